@@ -1,0 +1,28 @@
+package tokenstore
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrNotFound is matched (errors.Is) by errors for missing records.
+var ErrNotFound = errors.New("tokenstore: record not found")
+
+// ErrConflict is matched (errors.Is) by *ConflictError.
+var ErrConflict = errors.New("tokenstore: version conflict")
+
+// ConflictError reports a write whose expected version was stale: another
+// writer got there first. Re-read the record, re-apply the change and retry.
+type ConflictError struct {
+	Key      Key
+	Expected int64 // the version the caller expected
+	Actual   int64 // the version found (0: the record does not exist)
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("tokenstore: version conflict on %s/%s/%s: expected version %d, found %d",
+		e.Key.Customer, e.Key.Kind, e.Key.Name, e.Expected, e.Actual)
+}
+
+// Is makes errors.Is(err, ErrConflict) true for a *ConflictError.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
