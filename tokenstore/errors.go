@@ -11,6 +11,10 @@ var ErrNotFound = errors.New("tokenstore: record not found")
 // ErrConflict is matched (errors.Is) by *ConflictError.
 var ErrConflict = errors.New("tokenstore: version conflict")
 
+// ErrLeaseLost is returned by Lease.Release when the lease lapsed before
+// it was released: the protected work may have overlapped another holder.
+var ErrLeaseLost = errors.New("tokenstore: lease lapsed before release")
+
 // ConflictError reports a write whose expected version was stale: another
 // writer got there first. Re-read the record, re-apply the change and retry.
 type ConflictError struct {

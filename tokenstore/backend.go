@@ -1,0 +1,42 @@
+package tokenstore
+
+import (
+	"context"
+	"time"
+)
+
+// Backend is the raw persistence under a Store: memory, SQLite, PostgreSQL
+// or a third party's. It stores records exactly as given. A Backend never
+// sees the plaintext of a sealed record: New wraps it in a Store that seals
+// Data (when Record.Sealed is set) before Put and opens it after Get.
+//
+// The method contract of Get, Put, Delete and List is Store's; a backend
+// proves it by running storetest.Run.
+type Backend interface {
+	Store
+	Locker
+	// Scan returns up to limit records of every customer and kind, ordered
+	// by (Customer, Kind, Name), strictly after the key after (the zero Key
+	// starts at the beginning). Maintenance such as key rotation uses it.
+	Scan(ctx context.Context, after Key, limit int) ([]Record, error)
+	// Close releases the backend's resources (connections, files).
+	Close() error
+}
+
+// Locker grants named leases: at most one holder of a name at a time among
+// all processes sharing the backend. Token refresh uses it so that only one
+// replica refreshes a customer's token at once.
+type Locker interface {
+	// Lock blocks until the caller holds the lease name or ctx ends. The
+	// lease lapses after ttl unless released first, so a crashed holder
+	// cannot block the others forever.
+	Lock(ctx context.Context, name string, ttl time.Duration) (Lease, error)
+}
+
+// Lease is a held lock from Locker.Lock.
+type Lease interface {
+	// Release gives the lease up. Releasing a lease that already lapsed
+	// (and may now be held by someone else) returns ErrLeaseLost and
+	// leaves the other holder's lease alone.
+	Release(ctx context.Context) error
+}
