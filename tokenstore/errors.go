@@ -30,3 +30,11 @@ func (e *ConflictError) Error() string {
 
 // Is makes errors.Is(err, ErrConflict) true for a *ConflictError.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// ErrClosed is returned by a Store or Backend used after Close.
+var ErrClosed = errors.New("tokenstore: store is closed")
+
+// ErrInvalid is matched (errors.Is) by errors for malformed arguments: an
+// empty or oversized key part, a negative expected version, a bad lease
+// name or ttl. The wrapping error names the argument.
+var ErrInvalid = errors.New("tokenstore: invalid argument")
