@@ -1,0 +1,307 @@
+package usersync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	abs "github.com/microsoft/kiota-abstractions-go"
+	kauth "github.com/microsoft/kiota-authentication-azure-go"
+	khttp "github.com/microsoft/kiota-http-go"
+	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
+
+	"github.com/tenantgate/tenantgate/m365access"
+)
+
+// CredentialSource gives the token credential of a customer's tenant, for
+// example an m365access connection's credential.
+type CredentialSource interface {
+	Credential(ctx context.Context, customer string) (azcore.TokenCredential, error)
+}
+
+// CredentialFunc adapts a function to CredentialSource.
+type CredentialFunc func(ctx context.Context, customer string) (azcore.TokenCredential, error)
+
+// Credential calls f.
+func (f CredentialFunc) Credential(ctx context.Context, customer string) (azcore.TokenCredential, error) {
+	return f(ctx, customer)
+}
+
+// DefaultGraphURL is the Microsoft Graph v1.0 endpoint of the global cloud.
+const DefaultGraphURL = "https://graph.microsoft.com/v1.0"
+
+// MaxPageSize is the largest $top Graph accepts for users.
+const MaxPageSize = 999
+
+// GraphOptions configures a GraphSource. The zero value reads from the
+// global Microsoft Graph with msgraph-sdk-go's default middleware.
+type GraphOptions struct {
+	// BaseURL is the Graph endpoint including the version, for example
+	// DefaultGraphURL (the default) or a national cloud's or a fake's.
+	BaseURL string
+	// AllowedHosts are the hosts the access token is sent to; the default
+	// is BaseURL's host. A page link to any other host is refused.
+	AllowedHosts []string
+	// Scopes are requested from the credential; the default is the Graph
+	// resource of BaseURL's cloud ("https://graph.microsoft.com/.default"
+	// unless BaseURL is a national cloud, in which case set it).
+	Scopes []string
+	// Transport is the HTTP transport under msgraph-sdk-go's middleware
+	// (it stays the parent: retry, redirect and telemetry still run). Nil
+	// means the SDK's default transport.
+	Transport http.RoundTripper
+	// MaxRetries is how often a throttled (429) or unavailable (503, 504)
+	// request is retried; zero means the SDK's default of 3, at most 10.
+	MaxRetries int
+	// RetryDelay is the first backoff delay when the server sends no
+	// Retry-After; it doubles with each retry (plus up to 1 s jitter). It
+	// is rounded to whole seconds; zero means the SDK's default of 3 s.
+	RetryDelay time.Duration
+	// RequestTimeout bounds one page request including its retries; zero
+	// means 100 s, the SDK's default.
+	RequestTimeout time.Duration
+	// PageSize is the $top of each request; zero means MaxPageSize.
+	PageSize int
+	// NoCount stops asking Graph for @odata.count on plain (not advanced)
+	// queries. The count needs ConsistencyLevel: eventual and gives
+	// progress events their estimated total.
+	NoCount bool
+}
+
+// GraphSource reads users from Microsoft Graph through msgraph-sdk-go's
+// request pipeline: Kiota's Azure Identity authentication provider (token
+// from the customer's credential, sent only to the allowed hosts) and the
+// Graph client's middleware (retry honouring Retry-After on 429, 503 and
+// 504 with exponential backoff otherwise, redirects, telemetry headers).
+// It decodes the response bodies itself with encoding/json, streaming,
+// which is about ten times faster than Kiota's parse nodes and allocates
+// a fraction of their memory. Safe for concurrent use.
+type GraphSource struct {
+	creds    CredentialSource
+	client   *http.Client
+	base     string
+	hosts    []string
+	scopes   []string
+	pageSize int
+	noCount  bool
+	selected string
+}
+
+// NewGraphSource returns a GraphSource reading with the credentials from
+// creds.
+func NewGraphSource(creds CredentialSource, opts GraphOptions) (*GraphSource, error) {
+	if creds == nil {
+		return nil, errors.New("usersync: NewGraphSource needs a CredentialSource")
+	}
+	base := opts.BaseURL
+	if base == "" {
+		base = DefaultGraphURL
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("usersync: GraphOptions.BaseURL %q is not an absolute https URL", base)
+	}
+	hosts := opts.AllowedHosts
+	if len(hosts) == 0 {
+		hosts = []string{u.Hostname()}
+	}
+	scopes := opts.Scopes
+	if len(scopes) == 0 {
+		scopes = []string{"https://graph.microsoft.com/.default"}
+	}
+	pageSize := opts.PageSize
+	if pageSize <= 0 || pageSize > MaxPageSize {
+		pageSize = MaxPageSize
+	}
+	client, err := newGraphClient(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &GraphSource{
+		creds:    creds,
+		client:   client,
+		base:     strings.TrimSuffix(base, "/"),
+		hosts:    hosts,
+		scopes:   scopes,
+		pageSize: pageSize,
+		noCount:  opts.NoCount,
+		selected: strings.Join(Properties, ","),
+	}, nil
+}
+
+// newGraphClient builds the HTTP client of msgraph-sdk-go's Graph service
+// client (msgraphgocore.GetDefaultClient), with the configured retry
+// options and opts.Transport as the parent transport.
+func newGraphClient(opts GraphOptions) (*http.Client, error) {
+	retry := &khttp.RetryHandlerOptions{
+		MaxRetries:   opts.MaxRetries,
+		DelaySeconds: int(opts.RetryDelay.Round(time.Second) / time.Second),
+		ShouldRetry:  func(time.Duration, int, *http.Request, *http.Response) bool { return true },
+	}
+	kiota, err := khttp.GetDefaultMiddlewaresWithOptions(retry)
+	if err != nil {
+		return nil, fmt.Errorf("usersync: graph middleware: %w", err)
+	}
+	mw := []khttp.Middleware{
+		msgraphgocore.NewGraphTelemetryHandler(&msgraphgocore.GraphClientOptions{}),
+		khttp.NewUrlReplaceHandler(true, msgraphgocore.ReplacementPairs),
+	}
+	mw = append(mw, kiota...)
+	// Last, next to the transport: the retry handler drops the bodies of
+	// the responses it retries without closing them, which would leak a
+	// connection each; buffer those small error bodies and close.
+	mw = append(mw, retriableBodyCloser{})
+	timeout := opts.RequestTimeout
+	if timeout <= 0 {
+		timeout = 100 * time.Second
+	}
+	return &http.Client{
+		Transport: khttp.NewCustomTransportWithParentTransport(opts.Transport, mw...),
+		// The redirect middleware follows redirects; the client must not.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       timeout,
+	}, nil
+}
+
+// retriableBodyCloser reads and closes the body of 429, 503 and 504
+// responses, replacing it with the bytes read (at most maxErrorBody).
+type retriableBodyCloser struct{}
+
+const maxErrorBody = 64 << 10
+
+func (retriableBodyCloser) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
+	resp, err := p.Next(req, i)
+	if err != nil || resp == nil || resp.Body == nil {
+		return resp, err
+	}
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		_ = resp.Body.Close()
+		resp.Body = io.NopCloser(strings.NewReader(string(data)))
+	}
+	return resp, nil
+}
+
+// firstURL is the first page's URL for q.
+func (s *GraphSource) firstURL(q Query, count bool) string {
+	v := url.Values{}
+	v.Set("$select", s.selected)
+	v.Set("$top", strconv.Itoa(s.pageSize))
+	if q.Filter != "" {
+		v.Set("$filter", q.Filter)
+	}
+	if count {
+		v.Set("$count", "true")
+	}
+	return s.base + "/users?" + v.Encode()
+}
+
+// Read reads the customer's users selected by q, page by page, following
+// @odata.nextLink unchanged. Errors from Graph are *m365access.Error
+// values carrying the Graph code and the action; errors from the
+// customer's credential are returned wrapped, as they came.
+func (s *GraphSource) Read(ctx context.Context, customer string, q Query, fn func(Page) error) error {
+	cred, err := s.creds.Credential(ctx, customer)
+	if err != nil {
+		return fmt.Errorf("usersync: credential of customer %q: %w", customer, err)
+	}
+	auth, err := kauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(cred, s.scopes, s.hosts)
+	if err != nil {
+		return fmt.Errorf("usersync: authentication provider: %w", err)
+	}
+	adapter, err := msgraphgocore.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
+		auth, msgraphgocore.GraphClientOptions{}, nil, nil, s.client)
+	if err != nil {
+		return fmt.Errorf("usersync: request adapter: %w", err)
+	}
+	count := q.Advanced || !s.noCount
+	next := s.firstURL(q, count)
+	users := make([]User, 0, s.pageSize)
+	estimated := int64(-1)
+	for next != "" {
+		req, err := s.newRequest(ctx, adapter, customer, next, count)
+		if err != nil {
+			return err
+		}
+		var c int64
+		users, next, c, err = s.fetch(req, customer, users)
+		if err != nil {
+			return err
+		}
+		if c >= 0 {
+			estimated = c
+		}
+		if err := fn(Page{Users: users, Estimate: estimated}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// newRequest builds an authenticated GET of link through the adapter.
+func (s *GraphSource) newRequest(ctx context.Context, adapter *msgraphgocore.GraphRequestAdapterBase, customer, link string, count bool) (*http.Request, error) {
+	u, err := url.Parse(link)
+	if err != nil || u.Scheme != "https" {
+		return nil, &m365access.Error{Op: "read users", Customer: customer,
+			Err: fmt.Errorf("Graph returned an unusable page link"), Action: m365access.ActionWaitAndRetry, Retryable: true}
+	}
+	ri := abs.NewRequestInformation()
+	ri.Method = abs.GET
+	ri.SetUri(*u)
+	ri.Headers.Add("Accept", "application/json")
+	if count {
+		ri.Headers.Add("ConsistencyLevel", "eventual")
+	}
+	native, err := adapter.ConvertToNativeRequest(ctx, ri)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("usersync: token for customer %q: %w", customer, err)
+	}
+	req := native.(*http.Request)
+	if req.Header.Get("Authorization") == "" {
+		// Kiota sends no token, silently, to hosts outside the allowed
+		// list: say so instead of collecting a 401.
+		return nil, fmt.Errorf("usersync: host %q is not in GraphOptions.AllowedHosts %q", u.Host, s.hosts)
+	}
+	return req, nil
+}
+
+// fetch sends req and decodes the page into users.
+func (s *GraphSource) fetch(req *http.Request, customer string, users []User) ([]User, string, int64, error) {
+	resp, err := s.client.Do(req)
+	if err != nil {
+		if ctxErr := req.Context().Err(); ctxErr != nil {
+			return users, "", -1, ctxErr
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // drop the URL: it can be long and says nothing new
+		}
+		return users, "", -1, &m365access.Error{Op: "read users", Customer: customer, Err: err,
+			Action: m365access.ActionWaitAndRetry, Retryable: true}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		return users, "", -1, m365access.ParseGraphError("read users", customer, resp.StatusCode, resp.Header, body)
+	}
+	users, next, count, err := decodePage(resp.Body, users)
+	if err != nil {
+		if ctxErr := req.Context().Err(); ctxErr != nil {
+			return users, "", -1, ctxErr
+		}
+		return users, "", -1, &m365access.Error{Op: "read users", Customer: customer,
+			Err: fmt.Errorf("decode page: %w", err), Action: m365access.ActionWaitAndRetry, Retryable: true}
+	}
+	return users, next, count, nil
+}

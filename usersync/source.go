@@ -1,0 +1,45 @@
+package usersync
+
+import "context"
+
+// Query is what a Source reads for one customer: the part of the
+// customer's user filter Graph evaluates, and the remainder evaluated here.
+// The zero Query reads every user.
+type Query struct {
+	// Filter is the Graph $filter expression; empty reads every user.
+	Filter string
+	// Advanced marks a Filter that needs Graph's advanced query
+	// capabilities (header ConsistencyLevel: eventual and $count=true).
+	Advanced bool
+	// Match, when set, is the client-side remainder of the user filter:
+	// the Syncer drops users it rejects before they reach the Sink.
+	// Sources ignore it.
+	Match func(*User) bool
+}
+
+// Page is one page of users read from a Source.
+type Page struct {
+	// Users are the page's users, in the source's order. The slice and
+	// its backing array belong to the Source and are reused for the next
+	// page: copy what you keep.
+	Users []User
+	// Estimate is the total number of users the query selects, as
+	// reported by the source (Graph's @odata.count), or -1 when unknown.
+	Estimate int64
+}
+
+// Source reads a customer's users page by page.
+type Source interface {
+	// Read calls fn for each page of the customer's users selected by q,
+	// in order, one at a time. It stops at the first error, including one
+	// returned by fn, and returns it. Read never holds more than one page.
+	Read(ctx context.Context, customer string, q Query, fn func(Page) error) error
+}
+
+// SourceFunc adapts a function to Source.
+type SourceFunc func(ctx context.Context, customer string, q Query, fn func(Page) error) error
+
+// Read calls f.
+func (f SourceFunc) Read(ctx context.Context, customer string, q Query, fn func(Page) error) error {
+	return f(ctx, customer, q, fn)
+}

@@ -1,0 +1,265 @@
+package usersync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tenantgate/tenantgate/m365access"
+)
+
+// FilterSource gives a customer's user filter text (Get-CsOnlineUser
+// syntax), for example from m365access settings. An empty filter selects
+// every user.
+type FilterSource interface {
+	UserFilter(ctx context.Context, customer string) (string, error)
+}
+
+// FilterFunc adapts a function to FilterSource.
+type FilterFunc func(ctx context.Context, customer string) (string, error)
+
+// UserFilter calls f.
+func (f FilterFunc) UserFilter(ctx context.Context, customer string) (string, error) {
+	return f(ctx, customer)
+}
+
+// DefaultConcurrency is how many customers a Syncer syncs at once when
+// Syncer.Concurrency is unset.
+const DefaultConcurrency = 8
+
+// Syncer syncs the users of many customers at once from a Source into a
+// Sink. Customers run concurrently (at most Concurrency at a time), the
+// pages of one customer sequentially. A failing customer never stops the
+// others: each gets its own Result. Set the fields before the first call;
+// a Syncer is safe for concurrent use afterwards.
+type Syncer struct {
+	// Source reads the users, normally a *GraphSource. Required.
+	Source Source
+	// Sink stores them. Required.
+	Sink Sink
+	// Filters gives each customer's filter text; nil syncs every user.
+	Filters FilterSource
+	// Compile turns filter text into a Query (the Graph $filter and the
+	// client-side remainder). Required when Filters is set.
+	Compile func(filter string) (Query, error)
+	// Concurrency is how many customers sync at once; zero or negative
+	// means DefaultConcurrency.
+	Concurrency int
+	// OnProgress, if set, receives a Progress event after every page and
+	// when a customer finishes. It is called from the customers'
+	// goroutines, concurrently: it must be safe for concurrent use, and
+	// fast (it runs on the sync path).
+	OnProgress func(Progress)
+	// Logger receives one record per finished customer; nil means
+	// slog.Default(). Records hold no secrets.
+	Logger *slog.Logger
+
+	mu      sync.Mutex
+	running map[string]bool
+}
+
+// Progress is a progress event of one customer's sync.
+type Progress struct {
+	Customer string
+	Pages    int   // pages read so far
+	Read     int   // users read from the source so far
+	Matched  int   // of those, users that passed the client-side filter
+	Estimate int64 // total the query selects per the source, -1 if unknown
+	Done     bool  // the customer's sync finished (see its Result)
+}
+
+// Result is the outcome of one customer's sync.
+type Result struct {
+	Customer string
+	// Counts are the sink's counts. After a failure Removed is zero and
+	// the others count what was stored before the failure.
+	Counts
+	Pages    int   // pages read
+	Read     int   // users read from the source
+	Matched  int   // users passed to the sink
+	Estimate int64 // the source's estimate of the total, -1 if unknown
+	Started  time.Time
+	Duration time.Duration
+	// Err is why the sync failed, nil on success: typically an
+	// *m365access.Error (revoked token, missing consent, throttling
+	// beyond the retries) or a *FilterError; a cancelled context gives
+	// the context's error.
+	Err error
+	// Action is what a person must do about Err, m365access.ActionNone
+	// when nothing or nothing known.
+	Action m365access.Action
+}
+
+// Sync syncs the given customers and returns one Result per customer, in
+// the order given. It returns when all are done; cancelling ctx stops the
+// running ones (they remove nothing) and skips the rest.
+func (s *Syncer) Sync(ctx context.Context, customers ...string) []Result {
+	limit := s.Concurrency
+	if limit <= 0 {
+		limit = DefaultConcurrency
+	}
+	results := make([]Result, len(customers))
+	var g errgroup.Group
+	g.SetLimit(limit)
+	for i, c := range customers {
+		g.Go(func() error {
+			results[i] = s.SyncCustomer(ctx, c)
+			return nil // one customer's failure must not stop the others
+		})
+	}
+	_ = g.Wait()
+	return results
+}
+
+// SyncCustomer syncs one customer's users: reads them all, then commits,
+// which removes the users the pass did not see. On any failure it aborts
+// the pass and the sink keeps every user of the last committed pass.
+func (s *Syncer) SyncCustomer(ctx context.Context, customer string) (res Result) {
+	res = Result{Customer: customer, Estimate: -1, Started: time.Now()}
+	defer func() {
+		res.Duration = time.Since(res.Started)
+		res.Action = actionOf(res.Err)
+		s.progress(Progress{Customer: customer, Pages: res.Pages, Read: res.Read,
+			Matched: res.Matched, Estimate: res.Estimate, Done: true})
+		s.log(res)
+	}()
+	if err := ctx.Err(); err != nil {
+		res.Err = err
+		return res
+	}
+	if !s.claim(customer) {
+		res.Err = ErrInProgress
+		return res
+	}
+	defer s.release(customer)
+
+	q, err := s.query(ctx, customer)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	pass, err := s.Sink.Begin(ctx, customer)
+	if err != nil {
+		res.Err = fmt.Errorf("usersync: begin pass of customer %q: %w", customer, err)
+		return res
+	}
+	var matched []User
+	err = s.Source.Read(ctx, customer, q, func(p Page) error {
+		res.Pages++
+		res.Read += len(p.Users)
+		res.Estimate = p.Estimate
+		batch := p.Users
+		if q.Match != nil {
+			matched = matched[:0]
+			for i := range p.Users {
+				if q.Match(&p.Users[i]) {
+					matched = append(matched, p.Users[i])
+				}
+			}
+			batch = matched
+		}
+		res.Matched += len(batch)
+		if len(batch) > 0 {
+			c, err := pass.Put(ctx, batch)
+			if err != nil {
+				return fmt.Errorf("usersync: store users of customer %q: %w", customer, err)
+			}
+			res.Counts = res.Counts.Add(c)
+		}
+		s.progress(Progress{Customer: customer, Pages: res.Pages, Read: res.Read,
+			Matched: res.Matched, Estimate: res.Estimate})
+		return nil
+	})
+	if err == nil {
+		err = ctx.Err() // a pass cut short must not commit
+	}
+	if err != nil {
+		res.Err = err
+		// Abort even when ctx is done: the pass must end either way.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if aerr := pass.Abort(actx); aerr != nil {
+			res.Err = errors.Join(err, fmt.Errorf("usersync: abort pass of customer %q: %w", customer, aerr))
+		}
+		return res
+	}
+	c, err := pass.Commit(ctx)
+	if err != nil {
+		res.Err = fmt.Errorf("usersync: commit pass of customer %q: %w", customer, err)
+		return res
+	}
+	res.Removed = c.Removed
+	return res
+}
+
+// query reads and compiles the customer's filter.
+func (s *Syncer) query(ctx context.Context, customer string) (Query, error) {
+	if s.Filters == nil {
+		return Query{}, nil
+	}
+	text, err := s.Filters.UserFilter(ctx, customer)
+	if err != nil {
+		return Query{}, fmt.Errorf("usersync: read user filter of customer %q: %w", customer, err)
+	}
+	if text == "" {
+		return Query{}, nil
+	}
+	if s.Compile == nil {
+		return Query{}, &FilterError{Customer: customer, Err: errors.New("Syncer.Compile is not set")}
+	}
+	q, err := s.Compile(text)
+	if err != nil {
+		return Query{}, &FilterError{Customer: customer, Err: err}
+	}
+	return q, nil
+}
+
+func (s *Syncer) claim(customer string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running[customer] {
+		return false
+	}
+	if s.running == nil {
+		s.running = make(map[string]bool)
+	}
+	s.running[customer] = true
+	return true
+}
+
+func (s *Syncer) release(customer string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.running, customer)
+}
+
+func (s *Syncer) progress(p Progress) {
+	if s.OnProgress != nil {
+		s.OnProgress(p)
+	}
+}
+
+func (s *Syncer) log(r Result) {
+	l := s.Logger
+	if l == nil {
+		l = slog.Default()
+	}
+	attrs := []any{
+		slog.String("customer", r.Customer),
+		slog.Int("pages", r.Pages), slog.Int("read", r.Read), slog.Int("matched", r.Matched),
+		slog.Int("added", r.Added), slog.Int("changed", r.Changed),
+		slog.Int("unchanged", r.Unchanged), slog.Int("removed", r.Removed),
+		slog.Duration("duration", r.Duration),
+	}
+	if r.Err != nil {
+		attrs = append(attrs, slog.Any("error", r.Err), slog.String("action", string(r.Action)))
+		l.Warn("usersync: customer sync failed", attrs...)
+		return
+	}
+	l.Info("usersync: customer synced", attrs...)
+}
