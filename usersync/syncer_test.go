@@ -219,7 +219,9 @@ func TestSyncBadFilter(t *testing.T) {
 	s := &usersync.Syncer{
 		Source: src, Sink: &usersync.MemorySink{},
 		Filters: usersync.FilterFunc(func(context.Context, string) (string, error) { return "Foo -eq", nil }),
-		Compile: func(string) (usersync.Query, error) { return usersync.Query{}, errors.New("expected a value after -eq") },
+		Compile: func(string) (usersync.Query, error) {
+			return usersync.Query{}, errors.New("expected a value after -eq")
+		},
 	}
 	r := s.SyncCustomer(t.Context(), "c1")
 	var fe *usersync.FilterError

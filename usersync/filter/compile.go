@@ -1,0 +1,302 @@
+package filter
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Default limits of Microsoft Graph's $filter on users.
+const (
+	DefaultMaxInValues = 15 // values in one `in (...)`
+	DefaultMaxDepth    = 3  // nested parenthesized levels
+)
+
+// Options tunes Compile. The zero value follows Graph's documented limits
+// and allows advanced queries.
+type Options struct {
+	// MaxInValues is the most values one `in (...)` may hold; 0 means
+	// DefaultMaxInValues. Longer lists are split into several `in` joined
+	// by `or`.
+	MaxInValues int
+	// MaxDepth is the most nested levels the Graph filter may have (each
+	// parenthesized group, not(...) and any(...) is one level); 0 means
+	// DefaultMaxDepth. Deeper parts run client-side.
+	MaxDepth int
+	// NoAdvanced keeps everything that would need an advanced query
+	// (ConsistencyLevel: eventual) client-side, for tenants without
+	// advanced query support such as Azure AD B2C.
+	NoAdvanced bool
+}
+
+// Plan is a compiled filter: the part Microsoft Graph evaluates and the part
+// evaluated on the users Graph returns. Fetching users with GraphFilter (and
+// the advanced query parameters when Advanced is set), selecting at least
+// Select, and keeping those for which MatchClientSide is true gives exactly
+// the users the filter means; Match evaluates the whole filter on any user.
+type Plan struct {
+	// Filter is the filter as given.
+	Filter string
+	// Expr is the parsed filter; nil for a blank filter (all users).
+	Expr Expr
+	// GraphFilter is the $filter value (not yet URL-encoded); empty when
+	// Graph cannot narrow the users at all.
+	GraphFilter string
+	// Advanced says the request needs the header ConsistencyLevel: eventual
+	// and $count=true.
+	Advanced bool
+	// Select lists the Graph properties the filter reads, sorted; $select
+	// them so Match and MatchClientSide see them.
+	Select []string
+	// Pushed are the parts of the filter (the terms of its top-level -and)
+	// that Graph evaluates.
+	Pushed []Part
+	// ClientSide are the parts evaluated client-side, each with the reason.
+	ClientSide []Part
+
+	root   node
+	client []node
+}
+
+// Part is one term of the filter's top-level -and.
+type Part struct {
+	// Filter is the term in filter syntax, with -not pushed down to the
+	// comparisons (so -not (A -eq 'x') reads A -ne 'x').
+	Filter string
+	// Graph is its $filter form, for a pushed part.
+	Graph string
+	// Advanced says the pushed part needs an advanced query.
+	Advanced bool
+	// Reason says why a client-side part could not be pushed down.
+	Reason string
+}
+
+// Match reports whether u matches the whole filter.
+func (p *Plan) Match(u User) bool {
+	if p.root == nil {
+		return true
+	}
+	return p.root.eval(u)
+}
+
+// MatchClientSide reports whether u, a user Graph returned for GraphFilter,
+// matches the parts Graph did not evaluate. It is true when there are none.
+func (p *Plan) MatchClientSide(u User) bool {
+	for _, n := range p.client {
+		if !n.eval(u) {
+			return false
+		}
+	}
+	return true
+}
+
+// String describes the plan for people: the Graph filter and what runs where.
+func (p *Plan) String() string {
+	var b strings.Builder
+	if p.GraphFilter == "" {
+		b.WriteString("$filter: (none)\n")
+	} else {
+		fmt.Fprintf(&b, "$filter: %s\n", p.GraphFilter)
+	}
+	if p.Advanced {
+		b.WriteString("advanced query: yes (ConsistencyLevel: eventual, $count=true)\n")
+	} else {
+		b.WriteString("advanced query: no\n")
+	}
+	for _, pt := range p.Pushed {
+		fmt.Fprintf(&b, "pushed down: %s => %s\n", pt.Filter, pt.Graph)
+	}
+	for _, pt := range p.ClientSide {
+		fmt.Fprintf(&b, "client-side: %s (%s)\n", pt.Filter, pt.Reason)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// Compile parses a filter and compiles it with the default Options. A blank
+// filter (or "{ }") compiles to a plan that matches every user.
+func Compile(filter string) (*Plan, error) {
+	return Options{}.Compile(filter)
+}
+
+// Compile parses and compiles a filter. Syntax errors are *SyntaxError;
+// unknown, Teams-only or misused attributes are *AttributeError.
+func (o Options) Compile(filter string) (*Plan, error) {
+	e, err := parse(filter)
+	if err != nil {
+		return nil, err
+	}
+	if o.MaxInValues <= 0 {
+		o.MaxInValues = DefaultMaxInValues
+	}
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = DefaultMaxDepth
+	}
+	plan := &Plan{Filter: filter, Expr: e}
+	if e == nil {
+		return plan, nil
+	}
+	c := &compiler{src: filter, opts: o}
+	root, err := c.build(e, false)
+	if err != nil {
+		return nil, err
+	}
+	plan.root = root
+	plan.Select = selectOf(root)
+
+	conjuncts := []node{root}
+	if and, ok := root.(andNode); ok {
+		conjuncts = and
+	}
+	frags := make([]frag, len(conjuncts))
+	reasons := make([]string, len(conjuncts))
+	pushable := 0
+	for i, n := range conjuncts {
+		frags[i], reasons[i] = c.push(n)
+		if reasons[i] == "" {
+			pushable++
+		}
+	}
+	var graph []string
+	for i, n := range conjuncts {
+		f := frags[i]
+		if reasons[i] == "" {
+			if f.kind == fragOr && pushable > 1 {
+				f = f.paren()
+			}
+			if f.depth > o.MaxDepth {
+				reasons[i] = fmt.Sprintf("its Graph form %s nests deeper than %d levels", f.s, o.MaxDepth)
+			}
+		}
+		if reasons[i] != "" {
+			plan.ClientSide = append(plan.ClientSide, Part{Filter: n.source(), Reason: reasons[i]})
+			plan.client = append(plan.client, n)
+			continue
+		}
+		plan.Pushed = append(plan.Pushed, Part{Filter: n.source(), Graph: frags[i].s, Advanced: f.adv})
+		plan.Advanced = plan.Advanced || f.adv
+		graph = append(graph, f.s)
+	}
+	plan.GraphFilter = strings.Join(graph, " and ")
+	return plan, nil
+}
+
+func selectOf(n node) []string {
+	var props []string
+	var walk func(node)
+	walk = func(n node) {
+		switch n := n.(type) {
+		case andNode:
+			for _, c := range n {
+				walk(c)
+			}
+		case orNode:
+			for _, c := range n {
+				walk(c)
+			}
+		case *leaf:
+			props = append(props, n.attr.Graph)
+		}
+	}
+	walk(n)
+	slices.Sort(props)
+	return slices.Compact(props)
+}
+
+type compiler struct {
+	src  string
+	opts Options
+}
+
+// build turns the parsed tree into nodes, pushing -not down to the
+// comparisons (De Morgan) and flattening nested -and / -or.
+func (c *compiler) build(e Expr, neg bool) (node, error) {
+	switch e := e.(type) {
+	case *NotExpr:
+		return c.build(e.X, !neg)
+	case *BinaryExpr:
+		x, err := c.build(e.X, neg)
+		if err != nil {
+			return nil, err
+		}
+		y, err := c.build(e.Y, neg)
+		if err != nil {
+			return nil, err
+		}
+		if (e.Op == And) != neg {
+			return andNode(appendFlat[andNode](nil, x, y)), nil
+		}
+		return orNode(appendFlat[orNode](nil, x, y)), nil
+	case *Comparison:
+		return c.leaf(e, neg)
+	}
+	return nil, fmt.Errorf("filter: unexpected node %T", e)
+}
+
+func appendFlat[T andNode | orNode](dst []node, kids ...node) []node {
+	for _, k := range kids {
+		if same, ok := k.(T); ok {
+			dst = append(dst, same...)
+		} else {
+			dst = append(dst, k)
+		}
+	}
+	return dst
+}
+
+// leaf checks one comparison against its attribute and compiles it.
+func (c *compiler) leaf(cmp *Comparison, neg bool) (node, error) {
+	at, err := resolveAttribute(c.src, cmp.Attr, cmp.AttrPos)
+	if err != nil {
+		return nil, err
+	}
+	bad := func(format string, args ...any) error {
+		line, col := position(c.src, cmp.AttrPos)
+		return &AttributeError{Attribute: cmp.Attr, Kind: InvalidComparison, Offset: cmp.AttrPos, Line: line, Column: col,
+			Detail: fmt.Sprintf(format, args...)}
+	}
+	l := &leaf{attr: at, name: cmp.Attr, lit: cmp.Value}
+	op := cmp.Op
+	l.like = op == OpLike || op == OpNotLike
+	l.neg = neg != (op == OpNe || op == OpNotLike || op == OpNotContains)
+	isBool := cmp.Value.Kind == LitTrue || cmp.Value.Kind == LitFalse
+	switch at.Type {
+	case TypeString:
+		if isBool {
+			return nil, bad("%s is text; compare it with a quoted string or $null, not %s", cmp.Attr, cmp.Value)
+		}
+	case TypeBool:
+		if l.like || op == OpContains || op == OpNotContains {
+			return nil, bad("%s is $true or $false; compare it with -eq or -ne, not %s", cmp.Attr, op)
+		}
+		if cmp.Value.Kind == LitString {
+			switch strings.ToLower(cmp.Value.Str) {
+			case "true":
+				l.lit = Literal{Kind: LitTrue}
+			case "false":
+				l.lit = Literal{Kind: LitFalse}
+			default:
+				return nil, bad("%s takes $true or $false, not %s", cmp.Attr, cmp.Value)
+			}
+		}
+	case TypeList:
+		switch {
+		case isBool:
+			return nil, bad("%s is a list of text values; compare it with a quoted string, not %s", cmp.Attr, cmp.Value)
+		case op == OpNe && cmp.Value.Kind == LitString:
+			return nil, bad("%s is a list; to exclude a value write %s -notcontains %s", cmp.Attr, cmp.Attr, cmp.Value)
+		case op == OpNotLike:
+			return nil, bad("%s is a list; to exclude matching values write -not (%s -like %s)", cmp.Attr, cmp.Attr, cmp.Value)
+		case (op == OpContains || op == OpNotContains) && cmp.Value.Kind == LitNull:
+			return nil, bad("%s is a list; test for an empty list with -eq $null", cmp.Attr)
+		}
+	}
+	if l.like {
+		if cmp.Value.Kind != LitString {
+			return nil, bad("%s needs a quoted wildcard pattern, not %s", op, cmp.Value)
+		}
+		if l.pat, err = compilePattern(cmp.Value.Str); err != nil {
+			return nil, bad("the pattern %s is not valid: %v", cmp.Value, err)
+		}
+	}
+	return l, nil
+}

@@ -1,0 +1,89 @@
+package filter
+
+import (
+	"fmt"
+	"unicode/utf8"
+)
+
+// SyntaxError reports a filter that does not parse. Offset is the byte offset
+// of the offending token in the filter; Line and Column (both 1-based, Column
+// counted in characters) locate it for a person reading the filter.
+type SyntaxError struct {
+	Offset   int    // byte offset in the filter
+	Line     int    // 1-based line
+	Column   int    // 1-based column, in characters
+	Expected string // what the parser expected, e.g. "a value after -eq"
+	Found    string // what it found instead, e.g. "end of filter" or "Milan"
+	Hint     string // optional advice, e.g. "quote the value: 'Milan'"
+}
+
+func (e *SyntaxError) Error() string {
+	msg := fmt.Sprintf("filter: expected %s at %d (line %d, column %d)", e.Expected, e.Offset, e.Line, e.Column)
+	if e.Found != "" {
+		msg += ", found " + e.Found
+	}
+	if e.Hint != "" {
+		msg += ": " + e.Hint
+	}
+	return msg
+}
+
+// AttributeErrorKind says why an attribute cannot be used.
+type AttributeErrorKind int
+
+const (
+	// UnknownAttribute: the name is not a Get-CsOnlineUser attribute this
+	// package knows.
+	UnknownAttribute AttributeErrorKind = iota + 1
+	// TeamsOnlyAttribute: the attribute exists in Teams (Get-CsOnlineUser) but
+	// has no Microsoft Graph user property, so a Graph user sync cannot see it.
+	TeamsOnlyAttribute
+	// InvalidComparison: the attribute is known but the operator or value does
+	// not fit its type (for example AccountEnabled -like 'x*').
+	InvalidComparison
+)
+
+// AttributeError reports an attribute that cannot be used in a user sync
+// filter, or a comparison that does not fit the attribute. The person editing
+// the filter must change it; Detail says how.
+type AttributeError struct {
+	Attribute string // the attribute as written in the filter
+	Kind      AttributeErrorKind
+	Offset    int    // byte offset of the attribute in the filter
+	Line      int    // 1-based line
+	Column    int    // 1-based column, in characters
+	Detail    string // the explanation and what to do
+}
+
+func (e *AttributeError) Error() string {
+	var what string
+	switch e.Kind {
+	case TeamsOnlyAttribute:
+		what = fmt.Sprintf("attribute %q is Teams-only", e.Attribute)
+	case UnknownAttribute:
+		what = fmt.Sprintf("unknown attribute %q", e.Attribute)
+	default:
+		what = fmt.Sprintf("invalid comparison on %s", e.Attribute)
+	}
+	return fmt.Sprintf("filter: %s at %d (line %d, column %d): %s", what, e.Offset, e.Line, e.Column, e.Detail)
+}
+
+// position converts a byte offset in s into a 1-based line and column
+// (columns count characters, not bytes).
+func position(s string, offset int) (line, col int) {
+	if offset > len(s) {
+		offset = len(s)
+	}
+	line, col = 1, 1
+	for i := 0; i < offset; {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		i += n
+		if r == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
