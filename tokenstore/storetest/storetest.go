@@ -42,6 +42,10 @@ func Run(t *testing.T, newBackend func(t *testing.T) tokenstore.Backend) {
 		{"LockIndependentNames", testLockIndependentNames},
 		{"LockLapse", testLockLapse},
 		{"LockCancelWhileWaiting", testLockCancel},
+		{"SealedRoundTrip", testSealedRoundTrip},
+		{"SealedBlobSwap", testSealedBlobSwap},
+		{"SealedTampered", testSealedTampered},
+		{"KeyRotation", testRotation},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
