@@ -1,0 +1,306 @@
+package directory
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// MaxUsers is the largest number of generated users a [Directory] holds: the
+// five-digit numbering of the demo data keeps listing order equal to
+// displayName and userPrincipalName order up to this size.
+const MaxUsers = 100_000
+
+// Demo data tables, indexed as design.md "Demo data" specifies.
+var (
+	locations = [10]struct{ usage, country, city, office string }{
+		{"US", "United States", "Seattle", "Seattle Office"},
+		{"GB", "United Kingdom", "London", "London Office"},
+		{"DE", "Germany", "Berlin", "Berlin Office"},
+		{"FR", "France", "Paris", "Paris Office"},
+		{"IT", "Italy", "Milan", "Milan Office"},
+		{"ES", "Spain", "Madrid", "Madrid Office"},
+		{"NL", "Netherlands", "Amsterdam", "Amsterdam Office"},
+		{"SE", "Sweden", "Stockholm", "Stockholm Office"},
+		{"PL", "Poland", "Warsaw", "Warsaw Office"},
+		{"JP", "Japan", "Tokyo", "Tokyo Office"},
+	}
+	departments = [5]string{"Sales", "Engineering", "Support", "Finance", "Marketing"}
+	jobTitles   = [4]string{"Engineer", "Manager", "Analyst", "Director"}
+)
+
+// Directory is the user list of one fake tenant. Users are computed from
+// their index on demand; the only state built after [New] is an index from
+// object ID to user, on the first lookup by ID. A Directory is safe for
+// concurrent use.
+type Directory struct {
+	tenantID    string // as given
+	tenantKey   string // lower-case tenant ID, the UUID name prefix
+	domain      string
+	displayName string
+	n           int
+	admin       User
+	tokenKey    [32]byte // HMAC key of skip tokens
+
+	idOnce sync.Once
+	byID   map[[16]byte]int32 // object ID -> generator index
+}
+
+// New returns the directory of the tenant tenantID (its GUID) with verified
+// domain domain and display name displayName, holding n generated users plus
+// the Global Admin. It panics if n is negative or above [MaxUsers], or if
+// domain is empty: those are programming errors of the caller.
+//
+// New does no per-user work: building a directory of 50,000 users takes well
+// under a microsecond.
+func New(tenantID, domain, displayName string, n int) *Directory {
+	if n < 0 || n > MaxUsers {
+		panic(fmt.Sprintf("directory: n = %d is outside [0, %d]", n, MaxUsers))
+	}
+	if domain == "" {
+		panic("directory: empty domain")
+	}
+	d := &Directory{
+		tenantID:    tenantID,
+		tenantKey:   strings.ToLower(tenantID),
+		domain:      domain,
+		displayName: displayName,
+		n:           n,
+	}
+	// Skip tokens are bound to this tenant and its shape. The key is derived,
+	// not random, so a fake cloud rebuilt with the same tenant still accepts
+	// the nextLinks it handed out; it is tamper evidence, not a secret.
+	d.tokenKey = sha256.Sum256([]byte("tenantgate m365test skiptoken v1\x00" + d.tenantKey + "\x00" + domain + "\x00" + displayName + "\x00" + strconv.Itoa(n)))
+	upn := "admin@" + domain
+	loc := locations[0]
+	d.admin = User{
+		Index:             -1,
+		ID:                formatUUID(d.uuid(-1)),
+		AccountEnabled:    true,
+		BusinessPhones:    []string{},
+		City:              loc.city,
+		CompanyName:       displayName,
+		Country:           loc.country,
+		Department:        "Administration",
+		DisplayName:       "Global Admin",
+		GivenName:         "Global",
+		JobTitle:          "Global Administrator",
+		Mail:              upn,
+		MailNickname:      "admin",
+		OfficeLocation:    loc.office,
+		OtherMails:        []string{},
+		ProxyAddresses:    []string{"SMTP:" + upn},
+		Surname:           "Admin",
+		UsageLocation:     loc.usage,
+		UserPrincipalName: upn,
+		UserType:          "Member",
+	}
+	return d
+}
+
+// TenantID returns the tenant ID the directory was created with.
+func (d *Directory) TenantID() string { return d.tenantID }
+
+// Domain returns the tenant's verified domain.
+func (d *Directory) Domain() string { return d.domain }
+
+// DisplayName returns the tenant's display name (every user's companyName).
+func (d *Directory) DisplayName() string { return d.displayName }
+
+// N returns the number of generated users (the Global Admin not included).
+func (d *Directory) N() int { return d.n }
+
+// Len returns the number of users a listing without filter returns: N()+1.
+func (d *Directory) Len() int { return d.n + 1 }
+
+// Admin returns the tenant's Global Admin.
+func (d *Directory) Admin() User { return d.admin.clone() }
+
+// UserAt returns generated user i. It panics if i is outside [0, N()).
+func (d *Directory) UserAt(i int) User {
+	if i < 0 || i >= d.n {
+		panic(fmt.Sprintf("directory: user index %d outside [0, %d)", i, d.n))
+	}
+	return d.generate(i)
+}
+
+// User returns the user whose object ID or userPrincipalName is idOrUPN,
+// both matched case-insensitively, as Graph's /users/{id | userPrincipalName}
+// does.
+func (d *Directory) User(idOrUPN string) (User, bool) {
+	if u, ok := parseUUID(idOrUPN); ok {
+		if u == d.uuid(-1) {
+			return d.admin.clone(), true
+		}
+		d.idOnce.Do(d.buildIDIndex)
+		if i, ok := d.byID[u]; ok {
+			return d.generate(int(i)), true
+		}
+		return User{}, false
+	}
+	local, domain, ok := strings.Cut(idOrUPN, "@")
+	if !ok || !strings.EqualFold(domain, d.domain) {
+		return User{}, false
+	}
+	if strings.EqualFold(local, "admin") {
+		return d.admin.clone(), true
+	}
+	if len(local) != 9 || !strings.EqualFold(local[:4], "user") {
+		return User{}, false
+	}
+	i := 0
+	for _, c := range []byte(local[4:]) {
+		if c < '0' || c > '9' {
+			return User{}, false
+		}
+		i = i*10 + int(c-'0')
+	}
+	if i >= d.n {
+		return User{}, false
+	}
+	return d.generate(i), true
+}
+
+// buildIDIndex maps every generated user's object ID to its index. It runs
+// once, on the first lookup by ID (about 10 ms for 50,000 users).
+func (d *Directory) buildIDIndex() {
+	d.byID = make(map[[16]byte]int32, d.n)
+	for i := range d.n {
+		d.byID[d.uuid(i)] = int32(i)
+	}
+}
+
+// uuid returns the object ID of generated user i, or of the admin for i < 0.
+func (d *Directory) uuid(i int) [16]byte {
+	var buf [128]byte
+	name := append(buf[:0], "urn:tenantgate:m365test:"...)
+	name = append(name, d.tenantKey...)
+	name = append(name, ":user:"...)
+	if i < 0 {
+		name = append(name, "admin"...)
+	} else {
+		name = strconv.AppendInt(name, int64(i), 10)
+	}
+	return uuidV5(namespaceURL, name)
+}
+
+// num5 formats i as %05d.
+func num5(i int) string {
+	if i >= 0 && i < 100_000 {
+		b := [5]byte{'0', '0', '0', '0', '0'}
+		for k := 4; k >= 0 && i > 0; k-- {
+			b[k] = byte('0' + i%10)
+			i /= 10
+		}
+		return string(b[:])
+	}
+	return fmt.Sprintf("%05d", i)
+}
+
+// generate builds generated user i in full.
+func (d *Directory) generate(i int) User {
+	g := gen{d: d, i: i}
+	upn := g.upnString()
+	loc := &locations[i%10]
+	return User{
+		Index:             i,
+		ID:                formatUUID(d.uuid(i)),
+		AccountEnabled:    i%20 != 19,
+		BusinessPhones:    []string{},
+		City:              loc.city,
+		CompanyName:       d.displayName,
+		Country:           loc.country,
+		Department:        departments[(i/10)%5],
+		DisplayName:       "User " + g.num(),
+		GivenName:         "User",
+		JobTitle:          jobTitles[(i/50)%4],
+		Mail:              upn,
+		MailNickname:      "user" + g.num(),
+		OfficeLocation:    loc.office,
+		OtherMails:        []string{},
+		ProxyAddresses:    []string{"SMTP:" + upn},
+		Surname:           g.num(),
+		UsageLocation:     loc.usage,
+		UserPrincipalName: upn,
+		UserType:          "Member",
+	}
+}
+
+// clone returns u with its own collection slices, so callers cannot change
+// the directory's admin through them.
+func (u User) clone() User {
+	u.BusinessPhones = append([]string{}, u.BusinessPhones...)
+	u.OtherMails = append([]string{}, u.OtherMails...)
+	u.ProxyAddresses = append([]string{}, u.ProxyAddresses...)
+	return u
+}
+
+// gen is generated user i seen through the filter evaluator: each property
+// is computed only when a filter asks for it, so scanning for
+// `usageLocation eq 'IT'` neither formats names nor hashes object IDs.
+type gen struct {
+	d   *Directory
+	i   int
+	n5  string // num5(i), once computed
+	upn string // user principal name, once computed
+}
+
+func (g *gen) num() string {
+	if g.n5 == "" {
+		g.n5 = num5(g.i)
+	}
+	return g.n5
+}
+
+func (g *gen) upnString() string {
+	if g.upn == "" {
+		g.upn = "user" + g.num() + "@" + g.d.domain
+	}
+	return g.upn
+}
+
+func (g *gen) str(p prop) (string, bool) {
+	i := g.i
+	switch p {
+	case pID:
+		return formatUUID(g.d.uuid(i)), true
+	case pCity:
+		return locations[i%10].city, true
+	case pCompanyName:
+		return g.d.displayName, g.d.displayName != ""
+	case pCountry:
+		return locations[i%10].country, true
+	case pDepartment:
+		return departments[(i/10)%5], true
+	case pDisplayName:
+		return "User " + g.num(), true
+	case pGivenName:
+		return "User", true
+	case pJobTitle:
+		return jobTitles[(i/50)%4], true
+	case pMail, pUserPrincipalName:
+		return g.upnString(), true
+	case pMailNickname:
+		return "user" + g.num(), true
+	case pOfficeLocation:
+		return locations[i%10].office, true
+	case pSurname:
+		return g.num(), true
+	case pUsageLocation:
+		return locations[i%10].usage, true
+	case pUserType:
+		return "Member", true
+	}
+	return "", false
+}
+
+func (g *gen) boolean(prop) bool { return g.i%20 != 19 }
+
+func (g *gen) list(p prop) []string {
+	if p == pProxyAddresses {
+		return []string{"SMTP:" + g.upnString()}
+	}
+	return nil
+}

@@ -1,0 +1,245 @@
+package directory
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// Default and maximum page sizes of GET /users.
+const (
+	DefaultTop = 100
+	MaxTop     = 999
+)
+
+// Query is one GET /users request, its query options already URL-decoded.
+// The zero Query lists the first 100 users with Graph's default properties.
+type Query struct {
+	// Filter is $filter; "" means none.
+	Filter string
+	// Select is $select split at commas; empty means Graph's default set
+	// (businessPhones, displayName, givenName, jobTitle, mail, mobilePhone,
+	// officeLocation, preferredLanguage, surname, userPrincipalName, id).
+	// "*" selects every property.
+	Select []string
+	// Top is $top: 0 means the default of 100, 1..999 the page size; any
+	// other value is refused.
+	Top int
+	// SkipToken is $skiptoken from a previous page's nextLink, or "".
+	SkipToken string
+	// Count is $count=true.
+	Count bool
+	// ConsistencyEventual is the request header ConsistencyLevel: eventual.
+	// Together with Count it makes the request an advanced query.
+	ConsistencyEventual bool
+	// OrderBy is $orderby: "", or "displayName" or "userPrincipalName",
+	// optionally followed by " asc" or " desc".
+	OrderBy string
+}
+
+// Result is one page of users.
+type Result struct {
+	// Users is the page, in listing order.
+	Users []User
+	// Select is the property names each user is written with by Value, in
+	// output order. It always includes id.
+	Select []string
+	// NextSkipToken is the $skiptoken of the next page, "" on the last page.
+	NextSkipToken string
+	// Count is @odata.count, the number of users matching the filter over all
+	// pages; -1 when not requested (Graph answers $count=true without
+	// ConsistencyLevel: eventual as if $count were absent).
+	Count int
+
+	sel []prop
+}
+
+// Value returns the page as Graph's "value" array: each user as a JSON
+// object with only the selected properties.
+func (r *Result) Value() json.RawMessage { return r.AppendValue(nil) }
+
+// AppendValue appends the page as Graph's "value" array to dst.
+func (r *Result) AppendValue(dst []byte) []byte {
+	dst = append(dst, '[')
+	for i := range r.Users {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = r.Users[i].appendJSON(dst, r.sel)
+	}
+	return append(dst, ']')
+}
+
+// Query answers one page of GET /users. Errors are *[QueryError] values with
+// the status and code Graph would send.
+//
+// A page costs time proportional to the users scanned to fill it: the skip
+// token records the position where the next page starts. With $count in an
+// advanced query the first page also scans the whole tenant once to count;
+// later pages carry the count in their skip token.
+func (d *Directory) Query(q Query) (Result, error) {
+	top := q.Top
+	if top == 0 {
+		top = DefaultTop
+	}
+	if top < 1 || top > MaxTop {
+		return Result{}, badRequest(CodeRequestBadRequest, "Invalid page size specified: '%d'. Must be between 1 and %d inclusive.", q.Top, MaxTop)
+	}
+	advanced := q.Count && q.ConsistencyEventual
+
+	var expr Expr
+	if q.Filter != "" {
+		var err error
+		if expr, err = ParseFilter(q.Filter); err != nil {
+			return Result{}, err
+		}
+		if err := expr.Validate(advanced); err != nil {
+			return Result{}, err
+		}
+	}
+	sel, err := parseSelect(q.Select)
+	if err != nil {
+		return Result{}, err
+	}
+	sortKey, desc, err := parseOrderBy(q.OrderBy)
+	if err != nil {
+		return Result{}, err
+	}
+	if sortKey != "" && !expr.IsZero() && !advanced {
+		return Result{}, badRequest(CodeUnsupportedQuery, "Sorting not supported for current query.")
+	}
+
+	bind := binding(expr.String(), desc, sortKey, advanced)
+	start, count := 0, -1
+	if q.SkipToken != "" {
+		t, ok := d.decodeToken(q.SkipToken)
+		if !ok || t.binding != bind || (t.count >= 0) != advanced {
+			return Result{}, badRequest(CodeRequestBadRequest, "The $skiptoken is not valid for this query: send the @odata.nextLink back unchanged, with the same $filter, $orderby and $count.")
+		}
+		start, count = t.pos, t.count
+	} else if advanced {
+		count = d.count(expr)
+	}
+
+	res := Result{Count: count, sel: sel}
+	res.Select = make([]string, len(sel))
+	for i, p := range sel {
+		res.Select[i] = props[p].name
+	}
+	total := d.Len()
+	var g gen
+	k := start
+	for ; k < total; k++ {
+		pos := k
+		if desc {
+			pos = total - 1 - k
+		}
+		if !d.matchAt(expr, pos, &g) {
+			continue
+		}
+		if len(res.Users) == top {
+			res.NextSkipToken = d.encodeToken(skipToken{pos: k, count: count, binding: bind})
+			break
+		}
+		res.Users = append(res.Users, d.userAtPos(pos))
+	}
+	return res, nil
+}
+
+// matchAt evaluates expr for the user at listing position pos; g is scratch
+// space reused across calls to spare an allocation per user.
+func (d *Directory) matchAt(expr Expr, pos int, g *gen) bool {
+	if expr.root == nil {
+		return true
+	}
+	if pos == 0 {
+		return expr.root.eval(&d.admin, "")
+	}
+	*g = gen{d: d, i: pos - 1}
+	return expr.root.eval(g, "")
+}
+
+func (d *Directory) userAtPos(pos int) User {
+	if pos == 0 {
+		return d.admin.clone()
+	}
+	return d.generate(pos - 1)
+}
+
+// count returns the number of users matching expr.
+func (d *Directory) count(expr Expr) int {
+	if expr.root == nil {
+		return d.Len()
+	}
+	var g gen
+	n := 0
+	for pos := range d.Len() {
+		if d.matchAt(expr, pos, &g) {
+			n++
+		}
+	}
+	return n
+}
+
+// Count returns the number of users (the Global Admin included) matching
+// expr, without Graph's advanced-query rules.
+func (d *Directory) Count(expr Expr) int { return d.count(expr) }
+
+// parseSelect resolves $select into properties, id always included.
+func parseSelect(names []string) ([]prop, error) {
+	if len(names) == 0 {
+		return defaultSelect, nil
+	}
+	var seen [numProps]bool
+	var sel []prop
+	for _, raw := range names {
+		name := strings.TrimSpace(raw)
+		if name == "*" {
+			sel = sel[:0]
+			for p := range numProps {
+				sel = append(sel, p)
+			}
+			return sel, nil
+		}
+		p, ok := lookupProp(name)
+		if !ok {
+			return nil, badRequest(CodeBadRequest, "Parsing OData Select and Expand failed: %s", unknownProperty(name))
+		}
+		if !seen[p] {
+			seen[p] = true
+			sel = append(sel, p)
+		}
+	}
+	if !seen[pID] {
+		sel = append(sel, pID)
+	}
+	return sel, nil
+}
+
+// parseOrderBy parses $orderby; only displayName and userPrincipalName
+// sort by default on users, and both follow listing order.
+func parseOrderBy(s string) (key string, desc bool, err error) {
+	fields := strings.Fields(s)
+	if len(fields) == 0 {
+		return "", false, nil
+	}
+	if len(fields) > 2 || strings.Contains(s, ",") {
+		return "", false, badRequest(CodeUnsupportedQuery, "Sorting by more than one property is not supported.")
+	}
+	if len(fields) == 2 {
+		switch strings.ToLower(fields[1]) {
+		case "asc":
+		case "desc":
+			desc = true
+		default:
+			return "", false, badRequest(CodeBadRequest, "Syntax error: '%s' is not a valid sort direction in $orderby '%s'.", fields[1], s)
+		}
+	}
+	p, ok := lookupProp(fields[0])
+	if !ok {
+		return "", false, badRequest(CodeBadRequest, "%s", unknownProperty(fields[0]))
+	}
+	if p != pDisplayName && p != pUserPrincipalName {
+		return "", false, badRequest(CodeUnsupportedQuery, "Sorting not supported for current query.")
+	}
+	return props[p].name, desc, nil
+}

@@ -1,0 +1,192 @@
+package directory
+
+import (
+	"encoding/json"
+	"unicode/utf8"
+)
+
+// User is one Microsoft Graph user as the fake serves it. Empty strings are
+// null in Graph's JSON (for example State for generated users); the
+// collections are never nil for users a [Directory] returns.
+type User struct {
+	// Index is the generator index i of the user, or -1 for the Global
+	// Admin. It is not a Graph property and is never marshaled.
+	Index int
+
+	ID                string
+	AccountEnabled    bool
+	BusinessPhones    []string
+	City              string
+	CompanyName       string
+	Country           string
+	Department        string
+	DisplayName       string
+	EmployeeID        string
+	GivenName         string
+	JobTitle          string
+	Mail              string
+	MailNickname      string
+	MobilePhone       string
+	OfficeLocation    string
+	OtherMails        []string
+	PostalCode        string
+	PreferredLanguage string
+	ProxyAddresses    []string
+	State             string
+	StreetAddress     string
+	Surname           string
+	UsageLocation     string
+	UserPrincipalName string
+	UserType          string
+}
+
+// str returns a string property; ok is false when it is null.
+func (u *User) str(p prop) (string, bool) {
+	var s string
+	switch p {
+	case pID:
+		s = u.ID
+	case pCity:
+		s = u.City
+	case pCompanyName:
+		s = u.CompanyName
+	case pCountry:
+		s = u.Country
+	case pDepartment:
+		s = u.Department
+	case pDisplayName:
+		s = u.DisplayName
+	case pEmployeeID:
+		s = u.EmployeeID
+	case pGivenName:
+		s = u.GivenName
+	case pJobTitle:
+		s = u.JobTitle
+	case pMail:
+		s = u.Mail
+	case pMailNickname:
+		s = u.MailNickname
+	case pMobilePhone:
+		s = u.MobilePhone
+	case pOfficeLocation:
+		s = u.OfficeLocation
+	case pPostalCode:
+		s = u.PostalCode
+	case pPreferredLanguage:
+		s = u.PreferredLanguage
+	case pState:
+		s = u.State
+	case pStreetAddress:
+		s = u.StreetAddress
+	case pSurname:
+		s = u.Surname
+	case pUsageLocation:
+		s = u.UsageLocation
+	case pUserPrincipalName:
+		s = u.UserPrincipalName
+	case pUserType:
+		s = u.UserType
+	}
+	return s, s != ""
+}
+
+func (u *User) boolean(prop) bool { return u.AccountEnabled }
+
+func (u *User) list(p prop) []string {
+	switch p {
+	case pBusinessPhones:
+		return u.BusinessPhones
+	case pOtherMails:
+		return u.OtherMails
+	case pProxyAddresses:
+		return u.ProxyAddresses
+	}
+	return nil
+}
+
+// Get returns the value of the Graph property name (matched
+// case-insensitively) as Graph's JSON would carry it: a string, nil for a
+// null string, a bool, or a []string. ok is false for unknown properties.
+func (u User) Get(name string) (value any, ok bool) {
+	p, ok := lookupProp(name)
+	if !ok {
+		return nil, false
+	}
+	switch props[p].kind {
+	case kindBool:
+		return u.boolean(p), true
+	case kindCollection:
+		l := u.list(p)
+		if l == nil {
+			l = []string{}
+		}
+		return l, true
+	}
+	if s, ok := u.str(p); ok {
+		return s, true
+	}
+	return nil, true
+}
+
+// MarshalJSON writes every property in Graph's JSON shape (camelCase names,
+// null for absent strings, [] for empty collections).
+func (u User) MarshalJSON() ([]byte, error) {
+	all := make([]prop, numProps)
+	for p := range numProps {
+		all[p] = p
+	}
+	return u.appendJSON(nil, all), nil
+}
+
+// appendJSON appends u as a JSON object holding the properties ps.
+func (u *User) appendJSON(dst []byte, ps []prop) []byte {
+	dst = append(dst, '{')
+	for i, p := range ps {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '"')
+		dst = append(dst, props[p].name...)
+		dst = append(dst, '"', ':')
+		switch props[p].kind {
+		case kindBool:
+			if u.boolean(p) {
+				dst = append(dst, "true"...)
+			} else {
+				dst = append(dst, "false"...)
+			}
+		case kindCollection:
+			dst = append(dst, '[')
+			for j, s := range u.list(p) {
+				if j > 0 {
+					dst = append(dst, ',')
+				}
+				dst = appendJSONString(dst, s)
+			}
+			dst = append(dst, ']')
+		default:
+			if s, ok := u.str(p); ok {
+				dst = appendJSONString(dst, s)
+			} else {
+				dst = append(dst, "null"...)
+			}
+		}
+	}
+	return append(dst, '}')
+}
+
+// appendJSONString appends s as a JSON string. Plain printable ASCII is
+// copied directly; anything else goes through encoding/json so escaping
+// matches the standard library exactly.
+func appendJSONString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s) // a string always marshals
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
