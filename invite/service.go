@@ -64,6 +64,7 @@ type Service struct {
 	now         func() time.Time
 	log         *slog.Logger
 	limiter     *limiter
+	ids         idGen
 }
 
 // New checks opts and returns a Service. Configuration errors are
@@ -229,7 +230,7 @@ func (s *Service) prepare(req SendRequest, recipientRequired bool) (prepared, er
 	return prepared{
 		st: stored{
 			Invitation: Invitation{
-				ID:           newID(now),
+				ID:           s.ids.next(now),
 				Customer:     req.Customer,
 				CustomerName: req.CustomerName,
 				Tenant:       req.Tenant,

@@ -1,6 +1,7 @@
 package invite
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
@@ -8,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/tenantgate/tenantgate/tokenstore"
@@ -51,12 +53,31 @@ type indexEntry struct {
 // IDs sort like their bytes).
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
 
-// newID returns a 26-character ID: 48 bits of milliseconds since the epoch,
-// then 80 random bits, so IDs sort in creation order.
-func newID(now time.Time) string {
+// idGen makes IDs: 48 bits of milliseconds since the epoch, then 80
+// random bits, 26 characters. IDs of one generator strictly increase, also
+// within one millisecond (the random part then counts up from the previous
+// ID), so IDs sort in creation order.
+type idGen struct {
+	mu   sync.Mutex
+	last [16]byte
+}
+
+func (g *idGen) next(now time.Time) string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
 	rand.Read(b[6:])
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if bytes.Compare(b[:], g.last[:]) <= 0 {
+		b = g.last
+		for i := len(b) - 1; i >= 0; i-- { // b++
+			b[i]++
+			if b[i] != 0 {
+				break
+			}
+		}
+	}
+	g.last = b
 	return idEncoding.EncodeToString(b[:])
 }
 

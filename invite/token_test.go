@@ -1,0 +1,67 @@
+package invite
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNewTokenRoundTrip(t *testing.T) {
+	seen := map[string]bool{}
+	for range 100 {
+		tok, h := newToken()
+		if len(tok) != TokenLen || seen[tok] {
+			t.Fatalf("token %q: wrong length or repeated", tok)
+		}
+		seen[tok] = true
+		got, err := parseToken(tok)
+		if err != nil || got != h {
+			t.Fatalf("parseToken(newToken()) = %x, %v; want %x", got, err, h)
+		}
+	}
+}
+
+func FuzzParseToken(f *testing.F) {
+	tok, _ := newToken()
+	for _, s := range []string{tok, "", strings.Repeat("A", 43), strings.Repeat("_", 43), strings.Repeat("A", 42) + "B",
+		tok + "=", tok[:42], "../../etc/passwd", strings.Repeat("é", 22)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		h, err := parseToken(s)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidToken) || h != (tokenHash{}) {
+				t.Fatalf("parseToken(%q) = %x, %v", s, h, err)
+			}
+			return
+		}
+		// Accepted: exactly one canonical spelling of 32 bytes.
+		raw, derr := base64.RawURLEncoding.DecodeString(s)
+		if derr != nil || len(raw) != 32 || base64.RawURLEncoding.EncodeToString(raw) != s {
+			t.Fatalf("parseToken accepted non-canonical %q", s)
+		}
+		if h != sha256.Sum256(raw) {
+			t.Fatalf("hash of %q is not SHA-256 of its bytes", s)
+		}
+	})
+}
+
+func TestIDsSortByCreation(t *testing.T) {
+	var g idGen
+	prev := g.next(time.UnixMilli(5000))
+	for i := range 1000 {
+		// Mostly the same millisecond, and once the clock steps back.
+		at := time.UnixMilli(5000 + int64(i/100))
+		if i == 500 {
+			at = time.UnixMilli(1000)
+		}
+		id := g.next(at)
+		if len(id) != 26 || id <= prev {
+			t.Fatalf("ID %d: %s after %s: wrong length or order", i, id, prev)
+		}
+		prev = id
+	}
+}
