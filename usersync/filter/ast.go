@@ -146,12 +146,13 @@ func (c *Comparison) String() string {
 	return c.Attr + " " + c.Op.String() + " " + c.Value.String()
 }
 
-// String renders the negation in filter syntax.
+// String renders the negation in filter syntax, always parenthesized so it
+// reads the same in PowerShell (where -not binds tighter than -eq).
 func (n *NotExpr) String() string {
-	if _, ok := n.X.(*BinaryExpr); ok {
-		return "-not (" + n.X.String() + ")"
+	if _, ok := n.X.(*NotExpr); ok {
+		return "-not " + n.X.String()
 	}
-	return "-not " + n.X.String()
+	return "-not (" + n.X.String() + ")"
 }
 
 // String renders the expression in filter syntax, with the parentheses

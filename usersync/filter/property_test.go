@@ -1,0 +1,612 @@
+package filter_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/tenantgate/tenantgate/usersync/filter"
+)
+
+// The demo tenant's data domain (design.md, "Demo data").
+var (
+	demoLocations = []struct{ code, country, city string }{
+		{"US", "United States", "Seattle"}, {"GB", "United Kingdom", "London"}, {"DE", "Germany", "Berlin"},
+		{"FR", "France", "Paris"}, {"IT", "Italy", "Milan"}, {"ES", "Spain", "Madrid"},
+		{"NL", "Netherlands", "Amsterdam"}, {"SE", "Sweden", "Stockholm"}, {"PL", "Poland", "Warsaw"},
+		{"JP", "Japan", "Tokyo"},
+	}
+	demoDepartments = []string{"Sales", "Engineering", "Support", "Finance", "Marketing"}
+	demoTitles      = []string{"Engineer", "Manager", "Analyst", "Director"}
+	// hostileValues try to break out of quotes or confuse case folding.
+	hostileValues = []string{"O'Brien", "'", "''", "it's 'quoted'", "a*b", "x) or (1 eq 1", "' or true or 'a' eq 'a",
+		"Zürich", "ÅSA", "back`tick", `dou"ble`, "smart’quote", "50% [off]", "?"}
+	extraValues = map[string][]string{
+		"givenName":         {"Anna", "Marco", "Giulia", "O'Brien"},
+		"surname":           {"Rossi", "Bianchi", "Smith", "D'Angelo"},
+		"state":             {"WA", "Lombardia", "Bayern"},
+		"streetAddress":     {"Via Roma 1", "1 Main St"},
+		"postalCode":        {"20121", "98101", "10115"},
+		"mobilePhone":       {"+39 333 1234567", "+1 206 555 0100"},
+		"preferredLanguage": {"en-US", "it-IT", "de-DE"},
+	}
+)
+
+// demoUser is user i of the demo tenant contoso.onmicrosoft.com, as Graph
+// returns it in JSON.
+func demoUser(i int) map[string]any {
+	loc := demoLocations[i%10]
+	upn := fmt.Sprintf("user%05d@contoso.onmicrosoft.com", i)
+	return map[string]any{
+		"userPrincipalName": upn,
+		"mail":              upn,
+		"displayName":       fmt.Sprintf("User %05d", i),
+		"mailNickname":      fmt.Sprintf("user%05d", i),
+		"usageLocation":     loc.code,
+		"country":           loc.country,
+		"city":              loc.city,
+		"officeLocation":    loc.city + " Office",
+		"department":        demoDepartments[(i/10)%5],
+		"jobTitle":          demoTitles[(i/50)%4],
+		"accountEnabled":    i%20 != 19,
+		"companyName":       "Contoso Ltd",
+		"proxyAddresses":    []any{"SMTP:" + upn, fmt.Sprintf("smtp:user%05d@contoso.com", i)},
+	}
+}
+
+type generator struct {
+	r      *rand.Rand
+	attrs  []filter.Attribute
+	domain map[string][]string // Graph property -> values seen
+}
+
+func newGenerator(seed uint64) *generator {
+	g := &generator{r: rand.New(rand.NewPCG(seed, 42)), attrs: filter.Attributes(), domain: map[string][]string{}}
+	for i := range 200 {
+		for k, v := range demoUser(i * 7) {
+			switch v := v.(type) {
+			case string:
+				g.domain[k] = append(g.domain[k], v)
+			case []any:
+				for _, s := range v {
+					g.domain[k] = append(g.domain[k], s.(string))
+				}
+			}
+		}
+	}
+	g.domain["department"] = append(g.domain["department"], "Administration")
+	g.domain["jobTitle"] = append(g.domain["jobTitle"], "Global Administrator")
+	for k, v := range extraValues {
+		g.domain[k] = append(g.domain[k], v...)
+	}
+	for k := range g.domain {
+		slices.Sort(g.domain[k])
+		g.domain[k] = slices.Compact(g.domain[k])
+	}
+	return g
+}
+
+func (g *generator) pick(list []string) string { return list[g.r.IntN(len(list))] }
+
+func (g *generator) recase(s string) string {
+	switch g.r.IntN(4) {
+	case 0:
+		return strings.ToUpper(s)
+	case 1:
+		return strings.ToLower(s)
+	}
+	return s
+}
+
+// user returns a random user: a demo user with some properties missing,
+// recased or replaced by hostile values.
+func (g *generator) user() map[string]any {
+	u := demoUser(g.r.IntN(1000))
+	for _, at := range g.attrs {
+		p := at.Graph
+		if vals, ok := extraValues[p]; ok && g.r.IntN(2) == 0 {
+			u[p] = g.pick(vals)
+		}
+		if at.Nullable && g.r.IntN(7) == 0 {
+			delete(u, p)
+			continue
+		}
+		if at.Type == filter.TypeString {
+			if s, ok := u[p].(string); ok {
+				switch g.r.IntN(10) {
+				case 0:
+					u[p] = g.pick(hostileValues)
+				case 1:
+					u[p] = g.recase(s)
+				}
+			}
+		}
+	}
+	if g.r.IntN(10) == 0 {
+		u["proxyAddresses"] = []any{}
+	}
+	return u
+}
+
+func (g *generator) value(p string) string {
+	if g.r.IntN(8) == 0 || len(g.domain[p]) == 0 {
+		return g.pick(hostileValues)
+	}
+	return g.recase(g.pick(g.domain[p]))
+}
+
+// escapeWild escapes PowerShell wildcard characters with a backtick.
+func escapeWild(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune("*?[]`", r) {
+			b.WriteByte('`')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// pattern returns a -like pattern built from a value of p.
+func (g *generator) pattern(p string) string {
+	v := []rune(g.value(p))
+	i := g.r.IntN(len(v) + 1)
+	j := i + g.r.IntN(len(v)-i+1)
+	switch g.r.IntN(9) {
+	case 0:
+		return escapeWild(string(v))
+	case 1, 2:
+		return escapeWild(string(v[:i])) + "*"
+	case 3, 4:
+		return "*" + escapeWild(string(v[i:]))
+	case 5:
+		return "*" + escapeWild(string(v[i:j])) + "*"
+	case 6:
+		if len(v) == 0 {
+			return "*"
+		}
+		return escapeWild(string(v[:i])) + "?" + escapeWild(string(v[min(i+1, len(v)):]))
+	case 7:
+		if i == len(v) {
+			return "[a-m]*"
+		}
+		return escapeWild(string(v[:i])) + "[" + strings.ToLower(string(v[i])) + "xyz]*"
+	}
+	return escapeWild(string(v[:i])) + "*" + escapeWild(string(v[j:]))
+}
+
+func (g *generator) comparison() *filter.Comparison {
+	at := g.attrs[g.r.IntN(len(g.attrs))]
+	name := at.Name
+	if len(at.Aliases) > 0 && g.r.IntN(3) == 0 {
+		name = g.pick(at.Aliases)
+	}
+	c := &filter.Comparison{Attr: g.recase(name)}
+	str := func(s string) filter.Literal { return filter.Literal{Kind: filter.LitString, Str: s} }
+	switch at.Type {
+	case filter.TypeBool:
+		c.Op = []filter.Operator{filter.OpEq, filter.OpNe}[g.r.IntN(2)]
+		c.Value = []filter.Literal{{Kind: filter.LitTrue}, {Kind: filter.LitFalse}, {Kind: filter.LitNull}, str("true"), str("False")}[g.r.IntN(5)]
+	case filter.TypeList:
+		switch g.r.IntN(5) {
+		case 0:
+			c.Op, c.Value = filter.OpContains, str(g.value(at.Graph))
+		case 1:
+			c.Op, c.Value = filter.OpNotContains, str(g.value(at.Graph))
+		case 2:
+			c.Op, c.Value = filter.OpEq, str(g.value(at.Graph))
+		case 3:
+			c.Op, c.Value = filter.OpLike, str(g.pattern(at.Graph))
+		default:
+			c.Op, c.Value = []filter.Operator{filter.OpEq, filter.OpNe}[g.r.IntN(2)], filter.Literal{Kind: filter.LitNull}
+		}
+	default:
+		c.Op = filter.Operator(1 + g.r.IntN(6))
+		switch {
+		case c.Op == filter.OpLike || c.Op == filter.OpNotLike:
+			c.Value = str(g.pattern(at.Graph))
+		case g.r.IntN(8) == 0:
+			c.Value = filter.Literal{Kind: filter.LitNull}
+		default:
+			c.Value = str(g.value(at.Graph))
+		}
+	}
+	return c
+}
+
+// inChain returns an -or of -eq on one attribute, which the compiler may
+// turn into `in` lists.
+func (g *generator) inChain() filter.Expr {
+	var candidates []filter.Attribute
+	for _, at := range g.attrs {
+		if at.In != filter.Unsupported && at.Type == filter.TypeString {
+			candidates = append(candidates, at)
+		}
+	}
+	at := candidates[g.r.IntN(len(candidates))]
+	var e filter.Expr
+	for range 2 + g.r.IntN(25) {
+		c := &filter.Comparison{Attr: at.Name, Op: filter.OpEq, Value: filter.Literal{Kind: filter.LitString, Str: g.value(at.Graph)}}
+		if g.r.IntN(6) == 0 {
+			c.Op, c.Value.Str = filter.OpLike, escapeWild(c.Value.Str)
+		}
+		if e == nil {
+			e = c
+		} else {
+			e = &filter.BinaryExpr{Op: filter.Or, X: e, Y: c}
+		}
+	}
+	return e
+}
+
+func (g *generator) expr(depth int) filter.Expr {
+	n := g.r.IntN(20)
+	switch {
+	case depth <= 0 || n < 7:
+		return g.comparison()
+	case n < 9:
+		return g.inChain()
+	case n < 12:
+		return &filter.NotExpr{X: g.expr(depth - 1)}
+	}
+	op := filter.And
+	if g.r.IntN(2) == 0 {
+		op = filter.Or
+	}
+	return &filter.BinaryExpr{Op: op, X: g.expr(depth - 1), Y: g.expr(depth - 1)}
+}
+
+// render writes e in filter syntax with random spelling: quoting styles,
+// escapes, operator case, $_. prefixes, ! for -not, spacing and braces.
+func (g *generator) render(e filter.Expr) string {
+	var b strings.Builder
+	braces := g.r.IntN(5) == 0
+	if braces {
+		b.WriteString("{")
+	}
+	g.renderTo(&b, e)
+	if braces {
+		b.WriteString(" }")
+	}
+	return b.String()
+}
+
+func (g *generator) space() string {
+	return []string{" ", " ", " ", "  ", "\t", "\n", "\u00a0"}[g.r.IntN(7)]
+}
+
+func (g *generator) renderTo(b *strings.Builder, e filter.Expr) {
+	switch e := e.(type) {
+	case *filter.Comparison:
+		if g.r.IntN(6) == 0 {
+			b.WriteString([]string{"$_.", "$PSItem.", "$_."}[g.r.IntN(3)])
+		}
+		b.WriteString(e.Attr + g.space())
+		op := e.Op.String()
+		switch g.r.IntN(6) {
+		case 0:
+			op = "-i" + op[1:]
+		case 1:
+			op = strings.ToUpper(op)
+		case 2:
+			op = "\u2013" + op[1:] // en dash, as word processors write it
+		}
+		b.WriteString(op + g.space())
+		b.WriteString(g.literal(e.Value))
+	case *filter.NotExpr:
+		b.WriteString([]string{"-not", "-NOT", "!"}[g.r.IntN(3)])
+		_, isCmp := e.X.(*filter.Comparison)
+		if isCmp && g.r.IntN(2) == 0 {
+			b.WriteString(g.space())
+			g.renderTo(b, e.X)
+			return
+		}
+		b.WriteString(g.space() + "(")
+		g.renderTo(b, e.X)
+		b.WriteString(")")
+	case *filter.BinaryExpr:
+		x, xBin := e.X.(*filter.BinaryExpr)
+		if xBin && (x.Op != e.Op || g.r.IntN(3) == 0) {
+			b.WriteString("(")
+			g.renderTo(b, e.X)
+			b.WriteString(")")
+		} else {
+			g.renderTo(b, e.X)
+		}
+		op := e.Op.String()
+		if g.r.IntN(3) == 0 {
+			op = strings.ToUpper(op)
+		}
+		b.WriteString(g.space() + op + g.space())
+		if _, yBin := e.Y.(*filter.BinaryExpr); yBin || g.r.IntN(4) == 0 {
+			b.WriteString("(")
+			g.renderTo(b, e.Y)
+			b.WriteString(")")
+		} else {
+			g.renderTo(b, e.Y)
+		}
+	}
+}
+
+func (g *generator) literal(l filter.Literal) string {
+	switch l.Kind {
+	case filter.LitNull:
+		return []string{"$null", "$NULL", "$Null"}[g.r.IntN(3)]
+	case filter.LitTrue:
+		return []string{"$true", "$TRUE"}[g.r.IntN(2)]
+	case filter.LitFalse:
+		return []string{"$false", "$False"}[g.r.IntN(2)]
+	}
+	s := l.Str
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && strconv.FormatInt(n, 10) == s && g.r.IntN(2) == 0 {
+		return s // a bare number
+	}
+	switch g.r.IntN(4) {
+	case 0, 1:
+		return l.String() // single quotes, quotes doubled
+	case 2:
+		// Double quotes: quote characters doubled, backticks escaped.
+		var b strings.Builder
+		b.WriteString(`"`)
+		for _, r := range s {
+			switch {
+			case r == '"' || r == '\u201c' || r == '\u201d' || r == '\u201e':
+				if g.r.IntN(2) == 0 {
+					b.WriteRune('`')
+				} else {
+					b.WriteRune(r)
+				}
+			case r == '`':
+				b.WriteRune('`')
+			case r == '\n':
+				b.WriteString("`n")
+				continue
+			}
+			b.WriteRune(r)
+		}
+		b.WriteString(`"`)
+		return b.String()
+	}
+	// Typographic single quotes, as pasted from a word processor.
+	var b strings.Builder
+	b.WriteString("\u2018")
+	for _, r := range s {
+		if r == '\'' || r == '\u2018' || r == '\u2019' || r == '\u201a' || r == '\u201b' {
+			b.WriteRune(r)
+		}
+		b.WriteRune(r)
+	}
+	b.WriteString("\u2019")
+	return b.String()
+}
+
+// oracle evaluates a parsed filter on a user with PowerShell's semantics,
+// directly and naively (wildcards through regexp), as an independent
+// reference for Plan.Match.
+type oracle struct {
+	re map[string]*regexp.Regexp
+}
+
+func wildcardRegexp(p string) string {
+	var b strings.Builder
+	b.WriteString(`(?is)^`)
+	for i := 0; i < len(p); {
+		r, n := utf8.DecodeRuneInString(p[i:])
+		i += n
+		switch r {
+		case '`':
+			if i < len(p) {
+				r, n = utf8.DecodeRuneInString(p[i:])
+				i += n
+			}
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		case '[':
+			end := strings.IndexByte(p[i:], ']')
+			b.WriteString("[")
+			for _, c := range p[i : i+end] {
+				if c == '-' {
+					b.WriteString("-")
+				} else {
+					fmt.Fprintf(&b, `\x{%x}`, c)
+				}
+			}
+			b.WriteString("]")
+			i += end + 1
+		default:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	b.WriteString("$")
+	return b.String()
+}
+
+func (o *oracle) like(s, p string) bool {
+	re, ok := o.re[p]
+	if !ok {
+		re = regexp.MustCompile(wildcardRegexp(p))
+		o.re[p] = re
+	}
+	return re.MatchString(s)
+}
+
+func (o *oracle) eval(e filter.Expr, u map[string]any) bool {
+	switch e := e.(type) {
+	case *filter.NotExpr:
+		return !o.eval(e.X, u)
+	case *filter.BinaryExpr:
+		if e.Op == filter.And {
+			return o.eval(e.X, u) && o.eval(e.Y, u)
+		}
+		return o.eval(e.X, u) || o.eval(e.Y, u)
+	}
+	c := e.(*filter.Comparison)
+	at, ok := filter.LookupAttribute(c.Attr)
+	if !ok {
+		panic("oracle: unknown attribute " + c.Attr)
+	}
+	v := u[at.Graph]
+	neg := c.Op == filter.OpNe || c.Op == filter.OpNotLike || c.Op == filter.OpNotContains
+	like := c.Op == filter.OpLike || c.Op == filter.OpNotLike
+	var res bool
+	switch at.Type {
+	case filter.TypeBool:
+		b, isBool := v.(bool)
+		switch {
+		case c.Value.Kind == filter.LitNull:
+			res = v == nil
+		case c.Value.Kind == filter.LitTrue || c.Value.Kind == filter.LitString && strings.EqualFold(c.Value.Str, "true"):
+			res = isBool && b
+		default:
+			res = isBool && !b
+		}
+	case filter.TypeList:
+		list, _ := v.([]any)
+		if c.Value.Kind == filter.LitNull {
+			res = len(list) == 0
+			break
+		}
+		for _, x := range list {
+			s := x.(string)
+			if like && o.like(s, c.Value.Str) || !like && strings.EqualFold(s, c.Value.Str) {
+				res = true
+			}
+		}
+	default:
+		s, isStr := v.(string)
+		switch {
+		case like:
+			res = o.like(s, c.Value.Str) // $null -like 'x' compares ""
+		case c.Value.Kind == filter.LitNull:
+			res = !isStr
+		default:
+			res = isStr && strings.EqualFold(s, c.Value.Str)
+		}
+	}
+	return res != neg
+}
+
+// checkAgreement is the property: for random filters and users, the plan's
+// Match equals the reference meaning, and so does Graph's evaluation of the
+// pushed-down filter combined with MatchClientSide.
+func checkAgreement(t *testing.T, eval graphEvaluator, seed uint64, filters, users int, opts filter.Options) {
+	t.Helper()
+	g := newGenerator(seed)
+	o := &oracle{re: map[string]*regexp.Regexp{}}
+	pool := make([]map[string]any, users)
+	for i := range pool {
+		pool[i] = g.user()
+	}
+	pushed, clientOnly, withIn := 0, 0, 0
+	for range filters {
+		e := g.expr(4)
+		text := g.render(e)
+		parsed, err := filter.Parse(text)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", text, err)
+		}
+		if parsed.String() != e.String() {
+			t.Fatalf("Parse(%q) = %s, want %s", text, parsed, e)
+		}
+		plan, err := opts.Compile(text)
+		if err != nil {
+			t.Fatalf("Compile(%q): %v", text, err)
+		}
+		if opts.NoAdvanced && plan.Advanced {
+			t.Fatalf("Compile(%q) with NoAdvanced needs an advanced query: %s", text, plan.GraphFilter)
+		}
+		if plan.GraphFilter != "" {
+			pushed++
+		}
+		if len(plan.Pushed) == 0 {
+			clientOnly++
+		}
+		if strings.Contains(plan.GraphFilter, " in (") {
+			withIn++
+		}
+		for _, u := range pool {
+			want := o.eval(e, u)
+			if got := plan.Match(filter.MapUser(u)); got != want {
+				t.Fatalf("filter %q\nuser %v\nMatch = %v, reference = %v", text, u, got, want)
+			}
+			selected := filter.MapUser{}
+			for _, p := range plan.Select {
+				if v, ok := u[p]; ok {
+					selected[p] = v
+				}
+			}
+			if got := plan.Match(selected); got != want {
+				t.Fatalf("filter %q: Match on the Select properties %v only = %v, want %v", text, plan.Select, got, want)
+			}
+			graphSays := true
+			if plan.GraphFilter != "" {
+				graphSays, err = eval(plan.GraphFilter, plan.Advanced, u)
+				if err != nil {
+					t.Fatalf("filter %q\nGraph filter %q (advanced %v): %v", text, plan.GraphFilter, plan.Advanced, err)
+				}
+			}
+			if got := graphSays && plan.MatchClientSide(filter.MapUser(u)); got != want {
+				t.Fatalf("filter %q\nuser %v\nGraph filter %q says %v, client side says %v; want %v\n%s",
+					text, u, plan.GraphFilter, graphSays, plan.MatchClientSide(filter.MapUser(u)), want, plan)
+			}
+		}
+	}
+	t.Logf("%d filters x %d users: %d with a Graph filter, %d with an in list, %d entirely client-side",
+		filters, users, pushed, withIn, clientOnly)
+	if pushed < filters/4 || withIn == 0 || clientOnly == 0 {
+		t.Errorf("generator covers too little: %d pushed, %d in lists, %d client-only of %d", pushed, withIn, clientOnly, filters)
+	}
+}
+
+func TestPushdownAgreesWithGraph(t *testing.T) {
+	filters := 3000
+	if testing.Short() {
+		filters = 300
+	}
+	for _, tc := range []struct {
+		name string
+		opts filter.Options
+	}{
+		{"default", filter.Options{}},
+		{"no-advanced", filter.Options{NoAdvanced: true}},
+		{"small-limits", filter.Options{MaxInValues: 2, MaxDepth: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkAgreement(t, odataEval, 1, filters, 60, tc.opts)
+		})
+	}
+}
+
+// TestDemoUserPredictions checks the seed's example on the demo tenant's
+// generated users: exactly a tenth of them are in Italy.
+func TestDemoUserPredictions(t *testing.T) {
+	plan, err := filter.Compile("UsageLocation -eq 'IT'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for i := range 50000 {
+		u := demoUser(i)
+		ok, err := odataEval(plan.GraphFilter, plan.Advanced, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok != plan.Match(filter.MapUser(u)) {
+			t.Fatalf("user %d: Graph %v, Match %v", i, ok, !ok)
+		}
+		if ok && plan.MatchClientSide(filter.MapUser(u)) {
+			n++
+		}
+	}
+	if n != 5000 {
+		t.Errorf("UsageLocation -eq 'IT' selects %d of 50,000 demo users, want 5,000", n)
+	}
+}
