@@ -18,6 +18,9 @@ import (
 // was taken (measured with the clock of the taking process) unless released
 // first. Lock polls while another holder has the lease.
 func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (tokenstore.Lease, error) {
+	if err := s.checkOpen("lock"); err != nil {
+		return nil, err
+	}
 	if err := sqlbackend.CheckLeaseName(name); err != nil {
 		return nil, fmt.Errorf("sqlitestore: lock: %w", err)
 	}
@@ -46,12 +49,12 @@ func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (token
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: lock %s: %w", name, mapErr(ctx, err))
 	}
-	return &lease{db: s.db, name: name, holder: holder}, nil
+	return &lease{s: s, name: name, holder: holder}, nil
 }
 
 // lease is a held row of tokenstore_leases.
 type lease struct {
-	db     *sql.DB
+	s      *Store
 	name   string
 	holder string
 
@@ -67,11 +70,14 @@ type lease struct {
 func (l *lease) Release(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if err := l.s.checkOpen("release " + l.name); err != nil {
+		return err
+	}
 	if l.released {
 		return fmt.Errorf("sqlitestore: release %s: already released: %w", l.name, tokenstore.ErrLeaseLost)
 	}
 	var expires int64
-	err := l.db.QueryRowContext(ctx, `DELETE FROM tokenstore_leases WHERE name = ? AND holder = ?
+	err := l.s.db.QueryRowContext(ctx, `DELETE FROM tokenstore_leases WHERE name = ? AND holder = ?
 		RETURNING expires_at`, l.name, l.holder).Scan(&expires)
 	now := time.Now().UnixNano()
 	switch {

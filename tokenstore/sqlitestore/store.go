@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -19,7 +20,8 @@ import (
 // Store is a tokenstore.Backend on one SQLite database file. It is safe for
 // concurrent use, and several processes may open the same file at once.
 type Store struct {
-	db *sql.DB
+	db     *sql.DB
+	closed atomic.Bool
 }
 
 var _ tokenstore.Backend = (*Store)(nil)
@@ -64,7 +66,12 @@ func dsn(path string, opts Options) string {
 }
 
 // Close closes the database. Leases still held lapse after their ttl.
+// Calls after Close fail with tokenstore.ErrClosed; Close itself is
+// idempotent.
 func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("sqlitestore: close: %w", err)
 	}
@@ -74,6 +81,9 @@ func (s *Store) Close() error {
 // Get returns the record stored under key, or an error matching
 // tokenstore.ErrNotFound.
 func (s *Store) Get(ctx context.Context, key tokenstore.Key) (tokenstore.Record, error) {
+	if err := s.checkOpen("get"); err != nil {
+		return tokenstore.Record{}, err
+	}
 	if err := sqlbackend.CheckKey(key); err != nil {
 		return tokenstore.Record{}, fmt.Errorf("sqlitestore: get: %w", err)
 	}
@@ -100,6 +110,9 @@ func (s *Store) Get(ctx context.Context, key tokenstore.Key) (tokenstore.Record,
 // writers of the same version cannot both win. A stale expectVersion
 // returns a *tokenstore.ConflictError.
 func (s *Store) Put(ctx context.Context, rec tokenstore.Record, expectVersion int64) (tokenstore.Record, error) {
+	if err := s.checkOpen("put"); err != nil {
+		return tokenstore.Record{}, err
+	}
 	if err := sqlbackend.CheckKey(rec.Key); err != nil {
 		return tokenstore.Record{}, fmt.Errorf("sqlitestore: put: %w", err)
 	}
@@ -156,6 +169,9 @@ func (s *Store) conflict(ctx context.Context, op string, key tokenstore.Key, exp
 // returns an error matching tokenstore.ErrNotFound; a stale expectVersion
 // a *tokenstore.ConflictError.
 func (s *Store) Delete(ctx context.Context, key tokenstore.Key, expectVersion int64) error {
+	if err := s.checkOpen("delete"); err != nil {
+		return err
+	}
 	if err := sqlbackend.CheckKey(key); err != nil {
 		return fmt.Errorf("sqlitestore: delete: %w", err)
 	}
@@ -190,6 +206,9 @@ func (s *Store) Delete(ctx context.Context, key tokenstore.Key, expectVersion in
 
 // List returns one page of customer's records of kind, ordered by Name.
 func (s *Store) List(ctx context.Context, customer, kind string, opts tokenstore.ListOptions) (tokenstore.Page, error) {
+	if err := s.checkOpen("list"); err != nil {
+		return tokenstore.Page{}, err
+	}
 	if err := sqlbackend.CheckScope(customer, kind); err != nil {
 		return tokenstore.Page{}, fmt.Errorf("sqlitestore: list: %w", err)
 	}
@@ -213,6 +232,9 @@ func (s *Store) List(ctx context.Context, customer, kind string, opts tokenstore
 // (Customer, Kind, Name), strictly after the key after. A non-positive
 // limit means tokenstore.DefaultPageSize.
 func (s *Store) Scan(ctx context.Context, after tokenstore.Key, limit int) ([]tokenstore.Record, error) {
+	if err := s.checkOpen("scan"); err != nil {
+		return nil, err
+	}
 	recs, err := s.query(ctx, `SELECT customer, kind, name, version, created_at, updated_at, sealed, data
 		FROM tokenstore_records WHERE (customer, kind, name) > (?, ?, ?)
 		ORDER BY customer, kind, name LIMIT ?`, after.Customer, after.Kind, after.Name, sqlbackend.PageLimit(limit))
@@ -242,6 +264,14 @@ func (s *Store) query(ctx context.Context, query string, args ...any) ([]tokenst
 		recs = append(recs, rec)
 	}
 	return recs, rows.Err()
+}
+
+// checkOpen returns an error matching tokenstore.ErrClosed after Close.
+func (s *Store) checkOpen(op string) error {
+	if s.closed.Load() {
+		return fmt.Errorf("sqlitestore: %s: %w", op, tokenstore.ErrClosed)
+	}
+	return nil
 }
 
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }

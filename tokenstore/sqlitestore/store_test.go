@@ -13,7 +13,6 @@ import (
 
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/internal/leasetest"
-	"github.com/tenantgate/tenantgate/tokenstore/internal/sqlbackend"
 )
 
 func openTemp(t *testing.T) (*Store, string) {
@@ -121,20 +120,20 @@ func TestBadArguments(t *testing.T) {
 		{Customer: "c\x00d", Kind: "k", Name: "n"},
 		{Customer: "c", Kind: "k", Name: "\xff"},
 	} {
-		if _, err := s.Put(ctx, tokenstore.Record{Key: k}, 0); !errors.Is(err, sqlbackend.ErrInvalidArgument) {
+		if _, err := s.Put(ctx, tokenstore.Record{Key: k}, 0); !errors.Is(err, tokenstore.ErrInvalid) {
 			t.Errorf("Put(%q): got %v, want an invalid argument error", k, err)
 		}
-		if _, err := s.Get(ctx, k); !errors.Is(err, sqlbackend.ErrInvalidArgument) {
+		if _, err := s.Get(ctx, k); !errors.Is(err, tokenstore.ErrInvalid) {
 			t.Errorf("Get(%q): got %v, want an invalid argument error", k, err)
 		}
 	}
-	if _, err := s.Put(ctx, tokenstore.Record{Key: key("a")}, -1); !errors.Is(err, sqlbackend.ErrInvalidArgument) {
+	if _, err := s.Put(ctx, tokenstore.Record{Key: key("a")}, -1); !errors.Is(err, tokenstore.ErrInvalid) {
 		t.Errorf("Put with version -1: got %v", err)
 	}
-	if err := s.Delete(ctx, key("a"), -2); !errors.Is(err, sqlbackend.ErrInvalidArgument) {
+	if err := s.Delete(ctx, key("a"), -2); !errors.Is(err, tokenstore.ErrInvalid) {
 		t.Errorf("Delete with version -2: got %v", err)
 	}
-	if _, err := s.List(ctx, "", "k", tokenstore.ListOptions{}); !errors.Is(err, sqlbackend.ErrInvalidArgument) {
+	if _, err := s.List(ctx, "", "k", tokenstore.ListOptions{}); !errors.Is(err, tokenstore.ErrInvalid) {
 		t.Errorf("List without customer: got %v", err)
 	}
 	for _, p := range []string{"", ":memory:"} {

@@ -1,7 +1,6 @@
 package sqlbackend
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -10,25 +9,18 @@ import (
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
-// ErrInvalidArgument is matched (errors.Is) by the errors of CheckKey,
-// CheckPutVersion, CheckDeleteVersion and CheckTTL: the caller passed
-// something no backend can store, and nothing was written.
-var ErrInvalidArgument = errors.New("invalid argument")
+// The errors of the Check functions match tokenstore.ErrInvalid: the
+// caller passed something no backend can store, and nothing was written.
 
-// CheckKey reports whether k can be stored: every part non-empty, valid
-// UTF-8 and free of NUL bytes (PostgreSQL text cannot hold NUL, and both
-// SQL backends must accept exactly the same keys).
+// CheckKey reports whether k can be stored (see tokenstore.Key.Validate:
+// PostgreSQL text cannot hold NUL, and both SQL backends must accept
+// exactly the same keys).
 func CheckKey(k tokenstore.Key) error {
-	if err := checkPart("customer", k.Customer); err != nil {
-		return err
-	}
-	if err := checkPart("kind", k.Kind); err != nil {
-		return err
-	}
-	return checkPart("name", k.Name)
+	return k.Validate()
 }
 
-// CheckScope checks the customer and kind a List call pages through.
+// CheckScope checks the customer and kind a List call pages through, by
+// the rules of tokenstore.Key.Validate.
 func CheckScope(customer, kind string) error {
 	if err := checkPart("customer", customer); err != nil {
 		return err
@@ -39,11 +31,13 @@ func CheckScope(customer, kind string) error {
 func checkPart(what, s string) error {
 	switch {
 	case s == "":
-		return fmt.Errorf("%w: key %s is empty", ErrInvalidArgument, what)
+		return fmt.Errorf("%w: %s is empty", tokenstore.ErrInvalid, what)
+	case len(s) > tokenstore.MaxKeyPartLen:
+		return fmt.Errorf("%w: %s is %d bytes, longer than %d", tokenstore.ErrInvalid, what, len(s), tokenstore.MaxKeyPartLen)
 	case !utf8.ValidString(s):
-		return fmt.Errorf("%w: key %s is not valid UTF-8", ErrInvalidArgument, what)
+		return fmt.Errorf("%w: %s is not valid UTF-8", tokenstore.ErrInvalid, what)
 	case strings.IndexByte(s, 0) >= 0:
-		return fmt.Errorf("%w: key %s contains a NUL byte", ErrInvalidArgument, what)
+		return fmt.Errorf("%w: %s contains a NUL byte", tokenstore.ErrInvalid, what)
 	}
 	return nil
 }
@@ -52,7 +46,7 @@ func checkPart(what, s string) error {
 // 0 (create-only) or the version being replaced.
 func CheckPutVersion(expect int64) error {
 	if expect < 0 {
-		return fmt.Errorf("%w: Put needs expected version 0 (create) or the stored version, got %d", ErrInvalidArgument, expect)
+		return fmt.Errorf("%w: Put needs expected version 0 (create) or the stored version, got %d", tokenstore.ErrInvalid, expect)
 	}
 	return nil
 }
@@ -61,7 +55,7 @@ func CheckPutVersion(expect int64) error {
 // Delete takes a stored version or tokenstore.AnyVersion.
 func CheckDeleteVersion(expect int64) error {
 	if expect < 0 && expect != tokenstore.AnyVersion {
-		return fmt.Errorf("%w: Delete needs the stored version or AnyVersion, got %d", ErrInvalidArgument, expect)
+		return fmt.Errorf("%w: Delete needs the stored version or AnyVersion, got %d", tokenstore.ErrInvalid, expect)
 	}
 	return nil
 }
@@ -69,7 +63,7 @@ func CheckDeleteVersion(expect int64) error {
 // CheckTTL rejects a lease duration that is not positive.
 func CheckTTL(ttl time.Duration) error {
 	if ttl <= 0 {
-		return fmt.Errorf("%w: lease ttl must be positive, got %v", ErrInvalidArgument, ttl)
+		return fmt.Errorf("%w: lease ttl must be positive, got %v", tokenstore.ErrInvalid, ttl)
 	}
 	return nil
 }
