@@ -186,23 +186,41 @@ func (d *Directory) uuid(i int) [16]byte {
 	return uuidV5(namespaceURL, name)
 }
 
-// num5 formats i as %05d.
-func num5(i int) string {
-	if i >= 0 && i < 100_000 {
-		b := [5]byte{'0', '0', '0', '0', '0'}
-		for k := 4; k >= 0 && i > 0; k-- {
-			b[k] = byte('0' + i%10)
-			i /= 10
-		}
-		return string(b[:])
+// appendNum5 appends i (0 <= i < 100,000) formatted as %05d.
+func appendNum5(b []byte, i int) []byte {
+	d := [5]byte{'0', '0', '0', '0', '0'}
+	for k := 4; k >= 0 && i > 0; k-- {
+		d[k] = byte('0' + i%10)
+		i /= 10
 	}
-	return fmt.Sprintf("%05d", i)
+	return append(b, d[:]...)
 }
+
+// smtpAddress returns "SMTP:user%05d@{domain}" for user i, in one
+// allocation; the user's other name strings are slices of it.
+func (d *Directory) smtpAddress(i int) string {
+	var b strings.Builder
+	b.Grow(len("SMTP:user00000@") + len(d.domain))
+	var num [5]byte
+	b.WriteString("SMTP:user")
+	b.Write(appendNum5(num[:0], i))
+	b.WriteByte('@')
+	b.WriteString(d.domain)
+	return b.String()
+}
+
+// Offsets into smtpAddress: "SMTP:" + "user" + five digits + "@" + domain.
+const (
+	upnOffset   = len("SMTP:")     // userPrincipalName and mail start here
+	numOffset   = len("SMTP:user") // the five digits (surname)
+	numEnd      = numOffset + 5    // end of the digits
+	nicknameEnd = numEnd           // mailNickname is smtp[upnOffset:nicknameEnd]
+)
 
 // generate builds generated user i in full.
 func (d *Directory) generate(i int) User {
-	g := gen{d: d, i: i}
-	upn := g.upnString()
+	smtp := d.smtpAddress(i)
+	upn := smtp[upnOffset:]
 	loc := &locations[i%10]
 	return User{
 		Index:             i,
@@ -213,15 +231,15 @@ func (d *Directory) generate(i int) User {
 		CompanyName:       d.displayName,
 		Country:           loc.country,
 		Department:        departments[(i/10)%5],
-		DisplayName:       "User " + g.num(),
+		DisplayName:       "User " + smtp[numOffset:numEnd],
 		GivenName:         "User",
 		JobTitle:          jobTitles[(i/50)%4],
 		Mail:              upn,
-		MailNickname:      "user" + g.num(),
+		MailNickname:      smtp[upnOffset:nicknameEnd],
 		OfficeLocation:    loc.office,
 		OtherMails:        []string{},
-		ProxyAddresses:    []string{"SMTP:" + upn},
-		Surname:           g.num(),
+		ProxyAddresses:    []string{smtp},
+		Surname:           smtp[numOffset:numEnd],
 		UsageLocation:     loc.usage,
 		UserPrincipalName: upn,
 		UserType:          "Member",
@@ -241,25 +259,19 @@ func (u User) clone() User {
 // is computed only when a filter asks for it, so scanning for
 // `usageLocation eq 'IT'` neither formats names nor hashes object IDs.
 type gen struct {
-	d   *Directory
-	i   int
-	n5  string // num5(i), once computed
-	upn string // user principal name, once computed
+	d    *Directory
+	i    int
+	smtp string // smtpAddress(i), once computed
 }
 
-func (g *gen) num() string {
-	if g.n5 == "" {
-		g.n5 = num5(g.i)
+func (g *gen) smtpAddress() string {
+	if g.smtp == "" {
+		g.smtp = g.d.smtpAddress(g.i)
 	}
-	return g.n5
+	return g.smtp
 }
 
-func (g *gen) upnString() string {
-	if g.upn == "" {
-		g.upn = "user" + g.num() + "@" + g.d.domain
-	}
-	return g.upn
-}
+func (g *gen) num() string { return g.smtpAddress()[numOffset:numEnd] }
 
 func (g *gen) str(p prop) (string, bool) {
 	i := g.i
@@ -275,15 +287,19 @@ func (g *gen) str(p prop) (string, bool) {
 	case pDepartment:
 		return departments[(i/10)%5], true
 	case pDisplayName:
-		return "User " + g.num(), true
+		if g.smtp != "" {
+			return "User " + g.num(), true
+		}
+		var b [len("User 00000")]byte
+		return string(appendNum5(append(b[:0], "User "...), i)), true
 	case pGivenName:
 		return "User", true
 	case pJobTitle:
 		return jobTitles[(i/50)%4], true
 	case pMail, pUserPrincipalName:
-		return g.upnString(), true
+		return g.smtpAddress()[upnOffset:], true
 	case pMailNickname:
-		return "user" + g.num(), true
+		return g.smtpAddress()[upnOffset:nicknameEnd], true
 	case pOfficeLocation:
 		return locations[i%10].office, true
 	case pSurname:
@@ -300,7 +316,7 @@ func (g *gen) boolean(prop) bool { return g.i%20 != 19 }
 
 func (g *gen) list(p prop) []string {
 	if p == pProxyAddresses {
-		return []string{"SMTP:" + g.upnString()}
+		return []string{g.smtpAddress()}
 	}
 	return nil
 }

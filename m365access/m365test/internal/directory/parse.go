@@ -30,7 +30,7 @@ func ParseFilter(filter string) (Expr, error) {
 		return Expr{}, err
 	}
 	if p.tok.kind == tokEOF {
-		return Expr{}, p.syntax(0, "the filter is empty")
+		return Expr{}, p.syntax(p.tok.pos, "the filter is empty")
 	}
 	root, err := p.parseOr()
 	if err != nil {
@@ -188,7 +188,8 @@ func (p *parser) parseLogic(or bool) (node, error) {
 	if !p.tok.is(kw) {
 		return first, nil
 	}
-	n := &logicNode{or: or, terms: []node{first}}
+	n := &logicNode{or: or}
+	n.add(first)
 	for p.tok.is(kw) {
 		if err := p.next(); err != nil {
 			return nil, err
@@ -197,9 +198,19 @@ func (p *parser) parseLogic(or bool) (node, error) {
 		if err != nil {
 			return nil, err
 		}
-		n.terms = append(n.terms, t)
+		n.add(t)
 	}
 	return n, nil
+}
+
+// add appends t to the chain, flattening a parenthesized chain of the same
+// operator: a and (b and c) is a and b and c.
+func (n *logicNode) add(t node) {
+	if l, ok := t.(*logicNode); ok && l.or == n.or {
+		n.terms = append(n.terms, l.terms...)
+		return
+	}
+	n.terms = append(n.terms, t)
 }
 
 func (p *parser) parseUnary() (node, error) {
@@ -266,6 +277,9 @@ func (p *parser) parsePrimary() (node, error) {
 		if name.is(kw) {
 			return nil, p.syntax(name.pos, "the left operand of a comparison must be a property")
 		}
+	}
+	if isKeyword(name.text) {
+		return nil, p.syntax(name.pos, fmt.Sprintf("expected a property or function, found '%s'", name.text))
 	}
 	o, err := p.resolve(name)
 	if err != nil {

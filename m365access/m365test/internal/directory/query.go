@@ -2,6 +2,7 @@ package directory
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 )
 
@@ -59,6 +60,7 @@ func (r *Result) Value() json.RawMessage { return r.AppendValue(nil) }
 
 // AppendValue appends the page as Graph's "value" array to dst.
 func (r *Result) AppendValue(dst []byte) []byte {
+	dst = slices.Grow(dst, 2+len(r.Users)*len(r.sel)*48)
 	dst = append(dst, '[')
 	for i := range r.Users {
 		if i > 0 {
@@ -120,12 +122,12 @@ func (d *Directory) Query(q Query) (Result, error) {
 		count = d.count(expr)
 	}
 
-	res := Result{Count: count, sel: sel}
+	total := d.Len()
+	res := Result{Count: count, sel: sel, Users: make([]User, 0, min(top, total-start))}
 	res.Select = make([]string, len(sel))
 	for i, p := range sel {
 		res.Select[i] = props[p].name
 	}
-	total := d.Len()
 	var g gen
 	k := start
 	for ; k < total; k++ {

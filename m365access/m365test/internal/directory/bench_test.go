@@ -1,0 +1,84 @@
+package directory
+
+import "testing"
+
+func BenchmarkNew50000(b *testing.B) {
+	for b.Loop() {
+		New(specTenant, specDomain, specCompany, specN)
+	}
+}
+
+// benchPage measures the third page of 999 users (full for every filter
+// benchmarked here), encoded as Graph's "value" array.
+func benchPage(b *testing.B, q Query) {
+	d := New(specTenant, specDomain, specCompany, specN)
+	q.Top = MaxTop
+	// Walk to the third page once to get its skip token.
+	for range 2 {
+		res, err := d.Query(q)
+		if err != nil || res.NextSkipToken == "" {
+			b.Fatal("no third page", err)
+		}
+		q.SkipToken = res.NextSkipToken
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := d.Query(q)
+		if err != nil || len(res.Users) != MaxTop {
+			b.Fatal(err, len(res.Users))
+		}
+		_ = res.Value()
+	}
+}
+
+func BenchmarkPage999Unfiltered(b *testing.B) { benchPage(b, Query{}) }
+
+func BenchmarkPage999FilterIT(b *testing.B) {
+	benchPage(b, Query{Filter: "usageLocation eq 'IT'"})
+}
+
+func BenchmarkPage999FilterITSelect(b *testing.B) {
+	benchPage(b, Query{Filter: "usageLocation eq 'IT'", Select: []string{"id", "userPrincipalName", "displayName"}})
+}
+
+// BenchmarkPageNoMatch scans the whole tenant and finds nothing: the worst
+// case of one request.
+func BenchmarkPageNoMatch(b *testing.B) {
+	d := New(specTenant, specDomain, specCompany, specN)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.Query(Query{Filter: "startsWith(displayName,'nobody')", Top: MaxTop}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseFilter(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseFilter("(usageLocation eq 'IT' or usageLocation in ('ES','FR')) and startsWith(displayName,'User 1') and accountEnabled eq true"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUserByID(b *testing.B) {
+	d := New(specTenant, specDomain, specCompany, specN)
+	id := d.UserAt(31337).ID
+	d.User(id) // builds the index
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := d.User(id); !ok {
+			b.Fatal("not found")
+		}
+	}
+}
+
+func BenchmarkFirstLookupByID(b *testing.B) {
+	for b.Loop() {
+		d := New(specTenant, specDomain, specCompany, specN)
+		if _, ok := d.User(d.UserAt(1).ID); !ok {
+			b.Fatal("not found")
+		}
+	}
+}
