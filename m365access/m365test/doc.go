@@ -1,0 +1,84 @@
+// Package m365test is a fake Microsoft cloud — Entra ID (identity platform
+// v2.0) and Microsoft Graph v1.0 — that MSAL Go and msgraph-sdk-go talk to
+// unmodified. It is to Microsoft 365 what net/http/httptest is to HTTP:
+// tenantgate's integration tests, the demo portal and the benchmarks run
+// against it, and a provider's engineers can use it in their own tests.
+//
+// # Listeners
+//
+// [NewServer] starts two loopback listeners:
+//
+//   - a TLS listener ([Server.URL]) for the machine traffic: OpenID
+//     discovery, the token endpoint, JWKS, MSAL's user realm lookup and
+//     Graph. Its certificate comes from a private CA generated per server;
+//     [Server.Client], [Server.Transport] and [Server.CertPool] trust it.
+//   - a plain-http listener ([Server.BrowserURL]) for what a person's
+//     browser opens: the sign-in + consent page of authorize and the admin
+//     consent page, so an ordinary browser shows no certificate warning.
+//     The discovery document names this listener's authorize endpoint (MSAL
+//     checks only the issuer's host against the authority, not the
+//     authorization endpoint's), so MSAL's AuthCodeURL points there; a GET
+//     of authorize or adminconsent on the TLS listener redirects there too.
+//
+// # Using it with MSAL Go
+//
+// Two ways, both tested:
+//
+//  1. Custom authority: the authority is [Server.AuthorityURL] (e.g.
+//     "https://127.0.0.1:41234/organizations"), with
+//     confidential.WithInstanceDiscovery(false) (MSAL would otherwise ask
+//     login.microsoftonline.com to validate the unknown host) and
+//     confidential.WithHTTPClient(srv.Client()) so the private CA is trusted.
+//  2. Real authority, injected client: the authority stays
+//     "https://login.microsoftonline.com/organizations" and only
+//     WithHTTPClient(srv.Client()) is set. The client's transport dials
+//     login.microsoftonline.com:443 and graph.microsoft.com:443 to the fake,
+//     whose certificate is valid for both names, so production code runs
+//     with nothing but the HTTP client swapped.
+//
+// The same holds for Graph: either the base URL [Server.GraphURL] (add the
+// fake's host to the allowed hosts of Kiota's authentication provider), or
+// the real https://graph.microsoft.com/v1.0 with [Server.Transport] as the
+// parent transport of Graph's middleware. Package graphtest builds such a
+// msgraph-sdk-go client; this package does not import msgraph-sdk-go.
+//
+// # Tenants, apps, consent
+//
+// [Server.AddTenant] creates a tenant, addressable by GUID and by every
+// verified domain, with its Global Admin admin@{domain} and N generated
+// users exactly as design.md "Demo data" specifies. [Server.AddApp]
+// registers an app (secrets with expiry, certificates, redirect URIs,
+// PKCE requirement, required permissions). Consent is per tenant per app:
+// admin consent (the adminconsent endpoint, the sign-in page's "Consent on
+// behalf of your organization", or [Server.GrantAdminConsent]) and user
+// consent (the sign-in page). "organizations" and "common" address every
+// tenant.
+//
+// # Non-interactive sign-in
+//
+// [Server.SetAuthorizeAnswer] makes authorize and adminconsent answer at
+// once with the redirect to the app, as decided by the test (which user,
+// accept or decline, admin consent, or an AADSTS error), so a test drives
+// the authorization code flow with an HTTP client that stops at the
+// redirect URI.
+//
+// # Errors
+//
+// Identity errors have Entra's shape (error, error_description starting
+// with "AADSTSnnnn:", error_codes, trace_id, correlation_id, timestamp) and
+// its codes (see the Code constants); Graph errors have Graph's shape with
+// innerError. MSAL surfaces the former as errors.CallErr whose response
+// body carries error_codes.
+//
+// # Test controls
+//
+// [Server.InjectFault] (429 with or without Retry-After, 503, latency,
+// dropped connections, any AADSTS code) per tenant, endpoint and grant
+// type; [Server.RevokeSignInSessions], [Server.ExpireSecrets],
+// [Server.WithdrawConsent]; [Server.Advance] moves the server's clock (for
+// code expiry, the 90-day refresh token inactivity, secret expiry);
+// [Server.Requests] and [Server.Count] for assertions; [Server.SentMail]
+// for Graph sendMail; [Server.AddCallRecord] with change notifications.
+//
+// The command m365test/cmd/fakecloud runs a server standalone.
+package m365test

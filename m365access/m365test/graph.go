@@ -1,0 +1,312 @@
+package m365test
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tenantgate/tenantgate/m365access/m365test/internal/directory"
+)
+
+// principal is the verified caller of a Graph request.
+type principal struct {
+	tenant    *Tenant
+	clientID  string
+	delegated bool
+	user      directory.User // delegated only
+	scopes    map[string]bool
+	roles     map[string]bool
+}
+
+// perms are the permissions any one of which allows an endpoint.
+type perms struct {
+	delegated []string
+	app       []string
+}
+
+func (p *principal) allowed(need perms) bool {
+	list, have := need.app, p.roles
+	if p.delegated {
+		list, have = need.delegated, p.scopes
+	}
+	for _, n := range list {
+		if have[strings.ToLower(n)] {
+			return true
+		}
+	}
+	return false
+}
+
+func unauthorized(msg string) *graphError {
+	return &graphError{status: http.StatusUnauthorized, code: "InvalidAuthenticationToken", msg: msg}
+}
+
+var errForbidden = &graphError{status: http.StatusForbidden, code: "Authorization_RequestDenied", msg: "Insufficient privileges to complete the operation."}
+
+// verifyBearer checks the request's bearer token: signature, expiry,
+// audience and tenant.
+func (s *Server) verifyBearer(r *http.Request) (*principal, *graphError) {
+	h := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || tok == "" {
+		return nil, unauthorized("Access token is empty.")
+	}
+	j, err := parseJWS(tok)
+	if err != nil {
+		return nil, unauthorized("IDX14100: JWT is not well formed.")
+	}
+	if kid, _ := j.header["kid"].(string); kid != s.signer.kid || j.header["alg"] != "RS256" {
+		return nil, unauthorized("Access token validation failure. Invalid signing key.")
+	}
+	if err := j.verifyRSA(&s.signer.key.PublicKey); err != nil {
+		return nil, unauthorized("Access token validation failure. Invalid signature.")
+	}
+	now := s.Now()
+	exp, ok := j.unix("exp")
+	if !ok || !now.Before(time.Unix(exp, 0)) {
+		return nil, unauthorized("Lifetime validation failed, the token is expired.")
+	}
+	if nbf, ok := j.unix("nbf"); ok && now.Add(5*time.Minute).Before(time.Unix(nbf, 0)) {
+		return nil, unauthorized("Lifetime validation failed, the token is not yet valid.")
+	}
+	if aud := j.str("aud"); aud != graphAudience && aud != graphAudience+"/" && aud != GraphAppID {
+		return nil, unauthorized("Access token validation failure. Invalid audience.")
+	}
+	t, ok := s.Tenant(j.str("tid"))
+	if !ok || j.str("iss") != "https://sts.windows.net/"+t.ID+"/" {
+		return nil, unauthorized("Access token validation failure. Invalid issuer or tenant.")
+	}
+	p := &principal{tenant: t, clientID: j.str("appid"), scopes: map[string]bool{}, roles: map[string]bool{}}
+	if j.str("idtyp") == "user" {
+		p.delegated = true
+		u, ok := t.dir.User(j.str("oid"))
+		if !ok {
+			return nil, unauthorized("Access token validation failure. The user does not exist in the tenant.")
+		}
+		p.user = u
+		for _, sc := range strings.Fields(j.str("scp")) {
+			p.scopes[strings.ToLower(sc)] = true
+		}
+	}
+	for _, rl := range j.strs("roles") {
+		p.roles[strings.ToLower(rl)] = true
+	}
+	return p, nil
+}
+
+// graphAuth authenticates and authorizes a Graph request, then applies
+// injected faults. It reports false when it has answered.
+func (s *Server) graphAuth(w http.ResponseWriter, r *http.Request, c *call, need perms) (*principal, bool) {
+	p, ge := s.verifyBearer(r)
+	if ge != nil {
+		s.writeGraphError(w, r, ge)
+		return nil, false
+	}
+	c.tenant, c.clientID = p.tenant.ID, p.clientID
+	if s.applyFault(w, r, c, true) {
+		return nil, false
+	}
+	if !p.allowed(need) {
+		s.writeGraphError(w, r, errForbidden)
+		return nil, false
+	}
+	return p, true
+}
+
+var (
+	permUsers = perms{
+		delegated: []string{"User.Read.All", "User.ReadBasic.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+		app:       []string{"User.Read.All", "User.ReadBasic.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+	}
+	permMe  = perms{delegated: []string{"User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}}
+	permOrg = perms{
+		delegated: []string{"User.Read", "Organization.Read.All", "Directory.Read.All", "Organization.ReadWrite.All", "Directory.ReadWrite.All"},
+		app:       []string{"Organization.Read.All", "Directory.Read.All", "Organization.ReadWrite.All", "Directory.ReadWrite.All"},
+	}
+	permMail  = perms{delegated: []string{"Mail.Send"}, app: []string{"Mail.Send"}}
+	permCalls = perms{app: []string{"CallRecords.Read.All"}}
+)
+
+const graphContext = "https://" + GraphHost + "/v1.0/$metadata#"
+
+// handleOrganization is GET /v1.0/organization.
+func (s *Server) handleOrganization(w http.ResponseWriter, r *http.Request, c *call) {
+	p, ok := s.graphAuth(w, r, c, permOrg)
+	if !ok {
+		return
+	}
+	t := p.tenant
+	domains := make([]map[string]any, len(t.Domains))
+	for i, d := range t.Domains {
+		domains[i] = map[string]any{"capabilities": "Email, OfficeCommunicationsOnline", "isDefault": i == 0,
+			"isInitial": strings.HasSuffix(strings.ToLower(d), ".onmicrosoft.com"), "name": d, "type": "Managed"}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"@odata.context": graphContext + "organization",
+		"value": []any{map[string]any{
+			"id":                         t.ID,
+			"displayName":                t.DisplayName,
+			"tenantType":                 "AAD",
+			"countryLetterCode":          "US",
+			"preferredLanguage":          "en",
+			"verifiedDomains":            domains,
+			"businessPhones":             []string{},
+			"technicalNotificationMails": []string{t.AdminUPN()},
+		}},
+	})
+}
+
+func writeUser(w http.ResponseWriter, u directory.User) {
+	b, _ := u.MarshalJSON()
+	out := make([]byte, 0, len(b)+80)
+	out = append(out, `{"@odata.context":"`+graphContext+`users/$entity",`...)
+	out = append(out, b[1:]...)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out)
+}
+
+// handleMe is GET /v1.0/me.
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, c *call) {
+	p, ge := s.verifyBearer(r)
+	if ge == nil && !p.delegated {
+		ge = &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: "/me request is only valid with delegated authentication flow."}
+	}
+	if ge != nil {
+		s.writeGraphError(w, r, ge)
+		return
+	}
+	p, ok := s.graphAuth(w, r, c, permMe)
+	if !ok {
+		return
+	}
+	writeUser(w, p.user)
+}
+
+// handleUser is GET /v1.0/users/{id | userPrincipalName}.
+func (s *Server) handleUser(w http.ResponseWriter, r *http.Request, c *call) {
+	p, ge := s.verifyBearer(r)
+	if ge != nil {
+		s.writeGraphError(w, r, ge)
+		return
+	}
+	id := r.PathValue("id")
+	need := permUsers
+	if p.delegated && (strings.EqualFold(id, p.user.ID) || strings.EqualFold(id, p.user.UserPrincipalName)) {
+		need = permMe
+	}
+	p, ok := s.graphAuth(w, r, c, need)
+	if !ok {
+		return
+	}
+	u, found := p.tenant.dir.User(id)
+	if !found {
+		s.writeGraphError(w, r, &graphError{status: http.StatusNotFound, code: "Request_ResourceNotFound",
+			msg: fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id)})
+		return
+	}
+	writeUser(w, u)
+}
+
+// handleUsers is GET /v1.0/users, served by the tenant's directory.
+func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, c *call) {
+	p, ok := s.graphAuth(w, r, c, permUsers)
+	if !ok {
+		return
+	}
+	qv := r.URL.Query()
+	q := directory.Query{
+		Filter:              qv.Get("$filter"),
+		SkipToken:           qv.Get("$skiptoken"),
+		OrderBy:             qv.Get("$orderby"),
+		ConsistencyEventual: strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual"),
+	}
+	if sel := qv.Get("$select"); sel != "" {
+		for _, f := range strings.Split(sel, ",") {
+			q.Select = append(q.Select, strings.TrimSpace(f))
+		}
+	}
+	if top := qv.Get("$top"); top != "" {
+		n, err := strconv.Atoi(top)
+		if err != nil {
+			s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: fmt.Sprintf("Invalid $top value '%s'.", top)})
+			return
+		}
+		if n == 0 {
+			n = -1 // 0 is refused like any out-of-range size
+		}
+		q.Top = n
+	}
+	switch strings.ToLower(qv.Get("$count")) {
+	case "", "false":
+	case "true":
+		q.Count = true
+	default:
+		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: "Invalid $count value."})
+		return
+	}
+	if qv.Has("$search") {
+		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: directory.CodeUnsupportedQuery, msg: "$search is not supported by this fake."})
+		return
+	}
+	res, err := p.tenant.dir.Query(q)
+	if err != nil {
+		var qe *directory.QueryError
+		if errors.As(err, &qe) {
+			s.writeGraphError(w, r, &graphError{status: qe.Status, code: qe.Code, msg: qe.Message})
+			return
+		}
+		s.writeGraphError(w, r, &graphError{status: http.StatusInternalServerError, code: "generalException", msg: "Internal error."})
+		return
+	}
+	out := make([]byte, 0, 512+len(res.Users)*400)
+	out = append(out, `{"@odata.context":`...)
+	ctx := graphContext + "users"
+	if qv.Get("$select") != "" {
+		ctx += "(" + strings.Join(res.Select, ",") + ")"
+	}
+	out = strconv.AppendQuote(out, ctx)
+	if res.Count >= 0 {
+		out = append(out, `,"@odata.count":`...)
+		out = strconv.AppendInt(out, int64(res.Count), 10)
+	}
+	if res.NextSkipToken != "" {
+		next := url.Values{}
+		for k, v := range qv {
+			next[k] = v
+		}
+		next.Set("$skiptoken", res.NextSkipToken)
+		out = append(out, `,"@odata.nextLink":`...)
+		out = strconv.AppendQuote(out, "https://"+r.Host+"/v1.0/users?"+next.Encode())
+	}
+	out = append(out, `,"value":`...)
+	out = res.AppendValue(out)
+	out = append(out, '}')
+	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out)
+}
+
+// readJSONBody decodes a request body, gzip-compressed or not (Kiota
+// compresses request bodies by default).
+func readJSONBody(r *http.Request, v any) error {
+	var body io.Reader = http.MaxBytesReader(nil, r.Body, 4<<20)
+	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			return err
+		}
+		defer zr.Close()
+		body = zr
+	}
+	return json.NewDecoder(body).Decode(v)
+}

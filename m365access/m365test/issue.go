@@ -1,0 +1,204 @@
+package m365test
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/tenantgate/tenantgate/m365access/m365test/internal/directory"
+)
+
+// GraphAppID is Microsoft Graph's application ID, the audience GUID of
+// Graph tokens.
+const GraphAppID = "00000003-0000-0000-c000-000000000000"
+
+// graphAudience is the aud claim of Graph access tokens.
+const graphAudience = "https://" + GraphHost
+
+// authCode is an issued authorization code.
+type authCode struct {
+	tenant      *Tenant
+	clientID    string
+	redirectURI string
+	challenge   string
+	method      string
+	user        directory.User
+	scope       string
+	nonce       string
+	mfa         bool
+	issued      time.Time
+	used        bool
+}
+
+// refreshToken is an issued refresh token. Each is valid until expires
+// (issued + RefreshTokenLifetime); using one returns a new one and leaves
+// the old one working, as Entra does.
+type refreshToken struct {
+	tenant   *Tenant
+	clientID string
+	user     directory.User
+	mfa      bool
+	issued   time.Time
+	expires  time.Time
+}
+
+func randomToken(prefix string) string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return prefix + b64.EncodeToString(b[:])
+}
+
+// servicePrincipalID is the stable object ID of app's service principal in t.
+func servicePrincipalID(t *Tenant, clientID string) string {
+	sum := sha256.Sum256([]byte("sp\x00" + t.ID + "\x00" + clientID))
+	sum[6] = (sum[6] & 0x0f) | 0x40
+	sum[8] = (sum[8] & 0x3f) | 0x80
+	return formatGUID(sum[:16])
+}
+
+func formatGUID(b []byte) string {
+	const hexd = "0123456789abcdef"
+	out := make([]byte, 0, 36)
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out = append(out, '-')
+		}
+		out = append(out, hexd[c>>4], hexd[c&0xf])
+	}
+	return string(out)
+}
+
+// appidacr is the client authentication method claim: 0 public, 1 secret,
+// 2 certificate.
+type clientAuth string
+
+const (
+	authPublic clientAuth = "0"
+	authSecret clientAuth = "1"
+	authCert   clientAuth = "2"
+)
+
+// userTokens issues the delegated tokens of a user flow and returns the
+// token response.
+func (s *Server) userTokens(host string, t *Tenant, a *App, u directory.User, scp []string, requested string, nonce string, mfa bool, ca clientAuth, offline, clientInfo bool) (map[string]any, error) {
+	now := s.Now()
+	amr := []string{"pwd"}
+	if mfa {
+		amr = append(amr, "mfa")
+	}
+	exp := now.Add(s.opts.AccessTokenLifetime)
+	at, err := s.signer.sign(map[string]any{
+		"aud":                 graphAudience,
+		"iss":                 "https://sts.windows.net/" + t.ID + "/",
+		"iat":                 now.Unix(),
+		"nbf":                 now.Unix(),
+		"exp":                 exp.Unix(),
+		"acr":                 "1",
+		"amr":                 amr,
+		"app_displayname":     a.DisplayName,
+		"appid":               a.ClientID,
+		"appidacr":            string(ca),
+		"family_name":         u.Surname,
+		"given_name":          u.GivenName,
+		"idtyp":               "user",
+		"ipaddr":              "127.0.0.1",
+		"name":                u.DisplayName,
+		"oid":                 u.ID,
+		"scp":                 strings.Join(scp, " "),
+		"sub":                 pairwiseSub(u.ID, a.ClientID),
+		"tenant_region_scope": "NA",
+		"tid":                 t.ID,
+		"unique_name":         u.UserPrincipalName,
+		"upn":                 u.UserPrincipalName,
+		"uti":                 randomToken("")[:22],
+		"ver":                 "1.0",
+	})
+	if err != nil {
+		return nil, err
+	}
+	idClaims := map[string]any{
+		"aud":                a.ClientID,
+		"iss":                "https://" + host + "/" + t.ID + "/v2.0",
+		"iat":                now.Unix(),
+		"nbf":                now.Unix(),
+		"exp":                now.Add(time.Hour).Unix(),
+		"name":               u.DisplayName,
+		"oid":                u.ID,
+		"preferred_username": u.UserPrincipalName,
+		"sub":                pairwiseSub(u.ID, a.ClientID),
+		"tid":                t.ID,
+		"ver":                "2.0",
+	}
+	if nonce != "" {
+		idClaims["nonce"] = nonce
+	}
+	idt, err := s.signer.sign(idClaims)
+	if err != nil {
+		return nil, err
+	}
+	secs := int(s.opts.AccessTokenLifetime / time.Second)
+	resp := map[string]any{
+		"token_type":     "Bearer",
+		"scope":          requested,
+		"expires_in":     secs,
+		"ext_expires_in": secs,
+		"access_token":   at,
+		"id_token":       idt,
+	}
+	if clientInfo {
+		ci, _ := json.Marshal(map[string]string{"uid": u.ID, "utid": t.ID})
+		resp["client_info"] = b64.EncodeToString(ci)
+	}
+	if offline {
+		rt := randomToken("1.A")
+		s.mu.Lock()
+		s.refresh[rt] = &refreshToken{tenant: t, clientID: a.ClientID, user: u, mfa: mfa, issued: now, expires: now.Add(s.opts.RefreshTokenLifetime)}
+		s.mu.Unlock()
+		resp["refresh_token"] = rt
+	}
+	return resp, nil
+}
+
+// appToken issues an app-only token with the app roles granted in t.
+func (s *Server) appToken(t *Tenant, a *App, roles []string, ca clientAuth, scope string) (map[string]any, error) {
+	now := s.Now()
+	sp := servicePrincipalID(t, a.ClientID)
+	claims := map[string]any{
+		"aud":             graphAudience,
+		"iss":             "https://sts.windows.net/" + t.ID + "/",
+		"iat":             now.Unix(),
+		"nbf":             now.Unix(),
+		"exp":             now.Add(s.opts.AccessTokenLifetime).Unix(),
+		"app_displayname": a.DisplayName,
+		"appid":           a.ClientID,
+		"appidacr":        string(ca),
+		"idtyp":           "app",
+		"oid":             sp,
+		"sub":             sp,
+		"tid":             t.ID,
+		"uti":             randomToken("")[:22],
+		"ver":             "1.0",
+	}
+	if len(roles) > 0 {
+		claims["roles"] = roles
+	}
+	at, err := s.signer.sign(claims)
+	if err != nil {
+		return nil, err
+	}
+	secs := int(s.opts.AccessTokenLifetime / time.Second)
+	return map[string]any{
+		"token_type":     "Bearer",
+		"scope":          scope,
+		"expires_in":     secs,
+		"ext_expires_in": secs,
+		"access_token":   at,
+	}, nil
+}
+
+func pairwiseSub(oid, clientID string) string {
+	sum := sha256.Sum256([]byte(oid + "\x00" + clientID))
+	return b64.EncodeToString(sum[:])[:43]
+}

@@ -1,0 +1,110 @@
+package m365test
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// SentMail is a message sent through Graph's sendMail, as recorded by the
+// fake for tests to read with [Server.SentMail].
+type SentMail struct {
+	Time   time.Time
+	Tenant string // tenant GUID
+	// From is the user principal name of the mailbox that sent it.
+	From            string
+	Subject         string
+	ContentType     string // "text" or "html"
+	Body            string
+	To, Cc, Bcc     []string
+	SaveToSentItems bool
+}
+
+type recipient struct {
+	EmailAddress struct {
+		Address string `json:"address"`
+		Name    string `json:"name"`
+	} `json:"emailAddress"`
+}
+
+type sendMailRequest struct {
+	Message *struct {
+		Subject string `json:"subject"`
+		Body    struct {
+			ContentType string `json:"contentType"`
+			Content     string `json:"content"`
+		} `json:"body"`
+		ToRecipients  []recipient `json:"toRecipients"`
+		CcRecipients  []recipient `json:"ccRecipients"`
+		BccRecipients []recipient `json:"bccRecipients"`
+	} `json:"message"`
+	SaveToSentItems *bool `json:"saveToSentItems"`
+}
+
+func addresses(rs []recipient) ([]string, bool) {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		a := strings.TrimSpace(r.EmailAddress.Address)
+		if a == "" || !strings.Contains(a, "@") {
+			return nil, false
+		}
+		out = append(out, a)
+	}
+	return out, true
+}
+
+// handleSendMail is POST /v1.0/users/{id}/sendMail (and /me/sendMail).
+func (s *Server) handleSendMail(w http.ResponseWriter, r *http.Request, c *call) {
+	p, ok := s.graphAuth(w, r, c, permMail)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	from := p.user
+	if id != "" {
+		u, found := p.tenant.dir.User(id)
+		if !found {
+			s.writeGraphError(w, r, &graphError{status: http.StatusNotFound, code: "ErrorInvalidUser", msg: "The requested user '" + id + "' is invalid."})
+			return
+		}
+		if p.delegated && u.ID != p.user.ID {
+			s.writeGraphError(w, r, &graphError{status: http.StatusForbidden, code: "ErrorAccessDenied", msg: "Access is denied. Check credentials and try again."})
+			return
+		}
+		from = u
+	} else if !p.delegated {
+		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: "/me request is only valid with delegated authentication flow."})
+		return
+	}
+	var req sendMailRequest
+	if err := readJSONBody(r, &req); err != nil || req.Message == nil {
+		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "ErrorInvalidRequest", msg: "Cannot read the request body."})
+		return
+	}
+	to, ok1 := addresses(req.Message.ToRecipients)
+	cc, ok2 := addresses(req.Message.CcRecipients)
+	bcc, ok3 := addresses(req.Message.BccRecipients)
+	if !ok1 || !ok2 || !ok3 || len(to)+len(cc)+len(bcc) == 0 {
+		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "ErrorInvalidRecipients",
+			msg: "At least one recipient is not valid., Recipient '' is not resolved. All recipients must be resolved before a message can be submitted."})
+		return
+	}
+	ct := strings.ToLower(req.Message.Body.ContentType)
+	if ct == "" {
+		ct = "text"
+	}
+	m := SentMail{Time: s.Now(), Tenant: p.tenant.ID, From: from.UserPrincipalName, Subject: req.Message.Subject,
+		ContentType: ct, Body: req.Message.Body.Content, To: to, Cc: cc, Bcc: bcc,
+		SaveToSentItems: req.SaveToSentItems == nil || *req.SaveToSentItems}
+	s.mu.Lock()
+	s.mail = append(s.mail, m)
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// SentMail returns the messages sent through Graph so far, oldest first.
+func (s *Server) SentMail() []SentMail {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]SentMail(nil), s.mail...)
+}

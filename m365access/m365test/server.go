@@ -1,0 +1,223 @@
+package m365test
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// Options configure a [Server]. The zero value is a usable configuration.
+type Options struct {
+	// Now is the server's time source; nil uses time.Now. [Server.Advance]
+	// adds an offset on top of it.
+	Now func() time.Time
+	// AccessTokenLifetime is the lifetime of access tokens; zero means one
+	// hour. MSAL refreshes an access token that expires within five minutes,
+	// so a lifetime under five minutes makes every silent call refresh.
+	AccessTokenLifetime time.Duration
+	// RefreshTokenLifetime is how long an unused refresh token keeps
+	// working; zero means 90 days (Entra's inactivity window).
+	RefreshTokenLifetime time.Duration
+	// CodeLifetime is the lifetime of authorization codes; zero means ten
+	// minutes.
+	CodeLifetime time.Duration
+	// SigningKey signs the tokens; nil generates a 2048-bit RSA key.
+	SigningKey *rsa.PrivateKey
+	// TLSAddr and BrowserAddr are the listen addresses of the TLS listener
+	// (identity platform token traffic and Graph) and of the plain-http
+	// loopback listener (pages a person's browser opens). Empty means
+	// "127.0.0.1:0".
+	TLSAddr, BrowserAddr string
+	// NotificationClient posts subscription validation requests and change
+	// notifications; nil uses a client with a 10-second timeout.
+	NotificationClient *http.Client
+	// MaxLog bounds the request log (the oldest entries are dropped); zero
+	// means 10,000. Counters are never dropped.
+	MaxLog int
+	// Logger receives one debug line per request; nil discards them.
+	Logger *slog.Logger
+}
+
+// Server is a fake Microsoft cloud: Entra ID (identity platform v2.0) and
+// Microsoft Graph v1.0, for tests and demos. Create it with [NewServer] and
+// stop it with [Server.Close]. A Server is safe for concurrent use.
+type Server struct {
+	opts    Options
+	certs   *certificates
+	signer  *signer
+	tlsSrv  *httptest.Server
+	httpSrv *httptest.Server
+	tr      *http.Transport
+	notify  *http.Client
+
+	mu          sync.Mutex
+	offset      time.Duration
+	tenants     map[string]*Tenant // by GUID
+	domains     map[string]*Tenant // by lower-case domain
+	apps        map[string]*App    // by client ID
+	codes       map[string]*authCode
+	refresh     map[string]*refreshToken
+	answer      *AuthorizeAnswer
+	faults      []*faultEntry
+	log         []Request
+	logStart    int
+	counts      map[Match]int
+	mail        []SentMail
+	subs        map[string]*Subscription
+	pageState   map[string]*pageState
+	nextFaultID int
+}
+
+// NewServer starts a fake cloud with no tenants and no apps. opts may be
+// nil. It panics if it cannot listen, like httptest.NewServer.
+func NewServer(opts *Options) *Server {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.AccessTokenLifetime <= 0 {
+		o.AccessTokenLifetime = time.Hour
+	}
+	if o.RefreshTokenLifetime <= 0 {
+		o.RefreshTokenLifetime = 90 * 24 * time.Hour
+	}
+	if o.CodeLifetime <= 0 {
+		o.CodeLifetime = 10 * time.Minute
+	}
+	if o.MaxLog <= 0 {
+		o.MaxLog = 10_000
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	key := o.SigningKey
+	if key == nil {
+		var err error
+		if key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			panic(fmt.Sprintf("m365test: generating the signing key: %v", err))
+		}
+	}
+	certs, err := newCertificates(o.Now())
+	if err != nil {
+		panic(fmt.Sprintf("m365test: generating certificates: %v", err))
+	}
+	s := &Server{
+		opts:      o,
+		certs:     certs,
+		signer:    newSigner(key),
+		tenants:   map[string]*Tenant{},
+		domains:   map[string]*Tenant{},
+		apps:      map[string]*App{},
+		codes:     map[string]*authCode{},
+		refresh:   map[string]*refreshToken{},
+		counts:    map[Match]int{},
+		subs:      map[string]*Subscription{},
+		pageState: map[string]*pageState{},
+	}
+	s.notify = o.NotificationClient
+	if s.notify == nil {
+		s.notify = &http.Client{Timeout: 10 * time.Second}
+	}
+
+	s.tlsSrv = httptest.NewUnstartedServer(s.tlsMux())
+	s.tlsSrv.Listener = listen(o.TLSAddr)
+	s.tlsSrv.TLS = &tls.Config{Certificates: []tls.Certificate{certs.leaf}, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
+	s.tlsSrv.StartTLS()
+
+	s.httpSrv = httptest.NewUnstartedServer(s.browserMux())
+	s.httpSrv.Listener = listen(o.BrowserAddr)
+	s.httpSrv.Start()
+
+	s.tr = newTransport(certs.pool, s.tlsSrv.Listener.Addr().String())
+	return s
+}
+
+func listen(addr string) net.Listener {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		panic(fmt.Sprintf("m365test: failed to listen on %s: %v", addr, err))
+	}
+	return l
+}
+
+// Close shuts both listeners down and waits for pending requests, like
+// httptest.Server.Close.
+func (s *Server) Close() {
+	s.tr.CloseIdleConnections()
+	s.tlsSrv.Close()
+	s.httpSrv.Close()
+}
+
+// URL returns the base URL of the TLS listener, e.g. "https://127.0.0.1:41234".
+func (s *Server) URL() string { return s.tlsSrv.URL }
+
+// AuthorityURL returns the MSAL authority for tenant (a GUID, a verified
+// domain, "organizations" or "common") on the TLS listener. Use it with
+// MSAL's WithAuthority (confidential.New's authority argument),
+// WithInstanceDiscovery(false) and WithHTTPClient(srv.Client()).
+func (s *Server) AuthorityURL(tenant string) string { return s.tlsSrv.URL + "/" + tenant }
+
+// GraphURL returns the Graph base URL on the TLS listener, ending in "/v1.0".
+func (s *Server) GraphURL() string { return s.tlsSrv.URL + "/v1.0" }
+
+// BrowserURL returns the base URL of the plain-http loopback listener that
+// serves the sign-in, consent and admin consent pages.
+func (s *Server) BrowserURL() string { return s.httpSrv.URL }
+
+// AdminConsentURL returns the admin consent link for the app clientID in
+// tenant, as a provider would build it on the real authority, but on the
+// browser listener.
+func (s *Server) AdminConsentURL(tenant, clientID, redirectURI, state string) string {
+	return s.httpSrv.URL + "/" + tenant + "/v2.0/adminconsent?client_id=" + url.QueryEscape(clientID) +
+		"&scope=" + url.QueryEscape("https://"+GraphHost+"/.default") +
+		"&redirect_uri=" + url.QueryEscape(redirectURI) + "&state=" + url.QueryEscape(state)
+}
+
+// CertPool returns a pool holding the CA of the TLS listener's certificate.
+func (s *Server) CertPool() *x509.CertPool { return s.certs.pool.Clone() }
+
+// Transport returns the server's shared transport: it trusts the fake's CA
+// and dials login.microsoftonline.com:443 and graph.microsoft.com:443 to the
+// fake, so code with the real authority and Graph URL reaches the fake.
+// Other hosts are dialled normally.
+func (s *Server) Transport() *http.Transport { return s.tr }
+
+// Client returns a new HTTP client using [Server.Transport]. It follows
+// redirects; set CheckRedirect on the copy to capture them.
+func (s *Server) Client() *http.Client {
+	return &http.Client{Transport: s.tr, Timeout: 60 * time.Second}
+}
+
+// Now returns the server's current time: Options.Now plus the offset set
+// with [Server.Advance].
+func (s *Server) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nowLocked()
+}
+
+func (s *Server) nowLocked() time.Time { return s.opts.Now().Add(s.offset) }
+
+// Advance moves the server's clock forward by d (backward for negative
+// d): tokens, codes, secrets and refresh-token inactivity are judged by
+// this clock. MSAL's own cache uses the process clock.
+func (s *Server) Advance(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.offset += d
+}
