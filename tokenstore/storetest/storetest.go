@@ -62,11 +62,13 @@ func Run(t *testing.T, newBackend func(t *testing.T) tokenstore.Backend) {
 // sharing the backend) uses: the test's name plus 64 random bits.
 func uniq(t *testing.T, what string) string {
 	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	if _, err := randRead(b[:]); err != nil {
 		t.Fatal(err)
 	}
 	return fmt.Sprintf("storetest/%s/%s/%s", t.Name(), what, hex.EncodeToString(b[:]))
 }
+
+var randRead = rand.Read
 
 func ctxFor(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)

@@ -1,0 +1,53 @@
+package tokenstore_test
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/tenantgate/tenantgate/tokenstore"
+)
+
+// FuzzOpen feeds arbitrary bytes and record keys to Keyring.Open: it must
+// never panic, must fail with a typed error, and must open nothing but the
+// one genuine blob under its own key.
+func FuzzOpen(f *testing.F) {
+	k, err := tokenstore.NewKeyring(tokenstore.SealKey{ID: "k1", Secret: bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	pt := []byte("genuine plaintext")
+	genuine, err := k.Seal(recKey, pt)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(genuine, recKey.Customer, recKey.Kind, recKey.Name)
+	f.Add(genuine[:len(genuine)-1], recKey.Customer, recKey.Kind, recKey.Name)
+	f.Add(genuine, "other", recKey.Kind, recKey.Name)
+	f.Add([]byte{}, "c", "k", "n")
+	f.Add([]byte{1, 2, 'k', '1'}, "c", "k", "n")
+	f.Add(append([]byte{1, 2, 'k', '2'}, genuine[4:]...), recKey.Customer, recKey.Kind, recKey.Name)
+	f.Add(bytes.Repeat([]byte{1}, 64), "c", "k", "n")
+
+	f.Fuzz(func(t *testing.T, blob []byte, customer, kind, name string) {
+		key := tokenstore.Key{Customer: customer, Kind: kind, Name: name}
+		got, err := k.Open(key, blob)
+		if err == nil {
+			if !bytes.Equal(blob, genuine) || key != recKey || !bytes.Equal(got, pt) {
+				t.Fatalf("forged blob opened: blob %x key %v -> %q", blob, key, got)
+			}
+			return
+		}
+		if got != nil {
+			t.Fatalf("Open returned data with error %v", err)
+		}
+		var oe *tokenstore.OpenError
+		if !errors.As(err, &oe) {
+			t.Fatalf("Open error %v is not an *OpenError", err)
+		}
+		if !errors.Is(err, tokenstore.ErrMalformedBlob) && !errors.Is(err, tokenstore.ErrUnknownKey) && !errors.Is(err, tokenstore.ErrTampered) {
+			t.Fatalf("Open error %v matches none of the sentinels", err)
+		}
+		_ = err.Error() // must not panic either
+	})
+}

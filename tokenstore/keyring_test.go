@@ -1,0 +1,179 @@
+package tokenstore_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/tenantgate/tenantgate/tokenstore"
+)
+
+func mustKey(t testing.TB, id string) tokenstore.SealKey {
+	t.Helper()
+	k, err := tokenstore.GenerateKey(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func mustKeyring(t testing.TB, keys ...tokenstore.SealKey) *tokenstore.Keyring {
+	t.Helper()
+	kr, err := tokenstore.NewKeyring(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr
+}
+
+var recKey = tokenstore.Key{Customer: "cust", Kind: "msal.cache", Name: "acct"}
+
+func TestSealOpenRoundTrip(t *testing.T) {
+	kr := mustKeyring(t, mustKey(t, "k1"))
+	for _, pt := range [][]byte{nil, {}, []byte("x"), bytes.Repeat([]byte{0, 1, 2, 255}, 4096)} {
+		blob, err := kr.Seal(recKey, pt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pt) >= 8 && bytes.Contains(blob, pt) {
+			t.Error("blob contains the plaintext")
+		}
+		got, err := kr.Open(recKey, blob)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		if !bytes.Equal(got, pt) || got == nil {
+			t.Errorf("Open = %v, want %v (non-nil)", got, pt)
+		}
+		if id, err := tokenstore.BlobKeyID(blob); err != nil || id != "k1" {
+			t.Errorf("BlobKeyID = %q, %v", id, err)
+		}
+	}
+	// Same plaintext, fresh nonce each time.
+	b1, _ := kr.Seal(recKey, []byte("same"))
+	b2, _ := kr.Seal(recKey, []byte("same"))
+	if bytes.Equal(b1, b2) {
+		t.Error("two seals of the same plaintext are identical")
+	}
+}
+
+func TestKeyringNewestSealsAllOpen(t *testing.T) {
+	k1, k2, k3 := mustKey(t, "k1"), mustKey(t, "k2"), mustKey(t, "2026-01.b")
+	old := mustKeyring(t, k1)
+	blob1, _ := old.Seal(recKey, []byte("one"))
+	kr := mustKeyring(t, k1, k2, k3)
+	if kr.PrimaryKeyID() != "2026-01.b" {
+		t.Errorf("primary %q, want the last key", kr.PrimaryKeyID())
+	}
+	if ids := kr.KeyIDs(); strings.Join(ids, ",") != "k1,k2,2026-01.b" {
+		t.Errorf("KeyIDs = %v", ids)
+	}
+	if !kr.HasKey("k2") || kr.HasKey("k4") {
+		t.Error("HasKey wrong")
+	}
+	if got, err := kr.Open(recKey, blob1); err != nil || string(got) != "one" {
+		t.Errorf("old blob with the new keyring: %q, %v", got, err)
+	}
+	blob3, _ := kr.Seal(recKey, []byte("three"))
+	if id, _ := tokenstore.BlobKeyID(blob3); id != "2026-01.b" {
+		t.Errorf("new blob sealed with %q", id)
+	}
+	_, err := old.Open(recKey, blob3)
+	var oe *tokenstore.OpenError
+	if !errors.As(err, &oe) || !errors.Is(err, tokenstore.ErrUnknownKey) || oe.KeyID != "2026-01.b" || oe.Key != recKey {
+		t.Errorf("old keyring opening a new blob: %#v", err)
+	}
+}
+
+func TestOpenRejects(t *testing.T) {
+	kr := mustKeyring(t, mustKey(t, "k1"))
+	pt := []byte("refresh-token-value")
+	blob, _ := kr.Seal(recKey, pt)
+	mut := func(f func([]byte) []byte) []byte { return f(bytes.Clone(blob)) }
+	tests := []struct {
+		name string
+		key  tokenstore.Key
+		blob []byte
+		want error
+	}{
+		{"other customer", tokenstore.Key{Customer: "cust2", Kind: recKey.Kind, Name: recKey.Name}, blob, tokenstore.ErrTampered},
+		{"other kind", tokenstore.Key{Customer: recKey.Customer, Kind: "x", Name: recKey.Name}, blob, tokenstore.ErrTampered},
+		{"other name", tokenstore.Key{Customer: recKey.Customer, Kind: recKey.Kind, Name: "y"}, blob, tokenstore.ErrTampered},
+		{"parts shifted", tokenstore.Key{Customer: "custmsal.cache", Kind: "acct", Name: recKey.Name}, blob, tokenstore.ErrTampered},
+		{"nil", recKey, nil, tokenstore.ErrMalformedBlob},
+		{"one byte", recKey, []byte{1}, tokenstore.ErrMalformedBlob},
+		{"version 0", recKey, mut(func(b []byte) []byte { b[0] = 0; return b }), tokenstore.ErrMalformedBlob},
+		{"version 2", recKey, mut(func(b []byte) []byte { b[0] = 2; return b }), tokenstore.ErrMalformedBlob},
+		{"key ID length 0", recKey, mut(func(b []byte) []byte { b[1] = 0; return b }), tokenstore.ErrMalformedBlob},
+		{"key ID length past end", recKey, mut(func(b []byte) []byte { b[1] = 255; return b }), tokenstore.ErrMalformedBlob},
+		{"key ID renamed", recKey, mut(func(b []byte) []byte { b[3] = '2'; return b }), tokenstore.ErrUnknownKey},
+		{"key ID bad chars", recKey, mut(func(b []byte) []byte { b[2] = '/'; return b }), tokenstore.ErrMalformedBlob},
+		{"nonce flipped", recKey, mut(func(b []byte) []byte { b[5] ^= 0x80; return b }), tokenstore.ErrTampered},
+		{"ciphertext flipped", recKey, mut(func(b []byte) []byte { b[len(b)-20] ^= 1; return b }), tokenstore.ErrTampered},
+		{"tag flipped", recKey, mut(func(b []byte) []byte { b[len(b)-1] ^= 1; return b }), tokenstore.ErrTampered},
+		{"truncated by one", recKey, blob[:len(blob)-1], tokenstore.ErrTampered},
+		{"truncated to minimum", recKey, blob[:4+12+16], tokenstore.ErrTampered},
+		{"extended", recKey, append(bytes.Clone(blob), 0), tokenstore.ErrTampered},
+		{"plaintext", recKey, []byte("this is not a sealed blob at all, just text"), tokenstore.ErrMalformedBlob},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := kr.Open(tc.key, tc.blob)
+			if got != nil {
+				t.Errorf("Open returned data %q alongside error %v", got, err)
+			}
+			var oe *tokenstore.OpenError
+			if !errors.As(err, &oe) || !errors.Is(err, tc.want) {
+				t.Fatalf("Open: %v, want *OpenError matching %v", err, tc.want)
+			}
+			if strings.Contains(err.Error(), string(pt)) {
+				t.Error("error contains the plaintext")
+			}
+		})
+	}
+}
+
+func TestNewKeyringErrors(t *testing.T) {
+	good := mustKey(t, "k1")
+	for _, tc := range []struct {
+		name string
+		keys []tokenstore.SealKey
+		want string
+	}{
+		{"none", nil, "no keys"},
+		{"short", []tokenstore.SealKey{{ID: "k1", Secret: make([]byte, 16)}}, "16 bytes"},
+		{"long", []tokenstore.SealKey{{ID: "k1", Secret: make([]byte, 33)}}, "33 bytes"},
+		{"empty ID", []tokenstore.SealKey{{ID: "", Secret: good.Secret}}, "key ID"},
+		{"bad ID", []tokenstore.SealKey{{ID: "a b", Secret: good.Secret}}, "only A-Z"},
+		{"long ID", []tokenstore.SealKey{{ID: strings.Repeat("a", 65), Secret: good.Secret}}, "1 to 64"},
+		{"duplicate", []tokenstore.SealKey{good, good}, "appears twice"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tokenstore.NewKeyring(tc.keys...)
+			if !errors.Is(err, tokenstore.ErrKeyConfig) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("NewKeyring: %v, want ErrKeyConfig mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSealKeyRedacted(t *testing.T) {
+	k := mustKey(t, "k1")
+	enc := k.Encode()
+	secretB64 := enc[len("k1:"):]
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("key", "key", k)
+	for _, s := range []string{
+		fmt.Sprint(k), fmt.Sprintf("%v %+v %#v %s %x %q", k, k, k, k, k, k), fmt.Sprint([]tokenstore.SealKey{k}), logs.String(),
+	} {
+		if strings.Contains(s, secretB64) || strings.Contains(s, fmt.Sprint(k.Secret)) || strings.Contains(s, fmt.Sprintf("%x", k.Secret)) {
+			t.Errorf("formatted key leaks the secret: %s", s)
+		}
+		if !strings.Contains(s, "k1") {
+			t.Errorf("formatted key lacks its ID: %s", s)
+		}
+	}
+}
