@@ -124,21 +124,22 @@ func (s *Store) Put(ctx context.Context, rec tokenstore.Record, expectVersion in
 		data = []byte{}
 	}
 	now := time.Now().UnixNano()
-	var version, created int64
+	var version, created, updated int64
 	var err error
 	if expectVersion == 0 {
 		err = s.db.QueryRowContext(ctx, `INSERT INTO tokenstore_records
 			(customer, kind, name, version, created_at, updated_at, sealed, data)
 			VALUES (?, ?, ?, 1, ?, ?, ?, ?)
 			ON CONFLICT (customer, kind, name) DO NOTHING
-			RETURNING version, created_at`,
-			rec.Customer, rec.Kind, rec.Name, now, now, rec.Sealed, data).Scan(&version, &created)
+			RETURNING version, created_at, updated_at`,
+			rec.Customer, rec.Kind, rec.Name, now, now, rec.Sealed, data).Scan(&version, &created, &updated)
 	} else {
+		// max(): UpdatedAt never goes back, even if the clock does.
 		err = s.db.QueryRowContext(ctx, `UPDATE tokenstore_records
-			SET version = version + 1, updated_at = ?, sealed = ?, data = ?
+			SET version = version + 1, updated_at = max(?, updated_at), sealed = ?, data = ?
 			WHERE customer = ? AND kind = ? AND name = ? AND version = ?
-			RETURNING version, created_at`,
-			now, rec.Sealed, data, rec.Customer, rec.Kind, rec.Name, expectVersion).Scan(&version, &created)
+			RETURNING version, created_at, updated_at`,
+			now, rec.Sealed, data, rec.Customer, rec.Kind, rec.Name, expectVersion).Scan(&version, &created, &updated)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return tokenstore.Record{}, s.conflict(ctx, "put", rec.Key, expectVersion)
@@ -147,7 +148,7 @@ func (s *Store) Put(ctx context.Context, rec tokenstore.Record, expectVersion in
 		return tokenstore.Record{}, fmt.Errorf("sqlitestore: put %s: %w", keyString(rec.Key), mapErr(ctx, err))
 	}
 	rec.Version = version
-	rec.CreatedAt, rec.UpdatedAt = fromNanos(created), fromNanos(now)
+	rec.CreatedAt, rec.UpdatedAt = fromNanos(created), fromNanos(updated)
 	rec.Data = data
 	return rec, nil
 }

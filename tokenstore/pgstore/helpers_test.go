@@ -1,0 +1,62 @@
+package pgstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// envDSN names the environment variable holding the test database's DSN.
+const envDSN = "TENANTGATE_TEST_POSTGRES"
+
+func testDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv(envDSN)
+	if dsn == "" {
+		t.Skip("set " + envDSN + "=postgres://... to run the PostgreSQL tests")
+	}
+	return dsn
+}
+
+// freshSchema returns the name of a schema no other test uses, dropped
+// with everything in it when the test ends. Tests in parallel packages
+// sharing the database never see each other's rows.
+func freshSchema(t testing.TB) string {
+	t.Helper()
+	dsn := testDSN(t)
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	schema := "tokenstore_test_" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("dropping test schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
+			t.Errorf("dropping test schema %s: %v", schema, err)
+		}
+	})
+	return schema
+}
+
+// openTest opens a Store on schema, closed when the test ends.
+func openTest(t testing.TB, schema string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), testDSN(t), Options{Schema: schema})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
