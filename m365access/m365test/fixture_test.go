@@ -93,7 +93,7 @@ func newFixture(t testing.TB, users int) *fixture {
 		Secrets:      []m365test.Secret{{Value: providerSecret, Expires: time.Now().Add(365 * 24 * time.Hour)}},
 		Certificates: []*x509.Certificate{f.cert}, RedirectURIs: []string{redirectURI, consentURI}, RequirePKCE: true,
 		DelegatedPermissions:   []string{"User.Read", "User.Read.All"},
-		ApplicationPermissions: []string{"User.Read.All", "CallRecords.Read.All", "Mail.Send"},
+		ApplicationPermissions: []string{"User.Read.All", "CallRecords.Read.All", "Mail.Send", "Organization.Read.All"},
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -407,8 +407,8 @@ func TestAdminConsent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if roles := jwtClaims(t, res.AccessToken)["roles"].([]any); len(roles) != 3 {
-		t.Errorf("roles = %v, want the 3 application permissions", roles)
+	if roles := jwtClaims(t, res.AccessToken)["roles"].([]any); len(roles) != 4 {
+		t.Errorf("roles = %v, want the 4 application permissions", roles)
 	}
 }
 

@@ -118,23 +118,31 @@ type call struct {
 	fault     bool
 }
 
-// statusWriter captures the status code of a response.
+// statusWriter captures the status code of a response and reports it
+// once, before the response leaves, so a client that has its answer can
+// count on the request log.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status   int
+	done     bool
+	onStatus func(status int)
+}
+
+func (w *statusWriter) report(status int) {
+	if !w.done {
+		w.done = true
+		w.status = status
+		w.onStatus(status)
+	}
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
+	w.report(code)
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
+	w.report(http.StatusOK)
 	return w.ResponseWriter.Write(b)
 }
 
@@ -142,5 +150,6 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Hijack lets a fault drop the connection.
 func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.report(0)
 	return http.NewResponseController(w.ResponseWriter).Hijack()
 }

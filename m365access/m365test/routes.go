@@ -24,12 +24,13 @@ func (s *Server) route(mux *http.ServeMux, pattern string, ep Endpoint, graph bo
 			c.clientID = strings.ToLower(r.PostForm.Get("client_id"))
 		}
 		sw := &statusWriter{ResponseWriter: w}
-		defer func() {
+		sw.onStatus = func(status int) {
 			s.record(Request{Time: start, Method: r.Method, Path: r.URL.Path, Endpoint: ep, Tenant: c.tenant,
-				ClientID: c.clientID, GrantType: c.grantType, Status: sw.status, Fault: c.fault})
+				ClientID: c.clientID, GrantType: c.grantType, Status: status, Fault: c.fault})
 			s.opts.Logger.Debug("m365test request", "method", r.Method, "path", r.URL.Path, "endpoint", string(ep),
-				"tenant", c.tenant, "status", sw.status, "duration", time.Since(start))
-		}()
+				"tenant", c.tenant, "status", status, "duration", time.Since(start))
+		}
+		defer sw.report(http.StatusOK) // a handler that wrote nothing answered 200
 		if !graph && s.applyFault(sw, r, c, false) {
 			return
 		}

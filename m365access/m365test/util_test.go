@@ -1,12 +1,12 @@
 package m365test_test
 
 import (
-	"html"
-	"net/url"
-	"regexp"
 	"crypto/x509"
+	"html"
 	"io"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
