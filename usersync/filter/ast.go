@@ -143,32 +143,60 @@ func (*BinaryExpr) expr() {}
 
 // String renders the comparison in filter syntax.
 func (c *Comparison) String() string {
-	return c.Attr + " " + c.Op.String() + " " + c.Value.String()
+	var b strings.Builder
+	writeExpr(&b, c)
+	return b.String()
 }
 
 // String renders the negation in filter syntax, always parenthesized so it
 // reads the same in PowerShell (where -not binds tighter than -eq).
 func (n *NotExpr) String() string {
-	if _, ok := n.X.(*NotExpr); ok {
-		return "-not " + n.X.String()
-	}
-	return "-not (" + n.X.String() + ")"
+	var b strings.Builder
+	writeExpr(&b, n)
+	return b.String()
 }
 
 // String renders the expression in filter syntax, with the parentheses
 // needed to keep its structure under PowerShell's left-to-right evaluation.
 func (b *BinaryExpr) String() string {
 	var s strings.Builder
-	if x, ok := b.X.(*BinaryExpr); ok && x.Op != b.Op {
-		s.WriteString("(" + x.String() + ")")
-	} else {
-		s.WriteString(b.X.String())
-	}
-	s.WriteString(" " + b.Op.String() + " ")
-	if _, ok := b.Y.(*BinaryExpr); ok {
-		s.WriteString("(" + b.Y.String() + ")")
-	} else {
-		s.WriteString(b.Y.String())
-	}
+	writeExpr(&s, b)
 	return s.String()
+}
+
+// writeExpr renders e into b (in linear time, however deep the tree).
+func writeExpr(b *strings.Builder, e Expr) {
+	switch e := e.(type) {
+	case *Comparison:
+		b.WriteString(e.Attr)
+		b.WriteString(" ")
+		b.WriteString(e.Op.String())
+		b.WriteString(" ")
+		b.WriteString(e.Value.String())
+	case *NotExpr:
+		if _, ok := e.X.(*NotExpr); ok {
+			b.WriteString("-not ")
+			writeExpr(b, e.X)
+			return
+		}
+		b.WriteString("-not (")
+		writeExpr(b, e.X)
+		b.WriteString(")")
+	case *BinaryExpr:
+		if x, ok := e.X.(*BinaryExpr); ok && x.Op != e.Op {
+			b.WriteString("(")
+			writeExpr(b, x)
+			b.WriteString(")")
+		} else {
+			writeExpr(b, e.X)
+		}
+		b.WriteString(" " + e.Op.String() + " ")
+		if _, ok := e.Y.(*BinaryExpr); ok {
+			b.WriteString("(")
+			writeExpr(b, e.Y)
+			b.WriteString(")")
+		} else {
+			writeExpr(b, e.Y)
+		}
+	}
 }

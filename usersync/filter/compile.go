@@ -214,33 +214,42 @@ func (c *compiler) build(e Expr, neg bool) (node, error) {
 	case *NotExpr:
 		return c.build(e.X, !neg)
 	case *BinaryExpr:
-		x, err := c.build(e.X, neg)
+		isAnd := (e.Op == And) != neg
+		kids, err := c.gather(nil, e, e.Op, neg, isAnd)
 		if err != nil {
 			return nil, err
 		}
-		y, err := c.build(e.Y, neg)
-		if err != nil {
-			return nil, err
+		if isAnd {
+			return andNode(kids), nil
 		}
-		if (e.Op == And) != neg {
-			return andNode(appendFlat[andNode](nil, x, y)), nil
-		}
-		return orNode(appendFlat[orNode](nil, x, y)), nil
+		return orNode(kids), nil
 	case *Comparison:
 		return c.leaf(e, neg)
 	}
 	return nil, fmt.Errorf("filter: unexpected node %T", e)
 }
 
-func appendFlat[T andNode | orNode](dst []node, kids ...node) []node {
-	for _, k := range kids {
-		if same, ok := k.(T); ok {
-			dst = append(dst, same...)
-		} else {
-			dst = append(dst, k)
+// gather appends the operands of a chain of op (as -and or -or chains nest)
+// to dst, flattening without copying, so long chains compile in linear time.
+func (c *compiler) gather(dst []node, e Expr, op LogicalOp, neg, isAnd bool) ([]node, error) {
+	if b, ok := e.(*BinaryExpr); ok && b.Op == op {
+		dst, err := c.gather(dst, b.X, op, neg, isAnd)
+		if err != nil {
+			return nil, err
 		}
+		return c.gather(dst, b.Y, op, neg, isAnd)
 	}
-	return dst
+	n, err := c.build(e, neg)
+	if err != nil {
+		return nil, err
+	}
+	if and, ok := n.(andNode); ok && isAnd {
+		return append(dst, and...), nil
+	}
+	if or, ok := n.(orNode); ok && !isAnd {
+		return append(dst, or...), nil
+	}
+	return append(dst, n), nil
 }
 
 // leaf checks one comparison against its attribute and compiles it.

@@ -121,16 +121,11 @@ func (c *compiler) mergeIn(parts []frag) []frag {
 			continue // absorbed by the group's first branch
 		}
 		var vals []string
+		seen := make(map[string]bool, len(idx))
 		for _, j := range idx {
 			v := parts[j].inVal
-			dup := false
-			for _, w := range vals {
-				if strings.EqualFold(v, w) {
-					dup = true
-					break
-				}
-			}
-			if !dup {
+			if key := strings.ToLower(v); !seen[key] {
+				seen[key] = true
 				vals = append(vals, v)
 			}
 		}

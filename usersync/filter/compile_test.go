@@ -1,0 +1,261 @@
+package filter_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tenantgate/tenantgate/usersync/filter"
+)
+
+func TestCompile(t *testing.T) {
+	in16 := make([]string, 16)
+	want16 := make([]string, 16)
+	for i := range in16 {
+		in16[i] = fmt.Sprintf("City -eq 'c%d'", i)
+		want16[i] = fmt.Sprintf("'c%d'", i)
+	}
+	tests := []struct {
+		in       string
+		graph    string
+		advanced bool
+		client   []string // Filter of the client-side parts
+		sel      []string
+	}{
+		{in: "UsageLocation -eq 'IT'", graph: "usageLocation eq 'IT'", sel: []string{"usageLocation"}},
+		{in: "", graph: ""},
+		{in: "{ }", graph: ""},
+		{in: "usagelocation -eq 'it'", graph: "usageLocation eq 'it'", sel: []string{"usageLocation"}},
+		{in: "City -eq 'O''Brien'", graph: "city eq 'O''Brien'", sel: []string{"city"}},
+		{in: `City -eq "' or 1 eq 1 or city eq '"`, graph: "city eq ''' or 1 eq 1 or city eq '''", sel: []string{"city"}},
+		{in: "City -ne 'Milan'", graph: "city ne 'Milan'", advanced: true, sel: []string{"city"}},
+		{in: "City -eq $null", graph: "city eq null", advanced: true, sel: []string{"city"}},
+		{in: "City -ne $null", graph: "city ne null", advanced: true, sel: []string{"city"}},
+		{in: "UsageLocation -eq $null", client: []string{"UsageLocation -eq $null"}, sel: []string{"usageLocation"}},
+		{in: "City -like 'Mil*'", graph: "startsWith(city,'Mil')", sel: []string{"city"}},
+		{in: "City -like 'Milan'", graph: "city eq 'Milan'", sel: []string{"city"}},
+		{in: "City -like 'Mil`*'", graph: "city eq 'Mil*'", sel: []string{"city"}},
+		{in: "City -like 'Mil**'", graph: "startsWith(city,'Mil')", sel: []string{"city"}},
+		{in: "City -like '*lan'", client: []string{"City -like '*lan'"}, sel: []string{"city"}},
+		{in: "City -like '*ila*'", client: []string{"City -like '*ila*'"}, sel: []string{"city"}},
+		{in: "City -like 'M?lan'", client: []string{"City -like 'M?lan'"}, sel: []string{"city"}},
+		{in: "City -like '[mM]ilan'", client: []string{"City -like '[mM]ilan'"}, sel: []string{"city"}},
+		{in: "City -like ''", client: []string{"City -like ''"}, sel: []string{"city"}},
+		{in: "City -like '*'", client: []string{"City -like '*'"}, sel: []string{"city"}},
+		{in: "UserPrincipalName -like '*@contoso.com'", graph: "endsWith(userPrincipalName,'@contoso.com')", advanced: true, sel: []string{"userPrincipalName"}},
+		{in: "Mail -like '*@contoso.com'", graph: "endsWith(mail,'@contoso.com')", advanced: true, sel: []string{"mail"}},
+		{in: "UserPrincipalName -notlike '*@contoso.com'", client: []string{"UserPrincipalName -notlike '*@contoso.com'"}, sel: []string{"userPrincipalName"}},
+		{in: "DisplayName -notlike 'Conf*'", graph: "not(startsWith(displayName,'Conf'))", advanced: true, sel: []string{"displayName"}},
+		{in: "City -notlike 'M*'", graph: "not(startsWith(city,'M')) or city eq null", advanced: true, sel: []string{"city"}},
+		{in: "-not (City -like 'M*')", graph: "not(startsWith(city,'M')) or city eq null", advanced: true, sel: []string{"city"}},
+		{in: "Title -notlike 'Eng*'", client: []string{"Title -notlike 'Eng*'"}, sel: []string{"jobTitle"}},
+		{in: "-not (City -eq 'Milan')", graph: "city ne 'Milan'", advanced: true, sel: []string{"city"}},
+		{in: "AccountEnabled -eq $true", graph: "accountEnabled eq true", sel: []string{"accountEnabled"}},
+		{in: "AccountEnabled -ne $true", graph: "accountEnabled eq false", sel: []string{"accountEnabled"}},
+		{in: "-not (AccountEnabled -eq $false)", graph: "accountEnabled eq true", sel: []string{"accountEnabled"}},
+		{in: "AccountEnabled -eq 'False'", graph: "accountEnabled eq false", sel: []string{"accountEnabled"}},
+		{in: "AccountEnabled -eq $null", client: []string{"AccountEnabled -eq $null"}, sel: []string{"accountEnabled"}},
+		{in: "Company -eq 'Contoso Ltd'", graph: "companyName eq 'Contoso Ltd'", advanced: true, sel: []string{"companyName"}},
+		{in: "Office -like 'Milan*'", graph: "startsWith(officeLocation,'Milan')", advanced: true, sel: []string{"officeLocation"}},
+		{in: "City -contains 'Milan'", graph: "city eq 'Milan'", sel: []string{"city"}},
+		{in: "ProxyAddresses -contains 'smtp:a@contoso.com'", graph: "proxyAddresses/any(x:x eq 'smtp:a@contoso.com')", sel: []string{"proxyAddresses"}},
+		{in: "ProxyAddresses -like 'SMTP:*'", graph: "proxyAddresses/any(x:startsWith(x,'SMTP:'))", sel: []string{"proxyAddresses"}},
+		{in: "ProxyAddresses -like '*@contoso.com'", graph: "proxyAddresses/any(x:endsWith(x,'@contoso.com'))", advanced: true, sel: []string{"proxyAddresses"}},
+		{in: "ProxyAddresses -notcontains 'x'", graph: "not(proxyAddresses/any(x:x eq 'x'))", advanced: true, sel: []string{"proxyAddresses"}},
+		{in: "ProxyAddresses -eq $null", client: []string{"ProxyAddresses -eq $null"}, sel: []string{"proxyAddresses"}},
+		{
+			in:    "UsageLocation -eq 'IT' -and City -like '*ila*'",
+			graph: "usageLocation eq 'IT'", client: []string{"City -like '*ila*'"}, sel: []string{"city", "usageLocation"},
+		},
+		{
+			in:    "UsageLocation -eq 'IT' -or UsageLocation -eq 'DE' -or UsageLocation -eq 'fr'",
+			graph: "usageLocation in ('IT','DE','fr')", sel: []string{"usageLocation"},
+		},
+		{
+			in:    "UsageLocation -eq 'IT' -or UsageLocation -eq 'it'",
+			graph: "usageLocation eq 'IT'", sel: []string{"usageLocation"},
+		},
+		{
+			in:    "(Department -eq 'Sales' -or Department -eq 'Support' -or City -eq 'Milan') -and Title -eq 'Manager'",
+			graph: "(department in ('Sales','Support') or city eq 'Milan') and jobTitle eq 'Manager'", sel: []string{"city", "department", "jobTitle"},
+		},
+		{
+			in:    strings.Join(in16, " -or "),
+			graph: "city in (" + strings.Join(want16[:15], ",") + ") or city eq 'c15'", sel: []string{"city"},
+		},
+		{
+			// An -or with a branch Graph cannot evaluate runs client-side as a whole.
+			in:     "UsageLocation -eq 'IT' -and (City -eq 'Milan' -or City -like '*ome')",
+			graph:  "usageLocation eq 'IT'",
+			client: []string{"City -eq 'Milan' -or City -like '*ome'"}, sel: []string{"city", "usageLocation"},
+		},
+		{
+			// -not is pushed down to the comparisons (De Morgan).
+			in:    "-not (City -eq 'Milan' -or Department -eq 'Sales')",
+			graph: "city ne 'Milan' and department ne 'Sales'", advanced: true, sel: []string{"city", "department"},
+		},
+		{
+			in:    "-not (City -eq 'Milan' -and Department -eq 'Sales')",
+			graph: "city ne 'Milan' or department ne 'Sales'", advanced: true, sel: []string{"city", "department"},
+		},
+		{
+			// PowerShell evaluates -and and -or left to right.
+			in:    "City -eq 'Milan' -or City -eq 'Rome' -and Department -eq 'Sales'",
+			graph: "city in ('Milan','Rome') and department eq 'Sales'", sel: []string{"city", "department"},
+		},
+		{
+			// Nesting deeper than three levels stays client-side.
+			in:     "City -eq 'a' -and (City -eq 'b' -or (Title -eq 'c' -and (Department -eq 'd' -or (Country -eq 'e' -and State -eq 'f'))))",
+			graph:  "city eq 'a'",
+			client: []string{"City -eq 'b' -or (Title -eq 'c' -and (Department -eq 'd' -or (Country -eq 'e' -and State -eq 'f')))"},
+			sel:    []string{"city", "country", "department", "jobTitle", "state"},
+		},
+	}
+	for _, tt := range tests {
+		plan, err := filter.Compile(tt.in)
+		if err != nil {
+			t.Errorf("Compile(%q): %v", tt.in, err)
+			continue
+		}
+		var client []string
+		for _, p := range plan.ClientSide {
+			client = append(client, p.Filter)
+			if p.Reason == "" {
+				t.Errorf("Compile(%q): client-side part %q has no reason", tt.in, p.Filter)
+			}
+		}
+		if plan.GraphFilter != tt.graph || plan.Advanced != tt.advanced || !slices.Equal(client, tt.client) || !slices.Equal(plan.Select, tt.sel) {
+			t.Errorf("Compile(%q):\n got graph %q advanced %v client %q select %q\nwant graph %q advanced %v client %q select %q",
+				tt.in, plan.GraphFilter, plan.Advanced, client, plan.Select, tt.graph, tt.advanced, tt.client, tt.sel)
+		}
+		if (len(plan.Pushed) == 0) != (plan.GraphFilter == "") || len(plan.Pushed) == 1 && plan.Pushed[0].Graph != plan.GraphFilter {
+			t.Errorf("Compile(%q): pushed parts %+v do not make up %q", tt.in, plan.Pushed, plan.GraphFilter)
+		}
+		for _, p := range plan.Pushed {
+			if !strings.Contains(plan.GraphFilter, p.Graph) {
+				t.Errorf("Compile(%q): pushed part %q is not in %q", tt.in, p.Graph, plan.GraphFilter)
+			}
+		}
+	}
+}
+
+func TestCompileOptions(t *testing.T) {
+	plan, err := filter.Options{NoAdvanced: true}.Compile("UsageLocation -eq 'IT' -and City -ne 'Milan' -and Company -eq 'Contoso Ltd'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.GraphFilter != "usageLocation eq 'IT'" || plan.Advanced || len(plan.ClientSide) != 2 {
+		t.Errorf("NoAdvanced: %s", plan)
+	}
+	for _, p := range plan.ClientSide {
+		if !strings.Contains(p.Reason, "NoAdvanced") {
+			t.Errorf("NoAdvanced: reason %q does not name the option", p.Reason)
+		}
+	}
+	plan, err = filter.Options{MaxInValues: 2}.Compile("City -eq 'a' -or City -eq 'b' -or City -eq 'c'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "city in ('a','b') or city eq 'c'"; plan.GraphFilter != want {
+		t.Errorf("MaxInValues 2: %q, want %q", plan.GraphFilter, want)
+	}
+	plan, err = filter.Options{MaxDepth: 1}.Compile("City -eq 'a' -and (City -eq 'b' -or (Title -eq 'c' -and Country -eq 'd'))")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.GraphFilter != "city eq 'a'" || len(plan.ClientSide) != 1 || !strings.Contains(plan.ClientSide[0].Reason, "deeper than 1") {
+		t.Errorf("MaxDepth 1: %s", plan)
+	}
+}
+
+func TestCompileErrors(t *testing.T) {
+	tests := []struct {
+		in     string
+		kind   filter.AttributeErrorKind
+		offset int
+		msg    string // substring of Error()
+	}{
+		{"LineUri -eq 'tel:+39'", filter.TeamsOnlyAttribute, 0, `attribute "LineUri" is Teams-only at 0 (line 1, column 1): it has no Microsoft Graph user property`},
+		{"City -eq 'x' -and EnterpriseVoiceEnabled -eq $true", filter.TeamsOnlyAttribute, 18, `"EnterpriseVoiceEnabled" is Teams-only`},
+		{"TeamsMeetingPolicy -eq 'x'", filter.TeamsOnlyAttribute, 0, "no Microsoft Graph user property"},
+		{"OnlineVoiceRoutingPolicy -eq 'x'", filter.TeamsOnlyAttribute, 0, "no Microsoft Graph user property"},
+		{"FeatureTypes -contains 'Teams'", filter.TeamsOnlyAttribute, 0, "Teams-only"},
+		{"Citty -eq 'x'", filter.UnknownAttribute, 0, `unknown attribute "Citty" at 0 (line 1, column 1): it has no Microsoft Graph user property mapping; did you mean City?`},
+		{"Frobnicate -eq 'x'", filter.UnknownAttribute, 0, "use one of UserPrincipalName, DisplayName"},
+		{"AccountEnabled -like 'T*'", filter.InvalidComparison, 0, "compare it with -eq or -ne"},
+		{"AccountEnabled -eq 'yes'", filter.InvalidComparison, 0, "takes $true or $false, not 'yes'"},
+		{"City -eq $true", filter.InvalidComparison, 0, "is text"},
+		{"City -like $null", filter.InvalidComparison, 0, "needs a quoted wildcard pattern"},
+		{"City -like '[ab'", filter.InvalidComparison, 0, "no closing ']'"},
+		{"City -like 'a[]'", filter.InvalidComparison, 0, "empty '[]'"},
+		{"ProxyAddresses -ne 'x'", filter.InvalidComparison, 0, "-notcontains"},
+		{"ProxyAddresses -notlike 'x*'", filter.InvalidComparison, 0, "-not (ProxyAddresses -like 'x*')"},
+	}
+	for _, tt := range tests {
+		_, err := filter.Compile(tt.in)
+		var ae *filter.AttributeError
+		if !errors.As(err, &ae) {
+			t.Errorf("Compile(%q) error = %v, want an *AttributeError", tt.in, err)
+			continue
+		}
+		if ae.Kind != tt.kind || ae.Offset != tt.offset || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("Compile(%q) = kind %d offset %d %q; want kind %d offset %d containing %q", tt.in, ae.Kind, ae.Offset, err, tt.kind, tt.offset, tt.msg)
+		}
+	}
+	if _, err := filter.Compile("City -eq"); !errors.As(err, new(*filter.SyntaxError)) {
+		t.Errorf("Compile(syntax error) = %v, want a *SyntaxError", err)
+	}
+}
+
+func TestAttributes(t *testing.T) {
+	want := map[string]string{
+		"UserPrincipalName": "userPrincipalName", "DisplayName": "displayName", "GivenName": "givenName",
+		"LastName": "surname", "Title": "jobTitle", "Department": "department", "Company": "companyName",
+		"City": "city", "StateOrProvince": "state", "Country": "country", "UsageLocation": "usageLocation",
+		"AccountEnabled": "accountEnabled", "Street": "streetAddress",
+	}
+	for name, graph := range want {
+		at, ok := filter.LookupAttribute(strings.ToUpper(name))
+		if !ok || at.Graph != graph {
+			t.Errorf("LookupAttribute(%q) = %q, %v; want %q", name, at.Graph, ok, graph)
+		}
+	}
+	for _, at := range filter.Attributes() {
+		if at.EndsWith != filter.Unsupported && !slices.Contains([]string{"mail", "otherMails", "userPrincipalName", "proxyAddresses"}, at.Graph) {
+			t.Errorf("%s: endsWith on a property that is not mail-like", at.Name)
+		}
+		if at.Eq == filter.Unsupported {
+			t.Errorf("%s: not filterable by eq", at.Name)
+		}
+	}
+	// The table is a copy: changing it changes nothing.
+	attrs := filter.Attributes()
+	attrs[0].Graph = "hacked"
+	if at, _ := filter.LookupAttribute(attrs[0].Name); at.Graph == "hacked" {
+		t.Error("Attributes returned the table itself")
+	}
+}
+
+// TestCompileLargeFilter compiles the longest accepted filter, a long -or
+// chain, to check nothing in parsing, compiling or rendering is quadratic.
+func TestCompileLargeFilter(t *testing.T) {
+	var b strings.Builder
+	for i := 0; b.Len() < filter.MaxFilterLength-40; i++ {
+		if i > 0 {
+			b.WriteString(" -or ")
+		}
+		fmt.Fprintf(&b, "City -eq 'c%d'", i)
+	}
+	plan, err := filter.Compile(b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(plan.GraphFilter, " in ("); n < 200 {
+		t.Errorf("%d in lists, want the values split into lists of 15", n)
+	}
+	if plan.Expr.String() == "" || !plan.Match(filter.MapUser{"city": "C17"}) {
+		t.Error("the large filter does not match c17")
+	}
+}

@@ -1,0 +1,175 @@
+package filter_test
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/tenantgate/tenantgate/usersync/filter"
+)
+
+var fuzzSeeds = []string{
+	"UsageLocation -eq 'IT'",
+	"{ UsageLocation -eq 'IT' -and City -like '*ila*' }",
+	"Department -eq 'Sales' -or Department -eq 'Support' -or Department -eq \"Fin`\"ance\"",
+	"-not (City -like 'M*') -and Title -notlike 'Eng*'",
+	"AccountEnabled -ne $true -and UserPrincipalName -like '*@contoso.com'",
+	"ProxyAddresses -contains 'smtp:a@b' -and -not (ProxyAddresses -like '*x')",
+	"City -eq 'O''Brien' -or City -eq ‘it’’s’",
+	"$_.City -like 'M?l[a-z]n' -and !($PSItem.Country -eq $null)",
+	"PostalCode -eq 20121 -or MobilePhone -like '+39*'",
+	"City -eq \"`u{1F600}`n`t``\"",
+	"((A -eq 'a'",
+	"City –eq 'x'",
+	"LineUri -eq 'x'",
+}
+
+// sameTree compares two parsed filters, ignoring positions.
+func sameTree(x, y filter.Expr) bool {
+	switch x := x.(type) {
+	case *filter.Comparison:
+		y, ok := y.(*filter.Comparison)
+		return ok && x.Attr == y.Attr && x.Op == y.Op && x.Value == y.Value
+	case *filter.NotExpr:
+		y, ok := y.(*filter.NotExpr)
+		return ok && sameTree(x.X, y.X)
+	case *filter.BinaryExpr:
+		y, ok := y.(*filter.BinaryExpr)
+		return ok && x.Op == y.Op && sameTree(x.X, y.X) && sameTree(x.Y, y.Y)
+	}
+	return false
+}
+
+// FuzzParse checks that Parse never panics, that its errors are
+// *SyntaxError with a position inside the input, and that rendering a
+// parsed filter and parsing it again gives the same tree.
+func FuzzParse(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e, err := filter.Parse(s)
+		if err != nil {
+			var se *filter.SyntaxError
+			if !errors.As(err, &se) {
+				t.Fatalf("Parse(%q) error %T %v, want *SyntaxError", s, err, err)
+			}
+			if se.Offset < 0 || se.Offset > len(s) || se.Line < 1 || se.Column < 1 {
+				t.Fatalf("Parse(%q): position %d/%d:%d out of range", s, se.Offset, se.Line, se.Column)
+			}
+			return
+		}
+		text := e.String()
+		e2, err := filter.Parse(text)
+		if err != nil {
+			t.Fatalf("Parse(%q) = %s, which does not parse: %v", s, text, err)
+		}
+		if !sameTree(e, e2) {
+			t.Fatalf("Parse(%q) = %s, reparsed as %s", s, text, e2)
+		}
+		if e2.String() != text {
+			t.Fatalf("String not stable: %q then %q", text, e2.String())
+		}
+	})
+}
+
+// unescapeWildcards removes PowerShell wildcard escapes (backticks).
+func unescapeWildcards(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); {
+		r, n := utf8.DecodeRuneInString(p[i:])
+		i += n
+		if r == '`' && i < len(p) {
+			r, n = utf8.DecodeRuneInString(p[i:])
+			i += n
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func walk(e filter.Expr, fn func(*filter.Comparison)) {
+	switch e := e.(type) {
+	case *filter.Comparison:
+		fn(e)
+	case *filter.NotExpr:
+		walk(e.X, fn)
+	case *filter.BinaryExpr:
+		walk(e.X, fn)
+		walk(e.Y, fn)
+	}
+}
+
+// FuzzCompile checks that a compiled Graph filter is well-formed, that every
+// string literal in it comes from a value of the filter (no value ends its
+// quotes), and that Graph's evaluation plus the client side agrees with the
+// filter's meaning on a few users.
+func FuzzCompile(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s)
+	}
+	g := newGenerator(7)
+	users := []map[string]any{demoUser(4), demoUser(19), {"userPrincipalName": "x@y", "displayName": "O'Brien", "accountEnabled": true}}
+	for range 5 {
+		users = append(users, g.user())
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		plan, err := filter.Compile(s)
+		if err != nil {
+			if !errors.As(err, new(*filter.SyntaxError)) && !errors.As(err, new(*filter.AttributeError)) {
+				t.Fatalf("Compile(%q) error %T %v, want *SyntaxError or *AttributeError", s, err, err)
+			}
+			return
+		}
+		var values []string
+		hasClass := false
+		if plan.Expr != nil {
+			walk(plan.Expr, func(c *filter.Comparison) {
+				values = append(values, c.Value.Str, unescapeWildcards(c.Value.Str))
+				hasClass = hasClass || strings.Contains(c.Value.Str, "[")
+			})
+		}
+		if plan.GraphFilter != "" {
+			toks, err := lexOData(plan.GraphFilter)
+			if err != nil {
+				t.Fatalf("Compile(%q) = %q, which does not lex: %v", s, plan.GraphFilter, err)
+			}
+			for _, tok := range toks {
+				if tok.kind != 's' {
+					continue
+				}
+				found := false
+				for _, v := range values {
+					if strings.Contains(v, tok.text) {
+						found = true
+						break
+					}
+				}
+				if !found {
+					t.Fatalf("Compile(%q) = %q: literal %q is no value of the filter", s, plan.GraphFilter, tok.text)
+				}
+			}
+		}
+		o := &oracle{re: map[string]*regexp.Regexp{}}
+		for _, u := range users {
+			graphSays := true
+			if plan.GraphFilter != "" {
+				graphSays, err = odataEval(plan.GraphFilter, plan.Advanced, u)
+				if err != nil {
+					t.Fatalf("Compile(%q) = %q (advanced %v): Graph would reject it: %v", s, plan.GraphFilter, plan.Advanced, err)
+				}
+			}
+			m := plan.Match(filter.MapUser(u))
+			if got := graphSays && plan.MatchClientSide(filter.MapUser(u)); got != m {
+				t.Fatalf("Compile(%q): Graph+client = %v, Match = %v on %v\n%s", s, got, m, u, plan)
+			}
+			if plan.Expr != nil && !hasClass {
+				if want := o.eval(plan.Expr, u); m != want {
+					t.Fatalf("Compile(%q): Match = %v, reference = %v on %v", s, m, want, u)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,121 @@
+package filter_test
+
+import (
+	"testing"
+
+	"github.com/tenantgate/tenantgate/usersync/filter"
+)
+
+func TestMatch(t *testing.T) {
+	milan := filter.MapUser{
+		"userPrincipalName": "giulia@contoso.com", "displayName": "Giulia Rossi", "city": "Milan",
+		"usageLocation": "IT", "department": "Sales", "jobTitle": "Manager", "accountEnabled": true,
+		"surname": "O'Brien", "proxyAddresses": []any{"SMTP:giulia@contoso.com", "smtp:g.rossi@contoso.it"},
+	}
+	bare := filter.MapUser{"userPrincipalName": "svc@contoso.com", "displayName": "Service", "accountEnabled": false}
+	tests := []struct {
+		filter      string
+		milan, bare bool
+	}{
+		{"UsageLocation -eq 'IT'", true, false},
+		{"UsageLocation -eq 'it'", true, false}, // case-insensitive
+		{"UsageLocation -ne 'IT'", false, true}, // $null -ne 'IT' is true
+		{"UsageLocation -eq $null", false, true},
+		{"UsageLocation -ne $null", true, false},
+		{"City -like 'mil*'", true, false},
+		{"City -like '*LAN'", true, false},
+		{"City -like '*ila*'", true, false},
+		{"City -like 'M?lan'", true, false},
+		{"City -like '[l-n]ilan'", true, false},
+		{"City -like '[A-C]ilan'", false, false},
+		{"City -like 'Mil`*'", false, false},
+		{"City -notlike 'Mil*'", false, true}, // $null -notlike 'Mil*' is true
+		{"City -like '*'", true, true},        // $null -like '*' is true in PowerShell
+		{"City -like ''", false, true},        // $null -like '' is true
+		{"City -notlike '*'", false, false},
+		{"City -contains 'MILAN'", true, false},
+		{"City -notcontains 'Milan'", false, true},
+		{"LastName -eq 'o''brien'", true, false},
+		{"AccountEnabled -eq $true", true, false},
+		{"AccountEnabled -ne $true", false, true},
+		{"AccountEnabled -eq 'false'", false, true},
+		{"ProxyAddresses -contains 'smtp:GIULIA@contoso.com'", true, false},
+		{"ProxyAddresses -eq 'smtp:g.rossi@contoso.it'", true, false},
+		{"ProxyAddresses -notcontains 'x'", true, true},
+		{"ProxyAddresses -like '*@contoso.it'", true, false},
+		{"-not (ProxyAddresses -like '*@contoso.it')", false, true},
+		{"ProxyAddresses -eq $null", false, true},
+		{"ProxyAddresses -ne $null", true, false},
+		{"-not (City -eq 'Milan')", false, true},
+		{"!(City -eq 'Milan') -or Department -eq 'Sales'", true, true},
+		{"City -eq 'Milan' -or Department -eq 'Sales' -and AccountEnabled -eq $false", false, false},
+		{"City -eq 'Milan' -or (Department -eq 'Sales' -and AccountEnabled -eq $false)", true, false},
+		{"", true, true},
+	}
+	for _, tt := range tests {
+		plan, err := filter.Compile(tt.filter)
+		if err != nil {
+			t.Errorf("Compile(%q): %v", tt.filter, err)
+			continue
+		}
+		if got := plan.Match(milan); got != tt.milan {
+			t.Errorf("%q on the Milan user = %v, want %v", tt.filter, got, tt.milan)
+		}
+		if got := plan.Match(bare); got != tt.bare {
+			t.Errorf("%q on the bare user = %v, want %v", tt.filter, got, tt.bare)
+		}
+	}
+}
+
+func TestMatchValueKinds(t *testing.T) {
+	plan, err := filter.Compile("AccountEnabled -eq $true -and ProxyAddresses -contains 'a' -and City -eq 'True'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Types other than the property's are read the way PowerShell would.
+	u := filter.UserFunc(func(p string) filter.Value {
+		switch p {
+		case "accountEnabled":
+			return filter.StringValue("TRUE")
+		case "proxyAddresses":
+			return filter.StringValue("A")
+		case "city":
+			return filter.BoolValue(true)
+		}
+		return filter.Value{}
+	})
+	if !plan.Match(u) {
+		t.Error("Match with string/bool stand-ins = false, want true")
+	}
+	plan, err = filter.Compile("City -like 'a b*'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !plan.Match(filter.UserFunc(func(string) filter.Value { return filter.ListValue([]string{"a", "b"}) })) {
+		t.Error("a list compared as text is not joined with spaces")
+	}
+	if v := (filter.MapUser{"proxyAddresses": []string{"a"}}).Value("proxyAddresses"); v.Kind != filter.KindList || len(v.List) != 1 || v.List[0] != "a" {
+		t.Error("MapUser does not read []string")
+	}
+	if v := (filter.MapUser{"city": 3.5}).Value("city"); v.Kind != filter.KindNull {
+		t.Errorf("MapUser reads a number as %v, want null", v.Kind)
+	}
+}
+
+func TestMatchClientSide(t *testing.T) {
+	plan, err := filter.Compile("UsageLocation -eq 'IT' -and City -like '*ila*'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Graph already checked usageLocation; the client side checks only the rest.
+	if !plan.MatchClientSide(filter.MapUser{"city": "Milan"}) {
+		t.Error("MatchClientSide(Milan) = false")
+	}
+	if plan.MatchClientSide(filter.MapUser{"city": "Rome"}) {
+		t.Error("MatchClientSide(Rome) = true")
+	}
+	all, _ := filter.Compile("UsageLocation -eq 'IT'")
+	if !all.MatchClientSide(filter.MapUser{}) {
+		t.Error("MatchClientSide with nothing client-side = false")
+	}
+}

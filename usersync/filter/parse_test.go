@@ -1,0 +1,142 @@
+package filter_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/tenantgate/tenantgate/usersync/filter"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"UsageLocation -eq 'IT'", "UsageLocation -eq 'IT'"},
+		{"{ UsageLocation -eq 'IT' }", "UsageLocation -eq 'IT'"},
+		{"{UsageLocation -eq 'IT'}", "UsageLocation -eq 'IT'"},
+		{"usagelocation -EQ 'IT'", "usagelocation -eq 'IT'"},
+		{"UsageLocation -ieq 'IT'", "UsageLocation -eq 'IT'"},
+		{"$_.UsageLocation -eq 'IT'", "UsageLocation -eq 'IT'"},
+		{"$PSItem.City -like 'Mil*'", "City -like 'Mil*'"},
+		{"City -eq \"Milan\"", "City -eq 'Milan'"},
+		{"City -eq 'O''Brien'", "City -eq 'O''Brien'"},
+		{`City -eq "say ""hi"""`, `City -eq 'say "hi"'`},
+		{"City -eq \"say `\"hi`\"\"", `City -eq 'say "hi"'`},
+		{"City -eq \"tab`there\"", "City -eq 'tab\there'"},
+		{"City -eq \"a`u{1F600}b\"", "City -eq 'a\U0001F600b'"},
+		{"City -eq \"cost $5\"", "City -eq 'cost $5'"},
+		{"City -eq \"it's\"", "City -eq 'it''s'"},
+		{"City -eq ‘Milan’", "City -eq 'Milan'"},
+		{"City -eq “Milan”", "City -eq 'Milan'"},
+		{"City –eq 'Milan'", "City -eq 'Milan'"},
+		{"PostalCode -eq 20121", "PostalCode -eq '20121'"},
+		{"PostalCode -eq 007", "PostalCode -eq '7'"},
+		{"City -eq $null", "City -eq $null"},
+		{"AccountEnabled -eq $TRUE", "AccountEnabled -eq $true"},
+		{"AccountEnabled -ne $False", "AccountEnabled -ne $false"},
+		{"-not (City -eq 'x')", "-not (City -eq 'x')"},
+		{"-not City -eq 'x'", "-not (City -eq 'x')"},
+		{"!(City -eq 'x')", "-not (City -eq 'x')"},
+		{"-not -not City -eq 'x'", "-not -not (City -eq 'x')"},
+		{"A -eq 'a' -and B -eq 'b' -and C -eq 'c'", "A -eq 'a' -and B -eq 'b' -and C -eq 'c'"},
+		// PowerShell: -and and -or have equal precedence, left to right.
+		{"A -eq 'a' -or B -eq 'b' -and C -eq 'c'", "(A -eq 'a' -or B -eq 'b') -and C -eq 'c'"},
+		{"A -eq 'a' -or (B -eq 'b' -and C -eq 'c')", "A -eq 'a' -or (B -eq 'b' -and C -eq 'c')"},
+		{"((A -eq 'a'))", "A -eq 'a'"},
+		{"A -contains 'x' -or A -notcontains 'y'", "A -contains 'x' -or A -notcontains 'y'"},
+		{"City-eq'Milan'", "City -eq 'Milan'"},
+		{"City\n\t-eq\u00a0'Milan'", "City -eq 'Milan'"},
+	}
+	for _, tt := range tests {
+		e, err := filter.Parse(tt.in)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tt.in, err)
+			continue
+		}
+		if got := e.String(); got != tt.want {
+			t.Errorf("Parse(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestParsePositions(t *testing.T) {
+	e, err := filter.Parse("City -eq 'x' -and -not (Title -like 'M*')")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.(*filter.BinaryExpr)
+	c := b.X.(*filter.Comparison)
+	n := b.Y.(*filter.NotExpr)
+	c2 := n.X.(*filter.Comparison)
+	got := []int{c.AttrPos, c.OpPos, c.ValuePos, b.OpPos, n.NotPos, c2.AttrPos, c2.OpPos, c2.ValuePos, b.Pos()}
+	want := []int{0, 5, 9, 13, 18, 24, 30, 36, 0}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("positions = %v, want %v", got, want)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		in       string
+		offset   int
+		line     int
+		column   int
+		expected string // substring of SyntaxError.Expected
+		msg      string // exact Error(), if set
+	}{
+		{in: "UsageLocation -eq", offset: 17, line: 1, column: 18, expected: "a value after -eq",
+			msg: "filter: expected a value after -eq at 17 (line 1, column 18), found end of filter"},
+		{in: "UsageLocation -eq IT", offset: 18, line: 1, column: 19, expected: "a value",
+			msg: "filter: expected a value (a quoted string, a number, $null, $true or $false) after -eq at 18 (line 1, column 19), found IT: quote the value: 'IT'"},
+		{in: "UsageLocation 'IT'", offset: 14, line: 1, column: 15, expected: "an operator"},
+		{in: "UsageLocation -gt 'IT'", offset: 14, line: 1, column: 15, expected: "one of -eq"},
+		{in: "UsageLocation -ceq 'IT'", offset: 14, line: 1, column: 15, expected: "a case-insensitive operator"},
+		{in: "City -eq 'Milan", offset: 15, line: 1, column: 16, expected: "a closing ' for the string that starts at 9"},
+		{in: `City -eq "Milan`, offset: 15, line: 1, column: 16, expected: `a closing " for the string that starts at 9`},
+		{in: "(City -eq 'x'", offset: 13, line: 1, column: 14, expected: "a ')' to close the '(' at 0"},
+		{in: "City -eq 'x')", offset: 12, line: 1, column: 13, expected: "has no matching '('"},
+		{in: "{ City -eq 'x'", offset: 14, line: 1, column: 15, expected: "a '}' to close the '{' at 0"},
+		{in: "City -eq 'x' -and", offset: 17, line: 1, column: 18, expected: "an attribute name, -not or '(' after -and"},
+		{in: "City -eq 'x' City -eq 'y'", offset: 13, line: 1, column: 14, expected: "-and, -or or end of filter"},
+		{in: "'IT' -eq UsageLocation", offset: 0, line: 1, column: 1, expected: "an attribute name"},
+		{in: "City -eq $city", offset: 9, line: 1, column: 10, expected: "$null, $true, $false"},
+		{in: "", offset: 0, line: 1, column: 1, expected: "a filter expression"},
+		{in: "   ", offset: 3, line: 1, column: 4, expected: "a filter expression"},
+		{in: "City -eq 'x' -and\n  Title -eq", offset: 29, line: 2, column: 12, expected: "a value after -eq"},
+		{in: "Città -eq 'x' -and Title -eq", offset: 29, line: 1, column: 29, expected: "a value after -eq"},
+		{in: "City -eq 'a\xffb'", offset: 11, line: 1, column: 12, expected: "valid UTF-8"},
+		{in: "City -eq \"`u{110000}\"", offset: 10, line: 1, column: 11, expected: "a Unicode escape"},
+		{in: "City -eq 99999999999999999999", offset: 9, line: 1, column: 10, expected: "a number of at most 18 digits"},
+		{in: "City -eq 12ab", offset: 9, line: 1, column: 10, expected: "a value"},
+		{in: "City # 'x'", offset: 5, line: 1, column: 6, expected: "an attribute, an operator"},
+		{in: "$_ -eq 'x'", offset: 2, line: 1, column: 3, expected: "'.' and an attribute name"},
+		{in: strings.Repeat("(", 200) + "City -eq 'x'" + strings.Repeat(")", 200), offset: 100, line: 1, column: 101, expected: "at most 100 nested"},
+	}
+	for _, tt := range tests {
+		_, err := filter.Parse(tt.in)
+		var se *filter.SyntaxError
+		if !errors.As(err, &se) {
+			t.Errorf("Parse(%q) error = %v, want a *SyntaxError", tt.in, err)
+			continue
+		}
+		if se.Offset != tt.offset || se.Line != tt.line || se.Column != tt.column || !strings.Contains(se.Expected, tt.expected) {
+			t.Errorf("Parse(%q) = offset %d line %d column %d expected %q; want offset %d line %d column %d expected ~%q",
+				tt.in, se.Offset, se.Line, se.Column, se.Expected, tt.offset, tt.line, tt.column, tt.expected)
+		}
+		if tt.msg != "" && err.Error() != tt.msg {
+			t.Errorf("Parse(%q) error:\n got %s\nwant %s", tt.in, err, tt.msg)
+		}
+	}
+}
+
+func TestParseTooLong(t *testing.T) {
+	long := "City -eq '" + strings.Repeat("x", filter.MaxFilterLength) + "'"
+	_, err := filter.Parse(long)
+	var se *filter.SyntaxError
+	if !errors.As(err, &se) || !strings.Contains(se.Expected, "at most") {
+		t.Fatalf("Parse(long) error = %v, want a *SyntaxError about the length", err)
+	}
+}
