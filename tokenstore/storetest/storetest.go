@@ -657,7 +657,7 @@ func testLockMutualExclusion(t *testing.T, b tokenstore.Backend) {
 				inside--
 				mu.Unlock()
 				if err := l.Release(ctx); err != nil {
-					errs <- fmt.Errorf("Release: %w", err)
+					errs <- fmt.Errorf("lease release: %w", err)
 					return
 				}
 			}
