@@ -82,3 +82,16 @@ func BenchmarkFirstLookupByID(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFilterByID looks one user up by $filter=id eq '...': a full scan
+// that hashes every object ID.
+func BenchmarkFilterByID(b *testing.B) {
+	d := New(specTenant, specDomain, specCompany, specN)
+	q := Query{Filter: "id eq '" + d.UserAt(specN-1).ID + "'"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if res, err := d.Query(q); err != nil || len(res.Users) != 1 {
+			b.Fatal(err)
+		}
+	}
+}

@@ -134,9 +134,8 @@ func (d *Directory) User(idOrUPN string) (User, bool) {
 		if u == d.uuid(-1) {
 			return d.admin.clone(), true
 		}
-		d.idOnce.Do(d.buildIDIndex)
-		if i, ok := d.byID[u]; ok {
-			return d.generate(int(i)), true
+		if i := d.indexOf(u); i >= 0 {
+			return d.generate(i), true
 		}
 		return User{}, false
 	}
@@ -170,6 +169,15 @@ func (d *Directory) buildIDIndex() {
 	for i := range d.n {
 		d.byID[d.uuid(i)] = int32(i)
 	}
+}
+
+// indexOf returns the index of the generated user with object ID u, or -1.
+func (d *Directory) indexOf(u [16]byte) int {
+	d.idOnce.Do(d.buildIDIndex)
+	if i, ok := d.byID[u]; ok {
+		return int(i)
+	}
+	return -1
 }
 
 // uuid returns the object ID of generated user i, or of the admin for i < 0.

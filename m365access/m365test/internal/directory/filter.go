@@ -73,6 +73,17 @@ type literal struct {
 	kind litKind
 	s    string
 	b    bool
+	// uuid is s parsed as a UUID, when isUUID: it lets `id eq` find a
+	// generated user through the directory's ID index instead of hashing
+	// every user's ID.
+	uuid   [16]byte
+	isUUID bool
+}
+
+func stringLiteral(s string) literal {
+	l := literal{kind: litString, s: s}
+	l.uuid, l.isUUID = parseUUID(s)
+	return l
 }
 
 func (l literal) print(b *strings.Builder) {
@@ -119,6 +130,11 @@ func (o operand) value(r record, v string) (string, bool) {
 func (o operand) matches(r record, v string, l literal) bool {
 	if o.p != pVar && props[o.p].kind == kindBool {
 		return l.kind == litBool && r.boolean(o.p) == l.b
+	}
+	if o.p == pID && l.kind == litString {
+		if g, ok := r.(*gen); ok {
+			return l.isUUID && g.d.indexOf(l.uuid) == g.i
+		}
 	}
 	s, ok := o.value(r, v)
 	if l.kind == litNull {
@@ -243,7 +259,7 @@ func (n *funcNode) print(b *strings.Builder, _ int) {
 	}
 	n.o.print(b)
 	b.WriteByte(',')
-	literal{s: n.arg}.print(b)
+	literal{kind: litString, s: n.arg}.print(b)
 	b.WriteByte(')')
 }
 

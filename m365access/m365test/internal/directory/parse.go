@@ -361,7 +361,7 @@ func (p *parser) parseLiteral(o operand, op token) (literal, error) {
 	var l literal
 	switch {
 	case t.kind == tokString:
-		l = literal{kind: litString, s: t.text}
+		l = stringLiteral(t.text)
 	case t.is("true"), t.is("false"):
 		l = literal{kind: litBool, b: t.is("true")}
 	case t.is("null"):

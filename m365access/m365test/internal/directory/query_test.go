@@ -431,3 +431,65 @@ func TestSkipTokenValidation(t *testing.T) {
 		t.Errorf("rebuilt directory refused its token: %v", err)
 	}
 }
+
+func TestConcurrentUse(t *testing.T) {
+	d := New(specTenant, specDomain, specCompany, 5000)
+	id := d.UserAt(4321).ID
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for range 20 {
+				if u, ok := d.User(id); !ok || u.Index != 4321 {
+					t.Errorf("worker %d: User(id) = %d, %v", w, u.Index, ok)
+				}
+				res, err := d.Query(Query{Filter: "usageLocation eq 'IT' or department eq 'Administration'", Top: 50, Count: true, ConsistencyEventual: true})
+				if err != nil || res.Count != 501 || res.Users[0].Index != -1 {
+					t.Errorf("worker %d: %v count %d", w, err, res.Count)
+				}
+				res.Users[0].ProxyAddresses[0] = "scribble" // must not reach the directory
+			}
+		})
+	}
+	wg.Wait()
+	if d.Admin().ProxyAddresses[0] != "SMTP:admin@"+specDomain {
+		t.Fatal("a query result aliased the admin")
+	}
+}
+
+func TestFilterByID(t *testing.T) {
+	d := New(specTenant, specDomain, specCompany, 1000)
+	for _, tc := range []struct {
+		filter string
+		want   []int // indexes, -1 the admin
+	}{
+		{"id eq '" + d.UserAt(777).ID + "'", []int{777}},
+		{"id eq '" + strings.ToUpper(d.UserAt(777).ID) + "'", []int{777}},
+		{"id in ('" + d.Admin().ID + "','" + d.UserAt(5).ID + "','not-a-uuid','" + New("x", "y", "z", 1).UserAt(0).ID + "')", []int{-1, 5}},
+		{"id eq 'not-a-uuid'", nil},
+	} {
+		res, err := d.Query(Query{Filter: tc.filter, Top: 10})
+		if err != nil {
+			t.Fatalf("%q: %v", tc.filter, err)
+		}
+		var got []int
+		for _, u := range res.Users {
+			got = append(got, u.Index)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%q = %v, want %v", tc.filter, got, tc.want)
+		}
+		e, _ := ParseFilter(tc.filter)
+		if n := d.Count(e); n != len(tc.want) {
+			t.Errorf("%q: Count = %d, want %d", tc.filter, n, len(tc.want))
+		}
+		for _, i := range tc.want {
+			u := d.Admin()
+			if i >= 0 {
+				u = d.UserAt(i)
+			}
+			if !e.Match(u) {
+				t.Errorf("%q does not Match user %d", tc.filter, i)
+			}
+		}
+	}
+}
