@@ -11,13 +11,17 @@ import (
 // Data (when Record.Sealed is set) before Put and opens it after Get.
 //
 // The method contract of Get, Put, Delete and List is Store's; a backend
-// proves it by running storetest.Run.
+// proves it by running storetest.Run. Data must round-trip byte for byte
+// (any bytes, including NUL) together with the Sealed flag; the backend
+// must not keep or hand out the caller's slices.
 type Backend interface {
 	Store
 	Locker
 	// Scan returns up to limit records of every customer and kind, ordered
-	// by (Customer, Kind, Name), strictly after the key after (the zero Key
-	// starts at the beginning). Maintenance such as key rotation uses it.
+	// by (Customer, Kind, Name) byte-wise as Key.Compare orders them,
+	// strictly after the key after (the zero Key starts at the beginning);
+	// zero or negative limit means DefaultPageSize. An empty result means
+	// the end. Maintenance such as key rotation uses it.
 	Scan(ctx context.Context, after Key, limit int) ([]Record, error)
 	// Close releases the backend's resources (connections, files).
 	Close() error
@@ -27,9 +31,11 @@ type Backend interface {
 // all processes sharing the backend. Token refresh uses it so that only one
 // replica refreshes a customer's token at once.
 type Locker interface {
-	// Lock blocks until the caller holds the lease name or ctx ends. The
-	// lease lapses after ttl unless released first, so a crashed holder
-	// cannot block the others forever.
+	// Lock blocks until the caller holds the lease name or ctx ends (then
+	// it returns ctx's error). The lease lapses after ttl unless released
+	// first, so a crashed holder cannot block the others forever; work that
+	// may outlast ttl must take a longer ttl. An empty name or a
+	// non-positive ttl gives an error matching ErrInvalid.
 	Lock(ctx context.Context, name string, ttl time.Duration) (Lease, error)
 }
 

@@ -15,8 +15,8 @@
 //
 // A Backend stores records as given and grants leases (Locker) so that
 // only one replica refreshes a customer's token at a time. This module has
-// three: memstore (memory, tests and demos), sqlstore's SQLite (embedded
-// default) and PostgreSQL (several replicas). Every backend runs the
+// three: memstore (memory, tests and demos), sqlitestore (SQLite, the
+// embedded default) and pgstore (PostgreSQL, for several replicas). Every backend runs the
 // conformance suite in package storetest.
 //
 // # Sealing
