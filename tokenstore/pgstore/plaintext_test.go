@@ -1,0 +1,68 @@
+package pgstore
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantgate/tenantgate/tokenstore/internal/plaintexttest"
+)
+
+// TestNoPlaintextInRows writes known secrets through a sealing store and
+// reads back every table of the schema, as raw column bytes and as each
+// row's text form (what psql or a dump shows), looking for them.
+func TestNoPlaintextInRows(t *testing.T) {
+	schema := freshSchema(t)
+	s := openTest(t, schema)
+	w := plaintexttest.WriteSecrets(t, s)
+	ctx := t.Context()
+
+	var raw, text []byte
+	rows, err := s.pool.Query(ctx, `SELECT customer, kind, name, data FROM `+s.records)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var c, k, n string
+		var data []byte
+		if err := rows.Scan(&c, &k, &n, &data); err != nil {
+			t.Fatal(err)
+		}
+		raw = append(append(raw, c+k+n...), data...)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	plaintexttest.Check(t, "tokenstore_records (raw columns)", raw, w)
+
+	for _, table := range []string{"tokenstore_records", "tokenstore_leases", "tokenstore_migrations"} {
+		rows, err := s.pool.Query(ctx, `SELECT t::text FROM `+tablePrefix(schema)+table+` t`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		dump := []byte(joinLines(texts))
+		if table == "tokenstore_records" {
+			plaintexttest.Check(t, table+" (rows as text)", dump, w)
+			text = dump
+		} else {
+			plaintexttest.CheckSecrets(t, table+" (rows as text)", dump, w)
+		}
+	}
+	if !bytes.Contains(text, []byte(`\x`)) {
+		t.Errorf("row text holds no bytea payloads: %.200q", text)
+	}
+}
+
+func joinLines(lines []string) string {
+	var b bytes.Buffer
+	for _, l := range lines {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}

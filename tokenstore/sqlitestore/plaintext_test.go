@@ -1,0 +1,46 @@
+package sqlitestore
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tenantgate/tenantgate/tokenstore/internal/plaintexttest"
+)
+
+// TestNoPlaintextOnDisk writes known secrets through a sealing store and
+// scans every file SQLite keeps (database, WAL, shared memory index) for
+// them, while the store is open and again after Close has checkpointed the
+// WAL into the database.
+func TestNoPlaintextOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tokens.db")
+	s, err := Open(t.Context(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := plaintexttest.WriteSecrets(t, s)
+
+	scan := func(when string) {
+		t.Helper()
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []byte
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			plaintexttest.CheckSecrets(t, when+": "+e.Name(), b, w)
+			all = append(all, b...)
+		}
+		plaintexttest.Check(t, when+": all files", all, w)
+	}
+	scan("open")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	scan("closed")
+}
