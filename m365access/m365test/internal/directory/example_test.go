@@ -11,7 +11,7 @@ func ExampleDirectory_Query() {
 	d := directory.New("3f2504e0-4f89-11d3-9a0c-0305e82c3301", "contoso.onmicrosoft.com", "Contoso Ltd", 50000)
 	q := directory.Query{
 		Filter: "usageLocation eq 'IT'",
-		Select: []string{"displayName", "city"},
+		Select: []string{"id", "displayName", "city"},
 		Top:    999,
 	}
 	users, pages := 0, 0
@@ -36,7 +36,7 @@ func ExampleDirectory_Query() {
 	fmt.Println(users, "users in", pages, "pages")
 	// Output:
 	// first: User 00004 Milan aafccc35-6235-5954-9c5f-1993e75d4e1b
-	// as JSON: [{"displayName":"User 00004","city":"Milan","id":"aafccc35-6...
+	// as JSON: [{"id":"aafccc35-6235-5954-9c5f-1993e75d4e1b","displayName":...
 	// 5000 users in 6 pages
 }
 

@@ -42,7 +42,8 @@ type Result struct {
 	// Users is the page, in listing order.
 	Users []User
 	// Select is the property names each user is written with by Value, in
-	// output order. It always includes id.
+	// output order. Like Graph, an explicit $select returns only the named
+	// properties: id too only when selected.
 	Select []string
 	// NextSkipToken is the $skiptoken of the next page, "" on the last page.
 	NextSkipToken string
@@ -186,7 +187,9 @@ func (d *Directory) count(expr Expr) int {
 // expr, without Graph's advanced-query rules.
 func (d *Directory) Count(expr Expr) int { return d.count(expr) }
 
-// parseSelect resolves $select into properties, id always included.
+// parseSelect resolves $select into properties. Graph returns exactly the
+// selected properties of a user, so id is not added (a client that needs
+// the id must select it; see msgraph-sdk-powershell issue 1091).
 func parseSelect(names []string) ([]prop, error) {
 	if len(names) == 0 {
 		return defaultSelect, nil
@@ -210,9 +213,6 @@ func parseSelect(names []string) ([]prop, error) {
 			seen[p] = true
 			sel = append(sel, p)
 		}
-	}
-	if !seen[pID] {
-		sel = append(sel, pID)
 	}
 	return sel, nil
 }
