@@ -19,6 +19,29 @@
 // (for example the usersync filter compiler) can evaluate a compiled
 // `$filter` exactly as the fake does.
 //
+// # Serving GET /v1.0/users
+//
+// Map the request onto a [Query] ($filter, $select split at commas, $top,
+// $skiptoken, $count=true, $orderby, and whether the ConsistencyLevel header
+// is "eventual"), call [Directory.Query], and write
+//
+//	{"@odata.context": ..., "@odata.count": Result.Count (when >= 0),
+//	 "@odata.nextLink": the request URL with $skiptoken=Result.NextSkipToken (when not ""),
+//	 "value": Result.Value()}
+//
+// A *[QueryError] carries the status and Graph error code to answer with.
+// [Directory.User] serves /users/{id | userPrincipalName}.
+//
+// # What is not modelled
+//
+// The operators ge, le, gt and lt, functions other than startsWith and
+// endsWith, and `all` lambdas are refused with Request_UnsupportedQuery,
+// though Graph supports ge and le on some properties; `/$count` inside a
+// filter is a syntax error. $search and $expand are not [Query] options (the
+// server answers them). Properties outside [Properties] are unknown (400
+// BadRequest), like any misspelt property. Graph's limit on filter nesting
+// is not enforced beyond a recursion limit of 64.
+//
 // # Listing order
 //
 // Users are listed in "position" order: position 0 is the Global Admin,
