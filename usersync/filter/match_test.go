@@ -119,3 +119,31 @@ func TestMatchClientSide(t *testing.T) {
 		t.Error("MatchClientSide with nothing client-side = false")
 	}
 }
+
+func TestMatchUnicodeFolding(t *testing.T) {
+	tests := []struct {
+		filter, city string
+		want         bool
+	}{
+		{"City -like 'k*'", "\u212Aelvin", true}, // Kelvin sign folds to k
+		{"City -like '*K'", "Dir\u212A", true},
+		{"City -like '*elk*'", "Ye\u212Alowstone", false},
+		{"City -like '*e\u212A*'", "Yelowstone ek", true},
+		{"City -like 'zür*'", "ZÜRICH", true},
+		{"City -like '*ÜRI*'", "zürich", true},
+		{"City -like 'z?rich'", "ZÜRICH", true},
+		{"City -like '[ü]*'", "Übersee", true},
+		{"City -eq 'ÅSA'", "åsa", true},
+		{"City -like '*a*b*c'", "xxaxxbxxc", true},
+		{"City -like '*a*b*c'", "xxaxxbxxcx", false},
+	}
+	for _, tt := range tests {
+		plan, err := filter.Compile(tt.filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := plan.Match(filter.MapUser{"city": tt.city}); got != tt.want {
+			t.Errorf("%s on %q = %v, want %v", tt.filter, tt.city, got, tt.want)
+		}
+	}
+}

@@ -228,10 +228,25 @@ func foldEq(x, y rune) bool {
 	return false
 }
 
+// lowerASCII lowers an ASCII letter.
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
 func hasPrefixFold(s, prefix string) bool {
 	for prefix != "" {
 		if s == "" {
 			return false
+		}
+		if c1, c2 := s[0], prefix[0]; c1 < utf8.RuneSelf && c2 < utf8.RuneSelf {
+			if lowerASCII(c1) != lowerASCII(c2) {
+				return false
+			}
+			s, prefix = s[1:], prefix[1:]
+			continue
 		}
 		r1, n1 := utf8.DecodeRuneInString(s)
 		r2, n2 := utf8.DecodeRuneInString(prefix)
@@ -248,6 +263,13 @@ func hasSuffixFold(s, suffix string) bool {
 		if s == "" {
 			return false
 		}
+		if c1, c2 := s[len(s)-1], suffix[len(suffix)-1]; c1 < utf8.RuneSelf && c2 < utf8.RuneSelf {
+			if lowerASCII(c1) != lowerASCII(c2) {
+				return false
+			}
+			s, suffix = s[:len(s)-1], suffix[:len(suffix)-1]
+			continue
+		}
 		r1, n1 := utf8.DecodeLastRuneInString(s)
 		r2, n2 := utf8.DecodeLastRuneInString(suffix)
 		if !foldEq(r1, r2) {
@@ -259,7 +281,16 @@ func hasSuffixFold(s, suffix string) bool {
 }
 
 func containsFold(s, sub string) bool {
+	if sub == "" {
+		return true
+	}
+	first := sub[0]
 	for {
+		// Two ASCII bytes fold together only if their lower cases are equal.
+		if first < utf8.RuneSelf && s != "" && s[0] < utf8.RuneSelf && lowerASCII(s[0]) != lowerASCII(first) {
+			s = s[1:]
+			continue
+		}
 		if hasPrefixFold(s, sub) {
 			return true
 		}

@@ -1,0 +1,66 @@
+package filter_test
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tenantgate/tenantgate/usersync/filter"
+)
+
+func ExampleCompile() {
+	plan, err := filter.Compile("UsageLocation -eq 'IT'")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(plan.GraphFilter, plan.Advanced)
+
+	// A mixed filter: Graph evaluates what it can, the rest runs client-side.
+	plan, err = filter.Compile("UsageLocation -eq 'IT' -and (Department -eq 'Sales' -or Department -eq 'Support') -and City -like '*ila*'")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(plan)
+	fmt.Println(plan.Select)
+	// Output:
+	// usageLocation eq 'IT' false
+	// $filter: usageLocation eq 'IT' and department in ('Sales','Support')
+	// advanced query: no
+	// pushed down: UsageLocation -eq 'IT' => usageLocation eq 'IT'
+	// pushed down: Department -eq 'Sales' -or Department -eq 'Support' => department in ('Sales','Support')
+	// client-side: City -like '*ila*' (Graph has no $filter form for a '*text*' pattern)
+	// [city department usageLocation]
+}
+
+func ExamplePlan_MatchClientSide() {
+	plan, err := filter.Compile("UsageLocation -eq 'IT' -and City -like '*ila*'")
+	if err != nil {
+		panic(err)
+	}
+	// Users as Graph returned them for plan.GraphFilter.
+	for _, u := range []filter.MapUser{
+		{"usageLocation": "IT", "city": "Milan"},
+		{"usageLocation": "IT", "city": "Rome"},
+	} {
+		fmt.Println(u["city"], plan.MatchClientSide(u))
+	}
+	// Output:
+	// Milan true
+	// Rome false
+}
+
+func ExampleAttributeError() {
+	_, err := filter.Compile("UsageLocation -eq 'IT' -and EnterpriseVoiceEnabled -eq $true")
+	var ae *filter.AttributeError
+	if errors.As(err, &ae) && ae.Kind == filter.TeamsOnlyAttribute {
+		fmt.Println(err)
+	}
+	// Output:
+	// filter: attribute "EnterpriseVoiceEnabled" is Teams-only at 28 (line 1, column 29): it has no Microsoft Graph user property, so a user sync cannot filter on it; remove it from the filter
+}
+
+func ExampleSyntaxError() {
+	_, err := filter.Compile("UsageLocation -eq")
+	fmt.Println(err)
+	// Output:
+	// filter: expected a value after -eq at 17 (line 1, column 18), found end of filter
+}
