@@ -123,3 +123,19 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
+
+func TestMarshalSelected(t *testing.T) {
+	d := New(specTenant, specDomain, specCompany, 1)
+	b, err := d.UserAt(0).MarshalSelected([]string{"userPrincipalName", "ACCOUNTENABLED"})
+	if want := `{"userPrincipalName":"user00000@` + specDomain + `","accountEnabled":true}`; err != nil || string(b) != want {
+		t.Errorf("MarshalSelected = %s, %v; want %s", b, err, want)
+	}
+	b, err = d.Admin().MarshalSelected(nil)
+	var m map[string]any
+	if err != nil || json.Unmarshal(b, &m) != nil || len(m) != 11 || m["id"] != d.Admin().ID || m["mobilePhone"] != nil {
+		t.Errorf("default MarshalSelected = %s, %v", b, err)
+	}
+	if _, err := d.Admin().MarshalSelected([]string{"manager"}); err == nil {
+		t.Error("unknown property accepted")
+	}
+}

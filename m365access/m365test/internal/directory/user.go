@@ -190,3 +190,15 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, s...)
 	return append(dst, '"')
 }
+
+// MarshalSelected writes u as Graph answers GET /users/{id}?$select=...:
+// only the properties named in sel (case-insensitive), or Graph's default
+// set when sel is empty. An unknown property is a *[QueryError] (400
+// BadRequest), as in [Directory.Query].
+func (u User) MarshalSelected(sel []string) ([]byte, error) {
+	ps, err := parseSelect(sel)
+	if err != nil {
+		return nil, err
+	}
+	return u.appendJSON(nil, ps), nil
+}
