@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/memstore"
 	"github.com/tenantgate/tenantgate/tokenstore/msalcache"
+	"github.com/tenantgate/tenantgate/tokenstore/sqlitestore"
 )
 
 const (
@@ -22,24 +24,52 @@ const (
 	appScope = "https://graph.microsoft.com/.default"
 )
 
-// process is what survives a restart (the backend and the key
+// process is what survives a restart (the database and the key
 // configuration) apart from what does not (store, cache and client).
 type process struct {
-	backend tokenstore.Backend
-	keys    string
+	open func(t *testing.T) tokenstore.Backend // opens the database
+	keys string
 }
 
-func newProcess(t *testing.T) process {
+// backends are the databases a restart is tested on: memory (one backend
+// object outliving the "processes") and a SQLite file, closed and opened
+// again by every start.
+var backends = []struct {
+	name string
+	new  func(t *testing.T) func(t *testing.T) tokenstore.Backend
+}{
+	{"memstore", func(t *testing.T) func(t *testing.T) tokenstore.Backend {
+		b := memstore.New()
+		t.Cleanup(func() { b.Close() })
+		return func(*testing.T) tokenstore.Backend { return b }
+	}},
+	{"sqlite", func(t *testing.T) func(t *testing.T) tokenstore.Backend {
+		path := filepath.Join(t.TempDir(), "tenantgate.db")
+		var prev tokenstore.Backend
+		return func(t *testing.T) tokenstore.Backend {
+			if prev != nil {
+				prev.Close() // the previous process is gone
+			}
+			b, err := sqlitestore.Open(t.Context(), path, sqlitestore.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { b.Close() })
+			prev = b
+			return b
+		}
+	}},
+}
+
+func newProcess(t *testing.T, open func(t *testing.T) tokenstore.Backend) process {
 	k, err := tokenstore.GenerateKey("k1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := memstore.New()
-	t.Cleanup(func() { b.Close() })
-	return process{backend: b, keys: k.Encode()}
+	return process{open: open, keys: k.Encode()}
 }
 
-// start builds what a process builds at startup: keyring from
+// start builds what a process builds at startup: backend, keyring from
 // configuration, store, cache adapter and MSAL client.
 func (p process) start(t *testing.T, fa *fakeAuthority) (confidential.Client, *tokenstore.SealedStore) {
 	t.Helper()
@@ -47,7 +77,7 @@ func (p process) start(t *testing.T, fa *fakeAuthority) (confidential.Client, *t
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := tokenstore.New(p.backend, kr)
+	store := tokenstore.New(p.open(t), kr)
 	c, err := msalcache.New(store, customer, msalcache.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -83,9 +113,14 @@ func rawContains(t *testing.T, b tokenstore.Backend, s string) bool {
 }
 
 func TestAppTokensSurviveRestart(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) { testAppTokensSurviveRestart(t, newProcess(t, be.new(t))) })
+	}
+}
+
+func testAppTokensSurviveRestart(t *testing.T, p process) {
 	ctx := t.Context()
 	fa := newFakeAuthority(t)
-	p := newProcess(t)
 
 	client1, _ := p.start(t, fa)
 	first, err := client1.AcquireTokenByCredential(ctx, []string{appScope}, confidential.WithTenantID(tenantA))
@@ -98,7 +133,7 @@ func TestAppTokensSurviveRestart(t *testing.T) {
 
 	// Restart: new store, cache adapter and client on the same database
 	// and keys.
-	client2, _ := p.start(t, fa)
+	client2, store := p.start(t, fa)
 	again, err := client2.AcquireTokenByCredential(ctx, []string{appScope}, confidential.WithTenantID(tenantA))
 	if err != nil {
 		t.Fatalf("acquisition after restart: %v", err)
@@ -109,7 +144,7 @@ func TestAppTokensSurviveRestart(t *testing.T) {
 	if again.AccessToken != first.AccessToken || again.Metadata.TokenSource != confidential.TokenSourceCache {
 		t.Errorf("after restart got %q from source %v, want %q from the cache", again.AccessToken, again.Metadata.TokenSource, first.AccessToken)
 	}
-	if rawContains(t, p.backend, first.AccessToken) {
+	if rawContains(t, store.Backend(), first.AccessToken) {
 		t.Error("the backend holds the access token in clear")
 	}
 }
@@ -117,7 +152,7 @@ func TestAppTokensSurviveRestart(t *testing.T) {
 func TestPartitionsStaySeparate(t *testing.T) {
 	ctx := t.Context()
 	fa := newFakeAuthority(t)
-	p := newProcess(t)
+	p := newProcess(t, backends[0].new(t))
 	client, store := p.start(t, fa)
 
 	a, err := client.AcquireTokenByCredential(ctx, []string{appScope}, confidential.WithTenantID(tenantA))
@@ -151,9 +186,14 @@ func TestPartitionsStaySeparate(t *testing.T) {
 }
 
 func TestUserTokensSurviveRestart(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) { testUserTokensSurviveRestart(t, newProcess(t, be.new(t))) })
+	}
+}
+
+func testUserTokensSurviveRestart(t *testing.T, p process) {
 	ctx := t.Context()
 	fa := newFakeAuthority(t)
-	p := newProcess(t)
 	scopes := []string{"https://graph.microsoft.com/User.Read"}
 
 	client1, _ := p.start(t, fa)
@@ -198,7 +238,7 @@ func TestUserTokensSurviveRestart(t *testing.T) {
 	}
 
 	// Another restart: the rotated refresh token was exported too.
-	client3, _ := p.start(t, fa)
+	client3, store3 := p.start(t, fa)
 	acct3, err := client3.Account(ctx, homeID)
 	if err != nil {
 		t.Fatal(err)
@@ -214,7 +254,7 @@ func TestUserTokensSurviveRestart(t *testing.T) {
 		t.Errorf("refresh tokens redeemed: %q, want the rotated one second", redeemed)
 	}
 	for _, s := range append(redeemed, signIn.AccessToken, refreshed.AccessToken) {
-		if rawContains(t, p.backend, s) {
+		if rawContains(t, store3.Backend(), s) {
 			t.Errorf("the backend holds %q in clear", s)
 		}
 	}
