@@ -13,7 +13,9 @@ import (
 // The method contract of Get, Put, Delete and List is Store's; a backend
 // proves it by running storetest.Run. Data must round-trip byte for byte
 // (any bytes, including NUL) together with the Sealed flag; the backend
-// must not keep or hand out the caller's slices.
+// must not keep or hand out the caller's slices. SealedStore validates keys
+// and versions (ErrInvalid) before it calls a backend, so a backend may
+// leave argument checking to it; storetest does not pass invalid arguments.
 type Backend interface {
 	Store
 	Locker
