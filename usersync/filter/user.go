@@ -49,7 +49,9 @@ func (f UserFunc) Value(p string) Value { return f(p) }
 // []any of strings, or []string.
 type MapUser map[string]any
 
-// Value implements User. Values of other types read as null.
+// Value implements User. Values of other types read as null. A []any is
+// converted on every call, which allocates: on the sync's hot path,
+// implement User on a decoded struct instead.
 func (m MapUser) Value(p string) Value {
 	switch v := m[p].(type) {
 	case string:
