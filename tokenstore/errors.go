@@ -23,6 +23,7 @@ type ConflictError struct {
 	Actual   int64 // the version found (0: the record does not exist)
 }
 
+// Error names the record and both versions.
 func (e *ConflictError) Error() string {
 	return fmt.Sprintf("tokenstore: version conflict on %s/%s/%s: expected version %d, found %d",
 		e.Key.Customer, e.Key.Kind, e.Key.Name, e.Expected, e.Actual)
@@ -68,6 +69,8 @@ type OpenError struct {
 	Err   error
 }
 
+// Error names the record and the key ID and says what to check; it never
+// contains key material or plaintext.
 func (e *OpenError) Error() string {
 	switch {
 	case errors.Is(e.Err, ErrUnknownKey):
