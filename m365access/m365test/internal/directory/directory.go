@@ -42,6 +42,7 @@ type Directory struct {
 	displayName string
 	n           int
 	admin       User
+	adminUUID   [16]byte
 	tokenKey    [32]byte // HMAC key of skip tokens
 
 	idOnce sync.Once
@@ -75,9 +76,10 @@ func New(tenantID, domain, displayName string, n int) *Directory {
 	d.tokenKey = sha256.Sum256([]byte("tenantgate m365test skiptoken v1\x00" + d.tenantKey + "\x00" + domain + "\x00" + displayName + "\x00" + strconv.Itoa(n)))
 	upn := "admin@" + domain
 	loc := locations[0]
+	d.adminUUID = d.uuid(-1)
 	d.admin = User{
 		Index:             -1,
-		ID:                formatUUID(d.uuid(-1)),
+		ID:                formatUUID(d.adminUUID),
 		AccountEnabled:    true,
 		BusinessPhones:    []string{},
 		City:              loc.city,
@@ -131,7 +133,7 @@ func (d *Directory) UserAt(i int) User {
 // does.
 func (d *Directory) User(idOrUPN string) (User, bool) {
 	if u, ok := parseUUID(idOrUPN); ok {
-		if u == d.uuid(-1) {
+		if u == d.adminUUID {
 			return d.admin.clone(), true
 		}
 		if i := d.indexOf(u); i >= 0 {

@@ -113,7 +113,17 @@ func (p *parser) next() error {
 	switch {
 	case c == '(' || c == ')' || c == ',' || c == ':' || c == '/':
 		p.off++
-		kind := map[byte]tokKind{'(': tokLParen, ')': tokRParen, ',': tokComma, ':': tokColon, '/': tokSlash}[c]
+		kind := tokSlash
+		switch c {
+		case '(':
+			kind = tokLParen
+		case ')':
+			kind = tokRParen
+		case ',':
+			kind = tokComma
+		case ':':
+			kind = tokColon
+		}
 		p.tok = token{kind: kind, pos: start, text: s[start:p.off]}
 	case c == '\'':
 		var b strings.Builder
