@@ -96,7 +96,7 @@ func testContention(t *testing.T, open func(t *testing.T) (a, b tokenstore.Locke
 				lease, err := l.Lock(ctx, "contended", time.Minute)
 				cancel()
 				if err != nil {
-					errs <- fmt.Errorf("Lock: %w", err)
+					errs <- fmt.Errorf("lock: %w", err)
 					return
 				}
 				n := inside.Add(1)
@@ -110,7 +110,7 @@ func testContention(t *testing.T, open func(t *testing.T) (a, b tokenstore.Locke
 				total.Add(1)
 				inside.Add(-1)
 				if err := lease.Release(t.Context()); err != nil {
-					errs <- fmt.Errorf("Release: %w", err)
+					errs <- fmt.Errorf("release: %w", err)
 					return
 				}
 			}
