@@ -263,6 +263,7 @@ func (c *compiler) leaf(cmp *Comparison, neg bool) (node, error) {
 		return &AttributeError{Attribute: cmp.Attr, Kind: InvalidComparison, Offset: cmp.AttrPos, Line: line, Column: col,
 			Detail: fmt.Sprintf(format, args...)}
 	}
+	val := clip(cmp.Value.String())
 	l := &leaf{attr: at, name: cmp.Attr, lit: cmp.Value}
 	op := cmp.Op
 	l.like = op == OpLike || op == OpNotLike
@@ -271,7 +272,7 @@ func (c *compiler) leaf(cmp *Comparison, neg bool) (node, error) {
 	switch at.Type {
 	case TypeString:
 		if isBool {
-			return nil, bad("%s is text; compare it with a quoted string or $null, not %s", cmp.Attr, cmp.Value)
+			return nil, bad("%s is text; compare it with a quoted string or $null, not %s", cmp.Attr, val)
 		}
 	case TypeBool:
 		if l.like || op == OpContains || op == OpNotContains {
@@ -284,27 +285,27 @@ func (c *compiler) leaf(cmp *Comparison, neg bool) (node, error) {
 			case "false":
 				l.lit = Literal{Kind: LitFalse}
 			default:
-				return nil, bad("%s takes $true or $false, not %s", cmp.Attr, cmp.Value)
+				return nil, bad("%s takes $true or $false, not %s", cmp.Attr, val)
 			}
 		}
 	case TypeList:
 		switch {
 		case isBool:
-			return nil, bad("%s is a list of text values; compare it with a quoted string, not %s", cmp.Attr, cmp.Value)
+			return nil, bad("%s is a list of text values; compare it with a quoted string, not %s", cmp.Attr, val)
 		case op == OpNe && cmp.Value.Kind == LitString:
-			return nil, bad("%s is a list; to exclude a value write %s -notcontains %s", cmp.Attr, cmp.Attr, cmp.Value)
+			return nil, bad("%s is a list; to exclude a value write %s -notcontains %s", cmp.Attr, cmp.Attr, val)
 		case op == OpNotLike:
-			return nil, bad("%s is a list; to exclude matching values write -not (%s -like %s)", cmp.Attr, cmp.Attr, cmp.Value)
+			return nil, bad("%s is a list; to exclude matching values write -not (%s -like %s)", cmp.Attr, cmp.Attr, val)
 		case (op == OpContains || op == OpNotContains) && cmp.Value.Kind == LitNull:
 			return nil, bad("%s is a list; test for an empty list with -eq $null", cmp.Attr)
 		}
 	}
 	if l.like {
 		if cmp.Value.Kind != LitString {
-			return nil, bad("%s needs a quoted wildcard pattern, not %s", op, cmp.Value)
+			return nil, bad("%s needs a quoted wildcard pattern, not %s", op, val)
 		}
 		if l.pat, err = compilePattern(cmp.Value.Str); err != nil {
-			return nil, bad("the pattern %s is not valid: %v", cmp.Value, err)
+			return nil, bad("the pattern %s is not valid: %v", val, err)
 		}
 	}
 	return l, nil

@@ -17,6 +17,8 @@ type SyntaxError struct {
 	Hint     string // optional advice, e.g. "quote the value: 'Milan'"
 }
 
+// Error says what was expected where, e.g. "filter: expected a value after
+// -eq at 17 (line 1, column 18), found end of filter".
 func (e *SyntaxError) Error() string {
 	msg := fmt.Sprintf("filter: expected %s at %d (line %d, column %d)", e.Expected, e.Offset, e.Line, e.Column)
 	if e.Found != "" {
@@ -55,17 +57,27 @@ type AttributeError struct {
 	Detail    string // the explanation and what to do
 }
 
+// Error names the attribute, where it is, and what to do about it.
 func (e *AttributeError) Error() string {
+	name := clip(e.Attribute)
 	var what string
 	switch e.Kind {
 	case TeamsOnlyAttribute:
-		what = fmt.Sprintf("attribute %q is Teams-only", e.Attribute)
+		what = fmt.Sprintf("attribute %q is Teams-only", name)
 	case UnknownAttribute:
-		what = fmt.Sprintf("unknown attribute %q", e.Attribute)
+		what = fmt.Sprintf("unknown attribute %q", name)
 	default:
-		what = fmt.Sprintf("invalid comparison on %s", e.Attribute)
+		what = fmt.Sprintf("invalid comparison on %s", name)
 	}
 	return fmt.Sprintf("filter: %s at %d (line %d, column %d): %s", what, e.Offset, e.Line, e.Column, e.Detail)
+}
+
+// clip shortens s to at most 40 characters for an error message.
+func clip(s string) string {
+	if utf8.RuneCountInString(s) <= 40 {
+		return s
+	}
+	return string([]rune(s)[:37]) + "..."
 }
 
 // position converts a byte offset in s into a 1-based line and column

@@ -59,6 +59,9 @@ func FuzzParse(f *testing.F) {
 			if se.Offset < 0 || se.Offset > len(s) || se.Line < 1 || se.Column < 1 {
 				t.Fatalf("Parse(%q): position %d/%d:%d out of range", s, se.Offset, se.Line, se.Column)
 			}
+			if msg := err.Error(); !utf8.ValidString(msg) || len(msg) > 600 {
+				t.Fatalf("Parse(%q): error message is not short valid UTF-8: %q", s, msg)
+			}
 			return
 		}
 		text := e.String()
@@ -120,6 +123,9 @@ func FuzzCompile(f *testing.F) {
 		if err != nil {
 			if !errors.As(err, new(*filter.SyntaxError)) && !errors.As(err, new(*filter.AttributeError)) {
 				t.Fatalf("Compile(%q) error %T %v, want *SyntaxError or *AttributeError", s, err, err)
+			}
+			if msg := err.Error(); !utf8.ValidString(msg) || len(msg) > 1000 {
+				t.Fatalf("Compile(%q): error message is not short valid UTF-8: %q", s, msg)
 			}
 			return
 		}

@@ -283,7 +283,7 @@ func (l *lexer) variable() (token, error) {
 		attrStart := l.pos
 		r, n := l.peekRune(l.pos)
 		if n == 0 || !isIdentStart(r) {
-			return token{}, l.errorf(l.pos, "an attribute name after $"+name+".", describeAt(l.src, l.pos), "")
+			return token{}, l.errorf(l.pos, "an attribute name after $"+clip(name)+".", describeAt(l.src, l.pos), "")
 		}
 		for {
 			r, n := l.peekRune(l.pos)
@@ -294,7 +294,7 @@ func (l *lexer) variable() (token, error) {
 		}
 		return token{kind: tokIdent, pos: start, end: l.pos, val: l.src[attrStart:l.pos]}, nil
 	}
-	return token{}, l.errorf(start, "$null, $true, $false or $_.Attribute", "$"+name, "variables are not expanded in a stored filter")
+	return token{}, l.errorf(start, "$null, $true, $false or $_.Attribute", "$"+clip(name), "variables are not expanded in a stored filter")
 }
 
 // operator lexes -eq, -and, -not, ... (case-insensitive; -i forms accepted).
@@ -328,7 +328,7 @@ func (l *lexer) operator() (token, error) {
 			case 'i':
 				return token{kind: tokCmp, pos: start, end: l.pos, op: op}, nil
 			case 'c':
-				return token{}, l.errorf(start, "a case-insensitive operator", "-"+word,
+				return token{}, l.errorf(start, "a case-insensitive operator", "-"+clip(word),
 					"Microsoft Graph compares strings case-insensitively; use "+op.String())
 			}
 		}
@@ -337,7 +337,7 @@ func (l *lexer) operator() (token, error) {
 		return token{}, l.errorf(start, "an operator after '-'", describeAt(l.src, l.pos), "")
 	}
 	return token{}, l.errorf(start, "one of -eq, -ne, -like, -notlike, -contains, -notcontains, -and, -or, -not",
-		"-"+word, "that operator is not supported in a user sync filter")
+		"-"+clip(word), "that operator is not supported in a user sync filter")
 }
 
 // number lexes a decimal integer; it stands for its text, as PowerShell
@@ -353,7 +353,7 @@ func (l *lexer) number() (token, error) {
 	}
 	v, err := strconv.ParseInt(l.src[start:l.pos], 10, 64)
 	if err != nil {
-		return token{}, l.errorf(start, "a number of at most 18 digits", l.src[start:l.pos], "quote the value to compare it as text")
+		return token{}, l.errorf(start, "a number of at most 18 digits", wordAt(l.src, start), "quote the value to compare it as text")
 	}
 	return token{kind: tokString, pos: start, end: l.pos, val: strconv.FormatInt(v, 10)}, nil
 }

@@ -2,7 +2,6 @@ package filter
 
 import (
 	"strconv"
-	"strings"
 )
 
 // MaxFilterLength is the longest filter, in bytes, that Parse accepts.
@@ -100,17 +99,10 @@ func (p *parser) advance() error {
 // describe names the current token for error messages.
 func (p *parser) describe() string {
 	t := p.tok
-	switch t.kind {
-	case tokEOF:
+	if t.kind == tokEOF {
 		return "end of filter"
-	case tokString:
-		s := p.lex.src[t.pos:t.end]
-		if len(s) > 40 {
-			s = s[:37] + "..."
-		}
-		return s
 	}
-	return p.lex.src[t.pos:t.end]
+	return clip(p.lex.src[t.pos:t.end])
 }
 
 func (p *parser) unexpected(expected string) *SyntaxError {
@@ -199,7 +191,7 @@ func (p *parser) comparison() (Expr, error) {
 		return nil, err
 	}
 	if p.tok.kind != tokCmp {
-		return nil, p.unexpected("an operator (-eq, -ne, -like, -notlike, -contains, -notcontains) after " + c.Attr)
+		return nil, p.unexpected("an operator (-eq, -ne, -like, -notlike, -contains, -notcontains) after " + clip(c.Attr))
 	}
 	c.Op, c.OpPos = p.tok.op, p.tok.pos
 	if err := p.advance(); err != nil {
@@ -219,7 +211,7 @@ func (p *parser) comparison() (Expr, error) {
 		e := p.unexpected("a value after " + c.Op.String())
 		if p.tok.kind == tokIdent {
 			e.Expected = "a value (a quoted string, a number, $null, $true or $false) after " + c.Op.String()
-			e.Hint = "quote the value: '" + strings.ReplaceAll(p.tok.val, "'", "''") + "'"
+			e.Hint = "quote the value: '" + clip(p.tok.val) + "'"
 		}
 		return nil, e
 	}
