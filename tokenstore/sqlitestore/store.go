@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -34,6 +36,11 @@ var _ tokenstore.Backend = (*Store)(nil)
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file::memory:") {
 		return nil, errors.New("sqlitestore: open: path must name a database file; for an in-memory store use tokenstore/memstore")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("sqlitestore: open %s: directory %s does not exist; create it first (SQLite creates only the file)", path, dir)
+		}
 	}
 	db, err := sql.Open("sqlite", dsn(path, opts))
 	if err != nil {

@@ -136,7 +136,7 @@ func TestBadArguments(t *testing.T) {
 	if _, err := s.List(ctx, "", "k", tokenstore.ListOptions{}); !errors.Is(err, tokenstore.ErrInvalid) {
 		t.Errorf("List without customer: got %v", err)
 	}
-	for _, p := range []string{"", ":memory:"} {
+	for _, p := range []string{"", ":memory:", filepath.Join(t.TempDir(), "missing", "tokens.db")} {
 		if _, err := Open(ctx, p, Options{}); err == nil {
 			t.Errorf("Open(%q) succeeded, want an error", p)
 		}

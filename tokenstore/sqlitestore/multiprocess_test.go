@@ -1,0 +1,147 @@
+package sqlitestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenantgate/tenantgate/tokenstore"
+)
+
+// childEnv tells a re-executed test binary to act as one of several
+// processes sharing a database file; its value is the file's path.
+const childEnv = "TENANTGATE_SQLITESTORE_CHILD_DB"
+
+const (
+	children      = 3
+	childRounds   = 15
+	counterName   = "counter"
+	leasedName    = "leased"
+	childLeaseTTL = time.Minute
+)
+
+// TestMultiProcess starts several processes (this test binary re-executed)
+// that open one fresh database file at the same moment, then each
+// increment a shared counter with optimistic read-modify-write retries,
+// and update another record inside a lease without any retry: with the
+// lease excluding the other processes, that update never conflicts.
+func TestMultiProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "shared.db")
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmds := make([]*exec.Cmd, children)
+	outs := make([]*strings.Builder, children)
+	for i := range cmds {
+		cmds[i] = exec.CommandContext(ctx, exe, "-test.run=^TestChildProcess$", "-test.count=1")
+		cmds[i].Env = append(os.Environ(), childEnv+"="+path, fmt.Sprintf("TENANTGATE_CHILD_ID=%d", i))
+		outs[i] = new(strings.Builder)
+		cmds[i].Stdout, cmds[i].Stderr = outs[i], outs[i]
+	}
+	for _, c := range cmds {
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Errorf("process %d: %v\n%s", i, err, outs[i])
+		}
+	}
+	if t.Failed() {
+		return
+	}
+
+	s, err := Open(t.Context(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, name := range []string{counterName, leasedName} {
+		rec, err := s.Get(t.Context(), key(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := int64(children*childRounds + 1); rec.Version != want {
+			t.Errorf("%s: version %d, want %d (one per update)", name, rec.Version, want)
+		}
+		for i := range children {
+			for r := range childRounds {
+				if n := strings.Count(string(rec.Data), fmt.Sprintf("<%d.%d>", i, r)); n != 1 {
+					t.Errorf("%s: update %d.%d appears %d times, want once", name, i, r, n)
+				}
+			}
+		}
+	}
+	var migrations int
+	if err := s.db.QueryRowContext(t.Context(), `SELECT count(*) FROM tokenstore_migrations`).Scan(&migrations); err != nil || migrations != SchemaVersion {
+		t.Errorf("%d migration rows, %v; want %d", migrations, err, SchemaVersion)
+	}
+}
+
+// TestChildProcess is one process of TestMultiProcess; it does nothing in
+// a normal test run.
+func TestChildProcess(t *testing.T) {
+	path := os.Getenv(childEnv)
+	if path == "" {
+		t.Skip("runs only as a child of TestMultiProcess")
+	}
+	id := os.Getenv("TENANTGATE_CHILD_ID")
+	ctx := t.Context()
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	for _, name := range []string{counterName, leasedName} {
+		if _, err := s.Put(ctx, tokenstore.Record{Key: key(name)}, 0); err != nil && !errors.Is(err, tokenstore.ErrConflict) {
+			t.Fatalf("create %s: %v", name, err)
+		}
+	}
+	for r := range childRounds {
+		mark := fmt.Sprintf("<%s.%d>", id, r)
+		// Optimistic: retry on conflict.
+		for {
+			cur, err := s.Get(ctx, key(counterName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.Put(ctx, tokenstore.Record{Key: key(counterName), Data: append(cur.Data, mark...)}, cur.Version)
+			if errors.Is(err, tokenstore.ErrConflict) {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		// Under the lease: no retry, a conflict means the lease failed.
+		lease, err := s.Lock(ctx, "multiprocess", childLeaseTTL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur, err := s.Get(ctx, key(leasedName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond) // widen the window another process would need
+		if _, err := s.Put(ctx, tokenstore.Record{Key: key(leasedName), Data: append(cur.Data, mark...)}, cur.Version); err != nil {
+			t.Fatalf("update under the lease: %v", err)
+		}
+		if err := lease.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
