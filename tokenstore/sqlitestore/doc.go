@@ -3,7 +3,7 @@
 // for a single process or a few processes on one machine. For several
 // replicas on different machines use tokenstore/pgstore.
 //
-// Open creates the file if needed, switches it to WAL (readers run
+// Open creates the file if needed (mode 0600), switches it to WAL (readers run
 // alongside the single writer), sets a busy timeout and foreign keys on
 // every pooled connection, and migrates the schema (tables tokenstore_records,
 // tokenstore_leases, tokenstore_migrations). Migrations are idempotent and

@@ -32,16 +32,24 @@ var _ tokenstore.Backend = (*Store)(nil)
 // to WAL, and migrates its schema to SchemaVersion. Migrating is
 // idempotent and safe when several processes open the same file at once.
 // The tables are prefixed tokenstore_, so the file may hold the host's own
-// tables too. Close the Store when done.
+// tables too. A new file is created with mode 0600. Close the Store when
+// done.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file::memory:") {
-		return nil, errors.New("sqlitestore: open: path must name a database file; for an in-memory store use tokenstore/memstore")
+		return nil, fmt.Errorf("sqlitestore: open: %w: path must name a database file; for an in-memory store use tokenstore/memstore", tokenstore.ErrInvalid)
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 			return nil, fmt.Errorf("sqlitestore: open %s: directory %s does not exist; create it first (SQLite creates only the file)", path, dir)
 		}
 	}
+	// Create a new file readable by this user only; SQLite gives its WAL
+	// and shared-memory files the same mode. An existing file keeps its.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: open: %w", err)
+	}
+	_ = f.Close()
 	db, err := sql.Open("sqlite", dsn(path, opts))
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)

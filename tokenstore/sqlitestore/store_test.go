@@ -441,6 +441,11 @@ func TestPathWithURICharacters(t *testing.T) {
 	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
 		t.Fatalf("database not created at %q: %v", path, err)
 	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, %v; want mode 0600", filepath.Base(p), fi.Mode(), err)
+		}
+	}
 }
 
 // TestLeasesAcrossStores runs the lease tests on two Stores sharing one
