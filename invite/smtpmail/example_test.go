@@ -2,7 +2,6 @@ package smtpmail_test
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/tenantgate/tenantgate/invite"
@@ -16,7 +15,7 @@ func ExampleNew() {
 	mailer, err := smtpmail.New(smtpmail.Config{
 		Host:     "smtp.fabrikam.example",
 		Username: "invites@fabrikam.example",
-		Password: os.Getenv("SMTP_PASSWORD"), // from a secret store, never from code
+		Password: lookupSecret("smtp-password"), // from a secret store, never from code
 		From:     "invites@fabrikam.example",
 		FromName: "Fabrikam IT",
 		Timeout:  20 * time.Second,
@@ -39,3 +38,6 @@ func ExampleNew() {
 	// <nil>
 	// smtpmail: Security Insecure is only allowed to a loopback host, not "smtp.fabrikam.example": use StartTLS or ImplicitTLS
 }
+
+// lookupSecret stands for the host's secret store.
+func lookupSecret(string) string { return "not-a-real-password" }

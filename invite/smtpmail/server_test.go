@@ -96,6 +96,9 @@ func startServer(t *testing.T, mode serverMode, user, password string) *testServ
 	}()
 	t.Cleanup(func() {
 		srv.Close()
+		// Close the listener too: a Close racing the start of Serve may
+		// miss it, and Serve would accept forever.
+		l.Close()
 		<-done
 	})
 	return ts
@@ -186,7 +189,6 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	pool.AddCert(leaf)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
-
 
 // x509UnknownAuthority is the error type of an untrusted certificate.
 type x509UnknownAuthority = x509.UnknownAuthorityError
