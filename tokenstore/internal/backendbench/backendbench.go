@@ -6,6 +6,7 @@ package backendbench
 
 import (
 	"bytes"
+	"crypto/rand"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -41,7 +42,7 @@ func Run(b *testing.B, backend tokenstore.Backend) {
 
 func benchGet(b *testing.B, s tokenstore.Store, payload []byte, seal bool) {
 	ctx := b.Context()
-	k := tokenstore.Key{Customer: "bench", Kind: "get", Name: fmt.Sprint(seal)}
+	k := tokenstore.Key{Customer: "bench", Kind: "get", Name: fmt.Sprint(seal, "-", rand.Text())}
 	if _, err := s.Put(ctx, tokenstore.Record{Key: k, Data: payload, Sealed: seal}, 0); err != nil {
 		b.Fatal(err)
 	}
@@ -57,7 +58,7 @@ func benchGet(b *testing.B, s tokenstore.Store, payload []byte, seal bool) {
 // benchPut replaces one record's current version again and again.
 func benchPut(b *testing.B, s tokenstore.Store, payload []byte, seal bool) {
 	ctx := b.Context()
-	k := tokenstore.Key{Customer: "bench", Kind: "put", Name: fmt.Sprint(seal)}
+	k := tokenstore.Key{Customer: "bench", Kind: "put", Name: fmt.Sprint(seal, "-", rand.Text())}
 	rec, err := s.Put(ctx, tokenstore.Record{Key: k, Data: payload, Sealed: seal}, 0)
 	if err != nil {
 		b.Fatal(err)
@@ -76,7 +77,7 @@ func benchPut(b *testing.B, s tokenstore.Store, payload []byte, seal bool) {
 // contend for the database, not for a version.
 func benchPutParallel(b *testing.B, s tokenstore.Store, payload []byte) {
 	ctx := b.Context()
-	run := time.Now().UnixNano() // b.Run calls this again with a larger b.N
+	run := rand.Text() // b.Run (and -count) call this again: fresh keys
 	var next atomic.Int64
 	b.SetBytes(int64(len(payload)))
 	b.ReportAllocs()
