@@ -30,7 +30,8 @@ type Options struct {
 }
 
 // Plan is a compiled filter: the part Microsoft Graph evaluates and the part
-// evaluated on the users Graph returns. Fetching users with GraphFilter (and
+// evaluated on the users Graph returns. A Plan is immutable once compiled and
+// safe for concurrent use. Fetching users with GraphFilter (and
 // the advanced query parameters when Advanced is set), selecting at least
 // Select, and keeping those for which MatchClientSide is true gives exactly
 // the users the filter means; Match evaluates the whole filter on any user.

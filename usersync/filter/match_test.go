@@ -147,3 +147,33 @@ func TestMatchUnicodeFolding(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanConcurrentUse runs one Plan from several goroutines (run with
+// -race): the sync engine shares a customer's plan between workers.
+func TestPlanConcurrentUse(t *testing.T) {
+	plan, err := filter.Compile("UsageLocation -eq 'IT' -and City -like '*ila*' -and -not (Title -like 'Dir?ctor')")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int)
+	for w := range 4 {
+		go func() {
+			n := 0
+			for i := range 2000 {
+				u := filter.MapUser(demoUser(i + w))
+				if plan.Match(u) != (plan.MatchClientSide(u) && u["usageLocation"] == "IT") {
+					t.Errorf("user %d: Match disagrees with its parts", i+w)
+				}
+				if plan.Match(u) {
+					n++
+				}
+			}
+			done <- n
+		}()
+	}
+	for range 4 {
+		if n := <-done; n == 0 || n > 200 {
+			t.Errorf("a worker matched %d of 2000 users, want some of the 200 in Italy", n)
+		}
+	}
+}

@@ -6,6 +6,8 @@ package filter
 //
 // The sync engine implements it on its decoded user struct with a switch on
 // the name, which costs no allocation; MapUser serves a map decoded from JSON.
+// Graph never returns empty strings, so an implementation that decodes into
+// plain string fields (null becoming "") should return the zero Value for "".
 type User interface {
 	Value(graphProperty string) Value
 }
