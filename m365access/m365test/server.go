@@ -221,3 +221,10 @@ func (s *Server) Advance(d time.Duration) {
 	defer s.mu.Unlock()
 	s.offset += d
 }
+
+// CACertificates returns the certificate authority that issued the TLS
+// listener's certificate, for processes that must trust it (e.g. written
+// to a PEM file).
+func (s *Server) CACertificates() []*x509.Certificate {
+	return []*x509.Certificate{s.certs.ca}
+}

@@ -30,6 +30,7 @@ const (
 // certificates is the private certificate authority of one Server and the
 // leaf certificate its TLS listener presents.
 type certificates struct {
+	ca   *x509.Certificate
 	pool *x509.CertPool
 	leaf tls.Certificate
 }
@@ -79,6 +80,7 @@ func newCertificates(now time.Time) (*certificates, error) {
 	pool := x509.NewCertPool()
 	pool.AddCert(ca)
 	return &certificates{
+		ca:   ca,
 		pool: pool,
 		leaf: tls.Certificate{Certificate: [][]byte{leafDER, caDER}, PrivateKey: leafKey},
 	}, nil
