@@ -30,6 +30,9 @@ func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (token
 	}
 	holder := sqlbackend.NewHolder()
 	err := sqlbackend.WaitFor(ctx, func(ctx context.Context) (bool, error) {
+		if s.closed.Load() {
+			return false, tokenstore.ErrClosed // closed while waiting
+		}
 		// Take the lease if it is free or lapsed. INSERT ... ON CONFLICT
 		// DO UPDATE locks the row and re-checks the WHERE on its latest
 		// version, so two takers cannot both see it free.

@@ -29,6 +29,9 @@ func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (token
 	}
 	holder := sqlbackend.NewHolder()
 	err := sqlbackend.WaitFor(ctx, func(ctx context.Context) (bool, error) {
+		if s.closed.Load() {
+			return false, tokenstore.ErrClosed // closed while waiting
+		}
 		now := time.Now()
 		// Take the lease if it is free or lapsed; one statement, so two
 		// takers cannot both see it free.

@@ -59,3 +59,37 @@ func TestLeaseLapseFakeClock(t *testing.T) {
 		}
 	})
 }
+
+// TestLockWaiterSeesClose checks that a Lock waiting for a held lease
+// gives up with ErrClosed when its Store is closed.
+func TestLockWaiterSeesClose(t *testing.T) {
+	a, path := openTemp(t)
+	b, err := Open(t.Context(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := a.Lock(t.Context(), "refresh/c1", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.Lock(t.Context(), "refresh/c1", time.Minute)
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // let it wait
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, tokenstore.ErrClosed) {
+			t.Fatalf("waiting Lock after Close: got %v, want ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("waiting Lock did not return after Close")
+	}
+	if err := held.Release(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
