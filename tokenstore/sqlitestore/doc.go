@@ -9,7 +9,11 @@
 // tokenstore_leases, tokenstore_migrations). Migrations are idempotent and
 // safe when several processes open the same file at once: they run in an
 // IMMEDIATE transaction that holds SQLite's write lock, and an up-to-date
-// schema is recognised without taking it.
+// schema is recognised without taking it. Commits are durable
+// (synchronous=FULL): a Put that returned survives a power loss, which
+// matters for refresh tokens that cannot be fetched again. Keep the file on
+// a local disk: WAL needs memory shared between the processes, which
+// network file systems (NFS, SMB) do not provide.
 //
 // Writes are optimistic: Put is a single INSERT ... ON CONFLICT DO NOTHING
 // (create) or UPDATE ... WHERE version = ? (replace), so of any number of
