@@ -33,6 +33,16 @@ func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (token
 		if s.closed.Load() {
 			return false, tokenstore.ErrClosed // closed while waiting
 		}
+		// While someone holds the lease, waiting costs a read, not a row
+		// lock.
+		var held bool
+		err := s.pool.QueryRow(ctx, `SELECT expires_at > now() FROM `+s.leases+` WHERE name = $1`, name).Scan(&held)
+		switch {
+		case err == nil && held:
+			return false, nil
+		case err != nil && !errors.Is(err, pgx.ErrNoRows):
+			return false, err
+		}
 		// Take the lease if it is free or lapsed. INSERT ... ON CONFLICT
 		// DO UPDATE locks the row and re-checks the WHERE on its latest
 		// version, so two takers cannot both see it free.

@@ -33,6 +33,16 @@ func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (token
 			return false, tokenstore.ErrClosed // closed while waiting
 		}
 		now := time.Now()
+		// While someone holds the lease, waiting costs a read, not a write
+		// that would queue for the database's write lock.
+		var expires int64
+		err := s.db.QueryRowContext(ctx, `SELECT expires_at FROM tokenstore_leases WHERE name = ?`, name).Scan(&expires)
+		switch {
+		case err == nil && expires > now.UnixNano():
+			return false, nil
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return false, err
+		}
 		// Take the lease if it is free or lapsed; one statement, so two
 		// takers cannot both see it free.
 		res, err := s.db.ExecContext(ctx, `INSERT INTO tokenstore_leases (name, holder, expires_at)
