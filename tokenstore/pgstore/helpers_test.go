@@ -28,12 +28,18 @@ func testDSN(t testing.TB) string {
 // sharing the database never see each other's rows.
 func freshSchema(t testing.TB) string {
 	t.Helper()
+	return freshSchemaNamed(t, "tokenstore_test_")
+}
+
+// freshSchemaNamed is freshSchema with a chosen prefix.
+func freshSchemaNamed(t testing.TB, prefix string) string {
+	t.Helper()
 	dsn := testDSN(t)
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		t.Fatal(err)
 	}
-	schema := "tokenstore_test_" + hex.EncodeToString(b[:])
+	schema := prefix + hex.EncodeToString(b[:])
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

@@ -224,3 +224,19 @@ func TestBadArgumentsAndClose(t *testing.T) {
 		t.Errorf("Release after Close: got %v, want ErrClosed", err)
 	}
 }
+
+// TestQuotedSchemaName uses a schema name that only works quoted.
+func TestQuotedSchemaName(t *testing.T) {
+	schema := freshSchemaNamed(t, `Tenant Gate-"Test" `)
+	s := openTest(t, schema)
+	if _, err := s.Put(t.Context(), tokenstore.Record{Key: key("a"), Data: []byte("x")}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(t.Context(), key("a")); err != nil || string(got.Data) != "x" {
+		t.Fatalf("Get: %+v, %v", got, err)
+	}
+	var n int
+	if err := s.pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_namespace WHERE nspname = $1`, schema).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("schema %q exists %d times, %v", schema, n, err)
+	}
+}
