@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -159,7 +160,7 @@ func (s *Store) Put(ctx context.Context, rec tokenstore.Record, expectVersion in
 	if err != nil {
 		return tokenstore.Record{}, fmt.Errorf("pgstore: put %s: %w", rec.Key, mapErr(ctx, err))
 	}
-	rec.Data = data
+	rec.Data = bytes.Clone(data) // never hand the caller's slice back
 	return normalize(rec), nil
 }
 

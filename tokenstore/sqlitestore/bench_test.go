@@ -4,16 +4,20 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/internal/backendbench"
+	"github.com/tenantgate/tenantgate/tokenstore/storetest"
 )
 
-// BenchmarkBackend measures Get, Put (4 KiB, plain and sealed), parallel
-// Put and Lock+Release on a WAL database file in a temporary directory.
+// BenchmarkBackend runs storetest.Benchmark (Get, Put, sealed Put+Get,
+// List, 4 KiB records) and the SQL extras (parallel Put, Lock+Release) on
+// a WAL database file in a temporary directory.
 func BenchmarkBackend(b *testing.B) {
 	s, err := Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
+	storetest.Benchmark(b, func(*testing.B) tokenstore.Backend { return s })
 	backendbench.Run(b, s)
 }

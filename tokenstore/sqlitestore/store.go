@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -164,7 +165,7 @@ func (s *Store) Put(ctx context.Context, rec tokenstore.Record, expectVersion in
 	}
 	rec.Version = version
 	rec.CreatedAt, rec.UpdatedAt = fromNanos(created), fromNanos(updated)
-	rec.Data = data
+	rec.Data = bytes.Clone(data) // never hand the caller's slice back
 	return rec, nil
 }
 

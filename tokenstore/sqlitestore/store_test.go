@@ -42,13 +42,18 @@ func TestCRUD(t *testing.T) {
 		t.Fatalf("Get of a missing record: got %v, want ErrNotFound", err)
 	}
 	before := time.Now()
-	created, err := s.Put(ctx, tokenstore.Record{Key: k, Data: []byte("v1"), Sealed: true}, 0)
+	in := []byte("v1")
+	created, err := s.Put(ctx, tokenstore.Record{Key: k, Data: in, Sealed: true}, 0)
 	if err != nil {
 		t.Fatalf("Put create: %v", err)
 	}
 	if created.Version != 1 || !created.Sealed || string(created.Data) != "v1" {
 		t.Fatalf("Put create returned %+v", created)
 	}
+	if &created.Data[0] == &in[0] {
+		t.Fatal("Put returned the caller's slice")
+	}
+
 	if created.CreatedAt.Before(before.Add(-time.Second)) || !created.CreatedAt.Equal(created.UpdatedAt) {
 		t.Fatalf("Put create timestamps: created %v updated %v", created.CreatedAt, created.UpdatedAt)
 	}
