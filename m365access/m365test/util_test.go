@@ -2,6 +2,7 @@ package m365test_test
 
 import (
 	"crypto/x509"
+	"encoding/json"
 	"html"
 	"io"
 	"net/http"
@@ -54,4 +55,13 @@ func formPostBrowser(u string) {
 	if resp, err := http.PostForm(html.UnescapeString(string(m[1])), v); err == nil {
 		resp.Body.Close()
 	}
+}
+
+func decode(t testing.TB, body string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		t.Fatalf("body %q: %v", body, err)
+	}
+	return m
 }
