@@ -50,6 +50,7 @@ type FieldError struct {
 	Problem string
 }
 
+// Error returns "Field: problem".
 func (e FieldError) Error() string { return e.Field + ": " + e.Problem }
 
 // ValidationError reports invalid input; nothing was stored or sent. Fields
@@ -58,6 +59,7 @@ type ValidationError struct {
 	Fields []FieldError
 }
 
+// Error lists every offending field.
 func (e *ValidationError) Error() string {
 	parts := make([]string, len(e.Fields))
 	for i, f := range e.Fields {
@@ -76,6 +78,7 @@ type RateLimitError struct {
 	RetryAfter time.Duration
 }
 
+// Error says which limit refused and when to try again.
 func (e *RateLimitError) Error() string {
 	var what string
 	switch e.Scope {
@@ -105,8 +108,10 @@ type DeliveryError struct {
 	Err          error
 }
 
+// Error names the failed invitation and the mailer's error.
 func (e *DeliveryError) Error() string {
 	return "invite: sending invitation " + e.InvitationID + " failed, the invitation was not left live: " + e.Err.Error()
 }
 
+// Unwrap returns the mailer's error.
 func (e *DeliveryError) Unwrap() error { return e.Err }

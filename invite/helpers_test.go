@@ -25,7 +25,7 @@ type env struct {
 	box   *outbox.Outbox
 }
 
-func newEnv(t *testing.T, mod func(*invite.Options)) *env {
+func newEnv(t testing.TB, mod func(*invite.Options)) *env {
 	t.Helper()
 	e := &env{store: memstore.New(), box: outbox.New(outbox.Options{})}
 	opts := invite.Options{

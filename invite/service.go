@@ -550,3 +550,36 @@ func (s *Service) Complete(ctx context.Context, customer, id string) (Invitation
 	}
 	return inv, err
 }
+
+// Purge deletes the invitations of a customer that are no longer live
+// (completed, expired, revoked, failed) and were created before before,
+// with their token index records, and returns how many it deleted. Live
+// invitations are kept: Revoke them first. Call it periodically to bound
+// what is kept, or with a time in the future when a customer leaves.
+func (s *Service) Purge(ctx context.Context, customer string, before time.Time) (int, error) {
+	all, err := s.list(ctx, customer)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	now := s.now()
+	for _, st := range all {
+		if st.effective(now).Status.Live() || !st.CreatedAt.Before(before) {
+			continue
+		}
+		// The index first: an invitation without index is unreachable by
+		// link, an index without invitation reads as an unknown link.
+		idx := tokenstore.Key{Customer: indexCustomer, Kind: kindTokenIndex, Name: st.TokenHash}
+		if err := s.store.Delete(ctx, idx, tokenstore.AnyVersion); err != nil && !errors.Is(err, tokenstore.ErrNotFound) {
+			return n, fmt.Errorf("invite: purge token index of %s: %w", st.ID, err)
+		}
+		if err := s.store.Delete(ctx, invitationKey(customer, st.ID), tokenstore.AnyVersion); err != nil && !errors.Is(err, tokenstore.ErrNotFound) {
+			return n, fmt.Errorf("invite: purge invitation %s: %w", st.ID, err)
+		}
+		n++
+	}
+	if n > 0 {
+		s.log.InfoContext(ctx, "invitations purged", "customer", customer, "count", n)
+	}
+	return n, nil
+}

@@ -656,3 +656,43 @@ func TestConcurrentComplete(t *testing.T) {
 		t.Fatalf("wins=%d used=%d, want 1 and 15", wins, used)
 	}
 }
+
+func TestPurge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, func(o *invite.Options) { o.TTL = time.Hour })
+		ctx := t.Context()
+		done, doneToken := e.send(t, request("c1", "a@contoso.example"))
+		if _, err := e.svc.Complete(ctx, "c1", done.ID); err != nil {
+			t.Fatal(err)
+		}
+		step(time.Minute)
+		_, revokedToken := e.send(t, request("c1", "a@contoso.example")) // pending
+		step(2 * time.Hour)                                              // ... now expired
+		live, liveToken := e.send(t, request("c1", "a@contoso.example"))
+		e.send(t, request("c2", "a@fabrikam.example"))
+
+		n, err := e.svc.Purge(ctx, "c1", time.Now().Add(time.Hour))
+		if err != nil || n != 2 {
+			t.Fatalf("Purge = %d, %v; want 2 (the completed and the expired one)", n, err)
+		}
+		list, _ := e.svc.List(ctx, "c1")
+		if len(list) != 1 || list[0].ID != live.ID {
+			t.Fatalf("after Purge: %+v", list)
+		}
+		for _, tok := range []string{doneToken, revokedToken} {
+			_, err := e.svc.Redeem(ctx, tok, "ip")
+			wantErr(t, err, invite.ErrInvalidToken)
+		}
+		if _, err := e.svc.Redeem(ctx, liveToken, "ip"); err != nil {
+			t.Fatalf("live invitation after Purge: %v", err)
+		}
+		recs, _ := e.store.Scan(ctx, tokenstore.Key{}, 100)
+		if len(recs) != 4 { // c1's live one, c2's, and their two index records
+			t.Fatalf("%d records left, want 4", len(recs))
+		}
+		// Only older than the cut-off.
+		if n, err := e.svc.Purge(ctx, "c2", time.Now().Add(-time.Hour)); n != 0 || err != nil {
+			t.Fatalf("Purge of nothing: %d, %v", n, err)
+		}
+	})
+}

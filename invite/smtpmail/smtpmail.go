@@ -32,6 +32,7 @@ const (
 	Insecure
 )
 
+// String names the mode for messages.
 func (s Security) String() string {
 	switch s {
 	case StartTLS:
