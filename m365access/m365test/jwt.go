@@ -60,11 +60,10 @@ func (s *signer) jwks() map[string]any {
 
 // jws is a parsed, not yet verified, compact JWS.
 type jws struct {
-	header  map[string]any
-	claims  map[string]any
-	input   string
-	sig     []byte
-	rawBody []byte
+	header map[string]any
+	claims map[string]any
+	input  string
+	sig    []byte
 }
 
 var errMalformedJWT = errors.New("malformed JWT")
@@ -87,7 +86,7 @@ func parseJWS(token string) (*jws, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: signature: %v", errMalformedJWT, err)
 	}
-	j := &jws{input: parts[0] + "." + parts[1], sig: sig, rawBody: cb}
+	j := &jws{input: parts[0] + "." + parts[1], sig: sig}
 	if err := json.Unmarshal(hb, &j.header); err != nil {
 		return nil, fmt.Errorf("%w: header: %v", errMalformedJWT, err)
 	}

@@ -11,13 +11,12 @@ const CodeScopeNotDefault = 1002012
 
 // scopeRequest is a parsed scope parameter.
 type scopeRequest struct {
-	raw        string
-	offline    bool
-	openid     bool
-	graph      []string // Graph permissions, short form (e.g. "User.Read")
-	graphDflt  bool     // "https://graph.microsoft.com/.default"
-	hasGraph   bool
-	resourceOK bool
+	raw       string
+	offline   bool
+	openid    bool
+	graph     []string // Graph permissions, short form (e.g. "User.Read")
+	graphDflt bool     // "https://graph.microsoft.com/.default"
+	hasGraph  bool
 }
 
 var oidcScopes = map[string]bool{"openid": true, "profile": true, "email": true, "offline_access": true}
@@ -25,7 +24,7 @@ var oidcScopes = map[string]bool{"openid": true, "profile": true, "email": true,
 // parseScope parses a space-separated scope parameter. Only Microsoft
 // Graph is a known resource; other resources fail with AADSTS500011.
 func parseScope(raw string, t *Tenant) (*scopeRequest, *entraError) {
-	sr := &scopeRequest{raw: raw, resourceOK: true}
+	sr := &scopeRequest{raw: raw}
 	for _, sc := range strings.Fields(raw) {
 		l := strings.ToLower(sc)
 		if oidcScopes[l] {
