@@ -1,0 +1,326 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/tenantgate/tenantgate/httpapi"
+	"github.com/tenantgate/tenantgate/invite"
+	"github.com/tenantgate/tenantgate/invite/outbox"
+	"github.com/tenantgate/tenantgate/invite/smtpmail"
+	"github.com/tenantgate/tenantgate/m365access"
+	"github.com/tenantgate/tenantgate/m365access/m365test"
+	"github.com/tenantgate/tenantgate/tokenstore"
+	"github.com/tenantgate/tenantgate/tokenstore/pgstore"
+	"github.com/tenantgate/tenantgate/tokenstore/sqlitestore"
+	"github.com/tenantgate/tenantgate/usersync"
+	"github.com/tenantgate/tenantgate/usersync/filter"
+	"github.com/tenantgate/tenantgate/usersync/sqlsink"
+)
+
+// hooks let tests reach inside; the zero value is what main uses.
+type hooks struct {
+	// inviteNow is the invitation service's clock (tests expire links).
+	inviteNow func() time.Time
+	// logger replaces the default stderr logger.
+	logger *slog.Logger
+}
+
+// app is a running portal: the library wired together and an HTTP server.
+type app struct {
+	cfg        config
+	log        *slog.Logger
+	publicURL  string
+	adminToken string
+
+	backend tokenstore.Backend
+	store   *tokenstore.SealedStore
+	sink    *sqlsink.Sink
+	manager *m365access.Manager
+	invites *invite.Service
+	outbox  *outbox.Outbox   // demo only
+	fake    *m365test.Server // demo only
+	tenant  *m365test.Tenant // demo only
+	// fakeSecret is the provider app's secret in the fake (random per
+	// start; a test value, not a real secret).
+	fakeSecret string
+
+	ln     net.Listener
+	srv    *http.Server
+	cancel context.CancelFunc // ends background work (refresher, syncs)
+	done   chan struct{}      // closed when background work has stopped
+	served chan error
+}
+
+// newLogger returns the server's logger at the configured level.
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // checked by parseConfig
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// start builds everything cfg describes and starts serving. On error
+// everything already opened is closed again.
+func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
+	a := &app{cfg: cfg, log: h.logger, done: make(chan struct{}), served: make(chan error, 1)}
+	if a.log == nil {
+		a.log = newLogger(os.Stderr, cfg.LogLevel)
+	}
+	defer func() {
+		if err != nil {
+			a.closeAll()
+		}
+	}()
+
+	a.ln, err = net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w (choose another address with -addr)", cfg.Addr, err)
+	}
+	a.publicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+	if a.publicURL == "" {
+		a.publicURL = "http://" + browserHost(a.ln.Addr().(*net.TCPAddr))
+	}
+	a.adminToken = cfg.AdminToken
+	if a.adminToken == "" {
+		a.adminToken = randomToken(24)
+	}
+
+	if err := a.openStore(ctx); err != nil {
+		return nil, err
+	}
+
+	var mailer invite.Mailer
+	provider := m365access.ProviderConfig{
+		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, PublicBaseURL: a.publicURL,
+		AppPermissions: []string{"User.Read.All", "Organization.Read.All"}, Cloud: m365access.Cloud(cfg.Cloud),
+	}
+	httpClient := &http.Client{Timeout: 60 * time.Second}
+	var graphTransport http.RoundTripper
+	var signInOrigins []string
+	if cfg.Mode == modeDemo {
+		if err := a.startFake(); err != nil {
+			return nil, err
+		}
+		a.outbox = outbox.New(outbox.Options{})
+		mailer = a.outbox
+		provider.ClientID, provider.ClientSecret = demoClientID, a.fakeSecret
+		httpClient = a.fake.Client()
+		graphTransport = a.fake.Transport()
+		signInOrigins = []string{a.fake.BrowserURL()}
+	} else {
+		if cfg.CertificateFile != "" {
+			pem, err := os.ReadFile(cfg.CertificateFile)
+			if err != nil {
+				return nil, fmt.Errorf("read -client-certificate-file: %w", err)
+			}
+			provider.CertificatePEM = pem
+		}
+		m, err := smtpmail.New(smtpmail.Config{Host: cfg.SMTPHost, Port: cfg.SMTPPort, Security: cfg.SMTPSecurity,
+			Username: cfg.SMTPUser, Password: cfg.SMTPPassword, From: cfg.SMTPFrom, FromName: cfg.ProviderName})
+		if err != nil {
+			return nil, fmt.Errorf("SMTP settings: %w", err)
+		}
+		mailer = m
+	}
+
+	a.manager, err = m365access.New(m365access.Config{
+		Provider: provider, Store: a.store, Locker: a.store, HTTPClient: httpClient,
+		ValidateFilter: func(text string) error { _, err := filter.Compile(text); return err },
+		Logger:         a.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("provider app settings: %w", err)
+	}
+	a.invites, err = invite.New(invite.Options{
+		Store: a.store, Mailer: mailer, PublicBaseURL: a.publicURL, TTL: cfg.InviteTTL,
+		Branding: invite.Branding{ProviderName: cfg.ProviderName, SupportEmail: cfg.SupportEmail},
+		Now:      h.inviteNow, Logger: a.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("invitation settings: %w", err)
+	}
+	ep, _ := m365access.DefaultClouds.Lookup(provider.Cloud) // checked by parseConfig
+	source, err := usersync.NewGraphSource(usersync.CredentialFunc(func(_ context.Context, customer string) (azcore.TokenCredential, error) {
+		return a.manager.Credential(customer), nil
+	}), usersync.GraphOptions{BaseURL: ep.GraphEndpoint + "/v1.0", Scopes: []string{ep.GraphScope()}, Transport: graphTransport})
+	if err != nil {
+		return nil, err
+	}
+	syncer := &usersync.Syncer{Source: source, Sink: a.sink, Logger: a.log}
+
+	if cfg.Mode == modeDemo {
+		if err := a.seedDemoCustomer(ctx); err != nil {
+			return nil, err
+		}
+	}
+
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel = cancel
+	auth := newAdminAuth(a.adminToken, strings.HasPrefix(a.publicURL, "https://"))
+	apiCfg := httpapi.Config{
+		Authorizer: auth, Access: a.manager, Invitations: a.invites, Store: a.store,
+		Syncer: syncer, Users: a.sink, PublicBaseURL: a.publicURL, SignInOrigins: signInOrigins,
+		ProviderName: cfg.ProviderName, SupportEmail: cfg.SupportEmail,
+		Actor:        func(*http.Request) string { return cfg.AdminName },
+		CustomerName: a.customerName, BaseContext: bg, Logger: a.log,
+	}
+	handler, err := a.routes(apiCfg, auth)
+	if err != nil {
+		return nil, err
+	}
+
+	go func() {
+		defer close(a.done)
+		_ = a.manager.Run(bg, m365access.RefresherOptions{})
+	}()
+	a.srv = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	go func() { a.served <- a.srv.Serve(a.ln) }()
+	return a, nil
+}
+
+// browserHost is the host:port a browser on this machine uses for addr:
+// an unspecified address (0.0.0.0, ::) becomes 127.0.0.1.
+func browserHost(addr *net.TCPAddr) string {
+	ip := addr.IP
+	if ip == nil || ip.IsUnspecified() {
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	return net.JoinHostPort(ip.String(), fmt.Sprint(addr.Port))
+}
+
+// openStore opens the tokenstore backend, the keyring and the user sink.
+func (a *app) openStore(ctx context.Context) error {
+	kr, err := a.keyring()
+	if err != nil {
+		return err
+	}
+	if a.cfg.Mode == modeProduction {
+		pg, err := pgstore.Open(ctx, a.cfg.PostgresDSN, pgstore.Options{})
+		if err != nil {
+			return fmt.Errorf("open the PostgreSQL tokenstore (-postgres-dsn): %w", err)
+		}
+		a.backend = pg
+		if a.sink, err = sqlsink.OpenPostgres(ctx, a.cfg.PostgresDSN); err != nil {
+			return fmt.Errorf("open the PostgreSQL user store (-postgres-dsn): %w", err)
+		}
+	} else {
+		path := filepath.Join(a.cfg.DataDir, "tenantgate.db")
+		lite, err := sqlitestore.Open(ctx, path, sqlitestore.Options{})
+		if err != nil {
+			return fmt.Errorf("open the SQLite tokenstore: %w", err)
+		}
+		a.backend = lite
+		if a.sink, err = sqlsink.OpenSQLite(ctx, path); err != nil {
+			return fmt.Errorf("open the SQLite user store: %w", err)
+		}
+	}
+	a.store = tokenstore.New(a.backend, kr, tokenstore.WithLogger(a.log))
+	return nil
+}
+
+// keyring loads the sealing keys: TENANTGATE_SEALING_KEYS, the key file,
+// or (demo only) a key generated into the data directory.
+func (a *app) keyring() (*tokenstore.Keyring, error) {
+	switch {
+	case a.cfg.SealingKeys != "":
+		kr, err := tokenstore.ParseKeyring(a.cfg.SealingKeys)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", envSealingKeys, err)
+		}
+		return kr, nil
+	case a.cfg.SealingKeyFile != "":
+		return tokenstore.LoadKeyringFile(a.cfg.SealingKeyFile)
+	}
+	// Demo: a generated key next to the database.
+	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create the data directory (-data): %w", err)
+	}
+	path := filepath.Join(a.cfg.DataDir, "sealing-keys")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		k, err := tokenstore.GenerateKey("demo-" + time.Now().UTC().Format("20060102"))
+		if err != nil {
+			return nil, err
+		}
+		text := "# tenantgate demo sealing key, generated by examples/server. Production needs its own keys:\n" +
+			"# set " + envSealingKeys + " or -sealing-key-file, and keep them out of the data directory.\n" + k.Encode() + "\n"
+		clear(k.Secret)
+		if err := writeFileExcl(path, []byte(text), 0o600); err != nil {
+			return nil, fmt.Errorf("write the demo sealing key: %w", err)
+		}
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		a.log.Warn("the demo sealing key file is readable by other users; chmod 600 it", "path", path, "mode", fi.Mode().Perm().String())
+	}
+	a.log.Warn("demo mode: secrets are sealed with a key generated into the data directory; production needs its own keys ("+
+		envSealingKeys+" or -sealing-key-file), stored apart from the database", "path", path)
+	return tokenstore.LoadKeyringFile(path)
+}
+
+// writeFileExcl creates path with data, failing if it exists.
+func writeFileExcl(path string, data []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// customerName is the display name of a customer on invitations.
+func (a *app) customerName(_ context.Context, customer string) string {
+	if a.tenant != nil && customer == a.cfg.Customer {
+		return a.tenant.DisplayName
+	}
+	return customer
+}
+
+// shutdown stops serving (waiting up to the context's deadline for
+// requests), stops background work and closes everything.
+func (a *app) shutdown(ctx context.Context) error {
+	err := a.srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = a.srv.Close()
+	}
+	a.closeAll()
+	return err
+}
+
+// closeAll releases what start opened; safe on a partly started app.
+func (a *app) closeAll() {
+	if a.cancel != nil {
+		a.cancel()
+		<-a.done
+	}
+	if a.ln != nil && a.srv == nil {
+		a.ln.Close()
+	}
+	if a.fake != nil {
+		a.fake.Close()
+	}
+	if a.sink != nil {
+		a.sink.Close()
+	}
+	if a.backend != nil {
+		a.backend.Close()
+	}
+}

@@ -1,0 +1,427 @@
+// The tenantgate reference portal's admin screen. It calls the JSON admin
+// API under /api with the session cookie set at login (HttpOnly: this
+// script never sees a token). No inline script, no dependencies.
+"use strict";
+
+(function () {
+  const customer = document.body.dataset.customer;
+  const api = "/api/customers/" + encodeURIComponent(customer);
+  const $ = (id) => document.getElementById(id);
+  let settingsVersion = 0;
+  let savedFilter = "";
+  let usersCursor = "";
+
+  const actions = {
+    reInvite: "Send a new invitation (Send Invitation or Refresh Token Now).",
+    grantConsent: "Grant consent (Grant Consent) as a Global Administrator of the tenant.",
+    fixSettings: "Correct the settings and save them.",
+    fixFilter: "Correct the user filter.",
+    fixTenant: "Correct the tenant.",
+    renewSecret: "Create a new client secret in Entra ID and save it.",
+    renewCertificate: "Upload a new certificate.",
+    completeMFAOrSwitchToToken: "The account needs MFA: switch to the auth token (Switch to auth token).",
+    waitAndRetry: "Wait a little and try again.",
+  };
+
+  function fmtTime(s) {
+    if (!s) return "";
+    const d = new Date(s);
+    return isNaN(d) ? s : d.toLocaleString();
+  }
+
+  function fmtNumber(n) {
+    return Number(n).toLocaleString("en-US");
+  }
+
+  function show(kind, text, extra) {
+    const m = $("message");
+    m.hidden = false;
+    m.className = "message " + kind;
+    m.replaceChildren();
+    const p = document.createElement("p");
+    p.textContent = text;
+    m.append(p);
+    if (extra) m.append(extra);
+  }
+
+  // problemText turns an RFC 9457 problem into a message and a list of
+  // field errors.
+  function showProblem(what, status, p) {
+    let text = what + " failed";
+    if (p && (p.detail || p.title)) text += ": " + (p.detail || p.title);
+    else text += " (HTTP " + status + ")";
+    if (p && p.action && actions[p.action]) text += " " + actions[p.action];
+    let list = null;
+    if (p && Array.isArray(p.fields) && p.fields.length) {
+      list = document.createElement("ul");
+      for (const f of p.fields) {
+        const li = document.createElement("li");
+        li.textContent = f.field + ": " + f.message;
+        list.append(li);
+      }
+    }
+    show("error", text, list);
+  }
+
+  class APIError extends Error {
+    constructor(status, problem) {
+      super("HTTP " + status);
+      this.status = status;
+      this.problem = problem;
+    }
+  }
+
+  async function call(method, path, body, headers) {
+    const init = { method, headers: Object.assign({ Accept: "application/json" }, headers || {}), credentials: "same-origin" };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const resp = await fetch(api + path, init);
+    if (resp.status === 401) {
+      window.location.assign("/login");
+      throw new APIError(401, null);
+    }
+    let data = null;
+    const type = resp.headers.get("Content-Type") || "";
+    if (type.includes("json")) data = await resp.json();
+    if (!resp.ok) throw new APIError(resp.status, data);
+    return { data, resp };
+  }
+
+  // run performs an action, reporting failures in the message area.
+  async function run(what, fn) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof APIError) {
+        if (e.status !== 401) showProblem(what, e.status, e.problem);
+      } else {
+        show("error", what + " failed: " + e.message);
+      }
+      return undefined;
+    }
+  }
+
+  function busy(button, on) {
+    button.disabled = on;
+    button.classList.toggle("busy", on);
+  }
+
+  // Settings.
+  function fillSettings(s) {
+    settingsVersion = s.version;
+    $("tenant").value = s.tenant || "";
+    $("auth-mode").value = s.authMode || "token";
+    $("username").value = s.serviceAccount || "";
+    $("client-id").value = s.clientId || "";
+    $("password").value = "";
+    $("client-secret").value = "";
+    $("password").placeholder = s.passwordSet ? "(set; type to replace)" : "";
+    $("client-secret").placeholder = s.clientSecretSet ? "(set; type to replace)" : "";
+    $("client-secret-hint").textContent = s.clientSecretExpiresAt ? "Expires " + fmtTime(s.clientSecretExpiresAt) : "";
+    savedFilter = s.userFilter || "";
+    if (document.activeElement !== $("user-filter")) $("user-filter").value = savedFilter;
+    showMode();
+  }
+
+  function showMode() {
+    const mode = $("auth-mode").value;
+    $("appreg").hidden = mode !== "appRegistration";
+    $("password").disabled = mode !== "password";
+  }
+
+  async function loadSettings() {
+    const r = await call("GET", "/m365");
+    fillSettings(r.data);
+  }
+
+  async function saveSettings(ev) {
+    ev.preventDefault();
+    const button = $("save-settings");
+    busy(button, true);
+    await run("Saving the settings", async () => {
+      const body = {
+        tenant: $("tenant").value.trim(),
+        authMode: $("auth-mode").value,
+        serviceAccount: $("username").value.trim(),
+      };
+      if ($("auth-mode").value === "appRegistration") body.clientId = $("client-id").value.trim();
+      if ($("password").value) body.password = $("password").value;
+      if ($("client-secret").value) body.clientSecret = $("client-secret").value;
+      const r = await call("PUT", "/m365", body, settingsVersion ? { "If-Match": '"' + settingsVersion + '"' } : {});
+      fillSettings(r.data);
+      show("ok", "Microsoft 365 settings saved.");
+      loadStatus();
+    });
+    busy(button, false);
+  }
+
+  async function validate() {
+    const button = $("validate");
+    busy(button, true);
+    const box = $("validate-result");
+    box.hidden = true;
+    await run("Validate Authentication", async () => {
+      const r = await call("POST", "/m365/validate");
+      const rep = r.data;
+      box.hidden = false;
+      box.dataset.ok = String(rep.ok);
+      box.className = rep.ok ? "report ok" : "report error";
+      box.replaceChildren();
+      const h = document.createElement("p");
+      h.id = "validate-summary";
+      h.textContent = rep.ok ? "Validation OK" : "Validation failed";
+      box.append(h);
+      const ul = document.createElement("ul");
+      for (const c of rep.checks) {
+        const li = document.createElement("li");
+        li.className = c.ok ? "ok" : "error";
+        li.textContent = (c.ok ? "\u2713 " : "\u2717 ") + c.name + (c.detail ? ": " + c.detail : "") +
+          (!c.ok && actions[c.action] ? " " + actions[c.action] : "");
+        ul.append(li);
+      }
+      box.append(ul);
+      loadStatus();
+    });
+    busy(button, false);
+  }
+
+  async function sendInvitation() {
+    const button = $("send-invitation");
+    busy(button, true);
+    await run("Send Invitation", async () => {
+      const r = await call("POST", "/m365/invitations", { to: $("username").value.trim() });
+      const extra = document.createElement("p");
+      if (document.body.dataset.demo === "true") {
+        const a = document.createElement("a");
+        a.href = "/outbox";
+        a.textContent = "Open the Outbox to follow the link.";
+        extra.append(a);
+      }
+      show("ok", "Invitation sent to " + r.data.to + "; the link works until " + fmtTime(r.data.expiresAt) + ".", extra);
+      loadInvitations();
+    });
+    busy(button, false);
+  }
+
+  async function refreshToken() {
+    const button = $("refresh-token");
+    busy(button, true);
+    await run("Refresh Token Now", async () => {
+      const r = await call("POST", "/m365/refresh-token");
+      $("wizard-link").hidden = false;
+      $("wizard-link-url").value = r.data.link;
+      show("ok", "A new sign-in link was created (below). Give it to the service account; it works once, until " + fmtTime(r.data.expiresAt) + ".");
+      loadInvitations();
+    });
+    busy(button, false);
+  }
+
+  // Switching and consent return a Microsoft link bound to this browser.
+  async function goTo(what, path, button) {
+    busy(button, true);
+    await run(what, async () => {
+      const r = await call("POST", path);
+      window.location.assign(r.data.url);
+    });
+    busy(button, false);
+  }
+
+  async function loadInvitations() {
+    await run("Listing the invitations", async () => {
+      const r = await call("GET", "/m365/invitations");
+      const list = Array.isArray(r.data) ? r.data : r.data.invitations || [];
+      const body = $("invitations").tBodies[0];
+      body.replaceChildren();
+      for (const inv of list.slice(0, 5)) {
+        const tr = body.insertRow();
+        tr.dataset.status = inv.status;
+        for (const v of [inv.to || "", inv.status, fmtTime(inv.sentAt || inv.createdAt), fmtTime(inv.expiresAt)]) {
+          tr.insertCell().textContent = v;
+        }
+      }
+      if (!list.length) body.insertRow().insertCell().textContent = "None yet.";
+    });
+  }
+
+  // Status.
+  async function loadStatus() {
+    await run("Reading the status", async () => {
+      const r = await call("GET", "/m365/status");
+      const s = r.data;
+      const badge = $("status-state");
+      badge.textContent = s.state;
+      badge.dataset.state = s.state;
+      const dl = $("status-list");
+      dl.replaceChildren();
+      const row = (k, v) => {
+        if (v === undefined || v === null || v === "") return;
+        const dt = document.createElement("dt");
+        dt.textContent = k;
+        const dd = document.createElement("dd");
+        dd.textContent = v;
+        dl.append(dt, dd);
+      };
+      row("Mode", s.authMode);
+      row("Signed in as", s.account);
+      row("Tenant ID", s.tenantId);
+      row("Connected", fmtTime(s.connectedAt));
+      row("Last token refresh", fmtTime(s.lastRefresh));
+      row("Last validation", s.lastValidation ? fmtTime(s.lastValidation) + (s.lastValidationOk ? " (ok)" : " (failed)") : "");
+      row("Refresh token good until", fmtTime(s.refreshTokenDeadline));
+      row("Admin consent", fmtTime(s.consentGrantedAt));
+      row("Application permissions", (s.grantedRoles || []).join(", "));
+      row("Client secret expires", fmtTime(s.secretExpiresAt));
+      row("Certificate expires", fmtTime(s.certificateExpiresAt));
+      row("QoE secret expires", fmtTime(s.qoeSecretExpiresAt));
+      if (s.lastError) {
+        row("Last error", fmtTime(s.lastError.at) + ": " + s.lastError.message);
+        if (actions[s.lastError.action]) row("What to do", actions[s.lastError.action]);
+      }
+    });
+  }
+
+  // QoE.
+  function fillQoE(q) {
+    $("qoe-app-id").value = q.appId || "";
+    $("qoe-password").value = "";
+    $("qoe-password").placeholder = q.clientSecretSet ? "(set; type to replace)" : "";
+    $("qoe-password-hint").textContent = q.clientSecretExpiresAt ? "Expires " + fmtTime(q.clientSecretExpiresAt) : "";
+  }
+
+  async function loadQoE() {
+    await run("Reading the QoE settings", async () => fillQoE((await call("GET", "/m365/qoe")).data));
+  }
+
+  async function saveQoE(ev) {
+    ev.preventDefault();
+    const button = $("save-qoe");
+    busy(button, true);
+    await run("Save QOE Integration Settings", async () => {
+      const body = { appId: $("qoe-app-id").value.trim() };
+      if ($("qoe-password").value) body.clientSecret = $("qoe-password").value;
+      fillQoE((await call("PUT", "/m365/qoe", body)).data);
+      show("ok", "QoE integration settings saved.");
+    });
+    busy(button, false);
+  }
+
+  // Users and sync.
+  function showRun(run) {
+    const state = $("sync-state");
+    const bar = $("sync-progress");
+    state.dataset.state = run.state;
+    const p = run.progress || {};
+    if (run.state === "running") {
+      if (p.percent >= 0) bar.value = p.percent;
+      else bar.removeAttribute("value");
+      state.textContent = "Syncing: " + fmtNumber(p.read || 0) + " users read" +
+        (p.estimate > 0 ? " of about " + fmtNumber(p.estimate) : "") + "\u2026";
+    } else if (run.state === "succeeded") {
+      bar.value = 100;
+      state.textContent = "Last sync " + fmtTime(run.finishedAt) + ": " + fmtNumber(run.total) + " users (" +
+        fmtNumber(run.added) + " added, " + fmtNumber(run.changed) + " changed, " + fmtNumber(run.removed) + " removed).";
+    } else {
+      bar.value = 0;
+      const e = run.error || {};
+      state.textContent = "Last sync failed" + (e.message ? ": " + e.message : ".") + (actions[e.action] ? " " + actions[e.action] : "");
+    }
+  }
+
+  async function loadSync() {
+    try {
+      const r = await call("GET", "/users/sync");
+      showRun(r.data);
+      return r.data;
+    } catch (e) {
+      if (e instanceof APIError && e.status === 404) return null; // never synced
+      if (e instanceof APIError && e.status === 501) {
+        $("sync-state").textContent = "User sync is not configured on this server.";
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+
+  async function pollSync() {
+    for (;;) {
+      const r = await loadSync();
+      if (!r || r.state !== "running") return r;
+      await sleep(400);
+    }
+  }
+
+  async function sync(ev) {
+    ev.preventDefault();
+    const button = $("sync");
+    busy(button, true);
+    await run("Sync", async () => {
+      const text = $("user-filter").value.trim();
+      if (text !== savedFilter) {
+        const r = await call("PUT", "/m365", { userFilter: text }, settingsVersion ? { "If-Match": '"' + settingsVersion + '"' } : {});
+        fillSettings(r.data);
+      }
+      const r = await call("POST", "/users/sync");
+      showRun(r.data);
+      const done = await pollSync();
+      await loadUsers("");
+      if (done && done.state === "succeeded") show("ok", "Sync finished: " + fmtNumber(done.total) + " users.");
+    });
+    busy(button, false);
+  }
+
+  async function loadUsers(after) {
+    await run("Listing the users", async () => {
+      const q = "?limit=50" + (after ? "&after=" + encodeURIComponent(after) : "");
+      let r;
+      try {
+        r = await call("GET", "/users" + q);
+      } catch (e) {
+        if (e instanceof APIError && e.status === 501) return;
+        throw e;
+      }
+      const page = r.data;
+      const total = $("users-total");
+      total.textContent = fmtNumber(page.total);
+      total.dataset.total = String(page.total);
+      const body = $("users").tBodies[0];
+      body.replaceChildren();
+      for (const u of page.users) {
+        const tr = body.insertRow();
+        for (const v of [u.userPrincipalName, u.displayName, u.department, u.jobTitle, u.city, u.usageLocation, u.accountEnabled ? "yes" : "no"]) {
+          tr.insertCell().textContent = v || "";
+        }
+      }
+      usersCursor = page.next || "";
+      $("users-next").disabled = !usersCursor;
+      $("users-first").disabled = !after;
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    $("settings-form").addEventListener("submit", saveSettings);
+    $("auth-mode").addEventListener("change", showMode);
+    $("validate").addEventListener("click", validate);
+    $("send-invitation").addEventListener("click", sendInvitation);
+    $("refresh-token").addEventListener("click", refreshToken);
+    $("switch-to-token").addEventListener("click", (ev) => goTo("Switch to auth token", "/m365/switch-to-token", ev.currentTarget));
+    $("grant-consent").addEventListener("click", (ev) => goTo("Grant Consent", "/m365/consent", ev.currentTarget));
+    $("status-refresh").addEventListener("click", loadStatus);
+    $("qoe-form").addEventListener("submit", saveQoE);
+    $("sync-form").addEventListener("submit", sync);
+    $("users-next").addEventListener("click", () => loadUsers(usersCursor));
+    $("users-first").addEventListener("click", () => loadUsers(""));
+    $("wizard-link-url").addEventListener("focus", (ev) => ev.target.select());
+
+    run("Loading the settings", loadSettings);
+    loadStatus();
+    loadQoE();
+    loadInvitations();
+    loadUsers("");
+    run("Reading the last sync", pollSync);
+    setInterval(() => { if (!document.hidden) loadStatus(); }, 10000);
+  });
+})();

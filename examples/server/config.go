@@ -1,0 +1,308 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tenantgate/tenantgate/invite/smtpmail"
+	"github.com/tenantgate/tenantgate/m365access"
+)
+
+// The two ways the server runs.
+const (
+	modeDemo       = "demo"
+	modeProduction = "production"
+)
+
+// minAdminTokenLen is the shortest admin API token the server accepts.
+const minAdminTokenLen = 24
+
+// config is the server's configuration from flags and environment.
+type config struct {
+	Mode         string
+	Addr         string
+	DataDir      string
+	PublicURL    string
+	AdminToken   string
+	AdminName    string
+	ProviderName string
+	SupportEmail string
+	Customer     string
+	InviteTTL    time.Duration
+	DemoUsers    int
+	LogLevel     string
+
+	ClientID        string
+	ClientSecret    string
+	CertificateFile string
+	Cloud           string
+
+	SMTPHost     string
+	SMTPPort     int
+	SMTPSecurity smtpmail.Security
+	SMTPUser     string
+	SMTPPassword string
+	SMTPFrom     string
+
+	PostgresDSN    string
+	SealingKeys    string // TENANTGATE_SEALING_KEYS, never a flag
+	SealingKeyFile string
+}
+
+// setting is one configuration value: a flag and the environment variable
+// that supplies it when the flag is not given.
+type setting struct {
+	flag, env, usage string
+	def              string
+	secret           bool // never printed
+	prod             bool // only meaningful in production mode
+	value            string
+}
+
+// envSealingKeys holds the sealing keys; it has no flag so that keys never
+// appear in a process listing.
+const envSealingKeys = "TENANTGATE_SEALING_KEYS"
+
+func settings() []*setting {
+	return []*setting{
+		{flag: "mode", env: "TENANTGATE_MODE", usage: `"demo" (built-in fake Microsoft 365, SQLite, outbox) or "production"; default: production when any provider, SMTP or PostgreSQL setting is given, else demo`},
+		{flag: "addr", env: "TENANTGATE_ADDR", def: "127.0.0.1:8080", usage: "listen address of the portal"},
+		{flag: "data", env: "TENANTGATE_DATA", def: "./tenantgate-data", usage: "demo: directory of the SQLite database and the generated sealing key"},
+		{flag: "public-url", env: "TENANTGATE_PUBLIC_URL", usage: "absolute URL under which browsers reach the portal (https in production; demo default: http://<addr>)"},
+		{flag: "admin-token", env: "TENANTGATE_ADMIN_TOKEN", secret: true, usage: "admin API token (Authorization: Bearer <token>), at least 24 characters; demo default: random, printed at start"},
+		{flag: "admin-name", env: "TENANTGATE_ADMIN_NAME", def: "Provider admin", usage: "who invitations say they come from"},
+		{flag: "provider-name", env: "TENANTGATE_PROVIDER_NAME", usage: `the provider's name on emails and wizard pages (demo default: "Tenantgate Demo Provider")`},
+		{flag: "support-email", env: "TENANTGATE_SUPPORT_EMAIL", usage: "support address shown on emails and failure pages"},
+		{flag: "customer", env: "TENANTGATE_CUSTOMER", def: "contoso", usage: "the customer the portal opens (demo: preconfigured for the fake tenant)"},
+		{flag: "invite-ttl", env: "TENANTGATE_INVITE_TTL", def: "168h", usage: "how long an invitation link works"},
+		{flag: "demo-users", env: "TENANTGATE_DEMO_USERS", def: "50000", usage: "demo: generated users in the fake tenant"},
+		{flag: "log-level", env: "TENANTGATE_LOG_LEVEL", def: "info", usage: "debug, info, warn or error"},
+
+		{flag: "client-id", env: "TENANTGATE_CLIENT_ID", prod: true, usage: "production: the provider app's application (client) ID"},
+		{flag: "client-secret", env: "TENANTGATE_CLIENT_SECRET", secret: true, prod: true, usage: "production: the provider app's client secret"},
+		{flag: "client-certificate-file", env: "TENANTGATE_CLIENT_CERTIFICATE_FILE", prod: true, usage: "production: PEM file with the provider app's certificate and unencrypted private key (instead of a secret)"},
+		{flag: "cloud", env: "TENANTGATE_CLOUD", def: "global", usage: "production: Microsoft cloud: global, usGovL4, usGovL5 or china"},
+		{flag: "smtp-host", env: "TENANTGATE_SMTP_HOST", prod: true, usage: "production: SMTP server for invitation emails"},
+		{flag: "smtp-port", env: "TENANTGATE_SMTP_PORT", usage: "production: SMTP port (default by security: 587, 465, 1025)"},
+		{flag: "smtp-security", env: "TENANTGATE_SMTP_SECURITY", def: "starttls", usage: "production: starttls, tls (implicit) or insecure (loopback only)"},
+		{flag: "smtp-user", env: "TENANTGATE_SMTP_USER", prod: true, usage: "production: SMTP user name (with -smtp-password)"},
+		{flag: "smtp-password", env: "TENANTGATE_SMTP_PASSWORD", secret: true, prod: true, usage: "production: SMTP password"},
+		{flag: "smtp-from", env: "TENANTGATE_SMTP_FROM", prod: true, usage: "production: sender address of invitation emails"},
+		{flag: "postgres-dsn", env: "TENANTGATE_POSTGRES_DSN", secret: true, prod: true, usage: "production: PostgreSQL connection string (postgres://user@host/db)"},
+		{flag: "sealing-key-file", env: "TENANTGATE_SEALING_KEY_FILE", usage: "file of sealing keys (\"id:base64key\" lines, the last seals); or set " + envSealingKeys},
+	}
+}
+
+// usageError is a configuration error: the message says what to change.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// parseConfig reads flags from args and, for flags not given, environment
+// variables through getenv. It returns every problem at once.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	all := settings()
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	byFlag := map[string]*setting{}
+	for _, s := range all {
+		byFlag[s.flag] = s
+		usage := s.usage + " (env " + s.env + ")"
+		if s.def != "" {
+			usage += " (default " + s.def + ")"
+		}
+		if s.secret {
+			usage += "; secret: prefer the environment variable, flags show in process listings"
+		}
+		fs.Var(stringValue{&s.value}, s.flag, usage)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: server [flags]\n\nWith no flags the server runs the demo: a fake Microsoft 365 tenant, SQLite under -data\nand an outbox instead of email. Flags and their environment variables:\n\n")
+		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "\nSealing keys can also come from %s (\"id:base64key\", comma separated).\n", envSealingKeys)
+	}
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, &usageError{fmt.Sprintf("unexpected argument %q (flags start with -)", fs.Arg(0))}
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, s := range all {
+		if !given[s.flag] {
+			s.value = strings.TrimSpace(getenv(s.env))
+		}
+	}
+	get := func(name string) string {
+		if v := byFlag[name].value; v != "" {
+			return v
+		}
+		return byFlag[name].def
+	}
+
+	var problems []string
+	bad := func(name, format string, a ...any) {
+		problems = append(problems, fmt.Sprintf("-%s (%s): ", name, byFlag[name].env)+fmt.Sprintf(format, a...))
+	}
+	cfg := config{
+		Addr: get("addr"), DataDir: get("data"), PublicURL: get("public-url"), AdminToken: get("admin-token"),
+		AdminName: get("admin-name"), ProviderName: get("provider-name"), SupportEmail: get("support-email"),
+		Customer: get("customer"), LogLevel: get("log-level"),
+		ClientID: get("client-id"), ClientSecret: get("client-secret"), CertificateFile: get("client-certificate-file"),
+		Cloud: get("cloud"), SMTPHost: get("smtp-host"), SMTPUser: get("smtp-user"), SMTPPassword: get("smtp-password"),
+		SMTPFrom: get("smtp-from"), PostgresDSN: get("postgres-dsn"),
+		SealingKeys: strings.TrimSpace(getenv(envSealingKeys)), SealingKeyFile: get("sealing-key-file"),
+	}
+
+	// The mode: explicit, or production as soon as a production setting is given.
+	var prodGiven []string
+	for _, s := range all {
+		if s.prod && s.value != "" {
+			prodGiven = append(prodGiven, "-"+s.flag)
+		}
+	}
+	switch m := get("mode"); m {
+	case "":
+		cfg.Mode = modeDemo
+		if len(prodGiven) > 0 {
+			cfg.Mode = modeProduction
+		}
+	case modeDemo, modeProduction:
+		cfg.Mode = m
+	default:
+		bad("mode", "%q is not a mode; use demo or production", m)
+	}
+	if cfg.Mode == modeDemo && len(prodGiven) > 0 {
+		problems = append(problems, fmt.Sprintf("demo mode runs against the built-in fake Microsoft 365 and the outbox; remove %s or use -mode production",
+			strings.Join(prodGiven, ", ")))
+	}
+
+	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
+		bad("addr", "%q is not host:port", cfg.Addr)
+	}
+	if d, err := time.ParseDuration(get("invite-ttl")); err != nil || d <= 0 {
+		bad("invite-ttl", "%q is not a positive duration such as 72h", get("invite-ttl"))
+	} else {
+		cfg.InviteTTL = d
+	}
+	if n, err := strconv.Atoi(get("demo-users")); err != nil || n < 0 || n > 1_000_000 {
+		bad("demo-users", "%q is not a number from 0 to 1000000", get("demo-users"))
+	} else {
+		cfg.DemoUsers = n
+	}
+	switch strings.ToLower(cfg.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log-level", "%q is not debug, info, warn or error", cfg.LogLevel)
+	}
+	if cfg.Customer == "" || len(cfg.Customer) > 200 || strings.ContainsAny(cfg.Customer, "/?#%\\ \t\r\n") {
+		bad("customer", "%q is not a usable customer ID (1 to 200 characters, no spaces, '/', '?', '#', '%%' or '\\')", cfg.Customer)
+	}
+	if cfg.AdminToken != "" && len(cfg.AdminToken) < minAdminTokenLen {
+		bad("admin-token", "the token must have at least %d characters (for example from `openssl rand -base64 32`)", minAdminTokenLen)
+	}
+	if cfg.PublicURL != "" {
+		if err := checkPublicURL(cfg.PublicURL); err != nil {
+			bad("public-url", "%v", err)
+		}
+	}
+	if v := get("smtp-port"); v != "" {
+		if p, err := strconv.Atoi(v); err != nil || p < 1 || p > 65535 {
+			bad("smtp-port", "%q is not a port number", v)
+		} else {
+			cfg.SMTPPort = p
+		}
+	}
+	switch strings.ToLower(get("smtp-security")) {
+	case "starttls":
+		cfg.SMTPSecurity = smtpmail.StartTLS
+	case "tls":
+		cfg.SMTPSecurity = smtpmail.ImplicitTLS
+	case "insecure":
+		cfg.SMTPSecurity = smtpmail.Insecure
+	default:
+		bad("smtp-security", "%q is not starttls, tls or insecure", get("smtp-security"))
+	}
+	if _, err := m365access.DefaultClouds.Lookup(m365access.Cloud(cfg.Cloud)); err != nil {
+		bad("cloud", "%q is not a cloud; use global, usGovL4, usGovL5 or china", cfg.Cloud)
+	}
+	if cfg.SealingKeys != "" && cfg.SealingKeyFile != "" {
+		problems = append(problems, fmt.Sprintf("set %s or -sealing-key-file, not both", envSealingKeys))
+	}
+
+	if cfg.Mode == modeProduction {
+		var missing []string
+		need := func(ok bool, what string) {
+			if !ok {
+				missing = append(missing, what)
+			}
+		}
+		need(cfg.ClientID != "", "-client-id (TENANTGATE_CLIENT_ID): the provider app's application (client) ID")
+		need(cfg.ClientSecret != "" || cfg.CertificateFile != "",
+			"-client-secret (TENANTGATE_CLIENT_SECRET) or -client-certificate-file (TENANTGATE_CLIENT_CERTIFICATE_FILE): the provider app's credential")
+		need(cfg.PublicURL != "", "-public-url (TENANTGATE_PUBLIC_URL): the https URL customers' browsers reach the portal at")
+		need(cfg.SMTPHost != "", "-smtp-host (TENANTGATE_SMTP_HOST): the SMTP server for invitation emails")
+		need(cfg.SMTPFrom != "", "-smtp-from (TENANTGATE_SMTP_FROM): the sender address of invitation emails")
+		need(cfg.PostgresDSN != "", "-postgres-dsn (TENANTGATE_POSTGRES_DSN): the PostgreSQL database")
+		need(cfg.SealingKeys != "" || cfg.SealingKeyFile != "",
+			envSealingKeys+" or -sealing-key-file (TENANTGATE_SEALING_KEY_FILE): the keys that seal secrets at rest")
+		need(cfg.AdminToken != "", "-admin-token (TENANTGATE_ADMIN_TOKEN): the admin API token (production never generates one)")
+		if len(missing) > 0 {
+			problems = append(problems, "production mode needs these settings, which are missing:\n    "+strings.Join(missing, "\n    "))
+		}
+		if cfg.ClientSecret != "" && cfg.CertificateFile != "" {
+			problems = append(problems, "set -client-secret or -client-certificate-file, not both")
+		}
+		if (cfg.SMTPUser == "") != (cfg.SMTPPassword == "") {
+			problems = append(problems, "set both -smtp-user and -smtp-password (TENANTGATE_SMTP_USER, TENANTGATE_SMTP_PASSWORD), or neither")
+		}
+		if cfg.PublicURL != "" && checkPublicURL(cfg.PublicURL) == nil {
+			if u, _ := url.Parse(cfg.PublicURL); u.Scheme != "https" && !isLoopbackHost(u.Hostname()) {
+				bad("public-url", "production needs an https URL (http only on loopback)")
+			}
+		}
+	}
+	if cfg.Mode == modeDemo && cfg.ProviderName == "" {
+		cfg.ProviderName = "Tenantgate Demo Provider"
+	}
+	if len(problems) > 0 {
+		return config{}, &usageError{"invalid configuration:\n  " + strings.Join(problems, "\n  ")}
+	}
+	return cfg, nil
+}
+
+// checkPublicURL checks the shape of -public-url.
+func checkPublicURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("must be an absolute http(s) URL without user, query or fragment, such as https://portal.example.com")
+	}
+	if strings.Trim(u.Path, "/") != "" {
+		return errors.New("must not have a path: the portal serves from the root of its host")
+	}
+	return nil
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// stringValue is a flag.Value that stores into a string without a default,
+// so secrets from the environment never appear in -help output.
+type stringValue struct{ p *string }
+
+func (v stringValue) String() string { return "" }
+
+func (v stringValue) Set(s string) error { *v.p = s; return nil }

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tenantgate/tenantgate/m365access"
+	"github.com/tenantgate/tenantgate/m365access/m365test"
+	"github.com/tenantgate/tenantgate/tokenstore"
+)
+
+// The demo's fake cloud: the tenant of design.md's demo data and the
+// provider app registered in it.
+const (
+	demoDomain      = "contoso.onmicrosoft.com"
+	demoDisplayName = "Contoso Ltd"
+	demoClientID    = "7e9c1a4e-2b8f-4c1d-9a0e-5f3b6d2c8a17"
+)
+
+// startFake starts the in-process fake Microsoft cloud with the demo
+// tenant and registers the provider app with the portal's redirect URIs.
+// Its state lives in memory: a restarted demo has a fresh fake, so a
+// connection made before the restart needs a new invitation.
+func (a *app) startFake() error {
+	a.fake = m365test.NewServer(&m365test.Options{Logger: a.log.With("component", "m365test")})
+	t, err := a.fake.AddTenant(m365test.TenantOptions{
+		Domains: []string{demoDomain}, DisplayName: demoDisplayName, Users: a.cfg.DemoUsers,
+	})
+	if err != nil {
+		return fmt.Errorf("demo tenant: %w", err)
+	}
+	a.tenant = t
+	a.fakeSecret = randomToken(32)
+	_, err = a.fake.AddApp(m365test.AppOptions{
+		ClientID: demoClientID, DisplayName: a.cfg.ProviderName + " (demo provider app)",
+		Secrets:                []m365test.Secret{{Value: a.fakeSecret, Expires: time.Now().AddDate(1, 0, 0)}},
+		RedirectURIs:           []string{a.publicURL + "/auth/callback", a.publicURL + "/consent/callback"},
+		RequirePKCE:            true,
+		DelegatedPermissions:   m365access.DefaultScopes,
+		ApplicationPermissions: []string{"User.Read.All", "Organization.Read.All"},
+	})
+	if err != nil {
+		return fmt.Errorf("demo provider app: %w", err)
+	}
+	return nil
+}
+
+// seedDemoCustomer configures the demo customer for the fake tenant in
+// token mode, unless it already has settings (a restart keeps what the
+// user changed).
+func (a *app) seedDemoCustomer(ctx context.Context) error {
+	_, err := a.manager.GetSettings(ctx, a.cfg.Customer)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, tokenstore.ErrNotFound) {
+		return fmt.Errorf("read the demo customer's settings: %w", err)
+	}
+	tenant, mode, account := demoDomain, m365access.ModeToken, a.tenant.AdminUPN()
+	_, err = a.manager.SaveSettings(ctx, a.cfg.Customer, m365access.SettingsUpdate{
+		Tenant: &tenant, Mode: &mode, ServiceAccount: &account,
+	})
+	if errors.Is(err, tokenstore.ErrConflict) {
+		return nil // another process seeded it meanwhile
+	}
+	if err != nil {
+		return fmt.Errorf("configure the demo customer: %w", err)
+	}
+	a.log.Info("demo customer configured", "customer", a.cfg.Customer, "tenant", tenant, "serviceAccount", account)
+	return nil
+}

@@ -1,0 +1,98 @@
+// Command server is tenantgate's reference provider portal.
+//
+// With no flags it runs the demo, so a newcomer can walk every flow in a
+// browser:
+//
+//	go run ./examples/server
+//
+// The demo keeps its SQLite database and a generated sealing key under
+// -data (default ./tenantgate-data), runs the m365test fake Microsoft cloud
+// in-process with the tenant contoso.onmicrosoft.com (Contoso Ltd, 50,000
+// users and the Global Admin admin@contoso.onmicrosoft.com), preconfigures
+// the customer "contoso" in token mode and keeps sent emails in an outbox
+// (the Outbox page, GET /dev/outbox). It prints the portal URL and the
+// admin API token.
+//
+// Given the provider app's credentials, the public URL, SMTP settings, a
+// PostgreSQL DSN and sealing keys (flags or TENANTGATE_* environment
+// variables, see -help), the same binary runs against real Microsoft 365;
+// it refuses to start when one of them is missing and names it.
+//
+// Routes: the admin API (package httpapi) under /api, for example
+// GET /api/customers/contoso/m365/status with "Authorization: Bearer
+// <token>"; the invitation wizard at /invite/{token}, /auth/callback and
+// /consent/callback; the admin screen at /, its login at /login.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/tenantgate/tenantgate/m365access/m365test"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(2)
+	}
+}
+
+// run starts the portal from args (and the environment) and serves until
+// ctx ends, then shuts down cleanly.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	cfg, err := parseConfig(args, os.Getenv, stdout)
+	if err != nil {
+		return err
+	}
+	a, err := start(ctx, cfg, hooks{})
+	if err != nil {
+		return err
+	}
+	a.printBanner(stdout)
+	select {
+	case <-ctx.Done():
+		a.log.Info("shutting down")
+	case err := <-a.served:
+		a.closeAll()
+		return fmt.Errorf("serving: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	return a.shutdown(sctx)
+}
+
+// printBanner tells the person who started the server where to go.
+func (a *app) printBanner(w io.Writer) {
+	fmt.Fprintf(w, "tenantgate portal (%s mode)\n\n", a.cfg.Mode)
+	fmt.Fprintf(w, "  Portal:           %s/\n", a.publicURL)
+	if a.cfg.AdminToken == "" {
+		fmt.Fprintf(w, "  Admin API token:  %s\n", a.adminToken)
+		fmt.Fprintf(w, "                    (random for this run; set -admin-token or TENANTGATE_ADMIN_TOKEN to keep one)\n")
+	} else {
+		fmt.Fprintf(w, "  Admin API token:  as configured (-admin-token / TENANTGATE_ADMIN_TOKEN)\n")
+	}
+	fmt.Fprintf(w, "  Admin API:        %s/api/customers/%s/m365  (Authorization: Bearer <token>)\n", a.publicURL, a.cfg.Customer)
+	if a.fake != nil {
+		fmt.Fprintf(w, "  Outbox:           %s/outbox  (JSON: %s/dev/outbox)\n", a.publicURL, a.publicURL)
+		fmt.Fprintf(w, "\nDemo: Microsoft 365 is simulated in this process (m365test).\n")
+		fmt.Fprintf(w, "  Tenant:           %s (%s), %d users + Global Admin\n", a.tenant.Domain(), a.tenant.DisplayName, a.tenant.Users())
+		fmt.Fprintf(w, "  Fake sign-in:     %s / %s\n", a.tenant.AdminUPN(), m365test.DefaultPassword)
+		fmt.Fprintf(w, "  Customer:         %s (token mode)\n", a.cfg.Customer)
+		fmt.Fprintf(w, "  Data:             %s (the fake cloud forgets connections on restart: send a new invitation)\n", a.cfg.DataDir)
+		fmt.Fprintf(w, "\nOpen the portal, log in with the token, click Send Invitation, open the link on the Outbox page.\n")
+	}
+	fmt.Fprintf(w, "Press Ctrl-C to stop.\n")
+}

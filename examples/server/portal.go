@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tenantgate/tenantgate/httpapi"
+	"github.com/tenantgate/tenantgate/m365access/m365test"
+)
+
+//go:embed assets
+var assets embed.FS
+
+var pages = template.Must(template.ParseFS(assets, "assets/*.html"))
+
+// portalCSP allows the portal's own script, style and API calls and
+// nothing else: no inline script or style, no framing, forms post only to
+// the portal.
+const portalCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// routes mounts the admin API under /api, the wizard pages at the root
+// (where PublicBaseURL points), and the portal's own pages.
+func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, error) {
+	api, err := httpapi.NewAdmin(apiCfg)
+	if err != nil {
+		return nil, err
+	}
+	wizard, err := httpapi.NewWizard(apiCfg)
+	if err != nil {
+		return nil, err
+	}
+	static, _ := fs.Sub(assets, "assets")
+	p := &portal{a: a, auth: auth}
+	cop := http.NewCrossOriginProtection()
+
+	mux := http.NewServeMux()
+	mux.Handle("/api/", http.StripPrefix("/api", api))
+	mux.Handle("/invite/", wizard)
+	mux.Handle("/auth/callback", wizard)
+	mux.Handle("/consent/callback", wizard)
+	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(http.FileServerFS(static))))
+	mux.HandleFunc("GET /{$}", p.index)
+	mux.HandleFunc("GET /login", p.loginPage)
+	mux.Handle("POST /login", cop.Handler(http.HandlerFunc(p.login)))
+	mux.Handle("POST /logout", cop.Handler(http.HandlerFunc(p.logout)))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	if a.outbox != nil {
+		mux.HandleFunc("GET /outbox", p.outboxPage)
+		mux.HandleFunc("GET /dev/outbox", p.outboxJSON)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		p.render(w, http.StatusNotFound, "notfound.html", p.data(r))
+	})
+	return mux, nil
+}
+
+// staticFiles serves the embedded script and style sheet.
+func staticFiles(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, ".js") && !strings.HasSuffix(r.URL.Path, ".css") {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "no-cache")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// portal serves the provider's admin screen, its login and (demo) the outbox.
+type portal struct {
+	a    *app
+	auth *adminAuth
+}
+
+// pageData is what the portal's templates render.
+type pageData struct {
+	Provider  string
+	Customer  string
+	Demo      bool
+	LoggedIn  bool
+	PublicURL string
+	Error     string
+	Next      string
+	// Demo: the fake tenant's Global Admin and password.
+	AdminUPN, AdminPassword string
+	Emails                  []outboxEmail
+}
+
+func (p *portal) data(r *http.Request) pageData {
+	d := pageData{Provider: p.a.cfg.ProviderName, Customer: p.a.cfg.Customer, Demo: p.a.fake != nil,
+		LoggedIn: p.auth.authenticated(r), PublicURL: p.a.publicURL}
+	if p.a.tenant != nil {
+		d.AdminUPN, d.AdminPassword = p.a.tenant.AdminUPN(), m365test.DefaultPassword
+	}
+	if c := r.URL.Query().Get("customer"); c != "" && validCustomer(c) {
+		d.Customer = c
+	}
+	return d
+}
+
+// validCustomer accepts the customer IDs the portal links to.
+func validCustomer(c string) bool {
+	return len(c) <= 200 && !strings.ContainsAny(c, "/?#%\\ \t\r\n\x00")
+}
+
+// render writes a page with the portal's security headers.
+func (p *portal) render(w http.ResponseWriter, status int, page string, d pageData) {
+	var buf bytes.Buffer
+	if err := pages.ExecuteTemplate(&buf, page, d); err != nil {
+		p.a.log.Error("rendering a portal page failed", "page", page, "err", err)
+		http.Error(w, "the page could not be shown", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", portalCSP)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (p *portal) index(w http.ResponseWriter, r *http.Request) {
+	d := p.data(r)
+	if !d.LoggedIn {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	p.render(w, http.StatusOK, "index.html", d)
+}
+
+func (p *portal) loginPage(w http.ResponseWriter, r *http.Request) {
+	d := p.data(r)
+	d.Next = safeNext(r.URL.Query().Get("next"))
+	p.render(w, http.StatusOK, "login.html", d)
+}
+
+// safeNext keeps a post-login redirect on the portal's own pages.
+func safeNext(next string) string {
+	switch next {
+	case "/outbox":
+		return next
+	}
+	return "/"
+}
+
+func (p *portal) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	if !p.auth.login(w, strings.TrimSpace(r.PostForm.Get("token"))) {
+		p.a.log.Info("portal login refused", "remote", r.RemoteAddr)
+		d := p.data(r)
+		d.Next = safeNext(r.PostForm.Get("next"))
+		d.Error = "That is not the admin token. Use the token the server printed at start (or TENANTGATE_ADMIN_TOKEN)."
+		p.render(w, http.StatusUnauthorized, "login.html", d)
+		return
+	}
+	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+}
+
+func (p *portal) logout(w http.ResponseWriter, r *http.Request) {
+	p.auth.logout(w, r)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// outboxEmail is one sent email as the outbox page and /dev/outbox show it.
+type outboxEmail struct {
+	Seq     int64     `json:"seq"`
+	At      time.Time `json:"at"`
+	To      string    `json:"to"`
+	Subject string    `json:"subject"`
+	Links   []string  `json:"links"`
+	Text    string    `json:"text"`
+}
+
+// emails lists the outbox, newest first, with the invitation links found
+// in each message.
+func (p *portal) emails() []outboxEmail {
+	prefix := p.a.publicURL + "/invite/"
+	var out []outboxEmail
+	for _, e := range p.a.outbox.List() {
+		links := []string{}
+		for _, f := range strings.Fields(e.Message.Text) {
+			if strings.HasPrefix(f, prefix) {
+				if u, err := url.Parse(f); err == nil {
+					links = append(links, u.String())
+				}
+			}
+		}
+		out = append(out, outboxEmail{Seq: e.Seq, At: e.At, To: e.Message.To, Subject: e.Message.Subject,
+			Links: links, Text: e.Message.Text})
+	}
+	return out
+}
+
+func (p *portal) outboxPage(w http.ResponseWriter, r *http.Request) {
+	d := p.data(r)
+	if !d.LoggedIn {
+		http.Redirect(w, r, "/login?next=/outbox", http.StatusSeeOther)
+		return
+	}
+	d.Emails = p.emails()
+	p.render(w, http.StatusOK, "outbox.html", d)
+}
+
+// outboxJSON serves GET /dev/outbox: the demo's sent emails as JSON. The
+// links are live invitation links, so it needs the admin token.
+func (p *portal) outboxJSON(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if !p.auth.authenticated(r) {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tenantgate"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		_ = json.NewEncoder(w).Encode(httpapi.Problem{Type: "about:blank", Title: "Unauthorized", Status: http.StatusUnauthorized,
+			Code: "unauthenticated", Detail: "send the admin token as Authorization: Bearer <token>"})
+		return
+	}
+	emails := p.emails()
+	if emails == nil {
+		emails = []outboxEmail{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(struct {
+		Emails []outboxEmail `json:"emails"`
+	}{emails})
+}
