@@ -71,3 +71,13 @@ func sanitizeDecodeError(err error) string {
 	}
 	return string(out)
 }
+
+// decodeEmpty accepts a request without a body, or with an empty JSON
+// object, for operations that take no input.
+func decodeEmpty(w http.ResponseWriter, r *http.Request) *Problem {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return nil
+	}
+	var empty struct{}
+	return decodeJSON(w, r, &empty)
+}

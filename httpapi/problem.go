@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 )
 
 // ErrUnauthenticated is what an Authorizer wraps to answer 401 rather than 403.
@@ -13,13 +14,19 @@ var ErrUnauthenticated = errors.New("httpapi: unauthenticated")
 // Code is stable and meant for programs; Title and Detail are for people and
 // never carry internal error text.
 type Problem struct {
-	Type   string       `json:"type,omitempty"`
-	Title  string       `json:"title"`
-	Status int          `json:"status"`
-	Detail string       `json:"detail,omitempty"`
-	Code   string       `json:"code"`
-	Action string       `json:"action,omitempty"`
+	Type   string `json:"type,omitempty"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	Code   string `json:"code"`
+	// Action is what a person must do, from m365access.Action ("reInvite",
+	// "grantConsent", ...), when one is known.
+	Action string `json:"action,omitempty"`
+	// Reason is the m365access.Reason of a rejected connection or consent.
+	Reason string       `json:"reason,omitempty"`
 	Fields []FieldError `json:"fields,omitempty"`
+
+	retryAfter time.Duration
 }
 
 // FieldError names one bad input field of a request.

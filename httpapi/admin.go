@@ -1,0 +1,166 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tenantgate/tenantgate/tokenstore"
+)
+
+// route is one admin API operation: its ServeMux pattern, the action the
+// Authorizer is asked about and what the OpenAPI document says of it.
+type route struct {
+	method  string
+	path    string // relative to the mount point, with {customer} etc.
+	action  Action
+	summary string
+	// request and response name schemas of the OpenAPI document ("" for
+	// none); status is the success status.
+	request, response string
+	status            int
+	query             []queryParam
+	handle            func(w http.ResponseWriter, r *http.Request, customer string)
+}
+
+// queryParam is a query parameter of a route, for the OpenAPI document.
+type queryParam struct {
+	name, typ, description string
+}
+
+// admin is the admin API handler.
+type admin struct {
+	c      *checked
+	mux    *http.ServeMux
+	routes []route
+	runs   *syncRuns
+}
+
+func newAdmin(cfg Config) (*admin, error) {
+	c, err := cfg.check(true)
+	if err != nil {
+		return nil, err
+	}
+	a := &admin{c: c, mux: http.NewServeMux()}
+	a.runs = newSyncRuns(c)
+	a.routes = a.table()
+	for _, rt := range a.routes {
+		a.mux.Handle(rt.method+" "+rt.path, a.guard(rt))
+	}
+	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, Problem{Status: http.StatusNotFound, Code: codeNotFound, Detail: "no such route"})
+	})
+	return a, nil
+}
+
+// ServeHTTP applies cross-origin protection, then routes.
+func (a *admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := a.c.CrossOrigin.Check(r); err != nil {
+		writeProblem(w, Problem{Status: http.StatusForbidden, Code: codeCrossOrigin,
+			Detail: "cross-origin requests are refused"})
+		return
+	}
+	// A 405 from the mux would be text/plain; answer problem+json.
+	if _, pattern := a.mux.Handler(r); pattern == "" || pattern == "/" {
+		if allowed := a.allowedMethods(r); allowed != "" {
+			w.Header().Set("Allow", allowed)
+			writeProblem(w, Problem{Status: http.StatusMethodNotAllowed, Code: codeMethodNotAllowed,
+				Detail: "the route does not allow " + r.Method})
+			return
+		}
+	}
+	a.mux.ServeHTTP(w, r)
+}
+
+// allowedMethods returns the methods the mux would accept for r's path.
+func (a *admin) allowedMethods(r *http.Request) string {
+	var ms []string
+	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := a.mux.Handler(probe); p != "" && p != "/" {
+			ms = append(ms, m)
+		}
+	}
+	return strings.Join(ms, ", ")
+}
+
+// guard authorizes a request before its handler runs.
+func (a *admin) guard(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		customer := r.PathValue("customer")
+		if err := a.c.Authorizer.Authorize(r.Context(), r, customer, rt.action); err != nil {
+			p := Problem{Status: http.StatusForbidden, Code: codeForbidden, Detail: "you may not do this for this customer"}
+			if errors.Is(err, ErrUnauthenticated) {
+				p = Problem{Status: http.StatusUnauthorized, Code: codeUnauthenticated, Detail: "sign in first"}
+			}
+			a.c.Logger.InfoContext(r.Context(), "httpapi: request denied", "route", rt.method+" "+rt.path,
+				"customer", customer, "action", string(rt.action), "status", p.Status)
+			writeProblem(w, p)
+			return
+		}
+		if strings.Contains(rt.path, "{customer}") && !validCustomer(customer) {
+			writeProblem(w, Problem{Status: http.StatusBadRequest, Code: codeBadCustomer,
+				Detail: "the customer ID is not valid"})
+			return
+		}
+		rt.handle(w, r, customer)
+	})
+}
+
+// validCustomer reports whether a customer ID can name stored records.
+func validCustomer(c string) bool {
+	if c == "" || len(c) > tokenstore.MaxKeyPartLen || !utf8.ValidString(c) {
+		return false
+	}
+	for _, r := range c {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return tokenstore.Key{Customer: c, Kind: syncRunKind, Name: syncRunName}.Validate() == nil
+}
+
+// table lists every admin route.
+func (a *admin) table() []route {
+	const c = "/customers/{customer}"
+	return []route{
+		{method: "GET", path: c + "/m365", action: ActionReadSettings, summary: "Read the Microsoft 365 settings (secrets only say whether they are set)",
+			response: "Settings", status: 200, handle: a.getSettings},
+		{method: "PUT", path: c + "/m365", action: ActionWriteSettings, summary: "Save the Microsoft 365 settings (absent fields keep their value; If-Match with the version guards concurrent saves)",
+			request: "SettingsUpdate", response: "Settings", status: 200, handle: a.putSettings},
+		{method: "POST", path: c + "/m365/validate", action: ActionValidate, summary: "Validate the authentication (get a token, read the tenant, check permissions)",
+			response: "ValidationReport", status: 200, handle: a.validate},
+		{method: "POST", path: c + "/m365/invitations", action: ActionInvite, summary: "Send an invitation to the customer's Global Admin or service account",
+			request: "InvitationRequest", response: "Invitation", status: 201, handle: a.sendInvitation},
+		{method: "GET", path: c + "/m365/invitations", action: ActionListInvites, summary: "List the customer's invitations, newest first",
+			response: "InvitationList", status: 200, handle: a.listInvitations},
+		{method: "DELETE", path: c + "/m365/invitations/{id}", action: ActionInvite, summary: "Revoke an invitation",
+			response: "Invitation", status: 200, handle: a.revokeInvitation},
+		{method: "POST", path: c + "/m365/refresh-token", action: ActionRefreshToken, summary: "Refresh the token now: a new wizard link for the service account to sign in again",
+			response: "WizardLink", status: 201, handle: a.refreshToken},
+		{method: "POST", path: c + "/m365/switch-to-token", action: ActionSwitchMode, summary: "Switch to token authentication: the sign-in link whose completion flips the mode (open it in this browser)",
+			response: "SignInLink", status: 200, handle: a.switchToToken},
+		{method: "POST", path: c + "/m365/consent", action: ActionConsent, summary: "Grant consent: the admin consent link for the customer's tenant (open it in this browser)",
+			response: "SignInLink", status: 200, handle: a.consent},
+		{method: "GET", path: c + "/m365/status", action: ActionReadStatus, summary: "The authentication status and its expiry forecasts",
+			response: "Status", status: 200, handle: a.status},
+		{method: "GET", path: c + "/m365/qoe", action: ActionReadQoE, summary: "Read the QoE integration settings",
+			response: "QoE", status: 200, handle: a.getQoE},
+		{method: "PUT", path: c + "/m365/qoe", action: ActionWriteQoE, summary: "Save the QoE integration settings",
+			request: "QoEUpdate", response: "QoE", status: 200, handle: a.putQoE},
+		{method: "POST", path: c + "/users/sync", action: ActionSync, summary: "Start a user sync in the background",
+			response: "SyncRun", status: 202, handle: a.startSync},
+		{method: "GET", path: c + "/users/sync", action: ActionReadUsers, summary: "The latest user sync: its progress while running, its result after",
+			response: "SyncRun", status: 200, handle: a.getSync},
+		{method: "GET", path: c + "/users", action: ActionReadUsers, summary: "The synced users, paged by UserPrincipalName",
+			response: "UserPage", status: 200, handle: a.listUsers,
+			query: []queryParam{{"limit", "integer", "page size, 1 to 1000 (default 100)"}, {"after", "string", "the next cursor of the previous page"}}},
+		{method: "GET", path: "/openapi.json", action: ActionReadAPIDocs, summary: "This OpenAPI document",
+			status: 200, handle: a.openAPI},
+	}
+}

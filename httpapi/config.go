@@ -1,0 +1,241 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tenantgate/tenantgate/invite"
+	"github.com/tenantgate/tenantgate/m365access"
+	"github.com/tenantgate/tenantgate/tokenstore"
+	"github.com/tenantgate/tenantgate/usersync"
+	"github.com/tenantgate/tenantgate/usersync/sqlsink"
+)
+
+// Access is what the handlers use of an *m365access.Manager, which
+// satisfies it.
+type Access interface {
+	GetSettings(ctx context.Context, customer string) (m365access.Settings, error)
+	SaveSettings(ctx context.Context, customer string, u m365access.SettingsUpdate) (m365access.Settings, error)
+	Validate(ctx context.Context, customer string) (*m365access.Report, error)
+	Status(ctx context.Context, customer string) (m365access.Status, error)
+	Begin(ctx context.Context, customer string, opts m365access.BeginOptions) (m365access.BeginResult, error)
+	SwitchToToken(ctx context.Context, customer string, opts m365access.BeginOptions) (m365access.BeginResult, error)
+	Complete(ctx context.Context, state, code, browserBinding string) (*m365access.Connection, error)
+	ConsentURL(ctx context.Context, customer, browserBinding string) (m365access.BeginResult, error)
+	CompleteConsent(ctx context.Context, cb m365access.ConsentCallback, browserBinding string) (*m365access.Consent, error)
+}
+
+// Invitations is what the handlers use of an *invite.Service, which
+// satisfies it.
+type Invitations interface {
+	Send(ctx context.Context, req invite.SendRequest) (invite.Invitation, error)
+	Create(ctx context.Context, req invite.SendRequest) (invite.Invitation, string, error)
+	List(ctx context.Context, customer string) ([]invite.Invitation, error)
+	Revoke(ctx context.Context, customer, id, revokedBy string) (invite.Invitation, error)
+	Redeem(ctx context.Context, token, clientKey string) (invite.Invitation, error)
+	Complete(ctx context.Context, customer, id string) (invite.Invitation, error)
+}
+
+// UserStore lists a customer's synced users; an *sqlsink.Sink satisfies it.
+type UserStore interface {
+	List(ctx context.Context, customer string, opts sqlsink.ListOptions) (sqlsink.Page, error)
+	Count(ctx context.Context, customer string) (int, error)
+}
+
+// Config configures the handlers. Access, Invitations, Store and
+// PublicBaseURL are required by every handler; the admin API also needs
+// Authorizer. Every other zero value is a documented default.
+type Config struct {
+	// Authorizer decides every admin request. Required by New and
+	// NewAdmin: there is no open admin API.
+	Authorizer Authorizer
+
+	// Access is the m365access Manager.
+	Access Access
+	// Invitations is the invite Service.
+	Invitations Invitations
+	// Store keeps the handlers' own records: sync runs and the
+	// invitation a sign-in started from. Use the Store the Manager uses.
+	Store tokenstore.Store
+
+	// Syncer runs user syncs (POST /customers/{customer}/users/sync).
+	// Its Source and Sink are used as they are; OnProgress, if set, still
+	// receives every event. When Filters is nil the customer's saved
+	// userFilter is used. Nil answers the sync routes with 501.
+	Syncer *usersync.Syncer
+	// Users lists the synced users (GET /customers/{customer}/users),
+	// normally the *sqlsink.Sink that is Syncer's Sink. Nil answers 501.
+	Users UserStore
+
+	// PublicBaseURL is the absolute URL under which the host serves the
+	// wizard pages (NewWizard, or New), for example
+	// "https://portal.example.com/m365". It must be the PublicBaseURL of
+	// the m365access provider and of the invite Service. Cookies get its
+	// path and the Secure flag when it is https; the handlers never build
+	// a URL from a request's Host.
+	PublicBaseURL string
+
+	// SignInOrigins are the origins (scheme://host[:port]) the "Sign in
+	// with Microsoft" form may be redirected to: the CSP form-action of
+	// the wizard pages. Browsers enforce form-action on the redirect that
+	// follows the form POST, so the origin of the authorize URL must be
+	// listed. Empty means the authority hosts of m365access.DefaultClouds;
+	// with the m365test fake, add its BrowserURL.
+	SignInOrigins []string
+
+	// ProviderName names the provider on the wizard pages.
+	// Default: "Your service provider".
+	ProviderName string
+	// SupportEmail and SupportURL are shown on failure pages; optional.
+	SupportEmail string
+	SupportURL   string
+	// Permissions are listed on the landing page. Default:
+	// invite.DefaultPermissions.
+	Permissions []invite.Permission
+	// Pages overrides the wizard page templates for branding: any of
+	// layout.html, landing.html, success.html, failure.html at the root
+	// of Pages replaces the built-in one (html/template syntax, see the
+	// built-ins in the templates directory of this package).
+	Pages fs.FS
+
+	// Actor names the provider admin behind an admin request, as
+	// invitations show it ("sent by"). Default: ProviderName.
+	Actor func(r *http.Request) string
+	// CustomerName gives a customer's display name for invitations.
+	// Default: the customer ID.
+	CustomerName func(ctx context.Context, customer string) string
+	// ClientIP identifies the client of a wizard request for the guess
+	// rate limit. Default: the host of r.RemoteAddr. Behind a reverse
+	// proxy, return the address the proxy reports.
+	ClientIP func(r *http.Request) string
+
+	// CrossOrigin protects the admin API against cross-origin browser
+	// requests. Nil means a new http.CrossOriginProtection, which refuses
+	// non-safe cross-origin requests from browsers. Add trusted origins
+	// to it for a portal served from another origin.
+	CrossOrigin *http.CrossOriginProtection
+
+	// SyncHeartbeat is how often a running sync records its progress;
+	// a run whose record is older than three heartbeats and that runs in
+	// no live handler of this process is reported failed. Default: 10 s.
+	SyncHeartbeat time.Duration
+
+	// BaseContext bounds background work (sync runs): when it ends, running
+	// syncs stop and record themselves failed. Nil means
+	// context.Background().
+	BaseContext context.Context
+
+	// Logger receives the handlers' logs (no secrets, no tokens, no
+	// links). Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// checked is a validated Config with defaults applied.
+type checked struct {
+	Config
+	publicURL  *url.URL
+	cookiePath string
+	secure     bool
+}
+
+func (cfg Config) check(admin bool) (*checked, error) {
+	var errs []error
+	if admin && cfg.Authorizer == nil {
+		errs = append(errs, errors.New("Authorizer is required: the admin API never runs open"))
+	}
+	if cfg.Access == nil {
+		errs = append(errs, errors.New("Access is required"))
+	}
+	if cfg.Invitations == nil {
+		errs = append(errs, errors.New("Invitations is required"))
+	}
+	if cfg.Store == nil {
+		errs = append(errs, errors.New("Store is required"))
+	}
+	u, err := url.Parse(cfg.PublicBaseURL)
+	switch {
+	case cfg.PublicBaseURL == "":
+		errs = append(errs, errors.New("PublicBaseURL is required"))
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		errs = append(errs, errors.New("PublicBaseURL must be an absolute http(s) URL without query, fragment or user info"))
+	}
+	for _, o := range cfg.SignInOrigins {
+		if _, err := origin(o); err != nil {
+			errs = append(errs, fmt.Errorf("SignInOrigins: %q is not an origin (scheme://host[:port])", o))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("httpapi: invalid config: %w", errors.Join(errs...))
+	}
+	c := &checked{Config: cfg, publicURL: u, secure: u.Scheme == "https"}
+	c.publicURL.Path = strings.TrimRight(u.Path, "/")
+	c.publicURL.RawPath = ""
+	c.cookiePath = c.publicURL.Path
+	if c.cookiePath == "" {
+		c.cookiePath = "/"
+	}
+	if c.ProviderName == "" {
+		c.ProviderName = "Your service provider"
+	}
+	if c.Permissions == nil {
+		c.Permissions = invite.DefaultPermissions
+	}
+	if c.Actor == nil {
+		name := c.ProviderName
+		c.Actor = func(*http.Request) string { return name }
+	}
+	if c.CustomerName == nil {
+		c.CustomerName = func(_ context.Context, customer string) string { return customer }
+	}
+	if c.ClientIP == nil {
+		c.ClientIP = remoteHost
+	}
+	if c.CrossOrigin == nil {
+		c.CrossOrigin = http.NewCrossOriginProtection()
+	}
+	if c.SyncHeartbeat <= 0 {
+		c.SyncHeartbeat = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if len(c.SignInOrigins) == 0 {
+		for _, ep := range m365access.DefaultClouds {
+			c.SignInOrigins = append(c.SignInOrigins, ep.AuthorityHost)
+		}
+	}
+	return c, nil
+}
+
+// publicLink returns the public URL of a wizard path such as "/invite/x".
+func (c *checked) publicLink(path string) string {
+	u := *c.publicURL
+	u.Path = c.publicURL.Path + path
+	return u.String()
+}
+
+// origin returns the scheme://host of an absolute http(s) URL.
+func origin(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", errors.New("not an absolute http(s) URL")
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+// remoteHost is the default ClientIP: the host part of r.RemoteAddr.
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,147 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/tenantgate/tenantgate/m365access"
+	"github.com/tenantgate/tenantgate/tokenstore"
+)
+
+// reportJSON is the ValidationReport resource.
+type reportJSON struct {
+	OK       bool        `json:"ok"`
+	AuthMode string      `json:"authMode"`
+	TenantID string      `json:"tenantId,omitempty"`
+	At       time.Time   `json:"at"`
+	Checks   []checkJSON `json:"checks"`
+}
+
+// checkJSON is one check of a validation report.
+type checkJSON struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail,omitempty"`
+	Action string `json:"action,omitempty"`
+}
+
+// statusJSON is the Status resource.
+type statusJSON struct {
+	State                string         `json:"state"`
+	AuthMode             string         `json:"authMode"`
+	Account              string         `json:"account,omitempty"`
+	TenantID             string         `json:"tenantId,omitempty"`
+	ConnectedAt          *time.Time     `json:"connectedAt,omitempty"`
+	LastRefresh          *time.Time     `json:"lastRefresh,omitempty"`
+	LastValidation       *time.Time     `json:"lastValidation,omitempty"`
+	LastValidationOK     bool           `json:"lastValidationOk"`
+	LastError            *lastErrorJSON `json:"lastError,omitempty"`
+	ConsentGrantedAt     *time.Time     `json:"consentGrantedAt,omitempty"`
+	GrantedRoles         []string       `json:"grantedRoles,omitempty"`
+	RefreshTokenDeadline *time.Time     `json:"refreshTokenDeadline,omitempty"`
+	SecretExpiresAt      *time.Time     `json:"secretExpiresAt,omitempty"`
+	CertificateExpiresAt *time.Time     `json:"certificateExpiresAt,omitempty"`
+	QoESecretExpiresAt   *time.Time     `json:"qoeSecretExpiresAt,omitempty"`
+}
+
+// lastErrorJSON is the last failure of a connection.
+type lastErrorJSON struct {
+	At        time.Time `json:"at"`
+	Op        string    `json:"op"`
+	Codes     []int     `json:"codes,omitempty"`
+	GraphCode string    `json:"graphCode,omitempty"`
+	Action    string    `json:"action,omitempty"`
+	Message   string    `json:"message"`
+}
+
+// signInLinkJSON is a Microsoft sign-in or admin consent link bound to the
+// browser that asked for it.
+type signInLinkJSON struct {
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+func (a *admin) validate(w http.ResponseWriter, r *http.Request, customer string) {
+	if p := decodeEmpty(w, r); p != nil {
+		writeProblem(w, *p)
+		return
+	}
+	rep, err := a.c.Access.Validate(r.Context(), customer)
+	if err != nil {
+		a.c.fail(w, r, "validate", err)
+		return
+	}
+	out := reportJSON{OK: rep.OK, AuthMode: string(rep.Mode), TenantID: rep.TenantID, At: rep.At, Checks: []checkJSON{}}
+	for _, c := range rep.Checks {
+		out.Checks = append(out.Checks, checkJSON{Name: c.Name, OK: c.OK, Detail: safeText(c.Detail, 500), Action: string(c.Action)})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *admin) status(w http.ResponseWriter, r *http.Request, customer string) {
+	st, err := a.c.Access.Status(r.Context(), customer)
+	if errors.Is(err, tokenstore.ErrNotFound) {
+		st, err = m365access.Status{Customer: customer, Mode: m365access.ModeToken, State: m365access.StateNotConnected}, nil
+	}
+	if err != nil {
+		a.c.fail(w, r, "status", err)
+		return
+	}
+	out := statusJSON{
+		State: string(st.State), AuthMode: string(st.Mode), Account: st.Account, TenantID: st.TenantID,
+		ConnectedAt: st.ConnectedAt, LastRefresh: st.LastRefresh, LastValidation: st.LastValidation,
+		LastValidationOK: st.LastValidationOK, ConsentGrantedAt: st.ConsentGrantedAt, GrantedRoles: st.GrantedRoles,
+		RefreshTokenDeadline: st.RefreshTokenDeadline, SecretExpiresAt: st.SecretExpiresAt,
+		CertificateExpiresAt: st.CertificateExpiresAt, QoESecretExpiresAt: st.QoESecretExpiresAt,
+	}
+	if e := st.LastError; e != nil {
+		out.LastError = &lastErrorJSON{At: e.At, Op: e.Op, Codes: e.Codes, GraphCode: e.GraphCode,
+			Action: string(e.Action), Message: safeText(e.Message, 500)}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// switchToToken begins a token connection whose completion flips the
+// customer to token authentication. The binding cookie is set on this
+// response, so the link works in the browser that asked for it.
+func (a *admin) switchToToken(w http.ResponseWriter, r *http.Request, customer string) {
+	if p := decodeEmpty(w, r); p != nil {
+		writeProblem(w, *p)
+		return
+	}
+	value, binding, err := newBinding()
+	if err != nil {
+		a.c.fail(w, r, "switch to token", err)
+		return
+	}
+	res, err := a.c.Access.SwitchToToken(r.Context(), customer, m365access.BeginOptions{BrowserBinding: binding})
+	if err != nil {
+		a.c.fail(w, r, "switch to token", err)
+		return
+	}
+	a.c.setBindingCookie(w, value, res.ExpiresAt)
+	a.c.clearCookie(w, inviteCookie)
+	writeJSON(w, http.StatusOK, signInLinkJSON{URL: res.AuthorizeURL, ExpiresAt: res.ExpiresAt})
+}
+
+// consent returns the admin consent link for the customer's tenant, bound
+// to the browser that asked for it.
+func (a *admin) consent(w http.ResponseWriter, r *http.Request, customer string) {
+	if p := decodeEmpty(w, r); p != nil {
+		writeProblem(w, *p)
+		return
+	}
+	value, binding, err := newBinding()
+	if err != nil {
+		a.c.fail(w, r, "consent", err)
+		return
+	}
+	res, err := a.c.Access.ConsentURL(r.Context(), customer, binding)
+	if err != nil {
+		a.c.fail(w, r, "consent", err)
+		return
+	}
+	a.c.setBindingCookie(w, value, res.ExpiresAt)
+	writeJSON(w, http.StatusOK, signInLinkJSON{URL: res.AuthorizeURL, ExpiresAt: res.ExpiresAt})
+}

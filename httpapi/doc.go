@@ -1,0 +1,54 @@
+// Package httpapi is the net/http face of tenantgate: the handlers a
+// provider mounts into its own web server.
+//
+// It has two parts that can be mounted together (New) or apart:
+//
+//   - NewAdmin: the JSON admin API for the provider's admins. Every route
+//     asks the host's Authorizer (there is no open admin API), refuses
+//     cross-origin browser requests (net/http.CrossOriginProtection),
+//     reads JSON bodies of at most 1 MiB with unknown fields refused and
+//     answers errors as application/problem+json (RFC 9457) with a stable
+//     code, the offending fields and, where m365access knows it, the
+//     action a person must take. Secrets are write-only: reads say only
+//     whether one is set. GET /openapi.json describes every route.
+//   - NewWizard: the customer-facing invitation wizard (html/template
+//     pages, embedded and overridable): the landing page of an invitation
+//     link, the "Sign in with Microsoft" start, the sign-in callback and
+//     the admin consent callback. Pages carry a strict Content Security
+//     Policy, Referrer-Policy no-referrer and X-Frame-Options DENY; the
+//     sign-in is bound to the browser by an HttpOnly, SameSite=Lax cookie.
+//
+// The handlers hold no global state and build every link from
+// Config.PublicBaseURL, never from a request's Host, so they work under any
+// prefix (http.StripPrefix). They sit on top of m365access (settings,
+// connections, consent, status), invite (invitations) and usersync (user
+// sync, run in the background with its state kept in the tokenstore so
+// that a restart shows the last result and a run interrupted by a crash
+// reads as failed, not as running forever).
+//
+// Admin routes (relative to the mount point):
+//
+//	GET, PUT  /customers/{customer}/m365              settings
+//	POST      /customers/{customer}/m365/validate     validate authentication
+//	POST, GET /customers/{customer}/m365/invitations  send, list
+//	DELETE    /customers/{customer}/m365/invitations/{id}
+//	POST      /customers/{customer}/m365/refresh-token  a new wizard link
+//	POST      /customers/{customer}/m365/switch-to-token
+//	POST      /customers/{customer}/m365/consent        admin consent link
+//	GET       /customers/{customer}/m365/status
+//	GET, PUT  /customers/{customer}/m365/qoe
+//	POST, GET /customers/{customer}/users/sync
+//	GET       /customers/{customer}/users?limit=&after=
+//	GET       /openapi.json
+//
+// Wizard routes:
+//
+//	GET  /invite/{token}        landing page
+//	POST /invite/{token}/start  redirects to Microsoft sign-in
+//	GET  /auth/callback         completes the token connection
+//	GET  /consent/callback      completes admin consent
+//
+// The switch-to-token and consent routes return a Microsoft link bound to
+// the browser that called them (they set the binding cookie on the
+// response, scoped to PublicBaseURL's path): open the link in that browser.
+package httpapi

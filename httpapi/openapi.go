@@ -1,0 +1,167 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// openAPIDocument builds the OpenAPI 3.1 document of the admin API from
+// the route table the mux is built from.
+func (a *admin) openAPIDocument() map[string]any {
+	paths := map[string]map[string]any{}
+	for _, rt := range a.routes {
+		op := map[string]any{
+			"summary":     rt.summary,
+			"operationId": operationID(rt),
+			"x-action":    string(rt.action),
+		}
+		var params []any
+		for _, name := range pathParams(rt.path) {
+			params = append(params, map[string]any{"name": name, "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+		}
+		for _, q := range rt.query {
+			params = append(params, map[string]any{"name": q.name, "in": "query", "description": q.description, "schema": map[string]any{"type": q.typ}})
+		}
+		if params != nil {
+			op["parameters"] = params
+		}
+		if rt.request != "" {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				"application/json": map[string]any{"schema": ref(rt.request)}}}
+		}
+		ok := map[string]any{"description": "success"}
+		if rt.response != "" {
+			ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref(rt.response)}}
+		} else {
+			ok["content"] = map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}
+		}
+		problem := map[string]any{"description": "error", "content": map[string]any{"application/problem+json": map[string]any{"schema": ref("Problem")}}}
+		op["responses"] = map[string]any{strconv.Itoa(rt.status): ok, "default": problem}
+		if paths[rt.path] == nil {
+			paths[rt.path] = map[string]any{}
+		}
+		paths[rt.path][strings.ToLower(rt.method)] = op
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{"title": "tenantgate admin API", "version": "1",
+			"description": "Microsoft 365 access of the provider's customers. Every route asks the host's authorizer; errors are application/problem+json with a stable code."},
+		"paths":      paths,
+		"components": map[string]any{"schemas": schemas},
+	}
+}
+
+func operationID(rt route) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(rt.method))
+	for _, seg := range strings.Split(rt.path, "/") {
+		if seg == "" || strings.HasPrefix(seg, "{") || seg == "customers" {
+			continue
+		}
+		seg = strings.TrimSuffix(seg, ".json")
+		for _, part := range strings.Split(seg, "-") {
+			if part != "" {
+				b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+			}
+		}
+	}
+	return b.String()
+}
+
+func pathParams(path string) []string {
+	var out []string
+	for _, seg := range strings.Split(path, "/") {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			out = append(out, strings.TrimSuffix(strings.TrimPrefix(seg, "{"), "}"))
+		}
+	}
+	return out
+}
+
+func ref(name string) map[string]any {
+	return map[string]any{"$ref": "#/components/schemas/" + name}
+}
+
+func (a *admin) openAPI(w http.ResponseWriter, _ *http.Request, _ string) {
+	writeJSON(w, http.StatusOK, a.openAPIDocument())
+}
+
+// Schema helpers.
+func obj(props map[string]any, required ...string) map[string]any {
+	o := map[string]any{"type": "object", "properties": props}
+	if required != nil {
+		o["required"] = required
+	}
+	return o
+}
+
+var (
+	str     = map[string]any{"type": "string"}
+	integer = map[string]any{"type": "integer"}
+	boolean = map[string]any{"type": "boolean"}
+	when    = map[string]any{"type": "string", "format": "date-time"}
+)
+
+func writeOnly(desc string) map[string]any {
+	return map[string]any{"type": "string", "writeOnly": true, "description": desc}
+}
+
+func enum(vals ...string) map[string]any {
+	return map[string]any{"type": "string", "enum": vals}
+}
+
+// schemas are the components of the document; the field names are those of
+// the JSON types of this package.
+var schemas = map[string]any{
+	"Problem": obj(map[string]any{
+		"type": str, "title": str, "status": integer, "detail": str, "code": str, "action": str, "reason": str,
+		"fields": map[string]any{"type": "array", "items": obj(map[string]any{"field": str, "code": str, "message": str})},
+	}, "title", "status", "code"),
+	"Settings": obj(map[string]any{
+		"customer": str, "version": integer, "updatedAt": when, "tenant": str, "tenantId": str,
+		"authMode": enum("token", "appRegistration", "password"), "serviceAccount": str, "cloud": str,
+		"clientId": str, "clientSecretSet": boolean, "clientSecretExpiresAt": when,
+		"certificateSet": boolean, "certificateSha256": str, "certificateExpiresAt": when,
+		"passwordSet": boolean, "userFilter": str,
+	}, "customer", "version", "tenant", "authMode", "serviceAccount", "clientId", "clientSecretSet", "userFilter"),
+	"SettingsUpdate": obj(map[string]any{
+		"tenant": str, "authMode": enum("token", "appRegistration", "password"), "serviceAccount": str, "cloud": str,
+		"clientId": str, "clientSecret": writeOnly("the app registration's client secret; reads give clientSecretSet"),
+		"clientSecretExpiresAt": when, "certificatePem": writeOnly("certificate and unencrypted private key, PEM"),
+		"password": writeOnly("legacy password mode only; deprecated"), "userFilter": str,
+	}),
+	"ValidationReport": obj(map[string]any{
+		"ok": boolean, "authMode": str, "tenantId": str, "at": when,
+		"checks": map[string]any{"type": "array", "items": obj(map[string]any{"name": str, "ok": boolean, "detail": str, "action": str})},
+	}, "ok", "checks"),
+	"InvitationRequest": obj(map[string]any{"to": map[string]any{"type": "string", "description": "recipient; empty means the saved service account"}}),
+	"Invitation": obj(map[string]any{
+		"id": str, "status": enum("pending", "opened", "completed", "expired", "revoked", "failed"), "to": str, "sentBy": str,
+		"createdAt": when, "expiresAt": when, "sentAt": when, "openedAt": when, "completedAt": when, "revokedAt": when, "failedAt": when,
+	}, "id", "status", "expiresAt"),
+	"InvitationList": obj(map[string]any{"invitations": map[string]any{"type": "array", "items": ref("Invitation")}}, "invitations"),
+	"WizardLink":     obj(map[string]any{"invitation": ref("Invitation"), "link": str, "expiresAt": when}, "invitation", "link"),
+	"SignInLink":     obj(map[string]any{"url": str, "expiresAt": when}, "url", "expiresAt"),
+	"Status": obj(map[string]any{
+		"state":    enum("notConnected", "connected", "degraded", "reauthorizationRequired", "consentRequired", "credentialExpired"),
+		"authMode": str, "account": str, "tenantId": str, "connectedAt": when, "lastRefresh": when, "lastValidation": when,
+		"lastValidationOk": boolean, "lastError": obj(map[string]any{"at": when, "op": str, "codes": map[string]any{"type": "array", "items": integer}, "graphCode": str, "action": str, "message": str}),
+		"consentGrantedAt": when, "grantedRoles": map[string]any{"type": "array", "items": str}, "refreshTokenDeadline": when,
+		"secretExpiresAt": when, "certificateExpiresAt": when, "qoeSecretExpiresAt": when,
+	}, "state", "authMode"),
+	"QoE":       obj(map[string]any{"appId": str, "clientSecretSet": boolean, "clientSecretExpiresAt": when}, "appId", "clientSecretSet"),
+	"QoEUpdate": obj(map[string]any{"appId": str, "clientSecret": writeOnly("the QoE app's client secret"), "clientSecretExpiresAt": when}),
+	"SyncRun": obj(map[string]any{
+		"id": str, "state": enum("running", "succeeded", "failed"), "startedAt": when, "finishedAt": when,
+		"added": integer, "changed": integer, "removed": integer, "unchanged": integer, "total": integer, "heartbeat": when,
+		"progress": obj(map[string]any{"pages": integer, "read": integer, "matched": integer, "estimate": integer, "percent": integer}),
+		"error":    obj(map[string]any{"code": str, "action": str, "message": str}),
+	}, "id", "state", "added", "changed", "removed", "total", "progress"),
+	"UserPage": obj(map[string]any{"users": map[string]any{"type": "array", "items": ref("User")}, "next": str, "total": integer}, "users", "total"),
+	"User": obj(map[string]any{
+		"id": str, "userPrincipalName": str, "displayName": str, "givenName": str, "surname": str, "mail": str,
+		"jobTitle": str, "department": str, "companyName": str, "officeLocation": str, "streetAddress": str,
+		"city": str, "state": str, "country": str, "usageLocation": str, "accountEnabled": boolean,
+	}),
+}

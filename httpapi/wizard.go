@@ -1,0 +1,436 @@
+package httpapi
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tenantgate/tenantgate/invite"
+	"github.com/tenantgate/tenantgate/m365access"
+)
+
+//go:embed templates/*.html
+var builtinPages embed.FS
+
+// The page templates, each rendered inside layout.html.
+const (
+	pageLayout  = "layout.html"
+	pageLanding = "landing.html"
+	pageSuccess = "success.html"
+	pageFailure = "failure.html"
+)
+
+// pageData is what the page templates render.
+type pageData struct {
+	Title        string
+	Provider     string
+	SupportEmail string
+	SupportURL   string
+
+	// The landing page.
+	SentBy       string
+	CustomerName string
+	Tenant       string
+	Account      string
+	Expires      string
+	Permissions  []invite.Permission
+	StartURL     string
+
+	// Success and failure pages.
+	Heading  string
+	Message  string
+	WhatToDo string
+	// RetryURL, when set, is where a "Sign in with Microsoft" form posts
+	// to start again.
+	RetryURL string
+}
+
+// wizard serves the customer-facing pages.
+type wizard struct {
+	c     *checked
+	mux   *http.ServeMux
+	pages map[string]*template.Template
+	// formActions are the CSP form-action sources; csp the whole policy.
+	formActions []string
+	csp         string
+}
+
+func newWizard(cfg Config) (*wizard, error) {
+	c, err := cfg.check(false)
+	if err != nil {
+		return nil, err
+	}
+	wz := &wizard{c: c, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
+	if err := wz.parsePages(); err != nil {
+		return nil, err
+	}
+	// form-action: ourselves, the public origin (forms post there), and the
+	// sign-in origins the start POST redirects to (browsers check the
+	// redirect chain of a form submission against form-action).
+	pub, _ := origin(c.publicURL.String())
+	actions := []string{"'self'", pub}
+	for _, o := range c.SignInOrigins {
+		oo, _ := origin(o)
+		actions = append(actions, oo)
+	}
+	wz.formActions = dedupe(actions)
+	wz.csp = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action " +
+		strings.Join(wz.formActions, " ") + "; frame-ancestors 'none'; base-uri 'none'"
+
+	wz.mux.HandleFunc("GET /invite/{token}", wz.landing)
+	wz.mux.HandleFunc("POST /invite/{token}/start", wz.start)
+	wz.mux.HandleFunc("GET /auth/callback", wz.authCallback)
+	wz.mux.HandleFunc("GET /consent/callback", wz.consentCallback)
+	wz.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		wz.fail(w, http.StatusNotFound, failure{heading: "Page not found",
+			message: "There is no page at this address.", todo: "Open the link from your invitation email again."})
+	})
+	return wz, nil
+}
+
+// formActionAllows reports whether the pages' CSP form-action lists origin.
+func (wz *wizard) formActionAllows(origin string) bool {
+	return slices.Contains(wz.formActions, origin)
+}
+
+func dedupe(ss []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range ss {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// parsePages parses the layout and each page, preferring cfg.Pages.
+func (wz *wizard) parsePages() error {
+	read := func(name string) (string, error) {
+		if wz.c.Pages != nil {
+			if b, err := fs.ReadFile(wz.c.Pages, name); err == nil {
+				return string(b), nil
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				return "", fmt.Errorf("httpapi: reading page template %s: %w", name, err)
+			}
+		}
+		b, err := builtinPages.ReadFile("templates/" + name)
+		return string(b), err
+	}
+	layout, err := read(pageLayout)
+	if err != nil {
+		return err
+	}
+	for _, name := range []string{pageLanding, pageSuccess, pageFailure} {
+		body, err := read(name)
+		if err != nil {
+			return err
+		}
+		t, err := template.New(name).Parse(layout)
+		if err == nil {
+			_, err = t.Parse(body)
+		}
+		if err != nil {
+			return fmt.Errorf("httpapi: parsing page template %s: %w", name, err)
+		}
+		if t.Lookup("layout") == nil || t.Lookup("content") == nil {
+			return fmt.Errorf("httpapi: page template %s: layout.html must define \"layout\" and %s \"content\"", name, name)
+		}
+		wz.pages[name] = t
+	}
+	return nil
+}
+
+// ServeHTTP applies cross-origin protection to the form POST, then routes.
+func (wz *wizard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := wz.c.CrossOrigin.Check(r); err != nil {
+		wz.fail(w, http.StatusForbidden, failure{heading: "Request refused",
+			message: "This request came from another web site.", todo: "Open the link from your invitation email directly."})
+		return
+	}
+	wz.mux.ServeHTTP(w, r)
+}
+
+// render writes a page with the security headers.
+func (wz *wizard) render(w http.ResponseWriter, status int, page string, d pageData) {
+	d.Provider, d.SupportEmail, d.SupportURL = wz.c.ProviderName, wz.c.SupportEmail, wz.c.SupportURL
+	var buf bytes.Buffer
+	if err := wz.pages[page].ExecuteTemplate(&buf, "layout", d); err != nil {
+		wz.c.Logger.Error("httpapi: rendering page failed", "page", page, "err", err.Error())
+		setPageHeaders(w, wz.csp)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte("This page could not be shown. Please try again later.\n"))
+		return
+	}
+	setPageHeaders(w, wz.csp)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// failure is a failure page's text.
+type failure struct {
+	heading, message, todo string
+	retry                  string
+}
+
+func (wz *wizard) fail(w http.ResponseWriter, status int, f failure) {
+	wz.render(w, status, pageFailure, pageData{Title: f.heading, Heading: f.heading, Message: f.message, WhatToDo: f.todo, RetryURL: f.retry})
+}
+
+// expires formats a time for people.
+func expires(t time.Time) string {
+	return t.UTC().Format("Monday, 2 January 2006 15:04 MST")
+}
+
+// redeem looks up the invitation of a link, or writes the failure page.
+func (wz *wizard) redeem(w http.ResponseWriter, r *http.Request, token string) (invite.Invitation, bool) {
+	inv, err := wz.c.Invitations.Redeem(r.Context(), token, wz.c.ClientIP(r))
+	if err == nil {
+		return inv, true
+	}
+	var rl *invite.RateLimitError
+	ask := "Ask " + wz.c.ProviderName + " to send you a new invitation."
+	if inv.SentBy != "" {
+		ask = "Ask " + inv.SentBy + " at " + wz.c.ProviderName + " to send you a new invitation."
+	}
+	switch {
+	case errors.As(err, &rl):
+		mins := int(rl.RetryAfter.Minutes()) + 1
+		wz.fail(w, http.StatusTooManyRequests, failure{heading: "Too many attempts",
+			message: "This browser tried too many invitation links that do not work.",
+			todo:    fmt.Sprintf("Wait %d minutes, then open the link from your invitation email again.", mins)})
+	case errors.Is(err, invite.ErrExpired):
+		wz.fail(w, http.StatusGone, failure{heading: "This invitation has expired",
+			message: "The link worked until " + expires(inv.ExpiresAt) + ".", todo: ask})
+	case errors.Is(err, invite.ErrRevoked):
+		wz.fail(w, http.StatusGone, failure{heading: "This invitation is no longer valid",
+			message: "It was withdrawn or replaced by a newer invitation.", todo: "Use the newest invitation email you received, or " + strings.ToLower(ask[:1]) + ask[1:]})
+	case errors.Is(err, invite.ErrCompleted):
+		wz.fail(w, http.StatusGone, failure{heading: "This invitation was already used",
+			message: "The connection was established with it; a link works only once.",
+			todo:    "Nothing more is needed. If the connection must be renewed, " + strings.ToLower(ask[:1]) + ask[1:]})
+	case errors.Is(err, invite.ErrInvalidToken):
+		wz.fail(w, http.StatusNotFound, failure{heading: "This link is not valid",
+			message: "No invitation belongs to this link.",
+			todo:    "Check that you opened the whole link from the email (long links are sometimes cut). Otherwise " + strings.ToLower(ask[:1]) + ask[1:]})
+	default:
+		wz.c.Logger.ErrorContext(r.Context(), "httpapi: redeeming an invitation failed", "err", err.Error())
+		wz.fail(w, http.StatusInternalServerError, failure{heading: "Something went wrong",
+			message: "The invitation could not be checked just now.", todo: "Try again in a few minutes."})
+	}
+	return inv, false
+}
+
+func (wz *wizard) landing(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	inv, ok := wz.redeem(w, r, token)
+	if !ok {
+		return
+	}
+	d := pageData{Title: "Connect Microsoft 365", SentBy: inv.SentBy, CustomerName: inv.CustomerName, Tenant: inv.Tenant,
+		Expires: expires(inv.ExpiresAt), Permissions: wz.c.Permissions, StartURL: wz.c.publicLink("/invite/" + url.PathEscape(token) + "/start")}
+	if d.CustomerName == "" {
+		d.CustomerName = inv.Customer
+	}
+	if s, err := wz.c.Access.GetSettings(r.Context(), inv.Customer); err == nil {
+		d.Account = s.ServiceAccount
+		if d.Tenant == "" {
+			d.Tenant = s.Tenant
+		}
+	}
+	wz.render(w, http.StatusOK, pageLanding, d)
+}
+
+// start begins the token connection and sends the browser to Microsoft.
+func (wz *wizard) start(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	inv, ok := wz.redeem(w, r, token)
+	if !ok {
+		return
+	}
+	value, binding, err := newBinding()
+	if err != nil {
+		wz.c.Logger.ErrorContext(r.Context(), "httpapi: random binding failed", "err", err.Error())
+		wz.fail(w, http.StatusInternalServerError, failure{heading: "Something went wrong", message: "The sign-in could not be started.", todo: "Try again in a few minutes."})
+		return
+	}
+	res, err := wz.c.Access.Begin(r.Context(), inv.Customer, m365access.BeginOptions{BrowserBinding: binding})
+	if err != nil {
+		wz.c.Logger.WarnContext(r.Context(), "httpapi: starting the token connection failed", "customer", inv.Customer, "err", err.Error())
+		f := wz.failureOf(err)
+		wz.fail(w, statusOfFailure(err), f)
+		return
+	}
+	if o, err := origin(res.AuthorizeURL); err == nil && !wz.formActionAllows(o) {
+		wz.c.Logger.WarnContext(r.Context(), "httpapi: the sign-in origin is not in Config.SignInOrigins; browsers block the redirect (CSP form-action)", "origin", o)
+	}
+	wz.c.setBindingCookie(w, value, res.ExpiresAt)
+	wz.c.setCookie(w, inviteCookie, token, res.ExpiresAt)
+	setPageHeaders(w, wz.csp)
+	http.Redirect(w, r, res.AuthorizeURL, http.StatusSeeOther)
+}
+
+// authCallback completes the token connection.
+func (wz *wizard) authCallback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	token := wz.c.cookie(r, inviteCookie)
+	retry := ""
+	if token != "" {
+		retry = wz.c.publicLink("/invite/" + url.PathEscape(token) + "/start")
+	}
+	if e := q.Get("error"); e != "" {
+		wz.c.Logger.InfoContext(r.Context(), "httpapi: sign-in returned an error", "error", safeText(e, 64))
+		f := failure{heading: "The sign-in did not complete", message: "Microsoft did not finish the sign-in.",
+			todo: "Try again. If it fails again, contact " + wz.c.ProviderName + ".", retry: retry}
+		if e == "access_denied" {
+			f = failure{heading: "You cancelled the sign-in", message: "Nothing was connected and nothing was changed.",
+				todo:  "To connect, click Sign in with Microsoft again and choose Accept on Microsoft's page. If you do not want to connect, you can close this page.",
+				retry: retry}
+		}
+		wz.fail(w, http.StatusBadRequest, f)
+		return
+	}
+	conn, err := wz.c.Access.Complete(r.Context(), q.Get("state"), q.Get("code"), bindingOf(wz.c.cookie(r, bindingCookie)))
+	if err != nil {
+		wz.c.Logger.WarnContext(r.Context(), "httpapi: completing the token connection failed", "err", err.Error())
+		f := wz.failureOf(err)
+		if f.retry == "" && retryable(err) {
+			f.retry = retry
+		}
+		wz.fail(w, statusOfFailure(err), f)
+		return
+	}
+	// Complete the invitation the sign-in started from, if it belongs to
+	// the customer just connected.
+	if token != "" {
+		if inv, err := wz.c.Invitations.Redeem(r.Context(), token, wz.c.ClientIP(r)); err == nil && inv.Customer == conn.Customer {
+			if _, err := wz.c.Invitations.Complete(r.Context(), inv.Customer, inv.ID); err != nil {
+				wz.c.Logger.WarnContext(r.Context(), "httpapi: completing the invitation failed", "customer", inv.Customer, "invitation", inv.ID, "err", err.Error())
+			}
+		}
+	}
+	wz.c.clearCookie(w, bindingCookie)
+	wz.c.clearCookie(w, inviteCookie)
+	msg := "Your Microsoft 365 tenant is now connected to " + wz.c.ProviderName + "."
+	if conn.Account != "" {
+		msg = "You signed in as " + conn.Account + ". Your Microsoft 365 tenant is now connected to " + wz.c.ProviderName + "."
+	}
+	wz.render(w, http.StatusOK, pageSuccess, pageData{Title: "Connected", Heading: "Connected",
+		Message: msg, WhatToDo: "You can close this page. You can revoke the access at any time in Microsoft Entra ID."})
+}
+
+// consentCallback completes admin consent.
+func (wz *wizard) consentCallback(w http.ResponseWriter, r *http.Request) {
+	cb := m365access.ConsentCallbackFromQuery(r.URL.Query())
+	_, err := wz.c.Access.CompleteConsent(r.Context(), cb, bindingOf(wz.c.cookie(r, bindingCookie)))
+	if err != nil {
+		wz.c.Logger.WarnContext(r.Context(), "httpapi: completing admin consent failed", "err", err.Error())
+		f := wz.failureOf(err)
+		if cb.Error == "access_denied" || errors.Is(err, m365access.ErrDenied) {
+			f = failure{heading: "Consent was not granted", message: "Nothing was changed.",
+				todo: "To grant it, ask " + wz.c.ProviderName + " for the consent link again, open it and choose Accept as a Global Administrator."}
+		}
+		wz.fail(w, statusOfFailure(err), f)
+		return
+	}
+	wz.c.clearCookie(w, bindingCookie)
+	wz.render(w, http.StatusOK, pageSuccess, pageData{Title: "Consent granted", Heading: "Consent granted",
+		Message:  "Admin consent for " + wz.c.ProviderName + " was granted in your tenant.",
+		WhatToDo: "You can close this page."})
+}
+
+// retryable reports whether starting the sign-in again can help.
+func retryable(err error) bool {
+	var fe *m365access.FlowError
+	if errors.As(err, &fe) {
+		switch fe.Reason {
+		case m365access.ReasonNotConfigured, m365access.ReasonWrongMode:
+			return false
+		}
+		return true
+	}
+	return m365access.ActionOf(err) != m365access.ActionGrantConsent
+}
+
+func statusOfFailure(err error) int {
+	var fe *m365access.FlowError
+	if errors.As(err, &fe) {
+		if fe.Reason == m365access.ReasonNotConfigured {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusBadRequest
+	}
+	var me *m365access.Error
+	if errors.As(err, &me) {
+		if me.Retryable {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusBadGateway
+	}
+	return http.StatusInternalServerError
+}
+
+// failureOf explains a failed sign-in or consent to the person in front
+// of the browser: what happened and what to do, never the raw error.
+func (wz *wizard) failureOf(err error) failure {
+	prov := wz.c.ProviderName
+	var fe *m365access.FlowError
+	if errors.As(err, &fe) {
+		switch fe.Reason {
+		case m365access.ReasonStateExpired:
+			return failure{heading: "The sign-in took too long", message: "The sign-in must be finished within a few minutes of starting it.",
+				todo: "Start again: open the link from your invitation email and click Sign in with Microsoft."}
+		case m365access.ReasonStateReused:
+			return failure{heading: "This sign-in was already used", message: "Each sign-in completes once; this page was probably reloaded.",
+				todo: "If you saw a success page before, nothing more is needed. Otherwise open the link from your invitation email again."}
+		case m365access.ReasonStateUnknown, m365access.ReasonMissingCode, m365access.ReasonNonceMismatch:
+			return failure{heading: "The sign-in could not be completed", message: "The answer from Microsoft does not belong to a sign-in started here.",
+				todo: "Open the link from your invitation email again and click Sign in with Microsoft."}
+		case m365access.ReasonBindingMismatch:
+			return failure{heading: "Please use the same browser", message: "The sign-in was started in another browser, or this browser's cookies were cleared.",
+				todo: "Open the link from your invitation email in this browser and click Sign in with Microsoft here, with cookies enabled."}
+		case m365access.ReasonWrongAccount:
+			return failure{heading: "A different account signed in", message: "The sign-in must use the account named in the invitation.",
+				todo: "Sign out of Microsoft (or use a private window), open the invitation link again and sign in with the requested account."}
+		case m365access.ReasonTenantMismatch:
+			return failure{heading: "Another organization signed in", message: "The account that signed in belongs to another Microsoft 365 tenant than the one " + prov + " expects.",
+				todo: "Sign in with an account of your organization's tenant, or ask " + prov + " to correct the tenant."}
+		case m365access.ReasonScopesMissing, m365access.ReasonPermissionsShort:
+			return failure{heading: "Permissions were not granted", message: "Microsoft did not grant every permission " + prov + " needs.",
+				todo: "Try again and accept all permissions; if your organization requires it, ask a Global Administrator to grant admin consent."}
+		case m365access.ReasonDenied:
+			return failure{heading: "The sign-in was cancelled or refused", message: "Nothing was connected and nothing was changed.",
+				todo: "Try again and choose Accept on Microsoft's page."}
+		case m365access.ReasonNotConfigured, m365access.ReasonWrongMode:
+			return failure{heading: "The connection is not set up yet", message: prov + " has not finished setting up this connection.",
+				todo: "Contact " + prov + " and mention this page."}
+		}
+	}
+	switch m365access.ActionOf(err) {
+	case m365access.ActionGrantConsent:
+		return failure{heading: "Admin consent is needed", message: "Your organization requires an administrator to approve " + prov + ".",
+			todo: "Ask a Global Administrator to sign in, or ask " + prov + " for the admin consent link."}
+	case m365access.ActionCompleteMFAOrSwitchToToken:
+		return failure{heading: "Additional verification is needed", message: "Your organization requires multi-factor authentication or a compliant device.",
+			todo: "Try again and complete the verification Microsoft asks for."}
+	case m365access.ActionWaitAndRetry:
+		return failure{heading: "Microsoft is busy", message: "Microsoft could not complete the sign-in just now.",
+			todo: "Wait a few minutes and try again."}
+	case m365access.ActionFixTenant:
+		return failure{heading: "The tenant was not found", message: "Microsoft does not know the tenant " + prov + " has on record.",
+			todo: "Contact " + prov + " to correct it."}
+	}
+	return failure{heading: "The connection could not be completed", message: "Something went wrong while finishing the sign-in.",
+		todo: "Try again in a few minutes. If it keeps failing, contact " + prov + "."}
+}
