@@ -1,0 +1,81 @@
+package m365access
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+const (
+	custAppID     = "c0c0c0c0-1111-2222-3333-444444444444"
+	custAppSecret = "customer-app-secret-0123456789"
+)
+
+func TestAppRegistrationSecretAndCertificate(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	e.saveAppRegistration(t, "secret", custAppID, custAppSecret, "", []string{"User.Read.All", "Organization.Read.All"})
+	tok, err := e.m.Credential("secret").GetToken(ctx, graphScope())
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, _ := decodeAccessToken(tok.Token)
+	if claims.TenantID != e.contoso.ID || len(claims.Roles) != 2 {
+		t.Errorf("app-only token claims %+v", claims)
+	}
+
+	certPEM, _ := selfSignedPEM(t, time.Now().Add(30*24*time.Hour))
+	e.saveAppRegistration(t, "cert", "c1c1c1c1-1111-2222-3333-444444444444", "", certPEM, []string{"User.Read.All", "Organization.Read.All"})
+	if _, err := e.m.Credential("cert").GetToken(ctx, graphScope()); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := e.m.Status(ctx, "cert")
+	if st.State != StateConnected || st.CertificateExpiresAt == nil || time.Until(*st.CertificateExpiresAt) < 29*24*time.Hour {
+		t.Errorf("status %+v", st)
+	}
+	if strings.Contains(e.logs(), custAppSecret) || strings.Contains(e.logs(), "PRIVATE KEY") {
+		t.Error("a credential reached the logs")
+	}
+}
+
+func TestAppRegistrationBadAndExpiredSecrets(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	e.saveAppRegistration(t, "c1", custAppID, custAppSecret, "", []string{"User.Read.All"})
+
+	// A wrong secret: 7000215, rotate the secret.
+	const wrong = "wrong-secret-value-0123456789"
+	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{AppClientSecret: ptr(wrong)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.m.Credential("c1").GetToken(ctx, graphScope())
+	var ae *Error
+	if !errors.As(err, &ae) || !ae.HasCode(7000215) || ae.Action != ActionRotateSecret {
+		t.Fatalf("wrong secret: %v", err)
+	}
+	if strings.Contains(err.Error(), wrong) {
+		t.Error("the error holds the secret")
+	}
+	st, _ := e.m.Status(ctx, "c1")
+	if st.State != StateCredentialExpired || st.LastError == nil || st.LastError.Action != ActionRotateSecret {
+		t.Errorf("status %+v", st)
+	}
+
+	// The right secret, then it expires at the fake: 7000222.
+	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{AppClientSecret: ptr(custAppSecret)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.m.Credential("c1").GetToken(ctx, graphScope()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.ExpireSecrets(custAppID); err != nil {
+		t.Fatal(err)
+	}
+	m2, _ := e.manager(t) // no token in memory
+	_, err = m2.Credential("c1").GetToken(ctx, graphScope())
+	if !errors.As(err, &ae) || !ae.HasCode(7000222) || ae.Action != ActionRotateSecret {
+		t.Fatalf("expired secret: %v", err)
+	}
+}

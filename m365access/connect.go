@@ -1,0 +1,415 @@
+package m365access
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	"github.com/tenantgate/tenantgate/tokenstore"
+)
+
+// BeginOptions tune Begin.
+type BeginOptions struct {
+	// BrowserBinding ties the transaction to the user agent that starts
+	// it, for example a hash of a random cookie value set on the response
+	// that redirects to Microsoft. Complete must be given the same value.
+	// Required.
+	BrowserBinding string
+	// Prompt is passed to Entra ID ("login", "select_account", "consent");
+	// empty lets Entra decide.
+	Prompt string
+	// SwitchMode flips the customer's mode to ModeToken once the
+	// connection completes and validates (SwitchToToken sets it).
+	SwitchMode bool
+}
+
+// BeginResult is where to send the browser.
+type BeginResult struct {
+	// AuthorizeURL is the Microsoft sign-in URL with state, PKCE S256,
+	// nonce and login_hint.
+	AuthorizeURL string
+	// ExpiresAt is when the transaction lapses.
+	ExpiresAt time.Time
+}
+
+// pending is a stored sign-in or consent transaction (sealed: it holds the
+// PKCE verifier and nonce).
+type pending struct {
+	Flow        string    `json:"flow"` // "signin" or "consent"
+	Customer    string    `json:"customer"`
+	BindingHash string    `json:"bindingHash"`
+	Verifier    string    `json:"verifier,omitempty"`
+	Nonce       string    `json:"nonce,omitempty"`
+	ExpiresAt   time.Time `json:"expiresAt"`
+	Used        bool      `json:"used,omitempty"`
+	SwitchMode  bool      `json:"switchMode,omitempty"`
+}
+
+const (
+	flowSignIn  = "signin"
+	flowConsent = "consent"
+)
+
+func pendingKey(state string) tokenstore.Key {
+	sum := sha256.Sum256([]byte(state))
+	return tokenstore.Key{Customer: pendingCustomer, Kind: kindPending, Name: hex.EncodeToString(sum[:])}
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashBinding(b string) string {
+	sum := sha256.Sum256([]byte("tenantgate-binding\x00" + b))
+	return hex.EncodeToString(sum[:])
+}
+
+// newPending stores a transaction and returns its state.
+func (m *Manager) newPending(ctx context.Context, p pending) (string, error) {
+	state := randomToken()
+	data, err := json.Marshal(&p)
+	if err != nil {
+		return "", err
+	}
+	if _, err := m.store.Put(ctx, tokenstore.Record{Key: pendingKey(state), Data: data, Sealed: true}, 0); err != nil {
+		return "", fmt.Errorf("m365access: storing the transaction: %w", err)
+	}
+	return state, nil
+}
+
+// takePending checks and consumes the transaction named by state: it must
+// exist, be of flow, unexpired, unused and bound to this browser. It is
+// marked used with a versioned write, so of two concurrent callbacks
+// exactly one wins.
+func (m *Manager) takePending(ctx context.Context, flow, state, binding string) (pending, error) {
+	var p pending
+	if state == "" {
+		return p, ErrStateUnknown
+	}
+	key := pendingKey(state)
+	rec, err := m.store.Get(ctx, key)
+	if errors.Is(err, tokenstore.ErrNotFound) {
+		return p, ErrStateUnknown
+	}
+	if err != nil {
+		return p, fmt.Errorf("m365access: reading the transaction: %w", err)
+	}
+	if err := json.Unmarshal(rec.Data, &p); err != nil || p.Flow != flow {
+		return pending{}, ErrStateUnknown
+	}
+	if p.Used {
+		return p, &FlowError{Reason: ReasonStateReused, Customer: p.Customer}
+	}
+	if m.now().After(p.ExpiresAt) {
+		if err := m.store.Delete(ctx, key, rec.Version); err != nil && !errors.Is(err, tokenstore.ErrNotFound) && !errors.Is(err, tokenstore.ErrConflict) {
+			m.log.WarnContext(ctx, "m365access: deleting an expired transaction failed", "err", err)
+		}
+		return p, &FlowError{Reason: ReasonStateExpired, Customer: p.Customer}
+	}
+	if subtle.ConstantTimeCompare([]byte(hashBinding(binding)), []byte(p.BindingHash)) != 1 {
+		return p, &FlowError{Reason: ReasonBindingMismatch, Customer: p.Customer}
+	}
+	p.Used = true
+	data, err := json.Marshal(&p)
+	if err != nil {
+		return p, err
+	}
+	if _, err := m.store.Put(ctx, tokenstore.Record{Key: key, Data: data, Sealed: true}, rec.Version); err != nil {
+		if errors.Is(err, tokenstore.ErrConflict) {
+			return p, &FlowError{Reason: ReasonStateReused, Customer: p.Customer}
+		}
+		return p, fmt.Errorf("m365access: consuming the transaction: %w", err)
+	}
+	return p, nil
+}
+
+// Begin starts the token connection for customer: it stores a pending
+// transaction (single use, expiring, bound to opts.BrowserBinding) and
+// returns the Microsoft sign-in URL for the customer's tenant.
+func (m *Manager) Begin(ctx context.Context, customer string, opts BeginOptions) (BeginResult, error) {
+	if opts.BrowserBinding == "" {
+		return BeginResult{}, errors.New("m365access: Begin needs a browser binding")
+	}
+	s, _, err := m.loadSettings(ctx, customer)
+	if err != nil {
+		return BeginResult{}, err
+	}
+	ep, err := m.clouds.Lookup(s.Cloud)
+	if err != nil {
+		return BeginResult{}, err
+	}
+	cl, err := m.providerClient(customer, ep)
+	if err != nil {
+		return BeginResult{}, err
+	}
+	verifier := randomToken()
+	nonce := randomToken()
+	challenge := sha256.Sum256([]byte(verifier))
+	urlOpts := []confidential.AuthCodeURLOption{confidential.WithTenantID(s.tenant())}
+	if s.ServiceAccount != "" {
+		urlOpts = append(urlOpts, confidential.WithLoginHint(s.ServiceAccount))
+	}
+	scopes := append(m.provider.delegatedScopes(), "openid", "profile", "offline_access")
+	raw, err := cl.AuthCodeURL(ctx, m.provider.ClientID, m.provider.redirectURI(), scopes, urlOpts...)
+	if err != nil {
+		return BeginResult{}, FromMSAL("build the sign-in URL", customer, err)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return BeginResult{}, fmt.Errorf("m365access: MSAL returned an unusable sign-in URL: %w", err)
+	}
+	expires := time.Now().Add(m.provider.ttl()).UTC()
+	state, err := m.newPending(ctx, pending{
+		Flow: flowSignIn, Customer: customer, BindingHash: hashBinding(opts.BrowserBinding),
+		Verifier: verifier, Nonce: nonce, ExpiresAt: expires, SwitchMode: opts.SwitchMode,
+	})
+	if err != nil {
+		return BeginResult{}, err
+	}
+	q := u.Query()
+	q.Set("state", state)
+	q.Set("nonce", nonce)
+	q.Set("code_challenge", base64.RawURLEncoding.EncodeToString(challenge[:]))
+	q.Set("code_challenge_method", "S256")
+	if opts.Prompt != "" {
+		q.Set("prompt", opts.Prompt)
+	}
+	u.RawQuery = q.Encode()
+	m.log.InfoContext(ctx, "m365access: token connection started", "customer", customer, "expires", expires)
+	return BeginResult{AuthorizeURL: u.String(), ExpiresAt: expires}, nil
+}
+
+// Connection is a completed token connection.
+type Connection struct {
+	Customer string
+	// TenantID is the tenant GUID from the id_token.
+	TenantID string
+	// Account is the signed-in user's name (UPN).
+	Account string
+	// HomeAccountID is MSAL's account key for silent refresh.
+	HomeAccountID string
+	// Scopes are the granted scopes.
+	Scopes      []string
+	ConnectedAt time.Time
+}
+
+// connection is the stored form of a Connection (not sealed: it holds
+// identifiers only; the tokens are in the sealed MSAL cache).
+type connection struct {
+	TenantID      string    `json:"tenantId"`
+	Account       string    `json:"account"`
+	HomeAccountID string    `json:"homeAccountId"`
+	Scopes        []string  `json:"scopes"`
+	ConnectedAt   time.Time `json:"connectedAt"`
+}
+
+func connectionKey(customer string) tokenstore.Key {
+	return tokenstore.Key{Customer: customer, Kind: kindConnection, Name: "token"}
+}
+
+func (m *Manager) loadConnection(ctx context.Context, customer string) (*connection, error) {
+	rec, err := m.store.Get(ctx, connectionKey(customer))
+	if err != nil {
+		return nil, err
+	}
+	var c connection
+	if err := json.Unmarshal(rec.Data, &c); err != nil {
+		return nil, fmt.Errorf("m365access: connection of customer %q is corrupt", customer)
+	}
+	return &c, nil
+}
+
+// Complete finishes the token connection from the redirect's state and
+// code. It rejects an unknown, expired, reused or foreign-browser state,
+// exchanges the code with the PKCE verifier, checks the id_token's nonce,
+// tenant and user and the granted scopes, and stores the connection.
+// Rejections are *FlowError (errors.Is with the Err* sentinels); Entra's
+// refusals are *Error.
+func (m *Manager) Complete(ctx context.Context, state, code, browserBinding string) (*Connection, error) {
+	p, err := m.takePending(ctx, flowSignIn, state, browserBinding)
+	if err != nil {
+		return nil, err
+	}
+	customer := p.Customer
+	if code == "" {
+		return nil, &FlowError{Reason: ReasonMissingCode, Customer: customer}
+	}
+	conn, err := m.complete(ctx, p, code)
+	if err != nil {
+		m.recordAttempt(ctx, customer, "complete the token connection", err)
+		return nil, err
+	}
+	return conn, nil
+}
+
+func (m *Manager) complete(ctx context.Context, p pending, code string) (*Connection, error) {
+	customer := p.Customer
+	s, _, err := m.loadSettings(ctx, customer)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := m.clouds.Lookup(s.Cloud)
+	if err != nil {
+		return nil, err
+	}
+	// Resolve a domain to its GUID independently of the sign-in answer.
+	wantTenant := s.TenantID
+	if wantTenant == "" {
+		wantTenant, err = m.resolveTenant(ctx, ep, s.Tenant)
+		if err != nil {
+			return nil, err
+		}
+	}
+	cl, err := m.providerClient(customer, ep)
+	if err != nil {
+		return nil, err
+	}
+	scopes := m.provider.delegatedScopes()
+	res, err := cl.AcquireTokenByAuthCode(ctx, code, m.provider.redirectURI(), scopes,
+		confidential.WithChallenge(p.Verifier), confidential.WithTenantID(wantTenant))
+	if err != nil {
+		if declined, ok := strings.CutPrefix(err.Error(), msalDeclinedScopes); ok {
+			return nil, &FlowError{Reason: ReasonScopesMissing, Customer: customer, Detail: "not granted: " + clip(declined)}
+		}
+		return nil, FromMSAL("exchange the authorization code", customer, err)
+	}
+	claims, err := idTokenClaims(res.IDToken.RawToken)
+	if err == nil {
+		err = checkSignIn(claims, p.Nonce, wantTenant, s.ServiceAccount, scopes, res.GrantedScopes)
+	} else {
+		err = &FlowError{Reason: ReasonNonceMismatch, Detail: "the id_token is unreadable"}
+	}
+	if err != nil {
+		m.removeAccount(ctx, cl, res.Account)
+		err.(*FlowError).Customer = customer
+		return nil, err
+	}
+	user := claims.user()
+	if res.Account.HomeAccountID == "" {
+		return nil, &Error{Op: "exchange the authorization code", Customer: customer, Action: ActionRestartConnection,
+			Err: errors.New("the token response had no client_info: no home account")}
+	}
+	now := time.Now().UTC()
+	c := connection{TenantID: strings.ToLower(claims.TenantID), Account: user, HomeAccountID: res.Account.HomeAccountID,
+		Scopes: res.GrantedScopes, ConnectedAt: now}
+	if err := m.storeConnection(ctx, customer, c, p.SwitchMode); err != nil {
+		return nil, err
+	}
+	m.forgetTokens(customer)
+	// Cache the first access token under the keys Credential looks up for
+	// the customer's Graph: no scopes, and the Graph .default scope.
+	for _, k := range []string{"", ep.GraphScope(), strings.Join(scopes, " ")} {
+		m.cacheToken(tokenKey{customer: customer, mode: ModeToken, scopes: k}, res.AccessToken, res.ExpiresOn)
+	}
+	if err := m.updateStatus(ctx, customer, func(st *statusRecord) {
+		st.State, st.Account, st.TenantID = StateConnected, user, c.TenantID
+		st.ConnectedAt, st.LastRefresh, st.LastError = &now, &now, nil
+	}); err != nil {
+		m.log.WarnContext(ctx, "m365access: recording the connection failed", "customer", customer, "err", err)
+	}
+	m.log.InfoContext(ctx, "m365access: token connection completed", "customer", customer, "tenant", c.TenantID, "account", user)
+	return &Connection{Customer: customer, TenantID: c.TenantID, Account: user, HomeAccountID: c.HomeAccountID,
+		Scopes: c.Scopes, ConnectedAt: now}, nil
+}
+
+// storeConnection saves the connection, the resolved tenant GUID and, for
+// a switch, the new mode, and indexes the customer for the refresher.
+func (m *Manager) storeConnection(ctx context.Context, customer string, c connection, switchMode bool) error {
+	data, err := json.Marshal(&c)
+	if err != nil {
+		return err
+	}
+	key := connectionKey(customer)
+	for attempt := 0; ; attempt++ {
+		var version int64
+		if rec, err := m.store.Get(ctx, key); err == nil {
+			version = rec.Version
+		} else if !errors.Is(err, tokenstore.ErrNotFound) {
+			return fmt.Errorf("m365access: saving the connection: %w", err)
+		}
+		_, err := m.store.Put(ctx, tokenstore.Record{Key: key, Data: data}, version)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, tokenstore.ErrConflict) || attempt > 5 {
+			return fmt.Errorf("m365access: saving the connection: %w", err)
+		}
+	}
+	if _, _, err := m.updateSettings(ctx, customer, 0, func(s *settings, _ bool) error {
+		s.TenantID = c.TenantID
+		if switchMode {
+			s.Mode = ModeToken
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return m.index(ctx, customer)
+}
+
+// msalDeclinedScopes starts the error MSAL returns (instead of a result)
+// when the token response grants fewer scopes than requested. MSAL gives
+// no typed error for it; the text is MSAL's own, not the server's.
+const msalDeclinedScopes = "token response failed because declined scopes are present: "
+
+// checkSignIn checks the id_token against the transaction and settings:
+// the nonce, the tenant, the user (when a service account is set) and the
+// granted scopes. It returns a *FlowError.
+func checkSignIn(claims idClaims, nonce, tenant, serviceAccount string, required, granted []string) error {
+	if claims.Nonce == "" || subtle.ConstantTimeCompare([]byte(claims.Nonce), []byte(nonce)) != 1 {
+		return &FlowError{Reason: ReasonNonceMismatch}
+	}
+	if !strings.EqualFold(claims.TenantID, tenant) {
+		return &FlowError{Reason: ReasonTenantMismatch, Detail: fmt.Sprintf("signed in to tenant %s, expected %s", claims.TenantID, tenant)}
+	}
+	if user := claims.user(); serviceAccount != "" && !strings.EqualFold(user, serviceAccount) {
+		return &FlowError{Reason: ReasonWrongAccount, Detail: fmt.Sprintf("signed in as %s, expected %s", user, serviceAccount)}
+	}
+	if missing := missingScopes(required, granted); len(missing) > 0 {
+		return &FlowError{Reason: ReasonScopesMissing, Detail: "not granted: " + strings.Join(missing, ", ")}
+	}
+	return nil
+}
+
+// removeAccount drops a rejected sign-in's tokens from the cache.
+func (m *Manager) removeAccount(ctx context.Context, cl *confidential.Client, acct confidential.Account) {
+	if acct.IsZero() {
+		return
+	}
+	if err := cl.RemoveAccount(ctx, acct); err != nil {
+		m.log.WarnContext(ctx, "m365access: removing a rejected account from the cache failed", "err", sanitized{err})
+	}
+}
+
+// missingScopes returns the required scopes (short names) absent from
+// granted, compared case-insensitively without resource prefixes.
+func missingScopes(required, granted []string) []string {
+	have := make(map[string]bool, len(granted))
+	for _, g := range granted {
+		have[strings.ToLower(shortScope(g))] = true
+	}
+	var missing []string
+	for _, r := range required {
+		s := shortScope(r)
+		if s == ".default" || oidcScopes[strings.ToLower(s)] {
+			continue
+		}
+		if !have[strings.ToLower(s)] && !slices.Contains(missing, s) {
+			missing = append(missing, s)
+		}
+	}
+	return missing
+}

@@ -1,0 +1,107 @@
+package m365access
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"slices"
+	"testing"
+
+	"github.com/tenantgate/tenantgate/m365access/m365test"
+)
+
+func (e *env) consentCallback(t *testing.T, customer string, ans m365test.AuthorizeAnswer) url.Values {
+	t.Helper()
+	res, err := e.m.ConsentURL(context.Background(), customer, binding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.SetAuthorizeAnswer(&ans)
+	defer e.srv.SetAuthorizeAnswer(nil)
+	return e.follow(t, res.AuthorizeURL, testConsent).Query()
+}
+
+func TestAdminConsent(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr("fabrikam.onmicrosoft.com")}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Declined: the callback's error is checked first.
+	q := e.consentCallback(t, "c1", m365test.AuthorizeAnswer{Decline: true})
+	if q.Get("admin_consent") != "True" {
+		t.Fatalf("the fake should send admin_consent=True even on failure: %v", q)
+	}
+	_, err := e.m.CompleteConsent(ctx, ConsentCallbackFromQuery(q), binding)
+	if !errors.Is(err, ErrDenied) || ActionOf(err) != ActionGrantConsent {
+		t.Fatalf("declined: %v", err)
+	}
+	if st, _ := e.m.Status(ctx, "c1"); st.State != StateConsentRequired {
+		t.Errorf("after decline: %+v", st)
+	}
+	// Its state is spent.
+	if _, err := e.m.CompleteConsent(ctx, ConsentCallback{State: q.Get("state"), AdminConsent: "True"}, binding); !errors.Is(err, ErrStateReused) {
+		t.Errorf("replayed state: %v", err)
+	}
+
+	// Accepted: confirmed by an app-only token.
+	q = e.consentCallback(t, "c1", m365test.AuthorizeAnswer{})
+	c, err := e.m.CompleteConsent(ctx, ConsentCallbackFromQuery(q), binding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TenantID != e.fabrikam.ID || !slices.Equal(c.Roles, []string{"Organization.Read.All", "User.Read.All"}) {
+		t.Errorf("consent %+v", c)
+	}
+	st, _ := e.m.Status(ctx, "c1")
+	if st.ConsentGrantedAt == nil || len(st.GrantedRoles) != 2 || st.State == StateConsentRequired {
+		t.Errorf("status %+v", st)
+	}
+	// Another browser cannot complete it.
+	q = e.consentCallback(t, "c1", m365test.AuthorizeAnswer{})
+	if _, err := e.m.CompleteConsent(ctx, ConsentCallbackFromQuery(q), "other-browser"); !errors.Is(err, ErrBindingMismatch) {
+		t.Errorf("other browser: %v", err)
+	}
+}
+
+func TestAdminConsentForgedTenant(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	// contoso consented; the customer's tenant, fabrikam, did not.
+	if err := e.srv.GrantAdminConsent(e.contoso.ID, testProviderID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr(e.fabrikam.ID)}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.m.ConsentURL(ctx, "c1", binding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(res.AuthorizeURL)
+	// A forged success callback naming the consented tenant.
+	forged := ConsentCallback{State: u.Query().Get("state"), AdminConsent: "True", Tenant: e.contoso.ID}
+	_, err = e.m.CompleteConsent(ctx, forged, binding)
+	var ae *Error
+	if !errors.As(err, &ae) || ae.Action != ActionGrantConsent {
+		t.Fatalf("forged tenant accepted or wrong error: %v", err)
+	}
+	if st, _ := e.m.Status(ctx, "c1"); st.ConsentGrantedAt != nil || st.State != StateConsentRequired {
+		t.Errorf("status after forged callback: %+v", st)
+	}
+}
+
+func TestConsentNeedsProviderApp(t *testing.T) {
+	m, _, _ := newTestManager(t, func(c *Config) { c.Provider = ProviderConfig{} })
+	ctx := context.Background()
+	if _, err := m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr("contoso.com")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.ConsentURL(ctx, "c1", binding); !errors.Is(err, ErrNotConfigured) {
+		t.Errorf("ConsentURL without provider app: %v", err)
+	}
+	if _, err := m.Begin(ctx, "c1", BeginOptions{BrowserBinding: binding}); !errors.Is(err, ErrNotConfigured) {
+		t.Errorf("Begin without provider app: %v", err)
+	}
+}

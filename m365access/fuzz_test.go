@@ -1,0 +1,44 @@
+package m365access
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzParseErrors feeds arbitrary bodies to the Entra and Graph error
+// parsers: they must not panic, and the message must never echo the body.
+func FuzzParseErrors(f *testing.F) {
+	f.Add(400, []byte(`{"error":"invalid_grant","error_description":"AADSTS70008: x","error_codes":[70008]}`))
+	f.Add(401, []byte(`{"error":{"code":"InvalidAuthenticationToken","message":"m"}}`))
+	f.Add(429, []byte(`{"error_codes":[90055,50196]}`))
+	f.Add(500, []byte(`not json`))
+	f.Add(400, []byte(`{"error":"SECRETSECRET","error_codes":[-1]}`))
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		e := ParseEntraError("op", "c", status, nil, body)
+		g := ParseGraphError("op", "c", status, nil, body)
+		for _, msg := range []string{e.Error(), g.Error()} {
+			if len(body) > 40 && strings.Contains(msg, string(body)) {
+				t.Fatalf("the message echoes the body: %q", msg)
+			}
+		}
+		_ = e.State()
+		_ = g.State()
+	})
+}
+
+// FuzzIDTokenClaims feeds arbitrary tokens to the JWT payload decoders.
+func FuzzIDTokenClaims(f *testing.F) {
+	f.Add("eyJhbGciOiJub25lIn0.eyJub25jZSI6Im4iLCJ0aWQiOiJ0In0.")
+	f.Add("a.b.c")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, raw string) {
+		c, err := idTokenClaims(raw)
+		if err != nil && len(raw) > 8 && strings.Contains(err.Error(), raw) {
+			t.Fatalf("the error quotes the token")
+		}
+		_ = c.user()
+		if _, err := decodeAccessToken(raw); err != nil && len(raw) > 8 && strings.Contains(err.Error(), raw) {
+			t.Fatalf("the error quotes the token")
+		}
+	})
+}

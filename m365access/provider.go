@@ -1,0 +1,185 @@
+package m365access
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ProviderConfig is the provider's own multi-tenant Entra app (the "token
+// authentication registration") and how the token connection uses it.
+// It is configured once per process.
+type ProviderConfig struct {
+	// ClientID is the provider app's application (client) ID. Without it
+	// only app registration customers work: the token connection, the
+	// password mode and admin consent fail with ErrNotConfigured.
+	ClientID string
+	// ClientSecret is the provider app's client secret. Set it or
+	// CertificatePEM.
+	ClientSecret string
+	// CertificatePEM holds the provider app's certificate (leaf first) and
+	// its unencrypted private key, PEM encoded.
+	CertificatePEM []byte
+	// PublicBaseURL is where the host serves the customer-facing pages,
+	// for example "https://portal.example.com/m365". Redirect URIs default
+	// to it.
+	PublicBaseURL string
+	// RedirectURI receives the token connection's authorization code. The
+	// default is PublicBaseURL + "/auth/callback". It must be registered
+	// on the app exactly.
+	RedirectURI string
+	// ConsentRedirectURI receives the admin consent callback. The default
+	// is PublicBaseURL + "/consent/callback".
+	ConsentRedirectURI string
+	// Scopes are the delegated Graph permissions the token connection asks
+	// for, for example "User.Read.All"; DefaultScopes when empty.
+	// offline_access is always added.
+	Scopes []string
+	// AppPermissions are the application permissions (app roles) admin
+	// consent must grant, for example "User.Read.All".
+	AppPermissions []string
+	// Cloud is the provider app's cloud; empty means CloudGlobal.
+	Cloud Cloud
+	// TransactionTTL bounds the time between Begin and Complete (and the
+	// consent equivalents); the default is 10 minutes.
+	TransactionTTL time.Duration
+}
+
+// DefaultScopes are the delegated scopes used when ProviderConfig.Scopes
+// is empty.
+var DefaultScopes = []string{"User.Read", "User.Read.All"}
+
+// DefaultTransactionTTL is the lifetime of a pending sign-in or consent.
+const DefaultTransactionTTL = 10 * time.Minute
+
+// oidcScopes are the scopes MSAL adds itself and Entra never lists as
+// granted Graph permissions.
+var oidcScopes = map[string]bool{"openid": true, "profile": true, "offline_access": true, "email": true}
+
+// Validate checks the configuration and returns every problem at once as
+// a *ValidationError.
+func (p ProviderConfig) Validate(clouds CloudTable) error {
+	var fe fieldErrors
+	if p.ClientID == "" {
+		// No provider app: app registration customers only.
+		if p.ClientSecret != "" || len(p.CertificatePEM) != 0 {
+			fe.add("clientId", CodeRequired, "a provider app credential needs its client ID")
+		}
+	} else {
+		if !isGUID(p.ClientID) {
+			fe.add("clientId", CodeInvalid, "the client ID must be a GUID")
+		}
+		switch {
+		case p.ClientSecret == "" && len(p.CertificatePEM) == 0:
+			fe.add("clientSecret", CodeRequired, "a client secret or a certificate is required")
+		case p.ClientSecret != "" && len(p.CertificatePEM) != 0:
+			fe.add("certificate", CodeNotAllowed, "set a client secret or a certificate, not both")
+		case p.ClientSecret != "" && len(p.ClientSecret) < minSecretLen:
+			fe.add("clientSecret", CodeTooShort, "the client secret must have at least %d characters", minSecretLen)
+		case len(p.CertificatePEM) != 0:
+			if _, _, info, err := parseCertificatePEM(p.CertificatePEM); err != nil {
+				fe.add("certificate", CodeUnparseable, "%v", err)
+			} else if info.NotAfter.Before(time.Now()) {
+				fe.add("certificate", CodeExpired, "the certificate expired on %s", info.NotAfter.UTC().Format(time.RFC3339))
+			}
+		}
+		if p.PublicBaseURL == "" && (p.RedirectURI == "" || p.ConsentRedirectURI == "") {
+			fe.add("publicBaseUrl", CodeRequired, "the public base URL (or both redirect URIs) is required")
+		}
+	}
+	if p.PublicBaseURL != "" {
+		base, err := url.Parse(p.PublicBaseURL)
+		switch {
+		case err != nil || !base.IsAbs() || base.Host == "" || base.RawQuery != "" || base.Fragment != "":
+			fe.add("publicBaseUrl", CodeInvalid, "the public base URL must be an absolute URL without query or fragment")
+		case base.Scheme != "https" && !isLoopback(base.Hostname()):
+			fe.add("publicBaseUrl", CodeInvalid, "the public base URL must use https (http only on loopback)")
+		}
+	}
+	for _, f := range [...]struct{ field, u string }{{"redirectUri", p.RedirectURI}, {"consentRedirectUri", p.ConsentRedirectURI}} {
+		field, u := f.field, f.u
+		if u == "" {
+			continue
+		}
+		r, err := url.Parse(u)
+		if err != nil || !r.IsAbs() || r.Host == "" || r.Fragment != "" || (r.Scheme != "https" && !isLoopback(r.Hostname())) {
+			fe.add(field, CodeInvalid, "the redirect URI must be an absolute https URL without fragment")
+		}
+	}
+	for _, s := range p.Scopes {
+		if strings.TrimSpace(s) == "" || strings.ContainsAny(s, " \t\n") {
+			fe.add("scopes", CodeInvalid, "scopes must be single non-empty words")
+			break
+		}
+	}
+	for _, s := range p.AppPermissions {
+		if strings.TrimSpace(s) == "" || strings.ContainsAny(s, " \t\n/") {
+			fe.add("appPermissions", CodeInvalid, "application permissions are role names such as User.Read.All")
+			break
+		}
+	}
+	if _, err := clouds.Lookup(p.Cloud); err != nil {
+		fe.add("cloud", CodeUnknown, "unknown cloud %q", p.Cloud)
+	}
+	if p.TransactionTTL < 0 {
+		fe.add("transactionTtl", CodeInvalid, "the transaction lifetime must not be negative")
+	}
+	return fe.err()
+}
+
+// redirectURI returns the token connection's redirect URI.
+func (p ProviderConfig) redirectURI() string {
+	if p.RedirectURI != "" {
+		return p.RedirectURI
+	}
+	return strings.TrimSuffix(p.PublicBaseURL, "/") + "/auth/callback"
+}
+
+// consentRedirectURI returns the admin consent redirect URI.
+func (p ProviderConfig) consentRedirectURI() string {
+	if p.ConsentRedirectURI != "" {
+		return p.ConsentRedirectURI
+	}
+	return strings.TrimSuffix(p.PublicBaseURL, "/") + "/consent/callback"
+}
+
+func (p ProviderConfig) ttl() time.Duration {
+	if p.TransactionTTL > 0 {
+		return p.TransactionTTL
+	}
+	return DefaultTransactionTTL
+}
+
+// delegatedScopes returns the scopes to request: the configured Graph
+// permissions, without the OIDC scopes MSAL adds itself (it always adds
+// offline_access). Entra reads unqualified names as Graph permissions of
+// the authority's cloud.
+func (p ProviderConfig) delegatedScopes() []string {
+	src := p.Scopes
+	if len(src) == 0 {
+		src = DefaultScopes
+	}
+	out := make([]string, 0, len(src))
+	for _, s := range src {
+		if oidcScopes[strings.ToLower(s)] {
+			continue
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// shortScope strips a resource prefix: "https://graph.microsoft.com/X" -> "X".
+func shortScope(s string) string {
+	if i := strings.LastIndexByte(s, '/'); i >= 0 && strings.Contains(s, "://") {
+		return s[i+1:]
+	}
+	return s
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}

@@ -1,0 +1,264 @@
+package m365access
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tenantgate/tenantgate/tokenstore"
+)
+
+// State is a customer's connection state (the seed's Authentication
+// Status).
+type State string
+
+// The connection states.
+const (
+	StateNotConnected            State = "notConnected"
+	StateConnected               State = "connected"
+	StateDegraded                State = "degraded"
+	StateReauthorizationRequired State = "reauthorizationRequired"
+	StateConsentRequired         State = "consentRequired"
+	StateCredentialExpired       State = "credentialExpired"
+)
+
+// RefreshTokenInactivity is how long Entra ID keeps an unused refresh
+// token alive.
+const RefreshTokenInactivity = 90 * 24 * time.Hour
+
+// ErrorInfo is the last failure recorded for a customer.
+type ErrorInfo struct {
+	At        time.Time `json:"at"`
+	Op        string    `json:"op"`
+	Codes     []int     `json:"codes,omitempty"`
+	GraphCode string    `json:"graphCode,omitempty"`
+	Action    Action    `json:"action,omitempty"`
+	Message   string    `json:"message"`
+}
+
+// Status is a customer's connection status with its forecasts.
+type Status struct {
+	Customer string
+	Mode     AuthMode
+	State    State
+	// Account is the signed-in service account (token mode).
+	Account string
+	// TenantID is the tenant GUID, once known.
+	TenantID       string
+	ConnectedAt    *time.Time
+	LastRefresh    *time.Time
+	LastValidation *time.Time
+	// LastValidationOK is the outcome of the last Validate.
+	LastValidationOK bool
+	LastError        *ErrorInfo
+	// ConsentGrantedAt and GrantedRoles record the last confirmed admin
+	// consent.
+	ConsentGrantedAt *time.Time
+	GrantedRoles     []string
+
+	// RefreshTokenDeadline is when the refresh token dies of inactivity
+	// unless used (token mode): last refresh + 90 days.
+	RefreshTokenDeadline *time.Time
+	// SecretExpiresAt and CertificateExpiresAt forecast the app
+	// registration's credential expiry (appRegistration mode).
+	SecretExpiresAt      *time.Time
+	CertificateExpiresAt *time.Time
+	// QoESecretExpiresAt forecasts the QoE app's secret expiry.
+	QoESecretExpiresAt *time.Time
+}
+
+// Event is a change of a customer's connection state.
+type Event struct {
+	Customer string
+	From, To State
+	At       time.Time
+	// Action and Err explain a change to a failing state.
+	Action Action
+	Err    string
+}
+
+// statusRecord is the stored status (not sealed: it holds no secrets).
+type statusRecord struct {
+	State            State      `json:"state"`
+	Account          string     `json:"account,omitempty"`
+	TenantID         string     `json:"tenantId,omitempty"`
+	ConnectedAt      *time.Time `json:"connectedAt,omitempty"`
+	LastRefresh      *time.Time `json:"lastRefresh,omitempty"`
+	LastValidation   *time.Time `json:"lastValidation,omitempty"`
+	LastValidationOK bool       `json:"lastValidationOk,omitempty"`
+	LastError        *ErrorInfo `json:"lastError,omitempty"`
+	ConsentGrantedAt *time.Time `json:"consentGrantedAt,omitempty"`
+	GrantedRoles     []string   `json:"grantedRoles,omitempty"`
+}
+
+func statusKey(customer string) tokenstore.Key {
+	return tokenstore.Key{Customer: customer, Kind: kindStatus, Name: "status"}
+}
+
+// Status returns the customer's connection status and forecasts.
+func (m *Manager) Status(ctx context.Context, customer string) (Status, error) {
+	s, _, err := m.loadSettings(ctx, customer)
+	if err != nil {
+		return Status{}, err
+	}
+	st, _, err := m.loadStatus(ctx, customer)
+	if err != nil {
+		return Status{}, err
+	}
+	out := Status{
+		Customer: customer, Mode: s.Mode, State: st.State, Account: st.Account, TenantID: st.TenantID,
+		ConnectedAt: st.ConnectedAt, LastRefresh: st.LastRefresh, LastValidation: st.LastValidation,
+		LastValidationOK: st.LastValidationOK, LastError: st.LastError,
+		ConsentGrantedAt: st.ConsentGrantedAt, GrantedRoles: st.GrantedRoles,
+		QoESecretExpiresAt: s.QoESecretExpiresAt,
+	}
+	if out.State == "" {
+		out.State = StateNotConnected
+	}
+	if out.TenantID == "" {
+		out.TenantID = s.TenantID
+	}
+	switch s.Mode {
+	case ModeToken:
+		if st.LastRefresh != nil {
+			d := st.LastRefresh.Add(RefreshTokenInactivity)
+			out.RefreshTokenDeadline = &d
+		}
+	case ModeAppRegistration:
+		out.SecretExpiresAt, out.CertificateExpiresAt = s.AppSecretExpiresAt, s.AppCertExpiresAt
+		now := time.Now()
+		if out.State == StateConnected && ((s.AppCertPEM != "" && s.AppCertExpiresAt != nil && s.AppCertExpiresAt.Before(now)) ||
+			(s.AppCertPEM == "" && s.AppSecretExpiresAt != nil && s.AppSecretExpiresAt.Before(now))) {
+			out.State = StateCredentialExpired
+		}
+	}
+	return out, nil
+}
+
+func (m *Manager) loadStatus(ctx context.Context, customer string) (statusRecord, int64, error) {
+	var st statusRecord
+	rec, err := m.store.Get(ctx, statusKey(customer))
+	if errors.Is(err, tokenstore.ErrNotFound) {
+		return st, 0, nil
+	}
+	if err != nil {
+		return st, 0, fmt.Errorf("m365access: status of customer %q: %w", customer, err)
+	}
+	if err := json.Unmarshal(rec.Data, &st); err != nil {
+		return st, 0, fmt.Errorf("m365access: status of customer %q is corrupt", customer)
+	}
+	return st, rec.Version, nil
+}
+
+// updateStatus applies fn to the stored status with optimistic retries and
+// emits an Event when the state changes.
+func (m *Manager) updateStatus(ctx context.Context, customer string, fn func(*statusRecord)) error {
+	ctx = context.WithoutCancel(ctx) // a status write must not be lost to a caller's cancel
+	for attempt := 0; attempt < 20; attempt++ {
+		st, version, err := m.loadStatus(ctx, customer)
+		if err != nil {
+			return err
+		}
+		from := st.State
+		if from == "" {
+			from = StateNotConnected
+		}
+		fn(&st)
+		data, err := json.Marshal(&st)
+		if err != nil {
+			return err
+		}
+		_, err = m.store.Put(ctx, tokenstore.Record{Key: statusKey(customer), Data: data}, version)
+		if errors.Is(err, tokenstore.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("m365access: saving status of customer %q: %w", customer, err)
+		}
+		if st.State != "" && st.State != from {
+			ev := Event{Customer: customer, From: from, To: st.State, At: time.Now().UTC()}
+			if st.LastError != nil && st.State != StateConnected {
+				ev.Action, ev.Err = st.LastError.Action, st.LastError.Message
+			}
+			m.emit(ctx, ev)
+		}
+		return nil
+	}
+	return fmt.Errorf("m365access: saving status of customer %q: too many concurrent writers", customer)
+}
+
+// recordFailure stores err as the customer's last error and moves the
+// state accordingly.
+func (m *Manager) recordFailure(ctx context.Context, customer, op string, err error) {
+	now := time.Now().UTC()
+	info := &ErrorInfo{At: now, Op: op, Message: err.Error(), Action: ActionOf(err)}
+	state := StateDegraded
+	var e *Error
+	if errors.As(err, &e) {
+		info.Codes, info.GraphCode = e.Codes, e.GraphCode
+		state = e.State()
+	}
+	var f *FlowError
+	if errors.As(err, &f) {
+		switch f.Reason {
+		case ReasonPermissionsShort, ReasonScopesMissing, ReasonDenied:
+			state = StateConsentRequired
+		case ReasonNotConfigured:
+			state = StateNotConnected
+		}
+	}
+	if uerr := m.updateStatus(ctx, customer, func(st *statusRecord) {
+		st.LastError = info
+		st.State = state
+	}); uerr != nil {
+		m.log.WarnContext(ctx, "m365access: recording a failure failed", "customer", customer, "err", uerr)
+	}
+}
+
+// recordAttempt stores err as the last error without changing the state:
+// a failed new sign-in must not degrade a working connection.
+func (m *Manager) recordAttempt(ctx context.Context, customer, op string, err error) {
+	info := &ErrorInfo{At: time.Now().UTC(), Op: op, Message: err.Error(), Action: ActionOf(err)}
+	var e *Error
+	if errors.As(err, &e) {
+		info.Codes, info.GraphCode = e.Codes, e.GraphCode
+	}
+	if uerr := m.updateStatus(ctx, customer, func(st *statusRecord) { st.LastError = info }); uerr != nil {
+		m.log.WarnContext(ctx, "m365access: recording a failure failed", "customer", customer, "err", uerr)
+	}
+	m.log.WarnContext(ctx, "m365access: "+op+" failed", "customer", customer, "err", err.Error(), "action", string(info.Action))
+}
+
+// recordSuccess marks a successful token acquisition; refreshed says the
+// refresh token was redeemed (which restarts its inactivity window).
+func (m *Manager) recordSuccess(ctx context.Context, customer string, refreshed bool) {
+	if !refreshed {
+		if st, _, err := m.loadStatus(ctx, customer); err == nil && st.State == StateConnected {
+			return // nothing changes: spare the write
+		}
+	}
+	now := time.Now().UTC()
+	if err := m.updateStatus(ctx, customer, func(st *statusRecord) {
+		st.State = StateConnected
+		if refreshed {
+			st.LastRefresh = &now
+		}
+	}); err != nil {
+		m.log.WarnContext(ctx, "m365access: recording a refresh failed", "customer", customer, "err", err)
+	}
+}
+
+func (m *Manager) emit(ctx context.Context, ev Event) {
+	level := slogLevelFor(ev.To)
+	m.log.Log(ctx, level, "m365access: connection state changed",
+		"customer", ev.Customer, "from", string(ev.From), "to", string(ev.To), "action", string(ev.Action), "err", ev.Err)
+	if m.onEvent != nil {
+		m.onEvent(ev)
+	}
+}
+
+func (m *Manager) emitSettingsSaved(ctx context.Context, customer string) {
+	m.log.InfoContext(ctx, "m365access: settings saved", "customer", customer)
+}

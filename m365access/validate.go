@@ -1,0 +1,202 @@
+package m365access
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+)
+
+// Check is one line of a validation report.
+type Check struct {
+	// Name is "settings", "token", "tenant", "permissions" or
+	// "serviceAccount".
+	Name   string
+	OK     bool
+	Detail string
+	// Action is what a person must do when the check failed.
+	Action Action
+}
+
+// Report is the outcome of Validate (the seed's Validate Authentication).
+type Report struct {
+	Customer string
+	Mode     AuthMode
+	TenantID string
+	OK       bool
+	Checks   []Check
+	At       time.Time
+}
+
+// Check returns the named check, if present.
+func (r *Report) Check(name string) (Check, bool) {
+	for _, c := range r.Checks {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Check{}, false
+}
+
+// Validate tests the customer's connection in its mode: it gets a token,
+// reads Graph /organization to confirm the tenant, compares the token's
+// permissions with the required ones and checks the service account. It
+// records the outcome in the status and returns the report; an error
+// means the report could not be made (for example, no settings).
+func (m *Manager) Validate(ctx context.Context, customer string) (*Report, error) {
+	s, _, err := m.loadSettings(ctx, customer)
+	if err != nil {
+		return nil, err
+	}
+	return m.validate(ctx, customer, s, s.Mode)
+}
+
+func (m *Manager) validate(ctx context.Context, customer string, s *settings, mode AuthMode) (*Report, error) {
+	r := &Report{Customer: customer, Mode: mode, At: time.Now().UTC()}
+	add := func(name string, ok bool, action Action, format string, args ...any) {
+		c := Check{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)}
+		if !ok {
+			c.Action = action
+		}
+		r.Checks = append(r.Checks, c)
+	}
+	fail := func(name string, err error) {
+		a := ActionOf(err)
+		if a == ActionNone {
+			a = ActionWaitAndRetry
+		}
+		add(name, false, a, "%v", err)
+	}
+	ep, err := m.clouds.Lookup(s.Cloud)
+	if err != nil {
+		return nil, err
+	}
+	add("settings", true, ActionNone, "mode %s, tenant %s", mode, s.Tenant)
+
+	res, err := m.acquire(ctx, customer, s, mode, nil)
+	if err != nil {
+		fail("token", err)
+		return m.finishReport(ctx, r, err), nil
+	}
+	claims, err := decodeAccessToken(res.AccessToken)
+	if err != nil {
+		add("token", false, ActionWaitAndRetry, "%v", err)
+		return m.finishReport(ctx, r, nil), nil
+	}
+	add("token", true, ActionNone, "token valid until %s", res.ExpiresOn.UTC().Format(time.RFC3339))
+
+	// Tenant: Graph's own answer, through msgraph-sdk-go.
+	want := s.TenantID
+	if want == "" {
+		want = strings.ToLower(claims.TenantID)
+	}
+	r.TenantID = want
+	gc, err := m.graphClient(staticCredential{azcore.AccessToken{Token: res.AccessToken, ExpiresOn: res.ExpiresOn}}, ep)
+	if err != nil {
+		return nil, err
+	}
+	orgs, err := gc.Organization().Get(ctx, nil)
+	switch {
+	case err != nil:
+		fail("tenant", FromGraph("read the organization", customer, err))
+	case len(orgs.GetValue()) == 0 || orgs.GetValue()[0].GetId() == nil:
+		add("tenant", false, ActionFixTenant, "Graph returned no organization")
+	default:
+		org := orgs.GetValue()[0]
+		name := ""
+		if n := org.GetDisplayName(); n != nil {
+			name = *n
+		}
+		if strings.EqualFold(*org.GetId(), want) {
+			add("tenant", true, ActionNone, "organization %q (%s)", name, *org.GetId())
+		} else {
+			add("tenant", false, ActionFixTenant, "Graph answered for tenant %s, expected %s", *org.GetId(), want)
+		}
+	}
+
+	// Permissions in the token.
+	switch mode {
+	case ModeAppRegistration:
+		if missing := missingRoles(m.provider.AppPermissions, claims.Roles); len(missing) > 0 {
+			add("permissions", false, ActionGrantConsent, "application permissions not granted: %s", strings.Join(missing, ", "))
+		} else {
+			add("permissions", true, ActionNone, "roles: %s", strings.Join(claims.Roles, ", "))
+		}
+	default:
+		if missing := missingScopes(m.provider.delegatedScopes(), strings.Fields(claims.Scp)); len(missing) > 0 {
+			add("permissions", false, ActionGrantConsent, "delegated permissions not granted: %s", strings.Join(missing, ", "))
+		} else {
+			add("permissions", true, ActionNone, "scopes: %s", claims.Scp)
+		}
+	}
+
+	// Service account.
+	switch {
+	case s.ServiceAccount == "":
+		add("serviceAccount", true, ActionNone, "no service account configured")
+	case mode == ModeAppRegistration:
+		u, err := gc.Users().ByUserId(s.ServiceAccount).Get(ctx, nil)
+		if err != nil {
+			e := FromGraph("read the service account", customer, err)
+			if ge, ok := e.(*Error); ok && ge.GraphCode == "Request_ResourceNotFound" {
+				add("serviceAccount", false, ActionFixSettings, "the service account %s does not exist in the tenant", s.ServiceAccount)
+			} else {
+				fail("serviceAccount", e)
+			}
+		} else if en := u.GetAccountEnabled(); en != nil && !*en {
+			add("serviceAccount", false, ActionFixSettings, "the service account %s is disabled", s.ServiceAccount)
+		} else {
+			add("serviceAccount", true, ActionNone, "the service account %s exists", s.ServiceAccount)
+		}
+	default:
+		user := claims.UPN
+		if user == "" {
+			user = claims.Unique
+		}
+		if strings.EqualFold(user, s.ServiceAccount) {
+			add("serviceAccount", true, ActionNone, "signed in as %s", user)
+		} else {
+			add("serviceAccount", false, ActionReInvite, "signed in as %s, expected %s", user, s.ServiceAccount)
+		}
+	}
+	return m.finishReport(ctx, r, nil), nil
+}
+
+// finishReport sets OK and records the validation in the status.
+func (m *Manager) finishReport(ctx context.Context, r *Report, tokenErr error) *Report {
+	r.OK = true
+	var firstFail *Check
+	for i := range r.Checks {
+		if !r.Checks[i].OK {
+			r.OK = false
+			if firstFail == nil {
+				firstFail = &r.Checks[i]
+			}
+		}
+	}
+	if tokenErr != nil {
+		m.recordFailure(ctx, r.Customer, "validate", tokenErr)
+	}
+	if err := m.updateStatus(ctx, r.Customer, func(st *statusRecord) {
+		at := r.At
+		st.LastValidation, st.LastValidationOK = &at, r.OK
+		if r.TenantID != "" {
+			st.TenantID = r.TenantID
+		}
+		switch {
+		case r.OK:
+			st.State, st.LastError = StateConnected, nil
+		case tokenErr == nil && firstFail != nil:
+			st.State = StateDegraded
+			if firstFail.Action == ActionGrantConsent {
+				st.State = StateConsentRequired
+			}
+			st.LastError = &ErrorInfo{At: at, Op: "validate " + firstFail.Name, Action: firstFail.Action, Message: firstFail.Detail}
+		}
+	}); err != nil {
+		m.log.WarnContext(ctx, "m365access: recording the validation failed", "customer", r.Customer, "err", err)
+	}
+	return r
+}

@@ -1,0 +1,91 @@
+package m365access
+
+import (
+	"context"
+	"errors"
+	"testing"
+)
+
+func TestValidateReports(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+
+	e.connect(t, "token")
+	r, err := e.m.Validate(ctx, "token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK || r.TenantID != e.contoso.ID || len(r.Checks) != 5 {
+		t.Fatalf("token report %+v", r)
+	}
+	for _, name := range []string{"settings", "token", "tenant", "permissions", "serviceAccount"} {
+		if c, ok := r.Check(name); !ok || !c.OK || c.Detail == "" {
+			t.Errorf("check %s: %+v", name, c)
+		}
+	}
+
+	e.saveAppRegistration(t, "app", custAppID, custAppSecret, "", []string{"User.Read.All", "Organization.Read.All"})
+	r, err = e.m.Validate(ctx, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK {
+		t.Fatalf("app report %+v", r)
+	}
+	st, _ := e.m.Status(ctx, "app")
+	if st.LastValidation == nil || !st.LastValidationOK || st.State != StateConnected {
+		t.Errorf("status %+v", st)
+	}
+
+	// An app registration without the required roles: the permissions
+	// check fails with grant consent; a missing service account is reported.
+	e.saveAppRegistration(t, "short", "c2c2c2c2-1111-2222-3333-444444444444", custAppSecret+"2", "", []string{"Organization.Read.All"})
+	if _, err := e.m.SaveSettings(ctx, "short", SettingsUpdate{ServiceAccount: ptr("nobody@contoso.onmicrosoft.com")}); err != nil {
+		t.Fatal(err)
+	}
+	r, err = e.m.Validate(ctx, "short")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := r.Check("permissions"); r.OK || c.OK || c.Action != ActionGrantConsent {
+		t.Errorf("permissions check %+v", c)
+	}
+	if c, _ := r.Check("serviceAccount"); c.OK {
+		t.Errorf("service account check %+v", c)
+	}
+	if st, _ := e.m.Status(ctx, "short"); st.State != StateConsentRequired || st.LastValidationOK {
+		t.Errorf("status %+v", st)
+	}
+
+	// A wrong secret fails the token check with its action.
+	if _, err := e.m.SaveSettings(ctx, "app", SettingsUpdate{AppClientSecret: ptr("not-the-secret-0123456789")}); err != nil {
+		t.Fatal(err)
+	}
+	r, err = e.m.Validate(ctx, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := r.Check("token"); r.OK || c.OK || c.Action != ActionRotateSecret {
+		t.Errorf("token check %+v", c)
+	}
+}
+
+func TestGraphClientServesTheConnection(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	e.connect(t, "c1")
+	gc, err := e.m.GraphClient(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	orgs, err := gc.Organization().Get(ctx, nil)
+	if err != nil || len(orgs.GetValue()) != 1 || *orgs.GetValue()[0].GetId() != e.contoso.ID {
+		t.Fatalf("organization: %v", err)
+	}
+	// A Graph error becomes an *Error by its code.
+	_, err = gc.Users().ByUserId("nobody@contoso.onmicrosoft.com").Get(ctx, nil)
+	var ae *Error
+	if !errors.As(FromGraph("read a user", "c1", err), &ae) || ae.GraphCode != "Request_ResourceNotFound" || ae.HTTPStatus != 404 {
+		t.Errorf("Graph error: %v", err)
+	}
+}
