@@ -1,0 +1,400 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/tenantgate/tenantgate/tokenstore"
+)
+
+func TestNewRefusesIncompleteConfig(t *testing.T) {
+	e := newEnv(t, nil)
+	good := e.cfg
+	for _, tc := range []struct {
+		name string
+		mod  func(*Config)
+		want string
+	}{
+		{"no authorizer", func(c *Config) { c.Authorizer = nil }, "Authorizer"},
+		{"no access", func(c *Config) { c.Access = nil }, "Access"},
+		{"no invitations", func(c *Config) { c.Invitations = nil }, "Invitations"},
+		{"no store", func(c *Config) { c.Store = nil }, "Store"},
+		{"no public URL", func(c *Config) { c.PublicBaseURL = "" }, "PublicBaseURL"},
+		{"relative public URL", func(c *Config) { c.PublicBaseURL = "/m365" }, "PublicBaseURL"},
+		{"bad sign-in origin", func(c *Config) { c.SignInOrigins = []string{"login.example"} }, "SignInOrigins"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := good
+			tc.mod(&cfg)
+			if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("New: err = %v, want one naming %s", err, tc.want)
+			}
+		})
+	}
+	// The wizard alone needs no authorizer; the admin API does.
+	cfg := good
+	cfg.Authorizer = nil
+	if _, err := NewWizard(cfg); err != nil {
+		t.Errorf("NewWizard without authorizer: %v", err)
+	}
+	if _, err := NewAdmin(cfg); err == nil {
+		t.Error("NewAdmin without authorizer: no error")
+	}
+}
+
+// routeCases are concrete requests for every admin route.
+func routeCases(a *admin) []struct{ method, path, pattern string } {
+	var out []struct{ method, path, pattern string }
+	for _, rt := range a.routes {
+		p := strings.NewReplacer("{customer}", "a", "{id}", "x1").Replace(rt.path)
+		out = append(out, struct{ method, path, pattern string }{rt.method, p, rt.method + " " + rt.path})
+	}
+	return out
+}
+
+func TestEveryRouteAsksTheAuthorizer(t *testing.T) {
+	e := newEnv(t, nil)
+	e.saveToken(t, "a", e.contoso)
+	a, err := newAdmin(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.routes) < 16 {
+		t.Fatalf("only %d routes", len(a.routes))
+	}
+	for _, rc := range routeCases(a) {
+		t.Run(rc.pattern, func(t *testing.T) {
+			// No credentials: 401. Another customer's admin: 403 (the
+			// OpenAPI document belongs to no customer, so it is allowed).
+			w := e.do(t, rc.method, rc.path, "", "{}")
+			p := problemOf(t, w, http.StatusUnauthorized)
+			if p.Code != codeUnauthenticated {
+				t.Errorf("code %q", p.Code)
+			}
+			if rc.path != "/openapi.json" {
+				w = e.do(t, rc.method, rc.path, tokenB, "{}")
+				if p := problemOf(t, w, http.StatusForbidden); p.Code != codeForbidden {
+					t.Errorf("code %q", p.Code)
+				}
+			}
+		})
+	}
+	// The denied requests changed nothing: still one settings version, no
+	// invitation, no sync run.
+	s := decode[settingsJSON](t, e.do(t, "GET", "/customers/a/m365", tokenA, nil), 200)
+	if s.Version != 1 {
+		t.Errorf("settings version %d after denied writes, want 1", s.Version)
+	}
+	list, _ := e.inv.List(context.Background(), "a")
+	if len(list) != 0 {
+		t.Errorf("%d invitations after denied requests", len(list))
+	}
+	if _, err := e.store.Get(context.Background(), runKey("a")); err == nil {
+		t.Error("a sync run was recorded after a denied request")
+	}
+
+	// The zero value of every authorizer decision: an authorizer that
+	// denies everything denies every route with 403.
+	cfg := e.cfg
+	cfg.Authorizer = AuthorizerFunc(func(context.Context, *http.Request, string, Action) error { return context.Canceled })
+	h, err := NewAdmin(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rc := range routeCases(a) {
+		r := httptest.NewRequest(rc.method, rc.path, strings.NewReader("{}"))
+		r.Header.Set("Authorization", "Bearer "+tokenAll)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusForbidden {
+			t.Errorf("%s: status %d, want 403", rc.pattern, w.Code)
+		}
+	}
+}
+
+func TestAuthorizerSeesCustomerAndAction(t *testing.T) {
+	e := newEnv(t, nil)
+	type call struct {
+		customer string
+		action   Action
+	}
+	var got []call
+	cfg := e.cfg
+	cfg.Authorizer = AuthorizerFunc(func(_ context.Context, _ *http.Request, customer string, action Action) error {
+		got = append(got, call{customer, action})
+		return ErrUnauthenticated
+	})
+	a, err := newAdmin(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rc := range routeCases(a) {
+		got = nil
+		a.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(rc.method, rc.path, nil))
+		var want Action
+		for _, rt := range a.routes {
+			if rt.method+" "+rt.path == rc.pattern {
+				want = rt.action
+			}
+		}
+		wantCustomer := "a"
+		if rc.path == "/openapi.json" {
+			wantCustomer = ""
+		}
+		if len(got) != 1 || got[0] != (call{wantCustomer, want}) {
+			t.Errorf("%s: authorizer calls %v, want [{%s %s}]", rc.pattern, got, wantCustomer, want)
+		}
+	}
+}
+
+func TestCrossCustomerIsolation(t *testing.T) {
+	e := newEnv(t, nil)
+	e.saveToken(t, "a", e.contoso)
+	e.saveToken(t, "b", e.fabrikam)
+	invA := decode[invitationJSON](t, e.do(t, "POST", "/customers/a/m365/invitations", tokenA, map[string]string{}), http.StatusCreated)
+
+	// Customer b's admin, through b's routes, cannot see or revoke a's
+	// invitation.
+	w := e.do(t, "DELETE", "/customers/b/m365/invitations/"+invA.ID, tokenB, nil)
+	if p := problemOf(t, w, http.StatusNotFound); p.Code != codeNotFound {
+		t.Errorf("code %q", p.Code)
+	}
+	listB := decode[struct{ Invitations []invitationJSON }](t, e.do(t, "GET", "/customers/b/m365/invitations", tokenB, nil), 200)
+	for _, inv := range listB.Invitations {
+		if inv.ID == invA.ID {
+			t.Error("a's invitation listed for b")
+		}
+	}
+	// Not even with an admin of every customer.
+	w = e.do(t, "DELETE", "/customers/b/m365/invitations/"+invA.ID, tokenAll, nil)
+	problemOf(t, w, http.StatusNotFound)
+	got, err := e.inv.Get(context.Background(), "a", invA.ID)
+	if err != nil || got.Status != "pending" {
+		t.Errorf("a's invitation after b's revoke: %v %v", got.Status, err)
+	}
+	// b's settings are b's.
+	sb := decode[settingsJSON](t, e.do(t, "GET", "/customers/b/m365", tokenB, nil), 200)
+	if sb.Tenant != e.fabrikam.Domain() || sb.Customer != "b" {
+		t.Errorf("b's settings: %+v", sb)
+	}
+	// a's admin revokes a's invitation through a's route.
+	w = e.do(t, "DELETE", "/customers/a/m365/invitations/"+invA.ID, tokenA, nil)
+	if got := decode[invitationJSON](t, w, 200); got.Status != "revoked" {
+		t.Errorf("status after revoke: %s", got.Status)
+	}
+}
+
+func TestBadRequests(t *testing.T) {
+	e := newEnv(t, nil)
+	big := `{"tenant":"` + strings.Repeat("x", maxBodyBytes) + `"}`
+	for _, tc := range []struct {
+		name, method, path, body, ctype string
+		status                          int
+		code                            string
+	}{
+		{"malformed", "PUT", "/customers/a/m365", `{"tenant":`, "application/json", 400, "malformed_json"},
+		{"unknown field", "PUT", "/customers/a/m365", `{"tenant":"contoso.com","clientSecretSet":true}`, "application/json", 400, "malformed_json"},
+		{"wrong type", "PUT", "/customers/a/m365", `{"tenant":42}`, "application/json", 400, "invalid_field"},
+		{"trailing data", "PUT", "/customers/a/m365", `{"tenant":"contoso.com"} {}`, "application/json", 400, "malformed_json"},
+		{"empty body", "PUT", "/customers/a/m365", ``, "application/json", 400, "empty_body"},
+		{"oversized", "PUT", "/customers/a/m365", big, "application/json", 413, "body_too_large"},
+		{"form body", "PUT", "/customers/a/m365/qoe", `appId=x`, "application/x-www-form-urlencoded", 415, "unsupported_media_type"},
+		{"body where none is taken", "POST", "/customers/a/m365/validate", `{"x":1}`, "application/json", 400, "malformed_json"},
+		{"bad If-Match", "PUT", "/customers/a/m365", `{}`, "application/json", 400, codeBadQuery},
+		{"bad limit", "GET", "/customers/a/users?limit=0", ``, "", 400, codeBadQuery},
+		{"bad cursor", "GET", "/customers/a/users?after=nonsense", ``, "", 400, codeBadCursor},
+		{"unknown route", "GET", "/customers/a/m365/nope", ``, "", 404, codeNotFound},
+		{"wrong method", "PATCH", "/customers/a/m365", `{}`, "application/json", 405, codeMethodNotAllowed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(tc.method, testPublic+tc.path, strings.NewReader(tc.body))
+			if tc.ctype != "" {
+				r.Header.Set("Content-Type", tc.ctype)
+			}
+			if tc.name == "bad If-Match" {
+				r.Header.Set("If-Match", "*")
+			}
+			r.Header.Set("Authorization", "Bearer "+tokenAll)
+			w := httptest.NewRecorder()
+			e.h.ServeHTTP(w, r)
+			p := problemOf(t, w, tc.status)
+			if p.Code != tc.code {
+				t.Errorf("code %q, want %q (%s)", p.Code, tc.code, p.Detail)
+			}
+			if tc.status == 405 && w.Header().Get("Allow") == "" {
+				t.Error("405 without Allow")
+			}
+		})
+	}
+	// Nothing was stored by any of them.
+	if _, err := e.store.Get(context.Background(), tokenstore.Key{Customer: "a", Kind: "m365.settings", Name: "settings"}); err == nil {
+		t.Log("settings record exists (kind name may differ); checking via API")
+	}
+	if s := decode[settingsJSON](t, e.do(t, "GET", "/customers/a/m365", tokenAll, nil), 200); s.Version != 0 {
+		t.Errorf("settings stored by bad requests: version %d", s.Version)
+	}
+}
+
+func TestFieldErrors(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tc := range []struct {
+		name   string
+		body   map[string]any
+		fields []string
+	}{
+		{"bad filter", map[string]any{"tenant": "contoso.onmicrosoft.com", "userFilter": "UsageLocation -eq"}, []string{"userFilter"}},
+		{"unknown filter attribute", map[string]any{"tenant": "contoso.onmicrosoft.com", "userFilter": "Shoesize -eq '42'"}, []string{"userFilter"}},
+		{"bad tenant and mode", map[string]any{"tenant": "not a tenant!", "authMode": "magic"}, []string{"tenant", "authMode"}},
+		{"app registration without client", map[string]any{"tenant": "contoso.onmicrosoft.com", "authMode": "appRegistration"}, []string{"clientId"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := problemOf(t, e.do(t, "PUT", "/customers/a/m365", tokenA, tc.body), http.StatusUnprocessableEntity)
+			if p.Code != codeValidation {
+				t.Errorf("code %q", p.Code)
+			}
+			for _, f := range tc.fields {
+				found := false
+				for _, fe := range p.Fields {
+					if fe.Field == f && fe.Message != "" && fe.Code != "" {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("no field error for %s in %+v", f, p.Fields)
+				}
+			}
+		})
+	}
+	if s := decode[settingsJSON](t, e.do(t, "GET", "/customers/a/m365", tokenA, nil), 200); s.Version != 0 {
+		t.Errorf("invalid saves stored settings (version %d)", s.Version)
+	}
+	// An invitation to an invalid address names "to".
+	e.saveToken(t, "a", e.contoso)
+	p := problemOf(t, e.do(t, "POST", "/customers/a/m365/invitations", tokenA, map[string]string{"to": "not an address\r\nBcc: x@evil.example"}), 422)
+	if len(p.Fields) == 0 || p.Fields[0].Field != "to" {
+		t.Errorf("invitation field errors %+v", p.Fields)
+	}
+}
+
+func TestSecretsAreWriteOnly(t *testing.T) {
+	e := newEnv(t, nil)
+	const secret = "Sup3r-Secret-Client-Value~0123456789"
+	const qoeSecret = "QoE-Secret-Value~9876543210abcdef"
+	const password = "Legacy-Passw0rd-Value!"
+	w := e.do(t, "PUT", "/customers/a/m365", tokenA, map[string]any{
+		"tenant": e.contoso.Domain(), "authMode": "appRegistration", "serviceAccount": e.contoso.AdminUPN(),
+		"clientId": "11111111-2222-3333-4444-555555555555", "clientSecret": secret, "password": password,
+	})
+	s := decode[settingsJSON](t, w, 200)
+	if !s.ClientSecretSet || !s.PasswordSet {
+		t.Errorf("secrets not reported set: %+v", s)
+	}
+	bodies := []string{w.Body.String()}
+	w = e.do(t, "PUT", "/customers/a/m365/qoe", tokenA, map[string]any{"appId": "22222222-2222-3333-4444-555555555555", "clientSecret": qoeSecret})
+	if q := decode[qoeJSON](t, w, 200); !q.ClientSecretSet {
+		t.Errorf("QoE secret not reported set: %+v", q)
+	}
+	bodies = append(bodies, w.Body.String())
+	for _, path := range []string{"/customers/a/m365", "/customers/a/m365/qoe", "/customers/a/m365/status"} {
+		bodies = append(bodies, e.do(t, "GET", path, tokenA, nil).Body.String())
+	}
+	bodies = append(bodies, e.do(t, "POST", "/customers/a/m365/validate", tokenA, nil).Body.String())
+	for _, b := range append(bodies, e.logs.String()) {
+		for _, sec := range []string{secret, qoeSecret, password} {
+			if strings.Contains(b, sec) {
+				t.Errorf("secret %q appears in %s", sec[:6], b)
+			}
+		}
+	}
+}
+
+func TestOpenAPIMatchesMux(t *testing.T) {
+	e := newEnv(t, nil)
+	doc := decode[struct {
+		OpenAPI string                               `json:"openapi"`
+		Paths   map[string]map[string]map[string]any `json:"paths"`
+	}](t, e.do(t, "GET", "/openapi.json", tokenA, nil), 200)
+	if !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Errorf("openapi %q", doc.OpenAPI)
+	}
+	a, err := newAdmin(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every documented operation is served by the mux under exactly that
+	// pattern ...
+	documented := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			pattern := strings.ToUpper(method) + " " + path
+			documented[pattern] = true
+			concrete := strings.NewReplacer("{customer}", "c1", "{id}", "i1").Replace(path)
+			_, got := a.mux.Handler(httptest.NewRequest(strings.ToUpper(method), concrete, nil))
+			if got != pattern {
+				t.Errorf("documented %s is served by %q", pattern, got)
+			}
+			if op["operationId"] == "" || op["responses"] == nil {
+				t.Errorf("%s: incomplete operation %v", pattern, op)
+			}
+		}
+	}
+	// ... and every route the mux serves is documented: probe each method
+	// on each documented path and on the paths of the design's table.
+	probe := []string{"/customers/c1/m365", "/customers/c1/m365/validate", "/customers/c1/m365/invitations",
+		"/customers/c1/m365/invitations/i1", "/customers/c1/m365/refresh-token", "/customers/c1/m365/switch-to-token",
+		"/customers/c1/m365/consent", "/customers/c1/m365/status", "/customers/c1/m365/qoe", "/customers/c1/users/sync",
+		"/customers/c1/users", "/openapi.json", "/customers/c1", "/customers/c1/m365/invitations/i1/x"}
+	served := 0
+	for _, p := range probe {
+		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
+			_, pattern := a.mux.Handler(httptest.NewRequest(m, p, nil))
+			if pattern == "" || pattern == "/" {
+				continue
+			}
+			key := pattern // HEAD is served by GET patterns
+			if !documented[key] {
+				t.Errorf("%s %s is served by %s, which the document lacks", m, p, pattern)
+			}
+			if m != "HEAD" {
+				served++
+			}
+		}
+	}
+	if served != len(documented) {
+		t.Errorf("mux serves %d operations, document has %d", served, len(documented))
+	}
+	// The document is valid JSON with schemas for every $ref.
+	raw := e.do(t, "GET", "/openapi.json", tokenA, nil).Body.String()
+	var full map[string]any
+	if err := json.Unmarshal([]byte(raw), &full); err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range strings.Split(raw, `"$ref":"#/components/schemas/`)[1:] {
+		name := part[:strings.IndexByte(part, '"')]
+		if _, ok := schemas[name]; !ok {
+			t.Errorf("$ref to missing schema %s", name)
+		}
+	}
+}
+
+func TestCrossOriginRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	r := httptest.NewRequest("PUT", testPublic+"/customers/a/m365", strings.NewReader(`{"tenant":"contoso.onmicrosoft.com"}`))
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Authorization", "Bearer "+tokenA)
+	r.Header.Set("Sec-Fetch-Site", "cross-site")
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	if p := problemOf(t, w, http.StatusForbidden); p.Code != codeCrossOrigin {
+		t.Errorf("code %q", p.Code)
+	}
+	// The same request from the same origin passes.
+	r.Header.Set("Sec-Fetch-Site", "same-origin")
+	r.Body = http.NoBody
+	w = e.do(t, "PUT", "/customers/a/m365", tokenA, map[string]string{"tenant": "contoso.onmicrosoft.com"})
+	decode[settingsJSON](t, w, 200)
+}

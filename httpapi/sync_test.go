@@ -1,0 +1,171 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenantgate/tenantgate/m365access/m365test"
+	"github.com/tenantgate/tenantgate/tokenstore"
+)
+
+// connect runs the whole wizard for customer as tenant's Global Admin.
+func (e *env) connect(t testing.TB, customer string, tenant *m365test.Tenant) {
+	t.Helper()
+	e.saveToken(t, customer, tenant)
+	wl := decode[wizardLinkJSON](t, e.do(t, "POST", "/customers/"+customer+"/m365/refresh-token", tokenAll, nil), http.StatusCreated)
+	e.srv.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{AdminConsent: true})
+	defer e.srv.SetAuthorizeAnswer(nil)
+	resp, page := e.newBrowser(t).open(t, "POST", wl.Link+"/start")
+	if resp.StatusCode != 200 || !strings.Contains(page, "Connected") {
+		t.Fatalf("connect %s: %d %s", customer, resp.StatusCode, page)
+	}
+}
+
+// waitSync polls the customer's sync until it is no longer running.
+func (e *env) waitSync(t testing.TB, customer string) syncRunJSON {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		run := decode[syncRunJSON](t, e.do(t, "GET", "/customers/"+customer+"/users/sync", tokenAll, nil), 200)
+		if run.State != runRunning {
+			return run
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("sync still running after 60 s")
+	return syncRunJSON{}
+}
+
+func TestSyncAndUsers(t *testing.T) {
+	e := newEnv(t, nil)
+	e.connect(t, "a", e.contoso)
+	w := e.do(t, "PUT", "/customers/a/m365", tokenA, map[string]string{"userFilter": "UsageLocation -eq 'IT'"})
+	decode[settingsJSON](t, w, 200)
+
+	if p := problemOf(t, e.do(t, "GET", "/customers/a/users/sync", tokenA, nil), 404); p.Code != codeNotFound {
+		t.Errorf("never synced: %s", p.Code)
+	}
+	run := decode[syncRunJSON](t, e.do(t, "POST", "/customers/a/users/sync", tokenA, nil), http.StatusAccepted)
+	if run.ID == "" || run.State != runRunning {
+		t.Fatalf("started run %+v", run)
+	}
+	done := e.waitSync(t, "a")
+	// contoso has 120 generated users; i % 10 == 4 is Italy: 12 users.
+	if done.ID != run.ID || done.State != runSucceeded || done.Added != 12 || done.Removed != 0 || done.Total != 12 ||
+		done.Progress.Percent != 100 || done.FinishedAt == nil || done.Error != nil {
+		t.Fatalf("finished run %+v", done)
+	}
+
+	// Page through the users.
+	var upns []string
+	after := ""
+	for range 10 {
+		page := decode[userPageJSON](t, e.do(t, "GET", "/customers/a/users?limit=5&after="+after, tokenA, nil), 200)
+		if page.Total != 12 {
+			t.Errorf("total %d", page.Total)
+		}
+		for _, u := range page.Users {
+			if u.UsageLocation != "IT" {
+				t.Errorf("user %s in %s", u.UserPrincipalName, u.UsageLocation)
+			}
+			upns = append(upns, u.UserPrincipalName)
+		}
+		if page.Next == "" {
+			break
+		}
+		after = page.Next
+	}
+	if len(upns) != 12 || upns[0] != "user00004@contoso.onmicrosoft.com" {
+		t.Errorf("paged users %v", upns)
+	}
+	// Customer b sees none of a's users.
+	if page := decode[userPageJSON](t, e.do(t, "GET", "/customers/b/users", tokenB, nil), 200); page.Total != 0 || len(page.Users) != 0 {
+		t.Errorf("b sees %d users", page.Total)
+	}
+
+	// A new filter: Germany replaces Italy.
+	decode[settingsJSON](t, e.do(t, "PUT", "/customers/a/m365", tokenA, map[string]string{"userFilter": "UsageLocation -eq 'DE'"}), 200)
+	decode[syncRunJSON](t, e.do(t, "POST", "/customers/a/users/sync", tokenA, nil), http.StatusAccepted)
+	done = e.waitSync(t, "a")
+	if done.State != runSucceeded || done.Added != 12 || done.Removed != 12 || done.Total != 12 {
+		t.Errorf("second run %+v", done)
+	}
+
+	// A restart (a new handler on the same store) shows the last result.
+	h2, err := New(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.h = http.StripPrefix("/m365", h2)
+	again := decode[syncRunJSON](t, e.do(t, "GET", "/customers/a/users/sync", tokenA, nil), 200)
+	if again.ID != done.ID || again.State != runSucceeded || again.Added != 12 {
+		t.Errorf("after restart %+v, want %+v", again, done)
+	}
+}
+
+func TestSyncRunningTwiceRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	e.connect(t, "a", e.contoso)
+	remove := e.srv.InjectFault(m365test.Fault{Endpoint: m365test.EndpointUsers, Latency: 300 * time.Millisecond})
+	decode[syncRunJSON](t, e.do(t, "POST", "/customers/a/users/sync", tokenA, nil), http.StatusAccepted)
+	if p := problemOf(t, e.do(t, "POST", "/customers/a/users/sync", tokenA, nil), http.StatusConflict); p.Code != codeSyncRunning {
+		t.Errorf("code %s", p.Code)
+	}
+	remove()
+	if run := e.waitSync(t, "a"); run.State != runSucceeded || run.Total != 121 {
+		t.Errorf("run %+v", run)
+	}
+}
+
+func TestSyncFailureSaysWhatToDo(t *testing.T) {
+	e := newEnv(t, nil)
+	// Customer b has settings but never connected.
+	e.saveToken(t, "b", e.fabrikam)
+	decode[syncRunJSON](t, e.do(t, "POST", "/customers/b/users/sync", tokenB, nil), http.StatusAccepted)
+	run := e.waitSync(t, "b")
+	if run.State != runFailed || run.Error == nil || run.Error.Code == "" || run.Error.Message == "" {
+		t.Fatalf("run %+v", run)
+	}
+	raw := e.do(t, "GET", "/customers/b/users/sync", tokenB, nil).Body.String()
+	for _, leak := range []string{"m365access:", "usersync:", "tokenstore:"} {
+		if strings.Contains(raw, leak) {
+			t.Errorf("internal error text in %s", raw)
+		}
+	}
+}
+
+func TestSyncInterruptedRunReadsFailed(t *testing.T) {
+	e := newEnv(t, nil)
+	// A run recorded as running by a process that died a minute ago.
+	old := time.Now().Add(-time.Minute).UTC()
+	data, _ := json.Marshal(syncRunJSON{ID: "dead-1", State: runRunning, StartedAt: old, Heartbeat: old,
+		Progress: progressJSON{Estimate: -1, Percent: -1}})
+	if _, err := e.store.Put(context.Background(), tokenstore.Record{Key: runKey("a"), Data: data}, 0); err != nil {
+		t.Fatal(err)
+	}
+	run := decode[syncRunJSON](t, e.do(t, "GET", "/customers/a/users/sync", tokenA, nil), 200)
+	if run.ID != "dead-1" || run.State != runFailed || run.Error == nil || run.Error.Code != "interrupted" || run.FinishedAt == nil {
+		t.Errorf("interrupted run %+v", run)
+	}
+	// The repair is stored.
+	rec, err := e.store.Get(context.Background(), runKey("a"))
+	if err != nil || !strings.Contains(string(rec.Data), `"failed"`) {
+		t.Errorf("stored run %s %v", rec.Data, err)
+	}
+	// A fresh heartbeat (another replica's live run) stays running.
+	now := time.Now().UTC()
+	data, _ = json.Marshal(syncRunJSON{ID: "live-1", State: runRunning, StartedAt: now, Heartbeat: now})
+	if _, err := e.store.Put(context.Background(), tokenstore.Record{Key: runKey("b"), Data: data}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if run := decode[syncRunJSON](t, e.do(t, "GET", "/customers/b/users/sync", tokenB, nil), 200); run.State != runRunning {
+		t.Errorf("live run of another replica: %+v", run)
+	}
+	if p := problemOf(t, e.do(t, "POST", "/customers/b/users/sync", tokenB, nil), http.StatusConflict); p.Code != codeSyncRunning {
+		t.Errorf("start over a live run: %s", p.Code)
+	}
+}
