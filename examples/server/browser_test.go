@@ -1,0 +1,380 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/tenantgate/tenantgate/m365access/m365test"
+)
+
+// findBrowser returns the Chromium to drive: TENANTGATE_BROWSER, else the
+// first of the usual names on PATH. Without one the test is skipped, unless
+// TENANTGATE_TEST_BROWSER=required (as in CI), when it fails.
+func findBrowser(t *testing.T) string {
+	t.Helper()
+	required := os.Getenv("TENANTGATE_TEST_BROWSER") == "required"
+	if p := os.Getenv("TENANTGATE_BROWSER"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if required {
+		t.Fatal("no Chromium found (TENANTGATE_TEST_BROWSER=required): install it with `apt-get install -y chromium` or set TENANTGATE_BROWSER")
+	}
+	t.Skip("no Chromium found: install it with `apt-get install -y chromium` (or set TENANTGATE_BROWSER) to run the browser test")
+	return ""
+}
+
+// testClock is the invitation service's clock; the test moves it forward to
+// expire a link.
+type testClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
+
+// demo is a demo server started in-process for a test.
+type demo struct {
+	a     *app
+	base  string
+	token string
+	clock *testClock
+}
+
+const testAdminToken = "test-admin-token-0123456789abcdef"
+
+// startDemo starts the demo server on a random port in a temporary data
+// directory, with extra flags.
+func startDemo(t *testing.T, dataDir string, args ...string) *demo {
+	t.Helper()
+	args = append([]string{"-addr", "127.0.0.1:0", "-data", dataDir, "-admin-token", testAdminToken}, args...)
+	cfg, err := parseConfig(args, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &testClock{}
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := start(t.Context(), cfg, hooks{inviteNow: clock.now, logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := a.shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return &demo{a: a, base: a.publicURL, token: testAdminToken, clock: clock}
+}
+
+// api calls the admin API with the bearer token and decodes the answer.
+func (d *demo) api(t *testing.T, method, path, body string, want int, out any) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, d.base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+d.token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, path, err, b)
+		}
+	}
+}
+
+// invite sends an invitation through the admin API and returns its link
+// from GET /dev/outbox.
+func (d *demo) invite(t *testing.T) string {
+	t.Helper()
+	var inv struct {
+		ID, Status, To string
+	}
+	d.api(t, "POST", "/api/customers/contoso/m365/invitations", `{}`, http.StatusCreated, &inv)
+	if inv.Status != "pending" || inv.To != "admin@"+demoDomain {
+		t.Fatalf("invitation = %+v, want pending to admin@%s", inv, demoDomain)
+	}
+	var box struct {
+		Emails []outboxEmail `json:"emails"`
+	}
+	d.api(t, "GET", "/dev/outbox", "", http.StatusOK, &box)
+	if len(box.Emails) == 0 || len(box.Emails[0].Links) != 1 {
+		t.Fatalf("outbox = %+v, want the newest email with one link", box)
+	}
+	if box.Emails[0].To != "admin@"+demoDomain {
+		t.Fatalf("newest email to %q", box.Emails[0].To)
+	}
+	link := box.Emails[0].Links[0]
+	if !strings.HasPrefix(link, d.base+"/invite/") {
+		t.Fatalf("link %q is not under %s/invite/", link, d.base)
+	}
+	return link
+}
+
+// heading waits for the page's h1 to read text.
+func heading(text string) chromedp.Action[chromedp.Void] {
+	return chromedp.WaitVisible(chromedp.Search(fmt.Sprintf(`//h1[normalize-space()=%q]`, text)))
+}
+
+// css is a CSS selector for the first matching element.
+func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+
+// into runs a value-returning action and stores its value in p.
+func into[T any](p *T, a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		v, err := a(ctx, t)
+		*p = v
+		return err
+	})
+}
+
+// screenshot saves the page to TENANTGATE_SCREENSHOTS/name.png when that
+// directory is set, for people checking the pages' looks.
+func screenshot(name string) chromedp.Action[chromedp.Void] {
+	dir := os.Getenv("TENANTGATE_SCREENSHOTS")
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if dir == "" {
+			return nil
+		}
+		buf, err := chromedp.FullScreenshot(100)(ctx, t)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644)
+	})
+}
+
+// signInAtMicrosoft clicks "Sign in with Microsoft" on a wizard page and
+// fills the fake Microsoft page, leaving the choice (Accept or Cancel).
+func signInAtMicrosoft(shot string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Click(chromedp.Search(`//button[normalize-space()="Sign in with Microsoft"]`)),
+		chromedp.WaitVisible(css(`#accept`)),
+		chromedp.SetValue(css(`#username`), "admin@"+demoDomain),
+		chromedp.SetValue(css(`#password`), m365test.DefaultPassword),
+		screenshot(shot),
+	)
+}
+
+// TestBrowser walks the demo as a newcomer does, in Chromium with its
+// certificate checks on: invitation -> sign-in -> connected -> validate ->
+// filtered sync, and the failure paths a person can hit.
+func TestBrowser(t *testing.T) {
+	browser := findBrowser(t)
+	if testing.Short() && os.Getenv("TENANTGATE_TEST_BROWSER") != "required" {
+		t.Skip("browser test skipped in -short mode")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 150*time.Second)
+	defer cancel()
+
+	d := startDemo(t, t.TempDir())
+
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(browser),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 1000),
+	)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+	// Start the browser now, so its start-up is not charged to a step.
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("starting %s: %v", browser, err)
+	}
+	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			dctx, cancel := context.WithTimeout(bctx, 5*time.Second)
+			defer cancel()
+			loc, _ := chromedp.Run(dctx, chromedp.Location())
+			body, _ := chromedp.Run(dctx, chromedp.Text(css("body")))
+			t.Fatalf("%s: %v\nat %s:\n%s", name, err, loc, body)
+		}
+	}
+
+	// Cancel at Microsoft: nothing is connected.
+	first := d.invite(t)
+	var landing string
+	step("open the first invitation",
+		chromedp.Navigate(first),
+		heading("Connect Contoso Ltd to Tenantgate Demo Provider"),
+		into(&landing, chromedp.Text(css("main"))),
+		screenshot("01-landing"),
+	)
+	for _, want := range []string{"Provider admin", demoDomain, "admin@" + demoDomain, "User.Read.All"} {
+		if !strings.Contains(landing, want) {
+			t.Errorf("landing page does not mention %q:\n%s", want, landing)
+		}
+	}
+	step("cancel at Microsoft",
+		signInAtMicrosoft("02-microsoft"),
+		chromedp.Click(css(`#cancel`)),
+		heading("You cancelled the sign-in"),
+		screenshot("03-cancelled"),
+	)
+	var st struct {
+		State   string `json:"state"`
+		Account string `json:"account"`
+	}
+	d.api(t, "GET", "/api/customers/contoso/m365/status", "", http.StatusOK, &st)
+	if st.State == "connected" {
+		t.Fatalf("status after Cancel = %q, want not connected", st.State)
+	}
+
+	// The newcomer's walk: a new invitation, Accept, connected.
+	link := d.invite(t)
+	step("accept at Microsoft",
+		chromedp.Navigate(link),
+		heading("Connect Contoso Ltd to Tenantgate Demo Provider"),
+		signInAtMicrosoft("04-microsoft"),
+		chromedp.Click(css(`#accept`)),
+		heading("Connected"),
+		screenshot("05-connected"),
+	)
+	d.api(t, "GET", "/api/customers/contoso/m365/status", "", http.StatusOK, &st)
+	if st.State != "connected" || !strings.EqualFold(st.Account, "admin@"+demoDomain) {
+		t.Fatalf("status = %+v, want connected as admin@%s", st, demoDomain)
+	}
+
+	// The same link again: used up. The first one: replaced.
+	step("reuse the link",
+		chromedp.Navigate(link),
+		heading("This invitation was already used"),
+		screenshot("06-reused"),
+	)
+	step("open the superseded link",
+		chromedp.Navigate(first),
+		heading("This invitation is no longer valid"),
+	)
+
+	// An expired link.
+	late := d.invite(t)
+	d.clock.advance(8 * 24 * time.Hour)
+	step("open an expired link",
+		chromedp.Navigate(late),
+		heading("This invitation has expired"),
+		screenshot("07-expired"),
+	)
+
+	// The admin screen: status, Validate Authentication, filtered sync.
+	var total, syncState string
+	step("log in to the portal",
+		chromedp.Navigate(d.base+"/"),
+		chromedp.WaitVisible(css(`#token`)),
+		chromedp.SetValue(css(`#token`), d.token),
+		chromedp.Click(css(`#login`)),
+		chromedp.WaitVisible(css(`#status-state[data-state="connected"]`)),
+	)
+	step("validate",
+		chromedp.Click(css(`#validate`)),
+		chromedp.WaitVisible(css(`#validate-result[data-ok="true"]`)),
+	)
+	step("sync Italy",
+		chromedp.SetValue(css(`#user-filter`), "UsageLocation -eq 'IT'"),
+		chromedp.Click(css(`#sync`)),
+		chromedp.WaitVisible(css(`#sync-state[data-state="succeeded"]`)),
+		chromedp.WaitVisible(css(`#users-total[data-total="5000"]`)),
+		into(&total, chromedp.Text(css(`#users-total`))),
+		into(&syncState, chromedp.Text(css(`#sync-state`))),
+		screenshot("08-portal"),
+	)
+	if total != "5,000" || !strings.Contains(syncState, "5,000 users") {
+		t.Errorf("portal shows total %q, sync state %q; want 5,000", total, syncState)
+	}
+	var firstRow string
+	step("read the users table",
+		into(&firstRow, chromedp.Text(css(`#users tbody tr`))),
+		chromedp.Navigate(d.base+"/outbox"),
+		chromedp.WaitVisible(css(`a.invite-link`)),
+		screenshot("09-outbox"),
+	)
+	if !strings.Contains(firstRow, "Milan") || !strings.Contains(firstRow, "IT") {
+		t.Errorf("first synced user %q is not in Milan, IT", firstRow)
+	}
+
+	// The API agrees with the screen.
+	var rep struct {
+		OK bool `json:"ok"`
+	}
+	d.api(t, "POST", "/api/customers/contoso/m365/validate", "", http.StatusOK, &rep)
+	if !rep.OK {
+		t.Error("Validate through the API is not ok")
+	}
+	var run struct {
+		State string `json:"state"`
+		Total int    `json:"total"`
+		Added int    `json:"added"`
+	}
+	d.api(t, "GET", "/api/customers/contoso/users/sync", "", http.StatusOK, &run)
+	if run.State != "succeeded" || run.Total != 5000 || run.Added != 5000 {
+		t.Errorf("sync run = %+v, want succeeded with 5000 users added", run)
+	}
+	var page struct {
+		Users []struct {
+			UsageLocation string `json:"usageLocation"`
+		} `json:"users"`
+		Total int `json:"total"`
+	}
+	d.api(t, "GET", "/api/customers/contoso/users?limit=1000", "", http.StatusOK, &page)
+	if page.Total != 5000 || len(page.Users) != 1000 {
+		t.Fatalf("users page: total %d, %d users; want 5000 and a full page of 1000", page.Total, len(page.Users))
+	}
+	for _, u := range page.Users {
+		if u.UsageLocation != "IT" {
+			t.Fatalf("synced a user with usageLocation %q", u.UsageLocation)
+		}
+	}
+}
