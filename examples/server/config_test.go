@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenantgate/tenantgate/invite/smtpmail"
+)
+
+// env returns a getenv over a map.
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// prodEnv is a complete production configuration.
+func prodEnv() map[string]string {
+	return map[string]string{
+		"TENANTGATE_CLIENT_ID":     "0f0f0f0f-1111-2222-3333-444444444444",
+		"TENANTGATE_CLIENT_SECRET": "provider-secret-value-1234567890",
+		"TENANTGATE_PUBLIC_URL":    "https://portal.example.com",
+		"TENANTGATE_SMTP_HOST":     "smtp.example.com",
+		"TENANTGATE_SMTP_FROM":     "portal@example.com",
+		"TENANTGATE_POSTGRES_DSN":  "postgres://tg@db.example.com/tg",
+		"TENANTGATE_SEALING_KEYS":  "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+		"TENANTGATE_ADMIN_TOKEN":   "admin-token-admin-token-admin-token",
+	}
+}
+
+func TestParseConfigDemoDefaults(t *testing.T) {
+	cfg, err := parseConfig(nil, env(nil), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Mode != modeDemo || cfg.Addr != "127.0.0.1:8080" || cfg.DataDir != "./tenantgate-data" || cfg.Customer != "contoso" ||
+		cfg.InviteTTL != 7*24*time.Hour || cfg.DemoUsers != 50_000 || cfg.AdminToken != "" || cfg.Cloud != "global" ||
+		cfg.SMTPSecurity != smtpmail.StartTLS || cfg.ProviderName == "" {
+		t.Errorf("demo defaults = %+v", cfg)
+	}
+}
+
+func TestParseConfigFlagsOverrideEnvironment(t *testing.T) {
+	e := env(map[string]string{"TENANTGATE_ADDR": "127.0.0.1:9000", "TENANTGATE_DATA": "/env/data", "TENANTGATE_INVITE_TTL": "1h"})
+	cfg, err := parseConfig([]string{"-addr", "127.0.0.1:9100"}, e, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "127.0.0.1:9100" || cfg.DataDir != "/env/data" || cfg.InviteTTL != time.Hour {
+		t.Errorf("got addr %q data %q ttl %v", cfg.Addr, cfg.DataDir, cfg.InviteTTL)
+	}
+}
+
+func TestParseConfigProduction(t *testing.T) {
+	cfg, err := parseConfig(nil, env(prodEnv()), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Mode != modeProduction || cfg.ClientSecret == "" || cfg.SealingKeys == "" || cfg.PostgresDSN == "" {
+		t.Errorf("production config = mode %q", cfg.Mode)
+	}
+}
+
+func TestParseConfigErrors(t *testing.T) {
+	without := func(keys ...string) map[string]string {
+		m := prodEnv()
+		for _, k := range keys {
+			delete(m, k)
+		}
+		return m
+	}
+	with := func(k, v string) map[string]string {
+		m := prodEnv()
+		m[k] = v
+		return m
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    []string // each must appear in the error
+		notWant []string // none may appear
+	}{
+		{name: "production needs everything", args: []string{"-mode", "production"},
+			want: []string{"-client-id", "-client-secret", "-public-url", "-smtp-host", "-smtp-from", "-postgres-dsn", "TENANTGATE_SEALING_KEYS", "-admin-token"}},
+		{name: "one production setting switches to production", args: []string{"-client-id", "0f0f0f0f-1111-2222-3333-444444444444"},
+			want:    []string{"production mode needs", "-client-secret", "-postgres-dsn", "-smtp-host"},
+			notWant: []string{"-client-id (TENANTGATE_CLIENT_ID): the provider"}},
+		{name: "missing secret and DSN only", env: without("TENANTGATE_CLIENT_SECRET", "TENANTGATE_POSTGRES_DSN"),
+			want: []string{"-client-secret", "-postgres-dsn"}, notWant: []string{"-smtp-host", "-public-url (TENANTGATE_PUBLIC_URL): the https"}},
+		{name: "missing sealing keys", env: without("TENANTGATE_SEALING_KEYS"), want: []string{"TENANTGATE_SEALING_KEYS or -sealing-key-file"}},
+		{name: "missing admin token", env: without("TENANTGATE_ADMIN_TOKEN"), want: []string{"production never generates one"}},
+		{name: "http public URL", env: with("TENANTGATE_PUBLIC_URL", "http://portal.example.com"), want: []string{"-public-url", "https"}},
+		{name: "public URL with path", env: with("TENANTGATE_PUBLIC_URL", "https://portal.example.com/m365"), want: []string{"must not have a path"}},
+		{name: "secret and certificate", env: with("TENANTGATE_CLIENT_CERTIFICATE_FILE", "/etc/cert.pem"), want: []string{"not both"}},
+		{name: "smtp user without password", env: with("TENANTGATE_SMTP_USER", "mailer"), want: []string{"-smtp-user and -smtp-password"}},
+		{name: "demo with production setting", args: []string{"-mode", "demo", "-smtp-host", "smtp.example.com"},
+			want: []string{"demo mode", "remove -smtp-host"}},
+		{name: "unknown mode", args: []string{"-mode", "staging"}, want: []string{"-mode", `"staging"`}},
+		{name: "bad values", args: []string{"-addr", "8080", "-invite-ttl", "-1h", "-demo-users", "many", "-smtp-security", "ssl",
+			"-cloud", "mars", "-admin-token", "short", "-log-level", "loud", "-customer", "a/b", "-smtp-port", "99999", "-public-url", "ftp://x"},
+			want: []string{"-addr", "-invite-ttl", "-demo-users", "-smtp-security", "-cloud", "-admin-token", "at least 24", "-log-level", "-customer", "-smtp-port", "-public-url"}},
+		{name: "both key sources", args: []string{"-sealing-key-file", "/k"}, env: map[string]string{"TENANTGATE_SEALING_KEYS": "k1:x"},
+			want: []string{"not both"}},
+		{name: "stray argument", args: []string{"serve"}, want: []string{`unexpected argument "serve"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseConfig(tc.args, env(tc.env), &bytes.Buffer{})
+			var ue *usageError
+			if !errors.As(err, &ue) {
+				t.Fatalf("err = %v, want a *usageError", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not mention %q:\n%v", w, err)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(err.Error(), w) {
+					t.Errorf("error mentions %q:\n%v", w, err)
+				}
+			}
+			for _, secret := range []string{"provider-secret-value", "admin-token-admin-token", "AAAAAAAA"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error shows a secret value:\n%v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestParseConfigHelpHidesSecrets(t *testing.T) {
+	var out bytes.Buffer
+	_, err := parseConfig([]string{"-help"}, env(prodEnv()), &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("err = %v, want flag.ErrHelp", err)
+	}
+	help := out.String()
+	for _, want := range []string{"-client-secret", "TENANTGATE_CLIENT_SECRET", "-postgres-dsn", "-admin-token", "TENANTGATE_SEALING_KEYS"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help does not mention %s", want)
+		}
+	}
+	for _, v := range prodEnv() {
+		if strings.Contains(help, v) {
+			t.Errorf("help shows the environment value %q", v)
+		}
+	}
+}
