@@ -145,7 +145,9 @@ func runDemo(t *testing.T, dir string) (base, token string, stop func()) {
 	ctx, cancel := context.WithCancel(t.Context())
 	var out syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-data", dir, "-demo-users", "100", "-log-level", "error"}, &out) }()
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-data", dir, "-demo-users", "100", "-log-level", "error"}, &out)
+	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if m := portalLine.FindStringSubmatch(out.String()); m != nil {
