@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -240,3 +242,84 @@ func TestRunRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestProductionModeOnPostgres starts production mode on PostgreSQL (in a
+// schema of its own) with a real provider configuration: it serves the
+// admin API, keeps secrets sealed in the database and has no demo routes.
+func TestProductionModeOnPostgres(t *testing.T) {
+	dsn := os.Getenv("TENANTGATE_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("set TENANTGATE_TEST_POSTGRES=postgres://... to run the production mode test")
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	schema := "tg_examples_server_" + strings.ToLower(randomToken(6))
+	schema = strings.NewReplacer("-", "_").Replace(schema)
+	if _, err := db.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE") })
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+
+	e := prodEnv()
+	e["TENANTGATE_POSTGRES_DSN"] = u.String()
+	e["TENANTGATE_SMTP_HOST"] = "127.0.0.1"
+	e["TENANTGATE_SMTP_SECURITY"] = "insecure"
+	e["TENANTGATE_ADDR"] = "127.0.0.1:0"
+	cfg, err := parseConfig(nil, env(e), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := start(t.Context(), cfg, hooks{logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	base := "http://" + a.ln.Addr().String()
+	c := noRedirect()
+	auth := map[string]string{"Authorization": "Bearer " + cfg.AdminToken, "Content-Type": "application/json"}
+	resp, body := do(t, c, "PUT", base+"/api/customers/fabrikam/m365",
+		`{"tenant":"fabrikam.onmicrosoft.com","authMode":"appRegistration","serviceAccount":"admin@fabrikam.onmicrosoft.com",`+
+			`"clientId":"22222222-3333-4444-5555-666666666666","clientSecret":"customer-secret-canary-0123456789"}`, auth)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"clientSecretSet":true`) || strings.Contains(body, "canary") {
+		t.Fatalf("PUT settings: %d %s", resp.StatusCode, body)
+	}
+	var n int
+	if err := db.QueryRowContext(t.Context(), "SELECT count(*) FROM "+schema+".tokenstore_records WHERE customer = 'fabrikam'").Scan(&n); err != nil || n == 0 {
+		t.Fatalf("records of fabrikam in PostgreSQL: %d, %v", n, err)
+	}
+	var leaks int
+	if err := db.QueryRowContext(t.Context(), "SELECT count(*) FROM "+schema+".tokenstore_records WHERE position('canary' in encode(data, 'escape')) > 0").Scan(&leaks); err != nil {
+		t.Fatal(err)
+	}
+	if leaks != 0 {
+		t.Errorf("%d records hold the client secret in clear", leaks)
+	}
+	for _, path := range []string{"/outbox", "/dev/outbox"} {
+		if resp, _ := do(t, c, "GET", base+path, "", auth); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s in production: %d, want 404", path, resp.StatusCode)
+		}
+	}
+	// The wizard's cookies and the portal session are Secure: the public URL is https.
+	resp, _ = do(t, c, "POST", base+"/login", "token="+url.QueryEscape(cfg.AdminToken), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	if ck := resp.Cookies(); len(ck) != 1 || !ck[0].Secure || ck[0].Name != "__Host-tenantgate_admin" {
+		t.Errorf("production session cookie = %+v", ck)
+	}
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
