@@ -10,10 +10,10 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	msgraph "github.com/microsoftgraph/msgraph-sdk-go"
+	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
-	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 
 	"github.com/tenantgate/tenantgate/m365access/m365test"
 	"github.com/tenantgate/tenantgate/m365access/m365test/graphtest"
@@ -205,5 +205,24 @@ func TestRealHostAndErrors(t *testing.T) {
 	}
 	if !strings.Contains(*oe.GetErrorEscaped().GetMessage(), "delegated") {
 		t.Errorf("/me message = %q", *oe.GetErrorEscaped().GetMessage())
+	}
+}
+
+// BenchmarkSDKUsersPage999 measures one 999-user page through
+// msgraph-sdk-go (Kiota middleware and JSON parse node) from the fake.
+func BenchmarkSDKUsersPage999(b *testing.B) {
+	e := newEnv(b, 50_000, false)
+	c := e.client(b, false)
+	cfg := &users.UsersRequestBuilderGetRequestConfiguration{QueryParameters: &users.UsersRequestBuilderGetQueryParameters{
+		Top: ptr(int32(999)), Select: []string{"id", "displayName", "userPrincipalName", "usageLocation", "department", "accountEnabled"}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := c.Users().Get(context.Background(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.GetValue()) != 999 {
+			b.Fatal(len(res.GetValue()))
+		}
 	}
 }
