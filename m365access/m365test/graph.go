@@ -273,7 +273,7 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, c *call) {
 	if qv.Get("$select") != "" {
 		ctx += "(" + strings.Join(res.Select, ",") + ")"
 	}
-	out = strconv.AppendQuote(out, ctx)
+	out = appendJSONString(out, ctx)
 	if res.Count >= 0 {
 		out = append(out, `,"@odata.count":`...)
 		out = strconv.AppendInt(out, int64(res.Count), 10)
@@ -285,7 +285,7 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, c *call) {
 		}
 		next.Set("$skiptoken", res.NextSkipToken)
 		out = append(out, `,"@odata.nextLink":`...)
-		out = strconv.AppendQuote(out, "https://"+r.Host+"/v1.0/users?"+next.Encode())
+		out = appendJSONString(out, "https://"+r.Host+"/v1.0/users?"+next.Encode())
 	}
 	out = append(out, `,"value":`...)
 	out = res.AppendValue(out)
@@ -309,4 +309,11 @@ func readJSONBody(r *http.Request, v any) error {
 		body = zr
 	}
 	return json.NewDecoder(body).Decode(v)
+}
+
+// appendJSONString appends s as a JSON string (strconv's Go quoting is not
+// JSON for control and non-ASCII characters).
+func appendJSONString(out []byte, s string) []byte {
+	b, _ := json.Marshal(s)
+	return append(out, b...)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/tenantgate/tenantgate/m365access/m365test"
 	"github.com/tenantgate/tenantgate/usersync/filter"
 )
 
@@ -567,10 +568,11 @@ func checkAgreement(t *testing.T, eval graphEvaluator, seed uint64, filters, use
 }
 
 // graphEvaluators are the Graph $filter evaluators the property test runs
-// against: this package's own OData evaluator and, once m365test exports it,
-// the fake Graph's (add "m365test": m365test.EvalUserFilter).
+// against: this package's own OData evaluator and the fake Graph's (the
+// evaluation GET /v1.0/users of m365test applies).
 var graphEvaluators = map[string]graphEvaluator{
-	"odata": odataEval,
+	"m365test": m365test.EvalUserFilter,
+	"odata":    odataEval,
 }
 
 func TestPushdownAgreesWithGraph(t *testing.T) {
