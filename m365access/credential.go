@@ -78,8 +78,9 @@ type credential struct {
 }
 
 // GetToken implements azcore.TokenCredential. Empty Scopes mean the
-// customer's Graph; TenantID in options is ignored: the customer's tenant
-// is always used.
+// customer's Graph. TenantID and Claims in options are ignored: the
+// customer's tenant is always used, and claims challenges (CAE) are not
+// supported.
 func (c *credential) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
 	return c.m.token(ctx, c.customer, opts.Scopes)
 }

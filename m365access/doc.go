@@ -11,7 +11,8 @@
 //     every field at once ([ValidationError]); secrets are sealed in the
 //     tokenstore and never read back, only whether they are set and when
 //     they expire.
-//   - the token connection ([Manager.Begin], [Manager.Complete]): the
+//   - the token connection ([Manager.Begin], [Manager.Complete] or
+//     [Manager.CompleteCallback] with the redirect's query): the
 //     authorization code flow with state, PKCE S256 and nonce on the
 //     provider's multi-tenant app, checked against the transaction, the
 //     tenant, the service account and the granted scopes. The MSAL token
@@ -22,7 +23,10 @@
 //     time per customer (singleflight in-process, the tokenstore Locker
 //     across replicas). Every customer has its own MSAL client, so many
 //     tenants refresh in parallel. [Manager.Run] keeps token connections
-//     alive inside Entra's 90-day inactivity window.
+//     alive inside Entra's 90-day inactivity window. A Manager remembers
+//     each customer's mode in memory: a settings change saved through
+//     another replica takes effect here when the cached token is renewed
+//     (within the hour).
 //   - admin consent ([Manager.ConsentURL], [Manager.CompleteConsent]),
 //     switching modes without an outage ([Manager.SwitchToToken],
 //     [Manager.SwitchMode]), [Manager.Validate] (the seed's "Validate
