@@ -345,6 +345,64 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("first synced user %q is not in Milan, IT", firstRow)
 	}
 
+	// The other controls of the settings screen.
+	var msg, wizardLink string
+	var qoeAttrs map[string]string
+	step("a filter that cannot be used is refused",
+		chromedp.Navigate(d.base+"/"),
+		chromedp.WaitVisible(css(`#status-state[data-state="connected"]`)),
+		chromedp.SetValue(css(`#user-filter`), "UsageLocation -eq"),
+		chromedp.Click(css(`#sync`)),
+		chromedp.WaitVisible(css(`#message.error`)),
+		into(&msg, chromedp.Text(css(`#message`))),
+	)
+	if !strings.Contains(msg, "userFilter") {
+		t.Errorf("bad filter message %q does not name userFilter", msg)
+	}
+	step("save QoE settings",
+		chromedp.SetValue(css(`#qoe-app-id`), "3f2e1d0c-0000-4000-8000-000000000e01"),
+		chromedp.SetValue(css(`#qoe-password`), "qoe-app-password-0123456789"),
+		chromedp.Click(css(`#save-qoe`)),
+		chromedp.WaitVisible(css(`#message.ok`)),
+		into(&qoeAttrs, chromedp.Attributes(css(`#qoe-password`))),
+	)
+	if !strings.Contains(qoeAttrs["placeholder"], "set") {
+		t.Errorf("QoE password placeholder after save = %q, want it to say the password is set", qoeAttrs["placeholder"])
+	}
+	var qoe struct {
+		AppID           string `json:"appId"`
+		ClientSecretSet bool   `json:"clientSecretSet"`
+	}
+	d.api(t, "GET", "/api/customers/contoso/m365/qoe", "", http.StatusOK, &qoe)
+	if qoe.AppID != "3f2e1d0c-0000-4000-8000-000000000e01" || !qoe.ClientSecretSet {
+		t.Errorf("QoE after save = %+v", qoe)
+	}
+	step("refresh token now",
+		chromedp.Click(css(`#refresh-token`)),
+		chromedp.WaitVisible(css(`#wizard-link-url`)),
+		into(&wizardLink, chromedp.Value(css(`#wizard-link-url`))),
+	)
+	if !strings.HasPrefix(wizardLink, d.base+"/invite/") {
+		t.Errorf("Refresh Token Now link = %q", wizardLink)
+	}
+	step("grant consent",
+		chromedp.Click(css(`#grant-consent`)),
+		chromedp.WaitVisible(css(`#accept`)),
+		chromedp.SetValue(css(`#username`), "admin@"+demoDomain),
+		chromedp.SetValue(css(`#password`), m365test.DefaultPassword),
+		screenshot("10-admin-consent"),
+		chromedp.Click(css(`#accept`)),
+		heading("Consent granted"),
+	)
+	var consented struct {
+		State        string   `json:"state"`
+		GrantedRoles []string `json:"grantedRoles"`
+	}
+	d.api(t, "GET", "/api/customers/contoso/m365/status", "", http.StatusOK, &consented)
+	if consented.State != "connected" || len(consented.GrantedRoles) == 0 {
+		t.Errorf("status after Grant Consent = %+v, want connected with granted roles", consented)
+	}
+
 	// The API agrees with the screen.
 	var rep struct {
 		OK bool `json:"ok"`

@@ -2,8 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/tenantgate/tenantgate/m365access"
@@ -70,4 +75,42 @@ func (a *app) seedDemoCustomer(ctx context.Context) error {
 	}
 	a.log.Info("demo customer configured", "customer", a.cfg.Customer, "tenant", tenant, "serviceAccount", account)
 	return nil
+}
+
+// demoConsentLinks sends admin consent links to the fake. m365access
+// builds them on the cloud's authority host (login.microsoftonline.com),
+// which the in-process fake answers only for this process's HTTP client,
+// not for a person's browser; the fake serves the same page on its
+// plain-http browser listener. Only the answer of the consent route is
+// rewritten, and only a link on the real authority host.
+func (a *app) demoConsentLinks(api http.Handler) http.Handler {
+	authority, _ := url.Parse(m365access.DefaultClouds[m365access.CloudGlobal].AuthorityHost)
+	browser, _ := url.Parse(a.fake.BrowserURL())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/m365/consent") {
+			api.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		if rec.Code == http.StatusOK {
+			var link map[string]any
+			if err := json.Unmarshal(body, &link); err == nil {
+				if s, ok := link["url"].(string); ok {
+					if u, err := url.Parse(s); err == nil && u.Host == authority.Host {
+						u.Scheme, u.Host = browser.Scheme, browser.Host
+						link["url"] = u.String()
+						body, _ = json.Marshal(link)
+					}
+				}
+			}
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(body)
+	})
 }

@@ -37,12 +37,16 @@ func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, erro
 	if err != nil {
 		return nil, err
 	}
+	var apiHandler http.Handler = api
+	if a.fake != nil {
+		apiHandler = a.demoConsentLinks(api)
+	}
 	static, _ := fs.Sub(assets, "assets")
 	p := &portal{a: a, auth: auth}
 	cop := http.NewCrossOriginProtection()
 
 	mux := http.NewServeMux()
-	mux.Handle("/api/", http.StripPrefix("/api", api))
+	mux.Handle("/api/", http.StripPrefix("/api", apiHandler))
 	mux.Handle("/invite/", wizard)
 	mux.Handle("/auth/callback", wizard)
 	mux.Handle("/consent/callback", wizard)
