@@ -207,6 +207,11 @@ func browserHost(addr *net.TCPAddr) string {
 
 // openStore opens the tokenstore backend, the keyring and the user sink.
 func (a *app) openStore(ctx context.Context) error {
+	if a.cfg.Mode == modeDemo {
+		if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
+			return fmt.Errorf("create the data directory (-data): %w", err)
+		}
+	}
 	kr, err := a.keyring()
 	if err != nil {
 		return err
@@ -249,9 +254,6 @@ func (a *app) keyring() (*tokenstore.Keyring, error) {
 		return tokenstore.LoadKeyringFile(a.cfg.SealingKeyFile)
 	}
 	// Demo: a generated key next to the database.
-	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create the data directory (-data): %w", err)
-	}
 	path := filepath.Join(a.cfg.DataDir, "sealing-keys")
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		k, err := tokenstore.GenerateKey("demo-" + time.Now().UTC().Format("20060102"))

@@ -2,12 +2,18 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -26,10 +32,16 @@ const (
 
 // startFake starts the in-process fake Microsoft cloud with the demo
 // tenant and registers the provider app with the portal's redirect URIs.
-// Its state lives in memory: a restarted demo has a fresh fake, so a
-// connection made before the restart needs a new invitation.
+// Its token signing key is kept in the data directory, so access tokens
+// issued before a restart still verify; everything else (refresh tokens,
+// consent) lives in memory: after a restart a connection works until its
+// access token expires (at most an hour), then needs a new invitation.
 func (a *app) startFake() error {
-	a.fake = m365test.NewServer(&m365test.Options{Logger: a.log.With("component", "m365test")})
+	key, err := a.fakeSigningKey()
+	if err != nil {
+		return err
+	}
+	a.fake = m365test.NewServer(&m365test.Options{SigningKey: key, Logger: a.log.With("component", "m365test")})
 	t, err := a.fake.AddTenant(m365test.TenantOptions{
 		Domains: []string{demoDomain}, DisplayName: demoDisplayName, Users: a.cfg.DemoUsers,
 	})
@@ -113,4 +125,31 @@ func (a *app) demoConsentLinks(api http.Handler) http.Handler {
 		w.WriteHeader(rec.Code)
 		_, _ = w.Write(body)
 	})
+}
+
+// fakeSigningKey loads the fake cloud's RSA signing key from the data
+// directory, generating it on first start. It signs only the fake's test
+// tokens.
+func (a *app) fakeSigningKey() (*rsa.PrivateKey, error) {
+	path := filepath.Join(a.cfg.DataDir, "fake-cloud-signing-key.pem")
+	if b, err := os.ReadFile(path); err == nil {
+		block, _ := pem.Decode(b)
+		if block != nil {
+			if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+				return k, nil
+			}
+		}
+		return nil, fmt.Errorf("%s is not a PEM RSA key; delete it and restart the demo", path)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	b := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
+	if err := writeFileExcl(path, b, 0o600); err != nil {
+		return nil, fmt.Errorf("write the fake cloud's signing key: %w", err)
+	}
+	return k, nil
 }

@@ -91,7 +91,9 @@ func (a *app) printBanner(w io.Writer) {
 		fmt.Fprintf(w, "  Tenant:           %s (%s), %d users + Global Admin\n", a.tenant.Domain(), a.tenant.DisplayName, a.tenant.Users())
 		fmt.Fprintf(w, "  Fake sign-in:     %s / %s\n", a.tenant.AdminUPN(), m365test.DefaultPassword)
 		fmt.Fprintf(w, "  Customer:         %s (token mode)\n", a.cfg.Customer)
-		fmt.Fprintf(w, "  Data:             %s (the fake cloud forgets connections on restart: send a new invitation)\n", a.cfg.DataDir)
+		fmt.Fprintf(w, "  Data:             %s\n", a.cfg.DataDir)
+		fmt.Fprintf(w, "                    (the fake cloud forgets refresh tokens on restart: a connection made before\n")
+		fmt.Fprintf(w, "                    a restart works until its access token expires, then needs a new invitation)\n")
 		fmt.Fprintf(w, "\nOpen the portal, log in with the token, click Send Invitation, open the link on the Outbox page.\n")
 	}
 	fmt.Fprintf(w, "Press Ctrl-C to stop.\n")

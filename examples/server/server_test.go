@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tenantgate/tenantgate/m365access/m365test"
 )
 
 // do sends a request and returns the response with its body read.
@@ -323,3 +325,60 @@ func TestProductionModeOnPostgres(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// connectWithoutBrowser walks the wizard with a plain HTTP client: the
+// fake answers the sign-in at once with Accept.
+func connectWithoutBrowser(t *testing.T, d *demo) string {
+	t.Helper()
+	link := d.invite(t)
+	d.a.fake.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{})
+	defer d.a.fake.SetAuthorizeAnswer(nil)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	if resp, body := do(t, c, "GET", link, "", nil); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Sign in with Microsoft") {
+		t.Fatalf("landing: %d", resp.StatusCode)
+	}
+	resp, body := do(t, c, "POST", link+"/start", "", nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Connected") {
+		t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
+	}
+	return link
+}
+
+// TestRestartConnected restarts a connected demo on the same data
+// directory: the server comes up, the connection still validates (the
+// fake's signing key is kept, the access token still verifies), and a new
+// invitation connects again.
+func TestRestartConnected(t *testing.T) {
+	dir := t.TempDir()
+	d := startDemo(t, dir, "-demo-users", "20")
+	connectWithoutBrowser(t, d)
+	var rep struct {
+		OK     bool `json:"ok"`
+		Checks []struct {
+			Name   string `json:"name"`
+			OK     bool   `json:"ok"`
+			Action string `json:"action"`
+		} `json:"checks"`
+	}
+	d.api(t, "POST", "/api/customers/contoso/m365/validate", "", http.StatusOK, &rep)
+	if !rep.OK {
+		t.Fatalf("validate before restart: %+v", rep)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.a.shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	d2 := startDemo(t, dir, "-demo-users", "20")
+	d2.api(t, "POST", "/api/customers/contoso/m365/validate", "", http.StatusOK, &rep)
+	if !rep.OK {
+		t.Fatalf("validate after restart: %+v", rep)
+	}
+	connectWithoutBrowser(t, d2)
+	d2.api(t, "POST", "/api/customers/contoso/m365/validate", "", http.StatusOK, &rep)
+	if !rep.OK {
+		t.Errorf("validate after re-invitation: %+v", rep)
+	}
+}

@@ -17,8 +17,10 @@
     fixSettings: "Correct the settings and save them.",
     fixFilter: "Correct the user filter.",
     fixTenant: "Correct the tenant.",
-    renewSecret: "Create a new client secret in Entra ID and save it.",
-    renewCertificate: "Upload a new certificate.",
+    rotateSecret: "Create a new client secret in Entra ID and save it.",
+    rotateCertificate: "Upload a new certificate and save it.",
+    fixCredentials: "Correct the username, password or client credentials and save them.",
+    restartConnection: "Start the connection again: Send Invitation.",
     completeMFAOrSwitchToToken: "The account needs MFA: switch to the auth token (Switch to auth token).",
     waitAndRetry: "Wait a little and try again.",
   };
