@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,6 +20,9 @@ import (
 	"github.com/tenantgate/tenantgate/usersync"
 )
 
+// discardLogger keeps the Syncer's per-customer records out of test output.
+var discardLogger = slog.New(slog.DiscardHandler)
+
 // fakeGraph is a minimal Graph /v1.0/users over TLS for these tests: users
 // are generated as in m365test (design.md "Demo data"), $filter supports
 // "usageLocation eq 'XX'", $top, $skiptoken paging, $count with
@@ -28,19 +32,42 @@ type fakeGraph struct {
 	mu      sync.Mutex
 	tenants map[string]*fakeTenant // by access token
 	latency time.Duration
+	// cache, when set, keeps every rendered page (by token and query) so
+	// that benchmarks measure the client, not the page rendering.
+	cache  sync.Map
+	cached bool
 }
 
 type fakeTenant struct {
-	domain string
-	n      int
+	domain   string
+	requests atomic.Int64
+	pages    atomic.Int64
+
+	mu  sync.Mutex // guards cfg
+	cfg tenantConfig
+}
+
+// tenantConfig is what a test may change between syncs (with set).
+type tenantConfig struct {
+	n int
 	// status, when set, is returned for every page from page failAt on
 	// (0: from the first page), with Graph's error body.
 	status    int
 	code      string
 	failAt    int
-	requests  atomic.Int64
-	pages     atomic.Int64
 	changeMod int // when > 0, users with i % changeMod == 0 get another jobTitle
+}
+
+func (t *fakeTenant) set(fn func(c *tenantConfig)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fn(&t.cfg)
+}
+
+func (t *fakeTenant) config() tenantConfig {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.cfg
 }
 
 var locations = [10][3]string{
@@ -53,7 +80,7 @@ var departments = [5]string{"Sales", "Engineering", "Support", "Finance", "Marke
 var titles = [4]string{"Engineer", "Manager", "Analyst", "Director"}
 
 // demoUser is user i of the tenant.
-func (t *fakeTenant) demoUser(i int) usersync.User {
+func (t *fakeTenant) demoUser(i int, cfg tenantConfig) usersync.User {
 	loc := locations[i%10]
 	h := sha256.Sum256([]byte(t.domain + "/" + strconv.Itoa(i)))
 	u := usersync.User{
@@ -67,7 +94,7 @@ func (t *fakeTenant) demoUser(i int) usersync.User {
 		AccountEnabled: i%20 != 19,
 		CompanyName:    t.domain,
 	}
-	if t.changeMod > 0 && i%t.changeMod == 0 {
+	if cfg.changeMod > 0 && i%cfg.changeMod == 0 {
 		u.JobTitle = "Promoted"
 	}
 	return u
@@ -83,11 +110,18 @@ func (f *fakeGraph) Close() { f.srv.Close() }
 
 // addTenant registers a tenant reachable with access token "tok-"+customer.
 func (f *fakeGraph) addTenant(customer string, n int) *fakeTenant {
-	t := &fakeTenant{domain: customer + ".example", n: n}
+	t := &fakeTenant{domain: customer + ".example", cfg: tenantConfig{n: n}}
 	f.mu.Lock()
 	f.tenants["tok-"+customer] = t
 	f.mu.Unlock()
 	return t
+}
+
+// alias makes customer's token "tok-"+customer reach tenant t too.
+func (f *fakeGraph) alias(customer string, t *fakeTenant) {
+	f.mu.Lock()
+	f.tenants["tok-"+customer] = t
+	f.mu.Unlock()
 }
 
 func graphErr(w http.ResponseWriter, status int, code, msg string) {
@@ -108,17 +142,25 @@ func (f *fakeGraph) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t.requests.Add(1)
+	if f.cached {
+		if b, ok := f.cache.Load(t.domain + "?" + r.URL.RawQuery); ok {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(b.([]byte))
+			return
+		}
+	}
 	if r.URL.Path != "/v1.0/users" || r.Method != http.MethodGet {
 		graphErr(w, 404, "Request_ResourceNotFound", "no such resource")
 		return
 	}
 	q := r.URL.Query()
 	skip, _ := strconv.Atoi(q.Get("$skiptoken"))
-	if t.status != 0 && int(t.pages.Load()) >= t.failAt {
-		if t.status == http.StatusTooManyRequests {
+	cfg := t.config()
+	if cfg.status != 0 && int(t.pages.Load()) >= cfg.failAt {
+		if cfg.status == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "0")
 		}
-		graphErr(w, t.status, t.code, "fault injected")
+		graphErr(w, cfg.status, cfg.code, "fault injected")
 		return
 	}
 	top := 100
@@ -145,7 +187,7 @@ func (f *fakeGraph) serve(w http.ResponseWriter, r *http.Request) {
 	b = append(b, `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#users"`...)
 	if count {
 		total := 0
-		for i := range t.n {
+		for i := range cfg.n {
 			if match(i) {
 				total++
 			}
@@ -155,7 +197,7 @@ func (f *fakeGraph) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	b = append(b, `,"value":[`...)
 	i, k := skip, 0
-	for ; i < t.n && k < top; i++ {
+	for ; i < cfg.n && k < top; i++ {
 		if !match(i) {
 			continue
 		}
@@ -163,12 +205,12 @@ func (f *fakeGraph) serve(w http.ResponseWriter, r *http.Request) {
 			b = append(b, ',')
 		}
 		k++
-		b = appendUser(b, t.demoUser(i))
+		b = appendUser(b, t.demoUser(i, cfg))
 	}
 	b = append(b, ']')
-	for ; i < t.n && !match(i); i++ {
+	for ; i < cfg.n && !match(i); i++ {
 	}
-	if i < t.n {
+	if i < cfg.n {
 		next := *r.URL
 		next.Scheme, next.Host = "https", r.Host
 		q.Set("$skiptoken", strconv.Itoa(i))
@@ -177,6 +219,9 @@ func (f *fakeGraph) serve(w http.ResponseWriter, r *http.Request) {
 		b = strconv.AppendQuote(b, next.String())
 	}
 	b = append(b, '}')
+	if f.cached {
+		f.cache.Store(t.domain+"?"+r.URL.RawQuery, b)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(b)
 }

@@ -193,7 +193,11 @@ func (retriableBodyCloser) Intercept(p khttp.Pipeline, i int, req *http.Request)
 // firstURL is the first page's URL for q.
 func (s *GraphSource) firstURL(q Query, count bool) string {
 	v := url.Values{}
-	v.Set("$select", s.selected)
+	sel := s.selected
+	for _, p := range q.Select {
+		sel += "," + p
+	}
+	v.Set("$select", sel)
 	v.Set("$top", strconv.Itoa(s.pageSize))
 	if q.Filter != "" {
 		v.Set("$filter", q.Filter)
@@ -251,7 +255,7 @@ func (s *GraphSource) newRequest(ctx context.Context, adapter *msgraphgocore.Gra
 	u, err := url.Parse(link)
 	if err != nil || u.Scheme != "https" {
 		return nil, &m365access.Error{Op: "read users", Customer: customer,
-			Err: fmt.Errorf("Graph returned an unusable page link"), Action: m365access.ActionWaitAndRetry, Retryable: true}
+			Err: errors.New("unusable page link in the response"), Action: m365access.ActionWaitAndRetry, Retryable: true}
 	}
 	ri := abs.NewRequestInformation()
 	ri.Method = abs.GET

@@ -11,6 +11,9 @@ type Query struct {
 	// Advanced marks a Filter that needs Graph's advanced query
 	// capabilities (header ConsistencyLevel: eventual and $count=true).
 	Advanced bool
+	// Select names properties of ExtraProperties the Source must read
+	// besides Properties, because Match reads them.
+	Select []string
 	// Match, when set, is the client-side remainder of the user filter:
 	// the Syncer drops users it rejects before they reach the Sink.
 	// Sources ignore it.

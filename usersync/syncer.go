@@ -45,7 +45,7 @@ type Syncer struct {
 	// Filters gives each customer's filter text; nil syncs every user.
 	Filters FilterSource
 	// Compile turns filter text into a Query (the Graph $filter and the
-	// client-side remainder). Required when Filters is set.
+	// client-side remainder); nil means CompileFilter.
 	Compile func(filter string) (Query, error)
 	// Concurrency is how many customers sync at once; zero or negative
 	// means DefaultConcurrency.
@@ -209,10 +209,11 @@ func (s *Syncer) query(ctx context.Context, customer string) (Query, error) {
 	if text == "" {
 		return Query{}, nil
 	}
-	if s.Compile == nil {
-		return Query{}, &FilterError{Customer: customer, Err: errors.New("Syncer.Compile is not set")}
+	compile := s.Compile
+	if compile == nil {
+		compile = CompileFilter
 	}
-	q, err := s.Compile(text)
+	q, err := compile(text)
 	if err != nil {
 		return Query{}, &FilterError{Customer: customer, Err: err}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -31,7 +32,7 @@ func TestSyncThreeCustomersOneRevokedOneThrottled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &usersync.Syncer{Source: src, Sink: sink, Concurrency: 3}
+	s := &usersync.Syncer{Source: src, Sink: sink, Concurrency: 3, Logger: discardLogger}
 	customers := []string{"healthy", "revoked", "throttled"}
 
 	// First pass: all healthy, everything added.
@@ -55,9 +56,10 @@ func TestSyncThreeCustomersOneRevokedOneThrottled(t *testing.T) {
 	// Second pass: the healthy tenant shrank and changed; one token was
 	// revoked; the other tenant throttles from its second page on, beyond
 	// the retries.
-	healthy.n = 2000
-	healthy.changeMod = 7
-	throttled.status, throttled.code, throttled.failAt = http.StatusTooManyRequests, "TooManyRequests", int(throttled.pages.Load())+1
+	healthy.set(func(c *tenantConfig) { c.n, c.changeMod = 2000, 7 })
+	throttled.set(func(c *tenantConfig) {
+		c.status, c.code, c.failAt = http.StatusTooManyRequests, "TooManyRequests", int(throttled.pages.Load())+1
+	})
 	throttledReqs := throttled.requests.Load()
 	src, err = fg.source(usersync.GraphOptions{MaxRetries: 2}, map[string]error{"revoked": revoked("revoked")})
 	if err != nil {
@@ -112,7 +114,7 @@ func TestSyncThreeCustomersOneRevokedOneThrottled(t *testing.T) {
 			continue
 		}
 		for i := range after {
-			if after[i] != before[c][i] {
+			if !reflect.DeepEqual(after[i], before[c][i]) {
 				t.Errorf("%s: user %d changed by a failed pass: %+v -> %+v", c, i, before[c][i], after[i])
 				break
 			}
@@ -124,7 +126,7 @@ func TestSyncForbiddenNeedsConsent(t *testing.T) {
 	fg := newFakeGraph()
 	defer fg.Close()
 	tn := fg.addTenant("c1", 10)
-	tn.status, tn.code = http.StatusForbidden, "Authorization_RequestDenied"
+	tn.set(func(c *tenantConfig) { c.status, c.code = http.StatusForbidden, "Authorization_RequestDenied" })
 	src, err := fg.source(usersync.GraphOptions{}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -208,7 +210,7 @@ func countWithout5(n int) int {
 
 func userName(i int) string {
 	t := fakeTenant{}
-	return t.demoUser(i).DisplayName
+	return t.demoUser(i, tenantConfig{}).DisplayName
 }
 
 func TestSyncBadFilter(t *testing.T) {
@@ -245,8 +247,8 @@ func TestSyncCancelKeepsSnapshot(t *testing.T) {
 	}
 	before := sink.Users("c1")
 
-	tn.n = 1000 // a complete pass would remove 2,000 users
-	tn.changeMod = 1
+	// A complete pass would change 1,000 users and remove 2,000.
+	tn.set(func(c *tenantConfig) { c.n, c.changeMod = 1000, 1 })
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	var events []usersync.Progress
@@ -266,7 +268,7 @@ func TestSyncCancelKeepsSnapshot(t *testing.T) {
 		t.Fatalf("cancelled pass left %d users, want the previous %d", len(after), len(before))
 	}
 	for i := range after {
-		if after[i] != before[i] {
+		if !reflect.DeepEqual(after[i], before[i]) {
 			t.Fatalf("cancelled pass changed user %d", i)
 		}
 	}
@@ -306,5 +308,47 @@ func TestGraphSourceRefusesOtherHosts(t *testing.T) {
 	err = src.Read(t.Context(), "c1", usersync.Query{}, func(usersync.Page) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "AllowedHosts") {
 		t.Fatalf("err = %v, want the allowed hosts error", err)
+	}
+}
+
+// TestSyncCompiledFilter runs filters through the default compiler
+// (usersync/filter): the pushed-down part goes to Graph, the rest runs
+// on the returned users.
+func TestSyncCompiledFilter(t *testing.T) {
+	fg := newFakeGraph()
+	defer fg.Close()
+	fg.addTenant("c1", 3000)
+	src, err := fg.source(usersync.GraphOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		filter     string
+		read, want int
+	}{
+		{"UsageLocation -eq 'IT'", 300, 300},
+		{"{ usagelocation -EQ \"IT\" }", 300, 300},
+		{"UsageLocation -eq 'IT' -and DisplayName -like '*5*'", 300, 300 - countWithout5(3000)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.filter, func(t *testing.T) {
+			sink := &usersync.MemorySink{}
+			s := &usersync.Syncer{Source: src, Sink: sink, Logger: discardLogger,
+				Filters: usersync.FilterFunc(func(context.Context, string) (string, error) { return tt.filter, nil })}
+			r := s.SyncCustomer(t.Context(), "c1")
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			if r.Read != tt.read || r.Matched != tt.want || sink.Len("c1") != tt.want {
+				t.Errorf("read %d, matched %d, stored %d; want %d read, %d matched", r.Read, r.Matched, sink.Len("c1"), tt.read, tt.want)
+			}
+		})
+	}
+	s := &usersync.Syncer{Source: src, Sink: &usersync.MemorySink{}, Logger: discardLogger,
+		Filters: usersync.FilterFunc(func(context.Context, string) (string, error) { return "LineUri -eq 'tel:+1'", nil })}
+	r := s.SyncCustomer(t.Context(), "c1")
+	var fe *usersync.FilterError
+	if !errors.As(r.Err, &fe) || r.Action != m365access.ActionFixFilter || r.Pages != 0 {
+		t.Errorf("Teams-only attribute: err %v, action %q, %d pages; want *FilterError, %q, no page", r.Err, r.Action, r.Pages, m365access.ActionFixFilter)
 	}
 }

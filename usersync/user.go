@@ -25,14 +25,28 @@ type User struct {
 	Country           string `json:"country"`
 	UsageLocation     string `json:"usageLocation"`
 	AccountEnabled    bool   `json:"accountEnabled"`
+
+	// Read only when the customer's user filter needs them (see
+	// ExtraProperties); empty otherwise.
+	PostalCode        string   `json:"postalCode,omitempty"`
+	MobilePhone       string   `json:"mobilePhone,omitempty"`
+	PreferredLanguage string   `json:"preferredLanguage,omitempty"`
+	MailNickname      string   `json:"mailNickname,omitempty"`
+	ProxyAddresses    []string `json:"proxyAddresses,omitempty"`
 }
 
-// Properties are the Graph user properties in User, in the order Source
-// implementations pass them to $select.
+// Properties are the Graph user properties a Source always reads
+// ($select), in User's order.
 var Properties = []string{
 	"id", "userPrincipalName", "displayName", "givenName", "surname", "mail",
 	"jobTitle", "department", "companyName", "officeLocation", "streetAddress",
 	"city", "state", "country", "usageLocation", "accountEnabled",
+}
+
+// ExtraProperties are the other Graph properties User holds. A Source
+// reads them only when a query's filter needs them (Query.Select).
+var ExtraProperties = []string{
+	"postalCode", "mobilePhone", "preferredLanguage", "mailNickname", "proxyAddresses",
 }
 
 // HashSize is the length of a content hash from User.Hash.
@@ -49,9 +63,15 @@ func (u *User) Hash() [HashSize]byte {
 		u.ID, u.UserPrincipalName, u.DisplayName, u.GivenName, u.Surname, u.Mail,
 		u.JobTitle, u.Department, u.CompanyName, u.OfficeLocation, u.StreetAddress,
 		u.City, u.State, u.Country, u.UsageLocation,
+		u.PostalCode, u.MobilePhone, u.PreferredLanguage, u.MailNickname,
 	} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
+	}
+	b = binary.AppendUvarint(b, uint64(len(u.ProxyAddresses)))
+	for _, a := range u.ProxyAddresses {
+		b = binary.AppendUvarint(b, uint64(len(a)))
+		b = append(b, a...)
 	}
 	if u.AccountEnabled {
 		b = append(b, 1)

@@ -1,0 +1,96 @@
+package sqlsink
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// migrations are the schema steps, applied in order; migration i brings
+// the schema to version i+1. Append new steps, never edit shipped ones.
+// Both dialects run the same text.
+var migrations = [][]string{
+	// 1: synced users and the pass bookkeeping.
+	{
+		`CREATE TABLE tenantgate_synced_users (
+			customer            TEXT   NOT NULL,
+			id                  TEXT   NOT NULL,
+			user_principal_name TEXT   NOT NULL,
+			display_name        TEXT   NOT NULL,
+			data                TEXT   NOT NULL, -- JSON of usersync.User
+			hash                TEXT   NOT NULL, -- hex of usersync.User.Hash
+			generation          BIGINT NOT NULL,
+			updated_at          BIGINT NOT NULL, -- Unix nanoseconds of the last add or change
+			PRIMARY KEY (customer, id)
+		)`,
+		`CREATE INDEX tenantgate_synced_users_by_upn
+			ON tenantgate_synced_users (customer, user_principal_name, id)`,
+		`CREATE INDEX tenantgate_synced_users_by_generation
+			ON tenantgate_synced_users (customer, generation)`,
+		`CREATE TABLE tenantgate_user_sync_passes (
+			customer    TEXT   NOT NULL PRIMARY KEY,
+			generation  BIGINT NOT NULL, -- of the latest pass begun
+			state       TEXT   NOT NULL, -- running, committed, aborted
+			started_at  BIGINT NOT NULL, -- Unix nanoseconds
+			finished_at BIGINT NOT NULL, -- Unix nanoseconds, 0 while running
+			added       BIGINT NOT NULL,
+			changed     BIGINT NOT NULL,
+			unchanged   BIGINT NOT NULL,
+			removed     BIGINT NOT NULL,
+			committed_at BIGINT NOT NULL -- Unix nanoseconds of the last commit, 0 if none
+		)`,
+	},
+}
+
+// SchemaVersion is the schema version this package migrates a database to.
+const SchemaVersion = 1
+
+// migrateLockID is the PostgreSQL advisory lock serializing migrations of
+// concurrent openers ("tgsyncus" in ASCII).
+const migrateLockID = 0x7467_7379_6e63_7573
+
+// migrate brings the schema up to date in one transaction. Concurrent
+// openers wait for each other: PostgreSQL through an advisory transaction
+// lock, SQLite through its write lock (BEGIN IMMEDIATE with _txlock).
+func migrate(ctx context.Context, db *sql.DB, d Dialect) (err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if d == Postgres {
+		if _, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrateLockID)); err != nil {
+			return err
+		}
+	}
+	if _, err = tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS tenantgate_synced_users_migrations (
+		version    BIGINT NOT NULL PRIMARY KEY,
+		applied_at BIGINT NOT NULL -- Unix nanoseconds
+	)`); err != nil {
+		return err
+	}
+	var current int
+	if err = tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM tenantgate_synced_users_migrations`).Scan(&current); err != nil {
+		return err
+	}
+	if current > len(migrations) {
+		return fmt.Errorf("the database has synced users schema version %d, newer than this build knows (%d): upgrade tenantgate", current, len(migrations))
+	}
+	for v := current + 1; v <= len(migrations); v++ {
+		for _, stmt := range migrations[v-1] {
+			if _, err = tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("schema migration %d: %w", v, err)
+			}
+		}
+		if _, err = tx.ExecContext(ctx, d.rebind(`INSERT INTO tenantgate_synced_users_migrations (version, applied_at) VALUES (?, ?)`),
+			v, time.Now().UnixNano()); err != nil {
+			return fmt.Errorf("schema migration %d: %w", v, err)
+		}
+	}
+	return tx.Commit()
+}
