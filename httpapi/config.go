@@ -149,23 +149,23 @@ type checked struct {
 func (cfg Config) check(admin bool) (*checked, error) {
 	var errs []error
 	if admin && cfg.Authorizer == nil {
-		errs = append(errs, errors.New("Authorizer is required: the admin API never runs open"))
+		errs = append(errs, errors.New("no Authorizer: the admin API never runs open"))
 	}
 	if cfg.Access == nil {
-		errs = append(errs, errors.New("Access is required"))
+		errs = append(errs, errors.New("no Access (the m365access Manager)"))
 	}
 	if cfg.Invitations == nil {
-		errs = append(errs, errors.New("Invitations is required"))
+		errs = append(errs, errors.New("no Invitations (the invite Service)"))
 	}
 	if cfg.Store == nil {
-		errs = append(errs, errors.New("Store is required"))
+		errs = append(errs, errors.New("no Store"))
 	}
 	u, err := url.Parse(cfg.PublicBaseURL)
 	switch {
 	case cfg.PublicBaseURL == "":
-		errs = append(errs, errors.New("PublicBaseURL is required"))
+		errs = append(errs, errors.New("no PublicBaseURL"))
 	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
-		errs = append(errs, errors.New("PublicBaseURL must be an absolute http(s) URL without query, fragment or user info"))
+		errs = append(errs, errors.New("the PublicBaseURL must be an absolute http(s) URL without query, fragment or user info"))
 	}
 	for _, o := range cfg.SignInOrigins {
 		if _, err := origin(o); err != nil {

@@ -130,6 +130,13 @@ func TestWizardEndToEnd(t *testing.T) {
 		t.Errorf("validate: %+v", rep)
 	}
 
+	// Neither the link's token nor the binding cookie is ever logged.
+	for _, secret := range append([]string{token}, cookieValues(cookies)...) {
+		if strings.Contains(e.logs.String(), secret) {
+			t.Errorf("a secret (%.6s...) appears in the logs", secret)
+		}
+	}
+
 	// The link is used: opening it again says so.
 	resp, page = e.newBrowser(t).open(t, "GET", link)
 	if resp.StatusCode != http.StatusGone || !strings.Contains(page, "already used") || !strings.Contains(page, "What to do") {
@@ -325,4 +332,47 @@ func TestWizardPagesOverridable(t *testing.T) {
 	if _, err := New(cfg); err == nil {
 		t.Error("New accepted a broken page template")
 	}
+}
+
+func TestSwitchToToken(t *testing.T) {
+	e := newEnv(t, nil)
+	w := e.do(t, "PUT", "/customers/a/m365", tokenA, map[string]any{"tenant": e.contoso.Domain(), "authMode": "password",
+		"serviceAccount": e.contoso.AdminUPN(), "password": e.contoso.Password()})
+	if s := decode[settingsJSON](t, w, 200); s.AuthMode != "password" || !s.PasswordSet {
+		t.Fatalf("settings %+v", s)
+	}
+	// The admin asks to switch; the sign-in link is bound to the admin's
+	// browser by the cookie set on this response.
+	w = e.do(t, "POST", "/customers/a/m365/switch-to-token", tokenA, nil)
+	link := decode[signInLinkJSON](t, w, 200)
+	if !strings.Contains(link.URL, "state=") || link.ExpiresAt.Before(time.Now()) {
+		t.Fatalf("link %+v", link)
+	}
+	b := e.newBrowser(t)
+	u, _ := url.Parse(testPublic)
+	b.jar.SetCookies(u, w.Result().Cookies())
+	// Until the sign-in completes, nothing changes.
+	if s := decode[settingsJSON](t, e.do(t, "GET", "/customers/a/m365", tokenA, nil), 200); s.AuthMode != "password" {
+		t.Fatalf("mode before sign-in: %s", s.AuthMode)
+	}
+	e.srv.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{AdminConsent: true})
+	defer e.srv.SetAuthorizeAnswer(nil)
+	resp, page := b.open(t, "GET", link.URL)
+	if resp.StatusCode != 200 || !strings.Contains(page, "Connected") {
+		t.Fatalf("switch sign-in: %d %s", resp.StatusCode, page)
+	}
+	if s := decode[settingsJSON](t, e.do(t, "GET", "/customers/a/m365", tokenA, nil), 200); s.AuthMode != "token" {
+		t.Errorf("mode after sign-in: %s", s.AuthMode)
+	}
+	if st := decode[statusJSON](t, e.do(t, "GET", "/customers/a/m365/status", tokenA, nil), 200); st.State != "connected" {
+		t.Errorf("status %+v", st)
+	}
+}
+
+func cookieValues(cs []*http.Cookie) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Value)
+	}
+	return out
 }
