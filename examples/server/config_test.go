@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -149,4 +150,33 @@ func TestParseConfigHelpHidesSecrets(t *testing.T) {
 			t.Errorf("help shows the environment value %q", v)
 		}
 	}
+}
+
+// FuzzParseConfig: any arguments and environment give a config or a clear
+// error, never a panic, and an error never repeats a secret's value.
+func FuzzParseConfig(f *testing.F) {
+	f.Add("-mode\x00production", "TENANTGATE_CLIENT_SECRET", "s3cr3t-value-abcdefgh")
+	f.Add("-addr\x00127.0.0.1:0\x00-invite-ttl\x001h", "TENANTGATE_ADMIN_TOKEN", "short")
+	f.Add("-smtp-port\x00x", "TENANTGATE_POSTGRES_DSN", "postgres://u:pw@h/db")
+	f.Add("-public-url\x00http://[::1", "TENANTGATE_SEALING_KEYS", "k1:zzzz")
+	f.Fuzz(func(t *testing.T, args, key, value string) {
+		argv := strings.Split(args, "\x00")
+		e := map[string]string{key: value}
+		cfg, err := parseConfig(argv, env(e), io.Discard)
+		if err != nil {
+			var ue *usageError
+			if !errors.As(err, &ue) && !errors.Is(err, flag.ErrHelp) && !strings.Contains(err.Error(), "flag") {
+				t.Fatalf("unexpected error type %T: %v", err, err)
+			}
+			for _, s := range []string{"TENANTGATE_CLIENT_SECRET", "TENANTGATE_SMTP_PASSWORD", "TENANTGATE_ADMIN_TOKEN", "TENANTGATE_SEALING_KEYS", "TENANTGATE_POSTGRES_DSN"} {
+				if key == s && len(value) >= 8 && strings.Contains(err.Error(), value) {
+					t.Fatalf("error repeats the secret %s: %v", s, err)
+				}
+			}
+			return
+		}
+		if cfg.Mode != modeDemo && cfg.Mode != modeProduction {
+			t.Fatalf("mode %q", cfg.Mode)
+		}
+	})
 }
