@@ -314,6 +314,7 @@ func TestBrowser(t *testing.T) {
 	step("log in to the portal",
 		chromedp.Navigate(d.base+"/"),
 		chromedp.WaitVisible(css(`#token`)),
+		screenshot("00-login"),
 		chromedp.SetValue(css(`#token`), d.token),
 		chromedp.Click(css(`#login`)),
 		chromedp.WaitVisible(css(`#status-state[data-state="connected"]`)),
