@@ -71,7 +71,7 @@ const testAdminToken = "test-admin-token-0123456789abcdef"
 
 // startDemo starts the demo server on a random port in a temporary data
 // directory, with extra flags.
-func startDemo(t *testing.T, dataDir string, args ...string) *demo {
+func startDemo(t testing.TB, dataDir string, args ...string) *demo {
 	t.Helper()
 	args = append([]string{"-addr", "127.0.0.1:0", "-data", dataDir, "-admin-token", testAdminToken}, args...)
 	cfg, err := parseConfig(args, func(string) string { return "" }, io.Discard)
@@ -95,7 +95,7 @@ func startDemo(t *testing.T, dataDir string, args ...string) *demo {
 }
 
 // api calls the admin API with the bearer token and decodes the answer.
-func (d *demo) api(t *testing.T, method, path, body string, want int, out any) {
+func (d *demo) api(t testing.TB, method, path, body string, want int, out any) {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -127,7 +127,7 @@ func (d *demo) api(t *testing.T, method, path, body string, want int, out any) {
 
 // invite sends an invitation through the admin API and returns its link
 // from GET /dev/outbox.
-func (d *demo) invite(t *testing.T) string {
+func (d *demo) invite(t testing.TB) string {
 	t.Helper()
 	var inv struct {
 		ID, Status, To string

@@ -21,7 +21,7 @@ import (
 )
 
 // do sends a request and returns the response with its body read.
-func do(t *testing.T, c *http.Client, method, u, body string, header map[string]string) (*http.Response, string) {
+func do(t testing.TB, c *http.Client, method, u, body string, header map[string]string) (*http.Response, string) {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -328,7 +328,7 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // connectWithoutBrowser walks the wizard with a plain HTTP client: the
 // fake answers the sign-in at once with Accept.
-func connectWithoutBrowser(t *testing.T, d *demo) string {
+func connectWithoutBrowser(t testing.TB, d *demo) string {
 	t.Helper()
 	link := d.invite(t)
 	d.a.fake.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{})
