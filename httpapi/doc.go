@@ -48,6 +48,17 @@
 //	GET  /auth/callback         completes the token connection
 //	GET  /consent/callback      completes admin consent
 //
+// Problems carry one of these codes: unauthenticated (401), forbidden and
+// cross_origin (403), invalid_customer, malformed_json, invalid_field,
+// empty_body, invalid_query and invalid_cursor (400), not_found (404),
+// method_not_allowed (405), conflict, connection_rejected,
+// invitation_completed and sync_running (409), version_mismatch (412),
+// body_too_large (413), unsupported_media_type (415), validation_failed
+// (422, with fields), rate_limited (429, with Retry-After), internal (500),
+// not_configured (501), microsoft_error and delivery_failed (502) and
+// microsoft_unavailable (503). Where a person must act, action holds the
+// m365access.Action ("reInvite", "grantConsent", "fixFilter", ...).
+//
 // The switch-to-token and consent routes return a Microsoft link bound to
 // the browser that called them (they set the binding cookie on the
 // response, scoped to PublicBaseURL's path): open the link in that browser.

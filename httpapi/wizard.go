@@ -293,10 +293,20 @@ func (wz *wizard) authCallback(w http.ResponseWriter, r *http.Request) {
 		wz.c.Logger.InfoContext(r.Context(), "httpapi: sign-in returned an error", "error", safeText(e, 64))
 		f := failure{heading: "The sign-in did not complete", message: "Microsoft did not finish the sign-in.",
 			todo: "Try again. If it fails again, contact " + wz.c.ProviderName + ".", retry: retry}
-		if e == "access_denied" {
+		switch e {
+		case "access_denied":
 			f = failure{heading: "You cancelled the sign-in", message: "Nothing was connected and nothing was changed.",
 				todo:  "To connect, click Sign in with Microsoft again and choose Accept on Microsoft's page. If you do not want to connect, you can close this page.",
 				retry: retry}
+		case "consent_required":
+			f = failure{heading: "Admin consent is needed", message: "Your organization requires an administrator to approve " + wz.c.ProviderName + ".",
+				todo: "Sign in as a Global Administrator and tick \"Consent on behalf of your organization\", or ask " + wz.c.ProviderName + " for the admin consent link.", retry: retry}
+		case "interaction_required", "login_required":
+			f = failure{heading: "Additional verification is needed", message: "Your organization requires multi-factor authentication or a compliant device.",
+				todo: "Try again and complete the verification Microsoft asks for.", retry: retry}
+		case "temporarily_unavailable", "server_error":
+			f = failure{heading: "Microsoft is busy", message: "Microsoft could not complete the sign-in just now.",
+				todo: "Wait a few minutes and try again.", retry: retry}
 		}
 		wz.fail(w, http.StatusBadRequest, f)
 		return

@@ -376,3 +376,25 @@ func cookieValues(cs []*http.Cookie) []string {
 	}
 	return out
 }
+
+func TestCallbackErrorsSayWhatToDo(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tc := range []struct{ query, want string }{
+		{"error=access_denied&error_description=AADSTS65004", "You cancelled the sign-in"},
+		{"error=consent_required", "Admin consent is needed"},
+		{"error=interaction_required", "Additional verification"},
+		{"error=temporarily_unavailable", "Microsoft is busy"},
+		{"error=%3Cb%3Eweird%3C%2Fb%3E&error_description=%3Cscript%3E", "did not complete"},
+		{"state=unknown-state&code=abc", "could not be completed"},
+		{"", "could not be completed"},
+	} {
+		resp, page := e.newBrowser(t).open(t, "GET", testPublic+"/auth/callback?"+tc.query)
+		if resp.StatusCode < 400 || !strings.Contains(page, tc.want) || !strings.Contains(page, "What to do") {
+			t.Errorf("%s: %d %s", tc.query, resp.StatusCode, page)
+		}
+		if strings.Contains(page, "<script") || strings.Contains(page, "<b>") || strings.Contains(page, "AADSTS") {
+			t.Errorf("%s: page reflects the query: %s", tc.query, page)
+		}
+		checkPageHeaders(t, resp)
+	}
+}
