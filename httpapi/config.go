@@ -130,7 +130,7 @@ type Config struct {
 
 	// BaseContext bounds background work (sync runs): when it ends, running
 	// syncs stop and record themselves failed. Nil means
-	// context.Background().
+	// context.Background(). Handler.Close also stops them and waits.
 	BaseContext context.Context
 
 	// Logger receives the handlers' logs (no secrets, no tokens, no

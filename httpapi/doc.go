@@ -26,6 +26,12 @@
 // that a restart shows the last result and a run interrupted by a crash
 // reads as failed, not as running forever).
 //
+// At shutdown, call Close on the handler New or NewAdmin returned (a
+// *Handler; h.(*httpapi.Handler).Close(ctx)) before closing the Store: it
+// refuses new sync runs, cancels the running ones and waits until each
+// has recorded itself failed ("cancelled"), so no run is left running and
+// no write hits a closed Store.
+//
 // Admin routes (relative to the mount point):
 //
 //	GET, PUT  /customers/{customer}/m365              settings
@@ -56,7 +62,8 @@
 // body_too_large (413), unsupported_media_type (415), validation_failed
 // (422, with fields), rate_limited (429, with Retry-After), internal (500),
 // not_configured (501), microsoft_error and delivery_failed (502) and
-// microsoft_unavailable (503). Where a person must act, action holds the
+// microsoft_unavailable and shutting_down (503, starting a sync after
+// Close). Where a person must act, action holds the
 // m365access.Action ("reInvite", "grantConsent", "fixFilter", ...).
 //
 // The switch-to-token and consent routes return a Microsoft link bound to

@@ -38,6 +38,7 @@ const (
 	codeBadQuery         = "invalid_query"
 	codeCrossOrigin      = "cross_origin"
 	codeMethodNotAllowed = "method_not_allowed"
+	codeShuttingDown     = "shutting_down"
 )
 
 // fieldNames maps m365access's field paths to the API's JSON names.

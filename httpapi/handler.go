@@ -1,12 +1,41 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 )
 
+// Handler is what New and NewAdmin return (as an http.Handler): the
+// handler plus Close, which drains the background sync runs at shutdown.
+// Reach it with a type assertion:
+//
+//	h, err := httpapi.New(cfg)
+//	...
+//	defer h.(*httpapi.Handler).Close(ctx) // before the Store closes
+type Handler struct {
+	h    http.Handler
+	runs *syncRuns
+}
+
+// ServeHTTP serves r.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.h.ServeHTTP(w, r)
+}
+
+// Close stops background work: new sync runs are refused (503,
+// shutting_down), running ones are cancelled, and Close waits until each
+// has recorded its final state (failed with code "cancelled", never left
+// running) in the Store. It returns ctx's error, wrapped, when ctx ends
+// first. Close the Store only after Close returns. Requests other than
+// starting a sync are still served; Close is safe to call more than once.
+func (h *Handler) Close(ctx context.Context) error {
+	return h.runs.close(ctx)
+}
+
 // New returns one handler serving both the admin API (NewAdmin) and the
 // wizard pages (NewWizard). Mount it under any prefix with
-// http.StripPrefix; cfg.PublicBaseURL must name that mount point.
+// http.StripPrefix; cfg.PublicBaseURL must name that mount point. The
+// handler is a *Handler: call its Close at shutdown.
 func New(cfg Config) (http.Handler, error) {
 	a, err := newAdmin(cfg)
 	if err != nil {
@@ -20,19 +49,20 @@ func New(cfg Config) (http.Handler, error) {
 	mux.Handle("/customers/", a)
 	mux.Handle("GET /openapi.json", a)
 	mux.Handle("/", wz)
-	return mux, nil
+	return &Handler{h: mux, runs: a.runs}, nil
 }
 
 // NewAdmin returns the JSON admin API for the provider's admins: the routes
 // under /customers/{customer}/ and GET /openapi.json. Every request is
 // first checked by http.CrossOriginProtection, then by cfg.Authorizer.
-// It returns an error when cfg.Authorizer is nil.
+// It returns an error when cfg.Authorizer is nil. The handler is a
+// *Handler: call its Close at shutdown.
 func NewAdmin(cfg Config) (http.Handler, error) {
 	a, err := newAdmin(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return a, nil
+	return &Handler{h: a, runs: a.runs}, nil
 }
 
 // NewWizard returns the customer-facing invitation wizard: GET

@@ -72,12 +72,46 @@ type runErrorJSON struct {
 type syncRuns struct {
 	c *checked
 
+	// ctx is the runs' context (BaseContext); stop cancels it (Close).
+	ctx  context.Context
+	stop context.CancelFunc
+	wg   sync.WaitGroup // one per started (or starting) run
+
 	mu     sync.Mutex
 	active map[string]*syncRunJSON // by customer; guarded by mu
+	closed bool                    // no new runs; guarded by mu
 }
 
 func newSyncRuns(c *checked) *syncRuns {
-	return &syncRuns{c: c, active: map[string]*syncRunJSON{}}
+	base := c.BaseContext
+	if base == nil {
+		base = context.Background()
+	}
+	ctx, stop := context.WithCancel(base)
+	return &syncRuns{c: c, ctx: ctx, stop: stop, active: map[string]*syncRunJSON{}}
+}
+
+// errClosed means the handler was closed: it starts no new runs.
+var errClosed = errors.New("httpapi: the handler is closed")
+
+// close refuses new runs, cancels the running ones and waits, at most until
+// ctx ends, for them to record their final state.
+func (s *syncRuns) close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.stop()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("httpapi: waiting for sync runs to stop: %w", ctx.Err())
+	}
 }
 
 func runKey(customer string) tokenstore.Key {
@@ -158,6 +192,10 @@ var errRunning = errors.New("httpapi: a sync of this customer is running")
 // start begins a run of customer in the background and returns it.
 func (s *syncRuns) start(ctx context.Context, customer string) (syncRunJSON, error) {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return syncRunJSON{}, errClosed
+	}
 	if _, busy := s.active[customer]; busy {
 		s.mu.Unlock()
 		return syncRunJSON{}, errRunning
@@ -165,11 +203,13 @@ func (s *syncRuns) start(ctx context.Context, customer string) (syncRunJSON, err
 	// Claim before the store round trips so two requests cannot both start.
 	claim := &syncRunJSON{State: runRunning}
 	s.active[customer] = claim
+	s.wg.Add(1) // under mu, so that close waits for this run
 	s.mu.Unlock()
 	release := func() {
 		s.mu.Lock()
 		delete(s.active, customer)
 		s.mu.Unlock()
+		s.wg.Done()
 	}
 
 	prev, ok, err := s.load(ctx, customer)
@@ -197,10 +237,8 @@ func (s *syncRuns) start(ctx context.Context, customer string) (syncRunJSON, err
 
 // run performs the sync and records its progress and result.
 func (s *syncRuns) run(customer string, live *syncRunJSON) {
-	ctx := s.c.BaseContext
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	defer s.wg.Done()
+	ctx := s.ctx
 	base := s.c.Syncer
 	sy := &usersync.Syncer{Source: base.Source, Sink: base.Sink, Filters: base.Filters, Compile: base.Compile, Logger: base.Logger,
 		OnProgress: func(p usersync.Progress) {
@@ -335,6 +373,12 @@ func (a *admin) startSync(w http.ResponseWriter, r *http.Request, customer strin
 		return
 	}
 	run, err := a.runs.start(r.Context(), customer)
+	if errors.Is(err, errClosed) {
+		w.Header().Set("Retry-After", "30")
+		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Code: codeShuttingDown,
+			Detail: "the server is shutting down; start the sync again in a moment"})
+		return
+	}
 	if errors.Is(err, errRunning) {
 		writeProblem(w, Problem{Status: http.StatusConflict, Code: codeSyncRunning, Detail: "a sync of this customer is running; wait for it"})
 		return
