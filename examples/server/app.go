@@ -57,6 +57,7 @@ type app struct {
 
 	ln     net.Listener
 	srv    *http.Server
+	api    *httpapi.Handler   // closed before the store: drains sync runs
 	cancel context.CancelFunc // ends background work (refresher, syncs)
 	done   chan struct{}      // closed when background work has stopped
 	served chan error
@@ -307,8 +308,21 @@ func (a *app) shutdown(ctx context.Context) error {
 	return err
 }
 
+// syncDrainTimeout bounds how long closing waits for running user syncs
+// to stop and record their final state.
+const syncDrainTimeout = 10 * time.Second
+
 // closeAll releases what start opened; safe on a partly started app.
+// Running user syncs are cancelled and drained before the store closes,
+// so each records itself failed ("cancelled") rather than staying running.
 func (a *app) closeAll() {
+	if a.api != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), syncDrainTimeout)
+		if err := a.api.Close(ctx); err != nil {
+			a.log.Warn("user syncs did not stop in time; they may read as interrupted after a restart", "err", err.Error())
+		}
+		cancel()
+	}
 	if a.cancel != nil {
 		a.cancel()
 		<-a.done

@@ -33,6 +33,7 @@ func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, erro
 	if err != nil {
 		return nil, err
 	}
+	a.api, _ = api.(*httpapi.Handler) // closed by closeAll
 	wizard, err := httpapi.NewWizard(apiCfg)
 	if err != nil {
 		return nil, err
