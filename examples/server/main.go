@@ -21,7 +21,10 @@
 // Routes: the admin API (package httpapi) under /api, for example
 // GET /api/customers/contoso/m365/status with "Authorization: Bearer
 // <token>"; the invitation wizard at /invite/{token}, /auth/callback and
-// /consent/callback; the admin screen at /, its login at /login.
+// /consent/callback; the admin screen at /, its login at /login (at most
+// 10 wrong tokens per client address in 15 minutes, then 429 with
+// Retry-After). At shutdown, running user syncs are cancelled and record
+// themselves failed before the store closes.
 package main
 
 import (

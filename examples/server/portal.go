@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"embed"
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"io/fs"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,7 +46,7 @@ func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, erro
 		apiHandler = a.demoConsentLinks(api)
 	}
 	static, _ := fs.Sub(assets, "assets")
-	p := &portal{a: a, auth: auth}
+	p := &portal{a: a, auth: auth, limit: newLoginLimiter(time.Now)}
 	cop := http.NewCrossOriginProtection()
 
 	mux := http.NewServeMux()
@@ -85,8 +88,9 @@ func staticFiles(h http.Handler) http.Handler {
 
 // portal serves the provider's admin screen, its login and (demo) the outbox.
 type portal struct {
-	a    *app
-	auth *adminAuth
+	a     *app
+	auth  *adminAuth
+	limit *loginLimiter // failed logins per client address
 }
 
 // pageData is what the portal's templates render.
@@ -169,7 +173,19 @@ func (p *portal) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
+	client := clientAddr(r)
+	if wait := p.limit.wait(client); wait > 0 {
+		p.a.log.Warn("portal login rate limited", "client", client)
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		d := p.data(r)
+		d.Next = safeNext(r.PostForm.Get("next"))
+		d.Error = fmt.Sprintf("Too many wrong admin tokens from your address (%d within %d minutes). Try again in %s.",
+			loginMaxFailures, int(loginWindow.Minutes()), waitText(wait))
+		p.render(w, http.StatusTooManyRequests, "login.html", d)
+		return
+	}
 	if !p.auth.login(w, strings.TrimSpace(r.PostForm.Get("token"))) {
+		p.limit.fail(client)
 		p.a.log.Info("portal login refused", "remote", r.RemoteAddr)
 		d := p.data(r)
 		d.Next = safeNext(r.PostForm.Get("next"))
@@ -177,7 +193,19 @@ func (p *portal) login(w http.ResponseWriter, r *http.Request) {
 		p.render(w, http.StatusUnauthorized, "login.html", d)
 		return
 	}
+	p.limit.succeed(client)
 	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+}
+
+// waitText says how long to wait, in whole minutes or (under one) seconds.
+func waitText(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%d seconds", int(math.Ceil(d.Seconds())))
+	}
+	if m := int(math.Ceil(d.Minutes())); m > 1 {
+		return fmt.Sprintf("%d minutes", m)
+	}
+	return "1 minute"
 }
 
 func (p *portal) logout(w http.ResponseWriter, r *http.Request) {
