@@ -212,15 +212,26 @@ func (s *Server) subscriptionFor(p *principal, id string) *Subscription {
 	return sub
 }
 
-// handleGetSubscription is GET /v1.0/subscriptions/{id}.
-func (s *Server) handleGetSubscription(w http.ResponseWriter, r *http.Request, c *call) {
+// requestedSubscription authorizes a request on /v1.0/subscriptions/{id}
+// and finds the subscription, which must belong to the caller's tenant and
+// app. When it returns false it has written the error answer.
+func (s *Server) requestedSubscription(w http.ResponseWriter, r *http.Request, c *call) (*Subscription, bool) {
 	p, ok := s.graphAuth(w, r, c, permCalls)
 	if !ok {
-		return
+		return nil, false
 	}
 	sub := s.subscriptionFor(p, r.PathValue("id"))
 	if sub == nil {
 		s.writeGraphError(w, r, notFoundSub())
+		return nil, false
+	}
+	return sub, true
+}
+
+// handleGetSubscription is GET /v1.0/subscriptions/{id}.
+func (s *Server) handleGetSubscription(w http.ResponseWriter, r *http.Request, c *call) {
+	sub, ok := s.requestedSubscription(w, r, c)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -231,13 +242,8 @@ func (s *Server) handleGetSubscription(w http.ResponseWriter, r *http.Request, c
 
 // handleUpdateSubscription is PATCH /v1.0/subscriptions/{id}: renewal.
 func (s *Server) handleUpdateSubscription(w http.ResponseWriter, r *http.Request, c *call) {
-	p, ok := s.graphAuth(w, r, c, permCalls)
+	sub, ok := s.requestedSubscription(w, r, c)
 	if !ok {
-		return
-	}
-	sub := s.subscriptionFor(p, r.PathValue("id"))
-	if sub == nil {
-		s.writeGraphError(w, r, notFoundSub())
 		return
 	}
 	var req subscriptionRequest
@@ -259,13 +265,8 @@ func (s *Server) handleUpdateSubscription(w http.ResponseWriter, r *http.Request
 
 // handleDeleteSubscription is DELETE /v1.0/subscriptions/{id}.
 func (s *Server) handleDeleteSubscription(w http.ResponseWriter, r *http.Request, c *call) {
-	p, ok := s.graphAuth(w, r, c, permCalls)
+	sub, ok := s.requestedSubscription(w, r, c)
 	if !ok {
-		return
-	}
-	sub := s.subscriptionFor(p, r.PathValue("id"))
-	if sub == nil {
-		s.writeGraphError(w, r, notFoundSub())
 		return
 	}
 	s.mu.Lock()
