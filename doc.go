@@ -18,7 +18,7 @@
 //     admin consent, validation, status, and Credential(customer), an
 //     azcore.TokenCredential for msgraph-sdk-go or any Azure SDK client.
 //     Errors carry the action a person must take.
-//   - [github.com/tenantgate/tenantgate/m365access/m365test]: a fake
+//   - [github.com/tenantgate/tenantgate/m365test]: a fake
 //     Microsoft cloud (Entra ID and Graph) for tests and demos, which MSAL Go
 //     and msgraph-sdk-go talk to unmodified.
 //   - [github.com/tenantgate/tenantgate/invite]: invitation links that are

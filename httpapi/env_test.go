@@ -21,7 +21,7 @@ import (
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/invite/outbox"
 	"github.com/tenantgate/tenantgate/m365access"
-	"github.com/tenantgate/tenantgate/m365access/m365test"
+	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/memstore"
 	"github.com/tenantgate/tenantgate/usersync"

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/tenantgate/tenantgate/invite"
-	"github.com/tenantgate/tenantgate/m365access/m365test"
+	"github.com/tenantgate/tenantgate/m365test"
 )
 
 // checkPageHeaders asserts the security headers of a wizard page.

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/tenantgate/tenantgate/m365access/m365test"
+	"github.com/tenantgate/tenantgate/m365test"
 )
 
 func (e *env) consentCallback(t *testing.T, customer string, ans m365test.AuthorizeAnswer) url.Values {

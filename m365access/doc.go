@@ -18,7 +18,8 @@
 //     tenant, the service account and the granted scopes. The MSAL token
 //     cache (which holds the refresh token) is stored sealed.
 //   - day-two access ([Manager.Credential]): an azcore.TokenCredential for
-//     msgraph-sdk-go ([Manager.GraphClient]) or any Azure SDK client.
+//     msgraph-sdk-go (package m365access/graphclient, the only one that
+//     compiles the SDK) or any Azure SDK client.
 //     Fresh tokens come from memory; expiring ones are renewed once at a
 //     time per customer (singleflight in-process, the tokenstore Locker
 //     across replicas). Every customer has its own MSAL client, so many
@@ -39,6 +40,6 @@
 // error or log line holds a secret, token, authorization code or verifier.
 //
 // The package sits between the HTTP handlers (httpapi) and invitations
-// (invite) above it and the tokenstore below it; m365access/m365test is
+// (invite) above it and the tokenstore below it; m365test is
 // the fake Microsoft cloud its tests run against.
 package m365access

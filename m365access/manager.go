@@ -58,6 +58,10 @@ type Manager struct {
 	mu      sync.Mutex
 	clients map[string]*customerClients // by customer
 
+	graphOnce   sync.Once
+	graphClient *http.Client // Graph's middleware pipeline over http's transport
+	graphErr    error
+
 	tokens sync.Map // tokenKey -> cachedToken
 	modes  sync.Map // customer -> modeEntry
 	sf     singleflight.Group
@@ -132,3 +136,16 @@ func (m *Manager) lock(ctx context.Context, name string) (func(), error) {
 
 // leaseTTL bounds a refresh lease; a refresh takes far less.
 const leaseTTL = 30 * time.Second
+
+// HTTPClient returns the client the Manager sends every request to Entra
+// ID and Graph with (Config.HTTPClient, or http.DefaultClient).
+func (m *Manager) HTTPClient() *http.Client { return m.http }
+
+// Endpoints returns the cloud endpoints of customer's configured cloud.
+func (m *Manager) Endpoints(ctx context.Context, customer string) (CloudEndpoints, error) {
+	s, _, err := m.loadSettings(ctx, customer)
+	if err != nil {
+		return CloudEndpoints{}, err
+	}
+	return m.clouds.Lookup(s.Cloud)
+}

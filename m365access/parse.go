@@ -136,3 +136,12 @@ func retryAfter(h http.Header) time.Duration {
 	}
 	return 0
 }
+
+// WrapError returns err as an *Error for op and customer, classified by
+// what it wraps (a transport failure, a cancelled context, ...), with its
+// text cleaned of URLs. errors.As and errors.Is still reach err.
+func WrapError(op, customer string, err error) *Error {
+	e := &Error{Op: op, Customer: customer, Err: sanitized{err}}
+	e.classify()
+	return e
+}

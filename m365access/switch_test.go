@@ -6,7 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/tenantgate/tenantgate/m365access/m365test"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/tenantgate/tenantgate/m365test"
 )
 
 // hammer calls Graph for customer through Credential until stop, counting
@@ -14,9 +15,19 @@ import (
 func hammer(t *testing.T, e *env, customer string, stop <-chan struct{}) (wait func() (ok, failed int64)) {
 	var okN, failN atomic.Int64
 	var wg sync.WaitGroup
-	gc, err := e.m.GraphClient(context.Background(), customer)
+	ctx := context.Background()
+	cred := e.m.Credential(customer)
+	ep, err := e.m.Endpoints(ctx, customer)
 	if err != nil {
 		t.Fatal(err)
+	}
+	readOrg := func() error {
+		tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{ep.GraphScope()}})
+		if err != nil {
+			return err
+		}
+		var out struct{}
+		return e.m.graphGet(ctx, "read the organization", customer, tok, ep, "/organization", &out)
 	}
 	for range 4 {
 		wg.Go(func() {
@@ -26,7 +37,7 @@ func hammer(t *testing.T, e *env, customer string, stop <-chan struct{}) (wait f
 					return
 				default:
 				}
-				if _, err := gc.Organization().Get(context.Background(), nil); err != nil {
+				if err := readOrg(); err != nil {
 					failN.Add(1)
 					t.Logf("request failed during the switch: %v", err)
 				} else {

@@ -2,7 +2,9 @@ package m365access
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -87,32 +89,31 @@ func (m *Manager) validate(ctx context.Context, customer string, s *settings, mo
 	}
 	add("token", true, ActionNone, "token valid until %s", res.ExpiresOn.UTC().Format(time.RFC3339))
 
-	// Tenant: Graph's own answer, through msgraph-sdk-go.
+	// Tenant: Graph's own answer.
 	want := s.TenantID
 	if want == "" {
 		want = strings.ToLower(claims.TenantID)
 	}
 	r.TenantID = want
-	gc, err := m.graphClient(staticCredential{azcore.AccessToken{Token: res.AccessToken, ExpiresOn: res.ExpiresOn}}, ep)
-	if err != nil {
-		return nil, err
+	tok := azcore.AccessToken{Token: res.AccessToken, ExpiresOn: res.ExpiresOn}
+	var orgs struct {
+		Value []struct {
+			ID          string `json:"id"`
+			DisplayName string `json:"displayName"`
+		} `json:"value"`
 	}
-	orgs, err := gc.Organization().Get(ctx, nil)
+	err = m.graphGet(ctx, "read the organization", customer, tok, ep, "/organization?$select=id,displayName", &orgs)
 	switch {
 	case err != nil:
-		fail("tenant", FromGraph("read the organization", customer, err))
-	case len(orgs.GetValue()) == 0 || orgs.GetValue()[0].GetId() == nil:
+		fail("tenant", err)
+	case len(orgs.Value) == 0 || orgs.Value[0].ID == "":
 		add("tenant", false, ActionFixTenant, "Graph returned no organization")
 	default:
-		org := orgs.GetValue()[0]
-		name := ""
-		if n := org.GetDisplayName(); n != nil {
-			name = *n
-		}
-		if strings.EqualFold(*org.GetId(), want) {
-			add("tenant", true, ActionNone, "organization %q (%s)", name, *org.GetId())
+		org := orgs.Value[0]
+		if strings.EqualFold(org.ID, want) {
+			add("tenant", true, ActionNone, "organization %q (%s)", org.DisplayName, org.ID)
 		} else {
-			add("tenant", false, ActionFixTenant, "Graph answered for tenant %s, expected %s", *org.GetId(), want)
+			add("tenant", false, ActionFixTenant, "Graph answered for tenant %s, expected %s", org.ID, want)
 		}
 	}
 
@@ -137,17 +138,19 @@ func (m *Manager) validate(ctx context.Context, customer string, s *settings, mo
 	case s.ServiceAccount == "":
 		add("serviceAccount", true, ActionNone, "no service account configured")
 	case mode == ModeAppRegistration:
-		u, err := gc.Users().ByUserId(s.ServiceAccount).Get(ctx, nil)
-		if err != nil {
-			e := FromGraph("read the service account", customer, err)
-			if ge, ok := e.(*Error); ok && ge.GraphCode == "Request_ResourceNotFound" {
-				add("serviceAccount", false, ActionFixSettings, "the service account %s does not exist in the tenant", s.ServiceAccount)
-			} else {
-				fail("serviceAccount", e)
-			}
-		} else if en := u.GetAccountEnabled(); en != nil && !*en {
+		var u struct {
+			AccountEnabled *bool `json:"accountEnabled"`
+		}
+		err := m.graphGet(ctx, "read the service account", customer, tok, ep, "/users/"+url.PathEscape(s.ServiceAccount)+"?$select=id,accountEnabled", &u)
+		var ge *Error
+		switch {
+		case errors.As(err, &ge) && ge.GraphCode == "Request_ResourceNotFound":
+			add("serviceAccount", false, ActionFixSettings, "the service account %s does not exist in the tenant", s.ServiceAccount)
+		case err != nil:
+			fail("serviceAccount", err)
+		case u.AccountEnabled != nil && !*u.AccountEnabled:
 			add("serviceAccount", false, ActionFixSettings, "the service account %s is disabled", s.ServiceAccount)
-		} else {
+		default:
 			add("serviceAccount", true, ActionNone, "the service account %s exists", s.ServiceAccount)
 		}
 	default:

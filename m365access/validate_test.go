@@ -2,7 +2,6 @@ package m365access
 
 import (
 	"context"
-	"errors"
 	"testing"
 )
 
@@ -70,22 +69,3 @@ func TestValidateReports(t *testing.T) {
 	}
 }
 
-func TestGraphClientServesTheConnection(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	ctx := context.Background()
-	e.connect(t, "c1")
-	gc, err := e.m.GraphClient(ctx, "c1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	orgs, err := gc.Organization().Get(ctx, nil)
-	if err != nil || len(orgs.GetValue()) != 1 || *orgs.GetValue()[0].GetId() != e.contoso.ID {
-		t.Fatalf("organization: %v", err)
-	}
-	// A Graph error becomes an *Error by its code.
-	_, err = gc.Users().ByUserId("nobody@contoso.onmicrosoft.com").Get(ctx, nil)
-	var ae *Error
-	if !errors.As(FromGraph("read a user", "c1", err), &ae) || ae.GraphCode != "Request_ResourceNotFound" || ae.HTTPStatus != 404 {
-		t.Errorf("Graph error: %v", err)
-	}
-}

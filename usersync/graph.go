@@ -12,11 +12,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	abs "github.com/microsoft/kiota-abstractions-go"
-	kauth "github.com/microsoft/kiota-authentication-azure-go"
-	khttp "github.com/microsoft/kiota-http-go"
-	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
 
+	"github.com/tenantgate/tenantgate/internal/graphhttp"
 	"github.com/tenantgate/tenantgate/m365access"
 )
 
@@ -137,57 +134,19 @@ func NewGraphSource(creds CredentialSource, opts GraphOptions) (*GraphSource, er
 }
 
 // newGraphClient builds the HTTP client of msgraph-sdk-go's Graph service
-// client (msgraphgocore.GetDefaultClient), with the configured retry
-// options and opts.Transport as the parent transport.
+// client, with the configured retry options and opts.Transport as the
+// parent transport.
 func newGraphClient(opts GraphOptions) (*http.Client, error) {
-	retry := &khttp.RetryHandlerOptions{
-		MaxRetries:   opts.MaxRetries,
-		DelaySeconds: int(opts.RetryDelay.Round(time.Second) / time.Second),
-		ShouldRetry:  func(time.Duration, int, *http.Request, *http.Response) bool { return true },
-	}
-	kiota, err := khttp.GetDefaultMiddlewaresWithOptions(retry)
+	c, err := graphhttp.NewClient(graphhttp.Options{
+		Transport:  opts.Transport,
+		MaxRetries: opts.MaxRetries,
+		RetryDelay: opts.RetryDelay,
+		Timeout:    opts.RequestTimeout,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("usersync: graph middleware: %w", err)
+		return nil, fmt.Errorf("usersync: %w", err)
 	}
-	mw := []khttp.Middleware{
-		msgraphgocore.NewGraphTelemetryHandler(&msgraphgocore.GraphClientOptions{}),
-		khttp.NewUrlReplaceHandler(true, msgraphgocore.ReplacementPairs),
-	}
-	mw = append(mw, kiota...)
-	// Last, next to the transport: the retry handler drops the bodies of
-	// the responses it retries without closing them, which would leak a
-	// connection each; buffer those small error bodies and close.
-	mw = append(mw, retriableBodyCloser{})
-	timeout := opts.RequestTimeout
-	if timeout <= 0 {
-		timeout = 100 * time.Second
-	}
-	return &http.Client{
-		Transport: khttp.NewCustomTransportWithParentTransport(opts.Transport, mw...),
-		// The redirect middleware follows redirects; the client must not.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Timeout:       timeout,
-	}, nil
-}
-
-// retriableBodyCloser reads and closes the body of 429, 503 and 504
-// responses, replacing it with the bytes read (at most maxErrorBody).
-type retriableBodyCloser struct{}
-
-const maxErrorBody = 64 << 10
-
-func (retriableBodyCloser) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
-	resp, err := p.Next(req, i)
-	if err != nil || resp == nil || resp.Body == nil {
-		return resp, err
-	}
-	switch resp.StatusCode {
-	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		_ = resp.Body.Close()
-		resp.Body = io.NopCloser(strings.NewReader(string(data)))
-	}
-	return resp, nil
+	return c, nil
 }
 
 // firstURL is the first page's URL for q.
@@ -217,21 +176,12 @@ func (s *GraphSource) Read(ctx context.Context, customer string, q Query, fn fun
 	if err != nil {
 		return fmt.Errorf("usersync: credential of customer %q: %w", customer, err)
 	}
-	auth, err := kauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(cred, s.scopes, s.hosts)
-	if err != nil {
-		return fmt.Errorf("usersync: authentication provider: %w", err)
-	}
-	adapter, err := msgraphgocore.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
-		auth, msgraphgocore.GraphClientOptions{}, nil, nil, s.client)
-	if err != nil {
-		return fmt.Errorf("usersync: request adapter: %w", err)
-	}
 	count := q.Advanced || !s.noCount
 	next := s.firstURL(q, count)
 	users := make([]User, 0, s.pageSize)
 	estimated := int64(-1)
 	for next != "" {
-		req, err := s.newRequest(ctx, adapter, customer, next, count)
+		req, err := s.newRequest(ctx, cred, customer, next, count)
 		if err != nil {
 			return err
 		}
@@ -250,32 +200,29 @@ func (s *GraphSource) Read(ctx context.Context, customer string, q Query, fn fun
 	return nil
 }
 
-// newRequest builds an authenticated GET of link through the adapter.
-func (s *GraphSource) newRequest(ctx context.Context, adapter *msgraphgocore.GraphRequestAdapterBase, customer, link string, count bool) (*http.Request, error) {
+// newRequest builds an authenticated GET of link.
+func (s *GraphSource) newRequest(ctx context.Context, cred azcore.TokenCredential, customer, link string, count bool) (*http.Request, error) {
 	u, err := url.Parse(link)
 	if err != nil || u.Scheme != "https" {
 		return nil, &m365access.Error{Op: "read users", Customer: customer,
 			Err: errors.New("unusable page link in the response"), Action: m365access.ActionWaitAndRetry, Retryable: true}
 	}
-	ri := abs.NewRequestInformation()
-	ri.Method = abs.GET
-	ri.SetUri(*u)
-	ri.Headers.Add("Accept", "application/json")
-	if count {
-		ri.Headers.Add("ConsistencyLevel", "eventual")
-	}
-	native, err := adapter.ConvertToNativeRequest(ctx, ri)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if count {
+		req.Header.Set("ConsistencyLevel", "eventual")
+	}
+	if err := graphhttp.Authorize(ctx, req, cred, s.scopes, s.hosts); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		if errors.Is(err, graphhttp.ErrHostNotAllowed) {
+			return nil, fmt.Errorf("usersync: host %q is not in GraphOptions.AllowedHosts %q", u.Host, s.hosts)
+		}
 		return nil, fmt.Errorf("usersync: token for customer %q: %w", customer, err)
-	}
-	req := native.(*http.Request)
-	if req.Header.Get("Authorization") == "" {
-		// Kiota sends no token, silently, to hosts outside the allowed
-		// list: say so instead of collecting a 401.
-		return nil, fmt.Errorf("usersync: host %q is not in GraphOptions.AllowedHosts %q", u.Host, s.hosts)
 	}
 	return req, nil
 }
@@ -296,7 +243,7 @@ func (s *GraphSource) fetch(req *http.Request, customer string, users []User) ([
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, graphhttp.MaxErrorBody))
 		return users, "", -1, m365access.ParseGraphError("read users", customer, resp.StatusCode, resp.Header, body)
 	}
 	users, next, count, err := decodePage(resp.Body, users)

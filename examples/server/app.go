@@ -19,7 +19,7 @@ import (
 	"github.com/tenantgate/tenantgate/invite/outbox"
 	"github.com/tenantgate/tenantgate/invite/smtpmail"
 	"github.com/tenantgate/tenantgate/m365access"
-	"github.com/tenantgate/tenantgate/m365access/m365test"
+	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/pgstore"
 	"github.com/tenantgate/tenantgate/tokenstore/sqlitestore"

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/tenantgate/tenantgate/m365access"
-	"github.com/tenantgate/tenantgate/m365access/m365test"
+	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 

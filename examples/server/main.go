@@ -38,7 +38,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tenantgate/tenantgate/m365access/m365test"
+	"github.com/tenantgate/tenantgate/m365test"
 )
 
 func main() {

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/tenantgate/tenantgate/httpapi"
-	"github.com/tenantgate/tenantgate/m365access/m365test"
+	"github.com/tenantgate/tenantgate/m365test"
 )
 
 //go:embed assets

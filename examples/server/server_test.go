@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tenantgate/tenantgate/m365access/m365test"
+	"github.com/tenantgate/tenantgate/m365test"
 )
 
 // do sends a request and returns the response with its body read.

@@ -8,8 +8,7 @@ import (
 
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/invite/graphmail"
-	"github.com/tenantgate/tenantgate/m365access/m365test"
-	"github.com/tenantgate/tenantgate/m365access/m365test/graphtest"
+	"github.com/tenantgate/tenantgate/m365test"
 )
 
 // Sending from the provider's own mailbox. Here the provider's tenant is
@@ -25,12 +24,11 @@ func ExampleNew() {
 	cred, _ := confidential.NewCredFromSecret("s3cret")
 	cc, _ := confidential.New(srv.AuthorityURL("organizations"), app.ClientID, cred,
 		confidential.WithHTTPClient(srv.Client()), confidential.WithInstanceDiscovery(false))
-	client, err := graphtest.NewClient(srv, graphtest.AppCredential(cc, tenant.ID), nil)
-	if err != nil {
-		panic(err)
-	}
-
-	mailer, err := graphmail.New(graphmail.Config{Client: client, Sender: "admin@fabrikam.onmicrosoft.com"})
+	mailer, err := graphmail.New(graphmail.Config{
+		Credential: m365test.AppCredential(cc, tenant.ID),
+		Sender:     "admin@fabrikam.onmicrosoft.com",
+		Transport:  srv.Transport(), // dials graph.microsoft.com to the fake
+	})
 	if err != nil {
 		panic(err)
 	}

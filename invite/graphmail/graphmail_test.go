@@ -2,18 +2,17 @@ package graphmail_test
 
 import (
 	"errors"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"log/slog"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
-	msgraph "github.com/microsoftgraph/msgraph-sdk-go"
 
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/invite/graphmail"
-	"github.com/tenantgate/tenantgate/m365access/m365test"
-	"github.com/tenantgate/tenantgate/m365access/m365test/graphtest"
+	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/tokenstore/memstore"
 )
 
@@ -29,7 +28,7 @@ var linkRE = regexp.MustCompile(`https://portal\.example\.com/invite/([A-Za-z0-9
 type fixture struct {
 	srv    *m365test.Server
 	tenant *m365test.Tenant
-	client *msgraph.GraphServiceClient
+	cred   azcore.TokenCredential
 	mailer *graphmail.Mailer
 }
 
@@ -58,15 +57,12 @@ func newFixture(t *testing.T, appPermissions []string, from string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := graphtest.NewClient(srv, graphtest.AppCredential(cc, tenant.ID), nil)
+	appCred := m365test.AppCredential(cc, tenant.ID)
+	m, err := graphmail.New(graphmail.Config{Credential: appCred, Sender: from, Transport: srv.Transport()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := graphmail.New(graphmail.Config{Client: client, Sender: from})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fixture{srv: srv, tenant: tenant, client: client, mailer: m}
+	return &fixture{srv: srv, tenant: tenant, cred: appCred, mailer: m}
 }
 
 func newService(t *testing.T, m invite.Mailer) *invite.Service {
@@ -161,7 +157,7 @@ func TestNewRefuses(t *testing.T) {
 	}
 	f := newFixture(t, []string{"Mail.Send"}, sender)
 	for _, s := range []string{"", "a b@x.example", "../me", "x?y", "a@x.example\r\n"} {
-		if _, err := graphmail.New(graphmail.Config{Client: f.client, Sender: s}); err == nil {
+		if _, err := graphmail.New(graphmail.Config{Credential: f.cred, Sender: s}); err == nil {
 			t.Errorf("sender %q accepted", s)
 		}
 	}

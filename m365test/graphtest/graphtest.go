@@ -1,21 +1,19 @@
 package graphtest
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	kiotaauth "github.com/microsoft/kiota-authentication-azure-go"
 	khttp "github.com/microsoft/kiota-http-go"
 	msgraph "github.com/microsoftgraph/msgraph-sdk-go"
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 
-	"github.com/tenantgate/tenantgate/m365access/m365test"
+	"github.com/tenantgate/tenantgate/m365test"
 )
 
 // Options configure [NewClient]. The zero value targets the fake's TLS
@@ -76,22 +74,10 @@ func NewClient(srv *m365test.Server, cred azcore.TokenCredential, opts *Options)
 }
 
 // CredentialFunc adapts a function to azcore.TokenCredential.
-type CredentialFunc func(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error)
-
-// GetToken implements azcore.TokenCredential.
-func (f CredentialFunc) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	return f(ctx, opts)
-}
+type CredentialFunc = m365test.CredentialFunc
 
 // AppCredential returns a credential that gets app-only tokens for
-// tenantID from the MSAL confidential client cc (served from MSAL's cache
-// while valid).
+// tenantID from the MSAL confidential client cc; see m365test.AppCredential.
 func AppCredential(cc confidential.Client, tenantID string) azcore.TokenCredential {
-	return CredentialFunc(func(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
-		res, err := cc.AcquireTokenByCredential(ctx, opts.Scopes, confidential.WithTenantID(tenantID))
-		if err != nil {
-			return azcore.AccessToken{}, err
-		}
-		return azcore.AccessToken{Token: res.AccessToken, ExpiresOn: res.ExpiresOn}, nil
-	})
+	return m365test.AppCredential(cc, tenantID)
 }

@@ -7,8 +7,8 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
-	"github.com/tenantgate/tenantgate/m365access/m365test"
-	"github.com/tenantgate/tenantgate/m365access/m365test/graphtest"
+	"github.com/tenantgate/tenantgate/m365test"
+	"github.com/tenantgate/tenantgate/m365test/graphtest"
 )
 
 // A msgraph-sdk-go client against the fake, with production URLs: MSAL on

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tenantgate/tenantgate/m365access/m365test/internal/directory"
+	"github.com/tenantgate/tenantgate/m365test/internal/directory"
 )
 
 // GraphAppID is Microsoft Graph's application ID, the audience GUID of

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tenantgate/tenantgate/m365access/m365test/internal/directory"
+	"github.com/tenantgate/tenantgate/m365test/internal/directory"
 )
 
 // AuthorizeAnswer decides authorize and admin consent requests without a

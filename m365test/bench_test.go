@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/tenantgate/tenantgate/m365access/m365test"
+	"github.com/tenantgate/tenantgate/m365test"
 )
 
 // BenchmarkUsersPage999 measures one GET /users page of 999 users with a

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tenantgate/tenantgate/m365access/m365test"
+	"github.com/tenantgate/tenantgate/m365test"
 )
 
 // tokenFor posts a token request and returns the access token.

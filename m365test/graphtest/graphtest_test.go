@@ -15,8 +15,8 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
-	"github.com/tenantgate/tenantgate/m365access/m365test"
-	"github.com/tenantgate/tenantgate/m365access/m365test/graphtest"
+	"github.com/tenantgate/tenantgate/m365test"
+	"github.com/tenantgate/tenantgate/m365test/graphtest"
 )
 
 const secret = "provider-secret"

@@ -1,7 +1,7 @@
 // Command fakecloud runs the m365test fake Microsoft cloud (Entra ID and
 // Graph) standalone and prints its tenants, URLs and credentials.
 //
-//	go run ./m365access/m365test/cmd/fakecloud -users 50000
+//	go run ./m365test/cmd/fakecloud -users 50000
 //
 // The TLS listener's certificate comes from a CA generated at start; the
 // command writes that CA to -ca-file so other processes can trust it
@@ -22,7 +22,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tenantgate/tenantgate/m365access/m365test"
+	"github.com/tenantgate/tenantgate/m365test"
 )
 
 func main() {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/tenantgate/tenantgate/m365access/m365test/internal/directory"
+	"github.com/tenantgate/tenantgate/m365test/internal/directory"
 )
 
 // DefaultPassword is the password of every user of a tenant whose

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tenantgate/tenantgate/m365access/m365test/internal/directory"
+	"github.com/tenantgate/tenantgate/m365test/internal/directory"
 )
 
 // principal is the verified caller of a Graph request.

@@ -3,7 +3,7 @@ package directory_test
 import (
 	"fmt"
 
-	"github.com/tenantgate/tenantgate/m365access/m365test/internal/directory"
+	"github.com/tenantgate/tenantgate/m365test/internal/directory"
 )
 
 // Page through the Italian users of the demo tenant, as GET /v1.0/users does.

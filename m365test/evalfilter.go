@@ -1,7 +1,7 @@
 package m365test
 
 import (
-	"github.com/tenantgate/tenantgate/m365access/m365test/internal/directory"
+	"github.com/tenantgate/tenantgate/m365test/internal/directory"
 )
 
 // EvalUserFilter evaluates a Graph $filter on one user exactly as the fake's

@@ -1,0 +1,124 @@
+// Package graphhttp is the HTTP plumbing tenantgate uses to speak to
+// Microsoft Graph without msgraph-sdk-go's generated models: the Graph
+// client's middleware pipeline (msgraph-sdk-go-core and kiota-http-go:
+// retry honouring Retry-After, redirects, telemetry headers) over a
+// transport the caller chooses, and bearer authorization that sends a
+// token only to allowed hosts.
+package graphhttp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	khttp "github.com/microsoft/kiota-http-go"
+	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
+)
+
+// Options configures NewClient. The zero value is msgraph-sdk-go's default
+// pipeline over http.DefaultTransport.
+type Options struct {
+	// Transport is the parent transport under the middleware; nil means
+	// http.DefaultTransport.
+	Transport http.RoundTripper
+	// MaxRetries is how often a 429, 503 or 504 is retried; zero means 3,
+	// at most 10.
+	MaxRetries int
+	// RetryDelay is the first backoff delay without Retry-After, rounded
+	// to whole seconds; zero means 3 s.
+	RetryDelay time.Duration
+	// Timeout bounds one request including its retries; zero means 100 s.
+	Timeout time.Duration
+}
+
+// MaxErrorBody bounds how much of an error response is read.
+const MaxErrorBody = 64 << 10
+
+// NewClient returns an *http.Client whose transport is Graph's middleware
+// pipeline over opts.Transport.
+func NewClient(opts Options) (*http.Client, error) {
+	retry := &khttp.RetryHandlerOptions{
+		MaxRetries:   opts.MaxRetries,
+		DelaySeconds: int(opts.RetryDelay.Round(time.Second) / time.Second),
+		ShouldRetry:  func(time.Duration, int, *http.Request, *http.Response) bool { return true },
+	}
+	kiota, err := khttp.GetDefaultMiddlewaresWithOptions(retry)
+	if err != nil {
+		return nil, fmt.Errorf("graph middleware: %w", err)
+	}
+	mw := []khttp.Middleware{
+		msgraphgocore.NewGraphTelemetryHandler(&msgraphgocore.GraphClientOptions{}),
+		khttp.NewUrlReplaceHandler(true, msgraphgocore.ReplacementPairs),
+	}
+	mw = append(mw, kiota...)
+	// Last, next to the transport: the retry handler drops the bodies of
+	// the responses it retries without closing them, which would leak a
+	// connection each; buffer those small error bodies and close.
+	mw = append(mw, retriableBodyCloser{})
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = 100 * time.Second
+	}
+	parent := opts.Transport
+	if parent == nil {
+		parent = http.DefaultTransport
+	}
+	return &http.Client{
+		Transport: khttp.NewCustomTransportWithParentTransport(parent, mw...),
+		// The redirect middleware follows redirects; the client must not.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       timeout,
+	}, nil
+}
+
+// retriableBodyCloser reads and closes the body of 429, 503 and 504
+// responses, replacing it with the bytes read (at most MaxErrorBody).
+type retriableBodyCloser struct{}
+
+func (retriableBodyCloser) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
+	resp, err := p.Next(req, i)
+	if err != nil || resp == nil || resp.Body == nil {
+		return resp, err
+	}
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
+		_ = resp.Body.Close()
+		resp.Body = io.NopCloser(strings.NewReader(string(data)))
+	}
+	return resp, nil
+}
+
+// ErrHostNotAllowed is returned by Authorize for a request to a host
+// outside the allowed list: the token is never sent there.
+var ErrHostNotAllowed = errors.New("host is not an allowed Graph host")
+
+// Authorize sets req's Authorization header to a bearer token from cred
+// for scopes, when req's host is one of hosts (case-insensitive, without
+// port) and its scheme is https.
+func Authorize(ctx context.Context, req *http.Request, cred azcore.TokenCredential, scopes, hosts []string) error {
+	if req.URL.Scheme != "https" || !slices.ContainsFunc(hosts, func(h string) bool { return strings.EqualFold(h, req.URL.Hostname()) }) {
+		return fmt.Errorf("%w: %q (allowed: %q)", ErrHostNotAllowed, req.URL.Host, hosts)
+	}
+	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: scopes})
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.Token)
+	return nil
+}
+
+// StaticCredential serves one already acquired token.
+type StaticCredential azcore.AccessToken
+
+// GetToken returns the token.
+func (c StaticCredential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return azcore.AccessToken(c), nil
+}
