@@ -68,4 +68,3 @@ func TestValidateReports(t *testing.T) {
 		t.Errorf("token check %+v", c)
 	}
 }
-
