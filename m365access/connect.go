@@ -100,7 +100,7 @@ func (m *Manager) takePending(ctx context.Context, flow, state, binding string) 
 		return p, ErrStateUnknown
 	}
 	key := pendingKey(state)
-	rec, err := m.store.Get(ctx, key)
+	rec, err := tokenstore.GetSealed(ctx, m.store, key)
 	if errors.Is(err, tokenstore.ErrNotFound) {
 		return p, ErrStateUnknown
 	}

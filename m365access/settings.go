@@ -186,7 +186,7 @@ func (m *Manager) loadSettings(ctx context.Context, customer string) (*settings,
 	if err := checkCustomer(customer); err != nil {
 		return nil, tokenstore.Record{}, err
 	}
-	rec, err := m.store.Get(ctx, settingsKey(customer))
+	rec, err := tokenstore.GetSealed(ctx, m.store, settingsKey(customer))
 	if err != nil {
 		return nil, rec, fmt.Errorf("m365access: settings of customer %q: %w", customer, err)
 	}
@@ -237,7 +237,7 @@ func (m *Manager) updateSettings(ctx context.Context, customer string, expect in
 	for attempt := 0; ; attempt++ {
 		var s settings
 		var version int64
-		rec, err := m.store.Get(ctx, key)
+		rec, err := tokenstore.GetSealed(ctx, m.store, key)
 		switch {
 		case err == nil:
 			if err := json.Unmarshal(rec.Data, &s); err != nil {

@@ -103,7 +103,7 @@ func (c *Cache) Replace(ctx context.Context, u cache.Unmarshaler, hints cache.Re
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	key := c.key(hints.PartitionKey)
-	rec, err := c.store.Get(ctx, key)
+	rec, err := tokenstore.GetSealed(ctx, c.store, key)
 	switch {
 	case errors.Is(err, tokenstore.ErrNotFound):
 		// A miss must still replace the in-memory cache, or the previous
