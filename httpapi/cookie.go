@@ -35,9 +35,15 @@ func bindingOf(value string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// cookieName is name with the __Secure- prefix when cookies are Secure.
+// cookieName is name with a prefix browsers enforce when cookies are
+// Secure: __Host- when the cookies' path is "/" (the cookie must then be
+// Secure, have Path=/ and no Domain, so a sibling subdomain cannot set or
+// shadow it), else __Secure- (a __Host- cookie cannot have another path).
 func (c *checked) cookieName(name string) string {
-	if c.secure {
+	switch {
+	case c.secure && c.cookiePath == "/":
+		return "__Host-" + name
+	case c.secure:
 		return "__Secure-" + name
 	}
 	return name
