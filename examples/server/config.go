@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -76,7 +77,8 @@ func settings() []*setting {
 		{flag: "addr", env: "TENANTGATE_ADDR", def: "127.0.0.1:8080", usage: "listen address of the portal"},
 		{flag: "data", env: "TENANTGATE_DATA", def: "./tenantgate-data", usage: "demo: directory of the SQLite database and the generated sealing key"},
 		{flag: "public-url", env: "TENANTGATE_PUBLIC_URL", usage: "absolute URL under which browsers reach the portal (https in production; demo default: http://<addr>)"},
-		{flag: "admin-token", env: "TENANTGATE_ADMIN_TOKEN", secret: true, usage: "admin API token (Authorization: Bearer <token>), at least 24 characters; demo default: random, printed at start"},
+		{flag: "admin-token", env: "TENANTGATE_ADMIN_TOKEN", secret: true, usage: "admin API token (Authorization: Bearer <token>), at least 24 characters; demo default: random, printed at start; production takes it only from the environment variable or -admin-token-file, never as a flag"},
+		{flag: "admin-token-file", env: "TENANTGATE_ADMIN_TOKEN_FILE", usage: "file holding the admin API token (surrounding white space ignored), instead of TENANTGATE_ADMIN_TOKEN"},
 		{flag: "admin-name", env: "TENANTGATE_ADMIN_NAME", def: "Provider admin", usage: "who invitations say they come from"},
 		{flag: "provider-name", env: "TENANTGATE_PROVIDER_NAME", usage: `the provider's name on emails and wizard pages (demo default: "Tenantgate Demo Provider")`},
 		{flag: "support-email", env: "TENANTGATE_SUPPORT_EMAIL", usage: "support address shown on emails and failure pages"},
@@ -206,6 +208,19 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if cfg.Customer == "" || len(cfg.Customer) > 200 || strings.ContainsAny(cfg.Customer, "/?#%\\ \t\r\n") {
 		bad("customer", "%q is not a usable customer ID (1 to 200 characters, no spaces, '/', '?', '#', '%%' or '\\')", cfg.Customer)
 	}
+	if f := get("admin-token-file"); f != "" {
+		switch data, err := os.ReadFile(f); {
+		case err != nil:
+			bad("admin-token-file", "cannot read the token file: %v", err)
+		case cfg.AdminToken != "":
+			problems = append(problems, "set the admin token once: -admin-token-file (TENANTGATE_ADMIN_TOKEN_FILE) or TENANTGATE_ADMIN_TOKEN, not both")
+		default:
+			cfg.AdminToken = strings.TrimSpace(string(data))
+			if cfg.AdminToken == "" {
+				bad("admin-token-file", "the token file is empty")
+			}
+		}
+	}
 	if cfg.AdminToken != "" && len(cfg.AdminToken) < minAdminTokenLen {
 		bad("admin-token", "the token must have at least %d characters (for example from `openssl rand -base64 32`)", minAdminTokenLen)
 	}
@@ -254,7 +269,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		need(cfg.PostgresDSN != "", "-postgres-dsn (TENANTGATE_POSTGRES_DSN): the PostgreSQL database")
 		need(cfg.SealingKeys != "" || cfg.SealingKeyFile != "",
 			envSealingKeys+" or -sealing-key-file (TENANTGATE_SEALING_KEY_FILE): the keys that seal secrets at rest")
-		need(cfg.AdminToken != "", "-admin-token (TENANTGATE_ADMIN_TOKEN): the admin API token (production never generates one)")
+		need(cfg.AdminToken != "", "TENANTGATE_ADMIN_TOKEN or -admin-token-file (TENANTGATE_ADMIN_TOKEN_FILE): the admin API token (production never generates one)")
+		if given["admin-token"] {
+			// Process listings show every argument to every local user.
+			problems = append(problems, "-admin-token: production does not take the admin token as a flag, which any local user sees in the process list; "+
+				"set TENANTGATE_ADMIN_TOKEN or put it in a file named by -admin-token-file (TENANTGATE_ADMIN_TOKEN_FILE)")
+		}
 		if len(missing) > 0 {
 			problems = append(problems, "production mode needs these settings, which are missing:\n    "+strings.Join(missing, "\n    "))
 		}

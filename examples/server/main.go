@@ -83,9 +83,9 @@ func (a *app) printBanner(w io.Writer) {
 	fmt.Fprintf(w, "  Portal:           %s/\n", a.publicURL)
 	if a.cfg.AdminToken == "" {
 		fmt.Fprintf(w, "  Admin API token:  %s\n", a.adminToken)
-		fmt.Fprintf(w, "                    (random for this run; set -admin-token or TENANTGATE_ADMIN_TOKEN to keep one)\n")
+		fmt.Fprintf(w, "                    (random for this run; set TENANTGATE_ADMIN_TOKEN or -admin-token-file to keep one)\n")
 	} else {
-		fmt.Fprintf(w, "  Admin API token:  as configured (-admin-token / TENANTGATE_ADMIN_TOKEN)\n")
+		fmt.Fprintf(w, "  Admin API token:  as configured (TENANTGATE_ADMIN_TOKEN, -admin-token-file or, demo only, -admin-token)\n")
 	}
 	fmt.Fprintf(w, "  Admin API:        %s/api/customers/%s/m365  (Authorization: Bearer <token>)\n", a.publicURL, a.cfg.Customer)
 	if a.fake != nil {
