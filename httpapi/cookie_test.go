@@ -1,0 +1,49 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+// Cookies at the root of an https origin use the __Host- prefix, which
+// browsers accept only with Secure, Path=/ and no Domain: a sibling
+// subdomain cannot set or shadow them. Under a path only __Secure- fits.
+func TestCookiePrefixes(t *testing.T) {
+	e := newEnv(t, nil)
+	tests := []struct {
+		public, name, path string
+		secure             bool
+	}{
+		{"https://portal.example", "__Host-" + bindingCookie, "/", true},
+		{"https://portal.example/", "__Host-" + bindingCookie, "/", true},
+		{"https://portal.example/m365", "__Secure-" + bindingCookie, "/m365", true},
+		{"http://127.0.0.1:8080", bindingCookie, "/", false},
+	}
+	for _, tc := range tests {
+		cfg := e.cfg
+		cfg.PublicBaseURL = tc.public
+		c, err := cfg.check(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := httptest.NewRecorder()
+		c.setBindingCookie(w, "v", time.Now().Add(time.Hour))
+		c.clearCookie(w, bindingCookie)
+		cookies := (&http.Response{Header: w.Header()}).Cookies()
+		if len(cookies) != 2 {
+			t.Fatalf("%s: %d cookies", tc.public, len(cookies))
+		}
+		for _, ck := range cookies {
+			if ck.Name != tc.name || ck.Path != tc.path || ck.Secure != tc.secure || ck.Domain != "" || !ck.HttpOnly {
+				t.Errorf("%s: cookie %s Path=%q Secure=%v Domain=%q, want %s Path=%q Secure=%v", tc.public, ck.Name, ck.Path, ck.Secure, ck.Domain, tc.name, tc.path, tc.secure)
+			}
+		}
+		r := httptest.NewRequest("GET", "/auth/callback", nil)
+		r.AddCookie(&http.Cookie{Name: tc.name, Value: "v"})
+		if got := c.cookie(r, bindingCookie); got != "v" {
+			t.Errorf("%s: reading the cookie back = %q", tc.public, got)
+		}
+	}
+}
