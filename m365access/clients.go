@@ -24,6 +24,8 @@ type customerClients struct {
 	appOnlyFP  string
 	public     *public.Client // provider app as a public client (legacy password mode)
 	publicFP   string
+	qoe        *confidential.Client // the customer's QoE app, in-memory cache
+	qoeFP      string
 }
 
 // errNoProviderApp reports a flow that needs the provider app when none

@@ -2,19 +2,31 @@ package m365test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
+
+// SessionPageSize is how many sessions a call record carries inline, and
+// each sessions page after it (sessions@odata.nextLink): 60, as in Graph.
+const SessionPageSize = 60
+
+// callRecordPageSize is the page size of GET /communications/callRecords.
+const callRecordPageSize = 100
 
 // CallRecord is a Teams call record of a tenant, served at
 // /v1.0/communications/callRecords/{id}.
 type CallRecord struct {
 	// ID is the record's ID; empty generates one.
 	ID string
+	// Version grows when the record is updated; AddCallRecord sets 1 and
+	// UpdateCallRecord increments it.
+	Version int64
 	// Type is "peerToPeer" (the default) or "groupCall".
 	Type string
 	// Modalities are e.g. "audio", "video", "screenSharing"; empty means
@@ -26,57 +38,159 @@ type CallRecord struct {
 	Organizer string
 	// Participants are user principal names.
 	Participants []string
+	// Sessions hold the media detail served with
+	// $expand=sessions($expand=segments).
+	Sessions []Session
+}
+
+// Session is a session of a call record: one caller, one callee.
+type Session struct {
+	// ID is the session's ID; empty generates one.
+	ID string
+	// Caller and Callee are user principal names.
+	Caller, Callee string
+	// Start and End bound the session.
+	Start, End time.Time
+	// Modalities default to the record's.
+	Modalities []string
+	// Segments are the session's segments.
+	Segments []Segment
+}
+
+// Segment is a segment of a session.
+type Segment struct {
+	// ID is the segment's ID; empty generates one.
+	ID string
+	// Start and End bound the segment.
+	Start, End time.Time
+	// Media are the segment's media (label "main-audio", "main-video", ...).
+	Media []Media
+}
+
+// Media is one medium of a segment with its streams.
+type Media struct {
+	// Label is e.g. "main-audio".
+	Label string
+	// Streams are the medium's streams.
+	Streams []Stream
+}
+
+// Stream is one direction of a medium with its quality metrics; nil
+// metrics are served as null.
+type Stream struct {
+	// ID is the stream's ID; empty numbers it.
+	ID string
+	// Direction is "callerToCallee" or "calleeToCaller".
+	Direction string
+	// AverageJitter and AverageRoundTripTime are served as ISO 8601
+	// durations.
+	AverageJitter, AverageRoundTripTime *time.Duration
+	// AveragePacketLossRate is the fraction of packets lost.
+	AveragePacketLossRate *float64
+	// PacketUtilization is the number of packets sent.
+	PacketUtilization *int64
 }
 
 // AddCallRecord stores a call record in the tenant and delivers a
 // "created" change notification to every unexpired subscription of that
 // tenant, each of which must answer 2xx within 3 seconds. It returns the
-// record's ID and the delivery failures joined.
+// record's ID and the failures of the first delivery attempts joined;
+// failed deliveries are retried in the background (see
+// [Options.NotificationRetries]) and reported to the subscription's
+// lifecycle URL as "missed" when every retry failed.
 func (s *Server) AddCallRecord(ctx context.Context, tenant string, rec CallRecord) (string, error) {
 	t, ok := s.Tenant(tenant)
 	if !ok {
 		return "", fmt.Errorf("m365test: AddCallRecord: unknown tenant %q", tenant)
 	}
+	rec = normalizeRecord(rec)
+	rec.Version = 1
+	s.mu.Lock()
+	t.calls[rec.ID] = rec
+	s.mu.Unlock()
+	return rec.ID, s.notifyChange(ctx, t, rec.ID, "created")
+}
+
+// UpdateCallRecord replaces a stored record, increments its version and
+// delivers an "updated" change notification to every subscription of the
+// tenant that asked for updates.
+func (s *Server) UpdateCallRecord(ctx context.Context, tenant string, rec CallRecord) error {
+	t, ok := s.Tenant(tenant)
+	if !ok {
+		return fmt.Errorf("m365test: UpdateCallRecord: unknown tenant %q", tenant)
+	}
+	rec = normalizeRecord(rec)
+	s.mu.Lock()
+	old, found := t.calls[rec.ID]
+	if !found {
+		s.mu.Unlock()
+		return fmt.Errorf("m365test: UpdateCallRecord: no call record %q", rec.ID)
+	}
+	rec.Version = old.Version + 1
+	t.calls[rec.ID] = rec
+	s.mu.Unlock()
+	return s.notifyChange(ctx, t, rec.ID, "updated")
+}
+
+// CallRecordsOf returns the tenant's call records, oldest start first.
+func (s *Server) CallRecordsOf(tenant string) []CallRecord {
+	t, ok := s.Tenant(tenant)
+	if !ok {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sortedCalls(t)
+}
+
+func sortedCalls(t *Tenant) []CallRecord {
+	out := make([]CallRecord, 0, len(t.calls))
+	for _, c := range t.calls {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Start.Equal(out[j].Start) {
+			return out[i].Start.Before(out[j].Start)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+func normalizeRecord(rec CallRecord) CallRecord {
 	if rec.ID == "" {
 		rec.ID = newID()
 	}
+	rec.ID = strings.ToLower(rec.ID)
 	if rec.Type == "" {
 		rec.Type = "peerToPeer"
 	}
 	if len(rec.Modalities) == 0 {
 		rec.Modalities = []string{"audio"}
 	}
-	s.mu.Lock()
-	t.calls[rec.ID] = rec
-	now := s.nowLocked()
-	var subs []Subscription
-	for _, sub := range s.subs {
-		if sub.Tenant == t.ID && now.Before(sub.ExpirationDateTime) {
-			subs = append(subs, *sub)
+	for i := range rec.Sessions {
+		ss := &rec.Sessions[i]
+		if ss.ID == "" {
+			ss.ID = newID()
+		}
+		if len(ss.Modalities) == 0 {
+			ss.Modalities = rec.Modalities
+		}
+		for j := range ss.Segments {
+			if ss.Segments[j].ID == "" {
+				ss.Segments[j].ID = newID()
+			}
+			for m := range ss.Segments[j].Media {
+				for k := range ss.Segments[j].Media[m].Streams {
+					st := &ss.Segments[j].Media[m].Streams[k]
+					if st.ID == "" {
+						st.ID = strconv.Itoa(k + 1)
+					}
+				}
+			}
 		}
 	}
-	s.mu.Unlock()
-	var errs []error
-	for _, sub := range subs {
-		res := "communications/callRecords/" + rec.ID
-		body, err := json.Marshal(map[string]any{"value": []any{map[string]any{
-			"id":                             newID(),
-			"subscriptionId":                 sub.ID,
-			"subscriptionExpirationDateTime": sub.ExpirationDateTime.UTC().Format(time.RFC3339Nano),
-			"changeType":                     "created",
-			"resource":                       res,
-			"resourceData":                   map[string]any{"@odata.type": "#microsoft.graph.callrecord", "@odata.id": res, "id": rec.ID},
-			"clientState":                    sub.ClientState,
-			"tenantId":                       t.ID,
-		}}})
-		if err != nil {
-			return rec.ID, err
-		}
-		if err := s.postNotification(ctx, sub, body); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return rec.ID, errors.Join(errs...)
+	return rec
 }
 
 func (t *Tenant) identity(upn string) map[string]any {
@@ -90,38 +204,294 @@ func (t *Tenant) identity(upn string) map[string]any {
 	return map[string]any{"user": map[string]any{"id": u.ID, "displayName": u.DisplayName, "tenantId": t.ID}}
 }
 
-// handleCallRecord is GET /v1.0/communications/callRecords/{id}.
+func (t *Tenant) endpoint(upn string) map[string]any {
+	return map[string]any{
+		"@odata.type": "#microsoft.graph.callRecords.participantEndpoint",
+		"identity":    t.identity(upn),
+		"userAgent": map[string]any{"@odata.type": "#microsoft.graph.callRecords.clientUserAgent",
+			"headerValue": "RTCC/7.0.0.0 UCWA/7.0.0.0 TeamsDesktop", "platform": "windows", "productFamily": "teams"},
+	}
+}
+
+func graphTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
+
+// isoDuration formats d as Graph's ISO 8601 durations, e.g. PT0.045S.
+func isoDuration(d *time.Duration) any {
+	if d == nil {
+		return nil
+	}
+	return "PT" + strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "S"
+}
+
+func ptrOrNil[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func (t *Tenant) sessionJSON(ss Session, segments bool) map[string]any {
+	out := map[string]any{
+		"id":            ss.ID,
+		"modalities":    ss.Modalities,
+		"startDateTime": graphTime(ss.Start),
+		"endDateTime":   graphTime(ss.End),
+		"isTest":        false,
+		"failureInfo":   nil,
+		"caller":        t.endpoint(ss.Caller),
+		"callee":        t.endpoint(ss.Callee),
+	}
+	if !segments {
+		return out
+	}
+	segs := make([]any, 0, len(ss.Segments))
+	for _, sg := range ss.Segments {
+		media := make([]any, 0, len(sg.Media))
+		for _, m := range sg.Media {
+			streams := make([]any, 0, len(m.Streams))
+			for _, st := range m.Streams {
+				streams = append(streams, map[string]any{
+					"streamId":                          st.ID,
+					"streamDirection":                   st.Direction,
+					"averageJitter":                     isoDuration(st.AverageJitter),
+					"averageRoundTripTime":              isoDuration(st.AverageRoundTripTime),
+					"averagePacketLossRate":             ptrOrNil(st.AveragePacketLossRate),
+					"packetUtilization":                 ptrOrNil(st.PacketUtilization),
+					"averageAudioDegradation":           nil,
+					"averageBandwidthEstimate":          nil,
+					"wasMediaBypassed":                  false,
+					"lowVideoProcessingCapabilityRatio": nil,
+				})
+			}
+			media = append(media, map[string]any{"label": m.Label, "streams": streams,
+				"callerNetwork": map[string]any{"connectionType": "wired"}, "calleeNetwork": map[string]any{"connectionType": "wired"}})
+		}
+		segs = append(segs, map[string]any{
+			"id": sg.ID, "startDateTime": graphTime(sg.Start), "endDateTime": graphTime(sg.End),
+			"caller": t.endpoint(ss.Caller), "callee": t.endpoint(ss.Callee), "failureInfo": nil, "media": media,
+		})
+	}
+	out["segments"] = segs
+	return out
+}
+
+func (t *Tenant) recordJSON(rec CallRecord) map[string]any {
+	parts := make([]any, 0, len(rec.Participants))
+	for _, upn := range rec.Participants {
+		parts = append(parts, t.identity(upn))
+	}
+	return map[string]any{
+		"id":                   rec.ID,
+		"version":              rec.Version,
+		"type":                 rec.Type,
+		"modalities":           rec.Modalities,
+		"lastModifiedDateTime": graphTime(rec.End),
+		"startDateTime":        graphTime(rec.Start),
+		"endDateTime":          graphTime(rec.End),
+		"joinWebUrl":           nil,
+		"organizer":            t.identity(rec.Organizer),
+		"participants":         parts,
+	}
+}
+
+// expandsSessions reports whether $expand asks for sessions, and their
+// segments.
+func expandsSessions(q url.Values) (sessions, segments bool, err error) {
+	raw := strings.ReplaceAll(q.Get("$expand"), " ", "")
+	switch strings.ToLower(raw) {
+	case "":
+		return false, false, nil
+	case "sessions":
+		return true, false, nil
+	case "sessions($expand=segments)":
+		return true, true, nil
+	}
+	return false, false, fmt.Errorf("$expand=%s is not supported on call records; use sessions or sessions($expand=segments)", raw)
+}
+
+// handleCallRecord is GET /v1.0/communications/callRecords/{id}, and the
+// PSTN report functions that share its path segment.
 func (s *Server) handleCallRecord(w http.ResponseWriter, r *http.Request, c *call) {
+	id := r.PathValue("id")
+	if fn, args, ok := reportFunction(id); ok {
+		s.handleReport(w, r, c, fn, args)
+		return
+	}
 	p, ok := s.graphAuth(w, r, c, permCalls)
 	if !ok {
 		return
 	}
-	id := r.PathValue("id")
+	sessions, segments, err := expandsSessions(r.URL.Query())
+	if err != nil {
+		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: err.Error()})
+		return
+	}
 	s.mu.Lock()
 	rec, found := p.tenant.calls[strings.ToLower(id)]
-	if !found {
-		rec, found = p.tenant.calls[id]
-	}
 	s.mu.Unlock()
 	if !found {
 		s.writeGraphError(w, r, &graphError{status: http.StatusNotFound, code: "NotFound", msg: "The call record was not found."})
 		return
 	}
-	parts := make([]any, 0, len(rec.Participants))
-	for _, upn := range rec.Participants {
-		parts = append(parts, p.tenant.identity(upn))
+	body := p.tenant.recordJSON(rec)
+	body["@odata.context"] = graphContext + "communications/callRecords/$entity"
+	if sessions {
+		page, next := s.sessionPage(p.tenant, rec, 0, segments)
+		body["sessions"] = page
+		if next != "" {
+			body["sessions@odata.nextLink"] = next
+		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"@odata.context":       graphContext + "communications/callRecords/$entity",
-		"id":                   rec.ID,
-		"version":              1,
-		"type":                 rec.Type,
-		"modalities":           rec.Modalities,
-		"lastModifiedDateTime": rec.End.UTC().Format(time.RFC3339Nano),
-		"startDateTime":        rec.Start.UTC().Format(time.RFC3339Nano),
-		"endDateTime":          rec.End.UTC().Format(time.RFC3339Nano),
-		"joinWebUrl":           nil,
-		"organizer":            p.tenant.identity(rec.Organizer),
-		"participants":         parts,
-	})
+	writeJSON(w, http.StatusOK, body)
+}
+
+// sessionPage returns the sessions from skip on, one page, and the link
+// to the next page ("" after the last).
+func (s *Server) sessionPage(t *Tenant, rec CallRecord, skip int, segments bool) ([]any, string) {
+	end := min(skip+SessionPageSize, len(rec.Sessions))
+	page := make([]any, 0, max(end-skip, 0))
+	for i := skip; i < end; i++ {
+		page = append(page, t.sessionJSON(rec.Sessions[i], segments))
+	}
+	if end >= len(rec.Sessions) {
+		return page, ""
+	}
+	q := url.Values{"$skiptoken": {strconv.Itoa(end)}}
+	if segments {
+		q.Set("$expand", "segments")
+	}
+	return page, "https://" + GraphHost + "/v1.0/communications/callRecords/" + rec.ID + "/sessions?" + q.Encode()
+}
+
+// handleCallRecordSessions is GET
+// /v1.0/communications/callRecords/{id}/sessions: the pages after the
+// first.
+func (s *Server) handleCallRecordSessions(w http.ResponseWriter, r *http.Request, c *call) {
+	p, ok := s.graphAuth(w, r, c, permCalls)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	exp := strings.ToLower(strings.ReplaceAll(q.Get("$expand"), " ", ""))
+	if exp != "" && exp != "segments" {
+		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: "$expand=" + exp + " is not supported on sessions; use segments."})
+		return
+	}
+	skip := 0
+	if v := q.Get("$skiptoken"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: "The $skiptoken is not valid."})
+			return
+		}
+		skip = n
+	}
+	s.mu.Lock()
+	rec, found := p.tenant.calls[strings.ToLower(r.PathValue("id"))]
+	s.mu.Unlock()
+	if !found {
+		s.writeGraphError(w, r, &graphError{status: http.StatusNotFound, code: "NotFound", msg: "The call record was not found."})
+		return
+	}
+	page, next := s.sessionPage(p.tenant, rec, skip, exp == "segments")
+	body := map[string]any{"@odata.context": graphContext + "communications/callRecords('" + rec.ID + "')/sessions", "value": page}
+	if next != "" {
+		body["@odata.nextLink"] = next
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// startFilter is a parsed $filter on startDateTime.
+type startFilter struct {
+	op string // gt, ge, lt, le
+	at time.Time
+}
+
+func (f startFilter) match(t time.Time) bool {
+	switch f.op {
+	case "gt":
+		return t.After(f.at)
+	case "ge":
+		return !t.Before(f.at)
+	case "lt":
+		return t.Before(f.at)
+	case "le":
+		return !t.After(f.at)
+	}
+	return false
+}
+
+// parseStartFilter parses "startDateTime ge 2026-01-01T00:00:00Z [and
+// startDateTime lt ...]", the only $filter the list supports (besides
+// participants_v2/id, which this fake does not).
+func parseStartFilter(raw string) ([]startFilter, error) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, nil
+	}
+	var out []startFilter
+	for _, part := range strings.Split(raw, " and ") {
+		f := strings.Fields(part)
+		if len(f) != 3 || !strings.EqualFold(f[0], "startDateTime") {
+			return nil, errors.New("Invalid filter clause: only startDateTime with lt, le, gt, ge is supported.")
+		}
+		op := strings.ToLower(f[1])
+		if op != "lt" && op != "le" && op != "gt" && op != "ge" {
+			return nil, errors.New("Invalid filter clause: operator '" + f[1] + "' is not supported on startDateTime.")
+		}
+		at, err := time.Parse(time.RFC3339Nano, f[2])
+		if err != nil {
+			return nil, errors.New("Invalid filter clause: '" + f[2] + "' is not a DateTimeOffset.")
+		}
+		out = append(out, startFilter{op: op, at: at})
+	}
+	return out, nil
+}
+
+// handleListCallRecords is GET /v1.0/communications/callRecords: records
+// without sessions, oldest start first, filtered by startDateTime, paged.
+func (s *Server) handleListCallRecords(w http.ResponseWriter, r *http.Request, c *call) {
+	p, ok := s.graphAuth(w, r, c, permCalls)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	filters, err := parseStartFilter(q.Get("$filter"))
+	if err != nil {
+		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: err.Error()})
+		return
+	}
+	skip := 0
+	if v := q.Get("$skiptoken"); v != "" {
+		if skip, err = strconv.Atoi(v); err != nil || skip < 0 {
+			s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: "The $skiptoken is not valid."})
+			return
+		}
+	}
+	s.mu.Lock()
+	all := sortedCalls(p.tenant)
+	s.mu.Unlock()
+	var matched []CallRecord
+	for _, rec := range all {
+		ok := true
+		for _, f := range filters {
+			ok = ok && f.match(rec.Start)
+		}
+		if ok {
+			matched = append(matched, rec)
+		}
+	}
+	end := min(skip+callRecordPageSize, len(matched))
+	value := make([]any, 0, max(end-skip, 0))
+	for i := skip; i < end; i++ {
+		value = append(value, p.tenant.recordJSON(matched[i]))
+	}
+	body := map[string]any{"@odata.context": graphContext + "communications/callRecords", "value": value}
+	if end < len(matched) {
+		nq := url.Values{"$skiptoken": {strconv.Itoa(end)}}
+		if f := q.Get("$filter"); f != "" {
+			nq.Set("$filter", f)
+		}
+		body["@odata.nextLink"] = "https://" + GraphHost + "/v1.0/communications/callRecords?" + nq.Encode()
+	}
+	writeJSON(w, http.StatusOK, body)
 }

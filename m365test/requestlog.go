@@ -24,7 +24,7 @@ const (
 	EndpointUsers         Endpoint = "users"         // /v1.0/users and /v1.0/users/{id}
 	EndpointSendMail      Endpoint = "sendMail"      // /v1.0/users/{id}/sendMail
 	EndpointSubscriptions Endpoint = "subscriptions" // /v1.0/subscriptions[/{id}]
-	EndpointCallRecords   Endpoint = "callRecords"   // /v1.0/communications/callRecords/{id}
+	EndpointCallRecords   Endpoint = "callRecords"   // /v1.0/communications/callRecords[/{id}[/sessions]], and the PSTN report functions
 )
 
 // Request is one entry of the request log. It never holds secrets: no

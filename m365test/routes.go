@@ -60,7 +60,9 @@ func (s *Server) tlsMux() http.Handler {
 	s.route(mux, "GET /v1.0/subscriptions/{id}", EndpointSubscriptions, true, s.handleGetSubscription)
 	s.route(mux, "PATCH /v1.0/subscriptions/{id}", EndpointSubscriptions, true, s.handleUpdateSubscription)
 	s.route(mux, "DELETE /v1.0/subscriptions/{id}", EndpointSubscriptions, true, s.handleDeleteSubscription)
+	s.route(mux, "GET /v1.0/communications/callRecords", EndpointCallRecords, true, s.handleListCallRecords)
 	s.route(mux, "GET /v1.0/communications/callRecords/{id}", EndpointCallRecords, true, s.handleCallRecord)
+	s.route(mux, "GET /v1.0/communications/callRecords/{id}/sessions", EndpointCallRecords, true, s.handleCallRecordSessions)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if rest, ok := strings.CutPrefix(r.URL.Path, "/v1.0/"); ok {
 			s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest",

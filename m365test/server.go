@@ -40,6 +40,13 @@ type Options struct {
 	// NotificationClient posts subscription validation requests and change
 	// notifications; nil uses a client with a 10-second timeout.
 	NotificationClient *http.Client
+	// NotificationRetries is how often a change notification that was
+	// not acknowledged is retried before the subscription's lifecycle URL
+	// is told "missed"; zero means 3, negative none.
+	NotificationRetries int
+	// NotificationRetryDelay is the delay before the first retry, doubled
+	// after each; zero means one second.
+	NotificationRetryDelay time.Duration
 	// MaxLog bounds the request log (the oldest entries are dropped); zero
 	// means 10,000. Counters are never dropped.
 	MaxLog int
@@ -75,6 +82,12 @@ type Server struct {
 	subs        map[string]*Subscription
 	pageState   map[string]*pageState
 	nextFaultID int
+	pending     int            // notifications waiting for a retry
+	missed      map[string]int // by subscription ID
+
+	closing   chan struct{}
+	closeOnce sync.Once
+	bg        sync.WaitGroup // notification retries
 }
 
 // NewServer starts a fake cloud with no tenants and no apps. opts may be
@@ -95,6 +108,14 @@ func NewServer(opts *Options) *Server {
 	}
 	if o.CodeLifetime <= 0 {
 		o.CodeLifetime = 10 * time.Minute
+	}
+	if o.NotificationRetries == 0 {
+		o.NotificationRetries = 3
+	} else if o.NotificationRetries < 0 {
+		o.NotificationRetries = 0
+	}
+	if o.NotificationRetryDelay <= 0 {
+		o.NotificationRetryDelay = time.Second
 	}
 	if o.MaxLog <= 0 {
 		o.MaxLog = 10_000
@@ -125,6 +146,8 @@ func NewServer(opts *Options) *Server {
 		counts:    map[Match]int{},
 		subs:      map[string]*Subscription{},
 		pageState: map[string]*pageState{},
+		missed:    map[string]int{},
+		closing:   make(chan struct{}),
 	}
 	s.notify = o.NotificationClient
 	if s.notify == nil {
@@ -158,6 +181,8 @@ func listen(addr string) net.Listener {
 // Close shuts both listeners down and waits for pending requests, like
 // httptest.Server.Close.
 func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
+	s.bg.Wait()
 	s.tr.CloseIdleConnections()
 	s.tlsSrv.Close()
 	s.httpSrv.Close()

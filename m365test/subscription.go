@@ -1,7 +1,6 @@
 package m365test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -166,8 +165,8 @@ func (s *Server) handleCreateSubscription(w http.ResponseWriter, r *http.Request
 		s.writeGraphError(w, r, invalidSub("Resource '"+req.Resource+"' is not supported by this fake; use '/communications/callRecords'."))
 		return
 	}
-	if req.ChangeType != "created" {
-		s.writeGraphError(w, r, invalidSub("ChangeType '"+req.ChangeType+"' is not supported for resource '/communications/callRecords'; use 'created'."))
+	if !changeTypeOK(req.ChangeType) {
+		s.writeGraphError(w, r, invalidSub("ChangeType '"+req.ChangeType+"' is not supported for resource '/communications/callRecords'; use 'created' or 'created,updated'."))
 		return
 	}
 	if !notificationURLOK(req.NotificationURL) || (req.LifecycleNotificationURL != "" && !notificationURLOK(req.LifecycleNotificationURL)) {
@@ -199,6 +198,20 @@ func (s *Server) handleCreateSubscription(w http.ResponseWriter, r *http.Request
 	s.subs[sub.ID] = sub
 	s.mu.Unlock()
 	writeJSON(w, http.StatusCreated, sub.json())
+}
+
+// changeTypeOK accepts a comma-separated list of created and updated.
+func changeTypeOK(ct string) bool {
+	parts := strings.Split(ct, ",")
+	seen := map[string]bool{}
+	for _, p := range parts {
+		p = strings.TrimSpace(p)
+		if (p != "created" && p != "updated") || seen[p] {
+			return false
+		}
+		seen[p] = true
+	}
+	return len(parts) > 0
 }
 
 // subscriptionFor returns the caller's subscription id.
@@ -273,26 +286,4 @@ func (s *Server) handleDeleteSubscription(w http.ResponseWriter, r *http.Request
 	delete(s.subs, sub.ID)
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// postNotification delivers one change notification and requires a 2xx
-// answer within 3 seconds, as Graph does.
-func (s *Server) postNotification(ctx context.Context, sub Subscription, body []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.NotificationURL, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	resp, err := s.notify.Do(req)
-	if err != nil {
-		return fmt.Errorf("m365test: notification to subscription %s: %w", sub.ID, err)
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("m365test: notification to subscription %s answered %d", sub.ID, resp.StatusCode)
-	}
-	return nil
 }

@@ -52,6 +52,9 @@ type Tenant struct {
 	grants  map[string]*grant
 	revoked map[string]int64 // user oid -> unix nanos before which refresh tokens are revoked
 	calls   map[string]CallRecord
+	placed  int // demo calls placed so far
+	direct  []DirectRoutingCall
+	pstn    []PstnCall
 }
 
 // Domain returns the tenant's default domain.

@@ -31,6 +31,10 @@ type Options struct {
 	// MaxRetries is how often a 429, 503 or 504 is retried; zero means 3,
 	// at most 10.
 	MaxRetries int
+	// NoRetry turns the retry handler off: 429, 503 and 504 come back to
+	// the caller, for callers that reschedule durable work instead of
+	// sleeping in a request (MaxRetries is then ignored).
+	NoRetry bool
 	// RetryDelay is the first backoff delay without Retry-After, rounded
 	// to whole seconds; zero means 3 s.
 	RetryDelay time.Duration
@@ -47,7 +51,7 @@ func NewClient(opts Options) (*http.Client, error) {
 	retry := &khttp.RetryHandlerOptions{
 		MaxRetries:   opts.MaxRetries,
 		DelaySeconds: int(opts.RetryDelay.Round(time.Second) / time.Second),
-		ShouldRetry:  func(time.Duration, int, *http.Request, *http.Response) bool { return true },
+		ShouldRetry:  func(time.Duration, int, *http.Request, *http.Response) bool { return !opts.NoRetry },
 	}
 	kiota, err := khttp.GetDefaultMiddlewaresWithOptions(retry)
 	if err != nil {
