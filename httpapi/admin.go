@@ -14,7 +14,7 @@ import (
 type route struct {
 	method  string
 	path    string // relative to the mount point, with {customer} etc.
-	action  Action
+	op      Operation
 	summary string
 	// request and response name schemas of the OpenAPI document ("" for
 	// none); status is the success status.
@@ -93,13 +93,13 @@ func (a *admin) allowedMethods(r *http.Request) string {
 func (a *admin) guard(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		customer := r.PathValue("customer")
-		if err := a.c.Authorizer.Authorize(r.Context(), r, customer, rt.action); err != nil {
+		if err := a.c.Authorizer.Authorize(r.Context(), r, customer, rt.op); err != nil {
 			p := Problem{Status: http.StatusForbidden, Code: codeForbidden, Detail: "you may not do this for this customer"}
 			if errors.Is(err, ErrUnauthenticated) {
 				p = Problem{Status: http.StatusUnauthorized, Code: codeUnauthenticated, Detail: "sign in first"}
 			}
 			a.c.Logger.InfoContext(r.Context(), "httpapi: request denied", "route", rt.method+" "+rt.path,
-				"customer", customer, "action", string(rt.action), "status", p.Status)
+				"customer", customer, "operation", string(rt.op), "status", p.Status)
 			writeProblem(w, p)
 			return
 		}
@@ -129,38 +129,38 @@ func validCustomer(c string) bool {
 func (a *admin) table() []route {
 	const c = "/customers/{customer}"
 	return []route{
-		{method: "GET", path: c + "/m365", action: ActionReadSettings, summary: "Read the Microsoft 365 settings (secrets only say whether they are set)",
+		{method: "GET", path: c + "/m365", op: OpReadSettings, summary: "Read the Microsoft 365 settings (secrets only say whether they are set)",
 			response: "Settings", status: 200, handle: a.getSettings},
-		{method: "PUT", path: c + "/m365", action: ActionWriteSettings, summary: "Save the Microsoft 365 settings (absent fields keep their value; If-Match with the version guards concurrent saves)",
+		{method: "PUT", path: c + "/m365", op: OpWriteSettings, summary: "Save the Microsoft 365 settings (absent fields keep their value; If-Match with the version guards concurrent saves)",
 			request: "SettingsUpdate", response: "Settings", status: 200, handle: a.putSettings},
-		{method: "POST", path: c + "/m365/validate", action: ActionValidate, summary: "Validate the authentication (get a token, read the tenant, check permissions)",
+		{method: "POST", path: c + "/m365/validate", op: OpValidate, summary: "Validate the authentication (get a token, read the tenant, check permissions)",
 			response: "ValidationReport", status: 200, handle: a.validate},
-		{method: "POST", path: c + "/m365/invitations", action: ActionInvite, summary: "Send an invitation to the customer's Global Admin or service account",
+		{method: "POST", path: c + "/m365/invitations", op: OpInvite, summary: "Send an invitation to the customer's Global Admin or service account",
 			request: "InvitationRequest", response: "Invitation", status: 201, handle: a.sendInvitation},
-		{method: "GET", path: c + "/m365/invitations", action: ActionListInvites, summary: "List the customer's invitations, newest first",
+		{method: "GET", path: c + "/m365/invitations", op: OpListInvites, summary: "List the customer's invitations, newest first",
 			response: "InvitationList", status: 200, handle: a.listInvitations},
-		{method: "DELETE", path: c + "/m365/invitations/{id}", action: ActionInvite, summary: "Revoke an invitation",
+		{method: "DELETE", path: c + "/m365/invitations/{id}", op: OpInvite, summary: "Revoke an invitation",
 			response: "Invitation", status: 200, handle: a.revokeInvitation},
-		{method: "POST", path: c + "/m365/refresh-token", action: ActionRefreshToken, summary: "Refresh the token now: a new wizard link for the service account to sign in again",
+		{method: "POST", path: c + "/m365/refresh-token", op: OpRefreshToken, summary: "Refresh the token now: a new wizard link for the service account to sign in again",
 			response: "WizardLink", status: 201, handle: a.refreshToken},
-		{method: "POST", path: c + "/m365/switch-to-token", action: ActionSwitchMode, summary: "Switch to token authentication: the sign-in link whose completion flips the mode (open it in this browser)",
+		{method: "POST", path: c + "/m365/switch-to-token", op: OpSwitchMode, summary: "Switch to token authentication: the sign-in link whose completion flips the mode (open it in this browser)",
 			response: "SignInLink", status: 200, handle: a.switchToToken},
-		{method: "POST", path: c + "/m365/consent", action: ActionConsent, summary: "Grant consent: the admin consent link for the customer's tenant (open it in this browser)",
+		{method: "POST", path: c + "/m365/consent", op: OpConsent, summary: "Grant consent: the admin consent link for the customer's tenant (open it in this browser)",
 			response: "SignInLink", status: 200, handle: a.consent},
-		{method: "GET", path: c + "/m365/status", action: ActionReadStatus, summary: "The authentication status and its expiry forecasts",
+		{method: "GET", path: c + "/m365/status", op: OpReadStatus, summary: "The authentication status and its expiry forecasts",
 			response: "Status", status: 200, handle: a.status},
-		{method: "GET", path: c + "/m365/qoe", action: ActionReadQoE, summary: "Read the QoE integration settings",
+		{method: "GET", path: c + "/m365/qoe", op: OpReadQoE, summary: "Read the QoE integration settings",
 			response: "QoE", status: 200, handle: a.getQoE},
-		{method: "PUT", path: c + "/m365/qoe", action: ActionWriteQoE, summary: "Save the QoE integration settings",
+		{method: "PUT", path: c + "/m365/qoe", op: OpWriteQoE, summary: "Save the QoE integration settings",
 			request: "QoEUpdate", response: "QoE", status: 200, handle: a.putQoE},
-		{method: "POST", path: c + "/users/sync", action: ActionSync, summary: "Start a user sync in the background",
+		{method: "POST", path: c + "/users/sync", op: OpSync, summary: "Start a user sync in the background",
 			response: "SyncRun", status: 202, handle: a.startSync},
-		{method: "GET", path: c + "/users/sync", action: ActionReadUsers, summary: "The latest user sync: its progress while running, its result after",
+		{method: "GET", path: c + "/users/sync", op: OpReadUsers, summary: "The latest user sync: its progress while running, its result after",
 			response: "SyncRun", status: 200, handle: a.getSync},
-		{method: "GET", path: c + "/users", action: ActionReadUsers, summary: "The synced users, paged by UserPrincipalName",
+		{method: "GET", path: c + "/users", op: OpReadUsers, summary: "The synced users, paged by UserPrincipalName",
 			response: "UserPage", status: 200, handle: a.listUsers,
 			query: []queryParam{{"limit", "integer", "page size, 1 to 1000 (default 100)"}, {"after", "string", "the next cursor of the previous page"}}},
-		{method: "GET", path: "/openapi.json", action: ActionReadAPIDocs, summary: "This OpenAPI document",
+		{method: "GET", path: "/openapi.json", op: OpReadAPIDocs, summary: "This OpenAPI document",
 			status: 200, handle: a.openAPI},
 	}
 }

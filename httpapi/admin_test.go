@@ -8,7 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tenantgate/tenantgate/invite"
+	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/tokenstore"
+	"github.com/tenantgate/tenantgate/usersync"
+	"github.com/tenantgate/tenantgate/usersync/sqlsink"
 )
 
 func TestNewRefusesIncompleteConfig(t *testing.T) {
@@ -19,19 +23,42 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 		mod  func(*Config)
 		want string
 	}{
-		{"no authorizer", func(c *Config) { c.Authorizer = nil }, "Authorizer"},
+		{"no authorizer", func(c *Config) { c.Authorizer = nil }, "no Authorizer"},
 		{"no access", func(c *Config) { c.Access = nil }, "Access"},
 		{"no invitations", func(c *Config) { c.Invitations = nil }, "Invitations"},
 		{"no store", func(c *Config) { c.Store = nil }, "Store"},
-		{"no public URL", func(c *Config) { c.PublicBaseURL = "" }, "PublicBaseURL"},
-		{"relative public URL", func(c *Config) { c.PublicBaseURL = "/m365" }, "PublicBaseURL"},
+		{"nil AuthorizerFunc authorizer", func(c *Config) { c.Authorizer = AuthorizerFunc(nil) }, "no Authorizer"},
+		{"nil *Manager", func(c *Config) { c.Access = (*m365access.Manager)(nil) }, "no Access"},
+		{"nil *invite.Service", func(c *Config) { c.Invitations = (*invite.Service)(nil) }, "no Invitations"},
+		{"nil *SealedStore", func(c *Config) { c.Store = (*tokenstore.SealedStore)(nil) }, "no Store"},
+		{"nil *sqlsink.Sink", func(c *Config) { c.Users = (*sqlsink.Sink)(nil) }, "Users holds a nil pointer"},
+		{"syncer without source", func(c *Config) { c.Syncer = &usersync.Syncer{Sink: c.Syncer.Sink} }, "no Source or no Sink"},
+		{"syncer with nil sink", func(c *Config) { c.Syncer = &usersync.Syncer{Source: c.Syncer.Source, Sink: (*sqlsink.Sink)(nil)} }, "no Source or no Sink"},
+		{"no public URL", func(c *Config) { c.Access = urlsAccess{c.Access, m365access.PublicURLs{}} }, "set m365access.ProviderConfig.PublicBaseURL"},
+		{"relative public URL", func(c *Config) {
+			c.Access = urlsAccess{c.Access, m365access.PublicURLs{BaseURL: "/m365", RedirectURI: "/m365/auth/callback", ConsentRedirectURI: "/m365/consent/callback"}}
+		}, `"/m365" must be an absolute http(s) URL`},
+		{"invite base differs", func(c *Config) { c.Invitations = baseInvites{c.Invitations, "https://other.example/m365"} },
+			`PublicBaseURL "https://other.example/m365" differs from the Manager's ProviderConfig.PublicBaseURL "https://portal.example/m365"`},
+		{"redirect URI elsewhere", func(c *Config) {
+			c.Access = urlsAccess{c.Access, m365access.PublicURLs{BaseURL: testPublic, RedirectURI: "https://portal.example/cb", ConsentRedirectURI: testPublic + "/consent/callback"}}
+		}, `RedirectURI "https://portal.example/cb" is not where the wizard serves it, "https://portal.example/m365/auth/callback"`},
+		{"consent redirect URI elsewhere", func(c *Config) {
+			c.Access = urlsAccess{c.Access, m365access.PublicURLs{BaseURL: testPublic, RedirectURI: testPublic + "/auth/callback", ConsentRedirectURI: "https://portal.example/consent"}}
+		}, `ConsentRedirectURI "https://portal.example/consent" is not where the wizard serves it, "https://portal.example/m365/consent/callback"`},
 		{"bad sign-in origin", func(c *Config) { c.SignInOrigins = []string{"login.example"} }, "SignInOrigins"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := good
 			tc.mod(&cfg)
-			if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("New: err = %v, want one naming %s", err, tc.want)
+			for name, newFn := range map[string]func(Config) (*Handler, error){"New": New, "NewAdmin": NewAdmin, "NewWizard": NewWizard} {
+				if strings.Contains(tc.name, "authorizer") && name == "NewWizard" {
+					continue // the wizard needs no Authorizer
+				}
+				h, err := newFn(cfg)
+				if err == nil || !strings.Contains(err.Error(), tc.want) || h != nil {
+					t.Errorf("%s: (%v, %v), want an error containing %s", name, h, err, tc.want)
+				}
 			}
 		})
 	}
@@ -44,7 +71,29 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 	if _, err := NewAdmin(cfg); err == nil {
 		t.Error("NewAdmin without authorizer: no error")
 	}
+	// A trailing slash on either side is no disagreement.
+	cfg = good
+	cfg.Invitations = baseInvites{cfg.Invitations, testPublic + "/"}
+	if _, err := New(cfg); err != nil {
+		t.Errorf("invite base with trailing slash: %v", err)
+	}
 }
+
+// urlsAccess is an Access reporting other public URLs.
+type urlsAccess struct {
+	Access
+	urls m365access.PublicURLs
+}
+
+func (a urlsAccess) PublicURLs() m365access.PublicURLs { return a.urls }
+
+// baseInvites is an Invitations reporting another base URL.
+type baseInvites struct {
+	Invitations
+	base string
+}
+
+func (b baseInvites) PublicBaseURL() string { return b.base }
 
 // routeCases are concrete requests for every admin route.
 func routeCases(a *admin) []struct{ method, path, pattern string } {
@@ -100,7 +149,7 @@ func TestEveryRouteAsksTheAuthorizer(t *testing.T) {
 	// The zero value of every authorizer decision: an authorizer that
 	// denies everything denies every route with 403.
 	cfg := e.cfg
-	cfg.Authorizer = AuthorizerFunc(func(context.Context, *http.Request, string, Action) error { return context.Canceled })
+	cfg.Authorizer = AuthorizerFunc(func(context.Context, *http.Request, string, Operation) error { return context.Canceled })
 	h, err := NewAdmin(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -120,12 +169,12 @@ func TestAuthorizerSeesCustomerAndAction(t *testing.T) {
 	e := newEnv(t, nil)
 	type call struct {
 		customer string
-		action   Action
+		op       Operation
 	}
 	var got []call
 	cfg := e.cfg
-	cfg.Authorizer = AuthorizerFunc(func(_ context.Context, _ *http.Request, customer string, action Action) error {
-		got = append(got, call{customer, action})
+	cfg.Authorizer = AuthorizerFunc(func(_ context.Context, _ *http.Request, customer string, op Operation) error {
+		got = append(got, call{customer, op})
 		return ErrUnauthenticated
 	})
 	a, err := newAdmin(cfg)
@@ -135,10 +184,10 @@ func TestAuthorizerSeesCustomerAndAction(t *testing.T) {
 	for _, rc := range routeCases(a) {
 		got = nil
 		a.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(rc.method, rc.path, nil))
-		var want Action
+		var want Operation
 		for _, rt := range a.routes {
 			if rt.method+" "+rt.path == rc.pattern {
-				want = rt.action
+				want = rt.op
 			}
 		}
 		wantCustomer := "a"

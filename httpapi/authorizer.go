@@ -5,40 +5,43 @@ import (
 	"net/http"
 )
 
-// Action names what an admin request wants to do, for the Authorizer.
-type Action string
+// Operation names the operation an admin request asks to perform: what the
+// Authorizer authorizes. (m365access.Action, by contrast, is the remediation
+// a person must carry out after a failure.)
+type Operation string
 
-// The actions of the admin API.
+// The operations of the admin API; the OpenAPI document names each route's
+// operation in its x-operation field.
 const (
-	ActionReadSettings  Action = "settings.read"
-	ActionWriteSettings Action = "settings.write"
-	ActionValidate      Action = "auth.validate"
-	ActionReadStatus    Action = "auth.status"
-	ActionInvite        Action = "invitations.write"
-	ActionListInvites   Action = "invitations.read"
-	ActionRefreshToken  Action = "auth.refresh"
-	ActionSwitchMode    Action = "auth.switch"
-	ActionConsent       Action = "auth.consent"
-	ActionReadQoE       Action = "qoe.read"
-	ActionWriteQoE      Action = "qoe.write"
-	ActionSync          Action = "users.sync"
-	ActionReadUsers     Action = "users.read"
-	ActionReadAPIDocs   Action = "openapi.read"
+	OpReadSettings  Operation = "settings.read"
+	OpWriteSettings Operation = "settings.write"
+	OpValidate      Operation = "auth.validate"
+	OpReadStatus    Operation = "auth.status"
+	OpInvite        Operation = "invitations.write"
+	OpListInvites   Operation = "invitations.read"
+	OpRefreshToken  Operation = "auth.refresh"
+	OpSwitchMode    Operation = "auth.switch"
+	OpConsent       Operation = "auth.consent"
+	OpReadQoE       Operation = "qoe.read"
+	OpWriteQoE      Operation = "qoe.write"
+	OpSync          Operation = "users.sync"
+	OpReadUsers     Operation = "users.read"
+	OpReadAPIDocs   Operation = "openapi.read"
 )
 
-// Authorizer decides whether the provider admin behind r may perform action
-// on customer. It is the host's: tenantgate has no login of its own.
+// Authorizer decides whether the provider admin behind r may perform op on
+// customer. It is the host's: tenantgate has no login of its own.
 // Returning a non-nil error denies the request; an error wrapping
 // ErrUnauthenticated answers 401, any other 403. customer is "" for routes
 // that belong to no customer (the OpenAPI document).
 type Authorizer interface {
-	Authorize(ctx context.Context, r *http.Request, customer string, action Action) error
+	Authorize(ctx context.Context, r *http.Request, customer string, op Operation) error
 }
 
 // AuthorizerFunc adapts a function to Authorizer.
-type AuthorizerFunc func(ctx context.Context, r *http.Request, customer string, action Action) error
+type AuthorizerFunc func(ctx context.Context, r *http.Request, customer string, op Operation) error
 
 // Authorize calls f.
-func (f AuthorizerFunc) Authorize(ctx context.Context, r *http.Request, customer string, action Action) error {
-	return f(ctx, r, customer, action)
+func (f AuthorizerFunc) Authorize(ctx context.Context, r *http.Request, customer string, op Operation) error {
+	return f(ctx, r, customer, op)
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/usersync"
 )
@@ -34,22 +33,17 @@ func TestCloseDrainsRunningSync(t *testing.T) {
 	e := newEnv(t, nil)
 	e.connect(t, "a", e.contoso)
 	tr := &signalTransport{next: e.srv.Transport(), started: make(chan struct{})}
-	src, err := usersync.NewGraphSource(usersync.CredentialFunc(func(_ context.Context, customer string) (azcore.TokenCredential, error) {
-		return e.m.Credential(customer), nil
-	}), usersync.GraphOptions{Transport: tr, PageSize: 50})
+	src, err := usersync.NewGraphSource(e.m, usersync.GraphOptions{Transport: tr, PageSize: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := e.cfg
 	cfg.Syncer = &usersync.Syncer{Source: src, Sink: e.sink, Logger: e.cfg.Syncer.Logger}
-	h, err := New(cfg)
+	hd, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hd, ok := h.(*Handler)
-	if !ok {
-		t.Fatalf("New returned %T, want *Handler", h)
-	}
+	h := http.Handler(hd)
 	e.h = http.StripPrefix("/m365", h)
 
 	// Graph answers only after a minute: the run is in flight when Close
@@ -99,11 +93,10 @@ func TestCloseDrainsRunningSync(t *testing.T) {
 
 func TestCloseBoundedByContext(t *testing.T) {
 	e := newEnv(t, nil)
-	h, err := New(e.cfg)
+	hd, err := New(e.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hd := h.(*Handler)
 	// A run that does not stop when cancelled (a stuck sink, say).
 	hd.runs.wg.Add(1)
 	defer hd.runs.wg.Done()

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -31,6 +32,12 @@ type Access interface {
 	Complete(ctx context.Context, state, code, browserBinding string) (*m365access.Connection, error)
 	ConsentURL(ctx context.Context, customer, browserBinding string) (m365access.BeginResult, error)
 	CompleteConsent(ctx context.Context, cb m365access.ConsentCallback, browserBinding string) (*m365access.Consent, error)
+	// UserFilter gives a customer's saved user filter; the sync routes
+	// use it when Config.Syncer has no Filters.
+	UserFilter(ctx context.Context, customer string) (string, error)
+	// PublicURLs gives the public base URL the handlers are served under
+	// and the redirect URIs the wizard receives.
+	PublicURLs() m365access.PublicURLs
 }
 
 // Invitations is what the handlers use of an *invite.Service, which
@@ -42,6 +49,9 @@ type Invitations interface {
 	Revoke(ctx context.Context, customer, id, revokedBy string) (invite.Invitation, error)
 	Redeem(ctx context.Context, token, clientKey string) (invite.Invitation, error)
 	Complete(ctx context.Context, customer, id string) (invite.Invitation, error)
+	// PublicBaseURL gives the base of the invitation links; it must be
+	// the Manager's public base URL.
+	PublicBaseURL() string
 }
 
 // UserStore lists a customer's synced users; an *sqlsink.Sink satisfies it.
@@ -50,9 +60,16 @@ type UserStore interface {
 	Count(ctx context.Context, customer string) (int, error)
 }
 
-// Config configures the handlers. Access, Invitations, Store and
-// PublicBaseURL are required by every handler; the admin API also needs
-// Authorizer. Every other zero value is a documented default.
+// Config configures the handlers. Access, Invitations and Store are
+// required by every handler; the admin API also needs Authorizer. Every
+// other zero value is a documented default.
+//
+// The public base URL has one source: the Manager's
+// m365access.ProviderConfig.PublicBaseURL (Access.PublicURLs). The
+// handlers take the cookie path, the Secure flag and the wizard links from
+// it, and New refuses an invite Service whose PublicBaseURL differs, or
+// redirect URIs other than the base URL + "/auth/callback" and
+// "/consent/callback", where the wizard serves them.
 type Config struct {
 	// Authorizer decides every admin request. Required by New and
 	// NewAdmin: there is no open admin API.
@@ -74,14 +91,6 @@ type Config struct {
 	// Users lists the synced users (GET /customers/{customer}/users),
 	// normally the *sqlsink.Sink that is Syncer's Sink. Nil answers 501.
 	Users UserStore
-
-	// PublicBaseURL is the absolute URL under which the host serves the
-	// wizard pages (NewWizard, or New), for example
-	// "https://portal.example.com/m365". It must be the PublicBaseURL of
-	// the m365access provider and of the invite Service. Cookies get its
-	// path and the Secure flag when it is https; the handlers never build
-	// a URL from a request's Host.
-	PublicBaseURL string
 
 	// SignInOrigins are the origins (scheme://host[:port]) the "Sign in
 	// with Microsoft" form may be redirected to: the CSP form-action of
@@ -148,24 +157,34 @@ type checked struct {
 
 func (cfg Config) check(admin bool) (*checked, error) {
 	var errs []error
-	if admin && cfg.Authorizer == nil {
-		errs = append(errs, errors.New("no Authorizer: the admin API never runs open"))
+	if admin && isNil(cfg.Authorizer) {
+		errs = append(errs, errors.New("no Authorizer (nil or a nil func or pointer): the admin API never runs open; set Config.Authorizer"))
 	}
-	if cfg.Access == nil {
-		errs = append(errs, errors.New("no Access (the m365access Manager)"))
+	if isNil(cfg.Access) {
+		errs = append(errs, errors.New("no Access: set Config.Access to the *m365access.Manager"))
 	}
-	if cfg.Invitations == nil {
-		errs = append(errs, errors.New("no Invitations (the invite Service)"))
+	if isNil(cfg.Invitations) {
+		errs = append(errs, errors.New("no Invitations: set Config.Invitations to the *invite.Service"))
 	}
-	if cfg.Store == nil {
-		errs = append(errs, errors.New("no Store"))
+	if isNil(cfg.Store) {
+		errs = append(errs, errors.New("no Store: set Config.Store to the tokenstore the Manager uses"))
 	}
-	u, err := url.Parse(cfg.PublicBaseURL)
-	switch {
-	case cfg.PublicBaseURL == "":
-		errs = append(errs, errors.New("no PublicBaseURL"))
-	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
-		errs = append(errs, errors.New("the PublicBaseURL must be an absolute http(s) URL without query, fragment or user info"))
+	if cfg.Syncer != nil && (isNil(cfg.Syncer.Source) || isNil(cfg.Syncer.Sink)) {
+		errs = append(errs, errors.New("the Syncer has no Source or no Sink: set both (a *usersync.GraphSource and the *sqlsink.Sink) or leave Config.Syncer nil"))
+	}
+	if cfg.Users != nil && isNil(cfg.Users) {
+		errs = append(errs, errors.New("Users holds a nil pointer: set Config.Users to the *sqlsink.Sink or leave it nil"))
+	}
+	var u *url.URL
+	if !isNil(cfg.Access) {
+		var err error
+		if u, err = checkPublicURLs(cfg.Access.PublicURLs()); err != nil {
+			errs = append(errs, err)
+		} else if !isNil(cfg.Invitations) {
+			if got, want := strings.TrimSuffix(cfg.Invitations.PublicBaseURL(), "/"), u.String(); got != want {
+				errs = append(errs, fmt.Errorf("the invite Service's PublicBaseURL %q differs from the Manager's ProviderConfig.PublicBaseURL %q: invitation links would miss the wizard; give invite.Options the Manager's PublicURLs().BaseURL", got, want))
+			}
+		}
 	}
 	for _, o := range cfg.SignInOrigins {
 		if _, err := origin(o); err != nil {
@@ -176,8 +195,6 @@ func (cfg Config) check(admin bool) (*checked, error) {
 		return nil, fmt.Errorf("httpapi: invalid config: %w", errors.Join(errs...))
 	}
 	c := &checked{Config: cfg, publicURL: u, secure: u.Scheme == "https"}
-	c.publicURL.Path = strings.TrimRight(u.Path, "/")
-	c.publicURL.RawPath = ""
 	c.cookiePath = c.publicURL.Path
 	if c.cookiePath == "" {
 		c.cookiePath = "/"
@@ -213,6 +230,48 @@ func (cfg Config) check(admin bool) (*checked, error) {
 		}
 	}
 	return c, nil
+}
+
+// checkPublicURLs checks the Manager's public URLs: an absolute http(s)
+// base URL, and redirect URIs where the wizard serves the callbacks. It
+// returns the base URL without a trailing slash.
+func checkPublicURLs(p m365access.PublicURLs) (*url.URL, error) {
+	if p.BaseURL == "" {
+		return nil, errors.New("the Manager has no public base URL: set m365access.ProviderConfig.PublicBaseURL to where the wizard pages are served")
+	}
+	u, err := url.Parse(p.BaseURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("the public base URL %q must be an absolute http(s) URL without query, fragment or user info", p.BaseURL)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	var errs []error
+	for _, r := range [...]struct{ field, got, path string }{
+		{"RedirectURI", p.RedirectURI, m365access.CallbackPath},
+		{"ConsentRedirectURI", p.ConsentRedirectURI, m365access.ConsentCallbackPath},
+	} {
+		if want := u.String() + r.path; r.got != want {
+			errs = append(errs, fmt.Errorf("the Manager's %s %q is not where the wizard serves it, %q (PublicBaseURL + %q): leave ProviderConfig.%s empty or set it to that", r.field, r.got, want, r.path, r.field))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return u, nil
+}
+
+// isNil reports whether v is nil or an interface holding a nil pointer,
+// func, map, slice or channel (a "typed nil", such as a nil
+// AuthorizerFunc).
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
 }
 
 // publicLink returns the public URL of a wizard path such as "/invite/x".

@@ -18,16 +18,17 @@
 //     Policy, Referrer-Policy no-referrer and X-Frame-Options DENY; the
 //     sign-in is bound to the browser by an HttpOnly, SameSite=Lax cookie.
 //
-// The handlers hold no global state and build every link from
-// Config.PublicBaseURL, never from a request's Host, so they work under any
+// The handlers hold no global state and build every link from the
+// Manager's public base URL (m365access.ProviderConfig.PublicBaseURL, the
+// one place it is configured), never from a request's Host, so they work under any
 // prefix (http.StripPrefix). They sit on top of m365access (settings,
 // connections, consent, status), invite (invitations) and usersync (user
 // sync, run in the background with its state kept in the tokenstore so
 // that a restart shows the last result and a run interrupted by a crash
 // reads as failed, not as running forever).
 //
-// At shutdown, call Close on the handler New or NewAdmin returned (a
-// *Handler; h.(*httpapi.Handler).Close(ctx)) before closing the Store: it
+// At shutdown, call Close on the *Handler New or NewAdmin returned before
+// closing the Store: it
 // refuses new sync runs, cancels the running ones and waits until each
 // has recorded itself failed ("cancelled"), so no run is left running and
 // no write hits a closed Store.
@@ -68,5 +69,5 @@
 //
 // The switch-to-token and consent routes return a Microsoft link bound to
 // the browser that called them (they set the binding cookie on the
-// response, scoped to PublicBaseURL's path): open the link in that browser.
+// response, scoped to the public base URL's path): open the link in that browser.
 package httpapi

@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/invite/outbox"
 	"github.com/tenantgate/tenantgate/m365access"
@@ -98,7 +97,7 @@ func (c *testClock) Advance(d time.Duration) {
 // testAuthorizer admits tokenAll everywhere, tokenA for customer "a",
 // tokenB for customer "b" (and both for the OpenAPI document).
 func testAuthorizer() Authorizer {
-	return AuthorizerFunc(func(_ context.Context, r *http.Request, customer string, _ Action) error {
+	return AuthorizerFunc(func(_ context.Context, r *http.Request, customer string, _ Operation) error {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		switch {
 		case !ok:
@@ -118,6 +117,13 @@ func testAuthorizer() Authorizer {
 
 func newEnv(t testing.TB, mod func(*Config)) *env {
 	t.Helper()
+	return newEnvAt(t, testPublic, mod)
+}
+
+// newEnvAt is newEnv with the public base URL public: the Manager's and
+// the invite Service's.
+func newEnvAt(t testing.TB, public string, mod func(*Config)) *env {
+	t.Helper()
 	srv := m365test.NewServer(nil)
 	t.Cleanup(srv.Close)
 	e := &env{srv: srv, logs: &logBuffer{}, clock: &testClock{}}
@@ -131,7 +137,7 @@ func newEnv(t testing.TB, mod func(*Config)) *env {
 	if _, err = srv.AddApp(m365test.AppOptions{
 		ClientID: testProviderID, DisplayName: "Provider Portal",
 		Secrets:      []m365test.Secret{{Value: testProviderSecret}},
-		RedirectURIs: []string{testPublic + "/auth/callback", testPublic + "/consent/callback"}, RequirePKCE: true,
+		RedirectURIs: []string{strings.TrimSuffix(public, "/") + "/auth/callback", strings.TrimSuffix(public, "/") + "/consent/callback"}, RequirePKCE: true,
 		DelegatedPermissions:   []string{"User.Read", "User.Read.All"},
 		ApplicationPermissions: []string{"User.Read.All"},
 	}); err != nil {
@@ -149,7 +155,7 @@ func newEnv(t testing.TB, mod func(*Config)) *env {
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.m, err = m365access.New(m365access.Config{
 		Provider: m365access.ProviderConfig{ClientID: testProviderID, ClientSecret: testProviderSecret,
-			PublicBaseURL: testPublic, AppPermissions: []string{"User.Read.All"}},
+			PublicBaseURL: public, AppPermissions: []string{"User.Read.All"}},
 		Store: e.store, Locker: e.store, HTTPClient: srv.Client(), Logger: log,
 		ValidateFilter: func(f string) error { _, err := filter.Compile(f); return err },
 	})
@@ -157,7 +163,7 @@ func newEnv(t testing.TB, mod func(*Config)) *env {
 		t.Fatal(err)
 	}
 	e.outbox = outbox.New(outbox.Options{})
-	e.inv, err = invite.New(invite.Options{Store: e.store, Mailer: e.outbox, PublicBaseURL: testPublic, Now: e.clock.Now, Logger: log,
+	e.inv, err = invite.New(invite.Options{Store: e.store, Mailer: e.outbox, PublicBaseURL: public, Now: e.clock.Now, Logger: log,
 		RateLimits: invite.RateLimits{PerCustomer: invite.Limit{Count: -1}, PerRecipient: invite.Limit{Count: -1}}})
 	if err != nil {
 		t.Fatal(err)
@@ -167,16 +173,14 @@ func newEnv(t testing.TB, mod func(*Config)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.sink.Close() })
-	src, err := usersync.NewGraphSource(usersync.CredentialFunc(func(_ context.Context, customer string) (azcore.TokenCredential, error) {
-		return e.m.Credential(customer), nil
-	}), usersync.GraphOptions{Transport: srv.Transport(), PageSize: 50})
+	src, err := usersync.NewGraphSource(e.m, usersync.GraphOptions{Transport: srv.Transport(), PageSize: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.cfg = Config{
 		Authorizer: testAuthorizer(), Access: e.m, Invitations: e.inv, Store: e.store,
 		Syncer: &usersync.Syncer{Source: src, Sink: e.sink, Logger: log}, Users: e.sink,
-		PublicBaseURL: testPublic, SignInOrigins: []string{srv.BrowserURL()},
+		SignInOrigins: []string{srv.BrowserURL()},
 		ProviderName: "Example MSP", Logger: log,
 	}
 	if mod != nil {

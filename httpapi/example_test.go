@@ -27,21 +27,22 @@ func Example() {
 	store := tokenstore.New(memstore.New(), kr)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 
-	const public = "https://portal.example.com/m365"
+	// The public base URL is configured once, on the provider app; the
+	// invite Service takes it from the Manager and httpapi checks both.
 	access, err := m365access.New(m365access.Config{
 		Provider: m365access.ProviderConfig{ClientID: "0f0f0f0f-1111-2222-3333-444444444444",
-			ClientSecret: "provider-secret-0123456789", PublicBaseURL: public},
+			ClientSecret: "provider-secret-0123456789", PublicBaseURL: "https://portal.example.com/m365"},
 		Store: store, Logger: quiet,
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	invitations, err := invite.New(invite.Options{Store: store, Mailer: outbox.New(outbox.Options{}), PublicBaseURL: public, Logger: quiet})
+	invitations, err := invite.New(invite.Options{Store: store, Mailer: outbox.New(outbox.Options{}), PublicBaseURL: access.PublicURLs().BaseURL, Logger: quiet})
 	if err != nil {
 		log.Fatal(err)
 	}
 	h, err := httpapi.New(httpapi.Config{
-		Authorizer: httpapi.AuthorizerFunc(func(_ context.Context, r *http.Request, customer string, _ httpapi.Action) error {
+		Authorizer: httpapi.AuthorizerFunc(func(_ context.Context, r *http.Request, customer string, _ httpapi.Operation) error {
 			if r.Header.Get("Authorization") != "Bearer s3cret" {
 				return httpapi.ErrUnauthenticated
 			}
@@ -51,7 +52,7 @@ func Example() {
 			return nil
 		}),
 		Access: access, Invitations: invitations, Store: store,
-		PublicBaseURL: public, ProviderName: "Example MSP", Logger: quiet,
+		ProviderName: "Example MSP", Logger: quiet,
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -5,13 +5,12 @@ import (
 	"net/http"
 )
 
-// Handler is what New and NewAdmin return (as an http.Handler): the
-// handler plus Close, which drains the background sync runs at shutdown.
-// Reach it with a type assertion:
+// Handler is what New, NewAdmin and NewWizard return: an http.Handler
+// plus Close, which drains the background sync runs at shutdown:
 //
 //	h, err := httpapi.New(cfg)
 //	...
-//	defer h.(*httpapi.Handler).Close(ctx) // before the Store closes
+//	defer h.Close(ctx) // before the Store closes
 type Handler struct {
 	h    http.Handler
 	runs *syncRuns
@@ -29,14 +28,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // first. Close the Store only after Close returns. Requests other than
 // starting a sync are still served; Close is safe to call more than once.
 func (h *Handler) Close(ctx context.Context) error {
+	if h.runs == nil { // a wizard: no background work
+		return nil
+	}
 	return h.runs.close(ctx)
 }
 
 // New returns one handler serving both the admin API (NewAdmin) and the
 // wizard pages (NewWizard). Mount it under any prefix with
-// http.StripPrefix; cfg.PublicBaseURL must name that mount point. The
-// handler is a *Handler: call its Close at shutdown.
-func New(cfg Config) (http.Handler, error) {
+// http.StripPrefix; the Manager's public base URL
+// (m365access.ProviderConfig.PublicBaseURL) must name that mount point.
+// Call its Close at shutdown.
+func New(cfg Config) (*Handler, error) {
 	a, err := newAdmin(cfg)
 	if err != nil {
 		return nil, err
@@ -55,9 +58,9 @@ func New(cfg Config) (http.Handler, error) {
 // NewAdmin returns the JSON admin API for the provider's admins: the routes
 // under /customers/{customer}/ and GET /openapi.json. Every request is
 // first checked by http.CrossOriginProtection, then by cfg.Authorizer.
-// It returns an error when cfg.Authorizer is nil. The handler is a
-// *Handler: call its Close at shutdown.
-func NewAdmin(cfg Config) (http.Handler, error) {
+// It returns an error when cfg.Authorizer is nil. Call its Close at
+// shutdown.
+func NewAdmin(cfg Config) (*Handler, error) {
 	a, err := newAdmin(cfg)
 	if err != nil {
 		return nil, err
@@ -68,12 +71,13 @@ func NewAdmin(cfg Config) (http.Handler, error) {
 // NewWizard returns the customer-facing invitation wizard: GET
 // /invite/{token}, POST /invite/{token}/start, GET /auth/callback and GET
 // /consent/callback. It needs no Authorizer: the invitation token, the
-// sign-in state and a browser-binding cookie guard it. Mount it where
-// cfg.PublicBaseURL points.
-func NewWizard(cfg Config) (http.Handler, error) {
+// sign-in state and a browser-binding cookie guard it. Mount it where the
+// Manager's public base URL (m365access.ProviderConfig.PublicBaseURL)
+// points. It runs no background work; its Close returns at once.
+func NewWizard(cfg Config) (*Handler, error) {
 	w, err := newWizard(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return w, nil
+	return &Handler{h: w}, nil
 }

@@ -14,7 +14,7 @@ func (a *admin) openAPIDocument() map[string]any {
 		op := map[string]any{
 			"summary":     rt.summary,
 			"operationId": operationID(rt),
-			"x-action":    string(rt.action),
+			"x-operation": string(rt.op),
 		}
 		var params []any
 		for _, name := range pathParams(rt.path) {

@@ -250,13 +250,7 @@ func (s *syncRuns) run(customer string, live *syncRunJSON) {
 			}
 		}}
 	if sy.Filters == nil {
-		sy.Filters = usersync.FilterFunc(func(ctx context.Context, customer string) (string, error) {
-			st, err := s.c.Access.GetSettings(ctx, customer)
-			if errors.Is(err, tokenstore.ErrNotFound) {
-				return "", nil
-			}
-			return st.UserFilter, err
-		})
+		sy.Filters = s.c.Access
 	}
 
 	// Heartbeat: record the progress regularly, so that other replicas and

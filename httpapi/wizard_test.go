@@ -263,7 +263,7 @@ func TestWizardLinksUsePublicURL(t *testing.T) {
 }
 
 func TestWizardCookiesOnPlainHTTP(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.PublicBaseURL = "http://127.0.0.1:8080/" })
+	e := newEnvAt(t, "http://127.0.0.1:8080/", nil)
 	e.saveToken(t, "a", e.contoso)
 	w := e.do(t, "POST", "/customers/a/m365/consent", tokenA, nil)
 	link := decode[signInLinkJSON](t, w, 200)

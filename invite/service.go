@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -31,7 +32,9 @@ type Options struct {
 	// the customer-facing pages, for example "https://portal.example.com"
 	// or "https://example.com/m365". Links are PublicBaseURL +
 	// "/invite/{token}"; it is the only source of their scheme and host
-	// (never a request's Host header).
+	// (never a request's Host header). With m365access, give it the
+	// Manager's PublicURLs().BaseURL: httpapi refuses a Service whose base
+	// URL differs from the Manager's.
 	PublicBaseURL string
 	// TTL is how long a link works. Default: DefaultTTL (7 days).
 	TTL time.Duration
@@ -67,12 +70,32 @@ type Service struct {
 	ids         idGen
 }
 
+// PublicBaseURL returns the base URL of the invitation links, without a
+// trailing slash.
+func (s *Service) PublicBaseURL() string { return s.base }
+
+// isNil reports whether v is nil or an interface holding a nil pointer,
+// func, map, slice or channel (a "typed nil").
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
+}
+
 // New checks opts and returns a Service. Configuration errors are
 // *ValidationError naming the Options field.
 func New(opts Options) (*Service, error) {
 	var fe fieldErrors
-	if opts.Store == nil {
+	if isNil(opts.Store) {
 		fe.add("Store", "is required")
+	}
+	if opts.Mailer != nil && isNil(opts.Mailer) {
+		fe.add("Mailer", "holds a nil pointer: set a Mailer (smtpmail, graphmail, outbox) or leave it nil for Create-only use")
 	}
 	base, err := checkBaseURL(opts.PublicBaseURL)
 	if err != nil {

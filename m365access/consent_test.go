@@ -93,7 +93,7 @@ func TestAdminConsentForgedTenant(t *testing.T) {
 }
 
 func TestConsentNeedsProviderApp(t *testing.T) {
-	m, _, _ := newTestManager(t, func(c *Config) { c.Provider = ProviderConfig{} })
+	m, _, _ := newTestManager(t, func(c *Config) { c.Provider = ProviderConfig{}; c.AppRegistrationOnly = true })
 	ctx := context.Background()
 	if _, err := m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr("contoso.com")}); err != nil {
 		t.Fatal(err)

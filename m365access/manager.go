@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"sync"
 	"time"
 
@@ -21,6 +22,11 @@ type Config struct {
 	// caches (through tokenstore/msalcache). It must seal: a
 	// *tokenstore.SealedStore with a keyring, never a raw Backend.
 	Store tokenstore.Store
+	// AppRegistrationOnly allows an empty Provider: the Manager then serves
+	// app registration customers only (token connections, the password
+	// mode and admin consent fail with ErrNotConfigured). Without it an
+	// empty Provider is refused by New.
+	AppRegistrationOnly bool
 	// Locker coordinates token refresh across replicas sharing Store. Nil
 	// means this process is the only one: refresh is coordinated
 	// in-process only.
@@ -69,11 +75,20 @@ type Manager struct {
 
 // New checks cfg and returns a Manager.
 func New(cfg Config) (*Manager, error) {
-	if cfg.Store == nil {
-		return nil, errors.New("m365access: Config.Store is required")
+	if isNil(cfg.Store) {
+		return nil, errors.New("m365access: Config.Store is required: set it to tokenstore.New(backend, keyring)")
 	}
 	if _, raw := cfg.Store.(tokenstore.Backend); raw {
 		return nil, errors.New("m365access: Config.Store is a raw tokenstore.Backend, which would keep secrets in clear; wrap it with tokenstore.New(backend, keyring)")
+	}
+	if k, ok := cfg.Store.(interface{ Keyring() *tokenstore.Keyring }); ok && k.Keyring() == nil {
+		return nil, errors.New("m365access: Config.Store has no keyring and could not seal secrets: create it with tokenstore.New(backend, keyring) and a keyring from tokenstore.NewKeyring")
+	}
+	if isNil(cfg.Locker) {
+		cfg.Locker = nil // a typed nil Locker means none, not a panic on first refresh
+	}
+	if cfg.Provider.isZero() && !cfg.AppRegistrationOnly {
+		return nil, errors.New("m365access: Config.Provider is empty: set the provider app's ClientID, ClientSecret (or CertificatePEM) and PublicBaseURL; a Manager serving app registration customers only sets Config.AppRegistrationOnly")
 	}
 	clouds := cfg.Clouds
 	if clouds == nil {
@@ -101,6 +116,19 @@ func New(cfg Config) (*Manager, error) {
 		m.log = slog.Default()
 	}
 	return m, nil
+}
+
+// isNil reports whether v is nil or an interface holding a nil pointer,
+// func, map, slice or channel (a "typed nil").
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
 }
 
 // forget drops everything held in memory for customer: MSAL clients and
@@ -140,6 +168,11 @@ const leaseTTL = 30 * time.Second
 // HTTPClient returns the client the Manager sends every request to Entra
 // ID and Graph with (Config.HTTPClient, or http.DefaultClient).
 func (m *Manager) HTTPClient() *http.Client { return m.http }
+
+// PublicURLs returns the provider's public base URL and redirect URIs
+// (Config.Provider.PublicURLs). Give BaseURL to invite.Options as the
+// PublicBaseURL; httpapi reads them from the Manager and checks they agree.
+func (m *Manager) PublicURLs() PublicURLs { return m.provider.PublicURLs() }
 
 // Endpoints returns the cloud endpoints of customer's configured cloud.
 func (m *Manager) Endpoints(ctx context.Context, customer string) (CloudEndpoints, error) {

@@ -46,6 +46,12 @@ type ProviderConfig struct {
 	TransactionTTL time.Duration
 }
 
+// isZero reports whether p names no provider app at all.
+func (p ProviderConfig) isZero() bool {
+	return p.ClientID == "" && p.ClientSecret == "" && len(p.CertificatePEM) == 0 && p.PublicBaseURL == "" &&
+		p.RedirectURI == "" && p.ConsentRedirectURI == "" && len(p.Scopes) == 0 && len(p.AppPermissions) == 0
+}
+
 // DefaultScopes are the delegated scopes used when ProviderConfig.Scopes
 // is empty.
 var DefaultScopes = []string{"User.Read", "User.Read.All"}
@@ -128,20 +134,49 @@ func (p ProviderConfig) Validate(clouds CloudTable) error {
 	return fe.err()
 }
 
+// PublicURLs are the provider's customer-facing URLs: the public base URL
+// and the two redirect URIs, which default to paths under it. They are
+// what the invitation links (invite), the wizard pages (httpapi) and the
+// provider app's registered redirect URIs must agree on.
+type PublicURLs struct {
+	// BaseURL is ProviderConfig.PublicBaseURL without a trailing slash;
+	// "" when it is not set.
+	BaseURL string
+	// RedirectURI receives the token connection's authorization code:
+	// BaseURL + "/auth/callback" unless ProviderConfig.RedirectURI is set.
+	RedirectURI string
+	// ConsentRedirectURI receives the admin consent callback:
+	// BaseURL + "/consent/callback" unless
+	// ProviderConfig.ConsentRedirectURI is set.
+	ConsentRedirectURI string
+}
+
+// Paths of the wizard's callbacks under the public base URL.
+const (
+	CallbackPath        = "/auth/callback"
+	ConsentCallbackPath = "/consent/callback"
+)
+
+// PublicURLs returns the URLs derived from p.
+func (p ProviderConfig) PublicURLs() PublicURLs {
+	u := PublicURLs{BaseURL: strings.TrimSuffix(p.PublicBaseURL, "/"), RedirectURI: p.RedirectURI, ConsentRedirectURI: p.ConsentRedirectURI}
+	if u.RedirectURI == "" && u.BaseURL != "" {
+		u.RedirectURI = u.BaseURL + CallbackPath
+	}
+	if u.ConsentRedirectURI == "" && u.BaseURL != "" {
+		u.ConsentRedirectURI = u.BaseURL + ConsentCallbackPath
+	}
+	return u
+}
+
 // redirectURI returns the token connection's redirect URI.
 func (p ProviderConfig) redirectURI() string {
-	if p.RedirectURI != "" {
-		return p.RedirectURI
-	}
-	return strings.TrimSuffix(p.PublicBaseURL, "/") + "/auth/callback"
+	return p.PublicURLs().RedirectURI
 }
 
 // consentRedirectURI returns the admin consent redirect URI.
 func (p ProviderConfig) consentRedirectURI() string {
-	if p.ConsentRedirectURI != "" {
-		return p.ConsentRedirectURI
-	}
-	return strings.TrimSuffix(p.PublicBaseURL, "/") + "/consent/callback"
+	return p.PublicURLs().ConsentRedirectURI
 }
 
 func (p ProviderConfig) ttl() time.Duration {

@@ -182,6 +182,20 @@ func (m *Manager) GetSettings(ctx context.Context, customer string) (Settings, e
 	return s.view(customer, rec), nil
 }
 
+// UserFilter returns the customer's user sync filter (Get-CsOnlineUser
+// syntax), "" when none is set or the customer has no settings yet. It
+// makes the Manager a usersync.FilterSource.
+func (m *Manager) UserFilter(ctx context.Context, customer string) (string, error) {
+	s, _, err := m.loadSettings(ctx, customer)
+	if errors.Is(err, tokenstore.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return s.UserFilter, nil
+}
+
 func (m *Manager) loadSettings(ctx context.Context, customer string) (*settings, tokenstore.Record, error) {
 	if err := checkCustomer(customer); err != nil {
 		return nil, tokenstore.Record{}, err

@@ -1,7 +1,6 @@
 package usersync_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -60,8 +59,8 @@ func TestRetryBackoff(t *testing.T) {
 					}
 					fmt.Fprint(w, `{"value":[{"id":"1"},{"id":"2"}]}`)
 				})
-				src, err := usersync.NewGraphSource(usersync.CredentialFunc(func(context.Context, string) (azcore.TokenCredential, error) {
-					return staticCred{token: "t"}, nil
+				src, err := usersync.NewGraphSource(usersync.CredentialFunc(func(string) azcore.TokenCredential {
+					return staticCred{token: "t"}
 				}), usersync.GraphOptions{BaseURL: "https://graph.test/v1.0", Transport: handlerTransport{h}})
 				if err != nil {
 					t.Fatal(err)

@@ -284,10 +284,10 @@ func (f *fakeGraph) source(opts usersync.GraphOptions, override map[string]error
 	if opts.Transport == nil {
 		opts.Transport = f.srv.Client().Transport
 	}
-	return usersync.NewGraphSource(usersync.CredentialFunc(func(_ context.Context, c string) (azcore.TokenCredential, error) {
+	return usersync.NewGraphSource(usersync.CredentialFunc(func(c string) azcore.TokenCredential {
 		if err, ok := override[c]; ok {
-			return staticCred{err: err}, nil
+			return staticCred{err: err}
 		}
-		return staticCred{token: "tok-" + c}, nil
+		return staticCred{token: "tok-" + c}
 	}), opts)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -17,18 +18,18 @@ import (
 	"github.com/tenantgate/tenantgate/m365access"
 )
 
-// CredentialSource gives the token credential of a customer's tenant, for
-// example an m365access connection's credential.
+// CredentialSource gives the token credential of a customer's tenant; an
+// *m365access.Manager satisfies it.
 type CredentialSource interface {
-	Credential(ctx context.Context, customer string) (azcore.TokenCredential, error)
+	Credential(customer string) azcore.TokenCredential
 }
 
 // CredentialFunc adapts a function to CredentialSource.
-type CredentialFunc func(ctx context.Context, customer string) (azcore.TokenCredential, error)
+type CredentialFunc func(customer string) azcore.TokenCredential
 
 // Credential calls f.
-func (f CredentialFunc) Credential(ctx context.Context, customer string) (azcore.TokenCredential, error) {
-	return f(ctx, customer)
+func (f CredentialFunc) Credential(customer string) azcore.TokenCredential {
+	return f(customer)
 }
 
 // DefaultGraphURL is the Microsoft Graph v1.0 endpoint of the global cloud.
@@ -94,8 +95,8 @@ type GraphSource struct {
 // NewGraphSource returns a GraphSource reading with the credentials from
 // creds.
 func NewGraphSource(creds CredentialSource, opts GraphOptions) (*GraphSource, error) {
-	if creds == nil {
-		return nil, errors.New("usersync: NewGraphSource needs a CredentialSource")
+	if isNil(creds) {
+		return nil, errors.New("usersync: NewGraphSource needs a CredentialSource, for example the *m365access.Manager")
 	}
 	base := opts.BaseURL
 	if base == "" {
@@ -172,9 +173,9 @@ func (s *GraphSource) firstURL(q Query, count bool) string {
 // values carrying the Graph code and the action; errors from the
 // customer's credential are returned wrapped, as they came.
 func (s *GraphSource) Read(ctx context.Context, customer string, q Query, fn func(Page) error) error {
-	cred, err := s.creds.Credential(ctx, customer)
-	if err != nil {
-		return fmt.Errorf("usersync: credential of customer %q: %w", customer, err)
+	cred := s.creds.Credential(customer)
+	if cred == nil {
+		return fmt.Errorf("usersync: the CredentialSource gave no credential for customer %q", customer)
 	}
 	count := q.Advanced || !s.noCount
 	next := s.firstURL(q, count)
@@ -255,4 +256,17 @@ func (s *GraphSource) fetch(req *http.Request, customer string, users []User) ([
 			Err: fmt.Errorf("decode page: %w", err), Action: m365access.ActionWaitAndRetry, Retryable: true}
 	}
 	return users, next, count, nil
+}
+
+// isNil reports whether v is nil or an interface holding a nil pointer or
+// func (a "typed nil").
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
 }

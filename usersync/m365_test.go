@@ -1,7 +1,6 @@
 package usersync_test
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/m365test"
@@ -126,18 +124,13 @@ func (c *cloud) connect(t *testing.T, customer string, n int, filter string) *m3
 // dialled to the fake) with the Manager's credentials and filters.
 func (c *cloud) syncer(t *testing.T, sink usersync.Sink, maxRetries int) *usersync.Syncer {
 	t.Helper()
-	src, err := usersync.NewGraphSource(usersync.CredentialFunc(func(_ context.Context, customer string) (azcore.TokenCredential, error) {
-		return c.m.Credential(customer), nil
-	}), usersync.GraphOptions{Transport: c.srv.Transport(), MaxRetries: maxRetries})
+	src, err := usersync.NewGraphSource(c.m, usersync.GraphOptions{Transport: c.srv.Transport(), MaxRetries: maxRetries})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &usersync.Syncer{
 		Source: src, Sink: sink, Concurrency: 3, Logger: discardLogger,
-		Filters: usersync.FilterFunc(func(ctx context.Context, customer string) (string, error) {
-			s, err := c.m.GetSettings(ctx, customer)
-			return s.UserFilter, err
-		}),
+		Filters: c.m,
 	}
 }
 

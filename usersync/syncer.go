@@ -14,8 +14,8 @@ import (
 )
 
 // FilterSource gives a customer's user filter text (Get-CsOnlineUser
-// syntax), for example from m365access settings. An empty filter selects
-// every user.
+// syntax); an *m365access.Manager satisfies it with the filter saved in
+// the customer's settings. An empty filter selects every user.
 type FilterSource interface {
 	UserFilter(ctx context.Context, customer string) (string, error)
 }
@@ -132,6 +132,10 @@ func (s *Syncer) SyncCustomer(ctx context.Context, customer string) (res Result)
 		res.Err = err
 		return res
 	}
+	if isNil(s.Source) || isNil(s.Sink) {
+		res.Err = errors.New("usersync: Syncer.Source and Syncer.Sink are required (for example a *GraphSource and a *sqlsink.Sink)")
+		return res
+	}
 	if !s.claim(customer) {
 		res.Err = ErrInProgress
 		return res
@@ -199,7 +203,7 @@ func (s *Syncer) SyncCustomer(ctx context.Context, customer string) (res Result)
 
 // query reads and compiles the customer's filter.
 func (s *Syncer) query(ctx context.Context, customer string) (Query, error) {
-	if s.Filters == nil {
+	if isNil(s.Filters) {
 		return Query{}, nil
 	}
 	text, err := s.Filters.UserFilter(ctx, customer)

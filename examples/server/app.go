@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/tenantgate/tenantgate/httpapi"
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/invite/outbox"
@@ -143,7 +142,7 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 		return nil, fmt.Errorf("provider app settings: %w", err)
 	}
 	a.invites, err = invite.New(invite.Options{
-		Store: a.store, Mailer: mailer, PublicBaseURL: a.publicURL, TTL: cfg.InviteTTL,
+		Store: a.store, Mailer: mailer, PublicBaseURL: a.manager.PublicURLs().BaseURL, TTL: cfg.InviteTTL,
 		Branding: invite.Branding{ProviderName: cfg.ProviderName, SupportEmail: cfg.SupportEmail},
 		Now:      h.inviteNow, Logger: a.log,
 	})
@@ -151,9 +150,7 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 		return nil, fmt.Errorf("invitation settings: %w", err)
 	}
 	ep, _ := m365access.DefaultClouds.Lookup(provider.Cloud) // checked by parseConfig
-	source, err := usersync.NewGraphSource(usersync.CredentialFunc(func(_ context.Context, customer string) (azcore.TokenCredential, error) {
-		return a.manager.Credential(customer), nil
-	}), usersync.GraphOptions{BaseURL: ep.GraphEndpoint + "/v1.0", Scopes: []string{ep.GraphScope()}, Transport: graphTransport})
+	source, err := usersync.NewGraphSource(a.manager, usersync.GraphOptions{BaseURL: ep.GraphEndpoint + "/v1.0", Scopes: []string{ep.GraphScope()}, Transport: graphTransport})
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +167,7 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 	auth := newAdminAuth(a.adminToken, strings.HasPrefix(a.publicURL, "https://"))
 	apiCfg := httpapi.Config{
 		Authorizer: auth, Access: a.manager, Invitations: a.invites, Store: a.store,
-		Syncer: syncer, Users: a.sink, PublicBaseURL: a.publicURL, SignInOrigins: signInOrigins,
+		Syncer: syncer, Users: a.sink, SignInOrigins: signInOrigins,
 		ProviderName: cfg.ProviderName, SupportEmail: cfg.SupportEmail,
 		Actor:        func(*http.Request) string { return cfg.AdminName },
 		CustomerName: a.customerName, BaseContext: bg, Logger: a.log,

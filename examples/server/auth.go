@@ -75,7 +75,7 @@ func (a *adminAuth) authenticated(r *http.Request) bool {
 }
 
 // Authorize implements httpapi.Authorizer.
-func (a *adminAuth) Authorize(_ context.Context, r *http.Request, _ string, _ httpapi.Action) error {
+func (a *adminAuth) Authorize(_ context.Context, r *http.Request, _ string, _ httpapi.Operation) error {
 	if !a.authenticated(r) {
 		return fmt.Errorf("no valid admin token or session: %w", httpapi.ErrUnauthenticated)
 	}

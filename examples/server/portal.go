@@ -30,13 +30,13 @@ const portalCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // routes mounts the admin API under /api, the wizard pages at the root
-// (where PublicBaseURL points), and the portal's own pages.
+// (where the provider app's PublicBaseURL points), and the portal's own pages.
 func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, error) {
 	api, err := httpapi.NewAdmin(apiCfg)
 	if err != nil {
 		return nil, err
 	}
-	a.api, _ = api.(*httpapi.Handler) // closed by closeAll
+	a.api = api // closed by closeAll
 	wizard, err := httpapi.NewWizard(apiCfg)
 	if err != nil {
 		return nil, err
