@@ -3,8 +3,11 @@ package httpapi
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/tenantgate/tenantgate/m365access"
 )
 
 // Cookies at the root of an https origin use the __Host- prefix, which
@@ -23,7 +26,9 @@ func TestCookiePrefixes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		cfg := e.cfg
-		cfg.PublicBaseURL = tc.public
+		base := strings.TrimSuffix(tc.public, "/")
+		cfg.Access = urlsAccess{cfg.Access, m365access.PublicURLs{BaseURL: base, RedirectURI: base + "/auth/callback", ConsentRedirectURI: base + "/consent/callback"}}
+		cfg.Invitations = baseInvites{cfg.Invitations, tc.public}
 		c, err := cfg.check(false)
 		if err != nil {
 			t.Fatal(err)

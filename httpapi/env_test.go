@@ -181,7 +181,7 @@ func newEnvAt(t testing.TB, public string, mod func(*Config)) *env {
 		Authorizer: testAuthorizer(), Access: e.m, Invitations: e.inv, Store: e.store,
 		Syncer: &usersync.Syncer{Source: src, Sink: e.sink, Logger: log}, Users: e.sink,
 		SignInOrigins: []string{srv.BrowserURL()},
-		ProviderName: "Example MSP", Logger: log,
+		ProviderName:  "Example MSP", Logger: log,
 	}
 	if mod != nil {
 		mod(&e.cfg)
