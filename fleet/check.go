@@ -1,0 +1,62 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/riverqueue/river"
+	"github.com/tenantgate/tenantgate/tokenstore"
+)
+
+// workCheck validates the customer's connection (token, tenant,
+// permissions, secret and certificate expiry: m365access records the
+// outcome in the customer's status) and records when it ran. A failing
+// validation is a finished check, not a failed job: its outcome is the
+// status. The job fails, and is retried with backoff, only when no report
+// could be made.
+func (f *Fleet) workCheck(ctx context.Context, job *river.Job[CheckArgs]) error {
+	customer := job.Args.Customer
+	if err := f.guard(ctx, customer); err != nil {
+		return err
+	}
+	ctx = WithCustomer(ctx, customer)
+	rep, err := f.cfg.Access.Validate(ctx, customer)
+	if errors.Is(err, tokenstore.ErrNotFound) {
+		return river.JobCancel(fmt.Errorf("fleet: check %q: no settings: %w", customer, err))
+	}
+	if err != nil {
+		return fmt.Errorf("fleet: check %q: %w", customer, err)
+	}
+	at := f.now()
+	return update(context.WithoutCancel(ctx), f.cfg.Store, stateKey(customer), func(st *state, _ bool) error {
+		st.LastCheckAt, st.LastCheckOK = &at, rep.OK
+		st.Checks++
+		return nil
+	})
+}
+
+// workKeepAlive renews the customer's token connection when its last
+// refresh is older than Config.KeepAliveAfter. Customers in other modes
+// have nothing to keep alive.
+func (f *Fleet) workKeepAlive(ctx context.Context, job *river.Job[KeepAliveArgs]) error {
+	customer := job.Args.Customer
+	if err := f.guard(ctx, customer); err != nil {
+		return err
+	}
+	ctx = WithCustomer(ctx, customer)
+	_, err := f.cfg.Access.KeepAlive(ctx, customer, f.cfg.KeepAliveAfter)
+	if err != nil && !retryable(err) {
+		// Recorded in the customer's status with the action a person
+		// must take; retrying cannot help.
+		return river.JobCancel(fmt.Errorf("fleet: keep-alive of %q: %w", customer, err))
+	}
+	if err != nil {
+		return fmt.Errorf("fleet: keep-alive of %q: %w", customer, err)
+	}
+	at := f.now()
+	return update(context.WithoutCancel(ctx), f.cfg.Store, stateKey(customer), func(st *state, _ bool) error {
+		st.LastKeepAliveAt = &at
+		return nil
+	})
+}

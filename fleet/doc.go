@@ -1,0 +1,18 @@
+// Package fleet runs day-two operations across every customer as durable
+// background jobs on River (github.com/riverqueue/river): scheduled health
+// checks (m365access Validate, with secret and certificate expiry), scheduled
+// user syncs with a per-customer interval and jitter, token keep-alive well
+// inside the 90-day refresh-token inactivity limit, the same jobs on demand,
+// and offboarding.
+//
+// One Fleet wraps one River client. On PostgreSQL (riverpgxv5) several
+// replicas share the job table: periodic work is enqueued by the elected
+// leader only, jobs are unique per customer and kind across replicas, and a
+// job left running by a replica that died is rescued and retried by another.
+// On the embedded SQLite (riversqlite) Fleet opens its own database/sql pool
+// with one connection. Both run River's migrations in New.
+//
+// Other packages add their own job kinds: they register workers through
+// Config.Workers, add periodic jobs through Config.PeriodicJobs, and enqueue
+// through Fleet.Inserter, which has the Insert method of *river.Client.
+package fleet

@@ -1,0 +1,172 @@
+package fleet
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+)
+
+// Fleet runs the fleet's jobs on one River client. Create it with New,
+// then Start it; Stop drains it.
+type Fleet struct {
+	cfg    Config
+	client jobClient
+	sqlite *sql.DB // owned, SQLite only
+
+	mu      sync.Mutex
+	started bool
+	stopped bool
+}
+
+// New checks cfg, migrates River's tables to the current version and
+// builds the River client with the fleet's workers, those cfg.Workers
+// registers and the periodic jobs. It does not start working: call Start.
+func New(ctx context.Context, cfg Config) (*Fleet, error) {
+	cfg, err := cfg.check()
+	if err != nil {
+		return nil, err
+	}
+	f := &Fleet{cfg: cfg}
+	workers := river.NewWorkers()
+	if err := f.register(workers); err != nil {
+		return nil, err
+	}
+	for i, reg := range cfg.Workers {
+		if err := reg(workers); err != nil {
+			return nil, fmt.Errorf("fleet: Workers[%d]: %w", i, err)
+		}
+	}
+	rc := &river.Config{
+		ID:                   cfg.ID,
+		Logger:               cfg.Logger,
+		Workers:              workers,
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers}},
+		PeriodicJobs:         append(f.periodicJobs(), cfg.PeriodicJobs...),
+		JobTimeout:           cfg.JobTimeout,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		MaxAttempts:          cfg.MaxAttempts,
+	}
+	if cfg.Postgres != nil {
+		drv := riverpgxv5.New(cfg.Postgres)
+		if err := migrateUp[pgx.Tx](ctx, drv, cfg.Logger); err != nil {
+			return nil, err
+		}
+		c, err := river.NewClient(drv, rc)
+		if err != nil {
+			return nil, fmt.Errorf("fleet: river client: %w", err)
+		}
+		f.client = c
+		return f, nil
+	}
+	db, err := openSQLite(cfg.SQLitePath)
+	if err != nil {
+		return nil, err
+	}
+	drv := riversqlite.New(db)
+	if err := migrateUp[*sql.Tx](ctx, drv, cfg.Logger); err != nil {
+		db.Close()
+		return nil, err
+	}
+	// The SQLite driver has no LISTEN/NOTIFY: poll for new jobs.
+	rc.PollOnly = true
+	c, err := river.NewClient(drv, rc)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("fleet: river client: %w", err)
+	}
+	f.client, f.sqlite = c, db
+	return f, nil
+}
+
+// openSQLite opens River's own pool on path: one connection, as the
+// riversqlite driver needs, waiting on locks held by other pools of the
+// same file.
+func openSQLite(path string) (*sql.DB, error) {
+	q := url.Values{}
+	q.Set("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("fleet: open SQLite %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	return db, nil
+}
+
+// migrateUp runs River's migrations (concurrent replicas are serialized
+// by the migrator's own lock on PostgreSQL).
+func migrateUp[TTx any](ctx context.Context, drv riverdriver.Driver[TTx], log *slog.Logger) error {
+	m, err := rivermigrate.New(drv, &rivermigrate.Config{Logger: log})
+	if err != nil {
+		return fmt.Errorf("fleet: river migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("fleet: running river migrations: %w", err)
+	}
+	return nil
+}
+
+// Start starts working jobs and, when this process is elected leader,
+// enqueuing the periodic ones. ctx is the base of every job's context:
+// when it ends, running jobs are cancelled.
+func (f *Fleet) Start(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopped {
+		return errors.New("fleet: Start after Stop")
+	}
+	if f.started {
+		return nil
+	}
+	if err := f.client.Start(ctx); err != nil {
+		return fmt.Errorf("fleet: start river: %w", err)
+	}
+	f.started = true
+	return nil
+}
+
+// Stop stops fetching jobs and waits for the running ones to finish, at
+// most until ctx ends; then it cancels them and waits for them to return
+// (a cancelled job is retried later, here or in another replica). Stop the
+// fleet before closing the Store. It is safe to call more than once.
+func (f *Fleet) Stop(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopped {
+		return nil
+	}
+	f.stopped = true
+	var err error
+	if f.started {
+		err = f.client.Stop(ctx)
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopCancelGrace)
+			err = f.client.StopAndCancel(cctx)
+			cancel()
+		}
+	}
+	if f.sqlite != nil {
+		if cerr := f.sqlite.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("fleet: stop: %w", err)
+	}
+	return nil
+}
+
+// Inserter returns the client's inserter, for other packages' job kinds.
+func (f *Fleet) Inserter() Inserter { return f.client }

@@ -1,0 +1,233 @@
+package fleet_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/tenantgate/tenantgate/fleet"
+	"github.com/tenantgate/tenantgate/m365access"
+	"github.com/tenantgate/tenantgate/tokenstore"
+	"github.com/tenantgate/tenantgate/tokenstore/memstore"
+	"github.com/tenantgate/tenantgate/usersync"
+)
+
+// fakeAccess is an in-memory m365access stand-in counting calls.
+type fakeAccess struct {
+	mu        sync.Mutex
+	settings  map[string]m365access.Settings
+	validates map[string]int
+	keepalive map[string]int
+	forgotten map[string]bool
+	validate  func(customer string) (*m365access.Report, error)
+}
+
+func newFakeAccess(customers ...string) *fakeAccess {
+	a := &fakeAccess{settings: map[string]m365access.Settings{}, validates: map[string]int{},
+		keepalive: map[string]int{}, forgotten: map[string]bool{}}
+	for _, c := range customers {
+		a.settings[c] = m365access.Settings{Customer: c, Mode: m365access.ModeToken, Tenant: c + ".onmicrosoft.com"}
+	}
+	return a
+}
+
+func (a *fakeAccess) GetSettings(_ context.Context, c string) (m365access.Settings, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s, ok := a.settings[c]
+	if !ok {
+		return s, fmt.Errorf("settings of %q: %w", c, tokenstore.ErrNotFound)
+	}
+	return s, nil
+}
+
+func (a *fakeAccess) Validate(_ context.Context, c string) (*m365access.Report, error) {
+	a.mu.Lock()
+	_, ok := a.settings[c]
+	a.validates[c]++
+	fn := a.validate
+	a.mu.Unlock()
+	if !ok {
+		return nil, tokenstore.ErrNotFound
+	}
+	if fn != nil {
+		return fn(c)
+	}
+	return &m365access.Report{Customer: c, OK: true, At: time.Now()}, nil
+}
+
+func (a *fakeAccess) Status(_ context.Context, c string) (m365access.Status, error) {
+	return m365access.Status{Customer: c, State: m365access.StateConnected}, nil
+}
+
+func (a *fakeAccess) KeepAlive(_ context.Context, c string, _ time.Duration) (bool, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.keepalive[c]++
+	return true, nil
+}
+
+func (a *fakeAccess) Forget(_ context.Context, c string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.settings, c)
+	a.forgotten[c] = true
+	return nil
+}
+
+func (a *fakeAccess) count(m map[string]int, c string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return m[c]
+}
+
+// fakeSource serves n users per customer, a page of 10 at a time, calling
+// gate (if set) before each page.
+type fakeSource struct {
+	n    int
+	gate func(ctx context.Context, customer string) error
+}
+
+func (s *fakeSource) Read(ctx context.Context, customer string, _ usersync.Query, fn func(usersync.Page) error) error {
+	for i := 0; i < s.n; i += 10 {
+		if s.gate != nil {
+			if err := s.gate(ctx, customer); err != nil {
+				return err
+			}
+		}
+		var p usersync.Page
+		p.Estimate = int64(s.n)
+		for j := i; j < min(i+10, s.n); j++ {
+			p.Users = append(p.Users, usersync.User{ID: fmt.Sprintf("%s-%d", customer, j),
+				UserPrincipalName: fmt.Sprintf("user%05d@%s", j, customer), DisplayName: fmt.Sprintf("User %05d", j)})
+		}
+		if err := fn(p); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// purgingSink is a MemorySink that can purge.
+type purgingSink struct {
+	*usersync.MemorySink
+	mu     sync.Mutex
+	purged map[string]bool
+}
+
+func (p *purgingSink) Purge(_ context.Context, c string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.purged[c] = true
+	return nil
+}
+
+// backends are the River drivers under test: SQLite always, PostgreSQL
+// when TENANTGATE_TEST_POSTGRES names a database.
+func backends(t *testing.T) map[string]func(cfg *fleet.Config) {
+	b := map[string]func(cfg *fleet.Config){
+		"sqlite": func(cfg *fleet.Config) {
+			cfg.SQLitePath = filepath.Join(t.TempDir(), "river.db")
+			cfg.Logger = quiet
+		},
+	}
+	if dsn := os.Getenv("TENANTGATE_TEST_POSTGRES"); dsn != "" {
+		b["postgres"] = func(cfg *fleet.Config) {
+			cfg.Postgres = testPool(t, dsn)
+			cfg.Logger = quiet
+		}
+	}
+	return b
+}
+
+// testPool returns a pool on a fresh schema of the test database.
+func testPool(t *testing.T, dsn string) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	schema := "fleet_" + strings.ToLower(strings.NewReplacer("/", "_", "-", "_", "#", "_").Replace(t.Name()))
+	if len(schema) > 60 {
+		schema = schema[:60]
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE; CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		pool.Close()
+		if c, err := pgx.Connect(ctx, dsn); err == nil {
+			_, _ = c.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+			c.Close(ctx)
+		}
+	})
+	return pool
+}
+
+func newStore(t *testing.T) tokenstore.Store {
+	k, err := tokenstore.GenerateKey("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := tokenstore.NewKeyring(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tokenstore.New(memstore.New(), kr)
+}
+
+// startFleet builds and starts a fleet, stopped at cleanup.
+func startFleet(t *testing.T, cfg fleet.Config) *fleet.Fleet {
+	t.Helper()
+	f, err := fleet.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := f.Stop(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	return f
+}
+
+// eventually polls cond until it holds or 20 s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+var quiet = slog.New(slog.DiscardHandler)
+
+var _ = errors.New

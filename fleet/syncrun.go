@@ -1,0 +1,308 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/tenantgate/tenantgate/m365access"
+	"github.com/tenantgate/tenantgate/tokenstore"
+	"github.com/tenantgate/tenantgate/usersync"
+)
+
+// The states of a sync run.
+const (
+	RunQueued    = "queued"
+	RunRunning   = "running"
+	RunSucceeded = "succeeded"
+	RunFailed    = "failed"
+	// RunRetrying: an attempt failed for a temporary reason (throttling,
+	// an interrupted replica); River retries it with backoff.
+	RunRetrying = "retrying"
+	// RunCancelled: someone cancelled the job.
+	RunCancelled = "cancelled"
+)
+
+// SyncRun is the latest user sync of a customer, as the admin API shows
+// it: one record per customer, kept in the Store.
+type SyncRun struct {
+	ID         string     `json:"id"`
+	State      string     `json:"state"`
+	StartedAt  time.Time  `json:"startedAt"`
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+	Added      int        `json:"added"`
+	Changed    int        `json:"changed"`
+	Removed    int        `json:"removed"`
+	Unchanged  int        `json:"unchanged"`
+	Total      int        `json:"total"`
+	Progress   Progress   `json:"progress"`
+	Error      *RunError  `json:"error,omitempty"`
+	// Heartbeat is when the worker running the sync last recorded it.
+	Heartbeat time.Time `json:"heartbeat"`
+	// Job is the River job of the run; Attempt counts its attempts.
+	Job     int64  `json:"job,omitempty"`
+	Attempt int    `json:"attempt,omitempty"`
+	Trigger string `json:"trigger,omitempty"`
+}
+
+// Progress is how far a run got.
+type Progress struct {
+	Pages   int `json:"pages"`
+	Read    int `json:"read"`
+	Matched int `json:"matched"`
+	// Estimate is the number of users the filter selects per Graph, -1
+	// when unknown.
+	Estimate int64 `json:"estimate"`
+	// Percent is Read/Estimate in percent (100 when done), -1 when unknown.
+	Percent int `json:"percent"`
+}
+
+// RunError says, without internal text, why a run failed.
+type RunError struct {
+	Code    string `json:"code"`
+	Action  string `json:"action,omitempty"`
+	Message string `json:"message"`
+}
+
+// LatestSync returns the customer's latest sync run; ok is false when it
+// never synced.
+func (f *Fleet) LatestSync(ctx context.Context, customer string) (run SyncRun, ok bool, err error) {
+	_, ok, err = getJSON(ctx, f.cfg.Store, syncRunKey(customer), &run)
+	return run, ok, err
+}
+
+func (f *Fleet) saveRun(ctx context.Context, customer string, run SyncRun) error {
+	return update(ctx, f.cfg.Store, syncRunKey(customer), func(r *SyncRun, _ bool) error {
+		*r = run
+		return nil
+	})
+}
+
+// SyncNow enqueues a user sync of the customer to run now and returns its
+// run as queued. A sync already waiting (scheduled or retrying) is moved
+// to now; one running gives ErrRunning.
+func (f *Fleet) SyncNow(ctx context.Context, customer string) (SyncRun, error) {
+	if f.cfg.Syncer == nil {
+		return SyncRun{}, ErrDisabled
+	}
+	if err := f.enrolledForJob(ctx, customer); err != nil {
+		return SyncRun{}, err
+	}
+	j, err := f.enqueueNow(ctx, customer, SyncArgs{Customer: customer, Trigger: "api"}, true)
+	if err != nil {
+		return SyncRun{}, err
+	}
+	now := f.now()
+	run := SyncRun{ID: runID(j.ID), State: RunQueued, StartedAt: now, Heartbeat: now, Job: j.ID, Trigger: "api",
+		Progress: Progress{Estimate: -1, Percent: -1}}
+	// The worker may have started already; only record "queued" over an
+	// older run.
+	err = update(ctx, f.cfg.Store, syncRunKey(customer), func(r *SyncRun, _ bool) error {
+		if r.ID == run.ID {
+			run = *r
+			return errSkip
+		}
+		*r = run
+		return nil
+	})
+	return run, err
+}
+
+// CancelSync cancels the customer's queued or running sync. A running one
+// stops at its next page and records itself cancelled.
+func (f *Fleet) CancelSync(ctx context.Context, customer string) (SyncRun, error) {
+	run, ok, err := f.LatestSync(ctx, customer)
+	if err != nil {
+		return SyncRun{}, err
+	}
+	if !ok || run.Job == 0 {
+		return run, ErrNotEnrolled
+	}
+	if _, err := f.client.JobCancel(ctx, run.Job); err != nil && !errors.Is(err, river.ErrNotFound) {
+		return run, fmt.Errorf("fleet: cancel sync of %q: %w", customer, err)
+	}
+	if run.State == RunQueued || run.State == RunRetrying {
+		now := f.now()
+		run.State, run.FinishedAt = RunCancelled, &now
+		run.Error = &RunError{Code: "cancelled", Message: "the sync was cancelled"}
+		if err := f.saveRun(ctx, customer, run); err != nil {
+			return run, err
+		}
+	}
+	return run, nil
+}
+
+func runID(job int64) string { return "job-" + strconv.FormatInt(job, 10) }
+
+// workSync runs one user sync, recording its progress (a heartbeat every
+// Config.SyncHeartbeat) and result in the customer's run record.
+func (f *Fleet) workSync(ctx context.Context, job *river.Job[SyncArgs]) error {
+	customer := job.Args.Customer
+	if f.cfg.Syncer == nil {
+		return river.JobCancel(ErrDisabled)
+	}
+	if err := f.guard(ctx, customer); err != nil {
+		return err
+	}
+	ctx = WithCustomer(ctx, customer)
+	now := f.now()
+	live := SyncRun{ID: runID(job.ID), State: RunRunning, StartedAt: now, Heartbeat: now, Job: job.ID,
+		Attempt: job.Attempt, Trigger: job.Args.Trigger, Progress: Progress{Estimate: -1, Percent: -1}}
+	if err := f.saveRun(ctx, customer, live); err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	base := f.cfg.Syncer
+	sy := &usersync.Syncer{Source: base.Source, Sink: base.Sink, Filters: base.Filters, Compile: base.Compile, Logger: base.Logger,
+		OnProgress: func(p usersync.Progress) {
+			mu.Lock()
+			live.Progress = progressOf(p.Pages, p.Read, p.Matched, p.Estimate, false)
+			mu.Unlock()
+			if base.OnProgress != nil {
+				base.OnProgress(p)
+			}
+		}}
+	if sy.Filters == nil {
+		sy.Filters = usersync.FilterFunc(func(ctx context.Context, customer string) (string, error) {
+			st, err := f.cfg.Access.GetSettings(ctx, customer)
+			if errors.Is(err, tokenstore.ErrNotFound) {
+				return "", nil
+			}
+			return st.UserFilter, err
+		})
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(f.cfg.SyncHeartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				mu.Lock()
+				live.Heartbeat = f.now()
+				snap := live
+				mu.Unlock()
+				if err := f.saveRun(ctx, customer, snap); err != nil && ctx.Err() == nil {
+					f.cfg.Logger.WarnContext(ctx, "fleet: recording sync progress failed", "customer", customer, "err", err.Error())
+				}
+			}
+		}
+	})
+	res := sy.SyncCustomer(ctx, customer)
+	close(done)
+	wg.Wait()
+
+	run := live
+	fin := f.now()
+	run.FinishedAt, run.Heartbeat = &fin, fin
+	run.Added, run.Changed, run.Removed, run.Unchanged = res.Added, res.Changed, res.Removed, res.Unchanged
+	run.Progress = progressOf(res.Pages, res.Read, res.Matched, res.Estimate, res.Err == nil)
+	run.Total = res.Added + res.Changed + res.Unchanged
+	if f.cfg.Users != nil {
+		if n, err := f.cfg.Users.Count(ctx, customer); err == nil {
+			run.Total = n
+		}
+	}
+	var jobErr error
+	final := job.Attempt >= job.MaxAttempts
+	switch {
+	case res.Err == nil:
+		run.State = RunSucceeded
+	case errors.Is(context.Cause(ctx), river.ErrJobCancelledRemotely):
+		run.State, run.Error = RunCancelled, &RunError{Code: "cancelled", Message: "the sync was cancelled"}
+		jobErr = res.Err
+	case errors.Is(res.Err, context.Canceled) || errors.Is(res.Err, context.DeadlineExceeded):
+		run.State, run.Error = RunRetrying, &RunError{Code: "interrupted", Action: string(m365access.ActionWaitAndRetry),
+			Message: "the sync was interrupted (cancelled, timed out or the server stopped); it is retried unless it was cancelled"}
+		if final {
+			run.State = RunFailed
+		}
+		jobErr = res.Err
+	case retryable(res.Err) && !final:
+		run.State, run.Error = RunRetrying, runErrorOf(res)
+		jobErr = fmt.Errorf("fleet: sync of %q: %w", customer, res.Err)
+	default:
+		run.State, run.Error = RunFailed, runErrorOf(res)
+		jobErr = river.JobCancel(fmt.Errorf("fleet: sync of %q: %w", customer, res.Err))
+	}
+	if res.Err != nil {
+		f.cfg.Logger.WarnContext(ctx, "fleet: user sync failed", "customer", customer, "run", run.ID, "attempt", job.Attempt, "state", run.State, "err", res.Err.Error())
+	}
+	// The result must be recorded even when ctx ended (shutdown, cancel).
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := f.saveRun(sctx, customer, run); err != nil {
+		return errors.Join(jobErr, err)
+	}
+	if run.State == RunSucceeded || run.State == RunFailed {
+		err := update(sctx, f.cfg.Store, stateKey(customer), func(st *state, _ bool) error {
+			st.LastSyncAt, st.LastSyncOK = &fin, run.State == RunSucceeded
+			if run.State == RunSucceeded {
+				st.Syncs++
+			}
+			return nil
+		})
+		if err != nil {
+			return errors.Join(jobErr, err)
+		}
+	}
+	return jobErr
+}
+
+// retryable reports whether trying again later can help: temporary
+// failures and unknown ones (network), not those a person must fix.
+func retryable(err error) bool {
+	if m365access.IsRetryable(err) {
+		return true
+	}
+	var fe *usersync.FilterError
+	if errors.As(err, &fe) {
+		return false
+	}
+	a := m365access.ActionOf(err)
+	return a == m365access.ActionNone || a == m365access.ActionWaitAndRetry
+}
+
+// progressOf builds the progress of a run.
+func progressOf(pages, read, matched int, estimate int64, done bool) Progress {
+	p := Progress{Pages: pages, Read: read, Matched: matched, Estimate: estimate, Percent: -1}
+	switch {
+	case done:
+		p.Percent = 100
+	case estimate > 0:
+		p.Percent = int(min(99, int64(read)*100/estimate))
+	}
+	return p
+}
+
+// runErrorOf says, without internal text, why a sync failed.
+func runErrorOf(res usersync.Result) *RunError {
+	var fe *usersync.FilterError
+	var me *m365access.Error
+	e := &RunError{Code: "internal", Action: string(res.Action), Message: "the sync failed; the error was logged"}
+	switch {
+	case errors.As(res.Err, &fe):
+		e.Code, e.Message = "invalid_filter", "the user filter cannot be used; correct it in the settings"
+		e.Action = string(m365access.ActionFixFilter)
+	case errors.Is(res.Err, usersync.ErrInProgress):
+		e.Code, e.Message = "sync_running", "another sync of this customer was running"
+	case errors.As(res.Err, &me):
+		e.Code, e.Message = "microsoft_error", "Microsoft refused the request; see the action"
+		if me.Retryable {
+			e.Code, e.Message = "microsoft_unavailable", "Microsoft is unavailable or throttling; retried later"
+		}
+	case m365access.ActionOf(res.Err) != m365access.ActionNone:
+		e.Code, e.Message = "microsoft_error", "getting a token failed; see the action"
+	}
+	if e.Action == "" {
+		e.Action = string(m365access.ActionOf(res.Err))
+	}
+	return e
+}
