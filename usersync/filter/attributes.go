@@ -46,6 +46,12 @@ type Attribute struct {
 	Type     ValueType // the property's type
 	Nullable bool      // Graph may return null (or, for lists, an empty collection)
 
+	// Teams marks a Teams Phone System attribute: Graph property is the
+	// name the matcher reads it by (see TeamsProperty), evaluated on the
+	// user's configuration from /admin/teams/userConfigurations, never
+	// by /users.
+	Teams bool
+
 	Eq         Support // p eq 'v' (for lists: p/any(x:x eq 'v'))
 	In         Support // p in ('a','b')
 	StartsWith Support // startsWith(p,'v')
@@ -85,7 +91,54 @@ var attributes = []Attribute{
 	{Name: "ProxyAddresses", Graph: "proxyAddresses", Type: TypeList, Nullable: true, Eq: dflt, StartsWith: dflt, EndsWith: adv, Not: adv},
 }
 
-var attributeIndex = func() map[string]*Attribute {
+// Teams property names the matcher reads Teams attributes by
+// (User.Value): they are not Graph user properties, so they can never
+// collide with one.
+const (
+	TeamsLineURI                = "teams:lineUri"                  // "tel:" + the primary number, null without one
+	TeamsEnterpriseVoiceEnabled = "teams:isEnterpriseVoiceEnabled" // bool
+	TeamsAccountType            = "teams:accountType"              // e.g. "user"
+	TeamsFeatureTypes           = "teams:featureTypes"             // list
+	// TeamsPolicyPrefix + a policy type (e.g. "TeamsCallingPolicy") is
+	// the effective policy's name, null when the Global policy applies.
+	TeamsPolicyPrefix = "teams:policy:"
+)
+
+// PolicyTypes are the Teams policy types a filter can name as attributes
+// (Get-CsOnlineUser shows each by its name), in documentation order.
+var PolicyTypes = []string{
+	"TeamsCallingPolicy", "OnlineVoiceRoutingPolicy", "TenantDialPlan", "TeamsMeetingPolicy",
+	"CallingLineIdentity", "OnlineVoicemailPolicy", "TeamsEmergencyCallingPolicy",
+	"TeamsEmergencyCallRoutingPolicy", "TeamsVoiceApplicationsPolicy", "TeamsMessagingPolicy",
+	"TeamsAppSetupPolicy", "TeamsAppPermissionPolicy", "TeamsCallParkPolicy", "TeamsChannelsPolicy",
+	"TeamsMeetingBroadcastPolicy", "TeamsMobilityPolicy", "TeamsSharedCallingRoutingPolicy",
+	"TeamsUpdateManagementPolicy", "TeamsEventsPolicy", "TeamsCallHoldPolicy", "TeamsIPPhonePolicy",
+	"TeamsFilesPolicy", "TeamsComplianceRecordingPolicy", "TeamsSurvivableBranchAppliancePolicy",
+	"TeamsVdiPolicy", "ExternalAccessPolicy", "OnlineAudioConferencingRoutingPolicy",
+	"TeamsVideoInteropServicePolicy", "TeamsEnhancedEncryptionPolicy", "TeamsFeedbackPolicy",
+}
+
+// TeamsProperty returns the property the matcher reads the Teams policy
+// type by: TeamsPolicyPrefix + policyType.
+func TeamsProperty(policyType string) string { return TeamsPolicyPrefix + policyType }
+
+func init() {
+	attributes = append(attributes,
+		Attribute{Name: "EnterpriseVoiceEnabled", Graph: TeamsEnterpriseVoiceEnabled, Type: TypeBool, Nullable: true, Teams: true},
+		Attribute{Name: "LineUri", Aliases: []string{"LineURI"}, Graph: TeamsLineURI, Type: TypeString, Nullable: true, Teams: true},
+		Attribute{Name: "FeatureTypes", Graph: TeamsFeatureTypes, Type: TypeList, Nullable: true, Teams: true},
+		Attribute{Name: "AccountType", Graph: TeamsAccountType, Type: TypeString, Nullable: true, Teams: true},
+	)
+	for _, pt := range PolicyTypes {
+		attributes = append(attributes, Attribute{Name: pt, Graph: TeamsProperty(pt), Type: TypeString, Nullable: true, Teams: true})
+	}
+}
+
+var attributeIndex map[string]*Attribute
+
+func init() { attributeIndex = buildIndex() }
+
+func buildIndex() map[string]*Attribute {
 	m := make(map[string]*Attribute)
 	for i := range attributes {
 		at := &attributes[i]
@@ -95,21 +148,22 @@ var attributeIndex = func() map[string]*Attribute {
 		}
 	}
 	return m
-}()
+}
 
-// teamsOnly lists Get-CsOnlineUser attributes that exist only in Teams.
-// Any attribute whose name ends in "Policy" is Teams-only as well.
+// teamsOnly lists Get-CsOnlineUser attributes that exist only in Teams and
+// that neither /users nor /admin/teams/userConfigurations carries. Any
+// other attribute whose name ends in "Policy" is one as well.
 var teamsOnly = map[string]bool{
-	"enterprisevoiceenabled": true, "lineuri": true, "onpremlineuri": true, "featuretypes": true,
+	"onpremlineuri": true, 
 	"hostedvoicemail": true, "sipaddress": true, "sipproxyaddress": true, "interpretedusertype": true,
-	"assignedplan": true, "provisionedplan": true, "dialplan": true, "tenantdialplan": true,
+	"assignedplan": true, "provisionedplan": true, "dialplan": true, 
 	"teamsupgradeeffectivemode": true, "teamsupgradepolicyisreadonly": true, "hostingprovider": true,
 	"registrarpool": true, "isssipenabled": true, "issipenabled": true, "shadowproxyaddresses": true,
-	"voicepolicy": true, "callinglineidentity": true, "optionflags": true, "usagelocationsource": true,
-	"lastsynctimestamp": true, "lastprovisiontimestamp": true, "accounttype": true, "whenchanged": true,
+	"voicepolicy": true,  "optionflags": true, "usagelocationsource": true,
+	"lastsynctimestamp": true, "lastprovisiontimestamp": true,  "whenchanged": true,
 	"whencreated": true, "onprementerprisevoiceenabled": true, "onpremhostingprovider": true,
 	"onpremsipenabled": true, "onpremsipaddress": true, "targetregistrarpool": true,
-	"enabled": true, "teamsmeetingpolicy": true,
+	"enabled": true, 
 }
 
 // Attributes returns the attribute mapping table, in documentation order.
@@ -140,11 +194,14 @@ func resolveAttribute(src, name string, pos int) (*Attribute, error) {
 	lower := strings.ToLower(name)
 	if teamsOnly[lower] || strings.HasSuffix(lower, "policy") {
 		e.Kind = TeamsOnlyAttribute
-		e.Detail = "it has no Microsoft Graph user property, so a user sync cannot filter on it; remove it from the filter"
+		e.Detail = "neither Microsoft Graph /users nor /admin/teams/userConfigurations carries it, so a user sync cannot filter on it; remove it from the filter"
+		if strings.HasSuffix(lower, "policy") {
+			e.Detail += " (the policy attributes a filter can use: " + strings.Join(PolicyTypes, ", ") + ")"
+		}
 		return nil, e
 	}
 	e.Kind = UnknownAttribute
-	e.Detail = "it has no Microsoft Graph user property mapping"
+	e.Detail = "it is neither a Microsoft Graph user property nor a Teams Phone System attribute"
 	if s := suggest(lower); s != "" {
 		e.Detail += "; did you mean " + s + "?"
 	} else {
@@ -154,10 +211,13 @@ func resolveAttribute(src, name string, pos int) (*Attribute, error) {
 }
 
 func attributeNames() string {
-	names := make([]string, len(attributes))
-	for i, at := range attributes {
-		names[i] = at.Name
+	var names []string
+	for _, at := range attributes {
+		if !strings.HasPrefix(at.Graph, TeamsPolicyPrefix) {
+			names = append(names, at.Name)
+		}
 	}
+	names = append(names, "or a policy type such as TeamsCallingPolicy")
 	return strings.Join(names, ", ")
 }
 

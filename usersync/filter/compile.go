@@ -46,14 +46,30 @@ type Plan struct {
 	// Advanced says the request needs the header ConsistencyLevel: eventual
 	// and $count=true.
 	Advanced bool
-	// Select lists the Graph properties the filter reads, sorted; $select
-	// them so Match and MatchClientSide see them.
+	// Select lists the Graph user properties the filter reads, sorted;
+	// $select them so Match and MatchClientSide see them. Teams
+	// attributes are not listed.
 	Select []string
 	// Pushed are the parts of the filter (the terms of its top-level -and)
 	// that Graph evaluates.
 	Pushed []Part
 	// ClientSide are the parts evaluated client-side, each with the reason.
 	ClientSide []Part
+
+	// Teams says the filter reads Teams Phone System attributes, so users
+	// must be joined by ID with their configuration from
+	// /admin/teams/userConfigurations before MatchClientSide.
+	Teams bool
+	// TeamsFilter is the $filter for /admin/teams/userConfigurations
+	// (not yet URL-encoded); empty when no Teams part has one. Graph
+	// documents no filter support for that endpoint, so it is optimistic:
+	// a reader that gets 400 for it reads the configurations without it.
+	// Either way is correct: a user whose configuration TeamsFilter
+	// excludes fails the filter, and MatchClientSide re-checks every
+	// Teams part after the join.
+	TeamsFilter string
+	// TeamsPushed are the Teams parts TeamsFilter holds.
+	TeamsPushed []Part
 
 	root   node
 	client []node
@@ -70,6 +86,8 @@ type Part struct {
 	Advanced bool
 	// Reason says why a client-side part could not be pushed down.
 	Reason string
+	// Teams says the part reads Teams attributes.
+	Teams bool
 }
 
 // Match reports whether u matches the whole filter.
@@ -106,6 +124,16 @@ func (p *Plan) String() string {
 	}
 	for _, pt := range p.Pushed {
 		fmt.Fprintf(&b, "pushed down: %s => %s\n", pt.Filter, pt.Graph)
+	}
+	if p.Teams {
+		if p.TeamsFilter == "" {
+			b.WriteString("userConfigurations $filter: (none)\n")
+		} else {
+			fmt.Fprintf(&b, "userConfigurations $filter: %s (optimistic: without it if Graph refuses it)\n", p.TeamsFilter)
+		}
+		for _, pt := range p.TeamsPushed {
+			fmt.Fprintf(&b, "pushed to userConfigurations: %s => %s (re-checked after the join)\n", pt.Filter, pt.Graph)
+		}
 	}
 	for _, pt := range p.ClientSide {
 		fmt.Fprintf(&b, "client-side: %s (%s)\n", pt.Filter, pt.Reason)
@@ -151,14 +179,38 @@ func (o Options) Compile(filter string) (*Plan, error) {
 	frags := make([]frag, len(conjuncts))
 	reasons := make([]string, len(conjuncts))
 	pushable := 0
+	side := make([]sides, len(conjuncts))
 	for i, n := range conjuncts {
+		side[i] = sidesOf(n)
+		if side[i].teams {
+			plan.Teams = true
+			continue
+		}
 		frags[i], reasons[i] = c.push(n)
 		if reasons[i] == "" {
 			pushable++
 		}
 	}
-	var graph []string
+	var graph, teamsGraph []string
 	for i, n := range conjuncts {
+		if side[i].teams {
+			// Teams parts always run after the join; a Teams-only part
+			// may narrow the configurations read as well.
+			plan.client = append(plan.client, n)
+			if side[i].entra {
+				plan.ClientSide = append(plan.ClientSide, Part{Filter: n.source(), Teams: true,
+					Reason: "it mixes Microsoft Graph user properties and Teams attributes under -or, so it runs after the join by user ID"})
+				continue
+			}
+			tf, reason := pushTeams(n)
+			if reason != "" {
+				plan.ClientSide = append(plan.ClientSide, Part{Filter: n.source(), Teams: true, Reason: reason + "; it runs after the join by user ID"})
+				continue
+			}
+			plan.TeamsPushed = append(plan.TeamsPushed, Part{Filter: n.source(), Graph: tf, Teams: true})
+			teamsGraph = append(teamsGraph, tf)
+			continue
+		}
 		f := frags[i]
 		if reasons[i] == "" {
 			if f.kind == fragOr && pushable > 1 {
@@ -178,6 +230,7 @@ func (o Options) Compile(filter string) (*Plan, error) {
 		graph = append(graph, f.s)
 	}
 	plan.GraphFilter = strings.Join(graph, " and ")
+	plan.TeamsFilter = strings.Join(teamsGraph, " and ")
 	return plan, nil
 }
 
@@ -195,7 +248,9 @@ func selectOf(n node) []string {
 				walk(c)
 			}
 		case *leaf:
-			props = append(props, n.attr.Graph)
+			if !n.attr.Teams {
+				props = append(props, n.attr.Graph)
+			}
 		}
 	}
 	walk(n)

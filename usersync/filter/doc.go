@@ -78,11 +78,27 @@
 //	WindowsEmailAddress (Mail)           mail               default   default    advanced -        -
 //	ProxyAddresses (list)                proxyAddresses     default   default    advanced advanced -
 //
-// Teams-only attributes (EnterpriseVoiceEnabled, LineUri, FeatureTypes,
-// policies such as TeamsMeetingPolicy, and the like) have no Graph user
-// property: Compile rejects them with an *AttributeError of kind
-// TeamsOnlyAttribute, and unknown names with UnknownAttribute (suggesting
-// the closest attribute). Attributes returns the table.
+// Teams Phone System attributes come from the user's configuration in
+// /admin/teams/userConfigurations, joined to the /users result by user ID:
+//
+//	EnterpriseVoiceEnabled ($true/$false)  isEnterpriseVoiceEnabled
+//	LineUri                                "tel:" + the primary telephone number, null without one
+//	FeatureTypes (list)                    featureTypes (-contains 'PhoneSystem')
+//	AccountType                            accountType (User, ResourceAccount, Guest, ...)
+//	TeamsCallingPolicy, OnlineVoiceRoutingPolicy, TenantDialPlan, TeamsMeetingPolicy,
+//	CallingLineIdentity, OnlineVoicemailPolicy, TeamsEmergencyCallingPolicy, ...
+//	                                       the effective policy's name; null when the Global policy applies
+//
+// PolicyTypes lists the policy attributes. A user without a Teams
+// configuration reads null for all of them. Other Get-CsOnlineUser
+// attributes (SipAddress, HostedVoiceMail, ...) exist in neither endpoint:
+// Compile rejects them with an *AttributeError of kind TeamsOnlyAttribute,
+// and unknown names with UnknownAttribute (suggesting the closest
+// attribute). Attributes returns the table.
+//
+// The matcher reads Teams attributes through User.Value by the names
+// TeamsEnterpriseVoiceEnabled, TeamsLineURI, TeamsFeatureTypes,
+// TeamsAccountType and TeamsProperty(policy type).
 //
 // # Pushdown
 //
@@ -107,4 +123,26 @@
 // A pushed term nesting deeper than 3 levels (parentheses, not(), any())
 // runs client-side. Options changes the limits, or disables advanced
 // queries for tenants without them.
+//
+// # Teams parts
+//
+// A term of the top-level -and that reads only Teams attributes goes to
+// Plan.TeamsFilter when it has a form there, and always runs client-side
+// after the join too (MatchClientSide). Microsoft documents no $filter
+// support per property for /admin/teams/userConfigurations, so this
+// pushdown is an assumption: a reader that gets 400 for TeamsFilter reads
+// the configurations without it, and the result is the same. Only
+// positive comparisons are pushed (a user without a configuration reads
+// null, which -ne and -notlike match):
+//
+//	EnterpriseVoiceEnabled -eq $true     isEnterpriseVoiceEnabled eq true
+//	AccountType -eq 'User'               accountType eq 'user'
+//	FeatureTypes -contains 'PhoneSystem' featureTypes/any(x:x eq 'PhoneSystem')
+//	LineUri -like 'tel:+39*'             telephoneNumbers/any(t:startsWith(t/telephoneNumber,'+39'))
+//	LineUri -eq 'tel:+3902...'           telephoneNumbers/any(t:t/telephoneNumber eq '+3902...')
+//	TenantDialPlan -eq 'DP-IT'           effectivePolicyAssignments/any(p:p/policyType eq 'TenantDialPlan' and p/policyAssignment/displayName eq 'DP-IT')
+//
+// A term mixing both kinds under -or, such as
+// (Department -eq 'Sales' -or LineUri -like 'tel:+44*'), runs client-side
+// after the join.
 package filter

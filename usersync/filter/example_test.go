@@ -49,13 +49,30 @@ func ExamplePlan_MatchClientSide() {
 }
 
 func ExampleAttributeError() {
-	_, err := filter.Compile("UsageLocation -eq 'IT' -and EnterpriseVoiceEnabled -eq $true")
+	_, err := filter.Compile("UsageLocation -eq 'IT' -and EnterpriseVoiceEnabled -eq 'yes'")
 	var ae *filter.AttributeError
-	if errors.As(err, &ae) && ae.Kind == filter.TeamsOnlyAttribute {
+	if errors.As(err, &ae) && ae.Kind == filter.InvalidComparison {
 		fmt.Println(err)
 	}
 	// Output:
-	// filter: attribute "EnterpriseVoiceEnabled" is Teams-only at 28 (line 1, column 29): it has no Microsoft Graph user property, so a user sync cannot filter on it; remove it from the filter
+	// filter: invalid comparison on EnterpriseVoiceEnabled at 28 (line 1, column 29): EnterpriseVoiceEnabled takes $true or $false, not 'yes'
+}
+
+// A filter mixing Entra ID and Teams attributes: /users evaluates the
+// first part, /admin/teams/userConfigurations (optimistically) the second,
+// and the join by user ID re-checks the Teams part.
+func ExampleCompile_teams() {
+	plan, err := filter.Compile("UsageLocation -eq 'IT' -and EnterpriseVoiceEnabled -eq $true")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(plan)
+	// Output:
+	// $filter: usageLocation eq 'IT'
+	// advanced query: no
+	// pushed down: UsageLocation -eq 'IT' => usageLocation eq 'IT'
+	// userConfigurations $filter: isEnterpriseVoiceEnabled eq true (optimistic: without it if Graph refuses it)
+	// pushed to userConfigurations: EnterpriseVoiceEnabled -eq $true => isEnterpriseVoiceEnabled eq true (re-checked after the join)
 }
 
 func ExampleSyntaxError() {
