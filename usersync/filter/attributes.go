@@ -154,16 +154,16 @@ func buildIndex() map[string]*Attribute {
 // that neither /users nor /admin/teams/userConfigurations carries. Any
 // other attribute whose name ends in "Policy" is one as well.
 var teamsOnly = map[string]bool{
-	"onpremlineuri": true, 
+	"onpremlineuri":   true,
 	"hostedvoicemail": true, "sipaddress": true, "sipproxyaddress": true, "interpretedusertype": true,
-	"assignedplan": true, "provisionedplan": true, "dialplan": true, 
+	"assignedplan": true, "provisionedplan": true, "dialplan": true,
 	"teamsupgradeeffectivemode": true, "teamsupgradepolicyisreadonly": true, "hostingprovider": true,
 	"registrarpool": true, "isssipenabled": true, "issipenabled": true, "shadowproxyaddresses": true,
-	"voicepolicy": true,  "optionflags": true, "usagelocationsource": true,
-	"lastsynctimestamp": true, "lastprovisiontimestamp": true,  "whenchanged": true,
+	"voicepolicy": true, "optionflags": true, "usagelocationsource": true,
+	"lastsynctimestamp": true, "lastprovisiontimestamp": true, "whenchanged": true,
 	"whencreated": true, "onprementerprisevoiceenabled": true, "onpremhostingprovider": true,
 	"onpremsipenabled": true, "onpremsipaddress": true, "targetregistrarpool": true,
-	"enabled": true, 
+	"enabled": true,
 }
 
 // Attributes returns the attribute mapping table, in documentation order.
