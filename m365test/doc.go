@@ -78,7 +78,26 @@
 // [Server.WithdrawConsent]; [Server.Advance] moves the server's clock (for
 // code expiry, the 90-day refresh token inactivity, secret expiry);
 // [Server.Requests] and [Server.Count] for assertions; [Server.SentMail]
-// for Graph sendMail; [Server.AddCallRecord] with change notifications.
+// for Graph sendMail; [Server.AddCallRecord] with change notifications;
+// [Server.SetTeamsUserConfiguration] changes or removes a user's Teams
+// Phone System configuration.
+//
+// # Teams Phone System and JSON batching
+//
+// GET /v1.0/admin/teams/userConfigurations lists every user's Teams
+// configuration (the demo rule: users with i % 3 == 0 are voice-enabled,
+// with a primary number of their country and policies; see
+// [TeamsUserConfiguration]) with $top (default [TeamsDefaultTop], at most
+// [TeamsMaxTop]), $select, $skiptoken paging and a $filter subset; GET
+// /v1.0/admin/teams/userConfigurations/{id} reads one. Both need
+// TeamsUserConfiguration.Read.All. Microsoft documents neither a page size
+// nor per-property filter support for the endpoint, so both are
+// assumptions of the fake: $filter accepts terms joined by "and", each
+// isEnterpriseVoiceEnabled eq true|false, accountType eq '...' or
+// featureTypes/any(x:x eq '...'), and answers anything else with 400
+// BadRequest in Graph's error shape. POST /v1.0/$batch serves JSON
+// batches of at most [MaxBatchRequests] requests, each authorized,
+// throttled and logged as if sent alone.
 //
 // The command m365test/cmd/fakecloud runs a server standalone.
 package m365test

@@ -25,6 +25,11 @@ const (
 	EndpointSendMail      Endpoint = "sendMail"      // /v1.0/users/{id}/sendMail
 	EndpointSubscriptions Endpoint = "subscriptions" // /v1.0/subscriptions[/{id}]
 	EndpointCallRecords   Endpoint = "callRecords"   // /v1.0/communications/callRecords[/{id}[/sessions]], and the PSTN report functions
+
+	EndpointTeamsUserConfigurations Endpoint = "teamsUserConfigurations" // /v1.0/admin/teams/userConfigurations[/{id}]
+	// EndpointBatch is POST /v1.0/$batch; each request it carries is
+	// logged as well, under its own endpoint.
+	EndpointBatch Endpoint = "batch"
 )
 
 // Request is one entry of the request log. It never holds secrets: no

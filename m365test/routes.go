@@ -63,6 +63,9 @@ func (s *Server) tlsMux() http.Handler {
 	s.route(mux, "GET /v1.0/communications/callRecords", EndpointCallRecords, true, s.handleListCallRecords)
 	s.route(mux, "GET /v1.0/communications/callRecords/{id}", EndpointCallRecords, true, s.handleCallRecord)
 	s.route(mux, "GET /v1.0/communications/callRecords/{id}/sessions", EndpointCallRecords, true, s.handleCallRecordSessions)
+	s.route(mux, "GET /v1.0/admin/teams/userConfigurations", EndpointTeamsUserConfigurations, true, s.handleTeamsConfigs)
+	s.route(mux, "GET /v1.0/admin/teams/userConfigurations/{id}", EndpointTeamsUserConfigurations, true, s.handleTeamsConfig)
+	s.route(mux, "POST /v1.0/$batch", EndpointBatch, true, s.handleBatch)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if rest, ok := strings.CutPrefix(r.URL.Path, "/v1.0/"); ok {
 			s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest",

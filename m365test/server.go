@@ -88,6 +88,8 @@ type Server struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 	bg        sync.WaitGroup // notification retries
+
+	graphMux http.Handler // the TLS listener's handler; $batch dispatches through it
 }
 
 // NewServer starts a fake cloud with no tenants and no apps. opts may be
@@ -154,7 +156,8 @@ func NewServer(opts *Options) *Server {
 		s.notify = &http.Client{Timeout: 10 * time.Second}
 	}
 
-	s.tlsSrv = httptest.NewUnstartedServer(s.tlsMux())
+	s.graphMux = s.tlsMux()
+	s.tlsSrv = httptest.NewUnstartedServer(s.graphMux)
 	s.tlsSrv.Listener = listen(o.TLSAddr)
 	s.tlsSrv.TLS = &tls.Config{Certificates: []tls.Certificate{certs.leaf}, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
 	s.tlsSrv.StartTLS()

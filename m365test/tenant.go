@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/tenantgate/tenantgate/m365test/internal/directory"
 )
@@ -55,6 +56,9 @@ type Tenant struct {
 	placed  int // demo calls placed so far
 	direct  []DirectRoutingCall
 	pstn    []PstnCall
+
+	teamsMu sync.RWMutex
+	teams   map[int]*TeamsUserConfiguration // by generator index (-1: admin); nil entry: removed
 }
 
 // Domain returns the tenant's default domain.
@@ -122,6 +126,7 @@ func (s *Server) AddTenant(opts TenantOptions) (*Tenant, error) {
 		grants:      map[string]*grant{},
 		revoked:     map[string]int64{},
 		calls:       map[string]CallRecord{},
+		teams:       map[int]*TeamsUserConfiguration{},
 	}
 	for _, u := range opts.MFAUsers {
 		t.mfa[strings.ToLower(u)] = true

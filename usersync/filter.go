@@ -1,6 +1,7 @@
 package usersync
 
 import (
+	"errors"
 	"slices"
 
 	"github.com/tenantgate/tenantgate/usersync/filter"
@@ -14,6 +15,9 @@ func CompileFilter(text string) (Query, error) {
 	p, err := filter.Compile(text)
 	if err != nil {
 		return Query{}, err
+	}
+	if p.Teams {
+		return Query{}, errors.New("usersync: this build cannot join Teams Phone System attributes yet; remove them from the filter")
 	}
 	q := Query{Filter: p.GraphFilter, Advanced: p.Advanced}
 	for _, prop := range p.Select {

@@ -345,7 +345,7 @@ func TestSyncCompiledFilter(t *testing.T) {
 		})
 	}
 	s := &usersync.Syncer{Source: src, Sink: &usersync.MemorySink{}, Logger: discardLogger,
-		Filters: usersync.FilterFunc(func(context.Context, string) (string, error) { return "LineUri -eq 'tel:+1'", nil })}
+		Filters: usersync.FilterFunc(func(context.Context, string) (string, error) { return "SipAddress -eq 'sip:a@b'", nil })}
 	r := s.SyncCustomer(t.Context(), "c1")
 	var fe *usersync.FilterError
 	if !errors.As(r.Err, &fe) || r.Action != m365access.ActionFixFilter || r.Pages != 0 {

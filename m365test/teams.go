@@ -1,0 +1,578 @@
+package m365test
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tenantgate/tenantgate/m365test/internal/directory"
+)
+
+// TeamsUserConfiguration is a user's Teams Phone System configuration as
+// Graph's /admin/teams/userConfigurations serves it (teamsUserConfiguration).
+type TeamsUserConfiguration struct {
+	ID                         string                  `json:"id"`
+	UserPrincipalName          string                  `json:"userPrincipalName"`
+	TenantID                   string                  `json:"tenantId"`
+	AccountType                string                  `json:"accountType"`
+	IsEnterpriseVoiceEnabled   bool                    `json:"isEnterpriseVoiceEnabled"`
+	FeatureTypes               []string                `json:"featureTypes"`
+	TelephoneNumbers           []TeamsTelephoneNumber  `json:"telephoneNumbers"`
+	EffectivePolicyAssignments []TeamsPolicyAssignment `json:"effectivePolicyAssignments"`
+	CreatedDateTime            time.Time               `json:"createdDateTime"`
+	ModifiedDateTime           time.Time               `json:"modifiedDateTime"`
+}
+
+// TeamsTelephoneNumber is one number assigned to a Teams user.
+type TeamsTelephoneNumber struct {
+	TelephoneNumber    string `json:"telephoneNumber"`
+	AssignmentCategory string `json:"assignmentCategory"` // primary, private, alternate
+}
+
+// TeamsPolicyAssignment is one effective policy of a Teams user.
+type TeamsPolicyAssignment struct {
+	PolicyType       string           `json:"policyType"`
+	PolicyAssignment PolicyAssignment `json:"policyAssignment"`
+}
+
+// PolicyAssignment says which policy applies and how it was assigned.
+type PolicyAssignment struct {
+	DisplayName    string `json:"displayName"`
+	AssignmentType string `json:"assignmentType"` // direct, group
+	PolicyID       string `json:"policyId"`
+	GroupID        string `json:"groupId,omitempty"`
+}
+
+// teamsCreated is the createdDateTime of every generated configuration.
+var teamsCreated = time.Date(2024, 1, 15, 9, 0, 0, 0, time.UTC)
+
+// numberPrefixes are the telephone number prefixes by i % 10, in the
+// order of the demo data's locations.
+var numberPrefixes = [10]string{"+1206", "+4420", "+4930", "+331", "+3902", "+3491", "+3120", "+468", "+4822", "+813"}
+
+// generatedTeams builds the demo configuration of generated user i (or of
+// the Global Admin for i < 0) without its id and userPrincipalName. Users
+// with i % 3 == 0 are voice-enabled; odd voice users have a Calling Plan,
+// even ones Direct Routing with an OnlineVoiceRoutingPolicy.
+func generatedTeams(tenantID string, i int, usage string) TeamsUserConfiguration {
+	c := TeamsUserConfiguration{
+		TenantID:                   tenantID,
+		AccountType:                "user",
+		FeatureTypes:               []string{"Teams", "AudioConferencing"},
+		TelephoneNumbers:           []TeamsTelephoneNumber{},
+		EffectivePolicyAssignments: []TeamsPolicyAssignment{},
+		CreatedDateTime:            teamsCreated,
+		ModifiedDateTime:           teamsCreated,
+	}
+	if i < 0 || i%3 != 0 {
+		return c
+	}
+	c.IsEnterpriseVoiceEnabled = true
+	c.FeatureTypes = append(c.FeatureTypes, "PhoneSystem")
+	if i%2 == 1 {
+		c.FeatureTypes = append(c.FeatureTypes, "CallingPlan")
+	}
+	num := fmt.Sprintf("%s%07d", numberPrefixes[i%10], i)
+	c.TelephoneNumbers = append(c.TelephoneNumbers, TeamsTelephoneNumber{TelephoneNumber: num, AssignmentCategory: "primary"})
+	c.EffectivePolicyAssignments = append(c.EffectivePolicyAssignments,
+		policyOf("TeamsCallingPolicy", "AllowCalling"), policyOf("TenantDialPlan", "DP-"+usage))
+	if i%2 == 0 {
+		c.EffectivePolicyAssignments = append(c.EffectivePolicyAssignments, policyOf("OnlineVoiceRoutingPolicy", "VRP-"+usage))
+	}
+	return c
+}
+
+func policyOf(typ, name string) TeamsPolicyAssignment {
+	return TeamsPolicyAssignment{PolicyType: typ, PolicyAssignment: PolicyAssignment{
+		DisplayName: name, AssignmentType: "direct", PolicyID: stableGUID("policy:" + typ + ":" + name)}}
+}
+
+// demoUsage returns the usageLocation of generated user i (or the admin).
+func demoUsage(i int) string {
+	if i < 0 {
+		return "US"
+	}
+	return [10]string{"US", "GB", "DE", "FR", "IT", "ES", "NL", "SE", "PL", "JP"}[i%10]
+}
+
+// teamsAt returns the configuration of the user at listing position pos
+// (0 is the Global Admin, pos k+1 generated user k); ok is false for a
+// user whose configuration was removed.
+func (t *Tenant) teamsAt(pos int, withIdentity bool) (TeamsUserConfiguration, bool) {
+	i := pos - 1
+	t.teamsMu.RLock()
+	o, ok := t.teams[i]
+	t.teamsMu.RUnlock()
+	if ok {
+		if o == nil {
+			return TeamsUserConfiguration{}, false
+		}
+		return cloneTeams(*o), true
+	}
+	c := generatedTeams(t.ID, i, demoUsage(i))
+	if withIdentity {
+		u := t.userAt(i)
+		c.ID, c.UserPrincipalName = u.ID, u.UserPrincipalName
+	}
+	return c, true
+}
+
+func (t *Tenant) userAt(i int) directory.User {
+	if i < 0 {
+		return t.dir.Admin()
+	}
+	return t.dir.UserAt(i)
+}
+
+func cloneTeams(c TeamsUserConfiguration) TeamsUserConfiguration {
+	c.FeatureTypes = slices.Clone(c.FeatureTypes)
+	c.TelephoneNumbers = slices.Clone(c.TelephoneNumbers)
+	c.EffectivePolicyAssignments = slices.Clone(c.EffectivePolicyAssignments)
+	return c
+}
+
+// TeamsUserConfiguration returns the Teams configuration of the tenant's
+// user idOrUPN (object ID or user principal name), as Graph serves it.
+func (s *Server) TeamsUserConfiguration(tenant, idOrUPN string) (TeamsUserConfiguration, error) {
+	t, u, err := s.teamsUser("TeamsUserConfiguration", tenant, idOrUPN)
+	if err != nil {
+		return TeamsUserConfiguration{}, err
+	}
+	c, ok := t.teamsAt(u.Index+1, true)
+	if !ok {
+		return TeamsUserConfiguration{}, fmt.Errorf("m365test: TeamsUserConfiguration: user %q has no Teams configuration", idOrUPN)
+	}
+	return c, nil
+}
+
+// SetTeamsUserConfiguration replaces the Teams configuration of the
+// tenant's user idOrUPN, as an admin changing numbers or policies in the
+// Teams admin center does; nil removes it (the user then has none, and
+// GET by ID answers 404). The id, userPrincipalName and tenantId are the
+// user's whatever c says; modifiedDateTime becomes the server's time.
+func (s *Server) SetTeamsUserConfiguration(tenant, idOrUPN string, c *TeamsUserConfiguration) error {
+	t, u, err := s.teamsUser("SetTeamsUserConfiguration", tenant, idOrUPN)
+	if err != nil {
+		return err
+	}
+	t.teamsMu.Lock()
+	defer t.teamsMu.Unlock()
+	if c == nil {
+		t.teams[u.Index] = nil
+		return nil
+	}
+	cc := cloneTeams(*c)
+	cc.ID, cc.UserPrincipalName, cc.TenantID = u.ID, u.UserPrincipalName, t.ID
+	if cc.CreatedDateTime.IsZero() {
+		cc.CreatedDateTime = teamsCreated
+	}
+	cc.ModifiedDateTime = s.Now().UTC()
+	if cc.FeatureTypes == nil {
+		cc.FeatureTypes = []string{}
+	}
+	if cc.TelephoneNumbers == nil {
+		cc.TelephoneNumbers = []TeamsTelephoneNumber{}
+	}
+	if cc.EffectivePolicyAssignments == nil {
+		cc.EffectivePolicyAssignments = []TeamsPolicyAssignment{}
+	}
+	t.teams[u.Index] = &cc
+	return nil
+}
+
+func (s *Server) teamsUser(op, tenant, idOrUPN string) (*Tenant, directory.User, error) {
+	t, ok := s.Tenant(tenant)
+	if !ok {
+		return nil, directory.User{}, fmt.Errorf("m365test: %s: unknown tenant %q", op, tenant)
+	}
+	u, ok := t.dir.User(idOrUPN)
+	if !ok {
+		return nil, directory.User{}, fmt.Errorf("m365test: %s: no user %q in tenant %s", op, idOrUPN, t.ID)
+	}
+	return t, u, nil
+}
+
+var permTeamsConfig = perms{
+	delegated: []string{"TeamsUserConfiguration.Read.All"},
+	app:       []string{"TeamsUserConfiguration.Read.All"},
+}
+
+// Page sizes of GET /admin/teams/userConfigurations. Microsoft documents
+// none: the fake assumes Graph's common default of 100 and a $top of at
+// most 999, like /users.
+const (
+	TeamsDefaultTop = 100
+	TeamsMaxTop     = 999
+)
+
+// teamsProps are the teamsUserConfiguration properties, for $select.
+var teamsProps = []string{"id", "userPrincipalName", "tenantId", "accountType", "isEnterpriseVoiceEnabled",
+	"featureTypes", "telephoneNumbers", "effectivePolicyAssignments", "createdDateTime", "modifiedDateTime"}
+
+// handleTeamsConfigs is GET /v1.0/admin/teams/userConfigurations.
+//
+// The $filter subset it accepts is an assumption (Graph documents no
+// per-property filter support): terms joined by "and", each one of
+// isEnterpriseVoiceEnabled eq true|false, accountType eq '...' and
+// featureTypes/any(x:x eq '...'). Anything else is 400 BadRequest, as
+// Graph answers a filter it does not support.
+func (s *Server) handleTeamsConfigs(w http.ResponseWriter, r *http.Request, c *call) {
+	p, ok := s.graphAuth(w, r, c, permTeamsConfig)
+	if !ok {
+		return
+	}
+	qv := r.URL.Query()
+	bad := func(msg string) {
+		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: msg})
+	}
+	for k := range qv {
+		switch k {
+		case "$top", "$select", "$filter", "$skiptoken":
+		default:
+			if strings.HasPrefix(k, "$") {
+				bad(fmt.Sprintf("Query option '%s' is not supported on userConfigurations.", k))
+				return
+			}
+		}
+	}
+	top := TeamsDefaultTop
+	if v := qv.Get("$top"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > TeamsMaxTop {
+			bad(fmt.Sprintf("Invalid page size specified: '%s'. Must be between 1 and %d inclusive.", v, TeamsMaxTop))
+			return
+		}
+		top = n
+	}
+	sel, err := parseTeamsSelect(qv.Get("$select"))
+	if err != nil {
+		bad(err.Error())
+		return
+	}
+	f := qv.Get("$filter")
+	match, err := parseTeamsFilter(f)
+	if err != nil {
+		bad("Invalid filter clause: " + err.Error())
+		return
+	}
+	t := p.tenant
+	start := 0
+	if tok := qv.Get("$skiptoken"); tok != "" {
+		if start, ok = t.decodeTeamsToken(tok, f); !ok {
+			bad("The $skiptoken is not valid for this query: send the @odata.nextLink back unchanged.")
+			return
+		}
+	}
+	total := t.dir.Len()
+	var page []TeamsUserConfiguration
+	next := 0
+	for pos := start; pos < total; pos++ {
+		cfg, ok := t.teamsAt(pos, false)
+		if !ok || !match(&cfg) {
+			continue
+		}
+		if len(page) == top {
+			next = pos
+			break
+		}
+		if cfg.ID == "" {
+			u := t.userAt(pos - 1)
+			cfg.ID, cfg.UserPrincipalName = u.ID, u.UserPrincipalName
+		}
+		page = append(page, cfg)
+	}
+	out := make([]byte, 0, 256+len(page)*600)
+	out = append(out, `{"@odata.context":`...)
+	out = appendJSONString(out, graphContext+"admin/teams/userConfigurations")
+	if next > 0 {
+		nq := url.Values{}
+		for k, v := range qv {
+			nq[k] = v
+		}
+		nq.Set("$skiptoken", t.encodeTeamsToken(next, f))
+		out = append(out, `,"@odata.nextLink":`...)
+		out = appendJSONString(out, "https://"+r.Host+"/v1.0/admin/teams/userConfigurations?"+nq.Encode())
+	}
+	out = append(out, `,"value":[`...)
+	for i := range page {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = appendTeams(out, &page[i], sel)
+	}
+	out = append(out, "]}"...)
+	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out)
+}
+
+// handleTeamsConfig is GET /v1.0/admin/teams/userConfigurations/{id}.
+func (s *Server) handleTeamsConfig(w http.ResponseWriter, r *http.Request, c *call) {
+	p, ok := s.graphAuth(w, r, c, permTeamsConfig)
+	if !ok {
+		return
+	}
+	sel, err := parseTeamsSelect(r.URL.Query().Get("$select"))
+	if err != nil {
+		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: err.Error()})
+		return
+	}
+	id := r.PathValue("id")
+	t := p.tenant
+	u, found := t.dir.User(id)
+	var cfg TeamsUserConfiguration
+	if found {
+		cfg, found = t.teamsAt(u.Index+1, true)
+	}
+	if !found {
+		s.writeGraphError(w, r, &graphError{status: http.StatusNotFound, code: "NotFound",
+			msg: fmt.Sprintf("The Teams user configuration for '%s' was not found.", id)})
+		return
+	}
+	out := []byte(`{"@odata.context":`)
+	out = appendJSONString(out, graphContext+"admin/teams/userConfigurations/$entity")
+	out = append(out, ',')
+	body := appendTeams(nil, &cfg, sel)
+	out = append(out, body[1:]...)
+	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out)
+}
+
+func parseTeamsSelect(v string) ([]string, error) {
+	if v == "" {
+		return nil, nil
+	}
+	var sel []string
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		i := slices.IndexFunc(teamsProps, func(p string) bool { return strings.EqualFold(p, f) })
+		if i < 0 {
+			return nil, fmt.Errorf("Could not find a property named '%s' on type 'microsoft.graph.teamsAdministration.teamsUserConfiguration'.", f)
+		}
+		sel = append(sel, teamsProps[i])
+	}
+	return sel, nil
+}
+
+// appendTeams appends c as JSON with the properties sel (all when empty).
+func appendTeams(dst []byte, c *TeamsUserConfiguration, sel []string) []byte {
+	if len(sel) == 0 {
+		b, _ := json.Marshal(c)
+		return append(dst, b...)
+	}
+	m := make(map[string]any, len(sel))
+	for _, p := range sel {
+		switch p {
+		case "id":
+			m[p] = c.ID
+		case "userPrincipalName":
+			m[p] = c.UserPrincipalName
+		case "tenantId":
+			m[p] = c.TenantID
+		case "accountType":
+			m[p] = c.AccountType
+		case "isEnterpriseVoiceEnabled":
+			m[p] = c.IsEnterpriseVoiceEnabled
+		case "featureTypes":
+			m[p] = c.FeatureTypes
+		case "telephoneNumbers":
+			m[p] = c.TelephoneNumbers
+		case "effectivePolicyAssignments":
+			m[p] = c.EffectivePolicyAssignments
+		case "createdDateTime":
+			m[p] = c.CreatedDateTime
+		case "modifiedDateTime":
+			m[p] = c.ModifiedDateTime
+		}
+	}
+	b, _ := json.Marshal(m)
+	return append(dst, b...)
+}
+
+// parseTeamsFilter parses the $filter subset of userConfigurations into a
+// predicate.
+func parseTeamsFilter(f string) (func(*TeamsUserConfiguration) bool, error) {
+	if strings.TrimSpace(f) == "" {
+		return func(*TeamsUserConfiguration) bool { return true }, nil
+	}
+	var preds []func(*TeamsUserConfiguration) bool
+	sc := &teamsScanner{s: f}
+	for {
+		pred, err := sc.term()
+		if err != nil {
+			return nil, err
+		}
+		preds = append(preds, pred)
+		sc.space()
+		if sc.done() {
+			break
+		}
+		if !sc.word("and") {
+			return nil, fmt.Errorf("only 'and' may join terms; found '%s' at position %d", clipText(sc.rest()), sc.i)
+		}
+	}
+	return func(c *TeamsUserConfiguration) bool {
+		for _, p := range preds {
+			if !p(c) {
+				return false
+			}
+		}
+		return true
+	}, nil
+}
+
+type teamsScanner struct {
+	s string
+	i int
+}
+
+func (sc *teamsScanner) rest() string { return sc.s[sc.i:] }
+func (sc *teamsScanner) done() bool   { return sc.i >= len(sc.s) }
+
+func (sc *teamsScanner) space() {
+	for sc.i < len(sc.s) && sc.s[sc.i] == ' ' {
+		sc.i++
+	}
+}
+
+// word consumes w (case-insensitive) followed by a space or the end.
+func (sc *teamsScanner) word(w string) bool {
+	sc.space()
+	r := sc.rest()
+	if len(r) < len(w) || !strings.EqualFold(r[:len(w)], w) {
+		return false
+	}
+	if len(r) > len(w) && r[len(w)] != ' ' && r[len(w)] != '(' {
+		return false
+	}
+	sc.i += len(w)
+	return true
+}
+
+// lit consumes a literal: true, false or a quoted string.
+func (sc *teamsScanner) lit() (string, bool, error) {
+	sc.space()
+	r := sc.rest()
+	if strings.HasPrefix(r, "'") {
+		var b strings.Builder
+		for j := 1; j < len(r); j++ {
+			if r[j] == '\'' {
+				if j+1 < len(r) && r[j+1] == '\'' {
+					b.WriteByte('\'')
+					j++
+					continue
+				}
+				sc.i += j + 1
+				return b.String(), true, nil
+			}
+			b.WriteByte(r[j])
+		}
+		return "", false, fmt.Errorf("unterminated string at position %d", sc.i)
+	}
+	for _, w := range []string{"true", "false"} {
+		if sc.word(w) {
+			return w, false, nil
+		}
+	}
+	return "", false, fmt.Errorf("expected a literal at position %d", sc.i)
+}
+
+func (sc *teamsScanner) term() (func(*TeamsUserConfiguration) bool, error) {
+	sc.space()
+	start := sc.i
+	switch {
+	case sc.word("isEnterpriseVoiceEnabled"):
+		if !sc.word("eq") {
+			break
+		}
+		v, quoted, err := sc.lit()
+		if err != nil || quoted {
+			return nil, fmt.Errorf("isEnterpriseVoiceEnabled takes true or false at position %d", sc.i)
+		}
+		want := v == "true"
+		return func(c *TeamsUserConfiguration) bool { return c.IsEnterpriseVoiceEnabled == want }, nil
+	case sc.word("accountType"):
+		if !sc.word("eq") {
+			break
+		}
+		v, quoted, err := sc.lit()
+		if err != nil || !quoted {
+			return nil, fmt.Errorf("accountType takes a quoted value at position %d", sc.i)
+		}
+		return func(c *TeamsUserConfiguration) bool { return c.AccountType == v }, nil
+	default:
+		r := sc.rest()
+		const pre = "featureTypes/any("
+		if len(r) < len(pre) || !strings.EqualFold(r[:len(pre)], pre) {
+			break
+		}
+		sc.i += len(pre)
+		v, _, _ := strings.Cut(sc.rest(), ":")
+		v = strings.TrimSpace(v)
+		if v == "" || strings.ContainsAny(v, " ()'") {
+			break
+		}
+		sc.i += len(v) + 1
+		if !sc.word(v) || !sc.word("eq") {
+			break
+		}
+		val, quoted, err := sc.lit()
+		if err != nil || !quoted {
+			break
+		}
+		sc.space()
+		if !strings.HasPrefix(sc.rest(), ")") {
+			break
+		}
+		sc.i++
+		return func(c *TeamsUserConfiguration) bool { return slices.Contains(c.FeatureTypes, val) }, nil
+	}
+	return nil, fmt.Errorf("'%s' is not supported on userConfigurations (supported: isEnterpriseVoiceEnabled eq true|false, accountType eq '...', featureTypes/any(x:x eq '...'), joined by and)",
+		clipText(sc.s[start:]))
+}
+
+func clipText(s string) string {
+	if len(s) > 60 {
+		return s[:57] + "..."
+	}
+	return s
+}
+
+// encodeTeamsToken returns the skip token of listing position pos for the
+// filter f: the position and a MAC binding it to the tenant and filter.
+func (t *Tenant) encodeTeamsToken(pos int, f string) string {
+	var b [8 + 16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(pos))
+	copy(b[8:], t.teamsMAC(pos, f))
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func (t *Tenant) decodeTeamsToken(tok, f string) (int, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(b) != 24 {
+		return 0, false
+	}
+	pos := binary.BigEndian.Uint64(b[:8])
+	if pos > uint64(t.dir.Len()) || !hmac.Equal(b[8:], t.teamsMAC(int(pos), f)) {
+		return 0, false
+	}
+	return int(pos), true
+}
+
+func (t *Tenant) teamsMAC(pos int, f string) []byte {
+	m := hmac.New(sha256.New, []byte("tenantgate m365test teams skiptoken\x00"+t.ID))
+	fmt.Fprintf(m, "%d\x00%s", pos, f)
+	return m.Sum(nil)[:16]
+}
