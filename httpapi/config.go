@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"reflect"
 	"strings"
 	"time"
 
+	"github.com/tenantgate/tenantgate/httpapi/clientip"
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/tokenstore"
@@ -48,6 +48,8 @@ type Invitations interface {
 	List(ctx context.Context, customer string) ([]invite.Invitation, error)
 	Revoke(ctx context.Context, customer, id, revokedBy string) (invite.Invitation, error)
 	Redeem(ctx context.Context, token, clientKey string) (invite.Invitation, error)
+	Start(ctx context.Context, token, clientKey string) (invite.Invitation, error)
+	Live(ctx context.Context, customer, id string) error
 	Complete(ctx context.Context, customer, id string) (invite.Invitation, error)
 	// PublicBaseURL gives the base of the invitation links; it must be
 	// the Manager's public base URL.
@@ -122,8 +124,10 @@ type Config struct {
 	// Default: the customer ID.
 	CustomerName func(ctx context.Context, customer string) string
 	// ClientIP identifies the client of a wizard request for the guess
-	// rate limit. Default: the host of r.RemoteAddr. Behind a reverse
-	// proxy, return the address the proxy reports.
+	// rate limit. Default: the TCP peer's address (IPv6 grouped by /64),
+	// trusting no forwarding header. Behind a reverse proxy every client
+	// would share the proxy's address: use the Key method of a
+	// clientip.Resolver that names the proxy.
 	ClientIP func(r *http.Request) string
 
 	// CrossOrigin protects the admin API against cross-origin browser
@@ -213,7 +217,7 @@ func (cfg Config) check(admin bool) (*checked, error) {
 		c.CustomerName = func(_ context.Context, customer string) string { return customer }
 	}
 	if c.ClientIP == nil {
-		c.ClientIP = remoteHost
+		c.ClientIP = (*clientip.Resolver)(nil).Key
 	}
 	if c.CrossOrigin == nil {
 		c.CrossOrigin = http.NewCrossOriginProtection()
@@ -288,13 +292,4 @@ func origin(raw string) (string, error) {
 		return "", errors.New("not an absolute http(s) URL")
 	}
 	return u.Scheme + "://" + u.Host, nil
-}
-
-// remoteHost is the default ClientIP: the host part of r.RemoteAddr.
-func remoteHost(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

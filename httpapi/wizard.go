@@ -194,8 +194,13 @@ func expires(t time.Time) string {
 }
 
 // redeem looks up the invitation of a link, or writes the failure page.
-func (wz *wizard) redeem(w http.ResponseWriter, r *http.Request, token string) (invite.Invitation, bool) {
-	inv, err := wz.c.Invitations.Redeem(r.Context(), token, wz.c.ClientIP(r))
+// start counts a sign-in start against the invitation's bound.
+func (wz *wizard) redeem(w http.ResponseWriter, r *http.Request, token string, start bool) (invite.Invitation, bool) {
+	lookup := wz.c.Invitations.Redeem
+	if start {
+		lookup = wz.c.Invitations.Start
+	}
+	inv, err := lookup(r.Context(), token, wz.c.ClientIP(r))
 	if err == nil {
 		return inv, true
 	}
@@ -205,6 +210,11 @@ func (wz *wizard) redeem(w http.ResponseWriter, r *http.Request, token string) (
 		ask = "Ask " + inv.SentBy + " at " + wz.c.ProviderName + " to send you a new invitation."
 	}
 	switch {
+	case errors.As(err, &rl) && rl.Scope == invite.ScopeStart:
+		mins := int(rl.RetryAfter.Minutes()) + 1
+		wz.fail(w, http.StatusTooManyRequests, failure{heading: "Too many sign-in attempts",
+			message: "This invitation started more sign-ins than it allows in a short time.",
+			todo:    fmt.Sprintf("Wait %d minutes, then open the link from your invitation email again and sign in once.", mins)})
 	case errors.As(err, &rl):
 		mins := int(rl.RetryAfter.Minutes()) + 1
 		wz.fail(w, http.StatusTooManyRequests, failure{heading: "Too many attempts",
@@ -234,7 +244,7 @@ func (wz *wizard) redeem(w http.ResponseWriter, r *http.Request, token string) (
 
 func (wz *wizard) landing(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	inv, ok := wz.redeem(w, r, token)
+	inv, ok := wz.redeem(w, r, token, false)
 	if !ok {
 		return
 	}
@@ -255,7 +265,7 @@ func (wz *wizard) landing(w http.ResponseWriter, r *http.Request) {
 // start begins the token connection and sends the browser to Microsoft.
 func (wz *wizard) start(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	inv, ok := wz.redeem(w, r, token)
+	inv, ok := wz.redeem(w, r, token, true)
 	if !ok {
 		return
 	}

@@ -72,7 +72,8 @@ func (e *ValidationError) Error() string {
 // sent or redeemed. Retry after RetryAfter.
 type RateLimitError struct {
 	// Scope is the limit that refused: "customer" or "recipient" for
-	// sends, "redeem" for redeem guesses from one client.
+	// sends, "redeem" for redeem guesses from one client, "start" for
+	// sign-ins started from one invitation.
 	Scope string
 	// RetryAfter is how long until the limit allows one more call.
 	RetryAfter time.Duration
@@ -86,6 +87,8 @@ func (e *RateLimitError) Error() string {
 		what = "too many invitations for this customer"
 	case ScopeRecipient:
 		what = "too many invitations to this recipient"
+	case ScopeStart:
+		what = "too many sign-ins started from this invitation"
 	default:
 		what = "too many invitation link attempts from this client"
 	}
@@ -97,6 +100,8 @@ const (
 	ScopeCustomer  = "customer"
 	ScopeRecipient = "recipient"
 	ScopeRedeem    = "redeem"
+	// ScopeStart: too many sign-ins started from one invitation.
+	ScopeStart = "start"
 )
 
 // DeliveryError reports that the mailer failed. The invitation is marked

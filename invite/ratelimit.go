@@ -29,8 +29,19 @@ type RateLimits struct {
 	// RedeemFailures bounds unknown or malformed links presented by one
 	// client (the clientKey of Redeem, for example the IP address); once
 	// exceeded, every Redeem from that client is refused until the window
-	// passes. Default: 10 per 15 minutes.
+	// passes. Links that belong to an invitation never count and are
+	// never refused: the limit stops guessing, not the customer. Default:
+	// 10 per 15 minutes.
 	RedeemFailures Limit
+	// StartsPerInvitation bounds how often one invitation's link may start
+	// a sign-in (Start): each start stores a pending sign-in, so an
+	// unbounded link holder could grow the database. Default: 10 per 15
+	// minutes.
+	StartsPerInvitation Limit
+	// MaxKeys bounds how many keys (clients, customers, recipients,
+	// invitations) the limits remember together; when full, the key whose
+	// latest event is oldest is forgotten first. Default: 10,000.
+	MaxKeys int
 }
 
 func (l Limit) orDefault(count int, per time.Duration) Limit {
@@ -47,15 +58,24 @@ func (r RateLimits) withDefaults() RateLimits {
 	r.PerCustomer = r.PerCustomer.orDefault(5, time.Hour)
 	r.PerRecipient = r.PerRecipient.orDefault(5, time.Hour)
 	r.RedeemFailures = r.RedeemFailures.orDefault(10, 15*time.Minute)
+	r.StartsPerInvitation = r.StartsPerInvitation.orDefault(10, 15*time.Minute)
+	if r.MaxKeys <= 0 {
+		r.MaxKeys = defaultMaxKeys
+	}
 	return r
 }
 
+// defaultMaxKeys is RateLimits.MaxKeys when unset.
+const defaultMaxKeys = 10000
+
 // limiter keeps a sliding-window log of events per (scope, key). It holds
-// at most Count timestamps per key and forgets keys whose window passed.
+// at most Count timestamps per key, forgets keys whose window passed and
+// remembers at most maxKeys keys.
 type limiter struct {
 	mu        sync.Mutex
 	events    map[limitKey]*window
 	lastSweep time.Time
+	maxKeys   int
 }
 
 type limitKey struct{ scope, key string }
@@ -74,13 +94,18 @@ type limitReq struct {
 	limit Limit
 }
 
-func newLimiter() *limiter { return &limiter{events: make(map[limitKey]*window)} }
+func newLimiter(maxKeys int) *limiter {
+	return &limiter{events: make(map[limitKey]*window), maxKeys: maxKeys}
+}
 
 // window returns the log of r's key with the events before now-Per dropped.
 func (l *limiter) window(now time.Time, r limitReq) *window {
 	k := limitKey{r.scope, r.key}
 	w := l.events[k]
 	if w == nil {
+		if len(l.events) >= l.maxKeys {
+			l.evict(now)
+		}
 		w = &window{per: r.limit.Per}
 		l.events[k] = w
 	}
@@ -148,4 +173,32 @@ func (l *limiter) sweep(now time.Time) {
 			delete(l.events, k)
 		}
 	}
+}
+
+// evict makes room for one more key: it forgets every key whose events
+// all left its window and, if still full, the key whose latest event is
+// oldest (or that has none).
+func (l *limiter) evict(now time.Time) {
+	var oldest limitKey
+	var oldestAt time.Time
+	found := false
+	for k, w := range l.events {
+		if len(w.ev) == 0 || !w.ev[len(w.ev)-1].Add(w.per).After(now) {
+			delete(l.events, k)
+			continue
+		}
+		if last := w.ev[len(w.ev)-1]; !found || last.Before(oldestAt) {
+			oldest, oldestAt, found = k, last, true
+		}
+	}
+	if len(l.events) >= l.maxKeys && found {
+		delete(l.events, oldest)
+	}
+}
+
+// size returns how many keys the limiter remembers.
+func (l *limiter) size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.events)
 }

@@ -144,7 +144,7 @@ func New(opts Options) (*Service, error) {
 		templates:   opts.Templates,
 		now:         opts.Now,
 		log:         opts.Logger,
-		limiter:     newLimiter(),
+		limiter:     newLimiter(opts.RateLimits.withDefaults().MaxKeys),
 	}
 	if s.templates == nil {
 		s.templates = DefaultTemplates()
@@ -478,23 +478,27 @@ func (s *Service) List(ctx context.Context, customer string) ([]Invitation, erro
 // invitation is completed, revoked or expired.
 //
 // clientKey identifies the caller for the guess limit (use the client's IP
-// address; every caller with the same key shares one budget). Unknown or
-// malformed tokens count against it; past the limit every Redeem from that
-// client returns *RateLimitError until the window passes.
+// address, or its /64 network for IPv6; every caller with the same key
+// shares one budget). The token is looked up first: a link that belongs
+// to an invitation is never refused by the limit and never counts against
+// it, so nobody can lock a customer out by sending junk links from the
+// customer's address (or from a proxy the customer shares). Unknown or
+// malformed tokens count; past the limit such tokens from that client
+// return *RateLimitError instead of ErrInvalidToken until the window
+// passes.
 //
 // Errors: ErrInvalidToken (unknown or malformed), ErrExpired, ErrRevoked
 // and ErrCompleted (in the last three the invitation is returned too, so
 // the page can say who to ask for a new one), *RateLimitError, or a store
 // error.
 func (s *Service) Redeem(ctx context.Context, token, clientKey string) (Invitation, error) {
-	guesses := limitReq{scope: ScopeRedeem, key: clientKey, limit: s.limits.RedeemFailures}
-	if err := s.limiter.check(s.now(), false, guesses); err != nil {
-		s.log.WarnContext(ctx, "invitation redeem refused by the guess limit")
-		return Invitation{}, err
-	}
 	st, err := s.lookup(ctx, token)
 	if errors.Is(err, ErrInvalidToken) {
-		s.limiter.add(s.now(), guesses)
+		guesses := limitReq{scope: ScopeRedeem, key: clientKey, limit: s.limits.RedeemFailures}
+		if lerr := s.limiter.check(s.now(), true, guesses); lerr != nil {
+			s.log.WarnContext(ctx, "invitation redeem refused by the guess limit")
+			return Invitation{}, lerr
+		}
 		s.log.InfoContext(ctx, "invalid invitation link presented")
 		return Invitation{}, err
 	}
@@ -522,6 +526,37 @@ func (s *Service) Redeem(ctx context.Context, token, clientKey string) (Invitati
 		s.log.InfoContext(ctx, "invitation opened", "customer", inv.Customer, "invitation", inv.ID)
 	}
 	return inv, err
+}
+
+// Start is Redeem for the start of a sign-in from a link ("Sign in with
+// Microsoft"): it also counts one start against the invitation's
+// RateLimits.StartsPerInvitation and, past it, returns *RateLimitError
+// (scope ScopeStart). Each start stores a pending sign-in, so the bound
+// keeps one link holder from growing the database without limit.
+func (s *Service) Start(ctx context.Context, token, clientKey string) (Invitation, error) {
+	inv, err := s.Redeem(ctx, token, clientKey)
+	if err != nil {
+		return inv, err
+	}
+	starts := limitReq{scope: ScopeStart, key: inv.Customer + "\x00" + inv.ID, limit: s.limits.StartsPerInvitation}
+	if err := s.limiter.check(s.now(), true, starts); err != nil {
+		s.log.WarnContext(ctx, "sign-in start refused by the per-invitation limit", "customer", inv.Customer, "invitation", inv.ID)
+		return inv, err
+	}
+	return inv, nil
+}
+
+// Live reports whether invitation id of customer can still connect: nil
+// while it is pending or opened, else ErrExpired, ErrRevoked, ErrCompleted
+// (or ErrNotFound). A sign-in started from an invitation checks it again
+// when it completes, so revoking or expiring the invitation also cancels
+// sign-ins already under way.
+func (s *Service) Live(ctx context.Context, customer, id string) error {
+	st, _, err := s.load(ctx, customer, id)
+	if err != nil {
+		return err
+	}
+	return errForStatus(st.effective(s.now()).Status)
 }
 
 // lookup finds the invitation of token through the index and checks the

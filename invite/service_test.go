@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -281,24 +282,95 @@ func TestRedeemGuessLimit(t *testing.T) {
 			wantErr(t, err, invite.ErrInvalidToken)
 			step(time.Minute * time.Duration(i+1)) // guesses at 0, 1, 3 minutes
 		}
-		// At minute 6: the client is locked out, even with the right token.
-		_, err := e.svc.Redeem(ctx, token, "198.51.100.1")
+		// At minute 6: the client's guesses are refused...
+		_, err := e.svc.Redeem(ctx, wrong, "198.51.100.1")
 		var rl *invite.RateLimitError
 		if !errors.As(err, &rl) || rl.Scope != invite.ScopeRedeem || rl.RetryAfter != 4*time.Minute {
-			t.Fatalf("4th attempt: %v (%+v), want a redeem RateLimitError retrying in 4m", err, rl)
+			t.Fatalf("4th guess: %v (%+v), want a redeem RateLimitError retrying in 4m", err, rl)
 		}
-		if inv, _ := e.svc.List(ctx, "c1"); inv[0].Status != invite.StatusPending {
-			t.Fatalf("a refused Redeem opened the invitation: %+v", inv[0])
+		if _, err := e.svc.Redeem(ctx, "short", "198.51.100.1"); !errors.As(err, &rl) {
+			t.Fatalf("malformed guess past the limit: %v, want a RateLimitError", err)
 		}
-		// Another client is not affected; valid redeems do not count.
+		// ...but its real link is never throttled: junk from a shared
+		// address must not lock the customer out.
 		for range 5 {
-			if _, err := e.svc.Redeem(ctx, token, "198.51.100.2"); err != nil {
-				t.Fatalf("other client: %v", err)
+			if _, err := e.svc.Redeem(ctx, token, "198.51.100.1"); err != nil {
+				t.Fatalf("valid link from the limited client: %v", err)
 			}
 		}
+		// Another client is not affected.
+		if _, err := e.svc.Redeem(ctx, wrong, "198.51.100.2"); !errors.Is(err, invite.ErrInvalidToken) {
+			t.Fatalf("other client: %v", err)
+		}
 		step(rl.RetryAfter)
-		if _, err := e.svc.Redeem(ctx, token, "198.51.100.1"); err != nil {
-			t.Fatalf("after RetryAfter: %v", err)
+		if _, err := e.svc.Redeem(ctx, wrong, "198.51.100.1"); !errors.Is(err, invite.ErrInvalidToken) {
+			t.Fatalf("after RetryAfter: %v, want ErrInvalidToken again", err)
+		}
+	})
+}
+
+// Starts from one link are bounded: each stores a pending sign-in.
+func TestStartPerInvitationLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, func(o *invite.Options) {
+			o.RateLimits.StartsPerInvitation = invite.Limit{Count: 3, Per: 10 * time.Minute}
+		})
+		ctx := t.Context()
+		_, token := e.send(t, request("c1", "admin@contoso.example"))
+		_, other := e.send(t, request("c2", "admin@fabrikam.example"))
+		for i := range 3 {
+			if _, err := e.svc.Start(ctx, token, fmt.Sprint("198.51.100.", i)); err != nil {
+				t.Fatalf("start %d: %v", i, err)
+			}
+		}
+		// From any address: the bound is the invitation's.
+		inv, err := e.svc.Start(ctx, token, "203.0.113.9")
+		var rl *invite.RateLimitError
+		if !errors.As(err, &rl) || rl.Scope != invite.ScopeStart || rl.RetryAfter != 10*time.Minute || inv.Customer != "c1" {
+			t.Fatalf("4th start: %+v, %v", inv, err)
+		}
+		// Landing pages (Redeem) and other invitations still work.
+		if _, err := e.svc.Redeem(ctx, token, "203.0.113.9"); err != nil {
+			t.Fatalf("Redeem past the start limit: %v", err)
+		}
+		if _, err := e.svc.Start(ctx, other, "203.0.113.9"); err != nil {
+			t.Fatalf("other invitation: %v", err)
+		}
+		step(10 * time.Minute)
+		if _, err := e.svc.Start(ctx, token, "203.0.113.9"); err != nil {
+			t.Fatalf("after the window: %v", err)
+		}
+		// Start of an unknown link is a guess like Redeem's.
+		if _, err := e.svc.Start(ctx, strings.Repeat("B", 43), "203.0.113.9"); !errors.Is(err, invite.ErrInvalidToken) {
+			t.Fatalf("unknown link: %v", err)
+		}
+	})
+}
+
+func TestLive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, nil)
+		ctx := t.Context()
+		inv, token := e.send(t, request("c1", "admin@contoso.example"))
+		if err := e.svc.Live(ctx, "c1", inv.ID); err != nil {
+			t.Fatalf("pending: %v", err)
+		}
+		if _, err := e.svc.Redeem(ctx, token, "ip"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.Live(ctx, "c1", inv.ID); err != nil {
+			t.Fatalf("opened: %v", err)
+		}
+		if err := e.svc.Live(ctx, "c2", inv.ID); !errors.Is(err, invite.ErrNotFound) {
+			t.Fatalf("other customer: %v", err)
+		}
+		inv2, _ := e.send(t, request("c1", "admin@contoso.example")) // supersedes inv
+		if err := e.svc.Live(ctx, "c1", inv.ID); !errors.Is(err, invite.ErrRevoked) {
+			t.Fatalf("superseded: %v", err)
+		}
+		step(invite.DefaultTTL + time.Second)
+		if err := e.svc.Live(ctx, "c1", inv2.ID); !errors.Is(err, invite.ErrExpired) {
+			t.Fatalf("expired: %v", err)
 		}
 	})
 }
@@ -594,6 +666,7 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 	e.svc.Send(ctx, request("c3", "b@contoso.example"))
 	token3 := tokenOf(t, fm.msgs[1])
 	e.svc.Redeem(ctx, strings.Repeat("A", 43), "ip2")
+	e.svc.Redeem(ctx, strings.Repeat("A", 43), "ip2") // past the guess limit
 	e.svc.Redeem(ctx, token3, "ip2")
 
 	logs := buf.String()

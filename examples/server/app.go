@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tenantgate/tenantgate/httpapi"
+	"github.com/tenantgate/tenantgate/httpapi/clientip"
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/invite/outbox"
 	"github.com/tenantgate/tenantgate/invite/smtpmail"
@@ -54,6 +55,9 @@ type app struct {
 	// start; a test value, not a real secret).
 	fakeSecret string
 
+	// clientIP names the client of a request for the rate limits.
+	clientIP *clientip.Resolver
+
 	ln     net.Listener
 	srv    *http.Server
 	api    *httpapi.Handler   // closed before the store: drains sync runs
@@ -82,6 +86,10 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 		}
 	}()
 
+	a.clientIP, err = clientip.New(clientip.Options{TrustedProxies: cfg.TrustedProxies, Header: cfg.ClientIPHeader})
+	if err != nil {
+		return nil, fmt.Errorf("-trusted-proxies, -client-ip-header: %w", err)
+	}
 	a.ln, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w (choose another address with -addr)", cfg.Addr, err)
@@ -170,7 +178,7 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 		Syncer: syncer, Users: a.sink, SignInOrigins: signInOrigins,
 		ProviderName: cfg.ProviderName, SupportEmail: cfg.SupportEmail,
 		Actor:        func(*http.Request) string { return cfg.AdminName },
-		CustomerName: a.customerName, BaseContext: bg, Logger: a.log,
+		CustomerName: a.customerName, ClientIP: a.clientIP.Key, BaseContext: bg, Logger: a.log,
 	}
 	handler, err := a.routes(apiCfg, auth)
 	if err != nil {

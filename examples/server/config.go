@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenantgate/tenantgate/httpapi/clientip"
 	"github.com/tenantgate/tenantgate/invite/smtpmail"
 	"github.com/tenantgate/tenantgate/m365access"
 )
@@ -39,6 +40,10 @@ type config struct {
 	InviteTTL    time.Duration
 	DemoUsers    int
 	LogLevel     string
+	// TrustedProxies are the reverse proxies whose forwarding header names
+	// the client (for the rate limits); ClientIPHeader is that header.
+	TrustedProxies []string
+	ClientIPHeader string
 
 	ClientID        string
 	ClientSecret    string
@@ -86,6 +91,8 @@ func settings() []*setting {
 		{flag: "invite-ttl", env: "TENANTGATE_INVITE_TTL", def: "168h", usage: "how long an invitation link works"},
 		{flag: "demo-users", env: "TENANTGATE_DEMO_USERS", def: "50000", usage: "demo: generated users in the fake tenant"},
 		{flag: "log-level", env: "TENANTGATE_LOG_LEVEL", def: "info", usage: "debug, info, warn or error"},
+		{flag: "trusted-proxies", env: "TENANTGATE_TRUSTED_PROXIES", usage: "comma-separated addresses or CIDR networks of the reverse proxies in front of the portal; their forwarding header (-client-ip-header) names the client for the rate limits. Empty: the TCP peer is the client, so behind a proxy every client shares one limit"},
+		{flag: "client-ip-header", env: "TENANTGATE_CLIENT_IP_HEADER", def: "X-Forwarded-For", usage: "the header the trusted proxies append the client address to: X-Forwarded-For or Forwarded (RFC 7239)"},
 
 		{flag: "client-id", env: "TENANTGATE_CLIENT_ID", prod: true, usage: "production: the provider app's application (client) ID"},
 		{flag: "client-secret", env: "TENANTGATE_CLIENT_SECRET", secret: true, prod: true, usage: "production: the provider app's client secret"},
@@ -219,6 +226,20 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			if cfg.AdminToken == "" {
 				bad("admin-token-file", "the token file is empty")
 			}
+		}
+	}
+	for _, p := range strings.Split(get("trusted-proxies"), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			cfg.TrustedProxies = append(cfg.TrustedProxies, p)
+		}
+	}
+	cfg.ClientIPHeader = get("client-ip-header")
+	if _, err := clientip.New(clientip.Options{Header: cfg.ClientIPHeader}); err != nil {
+		bad("client-ip-header", "%q is neither X-Forwarded-For nor Forwarded", cfg.ClientIPHeader)
+	}
+	for _, p := range cfg.TrustedProxies {
+		if _, err := clientip.ParsePrefix(p); err != nil {
+			bad("trusted-proxies", "%q is not an IP address or CIDR network such as 10.0.0.0/8", p)
 		}
 	}
 	if cfg.AdminToken != "" && len(cfg.AdminToken) < minAdminTokenLen {

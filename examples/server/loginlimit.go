@@ -1,11 +1,15 @@
 package main
 
 import (
-	"net"
+	"encoding/json"
+	"fmt"
+	"math"
 	"net/http"
-	"net/netip"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/tenantgate/tenantgate/httpapi"
 )
 
 // The portal login's limits: at most loginMaxFailures wrong tokens per
@@ -112,23 +116,35 @@ func (l *loginLimiter) evict(now time.Time) {
 	}
 }
 
-// clientAddr names the client of r for the login limit: its IP address,
-// or for IPv6 its /64 network (one host usually owns a whole /64). It
-// trusts no forwarding header: behind a reverse proxy every client shares
-// the proxy's address, so a host that puts one in front must derive the
-// client address from its proxy's header here.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	ip = ip.Unmap()
-	if ip.Is6() {
-		return netip.PrefixFrom(ip, 64).Masked().String()
-	}
-	return ip.String()
+// limitBearer counts requests with a wrong bearer token in the login
+// limiter, so guessing the admin token through the API (or the outbox)
+// is limited exactly like guessing it in the login form: once a client
+// address has loginMaxFailures failures within loginWindow, every request
+// from it that carries an Authorization header is refused with 429 until
+// the oldest failure leaves the window. Requests without the header (the
+// portal's own pages, with the session cookie) pass through.
+func (p *portal) limitBearer(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		client := p.a.clientIP.Key(r)
+		if wait := p.limit.wait(client); wait > 0 {
+			p.a.log.Warn("admin API bearer token rate limited", "client", client)
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_ = json.NewEncoder(w).Encode(httpapi.Problem{Type: "about:blank", Title: "Too Many Requests", Status: http.StatusTooManyRequests,
+				Code: "rate_limited", Detail: fmt.Sprintf("too many wrong admin tokens from this address (%d within %d minutes); try again in %s",
+					loginMaxFailures, int(loginWindow.Minutes()), waitText(wait))})
+			return
+		}
+		if !p.auth.authenticated(r) {
+			p.limit.fail(client)
+			p.a.log.Info("admin API bearer token refused", "client", client)
+		}
+		h.ServeHTTP(w, r)
+	})
 }

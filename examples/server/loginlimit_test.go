@@ -72,22 +72,6 @@ func TestLoginLimiterBounded(t *testing.T) {
 	}
 }
 
-func TestClientAddr(t *testing.T) {
-	for _, tc := range []struct{ remote, want string }{
-		{"192.0.2.7:5000", "192.0.2.7"},
-		{"[::ffff:192.0.2.7]:5000", "192.0.2.7"},
-		{"[2001:db8:1:2:3:4:5:6]:443", "2001:db8:1:2::/64"},
-		{"[2001:db8:1:2:ffff::1]:443", "2001:db8:1:2::/64"},
-		{"not-an-address", "not-an-address"},
-	} {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.RemoteAddr = tc.remote
-		if got := clientAddr(r); got != tc.want {
-			t.Errorf("clientAddr(%q) = %q, want %q", tc.remote, got, tc.want)
-		}
-	}
-}
-
 // TestLoginRateLimited drives the portal's login form: after 10 wrong
 // tokens from one address every attempt from it is refused with 429, a
 // Retry-After and a message on the login page, even with the right token;

@@ -22,8 +22,10 @@
 // GET /api/customers/contoso/m365/status with "Authorization: Bearer
 // <token>"; the invitation wizard at /invite/{token}, /auth/callback and
 // /consent/callback; the admin screen at /, its login at /login (at most
-// 10 wrong tokens per client address in 15 minutes, then 429 with
-// Retry-After). At shutdown, running user syncs are cancelled and record
+// 10 wrong tokens per client address in 15 minutes, wrong bearer tokens on
+// /api included, then 429 with Retry-After; behind a reverse proxy name it
+// with -trusted-proxies so that the client address is the proxy's
+// X-Forwarded-For or Forwarded entry). At shutdown, running user syncs are cancelled and record
 // themselves failed before the store closes.
 package main
 

@@ -50,7 +50,7 @@ func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, erro
 	cop := http.NewCrossOriginProtection()
 
 	mux := http.NewServeMux()
-	mux.Handle("/api/", http.StripPrefix("/api", apiHandler))
+	mux.Handle("/api/", p.limitBearer(http.StripPrefix("/api", apiHandler)))
 	mux.Handle("/invite/", wizard)
 	mux.Handle("/auth/callback", wizard)
 	mux.Handle("/consent/callback", wizard)
@@ -65,7 +65,7 @@ func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, erro
 	})
 	if a.outbox != nil {
 		mux.HandleFunc("GET /outbox", p.outboxPage)
-		mux.HandleFunc("GET /dev/outbox", p.outboxJSON)
+		mux.Handle("GET /dev/outbox", p.limitBearer(http.HandlerFunc(p.outboxJSON)))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		p.render(w, http.StatusNotFound, "notfound.html", p.data(r))
@@ -173,7 +173,7 @@ func (p *portal) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
-	client := clientAddr(r)
+	client := p.a.clientIP.Key(r)
 	if wait := p.limit.wait(client); wait > 0 {
 		p.a.log.Warn("portal login rate limited", "client", client)
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
