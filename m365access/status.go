@@ -77,6 +77,11 @@ type Event struct {
 	// Action and Err explain a change to a failing state.
 	Action Action
 	Err    string
+	// Transition identifies this change among all of the customer's:
+	// the stored status record's creation time and the version the change
+	// wrote. Of replicas racing to write the same change exactly one
+	// succeeds and emits, so a receiver can deduplicate on it.
+	Transition string
 }
 
 // statusRecord is the stored status (not sealed: it holds no secrets).
@@ -170,7 +175,7 @@ func (m *Manager) updateStatus(ctx context.Context, customer string, fn func(*st
 		if err != nil {
 			return err
 		}
-		_, err = m.store.Put(ctx, tokenstore.Record{Key: statusKey(customer), Data: data}, version)
+		saved, err := m.store.Put(ctx, tokenstore.Record{Key: statusKey(customer), Data: data}, version)
 		if errors.Is(err, tokenstore.ErrConflict) {
 			continue
 		}
@@ -178,7 +183,8 @@ func (m *Manager) updateStatus(ctx context.Context, customer string, fn func(*st
 			return fmt.Errorf("m365access: saving status of customer %q: %w", customer, err)
 		}
 		if st.State != "" && st.State != from {
-			ev := Event{Customer: customer, From: from, To: st.State, At: time.Now().UTC()}
+			ev := Event{Customer: customer, From: from, To: st.State, At: time.Now().UTC(),
+				Transition: fmt.Sprintf("%d/%d", saved.CreatedAt.UnixNano(), saved.Version)}
 			if st.LastError != nil && st.State != StateConnected {
 				ev.Action, ev.Err = st.LastError.Action, st.LastError.Message
 			}

@@ -1,0 +1,399 @@
+package events_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/tenantgate/tenantgate/events"
+	"github.com/tenantgate/tenantgate/internal/testdb"
+	"github.com/tenantgate/tenantgate/internal/whverify"
+)
+
+// receiver is a webhook endpoint that verifies every delivery with an
+// independent Standard Webhooks verifier.
+type receiver struct {
+	t      *testing.T
+	srv    *httptest.Server
+	v      *whverify.Verifier
+	mu     sync.Mutex
+	got    []delivery
+	fail   int // answer 500 to this many requests first
+	called chan struct{}
+}
+
+type delivery struct {
+	header http.Header
+	body   []byte
+	err    error // the verifier's verdict
+}
+
+func newReceiver(t *testing.T, secret string) *receiver {
+	t.Helper()
+	v, err := whverify.New(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &receiver{t: t, v: v, called: make(chan struct{}, 100)}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		fail := r.fail > 0
+		if fail {
+			r.fail--
+		}
+		r.got = append(r.got, delivery{header: req.Header.Clone(), body: body, err: v.Verify(req.Header, body)})
+		r.mu.Unlock()
+		r.called <- struct{}{}
+		if fail {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) wait(n int) []delivery {
+	r.t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		r.mu.Lock()
+		if len(r.got) >= n {
+			out := append([]delivery(nil), r.got...)
+			r.mu.Unlock()
+			return out
+		}
+		r.mu.Unlock()
+		select {
+		case <-r.called:
+		case <-deadline:
+			r.t.Fatalf("waited 30 s for %d deliveries", n)
+		}
+	}
+}
+
+func newBus(t *testing.T, db testdb.DB, opts events.Options) *events.Bus {
+	t.Helper()
+	opts.DB, opts.Dialect = db.DB, db.Dialect
+	opts.AllowLoopbackHTTP = true
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Backoff == nil {
+		opts.Backoff = func(int) time.Duration { return 10 * time.Millisecond }
+	}
+	b, err := events.New(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// withRiver registers b's worker on a new River client over db and sets
+// it as b's Inserter.
+func withRiver(t *testing.T, db testdb.DB, b *events.Bus) {
+	t.Helper()
+	workers := river.NewWorkers()
+	if err := b.Register(workers); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetInserter(t.Context(), testdb.River(t, db, workers)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitDelivery(t *testing.T, b *events.Bus, customer string, state events.DeliveryState) events.Delivery {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ds, err := b.Deliveries(t.Context(), events.Query{Customer: customer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) > 0 && ds[0].State == state {
+			return ds[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delivery log of %s never reached %s: %+v", customer, state, ds)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestWebhookDeliveredSignedDuringRotation(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			oldSecret, newSecret := events.GenerateSecret(), events.GenerateSecret()
+			rcv := newReceiver(t, oldSecret) // the receiver still knows only the old secret
+			b := newBus(t, db, events.Options{Endpoints: []events.Endpoint{{URL: rcv.srv.URL + "/hooks", Secrets: []string{newSecret, oldSecret}}}})
+			withRiver(t, db, b)
+
+			at := time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
+			if err := b.Emit(t.Context(), events.Event{Type: events.ConnectionConnected, Time: at,
+				Data: events.Data{Customer: "contoso", From: "notConnected", To: "connected"}}); err != nil {
+				t.Fatal(err)
+			}
+			got := rcv.wait(1)[0]
+			if got.err != nil {
+				t.Fatalf("the verifier refused the delivery: %v", got.err)
+			}
+			if sigs := strings.Fields(got.header.Get("webhook-signature")); len(sigs) != 2 {
+				t.Errorf("webhook-signature = %q, want one signature per secret", got.header.Get("webhook-signature"))
+			}
+			if !strings.HasPrefix(got.header.Get("webhook-id"), "msg_") {
+				t.Errorf("webhook-id = %q", got.header.Get("webhook-id"))
+			}
+			if ct := got.header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type = %q", ct)
+			}
+			var body map[string]any
+			if err := json.Unmarshal(got.body, &body); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]any{"type": "connection.connected", "timestamp": "2026-12-01T09:30:00Z",
+				"data": map[string]any{"customer": "contoso", "from": "notConnected", "to": "connected"}}
+			if g, w := mustJSON(t, body), mustJSON(t, want); g != w {
+				t.Errorf("body = %s, want %s", g, w)
+			}
+			d := waitDelivery(t, b, "contoso", events.DeliveryDelivered)
+			if d.Attempts != 1 || d.LastStatus != 204 || d.Endpoint != "default" || d.Type != events.ConnectionConnected {
+				t.Errorf("delivery log = %+v", d)
+			}
+			if d.EventID != got.header.Get("webhook-id") {
+				t.Errorf("delivery log event %q, webhook-id %q", d.EventID, got.header.Get("webhook-id"))
+			}
+			// A replay of the same delivery is refused by the receiver.
+			if err := rcv.v.Verify(got.header, got.body); err == nil {
+				t.Error("the verifier accepted a replay")
+			}
+			// A tampered body is refused.
+			v2, _ := whverify.New(oldSecret)
+			if err := v2.Verify(got.header, append(got.body, ' ')); err == nil {
+				t.Error("the verifier accepted a tampered body")
+			}
+			// Job args in River's table hold neither secret.
+			assertNoSecretInJobs(t, db, oldSecret, newSecret)
+		})
+	}
+}
+
+func assertNoSecretInJobs(t *testing.T, db testdb.DB, secrets ...string) {
+	t.Helper()
+	rows, err := db.DB.QueryContext(t.Context(), `SELECT CAST(args AS TEXT) FROM river_job`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var args string
+		if err := rows.Scan(&args); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		for _, s := range secrets {
+			raw := strings.TrimPrefix(s, events.SecretPrefix)
+			key, _ := base64.StdEncoding.DecodeString(raw)
+			if strings.Contains(args, raw) || strings.Contains(args, "whsec_") || strings.Contains(args, string(key)) {
+				t.Errorf("a River job holds a signing secret: %s", args)
+			}
+		}
+		if strings.Contains(args, "127.0.0.1") {
+			t.Errorf("a River job holds the endpoint URL: %s", args)
+		}
+	}
+	if n == 0 {
+		t.Error("no River job found")
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestWebhookRetriedAfterFailure(t *testing.T) {
+	db := testdb.SQLite(t)
+	secret := events.GenerateSecret()
+	rcv := newReceiver(t, secret)
+	rcv.fail = 1
+	b := newBus(t, db, events.Options{Endpoints: []events.Endpoint{{Name: "ops", URL: rcv.srv.URL, Secrets: []string{secret}}}})
+	withRiver(t, db, b)
+	if err := b.Emit(t.Context(), events.Event{Type: events.SyncFailed, Data: events.Data{Customer: "fabrikam", Error: "Graph answered 503"}}); err != nil {
+		t.Fatal(err)
+	}
+	got := rcv.wait(2)
+	if got[0].header.Get("webhook-id") != got[1].header.Get("webhook-id") {
+		t.Error("a retry changed webhook-id")
+	}
+	if string(got[0].body) != string(got[1].body) {
+		t.Error("a retry changed the body")
+	}
+	for i, g := range got {
+		if g.err != nil && i == 1 { // the first was verified too; a replay check refuses the second id
+			if !strings.Contains(g.err.Error(), "replayed") {
+				t.Errorf("attempt %d: %v", i+1, g.err)
+			}
+		} else if g.err != nil {
+			t.Errorf("attempt %d: %v", i+1, g.err)
+		}
+	}
+	d := waitDelivery(t, b, "fabrikam", events.DeliveryDelivered)
+	if d.Attempts != 2 || d.Endpoint != "ops" {
+		t.Errorf("delivery log = %+v, want delivered on attempt 2", d)
+	}
+}
+
+func TestWebhookFailsAfterMaxAttempts(t *testing.T) {
+	db := testdb.SQLite(t)
+	secret := events.GenerateSecret()
+	rcv := newReceiver(t, secret)
+	rcv.fail = 100
+	b := newBus(t, db, events.Options{MaxAttempts: 1, Endpoints: []events.Endpoint{{URL: rcv.srv.URL, Secrets: []string{secret}}}})
+	withRiver(t, db, b)
+	if err := b.Emit(t.Context(), events.Event{Type: events.SyncFailed, Data: events.Data{Customer: "litware"}}); err != nil {
+		t.Fatal(err)
+	}
+	d := waitDelivery(t, b, "litware", events.DeliveryFailed)
+	if d.Attempts != 1 || d.LastStatus != 500 || !strings.Contains(d.LastError, "HTTP 500") {
+		t.Errorf("delivery log = %+v", d)
+	}
+	if strings.Contains(d.LastError, "127.0.0.1") {
+		t.Errorf("the delivery log names the URL: %q", d.LastError)
+	}
+}
+
+// Two replicas sharing one database both observe the same transition:
+// it is recorded, delivered and handed to subscribers once.
+func TestEmitOncePerKeyAcrossReplicas(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			secret := events.GenerateSecret()
+			rcv := newReceiver(t, secret)
+			ep := []events.Endpoint{{URL: rcv.srv.URL, Secrets: []string{secret}}}
+			a, b := newBus(t, db, events.Options{Endpoints: ep}), newBus(t, db, events.Options{Endpoints: ep})
+			withRiver(t, db, a)
+			withRiver(t, db, b)
+			var mu sync.Mutex
+			seen := 0
+			for _, bus := range []*events.Bus{a, b} {
+				bus.Subscribe(func(context.Context, events.Event) { mu.Lock(); seen++; mu.Unlock() })
+			}
+			var wg sync.WaitGroup
+			for i := range 8 {
+				bus := a
+				if i%2 == 1 {
+					bus = b
+				}
+				wg.Go(func() {
+					if err := bus.Emit(t.Context(), events.Event{Type: events.ConnectionFailed, Key: "state/1/7",
+						Data: events.Data{Customer: "contoso", Action: "reInvite"}}); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			waitDelivery(t, a, "contoso", events.DeliveryDelivered)
+			time.Sleep(300 * time.Millisecond) // room for a wrong second delivery
+			if n := len(rcv.wait(1)); n != 1 {
+				t.Errorf("%d deliveries, want 1", n)
+			}
+			if seen != 1 {
+				t.Errorf("subscribers called %d times, want 1", seen)
+			}
+			evs, err := a.Recent(t.Context(), events.Query{Customer: "contoso"})
+			if err != nil || len(evs) != 1 {
+				t.Fatalf("Recent = %v, %v; want one event", evs, err)
+			}
+			// The same key for another customer is another event.
+			if err := a.Emit(t.Context(), events.Event{Type: events.ConnectionFailed, Key: "state/1/7", Data: events.Data{Customer: "fabrikam"}}); err != nil {
+				t.Fatal(err)
+			}
+			if evs, _ := a.Recent(t.Context(), events.Query{}); len(evs) != 2 {
+				t.Errorf("%d events in all, want 2", len(evs))
+			}
+		})
+	}
+}
+
+// Deliveries recorded before the job runner exists are enqueued by
+// SetInserter: the event table is the outbox.
+func TestPendingDeliveriesFlushed(t *testing.T) {
+	db := testdb.SQLite(t)
+	secret := events.GenerateSecret()
+	rcv := newReceiver(t, secret)
+	b := newBus(t, db, events.Options{Endpoints: []events.Endpoint{{URL: rcv.srv.URL, Secrets: []string{secret}}}})
+	if err := b.Emit(t.Context(), events.Event{Type: events.CustomerOffboarded, Data: events.Data{Customer: "contoso"}}); err != nil {
+		t.Fatal(err)
+	}
+	if d := waitDelivery(t, b, "contoso", events.DeliveryPending); d.Attempts != 0 {
+		t.Errorf("pending delivery = %+v", d)
+	}
+	withRiver(t, db, b)
+	waitDelivery(t, b, "contoso", events.DeliveryDelivered)
+	if got := rcv.wait(1); got[0].err != nil {
+		t.Error(got[0].err)
+	}
+}
+
+func TestEmitRefusesBadEvents(t *testing.T) {
+	b := newBus(t, testdb.SQLite(t), events.Options{})
+	for name, e := range map[string]events.Event{
+		"unknown type": {Type: "connection.exploded", Data: events.Data{Customer: "c"}},
+		"no customer":  {Type: events.SyncFailed},
+	} {
+		if err := b.Emit(t.Context(), e); err == nil {
+			t.Errorf("%s: Emit accepted %+v", name, e)
+		}
+	}
+}
+
+func TestNewChecksOptions(t *testing.T) {
+	db := testdb.SQLite(t)
+	good := events.GenerateSecret()
+	var typedNil *river.Client[any]
+	cases := map[string]struct {
+		opts events.Options
+		want string
+	}{
+		"no db":              {events.Options{Dialect: events.SQLite}, "Options.DB"},
+		"no dialect":         {events.Options{DB: db.DB}, "Dialect"},
+		"http remote":        {events.Options{DB: db.DB, Dialect: events.SQLite, AllowLoopbackHTTP: true, Endpoints: []events.Endpoint{{URL: "http://example.com/h", Secrets: []string{good}}}}, "https"},
+		"http loopback":      {events.Options{DB: db.DB, Dialect: events.SQLite, Endpoints: []events.Endpoint{{URL: "http://127.0.0.1:9/h", Secrets: []string{good}}}}, "demo mode"},
+		"no secret":          {events.Options{DB: db.DB, Dialect: events.SQLite, Endpoints: []events.Endpoint{{URL: "https://example.com/h"}}}, "no signing secret"},
+		"secret no prefix":   {events.Options{DB: db.DB, Dialect: events.SQLite, Endpoints: []events.Endpoint{{URL: "https://example.com/h", Secrets: []string{"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"}}}}, "whsec_"},
+		"secret short":       {events.Options{DB: db.DB, Dialect: events.SQLite, Endpoints: []events.Endpoint{{URL: "https://example.com/h", Secrets: []string{"whsec_c2hvcnQ="}}}}, "24 to 64 bytes"},
+		"duplicate names":    {events.Options{DB: db.DB, Dialect: events.SQLite, Endpoints: []events.Endpoint{{URL: "https://a.example/h", Secrets: []string{good}}, {URL: "https://b.example/h", Secrets: []string{good}}}}, "two webhook endpoints"},
+		"bad name":           {events.Options{DB: db.DB, Dialect: events.SQLite, Endpoints: []events.Endpoint{{Name: "a b", URL: "https://a.example/h", Secrets: []string{good}}}}, "endpoint name"},
+		"typed nil inserter": {events.Options{DB: db.DB, Dialect: events.SQLite, Inserter: typedNil}, "typed nil"},
+	}
+	for name, c := range cases {
+		_, err := events.New(t.Context(), c.opts)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want it to mention %q", name, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), good) {
+			t.Errorf("%s: the error shows the secret", name)
+		}
+	}
+	if _, err := events.New(t.Context(), events.Options{DB: db.DB, Dialect: events.SQLite, AllowLoopbackHTTP: true,
+		Endpoints: []events.Endpoint{{URL: "http://localhost:8080/h", Secrets: []string{good}}}}); err != nil {
+		t.Errorf("loopback http in demo mode: %v", err)
+	}
+}
