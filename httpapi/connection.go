@@ -38,6 +38,7 @@ type statusJSON struct {
 	LastValidationOK     bool           `json:"lastValidationOk"`
 	LastError            *lastErrorJSON `json:"lastError,omitempty"`
 	ConsentGrantedAt     *time.Time     `json:"consentGrantedAt,omitempty"`
+	ConsentReportedAt    *time.Time     `json:"consentReportedAt,omitempty"`
 	GrantedRoles         []string       `json:"grantedRoles,omitempty"`
 	RefreshTokenDeadline *time.Time     `json:"refreshTokenDeadline,omitempty"`
 	SecretExpiresAt      *time.Time     `json:"secretExpiresAt,omitempty"`
@@ -91,7 +92,7 @@ func (a *admin) status(w http.ResponseWriter, r *http.Request, customer string) 
 	out := statusJSON{
 		State: string(st.State), AuthMode: string(st.Mode), Account: st.Account, TenantID: st.TenantID,
 		ConnectedAt: st.ConnectedAt, LastRefresh: st.LastRefresh, LastValidation: st.LastValidation,
-		LastValidationOK: st.LastValidationOK, ConsentGrantedAt: st.ConsentGrantedAt, GrantedRoles: st.GrantedRoles,
+		LastValidationOK: st.LastValidationOK, ConsentGrantedAt: st.ConsentGrantedAt, ConsentReportedAt: st.ConsentReportedAt, GrantedRoles: st.GrantedRoles,
 		RefreshTokenDeadline: st.RefreshTokenDeadline, SecretExpiresAt: st.SecretExpiresAt,
 		CertificateExpiresAt: st.CertificateExpiresAt, QoESecretExpiresAt: st.QoESecretExpiresAt,
 	}

@@ -158,6 +158,7 @@ func newEnvAt(t testing.TB, public string, mod func(*Config)) *env {
 			PublicBaseURL: public, AppPermissions: []string{"User.Read.All"}},
 		Store: e.store, Locker: e.store, HTTPClient: srv.Client(), Logger: log,
 		ValidateFilter: func(f string) error { _, err := filter.Compile(f); return err },
+		ConsentWait:    200 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)

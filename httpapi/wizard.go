@@ -354,6 +354,14 @@ func (wz *wizard) authCallback(w http.ResponseWriter, r *http.Request) {
 func (wz *wizard) consentCallback(w http.ResponseWriter, r *http.Request) {
 	cb := m365access.ConsentCallbackFromQuery(r.URL.Query())
 	_, err := wz.c.Access.CompleteConsent(r.Context(), cb, bindingOf(wz.c.cookie(r, bindingCookie)))
+	if errors.Is(err, m365access.ErrConsentPropagating) {
+		// Granted; Entra ID has not replicated it to app tokens yet.
+		wz.c.clearCookie(w, bindingCookie)
+		wz.render(w, http.StatusOK, pageSuccess, pageData{Title: "Consent granted", Heading: "Consent granted, still propagating",
+			Message:  "Admin consent for " + wz.c.ProviderName + " was granted in your tenant. Microsoft is still propagating it, which can take several minutes.",
+			WhatToDo: "You can close this page; there is nothing more to do. " + wz.c.ProviderName + " finishes the check once Microsoft has propagated the consent."})
+		return
+	}
 	if err != nil {
 		wz.c.Logger.WarnContext(r.Context(), "httpapi: completing admin consent failed", "err", err.Error())
 		f := wz.failureOf(err)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tenantgate/tenantgate/m365test"
 )
 
 const (
@@ -77,5 +79,50 @@ func TestAppRegistrationBadAndExpiredSecrets(t *testing.T) {
 	_, err = m2.Credential("c1").GetToken(ctx, graphScope())
 	if !errors.As(err, &ae) || !ae.HasCode(7000222) || ae.Action != ActionRotateSecret {
 		t.Fatalf("expired secret: %v", err)
+	}
+}
+
+// TestValidateAfterConsentGetsFreshToken: Validate, grant consent,
+// Validate again once the grant replicated: the second Validate and the
+// day-two credential see the roles, although MSAL cached a roles-less
+// token an hour long.
+func TestValidateAfterConsentGetsFreshToken(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	e.saveAppRegistration(t, "c1", custAppID, custAppSecret, "", []string{"User.Read.All", "Organization.Read.All"})
+	if err := e.srv.WithdrawConsent(e.contoso.ID, custAppID); err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.m.Validate(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := r.Check("permissions"); r.OK || c.OK || c.Action != ActionGrantConsent {
+		t.Fatalf("before consent: %+v", r)
+	}
+	// The day-two credential caches a roles-less token too.
+	if _, err := e.m.Credential("c1").GetToken(ctx, graphScope()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.GrantAdminConsentNow(e.contoso.ID, custAppID); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.Advance(m365test.DefaultConsentReplicationDelay)
+	r, err = e.m.Validate(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK {
+		t.Fatalf("after consent replicated, Validate still fails (a cached token?): %+v", r.Checks)
+	}
+	tok, err := e.m.Credential("c1").GetToken(ctx, graphScope())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claims, _ := decodeAccessToken(tok.Token); len(claims.Roles) != 2 {
+		t.Errorf("the credential still serves the roles-less token: %+v", claims)
+	}
+	if st, _ := e.m.Status(ctx, "c1"); st.State != StateConnected {
+		t.Errorf("status %+v", st)
 	}
 }

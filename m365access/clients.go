@@ -1,6 +1,7 @@
 package m365access
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -20,8 +21,6 @@ type customerClients struct {
 	providerFP string
 	app        *confidential.Client // customer's app registration
 	appFP      string
-	appOnly    *confidential.Client // provider app, in-memory cache (consent check)
-	appOnlyFP  string
 	public     *public.Client // provider app as a public client (legacy password mode)
 	publicFP   string
 	qoe        *confidential.Client // the customer's QoE app, in-memory cache
@@ -158,32 +157,50 @@ func (m *Manager) appClient(customer string, s *settings, ep CloudEndpoints) (*c
 	return cl, nil
 }
 
-// appOnlyClient returns the provider app's client with an in-memory cache
-// of its own, for app-only consent checks.
-func (m *Manager) appOnlyClient(customer string, ep CloudEndpoints) (*confidential.Client, error) {
+// freshAppOnlyClient returns a new client of the provider app with an
+// empty in-memory cache. Consent checks use it so the token they judge
+// comes from Entra ID now: MSAL's AcquireTokenByCredential answers from
+// its cache first, and a token cached before consent (or while it was
+// replicating) lacks the new roles until it expires, about an hour.
+func (m *Manager) freshAppOnlyClient(customer string, ep CloudEndpoints) (*confidential.Client, error) {
 	if m.provider.ClientID == "" {
 		return nil, errNoProviderApp(customer)
 	}
-	fp := fingerprint(ep.AuthorityHost)
-	cc := m.entry(customer)
-	m.mu.Lock()
-	if cc.appOnly != nil && cc.appOnlyFP == fp {
-		defer m.mu.Unlock()
-		return cc.appOnly, nil
-	}
-	m.mu.Unlock()
 	cred, err := m.provider.credential()
 	if err != nil {
 		return nil, err
 	}
-	cl, err := m.newConfidential(ep, m.provider.ClientID, cred, nil)
-	if err != nil {
-		return nil, err
+	return m.newConfidential(ep, m.provider.ClientID, cred, nil)
+}
+
+// freshAppToken gets an app-only token of the customer's app registration
+// from Entra ID through a new client (an empty cache), so a grant made
+// since the last token shows. The new client then replaces the cached
+// one, and the customer's cached access tokens are dropped, so day-two
+// calls use the fresh token too.
+func (m *Manager) freshAppToken(ctx context.Context, customer string, s *settings, ep CloudEndpoints) (confidential.AuthResult, error) {
+	if s.AppClientID == "" {
+		return confidential.AuthResult{}, &FlowError{Reason: ReasonNotConfigured, Customer: customer, Detail: "no app registration client ID"}
 	}
+	cred, err := s.appCredential()
+	if err != nil {
+		return confidential.AuthResult{}, err
+	}
+	cl, err := m.newConfidential(ep, s.AppClientID, cred, nil)
+	if err != nil {
+		return confidential.AuthResult{}, err
+	}
+	res, err := cl.AcquireTokenByCredential(ctx, []string{ep.GraphScope()}, confidential.WithTenantID(s.tenant()))
+	if err != nil {
+		return res, FromMSAL("get an app-only token", customer, err)
+	}
+	fp := fingerprint(ep.AuthorityHost, s.AppClientID, s.AppSecret, s.AppCertPEM)
+	cc := m.entry(customer)
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	cc.appOnly, cc.appOnlyFP = cl, fp
-	return cl, nil
+	cc.app, cc.appFP = cl, fp
+	m.mu.Unlock()
+	m.forgetTokens(customer)
+	return res, nil
 }
 
 // publicClient returns the provider app as a public client for the legacy

@@ -2,6 +2,7 @@ package m365access
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -75,10 +76,15 @@ func (m *Manager) ConsentURL(ctx context.Context, customer, browserBinding strin
 
 // CompleteConsent handles the admin consent callback: it checks the error
 // first, then the state (single use, unexpired, same browser), then
-// confirms the grant by getting an app-only token for the customer's
-// saved tenant (never the callback's tenant parameter) and checks that it
-// carries every ProviderConfig.AppPermissions role. The status records
-// the consent and the granted roles.
+// confirms the grant by getting a fresh app-only token (never one from
+// MSAL's cache) for the customer's saved tenant (never the callback's
+// tenant parameter) and checks that it carries every
+// ProviderConfig.AppPermissions role. Entra ID replicates a new grant for
+// minutes, so while fresh tokens still lack the roles it retries with
+// backoff up to Config.ConsentWait; past that the customer is
+// StateConsentPropagating and the error is ErrConsentPropagating (action
+// ActionWaitAndRetry): ConfirmConsent or Validate finishes later. The
+// status records the consent and the granted roles.
 func (m *Manager) CompleteConsent(ctx context.Context, cb ConsentCallback, browserBinding string) (*Consent, error) {
 	if cb.Error != "" {
 		// Consume the transaction so the link cannot be replayed, and
@@ -94,7 +100,7 @@ func (m *Manager) CompleteConsent(ctx context.Context, cb ConsentCallback, brows
 	if err != nil {
 		return nil, err
 	}
-	c, err := m.confirmConsent(ctx, p.Customer)
+	c, err := m.confirmConsent(ctx, p.Customer, true)
 	if err != nil {
 		m.recordFailure(ctx, p.Customer, "confirm admin consent", err)
 		return nil, err
@@ -103,16 +109,27 @@ func (m *Manager) CompleteConsent(ctx context.Context, cb ConsentCallback, brows
 }
 
 // ConfirmConsent checks, without a callback, that the provider app has
-// admin consent in the customer's tenant, and records it.
+// admin consent in the customer's tenant, and records it. It judges a
+// fresh app-only token. Within ConsentPropagationWindow of a consent
+// callback that reported the grant, it waits for replication as
+// CompleteConsent does.
 func (m *Manager) ConfirmConsent(ctx context.Context, customer string) (*Consent, error) {
-	c, err := m.confirmConsent(ctx, customer)
+	c, err := m.confirmConsent(ctx, customer, false)
 	if err != nil {
 		m.recordFailure(ctx, customer, "confirm admin consent", err)
 	}
 	return c, err
 }
 
-func (m *Manager) confirmConsent(ctx context.Context, customer string) (*Consent, error) {
+// Backoff of the consent confirmation: the first wait is ConsentWait/16
+// within [consentBackoffMin, consentBackoffMax], doubling after each
+// attempt up to consentBackoffMax.
+const (
+	consentBackoffMin = 50 * time.Millisecond
+	consentBackoffMax = 8 * time.Second
+)
+
+func (m *Manager) confirmConsent(ctx context.Context, customer string, reported bool) (*Consent, error) {
 	s, _, err := m.loadSettings(ctx, customer)
 	if err != nil {
 		return nil, err
@@ -125,33 +142,67 @@ func (m *Manager) confirmConsent(ctx context.Context, customer string) (*Consent
 	if err != nil {
 		return nil, err
 	}
-	cl, err := m.appOnlyClient(customer, ep)
-	if err != nil {
-		return nil, err
+	start := time.Now()
+	if reported {
+		at := start.UTC()
+		if err := m.updateStatus(ctx, customer, func(st *statusRecord) { st.ConsentReportedAt = &at }); err != nil {
+			return nil, err
+		}
 	}
-	res, err := cl.AcquireTokenByCredential(ctx, []string{ep.GraphScope()}, confidential.WithTenantID(tenant))
-	if err != nil {
-		return nil, FromMSAL("confirm admin consent", customer, err)
+	wait := reported
+	if !wait {
+		st, _, err := m.loadStatus(ctx, customer)
+		if err != nil {
+			return nil, err
+		}
+		wait = st.propagating(start)
 	}
-	claims, err := decodeAccessToken(res.AccessToken)
-	if err != nil {
-		return nil, &Error{Op: "confirm admin consent", Customer: customer, Err: err}
+	deadline := start
+	if wait {
+		deadline = start.Add(m.consentWait)
 	}
-	if claims.TenantID != "" && !strings.EqualFold(claims.TenantID, tenant) {
-		return nil, &FlowError{Reason: ReasonTenantMismatch, Customer: customer, Detail: "the app-only token names another tenant"}
-	}
-	if missing := missingRoles(m.provider.AppPermissions, claims.Roles); len(missing) > 0 {
-		return nil, &FlowError{Reason: ReasonPermissionsShort, Customer: customer, Detail: "not granted: " + strings.Join(missing, ", ")}
+	delay := min(max(m.consentWait/16, consentBackoffMin), consentBackoffMax)
+	var roles []string
+	for attempt := 1; ; attempt++ {
+		claims, err := m.freshAppOnlyToken(ctx, customer, ep, tenant)
+		if err != nil {
+			return nil, err
+		}
+		if claims.TenantID != "" && !strings.EqualFold(claims.TenantID, tenant) {
+			return nil, &FlowError{Reason: ReasonTenantMismatch, Customer: customer, Detail: "the app-only token names another tenant"}
+		}
+		missing := missingRoles(m.provider.AppPermissions, claims.Roles)
+		if len(missing) == 0 {
+			roles = slices.Clone(claims.Roles)
+			break
+		}
+		if !wait {
+			return nil, &FlowError{Reason: ReasonPermissionsShort, Customer: customer, Detail: "not granted: " + strings.Join(missing, ", ")}
+		}
+		if time.Now().Add(delay).After(deadline) {
+			return nil, &FlowError{Reason: ReasonConsentPropagating, Customer: customer, Detail: fmt.Sprintf(
+				"admin consent was granted, but Entra ID still issues app-only tokens without %s (%d fresh tokens over %s); it replicates a new grant for minutes, sometimes longer: validate again later",
+				strings.Join(missing, ", "), attempt, time.Since(start).Round(time.Millisecond))}
+		}
+		m.log.InfoContext(ctx, "m365access: admin consent granted, propagating", "customer", customer, "tenant", tenant,
+			"attempt", attempt, "missing", missing, "retryIn", delay.String())
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("m365access: confirming admin consent of customer %q: %w", customer, ctx.Err())
+		case <-t.C:
+		}
+		delay = min(delay*2, consentBackoffMax)
 	}
 	now := time.Now().UTC()
-	roles := slices.Clone(claims.Roles)
 	slices.Sort(roles)
 	if err := m.updateStatus(ctx, customer, func(st *statusRecord) {
-		st.ConsentGrantedAt, st.GrantedRoles = &now, roles
+		st.ConsentGrantedAt, st.GrantedRoles, st.ConsentReportedAt = &now, roles, nil
 		if st.TenantID == "" {
 			st.TenantID = tenant
 		}
-		if st.State == StateConsentRequired {
+		if st.State == StateConsentRequired || st.State == StateConsentPropagating {
 			st.State, st.LastError = StateConnected, nil
 			if s.Mode == ModeToken {
 				if _, err := m.loadConnection(ctx, customer); err != nil {
@@ -164,6 +215,24 @@ func (m *Manager) confirmConsent(ctx context.Context, customer string) (*Consent
 	}
 	m.log.InfoContext(ctx, "m365access: admin consent confirmed", "customer", customer, "tenant", tenant, "roles", roles)
 	return &Consent{Customer: customer, TenantID: tenant, Roles: roles, GrantedAt: now}, nil
+}
+
+// freshAppOnlyToken gets a new app-only token of the provider app for
+// tenant from Entra ID (not from any cache) and returns its claims.
+func (m *Manager) freshAppOnlyToken(ctx context.Context, customer string, ep CloudEndpoints, tenant string) (accessTokenClaims, error) {
+	cl, err := m.freshAppOnlyClient(customer, ep)
+	if err != nil {
+		return accessTokenClaims{}, err
+	}
+	res, err := cl.AcquireTokenByCredential(ctx, []string{ep.GraphScope()}, confidential.WithTenantID(tenant))
+	if err != nil {
+		return accessTokenClaims{}, FromMSAL("confirm admin consent", customer, err)
+	}
+	claims, err := decodeAccessToken(res.AccessToken)
+	if err != nil {
+		return accessTokenClaims{}, &Error{Op: "confirm admin consent", Customer: customer, Err: err}
+	}
+	return claims, nil
 }
 
 func missingRoles(required, have []string) []string {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/tenantgate/tenantgate/m365test"
 )
@@ -45,9 +47,19 @@ func TestAdminConsent(t *testing.T) {
 		t.Errorf("replayed state: %v", err)
 	}
 
-	// Accepted: confirmed by an app-only token.
+	// Accepted: Entra ID replicates the grant for a while (a minute in
+	// the fake), longer than this Manager waits: granted, propagating.
 	q = e.consentCallback(t, "c1", m365test.AuthorizeAnswer{})
-	c, err := e.m.CompleteConsent(ctx, ConsentCallbackFromQuery(q), binding)
+	_, err = e.m.CompleteConsent(ctx, ConsentCallbackFromQuery(q), binding)
+	if !errors.Is(err, ErrConsentPropagating) || ActionOf(err) != ActionWaitAndRetry {
+		t.Fatalf("consent still replicating: %v, want ErrConsentPropagating with action waitAndRetry", err)
+	}
+	if st, _ := e.m.Status(ctx, "c1"); st.State != StateConsentPropagating || st.ConsentReportedAt == nil || st.LastError == nil {
+		t.Errorf("while replicating: %+v", st)
+	}
+	// Once replicated, ConfirmConsent finishes with a fresh token.
+	e.srv.Advance(m365test.DefaultConsentReplicationDelay)
+	c, err := e.m.ConfirmConsent(ctx, "c1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +67,7 @@ func TestAdminConsent(t *testing.T) {
 		t.Errorf("consent %+v", c)
 	}
 	st, _ := e.m.Status(ctx, "c1")
-	if st.ConsentGrantedAt == nil || len(st.GrantedRoles) != 2 || st.State == StateConsentRequired {
+	if st.ConsentGrantedAt == nil || len(st.GrantedRoles) != 2 || st.State == StateConsentRequired || st.State == StateConsentPropagating || st.ConsentReportedAt != nil {
 		t.Errorf("status %+v", st)
 	}
 	// Another browser cannot complete it.
@@ -103,5 +115,67 @@ func TestConsentNeedsProviderApp(t *testing.T) {
 	}
 	if _, err := m.Begin(ctx, "c1", BeginOptions{BrowserBinding: binding}); !errors.Is(err, ErrNotConfigured) {
 		t.Errorf("Begin without provider app: %v", err)
+	}
+}
+
+// TestConsentWaitsForReplication: a grant that replicates within
+// Config.ConsentWait is confirmed by the callback itself, after retries
+// with fresh tokens.
+func TestConsentWaitsForReplication(t *testing.T) {
+	e := newEnv(t, envOptions{replication: 400 * time.Millisecond, consentWait: 10 * time.Second})
+	ctx := context.Background()
+	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr("fabrikam.onmicrosoft.com")}); err != nil {
+		t.Fatal(err)
+	}
+	before := e.srv.Count(m365test.Match{Endpoint: m365test.EndpointToken})
+	q := e.consentCallback(t, "c1", m365test.AuthorizeAnswer{})
+	start := time.Now()
+	c, err := e.m.CompleteConsent(ctx, ConsentCallbackFromQuery(q), binding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Roles) != 2 {
+		t.Errorf("roles %v", c.Roles)
+	}
+	if took := time.Since(start); took < 300*time.Millisecond || took > 5*time.Second {
+		t.Errorf("confirmation took %s; the grant needed 400 ms to replicate", took)
+	}
+	if n := e.srv.Count(m365test.Match{Endpoint: m365test.EndpointToken}) - before; n < 2 {
+		t.Errorf("%d token requests; want a fresh token per attempt", n)
+	}
+	if !strings.Contains(e.logs(), "admin consent granted, propagating") {
+		t.Errorf("the retries are not logged:\n%s", e.logs())
+	}
+	if st, _ := e.m.Status(ctx, "c1"); st.State == StateConsentPropagating || st.ConsentGrantedAt == nil {
+		t.Errorf("status %+v", st)
+	}
+}
+
+// TestConfirmConsentIgnoresCachedToken: a check before consent must not
+// leave a roles-less token that later checks trust.
+func TestConfirmConsentIgnoresCachedToken(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr("fabrikam.onmicrosoft.com")}); err != nil {
+		t.Fatal(err)
+	}
+	// No consent yet: the provider app has no service principal there.
+	if _, err := e.m.ConfirmConsent(ctx, "c1"); err == nil {
+		t.Fatal("confirmed without consent")
+	}
+	// Consent in the tenant, then propagate, with no callback involved.
+	if err := e.srv.GrantAdminConsentNow(e.fabrikam.ID, testProviderID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.m.ConfirmConsent(ctx, "c1"); !errors.Is(err, ErrPermissionsMissing) {
+		t.Fatalf("right after consent, without a callback: %v, want ErrPermissionsMissing", err)
+	}
+	e.srv.Advance(m365test.DefaultConsentReplicationDelay)
+	c, err := e.m.ConfirmConsent(ctx, "c1")
+	if err != nil {
+		t.Fatalf("after replication: %v (a cached roles-less token was trusted?)", err)
+	}
+	if len(c.Roles) != 2 {
+		t.Errorf("roles %v", c.Roles)
 	}
 }

@@ -55,6 +55,10 @@ func (m *Manager) cachedToken(k tokenKey) (azcore.AccessToken, bool) {
 }
 
 func (m *Manager) forgetTokens(customer string) {
+	m.mu.Lock()
+	m.epochs[customer]++
+	m.modes.Delete(customer)
+	m.mu.Unlock()
 	m.tokens.Range(func(k, _ any) bool {
 		if k.(tokenKey).customer == customer {
 			m.tokens.Delete(k)
@@ -85,6 +89,13 @@ func (c *credential) GetToken(ctx context.Context, opts policy.TokenRequestOptio
 	return c.m.token(ctx, c.customer, opts.Scopes)
 }
 
+// epochToken is a refreshed token with the customer's forget count when
+// its refresh began.
+type epochToken struct {
+	tok   azcore.AccessToken
+	epoch uint64
+}
+
 // modeCache remembers each customer's mode so the cached path needs no
 // store read; SaveSettings and switches forget it.
 type modeEntry struct{ mode AuthMode }
@@ -98,32 +109,44 @@ func (m *Manager) token(ctx context.Context, customer string, scopes []string) (
 		}
 	}
 	sfKey := customer + "\x00" + strings.Join(scopes, " ")
-	ch := m.sf.DoChan(sfKey, func() (any, error) {
-		// The leader works on behalf of every waiter: one caller's cancel
-		// must not fail the others.
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		return m.refresh(lctx, customer, scopes)
-	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return azcore.AccessToken{}, r.Err
+	for attempt := 0; ; attempt++ {
+		epoch := m.epoch(customer)
+		ch := m.sf.DoChan(sfKey, func() (any, error) {
+			// The leader works on behalf of every waiter: one caller's cancel
+			// must not fail the others.
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			e := m.epoch(customer)
+			tok, err := m.refresh(lctx, customer, scopes)
+			return epochToken{tok, e}, err
+		})
+		select {
+		case r := <-ch:
+			if r.Err != nil {
+				return azcore.AccessToken{}, r.Err
+			}
+			// A refresh this call joined may have begun before the
+			// customer's settings changed (a mode switch): ask again.
+			et := r.Val.(epochToken)
+			if et.epoch != epoch && attempt < 2 {
+				continue
+			}
+			return et.tok, nil
+		case <-ctx.Done():
+			return azcore.AccessToken{}, ctx.Err()
 		}
-		return r.Val.(azcore.AccessToken), nil
-	case <-ctx.Done():
-		return azcore.AccessToken{}, ctx.Err()
 	}
 }
 
 // refresh gets a token for customer from MSAL (its cache or Entra ID)
 // under the cross-replica lease and caches it in memory.
 func (m *Manager) refresh(ctx context.Context, customer string, scopes []string) (azcore.AccessToken, error) {
+	epoch := m.epoch(customer)
 	s, _, err := m.loadSettings(ctx, customer)
 	if err != nil {
 		return azcore.AccessToken{}, err
 	}
-	m.modes.Store(customer, modeEntry{s.Mode})
+	m.ifEpoch(customer, epoch, func() { m.modes.Store(customer, modeEntry{s.Mode}) })
 	k := tokenKey{customer: customer, mode: s.Mode, scopes: strings.Join(scopes, " ")}
 	if t, ok := m.cachedToken(k); ok {
 		return t, nil
@@ -138,7 +161,7 @@ func (m *Manager) refresh(ctx context.Context, customer string, scopes []string)
 		m.recordFailure(ctx, customer, "get a token", err)
 		return azcore.AccessToken{}, err
 	}
-	m.cacheToken(k, res.AccessToken, res.ExpiresOn)
+	m.ifEpoch(customer, epoch, func() { m.cacheToken(k, res.AccessToken, res.ExpiresOn) })
 	fromIdP := res.Metadata.TokenSource == confidential.TokenSourceIdentityProvider
 	m.recordSuccess(ctx, customer, fromIdP && s.Mode == ModeToken)
 	t, _ := m.cachedToken(k)

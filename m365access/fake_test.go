@@ -35,6 +35,8 @@ type env struct {
 	m        *Manager
 	logs     func() string
 	events   *eventLog
+	// consentWait is every manager's Config.ConsentWait.
+	consentWait time.Duration
 }
 
 type eventLog struct {
@@ -54,13 +56,22 @@ func (l *eventLog) last() (Event, bool) {
 
 type envOptions struct {
 	atLifetime time.Duration
+	// replication is the fake's consent replication delay (zero: its
+	// realistic default).
+	replication time.Duration
+	// consentWait is the Manager's Config.ConsentWait (zero: 300 ms, so
+	// tests that meet a replicating grant stay quick).
+	consentWait time.Duration
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
-	srv := m365test.NewServer(&m365test.Options{AccessTokenLifetime: o.atLifetime})
+	srv := m365test.NewServer(&m365test.Options{AccessTokenLifetime: o.atLifetime, ConsentReplicationDelay: o.replication})
 	t.Cleanup(srv.Close)
-	e := &env{srv: srv, events: &eventLog{}}
+	e := &env{srv: srv, events: &eventLog{}, consentWait: o.consentWait}
+	if e.consentWait == 0 {
+		e.consentWait = 300 * time.Millisecond
+	}
 	e.store, e.backend = sealedStore(t)
 	var err error
 	if e.contoso, err = srv.AddTenant(m365test.TenantOptions{Domains: []string{"contoso.onmicrosoft.com", "contoso.com"},
@@ -92,6 +103,7 @@ func (e *env) manager(t testing.TB) (*Manager, func() string) {
 		Provider: ProviderConfig{ClientID: testProviderID, ClientSecret: testProviderSecret, PublicBaseURL: "https://portal.example/m365",
 			AppPermissions: []string{"User.Read.All", "Organization.Read.All"}},
 		Store: e.store, Locker: e.store, HTTPClient: e.srv.Client(), Logger: log, OnEvent: e.events.add,
+		ConsentWait: e.consentWait,
 	})
 	if err != nil {
 		t.Fatal(err)

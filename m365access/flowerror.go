@@ -20,6 +20,9 @@ const (
 	ReasonNotConfigured    Reason = "notConfigured"    // the provider app or settings are missing
 	ReasonWrongMode        Reason = "wrongMode"        // the operation does not fit the auth mode
 	ReasonPermissionsShort Reason = "permissionsShort" // app-only token lacks required roles
+	// ReasonConsentPropagating: consent was granted but fresh app-only
+	// tokens still lack its roles (Entra ID is replicating the grant).
+	ReasonConsentPropagating Reason = "consentPropagating"
 )
 
 // FlowError is a rejection by the library itself (not by Entra ID) of a
@@ -58,6 +61,8 @@ func (e *FlowError) Action() Action {
 		return ActionGrantConsent
 	case ReasonNotConfigured, ReasonWrongMode:
 		return ActionFixSettings
+	case ReasonConsentPropagating:
+		return ActionWaitAndRetry
 	default:
 		return ActionRestartConnection
 	}
@@ -78,4 +83,5 @@ var (
 	ErrNotConfigured      = &FlowError{Reason: ReasonNotConfigured}
 	ErrWrongMode          = &FlowError{Reason: ReasonWrongMode}
 	ErrPermissionsMissing = &FlowError{Reason: ReasonPermissionsShort}
+	ErrConsentPropagating = &FlowError{Reason: ReasonConsentPropagating}
 )

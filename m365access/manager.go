@@ -45,7 +45,17 @@ type Config struct {
 	// Logger receives the package's logs; nil means slog.Default().
 	// Logs never hold secrets, tokens, codes or verifiers.
 	Logger *slog.Logger
+	// ConsentWait bounds how long confirming a consent Entra ID reported
+	// as granted keeps getting fresh app-only tokens, with backoff, while
+	// they still lack the new roles (Entra ID replicates a grant for
+	// minutes). Zero means DefaultConsentWait; negative means one attempt.
+	// Past the bound the customer is StateConsentPropagating and a later
+	// ConfirmConsent or Validate finishes the confirmation.
+	ConsentWait time.Duration
 }
+
+// DefaultConsentWait is the ConsentWait of a Config that leaves it zero.
+const DefaultConsentWait = 20 * time.Second
 
 // Manager is the entry point: settings, token connections, credentials,
 // consent, validation and status for every customer. It is safe for
@@ -59,10 +69,15 @@ type Manager struct {
 	validateFilter func(string) error
 	onEvent        func(Event)
 	log            *slog.Logger
+	consentWait    time.Duration
 	now            func() time.Time // the clock for transaction expiry; tests move it
 
 	mu      sync.Mutex
 	clients map[string]*customerClients // by customer
+	// epochs count each customer's forgets: a refresh that started
+	// before a forget (a mode switch, new settings) must not cache what
+	// it got under the old settings.
+	epochs map[string]uint64
 
 	graphOnce   sync.Once
 	graphClient *http.Client // Graph's middleware pipeline over http's transport
@@ -106,7 +121,9 @@ func New(cfg Config) (*Manager, error) {
 		validateFilter: cfg.ValidateFilter,
 		onEvent:        cfg.OnEvent,
 		log:            cfg.Logger,
+		consentWait:    cfg.ConsentWait,
 		clients:        make(map[string]*customerClients),
+		epochs:         make(map[string]uint64),
 		now:            time.Now,
 	}
 	if m.http == nil {
@@ -114,6 +131,12 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if m.log == nil {
 		m.log = slog.Default()
+	}
+	switch {
+	case m.consentWait == 0:
+		m.consentWait = DefaultConsentWait
+	case m.consentWait < 0:
+		m.consentWait = 0
 	}
 	return m, nil
 }
@@ -139,10 +162,28 @@ func (m *Manager) forget(customer string) {
 }
 
 func (m *Manager) forgetClients(customer string) {
-	m.modes.Delete(customer)
 	m.mu.Lock()
+	m.epochs[customer]++
+	m.modes.Delete(customer)
 	delete(m.clients, customer)
 	m.mu.Unlock()
+}
+
+// epoch returns the customer's forget count.
+func (m *Manager) epoch(customer string) uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.epochs[customer]
+}
+
+// ifEpoch runs fn under the Manager's lock if no forget happened for
+// customer since epoch e.
+func (m *Manager) ifEpoch(customer string, e uint64, fn func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.epochs[customer] == e {
+		fn()
+	}
 }
 
 // lock takes the cross-replica refresh lease for customer, if a Locker is

@@ -22,7 +22,17 @@ const (
 	StateReauthorizationRequired State = "reauthorizationRequired"
 	StateConsentRequired         State = "consentRequired"
 	StateCredentialExpired       State = "credentialExpired"
+	// StateConsentPropagating: admin consent was granted, but Entra ID
+	// still issues app-only tokens without the new roles while it
+	// replicates the grant (minutes, sometimes longer). Validate or
+	// ConfirmConsent later; nobody needs to consent again.
+	StateConsentPropagating State = "consentPropagating"
 )
+
+// ConsentPropagationWindow is how long after Entra ID reported admin
+// consent as granted a token without the new roles is taken for a grant
+// still replicating rather than a missing one.
+const ConsentPropagationWindow = time.Hour
 
 // RefreshTokenInactivity is how long Entra ID keeps an unused refresh
 // token alive.
@@ -57,6 +67,10 @@ type Status struct {
 	// consent.
 	ConsentGrantedAt *time.Time
 	GrantedRoles     []string
+	// ConsentReportedAt is when Entra ID's consent callback last reported
+	// admin consent as granted; while the grant propagates (State
+	// StateConsentPropagating) it is newer than ConsentGrantedAt.
+	ConsentReportedAt *time.Time
 
 	// RefreshTokenDeadline is when the refresh token dies of inactivity
 	// unless used (token mode): last refresh + 90 days.
@@ -96,6 +110,14 @@ type statusRecord struct {
 	LastError        *ErrorInfo `json:"lastError,omitempty"`
 	ConsentGrantedAt *time.Time `json:"consentGrantedAt,omitempty"`
 	GrantedRoles     []string   `json:"grantedRoles,omitempty"`
+	// ConsentReportedAt is when a consent callback reported the grant.
+	ConsentReportedAt *time.Time `json:"consentReportedAt,omitempty"`
+}
+
+// propagating reports whether a consent callback reported a grant within
+// ConsentPropagationWindow of now.
+func (st *statusRecord) propagating(now time.Time) bool {
+	return st.ConsentReportedAt != nil && now.Sub(*st.ConsentReportedAt) < ConsentPropagationWindow
 }
 
 func statusKey(customer string) tokenstore.Key {
@@ -116,7 +138,7 @@ func (m *Manager) Status(ctx context.Context, customer string) (Status, error) {
 		Customer: customer, Mode: s.Mode, State: st.State, Account: st.Account, TenantID: st.TenantID,
 		ConnectedAt: st.ConnectedAt, LastRefresh: st.LastRefresh, LastValidation: st.LastValidation,
 		LastValidationOK: st.LastValidationOK, LastError: st.LastError,
-		ConsentGrantedAt: st.ConsentGrantedAt, GrantedRoles: st.GrantedRoles,
+		ConsentGrantedAt: st.ConsentGrantedAt, GrantedRoles: st.GrantedRoles, ConsentReportedAt: st.ConsentReportedAt,
 		QoESecretExpiresAt: s.QoESecretExpiresAt,
 	}
 	if out.State == "" {
@@ -211,6 +233,8 @@ func (m *Manager) recordFailure(ctx context.Context, customer, op string, err er
 		switch f.Reason {
 		case ReasonPermissionsShort, ReasonScopesMissing, ReasonDenied:
 			state = StateConsentRequired
+		case ReasonConsentPropagating:
+			state = StateConsentPropagating
 		case ReasonNotConfigured:
 			state = StateNotConnected
 		}

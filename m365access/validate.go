@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 )
 
 // Check is one line of a validation report.
 type Check struct {
-	// Name is "settings", "token", "tenant", "permissions" or
-	// "serviceAccount".
+	// Name is "settings", "token", "tenant", "permissions",
+	// "serviceAccount" or "consent" (an admin consent still propagating
+	// when the last one was reported).
 	Name   string
 	OK     bool
 	Detail string
@@ -77,7 +79,23 @@ func (m *Manager) validate(ctx context.Context, customer string, s *settings, mo
 	}
 	add("settings", true, ActionNone, "mode %s, tenant %s", mode, s.Tenant)
 
-	res, err := m.acquire(ctx, customer, s, mode, nil)
+	// Admin consent Entra ID reported that was still propagating: finish
+	// its confirmation (a fresh app-only token of the provider app).
+	if st, _, err := m.loadStatus(ctx, customer); err == nil && st.propagating(time.Now()) {
+		if c, err := m.confirmConsent(ctx, customer, false); err != nil {
+			fail("consent", err)
+		} else {
+			add("consent", true, ActionNone, "admin consent confirmed: %s", strings.Join(c.Roles, ", "))
+		}
+	}
+
+	var res confidential.AuthResult
+	if mode == ModeAppRegistration {
+		// A token from MSAL's cache may predate a grant by an hour.
+		res, err = m.freshAppToken(ctx, customer, s, ep)
+	} else {
+		res, err = m.acquire(ctx, customer, s, mode, nil)
+	}
 	if err != nil {
 		fail("token", err)
 		return m.finishReport(ctx, r, err), nil
@@ -193,8 +211,11 @@ func (m *Manager) finishReport(ctx context.Context, r *Report, tokenErr error) *
 			st.State, st.LastError = StateConnected, nil
 		case tokenErr == nil && firstFail != nil:
 			st.State = StateDegraded
-			if firstFail.Action == ActionGrantConsent {
+			switch {
+			case firstFail.Action == ActionGrantConsent:
 				st.State = StateConsentRequired
+			case firstFail.Name == "consent" && firstFail.Action == ActionWaitAndRetry:
+				st.State = StateConsentPropagating
 			}
 			st.LastError = &ErrorInfo{At: at, Op: "validate " + firstFail.Name, Action: firstFail.Action, Message: firstFail.Detail}
 		}

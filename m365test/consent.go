@@ -3,6 +3,7 @@ package m365test
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // grant is the consent state of one app in one tenant: its service
@@ -10,13 +11,13 @@ import (
 type grant struct {
 	admin    bool                       // admin consent given
 	scopes   map[string]bool            // delegated scopes consented for all users (lower-case)
-	roles    map[string]bool            // application permissions (lower-case)
+	roles    map[string]time.Time       // application permissions (lower-case) -> when granted
 	users    map[string]map[string]bool // user oid -> delegated scopes the user consented to
 	original map[string]string          // lower-case -> canonical spelling
 }
 
 func newGrant() *grant {
-	return &grant{scopes: map[string]bool{}, roles: map[string]bool{}, users: map[string]map[string]bool{}, original: map[string]string{}}
+	return &grant{scopes: map[string]bool{}, roles: map[string]time.Time{}, users: map[string]map[string]bool{}, original: map[string]string{}}
 }
 
 // adminOnlyScopes are the delegated Graph permissions only an admin can
@@ -33,8 +34,15 @@ func (s *Server) servicePrincipalLocked(t *Tenant, a *App) bool {
 }
 
 // grantAdminLocked records admin consent of app in t for the given
-// delegated scopes and app roles.
+// delegated scopes and app roles, granted at the server's current time:
+// app-only tokens carry the new roles once the replication delay passed.
 func (s *Server) grantAdminLocked(t *Tenant, a *App, scopes, roles []string) {
+	s.grantAdminAtLocked(t, a, scopes, roles, s.nowLocked())
+}
+
+// grantAdminAtLocked is grantAdminLocked with the grant time given. A role
+// granted before keeps its original time.
+func (s *Server) grantAdminAtLocked(t *Tenant, a *App, scopes, roles []string, at time.Time) {
 	g := t.grants[a.ClientID]
 	if g == nil {
 		g = newGrant()
@@ -46,8 +54,11 @@ func (s *Server) grantAdminLocked(t *Tenant, a *App, scopes, roles []string) {
 		g.original[strings.ToLower(sc)] = sc
 	}
 	for _, r := range roles {
-		g.roles[strings.ToLower(r)] = true
-		g.original[strings.ToLower(r)] = r
+		k := strings.ToLower(r)
+		if old, ok := g.roles[k]; !ok || at.Before(old) {
+			g.roles[k] = at
+		}
+		g.original[k] = r
 	}
 }
 
@@ -104,14 +115,20 @@ func (s *Server) delegatedGrantedLocked(t *Tenant, a *App, oid string) []string 
 	return out
 }
 
-// rolesLocked returns the app roles granted to app in t.
+// rolesLocked returns the app roles granted to app in t, as an app-only
+// token issued now carries them: a role granted less than
+// Options.ConsentReplicationDelay ago is not in it yet.
 func (s *Server) rolesLocked(t *Tenant, a *App) []string {
 	g := t.grants[a.ClientID]
 	if g == nil {
 		return nil
 	}
+	now := s.nowLocked()
 	out := make([]string, 0, len(g.roles))
-	for k := range g.roles {
+	for k, at := range g.roles {
+		if now.Sub(at) < s.opts.ConsentReplicationDelay {
+			continue
+		}
 		out = append(out, g.original[k])
 	}
 	return out
@@ -119,8 +136,23 @@ func (s *Server) rolesLocked(t *Tenant, a *App) []string {
 
 // GrantAdminConsent records admin consent of the app clientID in the
 // tenant for all its required permissions, as if the tenant's Global Admin
-// had accepted the admin consent page.
+// had accepted the admin consent page long enough ago for the grant to
+// have replicated: app-only tokens carry the roles at once. Consent given
+// through the admin consent page, the sign-in page or
+// [Server.GrantAdminConsentNow] waits Options.ConsentReplicationDelay.
 func (s *Server) GrantAdminConsent(tenant, clientID string) error {
+	return s.grantAdminConsent(tenant, clientID, false)
+}
+
+// GrantAdminConsentNow records admin consent of the app clientID in the
+// tenant at the server's current time, as the admin consent page does:
+// app-only tokens lack the new roles until Options.ConsentReplicationDelay
+// has passed.
+func (s *Server) GrantAdminConsentNow(tenant, clientID string) error {
+	return s.grantAdminConsent(tenant, clientID, true)
+}
+
+func (s *Server) grantAdminConsent(tenant, clientID string, now bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.tenantLocked(tenant)
@@ -131,7 +163,11 @@ func (s *Server) GrantAdminConsent(tenant, clientID string) error {
 	if a == nil {
 		return fmt.Errorf("m365test: GrantAdminConsent: unknown app %q", clientID)
 	}
-	s.grantAdminLocked(t, a, a.delegated, a.appRoles)
+	at := s.nowLocked()
+	if !now {
+		at = at.Add(-s.opts.ConsentReplicationDelay)
+	}
+	s.grantAdminAtLocked(t, a, a.delegated, a.appRoles, at)
 	return nil
 }
 
@@ -156,8 +192,11 @@ type Consent struct {
 	Admin bool
 	// Scopes are the delegated scopes consented for all users.
 	Scopes []string
-	// Roles are the application permissions granted.
+	// Roles are the application permissions granted, replicated or not.
 	Roles []string
+	// Propagating are the granted roles app-only tokens do not carry yet
+	// (granted less than Options.ConsentReplicationDelay ago).
+	Propagating []string
 	// Users is the number of users who consented for themselves.
 	Users int
 }
@@ -179,8 +218,12 @@ func (s *Server) Consent(tenant, clientID string) (c Consent, ok bool) {
 	for k := range g.scopes {
 		c.Scopes = append(c.Scopes, g.original[k])
 	}
-	for k := range g.roles {
+	now := s.nowLocked()
+	for k, at := range g.roles {
 		c.Roles = append(c.Roles, g.original[k])
+		if now.Sub(at) < s.opts.ConsentReplicationDelay {
+			c.Propagating = append(c.Propagating, g.original[k])
+		}
 	}
 	c.Users = len(g.users)
 	return c, true

@@ -407,13 +407,26 @@ func TestAdminConsent(t *testing.T) {
 	if q.Get("admin_consent") != "True" || q.Get("tenant") != f.fabrikam.ID || q.Get("scope") != "https://graph.microsoft.com/.default" || q.Get("state") != "xyz" || q.Has("error") {
 		t.Errorf("accepted: %v", q)
 	}
-	// Confirm by an app-only token, as the facts page says.
+	// Right after consent the grant is still replicating: the directory
+	// shows it, app-only tokens do not carry the roles yet.
+	if c, _ := f.srv.Consent(f.fabrikam.ID, f.provider.ClientID); len(c.Roles) != 4 || len(c.Propagating) != 4 {
+		t.Errorf("consent right after the page: %+v, want 4 roles, all propagating", c)
+	}
 	res, err := cc.AcquireTokenByCredential(ctx, graphDefault, confidential.WithTenantID(f.fabrikam.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if roles := jwtClaims(t, res.AccessToken)["roles"].([]any); len(roles) != 4 {
-		t.Errorf("roles = %v, want the 4 application permissions", roles)
+	if roles, ok := jwtClaims(t, res.AccessToken)["roles"]; ok {
+		t.Errorf("token right after consent carries roles %v; replication should hold them back", roles)
+	}
+	f.srv.Advance(m365test.DefaultConsentReplicationDelay)
+	// Once replicated, a new token has them.
+	res, err = newConfidential(t, f, secretCred(t, providerSecret)).AcquireTokenByCredential(ctx, graphDefault, confidential.WithTenantID(f.fabrikam.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if roles, _ := jwtClaims(t, res.AccessToken)["roles"].([]any); len(roles) != 4 {
+		t.Errorf("roles = %v, want the 4 application permissions once replicated", roles)
 	}
 }
 

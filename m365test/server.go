@@ -52,7 +52,19 @@ type Options struct {
 	MaxLog int
 	// Logger receives one debug line per request; nil discards them.
 	Logger *slog.Logger
+	// ConsentReplicationDelay is how long after admin consent app-only
+	// tokens still lack the newly granted roles, as Entra ID's replication
+	// makes them: zero means DefaultConsentReplicationDelay, negative
+	// means none (roles are in the next token at once). It is judged by
+	// the server's clock ([Server.Advance] moves it).
+	ConsentReplicationDelay time.Duration
 }
+
+// DefaultConsentReplicationDelay is the consent replication delay of a
+// Server whose Options leave it zero. Entra ID documents "a few minutes"
+// and has been seen to take longer; one minute keeps demos moving while
+// still making a client that trusts a cached or the first fresh token fail.
+const DefaultConsentReplicationDelay = time.Minute
 
 // Server is a fake Microsoft cloud: Entra ID (identity platform v2.0) and
 // Microsoft Graph v1.0, for tests and demos. Create it with [NewServer] and
@@ -118,6 +130,12 @@ func NewServer(opts *Options) *Server {
 	}
 	if o.NotificationRetryDelay <= 0 {
 		o.NotificationRetryDelay = time.Second
+	}
+	switch {
+	case o.ConsentReplicationDelay == 0:
+		o.ConsentReplicationDelay = DefaultConsentReplicationDelay
+	case o.ConsentReplicationDelay < 0:
+		o.ConsentReplicationDelay = 0
 	}
 	if o.MaxLog <= 0 {
 		o.MaxLog = 10_000

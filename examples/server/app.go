@@ -145,6 +145,7 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 		Provider: provider, Store: a.store, Locker: a.store, HTTPClient: httpClient,
 		ValidateFilter: func(text string) error { _, err := filter.Compile(text); return err },
 		Logger:         a.log,
+		ConsentWait:    consentWait(cfg.ConsentWait),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("provider app settings: %w", err)
@@ -344,4 +345,13 @@ func (a *app) closeAll() {
 	if a.backend != nil {
 		a.backend.Close()
 	}
+}
+
+// consentWait maps the -consent-wait setting to m365access's ConsentWait,
+// where zero means the library's default and negative no wait.
+func consentWait(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -209,7 +209,9 @@ func TestBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 150*time.Second)
 	defer cancel()
 
-	d := startDemo(t, t.TempDir())
+	// The fake replicates consent for a minute (its realistic default);
+	// the portal waits two seconds of it, then reports it propagating.
+	d := startDemo(t, t.TempDir(), "-consent-wait", "2s")
 
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(browser),
@@ -393,15 +395,26 @@ func TestBrowser(t *testing.T) {
 		chromedp.SetValue(css(`#password`), m365test.DefaultPassword),
 		screenshot("10-admin-consent"),
 		chromedp.Click(css(`#accept`)),
-		heading("Consent granted"),
+		heading("Consent granted, still propagating"),
+		screenshot("11-consent-propagating"),
 	)
 	var consented struct {
 		State        string   `json:"state"`
 		GrantedRoles []string `json:"grantedRoles"`
 	}
 	d.api(t, "GET", "/api/customers/contoso/m365/status", "", http.StatusOK, &consented)
-	if consented.State != "connected" || len(consented.GrantedRoles) == 0 {
-		t.Errorf("status after Grant Consent = %+v, want connected with granted roles", consented)
+	if consented.State != "consentPropagating" {
+		t.Errorf("status right after Grant Consent = %+v, want consentPropagating", consented)
+	}
+	// Once Entra ID has replicated the grant, Validate confirms it.
+	d.a.fake.Advance(m365test.DefaultConsentReplicationDelay)
+	var confirmed struct {
+		OK bool `json:"ok"`
+	}
+	d.api(t, "POST", "/api/customers/contoso/m365/validate", "", http.StatusOK, &confirmed)
+	d.api(t, "GET", "/api/customers/contoso/m365/status", "", http.StatusOK, &consented)
+	if !confirmed.OK || consented.State != "connected" || len(consented.GrantedRoles) == 0 {
+		t.Errorf("status after the grant replicated = %+v (validate ok %v), want connected with granted roles", consented, confirmed.OK)
 	}
 
 	// The API agrees with the screen.

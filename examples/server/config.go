@@ -38,6 +38,7 @@ type config struct {
 	SupportEmail string
 	Customer     string
 	InviteTTL    time.Duration
+	ConsentWait  time.Duration
 	DemoUsers    int
 	LogLevel     string
 	// TrustedProxies are the reverse proxies whose forwarding header names
@@ -89,6 +90,7 @@ func settings() []*setting {
 		{flag: "support-email", env: "TENANTGATE_SUPPORT_EMAIL", usage: "support address shown on emails and failure pages"},
 		{flag: "customer", env: "TENANTGATE_CUSTOMER", def: "contoso", usage: "the customer the portal opens (demo: preconfigured for the fake tenant)"},
 		{flag: "invite-ttl", env: "TENANTGATE_INVITE_TTL", def: "168h", usage: "how long an invitation link works"},
+		{flag: "consent-wait", env: "TENANTGATE_CONSENT_WAIT", def: "20s", usage: "how long the consent callback waits for Entra ID to replicate a new admin consent before reporting it as granted, still propagating"},
 		{flag: "demo-users", env: "TENANTGATE_DEMO_USERS", def: "50000", usage: "demo: generated users in the fake tenant"},
 		{flag: "log-level", env: "TENANTGATE_LOG_LEVEL", def: "info", usage: "debug, info, warn or error"},
 		{flag: "trusted-proxies", env: "TENANTGATE_TRUSTED_PROXIES", usage: "comma-separated addresses or CIDR networks of the reverse proxies in front of the portal; their forwarding header (-client-ip-header) names the client for the rate limits. Empty: the TCP peer is the client, so behind a proxy every client shares one limit"},
@@ -201,6 +203,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		bad("invite-ttl", "%q is not a positive duration such as 72h", get("invite-ttl"))
 	} else {
 		cfg.InviteTTL = d
+	}
+	if d, err := time.ParseDuration(get("consent-wait")); err != nil || d < 0 || d > 5*time.Minute {
+		bad("consent-wait", "%q is not a duration from 0s to 5m such as 20s", get("consent-wait"))
+	} else {
+		cfg.ConsentWait = d
 	}
 	if n, err := strconv.Atoi(get("demo-users")); err != nil || n < 0 || n > 1_000_000 {
 		bad("demo-users", "%q is not a number from 0 to 1000000", get("demo-users"))
