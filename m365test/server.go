@@ -47,6 +47,14 @@ type Options struct {
 	// NotificationRetryDelay is the delay before the first retry, doubled
 	// after each; zero means one second.
 	NotificationRetryDelay time.Duration
+	// InMemory opens no listener: both listeners are in-memory pipes that
+	// only [Server.Transport] and [Server.Client] reach (any other host
+	// they are asked for fails), so unit tests use no port and no
+	// network. [Server.URL] is then "https://m365test.invalid:443" and
+	// [Server.BrowserURL] "http://browser.m365test.invalid:80": the
+	// sign-in pages are for a test's HTTP client (or
+	// [Server.SetAuthorizeAnswer]), not for a person's browser.
+	InMemory bool
 	// MaxLog bounds the request log (the oldest entries are dropped); zero
 	// means 10,000. Counters are never dropped.
 	MaxLog int
@@ -176,15 +184,24 @@ func NewServer(opts *Options) *Server {
 
 	s.graphMux = s.tlsMux()
 	s.tlsSrv = httptest.NewUnstartedServer(s.graphMux)
-	s.tlsSrv.Listener = listen(o.TLSAddr)
+	s.httpSrv = httptest.NewUnstartedServer(s.browserMux())
+	var tlsMem, browserMem *memListener
+	if o.InMemory {
+		tlsMem, browserMem = newMemListener(memTLSAddr), newMemListener(memBrowserAddr)
+		s.tlsSrv.Listener, s.httpSrv.Listener = tlsMem, browserMem
+	} else {
+		s.tlsSrv.Listener = listen(o.TLSAddr)
+		s.httpSrv.Listener = listen(o.BrowserAddr)
+	}
 	s.tlsSrv.TLS = &tls.Config{Certificates: []tls.Certificate{certs.leaf}, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
 	s.tlsSrv.StartTLS()
-
-	s.httpSrv = httptest.NewUnstartedServer(s.browserMux())
-	s.httpSrv.Listener = listen(o.BrowserAddr)
 	s.httpSrv.Start()
 
-	s.tr = newTransport(certs.pool, s.tlsSrv.Listener.Addr().String())
+	if o.InMemory {
+		s.tr = newMemTransport(certs.pool, tlsMem, browserMem)
+	} else {
+		s.tr = newTransport(certs.pool, s.tlsSrv.Listener.Addr().String())
+	}
 	return s
 }
 

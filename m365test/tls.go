@@ -70,7 +70,7 @@ func newCertificates(now time.Time) (*certificates, error) {
 		NotAfter:     now.Add(10 * 365 * 24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost", LoginHost, GraphHost},
+		DNSNames:     []string{"localhost", LoginHost, GraphHost, "m365test.invalid"},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 	}
 	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &leafKey.PublicKey, caKey)
@@ -84,6 +84,34 @@ func newCertificates(now time.Time) (*certificates, error) {
 		pool: pool,
 		leaf: tls.Certificate{Certificate: [][]byte{leafDER, caDER}, PrivateKey: leafKey},
 	}, nil
+}
+
+// newMemTransport returns a transport that trusts the fake's CA and dials
+// the public Microsoft hosts and the TLS listener's name to the in-memory
+// TLS listener, the browser listener's name to the in-memory browser
+// listener, and refuses every other address.
+func newMemTransport(pool *x509.CertPool, tlsL, browserL *memListener) *http.Transport {
+	return &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, port, err := net.SplitHostPort(addr)
+			if err != nil {
+				return nil, fmt.Errorf("m365test: dial %q: %w", addr, err)
+			}
+			switch {
+			case addr == memTLSAddr || port == "443" && (strings.EqualFold(host, LoginHost) || strings.EqualFold(host, GraphHost)):
+				return tlsL.dial(ctx)
+			case addr == memBrowserAddr:
+				return browserL.dial(ctx)
+			}
+			return nil, fmt.Errorf("m365test: the in-memory fake cloud reaches only %s, %s and its own listeners, not %q", LoginHost, GraphHost, addr)
+		},
+		TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		MaxIdleConns:        100,
+		MaxIdleConnsPerHost: 100,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second,
+	}
 }
 
 // newTransport returns a transport that trusts the fake's CA and dials the
