@@ -51,9 +51,10 @@ type app struct {
 	outbox  *outbox.Outbox   // demo only
 	fake    *m365test.Server // demo only
 	tenant  *m365test.Tenant // demo only
-	// fakeSecret is the provider app's secret in the fake (random per
-	// start; a test value, not a real secret).
-	fakeSecret string
+	// fakeProvider is the provider app registered in the fake and what
+	// the portal sets to use it (its secret is random per start; a test
+	// value, not a real secret).
+	fakeProvider *m365test.Provider
 
 	// clientIP names the client of a request for the rate limits.
 	clientIP *clientip.Resolver
@@ -121,10 +122,9 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 		}
 		a.outbox = outbox.New(outbox.Options{})
 		mailer = a.outbox
-		provider.ClientID, provider.ClientSecret = demoClientID, a.fakeSecret
-		httpClient = a.fake.Client()
-		graphTransport = a.fake.Transport()
-		signInOrigins = []string{a.fake.BrowserURL()}
+		fp := a.fakeProvider
+		provider.ClientID, provider.ClientSecret = fp.ClientID, fp.ClientSecret
+		httpClient, graphTransport, signInOrigins = fp.HTTPClient, fp.GraphTransport, fp.SignInOrigins
 	} else {
 		if cfg.CertificateFile != "" {
 			pem, err := os.ReadFile(cfg.CertificateFile)

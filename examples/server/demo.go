@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/m365test"
@@ -49,12 +48,8 @@ func (a *app) startFake() error {
 		return fmt.Errorf("demo tenant: %w", err)
 	}
 	a.tenant = t
-	a.fakeSecret = randomToken(32)
-	_, err = a.fake.AddApp(m365test.AppOptions{
-		ClientID: demoClientID, DisplayName: a.cfg.ProviderName + " (demo provider app)",
-		Secrets:                []m365test.Secret{{Value: a.fakeSecret, Expires: time.Now().AddDate(1, 0, 0)}},
-		RedirectURIs:           []string{a.publicURL + "/auth/callback", a.publicURL + "/consent/callback"},
-		RequirePKCE:            true,
+	a.fakeProvider, err = a.fake.AddProvider(m365test.ProviderOptions{
+		PublicBaseURL: a.publicURL, ClientID: demoClientID, DisplayName: a.cfg.ProviderName + " (demo provider app)",
 		DelegatedPermissions:   m365access.DefaultScopes,
 		ApplicationPermissions: []string{"User.Read.All", "Organization.Read.All"},
 	})
