@@ -1,0 +1,221 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/tenantgate/tenantgate/internal/sqldb"
+)
+
+// Dialect is the SQL dialect of the database the Log is kept in.
+type Dialect = sqldb.Dialect
+
+// The supported dialects.
+const (
+	// SQLite through modernc.org/sqlite (driver "sqlite").
+	SQLite = sqldb.SQLite
+	// Postgres through github.com/jackc/pgx/v5/stdlib (driver "pgx").
+	Postgres = sqldb.Postgres
+)
+
+// Options configures a Log. DB and Dialect are required.
+type Options struct {
+	// DB is the database, normally the tokenstore's; New creates the
+	// tables. Close does not close it.
+	DB *sql.DB
+	// Dialect is DB's dialect.
+	Dialect Dialect
+	// Logger receives the package's logs. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// Log is the audit trail. It is safe for concurrent use.
+type Log struct {
+	db  *sql.DB
+	d   Dialect
+	log *slog.Logger
+
+	mu   sync.Mutex
+	uses map[useKey]int64 // credential uses not yet flushed
+}
+
+// New checks opts, creates the tables and returns a Log.
+func New(ctx context.Context, opts Options) (*Log, error) {
+	if opts.DB == nil {
+		return nil, errors.New("audit: Options.DB is required")
+	}
+	if !opts.Dialect.Valid() {
+		return nil, fmt.Errorf("audit: unknown Options.Dialect %v", opts.Dialect)
+	}
+	if err := sqldb.Migrate(ctx, opts.DB, opts.Dialect, "tenantgate_audit_migrations", migrateLockID, migrations(opts.Dialect)); err != nil {
+		return nil, fmt.Errorf("audit: migrate %s schema: %w", opts.Dialect, err)
+	}
+	l := &Log{db: opts.DB, d: opts.Dialect, log: opts.Logger, uses: map[useKey]int64{}}
+	if l.log == nil {
+		l.log = slog.Default()
+	}
+	return l, nil
+}
+
+const migrateLockID = 0x7467_6175_6469_7400 // "tgaudit"
+
+func migrations(d Dialect) [][]string {
+	if d == Postgres {
+		return [][]string{{
+			`CREATE TABLE tenantgate_audit (
+				id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+				at         BIGINT NOT NULL, -- Unix microseconds
+				actor      TEXT   NOT NULL,
+				action     TEXT   NOT NULL,
+				customer   TEXT   NOT NULL,
+				outcome    TEXT   NOT NULL,
+				request_id TEXT   NOT NULL,
+				detail     TEXT   NOT NULL
+			)`,
+			`CREATE INDEX tenantgate_audit_customer ON tenantgate_audit (customer, id)`,
+			`CREATE FUNCTION tenantgate_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$`,
+			`CREATE TRIGGER tenantgate_audit_no_change BEFORE UPDATE OR DELETE ON tenantgate_audit
+				FOR EACH ROW EXECUTE FUNCTION tenantgate_audit_append_only()`,
+			`CREATE TRIGGER tenantgate_audit_no_truncate BEFORE TRUNCATE ON tenantgate_audit
+				FOR EACH STATEMENT EXECUTE FUNCTION tenantgate_audit_append_only()`,
+			useTable,
+		}}
+	}
+	return [][]string{{
+		`CREATE TABLE tenantgate_audit (
+			id         INTEGER PRIMARY KEY AUTOINCREMENT,
+			at         BIGINT NOT NULL, -- Unix microseconds
+			actor      TEXT   NOT NULL,
+			action     TEXT   NOT NULL,
+			customer   TEXT   NOT NULL,
+			outcome    TEXT   NOT NULL,
+			request_id TEXT   NOT NULL,
+			detail     TEXT   NOT NULL
+		)`,
+		`CREATE INDEX tenantgate_audit_customer ON tenantgate_audit (customer, id)`,
+		`CREATE TRIGGER tenantgate_audit_no_update BEFORE UPDATE ON tenantgate_audit
+			BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END`,
+		`CREATE TRIGGER tenantgate_audit_no_delete BEFORE DELETE ON tenantgate_audit
+			BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END`,
+		useTable,
+	}}
+}
+
+const useTable = `CREATE TABLE tenantgate_credential_use (
+	customer TEXT   NOT NULL,
+	hour     BIGINT NOT NULL, -- Unix seconds of the hour's start
+	uses     BIGINT NOT NULL,
+	PRIMARY KEY (customer, hour)
+)`
+
+// Append records e. Actor, Action and Outcome are required; At is set
+// when zero.
+func (l *Log) Append(ctx context.Context, e Entry) error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	_, err := l.db.ExecContext(context.WithoutCancel(ctx), l.d.Rebind(`INSERT INTO tenantgate_audit
+		(at, actor, action, customer, outcome, request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		e.At.UnixMicro(), e.Actor, e.Action, e.Customer, string(e.Outcome), e.RequestID, e.Detail)
+	if err != nil {
+		return fmt.Errorf("audit: append %s on %q: %w", e.Action, e.Customer, err)
+	}
+	return nil
+}
+
+// Query selects entries, newest first.
+type Query struct {
+	// Customer limits to one customer's entries; "" means every entry.
+	Customer string
+	// Limit is the page size: 1 to 500, default 50.
+	Limit int
+	// After is the Next of the previous page; "" starts at the newest.
+	After string
+}
+
+// Page is one page of entries, newest first.
+type Page struct {
+	Entries []Entry `json:"entries"`
+	// Next continues the listing as Query.After; "" on the last page.
+	Next string `json:"next"`
+}
+
+// ErrBadCursor is returned by List for a Query.After it did not issue.
+var ErrBadCursor = errors.New("audit: the page cursor is not valid")
+
+// List returns a page of entries, newest first.
+func (l *Log) List(ctx context.Context, q Query) (Page, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 500)
+	query := `SELECT id, at, actor, action, customer, outcome, request_id, detail FROM tenantgate_audit WHERE 1 = 1`
+	var args []any
+	if q.Customer != "" {
+		query += ` AND customer = ?`
+		args = append(args, q.Customer)
+	}
+	if q.After != "" {
+		id, err := decodeCursor(q.After)
+		if err != nil {
+			return Page{}, err
+		}
+		query += ` AND id < ?`
+		args = append(args, id)
+	}
+	query += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, limit+1)
+	rows, err := l.db.QueryContext(ctx, l.d.Rebind(query), args...)
+	if err != nil {
+		return Page{}, fmt.Errorf("audit: list: %w", err)
+	}
+	defer rows.Close()
+	p := Page{Entries: []Entry{}}
+	var lastID int64
+	for rows.Next() {
+		var e Entry
+		var id, at int64
+		if err := rows.Scan(&id, &at, &e.Actor, &e.Action, &e.Customer, &e.Outcome, &e.RequestID, &e.Detail); err != nil {
+			return Page{}, fmt.Errorf("audit: list: %w", err)
+		}
+		if len(p.Entries) == limit {
+			p.Next = encodeCursor(lastID)
+			break
+		}
+		e.At = time.UnixMicro(at).UTC()
+		p.Entries = append(p.Entries, e)
+		lastID = id
+	}
+	if err := rows.Err(); err != nil {
+		return Page{}, fmt.Errorf("audit: list: %w", err)
+	}
+	return p, nil
+}
+
+func encodeCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("a" + strconv.FormatInt(id, 10)))
+}
+
+func decodeCursor(s string) (int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) < 2 || b[0] != 'a' {
+		return 0, ErrBadCursor
+	}
+	id, err := strconv.ParseInt(string(b[1:]), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, ErrBadCursor
+	}
+	return id, nil
+}
