@@ -33,20 +33,57 @@
 // has recorded itself failed ("cancelled"), so no run is left running and
 // no write hits a closed Store.
 //
-// Admin routes (relative to the mount point):
+// Admin routes (relative to the mount point), with the JSON schema of the
+// request body, the success status (OK) and the schema of the response body.
+// The schemas are those of the OpenAPI 3.1 document the API serves at GET
+// /openapi.json (components.schemas); every error is a Problem
+// (application/problem+json). Tests check the document against the JSON
+// types of the handlers and against the handlers' answers.
 //
-//	GET, PUT  /customers/{customer}/m365              settings
-//	POST      /customers/{customer}/m365/validate     validate authentication
-//	POST, GET /customers/{customer}/m365/invitations  send, list
-//	DELETE    /customers/{customer}/m365/invitations/{id}
-//	POST      /customers/{customer}/m365/refresh-token  a new wizard link
-//	POST      /customers/{customer}/m365/switch-to-token
-//	POST      /customers/{customer}/m365/consent        admin consent link
-//	GET       /customers/{customer}/m365/status
-//	GET, PUT  /customers/{customer}/m365/qoe
-//	POST, GET /customers/{customer}/users/sync
-//	GET       /customers/{customer}/users?limit=&after=
-//	GET       /openapi.json
+//	METHOD PATH                                          REQUEST           OK  RESPONSE
+//	GET    /customers/{customer}/m365                    -                 200 Settings
+//	PUT    /customers/{customer}/m365                    SettingsUpdate    200 Settings
+//	POST   /customers/{customer}/m365/validate           -                 200 ValidationReport
+//	POST   /customers/{customer}/m365/invitations        InvitationRequest 201 Invitation
+//	GET    /customers/{customer}/m365/invitations        -                 200 InvitationList
+//	DELETE /customers/{customer}/m365/invitations/{id}   -                 200 Invitation
+//	POST   /customers/{customer}/m365/refresh-token      -                 201 WizardLink
+//	POST   /customers/{customer}/m365/switch-to-token    -                 200 SignInLink
+//	POST   /customers/{customer}/m365/consent            -                 200 SignInLink
+//	GET    /customers/{customer}/m365/status             -                 200 Status
+//	GET    /customers/{customer}/m365/qoe                -                 200 QoE
+//	PUT    /customers/{customer}/m365/qoe                QoEUpdate         200 QoE
+//	POST   /customers/{customer}/users/sync              -                 202 SyncRun
+//	GET    /customers/{customer}/users/sync              -                 200 SyncRun
+//	GET    /customers/{customer}/users                   -                 200 UserPage
+//	GET    /openapi.json                                 -                 200 the OpenAPI document
+//
+// GET /customers/{customer}/users takes limit (1 to 1000, default 100) and
+// after (the next cursor of the previous page). The schemas' fields (JSON
+// names; * marks the ones always present in responses):
+//
+//   - Invitation: completedAt, createdAt, expiresAt*, failedAt, id*, openedAt, revokedAt, sentAt, sentBy, status*, to
+//   - InvitationList: invitations*
+//   - InvitationRequest: to
+//   - Problem: action, code*, detail, fields, reason, status*, title*, type
+//   - QoE: appId*, clientSecretExpiresAt, clientSecretSet*
+//   - QoEUpdate: appId, clientSecret, clientSecretExpiresAt
+//   - Settings: authMode*, certificateExpiresAt, certificateSet, certificateSha256, clientId*, clientSecretExpiresAt, clientSecretSet*, cloud, customer*, passwordSet, serviceAccount*, tenant*, tenantId, updatedAt, userFilter*, version*
+//   - SettingsUpdate: authMode, certificatePem, clientId, clientSecret, clientSecretExpiresAt, cloud, password, serviceAccount, tenant, userFilter
+//   - SignInLink: expiresAt*, url*
+//   - Status: account, authMode*, certificateExpiresAt, connectedAt, consentGrantedAt, consentReportedAt, grantedRoles, lastError, lastRefresh, lastValidation, lastValidationOk, qoeSecretExpiresAt, refreshTokenDeadline, secretExpiresAt, state*, tenantId
+//   - SyncRun: added*, changed*, error, finishedAt, heartbeat, id*, progress*, removed*, startedAt, state*, total*, unchanged
+//   - User: accountEnabled, city, companyName, country, department, displayName, givenName, id, jobTitle, mail, mailNickname, mobilePhone, officeLocation, postalCode, preferredLanguage, proxyAddresses, state, streetAddress, surname, usageLocation, userPrincipalName
+//   - UserPage: next, total*, users*
+//   - ValidationReport: at, authMode, checks*, ok*, tenantId
+//   - WizardLink: expiresAt, invitation*, link*
+//
+// Timestamps are RFC 3339 strings; responses omit absent optional fields
+// (never null). In SettingsUpdate and QoEUpdate an absent or null field
+// keeps the stored value and "" clears it; unknown fields are refused
+// (malformed_json). Secrets (clientSecret, certificatePem, password) are write-only:
+// responses say only whether one is set (clientSecretSet, certificateSet,
+// passwordSet) and when it expires.
 //
 // Wizard routes:
 //

@@ -163,5 +163,7 @@ var schemas = map[string]any{
 		"id": str, "userPrincipalName": str, "displayName": str, "givenName": str, "surname": str, "mail": str,
 		"jobTitle": str, "department": str, "companyName": str, "officeLocation": str, "streetAddress": str,
 		"city": str, "state": str, "country": str, "usageLocation": str, "accountEnabled": boolean,
+		"postalCode": str, "mobilePhone": str, "preferredLanguage": str, "mailNickname": str,
+		"proxyAddresses": map[string]any{"type": "array", "items": str},
 	}),
 }

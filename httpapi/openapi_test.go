@@ -1,0 +1,303 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantgate/tenantgate/usersync"
+)
+
+// schemaTypes are the Go types the handlers encode and decode for each
+// schema of the OpenAPI document.
+var schemaTypes = map[string]reflect.Type{
+	"Problem":           reflect.TypeFor[Problem](),
+	"Settings":          reflect.TypeFor[settingsJSON](),
+	"SettingsUpdate":    reflect.TypeFor[settingsUpdateJSON](),
+	"ValidationReport":  reflect.TypeFor[reportJSON](),
+	"InvitationRequest": reflect.TypeFor[invitationRequestJSON](),
+	"Invitation":        reflect.TypeFor[invitationJSON](),
+	"InvitationList": reflect.TypeFor[struct {
+		Invitations []invitationJSON `json:"invitations"`
+	}](),
+	"WizardLink": reflect.TypeFor[wizardLinkJSON](),
+	"SignInLink": reflect.TypeFor[signInLinkJSON](),
+	"Status":     reflect.TypeFor[statusJSON](),
+	"QoE":        reflect.TypeFor[qoeJSON](),
+	"QoEUpdate":  reflect.TypeFor[qoeUpdateJSON](),
+	"SyncRun":    reflect.TypeFor[syncRunJSON](),
+	"UserPage":   reflect.TypeFor[userPageJSON](),
+	"User":       reflect.TypeFor[usersync.User](),
+}
+
+// TestOpenAPISchemasMatchTheJSONTypes: every schema has exactly the
+// fields of the Go type behind it, with matching JSON types, and what the
+// schema marks required is never omitted.
+func TestOpenAPISchemasMatchTheJSONTypes(t *testing.T) {
+	for name := range schemas {
+		if _, ok := schemaTypes[name]; !ok {
+			t.Errorf("schema %s has no Go type in schemaTypes", name)
+		}
+	}
+	for name, typ := range schemaTypes {
+		s, ok := schemas[name].(map[string]any)
+		require.True(t, ok, "schema %s missing", name)
+		compareSchema(t, name, s, typ)
+	}
+}
+
+func compareSchema(t *testing.T, at string, s map[string]any, typ reflect.Type) {
+	t.Helper()
+	if r, ok := s["$ref"].(string); ok {
+		name := strings.TrimPrefix(r, "#/components/schemas/")
+		want, known := schemaTypes[name]
+		if assert.True(t, known, "%s: $ref to %s", at, name) {
+			assert.Equal(t, want, deref(typ), "%s: $ref %s is another Go type", at, name)
+		}
+		return
+	}
+	typ = deref(typ)
+	switch s["type"] {
+	case "string":
+		ok := typ.Kind() == reflect.String || typ == reflect.TypeFor[time.Time]()
+		assert.True(t, ok, "%s: schema string, Go %s", at, typ)
+		if s["format"] == "date-time" {
+			assert.Equal(t, reflect.TypeFor[time.Time](), typ, "%s: date-time", at)
+		}
+	case "integer":
+		assert.Contains(t, []reflect.Kind{reflect.Int, reflect.Int64, reflect.Int32}, typ.Kind(), "%s: schema integer, Go %s", at, typ)
+	case "boolean":
+		assert.Equal(t, reflect.Bool, typ.Kind(), "%s: schema boolean", at)
+	case "array":
+		if assert.Equal(t, reflect.Slice, typ.Kind(), "%s: schema array", at) {
+			compareSchema(t, at+"[]", s["items"].(map[string]any), typ.Elem())
+		}
+	case "object":
+		if !assert.Equal(t, reflect.Struct, typ.Kind(), "%s: schema object, Go %s", at, typ) {
+			return
+		}
+		props, _ := s["properties"].(map[string]any)
+		fields := jsonFields(typ)
+		for name, f := range fields {
+			ps, ok := props[name].(map[string]any)
+			if !assert.True(t, ok, "%s: Go field %q (%s) is not in the schema", at, name, f.Name) {
+				continue
+			}
+			compareSchema(t, at+"."+name, ps, f.Type)
+		}
+		for name := range props {
+			_, ok := fields[name]
+			assert.True(t, ok, "%s: schema property %q is no field of %s", at, name, typ)
+		}
+		req, _ := s["required"].([]string)
+		for _, name := range req {
+			f, ok := fields[name]
+			if assert.True(t, ok, "%s: required %q is no field", at, name) {
+				assert.NotContains(t, f.Tag.Get("json"), "omitempty", "%s: required %q is omitempty", at, name)
+			}
+		}
+	default:
+		t.Errorf("%s: schema without a type: %v", at, s)
+	}
+}
+
+func deref(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
+// jsonFields are the fields encoding/json writes for struct type typ, by
+// JSON name.
+func jsonFields(typ reflect.Type) map[string]reflect.StructField {
+	out := map[string]reflect.StructField{}
+	for f := range typ.Fields() {
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f
+	}
+	return out
+}
+
+// TestResponsesConformToTheDocument runs every admin route once against
+// the fake and checks each answer against the schema the document names
+// for it: no field the schema lacks, every required field present, the
+// documented status.
+func TestResponsesConformToTheDocument(t *testing.T) {
+	e := newEnv(t, nil)
+	e.saveToken(t, "a", e.contoso)
+	doc := e.do(t, "GET", "/openapi.json", tokenA, nil)
+	require.Equal(t, http.StatusOK, doc.Code)
+	var full struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]struct {
+				Content map[string]struct {
+					Schema map[string]any `json:"schema"`
+				} `json:"content"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	require.NoError(t, json.Unmarshal(doc.Body.Bytes(), &full))
+
+	inv := decode[invitationJSON](t, e.do(t, "POST", "/customers/a/m365/invitations", tokenA, map[string]string{}), http.StatusCreated)
+	calls := []struct {
+		method, path, pattern string
+		body                  any
+	}{
+		{"GET", "/customers/a/m365", "/customers/{customer}/m365", nil},
+		{"PUT", "/customers/a/m365", "/customers/{customer}/m365", map[string]string{"userFilter": "UsageLocation -eq 'IT'"}},
+		{"POST", "/customers/a/m365/validate", "/customers/{customer}/m365/validate", nil},
+		{"POST", "/customers/a/m365/invitations", "/customers/{customer}/m365/invitations", map[string]string{}},
+		{"GET", "/customers/a/m365/invitations", "/customers/{customer}/m365/invitations", nil},
+		{"DELETE", "/customers/a/m365/invitations/" + inv.ID, "/customers/{customer}/m365/invitations/{id}", nil},
+		{"POST", "/customers/a/m365/refresh-token", "/customers/{customer}/m365/refresh-token", nil},
+		{"POST", "/customers/a/m365/switch-to-token", "/customers/{customer}/m365/switch-to-token", nil},
+		{"POST", "/customers/a/m365/consent", "/customers/{customer}/m365/consent", nil},
+		{"GET", "/customers/a/m365/status", "/customers/{customer}/m365/status", nil},
+		{"PUT", "/customers/a/m365/qoe", "/customers/{customer}/m365/qoe", map[string]string{"appId": "d0d0d0d0-1111-2222-3333-444444444444", "clientSecret": "qoe-secret-0123456789abcdef"}},
+		{"GET", "/customers/a/m365/qoe", "/customers/{customer}/m365/qoe", nil},
+		{"POST", "/customers/a/users/sync", "/customers/{customer}/users/sync", nil},
+		{"GET", "/customers/a/users/sync", "/customers/{customer}/users/sync", nil},
+		{"GET", "/customers/a/users", "/customers/{customer}/users", nil},
+		{"GET", "/customers/a/users?limit=0", "/customers/{customer}/users", nil}, // a problem
+	}
+	seen := map[string]bool{}
+	for _, c := range calls {
+		w := e.do(t, c.method, c.path, tokenAll, c.body)
+		ops, ok := full.Paths[c.pattern]
+		require.True(t, ok, c.pattern)
+		op, ok := ops[strings.ToLower(c.method)]
+		require.True(t, ok, c.method+" "+c.pattern)
+		seen[c.method+" "+c.pattern] = true
+		resp, documented := op.Responses[itoa(w.Code)]
+		if w.Code >= 400 {
+			resp, documented = op.Responses["default"], true
+		}
+		if !assert.True(t, documented, "%s %s answered %d, not documented: %s", c.method, c.path, w.Code, w.Body) {
+			continue
+		}
+		for ctype, content := range resp.Content {
+			assert.Equal(t, ctype, strings.Split(w.Header().Get("Content-Type"), ";")[0], "%s %s", c.method, c.path)
+			var v any
+			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &v), c.path)
+			conform(t, c.method+" "+c.path, content.Schema, v)
+		}
+	}
+	for pattern, ops := range full.Paths {
+		for m := range ops {
+			if key := strings.ToUpper(m) + " " + pattern; !seen[key] && pattern != "/openapi.json" {
+				t.Errorf("%s is not exercised", key)
+			}
+		}
+	}
+	// Sync done before the test ends (the Store outlives it).
+	e.waitSync(t, "a")
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// conform checks value v against schema s of the document.
+func conform(t *testing.T, at string, s map[string]any, v any) {
+	t.Helper()
+	if r, ok := s["$ref"].(string); ok {
+		var resolved map[string]any
+		b, _ := json.Marshal(schemas[strings.TrimPrefix(r, "#/components/schemas/")])
+		_ = json.Unmarshal(b, &resolved)
+		s = resolved
+	}
+	switch s["type"] {
+	case "object":
+		m, ok := v.(map[string]any)
+		if !assert.True(t, ok, "%s: %T, want an object", at, v) {
+			return
+		}
+		props, _ := s["properties"].(map[string]any)
+		for k, fv := range m {
+			ps, ok := props[k].(map[string]any)
+			if assert.True(t, ok, "%s: field %q is not in the schema", at, k) {
+				conform(t, at+"."+k, ps, fv)
+			}
+		}
+		req, _ := s["required"].([]any)
+		for _, k := range req {
+			_, ok := m[k.(string)]
+			assert.True(t, ok, "%s: required field %q missing", at, k)
+		}
+	case "array":
+		a, ok := v.([]any)
+		if assert.True(t, ok, "%s: %T, want an array", at, v) {
+			for i, x := range a {
+				conform(t, at+"["+itoa(i)+"]", s["items"].(map[string]any), x)
+			}
+		}
+	case "string":
+		str, ok := v.(string)
+		if assert.True(t, ok, "%s: %T, want a string", at, v) {
+			if enum, ok := s["enum"].([]any); ok {
+				assert.True(t, slices.Contains(enum, any(str)), "%s: %q not in %v", at, str, enum)
+			}
+		}
+	case "integer":
+		f, ok := v.(float64)
+		assert.True(t, ok && f == float64(int64(f)), "%s: %v, want an integer", at, v)
+	case "boolean":
+		_, ok := v.(bool)
+		assert.True(t, ok, "%s: %T, want a boolean", at, v)
+	}
+}
+
+// TestDocListsEveryRouteAndSchema: the package documentation's route
+// table and schema list say what the route table and the document say.
+func TestDocListsEveryRouteAndSchema(t *testing.T) {
+	src, err := os.ReadFile("doc.go")
+	require.NoError(t, err)
+	doc := string(src)
+	e := newEnv(t, nil)
+	a, err := newAdmin(e.cfg)
+	require.NoError(t, err)
+	for _, rt := range a.routes {
+		req, resp := "-", rt.response
+		if rt.request != "" {
+			req = rt.request
+		}
+		if resp == "" {
+			resp = "the OpenAPI document"
+		}
+		line := fmt.Sprintf("//\t%-6s %-45s %-17s %d %s\n", rt.method, rt.path, req, rt.status, resp)
+		assert.Contains(t, doc, line, "doc.go's admin route table lacks this line")
+	}
+	for _, name := range slices.Sorted(maps.Keys(schemas)) {
+		s := schemas[name].(map[string]any)
+		props := s["properties"].(map[string]any)
+		required, _ := s["required"].([]string)
+		var fields []string
+		for _, p := range slices.Sorted(maps.Keys(props)) {
+			if slices.Contains(required, p) {
+				p += "*"
+			}
+			fields = append(fields, p)
+		}
+		line := "//   - " + name + ": " + strings.Join(fields, ", ") + "\n"
+		assert.Contains(t, doc, line, "doc.go's schema list lacks this line")
+	}
+}
