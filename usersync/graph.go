@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -90,6 +91,7 @@ type GraphSource struct {
 	pageSize int
 	noCount  bool
 	selected string
+	decoders sync.Pool // *pageDecoder
 }
 
 // NewGraphSource returns a GraphSource reading with the credentials from
@@ -179,26 +181,35 @@ func (s *GraphSource) Read(ctx context.Context, customer string, q Query, fn fun
 	}
 	count := q.Advanced || !s.noCount
 	next := s.firstURL(q, count)
-	users := make([]User, 0, s.pageSize)
+	dec := s.decoder()
+	defer s.decoders.Put(dec)
+	p := wirePage{users: make([]User, 0, s.pageSize)}
 	estimated := int64(-1)
 	for next != "" {
 		req, err := s.newRequest(ctx, cred, customer, next, count)
 		if err != nil {
 			return err
 		}
-		var c int64
-		users, next, c, err = s.fetch(req, customer, users)
-		if err != nil {
+		if err := s.fetch(req, customer, dec, &p); err != nil {
 			return err
 		}
-		if c >= 0 {
-			estimated = c
+		next = p.next
+		if p.count >= 0 {
+			estimated = p.count
 		}
-		if err := fn(Page{Users: users, Estimate: estimated}); err != nil {
+		if err := fn(Page{Users: p.users, Estimate: estimated}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// decoder returns a page decoder from the pool.
+func (s *GraphSource) decoder() *pageDecoder {
+	if d, ok := s.decoders.Get().(*pageDecoder); ok {
+		return d
+	}
+	return &pageDecoder{}
 }
 
 // newRequest builds an authenticated GET of link.
@@ -228,34 +239,33 @@ func (s *GraphSource) newRequest(ctx context.Context, cred azcore.TokenCredentia
 	return req, nil
 }
 
-// fetch sends req and decodes the page into users.
-func (s *GraphSource) fetch(req *http.Request, customer string, users []User) ([]User, string, int64, error) {
+// fetch sends req and decodes the page into p.
+func (s *GraphSource) fetch(req *http.Request, customer string, dec *pageDecoder, p *wirePage) error {
 	resp, err := s.client.Do(req)
 	if err != nil {
 		if ctxErr := req.Context().Err(); ctxErr != nil {
-			return users, "", -1, ctxErr
+			return ctxErr
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err // drop the URL: it can be long and says nothing new
 		}
-		return users, "", -1, &m365access.Error{Op: "read users", Customer: customer, Err: err,
+		return &m365access.Error{Op: "read users", Customer: customer, Err: err,
 			Action: m365access.ActionWaitAndRetry, Retryable: true}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, graphhttp.MaxErrorBody))
-		return users, "", -1, m365access.ParseGraphError("read users", customer, resp.StatusCode, resp.Header, body)
+		return m365access.ParseGraphError("read users", customer, resp.StatusCode, resp.Header, body)
 	}
-	users, next, count, err := decodePage(resp.Body, users)
-	if err != nil {
+	if err := dec.readPage(resp.Body, resp.ContentLength, p); err != nil {
 		if ctxErr := req.Context().Err(); ctxErr != nil {
-			return users, "", -1, ctxErr
+			return ctxErr
 		}
-		return users, "", -1, &m365access.Error{Op: "read users", Customer: customer,
+		return &m365access.Error{Op: "read users", Customer: customer,
 			Err: fmt.Errorf("decode page: %w", err), Action: m365access.ActionWaitAndRetry, Retryable: true}
 	}
-	return users, next, count, nil
+	return nil
 }
 
 // isNil reports whether v is nil or an interface holding a nil pointer or
