@@ -53,6 +53,7 @@ func (s *Server) tlsMux() http.Handler {
 	s.route(mux, "GET /v1.0/organization", EndpointOrganization, true, s.handleOrganization)
 	s.route(mux, "GET /v1.0/me", EndpointMe, true, s.handleMe)
 	s.route(mux, "GET /v1.0/users", EndpointUsers, true, s.handleUsers)
+	s.route(mux, "GET /v1.0/users/delta", EndpointUsers, true, s.handleUsersDelta)
 	s.route(mux, "GET /v1.0/users/{id}", EndpointUsers, true, s.handleUser)
 	s.route(mux, "POST /v1.0/users/{id}/sendMail", EndpointSendMail, true, s.handleSendMail)
 	s.route(mux, "POST /v1.0/me/sendMail", EndpointSendMail, true, s.handleSendMail)

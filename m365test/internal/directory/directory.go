@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // MaxUsers is the largest number of generated users a [Directory] holds: the
@@ -47,6 +48,9 @@ type Directory struct {
 
 	idOnce sync.Once
 	byID   map[[16]byte]int32 // object ID -> generator index
+
+	mu sync.Mutex              // serializes changes (see edit.go)
+	ov atomic.Pointer[overlay] // changes since New; nil when none
 }
 
 // New returns the directory of the tenant tenantID (its GUID) with verified
@@ -111,19 +115,33 @@ func (d *Directory) Domain() string { return d.domain }
 // DisplayName returns the tenant's display name (every user's companyName).
 func (d *Directory) DisplayName() string { return d.displayName }
 
-// N returns the number of generated users (the Global Admin not included).
-func (d *Directory) N() int { return d.n }
+// N returns the number of generated users (the Global Admin not
+// included): those of New plus those [Directory.Add] added, deleted ones
+// included.
+func (d *Directory) N() int { return d.n + d.ov.Load().addedUsers() }
 
-// Len returns the number of users a listing without filter returns: N()+1.
-func (d *Directory) Len() int { return d.n + 1 }
+// Len returns the number of users a listing without filter returns: N()+1
+// less the deleted users.
+func (d *Directory) Len() int {
+	ov := d.ov.Load()
+	return d.n + 1 + ov.addedUsers() - ov.deletedUsers()
+}
+
+// positions returns the number of listing positions, deleted users'
+// included.
+func (d *Directory) positions() int { return d.n + 1 + d.ov.Load().addedUsers() }
 
 // Admin returns the tenant's Global Admin.
 func (d *Directory) Admin() User { return d.admin.clone() }
 
-// UserAt returns generated user i. It panics if i is outside [0, N()).
+// UserAt returns generated user i, as changed since (a deleted user is
+// returned as it was). It panics if i is outside [0, N()).
 func (d *Directory) UserAt(i int) User {
-	if i < 0 || i >= d.n {
-		panic(fmt.Sprintf("directory: user index %d outside [0, %d)", i, d.n))
+	if n := d.N(); i < 0 || i >= n {
+		panic(fmt.Sprintf("directory: user index %d outside [0, %d)", i, n))
+	}
+	if u, ok := d.ov.Load().changedUser(i); ok {
+		return u.clone()
 	}
 	return d.generate(i)
 }
@@ -132,34 +150,63 @@ func (d *Directory) UserAt(i int) User {
 // both matched case-insensitively, as Graph's /users/{id | userPrincipalName}
 // does.
 func (d *Directory) User(idOrUPN string) (User, bool) {
+	i, ok := d.lookup(idOrUPN)
+	if !ok {
+		return User{}, false
+	}
+	return d.current(i)
+}
+
+// lookup returns the generator index (-1 for the Global Admin) of the
+// user whose object ID or userPrincipalName is idOrUPN, deleted or not.
+func (d *Directory) lookup(idOrUPN string) (int, bool) {
 	if u, ok := parseUUID(idOrUPN); ok {
 		if u == d.adminUUID {
-			return d.admin.clone(), true
+			return -1, true
 		}
 		if i := d.indexOf(u); i >= 0 {
-			return d.generate(i), true
+			return i, true
 		}
-		return User{}, false
+		if i, ok := d.ov.Load().addedIndex(u); ok {
+			return i, true
+		}
+		return 0, false
 	}
 	local, domain, ok := strings.Cut(idOrUPN, "@")
 	if !ok || !strings.EqualFold(domain, d.domain) {
-		return User{}, false
+		return 0, false
 	}
 	if strings.EqualFold(local, "admin") {
-		return d.admin.clone(), true
+		return -1, true
 	}
 	if len(local) != 9 || !strings.EqualFold(local[:4], "user") {
-		return User{}, false
+		return 0, false
 	}
 	i := 0
 	for _, c := range []byte(local[4:]) {
 		if c < '0' || c > '9' {
-			return User{}, false
+			return 0, false
 		}
 		i = i*10 + int(c-'0')
 	}
-	if i >= d.n {
+	if i >= d.N() {
+		return 0, false
+	}
+	return i, true
+}
+
+// current returns user i (-1: the Global Admin) as it is now; false when
+// it was deleted.
+func (d *Directory) current(i int) (User, bool) {
+	ov := d.ov.Load()
+	if ov.isDeleted(i) {
 		return User{}, false
+	}
+	if u, ok := ov.changedUser(i); ok {
+		return u.clone(), true
+	}
+	if i < 0 {
+		return d.admin.clone(), true
 	}
 	return d.generate(i), true
 }

@@ -123,7 +123,7 @@ func (d *Directory) Query(q Query) (Result, error) {
 		count = d.count(expr)
 	}
 
-	total := d.Len()
+	total := d.positions()
 	res := Result{Count: count, sel: sel, Users: make([]User, 0, min(top, total-start))}
 	res.Select = make([]string, len(sel))
 	for i, p := range sel {
@@ -151,6 +151,14 @@ func (d *Directory) Query(q Query) (Result, error) {
 // matchAt evaluates expr for the user at listing position pos; g is scratch
 // space reused across calls to spare an allocation per user.
 func (d *Directory) matchAt(expr Expr, pos int, g *gen) bool {
+	if ov := d.ov.Load(); ov != nil {
+		if ov.isDeleted(pos - 1) {
+			return false
+		}
+		if u, ok := ov.changed[pos-1]; ok {
+			return expr.root == nil || expr.root.eval(u, "")
+		}
+	}
 	if expr.root == nil {
 		return true
 	}
@@ -162,6 +170,9 @@ func (d *Directory) matchAt(expr Expr, pos int, g *gen) bool {
 }
 
 func (d *Directory) userAtPos(pos int) User {
+	if u, ok := d.ov.Load().changedUser(pos - 1); ok {
+		return u.clone()
+	}
 	if pos == 0 {
 		return d.admin.clone()
 	}
@@ -175,7 +186,7 @@ func (d *Directory) count(expr Expr) int {
 	}
 	var g gen
 	n := 0
-	for pos := range d.Len() {
+	for pos := range d.positions() {
 		if d.matchAt(expr, pos, &g) {
 			n++
 		}

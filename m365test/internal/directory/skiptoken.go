@@ -72,7 +72,7 @@ func (d *Directory) decodeToken(s string) (skipToken, bool) {
 		return t, false
 	}
 	rest = rest[n:]
-	if len(rest) != bindingLen || pos > uint64(d.Len()) || count > uint64(d.Len())+1 {
+	if len(rest) != bindingLen || pos > uint64(d.positions()) || count > uint64(d.Len())+1 {
 		return t, false
 	}
 	t.pos = int(pos)
