@@ -1,0 +1,342 @@
+package qoe_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/tenantgate/tenantgate/m365access"
+	"github.com/tenantgate/tenantgate/m365test"
+	"github.com/tenantgate/tenantgate/qoe"
+	"github.com/tenantgate/tenantgate/tokenstore"
+	"github.com/tenantgate/tenantgate/tokenstore/memstore"
+)
+
+const (
+	providerID = "0f0f0f0f-1111-2222-3333-666666666666"
+	providerPW = "provider-secret-for-qoe-tests"
+	qoeAppPW   = "qoe-app-secret-for-the-tests"
+)
+
+var discard = slog.New(slog.DiscardHandler)
+
+var (
+	keyOnce sync.Once
+	rsaKey  *rsa.PrivateKey
+)
+
+func sharedKey() *rsa.PrivateKey {
+	keyOnce.Do(func() {
+		var err error
+		if rsaKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			panic(err)
+		}
+	})
+	return rsaKey
+}
+
+// backend is one database: the qoe Store and River's tables.
+type backend struct {
+	name string
+	// open returns a new qoe Store and River client on the same database,
+	// as a fresh process would.
+	open func(t *testing.T, workers *river.Workers, periodic []*river.PeriodicJob) (*qoe.Store, riverClient)
+}
+
+// riverClient is what the tests use of a *river.Client of either driver.
+type riverClient interface {
+	qoe.Inserter
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
+}
+
+func riverConfig(workers *river.Workers, periodic []*river.PeriodicJob) *river.Config {
+	cfg := &river.Config{
+		Logger:            discard,
+		FetchCooldown:     5 * time.Millisecond,
+		FetchPollInterval: 20 * time.Millisecond,
+		PeriodicJobs:      periodic,
+		TestOnly:          true,
+	}
+	if workers != nil {
+		cfg.Workers = workers
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 8}}
+	}
+	return cfg
+}
+
+// backends returns SQLite always and PostgreSQL when
+// TENANTGATE_TEST_POSTGRES is set (in a schema of its own).
+func backends(t *testing.T) []backend {
+	dir := t.TempDir()
+	out := []backend{{name: "sqlite", open: func(t *testing.T, w *river.Workers, p []*river.PeriodicJob) (*qoe.Store, riverClient) {
+		path := filepath.Join(dir, "qoe.db")
+		st, err := qoe.OpenSQLite(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate")
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.SetMaxOpenConns(1)
+		t.Cleanup(func() { _ = db.Close() })
+		drv := riversqlite.New(db)
+		mig, err := rivermigrate.New(drv, &rivermigrate.Config{Logger: discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := mig.Migrate(t.Context(), rivermigrate.DirectionUp, nil); err != nil {
+			t.Fatal(err)
+		}
+		rc, err := river.NewClient(drv, riverConfig(w, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, rc
+	}}}
+	dsn := os.Getenv("TENANTGATE_TEST_POSTGRES")
+	if dsn == "" {
+		return out
+	}
+	schema := fmt.Sprintf("tgqoe_%d", time.Now().UnixNano())
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		_ = admin.Close()
+	})
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	sdsn := dsn + sep + "search_path=" + schema
+	migrated := false
+	out = append(out, backend{name: "postgres", open: func(t *testing.T, w *river.Workers, p []*river.PeriodicJob) (*qoe.Store, riverClient) {
+		st, err := qoe.OpenPostgres(t.Context(), sdsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		pool, err := pgxpool.New(t.Context(), sdsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		drv := riverpgxv5.New(pool)
+		if !migrated {
+			mig, err := rivermigrate.New(drv, &rivermigrate.Config{Logger: discard})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := mig.Migrate(t.Context(), rivermigrate.DirectionUp, nil); err != nil {
+				t.Fatal(err)
+			}
+			migrated = true
+		}
+		rc, err := river.NewClient(drv, riverConfig(w, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, rc
+	}})
+	return out
+}
+
+// env is the fake cloud with the demo tenant and its QoE app, an
+// m365access Manager, a receiver server and a qoe Service on a backend.
+type env struct {
+	srv     *m365test.Server
+	tenant  *m365test.Tenant
+	qoeApp  *m365test.App
+	m       *m365access.Manager
+	mux     atomic.Pointer[http.ServeMux]
+	recv    *httptest.Server
+	down    atomic.Bool // the change notification path answers 503
+	svc     *qoe.Service
+	store   *qoe.Store
+	rc      riverClient
+	b       backend
+	cfg     qoe.Config
+	started bool
+}
+
+const customer = "contoso"
+
+type envOptions struct {
+	fakeRetries int
+	cfg         func(*qoe.Config)
+	noStart     bool // insert-only River client
+}
+
+func newEnv(t *testing.T, b backend, o envOptions) *env {
+	t.Helper()
+	retries := o.fakeRetries
+	if retries == 0 {
+		retries = 2
+	}
+	srv := m365test.NewServer(&m365test.Options{SigningKey: sharedKey(), NotificationRetries: retries, NotificationRetryDelay: 20 * time.Millisecond})
+	t.Cleanup(srv.Close)
+	e := &env{srv: srv, b: b}
+	var err error
+	if e.tenant, err = srv.AddTenant(m365test.TenantOptions{Domains: []string{"contoso.onmicrosoft.com"}, DisplayName: "Contoso Ltd", Users: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.AddApp(m365test.AppOptions{ClientID: providerID, Secrets: []m365test.Secret{{Value: providerPW}},
+		RedirectURIs: []string{"https://portal.example/m365/auth/callback"}, DelegatedPermissions: []string{"User.Read"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.qoeApp = e.addQoEApp(t, e.tenant, qoe.RoleCallRecords, qoe.RolePstnCalls)
+	key, _ := tokenstore.GenerateKey("k1")
+	kr, _ := tokenstore.NewKeyring(key)
+	store := tokenstore.New(memstore.New(), kr)
+	if e.m, err = m365access.New(m365access.Config{
+		Provider: m365access.ProviderConfig{ClientID: providerID, ClientSecret: providerPW, PublicBaseURL: "https://portal.example/m365"},
+		Store:    store, HTTPClient: srv.Client(), Logger: discard,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.saveQoE(t, customer, e.tenant, e.qoeApp.ClientID)
+	e.recv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if e.down.Load() && r.URL.Query().Get("validationToken") == "" && strings.HasSuffix(r.URL.Path, "/notifications") {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		e.mux.Load().ServeHTTP(w, r)
+	}))
+	t.Cleanup(e.recv.Close)
+	e.cfg = qoe.Config{Access: e.m, HTTPClient: srv.Client(), NotificationURL: e.recv.URL + "/qoe/notifications",
+		LifecycleURL: e.recv.URL + "/qoe/lifecycle", Logger: discard, ThrottleFallback: time.Second}
+	if o.cfg != nil {
+		o.cfg(&e.cfg)
+	}
+	e.start(t, !o.noStart)
+	return e
+}
+
+// start builds a Service and River client on the backend, as a process
+// start does; work says whether the client works jobs.
+func (e *env) start(t *testing.T, work bool) {
+	t.Helper()
+	e.store, e.rc = nil, nil
+	cfg := e.cfg
+	var workers *river.Workers
+	if work {
+		workers = river.NewWorkers()
+	}
+	st, rc := e.b.open(t, workers, nil)
+	cfg.Store = st
+	svc, err := qoe.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if work {
+		if err := svc.AddWorkers(workers); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc.SetInserter(rc)
+	e.svc, e.store, e.rc = svc, st, rc
+	mux := http.NewServeMux()
+	mux.Handle("POST /qoe/notifications", svc.Handler())
+	mux.Handle("POST /qoe/lifecycle", svc.Handler())
+	e.mux.Store(mux)
+	if work {
+		if err := rc.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = rc.Stop(ctx)
+		})
+	}
+	e.started = work
+}
+
+func (e *env) addQoEApp(t *testing.T, tn *m365test.Tenant, roles ...string) *m365test.App {
+	t.Helper()
+	a, err := e.srv.AddApp(m365test.AppOptions{HomeTenant: tn.ID, DisplayName: "QoE " + tn.DisplayName,
+		Secrets: []m365test.Secret{{Value: qoeAppPW}}, ApplicationPermissions: roles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.GrantAdminConsent(tn.ID, a.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func (e *env) saveQoE(t *testing.T, cust string, tn *m365test.Tenant, appID string) {
+	t.Helper()
+	tenant, mode, admin, secret := tn.Domain(), m365access.ModeToken, tn.AdminUPN(), qoeAppPW
+	if _, err := e.m.SaveSettings(t.Context(), cust, m365access.SettingsUpdate{Tenant: &tenant, Mode: &mode,
+		ServiceAccount: &admin, QoEAppID: &appID, QoEClientSecret: &secret}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFor polls cond for up to 20 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 20 s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// post sends a notification body to the receiver.
+func (e *env) post(t *testing.T, path, body string) (int, string) {
+	t.Helper()
+	resp, err := http.Post(e.recv.URL+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// jobs counts the River jobs of a kind.
+func (e *env) jobs(t *testing.T, kind string) int {
+	t.Helper()
+	res, err := e.rc.JobList(t.Context(), river.NewJobListParams().Kinds(kind).First(10000).States(
+		rivertype.JobStateAvailable, rivertype.JobStateCompleted, rivertype.JobStateRunning, rivertype.JobStateRetryable,
+		rivertype.JobStateScheduled, rivertype.JobStateCancelled, rivertype.JobStateDiscarded, rivertype.JobStatePending))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(res.Jobs)
+}
+
+func today() time.Time { return time.Now().UTC() }

@@ -1,0 +1,136 @@
+package qoe
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// migrations are the schema steps, applied in order; migration i brings
+// the schema to version i+1. Append new steps, never edit shipped ones.
+// Both dialects run the same text. Times are Unix nanoseconds, days
+// YYYY-MM-DD in UTC.
+var migrations = [][]string{
+	// 1: subscriptions, calls, streams, daily aggregates, PSTN aggregates.
+	{
+		`CREATE TABLE tenantgate_qoe_subscriptions (
+			customer          TEXT   NOT NULL PRIMARY KEY,
+			subscription_id   TEXT   NOT NULL,  -- '' until created
+			client_state_hash TEXT   NOT NULL,  -- hex SHA-256 of the clientState
+			app_id            TEXT   NOT NULL,
+			state             TEXT   NOT NULL,  -- active, failed, removed
+			expires_at        BIGINT NOT NULL,
+			last_error        TEXT   NOT NULL,
+			last_seen_start   BIGINT NOT NULL,  -- newest call start processed
+			created_at        BIGINT NOT NULL,
+			renewed_at        BIGINT NOT NULL,
+			rejected          BIGINT NOT NULL   -- notifications with a wrong clientState
+		)`,
+		`CREATE INDEX tenantgate_qoe_subscriptions_by_id ON tenantgate_qoe_subscriptions (subscription_id)`,
+		`CREATE TABLE tenantgate_qoe_calls (
+			customer     TEXT   NOT NULL,
+			id           TEXT   NOT NULL,
+			version      BIGINT NOT NULL,
+			day          TEXT   NOT NULL,
+			start_at     BIGINT NOT NULL,
+			end_at       BIGINT NOT NULL,
+			quality      TEXT   NOT NULL,
+			jitter       INTEGER NOT NULL, -- 1 when a poor reason
+			packet_loss  INTEGER NOT NULL,
+			round_trip   INTEGER NOT NULL,
+			caller       TEXT   NOT NULL,
+			callee       TEXT   NOT NULL,
+			processed_at BIGINT NOT NULL,
+			PRIMARY KEY (customer, id)
+		)`,
+		`CREATE INDEX tenantgate_qoe_calls_by_start ON tenantgate_qoe_calls (customer, start_at, id)`,
+		`CREATE INDEX tenantgate_qoe_calls_by_day ON tenantgate_qoe_calls (customer, day)`,
+		`CREATE TABLE tenantgate_qoe_streams (
+			customer    TEXT   NOT NULL,
+			call_id     TEXT   NOT NULL,
+			stream_key  TEXT   NOT NULL,
+			direction   TEXT   NOT NULL,
+			jitter_us   BIGINT,
+			round_trip_us BIGINT,
+			packet_loss DOUBLE PRECISION,
+			packets     BIGINT,
+			quality     TEXT   NOT NULL,
+			reasons     TEXT   NOT NULL, -- comma-separated
+			PRIMARY KEY (customer, call_id, stream_key)
+		)`,
+		`CREATE TABLE tenantgate_qoe_daily (
+			customer     TEXT   NOT NULL,
+			day          TEXT   NOT NULL,
+			calls        BIGINT NOT NULL,
+			poor         BIGINT NOT NULL,
+			unclassified BIGINT NOT NULL,
+			jitter       BIGINT NOT NULL,
+			packet_loss  BIGINT NOT NULL,
+			round_trip   BIGINT NOT NULL,
+			PRIMARY KEY (customer, day)
+		)`,
+		`CREATE TABLE tenantgate_qoe_pstn (
+			customer  TEXT   NOT NULL,
+			day       TEXT   NOT NULL,
+			kind      TEXT   NOT NULL, -- directRouting, callingPlan
+			fqdn      TEXT   NOT NULL, -- the SBC; '' for Calling Plan
+			attempts  BIGINT NOT NULL,
+			successes BIGINT NOT NULL,
+			seconds   BIGINT NOT NULL,
+			sip_codes TEXT   NOT NULL, -- JSON object: final SIP code -> count
+			pulled_at BIGINT NOT NULL,
+			PRIMARY KEY (customer, day, kind, fqdn)
+		)`,
+	},
+}
+
+// SchemaVersion is the schema version this package migrates a database to.
+const SchemaVersion = 1
+
+// migrateLockID is the PostgreSQL advisory lock serializing migrations of
+// concurrent openers ("tgqoemig" in ASCII).
+const migrateLockID = 0x7467_716f_656d_6967
+
+// migrate brings the schema up to date in one transaction.
+func migrate(ctx context.Context, db *sql.DB, d Dialect) (err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if d == Postgres {
+		if _, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrateLockID)); err != nil {
+			return err
+		}
+	}
+	if _, err = tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS tenantgate_qoe_migrations (
+		version    BIGINT NOT NULL PRIMARY KEY,
+		applied_at BIGINT NOT NULL
+	)`); err != nil {
+		return err
+	}
+	var current int
+	if err = tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM tenantgate_qoe_migrations`).Scan(&current); err != nil {
+		return err
+	}
+	if current > len(migrations) {
+		return fmt.Errorf("the database has QoE schema version %d, newer than this build knows (%d): upgrade tenantgate", current, len(migrations))
+	}
+	for v := current + 1; v <= len(migrations); v++ {
+		for _, stmt := range migrations[v-1] {
+			if _, err = tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("schema migration %d: %w", v, err)
+			}
+		}
+		if _, err = tx.ExecContext(ctx, d.rebind(`INSERT INTO tenantgate_qoe_migrations (version, applied_at) VALUES (?, ?)`),
+			v, time.Now().UnixNano()); err != nil {
+			return fmt.Errorf("schema migration %d: %w", v, err)
+		}
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,266 @@
+package qoe
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tenantgate/tenantgate/tokenstore"
+)
+
+// The resource and change types of the call records subscription.
+const (
+	subscriptionResource = "/communications/callRecords"
+	subscriptionChanges  = "created,updated"
+)
+
+// SubscriptionState is the state of a customer's subscription.
+type SubscriptionState string
+
+// The subscription states.
+const (
+	// StateNone: the customer has no subscription (no QoE settings, or
+	// not created yet).
+	StateNone SubscriptionState = "none"
+	// StateActive: created and not expiring within RenewBefore.
+	StateActive SubscriptionState = "active"
+	// StateExpiring: due for renewal (the next pass renews it).
+	StateExpiring SubscriptionState = "expiring"
+	// StateExpired: past its expiry; notifications have stopped.
+	StateExpired SubscriptionState = "expired"
+	// StateFailed: the last create or renewal failed (LastError says why).
+	StateFailed SubscriptionState = "failed"
+)
+
+// SubscriptionStatus describes a customer's subscription.
+type SubscriptionStatus struct {
+	State          SubscriptionState `json:"state"`
+	SubscriptionID string            `json:"subscriptionId,omitempty"`
+	ExpiresAt      *time.Time        `json:"expiresAt,omitempty"`
+	RenewedAt      *time.Time        `json:"renewedAt,omitempty"`
+	// LastError is the last create or renewal failure, for people.
+	LastError string `json:"lastError,omitempty"`
+	// LastCallStart is the start of the newest call processed.
+	LastCallStart *time.Time `json:"lastCallStart,omitempty"`
+	// Rejected counts notifications refused for a wrong clientState.
+	Rejected int64 `json:"rejected"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// Status returns the state and expiry of customer's subscription.
+func (s *Service) Status(ctx context.Context, customer string) (SubscriptionStatus, error) {
+	row, ok, err := s.cfg.Store.subscription(ctx, customer)
+	if err != nil {
+		return SubscriptionStatus{}, fmt.Errorf("qoe: status of customer %q: %w", customer, err)
+	}
+	if !ok {
+		return SubscriptionStatus{State: StateNone}, nil
+	}
+	st := SubscriptionStatus{SubscriptionID: row.ID, ExpiresAt: timePtr(row.ExpiresAt), RenewedAt: timePtr(row.RenewedAt),
+		LastError: row.LastError, LastCallStart: timePtr(row.LastSeenStart), Rejected: row.Rejected}
+	now := s.now()
+	switch {
+	case row.State == "failed":
+		st.State = StateFailed
+	case row.ID == "":
+		st.State = StateNone
+	case !now.Before(row.ExpiresAt):
+		st.State = StateExpired
+	case row.ExpiresAt.Sub(now) < s.cfg.RenewBefore:
+		st.State = StateExpiring
+	default:
+		st.State = StateActive
+	}
+	return st, nil
+}
+
+func hashState(cs string) string {
+	h := sha256.Sum256([]byte("tenantgate qoe clientState\x00" + cs))
+	return hex.EncodeToString(h[:])
+}
+
+func newClientState() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// qoeConfigured reports whether customer has QoE settings, and the app.
+func (s *Service) qoeConfigured(ctx context.Context, customer string) (string, bool, error) {
+	st, err := s.cfg.Access.GetSettings(ctx, customer)
+	if errors.Is(err, tokenstore.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return st.QoEAppID, st.QoEAppID != "" && st.QoESecretSet, nil
+}
+
+// EnsureSubscription brings customer's subscription in line with its QoE
+// settings: created when missing, renewed when expiring within
+// RenewBefore, recreated when the QoE app changed or Graph lost it, and
+// deleted when the QoE settings are gone.
+func (s *Service) EnsureSubscription(ctx context.Context, customer string) error {
+	appID, ok, err := s.qoeConfigured(ctx, customer)
+	if err != nil {
+		return fmt.Errorf("qoe: read the QoE settings of customer %q: %w", customer, err)
+	}
+	if !ok {
+		return s.removeSubscription(ctx, customer)
+	}
+	row, found, err := s.cfg.Store.subscription(ctx, customer)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	if found && row.ID != "" && row.AppID == appID && row.State == "active" {
+		if row.ExpiresAt.Sub(now) >= s.cfg.RenewBefore {
+			return nil
+		}
+		err := s.renew(ctx, customer, row)
+		if err == nil || !notFound(err) {
+			return err
+		}
+		// Graph no longer knows it: create a new one.
+	} else if found && row.ID != "" && row.AppID != appID {
+		if g, err := s.graphFor(ctx, customer); err == nil {
+			_ = g.deleteSubscription(ctx, row.ID) // the old app's; usually not ours to delete any more
+		}
+	}
+	return s.create(ctx, customer, appID, row.LastSeenStart)
+}
+
+func (s *Service) fail(ctx context.Context, customer, appID string, row subRow, err error) error {
+	row.Customer, row.AppID, row.State, row.LastError = customer, appID, "failed", clip(err.Error())
+	if perr := s.cfg.Store.putSubscription(ctx, row); perr != nil {
+		s.log.ErrorContext(ctx, "qoe: recording a subscription failure failed", "customer", customer, "err", perr)
+	}
+	return err
+}
+
+func clip(s string) string {
+	if len(s) > 500 {
+		return s[:500]
+	}
+	return s
+}
+
+// create makes a new subscription and stores it (the clientState only as
+// a hash).
+func (s *Service) create(ctx context.Context, customer, appID string, lastSeen time.Time) error {
+	old, _, _ := s.cfg.Store.subscription(ctx, customer)
+	g, err := s.graphFor(ctx, customer)
+	if err != nil {
+		return s.fail(ctx, customer, appID, old, err)
+	}
+	cs, err := newClientState()
+	if err != nil {
+		return err
+	}
+	exp := s.now().Add(s.cfg.SubscriptionLifetime).UTC().Truncate(time.Second)
+	sub, err := g.createSubscription(ctx, graphSubscription{
+		Resource: subscriptionResource, ChangeType: subscriptionChanges,
+		NotificationURL: s.cfg.NotificationURL, LifecycleNotificationURL: s.cfg.LifecycleURL,
+		ClientState: cs, ExpirationDateTime: exp,
+	})
+	if err != nil {
+		return s.fail(ctx, customer, appID, old, fmt.Errorf("qoe: create the call records subscription of customer %q: %w", customer, err))
+	}
+	if sub.ExpirationDateTime.IsZero() {
+		sub.ExpirationDateTime = exp
+	}
+	now := s.now()
+	row := subRow{Customer: customer, ID: sub.ID, ClientStateHash: hashState(cs), AppID: appID, State: "active",
+		ExpiresAt: sub.ExpirationDateTime, LastSeenStart: lastSeen, CreatedAt: now, RenewedAt: now}
+	if err := s.cfg.Store.putSubscription(ctx, row); err != nil {
+		_ = g.deleteSubscription(context.WithoutCancel(ctx), sub.ID)
+		return fmt.Errorf("qoe: store the subscription of customer %q: %w", customer, err)
+	}
+	s.forgetCustomer(customer)
+	s.log.InfoContext(ctx, "qoe: subscription created", "customer", customer, "subscription", sub.ID, "expires", sub.ExpirationDateTime)
+	return nil
+}
+
+// renew extends a subscription (which also reauthorizes it).
+func (s *Service) renew(ctx context.Context, customer string, row subRow) error {
+	g, err := s.graphFor(ctx, customer)
+	if err != nil {
+		return s.fail(ctx, customer, row.AppID, row, err)
+	}
+	exp := s.now().Add(s.cfg.SubscriptionLifetime).UTC().Truncate(time.Second)
+	sub, err := g.renewSubscription(ctx, row.ID, exp)
+	if err != nil {
+		if notFound(err) {
+			return err
+		}
+		return s.fail(ctx, customer, row.AppID, row, fmt.Errorf("qoe: renew the subscription of customer %q: %w", customer, err))
+	}
+	if sub.ExpirationDateTime.IsZero() {
+		sub.ExpirationDateTime = exp
+	}
+	row.ExpiresAt, row.RenewedAt, row.State, row.LastError = sub.ExpirationDateTime, s.now(), "active", ""
+	if err := s.cfg.Store.putSubscription(ctx, row); err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "qoe: subscription renewed", "customer", customer, "subscription", row.ID, "expires", row.ExpiresAt)
+	return nil
+}
+
+// removeSubscription deletes customer's subscription at Microsoft (best
+// effort: without QoE credentials it expires by itself, and its
+// notifications are refused) and the stored record.
+func (s *Service) removeSubscription(ctx context.Context, customer string) error {
+	row, found, err := s.cfg.Store.subscription(ctx, customer)
+	if err != nil || !found {
+		return err
+	}
+	var derr error
+	if row.ID != "" {
+		g, err := s.graphFor(ctx, customer)
+		if err == nil {
+			err = g.deleteSubscription(ctx, row.ID)
+		}
+		derr = err
+	}
+	if err := s.cfg.Store.deleteSubscription(ctx, customer); err != nil {
+		return err
+	}
+	s.forgetCustomer(customer)
+	if derr != nil {
+		s.log.WarnContext(ctx, "qoe: the subscription could not be deleted at Microsoft; it expires by itself", "customer", customer, "err", derr)
+	}
+	return nil
+}
+
+// lookupSub finds a subscription by ID, cached.
+func (s *Service) lookupSub(ctx context.Context, id string) (cachedSub, bool, error) {
+	s.subsMu.Lock()
+	c, ok := s.subs[id]
+	s.subsMu.Unlock()
+	if ok {
+		return c, true, nil
+	}
+	row, found, err := s.cfg.Store.subscriptionByID(ctx, id)
+	if err != nil || !found {
+		return cachedSub{}, false, err
+	}
+	c = cachedSub{customer: row.Customer, hash: row.ClientStateHash}
+	s.subsMu.Lock()
+	s.subs[id] = c
+	s.subsMu.Unlock()
+	return c, true, nil
+}
