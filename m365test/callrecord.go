@@ -2,7 +2,6 @@ package m365test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -424,7 +423,7 @@ func (f startFilter) match(t time.Time) bool {
 // parseStartFilter parses "startDateTime ge 2026-01-01T00:00:00Z [and
 // startDateTime lt ...]", the only $filter the list supports (besides
 // participants_v2/id, which this fake does not).
-func parseStartFilter(raw string) ([]startFilter, error) {
+func parseStartFilter(raw string) ([]startFilter, *graphError) {
 	if strings.TrimSpace(raw) == "" {
 		return nil, nil
 	}
@@ -432,19 +431,23 @@ func parseStartFilter(raw string) ([]startFilter, error) {
 	for _, part := range strings.Split(raw, " and ") {
 		f := strings.Fields(part)
 		if len(f) != 3 || !strings.EqualFold(f[0], "startDateTime") {
-			return nil, errors.New("Invalid filter clause: only startDateTime with lt, le, gt, ge is supported.")
+			return nil, badFilter("Invalid filter clause: only startDateTime with lt, le, gt, ge is supported.")
 		}
 		op := strings.ToLower(f[1])
 		if op != "lt" && op != "le" && op != "gt" && op != "ge" {
-			return nil, errors.New("Invalid filter clause: operator '" + f[1] + "' is not supported on startDateTime.")
+			return nil, badFilter("Invalid filter clause: operator '" + f[1] + "' is not supported on startDateTime.")
 		}
 		at, err := time.Parse(time.RFC3339Nano, f[2])
 		if err != nil {
-			return nil, errors.New("Invalid filter clause: '" + f[2] + "' is not a DateTimeOffset.")
+			return nil, badFilter("Invalid filter clause: '" + f[2] + "' is not a DateTimeOffset.")
 		}
 		out = append(out, startFilter{op: op, at: at})
 	}
 	return out, nil
+}
+
+func badFilter(msg string) *graphError {
+	return &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: msg}
 }
 
 // handleListCallRecords is GET /v1.0/communications/callRecords: records
@@ -455,13 +458,14 @@ func (s *Server) handleListCallRecords(w http.ResponseWriter, r *http.Request, c
 		return
 	}
 	q := r.URL.Query()
-	filters, err := parseStartFilter(q.Get("$filter"))
-	if err != nil {
-		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: err.Error()})
+	filters, ge := parseStartFilter(q.Get("$filter"))
+	if ge != nil {
+		s.writeGraphError(w, r, ge)
 		return
 	}
 	skip := 0
 	if v := q.Get("$skiptoken"); v != "" {
+		var err error
 		if skip, err = strconv.Atoi(v); err != nil || skip < 0 {
 			s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: "The $skiptoken is not valid."})
 			return

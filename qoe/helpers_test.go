@@ -60,7 +60,7 @@ type backend struct {
 	name string
 	// open returns a new qoe Store and River client on the same database,
 	// as a fresh process would.
-	open func(t *testing.T, workers *river.Workers, periodic []*river.PeriodicJob) (*qoe.Store, riverClient)
+	open func(t testing.TB, workers *river.Workers, periodic []*river.PeriodicJob) (*qoe.Store, riverClient)
 }
 
 // riverClient is what the tests use of a *river.Client of either driver.
@@ -88,9 +88,9 @@ func riverConfig(workers *river.Workers, periodic []*river.PeriodicJob) *river.C
 
 // backends returns SQLite always and PostgreSQL when
 // TENANTGATE_TEST_POSTGRES is set (in a schema of its own).
-func backends(t *testing.T) []backend {
+func backends(t testing.TB) []backend {
 	dir := t.TempDir()
-	out := []backend{{name: "sqlite", open: func(t *testing.T, w *river.Workers, p []*river.PeriodicJob) (*qoe.Store, riverClient) {
+	out := []backend{{name: "sqlite", open: func(t testing.TB, w *river.Workers, p []*river.PeriodicJob) (*qoe.Store, riverClient) {
 		path := filepath.Join(dir, "qoe.db")
 		st, err := qoe.OpenSQLite(t.Context(), path)
 		if err != nil {
@@ -139,7 +139,7 @@ func backends(t *testing.T) []backend {
 	}
 	sdsn := dsn + sep + "search_path=" + schema
 	migrated := false
-	out = append(out, backend{name: "postgres", open: func(t *testing.T, w *river.Workers, p []*river.PeriodicJob) (*qoe.Store, riverClient) {
+	out = append(out, backend{name: "postgres", open: func(t testing.TB, w *river.Workers, p []*river.PeriodicJob) (*qoe.Store, riverClient) {
 		st, err := qoe.OpenPostgres(t.Context(), sdsn)
 		if err != nil {
 			t.Fatal(err)
@@ -196,7 +196,7 @@ type envOptions struct {
 	noStart     bool // insert-only River client
 }
 
-func newEnv(t *testing.T, b backend, o envOptions) *env {
+func newEnv(t testing.TB, b backend, o envOptions) *env {
 	t.Helper()
 	retries := o.fakeRetries
 	if retries == 0 {
@@ -243,7 +243,7 @@ func newEnv(t *testing.T, b backend, o envOptions) *env {
 
 // start builds a Service and River client on the backend, as a process
 // start does; work says whether the client works jobs.
-func (e *env) start(t *testing.T, work bool) {
+func (e *env) start(t testing.TB, work bool) {
 	t.Helper()
 	e.store, e.rc = nil, nil
 	cfg := e.cfg
@@ -281,7 +281,7 @@ func (e *env) start(t *testing.T, work bool) {
 	e.started = work
 }
 
-func (e *env) addQoEApp(t *testing.T, tn *m365test.Tenant, roles ...string) *m365test.App {
+func (e *env) addQoEApp(t testing.TB, tn *m365test.Tenant, roles ...string) *m365test.App {
 	t.Helper()
 	a, err := e.srv.AddApp(m365test.AppOptions{HomeTenant: tn.ID, DisplayName: "QoE " + tn.DisplayName,
 		Secrets: []m365test.Secret{{Value: qoeAppPW}}, ApplicationPermissions: roles})
@@ -294,7 +294,7 @@ func (e *env) addQoEApp(t *testing.T, tn *m365test.Tenant, roles ...string) *m36
 	return a
 }
 
-func (e *env) saveQoE(t *testing.T, cust string, tn *m365test.Tenant, appID string) {
+func (e *env) saveQoE(t testing.TB, cust string, tn *m365test.Tenant, appID string) {
 	t.Helper()
 	tenant, mode, admin, secret := tn.Domain(), m365access.ModeToken, tn.AdminUPN(), qoeAppPW
 	if _, err := e.m.SaveSettings(t.Context(), cust, m365access.SettingsUpdate{Tenant: &tenant, Mode: &mode,
@@ -304,7 +304,7 @@ func (e *env) saveQoE(t *testing.T, cust string, tn *m365test.Tenant, appID stri
 }
 
 // waitFor polls cond for up to 20 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -316,7 +316,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // post sends a notification body to the receiver.
-func (e *env) post(t *testing.T, path, body string) (int, string) {
+func (e *env) post(t testing.TB, path, body string) (int, string) {
 	t.Helper()
 	resp, err := http.Post(e.recv.URL+path, "application/json", strings.NewReader(body))
 	if err != nil {
@@ -328,7 +328,7 @@ func (e *env) post(t *testing.T, path, body string) (int, string) {
 }
 
 // jobs counts the River jobs of a kind.
-func (e *env) jobs(t *testing.T, kind string) int {
+func (e *env) jobs(t testing.TB, kind string) int {
 	t.Helper()
 	res, err := e.rc.JobList(t.Context(), river.NewJobListParams().Kinds(kind).First(10000).States(
 		rivertype.JobStateAvailable, rivertype.JobStateCompleted, rivertype.JobStateRunning, rivertype.JobStateRetryable,
@@ -340,3 +340,7 @@ func (e *env) jobs(t *testing.T, kind string) int {
 }
 
 func today() time.Time { return time.Now().UTC() }
+
+func m365accessQoE(appID, secret *string) m365access.SettingsUpdate {
+	return m365access.SettingsUpdate{QoEAppID: appID, QoEClientSecret: secret}
+}

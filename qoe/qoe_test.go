@@ -23,7 +23,7 @@ func TestHundredDemoCalls(t *testing.T) {
 				t.Fatal(err)
 			}
 			st, err := e.svc.Status(ctx, customer)
-			if err != nil || st.State != qoe.StateActive || st.ExpiresAt == nil || st.ExpiresAt.Sub(time.Now()) < 4100*time.Minute {
+			if err != nil || st.State != qoe.StateActive || st.ExpiresAt == nil || time.Until(*st.ExpiresAt) < 4100*time.Minute {
 				t.Fatalf("status %+v %v", st, err)
 			}
 			subs := e.srv.Subscriptions()

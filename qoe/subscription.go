@@ -264,3 +264,11 @@ func (s *Service) lookupSub(ctx context.Context, id string) (cachedSub, bool, er
 	s.subsMu.Unlock()
 	return c, true, nil
 }
+
+// DeleteSubscription deletes customer's subscription at Microsoft and
+// its stored record. Call it before the QoE settings are cleared: the
+// deletion needs the QoE app's credentials (without them the
+// subscription expires by itself and its notifications are refused).
+func (s *Service) DeleteSubscription(ctx context.Context, customer string) error {
+	return s.removeSubscription(ctx, customer)
+}
