@@ -65,7 +65,7 @@ type Config struct {
 
 	// Invitations revokes a customer's invitations when it is
 	// offboarded; optional.
-	Invitations InvitationRevoker
+	Invitations Invitations
 
 	// Workers registers the workers of job kinds other packages define.
 	Workers []RegisterFunc

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -81,6 +82,7 @@ func New(ctx context.Context, cfg Config) (*Fleet, error) {
 	}
 	// The SQLite driver has no LISTEN/NOTIFY: poll for new jobs.
 	rc.PollOnly = true
+	rc.FetchPollInterval = 250 * time.Millisecond
 	c, err := river.NewClient(drv, rc)
 	if err != nil {
 		db.Close()

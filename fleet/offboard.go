@@ -8,6 +8,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
@@ -45,10 +46,29 @@ type UserPurger interface {
 	Purge(ctx context.Context, customer string) error
 }
 
-// InvitationRevoker revokes a customer's open invitations; a wrapper of
-// *invite.Service satisfies it (see Config.Invitations).
-type InvitationRevoker interface {
-	RevokeAll(ctx context.Context, customer, revokedBy string) error
+// Invitations is what offboarding uses of an *invite.Service, which
+// satisfies it: every live invitation of the customer is revoked.
+type Invitations interface {
+	List(ctx context.Context, customer string) ([]invite.Invitation, error)
+	Revoke(ctx context.Context, customer, id, revokedBy string) (invite.Invitation, error)
+}
+
+// revokeInvitations revokes the customer's live invitations (a used one
+// cannot be revoked, and needs not be: its link no longer works).
+func revokeInvitations(ctx context.Context, inv Invitations, customer string) error {
+	list, err := inv.List(ctx, customer)
+	if err != nil {
+		return err
+	}
+	for _, i := range list {
+		if !i.Status.Live() {
+			continue
+		}
+		if _, err := inv.Revoke(ctx, customer, i.ID, "offboarding"); err != nil && !errors.Is(err, invite.ErrCompleted) && !errors.Is(err, invite.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
 }
 
 // tombstone records an offboarded customer (not listed; it keeps replayed
@@ -131,7 +151,7 @@ func (f *Fleet) workOffboard(ctx context.Context, job *river.Job[OffboardArgs]) 
 		}
 	}
 	if f.cfg.Invitations != nil {
-		if err := f.cfg.Invitations.RevokeAll(ctx, customer, "offboarding"); err != nil {
+		if err := revokeInvitations(ctx, f.cfg.Invitations, customer); err != nil {
 			return fmt.Errorf("fleet: offboard %q: revoke invitations: %w", customer, err)
 		}
 	}

@@ -93,6 +93,21 @@ func (f *Fleet) SyncNow(ctx context.Context, customer string) (SyncRun, error) {
 		return SyncRun{}, err
 	}
 	j, err := f.enqueueNow(ctx, customer, SyncArgs{Customer: customer, Trigger: "api"}, true)
+	// A run that recorded its end holds its job's unique slot until River
+	// has finalized the job (asynchronously, within moments): wait for it
+	// rather than refuse.
+	for deadline := time.Now().Add(5 * time.Second); errors.Is(err, ErrRunning) && time.Now().Before(deadline); {
+		prev, ok, lerr := f.LatestSync(ctx, customer)
+		if lerr != nil || !ok || prev.Job != j.ID || prev.FinishedAt == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return SyncRun{}, ctx.Err()
+		case <-time.After(25 * time.Millisecond):
+		}
+		j, err = f.enqueueNow(ctx, customer, SyncArgs{Customer: customer, Trigger: "api"}, true)
+	}
 	if err != nil {
 		return SyncRun{}, err
 	}

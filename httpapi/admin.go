@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/tenantgate/tenantgate/tokenstore"
@@ -34,7 +35,8 @@ type admin struct {
 	c      *checked
 	mux    *http.ServeMux
 	routes []route
-	runs   *syncRuns
+	// closed is set by Handler.Close: no new sync runs.
+	closed atomic.Bool
 }
 
 func newAdmin(cfg Config) (*admin, error) {
@@ -43,7 +45,6 @@ func newAdmin(cfg Config) (*admin, error) {
 		return nil, err
 	}
 	a := &admin{c: c, mux: http.NewServeMux()}
-	a.runs = newSyncRuns(c)
 	a.routes = a.table()
 	for _, rt := range a.routes {
 		a.mux.Handle(rt.method+" "+rt.path, a.guard(rt))
@@ -122,7 +123,7 @@ func validCustomer(c string) bool {
 			return false
 		}
 	}
-	return tokenstore.Key{Customer: c, Kind: syncRunKind, Name: syncRunName}.Validate() == nil
+	return tokenstore.Key{Customer: c, Kind: "x", Name: "x"}.Validate() == nil
 }
 
 // table lists every admin route.
@@ -153,10 +154,20 @@ func (a *admin) table() []route {
 			response: "QoE", status: 200, handle: a.getQoE},
 		{method: "PUT", path: c + "/m365/qoe", op: OpWriteQoE, summary: "Save the QoE integration settings",
 			request: "QoEUpdate", response: "QoE", status: 200, handle: a.putQoE},
-		{method: "POST", path: c + "/users/sync", op: OpSync, summary: "Start a user sync in the background",
+		{method: "GET", path: "/customers", op: OpListCustomers, summary: "The fleet: every customer with its mode, state, the action a person must take, last validation and sync, nearest secret expiry; paged",
+			response: "CustomerPage", status: 200, handle: a.listCustomers,
+			query: []queryParam{{"limit", "integer", "page size, 1 to 500 (default 50)"}, {"after", "string", "the next cursor of the previous page"},
+				{"state", "string", "only customers in this state"}, {"needsAction", "boolean", "only customers a person must act on"}}},
+		{method: "GET", path: c, op: OpListCustomers, summary: "One customer of the fleet, with its next scheduled check and sync",
+			response: "Customer", status: 200, handle: a.getCustomer},
+		{method: "DELETE", path: c, op: OpOffboard, summary: "Offboard: revoke and erase everything held for the customer (tokens, secrets, invitations, subscriptions, synced users, call data), keeping its audit trail; idempotent",
+			response: "Offboarding", status: 202, handle: a.offboard},
+		{method: "POST", path: c + "/users/sync", op: OpSync, summary: "Start a user sync (a background job; a waiting scheduled sync is moved to now)",
 			response: "SyncRun", status: 202, handle: a.startSync},
 		{method: "GET", path: c + "/users/sync", op: OpReadUsers, summary: "The latest user sync: its progress while running, its result after",
 			response: "SyncRun", status: 200, handle: a.getSync},
+		{method: "DELETE", path: c + "/users/sync", op: OpSync, summary: "Cancel the queued or running user sync",
+			response: "SyncRun", status: 202, handle: a.cancelSync},
 		{method: "GET", path: c + "/users", op: OpReadUsers, summary: "The synced users, paged by UserPrincipalName",
 			response: "UserPage", status: 200, handle: a.listUsers,
 			query: []queryParam{{"limit", "integer", "page size, 1 to 1000 (default 100)"}, {"after", "string", "the next cursor of the previous page"}}},

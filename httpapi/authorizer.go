@@ -27,6 +27,11 @@ const (
 	OpSync          Operation = "users.sync"
 	OpReadUsers     Operation = "users.read"
 	OpReadAPIDocs   Operation = "openapi.read"
+	// OpListCustomers reads the fleet: GET /customers (customer "") and
+	// GET /customers/{customer}.
+	OpListCustomers Operation = "customers.read"
+	// OpOffboard erases a customer: DELETE /customers/{customer}.
+	OpOffboard Operation = "customers.offboard"
 )
 
 // Authorizer decides whether the provider admin behind r may perform op on

@@ -10,13 +10,11 @@ import (
 	"net/url"
 	"reflect"
 	"strings"
-	"time"
 
 	"github.com/tenantgate/tenantgate/httpapi/clientip"
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/tokenstore"
-	"github.com/tenantgate/tenantgate/usersync"
 	"github.com/tenantgate/tenantgate/usersync/sqlsink"
 )
 
@@ -32,8 +30,7 @@ type Access interface {
 	Complete(ctx context.Context, state, code, browserBinding string) (*m365access.Connection, error)
 	ConsentURL(ctx context.Context, customer, browserBinding string) (m365access.BeginResult, error)
 	CompleteConsent(ctx context.Context, cb m365access.ConsentCallback, browserBinding string) (*m365access.Consent, error)
-	// UserFilter gives a customer's saved user filter; the sync routes
-	// use it when Config.Syncer has no Filters.
+	// UserFilter gives a customer's saved user filter.
 	UserFilter(ctx context.Context, customer string) (string, error)
 	// PublicURLs gives the public base URL the handlers are served under
 	// and the redirect URIs the wizard receives.
@@ -85,13 +82,13 @@ type Config struct {
 	// invitation a sign-in started from. Use the Store the Manager uses.
 	Store tokenstore.Store
 
-	// Syncer runs user syncs (POST /customers/{customer}/users/sync).
-	// Its Source and Sink are used as they are; OnProgress, if set, still
-	// receives every event. When Filters is nil the customer's saved
-	// userFilter is used. Nil answers the sync routes with 501.
-	Syncer *usersync.Syncer
+	// Fleet runs the background jobs (user syncs, offboarding) and lists
+	// the customers: the *fleet.Fleet. Nil answers the sync, fleet and
+	// offboarding routes with 501.
+	Fleet Fleet
 	// Users lists the synced users (GET /customers/{customer}/users),
-	// normally the *sqlsink.Sink that is Syncer's Sink. Nil answers 501.
+	// normally the *sqlsink.Sink the fleet's Syncer writes. Nil answers
+	// 501.
 	Users UserStore
 
 	// SignInOrigins are the origins (scheme://host[:port]) the "Sign in
@@ -136,16 +133,6 @@ type Config struct {
 	// to it for a portal served from another origin.
 	CrossOrigin *http.CrossOriginProtection
 
-	// SyncHeartbeat is how often a running sync records its progress;
-	// a run whose record is older than three heartbeats and that runs in
-	// no live handler of this process is reported failed. Default: 10 s.
-	SyncHeartbeat time.Duration
-
-	// BaseContext bounds background work (sync runs): when it ends, running
-	// syncs stop and record themselves failed. Nil means
-	// context.Background(). Handler.Close also stops them and waits.
-	BaseContext context.Context
-
 	// Logger receives the handlers' logs (no secrets, no tokens, no
 	// links). Default: slog.Default().
 	Logger *slog.Logger
@@ -173,8 +160,8 @@ func (cfg Config) check(admin bool) (*checked, error) {
 	if isNil(cfg.Store) {
 		errs = append(errs, errors.New("no Store: set Config.Store to the tokenstore the Manager uses"))
 	}
-	if cfg.Syncer != nil && (isNil(cfg.Syncer.Source) || isNil(cfg.Syncer.Sink)) {
-		errs = append(errs, errors.New("the Syncer has no Source or no Sink: set both (a *usersync.GraphSource and the *sqlsink.Sink) or leave Config.Syncer nil"))
+	if cfg.Fleet != nil && isNil(cfg.Fleet) {
+		errs = append(errs, errors.New("Fleet holds a nil pointer: set Config.Fleet to the *fleet.Fleet or leave it nil"))
 	}
 	if cfg.Users != nil && isNil(cfg.Users) {
 		errs = append(errs, errors.New("Users holds a nil pointer: set Config.Users to the *sqlsink.Sink or leave it nil"))
@@ -221,9 +208,6 @@ func (cfg Config) check(admin bool) (*checked, error) {
 	}
 	if c.CrossOrigin == nil {
 		c.CrossOrigin = http.NewCrossOriginProtection()
-	}
-	if c.SyncHeartbeat <= 0 {
-		c.SyncHeartbeat = 10 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

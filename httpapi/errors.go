@@ -39,6 +39,7 @@ const (
 	codeCrossOrigin      = "cross_origin"
 	codeMethodNotAllowed = "method_not_allowed"
 	codeShuttingDown     = "shutting_down"
+	codeOffboarding      = "offboarding"
 )
 
 // fieldNames maps m365access's field paths to the API's JSON names.

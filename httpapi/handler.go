@@ -6,14 +6,14 @@ import (
 )
 
 // Handler is what New, NewAdmin and NewWizard return: an http.Handler
-// plus Close, which drains the background sync runs at shutdown:
+// plus Close, which stops it from starting background work at shutdown:
 //
 //	h, err := httpapi.New(cfg)
 //	...
-//	defer h.Close(ctx) // before the Store closes
+//	defer h.Close(ctx) // then stop the fleet, then close the Store
 type Handler struct {
-	h    http.Handler
-	runs *syncRuns
+	h     http.Handler
+	admin *admin
 }
 
 // ServeHTTP serves r.
@@ -21,17 +21,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.h.ServeHTTP(w, r)
 }
 
-// Close stops background work: new sync runs are refused (503,
-// shutting_down), running ones are cancelled, and Close waits until each
-// has recorded its final state (failed with code "cancelled", never left
-// running) in the Store. It returns ctx's error, wrapped, when ctx ends
-// first. Close the Store only after Close returns. Requests other than
-// starting a sync are still served; Close is safe to call more than once.
-func (h *Handler) Close(ctx context.Context) error {
-	if h.runs == nil { // a wizard: no background work
-		return nil
+// Close refuses new sync runs from now on (503, shutting_down, with
+// Retry-After). Sync runs are jobs of the Config.Fleet, not of the
+// handler: stop the fleet after Close (fleet.Fleet.Stop waits for running
+// jobs, and those it must cancel are retried by another replica or after
+// the restart, their run records saying so), then close the Store.
+// Requests other than starting a sync are still served; Close is safe to
+// call more than once and returns nil.
+func (h *Handler) Close(context.Context) error {
+	if h.admin != nil { // a wizard has no background work
+		h.admin.closed.Store(true)
 	}
-	return h.runs.close(ctx)
+	return nil
 }
 
 // New returns one handler serving both the admin API (NewAdmin) and the
@@ -49,10 +50,11 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
+	mux.Handle("/customers", a)
 	mux.Handle("/customers/", a)
 	mux.Handle("GET /openapi.json", a)
 	mux.Handle("/", wz)
-	return &Handler{h: mux, runs: a.runs}, nil
+	return &Handler{h: mux, admin: a}, nil
 }
 
 // NewAdmin returns the JSON admin API for the provider's admins: the routes
@@ -65,7 +67,7 @@ func NewAdmin(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{h: a, runs: a.runs}, nil
+	return &Handler{h: a, admin: a}, nil
 }
 
 // NewWizard returns the customer-facing invitation wizard: GET

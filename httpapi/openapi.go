@@ -153,12 +153,21 @@ var schemas = map[string]any{
 	"QoE":       obj(map[string]any{"appId": str, "clientSecretSet": boolean, "clientSecretExpiresAt": when}, "appId", "clientSecretSet"),
 	"QoEUpdate": obj(map[string]any{"appId": str, "clientSecret": writeOnly("the QoE app's client secret"), "clientSecretExpiresAt": when}),
 	"SyncRun": obj(map[string]any{
-		"id": str, "state": enum("running", "succeeded", "failed"), "startedAt": when, "finishedAt": when,
+		"id": str, "state": enum("queued", "running", "succeeded", "failed", "retrying", "cancelled"), "startedAt": when, "finishedAt": when,
 		"added": integer, "changed": integer, "removed": integer, "unchanged": integer, "total": integer, "heartbeat": when,
+		"job": integer, "attempt": integer, "trigger": str,
 		"progress": obj(map[string]any{"pages": integer, "read": integer, "matched": integer, "estimate": integer, "percent": integer}),
 		"error":    obj(map[string]any{"code": str, "action": str, "message": str}),
 	}, "id", "state", "added", "changed", "removed", "total", "progress"),
-	"UserPage": obj(map[string]any{"users": map[string]any{"type": "array", "items": ref("User")}, "next": str, "total": integer}, "users", "total"),
+	"Customer": obj(map[string]any{
+		"customer": str, "name": str, "authMode": str,
+		"state":  enum("notConnected", "connected", "degraded", "reauthorizationRequired", "consentRequired", "credentialExpired", "notConfigured", "offboarding"),
+		"action": str, "lastValidatedAt": when, "lastSyncAt": when, "secretExpiresAt": when,
+		"nextCheckAt": when, "nextSyncAt": when, "addedAt": when,
+	}, "customer", "name", "authMode", "state", "action", "lastValidatedAt", "lastSyncAt", "secretExpiresAt"),
+	"CustomerPage": obj(map[string]any{"customers": map[string]any{"type": "array", "items": ref("Customer")}, "next": str}, "customers"),
+	"Offboarding":  obj(map[string]any{"customer": str, "job": integer, "state": str}, "customer", "job", "state"),
+	"UserPage":     obj(map[string]any{"users": map[string]any{"type": "array", "items": ref("User")}, "next": str, "total": integer}, "users", "total"),
 	"User": obj(map[string]any{
 		"id": str, "userPrincipalName": str, "displayName": str, "givenName": str, "surname": str, "mail": str,
 		"jobTitle": str, "department": str, "companyName": str, "officeLocation": str, "streetAddress": str,

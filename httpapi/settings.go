@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"github.com/tenantgate/tenantgate/fleet"
 	"net/http"
 	"strconv"
 	"strings"
@@ -134,6 +135,14 @@ func (a *admin) putSettings(w http.ResponseWriter, r *http.Request, customer str
 	if in.Cloud != nil {
 		cl := m365access.Cloud(*in.Cloud)
 		u.Cloud = &cl
+	}
+	if err := a.enroll(r.Context(), customer); errors.Is(err, fleet.ErrOffboarding) {
+		writeProblem(w, Problem{Status: http.StatusConflict, Code: codeOffboarding,
+			Detail: "the customer is being offboarded; save its settings when that finished"})
+		return
+	} else if err != nil {
+		a.c.fail(w, r, "enroll the customer", err)
+		return
 	}
 	s, err := a.c.Access.SaveSettings(r.Context(), customer, u)
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/httpapi"
 	"github.com/tenantgate/tenantgate/httpapi/clientip"
 	"github.com/tenantgate/tenantgate/invite"
@@ -34,6 +36,11 @@ type hooks struct {
 	inviteNow func() time.Time
 	// logger replaces the default stderr logger.
 	logger *slog.Logger
+	// planInterval is how often the fleet looks for due work (tests
+	// shorten it); zero is the fleet's default.
+	planInterval time.Duration
+	// offboard are extra offboarding hooks.
+	offboard []fleet.OffboardHook
 }
 
 // app is a running portal: the library wired together and an HTTP server.
@@ -59,12 +66,14 @@ type app struct {
 	// clientIP names the client of a request for the rate limits.
 	clientIP *clientip.Resolver
 
-	ln     net.Listener
-	srv    *http.Server
-	api    *httpapi.Handler   // closed before the store: drains sync runs
-	cancel context.CancelFunc // ends background work (refresher, syncs)
-	done   chan struct{}      // closed when background work has stopped
-	served chan error
+	ln    net.Listener
+	srv   *http.Server
+	api   *httpapi.Handler // closed first: refuses new sync runs
+	fleet *fleet.Fleet     // stopped before the store: drains jobs
+	// jobsPool is River's PostgreSQL pool (production mode).
+	jobsPool *pgxpool.Pool
+	cancel   context.CancelFunc // ends background work (the fleet's jobs)
+	served   chan error
 }
 
 // newLogger returns the server's logger at the configured level.
@@ -77,7 +86,7 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 // start builds everything cfg describes and starts serving. On error
 // everything already opened is closed again.
 func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
-	a := &app{cfg: cfg, log: h.logger, done: make(chan struct{}), served: make(chan error, 1)}
+	a := &app{cfg: cfg, log: h.logger, served: make(chan error, 1)}
 	if a.log == nil {
 		a.log = newLogger(os.Stderr, cfg.LogLevel)
 	}
@@ -164,6 +173,9 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 		return nil, err
 	}
 	syncer := &usersync.Syncer{Source: source, Sink: a.sink, Logger: a.log}
+	if err := a.openFleet(ctx, syncer, h); err != nil {
+		return nil, err
+	}
 
 	if cfg.Mode == modeDemo {
 		if err := a.seedDemoCustomer(ctx); err != nil {
@@ -176,20 +188,21 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 	auth := newAdminAuth(a.adminToken, strings.HasPrefix(a.publicURL, "https://"))
 	apiCfg := httpapi.Config{
 		Authorizer: auth, Access: a.manager, Invitations: a.invites, Store: a.store,
-		Syncer: syncer, Users: a.sink, SignInOrigins: signInOrigins,
+		Fleet: a.fleet, Users: a.sink, SignInOrigins: signInOrigins,
 		ProviderName: cfg.ProviderName, SupportEmail: cfg.SupportEmail,
 		Actor:        func(*http.Request) string { return cfg.AdminName },
-		CustomerName: a.customerName, ClientIP: a.clientIP.Key, BaseContext: bg, Logger: a.log,
+		CustomerName: a.customerName, ClientIP: a.clientIP.Key, Logger: a.log,
 	}
 	handler, err := a.routes(apiCfg, auth)
 	if err != nil {
 		return nil, err
 	}
 
-	go func() {
-		defer close(a.done)
-		_ = a.manager.Run(bg, m365access.RefresherOptions{})
-	}()
+	// Health checks, user syncs, token keep-alive and offboarding are
+	// River jobs of the fleet; with PostgreSQL, replicas share them.
+	if err := a.fleet.Start(bg); err != nil {
+		return nil, err
+	}
 	a.srv = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -314,24 +327,31 @@ func (a *app) shutdown(ctx context.Context) error {
 	return err
 }
 
-// syncDrainTimeout bounds how long closing waits for running user syncs
-// to stop and record their final state.
+// syncDrainTimeout bounds how long closing waits for running jobs (user
+// syncs, checks) to finish before cancelling them.
 const syncDrainTimeout = 10 * time.Second
 
 // closeAll releases what start opened; safe on a partly started app.
-// Running user syncs are cancelled and drained before the store closes,
-// so each records itself failed ("cancelled") rather than staying running.
+// The API stops starting syncs, then the fleet drains: running jobs get
+// syncDrainTimeout to finish, then are cancelled and record themselves
+// interrupted (River retries them later, here or in another replica),
+// all before the store closes.
 func (a *app) closeAll() {
 	if a.api != nil {
+		_ = a.api.Close(context.Background())
+	}
+	if a.fleet != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), syncDrainTimeout)
-		if err := a.api.Close(ctx); err != nil {
-			a.log.Warn("user syncs did not stop in time; they may read as interrupted after a restart", "err", err.Error())
+		if err := a.fleet.Stop(ctx); err != nil {
+			a.log.Warn("background jobs did not stop cleanly; River retries them after a restart", "err", err.Error())
 		}
 		cancel()
 	}
 	if a.cancel != nil {
 		a.cancel()
-		<-a.done
+	}
+	if a.jobsPool != nil {
+		a.jobsPool.Close()
 	}
 	if a.ln != nil && a.srv == nil {
 		a.ln.Close()
@@ -354,4 +374,31 @@ func consentWait(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// openFleet builds the job runner: River on the PostgreSQL database in
+// production, on a SQLite file of its own beside the demo's database
+// otherwise, with the fleet intervals of the configuration.
+func (a *app) openFleet(ctx context.Context, syncer *usersync.Syncer, h hooks) error {
+	cfg := fleet.Config{
+		Access: a.manager, Store: a.store, Syncer: syncer, Users: a.sink, Invitations: a.invites,
+		CheckInterval: a.cfg.CheckInterval, PlanInterval: h.planInterval,
+		SyncInterval: func(string) time.Duration { return a.cfg.SyncInterval },
+		Offboard:     h.offboard, Logger: a.log,
+	}
+	if a.cfg.Mode == modeProduction {
+		pool, err := pgxpool.New(ctx, a.cfg.PostgresDSN)
+		if err != nil {
+			return fmt.Errorf("open the PostgreSQL job queue (-postgres-dsn): %w", err)
+		}
+		a.jobsPool, cfg.Postgres = pool, pool
+	} else {
+		cfg.SQLitePath = filepath.Join(a.cfg.DataDir, "jobs.db")
+	}
+	f, err := fleet.New(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("the job queue: %w", err)
+	}
+	a.fleet = f
+	return nil
 }

@@ -45,6 +45,10 @@ type config struct {
 	// the client (for the rate limits); ClientIPHeader is that header.
 	TrustedProxies []string
 	ClientIPHeader string
+	// CheckInterval and SyncInterval space each customer's health checks
+	// and user syncs.
+	CheckInterval time.Duration
+	SyncInterval  time.Duration
 
 	ClientID        string
 	ClientSecret    string
@@ -91,6 +95,8 @@ func settings() []*setting {
 		{flag: "customer", env: "TENANTGATE_CUSTOMER", def: "contoso", usage: "the customer the portal opens (demo: preconfigured for the fake tenant)"},
 		{flag: "invite-ttl", env: "TENANTGATE_INVITE_TTL", def: "168h", usage: "how long an invitation link works"},
 		{flag: "consent-wait", env: "TENANTGATE_CONSENT_WAIT", def: "20s", usage: "how long the consent callback waits for Entra ID to replicate a new admin consent before reporting it as granted, still propagating"},
+		{flag: "check-interval", env: "TENANTGATE_CHECK_INTERVAL", def: "6h", usage: "how often each customer's connection is checked (a River job)"},
+		{flag: "sync-interval", env: "TENANTGATE_SYNC_INTERVAL", def: "24h", usage: "how often each customer's users are synced (a River job, jittered per customer)"},
 		{flag: "demo-users", env: "TENANTGATE_DEMO_USERS", def: "50000", usage: "demo: generated users in the fake tenant"},
 		{flag: "log-level", env: "TENANTGATE_LOG_LEVEL", def: "info", usage: "debug, info, warn or error"},
 		{flag: "trusted-proxies", env: "TENANTGATE_TRUSTED_PROXIES", usage: "comma-separated addresses or CIDR networks of the reverse proxies in front of the portal; their forwarding header (-client-ip-header) names the client for the rate limits. Empty: the TCP peer is the client, so behind a proxy every client shares one limit"},
@@ -208,6 +214,16 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		bad("consent-wait", "%q is not a duration from 0s to 5m such as 20s", get("consent-wait"))
 	} else {
 		cfg.ConsentWait = d
+	}
+	for _, iv := range []struct {
+		flag string
+		to   *time.Duration
+	}{{"check-interval", &cfg.CheckInterval}, {"sync-interval", &cfg.SyncInterval}} {
+		if d, err := time.ParseDuration(get(iv.flag)); err != nil || d < time.Minute {
+			bad(iv.flag, "%q is not a duration of at least 1m, such as 6h", get(iv.flag))
+		} else {
+			*iv.to = d
+		}
 	}
 	if n, err := strconv.Atoi(get("demo-users")); err != nil || n < 0 || n > 1_000_000 {
 		bad("demo-users", "%q is not a number from 0 to 1000000", get("demo-users"))

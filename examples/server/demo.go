@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/tokenstore"
@@ -63,6 +64,9 @@ func (a *app) startFake() error {
 // token mode, unless it already has settings (a restart keeps what the
 // user changed).
 func (a *app) seedDemoCustomer(ctx context.Context) error {
+	if err := a.fleet.Enroll(ctx, a.cfg.Customer, demoDisplayName); err != nil && !errors.Is(err, fleet.ErrOffboarding) {
+		return fmt.Errorf("enroll the demo customer: %w", err)
+	}
 	_, err := a.manager.GetSettings(ctx, a.cfg.Customer)
 	if err == nil {
 		return nil

@@ -315,7 +315,17 @@
     const bar = $("sync-progress");
     state.dataset.state = run.state;
     const p = run.progress || {};
-    if (run.state === "running") {
+    if (run.state === "queued") {
+      bar.removeAttribute("value");
+      state.textContent = "Sync queued: waiting for a worker\u2026";
+    } else if (run.state === "retrying") {
+      bar.removeAttribute("value");
+      const e = run.error || {};
+      state.textContent = "Sync attempt " + (run.attempt || 1) + " failed" + (e.message ? ": " + e.message : "") + "; it is retried automatically\u2026";
+    } else if (run.state === "cancelled") {
+      bar.value = 0;
+      state.textContent = "Last sync cancelled" + (run.finishedAt ? " " + fmtTime(run.finishedAt) : "") + ".";
+    } else if (run.state === "running") {
       if (p.percent >= 0) bar.value = p.percent;
       else bar.removeAttribute("value");
       state.textContent = "Syncing: " + fmtNumber(p.read || 0) + " users read" +
@@ -351,8 +361,8 @@
   async function pollSync() {
     for (;;) {
       const r = await loadSync();
-      if (!r || r.state !== "running") return r;
-      await sleep(400);
+      if (!r || !["queued", "running", "retrying"].includes(r.state)) return r;
+      await sleep(r.state === "retrying" ? 2000 : 400);
     }
   }
 

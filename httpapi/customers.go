@@ -1,0 +1,129 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tenantgate/tenantgate/fleet"
+)
+
+// Fleet is what the handlers use of a *fleet.Fleet, which satisfies it.
+type Fleet interface {
+	Enroll(ctx context.Context, customer, name string) error
+	Customers(ctx context.Context, opts fleet.ListOptions) (fleet.Page, error)
+	Customer(ctx context.Context, customer string) (fleet.Customer, error)
+	Offboard(ctx context.Context, customer string) (fleet.Job, error)
+	SyncNow(ctx context.Context, customer string) (fleet.SyncRun, error)
+	LatestSync(ctx context.Context, customer string) (fleet.SyncRun, bool, error)
+	CancelSync(ctx context.Context, customer string) (fleet.SyncRun, error)
+}
+
+// customerPageJSON is the CustomerPage resource.
+type customerPageJSON struct {
+	Customers []fleet.Customer `json:"customers"`
+	Next      string           `json:"next,omitempty"`
+}
+
+// offboardingJSON is the Offboarding resource: the job erasing a customer.
+type offboardingJSON struct {
+	Customer string `json:"customer"`
+	Job      int64  `json:"job"`
+	State    string `json:"state"`
+}
+
+// fleetStates are the states GET /customers filters by.
+var fleetStates = map[string]bool{
+	"notConnected": true, "connected": true, "degraded": true, "reauthorizationRequired": true,
+	"consentRequired": true, "credentialExpired": true, fleet.StateNotConfigured: true, fleet.StateOffboarding: true,
+}
+
+func (a *admin) noFleet(w http.ResponseWriter) bool {
+	if a.c.Fleet == nil {
+		writeProblem(w, Problem{Status: http.StatusNotImplemented, Code: codeNotImplemented, Detail: "the fleet is not configured"})
+		return true
+	}
+	return false
+}
+
+func (a *admin) listCustomers(w http.ResponseWriter, r *http.Request, _ string) {
+	if a.noFleet(w) {
+		return
+	}
+	q := r.URL.Query()
+	opts := fleet.ListOptions{After: q.Get("after"), State: q.Get("state")}
+	var fields []FieldError
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > fleet.MaxPageSize {
+			fields = append(fields, FieldError{Field: "limit", Code: "invalid", Message: "limit must be 1 to " + strconv.Itoa(fleet.MaxPageSize)})
+		}
+		opts.Limit = n
+	}
+	if opts.State != "" && !fleetStates[opts.State] {
+		fields = append(fields, FieldError{Field: "state", Code: "invalid", Message: "not a customer state"})
+	}
+	switch q.Get("needsAction") {
+	case "", "false":
+	case "true":
+		opts.NeedsAction = true
+	default:
+		fields = append(fields, FieldError{Field: "needsAction", Code: "invalid", Message: "needsAction must be true or false"})
+	}
+	if len(fields) > 0 {
+		writeProblem(w, Problem{Status: http.StatusBadRequest, Code: codeBadQuery, Detail: "some query parameters are invalid", Fields: fields})
+		return
+	}
+	page, err := a.c.Fleet.Customers(r.Context(), opts)
+	if err != nil {
+		a.c.fail(w, r, "list customers", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, customerPageJSON{Customers: page.Customers, Next: page.Next})
+}
+
+func (a *admin) getCustomer(w http.ResponseWriter, r *http.Request, customer string) {
+	if a.noFleet(w) {
+		return
+	}
+	c, err := a.c.Fleet.Customer(r.Context(), customer)
+	if errors.Is(err, fleet.ErrNotEnrolled) {
+		writeProblem(w, Problem{Status: http.StatusNotFound, Code: codeNotFound, Detail: "no such customer"})
+		return
+	}
+	if err != nil {
+		a.c.fail(w, r, "get customer", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (a *admin) offboard(w http.ResponseWriter, r *http.Request, customer string) {
+	if a.noFleet(w) {
+		return
+	}
+	j, err := a.c.Fleet.Offboard(r.Context(), customer)
+	if errors.Is(err, fleet.ErrNotEnrolled) {
+		writeProblem(w, Problem{Status: http.StatusNotFound, Code: codeNotFound, Detail: "no such customer"})
+		return
+	}
+	if err != nil {
+		a.c.fail(w, r, "offboard", err)
+		return
+	}
+	a.c.Logger.InfoContext(r.Context(), "httpapi: offboarding", "customer", customer, "job", j.ID, "by", a.c.Actor(r))
+	w.Header().Set("Location", "/customers/"+customer)
+	writeJSON(w, http.StatusAccepted, offboardingJSON{Customer: customer, Job: j.ID, State: string(j.State)})
+}
+
+// enroll adds a customer whose settings are saved to the fleet.
+func (a *admin) enroll(ctx context.Context, customer string) error {
+	if a.c.Fleet == nil {
+		return nil
+	}
+	ectx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return a.c.Fleet.Enroll(ectx, customer, a.c.CustomerName(ectx, customer))
+}
