@@ -34,11 +34,11 @@ type Customer struct {
 	State string `json:"state"`
 	// Action is what a person must do, empty when nothing.
 	Action          string     `json:"action"`
-	LastValidatedAt *time.Time `json:"lastValidatedAt"`
-	LastSyncAt      *time.Time `json:"lastSyncAt"`
+	LastValidatedAt *time.Time `json:"lastValidatedAt,omitempty"`
+	LastSyncAt      *time.Time `json:"lastSyncAt,omitempty"`
 	// SecretExpiresAt is the nearest expiry of the customer's app
 	// registration secret or certificate (or its QoE app's secret).
-	SecretExpiresAt *time.Time `json:"secretExpiresAt"`
+	SecretExpiresAt *time.Time `json:"secretExpiresAt,omitempty"`
 	// NextCheckAt and NextSyncAt are when the next scheduled check and
 	// sync fall due (nil when none will be scheduled).
 	NextCheckAt *time.Time `json:"nextCheckAt,omitempty"`

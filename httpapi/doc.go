@@ -22,16 +22,22 @@
 // Manager's public base URL (m365access.ProviderConfig.PublicBaseURL, the
 // one place it is configured), never from a request's Host, so they work under any
 // prefix (http.StripPrefix). They sit on top of m365access (settings,
-// connections, consent, status), invite (invitations) and usersync (user
-// sync, run in the background with its state kept in the tokenstore so
-// that a restart shows the last result and a run interrupted by a crash
-// reads as failed, not as running forever).
+// connections, consent, status), invite (invitations) and fleet (user
+// syncs and offboarding as River jobs, unique per customer across
+// replicas, retried with backoff and cancellable; the latest run of each
+// customer is kept in the tokenstore, so a restart shows it and a run a
+// dead replica left is retried elsewhere; the fleet listing).
 //
-// At shutdown, call Close on the *Handler New or NewAdmin returned before
-// closing the Store: it
-// refuses new sync runs, cancels the running ones and waits until each
-// has recorded itself failed ("cancelled"), so no run is left running and
-// no write hits a closed Store.
+// GET /customers takes limit (1 to 500, default 50), after (the next
+// cursor of the previous page), state (a Customer state) and needsAction
+// (true: only customers a person must act on). DELETE /customers/{customer}
+// starts the offboarding job and answers 202 at once; calling it again
+// returns the same job; once it finished the customer is gone from GET
+// /customers and GET /customers/{customer} answers 404.
+//
+// At shutdown, call Close on the *Handler New or NewAdmin returned, then
+// stop the fleet (which drains running jobs), then close the Store: Close
+// refuses new sync runs (shutting_down).
 //
 // Admin routes (relative to the mount point), with the JSON schema of the
 // request body, the success status (OK) and the schema of the response body.
@@ -53,8 +59,12 @@
 //	GET    /customers/{customer}/m365/status             -                 200 Status
 //	GET    /customers/{customer}/m365/qoe                -                 200 QoE
 //	PUT    /customers/{customer}/m365/qoe                QoEUpdate         200 QoE
+//	GET    /customers                                    -                 200 CustomerPage
+//	GET    /customers/{customer}                         -                 200 Customer
+//	DELETE /customers/{customer}                         -                 202 Offboarding
 //	POST   /customers/{customer}/users/sync              -                 202 SyncRun
 //	GET    /customers/{customer}/users/sync              -                 200 SyncRun
+//	DELETE /customers/{customer}/users/sync              -                 202 SyncRun
 //	GET    /customers/{customer}/users                   -                 200 UserPage
 //	GET    /openapi.json                                 -                 200 the OpenAPI document
 //
@@ -64,7 +74,10 @@
 //
 //   - Invitation: completedAt, createdAt, expiresAt*, failedAt, id*, openedAt, revokedAt, sentAt, sentBy, status*, to
 //   - InvitationList: invitations*
+//   - Customer: action*, addedAt, authMode*, customer*, lastSyncAt, lastValidatedAt, name*, nextCheckAt, nextSyncAt, secretExpiresAt, state*
+//   - CustomerPage: customers*, next
 //   - InvitationRequest: to
+//   - Offboarding: customer*, job*, state*
 //   - Problem: action, code*, detail, fields, reason, status*, title*, type
 //   - QoE: appId*, clientSecretExpiresAt, clientSecretSet*
 //   - QoEUpdate: appId, clientSecret, clientSecretExpiresAt
@@ -72,7 +85,7 @@
 //   - SettingsUpdate: authMode, certificatePem, clientId, clientSecret, clientSecretExpiresAt, cloud, password, serviceAccount, tenant, userFilter
 //   - SignInLink: expiresAt*, url*
 //   - Status: account, authMode*, certificateExpiresAt, connectedAt, consentGrantedAt, consentReportedAt, grantedRoles, lastError, lastRefresh, lastValidation, lastValidationOk, qoeSecretExpiresAt, refreshTokenDeadline, secretExpiresAt, state*, tenantId
-//   - SyncRun: added*, changed*, error, finishedAt, heartbeat, id*, progress*, removed*, startedAt, state*, total*, unchanged
+//   - SyncRun: added*, attempt, changed*, error, finishedAt, heartbeat, id*, job, progress*, removed*, startedAt, state*, total*, trigger, unchanged
 //   - User: accountEnabled, city, companyName, country, department, displayName, givenName, id, jobTitle, mail, mailNickname, mobilePhone, officeLocation, postalCode, preferredLanguage, proxyAddresses, state, streetAddress, surname, usageLocation, userPrincipalName
 //   - UserPage: next, total*, users*
 //   - ValidationReport: at, authMode, checks*, ok*, tenantId
@@ -96,7 +109,7 @@
 // cross_origin (403), invalid_customer, malformed_json, invalid_field,
 // empty_body, invalid_query and invalid_cursor (400), not_found (404),
 // method_not_allowed (405), conflict, connection_rejected,
-// invitation_completed and sync_running (409), version_mismatch (412),
+// invitation_completed, sync_running and offboarding (409), version_mismatch (412),
 // body_too_large (413), unsupported_media_type (415), validation_failed
 // (422, with fields), rate_limited (429, with Retry-After), internal (500),
 // not_configured (501), microsoft_error and delivery_failed (502) and

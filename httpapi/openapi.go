@@ -164,7 +164,7 @@ var schemas = map[string]any{
 		"state":  enum("notConnected", "connected", "degraded", "reauthorizationRequired", "consentRequired", "credentialExpired", "notConfigured", "offboarding"),
 		"action": str, "lastValidatedAt": when, "lastSyncAt": when, "secretExpiresAt": when,
 		"nextCheckAt": when, "nextSyncAt": when, "addedAt": when,
-	}, "customer", "name", "authMode", "state", "action", "lastValidatedAt", "lastSyncAt", "secretExpiresAt"),
+	}, "customer", "name", "authMode", "state", "action"),
 	"CustomerPage": obj(map[string]any{"customers": map[string]any{"type": "array", "items": ref("Customer")}, "next": str}, "customers"),
 	"Offboarding":  obj(map[string]any{"customer": str, "job": integer, "state": str}, "customer", "job", "state"),
 	"UserPage":     obj(map[string]any{"users": map[string]any{"type": "array", "items": ref("User")}, "next": str, "total": integer}, "users", "total"),

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/usersync"
 )
 
@@ -30,14 +31,17 @@ var schemaTypes = map[string]reflect.Type{
 	"InvitationList": reflect.TypeFor[struct {
 		Invitations []invitationJSON `json:"invitations"`
 	}](),
-	"WizardLink": reflect.TypeFor[wizardLinkJSON](),
-	"SignInLink": reflect.TypeFor[signInLinkJSON](),
-	"Status":     reflect.TypeFor[statusJSON](),
-	"QoE":        reflect.TypeFor[qoeJSON](),
-	"QoEUpdate":  reflect.TypeFor[qoeUpdateJSON](),
-	"SyncRun":    reflect.TypeFor[syncRunJSON](),
-	"UserPage":   reflect.TypeFor[userPageJSON](),
-	"User":       reflect.TypeFor[usersync.User](),
+	"WizardLink":   reflect.TypeFor[wizardLinkJSON](),
+	"SignInLink":   reflect.TypeFor[signInLinkJSON](),
+	"Status":       reflect.TypeFor[statusJSON](),
+	"QoE":          reflect.TypeFor[qoeJSON](),
+	"QoEUpdate":    reflect.TypeFor[qoeUpdateJSON](),
+	"SyncRun":      reflect.TypeFor[syncRunJSON](),
+	"UserPage":     reflect.TypeFor[userPageJSON](),
+	"Customer":     reflect.TypeFor[fleet.Customer](),
+	"CustomerPage": reflect.TypeFor[customerPageJSON](),
+	"Offboarding":  reflect.TypeFor[offboardingJSON](),
+	"User":         reflect.TypeFor[usersync.User](),
 }
 
 // TestOpenAPISchemasMatchTheJSONTypes: every schema has exactly the
@@ -180,6 +184,10 @@ func TestResponsesConformToTheDocument(t *testing.T) {
 		{"GET", "/customers/a/users/sync", "/customers/{customer}/users/sync", nil},
 		{"GET", "/customers/a/users", "/customers/{customer}/users", nil},
 		{"GET", "/customers/a/users?limit=0", "/customers/{customer}/users", nil}, // a problem
+		{"DELETE", "/customers/a/users/sync", "/customers/{customer}/users/sync", nil},
+		{"GET", "/customers", "/customers", nil},
+		{"GET", "/customers?needsAction=maybe", "/customers", nil}, // a problem
+		{"GET", "/customers/a", "/customers/{customer}", nil},
 	}
 	seen := map[string]bool{}
 	for _, c := range calls {
@@ -203,6 +211,17 @@ func TestResponsesConformToTheDocument(t *testing.T) {
 			conform(t, c.method+" "+c.path, content.Schema, v)
 		}
 	}
+	// Sync done before offboarding.
+	e.waitSync(t, "a")
+	w := e.do(t, "DELETE", "/customers/a", tokenAll, nil)
+	ops := full.Paths["/customers/{customer}"]
+	for _, content := range ops["delete"].Responses[itoa(w.Code)].Content {
+		var v any
+		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &v))
+		conform(t, "DELETE /customers/a", content.Schema, v)
+	}
+	require.Equal(t, http.StatusAccepted, w.Code, w.Body.String())
+	seen["DELETE /customers/{customer}"] = true
 	for pattern, ops := range full.Paths {
 		for m := range ops {
 			if key := strings.ToUpper(m) + " " + pattern; !seen[key] && pattern != "/openapi.json" {
@@ -210,8 +229,10 @@ func TestResponsesConformToTheDocument(t *testing.T) {
 			}
 		}
 	}
-	// Sync done before the test ends (the Store outlives it).
-	e.waitSync(t, "a")
+	// Offboarding done before the test ends (the Store outlives it).
+	require.Eventually(t, func() bool {
+		return e.do(t, "GET", "/customers/a", tokenAll, nil).Code == http.StatusNotFound
+	}, 20*time.Second, 20*time.Millisecond)
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
