@@ -27,7 +27,7 @@ type Access interface {
 	Status(ctx context.Context, customer string) (m365access.Status, error)
 	Begin(ctx context.Context, customer string, opts m365access.BeginOptions) (m365access.BeginResult, error)
 	SwitchToToken(ctx context.Context, customer string, opts m365access.BeginOptions) (m365access.BeginResult, error)
-	Complete(ctx context.Context, state, code, browserBinding string) (*m365access.Connection, error)
+	CompleteWith(ctx context.Context, state, code, browserBinding string, opts m365access.CompleteOptions) (*m365access.Connection, error)
 	ConsentURL(ctx context.Context, customer, browserBinding string) (m365access.BeginResult, error)
 	CompleteConsent(ctx context.Context, cb m365access.ConsentCallback, browserBinding string) (*m365access.Consent, error)
 	// UserFilter gives a customer's saved user filter.

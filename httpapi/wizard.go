@@ -275,7 +275,7 @@ func (wz *wizard) start(w http.ResponseWriter, r *http.Request) {
 		wz.fail(w, http.StatusInternalServerError, failure{heading: "Something went wrong", message: "The sign-in could not be started.", todo: "Try again in a few minutes."})
 		return
 	}
-	res, err := wz.c.Access.Begin(r.Context(), inv.Customer, m365access.BeginOptions{BrowserBinding: binding})
+	res, err := wz.c.Access.Begin(r.Context(), inv.Customer, m365access.BeginOptions{BrowserBinding: binding, Invitation: inv.ID})
 	if err != nil {
 		wz.c.Logger.WarnContext(r.Context(), "httpapi: starting the token connection failed", "customer", inv.Customer, "err", err.Error())
 		f := wz.failureOf(err)
@@ -321,7 +321,8 @@ func (wz *wizard) authCallback(w http.ResponseWriter, r *http.Request) {
 		wz.fail(w, http.StatusBadRequest, f)
 		return
 	}
-	conn, err := wz.c.Access.Complete(r.Context(), q.Get("state"), q.Get("code"), bindingOf(wz.c.cookie(r, bindingCookie)))
+	conn, err := wz.c.Access.CompleteWith(r.Context(), q.Get("state"), q.Get("code"), bindingOf(wz.c.cookie(r, bindingCookie)),
+		m365access.CompleteOptions{InvitationLive: wz.c.Invitations.Live})
 	if err != nil {
 		wz.c.Logger.WarnContext(r.Context(), "httpapi: completing the token connection failed", "err", err.Error())
 		f := wz.failureOf(err)
@@ -331,13 +332,11 @@ func (wz *wizard) authCallback(w http.ResponseWriter, r *http.Request) {
 		wz.fail(w, statusOfFailure(err), f)
 		return
 	}
-	// Complete the invitation the sign-in started from, if it belongs to
-	// the customer just connected.
-	if token != "" {
-		if inv, err := wz.c.Invitations.Redeem(r.Context(), token, wz.c.ClientIP(r)); err == nil && inv.Customer == conn.Customer {
-			if _, err := wz.c.Invitations.Complete(r.Context(), inv.Customer, inv.ID); err != nil {
-				wz.c.Logger.WarnContext(r.Context(), "httpapi: completing the invitation failed", "customer", inv.Customer, "invitation", inv.ID, "err", err.Error())
-			}
+	// Complete the invitation the sign-in started from (the transaction
+	// names it; the browser's cookies decide nothing here).
+	if conn.Invitation != "" {
+		if _, err := wz.c.Invitations.Complete(r.Context(), conn.Customer, conn.Invitation); err != nil {
+			wz.c.Logger.WarnContext(r.Context(), "httpapi: completing the invitation failed", "customer", conn.Customer, "invitation", conn.Invitation, "err", err.Error())
 		}
 	}
 	wz.c.clearCookie(w, bindingCookie)
@@ -383,7 +382,7 @@ func retryable(err error) bool {
 	var fe *m365access.FlowError
 	if errors.As(err, &fe) {
 		switch fe.Reason {
-		case m365access.ReasonNotConfigured, m365access.ReasonWrongMode:
+		case m365access.ReasonNotConfigured, m365access.ReasonWrongMode, m365access.ReasonInvitationGone:
 			return false
 		}
 		return true
@@ -422,12 +421,18 @@ func (wz *wizard) failureOf(err error) failure {
 		case m365access.ReasonStateReused:
 			return failure{heading: "This sign-in was already used", message: "Each sign-in completes once; this page was probably reloaded.",
 				todo: "If you saw a success page before, nothing more is needed. Otherwise open the link from your invitation email again."}
-		case m365access.ReasonStateUnknown, m365access.ReasonMissingCode, m365access.ReasonNonceMismatch:
+		case m365access.ReasonStateUnknown, m365access.ReasonMissingCode, m365access.ReasonNonceMismatch, m365access.ReasonIDTokenInvalid:
 			return failure{heading: "The sign-in could not be completed", message: "The answer from Microsoft does not belong to a sign-in started here.",
 				todo: "Open the link from your invitation email again and click Sign in with Microsoft."}
 		case m365access.ReasonBindingMismatch:
 			return failure{heading: "Please use the same browser", message: "The sign-in was started in another browser, or this browser's cookies were cleared.",
 				todo: "Open the link from your invitation email in this browser and click Sign in with Microsoft here, with cookies enabled."}
+		case m365access.ReasonInvitationGone:
+			return failure{heading: "This invitation is no longer valid", message: "It was withdrawn, replaced by a newer invitation or expired while you were signing in. Nothing was connected.",
+				todo: "Use the newest invitation email you received, or ask " + prov + " to send you a new invitation."}
+		case m365access.ReasonNotAdmin:
+			return failure{heading: "An administrator must sign in", message: "The account that signed in is not an administrator of your organization, so it cannot connect it to " + prov + ". Nothing was changed.",
+				todo: "Sign out of Microsoft (or use a private window), open the invitation link again and sign in as a Global Administrator."}
 		case m365access.ReasonWrongAccount:
 			return failure{heading: "A different account signed in", message: "The sign-in must use the account named in the invitation.",
 				todo: "Sign out of Microsoft (or use a private window), open the invitation link again and sign in with the requested account."}

@@ -19,6 +19,7 @@ import (
 type customerClients struct {
 	provider   *confidential.Client // provider app, customer's persisted cache
 	providerFP string
+	cache      *msalcache.Cache     // provider's persisted cache
 	app        *confidential.Client // customer's app registration
 	appFP      string
 	public     *public.Client // provider app as a public client (legacy password mode)
@@ -128,7 +129,7 @@ func (m *Manager) providerClient(customer string, ep CloudEndpoints) (*confident
 	if cc.provider != nil && cc.providerFP == fp {
 		return cc.provider, nil
 	}
-	cc.provider, cc.providerFP = cl, fp
+	cc.provider, cc.providerFP, cc.cache = cl, fp, c
 	return cl, nil
 }
 
@@ -227,4 +228,15 @@ func (m *Manager) publicClient(customer string, ep CloudEndpoints) (*public.Clie
 	}
 	cc.public, cc.publicFP = &cl, fp
 	return &cl, nil
+}
+
+// providerCache returns the persisted token cache behind customer's
+// provider client, nil if none was built.
+func (m *Manager) providerCache(customer string) *msalcache.Cache {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if cc := m.clients[customer]; cc != nil {
+		return cc.cache
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
@@ -32,6 +33,12 @@ type BeginOptions struct {
 	// SwitchMode flips the customer's mode to ModeToken once the
 	// connection completes and validates (SwitchToToken sets it).
 	SwitchMode bool
+	// Invitation is the ID of the invitation the sign-in starts from, ""
+	// for none. The transaction remembers it, and CompleteWith refuses the
+	// sign-in (ErrInvitationGone) unless CompleteOptions.InvitationLive
+	// confirms the invitation still works when the sign-in completes: a
+	// revoked or expired invitation cancels sign-ins already under way.
+	Invitation string
 }
 
 // BeginResult is where to send the browser.
@@ -54,6 +61,7 @@ type pending struct {
 	ExpiresAt   time.Time `json:"expiresAt"`
 	Used        bool      `json:"used,omitempty"`
 	SwitchMode  bool      `json:"switchMode,omitempty"`
+	Invitation  string    `json:"invitation,omitempty"`
 }
 
 const (
@@ -174,7 +182,7 @@ func (m *Manager) Begin(ctx context.Context, customer string, opts BeginOptions)
 	expires := time.Now().Add(m.provider.ttl()).UTC()
 	state, err := m.newPending(ctx, pending{
 		Flow: flowSignIn, Customer: customer, BindingHash: hashBinding(opts.BrowserBinding),
-		Verifier: verifier, Nonce: nonce, ExpiresAt: expires, SwitchMode: opts.SwitchMode,
+		Verifier: verifier, Nonce: nonce, ExpiresAt: expires, SwitchMode: opts.SwitchMode, Invitation: opts.Invitation,
 	})
 	if err != nil {
 		return BeginResult{}, err
@@ -197,8 +205,14 @@ type Connection struct {
 	Customer string
 	// TenantID is the tenant GUID from the id_token.
 	TenantID string
-	// Account is the signed-in user's name (UPN).
+	// ObjectID is the signed-in user's object ID in the tenant; with
+	// TenantID it identifies the account.
+	ObjectID string
+	// Account is the signed-in user's name (UPN), for display.
 	Account string
+	// Invitation is the ID of the invitation the sign-in started from
+	// (BeginOptions.Invitation), "" for none.
+	Invitation string
 	// HomeAccountID is MSAL's account key for silent refresh.
 	HomeAccountID string
 	// Scopes are the granted scopes.
@@ -210,6 +224,7 @@ type Connection struct {
 // identifiers only; the tokens are in the sealed MSAL cache).
 type connection struct {
 	TenantID      string    `json:"tenantId"`
+	ObjectID      string    `json:"objectId,omitempty"`
 	Account       string    `json:"account"`
 	HomeAccountID string    `json:"homeAccountId"`
 	Scopes        []string  `json:"scopes"`
@@ -232,13 +247,34 @@ func (m *Manager) loadConnection(ctx context.Context, customer string) (*connect
 	return &c, nil
 }
 
+// CompleteOptions tune CompleteWith.
+type CompleteOptions struct {
+	// InvitationLive reports whether the invitation a sign-in started
+	// from (BeginOptions.Invitation) can still connect: nil, or why not
+	// (invite.Service.Live fits). It is asked before the code is exchanged
+	// and again before the connection is stored. A sign-in begun from an
+	// invitation is refused with ErrInvitationGone when it is nil or
+	// returns an error.
+	InvitationLive func(ctx context.Context, customer, invitation string) error
+}
+
 // Complete finishes the token connection from the redirect's state and
-// code. It rejects an unknown, expired, reused or foreign-browser state,
-// exchanges the code with the PKCE verifier, checks the id_token's nonce,
-// tenant and user and the granted scopes, and stores the connection.
-// Rejections are *FlowError (errors.Is with the Err* sentinels); Entra's
-// refusals are *Error.
+// code: CompleteWith without options (so it refuses sign-ins begun from an
+// invitation).
 func (m *Manager) Complete(ctx context.Context, state, code, browserBinding string) (*Connection, error) {
+	return m.CompleteWith(ctx, state, code, browserBinding, CompleteOptions{})
+}
+
+// CompleteWith finishes the token connection from the redirect's state
+// and code. It rejects an unknown, expired, reused or foreign-browser
+// state and a sign-in whose invitation is gone, exchanges the code with
+// the PKCE verifier, verifies the id_token (signature against the
+// tenant's keys, issuer, audience, times, nonce, tenant), checks who
+// signed in (the service account by object ID and tenant, or, without
+// one, an account holding one of ProviderConfig.AdminRoles) and the
+// granted scopes, and stores the connection. Rejections are *FlowError
+// (errors.Is with the Err* sentinels); Entra's refusals are *Error.
+func (m *Manager) CompleteWith(ctx context.Context, state, code, browserBinding string, opts CompleteOptions) (*Connection, error) {
 	p, err := m.takePending(ctx, flowSignIn, state, browserBinding)
 	if err != nil {
 		return nil, err
@@ -247,7 +283,11 @@ func (m *Manager) Complete(ctx context.Context, state, code, browserBinding stri
 	if code == "" {
 		return nil, &FlowError{Reason: ReasonMissingCode, Customer: customer}
 	}
-	conn, err := m.complete(ctx, p, code)
+	if err := m.invitationLive(ctx, p, opts); err != nil {
+		m.recordAttempt(ctx, customer, "complete the token connection", err)
+		return nil, err
+	}
+	conn, err := m.complete(ctx, p, code, opts)
 	if err != nil {
 		m.recordAttempt(ctx, customer, "complete the token connection", err)
 		return nil, err
@@ -255,7 +295,23 @@ func (m *Manager) Complete(ctx context.Context, state, code, browserBinding stri
 	return conn, nil
 }
 
-func (m *Manager) complete(ctx context.Context, p pending, code string) (*Connection, error) {
+// invitationLive checks the invitation a transaction started from.
+func (m *Manager) invitationLive(ctx context.Context, p pending, opts CompleteOptions) error {
+	if p.Invitation == "" {
+		return nil
+	}
+	if opts.InvitationLive == nil {
+		return &FlowError{Reason: ReasonInvitationGone, Customer: p.Customer,
+			Detail: "the sign-in started from an invitation, and nothing was given to check it (CompleteOptions.InvitationLive)"}
+	}
+	if err := opts.InvitationLive(ctx, p.Customer, p.Invitation); err != nil {
+		return &FlowError{Reason: ReasonInvitationGone, Customer: p.Customer,
+			Detail: "the invitation " + safeToken(p.Invitation) + " no longer works: " + clip(err.Error())}
+	}
+	return nil
+}
+
+func (m *Manager) complete(ctx context.Context, p pending, code string, opts CompleteOptions) (*Connection, error) {
 	customer := p.Customer
 	s, _, err := m.loadSettings(ctx, customer)
 	if err != nil {
@@ -286,26 +342,48 @@ func (m *Manager) complete(ctx context.Context, p pending, code string) (*Connec
 		}
 		return nil, FromMSAL("exchange the authorization code", customer, err)
 	}
-	claims, err := idTokenClaims(res.IDToken.RawToken)
-	if err == nil {
-		err = checkSignIn(claims, p.Nonce, wantTenant, s.ServiceAccount, scopes, res.GrantedScopes)
-	} else {
-		err = &FlowError{Reason: ReasonNonceMismatch, Detail: "the id_token is unreadable"}
-	}
-	if err != nil {
-		m.removeAccount(ctx, cl, res.Account)
-		err.(*FlowError).Customer = customer
+	reject := func(err error) (*Connection, error) {
+		m.removeRejected(ctx, customer, res.Account)
+		var fe *FlowError
+		if errors.As(err, &fe) {
+			fe.Customer = customer
+		}
 		return nil, err
 	}
+	claims, err := m.verifyIDToken(ctx, ep, res.IDToken.RawToken, wantTenant, p.Nonce)
+	if err != nil {
+		return reject(err)
+	}
+	if err := checkSignIn(claims, s, m.provider.adminRoles(), scopes, res.GrantedScopes); err != nil {
+		return reject(err)
+	}
 	user := claims.user()
+	accountID := s.ServiceAccountID
+	if s.ServiceAccount != "" && accountID == "" {
+		// First connection of this service account: learn its object ID
+		// from Graph, where the user principal name is the directory's own
+		// (the id_token's names are for display and may be changed).
+		upn, err := m.whoAmI(ctx, customer, ep, res.AccessToken, res.ExpiresOn, claims.ObjectID)
+		if err != nil {
+			return reject(err)
+		}
+		if !strings.EqualFold(upn, s.ServiceAccount) {
+			return reject(&FlowError{Reason: ReasonWrongAccount, Detail: fmt.Sprintf("signed in as %s, expected %s", safeToken(upn), s.ServiceAccount)})
+		}
+		user, accountID = upn, claims.ObjectID
+	}
 	if res.Account.HomeAccountID == "" {
 		return nil, &Error{Op: "exchange the authorization code", Customer: customer, Action: ActionRestartConnection,
 			Err: errors.New("the token response had no client_info: no home account")}
 	}
+	// The invitation may have been revoked while the user signed in.
+	if err := m.invitationLive(ctx, p, opts); err != nil {
+		return reject(err)
+	}
 	now := time.Now().UTC()
-	c := connection{TenantID: strings.ToLower(claims.TenantID), Account: user, HomeAccountID: res.Account.HomeAccountID,
-		Scopes: res.GrantedScopes, ConnectedAt: now}
-	if err := m.storeConnection(ctx, customer, c, p.SwitchMode); err != nil {
+	c := connection{TenantID: strings.ToLower(claims.TenantID), ObjectID: strings.ToLower(claims.ObjectID), Account: user,
+		HomeAccountID: res.Account.HomeAccountID, Scopes: res.GrantedScopes, ConnectedAt: now}
+	if err := m.storeConnection(ctx, customer, c, p.SwitchMode, s.ServiceAccount, accountID); err != nil {
 		return nil, err
 	}
 	m.forgetTokens(customer)
@@ -321,13 +399,34 @@ func (m *Manager) complete(ctx context.Context, p pending, code string) (*Connec
 		m.log.WarnContext(ctx, "m365access: recording the connection failed", "customer", customer, "err", err)
 	}
 	m.log.InfoContext(ctx, "m365access: token connection completed", "customer", customer, "tenant", c.TenantID, "account", user)
-	return &Connection{Customer: customer, TenantID: c.TenantID, Account: user, HomeAccountID: c.HomeAccountID,
-		Scopes: c.Scopes, ConnectedAt: now}, nil
+	return &Connection{Customer: customer, TenantID: c.TenantID, ObjectID: c.ObjectID, Account: user, Invitation: p.Invitation,
+		HomeAccountID: c.HomeAccountID, Scopes: c.Scopes, ConnectedAt: now}, nil
+}
+
+// whoAmI reads the signed-in user from Graph (/me) with the new access
+// token, checks that it is the object oid of the id_token and returns its
+// user principal name.
+func (m *Manager) whoAmI(ctx context.Context, customer string, ep CloudEndpoints, token string, expires time.Time, oid string) (string, error) {
+	var me struct {
+		ID                string `json:"id"`
+		UserPrincipalName string `json:"userPrincipalName"`
+	}
+	tok := azcore.AccessToken{Token: token, ExpiresOn: expires}
+	if err := m.graphGet(ctx, "identify the signed-in account", customer, tok, ep, "/me?$select=id,userPrincipalName", &me); err != nil {
+		return "", err
+	}
+	if me.ID == "" || !strings.EqualFold(me.ID, oid) {
+		return "", &FlowError{Reason: ReasonIDTokenInvalid, Detail: "Graph's signed-in user is not the id_token's oid"}
+	}
+	return me.UserPrincipalName, nil
 }
 
 // storeConnection saves the connection, the resolved tenant GUID and, for
 // a switch, the new mode, and indexes the customer for the refresher.
-func (m *Manager) storeConnection(ctx context.Context, customer string, c connection, switchMode bool) error {
+//
+// accountID is the object ID of serviceAccount, learned at this
+// connection; it is saved only if the settings still name that account.
+func (m *Manager) storeConnection(ctx context.Context, customer string, c connection, switchMode bool, serviceAccount, accountID string) error {
 	data, err := json.Marshal(&c)
 	if err != nil {
 		return err
@@ -350,6 +449,9 @@ func (m *Manager) storeConnection(ctx context.Context, customer string, c connec
 	}
 	if _, _, err := m.updateSettings(ctx, customer, 0, func(s *settings, _ bool) error {
 		s.TenantID = c.TenantID
+		if serviceAccount != "" && strings.EqualFold(s.ServiceAccount, serviceAccount) && s.ServiceAccountID == "" {
+			s.ServiceAccountID = accountID
+		}
 		if switchMode {
 			s.Mode = ModeToken
 		}
@@ -365,18 +467,31 @@ func (m *Manager) storeConnection(ctx context.Context, customer string, c connec
 // no typed error for it; the text is MSAL's own, not the server's.
 const msalDeclinedScopes = "token response failed because declined scopes are present: "
 
-// checkSignIn checks the id_token against the transaction and settings:
-// the nonce, the tenant, the user (when a service account is set) and the
-// granted scopes. It returns a *FlowError.
-func checkSignIn(claims idClaims, nonce, tenant, serviceAccount string, required, granted []string) error {
-	if claims.Nonce == "" || subtle.ConstantTimeCompare([]byte(claims.Nonce), []byte(nonce)) != 1 {
-		return &FlowError{Reason: ReasonNonceMismatch}
-	}
-	if !strings.EqualFold(claims.TenantID, tenant) {
-		return &FlowError{Reason: ReasonTenantMismatch, Detail: fmt.Sprintf("signed in to tenant %s, expected %s", claims.TenantID, tenant)}
-	}
-	if user := claims.user(); serviceAccount != "" && !strings.EqualFold(user, serviceAccount) {
-		return &FlowError{Reason: ReasonWrongAccount, Detail: fmt.Sprintf("signed in as %s, expected %s", user, serviceAccount)}
+// checkSignIn checks who signed in and what was granted, from a verified
+// id_token: the service account by object ID when its ID is known; with
+// no service account, an account holding one of adminRoles (so that no
+// guest or ordinary user of the tenant can connect it); and the granted
+// scopes. The service account whose ID is not known yet is checked
+// through Graph by the caller. Names and email never decide. It returns
+// a *FlowError.
+func checkSignIn(claims idClaims, s *settings, adminRoles, required, granted []string) error {
+	switch {
+	case s.ServiceAccount != "" && s.ServiceAccountID != "":
+		if !strings.EqualFold(claims.ObjectID, s.ServiceAccountID) {
+			return &FlowError{Reason: ReasonWrongAccount, Detail: fmt.Sprintf("signed in as %s (object %s), expected the service account %s (object %s)",
+				safeToken(claims.user()), safeToken(claims.ObjectID), s.ServiceAccount, s.ServiceAccountID)}
+		}
+	case s.ServiceAccount == "":
+		if !hasRole(claims.Roles, adminRoles) {
+			detail := fmt.Sprintf("no service account is set, so the account that signs in must hold one of these directory roles: %s; %s holds none",
+				describeRoles(adminRoles), safeToken(claims.user()))
+			if !claims.HasRoles {
+				detail = fmt.Sprintf("no service account is set, so the account that signs in must hold one of these directory roles: %s; "+
+					"the id_token names no roles (wids): set groupMembershipClaims to \"DirectoryRole\" in the provider app's manifest, or set the customer's service account",
+					describeRoles(adminRoles))
+			}
+			return &FlowError{Reason: ReasonNotAdmin, Detail: detail}
+		}
 	}
 	if missing := missingScopes(required, granted); len(missing) > 0 {
 		return &FlowError{Reason: ReasonScopesMissing, Detail: "not granted: " + strings.Join(missing, ", ")}
@@ -384,13 +499,43 @@ func checkSignIn(claims idClaims, nonce, tenant, serviceAccount string, required
 	return nil
 }
 
-// removeAccount drops a rejected sign-in's tokens from the cache.
-func (m *Manager) removeAccount(ctx context.Context, cl *confidential.Client, acct confidential.Account) {
-	if acct.IsZero() {
+// hasRole reports whether have holds one of want (GUIDs, any case).
+func hasRole(have, want []string) bool {
+	for _, h := range have {
+		for _, w := range want {
+			if strings.EqualFold(h, w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// removeRejected deletes a rejected sign-in's tokens from the customer's
+// persisted cache, unless the account is the one the customer's working
+// connection uses: its tokens are that connection's (same home account),
+// and deleting them would break it. The partition is deleted in the store
+// directly: MSAL's RemoveAccount on a partitioned cache works on the
+// client's own partition key, not the account's, and leaves the account's
+// refresh token in place.
+func (m *Manager) removeRejected(ctx context.Context, customer string, acct confidential.Account) {
+	if acct.IsZero() || acct.HomeAccountID == "" {
 		return
 	}
-	if err := cl.RemoveAccount(ctx, acct); err != nil {
-		m.log.WarnContext(ctx, "m365access: removing a rejected account from the cache failed", "err", sanitized{err})
+	if c, err := m.loadConnection(ctx, customer); err == nil && c.HomeAccountID == acct.HomeAccountID {
+		return
+	} else if err != nil && !errors.Is(err, tokenstore.ErrNotFound) {
+		// Unsure whose tokens these are: keep them rather than risk the
+		// connection.
+		m.log.WarnContext(ctx, "m365access: reading the connection failed; the rejected account's tokens stay cached", "customer", customer, "err", err)
+		return
+	}
+	cache := m.providerCache(customer)
+	if cache == nil {
+		return
+	}
+	if err := cache.Delete(context.WithoutCancel(ctx), acct.HomeAccountID); err != nil {
+		m.log.WarnContext(ctx, "m365access: removing a rejected account's tokens failed", "customer", customer, "err", err)
 	}
 }
 

@@ -180,30 +180,48 @@ func TestCompleteRejections(t *testing.T) {
 }
 
 func TestCheckSignIn(t *testing.T) {
-	const tid = "aaaaaaaa-0000-0000-0000-000000000001"
-	ok := idClaims{Nonce: "n1", TenantID: tid, PreferredUsername: "Admin@Contoso.com"}
+	const oid = "11111111-0000-0000-0000-00000000000a"
+	admin := idClaims{TenantID: testTenant, ObjectID: oid, PreferredUsername: "Admin@Contoso.com",
+		Roles: []string{RoleGlobalAdministrator}, HasRoles: true}
+	user := idClaims{TenantID: testTenant, ObjectID: "22222222-0000-0000-0000-00000000000b", PreferredUsername: "guest@contoso.com",
+		Roles: []string{"10dae51f-b6af-4016-8d66-8c2a99b929b3"}, HasRoles: true}
+	noWids := idClaims{TenantID: testTenant, ObjectID: oid}
+	// An attacker's account carrying the service account's name and
+	// email, but its own object ID.
+	impostor := idClaims{TenantID: testTenant, ObjectID: "33333333-0000-0000-0000-00000000000c", UPN: "admin@contoso.com",
+		PreferredUsername: "admin@contoso.com", Roles: []string{RoleGlobalAdministrator}, HasRoles: true}
+	known := &settings{ServiceAccount: "admin@contoso.com", ServiceAccountID: oid}
+	none := &settings{}
 	req := []string{"User.Read.All"}
 	granted := []string{"https://graph.microsoft.com/User.Read.All", "openid"}
 	tests := []struct {
 		name   string
 		claims idClaims
-		sa     string
+		s      *settings
 		gr     []string
 		want   error
 	}{
-		{"ok, case-insensitive user", ok, "admin@contoso.com", granted, nil},
-		{"ok without service account", ok, "", granted, nil},
-		{"no nonce", idClaims{TenantID: tid}, "", granted, ErrNonceMismatch},
-		{"other nonce", idClaims{Nonce: "n2", TenantID: tid}, "", granted, ErrNonceMismatch},
-		{"other tenant", idClaims{Nonce: "n1", TenantID: "bbbbbbbb-0000-0000-0000-000000000001"}, "", granted, ErrTenantMismatch},
-		{"other user", ok, "someone@contoso.com", granted, ErrWrongAccount},
-		{"scopes short", ok, "", []string{"User.Read"}, ErrScopesMissing},
+		{"service account by object ID", admin, known, granted, nil},
+		{"same name, other object ID", impostor, known, granted, ErrWrongAccount},
+		{"no service account, Global Administrator", admin, none, granted, nil},
+		{"no service account, ordinary user or guest", user, none, granted, ErrNotAdmin},
+		{"no service account, no wids claim", noWids, none, granted, ErrNotAdmin},
+		{"service account not resolved yet (Graph decides)", user, &settings{ServiceAccount: "admin@contoso.com"}, granted, nil},
+		{"scopes short", admin, known, []string{"User.Read"}, ErrScopesMissing},
 	}
 	for _, tc := range tests {
-		err := checkSignIn(tc.claims, "n1", tid, tc.sa, req, tc.gr)
+		err := checkSignIn(tc.claims, tc.s, DefaultAdminRoles, req, tc.gr)
 		if (tc.want == nil && err != nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
 			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
 		}
+	}
+	err := checkSignIn(user, none, DefaultAdminRoles, req, granted)
+	if err == nil || !strings.Contains(err.Error(), "Global Administrator (62e90394-69f5-4237-9190-012177145e10)") {
+		t.Errorf("the refusal does not name the role: %v", err)
+	}
+	err = checkSignIn(noWids, none, DefaultAdminRoles, req, granted)
+	if err == nil || !strings.Contains(err.Error(), "groupMembershipClaims") {
+		t.Errorf("the refusal without wids does not say how to get them: %v", err)
 	}
 }
 

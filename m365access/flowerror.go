@@ -23,6 +23,9 @@ const (
 	// ReasonConsentPropagating: consent was granted but fresh app-only
 	// tokens still lack its roles (Entra ID is replicating the grant).
 	ReasonConsentPropagating Reason = "consentPropagating"
+	ReasonIDTokenInvalid     Reason = "idTokenInvalid" // the id_token fails signature, issuer, audience or time checks
+	ReasonNotAdmin           Reason = "notAdmin"       // no service account set and the account holds no admin role
+	ReasonInvitationGone     Reason = "invitationGone" // the invitation the sign-in started from was revoked, expired or used
 )
 
 // FlowError is a rejection by the library itself (not by Entra ID) of a
@@ -63,6 +66,8 @@ func (e *FlowError) Action() Action {
 		return ActionFixSettings
 	case ReasonConsentPropagating:
 		return ActionWaitAndRetry
+	case ReasonInvitationGone:
+		return ActionReInvite
 	default:
 		return ActionRestartConnection
 	}
@@ -84,4 +89,7 @@ var (
 	ErrWrongMode          = &FlowError{Reason: ReasonWrongMode}
 	ErrPermissionsMissing = &FlowError{Reason: ReasonPermissionsShort}
 	ErrConsentPropagating = &FlowError{Reason: ReasonConsentPropagating}
+	ErrIDTokenInvalid     = &FlowError{Reason: ReasonIDTokenInvalid}
+	ErrNotAdmin           = &FlowError{Reason: ReasonNotAdmin}
+	ErrInvitationGone     = &FlowError{Reason: ReasonInvitationGone}
 )

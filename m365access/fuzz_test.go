@@ -26,17 +26,23 @@ func FuzzParseErrors(f *testing.F) {
 	})
 }
 
-// FuzzIDTokenClaims feeds arbitrary tokens to the JWT payload decoders.
-func FuzzIDTokenClaims(f *testing.F) {
+// FuzzVerifyIDToken feeds arbitrary tokens to the id_token verifier and
+// the access token decoder: nothing unsigned passes, and no error quotes
+// the token.
+func FuzzVerifyIDToken(f *testing.F) {
 	f.Add("eyJhbGciOiJub25lIn0.eyJub25jZSI6Im4iLCJ0aWQiOiJ0In0.")
+	f.Add("eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJub25jZSI6Im4ifQ.c2ln")
 	f.Add("a.b.c")
 	f.Add("")
+	v := newVerifierEnv(f)
 	f.Fuzz(func(t *testing.T, raw string) {
-		c, err := idTokenClaims(raw)
-		if err != nil && len(raw) > 8 && strings.Contains(err.Error(), raw) {
+		c, err := v.m.verifyIDToken(t.Context(), v.ep, raw, testTenant, "n")
+		if err == nil {
+			t.Fatalf("an arbitrary token verified: %+v", c)
+		}
+		if len(raw) > 8 && strings.Contains(err.Error(), raw) {
 			t.Fatalf("the error quotes the token")
 		}
-		_ = c.user()
 		if _, err := decodeAccessToken(raw); err != nil && len(raw) > 8 && strings.Contains(err.Error(), raw) {
 			t.Fatalf("the error quotes the token")
 		}

@@ -83,8 +83,9 @@ type Manager struct {
 	graphClient *http.Client // Graph's middleware pipeline over http's transport
 	graphErr    error
 
-	tokens sync.Map // tokenKey -> cachedToken
-	modes  sync.Map // customer -> modeEntry
+	jwks   jwksCache // the tenants' id_token signing keys
+	tokens sync.Map  // tokenKey -> cachedToken
+	modes  sync.Map  // customer -> modeEntry
 	sf     singleflight.Group
 }
 

@@ -44,6 +44,53 @@ type ProviderConfig struct {
 	// TransactionTTL bounds the time between Begin and Complete (and the
 	// consent equivalents); the default is 10 minutes.
 	TransactionTTL time.Duration
+	// AdminRoles are the directory roles (template IDs, as in the wids
+	// claim) of which a token connection signed in by anyone but a saved
+	// service account must hold one; DefaultAdminRoles when empty. The
+	// provider app must emit wids in its id tokens (groupMembershipClaims
+	// "DirectoryRole" or "All" in its manifest).
+	AdminRoles []string
+}
+
+// RoleGlobalAdministrator is the template ID of Entra's Global
+// Administrator role.
+const RoleGlobalAdministrator = "62e90394-69f5-4237-9190-012177145e10"
+
+// DefaultAdminRoles are the roles of ProviderConfig.AdminRoles when it is
+// empty: Global Administrator.
+var DefaultAdminRoles = []string{RoleGlobalAdministrator}
+
+// adminRoles returns the configured admin roles or the default.
+func (p ProviderConfig) adminRoles() []string {
+	if len(p.AdminRoles) > 0 {
+		return p.AdminRoles
+	}
+	return DefaultAdminRoles
+}
+
+// roleNames names the well-known roles for people.
+var roleNames = map[string]string{
+	RoleGlobalAdministrator:                "Global Administrator",
+	"e8611ab8-c189-46e8-94e1-60213ab1f814": "Privileged Role Administrator",
+	"158c047a-c907-4556-b7ef-446551a6b5f7": "Cloud Application Administrator",
+	"9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3": "Application Administrator",
+	"29232cdf-9323-42fd-ade2-1d097af3e4de": "Exchange Administrator",
+	"69091246-20e8-4a56-aa4d-066075b2a7a8": "Teams Administrator",
+	"fe930be7-5e62-47db-91af-98c3a49a38b1": "User Administrator",
+}
+
+// describeRoles lists roles for people: "Global Administrator
+// (62e90394-...)".
+func describeRoles(roles []string) string {
+	out := make([]string, 0, len(roles))
+	for _, r := range roles {
+		if n, ok := roleNames[strings.ToLower(r)]; ok {
+			out = append(out, n+" ("+r+")")
+		} else {
+			out = append(out, r)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // isZero reports whether p names no provider app at all.
@@ -127,6 +174,12 @@ func (p ProviderConfig) Validate(clouds CloudTable) error {
 	}
 	if _, err := clouds.Lookup(p.Cloud); err != nil {
 		fe.add("cloud", CodeUnknown, "unknown cloud %q", p.Cloud)
+	}
+	for _, r := range p.AdminRoles {
+		if !isGUID(r) {
+			fe.add("adminRoles", CodeInvalid, "admin roles are directory role template IDs (GUIDs)")
+			break
+		}
 	}
 	if p.TransactionTTL < 0 {
 		fe.add("transactionTtl", CodeInvalid, "the transaction lifetime must not be negative")

@@ -37,7 +37,8 @@ type RefresherOptions struct {
 
 // Run keeps token connections alive until ctx ends: every Interval it
 // renews each token connection not refreshed for RefreshAfter and records
-// the result in its status. Replicas may all run it: the refresh lease
+// the result in its status, and deletes used and expired sign-in and
+// consent transactions (SweepTransactions). Replicas may all run it: the refresh lease
 // and the re-read of the last refresh under it keep the work single.
 func (m *Manager) Run(ctx context.Context, opts RefresherOptions) error {
 	if opts.Interval <= 0 {
@@ -51,6 +52,9 @@ func (m *Manager) Run(ctx context.Context, opts RefresherOptions) error {
 	for {
 		if _, err := m.RefreshDue(ctx, opts.RefreshAfter); err != nil && ctx.Err() == nil {
 			m.log.WarnContext(ctx, "m365access: keep-alive pass failed", "err", err)
+		}
+		if _, err := m.SweepTransactions(ctx); err != nil && ctx.Err() == nil {
+			m.log.WarnContext(ctx, "m365access: sweeping transactions failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -42,7 +42,11 @@ type settings struct {
 	TenantID       string   `json:"tenantId,omitempty"` // resolved GUID
 	Mode           AuthMode `json:"mode"`
 	ServiceAccount string   `json:"serviceAccount,omitempty"`
-	Cloud          Cloud    `json:"cloud,omitempty"`
+	// ServiceAccountID is the service account's object ID in the tenant,
+	// learned from Graph at its first connection; with the tenant it
+	// identifies the account from then on.
+	ServiceAccountID string `json:"serviceAccountId,omitempty"`
+	Cloud            Cloud  `json:"cloud,omitempty"`
 
 	AppClientID        string     `json:"appClientId,omitempty"`
 	AppSecret          string     `json:"appSecret,omitempty"`
@@ -117,7 +121,11 @@ type Settings struct {
 	TenantID       string // the GUID, once resolved
 	Mode           AuthMode
 	ServiceAccount string
-	Cloud          Cloud
+	// ServiceAccountID is the service account's object ID in the tenant,
+	// known after its first token connection: later sign-ins must be
+	// this object.
+	ServiceAccountID string
+	Cloud            Cloud
 
 	AppClientID           string
 	AppSecretSet          bool
@@ -138,7 +146,7 @@ type Settings struct {
 func (s *settings) view(customer string, rec tokenstore.Record) Settings {
 	return Settings{
 		Customer: customer, Version: rec.Version, UpdatedAt: rec.UpdatedAt,
-		Tenant: s.Tenant, TenantID: s.TenantID, Mode: s.Mode, ServiceAccount: s.ServiceAccount, Cloud: s.Cloud,
+		Tenant: s.Tenant, TenantID: s.TenantID, Mode: s.Mode, ServiceAccount: s.ServiceAccount, ServiceAccountID: s.ServiceAccountID, Cloud: s.Cloud,
 		AppClientID: s.AppClientID, AppSecretSet: s.AppSecret != "", AppSecretExpiresAt: s.AppSecretExpiresAt,
 		AppCertificateSet: s.AppCertPEM != "", AppCertificateSHA256: s.AppCertThumbprint, AppCertificateExpires: s.AppCertExpiresAt,
 		PasswordSet: s.Password != "",
@@ -290,6 +298,7 @@ func (m *Manager) updateSettings(ctx context.Context, customer string, expect in
 func (m *Manager) apply(s *settings, u SettingsUpdate, exists bool) error {
 	now := time.Now()
 	var fe fieldErrors
+	oldAccount, oldTenant := s.ServiceAccount, s.Tenant
 	set := func(dst *string, src *string) {
 		if src != nil {
 			*dst = strings.TrimSpace(*src)
@@ -309,6 +318,9 @@ func (m *Manager) apply(s *settings, u SettingsUpdate, exists bool) error {
 		s.Mode = ModeToken
 	}
 	set(&s.ServiceAccount, u.ServiceAccount)
+	if !strings.EqualFold(oldAccount, s.ServiceAccount) || !strings.EqualFold(oldTenant, s.Tenant) {
+		s.ServiceAccountID = "" // another account (or tenant): learn its ID again
+	}
 	if u.Cloud != nil {
 		s.Cloud = *u.Cloud
 	}

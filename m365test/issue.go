@@ -114,11 +114,13 @@ func (s *Server) userTokens(host string, t *Tenant, a *App, u directory.User, sc
 		"upn":                 u.UserPrincipalName,
 		"uti":                 randomToken("")[:22],
 		"ver":                 "1.0",
+		"wids":                userRoles(t, u),
 	})
 	if err != nil {
 		return nil, err
 	}
 	idClaims := map[string]any{
+		"wids":               userRoles(t, u),
 		"aud":                a.ClientID,
 		"iss":                "https://" + host + "/" + t.ID + "/v2.0",
 		"iat":                now.Unix(),
@@ -201,4 +203,24 @@ func (s *Server) appToken(t *Tenant, a *App, roles []string, ca clientAuth, scop
 func pairwiseSub(oid, clientID string) string {
 	sum := sha256.Sum256([]byte(oid + "\x00" + clientID))
 	return b64.EncodeToString(sum[:])[:43]
+}
+
+// Directory role template IDs (Entra built-in roles) the fake puts in the
+// wids claim.
+const (
+	// RoleGlobalAdministrator is the Global Administrator role.
+	RoleGlobalAdministrator = "62e90394-69f5-4237-9190-012177145e10"
+	// RoleUser is the role every member user holds (Entra lists it in wids).
+	RoleUser = "b79fbf4d-3ef9-4689-8143-76b194e85509"
+)
+
+// userRoles is the wids claim of u: the Global Admin holds the Global
+// Administrator role, every user the member user role. (Entra puts wids
+// in id tokens when the app's groupMembershipClaims includes
+// DirectoryRole; the fake always does.)
+func userRoles(t *Tenant, u directory.User) []string {
+	if strings.EqualFold(u.UserPrincipalName, t.AdminUPN()) {
+		return []string{RoleGlobalAdministrator, RoleUser}
+	}
+	return []string{RoleUser}
 }

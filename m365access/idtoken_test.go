@@ -1,0 +1,137 @@
+package m365access
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+const testTenant = "aaaaaaaa-0000-0000-0000-000000000001"
+
+// verifierEnv is a Manager whose signing key cache already holds the
+// tenant's key (no network), and that key.
+type verifierEnv struct {
+	m   *Manager
+	ep  CloudEndpoints
+	key *rsa.PrivateKey
+	now time.Time
+}
+
+var testSigningKey, otherSigningKey = mustKey(), mustKey()
+
+func mustKey() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+func newVerifierEnv(t testing.TB) *verifierEnv {
+	m, _, _ := newTestManager(t, nil)
+	v := &verifierEnv{m: m, ep: DefaultClouds[CloudGlobal], key: testSigningKey, now: time.Unix(1_800_000_000, 0)}
+	m.now = func() time.Time { return v.now }
+	m.jwks.sets = map[string]*jwksSet{v.ep.AuthorityHost + "/" + testTenant + "/discovery/v2.0/keys": {
+		keys: map[string]*rsa.PublicKey{"k1": &testSigningKey.PublicKey}, fetched: time.Now()}}
+	return v
+}
+
+// sign makes an id_token with claims changed by mod.
+func (v *verifierEnv) sign(t testing.TB, key *rsa.PrivateKey, method jwt.SigningMethod, mod func(jwt.MapClaims)) string {
+	t.Helper()
+	c := jwt.MapClaims{
+		"iss": v.ep.AuthorityHost + "/" + testTenant + "/v2.0", "aud": testProviderID, "tid": testTenant,
+		"oid": "11111111-0000-0000-0000-00000000000a", "nonce": "n1", "preferred_username": "admin@contoso.com",
+		"iat": v.now.Unix(), "nbf": v.now.Unix(), "exp": v.now.Add(time.Hour).Unix(), "wids": []string{RoleGlobalAdministrator},
+	}
+	if mod != nil {
+		mod(c)
+	}
+	tok := jwt.NewWithClaims(method, c)
+	tok.Header["kid"] = "k1"
+	var signKey any = key
+	if method == jwt.SigningMethodHS256 {
+		signKey = []byte("secret")
+	}
+	if method == jwt.SigningMethodNone {
+		signKey = jwt.UnsafeAllowNoneSignatureType
+	}
+	s, err := tok.SignedString(signKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestVerifyIDToken(t *testing.T) {
+	v := newVerifierEnv(t)
+	set := func(k string, val any) func(jwt.MapClaims) { return func(c jwt.MapClaims) { c[k] = val } }
+	del := func(k string) func(jwt.MapClaims) { return func(c jwt.MapClaims) { delete(c, k) } }
+	tests := []struct {
+		name   string
+		key    *rsa.PrivateKey
+		method jwt.SigningMethod
+		mod    func(jwt.MapClaims)
+		want   error
+	}{
+		{"valid", nil, nil, nil, nil},
+		{"valid, 4 minutes of clock skew", nil, nil, set("iat", time.Unix(1_800_000_000, 0).Add(4*time.Minute).Unix()), nil},
+		{"signed by another key", otherSigningKey, nil, nil, ErrIDTokenInvalid},
+		{"alg none", nil, jwt.SigningMethodNone, nil, ErrIDTokenInvalid},
+		{"alg HS256", nil, jwt.SigningMethodHS256, nil, ErrIDTokenInvalid},
+		{"other issuer", nil, nil, set("iss", "https://login.evil.example/"+testTenant+"/v2.0"), ErrIDTokenInvalid},
+		{"v1 issuer", nil, nil, set("iss", "https://sts.windows.net/"+testTenant+"/"), ErrIDTokenInvalid},
+		{"other audience", nil, nil, set("aud", "99999999-0000-0000-0000-000000000000"), ErrIDTokenInvalid},
+		{"expired", nil, nil, set("exp", time.Unix(1_800_000_000, 0).Add(-6*time.Minute).Unix()), ErrIDTokenInvalid},
+		{"no exp", nil, nil, del("exp"), ErrIDTokenInvalid},
+		{"issued in the future", nil, nil, set("iat", time.Unix(1_800_000_000, 0).Add(10*time.Minute).Unix()), ErrIDTokenInvalid},
+		{"no iat", nil, nil, del("iat"), ErrIDTokenInvalid},
+		{"not valid yet", nil, nil, set("nbf", time.Unix(1_800_000_000, 0).Add(10*time.Minute).Unix()), ErrIDTokenInvalid},
+		{"other nonce", nil, nil, set("nonce", "n2"), ErrNonceMismatch},
+		{"no nonce", nil, nil, del("nonce"), ErrNonceMismatch},
+		{"other tenant", nil, nil, func(c jwt.MapClaims) {
+			c["tid"] = "bbbbbbbb-0000-0000-0000-000000000001"
+			c["iss"] = "https://login.microsoftonline.com/bbbbbbbb-0000-0000-0000-000000000001/v2.0"
+		}, ErrTenantMismatch},
+		{"no oid", nil, nil, del("oid"), ErrIDTokenInvalid},
+	}
+	for _, tc := range tests {
+		key, method := tc.key, tc.method
+		if key == nil {
+			key = v.key
+		}
+		if method == nil {
+			method = jwt.SigningMethodRS256
+		}
+		raw := v.sign(t, key, method, tc.mod)
+		c, err := v.m.verifyIDToken(t.Context(), v.ep, raw, testTenant, "n1")
+		if (tc.want == nil && err != nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
+			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
+			continue
+		}
+		if tc.want == nil && (c.ObjectID == "" || c.TenantID != testTenant || !c.HasRoles || len(c.Roles) != 1) {
+			t.Errorf("%s: claims %+v", tc.name, c)
+		}
+	}
+	// A key id the tenant does not publish (the cache was just filled, so
+	// no fetch happens) is refused.
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"aud": testProviderID, "exp": v.now.Add(time.Hour).Unix(), "iat": v.now.Unix()})
+	tok.Header["kid"] = "unknown"
+	raw, _ := tok.SignedString(v.key)
+	if _, err := v.m.verifyIDToken(t.Context(), v.ep, raw, testTenant, "n1"); !errors.Is(err, ErrIDTokenInvalid) {
+		t.Errorf("unknown kid: %v", err)
+	}
+}
+
+func TestParseJWKS(t *testing.T) {
+	for _, doc := range []string{`{}`, `{"keys":[]}`, `not json`, `{"keys":[{"kty":"EC","kid":"a"}]}`, `{"keys":[{"kty":"RSA","kid":"a","n":"AQAB","e":"AQAB"}]}`} {
+		if _, err := parseJWKS(strings.NewReader(doc)); err == nil {
+			t.Errorf("parseJWKS(%s) accepted", doc)
+		}
+	}
+}
