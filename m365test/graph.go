@@ -110,6 +110,12 @@ func (s *Server) graphAuth(w http.ResponseWriter, r *http.Request, c *call, need
 		return nil, false
 	}
 	c.tenant, c.clientID = p.tenant.ID, p.clientID
+	if t := s.throttle.Load(); t != nil {
+		if ge := t.admit(r, p.clientID, p.tenant.ID); ge != nil {
+			s.writeGraphError(w, r, ge)
+			return nil, false
+		}
+	}
 	if s.applyFault(w, r, c, true) {
 		return nil, false
 	}

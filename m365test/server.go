@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -66,6 +67,10 @@ type Options struct {
 	// means none (roles are in the next token at once). It is judged by
 	// the server's clock ([Server.Advance] moves it).
 	ConsentReplicationDelay time.Duration
+	// Throttle, when set, throttles Graph per app per tenant and per app
+	// across tenants (see [Throttle]); nil throttles nothing.
+	// [Server.SetThrottle] changes it later.
+	Throttle *Throttle
 }
 
 // DefaultConsentReplicationDelay is the consent replication delay of a
@@ -110,6 +115,8 @@ type Server struct {
 	bg        sync.WaitGroup // notification retries
 
 	graphMux http.Handler // the TLS listener's handler; $batch dispatches through it
+
+	throttle atomic.Pointer[throttleState] // nil: no throttling
 }
 
 // NewServer starts a fake cloud with no tenants and no apps. opts may be
@@ -121,6 +128,10 @@ func NewServer(opts *Options) *Server {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	var throttle *throttleState
+	if o.Throttle != nil {
+		throttle = newThrottle(*o.Throttle)
 	}
 	if o.AccessTokenLifetime <= 0 {
 		o.AccessTokenLifetime = time.Hour
@@ -177,6 +188,8 @@ func NewServer(opts *Options) *Server {
 		missed:    map[string]int{},
 		closing:   make(chan struct{}),
 	}
+	s.throttle.Store(throttle)
+
 	s.notify = o.NotificationClient
 	if s.notify == nil {
 		s.notify = &http.Client{Timeout: 10 * time.Second}
