@@ -89,7 +89,7 @@ func TestAppRegistrationBadAndExpiredSecrets(t *testing.T) {
 func TestValidateAfterConsentGetsFreshToken(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
-	e.saveAppRegistration(t, "c1", custAppID, custAppSecret, "", []string{"User.Read.All", "Organization.Read.All"})
+	e.saveAppRegistration(t, "c1", custAppID, custAppSecret, "", []string{"User.Read.All", "Organization.Read.All", TeamsPermission})
 	if err := e.srv.WithdrawConsent(e.contoso.ID, custAppID); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestValidateAfterConsentGetsFreshToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if claims, _ := decodeAccessToken(tok.Token); len(claims.Roles) != 2 {
+	if claims, _ := decodeAccessToken(tok.Token); len(claims.Roles) != 3 {
 		t.Errorf("the credential still serves the roles-less token: %+v", claims)
 	}
 	if st, _ := e.m.Status(ctx, "c1"); st.State != StateConnected {

@@ -85,8 +85,8 @@ func newEnv(t testing.TB, o envOptions) *env {
 		ClientID: testProviderID, DisplayName: "Provider Portal",
 		Secrets:      []m365test.Secret{{Value: testProviderSecret}},
 		RedirectURIs: []string{testRedirect, testConsent}, RequirePKCE: true, PublicClient: true,
-		DelegatedPermissions:   []string{"User.Read", "User.Read.All"},
-		ApplicationPermissions: []string{"User.Read.All", "Organization.Read.All"},
+		DelegatedPermissions:   []string{"User.Read", "User.Read.All", "TeamsUserConfiguration.Read.All"},
+		ApplicationPermissions: []string{"User.Read.All", "Organization.Read.All", "TeamsUserConfiguration.Read.All"},
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -100,8 +100,21 @@ func (p ProviderConfig) isZero() bool {
 }
 
 // DefaultScopes are the delegated scopes used when ProviderConfig.Scopes
-// is empty.
-var DefaultScopes = []string{"User.Read", "User.Read.All"}
+// is empty: the signed-in user, every user's Entra ID properties, and
+// every user's Teams Phone System configuration (line URI, voice,
+// policies) for user sync.
+var DefaultScopes = []string{"User.Read", "User.Read.All", "TeamsUserConfiguration.Read.All"}
+
+// DefaultAppPermissions are the application permissions a provider app
+// needs for user sync with Teams Phone System data in appRegistration
+// mode; set ProviderConfig.AppPermissions to them (or a superset) so
+// admin consent and Validate check them.
+var DefaultAppPermissions = []string{"User.Read.All", "TeamsUserConfiguration.Read.All"}
+
+// TeamsPermission is the permission that reads Teams Phone System
+// configuration (/admin/teams/userConfigurations), delegated and
+// application alike.
+const TeamsPermission = "TeamsUserConfiguration.Read.All"
 
 // DefaultTransactionTTL is the lifetime of a pending sign-in or consent.
 const DefaultTransactionTTL = 10 * time.Minute

@@ -14,7 +14,7 @@ import (
 
 // Check is one line of a validation report.
 type Check struct {
-	// Name is "settings", "token", "tenant", "permissions",
+	// Name is "settings", "token", "tenant", "permissions", "teams",
 	// "serviceAccount" or "consent" (an admin consent still propagating
 	// when the last one was reported).
 	Name   string
@@ -149,6 +149,27 @@ func (m *Manager) validate(ctx context.Context, customer string, s *settings, mo
 		} else {
 			add("permissions", true, ActionNone, "scopes: %s", claims.Scp)
 		}
+	}
+
+	// Teams Phone System configuration, which user sync joins to users.
+	var teams struct {
+		Value []struct {
+			ID string `json:"id"`
+		} `json:"value"`
+	}
+	err = m.graphGet(ctx, "read Teams user configurations", customer, tok, ep, "/admin/teams/userConfigurations?$top=1&$select=id", &teams)
+	var tge *Error
+	switch {
+	case err == nil:
+		add("teams", true, ActionNone, "Teams Phone System configuration is readable")
+	case errors.As(err, &tge) && (tge.HTTPStatus == 401 || tge.HTTPStatus == 403):
+		kind := "the delegated permission " + TeamsPermission + " to the token connection, then send a new invitation"
+		if mode == ModeAppRegistration {
+			kind = "the application permission " + TeamsPermission + " to the app registration, then grant admin consent"
+		}
+		add("teams", false, ActionGrantConsent, "Teams Phone System configuration cannot be read (HTTP %d %s): add %s", tge.HTTPStatus, tge.GraphCode, kind)
+	default:
+		fail("teams", err)
 	}
 
 	// Service account.

@@ -2,6 +2,7 @@ package m365access
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -14,16 +15,16 @@ func TestValidateReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.OK || r.TenantID != e.contoso.ID || len(r.Checks) != 5 {
+	if !r.OK || r.TenantID != e.contoso.ID || len(r.Checks) != 6 {
 		t.Fatalf("token report %+v", r)
 	}
-	for _, name := range []string{"settings", "token", "tenant", "permissions", "serviceAccount"} {
+	for _, name := range []string{"settings", "token", "tenant", "permissions", "teams", "serviceAccount"} {
 		if c, ok := r.Check(name); !ok || !c.OK || c.Detail == "" {
 			t.Errorf("check %s: %+v", name, c)
 		}
 	}
 
-	e.saveAppRegistration(t, "app", custAppID, custAppSecret, "", []string{"User.Read.All", "Organization.Read.All"})
+	e.saveAppRegistration(t, "app", custAppID, custAppSecret, "", []string{"User.Read.All", "Organization.Read.All", TeamsPermission})
 	r, err = e.m.Validate(ctx, "app")
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +52,12 @@ func TestValidateReports(t *testing.T) {
 	}
 	if c, _ := r.Check("serviceAccount"); c.OK {
 		t.Errorf("service account check %+v", c)
+	}
+	// Without TeamsUserConfiguration.Read.All, the teams check says what
+	// to grant.
+	if c, _ := r.Check("teams"); c.OK || c.Action != ActionGrantConsent ||
+		!strings.Contains(c.Detail, "add the application permission TeamsUserConfiguration.Read.All to the app registration") {
+		t.Errorf("teams check %+v", c)
 	}
 	if st, _ := e.m.Status(ctx, "short"); st.State != StateConsentRequired || st.LastValidationOK {
 		t.Errorf("status %+v", st)

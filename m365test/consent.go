@@ -26,6 +26,7 @@ var adminOnlyScopes = map[string]bool{
 	"user.read.all": true, "user.readwrite.all": true, "directory.read.all": true,
 	"directory.readwrite.all": true, "group.read.all": true, "group.readwrite.all": true,
 	"auditlog.read.all": true, "callrecords.read.all": true, "organization.read.all": true,
+	"teamsuserconfiguration.read.all": true,
 }
 
 // servicePrincipalLocked reports whether app has a service principal in t.

@@ -61,7 +61,7 @@ func TestRetryBackoff(t *testing.T) {
 				})
 				src, err := usersync.NewGraphSource(usersync.CredentialFunc(func(string) azcore.TokenCredential {
 					return staticCred{token: "t"}
-				}), usersync.GraphOptions{BaseURL: "https://graph.test/v1.0", Transport: handlerTransport{h}})
+				}), usersync.GraphOptions{BaseURL: "https://graph.test/v1.0", Transport: handlerTransport{h}, NoTeams: true})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -278,6 +278,7 @@ func (c staticCred) GetToken(context.Context, policy.TokenRequestOptions) (azcor
 func (f *fakeGraph) source(opts usersync.GraphOptions, override map[string]error) (*usersync.GraphSource, error) {
 	u, _ := url.Parse(f.srv.URL)
 	opts.BaseURL = f.srv.URL + "/v1.0"
+	opts.NoTeams = true // this fake serves /users only; m365_test.go covers Teams
 	if opts.AllowedHosts == nil {
 		opts.AllowedHosts = []string{u.Hostname()}
 	}

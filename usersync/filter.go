@@ -1,7 +1,6 @@
 package usersync
 
 import (
-	"errors"
 	"slices"
 
 	"github.com/tenantgate/tenantgate/usersync/filter"
@@ -9,23 +8,21 @@ import (
 
 // CompileFilter compiles a user filter in Get-CsOnlineUser syntax (see
 // package usersync/filter) into a Query: the Graph $filter, the advanced
-// query flag, the extra properties the filter reads and the client-side
-// remainder. It is the Syncer's default Compile.
+// query flag, the extra properties the filter reads, the Teams part
+// (Teams, TeamsFilter) and the client-side remainder, which re-checks
+// every Teams part after the join. It is the Syncer's default Compile.
 func CompileFilter(text string) (Query, error) {
 	p, err := filter.Compile(text)
 	if err != nil {
 		return Query{}, err
 	}
-	if p.Teams {
-		return Query{}, errors.New("usersync: this build cannot join Teams Phone System attributes yet; remove them from the filter")
-	}
-	q := Query{Filter: p.GraphFilter, Advanced: p.Advanced}
+	q := Query{Filter: p.GraphFilter, Advanced: p.Advanced, Teams: p.Teams, TeamsFilter: p.TeamsFilter}
 	for _, prop := range p.Select {
 		if slices.Contains(ExtraProperties, prop) {
 			q.Select = append(q.Select, prop)
 		}
 	}
-	if len(p.ClientSide) > 0 {
+	if len(p.ClientSide) > 0 || p.Teams { // every Teams part is re-checked after the join
 		q.Match = func(u *User) bool { return p.MatchClientSide(u) }
 	}
 	return q, nil
@@ -34,6 +31,9 @@ func CompileFilter(text string) (Query, error) {
 // Value returns the user's Graph property for the filter matcher: an empty
 // string or list reads as null, as Graph returns unset properties.
 func (u *User) Value(graphProperty string) filter.Value {
+	if v, ok := u.teamsValue(graphProperty); ok {
+		return v
+	}
 	var s string
 	switch graphProperty {
 	case "accountEnabled":

@@ -68,9 +68,16 @@ type GraphOptions struct {
 	RequestTimeout time.Duration
 	// PageSize is the $top of each request; zero means MaxPageSize.
 	PageSize int
+	// NoTeams stops reading Teams Phone System configurations
+	// (/admin/teams/userConfigurations, which needs the permission
+	// TeamsUserConfiguration.Read.All): users then have no Teams field,
+	// and a filter reading Teams attributes fails.
+	NoTeams bool
 	// NoCount stops asking Graph for @odata.count on plain (not advanced)
 	// queries. The count needs ConsistencyLevel: eventual and gives
-	// progress events their estimated total.
+	// progress events their estimated total; without it the planner
+	// cannot size the /users side and lists the Teams configurations
+	// instead of batching.
 	NoCount bool
 }
 
@@ -90,8 +97,10 @@ type GraphSource struct {
 	scopes   []string
 	pageSize int
 	noCount  bool
+	noTeams  bool
 	selected string
 	decoders sync.Pool // *pageDecoder
+	teamsMem teamsMemory
 }
 
 // NewGraphSource returns a GraphSource reading with the credentials from
@@ -132,6 +141,7 @@ func NewGraphSource(creds CredentialSource, opts GraphOptions) (*GraphSource, er
 		scopes:   scopes,
 		pageSize: pageSize,
 		noCount:  opts.NoCount,
+		noTeams:  opts.NoTeams,
 		selected: strings.Join(Properties, ","),
 	}, nil
 }
@@ -171,7 +181,12 @@ func (s *GraphSource) firstURL(q Query, count bool) string {
 }
 
 // Read reads the customer's users selected by q, page by page, following
-// @odata.nextLink unchanged. Errors from Graph are *m365access.Error
+// @odata.nextLink unchanged, each joined with its Teams Phone System
+// configuration unless GraphOptions.NoTeams is set (see TeamsBatchSize
+// for how the configurations are read). While a tenant's configurations
+// are listed, users already read wait in memory (at most 20,000), and the
+// listing itself is held until the join: reading every user holds every
+// configuration. Errors from Graph are *m365access.Error
 // values carrying the Graph code and the action; errors from the
 // customer's credential are returned wrapped, as they came.
 func (s *GraphSource) Read(ctx context.Context, customer string, q Query, fn func(Page) error) error {
@@ -179,6 +194,17 @@ func (s *GraphSource) Read(ctx context.Context, customer string, q Query, fn fun
 	if cred == nil {
 		return fmt.Errorf("usersync: the CredentialSource gave no credential for customer %q", customer)
 	}
+	if s.noTeams {
+		if q.Teams {
+			return &FilterError{Customer: customer, Err: errors.New("the filter reads Teams Phone System attributes, which this source does not read (GraphOptions.NoTeams)")}
+		}
+		return s.readUsers(ctx, cred, customer, q, fn)
+	}
+	return s.readJoined(ctx, cred, customer, q, fn)
+}
+
+// readUsers reads the /users pages q selects.
+func (s *GraphSource) readUsers(ctx context.Context, cred azcore.TokenCredential, customer string, q Query, fn func(Page) error) error {
 	count := q.Advanced || !s.noCount
 	next := s.firstURL(q, count)
 	dec := s.decoder()

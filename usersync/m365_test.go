@@ -43,8 +43,8 @@ func newCloud(t *testing.T) *cloud {
 		ClientID: providerID, DisplayName: "Provider Portal",
 		Secrets:      []m365test.Secret{{Value: providerSecret}},
 		RedirectURIs: []string{redirectURI}, RequirePKCE: true,
-		DelegatedPermissions:   []string{"User.Read", "User.Read.All"},
-		ApplicationPermissions: []string{"User.Read.All"},
+		DelegatedPermissions:   m365access.DefaultScopes,
+		ApplicationPermissions: m365access.DefaultAppPermissions,
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,17 @@ type Query struct {
 	// Select names properties of ExtraProperties the Source must read
 	// besides Properties, because Match reads them.
 	Select []string
+	// Teams says the filter reads Teams Phone System attributes: the
+	// Source must join each user with its configuration (User.Teams)
+	// before Match sees it.
+	Teams bool
+	// TeamsFilter is an optimistic $filter for
+	// /admin/teams/userConfigurations from the filter's Teams part. A
+	// Source may use it to read fewer configurations, dropping users
+	// whose configuration it excludes, or ignore it (Match re-checks
+	// the Teams part); a GraphSource that gets 400 for it reads without
+	// it from then on for that customer.
+	TeamsFilter string
 	// Match, when set, is the client-side remainder of the user filter:
 	// the Syncer drops users it rejects before they reach the Sink.
 	// Sources ignore it.
@@ -29,6 +40,32 @@ type Page struct {
 	// Estimate is the total number of users the query selects, as
 	// reported by the source (Graph's @odata.count), or -1 when unknown.
 	Estimate int64
+	// Teams says how the Teams configurations were read, so far.
+	Teams TeamsRead
+}
+
+// TeamsMode is how a Source read Teams configurations.
+type TeamsMode string
+
+// The Teams read modes.
+const (
+	TeamsNone  TeamsMode = ""      // not read
+	TeamsList  TeamsMode = "list"  // the tenant's configurations listed, with TeamsFilter when accepted
+	TeamsBatch TeamsMode = "batch" // fetched by ID for the selected users only, 20 per JSON $batch
+)
+
+// TeamsRead reports how a Source read the Teams configurations of a sync.
+type TeamsRead struct {
+	Mode TeamsMode
+	// Filter is the userConfigurations $filter Graph evaluated, "" for
+	// none.
+	Filter string
+	// Refused is a Query.TeamsFilter Graph refused (400), in this sync or
+	// an earlier one of the customer: the Teams part ran client-side.
+	Refused string
+	// Requests counts the Graph requests made for Teams configurations
+	// (one per page or per $batch).
+	Requests int
 }
 
 // Source reads a customer's users page by page.

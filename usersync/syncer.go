@@ -83,6 +83,9 @@ type Result struct {
 	Read     int   // users read from the source
 	Matched  int   // users passed to the sink
 	Estimate int64 // the source's estimate of the total, -1 if unknown
+	// Teams says how the Teams configurations were read, including a
+	// Teams filter Graph refused (then evaluated client-side).
+	Teams TeamsRead
 	Started  time.Time
 	Duration time.Duration
 	// Err is why the sync failed, nil on success: typically an
@@ -157,6 +160,7 @@ func (s *Syncer) SyncCustomer(ctx context.Context, customer string) (res Result)
 		res.Pages++
 		res.Read += len(p.Users)
 		res.Estimate = p.Estimate
+		res.Teams = p.Teams
 		batch := p.Users
 		if q.Match != nil {
 			matched = matched[:0]
@@ -260,6 +264,12 @@ func (s *Syncer) log(r Result) {
 		slog.Int("added", r.Added), slog.Int("changed", r.Changed),
 		slog.Int("unchanged", r.Unchanged), slog.Int("removed", r.Removed),
 		slog.Duration("duration", r.Duration),
+	}
+	if r.Teams.Mode != TeamsNone {
+		attrs = append(attrs, slog.String("teams_mode", string(r.Teams.Mode)), slog.Int("teams_requests", r.Teams.Requests))
+	}
+	if r.Teams.Refused != "" {
+		attrs = append(attrs, slog.String("teams_filter_refused", r.Teams.Refused))
 	}
 	if r.Err != nil {
 		attrs = append(attrs, slog.Any("error", r.Err), slog.String("action", string(r.Action)))

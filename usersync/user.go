@@ -33,6 +33,11 @@ type User struct {
 	PreferredLanguage string   `json:"preferredLanguage,omitempty"`
 	MailNickname      string   `json:"mailNickname,omitempty"`
 	ProxyAddresses    []string `json:"proxyAddresses,omitempty"`
+
+	// Teams is the user's Teams Phone System configuration, joined by ID
+	// from /admin/teams/userConfigurations; nil when the user has none or
+	// the source does not read it (GraphOptions.NoTeams).
+	Teams *TeamsConfig `json:"teams,omitempty"`
 }
 
 // Properties are the Graph user properties a Source always reads
@@ -78,6 +83,7 @@ func (u *User) Hash() [HashSize]byte {
 	} else {
 		b = append(b, 0)
 	}
+	b = appendTeamsHash(b, u.Teams)
 	sum := sha256.Sum256(b)
 	var h [HashSize]byte
 	copy(h[:], sum[:HashSize])

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -120,7 +121,7 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 	var mailer invite.Mailer
 	provider := m365access.ProviderConfig{
 		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, PublicBaseURL: a.publicURL,
-		AppPermissions: []string{"User.Read.All", "Organization.Read.All"}, Cloud: m365access.Cloud(cfg.Cloud),
+		AppPermissions: append(slices.Clone(m365access.DefaultAppPermissions), "Organization.Read.All"), Cloud: m365access.Cloud(cfg.Cloud),
 	}
 	httpClient := &http.Client{Timeout: 60 * time.Second}
 	var graphTransport http.RoundTripper

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/tenantgate/tenantgate/fleet"
@@ -52,7 +53,7 @@ func (a *app) startFake() error {
 	a.fakeProvider, err = a.fake.AddProvider(m365test.ProviderOptions{
 		PublicBaseURL: a.publicURL, ClientID: demoClientID, DisplayName: a.cfg.ProviderName + " (demo provider app)",
 		DelegatedPermissions:   m365access.DefaultScopes,
-		ApplicationPermissions: []string{"User.Read.All", "Organization.Read.All"},
+		ApplicationPermissions: append(slices.Clone(m365access.DefaultAppPermissions), "Organization.Read.All"),
 	})
 	if err != nil {
 		return fmt.Errorf("demo provider app: %w", err)
