@@ -170,7 +170,8 @@ func (a *admin) table() []route {
 			response: "SyncRun", status: 202, handle: a.cancelSync},
 		{method: "GET", path: c + "/users", op: OpReadUsers, summary: "The synced users, paged by UserPrincipalName",
 			response: "UserPage", status: 200, handle: a.listUsers,
-			query: []queryParam{{"limit", "integer", "page size, 1 to 1000 (default 100)"}, {"after", "string", "the next cursor of the previous page"}}},
+			query: []queryParam{{"limit", "integer", "page size, 1 to 1000 (default 100)"}, {"after", "string", "the next cursor of the previous page"},
+				{"filter", "string", "a user filter (Get-CsOnlineUser syntax, Teams attributes included) evaluated on the stored users"}}},
 		{method: "GET", path: "/openapi.json", op: OpReadAPIDocs, summary: "This OpenAPI document",
 			status: 200, handle: a.openAPI},
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/tokenstore"
+	"github.com/tenantgate/tenantgate/usersync"
 	"github.com/tenantgate/tenantgate/usersync/sqlsink"
 )
 
@@ -57,6 +58,7 @@ type Invitations interface {
 type UserStore interface {
 	List(ctx context.Context, customer string, opts sqlsink.ListOptions) (sqlsink.Page, error)
 	Count(ctx context.Context, customer string) (int, error)
+	CountMatching(ctx context.Context, customer string, match func(*usersync.User) bool) (int, error)
 }
 
 // Config configures the handlers. Access, Invitations and Store are

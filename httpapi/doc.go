@@ -68,8 +68,14 @@
 //	GET    /customers/{customer}/users                   -                 200 UserPage
 //	GET    /openapi.json                                 -                 200 the OpenAPI document
 //
-// GET /customers/{customer}/users takes limit (1 to 1000, default 100) and
-// after (the next cursor of the previous page). The schemas' fields (JSON
+// GET /customers/{customer}/users takes limit (1 to 1000, default 100),
+// after (the next cursor of the previous page) and filter (a user filter
+// in the sync's language, Teams attributes included, evaluated on the
+// stored users; total then counts the matching ones). Each User carries
+// its Teams Phone System fields: lineUri (tel: and the primary number, or
+// null), enterpriseVoiceEnabled, accountType, featureTypes,
+// telephoneNumbers ({number, category}) and policies (policy type to
+// name; an absent type is on the Global policy). The schemas' fields (JSON
 // names; * marks the ones always present in responses):
 //
 //   - Invitation: completedAt, createdAt, expiresAt*, failedAt, id*, openedAt, revokedAt, sentAt, sentBy, status*, to
@@ -86,13 +92,13 @@
 //   - SignInLink: expiresAt*, url*
 //   - Status: account, authMode*, certificateExpiresAt, connectedAt, consentGrantedAt, consentReportedAt, grantedRoles, lastError, lastRefresh, lastValidation, lastValidationOk, qoeSecretExpiresAt, refreshTokenDeadline, secretExpiresAt, state*, tenantId
 //   - SyncRun: added*, attempt, changed*, error, finishedAt, heartbeat, id*, job, progress*, removed*, startedAt, state*, total*, trigger, unchanged
-//   - User: accountEnabled, city, companyName, country, department, displayName, givenName, id, jobTitle, mail, mailNickname, mobilePhone, officeLocation, postalCode, preferredLanguage, proxyAddresses, state, streetAddress, surname, usageLocation, userPrincipalName
+//   - User: accountEnabled, accountType*, city, companyName, country, department, displayName, enterpriseVoiceEnabled*, featureTypes*, givenName, id*, jobTitle, lineUri*, mail, mailNickname, mobilePhone, officeLocation, policies*, postalCode, preferredLanguage, proxyAddresses, state, streetAddress, surname, telephoneNumbers*, usageLocation, userPrincipalName*
 //   - UserPage: next, total*, users*
 //   - ValidationReport: at, authMode, checks*, ok*, tenantId
 //   - WizardLink: expiresAt, invitation*, link*
 //
 // Timestamps are RFC 3339 strings; responses omit absent optional fields
-// (never null). In SettingsUpdate and QoEUpdate an absent or null field
+// (never null, except User.lineUri). In SettingsUpdate and QoEUpdate an absent or null field
 // keeps the stored value and "" clears it; unknown fields are refused
 // (malformed_json). Secrets (clientSecret, certificatePem, password) are write-only:
 // responses say only whether one is set (clientSecretSet, certificateSet,

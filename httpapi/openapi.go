@@ -174,5 +174,12 @@ var schemas = map[string]any{
 		"city": str, "state": str, "country": str, "usageLocation": str, "accountEnabled": boolean,
 		"postalCode": str, "mobilePhone": str, "preferredLanguage": str, "mailNickname": str,
 		"proxyAddresses": map[string]any{"type": "array", "items": str},
-	}),
+		"lineUri": map[string]any{"type": "string", "nullable": true,
+			"description": "Get-CsOnlineUser's LineUri: tel: and the primary number; null without one"},
+		"enterpriseVoiceEnabled": boolean, "accountType": str,
+		"featureTypes":     map[string]any{"type": "array", "items": str},
+		"telephoneNumbers": map[string]any{"type": "array", "items": obj(map[string]any{"number": str, "category": str}, "number", "category")},
+		"policies": map[string]any{"type": "object", "additionalProperties": str,
+			"description": "effective Teams policy type to policy name; an absent type is on the Global policy"},
+	}, "id", "userPrincipalName", "lineUri", "enterpriseVoiceEnabled", "accountType", "featureTypes", "telephoneNumbers", "policies"),
 }

@@ -3,11 +3,8 @@ package httpapi
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/tenantgate/tenantgate/fleet"
-	"github.com/tenantgate/tenantgate/usersync"
-	"github.com/tenantgate/tenantgate/usersync/sqlsink"
 )
 
 // errClosed means the handler was closed: it starts no new runs.
@@ -90,48 +87,4 @@ func (a *admin) cancelSync(w http.ResponseWriter, r *http.Request, customer stri
 		return
 	}
 	writeJSON(w, http.StatusAccepted, run)
-}
-
-// userPageJSON is the UserPage resource.
-type userPageJSON struct {
-	Users []usersync.User `json:"users"`
-	Next  string          `json:"next,omitempty"`
-	Total int             `json:"total"`
-}
-
-func (a *admin) listUsers(w http.ResponseWriter, r *http.Request, customer string) {
-	if a.c.Users == nil {
-		writeProblem(w, Problem{Status: http.StatusNotImplemented, Code: codeNotImplemented, Detail: "the synced users are not configured"})
-		return
-	}
-	q := r.URL.Query()
-	opts := sqlsink.ListOptions{After: q.Get("after")}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > sqlsink.MaxPageSize {
-			writeProblem(w, Problem{Status: http.StatusBadRequest, Code: codeBadQuery, Detail: "limit must be 1 to 1000",
-				Fields: []FieldError{{Field: "limit", Code: "invalid", Message: "limit must be 1 to 1000"}}})
-			return
-		}
-		opts.Limit = n
-	}
-	page, err := a.c.Users.List(r.Context(), customer, opts)
-	if errors.Is(err, sqlsink.ErrBadCursor) {
-		writeProblem(w, Problem{Status: http.StatusBadRequest, Code: codeBadCursor, Detail: "after must be the next cursor of a previous page",
-			Fields: []FieldError{{Field: "after", Code: "invalid", Message: "not a cursor this API returned"}}})
-		return
-	}
-	if err != nil {
-		a.c.fail(w, r, "list users", err)
-		return
-	}
-	total, err := a.c.Users.Count(r.Context(), customer)
-	if err != nil {
-		a.c.fail(w, r, "count users", err)
-		return
-	}
-	if page.Users == nil {
-		page.Users = []usersync.User{}
-	}
-	writeJSON(w, http.StatusOK, userPageJSON{Users: page.Users, Next: page.Next, Total: total})
 }

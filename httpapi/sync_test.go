@@ -1,7 +1,10 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -164,5 +167,53 @@ func TestSyncCancel(t *testing.T) {
 	}
 	if p := problemOf(t, e.do(t, "DELETE", "/customers/b/users/sync", tokenB, nil), http.StatusNotFound); p.Code != codeNotFound {
 		t.Errorf("cancel without a run: %s", p.Code)
+	}
+}
+
+func TestUsersTeamsFieldsAndFilter(t *testing.T) {
+	e := newEnv(t, nil)
+	e.connect(t, "a", e.contoso)
+	decode[syncRunJSON](t, e.do(t, "POST", "/customers/a/users/sync", tokenA, nil), http.StatusAccepted)
+	if done := e.waitSync(t, "a"); done.State != runSucceeded || done.Added != 121 {
+		t.Fatalf("sync: %+v", done)
+	}
+	get := func(filter string) userPageJSON {
+		return decode[userPageJSON](t, e.do(t, "GET", "/customers/a/users?limit=1000&filter="+url.QueryEscape(filter), tokenA, nil), 200)
+	}
+	// contoso's 120 generated users: i % 3 == 0 are voice-enabled (40).
+	if p := get("EnterpriseVoiceEnabled -eq $true"); p.Total != 40 || len(p.Users) != 40 {
+		t.Errorf("voice users: total %d, %d listed", p.Total, len(p.Users))
+	}
+	p := get("LineUri -eq 'tel:+39020000024'")
+	if p.Total != 1 || len(p.Users) != 1 {
+		t.Fatalf("user 24 by line URI: %+v", p)
+	}
+	u := p.Users[0]
+	if u.UserPrincipalName != "user00024@contoso.onmicrosoft.com" || u.LineURI == nil || *u.LineURI != "tel:+39020000024" ||
+		!u.EnterpriseVoiceEnabled || u.AccountType != "user" || u.Policies["OnlineVoiceRoutingPolicy"] != "VRP-IT" ||
+		u.Policies["TenantDialPlan"] != "DP-IT" || len(u.TelephoneNumbers) != 1 || u.TelephoneNumbers[0] != (telephoneNumberJSON{"+39020000024", "primary"}) ||
+		!slices.Equal(u.FeatureTypes, []string{"Teams", "AudioConferencing", "PhoneSystem"}) {
+		t.Errorf("user 24 = %+v", u)
+	}
+	// A user without a number: lineUri is null, the lists are empty.
+	w := e.do(t, "GET", "/customers/a/users?filter="+url.QueryEscape("UserPrincipalName -eq 'user00025@contoso.onmicrosoft.com'"), tokenA, nil)
+	var raw struct {
+		Users []map[string]any `json:"users"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &raw); err != nil || len(raw.Users) != 1 {
+		t.Fatalf("user 25: %s", w.Body)
+	}
+	if v, ok := raw.Users[0]["lineUri"]; !ok || v != nil || raw.Users[0]["enterpriseVoiceEnabled"] != false ||
+		len(raw.Users[0]["telephoneNumbers"].([]any)) != 0 || len(raw.Users[0]["policies"].(map[string]any)) != 0 {
+		t.Errorf("user 25 = %v", raw.Users[0])
+	}
+	// Mixed filters work on the stored users; malformed ones are refused
+	// with the position.
+	if p := get("(Department -eq 'Sales' -or LineUri -like 'tel:+44*') -and AccountEnabled -eq $true"); p.Total == 0 {
+		t.Error("mixed filter matched nobody")
+	}
+	prob := problemOf(t, e.do(t, "GET", "/customers/a/users?filter="+url.QueryEscape("UsageLocation -eq 'IT' -and EnterpriseVoiceEnabled -eq 'maybe'"), tokenA, nil), 400)
+	if prob.Code != codeBadQuery || len(prob.Fields) != 1 || prob.Fields[0].Field != "filter" || !strings.Contains(prob.Fields[0].Message, "at 28 (line 1, column 29)") {
+		t.Errorf("malformed Teams filter: %+v", prob)
 	}
 }

@@ -85,7 +85,7 @@ type Result struct {
 	Estimate int64 // the source's estimate of the total, -1 if unknown
 	// Teams says how the Teams configurations were read, including a
 	// Teams filter Graph refused (then evaluated client-side).
-	Teams TeamsRead
+	Teams    TeamsRead
 	Started  time.Time
 	Duration time.Duration
 	// Err is why the sync failed, nil on success: typically an

@@ -32,6 +32,10 @@ type ListOptions struct {
 	// Limit is the page size, at most MaxPageSize; zero or negative means
 	// DefaultPageSize.
 	Limit int
+	// Match, when set, keeps only the users it accepts, for example a
+	// compiled user filter's Plan.Match: a page holds up to Limit of
+	// them, however many stored users it passes over.
+	Match func(*usersync.User) bool
 }
 
 // Page is one page of a customer's synced users, ordered by
@@ -41,6 +45,9 @@ type Page struct {
 	Next  string
 }
 
+// scanBatch is how many rows List reads at a time when Match is set.
+const scanBatch = 1000
+
 // List returns one page of the customer's synced users, for the portal.
 func (s *Sink) List(ctx context.Context, customer string, opts ListOptions) (Page, error) {
 	limit := opts.Limit
@@ -48,45 +55,127 @@ func (s *Sink) List(ctx context.Context, customer string, opts ListOptions) (Pag
 		limit = DefaultPageSize
 	}
 	limit = min(limit, MaxPageSize)
-	query := `SELECT user_principal_name, id, data FROM tenantgate_synced_users WHERE customer = ?`
-	args := []any{customer}
-	if opts.After != "" {
-		upn, id, err := decodeCursor(opts.After)
+	var upn, id string
+	after := opts.After != ""
+	if after {
+		var err error
+		if upn, id, err = decodeCursor(opts.After); err != nil {
+			return Page{}, err
+		}
+	}
+	batch := limit + 1
+	if opts.Match != nil {
+		batch = max(batch, scanBatch)
+	}
+	var p Page
+	var lastUPN, lastID string
+	for {
+		rows, err := s.scan(ctx, customer, upn, id, after, batch)
 		if err != nil {
 			return Page{}, err
 		}
+		for _, r := range rows {
+			if opts.Match != nil && !opts.Match(&r.user) {
+				continue
+			}
+			if len(p.Users) == limit {
+				p.Next = encodeCursor(lastUPN, lastID)
+				return p, nil
+			}
+			p.Users = append(p.Users, r.user)
+			lastUPN, lastID = r.upn, r.id
+		}
+		if len(rows) < batch {
+			return p, nil
+		}
+		upn, id, after = rows[len(rows)-1].upn, rows[len(rows)-1].id, true
+	}
+}
+
+type storedUser struct {
+	upn, id string
+	user    usersync.User
+}
+
+// scan reads up to n of the customer's users in listing order, after
+// (upn, id) when after is set.
+func (s *Sink) scan(ctx context.Context, customer, upn, id string, after bool, n int) ([]storedUser, error) {
+	query := `SELECT user_principal_name, id, data FROM tenantgate_synced_users WHERE customer = ?`
+	args := []any{customer}
+	if after {
 		query += ` AND (user_principal_name > ? OR (user_principal_name = ? AND id > ?))`
 		args = append(args, upn, upn, id)
 	}
 	query += ` ORDER BY user_principal_name, id LIMIT ?`
-	args = append(args, limit+1)
+	args = append(args, n)
 	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(query), args...)
 	if err != nil {
-		return Page{}, fmt.Errorf("sqlsink: list users of customer %q: %w", customer, err)
+		return nil, fmt.Errorf("sqlsink: list users of customer %q: %w", customer, err)
 	}
 	defer rows.Close()
-	var p Page
-	var lastUPN, lastID string
+	var out []storedUser
 	for rows.Next() {
-		var upn, id, data string
-		if err := rows.Scan(&upn, &id, &data); err != nil {
-			return Page{}, fmt.Errorf("sqlsink: list users of customer %q: %w", customer, err)
+		var r storedUser
+		var data string
+		if err := rows.Scan(&r.upn, &r.id, &data); err != nil {
+			return nil, fmt.Errorf("sqlsink: list users of customer %q: %w", customer, err)
 		}
-		if len(p.Users) == limit {
-			p.Next = encodeCursor(lastUPN, lastID)
-			break
+		if err := json.Unmarshal([]byte(data), &r.user); err != nil {
+			return nil, fmt.Errorf("sqlsink: list users of customer %q: user %s: %w", customer, r.id, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlsink: list users of customer %q: %w", customer, err)
+	}
+	return out, nil
+}
+
+// CountMatching returns how many of the customer's synced users match
+// accepts; it reads every stored user of the customer.
+func (s *Sink) CountMatching(ctx context.Context, customer string, match func(*usersync.User) bool) (int, error) {
+	n := 0
+	var upn, id string
+	after := false
+	for {
+		rows, err := s.scan(ctx, customer, upn, id, after, scanBatch)
+		if err != nil {
+			return 0, err
+		}
+		for i := range rows {
+			if match(&rows[i].user) {
+				n++
+			}
+		}
+		if len(rows) < scanBatch {
+			return n, nil
+		}
+		upn, id, after = rows[len(rows)-1].upn, rows[len(rows)-1].id, true
+	}
+}
+
+// ByLineURI returns the customer's synced users whose Teams line URI is
+// lineURI (for example "tel:+39020000024"), through the line URI index.
+func (s *Sink) ByLineURI(ctx context.Context, customer, lineURI string) ([]usersync.User, error) {
+	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(`SELECT id, data FROM tenantgate_synced_users
+		WHERE customer = ? AND line_uri = ? ORDER BY user_principal_name, id`), customer, lineURI)
+	if err != nil {
+		return nil, fmt.Errorf("sqlsink: users by line URI of customer %q: %w", customer, err)
+	}
+	defer rows.Close()
+	var out []usersync.User
+	for rows.Next() {
+		var id, data string
+		if err := rows.Scan(&id, &data); err != nil {
+			return nil, fmt.Errorf("sqlsink: users by line URI of customer %q: %w", customer, err)
 		}
 		var u usersync.User
 		if err := json.Unmarshal([]byte(data), &u); err != nil {
-			return Page{}, fmt.Errorf("sqlsink: list users of customer %q: user %s: %w", customer, id, err)
+			return nil, fmt.Errorf("sqlsink: users by line URI of customer %q: user %s: %w", customer, id, err)
 		}
-		p.Users = append(p.Users, u)
-		lastUPN, lastID = upn, id
+		out = append(out, u)
 	}
-	if err := rows.Err(); err != nil {
-		return Page{}, fmt.Errorf("sqlsink: list users of customer %q: %w", customer, err)
-	}
-	return p, nil
+	return out, rows.Err()
 }
 
 func encodeCursor(upn, id string) string {

@@ -41,10 +41,20 @@ var migrations = [][]string{
 			committed_at BIGINT NOT NULL -- Unix nanoseconds of the last commit, 0 if none
 		)`,
 	},
+	// 2: Teams Phone System fields. The configuration itself is in data
+	// (usersync.User.Teams); the line URI and voice state get columns so
+	// a customer's numbers can be looked up. Existing rows keep
+	// everything and read NULL until their next sync stores Teams data.
+	{
+		`ALTER TABLE tenantgate_synced_users ADD COLUMN line_uri TEXT`,
+		`ALTER TABLE tenantgate_synced_users ADD COLUMN enterprise_voice_enabled BOOLEAN`,
+		`CREATE INDEX tenantgate_synced_users_by_line_uri
+			ON tenantgate_synced_users (customer, line_uri)`,
+	},
 }
 
 // SchemaVersion is the schema version this package migrates a database to.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // migrateLockID is the PostgreSQL advisory lock serializing migrations of
 // concurrent openers ("tgsyncus" in ASCII).
@@ -53,7 +63,12 @@ const migrateLockID = 0x7467_7379_6e63_7573
 // migrate brings the schema up to date in one transaction. Concurrent
 // openers wait for each other: PostgreSQL through an advisory transaction
 // lock, SQLite through its write lock (BEGIN IMMEDIATE with _txlock).
-func migrate(ctx context.Context, db *sql.DB, d Dialect) (err error) {
+func migrate(ctx context.Context, db *sql.DB, d Dialect) error {
+	return migrateTo(ctx, db, d, len(migrations))
+}
+
+// migrateTo brings the schema up to version target.
+func migrateTo(ctx context.Context, db *sql.DB, d Dialect, target int) (err error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -81,7 +96,7 @@ func migrate(ctx context.Context, db *sql.DB, d Dialect) (err error) {
 	if current > len(migrations) {
 		return fmt.Errorf("the database has synced users schema version %d, newer than this build knows (%d): upgrade tenantgate", current, len(migrations))
 	}
-	for v := current + 1; v <= len(migrations); v++ {
+	for v := current + 1; v <= target; v++ {
 		for _, stmt := range migrations[v-1] {
 			if _, err = tx.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("schema migration %d: %w", v, err)

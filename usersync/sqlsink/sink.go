@@ -128,7 +128,7 @@ type pass struct {
 	done     bool
 }
 
-// maxRows bounds the rows of one multi-row statement: 8 parameters a row
+// maxRows bounds the rows of one multi-row statement: 10 parameters a row
 // stays far below SQLite's 32,766 and PostgreSQL's 65,535.
 const maxRows = 500
 
@@ -210,22 +210,30 @@ func (p *pass) Put(ctx context.Context, users []usersync.User) (c usersync.Count
 	}
 	now := s.now().UnixNano()
 	for chunk := range slices.Chunk(write, maxRows) {
-		args := make([]any, 0, 8*len(chunk))
+		args := make([]any, 0, 10*len(chunk))
 		for _, id := range chunk {
 			r := rows[id]
 			data, err := json.Marshal(r.u)
 			if err != nil {
 				return c, fmt.Errorf("sqlsink: put: %w", err)
 			}
-			args = append(args, p.customer, id, r.u.UserPrincipalName, r.u.DisplayName, string(data), r.hash, p.gen, now)
+			var lineURI, voice any // NULL without a Teams configuration
+			if t := r.u.Teams; t != nil {
+				voice = t.EnterpriseVoiceEnabled
+				if l := t.LineURI(); l != "" {
+					lineURI = l
+				}
+			}
+			args = append(args, p.customer, id, r.u.UserPrincipalName, r.u.DisplayName, string(data), r.hash, p.gen, now, lineURI, voice)
 		}
 		if _, err := tx.ExecContext(ctx, d.rebind(`INSERT INTO tenantgate_synced_users
-			(customer, id, user_principal_name, display_name, data, hash, generation, updated_at)
-			VALUES `+placeholders(len(chunk), 8)+`
+			(customer, id, user_principal_name, display_name, data, hash, generation, updated_at, line_uri, enterprise_voice_enabled)
+			VALUES `+placeholders(len(chunk), 10)+`
 			ON CONFLICT (customer, id) DO UPDATE SET
 				user_principal_name = excluded.user_principal_name, display_name = excluded.display_name,
 				data = excluded.data, hash = excluded.hash, generation = excluded.generation,
-				updated_at = excluded.updated_at`), args...); err != nil {
+				updated_at = excluded.updated_at, line_uri = excluded.line_uri,
+				enterprise_voice_enabled = excluded.enterprise_voice_enabled`), args...); err != nil {
 			return c, fmt.Errorf("sqlsink: put: %w", err)
 		}
 	}

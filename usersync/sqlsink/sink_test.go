@@ -249,3 +249,55 @@ func TestListPaging(t *testing.T) {
 		})
 	}
 }
+
+func TestListMatch(t *testing.T) {
+	for name, s := range sinks(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			customer := "match-" + rand.Text()
+			var users []usersync.User
+			for i := range 2500 {
+				u := usersync.User{ID: fmt.Sprintf("id-%05d", i), UserPrincipalName: fmt.Sprintf("user%05d@x.example", i)}
+				if i%3 == 0 {
+					u.Teams = &usersync.TeamsConfig{EnterpriseVoiceEnabled: true}
+				}
+				users = append(users, u)
+			}
+			p, err := s.Begin(ctx, customer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Put(ctx, users); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			voice := func(u *usersync.User) bool { return u.Teams != nil && u.Teams.EnterpriseVoiceEnabled }
+			var got []string
+			after, pages := "", 0
+			for {
+				page, err := s.List(ctx, customer, sqlsink.ListOptions{After: after, Limit: 300, Match: voice})
+				if err != nil {
+					t.Fatal(err)
+				}
+				pages++
+				for _, u := range page.Users {
+					if !voice(&u) {
+						t.Fatalf("listed %s, which does not match", u.ID)
+					}
+					got = append(got, u.ID)
+				}
+				if after = page.Next; after == "" {
+					break
+				}
+			}
+			if len(got) != 834 || pages != 3 || got[0] != "id-00000" || got[833] != "id-02499" {
+				t.Errorf("listed %d matching users in %d pages (first %s); want 834 in 3", len(got), pages, got[0])
+			}
+			if n, err := s.CountMatching(ctx, customer, voice); err != nil || n != 834 {
+				t.Errorf("CountMatching = %d, %v; want 834", n, err)
+			}
+		})
+	}
+}
