@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -53,6 +55,88 @@ func FuzzIfMatch(f *testing.F) {
 			if got, ok := ifMatch(r); !ok || got != v {
 				t.Fatalf("etag(%d) reads back as %d, %v", v, got, ok)
 			}
+		}
+	})
+}
+
+// FuzzAuthCallback sends arbitrary query strings and binding cookies to
+// the wizard's sign-in and consent callbacks: they never panic, never
+// answer 2xx or 5xx (no such sign-in was started), never connect anything
+// and never reflect what the query carried into the page.
+func FuzzAuthCallback(f *testing.F) {
+	for _, seed := range []string{
+		"state=abc&code=def", "error=access_denied&error_description=AADSTS65004%3A+declined&state=x",
+		"error=%3Cscript%3Ealert(1)%3C%2Fscript%3E", "code=&state=", "state=" + strings.Repeat("A", 43) + "&code=0.AAA",
+		"admin_consent=True&tenant=evil&state=s", "error=interaction_required&state=s&state=t", "%zz", ";;;&&&==",
+	} {
+		f.Add(seed, "")
+		f.Add(seed, "cookie-value")
+	}
+	e := newEnv(f, nil)
+	f.Fuzz(func(t *testing.T, rawQuery, cookie string) {
+		for _, path := range []string{"/auth/callback", "/consent/callback"} {
+			r := httptest.NewRequest("GET", testPublic+path, nil)
+			r.URL.RawQuery = rawQuery
+			if cookie != "" && !strings.ContainsFunc(cookie, func(c rune) bool { return c <= ' ' || c >= 0x7f || strings.ContainsRune("\";,\\", c) }) {
+				r.AddCookie(&http.Cookie{Name: "__Secure-" + bindingCookie, Value: cookie})
+			}
+			w := httptest.NewRecorder()
+			e.h.ServeHTTP(w, r)
+			if w.Code < 400 || w.Code >= 500 && w.Code != http.StatusBadGateway && w.Code != http.StatusServiceUnavailable {
+				t.Fatalf("%s?%s: status %d", path, rawQuery, w.Code)
+			}
+			if w.Header().Get("Content-Security-Policy") == "" {
+				t.Fatalf("%s: no CSP on the failure page", path)
+			}
+			body := w.Body.String()
+			q, _ := url.ParseQuery(rawQuery)
+			for _, vs := range q {
+				for _, v := range vs {
+					if len(v) >= 12 && strings.Contains(body, v) {
+						t.Fatalf("%s reflects %q", path, v)
+					}
+				}
+			}
+		}
+	})
+	if st, err := e.m.Status(f.Context(), "a"); err == nil && st.State == "connected" {
+		f.Fatal("a fuzzed callback connected a customer")
+	}
+}
+
+// FuzzInviteStart posts arbitrary tokens and form bodies to the
+// invitation start: only the real link redirects to Microsoft; everything
+// else gets a 4xx page that does not echo the token.
+func FuzzInviteStart(f *testing.F) {
+	e := newEnv(f, nil)
+	e.saveToken(f, "a", e.contoso)
+	e.do(f, "POST", "/customers/a/m365/invitations", tokenA, map[string]string{})
+	link := e.linkFrom(f, e.contoso.AdminUPN())
+	real := strings.TrimPrefix(link, testPublic+"/invite/")
+	for _, seed := range []string{real, real + "x", "", "short", strings.Repeat("A", 43), "..", "%00", real[:20]} {
+		f.Add(seed, "", "application/x-www-form-urlencoded")
+		f.Add(seed, "a=b&token="+real, "application/x-www-form-urlencoded")
+		f.Add(seed, "--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nb\r\n--x--", "multipart/form-data; boundary=x")
+	}
+	f.Fuzz(func(t *testing.T, token, body, contentType string) {
+		if token == "" || token == "." || token == ".." || strings.ContainsAny(token, "/?#") {
+			return // another route (or the mux's path cleaning)
+		}
+		r := httptest.NewRequest("POST", testPublic+"/invite/"+url.PathEscape(token)+"/start", strings.NewReader(body))
+		r.Header.Set("Sec-Fetch-Site", "same-origin")
+		r.Header.Set("Content-Type", contentType)
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		switch {
+		case token == real && (w.Code == http.StatusSeeOther || w.Code == http.StatusTooManyRequests):
+			return
+		case w.Code == http.StatusSeeOther:
+			t.Fatalf("start with token %q redirected to %s", token, w.Header().Get("Location"))
+		case w.Code < 400 || w.Code >= 500:
+			t.Fatalf("start with token %q: status %d", token, w.Code)
+		}
+		if len(token) >= 12 && strings.Contains(w.Body.String(), token) {
+			t.Fatalf("the page echoes the token %q", token)
 		}
 	})
 }
