@@ -169,7 +169,11 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 		return nil, fmt.Errorf("invitation settings: %w", err)
 	}
 	ep, _ := m365access.DefaultClouds.Lookup(provider.Cloud) // checked by parseConfig
-	source, err := usersync.NewGraphSource(a.manager, usersync.GraphOptions{BaseURL: ep.GraphEndpoint + "/v1.0", Scopes: []string{ep.GraphScope()}, Transport: graphTransport})
+	// Graph's throttling limits bound the user syncs of all customers
+	// together (per tenant and per app); a throttled customer waits alone.
+	var budget fleet.Budget
+	source, err := usersync.NewGraphSource(a.manager, usersync.GraphOptions{BaseURL: ep.GraphEndpoint + "/v1.0", Scopes: []string{ep.GraphScope()},
+		Transport: budget.Transport(graphTransport)})
 	if err != nil {
 		return nil, err
 	}

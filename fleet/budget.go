@@ -1,0 +1,219 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Budget paces Graph requests under Microsoft Graph's throttling limits:
+// per app per tenant and per app across all tenants, in resource units per
+// window. Each tenant (each customer: the fleet's jobs put it in the
+// request context with WithCustomer) has its own pacer, so a throttled or
+// busy customer waits alone; the app-wide pacer is shared. A 429 pauses
+// only that customer for its Retry-After (or an exponential backoff when
+// Graph sends none) and retries the request. Put Transport under the Graph
+// middleware (usersync.GraphOptions.Transport). The zero value uses
+// Graph's published limits.
+type Budget struct {
+	// TenantUnits per TenantWindow is one tenant's budget; zero means
+	// 8,000 per 10 s.
+	TenantUnits  int
+	TenantWindow time.Duration
+	// AppUnits per AppWindow is the app's budget across tenants; zero
+	// means 150,000 per 20 s.
+	AppUnits  int
+	AppWindow time.Duration
+	// Headroom is the share of each budget the pacers spend, leaving the
+	// rest for other clients of the same app; zero means 0.9.
+	Headroom float64
+	// TimeScale divides every wait (pacing and Retry-After), for a fake
+	// cloud with the same scale; zero means 1.
+	TimeScale float64
+	// Cost gives a request's resource units; nil means 1.
+	Cost func(r *http.Request) int
+	// MaxRetries bounds the retries of a throttled request before its 429
+	// is returned; zero means 6.
+	MaxRetries int
+
+	once    sync.Once
+	mu      sync.Mutex
+	tenants map[string]*pacer
+	app     *pacer
+
+	requests, throttled atomic.Int64
+}
+
+// BudgetStats counts what a Budget sent.
+type BudgetStats struct {
+	// Requests is every attempt sent; Throttled those answered 429.
+	Requests, Throttled int64
+}
+
+// Stats returns the counters.
+func (b *Budget) Stats() BudgetStats {
+	return BudgetStats{Requests: b.requests.Load(), Throttled: b.throttled.Load()}
+}
+
+func (b *Budget) init() {
+	b.once.Do(func() {
+		if b.TenantUnits <= 0 {
+			b.TenantUnits = 8000
+		}
+		if b.TenantWindow <= 0 {
+			b.TenantWindow = 10 * time.Second
+		}
+		if b.AppUnits <= 0 {
+			b.AppUnits = 150_000
+		}
+		if b.AppWindow <= 0 {
+			b.AppWindow = 20 * time.Second
+		}
+		if b.Headroom <= 0 || b.Headroom > 1 {
+			b.Headroom = 0.9
+		}
+		if b.TimeScale <= 0 {
+			b.TimeScale = 1
+		}
+		if b.MaxRetries <= 0 {
+			b.MaxRetries = 6
+		}
+		b.tenants = map[string]*pacer{}
+		b.app = b.newPacer(b.AppUnits, b.AppWindow)
+	})
+}
+
+// newPacer spends headroom of units per window: a burst of a twentieth
+// of it, then the steady rate, so that no fixed window of the server sees
+// more than the budget.
+func (b *Budget) newPacer(units int, window time.Duration) *pacer {
+	spend := float64(units) * b.Headroom
+	burst := max(1, spend/20)
+	scaled := float64(window) / b.TimeScale
+	return &pacer{perUnit: time.Duration(scaled / (spend - burst + 1)), burst: time.Duration(burst * scaled / (spend - burst + 1))}
+}
+
+func (b *Budget) tenant(key string) *pacer {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p := b.tenants[key]
+	if p == nil {
+		p = b.newPacer(b.TenantUnits, b.TenantWindow)
+		b.tenants[key] = p
+	}
+	return p
+}
+
+// Transport returns a RoundTripper that paces and retries through next
+// (nil: http.DefaultTransport).
+func (b *Budget) Transport(next http.RoundTripper) http.RoundTripper {
+	b.init()
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return &budgetTransport{b: b, next: next}
+}
+
+type budgetTransport struct {
+	b    *Budget
+	next http.RoundTripper
+}
+
+func (t *budgetTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	b := t.b
+	key, _ := CustomerFrom(r.Context())
+	tp := b.tenant(key)
+	cost := 1
+	if b.Cost != nil {
+		cost = max(b.Cost(r), 0)
+	}
+	backoff := time.Second
+	for attempt := 0; ; attempt++ {
+		// The tenant first: a tenant waiting on its own budget holds no
+		// share of the app's.
+		if err := tp.wait(r.Context(), cost); err != nil {
+			return nil, err
+		}
+		if err := b.app.wait(r.Context(), cost); err != nil {
+			return nil, err
+		}
+		req := r
+		if attempt > 0 {
+			req = r.Clone(r.Context())
+			if r.GetBody != nil {
+				body, err := r.GetBody()
+				if err != nil {
+					return nil, err
+				}
+				req.Body = body
+			} else if r.Body != nil && r.Body != http.NoBody {
+				return nil, errors.New("fleet: cannot retry a throttled request whose body cannot be replayed")
+			}
+		}
+		b.requests.Add(1)
+		resp, err := t.next.RoundTrip(req)
+		if err != nil || resp.StatusCode != http.StatusTooManyRequests {
+			return resp, err
+		}
+		b.throttled.Add(1)
+		if attempt >= b.MaxRetries {
+			return resp, nil
+		}
+		wait := backoff
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
+			wait = time.Duration(s) * time.Second
+		} else {
+			backoff = min(2*backoff, time.Minute)
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		// Everything of this tenant waits; other tenants go on.
+		tp.pause(time.Duration(float64(wait) / b.TimeScale))
+	}
+}
+
+// pacer is a virtual-clock rate limiter (GCRA): each unit moves the
+// earliest next send by perUnit; up to burst may be ahead of now.
+type pacer struct {
+	perUnit, burst time.Duration
+
+	mu   sync.Mutex
+	next time.Time // theoretical arrival time
+}
+
+// wait blocks until cost units may be sent.
+func (p *pacer) wait(ctx context.Context, cost int) error {
+	p.mu.Lock()
+	now := time.Now()
+	if p.next.Before(now) {
+		p.next = now
+	}
+	p.next = p.next.Add(time.Duration(cost) * p.perUnit)
+	delay := p.next.Sub(now) - p.burst
+	p.mu.Unlock()
+	if delay <= 0 {
+		return nil
+	}
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// pause holds every later send for d.
+func (p *pacer) pause(d time.Duration) {
+	p.mu.Lock()
+	if until := time.Now().Add(d + p.burst); p.next.Before(until) {
+		p.next = until
+	}
+	p.mu.Unlock()
+}
