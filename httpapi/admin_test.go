@@ -395,7 +395,8 @@ func TestOpenAPIMatchesMux(t *testing.T) {
 	probe := []string{"/customers/c1/m365", "/customers/c1/m365/validate", "/customers/c1/m365/invitations",
 		"/customers/c1/m365/invitations/i1", "/customers/c1/m365/refresh-token", "/customers/c1/m365/switch-to-token",
 		"/customers/c1/m365/consent", "/customers/c1/m365/status", "/customers/c1/m365/qoe", "/customers/c1/users/sync",
-		"/customers/c1/users", "/openapi.json", "/customers", "/customers/c1", "/customers/c1/m365/invitations/i1/x"}
+		"/customers/c1/users", "/openapi.json", "/customers", "/customers/c1", "/customers/c1/m365/invitations/i1/x",
+		"/customers/c1/qoe/summary", "/customers/c1/qoe/calls", "/customers/c1/qoe/pstn", "/customers/c1/m365/qoe/validate"}
 	served := 0
 	for _, p := range probe {
 		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {

@@ -93,6 +93,13 @@ type Config struct {
 	// 501.
 	Users UserStore
 
+	// QoE serves the call quality routes (qoe/summary, qoe/calls,
+	// qoe/pstn, m365/qoe/validate) and the notification receiver that New
+	// mounts at POST /qoe/notifications (no Authorizer: Microsoft calls
+	// it; the clientState guards it). Saving QoE settings brings the
+	// customer's subscription in line. Nil answers the QoE routes with 501.
+	QoE QoE
+
 	// SignInOrigins are the origins (scheme://host[:port]) the "Sign in
 	// with Microsoft" form may be redirected to: the CSP form-action of
 	// the wizard pages. Browsers enforce form-action on the redirect that
@@ -167,6 +174,9 @@ func (cfg Config) check(admin bool) (*checked, error) {
 	}
 	if cfg.Users != nil && isNil(cfg.Users) {
 		errs = append(errs, errors.New("Users holds a nil pointer: set Config.Users to the *sqlsink.Sink or leave it nil"))
+	}
+	if cfg.QoE != nil && isNil(cfg.QoE) {
+		errs = append(errs, errors.New("QoE is a typed nil"))
 	}
 	var u *url.URL
 	if !isNil(cfg.Access) {

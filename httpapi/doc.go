@@ -66,6 +66,10 @@
 //	GET    /customers/{customer}/users/sync              -                 200 SyncRun
 //	DELETE /customers/{customer}/users/sync              -                 202 SyncRun
 //	GET    /customers/{customer}/users                   -                 200 UserPage
+//	GET    /customers/{customer}/qoe/summary             -                 200 QoESummary
+//	GET    /customers/{customer}/qoe/calls               -                 200 QoECallPage
+//	GET    /customers/{customer}/qoe/pstn                -                 200 QoEPSTN
+//	POST   /customers/{customer}/m365/qoe/validate       -                 200 QoEValidationReport
 //	GET    /openapi.json                                 -                 200 the OpenAPI document
 //
 // GET /customers/{customer}/users takes limit (1 to 1000, default 100),
@@ -75,7 +79,13 @@
 // its Teams Phone System fields: lineUri (tel: and the primary number, or
 // null), enterpriseVoiceEnabled, accountType, featureTypes,
 // telephoneNumbers ({number, category}) and policies (policy type to
-// name; an absent type is on the Global policy). The schemas' fields (JSON
+// name; an absent type is on the Global policy). The qoe/summary and
+// qoe/pstn routes take from and to (UTC days, YYYY-MM-DD or RFC 3339;
+// default the last 30 days); qoe/calls takes from and to (default the
+// last 7 days), poor=true, limit and after. New also mounts the QoE
+// notification receiver at POST /qoe/notifications when Config.QoE is
+// set: Microsoft calls it, so it asks no Authorizer; each notification's
+// clientState is checked instead (see qoe.Service.Handler). The schemas' fields (JSON
 // names; * marks the ones always present in responses):
 //
 //   - Invitation: completedAt, createdAt, expiresAt*, failedAt, id*, openedAt, revokedAt, sentAt, sentBy, status*, to
@@ -87,6 +97,11 @@
 //   - Problem: action, code*, detail, fields, reason, status*, title*, type
 //   - QoE: appId*, clientSecretExpiresAt, clientSecretSet*
 //   - QoEUpdate: appId, clientSecret, clientSecretExpiresAt
+//   - QoECallPage: calls*, next
+//   - QoEPSTN: callingPlan*, pulledAt, trunks*
+//   - QoESubscription: expiresAt, lastCallStart, lastError, rejected*, renewedAt, state*, subscriptionId
+//   - QoESummary: calls*, days*, poorByReason*, poorCalls*, poorRate*, subscription*
+//   - QoEValidationReport: checks*, ok*, subscription*
 //   - Settings: authMode*, certificateExpiresAt, certificateSet, certificateSha256, clientId*, clientSecretExpiresAt, clientSecretSet*, cloud, customer*, passwordSet, serviceAccount*, tenant*, tenantId, updatedAt, userFilter*, version*
 //   - SettingsUpdate: authMode, certificatePem, clientId, clientSecret, clientSecretExpiresAt, cloud, password, serviceAccount, tenant, userFilter
 //   - SignInLink: expiresAt*, url*

@@ -22,6 +22,7 @@ import (
 	"github.com/tenantgate/tenantgate/invite/outbox"
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/m365test"
+	"github.com/tenantgate/tenantgate/qoe"
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/memstore"
 	"github.com/tenantgate/tenantgate/usersync"
@@ -76,6 +77,7 @@ type env struct {
 	h        http.Handler
 	logs     *logBuffer
 	clock    *testClock
+	qoe      *qoe.Service
 }
 
 // testClock is the invitations' clock, moved by tests.
@@ -203,8 +205,17 @@ func newEnvAt(t testing.TB, public string, mod func(*Config)) *env {
 		t.Fatal(err)
 	}
 	e.fleet = newTestFleet(t, e, &usersync.Syncer{Source: src, Sink: e.sink, Logger: log}, log)
+	qstore, err := qoe.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "qoe.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { qstore.Close() })
+	e.qoe, err = qoe.New(qoe.Config{Access: e.m, Store: qstore, HTTPClient: srv.Client(), NotificationURL: testPublic + "/qoe/notifications", Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.cfg = Config{
-		Authorizer: testAuthorizer(), Access: e.m, Invitations: e.inv, Store: e.store,
+		Authorizer: testAuthorizer(), Access: e.m, Invitations: e.inv, Store: e.store, QoE: e.qoe,
 		Fleet: e.fleet, Users: e.sink,
 		SignInOrigins: []string{srv.BrowserURL()},
 		ProviderName:  "Example MSP", Logger: log,

@@ -53,6 +53,9 @@ func New(cfg Config) (*Handler, error) {
 	mux.Handle("/customers", a)
 	mux.Handle("/customers/", a)
 	mux.Handle("GET /openapi.json", a)
+	if cfg.QoE != nil {
+		mux.Handle("POST /qoe/notifications", cfg.QoE.Handler())
+	}
 	mux.Handle("/", wz)
 	return &Handler{h: mux, admin: a}, nil
 }

@@ -79,6 +79,8 @@ func compareSchema(t *testing.T, at string, s map[string]any, typ reflect.Type) 
 		}
 	case "integer":
 		assert.Contains(t, []reflect.Kind{reflect.Int, reflect.Int64, reflect.Int32}, typ.Kind(), "%s: schema integer, Go %s", at, typ)
+	case "number":
+		assert.Contains(t, []reflect.Kind{reflect.Float64, reflect.Float32}, typ.Kind(), "%s: schema number, Go %s", at, typ)
 	case "boolean":
 		assert.Equal(t, reflect.Bool, typ.Kind(), "%s: schema boolean", at)
 	case "array":
@@ -193,6 +195,11 @@ func TestResponsesConformToTheDocument(t *testing.T) {
 		{"GET", "/customers", "/customers", nil},
 		{"GET", "/customers?needsAction=maybe", "/customers", nil}, // a problem
 		{"GET", "/customers/a", "/customers/{customer}", nil},
+		{"GET", "/customers/a/qoe/summary", "/customers/{customer}/qoe/summary", nil},
+		{"GET", "/customers/a/qoe/calls?poor=true", "/customers/{customer}/qoe/calls", nil},
+		{"GET", "/customers/a/qoe/calls?from=nonsense", "/customers/{customer}/qoe/calls", nil}, // a problem
+		{"GET", "/customers/a/qoe/pstn?from=2026-01-01&to=2026-01-31", "/customers/{customer}/qoe/pstn", nil},
+		{"POST", "/customers/a/m365/qoe/validate", "/customers/{customer}/m365/qoe/validate", nil},
 	}
 	seen := map[string]bool{}
 	for _, c := range calls {
@@ -286,6 +293,9 @@ func conform(t *testing.T, at string, s map[string]any, v any) {
 	case "integer":
 		f, ok := v.(float64)
 		assert.True(t, ok && f == float64(int64(f)), "%s: %v, want an integer", at, v)
+	case "number":
+		_, ok := v.(float64)
+		assert.True(t, ok, "%s: %T, want a number", at, v)
 	case "boolean":
 		_, ok := v.(bool)
 		assert.True(t, ok, "%s: %T, want a boolean", at, v)

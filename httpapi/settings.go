@@ -164,6 +164,7 @@ func (a *admin) getQoE(w http.ResponseWriter, r *http.Request, customer string) 
 		a.c.fail(w, r, "get qoe", err)
 		return
 	}
+	a.syncQoESubscription(r, customer)
 	writeJSON(w, http.StatusOK, qoeJSON{AppID: s.QoEAppID, ClientSecretSet: s.QoESecretSet, ClientSecretExpiresAt: s.QoESecretExpiresAt})
 }
 
@@ -173,6 +174,7 @@ func (a *admin) putQoE(w http.ResponseWriter, r *http.Request, customer string) 
 		writeProblem(w, *p)
 		return
 	}
+	a.dropQoESubscription(r, customer, in)
 	s, err := a.c.Access.SaveSettings(r.Context(), customer, m365access.SettingsUpdate{
 		QoEAppID: in.AppID, QoEClientSecret: in.ClientSecret, QoEClientSecretExpiresAt: in.ClientSecretExpiresAt,
 	})
@@ -191,6 +193,7 @@ func (a *admin) putQoE(w http.ResponseWriter, r *http.Request, customer string) 
 		a.c.fail(w, r, "save qoe", err)
 		return
 	}
+	a.syncQoESubscription(r, customer)
 	writeJSON(w, http.StatusOK, qoeJSON{AppID: s.QoEAppID, ClientSecretSet: s.QoESecretSet, ClientSecretExpiresAt: s.QoESecretExpiresAt})
 }
 
