@@ -176,7 +176,7 @@ func (cfg Config) check(admin bool) (*checked, error) {
 		errs = append(errs, errors.New("Users holds a nil pointer: set Config.Users to the *sqlsink.Sink or leave it nil"))
 	}
 	if cfg.QoE != nil && isNil(cfg.QoE) {
-		errs = append(errs, errors.New("QoE is a typed nil"))
+		errs = append(errs, errors.New("the QoE service is a typed nil"))
 	}
 	var u *url.URL
 	if !isNil(cfg.Access) {
