@@ -52,3 +52,24 @@ func TestCookiePrefixes(t *testing.T) {
 		}
 	}
 }
+
+// A sibling subdomain is same-site but cross-origin: its pages cannot
+// post to the wizard's start form or the admin API.
+func TestSiblingSubdomainRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tc := range []struct{ method, path string }{
+		{"POST", testPublic + "/invite/" + strings.Repeat("A", 43) + "/start"},
+		{"PUT", testPublic + "/customers/a/m365"},
+	} {
+		r := httptest.NewRequest(tc.method, tc.path, strings.NewReader(`{}`))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Authorization", "Bearer "+tokenA)
+		r.Header.Set("Sec-Fetch-Site", "same-site")
+		r.Header.Set("Origin", "https://evil.portal.example")
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		if w.Code != http.StatusForbidden {
+			t.Errorf("%s %s from a sibling subdomain: %d, want 403", tc.method, tc.path, w.Code)
+		}
+	}
+}
