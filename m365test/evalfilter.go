@@ -45,3 +45,18 @@ func EvalUserFilter(filter string, advanced bool, user map[string]any) (bool, er
 	}
 	return e.Match(du), nil
 }
+
+// CheckUserQueryLimits applies Graph's query-size limits exactly as the
+// fake's GET /v1.0/users does: at most 15 expressions (each comparison,
+// each `in` value) in a filter with `in` or `or` and `eq` or `in` values of
+// at most 120 characters in a plain query; a URL of at most 2,048
+// characters in an advanced query (advanced: ConsistencyLevel: eventual and
+// $count=true). urlLen is the request URL's length as sent. A malformed
+// filter returns its parse error.
+func CheckUserQueryLimits(filter string, advanced bool, urlLen int) error {
+	e, err := directory.ParseFilter(filter)
+	if err != nil {
+		return err
+	}
+	return e.CheckLimits(advanced, urlLen)
+}

@@ -263,6 +263,20 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, c *call) {
 		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: directory.CodeUnsupportedQuery, msg: "$search is not supported by this fake."})
 		return
 	}
+	if !s.opts.NoQueryLimits && q.Filter != "" && q.SkipToken == "" {
+		// Graph's query-size limits, judged on the first page's request
+		// (a next link is Graph's own URL).
+		if expr, err := directory.ParseFilter(q.Filter); err == nil {
+			urlLen := len("https://"+GraphHost) + len(r.RequestURI)
+			if err := expr.CheckLimits(q.Count && q.ConsistencyEventual, urlLen); err != nil {
+				var qe *directory.QueryError
+				if errors.As(err, &qe) {
+					s.writeGraphError(w, r, &graphError{status: qe.Status, code: qe.Code, msg: qe.Message})
+					return
+				}
+			}
+		}
+	}
 	res, err := p.tenant.dir.Query(q)
 	if err != nil {
 		var qe *directory.QueryError

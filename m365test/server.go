@@ -71,6 +71,12 @@ type Options struct {
 	// across tenants (see [Throttle]); nil throttles nothing.
 	// [Server.SetThrottle] changes it later.
 	Throttle *Throttle
+	// NoQueryLimits turns off Graph's query-size limits on GET /users
+	// (at most 15 expressions in a plain query's filter with `in` or
+	// `or`, `eq` values of at most 120 characters in a plain query, URLs
+	// of at most 2,048 characters in an advanced query), which the fake
+	// otherwise enforces as Graph does.
+	NoQueryLimits bool
 }
 
 // DefaultConsentReplicationDelay is the consent replication delay of a

@@ -10,13 +10,22 @@ import (
 // package usersync/filter) into a Query: the Graph $filter, the advanced
 // query flag, the extra properties the filter reads, the Teams part
 // (Teams, TeamsFilter) and the client-side remainder, which re-checks
-// every Teams part after the join. It is the Syncer's default Compile.
+// every Teams part after the join. A filter past Graph's query limits
+// becomes a Query with Split set (several $filter queries merged by user
+// ID). It is the Syncer's default Compile.
 func CompileFilter(text string) (Query, error) {
 	p, err := filter.Compile(text)
 	if err != nil {
 		return Query{}, err
 	}
 	q := Query{Filter: p.GraphFilter, Advanced: p.Advanced, Teams: p.Teams, TeamsFilter: p.TeamsFilter}
+	if len(p.Queries) > 1 {
+		// Past Graph's query limits: read it as several queries.
+		q.Filter, q.Advanced = "", false
+		for _, sq := range p.Queries {
+			q.Split = append(q.Split, Subquery{Filter: sq.Filter, Advanced: sq.Advanced})
+		}
+	}
 	for _, prop := range p.Select {
 		if slices.Contains(ExtraProperties, prop) {
 			q.Select = append(q.Select, prop)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tenantgate/tenantgate/internal/graphhttp"
 	"github.com/tenantgate/tenantgate/m365access"
+	"github.com/tenantgate/tenantgate/usersync/filter"
 )
 
 // CredentialSource gives the token credential of a customer's tenant; an
@@ -207,6 +208,10 @@ func (s *GraphSource) Read(ctx context.Context, customer string, q Query, fn fun
 func (s *GraphSource) readUsers(ctx context.Context, cred azcore.TokenCredential, customer string, q Query, fn func(Page) error) error {
 	count := q.Advanced || !s.noCount
 	next := s.firstURL(q, count)
+	if count && len(next) > filter.MaxURLLength {
+		return &m365access.Error{Op: "read users", Customer: customer, Action: m365access.ActionFixFilter,
+			Err: fmt.Errorf("the request URL is %d characters, over the %d Graph accepts in an advanced query: compile the filter with usersync/filter, which splits it into queries within Graph's limits", len(next), filter.MaxURLLength)}
+	}
 	dec := s.decoder()
 	defer s.decoders.Put(dec)
 	p := wirePage{users: make([]User, 0, s.pageSize)}

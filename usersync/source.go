@@ -29,6 +29,20 @@ type Query struct {
 	// the Syncer drops users it rejects before they reach the Sink.
 	// Sources ignore it.
 	Match func(*User) bool
+	// Split, when set, replaces Filter and Advanced: a filter past
+	// Graph's query limits split into several queries. The Syncer reads
+	// each (with Select) in turn and keeps every user once, by ID.
+	// Sources ignore it.
+	Split []Subquery
+}
+
+// Subquery is one of the queries a Query is split into.
+type Subquery struct {
+	// Filter is the Graph $filter expression.
+	Filter string
+	// Advanced marks a Filter that needs Graph's advanced query
+	// capabilities.
+	Advanced bool
 }
 
 // Page is one page of users read from a Source.

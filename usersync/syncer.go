@@ -156,7 +156,7 @@ func (s *Syncer) SyncCustomer(ctx context.Context, customer string) (res Result)
 		return res
 	}
 	var matched []User
-	err = s.Source.Read(ctx, customer, q, func(p Page) error {
+	err = s.read(ctx, customer, q, func(p Page) error {
 		res.Pages++
 		res.Read += len(p.Users)
 		res.Estimate = p.Estimate
@@ -203,6 +203,52 @@ func (s *Syncer) SyncCustomer(ctx context.Context, customer string) (res Result)
 	}
 	res.Removed = c.Removed
 	return res
+}
+
+// read reads q from the Source: once, or for a split query each of its
+// subqueries in turn, passing on every user once (by ID). A split query's
+// estimate is the sum of its subqueries' counts so far (an overestimate
+// where they overlap).
+func (s *Syncer) read(ctx context.Context, customer string, q Query, fn func(Page) error) error {
+	if len(q.Split) == 0 {
+		return s.Source.Read(ctx, customer, q, fn)
+	}
+	seen := make(map[string]struct{})
+	var kept []User
+	var base int64
+	for _, sq := range q.Split {
+		sub := Query{Filter: sq.Filter, Advanced: sq.Advanced, Select: q.Select, Teams: q.Teams, TeamsFilter: q.TeamsFilter}
+		last := int64(-1)
+		err := s.Source.Read(ctx, customer, sub, func(p Page) error {
+			kept = kept[:0]
+			for i := range p.Users {
+				id := p.Users[i].ID
+				if _, dup := seen[id]; dup {
+					continue
+				}
+				seen[id] = struct{}{}
+				kept = append(kept, p.Users[i])
+			}
+			est := int64(-1)
+			switch {
+			case p.Estimate >= 0:
+				last = p.Estimate
+				est = base + p.Estimate
+			case base > 0:
+				est = base
+			}
+			out := p
+			out.Users, out.Estimate = kept, est
+			return fn(out)
+		})
+		if err != nil {
+			return err
+		}
+		if last >= 0 {
+			base += last
+		}
+	}
+	return nil
 }
 
 // query reads and compiles the customer's filter.

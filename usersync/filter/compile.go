@@ -27,6 +27,15 @@ type Options struct {
 	// (ConsistencyLevel: eventual) client-side, for tenants without
 	// advanced query support such as Azure AD B2C.
 	NoAdvanced bool
+	// MaxGraphFilterLength is the most characters one query's
+	// URL-encoded $filter may take; 0 means DefaultMaxGraphFilterLength,
+	// which keeps the request URL within Graph's MaxURLLength with room
+	// for $select and paging.
+	MaxGraphFilterLength int
+	// MaxQueries bounds the queries a filter past Graph's limits is split
+	// into; 0 means DefaultMaxQueries. Past it the part being split runs
+	// client-side.
+	MaxQueries int
 }
 
 // Plan is a compiled filter: the part Microsoft Graph evaluates and the part
@@ -41,7 +50,8 @@ type Plan struct {
 	// Expr is the parsed filter; nil for a blank filter (all users).
 	Expr Expr
 	// GraphFilter is the $filter value (not yet URL-encoded); empty when
-	// Graph cannot narrow the users at all.
+	// Graph cannot narrow the users at all. It may be past Graph's query
+	// limits: read the users with Queries.
 	GraphFilter string
 	// Advanced says the request needs the header ConsistencyLevel: eventual
 	// and $count=true.
@@ -50,6 +60,18 @@ type Plan struct {
 	// $select them so Match and MatchClientSide see them. Teams
 	// attributes are not listed.
 	Select []string
+	// Queries are the /users requests that read what GraphFilter
+	// selects within Graph's query limits (at most MaxPlainExpressions
+	// expressions and values of at most MaxPlainValueLength characters in
+	// a plain query, a $filter of at most Options.MaxGraphFilterLength encoded
+	// characters): the users of all of them, each once (merge by user
+	// ID), are the users of GraphFilter. There is always at least one;
+	// one with an empty Filter reads every user.
+	Queries []Query
+	// Split says why and how GraphFilter was split into several Queries;
+	// empty when it was not. Parts that could not be split within the
+	// limits run client-side instead (ClientSide says so).
+	Split string
 	// Pushed are the parts of the filter (the terms of its top-level -and)
 	// that Graph evaluates.
 	Pushed []Part
@@ -125,6 +147,12 @@ func (p *Plan) String() string {
 	for _, pt := range p.Pushed {
 		fmt.Fprintf(&b, "pushed down: %s => %s\n", pt.Filter, pt.Graph)
 	}
+	if p.Split != "" {
+		fmt.Fprintf(&b, "%s\n", p.Split)
+		for i, q := range p.Queries {
+			fmt.Fprintf(&b, "query %d: %s\n", i+1, q.Filter)
+		}
+	}
 	if p.Teams {
 		if p.TeamsFilter == "" {
 			b.WriteString("userConfigurations $filter: (none)\n")
@@ -160,7 +188,13 @@ func (o Options) Compile(filter string) (*Plan, error) {
 	if o.MaxDepth <= 0 {
 		o.MaxDepth = DefaultMaxDepth
 	}
-	plan := &Plan{Filter: filter, Expr: e}
+	if o.MaxGraphFilterLength <= 0 {
+		o.MaxGraphFilterLength = DefaultMaxGraphFilterLength
+	}
+	if o.MaxQueries <= 0 {
+		o.MaxQueries = DefaultMaxQueries
+	}
+	plan := &Plan{Filter: filter, Expr: e, Queries: []Query{{}}}
 	if e == nil {
 		return plan, nil
 	}
@@ -191,7 +225,8 @@ func (o Options) Compile(filter string) (*Plan, error) {
 			pushable++
 		}
 	}
-	var graph, teamsGraph []string
+	var teamsGraph []string
+	var pushed []*pushedPart
 	for i, n := range conjuncts {
 		if side[i].teams {
 			// Teams parts always run after the join; a Teams-only part
@@ -225,11 +260,19 @@ func (o Options) Compile(filter string) (*Plan, error) {
 			plan.client = append(plan.client, n)
 			continue
 		}
-		plan.Pushed = append(plan.Pushed, Part{Filter: n.source(), Graph: frags[i].s, Advanced: f.adv})
-		plan.Advanced = plan.Advanced || f.adv
-		graph = append(graph, f.s)
+		pushed = append(pushed, &pushedPart{n: n, f: f, raw: frags[i]})
 	}
-	plan.GraphFilter = strings.Join(graph, " and ")
+	plan.Queries, plan.Split = c.fit(pushed)
+	for _, p := range pushed {
+		if p.reason != "" {
+			plan.ClientSide = append(plan.ClientSide, Part{Filter: p.n.source(), Reason: p.reason})
+			plan.client = append(plan.client, p.n)
+			continue
+		}
+		plan.Pushed = append(plan.Pushed, Part{Filter: p.n.source(), Graph: p.raw.s, Advanced: p.f.adv})
+	}
+	whole := queryOf(pushed, nil)
+	plan.GraphFilter, plan.Advanced = whole.Filter, whole.Advanced
 	plan.TeamsFilter = strings.Join(teamsGraph, " and ")
 	return plan, nil
 }

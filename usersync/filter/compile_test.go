@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/usersync/filter"
 )
 
@@ -256,10 +257,58 @@ func TestCompileLargeFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(plan.GraphFilter, " in ("); n < 200 {
-		t.Errorf("%d in lists, want the values split into lists of 15", n)
+	// Thousands of values would take hundreds of queries: past
+	// Options.MaxQueries the -or runs client-side, and the plan says why.
+	if plan.GraphFilter != "" || len(plan.Queries) != 1 || plan.Queries[0].Filter != "" ||
+		len(plan.ClientSide) != 1 || !strings.Contains(plan.ClientSide[0].Reason, "MaxQueries") {
+		t.Errorf("plan of %d values: %q, %d queries, client side %+v", strings.Count(b.String(), "-or")+1,
+			plan.GraphFilter, len(plan.Queries), plan.ClientSide)
 	}
 	if plan.Expr.String() == "" || !plan.Match(filter.MapUser{"city": "C17"}) {
 		t.Error("the large filter does not match c17")
+	}
+}
+
+// TestCompileSplitsPastGraphLimits: 60 UserPrincipalName -eq terms are
+// past Graph's query limits as one request; the plan splits them into
+// queries of at most 15 values each, and says so.
+func TestCompileSplitsPastGraphLimits(t *testing.T) {
+	var terms []string
+	for i := range 60 {
+		terms = append(terms, fmt.Sprintf("UserPrincipalName -eq 'user%05d@contoso.onmicrosoft.com'", i))
+	}
+	for _, tc := range []struct {
+		name, filter string
+		queries      int
+		each         string
+	}{
+		{"60 upns", strings.Join(terms, " -or "), 4, ""},
+		{"60 upns and enabled", "AccountEnabled -eq $true -and (" + strings.Join(terms, " -or ") + ")", 5, "accountEnabled eq true and userPrincipalName in ("},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			plan, err := filter.Compile(tc.filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(plan.Queries) != tc.queries || plan.Split == "" || len(plan.ClientSide) != 0 {
+				t.Fatalf("%d queries (want %d), split %q, client side %v\n%s", len(plan.Queries), tc.queries, plan.Split, plan.ClientSide, plan)
+			}
+			values := 0
+			for _, q := range plan.Queries {
+				if !strings.HasPrefix(q.Filter, tc.each) {
+					t.Errorf("query %q lacks the other parts %q", q.Filter, tc.each)
+				}
+				values += strings.Count(q.Filter, "@contoso.onmicrosoft.com")
+				if err := m365test.CheckUserQueryLimits(q.Filter, q.Advanced, 600+len(q.Filter)*2); err != nil {
+					t.Errorf("query %q: %v", q.Filter, err)
+				}
+			}
+			if values != 60 {
+				t.Errorf("the queries name %d values, want 60", values)
+			}
+			if !strings.Contains(plan.String(), "merged by user ID") {
+				t.Errorf("the plan does not say it splits:\n%s", plan)
+			}
+		})
 	}
 }

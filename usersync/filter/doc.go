@@ -124,6 +124,21 @@
 // runs client-side. Options changes the limits, or disables advanced
 // queries for tenants without them.
 //
+// # Graph's query-size limits
+//
+// Graph refuses, with 400 Request_UnsupportedQuery, a plain query whose
+// filter with in or or holds more than 15 expressions (each comparison,
+// each in value), an eq or in value over 120 characters in a plain query,
+// and an advanced query whose URL is over 2,048 characters. Plan.Queries
+// never exceeds them: a value over 120 characters makes its query
+// advanced; a filter past the others is split on its largest pushed -or
+// (or in list) into several queries, each the other pushed parts and a
+// share of the branches, read in turn and merged by user ID (Plan.Split
+// says so); what cannot be split within them runs client-side (its
+// ClientSide reason says so). A query's encoded $filter is kept within
+// Options.MaxGraphFilterLength, leaving room in the URL for $select and
+// paging.
+//
 // # Teams parts
 //
 // A term of the top-level -and that reads only Teams attributes goes to

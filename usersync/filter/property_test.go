@@ -3,6 +3,7 @@ package filter_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -26,7 +27,9 @@ var (
 	demoTitles      = []string{"Engineer", "Manager", "Analyst", "Director"}
 	// hostileValues try to break out of quotes or confuse case folding.
 	hostileValues = []string{"O'Brien", "'", "''", "it's 'quoted'", "a*b", "x) or (1 eq 1", "' or true or 'a' eq 'a",
-		"Zürich", "ÅSA", "back`tick", `dou"ble`, "smart’quote", "50% [off]", "?"}
+		"Zürich", "ÅSA", "back`tick", `dou"ble`, "smart’quote", "50% [off]", "?",
+		// Longer than Graph's 120 characters for eq in a plain query.
+		strings.Repeat("long value ", 12)}
 	extraValues = map[string][]string{
 		"givenName":         {"Anna", "Marco", "Giulia", "O'Brien"},
 		"surname":           {"Rossi", "Bianchi", "Smith", "D'Angelo"},
@@ -506,7 +509,7 @@ func checkAgreement(t *testing.T, eval graphEvaluator, seed uint64, filters, use
 	for i := range pool {
 		pool[i] = g.user()
 	}
-	pushed, clientOnly, withIn := 0, 0, 0
+	pushed, clientOnly, withIn, split := 0, 0, 0, 0
 	for range filters {
 		e := g.expr(4)
 		text := g.render(e)
@@ -533,6 +536,10 @@ func checkAgreement(t *testing.T, eval graphEvaluator, seed uint64, filters, use
 		if strings.Contains(plan.GraphFilter, " in (") {
 			withIn++
 		}
+		if len(plan.Queries) > 1 {
+			split++
+		}
+		checkLimits(t, text, plan)
 		for _, u := range pool {
 			want := o.eval(e, u)
 			if got := plan.Match(filter.MapUser(u)); got != want {
@@ -547,12 +554,18 @@ func checkAgreement(t *testing.T, eval graphEvaluator, seed uint64, filters, use
 			if got := plan.Match(selected); got != want {
 				t.Fatalf("filter %q: Match on the Select properties %v only = %v, want %v", text, plan.Select, got, want)
 			}
-			graphSays := true
-			if plan.GraphFilter != "" {
-				graphSays, err = eval(plan.GraphFilter, plan.Advanced, u)
-				if err != nil {
-					t.Fatalf("filter %q\nGraph filter %q (advanced %v): %v", text, plan.GraphFilter, plan.Advanced, err)
+			// The users of the plan's queries, merged: a user is read when
+			// any query selects it.
+			graphSays := false
+			for _, q := range plan.Queries {
+				ok := true
+				if q.Filter != "" {
+					ok, err = eval(q.Filter, q.Advanced, u)
+					if err != nil {
+						t.Fatalf("filter %q\nGraph filter %q (advanced %v): %v", text, q.Filter, q.Advanced, err)
+					}
 				}
+				graphSays = graphSays || ok
 			}
 			if got := graphSays && plan.MatchClientSide(filter.MapUser(u)); got != want {
 				t.Fatalf("filter %q\nuser %v\nGraph filter %q says %v, client side says %v; want %v\n%s",
@@ -560,10 +573,10 @@ func checkAgreement(t *testing.T, eval graphEvaluator, seed uint64, filters, use
 			}
 		}
 	}
-	t.Logf("%d filters x %d users: %d with a Graph filter, %d with an in list, %d entirely client-side",
-		filters, users, pushed, withIn, clientOnly)
-	if pushed < filters/4 || withIn == 0 || clientOnly == 0 {
-		t.Errorf("generator covers too little: %d pushed, %d in lists, %d client-only of %d", pushed, withIn, clientOnly, filters)
+	t.Logf("%d filters x %d users: %d with a Graph filter, %d with an in list, %d split, %d entirely client-side",
+		filters, users, pushed, withIn, split, clientOnly)
+	if pushed < filters/4 || withIn == 0 || clientOnly == 0 || split == 0 {
+		t.Errorf("generator covers too little: %d pushed, %d in lists, %d split, %d client-only of %d", pushed, withIn, split, clientOnly, filters)
 	}
 }
 
@@ -632,4 +645,30 @@ func entraAttributes() []filter.Attribute {
 		}
 	}
 	return out
+}
+
+// usersURLOverhead is the length of a users request URL without its
+// $filter, as usersync sends it (global Graph host, $count, $top and the
+// $select of every property it reads), rounded up.
+const usersURLOverhead = 600
+
+// checkLimits checks that every query of plan stays within Graph's query
+// limits as the fake enforces them, both as the plan marks it and as an
+// advanced query (a reader may add $count=true to any query).
+func checkLimits(t *testing.T, text string, plan *filter.Plan) {
+	t.Helper()
+	if len(plan.Queries) == 0 {
+		t.Fatalf("filter %q: a plan without queries", text)
+	}
+	for _, q := range plan.Queries {
+		if q.Filter == "" {
+			continue
+		}
+		urlLen := usersURLOverhead + len(url.QueryEscape(q.Filter))
+		for _, adv := range []bool{q.Advanced, true} {
+			if err := m365test.CheckUserQueryLimits(q.Filter, adv, urlLen); err != nil {
+				t.Fatalf("filter %q\nquery %q (advanced %v, URL %d characters) is past Graph's limits: %v\n%s", text, q.Filter, adv, urlLen, err, plan)
+			}
+		}
+	}
 }

@@ -24,6 +24,15 @@ type frag struct {
 	// `in` needs an advanced query, so an -or can merge them into `in`.
 	inProp, inVal string
 	inAdv         bool
+	// For an `in` list (or an `eq` of one value) that mergeIn made: its
+	// values and whether the single-value `eq` needs an advanced query,
+	// so a query past Graph's limits can be split between the values.
+	listProp string
+	inVals   []string
+	eqAdv    bool
+	// ops are the operands of an `or` (after mergeIn), so a query past
+	// Graph's limits can be split between them.
+	ops []frag
 }
 
 func (f frag) paren() frag {
@@ -68,7 +77,12 @@ func (c *compiler) push(n node) (frag, string) {
 			}
 			parts = append(parts, f)
 		}
-		return join(c.mergeIn(parts), fragOr), ""
+		merged := c.mergeIn(parts)
+		f := join(merged, fragOr)
+		if len(merged) > 1 {
+			f.ops = merged
+		}
+		return f, ""
 	}
 	return frag{}, "unknown node"
 }
@@ -133,18 +147,23 @@ func (c *compiler) mergeIn(parts []frag) []frag {
 			n := min(len(vals), c.opts.MaxInValues)
 			chunk := vals[:n]
 			vals = vals[n:]
-			if len(chunk) == 1 {
-				out = append(out, frag{s: f.inProp + " eq " + quote(chunk[0]), adv: f.adv})
-				continue
-			}
-			q := make([]string, len(chunk))
-			for k, v := range chunk {
-				q[k] = quote(v)
-			}
-			out = append(out, frag{s: f.inProp + " in (" + strings.Join(q, ",") + ")", adv: f.inAdv})
+			out = append(out, inFrag(f.inProp, chunk, f.adv, f.inAdv))
 		}
 	}
 	return out
+}
+
+// inFrag renders vals of property p as `p eq 'v'` (one value, advanced
+// when eqAdv) or `p in ('a','b')` (advanced when inAdv).
+func inFrag(p string, vals []string, eqAdv, inAdv bool) frag {
+	if len(vals) == 1 {
+		return frag{s: p + " eq " + quote(vals[0]), adv: eqAdv, listProp: p, inAdv: inAdv, inVals: vals, eqAdv: eqAdv}
+	}
+	q := make([]string, len(vals))
+	for k, v := range vals {
+		q[k] = quote(v)
+	}
+	return frag{s: p + " in (" + strings.Join(q, ",") + ")", adv: inAdv, listProp: p, inAdv: inAdv, inVals: vals, eqAdv: eqAdv}
 }
 
 // pushLeaf compiles one comparison, following the capability table.

@@ -1,0 +1,63 @@
+package m365test_test
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestGraphQueryLimits: GET /users refuses what Graph's query-size limits
+// refuse, with Graph's error body, and accepts what stays within them.
+func TestGraphQueryLimits(t *testing.T) {
+	f := newFixture(t, 100)
+	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	tok := appToken(t, f, f.contoso.ID)
+	upns := func(first, n int) string {
+		var q []string
+		for i := range n {
+			q = append(q, fmt.Sprintf("'user%05d@contoso.onmicrosoft.com'", first+i))
+		}
+		return strings.Join(q, ",")
+	}
+	long := strings.Repeat("x", 121)
+	advanced := []string{"ConsistencyLevel", "eventual"}
+	cases := []struct {
+		name     string
+		filter   string
+		advanced bool
+		wantOK   bool
+	}{
+		{"15 in values", "userPrincipalName in (" + upns(0, 15) + ")", false, true},
+		{"16 values in two in lists", "userPrincipalName in (" + upns(0, 15) + ") or userPrincipalName in (" + upns(15, 1) + ")", false, false},
+		{"16 eq under or", strings.Repeat("city eq 'Milan' or ", 15) + "city eq 'Paris'", false, false},
+		{"16 values in two in lists, advanced", "userPrincipalName in (" + upns(0, 15) + ") or userPrincipalName in (" + upns(15, 1) + ")", true, true},
+		{"eq of 120 characters", "displayName eq '" + long[:120] + "'", false, true},
+		{"eq of 121 characters", "displayName eq '" + long + "'", false, false},
+		{"eq of 121 characters, advanced", "displayName eq '" + long + "'", true, true},
+		{"advanced URL of 60 values", "userPrincipalName in (" + upns(0, 15) + ") or userPrincipalName in (" + upns(15, 15) +
+			") or userPrincipalName in (" + upns(30, 15) + ") or userPrincipalName in (" + upns(45, 15) + ")", true, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := "/users?$select=id&$filter=" + url.QueryEscape(tc.filter)
+			var hdr []string
+			if tc.advanced {
+				path += "&$count=true"
+				hdr = advanced
+			}
+			gr := graphDo(t, f, "GET", path, tok, nil, hdr...)
+			if tc.wantOK {
+				if gr.status != 200 {
+					t.Fatalf("status %d %v, want 200", gr.status, gr.body)
+				}
+				return
+			}
+			if gr.status != 400 || graphErr(t, gr) != "Request_UnsupportedQuery" {
+				t.Fatalf("status %d %v, want 400 Request_UnsupportedQuery", gr.status, gr.body)
+			}
+		})
+	}
+}
