@@ -32,7 +32,7 @@ func TestSyncSixtyNamedUsers(t *testing.T) {
 		Error any    `json:"error"`
 	}
 	d.api(t, "POST", "/api/customers/contoso/users/sync", "", http.StatusAccepted, &run)
-	for deadline := time.Now().Add(30 * time.Second); run.State == "running" && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(30 * time.Second); (run.State == "running" || run.State == "queued") && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 		d.api(t, "GET", "/api/customers/contoso/users/sync", "", http.StatusOK, &run)
 	}
