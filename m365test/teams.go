@@ -272,10 +272,13 @@ func (s *Server) handleTeamsConfigs(w http.ResponseWriter, r *http.Request, c *c
 			return
 		}
 	}
-	total := t.dir.Len()
+	total := t.dir.Positions()
 	var page []TeamsUserConfiguration
 	next := 0
 	for pos := start; pos < total; pos++ {
+		if t.dir.Deleted(pos - 1) {
+			continue // a deleted user's configuration goes with it
+		}
 		cfg, ok := t.teamsAt(pos, false)
 		if !ok || !match(&cfg) {
 			continue
@@ -565,7 +568,7 @@ func (t *Tenant) decodeTeamsToken(tok, f string) (int, bool) {
 		return 0, false
 	}
 	pos := binary.BigEndian.Uint64(b[:8])
-	if pos > uint64(t.dir.Len()) || !hmac.Equal(b[8:], t.teamsMAC(int(pos), f)) {
+	if pos > uint64(t.dir.Positions()) || !hmac.Equal(b[8:], t.teamsMAC(int(pos), f)) {
 		return 0, false
 	}
 	return int(pos), true

@@ -31,6 +31,9 @@ func CompileFilter(text string) (Query, error) {
 			q.Select = append(q.Select, prop)
 		}
 	}
+	if p.GraphFilter != "" || len(p.ClientSide) > 0 || p.Teams {
+		q.MatchAll = func(u *User) bool { return p.Match(u) }
+	}
 	if len(p.ClientSide) > 0 || p.Teams { // every Teams part is re-checked after the join
 		q.Match = func(u *User) bool { return p.MatchClientSide(u) }
 	}

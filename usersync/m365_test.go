@@ -37,7 +37,13 @@ func newCloud(t *testing.T) *cloud {
 	// Access tokens live one minute: MSAL renews any token within five
 	// minutes of expiry, so every GetToken redeems the refresh token and
 	// a revocation shows at once.
-	srv := m365test.NewServer(&m365test.Options{AccessTokenLifetime: time.Minute})
+	return newCloudLifetime(t, time.Minute)
+}
+
+// newCloudLifetime is newCloud with access tokens living lifetime.
+func newCloudLifetime(t *testing.T, lifetime time.Duration) *cloud {
+	t.Helper()
+	srv := m365test.NewServer(&m365test.Options{AccessTokenLifetime: lifetime})
 	t.Cleanup(srv.Close)
 	if _, err := srv.AddApp(m365test.AppOptions{
 		ClientID: providerID, DisplayName: "Provider Portal",

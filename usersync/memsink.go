@@ -12,8 +12,9 @@ import (
 // swaps them in at Commit, so readers see either the previous snapshot or
 // the new one, never a mix. The zero value is ready to use.
 type MemorySink struct {
-	mu    sync.RWMutex
-	users map[string]map[string]memUser // customer -> user ID -> user
+	mu          sync.RWMutex
+	users       map[string]map[string]memUser // customer -> user ID -> user
+	checkpoints map[string]Checkpoint         // customer -> checkpoint of the last committed pass
 }
 
 type memUser struct {
@@ -53,8 +54,12 @@ type memPass struct {
 	sink     *MemorySink
 	customer string
 	staged   map[string]memUser
+	cp       *Checkpoint
 	done     bool
 }
+
+// SetCheckpoint sets the checkpoint Commit stores.
+func (p *memPass) SetCheckpoint(cp Checkpoint) { p.cp = &cp }
 
 func (p *memPass) Put(_ context.Context, users []User) (Counts, error) {
 	if p.done {
@@ -101,6 +106,7 @@ func (p *memPass) Commit(context.Context) (Counts, error) {
 	}
 	p.sink.users[p.customer] = p.staged
 	p.staged = nil
+	p.sink.setCheckpoint(p.customer, p.cp)
 	return c, nil
 }
 

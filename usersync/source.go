@@ -29,6 +29,10 @@ type Query struct {
 	// the Syncer drops users it rejects before they reach the Sink.
 	// Sources ignore it.
 	Match func(*User) bool
+	// MatchAll, when set, is the whole user filter, the part Graph
+	// evaluates included: delta rounds, which Graph cannot filter, keep
+	// only the changed users it accepts. Nil accepts every user.
+	MatchAll func(*User) bool
 	// Split, when set, replaces Filter and Advanced: a filter past
 	// Graph's query limits split into several queries. The Syncer reads
 	// each (with Select) in turn and keeps every user once, by ID.

@@ -58,6 +58,10 @@ type Syncer struct {
 	// Logger receives one record per finished customer; nil means
 	// slog.Default(). Records hold no secrets.
 	Logger *slog.Logger
+	// Delta configures delta rounds: syncs after the first that read only
+	// what changed since the last one (see DeltaSource and DeltaSink).
+	// The zero value reads every user every time.
+	Delta DeltaOptions
 
 	mu      sync.Mutex
 	running map[string]bool
@@ -85,7 +89,14 @@ type Result struct {
 	Estimate int64 // the source's estimate of the total, -1 if unknown
 	// Teams says how the Teams configurations were read, including a
 	// Teams filter Graph refused (then evaluated client-side).
-	Teams    TeamsRead
+	Teams TeamsRead
+	// Round is the kind of read the sync made, and Reason why the planner
+	// chose it (for example "no delta link stored").
+	Round  Round
+	Reason string
+	// Requests counts the Graph requests for users: pages, and the
+	// request for a delta link.
+	Requests int
 	Started  time.Time
 	Duration time.Duration
 	// Err is why the sync failed, nil on success: typically an
@@ -145,10 +156,34 @@ func (s *Syncer) SyncCustomer(ctx context.Context, customer string) (res Result)
 	}
 	defer s.release(customer)
 
-	q, err := s.query(ctx, customer)
+	q, text, err := s.query(ctx, customer)
 	if err != nil {
 		res.Err = err
 		return res
+	}
+	plan, err := s.planRound(ctx, customer, text, q)
+	if err != nil {
+		res.Err = wrapf(err, "usersync: read the checkpoint of customer %q", customer)
+		return res
+	}
+	res.Round, res.Reason = plan.round, plan.reason
+	if plan.round == RoundDelta {
+		if expired := s.deltaRound(ctx, customer, q, plan, &res); !expired {
+			return res
+		}
+		plan.round, plan.track = RoundFull, true
+		res.Round = RoundFull
+	}
+	var link string
+	fullAt := time.Now()
+	if plan.track {
+		// Taken before the read: changes made during the read come again
+		// in the next round, and applying a change twice is harmless.
+		res.Requests++
+		if link, err = s.Source.(DeltaSource).LatestDelta(ctx, customer, q); err != nil {
+			res.Err = err
+			return res
+		}
 	}
 	pass, err := s.Sink.Begin(ctx, customer)
 	if err != nil {
@@ -158,6 +193,7 @@ func (s *Syncer) SyncCustomer(ctx context.Context, customer string) (res Result)
 	var matched []User
 	err = s.read(ctx, customer, q, func(p Page) error {
 		res.Pages++
+		res.Requests++
 		res.Read += len(p.Users)
 		res.Estimate = p.Estimate
 		res.Teams = p.Teams
@@ -195,6 +231,9 @@ func (s *Syncer) SyncCustomer(ctx context.Context, customer string) (res Result)
 			res.Err = errors.Join(err, fmt.Errorf("usersync: abort pass of customer %q: %w", customer, aerr))
 		}
 		return res
+	}
+	if cpass, ok := pass.(CheckpointPass); ok && plan.keep {
+		cpass.SetCheckpoint(Checkpoint{DeltaLink: link, Query: plan.key, FullAt: fullAt, FullRequests: res.Pages})
 	}
 	c, err := pass.Commit(ctx)
 	if err != nil {
@@ -251,17 +290,18 @@ func (s *Syncer) read(ctx context.Context, customer string, q Query, fn func(Pag
 	return nil
 }
 
-// query reads and compiles the customer's filter.
-func (s *Syncer) query(ctx context.Context, customer string) (Query, error) {
+// query reads and compiles the customer's filter; it also returns the
+// filter text.
+func (s *Syncer) query(ctx context.Context, customer string) (Query, string, error) {
 	if isNil(s.Filters) {
-		return Query{}, nil
+		return Query{}, "", nil
 	}
 	text, err := s.Filters.UserFilter(ctx, customer)
 	if err != nil {
-		return Query{}, fmt.Errorf("usersync: read user filter of customer %q: %w", customer, err)
+		return Query{}, "", fmt.Errorf("usersync: read user filter of customer %q: %w", customer, err)
 	}
 	if text == "" {
-		return Query{}, nil
+		return Query{}, "", nil
 	}
 	compile := s.Compile
 	if compile == nil {
@@ -269,9 +309,9 @@ func (s *Syncer) query(ctx context.Context, customer string) (Query, error) {
 	}
 	q, err := compile(text)
 	if err != nil {
-		return Query{}, &FilterError{Customer: customer, Err: err}
+		return Query{}, "", &FilterError{Customer: customer, Err: err}
 	}
-	return q, nil
+	return q, text, nil
 }
 
 func (s *Syncer) claim(customer string) bool {
@@ -310,6 +350,7 @@ func (s *Syncer) log(r Result) {
 		slog.Int("added", r.Added), slog.Int("changed", r.Changed),
 		slog.Int("unchanged", r.Unchanged), slog.Int("removed", r.Removed),
 		slog.Duration("duration", r.Duration),
+		slog.String("round", string(r.Round)), slog.String("round_reason", r.Reason), slog.Int("requests", r.Requests),
 	}
 	if r.Teams.Mode != TeamsNone {
 		attrs = append(attrs, slog.String("teams_mode", string(r.Teams.Mode)), slog.Int("teams_requests", r.Teams.Requests))

@@ -245,3 +245,11 @@ func (d *Directory) ResetDelta() {
 		return nil
 	})
 }
+
+// Positions returns the number of listing positions: N()+1, deleted
+// users' positions included. Position 0 is the Global Admin, position
+// k+1 generated user k.
+func (d *Directory) Positions() int { return d.positions() }
+
+// Deleted reports whether generated user i was deleted.
+func (d *Directory) Deleted(i int) bool { return d.ov.Load().isDeleted(i) }

@@ -1,0 +1,308 @@
+package usersync_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenantgate/tenantgate/m365test"
+	"github.com/tenantgate/tenantgate/usersync"
+)
+
+// deltaCloud is a fake cloud with one connected customer and two syncers
+// reading it: one with delta rounds into sink, one reading every user
+// every time into check.
+type deltaCloud struct {
+	c      *cloud
+	tenant *m365test.Tenant
+	filter string
+	delta  *usersync.Syncer
+	full   *usersync.Syncer
+	sink   *usersync.MemorySink
+	check  *usersync.MemorySink
+}
+
+func newDeltaCloud(t *testing.T, users int, opts usersync.DeltaOptions) *deltaCloud {
+	t.Helper()
+	d := &deltaCloud{c: newCloudLifetime(t, time.Hour), sink: &usersync.MemorySink{}, check: &usersync.MemorySink{}}
+	d.tenant = d.c.connect(t, "acme", users, "")
+	src, err := usersync.NewGraphSource(d.c.m, usersync.GraphOptions{Transport: d.c.srv.Transport(), PageSize: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	filters := usersync.FilterFunc(func(context.Context, string) (string, error) { return d.filter, nil })
+	opts.Enabled = true
+	d.delta = &usersync.Syncer{Source: src, Sink: d.sink, Filters: filters, Logger: discardLogger, Delta: opts}
+	d.full = &usersync.Syncer{Source: src, Sink: d.check, Filters: filters, Logger: discardLogger}
+	return d
+}
+
+// round syncs with delta rounds, then reads every user, and fails unless
+// both stored exactly the same users.
+func (d *deltaCloud) round(t *testing.T) usersync.Result {
+	t.Helper()
+	r := d.delta.SyncCustomer(t.Context(), "acme")
+	if r.Err != nil {
+		t.Fatalf("sync (%s, %s) with filter %q: %v", r.Round, r.Reason, d.filter, r.Err)
+	}
+	if f := d.full.SyncCustomer(t.Context(), "acme"); f.Err != nil {
+		t.Fatalf("full read with filter %q: %v", d.filter, f.Err)
+	}
+	got, want := d.sink.Users("acme"), d.check.Users("acme")
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("after a %s round (%s) with filter %q: %d users stored, a full read gives %d\n%s",
+			r.Round, r.Reason, d.filter, len(got), len(want), diffUsers(got, want))
+	}
+	return r
+}
+
+func diffUsers(got, want []usersync.User) string {
+	g, w := map[string]usersync.User{}, map[string]usersync.User{}
+	for _, u := range got {
+		g[u.ID] = u
+	}
+	for _, u := range want {
+		w[u.ID] = u
+	}
+	var b strings.Builder
+	for id, u := range g {
+		if v, ok := w[id]; !ok {
+			fmt.Fprintf(&b, "extra: %+v\n", u)
+		} else if !reflect.DeepEqual(u, v) {
+			fmt.Fprintf(&b, "differs: %+v\n   want: %+v\n", u, v)
+		}
+	}
+	for id, u := range w {
+		if _, ok := g[id]; !ok {
+			fmt.Fprintf(&b, "missing: %+v\n", u)
+		}
+	}
+	return b.String()
+}
+
+func TestDeltaRounds(t *testing.T) {
+	d := newDeltaCloud(t, 120, usersync.DeltaOptions{FullEvery: 3})
+	d.filter = "UsageLocation -eq 'IT' -or Department -eq 'Sales'"
+	r := d.round(t)
+	if r.Round != usersync.RoundFull || r.Reason != "no delta link stored" || r.Requests != 1+r.Pages || r.Added != r.Matched {
+		t.Fatalf("first sync: %+v", r)
+	}
+	first := r.Matched
+
+	// Nothing changed: one request, nothing stored or removed.
+	r = d.round(t)
+	if r.Round != usersync.RoundDelta || r.Requests != 1 || r.Read != 0 || r.Counts != (usersync.Counts{}) {
+		t.Fatalf("unchanged tenant: %+v", r)
+	}
+
+	// Into the filter, out of it, a change inside it, an addition, a
+	// deletion, and a change of a user the filter never selected.
+	tn := d.tenant
+	upn := func(i int) string { return fmt.Sprintf("user%05d@%s", i, tn.Domain()) }
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(tn.UpdateUser(upn(15), map[string]any{"usageLocation": "IT"}))  // ES, Engineering: enters
+	must(tn.UpdateUser(upn(14), map[string]any{"usageLocation": "FR"}))  // IT, Engineering: leaves
+	must(tn.UpdateUser(upn(24), map[string]any{"jobTitle": "Promoted"})) // IT, Support: changes
+	must(tn.UpdateUser(upn(2), map[string]any{"jobTitle": "Promoted"}))  // US, Sales: changes
+	must(tn.UpdateUser(upn(25), map[string]any{"city": "Lyon"}))         // ES, Support: never selected
+	must(tn.DeleteUser(upn(0)))                                          // US, Sales: removed
+	_, err := tn.AddUsers(5)                                             // users 120-124: only 124 (IT) selected
+	must(err)
+	r = d.round(t)
+	if r.Round != usersync.RoundDelta || r.Requests != 1 || r.Read != 11 || r.Matched != 4 ||
+		r.Added != 2 || r.Changed != 2 || r.Removed != 2 {
+		t.Fatalf("round after changes: %+v", r)
+	}
+	if n := d.sink.Len("acme"); n != first {
+		t.Errorf("stored %d users, want %d", n, first)
+	}
+
+	// The third delta round since the full read is followed by a full one.
+	if r = d.round(t); r.Round != usersync.RoundDelta {
+		t.Fatalf("third round: %+v", r)
+	}
+	if r = d.round(t); r.Round != usersync.RoundFull || r.Reason != "periodic full read (delta rounds)" {
+		t.Fatalf("after FullEvery rounds: %+v", r)
+	}
+
+	// An expired link: a full read in the same sync.
+	tn.ExpireDeltaLinks()
+	must(tn.UpdateUser(upn(3), map[string]any{"department": "Sales"}))
+	if r = d.round(t); r.Round != usersync.RoundFull || r.Reason != "the delta link expired" {
+		t.Fatalf("expired link: %+v", r)
+	}
+	if r = d.round(t); r.Round != usersync.RoundDelta {
+		t.Fatalf("after the expired link: %+v", r)
+	}
+
+	// Another filter: a full read.
+	d.filter = "City -eq 'Lyon'"
+	if r = d.round(t); r.Round != usersync.RoundFull || r.Reason != "the filter changed since the delta link" || r.Matched != 1 {
+		t.Fatalf("new filter: %+v", r)
+	}
+	// One page: a delta round cannot cost less, so no delta link is taken.
+	if r = d.round(t); r.Round != usersync.RoundFull || r.Requests != 1 {
+		t.Fatalf("cheap filter: %+v", r)
+	}
+}
+
+// TestDeltaProperty applies random changes to a small fake tenant between
+// rounds and checks after every round, delta or full, that the stored
+// users are exactly those a full read gives, for random filters.
+func TestDeltaProperty(t *testing.T) {
+	rounds := 1000
+	if testing.Short() {
+		rounds = 200
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 17))
+	d := newDeltaCloud(t, 40, usersync.DeltaOptions{FullEvery: 12})
+	tn := d.tenant
+	live := map[int]bool{}
+	for i := range 40 {
+		live[i] = true
+	}
+	n := 40
+	kinds := map[usersync.Round]int{}
+	expired := 0
+	for i := range rounds {
+		if i%25 == 0 {
+			d.filter = randomFilter(r)
+		}
+		for range r.IntN(4) {
+			applyRandomChange(t, r, tn, live, &n)
+		}
+		if r.IntN(60) == 0 {
+			tn.ExpireDeltaLinks()
+		}
+		res := d.round(t)
+		kinds[res.Round]++
+		if res.Reason == "the delta link expired" {
+			expired++
+		}
+	}
+	t.Logf("%d rounds: %d delta, %d full (%d after an expired link)", rounds, kinds[usersync.RoundDelta], kinds[usersync.RoundFull], expired)
+	if kinds[usersync.RoundDelta] < rounds/2 || expired == 0 {
+		t.Errorf("the rounds did not exercise delta rounds and expiry: %v, %d expired", kinds, expired)
+	}
+}
+
+var (
+	propValues = map[string][]any{
+		"usageLocation":  {"IT", "FR", "US", "DE"},
+		"city":           {"Milan", "Paris", "Rome", nil},
+		"department":     {"Sales", "Engineering", "Support", nil},
+		"jobTitle":       {"Engineer", "Manager", "Promoted", nil},
+		"country":        {"Italy", "France", nil},
+		"state":          {"WA", "Lombardy", nil},
+		"accountEnabled": {true, false},
+	}
+	propNames = []string{"usageLocation", "city", "department", "jobTitle", "country", "state", "accountEnabled"}
+)
+
+// applyRandomChange changes, adds or deletes a random user.
+func applyRandomChange(t *testing.T, r *rand.Rand, tn *m365test.Tenant, live map[int]bool, n *int) {
+	t.Helper()
+	upn := func(i int) string { return fmt.Sprintf("user%05d@%s", i, tn.Domain()) }
+	var ids []int
+	for i := range *n {
+		if live[i] {
+			ids = append(ids, i)
+		}
+	}
+	switch k := r.IntN(10); {
+	case k < 7 && len(ids) > 0:
+		props := map[string]any{}
+		for range 1 + r.IntN(2) {
+			p := propNames[r.IntN(len(propNames))]
+			props[p] = propValues[p][r.IntN(len(propValues[p]))]
+		}
+		if err := tn.UpdateUser(upn(ids[r.IntN(len(ids))]), props); err != nil {
+			t.Fatal(err)
+		}
+	case k < 9 || len(ids) == 0:
+		if _, err := tn.AddUsers(1); err != nil {
+			t.Fatal(err)
+		}
+		live[*n] = true
+		*n++
+	default:
+		i := ids[r.IntN(len(ids))]
+		if err := tn.DeleteUser(upn(i)); err != nil {
+			t.Fatal(err)
+		}
+		delete(live, i)
+	}
+}
+
+// randomFilter returns a random Get-CsOnlineUser filter over the
+// properties applyRandomChange changes, one the compiler accepts.
+func randomFilter(r *rand.Rand) string {
+	for {
+		f := randomClause(r, 2)
+		if _, err := usersync.CompileFilter(f); err == nil {
+			return f
+		}
+	}
+}
+
+func randomClause(r *rand.Rand, depth int) string {
+	attrs := map[string]string{"UsageLocation": "usageLocation", "City": "city", "Department": "department",
+		"Title": "jobTitle", "Country": "country", "StateOrProvince": "state"}
+	names := []string{"UsageLocation", "City", "Department", "Title", "Country", "StateOrProvince", "AccountEnabled"}
+	if depth > 0 && r.IntN(3) > 0 {
+		op := []string{"-and", "-or"}[r.IntN(2)]
+		c := "(" + randomClause(r, depth-1) + " " + op + " " + randomClause(r, depth-1) + ")"
+		if r.IntN(6) == 0 {
+			c = "-not " + c
+		}
+		return c
+	}
+	name := names[r.IntN(len(names))]
+	if name == "AccountEnabled" {
+		return "AccountEnabled -eq " + []string{"$true", "$false"}[r.IntN(2)]
+	}
+	vals := propValues[attrs[name]]
+	v := vals[r.IntN(len(vals))]
+	s, ok := v.(string)
+	if !ok {
+		return name + " " + []string{"-eq", "-ne"}[r.IntN(2)] + " $null"
+	}
+	switch r.IntN(4) {
+	case 0:
+		return name + " -ne '" + s + "'"
+	case 1:
+		return name + " -like '" + s[:1] + "*'"
+	case 2:
+		return name + " -like '*" + s[len(s)-2:] + "'"
+	}
+	return name + " -eq '" + strings.ToLower(s) + "'"
+}
+
+// TestDeltaSourceErrors checks that a source without delta support, a
+// sink without checkpoints, and an expired link are reported, not hidden.
+func TestDeltaPlannerReasons(t *testing.T) {
+	src := usersync.SourceFunc(func(context.Context, string, usersync.Query, func(usersync.Page) error) error { return nil })
+	s := &usersync.Syncer{Source: src, Sink: &usersync.MemorySink{}, Logger: discardLogger, Delta: usersync.DeltaOptions{Enabled: true}}
+	if r := s.SyncCustomer(t.Context(), "c"); r.Err != nil || r.Round != usersync.RoundFull || r.Reason != "the source reads no delta" {
+		t.Errorf("plain source: %+v", r)
+	}
+	s.Delta.Enabled = false
+	if r := s.SyncCustomer(t.Context(), "c"); r.Reason != "delta rounds are off" {
+		t.Errorf("off: %+v", r)
+	}
+	if !errors.Is(fmt.Errorf("x: %w", usersync.ErrDeltaExpired), usersync.ErrDeltaExpired) {
+		t.Fatal("ErrDeltaExpired does not wrap")
+	}
+}
