@@ -3,8 +3,14 @@ package m365access
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -132,6 +138,77 @@ func TestParseJWKS(t *testing.T) {
 	for _, doc := range []string{`{}`, `{"keys":[]}`, `not json`, `{"keys":[{"kty":"EC","kid":"a"}]}`, `{"keys":[{"kty":"RSA","kid":"a","n":"AQAB","e":"AQAB"}]}`} {
 		if _, err := parseJWKS(strings.NewReader(doc)); err == nil {
 			t.Errorf("parseJWKS(%s) accepted", doc)
+		}
+	}
+}
+
+// Concurrent sign-ins share one fetch of the tenant's keys; an unknown
+// kid re-reads them (Entra publishes new keys before signing with them).
+func TestJWKSFetchedOnceAndOnKeyRollover(t *testing.T) {
+	var fetches atomic.Int32
+	var mu sync.Mutex
+	published := map[string]*rsa.PublicKey{"k1": &testSigningKey.PublicKey}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		mu.Lock()
+		defer mu.Unlock()
+		var keys []map[string]string
+		for kid, k := range published {
+			keys = append(keys, map[string]string{"kty": "RSA", "use": "sig", "kid": kid,
+				"n": base64.RawURLEncoding.EncodeToString(k.N.Bytes()), "e": "AQAB"})
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": keys})
+	}))
+	defer srv.Close()
+	v := newVerifierEnv(t)
+	v.m.jwks.sets = nil
+	v.ep = CloudEndpoints{AuthorityHost: srv.URL}
+	raw := v.sign(t, v.key, jwt.SigningMethodRS256, func(c jwt.MapClaims) { c["iss"] = srv.URL + "/" + testTenant + "/v2.0" })
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if _, err := v.m.verifyIDToken(t.Context(), v.ep, raw, testTenant, "n1"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := fetches.Load(); n != 1 {
+		t.Errorf("%d key fetches for 20 concurrent verifications, want 1", n)
+	}
+	// Key rollover: a token signed with a newly published key.
+	mu.Lock()
+	published["k2"] = &otherSigningKey.PublicKey
+	mu.Unlock()
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"iss": srv.URL + "/" + testTenant + "/v2.0", "aud": testProviderID,
+		"tid": testTenant, "oid": "o", "nonce": "n1", "iat": v.now.Unix(), "exp": v.now.Add(time.Hour).Unix()})
+	tok.Header["kid"] = "k2"
+	raw2, _ := tok.SignedString(otherSigningKey)
+	// Within jwksMinRefetch of the last fetch the unknown kid is refused
+	// without a fetch...
+	if _, err := v.m.verifyIDToken(t.Context(), v.ep, raw2, testTenant, "n1"); !errors.Is(err, ErrIDTokenInvalid) || fetches.Load() != 1 {
+		t.Fatalf("unknown kid right after a fetch: %v, %d fetches", err, fetches.Load())
+	}
+	// ...and later it triggers one.
+	v.m.jwks.mu.Lock()
+	for _, s := range v.m.jwks.sets {
+		s.fetched = s.fetched.Add(-jwksMinRefetch)
+	}
+	v.m.jwks.mu.Unlock()
+	if _, err := v.m.verifyIDToken(t.Context(), v.ep, raw2, testTenant, "n1"); err != nil || fetches.Load() != 2 {
+		t.Fatalf("rolled-over key: %v, %d fetches", err, fetches.Load())
+	}
+}
+
+// BenchmarkVerifyIDToken: one id_token check with the tenant's keys
+// cached (parse, RS256 verify, claim checks): the cost the verification
+// adds to every completed sign-in.
+func BenchmarkVerifyIDToken(b *testing.B) {
+	v := newVerifierEnv(b)
+	raw := v.sign(b, v.key, jwt.SigningMethodRS256, nil)
+	for b.Loop() {
+		if _, err := v.m.verifyIDToken(b.Context(), v.ep, raw, testTenant, "n1"); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
