@@ -144,7 +144,7 @@ var schemas = map[string]any{
 	"WizardLink":     obj(map[string]any{"invitation": ref("Invitation"), "link": str, "expiresAt": when}, "invitation", "link"),
 	"SignInLink":     obj(map[string]any{"url": str, "expiresAt": when}, "url", "expiresAt"),
 	"Status": obj(map[string]any{
-		"state":    enum("notConnected", "connected", "degraded", "reauthorizationRequired", "consentRequired", "credentialExpired", "consentPropagating"),
+		"state":    enum("notConnected", "connected", "degraded", "reauthorizationRequired", "consentRequired", "credentialExpired", "consentPropagating", "accountBlocked"),
 		"authMode": str, "account": str, "tenantId": str, "connectedAt": when, "lastRefresh": when, "lastValidation": when,
 		"lastValidationOk": boolean, "lastError": obj(map[string]any{"at": when, "op": str, "codes": map[string]any{"type": "array", "items": integer}, "graphCode": str, "action": str, "message": str}),
 		"consentGrantedAt": when, "consentReportedAt": when, "grantedRoles": map[string]any{"type": "array", "items": str}, "refreshTokenDeadline": when,

@@ -37,4 +37,13 @@ const (
 	// ActionRestartConnection: the sign-in transaction is unusable
 	// (expired, reused, another browser); start the connection again.
 	ActionRestartConnection Action = "restartConnection"
+	// ActionFixAccount: Entra ID refuses the service account itself
+	// (disabled, locked, password expired, not assigned to the app, or
+	// its device fails a Conditional Access device policy); an
+	// administrator of the customer's tenant must fix the account in
+	// Entra ID. Retrying does not help. Error.Hint says what to fix.
+	ActionFixAccount Action = "fixAccount"
+	// ActionEnableApp: the app is disabled in the customer's tenant; an
+	// administrator must enable its enterprise application in Entra ID.
+	ActionEnableApp Action = "enableApp"
 )

@@ -31,6 +31,10 @@ type Error struct {
 	Description string
 	// Action is what a person must do.
 	Action Action
+	// Hint says, for people, what to do about the AADSTS code when the
+	// library knows more than Action (for example "enable the account in
+	// Entra ID"); empty otherwise.
+	Hint string
 	// Retryable reports whether retrying the same call later can succeed.
 	Retryable bool
 	// RetryAfter is the server's Retry-After, when it sent one.
@@ -65,6 +69,9 @@ func (e *Error) Error() string {
 	}
 	if e.Action != ActionNone {
 		b.WriteString("; action: " + string(e.Action))
+	}
+	if e.Hint != "" {
+		b.WriteString(" (" + e.Hint + ")")
 	}
 	return b.String()
 }
@@ -121,63 +128,78 @@ type codeMeaning struct {
 	action    Action
 	retryable bool
 	state     State
+	hint      string
 }
 
 // entraCodes maps Entra's error_codes (AADSTS numbers) to their meaning.
 // Branch on these codes, never on message text.
 var entraCodes = map[int]codeMeaning{
 	// The refresh token or grant is gone: re-invite.
-	70008:  {ActionReInvite, false, StateReauthorizationRequired}, // grant expired (inactivity)
-	700082: {ActionReInvite, false, StateReauthorizationRequired}, // refresh token expired (inactivity)
-	50173:  {ActionReInvite, false, StateReauthorizationRequired}, // grant revoked (password change/reset)
-	70043:  {ActionReInvite, false, StateReauthorizationRequired}, // refresh token expired by Conditional Access sign-in frequency
-	54005:  {ActionReInvite, false, StateReauthorizationRequired}, // authorization code already redeemed
+	70008:  {ActionReInvite, false, StateReauthorizationRequired, ""}, // grant expired (inactivity)
+	700082: {ActionReInvite, false, StateReauthorizationRequired, ""}, // refresh token expired (inactivity)
+	50173:  {ActionReInvite, false, StateReauthorizationRequired, ""}, // grant revoked (password change/reset)
+	70043:  {ActionReInvite, false, StateReauthorizationRequired, ""}, // refresh token expired by Conditional Access sign-in frequency
+	54005:  {ActionReInvite, false, StateReauthorizationRequired, ""}, // authorization code already redeemed
 	// Interaction, MFA or Conditional Access.
-	50076: {ActionCompleteMFAOrSwitchToToken, false, StateReauthorizationRequired}, // MFA required (location)
-	50078: {ActionCompleteMFAOrSwitchToToken, false, StateReauthorizationRequired}, // presented MFA expired
-	50079: {ActionCompleteMFAOrSwitchToToken, false, StateReauthorizationRequired}, // MFA enrollment required
-	53003: {ActionCompleteMFAOrSwitchToToken, false, StateReauthorizationRequired}, // blocked by Conditional Access
+	50076: {ActionCompleteMFAOrSwitchToToken, false, StateReauthorizationRequired, ""}, // MFA required (location)
+	50078: {ActionCompleteMFAOrSwitchToToken, false, StateReauthorizationRequired, ""}, // presented MFA expired
+	50079: {ActionCompleteMFAOrSwitchToToken, false, StateReauthorizationRequired, ""}, // MFA enrollment required
+	53003: {ActionCompleteMFAOrSwitchToToken, false, StateReauthorizationRequired, ""}, // blocked by Conditional Access
 	// Consent.
-	65001:  {ActionGrantConsent, false, StateConsentRequired}, // consent not granted
-	65004:  {ActionGrantConsent, false, StateConsentRequired}, // user declined consent
-	90094:  {ActionGrantConsent, false, StateConsentRequired}, // admin consent required
-	500011: {ActionGrantConsent, false, StateConsentRequired}, // resource principal not found in tenant
-	700016: {ActionGrantConsent, false, StateConsentRequired}, // application not found in tenant
+	65001:  {ActionGrantConsent, false, StateConsentRequired, ""}, // consent not granted
+	65004:  {ActionGrantConsent, false, StateConsentRequired, ""}, // user declined consent
+	90094:  {ActionGrantConsent, false, StateConsentRequired, ""}, // admin consent required
+	500011: {ActionGrantConsent, false, StateConsentRequired, ""}, // resource principal not found in tenant
+	700016: {ActionGrantConsent, false, StateConsentRequired, ""}, // application not found in tenant
 	// Credentials.
-	7000215: {ActionRotateSecret, false, StateCredentialExpired},      // invalid client secret
-	7000222: {ActionRotateSecret, false, StateCredentialExpired},      // client secret expired
-	700027:  {ActionRotateCertificate, false, StateCredentialExpired}, // certificate assertion invalid
+	7000215: {ActionRotateSecret, false, StateCredentialExpired, ""},      // invalid client secret
+	7000222: {ActionRotateSecret, false, StateCredentialExpired, ""},      // client secret expired
+	700027:  {ActionRotateCertificate, false, StateCredentialExpired, ""}, // certificate assertion invalid
 	// Back off.
-	50196: {ActionWaitAndRetry, true, StateDegraded}, // loop detected
-	90055: {ActionWaitAndRetry, true, StateDegraded}, // too many requests
+	50196: {ActionWaitAndRetry, true, StateDegraded, ""}, // loop detected
+	90055: {ActionWaitAndRetry, true, StateDegraded, ""}, // too many requests
 	// Wrong tenant.
-	90002: {ActionFixTenant, false, StateNotConnected}, // tenant not found
+	90002: {ActionFixTenant, false, StateNotConnected, ""}, // tenant not found
 	// Legacy password flow.
-	50126: {ActionFixCredentials, false, StateCredentialExpired}, // invalid user name or password
-	50034: {ActionFixSettings, false, StateNotConnected},         // user not found in directory
+	50126: {ActionFixCredentials, false, StateCredentialExpired, ""}, // invalid user name or password
+	50034: {ActionFixSettings, false, StateNotConnected, ""},         // user not found in directory
 	// The password grant on an app that does not allow public client flows.
-	7000218: {ActionFixSettings, false, StateNotConnected},
+	7000218: {ActionFixSettings, false, StateNotConnected, ""},
+	// The account itself: a person must fix it in Entra ID.
+	50057: {ActionFixAccount, false, StateAccountBlocked, "the account is disabled: enable it in Entra ID"},
+	50053: {ActionFixAccount, false, StateAccountBlocked, "the account is locked after too many failed sign-ins, or sign-in from a blocked IP address: unlock it in Entra ID or wait for the lockout to end"},
+	50055: {ActionFixAccount, false, StateAccountBlocked, "the account's password expired: the account's owner must change it, then sign in again"},
+	50105: {ActionFixAccount, false, StateAccountBlocked, "the account is not assigned to the app, which requires assignment: assign it in the enterprise application's Users and groups"},
+	53000: {ActionFixAccount, false, StateAccountBlocked, "Conditional Access requires a compliant or managed device: sign in from one, or adjust the policy"},
+	53001: {ActionFixAccount, false, StateAccountBlocked, "Conditional Access requires a domain-joined device: sign in from one, or adjust the policy"},
+	53002: {ActionFixAccount, false, StateAccountBlocked, "Conditional Access requires an approved client app: sign in with one, or adjust the policy"},
+	// The session ended with a password change: sign in again.
+	50132: {ActionReInvite, false, StateReauthorizationRequired, "the session is no longer valid (the password changed or the session expired): sign in again"},
+	50133: {ActionReInvite, false, StateReauthorizationRequired, "the session is no longer valid after a recent password change: sign in again"},
+	// The app is disabled in the tenant.
+	70001:   {ActionEnableApp, false, StateAccountBlocked, "the app is disabled in the tenant: enable its enterprise application in Entra ID"},
+	7000112: {ActionEnableApp, false, StateAccountBlocked, "the app is disabled in the tenant: enable its enterprise application in Entra ID"},
 }
 
 // graphCodes maps Microsoft Graph error codes to their meaning.
 var graphCodes = map[string]codeMeaning{
-	"Request_UnsupportedQuery":       {ActionFixFilter, false, StateDegraded},
-	"Authorization_RequestDenied":    {ActionGrantConsent, false, StateConsentRequired},
-	"Authorization_IdentityNotFound": {ActionGrantConsent, false, StateConsentRequired},
-	"InvalidAuthenticationToken":     {ActionWaitAndRetry, true, StateDegraded},
-	"TooManyRequests":                {ActionWaitAndRetry, true, StateDegraded},
-	"activityLimitReached":           {ActionWaitAndRetry, true, StateDegraded},
-	"serviceNotAvailable":            {ActionWaitAndRetry, true, StateDegraded},
-	"generalException":               {ActionWaitAndRetry, true, StateDegraded},
-	"Request_ResourceNotFound":       {ActionFixTenant, false, StateDegraded},
-	"Request_BadRequest":             {ActionFixSettings, false, StateDegraded},
+	"Request_UnsupportedQuery":       {ActionFixFilter, false, StateDegraded, ""},
+	"Authorization_RequestDenied":    {ActionGrantConsent, false, StateConsentRequired, ""},
+	"Authorization_IdentityNotFound": {ActionGrantConsent, false, StateConsentRequired, ""},
+	"InvalidAuthenticationToken":     {ActionWaitAndRetry, true, StateDegraded, ""},
+	"TooManyRequests":                {ActionWaitAndRetry, true, StateDegraded, ""},
+	"activityLimitReached":           {ActionWaitAndRetry, true, StateDegraded, ""},
+	"serviceNotAvailable":            {ActionWaitAndRetry, true, StateDegraded, ""},
+	"generalException":               {ActionWaitAndRetry, true, StateDegraded, ""},
+	"Request_ResourceNotFound":       {ActionFixTenant, false, StateDegraded, ""},
+	"Request_BadRequest":             {ActionFixSettings, false, StateDegraded, ""},
 }
 
 // classify fills Action and Retryable from the codes and status.
 func (e *Error) classify() {
 	for _, c := range e.Codes {
 		if m, ok := entraCodes[c]; ok {
-			e.Action, e.Retryable = m.action, m.retryable
+			e.Action, e.Retryable, e.Hint = m.action, m.retryable, m.hint
 			return
 		}
 	}

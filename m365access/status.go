@@ -27,6 +27,11 @@ const (
 	// replicates the grant (minutes, sometimes longer). Validate or
 	// ConfirmConsent later; nobody needs to consent again.
 	StateConsentPropagating State = "consentPropagating"
+	// StateAccountBlocked: Entra ID refuses the service account or the
+	// app in the tenant (disabled, locked, password expired, not
+	// assigned, device policy, app disabled) until an administrator
+	// fixes it; retrying does not help.
+	StateAccountBlocked State = "accountBlocked"
 )
 
 // ConsentPropagationWindow is how long after Entra ID reported admin

@@ -171,6 +171,12 @@ func (s *Server) complete(ar *authzRequest, d decision) (url.Values, *entraError
 	if ar.app.singleTenant && ar.app.homeTenant != t.ID {
 		return nil, appNotFound(ar.app.ClientID, t)
 	}
+	if e := s.accountRefusal(t, ar.app, u, false); e != nil {
+		if e.err == "invalid_grant" {
+			e.err = "access_denied"
+		}
+		return nil, e
+	}
 	admin := isAdmin(u)
 	need := ar.neededScopes()
 	s.mu.Lock()

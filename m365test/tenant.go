@@ -49,13 +49,19 @@ type Tenant struct {
 	dir      *directory.Directory
 	password string
 	// The fields below are guarded by Server.mu.
-	mfa     map[string]bool // lower-case UPN
-	grants  map[string]*grant
-	revoked map[string]int64 // user oid -> unix nanos before which refresh tokens are revoked
-	calls   map[string]CallRecord
-	placed  int // demo calls placed so far
-	direct  []DirectRoutingCall
-	pstn    []PstnCall
+	mfa map[string]bool // lower-case UPN
+	// accounts are users in a refused state; assigned, for apps that
+	// require assignment, the users assigned (lower-case UPNs);
+	// disabledApps the apps disabled in the tenant (client IDs).
+	accounts     map[string]AccountState
+	assigned     map[string]map[string]bool
+	disabledApps map[string]bool
+	grants       map[string]*grant
+	revoked      map[string]int64 // user oid -> unix nanos before which refresh tokens are revoked
+	calls        map[string]CallRecord
+	placed       int // demo calls placed so far
+	direct       []DirectRoutingCall
+	pstn         []PstnCall
 
 	teamsMu sync.RWMutex
 	teams   map[int]*TeamsUserConfiguration // by generator index (-1: admin); nil entry: removed

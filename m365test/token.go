@@ -246,6 +246,9 @@ func (s *Server) grantAuthCode(r *http.Request, a *App, t *Tenant, multi bool, c
 	if tr, e := parseScope(f.Get("scope"), ac.tenant); e == nil && tr.offline {
 		sr.offline = true
 	}
+	if e := s.accountRefusal(ac.tenant, a, ac.user, false); e != nil {
+		return nil, e
+	}
 	return s.delegated(r, a, ac.tenant, ac.user, sr, ac.nonce, ac.mfa, ca)
 }
 
@@ -319,6 +322,9 @@ func (s *Server) grantRefresh(r *http.Request, a *App, t *Tenant, multi bool, ca
 	if e != nil {
 		return nil, e
 	}
+	if e := s.accountRefusal(rt.tenant, a, rt.user, true); e != nil {
+		return nil, e
+	}
 	return s.delegated(r, a, rt.tenant, rt.user, sr, "", rt.mfa, ca)
 }
 
@@ -348,6 +354,9 @@ func (s *Server) grantClientCredentials(r *http.Request, a *App, t *Tenant, ca c
 	s.mu.Unlock()
 	if !sp {
 		return nil, appNotFound(a.ClientID, t)
+	}
+	if e := s.appDisabled(t, a); e != nil {
+		return nil, e
 	}
 	resp, err := s.appToken(t, a, roles, ca, "https://"+GraphHost+"/.default")
 	if err != nil {
@@ -407,6 +416,9 @@ func (s *Server) grantPassword(r *http.Request, a *App, t *Tenant, ca clientAuth
 	}
 	sr, e := parseScope(f.Get("scope"), ut)
 	if e != nil {
+		return nil, e
+	}
+	if e := s.accountRefusal(ut, a, u, false); e != nil {
 		return nil, e
 	}
 	return s.delegated(r, a, ut, u, sr, "", false, ca)
