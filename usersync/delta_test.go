@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/usersync"
+	"github.com/tenantgate/tenantgate/usersync/sqlsink"
 )
 
 // deltaCloud is a fake cloud with one connected customer and two syncers
@@ -23,13 +25,37 @@ type deltaCloud struct {
 	filter string
 	delta  *usersync.Syncer
 	full   *usersync.Syncer
-	sink   *usersync.MemorySink
+	sink   usersync.DeltaSink
+	stored func() []usersync.User // the users in sink
 	check  *usersync.MemorySink
 }
 
-func newDeltaCloud(t *testing.T, users int, opts usersync.DeltaOptions) *deltaCloud {
+// newDeltaCloud returns a deltaCloud whose delta syncer stores into sink,
+// a MemorySink when nil.
+func newDeltaCloud(t *testing.T, users int, opts usersync.DeltaOptions, sink *sqlsink.Sink) *deltaCloud {
 	t.Helper()
-	d := &deltaCloud{c: newCloudLifetime(t, time.Hour), sink: &usersync.MemorySink{}, check: &usersync.MemorySink{}}
+	d := &deltaCloud{c: newCloudLifetime(t, time.Hour), check: &usersync.MemorySink{}}
+	if sink != nil {
+		d.sink = sink
+		d.stored = func() []usersync.User {
+			var out []usersync.User
+			var lo sqlsink.ListOptions
+			for {
+				p, err := sink.List(t.Context(), "acme", lo)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, p.Users...)
+				if p.Next == "" {
+					return out
+				}
+				lo.After = p.Next
+			}
+		}
+	} else {
+		m := &usersync.MemorySink{}
+		d.sink, d.stored = m, func() []usersync.User { return m.Users("acme") }
+	}
 	d.tenant = d.c.connect(t, "acme", users, "")
 	src, err := usersync.NewGraphSource(d.c.m, usersync.GraphOptions{Transport: d.c.srv.Transport(), PageSize: 20})
 	if err != nil {
@@ -53,12 +79,23 @@ func (d *deltaCloud) round(t *testing.T) usersync.Result {
 	if f := d.full.SyncCustomer(t.Context(), "acme"); f.Err != nil {
 		t.Fatalf("full read with filter %q: %v", d.filter, f.Err)
 	}
-	got, want := d.sink.Users("acme"), d.check.Users("acme")
+	got, want := normalize(d.stored()), normalize(d.check.Users("acme"))
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("after a %s round (%s) with filter %q: %d users stored, a full read gives %d\n%s",
 			r.Round, r.Reason, d.filter, len(got), len(want), diffUsers(got, want))
 	}
 	return r
+}
+
+// normalize makes empty lists nil: a SQL sink's JSON round trip drops
+// them.
+func normalize(us []usersync.User) []usersync.User {
+	for i := range us {
+		if len(us[i].ProxyAddresses) == 0 {
+			us[i].ProxyAddresses = nil
+		}
+	}
+	return us
 }
 
 func diffUsers(got, want []usersync.User) string {
@@ -86,7 +123,7 @@ func diffUsers(got, want []usersync.User) string {
 }
 
 func TestDeltaRounds(t *testing.T) {
-	d := newDeltaCloud(t, 120, usersync.DeltaOptions{FullEvery: 3})
+	d := newDeltaCloud(t, 120, usersync.DeltaOptions{FullEvery: 3}, nil)
 	d.filter = "UsageLocation -eq 'IT' -or Department -eq 'Sales'"
 	r := d.round(t)
 	if r.Round != usersync.RoundFull || r.Reason != "no delta link stored" || r.Requests != 1+r.Pages || r.Added != r.Matched {
@@ -123,7 +160,7 @@ func TestDeltaRounds(t *testing.T) {
 		r.Added != 2 || r.Changed != 2 || r.Removed != 2 {
 		t.Fatalf("round after changes: %+v", r)
 	}
-	if n := d.sink.Len("acme"); n != first {
+	if n := len(d.stored()); n != first {
 		t.Errorf("stored %d users, want %d", n, first)
 	}
 
@@ -164,10 +201,22 @@ func TestDeltaProperty(t *testing.T) {
 	if testing.Short() {
 		rounds = 200
 	}
+	t.Run("MemorySink", func(t *testing.T) { deltaProperty(t, rounds, nil) })
+	t.Run("sqlsink", func(t *testing.T) {
+		s, err := sqlsink.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "users.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		deltaProperty(t, rounds/5, s)
+	})
+}
+
+func deltaProperty(t *testing.T, rounds int, sink *sqlsink.Sink) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 17))
-	d := newDeltaCloud(t, 40, usersync.DeltaOptions{FullEvery: 12})
+	d := newDeltaCloud(t, 40, usersync.DeltaOptions{FullEvery: 12}, sink)
 	tn := d.tenant
 	live := map[int]bool{}
 	for i := range 40 {

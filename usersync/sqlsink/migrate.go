@@ -51,10 +51,24 @@ var migrations = [][]string{
 		`CREATE INDEX tenantgate_synced_users_by_line_uri
 			ON tenantgate_synced_users (customer, line_uri)`,
 	},
+	// 3: the checkpoint of delta rounds (usersync.Checkpoint), one per
+	// customer, written with the pass that took it.
+	{
+		`CREATE TABLE tenantgate_user_sync_checkpoints (
+			customer       TEXT   NOT NULL PRIMARY KEY,
+			delta_link     TEXT   NOT NULL, -- Graph's @odata.deltaLink, '' for none
+			query_key      TEXT   NOT NULL, -- usersync.QueryKey of the filter it was taken for
+			full_at        BIGINT NOT NULL, -- Unix nanoseconds the last full read began
+			rounds         BIGINT NOT NULL, -- delta rounds since
+			full_requests  BIGINT NOT NULL,
+			delta_requests BIGINT NOT NULL,
+			updated_at     BIGINT NOT NULL  -- Unix nanoseconds
+		)`,
+	},
 }
 
 // SchemaVersion is the schema version this package migrates a database to.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrateLockID is the PostgreSQL advisory lock serializing migrations of
 // concurrent openers ("tgsyncus" in ASCII).

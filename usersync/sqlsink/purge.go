@@ -6,7 +6,8 @@ import (
 	"fmt"
 )
 
-// Purge deletes every synced user of the customer and its pass records, in
+// Purge deletes every synced user of the customer, its pass records and
+// its delta checkpoint, in
 // one transaction (offboarding). A pass of the customer still running
 // afterwards finds itself superseded and stores nothing. Purging a
 // customer with nothing stored succeeds.
@@ -26,6 +27,7 @@ func (s *Sink) Purge(ctx context.Context, customer string) (err error) {
 	for _, q := range []string{
 		`DELETE FROM tenantgate_user_sync_passes WHERE customer = ?`,
 		`DELETE FROM tenantgate_synced_users WHERE customer = ?`,
+		`DELETE FROM tenantgate_user_sync_checkpoints WHERE customer = ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, s.dialect.rebind(q), customer); err != nil {
 			return fmt.Errorf("sqlsink: purge customer %q: %w", customer, err)

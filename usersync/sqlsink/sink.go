@@ -125,6 +125,7 @@ type pass struct {
 	customer string
 	gen      int64
 	counts   usersync.Counts
+	cp       *usersync.Checkpoint // stored at Commit; nil clears
 	done     bool
 }
 
@@ -298,6 +299,9 @@ func (p *pass) Commit(ctx context.Context) (c usersync.Counts, err error) {
 	}
 	c = p.counts
 	c.Removed = int(n)
+	if err := p.writeCheckpoint(ctx, tx); err != nil {
+		return c, err
+	}
 	now := s.now().UnixNano()
 	if _, err := tx.ExecContext(ctx, d.rebind(`UPDATE tenantgate_user_sync_passes SET
 			state = 'committed', finished_at = ?, committed_at = ?, added = ?, changed = ?, unchanged = ?, removed = ?
