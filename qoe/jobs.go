@@ -261,6 +261,8 @@ func (s *Service) workLifecycle(ctx context.Context, job *river.Job[LifecycleArg
 	if d := s.throttledFor(a.Customer); d > 0 {
 		return river.JobSnooze(d)
 	}
+	unlock := s.lockCustomer(a.Customer)
+	defer unlock()
 	row, ok, err := s.cfg.Store.subscription(ctx, a.Customer)
 	if err != nil {
 		return err

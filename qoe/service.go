@@ -92,6 +92,8 @@ type Service struct {
 
 	subsMu sync.Mutex
 	subs   map[string]cachedSub // by subscription ID
+	// custLocks serialize a customer's subscription changes.
+	custLocks map[string]*sync.Mutex
 
 	throttleMu sync.Mutex
 	throttled  map[string]time.Time // customer -> not before
@@ -192,7 +194,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("qoe: %w", err)
 	}
-	s := &Service{cfg: cfg, http: gc, log: cfg.Logger, now: cfg.Now, subs: map[string]cachedSub{}, throttled: map[string]time.Time{}}
+	s := &Service{cfg: cfg, http: gc, log: cfg.Logger, now: cfg.Now, subs: map[string]cachedSub{}, custLocks: map[string]*sync.Mutex{}, throttled: map[string]time.Time{}}
 	if !isNil(cfg.Jobs) {
 		s.SetInserter(cfg.Jobs)
 	}
@@ -271,6 +273,8 @@ func (s *Service) throttledFor(customer string) time.Duration {
 // still gets a token) and every call, stream, aggregate and subscription
 // record stored for it. It is idempotent.
 func (s *Service) Offboard(ctx context.Context, customer string) error {
+	unlock := s.lockCustomer(customer)
+	defer unlock()
 	if err := s.removeSubscription(ctx, customer); err != nil {
 		s.log.WarnContext(ctx, "qoe: deleting the subscription at Microsoft failed; it expires by itself", "customer", customer, "err", err)
 	}

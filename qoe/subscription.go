@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/tenantgate/tenantgate/tokenstore"
@@ -115,6 +116,8 @@ func (s *Service) qoeConfigured(ctx context.Context, customer string) (string, b
 // RenewBefore, recreated when the QoE app changed or Graph lost it, and
 // deleted when the QoE settings are gone.
 func (s *Service) EnsureSubscription(ctx context.Context, customer string) error {
+	unlock := s.lockCustomer(customer)
+	defer unlock()
 	appID, ok, err := s.qoeConfigured(ctx, customer)
 	if err != nil {
 		return fmt.Errorf("qoe: read the QoE settings of customer %q: %w", customer, err)
@@ -186,6 +189,11 @@ func (s *Service) create(ctx context.Context, customer, appID string, lastSeen t
 	now := s.now()
 	row := subRow{Customer: customer, ID: sub.ID, ClientStateHash: hashState(cs), AppID: appID, State: "active",
 		ExpiresAt: sub.ExpirationDateTime, LastSeenStart: lastSeen, CreatedAt: now, RenewedAt: now}
+	// Another replica may have created one meanwhile: keep the first.
+	if cur, ok, err := s.cfg.Store.subscription(ctx, customer); err == nil && ok && cur.State == "active" && cur.ID != "" && cur.ID != old.ID {
+		_ = g.deleteSubscription(context.WithoutCancel(ctx), sub.ID)
+		return nil
+	}
 	if err := s.cfg.Store.putSubscription(ctx, row); err != nil {
 		_ = g.deleteSubscription(context.WithoutCancel(ctx), sub.ID)
 		return fmt.Errorf("qoe: store the subscription of customer %q: %w", customer, err)
@@ -270,5 +278,21 @@ func (s *Service) lookupSub(ctx context.Context, id string) (cachedSub, bool, er
 // deletion needs the QoE app's credentials (without them the
 // subscription expires by itself and its notifications are refused).
 func (s *Service) DeleteSubscription(ctx context.Context, customer string) error {
+	unlock := s.lockCustomer(customer)
+	defer unlock()
 	return s.removeSubscription(ctx, customer)
+}
+
+// lockCustomer serializes subscription changes of one customer in this
+// process; the returned func unlocks.
+func (s *Service) lockCustomer(customer string) func() {
+	s.subsMu.Lock()
+	m := s.custLocks[customer]
+	if m == nil {
+		m = &sync.Mutex{}
+		s.custLocks[customer] = m
+	}
+	s.subsMu.Unlock()
+	m.Lock()
+	return m.Unlock
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/tenantgate/tenantgate/invite/smtpmail"
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/m365test"
+	"github.com/tenantgate/tenantgate/qoe"
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/pgstore"
 	"github.com/tenantgate/tenantgate/tokenstore/sqlitestore"
@@ -63,6 +64,10 @@ type app struct {
 	// the portal sets to use it (its secret is random per start; a test
 	// value, not a real secret).
 	fakeProvider *m365test.Provider
+	// fakeQoESecret is the demo QoE app's secret (random per start).
+	fakeQoESecret string
+	qoe           *qoe.Service
+	qoeStore      *qoe.Store
 
 	// clientIP names the client of a request for the rate limits.
 	clientIP *clientip.Resolver
@@ -178,12 +183,18 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 		return nil, err
 	}
 	syncer := &usersync.Syncer{Source: source, Sink: a.sink, Logger: a.log}
+	if err := a.openQoE(ctx, httpClient); err != nil {
+		return nil, err
+	}
 	if err := a.openFleet(ctx, syncer, h); err != nil {
 		return nil, err
 	}
 
 	if cfg.Mode == modeDemo {
 		if err := a.seedDemoCustomer(ctx); err != nil {
+			return nil, err
+		}
+		if err := a.seedDemoQoE(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -193,7 +204,7 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 	auth := newAdminAuth(a.adminToken, strings.HasPrefix(a.publicURL, "https://"))
 	apiCfg := httpapi.Config{
 		Authorizer: auth, Access: a.manager, Invitations: a.invites, Store: a.store,
-		Fleet: a.fleet, Users: a.sink, SignInOrigins: signInOrigins,
+		Fleet: a.fleet, Users: a.sink, QoE: a.qoe, SignInOrigins: signInOrigins,
 		ProviderName: cfg.ProviderName, SupportEmail: cfg.SupportEmail,
 		Actor:        func(*http.Request) string { return cfg.AdminName },
 		CustomerName: a.customerName, ClientIP: a.clientIP.Key, Logger: a.log,
@@ -207,6 +218,9 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 	// River jobs of the fleet; with PostgreSQL, replicas share them.
 	if err := a.fleet.Start(bg); err != nil {
 		return nil, err
+	}
+	if cfg.Mode == modeDemo {
+		a.subscribeDemo(ctx)
 	}
 	a.srv = &http.Server{
 		Handler:           handler,
@@ -367,6 +381,9 @@ func (a *app) closeAll() {
 	if a.sink != nil {
 		a.sink.Close()
 	}
+	if a.qoeStore != nil {
+		a.qoeStore.Close()
+	}
 	if a.backend != nil {
 		a.backend.Close()
 	}
@@ -389,7 +406,10 @@ func (a *app) openFleet(ctx context.Context, syncer *usersync.Syncer, h hooks) e
 		Access: a.manager, Store: a.store, Syncer: syncer, Users: a.sink, Invitations: a.invites,
 		CheckInterval: a.cfg.CheckInterval, PlanInterval: h.planInterval,
 		SyncInterval: func(string) time.Duration { return a.cfg.SyncInterval },
-		Offboard:     h.offboard, Logger: a.log,
+		Offboard:     append(slices.Clone(h.offboard), a.qoe), Logger: a.log,
+		// Call records: subscriptions, notifications, fetches, PSTN pulls
+		// and the retention purge are River jobs too.
+		Workers: []fleet.RegisterFunc{a.qoe.AddWorkers}, PeriodicJobs: a.qoe.PeriodicJobs(),
 	}
 	if a.cfg.Mode == modeProduction {
 		pool, err := pgxpool.New(ctx, a.cfg.PostgresDSN)
@@ -405,5 +425,6 @@ func (a *app) openFleet(ctx context.Context, syncer *usersync.Syncer, h hooks) e
 		return fmt.Errorf("the job queue: %w", err)
 	}
 	a.fleet = f
+	a.qoe.SetInserter(f.Inserter())
 	return nil
 }

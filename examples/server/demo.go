@@ -58,7 +58,7 @@ func (a *app) startFake() error {
 	if err != nil {
 		return fmt.Errorf("demo provider app: %w", err)
 	}
-	return nil
+	return a.addDemoQoEApp()
 }
 
 // seedDemoCustomer configures the demo customer for the fake tenant in
@@ -76,8 +76,10 @@ func (a *app) seedDemoCustomer(ctx context.Context) error {
 		return fmt.Errorf("read the demo customer's settings: %w", err)
 	}
 	tenant, mode, account := demoDomain, m365access.ModeToken, a.tenant.AdminUPN()
+	qoeApp, qoeSecret := demoQoEClientID, a.fakeQoESecret
 	_, err = a.manager.SaveSettings(ctx, a.cfg.Customer, m365access.SettingsUpdate{
 		Tenant: &tenant, Mode: &mode, ServiceAccount: &account,
+		QoEAppID: &qoeApp, QoEClientSecret: &qoeSecret,
 	})
 	if errors.Is(err, tokenstore.ErrConflict) {
 		return nil // another process seeded it meanwhile

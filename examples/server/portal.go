@@ -54,6 +54,9 @@ func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, erro
 	mux.Handle("/invite/", wizard)
 	mux.Handle("/auth/callback", wizard)
 	mux.Handle("/consent/callback", wizard)
+	// Microsoft's call records notifications (no admin token: each
+	// notification's clientState is checked).
+	mux.Handle("POST "+notificationPath, a.qoe.Handler())
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(http.FileServerFS(static))))
 	mux.HandleFunc("GET /{$}", p.index)
 	mux.HandleFunc("GET /login", p.loginPage)
@@ -66,6 +69,7 @@ func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, erro
 	if a.outbox != nil {
 		mux.HandleFunc("GET /outbox", p.outboxPage)
 		mux.Handle("GET /dev/outbox", p.limitBearer(http.HandlerFunc(p.outboxJSON)))
+		mux.Handle("POST /dev/calls", cop.Handler(p.limitBearer(http.HandlerFunc(p.devCalls))))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		p.render(w, http.StatusNotFound, "notfound.html", p.data(r))
