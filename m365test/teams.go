@@ -5,13 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tenantgate/tenantgate/m365test/internal/directory"
@@ -81,7 +81,13 @@ func generatedTeams(tenantID string, i int, usage string) TeamsUserConfiguration
 	if i%2 == 1 {
 		c.FeatureTypes = append(c.FeatureTypes, "CallingPlan")
 	}
-	num := fmt.Sprintf("%s%07d", numberPrefixes[i%10], i)
+	var nb [32]byte
+	b := append(nb[:0], numberPrefixes[i%10]...)
+	digits := strconv.AppendInt(nil, int64(i), 10)
+	for range 7 - len(digits) {
+		b = append(b, '0')
+	}
+	num := string(append(b, digits...))
 	c.TelephoneNumbers = append(c.TelephoneNumbers, TeamsTelephoneNumber{TelephoneNumber: num, AssignmentCategory: "primary"})
 	c.EffectivePolicyAssignments = append(c.EffectivePolicyAssignments,
 		policyOf("TeamsCallingPolicy", "AllowCalling"), policyOf("TenantDialPlan", "DP-"+usage))
@@ -91,9 +97,17 @@ func generatedTeams(tenantID string, i int, usage string) TeamsUserConfiguration
 	return c
 }
 
+// policyIDs caches the stable policy IDs by type and name.
+var policyIDs sync.Map
+
 func policyOf(typ, name string) TeamsPolicyAssignment {
+	key := typ + ":" + name
+	id, ok := policyIDs.Load(key)
+	if !ok {
+		id, _ = policyIDs.LoadOrStore(key, stableGUID("policy:"+key))
+	}
 	return TeamsPolicyAssignment{PolicyType: typ, PolicyAssignment: PolicyAssignment{
-		DisplayName: name, AssignmentType: "direct", PolicyID: stableGUID("policy:" + typ + ":" + name)}}
+		DisplayName: name, AssignmentType: "direct", PolicyID: id.(string)}}
 }
 
 // demoUsage returns the usageLocation of generated user i (or the admin).
@@ -369,39 +383,99 @@ func parseTeamsSelect(v string) ([]string, error) {
 	return sel, nil
 }
 
-// appendTeams appends c as JSON with the properties sel (all when empty).
+// appendTeams appends c as JSON with the properties sel (all when empty),
+// in Graph's property order.
 func appendTeams(dst []byte, c *TeamsUserConfiguration, sel []string) []byte {
 	if len(sel) == 0 {
-		b, _ := json.Marshal(c)
-		return append(dst, b...)
+		sel = teamsProps
 	}
-	m := make(map[string]any, len(sel))
-	for _, p := range sel {
-		switch p {
-		case "id":
-			m[p] = c.ID
-		case "userPrincipalName":
-			m[p] = c.UserPrincipalName
-		case "tenantId":
-			m[p] = c.TenantID
-		case "accountType":
-			m[p] = c.AccountType
-		case "isEnterpriseVoiceEnabled":
-			m[p] = c.IsEnterpriseVoiceEnabled
-		case "featureTypes":
-			m[p] = c.FeatureTypes
-		case "telephoneNumbers":
-			m[p] = c.TelephoneNumbers
-		case "effectivePolicyAssignments":
-			m[p] = c.EffectivePolicyAssignments
-		case "createdDateTime":
-			m[p] = c.CreatedDateTime
-		case "modifiedDateTime":
-			m[p] = c.ModifiedDateTime
+	dst = append(dst, '{')
+	for i, p := range teamsProps {
+		if len(sel) != len(teamsProps) && !slices.Contains(sel, p) {
+			continue
+		}
+		if len(dst) > 0 && dst[len(dst)-1] != '{' {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '"')
+		dst = append(dst, p...)
+		dst = append(dst, '"', ':')
+		switch i {
+		case 0:
+			dst = appendTeamsString(dst, c.ID)
+		case 1:
+			dst = appendTeamsString(dst, c.UserPrincipalName)
+		case 2:
+			dst = appendTeamsString(dst, c.TenantID)
+		case 3:
+			dst = appendTeamsString(dst, c.AccountType)
+		case 4:
+			dst = strconv.AppendBool(dst, c.IsEnterpriseVoiceEnabled)
+		case 5:
+			dst = append(dst, '[')
+			for j, f := range c.FeatureTypes {
+				if j > 0 {
+					dst = append(dst, ',')
+				}
+				dst = appendTeamsString(dst, f)
+			}
+			dst = append(dst, ']')
+		case 6:
+			dst = append(dst, '[')
+			for j, n := range c.TelephoneNumbers {
+				if j > 0 {
+					dst = append(dst, ',')
+				}
+				dst = append(dst, `{"telephoneNumber":`...)
+				dst = appendTeamsString(dst, n.TelephoneNumber)
+				dst = append(dst, `,"assignmentCategory":`...)
+				dst = appendTeamsString(dst, n.AssignmentCategory)
+				dst = append(dst, '}')
+			}
+			dst = append(dst, ']')
+		case 7:
+			dst = append(dst, '[')
+			for j, a := range c.EffectivePolicyAssignments {
+				if j > 0 {
+					dst = append(dst, ',')
+				}
+				dst = append(dst, `{"policyType":`...)
+				dst = appendTeamsString(dst, a.PolicyType)
+				dst = append(dst, `,"policyAssignment":{"displayName":`...)
+				dst = appendTeamsString(dst, a.PolicyAssignment.DisplayName)
+				dst = append(dst, `,"assignmentType":`...)
+				dst = appendTeamsString(dst, a.PolicyAssignment.AssignmentType)
+				dst = append(dst, `,"policyId":`...)
+				dst = appendTeamsString(dst, a.PolicyAssignment.PolicyID)
+				dst = append(dst, `,"groupId":`...)
+				if a.PolicyAssignment.GroupID == "" {
+					dst = append(dst, "null"...)
+				} else {
+					dst = appendTeamsString(dst, a.PolicyAssignment.GroupID)
+				}
+				dst = append(dst, "}}"...)
+			}
+			dst = append(dst, ']')
+		case 8:
+			dst = appendTeamsString(dst, c.CreatedDateTime.UTC().Format(time.RFC3339))
+		case 9:
+			dst = appendTeamsString(dst, c.ModifiedDateTime.UTC().Format(time.RFC3339))
 		}
 	}
-	b, _ := json.Marshal(m)
-	return append(dst, b...)
+	return append(dst, '}')
+}
+
+// appendTeamsString appends s as a JSON string, copying plain printable
+// ASCII directly.
+func appendTeamsString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return appendJSONString(dst, s)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 // parseTeamsFilter parses the $filter subset of userConfigurations into a

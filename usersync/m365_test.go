@@ -32,7 +32,7 @@ type cloud struct {
 	m     *m365access.Manager
 }
 
-func newCloud(t *testing.T) *cloud {
+func newCloud(t testing.TB) *cloud {
 	t.Helper()
 	// Access tokens live one minute: MSAL renews any token within five
 	// minutes of expiry, so every GetToken redeems the refresh token and
@@ -69,7 +69,7 @@ func newCloudLifetime(t *testing.T, lifetime time.Duration) *cloud {
 
 // restart replaces the Manager by a new one on the same store, as after a
 // process restart: nothing in memory, tokens only in the sealed MSAL cache.
-func (c *cloud) restart(t *testing.T) {
+func (c *cloud) restart(t testing.TB) {
 	t.Helper()
 	m, err := m365access.New(m365access.Config{
 		Provider: m365access.ProviderConfig{ClientID: providerID, ClientSecret: providerSecret,
@@ -85,7 +85,7 @@ func (c *cloud) restart(t *testing.T) {
 // connect adds a tenant with n users for customer, saves token-mode
 // settings with filter and completes the token connection as the
 // tenant's Global Admin.
-func (c *cloud) connect(t *testing.T, customer string, n int, filter string) *m365test.Tenant {
+func (c *cloud) connect(t testing.TB, customer string, n int, filter string) *m365test.Tenant {
 	t.Helper()
 	ctx := t.Context()
 	tn, err := c.srv.AddTenant(m365test.TenantOptions{Domains: []string{customer + ".onmicrosoft.com"}, DisplayName: customer, Users: n})
@@ -127,7 +127,7 @@ func (c *cloud) connect(t *testing.T, customer string, n int, filter string) *m3
 
 // syncer is a Syncer reading production Graph (graph.microsoft.com,
 // dialled to the fake) with the Manager's credentials and filters.
-func (c *cloud) syncer(t *testing.T, sink usersync.Sink, maxRetries int) *usersync.Syncer {
+func (c *cloud) syncer(t testing.TB, sink usersync.Sink, maxRetries int) *usersync.Syncer {
 	t.Helper()
 	src, err := usersync.NewGraphSource(c.m, usersync.GraphOptions{Transport: c.srv.Transport(), MaxRetries: maxRetries})
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 )
 
 // setFilter changes the customer's user filter.
-func (c *cloud) setFilter(t *testing.T, customer, f string) {
+func (c *cloud) setFilter(t testing.TB, customer, f string) {
 	t.Helper()
 	if _, err := c.m.SaveSettings(t.Context(), customer, m365access.SettingsUpdate{UserFilter: &f}); err != nil {
 		t.Fatal(err)

@@ -307,7 +307,11 @@ func (s *GraphSource) doJSON(req *http.Request, customer, op string, v any) erro
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, graphhttp.MaxErrorBody))
 		return m365access.ParseGraphError(op, customer, resp.StatusCode, resp.Header, body)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+	body, err := io.ReadAll(resp.Body)
+	if err == nil {
+		err = json.Unmarshal(body, v)
+	}
+	if err != nil {
 		if ctxErr := req.Context().Err(); ctxErr != nil {
 			return ctxErr
 		}

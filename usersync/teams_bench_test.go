@@ -1,0 +1,176 @@
+package usersync_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/tenantgate/tenantgate/usersync"
+	"github.com/tenantgate/tenantgate/usersync/filter"
+)
+
+// countingTransport counts the HTTP requests sent to Graph.
+type countingTransport struct {
+	rt http.RoundTripper
+	n  atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasPrefix(r.URL.Path, "/v1.0/") {
+		c.n.Add(1)
+	}
+	return c.rt.RoundTrip(r)
+}
+
+const teamsItaly = "UsageLocation -eq 'IT' -and EnterpriseVoiceEnabled -eq $true"
+
+// BenchmarkTeamsSync measures, on the 50,000-user demo tenant of the fake
+// cloud (real MSAL tokens, loopback TLS, the fake rendering every page),
+// in the same run:
+//
+//   - italy/tenantgate: the filter UsageLocation -eq 'IT' -and
+//     EnterpriseVoiceEnabled -eq $true (1,666 users) through the Syncer:
+//     /users with $filter, Teams configurations listed with the pushed
+//     $filter isEnterpriseVoiceEnabled eq true, joined by ID.
+//   - italy/naive: every user and every Teams configuration read ($top
+//     999, plain net/http + encoding/json), joined and filtered in Go.
+//   - all/entra-only and all/with-teams: a whole-tenant sync without and
+//     with Teams configurations.
+//
+// requests/op counts HTTP requests to Graph.
+func BenchmarkTeamsSync(b *testing.B) {
+	c := newCloud(b)
+	c.connect(b, "contoso", benchUsers, teamsItaly)
+	ct := &countingTransport{rt: c.srv.Transport()}
+	src, err := usersync.NewGraphSource(c.m, usersync.GraphOptions{Transport: ct})
+	if err != nil {
+		b.Fatal(err)
+	}
+	entraOnly, err := usersync.NewGraphSource(c.m, usersync.GraphOptions{Transport: ct, NoTeams: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	run := func(b *testing.B, src usersync.Source, f string, want int) {
+		s := &usersync.Syncer{Source: src, Sink: &countSink{}, Logger: discardLogger,
+			Filters: usersync.FilterFunc(func(_ context.Context, _ string) (string, error) { return f, nil })}
+		ct.n.Store(0)
+		for b.Loop() {
+			r := s.SyncCustomer(b.Context(), "contoso")
+			if r.Err != nil || r.Matched != want {
+				b.Fatalf("matched %d, err %v; want %d", r.Matched, r.Err, want)
+			}
+		}
+		b.ReportMetric(float64(ct.n.Load())/float64(b.N), "requests/op")
+	}
+	b.Run("italy/tenantgate", func(b *testing.B) { run(b, src, teamsItaly, 1_666) })
+	b.Run("italy/naive", func(b *testing.B) {
+		plan, err := filter.Compile(teamsItaly)
+		if err != nil {
+			b.Fatal(err)
+		}
+		client := &http.Client{Transport: ct}
+		ct.n.Store(0)
+		for b.Loop() {
+			tok, err := c.m.Credential("contoso").GetToken(b.Context(), policy.TokenRequestOptions{Scopes: []string{"https://graph.microsoft.com/.default"}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n := naiveJoin(b, client, tok.Token, plan); n != 1_666 {
+				b.Fatalf("naive plan matched %d", n)
+			}
+		}
+		b.ReportMetric(float64(ct.n.Load())/float64(b.N), "requests/op")
+	})
+	b.Run("all/entra-only", func(b *testing.B) { run(b, entraOnly, "", benchUsers+1) })
+	b.Run("all/with-teams", func(b *testing.B) { run(b, src, "", benchUsers+1) })
+}
+
+// naiveJoin reads every user and every Teams configuration, joins them by
+// ID and counts the users plan matches.
+func naiveJoin(b *testing.B, client *http.Client, token string, plan *filter.Plan) int {
+	get := func(u string, v any) string {
+		req, _ := http.NewRequestWithContext(b.Context(), http.MethodGet, u, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("%s: %d", u, resp.StatusCode)
+		}
+		var page struct {
+			Next  string          `json:"@odata.nextLink"`
+			Value json.RawMessage `json:"value"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+			b.Fatal(err)
+		}
+		if err := json.Unmarshal(page.Value, v); err != nil {
+			b.Fatal(err)
+		}
+		return page.Next
+	}
+	const graph = "https://graph.microsoft.com/v1.0"
+	users := map[string]*usersync.User{}
+	next := graph + "/users?" + url.Values{"$select": {strings.Join(usersync.Properties, ",")}, "$top": {strconv.Itoa(usersync.MaxPageSize)}}.Encode()
+	for next != "" {
+		var page []usersync.User
+		next = get(next, &page)
+		for i := range page {
+			users[page[i].ID] = &page[i]
+		}
+	}
+	next = graph + "/admin/teams/userConfigurations?$top=999"
+	for next != "" {
+		var page []struct {
+			ID                       string   `json:"id"`
+			AccountType              string   `json:"accountType"`
+			IsEnterpriseVoiceEnabled bool     `json:"isEnterpriseVoiceEnabled"`
+			FeatureTypes             []string `json:"featureTypes"`
+			TelephoneNumbers         []struct {
+				TelephoneNumber, AssignmentCategory string
+			} `json:"telephoneNumbers"`
+			EffectivePolicyAssignments []struct {
+				PolicyType       string
+				PolicyAssignment struct{ DisplayName string }
+			} `json:"effectivePolicyAssignments"`
+		}
+		next = get(next, &page)
+		for _, t := range page {
+			u := users[t.ID]
+			if u == nil {
+				continue
+			}
+			cfg := &usersync.TeamsConfig{AccountType: t.AccountType, EnterpriseVoiceEnabled: t.IsEnterpriseVoiceEnabled, FeatureTypes: t.FeatureTypes}
+			for _, n := range t.TelephoneNumbers {
+				cfg.TelephoneNumbers = append(cfg.TelephoneNumbers, usersync.TelephoneNumber{Number: n.TelephoneNumber, Category: n.AssignmentCategory})
+			}
+			for _, p := range t.EffectivePolicyAssignments {
+				if cfg.Policies == nil {
+					cfg.Policies = map[string]string{}
+				}
+				cfg.Policies[p.PolicyType] = p.PolicyAssignment.DisplayName
+			}
+			u.Teams = cfg
+		}
+	}
+	n := 0
+	for _, u := range users {
+		if plan.Match(u) {
+			n++
+		}
+	}
+	if len(users) != benchUsers+1 {
+		panic(fmt.Sprintf("naive plan read %d users", len(users)))
+	}
+	return n
+}
