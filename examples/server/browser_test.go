@@ -449,4 +449,32 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("synced a user with usageLocation %q", u.UsageLocation)
 		}
 	}
+
+	// A Teams filter: Italy's voice users, with their line URI and
+	// policies in the table; then the filter box narrows the stored list.
+	var teamsTotal, teamsRow, listed, listedRow string
+	step("sync Italian voice users",
+		chromedp.Navigate(d.base+"/"),
+		chromedp.WaitVisible(css(`#status-state[data-state="connected"]`)),
+		chromedp.SetValue(css(`#user-filter`), "UsageLocation -eq 'IT' -and EnterpriseVoiceEnabled -eq $true"),
+		chromedp.Click(css(`#sync`)),
+		chromedp.WaitVisible(css(`#users-total[data-total="1666"]`)),
+		into(&teamsTotal, chromedp.Text(css(`#users-total`))),
+		into(&teamsRow, chromedp.Text(css(`#users tbody tr`))),
+		screenshot("08b-teams-sync"),
+	)
+	if teamsTotal != "1,666" || !strings.Contains(teamsRow, "tel:+3902") || !strings.Contains(teamsRow, "VRP-IT") || !strings.Contains(teamsRow, "DP-IT") {
+		t.Errorf("Teams sync shows %q, first row %q; want 1,666 users with line URI, VRP-IT and DP-IT", teamsTotal, teamsRow)
+	}
+	step("filter the stored list",
+		chromedp.SetValue(css(`#user-filter`), "LineUri -eq 'tel:+39020000024'"),
+		chromedp.Click(css(`#filter-list`)),
+		chromedp.WaitVisible(css(`#users-total[data-total="1"]`)),
+		into(&listed, chromedp.Text(css(`#users-total-label`))),
+		into(&listedRow, chromedp.Text(css(`#users tbody tr`))),
+		screenshot("08c-teams-filtered"),
+	)
+	if !strings.Contains(listed, "LineUri") || !strings.Contains(listedRow, "user00024@") || !strings.Contains(listedRow, "tel:+39020000024") {
+		t.Errorf("filtered list %q, row %q; want user 00024 only", listed, listedRow)
+	}
 }

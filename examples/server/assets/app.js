@@ -10,6 +10,7 @@
   let settingsVersion = 0;
   let savedFilter = "";
   let usersCursor = "";
+  let listFilter = ""; // the filter the users table shows, "" for every synced user
 
   const actions = {
     reInvite: "Send a new invitation (Send Invitation or Refresh Token Now).",
@@ -379,6 +380,7 @@
       const r = await call("POST", "/users/sync");
       showRun(r.data);
       const done = await pollSync();
+      listFilter = "";
       await loadUsers("");
       if (done && done.state === "succeeded") show("ok", "Sync finished: " + fmtNumber(done.total) + " users.");
     });
@@ -387,7 +389,8 @@
 
   async function loadUsers(after) {
     await run("Listing the users", async () => {
-      const q = "?limit=50" + (after ? "&after=" + encodeURIComponent(after) : "");
+      const q = "?limit=50" + (after ? "&after=" + encodeURIComponent(after) : "") +
+        (listFilter ? "&filter=" + encodeURIComponent(listFilter) : "");
       let r;
       try {
         r = await call("GET", "/users" + q);
@@ -399,11 +402,14 @@
       const total = $("users-total");
       total.textContent = fmtNumber(page.total);
       total.dataset.total = String(page.total);
+      $("users-total-label").textContent = listFilter ? "synced users match " + listFilter : "synced users";
       const body = $("users").tBodies[0];
       body.replaceChildren();
       for (const u of page.users) {
         const tr = body.insertRow();
-        for (const v of [u.userPrincipalName, u.displayName, u.department, u.jobTitle, u.city, u.usageLocation, u.accountEnabled ? "yes" : "no"]) {
+        const pol = u.policies || {};
+        for (const v of [u.userPrincipalName, u.displayName, u.department, u.jobTitle, u.city, u.usageLocation, u.accountEnabled ? "yes" : "no",
+          u.lineUri, u.enterpriseVoiceEnabled ? "yes" : "no", pol.OnlineVoiceRoutingPolicy, pol.TenantDialPlan]) {
           tr.insertCell().textContent = v || "";
         }
       }
@@ -426,6 +432,7 @@
     $("sync-form").addEventListener("submit", sync);
     $("users-next").addEventListener("click", () => loadUsers(usersCursor));
     $("users-first").addEventListener("click", () => loadUsers(""));
+    $("filter-list").addEventListener("click", () => { listFilter = $("user-filter").value.trim(); loadUsers(""); });
     $("wizard-link-url").addEventListener("focus", (ev) => ev.target.select());
 
     run("Loading the settings", loadSettings);
