@@ -41,7 +41,7 @@ func newCloud(t testing.TB) *cloud {
 }
 
 // newCloudLifetime is newCloud with access tokens living lifetime.
-func newCloudLifetime(t *testing.T, lifetime time.Duration) *cloud {
+func newCloudLifetime(t testing.TB, lifetime time.Duration) *cloud {
 	t.Helper()
 	srv := m365test.NewServer(&m365test.Options{AccessTokenLifetime: lifetime})
 	t.Cleanup(srv.Close)
