@@ -7,6 +7,11 @@
 // command writes that CA to -ca-file so other processes can trust it
 // (e.g. SSL_CERT_FILE, or a tls.Config with it as RootCAs). The sign-in and
 // consent pages are served over plain http on loopback.
+//
+// For scripted clients, -grant-consent grants the provider app admin
+// consent at start and -sign-in-as answers every sign-in page at once;
+// msalnode/run.sh drives the fake that way with @azure/msal-node (client
+// credentials, auth code with PKCE, silent refresh, error responses).
 package main
 
 import (
@@ -47,6 +52,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	secret := fs.String("client-secret", "fakecloud-secret", "client secret of the provider app (a test value)")
 	redirect := fs.String("redirect-uri", "http://localhost:8080/auth/callback,http://localhost:8080/consent/callback", "comma-separated redirect URIs of the provider app")
 	caFile := fs.String("ca-file", "", "write the TLS listener's CA certificate (PEM) to this file")
+	grantConsent := fs.Bool("grant-consent", false, "grant the provider app admin consent in the demo tenant at start (already replicated)")
+	signInAs := fs.String("sign-in-as", "", "answer every sign-in and consent page at once as this user of the demo tenant, for scripted clients (\"admin\" means the Global Admin)")
 	verbose := fs.Bool("v", false, "log every request")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -71,6 +78,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	})
 	if err != nil {
 		return err
+	}
+	if *grantConsent {
+		if err := srv.GrantAdminConsent(t.ID, app.ClientID); err != nil {
+			return err
+		}
+	}
+	if *signInAs != "" {
+		upn := *signInAs
+		if upn == "admin" {
+			upn = t.AdminUPN()
+		}
+		srv.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{User: upn})
 	}
 	if *caFile != "" {
 		var pemBytes []byte
