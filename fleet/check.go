@@ -20,6 +20,9 @@ func (f *Fleet) workCheck(ctx context.Context, job *river.Job[CheckArgs]) error 
 	if err := f.guard(ctx, customer); err != nil {
 		return err
 	}
+	if done, err := f.done(ctx, customer, job.ID, KindCheck); err != nil || done {
+		return err
+	}
 	ctx = WithCustomer(ctx, customer)
 	rep, err := f.cfg.Access.Validate(ctx, customer)
 	if errors.Is(err, tokenstore.ErrNotFound) {
@@ -30,7 +33,10 @@ func (f *Fleet) workCheck(ctx context.Context, job *river.Job[CheckArgs]) error 
 	}
 	at := f.now()
 	return update(context.WithoutCancel(ctx), f.cfg.Store, stateKey(customer), func(st *state, _ bool) error {
-		st.LastCheckAt, st.LastCheckOK = &at, rep.OK
+		if st.CheckJob == job.ID {
+			return errSkip
+		}
+		st.LastCheckAt, st.LastCheckOK, st.CheckJob = &at, rep.OK, job.ID
 		st.Checks++
 		return nil
 	})

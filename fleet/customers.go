@@ -44,6 +44,10 @@ type Customer struct {
 	NextCheckAt *time.Time `json:"nextCheckAt,omitempty"`
 	NextSyncAt  *time.Time `json:"nextSyncAt,omitempty"`
 	AddedAt     time.Time  `json:"addedAt"`
+	// Checks and Syncs count the health checks and user syncs completed
+	// since the customer was enrolled.
+	Checks int `json:"checks"`
+	Syncs  int `json:"syncs"`
 }
 
 // NeedsAction reports whether a person must act on the customer.
@@ -147,7 +151,7 @@ func (f *Fleet) customer(ctx context.Context, customer string) (Customer, bool, 
 	if _, _, err := getJSON(ctx, f.cfg.Store, stateKey(customer), &st); err != nil {
 		return Customer{}, false, err
 	}
-	c.LastSyncAt = st.LastSyncAt
+	c.LastSyncAt, c.Checks, c.Syncs = st.LastSyncAt, st.Checks, st.Syncs
 	status, err := f.cfg.Access.Status(ctx, customer)
 	if errors.Is(err, tokenstore.ErrNotFound) {
 		c.State, c.Action = StateNotConfigured, "configure"

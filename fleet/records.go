@@ -45,6 +45,27 @@ type state struct {
 	// Checks and Syncs count the completed jobs of each kind.
 	Checks int `json:"checks,omitempty"`
 	Syncs  int `json:"syncs,omitempty"`
+	// CheckJob and SyncJob are the River jobs that last finished a check
+	// and a sync: a job River runs again because the replica that did the
+	// work died before River recorded its completion finds itself here
+	// and does nothing.
+	CheckJob int64 `json:"checkJob,omitempty"`
+	SyncJob  int64 `json:"syncJob,omitempty"`
+}
+
+// done reports whether job already finished its work (see state.CheckJob).
+func (f *Fleet) done(ctx context.Context, customer string, job int64, kind string) (bool, error) {
+	var st state
+	if _, _, err := getJSON(ctx, f.cfg.Store, stateKey(customer), &st); err != nil {
+		return false, err
+	}
+	switch kind {
+	case KindCheck:
+		return st.CheckJob == job, nil
+	case KindSync:
+		return st.SyncJob == job, nil
+	}
+	return false, nil
 }
 
 func registryKey(customer string) tokenstore.Key {

@@ -163,6 +163,9 @@ func (f *Fleet) workSync(ctx context.Context, job *river.Job[SyncArgs]) error {
 	if err := f.guard(ctx, customer); err != nil {
 		return err
 	}
+	if done, err := f.done(ctx, customer, job.ID, KindSync); err != nil || done {
+		return err
+	}
 	ctx = WithCustomer(ctx, customer)
 	now := f.now()
 	live := SyncRun{ID: runID(job.ID), State: RunRunning, StartedAt: now, Heartbeat: now, Job: job.ID,
@@ -258,7 +261,10 @@ func (f *Fleet) workSync(ctx context.Context, job *river.Job[SyncArgs]) error {
 	}
 	if run.State == RunSucceeded || run.State == RunFailed {
 		err := update(sctx, f.cfg.Store, stateKey(customer), func(st *state, _ bool) error {
-			st.LastSyncAt, st.LastSyncOK = &fin, run.State == RunSucceeded
+			if st.SyncJob == job.ID {
+				return errSkip
+			}
+			st.LastSyncAt, st.LastSyncOK, st.SyncJob = &fin, run.State == RunSucceeded, job.ID
 			if run.State == RunSucceeded {
 				st.Syncs++
 			}

@@ -90,7 +90,7 @@
 //
 //   - Invitation: completedAt, createdAt, expiresAt*, failedAt, id*, openedAt, revokedAt, sentAt, sentBy, status*, to
 //   - InvitationList: invitations*
-//   - Customer: action*, addedAt, authMode*, customer*, lastSyncAt, lastValidatedAt, name*, nextCheckAt, nextSyncAt, secretExpiresAt, state*
+//   - Customer: action*, addedAt, authMode*, checks*, customer*, lastSyncAt, lastValidatedAt, name*, nextCheckAt, nextSyncAt, secretExpiresAt, state*, syncs*
 //   - CustomerPage: customers*, next
 //   - InvitationRequest: to
 //   - Offboarding: customer*, job*, state*

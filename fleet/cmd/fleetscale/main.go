@@ -1,0 +1,228 @@
+// Command fleetscale is the fleet's scale test: several replica processes
+// on one PostgreSQL database run a full round of health checks and user
+// syncs for many customers on the m365test fake cloud (with Graph's
+// throttling), one replica is killed with SIGKILL mid-round, and the round
+// must still check and sync every customer exactly once, lose nothing and
+// mix no customer's users with another's.
+//
+//	TENANTGATE_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/db?sslmode=disable \
+//	    go run ./fleet/cmd/fleetscale -customers 200 -users 5000
+//
+// Each replica is wired as the portal is in production mode (pgstore,
+// sqlsink on PostgreSQL, an m365access Manager, a usersync Graph source
+// under a fleet.Budget, a fleet on riverpgxv5) but talks to the fake over
+// its TLS listener and serves no HTTP. The command works in a schema of
+// its own, dropped at the end, and exits non-zero when a check fails. It
+// prints the round's figures: wall time, Graph requests, the share that
+// drew 429, and the floor Graph's per-app limit sets for that many
+// requests.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/tenantgate/tenantgate/fleet"
+	"github.com/tenantgate/tenantgate/m365access"
+	"github.com/tenantgate/tenantgate/m365test"
+	"github.com/tenantgate/tenantgate/tokenstore"
+	"github.com/tenantgate/tenantgate/tokenstore/pgstore"
+	"github.com/tenantgate/tenantgate/usersync"
+	"github.com/tenantgate/tenantgate/usersync/sqlsink"
+)
+
+// Environment of a replica process.
+const (
+	envWorker   = "FLEETSCALE_WORKER" // replica ID; set only in replicas
+	envDSN      = "FLEETSCALE_DSN"
+	envFakeAddr = "FLEETSCALE_FAKE_ADDR"
+	envCAFile   = "FLEETSCALE_CA_FILE"
+	envClientID = "FLEETSCALE_CLIENT_ID"
+	envSecret   = "FLEETSCALE_CLIENT_SECRET"
+	envScale    = "FLEETSCALE_TIME_SCALE"
+	envKeys     = "TENANTGATE_SEALING_KEYS"
+)
+
+const publicURL = "https://fleetscale.example/m365"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	if id := os.Getenv(envWorker); id != "" {
+		err = replica(ctx, id)
+	} else {
+		err = orchestrate(ctx, os.Args[1:], os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fleetscale:", err)
+		os.Exit(1)
+	}
+}
+
+// timing are the fleet intervals of the test: one round, quickly planned.
+const (
+	planInterval = time.Second
+	jobTimeout   = 20 * time.Second
+	rescueAfter  = 25 * time.Second
+)
+
+// replica runs one fleet replica until ctx ends.
+func replica(ctx context.Context, id string) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("replica", id)
+	dsn := os.Getenv(envDSN)
+	scale, _ := strconv.ParseFloat(os.Getenv(envScale), 64)
+	kr, err := tokenstore.ParseKeyring(os.Getenv(envKeys))
+	if err != nil {
+		return err
+	}
+	backend, err := pgstore.Open(ctx, dsn, pgstore.Options{})
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+	store := tokenstore.New(backend, kr, tokenstore.WithLogger(log))
+	sink, err := sqlsink.OpenPostgres(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	tr, err := fakeTransport(os.Getenv(envFakeAddr), os.Getenv(envCAFile))
+	if err != nil {
+		return err
+	}
+	m, err := m365access.New(m365access.Config{
+		Provider: m365access.ProviderConfig{ClientID: os.Getenv(envClientID), ClientSecret: os.Getenv(envSecret),
+			PublicBaseURL: publicURL, AppPermissions: []string{"User.Read.All"}},
+		Store: store, Locker: store, HTTPClient: &http.Client{Transport: tr, Timeout: time.Minute}, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	budget := &fleet.Budget{TimeScale: scale}
+	src, err := usersync.NewGraphSource(m, usersync.GraphOptions{Transport: budget.Transport(tr)})
+	if err != nil {
+		return err
+	}
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	f, err := fleet.New(ctx, fleet.Config{
+		Postgres: pool, Access: m, Store: store, Users: sink,
+		Syncer:       &usersync.Syncer{Source: src, Sink: sink, Logger: log},
+		ID:           id,
+		PlanInterval: planInterval, CheckInterval: 24 * time.Hour,
+		JobTimeout: jobTimeout, RescueAfter: rescueAfter, MaxWorkers: 8, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := f.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return f.Stop(sctx)
+}
+
+// fakeTransport dials Entra ID and Graph to the fake's TLS listener and
+// trusts its CA.
+func fakeTransport(addr, caFile string) (*http.Transport, error) {
+	pemData, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemData) {
+		return nil, errors.New("no CA certificate in " + caFile)
+	}
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	return &http.Transport{
+		DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
+			host, port, _ := net.SplitHostPort(a)
+			if port == "443" && (strings.EqualFold(host, m365test.LoginHost) || strings.EqualFold(host, m365test.GraphHost)) {
+				a = addr
+			}
+			return d.DialContext(ctx, network, a)
+		},
+		TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		MaxIdleConnsPerHost: 64,
+	}, nil
+}
+
+// writeCA writes the fake's CA certificate as PEM.
+func writeCA(path string, srv *m365test.Server) error {
+	var b []byte
+	for _, c := range srv.CACertificates() {
+		b = append(b, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	return os.WriteFile(path, b, 0o600)
+}
+
+// withSearchPath returns dsn with the schema as its search_path.
+func withSearchPath(dsn, schema string) string {
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "search_path=" + schema
+}
+
+// resetSchema (re)creates schema in the database of dsn; the returned
+// func drops it.
+func resetSchema(ctx context.Context, dsn, schema string) (func(), error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE; CREATE SCHEMA "+schema); err != nil {
+		return nil, err
+	}
+	return func() {
+		c, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			return
+		}
+		defer c.Close(context.Background())
+		_, _ = c.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+	}, nil
+}
+
+// startReplica starts one replica process.
+func startReplica(id string, env []string, logDir string) (*exec.Cmd, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(append(os.Environ(), env...), envWorker+"="+id)
+	logf, err := os.Create(filepath.Join(logDir, id+".log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	return cmd, cmd.Start()
+}
+
+func pgxPool(ctx context.Context, dsn string) (*pgxpool.Pool, error) { return pgxpool.New(ctx, dsn) }

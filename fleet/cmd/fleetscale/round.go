@@ -1,0 +1,352 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/tenantgate/tenantgate/fleet"
+	"github.com/tenantgate/tenantgate/m365access"
+	"github.com/tenantgate/tenantgate/m365test"
+	"github.com/tenantgate/tenantgate/tokenstore"
+	"github.com/tenantgate/tenantgate/tokenstore/pgstore"
+)
+
+// options of a round.
+type options struct {
+	dsn       string
+	customers int
+	users     int
+	replicas  int
+	kill      bool
+	timeout   time.Duration
+	scale     float64
+}
+
+func parseFlags(args []string) (options, error) {
+	fs := flag.NewFlagSet("fleetscale", flag.ContinueOnError)
+	var o options
+	fs.StringVar(&o.dsn, "postgres", os.Getenv("TENANTGATE_TEST_POSTGRES"), "PostgreSQL DSN (default $TENANTGATE_TEST_POSTGRES); the round uses a schema of its own")
+	fs.IntVar(&o.customers, "customers", 200, "customers (each its own fake tenant and app registration)")
+	fs.IntVar(&o.users, "users", 5000, "generated users per tenant")
+	fs.IntVar(&o.replicas, "replicas", 3, "replica processes")
+	fs.BoolVar(&o.kill, "kill", true, "SIGKILL one replica when a quarter of the syncs are done")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
+	fs.Float64Var(&o.scale, "time-scale", 1, "Graph throttling time scale of the fake and the budget (1: Graph's real windows)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if o.dsn == "" {
+		return o, errors.New("no PostgreSQL: set -postgres or TENANTGATE_TEST_POSTGRES")
+	}
+	if o.customers < 1 || o.users < 0 || o.replicas < 2 {
+		return o, errors.New("need at least 1 customer and 2 replicas")
+	}
+	return o, nil
+}
+
+// orchestrate runs one round and reports it to out.
+func orchestrate(ctx context.Context, args []string, out io.Writer) error {
+	o, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	schema := "fleetscale_" + strconv.Itoa(os.Getpid())
+	drop, err := resetSchema(ctx, o.dsn, schema)
+	if err != nil {
+		return err
+	}
+	defer drop()
+	dsn := withSearchPath(o.dsn, schema)
+	tmp, err := os.MkdirTemp("", "fleetscale")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	// The fake cloud: one tenant and one app registration per customer.
+	fake := m365test.NewServer(&m365test.Options{ConsentReplicationDelay: -1, Throttle: &m365test.Throttle{TimeScale: o.scale}})
+	defer fake.Close()
+	caFile := tmp + "/ca.pem"
+	if err := writeCA(caFile, fake); err != nil {
+		return err
+	}
+	prov, err := fake.AddProvider(m365test.ProviderOptions{PublicBaseURL: publicURL})
+	if err != nil {
+		return err
+	}
+	key, err := tokenstore.GenerateKey("fleetscale")
+	if err != nil {
+		return err
+	}
+	keys := key.Encode()
+	kr, err := tokenstore.ParseKeyring(keys)
+	if err != nil {
+		return err
+	}
+	backend, err := pgstore.Open(ctx, dsn, pgstore.Options{})
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+	store := tokenstore.New(backend, kr)
+	quiet := slog.New(slog.DiscardHandler)
+	m, err := m365access.New(m365access.Config{Provider: m365access.ProviderConfig{ClientID: prov.ClientID, ClientSecret: prov.ClientSecret,
+		PublicBaseURL: publicURL}, Store: store, HTTPClient: prov.HTTPClient, Logger: quiet})
+	if err != nil {
+		return err
+	}
+	// A fleet handle for enrolling and reading; it never starts.
+	pool, err := pgxPool(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	f, err := fleet.New(ctx, fleet.Config{Postgres: pool, Access: m, Store: store, Logger: quiet})
+	if err != nil {
+		return err
+	}
+	begin := time.Now()
+	domains := make(map[string]string, o.customers)
+	var tenants []*m365test.Tenant
+	for i := range o.customers {
+		c := fmt.Sprintf("cust%04d", i)
+		domain := c + ".onmicrosoft.com"
+		t, err := fake.AddTenant(m365test.TenantOptions{Domains: []string{domain}, DisplayName: "Customer " + c, Users: o.users})
+		if err != nil {
+			return err
+		}
+		tenants = append(tenants, t)
+		appID := fmt.Sprintf("a0000000-0000-4000-8000-%012d", i)
+		secret := fmt.Sprintf("fleetscale-app-secret-%08d-0123456789", i)
+		if _, err := fake.AddApp(m365test.AppOptions{ClientID: appID, DisplayName: "Customer app", HomeTenant: t.ID, SingleTenant: true,
+			Secrets: []m365test.Secret{{Value: secret, Expires: time.Now().AddDate(1, 0, 0)}}, ApplicationPermissions: []string{"User.Read.All", "Organization.Read.All", "TeamsUserConfiguration.Read.All"}}); err != nil {
+			return err
+		}
+		if err := fake.GrantAdminConsentNow(t.ID, appID); err != nil {
+			return err
+		}
+		mode, tid, acct := m365access.ModeAppRegistration, t.ID, t.AdminUPN()
+		exp := time.Now().AddDate(1, 0, 0)
+		if _, err := m.SaveSettings(ctx, c, m365access.SettingsUpdate{Tenant: &tid, Mode: &mode, ServiceAccount: &acct,
+			AppClientID: &appID, AppClientSecret: &secret, AppClientSecretExpiresAt: &exp}); err != nil {
+			return fmt.Errorf("settings of %s: %w", c, err)
+		}
+		if err := f.Enroll(ctx, c, t.DisplayName); err != nil {
+			return err
+		}
+		domains[c] = domain
+	}
+	fmt.Fprintf(out, "seeded %d customers x %d users in %v\n", o.customers, o.users, time.Since(begin).Round(time.Millisecond))
+
+	// The replicas.
+	env := []string{envDSN + "=" + dsn, envFakeAddr + "=" + strings.TrimPrefix(fake.URL(), "https://"), envCAFile + "=" + caFile,
+		envClientID + "=" + prov.ClientID, envSecret + "=" + prov.ClientSecret, envKeys + "=" + keys,
+		envScale + "=" + strconv.FormatFloat(o.scale, 'f', -1, 64)}
+	procs := make([]*exec.Cmd, o.replicas)
+	roundStart := time.Now()
+	for i := range procs {
+		if procs[i], err = startReplica("replica-"+strconv.Itoa(i), env, tmp); err != nil {
+			return err
+		}
+	}
+	defer func() {
+		for _, p := range procs {
+			if p != nil && p.ProcessState == nil {
+				_ = p.Process.Signal(syscall.SIGTERM)
+				_ = p.Wait()
+			}
+		}
+	}()
+
+	killed, runningAtKill := -1, 0
+	var roundTime time.Duration
+	for {
+		if err := ctx.Err(); err != nil {
+			dumpLogs(tmp, o.replicas, out)
+			return fmt.Errorf("the round did not finish: %w", err)
+		}
+		checked, synced, err := progress(ctx, f)
+		if err != nil {
+			return err
+		}
+		if o.kill && killed < 0 && synced >= o.customers/4 {
+			killed = 0
+			runningAtKill = runningJobs(ctx, dsn, "replica-0")
+			if err := procs[0].Process.Signal(syscall.SIGKILL); err != nil {
+				return err
+			}
+			_ = procs[0].Wait()
+			fmt.Fprintf(out, "SIGKILLed replica-0 at %d/%d syncs, %v into the round, with %d of its jobs running\n",
+				synced, o.customers, time.Since(roundStart).Round(time.Millisecond), runningAtKill)
+		}
+		if checked == o.customers && synced == o.customers {
+			roundTime = time.Since(roundStart)
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Later plans must not run anything again.
+	time.Sleep(3 * planInterval)
+	stats := fake.ThrottleStats()
+	return verify(ctx, out, o, f, dsn, domains, tenants, roundTime, stats, killed, runningAtKill)
+}
+
+// progress counts customers with a finished check and a finished sync
+// (whether they succeeded is verify's business).
+func progress(ctx context.Context, f *fleet.Fleet) (checked, synced int, err error) {
+	after := ""
+	for {
+		p, err := f.Customers(ctx, fleet.ListOptions{After: after, Limit: fleet.MaxPageSize})
+		if err != nil {
+			return 0, 0, err
+		}
+		for _, c := range p.Customers {
+			if c.Checks > 0 {
+				checked++
+			}
+			if c.LastSyncAt != nil {
+				synced++
+			}
+		}
+		if p.Next == "" {
+			return checked, synced, nil
+		}
+		after = p.Next
+	}
+}
+
+// runningJobs counts the River jobs a replica is running.
+func runningJobs(ctx context.Context, dsn, id string) int {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return -1
+	}
+	defer conn.Close(ctx)
+	var n int
+	_ = conn.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE state = 'running' AND attempted_by[array_length(attempted_by, 1)] = $1`, id).Scan(&n)
+	return n
+}
+
+func dumpLogs(dir string, n int, out io.Writer) {
+	for i := range n {
+		b, _ := os.ReadFile(fmt.Sprintf("%s/replica-%d.log", dir, i))
+		if len(b) > 4000 {
+			b = b[len(b)-4000:]
+		}
+		fmt.Fprintf(out, "--- replica-%d log (tail)\n%s\n", i, b)
+	}
+}
+
+// verify checks the round and prints its figures.
+func verify(ctx context.Context, out io.Writer, o options, f *fleet.Fleet, dsn string, domains map[string]string,
+	tenants []*m365test.Tenant, roundTime time.Duration, stats m365test.ThrottleStats, killed, runningAtKill int) error {
+	var problems []string
+	after := ""
+	seen := 0
+	for {
+		p, err := f.Customers(ctx, fleet.ListOptions{After: after, Limit: fleet.MaxPageSize})
+		if err != nil {
+			return err
+		}
+		for _, c := range p.Customers {
+			seen++
+			if c.Checks != 1 || c.Syncs != 1 {
+				problems = append(problems, fmt.Sprintf("%s: %d checks and %d syncs, want exactly one each", c.Customer, c.Checks, c.Syncs))
+			}
+			if c.State != string(m365access.StateConnected) {
+				problems = append(problems, fmt.Sprintf("%s: state %s (action %q)", c.Customer, c.State, c.Action))
+			}
+			run, ok, err := f.LatestSync(ctx, c.Customer)
+			if err != nil || !ok || run.State != fleet.RunSucceeded || run.Total != o.users+1 {
+				problems = append(problems, fmt.Sprintf("%s: sync run %+v (%v)", c.Customer, run, err))
+			}
+		}
+		if p.Next == "" {
+			break
+		}
+		after = p.Next
+	}
+	if seen != o.customers {
+		problems = append(problems, fmt.Sprintf("%d customers listed, want %d", seen, o.customers))
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	// No mixing: every customer holds exactly its own tenant's users.
+	rows, err := conn.Query(ctx, `SELECT customer, split_part(user_principal_name, '@', 2), count(*), count(DISTINCT id)
+		FROM tenantgate_synced_users GROUP BY 1, 2`)
+	if err != nil {
+		return err
+	}
+	perCustomer := map[string]int{}
+	for rows.Next() {
+		var c, d string
+		var n, distinct int
+		if err := rows.Scan(&c, &d, &n, &distinct); err != nil {
+			return err
+		}
+		if domains[c] != d {
+			problems = append(problems, fmt.Sprintf("%s holds %d users of %s", c, n, d))
+		}
+		if n != distinct {
+			problems = append(problems, fmt.Sprintf("%s holds duplicate user IDs", c))
+		}
+		perCustomer[c] += n
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for c := range domains {
+		if perCustomer[c] != o.users+1 {
+			problems = append(problems, fmt.Sprintf("%s holds %d users, want %d", c, perCustomer[c], o.users+1))
+		}
+	}
+	// Nothing lost: no fleet job discarded or cancelled; count retries.
+	var lost, retried, passes int
+	_ = conn.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind LIKE 'fleet.%' AND state IN ('discarded', 'cancelled')`).Scan(&lost)
+	_ = conn.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind IN ('fleet.sync', 'fleet.check') AND attempt > 1`).Scan(&retried)
+	_ = conn.QueryRow(ctx, `SELECT coalesce(sum(generation), 0) FROM tenantgate_user_sync_passes`).Scan(&passes)
+	if lost > 0 {
+		problems = append(problems, fmt.Sprintf("%d fleet jobs discarded or cancelled", lost))
+	}
+
+	requests := stats.Requests
+	share := 0.0
+	if requests > 0 {
+		share = float64(stats.Throttled) / float64(requests)
+	}
+	// Graph's per-app limit (150,000 units per 20 s, one unit a request)
+	// sets the floor for this many requests, in real time at the scale.
+	floor := time.Duration(float64(requests) / 150_000 * float64(20*time.Second) / o.scale)
+	fmt.Fprintf(out, "round: %d customers x %d users, %d replicas (killed: %v, %d of its jobs running then, %d jobs retried, %d sync passes begun)\n",
+		o.customers, o.users, o.replicas, killed >= 0, runningAtKill, retried, passes)
+	fmt.Fprintf(out, "round time %v; Graph requests %d, throttled %d (%.3f%%: %d tenant, %d app); per-app floor %v (x%.2f)\n",
+		roundTime.Round(time.Millisecond), requests, stats.Throttled, 100*share, stats.TenantThrottled, stats.AppThrottled,
+		floor.Round(time.Millisecond), float64(roundTime)/float64(max(floor, 1)))
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		if len(problems) > 20 {
+			problems = append(problems[:20], fmt.Sprintf("... %d more", len(problems)-20))
+		}
+		return fmt.Errorf("the round failed:\n  %s", strings.Join(problems, "\n  "))
+	}
+	fmt.Fprintln(out, "ok: every customer checked and synced exactly once, nothing lost, no mixing")
+	_ = tenants
+	return nil
+}
