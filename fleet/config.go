@@ -157,12 +157,12 @@ func (cfg Config) check() (Config, error) {
 	}
 	for i, r := range cfg.Workers {
 		if r == nil {
-			errs = append(errs, fmt.Errorf("Workers[%d] is nil", i))
+			errs = append(errs, fmt.Errorf("config: Workers[%d] is nil", i))
 		}
 	}
 	for i, h := range cfg.Offboard {
 		if isNil(h) {
-			errs = append(errs, fmt.Errorf("Offboard[%d] is nil", i))
+			errs = append(errs, fmt.Errorf("config: Offboard[%d] is nil", i))
 		}
 	}
 	if cfg.Syncer != nil && (cfg.Syncer.Source == nil || cfg.Syncer.Sink == nil) {

@@ -101,7 +101,6 @@ func (f *Fleet) Customers(ctx context.Context, opts ListOptions) (Page, error) {
 			if err != nil {
 				return Page{}, err
 			}
-			after = rec.Name
 			if !ok || (opts.State != "" && c.State != opts.State) || (opts.NeedsAction && !c.NeedsAction()) {
 				continue
 			}

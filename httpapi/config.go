@@ -173,7 +173,7 @@ func (cfg Config) check(admin bool) (*checked, error) {
 		errs = append(errs, errors.New("Fleet holds a nil pointer: set Config.Fleet to the *fleet.Fleet or leave it nil"))
 	}
 	if cfg.Users != nil && isNil(cfg.Users) {
-		errs = append(errs, errors.New("Users holds a nil pointer: set Config.Users to the *sqlsink.Sink or leave it nil"))
+		errs = append(errs, errors.New("the Users field holds a nil pointer: set Config.Users to the *sqlsink.Sink or leave it nil"))
 	}
 	if cfg.QoE != nil && isNil(cfg.QoE) {
 		errs = append(errs, errors.New("the QoE service is a typed nil"))

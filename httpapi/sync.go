@@ -7,9 +7,6 @@ import (
 	"github.com/tenantgate/tenantgate/fleet"
 )
 
-// errClosed means the handler was closed: it starts no new runs.
-var errClosed = errors.New("httpapi: the handler is closed")
-
 // syncRunJSON is the SyncRun resource: the fleet's run record.
 type syncRunJSON = fleet.SyncRun
 

@@ -376,6 +376,7 @@ func parseTeamsSelect(v string) ([]string, error) {
 		f = strings.TrimSpace(f)
 		i := slices.IndexFunc(teamsProps, func(p string) bool { return strings.EqualFold(p, f) })
 		if i < 0 {
+			//lint:ignore ST1005 Graph's own message, word for word
 			return nil, fmt.Errorf("Could not find a property named '%s' on type 'microsoft.graph.teamsAdministration.teamsUserConfiguration'.", f)
 		}
 		sel = append(sel, teamsProps[i])
