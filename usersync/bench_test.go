@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	kauth "github.com/microsoft/kiota-authentication-azure-go"
 	khttp "github.com/microsoft/kiota-http-go"
 	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
@@ -124,27 +126,10 @@ func BenchmarkSync(b *testing.B) {
 		}
 	})
 	b.Run("floor/all", func(b *testing.B) {
-		var page struct {
-			Value []usersync.User `json:"value"`
-			Next  string          `json:"@odata.nextLink"`
-		}
 		for b.Loop() {
-			n := 0
-			for next := first; next != ""; {
-				req, _ := http.NewRequestWithContext(b.Context(), http.MethodGet, next, nil)
-				req.Header.Set("Authorization", "Bearer tok-contoso")
-				resp, err := hc.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				page.Value, page.Next = page.Value[:0], ""
-				err = json.NewDecoder(resp.Body).Decode(&page)
-				resp.Body.Close()
-				if err != nil {
-					b.Fatal(err)
-				}
-				n += len(page.Value)
-				next = page.Next
+			n, err := floorRead(b.Context(), hc, first, "tok-contoso")
+			if err != nil {
+				b.Fatal(err)
 			}
 			if n != benchUsers {
 				b.Fatalf("read %d users", n)
@@ -152,45 +137,151 @@ func BenchmarkSync(b *testing.B) {
 		}
 	})
 
-	// Many tenants: 100 tenants of 5,000 users (6 pages each), 20 ms added
-	// latency per page, several concurrency limits. ideal-ms is pages x
-	// latency / concurrency.
-	many := newFakeGraph()
-	defer many.Close()
-	many.cached = true
-	many.latency = 20 * time.Millisecond
-	// The tenants share their pages (and the page cache): only the client
-	// side differs, as it would against Graph.
-	shared := many.addTenant("t0", 5000)
+	// Many tenants, CPU-bound: 100 tenants of 5,000 users (6 pages each,
+	// the tenants share their pages and the page cache: only the client
+	// side differs, as it would against Graph), no added latency. The
+	// engine against the many-tenant floor: the floor/all reader (plain
+	// net/http + encoding/json) over the same tenants at the same
+	// concurrency.
+	cpu := newFakeGraph()
+	defer cpu.Close()
+	cpu.cached = true
+	shared := cpu.addTenant("t0", 5000)
 	customers := []string{"t0"}
 	for i := 1; i < 100; i++ {
 		c := "t" + strconv.Itoa(i)
 		customers = append(customers, c)
-		many.alias(c, shared)
+		cpu.alias(c, shared)
 	}
-	msrc, err := many.source(usersync.GraphOptions{NoCount: true}, nil)
+	csrc, err := cpu.source(usersync.GraphOptions{NoCount: true, Transport: pooled(cpu)}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	warm(b, msrc, "t0", usersync.Query{})
-	for _, conc := range []int{10, 25, 50, 100} {
-		b.Run(fmt.Sprintf("many-tenants/100x5000/concurrency-%d", conc), func(b *testing.B) {
-			s := &usersync.Syncer{Source: msrc, Sink: &countSink{}, Concurrency: conc, Logger: discardLogger}
-			pages := 0
-			for b.Loop() {
-				pages = 0
-				for _, r := range s.Sync(b.Context(), customers...) {
-					if r.Err != nil || r.Matched != 5000 {
-						b.Fatalf("%s: %d users, %v", r.Customer, r.Matched, r.Err)
-					}
-					pages += r.Pages
-				}
-			}
-			ideal := time.Duration(pages) * many.latency / time.Duration(conc)
-			b.ReportMetric(float64(ideal.Milliseconds()), "ideal-ms")
-			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "wall-ms")
-		})
+	warm(b, csrc, "t0", usersync.Query{})
+	for _, conc := range []int{10, 50} {
+		name := fmt.Sprintf("many-tenants/cpu/100x5000/concurrency-%d", conc)
+		b.Run(name+"/tenantgate", func(b *testing.B) { manySync(b, csrc, customers, conc, 5000, 0) })
+		b.Run(name+"/floor", func(b *testing.B) { manyFloor(b, cpu, customers, conc, 5000, 999) })
 	}
+
+	// Many tenants, latency-bound: 50 tenants of 100 users read 20 a page
+	// (5 pages each), 100 ms added latency per page, concurrency 50: the
+	// CPU has little to do, so the wall time should approach the ideal,
+	// pages x latency / concurrency.
+	slow := newFakeGraph()
+	defer slow.Close()
+	slow.cached = true
+	slow.latency = 100 * time.Millisecond
+	small := slow.addTenant("s0", 100)
+	few := []string{"s0"}
+	for i := 1; i < 50; i++ {
+		c := "s" + strconv.Itoa(i)
+		few = append(few, c)
+		slow.alias(c, small)
+	}
+	ssrc, err := slow.source(usersync.GraphOptions{NoCount: true, PageSize: 20, Transport: pooled(slow)}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	warm(b, ssrc, "s0", usersync.Query{})
+	b.Run("many-tenants/latency/50x100/top-20/latency-100ms/concurrency-50/tenantgate", func(b *testing.B) {
+		manySync(b, ssrc, few, 50, 100, slow.latency)
+	})
+	b.Run("many-tenants/latency/50x100/top-20/latency-100ms/concurrency-50/floor", func(b *testing.B) {
+		manyFloor(b, slow, few, 50, 100, 20)
+	})
+}
+
+// manySync syncs the customers at concurrency conc, each with want users,
+// and reports wall-ms (and, with latency, ideal-ms: pages x latency /
+// concurrency).
+func manySync(b *testing.B, src usersync.Source, customers []string, conc, want int, latency time.Duration) {
+	s := &usersync.Syncer{Source: src, Sink: &countSink{}, Concurrency: conc, Logger: discardLogger}
+	s.Sync(b.Context(), customers...) // open the connections before timing
+	pages := 0
+	for b.Loop() {
+		pages = 0
+		for _, r := range s.Sync(b.Context(), customers...) {
+			if r.Err != nil || r.Matched != want {
+				b.Fatalf("%s: %d users, %v", r.Customer, r.Matched, r.Err)
+			}
+			pages += r.Pages
+		}
+	}
+	if latency > 0 {
+		ideal := time.Duration(pages) * latency / time.Duration(conc)
+		b.ReportMetric(float64(ideal.Milliseconds()), "ideal-ms")
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "wall-ms")
+}
+
+// manyFloor reads the customers' users with floorRead at concurrency
+// conc, $top=top.
+func manyFloor(b *testing.B, fg *fakeGraph, customers []string, conc, want, top int) {
+	hc := &http.Client{Transport: pooled(fg)}
+	first := fg.srv.URL + "/v1.0/users?" + url.Values{
+		"$select": {strings.Join(usersync.Properties, ",")}, "$top": {strconv.Itoa(top)},
+	}.Encode()
+	read := func() error {
+		var g errgroup.Group
+		g.SetLimit(conc)
+		for _, c := range customers {
+			g.Go(func() error {
+				n, err := floorRead(b.Context(), hc, first, "tok-"+c)
+				if err == nil && n != want {
+					err = fmt.Errorf("%s: read %d users, want %d", c, n, want)
+				}
+				return err
+			})
+		}
+		return g.Wait()
+	}
+	if err := read(); err != nil { // open the connections before timing
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := read(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "wall-ms")
+}
+
+// pooled returns the fake's TLS transport keeping up to 100 idle
+// connections to it (net/http keeps 2 by default), so that many customers
+// syncing at once reuse their connections instead of handshaking again.
+func pooled(fg *fakeGraph) *http.Transport {
+	tr := fg.srv.Client().Transport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 100
+	return tr
+}
+
+// floorRead is the floor reader: plain net/http and encoding/json into a
+// struct, page by page; it returns the users read.
+func floorRead(ctx context.Context, hc *http.Client, first, token string) (int, error) {
+	var page struct {
+		Value []usersync.User `json:"value"`
+		Next  string          `json:"@odata.nextLink"`
+	}
+	n := 0
+	for next := first; next != ""; {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, next, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return n, err
+		}
+		page.Value, page.Next = page.Value[:0], ""
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		_, _ = io.Copy(io.Discard, resp.Body) // to EOF, so the connection is reused
+		resp.Body.Close()
+		if err != nil {
+			return n, err
+		}
+		n += len(page.Value)
+		next = page.Next
+	}
+	return n, nil
 }
 
 // pageLinks follows the nextLinks from first and returns every page's URL.
