@@ -123,7 +123,7 @@ func (f *Fleet) register(w *river.Workers) error {
 func (f *Fleet) periodicJobs() []*river.PeriodicJob {
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(f.cfg.PlanInterval), func() (river.JobArgs, *river.InsertOpts) {
-			return PlanArgs{}, &river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: inFlight}}
+			return PlanArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByState: inFlight}}
 		}, &river.PeriodicJobOpts{ID: KindPlan, RunOnStart: true}),
 	}
 }

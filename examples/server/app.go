@@ -194,6 +194,9 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 		if err := a.seedDemoCustomer(ctx); err != nil {
 			return nil, err
 		}
+		if err := a.seedDemoFleet(ctx); err != nil {
+			return nil, err
+		}
 		if err := a.seedDemoQoE(ctx); err != nil {
 			return nil, err
 		}

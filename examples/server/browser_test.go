@@ -348,6 +348,29 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("first synced user %q is not in Milan, IT", firstRow)
 	}
 
+	// The fleet: the Customers page shows each demo customer's state and
+	// what to do; the needs-action filter hides the healthy one.
+	var fabrikamAction, northwindState, tailspinAction string
+	var needsAction []string
+	step("the Customers page",
+		chromedp.Navigate(d.base+"/customers"),
+		chromedp.WaitVisible(css(`#fleet tr[data-customer="contoso"] .badge[data-state="connected"]`)),
+		chromedp.WaitVisible(css(`#fleet tr[data-customer="northwind"] .badge[data-state="consentRequired"]`)),
+		into(&fabrikamAction, chromedp.Evaluate[string](`document.querySelector('#fleet tr[data-customer="fabrikam"] td:nth-child(4)').dataset.action`)),
+		into(&northwindState, chromedp.Text(css(`#fleet tr[data-customer="northwind"] .badge`))),
+		into(&tailspinAction, chromedp.Evaluate[string](`document.querySelector('#fleet tr[data-customer="tailspin"] td:nth-child(4)').dataset.action`)),
+		screenshot("08b-customers"),
+		chromedp.Click(css(`#needs-action`)),
+		chromedp.WaitNotPresent(css(`#fleet tr[data-customer="contoso"]`)),
+		into(&needsAction, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#fleet tbody tr")).map(r => r.dataset.customer)`)),
+	)
+	if fabrikamAction != "rotateSecret" || northwindState != "Consent required" || tailspinAction != "sendInvitation" {
+		t.Errorf("fleet shows fabrikam %q, northwind %q, tailspin %q", fabrikamAction, northwindState, tailspinAction)
+	}
+	if strings.Join(needsAction, ",") != "fabrikam,northwind,tailspin" {
+		t.Errorf("needs action: %v", needsAction)
+	}
+
 	// The other controls of the settings screen.
 	var msg, wizardLink string
 	var qoeAttrs map[string]string

@@ -58,6 +58,9 @@ func (a *app) startFake() error {
 	if err != nil {
 		return fmt.Errorf("demo provider app: %w", err)
 	}
+	if err := a.addDemoFleet(); err != nil {
+		return err
+	}
 	return a.addDemoQoEApp()
 }
 

@@ -59,6 +59,7 @@ func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, erro
 	mux.Handle("POST "+notificationPath, a.qoe.Handler())
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(http.FileServerFS(static))))
 	mux.HandleFunc("GET /{$}", p.index)
+	mux.HandleFunc("GET /customers", p.customersPage)
 	mux.HandleFunc("GET /login", p.loginPage)
 	mux.Handle("POST /login", cop.Handler(http.HandlerFunc(p.login)))
 	mux.Handle("POST /logout", cop.Handler(http.HandlerFunc(p.logout)))
@@ -156,6 +157,16 @@ func (p *portal) index(w http.ResponseWriter, r *http.Request) {
 	p.render(w, http.StatusOK, "index.html", d)
 }
 
+// customersPage is the fleet: every customer with its state and what to do.
+func (p *portal) customersPage(w http.ResponseWriter, r *http.Request) {
+	d := p.data(r)
+	if !d.LoggedIn {
+		http.Redirect(w, r, "/login?next=/customers", http.StatusSeeOther)
+		return
+	}
+	p.render(w, http.StatusOK, "customers.html", d)
+}
+
 func (p *portal) loginPage(w http.ResponseWriter, r *http.Request) {
 	d := p.data(r)
 	d.Next = safeNext(r.URL.Query().Get("next"))
@@ -165,7 +176,7 @@ func (p *portal) loginPage(w http.ResponseWriter, r *http.Request) {
 // safeNext keeps a post-login redirect on the portal's own pages.
 func safeNext(next string) string {
 	switch next {
-	case "/outbox":
+	case "/outbox", "/customers":
 		return next
 	}
 	return "/"

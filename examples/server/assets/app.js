@@ -282,6 +282,15 @@
         row("Last error", fmtTime(s.lastError.at) + ": " + s.lastError.message);
         if (actions[s.lastError.action]) row("What to do", actions[s.lastError.action]);
       }
+      // The fleet's schedule for this customer (River jobs).
+      try {
+        const f = (await call("GET", "")).data;
+        const when = (t) => (t ? (new Date(t) <= new Date() ? "due now" : fmtTime(t)) : "");
+        row("Next scheduled check", when(f.nextCheckAt));
+        row("Next scheduled sync", when(f.nextSyncAt));
+      } catch (e) {
+        if (!(e instanceof APIError && (e.status === 404 || e.status === 501))) throw e;
+      }
     });
   }
 

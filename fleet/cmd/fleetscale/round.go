@@ -136,7 +136,7 @@ func orchestrate(ctx context.Context, args []string, out io.Writer) error {
 			Secrets: []m365test.Secret{{Value: secret, Expires: time.Now().AddDate(1, 0, 0)}}, ApplicationPermissions: []string{"User.Read.All", "Organization.Read.All", "TeamsUserConfiguration.Read.All"}}); err != nil {
 			return err
 		}
-		if err := fake.GrantAdminConsentNow(t.ID, appID); err != nil {
+		if err := fake.GrantAdminConsent(t.ID, appID); err != nil {
 			return err
 		}
 		mode, tid, acct := m365access.ModeAppRegistration, t.ID, t.AdminUPN()
@@ -323,6 +323,16 @@ func verify(ctx context.Context, out io.Writer, o options, f *fleet.Fleet, dsn s
 	_ = conn.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind IN ('fleet.sync', 'fleet.check') AND attempt > 1`).Scan(&retried)
 	_ = conn.QueryRow(ctx, `SELECT coalesce(sum(generation), 0) FROM tenantgate_user_sync_passes`).Scan(&passes)
 	if lost > 0 {
+		rows, err := conn.Query(ctx, `SELECT kind, state, args::text, coalesce(errors[array_length(errors, 1)]->>'error', '') FROM river_job
+			WHERE kind LIKE 'fleet.%' AND state IN ('discarded', 'cancelled') LIMIT 5`)
+		if err == nil {
+			for rows.Next() {
+				var kind, state, args, msg string
+				_ = rows.Scan(&kind, &state, &args, &msg)
+				problems = append(problems, fmt.Sprintf("job %s %s %s: %s", kind, args, state, msg))
+			}
+			rows.Close()
+		}
 		problems = append(problems, fmt.Sprintf("%d fleet jobs discarded or cancelled", lost))
 	}
 

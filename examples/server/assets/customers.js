@@ -1,0 +1,141 @@
+// The tenantgate reference portal's Customers page: the fleet table from
+// GET /api/customers, filters, paging, add and offboard. No inline script.
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const actionText = {
+    sendInvitation: "Send the invitation",
+    reInvite: "Send a new invitation",
+    grantConsent: "Grant admin consent",
+    rotateSecret: "Rotate the client secret",
+    rotateCertificate: "Rotate the certificate",
+    fixSettings: "Fix the settings",
+    fixTenant: "Fix the tenant",
+    fixCredentials: "Fix the credentials",
+    fixFilter: "Fix the user filter",
+    configure: "Configure Microsoft 365",
+    completeMFAOrSwitchToToken: "Switch to the auth token",
+    restartConnection: "Send the invitation again",
+  };
+  const stateText = {
+    connected: "Connected", degraded: "Degraded", notConnected: "Not connected", consentRequired: "Consent required",
+    reauthorizationRequired: "Reauthorization required", credentialExpired: "Credential expired",
+    notConfigured: "Not configured", offboarding: "Offboarding",
+  };
+  let cursors = [""]; // the after cursor of each page shown
+  let next = "";
+
+  function fmtTime(s) {
+    if (!s) return "";
+    const d = new Date(s);
+    return isNaN(d) ? s : d.toLocaleString();
+  }
+
+  function show(kind, text) {
+    const m = $("message");
+    m.hidden = false;
+    m.className = "message " + kind;
+    m.textContent = text;
+  }
+
+  async function call(method, path, body) {
+    const opts = { method, headers: {}, credentials: "same-origin" };
+    if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    const r = await fetch("/api" + path, opts);
+    const data = r.headers.get("Content-Type") && r.headers.get("Content-Type").includes("json") ? await r.json() : null;
+    if (!r.ok) {
+      if (r.status === 401) { window.location = "/login"; }
+      throw new Error((data && (data.detail || data.title)) || ("HTTP " + r.status));
+    }
+    return data;
+  }
+
+  function cell(tr, text, cls) {
+    const td = document.createElement("td");
+    if (text instanceof Node) td.append(text); else td.textContent = text || "";
+    if (cls) td.className = cls;
+    tr.append(td);
+    return td;
+  }
+
+  async function load(after) {
+    const q = new URLSearchParams({ limit: "25" });
+    if (after) q.set("after", after);
+    if ($("state-filter").value) q.set("state", $("state-filter").value);
+    if ($("needs-action").checked) q.set("needsAction", "true");
+    try {
+      const page = await call("GET", "/customers?" + q);
+      const body = $("fleet").querySelector("tbody");
+      body.replaceChildren();
+      for (const c of page.customers) {
+        const tr = document.createElement("tr");
+        tr.dataset.customer = c.customer;
+        const a = document.createElement("a");
+        a.href = "/?customer=" + encodeURIComponent(c.customer);
+        a.textContent = c.name && c.name !== c.customer ? c.name + " (" + c.customer + ")" : c.customer;
+        cell(tr, a);
+        cell(tr, c.authMode);
+        const badge = document.createElement("span");
+        badge.className = "badge";
+        badge.dataset.state = c.state;
+        badge.textContent = stateText[c.state] || c.state;
+        cell(tr, badge);
+        cell(tr, c.action ? (actionText[c.action] || c.action) : "", c.action ? "action" : "").dataset.action = c.action || "";
+        cell(tr, fmtTime(c.lastValidatedAt));
+        cell(tr, fmtTime(c.lastSyncAt));
+        cell(tr, fmtTime(c.secretExpiresAt));
+        cell(tr, fmtTime(c.nextCheckAt));
+        cell(tr, fmtTime(c.nextSyncAt));
+        const off = document.createElement("button");
+        off.type = "button";
+        off.className = "offboard";
+        off.textContent = "Offboard";
+        off.disabled = c.state === "offboarding";
+        off.addEventListener("click", () => offboard(c.customer, c.name));
+        cell(tr, off);
+        body.append(tr);
+      }
+      $("fleet-empty").hidden = page.customers.length > 0;
+      next = page.next || "";
+      $("fleet-next").disabled = !next;
+      $("fleet-first").disabled = cursors.length <= 1;
+    } catch (e) {
+      show("error", "Listing the customers failed: " + e.message);
+    }
+  }
+
+  async function offboard(customer, name) {
+    if (!window.confirm("Offboard " + (name || customer) + "? This revokes and erases its tokens, secrets, invitations, QoE subscriptions, synced users and call data. The audit trail stays.")) return;
+    try {
+      const r = await call("DELETE", "/customers/" + encodeURIComponent(customer));
+      show("ok", "Offboarding " + customer + " (job " + r.job + ").");
+      setTimeout(() => load(cursors[cursors.length - 1]), 1500);
+      await load(cursors[cursors.length - 1]);
+    } catch (e) {
+      show("error", "Offboarding failed: " + e.message);
+    }
+  }
+
+  $("fleet-refresh").addEventListener("click", () => load(cursors[cursors.length - 1]));
+  $("state-filter").addEventListener("change", () => { cursors = [""]; load(""); });
+  $("needs-action").addEventListener("change", () => { cursors = [""]; load(""); });
+  $("fleet-next").addEventListener("click", () => { cursors.push(next); load(next); });
+  $("fleet-first").addEventListener("click", () => { cursors = [""]; load(""); });
+  $("add-customer").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const id = $("new-customer").value.trim();
+    const body = { tenant: $("new-tenant").value.trim(), authMode: "token" };
+    if ($("new-account").value.trim()) body.serviceAccount = $("new-account").value.trim();
+    try {
+      await call("PUT", "/customers/" + encodeURIComponent(id) + "/m365", body);
+      window.location = "/?customer=" + encodeURIComponent(id);
+    } catch (e) {
+      show("error", "Adding the customer failed: " + e.message);
+    }
+  });
+  load("");
+})();
