@@ -193,6 +193,9 @@ var graphCodes = map[string]codeMeaning{
 	"generalException":               {ActionWaitAndRetry, true, StateDegraded, ""},
 	"Request_ResourceNotFound":       {ActionFixTenant, false, StateDegraded, ""},
 	"Request_BadRequest":             {ActionFixSettings, false, StateDegraded, ""},
+	// A page link used after its skip token expired: read again from the
+	// first page.
+	"Directory_ExpiredPageToken": {ActionWaitAndRetry, true, StateDegraded, ""},
 }
 
 // classify fills Action and Retryable from the codes and status.

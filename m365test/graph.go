@@ -234,6 +234,8 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, c *call) {
 		SkipToken:           qv.Get("$skiptoken"),
 		OrderBy:             qv.Get("$orderby"),
 		ConsistencyEventual: strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual"),
+		Now:                 s.Now(),
+		SkipTokenLifetime:   s.opts.SkipTokenLifetime,
 	}
 	if sel := qv.Get("$select"); sel != "" {
 		for _, f := range strings.Split(sel, ",") {
@@ -294,7 +296,7 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, c *call) {
 		ctx += "(" + strings.Join(res.Select, ",") + ")"
 	}
 	out = appendJSONString(out, ctx)
-	if res.Count >= 0 {
+	if res.Count >= 0 && q.SkipToken == "" { // Graph sends the count on the first page only
 		out = append(out, `,"@odata.count":`...)
 		out = strconv.AppendInt(out, int64(res.Count), 10)
 	}

@@ -5,6 +5,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tenantgate/tenantgate/m365test"
 )
 
 // TestGraphQueryLimits: GET /users refuses what Graph's query-size limits
@@ -59,5 +62,35 @@ func TestGraphQueryLimits(t *testing.T) {
 				t.Fatalf("status %d %v, want 400 Request_UnsupportedQuery", gr.status, gr.body)
 			}
 		})
+	}
+}
+
+// TestUsersPagingRealism: @odata.count comes on the first page only, and a
+// skip token stops working an hour (DefaultSkipTokenLifetime) after its
+// page was served.
+func TestUsersPagingRealism(t *testing.T) {
+	f := newFixture(t, 300)
+	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	tok := appToken(t, f, f.contoso.ID)
+	gr := graphDo(t, f, "GET", "/users?$select=id&$top=100&$count=true", tok, nil, "ConsistencyLevel", "eventual")
+	if gr.status != 200 || gr.body["@odata.count"] == nil {
+		t.Fatalf("first page: %d, count %v", gr.status, gr.body["@odata.count"])
+	}
+	next, _ := gr.body["@odata.nextLink"].(string)
+	gr = graphDo(t, f, "GET", next, tok, nil, "ConsistencyLevel", "eventual")
+	if gr.status != 200 {
+		t.Fatalf("second page: %d %v", gr.status, gr.body)
+	}
+	if c, ok := gr.body["@odata.count"]; ok {
+		t.Errorf("second page carries @odata.count %v; Graph sends it on the first page only", c)
+	}
+	next, _ = gr.body["@odata.nextLink"].(string)
+	f.srv.Advance(m365test.DefaultSkipTokenLifetime + time.Minute)
+	tok = appToken(t, f, f.contoso.ID) // the old access token expired too
+	gr = graphDo(t, f, "GET", next, tok, nil, "ConsistencyLevel", "eventual")
+	if gr.status != 400 || graphErr(t, gr) != "Directory_ExpiredPageToken" {
+		t.Errorf("page after its skip token expired: %d %v, want 400 Directory_ExpiredPageToken", gr.status, gr.body)
 	}
 }

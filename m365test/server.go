@@ -77,7 +77,18 @@ type Options struct {
 	// of at most 2,048 characters in an advanced query), which the fake
 	// otherwise enforces as Graph does.
 	NoQueryLimits bool
+	// SkipTokenLifetime is how long a GET /users skip token (in
+	// @odata.nextLink) works after its page was served, judged by the
+	// server's clock: a later page request fails with 400
+	// Directory_ExpiredPageToken. Zero means DefaultSkipTokenLifetime;
+	// negative never expires them.
+	SkipTokenLifetime time.Duration
 }
+
+// DefaultSkipTokenLifetime is the SkipTokenLifetime of a Server whose
+// Options leave it zero. Graph documents no lifetime for skip tokens, only
+// that they are not kept forever; an hour is an assumption.
+const DefaultSkipTokenLifetime = time.Hour
 
 // DefaultConsentReplicationDelay is the consent replication delay of a
 // Server whose Options leave it zero. Entra ID documents "a few minutes"
@@ -155,6 +166,9 @@ func NewServer(opts *Options) *Server {
 	}
 	if o.NotificationRetryDelay <= 0 {
 		o.NotificationRetryDelay = time.Second
+	}
+	if o.SkipTokenLifetime == 0 {
+		o.SkipTokenLifetime = DefaultSkipTokenLifetime
 	}
 	switch {
 	case o.ConsentReplicationDelay == 0:

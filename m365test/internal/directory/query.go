@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Default and maximum page sizes of GET /users.
@@ -35,7 +36,17 @@ type Query struct {
 	// OrderBy is $orderby: "", or "displayName" or "userPrincipalName",
 	// optionally followed by " asc" or " desc".
 	OrderBy string
+	// Now is the time of the request and SkipTokenLifetime how long a
+	// skip token works after its page was served; a zero Now or a
+	// SkipTokenLifetime <= 0 never expires tokens. An expired token is
+	// [CodeExpiredPageToken].
+	Now               time.Time
+	SkipTokenLifetime time.Duration
 }
+
+// CodeExpiredPageToken is Graph's error code for a skip token used after
+// it expired.
+const CodeExpiredPageToken = "Directory_ExpiredPageToken"
 
 // Result is one page of users.
 type Result struct {
@@ -118,6 +129,9 @@ func (d *Directory) Query(q Query) (Result, error) {
 		if !ok || t.binding != bind || (t.count >= 0) != advanced {
 			return Result{}, badRequest(CodeRequestBadRequest, "The $skiptoken is not valid for this query: send the @odata.nextLink back unchanged, with the same $filter, $orderby and $count.")
 		}
+		if !q.Now.IsZero() && q.SkipTokenLifetime > 0 && q.Now.Unix()-t.issued > int64(q.SkipTokenLifetime/time.Second) {
+			return Result{}, badRequest(CodeExpiredPageToken, "The specified page token value has expired and can no longer be included in your request.")
+		}
 		start, count = t.pos, t.count
 	} else if advanced {
 		count = d.count(expr)
@@ -140,7 +154,11 @@ func (d *Directory) Query(q Query) (Result, error) {
 			continue
 		}
 		if len(res.Users) == top {
-			res.NextSkipToken = d.encodeToken(skipToken{pos: k, count: count, binding: bind})
+			var issued int64
+			if !q.Now.IsZero() {
+				issued = q.Now.Unix()
+			}
+			res.NextSkipToken = d.encodeToken(skipToken{pos: k, count: count, issued: issued, binding: bind})
 			break
 		}
 		res.Users = append(res.Users, d.userAtPos(pos))

@@ -9,7 +9,8 @@ import (
 
 // Skip token layout, before base64url (no padding):
 //
-//	version (1 byte, 1) | position (uvarint) | count+1 (uvarint) |
+//	version (1 byte, 2) | position (uvarint) | count+1 (uvarint) |
+//	issued, Unix seconds (uvarint) |
 //	query binding (8 bytes) | HMAC-SHA256 over all of the above (first 16 bytes)
 //
 // position is the listing position where the next page starts; count is the
@@ -18,7 +19,7 @@ import (
 // order and whether counting was requested, so a token cannot be replayed
 // against another query.
 const (
-	tokenVersion = 1
+	tokenVersion = 2
 	macLen       = 16
 	bindingLen   = 8
 )
@@ -26,6 +27,7 @@ const (
 type skipToken struct {
 	pos     int
 	count   int
+	issued  int64 // Unix seconds
 	binding [bindingLen]byte
 }
 
@@ -34,6 +36,7 @@ func (d *Directory) encodeToken(t skipToken) string {
 	b = append(b, tokenVersion)
 	b = binary.AppendUvarint(b, uint64(t.pos))
 	b = binary.AppendUvarint(b, uint64(t.count+1))
+	b = binary.AppendUvarint(b, uint64(max(t.issued, 0)))
 	b = append(b, t.binding[:]...)
 	m := hmac.New(sha256.New, d.tokenKey[:])
 	m.Write(b)
@@ -72,6 +75,12 @@ func (d *Directory) decodeToken(s string) (skipToken, bool) {
 		return t, false
 	}
 	rest = rest[n:]
+	issued, n := binary.Uvarint(rest)
+	if n <= 0 {
+		return t, false
+	}
+	rest = rest[n:]
+	t.issued = int64(issued)
 	if len(rest) != bindingLen || pos > uint64(d.positions()) || count > uint64(d.Len())+1 {
 		return t, false
 	}
