@@ -125,7 +125,7 @@ func (a *admin) putSettings(w http.ResponseWriter, r *http.Request, customer str
 		AppCertificatePEM: in.CertificatePEM, UserFilter: in.UserFilter, ExpectVersion: expect,
 	}
 	if in.Password != nil {
-		//lint:ignore SA1019 the legacy password mode is on the seed's settings screen (to validate and migrate only).
+		//lint:ignore SA1019 the settings screen keeps the legacy password mode, to validate and migrate away only.
 		u.Password = in.Password
 	}
 	if in.AuthMode != nil {

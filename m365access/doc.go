@@ -30,8 +30,8 @@
 //     (within the hour).
 //   - admin consent ([Manager.ConsentURL], [Manager.CompleteConsent]),
 //     switching modes without an outage ([Manager.SwitchToToken],
-//     [Manager.SwitchMode]), [Manager.Validate] (the seed's "Validate
-//     Authentication") and [Manager.Status] with its forecasts and
+//     [Manager.SwitchMode]), [Manager.Validate] (a settings screen's
+//     "Validate Authentication") and [Manager.Status] with its forecasts and
 //     [Event]s.
 //
 // Failures from Entra ID and Graph become [*Error], which carries the

@@ -10,8 +10,8 @@ import (
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
-// State is a customer's connection state (the seed's Authentication
-// Status).
+// State is a customer's connection state, as the Authentication Status of
+// a provider's settings screen shows it.
 type State string
 
 // The connection states.

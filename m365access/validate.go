@@ -24,7 +24,8 @@ type Check struct {
 	Action Action
 }
 
-// Report is the outcome of Validate (the seed's Validate Authentication).
+// Report is the outcome of Validate (a settings screen's Validate
+// Authentication button).
 type Report struct {
 	Customer string
 	Mode     AuthMode

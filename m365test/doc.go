@@ -46,13 +46,37 @@
 //
 // [Server.AddTenant] creates a tenant, addressable by GUID and by every
 // verified domain, with its Global Admin admin@{domain} and N generated
-// users exactly as design.md "Demo data" specifies. [Server.AddApp]
+// users, as "Demo data" below specifies. [Server.AddApp]
 // registers an app (secrets with expiry, certificates, redirect URIs,
 // PKCE requirement, required permissions). Consent is per tenant per app:
 // admin consent (the adminconsent endpoint, the sign-in page's "Consent on
 // behalf of your organization", or [Server.GrantAdminConsent]) and user
 // consent (the sign-in page). "organizations" and "common" address every
 // tenant.
+//
+// # Demo data
+//
+// A tenant with N users generates user i (0 <= i < N) deterministically, so
+// a test can predict what any filter selects:
+//
+//   - userPrincipalName and mail: user%05d@{domain}; displayName: User %05d
+//   - usageLocation, country, city by i % 10: US United States Seattle; GB
+//     United Kingdom London; DE Germany Berlin; FR France Paris; IT Italy
+//     Milan; ES Spain Madrid; NL Netherlands Amsterdam; SE Sweden Stockholm;
+//     PL Poland Warsaw; JP Japan Tokyo
+//   - officeLocation: the city followed by " Office"
+//   - department by (i / 10) % 5: Sales, Engineering, Support, Finance,
+//     Marketing
+//   - jobTitle by (i / 50) % 4: Engineer, Manager, Analyst, Director
+//   - accountEnabled: false when i % 20 == 19, else true
+//   - companyName: the tenant's display name; id: a stable UUID derived
+//     from the tenant and i
+//
+// The Global Admin admin@{domain} has usageLocation US, country United
+// States, city Seattle, department Administration, jobTitle Global
+// Administrator and accountEnabled true. With 50,000 users (the demo tenant
+// of examples/server, contoso.onmicrosoft.com, "Contoso Ltd") the filter
+// UsageLocation -eq 'IT' selects exactly 5,000.
 //
 // # Non-interactive sign-in
 //

@@ -180,7 +180,7 @@ func TestGraphUsersPaging(t *testing.T) {
 		t.Error("missing first or last user")
 	}
 
-	// The seed's Italy example, with $count as an advanced query.
+	// Italy: 5,000 of the 50,000 generated users, with $count as an advanced query.
 	q := "/users?" + url.Values{"$filter": {"usageLocation eq 'IT'"}, "$count": {"true"}, "$top": {"999"}}.Encode()
 	gr := graphDo(t, f, "GET", q, tok, nil, "ConsistencyLevel", "eventual")
 	if gr.status != 200 || gr.body["@odata.count"] != float64(5000) {

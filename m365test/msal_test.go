@@ -325,7 +325,7 @@ func TestPublicClient(t *testing.T) {
 	admin := f.contoso.AdminUPN()
 
 	// ROPC has no consent UI: 65001 until consent exists.
-	//lint:ignore SA1019 ROPC is deprecated, but the legacy password mode needs it tested (issue 3).
+	//lint:ignore SA1019 ROPC is deprecated, but the legacy password mode needs it tested.
 	_, err = pc.AcquireTokenByUsernamePassword(ctx, scopes, admin, f.contoso.Password(), public.WithTenantID(f.contoso.ID))
 	if codes := aadsts(t, err); !slices.Equal(codes, []int{m365test.CodeConsentRequired}) {
 		t.Fatalf("ROPC without consent: codes = %v, want [65001]", codes)
@@ -351,7 +351,7 @@ func TestPublicClient(t *testing.T) {
 
 	// Now ROPC works for the admin, fails with 50076 for the MFA user and
 	// with 50126 for a wrong password.
-	//lint:ignore SA1019 ROPC is deprecated, but the legacy password mode needs it tested (issue 3).
+	//lint:ignore SA1019 ROPC is deprecated, but the legacy password mode needs it tested.
 	r2, err := pc.AcquireTokenByUsernamePassword(ctx, scopes, admin, f.contoso.Password(), public.WithTenantID(f.contoso.ID))
 	if err != nil {
 		t.Fatal(err)
@@ -362,17 +362,17 @@ func TestPublicClient(t *testing.T) {
 	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.native.ClientID); err != nil {
 		t.Fatal(err)
 	}
-	//lint:ignore SA1019 ROPC is deprecated, but the legacy password mode needs it tested (issue 3).
+	//lint:ignore SA1019 ROPC is deprecated, but the legacy password mode needs it tested.
 	_, err = pc.AcquireTokenByUsernamePassword(ctx, scopes, "user00001@contoso.onmicrosoft.com", f.contoso.Password(), public.WithTenantID(f.contoso.ID))
 	if codes := aadsts(t, err); !slices.Equal(codes, []int{m365test.CodeMFARequired}) {
 		t.Errorf("MFA user: codes = %v, want [50076]", codes)
 	}
-	//lint:ignore SA1019 ROPC is deprecated, but the legacy password mode needs it tested (issue 3).
+	//lint:ignore SA1019 ROPC is deprecated, but the legacy password mode needs it tested.
 	_, err = pc.AcquireTokenByUsernamePassword(ctx, scopes, "user00002@contoso.onmicrosoft.com", "wrong", public.WithTenantID(f.contoso.ID))
 	if codes := aadsts(t, err); !slices.Equal(codes, []int{m365test.CodeInvalidCredentials}) {
 		t.Errorf("wrong password: codes = %v, want [50126]", codes)
 	}
-	//lint:ignore SA1019 ROPC is deprecated, but the legacy password mode needs it tested (issue 3).
+	//lint:ignore SA1019 ROPC is deprecated, but the legacy password mode needs it tested.
 	if _, err := pc.AcquireTokenByUsernamePassword(ctx, scopes, "user00002@contoso.onmicrosoft.com", f.contoso.Password(), public.WithTenantID(f.contoso.ID)); err != nil {
 		t.Errorf("ROPC for a user after admin consent: %v", err)
 	}

@@ -26,7 +26,8 @@ type TenantOptions struct {
 	// DisplayName is the organisation's name (every user's companyName).
 	// Empty uses the first domain label.
 	DisplayName string
-	// Users is the number of generated users (see design.md "Demo data"),
+	// Users is the number of generated users (see "Demo data" in the
+	// package documentation),
 	// besides the Global Admin admin@{first domain}.
 	Users int
 	// Password is the password of every user, the Global Admin included.

@@ -24,7 +24,7 @@ import (
 var discardLogger = slog.New(slog.DiscardHandler)
 
 // fakeGraph is a minimal Graph /v1.0/users over TLS for these tests: users
-// are generated as in m365test (design.md "Demo data"), $filter supports
+// are generated as in m365test (its documentation's "Demo data"), $filter supports
 // "usageLocation eq 'XX'", $top, $skiptoken paging, $count with
 // ConsistencyLevel, and per-tenant faults.
 type fakeGraph struct {

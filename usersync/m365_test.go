@@ -139,7 +139,7 @@ func (c *cloud) syncer(t testing.TB, sink usersync.Sink, maxRetries int) *usersy
 	}
 }
 
-// TestSyncM365 is issue 6's "done when" against the fake cloud with real
+// TestSyncM365 runs a sync of several customers against the fake cloud with real
 // MSAL, m365access and msgraph-sdk-go's pipeline: three customers, one
 // whose token was revoked and one throttled beyond the retries. The
 // healthy one completes; the others are reported with their actions and

@@ -191,7 +191,7 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 	}
 
 	if cfg.Mode == modeDemo {
-		if err := a.seedDemoCustomer(ctx); err != nil {
+		if err := a.configureDemoCustomer(ctx); err != nil {
 			return nil, err
 		}
 		if err := a.seedDemoFleet(ctx); err != nil {

@@ -23,8 +23,9 @@ import (
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
-// The demo's fake cloud: the tenant of design.md's demo data and the
-// provider app registered in it.
+// The demo's fake cloud: the contoso.onmicrosoft.com tenant with its
+// generated users (m365test's "Demo data") and the provider app registered
+// in it.
 const (
 	demoDomain      = "contoso.onmicrosoft.com"
 	demoDisplayName = "Contoso Ltd"
@@ -64,10 +65,10 @@ func (a *app) startFake() error {
 	return a.addDemoQoEApp()
 }
 
-// seedDemoCustomer configures the demo customer for the fake tenant in
+// configureDemoCustomer enrolls the demo customer and configures it for the fake tenant in
 // token mode, unless it already has settings (a restart keeps what the
 // user changed).
-func (a *app) seedDemoCustomer(ctx context.Context) error {
+func (a *app) configureDemoCustomer(ctx context.Context) error {
 	if err := a.fleet.Enroll(ctx, a.cfg.Customer, demoDisplayName); err != nil && !errors.Is(err, fleet.ErrOffboarding) {
 		return fmt.Errorf("enroll the demo customer: %w", err)
 	}
@@ -85,7 +86,7 @@ func (a *app) seedDemoCustomer(ctx context.Context) error {
 		QoEAppID: &qoeApp, QoEClientSecret: &qoeSecret,
 	})
 	if errors.Is(err, tokenstore.ErrConflict) {
-		return nil // another process seeded it meanwhile
+		return nil // another process configured it meanwhile
 	}
 	if err != nil {
 		return fmt.Errorf("configure the demo customer: %w", err)

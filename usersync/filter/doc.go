@@ -1,8 +1,8 @@
 // Package filter is the user sync filter language of tenantgate: the
 // Get-CsOnlineUser -Filter syntax of Teams PowerShell, compiled to a
 // Microsoft Graph $filter for the part Graph can evaluate plus a client-side
-// matcher for the rest, so a sync reads only the users it needs (the seed's
-// example: 5,000 users in Italy out of 50,000) and still gets exactly the
+// matcher for the rest, so a sync reads only the users it needs (for
+// example the 5,000 users in Italy out of 50,000) and still gets exactly the
 // users the filter means.
 //
 // It is pure Go with no I/O: package usersync calls Compile on a customer's

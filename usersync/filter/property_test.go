@@ -15,7 +15,8 @@ import (
 	"github.com/tenantgate/tenantgate/usersync/filter"
 )
 
-// The demo tenant's data domain (design.md, "Demo data").
+// The demo tenant's data domain (package m365test's documentation, "Demo
+// data").
 var (
 	demoLocations = []struct{ code, country, city string }{
 		{"US", "United States", "Seattle"}, {"GB", "United Kingdom", "London"}, {"DE", "Germany", "Berlin"},
@@ -609,7 +610,7 @@ func TestPushdownAgreesWithGraph(t *testing.T) {
 	}
 }
 
-// TestDemoUserPredictions checks the seed's example on the demo tenant's
+// TestDemoUserPredictions checks the Italy filter on the demo tenant's
 // generated users: exactly a tenth of them are in Italy.
 func TestDemoUserPredictions(t *testing.T) {
 	plan, err := filter.Compile("UsageLocation -eq 'IT'")

@@ -14,7 +14,8 @@ import (
 // displayName and userPrincipalName order up to this size.
 const MaxUsers = 100_000
 
-// Demo data tables, indexed as design.md "Demo data" specifies.
+// Demo data tables, indexed as package m365test's documentation ("Demo
+// data") specifies.
 var (
 	locations = [10]struct{ usage, country, city, office string }{
 		{"US", "United States", "Seattle", "Seattle Office"},

@@ -2,7 +2,8 @@ package directory
 
 import "fmt"
 
-// This file is the test's own reading of design.md "Demo data", written
+// This file is the test's own reading of the demo data specification
+// (package m365test's documentation, "Demo data"), written
 // independently of the generator so the tests compare two implementations.
 
 const (
