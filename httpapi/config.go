@@ -105,7 +105,7 @@ type Config struct {
 	// the wizard pages. Browsers enforce form-action on the redirect that
 	// follows the form POST, so the origin of the authorize URL must be
 	// listed. Empty means the authority hosts of m365access.DefaultClouds;
-	// with the m365test fake, add its BrowserURL.
+	// with the m365test fake, use m365test.Provider.SignInOrigins.
 	SignInOrigins []string
 
 	// ProviderName names the provider on the wizard pages.

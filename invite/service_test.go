@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tenantgate/tenantgate/invite"
+	"github.com/tenantgate/tenantgate/invite/outbox"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
@@ -576,6 +577,8 @@ func TestNewOptions(t *testing.T) {
 		field string
 	}{
 		{"no store", invite.Options{PublicBaseURL: baseURL}, "Store"},
+		{"nil *SealedStore", invite.Options{Store: (*tokenstore.SealedStore)(nil), PublicBaseURL: baseURL}, "Store"},
+		{"nil *outbox.Outbox", invite.Options{Store: store, Mailer: (*outbox.Outbox)(nil), PublicBaseURL: baseURL}, "Mailer"},
 		{"no base", invite.Options{Store: store}, "PublicBaseURL"},
 		{"relative", invite.Options{Store: store, PublicBaseURL: "/m365"}, "PublicBaseURL"},
 		{"no host", invite.Options{Store: store, PublicBaseURL: "https:///x"}, "PublicBaseURL"},
@@ -592,7 +595,10 @@ func TestNewOptions(t *testing.T) {
 		{"permission", invite.Options{Store: store, PublicBaseURL: baseURL, Permissions: []invite.Permission{{Name: "User.Read.All"}}}, "Permissions[0].Reason"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := invite.New(c.opts)
+			svc, err := invite.New(c.opts)
+			if svc != nil {
+				t.Errorf("a Service despite the error")
+			}
 			var ve *invite.ValidationError
 			if !errors.As(err, &ve) || ve.Fields[0].Field != c.field {
 				t.Fatalf("err = %v, want a ValidationError on %s", err, c.field)
