@@ -1,8 +1,9 @@
 // Command minimalhost is the smallest complete host of tenantgate: the
 // README's embedding sketch, compiled. It wires tokenstore (SQLite),
-// m365access, invite (SMTP), usersync (Graph source, SQLite sink) and
-// httpapi behind the host's own authorization, runs the token keep-alive,
-// and shuts down in order. docs/benchmarks.md measures its binary size and
+// m365access, invite (SMTP), usersync (Graph source, SQLite sink), the
+// fleet's background jobs (River on SQLite: syncs, health checks, token
+// keep-alive) and httpapi behind the host's own authorization, and shuts
+// down in order. docs/benchmarks.md measures its binary size and
 // cold build time.
 //
 // It needs real settings (a provider app, SMTP, a sealing key); the demo
@@ -20,6 +21,7 @@ import (
 	"os/signal"
 	"time"
 
+	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/httpapi"
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/invite/smtpmail"
@@ -90,6 +92,18 @@ func run() error {
 	}
 	syncer := &usersync.Syncer{Source: source, Sink: sink, Filters: access, Logger: logger}
 
+	// Background jobs: user syncs, health checks, token keep-alive.
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	jobs, err := fleet.New(ctx, fleet.Config{SQLitePath: "jobs.db", Access: access, Store: store,
+		Syncer: syncer, Users: sink, Invitations: invitations, Logger: logger})
+	if err != nil {
+		return err
+	}
+	if err := jobs.Start(bg); err != nil {
+		return err
+	}
+
 	h, err := httpapi.New(httpapi.Config{
 		Authorizer: httpapi.AuthorizerFunc(func(_ context.Context, r *http.Request, _ string, _ httpapi.Operation) error {
 			want := "Bearer " + os.Getenv("ADMIN_TOKEN")
@@ -98,15 +112,11 @@ func run() error {
 			}
 			return nil
 		}),
-		Access: access, Invitations: invitations, Store: store, Syncer: syncer, Users: sink, Logger: logger,
+		Access: access, Invitations: invitations, Store: store, Fleet: jobs, Users: sink, Logger: logger,
 	})
 	if err != nil {
 		return err
 	}
-
-	refresher := make(chan error, 1)
-	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	go func() { refresher <- access.Run(bg, m365access.RefresherOptions{}) }()
 
 	mux := http.NewServeMux()
 	mux.Handle("/m365/", http.StripPrefix("/m365", h))
@@ -118,13 +128,12 @@ func run() error {
 	case <-ctx.Done():
 	}
 
-	// Shutdown, in order: stop taking requests, drain the sync runs, stop
-	// the refresher; the deferred sink and store closes run last.
+	// Shutdown, in order: stop taking requests, refuse new sync runs, stop
+	// the fleet (it waits for running jobs); the deferred sink and store
+	// closes run last.
 	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer scancel()
-	err = errors.Join(err, srv.Shutdown(sctx), h.Close(sctx))
-	cancel()
-	<-refresher
+	err = errors.Join(err, srv.Shutdown(sctx), h.Close(sctx), jobs.Stop(sctx))
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
