@@ -428,6 +428,220 @@
     });
   }
 
+
+  // Call quality (QoE).
+  const svgNS = "http://www.w3.org/2000/svg";
+  const reasonText = { jitter: "jitter", packetLoss: "packet loss", roundTrip: "round trip" };
+  let poorCursor = "";
+
+  function svg(name, attrs, text) {
+    const el = document.createElementNS(svgNS, name);
+    for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
+    if (text !== undefined) el.textContent = text;
+    return el;
+  }
+
+  function pct(x) {
+    return (Math.round(x * 1000) / 10) + "%";
+  }
+
+  // drawChart draws the poor-call rate of each day as a bar chart in
+  // inline SVG: 0 to 100% (or the highest rate, rounded up), one bar a
+  // day, grey where a day had no calls.
+  function drawChart(days) {
+    const W = 720, H = 200, left = 40, right = 10, top = 14, bottom = 24;
+    const plotW = W - left - right, plotH = H - top - bottom;
+    let maxRate = 0;
+    for (const d of days) if (d.calls > 0) maxRate = Math.max(maxRate, d.poorCalls / d.calls);
+    const yMax = Math.min(1, Math.max(0.1, Math.ceil(maxRate * 10) / 10));
+    const root = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "Poor-call rate per day" });
+    for (let i = 0; i <= 4; i++) {
+      const v = yMax * i / 4, y = top + plotH - plotH * i / 4;
+      root.append(svg("line", { x1: left, x2: W - right, y1: y, y2: y, class: i === 0 ? "axis" : "grid" }));
+      root.append(svg("text", { x: left - 6, y: y + 4, "text-anchor": "end" }, pct(v)));
+    }
+    const slot = plotW / Math.max(days.length, 1), barW = Math.max(4, slot * 0.62);
+    days.forEach((d, i) => {
+      const x = left + i * slot + (slot - barW) / 2;
+      const label = d.date.slice(5);
+      if (days.length <= 16 || i % 2 === 0) {
+        root.append(svg("text", { x: x + barW / 2, y: H - bottom + 16, "text-anchor": "middle" }, label));
+      }
+      const g = svg("g", { class: "day", "data-date": d.date, "data-calls": d.calls, "data-poor": d.poorCalls });
+      if (d.calls === 0) {
+        g.append(svg("rect", { x, y: top + plotH - 3, width: barW, height: 3, class: "none" }));
+        g.append(svg("title", {}, d.date + ": no calls"));
+      } else {
+        const rate = d.poorCalls / d.calls, h = Math.max(2, plotH * rate / yMax);
+        g.append(svg("rect", { x, y: top + plotH - h, width: barW, height: h, class: rate === 0 ? "bar zero" : "bar" }));
+        g.append(svg("text", { x: x + barW / 2, y: top + plotH - h - 4, "text-anchor": "middle", class: "value" }, pct(rate)));
+        g.append(svg("title", {}, d.date + ": " + d.poorCalls + " of " + d.calls + " calls poor (" + pct(rate) + ")"));
+      }
+      root.append(g);
+    });
+    $("qoe-chart").replaceChildren(root);
+  }
+
+  function showSubscription(sub) {
+    const b = $("qoe-sub-state");
+    b.dataset.state = sub.state;
+    b.textContent = { none: "no subscription", active: "subscribed", expiring: "renewal due", expired: "subscription expired", failed: "subscription failed" }[sub.state] || sub.state;
+    const parts = [];
+    if (sub.expiresAt) parts.push("call records subscription until " + fmtTime(sub.expiresAt));
+    if (sub.lastCallStart) parts.push("newest call " + fmtTime(sub.lastCallStart));
+    if (sub.rejected) parts.push(sub.rejected + " forged notification" + (sub.rejected === 1 ? "" : "s") + " refused");
+    if (sub.lastError) parts.push(sub.lastError);
+    $("qoe-sub-detail").textContent = parts.join(" \u00b7 ");
+  }
+
+  function setStat(id, v, text) {
+    $(id).dataset.value = String(v);
+    $(id).textContent = text === undefined ? fmtNumber(v) : text;
+  }
+
+  async function loadQoESummary() {
+    await run("Reading the call quality", async () => {
+      const s = (await call("GET", "/qoe/summary")).data;
+      showSubscription(s.subscription);
+      setStat("qoe-calls", s.calls);
+      setStat("qoe-poor", s.poorCalls);
+      setStat("qoe-rate", s.poorRate, s.calls ? pct(s.poorRate) : "\u2013");
+      setStat("qoe-jitter", s.poorByReason.jitter);
+      setStat("qoe-loss", s.poorByReason.packetLoss);
+      setStat("qoe-rtt", s.poorByReason.roundTrip);
+      drawChart(s.days.slice(-14));
+    });
+  }
+
+  function fmtDuration(from, to) {
+    const s = Math.round((new Date(to) - new Date(from)) / 1000);
+    return isNaN(s) ? "" : Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+  }
+
+  async function loadPoorCalls(after) {
+    await run("Reading the poor calls", async () => {
+      const q = "?poor=true&limit=25" + (after ? "&after=" + encodeURIComponent(after) : "");
+      const page = (await call("GET", "/qoe/calls" + q)).data;
+      const body = $("qoe-poor-calls").tBodies[0];
+      if (!after) body.replaceChildren();
+      for (const c of page.calls) {
+        const tr = body.insertRow();
+        tr.dataset.id = c.id;
+        tr.insertCell().textContent = fmtTime(c.startDateTime);
+        tr.insertCell().textContent = c.caller;
+        tr.insertCell().textContent = c.callee;
+        tr.insertCell().textContent = fmtDuration(c.startDateTime, c.endDateTime);
+        const why = tr.insertCell();
+        for (const r of c.poorReasons) {
+          const span = document.createElement("span");
+          span.className = "reason";
+          span.textContent = reasonText[r] || r;
+          why.append(span);
+        }
+      }
+      if (!after && page.calls.length === 0) {
+        const tr = body.insertRow();
+        const td = tr.insertCell();
+        td.colSpan = 5;
+        td.className = "muted";
+        td.textContent = "No poor calls in the last 7 days.";
+      }
+      poorCursor = page.next || "";
+      $("qoe-more").hidden = !poorCursor;
+    });
+  }
+
+  async function loadPSTN() {
+    await run("Reading the PSTN report", async () => {
+      const rep = (await call("GET", "/qoe/pstn")).data;
+      const body = $("qoe-pstn").tBodies[0];
+      body.replaceChildren();
+      for (const t of rep.trunks) {
+        const tr = body.insertRow();
+        tr.insertCell().textContent = t.fqdn;
+        tr.insertCell().textContent = fmtNumber(t.attempts);
+        tr.insertCell().textContent = fmtNumber(t.successes);
+        tr.insertCell().textContent = fmtNumber(Math.round(t.minutes * 10) / 10);
+        tr.insertCell().textContent = t.sipCodes.map((c) => c.code + "\u00a0\u00d7" + c.count).join(", ");
+      }
+      if (rep.callingPlan && rep.callingPlan.calls) {
+        const tr = body.insertRow();
+        tr.insertCell().textContent = "Calling Plan";
+        tr.insertCell().textContent = fmtNumber(rep.callingPlan.calls);
+        tr.insertCell().textContent = fmtNumber(rep.callingPlan.calls);
+        tr.insertCell().textContent = fmtNumber(Math.round(rep.callingPlan.minutes * 10) / 10);
+        tr.insertCell().textContent = "";
+      }
+      if (body.rows.length === 0) {
+        const td = body.insertRow().insertCell();
+        td.colSpan = 5;
+        td.className = "muted";
+        td.textContent = rep.pulledAt ? "No PSTN calls." : "Not pulled yet (daily, with CallRecords.Read.PstnCalls).";
+      }
+    });
+  }
+
+  function loadCallQuality() {
+    loadQoESummary();
+    loadPoorCalls("");
+    loadPSTN();
+  }
+
+  async function validateQoE() {
+    const button = $("qoe-validate");
+    busy(button, true);
+    const box = $("qoe-validate-result");
+    box.hidden = true;
+    await run("Validate QoE", async () => {
+      const rep = (await call("POST", "/m365/qoe/validate")).data;
+      box.hidden = false;
+      box.dataset.ok = String(rep.ok);
+      box.className = rep.ok ? "report ok" : "report error";
+      box.replaceChildren();
+      const h = document.createElement("p");
+      h.textContent = rep.ok ? "QoE validation OK" : "QoE validation failed";
+      box.append(h);
+      const ul = document.createElement("ul");
+      for (const c of rep.checks) {
+        const li = document.createElement("li");
+        li.className = c.ok ? "ok" : (c.required ? "error" : "");
+        li.textContent = (c.ok ? "\u2713 " : "\u2717 ") + c.name + (c.detail ? ": " + c.detail : "") + (!c.ok && c.action ? " \u2192 " + c.action : "");
+        ul.append(li);
+      }
+      box.append(ul);
+      showSubscription(rep.subscription);
+    });
+    busy(button, false);
+  }
+
+  // placeCalls asks the demo's fake cloud to place 100 calls, then
+  // follows the summary until they are processed.
+  async function placeCalls() {
+    const button = $("qoe-place");
+    busy(button, true);
+    try {
+      const before = Number($("qoe-calls").dataset.value || 0);
+      const resp = await fetch("/dev/calls", { method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify({ count: 100, pstn: 20 }) });
+      const data = await resp.json().catch(() => null);
+      if (!resp.ok) {
+        showProblem("Place 100 demo calls", resp.status, data);
+        return;
+      }
+      show("ok", "The fake placed " + data.placed + " calls; Microsoft notifies the portal, which fetches and classifies each call\u2026");
+      for (let i = 0; i < 60; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        await loadQoESummary();
+        if (Number($("qoe-calls").dataset.value) >= before + data.placed) break;
+      }
+      loadPoorCalls("");
+      loadPSTN();
+      show("ok", data.placed + " calls processed.");
+    } finally {
+      busy(button, false);
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     $("settings-form").addEventListener("submit", saveSettings);
     $("auth-mode").addEventListener("change", showMode);
@@ -443,6 +657,10 @@
     $("users-first").addEventListener("click", () => loadUsers(""));
     $("filter-list").addEventListener("click", () => { listFilter = $("user-filter").value.trim(); loadUsers(""); });
     $("wizard-link-url").addEventListener("focus", (ev) => ev.target.select());
+    $("qoe-validate").addEventListener("click", validateQoE);
+    $("qoe-refresh").addEventListener("click", loadCallQuality);
+    $("qoe-more").addEventListener("click", () => loadPoorCalls(poorCursor));
+    if ($("qoe-place")) $("qoe-place").addEventListener("click", placeCalls);
 
     run("Loading the settings", loadSettings);
     loadStatus();
@@ -450,6 +668,8 @@
     loadInvitations();
     loadUsers("");
     run("Reading the last sync", pollSync);
+    loadCallQuality();
     setInterval(() => { if (!document.hidden) loadStatus(); }, 10000);
+    setInterval(() => { if (!document.hidden) loadQoESummary(); }, 15000);
   });
 })();
