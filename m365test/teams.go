@@ -59,17 +59,41 @@ var teamsCreated = time.Date(2024, 1, 15, 9, 0, 0, 0, time.UTC)
 // order of the demo data's locations.
 var numberPrefixes = [10]string{"+1206", "+4420", "+4930", "+331", "+3902", "+3491", "+3120", "+468", "+4822", "+813"}
 
+// Shared parts of generated configurations, by variant: read-only, so a
+// listing allocates only each voice user's number.
+var (
+	teamsFeaturesBasic = []string{"Teams", "AudioConferencing"}
+	teamsFeaturesDR    = []string{"Teams", "AudioConferencing", "PhoneSystem"}
+	teamsFeaturesCP    = []string{"Teams", "AudioConferencing", "PhoneSystem", "CallingPlan"}
+	teamsNoNumbers     = []TeamsTelephoneNumber{}
+	teamsNoPolicies    = []TeamsPolicyAssignment{}
+	// teamsPolicies[loc][0] are the policies of odd (Calling Plan) voice
+	// users of location loc, [1] those of even (Direct Routing) ones.
+	teamsPolicies = func() (out [10][2][]TeamsPolicyAssignment) {
+		for loc, ul := range demoUsages {
+			base := []TeamsPolicyAssignment{policyOf("TeamsCallingPolicy", "AllowCalling"), policyOf("TenantDialPlan", "DP-"+ul)}
+			out[loc][0] = base
+			out[loc][1] = append(slices.Clone(base), policyOf("OnlineVoiceRoutingPolicy", "VRP-"+ul))
+		}
+		return out
+	}()
+)
+
+// demoUsages are the usage locations by i % 10.
+var demoUsages = [10]string{"US", "GB", "DE", "FR", "IT", "ES", "NL", "SE", "PL", "JP"}
+
 // generatedTeams builds the demo configuration of generated user i (or of
 // the Global Admin for i < 0) without its id and userPrincipalName. Users
 // with i % 3 == 0 are voice-enabled; odd voice users have a Calling Plan,
-// even ones Direct Routing with an OnlineVoiceRoutingPolicy.
-func generatedTeams(tenantID string, i int, usage string) TeamsUserConfiguration {
+// even ones Direct Routing with an OnlineVoiceRoutingPolicy. Its slices
+// are shared: clone before changing them.
+func generatedTeams(tenantID string, i int) TeamsUserConfiguration {
 	c := TeamsUserConfiguration{
 		TenantID:                   tenantID,
 		AccountType:                "user",
-		FeatureTypes:               []string{"Teams", "AudioConferencing"},
-		TelephoneNumbers:           []TeamsTelephoneNumber{},
-		EffectivePolicyAssignments: []TeamsPolicyAssignment{},
+		FeatureTypes:               teamsFeaturesBasic,
+		TelephoneNumbers:           teamsNoNumbers,
+		EffectivePolicyAssignments: teamsNoPolicies,
 		CreatedDateTime:            teamsCreated,
 		ModifiedDateTime:           teamsCreated,
 	}
@@ -77,23 +101,21 @@ func generatedTeams(tenantID string, i int, usage string) TeamsUserConfiguration
 		return c
 	}
 	c.IsEnterpriseVoiceEnabled = true
-	c.FeatureTypes = append(c.FeatureTypes, "PhoneSystem")
-	if i%2 == 1 {
-		c.FeatureTypes = append(c.FeatureTypes, "CallingPlan")
+	even := 0
+	c.FeatureTypes = teamsFeaturesCP
+	if i%2 == 0 {
+		even, c.FeatureTypes = 1, teamsFeaturesDR
 	}
 	var nb [32]byte
 	b := append(nb[:0], numberPrefixes[i%10]...)
-	digits := strconv.AppendInt(nil, int64(i), 10)
+	var db [20]byte
+	digits := strconv.AppendInt(db[:0], int64(i), 10)
 	for range 7 - len(digits) {
 		b = append(b, '0')
 	}
 	num := string(append(b, digits...))
-	c.TelephoneNumbers = append(c.TelephoneNumbers, TeamsTelephoneNumber{TelephoneNumber: num, AssignmentCategory: "primary"})
-	c.EffectivePolicyAssignments = append(c.EffectivePolicyAssignments,
-		policyOf("TeamsCallingPolicy", "AllowCalling"), policyOf("TenantDialPlan", "DP-"+usage))
-	if i%2 == 0 {
-		c.EffectivePolicyAssignments = append(c.EffectivePolicyAssignments, policyOf("OnlineVoiceRoutingPolicy", "VRP-"+usage))
-	}
+	c.TelephoneNumbers = []TeamsTelephoneNumber{{TelephoneNumber: num, AssignmentCategory: "primary"}}
+	c.EffectivePolicyAssignments = teamsPolicies[i%10][even]
 	return c
 }
 
@@ -110,14 +132,6 @@ func policyOf(typ, name string) TeamsPolicyAssignment {
 		DisplayName: name, AssignmentType: "direct", PolicyID: id.(string)}}
 }
 
-// demoUsage returns the usageLocation of generated user i (or the admin).
-func demoUsage(i int) string {
-	if i < 0 {
-		return "US"
-	}
-	return [10]string{"US", "GB", "DE", "FR", "IT", "ES", "NL", "SE", "PL", "JP"}[i%10]
-}
-
 // teamsAt returns the configuration of the user at listing position pos
 // (0 is the Global Admin, pos k+1 generated user k); ok is false for a
 // user whose configuration was removed.
@@ -132,19 +146,11 @@ func (t *Tenant) teamsAt(pos int, withIdentity bool) (TeamsUserConfiguration, bo
 		}
 		return cloneTeams(*o), true
 	}
-	c := generatedTeams(t.ID, i, demoUsage(i))
+	c := generatedTeams(t.ID, i)
 	if withIdentity {
-		u := t.userAt(i)
-		c.ID, c.UserPrincipalName = u.ID, u.UserPrincipalName
+		c.ID, c.UserPrincipalName = t.dir.IdentityAt(i)
 	}
 	return c, true
-}
-
-func (t *Tenant) userAt(i int) directory.User {
-	if i < 0 {
-		return t.dir.Admin()
-	}
-	return t.dir.UserAt(i)
 }
 
 func cloneTeams(c TeamsUserConfiguration) TeamsUserConfiguration {
@@ -165,7 +171,7 @@ func (s *Server) TeamsUserConfiguration(tenant, idOrUPN string) (TeamsUserConfig
 	if !ok {
 		return TeamsUserConfiguration{}, fmt.Errorf("m365test: TeamsUserConfiguration: user %q has no Teams configuration", idOrUPN)
 	}
-	return c, nil
+	return cloneTeams(c), nil
 }
 
 // SetTeamsUserConfiguration replaces the Teams configuration of the
@@ -302,8 +308,7 @@ func (s *Server) handleTeamsConfigs(w http.ResponseWriter, r *http.Request, c *c
 			break
 		}
 		if cfg.ID == "" {
-			u := t.userAt(pos - 1)
-			cfg.ID, cfg.UserPrincipalName = u.ID, u.UserPrincipalName
+			cfg.ID, cfg.UserPrincipalName = t.dir.IdentityAt(pos - 1)
 		}
 		page = append(page, cfg)
 	}

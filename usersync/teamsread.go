@@ -264,7 +264,7 @@ func (s *GraphSource) listTeams(ctx context.Context, cred azcore.TokenCredential
 		v.Set("$filter", tf)
 	}
 	next := s.base + "/admin/teams/userConfigurations?" + v.Encode()
-	configs := map[string]*TeamsConfig{}
+	configs := make(map[string]*TeamsConfig, teamsPageSize*min(s.teamsMem.listPages(customer, tf), 200))
 	pages := 0
 	for next != "" {
 		req, err := s.newRequest(ctx, cred, customer, next, false)
@@ -272,53 +272,68 @@ func (s *GraphSource) listTeams(ctx context.Context, cred azcore.TokenCredential
 			return nil, pages, err
 		}
 		pages++
-		var page struct {
-			NextLink string      `json:"@odata.nextLink"`
-			Value    []teamsWire `json:"value"`
-		}
-		if err := s.doJSON(req, customer, "read Teams user configurations", &page); err != nil {
+		body, err := s.getBody(req, customer, "read Teams user configurations")
+		if err != nil {
 			return nil, pages, err
 		}
-		for i := range page.Value {
-			if id := page.Value[i].ID; id != "" {
-				configs[id] = page.Value[i].config()
+		dec := s.decoder()
+		next, err = dec.decodeTeamsPage(body, func(id string, c *TeamsConfig) { configs[id] = c })
+		s.decoders.Put(dec)
+		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, pages, ctxErr
 			}
+			return nil, pages, &m365access.Error{Op: "read Teams user configurations", Customer: customer,
+				Err: fmt.Errorf("decode page: %w", err), Action: m365access.ActionWaitAndRetry, Retryable: true}
 		}
-		next = page.NextLink
 	}
 	return configs, pages, nil
 }
 
 // doJSON sends req and decodes a 200 answer's JSON body into v.
 func (s *GraphSource) doJSON(req *http.Request, customer, op string, v any) error {
+	body, err := s.getBody(req, customer, op)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return &m365access.Error{Op: op, Customer: customer, Err: fmt.Errorf("decode response: %w", err),
+			Action: m365access.ActionWaitAndRetry, Retryable: true}
+	}
+	return nil
+}
+
+// getBody sends req and returns a 200 answer's body (at most
+// maxPageBytes).
+func (s *GraphSource) getBody(req *http.Request, customer, op string) ([]byte, error) {
 	resp, err := s.client.Do(req)
 	if err != nil {
 		if ctxErr := req.Context().Err(); ctxErr != nil {
-			return ctxErr
+			return nil, ctxErr
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return &m365access.Error{Op: op, Customer: customer, Err: err, Action: m365access.ActionWaitAndRetry, Retryable: true}
+		return nil, &m365access.Error{Op: op, Customer: customer, Err: err, Action: m365access.ActionWaitAndRetry, Retryable: true}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, graphhttp.MaxErrorBody))
-		return m365access.ParseGraphError(op, customer, resp.StatusCode, resp.Header, body)
+		return nil, m365access.ParseGraphError(op, customer, resp.StatusCode, resp.Header, body)
 	}
-	body, err := io.ReadAll(resp.Body)
-	if err == nil {
-		err = json.Unmarshal(body, v)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPageBytes+1))
+	if err == nil && len(body) > maxPageBytes {
+		err = fmt.Errorf("body larger than %d bytes", maxPageBytes)
 	}
 	if err != nil {
 		if ctxErr := req.Context().Err(); ctxErr != nil {
-			return ctxErr
+			return nil, ctxErr
 		}
-		return &m365access.Error{Op: op, Customer: customer, Err: fmt.Errorf("decode response: %w", err),
+		return nil, &m365access.Error{Op: op, Customer: customer, Err: fmt.Errorf("read response: %w", err),
 			Action: m365access.ActionWaitAndRetry, Retryable: true}
 	}
-	return nil
+	return body, nil
 }
 
 type batchItem struct {

@@ -378,3 +378,16 @@ func (g *gen) list(p prop) []string {
 	}
 	return nil
 }
+
+// IdentityAt returns the object ID and userPrincipalName of generated
+// user i, or of the Global Admin for i < 0, without building the rest of
+// the user.
+func (d *Directory) IdentityAt(i int) (id, upn string) {
+	if i < 0 {
+		return d.admin.ID, d.admin.UserPrincipalName
+	}
+	if i >= d.n {
+		panic(fmt.Sprintf("directory: user index %d outside [0, %d)", i, d.n))
+	}
+	return formatUUID(d.uuid(i)), d.smtpAddress(i)[upnOffset:]
+}
