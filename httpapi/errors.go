@@ -135,6 +135,14 @@ func problemFor(err error) Problem {
 
 // fail logs err (server-side only) and writes its problem.
 func (c *checked) fail(w http.ResponseWriter, r *http.Request, op string, err error) {
+	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		// The client went away: nothing failed on this side, and no one
+		// reads the answer.
+		c.Logger.DebugContext(r.Context(), "httpapi: client went away", "op", op, "route", r.Pattern,
+			"customer", r.PathValue("customer"))
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	p := problemFor(err)
 	level := slog.LevelInfo
 	if p.Status >= 500 {
@@ -142,10 +150,23 @@ func (c *checked) fail(w http.ResponseWriter, r *http.Request, op string, err er
 	}
 	// Library errors hold no secrets (m365access and invite promise it);
 	// the URL path may hold an invitation token, so log only the pattern.
-	c.Logger.Log(r.Context(), level, "httpapi: request failed", "op", op, "route", r.Pattern,
-		"customer", r.PathValue("customer"), "status", p.Status, "code", p.Code, "err", err.Error())
+	attrs := []any{"op", op, "route", r.Pattern, "customer", r.PathValue("customer"), "status", p.Status, "code", p.Code}
+	var me *m365access.Error
+	if errors.As(err, &me) {
+		if len(me.Codes) > 0 {
+			attrs = append(attrs, "aadsts", me.Codes)
+		}
+		if me.GraphCode != "" {
+			attrs = append(attrs, "graphCode", me.GraphCode)
+		}
+	}
+	c.Logger.Log(r.Context(), level, "httpapi: request failed", append(attrs, "err", err.Error())...)
 	writeProblemTo(w, p)
 }
+
+// statusClientClosed is the status recorded (never read) for a request
+// whose client went away, as nginx's 499.
+const statusClientClosed = 499
 
 // writeProblemTo writes p, with Retry-After when it has one.
 func writeProblemTo(w http.ResponseWriter, p Problem) {
