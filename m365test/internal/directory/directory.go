@@ -386,8 +386,8 @@ func (d *Directory) IdentityAt(i int) (id, upn string) {
 	if i < 0 {
 		return d.admin.ID, d.admin.UserPrincipalName
 	}
-	if i >= d.n {
-		panic(fmt.Sprintf("directory: user index %d outside [0, %d)", i, d.n))
+	if n := d.N(); i >= n { // added users included
+		panic(fmt.Sprintf("directory: user index %d outside [0, %d)", i, n))
 	}
 	return formatUUID(d.uuid(i)), d.smtpAddress(i)[upnOffset:]
 }
