@@ -411,3 +411,30 @@ func TestDefaultTimeout(t *testing.T) {
 		t.Errorf("Replace without a deadline reached the store with deadline %v, want one", ds.hadDeadline)
 	}
 }
+
+// A partition row written unsealed (plaintext tokens planted past the
+// keyring) is refused, and the in-memory cache is emptied.
+func TestReplaceUnsealedRowRefused(t *testing.T) {
+	ctx := t.Context()
+	store, backend := newSealed(t)
+	c, _ := msalcache.New(store, customer, msalcache.Options{})
+	if err := c.Export(ctx, &fakeMSAL{data: []byte(`{"secret":"s"}`)}, cache.ExportHints{PartitionKey: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := backend.Scan(ctx, tokenstore.Key{}, 10)
+	if len(recs) != 1 {
+		t.Fatalf("%d records", len(recs))
+	}
+	rec := recs[0]
+	rec.Sealed, rec.Data = false, []byte(`{"RefreshToken":{"planted":{}}}`)
+	if _, err := backend.Put(ctx, rec, rec.Version); err != nil {
+		t.Fatal(err)
+	}
+	m := &fakeMSAL{data: []byte(`{"left":"over"}`)}
+	if err := c.Replace(ctx, m, cache.ReplaceHints{PartitionKey: "p"}); !errors.Is(err, tokenstore.ErrNotSealed) {
+		t.Fatalf("Replace of an unsealed row: %v, want ErrNotSealed", err)
+	}
+	if m.data != nil {
+		t.Errorf("in-memory cache after the refusal: %q, want emptied", m.data)
+	}
+}
