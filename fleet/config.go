@@ -169,7 +169,7 @@ func (cfg Config) check() (Config, error) {
 		errs = append(errs, errors.New("the Syncer needs a Source and a Sink"))
 	}
 	if cfg.RescueAfter > 0 && cfg.JobTimeout > 0 && cfg.RescueAfter <= cfg.JobTimeout {
-		errs = append(errs, errors.New("RescueAfter must exceed JobTimeout, or a slow job is taken for lost while it runs"))
+		errs = append(errs, errors.New("the RescueAfter field must exceed JobTimeout, or a slow job is taken for lost while it runs"))
 	}
 	if len(errs) > 0 {
 		return cfg, fmt.Errorf("fleet: invalid config: %w", errors.Join(errs...))

@@ -29,7 +29,7 @@ func TestNewConfigErrors(t *testing.T) {
 		{"typed nil access", fleet.Config{SQLitePath: "x.db", Access: nilAccess, Store: newStore(t)}, "no Access"},
 		{"no store", fleet.Config{SQLitePath: "x.db", Access: newFakeAccess()}, "no Store"},
 		{"nil worker registration", fleet.Config{SQLitePath: "x.db", Access: newFakeAccess(), Store: newStore(t), Workers: []fleet.RegisterFunc{nil}}, "Workers[0] is nil"},
-		{"rescue inside timeout", fleet.Config{SQLitePath: "x.db", Access: newFakeAccess(), Store: newStore(t), JobTimeout: time.Minute, RescueAfter: time.Second}, "RescueAfter must exceed JobTimeout"},
+		{"rescue inside timeout", fleet.Config{SQLitePath: "x.db", Access: newFakeAccess(), Store: newStore(t), JobTimeout: time.Minute, RescueAfter: time.Second}, "the RescueAfter field must exceed JobTimeout"},
 		{"syncer without source", fleet.Config{SQLitePath: "x.db", Access: newFakeAccess(), Store: newStore(t), Syncer: &usersync.Syncer{}}, "Source and a Sink"},
 	}
 	for _, tt := range tests {

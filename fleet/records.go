@@ -167,6 +167,16 @@ func (f *Fleet) Enroll(ctx context.Context, customer, name string) error {
 	return deleteKey(ctx, f.cfg.Store, tombstoneKey(customer))
 }
 
+// Offboarded reports whether the customer's offboarding finished (and it
+// was not enrolled again since): what was held for it is gone.
+func (f *Fleet) Offboarded(ctx context.Context, customer string) (bool, error) {
+	_, err := f.cfg.Store.Get(ctx, tombstoneKey(customer))
+	if errors.Is(err, tokenstore.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // offboarded reports whether the customer was offboarded (and not enrolled
 // again since), or is being offboarded.
 func (f *Fleet) offboarded(ctx context.Context, customer string) (bool, error) {

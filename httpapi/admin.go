@@ -109,6 +109,19 @@ func (a *admin) guard(rt route) http.Handler {
 				Detail: "the customer ID is not valid"})
 			return
 		}
+		// An offboarded customer's reads answer 404; saving its settings
+		// onboards it again, and offboarding again says what was done.
+		if a.c.Fleet != nil && strings.Contains(rt.path, "{customer}") && rt.op != OpOffboard && rt.op != OpWriteSettings {
+			gone, err := a.c.Fleet.Offboarded(r.Context(), customer)
+			if err != nil {
+				a.c.fail(w, r, "read the customer", err)
+				return
+			}
+			if gone {
+				writeProblem(w, Problem{Status: http.StatusNotFound, Code: codeNotFound, Detail: "the customer was offboarded"})
+				return
+			}
+		}
 		rt.handle(w, r, customer)
 	})
 }

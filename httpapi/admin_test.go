@@ -32,7 +32,7 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 		{"nil *invite.Service", func(c *Config) { c.Invitations = (*invite.Service)(nil) }, "no Invitations"},
 		{"nil *SealedStore", func(c *Config) { c.Store = (*tokenstore.SealedStore)(nil) }, "no Store"},
 		{"nil *sqlsink.Sink", func(c *Config) { c.Users = (*sqlsink.Sink)(nil) }, "the Users field holds a nil pointer"},
-		{"nil *fleet.Fleet", func(c *Config) { c.Fleet = (*fleet.Fleet)(nil) }, "Fleet holds a nil pointer"},
+		{"nil *fleet.Fleet", func(c *Config) { c.Fleet = (*fleet.Fleet)(nil) }, "the Fleet field holds a nil pointer"},
 		{"no public URL", func(c *Config) { c.Access = urlsAccess{c.Access, m365access.PublicURLs{}} }, "set m365access.ProviderConfig.PublicBaseURL"},
 		{"relative public URL", func(c *Config) {
 			c.Access = urlsAccess{c.Access, m365access.PublicURLs{BaseURL: "/m365", RedirectURI: "/m365/auth/callback", ConsentRedirectURI: "/m365/consent/callback"}}

@@ -170,7 +170,7 @@ func (cfg Config) check(admin bool) (*checked, error) {
 		errs = append(errs, errors.New("no Store: set Config.Store to the tokenstore the Manager uses"))
 	}
 	if cfg.Fleet != nil && isNil(cfg.Fleet) {
-		errs = append(errs, errors.New("Fleet holds a nil pointer: set Config.Fleet to the *fleet.Fleet or leave it nil"))
+		errs = append(errs, errors.New("the Fleet field holds a nil pointer: set Config.Fleet to the *fleet.Fleet or leave it nil"))
 	}
 	if cfg.Users != nil && isNil(cfg.Users) {
 		errs = append(errs, errors.New("the Users field holds a nil pointer: set Config.Users to the *sqlsink.Sink or leave it nil"))

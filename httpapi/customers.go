@@ -19,6 +19,7 @@ type Fleet interface {
 	SyncNow(ctx context.Context, customer string) (fleet.SyncRun, error)
 	LatestSync(ctx context.Context, customer string) (fleet.SyncRun, bool, error)
 	CancelSync(ctx context.Context, customer string) (fleet.SyncRun, error)
+	Offboarded(ctx context.Context, customer string) (bool, error)
 }
 
 // customerPageJSON is the CustomerPage resource.

@@ -125,7 +125,7 @@ func newTestFleet(t testing.TB, e *env, sy *usersync.Syncer, log *slog.Logger) *
 	t.Helper()
 	f, err := fleet.New(context.Background(), fleet.Config{
 		SQLitePath: filepath.Join(t.TempDir(), "river.db"), Access: e.m, Store: e.store,
-		Syncer: sy, Users: e.sink, PlanInterval: time.Hour, SyncHeartbeat: 50 * time.Millisecond, Logger: log,
+		Syncer: sy, Users: e.sink, Invitations: e.inv, PlanInterval: time.Hour, SyncHeartbeat: 50 * time.Millisecond, Logger: log,
 	})
 	if err != nil {
 		t.Fatal(err)
