@@ -499,3 +499,19 @@ func (s *Server) handleListCallRecords(w http.ResponseWriter, r *http.Request, c
 	}
 	writeJSON(w, http.StatusOK, body)
 }
+
+// StoreCallRecord stores a call record in the tenant without notifying
+// any subscription, as if Graph had lost the notification; listing by
+// startDateTime finds it. It returns the record's ID.
+func (s *Server) StoreCallRecord(tenant string, rec CallRecord) (string, error) {
+	t, ok := s.Tenant(tenant)
+	if !ok {
+		return "", fmt.Errorf("m365test: StoreCallRecord: unknown tenant %q", tenant)
+	}
+	rec = normalizeRecord(rec)
+	rec.Version = 1
+	s.mu.Lock()
+	t.calls[rec.ID] = rec
+	s.mu.Unlock()
+	return rec.ID, nil
+}
