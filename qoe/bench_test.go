@@ -13,11 +13,16 @@ import (
 	"github.com/tenantgate/tenantgate/m365test"
 )
 
-// burst sends one notification per record, conc at a time, and returns
-// each acknowledgement's latency.
-func burst(t testing.TB, e *env, ids []string, conc int) []time.Duration {
+// raceEnabled is set by race_test.go under the race detector.
+var raceEnabled bool
+
+// burst sends one notification per record, conc at a time, delivering
+// again after a 503 as Graph does, and returns the latency of every
+// answer and how many were 503 (queueing over its 2.5 s budget).
+func burst(t testing.TB, e *env, ids []string, conc int) ([]time.Duration, int) {
 	sub := e.srv.Subscriptions()[0]
-	lat := make([]time.Duration, len(ids))
+	var lat []time.Duration
+	busy := 0
 	var wg sync.WaitGroup
 	next := make(chan int)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}}
@@ -30,11 +35,24 @@ func burst(t testing.TB, e *env, ids []string, conc int) []time.Duration {
 					"subscriptionId": sub.ID, "clientState": sub.ClientState, "changeType": "created", "tenantId": e.tenant.ID,
 					"resource": "communications/callRecords/" + ids[i], "resourceData": map[string]any{"id": ids[i]},
 				}}})
-				start := time.Now()
-				resp, err := client.Post(e.recv.URL+"/qoe/notifications", "application/json", strings.NewReader(string(body)))
-				lat[i] = time.Since(start)
-				if err == nil {
-					resp.Body.Close()
+				var resp *http.Response
+				var err error
+				for attempt := 0; attempt < 5; attempt++ {
+					start := time.Now()
+					resp, err = client.Post(e.recv.URL+"/qoe/notifications", "application/json", strings.NewReader(string(body)))
+					d := time.Since(start)
+					if err == nil {
+						resp.Body.Close()
+					}
+					mu.Lock()
+					lat = append(lat, d)
+					if err == nil && resp.StatusCode == http.StatusServiceUnavailable {
+						busy++
+					}
+					mu.Unlock()
+					if err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+						break
+					}
 				}
 				if err != nil || resp.StatusCode != http.StatusAccepted {
 					mu.Lock()
@@ -52,7 +70,7 @@ func burst(t testing.TB, e *env, ids []string, conc int) []time.Duration {
 	if len(errs) > 0 {
 		t.Fatalf("%d notifications not acknowledged, first: %s", len(errs), errs[0])
 	}
-	return lat
+	return lat, busy
 }
 
 func quantile(lat []time.Duration, q float64) time.Duration {
@@ -89,7 +107,7 @@ func BenchmarkNotificationBurst(b *testing.B) {
 			const n = 1000
 			var p50, p99, worst time.Duration
 			var rate float64
-			k := 0
+			k, retried := 0, 0
 			for b.Loop() {
 				b.StopTimer()
 				ids := storeCalls(b, e, k, n)
@@ -97,7 +115,8 @@ func BenchmarkNotificationBurst(b *testing.B) {
 				before := e.svc.Stats()
 				b.StartTimer()
 				start := time.Now()
-				lat := burst(b, e, ids, 50)
+				lat, busy := burst(b, e, ids, 50)
+				retried = busy
 				deadline := time.Now().Add(5 * time.Minute)
 				for e.svc.Stats().Stored-before.Stored < n {
 					if time.Now().After(deadline) {
@@ -120,12 +139,15 @@ func BenchmarkNotificationBurst(b *testing.B) {
 			b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ack-ms")
 			b.ReportMetric(float64(worst.Microseconds())/1000, "max-ack-ms")
 			b.ReportMetric(rate, "calls/s")
+			b.ReportMetric(float64(retried), "503s")
 		})
 	}
 }
 
 // TestNotificationBurst: 1,000 notifications, 50 at a time: each is
-// acknowledged within Graph's 3 s, every call is stored, none twice.
+// answered within Graph's 3 s (202, or 503 when queueing overran its
+// budget on a loaded machine, and Graph delivers again), every call is
+// stored, none twice.
 func TestNotificationBurst(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the burst takes seconds")
@@ -134,22 +156,31 @@ func TestNotificationBurst(t *testing.T) {
 	if err := e.svc.EnsureSubscription(t.Context(), customer); err != nil {
 		t.Fatal(err)
 	}
-	const n = 1000
-	ids := storeCalls(t, e, 0, n)
-	lat := burst(t, e, ids, 50)
-	if worst := slices.Max(lat); worst > 3*time.Second {
-		t.Errorf("slowest acknowledgement %v", worst)
+	n := 1000
+	if raceEnabled {
+		n = 300 // the race detector slows every step several times
 	}
-	waitFor(t, "all stored", func() bool { return e.svc.Stats().Stored == n })
+	ids := storeCalls(t, e, 0, n)
+	lat, busy := burst(t, e, ids, 50)
+	if worst := slices.Max(lat); worst > 3*time.Second {
+		t.Errorf("slowest answer %v", worst)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for e.svc.Stats().Stored < int64(n) {
+		if time.Now().After(deadline) {
+			t.Fatalf("stored %d of %d", e.svc.Stats().Stored, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	// A second burst of the same notifications stores nothing.
 	burst(t, e, ids[:100], 20)
 	time.Sleep(500 * time.Millisecond)
 	waitFor(t, "repeats drained", func() bool {
-		return e.jobs(t, "tenantgate.qoe.fetch_call") > 0 && e.svc.Stats().Stored == n
+		return e.jobs(t, "tenantgate.qoe.fetch_call") > 0 && e.svc.Stats().Stored == int64(n)
 	})
 	sum, err := e.svc.Summary(t.Context(), customer, today(), today())
-	if err != nil || sum.Calls != n || sum.PoorCalls != 240 {
+	if err != nil || sum.Calls != n || sum.PoorCalls != n*24/100 {
 		t.Errorf("summary %+v %v", sum, err)
 	}
-	t.Logf("p50 %v, p99 %v, max %v", quantile(lat, 0.5), quantile(lat, 0.99), slices.Max(lat))
+	t.Logf("p50 %v, p99 %v, max %v, %d answered 503 and delivered again", quantile(lat, 0.5), quantile(lat, 0.99), slices.Max(lat), busy)
 }

@@ -1,0 +1,5 @@
+//go:build race
+
+package qoe_test
+
+func init() { raceEnabled = true }
