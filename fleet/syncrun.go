@@ -175,7 +175,7 @@ func (f *Fleet) workSync(ctx context.Context, job *river.Job[SyncArgs]) error {
 	}
 	var mu sync.Mutex
 	base := f.cfg.Syncer
-	sy := &usersync.Syncer{Source: base.Source, Sink: base.Sink, Filters: base.Filters, Compile: base.Compile, Logger: base.Logger,
+	sy := &usersync.Syncer{Source: base.Source, Sink: base.Sink, Filters: base.Filters, Compile: base.Compile, Logger: base.Logger, Delta: base.Delta,
 		OnProgress: func(p usersync.Progress) {
 			mu.Lock()
 			live.Progress = progressOf(p.Pages, p.Read, p.Matched, p.Estimate, false)

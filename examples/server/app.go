@@ -182,7 +182,9 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 	if err != nil {
 		return nil, err
 	}
-	syncer := &usersync.Syncer{Source: source, Sink: a.sink, Logger: a.log}
+	// After a customer's first sync, scheduled syncs read only what changed
+	// (Graph's /users/delta), with a full read every 24 rounds or a day.
+	syncer := &usersync.Syncer{Source: source, Sink: a.sink, Logger: a.log, Delta: usersync.DeltaOptions{Enabled: true}}
 	if err := a.openQoE(ctx, httpClient); err != nil {
 		return nil, err
 	}
