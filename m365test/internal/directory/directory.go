@@ -379,15 +379,20 @@ func (g *gen) list(p prop) []string {
 	return nil
 }
 
-// IdentityAt returns the object ID and userPrincipalName of generated
-// user i, or of the Global Admin for i < 0, without building the rest of
-// the user.
+// IdentityAt returns the object ID and userPrincipalName of user i
+// (generated, changed or added), or of the Global Admin for i < 0,
+// without building the rest of an unchanged generated user. It panics if
+// i is at or past N().
 func (d *Directory) IdentityAt(i int) (id, upn string) {
 	if i < 0 {
 		return d.admin.ID, d.admin.UserPrincipalName
 	}
-	if n := d.N(); i >= n { // added users included
-		panic(fmt.Sprintf("directory: user index %d outside [0, %d)", i, n))
+	if i >= d.n {
+		u := d.UserAt(i)
+		return u.ID, u.UserPrincipalName
+	}
+	if u, ok := d.ov.Load().changedUser(i); ok {
+		return u.ID, u.UserPrincipalName
 	}
 	return formatUUID(d.uuid(i)), d.smtpAddress(i)[upnOffset:]
 }
