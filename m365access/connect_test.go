@@ -149,7 +149,14 @@ func TestCompleteRejections(t *testing.T) {
 			return err
 		}, ErrWrongAccount},
 		{"scopes missing", func(t *testing.T) error {
-			q := e.signIn(t, e.m, "c1", admin, setQuery("scope", "User.Read openid profile offline_access"))
+			// Entra ID issues every consented scope whatever the request
+			// names, so only a tenant that consented to less gets less:
+			// no admin consent, and the admin consents for themself to
+			// the one scope the tampered request names.
+			if err := e.srv.WithdrawConsent(e.contoso.ID, testProviderID); err != nil {
+				t.Fatal(err)
+			}
+			q := e.signIn(t, e.m, "c1", m365test.AuthorizeAnswer{}, setQuery("scope", "User.Read openid profile offline_access"))
 			_, err := e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding)
 			return err
 		}, ErrScopesMissing},

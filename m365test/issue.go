@@ -143,7 +143,7 @@ func (s *Server) userTokens(host string, t *Tenant, a *App, u directory.User, sc
 	secs := int(s.opts.AccessTokenLifetime / time.Second)
 	resp := map[string]any{
 		"token_type":     "Bearer",
-		"scope":          requested,
+		"scope":          grantedScope(scp, requested, offline),
 		"expires_in":     secs,
 		"ext_expires_in": secs,
 		"access_token":   at,
@@ -223,4 +223,35 @@ func userRoles(t *Tenant, u directory.User) []string {
 		return []string{RoleGlobalAdministrator, RoleUser}
 	}
 	return []string{RoleUser}
+}
+
+// grantedScope is the scope parameter of a user token response: as Entra
+// ID answers, the granted set (every delegated Graph permission the token
+// carries, in Graph's short form, whatever subset was requested), then the
+// OpenID Connect scopes requested, offline_access only with a refresh
+// token.
+func grantedScope(granted []string, requested string, offline bool) string {
+	// Graph permissions come back in the form they were asked in: with the
+	// resource URI when the request used it (MSAL compares the two).
+	prefix := ""
+	for _, sc := range strings.Fields(requested) {
+		if strings.HasPrefix(strings.ToLower(sc), graphAudience+"/") {
+			prefix = graphAudience + "/"
+			break
+		}
+	}
+	out := make([]string, 0, len(granted)+4)
+	for _, g := range granted {
+		out = append(out, prefix+g)
+	}
+	for _, sc := range strings.Fields(requested) {
+		switch l := strings.ToLower(sc); l {
+		case "openid", "profile", "email":
+			out = append(out, l)
+		}
+	}
+	if offline {
+		out = append(out, "offline_access")
+	}
+	return strings.Join(out, " ")
 }
