@@ -17,6 +17,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+
+	"github.com/tenantgate/tenantgate/internal/telemetry"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
@@ -275,6 +277,13 @@ func (m *Manager) Complete(ctx context.Context, state, code, browserBinding stri
 // granted scopes, and stores the connection. Rejections are *FlowError
 // (errors.Is with the Err* sentinels); Entra's refusals are *Error.
 func (m *Manager) CompleteWith(ctx context.Context, state, code, browserBinding string, opts CompleteOptions) (*Connection, error) {
+	ctx, span := telemetry.Start(ctx, "m365access.Complete", "")
+	r, err := m.completeSignIn(ctx, state, code, browserBinding, opts)
+	telemetry.End(span, err, ErrorCode(err))
+	return r, err
+}
+
+func (m *Manager) completeSignIn(ctx context.Context, state, code, browserBinding string, opts CompleteOptions) (*Connection, error) {
 	p, err := m.takePending(ctx, flowSignIn, state, browserBinding)
 	if err != nil {
 		return nil, err

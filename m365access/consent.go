@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+
+	"github.com/tenantgate/tenantgate/internal/telemetry"
 )
 
 // ConsentCallback is what Entra ID sends to the consent redirect URI.
@@ -86,6 +88,13 @@ func (m *Manager) ConsentURL(ctx context.Context, customer, browserBinding strin
 // ActionWaitAndRetry): ConfirmConsent or Validate finishes later. The
 // status records the consent and the granted roles.
 func (m *Manager) CompleteConsent(ctx context.Context, cb ConsentCallback, browserBinding string) (*Consent, error) {
+	ctx, span := telemetry.Start(ctx, "m365access.CompleteConsent", "")
+	r, err := m.completeConsent(ctx, cb, browserBinding)
+	telemetry.End(span, err, ErrorCode(err))
+	return r, err
+}
+
+func (m *Manager) completeConsent(ctx context.Context, cb ConsentCallback, browserBinding string) (*Consent, error) {
 	if cb.Error != "" {
 		// Consume the transaction so the link cannot be replayed, and
 		// record the refusal on the customer it belongs to.

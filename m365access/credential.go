@@ -11,6 +11,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/tenantgate/tenantgate/internal/telemetry"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
@@ -156,13 +159,16 @@ func (m *Manager) refresh(ctx context.Context, customer string, scopes []string)
 		return azcore.AccessToken{}, fmt.Errorf("m365access: refresh lease for customer %q: %w", customer, err)
 	}
 	defer release()
+	ctx, span := telemetry.Start(ctx, "m365access.AcquireToken", customer, attribute.String("tenantgate.mode", string(s.Mode)))
 	res, err := m.acquire(ctx, customer, s, s.Mode, scopes)
+	fromIdP := err == nil && res.Metadata.TokenSource == confidential.TokenSourceIdentityProvider
+	recordToken(ctx, s.Mode, fromIdP, err)
+	telemetry.End(span, err, ErrorCode(err))
 	if err != nil {
 		m.recordFailure(ctx, customer, "get a token", err)
 		return azcore.AccessToken{}, err
 	}
 	m.ifEpoch(customer, epoch, func() { m.cacheToken(k, res.AccessToken, res.ExpiresOn) })
-	fromIdP := res.Metadata.TokenSource == confidential.TokenSourceIdentityProvider
 	m.recordSuccess(ctx, customer, fromIdP && s.Mode == ModeToken)
 	t, _ := m.cachedToken(k)
 	if t.Token == "" { // a token that is already due for renewal

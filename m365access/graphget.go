@@ -12,6 +12,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
 	"github.com/tenantgate/tenantgate/internal/graphhttp"
+	"github.com/tenantgate/tenantgate/internal/telemetry"
 )
 
 // graphGet reads one Graph v1.0 resource (path relative to /v1.0, query
@@ -22,7 +23,7 @@ func (m *Manager) graphGet(ctx context.Context, op, customer string, tok azcore.
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ep.GraphEndpoint+"/v1.0"+path, nil)
+	req, err := http.NewRequestWithContext(telemetry.WithCustomer(ctx, customer), http.MethodGet, ep.GraphEndpoint+"/v1.0"+path, nil)
 	if err != nil {
 		return fmt.Errorf("m365access: %s: %w", op, err)
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+
+	"github.com/tenantgate/tenantgate/internal/telemetry"
 )
 
 // Check is one line of a validation report.
@@ -51,6 +53,13 @@ func (r *Report) Check(name string) (Check, bool) {
 // records the outcome in the status and returns the report; an error
 // means the report could not be made (for example, no settings).
 func (m *Manager) Validate(ctx context.Context, customer string) (*Report, error) {
+	ctx, span := telemetry.Start(ctx, "m365access.Validate", customer)
+	r, err := m.validateNow(ctx, customer)
+	telemetry.End(span, err, ErrorCode(err))
+	return r, err
+}
+
+func (m *Manager) validateNow(ctx context.Context, customer string) (*Report, error) {
 	s, _, err := m.loadSettings(ctx, customer)
 	if err != nil {
 		return nil, err

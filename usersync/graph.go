@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
 	"github.com/tenantgate/tenantgate/internal/graphhttp"
+	"github.com/tenantgate/tenantgate/internal/telemetry"
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/usersync/filter"
 )
@@ -260,7 +261,7 @@ func (s *GraphSource) newRequest(ctx context.Context, cred azcore.TokenCredentia
 		return nil, &m365access.Error{Op: "read users", Customer: customer,
 			Err: errors.New("unusable page link in the response"), Action: m365access.ActionWaitAndRetry, Retryable: true}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(telemetry.WithCustomer(ctx, customer), http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, err
 	}

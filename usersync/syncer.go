@@ -8,8 +8,12 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tenantgate/tenantgate/internal/telemetry"
 	"github.com/tenantgate/tenantgate/m365access"
 )
 
@@ -135,9 +139,11 @@ func (s *Syncer) Sync(ctx context.Context, customers ...string) []Result {
 // the pass and the sink keeps every user of the last committed pass.
 func (s *Syncer) SyncCustomer(ctx context.Context, customer string) (res Result) {
 	res = Result{Customer: customer, Estimate: -1, Started: time.Now()}
+	ctx, span := telemetry.Start(ctx, "usersync.SyncCustomer", customer)
 	defer func() {
 		res.Duration = time.Since(res.Started)
 		res.Action = actionOf(res.Err)
+		recordSync(ctx, span, res)
 		s.progress(Progress{Customer: customer, Pages: res.Pages, Read: res.Read,
 			Matched: res.Matched, Estimate: res.Estimate, Done: true})
 		s.log(res)
@@ -288,6 +294,26 @@ func (s *Syncer) read(ctx context.Context, customer string, q Query, fn func(Pag
 		}
 	}
 	return nil
+}
+
+// recordSync records a finished sync's metrics and ends its span.
+func recordSync(ctx context.Context, span trace.Span, res Result) {
+	m := telemetry.Metrics()
+	outcome := "succeeded"
+	code := ""
+	switch {
+	case errors.Is(res.Err, ErrInProgress):
+		outcome, code = "skipped", "inProgress"
+	case res.Err != nil:
+		outcome, code = "failed", string(res.Action)
+	}
+	m.Syncs.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", outcome)))
+	m.SyncDuration.Record(ctx, res.Duration.Seconds(), metric.WithAttributes(attribute.String("outcome", outcome)))
+	if res.Err == nil {
+		m.SyncUsers.Add(ctx, int64(res.Matched), metric.WithAttributes(attribute.String("customer", res.Customer)))
+	}
+	span.SetAttributes(attribute.Int("tenantgate.sync.read", res.Read), attribute.Int("tenantgate.sync.matched", res.Matched))
+	telemetry.End(span, res.Err, code)
 }
 
 // query reads and compiles the customer's filter; it also returns the

@@ -20,6 +20,10 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	khttp "github.com/microsoft/kiota-http-go"
 	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/tenantgate/tenantgate/internal/telemetry"
 )
 
 // Options configures NewClient. The zero value is msgraph-sdk-go's default
@@ -65,7 +69,7 @@ func NewClient(opts Options) (*http.Client, error) {
 	// Last, next to the transport: the retry handler drops the bodies of
 	// the responses it retries without closing them, which would leak a
 	// connection each; buffer those small error bodies and close.
-	mw = append(mw, retriableBodyCloser{})
+	mw = append(mw, retriableBodyCloser{}, metered{})
 	timeout := opts.Timeout
 	if timeout <= 0 {
 		timeout = 100 * time.Second
@@ -80,6 +84,29 @@ func NewClient(opts Options) (*http.Client, error) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Timeout:       timeout,
 	}, nil
+}
+
+// metered counts every request that reaches the transport (each retry
+// too) by status and by the customer telemetry.WithCustomer names, and
+// counts throttled answers.
+type metered struct{}
+
+func (metered) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := p.Next(req, i)
+	ctx := req.Context()
+	status := "error"
+	if err == nil && resp != nil {
+		status = telemetry.Status(resp.StatusCode)
+	}
+	m := telemetry.Metrics()
+	customer := attribute.String("customer", telemetry.Customer(ctx))
+	m.GraphRequests.Add(ctx, 1, metric.WithAttributes(attribute.String("status", status), customer))
+	m.GraphDuration.Record(ctx, telemetry.Seconds(start), metric.WithAttributes(attribute.String("status", status)))
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		m.GraphThrottled.Add(ctx, 1, metric.WithAttributes(customer))
+	}
+	return resp, err
 }
 
 // retriableBodyCloser reads and closes the body of 429, 503 and 504
