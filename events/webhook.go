@@ -79,6 +79,14 @@ func Sign(keys [][]byte, id string, ts time.Time, body []byte) string {
 	return b.String()
 }
 
+// Validate reports what is wrong with e, as New would: a name, an https
+// URL (or, with allowLoopbackHTTP, http to a loopback address) and at
+// least one well-formed secret. Errors never quote a secret.
+func (e Endpoint) Validate(allowLoopbackHTTP bool) error {
+	_, err := checkEndpoint(e, allowLoopbackHTTP)
+	return err
+}
+
 // endpoint is a checked Endpoint.
 type endpoint struct {
 	name string

@@ -90,17 +90,27 @@ func (a *admin) allowedMethods(r *http.Request) string {
 	return strings.Join(ms, ", ")
 }
 
-// guard authorizes a request before its handler runs.
+// guard authorizes a request before its handler runs, gives it a
+// request ID and, for a route that changes something, appends the
+// outcome to the audit trail.
 func (a *admin) guard(rt route) http.Handler {
+	audited := changes(rt.method)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		customer := r.PathValue("customer")
+		reqID := requestID(r)
+		w.Header().Set(RequestIDHeader, reqID)
 		if err := a.c.Authorizer.Authorize(r.Context(), r, customer, rt.op); err != nil {
 			p := Problem{Status: http.StatusForbidden, Code: codeForbidden, Detail: "you may not do this for this customer"}
 			if errors.Is(err, ErrUnauthenticated) {
 				p = Problem{Status: http.StatusUnauthorized, Code: codeUnauthenticated, Detail: "sign in first"}
 			}
 			a.c.Logger.InfoContext(r.Context(), "httpapi: request denied", "route", rt.method+" "+rt.path,
-				"customer", customer, "operation", string(rt.op), "status", p.Status)
+				"customer", customer, "operation", string(rt.op), "status", p.Status, "request", reqID)
+			// A refused change by someone signed in is audited; anonymous
+			// refusals are not (anyone can make those).
+			if audited && p.Status == http.StatusForbidden && validCustomer(customer) {
+				a.audit(r, rt, customer, reqID, p.Status)
+			}
 			writeProblem(w, p)
 			return
 		}
@@ -109,20 +119,34 @@ func (a *admin) guard(rt route) http.Handler {
 				Detail: "the customer ID is not valid"})
 			return
 		}
-		// An offboarded customer's reads answer 404; saving its settings
-		// onboards it again, and offboarding again says what was done.
-		if a.c.Fleet != nil && strings.Contains(rt.path, "{customer}") && rt.op != OpOffboard && rt.op != OpWriteSettings {
+		var out http.ResponseWriter = w
+		var rec *statusRecorder
+		if audited {
+			rec = &statusRecorder{ResponseWriter: w}
+			out = rec
+			defer func() {
+				if rec.status == 0 {
+					rec.status = http.StatusOK
+				}
+				a.audit(r, rt, customer, reqID, rec.status)
+			}()
+		}
+		// An offboarded customer's reads answer 404 (its audit trail and
+		// events stay readable); saving its settings onboards it again,
+		// and offboarding again says what was done.
+		if a.c.Fleet != nil && strings.Contains(rt.path, "{customer}") && rt.op != OpOffboard && rt.op != OpWriteSettings &&
+			rt.op != OpReadAudit && rt.op != OpReadEvents {
 			gone, err := a.c.Fleet.Offboarded(r.Context(), customer)
 			if err != nil {
-				a.c.fail(w, r, "read the customer", err)
+				a.c.fail(out, r, "read the customer", err)
 				return
 			}
 			if gone {
-				writeProblem(w, Problem{Status: http.StatusNotFound, Code: codeNotFound, Detail: "the customer was offboarded"})
+				writeProblem(out, Problem{Status: http.StatusNotFound, Code: codeNotFound, Detail: "the customer was offboarded"})
 				return
 			}
 		}
-		rt.handle(w, r, customer)
+		rt.handle(out, r, customer)
 	})
 }
 
@@ -185,6 +209,18 @@ func (a *admin) table() []route {
 			response: "UserPage", status: 200, handle: a.listUsers,
 			query: []queryParam{{"limit", "integer", "page size, 1 to 1000 (default 100)"}, {"after", "string", "the next cursor of the previous page"},
 				{"filter", "string", "a user filter (Get-CsOnlineUser syntax, Teams attributes included) evaluated on the stored users"}}},
+		{method: "GET", path: "/audit", op: OpReadAudit, summary: "The audit trail of every customer: who changed what, newest first, paged",
+			response: "AuditPage", status: 200, handle: a.listAudit,
+			query: []queryParam{{"limit", "integer", "page size, 1 to 500 (default 50)"}, {"after", "string", "the next cursor of the previous page"}}},
+		{method: "GET", path: c + "/audit", op: OpReadAudit, summary: "The customer's audit trail, newest first, paged (kept after offboarding)",
+			response: "AuditPage", status: 200, handle: a.listAudit,
+			query: []queryParam{{"limit", "integer", "page size, 1 to 500 (default 50)"}, {"after", "string", "the next cursor of the previous page"}}},
+		{method: "GET", path: c + "/events", op: OpReadEvents, summary: "The customer's recent lifecycle events (the webhook payloads), newest first",
+			response: "EventList", status: 200, handle: a.listEvents,
+			query: []queryParam{{"limit", "integer", "how many, 1 to 500 (default 50)"}}},
+		{method: "GET", path: "/webhooks/deliveries", op: OpReadEvents, summary: "The webhook delivery log: each event's delivery to each endpoint, its state and attempts, newest first",
+			response: "DeliveryList", status: 200, handle: a.listDeliveries,
+			query: []queryParam{{"customer", "string", "only this customer's deliveries"}, {"limit", "integer", "how many, 1 to 500 (default 50)"}}},
 		{method: "GET", path: "/openapi.json", op: OpReadAPIDocs, summary: "This OpenAPI document",
 			status: 200, handle: a.openAPI},
 	}

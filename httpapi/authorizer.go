@@ -32,7 +32,23 @@ const (
 	OpListCustomers Operation = "customers.read"
 	// OpOffboard erases a customer: DELETE /customers/{customer}.
 	OpOffboard Operation = "customers.offboard"
+	// OpReadAudit reads the audit trail: GET /audit (customer "") and
+	// GET /customers/{customer}/audit.
+	OpReadAudit Operation = "audit.read"
+	// OpReadEvents reads a customer's events (GET
+	// /customers/{customer}/events) and the webhook delivery log (GET
+	// /webhooks/deliveries, customer "" or the customer asked for).
+	OpReadEvents Operation = "events.read"
 )
+
+// ActorNamer is implemented by an Authorizer that can name the principal
+// behind a request it authorized (an admin's e-mail, a session, a
+// service): the actor of the audit trail. An empty name, or an Authorizer
+// without the method, falls back to Config.Actor, which also names the
+// sender on invitations.
+type ActorNamer interface {
+	Actor(r *http.Request) string
+}
 
 // Authorizer decides whether the provider admin behind r may perform op on
 // customer. It is the host's: tenantgate has no login of its own.

@@ -99,6 +99,16 @@ type Config struct {
 	// it; the clientState guards it). Saving QoE settings brings the
 	// customer's subscription in line. Nil answers the QoE routes with 501.
 	QoE QoE
+	// Audit records every admin request that changes something (every
+	// POST, PUT and DELETE, allowed or denied) with the actor, and the
+	// wizard's completed sign-ins and consents; it serves GET /audit and
+	// GET /customers/{customer}/audit. Normally an *audit.Log. Nil keeps no
+	// trail and answers those routes with 501.
+	Audit AuditTrail
+	// Events is told of consents granted through the wizard and serves
+	// GET /customers/{customer}/events and GET /webhooks/deliveries.
+	// Normally an *events.Bus. Nil answers those routes with 501.
+	Events EventLog
 
 	// SignInOrigins are the origins (scheme://host[:port]) the "Sign in
 	// with Microsoft" form may be redirected to: the CSP form-action of
@@ -123,8 +133,9 @@ type Config struct {
 	// built-ins in the templates directory of this package).
 	Pages fs.FS
 
-	// Actor names the provider admin behind an admin request, as
-	// invitations show it ("sent by"). Default: ProviderName.
+	// Actor names the provider admin behind an admin request as
+	// invitations show it ("sent by"), and as the audit trail does when
+	// the Authorizer is no ActorNamer. Default: ProviderName.
 	Actor func(r *http.Request) string
 	// CustomerName gives a customer's display name for invitations.
 	// Default: the customer ID.
@@ -171,6 +182,12 @@ func (cfg Config) check(admin bool) (*checked, error) {
 	}
 	if cfg.Fleet != nil && isNil(cfg.Fleet) {
 		errs = append(errs, errors.New("the Fleet field holds a nil pointer: set Config.Fleet to the *fleet.Fleet or leave it nil"))
+	}
+	if cfg.Audit != nil && isNil(cfg.Audit) {
+		errs = append(errs, errors.New("Audit holds a nil pointer: set Config.Audit to the *audit.Log or leave it nil"))
+	}
+	if cfg.Events != nil && isNil(cfg.Events) {
+		errs = append(errs, errors.New("Events holds a nil pointer: set Config.Events to the *events.Bus or leave it nil"))
 	}
 	if cfg.Users != nil && isNil(cfg.Users) {
 		errs = append(errs, errors.New("the Users field holds a nil pointer: set Config.Users to the *sqlsink.Sink or leave it nil"))

@@ -114,7 +114,7 @@ func (a *admin) offboard(w http.ResponseWriter, r *http.Request, customer string
 		a.c.fail(w, r, "offboard", err)
 		return
 	}
-	a.c.Logger.InfoContext(r.Context(), "httpapi: offboarding", "customer", customer, "job", j.ID, "by", a.c.Actor(r))
+	a.c.Logger.InfoContext(r.Context(), "httpapi: offboarding", "customer", customer, "job", j.ID, "by", a.c.actor(r))
 	w.Header().Set("Location", "/customers/"+customer)
 	writeJSON(w, http.StatusAccepted, offboardingJSON{Customer: customer, Job: j.ID, State: string(j.State)})
 }

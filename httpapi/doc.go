@@ -70,6 +70,10 @@
 //	GET    /customers/{customer}/qoe/calls               -                 200 QoECallPage
 //	GET    /customers/{customer}/qoe/pstn                -                 200 QoEPSTN
 //	POST   /customers/{customer}/m365/qoe/validate       -                 200 QoEValidationReport
+//	GET    /audit                                        -                 200 AuditPage
+//	GET    /customers/{customer}/audit                   -                 200 AuditPage
+//	GET    /customers/{customer}/events                  -                 200 EventList
+//	GET    /webhooks/deliveries                          -                 200 DeliveryList
 //	GET    /openapi.json                                 -                 200 the OpenAPI document
 //
 // GET /customers/{customer}/users takes limit (1 to 1000, default 100),
@@ -88,6 +92,13 @@
 // clientState is checked instead (see qoe.Service.Handler). The schemas' fields (JSON
 // names; * marks the ones always present in responses):
 //
+//   - AuditEntry: action*, actor*, at*, customer*, detail, outcome*, requestId
+//   - AuditPage: entries*, next*
+//   - Delivery: attempts*, created*, customer*, endpoint*, eventId*, lastError, lastStatus, state*, type*, updated*
+//   - DeliveryList: deliveries*
+//   - Event: data*, id*, timestamp*, type*
+//   - EventData: action, added, changed, credential, customer*, daysLeft, durationMs, error, expiresAt, from, removed, roles, subscription, to, users
+//   - EventList: events*
 //   - Invitation: completedAt, createdAt, expiresAt*, failedAt, id*, openedAt, revokedAt, sentAt, sentBy, status*, to
 //   - InvitationList: invitations*
 //   - Customer: action*, addedAt, authMode*, checks*, customer*, lastSyncAt, lastValidatedAt, name*, nextCheckAt, nextSyncAt, secretExpiresAt, state*, syncs*

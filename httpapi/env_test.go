@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/tenantgate/tenantgate/audit"
+	"github.com/tenantgate/tenantgate/events"
 	"github.com/tenantgate/tenantgate/fleet"
+	"github.com/tenantgate/tenantgate/internal/testdb"
 	"io"
 	"log/slog"
 	"net/http"
@@ -73,6 +76,8 @@ type env struct {
 	outbox   *outbox.Outbox
 	sink     *sqlsink.Sink
 	fleet    *fleet.Fleet
+	audit    *audit.Log
+	bus      *events.Bus
 	cfg      Config
 	h        http.Handler
 	logs     *logBuffer
@@ -179,12 +184,20 @@ func newEnvAt(t testing.TB, public string, mod func(*Config)) *env {
 	}
 	e.store = tokenstore.New(memstore.New(), kr)
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	db := testdb.SQLite(t)
+	if e.audit, err = audit.New(context.Background(), audit.Options{DB: db.DB, Dialect: db.Dialect, Logger: log}); err != nil {
+		t.Fatal(err)
+	}
+	if e.bus, err = events.New(context.Background(), events.Options{DB: db.DB, Dialect: db.Dialect, Logger: log}); err != nil {
+		t.Fatal(err)
+	}
 	e.m, err = m365access.New(m365access.Config{
 		Provider: m365access.ProviderConfig{ClientID: testProviderID, ClientSecret: testProviderSecret,
 			PublicBaseURL: public, AppPermissions: []string{"User.Read.All"}},
 		Store: e.store, Locker: e.store, HTTPClient: srv.Client(), Logger: log,
 		ValidateFilter: func(f string) error { _, err := filter.Compile(f); return err },
 		ConsentWait:    200 * time.Millisecond,
+		OnEvent:        e.bus.OnConnection,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -216,7 +229,7 @@ func newEnvAt(t testing.TB, public string, mod func(*Config)) *env {
 	}
 	e.cfg = Config{
 		Authorizer: testAuthorizer(), Access: e.m, Invitations: e.inv, Store: e.store, QoE: e.qoe,
-		Fleet: e.fleet, Users: e.sink,
+		Fleet: e.fleet, Users: e.sink, Audit: e.audit, Events: e.bus,
 		SignInOrigins: []string{srv.BrowserURL()},
 		ProviderName:  "Example MSP", Logger: log,
 	}

@@ -56,12 +56,14 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.QoE != nil {
 		mux.Handle("POST /qoe/notifications", cfg.QoE.Handler())
 	}
+	mux.Handle("/audit", a)
+	mux.Handle("/webhooks/", a)
 	mux.Handle("/", wz)
 	return &Handler{h: mux, admin: a}, nil
 }
 
 // NewAdmin returns the JSON admin API for the provider's admins: the routes
-// under /customers/{customer}/ and GET /openapi.json. Every request is
+// under /customers, /audit and /webhooks/, and GET /openapi.json. Every request is
 // first checked by http.CrossOriginProtection, then by cfg.Authorizer.
 // It returns an error when cfg.Authorizer is nil. Call its Close at
 // shutdown.

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/tenantgate/tenantgate/events"
 )
 
 // openAPIDocument builds the OpenAPI 3.1 document of the admin API from
@@ -182,4 +184,33 @@ var schemas = map[string]any{
 		"policies": map[string]any{"type": "object", "additionalProperties": str,
 			"description": "effective Teams policy type to policy name; an absent type is on the Global policy"},
 	}, "id", "userPrincipalName", "lineUri", "enterpriseVoiceEnabled", "accountType", "featureTypes", "telephoneNumbers", "policies"),
+	"AuditEntry": obj(map[string]any{
+		"at": when, "actor": str, "action": str, "customer": str,
+		"outcome": enum("succeeded", "failed", "denied"), "requestId": str, "detail": str,
+	}, "at", "actor", "action", "customer", "outcome"),
+	"AuditPage": obj(map[string]any{"entries": map[string]any{"type": "array", "items": ref("AuditEntry")}, "next": str}, "entries", "next"),
+	"Event": obj(map[string]any{
+		"id": str, "type": enum(eventTypes()...), "timestamp": when, "data": ref("EventData"),
+	}, "id", "type", "timestamp", "data"),
+	"EventData": obj(map[string]any{
+		"customer": str, "from": str, "to": str, "action": str, "error": str,
+		"credential": enum("appSecret", "appCertificate", "qoeSecret", "refreshToken"), "expiresAt": when, "daysLeft": integer,
+		"roles": map[string]any{"type": "array", "items": str},
+		"users": integer, "added": integer, "changed": integer, "removed": integer, "durationMs": integer, "subscription": str,
+	}, "customer"),
+	"EventList": obj(map[string]any{"events": map[string]any{"type": "array", "items": ref("Event")}}, "events"),
+	"Delivery": obj(map[string]any{
+		"eventId": str, "endpoint": str, "customer": str, "type": str,
+		"state": enum("pending", "queued", "retrying", "delivered", "failed"), "attempts": integer,
+		"lastStatus": integer, "lastError": str, "created": when, "updated": when,
+	}, "eventId", "endpoint", "customer", "type", "state", "attempts", "created", "updated"),
+	"DeliveryList": obj(map[string]any{"deliveries": map[string]any{"type": "array", "items": ref("Delivery")}}, "deliveries"),
+}
+
+func eventTypes() []string {
+	out := make([]string, len(events.Types))
+	for i, t := range events.Types {
+		out[i] = string(t)
+	}
+	return out
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantgate/tenantgate/events"
 	"github.com/tenantgate/tenantgate/fleet"
 )
 
@@ -41,6 +42,13 @@ var schemaTypes = map[string]reflect.Type{
 	"CustomerPage": reflect.TypeFor[customerPageJSON](),
 	"Offboarding":  reflect.TypeFor[offboardingJSON](),
 	"User":         reflect.TypeFor[userJSON](),
+	"AuditEntry":   reflect.TypeFor[auditEntryJSON](),
+	"AuditPage":    reflect.TypeFor[auditPageJSON](),
+	"Event":        reflect.TypeFor[events.Event](),
+	"EventData":    reflect.TypeFor[events.Data](),
+	"EventList":    reflect.TypeFor[eventListJSON](),
+	"Delivery":     reflect.TypeFor[events.Delivery](),
+	"DeliveryList": reflect.TypeFor[deliveryListJSON](),
 }
 
 // TestOpenAPISchemasMatchTheJSONTypes: every schema has exactly the
@@ -200,6 +208,11 @@ func TestResponsesConformToTheDocument(t *testing.T) {
 		{"GET", "/customers/a/qoe/calls?from=nonsense", "/customers/{customer}/qoe/calls", nil}, // a problem
 		{"GET", "/customers/a/qoe/pstn?from=2026-01-01&to=2026-01-31", "/customers/{customer}/qoe/pstn", nil},
 		{"POST", "/customers/a/m365/qoe/validate", "/customers/{customer}/m365/qoe/validate", nil},
+		{"GET", "/audit", "/audit", nil},
+		{"GET", "/customers/a/audit?limit=2", "/customers/{customer}/audit", nil},
+		{"GET", "/customers/a/audit?after=forged", "/customers/{customer}/audit", nil}, // a problem
+		{"GET", "/customers/a/events", "/customers/{customer}/events", nil},
+		{"GET", "/webhooks/deliveries?customer=a", "/webhooks/deliveries", nil},
 	}
 	seen := map[string]bool{}
 	for _, c := range calls {

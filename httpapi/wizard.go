@@ -10,9 +10,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tenantgate/tenantgate/audit"
+	"github.com/tenantgate/tenantgate/events"
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/m365access"
 )
@@ -341,6 +344,7 @@ func (wz *wizard) authCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	wz.c.clearCookie(w, bindingCookie)
 	wz.c.clearCookie(w, inviteCookie)
+	wz.audit(r, conn.Customer, conn.Account, "connection.complete")
 	msg := "Your Microsoft 365 tenant is now connected to " + wz.c.ProviderName + "."
 	if conn.Account != "" {
 		msg = "You signed in as " + conn.Account + ". Your Microsoft 365 tenant is now connected to " + wz.c.ProviderName + "."
@@ -352,7 +356,10 @@ func (wz *wizard) authCallback(w http.ResponseWriter, r *http.Request) {
 // consentCallback completes admin consent.
 func (wz *wizard) consentCallback(w http.ResponseWriter, r *http.Request) {
 	cb := m365access.ConsentCallbackFromQuery(r.URL.Query())
-	_, err := wz.c.Access.CompleteConsent(r.Context(), cb, bindingOf(wz.c.cookie(r, bindingCookie)))
+	consent, err := wz.c.Access.CompleteConsent(r.Context(), cb, bindingOf(wz.c.cookie(r, bindingCookie)))
+	if consent != nil && (err == nil || errors.Is(err, m365access.ErrConsentPropagating)) {
+		wz.consentGranted(r, consent)
+	}
 	if errors.Is(err, m365access.ErrConsentPropagating) {
 		// Granted; Entra ID has not replicated it to app tokens yet.
 		wz.c.clearCookie(w, bindingCookie)
@@ -375,6 +382,36 @@ func (wz *wizard) consentCallback(w http.ResponseWriter, r *http.Request) {
 	wz.render(w, http.StatusOK, pageSuccess, pageData{Title: "Consent granted", Heading: "Consent granted",
 		Message:  "Admin consent for " + wz.c.ProviderName + " was granted in your tenant.",
 		WhatToDo: "You can close this page."})
+}
+
+// audit records a change the customer's admin made through the wizard.
+// The actor is the account that signed in, as Microsoft named it.
+func (wz *wizard) audit(r *http.Request, customer, account, action string) {
+	if wz.c.Audit == nil || customer == "" {
+		return
+	}
+	if account == "" {
+		account = "the customer's administrator"
+	}
+	e := audit.Entry{Actor: account + " (customer)", Action: action, Customer: customer, Outcome: audit.Succeeded, RequestID: requestID(r)}
+	if err := wz.c.Audit.Append(r.Context(), e); err != nil {
+		wz.c.Logger.ErrorContext(r.Context(), "httpapi: the audit trail refused an entry", "customer", customer, "action", action, "err", err.Error())
+	}
+}
+
+// consentGranted audits a granted admin consent and emits
+// consent.granted.
+func (wz *wizard) consentGranted(r *http.Request, c *m365access.Consent) {
+	wz.audit(r, c.Customer, "", "consent.grant")
+	if wz.c.Events == nil || c.Customer == "" {
+		return
+	}
+	e := events.Event{Type: events.ConsentGranted, Time: c.GrantedAt,
+		Key:  "consent/" + strconv.FormatInt(c.GrantedAt.UnixNano(), 10),
+		Data: events.Data{Customer: c.Customer, Roles: c.Roles}}
+	if err := wz.c.Events.Emit(r.Context(), e); err != nil {
+		wz.c.Logger.WarnContext(r.Context(), "httpapi: emitting consent.granted failed", "customer", c.Customer, "err", err.Error())
+	}
 }
 
 // retryable reports whether starting the sign-in again can help.

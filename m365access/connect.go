@@ -346,11 +346,14 @@ func (m *Manager) complete(ctx context.Context, p pending, code string, opts Com
 	res, err := cl.AcquireTokenByAuthCode(ctx, code, m.provider.redirectURI(), scopes,
 		confidential.WithChallenge(p.Verifier), confidential.WithTenantID(wantTenant))
 	if err != nil {
+		var ferr error = FromMSAL("exchange the authorization code", customer, err)
 		if declined, ok := strings.CutPrefix(err.Error(), msalDeclinedScopes); ok {
-			return nil, &FlowError{Reason: ReasonScopesMissing, Customer: customer, Detail: "not granted: " + clip(declined)}
+			ferr = &FlowError{Reason: ReasonScopesMissing, Customer: customer, Detail: "not granted: " + clip(declined)}
 		}
-		return nil, FromMSAL("exchange the authorization code", customer, err)
+		recordToken(ctx, ModeToken, false, ferr)
+		return nil, ferr
 	}
+	recordToken(ctx, ModeToken, true, nil)
 	reject := func(err error) (*Connection, error) {
 		m.removeRejected(ctx, customer, res.Account)
 		var fe *FlowError

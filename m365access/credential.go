@@ -162,7 +162,6 @@ func (m *Manager) refresh(ctx context.Context, customer string, scopes []string)
 	ctx, span := telemetry.Start(ctx, "m365access.AcquireToken", customer, attribute.String("tenantgate.mode", string(s.Mode)))
 	res, err := m.acquire(ctx, customer, s, s.Mode, scopes)
 	fromIdP := err == nil && res.Metadata.TokenSource == confidential.TokenSourceIdentityProvider
-	recordToken(ctx, s.Mode, fromIdP, err)
 	telemetry.End(span, err, ErrorCode(err))
 	if err != nil {
 		m.recordFailure(ctx, customer, "get a token", err)
@@ -177,8 +176,14 @@ func (m *Manager) refresh(ctx context.Context, customer string, scopes []string)
 	return t, nil
 }
 
-// acquire gets a token in mode for customer through MSAL.
+// acquire gets a token in mode for customer through MSAL and counts it.
 func (m *Manager) acquire(ctx context.Context, customer string, s *settings, mode AuthMode, scopes []string) (confidential.AuthResult, error) {
+	res, err := m.acquireMSAL(ctx, customer, s, mode, scopes)
+	recordToken(ctx, mode, err == nil && res.Metadata.TokenSource == confidential.TokenSourceIdentityProvider, err)
+	return res, err
+}
+
+func (m *Manager) acquireMSAL(ctx context.Context, customer string, s *settings, mode AuthMode, scopes []string) (confidential.AuthResult, error) {
 	ep, err := m.clouds.Lookup(s.Cloud)
 	if err != nil {
 		return confidential.AuthResult{}, err

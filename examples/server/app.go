@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/tenantgate/tenantgate/audit"
+	"github.com/tenantgate/tenantgate/events"
 	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/httpapi"
 	"github.com/tenantgate/tenantgate/httpapi/clientip"
@@ -78,8 +81,15 @@ type app struct {
 	fleet *fleet.Fleet     // stopped before the store: drains jobs
 	// jobsPool is River's PostgreSQL pool (production mode).
 	jobsPool *pgxpool.Pool
-	cancel   context.CancelFunc // ends background work (the fleet's jobs)
-	served   chan error
+	// recordsDB holds the event log, the webhook delivery log and the
+	// audit trail: the tokenstore's database.
+	recordsDB *sql.DB
+	bus       *events.Bus
+	trail     *audit.Log
+	metrics   http.Handler       // GET /metrics: Prometheus text
+	trailDone chan struct{}      // closed when the credential-use counter has flushed
+	cancel    context.CancelFunc // ends background work (the fleet's jobs)
+	served    chan error
 }
 
 // newLogger returns the server's logger at the configured level.
@@ -156,7 +166,14 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 		mailer = m
 	}
 
+	if err := a.openRecords(ctx); err != nil {
+		return nil, err
+	}
+	if a.metrics, err = metricsHandler(); err != nil {
+		return nil, err
+	}
 	a.manager, err = m365access.New(m365access.Config{
+		OnEvent:  a.bus.OnConnection,
 		Provider: provider, Store: a.store, Locker: a.store, HTTPClient: httpClient,
 		ValidateFilter: func(text string) error { _, err := filter.Compile(text); return err },
 		Logger:         a.log,
@@ -177,7 +194,7 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 	// Graph's throttling limits bound the user syncs of all customers
 	// together (per tenant and per app); a throttled customer waits alone.
 	var budget fleet.Budget
-	source, err := usersync.NewGraphSource(a.manager, usersync.GraphOptions{BaseURL: ep.GraphEndpoint + "/v1.0", Scopes: []string{ep.GraphScope()},
+	source, err := usersync.NewGraphSource(countedCredentials{a}, usersync.GraphOptions{BaseURL: ep.GraphEndpoint + "/v1.0", Scopes: []string{ep.GraphScope()},
 		Transport: budget.Transport(graphTransport)})
 	if err != nil {
 		return nil, err
@@ -206,12 +223,13 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
-	auth := newAdminAuth(a.adminToken, strings.HasPrefix(a.publicURL, "https://"))
+	auth := newAdminAuth(cfg.AdminName, a.adminToken, strings.HasPrefix(a.publicURL, "https://"))
 	apiCfg := httpapi.Config{
 		Authorizer: auth, Access: a.manager, Invitations: a.invites, Store: a.store,
 		Fleet: a.fleet, Users: a.sink, QoE: a.qoe, SignInOrigins: signInOrigins,
 		ProviderName: cfg.ProviderName, SupportEmail: cfg.SupportEmail,
-		Actor:        func(*http.Request) string { return cfg.AdminName },
+		Actor: func(*http.Request) string { return cfg.AdminName },
+		Audit: a.trail, Events: a.bus,
 		CustomerName: a.customerName, ClientIP: a.clientIP.Key, Logger: a.log,
 	}
 	handler, err := a.routes(apiCfg, auth)
@@ -227,6 +245,8 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 	if cfg.Mode == modeDemo {
 		a.subscribeDemo(ctx)
 	}
+	a.trailDone = make(chan struct{})
+	go func() { defer close(a.trailDone); a.trail.Run(bg, time.Minute) }()
 	a.srv = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -374,6 +394,9 @@ func (a *app) closeAll() {
 	if a.cancel != nil {
 		a.cancel()
 	}
+	if a.trailDone != nil {
+		<-a.trailDone
+	}
 	if a.jobsPool != nil {
 		a.jobsPool.Close()
 	}
@@ -388,6 +411,9 @@ func (a *app) closeAll() {
 	}
 	if a.qoeStore != nil {
 		a.qoeStore.Close()
+	}
+	if a.recordsDB != nil {
+		a.recordsDB.Close()
 	}
 	if a.backend != nil {
 		a.backend.Close()
@@ -411,10 +437,10 @@ func (a *app) openFleet(ctx context.Context, syncer *usersync.Syncer, h hooks) e
 		Access: a.manager, Store: a.store, Syncer: syncer, Users: a.sink, Invitations: a.invites,
 		CheckInterval: a.cfg.CheckInterval, PlanInterval: h.planInterval,
 		SyncInterval: func(string) time.Duration { return a.cfg.SyncInterval },
-		Offboard:     append(slices.Clone(h.offboard), a.qoe), Logger: a.log,
-		// Call records: subscriptions, notifications, fetches, PSTN pulls
-		// and the retention purge are River jobs too.
-		Workers: []fleet.RegisterFunc{a.qoe.AddWorkers}, PeriodicJobs: a.qoe.PeriodicJobs(),
+		Offboard:     append(append([]fleet.OffboardHook{fleet.OffboardFunc(a.offboarded)}, h.offboard...), a.qoe), Logger: a.log,
+		// Call records (subscriptions, notifications, fetches, PSTN pulls,
+		// the retention purge) and webhook deliveries are River jobs too.
+		Workers: []fleet.RegisterFunc{a.qoe.AddWorkers, a.bus.Register}, PeriodicJobs: a.qoe.PeriodicJobs(),
 	}
 	if a.cfg.Mode == modeProduction {
 		pool, err := pgxpool.New(ctx, a.cfg.PostgresDSN)
@@ -431,5 +457,9 @@ func (a *app) openFleet(ctx context.Context, syncer *usersync.Syncer, h hooks) e
 	}
 	a.fleet = f
 	a.qoe.SetInserter(f.Inserter())
+	// Webhook deliveries are jobs of the fleet's River client.
+	if err := a.bus.SetInserter(ctx, f.Inserter()); err != nil {
+		a.log.Warn("webhook deliveries recorded before this start could not be queued yet; they are retried at the next start", "err", err.Error())
+	}
 	return nil
 }

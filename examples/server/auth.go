@@ -26,6 +26,7 @@ const sessionTTL = 12 * time.Hour
 // admin role. A real host plugs its own login and per-customer rights in
 // here.
 type adminAuth struct {
+	name      string // the admin's name (-admin-name)
 	tokenHash [sha256.Size]byte
 	secure    bool // cookies get Secure and the __Host- prefix
 	now       func() time.Time
@@ -34,8 +35,8 @@ type adminAuth struct {
 	sessions map[[sha256.Size]byte]time.Time // hash of the cookie value -> expiry
 }
 
-func newAdminAuth(token string, secure bool) *adminAuth {
-	return &adminAuth{tokenHash: sha256.Sum256([]byte(token)), secure: secure, now: time.Now,
+func newAdminAuth(name, token string, secure bool) *adminAuth {
+	return &adminAuth{name: name, tokenHash: sha256.Sum256([]byte(token)), secure: secure, now: time.Now,
 		sessions: map[[sha256.Size]byte]time.Time{}}
 }
 
@@ -72,6 +73,17 @@ func (a *adminAuth) authenticated(r *http.Request) bool {
 		return false
 	}
 	return ok
+}
+
+// Actor implements httpapi.ActorNamer: the portal has one admin, named
+// by -admin-name; a login session and the bearer token both act as that
+// admin. The audit trail says which.
+func (a *adminAuth) Actor(r *http.Request) string {
+	via := "session"
+	if r.Header.Get("Authorization") != "" {
+		via = "API token"
+	}
+	return a.name + " (" + via + ")"
 }
 
 // Authorize implements httpapi.Authorizer.

@@ -337,6 +337,22 @@ func TestBrowser(t *testing.T) {
 	if total != "5,000" || !strings.Contains(syncState, "5,000 users") {
 		t.Errorf("portal shows total %q, sync state %q; want 5,000", total, syncState)
 	}
+	var auditRows, eventRows string
+	step("activity: events and audit trail",
+		chromedp.Navigate(d.base+"/"),
+		chromedp.WaitVisible(css(`#events tbody tr[data-type="connection.connected"]`)),
+		chromedp.WaitVisible(css(`#audit tbody tr[data-outcome="succeeded"]`)),
+		into(&auditRows, chromedp.Text(css(`#audit tbody`))),
+		into(&eventRows, chromedp.Text(css(`#events tbody`))),
+		chromedp.ScrollIntoView(css(`#activity-card`)),
+		screenshot("12-activity"),
+	)
+	if !strings.Contains(auditRows, "users.sync") || !strings.Contains(auditRows, "Provider admin (session)") {
+		t.Errorf("audit trail on the page = %q, want the sync started by the admin's session", auditRows)
+	}
+	if !strings.Contains(eventRows, "Connected") {
+		t.Errorf("events on the page = %q, want Connected", eventRows)
+	}
 	var firstRow string
 	step("read the users table",
 		into(&firstRow, chromedp.Text(css(`#users tbody tr`))),

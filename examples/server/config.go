@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenantgate/tenantgate/events"
 	"github.com/tenantgate/tenantgate/httpapi/clientip"
 	"github.com/tenantgate/tenantgate/invite/smtpmail"
 	"github.com/tenantgate/tenantgate/m365access"
@@ -62,6 +63,11 @@ type config struct {
 	SMTPPassword string
 	SMTPFrom     string
 
+	// WebhookURL receives the lifecycle events, signed with
+	// WebhookSecrets (the first is the newest).
+	WebhookURL     string
+	WebhookSecrets []string
+
 	PostgresDSN    string
 	SealingKeys    string // TENANTGATE_SEALING_KEYS, never a flag
 	SealingKeyFile string
@@ -102,6 +108,8 @@ func settings() []*setting {
 		{flag: "trusted-proxies", env: "TENANTGATE_TRUSTED_PROXIES", usage: "comma-separated addresses or CIDR networks of the reverse proxies in front of the portal; their forwarding header (-client-ip-header) names the client for the rate limits. Empty: the TCP peer is the client, so behind a proxy every client shares one limit"},
 		{flag: "client-ip-header", env: "TENANTGATE_CLIENT_IP_HEADER", def: "X-Forwarded-For", usage: "the header the trusted proxies append the client address to: X-Forwarded-For or Forwarded (RFC 7239)"},
 
+		{flag: "webhook-url", env: "TENANTGATE_WEBHOOK_URL", usage: "URL that receives the lifecycle events (connection.connected, connection.failed, secret.expiring, ...) as Standard Webhooks POSTs: https, or http to a loopback address in demo mode"},
+		{flag: "webhook-secret", env: "TENANTGATE_WEBHOOK_SECRET", secret: true, usage: "the webhooks' signing secret (whsec_ and base64 of 24 to 64 bytes); during a rotation the new and the old, comma separated: each delivery is signed with both"},
 		{flag: "client-id", env: "TENANTGATE_CLIENT_ID", prod: true, usage: "production: the provider app's application (client) ID"},
 		{flag: "client-secret", env: "TENANTGATE_CLIENT_SECRET", secret: true, prod: true, usage: "production: the provider app's client secret"},
 		{flag: "client-certificate-file", env: "TENANTGATE_CLIENT_CERTIFICATE_FILE", prod: true, usage: "production: PEM file with the provider app's certificate and unencrypted private key (instead of a secret)"},
@@ -292,6 +300,20 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if _, err := m365access.DefaultClouds.Lookup(m365access.Cloud(cfg.Cloud)); err != nil {
 		bad("cloud", "%q is not a cloud; use global, usGovL4, usGovL5 or china", cfg.Cloud)
+	}
+	cfg.WebhookURL = get("webhook-url")
+	for _, sec := range strings.Split(get("webhook-secret"), ",") {
+		if sec = strings.TrimSpace(sec); sec != "" {
+			cfg.WebhookSecrets = append(cfg.WebhookSecrets, sec)
+		}
+	}
+	switch {
+	case cfg.WebhookURL == "" && len(cfg.WebhookSecrets) > 0:
+		bad("webhook-secret", "a webhook secret without -webhook-url (TENANTGATE_WEBHOOK_URL)")
+	case cfg.WebhookURL != "":
+		if err := (events.Endpoint{URL: cfg.WebhookURL, Secrets: cfg.WebhookSecrets}).Validate(cfg.Mode == modeDemo); err != nil {
+			bad("webhook-url", "%v", err)
+		}
 	}
 	if cfg.SealingKeys != "" && cfg.SealingKeyFile != "" {
 		problems = append(problems, fmt.Sprintf("set %s or -sealing-key-file, not both", envSealingKeys))

@@ -67,6 +67,7 @@ func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, erro
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	mux.Handle("GET /metrics", p.limitBearer(http.HandlerFunc(p.metrics)))
 	if a.outbox != nil {
 		mux.HandleFunc("GET /outbox", p.outboxPage)
 		mux.Handle("GET /dev/outbox", p.limitBearer(http.HandlerFunc(p.outboxJSON)))
@@ -238,6 +239,30 @@ type outboxEmail struct {
 	Text    string    `json:"text"`
 }
 
+// admin answers 401 unless r carries the admin token or session.
+func (p *portal) admin(w http.ResponseWriter, r *http.Request) bool {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if p.auth.authenticated(r) {
+		return true
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", `Bearer realm="tenantgate"`)
+	w.WriteHeader(http.StatusUnauthorized)
+	_ = json.NewEncoder(w).Encode(httpapi.Problem{Type: "about:blank", Title: "Unauthorized", Status: http.StatusUnauthorized,
+		Code: "unauthenticated", Detail: "send the admin token as Authorization: Bearer <token>"})
+	return false
+}
+
+// metrics serves the process's OpenTelemetry metrics as Prometheus text
+// (tenantgate_... series) to the admin.
+func (p *portal) metrics(w http.ResponseWriter, r *http.Request) {
+	if !p.admin(w, r) {
+		return
+	}
+	p.a.metrics.ServeHTTP(w, r)
+}
+
 // emails lists the outbox, newest first, with the invitation links found
 // in each message.
 func (p *portal) emails() []outboxEmail {
@@ -271,14 +296,7 @@ func (p *portal) outboxPage(w http.ResponseWriter, r *http.Request) {
 // outboxJSON serves GET /dev/outbox: the demo's sent emails as JSON. The
 // links are live invitation links, so it needs the admin token.
 func (p *portal) outboxJSON(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if !p.auth.authenticated(r) {
-		w.Header().Set("Content-Type", "application/problem+json")
-		w.Header().Set("WWW-Authenticate", `Bearer realm="tenantgate"`)
-		w.WriteHeader(http.StatusUnauthorized)
-		_ = json.NewEncoder(w).Encode(httpapi.Problem{Type: "about:blank", Title: "Unauthorized", Status: http.StatusUnauthorized,
-			Code: "unauthenticated", Detail: "send the admin token as Authorization: Bearer <token>"})
+	if !p.admin(w, r) {
 		return
 	}
 	emails := p.emails()

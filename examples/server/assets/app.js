@@ -80,7 +80,8 @@
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
-    const resp = await fetch(api + path, init);
+    // Paths under /api/ are absolute; others are the customer's.
+    const resp = await fetch(path.startsWith("/api/") ? path : api + path, init);
     if (resp.status === 401) {
       window.location.assign("/login");
       throw new APIError(401, null);
@@ -642,6 +643,68 @@
     }
   }
 
+  // Activity: the customer's recent events (with their webhook delivery)
+  // and its audit trail.
+  const eventText = {
+    "connection.connected": "Connected",
+    "connection.failed": "Connection failed",
+    "connection.recovered": "Connection recovered",
+    "consent.granted": "Consent granted",
+    "consent.missing": "Consent missing",
+    "secret.expiring": "Secret expiring",
+    "secret.expired": "Secret expired",
+    "sync.succeeded": "Sync succeeded",
+    "sync.failed": "Sync failed",
+    "qoe.subscription.failed": "QoE subscription failed",
+    "customer.offboarded": "Offboarded",
+  };
+
+  function eventDetail(d) {
+    const parts = [];
+    if (d.from && d.to) parts.push(d.from + " \u2192 " + d.to);
+    if (d.credential) parts.push(d.credential + (d.daysLeft ? " in " + d.daysLeft + " days" : ""));
+    if (d.users !== undefined) parts.push(fmtNumber(d.users) + " users");
+    if (d.error) parts.push(d.error);
+    if (d.action) parts.push(actions[d.action] || d.action);
+    return parts.join("; ");
+  }
+
+  async function loadActivity() {
+    await run("Reading the events", async () => {
+      const [ev, dl] = await Promise.all([
+        call("GET", "/events?limit=10"),
+        call("GET", "/api/webhooks/deliveries?limit=50&customer=" + encodeURIComponent(customer)),
+      ]);
+      const delivery = {};
+      for (const d of dl.data.deliveries) delivery[d.eventId] = d;
+      const body = $("events").tBodies[0];
+      body.replaceChildren();
+      for (const e of ev.data.events) {
+        const tr = body.insertRow();
+        tr.dataset.type = e.type;
+        const d = delivery[e.id];
+        const hook = d ? d.state + (d.attempts > 1 ? " (" + d.attempts + " attempts)" : "") : "\u2014";
+        for (const v of [fmtTime(e.timestamp), eventText[e.type] || e.type, eventDetail(e.data), hook]) {
+          tr.insertCell().textContent = v;
+        }
+      }
+      if (!ev.data.events.length) body.insertRow().insertCell().textContent = "No events yet.";
+    });
+    await run("Reading the audit trail", async () => {
+      const r = await call("GET", "/audit?limit=10");
+      const body = $("audit").tBodies[0];
+      body.replaceChildren();
+      for (const a of r.data.entries) {
+        const tr = body.insertRow();
+        tr.dataset.outcome = a.outcome;
+        for (const v of [fmtTime(a.at), a.actor, a.action, a.outcome]) {
+          tr.insertCell().textContent = v;
+        }
+      }
+      if (!r.data.entries.length) body.insertRow().insertCell().textContent = "Nothing recorded yet.";
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     $("settings-form").addEventListener("submit", saveSettings);
     $("auth-mode").addEventListener("change", showMode);
@@ -668,8 +731,10 @@
     loadInvitations();
     loadUsers("");
     run("Reading the last sync", pollSync);
+    loadActivity();
+    $("activity-refresh").addEventListener("click", loadActivity);
     loadCallQuality();
-    setInterval(() => { if (!document.hidden) loadStatus(); }, 10000);
+    setInterval(() => { if (!document.hidden) { loadStatus(); loadActivity(); } }, 10000);
     setInterval(() => { if (!document.hidden) loadQoESummary(); }, 15000);
   });
 })();

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/tenantgate/tenantgate/audit"
+	"github.com/tenantgate/tenantgate/events"
+)
+
+// openRecords opens the event log, the webhook delivery log and the audit
+// trail in the tokenstore's database (the SQLite file in demo mode,
+// PostgreSQL in production).
+func (a *app) openRecords(ctx context.Context) error {
+	dialect := events.SQLite
+	if a.cfg.Mode == modeProduction {
+		db, err := sql.Open("pgx", a.cfg.PostgresDSN)
+		if err != nil {
+			return fmt.Errorf("open the PostgreSQL event log (-postgres-dsn): %w", err)
+		}
+		a.recordsDB, dialect = db, events.Postgres
+	} else {
+		q := url.Values{}
+		q.Set("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Set("_txlock", "immediate")
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(a.cfg.DataDir, "tenantgate.db")+"?"+q.Encode())
+		if err != nil {
+			return fmt.Errorf("open the SQLite event log: %w", err)
+		}
+		a.recordsDB = db
+	}
+	opts := events.Options{DB: a.recordsDB, Dialect: dialect, Logger: a.log,
+		// A loopback http receiver is for demos only.
+		AllowLoopbackHTTP: a.cfg.Mode == modeDemo}
+	if a.cfg.WebhookURL != "" {
+		opts.Endpoints = []events.Endpoint{{URL: a.cfg.WebhookURL, Secrets: a.cfg.WebhookSecrets}}
+	}
+	var err error
+	if a.bus, err = events.New(ctx, opts); err != nil {
+		return fmt.Errorf("webhook settings (-webhook-url, -webhook-secret): %w", err)
+	}
+	if a.trail, err = audit.New(ctx, audit.Options{DB: a.recordsDB, Dialect: dialect, Logger: a.log}); err != nil {
+		return fmt.Errorf("the audit trail: %w", err)
+	}
+	return nil
+}
+
+// offboarded runs last when a customer is offboarded: its event.
+func (a *app) offboarded(ctx context.Context, customer string) error {
+	return a.bus.Emit(ctx, events.Event{Type: events.CustomerOffboarded, Key: "offboarded/" + time.Now().UTC().Format(time.RFC3339),
+		Data: events.Data{Customer: customer}})
+}
+
+// countedCredentials gives host code the customers' credentials, each use
+// counted in the audit trail per customer per hour.
+type countedCredentials struct{ a *app }
+
+func (c countedCredentials) Credential(customer string) azcore.TokenCredential {
+	return c.a.trail.Credential(customer, c.a.manager.Credential(customer))
+}
+
+// metricsHandler returns the GET /metrics handler: the OpenTelemetry
+// metrics of this process in Prometheus text format. The MeterProvider is
+// the process's global one, installed once (the library's instruments
+// bind to the first one installed).
+var metricsHandler = sync.OnceValues(func() (http.Handler, error) {
+	reg := prometheus.NewRegistry()
+	exp, err := otelprom.New(otelprom.WithRegisterer(reg), otelprom.WithoutScopeInfo())
+	if err != nil {
+		return nil, fmt.Errorf("the Prometheus exporter: %w", err)
+	}
+	otel.SetMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp)))
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), nil
+})
