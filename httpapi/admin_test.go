@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"github.com/tenantgate/tenantgate/audit"
+	"github.com/tenantgate/tenantgate/events"
 	"github.com/tenantgate/tenantgate/fleet"
 	"net/http"
 	"net/http/httptest"
@@ -33,6 +35,8 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 		{"nil *SealedStore", func(c *Config) { c.Store = (*tokenstore.SealedStore)(nil) }, "no Store"},
 		{"nil *sqlsink.Sink", func(c *Config) { c.Users = (*sqlsink.Sink)(nil) }, "the Users field holds a nil pointer"},
 		{"nil *fleet.Fleet", func(c *Config) { c.Fleet = (*fleet.Fleet)(nil) }, "the Fleet field holds a nil pointer"},
+		{"nil *audit.Log", func(c *Config) { c.Audit = (*audit.Log)(nil) }, "the Audit field holds a nil pointer"},
+		{"nil *events.Bus", func(c *Config) { c.Events = (*events.Bus)(nil) }, "the Events field holds a nil pointer"},
 		{"no public URL", func(c *Config) { c.Access = urlsAccess{c.Access, m365access.PublicURLs{}} }, "set m365access.ProviderConfig.PublicBaseURL"},
 		{"relative public URL", func(c *Config) {
 			c.Access = urlsAccess{c.Access, m365access.PublicURLs{BaseURL: "/m365", RedirectURI: "/m365/auth/callback", ConsentRedirectURI: "/m365/consent/callback"}}

@@ -184,10 +184,10 @@ func (cfg Config) check(admin bool) (*checked, error) {
 		errs = append(errs, errors.New("the Fleet field holds a nil pointer: set Config.Fleet to the *fleet.Fleet or leave it nil"))
 	}
 	if cfg.Audit != nil && isNil(cfg.Audit) {
-		errs = append(errs, errors.New("Audit holds a nil pointer: set Config.Audit to the *audit.Log or leave it nil"))
+		errs = append(errs, errors.New("the Audit field holds a nil pointer: set Config.Audit to the *audit.Log or leave it nil"))
 	}
 	if cfg.Events != nil && isNil(cfg.Events) {
-		errs = append(errs, errors.New("Events holds a nil pointer: set Config.Events to the *events.Bus or leave it nil"))
+		errs = append(errs, errors.New("the Events field holds a nil pointer: set Config.Events to the *events.Bus or leave it nil"))
 	}
 	if cfg.Users != nil && isNil(cfg.Users) {
 		errs = append(errs, errors.New("the Users field holds a nil pointer: set Config.Users to the *sqlsink.Sink or leave it nil"))
