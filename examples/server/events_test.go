@@ -52,15 +52,18 @@ func newHookReceiver(t *testing.T, secret string) *hookReceiver {
 	return h
 }
 
-// waitFor returns the first delivery of type typ.
-func (h *hookReceiver) waitFor(t *testing.T, typ events.Type) hookDelivery {
+// waitFor returns the first delivery of type typ for customer.
+func (h *hookReceiver) waitFor(t *testing.T, typ events.Type, customer string) hookDelivery {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		h.mu.Lock()
 		for _, d := range h.got {
-			var p struct{ Type events.Type }
-			if json.Unmarshal(d.body, &p) == nil && p.Type == typ {
+			var p struct {
+				Type events.Type
+				Data struct{ Customer string }
+			}
+			if json.Unmarshal(d.body, &p) == nil && p.Type == typ && p.Data.Customer == customer {
 				h.mu.Unlock()
 				return d
 			}
@@ -68,7 +71,7 @@ func (h *hookReceiver) waitFor(t *testing.T, typ events.Type) hookDelivery {
 		h.mu.Unlock()
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("no %s webhook within 30 s", typ)
+	t.Fatalf("no %s webhook for %s within 30 s", typ, customer)
 	return hookDelivery{}
 }
 
@@ -88,7 +91,7 @@ func TestWebhooksAuditAndMetrics(t *testing.T) {
 	d.api(t, "POST", "/api/customers/contoso/m365/validate", "", http.StatusOK, nil)
 
 	// The signed connection.connected.
-	got := rcv.waitFor(t, events.ConnectionConnected)
+	got := rcv.waitFor(t, events.ConnectionConnected, "contoso")
 	if got.err != nil {
 		t.Fatalf("the verifier refused the delivery: %v", got.err)
 	}
