@@ -64,6 +64,15 @@ func TestProbeCustomerOffboarded(t *testing.T) {
 			t.Errorf("GET %s after offboarding: %s", path, p.Code)
 		}
 	}
+	// Its audit trail is kept and readable, the offboarding in it.
+	trail := decode[auditPageJSON](t, e.do(t, "GET", "/customers/probe/audit", tokenAll, nil), http.StatusOK)
+	offboarded := false
+	for _, en := range trail.Entries {
+		offboarded = offboarded || (en.Action == string(OpOffboard) && en.Outcome == "succeeded")
+	}
+	if !offboarded {
+		t.Errorf("audit trail after offboarding = %+v, want the offboarding", trail.Entries)
+	}
 	// Nothing is stored for it but its revoked invitations.
 	for _, kind := range []string{"m365.settings", "m365.connection", "m365.status", "msal.cache", "fleet.state", "httpapi.syncrun"} {
 		page, err := e.store.List(ctx, "probe", kind, tokenstore.ListOptions{})
