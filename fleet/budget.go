@@ -26,7 +26,8 @@ type Budget struct {
 	TenantUnits  int
 	TenantWindow time.Duration
 	// AppUnits per AppWindow is the app's budget across tenants; zero
-	// means 150,000 per 20 s.
+	// means 150,000 per 20 s. Replicas share the app's budget: give each
+	// of N replicas AppUnits divided by N.
 	AppUnits  int
 	AppWindow time.Duration
 	// Headroom is the share of each budget the pacers spend, leaving the

@@ -57,7 +57,10 @@ const (
 	envClientID = "FLEETSCALE_CLIENT_ID"
 	envSecret   = "FLEETSCALE_CLIENT_SECRET"
 	envScale    = "FLEETSCALE_TIME_SCALE"
-	envKeys     = "TENANTGATE_SEALING_KEYS"
+	envAppUnits = "FLEETSCALE_APP_UNITS"
+	// envTenantUnits is the per-tenant budget.
+	envTenantUnits = "FLEETSCALE_TENANT_UNITS"
+	envKeys        = "TENANTGATE_SEALING_KEYS"
 )
 
 const publicURL = "https://fleetscale.example/m365"
@@ -116,7 +119,9 @@ func replica(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	budget := &fleet.Budget{TimeScale: scale}
+	appUnits, _ := strconv.Atoi(os.Getenv(envAppUnits))
+	tenantUnits, _ := strconv.Atoi(os.Getenv(envTenantUnits))
+	budget := &fleet.Budget{TimeScale: scale, AppUnits: appUnits, TenantUnits: tenantUnits}
 	src, err := usersync.NewGraphSource(m, usersync.GraphOptions{Transport: budget.Transport(tr)})
 	if err != nil {
 		return err

@@ -32,6 +32,8 @@ type options struct {
 	kill      bool
 	timeout   time.Duration
 	scale     float64
+	appUnits  int
+	tenUnits  int
 }
 
 func parseFlags(args []string) (options, error) {
@@ -44,6 +46,8 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.kill, "kill", true, "SIGKILL one replica when a quarter of the syncs are done")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.Float64Var(&o.scale, "time-scale", 1, "Graph throttling time scale of the fake and the budget (1: Graph's real windows)")
+	fs.IntVar(&o.appUnits, "app-units", 150_000, "the per-app budget in resource units per 20 s of Graph time (fake and budget)")
+	fs.IntVar(&o.tenUnits, "tenant-units", 8000, "the per-app-per-tenant budget in resource units per 10 s of Graph time (fake and budget)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -78,7 +82,8 @@ func orchestrate(ctx context.Context, args []string, out io.Writer) error {
 	defer os.RemoveAll(tmp)
 
 	// The fake cloud: one tenant and one app registration per customer.
-	fake := m365test.NewServer(&m365test.Options{ConsentReplicationDelay: -1, Throttle: &m365test.Throttle{TimeScale: o.scale}})
+	fake := m365test.NewServer(&m365test.Options{ConsentReplicationDelay: -1, Throttle: &m365test.Throttle{TimeScale: o.scale,
+		AppUnits: o.appUnits, TenantUnits: o.tenUnits}})
 	defer fake.Close()
 	caFile := tmp + "/ca.pem"
 	if err := writeCA(caFile, fake); err != nil {
@@ -155,7 +160,9 @@ func orchestrate(ctx context.Context, args []string, out io.Writer) error {
 	// The replicas.
 	env := []string{envDSN + "=" + dsn, envFakeAddr + "=" + strings.TrimPrefix(fake.URL(), "https://"), envCAFile + "=" + caFile,
 		envClientID + "=" + prov.ClientID, envSecret + "=" + prov.ClientSecret, envKeys + "=" + keys,
-		envScale + "=" + strconv.FormatFloat(o.scale, 'f', -1, 64)}
+		envScale + "=" + strconv.FormatFloat(o.scale, 'f', -1, 64),
+		// The app's budget is shared: each replica paces to its part.
+		envAppUnits + "=" + strconv.Itoa(o.appUnits/o.replicas), envTenantUnits + "=" + strconv.Itoa(o.tenUnits)}
 	procs := make([]*exec.Cmd, o.replicas)
 	roundStart := time.Now()
 	for i := range procs {
@@ -341,9 +348,10 @@ func verify(ctx context.Context, out io.Writer, o options, f *fleet.Fleet, dsn s
 	if requests > 0 {
 		share = float64(stats.Throttled) / float64(requests)
 	}
-	// Graph's per-app limit (150,000 units per 20 s, one unit a request)
-	// sets the floor for this many requests, in real time at the scale.
-	floor := time.Duration(float64(requests) / 150_000 * float64(20*time.Second) / o.scale)
+	// The per-app limit (Graph's: 150,000 units per 20 s, one unit a
+	// request) sets the floor for this many requests, in real time at the
+	// scale.
+	floor := time.Duration(float64(requests) / float64(o.appUnits) * float64(20*time.Second) / o.scale)
 	fmt.Fprintf(out, "round: %d customers x %d users, %d replicas (killed: %v, %d of its jobs running then, %d jobs retried, %d sync passes begun)\n",
 		o.customers, o.users, o.replicas, killed >= 0, runningAtKill, retried, passes)
 	fmt.Fprintf(out, "round time %v; Graph requests %d, throttled %d (%.3f%%: %d tenant, %d app); per-app floor %v (x%.2f)\n",
