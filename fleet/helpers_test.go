@@ -184,7 +184,9 @@ func testPool(t *testing.T, dsn string) *pgxpool.Pool {
 	return pool
 }
 
-func newStore(t *testing.T) tokenstore.Store {
+func newStore(t *testing.T) tokenstore.Store { return newStoreTB(t) }
+
+func newStoreTB(t testing.TB) tokenstore.Store {
 	k, err := tokenstore.GenerateKey("test")
 	if err != nil {
 		t.Fatal(err)
