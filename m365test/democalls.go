@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -83,8 +84,11 @@ func (s *Server) PlaceCalls(ctx context.Context, tenant string, n int) ([]string
 		k := t.placed
 		t.placed++
 		now := s.nowLocked()
+		t.placedEnds = append(t.placedEnds, now)
 		s.mu.Unlock()
-		id, err := s.AddCallRecord(ctx, t.ID, DemoCall(t, k, now))
+		rec := DemoCall(t, k, now)
+		rec.ID = DemoCallID(t, k)
+		id, err := s.AddCallRecord(ctx, t.ID, rec)
 		if id != "" {
 			ids = append(ids, id)
 		}
@@ -93,4 +97,45 @@ func (s *Server) PlaceCalls(ctx context.Context, tenant string, n int) ([]string
 		}
 	}
 	return ids, errors.Join(errs...)
+}
+
+// DemoCallID is the record ID of demo call k of tenant t: stable, so a
+// restarted fake can serve the same records again (RestoreDemoCalls).
+func DemoCallID(t *Tenant, k int) string {
+	return stableGUID(t.ID + "/demo-call/" + strconv.Itoa(k))
+}
+
+// DemoCallEnds returns the end time of each demo call placed in tenant,
+// in order: what RestoreDemoCalls needs to serve them again.
+func (s *Server) DemoCallEnds(tenant string) []time.Time {
+	t, ok := s.Tenant(tenant)
+	if !ok {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), t.placedEnds...)
+}
+
+// RestoreDemoCalls stores demo calls 0 to len(ends)-1 of tenant, call k
+// ending at ends[k], with their stable IDs and without notifying anyone,
+// and numbers the next placed call len(ends): a fake started again serves
+// the records an earlier one placed, as Microsoft keeps them.
+func (s *Server) RestoreDemoCalls(tenant string, ends []time.Time) error {
+	t, ok := s.Tenant(tenant)
+	if !ok {
+		return fmt.Errorf("m365test: RestoreDemoCalls: unknown tenant %q", tenant)
+	}
+	for k, end := range ends {
+		rec := normalizeRecord(DemoCall(t, k, end))
+		rec.ID, rec.Version = DemoCallID(t, k), 1
+		s.mu.Lock()
+		t.calls[rec.ID] = rec
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t.placed = len(ends)
+	t.placedEnds = append([]time.Time(nil), ends...)
+	return nil
 }

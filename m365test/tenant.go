@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tenantgate/tenantgate/m365test/internal/directory"
 )
@@ -60,7 +61,8 @@ type Tenant struct {
 	grants       map[string]*grant
 	revoked      map[string]int64 // user oid -> unix nanos before which refresh tokens are revoked
 	calls        map[string]CallRecord
-	placed       int // demo calls placed so far
+	placed       int         // demo calls placed so far
+	placedEnds   []time.Time // end times of the demo calls placed, in order
 	direct       []DirectRoutingCall
 	pstn         []PstnCall
 

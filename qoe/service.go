@@ -94,6 +94,9 @@ type Service struct {
 	subs   map[string]cachedSub // by subscription ID
 	// custLocks serialize a customer's subscription changes.
 	custLocks map[string]*sync.Mutex
+	// checked is, by customer, the subscription Graph confirmed to this
+	// process.
+	checked map[string]string
 
 	throttleMu sync.Mutex
 	throttled  map[string]time.Time // customer -> not before
@@ -194,7 +197,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("qoe: %w", err)
 	}
-	s := &Service{cfg: cfg, http: gc, log: cfg.Logger, now: cfg.Now, subs: map[string]cachedSub{}, custLocks: map[string]*sync.Mutex{}, throttled: map[string]time.Time{}}
+	s := &Service{cfg: cfg, http: gc, log: cfg.Logger, now: cfg.Now, subs: map[string]cachedSub{}, custLocks: map[string]*sync.Mutex{}, checked: map[string]string{}, throttled: map[string]time.Time{}}
 	if !isNil(cfg.Jobs) {
 		s.SetInserter(cfg.Jobs)
 	}
@@ -292,6 +295,7 @@ func (s *Service) forgetCustomer(customer string) {
 			delete(s.subs, id)
 		}
 	}
+	delete(s.checked, customer)
 	s.subsMu.Unlock()
 }
 

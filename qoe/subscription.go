@@ -132,7 +132,23 @@ func (s *Service) EnsureSubscription(ctx context.Context, customer string) error
 	now := s.now()
 	if found && row.ID != "" && row.AppID == appID && row.State == "active" {
 		if row.ExpiresAt.Sub(now) >= s.cfg.RenewBefore {
-			return nil
+			// Once per process, ask Graph whether it still has it (it
+			// may have been deleted behind this service's back).
+			if s.verified(customer, row.ID) {
+				return nil
+			}
+			g, err := s.graphFor(ctx, customer)
+			if err != nil {
+				return err
+			}
+			if _, err := g.getSubscription(ctx, row.ID); err == nil {
+				s.markVerified(customer, row.ID)
+				return nil
+			} else if !notFound(err) {
+				return err
+			}
+			s.log.InfoContext(ctx, "qoe: Graph no longer has the subscription; creating a new one", "customer", customer, "subscription", row.ID)
+			return s.create(ctx, customer, appID, row.LastSeenStart)
 		}
 		err := s.renew(ctx, customer, row)
 		if err == nil || !notFound(err) {
@@ -199,6 +215,7 @@ func (s *Service) create(ctx context.Context, customer, appID string, lastSeen t
 		return fmt.Errorf("qoe: store the subscription of customer %q: %w", customer, err)
 	}
 	s.forgetCustomer(customer)
+	s.markVerified(customer, sub.ID)
 	s.log.InfoContext(ctx, "qoe: subscription created", "customer", customer, "subscription", sub.ID, "expires", sub.ExpirationDateTime)
 	return nil
 }
@@ -295,4 +312,16 @@ func (s *Service) lockCustomer(customer string) func() {
 	s.subsMu.Unlock()
 	m.Lock()
 	return m.Unlock
+}
+
+func (s *Service) verified(customer, id string) bool {
+	s.subsMu.Lock()
+	defer s.subsMu.Unlock()
+	return s.checked[customer] == id
+}
+
+func (s *Service) markVerified(customer, id string) {
+	s.subsMu.Lock()
+	s.checked[customer] = id
+	s.subsMu.Unlock()
 }

@@ -73,7 +73,45 @@ func (a *app) addDemoQoEApp() error {
 	}); err != nil {
 		return fmt.Errorf("demo QoE app: %w", err)
 	}
-	return a.fake.GrantAdminConsent(a.tenant.ID, demoQoEClientID)
+	if err := a.fake.GrantAdminConsent(a.tenant.ID, demoQoEClientID); err != nil {
+		return err
+	}
+	return a.restoreDemoCalls()
+}
+
+// demoCallsFile keeps the end times of the demo calls placed, so that the
+// fake started again serves the same call records (Microsoft keeps them
+// for 30 days; the in-process fake would forget them at every restart).
+const demoCallsFile = "demo-calls.json"
+
+// restoreDemoCalls serves the demo calls of earlier runs again.
+func (a *app) restoreDemoCalls() error {
+	b, err := os.ReadFile(filepath.Join(a.cfg.DataDir, demoCallsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the demo calls: %w", err)
+	}
+	var ends []time.Time
+	if err := json.Unmarshal(b, &ends); err != nil {
+		return fmt.Errorf("%s is not a JSON list of times; delete it to start without the earlier demo calls", demoCallsFile)
+	}
+	return a.fake.RestoreDemoCalls(a.tenant.ID, ends)
+}
+
+// saveDemoCalls records the demo calls placed so far.
+func (a *app) saveDemoCalls() error {
+	b, err := json.Marshal(a.fake.DemoCallEnds(a.tenant.ID))
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(a.cfg.DataDir, demoCallsFile)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // seedDemoQoE gives the demo customer the demo QoE app's settings when
@@ -142,6 +180,9 @@ func (p *portal) devCalls(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ids, err := a.fake.PlaceCalls(ctx, a.tenant.ID, in.Count)
+	if serr := a.saveDemoCalls(); serr != nil {
+		a.log.Warn("recording the demo calls failed; a restart forgets them", "err", serr.Error())
+	}
 	failed := 0
 	if err != nil {
 		failed = len(errorsOf(err))

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tenantgate/tenantgate/m365test"
 )
 
 type qoeSummary struct {
@@ -140,4 +145,58 @@ func TestDemoHundredCalls(t *testing.T) {
 	if strings.Contains(string(b), "guessed") {
 		t.Error("the forged clientState shows up")
 	}
+}
+
+// TestDemoCrashBetweenAckAndProcessing: the portal acknowledges call
+// notifications whose processing cannot happen yet (Graph throttles),
+// goes down, and the portal started again on the same data directory
+// processes those calls from its durable queue.
+func TestDemoCrashBetweenAckAndProcessing(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := parseConfig([]string{"-addr", "127.0.0.1:0", "-data", dir, "-admin-token", testAdminToken, "-demo-users", "100"},
+		func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := start(t.Context(), cfg, hooks{logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &demo{a: a, base: a.publicURL, token: testAdminToken}
+	// Make the subscription; then Graph throttles every call-record read
+	// of this first run (429, Retry-After 3 s), so the acknowledged calls
+	// wait in the queue, snoozed, when the portal goes down.
+	if err := a.qoe.EnsureSubscription(t.Context(), "contoso"); err != nil {
+		t.Fatal(err)
+	}
+	a.fake.InjectFault(m365test.Fault{Endpoint: m365test.EndpointCallRecords, Status: http.StatusTooManyRequests, RetryAfter: 3 * time.Second})
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	var placed struct {
+		Placed         int `json:"placed"`
+		Unacknowledged int `json:"unacknowledged"`
+	}
+	d.api(t, "POST", "/dev/calls", `{"count": 10}`, http.StatusAccepted, &placed)
+	if placed.Placed != 10 || placed.Unacknowledged != 0 {
+		t.Fatalf("placed %+v", placed)
+	}
+	var s qoeSummary
+	d.api(t, "GET", "/api/customers/contoso/qoe/summary", "", http.StatusOK, &s)
+	if s.Calls != 0 {
+		t.Fatalf("processed before the crash: %+v", s)
+	}
+	if err := a.shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	d2 := startDemo(t, dir, "-demo-users", "100")
+	s = d2.waitSummary(t, "calls processed after the restart", func(s qoeSummary) bool { return s.Calls == 10 })
+	if s.PoorCalls != 2 || s.PoorByReason.Jitter != 1 || s.PoorByReason.PacketLoss != 1 {
+		t.Errorf("after the restart: %+v", s)
+	}
+	// The restarted portal subscribes again (the fake's earlier
+	// subscription went with it) and keeps receiving calls.
+	d2.api(t, "POST", "/dev/calls", `{"count": 15}`, http.StatusAccepted, nil)
+	d2.waitSummary(t, "new calls after the restart", func(s qoeSummary) bool { return s.Calls == 25 && s.PoorCalls == 6 })
 }
