@@ -24,9 +24,26 @@
 // and the Graph client's middleware with retry (Retry-After on 429, 503
 // and 504, exponential backoff otherwise) — and asks only for the
 // properties it stores ($select), 999 users a page. It decodes the pages
-// itself, streaming with encoding/json, instead of through Kiota's parse
-// nodes, which are about ten times slower and allocate far more; memory
-// stays at about one page per running customer however large the tenant.
+// itself, with a tokenizer that knows the page shape (checked against
+// encoding/json), instead of through Kiota's parse nodes, which are about
+// ten times slower than encoding/json and allocate far more; memory stays
+// at about one page per running customer however large the tenant.
+//
+// # Delta rounds
+//
+// With Syncer.Delta.Enabled, a sync after a customer's first one can be a
+// delta round: GraphSource.ReadDelta reads /users/delta from the delta
+// link stored with the Sink's Checkpoint, the Syncer evaluates the whole
+// filter on the changed users (Graph cannot filter delta rounds) and the
+// DeltaPass stores them, removing those deleted or changed out of the
+// filter; Teams configurations are fetched again for the changed users
+// only. A full read takes the next delta link before it reads. The
+// planner reads every user again when no link is stored, the filter
+// changed, Graph refuses the link (syncStateNotFound: links live seven
+// days), every DeltaOptions.FullEvery rounds or FullAfter, or when the
+// last delta round cost as many requests as a full read; Result.Round and
+// Result.Reason say which it chose and why. MemorySink and sqlsink's Sink
+// keep checkpoints.
 //
 // MemorySink keeps users in memory; package usersync/sqlsink stores them
 // in SQLite or PostgreSQL next to the tokenstore.
