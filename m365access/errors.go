@@ -176,6 +176,9 @@ var entraCodes = map[int]codeMeaning{
 	// The session ended with a password change: sign in again.
 	50132: {ActionReInvite, false, StateReauthorizationRequired, "the session is no longer valid (the password changed or the session expired): sign in again"},
 	50133: {ActionReInvite, false, StateReauthorizationRequired, "the session is no longer valid after a recent password change: sign in again"},
+	// A scope that does not exist on the resource (a misspelt
+	// ProviderConfig.Scopes entry).
+	650053: {ActionFixSettings, false, StateNotConnected, "a requested permission does not exist in Microsoft Graph: check the spelling of the configured scopes"},
 	// The app is disabled in the tenant.
 	70001:   {ActionEnableApp, false, StateAccountBlocked, "the app is disabled in the tenant: enable its enterprise application in Entra ID"},
 	7000112: {ActionEnableApp, false, StateAccountBlocked, "the app is disabled in the tenant: enable its enterprise application in Entra ID"},

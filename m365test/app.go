@@ -99,6 +99,12 @@ func (s *Server) AddApp(opts AppOptions) (*App, error) {
 	if a.DisplayName == "" {
 		a.DisplayName = "App " + id[:8]
 	}
+	if err := checkPermissions("delegated permission", opts.DelegatedPermissions); err != nil {
+		return nil, err
+	}
+	if err := checkPermissions("application permission", opts.ApplicationPermissions); err != nil {
+		return nil, err
+	}
 	for _, sec := range opts.Secrets {
 		if sec.Value == "" {
 			return nil, fmt.Errorf("m365test: AddApp: empty secret value")

@@ -1,6 +1,7 @@
 package m365test_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -92,5 +93,36 @@ func TestUsersPagingRealism(t *testing.T) {
 	gr = graphDo(t, f, "GET", next, tok, nil, "ConsistencyLevel", "eventual")
 	if gr.status != 400 || graphErr(t, gr) != "Directory_ExpiredPageToken" {
 		t.Errorf("page after its skip token expired: %d %v, want 400 Directory_ExpiredPageToken", gr.status, gr.body)
+	}
+}
+
+// TestUnknownPermissions: a misspelt Graph permission fails as it does
+// against Entra ID: an app registration cannot require it, and a token
+// request naming it gets AADSTS650053.
+func TestUnknownPermissions(t *testing.T) {
+	f := newFixture(t, 10)
+	if _, err := f.srv.AddApp(m365test.AppOptions{DisplayName: "typo", ApplicationPermissions: []string{"User.Raed.All"}}); err == nil ||
+		!strings.Contains(err.Error(), "User.Raed.All") {
+		t.Errorf("AddApp with a misspelt permission: %v", err)
+	}
+	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.native.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"grant_type": {"password"}, "client_id": {f.native.ClientID},
+		"scope": {"https://graph.microsoft.com/User.Raed openid"}, "username": {"user00002@contoso.onmicrosoft.com"}, "password": {m365test.DefaultPassword}}
+	resp, err := f.srv.Client().PostForm(f.srv.AuthorityURL(f.contoso.ID)+"/oauth2/v2.0/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Error string `json:"error"`
+		Codes []int  `json:"error_codes"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 400 || body.Error != "invalid_scope" || len(body.Codes) != 1 || body.Codes[0] != m365test.CodeScopeUnknown {
+		t.Errorf("token with a misspelt scope: %d %+v, want 400 invalid_scope AADSTS650053", resp.StatusCode, body)
 	}
 }

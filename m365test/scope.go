@@ -53,6 +53,9 @@ func parseScope(raw string, t *Tenant) (*scopeRequest, *entraError) {
 		if perm == "" {
 			return nil, invalidScope(raw)
 		}
+		if !graphPermissions[strings.ToLower(perm)] {
+			return nil, unknownScope(perm)
+		}
 		sr.graph = append(sr.graph, perm)
 	}
 	if sr.graphDflt && len(sr.graph) > 0 {
