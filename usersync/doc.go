@@ -19,7 +19,8 @@
 // previous snapshot stays.
 //
 // GraphSource is the Source for Microsoft Graph. It sends every request
-// through msgraph-sdk-go's pipeline — the Azure Identity authentication
+// through Graph's middleware pipeline (msgraph-sdk-go-core, kiota-http-go; not
+// msgraph-sdk-go's models) — the Azure Identity authentication
 // provider with the customer's azcore.TokenCredential and allowed hosts,
 // and the Graph client's middleware with retry (Retry-After on 429, 503
 // and 504, exponential backoff otherwise) — and asks only for the

@@ -42,7 +42,7 @@ const DefaultGraphURL = "https://graph.microsoft.com/v1.0"
 const MaxPageSize = 999
 
 // GraphOptions configures a GraphSource. The zero value reads from the
-// global Microsoft Graph with msgraph-sdk-go's default middleware.
+// global Microsoft Graph with Graph's default middleware (msgraph-sdk-go-core).
 type GraphOptions struct {
 	// BaseURL is the Graph endpoint including the version, for example
 	// DefaultGraphURL (the default) or a national cloud's or a fake's.
@@ -54,7 +54,7 @@ type GraphOptions struct {
 	// resource of BaseURL's cloud ("https://graph.microsoft.com/.default"
 	// unless BaseURL is a national cloud, in which case set it).
 	Scopes []string
-	// Transport is the HTTP transport under msgraph-sdk-go's middleware
+	// Transport is the HTTP transport under Graph's middleware
 	// (it stays the parent: retry, redirect and telemetry still run). Nil
 	// means a copy of http.DefaultTransport keeping up to 100 idle
 	// connections per host, for many customers syncing at once; a
@@ -85,7 +85,7 @@ type GraphOptions struct {
 	NoCount bool
 }
 
-// GraphSource reads users from Microsoft Graph through msgraph-sdk-go's
+// GraphSource reads users from Microsoft Graph through Graph's
 // request pipeline: Kiota's Azure Identity authentication provider (token
 // from the customer's credential, sent only to the allowed hosts) and the
 // Graph client's middleware (retry honouring Retry-After on 429, 503 and
@@ -150,8 +150,8 @@ func NewGraphSource(creds CredentialSource, opts GraphOptions) (*GraphSource, er
 	}, nil
 }
 
-// newGraphClient builds the HTTP client of msgraph-sdk-go's Graph service
-// client, with the configured retry options and opts.Transport as the
+// newGraphClient builds the HTTP client of Graph's middleware pipeline,
+// with the configured retry options and opts.Transport as the
 // parent transport.
 func newGraphClient(opts GraphOptions) (*http.Client, error) {
 	tr := opts.Transport
