@@ -521,7 +521,7 @@ type teamsScanner struct {
 	i int
 }
 
-func (sc *teamsScanner) rest() string { return sc.s[sc.i:] }
+func (sc *teamsScanner) rest() string { return sc.s[min(sc.i, len(sc.s)):] }
 func (sc *teamsScanner) done() bool   { return sc.i >= len(sc.s) }
 
 func (sc *teamsScanner) space() {
@@ -602,12 +602,12 @@ func (sc *teamsScanner) term() (func(*TeamsUserConfiguration) bool, error) {
 			break
 		}
 		sc.i += len(pre)
-		v, _, _ := strings.Cut(sc.rest(), ":")
-		v = strings.TrimSpace(v)
-		if v == "" || strings.ContainsAny(v, " ()'") {
+		raw, _, found := strings.Cut(sc.rest(), ":")
+		v := strings.TrimSpace(raw)
+		if !found || v == "" || strings.ContainsAny(v, " ()'") {
 			break
 		}
-		sc.i += len(v) + 1
+		sc.i += len(raw) + 1
 		if !sc.word(v) || !sc.word("eq") {
 			break
 		}
