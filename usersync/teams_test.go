@@ -148,6 +148,21 @@ func TestSyncTeamsChanges(t *testing.T) {
 	if r := s.SyncCustomer(t.Context(), "nw"); r.Err != nil || sink.Len("nw") != 100 {
 		t.Errorf("voice users: stored %d, err %v; want 100 (user 24 lost voice, user 25 gained it)", sink.Len("nw"), r.Err)
 	}
+	// Six users in Milan's Sales department. This source listed the
+	// tenant in one page, so it lists again; a new source, which assumes
+	// a large tenant, fetches the six configurations in one JSON batch.
+	c.setFilter(t, "nw", "Department -eq 'Sales' -and City -eq 'Milan'")
+	r = s.SyncCustomer(t.Context(), "nw")
+	if r.Err != nil || sink.Len("nw") != 6 || r.Teams.Mode != usersync.TeamsList || r.Teams.Requests != 1 {
+		t.Fatalf("Milan's Sales: stored %d, teams %+v, err %v; want 6 by listing one page", sink.Len("nw"), r.Teams, r.Err)
+	}
+	r = c.syncer(t, sink, 0).SyncCustomer(t.Context(), "nw")
+	if r.Err != nil || sink.Len("nw") != 6 || r.Unchanged != 6 || r.Teams.Mode != usersync.TeamsBatch || r.Teams.Requests != 1 {
+		t.Fatalf("Milan's Sales, new source: stored %d, %+v, teams %+v, err %v; want 6 unchanged by one batch", sink.Len("nw"), r.Counts, r.Teams, r.Err)
+	}
+	if u := byUPN(sink.Users("nw"), "user00054@nw.onmicrosoft.com"); u == nil || u.Teams.LineURI() != "tel:+39020000054" || u.Teams.Policies["OnlineVoiceRoutingPolicy"] != "VRP-IT" {
+		t.Errorf("user 54 by batch = %+v", u)
+	}
 }
 
 // TestSyncTeamsPermission: without TeamsUserConfiguration.Read.All the
