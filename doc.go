@@ -26,6 +26,9 @@
 //   - [github.com/tenantgate/tenantgate/usersync] and its filter package:
 //     Get-CsOnlineUser-style filters pushed down to Graph, and the sync of
 //     many customers at once into a Sink.
+//   - [github.com/tenantgate/tenantgate/fleet]: day-two operations for every
+//     customer as River jobs shared by replicas: scheduled health checks
+//     and user syncs, token keep-alive, offboarding, the fleet listing.
 //   - [github.com/tenantgate/tenantgate/httpapi]: http.Handlers a host
 //     mounts, the JSON admin API and the customer-facing invitation wizard.
 //
@@ -43,9 +46,12 @@
 //		Store:    store,
 //		Locker:   store, // one refresh per customer across replicas
 //	})
-//	go access.Run(ctx, m365access.RefresherOptions{}) // keep connections alive
-//
 //	cred := access.Credential("customer-42") // an azcore.TokenCredential
+//
+//	// Checks, syncs and token keep-alive for every customer, on River.
+//	jobs, err := fleet.New(ctx, fleet.Config{Postgres: pool, Access: access, Store: store})
+//	err = jobs.Start(ctx)
+//	defer jobs.Stop(ctx)
 //
 // The reference portal in examples/server wires every package, httpapi
 // included, and runs with `go run ./examples/server`.
