@@ -44,6 +44,9 @@ type statusJSON struct {
 	SecretExpiresAt      *time.Time     `json:"secretExpiresAt,omitempty"`
 	CertificateExpiresAt *time.Time     `json:"certificateExpiresAt,omitempty"`
 	QoESecretExpiresAt   *time.Time     `json:"qoeSecretExpiresAt,omitempty"`
+	// QoESubscription is the call records subscription's state and
+	// expiry, with Config.QoE.
+	QoESubscription *qoeSubscriptionJSON `json:"qoeSubscription,omitempty"`
 }
 
 // lastErrorJSON is the last failure of a connection.
@@ -99,6 +102,15 @@ func (a *admin) status(w http.ResponseWriter, r *http.Request, customer string) 
 	if e := st.LastError; e != nil {
 		out.LastError = &lastErrorJSON{At: e.At, Op: e.Op, Codes: e.Codes, GraphCode: e.GraphCode,
 			Action: string(e.Action), Message: safeText(e.Message, 500)}
+	}
+	if a.c.QoE != nil {
+		qs, err := a.c.QoE.Status(r.Context(), customer)
+		if err != nil {
+			a.c.fail(w, r, "qoe status", err)
+			return
+		}
+		sub := subscriptionJSON(qs)
+		out.QoESubscription = &sub
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -150,7 +150,7 @@ var schemas = map[string]any{
 		"authMode": str, "account": str, "tenantId": str, "connectedAt": when, "lastRefresh": when, "lastValidation": when,
 		"lastValidationOk": boolean, "lastError": obj(map[string]any{"at": when, "op": str, "codes": map[string]any{"type": "array", "items": integer}, "graphCode": str, "action": str, "message": str}),
 		"consentGrantedAt": when, "consentReportedAt": when, "grantedRoles": map[string]any{"type": "array", "items": str}, "refreshTokenDeadline": when,
-		"secretExpiresAt": when, "certificateExpiresAt": when, "qoeSecretExpiresAt": when,
+		"secretExpiresAt": when, "certificateExpiresAt": when, "qoeSecretExpiresAt": when, "qoeSubscription": ref("QoESubscription"),
 	}, "state", "authMode"),
 	"QoE":       obj(map[string]any{"appId": str, "clientSecretSet": boolean, "clientSecretExpiresAt": when}, "appId", "clientSecretSet"),
 	"QoEUpdate": obj(map[string]any{"appId": str, "clientSecret": writeOnly("the QoE app's client secret"), "clientSecretExpiresAt": when}),
