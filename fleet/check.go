@@ -32,6 +32,15 @@ func (f *Fleet) workCheck(ctx context.Context, job *river.Job[CheckArgs]) error 
 		return fmt.Errorf("fleet: check %q: %w", customer, err)
 	}
 	at := f.now()
+	if f.cfg.Events != nil {
+		// Each warning is emitted once per credential expiry and
+		// threshold, whichever replica checks.
+		if st, err := f.cfg.Access.Status(ctx, customer); err == nil {
+			if err := f.cfg.Events.CheckExpiry(ctx, st, at); err != nil {
+				f.cfg.Logger.WarnContext(ctx, "fleet: expiry events", "customer", customer, "err", err.Error())
+			}
+		}
+	}
 	return update(context.WithoutCancel(ctx), f.cfg.Store, stateKey(customer), func(st *state, _ bool) error {
 		if st.CheckJob == job.ID {
 			return errSkip
@@ -61,6 +70,15 @@ func (f *Fleet) workKeepAlive(ctx context.Context, job *river.Job[KeepAliveArgs]
 		return fmt.Errorf("fleet: keep-alive of %q: %w", customer, err)
 	}
 	at := f.now()
+	if f.cfg.Events != nil {
+		// Each warning is emitted once per credential expiry and
+		// threshold, whichever replica checks.
+		if st, err := f.cfg.Access.Status(ctx, customer); err == nil {
+			if err := f.cfg.Events.CheckExpiry(ctx, st, at); err != nil {
+				f.cfg.Logger.WarnContext(ctx, "fleet: expiry events", "customer", customer, "err", err.Error())
+			}
+		}
+	}
 	return update(context.WithoutCancel(ctx), f.cfg.Store, stateKey(customer), func(st *state, _ bool) error {
 		st.LastKeepAliveAt = &at
 		return nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/tenantgate/tenantgate/events"
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/usersync"
@@ -30,6 +31,13 @@ type Access interface {
 // it.
 type UserCounter interface {
 	Count(ctx context.Context, customer string) (int, error)
+}
+
+// Events is what the fleet reports lifecycle events to; an *events.Bus
+// satisfies it.
+type Events interface {
+	Emit(ctx context.Context, e events.Event) error
+	CheckExpiry(ctx context.Context, st m365access.Status, now time.Time) error
 }
 
 // RegisterFunc adds workers of other packages' job kinds to the one River
@@ -66,6 +74,12 @@ type Config struct {
 	// Invitations revokes a customer's invitations when it is
 	// offboarded; optional.
 	Invitations Invitations
+
+	// Events receives sync.succeeded and sync.failed when a sync run
+	// ends, and checks the customer's credential expiry (secret.expiring,
+	// secret.expired) after each health check; an *events.Bus. Nil emits
+	// nothing.
+	Events Events
 
 	// Workers registers the workers of job kinds other packages define.
 	Workers []RegisterFunc
@@ -148,6 +162,9 @@ func (cfg Config) check() (Config, error) {
 	}
 	if isNil(cfg.Store) {
 		errs = append(errs, errors.New("no Store"))
+	}
+	if cfg.Events != nil && isNil(cfg.Events) {
+		errs = append(errs, errors.New("events is a typed nil"))
 	}
 	if cfg.Invitations != nil && isNil(cfg.Invitations) {
 		errs = append(errs, errors.New("invitations is a typed nil"))

@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"go.opentelemetry.io/otel/metric"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 )
 
@@ -29,6 +30,8 @@ type Fleet struct {
 	mu      sync.Mutex
 	started bool
 	stopped bool
+	// queueMetrics is the job queue gauges' callback, from Start to Stop.
+	queueMetrics metric.Registration
 }
 
 // New checks cfg, migrates River's tables to the current version and
@@ -136,6 +139,11 @@ func (f *Fleet) Start(ctx context.Context) error {
 		return fmt.Errorf("fleet: start river: %w", err)
 	}
 	f.started = true
+	if reg, err := f.observeQueue(); err != nil {
+		f.cfg.Logger.WarnContext(ctx, "fleet: job queue metrics unavailable", "err", err.Error())
+	} else {
+		f.queueMetrics = reg
+	}
 	return nil
 }
 
@@ -150,6 +158,9 @@ func (f *Fleet) Stop(ctx context.Context) error {
 		return nil
 	}
 	f.stopped = true
+	if f.queueMetrics != nil {
+		_ = f.queueMetrics.Unregister()
+	}
 	var err error
 	if f.started {
 		err = f.client.Stop(ctx)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/tenantgate/tenantgate/events"
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/usersync"
@@ -259,6 +260,7 @@ func (f *Fleet) workSync(ctx context.Context, job *river.Job[SyncArgs]) error {
 	if err := f.saveRun(sctx, customer, run); err != nil {
 		return errors.Join(jobErr, err)
 	}
+	f.emitSync(sctx, customer, run, res)
 	if run.State == RunSucceeded || run.State == RunFailed {
 		err := update(sctx, f.cfg.Store, stateKey(customer), func(st *state, _ bool) error {
 			if st.SyncJob == job.ID {
@@ -275,6 +277,30 @@ func (f *Fleet) workSync(ctx context.Context, job *river.Job[SyncArgs]) error {
 		}
 	}
 	return jobErr
+}
+
+// emitSync reports a run that ended, once per run whichever replica ran
+// its last attempt.
+func (f *Fleet) emitSync(ctx context.Context, customer string, run SyncRun, res usersync.Result) {
+	if f.cfg.Events == nil || (run.State != RunSucceeded && run.State != RunFailed) {
+		return
+	}
+	ms := res.Duration.Milliseconds()
+	e := events.Event{Type: events.SyncSucceeded, Key: "sync/" + run.ID,
+		Data: events.Data{Customer: customer, Users: &run.Total, Added: &run.Added, Changed: &run.Changed, Removed: &run.Removed, DurationMS: &ms}}
+	if run.FinishedAt != nil {
+		e.Time = *run.FinishedAt
+	}
+	if run.State == RunFailed {
+		e.Type = events.SyncFailed
+		e.Data.Users, e.Data.Added, e.Data.Changed, e.Data.Removed = nil, nil, nil, nil
+		if run.Error != nil {
+			e.Data.Action, e.Data.Error = run.Error.Action, run.Error.Message
+		}
+	}
+	if err := f.cfg.Events.Emit(ctx, e); err != nil {
+		f.cfg.Logger.WarnContext(ctx, "fleet: sync event", "customer", customer, "run", run.ID, "err", err.Error())
+	}
 }
 
 // retryable reports whether trying again later can help: temporary

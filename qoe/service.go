@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/tenantgate/tenantgate/events"
 	"github.com/tenantgate/tenantgate/internal/graphhttp"
 	"github.com/tenantgate/tenantgate/m365access"
 )
@@ -73,11 +74,20 @@ type Config struct {
 	// ThrottleFallback is the pause after a 429 without Retry-After; zero
 	// means 10 s.
 	ThrottleFallback time.Duration
+	// Events receives qoe.subscription.failed when a customer's
+	// subscription could not be created or renewed (once per failure
+	// after a working state); an *events.Bus. Nil emits nothing.
+	Events Emitter
 	// Logger receives the package's logs (no secrets, no tokens); nil
 	// means slog.Default().
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+}
+
+// Emitter reports lifecycle events; an *events.Bus satisfies it.
+type Emitter interface {
+	Emit(ctx context.Context, e events.Event) error
 }
 
 // Service runs the QoE integration: subscriptions, the receiver, the
@@ -144,6 +154,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Store == nil {
 		errs = append(errs, errors.New("no Store"))
+	}
+	if cfg.Events != nil && isNil(cfg.Events) {
+		errs = append(errs, errors.New("events is a typed nil"))
 	}
 	if err := checkURL(cfg.NotificationURL); err != nil {
 		errs = append(errs, fmt.Errorf("NotificationURL: %w", err))

@@ -8,9 +8,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/tenantgate/tenantgate/events"
+	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
@@ -164,9 +167,20 @@ func (s *Service) EnsureSubscription(ctx context.Context, customer string) error
 }
 
 func (s *Service) fail(ctx context.Context, customer, appID string, row subRow, err error) error {
+	was := row.State
 	row.Customer, row.AppID, row.State, row.LastError = customer, appID, "failed", clip(err.Error())
 	if perr := s.cfg.Store.putSubscription(ctx, row); perr != nil {
 		s.log.ErrorContext(ctx, "qoe: recording a subscription failure failed", "customer", customer, "err", perr)
+	}
+	if s.cfg.Events != nil && was != "failed" {
+		// Once per failure after a working state: the key names the
+		// subscription and when it last worked, the same on every replica.
+		e := events.Event{Type: events.QoESubscriptionFailed,
+			Key:  "qoe-failed/" + appID + "/" + row.ID + "/" + strconv.FormatInt(row.RenewedAt.UnixNano(), 10) + "/" + strconv.FormatInt(row.CreatedAt.UnixNano(), 10),
+			Data: events.Data{Customer: customer, Subscription: row.ID, Error: err.Error(), Action: string(m365access.ActionOf(err))}}
+		if eerr := s.cfg.Events.Emit(ctx, e); eerr != nil {
+			s.log.WarnContext(ctx, "qoe: emitting qoe.subscription.failed failed", "customer", customer, "err", eerr)
+		}
 	}
 	return err
 }

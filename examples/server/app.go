@@ -441,6 +441,7 @@ func (a *app) openFleet(ctx context.Context, syncer *usersync.Syncer, h hooks) e
 		// Call records (subscriptions, notifications, fetches, PSTN pulls,
 		// the retention purge) and webhook deliveries are River jobs too.
 		Workers: []fleet.RegisterFunc{a.qoe.AddWorkers, a.bus.Register}, PeriodicJobs: a.qoe.PeriodicJobs(),
+		Events: a.bus,
 	}
 	if a.cfg.Mode == modeProduction {
 		pool, err := pgxpool.New(ctx, a.cfg.PostgresDSN)

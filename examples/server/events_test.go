@@ -141,7 +141,8 @@ func TestWebhooksAuditAndMetrics(t *testing.T) {
 		t.Fatalf("GET /metrics: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	for _, series := range []string{"tenantgate_token_acquisitions_total{", "tenantgate_graph_requests_total{", `customer="contoso"`,
-		"tenantgate_events_total{", "tenantgate_webhook_deliveries_total{"} {
+		"tenantgate_events_total{", "tenantgate_webhook_deliveries_total{", `tenantgate_jobs_queued{state="available"}`,
+		"tenantgate_jobs_oldest_available_age_seconds"} {
 		if !strings.Contains(metrics, series) {
 			t.Errorf("/metrics lacks %s", series)
 		}

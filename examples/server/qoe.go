@@ -40,7 +40,7 @@ func (a *app) openQoE(ctx context.Context, hc *http.Client) error {
 		return fmt.Errorf("open the call quality store: %w", err)
 	}
 	a.qoe, err = qoe.New(qoe.Config{Access: a.manager, Store: a.qoeStore, HTTPClient: hc,
-		NotificationURL: a.publicURL + notificationPath, Logger: a.log})
+		NotificationURL: a.publicURL + notificationPath, Events: a.bus, Logger: a.log})
 	if err != nil {
 		return fmt.Errorf("QoE: %w (the public URL must be https, or http on loopback)", err)
 	}
