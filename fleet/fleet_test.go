@@ -51,7 +51,14 @@ func TestRound(t *testing.T) {
 			access := newFakeAccess(customers...)
 			sink := &usersync.MemorySink{}
 			cfg := fleet.Config{Access: access, Store: newStore(t), PlanInterval: 200 * time.Millisecond,
-				Syncer: &usersync.Syncer{Source: &fakeSource{n: 25}, Sink: sink}}
+				Syncer: &usersync.Syncer{Source: &fakeSource{n: 25}, Sink: sink},
+				// c1 syncs every two hours, the others daily (the default).
+				SyncInterval: func(c string) time.Duration {
+					if c == "c1" {
+						return 2 * time.Hour
+					}
+					return 0
+				}}
 			db(&cfg)
 			f, err := fleet.New(context.Background(), cfg)
 			if err != nil {
@@ -89,8 +96,16 @@ func TestRound(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got.Name != "Customer "+c || got.LastSyncAt == nil || got.NextSyncAt == nil || !got.NextSyncAt.After(time.Now().Add(23*time.Hour)) {
-					t.Errorf("%s = %+v, want its name, a last sync and the next in about a day", c, got)
+				interval := 24 * time.Hour
+				if c == "c1" {
+					interval = 2 * time.Hour
+				}
+				if got.Name != "Customer "+c || got.LastSyncAt == nil || got.NextSyncAt == nil || got.NextCheckAt == nil ||
+					got.NextSyncAt.Before(got.LastSyncAt.Add(interval)) || got.NextSyncAt.After(got.LastSyncAt.Add(interval+interval/10)) {
+					t.Errorf("%s = %+v, want its name, a last sync and the next one interval (%v) plus at most a tenth later", c, got, interval)
+				}
+				if got.Checks != 1 || got.Syncs != 1 {
+					t.Errorf("%s: %d checks, %d syncs", c, got.Checks, got.Syncs)
 				}
 			}
 		})
