@@ -169,10 +169,30 @@ func (s *Server) handleOrganization(w http.ResponseWriter, r *http.Request, c *c
 	})
 }
 
-func writeUser(w http.ResponseWriter, u directory.User) {
-	b, _ := u.MarshalJSON()
-	out := make([]byte, 0, len(b)+80)
-	out = append(out, `{"@odata.context":"`+graphContext+`users/$entity",`...)
+func (s *Server) writeUser(w http.ResponseWriter, r *http.Request, u directory.User) {
+	// As Graph: the $select properties, or the default set without one.
+	var names []string
+	if sel := r.URL.Query().Get("$select"); sel != "" {
+		names = strings.Split(sel, ",")
+	}
+	b, got, err := u.AppendSelected(nil, names)
+	if err != nil {
+		var qe *directory.QueryError
+		if errors.As(err, &qe) {
+			s.writeGraphError(w, r, &graphError{status: qe.Status, code: qe.Code, msg: qe.Message})
+			return
+		}
+	}
+	ctx := graphContext + "users/$entity"
+	if len(names) > 0 {
+		ctx = graphContext + "users(" + strings.Join(got, ",") + ")/$entity"
+	}
+	out := make([]byte, 0, len(b)+80+len(ctx))
+	out = append(out, `{"@odata.context":`...)
+	out = appendJSONString(out, ctx)
+	if len(b) > 2 {
+		out = append(out, ',')
+	}
 	out = append(out, b[1:]...)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
@@ -194,7 +214,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, c *call) {
 	if !ok {
 		return
 	}
-	writeUser(w, p.user)
+	s.writeUser(w, r, p.user)
 }
 
 // handleUser is GET /v1.0/users/{id | userPrincipalName}.
@@ -219,7 +239,7 @@ func (s *Server) handleUser(w http.ResponseWriter, r *http.Request, c *call) {
 			msg: fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id)})
 		return
 	}
-	writeUser(w, u)
+	s.writeUser(w, r, u)
 }
 
 // handleUsers is GET /v1.0/users, served by the tenant's directory.

@@ -137,9 +137,18 @@ func TestGraphAuthorization(t *testing.T) {
 		})
 	}
 
+	// Without $select Graph answers its default set (no city); with it,
+	// exactly the selected properties.
 	me := graphDo(t, f, "GET", "/me", user, nil)
-	if me.status != 200 || me.body["userPrincipalName"] != "user00002@contoso.onmicrosoft.com" || me.body["city"] != "Berlin" {
+	if _, hasCity := me.body["city"]; me.status != 200 || me.body["userPrincipalName"] != "user00002@contoso.onmicrosoft.com" || hasCity {
 		t.Errorf("/me = %d %v", me.status, me.body)
+	}
+	me = graphDo(t, f, "GET", "/me?$select=userPrincipalName,city", user, nil)
+	if _, hasID := me.body["id"]; me.status != 200 || me.body["city"] != "Berlin" || hasID {
+		t.Errorf("/me?$select=userPrincipalName,city = %d %v", me.status, me.body)
+	}
+	if u := graphDo(t, f, "GET", "/users/user00003@contoso.onmicrosoft.com?$select=accountEnabled", app, nil); u.status != 200 || u.body["accountEnabled"] != true || len(u.body) != 2 {
+		t.Errorf("/users/{upn}?$select=accountEnabled = %d %v", u.status, u.body)
 	}
 	org := graphDo(t, f, "GET", "/organization", app, nil)
 	if v, _ := org.body["value"].([]any); org.status != 200 || len(v) != 1 || v[0].(map[string]any)["id"] != f.contoso.ID {

@@ -202,3 +202,19 @@ func (u User) MarshalSelected(sel []string) ([]byte, error) {
 	}
 	return u.appendJSON(nil, ps), nil
 }
+
+// AppendSelected appends u as Graph's single-user answer shapes it: the
+// properties named by $select (split at commas), or Graph's default set
+// when there are none, "*" for all. It returns the property names written,
+// or the *[QueryError] Graph answers for an unknown property.
+func (u User) AppendSelected(dst []byte, names []string) ([]byte, []string, error) {
+	sel, err := parseSelect(names)
+	if err != nil {
+		return dst, nil, err
+	}
+	out := make([]string, len(sel))
+	for i, p := range sel {
+		out[i] = props[p].name
+	}
+	return u.appendJSON(dst, sel), out, nil
+}
