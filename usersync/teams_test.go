@@ -57,6 +57,10 @@ func TestSyncTeamsDemo(t *testing.T) {
 				t.Fatalf("%s: stored %s, which does not match", tt.filter, u.UserPrincipalName)
 			}
 		}
+		// Pages count the /users pages read, whatever the join held back.
+		if tt.filter == "EnterpriseVoiceEnabled -eq $true" && r.Pages != 51 {
+			t.Errorf("%s: %d pages, want the 51 /users pages", tt.filter, r.Pages)
+		}
 		if u := byUPN(sink.Users("contoso"), "user00024@contoso.onmicrosoft.com"); tt.want == 1_666 && u == nil {
 			t.Errorf("%s: user 00024 not synced", tt.filter)
 		}

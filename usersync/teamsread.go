@@ -114,11 +114,13 @@ func (s *GraphSource) readJoined(ctx context.Context, cred azcore.TokenCredentia
 	if q.Filter == "" {
 		startList() // every user: listing is the cheapest, and runs alongside /users
 	}
-	var pending []User
+	var pending [][]User // /users pages read while the listing runs
+	pendingUsers := 0
 	estimate := int64(-1)
 	var configs map[string]*TeamsConfig
 	filtered := false
-	// emit joins users with configs and passes them on in pages.
+	// emit joins one /users page with configs and passes it on, as one
+	// page (so Result.Pages still counts the /users pages read).
 	emit := func(users []User) error {
 		out := users[:0]
 		for i := range users {
@@ -129,14 +131,15 @@ func (s *GraphSource) readJoined(ctx context.Context, cred azcore.TokenCredentia
 			users[i].Teams = c
 			out = append(out, users[i])
 		}
-		for chunk := range slices.Chunk(out, s.pageSize) {
-			if err := fn(Page{Users: chunk, Estimate: estimate, Teams: tr}); err != nil {
+		return fn(Page{Users: out, Estimate: estimate, Teams: tr})
+	}
+	emitPending := func() error {
+		for _, pg := range pending {
+			if err := emit(pg); err != nil {
 				return err
 			}
 		}
-		if len(out) == 0 {
-			return fn(Page{Users: out, Estimate: estimate, Teams: tr})
-		}
+		pending, pendingUsers = nil, 0
 		return nil
 	}
 	finishList := func() error {
@@ -173,21 +176,20 @@ func (s *GraphSource) readJoined(ctx context.Context, cred azcore.TokenCredentia
 			return fn(p)
 		}
 		if configs == nil {
-			if !lister.finished() && len(pending)+len(p.Users) <= maxPendingUsers {
-				for _, u := range p.Users {
-					u.ProxyAddresses = slices.Clone(u.ProxyAddresses)
-					pending = append(pending, u)
+			if !lister.finished() && pendingUsers+len(p.Users) <= maxPendingUsers {
+				pg := slices.Clone(p.Users)
+				for i := range pg {
+					pg[i].ProxyAddresses = slices.Clone(pg[i].ProxyAddresses)
 				}
+				pending = append(pending, pg)
+				pendingUsers += len(pg)
 				return nil
 			}
 			if err := finishList(); err != nil {
 				return err
 			}
-			if len(pending) > 0 {
-				if err := emit(pending); err != nil {
-					return err
-				}
-				pending = nil
+			if err := emitPending(); err != nil {
+				return err
 			}
 		}
 		return emit(p.Users)
@@ -199,7 +201,7 @@ func (s *GraphSource) readJoined(ctx context.Context, cred azcore.TokenCredentia
 		if err := finishList(); err != nil {
 			return err
 		}
-		return emit(pending)
+		return emitPending()
 	}
 	return nil
 }
