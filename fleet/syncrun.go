@@ -40,8 +40,14 @@ type SyncRun struct {
 	Removed    int        `json:"removed"`
 	Unchanged  int        `json:"unchanged"`
 	Total      int        `json:"total"`
-	Progress   Progress   `json:"progress"`
-	Error      *RunError  `json:"error,omitempty"`
+	// Round is the kind of read the sync made ("full" or "delta", see
+	// usersync.Round), RoundReason why, and Requests the Graph requests
+	// it made for users.
+	Round       string    `json:"round,omitempty"`
+	RoundReason string    `json:"roundReason,omitempty"`
+	Requests    int       `json:"requests,omitempty"`
+	Progress    Progress  `json:"progress"`
+	Error       *RunError `json:"error,omitempty"`
 	// Heartbeat is when the worker running the sync last recorded it.
 	Heartbeat time.Time `json:"heartbeat"`
 	// Job is the River job of the run; Attempt counts its attempts.
@@ -222,6 +228,7 @@ func (f *Fleet) workSync(ctx context.Context, job *river.Job[SyncArgs]) error {
 	fin := f.now()
 	run.FinishedAt, run.Heartbeat = &fin, fin
 	run.Added, run.Changed, run.Removed, run.Unchanged = res.Added, res.Changed, res.Removed, res.Unchanged
+	run.Round, run.RoundReason, run.Requests = string(res.Round), res.Reason, res.Requests
 	run.Progress = progressOf(res.Pages, res.Read, res.Matched, res.Estimate, res.Err == nil)
 	run.Total = res.Added + res.Changed + res.Unchanged
 	if f.cfg.Users != nil {

@@ -117,7 +117,7 @@
 //   - SettingsUpdate: authMode, certificatePem, clientId, clientSecret, clientSecretExpiresAt, cloud, password, serviceAccount, tenant, userFilter
 //   - SignInLink: expiresAt*, url*
 //   - Status: account, authMode*, certificateExpiresAt, connectedAt, consentGrantedAt, consentReportedAt, grantedRoles, lastError, lastRefresh, lastValidation, lastValidationOk, qoeSecretExpiresAt, qoeSubscription, refreshTokenDeadline, secretExpiresAt, state*, tenantId
-//   - SyncRun: added*, attempt, changed*, error, finishedAt, heartbeat, id*, job, progress*, removed*, startedAt, state*, total*, trigger, unchanged
+//   - SyncRun: added*, attempt, changed*, error, finishedAt, heartbeat, id*, job, progress*, removed*, requests, round, roundReason, startedAt, state*, total*, trigger, unchanged
 //   - User: accountEnabled, accountType*, city, companyName, country, department, displayName, enterpriseVoiceEnabled*, featureTypes*, givenName, id*, jobTitle, lineUri*, mail, mailNickname, mobilePhone, officeLocation, policies*, postalCode, preferredLanguage, proxyAddresses, state, streetAddress, surname, telephoneNumbers*, usageLocation, userPrincipalName*
 //   - UserPage: next, total*, users*
 //   - ValidationReport: at, authMode, checks*, ok*, tenantId

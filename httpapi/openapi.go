@@ -158,6 +158,7 @@ var schemas = map[string]any{
 		"id": str, "state": enum("queued", "running", "succeeded", "failed", "retrying", "cancelled"), "startedAt": when, "finishedAt": when,
 		"added": integer, "changed": integer, "removed": integer, "unchanged": integer, "total": integer, "heartbeat": when,
 		"job": integer, "attempt": integer, "trigger": str,
+		"round": enum("full", "delta"), "roundReason": str, "requests": integer,
 		"progress": obj(map[string]any{"pages": integer, "read": integer, "matched": integer, "estimate": integer, "percent": integer}),
 		"error":    obj(map[string]any{"code": str, "action": str, "message": str}),
 	}, "id", "state", "added", "changed", "removed", "total", "progress"),

@@ -344,7 +344,8 @@
     } else if (run.state === "succeeded") {
       bar.value = 100;
       state.textContent = "Last sync " + fmtTime(run.finishedAt) + ": " + fmtNumber(run.total) + " users (" +
-        fmtNumber(run.added) + " added, " + fmtNumber(run.changed) + " changed, " + fmtNumber(run.removed) + " removed).";
+        fmtNumber(run.added) + " added, " + fmtNumber(run.changed) + " changed, " + fmtNumber(run.removed) + " removed" +
+        (run.round ? "; " + run.round + " read, " + fmtNumber(run.requests || 0) + " Graph requests" : "") + ").";
     } else {
       bar.value = 0;
       const e = run.error || {};
