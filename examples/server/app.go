@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -246,7 +247,13 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 		a.subscribeDemo(ctx)
 	}
 	a.trailDone = make(chan struct{})
-	go func() { defer close(a.trailDone); a.trail.Run(bg, time.Minute) }()
+	go func() {
+		defer close(a.trailDone)
+		var wg sync.WaitGroup
+		wg.Go(func() { a.flushDeliveries(bg, time.Minute) })
+		a.trail.Run(bg, time.Minute)
+		wg.Wait()
+	}()
 	a.srv = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -60,6 +60,24 @@ func (a *app) openRecords(ctx context.Context) error {
 	return nil
 }
 
+// flushDeliveries enqueues, every interval until ctx ends, the webhook
+// deliveries whose job could not be enqueued when their event was
+// recorded (the job database was busy or down).
+func (a *app) flushDeliveries(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.bus.Flush(ctx); err != nil && ctx.Err() == nil {
+				a.log.WarnContext(ctx, "queuing pending webhook deliveries failed; retrying in a minute", "err", err.Error())
+			}
+		}
+	}
+}
+
 // offboarded runs last when a customer is offboarded: its event.
 func (a *app) offboarded(ctx context.Context, customer string) error {
 	return a.bus.Emit(ctx, events.Event{Type: events.CustomerOffboarded, Key: "offboarded/" + time.Now().UTC().Format(time.RFC3339),
