@@ -193,8 +193,11 @@ func (m *Manager) freshAppToken(ctx context.Context, customer string, s *setting
 	}
 	res, err := cl.AcquireTokenByCredential(ctx, []string{ep.GraphScope()}, confidential.WithTenantID(s.tenant()))
 	if err != nil {
-		return res, FromMSAL("get an app-only token", customer, err)
+		ferr := FromMSAL("get an app-only token", customer, err)
+		recordToken(ctx, ModeAppRegistration, false, ferr)
+		return res, ferr
 	}
+	recordToken(ctx, ModeAppRegistration, res.Metadata.TokenSource == confidential.TokenSourceIdentityProvider, nil)
 	fp := fingerprint(ep.AuthorityHost, s.AppClientID, s.AppSecret, s.AppCertPEM)
 	cc := m.entry(customer)
 	m.mu.Lock()

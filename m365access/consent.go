@@ -235,8 +235,11 @@ func (m *Manager) freshAppOnlyToken(ctx context.Context, customer string, ep Clo
 	}
 	res, err := cl.AcquireTokenByCredential(ctx, []string{ep.GraphScope()}, confidential.WithTenantID(tenant))
 	if err != nil {
-		return accessTokenClaims{}, FromMSAL("confirm admin consent", customer, err)
+		ferr := FromMSAL("confirm admin consent", customer, err)
+		recordToken(ctx, "providerAppOnly", false, ferr)
+		return accessTokenClaims{}, ferr
 	}
+	recordToken(ctx, "providerAppOnly", true, nil)
 	claims, err := decodeAccessToken(res.AccessToken)
 	if err != nil {
 		return accessTokenClaims{}, &Error{Op: "confirm admin consent", Customer: customer, Err: err}

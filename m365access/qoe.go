@@ -49,8 +49,11 @@ func (c qoeCredential) GetToken(ctx context.Context, opts policy.TokenRequestOpt
 	}
 	res, err := cl.AcquireTokenByCredential(ctx, appScopes(opts.Scopes, ep), confidential.WithTenantID(s.tenant()))
 	if err != nil {
-		return azcore.AccessToken{}, FromMSAL("get a QoE app token", customer, err)
+		ferr := FromMSAL("get a QoE app token", customer, err)
+		recordToken(ctx, "qoe", false, ferr)
+		return azcore.AccessToken{}, ferr
 	}
+	recordToken(ctx, "qoe", res.Metadata.TokenSource == confidential.TokenSourceIdentityProvider, nil)
 	return azcore.AccessToken{Token: res.AccessToken, ExpiresOn: res.ExpiresOn}, nil
 }
 

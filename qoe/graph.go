@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tenantgate/tenantgate/internal/graphhttp"
+	"github.com/tenantgate/tenantgate/internal/telemetry"
 	"github.com/tenantgate/tenantgate/m365access"
 )
 
@@ -52,7 +53,7 @@ func (g *graph) do(ctx context.Context, op, method, rawURL string, body, out any
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
+	req, err := http.NewRequestWithContext(telemetry.WithCustomer(ctx, g.customer), method, rawURL, rd)
 	if err != nil {
 		return fmt.Errorf("qoe: %s: %w", op, err)
 	}

@@ -65,7 +65,8 @@ var instruments = sync.OnceValue(func() *Instruments {
 	in.GraphThrottled, _ = m.Int64Counter("tenantgate.graph.throttled",
 		metric.WithDescription("Graph responses 429 or 503 (throttled), by customer"))
 	in.GraphDuration, _ = m.Float64Histogram("tenantgate.graph.request.duration", metric.WithUnit("s"),
-		metric.WithDescription("Duration of one Graph HTTP request"))
+		metric.WithDescription("Duration of one Graph HTTP request"),
+		metric.WithExplicitBucketBoundaries(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
 	in.SyncDuration, _ = m.Float64Histogram("tenantgate.sync.duration", metric.WithUnit("s"),
 		metric.WithDescription("Duration of a customer's user sync, by outcome"),
 		metric.WithExplicitBucketBoundaries(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800))
