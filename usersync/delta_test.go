@@ -245,9 +245,12 @@ func deltaProperty(t *testing.T, rounds int, sink *sqlsink.Sink) {
 		}
 	}
 	t.Logf("%d rounds: %d delta, %d full (%d after an expired link)", rounds, kinds[usersync.RoundDelta], kinds[usersync.RoundFull], expired)
-	// An expiry shows only when the round after it was to be a delta
-	// round: count on it in long runs.
-	if kinds[usersync.RoundDelta] < rounds/4 || (rounds >= 500 && expired == 0) {
+	// How many rounds are delta rounds depends on the random filters (the
+	// planner reads in full whenever that costs fewer requests): over 200
+	// rounds it was 43 to 132 in repeated runs, so ask for a tenth. An
+	// expiry shows only when the round after it was to be a delta round:
+	// count on it in long runs.
+	if kinds[usersync.RoundDelta] < rounds/10 || (rounds >= 500 && expired == 0) {
 		t.Errorf("the rounds did not exercise delta rounds and expiry: %v, %d expired", kinds, expired)
 	}
 }
