@@ -29,6 +29,9 @@ type Access interface {
 	Begin(ctx context.Context, customer string, opts m365access.BeginOptions) (m365access.BeginResult, error)
 	SwitchToToken(ctx context.Context, customer string, opts m365access.BeginOptions) (m365access.BeginResult, error)
 	CompleteWith(ctx context.Context, state, code, browserBinding string, opts m365access.CompleteOptions) (*m365access.Connection, error)
+	// CompleteCallback is called with a sign-in redirect that carries an
+	// error: it spends the transaction and records the error in Status.
+	CompleteCallback(ctx context.Context, q url.Values, browserBinding string) (*m365access.Connection, error)
 	ConsentURL(ctx context.Context, customer, browserBinding string) (m365access.BeginResult, error)
 	CompleteConsent(ctx context.Context, cb m365access.ConsentCallback, browserBinding string) (*m365access.Consent, error)
 	// UserFilter gives a customer's saved user filter.

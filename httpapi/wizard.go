@@ -302,26 +302,16 @@ func (wz *wizard) authCallback(w http.ResponseWriter, r *http.Request) {
 	if token != "" {
 		retry = wz.c.publicLink("/invite/" + url.PathEscape(token) + "/start")
 	}
-	if e := q.Get("error"); e != "" {
-		wz.c.Logger.InfoContext(r.Context(), "httpapi: sign-in returned an error", "error", safeText(e, 64))
-		f := failure{heading: "The sign-in did not complete", message: "Microsoft did not finish the sign-in.",
-			todo: "Try again. If it fails again, contact " + wz.c.ProviderName + ".", retry: retry}
-		switch e {
-		case "access_denied":
-			f = failure{heading: "You cancelled the sign-in", message: "Nothing was connected and nothing was changed.",
-				todo:  "To connect, click Sign in with Microsoft again and choose Accept on Microsoft's page. If you do not want to connect, you can close this page.",
-				retry: retry}
-		case "consent_required":
-			f = failure{heading: "Admin consent is needed", message: "Your organization requires an administrator to approve " + wz.c.ProviderName + ".",
-				todo: "Sign in as a Global Administrator and tick \"Consent on behalf of your organization\", or ask " + wz.c.ProviderName + " for the admin consent link.", retry: retry}
-		case "interaction_required", "login_required":
-			f = failure{heading: "Additional verification is needed", message: "Your organization requires multi-factor authentication or a compliant device.",
-				todo: "Try again and complete the verification Microsoft asks for.", retry: retry}
-		case "temporarily_unavailable", "server_error":
-			f = failure{heading: "Microsoft is busy", message: "Microsoft could not complete the sign-in just now.",
-				todo: "Wait a few minutes and try again.", retry: retry}
-		}
-		wz.fail(w, http.StatusBadRequest, f)
+	if cbErr := m365access.CallbackError(q); cbErr != nil {
+		// Spend the transaction and record the error in the customer's
+		// Status; an answer to no sign-in started here records nothing
+		// but is still explained.
+		_, err := wz.c.Access.CompleteCallback(r.Context(), q, bindingOf(wz.c.cookie(r, bindingCookie)))
+		var fe *m365access.FlowError
+		recorded := !errors.As(err, &fe)
+		wz.c.Logger.InfoContext(r.Context(), "httpapi: sign-in returned an error", "error", cbErr.OAuthError,
+			"aadsts", cbErr.Codes, "action", string(cbErr.Action), "recorded", recorded)
+		wz.fail(w, http.StatusBadRequest, wz.signInRefusal(cbErr, retry))
 		return
 	}
 	conn, err := wz.c.Access.CompleteWith(r.Context(), q.Get("state"), q.Get("code"), bindingOf(wz.c.cookie(r, bindingCookie)),
@@ -351,6 +341,56 @@ func (wz *wizard) authCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	wz.render(w, http.StatusOK, pageSuccess, pageData{Title: "Connected", Heading: "Connected",
 		Message: msg, WhatToDo: "You can close this page. You can revoke the access at any time in Microsoft Entra ID."})
+}
+
+// signInRefusal explains an error Microsoft redirected back instead of
+// a code: what it is (an administrator must approve, declined, blocked
+// by policy, the account cannot sign in) and what to do.
+func (wz *wizard) signInRefusal(e *m365access.Error, retry string) failure {
+	prov := wz.c.ProviderName
+	codeNote := ""
+	if len(e.Codes) > 0 {
+		codeNote = " (Microsoft error code " + strconv.Itoa(e.Codes[0]) + ")"
+	}
+	switch {
+	case e.HasCode(90094) || e.HasCode(90093) || e.HasCode(65001) || e.OAuthError == "consent_required":
+		return failure{heading: "Admin consent is needed",
+			message: "Your organization requires an administrator to approve " + prov + ": the account that signed in cannot grant the permissions it needs" + codeNote + ". Nothing was connected.",
+			todo:    "Sign out of Microsoft (or use a private window), then sign in as a Global Administrator and tick \"Consent on behalf of your organization\", or ask " + prov + " for the admin consent link for your administrator.",
+			retry:   retry}
+	case e.HasCode(53003):
+		return failure{heading: "Blocked by your organization's Conditional Access policy",
+			message: "A Conditional Access policy of your organization blocked this sign-in" + codeNote + ". Nothing was connected.",
+			todo:    "Ask your administrator which policy blocked it (Microsoft Entra ID sign-in logs) and to allow this sign-in, or sign in from a device and location the policy allows.",
+			retry:   retry}
+	case e.HasCode(65004) || (e.OAuthError == "access_denied" && len(e.Codes) == 0):
+		return failure{heading: "You cancelled the sign-in", message: "You declined on Microsoft's page" + codeNote + ", so nothing was connected and nothing was changed.",
+			todo:  "To connect, click Sign in with Microsoft again and choose Accept on Microsoft's page. If you do not want to connect, you can close this page.",
+			retry: retry}
+	case e.Action == m365access.ActionFixAccount:
+		todo := "Ask your administrator to fix the account in Microsoft Entra ID, then try again."
+		if e.Hint != "" {
+			todo = "Ask your administrator to fix it (" + e.Hint + "), then try again."
+		}
+		return failure{heading: "This account cannot sign in", message: "Microsoft refused the account that signed in" + codeNote + ". Nothing was connected.", todo: todo, retry: retry}
+	case e.Action == m365access.ActionEnableApp:
+		return failure{heading: prov + " is disabled in your organization", message: "Microsoft refused the sign-in because the application is disabled in your tenant" + codeNote + ".",
+			todo: "Ask your administrator to enable it in Microsoft Entra ID (Enterprise applications, Properties, Enabled for users to sign in), then try again.", retry: retry}
+	}
+	switch e.OAuthError {
+	case "interaction_required", "login_required":
+		return failure{heading: "Additional verification is needed", message: "Your organization requires multi-factor authentication or a compliant device" + codeNote + ".",
+			todo: "Try again and complete the verification Microsoft asks for.", retry: retry}
+	case "temporarily_unavailable", "server_error":
+		return failure{heading: "Microsoft is busy", message: "Microsoft could not complete the sign-in just now.",
+			todo: "Wait a few minutes and try again.", retry: retry}
+	}
+	if e.Action == m365access.ActionCompleteMFAOrSwitchToToken {
+		return failure{heading: "Additional verification is needed", message: "Your organization requires multi-factor authentication or a compliant device" + codeNote + ".",
+			todo: "Try again and complete the verification Microsoft asks for.", retry: retry}
+	}
+	return failure{heading: "The sign-in did not complete", message: "Microsoft did not finish the sign-in" + codeNote + ".",
+		todo: "Try again. If it fails again, contact " + prov + ".", retry: retry}
 }
 
 // consentCallback completes admin consent.

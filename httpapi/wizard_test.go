@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -418,4 +420,60 @@ func findCheck(r reportJSON, name string) *checkJSON {
 		}
 	}
 	return nil
+}
+
+// TestWizardRefusalsSayWhatTheyAre signs in through the wizard and the
+// fake cloud in each way Microsoft refuses: the page names the refusal
+// and the customer's Status records it with its AADSTS code.
+func TestWizardRefusalsSayWhatTheyAre(t *testing.T) {
+	user := "user00007@contoso.onmicrosoft.com"
+	for _, tc := range []struct {
+		name     string
+		ans      m365test.AuthorizeAnswer
+		service  string // the service account, when not the Global Admin
+		heading  string
+		code     int
+		action   string
+		notOnPge string
+	}{
+		{"non-admin needs an admin", m365test.AuthorizeAnswer{User: user}, "", "Admin consent is needed", 90094, "grantConsent", "cancelled"},
+		{"declined", m365test.AuthorizeAnswer{Decline: true}, "", "You cancelled the sign-in", 65004, "grantConsent", "Admin consent"},
+		{"conditional access", m365test.AuthorizeAnswer{ErrorCode: 53003}, "", "Blocked by your organization&#39;s Conditional Access policy", 53003, "completeMFAOrSwitchToToken", "cancelled"},
+		{"wrong account", m365test.AuthorizeAnswer{User: "admin@contoso.onmicrosoft.com", AdminConsent: true}, user, "A different account signed in", 0, "", "cancelled"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			e.saveToken(t, "a", e.contoso)
+			to := e.contoso.AdminUPN()
+			if tc.service != "" {
+				to = tc.service
+				decode[settingsJSON](t, e.do(t, "PUT", "/customers/a/m365", tokenAll, map[string]any{"serviceAccount": to}), http.StatusOK)
+			}
+			decode[invitationJSON](t, e.do(t, "POST", "/customers/a/m365/invitations", tokenA, map[string]string{}), http.StatusCreated)
+			link := e.linkFrom(t, to)
+			e.srv.SetAuthorizeAnswer(&tc.ans)
+			defer e.srv.SetAuthorizeAnswer(nil)
+			resp, page := e.newBrowser(t).open(t, "POST", link+"/start")
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, tc.heading) || strings.Contains(page, tc.notOnPge) {
+				t.Fatalf("page: %d, want %q without %q: %s", resp.StatusCode, tc.heading, tc.notOnPge, page)
+			}
+			if tc.code != 0 && !strings.Contains(page, "Microsoft error code "+strconv.Itoa(tc.code)) {
+				t.Errorf("page does not name code %d: %s", tc.code, page)
+			}
+			if !strings.Contains(page, `action="`+link+`/start"`) {
+				t.Errorf("page offers no retry: %s", page)
+			}
+			st := decode[statusJSON](t, e.do(t, "GET", "/customers/a/m365/status", tokenA, nil), 200)
+			if st.LastError == nil {
+				t.Fatalf("Status.LastError not recorded: %+v", st)
+			}
+			if tc.code != 0 && (!slices.Contains(st.LastError.Codes, tc.code) || st.LastError.Action != tc.action ||
+				!strings.Contains(st.LastError.Message, "AADSTS"+strconv.Itoa(tc.code))) {
+				t.Errorf("LastError %+v, want AADSTS%d and %s", st.LastError, tc.code, tc.action)
+			}
+			if tc.code == 0 && !strings.Contains(st.LastError.Message, "admin@contoso.onmicrosoft.com") {
+				t.Errorf("LastError %+v does not name the account", st.LastError)
+			}
+		})
+	}
 }

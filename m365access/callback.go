@@ -20,18 +20,34 @@ func (m *Manager) CompleteCallback(ctx context.Context, q url.Values, browserBin
 		if perr != nil {
 			return nil, perr
 		}
-		e := &Error{Op: "sign in", Customer: p.Customer, OAuthError: clip(safeToken(oauthErr))}
-		if code, ok := aadstsPrefix(q.Get("error_description")); ok {
-			e.Codes = []int{code}
-		}
-		e.classify()
-		if e.Action == ActionNone {
-			e.Action = ActionRestartConnection
-		}
+		e := CallbackError(q)
+		e.Customer = p.Customer
 		m.recordAttempt(ctx, p.Customer, "sign in", e)
 		return nil, e
 	}
 	return m.Complete(ctx, state, q.Get("code"), browserBinding)
+}
+
+// CallbackError classifies the error answer of a sign-in redirect (its
+// error and error_description parameters) without touching any
+// transaction: an *Error with the OAuth error, the AADSTS code Entra put
+// at the start of error_description and its action. It returns nil when
+// q carries no error. [Manager.CompleteCallback] records the same error
+// in the customer's Status.
+func CallbackError(q url.Values) *Error {
+	oauthErr := q.Get("error")
+	if oauthErr == "" {
+		return nil
+	}
+	e := &Error{Op: "sign in", OAuthError: clip(safeToken(oauthErr))}
+	if code, ok := aadstsPrefix(q.Get("error_description")); ok {
+		e.Codes = []int{code}
+	}
+	e.classify()
+	if e.Action == ActionNone {
+		e.Action = ActionRestartConnection
+	}
+	return e
 }
 
 // aadstsPrefix reads the code of an error_description that starts with
