@@ -1,47 +1,16 @@
 package qoe
 
-import (
-	"strconv"
-	"strings"
-)
+import "github.com/tenantgate/tenantgate/internal/sqldb"
 
 // Dialect is the SQL database a Store talks to.
-type Dialect int
+type Dialect = sqldb.Dialect
 
 // The supported dialects.
 const (
-	// SQLite through modernc.org/sqlite (driver "sqlite"); open it with
-	// _txlock=immediate and a busy_timeout, as OpenSQLite does.
-	SQLite Dialect = iota + 1
+	// SQLite through modernc.org/sqlite (driver "sqlite"). Open its
+	// *sql.DB with _txlock=immediate and a busy_timeout, as OpenSQLite
+	// does, or concurrent writes fail with SQLITE_BUSY.
+	SQLite = sqldb.SQLite
 	// Postgres through pgx/v5's database/sql driver ("pgx").
-	Postgres
+	Postgres = sqldb.Postgres
 )
-
-func (d Dialect) String() string {
-	switch d {
-	case SQLite:
-		return "sqlite"
-	case Postgres:
-		return "postgres"
-	}
-	return "Dialect(" + strconv.Itoa(int(d)) + ")"
-}
-
-// rebind turns ? placeholders into the dialect's.
-func (d Dialect) rebind(query string) string {
-	if d != Postgres {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for i := 0; i < len(query); i++ {
-		if query[i] == '?' {
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			continue
-		}
-		b.WriteByte(query[i])
-	}
-	return b.String()
-}

@@ -127,7 +127,7 @@ func migrate(ctx context.Context, db *sql.DB, d Dialect) (err error) {
 				return fmt.Errorf("schema migration %d: %w", v, err)
 			}
 		}
-		if _, err = tx.ExecContext(ctx, d.rebind(`INSERT INTO tenantgate_qoe_migrations (version, applied_at) VALUES (?, ?)`),
+		if _, err = tx.ExecContext(ctx, d.Rebind(`INSERT INTO tenantgate_qoe_migrations (version, applied_at) VALUES (?, ?)`),
 			v, time.Now().UnixNano()); err != nil {
 			return fmt.Errorf("schema migration %d: %w", v, err)
 		}

@@ -86,7 +86,7 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
-func (s *Store) q(query string) string { return s.d.rebind(query) }
+func (s *Store) q(query string) string { return s.d.Rebind(query) }
 
 // dayOf is the UTC day of t.
 func dayOf(t time.Time) string { return t.UTC().Format(time.DateOnly) }

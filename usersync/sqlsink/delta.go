@@ -18,7 +18,7 @@ var _ usersync.DeltaSink = (*Sink)(nil)
 func (s *Sink) Checkpoint(ctx context.Context, customer string) (usersync.Checkpoint, error) {
 	var cp usersync.Checkpoint
 	var fullAt int64
-	err := s.db.QueryRowContext(ctx, s.dialect.rebind(`SELECT delta_link, query_key, full_at, rounds, full_requests, delta_requests
+	err := s.db.QueryRowContext(ctx, s.dialect.Rebind(`SELECT delta_link, query_key, full_at, rounds, full_requests, delta_requests
 		FROM tenantgate_user_sync_checkpoints WHERE customer = ?`), customer).
 		Scan(&cp.DeltaLink, &cp.Query, &fullAt, &cp.Rounds, &cp.FullRequests, &cp.DeltaRequests)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -41,7 +41,7 @@ func (p *pass) SetCheckpoint(cp usersync.Checkpoint) { p.cp = &cp }
 func (p *pass) writeCheckpoint(ctx context.Context, tx *sql.Tx) error {
 	d := p.sink.dialect
 	if p.cp == nil {
-		if _, err := tx.ExecContext(ctx, d.rebind(`DELETE FROM tenantgate_user_sync_checkpoints WHERE customer = ?`), p.customer); err != nil {
+		if _, err := tx.ExecContext(ctx, d.Rebind(`DELETE FROM tenantgate_user_sync_checkpoints WHERE customer = ?`), p.customer); err != nil {
 			return fmt.Errorf("sqlsink: commit: clear checkpoint: %w", err)
 		}
 		return nil
@@ -51,7 +51,7 @@ func (p *pass) writeCheckpoint(ctx context.Context, tx *sql.Tx) error {
 	if !cp.FullAt.IsZero() {
 		fullAt = cp.FullAt.UnixNano()
 	}
-	if _, err := tx.ExecContext(ctx, d.rebind(`INSERT INTO tenantgate_user_sync_checkpoints
+	if _, err := tx.ExecContext(ctx, d.Rebind(`INSERT INTO tenantgate_user_sync_checkpoints
 			(customer, delta_link, query_key, full_at, rounds, full_requests, delta_requests, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (customer) DO UPDATE SET
@@ -105,7 +105,7 @@ func (p *deltaPass) Remove(ctx context.Context, ids []string) (c usersync.Counts
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		rs, err := s.db.QueryContext(ctx, d.rebind(`SELECT id FROM tenantgate_synced_users
+		rs, err := s.db.QueryContext(ctx, d.Rebind(`SELECT id FROM tenantgate_synced_users
 			WHERE customer = ? AND id IN `+placeholders(1, len(chunk))), args...)
 		if err != nil {
 			return c, fmt.Errorf("sqlsink: remove: %w", err)
@@ -160,7 +160,7 @@ func (p *deltaPass) Commit(ctx context.Context) (c usersync.Counts, err error) {
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		res, err := tx.ExecContext(ctx, d.rebind(`DELETE FROM tenantgate_synced_users
+		res, err := tx.ExecContext(ctx, d.Rebind(`DELETE FROM tenantgate_synced_users
 			WHERE customer = ? AND id IN `+placeholders(1, len(chunk))), args...)
 		if err != nil {
 			return c, fmt.Errorf("sqlsink: commit: remove users: %w", err)
@@ -175,7 +175,7 @@ func (p *deltaPass) Commit(ctx context.Context) (c usersync.Counts, err error) {
 		return c, err
 	}
 	now := s.now().UnixNano()
-	if _, err := tx.ExecContext(ctx, d.rebind(`UPDATE tenantgate_user_sync_passes SET
+	if _, err := tx.ExecContext(ctx, d.Rebind(`UPDATE tenantgate_user_sync_passes SET
 			state = 'committed', finished_at = ?, committed_at = ?, added = ?, changed = ?, unchanged = ?, removed = ?
 		WHERE customer = ? AND generation = ?`),
 		now, now, c.Added, c.Changed, c.Unchanged, c.Removed, p.customer, p.gen); err != nil {

@@ -108,7 +108,7 @@ func (s *Sink) scan(ctx context.Context, customer, upn, id string, after bool, n
 	}
 	query += ` ORDER BY user_principal_name, id LIMIT ?`
 	args = append(args, n)
-	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(query), args...)
+	rows, err := s.db.QueryContext(ctx, s.dialect.Rebind(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlsink: list users of customer %q: %w", customer, err)
 	}
@@ -157,7 +157,7 @@ func (s *Sink) CountMatching(ctx context.Context, customer string, match func(*u
 // ByLineURI returns the customer's synced users whose Teams line URI is
 // lineURI (for example "tel:+39020000024"), through the line URI index.
 func (s *Sink) ByLineURI(ctx context.Context, customer, lineURI string) ([]usersync.User, error) {
-	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(`SELECT id, data FROM tenantgate_synced_users
+	rows, err := s.db.QueryContext(ctx, s.dialect.Rebind(`SELECT id, data FROM tenantgate_synced_users
 		WHERE customer = ? AND line_uri = ? ORDER BY user_principal_name, id`), customer, lineURI)
 	if err != nil {
 		return nil, fmt.Errorf("sqlsink: users by line URI of customer %q: %w", customer, err)
@@ -197,7 +197,7 @@ func decodeCursor(c string) (upn, id string, err error) {
 // Count returns the number of the customer's synced users.
 func (s *Sink) Count(ctx context.Context, customer string) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, s.dialect.rebind(
+	err := s.db.QueryRowContext(ctx, s.dialect.Rebind(
 		`SELECT count(*) FROM tenantgate_synced_users WHERE customer = ?`), customer).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("sqlsink: count users of customer %q: %w", customer, err)
@@ -236,7 +236,7 @@ func (s *Sink) LastPass(ctx context.Context, customer string) (PassInfo, error) 
 	var pi PassInfo
 	var state string
 	var started, finished, committed int64
-	err := s.db.QueryRowContext(ctx, s.dialect.rebind(`SELECT generation, state, started_at, finished_at,
+	err := s.db.QueryRowContext(ctx, s.dialect.Rebind(`SELECT generation, state, started_at, finished_at,
 			added, changed, unchanged, removed, committed_at
 		FROM tenantgate_user_sync_passes WHERE customer = ?`), customer).Scan(
 		&pi.Generation, &state, &started, &finished,

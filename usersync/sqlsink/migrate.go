@@ -116,7 +116,7 @@ func migrateTo(ctx context.Context, db *sql.DB, d Dialect, target int) (err erro
 				return fmt.Errorf("schema migration %d: %w", v, err)
 			}
 		}
-		if _, err = tx.ExecContext(ctx, d.rebind(`INSERT INTO tenantgate_synced_users_migrations (version, applied_at) VALUES (?, ?)`),
+		if _, err = tx.ExecContext(ctx, d.Rebind(`INSERT INTO tenantgate_synced_users_migrations (version, applied_at) VALUES (?, ?)`),
 			v, time.Now().UnixNano()); err != nil {
 			return fmt.Errorf("schema migration %d: %w", v, err)
 		}

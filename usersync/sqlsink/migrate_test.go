@@ -78,13 +78,13 @@ func TestUpgradeFromSchema1(t *testing.T) {
 				old = append(old, u)
 				data, _ := json.Marshal(u)
 				h := u.Hash()
-				if _, err := x.db.ExecContext(ctx, x.d.rebind(`INSERT INTO tenantgate_synced_users
+				if _, err := x.db.ExecContext(ctx, x.d.Rebind(`INSERT INTO tenantgate_synced_users
 					(customer, id, user_principal_name, display_name, data, hash, generation, updated_at)
 					VALUES (?, ?, ?, ?, ?, ?, 1, 1)`), "c1", u.ID, u.UserPrincipalName, u.DisplayName, string(data), hex.EncodeToString(h[:])); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if _, err := x.db.ExecContext(ctx, x.d.rebind(`INSERT INTO tenantgate_user_sync_passes
+			if _, err := x.db.ExecContext(ctx, x.d.Rebind(`INSERT INTO tenantgate_user_sync_passes
 				(customer, generation, state, started_at, finished_at, added, changed, unchanged, removed, committed_at)
 				VALUES ('c1', 1, 'committed', 1, 2, 5, 0, 0, 0, 2)`)); err != nil {
 				t.Fatal(err)
@@ -127,7 +127,7 @@ func TestUpgradeFromSchema1(t *testing.T) {
 				t.Errorf("by line URI: %+v, %v", got, err)
 			}
 			// A newer schema than this build knows is refused.
-			if _, err := x.db.ExecContext(ctx, x.d.rebind(`INSERT INTO tenantgate_synced_users_migrations (version, applied_at) VALUES (?, 0)`), SchemaVersion+1); err != nil {
+			if _, err := x.db.ExecContext(ctx, x.d.Rebind(`INSERT INTO tenantgate_synced_users_migrations (version, applied_at) VALUES (?, 0)`), SchemaVersion+1); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := New(ctx, x.db, x.d); err == nil {

@@ -29,7 +29,7 @@ func (s *Sink) Purge(ctx context.Context, customer string) (err error) {
 		`DELETE FROM tenantgate_synced_users WHERE customer = ?`,
 		`DELETE FROM tenantgate_user_sync_checkpoints WHERE customer = ?`,
 	} {
-		if _, err := tx.ExecContext(ctx, s.dialect.rebind(q), customer); err != nil {
+		if _, err := tx.ExecContext(ctx, s.dialect.Rebind(q), customer); err != nil {
 			return fmt.Errorf("sqlsink: purge customer %q: %w", customer, err)
 		}
 	}

@@ -107,7 +107,7 @@ func (s *Sink) Begin(ctx context.Context, customer string) (usersync.Pass, error
 	}
 	now := s.now().UnixNano()
 	var gen int64
-	err := s.db.QueryRowContext(ctx, s.dialect.rebind(`
+	err := s.db.QueryRowContext(ctx, s.dialect.Rebind(`
 		INSERT INTO tenantgate_user_sync_passes AS p
 			(customer, generation, state, started_at, finished_at, added, changed, unchanged, removed, committed_at)
 		VALUES (?, 1, 'running', ?, 0, 0, 0, 0, 0, 0)
@@ -176,7 +176,7 @@ func (p *pass) Put(ctx context.Context, users []usersync.User) (c usersync.Count
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		rs, err := tx.QueryContext(ctx, d.rebind(`SELECT id, hash FROM tenantgate_synced_users
+		rs, err := tx.QueryContext(ctx, d.Rebind(`SELECT id, hash FROM tenantgate_synced_users
 			WHERE customer = ? AND id IN `+placeholders(1, len(chunk))), args...)
 		if err != nil {
 			return c, fmt.Errorf("sqlsink: put: %w", err)
@@ -227,7 +227,7 @@ func (p *pass) Put(ctx context.Context, users []usersync.User) (c usersync.Count
 			}
 			args = append(args, p.customer, id, r.u.UserPrincipalName, r.u.DisplayName, string(data), r.hash, p.gen, now, lineURI, voice)
 		}
-		if _, err := tx.ExecContext(ctx, d.rebind(`INSERT INTO tenantgate_synced_users
+		if _, err := tx.ExecContext(ctx, d.Rebind(`INSERT INTO tenantgate_synced_users
 			(customer, id, user_principal_name, display_name, data, hash, generation, updated_at, line_uri, enterprise_voice_enabled)
 			VALUES `+placeholders(len(chunk), 10)+`
 			ON CONFLICT (customer, id) DO UPDATE SET
@@ -244,7 +244,7 @@ func (p *pass) Put(ctx context.Context, users []usersync.User) (c usersync.Count
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		if _, err := tx.ExecContext(ctx, d.rebind(`UPDATE tenantgate_synced_users SET generation = ?
+		if _, err := tx.ExecContext(ctx, d.Rebind(`UPDATE tenantgate_synced_users SET generation = ?
 			WHERE customer = ? AND id IN `+placeholders(1, len(chunk))), args...); err != nil {
 			return c, fmt.Errorf("sqlsink: put: %w", err)
 		}
@@ -260,7 +260,7 @@ func (p *pass) Put(ctx context.Context, users []usersync.User) (c usersync.Count
 // still the customer's latest.
 func (p *pass) checkCurrent(ctx context.Context, tx *sql.Tx) error {
 	var gen int64
-	err := tx.QueryRowContext(ctx, p.sink.dialect.rebind(
+	err := tx.QueryRowContext(ctx, p.sink.dialect.Rebind(
 		`SELECT generation FROM tenantgate_user_sync_passes WHERE customer = ?`), p.customer).Scan(&gen)
 	if err != nil {
 		return fmt.Errorf("sqlsink: check pass: %w", err)
@@ -288,7 +288,7 @@ func (p *pass) Commit(ctx context.Context) (c usersync.Counts, err error) {
 	if err := p.checkCurrent(ctx, tx); err != nil {
 		return c, err
 	}
-	res, err := tx.ExecContext(ctx, d.rebind(`DELETE FROM tenantgate_synced_users WHERE customer = ? AND generation <> ?`),
+	res, err := tx.ExecContext(ctx, d.Rebind(`DELETE FROM tenantgate_synced_users WHERE customer = ? AND generation <> ?`),
 		p.customer, p.gen)
 	if err != nil {
 		return c, fmt.Errorf("sqlsink: commit: remove unseen users: %w", err)
@@ -303,7 +303,7 @@ func (p *pass) Commit(ctx context.Context) (c usersync.Counts, err error) {
 		return c, err
 	}
 	now := s.now().UnixNano()
-	if _, err := tx.ExecContext(ctx, d.rebind(`UPDATE tenantgate_user_sync_passes SET
+	if _, err := tx.ExecContext(ctx, d.Rebind(`UPDATE tenantgate_user_sync_passes SET
 			state = 'committed', finished_at = ?, committed_at = ?, added = ?, changed = ?, unchanged = ?, removed = ?
 		WHERE customer = ? AND generation = ?`),
 		now, now, c.Added, c.Changed, c.Unchanged, c.Removed, p.customer, p.gen); err != nil {
@@ -321,7 +321,7 @@ func (p *pass) Abort(ctx context.Context) error {
 		return nil
 	}
 	p.done = true
-	_, err := p.sink.db.ExecContext(ctx, p.sink.dialect.rebind(`UPDATE tenantgate_user_sync_passes
+	_, err := p.sink.db.ExecContext(ctx, p.sink.dialect.Rebind(`UPDATE tenantgate_user_sync_passes
 		SET state = 'aborted', finished_at = ? WHERE customer = ? AND generation = ?`),
 		p.sink.now().UnixNano(), p.customer, p.gen)
 	if err != nil {
