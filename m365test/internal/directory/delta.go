@@ -115,7 +115,7 @@ func (d *Directory) Delta(q DeltaQuery) (DeltaResult, error) {
 		}
 		st = t
 	case q.DeltaToken == "latest":
-		sel, err := parseSelect(q.Select)
+		sel, err := parseSelectOf(q.Select, false)
 		if err != nil {
 			return DeltaResult{}, err
 		}
@@ -132,7 +132,7 @@ func (d *Directory) Delta(q DeltaQuery) (DeltaResult, error) {
 			return DeltaResult{}, syncStateNotFound()
 		}
 	default:
-		sel, err := parseSelect(q.Select)
+		sel, err := parseSelectOf(q.Select, false)
 		if err != nil {
 			return DeltaResult{}, err
 		}

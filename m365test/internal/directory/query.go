@@ -141,7 +141,7 @@ func (d *Directory) Query(q Query) (Result, error) {
 	res := Result{Count: count, sel: sel, Users: make([]User, 0, min(top, total-start))}
 	res.Select = make([]string, len(sel))
 	for i, p := range sel {
-		res.Select[i] = props[p].name
+		res.Select[i] = propName(p)
 	}
 	var g gen
 	k := start
@@ -219,11 +219,15 @@ func (d *Directory) Count(expr Expr) int { return d.count(expr) }
 // parseSelect resolves $select into properties. Graph returns exactly the
 // selected properties of a user, so id is not added (a client that needs
 // the id must select it; see msgraph-sdk-powershell issue 1091).
-func parseSelect(names []string) ([]prop, error) {
+func parseSelect(names []string) ([]prop, error) { return parseSelectOf(names, true) }
+
+// parseSelectOf is parseSelect; withDeclared accepts the declared
+// properties that are not modelled (written as null or []).
+func parseSelectOf(names []string, withDeclared bool) ([]prop, error) {
 	if len(names) == 0 {
 		return defaultSelect, nil
 	}
-	var seen [numProps]bool
+	var seen [256]bool
 	var sel []prop
 	for _, raw := range names {
 		name := strings.TrimSpace(raw)
@@ -235,6 +239,9 @@ func parseSelect(names []string) ([]prop, error) {
 			return sel, nil
 		}
 		p, ok := lookupProp(name)
+		if !ok && withDeclared {
+			p, ok = lookupDeclared(name)
+		}
 		if !ok {
 			return nil, badRequest(CodeBadRequest, "Parsing OData Select and Expand failed: %s", unknownProperty(name))
 		}

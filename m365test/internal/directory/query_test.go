@@ -325,11 +325,17 @@ func TestSelect(t *testing.T) {
 	if got := keys([]string{"*"}); len(got) != len(Properties()) {
 		t.Errorf("select *: %v", got)
 	}
-	_, err := d.Query(Query{Select: []string{"displayName", "signInActivity"}})
+	_, err := d.Query(Query{Select: []string{"displayName", "notAProperty"}})
 	if err == nil || queryErr(t, err).Code != CodeBadRequest {
 		t.Errorf("unknown $select property: %v", err)
 	}
-	res, _ := d.Query(Query{Select: []string{"accountEnabled", "state", "proxyAddresses", "ID"}, Top: 1})
+	// A declared property the directory keeps no value for is null ([] for
+	// a collection).
+	res, _ := d.Query(Query{Select: []string{"id", "createdDateTime", "AssignedLicenses"}, Top: 1})
+	if got, want := string(res.Value()), fmt.Sprintf(`[{"id":"%s","createdDateTime":null,"assignedLicenses":[]}]`, d.Admin().ID); got != want || !slices.Equal(res.Select, []string{"id", "createdDateTime", "assignedLicenses"}) {
+		t.Errorf("declared: value = %s (select %v), want %s", got, res.Select, want)
+	}
+	res, _ = d.Query(Query{Select: []string{"accountEnabled", "state", "proxyAddresses", "ID"}, Top: 1})
 	if got, want := string(res.Value()), fmt.Sprintf(`[{"accountEnabled":true,"state":null,"proxyAddresses":["SMTP:admin@%s"],"id":"%s"}]`, specDomain, d.Admin().ID); got != want {
 		t.Errorf("value = %s, want %s", got, want)
 	}

@@ -146,8 +146,16 @@ func (u *User) appendJSON(dst []byte, ps []prop) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, '"')
-		dst = append(dst, props[p].name...)
+		dst = append(dst, propName(p)...)
 		dst = append(dst, '"', ':')
+		if p >= firstDeclared {
+			if declared[p-firstDeclared].collection {
+				dst = append(dst, '[', ']')
+			} else {
+				dst = append(dst, "null"...)
+			}
+			continue
+		}
 		switch props[p].kind {
 		case kindBool:
 			if u.boolean(p) {
@@ -214,7 +222,7 @@ func (u User) AppendSelected(dst []byte, names []string) ([]byte, []string, erro
 	}
 	out := make([]string, len(sel))
 	for i, p := range sel {
-		out[i] = props[p].name
+		out[i] = propName(p)
 	}
 	return u.appendJSON(dst, sel), out, nil
 }
