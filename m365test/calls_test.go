@@ -87,6 +87,32 @@ func TestCallRecordEndpoints(t *testing.T) {
 	if st[0].(map[string]any)["averageJitter"] != "PT0.045S" || st[0].(map[string]any)["packetUtilization"] != float64(3000) {
 		t.Errorf("caller stream of call 3: %v", st[0])
 	}
+	// As Graph: sessions only when expanded, segments only when the
+	// sessions' $expand asks for them, any other $expand refused.
+	for _, tc := range []struct {
+		expand             string
+		sessions, segments bool
+	}{{"", false, false}, {"sessions", true, false}, {"sessions($expand=segments)", true, true}, {"Sessions( $expand = segments )", true, true}} {
+		path := "/communications/callRecords/" + ids[3]
+		if tc.expand != "" {
+			path += "?$expand=" + url.QueryEscape(tc.expand)
+		}
+		gr := graphDo(t, f, "GET", path, tok, nil)
+		ss, has := gr.body["sessions"].([]any)
+		if gr.status != 200 || has != tc.sessions {
+			t.Errorf("$expand=%q: %d, sessions present %v, want %v", tc.expand, gr.status, has, tc.sessions)
+			continue
+		}
+		if has {
+			_, segs := ss[0].(map[string]any)["segments"]
+			if len(ss) != 1 || segs != tc.segments {
+				t.Errorf("$expand=%q: %d sessions, segments present %v, want %v", tc.expand, len(ss), segs, tc.segments)
+			}
+		}
+	}
+	if gr := graphDo(t, f, "GET", "/communications/callRecords/"+ids[3]+"?$expand=participants", tok, nil); gr.status != 400 || graphErr(t, gr) != "BadRequest" {
+		t.Errorf("$expand=participants: %d %v", gr.status, gr.body)
+	}
 	// Sessions page at 60.
 	big := m365test.CallRecord{Start: time.Now().Add(-time.Hour), End: time.Now()}
 	for range 130 {
