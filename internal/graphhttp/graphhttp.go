@@ -21,7 +21,9 @@ import (
 	khttp "github.com/microsoft/kiota-http-go"
 	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tenantgate/tenantgate/internal/telemetry"
 )
@@ -62,6 +64,7 @@ func NewClient(opts Options) (*http.Client, error) {
 		return nil, fmt.Errorf("graph middleware: %w", err)
 	}
 	mw := []khttp.Middleware{
+		traced{},
 		msgraphgocore.NewGraphTelemetryHandler(&msgraphgocore.GraphClientOptions{}),
 		khttp.NewUrlReplaceHandler(true, msgraphgocore.ReplacementPairs),
 	}
@@ -84,6 +87,44 @@ func NewClient(opts Options) (*http.Client, error) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Timeout:       timeout,
 	}, nil
+}
+
+// traced starts a client span "graph <METHOD>" for each request, a child
+// of the span in the request's context (the customer operation), and
+// puts kiota's ObservabilityOptions in the context so kiota's handlers
+// (retry, redirect, ...) emit their spans as its children. Spans go to the
+// global TracerProvider, where kiota sends its own. Attributes are the
+// method, host, status, retry count and customer ID: never the URL (it
+// holds user IDs and filters) nor a header.
+type traced struct{}
+
+func (traced) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	if khttp.GetObservabilityOptionsFromRequest(req) == nil {
+		obs := &khttp.ObservabilityOptions{}
+		ctx = context.WithValue(ctx, obs.GetKey(), obs)
+	}
+	attrs := []attribute.KeyValue{
+		attribute.String("http.request.method", req.Method),
+		attribute.String("server.address", req.URL.Hostname()),
+	}
+	if c := telemetry.Customer(ctx); c != "" {
+		attrs = append(attrs, attribute.String("tenantgate.customer", c))
+	}
+	ctx, span := telemetry.Tracer().Start(ctx, "graph "+req.Method,
+		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	defer span.End()
+	resp, err := p.Next(req.WithContext(ctx), i)
+	switch {
+	case err != nil:
+		span.SetStatus(codes.Error, "transport error")
+	case resp != nil:
+		span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
+		if resp.StatusCode >= 400 {
+			span.SetStatus(codes.Error, telemetry.Status(resp.StatusCode))
+		}
+	}
+	return resp, err
 }
 
 // metered counts every request that reaches the transport (each retry
