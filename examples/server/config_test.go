@@ -180,3 +180,29 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+func TestParseConfigTraceStdout(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want bool
+		bad  bool
+	}{
+		{want: false},
+		{args: []string{"-trace-stdout=true"}, want: true},
+		{env: map[string]string{"TENANTGATE_TRACE_STDOUT": "1"}, want: true},
+		{args: []string{"-trace-stdout=false"}, env: map[string]string{"TENANTGATE_TRACE_STDOUT": "true"}, want: false},
+		{args: []string{"-trace-stdout=loud"}, bad: true},
+	} {
+		cfg, err := parseConfig(tc.args, env(tc.env), &bytes.Buffer{})
+		if tc.bad {
+			if err == nil || !strings.Contains(err.Error(), "-trace-stdout (TENANTGATE_TRACE_STDOUT)") {
+				t.Errorf("%v: err = %v, want a -trace-stdout problem", tc.args, err)
+			}
+			continue
+		}
+		if err != nil || cfg.TraceStdout != tc.want {
+			t.Errorf("%v %v: TraceStdout = %v, err %v; want %v", tc.args, tc.env, cfg.TraceStdout, err, tc.want)
+		}
+	}
+}

@@ -62,6 +62,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if cfg.TraceStdout {
+		tp, err := stdoutTracing(stdout)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tp.Shutdown(context.WithoutCancel(ctx)) }()
+	}
 	a, err := start(ctx, cfg, hooks{})
 	if err != nil {
 		return err
