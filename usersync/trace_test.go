@@ -57,7 +57,7 @@ func TestTracesJoinGraphPipeline(t *testing.T) {
 	attr := func(s sdktrace.ReadOnlySpan, k attribute.Key) string {
 		for _, a := range s.Attributes() {
 			if a.Key == k {
-				return a.Value.Emit()
+				return a.Value.String()
 			}
 		}
 		return ""
@@ -125,12 +125,12 @@ func TestTracesJoinGraphPipeline(t *testing.T) {
 	for _, s := range spans {
 		texts := []string{s.Name(), s.Status().Description}
 		for _, a := range s.Attributes() {
-			texts = append(texts, a.Value.Emit())
+			texts = append(texts, a.Value.String())
 		}
 		for _, e := range s.Events() {
 			texts = append(texts, e.Name)
 			for _, a := range e.Attributes {
-				texts = append(texts, a.Value.Emit())
+				texts = append(texts, a.Value.String())
 			}
 		}
 		for _, txt := range texts {
