@@ -112,6 +112,43 @@ func TestRound(t *testing.T) {
 	}
 }
 
+// TestRoundWaitsForTheConnection: a token-mode customer whose admin has
+// not connected yet is checked (the check says what to do) but neither
+// synced nor kept alive, which could only fail for want of a token.
+func TestRoundWaitsForTheConnection(t *testing.T) {
+	access := newFakeAccess("ready", "waiting")
+	access.notConnected = map[string]bool{"waiting": true}
+	sink := &usersync.MemorySink{}
+	cfg := fleet.Config{Access: access, Store: newStore(t), PlanInterval: 200 * time.Millisecond,
+		Syncer: &usersync.Syncer{Source: &fakeSource{n: 5}, Sink: sink}}
+	backends(t)["sqlite"](&cfg)
+	f, err := fleet.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"ready", "waiting"} {
+		if err := f.Enroll(context.Background(), c, "Customer "+c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	startFleetNow(t, f)
+	eventually(t, "sync of ready", func() bool {
+		run, ok, err := f.LatestSync(context.Background(), "ready")
+		return err == nil && ok && run.State == fleet.RunSucceeded
+	})
+	eventually(t, "check of waiting", func() bool { return access.count(access.validates, "waiting") > 0 })
+	time.Sleep(5 * cfg.PlanInterval) // later plans must not sync it either
+	if _, ok, err := f.LatestSync(context.Background(), "waiting"); err != nil || ok {
+		t.Errorf("the unconnected customer has a sync run (%v, %v), want none", ok, err)
+	}
+	if n := access.count(access.keepalive, "waiting"); n != 0 {
+		t.Errorf("the unconnected customer was kept alive %d times, want 0", n)
+	}
+	if n := sink.Len("waiting"); n != 0 {
+		t.Errorf("the unconnected customer has %d synced users", n)
+	}
+}
+
 func startFleetNow(t *testing.T, f *fleet.Fleet) {
 	t.Helper()
 	if err := f.Start(context.Background()); err != nil {

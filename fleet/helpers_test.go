@@ -28,7 +28,9 @@ type fakeAccess struct {
 	validates map[string]int
 	keepalive map[string]int
 	forgotten map[string]bool
-	validate  func(customer string) (*m365access.Report, error)
+	// notConnected customers are in token mode with no connection yet.
+	notConnected map[string]bool
+	validate     func(customer string) (*m365access.Report, error)
 }
 
 func newFakeAccess(customers ...string) *fakeAccess {
@@ -66,6 +68,11 @@ func (a *fakeAccess) Validate(_ context.Context, c string) (*m365access.Report, 
 }
 
 func (a *fakeAccess) Status(_ context.Context, c string) (m365access.Status, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.notConnected[c] {
+		return m365access.Status{Customer: c, State: m365access.StateNotConnected}, nil
+	}
 	return m365access.Status{Customer: c, State: m365access.StateConnected}, nil
 }
 

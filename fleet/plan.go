@@ -71,12 +71,23 @@ func (f *Fleet) planCustomer(ctx context.Context, rec tokenstore.Record, now, ho
 	if at := f.nextCheck(customer, st, e.AddedAt); at.Before(horizon) {
 		jobs = append(jobs, due{CheckArgs{Customer: customer}, at})
 	}
-	if f.cfg.Syncer != nil {
+	// A token-mode customer whose admin has not connected yet has nothing
+	// to sync or keep alive: its scheduled syncs would only fail with a
+	// token error. The health check still runs and reports what to do.
+	waiting := false
+	if settings.Mode == m365access.ModeToken {
+		status, err := f.cfg.Access.Status(ctx, customer)
+		if err != nil {
+			return fmt.Errorf("customer %q: %w", customer, err)
+		}
+		waiting = status.State == m365access.StateNotConnected
+	}
+	if f.cfg.Syncer != nil && !waiting {
 		if at := f.nextSync(customer, st, e.AddedAt); at.Before(horizon) {
 			jobs = append(jobs, due{SyncArgs{Customer: customer, Trigger: "schedule"}, at})
 		}
 	}
-	if settings.Mode == m365access.ModeToken {
+	if settings.Mode == m365access.ModeToken && !waiting {
 		every := max(f.cfg.KeepAliveAfter/7, f.cfg.PlanInterval)
 		if st.LastKeepAliveAt == nil || st.LastKeepAliveAt.Add(every).Before(horizon) {
 			jobs = append(jobs, due{KeepAliveArgs{Customer: customer}, now})
