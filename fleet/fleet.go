@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"sync"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/tenantgate/tenantgate/internal/sqldb"
 	"go.opentelemetry.io/otel/metric"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 )
@@ -99,10 +99,7 @@ func New(ctx context.Context, cfg Config) (*Fleet, error) {
 // riversqlite driver needs, waiting on locks held by other pools of the
 // same file.
 func openSQLite(path string) (*sql.DB, error) {
-	q := url.Values{}
-	q.Set("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open("sqlite", sqldb.SQLiteDSN(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("fleet: open SQLite %s: %w", path, err)
 	}

@@ -5,12 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+	"github.com/tenantgate/tenantgate/internal/sqldb"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
 // Store keeps subscriptions, calls, their streams' key metrics, daily
@@ -44,12 +44,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file::memory:") {
 		return nil, errors.New("qoe: OpenSQLite needs a database file path")
 	}
-	q := url.Values{}
-	q.Set("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Set("_txlock", "immediate")
-	p := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
-	db, err := sql.Open("sqlite", "file:"+p+"?"+q.Encode())
+	db, err := sql.Open("sqlite", sqldb.SQLiteDSN(path, true))
 	if err != nil {
 		return nil, fmt.Errorf("qoe: open %s: %w", path, err)
 	}

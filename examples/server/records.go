@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"sync"
 	"time"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/tenantgate/tenantgate/audit"
 	"github.com/tenantgate/tenantgate/events"
+	"github.com/tenantgate/tenantgate/internal/sqldb"
 )
 
 // openRecords opens the event log, the webhook delivery log and the audit
@@ -34,11 +34,7 @@ func (a *app) openRecords(ctx context.Context) error {
 		}
 		a.recordsDB, dialect = db, events.Postgres
 	} else {
-		q := url.Values{}
-		q.Set("_pragma", "busy_timeout(10000)")
-		q.Add("_pragma", "journal_mode(WAL)")
-		q.Set("_txlock", "immediate")
-		db, err := sql.Open("sqlite", "file:"+filepath.Join(a.cfg.DataDir, "tenantgate.db")+"?"+q.Encode())
+		db, err := sql.Open("sqlite", sqldb.SQLiteDSN(filepath.Join(a.cfg.DataDir, "tenantgate.db"), true))
 		if err != nil {
 			return fmt.Errorf("open the SQLite event log: %w", err)
 		}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -102,4 +103,21 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect, versions string, lockID
 		}
 	}
 	return tx.Commit()
+}
+
+// SQLiteDSN is the modernc.org/sqlite data source name of the database
+// file at path, escaped so that any file name works: WAL journal and a
+// 10 s busy timeout, so pools of the same file wait on each other's locks;
+// with immediateTx, transactions take the write lock at BEGIN, so
+// concurrent writers wait instead of failing with SQLITE_BUSY when a read
+// transaction upgrades.
+func SQLiteDSN(path string, immediateTx bool) string {
+	q := url.Values{}
+	q.Set("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	if immediateTx {
+		q.Set("_txlock", "immediate")
+	}
+	p := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
+	return "file:" + p + "?" + q.Encode()
 }

@@ -57,11 +57,7 @@ func All(t testing.TB) []DB {
 func SQLite(t testing.TB) DB {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "tenantgate.db")
-	q := url.Values{}
-	q.Set("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open("sqlite", sqldb.SQLiteDSN(path, true))
 	if err != nil {
 		t.Fatal(err)
 	}

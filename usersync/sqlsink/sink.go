@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
 
+	"github.com/tenantgate/tenantgate/internal/sqldb"
 	"github.com/tenantgate/tenantgate/usersync"
 )
 
@@ -54,12 +54,7 @@ func OpenSQLite(ctx context.Context, path string) (*Sink, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file::memory:") {
 		return nil, errors.New("sqlsink: OpenSQLite needs a database file path; for an in-memory sink use usersync.MemorySink")
 	}
-	q := url.Values{}
-	q.Set("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Set("_txlock", "immediate")
-	p := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
-	db, err := sql.Open("sqlite", "file:"+p+"?"+q.Encode())
+	db, err := sql.Open("sqlite", sqldb.SQLiteDSN(path, true))
 	if err != nil {
 		return nil, fmt.Errorf("sqlsink: open %s: %w", path, err)
 	}
