@@ -3,8 +3,8 @@ package qoe
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"time"
+
+	"github.com/tenantgate/tenantgate/internal/sqldb"
 )
 
 // migrations are the schema steps, applied in order; migration i brings
@@ -92,45 +92,8 @@ const SchemaVersion = 1
 // concurrent openers ("tgqoemig" in ASCII).
 const migrateLockID = 0x7467_716f_656d_6967
 
-// migrate brings the schema up to date in one transaction.
-func migrate(ctx context.Context, db *sql.DB, d Dialect) (err error) {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
-	if d == Postgres {
-		if _, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrateLockID)); err != nil {
-			return err
-		}
-	}
-	if _, err = tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS tenantgate_qoe_migrations (
-		version    BIGINT NOT NULL PRIMARY KEY,
-		applied_at BIGINT NOT NULL
-	)`); err != nil {
-		return err
-	}
-	var current int
-	if err = tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM tenantgate_qoe_migrations`).Scan(&current); err != nil {
-		return err
-	}
-	if current > len(migrations) {
-		return fmt.Errorf("the database has QoE schema version %d, newer than this build knows (%d): upgrade tenantgate", current, len(migrations))
-	}
-	for v := current + 1; v <= len(migrations); v++ {
-		for _, stmt := range migrations[v-1] {
-			if _, err = tx.ExecContext(ctx, stmt); err != nil {
-				return fmt.Errorf("schema migration %d: %w", v, err)
-			}
-		}
-		if _, err = tx.ExecContext(ctx, d.Rebind(`INSERT INTO tenantgate_qoe_migrations (version, applied_at) VALUES (?, ?)`),
-			v, time.Now().UnixNano()); err != nil {
-			return fmt.Errorf("schema migration %d: %w", v, err)
-		}
-	}
-	return tx.Commit()
+// migrate brings the schema up to date in one transaction (see
+// sqldb.Migrate: concurrent openers migrate once).
+func migrate(ctx context.Context, db *sql.DB, d Dialect) error {
+	return sqldb.Migrate(ctx, db, d, "tenantgate_qoe_migrations", migrateLockID, migrations)
 }

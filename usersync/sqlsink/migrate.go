@@ -3,8 +3,8 @@ package sqlsink
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"time"
+
+	"github.com/tenantgate/tenantgate/internal/sqldb"
 )
 
 // migrations are the schema steps, applied in order; migration i brings
@@ -81,45 +81,8 @@ func migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 	return migrateTo(ctx, db, d, len(migrations))
 }
 
-// migrateTo brings the schema up to version target.
-func migrateTo(ctx context.Context, db *sql.DB, d Dialect, target int) (err error) {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
-	if d == Postgres {
-		if _, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrateLockID)); err != nil {
-			return err
-		}
-	}
-	if _, err = tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS tenantgate_synced_users_migrations (
-		version    BIGINT NOT NULL PRIMARY KEY,
-		applied_at BIGINT NOT NULL -- Unix nanoseconds
-	)`); err != nil {
-		return err
-	}
-	var current int
-	if err = tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM tenantgate_synced_users_migrations`).Scan(&current); err != nil {
-		return err
-	}
-	if current > len(migrations) {
-		return fmt.Errorf("the database has synced users schema version %d, newer than this build knows (%d): upgrade tenantgate", current, len(migrations))
-	}
-	for v := current + 1; v <= target; v++ {
-		for _, stmt := range migrations[v-1] {
-			if _, err = tx.ExecContext(ctx, stmt); err != nil {
-				return fmt.Errorf("schema migration %d: %w", v, err)
-			}
-		}
-		if _, err = tx.ExecContext(ctx, d.Rebind(`INSERT INTO tenantgate_synced_users_migrations (version, applied_at) VALUES (?, ?)`),
-			v, time.Now().UnixNano()); err != nil {
-			return fmt.Errorf("schema migration %d: %w", v, err)
-		}
-	}
-	return tx.Commit()
+// migrateTo brings the schema up to version target (at most
+// SchemaVersion), through sqldb.Migrate.
+func migrateTo(ctx context.Context, db *sql.DB, d Dialect, target int) error {
+	return sqldb.Migrate(ctx, db, d, "tenantgate_synced_users_migrations", migrateLockID, migrations[:target])
 }
