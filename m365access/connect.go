@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
 	"github.com/tenantgate/tenantgate/internal/telemetry"
@@ -375,14 +374,14 @@ func (m *Manager) complete(ctx context.Context, p pending, code string, opts Com
 		// First connection of this service account: learn its object ID
 		// from Graph, where the user principal name is the directory's own
 		// (the id_token's names are for display and may be changed).
-		upn, err := m.whoAmI(ctx, customer, ep, res.AccessToken, res.ExpiresOn, claims.ObjectID)
+		me, err := m.whoAmI(ctx, customer, ep, res.AccessToken, res.ExpiresOn, claims.ObjectID)
 		if err != nil {
 			return reject(err)
 		}
-		if !strings.EqualFold(upn, s.ServiceAccount) {
-			return reject(&FlowError{Reason: ReasonWrongAccount, Detail: fmt.Sprintf("signed in as %s, expected %s", safeToken(upn), s.ServiceAccount)})
+		if !me.matches(s.ServiceAccount) {
+			return reject(&FlowError{Reason: ReasonWrongAccount, Detail: fmt.Sprintf("signed in as %s, expected %s", safeToken(me.UserPrincipalName), s.ServiceAccount)})
 		}
-		user, accountID = upn, claims.ObjectID
+		user, accountID = me.UserPrincipalName, claims.ObjectID
 	}
 	if res.Account.HomeAccountID == "" {
 		return nil, &Error{Op: "exchange the authorization code", Customer: customer, Action: ActionRestartConnection,
@@ -413,24 +412,6 @@ func (m *Manager) complete(ctx context.Context, p pending, code string, opts Com
 	m.log.InfoContext(ctx, "m365access: token connection completed", "customer", customer, "tenant", c.TenantID, "account", user)
 	return &Connection{Customer: customer, TenantID: c.TenantID, ObjectID: c.ObjectID, Account: user, Invitation: p.Invitation,
 		HomeAccountID: c.HomeAccountID, Scopes: c.Scopes, ConnectedAt: now}, nil
-}
-
-// whoAmI reads the signed-in user from Graph (/me) with the new access
-// token, checks that it is the object oid of the id_token and returns its
-// user principal name.
-func (m *Manager) whoAmI(ctx context.Context, customer string, ep CloudEndpoints, token string, expires time.Time, oid string) (string, error) {
-	var me struct {
-		ID                string `json:"id"`
-		UserPrincipalName string `json:"userPrincipalName"`
-	}
-	tok := azcore.AccessToken{Token: token, ExpiresOn: expires}
-	if err := m.graphGet(ctx, "identify the signed-in account", customer, tok, ep, "/me?$select=id,userPrincipalName", &me); err != nil {
-		return "", err
-	}
-	if me.ID == "" || !strings.EqualFold(me.ID, oid) {
-		return "", &FlowError{Reason: ReasonIDTokenInvalid, Detail: "Graph's signed-in user is not the id_token's oid"}
-	}
-	return me.UserPrincipalName, nil
 }
 
 // storeConnection saves the connection, the resolved tenant GUID and, for

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
 	"github.com/tenantgate/tenantgate/internal/telemetry"
@@ -39,7 +40,10 @@ func ConsentCallbackFromQuery(q url.Values) ConsentCallback {
 type Consent struct {
 	Customer string
 	TenantID string
-	// Roles are the application permissions the app-only token carries.
+	// Roles are the application permissions Graph shows granted: every
+	// Graph app role assigned to the provider app's service principal when
+	// it holds Application.Read.All, else the required ones a Graph
+	// request confirmed.
 	Roles     []string
 	GrantedAt time.Time
 }
@@ -80,9 +84,12 @@ func (m *Manager) ConsentURL(ctx context.Context, customer, browserBinding strin
 // first, then the state (single use, unexpired, same browser), then
 // confirms the grant by getting a fresh app-only token (never one from
 // MSAL's cache) for the customer's saved tenant (never the callback's
-// tenant parameter) and checks that it carries every
-// ProviderConfig.AppPermissions role. Entra ID replicates a new grant for
-// minutes, so while fresh tokens still lack the roles it retries with
+// tenant parameter) and checks through Graph with it that every
+// ProviderConfig.AppPermissions role is granted: the service principal's
+// app role assignments when the provider app holds Application.Read.All
+// (recommended), else a Graph request per permission (access tokens are
+// opaque and never decoded). Entra ID replicates a new grant for
+// minutes, so while Graph still shows roles missing it retries with
 // backoff up to Config.ConsentWait; past that the customer is
 // StateConsentPropagating and the error is ErrConsentPropagating (action
 // ActionWaitAndRetry): ConfirmConsent or Validate finishes later. The
@@ -118,8 +125,8 @@ func (m *Manager) completeConsent(ctx context.Context, cb ConsentCallback, brows
 }
 
 // ConfirmConsent checks, without a callback, that the provider app has
-// admin consent in the customer's tenant, and records it. It judges a
-// fresh app-only token. Within ConsentPropagationWindow of a consent
+// admin consent in the customer's tenant, and records it. It reads Graph
+// with a fresh app-only token, as CompleteConsent does. Within ConsentPropagationWindow of a consent
 // callback that reported the grant, it waits for replication as
 // CompleteConsent does.
 func (m *Manager) ConfirmConsent(ctx context.Context, customer string) (*Consent, error) {
@@ -171,27 +178,27 @@ func (m *Manager) confirmConsent(ctx context.Context, customer string, reported 
 		deadline = start.Add(m.consentWait)
 	}
 	delay := min(max(m.consentWait/16, consentBackoffMin), consentBackoffMax)
-	var roles []string
+	var perms appPermissions
 	for attempt := 1; ; attempt++ {
-		claims, err := m.freshAppOnlyToken(ctx, customer, ep, tenant)
+		tok, err := m.freshAppOnlyToken(ctx, customer, ep, tenant)
 		if err != nil {
 			return nil, err
 		}
-		if claims.TenantID != "" && !strings.EqualFold(claims.TenantID, tenant) {
-			return nil, &FlowError{Reason: ReasonTenantMismatch, Customer: customer, Detail: "the app-only token names another tenant"}
+		perms, err = m.readAppPermissions(ctx, "confirm admin consent", customer, tok, ep, m.provider.ClientID, m.provider.AppPermissions)
+		if err != nil {
+			return nil, err
 		}
-		missing := missingRoles(m.provider.AppPermissions, claims.Roles)
+		missing := perms.Missing
 		if len(missing) == 0 {
-			roles = slices.Clone(claims.Roles)
 			break
 		}
 		if !wait {
-			return nil, &FlowError{Reason: ReasonPermissionsShort, Customer: customer, Detail: "not granted: " + strings.Join(missing, ", ")}
+			return nil, &FlowError{Reason: ReasonPermissionsShort, Customer: customer, Detail: "not granted (" + perms.Source.describe() + "): " + strings.Join(missing, ", ")}
 		}
 		if time.Now().Add(delay).After(deadline) {
 			return nil, &FlowError{Reason: ReasonConsentPropagating, Customer: customer, Detail: fmt.Sprintf(
-				"admin consent was granted, but Entra ID still issues app-only tokens without %s (%d fresh tokens over %s); it replicates a new grant for minutes, sometimes longer: validate again later",
-				strings.Join(missing, ", "), attempt, time.Since(start).Round(time.Millisecond))}
+				"admin consent was granted, but Graph still shows %s not granted %s (%d fresh tokens over %s); Entra ID replicates a new grant for minutes, sometimes longer: validate again later",
+				strings.Join(missing, ", "), perms.Source.describe(), attempt, time.Since(start).Round(time.Millisecond))}
 		}
 		m.log.InfoContext(ctx, "m365access: admin consent granted, propagating", "customer", customer, "tenant", tenant,
 			"attempt", attempt, "missing", missing, "retryIn", delay.String())
@@ -205,6 +212,7 @@ func (m *Manager) confirmConsent(ctx context.Context, customer string, reported 
 		delay = min(delay*2, consentBackoffMax)
 	}
 	now := time.Now().UTC()
+	roles := slices.Clone(perms.Granted)
 	slices.Sort(roles)
 	if err := m.updateStatus(ctx, customer, func(st *statusRecord) {
 		st.ConsentGrantedAt, st.GrantedRoles, st.ConsentReportedAt = &now, roles, nil
@@ -222,29 +230,27 @@ func (m *Manager) confirmConsent(ctx context.Context, customer string, reported 
 	}); err != nil {
 		return nil, err
 	}
-	m.log.InfoContext(ctx, "m365access: admin consent confirmed", "customer", customer, "tenant", tenant, "roles", roles)
+	m.log.InfoContext(ctx, "m365access: admin consent confirmed", "customer", customer, "tenant", tenant, "roles", roles,
+		"source", string(perms.Source), "unverifiable", perms.Unverifiable)
 	return &Consent{Customer: customer, TenantID: tenant, Roles: roles, GrantedAt: now}, nil
 }
 
 // freshAppOnlyToken gets a new app-only token of the provider app for
-// tenant from Entra ID (not from any cache) and returns its claims.
-func (m *Manager) freshAppOnlyToken(ctx context.Context, customer string, ep CloudEndpoints, tenant string) (accessTokenClaims, error) {
+// tenant from Entra ID (not from any cache). The token is opaque: what it
+// may do is read through Graph with it.
+func (m *Manager) freshAppOnlyToken(ctx context.Context, customer string, ep CloudEndpoints, tenant string) (azcore.AccessToken, error) {
 	cl, err := m.freshAppOnlyClient(customer, ep)
 	if err != nil {
-		return accessTokenClaims{}, err
+		return azcore.AccessToken{}, err
 	}
 	res, err := cl.AcquireTokenByCredential(ctx, []string{ep.GraphScope()}, confidential.WithTenantID(tenant))
 	if err != nil {
 		ferr := FromMSAL("confirm admin consent", customer, err)
 		recordToken(ctx, "providerAppOnly", false, ferr)
-		return accessTokenClaims{}, ferr
+		return azcore.AccessToken{}, ferr
 	}
 	recordToken(ctx, "providerAppOnly", true, nil)
-	claims, err := decodeAccessToken(res.AccessToken)
-	if err != nil {
-		return accessTokenClaims{}, &Error{Op: "confirm admin consent", Customer: customer, Err: err}
-	}
-	return claims, nil
+	return azcore.AccessToken{Token: res.AccessToken, ExpiresOn: res.ExpiresOn}, nil
 }
 
 func missingRoles(required, have []string) []string {

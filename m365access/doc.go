@@ -32,7 +32,12 @@
 //     switching modes without an outage ([Manager.SwitchToToken],
 //     [Manager.SwitchMode]), [Manager.Validate] (a settings screen's
 //     "Validate Authentication") and [Manager.Status] with its forecasts and
-//     [Event]s.
+//     [Event]s. Access tokens are opaque: granted application permissions
+//     are read through Graph (the app's service principal app role
+//     assignments with Application.Read.All, recommended for exact
+//     reports; else a Graph request per permission), delegated ones from
+//     the token endpoint's granted scopes, the tenant from the id_token
+//     and Graph's /organization, the account from Graph's /me.
 //
 // Failures from Entra ID and Graph become [*Error], which carries the
 // AADSTS codes or Graph code, whether a retry can help and the [Action] a

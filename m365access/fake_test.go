@@ -37,6 +37,8 @@ type env struct {
 	events   *eventLog
 	// consentWait is every manager's Config.ConsentWait.
 	consentWait time.Duration
+	// appPermissions is every manager's ProviderConfig.AppPermissions.
+	appPermissions []string
 }
 
 type eventLog struct {
@@ -62,13 +64,22 @@ type envOptions struct {
 	// consentWait is the Manager's Config.ConsentWait (zero: 300 ms, so
 	// tests that meet a replicating grant stay quick).
 	consentWait time.Duration
+	// opaque makes the fake issue opaque (non-JWT) access tokens.
+	opaque bool
+	// appPermissions are the Managers' ProviderConfig.AppPermissions
+	// (nil: User.Read.All and Organization.Read.All).
+	appPermissions []string
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
-	srv := m365test.NewServer(&m365test.Options{AccessTokenLifetime: o.atLifetime, ConsentReplicationDelay: o.replication})
+	srv := m365test.NewServer(&m365test.Options{AccessTokenLifetime: o.atLifetime, ConsentReplicationDelay: o.replication,
+		OpaqueAccessTokens: o.opaque})
 	t.Cleanup(srv.Close)
-	e := &env{srv: srv, events: &eventLog{}, consentWait: o.consentWait}
+	e := &env{srv: srv, events: &eventLog{}, consentWait: o.consentWait, appPermissions: o.appPermissions}
+	if e.appPermissions == nil {
+		e.appPermissions = []string{"User.Read.All", "Organization.Read.All"}
+	}
 	if e.consentWait == 0 {
 		e.consentWait = 300 * time.Millisecond
 	}
@@ -101,7 +112,7 @@ func (e *env) manager(t testing.TB) (*Manager, func() string) {
 	log, logs := newCapture()
 	m, err := New(Config{
 		Provider: ProviderConfig{ClientID: testProviderID, ClientSecret: testProviderSecret, PublicBaseURL: "https://portal.example/m365",
-			AppPermissions: []string{"User.Read.All", "Organization.Read.All"}},
+			AppPermissions: e.appPermissions},
 		Store: e.store, Locker: e.store, HTTPClient: e.srv.Client(), Logger: log, OnEvent: e.events.add,
 		ConsentWait: e.consentWait,
 	})
@@ -208,4 +219,21 @@ func (e *env) saveAppRegistration(t testing.TB, customer, clientID string, secre
 
 func graphScope() policy.TokenRequestOptions {
 	return policy.TokenRequestOptions{Scopes: []string{"https://graph.microsoft.com/.default"}}
+}
+
+// graphStatus GETs a Graph path (relative to /v1.0) with tok and returns
+// the status: what a token may do is Graph's answer, never its claims.
+func (e *env) graphStatus(t testing.TB, tok, path string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "https://graph.microsoft.com/v1.0"+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -43,8 +43,5 @@ func FuzzVerifyIDToken(f *testing.F) {
 		if len(raw) > 8 && strings.Contains(err.Error(), raw) {
 			t.Fatalf("the error quotes the token")
 		}
-		if _, err := decodeAccessToken(raw); err != nil && len(raw) > 8 && strings.Contains(err.Error(), raw) {
-			t.Fatalf("the error quotes the token")
-		}
 	})
 }

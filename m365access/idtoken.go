@@ -122,30 +122,3 @@ func hasClaim(raw, name string) bool {
 	_, ok := m[name]
 	return ok
 }
-
-// accessTokenClaims are the access token claims Validate reads. Graph
-// access tokens are JWTs the client may read (not verify).
-type accessTokenClaims struct {
-	TenantID string   `json:"tid"`
-	Scp      string   `json:"scp"`
-	Roles    []string `json:"roles"`
-	UPN      string   `json:"upn"`
-	Unique   string   `json:"unique_name"`
-	AppID    string   `json:"appid"`
-}
-
-func decodeAccessToken(raw string) (accessTokenClaims, error) {
-	var c accessTokenClaims
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		return c, errors.New("the access token is not a JWT")
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return c, errors.New("bad access token payload encoding")
-	}
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return c, errors.New("bad access token payload")
-	}
-	return c, nil
-}

@@ -109,6 +109,13 @@ var DefaultScopes = []string{"User.Read", "User.Read.All", "TeamsUserConfigurati
 // needs for user sync with Teams Phone System data in appRegistration
 // mode; set ProviderConfig.AppPermissions to them (or a superset) so
 // admin consent and Validate check them.
+//
+// Consent and Validate read what is granted through Graph, never from
+// the (opaque) access token. [ApplicationReadPermission]
+// (Application.Read.All) is recommended for exact permission reports, not
+// required: with it they read the app's app role assignments; without it
+// each required permission is tried with a Graph request that needs it,
+// and one without a safe request (Mail.Send) is reported not verifiable.
 var DefaultAppPermissions = []string{"User.Read.All", "TeamsUserConfiguration.Read.All"}
 
 // TeamsPermission is the permission that reads Teams Phone System

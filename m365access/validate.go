@@ -110,20 +110,19 @@ func (m *Manager) validate(ctx context.Context, customer string, s *settings, mo
 		fail("token", err)
 		return m.finishReport(ctx, r, err), nil
 	}
-	claims, err := decodeAccessToken(res.AccessToken)
-	if err != nil {
-		add("token", false, ActionWaitAndRetry, "%v", err)
-		return m.finishReport(ctx, r, nil), nil
-	}
 	add("token", true, ActionNone, "token valid until %s", res.ExpiresOn.UTC().Format(time.RFC3339))
+	tok := azcore.AccessToken{Token: res.AccessToken, ExpiresOn: res.ExpiresOn}
 
-	// Tenant: Graph's own answer.
+	// Tenant: Graph's own answer, compared with the tenant the settings
+	// (or the token connection's id_token) name. The access token is
+	// opaque: its tid is never read.
 	want := s.TenantID
 	if want == "" {
-		want = strings.ToLower(claims.TenantID)
+		if want, err = m.resolveTenant(ctx, ep, s.tenant()); err != nil {
+			want = ""
+		}
 	}
 	r.TenantID = want
-	tok := azcore.AccessToken{Token: res.AccessToken, ExpiresOn: res.ExpiresOn}
 	var orgs struct {
 		Value []struct {
 			ID          string `json:"id"`
@@ -136,6 +135,9 @@ func (m *Manager) validate(ctx context.Context, customer string, s *settings, mo
 		fail("tenant", err)
 	case len(orgs.Value) == 0 || orgs.Value[0].ID == "":
 		add("tenant", false, ActionFixTenant, "Graph returned no organization")
+	case want == "":
+		r.TenantID = strings.ToLower(orgs.Value[0].ID)
+		add("tenant", true, ActionNone, "organization %q (%s)", orgs.Value[0].DisplayName, orgs.Value[0].ID)
 	default:
 		org := orgs.Value[0]
 		if strings.EqualFold(org.ID, want) {
@@ -145,19 +147,25 @@ func (m *Manager) validate(ctx context.Context, customer string, s *settings, mo
 		}
 	}
 
-	// Permissions in the token.
+	// Permissions, read through Graph (app registration) or from the
+	// token endpoint's granted set (delegated): never from the token.
 	switch mode {
 	case ModeAppRegistration:
-		if missing := missingRoles(m.provider.AppPermissions, claims.Roles); len(missing) > 0 {
-			add("permissions", false, ActionGrantConsent, "application permissions not granted: %s", strings.Join(missing, ", "))
-		} else {
-			add("permissions", true, ActionNone, "roles: %s", strings.Join(claims.Roles, ", "))
+		perms, err := m.readAppPermissions(ctx, "read the granted permissions", customer, tok, ep, s.AppClientID, m.provider.AppPermissions)
+		switch {
+		case err != nil:
+			fail("permissions", err)
+		case len(perms.Missing) > 0:
+			add("permissions", false, ActionGrantConsent, "%s", perms.detail())
+		default:
+			add("permissions", true, ActionNone, "%s", perms.detail())
 		}
 	default:
-		if missing := missingScopes(m.provider.delegatedScopes(), strings.Fields(claims.Scp)); len(missing) > 0 {
-			add("permissions", false, ActionGrantConsent, "delegated permissions not granted: %s", strings.Join(missing, ", "))
+		src := PermissionsFromGrantedScopes.describe()
+		if missing := missingScopes(m.provider.delegatedScopes(), res.GrantedScopes); len(missing) > 0 {
+			add("permissions", false, ActionGrantConsent, "delegated permissions %s: not granted: %s", src, strings.Join(missing, ", "))
 		} else {
-			add("permissions", true, ActionNone, "scopes: %s", claims.Scp)
+			add("permissions", true, ActionNone, "delegated permissions %s: %s", src, strings.Join(res.GrantedScopes, " "))
 		}
 	}
 
@@ -203,14 +211,15 @@ func (m *Manager) validate(ctx context.Context, customer string, s *settings, mo
 			add("serviceAccount", true, ActionNone, "the service account %s exists", s.ServiceAccount)
 		}
 	default:
-		user := claims.UPN
-		if user == "" {
-			user = claims.Unique
-		}
-		if strings.EqualFold(user, s.ServiceAccount) {
-			add("serviceAccount", true, ActionNone, "signed in as %s", user)
-		} else {
-			add("serviceAccount", false, ActionReInvite, "signed in as %s, expected %s", user, s.ServiceAccount)
+		// The signed-in account, from Graph's /me.
+		me, err := m.readMe(ctx, "read the signed-in account", customer, tok, ep)
+		switch {
+		case err != nil:
+			fail("serviceAccount", err)
+		case (s.ServiceAccountID != "" && strings.EqualFold(me.ID, s.ServiceAccountID)) || me.matches(s.ServiceAccount):
+			add("serviceAccount", true, ActionNone, "signed in as %s", me.UserPrincipalName)
+		default:
+			add("serviceAccount", false, ActionReInvite, "signed in as %s, expected %s", me.UserPrincipalName, s.ServiceAccount)
 		}
 	}
 	return m.finishReport(ctx, r, nil), nil

@@ -89,7 +89,7 @@ func (s *Server) userTokens(host string, t *Tenant, a *App, u directory.User, sc
 		amr = append(amr, "mfa")
 	}
 	exp := now.Add(s.opts.AccessTokenLifetime)
-	at, err := s.signer.sign(map[string]any{
+	at, err := s.accessToken(map[string]any{
 		"aud":                 graphAudience,
 		"iss":                 "https://sts.windows.net/" + t.ID + "/",
 		"iat":                 now.Unix(),
@@ -186,7 +186,7 @@ func (s *Server) appToken(t *Tenant, a *App, roles []string, ca clientAuth, scop
 	if len(roles) > 0 {
 		claims["roles"] = roles
 	}
-	at, err := s.signer.sign(claims)
+	at, err := s.accessToken(claims)
 	if err != nil {
 		return nil, err
 	}

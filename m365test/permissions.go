@@ -16,20 +16,23 @@ const CodeScopeUnknown = 650053
 // one; a misspelt name fails as it does against Entra ID.
 var graphPermissions = map[string]bool{}
 
+// graphPermissionNames are the same permissions in Graph's spelling.
+var graphPermissionNames = []string{
+	"User.Read", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite", "User.ReadWrite.All",
+	"Directory.Read.All", "Directory.ReadWrite.All", "Organization.Read.All", "Organization.ReadWrite.All",
+	"Domain.Read.All", "Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All",
+	"Application.Read.All", "Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All",
+	"DelegatedPermissionGrant.Read.All", "DelegatedPermissionGrant.ReadWrite.All",
+	"AuditLog.Read.All", "Reports.Read.All", "Policy.Read.All", "RoleManagement.Read.Directory",
+	"Mail.Send", "Mail.Read", "Mail.ReadWrite", "Mail.ReadBasic", "Calendars.Read", "Contacts.Read",
+	"Files.Read.All", "Sites.Read.All", "Presence.Read.All", "OnlineMeetings.Read.All",
+	"CallRecords.Read.All", "CallRecords.Read.PstnCalls",
+	"TeamsUserConfiguration.Read.All", "TeamsTelephoneNumber.Read.All", "TeamsTelephoneNumber.ReadWrite.All",
+	"TeamSettings.Read.All", "Team.ReadBasic.All", "Channel.ReadBasic.All", "TeamMember.Read.All",
+}
+
 func init() {
-	for _, p := range []string{
-		"User.Read", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite", "User.ReadWrite.All",
-		"Directory.Read.All", "Directory.ReadWrite.All", "Organization.Read.All", "Organization.ReadWrite.All",
-		"Domain.Read.All", "Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All",
-		"Application.Read.All", "Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All",
-		"DelegatedPermissionGrant.Read.All", "DelegatedPermissionGrant.ReadWrite.All",
-		"AuditLog.Read.All", "Reports.Read.All", "Policy.Read.All", "RoleManagement.Read.Directory",
-		"Mail.Send", "Mail.Read", "Mail.ReadWrite", "Mail.ReadBasic", "Calendars.Read", "Contacts.Read",
-		"Files.Read.All", "Sites.Read.All", "Presence.Read.All", "OnlineMeetings.Read.All",
-		"CallRecords.Read.All", "CallRecords.Read.PstnCalls",
-		"TeamsUserConfiguration.Read.All", "TeamsTelephoneNumber.Read.All", "TeamsTelephoneNumber.ReadWrite.All",
-		"TeamSettings.Read.All", "Team.ReadBasic.All", "Channel.ReadBasic.All", "TeamMember.Read.All",
-	} {
+	for _, p := range graphPermissionNames {
 		graphPermissions[strings.ToLower(p)] = true
 	}
 }

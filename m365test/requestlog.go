@@ -27,6 +27,10 @@ const (
 	EndpointCallRecords   Endpoint = "callRecords"   // /v1.0/communications/callRecords[/{id}[/sessions]], and the PSTN report functions
 
 	EndpointTeamsUserConfigurations Endpoint = "teamsUserConfigurations" // /v1.0/admin/teams/userConfigurations[/{id}]
+	// EndpointServicePrincipals is /v1.0/servicePrincipals/{id},
+	// /v1.0/servicePrincipals(appId='{appId}') and
+	// /v1.0/servicePrincipals/{id}/appRoleAssignments.
+	EndpointServicePrincipals Endpoint = "servicePrincipals"
 	// EndpointBatch is POST /v1.0/$batch; each request it carries is
 	// logged as well, under its own endpoint.
 	EndpointBatch Endpoint = "batch"

@@ -83,6 +83,12 @@ type Options struct {
 	// Directory_ExpiredPageToken. Zero means DefaultSkipTokenLifetime;
 	// negative never expires them.
 	SkipTokenLifetime time.Duration
+	// OpaqueAccessTokens makes the access tokens the fake issues opaque
+	// random strings instead of JWTs (the fake keeps their claims), as
+	// Microsoft reserves the right to: access tokens for Graph are not for
+	// clients to read. Off by default, like Entra ID today (JWTs); on, it
+	// proves a client never decodes one. id_tokens stay JWTs.
+	OpaqueAccessTokens bool
 }
 
 // DefaultSkipTokenLifetime is the SkipTokenLifetime of a Server whose
@@ -124,8 +130,9 @@ type Server struct {
 	subs        map[string]*Subscription
 	pageState   map[string]*pageState
 	nextFaultID int
-	pending     int            // notifications waiting for a retry
-	missed      map[string]int // by subscription ID
+	pending     int             // notifications waiting for a retry
+	missed      map[string]int  // by subscription ID
+	opaque      map[string]*jws // opaque access token -> its claims (Options.OpaqueAccessTokens)
 
 	closing   chan struct{}
 	closeOnce sync.Once
