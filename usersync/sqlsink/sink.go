@@ -29,6 +29,9 @@ type Sink struct {
 	dialect Dialect
 	ownDB   bool
 	now     func() time.Time
+	// noCopy makes Put on PostgreSQL write with multi-row INSERTs, as on
+	// SQLite (tests and benchmarks compare the two).
+	noCopy bool
 }
 
 var _ usersync.Sink = (*Sink)(nil)
@@ -151,6 +154,15 @@ func (p *pass) Put(ctx context.Context, users []usersync.User) (c usersync.Count
 			ids = append(ids, u.ID)
 		}
 		rows[u.ID] = row{u: u, hash: hex.EncodeToString(h[:])}
+	}
+	if d == Postgres && !s.noCopy {
+		c, err := p.putCopy(ctx, ids, rows)
+		if !errors.Is(err, errNotPgx) {
+			if err == nil {
+				p.counts = p.counts.Add(c)
+			}
+			return c, err
+		}
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

@@ -32,6 +32,15 @@ func sinks(t *testing.T) map[string]*sqlsink.Sink {
 		}
 		t.Cleanup(func() { p.Close() })
 		out["postgres"] = p
+		// The same tests on PostgreSQL's multi-row INSERT path, which Put
+		// takes when the database/sql driver is not pgx's.
+		q, err := sqlsink.OpenPostgres(t.Context(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { q.Close() })
+		q.SetNoCopy(true)
+		out["postgres-insert"] = q
 	} else {
 		t.Log("PostgreSQL skipped: set TENANTGATE_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run it")
 	}

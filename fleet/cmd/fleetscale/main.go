@@ -32,6 +32,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -61,6 +62,8 @@ const (
 	// envTenantUnits is the per-tenant budget.
 	envTenantUnits = "FLEETSCALE_TENANT_UNITS"
 	envKeys        = "TENANTGATE_SEALING_KEYS"
+	// envProfile is a directory each replica writes its CPU profile to.
+	envProfile = "FLEETSCALE_PROFILE_DIR"
 )
 
 const publicURL = "https://fleetscale.example/m365"
@@ -90,6 +93,13 @@ const (
 // replica runs one fleet replica until ctx ends.
 func replica(ctx context.Context, id string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("replica", id)
+	if dir := os.Getenv(envProfile); dir != "" {
+		stop, err := startProfile(filepath.Join(dir, id+".cpu"))
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	dsn := os.Getenv(envDSN)
 	scale, _ := strconv.ParseFloat(os.Getenv(envScale), 64)
 	kr, err := tokenstore.ParseKeyring(os.Getenv(envKeys))
@@ -228,6 +238,20 @@ func startReplica(id string, env []string, logDir string) (*exec.Cmd, error) {
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	return cmd, cmd.Start()
+}
+
+// startProfile writes a CPU profile to path until the returned func is
+// called.
+func startProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func pgxPool(ctx context.Context, dsn string) (*pgxpool.Pool, error) { return pgxpool.New(ctx, dsn) }
