@@ -6,28 +6,43 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tenantgate/tenantgate/internal/telemetry"
 )
 
 // Budget paces Graph requests under Microsoft Graph's throttling limits:
 // per app per tenant and per app across all tenants, in resource units per
 // window. Each tenant (each customer: the fleet's jobs put it in the
-// request context with WithCustomer) has its own pacer, so a throttled or
-// busy customer waits alone; the app-wide pacer is shared. A 429 pauses
-// only that customer for its Retry-After (or an exponential backoff when
-// Graph sends none) and retries the request. Put Transport under the Graph
-// middleware (usersync.GraphOptions.Transport). The zero value uses
-// Graph's published limits.
+// request context with WithCustomer, and tenantgate's own Graph calls
+// name their customer too) has its own pacer, so a throttled or busy
+// customer waits alone; the app-wide pacer is shared. A 429 pauses only
+// that customer for its Retry-After (or an exponential backoff when Graph
+// sends none) and retries the request.
+//
+// Put Transport under every Graph client of the app, so that the budget
+// covers all of a customer's Graph traffic: the user sync's
+// (usersync.GraphOptions.Transport) and the Manager's own
+// (m365access.Config.HTTPClient's Transport: Validate, keep-alive,
+// consent checks, QoE subscriptions). Only Graph API requests (paths under
+// /v1.0/ and /beta/) are paced and counted; token requests to Entra ID
+// pass straight through. The zero value uses Graph's published limits.
+//
+// Several replicas of one app share its per-app budget: give each
+// Fleet the same Budget in Config.Budget and each paces to AppUnits
+// divided by the live replica count (SetReplicas).
 type Budget struct {
 	// TenantUnits per TenantWindow is one tenant's budget; zero means
 	// 8,000 per 10 s.
 	TenantUnits  int
 	TenantWindow time.Duration
-	// AppUnits per AppWindow is the app's budget across tenants; zero
-	// means 150,000 per 20 s. Replicas share the app's budget: give each
-	// of N replicas AppUnits divided by N.
+	// AppUnits per AppWindow is the app's budget across tenants and
+	// replicas; zero means 150,000 per 20 s. This process spends
+	// AppUnits divided by the replica count SetReplicas last set (one
+	// until then).
 	AppUnits  int
 	AppWindow time.Duration
 	// Headroom is the share of each budget the pacers spend, leaving the
@@ -48,17 +63,35 @@ type Budget struct {
 	app     *pacer
 
 	requests, throttled atomic.Int64
+	replicas            atomic.Int64
 }
 
 // BudgetStats counts what a Budget sent.
 type BudgetStats struct {
-	// Requests is every attempt sent; Throttled those answered 429.
+	// Requests is every Graph attempt sent; Throttled those answered 429.
 	Requests, Throttled int64
+	// Replicas is the replica count the app budget is divided by.
+	Replicas int
 }
 
 // Stats returns the counters.
 func (b *Budget) Stats() BudgetStats {
-	return BudgetStats{Requests: b.requests.Load(), Throttled: b.throttled.Load()}
+	return BudgetStats{Requests: b.requests.Load(), Throttled: b.throttled.Load(), Replicas: int(max(b.replicas.Load(), 1))}
+}
+
+// SetReplicas makes this process spend 1/n of the app's budget (n below
+// one counts as one); a Fleet given the Budget calls it with the live
+// replica count. Requests already waiting keep their place.
+func (b *Budget) SetReplicas(n int) {
+	b.init()
+	n = max(n, 1)
+	if b.replicas.Swap(int64(n)) == int64(n) {
+		return
+	}
+	perUnit, burst := b.rate(float64(b.AppUnits)/float64(n), b.AppWindow)
+	b.app.mu.Lock()
+	b.app.perUnit, b.app.burst = perUnit, burst
+	b.app.mu.Unlock()
 }
 
 func (b *Budget) init() {
@@ -85,18 +118,27 @@ func (b *Budget) init() {
 			b.MaxRetries = 6
 		}
 		b.tenants = map[string]*pacer{}
-		b.app = b.newPacer(b.AppUnits, b.AppWindow)
+		n := max(b.replicas.Load(), 1)
+		b.replicas.Store(n)
+		b.app = &pacer{}
+		b.app.perUnit, b.app.burst = b.rate(float64(b.AppUnits)/float64(n), b.AppWindow)
 	})
 }
 
-// newPacer spends headroom of units per window: a burst of a twentieth
-// of it, then the steady rate, so that no fixed window of the server sees
+// rate spends headroom of units per window: a burst of a twentieth of
+// it, then the steady rate, so that no fixed window of the server sees
 // more than the budget.
-func (b *Budget) newPacer(units int, window time.Duration) *pacer {
-	spend := float64(units) * b.Headroom
-	burst := max(1, spend/20)
+func (b *Budget) rate(units float64, window time.Duration) (perUnit, burst time.Duration) {
+	spend := max(units*b.Headroom, 1)
+	n := max(1, spend/20)
 	scaled := float64(window) / b.TimeScale
-	return &pacer{perUnit: time.Duration(scaled / (spend - burst + 1)), burst: time.Duration(burst * scaled / (spend - burst + 1))}
+	return time.Duration(scaled / (spend - n + 1)), time.Duration(n * scaled / (spend - n + 1))
+}
+
+func (b *Budget) newPacer(units int, window time.Duration) *pacer {
+	p := &pacer{}
+	p.perUnit, p.burst = b.rate(float64(units), window)
+	return p
 }
 
 func (b *Budget) tenant(key string) *pacer {
@@ -127,7 +169,13 @@ type budgetTransport struct {
 
 func (t *budgetTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	b := t.b
-	key, _ := CustomerFrom(r.Context())
+	if !isGraphAPI(r) {
+		return t.next.RoundTrip(r)
+	}
+	key, ok := CustomerFrom(r.Context())
+	if !ok {
+		key = telemetry.Customer(r.Context())
+	}
 	tp := b.tenant(key)
 	cost := 1
 	if b.Cost != nil {
@@ -165,10 +213,9 @@ func (t *budgetTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		if attempt >= b.MaxRetries {
 			return resp, nil
 		}
-		wait := backoff
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
-			wait = time.Duration(s) * time.Second
-		} else {
+		wait, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		if !ok {
+			wait = backoff
 			backoff = min(2*backoff, time.Minute)
 		}
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -176,6 +223,35 @@ func (t *budgetTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		// Everything of this tenant waits; other tenants go on.
 		tp.pause(time.Duration(float64(wait) / b.TimeScale))
 	}
+}
+
+// isGraphAPI reports whether r is a Graph API request (a path under an
+// API version), which Graph's throttling limits count; requests for
+// tokens and metadata to Entra ID are not.
+func isGraphAPI(r *http.Request) bool {
+	p := r.URL.Path
+	for _, v := range []string{"/v1.0", "/beta"} {
+		if p == v || strings.HasPrefix(p, v+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// retryAfter reads a Retry-After header: delay seconds, or an HTTP date
+// (RFC 9110); ok is false when there is none or it does not parse.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		return time.Duration(max(s, 0)) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
 }
 
 // pacer is a virtual-clock rate limiter (GCRA): each unit moves the

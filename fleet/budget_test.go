@@ -2,6 +2,7 @@ package fleet_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tenantgate/tenantgate/fleet"
+	"github.com/tenantgate/tenantgate/internal/telemetry"
 )
 
 type rtFunc func(*http.Request) (*http.Response, error)
@@ -145,4 +147,118 @@ func TestBudgetThrottledCustomerWaitsAlone(t *testing.T) {
 			t.Errorf("stats %+v", st)
 		}
 	})
+}
+
+// TestBudgetScope: requests that are not Graph API calls (tokens from
+// Entra ID) pass straight through, uncounted and unpaced; Graph requests
+// that name their customer only through tenantgate's telemetry context
+// (m365access's own calls, qoe's) get that customer's pacer, so a
+// throttled customer's Validate does not hold back another's.
+func TestBudgetScope(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int64
+		next := rtFunc(func(r *http.Request) (*http.Response, error) {
+			if telemetry.Customer(r.Context()) == "slow" && calls.Add(1) <= 2 {
+				return &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"10"}}, Body: http.NoBody}, nil
+			}
+			return &http.Response{StatusCode: 200, Body: http.NoBody}, nil
+		})
+		b := &fleet.Budget{TimeScale: 100}
+		rt := b.Transport(next)
+		send := func(customer, url string) int {
+			req, _ := http.NewRequestWithContext(telemetry.WithCustomer(context.Background(), customer), "GET", url, nil)
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		for _, u := range []string{"https://login.example/tenant/oauth2/v2.0/token", "https://login.example/common/discovery/instance",
+			"https://graph.example/v1.0x/users"} {
+			if code := send("fast", u); code != 200 {
+				t.Errorf("%s: status %d", u, code)
+			}
+		}
+		if st := b.Stats(); st.Requests != 0 {
+			t.Errorf("requests that are not Graph API calls were counted: %+v", st)
+		}
+		done := make(chan time.Duration)
+		go func() {
+			begin := time.Now()
+			if code := send("slow", "https://graph.example/v1.0/organization"); code != 200 {
+				t.Errorf("slow customer: status %d", code)
+			}
+			done <- time.Since(begin)
+		}()
+		time.Sleep(50 * time.Millisecond)
+		begin := time.Now()
+		for range 10 {
+			if code := send("fast", "https://graph.example/beta/organization"); code != 200 {
+				t.Fatalf("fast customer: status %d", code)
+			}
+		}
+		if took := time.Since(begin); took > 50*time.Millisecond {
+			t.Errorf("the other customer took %v while one was throttled", took)
+		}
+		// Two Retry-Afters of 10 Graph seconds at scale 100.
+		if slow := <-done; slow < 200*time.Millisecond || slow > time.Second {
+			t.Errorf("the throttled customer took %v, want its two Retry-Afters (0.2 s)", slow)
+		}
+		if st := b.Stats(); st.Requests != 13 || st.Throttled != 2 {
+			t.Errorf("stats %+v, want 13 requests, 2 throttled", st)
+		}
+	})
+}
+
+// TestBudgetRetryAfterDate: Retry-After as an HTTP date is honoured too.
+func TestBudgetRetryAfterDate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int64
+		next := rtFunc(func(r *http.Request) (*http.Response, error) {
+			if calls.Add(1) == 1 {
+				at := time.Now().Add(30 * time.Second).UTC().Format(http.TimeFormat)
+				return &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {at}}, Body: http.NoBody}, nil
+			}
+			return &http.Response{StatusCode: 200, Body: http.NoBody}, nil
+		})
+		rt := (&fleet.Budget{}).Transport(next)
+		begin := time.Now()
+		if resp := get(t, rt, "c"); resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		// The date has whole seconds: 29 to 30 s.
+		if took := time.Since(begin); took < 29*time.Second || took > 31*time.Second {
+			t.Errorf("waited %v, want the 30 s the date names", took)
+		}
+	})
+}
+
+// TestBudgetSplitsTheAppBudget: with the app budget divided among three
+// replicas, a burst takes three times as long as with one.
+func TestBudgetSplitsTheAppBudget(t *testing.T) {
+	run := func(replicas int) time.Duration {
+		var took time.Duration
+		synctest.Test(t, func(t *testing.T) {
+			b := &fleet.Budget{AppUnits: 100, AppWindow: 20 * time.Second, TimeScale: 100}
+			b.SetReplicas(replicas)
+			rt := b.Transport(rtFunc(func(*http.Request) (*http.Response, error) {
+				return &http.Response{StatusCode: 200, Body: http.NoBody}, nil
+			}))
+			begin := time.Now()
+			for i := range 200 {
+				get(t, rt, fmt.Sprint("c", i%7))
+			}
+			took = time.Since(begin)
+		})
+		return took
+	}
+	one, three := run(1), run(3)
+	// 200 units at 90 per 0.2 s: about 0.43 s alone, 1.3 s as a third.
+	if one < 350*time.Millisecond || one > 500*time.Millisecond {
+		t.Errorf("one replica: %v, want about 0.43 s", one)
+	}
+	if r := float64(three) / float64(one); r < 2.7 || r > 3.3 {
+		t.Errorf("three replicas: %v, %.2fx one replica's %v; want 3x", three, r, one)
+	}
 }

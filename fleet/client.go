@@ -19,6 +19,7 @@ type Inserter interface {
 // satisfy it.
 type jobClient interface {
 	Inserter
+	ID() string
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
 	StopAndCancel(ctx context.Context) error

@@ -124,6 +124,16 @@ type Config struct {
 	// calls, for example) plug in here.
 	Offboard []OffboardHook
 
+	// Budget, when set, is this process's Graph budget (the one under its
+	// Graph transports): the fleet divides its per-app share by the live
+	// replica count, so that replicas together stay under the app's limit
+	// and one alone uses all of it. On SQLite there is one replica.
+	Budget *Budget
+	// ReplicaHeartbeat is how often a replica on PostgreSQL records that
+	// it is alive and counts the others; one silent for three heartbeats
+	// no longer counts. Default: 10 s.
+	ReplicaHeartbeat time.Duration
+
 	// ID names this process among replicas; default: River's.
 	ID string
 	// Logger receives the fleet's and River's logs. Default:
@@ -211,6 +221,9 @@ func (cfg Config) check() (Config, error) {
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 5
+	}
+	if cfg.ReplicaHeartbeat <= 0 {
+		cfg.ReplicaHeartbeat = 10 * time.Second
 	}
 	if cfg.SyncHeartbeat <= 0 {
 		cfg.SyncHeartbeat = 10 * time.Second

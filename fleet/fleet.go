@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,6 +33,13 @@ type Fleet struct {
 	stopped bool
 	// queueMetrics is the job queue gauges' callback, from Start to Stop.
 	queueMetrics metric.Registration
+
+	// replica is this process's ID in the heartbeat table (PostgreSQL),
+	// replicas the live count it last saw; hbStop ends the heartbeats,
+	// hbDone closes when they have.
+	replica        string
+	replicas       atomic.Int64
+	hbStop, hbDone chan struct{}
 }
 
 // New checks cfg, migrates River's tables to the current version and
@@ -67,11 +75,15 @@ func New(ctx context.Context, cfg Config) (*Fleet, error) {
 		if err := migrateUp[pgx.Tx](ctx, drv, cfg.Logger); err != nil {
 			return nil, err
 		}
+		if err := migrateReplicas(ctx, cfg.Postgres); err != nil {
+			return nil, err
+		}
 		c, err := river.NewClient(drv, rc)
 		if err != nil {
 			return nil, fmt.Errorf("fleet: river client: %w", err)
 		}
 		f.client = c
+		f.replica = c.ID()
 		return f, nil
 	}
 	db, err := openSQLite(cfg.SQLitePath)
@@ -132,10 +144,23 @@ func (f *Fleet) Start(ctx context.Context) error {
 	if f.started {
 		return nil
 	}
+	if f.cfg.Postgres != nil {
+		// The share is right before the first job: one synchronous beat.
+		f.observeReplicas(ctx)
+	} else if f.cfg.Budget != nil {
+		f.cfg.Budget.SetReplicas(1)
+	}
 	if err := f.client.Start(ctx); err != nil {
 		return fmt.Errorf("fleet: start river: %w", err)
 	}
 	f.started = true
+	if f.cfg.Postgres != nil {
+		f.hbStop, f.hbDone = make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(f.hbDone)
+			f.heartbeats(context.WithoutCancel(ctx), f.hbStop)
+		}()
+	}
 	if reg, err := f.observeQueue(); err != nil {
 		f.cfg.Logger.WarnContext(ctx, "fleet: job queue metrics unavailable", "err", err.Error())
 	} else {
@@ -165,6 +190,10 @@ func (f *Fleet) Stop(ctx context.Context) error {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopCancelGrace)
 			err = f.client.StopAndCancel(cctx)
 			cancel()
+		}
+		if f.hbStop != nil {
+			close(f.hbStop)
+			<-f.hbDone
 		}
 	}
 	if f.sqlite != nil {

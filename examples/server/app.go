@@ -52,6 +52,7 @@ type hooks struct {
 // app is a running portal: the library wired together and an HTTP server.
 type app struct {
 	cfg        config
+	budget     fleet.Budget // Graph's throttling limits, for every Graph client
 	log        *slog.Logger
 	publicURL  string
 	adminToken string
@@ -173,6 +174,14 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 	if a.metrics, err = metricsHandler(); err != nil {
 		return nil, err
 	}
+	// Graph's throttling limits (per tenant and per app) bound all of the
+	// app's Graph traffic: the Manager's own calls (Validate, keep-alive,
+	// QoE subscriptions) and the user syncs go through one budget; a
+	// throttled customer waits alone, and the fleet divides the app's
+	// share among the live replicas.
+	managerHTTP := *httpClient
+	managerHTTP.Transport = a.budget.Transport(httpClient.Transport)
+	httpClient = &managerHTTP
 	a.manager, err = m365access.New(m365access.Config{
 		OnEvent:  a.bus.OnConnection,
 		Provider: provider, Store: a.store, Locker: a.store, HTTPClient: httpClient,
@@ -192,11 +201,8 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 		return nil, fmt.Errorf("invitation settings: %w", err)
 	}
 	ep, _ := m365access.DefaultClouds.Lookup(provider.Cloud) // checked by parseConfig
-	// Graph's throttling limits bound the user syncs of all customers
-	// together (per tenant and per app); a throttled customer waits alone.
-	var budget fleet.Budget
 	source, err := usersync.NewGraphSource(countedCredentials{a}, usersync.GraphOptions{BaseURL: ep.GraphEndpoint + "/v1.0", Scopes: []string{ep.GraphScope()},
-		Transport: budget.Transport(graphTransport)})
+		Transport: a.budget.Transport(graphTransport)})
 	if err != nil {
 		return nil, err
 	}
@@ -441,7 +447,7 @@ func consentWait(d time.Duration) time.Duration {
 // otherwise, with the fleet intervals of the configuration.
 func (a *app) openFleet(ctx context.Context, syncer *usersync.Syncer, h hooks) error {
 	cfg := fleet.Config{
-		Access: a.manager, Store: a.store, Syncer: syncer, Users: a.sink, Invitations: a.invites,
+		Access: a.manager, Store: a.store, Syncer: syncer, Users: a.sink, Invitations: a.invites, Budget: &a.budget,
 		CheckInterval: a.cfg.CheckInterval, PlanInterval: h.planInterval,
 		SyncInterval: func(string) time.Duration { return a.cfg.SyncInterval },
 		Offboard:     append(append([]fleet.OffboardHook{fleet.OffboardFunc(a.offboarded)}, h.offboard...), a.qoe), Logger: a.log,

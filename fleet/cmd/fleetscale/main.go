@@ -72,7 +72,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
-	if id := os.Getenv(envWorker); id != "" {
+	if os.Getenv(envLocalWorkers) != "" {
+		err = localFloor(ctx)
+	} else if id := os.Getenv(envWorker); id != "" {
 		err = replica(ctx, id)
 	} else {
 		err = orchestrate(ctx, os.Args[1:], os.Stdout)
@@ -88,6 +90,9 @@ const (
 	planInterval = time.Second
 	jobTimeout   = 20 * time.Second
 	rescueAfter  = 25 * time.Second
+	// replicaHeartbeat: a killed replica's share returns to the others
+	// within three of these.
+	replicaHeartbeat = 500 * time.Millisecond
 )
 
 // replica runs one fleet replica until ctx ends.
@@ -100,42 +105,12 @@ func replica(ctx context.Context, id string) error {
 		}
 		defer stop()
 	}
-	dsn := os.Getenv(envDSN)
-	scale, _ := strconv.ParseFloat(os.Getenv(envScale), 64)
-	kr, err := tokenstore.ParseKeyring(os.Getenv(envKeys))
+	w, err := wire(ctx, log)
 	if err != nil {
 		return err
 	}
-	backend, err := pgstore.Open(ctx, dsn, pgstore.Options{})
-	if err != nil {
-		return err
-	}
-	defer backend.Close()
-	store := tokenstore.New(backend, kr, tokenstore.WithLogger(log))
-	sink, err := sqlsink.OpenPostgres(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	defer sink.Close()
-	tr, err := fakeTransport(os.Getenv(envFakeAddr), os.Getenv(envCAFile))
-	if err != nil {
-		return err
-	}
-	m, err := m365access.New(m365access.Config{
-		Provider: m365access.ProviderConfig{ClientID: os.Getenv(envClientID), ClientSecret: os.Getenv(envSecret),
-			PublicBaseURL: publicURL, AppPermissions: []string{"User.Read.All"}},
-		Store: store, Locker: store, HTTPClient: &http.Client{Transport: tr, Timeout: time.Minute}, Logger: log,
-	})
-	if err != nil {
-		return err
-	}
-	appUnits, _ := strconv.Atoi(os.Getenv(envAppUnits))
-	tenantUnits, _ := strconv.Atoi(os.Getenv(envTenantUnits))
-	budget := &fleet.Budget{TimeScale: scale, AppUnits: appUnits, TenantUnits: tenantUnits}
-	src, err := usersync.NewGraphSource(m, usersync.GraphOptions{Transport: budget.Transport(tr)})
-	if err != nil {
-		return err
-	}
+	defer w.close()
+	dsn, store, sink, m := w.dsn, w.store, w.sink, w.access
 	pool, err := pgxpool.New(ctx, dsn)
 	if err != nil {
 		return err
@@ -143,10 +118,12 @@ func replica(ctx context.Context, id string) error {
 	defer pool.Close()
 	f, err := fleet.New(ctx, fleet.Config{
 		Postgres: pool, Access: m, Store: store, Users: sink,
-		Syncer:       &usersync.Syncer{Source: src, Sink: sink, Logger: log},
+		Syncer:       &usersync.Syncer{Source: w.source, Sink: sink, Logger: log},
 		ID:           id,
 		PlanInterval: planInterval, CheckInterval: 24 * time.Hour,
 		JobTimeout: jobTimeout, RescueAfter: rescueAfter, MaxWorkers: 8, Logger: log,
+		// The replicas divide the app's budget by their live count.
+		Budget: w.budget, ReplicaHeartbeat: replicaHeartbeat,
 	})
 	if err != nil {
 		return err
@@ -158,6 +135,70 @@ func replica(ctx context.Context, id string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return f.Stop(sctx)
+}
+
+// wiring is what a replica and the local floor share: the store, the
+// sink, the Manager and the Graph source under a budget, as the portal
+// wires them in production mode, talking to the fake.
+type wiring struct {
+	dsn    string
+	store  *tokenstore.SealedStore
+	sink   *sqlsink.Sink
+	access *m365access.Manager
+	source *usersync.GraphSource
+	budget *fleet.Budget
+	closes []func()
+}
+
+func (w *wiring) close() {
+	for i := len(w.closes) - 1; i >= 0; i-- {
+		w.closes[i]()
+	}
+}
+
+// wire builds a process's wiring from the environment.
+func wire(ctx context.Context, log *slog.Logger) (_ *wiring, err error) {
+	w := &wiring{dsn: os.Getenv(envDSN)}
+	defer func() {
+		if err != nil {
+			w.close()
+		}
+	}()
+	scale, _ := strconv.ParseFloat(os.Getenv(envScale), 64)
+	kr, err := tokenstore.ParseKeyring(os.Getenv(envKeys))
+	if err != nil {
+		return nil, err
+	}
+	backend, err := pgstore.Open(ctx, w.dsn, pgstore.Options{})
+	if err != nil {
+		return nil, err
+	}
+	w.closes = append(w.closes, func() { backend.Close() })
+	w.store = tokenstore.New(backend, kr, tokenstore.WithLogger(log))
+	if w.sink, err = sqlsink.OpenPostgres(ctx, w.dsn); err != nil {
+		return nil, err
+	}
+	w.closes = append(w.closes, func() { w.sink.Close() })
+	tr, err := fakeTransport(os.Getenv(envFakeAddr), os.Getenv(envCAFile))
+	if err != nil {
+		return nil, err
+	}
+	// One budget under all of the app's Graph traffic: the Manager's own
+	// calls (Validate) and the user sync's.
+	appUnits, _ := strconv.Atoi(os.Getenv(envAppUnits))
+	tenantUnits, _ := strconv.Atoi(os.Getenv(envTenantUnits))
+	w.budget = &fleet.Budget{TimeScale: scale, AppUnits: appUnits, TenantUnits: tenantUnits}
+	if w.access, err = m365access.New(m365access.Config{
+		Provider: m365access.ProviderConfig{ClientID: os.Getenv(envClientID), ClientSecret: os.Getenv(envSecret),
+			PublicBaseURL: publicURL, AppPermissions: []string{"User.Read.All"}},
+		Store: w.store, Locker: w.store, HTTPClient: &http.Client{Transport: w.budget.Transport(tr), Timeout: time.Minute}, Logger: log,
+	}); err != nil {
+		return nil, err
+	}
+	if w.source, err = usersync.NewGraphSource(w.access, usersync.GraphOptions{Transport: w.budget.Transport(tr)}); err != nil {
+		return nil, err
+	}
+	return w, nil
 }
 
 // fakeTransport dials Entra ID and Graph to the fake's TLS listener and

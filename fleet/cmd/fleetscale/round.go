@@ -36,6 +36,7 @@ type options struct {
 	appUnits  int
 	tenUnits  int
 	profile   string
+	local     int
 }
 
 func parseFlags(args []string) (options, error) {
@@ -50,6 +51,7 @@ func parseFlags(args []string) (options, error) {
 	fs.Float64Var(&o.scale, "time-scale", 1, "Graph throttling time scale of the fake and the budget (1: Graph's real windows)")
 	fs.IntVar(&o.appUnits, "app-units", 150_000, "the per-app budget in resource units per 20 s of Graph time (fake and budget)")
 	fs.IntVar(&o.tenUnits, "tenant-units", 8000, "the per-app-per-tenant budget in resource units per 10 s of Graph time (fake and budget)")
+	fs.IntVar(&o.local, "local", 0, "instead of the fleet round, measure the local floor: one process, no fleet or River, checks and syncs every customer with this many at a time")
 	fs.StringVar(&o.profile, "profile", "", "write CPU profiles of the orchestrator (which serves the fake) and each replica to this directory")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -164,8 +166,9 @@ func orchestrate(ctx context.Context, args []string, out io.Writer) error {
 	env := []string{envDSN + "=" + dsn, envFakeAddr + "=" + strings.TrimPrefix(fake.URL(), "https://"), envCAFile + "=" + caFile,
 		envClientID + "=" + prov.ClientID, envSecret + "=" + prov.ClientSecret, envKeys + "=" + keys,
 		envScale + "=" + strconv.FormatFloat(o.scale, 'f', -1, 64),
-		// The app's budget is shared: each replica paces to its part.
-		envAppUnits + "=" + strconv.Itoa(o.appUnits/o.replicas), envTenantUnits + "=" + strconv.Itoa(o.tenUnits)}
+		// The app's whole budget: each replica paces to its share of the
+		// live replicas (fleet.Config.Budget).
+		envAppUnits + "=" + strconv.Itoa(o.appUnits), envTenantUnits + "=" + strconv.Itoa(o.tenUnits)}
 	if o.profile != "" {
 		env = append(env, envProfile+"="+o.profile)
 		stop, err := startProfile(filepath.Join(o.profile, "orchestrator.cpu"))
@@ -173,6 +176,9 @@ func orchestrate(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		defer stop()
+	}
+	if o.local > 0 {
+		return runLocal(ctx, out, o, env, dsn, domains)
 	}
 	procs := make([]*exec.Cmd, o.replicas)
 	roundStart := time.Now()
@@ -375,5 +381,47 @@ func verify(ctx context.Context, out io.Writer, o options, f *fleet.Fleet, dsn s
 	}
 	fmt.Fprintln(out, "ok: every customer checked and synced exactly once, nothing lost, no mixing")
 	_ = tenants
+	return nil
+}
+
+// runLocal runs the local floor in a child process and checks that every
+// customer holds its own users.
+func runLocal(ctx context.Context, out io.Writer, o options, env []string, dsn string, domains map[string]string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, self)
+	cmd.Env = append(append(os.Environ(), env...), envLocalWorkers+"="+strconv.Itoa(o.local), envLocalCustomers+"="+strconv.Itoa(o.customers))
+	cmd.Stderr = os.Stderr
+	pg0 := postgresCPU()
+	start := time.Now()
+	b, err := cmd.Output()
+	wall := time.Since(start)
+	if err != nil {
+		return fmt.Errorf("local floor: %w", err)
+	}
+	fmt.Fprintf(out, "%slocal floor process: %v from start to exit; PostgreSQL CPU %v\n", b, wall.Round(time.Millisecond), (postgresCPU() - pg0).Round(10*time.Millisecond))
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	var problems []string
+	for c, d := range domains {
+		var n, own int
+		if err := conn.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE split_part(user_principal_name, '@', 2) = $2)
+			FROM tenantgate_synced_users WHERE customer = $1`, c, d).Scan(&n, &own); err != nil {
+			return err
+		}
+		if n != o.users+1 || own != n {
+			problems = append(problems, fmt.Sprintf("%s holds %d users, %d of its own, want %d", c, n, own, o.users+1))
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return fmt.Errorf("the local floor failed:\n  %s", strings.Join(problems, "\n  "))
+	}
+	fmt.Fprintln(out, "ok: every customer synced with its own users")
 	return nil
 }
