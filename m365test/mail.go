@@ -76,6 +76,10 @@ func (s *Server) handleSendMail(w http.ResponseWriter, r *http.Request, c *call)
 		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: "/me request is only valid with delegated authentication flow."})
 		return
 	}
+	if ge := s.mailFault(p.tenant.ID, from.ID); ge != nil {
+		s.writeGraphError(w, r, ge)
+		return
+	}
 	var req sendMailRequest
 	if err := readJSONBody(r, &req); err != nil || req.Message == nil {
 		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "ErrorInvalidRequest", msg: "Cannot read the request body."})

@@ -130,9 +130,10 @@ type Server struct {
 	subs        map[string]*Subscription
 	pageState   map[string]*pageState
 	nextFaultID int
-	pending     int             // notifications waiting for a retry
-	missed      map[string]int  // by subscription ID
-	opaque      map[string]*jws // opaque access token -> its claims (Options.OpaqueAccessTokens)
+	pending     int                        // notifications waiting for a retry
+	missed      map[string]int             // by subscription ID
+	opaque      map[string]*jws            // opaque access token -> its claims (Options.OpaqueAccessTokens)
+	mailFaults  map[string]*mailFaultState // by tenant/user ID (SetMailFault)
 
 	closing   chan struct{}
 	closeOnce sync.Once

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/mail"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,10 +38,24 @@ type Config struct {
 	// GraphURL is Graph's endpoint including the version; empty means
 	// DefaultGraphURL. The token is sent to its host only.
 	GraphURL string
-	// Transport is the HTTP transport under Graph's middleware (retry
-	// honouring Retry-After, redirects); nil means http.DefaultTransport.
+	// Transport is the HTTP transport under Graph's middleware
+	// (redirects, telemetry); nil means http.DefaultTransport.
 	Transport http.RoundTripper
+	// MaxRetries is how often a throttled or unavailable send (429
+	// ApplicationThrottled / MailboxConcurrency, 503, 504) is retried;
+	// zero means 3, negative none. Other refusals are never retried: a
+	// person must act first (SendError.Action).
+	MaxRetries int
+	// RetryDelay is the first wait before a retry when Graph sends no
+	// Retry-After (Exchange often omits it), doubled after each retry up
+	// to a minute; zero means 2 s. A Retry-After is honoured up to
+	// MaxRetryAfter.
+	RetryDelay time.Duration
 }
+
+// MaxRetryAfter bounds how long Send waits on one Retry-After: a longer
+// one fails the send as retryable instead of holding the caller.
+const MaxRetryAfter = 2 * time.Minute
 
 // Mailer sends invite.Messages through Graph sendMail, one POST each,
 // through Graph's middleware pipeline. It is safe for concurrent use.
@@ -49,6 +64,9 @@ type Mailer struct {
 	base   *url.URL
 	scope  string
 	client *http.Client
+	// sleep waits d or until ctx ends; tests replace it to see the
+	// backoff without waiting.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 var _ invite.Mailer = (*Mailer)(nil)
@@ -69,22 +87,77 @@ func New(cfg Config) (*Mailer, error) {
 	if err != nil || base.Scheme != "https" || base.Host == "" || base.RawQuery != "" {
 		return nil, fmt.Errorf("graphmail: Config.GraphURL %q is not an absolute https URL", raw)
 	}
-	client, err := graphhttp.NewClient(graphhttp.Options{Transport: cfg.Transport, Timeout: 60 * time.Second})
+	if cfg.RetryDelay < 0 {
+		return nil, fmt.Errorf("graphmail: Config.RetryDelay %s is negative", cfg.RetryDelay)
+	}
+	switch {
+	case cfg.MaxRetries == 0:
+		cfg.MaxRetries = 3
+	case cfg.MaxRetries < 0:
+		cfg.MaxRetries = 0
+	}
+	if cfg.RetryDelay == 0 {
+		cfg.RetryDelay = 2 * time.Second
+	}
+	// Retries are Send's own: it knows which refusals a retry can help.
+	client, err := graphhttp.NewClient(graphhttp.Options{Transport: cfg.Transport, NoRetry: true, Timeout: 60 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("graphmail: %w", err)
 	}
 	scope := base.Scheme + "://" + base.Host + "/.default"
-	return &Mailer{cfg: cfg, base: base, scope: scope, client: client}, nil
+	return &Mailer{cfg: cfg, base: base, scope: scope, client: client, sleep: sleepCtx}, nil
 }
 
-// SendError is a sendMail call Graph refused. Code is Graph's error code
-// (branch on it, not on the message); Action says what a person must do
-// when it is a configuration problem.
+// Reason classifies a sendMail refusal: what a person must fix, or that
+// a retry later helps.
+type Reason string
+
+// The reasons of SendError.
+const (
+	// ReasonPermission: the provider app may not send as the mailbox
+	// (401/403 ErrorAccessDenied): grant Mail.Send, check the application
+	// access policy.
+	ReasonPermission Reason = "permission"
+	// ReasonMailbox: the sender has no usable Exchange Online mailbox
+	// (404 ErrorInvalidUser, MailboxNotEnabledForRESTAPI): license or
+	// enable it, or fix Config.Sender.
+	ReasonMailbox Reason = "mailbox"
+	// ReasonSendAs: the mailbox may not send as the From address
+	// (ErrorSendAsDenied).
+	ReasonSendAs Reason = "sendAs"
+	// ReasonQuota: the sender's mailbox is full (ErrorQuotaExceeded).
+	ReasonQuota Reason = "quota"
+	// ReasonRecipient: the recipient address was refused
+	// (ErrorInvalidRecipients): fix the address.
+	ReasonRecipient Reason = "recipient"
+	// ReasonMessageSize: the message is over the size limit
+	// (ErrorMessageSizeExceeded).
+	ReasonMessageSize Reason = "messageSize"
+	// ReasonThrottled: Exchange throttled the app or the mailbox (429
+	// ApplicationThrottled, MailboxConcurrency) or Graph was unavailable
+	// (503, 504). Send retried it; sending again later helps.
+	ReasonThrottled Reason = "throttled"
+	// ReasonOther: any other refusal; SendError.Code says which.
+	ReasonOther Reason = "other"
+)
+
+// SendError is a sendMail call Graph refused. Branch on Reason (or Code,
+// Graph's error code), never on the message. Action says what a person
+// must do; it is empty when sending again later is the remedy
+// (Retryable).
 type SendError struct {
 	StatusCode int    // HTTP status
 	Code       string // for example "ErrorAccessDenied"
+	Reason     Reason
 	Action     string // empty when retrying later is the remedy
-	Err        error  // Graph's error message, when it sent one
+	// Retryable reports a refusal a later send can overcome (throttling,
+	// Graph unavailable); Send already retried it Attempts-1 times.
+	Retryable bool
+	// RetryAfter is the last answer's Retry-After, zero when it had none.
+	RetryAfter time.Duration
+	// Attempts is how many sendMail calls were made.
+	Attempts int
+	Err      error // Graph's error message, when it sent one
 }
 
 // Error gives the status, Graph's code and the action.
@@ -92,6 +165,9 @@ func (e *SendError) Error() string {
 	s := fmt.Sprintf("graphmail: sendMail refused (HTTP %d, %s)", e.StatusCode, e.Code)
 	if e.Action != "" {
 		s += ": " + e.Action
+	}
+	if e.Retryable {
+		s += fmt.Sprintf(": still refused after %d attempts; send again later", e.Attempts)
 	}
 	return s
 }
@@ -132,14 +208,39 @@ func (m *Mailer) Send(ctx context.Context, msg *invite.Message) error {
 	if err != nil {
 		return fmt.Errorf("graphmail: %w", err)
 	}
+	delay := m.cfg.RetryDelay
+	for attempt := 1; ; attempt++ {
+		se, err := m.post(ctx, data)
+		if err != nil || se == nil {
+			return err
+		}
+		se.Attempts = attempt
+		if !se.Retryable || attempt > m.cfg.MaxRetries || se.RetryAfter > MaxRetryAfter {
+			return se
+		}
+		wait := delay
+		if se.RetryAfter > 0 {
+			wait = se.RetryAfter
+		} else {
+			delay = min(delay*2, time.Minute)
+		}
+		if err := m.sleep(ctx, wait); err != nil {
+			return fmt.Errorf("graphmail: sendMail as %s throttled, retry abandoned: %w", m.cfg.Sender, err)
+		}
+	}
+}
+
+// post makes one sendMail call: nil, nil when Graph accepted the message,
+// a *SendError when it refused.
+func (m *Mailer) post(ctx context.Context, data []byte) (*SendError, error) {
 	endpoint := m.base.JoinPath("users", m.cfg.Sender, "sendMail")
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint.String(), bytes.NewReader(data))
 	if err != nil {
-		return fmt.Errorf("graphmail: %w", err)
+		return nil, fmt.Errorf("graphmail: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if err := graphhttp.Authorize(ctx, req, m.cfg.Credential, []string{m.scope}, []string{m.base.Hostname()}); err != nil {
-		return fmt.Errorf("graphmail: token for sendMail as %s: %w", m.cfg.Sender, err)
+		return nil, fmt.Errorf("graphmail: token for sendMail as %s: %w", m.cfg.Sender, err)
 	}
 	resp, err := m.client.Do(req)
 	if err != nil {
@@ -147,14 +248,41 @@ func (m *Mailer) Send(ctx context.Context, msg *invite.Message) error {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("graphmail: sendMail as %s: %w", m.cfg.Sender, err)
+		return nil, fmt.Errorf("graphmail: sendMail as %s: %w", m.cfg.Sender, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 == 2 {
-		return nil
+		return nil, nil
 	}
 	errBody, _ := io.ReadAll(io.LimitReader(resp.Body, graphhttp.MaxErrorBody))
-	return classify(m.cfg.Sender, resp.StatusCode, errBody)
+	se := classify(m.cfg.Sender, resp.StatusCode, errBody)
+	se.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+	return se, nil
+}
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 type sendMailBody struct {
@@ -190,10 +318,10 @@ func checkAddress(addr string) error {
 	return nil
 }
 
-// classify turns Graph's refusal into a *SendError with the action a
-// person must take.
-func classify(sender string, status int, body []byte) error {
-	se := &SendError{StatusCode: status}
+// classify turns Graph's refusal into a *SendError with its reason and
+// the action a person must take.
+func classify(sender string, status int, body []byte) *SendError {
+	se := &SendError{StatusCode: status, Reason: ReasonOther}
 	var eb struct {
 		Error struct {
 			Code    string `json:"code"`
@@ -206,13 +334,28 @@ func classify(sender string, status int, body []byte) error {
 			se.Err = errors.New(clip(eb.Error.Message))
 		}
 	}
-	switch {
-	case se.StatusCode == http.StatusUnauthorized || se.StatusCode == http.StatusForbidden || se.Code == "ErrorAccessDenied":
+	switch code := strings.TrimPrefix(se.Code, "Error"); {
+	case status == http.StatusTooManyRequests || code == "ApplicationThrottled" || code == "MailboxConcurrency" ||
+		status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout:
+		se.Reason, se.Retryable = ReasonThrottled, true
+	case code == "SendAsDenied":
+		se.Reason = ReasonSendAs
+		se.Action = "the mailbox " + sender + " may not send as the From address: send as the mailbox itself, or grant it Send As on that address"
+	case code == "QuotaExceeded":
+		se.Reason = ReasonQuota
+		se.Action = "the sender mailbox " + sender + " is full: free space in it or raise its quota"
+	case code == "MessageSizeExceeded":
+		se.Reason = ReasonMessageSize
+		se.Action = "the invitation is over the mailbox's message size limit: shorten the email template or raise the limit"
+	case code == "InvalidRecipients":
+		se.Reason = ReasonRecipient
+		se.Action = "the recipient address was refused: fix the address and send a new invitation"
+	case code == "MailboxNotEnabledForRESTAPI" || code == "InvalidUser" || status == http.StatusNotFound:
+		se.Reason = ReasonMailbox
+		se.Action = "the sender mailbox " + sender + " does not exist or has no active Exchange Online mailbox: license or enable it, or fix graphmail Config.Sender"
+	case status == http.StatusUnauthorized || status == http.StatusForbidden || code == "AccessDenied":
+		se.Reason = ReasonPermission
 		se.Action = "grant the provider app the application permission Mail.Send with admin consent in the provider's tenant, and allow the mailbox " + sender + " in its application access policy"
-	case se.StatusCode == http.StatusNotFound || se.Code == "ErrorInvalidUser" || se.Code == "MailboxNotEnabledForRESTAPI":
-		se.Action = "the sender mailbox " + sender + " does not exist or has no Exchange Online license: fix graphmail Config.Sender"
-	case se.Code == "ErrorInvalidRecipients":
-		se.Action = "the recipient address was refused: check it"
 	}
 	return se
 }
