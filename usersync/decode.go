@@ -50,6 +50,9 @@ type pageDecoder struct {
 	spans   []span            // where each arena value goes
 	intern  map[string]string // shared values
 	scratch []byte            // unescaping of keys and interned values
+	strs    []string          // a Teams string list being decoded
+	nums    []TelephoneNumber // a Teams number list being decoded
+	slabs   teamsSlabs        // where decoded Teams configurations live
 }
 
 // span is one value of the current user in the arena.

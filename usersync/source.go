@@ -84,6 +84,12 @@ type TeamsRead struct {
 	// Requests counts the Graph requests made for Teams configurations
 	// (one per page or per $batch).
 	Requests int
+	// Shared counts the Requests that rode in a JSON $batch together
+	// with a /users page (a paired listing, see GraphSource.Read): the
+	// sync's HTTP round trips are its /users requests plus Requests minus
+	// Shared, while Graph counts (and throttles) every request in a
+	// batch.
+	Shared int
 }
 
 // Source reads a customer's users page by page.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/m365test"
@@ -185,5 +186,106 @@ func TestSyncTeamsPermission(t *testing.T) {
 	var me *m365access.Error
 	if !errors.As(r.Err, &me) || me.HTTPStatus != http.StatusForbidden || sink.Len("np") != 51 {
 		t.Errorf("forbidden: err %v, action %q, stored %d", r.Err, r.Action, sink.Len("np"))
+	}
+}
+
+// pairedCloud is a 5,000-user tenant whose Teams listing the source has
+// already paged (one sync of every user), so a filtered sync lists the
+// Teams configurations instead of fetching them by ID; /users pages hold
+// 100 users.
+func pairedCloud(t *testing.T) (*cloud, *m365test.Tenant, *usersync.Syncer, *usersync.MemorySink) {
+	t.Helper()
+	c := newCloud(t)
+	tn := c.connect(t, "pc", 5000, "")
+	src, err := usersync.NewGraphSource(c.m, usersync.GraphOptions{Transport: c.srv.Transport(), PageSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &usersync.MemorySink{}
+	s := &usersync.Syncer{Source: src, Sink: sink, Logger: discardLogger, Filters: c.m}
+	if r := s.SyncCustomer(t.Context(), "pc"); r.Err != nil || r.Added != 5001 || r.Teams.Requests != 6 {
+		t.Fatalf("every user: added %d, teams %+v, err %v", r.Added, r.Teams, r.Err)
+	}
+	return c, tn, s, sink
+}
+
+// checkStored checks that the sink holds want users, each matching f.
+func checkStored(t *testing.T, sink *usersync.MemorySink, customer, f string, want int) {
+	t.Helper()
+	p, err := filter.Compile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := sink.Users(customer)
+	if len(users) != want {
+		t.Errorf("%s: stored %d users, want %d", f, len(users), want)
+	}
+	for _, u := range users {
+		if !p.Match(&u) {
+			t.Fatalf("%s: stored %s, which does not match", f, u.UserPrincipalName)
+		}
+	}
+}
+
+// TestSyncTeamsPaired: a filtered sync that lists the Teams
+// configurations advances /users and the listing in shared JSON batches:
+// the first /users page alone (its $count picks the plan), then one
+// batch per round while both listings are open.
+func TestSyncTeamsPaired(t *testing.T) {
+	c, tn, s, sink := pairedCloud(t)
+	const f = "UsageLocation -eq 'IT' -and EnterpriseVoiceEnabled -eq $true"
+	c.setFilter(t, "pc", f)
+	batches := c.srv.Count(m365test.Match{Endpoint: m365test.EndpointBatch, Tenant: tn.ID})
+	r := s.SyncCustomer(t.Context(), "pc")
+	// 500 Italian users (i % 10 == 4) in 5 pages; 1,667 voice users
+	// (i % 3 == 0) in 2 Teams pages; i % 30 == 24: 166 users.
+	if r.Err != nil || r.Matched != 166 || r.Pages != 5 || r.Teams.Mode != usersync.TeamsList ||
+		r.Teams.Filter != "isEnterpriseVoiceEnabled eq true" || r.Teams.Requests != 2 || r.Teams.Shared != 2 {
+		t.Fatalf("matched %d, pages %d, teams %+v, err %v", r.Matched, r.Pages, r.Teams, r.Err)
+	}
+	checkStored(t, sink, "pc", f, 166)
+	if n := c.srv.Count(m365test.Match{Endpoint: m365test.EndpointBatch, Tenant: tn.ID}) - batches; n != 2 {
+		t.Errorf("%d batches, want 2 (users pages 2 and 3 with Teams pages 1 and 2)", n)
+	}
+	if u := byUPN(sink.Users("pc"), "user00024@pc.onmicrosoft.com"); u == nil || u.Teams.LineURI() != "tel:+39020000024" ||
+		u.Teams.Policies["OnlineVoiceRoutingPolicy"] != "VRP-IT" {
+		t.Errorf("user 00024 = %+v", u)
+	}
+}
+
+// TestSyncTeamsPairedThrottled: a 429 inside a batch is that request's
+// alone; it is sent again (after its Retry-After) and the sync is right.
+func TestSyncTeamsPairedThrottled(t *testing.T) {
+	c, tn, s, sink := pairedCloud(t)
+	const f = "UsageLocation -eq 'IT' -and EnterpriseVoiceEnabled -eq $true"
+	c.setFilter(t, "pc", f)
+	defer c.srv.InjectFault(m365test.Fault{Tenant: tn.ID, Endpoint: m365test.EndpointTeamsUserConfigurations,
+		Status: http.StatusTooManyRequests, RetryAfter: time.Second, Times: 1})()
+	r := s.SyncCustomer(t.Context(), "pc")
+	if r.Err != nil || r.Matched != 166 || r.Teams.Requests != 3 || r.Teams.Shared != 3 {
+		t.Fatalf("matched %d, teams %+v, err %v; want 166 and 3 Teams requests in batches (one throttled)", r.Matched, r.Teams, r.Err)
+	}
+	checkStored(t, sink, "pc", f, 166)
+	if n := c.srv.Count(m365test.Match{Endpoint: m365test.EndpointTeamsUserConfigurations, Tenant: tn.ID, Status: http.StatusTooManyRequests}); n != 1 {
+		t.Errorf("%d throttled Teams requests, want 1", n)
+	}
+}
+
+// TestSyncTeamsPairedRefused: Graph refuses the Teams $filter inside a
+// batch (400 in a 200 batch); the listing restarts without it, the users
+// are right, and the filter is not sent again for that customer.
+func TestSyncTeamsPairedRefused(t *testing.T) {
+	c, tn, s, sink := pairedCloud(t)
+	const f = "UsageLocation -eq 'IT' -and LineUri -like 'tel:+39*'"
+	c.setFilter(t, "pc", f)
+	for round := range 2 {
+		r := s.SyncCustomer(t.Context(), "pc")
+		if r.Err != nil || r.Added+r.Unchanged != 166 || r.Teams.Refused == "" || r.Teams.Filter != "" || r.Teams.Mode != usersync.TeamsList {
+			t.Fatalf("round %d: added %d, unchanged %d, teams %+v, err %v", round, r.Added, r.Unchanged, r.Teams, r.Err)
+		}
+		checkStored(t, sink, "pc", f, 166)
+	}
+	if n := c.srv.Count(m365test.Match{Endpoint: m365test.EndpointTeamsUserConfigurations, Tenant: tn.ID, Status: http.StatusBadRequest}); n != 1 {
+		t.Errorf("the refused filter was sent %d times, want once", n)
 	}
 }

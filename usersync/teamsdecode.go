@@ -52,7 +52,7 @@ func (d *pageDecoder) decodeTeamsPage(data []byte, fn func(id string, c *TeamsCo
 		case 0:
 			return d.array(func() error {
 				var id string
-				c := &TeamsConfig{}
+				c := d.slabs.config()
 				if err := d.teamsConfig(&id, c); err != nil {
 					return err
 				}
@@ -85,14 +85,17 @@ func (d *pageDecoder) teamsConfig(id *string, c *TeamsConfig) error {
 		case 2:
 			err = d.boolean(&c.EnterpriseVoiceEnabled)
 		case 3:
-			c.FeatureTypes = nil // a repeated member replaces, as with encoding/json
+			// Collected in the decoder's scratch, then copied once at its
+			// size; a repeated member replaces, as with encoding/json.
+			d.strs = d.strs[:0]
 			err = d.array(func() error {
 				s, err := d.str("", true)
-				c.FeatureTypes = append(c.FeatureTypes, s)
+				d.strs = append(d.strs, s)
 				return err
 			}, "featureTypes")
+			c.FeatureTypes = d.slabs.strings(d.strs)
 		case 4:
-			c.TelephoneNumbers = nil
+			d.nums = d.nums[:0]
 			err = d.array(func() error {
 				var n TelephoneNumber
 				err := d.object(func(key []byte) error {
@@ -107,9 +110,10 @@ func (d *pageDecoder) teamsConfig(id *string, c *TeamsConfig) error {
 					}
 					return err
 				})
-				c.TelephoneNumbers = append(c.TelephoneNumbers, n)
+				d.nums = append(d.nums, n)
 				return err
 			}, "telephoneNumbers")
+			c.TelephoneNumbers = d.slabs.numbers(d.nums)
 		case 5:
 			c.Policies = nil
 			err = d.array(func() error {
@@ -264,4 +268,55 @@ func (d *pageDecoder) boolean(b *bool) error {
 		return d.typeErr("a boolean")
 	}
 	return nil
+}
+
+// teamsSlabs hands out the configurations, feature lists and number lists
+// of decoded pages from arrays allocated a few hundred at a time, instead
+// of three allocations per configuration. Each list is a full slice
+// (len == cap), so appending to one never writes into its neighbour.
+type teamsSlabs struct {
+	configs []TeamsConfig
+	strs    []string
+	nums    []TelephoneNumber
+}
+
+const slabSize = 256
+
+func (s *teamsSlabs) config() *TeamsConfig {
+	if len(s.configs) == 0 {
+		s.configs = make([]TeamsConfig, slabSize)
+	}
+	c := &s.configs[0]
+	s.configs = s.configs[1:]
+	return c
+}
+
+// strings returns a copy of src (nil when empty).
+func (s *teamsSlabs) strings(src []string) []string {
+	n := len(src)
+	if n == 0 {
+		return nil
+	}
+	if len(s.strs) < n {
+		s.strs = make([]string, max(slabSize, n))
+	}
+	out := s.strs[:n:n]
+	s.strs = s.strs[n:]
+	copy(out, src)
+	return out
+}
+
+// numbers returns a copy of src (nil when empty).
+func (s *teamsSlabs) numbers(src []TelephoneNumber) []TelephoneNumber {
+	n := len(src)
+	if n == 0 {
+		return nil
+	}
+	if len(s.nums) < n {
+		s.nums = make([]TelephoneNumber, max(slabSize, n))
+	}
+	out := s.nums[:n:n]
+	s.nums = s.nums[n:]
+	copy(out, src)
+	return out
 }

@@ -97,7 +97,10 @@ func (s *GraphSource) TeamsFilterRefused(customer, f string) bool {
 }
 
 // readJoined reads the users selected by q joined with their Teams
-// configurations.
+// configurations. Every user: the listing is certain, and runs
+// alongside /users (readListed). A filtered read: the first /users page
+// comes alone, its @odata.count picks batching by ID or listing, and a
+// listing then advances with /users in shared JSON batches (readPaired).
 func (s *GraphSource) readJoined(ctx context.Context, cred azcore.TokenCredential, customer string, q Query, fn func(Page) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -106,114 +109,73 @@ func (s *GraphSource) readJoined(ctx context.Context, cred azcore.TokenCredentia
 	if tf != "" && s.teamsMem.isRefused(customer, tf) {
 		tr.Refused, tf = tf, ""
 	}
-	var lister *teamsLister
-	startList := func() {
-		lister = &teamsLister{done: make(chan struct{})}
-		go lister.run(ctx, s, cred, customer, tf)
-	}
 	if q.Filter == "" {
-		startList() // every user: listing is the cheapest, and runs alongside /users
+		return s.readListed(ctx, cred, customer, q, tf, tr, fn)
 	}
-	var pending [][]User // /users pages read while the listing runs
-	pendingUsers := 0
+	return s.readPaired(ctx, cred, customer, q, tf, tr, fn)
+}
+
+// readListed reads every /users page while a goroutine lists the Teams
+// configurations, joining them as both arrive (teamsJoin).
+func (s *GraphSource) readListed(ctx context.Context, cred azcore.TokenCredential, customer string, q Query, tf string, tr TeamsRead, fn func(Page) error) error {
+	j := newTeamsJoin()
+	l := &teamsLister{done: make(chan struct{}), join: j}
+	go l.run(ctx, s, cred, customer, tf)
+	tr.Mode = TeamsList
 	estimate := int64(-1)
-	var configs map[string]*TeamsConfig
-	filtered := false
-	// emit joins one /users page with configs and passes it on, as one
-	// page (so Result.Pages still counts the /users pages read).
 	emit := func(users []User) error {
-		out := users[:0]
-		for i := range users {
-			c, ok := configs[users[i].ID]
-			if !ok && filtered {
-				continue // the Teams $filter excludes it, so the filter does
-			}
-			users[i].Teams = c
-			out = append(out, users[i])
-		}
-		return fn(Page{Users: out, Estimate: estimate, Teams: tr})
-	}
-	emitPending := func() error {
-		for _, pg := range pending {
-			if err := emit(pg); err != nil {
-				return err
+		tr := tr
+		if l.finished() {
+			tr.Filter, tr.Requests = l.res.filter, l.res.requests
+			if l.res.refused != "" {
+				tr.Refused = l.res.refused
 			}
 		}
-		pending, pendingUsers = nil, 0
-		return nil
+		return fn(Page{Users: users, Estimate: estimate, Teams: tr})
 	}
-	finishList := func() error {
-		res := lister.wait()
-		if res.err != nil {
-			return res.err
-		}
-		configs, filtered = res.configs, res.filter != ""
-		tr.Filter, tr.Requests = res.filter, res.requests
-		if res.refused != "" {
-			tr.Refused = res.refused
+	failed := func() error {
+		if l.finished() {
+			return l.res.err
 		}
 		return nil
 	}
 	err := s.readUsers(ctx, cred, customer, q, func(p Page) error {
 		estimate = p.Estimate
-		if tr.Mode == TeamsNone {
-			tr.Mode = TeamsList
-			if lister == nil {
-				if p.Estimate >= 0 && (p.Estimate+TeamsBatchSize-1)/TeamsBatchSize < int64(s.teamsMem.listPages(customer, tf)) {
-					tr.Mode = TeamsBatch
-				} else {
-					startList()
-				}
-			}
+		if err := failed(); err != nil {
+			return err
 		}
-		if tr.Mode == TeamsBatch {
-			n, err := s.batchTeams(ctx, cred, customer, p.Users)
-			tr.Requests += n
-			if err != nil {
+		if err := j.push(p.Users, emit); err != nil {
+			return err
+		}
+		// The listing is behind: hold at most maxPendingUsers users.
+		for j.pendingUsers > maxPendingUsers && !l.finished() {
+			if err := j.wait(ctx); err != nil {
 				return err
 			}
-			p.Teams = tr
-			return fn(p)
-		}
-		if configs == nil {
-			if !lister.finished() && pendingUsers+len(p.Users) <= maxPendingUsers {
-				pg := slices.Clone(p.Users)
-				for i := range pg {
-					pg[i].ProxyAddresses = slices.Clone(pg[i].ProxyAddresses)
-				}
-				pending = append(pending, pg)
-				pendingUsers += len(pg)
-				return nil
-			}
-			if err := finishList(); err != nil {
-				return err
-			}
-			if err := emitPending(); err != nil {
+			if err := j.flush(emit); err != nil {
 				return err
 			}
 		}
-		return emit(p.Users)
+		return failed()
 	})
 	if err != nil {
 		return err
 	}
-	if tr.Mode == TeamsList && configs == nil {
-		if err := finishList(); err != nil {
-			return err
-		}
-		return emitPending()
+	if res := l.wait(); res.err != nil {
+		return res.err
 	}
-	return nil
+	return j.drain(emit)
 }
 
-// teamsLister lists a tenant's Teams configurations in the background.
+// teamsLister lists a tenant's Teams configurations in the background,
+// into a teamsJoin.
 type teamsLister struct {
+	join *teamsJoin
 	done chan struct{}
-	res  listResult
+	res  listResult // set before done is closed
 }
 
 type listResult struct {
-	configs  map[string]*TeamsConfig
 	filter   string // the $filter Graph evaluated, "" for none
 	refused  string // a $filter Graph refused
 	requests int
@@ -235,12 +197,12 @@ func (l *teamsLister) wait() listResult {
 }
 
 func (l *teamsLister) run(ctx context.Context, s *GraphSource, cred azcore.TokenCredential, customer, tf string) {
+	defer l.join.signal() // a reader waiting for progress sees the end, or the failure
 	defer close(l.done)
 	for {
-		configs, pages, err := s.listTeams(ctx, cred, customer, tf)
+		pages, err := s.listTeams(ctx, cred, customer, tf, l.join.add)
 		l.res.requests += pages
-		var ge *m365access.Error
-		if tf != "" && errors.As(err, &ge) && ge.HTTPStatus == http.StatusBadRequest {
+		if tf != "" && isRefusal(err) {
 			// Graph documents no $filter support here: read without it.
 			s.teamsMem.refuse(customer, tf)
 			l.res.refused, tf = tf, ""
@@ -251,50 +213,75 @@ func (l *teamsLister) run(ctx context.Context, s *GraphSource, cred azcore.Token
 			return
 		}
 		s.teamsMem.setPages(customer, tf, pages)
-		l.res.configs, l.res.filter = configs, tf
+		l.res.filter = tf
+		l.join.end(tf != "")
 		return
 	}
 }
 
-// listTeams lists every configuration tf selects; pages counts the
-// requests made, failed ones included.
-func (s *GraphSource) listTeams(ctx context.Context, cred azcore.TokenCredential, customer, tf string) (map[string]*TeamsConfig, int, error) {
+// isRefusal reports whether err is Graph's 400 for a request.
+func isRefusal(err error) bool {
+	var ge *m365access.Error
+	return errors.As(err, &ge) && ge.HTTPStatus == http.StatusBadRequest
+}
+
+// teamsFirstURL is the first page of a listing with the $filter tf.
+func (s *GraphSource) teamsFirstURL(tf string) string {
 	v := url.Values{}
 	v.Set("$select", teamsSelect)
 	v.Set("$top", strconv.Itoa(teamsPageSize))
 	if tf != "" {
 		v.Set("$filter", tf)
 	}
-	next := s.base + "/admin/teams/userConfigurations?" + v.Encode()
-	configs := make(map[string]*TeamsConfig, teamsPageSize*min(s.teamsMem.listPages(customer, tf), 200))
+	return s.base + "/admin/teams/userConfigurations?" + v.Encode()
+}
+
+// listTeams lists every configuration tf selects, passing each page's to
+// add; pages counts the requests made, failed ones included.
+func (s *GraphSource) listTeams(ctx context.Context, cred azcore.TokenCredential, customer, tf string, add func([]teamsPair)) (int, error) {
+	next := s.teamsFirstURL(tf)
 	pages := 0
+	var pairs []teamsPair
+	var buf []byte
 	for next != "" {
 		req, err := s.newRequest(ctx, cred, customer, next, false)
 		if err != nil {
-			return nil, pages, err
+			return pages, err
 		}
 		pages++
-		body, err := s.getBody(req, customer, "read Teams user configurations")
+		body, err := s.getBody(req, customer, opTeams, buf)
 		if err != nil {
-			return nil, pages, err
+			return pages, err
 		}
-		dec := s.decoder()
-		next, err = dec.decodeTeamsPage(body, func(id string, c *TeamsConfig) { configs[id] = c })
-		s.decoders.Put(dec)
-		if err != nil {
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				return nil, pages, ctxErr
-			}
-			return nil, pages, &m365access.Error{Op: "read Teams user configurations", Customer: customer,
-				Err: fmt.Errorf("decode page: %w", err), Action: m365access.ActionWaitAndRetry, Retryable: true}
+		buf = body
+		if next, pairs, err = s.decodeTeams(ctx, customer, body, pairs[:0]); err != nil {
+			return pages, err
 		}
+		add(pairs)
 	}
-	return configs, pages, nil
+	return pages, nil
+}
+
+const opTeams = "read Teams user configurations"
+
+// decodeTeams decodes a userConfigurations page into pairs.
+func (s *GraphSource) decodeTeams(ctx context.Context, customer string, body []byte, pairs []teamsPair) (string, []teamsPair, error) {
+	dec := s.decoder()
+	next, err := dec.decodeTeamsPage(body, func(id string, c *TeamsConfig) { pairs = append(pairs, teamsPair{id, c}) })
+	s.decoders.Put(dec)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return "", nil, ctxErr
+		}
+		return "", nil, &m365access.Error{Op: opTeams, Customer: customer,
+			Err: fmt.Errorf("decode page: %w", err), Action: m365access.ActionWaitAndRetry, Retryable: true}
+	}
+	return next, pairs, nil
 }
 
 // doJSON sends req and decodes a 200 answer's JSON body into v.
 func (s *GraphSource) doJSON(req *http.Request, customer, op string, v any) error {
-	body, err := s.getBody(req, customer, op)
+	body, err := s.getBody(req, customer, op, nil)
 	if err != nil {
 		return err
 	}
@@ -306,8 +293,9 @@ func (s *GraphSource) doJSON(req *http.Request, customer, op string, v any) erro
 }
 
 // getBody sends req and returns a 200 answer's body (at most
-// maxPageBytes).
-func (s *GraphSource) getBody(req *http.Request, customer, op string) ([]byte, error) {
+// maxPageBytes), read into buf's array when it is large enough (the
+// caller reuses it for the next page).
+func (s *GraphSource) getBody(req *http.Request, customer, op string, buf []byte) ([]byte, error) {
 	resp, err := s.client.Do(req)
 	if err != nil {
 		if ctxErr := req.Context().Err(); ctxErr != nil {
@@ -324,10 +312,7 @@ func (s *GraphSource) getBody(req *http.Request, customer, op string) ([]byte, e
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, graphhttp.MaxErrorBody))
 		return nil, m365access.ParseGraphError(op, customer, resp.StatusCode, resp.Header, body)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPageBytes+1))
-	if err == nil && len(body) > maxPageBytes {
-		err = fmt.Errorf("body larger than %d bytes", maxPageBytes)
-	}
+	body, err := readBody(resp.Body, resp.ContentLength, buf[:0])
 	if err != nil {
 		if ctxErr := req.Context().Err(); ctxErr != nil {
 			return nil, ctxErr
@@ -336,6 +321,30 @@ func (s *GraphSource) getBody(req *http.Request, customer, op string) ([]byte, e
 			Action: m365access.ActionWaitAndRetry, Retryable: true}
 	}
 	return body, nil
+}
+
+// readBody reads r to its end into body (appending), sized by the
+// Content-Length hint when known, and refuses more than maxPageBytes.
+func readBody(r io.Reader, sizeHint int64, body []byte) ([]byte, error) {
+	if sizeHint > 0 && sizeHint <= maxPageBytes && int64(cap(body)-len(body)) < sizeHint+1 {
+		body = slices.Grow(body, int(sizeHint)+1) // +1: Read sees EOF without growing
+	}
+	for {
+		if len(body) == cap(body) {
+			body = append(body, 0)[:len(body)]
+		}
+		n, err := r.Read(body[len(body):cap(body)])
+		body = body[:len(body)+n]
+		if len(body) > maxPageBytes {
+			return nil, fmt.Errorf("body larger than %d bytes", maxPageBytes)
+		}
+		if err == io.EOF {
+			return body, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 type batchItem struct {
