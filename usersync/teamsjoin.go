@@ -73,12 +73,6 @@ func (j *teamsJoin) end(filtered bool) {
 	j.signal()
 }
 
-func (j *teamsJoin) isEnded() bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.ended
-}
-
 // push queues a copy of a /users page (the source reuses users) and
 // passes on the pages now complete, but never the newest unless the
 // listing has ended: the last page passed on must carry the listing's
