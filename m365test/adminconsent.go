@@ -152,8 +152,8 @@ func (s *Server) handleAdminConsentPost(w http.ResponseWriter, r *http.Request, 
 		http.Redirect(w, r, s.finishAdminConsent(ar, upn, true), http.StatusFound)
 		return
 	}
-	t, _, fe := s.findUser(ar.tenant, upn)
-	if fe != nil || !t.passwordOK(r.PostForm.Get("password")) {
+	t, u, fe := s.findUser(ar.tenant, upn)
+	if fe != nil || !s.userPasswordOK(t, u, r.PostForm.Get("password")) {
 		s.adminConsentPage(w, ar, upn, "Your account or password is incorrect. (AADSTS50126)")
 		return
 	}

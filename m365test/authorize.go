@@ -291,8 +291,8 @@ func (s *Server) handleAuthorizePost(w http.ResponseWriter, r *http.Request, c *
 		return
 	}
 	upn := strings.TrimSpace(r.PostForm.Get("username"))
-	t, _, fe := s.findUser(ar.tenant, upn)
-	if fe != nil || !t.passwordOK(r.PostForm.Get("password")) {
+	t, u, fe := s.findUser(ar.tenant, upn)
+	if fe != nil || !s.userPasswordOK(t, u, r.PostForm.Get("password")) {
 		ar.loginHint = upn
 		s.signInPage(w, r, ar, "Your account or password is incorrect. (AADSTS50126)")
 		return

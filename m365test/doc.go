@@ -52,7 +52,8 @@
 // admin consent (the adminconsent endpoint, the sign-in page's "Consent on
 // behalf of your organization", or [Server.GrantAdminConsent]) and user
 // consent (the sign-in page). "organizations" and "common" address every
-// tenant.
+// tenant. [Server.AddGuest] invites a guest (B2B) user whose home tenant
+// differs; it signs in at the resource tenant with its home credentials.
 //
 // # Demo data
 //

@@ -89,7 +89,7 @@ func (s *Server) userTokens(host string, t *Tenant, a *App, u directory.User, sc
 		amr = append(amr, "mfa")
 	}
 	exp := now.Add(s.opts.AccessTokenLifetime)
-	at, err := s.accessToken(map[string]any{
+	atClaims := map[string]any{
 		"aud":                 graphAudience,
 		"iss":                 "https://sts.windows.net/" + t.ID + "/",
 		"iat":                 now.Unix(),
@@ -115,7 +115,15 @@ func (s *Server) userTokens(host string, t *Tenant, a *App, u directory.User, sc
 		"uti":                 randomToken("")[:22],
 		"ver":                 "1.0",
 		"wids":                userRoles(t, u),
-	})
+	}
+	g := s.guestOf(t, u.ID)
+	if g != nil {
+		// A guest: no upn; its home identity provider and address.
+		delete(atClaims, "upn")
+		atClaims["unique_name"], atClaims["email"], atClaims["acct"] = g.Mail, g.Mail, 1
+		atClaims["idp"] = "https://sts.windows.net/" + g.HomeTenantID + "/"
+	}
+	at, err := s.accessToken(atClaims)
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +144,10 @@ func (s *Server) userTokens(host string, t *Tenant, a *App, u directory.User, sc
 	if nonce != "" {
 		idClaims["nonce"] = nonce
 	}
+	if g != nil {
+		idClaims["preferred_username"], idClaims["email"] = g.Mail, g.Mail
+		idClaims["idp"] = "https://sts.windows.net/" + g.HomeTenantID + "/"
+	}
 	idt, err := s.signer.sign(idClaims)
 	if err != nil {
 		return nil, err
@@ -150,7 +162,12 @@ func (s *Server) userTokens(host string, t *Tenant, a *App, u directory.User, sc
 		"id_token":       idt,
 	}
 	if clientInfo {
-		ci, _ := json.Marshal(map[string]string{"uid": u.ID, "utid": t.ID})
+		uid, utid := u.ID, t.ID
+		if g != nil {
+			// The home account: MSAL's home account ID is the home tenant's.
+			uid, utid = g.HomeObjectID, g.HomeTenantID
+		}
+		ci, _ := json.Marshal(map[string]string{"uid": uid, "utid": utid})
 		resp["client_info"] = b64.EncodeToString(ci)
 	}
 	if offline {

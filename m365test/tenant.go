@@ -59,7 +59,8 @@ type Tenant struct {
 	assigned     map[string]map[string]bool
 	disabledApps map[string]bool
 	grants       map[string]*grant
-	revoked      map[string]int64 // user oid -> unix nanos before which refresh tokens are revoked
+	guests       map[string]*guest // by lower-case home address and by object ID (AddGuest)
+	revoked      map[string]int64  // user oid -> unix nanos before which refresh tokens are revoked
 	calls        map[string]CallRecord
 	placed       int         // demo calls placed so far
 	placedEnds   []time.Time // end times of the demo calls placed, in order

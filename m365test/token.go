@@ -368,6 +368,14 @@ func (s *Server) grantClientCredentials(r *http.Request, a *App, t *Tenant, ca c
 // findUser finds the user upn for a sign-in at the path tenant t (nil for
 // organizations/common).
 func (s *Server) findUser(t *Tenant, upn string) (*Tenant, directory.User, *entraError) {
+	// A guest signs in with its home address at the resource tenant.
+	if t != nil {
+		if g := s.guestOf(t, upn); g != nil {
+			if u, ok := t.dir.User(g.ID); ok {
+				return t, u, nil
+			}
+		}
+	}
 	_, domain, _ := strings.Cut(upn, "@")
 	ut, ok := s.Tenant(domain)
 	notFound := newEntraError(http.StatusBadRequest, "invalid_grant", CodeUserNotFound,
@@ -404,7 +412,7 @@ func (s *Server) grantPassword(r *http.Request, a *App, t *Tenant, ca clientAuth
 	if e != nil {
 		return nil, e
 	}
-	if !ut.passwordOK(pw) {
+	if !s.userPasswordOK(ut, u, pw) {
 		return nil, newEntraError(http.StatusBadRequest, "invalid_grant", CodeInvalidCredentials, "Error validating credentials due to invalid username or password.")
 	}
 	s.mu.Lock()

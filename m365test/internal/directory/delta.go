@@ -165,6 +165,8 @@ func (d *Directory) Delta(q DeltaQuery) (DeltaResult, error) {
 			i := changed[k]
 			if u, ok := d.current(i); ok {
 				res.Users = append(res.Users, u)
+			} else if c, ok := ov.changedUser(i); ok {
+				res.Removed = append(res.Removed, c.ID) // a custom user
 			} else {
 				res.Removed = append(res.Removed, formatUUID(d.uuid(i)))
 			}

@@ -173,6 +173,9 @@ func (d *Directory) lookup(idOrUPN string) (int, bool) {
 		}
 		return 0, false
 	}
+	if i, ok := d.ov.Load().customIndex(idOrUPN); ok {
+		return i, true
+	}
 	local, domain, ok := strings.Cut(idOrUPN, "@")
 	if !ok || !strings.EqualFold(domain, d.domain) {
 		return 0, false

@@ -16,6 +16,8 @@ type overlay struct {
 	ids     map[[16]byte]int32 // object ID -> index of the added users
 	log     []int              // generator index of each change, oldest first
 	epoch   uint64             // bumped by ResetDelta: older delta tokens are refused
+	upns    map[string]int     // lower-case userPrincipalName -> index of the custom users (AddCustom)
+	custom  []int              // indexes of the custom users; their changed entry stays after Delete
 }
 
 func (o *overlay) addedUsers() int {
@@ -65,6 +67,8 @@ func (o *overlay) clone() *overlay {
 	c.changed = maps.Clone(o.changed)
 	c.deleted = maps.Clone(o.deleted)
 	c.ids = maps.Clone(o.ids)
+	c.upns = maps.Clone(o.upns)
+	c.custom = slices.Clip(o.custom)
 	c.log = slices.Clip(o.log) // appending copies
 	return &c
 }
@@ -230,7 +234,9 @@ func (d *Directory) Delete(idOrUPN string) error {
 			return fmt.Errorf("directory: the Global Admin cannot be deleted")
 		}
 		o.deleted[i] = true
-		delete(o.changed, i)
+		if !o.isCustom(i) {
+			delete(o.changed, i) // a custom user keeps its identity for delta's @removed
+		}
 		o.log = append(o.log, i)
 		return nil
 	})
