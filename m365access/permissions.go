@@ -128,7 +128,7 @@ func (m *Manager) assignedAppRoles(ctx context.Context, op, customer string, tok
 	case err != nil:
 		return nil, err
 	case sp.ID == "":
-		return nil, &Error{Op: op, Customer: customer, Err: errors.New("Graph returned a service principal without an id")}
+		return nil, &Error{Op: op, Customer: customer, Err: errors.New("the service principal Graph returned has no id")}
 	}
 	var graph struct {
 		ID       string `json:"id"`
@@ -178,7 +178,7 @@ func (m *Manager) assignedAppRoles(ctx context.Context, op, customer string, tok
 		if res.NextLink != "" {
 			rest, ok := strings.CutPrefix(res.NextLink, ep.GraphEndpoint+"/v1.0")
 			if !ok {
-				return nil, &Error{Op: op, Customer: customer, Err: errors.New("Graph's next link points at another host")}
+				return nil, &Error{Op: op, Customer: customer, Err: errors.New("the next link of the app role assignments points at another host")}
 			}
 			path = rest
 		}
