@@ -260,6 +260,9 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, c *call) {
 		Now:                 s.Now(),
 		SkipTokenLifetime:   s.opts.SkipTokenLifetime,
 	}
+	if s.opts.AdvancedQueryLag > 0 {
+		q.IndexAsOf = q.Now.Add(-s.opts.AdvancedQueryLag)
+	}
 	if sel := qv.Get("$select"); sel != "" {
 		for _, f := range strings.Split(sel, ",") {
 			q.Select = append(q.Select, strings.TrimSpace(f))

@@ -89,6 +89,17 @@ type Options struct {
 	// clients to read. Off by default, like Entra ID today (JWTs); on, it
 	// proves a client never decodes one. id_tokens stay JWTs.
 	OpaqueAccessTokens bool
+	// AdvancedQueryLag, when positive, makes GET /users requests with
+	// ConsistencyLevel: eventual (advanced queries, $count) read the
+	// directory as it was AdvancedQueryLag ago, as Graph answers them
+	// from an eventually consistent index: users added, changed or
+	// deleted within the lag are not (yet) seen that way, while plain
+	// reads, /users/{id} and /users/delta see them at once. Zero (the
+	// default) means no lag: Graph documents the lag but not its length,
+	// and with it even a correct client sees stale results until the lag
+	// passes, so tests that need it turn it on. Judged by the server's
+	// clock.
+	AdvancedQueryLag time.Duration
 }
 
 // DefaultSkipTokenLifetime is the SkipTokenLifetime of a Server whose

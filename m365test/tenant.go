@@ -141,6 +141,9 @@ func (s *Server) AddTenant(opts TenantOptions) (*Tenant, error) {
 	for _, u := range opts.MFAUsers {
 		t.mfa[strings.ToLower(u)] = true
 	}
+	if s.opts.AdvancedQueryLag > 0 {
+		t.dir.KeepHistory(s.Now, s.opts.AdvancedQueryLag)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.tenants[id]; ok {

@@ -43,7 +43,13 @@ func newCloud(t testing.TB) *cloud {
 // newCloudLifetime is newCloud with access tokens living lifetime.
 func newCloudLifetime(t testing.TB, lifetime time.Duration) *cloud {
 	t.Helper()
-	srv := m365test.NewServer(&m365test.Options{AccessTokenLifetime: lifetime})
+	return newCloudOptions(t, m365test.Options{AccessTokenLifetime: lifetime})
+}
+
+// newCloudOptions is newCloud on a fake started with opts.
+func newCloudOptions(t testing.TB, opts m365test.Options) *cloud {
+	t.Helper()
+	srv := m365test.NewServer(&opts)
 	t.Cleanup(srv.Close)
 	if _, err := srv.AddApp(m365test.AppOptions{
 		ClientID: providerID, DisplayName: "Provider Portal",

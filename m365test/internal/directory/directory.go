@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // MaxUsers is the largest number of generated users a [Directory] holds: the
@@ -52,6 +53,11 @@ type Directory struct {
 
 	mu sync.Mutex              // serializes changes (see edit.go)
 	ov atomic.Pointer[overlay] // changes since New; nil when none
+	// hist are the overlays published, with when, for queries that read
+	// the directory as it was (KeepHistory); guarded by mu.
+	hist     []histEntry
+	histNow  func() time.Time // nil: no history kept
+	histKeep time.Duration
 }
 
 // New returns the directory of the tenant tenantID (its GUID) with verified
@@ -130,7 +136,10 @@ func (d *Directory) Len() int {
 
 // positions returns the number of listing positions, deleted users'
 // included.
-func (d *Directory) positions() int { return d.n + 1 + d.ov.Load().addedUsers() }
+func (d *Directory) positions() int { return positionsOf(d.n, d.ov.Load()) }
+
+// positionsOf is positions with overlay ov.
+func positionsOf(n int, ov *overlay) int { return n + 1 + ov.addedUsers() }
 
 // Admin returns the tenant's Global Admin.
 func (d *Directory) Admin() User { return d.admin.clone() }

@@ -82,6 +82,7 @@ func (d *Directory) change(fn func(o *overlay) error) error {
 		return err
 	}
 	d.ov.Store(o)
+	d.recordLocked(o)
 	return nil
 }
 

@@ -42,6 +42,12 @@ type Query struct {
 	// [CodeExpiredPageToken].
 	Now               time.Time
 	SkipTokenLifetime time.Duration
+	// IndexAsOf, when set, answers a request with ConsistencyEventual
+	// from the directory as it was at that time, as Graph's eventually
+	// consistent index for advanced queries lags behind writes (see
+	// [Directory.KeepHistory]). Requests without ConsistencyEventual read
+	// the directory as it is.
+	IndexAsOf time.Time
 }
 
 // CodeExpiredPageToken is Graph's error code for a skip token used after
@@ -122,6 +128,10 @@ func (d *Directory) Query(q Query) (Result, error) {
 		return Result{}, badRequest(CodeUnsupportedQuery, "Sorting not supported for current query.")
 	}
 
+	ov := d.ov.Load()
+	if q.ConsistencyEventual && !q.IndexAsOf.IsZero() {
+		ov = d.asOf(q.IndexAsOf)
+	}
 	bind := binding(expr.String(), desc, sortKey, advanced)
 	start, count := 0, -1
 	if q.SkipToken != "" {
@@ -134,10 +144,10 @@ func (d *Directory) Query(q Query) (Result, error) {
 		}
 		start, count = t.pos, t.count
 	} else if advanced {
-		count = d.count(expr)
+		count = d.count(ov, expr)
 	}
 
-	total := d.positions()
+	total := positionsOf(d.n, ov)
 	res := Result{Count: count, sel: sel, Users: make([]User, 0, min(top, total-start))}
 	res.Select = make([]string, len(sel))
 	for i, p := range sel {
@@ -150,7 +160,7 @@ func (d *Directory) Query(q Query) (Result, error) {
 		if desc {
 			pos = total - 1 - k
 		}
-		if !d.matchAt(expr, pos, &g) {
+		if !d.matchAt(ov, expr, pos, &g) {
 			continue
 		}
 		if len(res.Users) == top {
@@ -161,15 +171,15 @@ func (d *Directory) Query(q Query) (Result, error) {
 			res.NextSkipToken = d.encodeToken(skipToken{pos: k, count: count, issued: issued, binding: bind})
 			break
 		}
-		res.Users = append(res.Users, d.userAtPos(pos))
+		res.Users = append(res.Users, d.userAtPos(ov, pos))
 	}
 	return res, nil
 }
 
 // matchAt evaluates expr for the user at listing position pos; g is scratch
 // space reused across calls to spare an allocation per user.
-func (d *Directory) matchAt(expr Expr, pos int, g *gen) bool {
-	if ov := d.ov.Load(); ov != nil {
+func (d *Directory) matchAt(ov *overlay, expr Expr, pos int, g *gen) bool {
+	if ov != nil {
 		if ov.isDeleted(pos - 1) {
 			return false
 		}
@@ -187,8 +197,8 @@ func (d *Directory) matchAt(expr Expr, pos int, g *gen) bool {
 	return expr.root.eval(g, "")
 }
 
-func (d *Directory) userAtPos(pos int) User {
-	if u, ok := d.ov.Load().changedUser(pos - 1); ok {
+func (d *Directory) userAtPos(ov *overlay, pos int) User {
+	if u, ok := ov.changedUser(pos - 1); ok {
 		return u.clone()
 	}
 	if pos == 0 {
@@ -197,15 +207,16 @@ func (d *Directory) userAtPos(pos int) User {
 	return d.generate(pos - 1)
 }
 
-// count returns the number of users matching expr.
-func (d *Directory) count(expr Expr) int {
+// count returns the number of users matching expr in the directory with
+// overlay ov.
+func (d *Directory) count(ov *overlay, expr Expr) int {
 	if expr.root == nil {
-		return d.Len()
+		return d.n + 1 + ov.addedUsers() - ov.deletedUsers()
 	}
 	var g gen
 	n := 0
-	for pos := range d.positions() {
-		if d.matchAt(expr, pos, &g) {
+	for pos := range positionsOf(d.n, ov) {
+		if d.matchAt(ov, expr, pos, &g) {
 			n++
 		}
 	}
@@ -214,7 +225,7 @@ func (d *Directory) count(expr Expr) int {
 
 // Count returns the number of users (the Global Admin included) matching
 // expr, without Graph's advanced-query rules.
-func (d *Directory) Count(expr Expr) int { return d.count(expr) }
+func (d *Directory) Count(expr Expr) int { return d.count(d.ov.Load(), expr) }
 
 // parseSelect resolves $select into properties. Graph returns exactly the
 // selected properties of a user, so id is not added (a client that needs
