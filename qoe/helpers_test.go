@@ -194,6 +194,7 @@ type envOptions struct {
 	fakeRetries int
 	cfg         func(*qoe.Config)
 	noStart     bool // insert-only River client
+	opaque      bool // the fake issues opaque (non-JWT) access tokens
 }
 
 func newEnv(t testing.TB, b backend, o envOptions) *env {
@@ -202,7 +203,8 @@ func newEnv(t testing.TB, b backend, o envOptions) *env {
 	if retries == 0 {
 		retries = 2
 	}
-	srv := m365test.NewServer(&m365test.Options{SigningKey: sharedKey(), NotificationRetries: retries, NotificationRetryDelay: 20 * time.Millisecond})
+	srv := m365test.NewServer(&m365test.Options{SigningKey: sharedKey(), NotificationRetries: retries, NotificationRetryDelay: 20 * time.Millisecond,
+		OpaqueAccessTokens: o.opaque})
 	t.Cleanup(srv.Close)
 	e := &env{srv: srv, b: b}
 	var err error

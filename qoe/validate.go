@@ -2,11 +2,10 @@ package qoe
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"slices"
-	"strings"
+	"net/http"
+	"net/url"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
@@ -44,8 +43,9 @@ func (r *Report) add(c Check) {
 }
 
 // Validate checks customer's QoE integration: the QoE settings are
-// saved, the QoE app gets a token in the customer's tenant, the token
-// holds CallRecords.Read.All (and, optionally, CallRecords.Read.PstnCalls),
+// saved, the QoE app gets a token in the customer's tenant, Graph lets it
+// list call records (CallRecords.Read.All) and, optionally, read the PSTN
+// report (CallRecords.Read.PstnCalls): the token itself is never decoded,
 // and the subscription is active and known to Graph. Each failed check
 // says which action fixes it. Only an unreadable store is an error.
 func (s *Service) Validate(ctx context.Context, customer string) (*Report, error) {
@@ -64,23 +64,36 @@ func (s *Service) Validate(ctx context.Context, customer string) (*Report, error
 	if err != nil {
 		return nil, err
 	}
-	tok, err := s.cfg.Access.QoECredential(customer).GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{ep.GraphScope()}})
-	if err != nil {
+	if _, err := s.cfg.Access.QoECredential(customer).GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{ep.GraphScope()}}); err != nil {
 		r.add(Check{Name: "token", Required: true, Detail: err.Error(), Action: tokenAction(err)})
 		return r, nil
 	}
 	r.add(Check{Name: "token", OK: true, Required: true, Detail: "the QoE app got an app-only token in the customer's tenant"})
-	roles := tokenRoles(tok.Token)
-	if slices.Contains(roles, RoleCallRecords) {
-		r.add(Check{Name: "callRecordsRole", OK: true, Required: true, Detail: RoleCallRecords + " is granted"})
-	} else {
-		r.add(Check{Name: "callRecordsRole", Required: true, Detail: "the token lacks " + RoleCallRecords + " (roles: " + strings.Join(roles, ", ") + ")",
+	// The token is opaque: what it may do is Graph's answer, never its
+	// claims.
+	g, err := s.graphFor(ctx, customer)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	calls, err := g.probe(ctx, "check "+RoleCallRecords, g.url("/communications/callRecords?$filter="+url.QueryEscape("startDateTime ge "+now.Format(time.RFC3339))))
+	switch {
+	case err != nil:
+		r.add(Check{Name: "callRecordsRole", Required: true, Detail: "checking " + RoleCallRecords + " failed: " + err.Error(), Action: tokenAction(err)})
+	case calls:
+		r.add(Check{Name: "callRecordsRole", OK: true, Required: true, Detail: RoleCallRecords + " is granted (Graph lists call records)"})
+	default:
+		r.add(Check{Name: "callRecordsRole", Required: true, Detail: "Graph refuses to list call records (403): " + RoleCallRecords + " is not granted",
 			Action: "Grant admin consent for the application permission " + RoleCallRecords + " to the QoE app in the customer's tenant"})
 	}
-	if slices.Contains(roles, RolePstnCalls) {
+	pstn, err := g.probe(ctx, "check "+RolePstnCalls, g.url("/communications/callRecords/getPstnCalls(fromDateTime="+now.Add(-time.Minute).Format(time.RFC3339)+",toDateTime="+now.Format(time.RFC3339)+")"))
+	switch {
+	case err != nil:
+		r.add(Check{Name: "pstnRole", Detail: "checking " + RolePstnCalls + " failed: " + err.Error(), Action: tokenAction(err)})
+	case pstn:
 		r.add(Check{Name: "pstnRole", OK: true, Detail: RolePstnCalls + " is granted: PSTN reports are pulled daily"})
-	} else {
-		r.add(Check{Name: "pstnRole", Detail: "the token lacks " + RolePstnCalls + ": no PSTN reports",
+	default:
+		r.add(Check{Name: "pstnRole", Detail: "Graph refuses the PSTN report (403): " + RolePstnCalls + " is not granted, so no PSTN reports",
 			Action: "Grant admin consent for " + RolePstnCalls + " to the QoE app to get Direct Routing and Calling Plan reports"})
 	}
 	st, err := s.Status(ctx, customer)
@@ -124,22 +137,18 @@ func tokenAction(err error) string {
 	return "Check the QoE app ID and its client secret (not expired), then validate again"
 }
 
-// tokenRoles reads the roles claim of a JWT access token without
-// verifying it (Graph verifies; this only reports).
-func tokenRoles(tok string) []string {
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return nil
+// probe makes one Graph request that needs a permission: true when Graph
+// answers it, false on 403 (not granted), an error otherwise. Access
+// tokens are opaque: a permission is checked by what Graph allows.
+func (g *graph) probe(ctx context.Context, op, rawURL string) (bool, error) {
+	err := g.do(ctx, op, http.MethodGet, rawURL, nil, nil)
+	var e *m365access.Error
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &e) && e.HTTPStatus == http.StatusForbidden:
+		return false, nil
+	default:
+		return false, err
 	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return nil
-	}
-	var claims struct {
-		Roles []string `json:"roles"`
-	}
-	if json.Unmarshal(b, &claims) != nil {
-		return nil
-	}
-	return claims.Roles
 }

@@ -81,3 +81,23 @@ func TestNewChecksConfig(t *testing.T) {
 }
 
 type nilAccess struct{ qoe.Access }
+
+// TestValidateOpaqueTokens: the roles are checked by what Graph allows,
+// so Validate works with access tokens that are not JWTs.
+func TestValidateOpaqueTokens(t *testing.T) {
+	e := newEnv(t, backends(t)[0], envOptions{opaque: true, noStart: true})
+	ctx := t.Context()
+	r, err := e.svc.Validate(ctx, customer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !checkOf(t, r, "token").OK || !checkOf(t, r, "callRecordsRole").OK || !checkOf(t, r, "pstnRole").OK {
+		t.Errorf("with opaque tokens: %+v", r.Checks)
+	}
+	weak := e.addQoEApp(t, e.tenant, "User.Read.All")
+	e.saveQoE(t, "weak", e.tenant, weak.ClientID)
+	r, _ = e.svc.Validate(ctx, "weak")
+	if c, p := checkOf(t, r, "callRecordsRole"), checkOf(t, r, "pstnRole"); c.OK || p.OK || !strings.Contains(c.Action, "CallRecords.Read.All") || !strings.Contains(p.Action, "PstnCalls") {
+		t.Errorf("without the roles: %+v", r.Checks)
+	}
+}
