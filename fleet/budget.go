@@ -32,8 +32,8 @@ import (
 // pass straight through. The zero value uses Graph's published limits.
 //
 // Several replicas of one app share its per-app budget: give each
-// Fleet the same Budget in Config.Budget and each paces to AppUnits
-// divided by the live replica count (SetReplicas).
+// replica's Fleet its Budget in Config.Budget and each paces to AppUnits
+// divided by the replicas that are live and busy (SetReplicas).
 type Budget struct {
 	// TenantUnits per TenantWindow is one tenant's budget; zero means
 	// 8,000 per 10 s.
@@ -64,13 +64,18 @@ type Budget struct {
 
 	requests, throttled atomic.Int64
 	replicas            atomic.Int64
+	lastUse             atomic.Int64 // Unix nanoseconds of the last Graph request
 }
+
+// usedSince reports whether a Graph request went through after t.
+func (b *Budget) usedSince(t time.Time) bool { return b.lastUse.Load() > t.UnixNano() }
 
 // BudgetStats counts what a Budget sent.
 type BudgetStats struct {
 	// Requests is every Graph attempt sent; Throttled those answered 429.
 	Requests, Throttled int64
-	// Replicas is the replica count the app budget is divided by.
+	// Replicas is the replica count the app budget is divided by: this
+	// one and the other busy replicas the fleet last saw.
 	Replicas int
 }
 
@@ -177,6 +182,7 @@ func (t *budgetTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		key = telemetry.Customer(r.Context())
 	}
 	tp := b.tenant(key)
+	b.lastUse.Store(time.Now().UnixNano())
 	cost := 1
 	if b.Cost != nil {
 		cost = max(b.Cost(r), 0)

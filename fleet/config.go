@@ -118,9 +118,16 @@ type Config struct {
 	// Default: 10 s.
 	SyncHeartbeat time.Duration
 
-	// Offboard hooks run, in order, when a customer is offboarded, after
-	// the fleet's own erasure steps; each must be idempotent (the job may
-	// retry). Packages that hold customer data (QoE subscriptions and
+	// ProviderAppID is the client ID of the provider's multi-tenant app
+	// (m365access.ProviderConfig.ClientID), named in the offboarding
+	// report's steps for the customer's admin; optional.
+	ProviderAppID string
+
+	// Offboard hooks run, in order, when a customer is offboarded: those
+	// that report what they did (OffboardReporter) before the fleet's own
+	// erasure steps, so that they can still reach Microsoft with the
+	// customer's credentials, the others after them. Each must be
+	// idempotent (the job may retry). Packages that hold customer data (QoE subscriptions and
 	// calls, for example) plug in here.
 	Offboard []OffboardHook
 

@@ -40,6 +40,7 @@ type Fleet struct {
 	replica        string
 	replicas       atomic.Int64
 	hbStop, hbDone chan struct{}
+	startedAt      time.Time
 }
 
 // New checks cfg, migrates River's tables to the current version and
@@ -144,6 +145,7 @@ func (f *Fleet) Start(ctx context.Context) error {
 	if f.started {
 		return nil
 	}
+	f.startedAt = time.Now()
 	if f.cfg.Postgres != nil {
 		// The share is right before the first job: one synchronous beat.
 		f.observeReplicas(ctx)

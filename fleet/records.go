@@ -18,7 +18,10 @@ const registryCustomer = "_tenantgate.fleet"
 const (
 	kindCustomer   = "fleet.customer"   // registry (under registryCustomer)
 	kindOffboarded = "fleet.offboarded" // tombstones (under registryCustomer)
-	kindState      = "fleet.state"      // per customer: last check, sync, keep-alive
+	// kindOffboardReport is the report of an offboarding in progress
+	// (under registryCustomer); the tombstone takes it at the end.
+	kindOffboardReport = "fleet.offboardreport"
+	kindState          = "fleet.state" // per customer: last check, sync, keep-alive
 	// kindSyncRun keeps the latest sync run of a customer; the kind is the
 	// one the admin API used before syncs were jobs, so earlier results
 	// still show.

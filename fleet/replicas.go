@@ -14,7 +14,8 @@ import (
 // in tenantgate_fleet_replicas (its ID and when it last beat, by the
 // database's clock, so replicas' clocks need not agree), counts the rows
 // that beat within replicaTTL heartbeats and divides Config.Budget's app
-// share by that count. A replica that stops deletes its row; one that
+// share among itself and the live replicas that are busy (sent Graph
+// requests within the last two heartbeats). A replica that stops deletes its row; one that
 // dies drops out after replicaTTL heartbeats. River keeps no such table
 // (its leader election names one client, not how many run), so this is
 // the fleet's own, with nothing scheduled on it.
@@ -28,6 +29,9 @@ var replicaMigrations = [][]string{
 		id      TEXT        NOT NULL PRIMARY KEY,
 		seen_at TIMESTAMPTZ NOT NULL
 	)`},
+	// 2: whether the replica sent Graph requests lately: idle replicas
+	// leave their share to the busy ones.
+	{`ALTER TABLE tenantgate_fleet_replicas ADD COLUMN busy BOOLEAN NOT NULL DEFAULT true`},
 }
 
 // replicaLockID is the advisory lock of the table's migrations
@@ -43,27 +47,31 @@ func migrateReplicas(ctx context.Context, pool *pgxpool.Pool) error {
 	return nil
 }
 
-// beat records this replica's heartbeat, forgets replicas silent for an
-// hour and returns how many are live.
-func (f *Fleet) beat(ctx context.Context) (int, error) {
+// beat records this replica's heartbeat (busy: it sent Graph requests
+// within the last two heartbeats), forgets replicas silent for an hour and
+// returns how many are live and how many of the others are busy.
+func (f *Fleet) beat(ctx context.Context, busy bool) (live, busyOthers int, err error) {
 	ttl := replicaTTL * f.cfg.ReplicaHeartbeat
-	var n int
-	err := f.cfg.Postgres.QueryRow(ctx, `WITH beat AS (
-			INSERT INTO tenantgate_fleet_replicas (id, seen_at) VALUES ($1, now())
-			ON CONFLICT (id) DO UPDATE SET seen_at = now()
+	err = f.cfg.Postgres.QueryRow(ctx, `WITH beat AS (
+			INSERT INTO tenantgate_fleet_replicas (id, seen_at, busy) VALUES ($1, now(), $3)
+			ON CONFLICT (id) DO UPDATE SET seen_at = now(), busy = excluded.busy
 		), old AS (
 			DELETE FROM tenantgate_fleet_replicas WHERE seen_at < now() - interval '1 hour'
 		)
-		SELECT count(*) FROM tenantgate_fleet_replicas WHERE id <> $1 AND seen_at > now() - make_interval(secs => $2)`,
-		f.replica, ttl.Seconds()).Scan(&n)
+		SELECT count(*), count(*) FILTER (WHERE busy) FROM tenantgate_fleet_replicas
+		WHERE id <> $1 AND seen_at > now() - make_interval(secs => $2)`,
+		f.replica, ttl.Seconds(), busy).Scan(&live, &busyOthers)
 	if err != nil {
-		return 0, fmt.Errorf("fleet: replica heartbeat: %w", err)
+		return 0, 0, fmt.Errorf("fleet: replica heartbeat: %w", err)
 	}
-	return n + 1, nil // this one, whose row the statement's snapshot does not show yet
+	return live + 1, busyOthers, nil // this one, whose row the statement's snapshot does not show yet
 }
 
 // Replicas returns the live replica count the fleet last saw: on
-// PostgreSQL the replicas whose heartbeat is recent, on SQLite one.
+// PostgreSQL the replicas whose heartbeat is recent, on SQLite one. The
+// Budget's app share is divided among this replica and the others that
+// sent Graph requests lately: an idle replica leaves its share to the
+// busy ones.
 func (f *Fleet) Replicas() int {
 	return int(max(f.replicas.Load(), 1))
 }
@@ -96,7 +104,14 @@ func (f *Fleet) heartbeats(ctx context.Context, stop <-chan struct{}) {
 // observeReplicas beats once and applies the count; on a failed beat the
 // last count stays.
 func (f *Fleet) observeReplicas(ctx context.Context) {
-	n, err := f.beat(ctx)
+	// A replica that just started counts as busy: it is about to work,
+	// and the others should make room before it does.
+	recent := time.Now().Add(-2 * f.cfg.ReplicaHeartbeat)
+	busy := true
+	if b := f.cfg.Budget; b != nil && f.startedAt.Before(recent) {
+		busy = b.usedSince(recent)
+	}
+	n, busyOthers, err := f.beat(ctx, busy)
 	if err != nil {
 		if ctx.Err() == nil {
 			f.cfg.Logger.WarnContext(ctx, "fleet: replica heartbeat failed; keeping the last replica count", "err", err.Error(), "replicas", f.Replicas())
@@ -105,6 +120,6 @@ func (f *Fleet) observeReplicas(ctx context.Context) {
 	}
 	f.replicas.Store(int64(n))
 	if f.cfg.Budget != nil {
-		f.cfg.Budget.SetReplicas(n)
+		f.cfg.Budget.SetReplicas(busyOthers + 1)
 	}
 }

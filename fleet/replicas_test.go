@@ -2,6 +2,7 @@ package fleet_test
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -10,9 +11,9 @@ import (
 )
 
 // TestReplicasShareTheAppBudget: two Fleets on one PostgreSQL database
-// see each other through their heartbeats and each spends half of the
-// app's Graph budget; when one stops, the other takes all of it. On
-// SQLite the one process has it all.
+// see each other through their heartbeats and, while both send Graph
+// requests, each spends half of the app's Graph budget; when one goes
+// idle or stops, the other takes all of it.
 func TestReplicasShareTheAppBudget(t *testing.T) {
 	dsn := os.Getenv("TENANTGATE_TEST_POSTGRES")
 	if dsn == "" {
@@ -40,6 +41,26 @@ func TestReplicasShareTheAppBudget(t *testing.T) {
 		}
 	}
 	ba, bb := &fleet.Budget{}, &fleet.Budget{}
+	// Graph traffic through a budget until its channel closes.
+	traffic := func(b *fleet.Budget) chan struct{} {
+		done := make(chan struct{})
+		rt := b.Transport(rtFunc(func(*http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: 200, Body: http.NoBody}, nil
+		}))
+		go func() {
+			for {
+				select {
+				case <-done:
+					return
+				case <-time.After(5 * time.Millisecond):
+					get(t, rt, "c")
+				}
+			}
+		}()
+		return done
+	}
+	aBusy, bBusy := traffic(ba), traffic(bb)
+	defer close(bBusy)
 	a := mk("replica-a", ba)
 	if got := ba.Stats().Replicas; got != 1 {
 		t.Fatalf("alone: replicas %d, want 1", got)
@@ -53,7 +74,14 @@ func TestReplicasShareTheAppBudget(t *testing.T) {
 	eventually(t, "both replicas counting two", func() bool {
 		return ba.Stats().Replicas == 2 && a.Replicas() == 2 && b.Replicas() == 2
 	})
+	close(aBusy)
+	eventually(t, "the busy replica taking the whole budget from the idle one", func() bool {
+		return bb.Stats().Replicas == 1 && b.Replicas() == 2
+	})
+	aBusy = traffic(ba)
+	eventually(t, "sharing again once both are busy", func() bool { return bb.Stats().Replicas == 2 })
 	stop(a)
+	close(aBusy)
 	eventually(t, "the remaining replica taking the whole budget", func() bool {
 		return bb.Stats().Replicas == 1 && b.Replicas() == 1
 	})

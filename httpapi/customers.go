@@ -20,6 +20,7 @@ type Fleet interface {
 	LatestSync(ctx context.Context, customer string) (fleet.SyncRun, bool, error)
 	CancelSync(ctx context.Context, customer string) (fleet.SyncRun, error)
 	Offboarded(ctx context.Context, customer string) (bool, error)
+	OffboardReport(ctx context.Context, customer string) (fleet.OffboardReport, bool, error)
 }
 
 // customerPageJSON is the CustomerPage resource.
@@ -28,11 +29,14 @@ type customerPageJSON struct {
 	Next      string           `json:"next,omitempty"`
 }
 
-// offboardingJSON is the Offboarding resource: the job erasing a customer.
+// offboardingJSON is the Offboarding resource: the job erasing a customer
+// and, once it began, its report: what was deleted or revoked, and the
+// steps at Microsoft left to the customer's admin. DELETE again reads it.
 type offboardingJSON struct {
-	Customer string `json:"customer"`
-	Job      int64  `json:"job"`
-	State    string `json:"state"`
+	Customer string                `json:"customer"`
+	Job      int64                 `json:"job"`
+	State    string                `json:"state"`
+	Report   *fleet.OffboardReport `json:"report,omitempty"`
 }
 
 // fleetStates are the states GET /customers filters by.
@@ -115,8 +119,15 @@ func (a *admin) offboard(w http.ResponseWriter, r *http.Request, customer string
 		return
 	}
 	a.c.Logger.InfoContext(r.Context(), "httpapi: offboarding", "customer", customer, "job", j.ID, "by", a.c.actor(r))
+	out := offboardingJSON{Customer: customer, Job: j.ID, State: string(j.State)}
+	if rep, ok, err := a.c.Fleet.OffboardReport(r.Context(), customer); err != nil {
+		a.c.fail(w, r, "offboard", err)
+		return
+	} else if ok {
+		out.Report = &rep
+	}
 	w.Header().Set("Location", "/customers/"+customer)
-	writeJSON(w, http.StatusAccepted, offboardingJSON{Customer: customer, Job: j.ID, State: string(j.State)})
+	writeJSON(w, http.StatusAccepted, out)
 }
 
 // enroll adds a customer whose settings are saved to the fleet.

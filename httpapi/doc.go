@@ -32,7 +32,9 @@
 // cursor of the previous page), state (a Customer state) and needsAction
 // (true: only customers a person must act on). DELETE /customers/{customer}
 // starts the offboarding job and answers 202 at once; calling it again
-// returns the same job; once it finished the customer is gone from GET
+// returns the same job and, once the job began, its report (items
+// deleted, revoked, or left to the customer's admin with the exact step
+// at Microsoft); once it finished the customer is gone from GET
 // /customers and GET /customers/{customer} answers 404.
 //
 // At shutdown, call Close on the *Handler New or NewAdmin returned, then
@@ -104,7 +106,7 @@
 //   - Customer: action*, addedAt, authMode*, checks*, customer*, lastSyncAt, lastValidatedAt, name*, nextCheckAt, nextSyncAt, secretExpiresAt, state*, syncs*
 //   - CustomerPage: customers*, next
 //   - InvitationRequest: to
-//   - Offboarding: customer*, job*, state*
+//   - Offboarding: customer*, job*, report, state*
 //   - Problem: action, code*, detail, fields, reason, status*, title*, type
 //   - QoE: appId*, clientSecretExpiresAt, clientSecretSet*
 //   - QoEUpdate: appId, clientSecret, clientSecretExpiresAt

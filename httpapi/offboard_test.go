@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,8 +53,30 @@ func TestProbeCustomerOffboarded(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if after := decode[offboardingJSON](t, e.do(t, "DELETE", "/customers/probe", tokenAll, nil), http.StatusAccepted); after.Job != first.Job || after.State != "completed" {
+	after := decode[offboardingJSON](t, e.do(t, "DELETE", "/customers/probe", tokenAll, nil), http.StatusAccepted)
+	if after.Job != first.Job || after.State != "completed" {
 		t.Errorf("offboarding after it finished %+v", after)
+	}
+	// The report says what was deleted and what the customer's admin must
+	// do at Microsoft: the client secret of their own app registration.
+	if r := after.Report; r == nil || r.FinishedAt == nil {
+		t.Errorf("offboarding report %+v", r)
+	} else {
+		got := map[string]string{}
+		for _, it := range r.Items {
+			got[it.Item] = it.Result
+			if it.Item == "appCredential" && !strings.Contains(it.Action, appID) {
+				t.Errorf("appCredential step names no app ID: %+v", it)
+			}
+			if strings.Contains(it.Detail+it.Action, secret) {
+				t.Errorf("the report holds the secret: %+v", it)
+			}
+		}
+		for item, want := range map[string]string{"secrets": "deleted", "syncedUsers": "deleted", "invitations": "revoked", "appCredential": "actionRequired"} {
+			if got[item] != want {
+				t.Errorf("report item %s = %q, want %q (%+v)", item, got[item], want, r.Items)
+			}
+		}
 	}
 	list = decode[customerPageJSON](t, e.do(t, "GET", "/customers", tokenAll, nil), 200)
 	if len(list.Customers) != 1 || list.Customers[0].Customer != "other" {

@@ -169,8 +169,14 @@ var schemas = map[string]any{
 		"nextCheckAt": when, "nextSyncAt": when, "addedAt": when, "checks": integer, "syncs": integer,
 	}, "customer", "name", "authMode", "state", "action", "checks", "syncs"),
 	"CustomerPage": obj(map[string]any{"customers": map[string]any{"type": "array", "items": ref("Customer")}, "next": str}, "customers"),
-	"Offboarding":  obj(map[string]any{"customer": str, "job": integer, "state": str}, "customer", "job", "state"),
-	"UserPage":     obj(map[string]any{"users": map[string]any{"type": "array", "items": ref("User")}, "next": str, "total": integer}, "users", "total"),
+	"Offboarding": obj(map[string]any{"customer": str, "job": integer, "state": str,
+		"report": obj(map[string]any{"customer": str, "job": integer, "startedAt": when, "finishedAt": when,
+			"items": map[string]any{"type": "array", "items": obj(map[string]any{
+				"item": str, "result": enum("deleted", "revoked", "nothing", "actionRequired", "notDone"), "detail": str, "action": str,
+			}, "item", "result", "detail")},
+		}, "customer", "job", "startedAt", "items"),
+	}, "customer", "job", "state"),
+	"UserPage": obj(map[string]any{"users": map[string]any{"type": "array", "items": ref("User")}, "next": str, "total": integer}, "users", "total"),
 	"User": obj(map[string]any{
 		"id": str, "userPrincipalName": str, "displayName": str, "givenName": str, "surname": str, "mail": str,
 		"jobTitle": str, "department": str, "companyName": str, "officeLocation": str, "streetAddress": str,

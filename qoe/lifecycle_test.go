@@ -1,9 +1,11 @@
 package qoe_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/qoe"
 )
@@ -221,6 +223,56 @@ func TestRetentionPurge(t *testing.T) {
 			sum, _ := e.svc.Summary(ctx, customer, today().AddDate(0, 0, -200), today())
 			if sum.Calls != 2 || sum.PoorCalls != 2 {
 				t.Errorf("after purge: %d calls %d poor", sum.Calls, sum.PoorCalls)
+			}
+		})
+	}
+}
+
+// TestOffboardItemsSayWhatMicrosoftDid: the offboarding report says the
+// subscription was deleted at Microsoft only when the fake no longer has
+// it; when the QoE credentials are already gone it says the deletion was
+// not done, when the subscription expires, and keeps no secret.
+func TestOffboardItemsSayWhatMicrosoftDid(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			for _, credsGone := range []bool{false, true} {
+				e := newEnv(t, b, envOptions{})
+				ctx := t.Context()
+				if err := e.svc.EnsureSubscription(ctx, customer); err != nil {
+					t.Fatal(err)
+				}
+				if credsGone {
+					// The QoE app's secret no longer works (rotated at
+					// Microsoft, say): no token, no deletion.
+					wrong := "a-rotated-away-qoe-secret-0123456789"
+					if _, err := e.m.SaveSettings(ctx, customer, m365accessQoE(nil, &wrong)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				items, err := e.svc.OffboardItems(ctx, customer)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[string]fleet.OffboardItem{}
+				for _, it := range items {
+					got[it.Item] = it
+				}
+				left := len(e.srv.Subscriptions())
+				sub := got["qoeSubscription"]
+				switch {
+				case !credsGone && (left != 0 || sub.Result != fleet.OffboardDeleted):
+					t.Errorf("with credentials: %d subscriptions left at the fake, item %+v", left, sub)
+				case credsGone && (left != 1 || sub.Result != fleet.OffboardNotDone || !strings.Contains(sub.Detail, "expires by itself")):
+					t.Errorf("without credentials: %d subscriptions left at the fake, item %+v", left, sub)
+				}
+				if got["callData"].Result != fleet.OffboardDeleted {
+					t.Errorf("callData %+v", got["callData"])
+				}
+				// Again: nothing more to say about the subscription.
+				again, err := e.svc.OffboardItems(ctx, customer)
+				if err != nil || len(again) != 1 || again[0].Item != "callData" {
+					t.Errorf("second call: %+v, %v", again, err)
+				}
 			}
 		})
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/tenantgate/tenantgate/events"
+	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/internal/graphhttp"
 	"github.com/tenantgate/tenantgate/m365access"
 )
@@ -287,18 +288,47 @@ func (s *Service) throttledFor(customer string) time.Duration {
 
 // Offboard deletes customer's subscription at Microsoft (when its QoE app
 // still gets a token) and every call, stream, aggregate and subscription
-// record stored for it. It is idempotent.
+// record stored for it. It is idempotent. Run it before the customer's
+// QoE settings are erased: the deletion at Microsoft needs them.
 func (s *Service) Offboard(ctx context.Context, customer string) error {
+	_, err := s.OffboardItems(ctx, customer)
+	return err
+}
+
+// OffboardItems is Offboard, saying what it did (fleet.OffboardReporter):
+// whether the subscription was deleted at Microsoft, or could not be and
+// expires by itself, and that the call data is deleted. A retry after the
+// subscription was removed reports no subscription item, so the fleet
+// keeps what the first attempt reported.
+func (s *Service) OffboardItems(ctx context.Context, customer string) ([]fleet.OffboardItem, error) {
 	unlock := s.lockCustomer(customer)
 	defer unlock()
-	if err := s.removeSubscription(ctx, customer); err != nil {
-		s.log.WarnContext(ctx, "qoe: deleting the subscription at Microsoft failed; it expires by itself", "customer", customer, "err", err)
+	var items []fleet.OffboardItem
+	sub, err := s.removeSubscriptionOutcome(ctx, customer)
+	if err != nil {
+		return nil, fmt.Errorf("qoe: delete the subscription record of customer %q: %w", customer, err)
+	}
+	switch {
+	case !sub.found:
+	case sub.row.ID == "":
+		items = append(items, fleet.OffboardItem{Item: "qoeSubscription", Result: fleet.OffboardNothing,
+			Detail: "no call records subscription was created at Microsoft"})
+	case sub.atMicrosoft == nil:
+		items = append(items, fleet.OffboardItem{Item: "qoeSubscription", Result: fleet.OffboardDeleted,
+			Detail: "the call records subscription " + sub.row.ID + " is deleted at Microsoft (Graph DELETE /subscriptions); no notification is sent any more"})
+	default:
+		exp := sub.row.ExpiresAt.UTC().Format(time.RFC3339)
+		items = append(items, fleet.OffboardItem{Item: "qoeSubscription", Result: fleet.OffboardNotDone,
+			Detail: "the call records subscription " + sub.row.ID + " could not be deleted at Microsoft (the QoE app got no token or Graph refused); it expires by itself at " + exp + " and tenantgate refuses its notifications until then",
+			Action: "nothing is required; to stop the notifications before " + exp + ", the customer's admin deletes the client secret of the call records app " + sub.row.AppID + " (Microsoft Entra admin center: Identity > Applications > App registrations > All applications, that application ID, Certificates & secrets)"})
 	}
 	if err := s.cfg.Store.DeleteCustomer(ctx, customer); err != nil {
-		return fmt.Errorf("qoe: delete the call data of customer %q: %w", customer, err)
+		return items, fmt.Errorf("qoe: delete the call data of customer %q: %w", customer, err)
 	}
 	s.forgetCustomer(customer)
-	return nil
+	items = append(items, fleet.OffboardItem{Item: "callData", Result: fleet.OffboardDeleted,
+		Detail: "every call record, stream, PSTN aggregate and subscription record is deleted"})
+	return items, nil
 }
 
 func (s *Service) forgetCustomer(customer string) {

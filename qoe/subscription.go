@@ -263,26 +263,40 @@ func (s *Service) renew(ctx context.Context, customer string, row subRow) error 
 // effort: without QoE credentials it expires by itself, and its
 // notifications are refused) and the stored record.
 func (s *Service) removeSubscription(ctx context.Context, customer string) error {
+	_, err := s.removeSubscriptionOutcome(ctx, customer)
+	return err
+}
+
+// subRemoval is what removing a subscription did.
+type subRemoval struct {
+	found bool   // a subscription was stored
+	row   subRow // the stored subscription
+	// atMicrosoft is nil when Microsoft deleted it (or it was already
+	// gone there, or never created), else why the deletion failed.
+	atMicrosoft error
+}
+
+func (s *Service) removeSubscriptionOutcome(ctx context.Context, customer string) (subRemoval, error) {
 	row, found, err := s.cfg.Store.subscription(ctx, customer)
 	if err != nil || !found {
-		return err
+		return subRemoval{}, err
 	}
-	var derr error
+	out := subRemoval{found: true, row: row}
 	if row.ID != "" {
 		g, err := s.graphFor(ctx, customer)
 		if err == nil {
 			err = g.deleteSubscription(ctx, row.ID)
 		}
-		derr = err
+		out.atMicrosoft = err
 	}
 	if err := s.cfg.Store.deleteSubscription(ctx, customer); err != nil {
-		return err
+		return out, err
 	}
 	s.forgetCustomer(customer)
-	if derr != nil {
-		s.log.WarnContext(ctx, "qoe: the subscription could not be deleted at Microsoft; it expires by itself", "customer", customer, "err", derr)
+	if out.atMicrosoft != nil {
+		s.log.WarnContext(ctx, "qoe: the subscription could not be deleted at Microsoft; it expires by itself", "customer", customer, "err", out.atMicrosoft)
 	}
-	return nil
+	return out, nil
 }
 
 // lookupSub finds a subscription by ID, cached.

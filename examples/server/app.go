@@ -51,11 +51,14 @@ type hooks struct {
 
 // app is a running portal: the library wired together and an HTTP server.
 type app struct {
-	cfg        config
-	budget     fleet.Budget // Graph's throttling limits, for every Graph client
-	log        *slog.Logger
-	publicURL  string
-	adminToken string
+	cfg    config
+	budget fleet.Budget // Graph's throttling limits, for every Graph client
+	// providerAppID is the provider app's client ID (the fake's in demo
+	// mode), named in offboarding reports.
+	providerAppID string
+	log           *slog.Logger
+	publicURL     string
+	adminToken    string
 
 	backend tokenstore.Backend
 	store   *tokenstore.SealedStore
@@ -168,6 +171,7 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 		mailer = m
 	}
 
+	a.providerAppID = provider.ClientID
 	if err := a.openRecords(ctx); err != nil {
 		return nil, err
 	}
@@ -448,6 +452,7 @@ func consentWait(d time.Duration) time.Duration {
 func (a *app) openFleet(ctx context.Context, syncer *usersync.Syncer, h hooks) error {
 	cfg := fleet.Config{
 		Access: a.manager, Store: a.store, Syncer: syncer, Users: a.sink, Invitations: a.invites, Budget: &a.budget,
+		ProviderAppID: a.providerAppID,
 		CheckInterval: a.cfg.CheckInterval, PlanInterval: h.planInterval,
 		SyncInterval: func(string) time.Duration { return a.cfg.SyncInterval },
 		Offboard:     append(append([]fleet.OffboardHook{fleet.OffboardFunc(a.offboarded)}, h.offboard...), a.qoe), Logger: a.log,

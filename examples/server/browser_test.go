@@ -387,6 +387,25 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("needs action: %v", needsAction)
 	}
 
+	// Offboarding from the Customers page shows the report: what was
+	// deleted and, for fabrikam's own app registration, the step its admin
+	// must take at Microsoft.
+	var reportRows []string
+	step("offboard a customer and read its report",
+		chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+		chromedp.Click(css(`#fleet tr[data-customer="fabrikam"] button.offboard`)),
+		chromedp.WaitVisible(css(`#offboard-card`)),
+		chromedp.Poll[chromedp.Void](`document.getElementById("offboard-state").textContent.startsWith("Finished")`, chromedp.WithPollingTimeout(60*time.Second)),
+		into(&reportRows, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#offboard-items tbody tr")).map(r => Array.from(r.cells).map(c => c.textContent).join(" | "))`)),
+		screenshot("08c-offboarding-report"),
+	)
+	report := strings.Join(reportRows, "\n")
+	for _, want := range []string{"secrets | Deleted", "syncedUsers | Deleted", "appCredential | Customer's admin must act", "Certificates & secrets"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("offboarding report lacks %q:\n%s", want, report)
+		}
+	}
+
 	// The other controls of the settings screen.
 	var msg, wizardLink string
 	var qoeAttrs map[string]string

@@ -108,12 +108,49 @@
     }
   }
 
+  const resultText = {
+    deleted: "Deleted", revoked: "Revoked", nothing: "Nothing to do",
+    actionRequired: "Customer's admin must act", notDone: "Not done",
+  };
+
+  // showReport renders an offboarding report: what tenantgate deleted or
+  // revoked, and the steps at Microsoft left to the customer's admin.
+  function showReport(customer, r) {
+    $("offboard-card").hidden = false;
+    $("offboard-customer").textContent = customer;
+    const rep = r.report;
+    $("offboard-state").textContent = !rep ? "Job " + r.job + " is " + r.state + "." :
+      rep.finishedAt ? "Finished " + fmtTime(rep.finishedAt) + " (job " + rep.job + ")." :
+      "Running since " + fmtTime(rep.startedAt) + " (job " + rep.job + ")…";
+    const body = $("offboard-items").querySelector("tbody");
+    body.replaceChildren();
+    for (const it of (rep && rep.items) || []) {
+      const tr = document.createElement("tr");
+      const cells = [it.item, resultText[it.result] || it.result, it.detail, it.action || ""];
+      cells.forEach((text, i) => {
+        const td = document.createElement("td");
+        td.textContent = text;
+        if (i === 1) td.className = "result-" + it.result;
+        tr.append(td);
+      });
+      body.append(tr);
+    }
+  }
+
   async function offboard(customer, name) {
     if (!window.confirm("Offboard " + (name || customer) + "? This revokes and erases its tokens, secrets, invitations, QoE subscriptions, synced users and call data. The audit trail stays.")) return;
     try {
-      const r = await call("DELETE", "/customers/" + encodeURIComponent(customer));
+      let r = await call("DELETE", "/customers/" + encodeURIComponent(customer));
       show("ok", "Offboarding " + customer + " (job " + r.job + ").");
-      setTimeout(() => load(cursors[cursors.length - 1]), 1500);
+      showReport(customer, r);
+      await load(cursors[cursors.length - 1]);
+      // DELETE again is idempotent: it returns the same job and its report
+      // so far. Poll until the report is final (for at most two minutes).
+      for (let i = 0; i < 80 && !(r.report && r.report.finishedAt); i++) {
+        await new Promise((ok) => setTimeout(ok, 1500));
+        r = await call("DELETE", "/customers/" + encodeURIComponent(customer));
+        showReport(customer, r);
+      }
       await load(cursors[cursors.length - 1]);
     } catch (e) {
       show("error", "Offboarding failed: " + e.message);
