@@ -38,6 +38,9 @@ type ThrottleStats struct {
 	// 429, of which TenantThrottled hit a tenant budget and AppThrottled
 	// the app-wide one.
 	Requests, Throttled, TenantThrottled, AppThrottled int64
+	// First and Last are when the first and the latest Graph request was
+	// judged (zero before any).
+	First, Last time.Time
 }
 
 // throttleState is the live throttle of a Server.
@@ -49,6 +52,7 @@ type throttleState struct {
 	windows map[string]*window // by "app" or "app/tenant"
 
 	requests, tenantHits, appHits atomic.Int64
+	first, last                   atomic.Int64 // Unix nanoseconds
 }
 
 type window struct {
@@ -92,13 +96,25 @@ func (s *Server) ThrottleStats() ThrottleStats {
 		return ThrottleStats{}
 	}
 	th, ah := t.tenantHits.Load(), t.appHits.Load()
-	return ThrottleStats{Requests: t.requests.Load(), Throttled: th + ah, TenantThrottled: th, AppThrottled: ah}
+	st := ThrottleStats{Requests: t.requests.Load(), Throttled: th + ah, TenantThrottled: th, AppThrottled: ah}
+	if f := t.first.Load(); f != 0 {
+		st.First, st.Last = time.Unix(0, f), time.Unix(0, t.last.Load())
+	}
+	return st
 }
 
 // admit charges the request to the app's budgets, or returns the 429 to
 // answer.
 func (t *throttleState) admit(r *http.Request, clientID, tenant string) *graphError {
 	t.requests.Add(1)
+	now := time.Now().UnixNano()
+	t.first.CompareAndSwap(0, now)
+	for {
+		l := t.last.Load()
+		if l >= now || t.last.CompareAndSwap(l, now) {
+			break
+		}
+	}
 	cost := 1
 	if t.cfg.Cost != nil {
 		cost = max(t.cfg.Cost(r), 0)

@@ -37,6 +37,7 @@ type options struct {
 	tenUnits  int
 	profile   string
 	local     int
+	sharedApp bool
 }
 
 func parseFlags(args []string) (options, error) {
@@ -52,6 +53,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.appUnits, "app-units", 150_000, "the per-app budget in resource units per 20 s of Graph time (fake and budget)")
 	fs.IntVar(&o.tenUnits, "tenant-units", 8000, "the per-app-per-tenant budget in resource units per 10 s of Graph time (fake and budget)")
 	fs.IntVar(&o.local, "local", 0, "instead of the fleet round, measure the local floor: one process, no fleet or River, checks and syncs every customer with this many at a time")
+	fs.BoolVar(&o.sharedApp, "shared-app", true, "every customer uses one multi-tenant app registration (consented in each tenant), so Graph's per-app limit spans them all; false: each customer its own app, each its own per-app budget at Graph")
 	fs.StringVar(&o.profile, "profile", "", "write CPU profiles of the orchestrator (which serves the fake) and each replica to this directory")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -142,9 +144,14 @@ func orchestrate(ctx context.Context, args []string, out io.Writer) error {
 		tenants = append(tenants, t)
 		appID := fmt.Sprintf("a0000000-0000-4000-8000-%012d", i)
 		secret := fmt.Sprintf("fleetscale-app-secret-%08d-0123456789", i)
-		if _, err := fake.AddApp(m365test.AppOptions{ClientID: appID, DisplayName: "Customer app", HomeTenant: t.ID, SingleTenant: true,
-			Secrets: []m365test.Secret{{Value: secret, Expires: time.Now().AddDate(1, 0, 0)}}, ApplicationPermissions: []string{"User.Read.All", "Organization.Read.All", "TeamsUserConfiguration.Read.All"}}); err != nil {
-			return err
+		if o.sharedApp {
+			appID, secret = fmt.Sprintf("a0000000-0000-4000-8000-%012d", 0), fmt.Sprintf("fleetscale-app-secret-%08d-0123456789", 0)
+		}
+		if !o.sharedApp || i == 0 {
+			if _, err := fake.AddApp(m365test.AppOptions{ClientID: appID, DisplayName: "Customer app", HomeTenant: t.ID, SingleTenant: !o.sharedApp,
+				Secrets: []m365test.Secret{{Value: secret, Expires: time.Now().AddDate(1, 0, 0)}}, ApplicationPermissions: []string{"User.Read.All", "Organization.Read.All", "TeamsUserConfiguration.Read.All"}}); err != nil {
+				return err
+			}
 		}
 		if err := fake.GrantAdminConsent(t.ID, appID); err != nil {
 			return err
@@ -178,8 +185,11 @@ func orchestrate(ctx context.Context, args []string, out io.Writer) error {
 		defer stop()
 	}
 	if o.local > 0 {
+		fake.SetThrottle(&m365test.Throttle{TimeScale: o.scale, AppUnits: o.appUnits, TenantUnits: o.tenUnits})
 		return runLocal(ctx, out, o, env, dsn, domains)
 	}
+	// Count the round's Graph requests only (seeding sent some).
+	fake.SetThrottle(&m365test.Throttle{TimeScale: o.scale, AppUnits: o.appUnits, TenantUnits: o.tenUnits})
 	procs := make([]*exec.Cmd, o.replicas)
 	roundStart := time.Now()
 	for i := range procs {
@@ -235,7 +245,7 @@ func orchestrate(ctx context.Context, args []string, out io.Writer) error {
 	// Later plans must not run anything again.
 	time.Sleep(3 * planInterval)
 	stats := fake.ThrottleStats()
-	return verify(ctx, out, o, f, dsn, domains, tenants, roundTime, stats, killed, runningAtKill)
+	return verify(ctx, out, o, f, dsn, domains, tenants, roundStart, roundTime, stats, killed, runningAtKill)
 }
 
 // progress counts customers whose check and sync jobs have finished
@@ -275,7 +285,7 @@ func dumpLogs(dir string, n int, out io.Writer) {
 
 // verify checks the round and prints its figures.
 func verify(ctx context.Context, out io.Writer, o options, f *fleet.Fleet, dsn string, domains map[string]string,
-	tenants []*m365test.Tenant, roundTime time.Duration, stats m365test.ThrottleStats, killed, runningAtKill int) error {
+	tenants []*m365test.Tenant, roundStart time.Time, roundTime time.Duration, stats m365test.ThrottleStats, killed, runningAtKill int) error {
 	var problems []string
 	after := ""
 	seen := 0
@@ -372,6 +382,11 @@ func verify(ctx context.Context, out io.Writer, o options, f *fleet.Fleet, dsn s
 	fmt.Fprintf(out, "round time %v; Graph requests %d, throttled %d (%.3f%%: %d tenant, %d app); per-app floor %v (x%.2f)\n",
 		roundTime.Round(time.Millisecond), requests, stats.Throttled, 100*share, stats.TenantThrottled, stats.AppThrottled,
 		floor.Round(time.Millisecond), float64(roundTime)/float64(max(floor, 1)))
+	// The Graph span: from the first to the last Graph request, without
+	// the replicas' start (migrations, leader election, the first plan).
+	span := stats.Last.Sub(stats.First)
+	fmt.Fprintf(out, "Graph span (first to last Graph request) %v (x%.2f of the floor); start-up before the first request %v\n",
+		span.Round(time.Millisecond), float64(span)/float64(max(floor, 1)), stats.First.Sub(roundStart).Round(time.Millisecond))
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		if len(problems) > 20 {
