@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -51,7 +52,9 @@ type Budget struct {
 	// TimeScale divides every wait (pacing and Retry-After), for a fake
 	// cloud with the same scale; zero means 1.
 	TimeScale float64
-	// Cost gives a request's resource units; nil means 1.
+	// Cost gives a request's resource units; nil means 1, and for a JSON
+	// batch (POST .../$batch) the number of requests in it: Graph judges
+	// each against the limits as if sent alone.
 	Cost func(r *http.Request) int
 	// MaxRetries bounds the retries of a throttled request before its 429
 	// is returned; zero means 6.
@@ -65,6 +68,12 @@ type Budget struct {
 	requests, throttled atomic.Int64
 	replicas            atomic.Int64
 	lastUse             atomic.Int64 // Unix nanoseconds of the last Graph request
+}
+
+// holdApp holds every Graph request of this process for d.
+func (b *Budget) holdApp(d time.Duration) {
+	b.init()
+	b.app.pause(d)
 }
 
 // usedSince reports whether a Graph request went through after t.
@@ -183,7 +192,7 @@ func (t *budgetTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	tp := b.tenant(key)
 	b.lastUse.Store(time.Now().UnixNano())
-	cost := 1
+	cost := batchCost(r)
 	if b.Cost != nil {
 		cost = max(b.Cost(r), 0)
 	}
@@ -242,6 +251,26 @@ func isGraphAPI(r *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// batchCost is the resource units of r by default: the requests of a
+// JSON batch (read through GetBody, so the body stays unread), else 1.
+func batchCost(r *http.Request) int {
+	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/$batch") || r.GetBody == nil {
+		return 1
+	}
+	body, err := r.GetBody()
+	if err != nil {
+		return 1
+	}
+	defer body.Close()
+	var in struct {
+		Requests []json.RawMessage `json:"requests"`
+	}
+	if err := json.NewDecoder(io.LimitReader(body, 4<<20)).Decode(&in); err != nil {
+		return 1
+	}
+	return max(len(in.Requests), 1)
 }
 
 // retryAfter reads a Retry-After header: delay seconds, or an HTTP date

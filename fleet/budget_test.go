@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -261,4 +262,41 @@ func TestBudgetSplitsTheAppBudget(t *testing.T) {
 	if r := float64(three) / float64(one); r < 2.7 || r > 3.3 {
 		t.Errorf("three replicas: %v, %.2fx one replica's %v; want 3x", three, r, one)
 	}
+}
+
+// TestBudgetCountsBatchRequests: a JSON batch costs one unit per request
+// in it (Graph throttles each as if sent alone), so a batch of 20 waits
+// for 20 units of the tenant's budget.
+func TestBudgetCountsBatchRequests(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		next := rtFunc(func(r *http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: 200, Body: http.NoBody}, nil
+		})
+		// 20 units per 10 s for the tenant, no headroom: after a burst of
+		// one unit, a unit every 10/20 s.
+		b := &fleet.Budget{TenantUnits: 20, TenantWindow: 10 * time.Second, Headroom: 1}
+		rt := b.Transport(next)
+		var reqs []string
+		for i := range 20 {
+			reqs = append(reqs, fmt.Sprintf(`{"id":"%d","method":"GET","url":"/users?$top=1"}`, i))
+		}
+		batch := `{"requests":[` + strings.Join(reqs, ",") + `]}`
+		send := func() time.Duration {
+			begin := time.Now()
+			req, _ := http.NewRequestWithContext(fleet.WithCustomer(context.Background(), "c"), "POST", "https://graph.example/v1.0/$batch", strings.NewReader(batch))
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return time.Since(begin)
+		}
+		send() // spends the tenant's 20 units
+		if took := send(); took < 9*time.Second {
+			t.Errorf("a second batch of 20 went after %v; the tenant's 20 units per 10 s were spent", took)
+		}
+		if got := get(t, rt, "other"); got.StatusCode != 200 {
+			t.Errorf("status %d", got.StatusCode)
+		}
+	})
 }

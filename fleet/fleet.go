@@ -41,6 +41,10 @@ type Fleet struct {
 	replicas       atomic.Int64
 	hbStop, hbDone chan struct{}
 	startedAt      time.Time
+	graphJobs      atomic.Int64 // checks and syncs running here
+	beatMu         sync.Mutex   // serializes observeReplicas
+	share          shareCount   // under beatMu
+	idle           atomic.Bool  // the last beat said this replica was idle
 }
 
 // New checks cfg, migrates River's tables to the current version and
@@ -149,6 +153,13 @@ func (f *Fleet) Start(ctx context.Context) error {
 	if f.cfg.Postgres != nil {
 		// The share is right before the first job: one synchronous beat.
 		f.observeReplicas(ctx)
+		if b := f.cfg.Budget; b != nil && f.Replicas() > 1 {
+			// The others learn of this replica at their next beat and
+			// spend their old, larger shares until then: this one holds
+			// its Graph requests for that long, so that together they
+			// never exceed the app's budget.
+			b.holdApp(f.cfg.ReplicaHeartbeat)
+		}
 	} else if f.cfg.Budget != nil {
 		f.cfg.Budget.SetReplicas(1)
 	}

@@ -106,8 +106,8 @@ func (f *Fleet) nextSync(customer string, st state, added time.Time) time.Time {
 // register adds the fleet's workers.
 func (f *Fleet) register(w *river.Workers) error {
 	for _, err := range []error{
-		river.AddWorkerSafely(w, river.WorkFunc(f.workCheck)),
-		river.AddWorkerSafely(w, river.WorkFunc(f.workSync)),
+		river.AddWorkerSafely(w, river.WorkFunc(graphJob(f, f.workCheck))),
+		river.AddWorkerSafely(w, river.WorkFunc(graphJob(f, f.workSync))),
 		river.AddWorkerSafely(w, river.WorkFunc(f.workKeepAlive)),
 		river.AddWorkerSafely(w, river.WorkFunc(f.workPlan)),
 		river.AddWorkerSafely(w, river.WorkFunc(f.workOffboard)),
@@ -117,6 +117,23 @@ func (f *Fleet) register(w *river.Workers) error {
 		}
 	}
 	return nil
+}
+
+// graphJob counts work as a running Graph job while it runs: a replica
+// with one is busy for the share of the app's Graph budget, even between
+// its requests (while it writes users, say).
+func graphJob[T river.JobArgs](f *Fleet, work func(context.Context, *river.Job[T]) error) func(context.Context, *river.Job[T]) error {
+	return func(ctx context.Context, job *river.Job[T]) error {
+		if f.graphJobs.Add(1) == 1 && f.idle.Load() && f.cfg.Postgres != nil && f.cfg.Budget != nil {
+			// Idle until now, so the others spend this replica's share:
+			// say it is busy, and hold its Graph requests until they
+			// have seen so at their next beat.
+			f.observeReplicas(ctx)
+			f.cfg.Budget.holdApp(f.cfg.ReplicaHeartbeat)
+		}
+		defer f.graphJobs.Add(-1)
+		return work(ctx, job)
+	}
 }
 
 // periodicJobs are the fleet's own periodic jobs: the planner.

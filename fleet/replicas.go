@@ -14,8 +14,8 @@ import (
 // in tenantgate_fleet_replicas (its ID and when it last beat, by the
 // database's clock, so replicas' clocks need not agree), counts the rows
 // that beat within replicaTTL heartbeats and divides Config.Budget's app
-// share among itself and the live replicas that are busy (sent Graph
-// requests within the last two heartbeats). A replica that stops deletes its row; one that
+// share among itself and the live replicas that are busy (running a
+// check or a sync, or sent Graph requests within the last two heartbeats). A replica that stops deletes its row; one that
 // dies drops out after replicaTTL heartbeats. River keeps no such table
 // (its leader election names one client, not how many run), so this is
 // the fleet's own, with nothing scheduled on it.
@@ -104,13 +104,16 @@ func (f *Fleet) heartbeats(ctx context.Context, stop <-chan struct{}) {
 // observeReplicas beats once and applies the count; on a failed beat the
 // last count stays.
 func (f *Fleet) observeReplicas(ctx context.Context) {
+	f.beatMu.Lock()
+	defer f.beatMu.Unlock()
 	// A replica that just started counts as busy: it is about to work,
 	// and the others should make room before it does.
 	recent := time.Now().Add(-2 * f.cfg.ReplicaHeartbeat)
 	busy := true
 	if b := f.cfg.Budget; b != nil && f.startedAt.Before(recent) {
-		busy = b.usedSince(recent)
+		busy = f.graphJobs.Load() > 0 || b.usedSince(recent)
 	}
+	f.idle.Store(!busy)
 	n, busyOthers, err := f.beat(ctx, busy)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -120,6 +123,26 @@ func (f *Fleet) observeReplicas(ctx context.Context) {
 	}
 	f.replicas.Store(int64(n))
 	if f.cfg.Budget != nil {
-		f.cfg.Budget.SetReplicas(busyOthers + 1)
+		f.cfg.Budget.SetReplicas(f.share.next(busyOthers + 1))
 	}
+}
+
+// shareCount is the replica count the Budget's share follows: a rise
+// applies at once (the others spend less), a fall only once two beats in
+// a row saw it, so that one late heartbeat of a busy replica (a loaded
+// database) does not make the others spend its share too.
+type shareCount struct {
+	cur, lower int
+}
+
+func (s *shareCount) next(n int) int {
+	switch {
+	case s.cur == 0 || n >= s.cur:
+		s.cur, s.lower = n, 0
+	case s.lower > 0:
+		s.cur, s.lower = max(n, s.lower), 0
+	default:
+		s.lower = n
+	}
+	return s.cur
 }

@@ -245,6 +245,13 @@ func orchestrate(ctx context.Context, args []string, out io.Writer) error {
 	// Later plans must not run anything again.
 	time.Sleep(3 * planInterval)
 	stats := fake.ThrottleStats()
+	// FLEETSCALE_DEBUG=1 prints the replicas' logs (warnings and errors).
+	if os.Getenv("FLEETSCALE_DEBUG") != "" {
+		for i := range o.replicas {
+			b, _ := os.ReadFile(fmt.Sprintf("%s/replica-%d.log", tmp, i))
+			fmt.Fprintf(out, "--- replica-%d\n%s", i, b)
+		}
+	}
 	return verify(ctx, out, o, f, dsn, domains, tenants, roundStart, roundTime, stats, killed, runningAtKill)
 }
 
