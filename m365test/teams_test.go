@@ -1,6 +1,7 @@
 package m365test_test
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -242,5 +243,65 @@ func TestBatch(t *testing.T) {
 	}
 	if gr := graphDo(t, f, "POST", "/$batch", "", map[string]any{"requests": reqs}); gr.status != 401 {
 		t.Errorf("no token: %d", gr.status)
+	}
+}
+
+// TestBatchStrict: what JSON batching does beyond serving requests: a
+// failed dependency gives 424, a dependsOn naming no earlier request
+// refuses the batch, a nested $batch is refused, an inner 429 carries its
+// Retry-After inside a 200 batch, each request's own headers apply
+// (ConsistencyLevel for an advanced query), and the responses do not come
+// in request order.
+func TestBatchStrict(t *testing.T) {
+	f := newFixture(t, 100)
+	tok := teamsToken(t, f)
+	remove := f.srv.InjectFault(m365test.Fault{Tenant: f.contoso.ID, Endpoint: m365test.EndpointTeamsUserConfigurations,
+		Status: http.StatusTooManyRequests, RetryAfter: 7 * time.Second, Times: 1})
+	defer remove()
+	reqs := []map[string]any{
+		{"id": "a", "method": "GET", "url": "/admin/teams/userConfigurations?$top=5"},
+		{"id": "b", "method": "GET", "url": "/users?$top=5", "dependsOn": []string{"a"}},
+		{"id": "c", "method": "GET", "url": "/users?$filter=endsWith(mail,'.onmicrosoft.com')&$count=true&$top=5",
+			"headers": map[string]string{"ConsistencyLevel": "eventual"}},
+		{"id": "d", "method": "GET", "url": "/users?$filter=endsWith(mail,'.onmicrosoft.com')&$count=true&$top=5"},
+		{"id": "e", "method": "POST", "url": "/$batch", "body": map[string]any{"requests": []any{}}},
+	}
+	gr := graphDo(t, f, "POST", "/$batch", tok, map[string]any{"requests": reqs})
+	if gr.status != 200 {
+		t.Fatalf("batch: %d %v", gr.status, gr.body)
+	}
+	var order []string
+	status := map[string]float64{}
+	for _, r := range gr.body["responses"].([]any) {
+		m := r.(map[string]any)
+		id := m["id"].(string)
+		order = append(order, id)
+		status[id] = m["status"].(float64)
+		if id == "a" {
+			if h, _ := m["headers"].(map[string]any); h["Retry-After"] != "7" {
+				t.Errorf("throttled response headers = %v, want Retry-After 7", m["headers"])
+			}
+		}
+		if id == "c" && m["body"].(map[string]any)["@odata.count"] == nil {
+			t.Errorf("advanced query in a batch: no @odata.count in %v", m["body"])
+		}
+	}
+	want := map[string]float64{"a": 429, "b": 424, "c": 200, "d": 400, "e": 400}
+	if len(status) != len(want) {
+		t.Fatalf("statuses = %v", status)
+	}
+	for id, st := range want {
+		if status[id] != st {
+			t.Errorf("request %s: status %v, want %v", id, status[id], st)
+		}
+	}
+	if order[0] == "a" {
+		t.Errorf("responses in request order %v: Graph does not promise it, so the fake does not keep it", order)
+	}
+	if gr := graphDo(t, f, "POST", "/$batch", tok, map[string]any{"requests": []any{
+		map[string]any{"id": "1", "method": "GET", "url": "/users", "dependsOn": []string{"2"}},
+		map[string]any{"id": "2", "method": "GET", "url": "/users"},
+	}}); gr.status != 400 || graphErr(t, gr) != "BadRequest" {
+		t.Errorf("dependsOn a later request: %d %v", gr.status, gr.body)
 	}
 }

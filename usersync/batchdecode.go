@@ -45,6 +45,9 @@ func (d *pageDecoder) decodeBatch(data []byte, parts []batchPart) ([]batchPart, 
 					return err
 				case 1:
 					d.skipSpace()
+					if d.literal("null") {
+						return nil
+					}
 					start := d.pos
 					if d.pos < len(d.data) && d.data[d.pos] == '"' {
 						return d.typeErr("a number")
@@ -61,6 +64,10 @@ func (d *pageDecoder) decodeBatch(data []byte, parts []batchPart) ([]batchPart, 
 				case 2:
 					return d.object(func(key []byte) error {
 						name := http.CanonicalHeaderKey(string(key))
+						d.skipSpace()
+						if d.literal("null") {
+							return nil
+						}
 						v, err := d.str("", false)
 						if err != nil {
 							return err
@@ -73,6 +80,10 @@ func (d *pageDecoder) decodeBatch(data []byte, parts []batchPart) ([]batchPart, 
 					})
 				case 3:
 					d.skipSpace()
+					if d.literal("null") {
+						p.body = nil
+						return nil
+					}
 					start := d.pos
 					if err := d.skipValue(0); err != nil {
 						return err
