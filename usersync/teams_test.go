@@ -251,6 +251,19 @@ func TestSyncTeamsPaired(t *testing.T) {
 		u.Teams.Policies["OnlineVoiceRoutingPolicy"] != "VRP-IT" {
 		t.Errorf("user 00024 = %+v", u)
 	}
+	// The query listed: the next sync sends the first /users page (with
+	// its $count) in the first batch, with the first Teams page.
+	batches = c.srv.Count(m365test.Match{Endpoint: m365test.EndpointBatch, Tenant: tn.ID})
+	users := c.srv.Count(m365test.Match{Endpoint: m365test.EndpointUsers, Tenant: tn.ID})
+	r = s.SyncCustomer(t.Context(), "pc")
+	if r.Err != nil || r.Matched != 166 || r.Estimate != 500 || r.Pages != 5 || r.Teams.Requests != 2 || r.Teams.Shared != 2 {
+		t.Fatalf("second sync: matched %d, estimate %d, pages %d, teams %+v, err %v", r.Matched, r.Estimate, r.Pages, r.Teams, r.Err)
+	}
+	checkStored(t, sink, "pc", f, 166)
+	if nb, nu := c.srv.Count(m365test.Match{Endpoint: m365test.EndpointBatch, Tenant: tn.ID})-batches,
+		c.srv.Count(m365test.Match{Endpoint: m365test.EndpointUsers, Tenant: tn.ID})-users; nb != 2 || nu != 5 {
+		t.Errorf("second sync: %d batches, %d /users requests; want 2 and 5", nb, nu)
+	}
 }
 
 // TestSyncTeamsPairedThrottled: a 429 inside a batch is that request's

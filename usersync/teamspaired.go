@@ -22,7 +22,9 @@ import (
 // /users page (alone: its @odata.count picks the plan), each round trip
 // is one $batch holding the next link of each listing still open, so a
 // sync takes 1 + max(/users pages - 1, Teams pages) round trips instead of
-// their sum. Graph still counts, and throttles, each request inside a
+// their sum. When the same query listed in the customer's previous sync,
+// the first round trip already holds both first pages (max(/users pages,
+// Teams pages) round trips) and this sync's $count decides the next one. Graph still counts, and throttles, each request inside a
 // batch: TeamsRead.Requests and Result.Requests count those, and
 // TeamsRead.Shared says how many Teams requests rode in a batch with a
 // /users page. Each inner answer has its own status: a 429, 503 or 504
@@ -95,26 +97,40 @@ func (s *GraphSource) readPaired(ctx context.Context, cred azcore.TokenCredentia
 		page: wirePage{users: make([]User, 0, s.pageSize)}}
 	dec := s.decoder()
 	defer s.decoders.Put(dec)
-	req, err := s.newRequest(ctx, cred, customer, first, count)
-	if err != nil {
-		return err
+	byID := func() bool { // fetching by ID costs fewer requests than listing
+		e := st.estimate
+		return e >= 0 && (e+TeamsBatchSize-1)/TeamsBatchSize < int64(s.teamsMem.listPages(customer, tf))
 	}
-	if err := s.fetch(req, customer, dec, &st.page); err != nil {
-		return err
+	_, relOK := s.relative(first)
+	if relOK && s.teamsMem.wasListed(customer, q.Filter) {
+		// This query listed last time: the first /users page rides with
+		// the first Teams page, and its $count only decides the next sync.
+		st.tr.Mode, st.join = TeamsList, newTeamsJoin()
+		st.usersNext, st.teamsNext = first, s.teamsFirstURL(tf)
+		defer func() { s.teamsMem.setListed(customer, q.Filter, !byID()) }()
+	} else {
+		req, err := s.newRequest(ctx, cred, customer, first, count)
+		if err != nil {
+			return err
+		}
+		if err := s.fetch(req, customer, dec, &st.page); err != nil {
+			return err
+		}
+		st.usersNext = st.page.next
+		if st.page.count >= 0 {
+			st.estimate = st.page.count
+		}
+		if byID() {
+			return st.byID(dec)
+		}
+		s.teamsMem.setListed(customer, q.Filter, true)
+		st.tr.Mode = TeamsList
+		st.join = newTeamsJoin()
+		if err := st.join.push(st.page.users, st.emit); err != nil {
+			return err
+		}
+		st.teamsNext = s.teamsFirstURL(tf)
 	}
-	st.usersNext = st.page.next
-	if st.page.count >= 0 {
-		st.estimate = st.page.count
-	}
-	if e := st.estimate; e >= 0 && (e+TeamsBatchSize-1)/TeamsBatchSize < int64(s.teamsMem.listPages(customer, tf)) {
-		return st.byID(dec)
-	}
-	st.tr.Mode = TeamsList
-	st.join = newTeamsJoin()
-	if err := st.join.push(st.page.users, st.emit); err != nil {
-		return err
-	}
-	st.teamsNext = s.teamsFirstURL(tf)
 	for st.usersNext != "" || st.teamsNext != "" {
 		if err := st.round(dec); err != nil {
 			return err

@@ -52,6 +52,22 @@ type teamsMemory struct {
 	mu      sync.Mutex
 	refused map[string]bool // customer "\x00" $filter refused with 400
 	pages   map[string]int  // customer "\x00" $filter (or "") -> pages the last listing took
+	listed  map[string]bool // customer "\x00" /users $filter -> its last sync listed the Teams configurations
+}
+
+func (m *teamsMemory) wasListed(customer, usersFilter string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.listed[customer+"\x00"+usersFilter]
+}
+
+func (m *teamsMemory) setListed(customer, usersFilter string, listed bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.listed == nil {
+		m.listed = map[string]bool{}
+	}
+	m.listed[customer+"\x00"+usersFilter] = listed
 }
 
 func (m *teamsMemory) isRefused(customer, f string) bool {
