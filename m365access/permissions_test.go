@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+
 	"github.com/tenantgate/tenantgate/m365test"
 )
 
@@ -152,5 +154,43 @@ func TestAccountMatches(t *testing.T) {
 		if got := tc.u.matches(tc.account); got != tc.want {
 			t.Errorf("%s matches %q = %v, want %v", tc.u.UserPrincipalName, tc.account, got, tc.want)
 		}
+	}
+}
+
+// BenchmarkReadAppPermissions measures what reading the granted
+// application permissions through Graph costs per check: the directory
+// (service principal, Graph's appRoles, assignments: three requests) and
+// the probes (one request per required permission, three here).
+func BenchmarkReadAppPermissions(b *testing.B) {
+	required := []string{"User.Read.All", "Organization.Read.All", TeamsPermission}
+	for _, bc := range []struct {
+		name  string
+		roles []string
+	}{
+		{"appRoleAssignments", append(slices.Clone(required), ApplicationReadPermission)},
+		{"probes", required},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			e := newEnv(b, envOptions{appPermissions: required})
+			ctx := context.Background()
+			e.saveAppRegistration(b, "c1", custAppID, custAppSecret, "", bc.roles)
+			s, _, err := e.m.loadSettings(ctx, "c1")
+			if err != nil {
+				b.Fatal(err)
+			}
+			ep, _ := e.m.clouds.Lookup(s.Cloud)
+			res, err := e.m.freshAppToken(ctx, "c1", s, ep)
+			if err != nil {
+				b.Fatal(err)
+			}
+			tok := azcore.AccessToken{Token: res.AccessToken, ExpiresOn: res.ExpiresOn}
+			b.ReportAllocs()
+			for b.Loop() {
+				p, err := e.m.readAppPermissions(ctx, "bench", "c1", tok, ep, custAppID, required)
+				if err != nil || len(p.Missing) > 0 || string(p.Source) != bc.name {
+					b.Fatalf("%+v %v", p, err)
+				}
+			}
+		})
 	}
 }
