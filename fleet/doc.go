@@ -12,6 +12,18 @@
 // On the embedded SQLite (riversqlite) Fleet opens its own database/sql pool
 // with one connection. Both run River's migrations in New.
 //
+// Graph's throttling limits are kept by a Budget under all of the app's
+// Graph traffic (user syncs, Validate, keep-alive, QoE): per customer and
+// per app. Replicas on PostgreSQL share the per-app budget: each keeps a
+// heartbeat row in tenantgate_fleet_replicas and spends the app's budget
+// divided among the live replicas that are busy (Config.Budget).
+//
+// Offboarding erases everything tenantgate holds for a customer and keeps
+// a report (OffboardReport): per item what was deleted or revoked (QoE's
+// subscription at Microsoft, through its hook) and, for what only the
+// customer's admin can remove at Microsoft (the provider's enterprise
+// application, their own app registration's credential), the exact step.
+//
 // Other packages add their own job kinds: they register workers through
 // Config.Workers, add periodic jobs through Config.PeriodicJobs, and enqueue
 // through Fleet.Inserter, which has the Insert method of *river.Client.

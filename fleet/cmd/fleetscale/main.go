@@ -9,13 +9,18 @@
 //	    go run ./fleet/cmd/fleetscale -customers 200 -users 5000
 //
 // Each replica is wired as the portal is in production mode (pgstore,
-// sqlsink on PostgreSQL, an m365access Manager, a usersync Graph source
-// under a fleet.Budget, a fleet on riverpgxv5) but talks to the fake over
-// its TLS listener and serves no HTTP. The command works in a schema of
+// sqlsink on PostgreSQL, an m365access Manager and a usersync Graph source
+// both under one fleet.Budget, a fleet on riverpgxv5 sharing the app's
+// budget among the live replicas) but talks to the fake over its TLS
+// listener and serves no HTTP. Every customer is its own tenant; with
+// -shared-app (the default) all use one multi-tenant app registration, so
+// the fake's per-app limit spans them. The command works in a schema of
 // its own, dropped at the end, and exits non-zero when a check fails. It
 // prints the round's figures: wall time, Graph requests, the share that
-// drew 429, and the floor Graph's per-app limit sets for that many
-// requests.
+// drew 429, the floor Graph's per-app limit sets for that many requests,
+// and the Graph span (first to last Graph request). -local N measures the
+// local floor instead: the same work in one process without fleet or
+// River, N customers at a time. -profile DIR writes CPU profiles.
 package main
 
 import (
