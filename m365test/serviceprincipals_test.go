@@ -12,6 +12,10 @@ import (
 // addReaderApp registers an app holding the given application permissions
 // and grants them (replicated) in contoso.
 func addReaderApp(t *testing.T, f *fixture, clientID string, roles ...string) {
+	addReaderAppTB(t, f, clientID, roles...)
+}
+
+func addReaderAppTB(t testing.TB, f *fixture, clientID string, roles ...string) {
 	t.Helper()
 	if _, err := f.srv.AddApp(m365test.AppOptions{ClientID: clientID, DisplayName: "Reader " + clientID[:4],
 		Secrets: []m365test.Secret{{Value: providerSecret}}, ApplicationPermissions: roles}); err != nil {
@@ -23,6 +27,10 @@ func addReaderApp(t *testing.T, f *fixture, clientID string, roles ...string) {
 }
 
 func clientToken(t *testing.T, f *fixture, clientID string) string {
+	return clientTokenTB(t, f, clientID)
+}
+
+func clientTokenTB(t testing.TB, f *fixture, clientID string) string {
 	return tokenFor(t, f, f.contoso.ID, url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID},
 		"client_secret": {providerSecret}, "scope": {"https://graph.microsoft.com/.default"}})
 }
