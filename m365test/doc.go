@@ -121,8 +121,11 @@
 // isEnterpriseVoiceEnabled eq true|false, accountType eq '...' or
 // featureTypes/any(x:x eq '...'), and answers anything else with 400
 // BadRequest in Graph's error shape. POST /v1.0/$batch serves JSON
-// batches of at most [MaxBatchRequests] requests, each authorized,
-// throttled and logged as if sent alone.
+// batches of at most [MaxBatchRequests] requests with URLs relative to
+// the version, each authorized, throttled and logged as if sent alone,
+// with its own headers and status (a 429 carries its Retry-After), with
+// dependsOn (424 after a failed dependency), answered out of request
+// order.
 //
 // The command m365test/cmd/fakecloud runs a server standalone.
 package m365test

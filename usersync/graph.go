@@ -195,10 +195,12 @@ func (s *GraphSource) firstURL(q Query, count bool) string {
 // Read reads the customer's users selected by q, page by page, following
 // @odata.nextLink unchanged, each joined with its Teams Phone System
 // configuration unless GraphOptions.NoTeams is set (see TeamsBatchSize
-// for how the configurations are read). While a tenant's configurations
-// are listed, users already read wait in memory (at most 20,000), and the
-// listing itself is held until the join: reading every user holds every
-// configuration. Errors from Graph are *m365access.Error
+// for how the configurations are read). Reading every user lists the
+// configurations concurrently and passes each /users page on once its
+// users have theirs; a filtered read that lists them advances /users and
+// the listing in shared JSON batches. Users waiting for configurations
+// still to come are held in memory (at most 20,000, then /users waits),
+// joined configurations are dropped. Errors from Graph are *m365access.Error
 // values carrying the Graph code and the action; errors from the
 // customer's credential are returned wrapped, as they came.
 func (s *GraphSource) Read(ctx context.Context, customer string, q Query, fn func(Page) error) error {
