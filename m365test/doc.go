@@ -105,7 +105,16 @@
 // [Server.Requests] and [Server.Count] for assertions; [Server.SentMail]
 // for Graph sendMail; [Server.AddCallRecord] with change notifications;
 // [Server.SetTeamsUserConfiguration] changes or removes a user's Teams
-// Phone System configuration.
+// Phone System configuration; [Server.SetMailFault] makes one mailbox's
+// sendMail fail as Exchange Online does (mailbox not enabled, access or
+// send-as denied, quota, invalid recipients, message size, 429 with or
+// without Retry-After); [Server.AddGuest] adds a guest (B2B) user.
+// Options.OpaqueAccessTokens issues access tokens that are not JWTs (a
+// client must never decode one), Options.AdvancedQueryLag makes advanced
+// queries read an index that lags behind writes. Granted app roles are
+// readable through Graph as in Entra ID: servicePrincipals(appId='...'),
+// /servicePrincipals/{id}/appRoleAssignments and Graph's own service
+// principal with its appRoles ([AppRoleID]).
 //
 // # Teams Phone System and JSON batching
 //
