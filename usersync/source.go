@@ -81,8 +81,11 @@ type TeamsRead struct {
 	// Refused is a Query.TeamsFilter Graph refused (400), in this sync or
 	// an earlier one of the customer: the Teams part ran client-side.
 	Refused string
-	// Requests counts the Graph requests made for Teams configurations
-	// (one per page or per $batch).
+	// Requests counts the Graph requests made for Teams configurations:
+	// in TeamsList mode each listing page requested, alone or inside a
+	// JSON batch; in TeamsBatch mode each $batch sent, which carries up to
+	// TeamsBatchSize requests that Graph counts (and throttles) one by
+	// one.
 	Requests int
 	// Shared counts the Requests that rode in a JSON $batch together
 	// with a /users page (a paired listing, see GraphSource.Read): the

@@ -2,6 +2,7 @@ package usersync
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 )
@@ -90,4 +91,49 @@ func FuzzDecodeTeamsPage(f *testing.F) {
 			t.Fatalf("next %q vs %q\n got %#v\nwant %#v", next, wantNext, got, want)
 		}
 	})
+}
+
+// teamsBenchPage is a page of 999 configurations shaped as the demo
+// tenant's: a third voice-enabled with a number and five policies.
+func teamsBenchPage() []byte {
+	b := []byte(`{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#admin/teams/userConfigurations","@odata.nextLink":"https://graph.microsoft.com/v1.0/admin/teams/userConfigurations?$skiptoken=abc","value":[`)
+	for i := range 999 {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		id := fmt.Sprintf("%08d-0000-4000-8000-%012d", i, i)
+		if i%3 != 0 {
+			b = fmt.Appendf(b, `{"id":%q,"accountType":"user","isEnterpriseVoiceEnabled":false,"featureTypes":["Teams","AudioConferencing"],"telephoneNumbers":[],"effectivePolicyAssignments":[]}`, id)
+			continue
+		}
+		b = fmt.Appendf(b, `{"id":%q,"accountType":"user","isEnterpriseVoiceEnabled":true,"featureTypes":["Teams","AudioConferencing","PhoneSystem"],"telephoneNumbers":[{"telephoneNumber":"+3902%07d","assignmentCategory":"primary"}],"effectivePolicyAssignments":[`, id, i)
+		for k, p := range []string{"TeamsCallingPolicy", "OnlineVoiceRoutingPolicy", "TenantDialPlan", "CallingLineIdentity", "TeamsEmergencyCallingPolicy"} {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = fmt.Appendf(b, `{"policyType":%q,"policyAssignment":{"displayName":"%s-IT","assignmentType":"direct","policyId":"%s-id","groupId":null}}`, p, p, p)
+		}
+		b = append(b, "]}"...)
+	}
+	return append(b, "]}"...)
+}
+
+// BenchmarkDecodeTeamsPage compares the tokenizer with encoding/json into
+// teamsWire (the reference decoder) on one 999-configuration page.
+func BenchmarkDecodeTeamsPage(b *testing.B) {
+	page := teamsBenchPage()
+	for _, bc := range []struct {
+		name string
+		fn   func([]byte) (map[string]*TeamsConfig, string, error)
+	}{{"tokenizer", decodeTeamsFast}, {"encoding-json", decodeTeamsStd}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(page)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if m, _, err := bc.fn(page); err != nil || len(m) != 999 {
+					b.Fatalf("%d configurations, err %v", len(m), err)
+				}
+			}
+		})
+	}
 }
