@@ -31,6 +31,9 @@ const (
 	// /v1.0/servicePrincipals(appId='{appId}') and
 	// /v1.0/servicePrincipals/{id}/appRoleAssignments.
 	EndpointServicePrincipals Endpoint = "servicePrincipals"
+	// EndpointPermissionGrants is /v1.0/oauth2PermissionGrants (list,
+	// delete).
+	EndpointPermissionGrants Endpoint = "oauth2PermissionGrants"
 	// EndpointBatch is POST /v1.0/$batch; each request it carries is
 	// logged as well, under its own endpoint.
 	EndpointBatch Endpoint = "batch"

@@ -69,6 +69,8 @@ func (s *Server) tlsMux() http.Handler {
 	s.route(mux, "POST /v1.0/$batch", EndpointBatch, true, s.handleBatch)
 	s.route(mux, "GET /v1.0/servicePrincipals/{id}", EndpointServicePrincipals, true, s.handleServicePrincipal)
 	s.route(mux, "GET /v1.0/servicePrincipals/{id}/appRoleAssignments", EndpointServicePrincipals, true, s.handleAppRoleAssignments)
+	s.route(mux, "GET /v1.0/oauth2PermissionGrants", EndpointPermissionGrants, true, s.handleListPermissionGrants)
+	s.route(mux, "DELETE /v1.0/oauth2PermissionGrants/{id}", EndpointPermissionGrants, true, s.handleDeletePermissionGrant)
 	s.route(mux, "GET /v1.0/{key}", EndpointServicePrincipals, true, s.handleServicePrincipalKey) // servicePrincipals(appId='...')
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if rest, ok := strings.CutPrefix(r.URL.Path, "/v1.0/"); ok {
