@@ -236,7 +236,7 @@ func TestBrowser(t *testing.T) {
 	}
 	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+		sctx, cancel := context.WithTimeout(bctx, 90*time.Second)
 		defer cancel()
 		if err := chromedp.Do(sctx, actions...); err != nil {
 			dctx, cancel := context.WithTimeout(bctx, 5*time.Second)

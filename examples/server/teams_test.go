@@ -18,7 +18,7 @@ func syncWith(t *testing.T, d *demo, filter string) int {
 		Total int    `json:"total"`
 	}
 	d.api(t, "POST", "/api/customers/contoso/users/sync", "", http.StatusAccepted, &run)
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(6 * time.Minute)
 	for run.State == "running" || run.State == "queued" || run.State == "retrying" {
 		if time.Now().After(deadline) {
 			t.Fatalf("sync with %s still %s", filter, run.State)
