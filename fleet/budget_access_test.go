@@ -20,15 +20,18 @@ import (
 // few requests per window none draws a 429; token requests are not
 // counted as Graph's.
 func TestBudgetCoversManagerGraphCalls(t *testing.T) {
-	// 6 units per 10 Graph seconds per tenant, 100 times faster.
-	limits := &m365test.Throttle{TenantUnits: 6, TimeScale: 100}
+	// 6 units per 10 Graph seconds per tenant, 20 times faster: a half-second
+	// window, wide enough that scheduling jitter under -race on a loaded
+	// machine cannot bunch paced requests into one window of the fake (at
+	// 100 times faster, 0.1 s windows, it did once in CI).
+	limits := &m365test.Throttle{TenantUnits: 6, TimeScale: 20}
 	fake := m365test.NewServer(&m365test.Options{InMemory: true, ConsentReplicationDelay: -1, Throttle: limits})
 	defer fake.Close()
 	prov, err := fake.AddProvider(m365test.ProviderOptions{PublicBaseURL: "https://portal.example/m365"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	budget := &fleet.Budget{TenantUnits: 6, TimeScale: 100}
+	budget := &fleet.Budget{TenantUnits: 6, TimeScale: 20}
 	store := newStore(t)
 	m, err := m365access.New(m365access.Config{Store: store, Logger: quiet,
 		HTTPClient: &http.Client{Transport: budget.Transport(prov.HTTPClient.Transport), Timeout: time.Minute},

@@ -131,7 +131,6 @@ func TestConsentWaitsForReplication(t *testing.T) {
 	}
 	before := e.srv.Count(m365test.Match{Endpoint: m365test.EndpointToken})
 	q := e.consentCallback(t, "c1", m365test.AuthorizeAnswer{})
-	start := time.Now()
 	c, err := e.m.CompleteConsent(ctx, ConsentCallbackFromQuery(q), binding)
 	if err != nil {
 		t.Fatal(err)
@@ -139,9 +138,9 @@ func TestConsentWaitsForReplication(t *testing.T) {
 	if len(c.Roles) != 2 {
 		t.Errorf("roles %v", c.Roles)
 	}
-	if took := time.Since(start); took < 300*time.Millisecond || took > 5*time.Second {
-		t.Errorf("confirmation took %s; the grant needed 400 ms to replicate", took)
-	}
+	// Roles in the answer mean an attempt came after the grant replicated;
+	// more than one token request means the first attempts, before it,
+	// did not stop the confirmation and none reused a cached token.
 	if n := e.srv.Count(m365test.Match{Endpoint: m365test.EndpointToken}) - before; n < 2 {
 		t.Errorf("%d token requests; want a fresh token per attempt", n)
 	}
