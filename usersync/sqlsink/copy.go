@@ -80,13 +80,7 @@ func (p *pass) putCopyTx(ctx context.Context, conn *pgx.Conn, ids []string, rows
 		if err != nil {
 			return c, fmt.Errorf("sqlsink: put: %w", err)
 		}
-		var lineURI, voice any // NULL without a Teams configuration
-		if t := r.u.Teams; t != nil {
-			voice = t.EnterpriseVoiceEnabled
-			if l := t.LineURI(); l != "" {
-				lineURI = l
-			}
-		}
+		lineURI, voice := teamsColumns(r.u)
 		values = append(values, []any{id, r.u.UserPrincipalName, r.u.DisplayName, string(data), r.hash, lineURI, voice})
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"tenantgate_synced_users_stage"}, stageColumns, pgx.CopyFromRows(values)); err != nil {

@@ -225,13 +225,7 @@ func (p *pass) Put(ctx context.Context, users []usersync.User) (c usersync.Count
 			if err != nil {
 				return c, fmt.Errorf("sqlsink: put: %w", err)
 			}
-			var lineURI, voice any // NULL without a Teams configuration
-			if t := r.u.Teams; t != nil {
-				voice = t.EnterpriseVoiceEnabled
-				if l := t.LineURI(); l != "" {
-					lineURI = l
-				}
-			}
+			lineURI, voice := teamsColumns(r.u)
 			args = append(args, p.customer, id, r.u.UserPrincipalName, r.u.DisplayName, string(data), r.hash, p.gen, now, lineURI, voice)
 		}
 		if _, err := tx.ExecContext(ctx, d.Rebind(`INSERT INTO tenantgate_synced_users
@@ -335,4 +329,16 @@ func (p *pass) Abort(ctx context.Context) error {
 		return fmt.Errorf("sqlsink: abort: %w", err)
 	}
 	return nil
+}
+
+// teamsColumns returns the line_uri and voice column values of u: NULL
+// (nil) without a Teams configuration, and line_uri NULL without a number.
+func teamsColumns(u *usersync.User) (lineURI, voice any) {
+	if t := u.Teams; t != nil {
+		voice = t.EnterpriseVoiceEnabled
+		if l := t.LineURI(); l != "" {
+			lineURI = l
+		}
+	}
+	return lineURI, voice
 }
