@@ -3,7 +3,6 @@ package usersync
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 )
 
 // batchPart is one response of a JSON $batch answer. Its body is a slice
@@ -44,22 +43,11 @@ func (d *pageDecoder) decodeBatch(data []byte, parts []batchPart) ([]batchPart, 
 					p.id, err = d.str(p.id, false)
 					return err
 				case 1:
-					d.skipSpace()
-					if d.literal("null") {
-						return nil
-					}
-					start := d.pos
-					if d.pos < len(d.data) && d.data[d.pos] == '"' {
-						return d.typeErr("a number")
-					}
-					if err := d.number(); err != nil {
+					n := int64(p.status)
+					if err := d.count(&n); err != nil {
 						return err
 					}
-					n, err := strconv.Atoi(string(d.data[start:d.pos]))
-					if err != nil {
-						return fmt.Errorf("%w: status %q is not an integer", errNotCollection, d.data[start:d.pos])
-					}
-					p.status = n
+					p.status = int(n)
 					return nil
 				case 2:
 					return d.object(func(key []byte) error {
