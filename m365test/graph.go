@@ -172,7 +172,27 @@ func (s *Server) handleOrganization(w http.ResponseWriter, r *http.Request, c *c
 	})
 }
 
-func (s *Server) writeUser(w http.ResponseWriter, r *http.Request, u directory.User) {
+// permSignInActivity allows $select=signInActivity (user resource
+// reference: "requires the AuditLog.Read.All permission"; without it Graph
+// answers 403 Authorization_RequestDenied).
+var permSignInActivity = perms{delegated: []string{"AuditLog.Read.All"}, app: []string{"AuditLog.Read.All"}}
+
+// selectRefused answers 403 when $select names a property the caller's
+// permissions do not reach, and reports whether it answered.
+func (s *Server) selectRefused(w http.ResponseWriter, r *http.Request, p *principal) bool {
+	for _, f := range strings.Split(r.URL.Query().Get("$select"), ",") {
+		if strings.EqualFold(strings.TrimSpace(f), "signInActivity") && !p.allowed(permSignInActivity) {
+			s.writeGraphError(w, r, errForbidden)
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) writeUser(w http.ResponseWriter, r *http.Request, p *principal, u directory.User) {
+	if s.selectRefused(w, r, p) {
+		return
+	}
 	// As Graph: the $select properties, or the default set without one.
 	var names []string
 	if sel := r.URL.Query().Get("$select"); sel != "" {
@@ -217,17 +237,26 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, c *call) {
 	if !ok {
 		return
 	}
-	s.writeUser(w, r, p.user)
+	s.writeUser(w, r, p, p.user)
 }
 
-// handleUser is GET /v1.0/users/{id | userPrincipalName}.
+// handleUser is GET /v1.0/users/{id | userPrincipalName}, and
+// /v1.0/users/$count.
 func (s *Server) handleUser(w http.ResponseWriter, r *http.Request, c *call) {
+	if r.PathValue("id") == "$count" {
+		s.handleUsersCount(w, r, c)
+		return
+	}
+	s.serveUser(w, r, c, r.PathValue("id"))
+}
+
+// serveUser answers GET /v1.0/users/{id} and /v1.0/users('{id}').
+func (s *Server) serveUser(w http.ResponseWriter, r *http.Request, c *call, id string) {
 	p, ge := s.verifyBearer(r)
 	if ge != nil {
 		s.writeGraphError(w, r, ge)
 		return
 	}
-	id := r.PathValue("id")
 	need := permUsers
 	if p.delegated && (strings.EqualFold(id, p.user.ID) || strings.EqualFold(id, p.user.UserPrincipalName)) {
 		need = permMe
@@ -242,7 +271,7 @@ func (s *Server) handleUser(w http.ResponseWriter, r *http.Request, c *call) {
 			msg: fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id)})
 		return
 	}
-	s.writeUser(w, r, u)
+	s.writeUser(w, r, p, u)
 }
 
 // handleUsers is GET /v1.0/users, served by the tenant's directory.
@@ -251,7 +280,16 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, c *call) {
 	if !ok {
 		return
 	}
+	if s.selectRefused(w, r, p) {
+		return
+	}
 	qv := r.URL.Query()
+	if qv.Has("$skip") {
+		// Graph's answer, as reported in msgraph-metadata#135 (the user
+		// list reference: "$skip isn't supported").
+		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: directory.CodeRequestBadRequest, msg: "'$skip' is not supported by the service."})
+		return
+	}
 	q := directory.Query{
 		Filter:              qv.Get("$filter"),
 		SkipToken:           qv.Get("$skiptoken"),
@@ -342,6 +380,41 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, c *call) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out)
+}
+
+// handleUsersCount is GET /v1.0/users/$count: the number of users (that
+// match $filter) as text/plain. The user list reference ("Example: Get
+// only a count of users") and the advanced query page: $count as a URL
+// segment needs ConsistencyLevel: eventual; without it Graph answers 400
+// Request_BadRequest.
+func (s *Server) handleUsersCount(w http.ResponseWriter, r *http.Request, c *call) {
+	p, ok := s.graphAuth(w, r, c, permUsers)
+	if !ok {
+		return
+	}
+	if !strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual") {
+		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: directory.CodeRequestBadRequest, msg: "$count is not currently supported."})
+		return
+	}
+	q := directory.Query{Filter: r.URL.Query().Get("$filter"), Top: 1, Count: true, ConsistencyEventual: true, Now: s.Now()}
+	if s.opts.AdvancedQueryLag > 0 {
+		q.IndexAsOf = q.Now.Add(-s.opts.AdvancedQueryLag)
+	}
+	res, err := p.tenant.dir.Query(q)
+	if err != nil {
+		var qe *directory.QueryError
+		if errors.As(err, &qe) {
+			s.writeGraphError(w, r, &graphError{status: qe.Status, code: qe.Code, msg: qe.Message})
+			return
+		}
+		s.writeGraphError(w, r, &graphError{status: http.StatusInternalServerError, code: "generalException", msg: "Internal error."})
+		return
+	}
+	b := strconv.AppendInt(nil, int64(res.Count), 10)
+	w.Header().Set("Content-Type", "text/plain")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
 }
 
 // readJSONBody decodes a request body, gzip-compressed or not (Kiota

@@ -123,6 +123,16 @@ func spNotFound(key string) *graphError {
 // not have answer its 400 here.
 func (s *Server) handleServicePrincipalKey(w http.ResponseWriter, r *http.Request, c *call) {
 	seg := r.PathValue("key")
+	if key, ok := strings.CutPrefix(seg, "users("); ok && strings.HasSuffix(key, ")") {
+		// The key form GET /users('{id or userPrincipalName}') (user get
+		// reference: "GET /users/{id | userPrincipalName}"; OData key
+		// syntax, needed for a UPN starting with $).
+		key = strings.TrimSuffix(key, ")")
+		if len(key) >= 2 && key[0] == '\'' && key[len(key)-1] == '\'' {
+			s.serveUser(w, r, c, strings.ReplaceAll(key[1:len(key)-1], "''", "'"))
+			return
+		}
+	}
 	inner, ok := strings.CutPrefix(seg, "servicePrincipals(")
 	if !ok || !strings.HasSuffix(inner, ")") {
 		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: "Resource not found for the segment '" + seg + "'."})

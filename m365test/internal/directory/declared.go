@@ -22,7 +22,9 @@ const firstDeclared prop = 64
 // Graph returns only for a single user (aboutMe, birthday, hireDate,
 // interests, mySite, pastProjects, preferredName, responsibilities,
 // schools, skills), and those needing another permission or licence
-// (signInActivity, mailboxSettings, customSecurityAttributes, print).
+// (mailboxSettings, customSecurityAttributes, print). signInActivity is
+// declared here (null: the fake records no sign-ins); the Graph handler
+// refuses it without AuditLog.Read.All, as Graph does.
 var declared = []declaredProp{
 	{"ageGroup", false}, {"assignedLicenses", true}, {"assignedPlans", true},
 	{"authorizationInfo", false}, {"consentProvidedForMinor", false},
@@ -36,7 +38,7 @@ var declared = []declaredProp{
 	{"onPremisesSamAccountName", false}, {"onPremisesSecurityIdentifier", false},
 	{"onPremisesSyncEnabled", false}, {"onPremisesUserPrincipalName", false},
 	{"passwordPolicies", false}, {"passwordProfile", false}, {"preferredDataLocation", false}, {"provisionedPlans", true}, {"securityIdentifier", false}, {"serviceProvisioningErrors", true}, {"showInAddressList", false},
-	{"signInSessionsValidFromDateTime", false}}
+	{"signInActivity", false}, {"signInSessionsValidFromDateTime", false}}
 
 // lookupDeclared finds an unmodelled declared property by name
 // (case-insensitive).

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -38,6 +39,10 @@ type DeltaQuery struct {
 	PageSize int
 	// Now is the time of the request, for link expiry.
 	Now time.Time
+	// IDs, when not empty, scopes the round to these object IDs (Graph's
+	// one delta filter, `id eq '...' or ...`, at most 50 IDs). Tokens do
+	// not carry it: the caller carries it next to them in its links.
+	IDs []string
 }
 
 // DeltaResult is one page of a delta round.
@@ -105,6 +110,14 @@ func (d *Directory) Delta(q DeltaQuery) (DeltaResult, error) {
 		size = DefaultDeltaPageSize
 	}
 	size = min(size, MaxTop)
+	keep := func(string) bool { return true }
+	if len(q.IDs) > 0 {
+		set := make(map[string]bool, len(q.IDs))
+		for _, id := range q.IDs {
+			set[strings.ToLower(id)] = true
+		}
+		keep = func(id string) bool { return set[strings.ToLower(id)] }
+	}
 	ov := d.ov.Load()
 	var st deltaState
 	switch {
@@ -115,7 +128,7 @@ func (d *Directory) Delta(q DeltaQuery) (DeltaResult, error) {
 		}
 		st = t
 	case q.DeltaToken == "latest":
-		sel, err := parseSelectOf(q.Select, false)
+		sel, err := parseDeltaSelect(q.Select)
 		if err != nil {
 			return DeltaResult{}, err
 		}
@@ -132,7 +145,7 @@ func (d *Directory) Delta(q DeltaQuery) (DeltaResult, error) {
 			return DeltaResult{}, syncStateNotFound()
 		}
 	default:
-		sel, err := parseSelectOf(q.Select, false)
+		sel, err := parseDeltaSelect(q.Select)
 		if err != nil {
 			return DeltaResult{}, err
 		}
@@ -147,7 +160,7 @@ func (d *Directory) Delta(q DeltaQuery) (DeltaResult, error) {
 		total := d.positions()
 		k := st.pos
 		for ; k < total && len(res.Users) < size; k++ {
-			if u, ok := d.current(k - 1); ok {
+			if u, ok := d.current(k - 1); ok && keep(u.ID) {
 				res.Users = append(res.Users, u)
 			}
 		}
@@ -164,11 +177,15 @@ func (d *Directory) Delta(q DeltaQuery) (DeltaResult, error) {
 		for ; k < len(changed) && len(res.Users)+len(res.Removed) < size; k++ {
 			i := changed[k]
 			if u, ok := d.current(i); ok {
-				res.Users = append(res.Users, u)
+				if keep(u.ID) {
+					res.Users = append(res.Users, u)
+				}
 			} else if c, ok := ov.changedUser(i); ok {
-				res.Removed = append(res.Removed, c.ID) // a custom user
-			} else {
-				res.Removed = append(res.Removed, formatUUID(d.uuid(i)))
+				if keep(c.ID) {
+					res.Removed = append(res.Removed, c.ID) // a custom user
+				}
+			} else if id := formatUUID(d.uuid(i)); keep(id) {
+				res.Removed = append(res.Removed, id)
 			}
 		}
 		if k < len(changed) {
@@ -179,6 +196,17 @@ func (d *Directory) Delta(q DeltaQuery) (DeltaResult, error) {
 	}
 	res.DeltaToken = d.encodeDelta(deltaState{epoch: st.epoch, issued: q.Now.Unix(), sel: st.sel, from: st.to})
 	return res, nil
+}
+
+// parseDeltaSelect parses a delta request's $select: Graph's user delta
+// page says "the id property is always returned", so id is added when the
+// $select leaves it out.
+func parseDeltaSelect(names []string) ([]prop, error) {
+	sel, err := parseSelectOf(names, false)
+	if err != nil || len(names) == 0 || slices.Contains(sel, pID) {
+		return sel, err
+	}
+	return append([]prop{pID}, sel...), nil
 }
 
 func (o *overlay) epochOf() uint64 {
