@@ -58,9 +58,10 @@ func sharedKey() *rsa.PrivateKey {
 // backend is one database: the qoe Store and River's tables.
 type backend struct {
 	name string
+	path string // the SQLite file
 	// open returns a new qoe Store and River client on the same database,
 	// as a fresh process would.
-	open func(t testing.TB, workers *river.Workers, periodic []*river.PeriodicJob) (*qoe.Store, riverClient)
+	open func(t testing.TB, workers *river.Workers, periodic []*river.PeriodicJob, retry river.ClientRetryPolicy) (*qoe.Store, riverClient)
 }
 
 // riverClient is what the tests use of a *river.Client of either driver.
@@ -71,8 +72,9 @@ type riverClient interface {
 	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
 }
 
-func riverConfig(workers *river.Workers, periodic []*river.PeriodicJob) *river.Config {
+func riverConfig(workers *river.Workers, periodic []*river.PeriodicJob, retry river.ClientRetryPolicy) *river.Config {
 	cfg := &river.Config{
+		RetryPolicy:       retry,
 		Logger:            discard,
 		FetchCooldown:     5 * time.Millisecond,
 		FetchPollInterval: 20 * time.Millisecond,
@@ -90,7 +92,7 @@ func riverConfig(workers *river.Workers, periodic []*river.PeriodicJob) *river.C
 // TENANTGATE_TEST_POSTGRES is set (in a schema of its own).
 func backends(t testing.TB) []backend {
 	dir := t.TempDir()
-	out := []backend{{name: "sqlite", open: func(t testing.TB, w *river.Workers, p []*river.PeriodicJob) (*qoe.Store, riverClient) {
+	out := []backend{{name: "sqlite", path: filepath.Join(dir, "qoe.db"), open: func(t testing.TB, w *river.Workers, p []*river.PeriodicJob, retry river.ClientRetryPolicy) (*qoe.Store, riverClient) {
 		path := filepath.Join(dir, "qoe.db")
 		st, err := qoe.OpenSQLite(t.Context(), path)
 		if err != nil {
@@ -111,7 +113,7 @@ func backends(t testing.TB) []backend {
 		if _, err := mig.Migrate(t.Context(), rivermigrate.DirectionUp, nil); err != nil {
 			t.Fatal(err)
 		}
-		rc, err := river.NewClient(drv, riverConfig(w, p))
+		rc, err := river.NewClient(drv, riverConfig(w, p, retry))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,8 +141,8 @@ func backends(t testing.TB) []backend {
 	}
 	sdsn := dsn + sep + "search_path=" + schema
 	migrated := false
-	out = append(out, backend{name: "postgres", open: func(t testing.TB, w *river.Workers, p []*river.PeriodicJob) (*qoe.Store, riverClient) {
-		st, err := qoe.OpenPostgres(t.Context(), sdsn)
+	out = append(out, backend{name: "postgres", open: func(t testing.TB, w *river.Workers, p []*river.PeriodicJob, retry river.ClientRetryPolicy) (*qoe.Store, riverClient) {
+		st, err := qoe.OpenPostgres(t.Context(), sdsn, qoe.PostgresOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,7 +163,7 @@ func backends(t testing.TB) []backend {
 			}
 			migrated = true
 		}
-		rc, err := river.NewClient(drv, riverConfig(w, p))
+		rc, err := river.NewClient(drv, riverConfig(w, p, retry))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,6 +186,7 @@ type env struct {
 	store   *qoe.Store
 	rc      riverClient
 	b       backend
+	retry   river.ClientRetryPolicy
 	cfg     qoe.Config
 	started bool
 }
@@ -194,6 +197,7 @@ type envOptions struct {
 	fakeRetries int
 	cfg         func(*qoe.Config)
 	noStart     bool // insert-only River client
+	retrySoon   bool // River retries a failed job after 10 ms
 	opaque      bool // the fake issues opaque (non-JWT) access tokens
 }
 
@@ -207,6 +211,9 @@ func newEnv(t testing.TB, b backend, o envOptions) *env {
 		OpaqueAccessTokens: o.opaque})
 	t.Cleanup(srv.Close)
 	e := &env{srv: srv, b: b}
+	if o.retrySoon {
+		e.retry = retrySoon{}
+	}
 	var err error
 	if e.tenant, err = srv.AddTenant(m365test.TenantOptions{Domains: []string{"contoso.onmicrosoft.com"}, DisplayName: "Contoso Ltd", Users: 100}); err != nil {
 		t.Fatal(err)
@@ -235,7 +242,9 @@ func newEnv(t testing.TB, b backend, o envOptions) *env {
 	}))
 	t.Cleanup(e.recv.Close)
 	e.cfg = qoe.Config{Access: e.m, HTTPClient: srv.Client(), NotificationURL: e.recv.URL + "/qoe/notifications",
-		LifecycleURL: e.recv.URL + "/qoe/lifecycle", Logger: discard, ThrottleFallback: time.Second}
+		LifecycleURL: e.recv.URL + "/qoe/lifecycle", Logger: discard, ThrottleFallback: time.Second,
+		// The fake delivers everything from one address; Graph from many.
+		Receiver: qoe.ReceiverLimits{PerClient: -1}}
 	if o.cfg != nil {
 		o.cfg(&e.cfg)
 	}
@@ -253,7 +262,7 @@ func (e *env) start(t testing.TB, work bool) {
 	if work {
 		workers = river.NewWorkers()
 	}
-	st, rc := e.b.open(t, workers, nil)
+	st, rc := e.b.open(t, workers, nil, e.retry)
 	cfg.Store = st
 	svc, err := qoe.New(cfg)
 	if err != nil {
@@ -346,3 +355,8 @@ func today() time.Time { return time.Now().UTC() }
 func m365accessQoE(appID, secret *string) m365access.SettingsUpdate {
 	return m365access.SettingsUpdate{QoEAppID: appID, QoEClientSecret: secret}
 }
+
+// retrySoon retries a failed job 10 ms later.
+type retrySoon struct{}
+
+func (retrySoon) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(10 * time.Millisecond) }

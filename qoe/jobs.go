@@ -225,8 +225,19 @@ func (s *Service) workFetch(ctx context.Context, job *river.Job[FetchCallArgs]) 
 		s.log.WarnContext(ctx, "qoe: call record cannot be fetched", "customer", a.Customer, "call", a.CallID, "err", err)
 		return river.JobCancel(err)
 	}
+	if notFound(err) && job.Attempt >= fetchNotFoundAttempts {
+		// A record Graph notified becomes readable within seconds; one
+		// still missing after a few tries was never there (a forged ID).
+		s.log.InfoContext(ctx, "qoe: call record not found; dropped", "customer", a.Customer, "call", clipID(a.CallID), "attempts", job.Attempt)
+		return river.JobCancel(err)
+	}
 	return s.snoozeIfThrottled(a.Customer, err)
 }
+
+// fetchNotFoundAttempts is how many times a fetch meets Graph's 404
+// before it is final (River's backoff puts the third try about 20 s
+// after the first).
+const fetchNotFoundAttempts = 3
 
 // ProcessCall fetches call record id of customer with its sessions and
 // segments, classifies it and stores it; a version already stored is

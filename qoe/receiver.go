@@ -5,14 +5,21 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
-// maxNotificationBody bounds a notification request body. Graph batches
-// at most a few hundred notifications; 1 MiB is ample.
+// maxNotificationBody bounds a notification request body (before
+// ReceiverLimits.MaxNotifications bounds the notifications in it).
 const maxNotificationBody = 1 << 20
 
 // maxValidationToken bounds an echoed validationToken.
@@ -61,6 +68,15 @@ func (n *notification) callID() string {
 // subscription or a wrong clientState is counted and dropped (403 when
 // none was accepted). Queueing that does not finish within 2.5 s
 // answers 503 and Graph delivers again.
+//
+// The receiver is unauthenticated, so its work is bounded (see
+// ReceiverLimits): a client over its rate is answered 429 and a POST
+// that finds the receiver busy 503, both with Retry-After and before the
+// body is read; a POST of more than MaxNotifications is answered 413.
+// Each distinct subscription of a POST is looked up once (one query for
+// all of them), unknown ones are remembered for 10 s, refusals cost
+// one log line and one counter update per subscription and POST, and
+// the jobs of a POST are de-duplicated and inserted in one transaction.
 func (s *Service) Handler() http.Handler {
 	return http.HandlerFunc(s.serveNotifications)
 }
@@ -83,32 +99,41 @@ func (s *Service) serveNotifications(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, tok[0])
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxNotificationBody))
-	if err != nil {
-		http.Error(w, "body too large or unreadable", http.StatusRequestEntityTooLarge)
-		return
-	}
-	var in struct {
-		Value []notification `json:"value"`
-	}
-	if err := json.Unmarshal(body, &in); err != nil || len(in.Value) == 0 {
-		http.Error(w, "not a notification collection", http.StatusBadRequest)
+	if ok, wait := s.clients.allow(s.cfg.Receiver.ClientKey(r)); !ok {
+		s.stats.limited.Add(1)
+		w.Header().Set("Retry-After", retryAfter(wait))
+		http.Error(w, "too many requests from this client", http.StatusTooManyRequests)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), ackBudget)
 	defer cancel()
-	accepted := 0
-	for i := range in.Value {
-		n := &in.Value[i]
-		ok, err := s.accept(ctx, n)
-		if err != nil {
-			s.log.ErrorContext(ctx, "qoe: queueing a notification failed; Graph will deliver it again", "subscription", n.SubscriptionID, "err", err)
-			http.Error(w, "try again", http.StatusServiceUnavailable)
-			return
-		}
-		if ok {
-			accepted++
-		}
+	if !s.acquireSlot(ctx) {
+		s.stats.busy.Add(1)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "busy, try again", http.StatusServiceUnavailable)
+		return
+	}
+	defer func() { <-s.slots }()
+	ns, err := decodeNotifications(http.MaxBytesReader(w, r.Body, maxNotificationBody), s.cfg.Receiver.MaxNotifications)
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+		return
+	case errors.Is(err, errTooMany):
+		s.stats.rejected.Add(int64(len(ns)))
+		s.log.WarnContext(ctx, "qoe: notification request refused: too many notifications", "max", s.cfg.Receiver.MaxNotifications)
+		http.Error(w, "too many notifications in one request", http.StatusRequestEntityTooLarge)
+		return
+	case err != nil || len(ns) == 0:
+		http.Error(w, "not a notification collection", http.StatusBadRequest)
+		return
+	}
+	accepted, err := s.acceptAll(ctx, ns)
+	if err != nil {
+		s.log.ErrorContext(ctx, "qoe: queueing notifications failed; Graph will deliver them again", "err", err)
+		http.Error(w, "try again", http.StatusServiceUnavailable)
+		return
 	}
 	if accepted == 0 {
 		http.Error(w, "refused", http.StatusForbidden)
@@ -117,46 +142,207 @@ func (s *Service) serveNotifications(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// accept checks one notification and queues its job. It reports false
-// for a refused notification (counted, never stored).
-func (s *Service) accept(ctx context.Context, n *notification) (bool, error) {
-	sub, found, err := s.lookupSub(ctx, n.SubscriptionID)
-	if err != nil {
-		return false, err
+// errTooMany: the collection holds more than MaxNotifications.
+var errTooMany = errors.New("too many notifications")
+
+// decodeNotifications reads {"value":[...]} from r, notification by
+// notification, and stops with errTooMany at the (max+1)th: a long
+// collection is refused without reading or decoding the rest of it.
+func decodeNotifications(r io.Reader, max int) ([]notification, error) {
+	dec := json.NewDecoder(r)
+	if err := expectDelim(dec, '{'); err != nil {
+		return nil, err
 	}
-	if !found || !clientStateOK(sub.hash, n.ClientState) {
-		s.stats.rejected.Add(1)
-		s.log.WarnContext(ctx, "qoe: notification refused: unknown subscription or wrong clientState", "subscription", clipID(n.SubscriptionID))
-		if found {
-			if err := s.cfg.Store.addRejected(ctx, n.SubscriptionID); err != nil {
-				s.log.WarnContext(ctx, "qoe: counting a refused notification failed", "err", err)
+	var out []notification
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		if key, _ := tok.(string); key != "value" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := expectDelim(dec, '['); err != nil {
+			return nil, err
+		}
+		for dec.More() {
+			if len(out) == max {
+				return out, errTooMany
+			}
+			var n notification
+			if err := dec.Decode(&n); err != nil {
+				return nil, err
+			}
+			out = append(out, n)
+		}
+		if err := expectDelim(dec, ']'); err != nil {
+			return nil, err
+		}
+	}
+	if err := expectDelim(dec, '}'); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the collection")
+	}
+	return out, nil
+}
+
+func expectDelim(dec *json.Decoder, d json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != d {
+		return fmt.Errorf("want %v", d)
+	}
+	return nil
+}
+
+// acquireSlot takes one of the MaxConcurrent slots, waiting at most
+// slotWait.
+func (s *Service) acquireSlot(ctx context.Context) bool {
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(slotWait)
+	defer t.Stop()
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func retryAfter(d time.Duration) string {
+	secs := int64((d + time.Second - 1) / time.Second)
+	return strconv.FormatInt(max(1, secs), 10)
+}
+
+// acceptAll checks the notifications of one request and queues their
+// jobs, de-duplicated, in one insert. It returns how many notifications
+// were accepted.
+func (s *Service) acceptAll(ctx context.Context, ns []notification) (int, error) {
+	ids := make([]string, 0, 4)
+	for i := range ns {
+		if !slices.Contains(ids, ns[i].SubscriptionID) {
+			ids = append(ids, ns[i].SubscriptionID)
+		}
+	}
+	subs, err := s.lookupSubs(ctx, ids)
+	if err != nil {
+		return 0, err
+	}
+	var (
+		accepted, unknown, ignored int
+		wrong                      = map[string]int{} // known subscription -> wrong clientStates
+		params                     []river.InsertManyParams
+		seen                       = map[river.JobArgs]bool{}
+		calls, lifecycle           int
+	)
+	add := func(args river.JobArgs) bool {
+		if seen[args] {
+			return false
+		}
+		seen[args] = true
+		params = append(params, river.InsertManyParams{Args: args})
+		return true
+	}
+	for i := range ns {
+		n := &ns[i]
+		sub, found := subs[n.SubscriptionID]
+		if !found {
+			unknown++
+			continue
+		}
+		if !clientStateOK(sub.hash, n.ClientState) {
+			wrong[n.SubscriptionID]++
+			continue
+		}
+		accepted++
+		if n.LifecycleEvent != "" {
+			switch n.LifecycleEvent {
+			case lifecycleReauthorize, lifecycleRemoved, lifecycleMissed:
+				if add(LifecycleArgs{Customer: sub.customer, SubscriptionID: n.SubscriptionID, Event: n.LifecycleEvent}) {
+					lifecycle++
+				}
+			default:
+				ignored++
+			}
+			continue
+		}
+		id := n.callID()
+		if id == "" || len(id) > 200 {
+			ignored++
+			continue
+		}
+		if add(FetchCallArgs{Customer: sub.customer, CallID: id}) {
+			calls++
+		}
+	}
+	if refused := unknown + sumValues(wrong); refused > 0 {
+		s.stats.rejected.Add(int64(refused))
+		s.log.WarnContext(ctx, "qoe: notifications refused: unknown subscription or wrong clientState",
+			"refused", refused, "unknownSubscription", unknown, "wrongClientState", refused-unknown, "subscriptions", len(ids))
+		for id, k := range wrong {
+			if err := s.cfg.Store.addRejected(ctx, id, k); err != nil {
+				s.log.WarnContext(ctx, "qoe: counting refused notifications failed", "err", err)
 			}
 		}
-		return false, nil
 	}
-	if n.LifecycleEvent != "" {
-		switch n.LifecycleEvent {
-		case lifecycleReauthorize, lifecycleRemoved, lifecycleMissed:
-		default:
-			s.log.InfoContext(ctx, "qoe: unknown lifecycle event ignored", "event", clipID(n.LifecycleEvent))
-			return true, nil
+	if ignored > 0 {
+		s.log.InfoContext(ctx, "qoe: notifications without a call record ID or with an unknown lifecycle event ignored", "ignored", ignored)
+	}
+	if len(params) > 0 {
+		if err := s.insertMany(ctx, params); err != nil {
+			return 0, err
 		}
-		if _, err := s.insert(ctx, LifecycleArgs{Customer: sub.customer, SubscriptionID: n.SubscriptionID, Event: n.LifecycleEvent}, nil); err != nil {
-			return false, err
+	}
+	s.stats.accepted.Add(int64(calls))
+	s.stats.lifecycle.Add(int64(lifecycle))
+	return accepted, nil
+}
+
+func sumValues(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// batchInserter is the InsertMany of *river.Client: one transaction for
+// many jobs.
+type batchInserter interface {
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+}
+
+// insertMany queues params in one transaction when the inserter can (a
+// *river.Client), else one by one.
+func (s *Service) insertMany(ctx context.Context, params []river.InsertManyParams) error {
+	b := s.jobs.Load()
+	if b == nil {
+		return errNoInserter
+	}
+	if bi, ok := b.Inserter.(batchInserter); ok {
+		_, err := bi.InsertMany(ctx, params)
+		return err
+	}
+	for _, p := range params {
+		if _, err := b.Insert(ctx, p.Args, p.InsertOpts); err != nil {
+			return err
 		}
-		s.stats.lifecycle.Add(1)
-		return true, nil
 	}
-	id := n.callID()
-	if id == "" || len(id) > 200 {
-		s.log.InfoContext(ctx, "qoe: notification without a call record ID ignored", "subscription", n.SubscriptionID)
-		return true, nil
-	}
-	if _, err := s.insert(ctx, FetchCallArgs{Customer: sub.customer, CallID: id}, nil); err != nil {
-		return false, err
-	}
-	s.stats.accepted.Add(1)
-	return true, nil
+	return nil
 }
 
 // clientStateOK compares the hash of got with the stored hash in

@@ -79,6 +79,9 @@ type Config struct {
 	// subscription could not be created or renewed (once per failure
 	// after a working state); an *events.Bus. Nil emits nothing.
 	Events Emitter
+	// Receiver bounds the work of the notification receiver (Handler);
+	// the zero value is the documented defaults.
+	Receiver ReceiverLimits
 	// Logger receives the package's logs (no secrets, no tokens); nil
 	// means slog.Default().
 	Logger *slog.Logger
@@ -103,6 +106,12 @@ type Service struct {
 
 	subsMu sync.Mutex
 	subs   map[string]cachedSub // by subscription ID
+	// misses are subscription IDs the Store did not know, until when
+	// they are not asked again.
+	misses map[string]time.Time
+	// slots hold one token per POST the receiver works on.
+	slots   chan struct{}
+	clients *clientLimiter
 	// custLocks serialize a customer's subscription changes.
 	custLocks map[string]*sync.Mutex
 	// checked is, by customer, the subscription Graph confirmed to this
@@ -120,10 +129,11 @@ type inserterBox struct{ Inserter }
 type cachedSub struct {
 	customer string
 	hash     string
+	until    time.Time // read the row again from then on
 }
 
 type counters struct {
-	accepted, rejected, lifecycle, stored, duplicates, throttled atomic.Int64
+	accepted, rejected, lifecycle, stored, duplicates, throttled, limited, busy atomic.Int64
 }
 
 // Stats are the Service's counters since it started.
@@ -138,13 +148,18 @@ type Stats struct {
 	Stored, Duplicates int64
 	// Throttled counts the 429 answers that snoozed a job.
 	Throttled int64
+	// Limited counts the POSTs the receiver answered 429 (a client over
+	// ReceiverLimits.PerClient); Busy those it answered 503 because
+	// ReceiverLimits.MaxConcurrent POSTs were being worked on.
+	Limited, Busy int64
 }
 
 // Stats returns the counters.
 func (s *Service) Stats() Stats {
 	c := &s.stats
 	return Stats{Accepted: c.accepted.Load(), Rejected: c.rejected.Load(), Lifecycle: c.lifecycle.Load(),
-		Stored: c.stored.Load(), Duplicates: c.duplicates.Load(), Throttled: c.throttled.Load()}
+		Stored: c.stored.Load(), Duplicates: c.duplicates.Load(), Throttled: c.throttled.Load(),
+		Limited: c.limited.Load(), Busy: c.busy.Load()}
 }
 
 // New checks cfg and returns a Service.
@@ -211,7 +226,10 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("qoe: %w", err)
 	}
-	s := &Service{cfg: cfg, http: gc, log: cfg.Logger, now: cfg.Now, subs: map[string]cachedSub{}, custLocks: map[string]*sync.Mutex{}, checked: map[string]string{}, throttled: map[string]time.Time{}}
+	cfg.Receiver = cfg.Receiver.withDefaults()
+	s := &Service{cfg: cfg, http: gc, log: cfg.Logger, now: cfg.Now, subs: map[string]cachedSub{}, misses: map[string]time.Time{},
+		slots: make(chan struct{}, cfg.Receiver.MaxConcurrent), clients: newClientLimiter(cfg.Receiver.PerClient, cfg.Now),
+		custLocks: map[string]*sync.Mutex{}, checked: map[string]string{}, throttled: map[string]time.Time{}}
 	if !isNil(cfg.Jobs) {
 		s.SetInserter(cfg.Jobs)
 	}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/tenantgate/tenantgate/internal/sqldb"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -57,12 +56,22 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
-// OpenPostgres connects to the PostgreSQL database at dsn and migrates
-// the tables. Close closes the pool.
-func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
-	db, err := sql.Open("pgx", dsn)
+// PostgresOptions configures OpenPostgres. The zero value is ready to
+// use.
+type PostgresOptions struct {
+	// MaxConns caps the pool's open connections; zero means 10. The
+	// receiver uses at most ReceiverLimits.MaxConcurrent of them at once,
+	// so the API's reads and the jobs keep the rest during a flood.
+	MaxConns int
+}
+
+// OpenPostgres connects to the PostgreSQL database at dsn with a pool
+// bounded by opts.MaxConns and migrates the tables. Close closes the
+// pool.
+func OpenPostgres(ctx context.Context, dsn string, opts PostgresOptions) (*Store, error) {
+	db, err := sqldb.OpenPostgres(dsn, opts.MaxConns)
 	if err != nil {
-		return nil, errors.New("qoe: open PostgreSQL: invalid connection string") // the DSN may hold a password
+		return nil, fmt.Errorf("qoe: open PostgreSQL: %w", err) // never the DSN: it may hold a password
 	}
 	s, err := NewStore(ctx, db, Postgres)
 	if err != nil {
@@ -162,8 +171,35 @@ func (s *Store) deleteSubscription(ctx context.Context, customer string) error {
 	return err
 }
 
-func (s *Store) addRejected(ctx context.Context, subID string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE tenantgate_qoe_subscriptions SET rejected = rejected + 1 WHERE subscription_id = ?`), subID)
+// subscriptionsByID returns the stored subscriptions of ids, by ID, in
+// one query.
+func (s *Store) subscriptionsByID(ctx context.Context, ids []string) (map[string]subRow, error) {
+	out := make(map[string]subRow, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+subCols+` FROM tenantgate_qoe_subscriptions WHERE subscription_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanSub(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[r.ID] = r
+	}
+	return out, rows.Err()
+}
+
+// addRejected counts n refused notifications of a subscription.
+func (s *Store) addRejected(ctx context.Context, subID string, n int) error {
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE tenantgate_qoe_subscriptions SET rejected = rejected + ? WHERE subscription_id = ?`), n, subID)
 	return err
 }
 

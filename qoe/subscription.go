@@ -229,6 +229,9 @@ func (s *Service) create(ctx context.Context, customer, appID string, lastSeen t
 		return fmt.Errorf("qoe: store the subscription of customer %q: %w", customer, err)
 	}
 	s.forgetCustomer(customer)
+	s.subsMu.Lock()
+	delete(s.misses, sub.ID) // a notification may have raced the row
+	s.subsMu.Unlock()
 	s.markVerified(customer, sub.ID)
 	s.log.InfoContext(ctx, "qoe: subscription created", "customer", customer, "subscription", sub.ID, "expires", sub.ExpirationDateTime)
 	return nil
@@ -299,23 +302,61 @@ func (s *Service) removeSubscriptionOutcome(ctx context.Context, customer string
 	return out, nil
 }
 
-// lookupSub finds a subscription by ID, cached.
-func (s *Service) lookupSub(ctx context.Context, id string) (cachedSub, bool, error) {
+// The lifetimes of the receiver's subscription cache: a known
+// subscription is read again after subCacheTTL (another replica may have
+// replaced or removed it), an unknown one after missCacheTTL, and at
+// most maxCachedMisses unknown IDs are remembered.
+const (
+	subCacheTTL     = time.Minute
+	missCacheTTL    = 10 * time.Second
+	maxCachedMisses = 10000
+)
+
+// lookupSubs finds the subscriptions of ids (distinct), from the cache
+// or with one query for those not cached; the IDs it did not find are
+// absent from the result and cached as misses.
+func (s *Service) lookupSubs(ctx context.Context, ids []string) (map[string]cachedSub, error) {
+	out := make(map[string]cachedSub, len(ids))
+	var ask []string
+	now := s.now()
 	s.subsMu.Lock()
-	c, ok := s.subs[id]
+	for _, id := range ids {
+		if c, ok := s.subs[id]; ok && now.Before(c.until) {
+			out[id] = c
+			continue
+		}
+		if until, ok := s.misses[id]; ok && now.Before(until) {
+			continue
+		}
+		if id != "" && len(id) <= 128 {
+			ask = append(ask, id)
+		}
+	}
 	s.subsMu.Unlock()
-	if ok {
-		return c, true, nil
+	if len(ask) == 0 {
+		return out, nil
 	}
-	row, found, err := s.cfg.Store.subscriptionByID(ctx, id)
-	if err != nil || !found {
-		return cachedSub{}, false, err
+	rows, err := s.cfg.Store.subscriptionsByID(ctx, ask)
+	if err != nil {
+		return nil, err
 	}
-	c = cachedSub{customer: row.Customer, hash: row.ClientStateHash}
 	s.subsMu.Lock()
-	s.subs[id] = c
-	s.subsMu.Unlock()
-	return c, true, nil
+	defer s.subsMu.Unlock()
+	for _, id := range ask {
+		row, ok := rows[id]
+		if !ok {
+			if len(s.misses) >= maxCachedMisses {
+				clear(s.misses)
+			}
+			s.misses[id] = now.Add(missCacheTTL)
+			continue
+		}
+		c := cachedSub{customer: row.Customer, hash: row.ClientStateHash, until: now.Add(subCacheTTL)}
+		s.subs[id] = c
+		delete(s.misses, id)
+		out[id] = c
+	}
+	return out, nil
 }
 
 // DeleteSubscription deletes customer's subscription at Microsoft and

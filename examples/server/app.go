@@ -303,7 +303,7 @@ func (a *app) openStore(ctx context.Context) error {
 			return fmt.Errorf("open the PostgreSQL tokenstore (-postgres-dsn): %w", err)
 		}
 		a.backend = pg
-		if a.sink, err = sqlsink.OpenPostgres(ctx, a.cfg.PostgresDSN); err != nil {
+		if a.sink, err = sqlsink.OpenPostgres(ctx, a.cfg.PostgresDSN, sqlsink.PostgresOptions{}); err != nil {
 			return fmt.Errorf("open the PostgreSQL user store (-postgres-dsn): %w", err)
 		}
 	} else {

@@ -32,7 +32,7 @@ const notificationPath = "/qoe/notifications"
 func (a *app) openQoE(ctx context.Context, hc *http.Client) error {
 	var err error
 	if a.cfg.Mode == modeProduction {
-		a.qoeStore, err = qoe.OpenPostgres(ctx, a.cfg.PostgresDSN)
+		a.qoeStore, err = qoe.OpenPostgres(ctx, a.cfg.PostgresDSN, qoe.PostgresOptions{})
 	} else {
 		a.qoeStore, err = qoe.OpenSQLite(ctx, filepath.Join(a.cfg.DataDir, "tenantgate.db"))
 	}

@@ -28,7 +28,7 @@ import (
 func (a *app) openRecords(ctx context.Context) error {
 	dialect := events.SQLite
 	if a.cfg.Mode == modeProduction {
-		db, err := sql.Open("pgx", a.cfg.PostgresDSN)
+		db, err := sqldb.OpenPostgres(a.cfg.PostgresDSN, 0)
 		if err != nil {
 			return fmt.Errorf("open the PostgreSQL event log (-postgres-dsn): %w", err)
 		}

@@ -26,7 +26,7 @@ func BenchmarkFullPassPostgres(b *testing.B) {
 		noCopy bool
 	}{{"copy", false}, {"insert", true}} {
 		b.Run(bc.name, func(b *testing.B) {
-			s, err := sqlsink.OpenPostgres(b.Context(), dsn)
+			s, err := sqlsink.OpenPostgres(b.Context(), dsn, sqlsink.PostgresOptions{})
 			if err != nil {
 				b.Fatal(err)
 			}

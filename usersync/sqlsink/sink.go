@@ -70,13 +70,21 @@ func OpenSQLite(ctx context.Context, path string) (*Sink, error) {
 	return s, nil
 }
 
+// PostgresOptions configures OpenPostgres. The zero value is ready to
+// use.
+type PostgresOptions struct {
+	// MaxConns caps the pool's open connections; zero means 10 (a sync
+	// pass holds one connection at a time).
+	MaxConns int
+}
+
 // OpenPostgres connects to the PostgreSQL database at dsn (a pgx
-// connection string or URL) and migrates the sink's tables. Close closes
-// the connection pool.
-func OpenPostgres(ctx context.Context, dsn string) (*Sink, error) {
-	db, err := sql.Open("pgx", dsn)
+// connection string or URL) with a pool bounded by opts.MaxConns and
+// migrates the sink's tables. Close closes the connection pool.
+func OpenPostgres(ctx context.Context, dsn string, opts PostgresOptions) (*Sink, error) {
+	db, err := sqldb.OpenPostgres(dsn, opts.MaxConns)
 	if err != nil {
-		return nil, errors.New("sqlsink: open PostgreSQL: invalid connection string") // the DSN may hold a password
+		return nil, fmt.Errorf("sqlsink: open PostgreSQL: %w", err) // never the DSN: it may hold a password
 	}
 	s, err := New(ctx, db, Postgres)
 	if err != nil {

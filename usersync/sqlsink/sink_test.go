@@ -26,7 +26,7 @@ func sinks(t *testing.T) map[string]*sqlsink.Sink {
 	t.Cleanup(func() { s.Close() })
 	out["sqlite"] = s
 	if dsn := os.Getenv("TENANTGATE_TEST_POSTGRES"); dsn != "" {
-		p, err := sqlsink.OpenPostgres(t.Context(), dsn)
+		p, err := sqlsink.OpenPostgres(t.Context(), dsn, sqlsink.PostgresOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,7 +34,7 @@ func sinks(t *testing.T) map[string]*sqlsink.Sink {
 		out["postgres"] = p
 		// The same tests on PostgreSQL's multi-row INSERT path, which Put
 		// takes when the database/sql driver is not pgx's.
-		q, err := sqlsink.OpenPostgres(t.Context(), dsn)
+		q, err := sqlsink.OpenPostgres(t.Context(), dsn, sqlsink.PostgresOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -180,7 +180,7 @@ func wire(ctx context.Context, log *slog.Logger) (_ *wiring, err error) {
 	}
 	w.closes = append(w.closes, func() { backend.Close() })
 	w.store = tokenstore.New(backend, kr, tokenstore.WithLogger(log))
-	if w.sink, err = sqlsink.OpenPostgres(ctx, w.dsn); err != nil {
+	if w.sink, err = sqlsink.OpenPostgres(ctx, w.dsn, sqlsink.PostgresOptions{}); err != nil {
 		return nil, err
 	}
 	w.closes = append(w.closes, func() { w.sink.Close() })
