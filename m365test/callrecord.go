@@ -15,8 +15,15 @@ import (
 // each sessions page after it (sessions@odata.nextLink): 60, as in Graph.
 const SessionPageSize = 60
 
-// callRecordPageSize is the page size of GET /communications/callRecords.
-const callRecordPageSize = 100
+// callRecordPageSize is the page size of GET /communications/callRecords:
+// 60, as the callRecord list reference documents ("Maximum page size: 60").
+const callRecordPageSize = 60
+
+// ParticipantPageSize is how many participants_v2 a call record carries
+// with $expand=participants_v2, and each participants_v2 page after it:
+// 130, as the callRecord get reference documents ("Maximum page size: 130
+// entries for participants").
+const ParticipantPageSize = 130
 
 // CallRecord is a Teams call record of a tenant, served at
 // /v1.0/communications/callRecords/{id}.
@@ -203,10 +210,40 @@ func (t *Tenant) identity(upn string) map[string]any {
 	return map[string]any{"user": map[string]any{"id": u.ID, "displayName": u.DisplayName, "tenantId": t.ID}}
 }
 
+// associatedIdentity is a participantEndpoint's associatedIdentity
+// (microsoft.graph.identity with userPrincipalName), as the callRecord get
+// reference's example 2 shows it.
+func (t *Tenant) associatedIdentity(upn string) map[string]any {
+	if upn == "" {
+		return nil
+	}
+	u, ok := t.dir.User(upn)
+	if !ok {
+		return map[string]any{"id": nil, "displayName": upn, "tenantId": t.ID, "userPrincipalName": upn}
+	}
+	return map[string]any{"id": u.ID, "displayName": u.DisplayName, "tenantId": t.ID, "userPrincipalName": u.UserPrincipalName}
+}
+
+// participant is a callRecords participant (or organizer) entity: the
+// user's ID and its communicationsIdentitySet, as the callRecord get
+// reference's examples 1 and 3 show them.
+func (t *Tenant) participant(upn string) map[string]any {
+	id := t.identity(upn)
+	u := id["user"].(map[string]any)
+	if _, ok := t.dir.User(upn); ok {
+		u["userPrincipalName"] = upn
+	}
+	return map[string]any{"id": u["id"], "identity": id}
+}
+
+// endpoint is a session's caller or callee: a participantEndpoint with
+// associatedIdentity (current) and identity (deprecated; the fake still
+// sends it, as Microsoft did while both were documented).
 func (t *Tenant) endpoint(upn string) map[string]any {
 	return map[string]any{
-		"@odata.type": "#microsoft.graph.callRecords.participantEndpoint",
-		"identity":    t.identity(upn),
+		"@odata.type":        "#microsoft.graph.callRecords.participantEndpoint",
+		"identity":           t.identity(upn),
+		"associatedIdentity": t.associatedIdentity(upn),
 		"userAgent": map[string]any{"@odata.type": "#microsoft.graph.callRecords.clientUserAgent",
 			"headerValue": "RTCC/7.0.0.0 UCWA/7.0.0.0 TeamsDesktop", "platform": "windows", "productFamily": "teams"},
 	}
@@ -279,33 +316,72 @@ func (t *Tenant) recordJSON(rec CallRecord) map[string]any {
 	for _, upn := range rec.Participants {
 		parts = append(parts, t.identity(upn))
 	}
-	return map[string]any{
-		"id":                   rec.ID,
-		"version":              rec.Version,
-		"type":                 rec.Type,
-		"modalities":           rec.Modalities,
-		"lastModifiedDateTime": graphTime(rec.End),
-		"startDateTime":        graphTime(rec.Start),
-		"endDateTime":          graphTime(rec.End),
-		"joinWebUrl":           nil,
-		"organizer":            t.identity(rec.Organizer),
-		"participants":         parts,
+	base := graphContext + "communications/callRecords('" + rec.ID + "')/"
+	out := map[string]any{
+		"id":                            rec.ID,
+		"version":                       rec.Version,
+		"type":                          rec.Type,
+		"modalities":                    rec.Modalities,
+		"lastModifiedDateTime":          graphTime(rec.End),
+		"startDateTime":                 graphTime(rec.Start),
+		"endDateTime":                   graphTime(rec.End),
+		"joinWebUrl":                    nil,
+		"organizer":                     t.identity(rec.Organizer),
+		"participants":                  parts,
+		"organizer_v2@odata.context":    base + "organizer_v2/$entity",
+		"participants_v2@odata.context": base + "participants_v2/$entity",
 	}
+	if rec.Organizer != "" {
+		out["organizer_v2"] = t.participant(rec.Organizer)
+	}
+	return out
 }
 
-// expandsSessions reports whether $expand asks for sessions, and their
-// segments.
-func expandsSessions(q url.Values) (sessions, segments bool, err error) {
-	raw := strings.ReplaceAll(q.Get("$expand"), " ", "")
-	switch strings.ToLower(raw) {
-	case "":
-		return false, false, nil
-	case "sessions":
-		return true, false, nil
-	case "sessions($expand=segments)":
-		return true, true, nil
+// recordExpand is a call record's parsed $expand.
+type recordExpand struct {
+	sessions, segments, participants bool
+}
+
+// context is the record's @odata.context for e, as the callRecord get
+// reference's examples show it.
+func (e recordExpand) context() string {
+	var parts []string
+	switch {
+	case e.segments:
+		parts = append(parts, "sessions(segments())")
+	case e.sessions:
+		parts = append(parts, "sessions()")
 	}
-	return false, false, fmt.Errorf("$expand=%s is not supported on call records; use sessions or sessions($expand=segments)", raw)
+	if e.participants {
+		parts = append(parts, "participants_v2()")
+	}
+	if len(parts) == 0 {
+		return graphContext + "communications/callRecords/$entity"
+	}
+	return graphContext + "communications/callRecords(" + strings.Join(parts, ",") + ")/$entity"
+}
+
+// parseRecordExpand parses $expand: sessions, sessions($expand=segments)
+// and participants_v2 (the callRecord get reference), joined by commas.
+func parseRecordExpand(q url.Values) (recordExpand, error) {
+	var e recordExpand
+	raw := strings.ReplaceAll(q.Get("$expand"), " ", "")
+	if raw == "" {
+		return e, nil
+	}
+	for _, item := range strings.Split(raw, ",") {
+		switch strings.ToLower(item) {
+		case "sessions":
+			e.sessions = true
+		case "sessions($expand=segments)":
+			e.sessions, e.segments = true, true
+		case "participants_v2":
+			e.participants = true
+		default:
+			return e, fmt.Errorf("$expand=%s is not supported on call records; use sessions, sessions($expand=segments) or participants_v2", raw)
+		}
+	}
+	return e, nil
 }
 
 // handleCallRecord is GET /v1.0/communications/callRecords/{id}, and the
@@ -320,7 +396,7 @@ func (s *Server) handleCallRecord(w http.ResponseWriter, r *http.Request, c *cal
 	if !ok {
 		return
 	}
-	sessions, segments, err := expandsSessions(r.URL.Query())
+	exp, err := parseRecordExpand(r.URL.Query())
 	if err != nil {
 		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: err.Error()})
 		return
@@ -333,13 +409,66 @@ func (s *Server) handleCallRecord(w http.ResponseWriter, r *http.Request, c *cal
 		return
 	}
 	body := p.tenant.recordJSON(rec)
-	body["@odata.context"] = graphContext + "communications/callRecords/$entity"
-	if sessions {
-		page, next := s.sessionPage(p.tenant, rec, 0, segments)
+	body["@odata.context"] = exp.context()
+	if exp.sessions {
+		page, next := s.sessionPage(p.tenant, rec, 0, exp.segments)
 		body["sessions"] = page
 		if next != "" {
 			body["sessions@odata.nextLink"] = next
 		}
+	}
+	if exp.participants {
+		page, next := participantPage(p.tenant, rec, 0)
+		body["participants_v2"] = page
+		if next != "" {
+			body["participants_v2@odata.nextLink"] = next
+		}
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// participantPage returns the record's participants_v2 from skip on, one
+// page, and the link to the next page ("" after the last).
+func participantPage(t *Tenant, rec CallRecord, skip int) ([]any, string) {
+	end := min(skip+ParticipantPageSize, len(rec.Participants))
+	page := make([]any, 0, max(end-skip, 0))
+	for i := skip; i < end; i++ {
+		page = append(page, t.participant(rec.Participants[i]))
+	}
+	if end >= len(rec.Participants) {
+		return page, ""
+	}
+	return page, "https://" + GraphHost + "/v1.0/communications/callRecords/" + rec.ID + "/participants_v2?$skiptoken=" + strconv.Itoa(end)
+}
+
+// handleCallRecordParticipants is GET
+// /v1.0/communications/callRecords/{id}/participants_v2 (the "List
+// participants_v2" reference), pages of ParticipantPageSize.
+func (s *Server) handleCallRecordParticipants(w http.ResponseWriter, r *http.Request, c *call) {
+	p, ok := s.graphAuth(w, r, c, permCalls)
+	if !ok {
+		return
+	}
+	skip := 0
+	if v := r.URL.Query().Get("$skiptoken"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: "The $skiptoken is not valid."})
+			return
+		}
+		skip = n
+	}
+	s.mu.Lock()
+	rec, found := p.tenant.calls[strings.ToLower(r.PathValue("id"))]
+	s.mu.Unlock()
+	if !found {
+		s.writeGraphError(w, r, &graphError{status: http.StatusNotFound, code: "NotFound", msg: "The call record was not found."})
+		return
+	}
+	page, next := participantPage(p.tenant, rec, skip)
+	body := map[string]any{"@odata.context": graphContext + "communications/callRecords('" + rec.ID + "')/participants_v2", "value": page}
+	if next != "" {
+		body["@odata.nextLink"] = next
 	}
 	writeJSON(w, http.StatusOK, body)
 }
@@ -400,10 +529,52 @@ func (s *Server) handleCallRecordSessions(w http.ResponseWriter, r *http.Request
 	writeJSON(w, http.StatusOK, body)
 }
 
-// startFilter is a parsed $filter on startDateTime.
+// startFilter is a parsed clause of the list's $filter: a comparison of
+// startDateTime, or (participant set) participants_v2/any(p:p/id eq '...').
 type startFilter struct {
-	op string // gt, ge, lt, le
-	at time.Time
+	op          string // gt, ge, lt, le
+	at          time.Time
+	participant string // a user ID, lower case
+}
+
+// matchRecord reports whether rec satisfies the clause in tenant t.
+func (f startFilter) matchRecord(t *Tenant, rec CallRecord) bool {
+	if f.participant == "" {
+		return f.match(rec.Start)
+	}
+	for _, upn := range rec.Participants {
+		if u, ok := t.dir.User(upn); ok && strings.EqualFold(u.ID, f.participant) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseParticipantAny parses participants_v2/any(p:p/id eq '{id}') (the
+// callRecord list reference, "Example 2: Get call records by participant").
+func parseParticipantAny(clause string) (string, bool) {
+	c := strings.ReplaceAll(clause, " ", "")
+	rest, ok := cutPrefixFold(c, "participants_v2/any(")
+	if !ok || !strings.HasSuffix(rest, ")") {
+		return "", false
+	}
+	v, body, ok := strings.Cut(strings.TrimSuffix(rest, ")"), ":")
+	if !ok || v == "" {
+		return "", false
+	}
+	id, ok := cutPrefixFold(body, v+"/ideq'")
+	if !ok || !strings.HasSuffix(id, "'") || len(id) < 2 {
+		return "", false
+	}
+	return strings.ToLower(strings.TrimSuffix(id, "'")), true
+}
+
+// cutPrefixFold is strings.CutPrefix, ASCII case-insensitive.
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
 }
 
 func (f startFilter) match(t time.Time) bool {
@@ -421,17 +592,21 @@ func (f startFilter) match(t time.Time) bool {
 }
 
 // parseStartFilter parses "startDateTime ge 2026-01-01T00:00:00Z [and
-// startDateTime lt ...]", the only $filter the list supports (besides
-// participants_v2/id, which this fake does not).
+// startDateTime lt ...]" and participants_v2/any(p:p/id eq '{id}'),
+// joined by and: the filters the list reference documents.
 func parseStartFilter(raw string) ([]startFilter, *graphError) {
 	if strings.TrimSpace(raw) == "" {
 		return nil, nil
 	}
 	var out []startFilter
-	for _, part := range strings.Split(raw, " and ") {
+	for _, part := range splitFold(raw, " and ") {
+		if id, ok := parseParticipantAny(strings.TrimSpace(part)); ok {
+			out = append(out, startFilter{participant: id})
+			continue
+		}
 		f := strings.Fields(part)
 		if len(f) != 3 || !strings.EqualFold(f[0], "startDateTime") {
-			return nil, badFilter("Invalid filter clause: only startDateTime with lt, le, gt, ge is supported.")
+			return nil, badFilter("Invalid filter clause: only startDateTime with lt, le, gt, ge and participants_v2/any(p:p/id eq '{id}') are supported.")
 		}
 		op := strings.ToLower(f[1])
 		if op != "lt" && op != "le" && op != "gt" && op != "ge" {
@@ -478,7 +653,7 @@ func (s *Server) handleListCallRecords(w http.ResponseWriter, r *http.Request, c
 	for _, rec := range all {
 		ok := true
 		for _, f := range filters {
-			ok = ok && f.match(rec.Start)
+			ok = ok && f.matchRecord(p.tenant, rec)
 		}
 		if ok {
 			matched = append(matched, rec)

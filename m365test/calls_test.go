@@ -61,14 +61,19 @@ func TestCallRecordEndpoints(t *testing.T) {
 	if err != nil || len(ids) != 130 {
 		t.Fatalf("PlaceCalls: %d %v", len(ids), err)
 	}
-	// The list pages at 100 and filters on startDateTime.
+	// The list pages at 60 (callRecord list reference: "Maximum page
+	// size: 60") and filters on startDateTime.
 	gr := graphDo(t, f, "GET", "/communications/callRecords", tok, nil)
-	if gr.status != 200 || len(gr.body["value"].([]any)) != 100 || gr.body["@odata.nextLink"] == nil {
+	if gr.status != 200 || len(gr.body["value"].([]any)) != 60 || gr.body["@odata.nextLink"] == nil {
 		t.Fatalf("list: %d %v", gr.status, gr.body["@odata.nextLink"])
 	}
 	next := graphDo(t, f, "GET", gr.body["@odata.nextLink"].(string), tok, nil)
-	if next.status != 200 || len(next.body["value"].([]any)) != 30 || next.body["@odata.nextLink"] != nil {
+	if next.status != 200 || len(next.body["value"].([]any)) != 60 || next.body["@odata.nextLink"] == nil {
 		t.Fatalf("page 2: %d %d", next.status, len(next.body["value"].([]any)))
+	}
+	next = graphDo(t, f, "GET", next.body["@odata.nextLink"].(string), tok, nil)
+	if next.status != 200 || len(next.body["value"].([]any)) != 10 || next.body["@odata.nextLink"] != nil {
+		t.Fatalf("page 3: %d %d", next.status, len(next.body["value"].([]any)))
 	}
 	future := url.QueryEscape("startDateTime ge " + time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
 	if gr := graphDo(t, f, "GET", "/communications/callRecords?$filter="+future, tok, nil); gr.status != 200 || len(gr.body["value"].([]any)) != 0 {

@@ -1,11 +1,13 @@
 package m365test_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -137,3 +139,89 @@ func TestDocUsersCount(t *testing.T) {
 }
 
 var _ = m365test.GraphHost
+
+// TestDocCallRecords replays the callRecord get and list reference pages:
+// organizer_v2 by default (example 1), participants_v2 only with
+// $expand=participants_v2 (example 3, pages of 130), sessions' endpoints
+// with associatedIdentity (example 2), the list's participants_v2/any
+// filter and its page size of 60.
+func TestDocCallRecords(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 200)
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID))
+	tok := appToken(t, f, f.contoso.ID)
+	ids, err := f.srv.PlaceCalls(t.Context(), f.contoso.ID, 3)
+	require.NoError(t, err)
+	var many []string
+	for i := range 140 {
+		many = append(many, fmt.Sprintf("user%05d@contoso.onmicrosoft.com", i))
+	}
+	start := time.Now().Add(-time.Hour)
+	big, err := f.srv.StoreCallRecord(f.contoso.ID, m365test.CallRecord{Type: "groupCall", Start: start, End: start.Add(time.Minute),
+		Organizer: many[0], Participants: many})
+	require.NoError(t, err)
+	rec := func(id, expand string) graphResp {
+		path := "/communications/callRecords/" + id
+		if expand != "" {
+			path += "?$expand=" + url.QueryEscape(expand)
+		}
+		gr := graphDo(t, f, "GET", path, tok, nil)
+		require.Equal(t, http.StatusOK, gr.status, "%v", gr.body)
+		return gr
+	}
+
+	t.Run("graph/api/callrecords-callrecord-get/example 1", func(t *testing.T) {
+		gr := rec(ids[0], "")
+		assert.Equal(t, "https://graph.microsoft.com/v1.0/$metadata#communications/callRecords/$entity", gr.body["@odata.context"])
+		org := gr.body["organizer_v2"].(map[string]any)
+		user := org["identity"].(map[string]any)["user"].(map[string]any)
+		assert.Equal(t, org["id"], user["id"])
+		assert.NotEmpty(t, user["displayName"])
+		assert.Equal(t, f.contoso.ID, user["tenantId"])
+		assert.Contains(t, gr.body["organizer_v2@odata.context"], "/organizer_v2/$entity")
+		assert.Contains(t, gr.body["participants_v2@odata.context"], "/participants_v2/$entity")
+		assert.NotContains(t, gr.body, "participants_v2")
+		assert.NotContains(t, gr.body, "sessions")
+	})
+	t.Run("graph/api/callrecords-callrecord-get/example 2", func(t *testing.T) {
+		gr := rec(ids[0], "sessions($expand=segments)")
+		assert.Equal(t, "https://graph.microsoft.com/v1.0/$metadata#communications/callRecords(sessions(segments()))/$entity", gr.body["@odata.context"])
+		ss := gr.body["sessions"].([]any)[0].(map[string]any)
+		for _, side := range []string{"caller", "callee"} {
+			ep := ss[side].(map[string]any)
+			assert.Equal(t, "#microsoft.graph.callRecords.participantEndpoint", ep["@odata.type"])
+			ai := ep["associatedIdentity"].(map[string]any)
+			assert.NotEmpty(t, ai["id"])
+			assert.NotEmpty(t, ai["displayName"])
+			assert.Equal(t, f.contoso.ID, ai["tenantId"])
+			assert.Contains(t, ai["userPrincipalName"], "@contoso.onmicrosoft.com")
+		}
+	})
+	t.Run("graph/api/callrecords-callrecord-get/example 3", func(t *testing.T) {
+		gr := rec(big, "participants_v2")
+		assert.Equal(t, "https://graph.microsoft.com/v1.0/$metadata#communications/callRecords(participants_v2())/$entity", gr.body["@odata.context"])
+		parts := gr.body["participants_v2"].([]any)
+		require.Len(t, parts, m365test.ParticipantPageSize)
+		p0 := parts[0].(map[string]any)
+		assert.Equal(t, f.contoso.UserID(many[0]), p0["id"])
+		assert.Equal(t, many[0], p0["identity"].(map[string]any)["user"].(map[string]any)["userPrincipalName"])
+		next := graphDo(t, f, "GET", gr.body["participants_v2@odata.nextLink"].(string), tok, nil)
+		require.Equal(t, http.StatusOK, next.status)
+		assert.Len(t, values(t, next), 140-m365test.ParticipantPageSize)
+		assert.NotContains(t, next.body, "@odata.nextLink")
+		both := rec(big, "sessions($expand=segments),participants_v2")
+		assert.Equal(t, "https://graph.microsoft.com/v1.0/$metadata#communications/callRecords(sessions(segments()),participants_v2())/$entity", both.body["@odata.context"])
+	})
+	t.Run("graph/api/callrecords-callrecord-list/filter by participant", func(t *testing.T) {
+		who := f.contoso.UserID(many[139])
+		gr := graphDo(t, f, "GET", "/communications/callRecords?$filter="+url.QueryEscape("participants_v2/any(p:p/id eq '"+who+"')"), tok, nil)
+		require.Equal(t, http.StatusOK, gr.status, "%v", gr.body)
+		vs := values(t, gr)
+		require.Len(t, vs, 1)
+		assert.Equal(t, big, vs[0]["id"])
+		since := start.Add(-time.Minute).UTC().Format(time.RFC3339)
+		gr = graphDo(t, f, "GET", "/communications/callRecords?$filter="+url.QueryEscape("startDateTime ge "+since+" and participants_v2/any(p:p/id eq '"+who+"')"), tok, nil)
+		require.Equal(t, http.StatusOK, gr.status, "%v", gr.body)
+		assert.Len(t, values(t, gr), 1)
+	})
+}

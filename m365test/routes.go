@@ -64,6 +64,7 @@ func (s *Server) tlsMux() http.Handler {
 	s.route(mux, "GET /v1.0/communications/callRecords", EndpointCallRecords, true, s.handleListCallRecords)
 	s.route(mux, "GET /v1.0/communications/callRecords/{id}", EndpointCallRecords, true, s.handleCallRecord)
 	s.route(mux, "GET /v1.0/communications/callRecords/{id}/sessions", EndpointCallRecords, true, s.handleCallRecordSessions)
+	s.route(mux, "GET /v1.0/communications/callRecords/{id}/participants_v2", EndpointCallRecords, true, s.handleCallRecordParticipants)
 	s.route(mux, "GET /v1.0/admin/teams/userConfigurations", EndpointTeamsUserConfigurations, true, s.handleTeamsConfigs)
 	s.route(mux, "GET /v1.0/admin/teams/userConfigurations/{id}", EndpointTeamsUserConfigurations, true, s.handleTeamsConfig)
 	s.route(mux, "POST /v1.0/$batch", EndpointBatch, true, s.handleBatch)

@@ -56,25 +56,47 @@ type graphSession struct {
 	Segments []graphSegment `json:"segments"`
 }
 
+// graphEndpoint is a session's caller or callee, a participantEndpoint:
+// associatedIdentity is the current shape (callRecord get reference,
+// example 2); identity, an identitySet, is deprecated and read only when
+// associatedIdentity is absent.
 type graphEndpoint struct {
-	Identity *struct {
-		User *struct {
-			ID          *string `json:"id"`
-			DisplayName *string `json:"displayName"`
-		} `json:"user"`
+	AssociatedIdentity *graphIdentity `json:"associatedIdentity"`
+	Identity           *struct {
+		User *graphIdentity `json:"user"`
 	} `json:"identity"`
 }
 
-func (e *graphEndpoint) name() string {
-	if e == nil || e.Identity == nil || e.Identity.User == nil {
+// graphIdentity is a microsoft.graph.identity.
+type graphIdentity struct {
+	ID          *string `json:"id"`
+	DisplayName *string `json:"displayName"`
+}
+
+// name is the identity's display name, or its ID without one.
+func (u *graphIdentity) name() string {
+	switch {
+	case u == nil:
 		return ""
-	}
-	if u := e.Identity.User; u.DisplayName != nil && *u.DisplayName != "" {
+	case u.DisplayName != nil && *u.DisplayName != "":
 		return *u.DisplayName
-	} else if u.ID != nil {
+	case u.ID != nil:
 		return *u.ID
 	}
 	return ""
+}
+
+func (e *graphEndpoint) name() string {
+	if e == nil {
+		return ""
+	}
+	if n := e.AssociatedIdentity.name(); n != "" {
+		return n
+	}
+	if e.Identity == nil {
+		return ""
+	}
+	return e.Identity.User.name()
 }
 
 type graphSegment struct {
