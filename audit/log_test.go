@@ -176,3 +176,28 @@ func TestCredentialUseCountedPerHour(t *testing.T) {
 		})
 	}
 }
+
+// TestAppendKeepsRequestIDs: the portal's request IDs (24 hex digits)
+// and Graph's (GUIDs) stay in the trail, so an entry can be tied to its
+// logs; a token sent as a request ID is still scrubbed.
+func TestAppendKeepsRequestIDs(t *testing.T) {
+	l := newLog(t, testdb.SQLite(t))
+	for _, id := range []string{"0123456789abcdef01234567", "6f9619ff-8b86-d011-b42d-00cf4fc964ff", "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0In0"} {
+		if err := l.Append(t.Context(), audit.Entry{Actor: "admin", Action: "sync.start", Outcome: audit.Succeeded, RequestID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := l.List(t.Context(), audit.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, e := range p.Entries {
+		got[e.RequestID] = true
+	}
+	for _, want := range []string{"0123456789abcdef01234567", "6f9619ff-8b86-d011-b42d-00cf4fc964ff", "[redacted]"} {
+		if !got[want] {
+			t.Errorf("request IDs stored %v; want %q among them", got, want)
+		}
+	}
+}

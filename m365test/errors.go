@@ -142,6 +142,7 @@ type graphError struct {
 	code       string
 	msg        string
 	retryAfter time.Duration
+	claims     string // a CAE claims challenge of a 401 (base64)
 }
 
 func (e *graphError) Error() string { return e.code + ": " + e.msg }
@@ -152,7 +153,7 @@ func (s *Server) writeGraphError(w http.ResponseWriter, r *http.Request, e *grap
 	w.Header().Set("request-id", reqID)
 	w.Header().Set("client-request-id", r.Header.Get("client-request-id"))
 	if e.status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="https://`+LoginHost+`/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`)
+		w.Header().Set("WWW-Authenticate", challengeHeader(e.claims))
 	}
 	if e.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.retryAfter+time.Second-1)/time.Second)))

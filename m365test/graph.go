@@ -86,6 +86,9 @@ func (s *Server) verifyBearer(r *http.Request) (*principal, *graphError) {
 	if !ok || j.str("iss") != "https://sts.windows.net/"+t.ID+"/" {
 		return nil, unauthorized("Access token validation failure. Invalid issuer or tenant.")
 	}
+	if ge := s.rel.revokedToken(t.ID, j.str("uti")); ge != nil {
+		return nil, ge
+	}
 	p := &principal{tenant: t, clientID: j.str("appid"), scopes: map[string]bool{}, roles: map[string]bool{}}
 	if j.str("idtyp") == "user" {
 		p.delegated = true
@@ -364,7 +367,7 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, c *call) {
 		out = append(out, `,"@odata.count":`...)
 		out = strconv.AppendInt(out, int64(res.Count), 10)
 	}
-	if res.NextSkipToken != "" {
+	if res.NextSkipToken != "" && !s.rel.cutNextLink(p.tenant.ID) {
 		next := url.Values{}
 		for k, v := range qv {
 			next[k] = v

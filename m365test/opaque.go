@@ -20,6 +20,7 @@ const opaqueTokenPrefix = "EwBm365test"
 // accessToken returns the access token for claims: a signed JWT, or with
 // Options.OpaqueAccessTokens an opaque reference the fake resolves.
 func (s *Server) accessToken(claims map[string]any) (string, error) {
+	s.rel.noteIssued(claims)
 	if !s.opts.OpaqueAccessTokens {
 		return s.signer.sign(claims)
 	}

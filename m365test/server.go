@@ -153,6 +153,7 @@ type Server struct {
 	graphMux http.Handler // the TLS listener's handler; $batch dispatches through it
 
 	throttle atomic.Pointer[throttleState] // nil: no throttling
+	rel      reliabilityFaults             // CutNextLinks, RevokeAccessTokens
 }
 
 // NewServer starts a fake cloud with no tenants and no apps. opts may be

@@ -229,6 +229,7 @@ func (s *GraphSource) readUsers(ctx context.Context, cred azcore.TokenCredential
 	defer s.decoders.Put(dec)
 	p := wirePage{users: make([]User, 0, s.pageSize)}
 	estimated := int64(-1)
+	tally := newTally()
 	for next != "" {
 		req, err := s.newRequest(ctx, cred, customer, next, count)
 		if err != nil {
@@ -237,6 +238,7 @@ func (s *GraphSource) readUsers(ctx context.Context, cred azcore.TokenCredential
 		if err := s.fetch(req, customer, dec, &p); err != nil {
 			return err
 		}
+		tally.add(&p)
 		next = p.next
 		if p.count >= 0 {
 			estimated = p.count
@@ -245,7 +247,7 @@ func (s *GraphSource) readUsers(ctx context.Context, cred azcore.TokenCredential
 			return err
 		}
 	}
-	return nil
+	return tally.check(customer)
 }
 
 // decoder returns a page decoder from the pool.

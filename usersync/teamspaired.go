@@ -77,6 +77,7 @@ type pairState struct {
 	parts                []batchPart
 	buf                  []byte // response bodies, reused
 	throttled            int    // consecutive rounds with an inner 429, 503 or 504
+	tally                readTally
 	fn                   func(Page) error
 }
 
@@ -93,7 +94,7 @@ func (s *GraphSource) readPaired(ctx context.Context, cred azcore.TokenCredentia
 		return &m365access.Error{Op: "read users", Customer: customer, Action: m365access.ActionFixFilter,
 			Err: fmt.Errorf("the request URL is %d characters, over the %d Graph accepts in an advanced query: compile the filter with usersync/filter, which splits it into queries within Graph's limits", len(first), filter.MaxURLLength)}
 	}
-	st := &pairState{s: s, ctx: ctx, cred: cred, customer: customer, count: count, tf: tf, tr: tr, estimate: -1, fn: fn,
+	st := &pairState{s: s, ctx: ctx, cred: cred, customer: customer, count: count, tf: tf, tr: tr, estimate: -1, fn: fn, tally: newTally(),
 		page: wirePage{users: make([]User, 0, s.pageSize)}}
 	dec := s.decoder()
 	defer s.decoders.Put(dec)
@@ -116,6 +117,7 @@ func (s *GraphSource) readPaired(ctx context.Context, cred azcore.TokenCredentia
 		if err := s.fetch(req, customer, dec, &st.page); err != nil {
 			return err
 		}
+		st.tally.add(&st.page)
 		st.usersNext = st.page.next
 		if st.page.count >= 0 {
 			st.estimate = st.page.count
@@ -139,6 +141,9 @@ func (s *GraphSource) readPaired(ctx context.Context, cred azcore.TokenCredentia
 			return err
 		}
 	}
+	if err := st.tally.check(st.customer); err != nil {
+		return err
+	}
 	return st.join.drain(st.emit)
 }
 
@@ -156,7 +161,7 @@ func (st *pairState) byID(dec *pageDecoder) error {
 			return err
 		}
 		if st.usersNext == "" {
-			return nil
+			return st.tally.check(st.customer)
 		}
 		req, err := st.s.newRequest(st.ctx, st.cred, st.customer, st.usersNext, st.count)
 		if err != nil {
@@ -165,6 +170,7 @@ func (st *pairState) byID(dec *pageDecoder) error {
 		if err := st.s.fetch(req, st.customer, dec, &st.page); err != nil {
 			return err
 		}
+		st.tally.add(&st.page)
 		st.usersNext = st.page.next
 		if st.page.count >= 0 {
 			st.estimate = st.page.count
@@ -217,6 +223,7 @@ func (st *pairState) round(dec *pageDecoder) error {
 
 // usersPage takes the /users page just decoded into st.page.
 func (st *pairState) usersPage() error {
+	st.tally.add(&st.page)
 	st.usersNext = st.page.next
 	if st.page.count >= 0 {
 		st.estimate = st.page.count

@@ -21,7 +21,21 @@ var (
 	// secretPrefix matches Standard Webhooks and other prefixed secrets
 	// whatever their length.
 	secretPrefix = regexp.MustCompile(`(?i)\b(whsec|sk|xox[a-z]?|ghp|eyJ)[A-Za-z0-9+/_\-.=]{6,}`)
+	// idPattern matches request and correlation IDs: up to 32 hex digits
+	// (the portal's 24, Azure's 32) or a GUID.
+	idPattern = regexp.MustCompile(`^(?:[0-9A-Fa-f]{1,32}|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})$`)
 )
+
+// ID returns a request or correlation ID fit to leave the process: one
+// shaped like an ID (up to 32 hex digits, or a GUID) unchanged, whatever
+// Scrub would make of its run of characters; anything else (a token
+// pasted where an ID belongs) as Scrub returns it.
+func ID(id string) string {
+	if idPattern.MatchString(id) {
+		return id
+	}
+	return Scrub(id)
+}
 
 // Scrub returns msg fit to leave the process: URLs become "[link]", anything
 // shaped like a token or secret "[redacted]", control characters spaces,
