@@ -5,9 +5,10 @@
 //
 // For each customer with QoE settings the Service keeps a change
 // notification subscription on /communications/callRecords (created
-// with the QoE app's client credentials, renewed well before Graph's
-// 4,230-minute limit, recreated after subscriptionRemoved, reauthorized
-// after reauthorizationRequired, backfilled by listing records by
+// with the QoE app's client credentials, replaced under a fresh
+// clientState well before Graph's 4,230-minute limit and after
+// reauthorizationRequired, recreated after a subscriptionRemoved that
+// Graph confirms, backfilled by listing records by
 // startDateTime after missed, deleted when the QoE settings go away or
 // the customer is offboarded).
 //

@@ -218,13 +218,6 @@ func (g *graph) createSubscription(ctx context.Context, sub graphSubscription) (
 	return out, err
 }
 
-func (g *graph) renewSubscription(ctx context.Context, id string, exp time.Time) (graphSubscription, error) {
-	var out graphSubscription
-	err := g.do(ctx, "renew the call records subscription", http.MethodPatch, g.url("/subscriptions/"+url.PathEscape(id)),
-		map[string]any{"expirationDateTime": exp.UTC().Format(time.RFC3339)}, &out)
-	return out, err
-}
-
 func (g *graph) getSubscription(ctx context.Context, id string) (graphSubscription, error) {
 	var out graphSubscription
 	err := g.do(ctx, "read the call records subscription", http.MethodGet, g.url("/subscriptions/"+url.PathEscape(id)), nil, &out)

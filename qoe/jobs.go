@@ -281,18 +281,30 @@ func (s *Service) workLifecycle(ctx context.Context, job *river.Job[LifecycleArg
 	if !ok || row.ID != a.SubscriptionID {
 		return nil // replaced or removed since
 	}
-	switch a.Event {
-	case lifecycleReauthorize:
-		err = s.renew(ctx, a.Customer, row)
-		if notFound(err) {
-			err = s.create(ctx, a.Customer, row.AppID, row.LastSeenStart)
-		}
-	case lifecycleRemoved:
+	// A lifecycle notification only needs the clientState, which the
+	// customer's admin can read from Graph: confirm it with Graph first.
+	g, err := s.graphFor(ctx, a.Customer)
+	if err != nil {
+		return s.snoozeIfThrottled(a.Customer, err)
+	}
+	_, err = g.getSubscription(ctx, row.ID)
+	gone := notFound(err)
+	if err != nil && !gone {
+		return s.snoozeIfThrottled(a.Customer, err)
+	}
+	switch {
+	case a.Event == lifecycleRemoved && !gone:
+		s.log.WarnContext(ctx, "qoe: subscriptionRemoved for a subscription Graph still has; ignored", "customer", a.Customer, "subscription", row.ID)
+		return nil
+	case a.Event == lifecycleRemoved || gone:
+		// Graph lost it: a new one, and a backfill of what it missed.
 		err = s.create(ctx, a.Customer, row.AppID, row.LastSeenStart)
 		if err == nil {
 			_, err = s.insert(ctx, BackfillArgs{Customer: a.Customer, Since: s.backfillSince(row)}, nil)
 		}
-	case lifecycleMissed:
+	case a.Event == lifecycleReauthorize:
+		err = s.renew(ctx, a.Customer, row)
+	case a.Event == lifecycleMissed:
 		_, err = s.insert(ctx, BackfillArgs{Customer: a.Customer, Since: s.backfillSince(row)}, nil)
 	}
 	if err != nil {

@@ -1,9 +1,15 @@
 package qoe_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/m365test"
@@ -18,19 +24,40 @@ func TestLifecycleNotifications(t *testing.T) {
 	}
 	first := e.srv.Subscriptions()[0]
 
-	t.Run("reauthorizationRequired renews", func(t *testing.T) {
-		before, _ := e.svc.Status(ctx, customer)
-		time.Sleep(1100 * time.Millisecond) // expiries have second precision
+	t.Run("a forged subscriptionRemoved is confirmed with Graph and ignored", func(t *testing.T) {
+		// Whoever holds the clientState (the customer's admin can read it
+		// from Graph) sends subscriptionRemoved for a live subscription.
+		before := e.jobs(t, qoe.KindLifecycle)
+		status, _ := e.post(t, "/qoe/lifecycle", `{"value":[{"subscriptionId":"`+first.ID+`","clientState":"`+first.ClientState+
+			`","lifecycleEvent":"subscriptionRemoved","resource":"communications/callRecords","tenantId":"`+e.tenant.ID+`"}]}`)
+		require.Equal(t, http.StatusAccepted, status)
+		waitFor(t, "the lifecycle job ran", func() bool {
+			res, err := e.rc.JobList(ctx, river.NewJobListParams().Kinds(qoe.KindLifecycle).States(rivertype.JobStateCompleted).First(100))
+			return err == nil && len(res.Jobs) >= before+1
+		})
+		subs := e.srv.Subscriptions()
+		require.Len(t, subs, 1, "no second subscription was created")
+		assert.Equal(t, first.ID, subs[0].ID)
+		st, err := e.svc.Status(ctx, customer)
+		require.NoError(t, err)
+		assert.Equal(t, first.ID, st.SubscriptionID)
+	})
+
+	t.Run("reauthorizationRequired replaces the subscription under a new clientState", func(t *testing.T) {
 		if err := e.srv.SendLifecycleNotification(ctx, first.ID, m365test.LifecycleReauthorizationRequired); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "renewed", func() bool {
+		waitFor(t, "replaced", func() bool {
 			st, _ := e.svc.Status(ctx, customer)
-			return st.RenewedAt != nil && st.RenewedAt.After(*before.RenewedAt) && st.ExpiresAt.After(*before.ExpiresAt)
+			return st.SubscriptionID != first.ID && st.State == qoe.StateActive
 		})
-		if e.srv.Subscriptions()[0].ID != first.ID {
-			t.Error("reauthorization replaced the subscription")
-		}
+		subs := e.srv.Subscriptions()
+		require.Len(t, subs, 1, "the old subscription is deleted at Microsoft")
+		assert.NotEqual(t, first.ClientState, subs[0].ClientState, "the clientState rotated")
+		status, _ := e.post(t, "/qoe/notifications", `{"value":[{"subscriptionId":"`+first.ID+`","clientState":"`+first.ClientState+
+			`","changeType":"created","resource":"communications/callRecords/1"}]}`)
+		assert.Equal(t, http.StatusForbidden, status, "the old subscription's notifications are refused")
+		first = subs[0]
 	})
 
 	t.Run("missed backfills", func(t *testing.T) {

@@ -153,11 +153,7 @@ func (s *Service) EnsureSubscription(ctx context.Context, customer string) error
 			s.log.InfoContext(ctx, "qoe: Graph no longer has the subscription; creating a new one", "customer", customer, "subscription", row.ID)
 			return s.create(ctx, customer, appID, row.LastSeenStart)
 		}
-		err := s.renew(ctx, customer, row)
-		if err == nil || !notFound(err) {
-			return err
-		}
-		// Graph no longer knows it: create a new one.
+		return s.renew(ctx, customer, row)
 	} else if found && row.ID != "" && row.AppID != appID {
 		if g, err := s.graphFor(ctx, customer); err == nil {
 			_ = g.deleteSubscription(ctx, row.ID) // the old app's; usually not ours to delete any more
@@ -234,32 +230,23 @@ func (s *Service) create(ctx context.Context, customer, appID string, lastSeen t
 	s.subsMu.Unlock()
 	s.markVerified(customer, sub.ID)
 	s.log.InfoContext(ctx, "qoe: subscription created", "customer", customer, "subscription", sub.ID, "expires", sub.ExpirationDateTime)
+	if old.ID != "" && old.ID != sub.ID && old.AppID == appID {
+		// The replaced one would keep notifying under its clientState
+		// until it expires.
+		if err := g.deleteSubscription(ctx, old.ID); err != nil {
+			s.log.WarnContext(ctx, "qoe: the replaced subscription could not be deleted at Microsoft; it expires by itself and its notifications are refused", "customer", customer, "subscription", old.ID, "err", err)
+		}
+	}
 	return nil
 }
 
-// renew extends a subscription (which also reauthorizes it).
+// renew replaces a subscription due for renewal or reauthorization with
+// a new one under a fresh clientState, and create deletes the old one at
+// Microsoft. Graph's PATCH extends only the expiry, so replacing is how
+// the clientState rotates: one that leaked stops working at the next
+// renewal.
 func (s *Service) renew(ctx context.Context, customer string, row subRow) error {
-	g, err := s.graphFor(ctx, customer)
-	if err != nil {
-		return s.fail(ctx, customer, row.AppID, row, err)
-	}
-	exp := s.now().Add(s.cfg.SubscriptionLifetime).UTC().Truncate(time.Second)
-	sub, err := g.renewSubscription(ctx, row.ID, exp)
-	if err != nil {
-		if notFound(err) {
-			return err
-		}
-		return s.fail(ctx, customer, row.AppID, row, fmt.Errorf("qoe: renew the subscription of customer %q: %w", customer, err))
-	}
-	if sub.ExpirationDateTime.IsZero() {
-		sub.ExpirationDateTime = exp
-	}
-	row.ExpiresAt, row.RenewedAt, row.State, row.LastError = sub.ExpirationDateTime, s.now(), "active", ""
-	if err := s.cfg.Store.putSubscription(ctx, row); err != nil {
-		return err
-	}
-	s.log.InfoContext(ctx, "qoe: subscription renewed", "customer", customer, "subscription", row.ID, "expires", row.ExpiresAt)
-	return nil
+	return s.create(ctx, customer, row.AppID, row.LastSeenStart)
 }
 
 // removeSubscription deletes customer's subscription at Microsoft (best
