@@ -39,12 +39,22 @@ const (
 	QoESubscriptionFailed Type = "qoe.subscription.failed"
 	// CustomerOffboarded: everything held for the customer was erased.
 	CustomerOffboarded Type = "customer.offboarded"
+	// VoiceAssigned: a voice operation set a user's voice (Data.User,
+	// Data.Number, Data.Operation).
+	VoiceAssigned Type = "voice.assigned"
+	// VoiceReleased: a voice operation released a user's numbers and
+	// voice policies.
+	VoiceReleased Type = "voice.released"
+	// VoiceFailed: a voice operation ended failed or partial (Data.State,
+	// Data.Error).
+	VoiceFailed Type = "voice.failed"
 )
 
 // Types lists every event type.
 var Types = []Type{
 	ConnectionConnected, ConnectionFailed, ConnectionRecovered, ConsentGranted, ConsentMissing,
 	SecretExpiring, SecretExpired, SyncSucceeded, SyncFailed, QoESubscriptionFailed, CustomerOffboarded,
+	VoiceAssigned, VoiceReleased, VoiceFailed,
 }
 
 // Valid reports whether t is one of Types.
@@ -97,6 +107,12 @@ type Data struct {
 	DurationMS *int64 `json:"durationMs,omitempty"`
 	// Subscription is a Graph subscription ID (qoe.subscription.failed).
 	Subscription string `json:"subscription,omitempty"`
+	// Operation, User (a user principal name), Number (E.164) and State
+	// (the operation's final state) describe voice.* events.
+	Operation string `json:"operation,omitempty"`
+	User      string `json:"user,omitempty"`
+	Number    string `json:"number,omitempty"`
+	State     string `json:"state,omitempty"`
 }
 
 // Event is one thing that happened to a customer.

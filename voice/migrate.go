@@ -1,0 +1,83 @@
+package voice
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/tenantgate/tenantgate/internal/sqldb"
+)
+
+// migrations are the schema steps, applied in order; migration i brings
+// the schema to version i+1. Append new steps, never edit shipped ones.
+// Both dialects run the same text. Times are Unix nanoseconds.
+var migrations = [][]string{
+	// 1: the inventory, the ranges, holds (reservations and quarantine),
+	// operations.
+	{
+		`CREATE TABLE tenantgate_voice_numbers (
+			customer          TEXT   NOT NULL,
+			number            TEXT   NOT NULL,  -- E.164 with +
+			id                TEXT   NOT NULL,  -- Graph's numberAssignment id
+			number_type       TEXT   NOT NULL,
+			activation_state  TEXT   NOT NULL,
+			assignment_status TEXT   NOT NULL,
+			target_id         TEXT   NOT NULL,
+			target_upn        TEXT   NOT NULL,  -- when voice learnt it
+			capabilities      TEXT   NOT NULL,  -- comma-separated
+			category          TEXT   NOT NULL,
+			location_id       TEXT   NOT NULL,
+			country           TEXT   NOT NULL,
+			city              TEXT   NOT NULL,
+			refreshed_at      BIGINT NOT NULL,
+			PRIMARY KEY (customer, number)
+		)`,
+		`CREATE INDEX tenantgate_voice_numbers_free ON tenantgate_voice_numbers (customer, assignment_status, number)`,
+		`CREATE INDEX tenantgate_voice_numbers_target ON tenantgate_voice_numbers (customer, target_id)`,
+		`CREATE TABLE tenantgate_voice_ranges (
+			customer        TEXT    NOT NULL,
+			name            TEXT    NOT NULL,
+			first_number    TEXT    NOT NULL,
+			last_number     TEXT    NOT NULL,
+			number_type     TEXT    NOT NULL,
+			location_id     TEXT    NOT NULL,
+			quarantine_days INTEGER NOT NULL,
+			PRIMARY KEY (customer, name)
+		)`,
+		// One row per held number: the primary key is what keeps one
+		// number from being handed to two users by two replicas.
+		`CREATE TABLE tenantgate_voice_holds (
+			customer   TEXT   NOT NULL,
+			number     TEXT   NOT NULL,
+			kind       TEXT   NOT NULL,  -- reserved, quarantine
+			holder     TEXT   NOT NULL,  -- the operation (reserved) or the released user
+			until      BIGINT NOT NULL,
+			created_at BIGINT NOT NULL,
+			PRIMARY KEY (customer, number)
+		)`,
+		`CREATE TABLE tenantgate_voice_operations (
+			id          TEXT   NOT NULL PRIMARY KEY,
+			customer    TEXT   NOT NULL,
+			kind        TEXT   NOT NULL,  -- set, release
+			user_id     TEXT   NOT NULL,  -- the Entra object ID
+			state       TEXT   NOT NULL,
+			actor       TEXT   NOT NULL,
+			plan        TEXT   NOT NULL,  -- JSON: what the job does
+			items       TEXT   NOT NULL,  -- JSON: per user, each step's status
+			created_at  BIGINT NOT NULL,
+			updated_at  BIGINT NOT NULL,
+			finished_at BIGINT NOT NULL
+		)`,
+		`CREATE INDEX tenantgate_voice_operations_by_customer ON tenantgate_voice_operations (customer, created_at)`,
+		// Two operations never run on one user at once, whichever replica
+		// starts them.
+		`CREATE UNIQUE INDEX tenantgate_voice_operations_one_per_user ON tenantgate_voice_operations (customer, user_id) WHERE state IN ('queued', 'running')`,
+	},
+}
+
+// migrateLockID is the PostgreSQL advisory lock serializing migrations of
+// concurrent openers ("tgvoicem" in ASCII).
+const migrateLockID = 0x7467_766f_6963_656d
+
+func migrate(ctx context.Context, db *sql.DB, d Dialect) error {
+	return sqldb.Migrate(ctx, db, d, "tenantgate_voice_migrations", migrateLockID, migrations)
+}
