@@ -350,45 +350,31 @@ func pickSKU(skus []sku, plan string) (sku, bool) {
 // and no hold covers, and confirms at Microsoft that it is still free (a
 // number found taken updates the inventory and the next is tried).
 func (s *Service) claimNext(ctx context.Context, g *graph, r Range, holder string, now time.Time) (string, graphNumber, error) {
-	until := now.Add(s.cfg.ReservationTTL)
-	for tries := 0; tries < 50; {
-		cands, err := s.cfg.Store.candidates(ctx, g.customer, r, now, 16)
+	for tries := 0; tries < 20; tries++ {
+		c, ok, err := s.cfg.Store.reserveNext(ctx, g.customer, r, holder, now.Add(s.cfg.ReservationTTL), now)
 		if err != nil {
 			return "", graphNumber{}, err
 		}
-		if len(cands) == 0 {
+		if !ok {
 			break
 		}
-		for _, c := range cands {
-			won, err := s.cfg.Store.hold(ctx, g.customer, c, holdReserved, holder, until, now)
-			if err != nil {
-				return "", graphNumber{}, err
-			}
-			if !won {
-				continue // another operation took it first
-			}
-			tries++
-			gn, ok, err := g.number(ctx, c)
-			if err != nil {
-				_ = s.cfg.Store.unhold(context.WithoutCancel(ctx), g.customer, c, holder)
-				return "", graphNumber{}, err
-			}
-			if ok && gn.AssignmentStatus == "unassigned" {
-				return c, gn, nil
-			}
-			// The inventory was stale: record what Microsoft says.
-			if ok {
-				err = s.cfg.Store.putNumbers(ctx, g.customer, []numberRow{rowOf(gn)}, now)
-			} else {
-				err = s.cfg.Store.deleteNumber(ctx, g.customer, c)
-			}
+		gn, found, err := g.number(ctx, c)
+		if err != nil {
 			_ = s.cfg.Store.unhold(context.WithoutCancel(ctx), g.customer, c, holder)
-			if err != nil {
-				return "", graphNumber{}, err
-			}
-			if tries >= 50 {
-				break
-			}
+			return "", graphNumber{}, err
+		}
+		if found && gn.AssignmentStatus == "unassigned" {
+			return c, gn, nil
+		}
+		// The inventory was stale: record what Microsoft says.
+		if found {
+			err = s.cfg.Store.putNumbers(ctx, g.customer, []numberRow{rowOf(gn)}, now)
+		} else {
+			err = s.cfg.Store.deleteNumber(ctx, g.customer, c)
+		}
+		_ = s.cfg.Store.unhold(context.WithoutCancel(ctx), g.customer, c, holder)
+		if err != nil {
+			return "", graphNumber{}, err
 		}
 	}
 	return "", graphNumber{}, refuse(CodeRangeExhausted, "/range", "range "+r.Name+" has no free number in the inventory (refresh it if numbers were added)")

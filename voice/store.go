@@ -441,6 +441,29 @@ func (s *Store) candidates(ctx context.Context, customer string, r Range, now ti
 	return out, rows.Err()
 }
 
+// reserveNext holds for holder the lowest number of r that the inventory
+// has unassigned and that no live hold covers; ok is false when there is
+// none. Two callers, in one process or in two replicas, never get the
+// same number: each claim is an insert under the holds' primary key.
+func (s *Store) reserveNext(ctx context.Context, customer string, r Range, holder string, until, now time.Time) (string, bool, error) {
+	for {
+		cands, err := s.candidates(ctx, customer, r, now, 16)
+		if err != nil || len(cands) == 0 {
+			return "", false, err
+		}
+		for _, c := range cands {
+			won, err := s.hold(ctx, customer, c, holdReserved, holder, until, now)
+			if err != nil {
+				return "", false, err
+			}
+			if won {
+				return c, true, nil
+			}
+		}
+		// Every candidate was taken meanwhile: read the next ones.
+	}
+}
+
 // hold takes number for holder until until: it succeeds when no live hold
 // of another holder covers the number (an expired one is replaced). The
 // primary key makes the claim atomic across goroutines and replicas.

@@ -101,6 +101,24 @@ func Postgres(t testing.TB) (DB, bool) {
 	return DB{Name: "postgres", DB: db, Dialect: sqldb.Postgres, dsn: u.String()}, true
 }
 
+// Open opens another pool on the same database, as a second replica
+// would; it is closed at the end of the test.
+func (d DB) Open(t testing.TB) *sql.DB {
+	t.Helper()
+	var db *sql.DB
+	var err error
+	if d.Dialect == sqldb.SQLite {
+		db, err = sql.Open("sqlite", sqldb.SQLiteDSN(d.path, true))
+	} else {
+		db, err = sql.Open("pgx", d.dsn)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // Inserter is what a River client offers to enqueue.
 type Inserter interface {
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
