@@ -22,8 +22,10 @@ type Emitter interface {
 	Emit(ctx context.Context, e Event) error
 }
 
-// Inserter enqueues River jobs; a *river.Client satisfies it.
-type Inserter interface {
+// Inserter enqueues River jobs; a *river.Client satisfies it. It is the
+// same type as fleet.Inserter (both alias one interface literal), so a Bus
+// is a fleet plugin without this package importing fleet.
+type Inserter = interface {
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 }
 
@@ -38,8 +40,8 @@ type Options struct {
 	// Endpoints receive every event as a signed webhook. Empty means
 	// in-process subscribers only.
 	Endpoints []Endpoint
-	// Inserter enqueues delivery jobs; see SetInserter when the River
-	// client is created after the Bus.
+	// Inserter enqueues delivery jobs; see UseInserter when the River
+	// client is created after the Bus (as the fleet's is).
 	Inserter Inserter
 	// AllowLoopbackHTTP accepts http:// endpoint URLs to loopback
 	// addresses (demos, tests). Otherwise endpoints must be https.
@@ -137,17 +139,26 @@ func DefaultBackoff(attempt int) time.Duration {
 	return 10 * time.Hour
 }
 
-// SetInserter sets the job runner that deliveries are enqueued on, for a
-// River client created after the Bus (its Workers need Register first),
-// and enqueues the deliveries recorded while there was none.
-func (b *Bus) SetInserter(ctx context.Context, ins Inserter) error {
+// PluginName names the Bus among the fleet's plugins.
+func (b *Bus) PluginName() string { return "events" }
+
+// UseInserter sets the job runner that deliveries are enqueued on, for a
+// River client created after the Bus (its Workers need AddWorkers first),
+// and enqueues the deliveries recorded while there was none. A Bus in
+// fleet.Config.Plugins is given the fleet's client this way. A failure to
+// enqueue the recorded deliveries is logged, not returned: they stay
+// recorded and the next Flush (or start) enqueues them.
+func (b *Bus) UseInserter(ctx context.Context, ins Inserter) error {
 	if ins == nil || isNil(ins) {
-		return errors.New("events: SetInserter needs a non-nil Inserter")
+		return errors.New("events: UseInserter needs a non-nil Inserter")
 	}
 	b.mu.Lock()
 	b.inserter = ins
 	b.mu.Unlock()
-	return b.Flush(ctx)
+	if err := b.Flush(ctx); err != nil {
+		b.log.WarnContext(ctx, "events: webhook deliveries recorded before this start could not be queued yet; the next start or Flush queues them", "err", err.Error())
+	}
+	return nil
 }
 
 // Subscribe calls fn, synchronously, for every event this process emits

@@ -106,10 +106,10 @@ func newBus(t *testing.T, db testdb.DB, opts events.Options) *events.Bus {
 func withRiver(t *testing.T, db testdb.DB, b *events.Bus) {
 	t.Helper()
 	workers := river.NewWorkers()
-	if err := b.Register(workers); err != nil {
+	if err := b.AddWorkers(workers); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.SetInserter(t.Context(), testdb.River(t, db, workers)); err != nil {
+	if err := b.UseInserter(t.Context(), testdb.River(t, db, workers)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -333,7 +333,7 @@ func TestEmitOncePerKeyAcrossReplicas(t *testing.T) {
 }
 
 // Deliveries recorded before the job runner exists are enqueued by
-// SetInserter: the event table is the outbox.
+// UseInserter: the event table is the outbox.
 func TestPendingDeliveriesFlushed(t *testing.T) {
 	db := testdb.SQLite(t)
 	secret := events.GenerateSecret()

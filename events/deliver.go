@@ -32,11 +32,11 @@ type DeliverArgs struct {
 // Kind returns DeliverKind.
 func (DeliverArgs) Kind() string { return DeliverKind }
 
-// Register adds the webhook delivery worker to workers, the Workers of
+// AddWorkers adds the webhook delivery worker to workers, the Workers of
 // the River client that Inserter is.
-func (b *Bus) Register(workers *river.Workers) error {
+func (b *Bus) AddWorkers(workers *river.Workers) error {
 	if workers == nil {
-		return fmt.Errorf("events: Register needs a *river.Workers")
+		return fmt.Errorf("events: AddWorkers needs a *river.Workers")
 	}
 	return river.AddWorkerSafely[DeliverArgs](workers, &deliverWorker{b: b})
 }

@@ -13,7 +13,7 @@
 //
 // Webhook deliveries are River jobs (github.com/riverqueue/river): Emit
 // enqueues one job per endpoint through an Inserter (a *river.Client
-// satisfies it) and the worker that Bus.Register adds to a
+// satisfies it) and the worker that Bus.AddWorkers adds to a
 // *river.Workers sends it, retrying with backoff. The job holds the
 // signed body, never the signing secret: secrets stay in the process
 // configuration and sign each attempt with a fresh webhook-timestamp.
@@ -22,6 +22,9 @@
 // Payloads never hold a secret, a token or a link: event data has fixed
 // fields, and error messages pass through Scrub, which removes URLs and
 // anything shaped like a token.
+//
+// A Bus is a fleet plugin: put it in fleet.Config.Plugins and the fleet
+// adds its worker (AddWorkers) and gives it the River client (UseInserter).
 //
 // Connection state changes come from m365access: pass Bus.OnConnection as
 // m365access.Config.OnEvent. CheckExpiry turns a customer's status into

@@ -38,11 +38,11 @@ func Example() {
 		fmt.Println(strings.TrimSpace(fmt.Sprint(e.Type, " ", e.Data.Customer, " ", e.Data.Action)))
 	})
 	workers := river.NewWorkers()
-	if err := bus.Register(workers); err != nil {
+	if err := bus.AddWorkers(workers); err != nil {
 		log.Fatal(err)
 	}
 	// ... river.NewClient(driver, &river.Config{Workers: workers, ...}),
-	// then bus.SetInserter(ctx, client).
+	// then bus.UseInserter(ctx, client).
 
 	// m365access.Config{OnEvent: bus.OnConnection, ...} reports changes:
 	bus.OnConnection(m365access.Event{Customer: "contoso", From: m365access.StateNotConnected, To: m365access.StateConnected, Transition: "1/1"})

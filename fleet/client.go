@@ -8,9 +8,11 @@ import (
 )
 
 // Inserter enqueues jobs: the Insert method of *river.Client, which
-// Fleet.Inserter returns. Packages that add their own job kinds define the
-// same small interface where they consume it.
-type Inserter interface {
+// Fleet.Inserter returns and PluginInserter.UseInserter is given. It is an
+// alias of an interface literal so that a package fleet imports (events)
+// can declare the identical type without importing fleet and still
+// satisfy PluginInserter.
+type Inserter = interface {
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 }
 

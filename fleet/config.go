@@ -81,10 +81,15 @@ type Config struct {
 	// nothing.
 	Events Events
 
-	// Workers registers the workers of job kinds other packages define.
+	// Plugins are the packages that plug into the fleet (qoe, events,
+	// voice): New calls their optional steps in order; see Plugin.
+	Plugins []Plugin
+
+	// Workers registers the workers of job kinds other packages define;
+	// a lower-level hook than Plugins, for a function without a plugin.
 	Workers []RegisterFunc
 	// PeriodicJobs are added to the client's periodic jobs; River's
-	// elected leader enqueues them.
+	// elected leader enqueues them. A lower-level hook than Plugins.
 	PeriodicJobs []*river.PeriodicJob
 
 	// CheckInterval is how often each customer gets a health check.
@@ -127,8 +132,9 @@ type Config struct {
 	// that report what they did (OffboardReporter) before the fleet's own
 	// erasure steps, so that they can still reach Microsoft with the
 	// customer's credentials, the others after them. Each must be
-	// idempotent (the job may retry). Packages that hold customer data (QoE subscriptions and
-	// calls, for example) plug in here.
+	// idempotent (the job may retry). The hooks of Plugins
+	// (PluginOffboard) follow these. Packages that hold customer data
+	// (QoE subscriptions and calls, for example) plug in as a Plugin.
 	Offboard []OffboardHook
 
 	// Budget, when set, is this process's Graph budget (the one under its
@@ -194,6 +200,7 @@ func (cfg Config) check() (Config, error) {
 			errs = append(errs, fmt.Errorf("config: Workers[%d] is nil", i))
 		}
 	}
+	errs = append(errs, checkPlugins(cfg.Plugins)...)
 	for i, h := range cfg.Offboard {
 		if isNil(h) {
 			errs = append(errs, fmt.Errorf("config: Offboard[%d] is nil", i))

@@ -24,7 +24,10 @@
 // customer's admin can remove at Microsoft (the provider's enterprise
 // application, their own app registration's credential), the exact step.
 //
-// Other packages add their own job kinds: they register workers through
-// Config.Workers, add periodic jobs through Config.PeriodicJobs, and enqueue
-// through Fleet.Inserter, which has the Insert method of *river.Client.
+// Other packages (qoe, events, voice) plug in as a Plugin in
+// Config.Plugins: New calls the small optional interfaces each implements
+// (workers, periodic jobs, offboarding hooks, the Graph budget, then the
+// inserter) in order, as River calls its plugins and hooks. Config.Workers,
+// Config.PeriodicJobs and Config.Offboard remain as lower-level hooks for a
+// function without a plugin; Fleet.Inserter enqueues from outside.
 package fleet

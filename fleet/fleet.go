@@ -49,7 +49,8 @@ type Fleet struct {
 
 // New checks cfg, migrates River's tables to the current version and
 // builds the River client with the fleet's workers, those cfg.Workers
-// registers and the periodic jobs. It does not start working: call Start.
+// registers and the periodic jobs, calling the steps of cfg.Plugins in
+// order (see Plugin). It does not start working: call Start.
 func New(ctx context.Context, cfg Config) (*Fleet, error) {
 	cfg, err := cfg.check()
 	if err != nil {
@@ -65,12 +66,17 @@ func New(ctx context.Context, cfg Config) (*Fleet, error) {
 			return nil, fmt.Errorf("fleet: Workers[%d]: %w", i, err)
 		}
 	}
+	periodic, offboard, err := f.addPlugins(workers)
+	if err != nil {
+		return nil, err
+	}
+	f.cfg.Offboard = append(append([]OffboardHook(nil), cfg.Offboard...), offboard...)
 	rc := &river.Config{
 		ID:                   cfg.ID,
 		Logger:               cfg.Logger,
 		Workers:              workers,
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers}},
-		PeriodicJobs:         append(f.periodicJobs(), cfg.PeriodicJobs...),
+		PeriodicJobs:         append(append(f.periodicJobs(), cfg.PeriodicJobs...), periodic...),
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		MaxAttempts:          cfg.MaxAttempts,
@@ -89,6 +95,9 @@ func New(ctx context.Context, cfg Config) (*Fleet, error) {
 		}
 		f.client = c
 		f.replica = c.ID()
+		if err := f.usePluginInserter(ctx); err != nil {
+			return nil, err
+		}
 		return f, nil
 	}
 	db, err := openSQLite(cfg.SQLitePath)
@@ -109,6 +118,10 @@ func New(ctx context.Context, cfg Config) (*Fleet, error) {
 		return nil, fmt.Errorf("fleet: river client: %w", err)
 	}
 	f.client, f.sqlite = c, db
+	if err := f.usePluginInserter(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return f, nil
 }
 

@@ -28,6 +28,7 @@
 // *river.Workers, PeriodicJobs returns the renewal pass, the daily PSTN
 // pull (getDirectRoutingCalls and getPstnCalls: per SBC FQDN attempts,
 // successes, final SIP codes, minutes) and the retention purge, and
-// SetInserter gives the Service the client to enqueue with. Offboard
-// fits fleet's offboarding hook.
+// UseInserter gives the Service the client to enqueue with; OffboardHooks
+// returns the Service, whose Offboard erases a customer. The Service is a
+// fleet.Plugin: in fleet.Config.Plugins, the fleet calls all of these.
 package qoe

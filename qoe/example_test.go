@@ -82,7 +82,9 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	svc.SetInserter(client)
+	if err := svc.UseInserter(ctx, client); err != nil {
+		panic(err)
+	}
 	if err := client.Start(ctx); err != nil {
 		panic(err)
 	}

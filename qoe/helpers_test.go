@@ -25,6 +25,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/qoe"
@@ -66,7 +67,7 @@ type backend struct {
 
 // riverClient is what the tests use of a *river.Client of either driver.
 type riverClient interface {
-	qoe.Inserter
+	fleet.Inserter
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
 	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
@@ -273,7 +274,9 @@ func (e *env) start(t testing.TB, work bool) {
 			t.Fatal(err)
 		}
 	}
-	svc.SetInserter(rc)
+	if err := svc.UseInserter(t.Context(), rc); err != nil {
+		t.Fatal(err)
+	}
 	e.svc, e.store, e.rc = svc, st, rc
 	mux := http.NewServeMux()
 	mux.Handle("POST /qoe/notifications", svc.Handler())

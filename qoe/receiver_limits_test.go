@@ -130,9 +130,10 @@ func newLimitsEnv(t *testing.T, limits qoe.ReceiverLimits) *limitsEnv {
 	logs := &countingHandler{levels: map[slog.Level]int{}}
 	clk := &clock{t: time.Now()}
 	cfg := e.cfg
-	cfg.Store, cfg.Jobs, cfg.Logger, cfg.Now, cfg.Receiver = st, e.rc, slog.New(logs), clk.now, limits
+	cfg.Store, cfg.Logger, cfg.Now, cfg.Receiver = st, slog.New(logs), clk.now, limits
 	svc, err := qoe.New(cfg)
 	require.NoError(t, err)
+	require.NoError(t, svc.UseInserter(t.Context(), e.rc))
 	return &limitsEnv{env: e, svc: svc, queries: n, logs: logs, clk: clk, subID: sub.ID, state: sub.ClientState}
 }
 

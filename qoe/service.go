@@ -29,12 +29,6 @@ type Access interface {
 	QoECredential(customer string) azcore.TokenCredential
 }
 
-// Inserter enqueues jobs: the Insert method of *river.Client (and of the
-// fleet's client).
-type Inserter interface {
-	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
-}
-
 // Config configures New. Access, Store and NotificationURL are required;
 // every other zero value is a documented default.
 type Config struct {
@@ -42,10 +36,6 @@ type Config struct {
 	Access Access
 	// Store keeps subscriptions and call data.
 	Store *Store
-	// Jobs enqueues the package's jobs; nil until SetInserter is called
-	// (the River client is built after AddWorkers registered the
-	// workers). The receiver answers 503 without one, so Graph retries.
-	Jobs Inserter
 	// HTTPClient's transport carries the Graph requests (Graph's
 	// middleware pipeline without its retries runs on top: a 429 snoozes
 	// the job instead of sleeping in it). Nil means http.DefaultClient.
@@ -124,7 +114,7 @@ type Service struct {
 	stats counters
 }
 
-type inserterBox struct{ Inserter }
+type inserterBox struct{ fleet.Inserter }
 
 type cachedSub struct {
 	customer string
@@ -230,24 +220,38 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, http: gc, log: cfg.Logger, now: cfg.Now, subs: map[string]cachedSub{}, misses: map[string]time.Time{},
 		slots: make(chan struct{}, cfg.Receiver.MaxConcurrent), clients: newClientLimiter(cfg.Receiver.PerClient, cfg.Now),
 		custLocks: map[string]*sync.Mutex{}, checked: map[string]string{}, throttled: map[string]time.Time{}}
-	if !isNil(cfg.Jobs) {
-		s.SetInserter(cfg.Jobs)
-	}
 	return s, nil
 }
 
-// SetInserter sets the job inserter, normally the River client built
-// after AddWorkers. It may be called once more to replace it.
-func (s *Service) SetInserter(ins Inserter) {
+// The Service is a fleet plugin: put it in fleet.Config.Plugins.
+var (
+	_ fleet.PluginWorkers      = (*Service)(nil)
+	_ fleet.PluginPeriodicJobs = (*Service)(nil)
+	_ fleet.PluginOffboard     = (*Service)(nil)
+	_ fleet.PluginInserter     = (*Service)(nil)
+)
+
+// PluginName names the Service among the fleet's plugins.
+func (s *Service) PluginName() string { return "qoe" }
+
+// OffboardHooks returns the Service itself: offboarding a customer
+// deletes its subscription at Microsoft and its calls (OffboardItems).
+func (s *Service) OffboardHooks() []fleet.OffboardHook { return []fleet.OffboardHook{s} }
+
+// UseInserter sets the job inserter, the River client built after
+// AddWorkers registered the workers (a fleet gives it its client). Until
+// then the receiver answers 503, so Graph retries. It may be called once
+// more to replace it.
+func (s *Service) UseInserter(_ context.Context, ins fleet.Inserter) error {
 	if isNil(ins) {
-		s.jobs.Store(nil)
-		return
+		return errors.New("qoe: UseInserter needs a non-nil Inserter")
 	}
 	s.jobs.Store(&inserterBox{ins})
+	return nil
 }
 
 // errNoInserter is returned while no inserter is set.
-var errNoInserter = errors.New("qoe: no job inserter yet (SetInserter)")
+var errNoInserter = errors.New("qoe: no job inserter yet (UseInserter, or the Service in fleet.Config.Plugins)")
 
 func (s *Service) insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 	b := s.jobs.Load()

@@ -455,11 +455,13 @@ func (a *app) openFleet(ctx context.Context, syncer *usersync.Syncer, h hooks) e
 		ProviderAppID: a.providerAppID,
 		CheckInterval: a.cfg.CheckInterval, PlanInterval: h.planInterval,
 		SyncInterval: func(string) time.Duration { return a.cfg.SyncInterval },
-		Offboard:     append(append([]fleet.OffboardHook{fleet.OffboardFunc(a.offboarded)}, h.offboard...), a.qoe), Logger: a.log,
-		// Call records (subscriptions, notifications, fetches, PSTN pulls,
-		// the retention purge) and webhook deliveries are River jobs too.
-		Workers: []fleet.RegisterFunc{a.qoe.AddWorkers, a.bus.Register}, PeriodicJobs: a.qoe.PeriodicJobs(),
+		Offboard:     append([]fleet.OffboardHook{fleet.OffboardFunc(a.offboarded)}, h.offboard...), Logger: a.log,
 		Events: a.bus,
+		// The packages that plug into the fleet: webhook deliveries and
+		// call records (subscriptions, notifications, fetches, PSTN pulls,
+		// the retention purge) are River jobs of its client too; qoe's
+		// offboarding hook follows Offboard's.
+		Plugins: []fleet.Plugin{a.bus, a.qoe},
 	}
 	if a.cfg.Mode == modeProduction {
 		pool, err := pgxpool.New(ctx, a.cfg.PostgresDSN)
@@ -475,10 +477,5 @@ func (a *app) openFleet(ctx context.Context, syncer *usersync.Syncer, h hooks) e
 		return fmt.Errorf("the job queue: %w", err)
 	}
 	a.fleet = f
-	a.qoe.SetInserter(f.Inserter())
-	// Webhook deliveries are jobs of the fleet's River client.
-	if err := a.bus.SetInserter(ctx, f.Inserter()); err != nil {
-		a.log.Warn("webhook deliveries recorded before this start could not be queued yet; they are retried at the next start", "err", err.Error())
-	}
 	return nil
 }
