@@ -64,9 +64,11 @@ type Config struct {
 	// Manager uses.
 	Store tokenstore.Store
 
-	// Syncer runs user syncs (its Source, Sink, Compile and Logger are
-	// used; Filters nil means each customer's saved userFilter). Nil
-	// disables sync jobs.
+	// Syncer runs user syncs: the fleet's syncs call its SyncCustomer
+	// (with options for their progress), so they share its in-progress
+	// guard with the host's own calls, and a fleet sync of a customer the
+	// host is syncing waits for it. Filters nil means each customer's
+	// saved userFilter. Nil disables sync jobs.
 	Syncer *usersync.Syncer
 	// Users counts the synced users for the run records; optional.
 	Users UserCounter

@@ -158,6 +158,20 @@ func (f *Fleet) CancelSync(ctx context.Context, customer string) (SyncRun, error
 	return run, nil
 }
 
+// inProgressSnooze is how long a sync waits when the host's own sync of
+// the customer is running.
+const inProgressSnooze = 30 * time.Second
+
+// savedFilters reads each customer's saved userFilter, for a Syncer
+// without Filters.
+func (f *Fleet) savedFilters(ctx context.Context, customer string) (string, error) {
+	st, err := f.cfg.Access.GetSettings(ctx, customer)
+	if errors.Is(err, tokenstore.ErrNotFound) {
+		return "", nil
+	}
+	return st.UserFilter, err
+}
+
 func runID(job int64) string { return "job-" + strconv.FormatInt(job, 10) }
 
 // workSync runs one user sync, recording its progress (a heartbeat every
@@ -181,24 +195,13 @@ func (f *Fleet) workSync(ctx context.Context, job *river.Job[SyncArgs]) error {
 		return err
 	}
 	var mu sync.Mutex
-	base := f.cfg.Syncer
-	sy := &usersync.Syncer{Source: base.Source, Sink: base.Sink, Filters: base.Filters, Compile: base.Compile, Logger: base.Logger, Delta: base.Delta,
-		OnProgress: func(p usersync.Progress) {
-			mu.Lock()
-			live.Progress = progressOf(p.Pages, p.Read, p.Matched, p.Estimate, false)
-			mu.Unlock()
-			if base.OnProgress != nil {
-				base.OnProgress(p)
-			}
-		}}
-	if sy.Filters == nil {
-		sy.Filters = usersync.FilterFunc(func(ctx context.Context, customer string) (string, error) {
-			st, err := f.cfg.Access.GetSettings(ctx, customer)
-			if errors.Is(err, tokenstore.ErrNotFound) {
-				return "", nil
-			}
-			return st.UserFilter, err
-		})
+	opts := []usersync.SyncOption{usersync.WithProgress(func(p usersync.Progress) {
+		mu.Lock()
+		live.Progress = progressOf(p.Pages, p.Read, p.Matched, p.Estimate, false)
+		mu.Unlock()
+	})}
+	if f.cfg.Syncer.Filters == nil {
+		opts = append(opts, usersync.WithFilters(usersync.FilterFunc(f.savedFilters)))
 	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -220,7 +223,7 @@ func (f *Fleet) workSync(ctx context.Context, job *river.Job[SyncArgs]) error {
 			}
 		}
 	})
-	res := sy.SyncCustomer(ctx, customer)
+	res := f.cfg.Syncer.SyncCustomer(ctx, customer, opts...)
 	close(done)
 	wg.Wait()
 
@@ -251,6 +254,12 @@ func (f *Fleet) workSync(ctx context.Context, job *river.Job[SyncArgs]) error {
 			run.State = RunFailed
 		}
 		jobErr = res.Err
+	case errors.Is(res.Err, usersync.ErrInProgress):
+		// The host's own sync of the customer (same Syncer) is running:
+		// run after it, without spending an attempt.
+		run.State, run.Error = RunRetrying, &RunError{Code: "inProgress", Action: string(m365access.ActionWaitAndRetry),
+			Message: "another sync of this customer is running in this process; this one runs after it"}
+		jobErr = river.JobSnooze(inProgressSnooze)
 	case retryable(res.Err) && !final:
 		run.State, run.Error = RunRetrying, runErrorOf(res)
 		jobErr = fmt.Errorf("fleet: sync of %q: %w", customer, res.Err)

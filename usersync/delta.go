@@ -144,7 +144,7 @@ type roundPlan struct {
 // delta round costs about as many requests as the last one did (at least
 // one), a full read as many pages as the last full read had. A full read
 // of one page is never replaced, and then takes no delta link.
-func (s *Syncer) planRound(ctx context.Context, customer, filter string, q Query) (roundPlan, error) {
+func (s *Syncer) planRound(ctx context.Context, customer, filter string, q Query, want Round) (roundPlan, error) {
 	plan := roundPlan{round: RoundFull, key: QueryKey(filter, q)}
 	if !s.Delta.Enabled {
 		plan.reason = "delta rounds are off"
@@ -185,6 +185,10 @@ func (s *Syncer) planRound(ctx context.Context, customer, filter string, q Query
 		plan.track = false
 	case cp.DeltaLink == "":
 		plan.reason = "no delta link stored"
+	case want == RoundFull:
+		plan.reason = "a full read was asked for"
+	case want == RoundDelta:
+		plan.round, plan.reason, plan.track = RoundDelta, "a delta round was asked for", false
 	case cp.Rounds >= every:
 		plan.reason = "periodic full read (delta rounds)"
 	case !cp.FullAt.IsZero() && time.Since(cp.FullAt) >= after:
@@ -200,7 +204,7 @@ func (s *Syncer) planRound(ctx context.Context, customer, filter string, q Query
 // deltaRound applies the changes since the stored delta link. expired
 // reports a link the source no longer accepts: nothing was changed, and
 // the caller reads every user instead.
-func (s *Syncer) deltaRound(ctx context.Context, customer string, q Query, plan roundPlan, res *Result) (expired bool) {
+func (s *Syncer) deltaRound(ctx context.Context, customer string, q Query, plan roundPlan, res *Result, o *syncOptions) (expired bool) {
 	src := s.Source.(DeltaSource)
 	pass, err := s.Sink.(DeltaSink).BeginDelta(ctx, customer)
 	if err != nil {
@@ -238,7 +242,7 @@ func (s *Syncer) deltaRound(ctx context.Context, customer string, q Query, plan 
 			}
 			res.Removed += c.Removed
 		}
-		s.progress(Progress{Customer: customer, Pages: res.Pages, Read: res.Read,
+		s.progress(o, Progress{Customer: customer, Pages: res.Pages, Read: res.Read,
 			Matched: res.Matched, Estimate: res.Estimate})
 		return nil
 	})

@@ -137,14 +137,18 @@ func (s *Syncer) Sync(ctx context.Context, customers ...string) []Result {
 // SyncCustomer syncs one customer's users: reads them all, then commits,
 // which removes the users the pass did not see. On any failure it aborts
 // the pass and the sink keeps every user of the last committed pass.
-func (s *Syncer) SyncCustomer(ctx context.Context, customer string) (res Result) {
+// opts change this call only (progress, filter, kind of read). While a
+// sync of the customer runs through this Syncer, another gives
+// ErrInProgress.
+func (s *Syncer) SyncCustomer(ctx context.Context, customer string, opts ...SyncOption) (res Result) {
+	o := newSyncOptions(s, opts)
 	res = Result{Customer: customer, Estimate: -1, Started: time.Now()}
 	ctx, span := telemetry.Start(ctx, "usersync.SyncCustomer", customer)
 	defer func() {
 		res.Duration = time.Since(res.Started)
 		res.Action = actionOf(res.Err)
 		recordSync(ctx, span, res)
-		s.progress(Progress{Customer: customer, Pages: res.Pages, Read: res.Read,
+		s.progress(o, Progress{Customer: customer, Pages: res.Pages, Read: res.Read,
 			Matched: res.Matched, Estimate: res.Estimate, Done: true})
 		s.log(res)
 	}()
@@ -162,19 +166,19 @@ func (s *Syncer) SyncCustomer(ctx context.Context, customer string) (res Result)
 	}
 	defer s.release(customer)
 
-	q, text, err := s.query(ctx, customer)
+	q, text, err := s.query(ctx, customer, o.filters)
 	if err != nil {
 		res.Err = err
 		return res
 	}
-	plan, err := s.planRound(ctx, customer, text, q)
+	plan, err := s.planRound(ctx, customer, text, q, o.round)
 	if err != nil {
 		res.Err = wrapf(err, "usersync: read the checkpoint of customer %q", customer)
 		return res
 	}
 	res.Round, res.Reason = plan.round, plan.reason
 	if plan.round == RoundDelta {
-		if expired := s.deltaRound(ctx, customer, q, plan, &res); !expired {
+		if expired := s.deltaRound(ctx, customer, q, plan, &res, o); !expired {
 			return res
 		}
 		plan.round, plan.track = RoundFull, true
@@ -221,7 +225,7 @@ func (s *Syncer) SyncCustomer(ctx context.Context, customer string) (res Result)
 			}
 			res.Counts = res.Counts.Add(c)
 		}
-		s.progress(Progress{Customer: customer, Pages: res.Pages, Read: res.Read,
+		s.progress(o, Progress{Customer: customer, Pages: res.Pages, Read: res.Read,
 			Matched: res.Matched, Estimate: res.Estimate})
 		return nil
 	})
@@ -318,11 +322,11 @@ func recordSync(ctx context.Context, span trace.Span, res Result) {
 
 // query reads and compiles the customer's filter; it also returns the
 // filter text.
-func (s *Syncer) query(ctx context.Context, customer string) (Query, string, error) {
-	if isNil(s.Filters) {
+func (s *Syncer) query(ctx context.Context, customer string, filters FilterSource) (Query, string, error) {
+	if isNil(filters) {
 		return Query{}, "", nil
 	}
-	text, err := s.Filters.UserFilter(ctx, customer)
+	text, err := filters.UserFilter(ctx, customer)
 	if err != nil {
 		return Query{}, "", fmt.Errorf("usersync: read user filter of customer %q: %w", customer, err)
 	}
@@ -359,9 +363,12 @@ func (s *Syncer) release(customer string) {
 	delete(s.running, customer)
 }
 
-func (s *Syncer) progress(p Progress) {
+func (s *Syncer) progress(o *syncOptions, p Progress) {
 	if s.OnProgress != nil {
 		s.OnProgress(p)
+	}
+	if o.progress != nil {
+		o.progress(p)
 	}
 }
 
