@@ -139,112 +139,186 @@ func (f *Fleet) Offboard(ctx context.Context, customer string) (Job, error) {
 	return j, nil
 }
 
-// workOffboard erases the customer: its running sync is cancelled first,
-// then the hooks that report (OffboardReporter) run while the customer's
-// credentials still exist (QoE deletes its subscription at Microsoft with
-// its app's token), then the Manager forgets it (settings, secrets, token
-// cache), its invitations are revoked, its synced users purged, the other
-// hooks run and the fleet's own records go.
+// workOffboard erases the customer by running offboardSteps in order.
 // Each step is recorded in the offboarding report, which starts with what
 // only the customer's admin can remove at Microsoft (read from the
 // settings before they are erased). The registry entry is replaced by a
 // tombstone holding the report last, so the customer stays "offboarding"
-// until everything succeeded.
+// until every step succeeded; the job retries from the first step, and
+// every step is idempotent.
 func (f *Fleet) workOffboard(ctx context.Context, job *river.Job[OffboardArgs]) error {
 	customer := job.Args.Customer
 	rep, err := f.startReport(ctx, customer, job.ID)
 	if err != nil {
 		return err
 	}
-	note := func(it OffboardItem) error {
-		rep.set(it)
-		if err := putReport(ctx, f.cfg.Store, reportKey(customer), rep); err != nil {
-			return fmt.Errorf("fleet: offboard %q: record the report: %w", customer, err)
-		}
-		return nil
-	}
-	if err := f.stopSync(ctx, customer); err != nil {
-		return err
-	}
-	for i, h := range f.cfg.Offboard {
-		if r, ok := h.(OffboardReporter); ok {
-			items, err := r.OffboardItems(ctx, customer)
-			if err != nil {
-				return fmt.Errorf("fleet: offboard %q: hook %d: %w", customer, i, err)
-			}
-			for _, it := range items {
-				rep.set(it)
-			}
-			if err := note(OffboardItem{}); err != nil {
-				return err
-			}
-		}
-	}
-	if fg, ok := f.cfg.Access.(Forgetter); ok {
-		if err := fg.Forget(ctx, customer); err != nil {
-			return fmt.Errorf("fleet: offboard %q: forget the connection: %w", customer, err)
-		}
-		if err := note(OffboardItem{Item: "secrets", Result: OffboardDeleted,
-			Detail: "the settings, every sealed secret (client secret, certificate, password), the token connection and the refresh-token cache are deleted from tenantgate's store"}); err != nil {
-			return err
-		}
-	}
-	if f.cfg.Invitations != nil {
-		n, err := revokeInvitations(ctx, f.cfg.Invitations, customer)
-		if err != nil {
-			return fmt.Errorf("fleet: offboard %q: revoke invitations: %w", customer, err)
-		}
-		if n == 0 {
-			n = rep.counts["invitations"] // a retry after an attempt revoked them
-		}
-		it := OffboardItem{Item: "invitations", Result: OffboardNothing, Detail: "no live invitation"}
-		if n > 0 {
-			it = OffboardItem{Item: "invitations", Result: OffboardRevoked, Detail: fmt.Sprintf("%d live invitation(s) revoked; their links no longer work", n)}
-		}
-		rep.counts["invitations"] = n
-		if err := note(it); err != nil {
-			return err
-		}
-	}
-	if f.cfg.Syncer != nil {
-		if p, ok := f.cfg.Syncer.Sink.(UserPurger); ok {
-			if err := p.Purge(ctx, customer); err != nil {
-				return fmt.Errorf("fleet: offboard %q: purge synced users: %w", customer, err)
-			}
-			if err := note(OffboardItem{Item: "syncedUsers", Result: OffboardDeleted, Detail: "every synced user and the sync checkpoints are deleted"}); err != nil {
-				return err
-			}
-		}
-	}
-	for i, h := range f.cfg.Offboard {
-		if _, ok := h.(OffboardReporter); ok {
-			continue
-		}
-		if err := h.Offboard(ctx, customer); err != nil {
-			return fmt.Errorf("fleet: offboard %q: hook %d: %w", customer, i, err)
-		}
-	}
-	for _, k := range []tokenstore.Key{stateKey(customer), syncRunKey(customer)} {
-		if err := deleteKey(ctx, f.cfg.Store, k); err != nil {
-			return fmt.Errorf("fleet: offboard %q: %w", customer, err)
-		}
-	}
-	now := f.now()
-	rep.set(OffboardItem{Item: "fleetRecords", Result: OffboardDeleted, Detail: "the customer's checks, sync runs and schedule are deleted; its audit trail is kept"})
-	rep.FinishedAt = &now
-	data, err := json.Marshal(tombstone{At: now, Job: job.ID, Report: &rep.OffboardReport})
-	if err != nil {
-		return err
-	}
-	if _, err := f.cfg.Store.Put(ctx, tokenstore.Record{Key: tombstoneKey(customer), Data: data}, 0); err != nil && !errors.Is(err, tokenstore.ErrConflict) {
-		return fmt.Errorf("fleet: offboard %q: %w", customer, err)
-	}
-	for _, k := range []tokenstore.Key{registryKey(customer), reportKey(customer)} {
-		if err := deleteKey(ctx, f.cfg.Store, k); err != nil {
-			return fmt.Errorf("fleet: offboard %q: %w", customer, err)
+	o := &offboarding{f: f, customer: customer, job: job.ID, rep: rep}
+	for _, st := range offboardSteps {
+		if err := st.run(ctx, o); err != nil {
+			return fmt.Errorf("fleet: offboard %q: %s: %w", customer, st.name, err)
 		}
 	}
 	f.cfg.Logger.InfoContext(ctx, "fleet: customer offboarded", "customer", customer, "job", job.ID)
+	return nil
+}
+
+// offboardStep is one named step of offboarding. A step must be
+// idempotent: a retried job runs every step again.
+type offboardStep struct {
+	name string
+	run  func(ctx context.Context, o *offboarding) error
+}
+
+// offboarding is one run of the offboarding steps.
+type offboarding struct {
+	f        *Fleet
+	customer string
+	job      int64
+	rep      *draftReport
+}
+
+// note records it in the report and saves the report.
+func (o *offboarding) note(ctx context.Context, it OffboardItem) error {
+	o.rep.set(it)
+	if err := putReport(ctx, o.f.cfg.Store, reportKey(o.customer), o.rep); err != nil {
+		return fmt.Errorf("record the report: %w", err)
+	}
+	return nil
+}
+
+// offboardSteps are the steps of offboarding, in order: the customer's
+// running sync is cancelled first, then the hooks that report
+// (OffboardReporter) run while the customer's credentials still exist
+// (QoE deletes its subscription at Microsoft with its app's token), then
+// the Manager forgets it (settings, secrets, token cache), its
+// invitations are revoked, its synced users purged, the other hooks run,
+// the fleet's own records go and the tombstone replaces the registry
+// entry. A new step goes where its data must go: before "forget" when it
+// needs the customer's credentials.
+var offboardSteps = []offboardStep{
+	{"stop the running sync", func(ctx context.Context, o *offboarding) error { return o.f.stopSync(ctx, o.customer) }},
+	{"reporting hooks", offboardReportingHooks},
+	{"forget the connection", offboardForget},
+	{"revoke invitations", offboardInvitations},
+	{"purge synced users", offboardSyncedUsers},
+	{"hooks", offboardHooks},
+	{"delete the fleet records", offboardFleetRecords},
+	{"tombstone", offboardTombstone},
+}
+
+// offboardReportingHooks runs the hooks that say what they did.
+func offboardReportingHooks(ctx context.Context, o *offboarding) error {
+	for i, h := range o.f.cfg.Offboard {
+		r, ok := h.(OffboardReporter)
+		if !ok {
+			continue
+		}
+		items, err := r.OffboardItems(ctx, o.customer)
+		if err != nil {
+			return fmt.Errorf("hook %d: %w", i, err)
+		}
+		for _, it := range items {
+			o.rep.set(it)
+		}
+		if err := o.note(ctx, OffboardItem{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// offboardForget has the Manager revoke what it can at Microsoft and
+// delete the settings, every sealed secret and the token cache.
+func offboardForget(ctx context.Context, o *offboarding) error {
+	fg, ok := o.f.cfg.Access.(Forgetter)
+	if !ok {
+		return nil
+	}
+	if err := fg.Forget(ctx, o.customer); err != nil {
+		return err
+	}
+	return o.note(ctx, OffboardItem{Item: "secrets", Result: OffboardDeleted,
+		Detail: "the settings, every sealed secret (client secret, certificate, password), the token connection and the refresh-token cache are deleted from tenantgate's store"})
+}
+
+// offboardInvitations revokes the customer's live invitations.
+func offboardInvitations(ctx context.Context, o *offboarding) error {
+	if o.f.cfg.Invitations == nil {
+		return nil
+	}
+	n, err := revokeInvitations(ctx, o.f.cfg.Invitations, o.customer)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		n = o.rep.counts["invitations"] // a retry after an attempt revoked them
+	}
+	it := OffboardItem{Item: "invitations", Result: OffboardNothing, Detail: "no live invitation"}
+	if n > 0 {
+		it = OffboardItem{Item: "invitations", Result: OffboardRevoked, Detail: fmt.Sprintf("%d live invitation(s) revoked; their links no longer work", n)}
+	}
+	o.rep.counts["invitations"] = n
+	return o.note(ctx, it)
+}
+
+// offboardSyncedUsers purges the customer's synced users when the
+// Syncer's Sink can.
+func offboardSyncedUsers(ctx context.Context, o *offboarding) error {
+	if o.f.cfg.Syncer == nil {
+		return nil
+	}
+	p, ok := o.f.cfg.Syncer.Sink.(UserPurger)
+	if !ok {
+		return nil
+	}
+	if err := p.Purge(ctx, o.customer); err != nil {
+		return err
+	}
+	return o.note(ctx, OffboardItem{Item: "syncedUsers", Result: OffboardDeleted, Detail: "every synced user and the sync checkpoints are deleted"})
+}
+
+// offboardHooks runs the hooks that do not report.
+func offboardHooks(ctx context.Context, o *offboarding) error {
+	for i, h := range o.f.cfg.Offboard {
+		if _, ok := h.(OffboardReporter); ok {
+			continue
+		}
+		if err := h.Offboard(ctx, o.customer); err != nil {
+			return fmt.Errorf("hook %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// offboardFleetRecords deletes the customer's checks, sync runs and
+// schedule.
+func offboardFleetRecords(ctx context.Context, o *offboarding) error {
+	for _, k := range []tokenstore.Key{stateKey(o.customer), syncRunKey(o.customer)} {
+		if err := deleteKey(ctx, o.f.cfg.Store, k); err != nil {
+			return err
+		}
+	}
+	o.rep.set(OffboardItem{Item: "fleetRecords", Result: OffboardDeleted, Detail: "the customer's checks, sync runs and schedule are deleted; its audit trail is kept"})
+	return nil
+}
+
+// offboardTombstone replaces the registry entry and the draft report by
+// a tombstone holding the finished report.
+func offboardTombstone(ctx context.Context, o *offboarding) error {
+	now := o.f.now()
+	o.rep.FinishedAt = &now
+	data, err := json.Marshal(tombstone{At: now, Job: o.job, Report: &o.rep.OffboardReport})
+	if err != nil {
+		return err
+	}
+	if _, err := o.f.cfg.Store.Put(ctx, tokenstore.Record{Key: tombstoneKey(o.customer), Data: data}, 0); err != nil && !errors.Is(err, tokenstore.ErrConflict) {
+		return err
+	}
+	for _, k := range []tokenstore.Key{registryKey(o.customer), reportKey(o.customer)} {
+		if err := deleteKey(ctx, o.f.cfg.Store, k); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
