@@ -21,6 +21,10 @@ const (
 	Failed Outcome = "failed"
 	// Denied: the authorizer refused the action.
 	Denied Outcome = "denied"
+	// Attempted: the action is about to be carried out; an entry with
+	// its outcome follows. Recording the attempt first means no change is
+	// made unaudited: a host that cannot record it does not act.
+	Attempted Outcome = "attempted"
 )
 
 // Entry is one audited action.
@@ -43,8 +47,13 @@ type Entry struct {
 	Detail string `json:"detail,omitempty"`
 }
 
-// MaxFieldLen bounds Actor, Action, Customer and RequestID, in bytes.
+// MaxFieldLen bounds Actor, Action and RequestID, in bytes.
 const MaxFieldLen = 256
+
+// MaxCustomerLen bounds Customer, in bytes: the longest customer ID the
+// tokenstore accepts (tokenstore.MaxKeyPartLen), so every customer that
+// can be stored can be audited.
+const MaxCustomerLen = 512
 
 func (e *Entry) check() error {
 	var errs []error
@@ -55,13 +64,17 @@ func (e *Entry) check() error {
 		errs = append(errs, errors.New("no Action"))
 	}
 	switch e.Outcome {
-	case Succeeded, Failed, Denied:
+	case Succeeded, Failed, Denied, Attempted:
 	default:
 		errs = append(errs, fmt.Errorf("unknown Outcome %q", e.Outcome))
 	}
 	for name, v := range map[string]string{"Actor": e.Actor, "Action": e.Action, "Customer": e.Customer, "RequestID": e.RequestID} {
-		if len(v) > MaxFieldLen || !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-			errs = append(errs, fmt.Errorf("%s is not printable text of at most %d bytes", name, MaxFieldLen))
+		limit := MaxFieldLen
+		if name == "Customer" {
+			limit = MaxCustomerLen
+		}
+		if len(v) > limit || !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			errs = append(errs, fmt.Errorf("%s is not printable text of at most %d bytes", name, limit))
 		}
 	}
 	if len(errs) > 0 {

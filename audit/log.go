@@ -34,13 +34,20 @@ type Options struct {
 	Dialect Dialect
 	// Logger receives the package's logs. Default: slog.Default().
 	Logger *slog.Logger
+	// ChainKey, when set, keys the hash chain over each customer's
+	// entries (HMAC-SHA-256) instead of plain SHA-256. Kept outside the
+	// database (in the sealed tokenstore, a secret manager), it makes a
+	// rewritten history detectable even by someone who can write the
+	// database and recompute every later hash. Verify needs the same key.
+	ChainKey []byte
 }
 
 // Log is the audit trail. It is safe for concurrent use.
 type Log struct {
-	db  *sql.DB
-	d   Dialect
-	log *slog.Logger
+	db    *sql.DB
+	d     Dialect
+	log   *slog.Logger
+	chain []byte // ChainKey
 
 	mu   sync.Mutex
 	uses map[useKey]int64 // credential uses not yet flushed
@@ -57,7 +64,7 @@ func New(ctx context.Context, opts Options) (*Log, error) {
 	if err := sqldb.Migrate(ctx, opts.DB, opts.Dialect, "tenantgate_audit_migrations", migrateLockID, migrations(opts.Dialect)); err != nil {
 		return nil, fmt.Errorf("audit: migrate %s schema: %w", opts.Dialect, err)
 	}
-	l := &Log{db: opts.DB, d: opts.Dialect, log: opts.Logger, uses: map[useKey]int64{}}
+	l := &Log{db: opts.DB, d: opts.Dialect, log: opts.Logger, chain: append([]byte(nil), opts.ChainKey...), uses: map[useKey]int64{}}
 	if l.log == nil {
 		l.log = slog.Default()
 	}
@@ -87,7 +94,7 @@ func migrations(d Dialect) [][]string {
 			`CREATE TRIGGER tenantgate_audit_no_truncate BEFORE TRUNCATE ON tenantgate_audit
 				FOR EACH STATEMENT EXECUTE FUNCTION tenantgate_audit_append_only()`,
 			useTable,
-		}}
+		}, chainColumns}
 	}
 	return [][]string{{
 		`CREATE TABLE tenantgate_audit (
@@ -106,7 +113,16 @@ func migrations(d Dialect) [][]string {
 		`CREATE TRIGGER tenantgate_audit_no_delete BEFORE DELETE ON tenantgate_audit
 			BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END`,
 		useTable,
-	}}
+	}, chainColumns}
+}
+
+// chainColumns add the hash chain (version 2): entries written before it
+// have empty hashes and are reported as unchained by Verify.
+var chainColumns = []string{
+	`ALTER TABLE tenantgate_audit ADD COLUMN prev_hash TEXT NOT NULL DEFAULT ''`,
+	`ALTER TABLE tenantgate_audit ADD COLUMN hash TEXT NOT NULL DEFAULT ''`,
+	// List pairs an attempt with its outcome by request ID.
+	`CREATE INDEX tenantgate_audit_request ON tenantgate_audit (customer, request_id, id)`,
 }
 
 const useTable = `CREATE TABLE tenantgate_credential_use (
@@ -116,22 +132,47 @@ const useTable = `CREATE TABLE tenantgate_credential_use (
 	PRIMARY KEY (customer, hour)
 )`
 
-// Append records e. Actor, Action and Outcome are required; At is set
-// when zero.
-func (l *Log) Append(ctx context.Context, e Entry) error {
+// Append records e, linked to the customer's previous entry by the hash
+// chain (see Verify). Actor, Action and Outcome are required; At is set
+// when zero. An error means nothing was recorded: a caller that must
+// not act unaudited stops there.
+func (l *Log) Append(ctx context.Context, e Entry) (err error) {
 	if err := e.check(); err != nil {
 		return err
 	}
 	if e.At.IsZero() {
 		e.At = time.Now()
 	}
-	_, err := l.db.ExecContext(context.WithoutCancel(ctx), l.d.Rebind(`INSERT INTO tenantgate_audit
-		(at, actor, action, customer, outcome, request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-		e.At.UnixMicro(), e.Actor, e.Action, e.Customer, string(e.Outcome), e.RequestID, e.Detail)
+	e.At = time.UnixMicro(e.At.UnixMicro()).UTC()
+	ctx = context.WithoutCancel(ctx)
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("audit: append %s on %q: %w", e.Action, e.Customer, err)
+		}
+	}()
+	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("audit: append %s on %q: %w", e.Action, e.Customer, err)
+		return err
 	}
-	return nil
+	defer func() { _ = tx.Rollback() }()
+	if l.d == Postgres {
+		// One writer per customer's chain at a time (SQLite's immediate
+		// transactions already serialize writers).
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "tenantgate_audit:"+e.Customer); err != nil {
+			return err
+		}
+	}
+	var prev string
+	err = tx.QueryRowContext(ctx, l.d.Rebind(`SELECT hash FROM tenantgate_audit WHERE customer = ? ORDER BY id DESC LIMIT 1`), e.Customer).Scan(&prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, l.d.Rebind(`INSERT INTO tenantgate_audit
+		(at, actor, action, customer, outcome, request_id, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		e.At.UnixMicro(), e.Actor, e.Action, e.Customer, string(e.Outcome), e.RequestID, e.Detail, prev, l.hash(prev, e)); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // Query selects entries, newest first.
@@ -142,6 +183,11 @@ type Query struct {
 	Limit int
 	// After is the Next of the previous page; "" starts at the newest.
 	After string
+	// Attempts lists every Attempted entry; by default an attempt is
+	// left out once an entry with the same customer, action and request
+	// ID follows it (its outcome), so the attempts listed are those
+	// that never got an outcome (the process stopped in between).
+	Attempts bool
 }
 
 // Page is one page of entries, newest first.
@@ -161,8 +207,12 @@ func (l *Log) List(ctx context.Context, q Query) (Page, error) {
 		limit = 50
 	}
 	limit = min(limit, 500)
-	query := `SELECT id, at, actor, action, customer, outcome, request_id, detail FROM tenantgate_audit WHERE 1 = 1`
+	query := `SELECT id, at, actor, action, customer, outcome, request_id, detail FROM tenantgate_audit a WHERE 1 = 1`
 	var args []any
+	if !q.Attempts {
+		query += ` AND NOT (outcome = 'attempted' AND EXISTS (SELECT 1 FROM tenantgate_audit o
+			WHERE o.customer = a.customer AND o.request_id = a.request_id AND o.id > a.id AND o.action = a.action))`
+	}
 	if q.Customer != "" {
 		query += ` AND customer = ?`
 		args = append(args, q.Customer)

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
+	"github.com/tenantgate/tenantgate/audit"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
@@ -122,6 +123,15 @@ func (a *admin) guard(rt route) http.Handler {
 		var out http.ResponseWriter = w
 		var rec *statusRecorder
 		if audited {
+			// No change without its audit entry: the attempt is recorded
+			// first, and a trail that cannot record it stops the change.
+			if err := a.appendAudit(r, rt, customer, reqID, audit.Attempted, rt.method+" "+rt.path); err != nil {
+				a.c.Logger.ErrorContext(r.Context(), "httpapi: the audit trail refused an entry; the change is not made", "operation", string(rt.op),
+					"customer", customer, "request", reqID, "err", err.Error())
+				writeProblem(w, Problem{Status: http.StatusInternalServerError, Code: codeAuditUnavailable,
+					Detail: "the change was not made: its audit entry could not be recorded", Action: "try again; if it persists, check the database the audit trail is kept in"})
+				return
+			}
 			rec = &statusRecorder{ResponseWriter: w}
 			out = rec
 			defer func() {
@@ -150,9 +160,16 @@ func (a *admin) guard(rt route) http.Handler {
 	})
 }
 
-// validCustomer reports whether a customer ID can name stored records.
+// reservedPrefix starts the names of tenantgate's internal records
+// (_tenantgate.pending, _tenantgate.index, _tenantgate.fleet, ...): no
+// customer may be called so.
+const reservedPrefix = "_tenantgate."
+
+// validCustomer reports whether a customer ID can name stored records
+// and be audited: at most audit.MaxCustomerLen bytes (the tokenstore's
+// limit too), printable, and not an internal record name.
 func validCustomer(c string) bool {
-	if c == "" || len(c) > tokenstore.MaxKeyPartLen || !utf8.ValidString(c) {
+	if c == "" || len(c) > min(tokenstore.MaxKeyPartLen, audit.MaxCustomerLen) || !utf8.ValidString(c) || strings.HasPrefix(c, reservedPrefix) {
 		return false
 	}
 	for _, r := range c {
@@ -215,6 +232,8 @@ func (a *admin) table() []route {
 		{method: "GET", path: c + "/audit", op: OpReadAudit, summary: "The customer's audit trail, newest first, paged (kept after offboarding)",
 			response: "AuditPage", status: 200, handle: a.listAudit,
 			query: []queryParam{{"limit", "integer", "page size, 1 to 500 (default 50)"}, {"after", "string", "the next cursor of the previous page"}}},
+		{method: "GET", path: c + "/audit/verify", op: OpReadAudit, summary: "Verify the hash chain of the customer's audit trail: intact, or the first entry changed, removed or inserted behind the trail's back",
+			response: "AuditChainReport", status: 200, handle: a.verifyAudit},
 		{method: "GET", path: c + "/events", op: OpReadEvents, summary: "The customer's recent lifecycle events (the webhook payloads), newest first",
 			response: "EventList", status: 200, handle: a.listEvents,
 			query: []queryParam{{"limit", "integer", "how many, 1 to 500 (default 50)"}}},

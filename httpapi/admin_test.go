@@ -401,7 +401,7 @@ func TestOpenAPIMatchesMux(t *testing.T) {
 		"/customers/c1/m365/consent", "/customers/c1/m365/status", "/customers/c1/m365/qoe", "/customers/c1/users/sync",
 		"/customers/c1/users", "/openapi.json", "/customers", "/customers/c1", "/customers/c1/m365/invitations/i1/x",
 		"/customers/c1/qoe/summary", "/customers/c1/qoe/calls", "/customers/c1/qoe/pstn", "/customers/c1/m365/qoe/validate",
-		"/audit", "/customers/c1/audit", "/customers/c1/events", "/webhooks/deliveries"}
+		"/audit", "/customers/c1/audit", "/customers/c1/audit/verify", "/customers/c1/events", "/webhooks/deliveries"}
 	served := 0
 	for _, p := range probe {
 		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {

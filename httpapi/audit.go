@@ -95,9 +95,6 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 
 // audit appends one entry for a request of rt that ended with status.
 func (a *admin) audit(r *http.Request, rt route, customer, reqID string, status int) {
-	if a.c.Audit == nil {
-		return
-	}
 	outcome := audit.Failed
 	switch {
 	case status >= 200 && status < 300:
@@ -105,12 +102,40 @@ func (a *admin) audit(r *http.Request, rt route, customer, reqID string, status 
 	case status == http.StatusForbidden || status == http.StatusUnauthorized:
 		outcome = audit.Denied
 	}
-	e := audit.Entry{At: time.Now(), Actor: a.c.actor(r), Action: string(rt.op), Customer: customer,
-		Outcome: outcome, RequestID: reqID, Detail: rt.method + " " + rt.path + " " + strconv.Itoa(status)}
-	if err := a.c.Audit.Append(r.Context(), e); err != nil {
+	if err := a.appendAudit(r, rt, customer, reqID, outcome, rt.method+" "+rt.path+" "+strconv.Itoa(status)); err != nil {
 		a.c.Logger.ErrorContext(r.Context(), "httpapi: the audit trail refused an entry", "operation", string(rt.op),
 			"customer", customer, "request", reqID, "err", err.Error())
 	}
+}
+
+// appendAudit appends one entry; nil without an audit trail.
+func (a *admin) appendAudit(r *http.Request, rt route, customer, reqID string, outcome audit.Outcome, detail string) error {
+	if a.c.Audit == nil {
+		return nil
+	}
+	return a.c.Audit.Append(r.Context(), audit.Entry{At: time.Now(), Actor: a.c.actor(r), Action: string(rt.op), Customer: customer,
+		Outcome: outcome, RequestID: reqID, Detail: detail})
+}
+
+// AuditVerifier verifies a customer's audit hash chain; an *audit.Log
+// satisfies it. An AuditTrail that is one serves
+// GET /customers/{customer}/audit/verify.
+type AuditVerifier interface {
+	Verify(ctx context.Context, customer string) (audit.ChainReport, error)
+}
+
+func (a *admin) verifyAudit(w http.ResponseWriter, r *http.Request, customer string) {
+	v, ok := a.c.Audit.(AuditVerifier)
+	if !ok {
+		writeProblem(w, Problem{Status: http.StatusNotImplemented, Code: codeNotImplemented, Detail: "the audit trail cannot be verified"})
+		return
+	}
+	rep, err := v.Verify(r.Context(), customer)
+	if err != nil {
+		a.c.fail(w, r, "verify the audit trail", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
 }
 
 // auditEntryJSON is the AuditEntry resource.

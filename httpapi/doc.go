@@ -74,6 +74,7 @@
 //	POST   /customers/{customer}/m365/qoe/validate       -                 200 QoEValidationReport
 //	GET    /audit                                        -                 200 AuditPage
 //	GET    /customers/{customer}/audit                   -                 200 AuditPage
+//	GET    /customers/{customer}/audit/verify            -                 200 AuditChainReport
 //	GET    /customers/{customer}/events                  -                 200 EventList
 //	GET    /webhooks/deliveries                          -                 200 DeliveryList
 //	GET    /openapi.json                                 -                 200 the OpenAPI document
@@ -94,6 +95,7 @@
 // clientState is checked instead (see qoe.Service.Handler). The schemas' fields (JSON
 // names; * marks the ones always present in responses):
 //
+//   - AuditChainReport: customer*, entries*, firstBroken, intact*, unchained*
 //   - AuditEntry: action*, actor*, at*, customer*, detail, outcome*, requestId
 //   - AuditPage: entries*, next*
 //   - Delivery: attempts*, created*, customer*, endpoint*, eventId*, lastError, lastStatus, state*, type*, updated*
@@ -145,7 +147,9 @@
 // method_not_allowed (405), conflict, connection_rejected,
 // invitation_completed, sync_running and offboarding (409), version_mismatch (412),
 // body_too_large (413), unsupported_media_type (415), validation_failed
-// (422, with fields), rate_limited (429, with Retry-After), internal (500),
+// (422, with fields), rate_limited (429, with Retry-After), internal and
+// audit_unavailable (500: a change not made because its audit entry
+// could not be recorded),
 // not_configured (501), microsoft_error and delivery_failed (502) and
 // microsoft_unavailable and shutting_down (503, starting a sync after
 // Close). Where a person must act, action holds the

@@ -40,6 +40,7 @@ const (
 	codeMethodNotAllowed = "method_not_allowed"
 	codeShuttingDown     = "shutting_down"
 	codeOffboarding      = "offboarding"
+	codeAuditUnavailable = "audit_unavailable"
 )
 
 // fieldNames maps m365access's field paths to the API's JSON names.

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantgate/tenantgate/audit"
 	"github.com/tenantgate/tenantgate/events"
 	"github.com/tenantgate/tenantgate/fleet"
 )
@@ -31,24 +32,25 @@ var schemaTypes = map[string]reflect.Type{
 	"InvitationList": reflect.TypeFor[struct {
 		Invitations []invitationJSON `json:"invitations"`
 	}](),
-	"WizardLink":   reflect.TypeFor[wizardLinkJSON](),
-	"SignInLink":   reflect.TypeFor[signInLinkJSON](),
-	"Status":       reflect.TypeFor[statusJSON](),
-	"QoE":          reflect.TypeFor[qoeJSON](),
-	"QoEUpdate":    reflect.TypeFor[qoeUpdateJSON](),
-	"SyncRun":      reflect.TypeFor[syncRunJSON](),
-	"UserPage":     reflect.TypeFor[userPageJSON](),
-	"Customer":     reflect.TypeFor[fleet.Customer](),
-	"CustomerPage": reflect.TypeFor[customerPageJSON](),
-	"Offboarding":  reflect.TypeFor[offboardingJSON](),
-	"User":         reflect.TypeFor[userJSON](),
-	"AuditEntry":   reflect.TypeFor[auditEntryJSON](),
-	"AuditPage":    reflect.TypeFor[auditPageJSON](),
-	"Event":        reflect.TypeFor[events.Event](),
-	"EventData":    reflect.TypeFor[events.Data](),
-	"EventList":    reflect.TypeFor[eventListJSON](),
-	"Delivery":     reflect.TypeFor[events.Delivery](),
-	"DeliveryList": reflect.TypeFor[deliveryListJSON](),
+	"WizardLink":       reflect.TypeFor[wizardLinkJSON](),
+	"SignInLink":       reflect.TypeFor[signInLinkJSON](),
+	"Status":           reflect.TypeFor[statusJSON](),
+	"QoE":              reflect.TypeFor[qoeJSON](),
+	"QoEUpdate":        reflect.TypeFor[qoeUpdateJSON](),
+	"SyncRun":          reflect.TypeFor[syncRunJSON](),
+	"UserPage":         reflect.TypeFor[userPageJSON](),
+	"Customer":         reflect.TypeFor[fleet.Customer](),
+	"CustomerPage":     reflect.TypeFor[customerPageJSON](),
+	"Offboarding":      reflect.TypeFor[offboardingJSON](),
+	"User":             reflect.TypeFor[userJSON](),
+	"AuditEntry":       reflect.TypeFor[auditEntryJSON](),
+	"AuditPage":        reflect.TypeFor[auditPageJSON](),
+	"AuditChainReport": reflect.TypeFor[audit.ChainReport](),
+	"Event":            reflect.TypeFor[events.Event](),
+	"EventData":        reflect.TypeFor[events.Data](),
+	"EventList":        reflect.TypeFor[eventListJSON](),
+	"Delivery":         reflect.TypeFor[events.Delivery](),
+	"DeliveryList":     reflect.TypeFor[deliveryListJSON](),
 }
 
 // TestOpenAPISchemasMatchTheJSONTypes: every schema has exactly the
@@ -210,6 +212,7 @@ func TestResponsesConformToTheDocument(t *testing.T) {
 		{"POST", "/customers/a/m365/qoe/validate", "/customers/{customer}/m365/qoe/validate", nil},
 		{"GET", "/audit", "/audit", nil},
 		{"GET", "/customers/a/audit?limit=2", "/customers/{customer}/audit", nil},
+		{"GET", "/customers/a/audit/verify", "/customers/{customer}/audit/verify", nil},
 		{"GET", "/customers/a/audit?after=forged", "/customers/{customer}/audit", nil}, // a problem
 		{"GET", "/customers/a/events", "/customers/{customer}/events", nil},
 		{"GET", "/webhooks/deliveries?customer=a", "/webhooks/deliveries", nil},

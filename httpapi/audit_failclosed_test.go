@@ -1,0 +1,72 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantgate/tenantgate/audit"
+)
+
+// breakableTrail is an audit trail whose database refuses writes once
+// broken.
+type breakableTrail struct {
+	AuditTrail
+	broken atomic.Bool
+}
+
+func (b *breakableTrail) Append(ctx context.Context, e audit.Entry) error {
+	if b.broken.Load() {
+		return errors.New("database is read-only")
+	}
+	return b.AuditTrail.Append(ctx, e)
+}
+
+// TestNoChangeWithoutAuditEntry: when the trail cannot record a change's
+// attempt, the change is not made and the answer is 500.
+func TestNoChangeWithoutAuditEntry(t *testing.T) {
+	trail := &breakableTrail{}
+	e := newEnv(t, func(c *Config) { trail.AuditTrail = c.Audit; c.Audit = trail })
+	e.saveToken(t, "a", e.contoso)
+	before := decode[settingsJSON](t, e.do(t, "GET", "/customers/a/m365", tokenAll, nil), http.StatusOK)
+	trail.broken.Store(true)
+	rec := e.do(t, "PUT", "/customers/a/m365", tokenAll, map[string]any{"serviceAccount": "someone.else@contoso.onmicrosoft.com"})
+	assert.Equal(t, http.StatusInternalServerError, rec.Code)
+	assert.Contains(t, rec.Body.String(), codeAuditUnavailable)
+	after := decode[settingsJSON](t, e.do(t, "GET", "/customers/a/m365", tokenAll, nil), http.StatusOK)
+	assert.Equal(t, before.ServiceAccount, after.ServiceAccount, "the change was not made")
+	assert.Equal(t, before.Version, after.Version)
+}
+
+// TestLongCustomerIDsAreAudited: every customer ID the API accepts (up
+// to 512 bytes) is audited; longer ones and internal record names are
+// refused with 400, never 500.
+func TestLongCustomerIDsAreAudited(t *testing.T) {
+	e := newEnv(t, nil)
+	long := strings.Repeat("c", 400)
+	rec := e.do(t, "PUT", "/customers/"+long+"/m365", tokenAll, map[string]any{"tenant": e.contoso.Domain(), "authMode": "token",
+		"serviceAccount": e.contoso.AdminUPN()})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	page := e.auditOf(t, "/customers/"+long+"/audit")
+	require.Len(t, page.Entries, 1)
+	assert.Equal(t, "succeeded", page.Entries[0].Outcome)
+	attempts, err := e.audit.List(t.Context(), audit.Query{Customer: long, Attempts: true})
+	require.NoError(t, err)
+	assert.Len(t, attempts.Entries, 2, "the attempt was recorded before the change")
+	rep := decode[audit.ChainReport](t, e.do(t, "GET", "/customers/"+long+"/audit/verify", tokenAll, nil), http.StatusOK)
+	assert.True(t, rep.Intact)
+	assert.Equal(t, 2, rep.Entries)
+
+	for _, bad := range []string{strings.Repeat("c", 513), "_tenantgate.pending", "_tenantgate.index", "_tenantgate.fleet"} {
+		for _, m := range []string{"GET", "PUT"} {
+			rec := e.do(t, m, "/customers/"+bad+"/m365", tokenAll, map[string]any{})
+			assert.Equal(t, http.StatusBadRequest, rec.Code, "%s %.20s", m, bad)
+		}
+	}
+}
