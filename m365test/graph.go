@@ -29,6 +29,7 @@ type principal struct {
 type perms struct {
 	delegated []string
 	app       []string
+	forbidden func(*principal) *graphError // the 403 answer; nil: errForbidden
 }
 
 func (p *principal) allowed(need perms) bool {
@@ -126,6 +127,10 @@ func (s *Server) graphAuth(w http.ResponseWriter, r *http.Request, c *call, need
 		return nil, false
 	}
 	if !p.allowed(need) {
+		if need.forbidden != nil {
+			s.writeGraphError(w, r, need.forbidden(p))
+			return nil, false
+		}
 		s.writeGraphError(w, r, errForbidden)
 		return nil, false
 	}
@@ -201,7 +206,7 @@ func (s *Server) writeUser(w http.ResponseWriter, r *http.Request, p *principal,
 	if sel := r.URL.Query().Get("$select"); sel != "" {
 		names = strings.Split(sel, ",")
 	}
-	b, got, err := u.AppendSelected(nil, names)
+	b, got, err := p.tenant.dir.AppendUser(nil, u, names)
 	if err != nil {
 		var qe *directory.QueryError
 		if errors.As(err, &qe) {

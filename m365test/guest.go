@@ -111,6 +111,7 @@ func (s *Server) AddGuest(tenant string, o GuestOptions) (Guest, error) {
 	cfg := generatedTeams(t.ID, -1)
 	cfg.ID, cfg.UserPrincipalName, cfg.AccountType = u.ID, u.UserPrincipalName, "guest"
 	cfg.FeatureTypes = []string{"Teams"}
+	t.voice.markGuest(u.Index)
 	t.teamsMu.Lock()
 	t.teams[u.Index] = &cfg
 	t.teamsMu.Unlock()

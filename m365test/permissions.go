@@ -28,6 +28,7 @@ var graphPermissionNames = []string{
 	"Files.Read.All", "Sites.Read.All", "Presence.Read.All", "OnlineMeetings.Read.All",
 	"CallRecords.Read.All", "CallRecords.Read.PstnCalls",
 	"TeamsUserConfiguration.Read.All", "TeamsTelephoneNumber.Read.All", "TeamsTelephoneNumber.ReadWrite.All",
+	"TeamsPolicyUserAssign.ReadWrite.All", "LicenseAssignment.Read.All", "LicenseAssignment.ReadWrite.All",
 	"TeamSettings.Read.All", "Team.ReadBasic.All", "Channel.ReadBasic.All", "TeamMember.Read.All",
 }
 

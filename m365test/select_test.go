@@ -14,7 +14,7 @@ func TestSelectDeclaredProperties(t *testing.T) {
 		t.Fatal(err)
 	}
 	app := appToken(t, f, f.contoso.ID)
-	const sel = "$select=id,createdDateTime,employeeHireDate,assignedLicenses,onPremisesSyncEnabled,identities"
+	const sel = "$select=id,createdDateTime,employeeHireDate,imAddresses,onPremisesSyncEnabled,identities"
 	check := func(t *testing.T, u map[string]any) {
 		t.Helper()
 		if len(u) < 6 {
@@ -25,7 +25,7 @@ func TestSelectDeclaredProperties(t *testing.T) {
 				t.Errorf("%s = %v (present %v), want null", name, v, ok)
 			}
 		}
-		for _, name := range []string{"assignedLicenses", "identities"} {
+		for _, name := range []string{"imAddresses", "identities"} {
 			if v, ok := u[name].([]any); !ok || len(v) != 0 {
 				t.Errorf("%s = %v, want []", name, u[name])
 			}

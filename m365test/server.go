@@ -100,6 +100,17 @@ type Options struct {
 	// passes, so tests that need it turn it on. Judged by the server's
 	// clock.
 	AdvancedQueryLag time.Duration
+	// NumberOperationDelay is how long a Teams assignNumber or
+	// unassignNumber operation takes on the server's clock: a third of
+	// it notStarted, then running, then settled. Zero means
+	// DefaultNumberOperationDelay; negative settles operations at once.
+	NumberOperationDelay time.Duration
+	// TeamsPropagationDelay, when positive, is how long a change of
+	// licenses, numbers or policies takes to show in the user's
+	// /admin/teams/userConfigurations entry, as Graph's inventory and
+	// user configuration are eventually consistent. Zero (the default):
+	// at once.
+	TeamsPropagationDelay time.Duration
 }
 
 // DefaultSkipTokenLifetime is the SkipTokenLifetime of a Server whose

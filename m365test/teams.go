@@ -52,9 +52,6 @@ type PolicyAssignment struct {
 	GroupID        string `json:"groupId,omitempty"`
 }
 
-// teamsCreated is the createdDateTime of every generated configuration.
-var teamsCreated = time.Date(2024, 1, 15, 9, 0, 0, 0, time.UTC)
-
 // numberPrefixes are the telephone number prefixes by i % 10, in the
 // order of the demo data's locations.
 var numberPrefixes = [10]string{"+1206", "+4420", "+4930", "+331", "+3902", "+3491", "+3120", "+468", "+4822", "+813"}
@@ -62,11 +59,8 @@ var numberPrefixes = [10]string{"+1206", "+4420", "+4930", "+331", "+3902", "+34
 // Shared parts of generated configurations, by variant: read-only, so a
 // listing allocates only each voice user's number.
 var (
-	teamsFeaturesBasic = []string{"Teams", "AudioConferencing"}
-	teamsFeaturesDR    = []string{"Teams", "AudioConferencing", "PhoneSystem"}
-	teamsFeaturesCP    = []string{"Teams", "AudioConferencing", "PhoneSystem", "CallingPlan"}
-	teamsNoNumbers     = []TeamsTelephoneNumber{}
-	teamsNoPolicies    = []TeamsPolicyAssignment{}
+	teamsNoNumbers  = []TeamsTelephoneNumber{}
+	teamsNoPolicies = []TeamsPolicyAssignment{}
 	// teamsPolicies[loc][0] are the policies of odd (Calling Plan) voice
 	// users of location loc, [1] those of even (Direct Routing) ones.
 	teamsPolicies = func() (out [10][2][]TeamsPolicyAssignment) {
@@ -83,53 +77,18 @@ var (
 var demoUsages = [10]string{"US", "GB", "DE", "FR", "IT", "ES", "NL", "SE", "PL", "JP"}
 
 // generatedTeams builds the demo configuration of generated user i (or of
-// the Global Admin for i < 0) without its id and userPrincipalName. Users
-// with i % 3 == 0 are voice-enabled; odd voice users have a Calling Plan,
-// even ones Direct Routing with an OnlineVoiceRoutingPolicy. Its slices
-// are shared: clone before changing them.
+// the Global Admin for i < 0) without its id and userPrincipalName, from
+// the demo licenses, number and policies (voice.go): users with
+// i % 3 == 0 are voice-enabled; odd voice users have a Calling Plan, even
+// ones Direct Routing with an OnlineVoiceRoutingPolicy. Its slices are
+// shared: clone before changing them.
 func generatedTeams(tenantID string, i int) TeamsUserConfiguration {
-	c := TeamsUserConfiguration{
-		TenantID:                   tenantID,
-		AccountType:                "user",
-		FeatureTypes:               teamsFeaturesBasic,
-		TelephoneNumbers:           teamsNoNumbers,
-		EffectivePolicyAssignments: teamsNoPolicies,
-		CreatedDateTime:            teamsCreated,
-		ModifiedDateTime:           teamsCreated,
+	u := defaultVoice(i)
+	nums := teamsNoNumbers
+	if i >= 0 && i%3 == 0 {
+		nums = []TeamsTelephoneNumber{{TelephoneNumber: numberAt(i), AssignmentCategory: "primary"}}
 	}
-	if i < 0 || i%3 != 0 {
-		return c
-	}
-	c.IsEnterpriseVoiceEnabled = true
-	even := 0
-	c.FeatureTypes = teamsFeaturesCP
-	if i%2 == 0 {
-		even, c.FeatureTypes = 1, teamsFeaturesDR
-	}
-	var nb [32]byte
-	b := append(nb[:0], numberPrefixes[i%10]...)
-	var db [20]byte
-	digits := strconv.AppendInt(db[:0], int64(i), 10)
-	for range 7 - len(digits) {
-		b = append(b, '0')
-	}
-	num := string(append(b, digits...))
-	c.TelephoneNumbers = []TeamsTelephoneNumber{{TelephoneNumber: num, AssignmentCategory: "primary"}}
-	c.EffectivePolicyAssignments = teamsPolicies[i%10][even]
-	return c
-}
-
-// policyIDs caches the stable policy IDs by type and name.
-var policyIDs sync.Map
-
-func policyOf(typ, name string) TeamsPolicyAssignment {
-	key := typ + ":" + name
-	id, ok := policyIDs.Load(key)
-	if !ok {
-		id, _ = policyIDs.LoadOrStore(key, stableGUID("policy:"+key))
-	}
-	return TeamsPolicyAssignment{PolicyType: typ, PolicyAssignment: PolicyAssignment{
-		DisplayName: name, AssignmentType: "direct", PolicyID: id.(string)}}
+	return teamsFrom(tenantID, i, &u, nums)
 }
 
 // teamsAt returns the configuration of the user at listing position pos
@@ -146,7 +105,7 @@ func (t *Tenant) teamsAt(pos int, withIdentity bool) (TeamsUserConfiguration, bo
 		}
 		return cloneTeams(*o), true
 	}
-	c := generatedTeams(t.ID, i)
+	c := t.voiceTeams(i, t.now)
 	if withIdentity {
 		c.ID, c.UserPrincipalName = t.dir.IdentityAt(i)
 	}
@@ -167,6 +126,7 @@ func (s *Server) TeamsUserConfiguration(tenant, idOrUPN string) (TeamsUserConfig
 	if err != nil {
 		return TeamsUserConfiguration{}, err
 	}
+	t.settleOps()
 	c, ok := t.teamsAt(u.Index+1, true)
 	if !ok {
 		return TeamsUserConfiguration{}, fmt.Errorf("m365test: TeamsUserConfiguration: user %q has no Teams configuration", idOrUPN)
@@ -261,6 +221,7 @@ func (s *Server) handleTeamsConfigs(w http.ResponseWriter, r *http.Request, c *c
 	if !ok {
 		return
 	}
+	p.tenant.settleOps()
 	qv := r.URL.Query()
 	bad := func(msg string) {
 		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: msg})
@@ -362,6 +323,7 @@ func (s *Server) handleTeamsConfig(w http.ResponseWriter, r *http.Request, c *ca
 	if !ok {
 		return
 	}
+	p.tenant.settleOps()
 	sel, err := parseTeamsSelect(r.URL.Query().Get("$select"))
 	if err != nil {
 		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: err.Error()})

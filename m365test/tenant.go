@@ -69,6 +69,9 @@ type Tenant struct {
 
 	teamsMu sync.RWMutex
 	teams   map[int]*TeamsUserConfiguration // by generator index (-1: admin); nil entry: removed
+
+	voice *voiceState      // licenses, numbers, policies (voice.go)
+	now   func() time.Time // the server's clock
 }
 
 // Domain returns the tenant's default domain.
@@ -138,6 +141,9 @@ func (s *Server) AddTenant(opts TenantOptions) (*Tenant, error) {
 		calls:       map[string]CallRecord{},
 		teams:       map[int]*TeamsUserConfiguration{},
 	}
+	t.voice, t.now = newVoiceState(id, opts.Users), s.Now
+	t.voice.propDelay = s.opts.TeamsPropagationDelay
+	t.dir.SetLicenses(tenantLicenses{t})
 	for _, u := range opts.MFAUsers {
 		t.mfa[strings.ToLower(u)] = true
 	}

@@ -48,6 +48,8 @@ type Directory struct {
 	adminUUID   [16]byte
 	tokenKey    [32]byte // HMAC key of skip tokens
 
+	lic Licenses // nil: no licenses (SetLicenses)
+
 	idOnce sync.Once
 	byID   map[[16]byte]int32 // object ID -> generator index
 

@@ -44,6 +44,7 @@ type record interface {
 	str(p prop) (string, bool) // value; false when null
 	boolean(p prop) bool
 	list(p prop) []string
+	licensed(sku [16]byte) bool // assignedLicenses/any(x:x/skuId eq sku)
 }
 
 // Operator precedence for printing, loosest first.

@@ -291,6 +291,9 @@ func (p *parser) parsePrimary() (node, error) {
 	if isKeyword(name.text) {
 		return nil, p.syntax(name.pos, fmt.Sprintf("expected a property or function, found '%s'", name.text))
 	}
+	if strings.EqualFold(name.text, "assignedLicenses") && p.tok.kind == tokSlash {
+		return p.parseLicenseLambda()
+	}
 	o, err := p.resolve(name)
 	if err != nil {
 		return nil, err

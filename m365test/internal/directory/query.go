@@ -70,6 +70,7 @@ type Result struct {
 	Count int
 
 	sel []prop
+	lic Licenses
 }
 
 // Value returns the page as Graph's "value" array: each user as a JSON
@@ -84,7 +85,7 @@ func (r *Result) AppendValue(dst []byte) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = r.Users[i].appendJSON(dst, r.sel)
+		dst = r.Users[i].appendJSONLic(dst, r.sel, r.lic)
 	}
 	return append(dst, ']')
 }
@@ -148,7 +149,7 @@ func (d *Directory) Query(q Query) (Result, error) {
 	}
 
 	total := positionsOf(d.n, ov)
-	res := Result{Count: count, sel: sel, Users: make([]User, 0, min(top, total-start))}
+	res := Result{Count: count, sel: sel, lic: d.lic, Users: make([]User, 0, min(top, total-start))}
 	res.Select = make([]string, len(sel))
 	for i, p := range sel {
 		res.Select[i] = propName(p)
@@ -184,14 +185,14 @@ func (d *Directory) matchAt(ov *overlay, expr Expr, pos int, g *gen) bool {
 			return false
 		}
 		if u, ok := ov.changed[pos-1]; ok {
-			return expr.root == nil || expr.root.eval(u, "")
+			return expr.root == nil || expr.root.eval(dirUser{u, d}, "")
 		}
 	}
 	if expr.root == nil {
 		return true
 	}
 	if pos == 0 {
-		return expr.root.eval(&d.admin, "")
+		return expr.root.eval(dirUser{&d.admin, d}, "")
 	}
 	*g = gen{d: d, i: pos - 1}
 	return expr.root.eval(g, "")

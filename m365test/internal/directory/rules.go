@@ -71,6 +71,10 @@ func validate(n node, advanced bool, coll prop) error {
 		return need(props[p].startsWith, p, advanced)
 	case *anyNode:
 		return validate(n.body, advanced, n.p)
+	case *licenseNode:
+		if !advanced { // Graph filters by license in advanced queries only
+			return badRequest(CodeUnsupportedQuery, "Unsupported or invalid query filter clause specified for property 'assignedLicenses' of resource 'User'.")
+		}
 	}
 	return nil
 }

@@ -139,7 +139,10 @@ func (u User) MarshalJSON() ([]byte, error) {
 }
 
 // appendJSON appends u as a JSON object holding the properties ps.
-func (u *User) appendJSON(dst []byte, ps []prop) []byte {
+func (u *User) appendJSON(dst []byte, ps []prop) []byte { return u.appendJSONLic(dst, ps, nil) }
+
+// appendJSONLic is appendJSON with the license properties from lic.
+func (u *User) appendJSONLic(dst []byte, ps []prop, lic Licenses) []byte {
 	dst = append(dst, '{')
 	for i, p := range ps {
 		if i > 0 {
@@ -149,6 +152,10 @@ func (u *User) appendJSON(dst []byte, ps []prop) []byte {
 		dst = append(dst, propName(p)...)
 		dst = append(dst, '"', ':')
 		if p >= firstDeclared {
+			var ok bool
+			if dst, ok = appendLicenseProp(dst, u, p, lic); ok {
+				continue
+			}
 			if declared[p-firstDeclared].collection {
 				dst = append(dst, '[', ']')
 			} else {
