@@ -14,6 +14,7 @@ type adminConsentRequest struct {
 	state    string
 	scope    string
 	query    url.Values
+	v1       bool // the v1 form /{tenant}/adminconsent (no scope; answers without one)
 }
 
 func (s *Server) parseAdminConsent(seg string, q url.Values) (*adminConsentRequest, *entraError) {
@@ -42,18 +43,24 @@ func (s *Server) parseAdminConsent(seg string, q url.Values) (*adminConsentReque
 }
 
 // finishAdminConsent records the grant (or not) and returns the redirect
-// to the app: admin_consent=True&tenant=&scope=&state= on success; on
-// failure error and error_description, and still admin_consent=True as
-// Entra sends it.
+// to the app: admin_consent=True&tenant=&scope=&state= on success (no
+// scope for the v1 form); on failure error, error_description,
+// error_uri, still admin_consent=True and no tenant, as Entra sends it.
+//
+// Declining (Cancel) answers access_denied with AADSTS65004 "User declined
+// to consent to access the app.": the v2 admin consent page documents
+// error=permission_denied "The admin canceled the request", but Entra
+// redirects with access_denied, 65004, admin_consent=True and without
+// tenant (MicrosoftDocs/azure-docs#114009, 2023; the auth code flow
+// reference lists access_denied for a declined consent). The fake follows
+// Entra.
 func (s *Server) finishAdminConsent(ar *adminConsentRequest, upn string, decline bool) string {
 	fail := func(e *entraError) string {
 		b := e.body(s.Now(), "")
-		q := url.Values{"error": {e.err}, "error_description": {b["error_description"].(string)}, "admin_consent": {"True"}}
+		q := url.Values{"error": {e.err}, "error_description": {b["error_description"].(string)},
+			"error_uri": {b["error_uri"].(string)}, "admin_consent": {"True"}}
 		if ar.state != "" {
 			q.Set("state", ar.state)
-		}
-		if ar.tenant != nil {
-			q.Set("tenant", ar.tenant.ID)
 		}
 		return appendQuery(ar.redirect, q)
 	}
@@ -90,7 +97,10 @@ func (s *Server) finishAdminConsent(ar *adminConsentRequest, upn string, decline
 		s.grantAdminLocked(t, ar.app, scopes, roles)
 	}
 	s.mu.Unlock()
-	q := url.Values{"admin_consent": {"True"}, "tenant": {t.ID}, "scope": {ar.scope}}
+	q := url.Values{"admin_consent": {"True"}, "tenant": {t.ID}}
+	if !ar.v1 {
+		q.Set("scope", ar.scope)
+	}
 	if ar.state != "" {
 		q.Set("state", ar.state)
 	}
@@ -115,6 +125,7 @@ func (s *Server) handleAdminConsent(w http.ResponseWriter, r *http.Request, c *c
 		s.errorPage(w, e)
 		return
 	}
+	ar.v1 = isV1AdminConsent(r)
 	if ans := s.currentAnswer(); ans != nil {
 		upn := ans.User
 		if upn == "" && ar.tenant != nil {
@@ -147,6 +158,7 @@ func (s *Server) handleAdminConsentPost(w http.ResponseWriter, r *http.Request, 
 		s.errorPage(w, e)
 		return
 	}
+	ar.v1 = isV1AdminConsent(r)
 	upn := strings.TrimSpace(r.PostForm.Get("username"))
 	if r.PostForm.Get("action") != "accept" {
 		http.Redirect(w, r, s.finishAdminConsent(ar, upn, true), http.StatusFound)
@@ -158,4 +170,11 @@ func (s *Server) handleAdminConsentPost(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	http.Redirect(w, r, s.finishAdminConsent(ar, upn, false), http.StatusFound)
+}
+
+// isV1AdminConsent reports whether r came to the v1 admin consent URL
+// /{tenant}/adminconsent (Entra's "Grant tenant-wide admin consent" page
+// still documents it), not /{tenant}/v2.0/adminconsent.
+func isV1AdminConsent(r *http.Request) bool {
+	return !strings.Contains(r.URL.Path, "/v2.0/")
 }

@@ -65,6 +65,7 @@ type authzRequest struct {
 	loginHint string
 	prompt    string
 	formPost  bool
+	fragment  bool // response_mode=fragment: the parameters after '#'
 	query     url.Values
 }
 
@@ -99,13 +100,17 @@ func (s *Server) parseAuthorize(seg string, q url.Values) (*authzRequest, *pageE
 		return ar, nil, newEntraError(http.StatusBadRequest, "unsupported_response_type", 700054,
 			"response_type '%s' is not enabled for the application. Only 'code' is supported by this fake.", rt)
 	}
+	// The auth code flow reference lists query, fragment and form_post
+	// (the discovery document advertises the same three).
 	switch rm := q.Get("response_mode"); rm {
 	case "", "query":
+	case "fragment":
+		ar.fragment = true
 	case "form_post":
 		ar.formPost = true
 	default:
 		return ar, nil, newEntraError(http.StatusBadRequest, "invalid_request", 900144,
-			"The response_mode '%s' is not supported by this fake; use 'query' or 'form_post'.", rm)
+			"The response_mode '%s' is not supported: use 'query', 'fragment' or 'form_post'.", rm)
 	}
 	if ar.challenge != "" && ar.method == "" {
 		ar.method = "plain"
@@ -215,8 +220,14 @@ func (s *Server) complete(ar *authzRequest, d decision) (url.Values, *entraError
 }
 
 // reply sends the response parameters to the app: a redirect with the
-// query, or for response_mode=form_post an auto-submitting form.
+// query (or, for response_mode=fragment, the fragment), or for
+// response_mode=form_post an auto-submitting form.
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, ar *authzRequest, q url.Values) {
+	if ar.fragment {
+		u, _, _ := strings.Cut(ar.redirect, "#")
+		http.Redirect(w, r, u+"#"+q.Encode(), http.StatusFound)
+		return
+	}
 	if !ar.formPost {
 		http.Redirect(w, r, appendQuery(ar.redirect, q), http.StatusFound)
 		return

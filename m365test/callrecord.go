@@ -102,8 +102,8 @@ type Stream struct {
 // tenant, each of which must answer 2xx within 3 seconds. It returns the
 // record's ID and the failures of the first delivery attempts joined;
 // failed deliveries are retried in the background (see
-// [Options.NotificationRetries]) and reported to the subscription's
-// lifecycle URL as "missed" when every retry failed.
+// [Options.NotificationRetryWindow]) and dropped when every retry failed,
+// without a lifecycle notification, as Graph does for call records.
 func (s *Server) AddCallRecord(ctx context.Context, tenant string, rec CallRecord) (string, error) {
 	t, ok := s.Tenant(tenant)
 	if !ok {

@@ -1,11 +1,15 @@
 package m365test_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -223,5 +227,226 @@ func TestDocCallRecords(t *testing.T) {
 		gr = graphDo(t, f, "GET", "/communications/callRecords?$filter="+url.QueryEscape("startDateTime ge "+since+" and participants_v2/any(p:p/id eq '"+who+"')"), tok, nil)
 		require.Equal(t, http.StatusOK, gr.status, "%v", gr.body)
 		assert.Len(t, values(t, gr), 1)
+	})
+}
+
+// postToken posts a token request and returns the decoded answer.
+func postToken(t *testing.T, f *fixture, tenant string, form url.Values) (int, map[string]any) {
+	t.Helper()
+	resp, err := f.srv.Client().PostForm(f.srv.AuthorityURL(tenant)+"/oauth2/v2.0/token", form)
+	require.NoError(t, err)
+	var body map[string]any
+	require.NoError(t, json.Unmarshal([]byte(readAll(t, resp)), &body))
+	return resp.StatusCode, body
+}
+
+// authorizeCode runs the authorization request q for the admin of
+// contoso with a non-interactive answer and returns where Entra sent the
+// browser.
+func authorizeCode(t *testing.T, f *fixture, q url.Values) *url.URL {
+	t.Helper()
+	f.srv.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{User: f.contoso.AdminUPN(), AdminConsent: true})
+	defer f.srv.SetAuthorizeAnswer(nil)
+	return follow(t, f.srv, f.srv.BrowserURL()+"/"+f.contoso.ID+"/oauth2/v2.0/authorize?"+q.Encode(), redirectURI)
+}
+
+// TestDocAuthCodeFlow replays the identity platform's "OAuth 2.0
+// authorization code flow" page: response_mode=fragment, the id_token
+// only with openid, and a refresh that answers a new refresh token
+// without offline_access in its scope.
+func TestDocAuthCodeFlow(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 5)
+	verifier, challenge := pkce()
+	base := url.Values{"client_id": {f.provider.ClientID}, "response_type": {"code"}, "redirect_uri": {redirectURI},
+		"state": {"s1"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}
+	redeem := func(code, scope string) (int, map[string]any) {
+		return postToken(t, f, f.contoso.ID, url.Values{"grant_type": {"authorization_code"}, "client_id": {f.provider.ClientID},
+			"client_secret": {providerSecret}, "code": {code}, "redirect_uri": {redirectURI}, "code_verifier": {verifier}, "scope": {scope}})
+	}
+
+	t.Run("identity-platform/v2-oauth2-auth-code-flow/response_mode=fragment", func(t *testing.T) {
+		q := maps.Clone(base)
+		q.Set("scope", "openid offline_access https://graph.microsoft.com/User.Read")
+		q.Set("response_mode", "fragment")
+		loc := authorizeCode(t, f, q)
+		assert.Empty(t, loc.RawQuery)
+		frag, err := url.ParseQuery(loc.Fragment)
+		require.NoError(t, err)
+		assert.Equal(t, "s1", frag.Get("state"))
+		require.NotEmpty(t, frag.Get("code"))
+		status, body := redeem(frag.Get("code"), "https://graph.microsoft.com/User.Read")
+		require.Equal(t, http.StatusOK, status, "%v", body)
+		assert.NotEmpty(t, body["id_token"], "openid was requested at authorize")
+		assert.NotEmpty(t, body["refresh_token"])
+
+		// Refresh without offline_access: a new refresh token all the same.
+		status, body = postToken(t, f, f.contoso.ID, url.Values{"grant_type": {"refresh_token"}, "client_id": {f.provider.ClientID},
+			"client_secret": {providerSecret}, "refresh_token": {body["refresh_token"].(string)}, "scope": {"https://graph.microsoft.com/User.Read"}})
+		require.Equal(t, http.StatusOK, status, "%v", body)
+		assert.NotEmpty(t, body["refresh_token"])
+		assert.NotContains(t, body, "id_token", "openid not requested on this refresh")
+	})
+	t.Run("identity-platform/v2-oauth2-auth-code-flow/no openid no id_token", func(t *testing.T) {
+		q := maps.Clone(base)
+		q.Set("scope", "offline_access https://graph.microsoft.com/User.Read")
+		code := authorizeCode(t, f, q).Query().Get("code")
+		require.NotEmpty(t, code)
+		status, body := redeem(code, "offline_access https://graph.microsoft.com/User.Read")
+		require.Equal(t, http.StatusOK, status, "%v", body)
+		assert.NotContains(t, body, "id_token")
+		assert.NotEmpty(t, body["access_token"])
+	})
+	t.Run("identity-platform/v2-oauth2-auth-code-flow/unknown response_mode", func(t *testing.T) {
+		q := maps.Clone(base)
+		q.Set("scope", "openid https://graph.microsoft.com/User.Read")
+		q.Set("response_mode", "web_message")
+		loc := authorizeCode(t, f, q)
+		assert.Equal(t, "invalid_request", loc.Query().Get("error"))
+	})
+}
+
+// TestDocAdminConsent replays "Grant tenant-wide admin consent to an
+// application" (the v1 URL /{tenant}/adminconsent) and the v2 admin
+// consent protocol, and the decline as Entra sends it (see
+// finishAdminConsent: access_denied, AADSTS65004, admin_consent=True, no
+// tenant; MicrosoftDocs/azure-docs#114009).
+func TestDocAdminConsent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 5)
+	consent := func(path string, ans m365test.AuthorizeAnswer) url.Values {
+		f.srv.SetAuthorizeAnswer(&ans)
+		defer f.srv.SetAuthorizeAnswer(nil)
+		q := url.Values{"client_id": {f.provider.ClientID}, "redirect_uri": {consentURI}, "state": {"st9"}}
+		// Through the TLS listener, as a link in an email would go.
+		return follow(t, f.srv, f.srv.URL()+"/"+f.contoso.Domain()+path+"?"+q.Encode(), consentURI).Query()
+	}
+	t.Run("entra/grant-admin-consent/v1 URL", func(t *testing.T) {
+		q := consent("/adminconsent", m365test.AuthorizeAnswer{})
+		assert.Equal(t, "True", q.Get("admin_consent"))
+		assert.Equal(t, f.contoso.ID, q.Get("tenant"))
+		assert.Equal(t, "st9", q.Get("state"))
+		assert.False(t, q.Has("scope"), "the v1 form answers without scope")
+		c, ok := f.srv.Consent(f.contoso.ID, f.provider.ClientID)
+		require.True(t, ok)
+		assert.True(t, c.Admin)
+	})
+	t.Run("identity-platform/v2-admin-consent/declined", func(t *testing.T) {
+		q := consent("/v2.0/adminconsent", m365test.AuthorizeAnswer{Decline: true})
+		assert.Equal(t, "access_denied", q.Get("error"))
+		assert.True(t, strings.HasPrefix(q.Get("error_description"), "AADSTS65004: User declined to consent to access the app."), q.Get("error_description"))
+		assert.Equal(t, "https://login.microsoftonline.com/error?code=65004", q.Get("error_uri"))
+		assert.Equal(t, "True", q.Get("admin_consent"))
+		assert.False(t, q.Has("tenant"))
+		assert.Equal(t, "st9", q.Get("state"))
+	})
+}
+
+// hookServer is a notification endpoint: it answers validation with
+// validationCT (text/plain in Graph's rule) and change notifications with
+// 503 while down, counting deliveries and lifecycle events.
+type hookServer struct {
+	*httptest.Server
+	mu           sync.Mutex
+	down         bool
+	validationCT string
+	delivered    int
+	attempts     int
+	lifecycle    []string
+}
+
+func newHook(t *testing.T) *hookServer {
+	h := &hookServer{validationCT: "text/plain; charset=utf-8"}
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if v := r.URL.Query().Get("validationToken"); v != "" {
+			w.Header().Set("Content-Type", h.validationCT)
+			_, _ = io.WriteString(w, v)
+			return
+		}
+		if r.URL.Path == "/lifecycle" {
+			var body struct {
+				Value []struct {
+					LifecycleEvent string `json:"lifecycleEvent"`
+				} `json:"value"`
+			}
+			_ = json.NewDecoder(r.Body).Decode(&body)
+			h.lifecycle = append(h.lifecycle, body.Value[0].LifecycleEvent)
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		h.attempts++
+		if h.down {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		h.delivered++
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(h.Close)
+	return h
+}
+
+func (h *hookServer) set(f func(h *hookServer)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f(h)
+}
+
+// TestDocSubscriptions replays the subscription reference pages and the
+// webhook delivery rules: validation answered as text/plain only,
+// POST /subscriptions/{id}/reauthorize 204, a failed delivery retried for
+// about four hours by the fake's clock and then dropped without a
+// "missed" lifecycle notification (call records are not an Outlook
+// resource).
+func TestDocSubscriptions(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 5)
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID))
+	tok := appToken(t, f, f.contoso.ID)
+	hook := newHook(t)
+	create := func() graphResp {
+		return graphDo(t, f, "POST", "/subscriptions", tok, map[string]any{"changeType": "created",
+			"notificationUrl": hook.URL + "/notify", "lifecycleNotificationUrl": hook.URL + "/lifecycle", "resource": "/communications/callRecords",
+			"expirationDateTime": f.srv.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339), "clientState": "s"})
+	}
+
+	t.Run("graph/change-notifications-delivery-webhooks/validation must be text/plain", func(t *testing.T) {
+		hook.set(func(h *hookServer) { h.validationCT = "application/json" })
+		gr := create()
+		assert.Equal(t, http.StatusBadRequest, gr.status)
+		hook.set(func(h *hookServer) { h.validationCT = "text/plain; charset=utf-8" })
+	})
+	gr := create()
+	require.Equal(t, http.StatusCreated, gr.status, "%v", gr.body)
+	id := gr.body["id"].(string)
+
+	t.Run("graph/api/subscription-reauthorize", func(t *testing.T) {
+		assert.Equal(t, http.StatusNoContent, graphDo(t, f, "POST", "/subscriptions/"+id+"/reauthorize", tok, nil).status)
+		gr := graphDo(t, f, "POST", "/subscriptions/7f105c7d-2dc5-4530-97cd-4e7af6534c07/reauthorize", tok, nil)
+		assert.Equal(t, http.StatusNotFound, gr.status)
+	})
+	t.Run("graph/change-notifications-delivery-webhooks/retried for about four hours", func(t *testing.T) {
+		hook.set(func(h *hookServer) { h.down = true })
+		_, err := f.srv.PlaceCalls(t.Context(), f.contoso.ID, 1)
+		require.Error(t, err, "the first attempt failed")
+		attempts := func() int { hook.mu.Lock(); defer hook.mu.Unlock(); return hook.attempts }
+		before := attempts()
+		f.srv.Advance(3 * time.Hour)
+		waitFor(t, func() bool { return attempts() > before }) // a retry, by the fake's clock
+		assert.Equal(t, 1, f.srv.PendingNotifications(), "still retried after three hours")
+		hook.set(func(h *hookServer) { h.down = false })
+		waitFor(t, func() bool { return f.srv.PendingNotifications() == 0 })
+		hook.set(func(h *hookServer) {
+			assert.Equal(t, 1, h.delivered)
+			h.down = true
+		})
+		_, err = f.srv.PlaceCalls(t.Context(), f.contoso.ID, 1)
+		require.Error(t, err)
+		f.srv.Advance(5 * time.Hour)
+		waitFor(t, func() bool { return f.srv.PendingNotifications() == 0 })
+		assert.Equal(t, 1, f.srv.MissedNotifications(id))
+		hook.set(func(h *hookServer) { assert.Empty(t, h.lifecycle, "no missed lifecycle for call records") })
 	})
 }

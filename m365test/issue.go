@@ -148,10 +148,6 @@ func (s *Server) userTokens(host string, t *Tenant, a *App, u directory.User, sc
 		idClaims["preferred_username"], idClaims["email"] = g.Mail, g.Mail
 		idClaims["idp"] = "https://sts.windows.net/" + g.HomeTenantID + "/"
 	}
-	idt, err := s.signer.sign(idClaims)
-	if err != nil {
-		return nil, err
-	}
 	secs := int(s.opts.AccessTokenLifetime / time.Second)
 	resp := map[string]any{
 		"token_type":     "Bearer",
@@ -159,7 +155,16 @@ func (s *Server) userTokens(host string, t *Tenant, a *App, u directory.User, sc
 		"expires_in":     secs,
 		"ext_expires_in": secs,
 		"access_token":   at,
-		"id_token":       idt,
+	}
+	// The token response carries an id_token only when openid was
+	// requested (auth code flow reference: "id_token ... Only provided if
+	// openid scope was requested").
+	if requestsOpenID(requested) {
+		idt, err := s.signer.sign(idClaims)
+		if err != nil {
+			return nil, err
+		}
+		resp["id_token"] = idt
 	}
 	if clientInfo {
 		uid, utid := u.ID, t.ID
@@ -271,4 +276,14 @@ func grantedScope(granted []string, requested string, offline bool) string {
 		out = append(out, "offline_access")
 	}
 	return strings.Join(out, " ")
+}
+
+// requestsOpenID reports whether a scope parameter names openid.
+func requestsOpenID(scope string) bool {
+	for _, sc := range strings.Fields(scope) {
+		if strings.EqualFold(sc, "openid") {
+			return true
+		}
+	}
+	return false
 }

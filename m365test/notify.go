@@ -13,7 +13,9 @@ import (
 )
 
 // The lifecycle events Graph sends to a subscription's
-// lifecycleNotificationUrl.
+// lifecycleNotificationUrl. The fake sends LifecycleMissed only through
+// [Server.SendLifecycleNotification]: Graph sends it for Outlook
+// resources, not for call records.
 const (
 	LifecycleReauthorizationRequired = "reauthorizationRequired"
 	LifecycleSubscriptionRemoved     = "subscriptionRemoved"
@@ -67,35 +69,65 @@ func hasChangeType(list, ct string) bool {
 	return false
 }
 
+// DefaultNotificationRetryWindow is how long a Server whose Options leave
+// NotificationRetryWindow zero retries a change notification: about four
+// hours, after which Graph drops it ("Receive change notifications through
+// webhooks": Microsoft Graph retries a failed delivery for about four
+// hours, then drops the notification).
+const DefaultNotificationRetryWindow = 4 * time.Hour
+
 // retryLater retries a failed delivery in the background with doubling
-// delays, and sends "missed" to the lifecycle URL when every retry failed.
+// delays, judged by the server's clock ([Server.Advance] moves it), until
+// it is delivered, the retry window passes or the retry cap is reached;
+// then it is dropped and counted in [Server.MissedNotifications]. No
+// "missed" lifecycle notification is sent: Graph sends "missed" for
+// Outlook resources only, never for call records (lifecycle notifications
+// page), so a client must find dropped records by listing.
 func (s *Server) retryLater(sub Subscription, body []byte) {
 	s.bg.Add(1)
 	s.countPending(1)
+	first := s.Now()
 	go func() {
 		defer s.bg.Done()
 		defer s.countPending(-1)
 		delay := s.opts.NotificationRetryDelay
-		for range s.opts.NotificationRetries {
-			t := time.NewTimer(delay)
-			select {
-			case <-s.closing:
-				t.Stop()
+		due := first.Add(delay)
+		for attempt := 1; ; attempt++ {
+			if !s.sleepUntil(due) {
 				return
-			case <-t.C:
 			}
 			delay *= 2
+			due = s.Now().Add(delay)
 			if s.postNotification(context.Background(), sub.ID, sub.NotificationURL, body) == nil {
 				return
+			}
+			capped := s.opts.NotificationRetries > 0 && attempt >= s.opts.NotificationRetries
+			if capped || s.opts.NotificationRetries < 0 || s.Now().Sub(first) >= s.opts.NotificationRetryWindow {
+				break
 			}
 		}
 		s.mu.Lock()
 		s.missed[sub.ID]++
 		s.mu.Unlock()
-		if sub.LifecycleURL != "" {
-			_ = s.sendLifecycle(context.Background(), sub, LifecycleMissed)
-		}
 	}()
+}
+
+// sleepUntil waits until the server's clock reaches due, polling so that
+// [Server.Advance] is noticed; it reports false when the server closes.
+func (s *Server) sleepUntil(due time.Time) bool {
+	for {
+		wait := due.Sub(s.Now())
+		if wait <= 0 {
+			return true
+		}
+		t := time.NewTimer(min(wait, 20*time.Millisecond))
+		select {
+		case <-s.closing:
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+	}
 }
 
 func (s *Server) countPending(d int) {

@@ -120,7 +120,7 @@ func (s *Server) adminConsentPage(w http.ResponseWriter, ar *adminConsentRequest
 	}
 	renderPage(w, http.StatusOK, pageData{
 		Title: "Permissions requested: accept for your organization", Error: errMsg, Form: true,
-		Action: "/" + pathTenant(ar) + "/v2.0/adminconsent", Query: ar.query.Encode(), CSRF: s.newPageToken(),
+		Action: "/" + pathTenant(ar) + adminConsentPath(ar), Query: ar.query.Encode(), CSRF: s.newPageToken(),
 		App: ar.app.DisplayName, Tenant: tenant, LoginHint: loginHint, Permissions: perms,
 	})
 }
@@ -130,4 +130,12 @@ func pathTenant(ar *adminConsentRequest) string {
 		return ar.tenant.ID
 	}
 	return "organizations"
+}
+
+// adminConsentPath is the path after the tenant of ar's admin consent URL.
+func adminConsentPath(ar *adminConsentRequest) string {
+	if ar.v1 {
+		return "/adminconsent"
+	}
+	return "/v2.0/adminconsent"
 }

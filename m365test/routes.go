@@ -61,6 +61,7 @@ func (s *Server) tlsMux() http.Handler {
 	s.route(mux, "GET /v1.0/subscriptions/{id}", EndpointSubscriptions, true, s.handleGetSubscription)
 	s.route(mux, "PATCH /v1.0/subscriptions/{id}", EndpointSubscriptions, true, s.handleUpdateSubscription)
 	s.route(mux, "DELETE /v1.0/subscriptions/{id}", EndpointSubscriptions, true, s.handleDeleteSubscription)
+	s.route(mux, "POST /v1.0/subscriptions/{id}/reauthorize", EndpointSubscriptions, true, s.handleReauthorizeSubscription)
 	s.route(mux, "GET /v1.0/communications/callRecords", EndpointCallRecords, true, s.handleListCallRecords)
 	s.route(mux, "GET /v1.0/communications/callRecords/{id}", EndpointCallRecords, true, s.handleCallRecord)
 	s.route(mux, "GET /v1.0/communications/callRecords/{id}/sessions", EndpointCallRecords, true, s.handleCallRecordSessions)
@@ -83,7 +84,15 @@ func (s *Server) tlsMux() http.Handler {
 	s.route(mux, "GET /v1.0/oauth2PermissionGrants", EndpointPermissionGrants, true, s.handleListPermissionGrants)
 	s.route(mux, "DELETE /v1.0/oauth2PermissionGrants/{id}", EndpointPermissionGrants, true, s.handleDeletePermissionGrant)
 	s.route(mux, "GET /v1.0/{key}", EndpointServicePrincipals, true, s.handleServicePrincipalKey) // servicePrincipals(appId='...')
+	// The v1 admin consent URL /{tenant}/adminconsent overlaps
+	// /v1.0/{key}, so it has a mux of its own behind the fallback.
+	v1 := http.NewServeMux()
+	s.route(v1, "GET /{tenant}/adminconsent", EndpointAdminConsent, false, s.redirectToBrowser)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := v1.Handler(r); pattern != "" {
+			v1.ServeHTTP(w, r)
+			return
+		}
 		if rest, ok := strings.CutPrefix(r.URL.Path, "/v1.0/"); ok {
 			s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest",
 				msg: "Resource not found for the segment '" + rest + "'."})
@@ -101,6 +110,8 @@ func (s *Server) browserMux() http.Handler {
 	s.route(mux, "POST /{tenant}/oauth2/v2.0/authorize", EndpointAuthorize, false, s.handleAuthorizePost)
 	s.route(mux, "GET /{tenant}/v2.0/adminconsent", EndpointAdminConsent, false, s.handleAdminConsent)
 	s.route(mux, "POST /{tenant}/v2.0/adminconsent", EndpointAdminConsent, false, s.handleAdminConsentPost)
+	s.route(mux, "GET /{tenant}/adminconsent", EndpointAdminConsent, false, s.handleAdminConsent)
+	s.route(mux, "POST /{tenant}/adminconsent", EndpointAdminConsent, false, s.handleAdminConsentPost)
 	return mux
 }
 

@@ -41,13 +41,18 @@ type Options struct {
 	// NotificationClient posts subscription validation requests and change
 	// notifications; nil uses a client with a 10-second timeout.
 	NotificationClient *http.Client
-	// NotificationRetries is how often a change notification that was
-	// not acknowledged is retried before the subscription's lifecycle URL
-	// is told "missed"; zero means 3, negative none.
+	// NotificationRetries caps how often a change notification that was
+	// not acknowledged is retried before it is dropped (counted by
+	// [Server.MissedNotifications]); zero means no cap (Graph's: retries
+	// until NotificationRetryWindow passes), negative no retries.
 	NotificationRetries int
 	// NotificationRetryDelay is the delay before the first retry, doubled
-	// after each; zero means one second.
+	// after each, by the server's clock; zero means one second.
 	NotificationRetryDelay time.Duration
+	// NotificationRetryWindow is how long after the first failed attempt
+	// a notification is still retried, by the server's clock; zero means
+	// DefaultNotificationRetryWindow (about four hours, as Graph).
+	NotificationRetryWindow time.Duration
 	// InMemory opens no listener: both listeners are in-memory pipes that
 	// only [Server.Transport] and [Server.Client] reach (any other host
 	// they are asked for fails), so unit tests use no port and no
@@ -190,10 +195,11 @@ func NewServer(opts *Options) *Server {
 	if o.CodeLifetime <= 0 {
 		o.CodeLifetime = 10 * time.Minute
 	}
-	if o.NotificationRetries == 0 {
-		o.NotificationRetries = 3
-	} else if o.NotificationRetries < 0 {
-		o.NotificationRetries = 0
+	if o.NotificationRetries < 0 {
+		o.NotificationRetries = -1
+	}
+	if o.NotificationRetryWindow <= 0 {
+		o.NotificationRetryWindow = DefaultNotificationRetryWindow
 	}
 	if o.NotificationRetryDelay <= 0 {
 		o.NotificationRetryDelay = time.Second

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -118,6 +119,12 @@ func (s *Server) validateEndpoint(ctx context.Context, raw string) error {
 	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("validation answered %d", resp.StatusCode)
+	}
+	// "respond ... with a 200 OK status code, content type text/plain,
+	// and the validation token in the body" (change notifications
+	// through webhooks, notification endpoint validation).
+	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err != nil || mt != "text/plain" {
+		return fmt.Errorf("validation answered Content-Type %q, not text/plain", resp.Header.Get("Content-Type"))
 	}
 	if string(body) != tok {
 		return errors.New("validation response did not echo the validationToken")
@@ -274,6 +281,26 @@ func (s *Server) handleUpdateSubscription(w http.ResponseWriter, r *http.Request
 	body := sub.json()
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, body)
+}
+
+// handleReauthorizeSubscription is POST
+// /v1.0/subscriptions/{id}/reauthorize, the documented answer to a
+// reauthorizationRequired lifecycle notification (subscription:
+// reauthorize reference): 204 No Content for the caller's subscription,
+// while it still holds the permission the resource needs.
+func (s *Server) handleReauthorizeSubscription(w http.ResponseWriter, r *http.Request, c *call) {
+	sub, ok := s.requestedSubscription(w, r, c)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	expired := !s.nowLocked().Before(sub.ExpirationDateTime)
+	s.mu.Unlock()
+	if expired {
+		s.writeGraphError(w, r, notFoundSub())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // handleDeleteSubscription is DELETE /v1.0/subscriptions/{id}.

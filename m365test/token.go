@@ -242,9 +242,13 @@ func (s *Server) grantAuthCode(r *http.Request, a *App, t *Tenant, multi bool, c
 	if e != nil {
 		return nil, e
 	}
-	// The token request's scope may add offline_access (MSAL adds it).
-	if tr, e := parseScope(f.Get("scope"), ac.tenant); e == nil && tr.offline {
-		sr.offline = true
+	// The token request's scope may add offline_access and openid (MSAL
+	// adds them there, not to the authorize URL).
+	if tr, e := parseScope(f.Get("scope"), ac.tenant); e == nil {
+		sr.offline = sr.offline || tr.offline
+		if tr.openid && !sr.openid {
+			sr.openid, sr.raw = true, sr.raw+" openid"
+		}
 	}
 	if e := s.accountRefusal(ac.tenant, a, ac.user, false); e != nil {
 		return nil, e
@@ -322,6 +326,12 @@ func (s *Server) grantRefresh(r *http.Request, a *App, t *Tenant, multi bool, ca
 	if e != nil {
 		return nil, e
 	}
+	// A refresh answers with a new refresh token whether or not this
+	// request's scope repeats offline_access (auth code flow reference,
+	// "Refresh the access token": the response's refresh_token is "a new
+	// OAuth 2.0 refresh token"; offline_access is needed on the first
+	// request only).
+	sr.offline = true
 	if e := s.accountRefusal(rt.tenant, a, rt.user, true); e != nil {
 		return nil, e
 	}

@@ -8,9 +8,12 @@
 // with the QoE app's client credentials, replaced under a fresh
 // clientState well before Graph's 4,230-minute limit and after
 // reauthorizationRequired, recreated after a subscriptionRemoved that
-// Graph confirms, backfilled by listing records by
-// startDateTime after missed, deleted when the QoE settings go away or
-// the customer is offboarded).
+// Graph confirms, backfilled by listing records by startDateTime on
+// every renewal pass (Graph drops a call-record notification it could
+// not deliver for about four hours, without a "missed" lifecycle
+// notification, which it sends for Outlook resources only) and after
+// missed, deleted when the QoE settings go away or the customer is
+// offboarded).
 //
 // Handler is the notification receiver: it echoes validationToken,
 // checks each notification's clientState in constant time against a

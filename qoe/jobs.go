@@ -84,7 +84,8 @@ func (SubscribeArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 8, UniqueOpts: uniqueInFlight()}
 }
 
-// RenewAllArgs queues a SubscribeArgs job per customer (periodic).
+// RenewAllArgs queues a SubscribeArgs job per customer, and a BackfillArgs
+// job per subscribed customer (periodic).
 type RenewAllArgs struct{}
 
 // Kind is the job kind.
@@ -371,8 +372,44 @@ func (s *Service) workRenewAll(ctx context.Context, _ *river.Job[RenewAllArgs]) 
 		if _, err := s.insert(ctx, SubscribeArgs{Customer: c}, nil); err != nil {
 			return err
 		}
+		// Graph drops a change notification it could not deliver for
+		// about four hours and tells nobody: "missed" lifecycle
+		// notifications are for Outlook resources only. Each pass lists
+		// the records whose notifications may have been dropped since the
+		// last one.
+		row, ok, err := s.cfg.Store.subscription(ctx, c)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if _, err := s.insert(ctx, BackfillArgs{Customer: c, Since: s.periodicBackfillSince(row)}, nil); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// graphRetryWindow is how long Graph retries a change notification
+// before dropping it: about four hours (change notifications through
+// webhooks).
+const graphRetryWindow = 4 * time.Hour
+
+// periodicBackfillSince is where a renewal pass's backfill starts: early
+// enough to cover every notification Graph may have dropped since the
+// previous pass (its retry window, the pass interval and an hour for call
+// length and lag), or where a lifecycle backfill would start if that is
+// earlier; never before Graph's 30 days of call records.
+func (s *Service) periodicBackfillSince(row subRow) time.Time {
+	now := s.now()
+	since := now.Add(-(graphRetryWindow + s.cfg.RenewInterval + time.Hour))
+	if b := s.backfillSince(row); b.Before(since) {
+		since = b
+	}
+	if oldest := now.Add(-30 * 24 * time.Hour); since.Before(oldest) {
+		since = oldest
+	}
+	return since
 }
 
 func (s *Service) workBackfill(ctx context.Context, job *river.Job[BackfillArgs]) error {
