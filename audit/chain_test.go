@@ -99,3 +99,30 @@ func TestCustomerIDLimit(t *testing.T) {
 	require.NoError(t, l.Append(t.Context(), audit.Entry{Actor: "a", Action: "x", Customer: strings.Repeat("c", 512), Outcome: audit.Succeeded}))
 	assert.Error(t, l.Append(t.Context(), audit.Entry{Actor: "a", Action: "x", Customer: strings.Repeat("c", 513), Outcome: audit.Succeeded}))
 }
+
+// TestOffboardErasesUsage: offboarding erases the customer's credential
+// use counts (flushed or not) and keeps its audit entries.
+func TestOffboardErasesUsage(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			l := newLog(t, db)
+			require.NoError(t, l.Append(t.Context(), audit.Entry{Actor: "a", Action: "x", Customer: "contoso", Outcome: audit.Succeeded}))
+			l.CountUse("contoso")
+			l.CountUse("fabrikam")
+			require.NoError(t, l.Flush(t.Context()))
+			l.CountUse("contoso") // not flushed yet
+			require.NoError(t, l.Offboard(t.Context(), "contoso"))
+			require.NoError(t, l.Flush(t.Context()))
+			since := time.Now().Add(-2 * time.Hour)
+			use, err := l.CredentialUse(t.Context(), "contoso", since, time.Now().Add(time.Hour))
+			require.NoError(t, err)
+			assert.Empty(t, use)
+			other, err := l.CredentialUse(t.Context(), "fabrikam", since, time.Now().Add(time.Hour))
+			require.NoError(t, err)
+			assert.NotEmpty(t, other)
+			p, err := l.List(t.Context(), audit.Query{Customer: "contoso"})
+			require.NoError(t, err)
+			assert.Len(t, p.Entries, 1, "the audit trail is kept")
+		})
+	}
+}

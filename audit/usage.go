@@ -111,3 +111,20 @@ func (l *Log) CredentialUse(ctx context.Context, customer string, from, to time.
 	}
 	return out, rows.Err()
 }
+
+// Offboard erases customer's credential-use counts (stored and not yet
+// flushed) when it is offboarded; its audit entries are kept. It fits
+// fleet's OffboardHook and is idempotent.
+func (l *Log) Offboard(ctx context.Context, customer string) error {
+	l.mu.Lock()
+	for k := range l.uses {
+		if k.customer == customer {
+			delete(l.uses, k)
+		}
+	}
+	l.mu.Unlock()
+	if _, err := l.db.ExecContext(ctx, l.d.Rebind(`DELETE FROM tenantgate_credential_use WHERE customer = ?`), customer); err != nil {
+		return fmt.Errorf("audit: erase the credential use of %q: %w", customer, err)
+	}
+	return nil
+}

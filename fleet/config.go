@@ -121,6 +121,10 @@ type Config struct {
 	// MaxAttempts bounds the attempts of one job (with River's
 	// exponential backoff between them). Default: 5.
 	MaxAttempts int
+	// JobRetention is how long finished jobs (completed, cancelled,
+	// discarded) are kept before River's cleaner deletes them: their
+	// rows carry customer IDs and call IDs. Default: 24 hours.
+	JobRetention time.Duration
 	// SyncHeartbeat is how often a running sync records its progress.
 	// Default: 10 s.
 	SyncHeartbeat time.Duration
@@ -237,6 +241,9 @@ func (cfg Config) check() (Config, error) {
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 5
+	}
+	if cfg.JobRetention <= 0 {
+		cfg.JobRetention = 24 * time.Hour
 	}
 	if cfg.ReplicaHeartbeat <= 0 {
 		cfg.ReplicaHeartbeat = 10 * time.Second

@@ -80,6 +80,11 @@ func New(ctx context.Context, cfg Config) (*Fleet, error) {
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		MaxAttempts:          cfg.MaxAttempts,
+		// Finished jobs' rows name customers (and calls): keep them
+		// JobRetention, failed ones included.
+		CompletedJobRetentionPeriod: cfg.JobRetention,
+		CancelledJobRetentionPeriod: cfg.JobRetention,
+		DiscardedJobRetentionPeriod: cfg.JobRetention,
 	}
 	if cfg.Postgres != nil {
 		drv := riverpgxv5.New(cfg.Postgres)

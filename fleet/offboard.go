@@ -200,9 +200,11 @@ var offboardSteps = []offboardStep{
 	{"reporting hooks", offboardReportingHooks},
 	{"forget the connection", offboardForget},
 	{"revoke invitations", offboardInvitations},
+	{"erase invitations", offboardEraseInvitations},
 	{"purge synced users", offboardSyncedUsers},
 	{"hooks", offboardHooks},
 	{"delete the fleet records", offboardFleetRecords},
+	{"erase job rows", offboardJobRows},
 	{"tombstone", offboardTombstone},
 }
 
@@ -259,6 +261,58 @@ func offboardInvitations(ctx context.Context, o *offboarding) error {
 	}
 	o.rep.counts["invitations"] = n
 	return o.note(ctx, it)
+}
+
+// InvitationPurger deletes a customer's invitations that are no longer
+// live, with their token index; an *invite.Service satisfies it.
+type InvitationPurger interface {
+	Purge(ctx context.Context, customer string, before time.Time) (int, error)
+}
+
+// offboardEraseInvitations deletes every invitation record (recipient,
+// tenant, sender) and its token index once they are revoked, so that
+// nothing comes back when the customer ID is used again.
+func offboardEraseInvitations(ctx context.Context, o *offboarding) error {
+	p, ok := o.f.cfg.Invitations.(InvitationPurger)
+	if !ok || o.f.cfg.Invitations == nil {
+		return nil
+	}
+	n, err := p.Purge(ctx, o.customer, o.f.now().Add(24*time.Hour))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		n = o.rep.counts["invitationRecords"]
+	}
+	o.rep.counts["invitationRecords"] = n
+	return o.note(ctx, OffboardItem{Item: "invitationRecords", Result: OffboardDeleted,
+		Detail: fmt.Sprintf("%d invitation record(s) (recipient, tenant, sender) and their link index are deleted", n)})
+}
+
+// offboardJobRows deletes the customer's job rows that are not running
+// (queued, scheduled, retrying, finished): their arguments name the
+// customer and, for call records, calls. Rows of jobs running now (this
+// offboarding's among them) go with River's retention (JobRetention)
+// once they finish.
+func offboardJobRows(ctx context.Context, o *offboarding) error {
+	var n int64
+	switch {
+	case o.f.cfg.Postgres != nil:
+		tag, err := o.f.cfg.Postgres.Exec(ctx, `DELETE FROM river_job WHERE args->>'customer' = $1 AND state <> 'running'`, o.customer)
+		if err != nil {
+			return err
+		}
+		n = tag.RowsAffected()
+	case o.f.sqlite != nil:
+		res, err := o.f.sqlite.ExecContext(ctx, `DELETE FROM river_job WHERE json_extract(args, '$.customer') = ? AND state <> 'running'`, o.customer)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+	}
+	o.rep.counts["jobRows"] += int(n)
+	return o.note(ctx, OffboardItem{Item: "jobRows", Result: OffboardDeleted,
+		Detail: fmt.Sprintf("%d job row(s) naming the customer are deleted; the rows of jobs still running go %s after they finish", o.rep.counts["jobRows"], o.f.cfg.JobRetention)})
 }
 
 // offboardSyncedUsers purges the customer's synced users when the

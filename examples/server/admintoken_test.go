@@ -60,3 +60,24 @@ func TestProductionAdminTokenNotAFlag(t *testing.T) {
 		t.Errorf("demo with -admin-token: %v", err)
 	}
 }
+
+// TestProductionSecretsNotFlags: production refuses every secret given
+// as a flag (-client-secret, -smtp-password, -postgres-dsn,
+// -webhook-secret), naming the environment variable to use, and never
+// repeats the value.
+func TestProductionSecretsNotFlags(t *testing.T) {
+	for flagName, envName := range map[string]string{"client-secret": "TENANTGATE_CLIENT_SECRET", "smtp-password": "TENANTGATE_SMTP_PASSWORD",
+		"postgres-dsn": "TENANTGATE_POSTGRES_DSN", "webhook-secret": "TENANTGATE_WEBHOOK_SECRET"} {
+		t.Run(flagName, func(t *testing.T) {
+			e := prodEnv()
+			const value = "value-given-as-a-flag-1234567890"
+			_, err := parseConfig([]string{"-" + flagName, value}, env(e), io.Discard)
+			if err == nil || !strings.Contains(err.Error(), "-"+flagName+": production does not take secrets as flags") || !strings.Contains(err.Error(), envName) {
+				t.Fatalf("production with -%s: %v", flagName, err)
+			}
+			if strings.Contains(err.Error(), value) {
+				t.Error("the error shows the secret")
+			}
+		})
+	}
+}

@@ -455,7 +455,9 @@ func (a *app) openFleet(ctx context.Context, syncer *usersync.Syncer, h hooks) e
 		ProviderAppID: a.providerAppID,
 		CheckInterval: a.cfg.CheckInterval, PlanInterval: h.planInterval,
 		SyncInterval: func(string) time.Duration { return a.cfg.SyncInterval },
-		Offboard:     append([]fleet.OffboardHook{fleet.OffboardFunc(a.offboarded)}, h.offboard...), Logger: a.log,
+		// customer.offboarded first, then the erasure of the customer's
+		// other events and deliveries, and of its credential-use counts.
+		Offboard: append([]fleet.OffboardHook{fleet.OffboardFunc(a.offboarded), a.bus, a.trail}, h.offboard...), Logger: a.log,
 		Events: a.bus,
 		// The packages that plug into the fleet: webhook deliveries and
 		// call records (subscriptions, notifications, fetches, PSTN pulls,
@@ -471,6 +473,12 @@ func (a *app) openFleet(ctx context.Context, syncer *usersync.Syncer, h hooks) e
 		a.jobsPool, cfg.Postgres = pool, pool
 	} else {
 		cfg.SQLitePath = filepath.Join(a.cfg.DataDir, "jobs.db")
+		// SQLite creates a new database file 0644 (its -wal and -shm
+		// files take the database's mode): create it 0600 first, as the
+		// demo's other files are.
+		if err := createPrivate(cfg.SQLitePath); err != nil {
+			return fmt.Errorf("create the job database: %w", err)
+		}
 	}
 	f, err := fleet.New(ctx, cfg)
 	if err != nil {
@@ -478,4 +486,17 @@ func (a *app) openFleet(ctx context.Context, syncer *usersync.Syncer, h hooks) e
 	}
 	a.fleet = f
 	return nil
+}
+
+// createPrivate creates path with mode 0600 if it does not exist, and
+// takes group and other access away if it does.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o600)
 }

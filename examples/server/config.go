@@ -350,6 +350,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			problems = append(problems, "-admin-token: production does not take the admin token as a flag, which any local user sees in the process list; "+
 				"set TENANTGATE_ADMIN_TOKEN or put it in a file named by -admin-token-file (TENANTGATE_ADMIN_TOKEN_FILE)")
 		}
+		for _, st := range settings() {
+			if st.secret && st.flag != "admin-token" && given[st.flag] {
+				problems = append(problems, "-"+st.flag+": production does not take secrets as flags, which any local user sees in the process list; set "+st.env+" instead")
+			}
+		}
 		if len(missing) > 0 {
 			problems = append(problems, "production mode needs these settings, which are missing:\n    "+strings.Join(missing, "\n    "))
 		}

@@ -208,6 +208,17 @@ func TestRunRestart(t *testing.T) {
 		t.Errorf("sealing key file mode %v, want 0600", fi.Mode().Perm())
 	}
 	stop()
+	// Every file of the data directory (databases, their WAL and shared
+	// memory files, the job database) is readable by its owner only.
+	files, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if fi, err := f.Info(); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", f.Name(), fi.Mode().Perm())
+		}
+	}
 
 	base2, token2, stop2 := runDemo(t, dir)
 	defer stop2()
