@@ -37,7 +37,9 @@ func jobRows(t *testing.T, cfg fleet.Config, customer string) int {
 // invitation per customer that records what Purge erased.
 type recordingInvitations struct{ purged map[string]bool }
 
-func (r *recordingInvitations) List(context.Context, string) ([]invite.Invitation, error) { return nil, nil }
+func (r *recordingInvitations) List(context.Context, string) ([]invite.Invitation, error) {
+	return nil, nil
+}
 func (r *recordingInvitations) Revoke(context.Context, string, string, string) (invite.Invitation, error) {
 	return invite.Invitation{}, nil
 }
