@@ -46,7 +46,7 @@ func newAdmin(cfg Config) (*admin, error) {
 		return nil, err
 	}
 	a := &admin{c: c, mux: http.NewServeMux()}
-	a.routes = append(a.table(), a.qoeRoutes()...)
+	a.routes = append(append(a.table(), a.qoeRoutes()...), a.voiceRoutes()...)
 	for _, rt := range a.routes {
 		a.mux.Handle(rt.method+" "+rt.path, a.guard(rt))
 	}

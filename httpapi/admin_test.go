@@ -384,7 +384,7 @@ func TestOpenAPIMatchesMux(t *testing.T) {
 		for method, op := range ops {
 			pattern := strings.ToUpper(method) + " " + path
 			documented[pattern] = true
-			concrete := strings.NewReplacer("{customer}", "c1", "{id}", "i1").Replace(path)
+			concrete := strings.NewReplacer("{customer}", "c1", "{id}", "i1", "{user}", "u1").Replace(path)
 			_, got := a.mux.Handler(httptest.NewRequest(strings.ToUpper(method), concrete, nil))
 			if got != pattern {
 				t.Errorf("documented %s is served by %q", pattern, got)
@@ -401,7 +401,9 @@ func TestOpenAPIMatchesMux(t *testing.T) {
 		"/customers/c1/m365/consent", "/customers/c1/m365/status", "/customers/c1/m365/qoe", "/customers/c1/users/sync",
 		"/customers/c1/users", "/openapi.json", "/customers", "/customers/c1", "/customers/c1/m365/invitations/i1/x",
 		"/customers/c1/qoe/summary", "/customers/c1/qoe/calls", "/customers/c1/qoe/pstn", "/customers/c1/m365/qoe/validate",
-		"/audit", "/customers/c1/audit", "/customers/c1/audit/verify", "/customers/c1/events", "/webhooks/deliveries"}
+		"/audit", "/customers/c1/audit", "/customers/c1/audit/verify", "/customers/c1/events", "/webhooks/deliveries",
+		"/customers/c1/voice/numbers", "/customers/c1/voice/numbers/refresh", "/customers/c1/voice/ranges", "/customers/c1/users/u1/voice",
+		"/customers/c1/voice/operations", "/customers/c1/voice/operations/i1", "/customers/c1/voice/operations/i1/cancel"}
 	served := 0
 	for _, p := range probe {
 		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {

@@ -102,6 +102,10 @@ type Config struct {
 	// it; the clientState guards it). Saving QoE settings brings the
 	// customer's subscription in line. Nil answers the QoE routes with 501.
 	QoE QoE
+	// Voice serves the Teams Phone provisioning routes (voice/numbers,
+	// voice/ranges, voice/operations, users/{user}/voice): a
+	// *voice.Service. Nil answers them with 501.
+	Voice Voice
 	// Audit records every admin request that changes something (every
 	// POST, PUT and DELETE, allowed or denied) with the actor, and the
 	// wizard's completed sign-ins and consents; it serves GET /audit and
@@ -197,6 +201,9 @@ func (cfg Config) check(admin bool) (*checked, error) {
 	}
 	if cfg.QoE != nil && isNil(cfg.QoE) {
 		errs = append(errs, errors.New("the QoE service is a typed nil"))
+	}
+	if cfg.Voice != nil && isNil(cfg.Voice) {
+		errs = append(errs, errors.New("the Voice service is a typed nil"))
 	}
 	var u *url.URL
 	if !isNil(cfg.Access) {

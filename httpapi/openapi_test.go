@@ -18,6 +18,7 @@ import (
 	"github.com/tenantgate/tenantgate/audit"
 	"github.com/tenantgate/tenantgate/events"
 	"github.com/tenantgate/tenantgate/fleet"
+	"github.com/tenantgate/tenantgate/voice"
 )
 
 // schemaTypes are the Go types the handlers encode and decode for each
@@ -51,6 +52,15 @@ var schemaTypes = map[string]reflect.Type{
 	"EventList":        reflect.TypeFor[eventListJSON](),
 	"Delivery":         reflect.TypeFor[events.Delivery](),
 	"DeliveryList":     reflect.TypeFor[deliveryListJSON](),
+
+	"VoiceNumberPage":    reflect.TypeFor[voice.NumberPage](),
+	"VoiceRefresh":       reflect.TypeFor[refreshJSON](),
+	"VoiceRanges":        reflect.TypeFor[rangesJSON](),
+	"VoiceRangesPut":     reflect.TypeFor[rangesPutJSON](),
+	"UserVoice":          reflect.TypeFor[voice.UserVoice](),
+	"UserVoiceSet":       reflect.TypeFor[voice.SetRequest](),
+	"VoiceOperation":     reflect.TypeFor[operationJSON](),
+	"VoiceOperationPage": reflect.TypeFor[operationPageJSON](),
 }
 
 // TestOpenAPISchemasMatchTheJSONTypes: every schema has exactly the

@@ -74,9 +74,11 @@ type Operation struct {
 
 // Item is one user's part of an operation.
 type Item struct {
-	User  UserRef `json:"user"`
-	State State   `json:"state"`
-	Steps []Step  `json:"steps"`
+	// User is the user's principal name, UserID its object ID.
+	User   string `json:"user"`
+	UserID string `json:"userId"`
+	State  State  `json:"state"`
+	Steps  []Step `json:"steps"`
 }
 
 // Step is one change: "license", "number" or "policy:<type>".

@@ -166,7 +166,7 @@ func (s *Service) SetVoice(ctx context.Context, customer, user string, req SetRe
 	now := s.now()
 	op := &Operation{ID: newOperationID(), Customer: customer, Kind: KindSet, State: StateQueued, Actor: actor, Created: now, Updated: now}
 	p := &plan{UserID: st.user.ID, UPN: st.user.UserPrincipalName, Category: req.Category}
-	item := Item{User: UserRef{ID: st.user.ID, UserPrincipalName: st.user.UserPrincipalName}, State: StateQueued}
+	item := Item{User: st.user.UserPrincipalName, UserID: st.user.ID, State: StateQueued}
 	ranges, err := s.cfg.Store.ranges(ctx, customer)
 	if err != nil {
 		return nil, err
@@ -403,7 +403,7 @@ func (s *Service) Release(ctx context.Context, customer, user string, req Releas
 	now := s.now()
 	op := &Operation{ID: newOperationID(), Customer: customer, Kind: KindRelease, State: StateQueued, Actor: actor, Created: now, Updated: now}
 	p := &plan{UserID: st.user.ID, UPN: st.user.UserPrincipalName}
-	item := Item{User: UserRef{ID: st.user.ID, UserPrincipalName: st.user.UserPrincipalName}, State: StateQueued}
+	item := Item{User: st.user.UserPrincipalName, UserID: st.user.ID, State: StateQueued}
 	for _, n := range st.numbers {
 		rl := released{Number: n.TelephoneNumber, Type: n.NumberType}
 		if r, ok := rangeOf(ranges, n.TelephoneNumber); ok {

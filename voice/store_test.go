@@ -162,7 +162,7 @@ func TestOneOperationPerUser(t *testing.T) {
 			now := time.Unix(1_800_000_000, 0)
 			mk := func() *Operation {
 				return &Operation{ID: newOperationID(), Customer: "c1", Kind: KindSet, State: StateQueued, Created: now, Updated: now,
-					Items: []Item{{User: UserRef{ID: "u1"}, State: StateQueued, Steps: []Step{{Step: "number", Status: StepPending}}}}}
+					Items: []Item{{UserID: "u1", State: StateQueued, Steps: []Step{{Step: "number", Status: StepPending}}}}}
 			}
 			first := mk()
 			require.NoError(t, s.insertOperation(ctx, first, "u1", &plan{UserID: "u1"}))
