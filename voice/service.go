@@ -31,10 +31,6 @@ type Access interface {
 	Credential(customer string) azcore.TokenCredential
 }
 
-// Inserter enqueues jobs: the Insert method of *river.Client and of the
-// fleet's client.
-type Inserter = fleet.Inserter
-
 // Emitter reports lifecycle events; an *events.Bus satisfies it.
 type Emitter interface {
 	Emit(ctx context.Context, e events.Event) error
@@ -52,9 +48,6 @@ type Config struct {
 	Access Access
 	// Store keeps inventories, ranges, holds and operations.
 	Store *Store
-	// Jobs enqueues operations; nil until UseInserter (the River client
-	// is built after AddWorkers). Without one, changes are refused.
-	Jobs Inserter
 	// HTTPClient's transport carries the Graph requests, under Graph's
 	// middleware pipeline; put the fleet's Budget under it (or call
 	// UseBudget). Nil means http.DefaultClient.
@@ -111,7 +104,7 @@ type Service struct {
 	stats struct{ requests, polls atomic.Int64 }
 }
 
-type inserterBox struct{ Inserter }
+type inserterBox struct{ fleet.Inserter }
 
 type policyEntry struct {
 	id      string
@@ -167,9 +160,6 @@ func New(cfg Config) (*Service, error) {
 	if err := s.setTransport(base); err != nil {
 		return nil, err
 	}
-	if !isNil(cfg.Jobs) {
-		s.jobs.Store(&inserterBox{cfg.Jobs})
-	}
 	return s, nil
 }
 
@@ -206,7 +196,16 @@ func (s *Service) Stats() Stats {
 	return Stats{GraphRequests: s.stats.requests.Load(), Polls: s.stats.polls.Load()}
 }
 
-var errNoInserter = errors.New("voice: no job inserter yet (UseInserter)")
+var errNoInserter = errors.New("voice: no job inserter yet: plug the Service into the fleet (fleet.Config.Plugins) or call UseInserter")
+
+// The fleet plugin steps the Service implements.
+var (
+	_ fleet.PluginWorkers      = (*Service)(nil)
+	_ fleet.PluginPeriodicJobs = (*Service)(nil)
+	_ fleet.PluginOffboard     = (*Service)(nil)
+	_ fleet.PluginBudget       = (*Service)(nil)
+	_ fleet.PluginInserter     = (*Service)(nil)
+)
 
 func (s *Service) insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 	b := s.jobs.Load()
