@@ -29,6 +29,7 @@ import (
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/memstore"
 	"github.com/tenantgate/tenantgate/usersync"
+	"github.com/tenantgate/tenantgate/voice"
 	"github.com/tenantgate/tenantgate/usersync/filter"
 	"github.com/tenantgate/tenantgate/usersync/sqlsink"
 )
@@ -83,6 +84,7 @@ type env struct {
 	logs     *logBuffer
 	clock    *testClock
 	qoe      *qoe.Service
+	voice    *voice.Service
 }
 
 // testClock is the invitations' clock, moved by tests.
@@ -131,6 +133,7 @@ func newTestFleet(t testing.TB, e *env, sy *usersync.Syncer, log *slog.Logger) *
 	f, err := fleet.New(context.Background(), fleet.Config{
 		SQLitePath: filepath.Join(t.TempDir(), "river.db"), Access: e.m, Store: e.store,
 		Syncer: sy, Users: e.sink, Invitations: e.inv, PlanInterval: time.Hour, SyncHeartbeat: 50 * time.Millisecond, Logger: log,
+		Plugins: []fleet.Plugin{e.voice},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -217,6 +220,14 @@ func newEnvAt(t testing.TB, public string, mod func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	vstore, err := voice.NewStore(context.Background(), db.DB, db.Dialect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.voice, err = voice.New(voice.Config{Access: e.m, Store: vstore, HTTPClient: srv.Client(), Audit: e.audit, Events: e.bus, Logger: log,
+		PollInterval: 10 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
 	e.fleet = newTestFleet(t, e, &usersync.Syncer{Source: src, Sink: e.sink, Logger: log}, log)
 	qstore, err := qoe.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "qoe.db"))
 	if err != nil {
@@ -228,7 +239,7 @@ func newEnvAt(t testing.TB, public string, mod func(*Config)) *env {
 		t.Fatal(err)
 	}
 	e.cfg = Config{
-		Authorizer: testAuthorizer(), Access: e.m, Invitations: e.inv, Store: e.store, QoE: e.qoe,
+		Authorizer: testAuthorizer(), Access: e.m, Invitations: e.inv, Store: e.store, QoE: e.qoe, Voice: e.voice,
 		Fleet: e.fleet, Users: e.sink, Audit: e.audit, Events: e.bus,
 		SignInOrigins: []string{srv.BrowserURL()},
 		ProviderName:  "Example MSP", Logger: log,

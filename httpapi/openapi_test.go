@@ -226,6 +226,22 @@ func TestResponsesConformToTheDocument(t *testing.T) {
 		{"GET", "/customers/a/audit?after=forged", "/customers/{customer}/audit", nil}, // a problem
 		{"GET", "/customers/a/events", "/customers/{customer}/events", nil},
 		{"GET", "/webhooks/deliveries?customer=a", "/webhooks/deliveries", nil},
+		{"POST", "/customers/a/voice/numbers/refresh", "/customers/{customer}/voice/numbers/refresh", nil},
+		{"GET", "/customers/a/voice/numbers?status=unassigned&prefix=%2B3902", "/customers/{customer}/voice/numbers", nil},
+		{"GET", "/customers/a/voice/numbers?status=maybe", "/customers/{customer}/voice/numbers", nil}, // a problem
+		{"PUT", "/customers/a/voice/ranges", "/customers/{customer}/voice/ranges", map[string]any{"ranges": []map[string]any{
+			{"name": "Milan", "from": "+39020000000", "to": "+39020009999", "type": "directRouting", "quarantineDays": 30}}}},
+		{"PUT", "/customers/a/voice/ranges", "/customers/{customer}/voice/ranges", map[string]any{"ranges": []map[string]any{
+			{"name": "A", "from": "+39020000000", "to": "+39020009999", "type": "directRouting"},
+			{"name": "B", "from": "+39020000100", "to": "+39020000199", "type": "directRouting"}}}}, // a problem
+		{"GET", "/customers/a/voice/ranges", "/customers/{customer}/voice/ranges", nil},
+		{"GET", "/customers/a/users/user00024@contoso.onmicrosoft.com/voice", "/customers/{customer}/users/{user}/voice", nil},
+		{"PUT", "/customers/a/users/user00004@contoso.onmicrosoft.com/voice", "/customers/{customer}/users/{user}/voice",
+			map[string]any{"number": "+39020000004", "licenses": "auto", "policies": map[string]string{"OnlineVoiceRoutingPolicy": "VRP-IT", "TenantDialPlan": "DP-IT"}}},
+		{"DELETE", "/customers/a/users/user00003@contoso.onmicrosoft.com/voice", "/customers/{customer}/users/{user}/voice", nil},
+		{"GET", "/customers/a/voice/operations", "/customers/{customer}/voice/operations", nil},
+		{"GET", "/customers/a/voice/operations/vop_unknown", "/customers/{customer}/voice/operations/{id}", nil}, // a problem
+		{"POST", "/customers/a/voice/operations/vop_unknown/cancel", "/customers/{customer}/voice/operations/{id}/cancel", nil}, // a problem
 	}
 	seen := map[string]bool{}
 	for _, c := range calls {

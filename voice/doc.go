@@ -37,9 +37,11 @@
 //     failed check with the Action that fixes it (assignLicense,
 //     assignNumber, assignPolicy, setLocation, setUsageLocation,
 //     enableAccount, grantConsent).
-//   - Operations: each change is an Operation run by a River job unique
-//     per user (and a unique index: two operations never race on one
-//     user), listed and cancellable, each step audited with its actor,
+//   - Operations: each change is an Operation run by a River job; a
+//     unique index of the shared database admits one queued or running
+//     operation per user, so two never race on one user, across
+//     replicas. Operations are listed and cancellable, each step audited
+//     with its actor,
 //     ending in voice.assigned, voice.released or voice.failed events.
 //
 // The Graph permissions it needs beyond the read-only defaults are in

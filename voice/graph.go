@@ -72,6 +72,14 @@ func (s *Service) graphFor(ctx context.Context, customer string) (*graph, error)
 
 func (g *graph) url(path string) string { return g.ep.GraphEndpoint + "/v1.0" + path }
 
+// host is the Graph endpoint's host name, without a port.
+func (g *graph) host() string {
+	if u, err := url.Parse(g.ep.GraphEndpoint); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return g.ep.GraphHost()
+}
+
 // response is what do keeps of an answer besides its body.
 type response struct {
 	status   int
@@ -101,7 +109,7 @@ func (g *graph) do(ctx context.Context, op, perm, method, rawURL string, body, o
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if err := graphhttp.Authorize(ctx, req, g.s.cfg.Access.Credential(g.customer), []string{g.ep.GraphScope()}, []string{g.ep.GraphHost()}); err != nil {
+	if err := graphhttp.Authorize(ctx, req, g.s.cfg.Access.Credential(g.customer), []string{g.ep.GraphScope()}, []string{g.host()}); err != nil {
 		return response{}, fmt.Errorf("voice: %s for customer %q: %w", op, g.customer, err)
 	}
 	g.s.stats.requests.Add(1)
@@ -188,8 +196,8 @@ func retryable(err error) bool {
 // checkNext accepts a nextLink only on the customer's Graph host.
 func (g *graph) checkNext(link string) error {
 	u, err := url.Parse(link)
-	if err != nil || u.Scheme != "https" || !strings.EqualFold(u.Hostname(), g.ep.GraphHost()) {
-		return fmt.Errorf("voice: a nextLink or operation Location left the Graph host %s", g.ep.GraphHost())
+	if err != nil || u.Scheme != "https" || !strings.EqualFold(u.Host, strings.TrimPrefix(g.ep.GraphEndpoint, "https://")) {
+		return fmt.Errorf("voice: a nextLink or operation Location left the Graph host %s", g.host())
 	}
 	return nil
 }

@@ -27,18 +27,22 @@ var inFlight = []rivertype.JobState{
 	rivertype.JobStateRunning, rivertype.JobStateScheduled,
 }
 
-// OperationArgs runs one operation. It is unique per user while queued
-// or running, so two operations never race on one user.
+// OperationArgs runs one operation; one job per operation while it is
+// in flight. Two operations never race on one user: the operations
+// table's unique index admits one queued or running operation per user,
+// whichever replica starts it. (A job unique per user alone would refuse
+// the next operation's job while the previous job, its operation
+// already finished, is still completing.)
 type OperationArgs struct {
 	Customer  string `json:"customer" river:"unique"`
 	UserID    string `json:"userId" river:"unique"`
-	Operation string `json:"operation"`
+	Operation string `json:"operation" river:"unique"`
 }
 
 // Kind is the job kind.
 func (OperationArgs) Kind() string { return KindOperation }
 
-// InsertOpts makes the job unique per user while in flight.
+// InsertOpts makes the job unique while in flight.
 func (OperationArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: inFlight}}
 }
