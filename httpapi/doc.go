@@ -77,6 +77,16 @@
 //	GET    /customers/{customer}/audit/verify            -                 200 AuditChainReport
 //	GET    /customers/{customer}/events                  -                 200 EventList
 //	GET    /webhooks/deliveries                          -                 200 DeliveryList
+//	GET    /customers/{customer}/voice/numbers           -                 200 VoiceNumberPage
+//	POST   /customers/{customer}/voice/numbers/refresh   -                 200 VoiceRefresh
+//	GET    /customers/{customer}/voice/ranges            -                 200 VoiceRanges
+//	PUT    /customers/{customer}/voice/ranges            VoiceRangesPut    200 VoiceRanges
+//	GET    /customers/{customer}/users/{user}/voice      -                 200 UserVoice
+//	PUT    /customers/{customer}/users/{user}/voice      UserVoiceSet      202 VoiceOperation
+//	DELETE /customers/{customer}/users/{user}/voice      -                 202 VoiceOperation
+//	GET    /customers/{customer}/voice/operations        -                 200 VoiceOperationPage
+//	GET    /customers/{customer}/voice/operations/{id}   -                 200 VoiceOperation
+//	POST   /customers/{customer}/voice/operations/{id}/cancel -                 200 VoiceOperation
 //	GET    /openapi.json                                 -                 200 the OpenAPI document
 //
 // GET /customers/{customer}/users takes limit (1 to 1000, default 100),
@@ -101,7 +111,7 @@
 //   - Delivery: attempts*, created*, customer*, endpoint*, eventId*, lastError, lastStatus, state*, type*, updated*
 //   - DeliveryList: deliveries*
 //   - Event: data*, id*, timestamp*, type*
-//   - EventData: action, added, changed, credential, customer*, daysLeft, durationMs, error, expiresAt, from, removed, roles, subscription, to, users
+//   - EventData: action, added, changed, credential, customer*, daysLeft, durationMs, error, expiresAt, from, number, operation, removed, roles, state, subscription, to, user, users
 //   - EventList: events*
 //   - Invitation: completedAt, createdAt, expiresAt*, failedAt, id*, openedAt, revokedAt, sentAt, sentBy, status*, to
 //   - InvitationList: invitations*
@@ -126,6 +136,14 @@
 //   - UserPage: next, total*, users*
 //   - ValidationReport: at, authMode, checks*, ok*, tenantId
 //   - WizardLink: expiresAt, invitation*, link*
+//   - UserVoice: accountEnabled, checks*, enterpriseVoiceEnabled*, licenses*, numbers*, policies*, ready*, usageLocation, user*
+//   - UserVoiceSet: category, licenses, locationId, number, numberType, policies, range
+//   - VoiceNumberPage: next, numbers*, total*
+//   - VoiceOperation: actor, created*, customer, failed*, finished, id*, items*, kind*, progress*, state*, succeeded*, total*, updated
+//   - VoiceOperationPage: next, operations*
+//   - VoiceRanges: ranges*
+//   - VoiceRangesPut: ranges*
+//   - VoiceRefresh: numbers*, refreshed*
 //
 // Timestamps are RFC 3339 strings; responses omit absent optional fields
 // (never null, except User.lineUri). In SettingsUpdate and QoEUpdate an absent or null field
@@ -140,6 +158,18 @@
 //	POST /invite/{token}/start  redirects to Microsoft sign-in
 //	GET  /auth/callback         completes the token connection
 //	GET  /consent/callback      completes admin consent
+//
+// The voice routes (Config.Voice, a *voice.Service) provision Teams
+// Phone: {user} is a user principal name or an object ID; PUT and DELETE
+// of users/{user}/voice answer 202 with Location naming the operation
+// (200 when the user is already in that state: the operation is
+// succeeded with every step unchanged). A request voice refuses answers
+// 409 or 422 with the voice error code in snake case (number_taken,
+// number_not_in_tenant, number_held, range_exhausted, no_free_license,
+// user_not_licensed, unknown_user, unknown_policy, unknown_range,
+// operation_in_progress, permission_missing with action grantConsent,
+// ...) and the offending field as a JSON pointer (/number,
+// /policies/TenantDialPlan, /ranges/1/to); nothing was changed.
 //
 // Problems carry one of these codes: unauthenticated (401), forbidden and
 // cross_origin (403), invalid_customer, malformed_json, invalid_field,

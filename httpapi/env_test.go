@@ -29,9 +29,9 @@ import (
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/memstore"
 	"github.com/tenantgate/tenantgate/usersync"
-	"github.com/tenantgate/tenantgate/voice"
 	"github.com/tenantgate/tenantgate/usersync/filter"
 	"github.com/tenantgate/tenantgate/usersync/sqlsink"
+	"github.com/tenantgate/tenantgate/voice"
 )
 
 const (

@@ -240,7 +240,7 @@ func TestResponsesConformToTheDocument(t *testing.T) {
 			map[string]any{"number": "+39020000004", "licenses": "auto", "policies": map[string]string{"OnlineVoiceRoutingPolicy": "VRP-IT", "TenantDialPlan": "DP-IT"}}},
 		{"DELETE", "/customers/a/users/user00003@contoso.onmicrosoft.com/voice", "/customers/{customer}/users/{user}/voice", nil},
 		{"GET", "/customers/a/voice/operations", "/customers/{customer}/voice/operations", nil},
-		{"GET", "/customers/a/voice/operations/vop_unknown", "/customers/{customer}/voice/operations/{id}", nil}, // a problem
+		{"GET", "/customers/a/voice/operations/vop_unknown", "/customers/{customer}/voice/operations/{id}", nil},                // a problem
 		{"POST", "/customers/a/voice/operations/vop_unknown/cancel", "/customers/{customer}/voice/operations/{id}/cancel", nil}, // a problem
 	}
 	seen := map[string]bool{}
