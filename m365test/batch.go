@@ -186,7 +186,10 @@ func (s *Server) serveBatched(r *http.Request, br batchRequest, status map[strin
 	}
 	sub.Header.Set("Authorization", r.Header.Get("Authorization"))
 	if len(br.Body) > 0 && sub.Header.Get("Content-Type") == "" {
-		sub.Header.Set("Content-Type", "application/json")
+		// "If a body is included with the request, the headers object
+		// must contain a value for Content-Type" (JSON batching page).
+		return batchResponse{ID: br.ID, Status: http.StatusBadRequest,
+			Body: json.RawMessage(`{"error":{"code":"BadRequest","message":"Content-Type header must be specified for a request with a body."}}`)}
 	}
 	rec := httptest.NewRecorder()
 	s.graphMux.ServeHTTP(rec, sub)

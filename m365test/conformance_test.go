@@ -450,3 +450,98 @@ func TestDocSubscriptions(t *testing.T) {
 		hook.set(func(h *hookServer) { assert.Empty(t, h.lifecycle, "no missed lifecycle for call records") })
 	})
 }
+
+// TestDocGraphConventions replays what every Graph reference page's
+// response shows and the conventions pages document: request-id,
+// client-request-id echoed (or generated) and OData-Version headers, the
+// error body's innerError naming the same IDs, the throttling guidance's
+// 429 body, JSON batching's Content-Type rule, the oAuth2PermissionGrant
+// list's documented filter and the organization's properties under
+// User.Read.
+func TestDocGraphConventions(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 5)
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID))
+	tok := appToken(t, f, f.contoso.ID)
+
+	t.Run("graph/best-practices-concept/client-request-id echoed", func(t *testing.T) {
+		gr := graphDo(t, f, "GET", "/organization", tok, nil, "client-request-id", "c0ffee00-0000-4000-8000-000000000001")
+		require.Equal(t, http.StatusOK, gr.status)
+		assert.Equal(t, "c0ffee00-0000-4000-8000-000000000001", gr.header.Get("client-request-id"))
+		assert.NotEmpty(t, gr.header.Get("request-id"))
+		assert.Equal(t, "4.0", gr.header.Get("OData-Version"))
+	})
+	t.Run("graph/errors/innerError names the request", func(t *testing.T) {
+		gr := graphDo(t, f, "GET", "/users?$skip=1", tok, nil)
+		require.Equal(t, http.StatusBadRequest, gr.status)
+		inner := gr.body["error"].(map[string]any)["innerError"].(map[string]any)
+		assert.NotEmpty(t, gr.header.Get("client-request-id"), "generated when the request has none")
+		assert.Equal(t, gr.header.Get("client-request-id"), inner["client-request-id"])
+		assert.Equal(t, gr.header.Get("request-id"), inner["request-id"])
+		assert.Regexp(t, `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$`, inner["date"])
+	})
+	t.Run("graph/json-batching/body needs Content-Type", func(t *testing.T) {
+		gr := graphDo(t, f, "POST", "/$batch", tok, map[string]any{"requests": []any{
+			map[string]any{"id": "1", "method": "POST", "url": "/users/" + f.contoso.AdminUPN() + "/sendMail", "body": map[string]any{"message": map[string]any{}}},
+		}})
+		require.Equal(t, http.StatusOK, gr.status, "%v", gr.body)
+		r0 := gr.body["responses"].([]any)[0].(map[string]any)
+		assert.Equal(t, float64(http.StatusBadRequest), r0["status"])
+	})
+	t.Run("graph/api/oauth2permissiongrant-list/clientId and consentType", func(t *testing.T) {
+		const reader = "e1e1e1e1-1111-2222-3333-444444444444"
+		addReaderApp(t, f, reader, "Application.Read.All", "DelegatedPermissionGrant.Read.All")
+		rt := clientToken(t, f, reader)
+		sp := graphDo(t, f, "GET", "/servicePrincipals(appId='"+f.provider.ClientID+"')?$select=id", rt, nil)
+		require.Equal(t, http.StatusOK, sp.status, "%v", sp.body)
+		spID := sp.body["id"].(string)
+		for filter, want := range map[string]int{
+			"clientId eq '" + spID + "' and consentType eq 'AllPrincipals'": 1,
+			"clientId eq '" + spID + "' and consentType eq 'Principal'":     0,
+			"consentType eq 'AllPrincipals'":                                1,
+		} {
+			gr := graphDo(t, f, "GET", "/oauth2PermissionGrants?$filter="+url.QueryEscape(filter), rt, nil)
+			require.Equal(t, http.StatusOK, gr.status, "%s: %v", filter, gr.body)
+			assert.Len(t, values(t, gr), want, filter)
+		}
+	})
+	t.Run("graph/api/organization-get/User.Read reads three properties", func(t *testing.T) {
+		user := userToken(t, f, f.contoso.AdminUPN(), "User.Read")
+		gr := graphDo(t, f, "GET", "/organization", user, nil)
+		require.Equal(t, http.StatusOK, gr.status)
+		org := values(t, gr)[0]
+		assert.Equal(t, f.contoso.ID, org["id"])
+		assert.Equal(t, "Contoso Ltd", org["displayName"])
+		assert.NotEmpty(t, org["verifiedDomains"])
+		assert.Nil(t, org["tenantType"])
+		assert.Nil(t, org["countryLetterCode"])
+		app := values(t, graphDo(t, f, "GET", "/organization", tok, nil))[0]
+		assert.Equal(t, "AAD", app["tenantType"])
+		assert.Contains(t, app, "createdDateTime")
+	})
+}
+
+// TestDocThrottling checks the 429 body of the throttling guidance page's
+// example: TooManyRequests, "Please retry again later.", innerError with
+// code and status 429, and Retry-After.
+func TestDocThrottling(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 5)
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID))
+	tok := appToken(t, f, f.contoso.ID)
+	f.srv.SetThrottle(&m365test.Throttle{TenantUnits: 1, TenantWindow: time.Hour})
+	var gr graphResp
+	for range 3 {
+		if gr = graphDo(t, f, "GET", "/organization", tok, nil); gr.status == http.StatusTooManyRequests {
+			break
+		}
+	}
+	require.Equal(t, http.StatusTooManyRequests, gr.status)
+	e := gr.body["error"].(map[string]any)
+	assert.Equal(t, "TooManyRequests", e["code"])
+	assert.Equal(t, "Please retry again later.", e["message"])
+	inner := e["innerError"].(map[string]any)
+	assert.Equal(t, "429", inner["code"])
+	assert.Equal(t, "429", inner["status"])
+	assert.NotEmpty(t, gr.header.Get("Retry-After"))
+}

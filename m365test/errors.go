@@ -142,30 +142,36 @@ type graphError struct {
 	code       string
 	msg        string
 	retryAfter time.Duration
-	claims     string // a CAE claims challenge of a 401 (base64)
+	claims     string         // a CAE claims challenge of a 401 (base64)
+	inner      map[string]any // extra innerError members (the 429's code, status, message)
 }
 
 func (e *graphError) Error() string { return e.code + ": " + e.msg }
 
 // writeGraphError writes e in Graph's error JSON shape with innerError.
 func (s *Server) writeGraphError(w http.ResponseWriter, r *http.Request, e *graphError) {
-	reqID := newID()
-	w.Header().Set("request-id", reqID)
-	w.Header().Set("client-request-id", r.Header.Get("client-request-id"))
+	if w.Header().Get("request-id") == "" {
+		setGraphHeaders(w.Header(), r)
+	}
+	reqID, crid := w.Header().Get("request-id"), w.Header().Get("client-request-id")
 	if e.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", challengeHeader(e.claims))
 	}
 	if e.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.retryAfter+time.Second-1)/time.Second)))
 	}
+	inner := map[string]any{
+		"date":              s.Now().UTC().Format("2006-01-02T15:04:05"),
+		"request-id":        reqID,
+		"client-request-id": crid,
+	}
+	for k, v := range e.inner {
+		inner[k] = v
+	}
 	writeJSON(w, e.status, map[string]any{"error": map[string]any{
-		"code":    e.code,
-		"message": e.msg,
-		"innerError": map[string]any{
-			"date":              s.Now().UTC().Format("2006-01-02T15:04:05"),
-			"request-id":        reqID,
-			"client-request-id": r.Header.Get("client-request-id"),
-		},
+		"code":       e.code,
+		"message":    e.msg,
+		"innerError": inner,
 	}})
 }
 

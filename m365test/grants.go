@@ -79,15 +79,23 @@ func (s *Server) handleListPermissionGrants(w http.ResponseWriter, r *http.Reque
 	if !ok {
 		return
 	}
-	client := ""
+	// $filter: clientId eq, consentType eq and principalId eq joined by
+	// and (oAuth2PermissionGrant list reference, e.g. "clientId eq '...'
+	// and consentType eq 'AllPrincipals'").
+	want := map[string]string{}
 	if f := strings.TrimSpace(r.URL.Query().Get("$filter")); f != "" {
-		v, ok := strings.CutPrefix(f, "clientId eq '")
-		if !ok || !strings.HasSuffix(v, "'") || strings.Contains(strings.TrimSuffix(v, "'"), "'") {
-			s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "Request_UnsupportedQuery", msg: "Unsupported Query."})
-			return
+		for _, clause := range splitFold(f, " and ") {
+			name, v, ok := strings.Cut(strings.TrimSpace(clause), " eq '")
+			name = strings.ToLower(strings.TrimSpace(name))
+			known := name == "clientid" || name == "consenttype" || name == "principalid"
+			if !ok || !known || !strings.HasSuffix(v, "'") || strings.Contains(strings.TrimSuffix(v, "'"), "'") || want[name] != "" {
+				s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "Request_UnsupportedQuery", msg: "Unsupported Query."})
+				return
+			}
+			want[name] = strings.ToLower(strings.TrimSuffix(v, "'"))
 		}
-		client = strings.ToLower(strings.TrimSuffix(v, "'"))
 	}
+	client := want["clientid"]
 	graphSP := servicePrincipalID(p.tenant, GraphAppID)
 	s.mu.Lock()
 	grants := s.permissionGrantsLocked(p.tenant)
@@ -102,6 +110,12 @@ func (s *Server) handleListPermissionGrants(w http.ResponseWriter, r *http.Reque
 			"resourceId": graphSP, "scope": strings.Join(g.scopes, " ")}
 		if g.principal != "" {
 			o["consentType"], o["principalId"] = "Principal", g.principal
+		}
+		if ct := want["consenttype"]; ct != "" && !strings.EqualFold(ct, o["consentType"].(string)) {
+			continue
+		}
+		if pid := want["principalid"]; pid != "" && !strings.EqualFold(pid, g.principal) {
+			continue
 		}
 		value = append(value, o)
 	}

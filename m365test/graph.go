@@ -165,20 +165,60 @@ func (s *Server) handleOrganization(w http.ResponseWriter, r *http.Request, c *c
 		domains[i] = map[string]any{"capabilities": "Email, OfficeCommunicationsOnline", "isDefault": i == 0,
 			"isInitial": strings.HasSuffix(strings.ToLower(d), ".onmicrosoft.com"), "name": d, "type": "Managed"}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"@odata.context": graphContext + "organization",
-		"value": []any{map[string]any{
-			"id":                         t.ID,
-			"displayName":                t.DisplayName,
-			"tenantType":                 "AAD",
-			"countryLetterCode":          "US",
-			"preferredLanguage":          "en",
-			"verifiedDomains":            domains,
-			"businessPhones":             []string{},
-			"technicalNotificationMails": []string{t.AdminUPN()},
-		}},
-	})
+	// The v1.0 organization resource's properties (organization resource
+	// type); those the fake keeps no value for answer null or [].
+	org := map[string]any{
+		"id":                   t.ID,
+		"deletedDateTime":      nil,
+		"businessPhones":       []string{},
+		"city":                 nil,
+		"country":              nil,
+		"countryLetterCode":    "US",
+		"createdDateTime":      nil,
+		"defaultUsageLocation": nil,
+		"displayName":          t.DisplayName,
+		"isMultipleDataLocationsForServicesEnabled": nil,
+		"marketingNotificationEmails":               []string{},
+		"onPremisesLastSyncDateTime":                nil,
+		"onPremisesSyncEnabled":                     nil,
+		"partnerTenantType":                         nil,
+		"postalCode":                                nil,
+		"preferredLanguage":                         "en",
+		"securityComplianceNotificationMails":       []string{},
+		"securityComplianceNotificationPhones":      []string{},
+		"state":                                     nil,
+		"street":                                    nil,
+		"technicalNotificationMails":                []string{t.AdminUPN()},
+		"tenantType":                                "AAD",
+		"directorySizeQuota":                        nil,
+		"privacyProfile":                            nil,
+		"assignedPlans":                             []any{},
+		"provisionedPlans":                          []any{},
+		"verifiedDomains":                           domains,
+	}
+	if p.delegated && !p.allowed(permOrgFull) {
+		// "If the User.Read permission is used, the app can read only
+		// the id, displayName, and verifiedDomains properties ... All
+		// other properties return null" (organization get reference).
+		for k, v := range org {
+			switch k {
+			case "id", "displayName", "verifiedDomains":
+			default:
+				if _, ok := v.([]string); ok {
+					org[k] = []string{}
+				} else if _, ok := v.([]any); ok {
+					org[k] = []any{}
+				} else {
+					org[k] = nil
+				}
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"@odata.context": graphContext + "organization", "value": []any{org}})
 }
+
+// permOrgFull reads every organization property (User.Read reads three).
+var permOrgFull = perms{delegated: []string{"Organization.Read.All", "Directory.Read.All", "Organization.ReadWrite.All", "Directory.ReadWrite.All"}}
 
 // permSignInActivity allows $select=signInActivity (user resource
 // reference: "requires the AuditLog.Read.All permission"; without it Graph

@@ -31,6 +31,9 @@ func (s *Server) route(mux *http.ServeMux, pattern string, ep Endpoint, graph bo
 				"tenant", c.tenant, "status", status, "duration", time.Since(start))
 		}
 		defer sw.report(http.StatusOK) // a handler that wrote nothing answered 200
+		if graph {
+			setGraphHeaders(sw.Header(), r)
+		}
 		if !graph && s.applyFault(sw, r, c, false) {
 			return
 		}
@@ -123,4 +126,19 @@ func (s *Server) redirectToBrowser(w http.ResponseWriter, r *http.Request, _ *ca
 		u += "?" + r.URL.RawQuery
 	}
 	http.Redirect(w, r, u, http.StatusFound)
+}
+
+// setGraphHeaders sets the headers every Graph answer carries: request-id
+// (new), client-request-id (the request's, else a new one: "Microsoft
+// Graph ... generates one if not specified", Microsoft Graph best
+// practices and the client-request-id header reference) and OData-Version
+// 4.0.
+func setGraphHeaders(h http.Header, r *http.Request) {
+	h.Set("request-id", newID())
+	crid := r.Header.Get("client-request-id")
+	if crid == "" {
+		crid = newID()
+	}
+	h.Set("client-request-id", crid)
+	h.Set("OData-Version", "4.0")
 }

@@ -146,8 +146,10 @@ func (t *throttleState) admit(r *http.Request, clientID, tenant string) *graphEr
 		return nil
 	}
 	graphWait := time.Duration(math.Ceil(float64(wait)*scale/float64(time.Second))) * time.Second
+	// The body of the throttling guidance page's example.
 	return &graphError{status: http.StatusTooManyRequests, code: "TooManyRequests",
-		msg: "Too many requests", retryAfter: max(graphWait, time.Second)}
+		msg: "Please retry again later.", retryAfter: max(graphWait, time.Second),
+		inner: map[string]any{"code": "429", "status": "429", "message": "Please retry after"}}
 }
 
 func (t *throttleState) windowLocked(key string, index int64) *window {
