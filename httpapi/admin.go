@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tenantgate/tenantgate/audit"
+	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
@@ -153,6 +154,16 @@ func (a *admin) guard(rt route) http.Handler {
 			}
 			if gone {
 				writeProblem(out, Problem{Status: http.StatusNotFound, Code: codeNotFound, Detail: "the customer was offboarded"})
+				return
+			}
+		}
+		// While a customer is being offboarded no change may add what the
+		// erase is removing (QoE settings, invitations, links, consent):
+		// it would survive the offboarding.
+		if audited && a.c.Fleet != nil && strings.Contains(rt.path, "{customer}") && rt.op != OpOffboard {
+			if c, err := a.c.Fleet.Customer(r.Context(), customer); err == nil && c.State == fleet.StateOffboarding {
+				writeProblem(out, Problem{Status: http.StatusConflict, Code: codeOffboarding,
+					Detail: "the customer is being offboarded; nothing can be changed until that finished"})
 				return
 			}
 		}

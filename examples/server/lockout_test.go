@@ -81,14 +81,14 @@ func TestLimitsBehindTrustedProxy(t *testing.T) {
 			t.Fatalf("guess %d: %d", i, w.Code)
 		}
 	}
-	if w := send("POST", "/login", "token="+url.QueryEscape(d.token), attacker, nil); w.Code != http.StatusTooManyRequests {
+	if w := send("POST", "/login", "token=guess-x", attacker, nil); w.Code != http.StatusTooManyRequests {
 		t.Errorf("attacker after 10 failures: %d, want 429", w.Code)
 	}
-	if w := send("POST", "/login", "token="+url.QueryEscape(d.token), admin, nil); w.Code != http.StatusSeeOther {
-		t.Errorf("another client behind the same proxy: %d, want 303", w.Code)
+	if w := send("POST", "/login", "token=guess-y", admin, nil); w.Code != http.StatusUnauthorized {
+		t.Errorf("another client behind the same proxy: %d, want 401", w.Code)
 	}
-	if w := send("POST", "/login", "token="+url.QueryEscape(d.token), "192.0.2.1", nil); w.Code != http.StatusSeeOther {
-		t.Errorf("the address the attacker forged: %d, want 303", w.Code)
+	if w := send("POST", "/login", "token=guess-z", "192.0.2.1", nil); w.Code != http.StatusUnauthorized {
+		t.Errorf("the address the attacker forged: %d, want 401", w.Code)
 	}
 	// Invitation guesses too: the attacker's junk does not count for the admin.
 	for i := range 11 {
@@ -131,24 +131,32 @@ func TestBearerFailuresShareTheLoginLimit(t *testing.T) {
 			t.Fatalf("outbox guess %d: %d", i, w.Code)
 		}
 	}
-	w := send("GET", "/api/customers/contoso/m365/status", "", attacker, map[string]string{"Authorization": "Bearer " + d.token})
+	w := send("GET", "/api/customers/contoso/m365/status", "", attacker, map[string]string{"Authorization": "Bearer guess-x"})
 	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), `"code":"rate_limited"`) {
+		t.Errorf("API with a wrong token after 10 failures: %d %s", w.Code, w.Body)
+	}
+	// The right token is checked before the limiter: whoever shares the
+	// attacker's address is not locked out.
+	if w := send("GET", "/api/customers/contoso/m365/status", "", attacker, map[string]string{"Authorization": "Bearer " + d.token}); w.Code != http.StatusOK {
 		t.Errorf("API with the right token after 10 failures: %d %s", w.Code, w.Body)
 	}
 	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
-	if w := send("POST", "/login", "token="+url.QueryEscape(d.token), attacker, form); w.Code != http.StatusTooManyRequests {
-		t.Errorf("login form after 10 API failures: %d, want 429", w.Code)
+	if w := send("POST", "/login", "token=guess-y", attacker, form); w.Code != http.StatusTooManyRequests {
+		t.Errorf("login form with a wrong token after 10 API failures: %d, want 429", w.Code)
+	}
+	if w := send("POST", "/login", "token="+url.QueryEscape(d.token), attacker, form); w.Code != http.StatusSeeOther {
+		t.Errorf("login form with the right token after 10 API failures: %d, want 303", w.Code)
 	}
 	// IPv6 clients are one key per /64: another address of the same /64
 	// shares the budget, another /64 does not.
 	for range loginMaxFailures {
 		send("GET", "/api/customers/contoso/m365/status", "", admin, map[string]string{"Authorization": "Bearer wrong"})
 	}
-	if w := send("GET", "/api/customers/contoso/m365/status", "", "[2001:db8:1:2::ffff]:1", map[string]string{"Authorization": "Bearer " + d.token}); w.Code != http.StatusTooManyRequests {
+	if w := send("GET", "/api/customers/contoso/m365/status", "", "[2001:db8:1:2::ffff]:1", map[string]string{"Authorization": "Bearer wrong-again"}); w.Code != http.StatusTooManyRequests {
 		t.Errorf("same /64: %d, want 429", w.Code)
 	}
-	if w := send("GET", "/api/customers/contoso/m365/status", "", "[2001:db8:1:3::5]:1", map[string]string{"Authorization": "Bearer " + d.token}); w.Code != http.StatusOK {
-		t.Errorf("another /64: %d, want 200", w.Code)
+	if w := send("GET", "/api/customers/contoso/m365/status", "", "[2001:db8:1:3::5]:1", map[string]string{"Authorization": "Bearer wrong-again"}); w.Code != http.StatusUnauthorized {
+		t.Errorf("another /64: %d, want 401", w.Code)
 	}
 	// Requests without a bearer token (the portal's pages) are untouched.
 	if w := send("GET", "/login", "", attacker, nil); w.Code != http.StatusOK {

@@ -120,12 +120,22 @@ func (l *loginLimiter) evict(now time.Time) {
 // limiter, so guessing the admin token through the API (or the outbox)
 // is limited exactly like guessing it in the login form: once a client
 // address has loginMaxFailures failures within loginWindow, every request
-// from it that carries an Authorization header is refused with 429 until
-// the oldest failure leaves the window. Requests without the header (the
+// from it that carries a wrong Authorization header is refused with 429
+// until the oldest failure leaves the window (the right token passes). Requests without the header (the
 // portal's own pages, with the session cookie) pass through.
 func (p *portal) limitBearer(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		// The token is checked first: the right token always passes, so
+		// wrong guesses from an address the admin shares (a NAT, a proxy
+		// without -trusted-proxies) cannot lock the admin out. Guessing
+		// gains nothing from it: a token of at least 24 random characters
+		// is out of reach at any rate, and wrong guesses past the limit
+		// are refused before any other work.
+		if p.auth.authenticated(r) {
 			h.ServeHTTP(w, r)
 			return
 		}
@@ -141,10 +151,8 @@ func (p *portal) limitBearer(h http.Handler) http.Handler {
 					loginMaxFailures, int(loginWindow.Minutes()), waitText(wait))})
 			return
 		}
-		if !p.auth.authenticated(r) {
-			p.limit.fail(client)
-			p.a.log.Info("admin API bearer token refused", "client", client)
-		}
+		p.limit.fail(client)
+		p.a.log.Info("admin API bearer token refused", "client", client)
 		h.ServeHTTP(w, r)
 	})
 }

@@ -190,6 +190,13 @@ func (p *portal) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	client := p.a.clientIP.Key(r)
+	// The right token always signs in (see limitBearer): only wrong ones
+	// meet the limit.
+	if p.auth.login(w, strings.TrimSpace(r.PostForm.Get("token"))) {
+		p.limit.succeed(client)
+		http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+		return
+	}
 	if wait := p.limit.wait(client); wait > 0 {
 		p.a.log.Warn("portal login rate limited", "client", client)
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
@@ -200,17 +207,12 @@ func (p *portal) login(w http.ResponseWriter, r *http.Request) {
 		p.render(w, http.StatusTooManyRequests, "login.html", d)
 		return
 	}
-	if !p.auth.login(w, strings.TrimSpace(r.PostForm.Get("token"))) {
-		p.limit.fail(client)
-		p.a.log.Info("portal login refused", "remote", r.RemoteAddr)
-		d := p.data(r)
-		d.Next = safeNext(r.PostForm.Get("next"))
-		d.Error = "That is not the admin token. Use the token the server printed at start (or TENANTGATE_ADMIN_TOKEN)."
-		p.render(w, http.StatusUnauthorized, "login.html", d)
-		return
-	}
-	p.limit.succeed(client)
-	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+	p.limit.fail(client)
+	p.a.log.Info("portal login refused", "remote", r.RemoteAddr)
+	d := p.data(r)
+	d.Next = safeNext(r.PostForm.Get("next"))
+	d.Error = "That is not the admin token. Use the token the server printed at start (or TENANTGATE_ADMIN_TOKEN)."
+	p.render(w, http.StatusUnauthorized, "login.html", d)
 }
 
 // waitText says how long to wait, in whole minutes or (under one) seconds.
