@@ -545,3 +545,45 @@ func TestDocThrottling(t *testing.T) {
 	assert.Equal(t, "429", inner["status"])
 	assert.NotEmpty(t, gr.header.Get("Retry-After"))
 }
+
+// TestDocTeamsUserConfigurations replays the teamsUserConfiguration list
+// and get references: $expand=user (get and list) and $orderby, which both
+// pages list among the supported query parameters.
+func TestDocTeamsUserConfigurations(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 12)
+	tok := teamsToken(t, f)
+	u3 := f.contoso.UserID("user00003@contoso.onmicrosoft.com")
+
+	t.Run("graph/api/teamsadministration-teamsuserconfiguration-get/expand user", func(t *testing.T) {
+		gr := graphDo(t, f, "GET", "/admin/teams/userConfigurations/"+u3+"?$expand=user", tok, nil)
+		require.Equal(t, http.StatusOK, gr.status, "%v", gr.body)
+		user := gr.body["user"].(map[string]any)
+		assert.Equal(t, u3, user["id"])
+		assert.Equal(t, "user00003@contoso.onmicrosoft.com", user["userPrincipalName"])
+		plain := graphDo(t, f, "GET", "/admin/teams/userConfigurations/"+u3, tok, nil)
+		assert.NotContains(t, plain.body, "user")
+		bad := graphDo(t, f, "GET", "/admin/teams/userConfigurations/"+u3+"?$expand=manager", tok, nil)
+		assert.Equal(t, http.StatusBadRequest, bad.status)
+	})
+	t.Run("graph/api/teamsadministration-teamsadminroot-list-userconfigurations/expand and orderby", func(t *testing.T) {
+		gr := graphDo(t, f, "GET", "/admin/teams/userConfigurations?$expand=user&$top=5&$orderby="+url.QueryEscape("userPrincipalName desc"), tok, nil)
+		require.Equal(t, http.StatusOK, gr.status, "%v", gr.body)
+		vs := values(t, gr)
+		require.Len(t, vs, 5)
+		assert.Equal(t, "user00011@contoso.onmicrosoft.com", vs[0]["userPrincipalName"])
+		for i, v := range vs {
+			assert.Equal(t, v["id"], v["user"].(map[string]any)["id"])
+			if i > 0 {
+				assert.Greater(t, vs[i-1]["userPrincipalName"], v["userPrincipalName"])
+			}
+		}
+		seen := len(vs)
+		for next, _ := gr.body["@odata.nextLink"].(string); next != ""; next, _ = gr.body["@odata.nextLink"].(string) {
+			gr = graphDo(t, f, "GET", next, tok, nil)
+			require.Equal(t, http.StatusOK, gr.status)
+			seen += len(values(t, gr))
+		}
+		assert.Equal(t, 13, seen, "12 users and the admin")
+	})
+}

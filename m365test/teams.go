@@ -228,7 +228,7 @@ func (s *Server) handleTeamsConfigs(w http.ResponseWriter, r *http.Request, c *c
 	}
 	for k := range qv {
 		switch k {
-		case "$top", "$select", "$filter", "$skiptoken":
+		case "$top", "$select", "$filter", "$skiptoken", "$expand", "$orderby":
 		default:
 			if strings.HasPrefix(k, "$") {
 				bad(fmt.Sprintf("Query option '%s' is not supported on userConfigurations.", k))
@@ -250,6 +250,16 @@ func (s *Server) handleTeamsConfigs(w http.ResponseWriter, r *http.Request, c *c
 		bad(err.Error())
 		return
 	}
+	expand, err := parseTeamsExpand(qv.Get("$expand"))
+	if err != nil {
+		bad(err.Error())
+		return
+	}
+	order, desc, err := parseTeamsOrderBy(qv.Get("$orderby"))
+	if err != nil {
+		bad(err.Error())
+		return
+	}
 	f := qv.Get("$filter")
 	match, err := parseTeamsFilter(f)
 	if err != nil {
@@ -257,6 +267,10 @@ func (s *Server) handleTeamsConfigs(w http.ResponseWriter, r *http.Request, c *c
 		return
 	}
 	t := p.tenant
+	if order != "" {
+		s.teamsOrdered(w, r, t, qv, top, sel, expand, match, order, desc)
+		return
+	}
 	start := 0
 	if tok := qv.Get("$skiptoken"); tok != "" {
 		if start, ok = t.decodeTeamsToken(tok, f); !ok {
@@ -308,7 +322,7 @@ func (s *Server) handleTeamsConfigs(w http.ResponseWriter, r *http.Request, c *c
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = appendTeams(out, &page[i], sel)
+		out = t.appendTeamsExpanded(out, &page[i], sel, expand)
 	}
 	out = append(out, "]}"...)
 	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; charset=utf-8")
@@ -329,6 +343,11 @@ func (s *Server) handleTeamsConfig(w http.ResponseWriter, r *http.Request, c *ca
 		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: err.Error()})
 		return
 	}
+	expand, err := parseTeamsExpand(r.URL.Query().Get("$expand"))
+	if err != nil {
+		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: err.Error()})
+		return
+	}
 	id := r.PathValue("id")
 	t := p.tenant
 	u, found := t.dir.User(id)
@@ -344,12 +363,145 @@ func (s *Server) handleTeamsConfig(w http.ResponseWriter, r *http.Request, c *ca
 	out := []byte(`{"@odata.context":`)
 	out = appendJSONString(out, graphContext+"admin/teams/userConfigurations/$entity")
 	out = append(out, ',')
-	body := appendTeams(nil, &cfg, sel)
+	body := t.appendTeamsExpanded(nil, &cfg, sel, expand)
 	out = append(out, body[1:]...)
 	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out)
+}
+
+// parseTeamsExpand parses $expand: "user" (the teamsUserConfiguration's
+// one navigation property; the list and get references list $expand).
+func parseTeamsExpand(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "":
+		return false, nil
+	case "user":
+		return true, nil
+	}
+	//lint:ignore ST1005 Graph's own message shape
+	return false, fmt.Errorf("Could not find a navigation property named '%s' on type 'microsoft.graph.teamsAdministration.teamsUserConfiguration'.", v)
+}
+
+// parseTeamsOrderBy parses $orderby: one of userPrincipalName, id,
+// accountType, createdDateTime, modifiedDateTime with asc or desc (the
+// list reference names $orderby, not the properties: an assumption).
+func parseTeamsOrderBy(v string) (prop string, desc bool, err error) {
+	fields := strings.Fields(v)
+	if len(fields) == 0 {
+		return "", false, nil
+	}
+	if len(fields) > 2 || (len(fields) == 2 && !strings.EqualFold(fields[1], "asc") && !strings.EqualFold(fields[1], "desc")) {
+		return "", false, fmt.Errorf("Invalid $orderby '%s': one property, then asc or desc.", v)
+	}
+	for _, p := range []string{"userPrincipalName", "id", "accountType", "createdDateTime", "modifiedDateTime"} {
+		if strings.EqualFold(p, fields[0]) {
+			return p, len(fields) == 2 && strings.EqualFold(fields[1], "desc"), nil
+		}
+	}
+	return "", false, fmt.Errorf("Sorting on '%s' is not supported on userConfigurations.", fields[0])
+}
+
+// teamsSortKey is c's value of the $orderby property.
+func teamsSortKey(c *TeamsUserConfiguration, prop string) string {
+	switch prop {
+	case "id":
+		return strings.ToLower(c.ID)
+	case "accountType":
+		return c.AccountType
+	case "createdDateTime":
+		return c.CreatedDateTime.UTC().Format(time.RFC3339Nano)
+	case "modifiedDateTime":
+		return c.ModifiedDateTime.UTC().Format(time.RFC3339Nano)
+	}
+	return strings.ToLower(c.UserPrincipalName)
+}
+
+// teamsOrdered answers a userConfigurations list with $orderby: every
+// matching configuration sorted (ties by ID), paged by offset.
+func (s *Server) teamsOrdered(w http.ResponseWriter, r *http.Request, t *Tenant, qv url.Values, top int, sel []string, expand bool,
+	match func(*TeamsUserConfiguration) bool, prop string, desc bool) {
+	key := qv.Get("$filter") + "\x00" + qv.Get("$orderby")
+	start := 0
+	if tok := qv.Get("$skiptoken"); tok != "" {
+		var ok bool
+		if start, ok = t.decodeTeamsToken(tok, key); !ok {
+			s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest",
+				msg: "The $skiptoken is not valid for this query: send the @odata.nextLink back unchanged."})
+			return
+		}
+	}
+	var all []TeamsUserConfiguration
+	for pos := range t.dir.Positions() {
+		if t.dir.Deleted(pos - 1) {
+			continue
+		}
+		cfg, ok := t.teamsAt(pos, false)
+		if !ok || !match(&cfg) {
+			continue
+		}
+		if cfg.ID == "" {
+			cfg.ID, cfg.UserPrincipalName = t.dir.IdentityAt(pos - 1)
+		}
+		all = append(all, cfg)
+	}
+	slices.SortStableFunc(all, func(a, b TeamsUserConfiguration) int {
+		c := strings.Compare(teamsSortKey(&a, prop), teamsSortKey(&b, prop))
+		if desc {
+			c = -c
+		}
+		if c == 0 {
+			c = strings.Compare(a.ID, b.ID)
+		}
+		return c
+	})
+	start = min(start, len(all))
+	end := min(start+top, len(all))
+	out := []byte(`{"@odata.context":`)
+	out = appendJSONString(out, graphContext+"admin/teams/userConfigurations")
+	if end < len(all) {
+		nq := url.Values{}
+		for k, v := range qv {
+			nq[k] = v
+		}
+		nq.Set("$skiptoken", t.encodeTeamsToken(end, key))
+		out = append(out, `,"@odata.nextLink":`...)
+		out = appendJSONString(out, "https://"+r.Host+"/v1.0/admin/teams/userConfigurations?"+nq.Encode())
+	}
+	out = append(out, `,"value":[`...)
+	for i := start; i < end; i++ {
+		if i > start {
+			out = append(out, ',')
+		}
+		out = t.appendTeamsExpanded(out, &all[i], sel, expand)
+	}
+	out = append(out, "]}"...)
+	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out)
+}
+
+// appendTeamsExpanded appends c as appendTeams does, with the user (its
+// default properties) when expand is set.
+func (t *Tenant) appendTeamsExpanded(dst []byte, c *TeamsUserConfiguration, sel []string, expand bool) []byte {
+	dst = appendTeams(dst, c, sel)
+	if !expand {
+		return dst
+	}
+	dst = dst[:len(dst)-1]
+	if dst[len(dst)-1] != '{' {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"user":`...)
+	if u, ok := t.dir.User(c.ID); ok {
+		b, _, _ := u.AppendSelected(nil, nil)
+		dst = append(dst, b...)
+	} else {
+		dst = append(dst, "null"...)
+	}
+	return append(dst, '}')
 }
 
 func parseTeamsSelect(v string) ([]string, error) {
