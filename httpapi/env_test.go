@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -154,9 +155,25 @@ func newEnv(t testing.TB, mod func(*Config)) *env {
 	return newEnvAt(t, testPublic, mod)
 }
 
+// scopesWith is the default delegated scopes plus extra, or nil (the
+// default) without extras.
+func scopesWith(extra []string) []string {
+	if len(extra) == 0 {
+		return nil
+	}
+	return append(slices.Clone(m365access.DefaultScopes), extra...)
+}
+
+// newVoiceEnv is newEnv whose provider app also asks for (and is granted)
+// the Teams Phone provisioning permissions.
+func newVoiceEnv(t testing.TB) *env {
+	t.Helper()
+	return newEnvAt(t, testPublic, nil, append([]string{m365access.TeamsPermission}, voice.Permissions...)...)
+}
+
 // newEnvAt is newEnv with the public base URL public: the Manager's and
 // the invite Service's.
-func newEnvAt(t testing.TB, public string, mod func(*Config)) *env {
+func newEnvAt(t testing.TB, public string, mod func(*Config), extraPerms ...string) *env {
 	t.Helper()
 	srv := m365test.NewServer(nil)
 	t.Cleanup(srv.Close)
@@ -172,8 +189,8 @@ func newEnvAt(t testing.TB, public string, mod func(*Config)) *env {
 		ClientID: testProviderID, DisplayName: "Provider Portal",
 		Secrets:      []m365test.Secret{{Value: testProviderSecret}},
 		RedirectURIs: []string{strings.TrimSuffix(public, "/") + "/auth/callback", strings.TrimSuffix(public, "/") + "/consent/callback"}, RequirePKCE: true,
-		DelegatedPermissions:   []string{"User.Read", "User.Read.All"},
-		ApplicationPermissions: []string{"User.Read.All"},
+		DelegatedPermissions:   append([]string{"User.Read", "User.Read.All"}, extraPerms...),
+		ApplicationPermissions: append([]string{"User.Read.All"}, extraPerms...),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +213,7 @@ func newEnvAt(t testing.TB, public string, mod func(*Config)) *env {
 	}
 	e.m, err = m365access.New(m365access.Config{
 		Provider: m365access.ProviderConfig{ClientID: testProviderID, ClientSecret: testProviderSecret,
-			PublicBaseURL: public, AppPermissions: []string{"User.Read.All"}},
+			PublicBaseURL: public, AppPermissions: []string{"User.Read.All"}, Scopes: scopesWith(extraPerms)},
 		Store: e.store, Locker: e.store, HTTPClient: srv.Client(), Logger: log,
 		ValidateFilter: func(f string) error { _, err := filter.Compile(f); return err },
 		ConsentWait:    200 * time.Millisecond,

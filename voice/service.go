@@ -66,7 +66,7 @@ type Config struct {
 	RefreshInterval time.Duration
 	// PollInterval is the first wait before following a number operation
 	// (Retry-After wins when Microsoft sends one); each further wait
-	// doubles, up to PollMaxInterval. Zero means 2 s.
+	// doubles, up to PollMaxInterval. Zero means 3 s, about how long Microsoft takes.
 	PollInterval time.Duration
 	// PollMaxInterval caps one wait; zero means 30 s.
 	PollMaxInterval time.Duration
@@ -138,7 +138,7 @@ func New(cfg Config) (*Service, error) {
 		}
 	}
 	def(&cfg.RefreshInterval, 6*time.Hour)
-	def(&cfg.PollInterval, 2*time.Second)
+	def(&cfg.PollInterval, 3*time.Second)
 	def(&cfg.PollMaxInterval, 30*time.Second)
 	def(&cfg.PollTimeout, 10*time.Minute)
 	def(&cfg.ReservationTTL, 24*time.Hour)
