@@ -36,7 +36,7 @@ func errNoProviderApp(customer string) error {
 }
 
 func (m *Manager) newConfidential(ep CloudEndpoints, clientID string, cred confidential.Credential, c cache.ExportReplace) (*confidential.Client, error) {
-	opts := []confidential.Option{confidential.WithHTTPClient(m.http)}
+	opts := []confidential.Option{confidential.WithHTTPClient(retryingDoer{m.http})}
 	if ep.DisableInstanceDiscovery {
 		opts = append(opts, confidential.WithInstanceDiscovery(false))
 	}
@@ -221,7 +221,7 @@ func (m *Manager) publicClient(customer string, ep CloudEndpoints) (*public.Clie
 	if cc.public != nil && cc.publicFP == fp {
 		return cc.public, nil
 	}
-	opts := []public.Option{public.WithAuthority(ep.AuthorityHost + "/organizations"), public.WithHTTPClient(m.http)}
+	opts := []public.Option{public.WithAuthority(ep.AuthorityHost + "/organizations"), public.WithHTTPClient(retryingDoer{m.http})}
 	if ep.DisableInstanceDiscovery {
 		opts = append(opts, public.WithInstanceDiscovery(false))
 	}

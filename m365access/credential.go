@@ -85,10 +85,14 @@ type credential struct {
 }
 
 // GetToken implements azcore.TokenCredential. Empty Scopes mean the
-// customer's Graph. TenantID and Claims in options are ignored: the
-// customer's tenant is always used, and claims challenges (CAE) are not
-// supported.
+// customer's Graph. TenantID in options is ignored: the customer's tenant
+// is always used. Claims (a CAE claims challenge) bypass every cache: the
+// token comes from Entra ID, requested with the claims where the mode
+// allows (see EvictToken).
 func (c *credential) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	if opts.Claims != "" {
+		return c.getTokenWithClaims(ctx, opts)
+	}
 	return c.m.token(ctx, c.customer, opts.Scopes)
 }
 
@@ -229,7 +233,11 @@ func (m *Manager) acquireMSAL(ctx context.Context, customer string, s *settings,
 		if err != nil {
 			return confidential.AuthResult{}, err
 		}
-		res, err := cl.AcquireTokenByCredential(ctx, appScopes(scopes, ep), confidential.WithTenantID(s.tenant()))
+		opts := []confidential.AcquireByCredentialOption{confidential.WithTenantID(s.tenant())}
+		if claims := claimsFrom(ctx); claims != "" {
+			opts = append(opts, confidential.WithClaims(claims))
+		}
+		res, err := cl.AcquireTokenByCredential(ctx, appScopes(scopes, ep), opts...)
 		if err != nil {
 			return res, FromMSAL("get an app-only token", customer, err)
 		}
@@ -249,7 +257,11 @@ func (m *Manager) acquireMSAL(ctx context.Context, customer string, s *settings,
 		// defeats it); the design keeps it for Validate and for migrating
 		// customers to token mode only.
 		//lint:ignore SA1019 the legacy password mode is the one caller of the deprecated grant, by design
-		res, err := cl.AcquireTokenByUsernamePassword(ctx, scopes, s.ServiceAccount, s.Password, public.WithTenantID(s.tenant()))
+		popts := []public.AcquireByUsernamePasswordOption{public.WithTenantID(s.tenant())}
+		if claims := claimsFrom(ctx); claims != "" {
+			popts = append(popts, public.WithClaims(claims))
+		}
+		res, err := cl.AcquireTokenByUsernamePassword(ctx, scopes, s.ServiceAccount, s.Password, popts...)
 		if err != nil {
 			return confidential.AuthResult{}, FromMSAL("sign in with the password", customer, err)
 		}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+
+	"github.com/tenantgate/tenantgate/internal/graphhttp"
 )
 
 // entraErrorBody is the JSON body of an Entra ID token endpoint error.
@@ -86,6 +88,12 @@ func ParseGraphError(op, customer string, status int, header http.Header, body [
 		e.GraphCode, e.Description = b.Error.Code, clip(b.Error.Message)
 	}
 	e.classify()
+	if status == http.StatusUnauthorized && header.Get(graphhttp.RenewedHeader) != "" {
+		// The pipeline already evicted the rejected token and tried a
+		// fresh one (or could get none): waiting does not help.
+		e.Action, e.Retryable = ActionReInvite, false
+		e.Hint = "Microsoft Graph refused a token just renewed from Entra ID (revoked sessions or a Continuous Access Evaluation policy): the customer's administrator must connect again; if every customer shows this, check this host's clock"
+	}
 	return e
 }
 

@@ -47,7 +47,11 @@ func (c qoeCredential) GetToken(ctx context.Context, opts policy.TokenRequestOpt
 	if err != nil {
 		return azcore.AccessToken{}, err
 	}
-	res, err := cl.AcquireTokenByCredential(ctx, appScopes(opts.Scopes, ep), confidential.WithTenantID(s.tenant()))
+	aopts := []confidential.AcquireByCredentialOption{confidential.WithTenantID(s.tenant())}
+	if opts.Claims != "" { // a CAE claims challenge: MSAL bypasses its cache
+		aopts = append(aopts, confidential.WithClaims(opts.Claims))
+	}
+	res, err := cl.AcquireTokenByCredential(ctx, appScopes(opts.Scopes, ep), aopts...)
 	if err != nil {
 		ferr := FromMSAL("get a QoE app token", customer, err)
 		recordToken(ctx, "qoe", false, ferr)

@@ -67,8 +67,12 @@ type GraphOptions struct {
 	// Retry-After; it doubles with each retry (plus up to 1 s jitter). It
 	// is rounded to whole seconds; zero means the SDK's default of 3 s.
 	RetryDelay time.Duration
-	// RequestTimeout bounds one page request including its retries; zero
-	// means 100 s, the SDK's default.
+	// RequestTimeout bounds each attempt of a page request; zero means
+	// 100 s, the SDK's default. Waits between attempts (a Retry-After
+	// longer than the timeout included) end with the sync's context: a
+	// wait past its deadline is not started and the sync fails throttled
+	// (429, action waitAndRetry). Connection resets are retried after
+	// 0.5, 1 and 2 s.
 	RequestTimeout time.Duration
 	// PageSize is the $top of each request; zero means MaxPageSize.
 	PageSize int

@@ -44,7 +44,12 @@ type Options struct {
 	// RetryDelay is the first backoff delay without Retry-After, rounded
 	// to whole seconds; zero means 3 s.
 	RetryDelay time.Duration
-	// Timeout bounds one request including its retries; zero means 100 s.
+	// Timeout bounds each attempt of a request, reading its answer
+	// included; zero means 100 s. The waits between attempts (Retry-After,
+	// backoff) are bounded by the request's context instead: a wait that
+	// would end past its deadline is not started, and the throttled
+	// answer comes back. Connection resets of GET requests are retried
+	// (0.5 s, 1 s, 2 s).
 	Timeout time.Duration
 }
 
@@ -54,10 +59,16 @@ const MaxErrorBody = 64 << 10
 // NewClient returns an *http.Client whose transport is Graph's middleware
 // pipeline over opts.Transport.
 func NewClient(opts Options) (*http.Client, error) {
+	delay := int(opts.RetryDelay.Round(time.Second) / time.Second)
 	retry := &khttp.RetryHandlerOptions{
 		MaxRetries:   opts.MaxRetries,
-		DelaySeconds: int(opts.RetryDelay.Round(time.Second) / time.Second),
-		ShouldRetry:  func(time.Duration, int, *http.Request, *http.Response) bool { return !opts.NoRetry },
+		DelaySeconds: delay,
+		ShouldRetry: func(_ time.Duration, n int, req *http.Request, resp *http.Response) bool {
+			if delay == 0 {
+				delay = 3
+			}
+			return !opts.NoRetry && retryFits(req, resp, time.Duration(delay)*time.Second<<n)
+		},
 	}
 	kiota, err := khttp.GetDefaultMiddlewaresWithOptions(retry)
 	if err != nil {
@@ -65,6 +76,7 @@ func NewClient(opts Options) (*http.Client, error) {
 	}
 	mw := []khttp.Middleware{
 		traced{},
+		reauth{},
 		msgraphgocore.NewGraphTelemetryHandler(&msgraphgocore.GraphClientOptions{}),
 		khttp.NewUrlReplaceHandler(true, msgraphgocore.ReplacementPairs),
 	}
@@ -72,11 +84,11 @@ func NewClient(opts Options) (*http.Client, error) {
 	// Last, next to the transport: the retry handler drops the bodies of
 	// the responses it retries without closing them, which would leak a
 	// connection each; buffer those small error bodies and close.
-	mw = append(mw, retriableBodyCloser{}, metered{})
 	timeout := opts.Timeout
 	if timeout <= 0 {
 		timeout = 100 * time.Second
 	}
+	mw = append(mw, retriableBodyCloser{}, resetRetry{}, metered{}, attemptTimeout{timeout})
 	parent := opts.Transport
 	if parent == nil {
 		parent = http.DefaultTransport
@@ -85,7 +97,8 @@ func NewClient(opts Options) (*http.Client, error) {
 		Transport: khttp.NewCustomTransportWithParentTransport(parent, mw...),
 		// The redirect middleware follows redirects; the client must not.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Timeout:       timeout,
+		// No Client.Timeout: attemptTimeout bounds each attempt, and the
+		// waits between attempts end with the request's context.
 	}, nil
 }
 
@@ -174,7 +187,8 @@ var ErrHostNotAllowed = errors.New("host is not an allowed Graph host")
 
 // Authorize sets req's Authorization header to a bearer token from cred
 // for scopes, when req's host is one of hosts (case-insensitive, without
-// port) and its scheme is https.
+// port) and its scheme is https. It records cred on req so that a client
+// from NewClient answers a 401 with one fresh token (see TokenEvicter).
 func Authorize(ctx context.Context, req *http.Request, cred azcore.TokenCredential, scopes, hosts []string) error {
 	if req.URL.Scheme != "https" || !slices.ContainsFunc(hosts, func(h string) bool { return strings.EqualFold(h, req.URL.Hostname()) }) {
 		return fmt.Errorf("%w: %q (allowed: %q)", ErrHostNotAllowed, req.URL.Host, hosts)
@@ -184,6 +198,7 @@ func Authorize(ctx context.Context, req *http.Request, cred azcore.TokenCredenti
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+tok.Token)
+	withAuth(req, cred, scopes, tok.Token)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -42,6 +43,36 @@ type Cache struct {
 
 	mu       sync.Mutex
 	versions map[string]int64 // record name -> version last read by Replace (0: none)
+	dropAT   bool             // DropAccessTokens: the next Replace strips access tokens
+}
+
+// DropAccessTokens makes Replace hand MSAL the stored cache without its
+// access tokens, refresh tokens and accounts kept, until the next Export: MSAL's
+// next silent call redeems the refresh token for a fresh access token
+// (and its Export stores it). For an access token the resource rejected
+// before its expiry, which MSAL would otherwise serve until then.
+func (c *Cache) DropAccessTokens() {
+	c.mu.Lock()
+	c.dropAT = true
+	c.mu.Unlock()
+}
+
+// withoutAccessTokens returns a serialized MSAL cache without its
+// AccessToken section (data unchanged when it does not parse).
+func withoutAccessTokens(data []byte) []byte {
+	var sections map[string]json.RawMessage
+	if len(data) == 0 || json.Unmarshal(data, &sections) != nil {
+		return data
+	}
+	if _, ok := sections["AccessToken"]; !ok {
+		return data
+	}
+	delete(sections, "AccessToken")
+	out, err := json.Marshal(sections)
+	if err != nil {
+		return data
+	}
+	return out
 }
 
 var _ cache.ExportReplace = (*Cache)(nil)
@@ -116,6 +147,12 @@ func (c *Cache) Replace(ctx context.Context, u cache.Unmarshaler, hints cache.Re
 		_ = u.Unmarshal(nil)
 		return fmt.Errorf("msalcache: replace %s: %w", key, err)
 	}
+	c.mu.Lock()
+	drop := c.dropAT // until the next Export stores the renewed cache
+	c.mu.Unlock()
+	if drop {
+		rec.Data = withoutAccessTokens(rec.Data)
+	}
 	if err := u.Unmarshal(rec.Data); err != nil {
 		_ = u.Unmarshal(nil)
 		return fmt.Errorf("msalcache: replace %s: stored cache does not parse: %w", key, err)
@@ -142,6 +179,7 @@ func (c *Cache) Export(ctx context.Context, m cache.Marshaler, hints cache.Expor
 	}
 	c.mu.Lock()
 	version := c.versions[key.Name]
+	c.dropAT = false
 	c.mu.Unlock()
 	for attempt := 0; ; attempt++ {
 		stored, err := c.store.Put(ctx, tokenstore.Record{Key: key, Data: data, Sealed: true}, version)
