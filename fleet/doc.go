@@ -24,6 +24,25 @@
 // customer's admin can remove at Microsoft (the provider's enterprise
 // application, their own app registration's credential), the exact step.
 //
+// A job whose worker is gone — its process crashed, was killed or lost the
+// database — is given back in seconds rather than after River's
+// RescueAfter (35 minutes by default), whatever its kind: the fleet reads
+// River's job rows, not its own records. On PostgreSQL a running job whose
+// process (the last of its attempted_by, River's client ID, which is the
+// replica's ID in tenantgate_fleet_replicas) has no heartbeat within three
+// Config.ReplicaHeartbeat intervals is made available again, with an
+// attempt error saying so, by whichever replica sees it first (every
+// replica looks at each heartbeat); on SQLite, where one process owns the
+// file, Start gives back every job left running before it works. SyncNow
+// and CancelSync look first too, so a new sync is accepted and a cancel
+// takes effect at once. A sync's run record says RunInterrupted (when its
+// process was last heard of, how far it got). Another package's job kind
+// gets this by running on the fleet's River client (a Plugin's workers)
+// with a worker that can run again after an interrupted attempt — the
+// attempt error "orphaned: ..." in the job's Errors tells it that the
+// previous attempt died — and needs nothing else; one process per SQLite
+// file is assumed.
+//
 // Other packages (qoe, events, voice) plug in as a Plugin in
 // Config.Plugins: New calls the small optional interfaces each implements
 // (workers, periodic jobs, offboarding hooks, the Graph budget, then the

@@ -45,6 +45,9 @@ type Fleet struct {
 	beatMu         sync.Mutex   // serializes observeReplicas
 	share          shareCount   // under beatMu
 	idle           atomic.Bool  // the last beat said this replica was idle
+
+	orphans  orphanStore // River's driver executor (orphans.go)
+	rescueMu sync.Mutex  // serializes rescueOrphans
 }
 
 // New checks cfg, migrates River's tables to the current version and
@@ -98,7 +101,7 @@ func New(ctx context.Context, cfg Config) (*Fleet, error) {
 		if err != nil {
 			return nil, fmt.Errorf("fleet: river client: %w", err)
 		}
-		f.client = c
+		f.client, f.orphans = c, drv.GetExecutor()
 		f.replica = c.ID()
 		if err := f.usePluginInserter(ctx); err != nil {
 			return nil, err
@@ -122,7 +125,7 @@ func New(ctx context.Context, cfg Config) (*Fleet, error) {
 		db.Close()
 		return nil, fmt.Errorf("fleet: river client: %w", err)
 	}
-	f.client, f.sqlite = c, db
+	f.client, f.sqlite, f.orphans = c, db, drv.GetExecutor()
 	if err := f.usePluginInserter(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -180,6 +183,11 @@ func (f *Fleet) Start(ctx context.Context) error {
 		}
 	} else if f.cfg.Budget != nil {
 		f.cfg.Budget.SetReplicas(1)
+	}
+	// Jobs left running by a process that is gone (this one before a
+	// restart, on SQLite) are given back before any work starts here.
+	if _, err := f.rescueOrphans(ctx, true); err != nil {
+		f.cfg.Logger.WarnContext(ctx, "fleet: looking for orphaned jobs at start failed", "err", err.Error())
 	}
 	if err := f.client.Start(ctx); err != nil {
 		return fmt.Errorf("fleet: start river: %w", err)

@@ -97,6 +97,7 @@ func (f *Fleet) heartbeats(ctx context.Context, stop <-chan struct{}) {
 			return
 		case <-t.C:
 			f.observeReplicas(ctx)
+			f.rescueBeforeBusy(ctx)
 		}
 	}
 }

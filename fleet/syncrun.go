@@ -100,6 +100,12 @@ func (f *Fleet) SyncNow(ctx context.Context, customer string) (SyncRun, error) {
 		return SyncRun{}, err
 	}
 	j, err := f.enqueueNow(ctx, customer, SyncArgs{Customer: customer, Trigger: "api"}, true)
+	if errors.Is(err, ErrRunning) {
+		// The running job may be an orphan (its process is gone): give it
+		// back, and the sync is accepted at once.
+		f.rescueBeforeBusy(ctx)
+		j, err = f.enqueueNow(ctx, customer, SyncArgs{Customer: customer, Trigger: "api"}, true)
+	}
 	// A run that recorded its end holds its job's unique slot until River
 	// has finalized the job (asynchronously, within moments): wait for it
 	// rather than refuse.
@@ -124,7 +130,7 @@ func (f *Fleet) SyncNow(ctx context.Context, customer string) (SyncRun, error) {
 	// The worker may have started already; only record "queued" over an
 	// older run.
 	err = update(ctx, f.cfg.Store, syncRunKey(customer), func(r *SyncRun, _ bool) error {
-		if r.ID == run.ID {
+		if r.ID == run.ID && r.State != RunInterrupted {
 			run = *r
 			return errSkip
 		}
@@ -144,10 +150,18 @@ func (f *Fleet) CancelSync(ctx context.Context, customer string) (SyncRun, error
 	if !ok || run.Job == 0 {
 		return run, ErrNotEnrolled
 	}
+	if run.FinishedAt == nil {
+		// A run whose process is gone would never see the cancel: give
+		// it back first, so the cancel takes effect now.
+		f.rescueBeforeBusy(ctx)
+		if run, _, err = f.LatestSync(ctx, customer); err != nil {
+			return run, err
+		}
+	}
 	if _, err := f.client.JobCancel(ctx, run.Job); err != nil && !errors.Is(err, river.ErrNotFound) {
 		return run, fmt.Errorf("fleet: cancel sync of %q: %w", customer, err)
 	}
-	if run.State == RunQueued || run.State == RunRetrying {
+	if run.State == RunQueued || run.State == RunRetrying || run.State == RunInterrupted {
 		now := f.now()
 		run.State, run.FinishedAt = RunCancelled, &now
 		run.Error = &RunError{Code: "cancelled", Message: "the sync was cancelled"}

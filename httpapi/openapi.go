@@ -155,7 +155,7 @@ var schemas = map[string]any{
 	"QoE":       obj(map[string]any{"appId": str, "clientSecretSet": boolean, "clientSecretExpiresAt": when}, "appId", "clientSecretSet"),
 	"QoEUpdate": obj(map[string]any{"appId": str, "clientSecret": writeOnly("the QoE app's client secret"), "clientSecretExpiresAt": when}),
 	"SyncRun": obj(map[string]any{
-		"id": str, "state": enum("queued", "running", "succeeded", "failed", "retrying", "cancelled"), "startedAt": when, "finishedAt": when,
+		"id": str, "state": enum("queued", "running", "succeeded", "failed", "retrying", "cancelled", "interrupted"), "startedAt": when, "finishedAt": when,
 		"added": integer, "changed": integer, "removed": integer, "unchanged": integer, "total": integer, "heartbeat": when,
 		"job": integer, "attempt": integer, "trigger": str,
 		"round": enum("full", "delta"), "roundReason": str, "requests": integer,

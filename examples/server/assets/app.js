@@ -373,7 +373,7 @@
   async function pollSync() {
     for (;;) {
       const r = await loadSync();
-      if (!r || !["queued", "running", "retrying"].includes(r.state)) return r;
+      if (!r || !["queued", "running", "retrying", "interrupted"].includes(r.state)) return r;
       await sleep(r.state === "retrying" ? 2000 : 400);
     }
   }
