@@ -41,7 +41,9 @@ type config struct {
 	InviteTTL    time.Duration
 	ConsentWait  time.Duration
 	DemoUsers    int
-	LogLevel     string
+	// DemoFleetUsers sizes the other demo customers' tenants.
+	DemoFleetUsers int
+	LogLevel       string
 	// TrustedProxies are the reverse proxies whose forwarding header names
 	// the client (for the rate limits); ClientIPHeader is that header.
 	TrustedProxies []string
@@ -107,6 +109,7 @@ func settings() []*setting {
 		{flag: "check-interval", env: "TENANTGATE_CHECK_INTERVAL", def: "6h", usage: "how often each customer's connection is checked (a River job)"},
 		{flag: "sync-interval", env: "TENANTGATE_SYNC_INTERVAL", def: "24h", usage: "how often each customer's users are synced (a River job, jittered per customer)"},
 		{flag: "demo-users", env: "TENANTGATE_DEMO_USERS", def: "50000", usage: "demo: generated users in the fake tenant"},
+		{flag: "demo-fleet-users", env: "TENANTGATE_DEMO_FLEET_USERS", def: "200", usage: "demo: generated users in each of the other demo customers' tenants (fabrikam, northwind, tailspin)"},
 		{flag: "log-level", env: "TENANTGATE_LOG_LEVEL", def: "info", usage: "debug, info, warn or error"},
 		{flag: "trusted-proxies", env: "TENANTGATE_TRUSTED_PROXIES", usage: "comma-separated addresses or CIDR networks of the reverse proxies in front of the portal; their forwarding header (-client-ip-header) names the client for the rate limits. Empty: the TCP peer is the client, so behind a proxy every client shares one limit"},
 		{flag: "client-ip-header", env: "TENANTGATE_CLIENT_IP_HEADER", def: "X-Forwarded-For", usage: "the header the trusted proxies append the client address to: X-Forwarded-For or Forwarded (RFC 7239)"},
@@ -241,6 +244,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		bad("demo-users", "%q is not a number from 0 to 1000000", get("demo-users"))
 	} else {
 		cfg.DemoUsers = n
+	}
+	if n, err := strconv.Atoi(get("demo-fleet-users")); err != nil || n < 0 || n > 1_000_000 {
+		bad("demo-fleet-users", "%q is not a number from 0 to 1000000", get("demo-fleet-users"))
+	} else {
+		cfg.DemoFleetUsers = n
 	}
 	switch strings.ToLower(cfg.LogLevel) {
 	case "debug", "info", "warn", "error":

@@ -41,14 +41,11 @@ var demoFleet = []demoCustomer{
 	{id: "tailspin", domain: "tailspintoys.onmicrosoft.com", name: "Tailspin Toys", mode: m365access.ModeToken},
 }
 
-// demoFleetUsers is the size of the extra demo tenants.
-const demoFleetUsers = 200
-
 // addDemoFleet adds the extra demo tenants and their app registrations
 // to the fake.
 func (a *app) addDemoFleet() error {
 	for _, c := range demoFleet {
-		t, err := a.fake.AddTenant(m365test.TenantOptions{Domains: []string{c.domain}, DisplayName: c.name, Users: demoFleetUsers})
+		t, err := a.fake.AddTenant(m365test.TenantOptions{Domains: []string{c.domain}, DisplayName: c.name, Users: a.cfg.DemoFleetUsers})
 		if err != nil {
 			return fmt.Errorf("demo tenant %s: %w", c.domain, err)
 		}
