@@ -121,7 +121,7 @@ var featureSets = func() (out [16][]string) {
 // assigned SKU that does not disable it.
 func (u *userVoice) enabledPlan(id string) bool {
 	for k := range numSkus {
-		if !u.skus.has(k) || slices.Contains(u.disabled[k], id) {
+		if !u.skus.has(k) || slices.Contains(u.disabledOf(k), id) {
 			continue
 		}
 		if slices.ContainsFunc(skus[k].plans, func(p servicePlan) bool { return p.id == id }) {
@@ -131,8 +131,32 @@ func (u *userVoice) enabledPlan(id string) bool {
 	return false
 }
 
+// skuFeatures are the Teams feature bits of each SKU with no plan
+// disabled.
+var skuFeatures = func() (out [numSkus]int) {
+	for k := range numSkus {
+		u := userVoice{skus: 1 << k}
+		out[k] = u.planFeatures()
+	}
+	return out
+}()
+
 // features returns the Teams feature bits the user's licenses give.
 func (u *userVoice) features() int {
+	if u.lic != nil {
+		return u.planFeatures()
+	}
+	f := 0
+	for k := range numSkus {
+		if u.skus.has(k) {
+			f |= skuFeatures[k]
+		}
+	}
+	return f
+}
+
+// planFeatures is features, plan by plan.
+func (u *userVoice) planFeatures() int {
 	f := 0
 	if u.enabledPlan(planTeams.id) {
 		f |= featTeams
@@ -176,7 +200,7 @@ func (l tenantLicenses) AppendAssignedLicenses(dst []byte, i int) []byte {
 		}
 		first = false
 		dst = append(dst, `{"disabledPlans":[`...)
-		for j, p := range u.disabled[k] {
+		for j, p := range u.disabledOf(k) {
 			if j > 0 {
 				dst = append(dst, ',')
 			}
@@ -199,7 +223,7 @@ func (l tenantLicenses) AppendAssignedPlans(dst []byte, i int) []byte {
 		}
 		for _, p := range skus[k].plans {
 			status := "Enabled"
-			if !u.skus.has(k) || slices.Contains(u.disabled[k], p.id) {
+			if !u.skus.has(k) || slices.Contains(u.disabledOf(k), p.id) {
 				status = "Deleted"
 			}
 			if !first {
@@ -207,7 +231,7 @@ func (l tenantLicenses) AppendAssignedPlans(dst []byte, i int) []byte {
 			}
 			first = false
 			dst = append(dst, `{"assignedDateTime":`...)
-			dst = appendTeamsString(dst, u.since[k].UTC().Format(time.RFC3339))
+			dst = appendTeamsString(dst, u.sinceOf(k).UTC().Format(time.RFC3339))
 			dst = append(dst, `,"capabilityStatus":`...)
 			dst = appendTeamsString(dst, status)
 			dst = append(dst, `,"service":`...)
@@ -471,15 +495,16 @@ func (t *Tenant) assignLicensesLocked(i int, usageLocation string, add []license
 	}
 	cur := vs.userLocked(i)
 	next := cur
+	next.lic = cur.lic.clone()
 	for _, k := range remove {
 		next.skus &^= 1 << k
-		next.disabled[k] = nil
+		next.lic.disabled[k] = nil
 	}
 	for j, k := range addIdx {
 		next.skus |= 1 << k
-		next.disabled[k] = nil
+		next.lic.disabled[k] = nil
 		for _, d := range add[j].DisabledPlans {
-			next.disabled[k] = append(next.disabled[k], strings.ToLower(d))
+			next.lic.disabled[k] = append(next.lic.disabled[k], strings.ToLower(d))
 		}
 	}
 	for _, pair := range exclusivePlans {
@@ -498,13 +523,13 @@ func (t *Tenant) assignLicensesLocked(i int, usageLocation string, add []license
 			was, is := cur.skus.has(k), next.skus.has(k)
 			switch {
 			case is && !was:
-				u.since[k] = now.UTC().Truncate(time.Second)
+				next.lic.since[k] = now.UTC().Truncate(time.Second)
 				u.removed &^= 1 << k
 			case was && !is:
 				u.removed |= 1 << k
 			}
 		}
-		u.skus, u.disabled = next.skus, next.disabled
+		u.skus, u.lic = next.skus, next.lic
 	})
 	e := VoiceEvent{Time: now, Kind: "assignLicense", Status: "succeeded"}
 	e.UserID, _ = t.dir.IdentityAt(i)

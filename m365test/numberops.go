@@ -531,3 +531,27 @@ func (s *Server) handleNumberOperation(w http.ResponseWriter, r *http.Request, c
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out)
 }
+
+// SetNumberCapabilities replaces the capabilities of the tenant's
+// telephone number tel (e.g. "conferenceAssignment" for a service number),
+// as Microsoft sets them when it provisions a number: assigning a number
+// without "userAssignment" to a user fails. The values must be members of
+// Graph's numberCapability enum.
+func (t *Tenant) SetNumberCapabilities(tel string, caps ...string) error {
+	k, ok := t.numberIndex(tel)
+	if !ok {
+		return fmt.Errorf("m365test: SetNumberCapabilities: the tenant holds no number %q", tel)
+	}
+	for _, c := range caps {
+		if err := checkNumberEnum("capabilities", c); err != nil {
+			return fmt.Errorf("m365test: SetNumberCapabilities: %w", err)
+		}
+	}
+	vs := t.voice
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	rec := vs.numberLocked(t.ID, k)
+	rec.caps = append([]string{}, caps...)
+	vs.setNumberLocked(t.ID, k, rec)
+	return nil
+}

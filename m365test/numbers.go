@@ -115,6 +115,9 @@ func (n *numberView) str(prop string) (string, bool) {
 func (n *numberView) list(prop string) []string {
 	switch prop {
 	case "capabilities":
+		if n.rec.caps != nil {
+			return n.rec.caps
+		}
 		return []string{"userAssignment"}
 	case "supportedCustomerActions":
 		if n.callingPlan() {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,6 +19,7 @@ import (
 // gives telephoneNumbers, the assignments effectivePolicyAssignments.
 type voiceState struct {
 	mu      sync.RWMutex
+	changed atomic.Int64       // len(users), read without mu
 	users   map[int]*userVoice // changed users by generator index (-1: the Global Admin)
 	numbers map[int]*numberRec // changed numbers by inventory index k
 	byUser  map[int][]int      // inventory indexes of changed numbers assigned, by user
@@ -35,9 +37,8 @@ type voiceState struct {
 // userVoice is one user's provisioning state.
 type userVoice struct {
 	skus     skuMask
-	removed  skuMask // SKUs removed since the demo default (their plans show Deleted)
-	disabled [numSkus][]string
-	since    [numSkus]time.Time // assignedDateTime of each SKU's plans
+	removed  skuMask    // SKUs removed since the demo default (their plans show Deleted)
+	lic      *licDetail // nil: no plan disabled, every SKU assigned at teamsCreated
 	ev       bool
 	pol      [numPolicyTypes]string // directly assigned policy names; "" is Global
 	modified time.Time              // zero: teamsCreated
@@ -45,6 +46,37 @@ type userVoice struct {
 	// visibleAt the user's Teams configuration still shows prev.
 	visibleAt time.Time
 	prev      *TeamsUserConfiguration
+}
+
+// licDetail is what a user's licenses hold beyond the SKUs: read-only
+// once stored (clone it to change it).
+type licDetail struct {
+	disabled [numSkus][]string  // disabled service plan IDs, lower-case
+	since    [numSkus]time.Time // assignedDateTime of each SKU's plans; zero: teamsCreated
+}
+
+func (d *licDetail) clone() *licDetail {
+	if d == nil {
+		return &licDetail{}
+	}
+	c := *d
+	return &c
+}
+
+// disabledOf returns the plans disabled in SKU k.
+func (u *userVoice) disabledOf(k skuIdx) []string {
+	if u.lic == nil {
+		return nil
+	}
+	return u.lic.disabled[k]
+}
+
+// sinceOf returns when SKU k was assigned.
+func (u *userVoice) sinceOf(k skuIdx) time.Time {
+	if u.lic == nil || u.lic.since[k].IsZero() {
+		return teamsCreated
+	}
+	return u.lic.since[k]
 }
 
 // numberRec is one telephone number's state.
@@ -55,6 +87,7 @@ type numberRec struct {
 	locationID    string
 	networkSiteID string
 	rnl           []string // reverseNumberLookupOptions
+	caps          []string // capabilities; nil: userAssignment
 }
 
 // noUser is numberRec.target of an unassigned number.
@@ -82,9 +115,6 @@ func newVoiceState(tenantID string, n int) *voiceState {
 // Global Admin).
 func defaultVoice(i int) userVoice {
 	u := userVoice{skus: 1<<skuE3 | 1<<skuMeetAdv}
-	for k := range u.since {
-		u.since[k] = teamsCreated
-	}
 	if i < 0 || i%3 != 0 {
 		return u
 	}
@@ -242,6 +272,9 @@ func teamsFrom(tenantID string, i int, u *userVoice, nums []TeamsTelephoneNumber
 // state makes it, at time now (for the propagation delay).
 func (t *Tenant) voiceTeams(i int, now func() time.Time) TeamsUserConfiguration {
 	vs := t.voice
+	if vs.changed.Load() == 0 {
+		return generatedTeams(t.ID, i)
+	}
 	vs.mu.RLock()
 	u, changed := vs.users[i]
 	if !changed {
@@ -285,6 +318,7 @@ func (t *Tenant) changeUserLocked(i int, now time.Time, f func(u *userVoice)) {
 		u.prev, u.visibleAt = &before, now.Add(d)
 	}
 	vs.users[i] = &u
+	vs.changed.Store(int64(len(vs.users)))
 }
 
 // markGuest records that user i is a guest (AddGuest): guests hold no
