@@ -321,3 +321,47 @@ func TestPolicyAssignments(t *testing.T) {
 	assert.Equal(t, 400, gr.status)
 	assert.Contains(t, gr.body["error"].(map[string]any)["message"], "OnlineVoiceRoutingPolicy")
 }
+
+// TestVoiceRoutesBatchAndThrottle: the new routes go through $batch (an
+// assignNumber's 202 keeps its Location) and the fake's throttling like
+// any other Graph request.
+func TestVoiceRoutesBatchAndThrottle(t *testing.T) {
+	t.Parallel()
+	f := newVoiceFixture(t, 100, nil)
+	tok := voiceToken(t, f, "cccccccc-0000-0000-0000-000000000007")
+	u24 := f.contoso.UserID("user00024@contoso.onmicrosoft.com")
+	gr := graphDo(t, f, "POST", "/$batch", tok, map[string]any{"requests": []map[string]any{
+		{"id": "1", "method": "GET", "url": "/admin/teams/telephoneNumberManagement/numberAssignments?$top=2"},
+		{"id": "2", "method": "POST", "url": "/admin/teams/telephoneNumberManagement/numberAssignments/unassignNumber",
+			"body": map[string]any{"telephoneNumber": "+39020000024", "numberType": "directRouting"}, "headers": map[string]string{"Content-Type": "application/json"}},
+		{"id": "3", "method": "GET", "url": "/admin/teams/policy/getPolicyId(type='TenantDialPlan',name='DP-IT')"},
+		{"id": "4", "method": "GET", "url": "/subscribedSkus"},
+	}})
+	require.Equal(t, 200, gr.status, "%v", gr.body)
+	byID := map[string]map[string]any{}
+	for _, r := range gr.body["responses"].([]any) {
+		byID[r.(map[string]any)["id"].(string)] = r.(map[string]any)
+	}
+	assert.Equal(t, float64(200), byID["1"]["status"])
+	assert.Len(t, byID["1"]["body"].(map[string]any)["value"], 2)
+	assert.Equal(t, float64(202), byID["2"]["status"])
+	loc, _ := byID["2"]["headers"].(map[string]any)["Location"].(string)
+	require.Contains(t, loc, "/operations('")
+	assert.Equal(t, float64(200), byID["3"]["status"])
+	assert.Equal(t, float64(200), byID["4"]["status"])
+	f.srv.Advance(3 * time.Second)
+	st, detail := operation(t, f, tok, loc)
+	require.Equal(t, "succeeded", st, detail)
+	c, _ := f.srv.TeamsUserConfiguration(f.contoso.ID, u24)
+	assert.Empty(t, c.TelephoneNumbers)
+	assert.Equal(t, 1, f.srv.Count(m365test.Match{Endpoint: m365test.EndpointTeamsNumbers, Status: 202}))
+
+	f.srv.SetThrottle(&m365test.Throttle{TenantUnits: 2, TenantWindow: time.Hour})
+	for range 2 {
+		require.Equal(t, 200, graphDo(t, f, "GET", numbersPath+"?$top=1", tok, nil).status)
+	}
+	for _, path := range []string{numbersPath + "?$top=1", "/admin/teams/policy/getPolicyId(type='TenantDialPlan',name='DP-IT')", "/subscribedSkus"} {
+		gr := graphDo(t, f, "GET", path, tok, nil)
+		assert.Equal(t, 429, gr.status, path)
+	}
+}

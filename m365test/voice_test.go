@@ -294,3 +294,37 @@ func TestGetPolicyID(t *testing.T) {
 	assert.Equal(t, "Forbidden", graphErr(t, gr))
 	assert.Contains(t, gr.body["error"].(map[string]any)["message"], "TeamsPolicyUserAssign.ReadWrite.All")
 }
+
+// TestVoiceDelegatedPermissions: the Teams Phone routes take delegated
+// tokens with the same permissions as app-only ones; without them the
+// Teams APIs answer 403 Forbidden naming the permissions and the scopes.
+func TestVoiceDelegatedPermissions(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 30)
+	app, err := f.srv.AddApp(m365test.AppOptions{ClientID: "bbbbbbbb-0000-0000-0000-000000000010", DisplayName: "Voice delegated",
+		PublicClient: true, RedirectURIs: []string{"http://localhost"},
+		DelegatedPermissions: []string{"User.Read", "TeamsTelephoneNumber.Read.All", "TeamsPolicyUserAssign.ReadWrite.All", "LicenseAssignment.Read.All"}})
+	require.NoError(t, err)
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, app.ClientID))
+	token := func(clientID, scope string) string {
+		return tokenFor(t, f, f.contoso.ID, url.Values{"grant_type": {"password"}, "client_id": {clientID},
+			"scope": {scope}, "username": {f.contoso.AdminUPN()}, "password": {m365test.DefaultPassword}})
+	}
+	full := token(app.ClientID, "https://graph.microsoft.com/TeamsTelephoneNumber.Read.All https://graph.microsoft.com/TeamsPolicyUserAssign.ReadWrite.All https://graph.microsoft.com/LicenseAssignment.Read.All")
+	assert.Equal(t, 200, graphDo(t, f, "GET", numbersPath+"?$top=1", full, nil).status)
+	assert.Equal(t, 200, graphDo(t, f, "GET", "/admin/teams/policy/getPolicyId(type='TenantDialPlan',name='DP-IT')", full, nil).status)
+	assert.Equal(t, 200, graphDo(t, f, "GET", "/subscribedSkus", full, nil).status)
+	gr := graphDo(t, f, "POST", numbersPath+"/unassignNumber", full, map[string]any{"telephoneNumber": "+39020000024", "numberType": "directRouting"})
+	assert.Equal(t, 403, gr.status, "Read.All does not write")
+	assert.Equal(t, "Forbidden", graphErr(t, gr))
+	assert.Contains(t, gr.body["error"].(map[string]any)["message"], "TeamsTelephoneNumber.ReadWrite.All")
+	assert.Contains(t, gr.body["error"].(map[string]any)["message"], "Scopes on the request")
+
+	basic := userToken(t, f, f.contoso.AdminUPN(), "https://graph.microsoft.com/User.Read") // an app with User.Read only
+	gr = graphDo(t, f, "GET", numbersPath, basic, nil)
+	assert.Equal(t, 403, gr.status)
+	assert.Equal(t, "Forbidden", graphErr(t, gr))
+	gr = graphDo(t, f, "GET", "/subscribedSkus", basic, nil)
+	assert.Equal(t, 403, gr.status)
+	assert.Equal(t, "Authorization_RequestDenied", graphErr(t, gr))
+}

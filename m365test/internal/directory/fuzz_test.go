@@ -22,6 +22,10 @@ func FuzzParseFilter(f *testing.F) {
 		"not",
 		"city in ()",
 		"city eq 'ä\x00'",
+		"assignedLicenses/any(x:x/skuId eq e43b5b99-8dfb-405f-9987-dc307f34bcbd) and usageLocation eq 'IT'",
+		"not(assignedLicenses/any(s: s/skuId eq 05E9A617-0261-4cee-bb44-138d3ef5d965))",
+		"assignedLicenses/any(x:x/skuId eq 'e43b5b99-8dfb-405f-9987-dc307f34bcbd')",
+		"assignedLicenses/any(x:x/disabledPlans eq 1)",
 	} {
 		f.Add(s)
 	}
