@@ -136,5 +136,30 @@
 // dependsOn (424 after a failed dependency), answered out of request
 // order.
 //
+// # Teams Phone provisioning
+//
+// Each tenant also holds what a provider changes to give users Teams Phone
+// (design.md, "Licenses", "Telephone numbers", "Voice policies"): four
+// subscribed SKUs ([SkuE3], [SkuTeamsPhone], [SkuCallingPlan],
+// [SkuAudioConf]) served by GET /v1.0/subscribedSkus and as users'
+// assignedLicenses and assignedPlans (POST /users/{id}/assignLicense
+// changes them, with Graph's refusals); N telephone numbers at
+// /v1.0/admin/teams/telephoneNumberManagement/numberAssignments ($filter,
+// $select, $top up to [NumbersMaxTop], $skip), changed by assignNumber and
+// unassignNumber (202 and a long-running operation that settles after
+// Options.NumberOperationDelay on the server's clock) and updateNumber; and
+// Teams policies resolved by getPolicyId and assigned by
+// /admin/teams/policy/userAssignments/assign and unassign (at most
+// [MaxPolicyAssignments] pairs a call). A user's Teams configuration
+// derives from them: licenses give featureTypes, the inventory
+// telephoneNumbers and Enterprise Voice, the assignments
+// effectivePolicyAssignments. Test controls: [Tenant.SetVoiceControls]
+// (number service unavailable, policy types refused),
+// [Tenant.SetLicenseUnits], [Tenant.SetNumberCapabilities],
+// [Tenant.EmergencyLocationID], Options.TeamsPropagationDelay (the user
+// configuration lags the inventory) and [Tenant.VoiceLog], the accepted
+// changes with their outcomes, to prove a number or license was assigned
+// once.
+//
 // The command m365test/cmd/fakecloud runs a server standalone.
 package m365test
