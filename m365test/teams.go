@@ -83,13 +83,44 @@ var demoUsages = [10]string{"US", "GB", "DE", "FR", "IT", "ES", "NL", "SE", "PL"
 // ones Direct Routing with an OnlineVoiceRoutingPolicy. Its slices are
 // shared: clone before changing them.
 func generatedTeams(tenantID string, i int) TeamsUserConfiguration {
-	u := defaultVoice(i)
-	nums := teamsNoNumbers
-	if i >= 0 && i%3 == 0 {
-		nums = []TeamsTelephoneNumber{{TelephoneNumber: numberAt(i), AssignmentCategory: "primary"}}
+	var c TeamsUserConfiguration
+	if i < 0 {
+		c = teamsAdminTemplate
+	} else {
+		c = teamsTemplates[i%10][teamsVariant(i)]
 	}
-	return teamsFrom(tenantID, i, &u, nums)
+	c.TenantID = tenantID
+	if i >= 0 && i%3 == 0 {
+		c.TelephoneNumbers = []TeamsTelephoneNumber{{TelephoneNumber: numberAt(i), AssignmentCategory: "primary"}}
+	}
+	return c
 }
+
+// teamsVariant is 0 for users who are not voice-enabled, 1 for Calling
+// Plan voice users (odd i), 2 for Direct Routing ones (even i): the demo
+// state of user i (defaultVoice) depends only on i % 10 and this.
+func teamsVariant(i int) int {
+	switch {
+	case i%3 != 0:
+		return 0
+	case i%2 == 1:
+		return 1
+	}
+	return 2
+}
+
+// teamsTemplates[loc][variant] and teamsAdminTemplate are the demo
+// configurations without identity, tenant and number, derived once from
+// the demo licenses and policies (teamsFrom of defaultVoice), so that a
+// listing of 50,000 users derives nothing per user.
+var teamsTemplates, teamsAdminTemplate = func() (out [10][3]TeamsUserConfiguration, admin TeamsUserConfiguration) {
+	for i := 0; i < 60; i++ {
+		u := defaultVoice(i)
+		out[i%10][teamsVariant(i)] = teamsFrom("", i, &u, teamsNoNumbers)
+	}
+	u := defaultVoice(-1)
+	return out, teamsFrom("", -1, &u, teamsNoNumbers)
+}()
 
 // teamsAt returns the configuration of the user at listing position pos
 // (0 is the Global Admin, pos k+1 generated user k); ok is false for a
