@@ -587,3 +587,44 @@ func TestDocTeamsUserConfigurations(t *testing.T) {
 		assert.Equal(t, 13, seen, "12 users and the admin")
 	})
 }
+
+// TestDocServicePrincipals replays the servicePrincipal get reference:
+// Microsoft Graph's service principal publishes its delegated permissions
+// (oauth2PermissionScopes, each Admin or User) next to its appRoles, and
+// an app reads its own service principal without a permission, while
+// reading another one still needs Application.Read.All.
+func TestDocServicePrincipals(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 3)
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID))
+	tok := appToken(t, f, f.contoso.ID) // no Application.Read.All
+	const reader = "f1f1f1f1-1111-2222-3333-444444444444"
+	addReaderApp(t, f, reader, "Application.Read.All")
+	rt := clientToken(t, f, reader)
+
+	t.Run("graph/api/serviceprincipal-get/Microsoft Graph's scopes", func(t *testing.T) {
+		gr := graphDo(t, f, "GET", "/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')?$select=id,oauth2PermissionScopes,appRoles", rt, nil)
+		require.Equal(t, http.StatusOK, gr.status, "%v", gr.body)
+		scopes := gr.body["oauth2PermissionScopes"].([]any)
+		byValue := map[string]map[string]any{}
+		for _, sc := range scopes {
+			m := sc.(map[string]any)
+			byValue[m["value"].(string)] = m
+			assert.Contains(t, []any{"Admin", "User"}, m["type"])
+			assert.NotEmpty(t, m["id"])
+		}
+		assert.Equal(t, "User", byValue["User.Read"]["type"])
+		assert.Equal(t, "Admin", byValue["User.Read.All"]["type"])
+		assert.NotContains(t, byValue, "CallRecords.Read.All", "an application permission only")
+		assert.NotEmpty(t, gr.body["appRoles"])
+	})
+	t.Run("graph/api/serviceprincipal-get/an app reads its own", func(t *testing.T) {
+		gr := graphDo(t, f, "GET", "/servicePrincipals(appId='"+f.provider.ClientID+"')", tok, nil)
+		require.Equal(t, http.StatusOK, gr.status, "%v", gr.body)
+		assert.Equal(t, f.provider.ClientID, gr.body["appId"])
+		byID := graphDo(t, f, "GET", "/servicePrincipals/"+gr.body["id"].(string), tok, nil)
+		assert.Equal(t, http.StatusOK, byID.status)
+		other := graphDo(t, f, "GET", "/servicePrincipals(appId='"+reader+"')", tok, nil)
+		assert.Equal(t, http.StatusForbidden, other.status)
+	})
+}

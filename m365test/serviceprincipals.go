@@ -54,6 +54,54 @@ func AppRoleID(permission string) string {
 	return formatGUID(sum[:16])
 }
 
+// appOnly are the Graph permissions of the fake's list that are app roles
+// only: Microsoft Graph's service principal has no delegated scope for
+// them.
+var appOnly = map[string]bool{"callrecords.read.all": true, "callrecords.read.pstncalls": true}
+
+// scopeID returns the ID of the delegated permission (oauth2PermissionScope)
+// of Microsoft Graph's service principal whose value is permission (any
+// case), as the fake publishes it: stable, the fake's own, not
+// Microsoft's. It returns "" for a permission without a delegated scope.
+func scopeID(permission string) string {
+	k := strings.ToLower(permission)
+	if !graphPermissions[k] || appOnly[k] {
+		return ""
+	}
+	sum := sha256.Sum256([]byte("tenantgate m365test scope\x00" + k))
+	sum[6] = (sum[6] & 0x0f) | 0x40
+	sum[8] = (sum[8] & 0x3f) | 0x80
+	return formatGUID(sum[:16])
+}
+
+// graphScopes is the oauth2PermissionScopes collection of Graph's service
+// principal (servicePrincipal resource: the delegated permissions the
+// resource exposes, each with type "Admin" or "User").
+func graphScopes() []map[string]any {
+	out := make([]map[string]any, 0, len(graphPermissionNames))
+	for _, name := range graphPermissionNames {
+		id := scopeID(name)
+		if id == "" {
+			continue
+		}
+		typ := "User"
+		if adminOnlyScopes[strings.ToLower(name)] {
+			typ = "Admin"
+		}
+		out = append(out, map[string]any{
+			"adminConsentDescription": "Allows the app to use " + name + " on behalf of the signed-in user.",
+			"adminConsentDisplayName": name + " (delegated)",
+			"id":                      id,
+			"isEnabled":               true,
+			"type":                    typ,
+			"userConsentDescription":  "Allows the app to use " + name + " on your behalf.",
+			"userConsentDisplayName":  name + " (delegated)",
+			"value":                   name,
+		})
+	}
+	return out
+}
+
 // graphAppRoles is the appRoles collection of Graph's service principal.
 func graphAppRoles() []map[string]any {
 	out := make([]map[string]any, 0, len(graphPermissionNames))
@@ -84,7 +132,7 @@ func (s *Server) servicePrincipalObject(t *Tenant, id, appID string) (map[string
 		return map[string]any{
 			"id": graphSP, "appId": GraphAppID, "displayName": "Microsoft Graph", "accountEnabled": true,
 			"servicePrincipalType": "Application", "appOwnerOrganizationId": "f8cdef31-a31e-4b4a-93e4-5f571e91255a",
-			"appRoles": graphAppRoles(),
+			"appRoles": graphAppRoles(), "oauth2PermissionScopes": graphScopes(),
 		}, nil, true
 	}
 	s.mu.Lock()
@@ -110,6 +158,7 @@ func (s *Server) servicePrincipalObject(t *Tenant, id, appID string) (map[string
 	return map[string]any{
 		"id": servicePrincipalID(t, a.ClientID), "appId": a.ClientID, "displayName": a.DisplayName, "accountEnabled": true,
 		"servicePrincipalType": "Application", "appOwnerOrganizationId": owner, "appRoles": []any{},
+		"oauth2PermissionScopes": []any{},
 	}, a, true
 }
 
@@ -154,7 +203,14 @@ func (s *Server) handleServicePrincipal(w http.ResponseWriter, r *http.Request, 
 }
 
 func (s *Server) serveServicePrincipal(w http.ResponseWriter, r *http.Request, c *call, id, appID string) {
-	p, ok := s.graphAuth(w, r, c, permServicePrincipals)
+	need := permServicePrincipals
+	if p, ge := s.verifyBearer(r); ge == nil && !p.delegated &&
+		(strings.EqualFold(appID, p.clientID) || (appID == "" && strings.EqualFold(id, servicePrincipalID(p.tenant, p.clientID)))) {
+		// An app reads its own service principal without a permission
+		// (servicePrincipal get reference).
+		need = perms{anyCaller: true}
+	}
+	p, ok := s.graphAuth(w, r, c, need)
 	if !ok {
 		return
 	}
