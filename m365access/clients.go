@@ -52,6 +52,12 @@ func (m *Manager) newConfidential(ep CloudEndpoints, clientID string, cred confi
 
 // providerCredential builds the provider app's MSAL credential.
 func (p ProviderConfig) credential() (confidential.Credential, error) {
+	if p.ClientAssertion != nil {
+		assert := p.ClientAssertion
+		return confidential.NewCredFromAssertionCallback(func(ctx context.Context, _ confidential.AssertionRequestOptions) (string, error) {
+			return assert(ctx)
+		}), nil
+	}
 	if len(p.CertificatePEM) != 0 {
 		certs, key, _, err := parseCertificatePEM(p.CertificatePEM)
 		if err != nil {

@@ -1,6 +1,7 @@
 package m365access
 
 import (
+	"context"
 	"net/url"
 	"slices"
 	"strings"
@@ -15,12 +16,20 @@ type ProviderConfig struct {
 	// only app registration customers work: the token connection, the
 	// password mode and admin consent fail with ErrNotConfigured.
 	ClientID string
-	// ClientSecret is the provider app's client secret. Set it or
-	// CertificatePEM.
+	// ClientSecret is the provider app's client secret. Set it,
+	// CertificatePEM or ClientAssertion.
 	ClientSecret string
 	// CertificatePEM holds the provider app's certificate (leaf first) and
 	// its unencrypted private key, PEM encoded.
 	CertificatePEM []byte
+	// ClientAssertion returns a token of an issuer the provider app
+	// trusts through a federated identity credential (audience
+	// api://AzureADTokenExchange), presented as the app's client
+	// assertion: nothing long-lived to leak or rotate. It is called for
+	// each token request that needs one; ManagedIdentityAssertion and
+	// TokenFileAssertion build it for an Azure managed identity and a
+	// Kubernetes or CI workload identity token file.
+	ClientAssertion func(ctx context.Context) (string, error)
 	// PublicBaseURL is where the host serves the customer-facing pages,
 	// for example "https://portal.example.com/m365". Redirect URIs default
 	// to it.
@@ -95,7 +104,7 @@ func describeRoles(roles []string) string {
 
 // isZero reports whether p names no provider app at all.
 func (p ProviderConfig) isZero() bool {
-	return p.ClientID == "" && p.ClientSecret == "" && len(p.CertificatePEM) == 0 && p.PublicBaseURL == "" &&
+	return p.ClientID == "" && p.ClientSecret == "" && len(p.CertificatePEM) == 0 && p.ClientAssertion == nil && p.PublicBaseURL == "" &&
 		p.RedirectURI == "" && p.ConsentRedirectURI == "" && len(p.Scopes) == 0 && len(p.AppPermissions) == 0
 }
 
@@ -136,7 +145,7 @@ func (p ProviderConfig) Validate(clouds CloudTable) error {
 	var fe fieldErrors
 	if p.ClientID == "" {
 		// No provider app: app registration customers only.
-		if p.ClientSecret != "" || len(p.CertificatePEM) != 0 {
+		if p.ClientSecret != "" || len(p.CertificatePEM) != 0 || p.ClientAssertion != nil {
 			fe.add("clientId", CodeRequired, "a provider app credential needs its client ID")
 		}
 	} else {
@@ -144,8 +153,10 @@ func (p ProviderConfig) Validate(clouds CloudTable) error {
 			fe.add("clientId", CodeInvalid, "the client ID must be a GUID")
 		}
 		switch {
-		case p.ClientSecret == "" && len(p.CertificatePEM) == 0:
-			fe.add("clientSecret", CodeRequired, "a client secret or a certificate is required")
+		case p.ClientSecret == "" && len(p.CertificatePEM) == 0 && p.ClientAssertion == nil:
+			fe.add("clientSecret", CodeRequired, "a client secret, a certificate or a client assertion (federated credential) is required")
+		case p.ClientAssertion != nil && (p.ClientSecret != "" || len(p.CertificatePEM) != 0):
+			fe.add("clientAssertion", CodeNotAllowed, "set one credential: a client assertion, a client secret or a certificate")
 		case p.ClientSecret != "" && len(p.CertificatePEM) != 0:
 			fe.add("certificate", CodeNotAllowed, "set a client secret or a certificate, not both")
 		case p.ClientSecret != "" && len(p.ClientSecret) < minSecretLen:

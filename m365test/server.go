@@ -161,6 +161,7 @@ type Server struct {
 	missed      map[string]int             // by subscription ID
 	opaque      map[string]*jws            // opaque access token -> its claims (Options.OpaqueAccessTokens)
 	mailFaults  map[string]*mailFaultState // by tenant/user ID (SetMailFault)
+	fed         federation                 // federated issuers and credentials (federated.go)
 
 	closing   chan struct{}
 	closeOnce sync.Once

@@ -139,6 +139,10 @@ func (s *Server) verifyAssertion(assertion string, a *App, seg string) *entraErr
 	if err != nil {
 		return badAssertion("Client assertion failed signature validation. Reason: %v.", err)
 	}
+	if !strings.EqualFold(j.str("iss"), a.ClientID) {
+		// Issued by someone else: a federated identity credential's token.
+		return s.verifyFederated(j, a)
+	}
 	var tp []byte
 	for _, h := range []string{"x5t#S256", "x5t"} {
 		if v, ok := j.header[h].(string); ok && v != "" {
