@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/migrate"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -40,6 +41,9 @@ type Options struct {
 	// rewritten history detectable even by someone who can write the
 	// database and recompute every later hash. Verify needs the same key.
 	ChainKey []byte
+	// NoMigrate makes New check that the tables are current instead of
+	// migrating them (see package migrate).
+	NoMigrate bool
 }
 
 // Log is the audit trail. It is safe for concurrent use.
@@ -61,7 +65,7 @@ func New(ctx context.Context, opts Options) (*Log, error) {
 	if !opts.Dialect.Valid() {
 		return nil, fmt.Errorf("audit: unknown Options.Dialect %v", opts.Dialect)
 	}
-	if err := sqldb.Migrate(ctx, opts.DB, opts.Dialect, "tenantgate_audit_migrations", migrateLockID, migrations(opts.Dialect)); err != nil {
+	if err := migrate.Apply(ctx, opts.DB, opts.Dialect, opts.NoMigrate, Migrations(opts.Dialect)); err != nil {
 		return nil, fmt.Errorf("audit: migrate %s schema: %w", opts.Dialect, err)
 	}
 	l := &Log{db: opts.DB, d: opts.Dialect, log: opts.Logger, chain: append([]byte(nil), opts.ChainKey...), uses: map[useKey]int64{}}
@@ -71,7 +75,12 @@ func New(ctx context.Context, opts Options) (*Log, error) {
 	return l, nil
 }
 
-const migrateLockID = 0x7467_6175_6469_7400 // "tgaudit"
+// Migrations is the package's schema history in dialect d, for
+// migrate.Up (the portal's migrate command applies it with every other
+// package's).
+func Migrations(d Dialect) migrate.Line {
+	return migrate.Line{Name: "audit", Steps: migrations(d), Legacy: "tenantgate_audit_migrations"}
+}
 
 func migrations(d Dialect) [][]string {
 	if d == Postgres {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/migrate"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -13,8 +14,6 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
-
-	"github.com/tenantgate/tenantgate/internal/sqldb"
 )
 
 // Emitter is what code that reports events needs; a *Bus satisfies it.
@@ -58,6 +57,9 @@ type Options struct {
 	// Logger receives the package's logs (no secrets, no URLs). Default:
 	// slog.Default().
 	Logger *slog.Logger
+	// NoMigrate makes New check that the tables are current instead of
+	// migrating them (see package migrate).
+	NoMigrate bool
 }
 
 // Bus records events, calls subscribers and enqueues webhook deliveries.
@@ -121,7 +123,7 @@ func New(ctx context.Context, opts Options) (*Bus, error) {
 	if b.log == nil {
 		b.log = slog.Default()
 	}
-	if err := sqldb.Migrate(ctx, opts.DB, opts.Dialect, "tenantgate_events_migrations", migrateLockID, migrations); err != nil {
+	if err := migrate.Apply(ctx, opts.DB, opts.Dialect, opts.NoMigrate, Migrations()); err != nil {
 		return nil, fmt.Errorf("events: migrate %s schema: %w", opts.Dialect, err)
 	}
 	b.st = &store{db: opts.DB, d: opts.Dialect}

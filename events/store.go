@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/migrate"
 	"time"
 
 	"github.com/tenantgate/tenantgate/internal/sqldb"
@@ -56,8 +57,11 @@ var migrations = [][]string{
 	},
 }
 
-// migrateLockID is the PostgreSQL advisory lock the migration holds.
-const migrateLockID = 0x7467_6576_656e_7473 // "tgevents"
+// Migrations is the package's schema history, for migrate.Up (the
+// portal's migrate command applies it with every other package's).
+func Migrations() migrate.Line {
+	return migrate.Line{Name: "events", Steps: migrations, Legacy: "tenantgate_events_migrations"}
+}
 
 // DeliveryState is where a webhook delivery stands.
 type DeliveryState string

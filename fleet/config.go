@@ -153,6 +153,11 @@ type Config struct {
 	// no longer counts. Default: 10 s.
 	ReplicaHeartbeat time.Duration
 
+	// NoMigrate makes New check that River's tables (and the replica
+	// table) are current instead of migrating them; apply them apart with
+	// Migrate (the portal's migrate command does).
+	NoMigrate bool
+
 	// ID names this process among replicas; default: River's.
 	ID string
 	// Logger receives the fleet's and River's logs. Default:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -91,10 +92,10 @@ func New(ctx context.Context, cfg Config) (*Fleet, error) {
 	}
 	if cfg.Postgres != nil {
 		drv := riverpgxv5.New(cfg.Postgres)
-		if err := migrateUp[pgx.Tx](ctx, drv, cfg.Logger); err != nil {
+		if err := migrateUp[pgx.Tx](ctx, drv, cfg.Logger, cfg.NoMigrate); err != nil {
 			return nil, err
 		}
-		if err := migrateReplicas(ctx, cfg.Postgres); err != nil {
+		if err := migrateReplicas(ctx, cfg.Postgres, cfg.NoMigrate); err != nil {
 			return nil, err
 		}
 		c, err := river.NewClient(drv, rc)
@@ -113,7 +114,7 @@ func New(ctx context.Context, cfg Config) (*Fleet, error) {
 		return nil, err
 	}
 	drv := riversqlite.New(db)
-	if err := migrateUp[*sql.Tx](ctx, drv, cfg.Logger); err != nil {
+	if err := migrateUp[*sql.Tx](ctx, drv, cfg.Logger, cfg.NoMigrate); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -146,16 +147,53 @@ func openSQLite(path string) (*sql.DB, error) {
 }
 
 // migrateUp runs River's migrations (concurrent replicas are serialized
-// by the migrator's own lock on PostgreSQL).
-func migrateUp[TTx any](ctx context.Context, drv riverdriver.Driver[TTx], log *slog.Logger) error {
+// by the migrator's own lock on PostgreSQL); with noMigrate it only checks
+// that they were applied.
+func migrateUp[TTx any](ctx context.Context, drv riverdriver.Driver[TTx], log *slog.Logger, noMigrate bool) error {
 	m, err := rivermigrate.New(drv, &rivermigrate.Config{Logger: log})
 	if err != nil {
 		return fmt.Errorf("fleet: river migrations: %w", err)
+	}
+	if noMigrate {
+		res, err := m.Validate(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("fleet: checking river migrations: %w", err)
+		}
+		if !res.OK {
+			return fmt.Errorf("fleet: River's tables are not current (%s): apply the migrations first (go run ./examples/server migrate, or fleet.Migrate)", strings.Join(res.Messages, "; "))
+		}
+		return nil
 	}
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("fleet: running river migrations: %w", err)
 	}
 	return nil
+}
+
+// Migrate applies River's migrations and, on PostgreSQL, the fleet's
+// replica table to the database of cfg (Postgres or SQLitePath; the other
+// fields are ignored), for a schema applied apart from the application
+// (then New runs with Config.NoMigrate).
+func Migrate(ctx context.Context, cfg Config) error {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	switch {
+	case cfg.Postgres != nil && cfg.SQLitePath == "":
+		if err := migrateUp[pgx.Tx](ctx, riverpgxv5.New(cfg.Postgres), log, false); err != nil {
+			return err
+		}
+		return migrateReplicas(ctx, cfg.Postgres, false)
+	case cfg.SQLitePath != "" && cfg.Postgres == nil:
+		db, err := openSQLite(cfg.SQLitePath)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return migrateUp[*sql.Tx](ctx, riversqlite.New(db), log, false)
+	}
+	return errors.New("fleet: Migrate needs exactly one of Postgres and SQLitePath")
 }
 
 // Start starts working jobs and, when this process is elected leader,

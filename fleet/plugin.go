@@ -87,13 +87,13 @@ func checkPlugins(ps []Plugin) []error {
 	seen := map[string]bool{}
 	for i, p := range ps {
 		if p == nil {
-			errs = append(errs, fmt.Errorf("Plugins[%d] is nil", i))
+			errs = append(errs, fmt.Errorf("config: Plugins[%d] is nil", i))
 			continue
 		}
 		name := p.PluginName()
 		switch {
 		case name == "":
-			errs = append(errs, fmt.Errorf("Plugins[%d] has no PluginName", i))
+			errs = append(errs, fmt.Errorf("config: Plugins[%d] has no PluginName", i))
 		case seen[name]:
 			errs = append(errs, fmt.Errorf("two Plugins are named %q", name))
 		}

@@ -151,3 +151,17 @@ func TestPluginErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestNoMigrate: with NoMigrate, New refuses River's tables until Migrate
+// applied them.
+func TestNoMigrate(t *testing.T) {
+	t.Parallel()
+	cfg := fleet.Config{Access: newFakeAccess(), Store: newStore(t), NoMigrate: true}
+	backends(t)["sqlite"](&cfg)
+	_, err := fleet.New(t.Context(), cfg)
+	require.ErrorContains(t, err, "apply the migrations first")
+	require.NoError(t, fleet.Migrate(t.Context(), fleet.Config{SQLitePath: cfg.SQLitePath}))
+	f, err := fleet.New(t.Context(), cfg)
+	require.NoError(t, err)
+	require.NoError(t, f.Stop(t.Context()))
+}

@@ -3,11 +3,11 @@ package fleet
 import (
 	"context"
 	"fmt"
+	"github.com/tenantgate/tenantgate/migrate"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/tenantgate/tenantgate/internal/sqldb"
 )
 
 // The live replica count, on PostgreSQL: each Fleet keeps a heartbeat row
@@ -34,14 +34,16 @@ var replicaMigrations = [][]string{
 	{`ALTER TABLE tenantgate_fleet_replicas ADD COLUMN busy BOOLEAN NOT NULL DEFAULT true`},
 }
 
-// replicaLockID is the advisory lock of the table's migrations
-// ("tgfleetr" in ASCII).
-const replicaLockID = 0x7467_666c_6565_7472
+// ReplicaMigrations is the schema history of the replica table
+// (PostgreSQL only), for migrate.Up; Migrate applies it with River's.
+func ReplicaMigrations() migrate.Line {
+	return migrate.Line{Name: "fleet_replicas", Steps: replicaMigrations, Legacy: "tenantgate_fleet_replicas_migrations"}
+}
 
-func migrateReplicas(ctx context.Context, pool *pgxpool.Pool) error {
+func migrateReplicas(ctx context.Context, pool *pgxpool.Pool, noMigrate bool) error {
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
-	if err := sqldb.Migrate(ctx, db, sqldb.Postgres, "tenantgate_fleet_replicas_migrations", replicaLockID, replicaMigrations); err != nil {
+	if err := migrate.Apply(ctx, db, migrate.Postgres, noMigrate, ReplicaMigrations()); err != nil {
 		return fmt.Errorf("fleet: migrate the replica table: %w", err)
 	}
 	return nil

@@ -1,10 +1,7 @@
 package qoe
 
 import (
-	"context"
-	"database/sql"
-
-	"github.com/tenantgate/tenantgate/internal/sqldb"
+	"github.com/tenantgate/tenantgate/migrate"
 )
 
 // migrations are the schema steps, applied in order; migration i brings
@@ -88,12 +85,8 @@ var migrations = [][]string{
 // SchemaVersion is the schema version this package migrates a database to.
 const SchemaVersion = 1
 
-// migrateLockID is the PostgreSQL advisory lock serializing migrations of
-// concurrent openers ("tgqoemig" in ASCII).
-const migrateLockID = 0x7467_716f_656d_6967
-
-// migrate brings the schema up to date in one transaction (see
-// sqldb.Migrate: concurrent openers migrate once).
-func migrate(ctx context.Context, db *sql.DB, d Dialect) error {
-	return sqldb.Migrate(ctx, db, d, "tenantgate_qoe_migrations", migrateLockID, migrations)
+// Migrations is the package's schema history, for migrate.Up (the
+// portal's migrate command applies it with every other package's).
+func Migrations() migrate.Line {
+	return migrate.Line{Name: "qoe", Steps: migrations, Legacy: "tenantgate_qoe_migrations"}
 }

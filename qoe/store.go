@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/migrate"
 	"strings"
 	"time"
 
@@ -23,14 +24,14 @@ type Store struct {
 
 // NewStore returns a Store on db, an open database of the given dialect,
 // after migrating its tables. Close does not close db.
-func NewStore(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
+func NewStore(ctx context.Context, db *sql.DB, d Dialect, opts ...migrate.Option) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("qoe: NewStore: nil *sql.DB")
 	}
 	if d != SQLite && d != Postgres {
 		return nil, fmt.Errorf("qoe: unknown dialect %v", d)
 	}
-	if err := migrate(ctx, db, d); err != nil {
+	if err := migrate.Apply(ctx, db, d, migrate.NoMigrateIn(opts), Migrations()); err != nil {
 		return nil, fmt.Errorf("qoe: migrate %s schema: %w", d, err)
 	}
 	return &Store{db: db, d: d}, nil
@@ -39,7 +40,7 @@ func NewStore(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
 // OpenSQLite opens (creating if needed) the SQLite database file at path
 // with WAL, a 10 s busy timeout and immediate transactions, and migrates
 // the tables. Close closes it.
-func OpenSQLite(ctx context.Context, path string) (*Store, error) {
+func OpenSQLite(ctx context.Context, path string, opts ...migrate.Option) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file::memory:") {
 		return nil, errors.New("qoe: OpenSQLite needs a database file path")
 	}
@@ -47,7 +48,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("qoe: open %s: %w", path, err)
 	}
-	s, err := NewStore(ctx, db, SQLite)
+	s, err := NewStore(ctx, db, SQLite, opts...)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -63,6 +64,9 @@ type PostgresOptions struct {
 	// receiver uses at most ReceiverLimits.MaxConcurrent of them at once,
 	// so the API's reads and the jobs keep the rest during a flood.
 	MaxConns int
+	// NoMigrate makes OpenPostgres check that the tables are current
+	// instead of migrating them (see package migrate).
+	NoMigrate bool
 }
 
 // OpenPostgres connects to the PostgreSQL database at dsn with a pool
@@ -73,7 +77,11 @@ func OpenPostgres(ctx context.Context, dsn string, opts PostgresOptions) (*Store
 	if err != nil {
 		return nil, fmt.Errorf("qoe: open PostgreSQL: %w", err) // never the DSN: it may hold a password
 	}
-	s, err := NewStore(ctx, db, Postgres)
+	var mopts []migrate.Option
+	if opts.NoMigrate {
+		mopts = append(mopts, migrate.NoMigrate())
+	}
+	s, err := NewStore(ctx, db, Postgres, mopts...)
 	if err != nil {
 		_ = db.Close()
 		return nil, err

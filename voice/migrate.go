@@ -1,10 +1,7 @@
 package voice
 
 import (
-	"context"
-	"database/sql"
-
-	"github.com/tenantgate/tenantgate/internal/sqldb"
+	"github.com/tenantgate/tenantgate/migrate"
 )
 
 // migrations are the schema steps, applied in order; migration i brings
@@ -74,10 +71,8 @@ var migrations = [][]string{
 	},
 }
 
-// migrateLockID is the PostgreSQL advisory lock serializing migrations of
-// concurrent openers ("tgvoicem" in ASCII).
-const migrateLockID = 0x7467_766f_6963_656d
-
-func migrate(ctx context.Context, db *sql.DB, d Dialect) error {
-	return sqldb.Migrate(ctx, db, d, "tenantgate_voice_migrations", migrateLockID, migrations)
+// Migrations is the package's schema history, for migrate.Up (the
+// portal's migrate command applies it with every other package's).
+func Migrations() migrate.Line {
+	return migrate.Line{Name: "voice", Steps: migrations, Legacy: "tenantgate_voice_migrations"}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/migrate"
 	"strings"
 	"time"
 
@@ -27,14 +28,14 @@ type Store struct {
 
 // NewStore returns a Store on db, an open database of the given dialect,
 // after migrating its tables. Close does not close db.
-func NewStore(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
+func NewStore(ctx context.Context, db *sql.DB, d Dialect, opts ...migrate.Option) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("voice: NewStore: nil *sql.DB")
 	}
 	if !d.Valid() {
 		return nil, fmt.Errorf("voice: unknown dialect %v", d)
 	}
-	if err := migrate(ctx, db, d); err != nil {
+	if err := migrate.Apply(ctx, db, d, migrate.NoMigrateIn(opts), Migrations()); err != nil {
 		return nil, fmt.Errorf("voice: migrate %s schema: %w", d, err)
 	}
 	return &Store{db: db, d: d}, nil
@@ -43,7 +44,7 @@ func NewStore(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
 // OpenSQLite opens (creating if needed) the SQLite database file at path
 // with WAL, a 10 s busy timeout and immediate transactions, and migrates
 // the tables. Close closes it.
-func OpenSQLite(ctx context.Context, path string) (*Store, error) {
+func OpenSQLite(ctx context.Context, path string, opts ...migrate.Option) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file::memory:") {
 		return nil, errors.New("voice: OpenSQLite needs a database file path")
 	}
@@ -51,7 +52,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("voice: open %s: %w", path, err)
 	}
-	s, err := NewStore(ctx, db, SQLite)
+	s, err := NewStore(ctx, db, SQLite, opts...)
 	if err != nil {
 		_ = db.Close()
 		return nil, err

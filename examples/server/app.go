@@ -298,22 +298,22 @@ func (a *app) openStore(ctx context.Context) error {
 		return err
 	}
 	if a.cfg.Mode == modeProduction {
-		pg, err := pgstore.Open(ctx, a.cfg.PostgresDSN, pgstore.Options{})
+		pg, err := pgstore.Open(ctx, a.cfg.PostgresDSN, pgstore.Options{NoMigrate: a.cfg.NoMigrate})
 		if err != nil {
 			return fmt.Errorf("open the PostgreSQL tokenstore (-postgres-dsn): %w", err)
 		}
 		a.backend = pg
-		if a.sink, err = sqlsink.OpenPostgres(ctx, a.cfg.PostgresDSN, sqlsink.PostgresOptions{}); err != nil {
+		if a.sink, err = sqlsink.OpenPostgres(ctx, a.cfg.PostgresDSN, sqlsink.PostgresOptions{NoMigrate: a.cfg.NoMigrate}); err != nil {
 			return fmt.Errorf("open the PostgreSQL user store (-postgres-dsn): %w", err)
 		}
 	} else {
 		path := filepath.Join(a.cfg.DataDir, "tenantgate.db")
-		lite, err := sqlitestore.Open(ctx, path, sqlitestore.Options{})
+		lite, err := sqlitestore.Open(ctx, path, sqlitestore.Options{NoMigrate: a.cfg.NoMigrate})
 		if err != nil {
 			return fmt.Errorf("open the SQLite tokenstore: %w", err)
 		}
 		a.backend = lite
-		if a.sink, err = sqlsink.OpenSQLite(ctx, path); err != nil {
+		if a.sink, err = sqlsink.OpenSQLite(ctx, path, a.migrateOpts()...); err != nil {
 			return fmt.Errorf("open the SQLite user store: %w", err)
 		}
 	}
@@ -463,7 +463,8 @@ func (a *app) openFleet(ctx context.Context, syncer *usersync.Syncer, h hooks) e
 		// call records (subscriptions, notifications, fetches, PSTN pulls,
 		// the retention purge) are River jobs of its client too; qoe's
 		// offboarding hook follows Offboard's.
-		Plugins: []fleet.Plugin{a.bus, a.qoe},
+		Plugins:   []fleet.Plugin{a.bus, a.qoe},
+		NoMigrate: a.cfg.NoMigrate,
 	}
 	if a.cfg.Mode == modeProduction {
 		pool, err := pgxpool.New(ctx, a.cfg.PostgresDSN)

@@ -72,6 +72,9 @@ type config struct {
 
 	// TraceStdout prints the OpenTelemetry spans to stdout.
 	TraceStdout bool
+	// NoMigrate opens every store without migrating its tables: they
+	// must have been applied with the migrate subcommand.
+	NoMigrate bool
 
 	PostgresDSN    string
 	SealingKeys    string // TENANTGATE_SEALING_KEYS, never a flag
@@ -114,6 +117,7 @@ func settings() []*setting {
 		{flag: "trusted-proxies", env: "TENANTGATE_TRUSTED_PROXIES", usage: "comma-separated addresses or CIDR networks of the reverse proxies in front of the portal; their forwarding header (-client-ip-header) names the client for the rate limits. Empty: the TCP peer is the client, so behind a proxy every client shares one limit"},
 		{flag: "client-ip-header", env: "TENANTGATE_CLIENT_IP_HEADER", def: "X-Forwarded-For", usage: "the header the trusted proxies append the client address to: X-Forwarded-For or Forwarded (RFC 7239)"},
 
+		{flag: "no-migrate", env: "TENANTGATE_NO_MIGRATE", def: "false", usage: "true: do not apply schema migrations at start (apply them before a rollout with the migrate subcommand: server migrate -postgres-dsn ...); start fails when a schema is not current"},
 		{flag: "trace-stdout", env: "TENANTGATE_TRACE_STDOUT", def: "false", usage: "true: print the OpenTelemetry spans (token acquisitions, validations, syncs and their Graph requests) to stdout as JSON, e.g. -trace-stdout=true"},
 		{flag: "webhook-url", env: "TENANTGATE_WEBHOOK_URL", usage: "URL that receives the lifecycle events (connection.connected, connection.failed, secret.expiring, ...) as Standard Webhooks POSTs: https, or http to a loopback address in demo mode"},
 		{flag: "webhook-secret", env: "TENANTGATE_WEBHOOK_SECRET", secret: true, usage: "the webhooks' signing secret (whsec_ and base64 of 24 to 64 bytes); during a rotation the new and the old, comma separated: each delivery is signed with both"},
@@ -312,6 +316,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if _, err := m365access.DefaultClouds.Lookup(m365access.Cloud(cfg.Cloud)); err != nil {
 		bad("cloud", "%q is not a cloud; use global, usGovL4, usGovL5 or china", cfg.Cloud)
+	}
+	if b, err := strconv.ParseBool(get("no-migrate")); err == nil {
+		cfg.NoMigrate = b
+	} else {
+		bad("no-migrate", "%q is not true or false", get("no-migrate"))
 	}
 	if b, err := strconv.ParseBool(get("trace-stdout")); err == nil {
 		cfg.TraceStdout = b

@@ -25,7 +25,17 @@
 // 10 wrong tokens per client address in 15 minutes, wrong bearer tokens on
 // /api included, then 429 with Retry-After; behind a reverse proxy name it
 // with -trusted-proxies so that the client address is the proxy's
-// X-Forwarded-For or Forwarded entry). At shutdown, running user syncs are cancelled and record
+// X-Forwarded-For or Forwarded entry).
+//
+// "server migrate" applies every package's schema migrations (River's
+// included) to the portal's database and exits, for operators who apply
+// schema changes before a rollout and start the portal with
+// -no-migrate=true:
+//
+//	go run ./examples/server migrate -postgres-dsn postgres://...
+//	go run ./examples/server migrate -data ./tenantgate-data   # the demo's SQLite files
+//
+// At shutdown, running user syncs are cancelled and record
 // themselves failed before the store closes.
 package main
 
@@ -58,6 +68,9 @@ func main() {
 // run starts the portal from args (and the environment) and serves until
 // ctx ends, then shuts down cleanly.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "migrate" {
+		return runMigrate(ctx, args[1:], os.Getenv, stdout)
+	}
 	cfg, err := parseConfig(args, os.Getenv, stdout)
 	if err != nil {
 		return err

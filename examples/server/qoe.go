@@ -32,9 +32,9 @@ const notificationPath = "/qoe/notifications"
 func (a *app) openQoE(ctx context.Context, hc *http.Client) error {
 	var err error
 	if a.cfg.Mode == modeProduction {
-		a.qoeStore, err = qoe.OpenPostgres(ctx, a.cfg.PostgresDSN, qoe.PostgresOptions{})
+		a.qoeStore, err = qoe.OpenPostgres(ctx, a.cfg.PostgresDSN, qoe.PostgresOptions{NoMigrate: a.cfg.NoMigrate})
 	} else {
-		a.qoeStore, err = qoe.OpenSQLite(ctx, filepath.Join(a.cfg.DataDir, "tenantgate.db"))
+		a.qoeStore, err = qoe.OpenSQLite(ctx, filepath.Join(a.cfg.DataDir, "tenantgate.db"), a.migrateOpts()...)
 	}
 	if err != nil {
 		return fmt.Errorf("open the call quality store: %w", err)

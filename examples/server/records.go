@@ -40,7 +40,7 @@ func (a *app) openRecords(ctx context.Context) error {
 		}
 		a.recordsDB = db
 	}
-	opts := events.Options{DB: a.recordsDB, Dialect: dialect, Logger: a.log,
+	opts := events.Options{DB: a.recordsDB, Dialect: dialect, Logger: a.log, NoMigrate: a.cfg.NoMigrate,
 		// A loopback http receiver is for demos only.
 		AllowLoopbackHTTP: a.cfg.Mode == modeDemo}
 	if a.cfg.WebhookURL != "" {
@@ -50,7 +50,7 @@ func (a *app) openRecords(ctx context.Context) error {
 	if a.bus, err = events.New(ctx, opts); err != nil {
 		return fmt.Errorf("webhook settings (-webhook-url, -webhook-secret): %w", err)
 	}
-	if a.trail, err = audit.New(ctx, audit.Options{DB: a.recordsDB, Dialect: dialect, Logger: a.log}); err != nil {
+	if a.trail, err = audit.New(ctx, audit.Options{DB: a.recordsDB, Dialect: dialect, Logger: a.log, NoMigrate: a.cfg.NoMigrate}); err != nil {
 		return fmt.Errorf("the audit trail: %w", err)
 	}
 	return nil

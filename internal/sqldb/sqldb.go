@@ -1,16 +1,13 @@
 // Package sqldb holds what tenantgate's small SQL stores share: the two
 // dialects (SQLite through modernc.org/sqlite, PostgreSQL through pgx's
-// database/sql driver), placeholder rebinding and versioned migrations.
+// database/sql driver) and placeholder rebinding; migrations are package
+// migrate's.
 package sqldb
 
 import (
-	"context"
-	"database/sql"
-	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Dialect is the SQL dialect of a database.
@@ -57,52 +54,6 @@ func (d Dialect) Rebind(query string) string {
 		b.WriteByte(query[i])
 	}
 	return b.String()
-}
-
-// Migrate applies the steps of migrations not yet recorded in the table
-// versions, in one transaction; on PostgreSQL under the advisory lock
-// lockID, so replicas starting together migrate once. Migration i brings
-// the schema to version i+1; both dialects run the same text.
-func Migrate(ctx context.Context, db *sql.DB, d Dialect, versions string, lockID int64, migrations [][]string) (err error) {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
-	if d == Postgres {
-		if _, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockID); err != nil {
-			return err
-		}
-	}
-	if _, err = tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+versions+` (
-		version    BIGINT NOT NULL PRIMARY KEY,
-		applied_at BIGINT NOT NULL
-	)`); err != nil {
-		return err
-	}
-	var current int
-	if err = tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM `+versions).Scan(&current); err != nil {
-		return err
-	}
-	if current > len(migrations) {
-		return fmt.Errorf("the database has schema version %d in %s, newer than this build knows (%d): upgrade tenantgate", current, versions, len(migrations))
-	}
-	for v := current + 1; v <= len(migrations); v++ {
-		for _, stmt := range migrations[v-1] {
-			if _, err = tx.ExecContext(ctx, stmt); err != nil {
-				return fmt.Errorf("schema migration %d: %w", v, err)
-			}
-		}
-		if _, err = tx.ExecContext(ctx, d.Rebind(`INSERT INTO `+versions+` (version, applied_at) VALUES (?, ?)`),
-			v, time.Now().UnixNano()); err != nil {
-			return fmt.Errorf("schema migration %d: %w", v, err)
-		}
-	}
-	return tx.Commit()
 }
 
 // SQLiteDSN is the modernc.org/sqlite data source name of the database

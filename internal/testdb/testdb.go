@@ -101,6 +101,10 @@ func Postgres(t testing.TB) (DB, bool) {
 	return DB{Name: "postgres", DB: db, Dialect: sqldb.Postgres, dsn: u.String()}, true
 }
 
+// DSN is the PostgreSQL URL of the database, its search_path naming the
+// test's schema; empty for SQLite.
+func (d DB) DSN() string { return d.dsn }
+
 // Open opens another pool on the same database, as a second replica
 // would; it is closed at the end of the test.
 func (d DB) Open(t testing.TB) *sql.DB {

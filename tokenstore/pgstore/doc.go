@@ -6,8 +6,9 @@
 //
 // Open creates a pool from a DSN; OpenPool uses a host's existing pool and
 // leaves it open on Close. Both migrate the schema on open (tables
-// tokenstore_records, tokenstore_leases, tokenstore_migrations, in
-// Options.Schema if set, created if missing). Migrations run in one
+// tokenstore_records, tokenstore_leases and the version table
+// tenantgate_migrations of package migrate, in Options.Schema if set, created
+// if missing; Options.NoMigrate only checks them). Migrations run in one
 // transaction holding pg_advisory_xact_lock, so replicas starting together
 // queue and each step runs once; an up-to-date schema is recognised with a
 // plain read. Key columns use the "C" collation so List and Scan order

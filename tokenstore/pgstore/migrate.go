@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/tenantgate/tenantgate/migrate"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -41,76 +42,41 @@ var migrations = []string{
 	);`,
 }
 
-// migrate brings the schema up to date. An up-to-date schema is detected
-// with a plain read. Otherwise the work runs in one transaction holding a
-// transaction-level advisory lock (pg_advisory_xact_lock) derived from the
-// schema name: replicas opening at once queue on it, and each re-reads the
-// version after getting it, so every step runs exactly once. The lock is
-// released with the transaction, even if the process dies.
-func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) (err error) {
+// Migrations is the package's schema history for the tables in schema
+// (empty: the search_path's), for migrate.Up (the portal's migrate
+// command applies it with every other package's). The schema must exist;
+// Open creates it. Its versions were recorded in tokenstore_migrations
+// before tenantgate_migrations existed.
+func Migrations(schema string) migrate.Line {
 	prefix := tablePrefix(schema)
-	var current int
-	err = pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM `+prefix+`tokenstore_migrations`).Scan(&current)
-	if err == nil && current == len(migrations) {
-		return nil
+	steps := make([][]string, len(migrations))
+	for i, m := range migrations {
+		steps[i] = []string{fmt.Sprintf(m, prefix)}
 	}
-	if err != nil && !isUndefinedTable(err) {
-		return err
-	}
+	return migrate.Line{Name: "tokenstore", Steps: steps, Legacy: prefix + "tokenstore_migrations", VersionTable: prefix + migrate.Table}
+}
 
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
-		}
-	}()
-	if _, err = tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLockID(schema)); err != nil {
-		return fmt.Errorf("waiting for the migration lock: %w", err)
-	}
-	if schema != "" {
+// migrateSchema creates schema when missing (a concurrent creator's
+// duplicate_schema is fine), then applies or checks the line.
+func migrateSchema(ctx context.Context, pool *pgxpool.Pool, schema string, noMigrate bool) error {
+	if schema != "" && !noMigrate {
 		// Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE
 		// privilege even when the schema exists.
 		var exists bool
-		if err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, schema).Scan(&exists); err != nil {
+		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, schema).Scan(&exists); err != nil {
 			return err
 		}
 		if !exists {
-			if _, err = tx.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()); err != nil {
+			_, err := pool.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize())
+			var pe *pgconn.PgError
+			if err != nil && !(errors.As(err, &pe) && (pe.Code == "42P06" || pe.Code == "23505")) { // duplicate_schema, or unique_violation when created concurrently
 				return fmt.Errorf("creating schema %q: %w", schema, err)
 			}
 		}
 	}
-	if _, err = tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+prefix+`tokenstore_migrations (
-		version    integer     NOT NULL PRIMARY KEY,
-		applied_at timestamptz NOT NULL DEFAULT now()
-	)`); err != nil {
-		return err
-	}
-	if err = tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM `+prefix+`tokenstore_migrations`).Scan(&current); err != nil {
-		return err
-	}
-	if current > len(migrations) {
-		return fmt.Errorf("the database has schema version %d, newer than this build knows (%d): upgrade tenantgate or use another schema", current, len(migrations))
-	}
-	for v := current + 1; v <= len(migrations); v++ {
-		if _, err = tx.Exec(ctx, fmt.Sprintf(migrations[v-1], prefix)); err != nil {
-			return fmt.Errorf("schema migration %d: %w", v, err)
-		}
-		if _, err = tx.Exec(ctx, `INSERT INTO `+prefix+`tokenstore_migrations (version) VALUES ($1)`, v); err != nil {
-			return fmt.Errorf("schema migration %d: %w", v, err)
-		}
-	}
-	return tx.Commit(ctx)
-}
-
-// migrationLockID is the advisory lock key of schema's migrations.
-func migrationLockID(schema string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte("tenantgate/tokenstore/migrate\x00" + schema))
-	return int64(h.Sum64())
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	return migrate.Apply(ctx, db, migrate.Postgres, noMigrate, Migrations(schema))
 }
 
 // tablePrefix is what goes before a table name: the quoted schema and a
@@ -120,9 +86,4 @@ func tablePrefix(schema string) string {
 		return ""
 	}
 	return pgx.Identifier{schema}.Sanitize() + "."
-}
-
-func isUndefinedTable(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "3F000") // undefined_table, invalid_schema_name
 }

@@ -36,7 +36,7 @@ func TestNoPlaintextInRows(t *testing.T) {
 	}
 	plaintexttest.Check(t, "tokenstore_records (raw columns)", raw, w)
 
-	for _, table := range []string{"tokenstore_records", "tokenstore_leases", "tokenstore_migrations"} {
+	for _, table := range []string{"tokenstore_records", "tokenstore_leases", "tenantgate_migrations"} {
 		rows, err := s.pool.Query(ctx, `SELECT t::text FROM `+tablePrefix(schema)+table+` t`)
 		if err != nil {
 			t.Fatal(err)

@@ -64,7 +64,7 @@ func OpenPool(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, er
 }
 
 func open(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) {
-	if err := migrate(ctx, pool, opts.Schema); err != nil {
+	if err := migrateSchema(ctx, pool, opts.Schema, opts.NoMigrate); err != nil {
 		return nil, fmt.Errorf("pgstore: open: %w", mapErr(ctx, err))
 	}
 	prefix := tablePrefix(opts.Schema)

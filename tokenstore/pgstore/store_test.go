@@ -64,7 +64,7 @@ func TestConcurrentOpen(t *testing.T) {
 		defer stores[i].Close()
 	}
 	var count, max int
-	if err := stores[0].pool.QueryRow(t.Context(), `SELECT count(*), max(version) FROM `+tablePrefix(schema)+`tokenstore_migrations`).Scan(&count, &max); err != nil {
+	if err := stores[0].pool.QueryRow(t.Context(), `SELECT count(*), max(version) FROM `+tablePrefix(schema)+`tenantgate_migrations WHERE line = 'tokenstore'`).Scan(&count, &max); err != nil {
 		t.Fatal(err)
 	}
 	if count != SchemaVersion || max != SchemaVersion {
@@ -92,7 +92,7 @@ func TestReopenKeepsDataAndNewerSchemaRefused(t *testing.T) {
 	if got, err := s.Get(t.Context(), key("kept")); err != nil || string(got.Data) != "x" {
 		t.Fatalf("after reopen: %+v, %v", got, err)
 	}
-	if _, err := s.pool.Exec(t.Context(), `INSERT INTO `+tablePrefix(schema)+`tokenstore_migrations (version) VALUES ($1)`, SchemaVersion+1); err != nil {
+	if _, err := s.pool.Exec(t.Context(), `INSERT INTO `+tablePrefix(schema)+`tenantgate_migrations (line, version, applied_at) VALUES ('tokenstore', $1, 0)`, SchemaVersion+1); err != nil {
 		t.Fatal(err)
 	}
 	if s2, err := Open(t.Context(), testDSN(t), Options{Schema: schema}); err == nil {

@@ -6,7 +6,8 @@
 // Open creates the file if needed (mode 0600), switches it to WAL (readers run
 // alongside the single writer), sets a busy timeout and foreign keys on
 // every pooled connection, and migrates the schema (tables tokenstore_records,
-// tokenstore_leases, tokenstore_migrations). Migrations are idempotent and
+// tokenstore_leases; versions in tenantgate_migrations, see package migrate;
+// Options.NoMigrate only checks them). Migrations are idempotent and
 // safe when several processes open the same file at once: they run in an
 // IMMEDIATE transaction that holds SQLite's write lock, and an up-to-date
 // schema is recognised without taking it. Commits are durable

@@ -86,7 +86,7 @@ func TestMultiProcess(t *testing.T) {
 		}
 	}
 	var migrations int
-	if err := s.db.QueryRowContext(t.Context(), `SELECT count(*) FROM tokenstore_migrations`).Scan(&migrations); err != nil || migrations != SchemaVersion {
+	if err := s.db.QueryRowContext(t.Context(), `SELECT count(*) FROM tenantgate_migrations WHERE line = 'tokenstore'`).Scan(&migrations); err != nil || migrations != SchemaVersion {
 		t.Errorf("%d migration rows, %v; want %d", migrations, err, SchemaVersion)
 	}
 }

@@ -12,6 +12,9 @@ type Options struct {
 	// SQLite runs one writer at a time whatever this is; more connections
 	// let reads run alongside it (WAL).
 	MaxOpenConns int
+	// NoMigrate makes Open check that the tables are current instead of
+	// migrating them (see package migrate).
+	NoMigrate bool
 }
 
 const (

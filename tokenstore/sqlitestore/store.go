@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/migrate"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -57,7 +58,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	db.SetMaxOpenConns(opts.maxOpenConns())
 	db.SetMaxIdleConns(opts.maxOpenConns())
-	if err := migrate(ctx, db); err != nil {
+	if err := migrate.Apply(ctx, db, migrate.SQLite, opts.NoMigrate, Migrations()); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, mapErr(ctx, err))
 	}

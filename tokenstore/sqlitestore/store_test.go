@@ -313,7 +313,7 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 		t.Fatalf("after reopen: %+v, %v", got, err)
 	}
 	var versions, mode string
-	if err := s.db.QueryRowContext(ctx, `SELECT group_concat(version) FROM tokenstore_migrations`).Scan(&versions); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT group_concat(version) FROM tenantgate_migrations WHERE line = 'tokenstore'`).Scan(&versions); err != nil {
 		t.Fatal(err)
 	}
 	if versions != fmt.Sprint(SchemaVersion) {
@@ -344,7 +344,7 @@ func TestConcurrentOpen(t *testing.T) {
 		defer stores[i].Close()
 	}
 	var count int
-	if err := stores[0].db.QueryRowContext(t.Context(), `SELECT count(*) FROM tokenstore_migrations`).Scan(&count); err != nil || count != SchemaVersion {
+	if err := stores[0].db.QueryRowContext(t.Context(), `SELECT count(*) FROM tenantgate_migrations WHERE line = 'tokenstore'`).Scan(&count); err != nil || count != SchemaVersion {
 		t.Fatalf("%d migration rows, %v; want %d", count, err, SchemaVersion)
 	}
 	for i, s := range stores {
@@ -356,7 +356,7 @@ func TestConcurrentOpen(t *testing.T) {
 
 func TestNewerSchemaRefused(t *testing.T) {
 	s, path := openTemp(t)
-	if _, err := s.db.ExecContext(t.Context(), `INSERT INTO tokenstore_migrations VALUES (?, 0)`, SchemaVersion+1); err != nil {
+	if _, err := s.db.ExecContext(t.Context(), `INSERT INTO tenantgate_migrations (line, version, applied_at) VALUES ('tokenstore', ?, 0)`, SchemaVersion+1); err != nil {
 		t.Fatal(err)
 	}
 	if s2, err := Open(t.Context(), path, Options{}); err == nil {

@@ -3,8 +3,7 @@ package sqlsink
 import (
 	"context"
 	"database/sql"
-
-	"github.com/tenantgate/tenantgate/internal/sqldb"
+	"github.com/tenantgate/tenantgate/migrate"
 )
 
 // migrations are the schema steps, applied in order; migration i brings
@@ -70,19 +69,16 @@ var migrations = [][]string{
 // SchemaVersion is the schema version this package migrates a database to.
 const SchemaVersion = 3
 
-// migrateLockID is the PostgreSQL advisory lock serializing migrations of
-// concurrent openers ("tgsyncus" in ASCII).
-const migrateLockID = 0x7467_7379_6e63_7573
-
-// migrate brings the schema up to date in one transaction. Concurrent
-// openers wait for each other: PostgreSQL through an advisory transaction
-// lock, SQLite through its write lock (BEGIN IMMEDIATE with _txlock).
-func migrate(ctx context.Context, db *sql.DB, d Dialect) error {
-	return migrateTo(ctx, db, d, len(migrations))
+// Migrations is the package's schema history, for migrate.Up (the
+// portal's migrate command applies it with every other package's).
+func Migrations() migrate.Line {
+	return migrate.Line{Name: "synced_users", Steps: migrations, Legacy: "tenantgate_synced_users_migrations"}
 }
 
 // migrateTo brings the schema up to version target (at most
-// SchemaVersion), through sqldb.Migrate.
+// SchemaVersion), for tests of the upgrade.
 func migrateTo(ctx context.Context, db *sql.DB, d Dialect, target int) error {
-	return sqldb.Migrate(ctx, db, d, "tenantgate_synced_users_migrations", migrateLockID, migrations[:target])
+	l := Migrations()
+	l.Steps = l.Steps[:target]
+	return migrate.Up(ctx, db, d, l)
 }

@@ -95,7 +95,7 @@ func TestUpgradeFromSchema1(t *testing.T) {
 				t.Fatal(err)
 			}
 			var v int
-			if err := x.db.QueryRowContext(ctx, `SELECT max(version) FROM tenantgate_synced_users_migrations`).Scan(&v); err != nil || v != SchemaVersion {
+			if err := x.db.QueryRowContext(ctx, `SELECT max(version) FROM tenantgate_migrations WHERE line = 'synced_users'`).Scan(&v); err != nil || v != SchemaVersion {
 				t.Fatalf("schema version %d, %v; want %d", v, err, SchemaVersion)
 			}
 			page, err := s.List(ctx, "c1", ListOptions{})
@@ -127,7 +127,7 @@ func TestUpgradeFromSchema1(t *testing.T) {
 				t.Errorf("by line URI: %+v, %v", got, err)
 			}
 			// A newer schema than this build knows is refused.
-			if _, err := x.db.ExecContext(ctx, x.d.Rebind(`INSERT INTO tenantgate_synced_users_migrations (version, applied_at) VALUES (?, 0)`), SchemaVersion+1); err != nil {
+			if _, err := x.db.ExecContext(ctx, x.d.Rebind(`INSERT INTO tenantgate_migrations (line, version, applied_at) VALUES ('synced_users', ?, 0)`), SchemaVersion+1); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := New(ctx, x.db, x.d); err == nil {

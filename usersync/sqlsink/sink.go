@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/migrate"
 	"slices"
 	"strings"
 	"time"
@@ -40,11 +41,11 @@ var _ usersync.Sink = (*Sink)(nil)
 // example the tokenstore's PostgreSQL pool through pgx's
 // stdlib.OpenDBFromPool), after migrating its tables. Close does not close
 // db.
-func New(ctx context.Context, db *sql.DB, d Dialect) (*Sink, error) {
+func New(ctx context.Context, db *sql.DB, d Dialect, opts ...migrate.Option) (*Sink, error) {
 	if d != SQLite && d != Postgres {
 		return nil, fmt.Errorf("sqlsink: unknown dialect %v", d)
 	}
-	if err := migrate(ctx, db, d); err != nil {
+	if err := migrate.Apply(ctx, db, d, migrate.NoMigrateIn(opts), Migrations()); err != nil {
 		return nil, fmt.Errorf("sqlsink: migrate %s schema: %w", d, err)
 	}
 	return &Sink{db: db, dialect: d, now: time.Now}, nil
@@ -53,7 +54,7 @@ func New(ctx context.Context, db *sql.DB, d Dialect) (*Sink, error) {
 // OpenSQLite opens (creating if needed) the SQLite database file at path,
 // for example the tokenstore's, with WAL, a 10 s busy timeout and
 // immediate transactions, and migrates the sink's tables. Close closes it.
-func OpenSQLite(ctx context.Context, path string) (*Sink, error) {
+func OpenSQLite(ctx context.Context, path string, opts ...migrate.Option) (*Sink, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file::memory:") {
 		return nil, errors.New("sqlsink: OpenSQLite needs a database file path; for an in-memory sink use usersync.MemorySink")
 	}
@@ -61,7 +62,7 @@ func OpenSQLite(ctx context.Context, path string) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlsink: open %s: %w", path, err)
 	}
-	s, err := New(ctx, db, SQLite)
+	s, err := New(ctx, db, SQLite, opts...)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -76,6 +77,9 @@ type PostgresOptions struct {
 	// MaxConns caps the pool's open connections; zero means 10 (a sync
 	// pass holds one connection at a time).
 	MaxConns int
+	// NoMigrate makes OpenPostgres check that the tables are current
+	// instead of migrating them (see package migrate).
+	NoMigrate bool
 }
 
 // OpenPostgres connects to the PostgreSQL database at dsn (a pgx
@@ -86,7 +90,11 @@ func OpenPostgres(ctx context.Context, dsn string, opts PostgresOptions) (*Sink,
 	if err != nil {
 		return nil, fmt.Errorf("sqlsink: open PostgreSQL: %w", err) // never the DSN: it may hold a password
 	}
-	s, err := New(ctx, db, Postgres)
+	var mopts []migrate.Option
+	if opts.NoMigrate {
+		mopts = append(mopts, migrate.NoMigrate())
+	}
+	s, err := New(ctx, db, Postgres, mopts...)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
