@@ -628,3 +628,28 @@ func TestDocServicePrincipals(t *testing.T) {
 		assert.Equal(t, http.StatusForbidden, other.status)
 	})
 }
+
+// TestDocBeta checks /beta: served as v1.0 where beta answers the same
+// (its links name /beta), a Graph-style 404 where the fake cannot answer
+// as beta does.
+func TestDocBeta(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 3)
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID))
+	tok := appToken(t, f, f.contoso.ID)
+	beta := strings.Replace(f.srv.GraphURL(), "/v1.0", "/beta", 1)
+
+	gr := graphDo(t, f, "GET", beta+"/users?$select=id,displayName&$top=2", tok, nil)
+	require.Equal(t, http.StatusOK, gr.status, "%v", gr.body)
+	assert.Equal(t, "https://graph.microsoft.com/beta/$metadata#users(id,displayName)", gr.body["@odata.context"])
+	assert.Contains(t, gr.body["@odata.nextLink"], "/beta/users?")
+	assert.Len(t, values(t, gr), 2)
+	next := graphDo(t, f, "GET", gr.body["@odata.nextLink"].(string), tok, nil)
+	assert.Equal(t, http.StatusOK, next.status)
+
+	for _, path := range []string{"/users", "/organization", "/admin/teams/userConfigurations", "/nosuch"} {
+		gr := graphDo(t, f, "GET", beta+path, tok, nil)
+		assert.Equal(t, http.StatusNotFound, gr.status, path)
+		assert.Equal(t, "NotFound", graphErr(t, gr), path)
+	}
+}

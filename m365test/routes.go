@@ -96,6 +96,10 @@ func (s *Server) tlsMux() http.Handler {
 			v1.ServeHTTP(w, r)
 			return
 		}
+		if rest, ok := strings.CutPrefix(r.URL.Path, "/beta/"); ok {
+			s.serveBeta(w, r, rest)
+			return
+		}
 		if rest, ok := strings.CutPrefix(r.URL.Path, "/v1.0/"); ok {
 			s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest",
 				msg: "Resource not found for the segment '" + rest + "'."})
