@@ -349,10 +349,7 @@ func (s *Server) handleSubscribedSkus(w http.ResponseWriter, r *http.Request, c 
 		out = append(out, "]}"...)
 	}
 	out = append(out, "]}"...)
-	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(out)
+	writeGraphJSON(w, out)
 }
 
 // assignLicenseBody is the body of POST /users/{id}/assignLicense. The

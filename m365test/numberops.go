@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -526,10 +525,7 @@ func (s *Server) handleNumberOperation(w http.ResponseWriter, r *http.Request, c
 		out = append(out, "null"...)
 	}
 	out = append(out, "}]}"...)
-	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(out)
+	writeGraphJSON(w, out)
 }
 
 // SetNumberCapabilities replaces the capabilities of the tenant's

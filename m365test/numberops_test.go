@@ -1,6 +1,7 @@
 package m365test_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -364,4 +365,58 @@ func TestVoiceRoutesBatchAndThrottle(t *testing.T) {
 		gr := graphDo(t, f, "GET", path, tok, nil)
 		assert.Equal(t, 429, gr.status, path)
 	}
+}
+
+// TestConcurrentAssignSameNumber: two apps racing to give one free number
+// to two users: one operation succeeds, the other fails "already
+// assigned", and the number has one owner.
+func TestConcurrentAssignSameNumber(t *testing.T) {
+	t.Parallel()
+	f := newVoiceFixture(t, 100, nil)
+	tok := voiceToken(t, f, "cccccccc-0000-0000-0000-000000000008")
+	ids := []string{f.contoso.UserID("user00006@contoso.onmicrosoft.com"), f.contoso.UserID("user00012@contoso.onmicrosoft.com")}
+	locs := make([]string, len(ids))
+	done := make(chan int, len(ids))
+	for j, id := range ids {
+		go func() { // no t.Fatal off the test goroutine: report the status
+			body := `{"telephoneNumber":"+39020000014","assignmentTargetId":"` + id + `","numberType":"directRouting"}`
+			req, _ := http.NewRequest(http.MethodPost, f.srv.GraphURL()+numbersPath+"/assignNumber", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+tok)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := f.srv.Client().Do(req)
+			if err != nil {
+				done <- 0
+				return
+			}
+			resp.Body.Close()
+			locs[j] = resp.Header.Get("Location")
+			done <- resp.StatusCode
+		}()
+	}
+	for range ids {
+		require.Equal(t, 202, <-done)
+	}
+	f.srv.Advance(3 * time.Second)
+	var outcomes []string
+	for _, loc := range locs {
+		st, detail := operation(t, f, tok, loc)
+		if st == "failed" {
+			assert.Contains(t, detail, "already assigned")
+		}
+		outcomes = append(outcomes, st)
+	}
+	assert.ElementsMatch(t, []string{"succeeded", "failed"}, outcomes)
+	n := userNumber(t, f, tok, "+39020000014")
+	assert.Contains(t, ids, n["assignmentTargetId"])
+	owners := 0
+	for _, id := range ids {
+		c, err := f.srv.TeamsUserConfiguration(f.contoso.ID, id)
+		require.NoError(t, err)
+		for _, tn := range c.TelephoneNumbers {
+			if tn.TelephoneNumber == "+39020000014" {
+				owners++
+			}
+		}
+	}
+	assert.Equal(t, 1, owners)
 }

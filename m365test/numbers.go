@@ -423,10 +423,7 @@ func (s *Server) handleNumberAssignments(w http.ResponseWriter, r *http.Request,
 		out = page[i].appendJSON(out, sel)
 	}
 	out = append(out, "]}"...)
-	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(out)
+	writeGraphJSON(w, out)
 }
 
 // listNumbers returns the numbers matching terms, skipping skip of them,
@@ -483,20 +480,7 @@ func (t *Tenant) listNumbers(terms []numberTerm, skip, top int) []numberView {
 }
 
 func parseNumberSelect(v string) ([]string, error) {
-	if v == "" {
-		return nil, nil
-	}
-	var sel []string
-	for _, f := range strings.Split(v, ",") {
-		f = strings.TrimSpace(f)
-		i := slices.IndexFunc(numberProps, func(p string) bool { return strings.EqualFold(p, f) })
-		if i < 0 {
-			//lint:ignore ST1005 Graph's own message, word for word
-			return nil, fmt.Errorf("Could not find a property named '%s' on type 'microsoft.graph.teamsAdministration.numberAssignment'.", clipText(f))
-		}
-		sel = append(sel, numberProps[i])
-	}
-	return sel, nil
+	return parseSelectOf(v, numberProps, "numberAssignment")
 }
 
 // handleNumberAssignment is GET .../numberAssignments/{id}.
@@ -526,8 +510,5 @@ func (s *Server) handleNumberAssignment(w http.ResponseWriter, r *http.Request, 
 	out = appendJSONString(out, graphContext+"admin/teams/telephoneNumberManagement/numberAssignments/$entity")
 	out = append(out, ',')
 	out = append(out, v.appendJSON(nil, sel)[1:]...)
-	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(out)
+	writeGraphJSON(w, out)
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 )
@@ -212,10 +211,7 @@ func (s *Server) handleGetPolicyID(w http.ResponseWriter, r *http.Request, c *ca
 		out = append(out, '}')
 	}
 	out = append(out, "]}"...)
-	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(out)
+	writeGraphJSON(w, out)
 }
 
 // policyAssignmentBody is the body of userAssignments/assign and

@@ -536,18 +536,24 @@ func (t *Tenant) appendTeamsExpanded(dst []byte, c *TeamsUserConfiguration, sel 
 }
 
 func parseTeamsSelect(v string) ([]string, error) {
+	return parseSelectOf(v, teamsProps, "teamsUserConfiguration")
+}
+
+// parseSelectOf resolves $select v against props, the properties of the
+// teamsAdministration type typ (case-insensitive), in Graph's spelling.
+func parseSelectOf(v string, props []string, typ string) ([]string, error) {
 	if v == "" {
 		return nil, nil
 	}
 	var sel []string
 	for _, f := range strings.Split(v, ",") {
 		f = strings.TrimSpace(f)
-		i := slices.IndexFunc(teamsProps, func(p string) bool { return strings.EqualFold(p, f) })
+		i := slices.IndexFunc(props, func(p string) bool { return strings.EqualFold(p, f) })
 		if i < 0 {
 			//lint:ignore ST1005 Graph's own message, word for word
-			return nil, fmt.Errorf("Could not find a property named '%s' on type 'microsoft.graph.teamsAdministration.teamsUserConfiguration'.", f)
+			return nil, fmt.Errorf("Could not find a property named '%s' on type 'microsoft.graph.teamsAdministration.%s'.", clipText(f), typ)
 		}
-		sel = append(sel, teamsProps[i])
+		sel = append(sel, props[i])
 	}
 	return sel, nil
 }

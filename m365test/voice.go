@@ -347,3 +347,11 @@ const (
 func badBody(format string, args ...any) *graphError {
 	return &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: fmt.Sprintf(format, args...)}
 }
+
+// writeGraphJSON answers 200 with body, a Graph JSON document.
+func writeGraphJSON(w http.ResponseWriter, body []byte) {
+	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}

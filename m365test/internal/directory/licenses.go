@@ -49,15 +49,7 @@ func appendLicenseProp(dst []byte, u *User, p prop, lic Licenses) ([]byte, bool)
 // AppendUser is [User.AppendSelected] with the license properties the
 // directory's [Licenses] supply.
 func (d *Directory) AppendUser(dst []byte, u User, names []string) ([]byte, []string, error) {
-	sel, err := parseSelect(names)
-	if err != nil {
-		return dst, nil, err
-	}
-	out := make([]string, len(sel))
-	for i, p := range sel {
-		out[i] = propName(p)
-	}
-	return u.appendJSONLic(dst, sel, d.lic), out, nil
+	return u.appendSelected(dst, names, d.lic)
 }
 
 // licensed reports, for the evaluator, whether a record has the SKU.

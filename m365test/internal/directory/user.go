@@ -223,6 +223,11 @@ func (u User) MarshalSelected(sel []string) ([]byte, error) {
 // when there are none, "*" for all. It returns the property names written,
 // or the *[QueryError] Graph answers for an unknown property.
 func (u User) AppendSelected(dst []byte, names []string) ([]byte, []string, error) {
+	return u.appendSelected(dst, names, nil)
+}
+
+// appendSelected is AppendSelected with the license properties from lic.
+func (u User) appendSelected(dst []byte, names []string, lic Licenses) ([]byte, []string, error) {
 	sel, err := parseSelect(names)
 	if err != nil {
 		return dst, nil, err
@@ -231,5 +236,5 @@ func (u User) AppendSelected(dst []byte, names []string) ([]byte, []string, erro
 	for i, p := range sel {
 		out[i] = propName(p)
 	}
-	return u.appendJSON(dst, sel), out, nil
+	return u.appendJSONLic(dst, sel, lic), out, nil
 }
