@@ -9,6 +9,7 @@ import (
 
 	"github.com/tenantgate/tenantgate/audit"
 	"github.com/tenantgate/tenantgate/fleet"
+	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
@@ -24,7 +25,10 @@ type route struct {
 	request, response string
 	status            int
 	query             []queryParam
-	handle            func(w http.ResponseWriter, r *http.Request, customer string)
+	// bodyCustomer: the customer is named by the request body's
+	// "customer" field (POST /customers), not by the path.
+	bodyCustomer bool
+	handle       func(w http.ResponseWriter, r *http.Request, customer string)
 }
 
 // queryParam is a query parameter of a route, for the OpenAPI document.
@@ -101,6 +105,9 @@ func (a *admin) guard(rt route) http.Handler {
 		customer := r.PathValue("customer")
 		reqID := requestID(r)
 		w.Header().Set(RequestIDHeader, reqID)
+		if rt.bodyCustomer {
+			customer = peekCustomer(w, r)
+		}
 		if err := a.c.Authorizer.Authorize(r.Context(), r, customer, rt.op); err != nil {
 			p := Problem{Status: http.StatusForbidden, Code: codeForbidden, Detail: "you may not do this for this customer"}
 			if errors.Is(err, ErrUnauthenticated) {
@@ -116,7 +123,16 @@ func (a *admin) guard(rt route) http.Handler {
 			writeProblem(w, p)
 			return
 		}
-		if strings.Contains(rt.path, "{customer}") && !validCustomer(customer) {
+		if rt.bodyCustomer && customer == "" {
+			p := Problem{Status: http.StatusUnprocessableEntity, Code: codeValidation, Detail: "some fields are invalid",
+				Fields: []FieldError{{Field: "customer", Code: m365access.CodeRequired, Message: "name the new customer's ID"}}}
+			if bad := decodeJSON(w, r, &customerCreateJSON{}); bad != nil {
+				p = *bad
+			}
+			writeProblem(w, p)
+			return
+		}
+		if (rt.bodyCustomer || strings.Contains(rt.path, "{customer}")) && !validCustomer(customer) {
 			writeProblem(w, Problem{Status: http.StatusBadRequest, Code: codeBadCustomer,
 				Detail: "the customer ID is not valid"})
 			return
@@ -164,6 +180,23 @@ func (a *admin) guard(rt route) http.Handler {
 			if c, err := a.c.Fleet.Customer(r.Context(), customer); err == nil && c.State == fleet.StateOffboarding {
 				writeProblem(out, Problem{Status: http.StatusConflict, Code: codeOffboarding,
 					Detail: "the customer is being offboarded; nothing can be changed until that finished"})
+				return
+			}
+		}
+		// Every route of a customer answers 404 for a customer that was
+		// never created (POST /customers), but for PUT .../m365, which
+		// creates one (documented), DELETE, which says so itself, and the
+		// audit trail and events, which outlive the customer.
+		if strings.Contains(rt.path, "{customer}") && rt.op != OpOffboard && rt.op != OpWriteSettings &&
+			rt.op != OpReadAudit && rt.op != OpReadEvents {
+			known, err := a.known(r.Context(), customer)
+			if err != nil {
+				a.c.fail(out, r, "read the customer", err)
+				return
+			}
+			if !known {
+				writeProblem(out, Problem{Status: http.StatusNotFound, Code: codeNotFound,
+					Detail: "no such customer; create it with POST /customers"})
 				return
 			}
 		}
@@ -219,6 +252,8 @@ func (a *admin) table() []route {
 			response: "QoE", status: 200, handle: a.getQoE},
 		{method: "PUT", path: c + "/m365/qoe", op: OpWriteQoE, summary: "Save the QoE integration settings",
 			request: "QoEUpdate", response: "QoE", status: 200, handle: a.putQoE},
+		{method: "POST", path: "/customers", op: OpWriteSettings, summary: "Create a customer with its Microsoft 365 settings; 409 when the ID is taken (PUT .../m365 replaces settings)",
+			request: "CustomerCreate", response: "Settings", status: 201, bodyCustomer: true, handle: a.createCustomer},
 		{method: "GET", path: "/customers", op: OpListCustomers, summary: "The fleet: every customer with its mode, state, the action a person must take, last validation and sync, nearest secret expiry; paged",
 			response: "CustomerPage", status: 200, handle: a.listCustomers,
 			query: []queryParam{{"limit", "integer", "page size, 1 to 500 (default 50)"}, {"after", "string", "the next cursor of the previous page"},

@@ -37,7 +37,7 @@ func TestAdminChangesAreAuditedWithTheActor(t *testing.T) {
 	const appSecret = "Zq8~app-secret-value-0123456789abcdefXYZ"
 
 	// Reads are not audited.
-	decode[settingsJSON](t, e.do(t, "GET", "/customers/a/m365", tokenA, nil), http.StatusOK)
+	problemOf(t, e.do(t, "GET", "/customers/a/m365", tokenA, nil), http.StatusNotFound)
 
 	r := httptest.NewRequest("PUT", testPublic+"/customers/a/m365", strings.NewReader(
 		`{"authMode":"appRegistration","tenant":"contoso.onmicrosoft.com","clientId":"c0c0c0c0-1111-2222-3333-444444444444","clientSecret":"`+appSecret+`"}`))

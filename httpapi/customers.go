@@ -1,13 +1,18 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tenantgate/tenantgate/fleet"
+	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
 // Fleet is what the handlers use of a *fleet.Fleet, which satisfies it.
@@ -126,16 +131,105 @@ func (a *admin) offboard(w http.ResponseWriter, r *http.Request, customer string
 	} else if ok {
 		out.Report = &rep
 	}
-	w.Header().Set("Location", "/customers/"+customer)
+	w.Header().Set("Location", customerLocation(r, customer))
 	writeJSON(w, http.StatusAccepted, out)
 }
 
-// enroll adds a customer whose settings are saved to the fleet.
-func (a *admin) enroll(ctx context.Context, customer string) error {
+// enroll adds a customer whose settings are saved to the fleet; name ""
+// asks Config.CustomerName.
+func (a *admin) enroll(ctx context.Context, customer, name string) error {
 	if a.c.Fleet == nil {
 		return nil
 	}
 	ectx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	return a.c.Fleet.Enroll(ectx, customer, a.c.CustomerName(ectx, customer))
+	if name == "" {
+		name = a.c.CustomerName(ectx, customer)
+	}
+	return a.c.Fleet.Enroll(ectx, customer, name)
+}
+
+// customerCreateJSON is the body of POST /customers: the new customer's ID
+// and display name, and its first Microsoft 365 settings.
+type customerCreateJSON struct {
+	Customer string `json:"customer"`
+	Name     string `json:"name,omitempty"`
+	settingsUpdateJSON
+}
+
+// known reports whether the customer was created: it is in the fleet or
+// has settings.
+func (a *admin) known(ctx context.Context, customer string) (bool, error) {
+	if a.c.Fleet != nil {
+		_, err := a.c.Fleet.Customer(ctx, customer)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, fleet.ErrNotEnrolled) {
+			return false, err
+		}
+	}
+	_, err := a.c.Access.GetSettings(ctx, customer)
+	if errors.Is(err, tokenstore.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// peekCustomer reads the "customer" field of a JSON request body ("" when
+// there is none) and puts the body back for the handler to decode.
+func peekCustomer(w http.ResponseWriter, r *http.Request) string {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), strings.NewReader("x"))) // too big: decodeJSON says so
+		return ""
+	}
+	var in struct {
+		Customer string `json:"customer"`
+	}
+	_ = json.Unmarshal(body, &in)
+	return in.Customer
+}
+
+// createCustomer is POST /customers: 409 when the ID is taken; a refused
+// body writes nothing.
+func (a *admin) createCustomer(w http.ResponseWriter, r *http.Request, customer string) {
+	var in customerCreateJSON
+	if p := decodeJSON(w, r, &in); p != nil {
+		writeProblem(w, *p)
+		return
+	}
+	if gone, err := a.offboarding(r.Context(), customer); err != nil {
+		a.c.fail(w, r, "read the customer", err)
+		return
+	} else if gone {
+		writeProblem(w, Problem{Status: http.StatusConflict, Code: codeOffboarding,
+			Detail: "the customer is being offboarded; create it again when that finished"})
+		return
+	}
+	known, err := a.known(r.Context(), customer)
+	if err != nil {
+		a.c.fail(w, r, "read the customer", err)
+		return
+	}
+	if known {
+		writeProblem(w, Problem{Status: http.StatusConflict, Code: codeCustomerExists,
+			Detail: "a customer with this ID exists; pick another ID or edit that customer",
+			Fields: []FieldError{{Field: "customer", Code: "taken", Message: "this customer ID is taken"}}})
+		return
+	}
+	a.saveSettings(w, r, customer, in.settingsUpdateJSON, 0, in.Name, http.StatusCreated)
+}
+
+// offboarding reports whether the customer is being offboarded now.
+func (a *admin) offboarding(ctx context.Context, customer string) (bool, error) {
+	if a.c.Fleet == nil {
+		return false, nil
+	}
+	c, err := a.c.Fleet.Customer(ctx, customer)
+	if errors.Is(err, fleet.ErrNotEnrolled) {
+		return false, nil
+	}
+	return err == nil && c.State == fleet.StateOffboarding, err
 }

@@ -28,6 +28,17 @@
 // customer is kept in the tokenstore, so a restart shows it and a run a
 // dead replica left is retried elsewhere; the fleet listing).
 //
+// POST /customers creates a customer: its ID (customer), display name and
+// first settings; it answers 409 (customer_exists, field customer) when
+// the ID is taken and 201 with Location otherwise. A refused body (400,
+// 422) writes nothing. Every route of a customer answers 404 for an ID
+// never created, except PUT /customers/{customer}/m365, which creates
+// one as before (clients written before POST /customers keep working;
+// send If-Match to only update), and the audit trail and events, which
+// outlive customers. A PUT accepts and ignores the read-only fields of
+// Settings (customer, version, updatedAt, ...), so what a GET returned
+// can be sent back.
+//
 // GET /customers takes limit (1 to 500, default 50), after (the next
 // cursor of the previous page), state (a Customer state) and needsAction
 // (true: only customers a person must act on). DELETE /customers/{customer}
@@ -61,6 +72,7 @@
 //	GET    /customers/{customer}/m365/status             -                 200 Status
 //	GET    /customers/{customer}/m365/qoe                -                 200 QoE
 //	PUT    /customers/{customer}/m365/qoe                QoEUpdate         200 QoE
+//	POST   /customers                                    CustomerCreate    201 Settings
 //	GET    /customers                                    -                 200 CustomerPage
 //	GET    /customers/{customer}                         -                 200 Customer
 //	DELETE /customers/{customer}                         -                 202 Offboarding
@@ -116,6 +128,7 @@
 //   - Invitation: completedAt, createdAt, expiresAt*, failedAt, id*, openedAt, revokedAt, sentAt, sentBy, status*, to
 //   - InvitationList: invitations*
 //   - Customer: action*, addedAt, authMode*, checks*, customer*, lastSyncAt, lastValidatedAt, name*, nextCheckAt, nextSyncAt, secretExpiresAt, state*, syncs*
+//   - CustomerCreate: authMode, certificatePem, clientId, clientSecret, clientSecretExpiresAt, cloud, customer*, name, password, serviceAccount, tenant, userFilter
 //   - CustomerPage: customers*, next
 //   - InvitationRequest: to
 //   - Offboarding: customer*, job*, report, state*
@@ -175,7 +188,7 @@
 // cross_origin (403), invalid_customer, malformed_json, invalid_field,
 // empty_body, invalid_query and invalid_cursor (400), not_found (404),
 // method_not_allowed (405), conflict, connection_rejected,
-// invitation_completed, sync_running and offboarding (409), version_mismatch (412),
+// invitation_completed, sync_running, offboarding and customer_exists (409), version_mismatch (412),
 // body_too_large (413), unsupported_media_type (415), validation_failed
 // (422, with fields), rate_limited (429, with Retry-After), internal and
 // audit_unavailable (500: a change not made because its audit entry

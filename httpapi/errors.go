@@ -41,6 +41,7 @@ const (
 	codeShuttingDown     = "shutting_down"
 	codeOffboarding      = "offboarding"
 	codeAuditUnavailable = "audit_unavailable"
+	codeCustomerExists   = "customer_exists"
 )
 
 // fieldNames maps m365access's field paths to the API's JSON names.

@@ -225,3 +225,16 @@ func eventTypes() []string {
 	}
 	return out
 }
+
+// The body of POST /customers is SettingsUpdate plus the new customer's
+// ID and display name.
+func init() {
+	props := map[string]any{
+		"customer": map[string]any{"type": "string", "description": "the new customer's ID (the host's key); 409 when taken"},
+		"name":     map[string]any{"type": "string", "description": "display name; empty asks the host"},
+	}
+	for k, v := range schemas["SettingsUpdate"].(map[string]any)["properties"].(map[string]any) {
+		props[k] = v
+	}
+	schemas["CustomerCreate"] = obj(props, "customer")
+}

@@ -20,6 +20,7 @@ func init() {
 
 func TestQoERoutes(t *testing.T) {
 	e := newEnv(t, nil)
+	e.saveToken(t, "a", e.contoso)
 	for _, c := range []struct {
 		path   string
 		status int

@@ -2,12 +2,13 @@ package httpapi
 
 import (
 	"errors"
-	"github.com/tenantgate/tenantgate/fleet"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/usersync/filter"
@@ -47,6 +48,21 @@ type settingsUpdateJSON struct {
 	CertificatePEM        *string    `json:"certificatePem"`
 	Password              *string    `json:"password"`
 	UserFilter            *string    `json:"userFilter"`
+}
+
+// settingsReadOnlyJSON are the read-only fields of Settings: a PUT
+// accepts and ignores them, so that a client can send back what it read
+// (read-modify-write).
+type settingsReadOnlyJSON struct {
+	Customer             any `json:"customer"`
+	Version              any `json:"version"`
+	UpdatedAt            any `json:"updatedAt"`
+	TenantID             any `json:"tenantId"`
+	ClientSecretSet      any `json:"clientSecretSet"`
+	CertificateSet       any `json:"certificateSet"`
+	CertificateSHA256    any `json:"certificateSha256"`
+	CertificateExpiresAt any `json:"certificateExpiresAt"`
+	PasswordSet          any `json:"passwordSet"`
 }
 
 // qoeJSON is the QoE resource.
@@ -102,8 +118,11 @@ func (a *admin) getSettings(w http.ResponseWriter, r *http.Request, customer str
 }
 
 func (a *admin) putSettings(w http.ResponseWriter, r *http.Request, customer string) {
-	var in settingsUpdateJSON
-	if p := decodeJSON(w, r, &in); p != nil {
+	var body struct {
+		settingsUpdateJSON
+		settingsReadOnlyJSON
+	}
+	if p := decodeJSON(w, r, &body); p != nil {
 		writeProblem(w, *p)
 		return
 	}
@@ -112,6 +131,23 @@ func (a *admin) putSettings(w http.ResponseWriter, r *http.Request, customer str
 		writeProblem(w, Problem{Status: http.StatusBadRequest, Code: codeBadQuery, Detail: `If-Match must be a version ETag such as "3"`})
 		return
 	}
+	if gone, err := a.offboarding(r.Context(), customer); err != nil {
+		a.c.fail(w, r, "read the customer", err)
+		return
+	} else if gone {
+		writeProblem(w, Problem{Status: http.StatusConflict, Code: codeOffboarding,
+			Detail: "the customer is being offboarded; save its settings when that finished"})
+		return
+	}
+	// PUT on a customer never created creates it (documented, for the
+	// clients written before POST /customers), answering 200 as before.
+	a.saveSettings(w, r, customer, body.settingsUpdateJSON, expect, "", http.StatusOK)
+}
+
+// saveSettings validates and saves settings, then enrolls the customer in
+// the fleet: a refused save writes nothing. status is the success status
+// (201 for a new customer, with its Location).
+func (a *admin) saveSettings(w http.ResponseWriter, r *http.Request, customer string, in settingsUpdateJSON, expect int64, name string, status int) {
 	if in.UserFilter != nil {
 		if fe := checkFilter(*in.UserFilter); fe != nil {
 			writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: codeValidation,
@@ -136,14 +172,6 @@ func (a *admin) putSettings(w http.ResponseWriter, r *http.Request, customer str
 		cl := m365access.Cloud(*in.Cloud)
 		u.Cloud = &cl
 	}
-	if err := a.enroll(r.Context(), customer); errors.Is(err, fleet.ErrOffboarding) {
-		writeProblem(w, Problem{Status: http.StatusConflict, Code: codeOffboarding,
-			Detail: "the customer is being offboarded; save its settings when that finished"})
-		return
-	} else if err != nil {
-		a.c.fail(w, r, "enroll the customer", err)
-		return
-	}
 	s, err := a.c.Access.SaveSettings(r.Context(), customer, u)
 	if err != nil {
 		if expect != 0 && errors.Is(err, tokenstore.ErrConflict) {
@@ -154,8 +182,35 @@ func (a *admin) putSettings(w http.ResponseWriter, r *http.Request, customer str
 		a.c.fail(w, r, "save settings", err)
 		return
 	}
+	if err := a.enroll(r.Context(), customer, name); errors.Is(err, fleet.ErrOffboarding) {
+		writeProblem(w, Problem{Status: http.StatusConflict, Code: codeOffboarding,
+			Detail: "the customer is being offboarded; save its settings when that finished"})
+		return
+	} else if err != nil {
+		a.c.fail(w, r, "enroll the customer", err)
+		return
+	}
 	w.Header().Set("ETag", etag(s.Version))
-	writeJSON(w, http.StatusOK, settingsOut(customer, s))
+	if status == http.StatusCreated {
+		w.Header().Set("Location", customerLocation(r, customer)+"/m365")
+	}
+	writeJSON(w, status, settingsOut(customer, s))
+}
+
+// customerLocation is the customer's URL for a Location header: the
+// request's path (as the client sent it, so with the prefix the API is
+// mounted under) up to /customers, then /customers/{customer}.
+func customerLocation(r *http.Request, customer string) string {
+	p := r.URL.EscapedPath()
+	if u, err := url.ParseRequestURI(r.RequestURI); err == nil && r.RequestURI != "" {
+		p = u.EscapedPath()
+	}
+	if i := strings.LastIndex(p, "/customers"); i >= 0 {
+		p = p[:i]
+	} else {
+		p = ""
+	}
+	return p + "/customers/" + url.PathEscape(customer)
 }
 
 func (a *admin) getQoE(w http.ResponseWriter, r *http.Request, customer string) {

@@ -83,6 +83,7 @@ func TestSyncAndUsers(t *testing.T) {
 		t.Errorf("paged users %v", upns)
 	}
 	// Customer b sees none of a's users.
+	e.saveToken(t, "b", e.fabrikam)
 	if page := decode[userPageJSON](t, e.do(t, "GET", "/customers/b/users", tokenB, nil), 200); page.Total != 0 || len(page.Users) != 0 {
 		t.Errorf("b sees %d users", page.Total)
 	}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -14,8 +16,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/httpapi"
 	"github.com/tenantgate/tenantgate/m365test"
+	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
 //go:embed assets
@@ -108,6 +112,8 @@ type pageData struct {
 	PublicURL string
 	Error     string
 	Next      string
+	// Missing is the customer ID a page asked for that does not exist.
+	Missing string
 	// Demo: the fake tenant's Global Admin and password.
 	AdminUPN, AdminPassword string
 	Emails                  []outboxEmail
@@ -155,7 +161,40 @@ func (p *portal) index(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
+	known, err := p.known(r.Context(), d.Customer)
+	if err != nil {
+		p.a.log.Error("reading a customer failed", "customer", d.Customer, "err", err)
+		http.Error(w, "the customer could not be read", http.StatusInternalServerError)
+		return
+	}
+	if !known {
+		if r.URL.Query().Get("customer") == "" {
+			// The default customer was never created: the fleet is the
+			// place to add one.
+			http.Redirect(w, r, "/customers", http.StatusSeeOther)
+			return
+		}
+		// A mistyped or removed customer gets no editable blank page.
+		d.Missing, d.Customer = d.Customer, p.a.cfg.Customer
+		p.render(w, http.StatusNotFound, "notfound.html", d)
+		return
+	}
 	p.render(w, http.StatusOK, "index.html", d)
+}
+
+// known reports whether the customer was created: it is in the fleet or
+// has settings.
+func (p *portal) known(ctx context.Context, customer string) (bool, error) {
+	if _, err := p.a.fleet.Customer(ctx, customer); err == nil {
+		return true, nil
+	} else if !errors.Is(err, fleet.ErrNotEnrolled) {
+		return false, err
+	}
+	_, err := p.a.manager.GetSettings(ctx, customer)
+	if errors.Is(err, tokenstore.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // customersPage is the fleet: every customer with its state and what to do.

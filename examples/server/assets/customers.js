@@ -49,7 +49,10 @@
     const data = r.headers.get("Content-Type") && r.headers.get("Content-Type").includes("json") ? await r.json() : null;
     if (!r.ok) {
       if (r.status === 401) { window.location = "/login"; }
-      throw new Error((data && (data.detail || data.title)) || ("HTTP " + r.status));
+      const err = new Error((data && (data.detail || data.title)) || ("HTTP " + r.status));
+      err.status = r.status;
+      err.problem = data || {};
+      throw err;
     }
     return data;
   }
@@ -162,16 +165,55 @@
   $("needs-action").addEventListener("change", () => { cursors = [""]; load(""); });
   $("fleet-next").addEventListener("click", () => { cursors.push(next); load(next); });
   $("fleet-first").addEventListener("click", () => { cursors = [""]; load(""); });
+  // The Add customer form's inputs by the API's field names; an error is
+  // shown under its field (aria-invalid, aria-describedby).
+  const addFields = { customer: "new-customer", name: "new-name", tenant: "new-tenant", serviceAccount: "new-account" };
+
+  function clearAddErrors() {
+    for (const id of Object.values(addFields)) {
+      const input = $(id);
+      input.removeAttribute("aria-invalid");
+      input.removeAttribute("aria-describedby");
+      $(id + "-error").hidden = true;
+    }
+    $("add-error").hidden = true;
+  }
+
+  function fieldError(field, text) {
+    const id = addFields[field];
+    if (!id) return false;
+    const input = $(id);
+    const p = $(id + "-error");
+    p.textContent = text;
+    p.hidden = false;
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", id + "-error");
+    return true;
+  }
+
   $("add-customer").addEventListener("submit", async (ev) => {
     ev.preventDefault();
+    clearAddErrors();
     const id = $("new-customer").value.trim();
-    const body = { tenant: $("new-tenant").value.trim(), authMode: "token" };
+    const body = { customer: id, tenant: $("new-tenant").value.trim(), authMode: "token" };
+    if ($("new-name").value.trim()) body.name = $("new-name").value.trim();
     if ($("new-account").value.trim()) body.serviceAccount = $("new-account").value.trim();
     try {
-      await call("PUT", "/customers/" + encodeURIComponent(id) + "/m365", body);
+      await call("POST", "/customers", body);
       window.location = "/?customer=" + encodeURIComponent(id);
     } catch (e) {
-      show("error", "Adding the customer failed: " + e.message);
+      let placed = false;
+      if (e.status === 409 && e.problem.code === "customer_exists") {
+        placed = fieldError("customer", "The ID " + id + " is taken by another customer. Pick another ID, or open that customer from the list.");
+      } else {
+        for (const f of e.problem.fields || []) placed = fieldError(f.field, f.message) || placed;
+      }
+      const first = Object.values(addFields).find((fid) => $(fid).getAttribute("aria-invalid") === "true");
+      if (first) $(first).focus();
+      if (!placed) {
+        $("add-error").textContent = "Adding the customer failed: " + e.message;
+        $("add-error").hidden = false;
+      }
     }
   });
   load("");

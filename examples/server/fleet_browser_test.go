@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// browserAt starts Chromium at 1366x768 (the size the portal is checked
+// at) and returns a step runner that fails the test with the page's text.
+func browserAt(t *testing.T, timeout time.Duration) (step func(name string, actions ...chromedp.Action[chromedp.Void])) {
+	t.Helper()
+	browser := findBrowser(t)
+	if testing.Short() && os.Getenv("TENANTGATE_TEST_BROWSER") != "required" {
+		t.Skip("browser test skipped in -short mode")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	t.Cleanup(cancel)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(browser), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1366, 768),
+	)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("starting %s: %v", browser, err)
+	}
+	return func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(bctx, 60*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			dctx, cancel := context.WithTimeout(bctx, 5*time.Second)
+			defer cancel()
+			loc, _ := chromedp.Run(dctx, chromedp.Location())
+			body, _ := chromedp.Run(dctx, chromedp.Text(css("body")))
+			t.Fatalf("%s: %v\nat %s:\n%s", name, err, loc, body)
+		}
+	}
+}
+
+// logIn signs in to the portal with the admin token.
+func (d *demo) logIn() chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(d.base+"/login"),
+		chromedp.WaitVisible(css(`#token`)),
+		chromedp.SetValue(css(`#token`), d.token),
+		chromedp.Click(css(`#login`)),
+		chromedp.WaitVisible(css(`#nav-customers`)),
+	)
+}
+
+// TestBrowserAddCustomerSafely: Add customer with a taken ID says so under
+// the ID field and leaves that customer on its tenant (it silently
+// repointed it before); a mistyped customer in the address is a 404 page,
+// not an editable blank one.
+func TestBrowserAddCustomerSafely(t *testing.T) {
+	step := browserAt(t, 120*time.Second)
+	d := startDemo(t, t.TempDir())
+	var before, after map[string]any
+	d.api(t, "GET", "/api/customers/fabrikam/m365", "", http.StatusOK, &before)
+
+	var errText string
+	var invalid, describedBy chromedp.AttributeResult
+	step("add a customer whose ID is taken",
+		d.logIn(),
+		chromedp.Navigate(d.base+"/customers"),
+		chromedp.WaitVisible(css(`#fleet tr[data-customer="fabrikam"]`)),
+		chromedp.SetValue(css(`#new-customer`), "fabrikam"),
+		chromedp.SetValue(css(`#new-tenant`), "woodgrove.onmicrosoft.com"),
+		chromedp.Click(css(`#add`)),
+		chromedp.WaitVisible(css(`#new-customer-error`)),
+		into(&errText, chromedp.Text(css(`#new-customer-error`))),
+		into(&invalid, chromedp.AttributeValue(css(`#new-customer`), "aria-invalid")),
+		into(&describedBy, chromedp.AttributeValue(css(`#new-customer`), "aria-describedby")),
+		chromedp.ScrollIntoView(css(`#add-card`)),
+		screenshot("26-add-customer-taken"),
+	)
+	assert.Contains(t, errText, "taken")
+	assert.Equal(t, "true", invalid.Value)
+	assert.Equal(t, "new-customer-error", describedBy.Value)
+	d.api(t, "GET", "/api/customers/fabrikam/m365", "", http.StatusOK, &after)
+	assert.Equal(t, before["tenant"], after["tenant"], "the taken ID was repointed")
+	assert.Equal(t, before["version"], after["version"])
+
+	var heading string
+	step("a mistyped customer",
+		chromedp.Navigate(d.base+"/?customer=typo"),
+		chromedp.WaitVisible(css(`#missing-customer`)),
+		into(&heading, chromedp.Text(css(`h1`))),
+		screenshot("26-customer-typo"),
+	)
+	assert.Equal(t, "No such customer", heading)
+	req, err := http.NewRequestWithContext(t.Context(), "GET", d.base+"/?customer=typo", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+d.token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+}

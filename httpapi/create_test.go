@@ -1,0 +1,112 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestCreateCustomerIsExplicit: POST /customers creates, and refuses an ID
+// that is taken instead of repointing that customer to another tenant.
+func TestCreateCustomerIsExplicit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	w := e.do(t, "POST", "/customers", tokenAll, map[string]string{
+		"customer": "a", "name": "Contoso Ltd", "tenant": e.contoso.Domain(), "authMode": "token", "serviceAccount": e.contoso.AdminUPN(),
+	})
+	s := decode[settingsJSON](t, w, http.StatusCreated)
+	// Location keeps the prefix the API is mounted under (/m365).
+	assert.Equal(t, "/m365/customers/a/m365", w.Header().Get("Location"))
+	assert.Equal(t, `"1"`, w.Header().Get("ETag"))
+	assert.Equal(t, e.contoso.Domain(), s.Tenant)
+	c := decode[map[string]any](t, e.do(t, "GET", "/customers/a", tokenAll, nil), http.StatusOK)
+	assert.Equal(t, "Contoso Ltd", c["name"])
+
+	// The same ID again: 409 naming the field; the customer still points
+	// at its tenant.
+	p := problemOf(t, e.do(t, "POST", "/customers", tokenAll, map[string]string{"customer": "a", "tenant": e.fabrikam.Domain()}), http.StatusConflict)
+	assert.Equal(t, codeCustomerExists, p.Code)
+	require.Len(t, p.Fields, 1)
+	assert.Equal(t, "customer", p.Fields[0].Field)
+	s = decode[settingsJSON](t, e.do(t, "GET", "/customers/a/m365", tokenAll, nil), http.StatusOK)
+	assert.Equal(t, e.contoso.Domain(), s.Tenant)
+	assert.Equal(t, int64(1), s.Version)
+
+	// The authorizer is asked about the customer named in the body.
+	problemOf(t, e.do(t, "POST", "/customers", tokenA, map[string]string{"customer": "c", "tenant": e.contoso.Domain()}), http.StatusForbidden)
+	problemOf(t, e.do(t, "GET", "/customers/c/m365", tokenAll, nil), http.StatusNotFound)
+	// No ID: 422 on the field customer.
+	p = problemOf(t, e.do(t, "POST", "/customers", tokenAll, map[string]string{"tenant": e.contoso.Domain()}), http.StatusUnprocessableEntity)
+	require.Len(t, p.Fields, 1)
+	assert.Equal(t, "customer", p.Fields[0].Field)
+}
+
+// TestRefusedCreateWritesNothing: a 422 leaves no settings and no fleet
+// record ("Not configured" customers appeared before).
+func TestRefusedCreateWritesNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	for _, body := range []map[string]string{
+		{"customer": "a", "tenant": "not a tenant!"},
+		{"customer": "a", "tenant": e.contoso.Domain(), "userFilter": "UsageLocation -eq"},
+		{"customer": "a", "tenant": e.contoso.Domain(), "authMode": "appRegistration"},
+	} {
+		problemOf(t, e.do(t, "POST", "/customers", tokenAll, body), http.StatusUnprocessableEntity)
+		problemOf(t, e.do(t, "PUT", "/customers/a/m365", tokenAll, body), http.StatusUnprocessableEntity)
+	}
+	problemOf(t, e.do(t, "GET", "/customers/a", tokenAll, nil), http.StatusNotFound)
+	problemOf(t, e.do(t, "GET", "/customers/a/m365", tokenAll, nil), http.StatusNotFound)
+	page := decode[customerPageJSON](t, e.do(t, "GET", "/customers", tokenAll, nil), http.StatusOK)
+	assert.Empty(t, page.Customers)
+}
+
+// TestUnknownCustomerIs404: every route of a customer answers 404 for an
+// ID never created (GET .../nosuch/m365 answered 200 with empty settings),
+// but PUT .../m365 (documented create), DELETE (its own 404) and the audit
+// trail and events, which outlive customers.
+func TestUnknownCustomerIs404(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	e.saveToken(t, "b", e.fabrikam)
+	a, err := newAdmin(e.cfg)
+	require.NoError(t, err)
+	for _, rt := range a.routes {
+		if !strings.Contains(rt.path, "{customer}") || (rt.method == "PUT" && rt.path == "/customers/{customer}/m365") {
+			continue
+		}
+		path := strings.NewReplacer("{customer}", "nosuch", "{id}", "x1").Replace(rt.path)
+		w := e.do(t, rt.method, path, tokenAll, nil)
+		if rt.op == OpReadAudit || rt.op == OpReadEvents {
+			assert.Equal(t, http.StatusOK, w.Code, "%s %s", rt.method, path)
+			continue
+		}
+		assert.Equal(t, http.StatusNotFound, w.Code, "%s %s: %s", rt.method, path, w.Body)
+	}
+	// Nothing was created on the way.
+	page := decode[customerPageJSON](t, e.do(t, "GET", "/customers", tokenAll, nil), http.StatusOK)
+	require.Len(t, page.Customers, 1)
+	assert.Equal(t, "b", page.Customers[0].Customer)
+}
+
+// TestPutAcceptsWhatGetReturned: read-modify-write works; the read-only
+// fields are ignored.
+func TestPutAcceptsWhatGetReturned(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	e.saveToken(t, "a", e.contoso)
+	w := e.do(t, "GET", "/customers/a/m365", tokenAll, nil)
+	var body map[string]any
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &body))
+	body["userFilter"] = "UsageLocation -eq 'IT'"
+	body["version"] = 99 // read-only: ignored, If-Match guards versions
+	s := decode[settingsJSON](t, e.do(t, "PUT", "/customers/a/m365", tokenAll, body), http.StatusOK)
+	assert.Equal(t, "UsageLocation -eq 'IT'", s.UserFilter)
+	assert.Equal(t, int64(2), s.Version)
+	// An unknown field is still refused.
+	body["color"] = "blue"
+	problemOf(t, e.do(t, "PUT", "/customers/a/m365", tokenAll, body), http.StatusBadRequest)
+}
