@@ -72,6 +72,10 @@ type app struct {
 	// the portal sets to use it (its secret is random per start; a test
 	// value, not a real secret).
 	fakeProvider *m365test.Provider
+	// imds serves the demo's managed identity tokens (-client-assertion
+	// managed-identity); imdsIssuer mints them.
+	imds       *http.Server
+	imdsIssuer *m365test.FederatedIssuer
 	// fakeQoESecret is the demo QoE app's secret (random per start).
 	fakeQoESecret string
 	qoe           *qoe.Service
@@ -155,7 +159,25 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 		fp := a.fakeProvider
 		provider.ClientID, provider.ClientSecret = fp.ClientID, fp.ClientSecret
 		httpClient, graphTransport, signInOrigins = fp.HTTPClient, fp.GraphTransport, fp.SignInOrigins
+		if cfg.ClientAssertion == "managed-identity" {
+			endpoint := cfg.ManagedIdentityEndpoint
+			if endpoint == "" {
+				if endpoint, err = a.startDemoIMDS(); err != nil {
+					return nil, err
+				}
+			}
+			provider.ClientSecret = ""
+			provider.ClientAssertion = m365access.ManagedIdentityAssertion(m365access.ManagedIdentityOptions{
+				ClientID: cfg.ManagedIdentityClientID, Endpoint: endpoint})
+		}
 	} else {
+		switch cfg.ClientAssertion {
+		case "managed-identity":
+			provider.ClientAssertion = m365access.ManagedIdentityAssertion(m365access.ManagedIdentityOptions{
+				ClientID: cfg.ManagedIdentityClientID, Endpoint: cfg.ManagedIdentityEndpoint})
+		case "token-file":
+			provider.ClientAssertion = m365access.TokenFileAssertion(cfg.FederatedTokenFile)
+		}
 		if cfg.CertificateFile != "" {
 			pem, err := os.ReadFile(cfg.CertificateFile)
 			if err != nil {
@@ -398,6 +420,9 @@ const syncDrainTimeout = 10 * time.Second
 // interrupted (River retries them later, here or in another replica),
 // all before the store closes.
 func (a *app) closeAll() {
+	if a.imds != nil {
+		_ = a.imds.Close()
+	}
 	if a.api != nil {
 		_ = a.api.Close(context.Background())
 	}

@@ -56,7 +56,13 @@ type config struct {
 	ClientID        string
 	ClientSecret    string
 	CertificateFile string
-	Cloud           string
+	// ClientAssertion is the provider app's federated credential instead
+	// of a secret: "managed-identity" or "token-file" (assertion* below).
+	ClientAssertion         string
+	ManagedIdentityClientID string
+	ManagedIdentityEndpoint string
+	FederatedTokenFile      string
+	Cloud                   string
 
 	SMTPHost     string
 	SMTPPort     int
@@ -124,6 +130,10 @@ func settings() []*setting {
 		{flag: "client-id", env: "TENANTGATE_CLIENT_ID", prod: true, usage: "production: the provider app's application (client) ID"},
 		{flag: "client-secret", env: "TENANTGATE_CLIENT_SECRET", secret: true, prod: true, usage: "production: the provider app's client secret"},
 		{flag: "client-certificate-file", env: "TENANTGATE_CLIENT_CERTIFICATE_FILE", prod: true, usage: "production: PEM file with the provider app's certificate and unencrypted private key (instead of a secret)"},
+		{flag: "client-assertion", env: "TENANTGATE_CLIENT_ASSERTION", usage: `the provider app's federated identity credential, instead of a secret or certificate: "managed-identity" (an Azure managed identity's token from IMDS) or "token-file" (a Kubernetes workload identity or CI token file, -federated-token-file); demo: "managed-identity" runs the demo's provider app on a federated credential served by an in-process IMDS`},
+		{flag: "managed-identity-client-id", env: "TENANTGATE_MANAGED_IDENTITY_CLIENT_ID", usage: "with -client-assertion managed-identity: the client ID of a user-assigned managed identity (empty: the system-assigned one)"},
+		{flag: "managed-identity-endpoint", env: "TENANTGATE_MANAGED_IDENTITY_ENDPOINT", usage: "with -client-assertion managed-identity: the token endpoint (default: IMDS, " + m365access.DefaultManagedIdentityEndpoint + ")"},
+		{flag: "federated-token-file", env: "AZURE_FEDERATED_TOKEN_FILE", usage: "with -client-assertion token-file: the file holding the workload identity token (Azure Workload Identity sets AZURE_FEDERATED_TOKEN_FILE)"},
 		{flag: "cloud", env: "TENANTGATE_CLOUD", def: "global", usage: "production: Microsoft cloud: global, usGovL4, usGovL5 or china"},
 		{flag: "smtp-host", env: "TENANTGATE_SMTP_HOST", prod: true, usage: "production: SMTP server for invitation emails"},
 		{flag: "smtp-port", env: "TENANTGATE_SMTP_PORT", usage: "production: SMTP port (default by security: 587, 465, 1025)"},
@@ -193,6 +203,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		AdminName: get("admin-name"), ProviderName: get("provider-name"), SupportEmail: get("support-email"),
 		Customer: get("customer"), LogLevel: get("log-level"),
 		ClientID: get("client-id"), ClientSecret: get("client-secret"), CertificateFile: get("client-certificate-file"),
+		ClientAssertion: get("client-assertion"), ManagedIdentityClientID: get("managed-identity-client-id"),
+		ManagedIdentityEndpoint: get("managed-identity-endpoint"), FederatedTokenFile: get("federated-token-file"),
 		Cloud: get("cloud"), SMTPHost: get("smtp-host"), SMTPUser: get("smtp-user"), SMTPPassword: get("smtp-password"),
 		SMTPFrom: get("smtp-from"), PostgresDSN: get("postgres-dsn"),
 		SealingKeys: strings.TrimSpace(getenv(envSealingKeys)), SealingKeyFile: get("sealing-key-file"),
@@ -353,8 +365,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			}
 		}
 		need(cfg.ClientID != "", "-client-id (TENANTGATE_CLIENT_ID): the provider app's application (client) ID")
-		need(cfg.ClientSecret != "" || cfg.CertificateFile != "",
-			"-client-secret (TENANTGATE_CLIENT_SECRET) or -client-certificate-file (TENANTGATE_CLIENT_CERTIFICATE_FILE): the provider app's credential")
+		need(cfg.ClientSecret != "" || cfg.CertificateFile != "" || cfg.ClientAssertion != "",
+			"-client-secret (TENANTGATE_CLIENT_SECRET), -client-certificate-file (TENANTGATE_CLIENT_CERTIFICATE_FILE) or -client-assertion (TENANTGATE_CLIENT_ASSERTION): the provider app's credential")
 		need(cfg.PublicURL != "", "-public-url (TENANTGATE_PUBLIC_URL): the https URL customers' browsers reach the portal at")
 		need(cfg.SMTPHost != "", "-smtp-host (TENANTGATE_SMTP_HOST): the SMTP server for invitation emails")
 		need(cfg.SMTPFrom != "", "-smtp-from (TENANTGATE_SMTP_FROM): the sender address of invitation emails")
@@ -378,6 +390,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		if cfg.ClientSecret != "" && cfg.CertificateFile != "" {
 			problems = append(problems, "set -client-secret or -client-certificate-file, not both")
 		}
+		if cfg.ClientAssertion != "" && (cfg.ClientSecret != "" || cfg.CertificateFile != "") {
+			problems = append(problems, "set one provider app credential: -client-assertion, -client-secret or -client-certificate-file")
+		}
+		if cfg.ClientAssertion == "token-file" && cfg.FederatedTokenFile == "" {
+			bad("federated-token-file", "-client-assertion token-file needs the token file")
+		}
 		if (cfg.SMTPUser == "") != (cfg.SMTPPassword == "") {
 			problems = append(problems, "set both -smtp-user and -smtp-password (TENANTGATE_SMTP_USER, TENANTGATE_SMTP_PASSWORD), or neither")
 		}
@@ -386,6 +404,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 				bad("public-url", "production needs an https URL (http only on loopback)")
 			}
 		}
+	}
+	switch cfg.ClientAssertion {
+	case "", "managed-identity":
+	case "token-file":
+		if cfg.Mode == modeDemo {
+			bad("client-assertion", "the demo runs its provider app on managed-identity only")
+		}
+	default:
+		bad("client-assertion", "%q is not a federated credential; use managed-identity or token-file", cfg.ClientAssertion)
 	}
 	if cfg.Mode == modeDemo && cfg.ProviderName == "" {
 		cfg.ProviderName = "Tenantgate Demo Provider"
