@@ -1,6 +1,7 @@
 package m365test_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -652,4 +653,50 @@ func TestDocBeta(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, gr.status, path)
 		assert.Equal(t, "NotFound", graphErr(t, gr), path)
 	}
+}
+
+// TestDocSendMail replays the user: sendMail reference: Example 1 as
+// published (saveToSentItems as the string "false") and Example 4, a MIME
+// message base64-encoded as text/plain, and its malformed-base64 error.
+func TestDocSendMail(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 3)
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID))
+	tok := appToken(t, f, f.contoso.ID)
+	path := "/users/" + f.contoso.AdminUPN() + "/sendMail"
+
+	t.Run("graph/api/user-sendmail/example 1", func(t *testing.T) {
+		gr := graphDo(t, f, "POST", path, tok, map[string]any{
+			"message": map[string]any{"subject": "Meet for lunch?", "body": map[string]any{"contentType": "Text", "content": "The new cafeteria is open."},
+				"toRecipients": []any{map[string]any{"emailAddress": map[string]any{"address": "frannis@contoso.com"}}},
+				"ccRecipients": []any{map[string]any{"emailAddress": map[string]any{"address": "danas@contoso.com"}}}},
+			"saveToSentItems": "false",
+		})
+		require.Equal(t, http.StatusAccepted, gr.status, "%v", gr.body)
+	})
+	post := func(body string) *http.Response {
+		req, err := http.NewRequest("POST", f.srv.GraphURL()+path, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "text/plain")
+		resp, err := f.srv.Client().Do(req)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = resp.Body.Close() })
+		return resp
+	}
+	t.Run("graph/api/user-sendmail/example 4 MIME", func(t *testing.T) {
+		mimeMsg := "From: Alex Wilber <" + f.contoso.AdminUPN() + ">\r\nTo: Megan Bowen <megan@contoso.com>\r\nSubject: Internal Resume Submission: Sales Associate\r\n" +
+			"Content-Type: text/plain; charset=\"us-ascii\"\r\n\r\nHi, Megan.\r\n"
+		resp := post(base64.StdEncoding.EncodeToString([]byte(mimeMsg)))
+		assert.Equal(t, http.StatusAccepted, resp.StatusCode)
+		sent := f.srv.SentMail()
+		last := sent[len(sent)-1]
+		assert.Equal(t, "Internal Resume Submission: Sales Associate", last.Subject)
+		assert.Equal(t, []string{"megan@contoso.com"}, last.To)
+		assert.Equal(t, "text", last.ContentType)
+	})
+	t.Run("graph/api/user-sendmail/malformed MIME", func(t *testing.T) {
+		resp := post("not base64 !!")
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	})
 }
