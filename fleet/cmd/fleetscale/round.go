@@ -38,6 +38,7 @@ type options struct {
 	profile   string
 	local     int
 	sharedApp bool
+	restartPG string
 }
 
 func parseFlags(args []string) (options, error) {
@@ -54,6 +55,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.tenUnits, "tenant-units", 8000, "the per-app-per-tenant budget in resource units per 10 s of Graph time (fake and budget)")
 	fs.IntVar(&o.local, "local", 0, "instead of the fleet round, measure the local floor: one process, no fleet or River, checks and syncs every customer with this many at a time")
 	fs.BoolVar(&o.sharedApp, "shared-app", true, "every customer uses one multi-tenant app registration (consented in each tenant), so Graph's per-app limit spans them all; false: each customer its own app, each its own per-app budget at Graph")
+	fs.StringVar(&o.restartPG, "restart-postgres", "", "a shell command that restarts PostgreSQL (for example 'pg_ctlcluster 15 tgfault restart'), run when half the syncs are done: every customer must still be checked and synced exactly once; prints how long until the round went on")
 	fs.StringVar(&o.profile, "profile", "", "write CPU profiles of the orchestrator (which serves the fake) and each replica to this directory")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -213,6 +215,8 @@ func orchestrate(ctx context.Context, args []string, out io.Writer) error {
 	defer pconn.Close(context.Background())
 	pgCPU0 := postgresCPU()
 	killed, runningAtKill := -1, 0
+	var killedAt time.Time
+	restarted, syncedAtRestart := time.Time{}, 0
 	var roundTime time.Duration
 	for {
 		if err := ctx.Err(); err != nil {
@@ -220,8 +224,36 @@ func orchestrate(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("the round did not finish: %w", err)
 		}
 		checked, synced, err := progress(ctx, pconn)
+		if err != nil && !restarted.IsZero() {
+			// PostgreSQL came back: connect again.
+			pconn.Close(context.Background())
+			if pconn, err = pgx.Connect(ctx, dsn); err != nil {
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			checked, synced, err = progress(ctx, pconn)
+		}
 		if err != nil {
 			return err
+		}
+		if o.restartPG != "" && restarted.IsZero() && synced >= o.customers/2 {
+			begin := time.Now()
+			cmd := exec.CommandContext(ctx, "sh", "-c", o.restartPG)
+			if b, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("restart PostgreSQL (%s): %w: %s", o.restartPG, err, b)
+			}
+			restarted, syncedAtRestart = time.Now(), synced
+			fmt.Fprintf(out, "restarted PostgreSQL at %d/%d syncs (%q took %v)\n", synced, o.customers, o.restartPG, restarted.Sub(begin).Round(time.Millisecond))
+			continue
+		}
+		if !restarted.IsZero() && syncedAtRestart >= 0 && synced > syncedAtRestart {
+			fmt.Fprintf(out, "the round went on %v after PostgreSQL's restart (the next sync finished)\n", time.Since(restarted).Round(time.Millisecond))
+			syncedAtRestart = -1
+		}
+		if killed == 0 && runningAtKill > 0 && runningJobs(ctx, dsn, "replica-0") == 0 {
+			fmt.Fprintf(out, "replica-0's %d running jobs were given back %v after the kill (River's RescueAfter: %v)\n",
+				runningAtKill, time.Since(killedAt).Round(time.Millisecond), rescueAfter)
+			killed = 1
 		}
 		if o.kill && killed < 0 && synced >= o.customers/4 {
 			killed = 0
@@ -230,6 +262,7 @@ func orchestrate(ctx context.Context, args []string, out io.Writer) error {
 				return err
 			}
 			_ = procs[0].Wait()
+			killedAt = time.Now()
 			fmt.Fprintf(out, "SIGKILLed replica-0 at %d/%d syncs, %v into the round, with %d of its jobs running\n",
 				synced, o.customers, time.Since(roundStart).Round(time.Millisecond), runningAtKill)
 		}
