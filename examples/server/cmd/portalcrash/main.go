@@ -45,12 +45,13 @@ func main() {
 }
 
 type options struct {
-	users   int
-	killAt  float64
-	within  time.Duration
-	timeout time.Duration
-	disk    string
-	keep    bool
+	users     int
+	killAt    float64
+	killAfter time.Duration
+	within    time.Duration
+	timeout   time.Duration
+	disk      string
+	keep      bool
 }
 
 func run(args []string, out io.Writer) error {
@@ -58,6 +59,7 @@ func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("portalcrash", flag.ContinueOnError)
 	fs.IntVar(&o.users, "users", 20000, "users of the demo customer fabrikam's tenant")
 	fs.Float64Var(&o.killAt, "kill-at", 0.3, "SIGKILL the portal when this share of the users is read")
+	fs.DurationVar(&o.killAfter, "kill-after", 0, "SIGKILL the portal this long after the sync started running, whatever its recorded progress (which the run record updates every 10 s); 0: by -kill-at only")
 	fs.DurationVar(&o.within, "within", time.Minute, "the sync must run again within this long of the restart")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this long")
 	fs.StringVar(&o.disk, "disk", "", "instead: run on a tmpfs data directory of this size (e.g. 6m) and report a full disk")
@@ -104,6 +106,7 @@ func crash(ctx context.Context, out io.Writer, o options, bin, tmp, data string)
 		return err
 	}
 	var at syncRun
+	posted := time.Now()
 	for {
 		if at, err = p.get(ctx); err != nil {
 			return err
@@ -112,6 +115,9 @@ func crash(ctx context.Context, out io.Writer, o options, bin, tmp, data string)
 			return fmt.Errorf("the sync ended (%s, job %d, %d users) before the kill: raise -users", at.State, at.Job, at.Total)
 		}
 		if at.Progress.Estimate > 0 && float64(at.Progress.Read) >= o.killAt*float64(at.Progress.Estimate) {
+			break
+		}
+		if o.killAfter > 0 && at.State == "running" && time.Since(posted) >= o.killAfter {
 			break
 		}
 		if err := pause(ctx, 20*time.Millisecond); err != nil {
@@ -123,7 +129,8 @@ func crash(ctx context.Context, out io.Writer, o options, bin, tmp, data string)
 	}
 	_ = p.cmd.Wait()
 	killed := time.Now()
-	fmt.Fprintf(out, "SIGKILLed the portal mid-sync (job %d): %d of %d users read\n", first.Job, at.Progress.Read, at.Progress.Estimate)
+	fmt.Fprintf(out, "SIGKILLed the portal mid-sync (job %d) %v after it was asked for; its last progress record: %d of %d users read\n",
+		first.Job, killed.Sub(posted).Round(time.Millisecond), at.Progress.Read, at.Progress.Estimate)
 
 	p2, err := startPortal(ctx, o, bin, data, filepath.Join(tmp, "portal-2.log"))
 	if err != nil {
@@ -217,7 +224,7 @@ func diskFull(ctx context.Context, out io.Writer, o options, bin, tmp, data stri
 	fmt.Fprintf(out, "POST users/sync on a %s data disk: HTTP %d\n", o.disk, code)
 	begin := time.Now()
 	var r syncRun
-	for time.Since(begin) < 2*time.Minute {
+	for time.Since(begin) < 20*time.Second {
 		if r, err = p.get(ctx); err != nil {
 			break
 		}
