@@ -464,6 +464,9 @@ func (s *Server) handleAssignLicense(w http.ResponseWriter, r *http.Request, c *
 		s.writeGraphError(w, r, ge)
 		return
 	}
+	// A license change is a change of the user: the next /users/delta
+	// round reports it.
+	_ = t.dir.Update(u.ID, nil)
 	u, _ = t.dir.User(u.ID)
 	s.writeUser(w, r, p, u)
 }

@@ -328,3 +328,19 @@ func TestVoiceDelegatedPermissions(t *testing.T) {
 	assert.Equal(t, 403, gr.status)
 	assert.Equal(t, "Authorization_RequestDenied", graphErr(t, gr))
 }
+
+// TestLicenseChangeInUsersDelta: a license change makes the user changed
+// for the next /users/delta round. (assignedLicenses is not selectable on
+// /users/delta in the fake: its delta keeps the modelled properties only.)
+func TestLicenseChangeInUsersDelta(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 20)
+	tok := voiceToken(t, f, "bbbbbbbb-0000-0000-0000-000000000011")
+	users, _, _, delta := deltaRound(t, f, tok, "/users/delta?$select=id,displayName")
+	require.Len(t, users, 21)
+	u4 := f.contoso.UserID("user00004@contoso.onmicrosoft.com")
+	require.Equal(t, 200, assignLicense(t, f, tok, u4, []string{m365test.SkuTeamsPhone}, nil).status)
+	users, _, _, _ = deltaRound(t, f, tok, delta)
+	require.Len(t, users, 1)
+	assert.Contains(t, users, u4)
+}
