@@ -25,10 +25,13 @@ func TestSelectDeclaredProperties(t *testing.T) {
 				t.Errorf("%s = %v (present %v), want null", name, v, ok)
 			}
 		}
-		for _, name := range []string{"imAddresses", "identities"} {
-			if v, ok := u[name].([]any); !ok || len(v) != 0 {
-				t.Errorf("%s = %v, want []", name, u[name])
-			}
+		if v, ok := u["imAddresses"].([]any); !ok || len(v) != 0 {
+			t.Errorf("imAddresses = %v, want []", u["imAddresses"])
+		}
+		// Every cloud user has its userPrincipalName identity (user
+		// resource, identities).
+		if v, ok := u["identities"].([]any); !ok || len(v) != 1 || v[0].(map[string]any)["signInType"] != "userPrincipalName" {
+			t.Errorf("identities = %v, want the userPrincipalName identity", u["identities"])
 		}
 		if id, _ := u["id"].(string); id == "" {
 			t.Errorf("id missing: %v", u)

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"encoding/json"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -156,6 +157,10 @@ func (u *User) appendJSONLic(dst []byte, ps []prop, lic Licenses) []byte {
 			if dst, ok = appendLicenseProp(dst, u, p, lic); ok {
 				continue
 			}
+			if propName(p) == "identities" {
+				dst = u.appendIdentities(dst)
+				continue
+			}
 			if declared[p-firstDeclared].collection {
 				dst = append(dst, '[', ']')
 			} else {
@@ -237,4 +242,22 @@ func (u User) appendSelected(dst []byte, names []string, lic Licenses) ([]byte, 
 		out[i] = propName(p)
 	}
 	return u.appendJSONLic(dst, sel, lic), out, nil
+}
+
+// appendIdentities appends the user's identities (objectIdentity
+// collection): a member signs in with its userPrincipalName, issued by
+// its UPN's domain; a B2B guest (#EXT#) federates from its home tenant
+// ("ExternalAzureAD"). Graph's user resource: "identities ... Supports
+// $filter"; every cloud user has at least the userPrincipalName one.
+func (u *User) appendIdentities(dst []byte) []byte {
+	upn := u.UserPrincipalName
+	if strings.Contains(upn, "#EXT#") {
+		return append(dst, `[{"signInType":"federated","issuer":"ExternalAzureAD","issuerAssignedId":null}]`...)
+	}
+	_, domain, _ := strings.Cut(upn, "@")
+	dst = append(dst, `[{"signInType":"userPrincipalName","issuer":`...)
+	dst = appendJSONString(dst, domain)
+	dst = append(dst, `,"issuerAssignedId":`...)
+	dst = appendJSONString(dst, upn)
+	return append(dst, "}]"...)
 }
