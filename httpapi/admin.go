@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -28,7 +29,27 @@ type route struct {
 	// bodyCustomer: the customer is named by the request body's
 	// "customer" field (POST /customers), not by the path.
 	bodyCustomer bool
-	handle       func(w http.ResponseWriter, r *http.Request, customer string)
+	// queryCustomer: the customer is named by the "customer" query
+	// parameter (GET /webhooks/deliveries?customer=...).
+	queryCustomer bool
+	// list: a listing of every customer's items (GET /customers, GET
+	// /audit, GET /webhooks/deliveries without customer). When the
+	// Authorizer refuses customer "" (everything), it is served filtered
+	// to the items of the customers it allows (see Authorizer).
+	list   bool
+	handle func(w http.ResponseWriter, r *http.Request, customer string)
+}
+
+// filteredKey marks a listing request served filtered (route.list).
+type filteredKey struct{}
+
+// visible reports whether a listing may show customer's items: always,
+// unless the listing is filtered and the Authorizer refuses customer.
+func (a *admin) visible(r *http.Request, customer string, op Operation) bool {
+	if r.Context().Value(filteredKey{}) == nil {
+		return true
+	}
+	return a.c.Authorizer.Authorize(r.Context(), r, customer, op) == nil
 }
 
 // queryParam is a query parameter of a route, for the OpenAPI document.
@@ -108,7 +129,16 @@ func (a *admin) guard(rt route) http.Handler {
 		if rt.bodyCustomer {
 			customer = peekCustomer(w, r)
 		}
-		if err := a.c.Authorizer.Authorize(r.Context(), r, customer, rt.op); err != nil {
+		if rt.queryCustomer {
+			customer = r.URL.Query().Get("customer")
+		}
+		err := a.c.Authorizer.Authorize(r.Context(), r, customer, rt.op)
+		if err != nil && rt.list && customer == "" && !errors.Is(err, ErrUnauthenticated) {
+			// Not everything: the customers it may see, one by one.
+			r = r.WithContext(context.WithValue(r.Context(), filteredKey{}, true))
+			err = nil
+		}
+		if err != nil {
 			p := Problem{Status: http.StatusForbidden, Code: codeForbidden, Detail: "you may not do this for this customer"}
 			if errors.Is(err, ErrUnauthenticated) {
 				p = Problem{Status: http.StatusUnauthorized, Code: codeUnauthenticated, Detail: "sign in first"}
@@ -255,7 +285,7 @@ func (a *admin) table() []route {
 		{method: "POST", path: "/customers", op: OpWriteSettings, summary: "Create a customer with its Microsoft 365 settings; 409 when the ID is taken (PUT .../m365 replaces settings)",
 			request: "CustomerCreate", response: "Settings", status: 201, bodyCustomer: true, handle: a.createCustomer},
 		{method: "GET", path: "/customers", op: OpListCustomers, summary: "The fleet: every customer with its mode, state, the action a person must take, last validation and sync, nearest secret expiry; paged",
-			response: "CustomerPage", status: 200, handle: a.listCustomers,
+			response: "CustomerPage", status: 200, list: true, handle: a.listCustomers,
 			query: []queryParam{{"limit", "integer", "page size, 1 to 500 (default 50)"}, {"after", "string", "the next cursor of the previous page"},
 				{"state", "string", "only customers in this state"}, {"needsAction", "boolean", "only customers a person must act on"}}},
 		{method: "GET", path: c, op: OpListCustomers, summary: "One customer of the fleet, with its next scheduled check and sync",
@@ -273,7 +303,7 @@ func (a *admin) table() []route {
 			query: []queryParam{{"limit", "integer", "page size, 1 to 1000 (default 100)"}, {"after", "string", "the next cursor of the previous page"},
 				{"filter", "string", "a user filter (Get-CsOnlineUser syntax, Teams attributes included) evaluated on the stored users"}}},
 		{method: "GET", path: "/audit", op: OpReadAudit, summary: "The audit trail of every customer: who changed what, newest first, paged",
-			response: "AuditPage", status: 200, handle: a.listAudit,
+			response: "AuditPage", status: 200, list: true, handle: a.listAudit,
 			query: []queryParam{{"limit", "integer", "page size, 1 to 500 (default 50)"}, {"after", "string", "the next cursor of the previous page"}}},
 		{method: "GET", path: c + "/audit", op: OpReadAudit, summary: "The customer's audit trail, newest first, paged (kept after offboarding)",
 			response: "AuditPage", status: 200, handle: a.listAudit,
@@ -284,7 +314,7 @@ func (a *admin) table() []route {
 			response: "EventList", status: 200, handle: a.listEvents,
 			query: []queryParam{{"limit", "integer", "how many, 1 to 500 (default 50)"}}},
 		{method: "GET", path: "/webhooks/deliveries", op: OpReadEvents, summary: "The webhook delivery log: each event's delivery to each endpoint, its state and attempts, newest first",
-			response: "DeliveryList", status: 200, handle: a.listDeliveries,
+			response: "DeliveryList", status: 200, list: true, queryCustomer: true, handle: a.listDeliveries,
 			query: []queryParam{{"customer", "string", "only this customer's deliveries"}, {"limit", "integer", "how many, 1 to 500 (default 50)"}}},
 		{method: "GET", path: "/openapi.json", op: OpReadAPIDocs, summary: "This OpenAPI document",
 			status: 200, handle: a.openAPI},

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -176,6 +177,9 @@ func (a *admin) listAudit(w http.ResponseWriter, r *http.Request, customer strin
 	}
 	out := auditPageJSON{Entries: make([]auditEntryJSON, 0, len(page.Entries)), Next: page.Next}
 	for _, e := range page.Entries {
+		if customer == "" && !a.visible(r, e.Customer, OpReadAudit) {
+			continue
+		}
 		out.Entries = append(out.Entries, auditEntryJSON{At: e.At, Actor: e.Actor, Action: e.Action, Customer: e.Customer,
 			Outcome: string(e.Outcome), RequestID: e.RequestID, Detail: e.Detail})
 	}
@@ -233,6 +237,7 @@ func (a *admin) listDeliveries(w http.ResponseWriter, r *http.Request, _ string)
 		a.c.fail(w, r, "list webhook deliveries", err)
 		return
 	}
+	ds = slices.DeleteFunc(ds, func(d events.Delivery) bool { return !a.visible(r, d.Customer, OpReadEvents) })
 	if ds == nil {
 		ds = []events.Delivery{}
 	}

@@ -54,7 +54,12 @@ type ActorNamer interface {
 // customer. It is the host's: tenantgate has no login of its own.
 // Returning a non-nil error denies the request; an error wrapping
 // ErrUnauthenticated answers 401, any other 403. customer is "" for routes
-// that belong to no customer (the OpenAPI document).
+// that belong to no customer (the OpenAPI document), and for the listings
+// of every customer (GET /customers, GET /audit, GET /webhooks/deliveries
+// without customer): when it refuses "" for a listing (other than with
+// ErrUnauthenticated), the listing is served filtered, each item shown
+// only if it allows the item's customer, so an admin of some customers
+// sees theirs. GET /webhooks/deliveries?customer=B asks about B.
 type Authorizer interface {
 	Authorize(ctx context.Context, r *http.Request, customer string, op Operation) error
 }

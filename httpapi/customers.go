@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -91,6 +92,7 @@ func (a *admin) listCustomers(w http.ResponseWriter, r *http.Request, _ string) 
 		a.c.fail(w, r, "list customers", err)
 		return
 	}
+	page.Customers = slices.DeleteFunc(page.Customers, func(c fleet.Customer) bool { return !a.visible(r, c.Customer, OpListCustomers) })
 	writeJSON(w, http.StatusOK, customerPageJSON{Customers: page.Customers, Next: page.Next})
 }
 
