@@ -61,6 +61,22 @@ func OpenSQLite(ctx context.Context, path string, opts ...migrate.Option) (*Stor
 	return s, nil
 }
 
+// OpenPostgres connects to the PostgreSQL database at dsn (a pool of at
+// most 10 connections) and migrates the tables. Close closes the pool.
+func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
+	db, err := sqldb.OpenPostgres(dsn, 10)
+	if err != nil {
+		return nil, fmt.Errorf("voice: open PostgreSQL: %w", err) // never the DSN: it may hold a password
+	}
+	s, err := NewStore(ctx, db, Postgres)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.ownDB = true
+	return s, nil
+}
+
 // Close closes the database if the Store opened it.
 func (s *Store) Close() error {
 	if !s.ownDB {

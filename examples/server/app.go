@@ -34,6 +34,7 @@ import (
 	"github.com/tenantgate/tenantgate/usersync"
 	"github.com/tenantgate/tenantgate/usersync/filter"
 	"github.com/tenantgate/tenantgate/usersync/sqlsink"
+	"github.com/tenantgate/tenantgate/voice"
 )
 
 // hooks let tests reach inside; the zero value is what main uses.
@@ -80,6 +81,8 @@ type app struct {
 	fakeQoESecret string
 	qoe           *qoe.Service
 	qoeStore      *qoe.Store
+	voice         *voice.Service
+	voiceStore    *voice.Store
 
 	// clientIP names the client of a request for the rate limits.
 	clientIP *clientip.Resolver
@@ -158,6 +161,8 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 		mailer = a.outbox
 		fp := a.fakeProvider
 		provider.ClientID, provider.ClientSecret = fp.ClientID, fp.ClientSecret
+		// The demo's provider app also provisions Teams Phone.
+		provider.Scopes = append(slices.Clone(m365access.DefaultScopes), voice.Permissions...)
 		httpClient, graphTransport, signInOrigins = fp.HTTPClient, fp.GraphTransport, fp.SignInOrigins
 		if cfg.ClientAssertion == "managed-identity" {
 			endpoint := cfg.ManagedIdentityEndpoint
@@ -205,6 +210,7 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 	// QoE subscriptions) and the user syncs go through one budget; a
 	// throttled customer waits alone, and the fleet divides the app's
 	// share among the live replicas.
+	voiceHTTP := httpClient // the fleet puts the budget under voice itself
 	managerHTTP := *httpClient
 	managerHTTP.Transport = a.budget.Transport(httpClient.Transport)
 	httpClient = &managerHTTP
@@ -238,6 +244,9 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 	if err := a.openQoE(ctx, httpClient); err != nil {
 		return nil, err
 	}
+	if err := a.openVoice(ctx, voiceHTTP); err != nil {
+		return nil, err
+	}
 	if err := a.openFleet(ctx, syncer, h); err != nil {
 		return nil, err
 	}
@@ -252,6 +261,9 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 		if err := a.seedDemoQoE(ctx); err != nil {
 			return nil, err
 		}
+		if err := a.seedDemoVoice(ctx); err != nil {
+			return nil, err
+		}
 	}
 
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -259,7 +271,7 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 	auth := newAdminAuth(cfg.AdminName, a.adminToken, strings.HasPrefix(a.publicURL, "https://"))
 	apiCfg := httpapi.Config{
 		Authorizer: auth, Access: a.manager, Invitations: a.invites, Store: a.store,
-		Fleet: a.fleet, Users: a.sink, QoE: a.qoe, SignInOrigins: signInOrigins,
+		Fleet: a.fleet, Users: a.sink, QoE: a.qoe, Voice: a.voice, SignInOrigins: signInOrigins,
 		ProviderName: cfg.ProviderName, SupportEmail: cfg.SupportEmail,
 		Actor: func(*http.Request) string { return cfg.AdminName },
 		Audit: a.trail, Events: a.bus,
@@ -454,6 +466,9 @@ func (a *app) closeAll() {
 	if a.qoeStore != nil {
 		a.qoeStore.Close()
 	}
+	if a.voiceStore != nil {
+		a.voiceStore.Close()
+	}
 	if a.recordsDB != nil {
 		a.recordsDB.Close()
 	}
@@ -488,7 +503,8 @@ func (a *app) openFleet(ctx context.Context, syncer *usersync.Syncer, h hooks) e
 		// call records (subscriptions, notifications, fetches, PSTN pulls,
 		// the retention purge) are River jobs of its client too; qoe's
 		// offboarding hook follows Offboard's.
-		Plugins:   []fleet.Plugin{a.bus, a.qoe},
+		// Teams Phone provisioning (operations, inventory refreshes) too.
+		Plugins:   []fleet.Plugin{a.bus, a.qoe, a.voice},
 		NoMigrate: a.cfg.NoMigrate,
 	}
 	if a.cfg.Mode == modeProduction {

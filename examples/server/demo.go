@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/voice"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -53,8 +54,8 @@ func (a *app) startFake() error {
 	a.tenant = t
 	a.fakeProvider, err = a.fake.AddProvider(m365test.ProviderOptions{
 		PublicBaseURL: a.publicURL, ClientID: demoClientID, DisplayName: a.cfg.ProviderName + " (demo provider app)",
-		DelegatedPermissions:   m365access.DefaultScopes,
-		ApplicationPermissions: append(slices.Clone(m365access.DefaultAppPermissions), "Organization.Read.All"),
+		DelegatedPermissions:   append(slices.Clone(m365access.DefaultScopes), voice.Permissions...),
+		ApplicationPermissions: append(append(slices.Clone(m365access.DefaultAppPermissions), "Organization.Read.All"), voice.Permissions...),
 	})
 	if err != nil {
 		return fmt.Errorf("demo provider app: %w", err)
