@@ -16,6 +16,8 @@ type reportJSON struct {
 	TenantID string      `json:"tenantId,omitempty"`
 	At       time.Time   `json:"at"`
 	Checks   []checkJSON `json:"checks"`
+	// Capabilities are the optional ones (Teams Phone provisioning).
+	Capabilities []m365access.Capability `json:"capabilities,omitempty"`
 }
 
 // checkJSON is one check of a validation report.
@@ -28,22 +30,23 @@ type checkJSON struct {
 
 // statusJSON is the Status resource.
 type statusJSON struct {
-	State                string         `json:"state"`
-	AuthMode             string         `json:"authMode"`
-	Account              string         `json:"account,omitempty"`
-	TenantID             string         `json:"tenantId,omitempty"`
-	ConnectedAt          *time.Time     `json:"connectedAt,omitempty"`
-	LastRefresh          *time.Time     `json:"lastRefresh,omitempty"`
-	LastValidation       *time.Time     `json:"lastValidation,omitempty"`
-	LastValidationOK     bool           `json:"lastValidationOk"`
-	LastError            *lastErrorJSON `json:"lastError,omitempty"`
-	ConsentGrantedAt     *time.Time     `json:"consentGrantedAt,omitempty"`
-	ConsentReportedAt    *time.Time     `json:"consentReportedAt,omitempty"`
-	GrantedRoles         []string       `json:"grantedRoles,omitempty"`
-	RefreshTokenDeadline *time.Time     `json:"refreshTokenDeadline,omitempty"`
-	SecretExpiresAt      *time.Time     `json:"secretExpiresAt,omitempty"`
-	CertificateExpiresAt *time.Time     `json:"certificateExpiresAt,omitempty"`
-	QoESecretExpiresAt   *time.Time     `json:"qoeSecretExpiresAt,omitempty"`
+	State                string                  `json:"state"`
+	AuthMode             string                  `json:"authMode"`
+	Account              string                  `json:"account,omitempty"`
+	TenantID             string                  `json:"tenantId,omitempty"`
+	ConnectedAt          *time.Time              `json:"connectedAt,omitempty"`
+	LastRefresh          *time.Time              `json:"lastRefresh,omitempty"`
+	LastValidation       *time.Time              `json:"lastValidation,omitempty"`
+	LastValidationOK     bool                    `json:"lastValidationOk"`
+	LastError            *lastErrorJSON          `json:"lastError,omitempty"`
+	ConsentGrantedAt     *time.Time              `json:"consentGrantedAt,omitempty"`
+	ConsentReportedAt    *time.Time              `json:"consentReportedAt,omitempty"`
+	GrantedRoles         []string                `json:"grantedRoles,omitempty"`
+	Capabilities         []m365access.Capability `json:"capabilities,omitempty"`
+	RefreshTokenDeadline *time.Time              `json:"refreshTokenDeadline,omitempty"`
+	SecretExpiresAt      *time.Time              `json:"secretExpiresAt,omitempty"`
+	CertificateExpiresAt *time.Time              `json:"certificateExpiresAt,omitempty"`
+	QoESecretExpiresAt   *time.Time              `json:"qoeSecretExpiresAt,omitempty"`
 	// QoESubscription is the call records subscription's state and
 	// expiry, with Config.QoE.
 	QoESubscription *qoeSubscriptionJSON `json:"qoeSubscription,omitempty"`
@@ -76,7 +79,7 @@ func (a *admin) validate(w http.ResponseWriter, r *http.Request, customer string
 		a.c.fail(w, r, "validate", err)
 		return
 	}
-	out := reportJSON{OK: rep.OK, AuthMode: string(rep.Mode), TenantID: rep.TenantID, At: rep.At, Checks: []checkJSON{}}
+	out := reportJSON{OK: rep.OK, AuthMode: string(rep.Mode), TenantID: rep.TenantID, At: rep.At, Checks: []checkJSON{}, Capabilities: rep.Capabilities}
 	for _, c := range rep.Checks {
 		out.Checks = append(out.Checks, checkJSON{Name: c.Name, OK: c.OK, Detail: safeText(c.Detail, 500), Action: string(c.Action)})
 	}
@@ -95,7 +98,7 @@ func (a *admin) status(w http.ResponseWriter, r *http.Request, customer string) 
 	out := statusJSON{
 		State: string(st.State), AuthMode: string(st.Mode), Account: st.Account, TenantID: st.TenantID,
 		ConnectedAt: st.ConnectedAt, LastRefresh: st.LastRefresh, LastValidation: st.LastValidation,
-		LastValidationOK: st.LastValidationOK, ConsentGrantedAt: st.ConsentGrantedAt, ConsentReportedAt: st.ConsentReportedAt, GrantedRoles: st.GrantedRoles,
+		LastValidationOK: st.LastValidationOK, ConsentGrantedAt: st.ConsentGrantedAt, ConsentReportedAt: st.ConsentReportedAt, GrantedRoles: st.GrantedRoles, Capabilities: st.Capabilities,
 		RefreshTokenDeadline: st.RefreshTokenDeadline, SecretExpiresAt: st.SecretExpiresAt,
 		CertificateExpiresAt: st.CertificateExpiresAt, QoESecretExpiresAt: st.QoESecretExpiresAt,
 	}

@@ -143,11 +143,11 @@
 //   - Settings: authMode*, certificateExpiresAt, certificateSet, certificateSha256, clientId*, clientSecretExpiresAt, clientSecretSet*, cloud, customer*, passwordSet, serviceAccount*, tenant*, tenantId, updatedAt, userFilter*, version*
 //   - SettingsUpdate: authMode, certificatePem, clientId, clientSecret, clientSecretExpiresAt, cloud, password, serviceAccount, tenant, userFilter
 //   - SignInLink: expiresAt*, url*
-//   - Status: account, authMode*, certificateExpiresAt, connectedAt, consentGrantedAt, consentReportedAt, grantedRoles, lastError, lastRefresh, lastValidation, lastValidationOk, qoeSecretExpiresAt, qoeSubscription, refreshTokenDeadline, secretExpiresAt, state*, tenantId
+//   - Status: account, authMode*, capabilities, certificateExpiresAt, connectedAt, consentGrantedAt, consentReportedAt, grantedRoles, lastError, lastRefresh, lastValidation, lastValidationOk, qoeSecretExpiresAt, qoeSubscription, refreshTokenDeadline, secretExpiresAt, state*, tenantId
 //   - SyncRun: added*, attempt, changed*, error, finishedAt, heartbeat, id*, job, progress*, removed*, requests, round, roundReason, startedAt, state*, total*, trigger, unchanged
 //   - User: accountEnabled, accountType*, city, companyName, country, department, displayName, enterpriseVoiceEnabled*, featureTypes*, givenName, id*, jobTitle, lineUri*, mail, mailNickname, mobilePhone, officeLocation, policies*, postalCode, preferredLanguage, proxyAddresses, state, streetAddress, surname, telephoneNumbers*, usageLocation, userPrincipalName*
 //   - UserPage: next, total*, users*
-//   - ValidationReport: at, authMode, checks*, ok*, tenantId
+//   - ValidationReport: at, authMode, capabilities, checks*, ok*, tenantId
 //   - WizardLink: expiresAt, invitation*, link*
 //   - UserVoice: accountEnabled, checks*, enterpriseVoiceEnabled*, licenses*, numbers*, policies*, ready*, usageLocation, user*
 //   - UserVoiceSet: category, licenses, locationId, number, numberType, policies, range

@@ -135,7 +135,8 @@ var schemas = map[string]any{
 	}),
 	"ValidationReport": obj(map[string]any{
 		"ok": boolean, "authMode": str, "tenantId": str, "at": when,
-		"checks": map[string]any{"type": "array", "items": obj(map[string]any{"name": str, "ok": boolean, "detail": str, "action": str})},
+		"checks":       map[string]any{"type": "array", "items": obj(map[string]any{"name": str, "ok": boolean, "detail": str, "action": str})},
+		"capabilities": map[string]any{"type": "array", "items": obj(map[string]any{"name": str, "permission": str, "granted": boolean, "detail": str, "action": str}, "name", "permission", "granted", "detail")},
 	}, "ok", "checks"),
 	"InvitationRequest": obj(map[string]any{"to": map[string]any{"type": "string", "description": "recipient; empty means the saved service account"}}),
 	"Invitation": obj(map[string]any{
@@ -150,6 +151,7 @@ var schemas = map[string]any{
 		"authMode": str, "account": str, "tenantId": str, "connectedAt": when, "lastRefresh": when, "lastValidation": when,
 		"lastValidationOk": boolean, "lastError": obj(map[string]any{"at": when, "op": str, "codes": map[string]any{"type": "array", "items": integer}, "graphCode": str, "action": str, "message": str}),
 		"consentGrantedAt": when, "consentReportedAt": when, "grantedRoles": map[string]any{"type": "array", "items": str}, "refreshTokenDeadline": when,
+		"capabilities":    map[string]any{"type": "array", "items": obj(map[string]any{"name": str, "permission": str, "granted": boolean, "detail": str, "action": str}, "name", "permission", "granted", "detail")},
 		"secretExpiresAt": when, "certificateExpiresAt": when, "qoeSecretExpiresAt": when, "qoeSubscription": ref("QoESubscription"),
 	}, "state", "authMode"),
 	"QoE":       obj(map[string]any{"appId": str, "clientSecretSet": boolean, "clientSecretExpiresAt": when}, "appId", "clientSecretSet"),

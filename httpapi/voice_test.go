@@ -39,6 +39,11 @@ func (e *env) waitOperation(t *testing.T, location string) operationJSON {
 func TestVoiceDoneWhen(t *testing.T) {
 	e := newVoiceEnv(t)
 	e.connect(t, "a", e.contoso)
+	rep := decode[reportJSON](t, e.do(t, "POST", "/customers/a/m365/validate", tokenA, nil), http.StatusOK)
+	require.Len(t, rep.Capabilities, 3)
+	for _, c := range rep.Capabilities {
+		assert.True(t, c.Granted, "%+v", c)
+	}
 	refreshed := decode[refreshJSON](t, e.do(t, "POST", "/customers/a/voice/numbers/refresh", tokenA, nil), http.StatusOK)
 	assert.Equal(t, 120, refreshed.Numbers)
 	rs := decode[rangesJSON](t, e.do(t, "PUT", "/customers/a/voice/ranges", tokenA, map[string]any{"ranges": []map[string]any{
@@ -126,4 +131,27 @@ func TestVoiceDoneWhen(t *testing.T) {
 	assert.Len(t, ops.Operations, 4)
 	raw, _ := json.Marshal(ops)
 	assert.NotContains(t, string(raw), "Bearer")
+}
+
+// TestVoiceWithoutPermissions: a connection without the voice permissions
+// is healthy; Validate and the status name each missing capability with
+// the permission to grant, and voice answers permission_missing with
+// grantConsent, never Graph's 403.
+func TestVoiceWithoutPermissions(t *testing.T) {
+	e := newEnv(t, nil)
+	e.connect(t, "a", e.contoso)
+	rep := decode[reportJSON](t, e.do(t, "POST", "/customers/a/m365/validate", tokenA, nil), http.StatusOK)
+	require.Len(t, rep.Capabilities, 3)
+	for _, c := range rep.Capabilities {
+		assert.False(t, c.Granted, "%+v", c)
+		assert.Equal(t, "grantConsent", string(c.Action))
+		assert.Contains(t, c.Detail, c.Permission)
+	}
+	st := decode[statusJSON](t, e.do(t, "GET", "/customers/a/m365/status", tokenA, nil), http.StatusOK)
+	assert.Len(t, st.Capabilities, 3)
+	w := e.do(t, "POST", "/customers/a/voice/numbers/refresh", tokenA, nil)
+	p := problemOf(t, w, http.StatusConflict)
+	assert.Equal(t, "permission_missing", p.Code)
+	assert.Equal(t, "grantConsent", p.Action)
+	assert.Contains(t, p.Detail, "TeamsTelephoneNumber.Read.All")
 }

@@ -72,6 +72,10 @@ type Status struct {
 	// consent.
 	ConsentGrantedAt *time.Time
 	GrantedRoles     []string
+	// Capabilities are the optional capabilities (Teams Phone
+	// provisioning) the last Validate found granted or not, each missing
+	// one with the permission to grant.
+	Capabilities []Capability
 	// ConsentReportedAt is when Entra ID's consent callback last reported
 	// admin consent as granted; while the grant propagates (State
 	// StateConsentPropagating) it is newer than ConsentGrantedAt.
@@ -117,6 +121,8 @@ type statusRecord struct {
 	GrantedRoles     []string   `json:"grantedRoles,omitempty"`
 	// ConsentReportedAt is when a consent callback reported the grant.
 	ConsentReportedAt *time.Time `json:"consentReportedAt,omitempty"`
+	// Capabilities are the optional capabilities of the last Validate.
+	Capabilities []Capability `json:"capabilities,omitempty"`
 }
 
 // propagating reports whether a consent callback reported a grant within
@@ -144,7 +150,7 @@ func (m *Manager) Status(ctx context.Context, customer string) (Status, error) {
 		ConnectedAt: st.ConnectedAt, LastRefresh: st.LastRefresh, LastValidation: st.LastValidation,
 		LastValidationOK: st.LastValidationOK, LastError: st.LastError,
 		ConsentGrantedAt: st.ConsentGrantedAt, GrantedRoles: st.GrantedRoles, ConsentReportedAt: st.ConsentReportedAt,
-		QoESecretExpiresAt: s.QoESecretExpiresAt,
+		Capabilities: st.Capabilities, QoESecretExpiresAt: s.QoESecretExpiresAt,
 	}
 	if out.State == "" {
 		out.State = StateNotConnected

@@ -34,7 +34,11 @@ type Report struct {
 	TenantID string
 	OK       bool
 	Checks   []Check
-	At       time.Time
+	// Capabilities are the optional capabilities (Teams Phone
+	// provisioning) the granted permissions allow; a missing one does not
+	// make OK false. Empty when the permissions could not be read.
+	Capabilities []Capability
+	At           time.Time
 }
 
 // Check returns the named check, if present.
@@ -160,6 +164,9 @@ func (m *Manager) validate(ctx context.Context, customer string, s *settings, mo
 		default:
 			add("permissions", true, ActionNone, "%s", perms.detail())
 		}
+		if err == nil && perms.Source == PermissionsFromDirectory {
+			r.Capabilities = capabilitiesOf(perms.Granted, mode)
+		}
 	default:
 		src := PermissionsFromGrantedScopes.describe()
 		if missing := missingScopes(m.provider.delegatedScopes(), res.GrantedScopes); len(missing) > 0 {
@@ -167,6 +174,7 @@ func (m *Manager) validate(ctx context.Context, customer string, s *settings, mo
 		} else {
 			add("permissions", true, ActionNone, "delegated permissions %s: %s", src, strings.Join(res.GrantedScopes, " "))
 		}
+		r.Capabilities = capabilitiesOf(res.GrantedScopes, mode)
 	}
 
 	// Teams Phone System configuration, which user sync joins to users.
@@ -243,6 +251,9 @@ func (m *Manager) finishReport(ctx context.Context, r *Report, tokenErr error) *
 	if err := m.updateStatus(ctx, r.Customer, func(st *statusRecord) {
 		at := r.At
 		st.LastValidation, st.LastValidationOK = &at, r.OK
+		if r.Capabilities != nil {
+			st.Capabilities = r.Capabilities
+		}
 		if r.TenantID != "" {
 			st.TenantID = r.TenantID
 		}

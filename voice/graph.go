@@ -22,9 +22,9 @@ import (
 // and delegated alike).
 const (
 	PermNumbersRead     = "TeamsTelephoneNumber.Read.All"
-	PermNumbersWrite    = "TeamsTelephoneNumber.ReadWrite.All"
-	PermPolicyAssign    = "TeamsPolicyUserAssign.ReadWrite.All"
-	PermLicenseAssign   = "LicenseAssignment.ReadWrite.All"
+	PermNumbersWrite    = m365access.PermissionVoiceNumbers
+	PermPolicyAssign    = m365access.PermissionVoicePolicies
+	PermLicenseAssign   = m365access.PermissionVoiceLicenses
 	PermTeamsUserConfig = m365access.TeamsPermission
 )
 
@@ -34,7 +34,7 @@ const (
 // ProviderConfig.AppPermissions (or the delegated scopes) of a provider
 // that provisions Teams Phone; m365access.VoicePermissions is the same
 // set.
-var Permissions = []string{PermNumbersWrite, PermPolicyAssign, PermLicenseAssign}
+var Permissions = m365access.VoicePermissions
 
 // maxGraphBody bounds a Graph answer read into memory.
 const maxGraphBody = 16 << 20
