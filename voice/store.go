@@ -62,13 +62,14 @@ func OpenSQLite(ctx context.Context, path string, opts ...migrate.Option) (*Stor
 }
 
 // OpenPostgres connects to the PostgreSQL database at dsn (a pool of at
-// most 10 connections) and migrates the tables. Close closes the pool.
-func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
+// most 10 connections) and migrates the tables (migrate.NoMigrate only
+// checks them). Close closes the pool.
+func OpenPostgres(ctx context.Context, dsn string, opts ...migrate.Option) (*Store, error) {
 	db, err := sqldb.OpenPostgres(dsn, 10)
 	if err != nil {
 		return nil, fmt.Errorf("voice: open PostgreSQL: %w", err) // never the DSN: it may hold a password
 	}
-	s, err := NewStore(ctx, db, Postgres)
+	s, err := NewStore(ctx, db, Postgres, opts...)
 	if err != nil {
 		_ = db.Close()
 		return nil, err

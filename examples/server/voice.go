@@ -16,9 +16,9 @@ import (
 func (a *app) openVoice(ctx context.Context, hc *http.Client) error {
 	var err error
 	if a.cfg.Mode == modeProduction {
-		a.voiceStore, err = voice.OpenPostgres(ctx, a.cfg.PostgresDSN)
+		a.voiceStore, err = voice.OpenPostgres(ctx, a.cfg.PostgresDSN, a.migrateOpts()...)
 	} else {
-		a.voiceStore, err = voice.OpenSQLite(ctx, filepath.Join(a.cfg.DataDir, "tenantgate.db"))
+		a.voiceStore, err = voice.OpenSQLite(ctx, filepath.Join(a.cfg.DataDir, "tenantgate.db"), a.migrateOpts()...)
 	}
 	if err != nil {
 		return fmt.Errorf("open the Teams Phone store: %w", err)
