@@ -700,3 +700,41 @@ func TestDocSendMail(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 	})
 }
+
+// TestDocUsersSearch replays the user list reference's $search examples:
+// "displayName:wa" with ConsistencyLevel: eventual and $count, word-prefix
+// matched, OR of two clauses, and the refusal without the header.
+func TestDocUsersSearch(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 30)
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID))
+	tok := appToken(t, f, f.contoso.ID)
+	upn3 := "user00003@contoso.onmicrosoft.com"
+	u3 := graphDo(t, f, "GET", "/users/"+upn3+"?$select=displayName", tok, nil)
+	require.Equal(t, http.StatusOK, u3.status)
+	name := u3.body["displayName"].(string)
+	last := name[strings.LastIndex(name, " ")+1:]
+
+	t.Run("graph/api/user-list/search on a word prefix", func(t *testing.T) {
+		q := url.QueryEscape(`"displayName:` + last[:3] + `"`)
+		gr := graphDo(t, f, "GET", "/users?$count=true&$select=displayName,userPrincipalName&$search="+q, tok, nil, "ConsistencyLevel", "eventual")
+		require.Equal(t, http.StatusOK, gr.status, "%v", gr.body)
+		found := false
+		for _, u := range values(t, gr) {
+			found = found || u["userPrincipalName"] == upn3
+			assert.Contains(t, strings.ToLower(u["displayName"].(string)), strings.ToLower(last[:3]))
+		}
+		assert.True(t, found, "%s (%q) not found by %q", upn3, name, last[:3])
+		assert.Equal(t, float64(len(values(t, gr))), gr.body["@odata.count"])
+	})
+	t.Run("graph/api/user-list/search OR", func(t *testing.T) {
+		q := url.QueryEscape(`"userPrincipalName:user00003" OR "userPrincipalName:user00004"`)
+		gr := graphDo(t, f, "GET", "/users?$select=userPrincipalName&$search="+q, tok, nil, "ConsistencyLevel", "eventual")
+		require.Equal(t, http.StatusOK, gr.status, "%v", gr.body)
+		assert.Len(t, values(t, gr), 2)
+	})
+	t.Run("graph/api/user-list/search needs ConsistencyLevel", func(t *testing.T) {
+		gr := graphDo(t, f, "GET", "/users?$search="+url.QueryEscape(`"displayName:a"`), tok, nil)
+		assert.Equal(t, http.StatusBadRequest, gr.status)
+	})
+}

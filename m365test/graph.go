@@ -377,10 +377,10 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, c *call) {
 		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: "Invalid $count value."})
 		return
 	}
-	if qv.Has("$search") {
-		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: directory.CodeUnsupportedQuery, msg: "$search is not supported by this fake."})
-		return
-	}
+	// $search: "property:value" clauses, word-prefix matched, with
+	// ConsistencyLevel: eventual (user list reference, "Use $search to
+	// get users with display names that contain the letters 'wa'").
+	q.Search = qv.Get("$search")
 	if !s.opts.NoQueryLimits && q.Filter != "" && q.SkipToken == "" {
 		// Graph's query-size limits, judged on the first page's request
 		// (a next link is Graph's own URL).

@@ -33,6 +33,10 @@ type Query struct {
 	// ConsistencyEventual is the request header ConsistencyLevel: eventual.
 	// Together with Count it makes the request an advanced query.
 	ConsistencyEventual bool
+	// Search is $search ("" none): "property:value" clauses joined by AND
+	// or OR, matched on word prefixes. It needs ConsistencyEventual, as
+	// Graph's $search on directory objects does.
+	Search string
 	// OrderBy is $orderby: "", or "displayName" or "userPrincipalName",
 	// optionally followed by " asc" or " desc".
 	OrderBy string
@@ -129,11 +133,31 @@ func (d *Directory) Query(q Query) (Result, error) {
 		return Result{}, badRequest(CodeUnsupportedQuery, "Sorting not supported for current query.")
 	}
 
+	var srch *search
+	if q.Search != "" {
+		if !q.ConsistencyEventual {
+			return Result{}, badRequest(CodeRequestBadRequest, "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'")
+		}
+		if srch, err = parseSearch(q.Search); err != nil {
+			return Result{}, err
+		}
+	}
 	ov := d.ov.Load()
 	if q.ConsistencyEventual && !q.IndexAsOf.IsZero() {
 		ov = d.asOf(q.IndexAsOf)
 	}
-	bind := binding(expr.String(), desc, sortKey, advanced)
+	var g gen
+	match := func(pos int) bool {
+		if !d.matchAt(ov, expr, pos, &g) {
+			return false
+		}
+		if srch == nil {
+			return true
+		}
+		u := d.userAtPos(ov, pos)
+		return srch.match(&u)
+	}
+	bind := binding(expr.String()+"\x00"+q.Search, desc, sortKey, advanced)
 	start, count := 0, -1
 	if q.SkipToken != "" {
 		t, ok := d.decodeToken(q.SkipToken)
@@ -145,7 +169,16 @@ func (d *Directory) Query(q Query) (Result, error) {
 		}
 		start, count = t.pos, t.count
 	} else if advanced {
-		count = d.count(ov, expr)
+		if srch == nil {
+			count = d.count(ov, expr)
+		} else {
+			count = 0
+			for pos := range positionsOf(d.n, ov) {
+				if match(pos) {
+					count++
+				}
+			}
+		}
 	}
 
 	total := positionsOf(d.n, ov)
@@ -154,14 +187,13 @@ func (d *Directory) Query(q Query) (Result, error) {
 	for i, p := range sel {
 		res.Select[i] = propName(p)
 	}
-	var g gen
 	k := start
 	for ; k < total; k++ {
 		pos := k
 		if desc {
 			pos = total - 1 - k
 		}
-		if !d.matchAt(ov, expr, pos, &g) {
+		if !match(pos) {
 			continue
 		}
 		if len(res.Users) == top {
