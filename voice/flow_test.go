@@ -186,7 +186,7 @@ func TestPermissionMissing(t *testing.T) {
 	require.True(t, ok, "%v", err)
 	assert.Equal(t, CodePermissionMissing, e.Code)
 	assert.Equal(t, ActionGrantConsent, e.Action)
-	assert.Equal(t, []string{PermNumbersRead}, e.Permissions)
+	assert.Equal(t, []string{permNumbersRead}, e.Permissions)
 	assert.NotContains(t, e.Error(), "Missing role permissions", "Microsoft's 403 text is not the message")
 	v, err := s.Voice(ctx, "c", "user00003@contoso.test")
 	require.NoError(t, err)

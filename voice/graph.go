@@ -18,14 +18,14 @@ import (
 	"github.com/tenantgate/tenantgate/m365access"
 )
 
-// The Graph permissions each provisioning capability needs (application
+// The Graph permissions each provisioning step needs (application
 // and delegated alike).
 const (
-	PermNumbersRead     = "TeamsTelephoneNumber.Read.All"
-	PermNumbersWrite    = m365access.PermissionVoiceNumbers
-	PermPolicyAssign    = m365access.PermissionVoicePolicies
-	PermLicenseAssign   = m365access.PermissionVoiceLicenses
-	PermTeamsUserConfig = m365access.TeamsPermission
+	permNumbersRead     = "TeamsTelephoneNumber.Read.All"
+	permNumbersWrite    = m365access.PermissionVoiceNumbers
+	permPolicyAssign    = m365access.PermissionVoicePolicies
+	permLicenseAssign   = m365access.PermissionVoiceLicenses
+	permTeamsUserConfig = m365access.TeamsPermission
 )
 
 // Permissions is the set of Graph permissions voice uses beyond the
@@ -237,7 +237,7 @@ func (g *graph) listNumbers(ctx context.Context, filter string, fn func([]graphN
 			Value    []graphNumber `json:"value"`
 			NextLink string        `json:"@odata.nextLink"`
 		}
-		if _, err := g.do(ctx, "list telephone numbers", PermNumbersRead, http.MethodGet, next, nil, &page); err != nil {
+		if _, err := g.do(ctx, "list telephone numbers", permNumbersRead, http.MethodGet, next, nil, &page); err != nil {
 			return err
 		}
 		if err := fn(page.Value); err != nil {
@@ -288,7 +288,7 @@ func (g *graph) userNumbers(ctx context.Context, id string) ([]graphNumber, erro
 // numberAction posts assignNumber or unassignNumber and returns the
 // operation's Location (and Retry-After, when sent).
 func (g *graph) numberAction(ctx context.Context, action string, body any) (string, time.Duration, error) {
-	r, err := g.do(ctx, action, PermNumbersWrite, http.MethodPost, g.url(numbersPath+"/"+action), body, nil)
+	r, err := g.do(ctx, action, permNumbersWrite, http.MethodPost, g.url(numbersPath+"/"+action), body, nil)
 	if err != nil {
 		return "", 0, err
 	}
@@ -328,7 +328,7 @@ func (o numberOperation) detail() string {
 
 func (g *graph) operation(ctx context.Context, location string) (numberOperation, time.Duration, error) {
 	var op numberOperation
-	r, err := g.do(ctx, "follow a telephone number operation", PermNumbersRead, http.MethodGet, location, nil, &op)
+	r, err := g.do(ctx, "follow a telephone number operation", permNumbersRead, http.MethodGet, location, nil, &op)
 	return op, r.retry, err
 }
 
@@ -391,7 +391,7 @@ func (c teamsConfig) policy(t string) (name string, direct bool) {
 
 func (g *graph) teamsConfig(ctx context.Context, id string) (teamsConfig, bool, error) {
 	var c teamsConfig
-	_, err := g.do(ctx, "read a Teams user configuration", PermTeamsUserConfig, http.MethodGet,
+	_, err := g.do(ctx, "read a Teams user configuration", permTeamsUserConfig, http.MethodGet,
 		g.url("/admin/teams/userConfigurations/"+url.PathEscape(id)), nil, &c)
 	if graphStatus(err) == http.StatusNotFound {
 		return teamsConfig{}, false, nil
@@ -432,7 +432,7 @@ func (g *graph) skus(ctx context.Context) ([]sku, error) {
 	var page struct {
 		Value []sku `json:"value"`
 	}
-	_, err := g.do(ctx, "read the subscribed SKUs", PermLicenseAssign, http.MethodGet,
+	_, err := g.do(ctx, "read the subscribed SKUs", permLicenseAssign, http.MethodGet,
 		g.url("/subscribedSkus?$select=skuId,skuPartNumber,consumedUnits,prepaidUnits,servicePlans"), nil, &page)
 	return page.Value, err
 }
@@ -450,7 +450,7 @@ func (g *graph) assignLicense(ctx context.Context, userID string, add, remove []
 		body.Add = append(body.Add, addLicense{SkuID: id, DisabledPlans: []string{}})
 	}
 	body.Remove = append(body.Remove, remove...)
-	_, err := g.do(ctx, "assign licenses", PermLicenseAssign, http.MethodPost, g.url("/users/"+url.PathEscape(userID)+"/assignLicense"), body, nil)
+	_, err := g.do(ctx, "assign licenses", permLicenseAssign, http.MethodPost, g.url("/users/"+url.PathEscape(userID)+"/assignLicense"), body, nil)
 	return err
 }
 
@@ -464,7 +464,7 @@ func (g *graph) policyID(ctx context.Context, policyType, name string) (string, 
 		} `json:"value"`
 	}
 	path := "/admin/teams/policy/getPolicyId(type=" + odataString(policyType) + ",name=" + odataString(name) + ")"
-	_, err := g.do(ctx, "resolve a policy name", PermPolicyAssign, http.MethodGet, g.url(escapePath(path)), nil, &page)
+	_, err := g.do(ctx, "resolve a policy name", permPolicyAssign, http.MethodGet, g.url(escapePath(path)), nil, &page)
 	switch {
 	case graphStatus(err) == http.StatusNotFound:
 		return "", false, nil
@@ -500,7 +500,7 @@ func (g *graph) assignPolicies(ctx context.Context, action string, pairs []polic
 	if len(pairs) == 0 {
 		return nil
 	}
-	_, err := g.do(ctx, action+" policies", PermPolicyAssign, http.MethodPost,
+	_, err := g.do(ctx, action+" policies", permPolicyAssign, http.MethodPost,
 		g.url("/admin/teams/policy/userAssignments/"+action), map[string]any{"value": pairs}, nil)
 	if graphStatus(err) == http.StatusBadRequest {
 		types := make([]string, len(pairs))
