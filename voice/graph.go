@@ -113,6 +113,9 @@ func (g *graph) do(ctx context.Context, op, perm, method, rawURL string, body, o
 		return response{}, fmt.Errorf("voice: %s for customer %q: %w", op, g.customer, err)
 	}
 	g.s.stats.requests.Add(1)
+	if method != http.MethodGet {
+		g.s.stats.writes.Add(1)
+	}
 	resp, err := g.s.http.Load().Do(req)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -101,7 +101,7 @@ type Service struct {
 	mu       sync.Mutex
 	policies map[string]policyEntry // customer \x00 type \x00 lower(name)
 
-	stats struct{ requests, polls atomic.Int64 }
+	stats struct{ requests, writes, polls atomic.Int64 }
 }
 
 type inserterBox struct{ fleet.Inserter }
@@ -187,13 +187,14 @@ func isNil(v any) bool {
 // Stats are the Service's counters since it started.
 type Stats struct {
 	// GraphRequests counts the requests sent to Graph (retries inside the
-	// pipeline count once); Polls those that followed a number operation.
-	GraphRequests, Polls int64
+	// pipeline count once); Writes those that change something (POSTs);
+	// Polls those that followed a number operation.
+	GraphRequests, Writes, Polls int64
 }
 
 // Stats returns the counters.
 func (s *Service) Stats() Stats {
-	return Stats{GraphRequests: s.stats.requests.Load(), Polls: s.stats.polls.Load()}
+	return Stats{GraphRequests: s.stats.requests.Load(), Writes: s.stats.writes.Load(), Polls: s.stats.polls.Load()}
 }
 
 var errNoInserter = errors.New("voice: no job inserter yet: plug the Service into the fleet (fleet.Config.Plugins) or call UseInserter")
