@@ -91,16 +91,48 @@ func (t *Tenant) VoiceLog() []VoiceEvent {
 	defer t.voice.mu.RUnlock()
 	out := make([]VoiceEvent, len(t.voice.log))
 	for i, e := range t.voice.log {
-		e.AddedSkus, e.RemovedSkus = slices.Clone(e.AddedSkus), slices.Clone(e.RemovedSkus)
-		out[i] = e
+		out[i] = *e
+		out[i].AddedSkus, out[i].RemovedSkus = slices.Clone(e.AddedSkus), slices.Clone(e.RemovedSkus)
 	}
 	return out
 }
 
-// logLocked appends e; vs.mu is held for writing. It returns e's index.
-func (vs *voiceState) logLocked(e VoiceEvent) int {
-	vs.log = append(vs.log, e)
-	return len(vs.log) - 1
+// Bounds of what a tenant keeps for a long-running fake (a demo portal):
+// the newest maxVoiceLog events of VoiceLog and maxOperations operations
+// (settled ones are forgotten first; Graph documents no retention).
+const (
+	maxVoiceLog   = 10_000
+	maxOperations = 10_000
+)
+
+// logLocked appends e and returns it, for an operation to fill in its
+// outcome; vs.mu is held for writing.
+func (vs *voiceState) logLocked(e VoiceEvent) *VoiceEvent {
+	vs.log = append(vs.log, &e)
+	if len(vs.log) > 2*maxVoiceLog {
+		vs.log = append([]*VoiceEvent(nil), vs.log[len(vs.log)-maxVoiceLog:]...)
+	}
+	return &e
+}
+
+// addOpLocked stores op and forgets the oldest settled operations past
+// maxOperations; vs.mu is held for writing.
+func (vs *voiceState) addOpLocked(op *numberOp) {
+	vs.ops[op.id] = op
+	vs.pending++
+	vs.opOrder = append(vs.opOrder, op.id)
+	if len(vs.opOrder) <= 2*maxOperations {
+		return
+	}
+	keep := vs.opOrder[:0:0]
+	for j, id := range vs.opOrder {
+		if o := vs.ops[id]; o.settled && len(vs.opOrder)-j > maxOperations {
+			delete(vs.ops, id)
+			continue
+		}
+		keep = append(keep, id)
+	}
+	vs.opOrder = keep
 }
 
 // numberOp is one assignNumber or unassignNumber long-running operation.
@@ -115,7 +147,7 @@ type numberOp struct {
 	numType  string
 	category string
 	location string
-	logIdx   int
+	ev       *VoiceEvent // its VoiceLog entry
 	settled  bool
 	status   string // when settled
 	detail   string
@@ -262,9 +294,8 @@ func (s *Server) handleNumberAction(w http.ResponseWriter, r *http.Request, c *c
 	}
 	op.runAt, op.doneAt = now.Add(d/3), now.Add(d)
 	vs.mu.Lock()
-	vs.ops[op.id] = op
-	vs.pending++
-	op.logIdx = vs.logLocked(VoiceEvent{Time: now, Kind: action, UserID: op.target, TelephoneNumber: op.tel,
+	vs.addOpLocked(op)
+	op.ev = vs.logLocked(VoiceEvent{Time: now, Kind: action, UserID: op.target, TelephoneNumber: op.tel,
 		OperationID: op.id, Status: "notStarted"})
 	if d == 0 {
 		t.settleLocked(op, now)
@@ -325,7 +356,7 @@ func (t *Tenant) settleLocked(op *numberOp, at time.Time) {
 		op.status, op.detail = "failed", fmt.Sprintf(format, args...)
 	}
 	defer func() {
-		vs.log[op.logIdx].Status, vs.log[op.logIdx].Detail = op.status, op.detail
+		op.ev.Status, op.ev.Detail = op.status, op.detail
 	}()
 	if vs.cfg.NumbersUnavailable {
 		fail(detailUnavailable)

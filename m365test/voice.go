@@ -26,8 +26,9 @@ type voiceState struct {
 	guests  map[int]bool       // users added by AddGuest: no licenses
 	prepaid [numSkus]int       // enabled units per SKU; 0: not subscribed
 	ops     map[string]*numberOp
-	pending int // operations not yet settled
-	log     []VoiceEvent
+	pending int           // operations not yet settled
+	log     []*VoiceEvent // oldest first, at most maxVoiceLog
+	opOrder []string      // operation IDs, oldest first
 	cfg     VoiceControls
 	locIDs  [10]string // emergency location IDs by location (demoCities)
 	// propDelay is Options.TeamsPropagationDelay.
