@@ -80,6 +80,7 @@
 //	GET    /customers/{customer}/users/sync              -                 200 SyncRun
 //	DELETE /customers/{customer}/users/sync              -                 202 SyncRun
 //	GET    /customers/{customer}/users                   -                 200 UserPage
+//	GET    /customers/{customer}/users/scope-preview     -                 200 ScopePreview
 //	GET    /customers/{customer}/qoe/summary             -                 200 QoESummary
 //	GET    /customers/{customer}/qoe/calls               -                 200 QoECallPage
 //	GET    /customers/{customer}/qoe/pstn                -                 200 QoEPSTN
@@ -104,7 +105,12 @@
 // GET /customers/{customer}/users takes limit (1 to 1000, default 100),
 // after (the next cursor of the previous page) and filter (a user filter
 // in the sync's language, Teams attributes included, evaluated on the
-// stored users; total then counts the matching ones). Each User carries
+// stored users; total then counts the matching ones) and q (search text:
+// name, UPN or mail containing it, or a phone number containing its
+// digits). Searching never changes the sync scope; GET
+// /customers/{customer}/users/scope-preview?userFilter=... says how many
+// synced users the next sync would remove under a new scope (and whether
+// that is more than a tenth, for a person to confirm) without saving it. Each User carries
 // its Teams Phone System fields: lineUri (tel: and the primary number, or
 // null), enterpriseVoiceEnabled, accountType, featureTypes,
 // telephoneNumbers ({number, category}) and policies (policy type to
@@ -141,6 +147,7 @@
 //   - QoESummary: calls*, days*, poorByReason*, poorCalls*, poorRate*, subscription*
 //   - QoEValidationReport: checks*, ok*, subscription*
 //   - Settings: authMode*, certificateExpiresAt, certificateSet, certificateSha256, clientId*, clientSecretExpiresAt, clientSecretSet*, cloud, customer*, passwordSet, serviceAccount*, tenant*, tenantId, updatedAt, userFilter*, version*
+//   - ScopePreview: addedKnown*, confirmRemoval*, keep*, remove*, removeSample*, total*, userFilter*
 //   - SettingsUpdate: authMode, certificatePem, clientId, clientSecret, clientSecretExpiresAt, cloud, password, serviceAccount, tenant, userFilter
 //   - SignInLink: expiresAt*, url*
 //   - Status: account, authMode*, capabilities, certificateExpiresAt, connectedAt, consentGrantedAt, consentReportedAt, grantedRoles, lastError, lastRefresh, lastValidation, lastValidationOk, qoeSecretExpiresAt, qoeSubscription, refreshTokenDeadline, secretExpiresAt, state*, tenantId

@@ -133,6 +133,10 @@ var schemas = map[string]any{
 		"clientSecretExpiresAt": when, "certificatePem": writeOnly("certificate and unencrypted private key, PEM"),
 		"password": writeOnly("legacy password mode only; deprecated"), "userFilter": str,
 	}),
+	"ScopePreview": obj(map[string]any{
+		"userFilter": str, "total": integer, "keep": integer, "remove": integer,
+		"removeSample": map[string]any{"type": "array", "items": str}, "confirmRemoval": boolean, "addedKnown": boolean,
+	}, "userFilter", "total", "keep", "remove", "removeSample", "confirmRemoval", "addedKnown"),
 	"ValidationReport": obj(map[string]any{
 		"ok": boolean, "authMode": str, "tenantId": str, "at": when,
 		"checks":       map[string]any{"type": "array", "items": obj(map[string]any{"name": str, "ok": boolean, "detail": str, "action": str})},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/tenantgate/tenantgate/usersync"
 	"github.com/tenantgate/tenantgate/usersync/filter"
@@ -114,6 +115,10 @@ func (a *admin) listUsers(w http.ResponseWriter, r *http.Request, customer strin
 		}
 		opts.Match = func(u *usersync.User) bool { return plan.Match(u) }
 	}
+	if text := strings.TrimSpace(q.Get("q")); text != "" {
+		byFilter := opts.Match
+		opts.Match = func(u *usersync.User) bool { return (byFilter == nil || byFilter(u)) && searchMatch(u, text) }
+	}
 	page, err := a.c.Users.List(r.Context(), customer, opts)
 	if errors.Is(err, sqlsink.ErrBadCursor) {
 		writeProblem(w, Problem{Status: http.StatusBadRequest, Code: codeBadCursor, Detail: "after must be the next cursor of a previous page",
@@ -138,5 +143,119 @@ func (a *admin) listUsers(w http.ResponseWriter, r *http.Request, customer strin
 	for i := range page.Users {
 		out.Users[i] = userOf(&page.Users[i])
 	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// searchMatch reports whether a user's name, UPN, mail or a phone number
+// contains text, case-insensitively; for numbers, digits are compared
+// without spaces, dashes or the tel: prefix.
+func searchMatch(u *usersync.User, text string) bool {
+	t := strings.ToLower(text)
+	for _, v := range []string{u.UserPrincipalName, u.DisplayName, u.Mail, u.GivenName + " " + u.Surname} {
+		if strings.Contains(strings.ToLower(v), t) {
+			return true
+		}
+	}
+	digits := phoneDigits(text)
+	if digits == "" || u.Teams == nil {
+		return false
+	}
+	for _, n := range append([]string{u.Teams.LineURI(), u.MobilePhone}, numbersOf(u.Teams)...) {
+		if n != "" && strings.Contains(phoneDigits(n), digits) {
+			return true
+		}
+	}
+	return false
+}
+
+func numbersOf(t *usersync.TeamsConfig) []string {
+	out := make([]string, 0, len(t.TelephoneNumbers))
+	for _, n := range t.TelephoneNumbers {
+		out = append(out, n.Number)
+	}
+	return out
+}
+
+// phoneDigits keeps the digits of a phone number ("" when text has
+// letters other than a tel: prefix, or fewer than 3 digits).
+func phoneDigits(text string) string {
+	text = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(text)), "tel:")
+	var b strings.Builder
+	for _, r := range text {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '+' || r == ' ' || r == '-' || r == '(' || r == ')' || r == '.':
+		default:
+			return ""
+		}
+	}
+	if b.Len() < 3 {
+		return ""
+	}
+	return b.String()
+}
+
+// scopePreviewJSON is the ScopePreview resource: what saving userFilter
+// as the sync scope would do to the synced users at the next sync.
+type scopePreviewJSON struct {
+	UserFilter string `json:"userFilter"`
+	// Total is the number of synced users now.
+	Total int `json:"total"`
+	// Keep are those the new scope still matches; Remove those the next
+	// sync removes.
+	Keep   int `json:"keep"`
+	Remove int `json:"remove"`
+	// RemoveSample names up to 10 of the users the next sync removes.
+	RemoveSample []string `json:"removeSample"`
+	// ConfirmRemoval is true when the next sync would remove more than a
+	// tenth of the synced users: a person should confirm the new scope.
+	ConfirmRemoval bool `json:"confirmRemoval"`
+	// AddedKnown is false: users outside the current scope are not
+	// stored, so those the new scope adds are counted by the next sync.
+	AddedKnown bool `json:"addedKnown"`
+}
+
+// previewScope is GET /customers/{customer}/users/scope-preview: what the
+// next sync would remove if userFilter were the sync scope. It changes
+// nothing.
+func (a *admin) previewScope(w http.ResponseWriter, r *http.Request, customer string) {
+	if a.c.Users == nil {
+		writeProblem(w, Problem{Status: http.StatusNotImplemented, Code: codeNotImplemented, Detail: "the synced users are not configured"})
+		return
+	}
+	userFilter := r.URL.Query().Get("userFilter")
+	plan, err := filter.Compile(userFilter)
+	if err != nil {
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: codeValidation, Detail: "some fields are invalid",
+			Action: "fixFilter", Fields: []FieldError{{Field: "userFilter", Code: "invalid", Message: safeText(err.Error(), 300)}}})
+		return
+	}
+	total, err := a.c.Users.Count(r.Context(), customer)
+	if err != nil {
+		a.c.fail(w, r, "count users", err)
+		return
+	}
+	out := scopePreviewJSON{UserFilter: userFilter, Total: total, RemoveSample: []string{}}
+	opts := sqlsink.ListOptions{Limit: sqlsink.MaxPageSize, Match: func(u *usersync.User) bool { return !plan.Match(u) }}
+	for {
+		page, err := a.c.Users.List(r.Context(), customer, opts)
+		if err != nil {
+			a.c.fail(w, r, "list users", err)
+			return
+		}
+		for i := range page.Users {
+			if len(out.RemoveSample) < 10 {
+				out.RemoveSample = append(out.RemoveSample, page.Users[i].UserPrincipalName)
+			}
+		}
+		out.Remove += len(page.Users)
+		if page.Next == "" {
+			break
+		}
+		opts.After = page.Next
+	}
+	out.Keep = total - out.Remove
+	out.ConfirmRemoval = out.Remove*10 > total
 	writeJSON(w, http.StatusOK, out)
 }

@@ -326,7 +326,12 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(css(`#validate-result[data-ok="true"]`)),
 	)
 	step("sync Italy",
+		// The scope is previewed, then saved, then synced: three steps.
 		chromedp.SetValue(css(`#user-filter`), "UsageLocation -eq 'IT'"),
+		chromedp.Click(css(`#scope-preview`)),
+		chromedp.WaitVisible(css(`#scope-review`)),
+		chromedp.Click(css(`#scope-save`)),
+		chromedp.WaitNotVisible(css(`#scope-review`)),
 		chromedp.Click(css(`#sync`)),
 		chromedp.WaitVisible(css(`#sync-state[data-state="succeeded"]`)),
 		chromedp.WaitVisible(css(`#users-total[data-total="5000"]`)),
@@ -408,17 +413,19 @@ func TestBrowser(t *testing.T) {
 
 	// The other controls of the settings screen.
 	var msg, wizardLink string
+	var filterInvalid chromedp.AttributeResult
 	var qoeAttrs map[string]string
-	step("a filter that cannot be used is refused",
+	step("a filter that cannot be used is refused under its field",
 		chromedp.Navigate(d.base+"/"),
 		chromedp.WaitVisible(css(`#status-state[data-state="connected"]`)),
 		chromedp.SetValue(css(`#user-filter`), "UsageLocation -eq"),
-		chromedp.Click(css(`#sync`)),
-		chromedp.WaitVisible(css(`#message.error`)),
-		into(&msg, chromedp.Text(css(`#message`))),
+		chromedp.Click(css(`#scope-preview`)),
+		chromedp.WaitVisible(css(`#user-filter-error`)),
+		into(&msg, chromedp.Text(css(`#user-filter-error`))),
+		into(&filterInvalid, chromedp.AttributeValue(css(`#user-filter`), "aria-invalid")),
 	)
-	if !strings.Contains(msg, "userFilter") {
-		t.Errorf("bad filter message %q does not name userFilter", msg)
+	if msg == "" || filterInvalid.Value != "true" {
+		t.Errorf("bad filter: message %q, aria-invalid %q", msg, filterInvalid.Value)
 	}
 	step("save QoE settings",
 		chromedp.SetValue(css(`#qoe-app-id`), "3f2e1d0c-0000-4000-8000-000000000e01"),
@@ -510,29 +517,57 @@ func TestBrowser(t *testing.T) {
 
 	// A Teams filter: Italy's voice users, with their line URI and
 	// policies in the table; then the filter box narrows the stored list.
-	var teamsTotal, teamsRow, listed, listedRow string
+	var teamsTotal, teamsRow, listed, listedRow, scopeSummary, scopeAfter string
+	var saveDisabled bool
 	step("sync Italian voice users",
 		chromedp.Navigate(d.base+"/"),
 		chromedp.WaitVisible(css(`#status-state[data-state="connected"]`)),
 		chromedp.SetValue(css(`#user-filter`), "UsageLocation -eq 'IT' -and EnterpriseVoiceEnabled -eq $true"),
+		chromedp.Click(css(`#scope-preview`)),
+		// 3,334 of the 5,000 synced users would go: more than a tenth,
+		// so saving waits for the confirmation.
+		chromedp.WaitVisible(css(`#scope-confirm-row`)),
+		into(&scopeSummary, chromedp.Text(css(`#scope-summary`))),
+		into(&saveDisabled, chromedp.Evaluate[bool](`document.getElementById("scope-save").disabled`)),
+		chromedp.ScrollIntoView(css(`#scope-review`)),
+		screenshot("26-scope-preview"),
+		chromedp.Click(css(`#scope-confirm`)),
+		chromedp.Click(css(`#scope-save`)),
+		chromedp.WaitNotVisible(css(`#scope-review`)),
 		chromedp.Click(css(`#sync`)),
 		chromedp.WaitVisible(css(`#users-total[data-total="1666"]`)),
 		into(&teamsTotal, chromedp.Text(css(`#users-total`))),
 		into(&teamsRow, chromedp.Text(css(`#users tbody tr`))),
 		screenshot("08b-teams-sync"),
 	)
+	if !strings.Contains(scopeSummary, "removes 3,334 of the 5,000") || !saveDisabled {
+		t.Errorf("scope preview %q, save disabled before confirming %v", scopeSummary, saveDisabled)
+	}
 	if teamsTotal != "1,666" || !strings.Contains(teamsRow, "tel:+3902") || !strings.Contains(teamsRow, "VRP-IT") || !strings.Contains(teamsRow, "DP-IT") {
 		t.Errorf("Teams sync shows %q, first row %q; want 1,666 users with line URI, VRP-IT and DP-IT", teamsTotal, teamsRow)
 	}
-	step("filter the stored list",
-		chromedp.SetValue(css(`#user-filter`), "LineUri -eq 'tel:+39020000024'"),
-		chromedp.Click(css(`#filter-list`)),
+	// Searching (filter language or plain text, Enter) narrows the list
+	// and never touches the sync scope.
+	step("search the stored list",
+		chromedp.SetValue(css(`#user-search`), "LineUri -eq 'tel:+39020000024'"),
+		chromedp.SendKeys(css(`#user-search`), "\r"),
 		chromedp.WaitVisible(css(`#users-total[data-total="1"]`)),
 		into(&listed, chromedp.Text(css(`#users-total-label`))),
 		into(&listedRow, chromedp.Text(css(`#users tbody tr`))),
 		screenshot("08c-teams-filtered"),
+		chromedp.SetValue(css(`#user-search`), "user00024@"),
+		chromedp.Click(css(`#search`)),
+		chromedp.WaitVisible(css(`#users-total-label`)),
+		chromedp.Poll[chromedp.Void](`document.getElementById("users-total-label").textContent.includes("user00024@")`, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.WaitVisible(css(`#users-total[data-total="1"]`)),
+		into(&scopeAfter, chromedp.Value(css(`#user-filter`))),
 	)
 	if !strings.Contains(listed, "LineUri") || !strings.Contains(listedRow, "user00024@") || !strings.Contains(listedRow, "tel:+39020000024") {
 		t.Errorf("filtered list %q, row %q; want user 00024 only", listed, listedRow)
+	}
+	var saved map[string]any
+	d.api(t, "GET", "/api/customers/contoso/m365", "", http.StatusOK, &saved)
+	if saved["userFilter"] != "UsageLocation -eq 'IT' -and EnterpriseVoiceEnabled -eq $true" || scopeAfter != saved["userFilter"] {
+		t.Errorf("searching changed the sync scope: saved %q, field %q", saved["userFilter"], scopeAfter)
 	}
 }

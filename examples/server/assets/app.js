@@ -10,7 +10,8 @@
   let settingsVersion = 0;
   let savedFilter = "";
   let usersCursor = "";
-  let listFilter = ""; // the filter the users table shows, "" for every synced user
+  let listSearch = ""; // the search the users table shows, "" for every synced user
+  let pendingScope = null; // the previewed scope awaiting Save
 
   const actions = {
     reInvite: "Send a new invitation (Send Invitation or Refresh Token Now).",
@@ -125,7 +126,7 @@
     $("client-secret").placeholder = s.clientSecretSet ? "(set; type to replace)" : "";
     $("client-secret-hint").textContent = s.clientSecretExpiresAt ? "Expires " + fmtTime(s.clientSecretExpiresAt) : "";
     savedFilter = s.userFilter || "";
-    if (document.activeElement !== $("user-filter")) $("user-filter").value = savedFilter;
+    if (document.activeElement !== $("user-filter") && pendingScope === null) $("user-filter").value = savedFilter;
     showMode();
   }
 
@@ -378,58 +379,141 @@
     }
   }
 
-  async function sync(ev) {
-    ev.preventDefault();
+  // fieldError shows an error under its input (aria-invalid,
+  // aria-describedby), where the action happened; "" clears it.
+  function fieldError(inputId, text) {
+    const input = $(inputId);
+    const p = $(inputId + "-error");
+    p.textContent = text;
+    p.hidden = !text;
+    if (text) {
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", inputId + "-error");
+    } else {
+      input.removeAttribute("aria-invalid");
+      input.removeAttribute("aria-describedby");
+    }
+  }
+
+  function problemText(e) {
+    const p = e.problem || {};
+    const f = (p.fields || [])[0];
+    return f ? f.message : (p.detail || p.title || e.message);
+  }
+
+  // sync runs a sync of the saved scope; it never changes the scope.
+  async function sync() {
     const button = $("sync");
     busy(button, true);
     await run("Sync", async () => {
-      const text = $("user-filter").value.trim();
-      if (text !== savedFilter) {
-        const r = await call("PUT", "/m365", { userFilter: text }, settingsVersion ? { "If-Match": '"' + settingsVersion + '"' } : {});
-        fillSettings(r.data);
-      }
       const r = await call("POST", "/users/sync");
       showRun(r.data);
       const done = await pollSync();
-      listFilter = "";
       await loadUsers("");
       if (done && done.state === "succeeded") show("ok", "Sync finished: " + fmtNumber(done.total) + " users.");
     });
     busy(button, false);
   }
 
-  async function loadUsers(after) {
-    await run("Listing the users", async () => {
-      const q = "?limit=50" + (after ? "&after=" + encodeURIComponent(after) : "") +
-        (listFilter ? "&filter=" + encodeURIComponent(listFilter) : "");
-      let r;
-      try {
-        r = await call("GET", "/users" + q);
-      } catch (e) {
-        if (e instanceof APIError && e.status === 501) return;
-        throw e;
-      }
-      const page = r.data;
-      const total = $("users-total");
-      total.textContent = fmtNumber(page.total);
-      total.dataset.total = String(page.total);
-      $("users-total-label").textContent = listFilter ? "synced users match " + listFilter : "synced users";
-      const body = $("users").tBodies[0];
-      body.replaceChildren();
-      for (const u of page.users) {
-        const tr = body.insertRow();
-        const pol = u.policies || {};
-        for (const v of [u.userPrincipalName, u.displayName, u.department, u.jobTitle, u.city, u.usageLocation, u.accountEnabled ? "yes" : "no",
-          u.lineUri, u.enterpriseVoiceEnabled ? "yes" : "no", pol.OnlineVoiceRoutingPolicy, pol.TenantDialPlan]) {
-          tr.insertCell().textContent = v || "";
-        }
-      }
-      usersCursor = page.next || "";
-      $("users-next").disabled = !usersCursor;
-      $("users-first").disabled = !after;
-    });
+  // previewScope shows what the next sync would remove under the typed
+  // scope; saving it is a second, explicit step, confirmed when more than
+  // a tenth of the synced users would go.
+  async function previewScope(ev) {
+    ev.preventDefault();
+    fieldError("user-filter", "");
+    const text = $("user-filter").value.trim();
+    if (text === savedFilter) {
+      $("scope-review").hidden = true;
+      pendingScope = null;
+      fieldError("user-filter", "This is the saved scope already.");
+      return;
+    }
+    try {
+      const r = await call("GET", "/users/scope-preview?userFilter=" + encodeURIComponent(text));
+      const p = r.data;
+      pendingScope = text;
+      $("scope-summary").textContent = "With this scope the next sync keeps " + fmtNumber(p.keep) + " and removes " +
+        fmtNumber(p.remove) + " of the " + fmtNumber(p.total) + " synced users. Users it matches outside the current scope are added by that sync (they are counted when it reads them from Microsoft).";
+      $("scope-sample").textContent = p.removeSample.length ? "Removed, for example: " + p.removeSample.join(", ") + (p.remove > p.removeSample.length ? ", \u2026" : "") : "";
+      $("scope-confirm-row").hidden = !p.confirmRemoval;
+      $("scope-confirm").checked = false;
+      $("scope-confirm-text").textContent = "Yes, remove " + fmtNumber(p.remove) + " synced users at the next sync";
+      $("scope-save").disabled = p.confirmRemoval;
+      $("scope-review").hidden = false;
+    } catch (e) {
+      if (!(e instanceof APIError)) throw e;
+      fieldError("user-filter", problemText(e));
+    }
   }
 
+  async function saveScope() {
+    if (pendingScope === null) return;
+    try {
+      const r = await call("PUT", "/m365", { userFilter: pendingScope }, settingsVersion ? { "If-Match": '"' + settingsVersion + '"' } : {});
+      pendingScope = null;
+      fillSettings(r.data);
+      $("scope-review").hidden = true;
+      show("ok", "Sync scope saved; the next sync applies it (Sync now to apply it at once).");
+    } catch (e) {
+      if (!(e instanceof APIError)) throw e;
+      fieldError("user-filter", problemText(e));
+    }
+  }
+
+  function cancelScope() {
+    pendingScope = null;
+    $("scope-review").hidden = true;
+    $("user-filter").value = savedFilter;
+    fieldError("user-filter", "");
+  }
+
+  // looksLikeFilter: search text in the filter language (an operator such
+  // as -eq or -like) rather than a name or number.
+  function looksLikeFilter(text) {
+    return /\s-(eq|ne|like|notlike|match|notmatch|gt|ge|lt|le|and|or|not|in|notin|contains|notcontains)\b/i.test(" " + text);
+  }
+
+  async function search(ev) {
+    if (ev) ev.preventDefault();
+    fieldError("user-search", "");
+    listSearch = $("user-search").value.trim();
+    await loadUsers("");
+  }
+
+  async function loadUsers(after) {
+    const q = new URLSearchParams({ limit: "50" });
+    if (after) q.set("after", after);
+    if (listSearch) q.set(looksLikeFilter(listSearch) ? "filter" : "q", listSearch);
+    let r;
+    try {
+      r = await call("GET", "/users?" + q);
+    } catch (e) {
+      if (e instanceof APIError && e.status === 501) return;
+      if (e instanceof APIError && e.status === 400 && listSearch) {
+        fieldError("user-search", problemText(e));
+        return;
+      }
+      return run("Listing the users", () => { throw e; });
+    }
+    const page = r.data;
+    const total = $("users-total");
+    total.textContent = fmtNumber(page.total);
+    total.dataset.total = String(page.total);
+    $("users-total-label").textContent = listSearch ? "synced users match " + listSearch : "synced users";
+    const body = $("users").tBodies[0];
+    body.replaceChildren();
+    for (const u of page.users) {
+      const tr = body.insertRow();
+      const pol = u.policies || {};
+      for (const v of [u.userPrincipalName, u.displayName, u.department, u.jobTitle, u.city, u.usageLocation, u.accountEnabled ? "yes" : "no",
+        u.lineUri, u.enterpriseVoiceEnabled ? "yes" : "no", pol.OnlineVoiceRoutingPolicy, pol.TenantDialPlan]) {
+        tr.insertCell().textContent = v || "";
+      }
+    }
+    usersCursor = page.next || "";
+    $("users-next").disabled = !usersCursor;
+    $("users-first").disabled = !after;
+  }
 
   // Call quality (QoE).
   const svgNS = "http://www.w3.org/2000/svg";
@@ -716,10 +800,15 @@
     $("grant-consent").addEventListener("click", (ev) => goTo("Grant Consent", "/m365/consent", ev.currentTarget));
     $("status-refresh").addEventListener("click", loadStatus);
     $("qoe-form").addEventListener("submit", saveQoE);
-    $("sync-form").addEventListener("submit", sync);
+    $("scope-form").addEventListener("submit", previewScope);
+    $("scope-save").addEventListener("click", saveScope);
+    $("scope-cancel").addEventListener("click", cancelScope);
+    $("scope-confirm").addEventListener("change", (ev) => { $("scope-save").disabled = !ev.target.checked; });
+    $("sync").addEventListener("click", sync);
+    $("search-form").addEventListener("submit", search);
+    $("search-clear").addEventListener("click", () => { $("user-search").value = ""; search(); });
     $("users-next").addEventListener("click", () => loadUsers(usersCursor));
     $("users-first").addEventListener("click", () => loadUsers(""));
-    $("filter-list").addEventListener("click", () => { listFilter = $("user-filter").value.trim(); loadUsers(""); });
     $("wizard-link-url").addEventListener("focus", (ev) => ev.target.select());
     $("qoe-validate").addEventListener("click", validateQoE);
     $("qoe-refresh").addEventListener("click", loadCallQuality);
