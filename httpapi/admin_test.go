@@ -417,7 +417,7 @@ func TestOpenAPIMatchesMux(t *testing.T) {
 	probe := []string{"/customers/c1/m365", "/customers/c1/m365/validate", "/customers/c1/m365/invitations",
 		"/customers/c1/m365/invitations/i1", "/customers/c1/m365/refresh-token", "/customers/c1/m365/switch-to-token",
 		"/customers/c1/m365/consent", "/customers/c1/m365/status", "/customers/c1/m365/qoe", "/customers/c1/users/sync",
-		"/customers/c1/users", "/openapi.json", "/customers", "/customers/c1", "/customers/c1/m365/invitations/i1/x",
+		"/customers/c1/users", "/customers/c1/users/scope-preview", "/openapi.json", "/customers", "/customers/c1", "/customers/c1/m365/invitations/i1/x",
 		"/customers/c1/qoe/summary", "/customers/c1/qoe/calls", "/customers/c1/qoe/pstn", "/customers/c1/m365/qoe/validate",
 		"/audit", "/customers/c1/audit", "/customers/c1/audit/verify", "/customers/c1/events", "/webhooks/deliveries",
 		"/customers/c1/voice/numbers", "/customers/c1/voice/numbers/refresh", "/customers/c1/voice/ranges", "/customers/c1/users/u1/voice",
