@@ -2,6 +2,8 @@ package fleet_test
 
 import (
 	"context"
+	"fmt"
+	"syscall"
 	"testing"
 	"time"
 
@@ -125,4 +127,31 @@ func startFleetCleanup(t *testing.T, f *fleet.Fleet) {
 		defer cancel()
 		assert.NoError(t, f.Stop(ctx))
 	})
+}
+
+// fullSink refuses every pass as a full disk does.
+type fullSink struct{ usersync.MemorySink }
+
+func (*fullSink) Begin(context.Context, string) (usersync.Pass, error) {
+	return nil, fmt.Errorf("sqlsink: begin: %w", syscall.ENOSPC)
+}
+
+// TestSyncStorageFull: a sync that cannot store anything says so
+// (failed, storage_full), not "retrying" as if waiting could help.
+func TestSyncStorageFull(t *testing.T) {
+	t.Parallel()
+	cfg := fleet.Config{Access: newFakeAccess("c1"), Store: newStore(t), PlanInterval: time.Hour,
+		Syncer: &usersync.Syncer{Source: &fakeSource{n: 10}, Sink: &fullSink{}}}
+	backends(t)["sqlite"](&cfg)
+	f := startFleet(t, cfg)
+	_, err := f.SyncNow(t.Context(), "c1")
+	require.NoError(t, err)
+	var run fleet.SyncRun
+	eventually(t, "the sync to end", func() bool {
+		run, _, _ = f.LatestSync(t.Context(), "c1")
+		return run.FinishedAt != nil
+	})
+	assert.Equal(t, fleet.RunFailed, run.State)
+	require.NotNil(t, run.Error)
+	assert.Equal(t, "storage_full", run.Error.Code)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/tenantgate/tenantgate/events"
+	"github.com/tenantgate/tenantgate/internal/sqldb"
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/usersync"
@@ -274,6 +275,13 @@ func (f *Fleet) workSync(ctx context.Context, job *river.Job[SyncArgs]) error {
 		run.State, run.Error = RunRetrying, &RunError{Code: "inProgress", Action: string(m365access.ActionWaitAndRetry),
 			Message: "another sync of this customer is running in this process; this one runs after it"}
 		jobErr = river.JobSnooze(inProgressSnooze)
+	case sqldb.IsStorageFull(res.Err):
+		// Not "retrying": nothing can be stored (River's own job rows
+		// included) until someone frees space; River retries the job
+		// when it can record that.
+		run.State, run.Error = RunFailed, &RunError{Code: "storage_full",
+			Message: "the database's storage is full; nothing was removed: free space on its disk, then sync again"}
+		jobErr = fmt.Errorf("fleet: sync of %q: %w", customer, res.Err)
 	case retryable(res.Err) && !final:
 		run.State, run.Error = RunRetrying, runErrorOf(res)
 		jobErr = fmt.Errorf("fleet: sync of %q: %w", customer, res.Err)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tenantgate/tenantgate/internal/sqldb"
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/tokenstore"
@@ -42,6 +43,7 @@ const (
 	codeOffboarding      = "offboarding"
 	codeAuditUnavailable = "audit_unavailable"
 	codeCustomerExists   = "customer_exists"
+	codeStorageFull      = "storage_full"
 )
 
 // fieldNames maps m365access's field paths to the API's JSON names.
@@ -128,6 +130,10 @@ func problemFor(err error) Problem {
 			Detail: "the invitation email could not be sent; check the mail settings and send a new invitation"}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return Problem{Status: http.StatusServiceUnavailable, Code: codeUpstreamBusy, Detail: "the request was cancelled or timed out"}
+	}
+	if sqldb.IsStorageFull(err) {
+		return Problem{Status: http.StatusInsufficientStorage, Code: codeStorageFull,
+			Detail: "the server's database storage is full; nothing was saved: free space on its disk, then try again"}
 	}
 	if a := m365access.ActionOf(err); a != m365access.ActionNone {
 		return Problem{Status: http.StatusBadGateway, Code: codeUpstream, Detail: "the request failed", Action: string(a)}

@@ -67,10 +67,7 @@ func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, erro
 	mux.HandleFunc("GET /login", p.loginPage)
 	mux.Handle("POST /login", cop.Handler(http.HandlerFunc(p.login)))
 	mux.Handle("POST /logout", cop.Handler(http.HandlerFunc(p.logout)))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
+	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.Handle("GET /metrics", p.limitBearer(http.HandlerFunc(p.metrics)))
 	if a.outbox != nil {
 		mux.HandleFunc("GET /outbox", p.outboxPage)
