@@ -101,27 +101,48 @@ func (b *Bus) CheckExpiry(ctx context.Context, st m365access.Status, now time.Ti
 		if c.at == nil {
 			continue
 		}
-		at := c.at.UTC()
-		left := at.Sub(now)
-		e := Event{Time: now, Data: Data{Customer: st.Customer, Credential: c.c, ExpiresAt: &at, Action: string(c.action)}}
-		switch {
-		case left <= 0:
-			e.Type, e.Key = SecretExpired, fmt.Sprintf("expired/%s/%d", c.c, at.Unix())
-		default:
-			days := 0
-			for _, d := range ExpiryWarnings {
-				if left <= time.Duration(d)*24*time.Hour {
-					days = d
-				}
-			}
-			if days == 0 {
-				continue
-			}
-			e.Type, e.Key, e.Data.DaysLeft = SecretExpiring, fmt.Sprintf("expiring/%s/%d/%d", c.c, at.Unix(), days), intp(days)
-		}
-		if err := b.Emit(ctx, e); err != nil {
+		if err := b.emitExpiry(ctx, st.Customer, c.c, *c.at, c.action, now); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// CheckProviderExpiry emits secret.expiring and secret.expired for the
+// provider app's own secret or certificate (c is
+// CredentialProviderSecret or CredentialProviderCertificate, expiresAt
+// from m365access.Manager.ProviderCredentialExpiry) under the customer
+// ProviderCustomer, with the same thresholds and once-only keys as
+// CheckExpiry. Call it periodically (the portal does at start and every
+// check interval).
+func (b *Bus) CheckProviderExpiry(ctx context.Context, c Credential, expiresAt, now time.Time) error {
+	action := m365access.ActionRotateSecret
+	if c == CredentialProviderCertificate {
+		action = m365access.ActionRotateCertificate
+	}
+	return b.emitExpiry(ctx, ProviderCustomer, c, expiresAt, action, now)
+}
+
+// emitExpiry emits the nearest expiry warning of one credential, or its
+// expiry, once per expiry and threshold.
+func (b *Bus) emitExpiry(ctx context.Context, customer string, c Credential, at time.Time, action m365access.Action, now time.Time) error {
+	at = at.UTC()
+	left := at.Sub(now)
+	e := Event{Time: now, Data: Data{Customer: customer, Credential: c, ExpiresAt: &at, Action: string(action)}}
+	switch {
+	case left <= 0:
+		e.Type, e.Key = SecretExpired, fmt.Sprintf("expired/%s/%d", c, at.Unix())
+	default:
+		days := 0
+		for _, d := range ExpiryWarnings {
+			if left <= time.Duration(d)*24*time.Hour {
+				days = d
+			}
+		}
+		if days == 0 {
+			return nil
+		}
+		e.Type, e.Key, e.Data.DaysLeft = SecretExpiring, fmt.Sprintf("expiring/%s/%d/%d", c, at.Unix(), days), intp(days)
+	}
+	return b.Emit(ctx, e)
 }

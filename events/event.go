@@ -76,7 +76,16 @@ const (
 	CredentialAppCertificate Credential = "appCertificate"
 	CredentialQoESecret      Credential = "qoeSecret"
 	CredentialRefreshToken   Credential = "refreshToken"
+	// The provider app's own credentials (CheckProviderExpiry), reported
+	// under the customer ProviderCustomer.
+	CredentialProviderSecret      Credential = "providerSecret"
+	CredentialProviderCertificate Credential = "providerCertificate"
 )
+
+// ProviderCustomer is the customer of the events about the provider's
+// own app (its secret or certificate expiring): an internal name no
+// customer can have.
+const ProviderCustomer = "_tenantgate.provider"
 
 // Data is an event's payload data. Customer is always set; the other
 // fields depend on the type and are omitted when empty. No field ever

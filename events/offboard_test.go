@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -39,4 +40,32 @@ func TestOffboardErasesEvents(t *testing.T) {
 			assert.Len(t, other, 1)
 		})
 	}
+}
+
+// TestCheckProviderExpiry: the provider app's own certificate expiring in
+// 5 days gives one secret.expiring (7-day warning) under
+// ProviderCustomer, once however often it is checked; expired gives
+// secret.expired.
+func TestCheckProviderExpiry(t *testing.T) {
+	b := newBus(t, testdb.SQLite(t), events.Options{})
+	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	exp := now.Add(5 * 24 * time.Hour)
+	for range 3 {
+		require.NoError(t, b.CheckProviderExpiry(t.Context(), events.CredentialProviderCertificate, exp, now))
+	}
+	evs, err := b.Recent(t.Context(), events.Query{Customer: events.ProviderCustomer})
+	require.NoError(t, err)
+	require.Len(t, evs, 1)
+	assert.Equal(t, events.SecretExpiring, evs[0].Type)
+	assert.Equal(t, events.CredentialProviderCertificate, evs[0].Data.Credential)
+	require.NotNil(t, evs[0].Data.DaysLeft)
+	assert.Equal(t, 7, *evs[0].Data.DaysLeft)
+	assert.Equal(t, "rotateCertificate", evs[0].Data.Action)
+
+	require.NoError(t, b.CheckProviderExpiry(t.Context(), events.CredentialProviderSecret, now.Add(-time.Minute), now))
+	evs, err = b.Recent(t.Context(), events.Query{Customer: events.ProviderCustomer})
+	require.NoError(t, err)
+	require.Len(t, evs, 2)
+	assert.Equal(t, events.SecretExpired, evs[0].Type)
+	assert.Equal(t, events.CredentialProviderSecret, evs[0].Data.Credential)
 }

@@ -100,3 +100,32 @@ func TestProviderCredentialOneOf(t *testing.T) {
 	p.ClientSecret = ""
 	assert.NoError(t, p.Validate(DefaultClouds))
 }
+
+// TestProviderCredentialExpiry: the provider app's certificate expiry and
+// its secret's (when configured) are known; a client assertion has none.
+func TestProviderCredentialExpiry(t *testing.T) {
+	notAfter := time.Now().Add(20 * 24 * time.Hour).UTC().Truncate(time.Second)
+	certPEM, _ := selfSignedPEM(t, notAfter)
+	secretExp := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name string
+		p    ProviderConfig
+		kind ProviderCredentialKind
+		at   time.Time
+		ok   bool
+	}{
+		{"certificate", ProviderConfig{CertificatePEM: []byte(certPEM)}, ProviderCertificate, notAfter, true},
+		{"secret with expiry", ProviderConfig{ClientSecret: testProviderSecret, ClientSecretExpiresAt: secretExp}, ProviderClientSecret, secretExp, true},
+		{"secret without expiry", ProviderConfig{ClientSecret: testProviderSecret}, ProviderClientSecret, time.Time{}, false},
+		{"client assertion", ProviderConfig{ClientAssertion: TokenFileAssertion("x")}, ProviderClientAssertion, time.Time{}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := &Manager{provider: c.p}
+			kind, at, ok := m.ProviderCredentialExpiry()
+			assert.Equal(t, c.kind, kind)
+			assert.Equal(t, c.ok, ok)
+			assert.True(t, c.at.Equal(at), "expiry %v, want %v", at, c.at)
+		})
+	}
+}

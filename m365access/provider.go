@@ -19,6 +19,10 @@ type ProviderConfig struct {
 	// ClientSecret is the provider app's client secret. Set it,
 	// CertificatePEM or ClientAssertion.
 	ClientSecret string
+	// ClientSecretExpiresAt is when ClientSecret expires (Entra shows it
+	// under Certificates & secrets); zero means unknown. It feeds
+	// Manager.ProviderCredentialExpiry.
+	ClientSecretExpiresAt time.Time
 	// CertificatePEM holds the provider app's certificate (leaf first) and
 	// its unencrypted private key, PEM encoded.
 	CertificatePEM []byte

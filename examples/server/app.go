@@ -147,7 +147,7 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 
 	var mailer invite.Mailer
 	provider := m365access.ProviderConfig{
-		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, PublicBaseURL: a.publicURL,
+		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, ClientSecretExpiresAt: cfg.ClientSecretExpiresAt, PublicBaseURL: a.publicURL,
 		AppPermissions: append(slices.Clone(m365access.DefaultAppPermissions), "Organization.Read.All"), Cloud: m365access.Cloud(cfg.Cloud),
 	}
 	httpClient := &http.Client{Timeout: 60 * time.Second}
@@ -295,6 +295,7 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 		defer close(a.trailDone)
 		var wg sync.WaitGroup
 		wg.Go(func() { a.flushDeliveries(bg, time.Minute) })
+		wg.Go(func() { a.watchProviderExpiry(bg, a.cfg.CheckInterval) })
 		a.trail.Run(bg, time.Minute)
 		wg.Wait()
 	}()

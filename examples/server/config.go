@@ -53,9 +53,11 @@ type config struct {
 	CheckInterval time.Duration
 	SyncInterval  time.Duration
 
-	ClientID        string
-	ClientSecret    string
-	CertificateFile string
+	ClientID     string
+	ClientSecret string
+	// ClientSecretExpiresAt is when ClientSecret expires (zero: unknown).
+	ClientSecretExpiresAt time.Time
+	CertificateFile       string
 	// ClientAssertion is the provider app's federated credential instead
 	// of a secret: "managed-identity" or "token-file" (assertion* below).
 	ClientAssertion         string
@@ -129,6 +131,7 @@ func settings() []*setting {
 		{flag: "webhook-secret", env: "TENANTGATE_WEBHOOK_SECRET", secret: true, usage: "the webhooks' signing secret (whsec_ and base64 of 24 to 64 bytes); during a rotation the new and the old, comma separated: each delivery is signed with both"},
 		{flag: "client-id", env: "TENANTGATE_CLIENT_ID", prod: true, usage: "production: the provider app's application (client) ID"},
 		{flag: "client-secret", env: "TENANTGATE_CLIENT_SECRET", secret: true, prod: true, usage: "production: the provider app's client secret"},
+		{flag: "client-secret-expires-at", env: "TENANTGATE_CLIENT_SECRET_EXPIRES_AT", usage: "production: when the provider app's client secret expires (RFC 3339, as Entra shows it): secret.expiring events 30, 7 and 1 days before (customer _tenantgate.provider); a certificate's expiry is read from it"},
 		{flag: "client-certificate-file", env: "TENANTGATE_CLIENT_CERTIFICATE_FILE", prod: true, usage: "production: PEM file with the provider app's certificate and unencrypted private key (instead of a secret)"},
 		{flag: "client-assertion", env: "TENANTGATE_CLIENT_ASSERTION", usage: `the provider app's federated identity credential, instead of a secret or certificate: "managed-identity" (an Azure managed identity's token from IMDS) or "token-file" (a Kubernetes workload identity or CI token file, -federated-token-file); demo: "managed-identity" runs the demo's provider app on a federated credential served by an in-process IMDS`},
 		{flag: "managed-identity-client-id", env: "TENANTGATE_MANAGED_IDENTITY_CLIENT_ID", usage: "with -client-assertion managed-identity: the client ID of a user-assigned managed identity (empty: the system-assigned one)"},
@@ -208,6 +211,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		Cloud: get("cloud"), SMTPHost: get("smtp-host"), SMTPUser: get("smtp-user"), SMTPPassword: get("smtp-password"),
 		SMTPFrom: get("smtp-from"), PostgresDSN: get("postgres-dsn"),
 		SealingKeys: strings.TrimSpace(getenv(envSealingKeys)), SealingKeyFile: get("sealing-key-file"),
+	}
+
+	if v := get("client-secret-expires-at"); v != "" {
+		if t, err := time.Parse(time.RFC3339, v); err != nil {
+			bad("client-secret-expires-at", "not an RFC 3339 time, such as 2027-03-01T00:00:00Z")
+		} else {
+			cfg.ClientSecretExpiresAt = t
+		}
 	}
 
 	// The mode: explicit, or production as soon as a production setting is given.

@@ -4,9 +4,12 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tenantgate/tenantgate/events"
 )
 
 // TestDemoFederatedProviderCredential: the portal runs with its provider
@@ -56,4 +59,21 @@ func TestParseConfigClientAssertion(t *testing.T) {
 			assert.Contains(t, err.Error(), c.want)
 		})
 	}
+}
+
+// TestProviderSecretExpiryEvents: the portal reports its own provider
+// app's secret expiring (-client-secret-expires-at) as secret.expiring
+// under the customer _tenantgate.provider, once per threshold.
+func TestProviderSecretExpiryEvents(t *testing.T) {
+	exp := time.Now().Add(6 * 24 * time.Hour).UTC().Truncate(time.Second)
+	d := startDemo(t, t.TempDir(), "-demo-users", "10", "-client-secret-expires-at", exp.Format(time.RFC3339))
+	for range 2 {
+		require.NoError(t, d.a.checkProviderExpiry(t.Context(), time.Now()))
+	}
+	evs, err := d.a.bus.Recent(t.Context(), events.Query{Customer: events.ProviderCustomer})
+	require.NoError(t, err)
+	require.Len(t, evs, 1)
+	assert.Equal(t, events.SecretExpiring, evs[0].Type)
+	assert.Equal(t, events.CredentialProviderSecret, evs[0].Data.Credential)
+	assert.True(t, evs[0].Data.ExpiresAt.Equal(exp))
 }

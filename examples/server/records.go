@@ -20,6 +20,7 @@ import (
 	"github.com/tenantgate/tenantgate/audit"
 	"github.com/tenantgate/tenantgate/events"
 	"github.com/tenantgate/tenantgate/internal/sqldb"
+	"github.com/tenantgate/tenantgate/m365access"
 )
 
 // openRecords opens the event log, the webhook delivery log and the audit
@@ -101,3 +102,37 @@ var metricsHandler = sync.OnceValues(func() (http.Handler, error) {
 	otel.SetMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp)))
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), nil
 })
+
+// watchProviderExpiry emits secret.expiring and secret.expired for the
+// provider app's own secret or certificate (customer
+// events.ProviderCustomer) at start and every interval until ctx ends.
+func (a *app) watchProviderExpiry(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = 6 * time.Hour
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := a.checkProviderExpiry(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			a.log.WarnContext(ctx, "checking the provider app's credential expiry failed", "err", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// checkProviderExpiry emits the provider credential's expiry events.
+func (a *app) checkProviderExpiry(ctx context.Context, now time.Time) error {
+	kind, at, ok := a.manager.ProviderCredentialExpiry()
+	if !ok {
+		return nil
+	}
+	c := events.CredentialProviderSecret
+	if kind == m365access.ProviderCertificate {
+		c = events.CredentialProviderCertificate
+	}
+	return a.bus.CheckProviderExpiry(ctx, c, at, now)
+}
