@@ -62,7 +62,8 @@ func TestCheckProviderExpiry(t *testing.T) {
 	assert.Equal(t, 7, *evs[0].Data.DaysLeft)
 	assert.Equal(t, "rotateCertificate", evs[0].Data.Action)
 
-	require.NoError(t, b.CheckProviderExpiry(t.Context(), events.CredentialProviderSecret, now.Add(-time.Minute), now))
+	later := now.Add(time.Hour) // Recent lists newest first
+	require.NoError(t, b.CheckProviderExpiry(t.Context(), events.CredentialProviderSecret, now, later))
 	evs, err = b.Recent(t.Context(), events.Query{Customer: events.ProviderCustomer})
 	require.NoError(t, err)
 	require.Len(t, evs, 2)
