@@ -123,6 +123,7 @@ func TestSetAndRelease(t *testing.T) {
 			require.NoError(t, err)
 			e = waitEvent(t, evs)
 			assert.Equal(t, events.VoiceReleased, e.Type)
+			assert.Equal(t, op.ID, e.Data.Operation)
 			q, err := s.Numbers(ctx, "contoso", NumberQuery{Prefix: "+39020000004"})
 			require.NoError(t, err)
 			require.Len(t, q.Numbers, 1)
@@ -131,7 +132,7 @@ func TestSetAndRelease(t *testing.T) {
 			v4, err = s.Voice(ctx, "contoso", "user00004@contoso.test")
 			require.NoError(t, err)
 			assert.Nil(t, v4.Policies[PolicyVoiceRouting], "direct policies removed")
-			op, err = s.SetVoice(ctx, "contoso", "user00007@contoso.test", SetRequest{Number: "next", Range: "Low", Licenses: "auto",
+			_, err = s.SetVoice(ctx, "contoso", "user00007@contoso.test", SetRequest{Number: "next", Range: "Low", Licenses: "auto",
 				Policies: map[string]string{PolicyVoiceRouting: "VRP-IT"}}, "alice@provider")
 			require.NoError(t, err)
 			e = waitEvent(t, evs)

@@ -301,10 +301,3 @@ func (s *Store) operations(ctx context.Context, customer string, q OperationQuer
 	}
 	return page, nil
 }
-
-// runningCount counts customer's queued and running operations.
-func (s *Store) runningCount(ctx context.Context, customer string) (int, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT count(*) FROM tenantgate_voice_operations WHERE customer = ? AND state IN ('queued', 'running')`), customer).Scan(&n)
-	return n, err
-}

@@ -26,7 +26,7 @@ func (a *app) openVoice(ctx context.Context, hc *http.Client) error {
 	a.voice, err = voice.New(voice.Config{Access: a.manager, Store: a.voiceStore, HTTPClient: hc,
 		Events: a.bus, Audit: a.trail, Logger: a.log})
 	if err != nil {
-		return fmt.Errorf("Teams Phone provisioning: %w", err)
+		return fmt.Errorf("teams Phone provisioning: %w", err)
 	}
 	return nil
 }
