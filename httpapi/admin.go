@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
@@ -151,6 +152,10 @@ func (a *admin) guard(rt route) http.Handler {
 				a.audit(r, rt, customer, reqID, p.Status)
 			}
 			writeProblem(w, p)
+			return
+		}
+		if p := unknownQuery(r, rt); p != nil {
+			writeProblem(w, *p)
 			return
 		}
 		if rt.bodyCustomer && customer == "" {
@@ -323,4 +328,24 @@ func (a *admin) table() []route {
 		{method: "GET", path: "/openapi.json", op: OpReadAPIDocs, summary: "This OpenAPI document",
 			status: 200, handle: a.openAPI},
 	}
+}
+
+// unknownQuery refuses query parameters the route does not take (GET
+// /audit?customer=x must not quietly answer every customer's rows).
+func unknownQuery(r *http.Request, rt route) *Problem {
+	var fields []FieldError
+	for name := range r.URL.Query() {
+		known := false
+		for _, q := range rt.query {
+			known = known || q.name == name
+		}
+		if !known {
+			fields = append(fields, FieldError{Field: name, Code: "unknown", Message: "this route takes no query parameter " + safeText(name, 60)})
+		}
+	}
+	if fields == nil {
+		return nil
+	}
+	slices.SortFunc(fields, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
+	return &Problem{Status: http.StatusBadRequest, Code: codeBadQuery, Detail: "unknown query parameters", Fields: fields}
 }

@@ -110,3 +110,18 @@ func TestPutAcceptsWhatGetReturned(t *testing.T) {
 	body["color"] = "blue"
 	problemOf(t, e.do(t, "PUT", "/customers/a/m365", tokenAll, body), http.StatusBadRequest)
 }
+
+// TestUnknownQueryRefused: a query parameter a route does not take is a
+// 400 naming it (GET /audit?customer=x answered every customer's rows).
+func TestUnknownQueryRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	e.saveToken(t, "a", e.contoso)
+	for _, path := range []string{"/audit?customer=fabrikam", "/customers?search=contoso", "/customers/a/m365?x=1", "/customers/a/users?limit=5&fitler=x"} {
+		p := problemOf(t, e.do(t, "GET", path, tokenAll, nil), http.StatusBadRequest)
+		assert.Equal(t, codeBadQuery, p.Code, path)
+		require.Len(t, p.Fields, 1, path)
+		assert.Contains(t, []string{"customer", "search", "x", "fitler"}, p.Fields[0].Field, path)
+	}
+	decode[auditPageJSON](t, e.do(t, "GET", "/audit?limit=5", tokenAll, nil), http.StatusOK)
+}
