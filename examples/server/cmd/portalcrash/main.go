@@ -24,10 +24,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -52,6 +54,7 @@ type options struct {
 	timeout   time.Duration
 	disk      string
 	keep      bool
+	qoe       int
 }
 
 func run(args []string, out io.Writer) error {
@@ -63,6 +66,7 @@ func run(args []string, out io.Writer) error {
 	fs.DurationVar(&o.within, "within", time.Minute, "the sync must run again within this long of the restart")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this long")
 	fs.StringVar(&o.disk, "disk", "", "instead: run on a tmpfs data directory of this size (e.g. 6m) and report a full disk")
+	fs.IntVar(&o.qoe, "qoe", 0, "instead: place this many demo calls (POST /dev/calls, at most 1000), SIGKILL the portal while their call records are being fetched, restart it and wait until every call is stored")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binary, data, logs)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -90,6 +94,9 @@ func run(args []string, out io.Writer) error {
 	}
 	if o.disk != "" {
 		return diskFull(ctx, out, o, bin, tmp, data)
+	}
+	if o.qoe > 0 {
+		return crashQoE(ctx, out, o, bin, tmp, data)
 	}
 	return crash(ctx, out, o, bin, tmp, data)
 }
@@ -202,6 +209,102 @@ func crash(ctx context.Context, out io.Writer, o options, bin, tmp, data string)
 	}
 	fmt.Fprintf(out, "PASS: killed mid-sync and restarted, a sync ran again within %v and the store is complete\n", again.Round(time.Millisecond))
 	return nil
+}
+
+// crashQoE kills the portal while it fetches call records and restarts it.
+func crashQoE(ctx context.Context, out io.Writer, o options, bin, tmp, data string) error {
+	p, err := startPortal(ctx, o, bin, data, filepath.Join(tmp, "portal-1.log"))
+	if err != nil {
+		return err
+	}
+	defer p.stop()
+	body := strings.NewReader(fmt.Sprintf(`{"count": %d}`, o.qoe))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+"/dev/calls", body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	placedAt := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("POST /dev/calls: HTTP %d", resp.StatusCode)
+	}
+	before, err := p.calls(ctx)
+	if err != nil {
+		return err
+	}
+	if before >= o.qoe {
+		return fmt.Errorf("all %d calls were stored before the kill: raise -qoe", before)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		return err
+	}
+	_ = p.cmd.Wait()
+	killed := time.Now()
+	fmt.Fprintf(out, "placed %d calls; SIGKILLed the portal %v later with %d of them stored\n", o.qoe, killed.Sub(placedAt).Round(time.Millisecond), before)
+	p2, err := startPortal(ctx, o, bin, data, filepath.Join(tmp, "portal-2.log"))
+	if err != nil {
+		return err
+	}
+	defer p2.stop()
+	up := time.Now()
+	for {
+		n, err := p2.calls(ctx)
+		if err != nil {
+			return err
+		}
+		if n >= o.qoe {
+			fmt.Fprintf(out, "every call stored (%d) %v after the restart\n", n, time.Since(up).Round(time.Millisecond))
+			break
+		}
+		if time.Since(up) > o.within {
+			return fmt.Errorf("%d of %d calls stored %v after the restart", n, o.qoe, o.within)
+		}
+		if err := pause(ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "PASS: killed mid-ingestion and restarted, every call record was fetched within %v\n", o.within)
+	return nil
+}
+
+// calls counts the demo customer's stored calls (GET qoe/calls, paged).
+func (p *portal) calls(ctx context.Context) (int, error) {
+	n, after := 0, ""
+	for {
+		u := p.base + "/api/customers/contoso/qoe/calls?limit=1000"
+		if after != "" {
+			u += "&after=" + url.QueryEscape(after)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		var page struct {
+			Calls []json.RawMessage `json:"calls"`
+			Next  string            `json:"next"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || err != nil {
+			return 0, fmt.Errorf("GET qoe/calls: HTTP %d %v", resp.StatusCode, err)
+		}
+		n += len(page.Calls)
+		if page.Next == "" {
+			return n, nil
+		}
+		after = page.Next
+	}
 }
 
 // diskFull runs the portal on a small tmpfs and syncs until it is full.
