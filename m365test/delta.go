@@ -132,8 +132,9 @@ func deltaIDFilter(f string) ([]string, bool) {
 		if len(fields) != 3 || !strings.EqualFold(fields[0], "id") || !strings.EqualFold(fields[1], "eq") {
 			return nil, false
 		}
-		v, ok := strings.CutPrefix(fields[2], "'")
-		if v, ok = strings.CutSuffix(v, "'"); !ok || v == "" || strings.Contains(v, "'") {
+		v, opened := strings.CutPrefix(fields[2], "'")
+		v, closed := strings.CutSuffix(v, "'")
+		if !opened || !closed || v == "" || strings.Contains(v, "'") {
 			return nil, false
 		}
 		ids = append(ids, v)

@@ -424,6 +424,7 @@ func parseTeamsOrderBy(v string) (prop string, desc bool, err error) {
 		return "", false, nil
 	}
 	if len(fields) > 2 || (len(fields) == 2 && !strings.EqualFold(fields[1], "asc") && !strings.EqualFold(fields[1], "desc")) {
+		//lint:ignore ST1005 Graph's message style: the text is the answer's message
 		return "", false, fmt.Errorf("Invalid $orderby '%s': one property, then asc or desc.", v)
 	}
 	for _, p := range []string{"userPrincipalName", "id", "accountType", "createdDateTime", "modifiedDateTime"} {
@@ -431,6 +432,7 @@ func parseTeamsOrderBy(v string) (prop string, desc bool, err error) {
 			return p, len(fields) == 2 && strings.EqualFold(fields[1], "desc"), nil
 		}
 	}
+	//lint:ignore ST1005 Graph's message style: the text is the answer's message
 	return "", false, fmt.Errorf("Sorting on '%s' is not supported on userConfigurations.", fields[0])
 }
 
