@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -193,4 +195,51 @@ func TestPermissionMissing(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, v.Ready)
 	assert.Equal(t, ActionGrantConsent, failed(v)[CheckPermissions])
+}
+
+// heldInserter records jobs without running them: the test plays the
+// job's attempts itself.
+type heldInserter struct{}
+
+func (heldInserter) Insert(context.Context, river.JobArgs, *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	return &rivertype.JobInsertResult{Job: &rivertype.JobRow{}}, nil
+}
+
+// TestResumeAfterRestart: a job stopped while it follows Microsoft's
+// number operation (a process shutdown) leaves the operation running
+// with the operation's Location saved; the next attempt follows that
+// Location and never submits the number again.
+func TestResumeAfterRestart(t *testing.T) {
+	t.Parallel()
+	db := testdb.SQLite(t)
+	g := newStub(t, 12)
+	g.opPolls = 2
+	st, err := NewStore(context.Background(), db.DB, db.Dialect)
+	require.NoError(t, err)
+	s, err := New(Config{Access: stubAccess{url: g.srv.URL}, Store: st, HTTPClient: g.srv.Client(),
+		PollInterval: 100 * time.Millisecond, PollMaxInterval: 100 * time.Millisecond})
+	require.NoError(t, err)
+	require.NoError(t, s.UseInserter(context.Background(), heldInserter{}))
+	ctx := context.Background()
+	op, err := s.SetVoice(ctx, "c", "user00004@contoso.test", SetRequest{Number: "+39020000004", Licenses: "auto"}, "a")
+	require.NoError(t, err)
+
+	// The first attempt: stopped 50 ms into its first wait.
+	stopped, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	err = s.Run(stopped, "c", op.ID, false)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	got, err := s.Operation(ctx, "c", op.ID)
+	require.NoError(t, err)
+	assert.Equal(t, StateRunning, got.State, "a shutdown is no failure")
+	assert.Equal(t, StepRunning, got.Items[0].Steps[1].Status)
+	assert.Equal(t, 1, g.count("POST assignNumber"))
+
+	// The next attempt follows the saved Location.
+	require.NoError(t, s.Run(ctx, "c", op.ID, false))
+	got, err = s.Operation(ctx, "c", op.ID)
+	require.NoError(t, err)
+	assert.Equal(t, StateSucceeded, got.State, "%+v", got.Items)
+	assert.Equal(t, 1, g.count("POST assignNumber"), "the number was not submitted again")
+	assert.Equal(t, 2, g.count("GET operation"))
 }

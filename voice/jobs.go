@@ -163,10 +163,10 @@ var errCanceled = errors.New("voice: operation cancelled")
 
 func (s *Service) workOperation(ctx context.Context, job *river.Job[OperationArgs]) error {
 	err := s.Run(ctx, job.Args.Customer, job.Args.Operation, job.Attempt >= min(job.MaxAttempts, s.cfg.MaxAttempts))
-	if err != nil && !retryable(err) {
+	if err != nil && ctx.Err() == nil && !retryable(err) {
 		return river.JobCancel(err)
 	}
-	return err
+	return err // a stopped process's job is retried: it follows the saved Location
 }
 
 // Run carries out an operation from where it stands: finished steps are
@@ -204,6 +204,11 @@ func (s *Service) Run(ctx context.Context, customer, id string, last bool) error
 		err := s.runStep(ctx, g, op, p, i)
 		if errors.Is(err, errCanceled) {
 			return nil
+		}
+		if ctx.Err() != nil {
+			// Shutdown or timeout, not a failure: the next attempt
+			// resumes here (a submitted number operation is followed).
+			return ctx.Err()
 		}
 		if err != nil {
 			return s.fail(ctx, op, p, i, err, last)
