@@ -8,14 +8,23 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"strings"
 	"time"
 )
 
-// hash is the chain hash of e after prev: SHA-256 (HMAC-SHA-256 with
-// Options.ChainKey) over prev and every field of e, each length-prefixed.
+// keyedPrefix marks the hash of an entry written with Options.ChainKey.
+const keyedPrefix = "k1:"
+
+// hash is the chain hash of e after prev: SHA-256, or with
+// Options.ChainKey HMAC-SHA-256 marked keyedPrefix, over prev and every
+// field of e, each length-prefixed.
 func (l *Log) hash(prev string, e Entry) string {
+	return l.hashWith(len(l.chain) > 0, prev, e)
+}
+
+func (l *Log) hashWith(keyed bool, prev string, e Entry) string {
 	var h hash.Hash
-	if len(l.chain) > 0 {
+	if keyed {
 		h = hmac.New(sha256.New, l.chain)
 	} else {
 		h = sha256.New()
@@ -26,6 +35,9 @@ func (l *Log) hash(prev string, e Entry) string {
 		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
 		h.Write(n[:])
 		h.Write([]byte(f))
+	}
+	if keyed {
+		return keyedPrefix + hex.EncodeToString(h.Sum(nil))
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -56,8 +68,9 @@ type BrokenLink struct {
 	Action string    `json:"action"`
 	// Reason says what does not hold: "hash" (the entry was changed
 	// after it was written), "link" (an entry before it was removed,
-	// inserted or changed) or "unchained" (an entry without a hash after
-	// the chain began).
+	// inserted or changed), "unchained" (an entry without a hash after
+	// the chain began) or "unkeyed" (an entry without the ChainKey after
+	// entries with it: written by someone without the key).
 	Reason string `json:"reason"`
 }
 
@@ -76,7 +89,7 @@ func (l *Log) Verify(ctx context.Context, customer string) (ChainReport, error) 
 		return rep, fmt.Errorf("audit: verify %q: %w", customer, err)
 	}
 	defer rows.Close()
-	prev, started := "", false
+	prev, started, keyedSeen := "", false, false
 	for rows.Next() {
 		var e Entry
 		var at int64
@@ -98,7 +111,16 @@ func (l *Log) Verify(ctx context.Context, customer string) (ChainReport, error) 
 			reason = "unchained"
 		case prevHash != prev:
 			reason = "link"
-		case l.hash(prevHash, e) != h:
+		case strings.HasPrefix(h, keyedPrefix):
+			// Written with the ChainKey: only the key recomputes it.
+			keyedSeen = true
+			if len(l.chain) == 0 || !hmac.Equal([]byte(l.hashWith(true, prevHash, e)), []byte(h)) {
+				reason = "hash"
+			}
+		case keyedSeen:
+			// An unkeyed entry after keyed ones: written without the key.
+			reason = "unkeyed"
+		case l.hashWith(false, prevHash, e) != h:
 			reason = "hash"
 		}
 		started = true

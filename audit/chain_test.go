@@ -126,3 +126,27 @@ func TestOffboardErasesUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestChainKeyAddedLater: a trail started without a ChainKey verifies
+// once the key is set (the earlier entries with plain SHA-256, the later
+// with the key); an entry appended without the key after keyed ones is
+// a broken link.
+func TestChainKeyAddedLater(t *testing.T) {
+	db := testdb.All(t)[0]
+	plain := newLog(t, db)
+	require.NoError(t, plain.Append(t.Context(), audit.Entry{Actor: "a", Action: "before.key", Customer: "contoso", Outcome: audit.Succeeded}))
+	keyed, err := audit.New(t.Context(), audit.Options{DB: db.DB, Dialect: db.Dialect, ChainKey: []byte("kept-outside-the-database")})
+	require.NoError(t, err)
+	require.NoError(t, keyed.Append(t.Context(), audit.Entry{Actor: "a", Action: "after.key", Customer: "contoso", Outcome: audit.Succeeded}))
+	rep, err := keyed.Verify(t.Context(), "contoso")
+	require.NoError(t, err)
+	assert.True(t, rep.Intact, "%+v", rep.FirstBroken)
+	assert.Equal(t, 2, rep.Entries)
+
+	require.NoError(t, plain.Append(t.Context(), audit.Entry{Actor: "a", Action: "without.key", Customer: "contoso", Outcome: audit.Succeeded}))
+	rep, err = keyed.Verify(t.Context(), "contoso")
+	require.NoError(t, err)
+	require.NotNil(t, rep.FirstBroken)
+	assert.Equal(t, "unkeyed", rep.FirstBroken.Reason)
+	assert.Equal(t, 3, rep.FirstBroken.Position)
+}

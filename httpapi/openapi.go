@@ -203,7 +203,7 @@ var schemas = map[string]any{
 	}, "at", "actor", "action", "customer", "outcome"),
 	"AuditPage": obj(map[string]any{"entries": map[string]any{"type": "array", "items": ref("AuditEntry")}, "next": str}, "entries", "next"),
 	"AuditChainReport": obj(map[string]any{"customer": str, "entries": integer, "unchained": integer, "intact": boolean,
-		"firstBroken": obj(map[string]any{"position": integer, "at": when, "action": str, "reason": enum("hash", "link", "unchained")}, "position", "at", "action", "reason"),
+		"firstBroken": obj(map[string]any{"position": integer, "at": when, "action": str, "reason": enum("hash", "link", "unchained", "unkeyed")}, "position", "at", "action", "reason"),
 	}, "customer", "entries", "unchained", "intact"),
 	"Event": obj(map[string]any{
 		"id": str, "type": enum(eventTypes()...), "timestamp": when, "data": ref("EventData"),

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantgate/tenantgate/audit"
 	"github.com/tenantgate/tenantgate/events"
 )
 
@@ -76,4 +78,31 @@ func TestProviderSecretExpiryEvents(t *testing.T) {
 	assert.Equal(t, events.SecretExpiring, evs[0].Type)
 	assert.Equal(t, events.CredentialProviderSecret, evs[0].Data.Credential)
 	assert.True(t, evs[0].Data.ExpiresAt.Equal(exp))
+}
+
+// TestAuditChainKeyed: the portal keys its audit chain with a key sealed
+// in the tokenstore: the chain verifies through the API, across a
+// restart, and a Log without the key (what a database writer can
+// compute) does not verify it.
+func TestAuditChainKeyed(t *testing.T) {
+	dir := t.TempDir()
+	d := startDemo(t, dir, "-demo-users", "10")
+	d.api(t, "PUT", "/api/customers/contoso/m365", `{"userFilter":"Department -eq 'Sales'"}`, http.StatusOK, nil)
+	var rep audit.ChainReport
+	d.api(t, "GET", "/api/customers/contoso/audit/verify", "", http.StatusOK, &rep)
+	require.True(t, rep.Intact, "%+v", rep.FirstBroken)
+	require.Positive(t, rep.Entries)
+	unkeyed, err := audit.New(t.Context(), audit.Options{DB: d.a.recordsDB, Dialect: audit.SQLite})
+	require.NoError(t, err)
+	plain, err := unkeyed.Verify(t.Context(), "contoso")
+	require.NoError(t, err)
+	assert.False(t, plain.Intact, "without the sealed key the chain cannot be recomputed")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, d.a.shutdown(ctx))
+	d2 := startDemo(t, dir, "-demo-users", "10")
+	d2.api(t, "PUT", "/api/customers/contoso/m365", `{"userFilter":"Department -eq 'Marketing'"}`, http.StatusOK, nil)
+	d2.api(t, "GET", "/api/customers/contoso/audit/verify", "", http.StatusOK, &rep)
+	assert.True(t, rep.Intact, "%+v", rep.FirstBroken)
 }

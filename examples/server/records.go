@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -21,6 +23,7 @@ import (
 	"github.com/tenantgate/tenantgate/events"
 	"github.com/tenantgate/tenantgate/internal/sqldb"
 	"github.com/tenantgate/tenantgate/m365access"
+	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
 // openRecords opens the event log, the webhook delivery log and the audit
@@ -51,7 +54,11 @@ func (a *app) openRecords(ctx context.Context) error {
 	if a.bus, err = events.New(ctx, opts); err != nil {
 		return fmt.Errorf("webhook settings (-webhook-url, -webhook-secret): %w", err)
 	}
-	if a.trail, err = audit.New(ctx, audit.Options{DB: a.recordsDB, Dialect: dialect, Logger: a.log, NoMigrate: a.cfg.NoMigrate}); err != nil {
+	chainKey, err := a.auditChainKey(ctx)
+	if err != nil {
+		return fmt.Errorf("the audit trail's chain key: %w", err)
+	}
+	if a.trail, err = audit.New(ctx, audit.Options{DB: a.recordsDB, Dialect: dialect, Logger: a.log, NoMigrate: a.cfg.NoMigrate, ChainKey: chainKey}); err != nil {
 		return fmt.Errorf("the audit trail: %w", err)
 	}
 	return nil
@@ -135,4 +142,33 @@ func (a *app) checkProviderExpiry(ctx context.Context, now time.Time) error {
 		c = events.CredentialProviderCertificate
 	}
 	return a.bus.CheckProviderExpiry(ctx, c, at, now)
+}
+
+// auditChainKeyRecord holds the audit trail's chain key, sealed: whoever
+// writes the database without the sealing keys cannot recompute the
+// chain.
+var auditChainKeyRecord = tokenstore.Key{Customer: "_tenantgate.audit", Kind: "chainKey", Name: "v1"}
+
+// auditChainKey loads the audit trail's chain key from the sealed store,
+// creating it (32 random bytes) on first start; a record that is not
+// sealed is refused.
+func (a *app) auditChainKey(ctx context.Context) ([]byte, error) {
+	for range 3 {
+		rec, err := tokenstore.GetSealed(ctx, a.store, auditChainKeyRecord)
+		if err == nil {
+			return rec.Data, nil
+		}
+		if !errors.Is(err, tokenstore.ErrNotFound) {
+			return nil, err
+		}
+		key := make([]byte, 32)
+		_, _ = rand.Read(key) // crypto/rand.Read never fails
+		if _, err := a.store.Put(ctx, tokenstore.Record{Key: auditChainKeyRecord, Data: key, Sealed: true}, 0); err == nil {
+			return key, nil
+		} else if !errors.Is(err, tokenstore.ErrConflict) {
+			return nil, err
+		}
+		// Another replica created it meanwhile: read that one.
+	}
+	return nil, errors.New("the chain key record keeps changing")
 }
