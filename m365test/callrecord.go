@@ -441,20 +441,15 @@ func participantPage(t *Tenant, rec CallRecord, skip int) ([]any, string) {
 	return page, "https://" + GraphHost + "/v1.0/communications/callRecords/" + rec.ID + "/participants_v2?$skiptoken=" + strconv.Itoa(end)
 }
 
-// handleCallRecordParticipants is GET
-// /v1.0/communications/callRecords/{id}/participants_v2 (the "List
-// participants_v2" reference), pages of ParticipantPageSize.
-func (s *Server) handleCallRecordParticipants(w http.ResponseWriter, r *http.Request, c *call) {
-	p, ok := s.graphAuth(w, r, c, permCalls)
-	if !ok {
-		return
-	}
+// recordPage reads a call-record page request's record ({id}) and
+// $skiptoken; when it reports false it has answered (400 or 404).
+func (s *Server) recordPage(w http.ResponseWriter, r *http.Request, p *principal) (CallRecord, int, bool) {
 	skip := 0
 	if v := r.URL.Query().Get("$skiptoken"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
 			s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: "The $skiptoken is not valid."})
-			return
+			return CallRecord{}, 0, false
 		}
 		skip = n
 	}
@@ -463,6 +458,21 @@ func (s *Server) handleCallRecordParticipants(w http.ResponseWriter, r *http.Req
 	s.mu.Unlock()
 	if !found {
 		s.writeGraphError(w, r, &graphError{status: http.StatusNotFound, code: "NotFound", msg: "The call record was not found."})
+		return CallRecord{}, 0, false
+	}
+	return rec, skip, true
+}
+
+// handleCallRecordParticipants is GET
+// /v1.0/communications/callRecords/{id}/participants_v2 (the "List
+// participants_v2" reference), pages of ParticipantPageSize.
+func (s *Server) handleCallRecordParticipants(w http.ResponseWriter, r *http.Request, c *call) {
+	p, ok := s.graphAuth(w, r, c, permCalls)
+	if !ok {
+		return
+	}
+	rec, skip, ok := s.recordPage(w, r, p)
+	if !ok {
 		return
 	}
 	page, next := participantPage(p.tenant, rec, skip)
@@ -505,20 +515,8 @@ func (s *Server) handleCallRecordSessions(w http.ResponseWriter, r *http.Request
 		s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: "$expand=" + exp + " is not supported on sessions; use segments."})
 		return
 	}
-	skip := 0
-	if v := q.Get("$skiptoken"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			s.writeGraphError(w, r, &graphError{status: http.StatusBadRequest, code: "BadRequest", msg: "The $skiptoken is not valid."})
-			return
-		}
-		skip = n
-	}
-	s.mu.Lock()
-	rec, found := p.tenant.calls[strings.ToLower(r.PathValue("id"))]
-	s.mu.Unlock()
-	if !found {
-		s.writeGraphError(w, r, &graphError{status: http.StatusNotFound, code: "NotFound", msg: "The call record was not found."})
+	rec, skip, ok := s.recordPage(w, r, p)
+	if !ok {
 		return
 	}
 	page, next := s.sessionPage(p.tenant, rec, skip, exp == "segments")
