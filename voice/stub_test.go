@@ -42,6 +42,8 @@ type stubGraph struct {
 	// (a non-retryable 400 when badPolicies).
 	badPolicies bool
 	forbidden   map[string]bool // path fragment -> 403
+	// onPoll, when set, runs (once) as an operation is polled.
+	onPoll func()
 	requests    map[string]int  // "METHOD kind" -> count
 }
 
@@ -261,6 +263,10 @@ func (g *stubGraph) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		op.polls++
+		if g.onPoll != nil {
+			g.onPoll()
+			g.onPoll = nil
+		}
 		status, detail := "running", ""
 		if op.polls >= g.opPolls {
 			status = "succeeded"
