@@ -377,9 +377,9 @@ func TestBrowser(t *testing.T) {
 		chromedp.Navigate(d.base+"/customers"),
 		chromedp.WaitVisible(css(`#fleet tr[data-customer="contoso"] .badge[data-state="connected"]`)),
 		chromedp.WaitVisible(css(`#fleet tr[data-customer="northwind"] .badge[data-state="consentRequired"]`)),
-		into(&fabrikamAction, chromedp.Evaluate[string](`document.querySelector('#fleet tr[data-customer="fabrikam"] td:nth-child(4)').dataset.action`)),
+		into(&fabrikamAction, chromedp.Evaluate[string](`document.querySelector('#fleet tr[data-customer="fabrikam"] td.action').dataset.action`)),
 		into(&northwindState, chromedp.Text(css(`#fleet tr[data-customer="northwind"] .badge`))),
-		into(&tailspinAction, chromedp.Evaluate[string](`document.querySelector('#fleet tr[data-customer="tailspin"] td:nth-child(4)').dataset.action`)),
+		into(&tailspinAction, chromedp.Evaluate[string](`document.querySelector('#fleet tr[data-customer="tailspin"] td.action').dataset.action`)),
 		screenshot("08b-customers"),
 		chromedp.Click(css(`#needs-action`)),
 		chromedp.WaitNotPresent(css(`#fleet tr[data-customer="contoso"]`)),
@@ -397,7 +397,9 @@ func TestBrowser(t *testing.T) {
 	// must take at Microsoft.
 	var reportRows []string
 	step("offboard a customer and read its report",
-		chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+		// Offboarding sits in the row's menu and wants the ID typed.
+		chromedp.Evaluate[chromedp.Void](`window.prompt = () => "fabrikam"`),
+		chromedp.Click(css(`#fleet tr[data-customer="fabrikam"] details.menu summary`)),
 		chromedp.Click(css(`#fleet tr[data-customer="fabrikam"] button.offboard`)),
 		chromedp.WaitVisible(css(`#offboard-card`)),
 		chromedp.Poll[chromedp.Void](`document.getElementById("offboard-state").textContent.startsWith("Finished")`, chromedp.WithPollingTimeout(60*time.Second)),

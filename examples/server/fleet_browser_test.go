@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -107,4 +109,91 @@ func TestBrowserAddCustomerSafely(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+}
+
+// TestBrowserFleetAt300: with 300 customers the Customers page finds one
+// by name, sorts by state, counts each state, keeps its view in the URL
+// and sends invitations to a selection with a progress view.
+func TestBrowserFleetAt300(t *testing.T) {
+	step := browserAt(t, 240*time.Second)
+	d := startDemo(t, t.TempDir())
+	for i := range 300 {
+		id := fmt.Sprintf("t%03d", i)
+		d.api(t, "POST", "/api/customers", fmt.Sprintf(`{"customer":%q,"name":"Tenant %03d Ltd","tenant":"%s.onmicrosoft.com","authMode":"token","serviceAccount":"admin@%s.onmicrosoft.com"}`, id, i, id, id), http.StatusCreated, nil)
+	}
+	var rows []string
+	var pageText, url1, firstState string
+	step("find one by name",
+		d.logIn(),
+		chromedp.Navigate(d.base+"/customers"),
+		chromedp.WaitVisible(css(`#fleet tr[data-customer="t000"]`)),
+		into(&pageText, chromedp.Text(css(`#fleet-page`))),
+		chromedp.SendKeys(css(`#fleet-search`), "Tenant 217"),
+		chromedp.WaitNotPresent(css(`#fleet tr[data-customer="t000"]`)),
+		into(&rows, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#fleet tbody tr")).map(r => r.dataset.customer)`)),
+		into(&url1, chromedp.Evaluate[string](`location.search`)),
+		viewportShot("26-fleet-search"),
+	)
+	assert.Equal(t, "Page 1 of 4 \u00b7 304 customers", pageText)
+	assert.Equal(t, []string{"t217"}, rows)
+	assert.Equal(t, "?q=Tenant+217", url1)
+
+	var counts string
+	step("sort by state",
+		chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById("fleet-search"); s.value = ""; s.dispatchEvent(new Event("input")); })()`),
+		chromedp.Click(css(`#sort-state`)),
+		chromedp.WaitVisible(css(`th[data-sort="state"][aria-sort="ascending"]`)),
+		into(&firstState, chromedp.Evaluate[string](`document.querySelector("#fleet tbody tr .badge").dataset.state`)),
+		into(&counts, chromedp.Text(css(`#state-counts`))),
+		viewportShot("26-fleet-sorted"),
+	)
+	// northwind (consent required) sorts first: the states needing a
+	// person come before the healthy ones.
+	assert.Equal(t, "consentRequired", firstState)
+	assert.Contains(t, counts, "All 304")
+
+	var state string
+	step("send invitations to a selection",
+		chromedp.Click(css(`#sort-name`)),
+		chromedp.SendKeys(css(`#fleet-search`), "Tenant 01"),
+		chromedp.WaitNotPresent(css(`#fleet tr[data-customer="t000"]`)),
+		chromedp.Click(css(`#fleet tr[data-customer="t010"] input.pick`)),
+		chromedp.Click(css(`#fleet tr[data-customer="t011"] input.pick`)),
+		chromedp.Click(css(`#fleet tr[data-customer="t012"] input.pick`)),
+		chromedp.Click(css(`#bulk-invite`)),
+		chromedp.WaitVisible(css(`#bulk-card[data-finished="true"]`)),
+		into(&state, chromedp.Text(css(`#bulk-state`))),
+		chromedp.ScrollIntoView(css(`#bulk-card`)),
+		viewportShot("26-fleet-bulk-invite"),
+	)
+	assert.Equal(t, "3 of 3 done", state)
+	var out struct {
+		Emails []struct {
+			To string `json:"to"`
+		} `json:"emails"`
+	}
+	d.api(t, "GET", "/dev/outbox", "", http.StatusOK, &out)
+	var to []string
+	for _, e := range out.Emails {
+		to = append(to, e.To)
+	}
+	for _, want := range []string{"admin@t010.onmicrosoft.com", "admin@t011.onmicrosoft.com", "admin@t012.onmicrosoft.com"} {
+		assert.Contains(t, to, want)
+	}
+}
+
+// viewportShot saves what the 1366x768 window shows to
+// TENANTGATE_SCREENSHOTS/name.png when that directory is set.
+func viewportShot(name string) chromedp.Action[chromedp.Void] {
+	dir := os.Getenv("TENANTGATE_SCREENSHOTS")
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if dir == "" {
+			return nil
+		}
+		buf, err := chromedp.CaptureScreenshot()(ctx, t)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644)
+	})
 }

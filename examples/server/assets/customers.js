@@ -23,8 +23,6 @@
     reauthorizationRequired: "Reauthorization required", credentialExpired: "Credential expired",
     notConfigured: "Not configured", offboarding: "Offboarding",
   };
-  let cursors = [""]; // the after cursor of each page shown
-  let next = "";
 
   function fmtTime(s) {
     if (!s) return "";
@@ -65,50 +63,229 @@
     return td;
   }
 
-  async function load(after) {
-    const q = new URLSearchParams({ limit: "25" });
-    if (after) q.set("after", after);
-    if ($("state-filter").value) q.set("state", $("state-filter").value);
-    if ($("needs-action").checked) q.set("needsAction", "true");
+  // The fleet is read whole (500 a request) and searched, sorted, counted
+  // and paged here, 100 a page; the view's state lives in the URL.
+  const pageSize = 100;
+  let all = [];
+  const selected = new Set();
+  const view = { q: "", state: "", needsAction: false, sort: "name", dir: "asc", page: 1 };
+  const actionable = (c) => c.action && c.action !== "none";
+  const stateOrder = ["consentRequired", "reauthorizationRequired", "credentialExpired", "degraded", "notConnected", "notConfigured", "offboarding", "connected"];
+
+  function readURL() {
+    const u = new URLSearchParams(window.location.search);
+    view.q = u.get("q") || "";
+    view.state = u.get("state") || "";
+    view.needsAction = u.get("needsAction") === "true";
+    view.sort = u.get("sort") || "name";
+    view.dir = u.get("dir") === "desc" ? "desc" : "asc";
+    view.page = Math.max(1, parseInt(u.get("page") || "1", 10) || 1);
+    $("fleet-search").value = view.q;
+    $("state-filter").value = view.state;
+    $("needs-action").checked = view.needsAction;
+  }
+
+  function writeURL() {
+    const u = new URLSearchParams();
+    if (view.q) u.set("q", view.q);
+    if (view.state) u.set("state", view.state);
+    if (view.needsAction) u.set("needsAction", "true");
+    if (view.sort !== "name") u.set("sort", view.sort);
+    if (view.dir !== "asc") u.set("dir", view.dir);
+    if (view.page > 1) u.set("page", String(view.page));
+    const qs = u.toString();
+    window.history.replaceState(null, "", "/customers" + (qs ? "?" + qs : ""));
+  }
+
+  async function load() {
     try {
-      const page = await call("GET", "/customers?" + q);
-      const body = $("fleet").querySelector("tbody");
-      body.replaceChildren();
-      for (const c of page.customers) {
-        const tr = document.createElement("tr");
-        tr.dataset.customer = c.customer;
-        const a = document.createElement("a");
-        a.href = "/?customer=" + encodeURIComponent(c.customer);
-        a.textContent = c.name && c.name !== c.customer ? c.name + " (" + c.customer + ")" : c.customer;
-        cell(tr, a);
-        cell(tr, c.authMode);
-        const badge = document.createElement("span");
-        badge.className = "badge";
-        badge.dataset.state = c.state;
-        badge.textContent = stateText[c.state] || c.state;
-        cell(tr, badge);
-        cell(tr, c.action ? (actionText[c.action] || c.action) : "", c.action ? "action" : "").dataset.action = c.action || "";
-        cell(tr, fmtTime(c.lastValidatedAt));
-        cell(tr, fmtTime(c.lastSyncAt));
-        cell(tr, fmtTime(c.secretExpiresAt));
-        cell(tr, fmtTime(c.nextCheckAt));
-        cell(tr, fmtTime(c.nextSyncAt));
-        const off = document.createElement("button");
-        off.type = "button";
-        off.className = "offboard";
-        off.textContent = "Offboard";
-        off.disabled = c.state === "offboarding";
-        off.addEventListener("click", () => offboard(c.customer, c.name));
-        cell(tr, off);
-        body.append(tr);
-      }
-      $("fleet-empty").hidden = page.customers.length > 0;
-      next = page.next || "";
-      $("fleet-next").disabled = !next;
-      $("fleet-first").disabled = cursors.length <= 1;
+      const out = [];
+      let after = "";
+      do {
+        const q = new URLSearchParams({ limit: "500" });
+        if (after) q.set("after", after);
+        const page = await call("GET", "/customers?" + q);
+        out.push(...page.customers);
+        after = page.next || "";
+      } while (after);
+      all = out;
+      render();
     } catch (e) {
       show("error", "Listing the customers failed: " + e.message);
     }
+  }
+
+  function matches(c) {
+    if (view.state && c.state !== view.state) return false;
+    if (view.needsAction && !actionable(c)) return false;
+    if (view.q) {
+      const t = view.q.toLowerCase();
+      if (!(c.customer.toLowerCase().includes(t) || (c.name || "").toLowerCase().includes(t))) return false;
+    }
+    return true;
+  }
+
+  function sortKey(c) {
+    switch (view.sort) {
+      case "state": return String(stateOrder.indexOf(c.state)).padStart(2, "0") + (c.name || c.customer).toLowerCase();
+      case "action": return (actionText[c.action] || "~") + (c.name || c.customer).toLowerCase();
+      case "lastSync": return c.lastSyncAt || "";
+      case "secret": return c.secretExpiresAt || "~";
+      default: return (c.name || c.customer).toLowerCase();
+    }
+  }
+
+  function renderCounts() {
+    const counts = {};
+    for (const c of all) counts[c.state] = (counts[c.state] || 0) + 1;
+    const box = $("state-counts");
+    box.replaceChildren();
+    const chip = (state, label, n) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "chip" + (view.state === state ? " on" : "");
+      b.dataset.state = state;
+      b.setAttribute("aria-pressed", String(view.state === state));
+      b.textContent = label + " " + n;
+      b.addEventListener("click", () => { view.state = view.state === state ? "" : state; view.page = 1; $("state-filter").value = view.state; render(); });
+      box.append(b);
+    };
+    chip("", "All", all.length);
+    for (const st of stateOrder) if (counts[st]) chip(st, stateText[st] || st, counts[st]);
+    const na = all.filter(actionable).length;
+    $("needs-action-count").textContent = "(" + na + ")";
+  }
+
+  function actionButton(c) {
+    if (!actionable(c)) return document.createTextNode("");
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "row-action";
+    b.textContent = actionText[c.action] || c.action;
+    if (["sendInvitation", "reInvite", "restartConnection"].includes(c.action)) {
+      b.addEventListener("click", () => bulk("invite", [c.customer]));
+    } else {
+      b.addEventListener("click", () => { window.location = "/?customer=" + encodeURIComponent(c.customer); });
+    }
+    return b;
+  }
+
+  function rowMenu(c) {
+    const d = document.createElement("details");
+    d.className = "menu";
+    const s = document.createElement("summary");
+    s.textContent = "More";
+    s.setAttribute("aria-label", "More actions for " + (c.name || c.customer));
+    d.append(s);
+    const off = document.createElement("button");
+    off.type = "button";
+    off.className = "offboard danger";
+    off.textContent = "Offboard\u2026";
+    off.disabled = c.state === "offboarding";
+    off.addEventListener("click", () => { d.open = false; offboard(c.customer, c.name); });
+    d.append(off);
+    return d;
+  }
+
+  function render() {
+    writeURL();
+    renderCounts();
+    const rows = all.filter(matches);
+    const dir = view.dir === "desc" ? -1 : 1;
+    rows.sort((x, y) => (sortKey(x) < sortKey(y) ? -dir : sortKey(x) > sortKey(y) ? dir : 0));
+    const pages = Math.max(1, Math.ceil(rows.length / pageSize));
+    if (view.page > pages) view.page = pages;
+    const shown = rows.slice((view.page - 1) * pageSize, view.page * pageSize);
+    const body = $("fleet").querySelector("tbody");
+    body.replaceChildren();
+    for (const c of shown) {
+      const tr = document.createElement("tr");
+      tr.dataset.customer = c.customer;
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.className = "pick";
+      box.checked = selected.has(c.customer);
+      box.setAttribute("aria-label", "Select " + (c.name || c.customer));
+      box.addEventListener("change", () => { if (box.checked) selected.add(c.customer); else selected.delete(c.customer); showSelection(); });
+      cell(tr, box);
+      const a = document.createElement("a");
+      a.href = "/?customer=" + encodeURIComponent(c.customer);
+      a.textContent = c.name && c.name !== c.customer ? c.name + " (" + c.customer + ")" : c.customer;
+      cell(tr, a);
+      cell(tr, c.authMode);
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.dataset.state = c.state;
+      badge.textContent = stateText[c.state] || c.state;
+      cell(tr, badge);
+      cell(tr, actionButton(c), "action").dataset.action = c.action || "";
+      cell(tr, fmtTime(c.lastValidatedAt));
+      cell(tr, fmtTime(c.lastSyncAt));
+      cell(tr, fmtTime(c.secretExpiresAt));
+      cell(tr, rowMenu(c));
+      body.append(tr);
+    }
+    $("fleet-empty").hidden = shown.length > 0;
+    $("fleet-page").textContent = rows.length ? "Page " + view.page + " of " + pages + " \u00b7 " + rows.length + (rows.length === 1 ? " customer" : " customers") : "";
+    $("fleet-prev").disabled = view.page <= 1;
+    $("fleet-next").disabled = view.page >= pages;
+    for (const th of document.querySelectorAll("#fleet th[data-sort]")) {
+      th.setAttribute("aria-sort", th.dataset.sort === view.sort ? (view.dir === "asc" ? "ascending" : "descending") : "none");
+    }
+    $("pick-all").checked = shown.length > 0 && shown.every((c) => selected.has(c.customer));
+    showSelection();
+  }
+
+  function showSelection() {
+    $("selection").textContent = selected.size ? selected.size + " selected" : "None selected";
+    for (const id of ["bulk-invite", "bulk-validate", "bulk-sync", "bulk-clear"]) $(id).disabled = selected.size === 0;
+  }
+
+  // bulk runs one action on each customer, four at a time, with a
+  // progress bar and a line per customer.
+  const bulkOps = {
+    invite: { label: "Send invitation", method: "POST", path: "/m365/invitations", body: {} },
+    validate: { label: "Validate", method: "POST", path: "/m365/validate" },
+    sync: { label: "Sync", method: "POST", path: "/users/sync" },
+  };
+
+  async function bulk(kind, customers) {
+    const op = bulkOps[kind];
+    const card = $("bulk-card");
+    card.hidden = false;
+    $("bulk-title").textContent = op.label + ": " + customers.length + " customer" + (customers.length === 1 ? "" : "s");
+    const bar = $("bulk-progress");
+    bar.max = customers.length;
+    bar.value = 0;
+    const list = $("bulk-results").querySelector("tbody");
+    list.replaceChildren();
+    let done = 0, failed = 0;
+    const queue = customers.slice();
+    const worker = async () => {
+      while (queue.length) {
+        const id = queue.shift();
+        const tr = document.createElement("tr");
+        tr.dataset.customer = id;
+        let result;
+        try {
+          await call(op.method, "/customers/" + encodeURIComponent(id) + op.path, op.body);
+          result = "done";
+        } catch (e) {
+          result = "failed: " + e.message;
+          failed++;
+        }
+        tr.dataset.result = result === "done" ? "ok" : "failed";
+        cell(tr, id);
+        cell(tr, result);
+        list.append(tr);
+        done++;
+        bar.value = done;
+        $("bulk-state").textContent = done + " of " + customers.length + " done" + (failed ? ", " + failed + " failed" : "");
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    $("bulk-card").dataset.finished = "true";
+    await load();
   }
 
   const resultText = {
@@ -122,6 +299,10 @@
     $("offboard-card").hidden = false;
     $("offboard-customer").textContent = customer;
     const rep = r.report;
+    const link = $("offboard-download");
+    if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
+    link.href = URL.createObjectURL(new Blob([JSON.stringify(r, null, 2)], { type: "application/json" }));
+    link.download = "offboarding-" + customer + ".json";
     $("offboard-state").textContent = !rep ? "Job " + r.job + " is " + r.state + "." :
       rep.finishedAt ? "Finished " + fmtTime(rep.finishedAt) + " (job " + rep.job + ")." :
       "Running since " + fmtTime(rep.startedAt) + " (job " + rep.job + ")…";
@@ -141,12 +322,17 @@
   }
 
   async function offboard(customer, name) {
-    if (!window.confirm("Offboard " + (name || customer) + "? This revokes and erases its tokens, secrets, invitations, QoE subscriptions, synced users and call data. The audit trail stays.")) return;
+    const typed = window.prompt("Offboard " + (name || customer) + "? This revokes and erases its tokens, secrets, invitations, QoE subscriptions, synced users and call data. The audit trail stays.\n\nType the customer ID (" + customer + ") to confirm.");
+    if (typed === null) return;
+    if (typed.trim() !== customer) {
+      show("error", "Not offboarded: the typed ID does not match " + customer + ".");
+      return;
+    }
     try {
       let r = await call("DELETE", "/customers/" + encodeURIComponent(customer));
       show("ok", "Offboarding " + customer + " (job " + r.job + ").");
       showReport(customer, r);
-      await load(cursors[cursors.length - 1]);
+      await load();
       // DELETE again is idempotent: it returns the same job and its report
       // so far. Poll until the report is final (for at most two minutes).
       for (let i = 0; i < 80 && !(r.report && r.report.finishedAt); i++) {
@@ -154,17 +340,38 @@
         r = await call("DELETE", "/customers/" + encodeURIComponent(customer));
         showReport(customer, r);
       }
-      await load(cursors[cursors.length - 1]);
+      await load();
     } catch (e) {
       show("error", "Offboarding failed: " + e.message);
     }
   }
 
-  $("fleet-refresh").addEventListener("click", () => load(cursors[cursors.length - 1]));
-  $("state-filter").addEventListener("change", () => { cursors = [""]; load(""); });
-  $("needs-action").addEventListener("change", () => { cursors = [""]; load(""); });
-  $("fleet-next").addEventListener("click", () => { cursors.push(next); load(next); });
-  $("fleet-first").addEventListener("click", () => { cursors = [""]; load(""); });
+  $("fleet-refresh").addEventListener("click", () => load());
+  $("fleet-search").addEventListener("input", () => { view.q = $("fleet-search").value.trim(); view.page = 1; render(); });
+  $("fleet-filter").addEventListener("submit", (ev) => ev.preventDefault());
+  $("state-filter").addEventListener("change", () => { view.state = $("state-filter").value; view.page = 1; render(); });
+  $("needs-action").addEventListener("change", () => { view.needsAction = $("needs-action").checked; view.page = 1; render(); });
+  $("fleet-next").addEventListener("click", () => { view.page++; render(); });
+  $("fleet-prev").addEventListener("click", () => { view.page--; render(); });
+  for (const th of document.querySelectorAll("#fleet th[data-sort] button")) {
+    th.addEventListener("click", () => {
+      const key = th.parentElement.dataset.sort;
+      if (view.sort === key) view.dir = view.dir === "asc" ? "desc" : "asc";
+      else { view.sort = key; view.dir = "asc"; }
+      render();
+    });
+  }
+  $("pick-all").addEventListener("change", () => {
+    for (const tr of $("fleet").querySelectorAll("tbody tr")) {
+      if ($("pick-all").checked) selected.add(tr.dataset.customer); else selected.delete(tr.dataset.customer);
+    }
+    render();
+  });
+  $("bulk-invite").addEventListener("click", () => bulk("invite", [...selected]));
+  $("bulk-validate").addEventListener("click", () => bulk("validate", [...selected]));
+  $("bulk-sync").addEventListener("click", () => bulk("sync", [...selected]));
+  $("bulk-clear").addEventListener("click", () => { selected.clear(); render(); });
+
   // The Add customer form's inputs by the API's field names; an error is
   // shown under its field (aria-invalid, aria-describedby).
   const addFields = { customer: "new-customer", name: "new-name", tenant: "new-tenant", serviceAccount: "new-account" };
@@ -216,5 +423,6 @@
       }
     }
   });
-  load("");
+  readURL();
+  load();
 })();
