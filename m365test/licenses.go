@@ -265,7 +265,7 @@ func (t *Tenant) consumedLocked() (out [numSkus]int) {
 		var m skuMask
 		if u, ok := vs.users[i]; ok {
 			m = u.skus
-		} else if !vs.guests[i] {
+		} else if !vs.isGuest(i) {
 			m = 1<<skuE3 | 1<<skuMeetAdv
 			if i >= 0 && i%3 == 0 {
 				m |= 1 << skuPhone

@@ -194,7 +194,7 @@ func (t *Tenant) numberByID(id string) (int, bool) {
 	}
 	mask := sha256.Sum256([]byte("tenantgate m365test number mask\x00" + t.ID))
 	k := int(binary.BigEndian.Uint32(b[12:]) ^ binary.BigEndian.Uint32(mask[:4]))
-	if k < 0 || k >= t.dir.N() || !strings.EqualFold(t.numberID(k), id) {
+	if k < 0 || k >= t.dir.N() || t.voice.isGuest(k) || !strings.EqualFold(t.numberID(k), id) {
 		return 0, false
 	}
 	return k, true
@@ -209,7 +209,7 @@ func (t *Tenant) numberIndex(tel string) (int, bool) {
 			continue
 		}
 		k, err := strconv.Atoi(digits)
-		if err != nil || k < 0 || k%10 != loc || k >= t.dir.N() || digits[0] == '+' || digits[0] == '-' {
+		if err != nil || k < 0 || k%10 != loc || k >= t.dir.N() || digits[0] == '+' || digits[0] == '-' || t.voice.isGuest(k) {
 			continue
 		}
 		return k, true
@@ -455,6 +455,9 @@ func (t *Tenant) listNumbers(terms []numberTerm, skip, top int) []numberView {
 	}
 	for _, loc := range numberLocOrder {
 		for k := loc; k < n; k += 10 {
+			if k >= vs.n0 && vs.isGuest(k) { // guests come after the tenant's first users
+				continue
+			}
 			v := numberView{k: k, rec: vs.numberLocked(t.ID, k), t: t}
 			ok := true
 			for i := range terms {

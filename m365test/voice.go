@@ -23,13 +23,14 @@ type voiceState struct {
 	users   map[int]*userVoice // changed users by generator index (-1: the Global Admin)
 	numbers map[int]*numberRec // changed numbers by inventory index k
 	byUser  map[int][]int      // inventory indexes of changed numbers assigned, by user
-	guests  map[int]bool       // users added by AddGuest: no licenses
+	guests  sync.Map           // int -> true: users added by AddGuest (no licenses, no number); read without mu
 	prepaid [numSkus]int       // enabled units per SKU; 0: not subscribed
 	ops     map[string]*numberOp
 	pending int           // operations not yet settled
 	log     []*VoiceEvent // oldest first, at most maxVoiceLog
 	opOrder []string      // operation IDs, oldest first
 	cfg     VoiceControls
+	n0      int        // generated users at creation
 	locIDs  [10]string // emergency location IDs by location (demoCities)
 	// propDelay is Options.TeamsPropagationDelay.
 	propDelay time.Duration
@@ -100,7 +101,7 @@ var teamsCreated = time.Date(2024, 1, 15, 9, 0, 0, 0, time.UTC)
 
 func newVoiceState(tenantID string, n int) *voiceState {
 	vs := &voiceState{users: map[int]*userVoice{}, numbers: map[int]*numberRec{}, byUser: map[int][]int{},
-		guests: map[int]bool{}, ops: map[string]*numberOp{}}
+		ops: map[string]*numberOp{}, n0: n}
 	voice, cp := (n+2)/3, (n+2)/6
 	vs.prepaid[skuE3] = n + 11
 	vs.prepaid[skuMeetAdv] = n + 11
@@ -149,7 +150,7 @@ func (vs *voiceState) userLocked(i int) userVoice {
 	if u, ok := vs.users[i]; ok {
 		return *u
 	}
-	if vs.guests[i] {
+	if vs.isGuest(i) {
 		return userVoice{}
 	}
 	return defaultVoice(i)
@@ -158,7 +159,7 @@ func (vs *voiceState) userLocked(i int) userVoice {
 // defaultNumberLocked is number k by the demo data rules.
 func (vs *voiceState) defaultNumberLocked(k int) numberRec {
 	n := numberRec{target: noUser, activation: "activated"}
-	if k%3 == 0 && !vs.guests[k] {
+	if k%3 == 0 && !vs.isGuest(k) {
 		n.target, n.category = k, "primary"
 	}
 	if k%2 == 1 {
@@ -193,7 +194,7 @@ func (vs *voiceState) setNumberLocked(tenantID string, k int, n numberRec) {
 func (vs *voiceState) numbersOfLocked(tenantID string, i int) []TeamsTelephoneNumber {
 	out := []TeamsTelephoneNumber{}
 	if i >= 0 {
-		if _, changed := vs.numbers[i]; !changed && i%3 == 0 && !vs.guests[i] {
+		if _, changed := vs.numbers[i]; !changed && i%3 == 0 && !vs.isGuest(i) {
 			out = append(out, TeamsTelephoneNumber{TelephoneNumber: numberAt(i), AssignmentCategory: "primary"})
 		}
 	}
@@ -323,11 +324,14 @@ func (t *Tenant) changeUserLocked(i int, now time.Time, f func(u *userVoice)) {
 }
 
 // markGuest records that user i is a guest (AddGuest): guests hold no
-// licenses and no numbers.
-func (vs *voiceState) markGuest(i int) {
-	vs.mu.Lock()
-	defer vs.mu.Unlock()
-	vs.guests[i] = true
+// licenses, and the inventory has no number k = i (it holds one number
+// per generated user).
+func (vs *voiceState) markGuest(i int) { vs.guests.Store(i, true) }
+
+// isGuest reports whether user i is a guest.
+func (vs *voiceState) isGuest(i int) bool {
+	_, ok := vs.guests.Load(i)
+	return ok
 }
 
 // Endpoints of Teams Phone provisioning, for the request log.

@@ -344,3 +344,27 @@ func TestLicenseChangeInUsersDelta(t *testing.T) {
 	require.Len(t, users, 1)
 	assert.Contains(t, users, u4)
 }
+
+// TestGuestHasNoLicenseOrNumber: a guest (AddGuest) holds no licenses and
+// adds no number to the inventory, which keeps one number per generated
+// user.
+func TestGuestHasNoLicenseOrNumber(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 30)
+	g, err := f.srv.AddGuest(f.contoso.ID, m365test.GuestOptions{Email: "alice@fabrikam.com", HomeTenantID: f.fabrikam.ID})
+	require.NoError(t, err)
+	_, err = f.contoso.AddUsers(2) // users 31 and 32 by the demo rules
+	require.NoError(t, err)
+	tok := voiceToken(t, f, "bbbbbbbb-0000-0000-0000-000000000012")
+	all := listNumbers(t, f, tok, "", "telephoneNumber")
+	assert.Len(t, all, 32, "30 generated users, 2 added; not the guest")
+	gr := graphDo(t, f, "GET", "/users/"+g.ID+"?$select=id,assignedLicenses", tok, nil)
+	require.Equal(t, 200, gr.status, "%v", gr.body)
+	assert.Empty(t, gr.body["assignedLicenses"])
+	gr = graphDo(t, f, "GET", "/subscribedSkus", tok, nil)
+	for _, v := range gr.body["value"].([]any) {
+		if s := v.(map[string]any); s["skuPartNumber"] == "SPE_E3" {
+			assert.Equal(t, float64(30+2+1), s["consumedUnits"], "generated and added users and the admin")
+		}
+	}
+}
