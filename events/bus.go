@@ -104,9 +104,6 @@ func New(ctx context.Context, opts Options) (*Bus, error) {
 		b.endpoints[ep.name] = ep
 		b.names = append(b.names, ep.name)
 	}
-	if isNil(opts.Inserter) && opts.Inserter != nil {
-		errs = append(errs, errors.New("events: Options.Inserter is a typed nil"))
-	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -151,7 +148,7 @@ func (b *Bus) PluginName() string { return "events" }
 // enqueue the recorded deliveries is logged, not returned: they stay
 // recorded and the next Flush (or start) enqueues them.
 func (b *Bus) UseInserter(ctx context.Context, ins Inserter) error {
-	if ins == nil || isNil(ins) {
+	if ins == nil {
 		return errors.New("events: UseInserter needs a non-nil Inserter")
 	}
 	b.mu.Lock()

@@ -367,21 +367,19 @@ func TestEmitRefusesBadEvents(t *testing.T) {
 func TestNewChecksOptions(t *testing.T) {
 	db := testdb.SQLite(t)
 	good := events.GenerateSecret()
-	var typedNil *river.Client[any]
 	cases := map[string]struct {
 		opts events.Options
 		want string
 	}{
-		"no db":              {events.Options{Dialect: events.SQLite}, "Options.DB"},
-		"no dialect":         {events.Options{DB: db.DB}, "Dialect"},
-		"http remote":        {events.Options{DB: db.DB, Dialect: events.SQLite, AllowLoopbackHTTP: true, Endpoints: []events.Endpoint{{URL: "http://example.com/h", Secrets: []string{good}}}}, "https"},
-		"http loopback":      {events.Options{DB: db.DB, Dialect: events.SQLite, Endpoints: []events.Endpoint{{URL: "http://127.0.0.1:9/h", Secrets: []string{good}}}}, "demo mode"},
-		"no secret":          {events.Options{DB: db.DB, Dialect: events.SQLite, Endpoints: []events.Endpoint{{URL: "https://example.com/h"}}}, "no signing secret"},
-		"secret no prefix":   {events.Options{DB: db.DB, Dialect: events.SQLite, Endpoints: []events.Endpoint{{URL: "https://example.com/h", Secrets: []string{"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"}}}}, "whsec_"},
-		"secret short":       {events.Options{DB: db.DB, Dialect: events.SQLite, Endpoints: []events.Endpoint{{URL: "https://example.com/h", Secrets: []string{"whsec_c2hvcnQ="}}}}, "24 to 64 bytes"},
-		"duplicate names":    {events.Options{DB: db.DB, Dialect: events.SQLite, Endpoints: []events.Endpoint{{URL: "https://a.example/h", Secrets: []string{good}}, {URL: "https://b.example/h", Secrets: []string{good}}}}, "two webhook endpoints"},
-		"bad name":           {events.Options{DB: db.DB, Dialect: events.SQLite, Endpoints: []events.Endpoint{{Name: "a b", URL: "https://a.example/h", Secrets: []string{good}}}}, "endpoint name"},
-		"typed nil inserter": {events.Options{DB: db.DB, Dialect: events.SQLite, Inserter: typedNil}, "typed nil"},
+		"no db":            {events.Options{Dialect: events.SQLite}, "Options.DB"},
+		"no dialect":       {events.Options{DB: db.DB}, "Dialect"},
+		"http remote":      {events.Options{DB: db.DB, Dialect: events.SQLite, AllowLoopbackHTTP: true, Endpoints: []events.Endpoint{{URL: "http://example.com/h", Secrets: []string{good}}}}, "https"},
+		"http loopback":    {events.Options{DB: db.DB, Dialect: events.SQLite, Endpoints: []events.Endpoint{{URL: "http://127.0.0.1:9/h", Secrets: []string{good}}}}, "demo mode"},
+		"no secret":        {events.Options{DB: db.DB, Dialect: events.SQLite, Endpoints: []events.Endpoint{{URL: "https://example.com/h"}}}, "no signing secret"},
+		"secret no prefix": {events.Options{DB: db.DB, Dialect: events.SQLite, Endpoints: []events.Endpoint{{URL: "https://example.com/h", Secrets: []string{"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"}}}}, "whsec_"},
+		"secret short":     {events.Options{DB: db.DB, Dialect: events.SQLite, Endpoints: []events.Endpoint{{URL: "https://example.com/h", Secrets: []string{"whsec_c2hvcnQ="}}}}, "24 to 64 bytes"},
+		"duplicate names":  {events.Options{DB: db.DB, Dialect: events.SQLite, Endpoints: []events.Endpoint{{URL: "https://a.example/h", Secrets: []string{good}}, {URL: "https://b.example/h", Secrets: []string{good}}}}, "two webhook endpoints"},
+		"bad name":         {events.Options{DB: db.DB, Dialect: events.SQLite, Endpoints: []events.Endpoint{{Name: "a b", URL: "https://a.example/h", Secrets: []string{good}}}}, "endpoint name"},
 	}
 	for name, c := range cases {
 		_, err := events.New(t.Context(), c.opts)

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/internal/typednil"
 	"log/slog"
-	"reflect"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -171,18 +171,6 @@ type Config struct {
 // Config.SyncInterval says otherwise.
 const DefaultSyncInterval = 24 * time.Hour
 
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan:
-		return rv.IsNil()
-	}
-	return false
-}
-
 func (cfg Config) check() (Config, error) {
 	var errs []error
 	switch {
@@ -191,19 +179,19 @@ func (cfg Config) check() (Config, error) {
 	case cfg.Postgres != nil && cfg.SQLitePath != "":
 		errs = append(errs, errors.New("both Postgres and SQLitePath are set: choose one"))
 	}
-	if isNil(cfg.Access) {
+	if cfg.Access == nil {
 		errs = append(errs, errors.New("no Access (the m365access Manager)"))
 	}
-	if isNil(cfg.Store) {
+	if cfg.Store == nil {
 		errs = append(errs, errors.New("no Store"))
 	}
-	if cfg.Events != nil && isNil(cfg.Events) {
+	if cfg.Events != nil && typednil.Is(cfg.Events) {
 		errs = append(errs, errors.New("events is a typed nil"))
 	}
-	if cfg.Invitations != nil && isNil(cfg.Invitations) {
+	if cfg.Invitations != nil && typednil.Is(cfg.Invitations) {
 		errs = append(errs, errors.New("invitations is a typed nil"))
 	}
-	if cfg.Users != nil && isNil(cfg.Users) {
+	if cfg.Users != nil && typednil.Is(cfg.Users) {
 		errs = append(errs, errors.New("users is a typed nil"))
 	}
 	for i, r := range cfg.Workers {
@@ -213,7 +201,7 @@ func (cfg Config) check() (Config, error) {
 	}
 	errs = append(errs, checkPlugins(cfg.Plugins)...)
 	for i, h := range cfg.Offboard {
-		if isNil(h) {
+		if h == nil {
 			errs = append(errs, fmt.Errorf("config: Offboard[%d] is nil", i))
 		}
 	}

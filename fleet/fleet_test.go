@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/events"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,7 +18,6 @@ import (
 )
 
 func TestNewConfigErrors(t *testing.T) {
-	var nilAccess *fakeAccess
 	tests := []struct {
 		name string
 		cfg  fleet.Config
@@ -26,7 +26,7 @@ func TestNewConfigErrors(t *testing.T) {
 		{"no database", fleet.Config{Access: newFakeAccess(), Store: newStore(t)}, "no database"},
 		{"both databases", fleet.Config{SQLitePath: "x.db", Postgres: &pgxpool.Pool{}, Access: newFakeAccess(), Store: newStore(t)}, "choose one"},
 		{"no access", fleet.Config{SQLitePath: "x.db", Store: newStore(t)}, "no Access"},
-		{"typed nil access", fleet.Config{SQLitePath: "x.db", Access: nilAccess, Store: newStore(t)}, "no Access"},
+		{"typed nil events", fleet.Config{SQLitePath: "x.db", Access: newFakeAccess(), Store: newStore(t), Events: (*events.Bus)(nil)}, "events is a typed nil"},
 		{"no store", fleet.Config{SQLitePath: "x.db", Access: newFakeAccess()}, "no Store"},
 		{"nil worker registration", fleet.Config{SQLitePath: "x.db", Access: newFakeAccess(), Store: newStore(t), Workers: []fleet.RegisterFunc{nil}}, "Workers[0] is nil"},
 		{"rescue inside timeout", fleet.Config{SQLitePath: "x.db", Access: newFakeAccess(), Store: newStore(t), JobTimeout: time.Minute, RescueAfter: time.Second}, "the RescueAfter field must exceed JobTimeout"},

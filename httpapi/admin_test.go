@@ -12,9 +12,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/m365access"
-	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/usersync/sqlsink"
 )
 
@@ -31,9 +29,6 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 		{"no invitations", func(c *Config) { c.Invitations = nil }, "Invitations"},
 		{"no store", func(c *Config) { c.Store = nil }, "Store"},
 		{"nil AuthorizerFunc authorizer", func(c *Config) { c.Authorizer = AuthorizerFunc(nil) }, "no Authorizer"},
-		{"nil *Manager", func(c *Config) { c.Access = (*m365access.Manager)(nil) }, "no Access"},
-		{"nil *invite.Service", func(c *Config) { c.Invitations = (*invite.Service)(nil) }, "no Invitations"},
-		{"nil *SealedStore", func(c *Config) { c.Store = (*tokenstore.SealedStore)(nil) }, "no Store"},
 		{"nil *sqlsink.Sink", func(c *Config) { c.Users = (*sqlsink.Sink)(nil) }, "the Users field holds a nil pointer"},
 		{"nil *fleet.Fleet", func(c *Config) { c.Fleet = (*fleet.Fleet)(nil) }, "the Fleet field holds a nil pointer"},
 		{"nil *audit.Log", func(c *Config) { c.Audit = (*audit.Log)(nil) }, "the Audit field holds a nil pointer"},

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/internal/typednil"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"reflect"
 	"strings"
 
 	"github.com/tenantgate/tenantgate/httpapi/clientip"
@@ -175,42 +175,42 @@ type checked struct {
 
 func (cfg Config) check(admin bool) (*checked, error) {
 	var errs []error
-	if admin && isNil(cfg.Authorizer) {
+	if admin && typednil.Is(cfg.Authorizer) { // a nil AuthorizerFunc is a real typed nil
 		errs = append(errs, errors.New("no Authorizer (nil or a nil func or pointer): the admin API never runs open; set Config.Authorizer"))
 	}
-	if isNil(cfg.Access) {
+	if cfg.Access == nil {
 		errs = append(errs, errors.New("no Access: set Config.Access to the *m365access.Manager"))
 	}
-	if isNil(cfg.Invitations) {
+	if cfg.Invitations == nil {
 		errs = append(errs, errors.New("no Invitations: set Config.Invitations to the *invite.Service"))
 	}
-	if isNil(cfg.Store) {
+	if cfg.Store == nil {
 		errs = append(errs, errors.New("no Store: set Config.Store to the tokenstore the Manager uses"))
 	}
-	if cfg.Fleet != nil && isNil(cfg.Fleet) {
+	if cfg.Fleet != nil && typednil.Is(cfg.Fleet) {
 		errs = append(errs, errors.New("the Fleet field holds a nil pointer: set Config.Fleet to the *fleet.Fleet or leave it nil"))
 	}
-	if cfg.Audit != nil && isNil(cfg.Audit) {
+	if cfg.Audit != nil && typednil.Is(cfg.Audit) {
 		errs = append(errs, errors.New("the Audit field holds a nil pointer: set Config.Audit to the *audit.Log or leave it nil"))
 	}
-	if cfg.Events != nil && isNil(cfg.Events) {
+	if cfg.Events != nil && typednil.Is(cfg.Events) {
 		errs = append(errs, errors.New("the Events field holds a nil pointer: set Config.Events to the *events.Bus or leave it nil"))
 	}
-	if cfg.Users != nil && isNil(cfg.Users) {
+	if cfg.Users != nil && typednil.Is(cfg.Users) {
 		errs = append(errs, errors.New("the Users field holds a nil pointer: set Config.Users to the *sqlsink.Sink or leave it nil"))
 	}
-	if cfg.QoE != nil && isNil(cfg.QoE) {
+	if cfg.QoE != nil && typednil.Is(cfg.QoE) {
 		errs = append(errs, errors.New("the QoE service is a typed nil"))
 	}
-	if cfg.Voice != nil && isNil(cfg.Voice) {
+	if cfg.Voice != nil && typednil.Is(cfg.Voice) {
 		errs = append(errs, errors.New("the Voice service is a typed nil"))
 	}
 	var u *url.URL
-	if !isNil(cfg.Access) {
+	if cfg.Access != nil {
 		var err error
 		if u, err = checkPublicURLs(cfg.Access.PublicURLs()); err != nil {
 			errs = append(errs, err)
-		} else if !isNil(cfg.Invitations) {
+		} else if cfg.Invitations != nil {
 			if got, want := strings.TrimSuffix(cfg.Invitations.PublicBaseURL(), "/"), u.String(); got != want {
 				errs = append(errs, fmt.Errorf("the invite Service's PublicBaseURL %q differs from the Manager's ProviderConfig.PublicBaseURL %q: invitation links would miss the wizard; give invite.Options the Manager's PublicURLs().BaseURL", got, want))
 			}
@@ -285,20 +285,6 @@ func checkPublicURLs(p m365access.PublicURLs) (*url.URL, error) {
 		return nil, errors.Join(errs...)
 	}
 	return u, nil
-}
-
-// isNil reports whether v is nil or an interface holding a nil pointer,
-// func, map, slice or channel (a "typed nil", such as a nil
-// AuthorizerFunc).
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	switch rv := reflect.ValueOf(v); rv.Kind() {
-	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
-		return rv.IsNil()
-	}
-	return false
 }
 
 // publicLink returns the public URL of a wizard path such as "/invite/x".

@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/internal/typednil"
 	"log/slog"
 	"net"
 	"net/url"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -74,27 +74,14 @@ type Service struct {
 // trailing slash.
 func (s *Service) PublicBaseURL() string { return s.base }
 
-// isNil reports whether v is nil or an interface holding a nil pointer,
-// func, map, slice or channel (a "typed nil").
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	switch rv := reflect.ValueOf(v); rv.Kind() {
-	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
-		return rv.IsNil()
-	}
-	return false
-}
-
 // New checks opts and returns a Service. Configuration errors are
 // *ValidationError naming the Options field.
 func New(opts Options) (*Service, error) {
 	var fe fieldErrors
-	if isNil(opts.Store) {
+	if opts.Store == nil {
 		fe.add("Store", "is required")
 	}
-	if opts.Mailer != nil && isNil(opts.Mailer) {
+	if opts.Mailer != nil && typednil.Is(opts.Mailer) {
 		fe.add("Mailer", "holds a nil pointer: set a Mailer (smtpmail, graphmail, outbox) or leave it nil for Create-only use")
 	}
 	base, err := checkBaseURL(opts.PublicBaseURL)

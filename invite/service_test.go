@@ -577,7 +577,6 @@ func TestNewOptions(t *testing.T) {
 		field string
 	}{
 		{"no store", invite.Options{PublicBaseURL: baseURL}, "Store"},
-		{"nil *SealedStore", invite.Options{Store: (*tokenstore.SealedStore)(nil), PublicBaseURL: baseURL}, "Store"},
 		{"nil *outbox.Outbox", invite.Options{Store: store, Mailer: (*outbox.Outbox)(nil), PublicBaseURL: baseURL}, "Mailer"},
 		{"no base", invite.Options{Store: store}, "PublicBaseURL"},
 		{"relative", invite.Options{Store: store, PublicBaseURL: "/m365"}, "PublicBaseURL"},

@@ -199,7 +199,7 @@ func (m *Manager) freshAppToken(ctx context.Context, customer string, s *setting
 	}
 	res, err := cl.AcquireTokenByCredential(ctx, []string{ep.GraphScope()}, confidential.WithTenantID(s.tenant()))
 	if err != nil {
-		ferr := FromMSAL("get an app-only token", customer, err)
+		ferr := fromMSAL("get an app-only token", customer, err)
 		recordToken(ctx, ModeAppRegistration, false, ferr)
 		return res, ferr
 	}

@@ -174,7 +174,7 @@ func (m *Manager) Begin(ctx context.Context, customer string, opts BeginOptions)
 	scopes := append(m.provider.delegatedScopes(), "openid", "profile", "offline_access")
 	raw, err := cl.AuthCodeURL(ctx, m.provider.ClientID, m.provider.redirectURI(), scopes, urlOpts...)
 	if err != nil {
-		return BeginResult{}, FromMSAL("build the sign-in URL", customer, err)
+		return BeginResult{}, fromMSAL("build the sign-in URL", customer, err)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -278,7 +278,7 @@ func (m *Manager) Complete(ctx context.Context, state, code, browserBinding stri
 func (m *Manager) CompleteWith(ctx context.Context, state, code, browserBinding string, opts CompleteOptions) (*Connection, error) {
 	ctx, span := telemetry.Start(ctx, "m365access.Complete", "")
 	r, err := m.completeSignIn(ctx, state, code, browserBinding, opts)
-	telemetry.End(span, err, ErrorCode(err))
+	telemetry.End(span, err, errorCode(err))
 	return r, err
 }
 
@@ -345,7 +345,7 @@ func (m *Manager) complete(ctx context.Context, p pending, code string, opts Com
 	res, err := cl.AcquireTokenByAuthCode(ctx, code, m.provider.redirectURI(), scopes,
 		confidential.WithChallenge(p.Verifier), confidential.WithTenantID(wantTenant))
 	if err != nil {
-		var ferr error = FromMSAL("exchange the authorization code", customer, err)
+		var ferr error = fromMSAL("exchange the authorization code", customer, err)
 		if declined, ok := strings.CutPrefix(err.Error(), msalDeclinedScopes); ok {
 			ferr = &FlowError{Reason: ReasonScopesMissing, Customer: customer, Detail: "not granted: " + clip(declined)}
 		}

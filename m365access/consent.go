@@ -97,7 +97,7 @@ func (m *Manager) ConsentURL(ctx context.Context, customer, browserBinding strin
 func (m *Manager) CompleteConsent(ctx context.Context, cb ConsentCallback, browserBinding string) (*Consent, error) {
 	ctx, span := telemetry.Start(ctx, "m365access.CompleteConsent", "")
 	r, err := m.completeConsent(ctx, cb, browserBinding)
-	telemetry.End(span, err, ErrorCode(err))
+	telemetry.End(span, err, errorCode(err))
 	return r, err
 }
 
@@ -245,7 +245,7 @@ func (m *Manager) freshAppOnlyToken(ctx context.Context, customer string, ep Clo
 	}
 	res, err := cl.AcquireTokenByCredential(ctx, []string{ep.GraphScope()}, confidential.WithTenantID(tenant))
 	if err != nil {
-		ferr := FromMSAL("confirm admin consent", customer, err)
+		ferr := fromMSAL("confirm admin consent", customer, err)
 		recordToken(ctx, "providerAppOnly", false, ferr)
 		return azcore.AccessToken{}, ferr
 	}

@@ -166,7 +166,7 @@ func (m *Manager) refresh(ctx context.Context, customer string, scopes []string)
 	ctx, span := telemetry.Start(ctx, "m365access.AcquireToken", customer, attribute.String("tenantgate.mode", string(s.Mode)))
 	res, err := m.acquire(ctx, customer, s, s.Mode, scopes)
 	fromIdP := err == nil && res.Metadata.TokenSource == confidential.TokenSourceIdentityProvider
-	telemetry.End(span, err, ErrorCode(err))
+	telemetry.End(span, err, errorCode(err))
 	if err != nil {
 		m.recordFailure(ctx, customer, "get a token", err)
 		return azcore.AccessToken{}, err
@@ -210,7 +210,7 @@ func (m *Manager) acquireMSAL(ctx context.Context, customer string, s *settings,
 		}
 		acct, err := cl.Account(ctx, conn.HomeAccountID)
 		if err != nil {
-			return confidential.AuthResult{}, FromMSAL("load the account", customer, err)
+			return confidential.AuthResult{}, fromMSAL("load the account", customer, err)
 		}
 		if acct.IsZero() {
 			return confidential.AuthResult{}, &Error{Op: "refresh token", Customer: customer, Action: ActionReInvite,
@@ -222,7 +222,7 @@ func (m *Manager) acquireMSAL(ctx context.Context, customer string, s *settings,
 		}
 		res, err := cl.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(acct), confidential.WithTenantID(conn.TenantID))
 		if err != nil {
-			return res, FromMSAL("refresh token", customer, err)
+			return res, fromMSAL("refresh token", customer, err)
 		}
 		return res, nil
 	case ModeAppRegistration:
@@ -239,7 +239,7 @@ func (m *Manager) acquireMSAL(ctx context.Context, customer string, s *settings,
 		}
 		res, err := cl.AcquireTokenByCredential(ctx, appScopes(scopes, ep), opts...)
 		if err != nil {
-			return res, FromMSAL("get an app-only token", customer, err)
+			return res, fromMSAL("get an app-only token", customer, err)
 		}
 		return res, nil
 	case ModePassword:
@@ -263,7 +263,7 @@ func (m *Manager) acquireMSAL(ctx context.Context, customer string, s *settings,
 		}
 		res, err := cl.AcquireTokenByUsernamePassword(ctx, scopes, s.ServiceAccount, s.Password, popts...)
 		if err != nil {
-			return confidential.AuthResult{}, FromMSAL("sign in with the password", customer, err)
+			return confidential.AuthResult{}, fromMSAL("sign in with the password", customer, err)
 		}
 		return res, nil
 	}

@@ -63,10 +63,10 @@ func TestFromMSALEveryFactsCode(t *testing.T) {
 	for _, tc := range factsCodes {
 		t.Run(fmt.Sprint(tc.code), func(t *testing.T) {
 			body := fmt.Sprintf(`{"error":"invalid_grant","error_description":"AADSTS%d: text that must not matter. Trace ID: x","error_codes":[%d],"trace_id":"t"}`, tc.code, tc.code)
-			err := FromMSAL("refresh token", "cust-1", fmt.Errorf("wrapped: %w", callErr(400, body, nil)))
+			err := fromMSAL("refresh token", "cust-1", fmt.Errorf("wrapped: %w", callErr(400, body, nil)))
 			var e *Error
 			if !errors.As(err, &e) {
-				t.Fatalf("FromMSAL returned %T, want *Error", err)
+				t.Fatalf("fromMSAL returned %T, want *Error", err)
 			}
 			if !e.HasCode(tc.code) || e.Action != tc.action || e.Retryable != tc.retryable || e.State() != tc.state {
 				t.Errorf("code %d: got action %q retryable %v state %q; want %q %v %q", tc.code, e.Action, e.Retryable, e.State(), tc.action, tc.retryable, tc.state)
@@ -87,7 +87,7 @@ func TestFromMSALEveryFactsCode(t *testing.T) {
 func TestActionDecidedByCodesNotText(t *testing.T) {
 	// The description claims a consent problem; the code says re-invite.
 	body := `{"error":"invalid_grant","error_description":"AADSTS65001: consent required","error_codes":[70008]}`
-	if a := ActionOf(FromMSAL("op", "", callErr(400, body, nil))); a != ActionReInvite {
+	if a := ActionOf(fromMSAL("op", "", callErr(400, body, nil))); a != ActionReInvite {
 		t.Fatalf("action %q, want reInvite", a)
 	}
 }
@@ -108,7 +108,7 @@ func TestFromMSALFallbacks(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := FromMSAL("op", "c", tc.err)
+			err := fromMSAL("op", "c", tc.err)
 			var e *Error
 			if !errors.As(err, &e) {
 				t.Fatalf("got %T", err)
@@ -121,14 +121,14 @@ func TestFromMSALFallbacks(t *testing.T) {
 			}
 		})
 	}
-	e := FromMSAL("op", "c", callErr(429, `{}`, http.Header{"Retry-After": {"7"}})).(*Error)
+	e := fromMSAL("op", "c", callErr(429, `{}`, http.Header{"Retry-After": {"7"}})).(*Error)
 	if e.RetryAfter != 7*time.Second {
 		t.Errorf("RetryAfter %v", e.RetryAfter)
 	}
-	if !errors.Is(FromMSAL("op", "c", context.Canceled), context.Canceled) {
+	if !errors.Is(fromMSAL("op", "c", context.Canceled), context.Canceled) {
 		t.Error("cancellation must stay matchable")
 	}
-	if FromMSAL("op", "c", nil) != nil {
+	if fromMSAL("op", "c", nil) != nil {
 		t.Error("nil must stay nil")
 	}
 }
@@ -190,7 +190,7 @@ func TestFromRealMSAL(t *testing.T) {
 	if err == nil {
 		t.Fatal("want an error")
 	}
-	e, ok := FromMSAL("get an app-only token", "c", err).(*Error)
+	e, ok := fromMSAL("get an app-only token", "c", err).(*Error)
 	if !ok || !e.HasCode(7000222) || e.Action != ActionRotateSecret || e.HTTPStatus != 401 {
 		t.Fatalf("got %#v", e)
 	}

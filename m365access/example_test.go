@@ -49,13 +49,3 @@ func ExampleManager_SaveSettings() {
 	// appRegistration.clientId required
 	// appRegistration.clientSecret required
 }
-
-func ExampleParseEntraError() {
-	body := []byte(`{"error":"invalid_grant","error_description":"AADSTS700082: The refresh token has expired due to inactivity.","error_codes":[700082]}`)
-	e := m365access.ParseEntraError("refresh token", "customer-42", 400, nil, body)
-	fmt.Println(e.Action, e.Retryable, e.State())
-	fmt.Println(e)
-	// Output:
-	// reInvite false reauthorizationRequired
-	// m365access: refresh token for customer "customer-42" failed (HTTP 400): invalid_grant AADSTS700082; action: reInvite
-}

@@ -14,7 +14,7 @@ func FuzzParseErrors(f *testing.F) {
 	f.Add(500, []byte(`not json`))
 	f.Add(400, []byte(`{"error":"SECRETSECRET","error_codes":[-1]}`))
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
-		e := ParseEntraError("op", "c", status, nil, body)
+		e := parseEntraError("op", "c", status, nil, body)
 		g := ParseGraphError("op", "c", status, nil, body)
 		for _, msg := range []string{e.Error(), g.Error()} {
 			if len(body) > 40 && strings.Contains(msg, string(body)) {

@@ -3,9 +3,9 @@ package m365access
 import (
 	"context"
 	"errors"
+	"github.com/tenantgate/tenantgate/internal/typednil"
 	"log/slog"
 	"net/http"
-	"reflect"
 	"sync"
 	"time"
 
@@ -91,7 +91,7 @@ type Manager struct {
 
 // New checks cfg and returns a Manager.
 func New(cfg Config) (*Manager, error) {
-	if isNil(cfg.Store) {
+	if cfg.Store == nil {
 		return nil, errors.New("m365access: Config.Store is required: set it to tokenstore.New(backend, keyring)")
 	}
 	if _, raw := cfg.Store.(tokenstore.Backend); raw {
@@ -100,7 +100,7 @@ func New(cfg Config) (*Manager, error) {
 	if k, ok := cfg.Store.(interface{ Keyring() *tokenstore.Keyring }); ok && k.Keyring() == nil {
 		return nil, errors.New("m365access: Config.Store has no keyring and could not seal secrets: create it with tokenstore.New(backend, keyring) and a keyring from tokenstore.NewKeyring")
 	}
-	if isNil(cfg.Locker) {
+	if typednil.Is(cfg.Locker) {
 		cfg.Locker = nil // a typed nil Locker means none, not a panic on first refresh
 	}
 	if cfg.Provider.isZero() && !cfg.AppRegistrationOnly {
@@ -140,19 +140,6 @@ func New(cfg Config) (*Manager, error) {
 		m.consentWait = 0
 	}
 	return m, nil
-}
-
-// isNil reports whether v is nil or an interface holding a nil pointer,
-// func, map, slice or channel (a "typed nil").
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	switch rv := reflect.ValueOf(v); rv.Kind() {
-	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
-		return rv.IsNil()
-	}
-	return false
 }
 
 // forget drops everything held in memory for customer: MSAL clients and

@@ -10,7 +10,7 @@ import (
 )
 
 // TestNewRefusesMisconfiguration: every required piece is checked in New,
-// typed nils included, with an error that says what to set.
+// with an error that says what to set.
 func TestNewRefusesMisconfiguration(t *testing.T) {
 	store, backend := sealedStore(t)
 	provider := ProviderConfig{ClientID: testProviderID, ClientSecret: testProviderSecret, PublicBaseURL: "https://portal.example/m365"}
@@ -20,7 +20,6 @@ func TestNewRefusesMisconfiguration(t *testing.T) {
 		want string
 	}{
 		{"no store", Config{Provider: provider}, "Config.Store is required"},
-		{"nil *SealedStore", Config{Provider: provider, Store: (*tokenstore.SealedStore)(nil)}, "Config.Store is required"},
 		{"raw backend", Config{Provider: provider, Store: backend}, "raw tokenstore.Backend"},
 		{"keyring-less store", Config{Provider: provider, Store: tokenstore.New(memstore.New(), nil)}, "Config.Store has no keyring"},
 		{"empty provider", Config{Store: store}, "Config.Provider is empty"},

@@ -35,11 +35,11 @@ type graphErrorBody struct {
 // maxDescription bounds the description kept from a server answer.
 const maxDescription = 300
 
-// FromMSAL turns an error returned by MSAL Go into an *Error for op and
+// fromMSAL turns an error returned by MSAL Go into an *Error for op and
 // customer. The server's answer is read from MSAL's CallErr (its Resp
 // body); errors without one keep their cause. The returned error never
 // holds MSAL's own message, which embeds the request URL and the body.
-func FromMSAL(op, customer string, err error) error {
+func fromMSAL(op, customer string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -67,9 +67,9 @@ func FromMSAL(op, customer string, err error) error {
 	return e
 }
 
-// ParseEntraError turns an Entra ID error response (status and JSON body)
+// parseEntraError turns an Entra ID error response (status and JSON body)
 // into an *Error.
-func ParseEntraError(op, customer string, status int, header http.Header, body []byte) *Error {
+func parseEntraError(op, customer string, status int, header http.Header, body []byte) *Error {
 	e := &Error{Op: op, Customer: customer, HTTPStatus: status, RetryAfter: retryAfter(header)}
 	var b entraErrorBody
 	if json.Unmarshal(body, &b) == nil {

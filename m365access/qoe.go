@@ -53,7 +53,7 @@ func (c qoeCredential) GetToken(ctx context.Context, opts policy.TokenRequestOpt
 	}
 	res, err := cl.AcquireTokenByCredential(ctx, appScopes(opts.Scopes, ep), aopts...)
 	if err != nil {
-		ferr := FromMSAL("get a QoE app token", customer, err)
+		ferr := fromMSAL("get a QoE app token", customer, err)
 		recordToken(ctx, "qoe", false, ferr)
 		return azcore.AccessToken{}, ferr
 	}

@@ -11,10 +11,10 @@ import (
 	"github.com/tenantgate/tenantgate/internal/telemetry"
 )
 
-// ErrorCode names err for metrics and traces: "AADSTS" and the first Entra
+// errorCode names err for metrics and traces: "AADSTS" and the first Entra
 // error code, Microsoft Graph's error code, the FlowError reason,
 // "canceled" or "other". It never holds an error's text.
-func ErrorCode(err error) string {
+func errorCode(err error) string {
 	if err == nil {
 		return ""
 	}
@@ -45,7 +45,7 @@ func recordToken(ctx context.Context, mode AuthMode, fromIdP bool, err error) {
 	m := telemetry.Metrics()
 	if err != nil {
 		m.TokenFailures.Add(ctx, 1, metric.WithAttributes(attribute.String("mode", string(mode)),
-			attribute.String("code", ErrorCode(err)), attribute.String("action", string(ActionOf(err)))))
+			attribute.String("code", errorCode(err)), attribute.String("action", string(ActionOf(err)))))
 		return
 	}
 	source := "cache"

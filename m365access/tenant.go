@@ -28,7 +28,7 @@ func (m *Manager) resolveTenant(ctx context.Context, ep CloudEndpoints, tenant s
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != http.StatusOK {
-		e := ParseEntraError("resolve tenant "+tenant, "", resp.StatusCode, resp.Header, body)
+		e := parseEntraError("resolve tenant "+tenant, "", resp.StatusCode, resp.Header, body)
 		if e.Action == ActionNone || resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusNotFound {
 			e.Action, e.Retryable = ActionFixTenant, false
 		}

@@ -59,7 +59,7 @@ func (r *Report) Check(name string) (Check, bool) {
 func (m *Manager) Validate(ctx context.Context, customer string) (*Report, error) {
 	ctx, span := telemetry.Start(ctx, "m365access.Validate", customer)
 	r, err := m.validateNow(ctx, customer)
-	telemetry.End(span, err, ErrorCode(err))
+	telemetry.End(span, err, errorCode(err))
 	return r, err
 }
 

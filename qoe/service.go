@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/internal/typednil"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -155,13 +156,13 @@ func (s *Service) Stats() Stats {
 // New checks cfg and returns a Service.
 func New(cfg Config) (*Service, error) {
 	var errs []error
-	if isNil(cfg.Access) {
+	if cfg.Access == nil {
 		errs = append(errs, errors.New("no Access (the m365access Manager)"))
 	}
 	if cfg.Store == nil {
 		errs = append(errs, errors.New("no Store"))
 	}
-	if cfg.Events != nil && isNil(cfg.Events) {
+	if cfg.Events != nil && typednil.Is(cfg.Events) {
 		errs = append(errs, errors.New("events is a typed nil"))
 	}
 	if err := checkURL(cfg.NotificationURL); err != nil {
@@ -243,7 +244,7 @@ func (s *Service) OffboardHooks() []fleet.OffboardHook { return []fleet.Offboard
 // then the receiver answers 503, so Graph retries. It may be called once
 // more to replace it.
 func (s *Service) UseInserter(_ context.Context, ins fleet.Inserter) error {
-	if isNil(ins) {
+	if ins == nil {
 		return errors.New("qoe: UseInserter needs a non-nil Inserter")
 	}
 	s.jobs.Store(&inserterBox{ins})
@@ -277,19 +278,6 @@ func checkURL(raw string) error {
 		return nil
 	}
 	return errors.New("must be https (http only on loopback)")
-}
-
-// isNil reports a nil interface or one holding a typed nil.
-func isNil(v any) bool { return v == nil || isNilPointer(v) }
-
-// throttle records that customer may not call Graph before until.
-func (s *Service) throttle(customer string, d time.Duration) {
-	until := s.now().Add(d)
-	s.throttleMu.Lock()
-	if until.After(s.throttled[customer]) {
-		s.throttled[customer] = until
-	}
-	s.throttleMu.Unlock()
 }
 
 // throttledFor returns how long customer must still wait.
@@ -379,4 +367,14 @@ func (s *Service) Calls(ctx context.Context, customer string, q CallQuery) (Call
 // to.
 func (s *Service) PSTN(ctx context.Context, customer string, from, to time.Time) (PSTNReport, error) {
 	return s.cfg.Store.PSTN(ctx, customer, from, to)
+}
+
+// throttle records that customer may not call Graph before until.
+func (s *Service) throttle(customer string, d time.Duration) {
+	until := s.now().Add(d)
+	s.throttleMu.Lock()
+	if until.After(s.throttled[customer]) {
+		s.throttled[customer] = until
+	}
+	s.throttleMu.Unlock()
 }

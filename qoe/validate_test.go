@@ -1,6 +1,7 @@
 package qoe_test
 
 import (
+	"github.com/tenantgate/tenantgate/events"
 	"strings"
 	"testing"
 
@@ -66,21 +67,19 @@ func TestValidate(t *testing.T) {
 func TestNewChecksConfig(t *testing.T) {
 	e := newEnv(t, backends(t)[0], envOptions{noStart: true})
 	for name, cfg := range map[string]qoe.Config{
-		"no access":     {Store: e.store, NotificationURL: "https://x.example/n"},
-		"typed nil":     {Access: (*nilAccess)(nil), Store: e.store, NotificationURL: "https://x.example/n"},
-		"no store":      {Access: e.m, NotificationURL: "https://x.example/n"},
-		"no URL":        {Access: e.m, Store: e.store},
-		"http URL":      {Access: e.m, Store: e.store, NotificationURL: "http://portal.example/n"},
-		"long lifetime": {Access: e.m, Store: e.store, NotificationURL: "https://x.example/n", SubscriptionLifetime: 4231 * 60e9},
-		"bad lifecycle": {Access: e.m, Store: e.store, NotificationURL: "https://x.example/n", LifecycleURL: "ftp://x"},
+		"no access":        {Store: e.store, NotificationURL: "https://x.example/n"},
+		"typed nil events": {Access: e.m, Store: e.store, NotificationURL: "https://x.example/n", Events: (*events.Bus)(nil)},
+		"no store":         {Access: e.m, NotificationURL: "https://x.example/n"},
+		"no URL":           {Access: e.m, Store: e.store},
+		"http URL":         {Access: e.m, Store: e.store, NotificationURL: "http://portal.example/n"},
+		"long lifetime":    {Access: e.m, Store: e.store, NotificationURL: "https://x.example/n", SubscriptionLifetime: 4231 * 60e9},
+		"bad lifecycle":    {Access: e.m, Store: e.store, NotificationURL: "https://x.example/n", LifecycleURL: "ftp://x"},
 	} {
 		if _, err := qoe.New(cfg); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
 }
-
-type nilAccess struct{ qoe.Access }
 
 // TestValidateOpaqueTokens: the roles are checked by what Graph allows,
 // so Validate works with access tokens that are not JWTs.

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/internal/typednil"
 	"io"
 	"net/http"
 	"net/url"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -114,7 +114,7 @@ type GraphSource struct {
 // NewGraphSource returns a GraphSource reading with the credentials from
 // creds.
 func NewGraphSource(creds CredentialSource, opts GraphOptions) (*GraphSource, error) {
-	if isNil(creds) {
+	if typednil.Is(creds) { // a nil CredentialFunc is a real typed nil
 		return nil, errors.New("usersync: NewGraphSource needs a CredentialSource, for example the *m365access.Manager")
 	}
 	base := opts.BaseURL
@@ -316,17 +316,4 @@ func (s *GraphSource) fetch(req *http.Request, customer string, dec *pageDecoder
 			Err: fmt.Errorf("decode page: %w", err), Action: m365access.ActionWaitAndRetry, Retryable: true}
 	}
 	return nil
-}
-
-// isNil reports whether v is nil or an interface holding a nil pointer or
-// func (a "typed nil").
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	switch rv := reflect.ValueOf(v); rv.Kind() {
-	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
-		return rv.IsNil()
-	}
-	return false
 }

@@ -156,7 +156,7 @@ func (s *Syncer) SyncCustomer(ctx context.Context, customer string, opts ...Sync
 		res.Err = err
 		return res
 	}
-	if isNil(s.Source) || isNil(s.Sink) {
+	if s.Source == nil || s.Sink == nil {
 		res.Err = errors.New("usersync: Syncer.Source and Syncer.Sink are required (for example a *GraphSource and a *sqlsink.Sink)")
 		return res
 	}
@@ -323,7 +323,7 @@ func recordSync(ctx context.Context, span trace.Span, res Result) {
 // query reads and compiles the customer's filter; it also returns the
 // filter text.
 func (s *Syncer) query(ctx context.Context, customer string, filters FilterSource) (Query, string, error) {
-	if isNil(filters) {
+	if filters == nil {
 		return Query{}, "", nil
 	}
 	text, err := filters.UserFilter(ctx, customer)

@@ -14,10 +14,11 @@ import (
 )
 
 // revoked is what m365access returns for a refresh token revoked by a
-// password reset (AADSTS50173).
+// password reset (AADSTS50173; m365access's tests check its parsing).
 func revoked(customer string) error {
-	return m365access.ParseEntraError("refresh token", customer, http.StatusBadRequest, nil,
-		[]byte(`{"error":"invalid_grant","error_description":"AADSTS50173: The provided grant has expired due to it being revoked.","error_codes":[50173]}`))
+	return &m365access.Error{Op: "refresh token", Customer: customer, HTTPStatus: http.StatusBadRequest,
+		OAuthError: "invalid_grant", Codes: []int{50173}, Description: "AADSTS50173: The provided grant has expired due to it being revoked.",
+		Action: m365access.ActionReInvite}
 }
 
 func TestSyncThreeCustomersOneRevokedOneThrottled(t *testing.T) {

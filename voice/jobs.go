@@ -99,7 +99,7 @@ func (s *Service) PeriodicJobs() []*river.PeriodicJob {
 // UseInserter gives the Service the client to enqueue with (the fleet's
 // River client, built after AddWorkers).
 func (s *Service) UseInserter(_ context.Context, ins fleet.Inserter) error {
-	if isNil(ins) {
+	if ins == nil {
 		s.jobs.Store(nil)
 		return nil
 	}

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/internal/typednil"
 	"log/slog"
 	"net/http"
-	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,16 +114,16 @@ type policyEntry struct {
 // New checks cfg and returns a Service.
 func New(cfg Config) (*Service, error) {
 	var errs []error
-	if isNil(cfg.Access) {
+	if cfg.Access == nil {
 		errs = append(errs, errors.New("no Access (the m365access Manager)"))
 	}
 	if cfg.Store == nil {
 		errs = append(errs, errors.New("no Store"))
 	}
-	if cfg.Events != nil && isNil(cfg.Events) {
+	if cfg.Events != nil && typednil.Is(cfg.Events) {
 		errs = append(errs, errors.New("events is a typed nil"))
 	}
-	if cfg.Audit != nil && isNil(cfg.Audit) {
+	if cfg.Audit != nil && typednil.Is(cfg.Audit) {
 		errs = append(errs, errors.New("audit is a typed nil"))
 	}
 	if cfg.PollInterval < 0 || cfg.PollMaxInterval < 0 || cfg.PollTimeout < 0 || cfg.ReservationTTL < 0 || cfg.RefreshInterval < 0 {
@@ -170,18 +170,6 @@ func (s *Service) setTransport(t http.RoundTripper) error {
 	}
 	s.http.Store(gc)
 	return nil
-}
-
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan:
-		return rv.IsNil()
-	}
-	return false
 }
 
 // Stats are the Service's counters since it started.
