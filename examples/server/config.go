@@ -197,11 +197,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return byFlag[name].def
 	}
 
-	var problems []string
-	bad := func(name, format string, a ...any) {
-		problems = append(problems, fmt.Sprintf("-%s (%s): ", name, byFlag[name].env)+fmt.Sprintf(format, a...))
-	}
-	cfg := config{
+	c := &configParser{all: all, byFlag: byFlag, given: given, get: get}
+	c.cfg = config{
 		Addr: get("addr"), DataDir: get("data"), PublicURL: get("public-url"), AdminToken: get("admin-token"),
 		AdminName: get("admin-name"), ProviderName: get("provider-name"), SupportEmail: get("support-email"),
 		Customer: get("customer"), LogLevel: get("log-level"),
@@ -212,226 +209,298 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		SMTPFrom: get("smtp-from"), PostgresDSN: get("postgres-dsn"),
 		SealingKeys: strings.TrimSpace(getenv(envSealingKeys)), SealingKeyFile: get("sealing-key-file"),
 	}
-
-	if v := get("client-secret-expires-at"); v != "" {
-		if t, err := time.Parse(time.RFC3339, v); err != nil {
-			bad("client-secret-expires-at", "not an RFC 3339 time, such as 2027-03-01T00:00:00Z")
-		} else {
-			cfg.ClientSecretExpiresAt = t
-		}
+	// Each group of settings, in order; a new group is one more line.
+	for _, group := range []func(){
+		c.parseMode, c.parseListen, c.parseDurations, c.parseDemo, c.parseIdentity, c.parseAccess,
+		c.parseSMTP, c.parseCloud, c.parseSwitches, c.parseWebhook, c.parseKeys, c.checkProduction,
+		c.parseClientAssertion, c.applyDefaults,
+	} {
+		group()
 	}
+	cfg, problems := c.cfg, c.problems
+	if len(problems) > 0 {
+		return config{}, &usageError{"invalid configuration:\n  " + strings.Join(problems, "\n  ")}
+	}
+	return cfg, nil
+}
 
-	// The mode: explicit, or production as soon as a production setting is given.
+// configParser holds what the groups of parseConfig share: the settings
+// with their values, the configuration being built and the problems found.
+type configParser struct {
+	all      []*setting
+	byFlag   map[string]*setting
+	given    map[string]bool
+	get      func(name string) string
+	cfg      config
+	problems []string
+}
+
+// bad records a problem with the setting name.
+func (c *configParser) bad(name, format string, a ...any) {
+	c.problems = append(c.problems, fmt.Sprintf("-%s (%s): ", name, c.byFlag[name].env)+fmt.Sprintf(format, a...))
+}
+
+// problem records a problem of several settings.
+func (c *configParser) problem(p string) { c.problems = append(c.problems, p) }
+
+// parseMode parses the mode: explicit, or production as soon as a production setting is given.
+func (c *configParser) parseMode() {
 	var prodGiven []string
-	for _, s := range all {
+	for _, s := range c.all {
 		if s.prod && s.value != "" {
 			prodGiven = append(prodGiven, "-"+s.flag)
 		}
 	}
-	switch m := get("mode"); m {
+	switch m := c.get("mode"); m {
 	case "":
-		cfg.Mode = modeDemo
+		c.cfg.Mode = modeDemo
 		if len(prodGiven) > 0 {
-			cfg.Mode = modeProduction
+			c.cfg.Mode = modeProduction
 		}
 	case modeDemo, modeProduction:
-		cfg.Mode = m
+		c.cfg.Mode = m
 	default:
-		bad("mode", "%q is not a mode; use demo or production", m)
+		c.bad("mode", "%q is not a mode; use demo or production", m)
 	}
-	if cfg.Mode == modeDemo && len(prodGiven) > 0 {
-		problems = append(problems, fmt.Sprintf("demo mode runs against the built-in fake Microsoft 365 and the outbox; remove %s or use -mode production",
+	if c.cfg.Mode == modeDemo && len(prodGiven) > 0 {
+		c.problem(fmt.Sprintf("demo mode runs against the built-in fake Microsoft 365 and the outbox; remove %s or use -mode production",
 			strings.Join(prodGiven, ", ")))
 	}
+}
 
-	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
-		bad("addr", "%q is not host:port", cfg.Addr)
+// parseListen parses the listen address.
+func (c *configParser) parseListen() {
+	if _, _, err := net.SplitHostPort(c.cfg.Addr); err != nil {
+		c.bad("addr", "%q is not host:port", c.cfg.Addr)
 	}
-	if d, err := time.ParseDuration(get("invite-ttl")); err != nil || d <= 0 {
-		bad("invite-ttl", "%q is not a positive duration such as 72h", get("invite-ttl"))
+}
+
+// parseDurations parses the invitation, consent and fleet durations.
+func (c *configParser) parseDurations() {
+	if d, err := time.ParseDuration(c.get("invite-ttl")); err != nil || d <= 0 {
+		c.bad("invite-ttl", "%q is not a positive duration such as 72h", c.get("invite-ttl"))
 	} else {
-		cfg.InviteTTL = d
+		c.cfg.InviteTTL = d
 	}
-	if d, err := time.ParseDuration(get("consent-wait")); err != nil || d < 0 || d > 5*time.Minute {
-		bad("consent-wait", "%q is not a duration from 0s to 5m such as 20s", get("consent-wait"))
+	if d, err := time.ParseDuration(c.get("consent-wait")); err != nil || d < 0 || d > 5*time.Minute {
+		c.bad("consent-wait", "%q is not a duration from 0s to 5m such as 20s", c.get("consent-wait"))
 	} else {
-		cfg.ConsentWait = d
+		c.cfg.ConsentWait = d
 	}
 	for _, iv := range []struct {
 		flag string
 		to   *time.Duration
-	}{{"check-interval", &cfg.CheckInterval}, {"sync-interval", &cfg.SyncInterval}} {
-		if d, err := time.ParseDuration(get(iv.flag)); err != nil || d < time.Minute {
-			bad(iv.flag, "%q is not a duration of at least 1m, such as 6h", get(iv.flag))
+	}{{"check-interval", &c.cfg.CheckInterval}, {"sync-interval", &c.cfg.SyncInterval}} {
+		if d, err := time.ParseDuration(c.get(iv.flag)); err != nil || d < time.Minute {
+			c.bad(iv.flag, "%q is not a duration of at least 1m, such as 6h", c.get(iv.flag))
 		} else {
 			*iv.to = d
 		}
 	}
-	if n, err := strconv.Atoi(get("demo-users")); err != nil || n < 0 || n > 1_000_000 {
-		bad("demo-users", "%q is not a number from 0 to 1000000", get("demo-users"))
+}
+
+// parseDemo parses the demo's sizes.
+func (c *configParser) parseDemo() {
+	if n, err := strconv.Atoi(c.get("demo-users")); err != nil || n < 0 || n > 1_000_000 {
+		c.bad("demo-users", "%q is not a number from 0 to 1000000", c.get("demo-users"))
 	} else {
-		cfg.DemoUsers = n
+		c.cfg.DemoUsers = n
 	}
-	if n, err := strconv.Atoi(get("demo-fleet-users")); err != nil || n < 0 || n > 1_000_000 {
-		bad("demo-fleet-users", "%q is not a number from 0 to 1000000", get("demo-fleet-users"))
+	if n, err := strconv.Atoi(c.get("demo-fleet-users")); err != nil || n < 0 || n > 1_000_000 {
+		c.bad("demo-fleet-users", "%q is not a number from 0 to 1000000", c.get("demo-fleet-users"))
 	} else {
-		cfg.DemoFleetUsers = n
+		c.cfg.DemoFleetUsers = n
 	}
-	switch strings.ToLower(cfg.LogLevel) {
+}
+
+// parseIdentity parses the log level and the customer.
+func (c *configParser) parseIdentity() {
+	switch strings.ToLower(c.cfg.LogLevel) {
 	case "debug", "info", "warn", "error":
 	default:
-		bad("log-level", "%q is not debug, info, warn or error", cfg.LogLevel)
+		c.bad("log-level", "%q is not debug, info, warn or error", c.cfg.LogLevel)
 	}
-	if cfg.Customer == "" || len(cfg.Customer) > 200 || strings.ContainsAny(cfg.Customer, "/?#%\\ \t\r\n") {
-		bad("customer", "%q is not a usable customer ID (1 to 200 characters, no spaces, '/', '?', '#', '%%' or '\\')", cfg.Customer)
+	if c.cfg.Customer == "" || len(c.cfg.Customer) > 200 || strings.ContainsAny(c.cfg.Customer, "/?#%\\ \t\r\n") {
+		c.bad("customer", "%q is not a usable customer ID (1 to 200 characters, no spaces, '/', '?', '#', '%%' or '\\')", c.cfg.Customer)
 	}
-	if f := get("admin-token-file"); f != "" {
+}
+
+// parseAccess parses the admin token, the trusted proxies and the public URL.
+func (c *configParser) parseAccess() {
+	if f := c.get("admin-token-file"); f != "" {
 		switch data, err := os.ReadFile(f); {
 		case err != nil:
-			bad("admin-token-file", "cannot read the token file: %v", err)
-		case cfg.AdminToken != "":
-			problems = append(problems, "set the admin token once: -admin-token-file (TENANTGATE_ADMIN_TOKEN_FILE) or TENANTGATE_ADMIN_TOKEN, not both")
+			c.bad("admin-token-file", "cannot read the token file: %v", err)
+		case c.cfg.AdminToken != "":
+			c.problem("set the admin token once: -admin-token-file (TENANTGATE_ADMIN_TOKEN_FILE) or TENANTGATE_ADMIN_TOKEN, not both")
 		default:
-			cfg.AdminToken = strings.TrimSpace(string(data))
-			if cfg.AdminToken == "" {
-				bad("admin-token-file", "the token file is empty")
+			c.cfg.AdminToken = strings.TrimSpace(string(data))
+			if c.cfg.AdminToken == "" {
+				c.bad("admin-token-file", "the token file is empty")
 			}
 		}
 	}
-	for _, p := range strings.Split(get("trusted-proxies"), ",") {
+	for _, p := range strings.Split(c.get("trusted-proxies"), ",") {
 		if p = strings.TrimSpace(p); p != "" {
-			cfg.TrustedProxies = append(cfg.TrustedProxies, p)
+			c.cfg.TrustedProxies = append(c.cfg.TrustedProxies, p)
 		}
 	}
-	cfg.ClientIPHeader = get("client-ip-header")
-	if _, err := clientip.New(clientip.Options{Header: cfg.ClientIPHeader}); err != nil {
-		bad("client-ip-header", "%q is neither X-Forwarded-For nor Forwarded", cfg.ClientIPHeader)
+	c.cfg.ClientIPHeader = c.get("client-ip-header")
+	if _, err := clientip.New(clientip.Options{Header: c.cfg.ClientIPHeader}); err != nil {
+		c.bad("client-ip-header", "%q is neither X-Forwarded-For nor Forwarded", c.cfg.ClientIPHeader)
 	}
-	for _, p := range cfg.TrustedProxies {
+	for _, p := range c.cfg.TrustedProxies {
 		if _, err := clientip.ParsePrefix(p); err != nil {
-			bad("trusted-proxies", "%q is not an IP address or CIDR network such as 10.0.0.0/8", p)
+			c.bad("trusted-proxies", "%q is not an IP address or CIDR network such as 10.0.0.0/8", p)
 		}
 	}
-	if cfg.AdminToken != "" && len(cfg.AdminToken) < minAdminTokenLen {
-		bad("admin-token", "the token must have at least %d characters (for example from `openssl rand -base64 32`)", minAdminTokenLen)
+	if c.cfg.AdminToken != "" && len(c.cfg.AdminToken) < minAdminTokenLen {
+		c.bad("admin-token", "the token must have at least %d characters (for example from `openssl rand -base64 32`)", minAdminTokenLen)
 	}
-	if cfg.PublicURL != "" {
-		if err := checkPublicURL(cfg.PublicURL); err != nil {
-			bad("public-url", "%v", err)
+	if c.cfg.PublicURL != "" {
+		if err := checkPublicURL(c.cfg.PublicURL); err != nil {
+			c.bad("public-url", "%v", err)
 		}
 	}
-	if v := get("smtp-port"); v != "" {
+}
+
+// parseSMTP parses the SMTP port and security.
+func (c *configParser) parseSMTP() {
+	if v := c.get("smtp-port"); v != "" {
 		if p, err := strconv.Atoi(v); err != nil || p < 1 || p > 65535 {
-			bad("smtp-port", "%q is not a port number", v)
+			c.bad("smtp-port", "%q is not a port number", v)
 		} else {
-			cfg.SMTPPort = p
+			c.cfg.SMTPPort = p
 		}
 	}
-	switch strings.ToLower(get("smtp-security")) {
+	switch strings.ToLower(c.get("smtp-security")) {
 	case "starttls":
-		cfg.SMTPSecurity = smtpmail.StartTLS
+		c.cfg.SMTPSecurity = smtpmail.StartTLS
 	case "tls":
-		cfg.SMTPSecurity = smtpmail.ImplicitTLS
+		c.cfg.SMTPSecurity = smtpmail.ImplicitTLS
 	case "insecure":
-		cfg.SMTPSecurity = smtpmail.Insecure
+		c.cfg.SMTPSecurity = smtpmail.Insecure
 	default:
-		bad("smtp-security", "%q is not starttls, tls or insecure", get("smtp-security"))
+		c.bad("smtp-security", "%q is not starttls, tls or insecure", c.get("smtp-security"))
 	}
-	if _, err := m365access.DefaultClouds.Lookup(m365access.Cloud(cfg.Cloud)); err != nil {
-		bad("cloud", "%q is not a cloud; use global, usGovL4, usGovL5 or china", cfg.Cloud)
+}
+
+// parseCloud parses the Microsoft cloud.
+func (c *configParser) parseCloud() {
+	if _, err := m365access.DefaultClouds.Lookup(m365access.Cloud(c.cfg.Cloud)); err != nil {
+		c.bad("cloud", "%q is not a cloud; use global, usGovL4, usGovL5 or china", c.cfg.Cloud)
 	}
-	if b, err := strconv.ParseBool(get("no-migrate")); err == nil {
-		cfg.NoMigrate = b
+}
+
+// parseSwitches parses the boolean switches.
+func (c *configParser) parseSwitches() {
+	if b, err := strconv.ParseBool(c.get("no-migrate")); err == nil {
+		c.cfg.NoMigrate = b
 	} else {
-		bad("no-migrate", "%q is not true or false", get("no-migrate"))
+		c.bad("no-migrate", "%q is not true or false", c.get("no-migrate"))
 	}
-	if b, err := strconv.ParseBool(get("trace-stdout")); err == nil {
-		cfg.TraceStdout = b
+	if b, err := strconv.ParseBool(c.get("trace-stdout")); err == nil {
+		c.cfg.TraceStdout = b
 	} else {
-		bad("trace-stdout", "%q is not true or false", get("trace-stdout"))
+		c.bad("trace-stdout", "%q is not true or false", c.get("trace-stdout"))
 	}
-	cfg.WebhookURL = get("webhook-url")
-	for _, sec := range strings.Split(get("webhook-secret"), ",") {
+}
+
+// parseWebhook parses the webhook endpoint.
+func (c *configParser) parseWebhook() {
+	c.cfg.WebhookURL = c.get("webhook-url")
+	for _, sec := range strings.Split(c.get("webhook-secret"), ",") {
 		if sec = strings.TrimSpace(sec); sec != "" {
-			cfg.WebhookSecrets = append(cfg.WebhookSecrets, sec)
+			c.cfg.WebhookSecrets = append(c.cfg.WebhookSecrets, sec)
 		}
 	}
 	switch {
-	case cfg.WebhookURL == "" && len(cfg.WebhookSecrets) > 0:
-		bad("webhook-secret", "a webhook secret without -webhook-url (TENANTGATE_WEBHOOK_URL)")
-	case cfg.WebhookURL != "":
-		if err := (events.Endpoint{URL: cfg.WebhookURL, Secrets: cfg.WebhookSecrets}).Validate(cfg.Mode == modeDemo); err != nil {
-			bad("webhook-url", "%v", err)
+	case c.cfg.WebhookURL == "" && len(c.cfg.WebhookSecrets) > 0:
+		c.bad("webhook-secret", "a webhook secret without -webhook-url (TENANTGATE_WEBHOOK_URL)")
+	case c.cfg.WebhookURL != "":
+		if err := (events.Endpoint{URL: c.cfg.WebhookURL, Secrets: c.cfg.WebhookSecrets}).Validate(c.cfg.Mode == modeDemo); err != nil {
+			c.bad("webhook-url", "%v", err)
 		}
 	}
-	if cfg.SealingKeys != "" && cfg.SealingKeyFile != "" {
-		problems = append(problems, fmt.Sprintf("set %s or -sealing-key-file, not both", envSealingKeys))
-	}
+}
 
-	if cfg.Mode == modeProduction {
+// parseKeys parses the sealing keys.
+func (c *configParser) parseKeys() {
+	if c.cfg.SealingKeys != "" && c.cfg.SealingKeyFile != "" {
+		c.problem(fmt.Sprintf("set %s or -sealing-key-file, not both", envSealingKeys))
+	}
+}
+
+// checkProduction checks what production mode needs.
+func (c *configParser) checkProduction() {
+	if c.cfg.Mode == modeProduction {
 		var missing []string
 		need := func(ok bool, what string) {
 			if !ok {
 				missing = append(missing, what)
 			}
 		}
-		need(cfg.ClientID != "", "-client-id (TENANTGATE_CLIENT_ID): the provider app's application (client) ID")
-		need(cfg.ClientSecret != "" || cfg.CertificateFile != "" || cfg.ClientAssertion != "",
+		need(c.cfg.ClientID != "", "-client-id (TENANTGATE_CLIENT_ID): the provider app's application (client) ID")
+		need(c.cfg.ClientSecret != "" || c.cfg.CertificateFile != "" || c.cfg.ClientAssertion != "",
 			"-client-secret (TENANTGATE_CLIENT_SECRET), -client-certificate-file (TENANTGATE_CLIENT_CERTIFICATE_FILE) or -client-assertion (TENANTGATE_CLIENT_ASSERTION): the provider app's credential")
-		need(cfg.PublicURL != "", "-public-url (TENANTGATE_PUBLIC_URL): the https URL customers' browsers reach the portal at")
-		need(cfg.SMTPHost != "", "-smtp-host (TENANTGATE_SMTP_HOST): the SMTP server for invitation emails")
-		need(cfg.SMTPFrom != "", "-smtp-from (TENANTGATE_SMTP_FROM): the sender address of invitation emails")
-		need(cfg.PostgresDSN != "", "-postgres-dsn (TENANTGATE_POSTGRES_DSN): the PostgreSQL database")
-		need(cfg.SealingKeys != "" || cfg.SealingKeyFile != "",
+		need(c.cfg.PublicURL != "", "-public-url (TENANTGATE_PUBLIC_URL): the https URL customers' browsers reach the portal at")
+		need(c.cfg.SMTPHost != "", "-smtp-host (TENANTGATE_SMTP_HOST): the SMTP server for invitation emails")
+		need(c.cfg.SMTPFrom != "", "-smtp-from (TENANTGATE_SMTP_FROM): the sender address of invitation emails")
+		need(c.cfg.PostgresDSN != "", "-postgres-dsn (TENANTGATE_POSTGRES_DSN): the PostgreSQL database")
+		need(c.cfg.SealingKeys != "" || c.cfg.SealingKeyFile != "",
 			envSealingKeys+" or -sealing-key-file (TENANTGATE_SEALING_KEY_FILE): the keys that seal secrets at rest")
-		need(cfg.AdminToken != "", "TENANTGATE_ADMIN_TOKEN or -admin-token-file (TENANTGATE_ADMIN_TOKEN_FILE): the admin API token (production never generates one)")
-		if given["admin-token"] {
+		need(c.cfg.AdminToken != "", "TENANTGATE_ADMIN_TOKEN or -admin-token-file (TENANTGATE_ADMIN_TOKEN_FILE): the admin API token (production never generates one)")
+		if c.given["admin-token"] {
 			// Process listings show every argument to every local user.
-			problems = append(problems, "-admin-token: production does not take the admin token as a flag, which any local user sees in the process list; "+
+			c.problem("-admin-token: production does not take the admin token as a flag, which any local user sees in the process list; " +
 				"set TENANTGATE_ADMIN_TOKEN or put it in a file named by -admin-token-file (TENANTGATE_ADMIN_TOKEN_FILE)")
 		}
 		for _, st := range settings() {
-			if st.secret && st.flag != "admin-token" && given[st.flag] {
-				problems = append(problems, "-"+st.flag+": production does not take secrets as flags, which any local user sees in the process list; set "+st.env+" instead")
+			if st.secret && st.flag != "admin-token" && c.given[st.flag] {
+				c.problem("-" + st.flag + ": production does not take secrets as flags, which any local user sees in the process list; set " + st.env + " instead")
 			}
 		}
 		if len(missing) > 0 {
-			problems = append(problems, "production mode needs these settings, which are missing:\n    "+strings.Join(missing, "\n    "))
+			c.problem("production mode needs these settings, which are missing:\n    " + strings.Join(missing, "\n    "))
 		}
-		if cfg.ClientSecret != "" && cfg.CertificateFile != "" {
-			problems = append(problems, "set -client-secret or -client-certificate-file, not both")
+		if c.cfg.ClientSecret != "" && c.cfg.CertificateFile != "" {
+			c.problem("set -client-secret or -client-certificate-file, not both")
 		}
-		if cfg.ClientAssertion != "" && (cfg.ClientSecret != "" || cfg.CertificateFile != "") {
-			problems = append(problems, "set one provider app credential: -client-assertion, -client-secret or -client-certificate-file")
+		if c.cfg.ClientAssertion != "" && (c.cfg.ClientSecret != "" || c.cfg.CertificateFile != "") {
+			c.problem("set one provider app credential: -client-assertion, -client-secret or -client-certificate-file")
 		}
-		if cfg.ClientAssertion == "token-file" && cfg.FederatedTokenFile == "" {
-			bad("federated-token-file", "-client-assertion token-file needs the token file")
+		if c.cfg.ClientAssertion == "token-file" && c.cfg.FederatedTokenFile == "" {
+			c.bad("federated-token-file", "-client-assertion token-file needs the token file")
 		}
-		if (cfg.SMTPUser == "") != (cfg.SMTPPassword == "") {
-			problems = append(problems, "set both -smtp-user and -smtp-password (TENANTGATE_SMTP_USER, TENANTGATE_SMTP_PASSWORD), or neither")
+		if (c.cfg.SMTPUser == "") != (c.cfg.SMTPPassword == "") {
+			c.problem("set both -smtp-user and -smtp-password (TENANTGATE_SMTP_USER, TENANTGATE_SMTP_PASSWORD), or neither")
 		}
-		if cfg.PublicURL != "" && checkPublicURL(cfg.PublicURL) == nil {
-			if u, _ := url.Parse(cfg.PublicURL); u.Scheme != "https" && !isLoopbackHost(u.Hostname()) {
-				bad("public-url", "production needs an https URL (http only on loopback)")
+		if c.cfg.PublicURL != "" && checkPublicURL(c.cfg.PublicURL) == nil {
+			if u, _ := url.Parse(c.cfg.PublicURL); u.Scheme != "https" && !isLoopbackHost(u.Hostname()) {
+				c.bad("public-url", "production needs an https URL (http only on loopback)")
 			}
 		}
 	}
-	switch cfg.ClientAssertion {
+}
+
+// parseClientAssertion parses the provider app's federated credential.
+func (c *configParser) parseClientAssertion() {
+	switch c.cfg.ClientAssertion {
 	case "", "managed-identity":
 	case "token-file":
-		if cfg.Mode == modeDemo {
-			bad("client-assertion", "the demo runs its provider app on managed-identity only")
+		if c.cfg.Mode == modeDemo {
+			c.bad("client-assertion", "the demo runs its provider app on managed-identity only")
 		}
 	default:
-		bad("client-assertion", "%q is not a federated credential; use managed-identity or token-file", cfg.ClientAssertion)
+		c.bad("client-assertion", "%q is not a federated credential; use managed-identity or token-file", c.cfg.ClientAssertion)
 	}
-	if cfg.Mode == modeDemo && cfg.ProviderName == "" {
-		cfg.ProviderName = "Tenantgate Demo Provider"
+}
+
+// applyDefaults sets the defaults that depend on the mode.
+func (c *configParser) applyDefaults() {
+	if c.cfg.Mode == modeDemo && c.cfg.ProviderName == "" {
+		c.cfg.ProviderName = "Tenantgate Demo Provider"
 	}
-	if len(problems) > 0 {
-		return config{}, &usageError{"invalid configuration:\n  " + strings.Join(problems, "\n  ")}
-	}
-	return cfg, nil
 }
 
 // checkPublicURL checks the shape of -public-url.
