@@ -26,6 +26,7 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func TestRetryBackoff(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		status     int

@@ -72,6 +72,7 @@ var batchSeeds = []string{
 
 // TestDecodeBatch checks the $batch answer decoder against encoding/json.
 func TestDecodeBatch(t *testing.T) {
+	t.Parallel()
 	for _, s := range batchSeeds {
 		checkBatch(t, []byte(s))
 	}

@@ -21,6 +21,7 @@ func decodePage(in string, users []User) (_ []User, next string, count int64, er
 }
 
 func TestDecodePage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		in    string
@@ -78,6 +79,7 @@ func TestDecodePage(t *testing.T) {
 }
 
 func TestDecodeDeltaPage(t *testing.T) {
+	t.Parallel()
 	in := `{"@odata.context":"x","value":[{"id":"1","city":"Milan"},{"id":"2","@removed":{"reason":"deleted"}},{"id":"3","@removed":null}],"@odata.deltaLink":"https://g/delta?$deltatoken=t"}`
 	var d pageDecoder
 	var p wirePage
@@ -91,6 +93,7 @@ func TestDecodeDeltaPage(t *testing.T) {
 }
 
 func TestDecodePageResetsReusedUsers(t *testing.T) {
+	t.Parallel()
 	buf := []User{{ID: "old", City: "Paris", ProxyAddresses: []string{"x"}}}
 	users, _, _, err := decodePage(`{"value":[{"id":"new"}]}`, buf)
 	if err != nil {
@@ -104,6 +107,7 @@ func TestDecodePageResetsReusedUsers(t *testing.T) {
 // TestDecodeKeepsNoPageBytes checks that decoded strings do not alias the
 // page buffer, which the next page overwrites.
 func TestDecodeKeepsNoPageBytes(t *testing.T) {
+	t.Parallel()
 	var d pageDecoder
 	var p wirePage
 	if err := d.readPage(strings.NewReader(`{"value":[{"id":"a1","city":"Rome","proxyAddresses":["x"]}]}`), -1, &p); err != nil {
@@ -122,6 +126,7 @@ func TestDecodeKeepsNoPageBytes(t *testing.T) {
 // TestDecodeDifferential decodes random pages with the wire decoder and
 // with encoding/json, and requires the same result (or both an error).
 func TestDecodeDifferential(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(17, 1))
 	var d pageDecoder
 	for i := range 3000 {

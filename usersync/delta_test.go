@@ -126,6 +126,7 @@ func diffUsers(got, want []usersync.User) string {
 }
 
 func TestDeltaRounds(t *testing.T) {
+	t.Parallel()
 	d := newDeltaCloud(t, 120, usersync.DeltaOptions{FullEvery: 3}, nil)
 	d.filter = "UsageLocation -eq 'IT' -or Department -eq 'Sales'"
 	r := d.round(t)
@@ -200,6 +201,7 @@ func TestDeltaRounds(t *testing.T) {
 // rounds and checks after every round, delta or full, that the stored
 // users are exactly those a full read gives, for random filters.
 func TestDeltaProperty(t *testing.T) {
+	t.Parallel()
 	rounds := 1000
 	if testing.Short() {
 		rounds = 200
@@ -350,6 +352,7 @@ func randomClause(r *rand.Rand, depth int) string {
 // TestDeltaSourceErrors checks that a source without delta support, a
 // sink without checkpoints, and an expired link are reported, not hidden.
 func TestDeltaPlannerReasons(t *testing.T) {
+	t.Parallel()
 	src := usersync.SourceFunc(func(context.Context, string, usersync.Query, func(usersync.Page) error) error { return nil })
 	s := &usersync.Syncer{Source: src, Sink: &usersync.MemorySink{}, Logger: discardLogger, Delta: usersync.DeltaOptions{Enabled: true}}
 	if r := s.SyncCustomer(t.Context(), "c"); r.Err != nil || r.Round != usersync.RoundFull || r.Reason != "the source reads no delta" {

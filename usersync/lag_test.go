@@ -18,6 +18,7 @@ import (
 // up exactly. With NoCount a plain filter reads the consistent directory
 // at once.
 func TestSyncAdvancedQueryLag(t *testing.T) {
+	t.Parallel()
 	const lag = 2 * time.Minute
 	c := newCloudOptions(t, m365test.Options{AccessTokenLifetime: time.Hour, AdvancedQueryLag: lag})
 	tn := c.connect(t, "lag", 100, "UsageLocation -eq 'IT'")

@@ -29,6 +29,7 @@ func upnFilter(domain string, first, step, n int) (string, []string) {
 // and the sync still stores exactly those 60 users, read as several
 // queries merged by user ID. Plain (NoCount) and advanced reads both.
 func TestSyncPastGraphQueryLimits(t *testing.T) {
+	t.Parallel()
 	c := newCloud(t)
 	f, want := upnFilter("sixty.onmicrosoft.com", 3, 7, 60)
 	c.connect(t, "sixty", 1000, f)
@@ -62,6 +63,7 @@ func TestSyncPastGraphQueryLimits(t *testing.T) {
 // TestFakeRefusesOneQueryOf60 shows the request the split avoids: the 60
 // values as one query (the old plan) is refused with Graph's error.
 func TestFakeRefusesOneQueryOf60(t *testing.T) {
+	t.Parallel()
 	c := newCloud(t)
 	f, _ := upnFilter("refused.onmicrosoft.com", 0, 1, 60)
 	c.connect(t, "refused", 100, "")

@@ -151,6 +151,7 @@ func (c *cloud) syncer(t testing.TB, sink usersync.Sink, maxRetries int) *usersy
 // healthy one completes; the others are reported with their actions and
 // keep every user of their previous sync.
 func TestSyncM365(t *testing.T) {
+	t.Parallel()
 	c := newCloud(t)
 	c.connect(t, "healthy", 2500, "UsageLocation -eq 'IT' -or UsageLocation -eq 'FR'")
 	revoked := c.connect(t, "revoked", 1200, "")

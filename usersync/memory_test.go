@@ -31,6 +31,7 @@ func (s *heapSink) Abort(context.Context) error                     { return nil
 // over 200 MB as Go values) and checks the heap never holds more than a
 // few pages.
 func TestMemoryStaysFlat(t *testing.T) {
+	// Not parallel: it measures the process's heap.
 	if testing.Short() {
 		t.Skip("500,000 users take a few seconds")
 	}

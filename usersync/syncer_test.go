@@ -22,6 +22,7 @@ func revoked(customer string) error {
 }
 
 func TestSyncThreeCustomersOneRevokedOneThrottled(t *testing.T) {
+	t.Parallel()
 	fg := newFakeGraph()
 	defer fg.Close()
 	healthy := fg.addTenant("healthy", 2500)
@@ -124,6 +125,7 @@ func TestSyncThreeCustomersOneRevokedOneThrottled(t *testing.T) {
 }
 
 func TestSyncForbiddenNeedsConsent(t *testing.T) {
+	t.Parallel()
 	fg := newFakeGraph()
 	defer fg.Close()
 	tn := fg.addTenant("c1", 10)
@@ -144,6 +146,7 @@ func TestSyncForbiddenNeedsConsent(t *testing.T) {
 }
 
 func TestSyncFilter(t *testing.T) {
+	t.Parallel()
 	fg := newFakeGraph()
 	defer fg.Close()
 	fg.addTenant("c1", 3000)
@@ -215,6 +218,7 @@ func userName(i int) string {
 }
 
 func TestSyncBadFilter(t *testing.T) {
+	t.Parallel()
 	src := usersync.SourceFunc(func(context.Context, string, usersync.Query, func(usersync.Page) error) error {
 		t.Error("source read despite a bad filter")
 		return nil
@@ -234,6 +238,7 @@ func TestSyncBadFilter(t *testing.T) {
 }
 
 func TestSyncCancelKeepsSnapshot(t *testing.T) {
+	t.Parallel()
 	fg := newFakeGraph()
 	defer fg.Close()
 	tn := fg.addTenant("c1", 3000)
@@ -279,6 +284,7 @@ func TestSyncCancelKeepsSnapshot(t *testing.T) {
 }
 
 func TestSyncInProgress(t *testing.T) {
+	t.Parallel()
 	started, release := make(chan struct{}), make(chan struct{})
 	src := usersync.SourceFunc(func(ctx context.Context, c string, q usersync.Query, fn func(usersync.Page) error) error {
 		close(started)
@@ -299,6 +305,7 @@ func TestSyncInProgress(t *testing.T) {
 }
 
 func TestGraphSourceRefusesOtherHosts(t *testing.T) {
+	t.Parallel()
 	fg := newFakeGraph()
 	defer fg.Close()
 	fg.addTenant("c1", 5)
@@ -316,6 +323,7 @@ func TestGraphSourceRefusesOtherHosts(t *testing.T) {
 // (usersync/filter): the pushed-down part goes to Graph, the rest runs
 // on the returned users.
 func TestSyncCompiledFilter(t *testing.T) {
+	t.Parallel()
 	fg := newFakeGraph()
 	defer fg.Close()
 	fg.addTenant("c1", 3000)

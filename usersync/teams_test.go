@@ -32,6 +32,7 @@ func byUPN(users []usersync.User, upn string) *usersync.User {
 // TestSyncTeamsDemo syncs the 50,000-user demo tenant with Teams filters
 // and checks the counts the demo rule predicts, and user 00024's record.
 func TestSyncTeamsDemo(t *testing.T) {
+	t.Parallel()
 	c := newCloud(t)
 	c.connect(t, "contoso", 50_000, "")
 	for _, tt := range []struct {
@@ -91,6 +92,7 @@ func TestSyncTeamsDemo(t *testing.T) {
 // telephoneNumbers; the sync reads without it, gets the right users, and
 // does not send it again for that customer.
 func TestSyncTeamsRefusedFilter(t *testing.T) {
+	t.Parallel()
 	c := newCloud(t)
 	tn := c.connect(t, "fab", 3000, "LineUri -like 'tel:+39*' -or LineUri -like 'tel:+44*'")
 	sink := &usersync.MemorySink{}
@@ -116,6 +118,7 @@ func TestSyncTeamsRefusedFilter(t *testing.T) {
 // TestSyncTeamsChanges: a change to a user's Teams configuration alone
 // counts as a changed user.
 func TestSyncTeamsChanges(t *testing.T) {
+	t.Parallel()
 	c := newCloud(t)
 	tn := c.connect(t, "nw", 300, "")
 	sink := &usersync.MemorySink{}
@@ -173,6 +176,7 @@ func TestSyncTeamsChanges(t *testing.T) {
 // TestSyncTeamsPermission: without TeamsUserConfiguration.Read.All the
 // sync fails with the action to grant consent and keeps the stored users.
 func TestSyncTeamsPermission(t *testing.T) {
+	t.Parallel()
 	c := newCloud(t)
 	tn := c.connect(t, "np", 50, "")
 	sink := &usersync.MemorySink{}
@@ -232,6 +236,7 @@ func checkStored(t *testing.T, sink *usersync.MemorySink, customer, f string, wa
 // the first /users page alone (its $count picks the plan), then one
 // batch per round while both listings are open.
 func TestSyncTeamsPaired(t *testing.T) {
+	t.Parallel()
 	c, tn, s, sink := pairedCloud(t)
 	const f = "UsageLocation -eq 'IT' -and EnterpriseVoiceEnabled -eq $true"
 	c.setFilter(t, "pc", f)
@@ -269,6 +274,7 @@ func TestSyncTeamsPaired(t *testing.T) {
 // TestSyncTeamsPairedThrottled: a 429 inside a batch is that request's
 // alone; it is sent again (after its Retry-After) and the sync is right.
 func TestSyncTeamsPairedThrottled(t *testing.T) {
+	t.Parallel()
 	c, tn, s, sink := pairedCloud(t)
 	const f = "UsageLocation -eq 'IT' -and EnterpriseVoiceEnabled -eq $true"
 	c.setFilter(t, "pc", f)
@@ -288,6 +294,7 @@ func TestSyncTeamsPairedThrottled(t *testing.T) {
 // batch (400 in a 200 batch); the listing restarts without it, the users
 // are right, and the filter is not sent again for that customer.
 func TestSyncTeamsPairedRefused(t *testing.T) {
+	t.Parallel()
 	c, tn, s, sink := pairedCloud(t)
 	const f = "UsageLocation -eq 'IT' -and LineUri -like 'tel:+39*'"
 	c.setFilter(t, "pc", f)

@@ -48,6 +48,7 @@ const teamsSample = `{"@odata.context":"https://graph.microsoft.com/v1.0/$metada
  ]}`
 
 func TestDecodeTeamsPage(t *testing.T) {
+	t.Parallel()
 	want, wantNext, err := decodeTeamsStd([]byte(teamsSample))
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 // page waits for the listing's end; with a filtered listing, users it did
 // not name are dropped, without one they stay with no configuration.
 func TestTeamsJoin(t *testing.T) {
+	t.Parallel()
 	page := func(from, n int) []User {
 		var us []User
 		for i := from; i < from+n; i++ {
