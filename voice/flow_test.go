@@ -247,3 +247,55 @@ func TestResumeAfterRestart(t *testing.T) {
 	assert.Equal(t, 1, g.count("POST assignNumber"), "the number was not submitted again")
 	assert.Equal(t, 2, g.count("GET operation"))
 }
+
+// TestReleaseLicensesAndCancel: a release with RemoveLicenses takes the
+// voice licenses after the number and the policies; a cancelled queued
+// operation never runs a step.
+func TestReleaseLicensesAndCancel(t *testing.T) {
+	t.Parallel()
+	db := testdb.SQLite(t)
+	g := newStub(t, 12)
+	st, err := NewStore(context.Background(), db.DB, db.Dialect)
+	require.NoError(t, err)
+	s, err := New(Config{Access: stubAccess{url: g.srv.URL}, Store: st, HTTPClient: g.srv.Client(),
+		PollInterval: 5 * time.Millisecond, PollMaxInterval: 5 * time.Millisecond})
+	require.NoError(t, err)
+	require.NoError(t, s.UseInserter(context.Background(), heldInserter{}))
+	ctx := context.Background()
+
+	// User 3: Calling Plan voice user (Teams Phone and Calling Plan).
+	op, err := s.Release(ctx, "c", "user00003@contoso.test", ReleaseRequest{RemoveLicenses: true}, "a")
+	require.NoError(t, err)
+	var steps []string
+	for _, st := range op.Items[0].Steps {
+		steps = append(steps, st.Step)
+	}
+	assert.Equal(t, []string{"number", "policy:" + PolicyDialPlan, "license"}, steps, "licenses go last")
+	require.NoError(t, s.Run(ctx, "c", op.ID, false))
+	got, err := s.Operation(ctx, "c", op.ID)
+	require.NoError(t, err)
+	require.Equal(t, StateSucceeded, got.State, "%+v", got.Items)
+	assert.Contains(t, got.Items[0].Steps[2].Detail, "MCOEV")
+	assert.Contains(t, got.Items[0].Steps[2].Detail, "MCOPSTN1")
+	v, err := s.Voice(ctx, "c", "user00003@contoso.test")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"SPE_E3"}, v.Licenses)
+	assert.Empty(t, v.Numbers)
+
+	// A queued operation cancelled before its job runs sends nothing.
+	writes := s.Stats().Writes
+	op, err = s.SetVoice(ctx, "c", "user00004@contoso.test", SetRequest{Number: "+39020000004", Licenses: "auto"}, "a")
+	require.NoError(t, err)
+	canceled, err := s.Cancel(ctx, "c", op.ID, "a")
+	require.NoError(t, err)
+	assert.Equal(t, StateCanceled, canceled.State)
+	require.NoError(t, s.Run(ctx, "c", op.ID, false))
+	assert.Equal(t, writes, s.Stats().Writes, "no Graph write after the cancel")
+	_, err = s.Cancel(ctx, "c", op.ID, "a")
+	e, ok := AsError(err)
+	require.True(t, ok)
+	assert.Equal(t, CodeOperationFinished, e.Code)
+	// The reservation went with the cancel: the number can be asked for again.
+	_, err = s.SetVoice(ctx, "c", "user00004@contoso.test", SetRequest{Number: "+39020000004", Licenses: "auto"}, "a")
+	require.NoError(t, err)
+}
