@@ -256,11 +256,11 @@ func (m *Manager) acquireMSAL(ctx context.Context, customer string, s *settings,
 		// The password grant is deprecated (RFC 9700 forbids it, MFA
 		// defeats it); the design keeps it for Validate and for migrating
 		// customers to token mode only.
-		//lint:ignore SA1019 the legacy password mode is the one caller of the deprecated grant, by design
 		popts := []public.AcquireByUsernamePasswordOption{public.WithTenantID(s.tenant())}
 		if claims := claimsFrom(ctx); claims != "" {
 			popts = append(popts, public.WithClaims(claims))
 		}
+		//lint:ignore SA1019 the legacy password mode is the one caller of the deprecated grant, by design
 		res, err := cl.AcquireTokenByUsernamePassword(ctx, scopes, s.ServiceAccount, s.Password, popts...)
 		if err != nil {
 			return confidential.AuthResult{}, fromMSAL("sign in with the password", customer, err)
