@@ -31,6 +31,7 @@ type cachedToken struct {
 	token     string
 	expiresOn time.Time
 	refreshAt time.Time
+	cachedAt  time.Time
 }
 
 // refreshMargin is how long before expiry a token is renewed, like MSAL's
@@ -42,7 +43,7 @@ func (m *Manager) cacheToken(k tokenKey, tok string, expiresOn time.Time) {
 	if life := time.Until(expiresOn); life < 2*refreshMargin {
 		margin = life / 2
 	}
-	m.tokens.Store(k, cachedToken{token: tok, expiresOn: expiresOn, refreshAt: expiresOn.Add(-margin)})
+	m.tokens.Store(k, cachedToken{token: tok, expiresOn: expiresOn, refreshAt: expiresOn.Add(-margin), cachedAt: time.Now()})
 }
 
 func (m *Manager) cachedToken(k tokenKey) (azcore.AccessToken, bool) {

@@ -2,6 +2,7 @@ package m365access
 
 import (
 	"context"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -31,12 +32,23 @@ func (c qoeCredential) EvictToken(string) {
 // evictToken drops token from the in-memory cache and, unless a fresher
 // token is already cached, every access token MSAL holds for customer.
 func (m *Manager) evictToken(customer, token string) {
+	m.evict(customer, func(t cachedToken) bool { return t.token == token })
+}
+
+// claimsGrace: a token cached this recently was fetched after the claims
+// challenge that is being answered (by a request refused at the same
+// time), so the challenge does not evict it.
+const claimsGrace = 5 * time.Second
+
+// evict drops the customer's cached tokens that stale says are stale and,
+// unless a fresher one stays, every access token MSAL holds for it.
+func (m *Manager) evict(customer string, staleFn func(cachedToken) bool) {
 	stale, fresher := false, false
 	m.tokens.Range(func(k, v any) bool {
 		if k.(tokenKey).customer != customer {
 			return true
 		}
-		if token == "" || v.(cachedToken).token == token {
+		if staleFn(v.(cachedToken)) {
 			m.tokens.Delete(k)
 			stale = true
 		} else {
@@ -76,11 +88,14 @@ func claimsFrom(ctx context.Context) string {
 	return c
 }
 
-// getTokenWithClaims answers a claims challenge: the cached tokens go, and
+// getTokenWithClaims answers a claims challenge: the cached tokens go
+// (but one cached within claimsGrace, by a request refused at the same
+// time), and
 // the new one is requested with the claims where MSAL can send them (app
 // registration and password modes; a token connection's silent refresh
 // cannot, and gets a fresh token, or the refusal that needs a new sign-in).
 func (c *credential) getTokenWithClaims(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	c.m.evictToken(c.customer, "")
+	fresh := time.Now().Add(-claimsGrace)
+	c.m.evict(c.customer, func(t cachedToken) bool { return t.cachedAt.Before(fresh) })
 	return c.m.token(withClaims(ctx, opts.Claims), c.customer, opts.Scopes)
 }
