@@ -125,3 +125,43 @@ func TestUnknownQueryRefused(t *testing.T) {
 	}
 	decode[auditPageJSON](t, e.do(t, "GET", "/audit?limit=5", tokenAll, nil), http.StatusOK)
 }
+
+// TestOpenAPIDocumentIsComplete: unique operationIds, a bearer security
+// scheme, servers, and each route's 4xx documented (not only default).
+func TestOpenAPIDocumentIsComplete(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	var doc struct {
+		Servers    []map[string]any      `json:"servers"`
+		Security   []map[string][]string `json:"security"`
+		Components struct {
+			SecuritySchemes map[string]map[string]string `json:"securitySchemes"`
+		} `json:"components"`
+		Paths map[string]map[string]struct {
+			OperationID string         `json:"operationId"`
+			Responses   map[string]any `json:"responses"`
+		} `json:"paths"`
+	}
+	require.NoError(t, json.Unmarshal(e.do(t, "GET", "/openapi.json", tokenAll, nil).Body.Bytes(), &doc))
+	require.NotEmpty(t, doc.Servers)
+	assert.Equal(t, []map[string][]string{{"bearer": {}}}, doc.Security)
+	assert.Equal(t, "http", doc.Components.SecuritySchemes["bearer"]["type"])
+	assert.Equal(t, "bearer", doc.Components.SecuritySchemes["bearer"]["scheme"])
+	seen := map[string]string{}
+	for path, ops := range doc.Paths {
+		for m, op := range ops {
+			where := m + " " + path
+			if other, dup := seen[op.OperationID]; dup {
+				t.Errorf("operationId %q of %s is also %s's", op.OperationID, where, other)
+			}
+			seen[op.OperationID] = where
+			for _, st := range []string{"400", "401", "403"} {
+				assert.Contains(t, op.Responses, st, where)
+			}
+		}
+	}
+	assert.Equal(t, "get /audit", seen["getAudit"])
+	assert.Equal(t, "get /customers/{customer}/audit", seen["getCustomerAudit"])
+	assert.Equal(t, "get /customers", seen["getCustomers"])
+	assert.Equal(t, "post /customers", seen["postCustomers"])
+}

@@ -35,7 +35,9 @@
 // never created, except PUT /customers/{customer}/m365, which creates
 // one as before (clients written before POST /customers keep working;
 // send If-Match to only update), and the audit trail and events, which
-// outlive customers. A query parameter a route does not take is refused
+// outlive customers. The OpenAPI document names a bearer security scheme
+// (what the host's Authorizer accepts), servers (".", the mount point),
+// unique operationIds and each route's 4xx/5xx besides default. A query parameter a route does not take is refused
 // (400 invalid_query, naming it). A PUT accepts and ignores the read-only fields of
 // Settings (customer, version, updatedAt, ...), so what a GET returned
 // can be sent back.

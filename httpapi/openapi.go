@@ -12,10 +12,11 @@ import (
 // the route table the mux is built from.
 func (a *admin) openAPIDocument() map[string]any {
 	paths := map[string]map[string]any{}
-	for _, rt := range a.routes {
+	ids := operationIDs(a.routes)
+	for i, rt := range a.routes {
 		op := map[string]any{
 			"summary":     rt.summary,
-			"operationId": operationID(rt),
+			"operationId": ids[i],
 			"x-operation": string(rt.op),
 		}
 		var params []any
@@ -39,7 +40,12 @@ func (a *admin) openAPIDocument() map[string]any {
 			ok["content"] = map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}
 		}
 		problem := map[string]any{"description": "error", "content": map[string]any{"application/problem+json": map[string]any{"schema": ref("Problem")}}}
-		op["responses"] = map[string]any{strconv.Itoa(rt.status): ok, "default": problem}
+		responses := map[string]any{strconv.Itoa(rt.status): ok, "default": problem}
+		for _, st := range errorStatuses(rt) {
+			responses[strconv.Itoa(st)] = map[string]any{"description": http.StatusText(st),
+				"content": map[string]any{"application/problem+json": map[string]any{"schema": ref("Problem")}}}
+		}
+		op["responses"] = responses
 		if paths[rt.path] == nil {
 			paths[rt.path] = map[string]any{}
 		}
@@ -49,14 +55,60 @@ func (a *admin) openAPIDocument() map[string]any {
 		"openapi": "3.1.0",
 		"info": map[string]any{"title": "tenantgate admin API", "version": "1",
 			"description": "Microsoft 365 access of the provider's customers. Every route asks the host's authorizer; errors are application/problem+json with a stable code."},
-		"paths":      paths,
-		"components": map[string]any{"schemas": schemas},
+		// The document is served at the mount point: "." is the API's base.
+		"servers":  []any{map[string]any{"url": ".", "description": "where this document is served (the API's mount point)"}},
+		"security": []any{map[string]any{"bearer": []any{}}},
+		"paths":    paths,
+		"components": map[string]any{"schemas": schemas, "securitySchemes": map[string]any{
+			"bearer": map[string]any{"type": "http", "scheme": "bearer",
+				"description": "what the host's Authorizer accepts (the reference portal: its admin token, or its session cookie)"}}},
 	}
+}
+
+// operationIDs are the routes' operationIds, unique: a customer's route
+// whose name another route has too gets "Customer" after its method
+// (GET /audit is getAudit, GET /customers/{customer}/audit getCustomerAudit).
+func operationIDs(routes []route) []string {
+	ids := make([]string, len(routes))
+	count := map[string]int{}
+	for i, rt := range routes {
+		ids[i] = operationID(rt)
+		count[ids[i]]++
+	}
+	for i, rt := range routes {
+		if count[ids[i]] > 1 && strings.Contains(rt.path, "{customer}") {
+			m := strings.ToLower(rt.method)
+			ids[i] = m + "Customer" + strings.TrimPrefix(ids[i], m)
+		}
+	}
+	return ids
+}
+
+// errorStatuses are the 4xx and 5xx a route can answer besides default:
+// each is documented with the Problem schema.
+func errorStatuses(rt route) []int {
+	out := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests}
+	if strings.Contains(rt.path, "{") || rt.bodyCustomer {
+		out = append(out, http.StatusNotFound)
+	}
+	if rt.request != "" || rt.method != http.MethodGet {
+		out = append(out, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity)
+	}
+	if rt.method == http.MethodPut {
+		out = append(out, http.StatusPreconditionFailed)
+	}
+	return out
 }
 
 func operationID(rt route) string {
 	var b strings.Builder
 	b.WriteString(strings.ToLower(rt.method))
+	switch rt.path {
+	case "/customers":
+		return b.String() + "Customers"
+	case "/customers/{customer}":
+		return b.String() + "Customer"
+	}
 	for _, seg := range strings.Split(rt.path, "/") {
 		if seg == "" || strings.HasPrefix(seg, "{") || seg == "customers" {
 			continue
@@ -66,6 +118,12 @@ func operationID(rt route) string {
 			if part != "" {
 				b.WriteString(strings.ToUpper(part[:1]) + part[1:])
 			}
+		}
+	}
+	// An item of a list (.../{id}) is named apart from the list.
+	if segs := strings.Split(rt.path, "/"); len(segs) > 0 {
+		if last := segs[len(segs)-1]; strings.HasPrefix(last, "{") && last != "{customer}" {
+			b.WriteString("ById")
 		}
 	}
 	return b.String()
