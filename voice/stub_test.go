@@ -43,8 +43,8 @@ type stubGraph struct {
 	badPolicies bool
 	forbidden   map[string]bool // path fragment -> 403
 	// onPoll, when set, runs (once) as an operation is polled.
-	onPoll func()
-	requests    map[string]int  // "METHOD kind" -> count
+	onPoll   func()
+	requests map[string]int // "METHOD kind" -> count
 }
 
 type stubUser struct {
