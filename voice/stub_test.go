@@ -38,8 +38,7 @@ type stubGraph struct {
 	policies map[string]string // type/name -> id
 	ops      map[string]*stubOp
 	opPolls  int
-	// failPolicies answers the next policy assignment 500 permanently
-	// (a non-retryable 400 when badPolicies).
+	// badPolicies answers every policy assignment 400 (not retryable).
 	badPolicies bool
 	forbidden   map[string]bool // path fragment -> 403
 	// onPoll, when set, runs (once) as an operation is polled.
