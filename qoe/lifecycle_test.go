@@ -51,6 +51,9 @@ func TestLifecycleNotifications(t *testing.T) {
 			st, _ := e.svc.Status(ctx, customer)
 			return st.SubscriptionID != first.ID && st.State == qoe.StateActive
 		})
+		// The old one is deleted at Microsoft right after the new one is
+		// stored.
+		waitFor(t, "the old subscription deleted", func() bool { return len(e.srv.Subscriptions()) == 1 })
 		subs := e.srv.Subscriptions()
 		require.Len(t, subs, 1, "the old subscription is deleted at Microsoft")
 		assert.NotEqual(t, first.ClientState, subs[0].ClientState, "the clientState rotated")

@@ -17,12 +17,12 @@ type ReceiverLimits struct {
 	// delivers change notifications in small batches (one to a few
 	// dozen); zero means 100.
 	MaxNotifications int
-	// MaxConcurrent caps the POSTs the receiver works on at once (each
-	// holds at most one connection of the Store's pool at a time); a POST
-	// that finds no free slot within 500 ms is answered 503 with
-	// Retry-After and Graph delivers it again. Zero means 4, well under
-	// the Store's pool (PostgresOptions.MaxConns), so the API's reads and
-	// the jobs keep connections during a flood.
+	// MaxConcurrent caps the POSTs the receiver works on at once; a POST
+	// waits for a free slot within its 2.5 s acknowledgement budget, then
+	// is answered 503 with Retry-After and Graph delivers it again. Each
+	// holds a connection of the Store's pool only for its one lookup, so
+	// the API's reads and the jobs keep connections during a flood. Zero
+	// means 16.
 	MaxConcurrent int
 	// PerClient is the sustained number of POSTs per second accepted
 	// from one client (see ClientKey), with bursts of twice as many; a
@@ -39,10 +39,8 @@ type ReceiverLimits struct {
 // Defaults of ReceiverLimits.
 const (
 	defaultMaxNotifications = 100
-	defaultMaxConcurrent    = 4
+	defaultMaxConcurrent    = 16
 	defaultPerClient        = 50
-	// slotWait is how long a POST waits for a free slot before 503.
-	slotWait = 500 * time.Millisecond
 	// maxClients bounds the per-client buckets kept; when full, the
 	// buckets that are full again (idle clients) are dropped, and if none
 	// is, all are (a flood from many addresses then meets MaxConcurrent).

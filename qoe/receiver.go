@@ -204,20 +204,11 @@ func expectDelim(dec *json.Decoder, d json.Delim) error {
 }
 
 // acquireSlot takes one of the MaxConcurrent slots, waiting at most
-// slotWait.
+// until ctx (the request's acknowledgement budget) ends.
 func (s *Service) acquireSlot(ctx context.Context) bool {
 	select {
 	case s.slots <- struct{}{}:
 		return true
-	default:
-	}
-	t := time.NewTimer(slotWait)
-	defer t.Stop()
-	select {
-	case s.slots <- struct{}{}:
-		return true
-	case <-t.C:
-		return false
 	case <-ctx.Done():
 		return false
 	}
