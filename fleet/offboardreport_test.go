@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,16 +14,16 @@ import (
 )
 
 // reportingHook is an OffboardReporter that fails its first call, as a
-// Microsoft call that fails once would.
-type reportingHook struct{ calls int }
+// Microsoft call that fails once would. The offboarding jobs of several
+// customers call it at once.
+type reportingHook struct{ calls atomic.Int32 }
 
 func (h *reportingHook) Offboard(context.Context, string) error {
 	return errors.New("Offboard must not be called")
 }
 
 func (h *reportingHook) OffboardItems(_ context.Context, customer string) ([]fleet.OffboardItem, error) {
-	h.calls++
-	if h.calls == 1 {
+	if h.calls.Add(1) == 1 {
 		return nil, errors.New("temporarily unavailable")
 	}
 	return []fleet.OffboardItem{{Item: "qoeSubscription", Result: fleet.OffboardDeleted, Detail: "deleted at Microsoft for " + customer}}, nil
