@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -164,4 +165,17 @@ func TestOpenAPIDocumentIsComplete(t *testing.T) {
 	assert.Equal(t, "get /customers/{customer}/audit", seen["getCustomerAudit"])
 	assert.Equal(t, "get /customers", seen["getCustomers"])
 	assert.Equal(t, "post /customers", seen["postCustomers"])
+}
+
+// TestWriteOpenAPI writes the served OpenAPI document to the file
+// TENANTGATE_OPENAPI_OUT names, for .ci/run's redocly lint.
+func TestWriteOpenAPI(t *testing.T) {
+	out := os.Getenv("TENANTGATE_OPENAPI_OUT")
+	if out == "" {
+		t.Skip("TENANTGATE_OPENAPI_OUT not set")
+	}
+	e := newEnv(t, nil)
+	w := e.do(t, "GET", "/openapi.json", tokenAll, nil)
+	require.Equal(t, http.StatusOK, w.Code)
+	require.NoError(t, os.WriteFile(out, w.Body.Bytes(), 0o644))
 }

@@ -247,7 +247,7 @@ var schemas = map[string]any{
 		"city": str, "state": str, "country": str, "usageLocation": str, "accountEnabled": boolean,
 		"postalCode": str, "mobilePhone": str, "preferredLanguage": str, "mailNickname": str,
 		"proxyAddresses": map[string]any{"type": "array", "items": str},
-		"lineUri": map[string]any{"type": "string", "nullable": true,
+		"lineUri": map[string]any{"type": []any{"string", "null"},
 			"description": "Get-CsOnlineUser's LineUri: tel: and the primary number; null without one"},
 		"enterpriseVoiceEnabled": boolean, "accountType": str,
 		"featureTypes":     map[string]any{"type": "array", "items": str},
