@@ -179,3 +179,18 @@ func TestWriteOpenAPI(t *testing.T) {
 	require.Equal(t, http.StatusOK, w.Code)
 	require.NoError(t, os.WriteFile(out, w.Body.Bytes(), 0o644))
 }
+
+// TestLocationOnCreatedAndAccepted: 201 and 202 name what they created
+// or started, with the mount prefix.
+func TestLocationOnCreatedAndAccepted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	e.saveToken(t, "a", e.contoso)
+	w := e.do(t, "POST", "/customers/a/m365/invitations", tokenAll, map[string]string{})
+	inv := decode[invitationJSON](t, w, http.StatusCreated)
+	assert.Equal(t, "/m365/customers/a/m365/invitations/"+inv.ID, w.Header().Get("Location"))
+	w = e.do(t, "POST", "/customers/a/users/sync", tokenAll, nil)
+	decode[syncRunJSON](t, w, http.StatusAccepted)
+	assert.Equal(t, "/m365/customers/a/users/sync", w.Header().Get("Location"))
+	e.waitSync(t, "a")
+}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/tenantgate/tenantgate/invite"
@@ -86,6 +87,7 @@ func (a *admin) sendInvitation(w http.ResponseWriter, r *http.Request, customer 
 		a.c.fail(w, r, "send invitation", err)
 		return
 	}
+	w.Header().Set("Location", customerLocation(r, customer)+"/m365/invitations/"+url.PathEscape(inv.ID))
 	writeJSON(w, http.StatusCreated, invitationOut(inv))
 }
 
@@ -130,5 +132,6 @@ func (a *admin) refreshToken(w http.ResponseWriter, r *http.Request, customer st
 		a.c.fail(w, r, "refresh token", err)
 		return
 	}
+	w.Header().Set("Location", customerLocation(r, customer)+"/m365/invitations/"+url.PathEscape(inv.ID))
 	writeJSON(w, http.StatusCreated, wizardLinkJSON{Invitation: invitationOut(inv), Link: link, ExpiresAt: inv.ExpiresAt})
 }

@@ -48,6 +48,7 @@ func (a *admin) startSync(w http.ResponseWriter, r *http.Request, customer strin
 	case err != nil:
 		a.c.fail(w, r, "start sync", err)
 	default:
+		w.Header().Set("Location", customerLocation(r, customer)+"/users/sync")
 		writeJSON(w, http.StatusAccepted, run)
 	}
 }
@@ -83,5 +84,6 @@ func (a *admin) cancelSync(w http.ResponseWriter, r *http.Request, customer stri
 		a.c.fail(w, r, "cancel sync", err)
 		return
 	}
+	w.Header().Set("Location", customerLocation(r, customer)+"/users/sync")
 	writeJSON(w, http.StatusAccepted, run)
 }
