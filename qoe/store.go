@@ -150,17 +150,6 @@ func (s *Store) subscription(ctx context.Context, customer string) (subRow, bool
 	return r, err == nil, err
 }
 
-func (s *Store) subscriptionByID(ctx context.Context, id string) (subRow, bool, error) {
-	if id == "" {
-		return subRow{}, false, nil
-	}
-	r, err := scanSub(s.db.QueryRowContext(ctx, s.q(`SELECT `+subCols+` FROM tenantgate_qoe_subscriptions WHERE subscription_id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return subRow{}, false, nil
-	}
-	return r, err == nil, err
-}
-
 // putSubscription stores r, keeping last_seen_start and rejected.
 func (s *Store) putSubscription(ctx context.Context, r subRow) error {
 	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO tenantgate_qoe_subscriptions AS t (`+subCols+`)
