@@ -48,6 +48,9 @@ type hooks struct {
 	planInterval time.Duration
 	// offboard are extra offboarding hooks.
 	offboard []fleet.OffboardHook
+	// voicePoll is how often voice follows Microsoft's number operations
+	// (tests shorten it); zero is voice's default.
+	voicePoll time.Duration
 }
 
 // app is a running portal: the library wired together and an HTTP server.
@@ -244,7 +247,7 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 	if err := a.openQoE(ctx, httpClient); err != nil {
 		return nil, err
 	}
-	if err := a.openVoice(ctx, voiceHTTP); err != nil {
+	if err := a.openVoice(ctx, voiceHTTP, h.voicePoll); err != nil {
 		return nil, err
 	}
 	if err := a.openFleet(ctx, syncer, h); err != nil {

@@ -64,6 +64,8 @@ func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, erro
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(http.FileServerFS(static))))
 	mux.HandleFunc("GET /{$}", p.index)
 	mux.HandleFunc("GET /customers", p.customersPage)
+	mux.HandleFunc("GET /voice", p.voiceNumbersPage)
+	mux.HandleFunc("GET /voice/user", p.voiceUserPage)
 	mux.HandleFunc("GET /login", p.loginPage)
 	mux.Handle("POST /login", cop.Handler(http.HandlerFunc(p.login)))
 	mux.Handle("POST /logout", cop.Handler(http.HandlerFunc(p.logout)))
@@ -114,6 +116,8 @@ type pageData struct {
 	// Demo: the fake tenant's Global Admin and password.
 	AdminUPN, AdminPassword string
 	Emails                  []outboxEmail
+	// User is the user of the Voice page (UPN or object ID).
+	User string
 }
 
 func (p *portal) data(r *http.Request) pageData {
@@ -213,7 +217,7 @@ func (p *portal) loginPage(w http.ResponseWriter, r *http.Request) {
 // safeNext keeps a post-login redirect on the portal's own pages.
 func safeNext(next string) string {
 	switch next {
-	case "/outbox", "/customers":
+	case "/outbox", "/customers", "/voice":
 		return next
 	}
 	return "/"

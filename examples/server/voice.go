@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"time"
 
 	"github.com/tenantgate/tenantgate/events"
 	"github.com/tenantgate/tenantgate/voice"
@@ -12,8 +13,9 @@ import (
 
 // openVoice opens Teams Phone provisioning: its store beside the QoE
 // data (the PostgreSQL database in production), its Graph requests on hc
-// (the fleet puts its Budget under them: voice is a fleet plugin).
-func (a *app) openVoice(ctx context.Context, hc *http.Client) error {
+// (the fleet puts its Budget under them: voice is a fleet plugin). poll,
+// when positive, is how often it follows Microsoft's number operations.
+func (a *app) openVoice(ctx context.Context, hc *http.Client, poll time.Duration) error {
 	var err error
 	if a.cfg.Mode == modeProduction {
 		a.voiceStore, err = voice.OpenPostgres(ctx, a.cfg.PostgresDSN, a.migrateOpts()...)
@@ -24,7 +26,7 @@ func (a *app) openVoice(ctx context.Context, hc *http.Client) error {
 		return fmt.Errorf("open the Teams Phone store: %w", err)
 	}
 	a.voice, err = voice.New(voice.Config{Access: a.manager, Store: a.voiceStore, HTTPClient: hc,
-		Events: a.bus, Audit: a.trail, Logger: a.log})
+		Events: a.bus, Audit: a.trail, Logger: a.log, PollInterval: poll, PollMaxInterval: poll})
 	if err != nil {
 		return fmt.Errorf("teams Phone provisioning: %w", err)
 	}

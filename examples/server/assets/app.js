@@ -505,7 +505,13 @@
     for (const u of page.users) {
       const tr = body.insertRow();
       const pol = u.policies || {};
-      for (const v of [u.userPrincipalName, u.displayName, u.department, u.jobTitle, u.city, u.usageLocation, u.accountEnabled ? "yes" : "no",
+      // The UPN opens the user's Teams Phone page (voice.js).
+      const link = document.createElement("a");
+      link.href = "/voice/user?customer=" + encodeURIComponent(customer) + "&user=" + encodeURIComponent(u.userPrincipalName);
+      link.textContent = u.userPrincipalName;
+      link.title = "Teams Phone of " + u.userPrincipalName;
+      tr.insertCell().append(link);
+      for (const v of [u.displayName, u.department, u.jobTitle, u.city, u.usageLocation, u.accountEnabled ? "yes" : "no",
         u.lineUri, u.enterpriseVoiceEnabled ? "yes" : "no", pol.OnlineVoiceRoutingPolicy, pol.TenantDialPlan]) {
         tr.insertCell().textContent = v || "";
       }
