@@ -73,6 +73,13 @@ const testAdminToken = "test-admin-token-0123456789abcdef"
 // directory, with extra flags.
 func startDemo(t testing.TB, dataDir string, args ...string) *demo {
 	t.Helper()
+	return startDemoWith(t, dataDir, hooks{}, args...)
+}
+
+// startDemoWith is startDemo with hooks (its clock and logger are the
+// test's).
+func startDemoWith(t testing.TB, dataDir string, h hooks, args ...string) *demo {
+	t.Helper()
 	args = append([]string{"-addr", "127.0.0.1:0", "-data", dataDir, "-admin-token", testAdminToken}, args...)
 	cfg, err := parseConfig(args, func(string) string { return "" }, io.Discard)
 	if err != nil {
@@ -80,7 +87,8 @@ func startDemo(t testing.TB, dataDir string, args ...string) *demo {
 	}
 	clock := &testClock{}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := start(t.Context(), cfg, hooks{inviteNow: clock.now, logger: log})
+	h.inviteNow, h.logger = clock.now, log
+	a, err := start(t.Context(), cfg, h)
 	if err != nil {
 		t.Fatal(err)
 	}

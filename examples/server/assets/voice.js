@@ -162,6 +162,7 @@
       }
     }
     $("op-cancel").hidden = op.state !== "queued" && op.state !== "running";
+    $("op-cancel-hint").hidden = $("op-cancel").hidden;
   }
 
   async function pollOperation(id) {
@@ -184,8 +185,9 @@
     if (onOperationDone) onOperationDone(op);
   }
 
-  function showOperation(id) {
+  function showOperation(id, started) {
     pollOperation(id);
+    if (started) loadOperations("");
     const u = new URL(window.location.href);
     u.searchParams.set("operation", id);
     history.replaceState(null, "", u);
@@ -295,7 +297,7 @@
   }
 
   function numberQuery(after) {
-    const q = new URLSearchParams({ limit: "50" });
+    const q = new URLSearchParams({ limit: "25" });
     for (const [k, id] of [["status", "nf-status"], ["type", "nf-type"], ["range", "nf-range"]]) {
       if ($(id).value) q.set(k, $(id).value);
     }
@@ -331,7 +333,7 @@
       const parts = [];
       if ($("nf-status").value) parts.push($("nf-status").selectedOptions[0].text.toLowerCase());
       if ($("nf-type").value) parts.push(typeNames[$("nf-type").value]);
-      parts.push("numbers");
+      parts.push(page.total === 1 ? "number" : "numbers");
       if ($("nf-range").value) parts.push("in range " + $("nf-range").value);
       if (s) parts.push("starting with " + s);
       $("numbers-total-label").textContent = parts.join(" ");
@@ -343,7 +345,8 @@
         tr.dataset.number = n.number;
         tr.dataset.status = n.status;
         tr.insertCell().textContent = n.number;
-        cells(tr, [typeNames[n.type] || n.type, n.status === "assigned" ? "assigned" : "free"]);
+        const held = n.status === "assigned" ? "" : n.quarantinedUntil ? "quarantined until " + fmtTime(n.quarantinedUntil) : n.reserved ? "reserved" : "";
+        cells(tr, [typeNames[n.type] || n.type, n.status === "assigned" ? "assigned" : held ? "unassigned" : "free"]);
         const user = tr.insertCell();
         if (n.user) {
           const a = document.createElement("a");
@@ -351,9 +354,6 @@
           a.textContent = n.user.userPrincipalName || n.user.id;
           user.append(a);
         }
-        let held = "";
-        if (n.quarantinedUntil) held = "quarantined until " + fmtTime(n.quarantinedUntil);
-        else if (n.reserved) held = "reserved";
         cells(tr, [n.city, n.range, held]);
         if (held) tr.cells[6].className = "held";
         if (n.refreshed && n.refreshed > refreshed) refreshed = n.refreshed;
@@ -544,7 +544,7 @@
       const op = r.data;
       if (r.resp.status === 200) show("ok", "Nothing to do: the user already has this number and these policies.");
       else show("ok", "Assigning: operation " + op.id + " follows Microsoft's steps below.");
-      showOperation(op.id);
+      showOperation(op.id, true);
     } catch (e) {
       if (!(e instanceof APIError && e.status === 401)) showFormProblem(form, "assign-error", "Assign", e);
     } finally {
@@ -563,7 +563,7 @@
       const r = await call("DELETE", "/users/" + encodeURIComponent(user) + "/voice" + q);
       if (r.resp.status === 200) show("ok", "Nothing to release.");
       else show("ok", "Releasing: operation " + r.data.id + " follows Microsoft's steps below.");
-      showOperation(r.data.id);
+      showOperation(r.data.id, true);
     } catch (e) {
       if (!(e instanceof APIError && e.status === 401)) {
         box.hidden = false;
@@ -608,7 +608,7 @@
       const rs = await loadRanges();
       const sel = $("as-range");
       sel.replaceChildren();
-      for (const r of rs) sel.append(new Option(r.name + " (" + rangeText(r) + ", " + fmtNumber(r.free) + " free)", r.name));
+      for (const r of rs) sel.append(new Option(r.name + " \u2014 " + fmtNumber(r.free) + " free " + (typeNames[r.type] || r.type) + " numbers", r.name));
     });
     syncMode();
     await loadUser();
