@@ -575,6 +575,16 @@
     }
   }
 
+  // fillRanges lists the ranges, with their free numbers, for "next".
+  async function fillRanges() {
+    const rs = await loadRanges();
+    const sel = $("as-range");
+    const keep = sel.value;
+    sel.replaceChildren();
+    for (const r of rs) sel.append(new Option(r.name + " \u2014 " + fmtNumber(r.free) + " free " + (typeNames[r.type] || r.type) + " numbers", r.name));
+    if (keep) sel.value = keep;
+  }
+
   function syncMode() {
     const next = $("as-mode-next").checked;
     $("as-range-row").hidden = !next;
@@ -602,14 +612,9 @@
       if (op.state === "succeeded") show("ok", (op.kind === "release" ? "Released" : "Assigned") + ": every step succeeded.");
       else show("error", "Operation " + op.id + " ended " + op.state + ": see each step's detail below; assigning again resumes and skips what is already done.");
       loadUser();
-      loadRanges();
+      run("Reading the ranges", fillRanges);
     };
-    await run("Reading the ranges", async () => {
-      const rs = await loadRanges();
-      const sel = $("as-range");
-      sel.replaceChildren();
-      for (const r of rs) sel.append(new Option(r.name + " \u2014 " + fmtNumber(r.free) + " free " + (typeNames[r.type] || r.type) + " numbers", r.name));
-    });
+    await run("Reading the ranges", fillRanges);
     syncMode();
     await loadUser();
   }
