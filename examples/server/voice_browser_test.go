@@ -105,7 +105,7 @@ func TestBrowserVoice(t *testing.T) {
 	}
 	// Reading 50,000 numbers and syncing 50,000 users take seconds, and
 	// minutes under the race detector on a busy machine.
-	ctx, cancel := context.WithTimeout(t.Context(), 480*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 900*time.Second)
 	defer cancel()
 	// voice follows Microsoft's operations every 50 ms; the fake's
 	// operations take their default 3 s of the fake's clock, which the
@@ -123,7 +123,7 @@ func TestBrowserVoice(t *testing.T) {
 	require.NoError(t, chromedp.Do(bctx), "starting %s", browser)
 	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(bctx, 180*time.Second)
+		sctx, cancel := context.WithTimeout(bctx, 360*time.Second)
 		defer cancel()
 		if err := chromedp.Do(sctx, actions...); err != nil {
 			dctx, cancel := context.WithTimeout(bctx, 5*time.Second)
