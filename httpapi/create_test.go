@@ -194,3 +194,15 @@ func TestLocationOnCreatedAndAccepted(t *testing.T) {
 	assert.Equal(t, "/m365/customers/a/users/sync", w.Header().Get("Location"))
 	e.waitSync(t, "a")
 }
+
+// TestCancelPageNamesOnlyItsButtons: without the invitation's cookie the
+// cancel page has no "Sign in with Microsoft" button, so it does not tell
+// the reader to click one.
+func TestCancelPageNamesOnlyItsButtons(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	_, page := e.newBrowser(t).open(t, "GET", testPublic+"/auth/callback?error=access_denied&error_description=AADSTS65004")
+	assert.Contains(t, page, "You cancelled the sign-in")
+	assert.NotContains(t, page, "Sign in with Microsoft")
+	assert.Contains(t, page, "open the invitation link")
+}

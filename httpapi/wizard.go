@@ -364,9 +364,13 @@ func (wz *wizard) signInRefusal(e *m365access.Error, retry string) failure {
 			todo:    "Ask your administrator which policy blocked it (Microsoft Entra ID sign-in logs) and to allow this sign-in, or sign in from a device and location the policy allows.",
 			retry:   retry}
 	case e.HasCode(65004) || (e.OAuthError == "access_denied" && len(e.Codes) == 0):
+		// Name the button only when the page has it (a retry link).
+		todo := "To connect, click Sign in with Microsoft again and choose Accept on Microsoft's page. If you do not want to connect, you can close this page."
+		if retry == "" {
+			todo = "To connect, open the invitation link from your email again and choose Accept on Microsoft's page. If you do not want to connect, you can close this page."
+		}
 		return failure{heading: "You cancelled the sign-in", message: "You declined on Microsoft's page" + codeNote + ", so nothing was connected and nothing was changed.",
-			todo:  "To connect, click Sign in with Microsoft again and choose Accept on Microsoft's page. If you do not want to connect, you can close this page.",
-			retry: retry}
+			todo: todo, retry: retry}
 	case e.Action == m365access.ActionFixAccount:
 		todo := "Ask your administrator to fix the account in Microsoft Entra ID, then try again."
 		if e.Hint != "" {
