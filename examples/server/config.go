@@ -213,7 +213,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	for _, group := range []func(){
 		c.parseMode, c.parseListen, c.parseDurations, c.parseDemo, c.parseIdentity, c.parseAccess,
 		c.parseSMTP, c.parseCloud, c.parseSwitches, c.parseWebhook, c.parseKeys, c.checkProduction,
-		c.parseClientAssertion, c.applyDefaults,
+		c.parseSecretExpiry, c.parseClientAssertion, c.applyDefaults,
 	} {
 		group()
 	}
@@ -323,6 +323,21 @@ func (c *configParser) parseIdentity() {
 	if c.cfg.Customer == "" || len(c.cfg.Customer) > 200 || strings.ContainsAny(c.cfg.Customer, "/?#%\\ \t\r\n") {
 		c.bad("customer", "%q is not a usable customer ID (1 to 200 characters, no spaces, '/', '?', '#', '%%' or '\\')", c.cfg.Customer)
 	}
+}
+
+// parseSecretExpiry parses when the provider app's client secret expires
+// (Entra shows it; the secret itself does not say).
+func (c *configParser) parseSecretExpiry() {
+	v := c.get("client-secret-expires-at")
+	if v == "" {
+		return
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		c.bad("client-secret-expires-at", "not an RFC 3339 time, such as 2027-03-01T00:00:00Z")
+		return
+	}
+	c.cfg.ClientSecretExpiresAt = t
 }
 
 // parseAccess parses the admin token, the trusted proxies and the public URL.

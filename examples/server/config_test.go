@@ -97,6 +97,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{name: "public URL with path", env: with("TENANTGATE_PUBLIC_URL", "https://portal.example.com/m365"), want: []string{"must not have a path"}},
 		{name: "secret and certificate", env: with("TENANTGATE_CLIENT_CERTIFICATE_FILE", "/etc/cert.pem"), want: []string{"not both"}},
 		{name: "smtp user without password", env: with("TENANTGATE_SMTP_USER", "mailer"), want: []string{"-smtp-user and -smtp-password"}},
+		{name: "secret expiry not a time", env: with("TENANTGATE_CLIENT_SECRET_EXPIRES_AT", "next March"), want: []string{"-client-secret-expires-at", "RFC 3339"}},
 		{name: "demo with production setting", args: []string{"-mode", "demo", "-smtp-host", "smtp.example.com"},
 			want: []string{"demo mode", "remove -smtp-host"}},
 		{name: "unknown mode", args: []string{"-mode", "staging"}, want: []string{"-mode", `"staging"`}},
