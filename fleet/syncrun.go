@@ -238,6 +238,12 @@ func (f *Fleet) workSync(ctx context.Context, job *river.Job[SyncArgs]) error {
 			}
 		}
 	})
+	if job.Args.Trigger == "api" {
+		// A sync a person asks for reads every user: a delta round sees
+		// only what changed in Entra ID, not Teams Phone changes (a number
+		// or policy assigned since), which a person syncing expects to see.
+		opts = append(opts, usersync.WithRound(usersync.RoundFull))
+	}
 	res := f.cfg.Syncer.SyncCustomer(ctx, customer, opts...)
 	close(done)
 	wg.Wait()

@@ -209,20 +209,23 @@ func (s *Store) putNumbers(ctx context.Context, customer string, rows []numberRo
 	return tx.Commit()
 }
 
-// replaceNumbers makes rows customer's whole inventory.
+// replaceNumbers makes rows customer's whole inventory: it writes them in
+// transactions of a few thousand rows, then deletes the rows this read
+// did not see (stamped before at). Short transactions keep SQLite's one
+// writer free for the others (audit, syncs) while a large inventory is
+// written; each row is right on its own, and a failure part way leaves
+// the previous rows in place, to be replaced by the next read.
 func (s *Store) replaceNumbers(ctx context.Context, customer string, rows []numberRow, at time.Time) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
+	const perTx = 2000
+	for len(rows) > 0 {
+		n := min(perTx, len(rows))
+		if err := s.putNumbers(ctx, customer, rows[:n], at); err != nil {
+			return err
+		}
+		rows = rows[n:]
 	}
-	defer func() { _ = tx.Rollback() }()
-	if err := s.upsertNumbers(ctx, tx, customer, rows, at); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM tenantgate_voice_numbers WHERE customer = ? AND refreshed_at < ?`), customer, nanos(at)); err != nil {
-		return err
-	}
-	return tx.Commit()
+	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM tenantgate_voice_numbers WHERE customer = ? AND refreshed_at < ?`), customer, nanos(at))
+	return err
 }
 
 // Number is one telephone number of a customer's inventory: Microsoft's
