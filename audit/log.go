@@ -159,6 +159,27 @@ func (l *Log) Append(ctx context.Context, e Entry) (err error) {
 			err = fmt.Errorf("audit: append %s on %q: %w", e.Action, e.Customer, err)
 		}
 	}()
+	// SQLite has one writer: a long write elsewhere (a large sync's
+	// commit) can hold it past the busy timeout. The entry is tried
+	// again for a bounded time rather than refusing the change it
+	// records.
+	wait := 50 * time.Millisecond
+	for deadline := time.Now().Add(busyBudget); ; {
+		err = l.appendOnce(ctx, e)
+		if !sqldb.IsBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// busyBudget bounds how long Append tries again while SQLite's writer is
+// busy.
+const busyBudget = time.Minute
+
+// appendOnce records e in one transaction.
+func (l *Log) appendOnce(ctx context.Context, e Entry) error {
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

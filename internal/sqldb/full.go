@@ -38,6 +38,26 @@ func IsStorageFull(err error) bool {
 	return strings.Contains(err.Error(), "database or disk is full")
 }
 
+// IsBusy reports whether err is SQLite's "database is locked"
+// (SQLITE_BUSY or SQLITE_LOCKED): another connection held the one writer
+// past the busy timeout. The write can be tried again.
+func IsBusy(err error) bool {
+	if err == nil {
+		return false
+	}
+	var se interface{ Code() int }
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff
+		return c == sqliteBusy || c == sqliteLocked
+	}
+	return strings.Contains(err.Error(), "database is locked")
+}
+
+const (
+	sqliteBusy   = 5
+	sqliteLocked = 6
+)
+
 // ProbeWrite makes the smallest write db must accept, for a health check:
 // on SQLite the header page is rewritten with the user_version it holds
 // (through the journal, as any write), on PostgreSQL a transaction ID is
