@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tenantgate/tenantgate/tokenstore"
@@ -51,6 +52,13 @@ type ErrorInfo struct {
 	GraphCode string    `json:"graphCode,omitempty"`
 	Action    Action    `json:"action,omitempty"`
 	Message   string    `json:"message"`
+}
+
+// provenBeyondToken reports whether e was proven by Microsoft Graph or by a
+// validation check rather than by the token endpoint, so that a new token
+// alone does not clear it.
+func (e *ErrorInfo) provenBeyondToken() bool {
+	return e != nil && (e.GraphCode != "" || strings.HasPrefix(e.Op, "validate "))
 }
 
 // Status is a customer's connection status with its forecasts.
@@ -274,15 +282,22 @@ func (m *Manager) recordAttempt(ctx context.Context, customer, op string, err er
 
 // recordSuccess marks a successful token acquisition; refreshed says the
 // refresh token was redeemed (which restarts its inactivity window).
+//
+// A token proves only what the token endpoint had refused: a state that
+// Microsoft Graph or a validation check proved (consent missing, a
+// disabled service account) stays until a validation proves otherwise,
+// because Entra ID issues a token without the roles Graph then refuses.
 func (m *Manager) recordSuccess(ctx context.Context, customer string, refreshed bool) {
 	if !refreshed {
-		if st, _, err := m.loadStatus(ctx, customer); err == nil && st.State == StateConnected {
+		if st, _, err := m.loadStatus(ctx, customer); err == nil && (st.State == StateConnected || st.LastError.provenBeyondToken()) {
 			return // nothing changes: spare the write
 		}
 	}
 	now := time.Now().UTC()
 	if err := m.updateStatus(ctx, customer, func(st *statusRecord) {
-		st.State = StateConnected
+		if !st.LastError.provenBeyondToken() {
+			st.State, st.LastError = StateConnected, nil
+		}
 		if refreshed {
 			st.LastRefresh = &now
 		}

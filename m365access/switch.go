@@ -39,7 +39,13 @@ func (m *Manager) SwitchMode(ctx context.Context, customer string, mode AuthMode
 		return err
 	}
 	m.forget(customer)
-	m.recordSuccess(ctx, customer, false)
+	// The new mode signed in: what the old mode's errors proved no longer
+	// applies.
+	if err := m.updateStatus(ctx, customer, func(st *statusRecord) {
+		st.State, st.LastError = StateConnected, nil
+	}); err != nil {
+		m.log.WarnContext(ctx, "m365access: recording the switch failed", "customer", customer, "err", err)
+	}
 	m.log.InfoContext(ctx, "m365access: auth mode switched", "customer", customer, "from", string(s.Mode), "to", string(mode), "settingsVersion", rec.Version+1)
 	return nil
 }

@@ -4,6 +4,10 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestValidateReports(t *testing.T) {
@@ -74,4 +78,39 @@ func TestValidateReports(t *testing.T) {
 	if c, _ := r.Check("token"); r.OK || c.OK || c.Action != ActionRotateSecret {
 		t.Errorf("token check %+v", c)
 	}
+}
+
+// A token proves only what the token endpoint refused: Entra ID issues an
+// app registration without its Graph roles a token, and Graph then answers
+// 403. A later token must not turn the consentRequired that validation
+// proved into connected (no connection.connected flap), and a validation
+// that passes is what clears it.
+func TestTokenDoesNotClearStateGraphProved(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	e.saveAppRegistration(t, "short", "c2c2c2c2-1111-2222-3333-444444444444", custAppSecret+"2", "", []string{"Organization.Read.All"})
+	r, err := e.m.Validate(ctx, "short")
+	require.NoError(t, err)
+	require.False(t, r.OK)
+	st, err := e.m.Status(ctx, "short")
+	require.NoError(t, err)
+	require.Equal(t, StateConsentRequired, st.State)
+
+	e.events.mu.Lock()
+	before := len(e.events.ev)
+	e.events.mu.Unlock()
+	tok, err := e.m.Credential("short").GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://graph.microsoft.com/.default"}})
+	require.NoError(t, err, "Entra ID issues the token; Graph is what refuses")
+	require.NotEmpty(t, tok.Token)
+
+	st, err = e.m.Status(ctx, "short")
+	require.NoError(t, err)
+	assert.Equal(t, StateConsentRequired, st.State, "a token does not prove consent")
+	require.NotNil(t, st.LastError)
+	assert.Equal(t, ActionGrantConsent, st.LastError.Action)
+	e.events.mu.Lock()
+	after := append([]Event(nil), e.events.ev[before:]...)
+	e.events.mu.Unlock()
+	assert.Empty(t, after, "no state change, so no event")
 }
