@@ -44,7 +44,7 @@ func OpenSQLite(ctx context.Context, path string, opts ...migrate.Option) (*Stor
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file::memory:") {
 		return nil, errors.New("qoe: OpenSQLite needs a database file path")
 	}
-	db, err := sql.Open("sqlite", sqldb.SQLiteDSN(path, true))
+	db, err := sqldb.OpenSQLite(path, sqldb.SQLiteDSN(path, true))
 	if err != nil {
 		return nil, fmt.Errorf("qoe: open %s: %w", path, err)
 	}

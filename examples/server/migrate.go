@@ -107,7 +107,7 @@ func migrateSQLite(ctx context.Context, dir string, stdout io.Writer) error {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return fmt.Errorf("migrate: the data directory %s does not exist (-data)", dir)
 	}
-	db, err := sql.Open("sqlite", sqldb.SQLiteDSN(filepath.Join(dir, "tenantgate.db"), true))
+	db, err := sqldb.OpenSQLite(filepath.Join(dir, "tenantgate.db"), sqldb.SQLiteDSN(filepath.Join(dir, "tenantgate.db"), true))
 	if err != nil {
 		return fmt.Errorf("migrate: open %s: %w", dir, err)
 	}

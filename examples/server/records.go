@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -38,7 +37,7 @@ func (a *app) openRecords(ctx context.Context) error {
 		}
 		a.recordsDB, dialect = db, events.Postgres
 	} else {
-		db, err := sql.Open("sqlite", sqldb.SQLiteDSN(filepath.Join(a.cfg.DataDir, "tenantgate.db"), true))
+		db, err := sqldb.OpenSQLite(filepath.Join(a.cfg.DataDir, "tenantgate.db"), sqldb.SQLiteDSN(filepath.Join(a.cfg.DataDir, "tenantgate.db"), true))
 		if err != nil {
 			return fmt.Errorf("open the SQLite event log: %w", err)
 		}

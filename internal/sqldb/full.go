@@ -45,6 +45,9 @@ func IsBusy(err error) bool {
 	if err == nil {
 		return false
 	}
+	if errors.Is(err, ErrWriterWait) {
+		return true
+	}
 	var se interface{ Code() int }
 	if errors.As(err, &se) {
 		c := se.Code() & 0xff

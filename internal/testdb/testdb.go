@@ -57,7 +57,7 @@ func All(t testing.TB) []DB {
 func SQLite(t testing.TB) DB {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "tenantgate.db")
-	db, err := sql.Open("sqlite", sqldb.SQLiteDSN(path, true))
+	db, err := sqldb.OpenSQLite(path, sqldb.SQLiteDSN(path, true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func (d DB) Open(t testing.TB) *sql.DB {
 	var db *sql.DB
 	var err error
 	if d.Dialect == sqldb.SQLite {
-		db, err = sql.Open("sqlite", sqldb.SQLiteDSN(d.path, true))
+		db, err = sqldb.OpenSQLite(d.path, sqldb.SQLiteDSN(d.path, true))
 	} else {
 		db, err = sql.Open("pgx", d.dsn)
 	}

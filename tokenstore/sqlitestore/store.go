@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/internal/sqldb"
 	"github.com/tenantgate/tenantgate/migrate"
 	"net/url"
 	"os"
@@ -52,7 +53,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: open: %w", err)
 	}
 	_ = f.Close()
-	db, err := sql.Open("sqlite", dsn(path, opts))
+	db, err := sqldb.OpenSQLite(path, dsn(path, opts))
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}

@@ -58,7 +58,7 @@ func OpenSQLite(ctx context.Context, path string, opts ...migrate.Option) (*Sink
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file::memory:") {
 		return nil, errors.New("sqlsink: OpenSQLite needs a database file path; for an in-memory sink use usersync.MemorySink")
 	}
-	db, err := sql.Open("sqlite", sqldb.SQLiteDSN(path, true))
+	db, err := sqldb.OpenSQLite(path, sqldb.SQLiteDSN(path, true))
 	if err != nil {
 		return nil, fmt.Errorf("sqlsink: open %s: %w", path, err)
 	}
