@@ -141,8 +141,11 @@ func (a *admin) guard(rt route) http.Handler {
 		}
 		if err != nil {
 			p := Problem{Status: http.StatusForbidden, Code: codeForbidden, Detail: "you may not do this for this customer"}
+			var re *RoleError
 			if errors.Is(err, ErrUnauthenticated) {
 				p = Problem{Status: http.StatusUnauthorized, Code: codeUnauthenticated, Detail: "sign in first"}
+			} else if errors.As(err, &re) {
+				p.Detail = re.Error()
 			}
 			a.c.Logger.InfoContext(r.Context(), "httpapi: request denied", "route", rt.method+" "+rt.path,
 				"customer", customer, "operation", string(rt.op), "status", p.Status, "request", reqID)

@@ -51,6 +51,10 @@ type AppOptions struct {
 	// ApplicationPermissions are the Graph app roles the app requires (e.g.
 	// "User.Read.All", "CallRecords.Read.All"). Admin consent grants them.
 	ApplicationPermissions []string
+	// AppRoles are the app roles the app defines for users (see
+	// [Server.AssignAppRole]): an assigned user's id_token for the app
+	// carries their values in the roles claim. Values are unique.
+	AppRoles []AppRole
 }
 
 // App is an app registration added with [Server.AddApp].
@@ -67,6 +71,7 @@ type App struct {
 	public       bool
 	delegated    []string
 	appRoles     []string
+	userRoles    []AppRole // AppOptions.AppRoles
 	// guarded by Server.mu
 	secrets []storedSecret
 	certs   []*x509.Certificate
@@ -104,6 +109,18 @@ func (s *Server) AddApp(opts AppOptions) (*App, error) {
 	}
 	if err := checkPermissions("application permission", opts.ApplicationPermissions); err != nil {
 		return nil, err
+	}
+	for _, r := range opts.AppRoles {
+		if !appRoleValueOK(r.Value) {
+			return nil, fmt.Errorf("m365test: AddApp: app role value %q is not 1 to 120 printable characters without spaces", r.Value)
+		}
+		if slices.ContainsFunc(a.userRoles, func(o AppRole) bool { return o.Value == r.Value }) {
+			return nil, fmt.Errorf("m365test: AddApp: app role value %q defined twice", r.Value)
+		}
+		if r.ID == "" {
+			r.ID = appRoleID(id, r.Value)
+		}
+		a.userRoles = append(a.userRoles, r)
 	}
 	for _, sec := range opts.Secrets {
 		if sec.Value == "" {

@@ -144,6 +144,11 @@ func (s *Server) userTokens(host string, t *Tenant, a *App, u directory.User, sc
 	if nonce != "" {
 		idClaims["nonce"] = nonce
 	}
+	// An app role assigned to the user puts its value in the id_token's
+	// roles claim; without one the claim is absent.
+	if roles := s.assignedRoles(t, a, u); len(roles) > 0 {
+		idClaims["roles"] = roles
+	}
 	if g != nil {
 		idClaims["preferred_username"], idClaims["email"] = g.Mail, g.Mail
 		idClaims["idp"] = "https://sts.windows.net/" + g.HomeTenantID + "/"

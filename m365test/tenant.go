@@ -61,11 +61,14 @@ type Tenant struct {
 	grants       map[string]*grant
 	guests       map[string]*guest // by lower-case home address and by object ID (AddGuest)
 	revoked      map[string]int64  // user oid -> unix nanos before which refresh tokens are revoked
-	calls        map[string]CallRecord
-	placed       int         // demo calls placed so far
-	placedEnds   []time.Time // end times of the demo calls placed, in order
-	direct       []DirectRoutingCall
-	pstn         []PstnCall
+	// roleAssignments are the app roles assigned to users: client ID +
+	// "\x00" + user oid -> role values (AssignAppRole).
+	roleAssignments map[string][]string
+	calls           map[string]CallRecord
+	placed          int         // demo calls placed so far
+	placedEnds      []time.Time // end times of the demo calls placed, in order
+	direct          []DirectRoutingCall
+	pstn            []PstnCall
 
 	teamsMu sync.RWMutex
 	teams   map[int]*TeamsUserConfiguration // by generator index (-1: admin); nil entry: removed
