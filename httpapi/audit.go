@@ -12,6 +12,7 @@ import (
 
 	"github.com/tenantgate/tenantgate/audit"
 	"github.com/tenantgate/tenantgate/events"
+	"github.com/tenantgate/tenantgate/internal/redact"
 )
 
 // AuditTrail keeps and lists the audit trail; an *audit.Log satisfies it.
@@ -29,13 +30,17 @@ type EventLog interface {
 }
 
 // RequestIDHeader carries a request's ID: taken from the request when it
-// is 1 to 64 letters, digits, '-', '_' or '.', generated otherwise, and
-// echoed in the response. Audit entries and logs carry it.
+// is 1 to 64 letters, digits, '-', '_' or '.' that the audit keeps as
+// they are (up to 23 characters, or up to 32 hex digits, or a GUID;
+// longer runs look like a pasted token, which the audit would redact),
+// generated (24 hex digits) otherwise, and echoed in the response. Audit
+// entries and logs carry it, so the ID a client got is the one the audit
+// trail holds.
 const RequestIDHeader = "X-Request-Id"
 
 // requestID returns the request's ID (see RequestIDHeader).
 func requestID(r *http.Request) string {
-	if id := r.Header.Get(RequestIDHeader); validRequestID(id) {
+	if id := r.Header.Get(RequestIDHeader); validRequestID(id) && redact.ID(id) == id {
 		return id
 	}
 	var b [12]byte

@@ -90,6 +90,13 @@ type app struct {
 	// clientIP names the client of a request for the rate limits.
 	clientIP *clientip.Resolver
 
+	// apiTokens are the named API tokens; signIn the technicians'
+	// sign-in with Microsoft Entra ID (nil: not configured);
+	// demoTechnicians the demo's technicians (demo only).
+	apiTokens       *apiTokenStore
+	signIn          *entraSignIn
+	demoTechnicians []demoTechnician
+
 	ln    net.Listener
 	srv   *http.Server
 	api   *httpapi.Handler // closed first: refuses new sync runs
@@ -272,6 +279,9 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
 	auth := newAdminAuth(cfg.AdminName, a.adminToken, strings.HasPrefix(a.publicURL, "https://"))
+	if err := a.openSignIn(ctx, auth, voiceHTTP); err != nil {
+		return nil, err
+	}
 	apiCfg := httpapi.Config{
 		Authorizer: auth, Access: a.manager, Invitations: a.invites, Store: a.store,
 		Fleet: a.fleet, Users: a.sink, QoE: a.qoe, Voice: a.voice, SignInOrigins: signInOrigins,

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -15,29 +16,80 @@ import (
 	"github.com/tenantgate/tenantgate/httpapi"
 )
 
-// sessionTTL is how long a portal login lasts.
-const sessionTTL = 12 * time.Hour
+// Session lifetimes: a session ends sessionTTL after sign-in whatever
+// happens, and earlier after sessionIdle without a request.
+const (
+	sessionTTL  = 8 * time.Hour
+	sessionIdle = 30 * time.Minute
+)
 
-// adminAuth authenticates the provider's admins. Programs send the admin
-// token as "Authorization: Bearer <token>"; the portal's login form trades
-// the token for a session cookie (HttpOnly, SameSite=Strict), so the token
-// never sits where page scripts could read it. Either way every admin
-// route is allowed for every customer: this reference portal has a single
-// admin role. A real host plugs its own login and per-customer rights in
-// here.
+// The kinds of principal.
+const (
+	kindTechnician = "technician" // signed in with Microsoft Entra ID
+	kindAPIToken   = "apiToken"   // a named API token
+	kindBreakGlass = "breakGlass" // the shared admin token
+)
+
+// principal is who is behind a request: a technician, a named API token
+// or the break-glass admin token, with its role.
+type principal struct {
+	Kind string
+	// ID is the technician's object ID or the token's ID ("" for the
+	// admin token).
+	ID   string
+	Name string // a technician's name, a token's name, the admin's name
+	// Username is a technician's sign-in name.
+	Username string
+	Role     httpapi.Role
+	// Session: the request came with the portal's session cookie.
+	Session bool
+}
+
+// actor is the principal as the audit trail names it.
+func (p principal) actor() string {
+	switch p.Kind {
+	case kindTechnician:
+		return displayName(p.Name, p.Username)
+	case kindAPIToken:
+		return "API token " + p.Name
+	}
+	if p.Session {
+		return p.Name + " (break-glass admin token, portal session)"
+	}
+	return p.Name + " (break-glass admin token)"
+}
+
+// session is a signed-in browser.
+type session struct {
+	who      principal
+	expires  time.Time // absolute
+	lastSeen time.Time
+}
+
+// adminAuth authenticates the provider's people and scripts: technicians
+// signed in with Microsoft Entra ID (a session cookie), named API tokens
+// (Authorization: Bearer tgk_...), and the shared admin token, kept for
+// the demo and for break-glass (bearer, or traded for a session in the
+// login form), which has the admin role. Sessions are HttpOnly,
+// SameSite=Strict cookies (Secure and __Host- under https) whose value is
+// kept only hashed; each ends sessionTTL after sign-in or sessionIdle
+// after its last request. Authorize checks the principal's role
+// (httpapi.Role) against the operation.
 type adminAuth struct {
-	name      string // the admin's name (-admin-name)
+	name      string // the admin token's name (-admin-name)
 	tokenHash [sha256.Size]byte
 	secure    bool // cookies get Secure and the __Host- prefix
 	now       func() time.Time
+	tokens    *apiTokenStore // nil: no named API tokens
+	ttl, idle time.Duration
 
 	mu       sync.Mutex
-	sessions map[[sha256.Size]byte]time.Time // hash of the cookie value -> expiry
+	sessions map[[sha256.Size]byte]*session // hash of the cookie value
 }
 
 func newAdminAuth(name, token string, secure bool) *adminAuth {
 	return &adminAuth{name: name, tokenHash: sha256.Sum256([]byte(token)), secure: secure, now: time.Now,
-		sessions: map[[sha256.Size]byte]time.Time{}}
+		ttl: sessionTTL, idle: sessionIdle, sessions: map[[sha256.Size]byte]*session{}}
 }
 
 // tokenOK compares a presented token with the admin token in constant time
@@ -54,65 +106,112 @@ func (a *adminAuth) cookieName() string {
 	return "tenantgate_admin"
 }
 
-// authenticated reports whether r carries the admin token or a live session.
-func (a *adminAuth) authenticated(r *http.Request) bool {
+// breakGlass is the admin token's principal.
+func (a *adminAuth) breakGlass() principal {
+	return principal{Kind: kindBreakGlass, Name: a.name, Role: httpapi.RoleAdmin}
+}
+
+// errNotSignedIn: neither a valid bearer token nor a live session.
+var errNotSignedIn = errors.New("no valid admin token, API token or session")
+
+// who returns the principal behind r.
+func (a *adminAuth) who(r *http.Request) (principal, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, tok, ok := strings.Cut(h, " ")
-		return ok && strings.EqualFold(scheme, "Bearer") && a.tokenOK(strings.TrimSpace(tok))
+		tok = strings.TrimSpace(tok)
+		if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+			return principal{}, errNotSignedIn
+		}
+		if a.tokenOK(tok) {
+			return a.breakGlass(), nil
+		}
+		if a.tokens != nil && strings.HasPrefix(tok, apiTokenPrefix) {
+			t, err := a.tokens.lookup(r.Context(), tok)
+			if errors.Is(err, errNoToken) {
+				return principal{}, errNotSignedIn
+			}
+			if err != nil {
+				return principal{}, fmt.Errorf("read the API tokens: %w", err)
+			}
+			return principal{Kind: kindAPIToken, ID: t.ID, Name: t.Name, Role: t.Role}, nil
+		}
+		return principal{}, errNotSignedIn
 	}
 	c, err := r.Cookie(a.cookieName())
 	if err != nil || c.Value == "" {
-		return false
+		return principal{}, errNotSignedIn
 	}
 	key := sha256.Sum256([]byte(c.Value))
+	now := a.now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	exp, ok := a.sessions[key]
-	if ok && a.now().After(exp) {
+	s, ok := a.sessions[key]
+	if !ok {
+		return principal{}, errNotSignedIn
+	}
+	if !now.Before(s.expires) || now.Sub(s.lastSeen) >= a.idle {
 		delete(a.sessions, key)
-		return false
+		return principal{}, errNotSignedIn
 	}
-	return ok
+	s.lastSeen = now
+	return s.who, nil
 }
 
-// Actor implements httpapi.ActorNamer: the portal has one admin, named
-// by -admin-name; a login session and the bearer token both act as that
-// admin. The audit trail says which.
+// authenticated reports whether r carries a valid token or a live session.
+func (a *adminAuth) authenticated(r *http.Request) bool {
+	_, err := a.who(r)
+	return err == nil
+}
+
+// Actor implements httpapi.ActorNamer: the technician's name and sign-in
+// name, the API token's name, or the admin name with "break-glass".
 func (a *adminAuth) Actor(r *http.Request) string {
-	via := "session"
-	if r.Header.Get("Authorization") != "" {
-		via = "API token"
+	p, err := a.who(r)
+	if err != nil {
+		return ""
 	}
-	return a.name + " (" + via + ")"
+	return p.actor()
 }
 
-// Authorize implements httpapi.Authorizer.
-func (a *adminAuth) Authorize(_ context.Context, r *http.Request, _ string, _ httpapi.Operation) error {
-	if !a.authenticated(r) {
-		return fmt.Errorf("no valid admin token or session: %w", httpapi.ErrUnauthenticated)
+// Authorize implements httpapi.Authorizer: a principal's role decides
+// (every customer alike: this reference portal has no per-customer
+// rights; a host adds them here).
+func (a *adminAuth) Authorize(_ context.Context, r *http.Request, _ string, op httpapi.Operation) error {
+	p, err := a.who(r)
+	if errors.Is(err, errNotSignedIn) {
+		return fmt.Errorf("%w: %w", errNotSignedIn, httpapi.ErrUnauthenticated)
 	}
-	return nil
+	if err != nil {
+		return err
+	}
+	return httpapi.CheckRole(p.Role, op)
 }
 
-// login starts a session when token is the admin token.
-func (a *adminAuth) login(w http.ResponseWriter, token string) bool {
-	if !a.tokenOK(token) {
-		return false
-	}
+// startSession signs the browser in as who.
+func (a *adminAuth) startSession(w http.ResponseWriter, who principal) {
 	var b [32]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	value := base64.RawURLEncoding.EncodeToString(b[:])
 	now := a.now()
+	who.Session = true
 	a.mu.Lock()
-	for k, exp := range a.sessions {
-		if now.After(exp) {
+	for k, s := range a.sessions {
+		if !now.Before(s.expires) || now.Sub(s.lastSeen) >= a.idle {
 			delete(a.sessions, k)
 		}
 	}
-	a.sessions[sha256.Sum256([]byte(value))] = now.Add(sessionTTL)
+	a.sessions[sha256.Sum256([]byte(value))] = &session{who: who, expires: now.Add(a.ttl), lastSeen: now}
 	a.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: a.cookieName(), Value: value, Path: "/", MaxAge: int(sessionTTL.Seconds()),
+	http.SetCookie(w, &http.Cookie{Name: a.cookieName(), Value: value, Path: "/", MaxAge: int(a.ttl.Seconds()),
 		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteStrictMode})
+}
+
+// login starts a break-glass session when token is the admin token.
+func (a *adminAuth) login(w http.ResponseWriter, token string) bool {
+	if !a.tokenOK(token) {
+		return false
+	}
+	a.startSession(w, a.breakGlass())
 	return true
 }
 

@@ -55,6 +55,11 @@ type config struct {
 
 	ClientID     string
 	ClientSecret string
+	// SignInTenant, SignInClientID and SignInClientSecret are the
+	// technicians' sign-in with Microsoft Entra ID: the provider's own
+	// tenant and the app whose app roles (viewer, operator, admin) give
+	// the portal roles. Empty tenant: no sign-in, the admin token only.
+	SignInTenant, SignInClientID, SignInClientSecret string
 	// ClientSecretExpiresAt is when ClientSecret expires (zero: unknown).
 	ClientSecretExpiresAt time.Time
 	CertificateFile       string
@@ -129,6 +134,9 @@ func settings() []*setting {
 		{flag: "trace-stdout", env: "TENANTGATE_TRACE_STDOUT", def: "false", usage: "true: print the OpenTelemetry spans (token acquisitions, validations, syncs and their Graph requests) to stdout as JSON, e.g. -trace-stdout=true"},
 		{flag: "webhook-url", env: "TENANTGATE_WEBHOOK_URL", usage: "URL that receives the lifecycle events (connection.connected, connection.failed, secret.expiring, ...) as Standard Webhooks POSTs: https, or http to a loopback address in demo mode"},
 		{flag: "webhook-secret", env: "TENANTGATE_WEBHOOK_SECRET", secret: true, usage: "the webhooks' signing secret (whsec_ and base64 of 24 to 64 bytes); during a rotation the new and the old, comma separated: each delivery is signed with both"},
+		{flag: "signin-tenant", env: "TENANTGATE_SIGNIN_TENANT", usage: "the provider's own Entra ID tenant (GUID or verified domain) where technicians sign in to the portal (OpenID Connect); empty: only the admin token signs in. Demo: a fake provider tenant with demo technicians"},
+		{flag: "signin-client-id", env: "TENANTGATE_SIGNIN_CLIENT_ID", usage: "the app technicians sign in to (redirect URI <public-url>/login/callback; app roles with the values viewer, operator and admin assigned to them); default: -client-id"},
+		{flag: "signin-client-secret", env: "TENANTGATE_SIGNIN_CLIENT_SECRET", secret: true, usage: "the sign-in app's client secret; default: -client-secret when the sign-in app is the provider app"},
 		{flag: "client-id", env: "TENANTGATE_CLIENT_ID", prod: true, usage: "production: the provider app's application (client) ID"},
 		{flag: "client-secret", env: "TENANTGATE_CLIENT_SECRET", secret: true, prod: true, usage: "production: the provider app's client secret"},
 		{flag: "client-secret-expires-at", env: "TENANTGATE_CLIENT_SECRET_EXPIRES_AT", usage: "production: when the provider app's client secret expires (RFC 3339, as Entra shows it): secret.expiring events 30, 7 and 1 days before (customer _tenantgate.provider); a certificate's expiry is read from it"},
@@ -207,6 +215,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		ManagedIdentityEndpoint: get("managed-identity-endpoint"), FederatedTokenFile: get("federated-token-file"),
 		Cloud: get("cloud"), SMTPHost: get("smtp-host"), SMTPUser: get("smtp-user"), SMTPPassword: get("smtp-password"),
 		SMTPFrom: get("smtp-from"), PostgresDSN: get("postgres-dsn"),
+		SignInTenant: get("signin-tenant"), SignInClientID: get("signin-client-id"), SignInClientSecret: get("signin-client-secret"),
 		SealingKeys: strings.TrimSpace(getenv(envSealingKeys)), SealingKeyFile: get("sealing-key-file"),
 	}
 	// Each group of settings, in order; a new group is one more line.
@@ -322,6 +331,33 @@ func (c *configParser) parseIdentity() {
 	}
 	if c.cfg.Customer == "" || len(c.cfg.Customer) > 200 || strings.ContainsAny(c.cfg.Customer, "/?#%\\ \t\r\n") {
 		c.bad("customer", "%q is not a usable customer ID (1 to 200 characters, no spaces, '/', '?', '#', '%%' or '\\')", c.cfg.Customer)
+	}
+	c.parseSignIn()
+}
+
+// parseSignIn checks the technicians' sign-in: one tenant (the
+// provider's), never a multi-tenant authority, whose users would all get
+// in.
+func (c *configParser) parseSignIn() {
+	t := strings.ToLower(c.cfg.SignInTenant)
+	switch {
+	case t == "":
+		if c.cfg.SignInClientID != "" || c.cfg.SignInClientSecret != "" {
+			c.bad("signin-tenant", "-signin-client-id and -signin-client-secret need -signin-tenant (the provider's tenant)")
+		}
+		return
+	case t == "common" || t == "organizations" || t == "consumers":
+		c.bad("signin-tenant", "%q would let every Microsoft account sign in: give the provider's own tenant ID or domain", c.cfg.SignInTenant)
+		return
+	case len(t) > 253 || strings.ContainsAny(t, "/?#%\\ \t\r\n@") || !strings.Contains(t, ".") && len(t) != 36:
+		c.bad("signin-tenant", "%q is not a tenant ID (GUID) or domain", c.cfg.SignInTenant)
+		return
+	}
+	if c.cfg.SignInClientID == "" {
+		c.cfg.SignInClientID = c.cfg.ClientID
+		if c.cfg.SignInClientSecret == "" {
+			c.cfg.SignInClientSecret = c.cfg.ClientSecret
+		}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenantgate/tenantgate/audit"
 	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/httpapi"
 	"github.com/tenantgate/tenantgate/m365test"
@@ -50,7 +51,7 @@ func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, erro
 		apiHandler = a.demoConsentLinks(api)
 	}
 	static, _ := fs.Sub(assets, "assets")
-	p := &portal{a: a, auth: auth, limit: newLoginLimiter(time.Now)}
+	p := &portal{a: a, auth: auth, limit: newLoginLimiter(time.Now), signIn: a.signIn}
 	cop := http.NewCrossOriginProtection()
 
 	mux := http.NewServeMux()
@@ -69,6 +70,13 @@ func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, erro
 	mux.HandleFunc("GET /login", p.loginPage)
 	mux.Handle("POST /login", cop.Handler(http.HandlerFunc(p.login)))
 	mux.Handle("POST /logout", cop.Handler(http.HandlerFunc(p.logout)))
+	// Technicians' sign-in with Microsoft Entra ID, and the named API
+	// tokens (admins).
+	mux.HandleFunc("GET /login/microsoft", p.signInStart)
+	mux.HandleFunc("GET /login/callback", p.signInCallback)
+	mux.HandleFunc("GET /tokens", p.tokensPage)
+	mux.Handle("POST /tokens", cop.Handler(http.HandlerFunc(p.createToken)))
+	mux.Handle("POST /tokens/{id}/revoke", cop.Handler(http.HandlerFunc(p.revokeToken)))
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.Handle("GET /metrics", p.limitBearer(http.HandlerFunc(p.metrics)))
 	if a.outbox != nil {
@@ -100,6 +108,9 @@ type portal struct {
 	a     *app
 	auth  *adminAuth
 	limit *loginLimiter // failed logins per client address
+	// signIn signs technicians in with Microsoft Entra ID; nil when not
+	// configured (the admin token only).
+	signIn *entraSignIn
 }
 
 // pageData is what the portal's templates render.
@@ -118,11 +129,27 @@ type pageData struct {
 	Emails                  []outboxEmail
 	// User is the user of the Voice page (UPN or object ID).
 	User string
+	// Who is the signed-in person (or token) as the header names it,
+	// Role their role; BreakGlass says the shared admin token signed in.
+	Who, Role  string
+	BreakGlass bool
+	// SignIn: technicians can sign in with Microsoft Entra ID.
+	SignIn bool
+	// DemoTechnicians are the demo's technicians (sign-in name and role).
+	DemoTechnicians []demoTechnician
+	// Tokens is the API tokens page.
+	Tokens *tokensView
 }
 
 func (p *portal) data(r *http.Request) pageData {
 	d := pageData{Provider: p.a.cfg.ProviderName, Customer: p.a.cfg.Customer, Demo: p.a.fake != nil,
-		LoggedIn: p.auth.authenticated(r), PublicURL: p.a.publicURL}
+		PublicURL: p.a.publicURL, SignIn: p.signIn != nil, DemoTechnicians: p.a.demoTechnicians}
+	if who, err := p.auth.who(r); err == nil {
+		d.LoggedIn, d.Who, d.Role, d.BreakGlass = true, who.actor(), string(who.Role), who.Kind == kindBreakGlass
+		if who.Kind == kindTechnician {
+			d.Who = displayName(who.Name, who.Username)
+		}
+	}
 	if p.a.tenant != nil {
 		d.AdminUPN, d.AdminPassword = p.a.tenant.AdminUPN(), m365test.DefaultPassword
 	}
@@ -217,7 +244,7 @@ func (p *portal) loginPage(w http.ResponseWriter, r *http.Request) {
 // safeNext keeps a post-login redirect on the portal's own pages.
 func safeNext(next string) string {
 	switch next {
-	case "/outbox", "/customers", "/voice":
+	case "/outbox", "/customers", "/voice", "/tokens":
 		return next
 	}
 	return "/"
@@ -234,6 +261,10 @@ func (p *portal) login(w http.ResponseWriter, r *http.Request) {
 	// meet the limit.
 	if p.auth.login(w, strings.TrimSpace(r.PostForm.Get("token"))) {
 		p.limit.succeed(client)
+		// Break-glass use is audited as such.
+		if err := p.auditPortal(r.Context(), p.auth.breakGlass(), actionSignIn, audit.Succeeded, newRequestID(), "break-glass admin token"); err != nil {
+			p.a.log.Warn("auditing a break-glass sign-in failed", "err", err)
+		}
 		http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
 		return
 	}
@@ -281,25 +312,33 @@ type outboxEmail struct {
 	Text    string    `json:"text"`
 }
 
-// admin answers 401 unless r carries the admin token or session.
-func (p *portal) admin(w http.ResponseWriter, r *http.Request) bool {
+// admin answers 401 unless r carries a token or session, 403 unless
+// its role is want or more.
+func (p *portal) admin(w http.ResponseWriter, r *http.Request, want httpapi.Role) bool {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if p.auth.authenticated(r) {
+	who, err := p.auth.who(r)
+	if err == nil && who.Role.AtLeast(want) {
 		return true
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if err == nil {
+		w.WriteHeader(http.StatusForbidden)
+		_ = json.NewEncoder(w).Encode(httpapi.Problem{Type: "about:blank", Title: "Forbidden", Status: http.StatusForbidden,
+			Code: "forbidden", Detail: "this needs the " + string(want) + " role; you have " + string(who.Role)})
+		return false
+	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="tenantgate"`)
 	w.WriteHeader(http.StatusUnauthorized)
 	_ = json.NewEncoder(w).Encode(httpapi.Problem{Type: "about:blank", Title: "Unauthorized", Status: http.StatusUnauthorized,
-		Code: "unauthenticated", Detail: "send the admin token as Authorization: Bearer <token>"})
+		Code: "unauthenticated", Detail: "send an API token (or the admin token) as Authorization: Bearer <token>"})
 	return false
 }
 
 // metrics serves the process's OpenTelemetry metrics as Prometheus text
 // (tenantgate_... series) to the admin.
 func (p *portal) metrics(w http.ResponseWriter, r *http.Request) {
-	if !p.admin(w, r) {
+	if !p.admin(w, r, httpapi.RoleViewer) {
 		return
 	}
 	p.a.metrics.ServeHTTP(w, r)
@@ -326,11 +365,11 @@ func (p *portal) emails() []outboxEmail {
 }
 
 func (p *portal) outboxPage(w http.ResponseWriter, r *http.Request) {
-	d := p.data(r)
-	if !d.LoggedIn {
-		http.Redirect(w, r, "/login?next=/outbox", http.StatusSeeOther)
+	// The emails hold live invitation links: the day's work, not a read.
+	if _, ok := p.requireRole(w, r, httpapi.RoleOperator, "/outbox"); !ok {
 		return
 	}
+	d := p.data(r)
 	d.Emails = p.emails()
 	p.render(w, http.StatusOK, "outbox.html", d)
 }
@@ -338,7 +377,7 @@ func (p *portal) outboxPage(w http.ResponseWriter, r *http.Request) {
 // outboxJSON serves GET /dev/outbox: the demo's sent emails as JSON. The
 // links are live invitation links, so it needs the admin token.
 func (p *portal) outboxJSON(w http.ResponseWriter, r *http.Request) {
-	if !p.admin(w, r) {
+	if !p.admin(w, r, httpapi.RoleOperator) {
 		return
 	}
 	emails := p.emails()

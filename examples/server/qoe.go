@@ -159,9 +159,12 @@ func (p *portal) devCalls(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(httpapi.Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Code: code, Detail: detail})
 	}
-	if !p.auth.authenticated(r) {
+	if who, err := p.auth.who(r); err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tenantgate"`)
 		problem(http.StatusUnauthorized, "unauthenticated", "send the admin token as Authorization: Bearer <token>")
+		return
+	} else if !who.Role.AtLeast(httpapi.RoleOperator) {
+		problem(http.StatusForbidden, "forbidden", "placing demo calls needs the operator role; you have "+string(who.Role))
 		return
 	}
 	var in devCallsRequest
