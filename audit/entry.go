@@ -82,8 +82,9 @@ func (e *Entry) check() error {
 	}
 	e.Detail = redact.Scrub(e.Detail)
 	// Actors and request IDs come from outside; keep a token pasted into
-	// either out of the trail (an ID keeps its hex digits: redact.ID).
-	e.Actor = redact.Scrub(e.Actor)
+	// either out of the trail (an ID keeps its hex digits: redact.ID; an
+	// actor its e-mail addresses: redact.Name).
+	e.Actor = redact.Name(e.Actor)
 	e.RequestID = redact.ID(e.RequestID)
 	return nil
 }

@@ -94,6 +94,7 @@ type app struct {
 	// sign-in with Microsoft Entra ID (nil: not configured);
 	// demoTechnicians the demo's technicians (demo only).
 	apiTokens       *apiTokenStore
+	auth            *adminAuth
 	signIn          *entraSignIn
 	demoTechnicians []demoTechnician
 
@@ -279,6 +280,7 @@ func start(ctx context.Context, cfg config, h hooks) (_ *app, err error) {
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
 	auth := newAdminAuth(cfg.AdminName, a.adminToken, strings.HasPrefix(a.publicURL, "https://"))
+	a.auth = auth
 	if err := a.openSignIn(ctx, auth, voiceHTTP); err != nil {
 		return nil, err
 	}

@@ -92,6 +92,14 @@ func newAdminAuth(name, token string, secure bool) *adminAuth {
 		ttl: sessionTTL, idle: sessionIdle, sessions: map[[sha256.Size]byte]*session{}}
 }
 
+// clock is the sessions' current time (now is guarded by mu: tests move
+// it).
+func (a *adminAuth) clock() time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.now()
+}
+
 // tokenOK compares a presented token with the admin token in constant time
 // (hashing first makes the comparison independent of the lengths too).
 func (a *adminAuth) tokenOK(presented string) bool {
@@ -142,9 +150,9 @@ func (a *adminAuth) who(r *http.Request) (principal, error) {
 		return principal{}, errNotSignedIn
 	}
 	key := sha256.Sum256([]byte(c.Value))
-	now := a.now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	now := a.now()
 	s, ok := a.sessions[key]
 	if !ok {
 		return principal{}, errNotSignedIn
@@ -192,9 +200,9 @@ func (a *adminAuth) startSession(w http.ResponseWriter, who principal) {
 	var b [32]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	value := base64.RawURLEncoding.EncodeToString(b[:])
-	now := a.now()
 	who.Session = true
 	a.mu.Lock()
+	now := a.now()
 	for k, s := range a.sessions {
 		if !now.Before(s.expires) || now.Sub(s.lastSeen) >= a.idle {
 			delete(a.sessions, k)

@@ -360,7 +360,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.ScrollIntoView(css(`#activity-card`)),
 		screenshot("12-activity"),
 	)
-	if !strings.Contains(auditRows, "users.sync") || !strings.Contains(auditRows, "Provider admin (session)") {
+	if !strings.Contains(auditRows, "users.sync") || !strings.Contains(auditRows, "Provider admin (break-glass admin token, portal session)") {
 		t.Errorf("audit trail on the page = %q, want the sync started by the admin's session", auditRows)
 	}
 	if !strings.Contains(eventRows, "Connected") {

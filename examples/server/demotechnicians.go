@@ -77,7 +77,7 @@ func (a *app) addDemoTechnicians() (string, error) {
 func (a *app) openSignIn(ctx context.Context, auth *adminAuth, hc *http.Client) error {
 	dialect := sqldbDialect(a.cfg.Mode)
 	var err error
-	if a.apiTokens, err = openAPITokens(ctx, a.recordsDB, dialect, a.cfg.NoMigrate, auth.now); err != nil {
+	if a.apiTokens, err = openAPITokens(ctx, a.recordsDB, dialect, a.cfg.NoMigrate, auth.clock); err != nil {
 		return err
 	}
 	auth.tokens = a.apiTokens
@@ -92,6 +92,6 @@ func (a *app) openSignIn(ctx context.Context, auth *adminAuth, hc *http.Client) 
 		return nil
 	}
 	ep, _ := m365access.DefaultClouds.Lookup(m365access.Cloud(a.cfg.Cloud)) // checked by parseConfig
-	a.signIn = newEntraSignIn(ep.AuthorityHost, tenant, clientID, secret, a.publicURL+"/login/callback", hc, auth.now)
+	a.signIn = newEntraSignIn(ep.AuthorityHost, tenant, clientID, secret, a.publicURL+"/login/callback", hc, auth.clock)
 	return nil
 }

@@ -82,7 +82,7 @@ func (p *portal) renderTokens(w http.ResponseWriter, r *http.Request, status int
 		http.Error(w, "the API tokens could not be read", http.StatusInternalServerError)
 		return
 	}
-	now := p.auth.now()
+	now := p.auth.clock()
 	for _, t := range list {
 		v.Tokens = append(v.Tokens, tokenRow{ID: t.ID, Name: t.Name, Role: string(t.Role), State: t.state(now), CreatedBy: t.CreatedBy,
 			Created: portalTime(t.Created), Expires: portalTime(t.Expires), LastUsed: portalTime(t.LastUsed), Live: t.live(now)})
@@ -118,7 +118,7 @@ func (p *portal) createToken(w http.ResponseWriter, r *http.Request) {
 			p.renderTokens(w, r, http.StatusUnprocessableEntity, v)
 			return
 		}
-		expires = p.auth.now().Add(time.Duration(days) * 24 * time.Hour)
+		expires = p.auth.clock().Add(time.Duration(days) * 24 * time.Hour)
 	}
 	reqID := newRequestID()
 	if err := p.auditPortal(r.Context(), who, actionTokenCreate, audit.Attempted, reqID, "token "+v.Name); err != nil {

@@ -37,11 +37,37 @@ func ID(id string) string {
 	return Scrub(id)
 }
 
+// emailPattern matches e-mail addresses and user principal names.
+var emailPattern = regexp.MustCompile(`[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}`)
+
+// Name returns the name of a principal (an audit trail's actor) fit to
+// leave the process: as Scrub, except that e-mail addresses and user
+// principal names, which name people, are kept whole (Scrub would take
+// a long domain such as contoso-managed-services.onmicrosoft.com for a
+// token). Links are removed first, so a credential in a link's user
+// information never survives as an address.
+func Name(name string) string {
+	name = urlPattern.ReplaceAllString(name, "[link]")
+	var b strings.Builder
+	last := 0
+	for _, m := range emailPattern.FindAllStringIndex(name, -1) {
+		b.WriteString(scrubPart(name[last:m[0]]))
+		b.WriteString(name[m[0]:m[1]])
+		last = m[1]
+	}
+	b.WriteString(scrubPart(name[last:]))
+	return finish(b.String())
+}
+
 // Scrub returns msg fit to leave the process: URLs become "[link]", anything
 // shaped like a token or secret "[redacted]", control characters spaces,
 // and the result is cut to MaxLen bytes.
 func Scrub(msg string) string {
-	msg = urlPattern.ReplaceAllString(msg, "[link]")
+	return finish(scrubPart(urlPattern.ReplaceAllString(msg, "[link]")))
+}
+
+// scrubPart replaces secrets and token-shaped runs.
+func scrubPart(msg string) string {
 	msg = secretPrefix.ReplaceAllString(msg, "[redacted]")
 	msg = tokenPattern.ReplaceAllStringFunc(msg, func(s string) string {
 		// Keep long words of plain letters (no digits, no symbols).
@@ -50,6 +76,11 @@ func Scrub(msg string) string {
 		}
 		return "[redacted]"
 	})
+	return msg
+}
+
+// finish replaces control characters and cuts msg to MaxLen bytes.
+func finish(msg string) string {
 	msg = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return ' '

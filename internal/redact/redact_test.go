@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -21,4 +22,36 @@ func TestID(t *testing.T) {
 	} {
 		assert.Equal(t, tc.want, ID(tc.in), tc.in)
 	}
+}
+
+// TestName: an actor keeps its e-mail addresses whole, however long the
+// domain; tokens and links around them are still removed.
+func TestName(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"Ada Admin (ada.admin@tenantgate-msp.onmicrosoft.com)", "Ada Admin (ada.admin@tenantgate-msp.onmicrosoft.com)"},
+		{"christopher.montgomery-smith@contoso-managed-services.onmicrosoft.com", "christopher.montgomery-smith@contoso-managed-services.onmicrosoft.com"},
+		{"API token nightly-sync", "API token nightly-sync"},
+		{"Eve (eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2ln)", "Eve ([redacted])"},
+		{"https://user:s3cret-pass@example.com/x ada@example.com", "[link] ada@example.com"},
+		{"bob 0aB1cD2eF3gH4iJ5kL6mN7oP8qR9sT0uV1w", "bob [redacted]"},
+		{"line\nbreak", "line break"},
+	} {
+		assert.Equal(t, tc.want, Name(tc.in), tc.in)
+	}
+}
+
+// FuzzName: Name never keeps a token-shaped run outside an address.
+func FuzzName(f *testing.F) {
+	f.Add("Ada Admin (ada@contoso.com)")
+	f.Add("x eyJhbGciOiJSUzI1NiJ9.e30.sig@y.com")
+	f.Fuzz(func(t *testing.T, s string) {
+		out := Name(s)
+		rest := emailPattern.ReplaceAllString(out, "")
+		for _, m := range tokenPattern.FindAllString(rest, -1) {
+			if strings.IndexFunc(m, func(r rune) bool { return r < 'A' || (r > 'Z' && r < 'a') || r > 'z' }) >= 0 && !strings.Contains(m, "[redacted]") {
+				t.Fatalf("Name(%q) = %q keeps %q", s, out, m)
+			}
+		}
+	})
 }
