@@ -132,6 +132,7 @@ type pageData struct {
 	// Who is the signed-in person (or token) as the header names it,
 	// Role their role; BreakGlass says the shared admin token signed in.
 	Who, Role  string
+	WhoDetail  string // a technician's sign-in name
 	BreakGlass bool
 	// SignIn: technicians can sign in with Microsoft Entra ID.
 	SignIn bool
@@ -147,7 +148,10 @@ func (p *portal) data(r *http.Request) pageData {
 	if who, err := p.auth.who(r); err == nil {
 		d.LoggedIn, d.Who, d.Role, d.BreakGlass = true, who.actor(), string(who.Role), who.Kind == kindBreakGlass
 		if who.Kind == kindTechnician {
-			d.Who = displayName(who.Name, who.Username)
+			d.Who, d.WhoDetail = who.Name, who.Username
+			if d.Who == "" {
+				d.Who = who.Username
+			}
 		}
 	}
 	if p.a.tenant != nil {

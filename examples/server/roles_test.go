@@ -195,7 +195,8 @@ func TestTechnicianSignIn(t *testing.T) {
 		t.Run(string(tech.Role), func(t *testing.T) {
 			c, status, body := signIn(t, tech.UPN)
 			require.Equal(t, http.StatusOK, status, body)
-			assert.Contains(t, body, tech.Name+" ("+tech.UPN+") · "+string(tech.Role))
+			assert.Contains(t, body, tech.Name+" · "+string(tech.Role))
+			assert.Contains(t, body, tech.UPN+", role "+string(tech.Role))
 			// The API with the session cookie (same-origin, as the pages'
 			// scripts send it).
 			for _, rt := range []struct {

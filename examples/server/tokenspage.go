@@ -37,7 +37,8 @@ type tokensView struct {
 	New, NewName string
 	// Form values to show again after a refused create.
 	Name, Role, Days string
-	Notice           string
+	// Notice says what just happened; Error why a create was refused.
+	Notice, Error string
 }
 
 // portalTime is the one date format of the token page, in UTC.
@@ -106,7 +107,7 @@ func (p *portal) createToken(w http.ResponseWriter, r *http.Request) {
 	v := tokensView{Name: r.PostForm.Get("name"), Role: r.PostForm.Get("role"), Days: r.PostForm.Get("days")}
 	role, err := httpapi.ParseRole(v.Role)
 	if err != nil {
-		v.Notice = "Choose a role: viewer, operator or admin."
+		v.Error = "Choose a role: viewer, operator or admin."
 		p.renderTokens(w, r, http.StatusUnprocessableEntity, v)
 		return
 	}
@@ -114,7 +115,7 @@ func (p *portal) createToken(w http.ResponseWriter, r *http.Request) {
 	if v.Days != "" && v.Days != "0" {
 		days, err := strconv.Atoi(v.Days)
 		if err != nil || days < 1 || days > tokenExpiryMaxDays {
-			v.Notice = "The expiry is a number of days from 1 to 366, or never."
+			v.Error = "The expiry is a number of days from 1 to 366, or never."
 			p.renderTokens(w, r, http.StatusUnprocessableEntity, v)
 			return
 		}
@@ -130,7 +131,7 @@ func (p *portal) createToken(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		_ = p.auditPortal(r.Context(), who, actionTokenCreate, audit.Failed, reqID, "token refused")
 		if errors.Is(err, errTokenName) || errors.Is(err, errTokenInput) {
-			v.Notice = err.Error()
+			v.Error = err.Error()
 			p.renderTokens(w, r, http.StatusUnprocessableEntity, v)
 			return
 		}
