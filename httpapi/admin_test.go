@@ -179,7 +179,7 @@ func TestEveryRouteAsksTheAuthorizer(t *testing.T) {
 // listingRoute reports the listings of every customer, which a refusal of
 // customer "" filters instead of refusing.
 func listingRoute(pattern string) bool {
-	return pattern == "GET /customers" || pattern == "GET /audit" || pattern == "GET /webhooks/deliveries"
+	return pattern == "GET /customers" || pattern == "GET /audit" || pattern == "GET /webhooks/deliveries" || pattern == "GET /events"
 }
 
 func TestAuthorizerSeesCustomerAndAction(t *testing.T) {
@@ -208,7 +208,7 @@ func TestAuthorizerSeesCustomerAndAction(t *testing.T) {
 			}
 		}
 		wantCustomer := "a"
-		if rc.path == "/openapi.json" || rc.path == "/customers" || rc.path == "/audit" || rc.path == "/webhooks/deliveries" {
+		if rc.path == "/openapi.json" || rc.path == "/customers" || rc.path == "/audit" || rc.path == "/webhooks/deliveries" || rc.path == "/events" {
 			wantCustomer = ""
 		}
 		if len(got) != 1 || got[0] != (call{wantCustomer, want}) {
@@ -397,7 +397,7 @@ func TestOpenAPIMatchesMux(t *testing.T) {
 		for method, op := range ops {
 			pattern := strings.ToUpper(method) + " " + path
 			documented[pattern] = true
-			concrete := strings.NewReplacer("{customer}", "c1", "{id}", "i1", "{user}", "u1").Replace(path)
+			concrete := strings.NewReplacer("{customer}", "c1", "{id}", "i1", "{user}", "u1", "{event}", "e1", "{endpoint}", "p1").Replace(path)
 			_, got := a.mux.Handler(httptest.NewRequest(strings.ToUpper(method), concrete, nil))
 			if got != pattern {
 				t.Errorf("documented %s is served by %q", pattern, got)
@@ -414,7 +414,8 @@ func TestOpenAPIMatchesMux(t *testing.T) {
 		"/customers/c1/m365/consent", "/customers/c1/m365/status", "/customers/c1/m365/qoe", "/customers/c1/users/sync",
 		"/customers/c1/users", "/customers/c1/users/scope-preview", "/openapi.json", "/customers", "/customers/c1", "/customers/c1/m365/invitations/i1/x",
 		"/customers/c1/qoe/summary", "/customers/c1/qoe/calls", "/customers/c1/qoe/pstn", "/customers/c1/m365/qoe/validate",
-		"/audit", "/customers/c1/audit", "/customers/c1/audit/verify", "/customers/c1/events", "/webhooks/deliveries",
+		"/audit", "/customers/c1/audit", "/customers/c1/audit/verify", "/customers/c1/events", "/webhooks/deliveries", "/events",
+		"/customers/c1/webhooks/deliveries/e1/p1/replay",
 		"/customers/c1/voice/numbers", "/customers/c1/voice/numbers/refresh", "/customers/c1/voice/ranges", "/customers/c1/users/u1/voice",
 		"/customers/c1/voice/operations", "/customers/c1/voice/operations/i1", "/customers/c1/voice/operations/i1/cancel"}
 	served := 0

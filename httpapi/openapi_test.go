@@ -47,7 +47,7 @@ var schemaTypes = map[string]reflect.Type{
 	"AuditEntry":       reflect.TypeFor[auditEntryJSON](),
 	"AuditPage":        reflect.TypeFor[auditPageJSON](),
 	"AuditChainReport": reflect.TypeFor[audit.ChainReport](),
-	"Event":            reflect.TypeFor[events.Event](),
+	"Event":            reflect.TypeFor[eventJSON](),
 	"EventData":        reflect.TypeFor[events.Data](),
 	"EventList":        reflect.TypeFor[eventListJSON](),
 	"Delivery":         reflect.TypeFor[events.Delivery](),
@@ -243,6 +243,9 @@ func TestResponsesConformToTheDocument(t *testing.T) {
 		{"GET", "/customers/a/audit?after=forged", "/customers/{customer}/audit", nil}, // a problem
 		{"GET", "/customers/a/events", "/customers/{customer}/events", nil},
 		{"GET", "/webhooks/deliveries?customer=a", "/webhooks/deliveries", nil},
+		{"GET", "/events?customer=a&type=sync.failed", "/events", nil},
+		{"GET", "/events?type=sync.sideways", "/events", nil},                                                                                            // a problem
+		{"POST", "/customers/a/webhooks/deliveries/msg_none/default/replay", "/customers/{customer}/webhooks/deliveries/{event}/{endpoint}/replay", nil}, // a problem
 		{"POST", "/customers/a/voice/numbers/refresh", "/customers/{customer}/voice/numbers/refresh", nil},
 		{"GET", "/customers/a/voice/numbers?status=unassigned&prefix=%2B3902", "/customers/{customer}/voice/numbers", nil},
 		{"GET", "/customers/a/voice/numbers?status=maybe", "/customers/{customer}/voice/numbers", nil}, // a problem
@@ -270,6 +273,9 @@ func TestResponsesConformToTheDocument(t *testing.T) {
 		seen[c.method+" "+c.pattern] = true
 		resp, documented := op.Responses[itoa(w.Code)]
 		if w.Code >= 400 {
+			if w.Code < 500 {
+				assert.True(t, documented, "%s %s answered %d, which the operation does not list", c.method, c.path, w.Code)
+			}
 			resp, documented = op.Responses["default"], true
 		}
 		if !assert.True(t, documented, "%s %s answered %d, not documented: %s", c.method, c.path, w.Code, w.Body) {
@@ -419,4 +425,33 @@ func schemaType(s map[string]any) (string, bool) {
 		return typ, null
 	}
 	return "", false
+}
+
+// TestTimestampNaming: every time of the document is named <what>At,
+// but for the names design.md fixes as a contract.
+func TestTimestampNaming(t *testing.T) {
+	t.Parallel()
+	contract := map[string]bool{
+		"VoiceOperation.created": true, "VoiceOperation.finished": true, // design.md's operation shape
+		"VoiceNumberPage.numbers[].quarantinedUntil": true, // design.md's numbers
+	}
+	var walk func(at string, s map[string]any)
+	walk = func(at string, s map[string]any) {
+		if s["format"] == "date-time" {
+			name := at[strings.LastIndex(at, ".")+1:]
+			assert.True(t, strings.HasSuffix(name, "At") || contract[at], "%s: a time is named <what>At", at)
+		}
+		if items, ok := s["items"].(map[string]any); ok {
+			walk(at+"[]", items)
+		}
+		props, _ := s["properties"].(map[string]any)
+		for name, p := range props {
+			if ps, ok := p.(map[string]any); ok {
+				walk(at+"."+name, ps)
+			}
+		}
+	}
+	for name, s := range schemas {
+		walk(name, s.(map[string]any))
+	}
 }

@@ -245,7 +245,8 @@ type Number struct {
 	Range            string     `json:"range,omitempty"`
 	Reserved         bool       `json:"reserved"`
 	QuarantinedUntil *time.Time `json:"quarantinedUntil"`
-	Refreshed        time.Time  `json:"refreshed"`
+	// RefreshedAt is when the inventory was last read from Microsoft.
+	RefreshedAt time.Time `json:"refreshedAt"`
 }
 
 // UserRef names a user.
@@ -356,7 +357,7 @@ func (s *Store) numbers(ctx context.Context, customer string, q NumberQuery, now
 		}
 		n := Number{Number: r.Number, Type: NumberType(r.Type), Status: "unassigned", AssignmentStatus: r.Status,
 			ActivationState: r.Activation, Category: r.Category, City: r.City, Country: r.Country, LocationID: r.LocationID,
-			Refreshed: fromNanos(refreshed), Reserved: kind == holdReserved}
+			RefreshedAt: fromNanos(refreshed), Reserved: kind == holdReserved}
 		if r.Status != "unassigned" {
 			n.Status = "assigned"
 			n.User = &UserRef{ID: r.TargetID, UserPrincipalName: r.TargetUPN}

@@ -272,16 +272,16 @@
       row("Signed in as", s.account);
       row("Tenant ID", s.tenantId);
       row("Connected", fmtTime(s.connectedAt));
-      row("Last token refresh", fmtTime(s.lastRefresh));
-      row("Last validation", s.lastValidation ? fmtTime(s.lastValidation) + (s.lastValidationOk ? " (ok)" : " (failed)") : "");
-      row("Refresh token good until", fmtTime(s.refreshTokenDeadline));
+      row("Last token refresh", fmtTime(s.lastRefreshAt));
+      row("Last validation", s.lastValidatedAt ? fmtTime(s.lastValidatedAt) + (s.lastValidationOk ? " (ok)" : " (failed)") : "");
+      row("Refresh token good until", fmtTime(s.refreshTokenExpiresAt));
       row("Admin consent", fmtTime(s.consentGrantedAt));
       row("Application permissions", (s.grantedRoles || []).join(", "));
       row("Client secret expires", fmtTime(s.secretExpiresAt));
       row("Certificate expires", fmtTime(s.certificateExpiresAt));
       row("QoE secret expires", fmtTime(s.qoeSecretExpiresAt));
       if (s.lastError) {
-        row("Last error", fmtTime(s.lastError.at) + ": " + s.lastError.message);
+        row("Last error", fmtTime(s.lastError.occurredAt) + ": " + s.lastError.message);
         if (actions[s.lastError.action]) row("What to do", actions[s.lastError.action]);
       }
       // The fleet's schedule for this customer (River jobs).
@@ -580,7 +580,7 @@
     b.textContent = { none: "no subscription", active: "subscribed", expiring: "renewal due", expired: "subscription expired", failed: "subscription failed" }[sub.state] || sub.state;
     const parts = [];
     if (sub.expiresAt) parts.push("call records subscription until " + fmtTime(sub.expiresAt));
-    if (sub.lastCallStart) parts.push("newest call " + fmtTime(sub.lastCallStart));
+    if (sub.lastCallAt) parts.push("newest call " + fmtTime(sub.lastCallAt));
     if (sub.rejected) parts.push(sub.rejected + " forged notification" + (sub.rejected === 1 ? "" : "s") + " refused");
     if (sub.lastError) parts.push(sub.lastError);
     $("qoe-sub-detail").textContent = parts.join(" \u00b7 ");
@@ -619,10 +619,10 @@
       for (const c of page.calls) {
         const tr = body.insertRow();
         tr.dataset.id = c.id;
-        tr.insertCell().textContent = fmtTime(c.startDateTime);
+        tr.insertCell().textContent = fmtTime(c.startedAt);
         tr.insertCell().textContent = c.caller;
         tr.insertCell().textContent = c.callee;
-        tr.insertCell().textContent = fmtDuration(c.startDateTime, c.endDateTime);
+        tr.insertCell().textContent = fmtDuration(c.startedAt, c.endedAt);
         const why = tr.insertCell();
         for (const r of c.poorReasons) {
           const span = document.createElement("span");
@@ -775,7 +775,7 @@
         tr.dataset.type = e.type;
         const d = delivery[e.id];
         const hook = d ? d.state + (d.attempts > 1 ? " (" + d.attempts + " attempts)" : "") : "\u2014";
-        for (const v of [fmtTime(e.timestamp), eventText[e.type] || e.type, eventDetail(e.data), hook]) {
+        for (const v of [fmtTime(e.occurredAt), eventText[e.type] || e.type, eventDetail(e.data), hook]) {
           tr.insertCell().textContent = v;
         }
       }
@@ -788,7 +788,7 @@
       for (const a of r.data.entries) {
         const tr = body.insertRow();
         tr.dataset.outcome = a.outcome;
-        for (const v of [fmtTime(a.at), a.actor, a.action, a.outcome]) {
+        for (const v of [fmtTime(a.occurredAt), a.actor, a.action, a.outcome]) {
           tr.insertCell().textContent = v;
         }
       }
