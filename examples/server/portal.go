@@ -66,6 +66,9 @@ func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, erro
 	mux.HandleFunc("GET /customers", p.customersPage)
 	mux.HandleFunc("GET /voice", p.voiceNumbersPage)
 	mux.HandleFunc("GET /voice/user", p.voiceUserPage)
+	mux.HandleFunc("GET /activity/audit", p.activityPage("audit"))
+	mux.HandleFunc("GET /activity/events", p.activityPage("events"))
+	mux.HandleFunc("GET /activity/deliveries", p.activityPage("deliveries"))
 	mux.HandleFunc("GET /login", p.loginPage)
 	mux.Handle("POST /login", cop.Handler(http.HandlerFunc(p.login)))
 	mux.Handle("POST /logout", cop.Handler(http.HandlerFunc(p.logout)))
@@ -118,6 +121,8 @@ type pageData struct {
 	Emails                  []outboxEmail
 	// User is the user of the Voice page (UPN or object ID).
 	User string
+	// View is the activity page's view: audit, events or deliveries.
+	View string
 }
 
 func (p *portal) data(r *http.Request) pageData {
@@ -217,7 +222,7 @@ func (p *portal) loginPage(w http.ResponseWriter, r *http.Request) {
 // safeNext keeps a post-login redirect on the portal's own pages.
 func safeNext(next string) string {
 	switch next {
-	case "/outbox", "/customers", "/voice":
+	case "/outbox", "/customers", "/voice", "/activity/audit", "/activity/events", "/activity/deliveries":
 		return next
 	}
 	return "/"
