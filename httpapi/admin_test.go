@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"github.com/tenantgate/tenantgate/audit"
 	"github.com/tenantgate/tenantgate/events"
-	"github.com/tenantgate/tenantgate/fleet"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/usersync/sqlsink"
 )
@@ -23,32 +23,43 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 		name string
 		mod  func(*Config)
 		want string
+		deps func(*deps) // substitutes the Manager or the invite Service
 	}{
-		{"no authorizer", func(c *Config) { c.Authorizer = nil }, "no Authorizer"},
-		{"no access", func(c *Config) { c.Access = nil }, "Access"},
-		{"no invitations", func(c *Config) { c.Invitations = nil }, "Invitations"},
-		{"no store", func(c *Config) { c.Store = nil }, "Store"},
-		{"nil AuthorizerFunc authorizer", func(c *Config) { c.Authorizer = AuthorizerFunc(nil) }, "no Authorizer"},
-		{"nil *sqlsink.Sink", func(c *Config) { c.Users = (*sqlsink.Sink)(nil) }, "the Users field holds a nil pointer"},
-		{"nil *fleet.Fleet", func(c *Config) { c.Fleet = (*fleet.Fleet)(nil) }, "the Fleet field holds a nil pointer"},
-		{"nil *audit.Log", func(c *Config) { c.Audit = (*audit.Log)(nil) }, "the Audit field holds a nil pointer"},
-		{"nil *events.Bus", func(c *Config) { c.Events = (*events.Bus)(nil) }, "the Events field holds a nil pointer"},
-		{"no public URL", func(c *Config) { c.Access = urlsAccess{c.Access, m365access.PublicURLs{}} }, "set m365access.ProviderConfig.PublicBaseURL"},
-		{"relative public URL", func(c *Config) {
-			c.Access = urlsAccess{c.Access, m365access.PublicURLs{BaseURL: "/m365", RedirectURI: "/m365/auth/callback", ConsentRedirectURI: "/m365/consent/callback"}}
-		}, `"/m365" must be an absolute http(s) URL`},
-		{"invite base differs", func(c *Config) { c.Invitations = baseInvites{c.Invitations, "https://other.example/m365"} },
-			`PublicBaseURL "https://other.example/m365" differs from the Manager's ProviderConfig.PublicBaseURL "https://portal.example/m365"`},
-		{"redirect URI elsewhere", func(c *Config) {
-			c.Access = urlsAccess{c.Access, m365access.PublicURLs{BaseURL: testPublic, RedirectURI: "https://portal.example/cb", ConsentRedirectURI: testPublic + "/consent/callback"}}
-		}, `RedirectURI "https://portal.example/cb" is not where the wizard serves it, "https://portal.example/m365/auth/callback"`},
-		{"consent redirect URI elsewhere", func(c *Config) {
-			c.Access = urlsAccess{c.Access, m365access.PublicURLs{BaseURL: testPublic, RedirectURI: testPublic + "/auth/callback", ConsentRedirectURI: "https://portal.example/consent"}}
-		}, `ConsentRedirectURI "https://portal.example/consent" is not where the wizard serves it, "https://portal.example/m365/consent/callback"`},
-		{"bad sign-in origin", func(c *Config) { c.SignInOrigins = []string{"login.example"} }, "SignInOrigins"},
+		{"no authorizer", func(c *Config) { c.Authorizer = nil }, "no Authorizer", nil},
+		{"no access", func(c *Config) { c.Access = nil }, "Access", nil},
+		{"no invitations", func(c *Config) { c.Invitations = nil }, "Invitations", nil},
+		{"no store", func(c *Config) { c.Store = nil }, "Store", nil},
+		{"nil AuthorizerFunc authorizer", func(c *Config) { c.Authorizer = AuthorizerFunc(nil) }, "no Authorizer", nil},
+		{"nil *sqlsink.Sink", func(c *Config) { c.Users = (*sqlsink.Sink)(nil) }, "the Users field holds a nil pointer", nil},
+		{"nil *audit.Log", func(c *Config) { c.Audit = (*audit.Log)(nil) }, "the Audit field holds a nil pointer", nil},
+		{"nil *events.Bus", func(c *Config) { c.Events = (*events.Bus)(nil) }, "the Events field holds a nil pointer", nil},
+		{"no public URL", nil, "set m365access.ProviderConfig.PublicBaseURL", func(d *deps) { d.access = urlsAccess{d.access, m365access.PublicURLs{}} }},
+		{"relative public URL", nil, `"/m365" must be an absolute http(s) URL`, func(d *deps) {
+			d.access = urlsAccess{d.access, m365access.PublicURLs{BaseURL: "/m365", RedirectURI: "/m365/auth/callback", ConsentRedirectURI: "/m365/consent/callback"}}
+		}},
+		{"invite base differs", nil, `PublicBaseURL "https://other.example/m365" differs from the Manager's ProviderConfig.PublicBaseURL "https://portal.example/m365"`,
+			func(d *deps) { d.invitations = baseInvites{d.invitations, "https://other.example/m365"} }},
+		{"redirect URI elsewhere", nil, `RedirectURI "https://portal.example/cb" is not where the wizard serves it, "https://portal.example/m365/auth/callback"`, func(d *deps) {
+			d.access = urlsAccess{d.access, m365access.PublicURLs{BaseURL: testPublic, RedirectURI: "https://portal.example/cb", ConsentRedirectURI: testPublic + "/consent/callback"}}
+		}},
+		{"consent redirect URI elsewhere", nil, `ConsentRedirectURI "https://portal.example/consent" is not where the wizard serves it, "https://portal.example/m365/consent/callback"`, func(d *deps) {
+			d.access = urlsAccess{d.access, m365access.PublicURLs{BaseURL: testPublic, RedirectURI: testPublic + "/auth/callback", ConsentRedirectURI: "https://portal.example/consent"}}
+		}},
+		{"bad sign-in origin", func(c *Config) { c.SignInOrigins = []string{"login.example"} }, "SignInOrigins", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := good
+			if tc.deps != nil {
+				d := depsOf(cfg)
+				tc.deps(&d)
+				for _, admin := range []bool{false, true} {
+					c, err := cfg.checkWith(admin, d)
+					assert.Nil(t, c)
+					require.Error(t, err)
+					assert.Contains(t, err.Error(), tc.want, "admin %v", admin)
+				}
+				return
+			}
 			tc.mod(&cfg)
 			for name, newFn := range map[string]func(Config) (*Handler, error){"New": New, "NewAdmin": NewAdmin, "NewWizard": NewWizard} {
 				if strings.Contains(tc.name, "authorizer") && name == "NewWizard" {
@@ -71,24 +82,23 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 		t.Error("NewAdmin without authorizer: no error")
 	}
 	// A trailing slash on either side is no disagreement.
-	cfg = good
-	cfg.Invitations = baseInvites{cfg.Invitations, testPublic + "/"}
-	if _, err := New(cfg); err != nil {
-		t.Errorf("invite base with trailing slash: %v", err)
-	}
+	d := depsOf(good)
+	d.invitations = baseInvites{d.invitations, testPublic + "/"}
+	_, err := good.checkWith(true, d)
+	assert.NoError(t, err, "invite base with trailing slash")
 }
 
-// urlsAccess is an Access reporting other public URLs.
+// urlsAccess is a Manager reporting other public URLs.
 type urlsAccess struct {
-	Access
+	accessAPI
 	urls m365access.PublicURLs
 }
 
 func (a urlsAccess) PublicURLs() m365access.PublicURLs { return a.urls }
 
-// baseInvites is an Invitations reporting another base URL.
+// baseInvites is an invite Service reporting another base URL.
 type baseInvites struct {
-	Invitations
+	invitationsAPI
 	base string
 }
 
