@@ -44,7 +44,7 @@ func sameTree(x, y syntax.Expr) bool {
 }
 
 // FuzzParse checks that Parse never panics, that its errors are
-// *SyntaxError with a position inside the input, and that rendering a
+// *syntax.Error with a position inside the input, and that rendering a
 // parsed filter and parsing it again gives the same tree.
 func FuzzParse(f *testing.F) {
 	for _, s := range fuzzSeeds {
@@ -53,9 +53,9 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		e, err := syntax.Parse(s)
 		if err != nil {
-			var se *filter.SyntaxError
+			var se *syntax.Error
 			if !errors.As(err, &se) {
-				t.Fatalf("Parse(%q) error %T %v, want *SyntaxError", s, err, err)
+				t.Fatalf("Parse(%q) error %T %v, want *syntax.Error", s, err, err)
 			}
 			if se.Offset < 0 || se.Offset > len(s) || se.Line < 1 || se.Column < 1 {
 				t.Fatalf("Parse(%q): position %d/%d:%d out of range", s, se.Offset, se.Line, se.Column)
