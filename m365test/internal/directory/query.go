@@ -38,7 +38,8 @@ type Query struct {
 	// Graph's $search on directory objects does.
 	Search string
 	// OrderBy is $orderby: "", or "displayName" or "userPrincipalName",
-	// optionally followed by " asc" or " desc".
+	// or in an advanced query "createdDateTime", optionally followed by
+	// " asc" or " desc".
 	OrderBy string
 	// Now is the time of the request and SkipTokenLifetime how long a
 	// skip token works after its page was served; a zero Now or a
@@ -125,7 +126,7 @@ func (d *Directory) Query(q Query) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	sortKey, desc, err := parseOrderBy(q.OrderBy)
+	sortKey, desc, err := parseOrderBy(q.OrderBy, advanced)
 	if err != nil {
 		return Result{}, err
 	}
@@ -297,9 +298,10 @@ func parseSelectOf(names []string, withDeclared bool) ([]prop, error) {
 	return sel, nil
 }
 
-// parseOrderBy parses $orderby; only displayName and userPrincipalName
-// sort by default on users, and both follow listing order.
-func parseOrderBy(s string) (key string, desc bool, err error) {
+// parseOrderBy parses $orderby: displayName and userPrincipalName sort
+// by default on users, createdDateTime in advanced queries only, and all
+// three follow listing order. Another declared property does not sort.
+func parseOrderBy(s string, advanced bool) (key string, desc bool, err error) {
 	fields := strings.Fields(s)
 	if len(fields) == 0 {
 		return "", false, nil
@@ -316,8 +318,19 @@ func parseOrderBy(s string) (key string, desc bool, err error) {
 			return "", false, badRequest(CodeBadRequest, "Syntax error: '%s' is not a valid sort direction in $orderby '%s'.", fields[1], s)
 		}
 	}
+	if strings.EqualFold(fields[0], "createdDateTime") {
+		// Sorts in advanced queries only (the $orderby table of the
+		// advanced query page); creation times follow listing order.
+		if !advanced {
+			return "", false, badRequest(CodeUnsupportedQuery, "Sorting not supported for current query.")
+		}
+		return "createdDateTime", desc, nil
+	}
 	p, ok := lookupProp(fields[0])
 	if !ok {
+		if _, declared := lookupDeclared(fields[0]); declared {
+			return "", false, badRequest(CodeUnsupportedQuery, "Sorting not supported for current query.")
+		}
 		return "", false, badRequest(CodeBadRequest, "%s", unknownProperty(fields[0]))
 	}
 	if p != pDisplayName && p != pUserPrincipalName {

@@ -38,6 +38,9 @@ func validate(n node, advanced bool, coll prop) error {
 			}
 		}
 	case *notNode:
+		if _, ok := n.x.(*identityNode); ok { // the filter table: eq only
+			return unsupportedIdentities()
+		}
 		if !advanced {
 			return unsupportedOperator("not")
 		}
@@ -71,6 +74,13 @@ func validate(n node, advanced bool, coll prop) error {
 		return need(props[p].startsWith, p, advanced)
 	case *anyNode:
 		return validate(n.body, advanced, n.p)
+	case *dateNode:
+		switch {
+		case n.op == dateNe && !advanced:
+			return unsupportedOperator("ne")
+		case n.op == dateIn && !advanced:
+			return badRequest(CodeUnsupportedQuery, "Unsupported or invalid query filter clause specified for property 'createdDateTime' of resource 'User'.")
+		}
 	case *licenseNode:
 		if !advanced { // Graph filters by license in advanced queries only
 			return badRequest(CodeUnsupportedQuery, "Unsupported or invalid query filter clause specified for property 'assignedLicenses' of resource 'User'.")
