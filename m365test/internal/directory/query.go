@@ -2,6 +2,7 @@ package directory
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -122,7 +123,7 @@ func (d *Directory) Query(q Query) (Result, error) {
 			return Result{}, err
 		}
 	}
-	sel, err := parseSelect(q.Select)
+	sel, err := parseSelectOf(q.Select, true, true)
 	if err != nil {
 		return Result{}, err
 	}
@@ -137,7 +138,8 @@ func (d *Directory) Query(q Query) (Result, error) {
 	var srch *search
 	if q.Search != "" {
 		if !q.ConsistencyEventual {
-			return Result{}, badRequest(CodeRequestBadRequest, "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'")
+			// The advanced query page's error example: Request_UnsupportedQuery.
+			return Result{}, badRequest(CodeUnsupportedQuery, "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'")
 		}
 		if srch, err = parseSearch(q.Search); err != nil {
 			return Result{}, err
@@ -264,11 +266,12 @@ func (d *Directory) Count(expr Expr) int { return d.count(d.ov.Load(), expr) }
 // parseSelect resolves $select into properties. Graph returns exactly the
 // selected properties of a user, so id is not added (a client that needs
 // the id must select it; see msgraph-sdk-powershell issue 1091).
-func parseSelect(names []string) ([]prop, error) { return parseSelectOf(names, true) }
+func parseSelect(names []string) ([]prop, error) { return parseSelectOf(names, true, false) }
 
 // parseSelectOf is parseSelect; withDeclared accepts the declared
-// properties that are not modelled (written as null or []).
-func parseSelectOf(names []string, withDeclared bool) ([]prop, error) {
+// properties that are not modelled (written as null or []); list refuses
+// those Graph returns for a single user only, with its 501.
+func parseSelectOf(names []string, withDeclared, list bool) ([]prop, error) {
 	if len(names) == 0 {
 		return defaultSelect, nil
 	}
@@ -289,6 +292,10 @@ func parseSelectOf(names []string, withDeclared bool) ([]prop, error) {
 		}
 		if !ok {
 			return nil, badRequest(CodeBadRequest, "Parsing OData Select and Expand failed: %s", unknownProperty(name))
+		}
+		if list && p >= firstDeclared && declared[p-firstDeclared].single {
+			return nil, &QueryError{Status: 501, Code: CodeNotImplemented,
+				Message: fmt.Sprintf("The property '%s' is only returned for a single user: GET /users/{id}?$select=%s.", declared[p-firstDeclared].name, declared[p-firstDeclared].name)}
 		}
 		if !seen[p] {
 			seen[p] = true
