@@ -162,6 +162,26 @@ func TestDocShapes(t *testing.T) {
 				assert.Nil(t, gr.body["aboutMe"])
 				assert.Equal(t, []any{}, gr.body["skills"])
 			}},
+		{page: "graph/api/serviceprincipal-get", name: "v1.0 property set", method: "GET", path: "/servicePrincipals(appId='" + f.provider.ClientID + "')", status: 200,
+			check: func(t *testing.T, gr graphResp) {
+				assert.Equal(t, "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals/$entity", gr.body["@odata.context"])
+				for _, k := range []string{"id", "deletedDateTime", "accountEnabled", "addIns", "alternativeNames", "appDescription",
+					"appDisplayName", "appId", "applicationTemplateId", "appOwnerOrganizationId", "appRoleAssignmentRequired", "appRoles",
+					"description", "disabledByMicrosoftStatus", "displayName", "homepage", "info", "keyCredentials", "loginUrl",
+					"logoutUrl", "notes", "notificationEmailAddresses", "oauth2PermissionScopes", "passwordCredentials",
+					"preferredSingleSignOnMode", "preferredTokenSigningKeyThumbprint", "replyUrls", "resourceSpecificApplicationPermissions",
+					"samlSingleSignOnSettings", "servicePrincipalNames", "servicePrincipalType", "signInAudience", "tags",
+					"tokenEncryptionKeyId", "verifiedPublisher"} {
+					assert.Contains(t, gr.body, k)
+				}
+			}},
+		{page: "graph/api/serviceprincipal-get", name: "select names the context", method: "GET", path: "/servicePrincipals(appId='" + f.provider.ClientID + "')?$select=id,appRoles", status: 200,
+			check: func(t *testing.T, gr graphResp) {
+				assert.Equal(t, "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals(id,appRoles)/$entity", gr.body["@odata.context"])
+				assert.Len(t, gr.body, 3)
+			}},
+		{page: "graph/query-parameters", name: "select of an unknown service principal property", method: "GET",
+			path: "/servicePrincipals(appId='" + f.provider.ClientID + "')?$select=id,appRole", status: 400, code: "BadRequest"},
 		{page: "graph/aad-advanced-queries", name: "search needs ConsistencyLevel", method: "GET", path: "/users?$search=" + url.QueryEscape(`"displayName:wa"`),
 			status: 400, code: "Request_UnsupportedQuery"},
 		{page: "graph/aad-advanced-queries", name: "count segment without ConsistencyLevel", method: "GET", path: "/users/$count",
