@@ -182,6 +182,16 @@ func TestDocShapes(t *testing.T) {
 			}},
 		{page: "graph/query-parameters", name: "select of an unknown service principal property", method: "GET",
 			path: "/servicePrincipals(appId='" + f.provider.ClientID + "')?$select=id,appRole", status: 400, code: "BadRequest"},
+		{page: "graph/api/user-list", name: "example 9 users with a license", method: "GET", status: 200,
+			path: "/users?$select=id,mail,assignedLicenses&$filter=" + url.QueryEscape("assignedLicenses/any(u:u/skuId eq "+m365test.SkuE3+")"),
+			check: func(t *testing.T, gr graphResp) {
+				assert.Equal(t, "https://graph.microsoft.com/v1.0/$metadata#users(id,mail,assignedLicenses)", gr.body["@odata.context"])
+				us := values(t, gr)
+				require.NotEmpty(t, us)
+				for _, u := range us {
+					assert.Contains(t, u["assignedLicenses"], map[string]any{"disabledPlans": []any{}, "skuId": m365test.SkuE3})
+				}
+			}},
 		{page: "graph/aad-advanced-queries", name: "search needs ConsistencyLevel", method: "GET", path: "/users?$search=" + url.QueryEscape(`"displayName:wa"`),
 			status: 400, code: "Request_UnsupportedQuery"},
 		{page: "graph/aad-advanced-queries", name: "count segment without ConsistencyLevel", method: "GET", path: "/users/$count",

@@ -82,9 +82,9 @@ func validate(n node, advanced bool, coll prop) error {
 			return badRequest(CodeUnsupportedQuery, "Unsupported or invalid query filter clause specified for property 'createdDateTime' of resource 'User'.")
 		}
 	case *licenseNode:
-		if !advanced { // Graph filters by license in advanced queries only
-			return badRequest(CodeUnsupportedQuery, "Unsupported or invalid query filter clause specified for property 'assignedLicenses' of resource 'User'.")
-		}
+		// By default: the filter table lists eq on assignedLicenses as
+		// default (not as advanced), and the user list reference's
+		// example 9 sends it without the advanced parameters.
 	}
 	return nil
 }
