@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -231,4 +232,33 @@ func keys(m map[string]any) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestDocSignInActivityPages replays the user list reference's example
+// 11: with $select=signInActivity a page holds at most 120 users, whatever
+// $top asks for.
+func TestDocSignInActivityPages(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 200)
+	audit, err := f.srv.AddApp(m365test.AppOptions{ClientID: "33333333-4444-5555-6666-777777777777", DisplayName: "Audit",
+		Secrets: []m365test.Secret{{Value: providerSecret, Expires: time.Now().Add(time.Hour)}}, RedirectURIs: []string{redirectURI},
+		ApplicationPermissions: []string{"User.Read.All", "AuditLog.Read.All"}})
+	require.NoError(t, err)
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, audit.ClientID))
+	tok := clientToken(t, f, audit.ClientID)
+	t.Run("graph/api/user-list/example 11 pages of 120", func(t *testing.T) {
+		gr := graphDo(t, f, "GET", "/users?$select=displayName,userPrincipalName,signInActivity&$top=999", tok, nil)
+		require.Equal(t, http.StatusOK, gr.status, "%v", gr.body)
+		assert.Len(t, values(t, gr), 120)
+		assert.Contains(t, gr.body, "@odata.nextLink")
+		next, _ := gr.body["@odata.nextLink"].(string)
+		gr = graphDo(t, f, "GET", strings.TrimPrefix(next, "https://graph.microsoft.com/v1.0"), tok, nil)
+		require.Equal(t, http.StatusOK, gr.status, "%v", gr.body)
+		assert.Len(t, values(t, gr), 81) // 200 users and the admin
+	})
+	t.Run("graph/api/user-list/without signInActivity $top holds", func(t *testing.T) {
+		gr := graphDo(t, f, "GET", "/users?$select=displayName&$top=999", tok, nil)
+		require.Equal(t, http.StatusOK, gr.status, "%v", gr.body)
+		assert.Len(t, values(t, gr), 201)
+	})
 }
