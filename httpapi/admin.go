@@ -25,8 +25,11 @@ type route struct {
 	// request and response name schemas of the OpenAPI document ("" for
 	// none); status is the success status.
 	request, response string
-	status            int
-	query             []queryParam
+	// requestCSV, when set, describes a text/csv body the route takes
+	// besides its JSON request.
+	requestCSV string
+	status     int
+	query      []queryParam
 	// bodyCustomer: the customer is named by the request body's
 	// "customer" field (POST /customers), not by the path.
 	bodyCustomer bool
@@ -73,7 +76,7 @@ func newAdmin(cfg Config) (*admin, error) {
 		return nil, err
 	}
 	a := &admin{c: c, mux: http.NewServeMux()}
-	a.routes = append(append(a.table(), a.qoeRoutes()...), a.voiceRoutes()...)
+	a.routes = append(append(append(a.table(), a.qoeRoutes()...), a.voiceRoutes()...), a.voicePlanRoutes()...)
 	for _, rt := range a.routes {
 		a.mux.Handle(rt.method+" "+rt.path, a.guard(rt))
 	}

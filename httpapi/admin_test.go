@@ -407,7 +407,7 @@ func TestOpenAPIMatchesMux(t *testing.T) {
 		for method, op := range ops {
 			pattern := strings.ToUpper(method) + " " + path
 			documented[pattern] = true
-			concrete := strings.NewReplacer("{customer}", "c1", "{id}", "i1", "{user}", "u1", "{event}", "e1", "{endpoint}", "p1").Replace(path)
+			concrete := strings.NewReplacer("{customer}", "c1", "{id}", "i1", "{user}", "u1", "{event}", "e1", "{endpoint}", "p1", "{profile}", "p1").Replace(path)
 			_, got := a.mux.Handler(httptest.NewRequest(strings.ToUpper(method), concrete, nil))
 			if got != pattern {
 				t.Errorf("documented %s is served by %q", pattern, got)
@@ -427,7 +427,8 @@ func TestOpenAPIMatchesMux(t *testing.T) {
 		"/audit", "/customers/c1/audit", "/customers/c1/audit/verify", "/customers/c1/events", "/webhooks/deliveries", "/events",
 		"/customers/c1/webhooks/deliveries/e1/p1/replay",
 		"/customers/c1/voice/numbers", "/customers/c1/voice/numbers/refresh", "/customers/c1/voice/ranges", "/customers/c1/users/u1/voice",
-		"/customers/c1/voice/operations", "/customers/c1/voice/operations/i1", "/customers/c1/voice/operations/i1/cancel"}
+		"/customers/c1/voice/operations", "/customers/c1/voice/operations/i1", "/customers/c1/voice/operations/i1/cancel",
+		"/customers/c1/voice/profiles", "/customers/c1/voice/profiles/p1", "/customers/c1/voice/plans", "/customers/c1/voice/plans/i1", "/customers/c1/voice/plans/i1/apply"}
 	served := 0
 	for _, p := range probe {
 		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {

@@ -105,6 +105,13 @@
 //	GET    /customers/{customer}/voice/operations        -                 200 VoiceOperationPage
 //	GET    /customers/{customer}/voice/operations/{id}   -                 200 VoiceOperation
 //	POST   /customers/{customer}/voice/operations/{id}/cancel -                 200 VoiceOperation
+//	GET    /customers/{customer}/voice/profiles          -                 200 VoiceProfiles
+//	GET    /customers/{customer}/voice/profiles/{profile} -                 200 VoiceProfile
+//	PUT    /customers/{customer}/voice/profiles/{profile} VoiceProfilePut   200 VoiceProfile
+//	DELETE /customers/{customer}/voice/profiles/{profile} -                 204 -
+//	POST   /customers/{customer}/voice/plans             VoicePlanRequest  201 VoicePlan
+//	GET    /customers/{customer}/voice/plans/{id}        -                 200 VoicePlan
+//	POST   /customers/{customer}/voice/plans/{id}/apply  -                 202 VoiceOperation
 //	GET    /openapi.json                                 -                 200 the OpenAPI document
 //
 // GET /customers/{customer}/users takes limit (1 to 1000, default 100),
@@ -169,6 +176,11 @@
 //   - VoiceRanges: ranges*
 //   - VoiceRangesPut: ranges*
 //   - VoiceRefresh: numbers*, refreshedAt*
+//   - VoicePlan: actor, changes*, customer, errors*, expires*, filter, id*, items*, licenses, next, operation, profile, read*, source*, unchanged*, users*
+//   - VoicePlanRequest: filter, profile*
+//   - VoiceProfile: dryRun*, filter, joiners*, leavers*, licenses, locationId, name*, numberType, policies, range, updated
+//   - VoiceProfilePut: dryRun, filter, joiners, leavers, licenses, locationId, numberType, policies, range
+//   - VoiceProfiles: profiles*
 //
 // The audit trail, events and webhook deliveries are listed newest
 // first, a page at a time: limit (1 to 500, default 50) and after (the
@@ -211,6 +223,16 @@
 // operation_in_progress, permission_missing with action grantConsent,
 // ...) and the offending field as a JSON pointer (/number,
 // /policies/TenantDialPlan, /ranges/1/to); nothing was changed.
+//
+// Voice profiles and plans (Config.Voice when it is also a VoicePlans):
+// POST voice/plans takes {"profile", "filter"} as application/json, or a
+// text/csv body of at most 8 MiB (a header row, one user a row), and
+// answers 201 with the plan and Location; it changes nothing at
+// Microsoft. A CSV that cannot be read is 400 malformed_csv naming the
+// line; each row's problem is its item's error. GET voice/plans/{id}
+// pages the items (status, limit, after). POST voice/plans/{id}/apply
+// answers 202 with Location naming the operation (kind apply, an item
+// per user); applying again returns the same operation.
 //
 // Problems carry one of these codes: unauthenticated (401), forbidden and
 // cross_origin (403), invalid_customer, malformed_json, invalid_field,

@@ -32,11 +32,15 @@ func (a *admin) openAPIDocument() map[string]any {
 		if rt.request != "" {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
 				"application/json": map[string]any{"schema": ref(rt.request)}}}
+			if rt.requestCSV != "" {
+				op["requestBody"].(map[string]any)["content"].(map[string]any)["text/csv"] = map[string]any{
+					"schema": map[string]any{"type": "string", "description": rt.requestCSV}}
+			}
 		}
 		ok := map[string]any{"description": "success"}
 		if rt.response != "" {
 			ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref(rt.response)}}
-		} else {
+		} else if rt.status != http.StatusNoContent {
 			ok["content"] = map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}
 		}
 		problem := map[string]any{"description": "error", "content": map[string]any{"application/problem+json": map[string]any{"schema": ref("Problem")}}}

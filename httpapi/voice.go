@@ -60,7 +60,7 @@ func init() {
 			"range": str, "numberType": numberType, "category": enum("primary", "private", "alternate"), "locationId": str,
 			"policies": map[string]any{"type": "object", "additionalProperties": str, "description": `policy type -> policy name; "Global" removes the direct assignment`},
 			"licenses": enum("auto")}),
-		"VoiceOperation": obj(map[string]any{"id": str, "kind": enum("set", "release"),
+		"VoiceOperation": obj(map[string]any{"id": str, "kind": enum("set", "release", "apply"),
 			"state": enum("queued", "running", "succeeded", "failed", "partial", "canceled"), "actor": str,
 			"total": integer, "succeeded": integer, "failed": integer, "progress": map[string]any{"type": "number"},
 			"customer": str, "createdAt": when, "updatedAt": when, "finishedAt": when,
