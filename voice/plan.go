@@ -79,9 +79,9 @@ type LicenseNeed struct {
 // PlanItem is one user (one CSV row) of a plan.
 type PlanItem struct {
 	// Row is the CSV line (the header is line 1); 0 for a filter's user.
-	Row    int    `json:"row,omitempty"`
-	User   string `json:"user"`
-	UserID string `json:"userId,omitempty"`
+	Row    int        `json:"row,omitempty"`
+	User   string     `json:"user"`
+	UserID string     `json:"userId,omitempty"`
 	Status PlanStatus `json:"status"`
 	// Current is the user as Microsoft holds it when read.
 	Current *PlanCurrent `json:"current,omitempty"`
