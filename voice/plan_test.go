@@ -24,32 +24,33 @@ import (
 // planEnv is a Service on db against a fake tenant "contoso" of n users,
 // its jobs on River.
 type planEnv struct {
-	svc    *voice.Service
-	fake   *m365test.Server
-	tenant *m365test.Tenant
-	events chan events.Event
+	svc      *voice.Service
+	fake     *m365test.Server
+	tenant   *m365test.Tenant
+	events   chan events.Event
+	access   *m365access.Manager
+	provider *m365test.Provider
 }
 
 func newPlanEnv(t *testing.T, db testdb.DB, n int, mod func(*voice.Config)) *planEnv {
+	return newPlanEnvN(t, db, n, func(o *m365test.Options) { o.NumberOperationDelay = 20 * time.Millisecond }, mod)
+}
+
+func newPlanEnvN(t testing.TB, db testdb.DB, n int, fakeOpts func(*m365test.Options), mod func(*voice.Config)) *planEnv {
 	t.Helper()
 	ctx := context.Background()
-	fake := m365test.NewServer(&m365test.Options{NumberOperationDelay: 20 * time.Millisecond})
+	var o m365test.Options
+	if fakeOpts != nil {
+		fakeOpts(&o)
+	}
+	fake := m365test.NewServer(&o)
 	t.Cleanup(fake.Close)
-	tenant, err := fake.AddTenant(m365test.TenantOptions{Domains: []string{"contoso.onmicrosoft.com"}, Users: n})
-	require.NoError(t, err)
 	provider, err := fake.AddProvider(m365test.ProviderOptions{PublicBaseURL: "https://portal.example/m365"})
 	require.NoError(t, err)
-	app, err := fake.AddApp(m365test.AppOptions{HomeTenant: tenant.ID, Secrets: []m365test.Secret{{Value: "customer-app-secret-0123456789"}},
-		ApplicationPermissions: append([]string{"User.Read.All", m365access.TeamsPermission}, m365access.VoicePermissions...)})
-	require.NoError(t, err)
-	require.NoError(t, fake.GrantAdminConsent(tenant.ID, app.ClientID))
 	key, _ := tokenstore.GenerateKey("k1")
 	keyring, _ := tokenstore.NewKeyring(key)
 	m, err := m365access.New(m365access.Config{Store: tokenstore.New(memstore.New(), keyring), HTTPClient: provider.HTTPClient, Logger: discard,
 		Provider: m365access.ProviderConfig{ClientID: provider.ClientID, ClientSecret: provider.ClientSecret, PublicBaseURL: provider.PublicBaseURL}})
-	require.NoError(t, err)
-	domain, mode, appID, secret := tenant.Domain(), m365access.ModeAppRegistration, app.ClientID, "customer-app-secret-0123456789"
-	_, err = m.SaveSettings(ctx, "contoso", m365access.SettingsUpdate{Tenant: &domain, Mode: &mode, AppClientID: &appID, AppClientSecret: &secret})
 	require.NoError(t, err)
 	store, err := voice.NewStore(ctx, db.DB, db.Dialect)
 	require.NoError(t, err)
@@ -64,12 +65,31 @@ func newPlanEnv(t *testing.T, db testdb.DB, n int, mod func(*voice.Config)) *pla
 	w := river.NewWorkers()
 	require.NoError(t, svc.AddWorkers(w))
 	require.NoError(t, svc.UseInserter(ctx, testdb.River(t, db, w)))
-	_, err = svc.Refresh(ctx, "contoso")
+	e := &planEnv{svc: svc, fake: fake, events: evs, access: m, provider: provider}
+	e.tenant = e.addCustomer(t, "contoso", n)
+	return e
+}
+
+// addCustomer adds a tenant of n users as customer (app registration),
+// reads its inventory and gives it the Milan range.
+func (e *planEnv) addCustomer(t testing.TB, customer string, n int) *m365test.Tenant {
+	t.Helper()
+	ctx := context.Background()
+	tenant, err := e.fake.AddTenant(m365test.TenantOptions{Domains: []string{customer + ".onmicrosoft.com"}, Users: n})
 	require.NoError(t, err)
-	_, err = svc.PutRanges(ctx, "contoso", []voice.Range{
+	app, err := e.fake.AddApp(m365test.AppOptions{HomeTenant: tenant.ID, Secrets: []m365test.Secret{{Value: "customer-app-secret-0123456789"}},
+		ApplicationPermissions: append([]string{"User.Read.All", m365access.TeamsPermission}, m365access.VoicePermissions...)})
+	require.NoError(t, err)
+	require.NoError(t, e.fake.GrantAdminConsent(tenant.ID, app.ClientID))
+	domain, mode, appID, secret := tenant.Domain(), m365access.ModeAppRegistration, app.ClientID, "customer-app-secret-0123456789"
+	_, err = e.access.SaveSettings(ctx, customer, m365access.SettingsUpdate{Tenant: &domain, Mode: &mode, AppClientID: &appID, AppClientSecret: &secret})
+	require.NoError(t, err)
+	_, err = e.svc.Refresh(ctx, customer)
+	require.NoError(t, err)
+	_, err = e.svc.PutRanges(ctx, customer, []voice.Range{
 		{Name: "Milan", From: "+39020000000", To: "+39029999999", Type: voice.DirectRouting, QuarantineDays: 30}})
 	require.NoError(t, err)
-	return &planEnv{svc: svc, fake: fake, tenant: tenant, events: evs}
+	return tenant
 }
 
 type chanEvents chan events.Event
