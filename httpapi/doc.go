@@ -176,9 +176,9 @@
 //   - VoiceRanges: ranges*
 //   - VoiceRangesPut: ranges*
 //   - VoiceRefresh: numbers*, refreshedAt*
-//   - VoicePlan: actor, changes*, customer, errors*, expires*, filter, id*, items*, licenses, next, operation, profile, read*, source*, unchanged*, users*
+//   - VoicePlan: actor, changes*, customer, errors*, expiresAt*, filter, id*, items*, licenses, next, operation, profile, readAt*, source*, unchanged*, users*
 //   - VoicePlanRequest: filter, profile*
-//   - VoiceProfile: dryRun*, filter, joiners*, leavers*, licenses, locationId, name*, numberType, policies, range, updated
+//   - VoiceProfile: dryRun*, filter, joiners*, leavers*, licenses, locationId, name*, numberType, policies, range, updatedAt
 //   - VoiceProfilePut: dryRun, filter, joiners, leavers, licenses, locationId, numberType, policies, range
 //   - VoiceProfiles: profiles*
 //

@@ -39,9 +39,9 @@ func init() {
 	policies := map[string]any{"type": "object", "additionalProperties": str, "description": `policy type -> policy name; "Global" removes the direct assignment`}
 	profile := map[string]any{"name": str, "range": str, "numberType": numberType, "licenses": enum("auto", ""), "policies": policies,
 		"locationId": str, "filter": map[string]any{"type": "string", "description": "the users the profile is for, in the Get-CsOnlineUser filter language"},
-		"joiners": boolean, "leavers": boolean, "dryRun": boolean, "updated": when}
+		"joiners": boolean, "leavers": boolean, "dryRun": boolean, "updatedAt": when}
 	put := maps.Clone(profile)
-	delete(put, "updated")
+	delete(put, "updatedAt")
 	delete(put, "name")
 	step := obj(map[string]any{"step": str, "status": enum("pending", "running", "succeeded", "failed", "unchanged", "canceled", "skipped"),
 		"detail": str, "number": str}, "step", "status")
@@ -52,7 +52,7 @@ func init() {
 		"VoicePlanRequest": obj(map[string]any{"profile": str,
 			"filter": map[string]any{"type": "string", "description": "users to plan for, with the profile's filter (both must match)"}}, "profile"),
 		"VoicePlan": obj(map[string]any{"id": str, "customer": str, "source": enum("profile", "csv"), "profile": str, "filter": str,
-			"read": when, "expires": when, "users": integer, "changes": integer, "unchanged": integer, "errors": integer,
+			"readAt": when, "expiresAt": when, "users": integer, "changes": integer, "unchanged": integer, "errors": integer,
 			"licenses":  arr(obj(map[string]any{"sku": str, "needed": integer, "free": integer}, "sku", "needed", "free")),
 			"operation": str, "actor": str, "next": str,
 			"items": arr(obj(map[string]any{"row": integer, "user": str, "userId": str, "status": enum("change", "unchanged", "error"),
@@ -62,7 +62,7 @@ func init() {
 				"steps":  arr(step),
 				"error":  obj(map[string]any{"code": str, "field": str, "detail": str, "action": str}, "code", "detail"),
 			}, "user", "status", "target")),
-		}, "id", "source", "read", "expires", "users", "changes", "unchanged", "errors", "items"),
+		}, "id", "source", "readAt", "expiresAt", "users", "changes", "unchanged", "errors", "items"),
 	})
 }
 

@@ -49,8 +49,8 @@ type Plan struct {
 	Filter  string `json:"filter,omitempty"`
 	// Read is when Microsoft was read; a plan older than
 	// Config.PlanFreshness is read again before it is applied.
-	Read    time.Time `json:"read"`
-	Expires time.Time `json:"expires"`
+	Read    time.Time `json:"readAt"`
+	Expires time.Time `json:"expiresAt"`
 	// Users counts the items; Changes, Unchanged and Errors by status.
 	Users     int `json:"users"`
 	Changes   int `json:"changes"`

@@ -47,7 +47,7 @@ type Profile struct {
 	Leavers bool `json:"leavers"`
 	DryRun  bool `json:"dryRun"`
 	// Updated is when the profile was last saved.
-	Updated time.Time `json:"updated"`
+	Updated time.Time `json:"updatedAt"`
 }
 
 // maxProfiles bounds how many profiles a customer has.
