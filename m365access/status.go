@@ -258,6 +258,20 @@ func (m *Manager) recordFailure(ctx context.Context, customer, op string, err er
 			state = StateNotConnected
 		}
 	}
+	m.writeFailure(ctx, customer, info, state)
+}
+
+// recordFailureState stores err as the customer's last error with state.
+func (m *Manager) recordFailureState(ctx context.Context, customer, op string, err error, state State) {
+	info := &ErrorInfo{At: time.Now().UTC(), Op: op, Message: err.Error(), Action: ActionOf(err)}
+	var e *Error
+	if errors.As(err, &e) {
+		info.Codes, info.GraphCode = e.Codes, e.GraphCode
+	}
+	m.writeFailure(ctx, customer, info, state)
+}
+
+func (m *Manager) writeFailure(ctx context.Context, customer string, info *ErrorInfo, state State) {
 	if uerr := m.updateStatus(ctx, customer, func(st *statusRecord) {
 		st.LastError = info
 		st.State = state
