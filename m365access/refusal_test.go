@@ -59,7 +59,8 @@ func TestGraphRefusalRecordsConsentRequired(t *testing.T) {
 	ctx := context.Background()
 	const nwApp = "a9d2e8f1-3c4b-4d5e-9f60-7a8b9c0d1e2f"
 	_, err := e.srv.AddApp(m365test.AppOptions{ClientID: nwApp, DisplayName: "Northwind app", HomeTenant: e.contoso.ID, SingleTenant: true,
-		Secrets: []m365test.Secret{{Value: custAppSecret}}, ApplicationPermissions: []string{"User.Read.All", "Organization.Read.All"}})
+		Secrets:                []m365test.Secret{{Value: custAppSecret}},
+		ApplicationPermissions: []string{"User.Read.All", "Organization.Read.All", "TeamsUserConfiguration.Read.All"}})
 	require.NoError(t, err)
 	_, err = e.m.SaveSettings(ctx, "nw", SettingsUpdate{Tenant: ptr(e.contoso.ID), Mode: ptr(ModeAppRegistration),
 		AppClientID: ptr(nwApp), AppClientSecret: ptr(custAppSecret)})

@@ -37,8 +37,12 @@ const (
 
 // ConsentPropagationWindow is how long after Entra ID reported admin
 // consent as granted a token without the new roles is taken for a grant
-// still replicating rather than a missing one.
-const ConsentPropagationWindow = time.Hour
+// still replicating rather than a missing one: the bounded wait of
+// StateConsentPropagating. Entra ID replicates a grant in minutes; a
+// grant not confirmed through Graph within the window is not taken for
+// one, and the customer reads StateConsentRequired again (Status derives
+// it; the next Validate records it).
+const ConsentPropagationWindow = 15 * time.Minute
 
 // RefreshTokenInactivity is how long Entra ID keeps an unused refresh
 // token alive.
@@ -165,6 +169,17 @@ func (m *Manager) Status(ctx context.Context, customer string) (Status, error) {
 	}
 	if out.TenantID == "" {
 		out.TenantID = s.TenantID
+	}
+	if out.State == StateConsentPropagating && !st.propagating(time.Now()) {
+		// The bounded wait is over: the grant was never confirmed.
+		out.State = StateConsentRequired
+		msg := "admin consent was reported but not confirmed through Graph"
+		at := time.Now().UTC()
+		if st.ConsentReportedAt != nil {
+			at = st.ConsentReportedAt.Add(ConsentPropagationWindow).UTC()
+			msg = fmt.Sprintf("admin consent reported at %s was not confirmed through Graph within %s", st.ConsentReportedAt.UTC().Format(time.RFC3339), ConsentPropagationWindow)
+		}
+		out.LastError = &ErrorInfo{At: at, Op: "confirm admin consent", Action: ActionGrantConsent, Message: msg + ": grant admin consent again"}
 	}
 	switch s.Mode {
 	case ModeToken:
