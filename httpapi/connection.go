@@ -141,8 +141,30 @@ func (a *admin) switchToToken(w http.ResponseWriter, r *http.Request, customer s
 	writeJSON(w, http.StatusOK, signInLinkJSON{URL: res.AuthorizeURL, ExpiresAt: res.ExpiresAt})
 }
 
-// consent returns the admin consent link for the customer's tenant, bound
-// to the browser that asked for it.
+// consentLinkJSON is the ConsentLink resource: the admin consent link of
+// the app the customer's connection uses.
+type consentLinkJSON struct {
+	// URL works in the browser that asked for it (the binding cookie is
+	// set on the response).
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	// ShareURL is bound to no browser: give it to the customer's Global
+	// Administrator to open in their own browser.
+	ShareURL       string    `json:"shareUrl"`
+	ShareExpiresAt time.Time `json:"shareExpiresAt"`
+	// ClientID is the app the consent is for; CustomerApp says it is the
+	// customer's own app registration, not the provider's app.
+	ClientID    string `json:"clientId"`
+	CustomerApp bool   `json:"customerApp"`
+	// RedirectURI must be a Web redirect URI of the customer's own app
+	// registration for the link to work.
+	RedirectURI string `json:"redirectUri"`
+}
+
+// consent returns the admin consent links of the app the customer's
+// connection uses (its own app registration in appRegistration mode, the
+// provider's app otherwise): one bound to the browser that asked, one to
+// share with the customer's administrator.
 func (a *admin) consent(w http.ResponseWriter, r *http.Request, customer string) {
 	if p := decodeEmpty(w, r); p != nil {
 		writeProblem(w, *p)
@@ -153,11 +175,17 @@ func (a *admin) consent(w http.ResponseWriter, r *http.Request, customer string)
 		a.c.fail(w, r, "consent", err)
 		return
 	}
-	res, err := a.c.Access.ConsentURL(r.Context(), customer, binding)
+	bound, err := a.c.Access.AdminConsentLink(r.Context(), customer, m365access.ConsentOptions{BrowserBinding: binding})
 	if err != nil {
 		a.c.fail(w, r, "consent", err)
 		return
 	}
-	a.c.setBindingCookie(w, value, res.ExpiresAt)
-	writeJSON(w, http.StatusOK, signInLinkJSON{URL: res.AuthorizeURL, ExpiresAt: res.ExpiresAt})
+	shared, err := a.c.Access.AdminConsentLink(r.Context(), customer, m365access.ConsentOptions{})
+	if err != nil {
+		a.c.fail(w, r, "consent", err)
+		return
+	}
+	a.c.setBindingCookie(w, value, bound.ExpiresAt)
+	writeJSON(w, http.StatusOK, consentLinkJSON{URL: bound.URL, ExpiresAt: bound.ExpiresAt, ShareURL: shared.URL, ShareExpiresAt: shared.ExpiresAt,
+		ClientID: bound.ClientID, CustomerApp: bound.CustomerApp, RedirectURI: bound.RedirectURI})
 }

@@ -71,7 +71,7 @@
 //	DELETE /customers/{customer}/m365/invitations/{id}   -                 200 Invitation
 //	POST   /customers/{customer}/m365/refresh-token      -                 201 WizardLink
 //	POST   /customers/{customer}/m365/switch-to-token    -                 200 SignInLink
-//	POST   /customers/{customer}/m365/consent            -                 200 SignInLink
+//	POST   /customers/{customer}/m365/consent            -                 200 ConsentLink
 //	GET    /customers/{customer}/m365/status             -                 200 Status
 //	GET    /customers/{customer}/m365/qoe                -                 200 QoE
 //	PUT    /customers/{customer}/m365/qoe                QoEUpdate         200 QoE
@@ -162,6 +162,7 @@
 //   - ScopePreview: addedKnown*, confirmRemoval*, keep*, remove*, removeSample*, total*, userFilter*
 //   - SettingsUpdate: authMode, certificatePem, clientId, clientSecret, clientSecretExpiresAt, cloud, password, serviceAccount, tenant, userFilter
 //   - SignInLink: expiresAt*, url*
+//   - ConsentLink: clientId*, customerApp*, expiresAt*, redirectUri*, shareExpiresAt*, shareUrl*, url*
 //   - Status: account, authMode*, capabilities, certificateExpiresAt, connectedAt, consentGrantedAt, consentReportedAt, grantedRoles, lastError, lastRefreshAt, lastValidatedAt, lastValidationOk, qoeSecretExpiresAt, qoeSubscription, refreshTokenExpiresAt, secretExpiresAt, state*, tenantId
 //   - SyncRun: added*, attempt, changed*, error, finishedAt, heartbeatAt, id*, job, progress*, removed*, requests, round, roundReason, startedAt, state*, total*, trigger, unchanged
 //   - User: accountEnabled, accountType*, city, companyName, country, department, displayName, enterpriseVoiceEnabled*, featureTypes*, givenName, id*, jobTitle, lineUri*, mail, mailNickname, mobilePhone, officeLocation, policies*, postalCode, preferredLanguage, proxyAddresses, state, streetAddress, surname, telephoneNumbers*, usageLocation, userPrincipalName*
@@ -210,7 +211,8 @@
 //	GET  /invite/{token}        landing page
 //	POST /invite/{token}/start  redirects to Microsoft sign-in
 //	GET  /auth/callback         completes the token connection
-//	GET  /consent/callback      completes admin consent
+//	GET  /consent/callback      takes admin consent at once, confirms it in the background
+//	GET  /consent/progress      follows that confirmation (refreshes itself)
 //
 // The voice routes (Config.Voice, a *voice.Service) provision Teams
 // Phone: {user} is a user principal name or an object ID; PUT and DELETE

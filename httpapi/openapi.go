@@ -217,6 +217,8 @@ var schemas = map[string]any{
 	"InvitationList": obj(map[string]any{"invitations": map[string]any{"type": "array", "items": ref("Invitation")}}, "invitations"),
 	"WizardLink":     obj(map[string]any{"invitation": ref("Invitation"), "link": str, "expiresAt": when}, "invitation", "link"),
 	"SignInLink":     obj(map[string]any{"url": str, "expiresAt": when}, "url", "expiresAt"),
+	"ConsentLink": obj(map[string]any{"url": str, "expiresAt": when, "shareUrl": str, "shareExpiresAt": when,
+		"clientId": str, "customerApp": boolean, "redirectUri": str}, "url", "expiresAt", "shareUrl", "shareExpiresAt", "clientId", "customerApp", "redirectUri"),
 	"Status": obj(map[string]any{
 		"state":    enum("notConnected", "connected", "degraded", "reauthorizationRequired", "consentRequired", "credentialExpired", "consentPropagating", "accountBlocked"),
 		"authMode": str, "account": str, "tenantId": str, "connectedAt": when, "lastRefreshAt": when, "lastValidatedAt": when,

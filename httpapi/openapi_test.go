@@ -35,6 +35,7 @@ var schemaTypes = map[string]reflect.Type{
 	}](),
 	"WizardLink":       reflect.TypeFor[wizardLinkJSON](),
 	"SignInLink":       reflect.TypeFor[signInLinkJSON](),
+	"ConsentLink":      reflect.TypeFor[consentLinkJSON](),
 	"Status":           reflect.TypeFor[statusJSON](),
 	"QoE":              reflect.TypeFor[qoeJSON](),
 	"QoEUpdate":        reflect.TypeFor[qoeUpdateJSON](),

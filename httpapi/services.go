@@ -21,8 +21,16 @@ type accessAPI interface {
 	SwitchToToken(ctx context.Context, customer string, opts m365access.BeginOptions) (m365access.BeginResult, error)
 	CompleteWith(ctx context.Context, state, code, browserBinding string, opts m365access.CompleteOptions) (*m365access.Connection, error)
 	CompleteCallback(ctx context.Context, q url.Values, browserBinding string) (*m365access.Connection, error)
-	ConsentURL(ctx context.Context, customer, browserBinding string) (m365access.BeginResult, error)
-	CompleteConsent(ctx context.Context, cb m365access.ConsentCallback, browserBinding string) (*m365access.Consent, error)
+	// AdminConsentLink gives the admin consent link of the app the
+	// customer's connection uses (its own app registration, or the
+	// provider's app).
+	AdminConsentLink(ctx context.Context, customer string, opts m365access.ConsentOptions) (m365access.ConsentLink, error)
+	// AcceptConsent takes a consent callback at once; ConfirmConsent
+	// confirms it (the wizard runs it in the background) and
+	// ConsentProgress follows it.
+	AcceptConsent(ctx context.Context, cb m365access.ConsentCallback, browserBinding string) (*m365access.AcceptedConsent, error)
+	ConfirmConsent(ctx context.Context, customer string) (*m365access.Consent, error)
+	ConsentProgress(ctx context.Context, state string) (m365access.ConsentProgress, error)
 	UserFilter(ctx context.Context, customer string) (string, error)
 	PublicURLs() m365access.PublicURLs
 }

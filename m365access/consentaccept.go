@@ -23,8 +23,8 @@ type AcceptedConsent struct {
 // AcceptConsent handles the admin consent callback at once: it checks the
 // error first, then the state (single use, unexpired, and the browser
 // that asked for the link unless the link was shareable), and records
-// that Entra ID reported the grant: a customer waiting for consent
-// (StateConsentRequired) becomes StateConsentPropagating. It confirms
+// that Entra ID reported the grant: a customer not connected becomes
+// StateConsentPropagating until the grant is confirmed. It confirms
 // nothing and does not wait: call ConfirmConsent next, apart from the
 // request (it gets fresh app-only tokens with backoff for up to
 // Config.ConsentWait until Graph shows the roles), and show
@@ -46,7 +46,9 @@ func (m *Manager) AcceptConsent(ctx context.Context, cb ConsentCallback, browser
 	now := time.Now().UTC()
 	if err := m.updateStatus(ctx, p.Customer, func(st *statusRecord) {
 		st.ConsentReportedAt = &now
-		if st.State == StateConsentRequired {
+		// Awaiting the confirmation is the honest state, but a working
+		// connection stays connected (a consent adding a permission).
+		if st.State != StateConnected {
 			st.State = StateConsentPropagating
 		}
 	}); err != nil {
