@@ -29,7 +29,7 @@ func (e *env) graphGetVia(t *testing.T, customer, path string) int {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode == http.StatusForbidden {
-		require.Contains(t, string(body), "Authorization_RequestDenied", "the caller still reads the error body")
+		require.Contains(t, string(body), `"error"`, "the caller still reads the error body")
 	}
 	return resp.StatusCode
 }
@@ -117,4 +117,26 @@ func TestGraphArea(t *testing.T) {
 	assert.True(t, requiredRead(http.MethodGet, "/users"))
 	assert.False(t, requiredRead(http.MethodPost, "/users"))
 	assert.False(t, requiredRead(http.MethodGet, "/admin/teams/telephoneNumberManagement"))
+}
+
+// TestTokenCuresOnlyTokenFailures: which recorded states a successful
+// token acquisition may turn back to connected.
+func TestTokenCuresOnlyTokenFailures(t *testing.T) {
+	t.Parallel()
+	tokenErr := &ErrorInfo{Op: "get a token"}
+	graphErr := &ErrorInfo{Op: "Graph GET /users"}
+	for _, tc := range []struct {
+		name string
+		st   statusRecord
+		want bool
+	}{
+		{"never validated", statusRecord{State: StateNotConnected}, false},
+		{"Graph refused (northwind)", statusRecord{State: StateConsentRequired, LastError: graphErr, LastValidationOK: true}, false},
+		{"validation failed", statusRecord{State: StateConsentRequired, LastError: &ErrorInfo{Op: "validate permissions"}}, false},
+		{"secret rotated after a validated connection", statusRecord{State: StateCredentialExpired, LastError: tokenErr, LastValidationOK: true}, true},
+		{"token failure, never validated", statusRecord{State: StateCredentialExpired, LastError: tokenErr}, false},
+		{"connected", statusRecord{State: StateConnected, LastValidationOK: true}, false},
+	} {
+		assert.Equal(t, tc.want, tokenCures(&tc.st), tc.name)
+	}
 }
