@@ -2,6 +2,7 @@ package m365access
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -206,6 +207,13 @@ func (m *Manager) completeConsent(ctx context.Context, cb ConsentCallback, brows
 func (m *Manager) ConfirmConsent(ctx context.Context, customer string) (*Consent, error) {
 	c, err := m.confirmConsent(ctx, customer, false)
 	if err != nil {
+		if errors.Is(err, ErrConsentPropagating) {
+			// Another confirmation (a Validate) may have succeeded
+			// meanwhile: it cleared ConsentReportedAt.
+			if st, _, lerr := m.loadStatus(ctx, customer); lerr == nil && st.ConsentReportedAt == nil {
+				return nil, err
+			}
+		}
 		m.recordFailure(ctx, customer, "confirm admin consent", err)
 	}
 	return c, err

@@ -23,7 +23,7 @@ type AcceptedConsent struct {
 // AcceptConsent handles the admin consent callback at once: it checks the
 // error first, then the state (single use, unexpired, and the browser
 // that asked for the link unless the link was shareable), and records
-// that Entra ID reported the grant: a customer not connected becomes
+// that Entra ID reported the grant: the customer is
 // StateConsentPropagating until the grant is confirmed. It confirms
 // nothing and does not wait: call ConfirmConsent next, apart from the
 // request (it gets fresh app-only tokens with backoff for up to
@@ -45,12 +45,7 @@ func (m *Manager) AcceptConsent(ctx context.Context, cb ConsentCallback, browser
 	}
 	now := time.Now().UTC()
 	if err := m.updateStatus(ctx, p.Customer, func(st *statusRecord) {
-		st.ConsentReportedAt = &now
-		// Awaiting the confirmation is the honest state, but a working
-		// connection stays connected (a consent adding a permission).
-		if st.State != StateConnected {
-			st.State = StateConsentPropagating
-		}
+		st.ConsentReportedAt, st.State = &now, StateConsentPropagating
 	}); err != nil {
 		return nil, err
 	}

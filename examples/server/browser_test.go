@@ -441,7 +441,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.SetValue(css(`#qoe-app-id`), "3f2e1d0c-0000-4000-8000-000000000e01"),
 		chromedp.SetValue(css(`#qoe-password`), "qoe-app-password-0123456789"),
 		chromedp.Click(css(`#save-qoe`)),
-		chromedp.WaitVisible(css(`#message.ok`)),
+		chromedp.WaitVisible(css(`#qoe-message.ok`)),
 		into(&qoeAttrs, chromedp.Attributes(css(`#qoe-password`))),
 	)
 	if !strings.Contains(qoeAttrs["placeholder"], "set") {
@@ -465,12 +465,15 @@ func TestBrowser(t *testing.T) {
 	}
 	step("grant consent",
 		chromedp.Click(css(`#grant-consent`)),
+		chromedp.WaitVisible(css(`#consent-panel[data-customer-app="false"]`)),
+		chromedp.Click(css(`#consent-open`)),
 		chromedp.WaitVisible(css(`#accept`)),
 		chromedp.SetValue(css(`#username`), "admin@"+demoDomain),
 		chromedp.SetValue(css(`#password`), m365test.DefaultPassword),
 		screenshot("10-admin-consent"),
 		chromedp.Click(css(`#accept`)),
-		heading("Consent granted, still propagating"),
+		// The callback answers at once and follows the confirmation.
+		chromedp.WaitVisible(css(`#consent-progress[data-progress="confirming"]`)),
 		screenshot("11-consent-propagating"),
 	)
 	var consented struct {

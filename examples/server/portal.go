@@ -45,6 +45,7 @@ func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, erro
 	if err != nil {
 		return nil, err
 	}
+	a.wizard = wizard // closed by closeAll
 	var apiHandler http.Handler = api
 	if a.fake != nil {
 		apiHandler = a.demoConsentLinks(api)
@@ -58,6 +59,7 @@ func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, erro
 	mux.Handle("/invite/", wizard)
 	mux.Handle("/auth/callback", wizard)
 	mux.Handle("/consent/callback", wizard)
+	mux.Handle("/consent/progress", wizard)
 	// Microsoft's call records notifications (no admin token: each
 	// notification's clientState is checked).
 	mux.Handle("POST "+notificationPath, a.qoe.Handler())

@@ -29,10 +29,11 @@
   };
   const stepNames = { license: "Licenses", number: "Number" };
 
+  // fmtTime writes every time of the portal one way, in UTC, saying so.
   function fmtTime(s) {
     if (!s) return "";
     const d = new Date(s);
-    return isNaN(d) ? s : d.toLocaleString();
+    return isNaN(d) ? s : d.toISOString().slice(0, 16).replace("T", " ") + " UTC";
   }
   function fmtNumber(n) {
     return Number(n).toLocaleString("en-US");
