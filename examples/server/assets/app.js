@@ -103,6 +103,7 @@
     let text = what + " failed";
     if (p && (p.detail || p.title)) text += ": " + (p.detail || p.title);
     else text += " (HTTP " + status + ")";
+    if (!/[.!?]$/.test(text)) text += ".";
     if (p && p.action && actions[p.action]) text += " " + actions[p.action];
     let list = null;
     if (p && Array.isArray(p.fields) && p.fields.length) {
