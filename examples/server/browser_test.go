@@ -214,7 +214,7 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() && os.Getenv("TENANTGATE_TEST_BROWSER") != "required" {
 		t.Skip("browser test skipped in -short mode")
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 150*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Second) // a loaded machine (CI) needs more than 150 s
 	defer cancel()
 
 	// The fake replicates consent for a minute (its realistic default);
@@ -481,8 +481,11 @@ func TestBrowser(t *testing.T) {
 		GrantedRoles []string `json:"grantedRoles"`
 	}
 	d.api(t, "GET", "/api/customers/contoso/m365/status", "", http.StatusOK, &consented)
-	if consented.State != "consentPropagating" {
-		t.Errorf("status right after Grant Consent = %+v, want consentPropagating", consented)
+	// The callback answered before confirming; the background
+	// confirmation may already have seen the grant (contoso's roles were
+	// granted at its first sign-in).
+	if consented.State != "consentPropagating" && consented.State != "connected" {
+		t.Errorf("status right after Grant Consent = %+v, want consentPropagating or connected", consented)
 	}
 	// Once Entra ID has replicated the grant, Validate confirms it.
 	d.a.fake.Advance(m365test.DefaultConsentReplicationDelay)
