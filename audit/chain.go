@@ -64,7 +64,7 @@ type BrokenLink struct {
 	// first, from 1.
 	Position int `json:"position"`
 	// At and Action are the entry's as stored (possibly rewritten).
-	At     time.Time `json:"at"`
+	At     time.Time `json:"occurredAt"`
 	Action string    `json:"action"`
 	// Reason says what does not hold: "hash" (the entry was changed
 	// after it was written), "link" (an entry before it was removed,

@@ -3,7 +3,6 @@ package audit
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"github.com/tenantgate/tenantgate/migrate"
@@ -12,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tenantgate/tenantgate/internal/cursor"
 	"github.com/tenantgate/tenantgate/internal/sqldb"
 )
 
@@ -211,7 +211,16 @@ type Query struct {
 	Customer string
 	// Limit is the page size: 1 to 500, default 50.
 	Limit int
-	// After is the Next of the previous page; "" starts at the newest.
+	// Action limits to entries of this action ("settings.write").
+	Action string
+	// Outcome limits to entries with this outcome.
+	Outcome Outcome
+	// From and To limit to entries at or after From and before To; zero
+	// means unbounded.
+	From, To time.Time
+	// After is the Next of the previous page of the same query; "" starts
+	// at the newest. A cursor of another query, or edited, is refused
+	// with ErrBadCursor.
 	After string
 	// Attempts lists every Attempted entry; by default an attempt is
 	// left out once an entry with the same customer, action and request
@@ -247,8 +256,25 @@ func (l *Log) List(ctx context.Context, q Query) (Page, error) {
 		query += ` AND customer = ?`
 		args = append(args, q.Customer)
 	}
+	if q.Action != "" {
+		query += ` AND action = ?`
+		args = append(args, q.Action)
+	}
+	if q.Outcome != "" {
+		query += ` AND outcome = ?`
+		args = append(args, string(q.Outcome))
+	}
+	if !q.From.IsZero() {
+		query += ` AND at >= ?`
+		args = append(args, q.From.UnixMicro())
+	}
+	if !q.To.IsZero() {
+		query += ` AND at < ?`
+		args = append(args, q.To.UnixMicro())
+	}
+	scope := q.scope()
 	if q.After != "" {
-		id, err := decodeCursor(q.After)
+		id, err := decodeCursor(q.After, scope)
 		if err != nil {
 			return Page{}, err
 		}
@@ -271,7 +297,7 @@ func (l *Log) List(ctx context.Context, q Query) (Page, error) {
 			return Page{}, fmt.Errorf("audit: list: %w", err)
 		}
 		if len(p.Entries) == limit {
-			p.Next = encodeCursor(lastID)
+			p.Next = encodeCursor(lastID, scope)
 			break
 		}
 		e.At = time.UnixMicro(at).UTC()
@@ -284,16 +310,28 @@ func (l *Log) List(ctx context.Context, q Query) (Page, error) {
 	return p, nil
 }
 
-func encodeCursor(id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("a" + strconv.FormatInt(id, 10)))
+// scope binds a cursor to the query's filters.
+func (q Query) scope() string {
+	return cursor.Scope(q.Customer, q.Action, string(q.Outcome), timeKey(q.From), timeKey(q.To), strconv.FormatBool(q.Attempts))
 }
 
-func decodeCursor(s string) (int64, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) < 2 || b[0] != 'a' {
+func timeKey(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(t.UnixMicro(), 10)
+}
+
+func encodeCursor(id int64, scope string) string {
+	return cursor.Encode("audit", scope, strconv.FormatInt(id, 10))
+}
+
+func decodeCursor(s, scope string) (int64, error) {
+	parts, err := cursor.Decode(s, "audit", scope, 1)
+	if err != nil {
 		return 0, ErrBadCursor
 	}
-	id, err := strconv.ParseInt(string(b[1:]), 10, 64)
+	id, err := strconv.ParseInt(parts[0], 10, 64)
 	if err != nil || id <= 0 {
 		return 0, ErrBadCursor
 	}

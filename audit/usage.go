@@ -7,6 +7,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/tenantgate/tenantgate/internal/graphhttp"
 )
 
 type useKey struct {
@@ -24,7 +26,9 @@ func (l *Log) CountUse(customer string) {
 }
 
 // Credential wraps cred, customer's credential, so that every GetToken is
-// counted with CountUse.
+// counted with CountUse. What else cred does for Graph's pipeline is kept:
+// evicting a refused token and recording Graph's refusals in the
+// customer's connection state.
 func (l *Log) Credential(customer string, cred azcore.TokenCredential) azcore.TokenCredential {
 	return &countingCredential{l: l, customer: customer, cred: cred}
 }
@@ -33,6 +37,22 @@ type countingCredential struct {
 	l        *Log
 	customer string
 	cred     azcore.TokenCredential
+}
+
+// EvictToken passes the eviction of a refused token on to the wrapped
+// credential, when it can evict.
+func (c *countingCredential) EvictToken(token string) {
+	if ev, ok := c.cred.(graphhttp.TokenEvicter); ok {
+		ev.EvictToken(token)
+	}
+}
+
+// RecordRefusal passes a Graph refusal on to the wrapped credential, when
+// it records them.
+func (c *countingCredential) RecordRefusal(ctx context.Context, r graphhttp.Refusal) {
+	if rec, ok := c.cred.(graphhttp.RefusalRecorder); ok {
+		rec.RecordRefusal(ctx, r)
+	}
 }
 
 func (c *countingCredential) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {

@@ -261,7 +261,7 @@ func (b *Bus) Flush(ctx context.Context) error {
 }
 
 func (b *Bus) enqueue(ctx context.Context, ins Inserter, p pendingDelivery) error {
-	args := DeliverArgs{EventID: p.EventID, Endpoint: p.Endpoint, Customer: p.Customer, Type: Type(p.Type), Body: p.Body}
+	args := DeliverArgs{EventID: p.EventID, Endpoint: p.Endpoint, Customer: p.Customer, Type: Type(p.Type), Body: p.Body, Replay: p.Replay}
 	_, err := ins.Insert(ctx, args, &river.InsertOpts{MaxAttempts: b.maxTries, UniqueOpts: river.UniqueOpts{ByArgs: true}})
 	if err != nil {
 		b.log.WarnContext(ctx, "events: enqueuing a webhook delivery failed; Flush retries it",
@@ -274,22 +274,44 @@ func (b *Bus) enqueue(ctx context.Context, ins Inserter, p pendingDelivery) erro
 	return nil
 }
 
-// Recent returns the latest events, newest first.
+// Recent returns the latest events, newest first: the first page of
+// ListEvents.
 func (b *Bus) Recent(ctx context.Context, q Query) ([]Event, error) {
-	evs, err := b.st.events(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("events: list events: %w", err)
-	}
-	return evs, nil
+	p, err := b.ListEvents(ctx, q)
+	return p.Events, err
 }
 
-// Deliveries returns the delivery log, newest first.
-func (b *Bus) Deliveries(ctx context.Context, q Query) ([]Delivery, error) {
-	ds, err := b.st.deliveries(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("events: list deliveries: %w", err)
+// ListEvents returns a page of events, newest first; ErrBadCursor for a
+// Query.After it did not issue for the same filters.
+func (b *Bus) ListEvents(ctx context.Context, q Query) (EventPage, error) {
+	p, err := b.st.events(ctx, q)
+	if errors.Is(err, ErrBadCursor) {
+		return EventPage{}, err
 	}
-	return ds, nil
+	if err != nil {
+		return EventPage{}, fmt.Errorf("events: list events: %w", err)
+	}
+	return p, nil
+}
+
+// Deliveries returns the delivery log, newest first: the first page of
+// ListDeliveries.
+func (b *Bus) Deliveries(ctx context.Context, q Query) ([]Delivery, error) {
+	p, err := b.ListDeliveries(ctx, q)
+	return p.Deliveries, err
+}
+
+// ListDeliveries returns a page of the delivery log, newest first;
+// ErrBadCursor for a Query.After it did not issue for the same filters.
+func (b *Bus) ListDeliveries(ctx context.Context, q Query) (DeliveryPage, error) {
+	p, err := b.st.deliveries(ctx, q)
+	if errors.Is(err, ErrBadCursor) {
+		return DeliveryPage{}, err
+	}
+	if err != nil {
+		return DeliveryPage{}, fmt.Errorf("events: list deliveries: %w", err)
+	}
+	return p, nil
 }
 
 // Endpoints returns the names of the configured webhook endpoints.

@@ -310,7 +310,14 @@ func TestEmitOncePerKeyAcrossReplicas(t *testing.T) {
 			}
 			wg.Wait()
 			waitDelivery(t, a, "contoso", events.DeliveryDelivered)
-			time.Sleep(300 * time.Millisecond) // room for a wrong second delivery
+			// Emit records a fresh event and enqueues its deliveries
+			// synchronously, and all eight Emits have returned: one
+			// delivery, delivered at the first attempt, means no second
+			// one can follow (no waiting for one that should not come).
+			ds, err := a.Deliveries(t.Context(), events.Query{Customer: "contoso"})
+			if err != nil || len(ds) != 1 || ds[0].Attempts != 1 {
+				t.Fatalf("deliveries = %+v, %v; want one, delivered at the first attempt", ds, err)
+			}
 			if n := len(rcv.wait(1)); n != 1 {
 				t.Errorf("%d deliveries, want 1", n)
 			}

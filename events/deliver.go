@@ -27,6 +27,9 @@ type DeliverArgs struct {
 	Type     Type   `json:"type"`
 	// Body is the payload exactly as sent and signed.
 	Body string `json:"body"`
+	// Replay numbers a replay of a failed delivery (Bus.Replay); 0 for
+	// the first send. It makes each replay a job of its own.
+	Replay int `json:"replay,omitempty" river:"unique"`
 }
 
 // Kind returns DeliverKind.

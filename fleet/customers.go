@@ -29,8 +29,9 @@ type Customer struct {
 	// AuthMode is the m365access auth mode, empty when not configured.
 	AuthMode string `json:"authMode"`
 	// State is an m365access connection state (connected, degraded,
-	// notConnected, consentRequired, reauthorizationRequired,
-	// credentialExpired), or notConfigured or offboarding.
+	// notConnected, consentRequired, consentPropagating,
+	// reauthorizationRequired, credentialExpired, accountBlocked), or
+	// notConfigured or offboarding.
 	State string `json:"state"`
 	// Action is what a person must do, empty when nothing.
 	Action          string     `json:"action"`
@@ -189,6 +190,10 @@ func actionFor(s m365access.Status, expiry *time.Time, now time.Time) string {
 		return string(m365access.ActionFixSettings)
 	case m365access.StateConsentRequired:
 		return string(m365access.ActionGrantConsent)
+	case m365access.StateConsentPropagating:
+		// Not healthy yet: someone should see it confirmed (or, past the
+		// bounded wait, grant it again).
+		return string(m365access.ActionConfirmConsent)
 	case m365access.StateReauthorizationRequired:
 		return string(m365access.ActionReInvite)
 	case m365access.StateCredentialExpired:

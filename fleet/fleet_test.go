@@ -50,7 +50,8 @@ func TestRound(t *testing.T) {
 			customers := []string{"c1", "c2", "c3", "c4"}
 			access := newFakeAccess(customers...)
 			sink := &usersync.MemorySink{}
-			cfg := fleet.Config{Access: access, Store: newStore(t), PlanInterval: 200 * time.Millisecond,
+			plans := &planCounter{Store: newStore(t)}
+			cfg := fleet.Config{Access: access, Store: plans, PlanInterval: 200 * time.Millisecond,
 				Syncer: &usersync.Syncer{Source: &fakeSource{n: 25}, Sink: sink},
 				// c1 syncs every two hours, the others daily (the default).
 				SyncInterval: func(c string) time.Duration {
@@ -77,7 +78,7 @@ func TestRound(t *testing.T) {
 				})
 				eventually(t, "check of "+c, func() bool { return access.count(access.validates, c) > 0 })
 			}
-			time.Sleep(5 * cfg.PlanInterval) // further plans must not repeat the round
+			plans.waitPlans(t, 3) // further plans must not repeat the round
 			for _, c := range customers {
 				if n := access.count(access.validates, c); n != 1 {
 					t.Errorf("%s validated %d times, want 1", c, n)
@@ -119,7 +120,8 @@ func TestRoundWaitsForTheConnection(t *testing.T) {
 	access := newFakeAccess("ready", "waiting")
 	access.notConnected = map[string]bool{"waiting": true}
 	sink := &usersync.MemorySink{}
-	cfg := fleet.Config{Access: access, Store: newStore(t), PlanInterval: 200 * time.Millisecond,
+	plans := &planCounter{Store: newStore(t)}
+	cfg := fleet.Config{Access: access, Store: plans, PlanInterval: 200 * time.Millisecond,
 		Syncer: &usersync.Syncer{Source: &fakeSource{n: 5}, Sink: sink}}
 	backends(t)["sqlite"](&cfg)
 	f, err := fleet.New(context.Background(), cfg)
@@ -137,7 +139,7 @@ func TestRoundWaitsForTheConnection(t *testing.T) {
 		return err == nil && ok && run.State == fleet.RunSucceeded
 	})
 	eventually(t, "check of waiting", func() bool { return access.count(access.validates, "waiting") > 0 })
-	time.Sleep(5 * cfg.PlanInterval) // later plans must not sync it either
+	plans.waitPlans(t, 3) // later plans must not sync it either
 	if _, ok, err := f.LatestSync(context.Background(), "waiting"); err != nil || ok {
 		t.Errorf("the unconnected customer has a sync run (%v, %v), want none", ok, err)
 	}

@@ -240,3 +240,36 @@ func eventually(t *testing.T, what string, cond func() bool) {
 var quiet = slog.New(slog.DiscardHandler)
 
 var _ = errors.New
+
+// planCounter is a Store that counts the fleet's plans: each plan lists
+// the customer registry from its first page with a limit of 200 (see
+// workPlan). Tests wait for further plans instead of sleeping.
+type planCounter struct {
+	tokenstore.Store
+	mu    sync.Mutex
+	plans int
+}
+
+func (s *planCounter) List(ctx context.Context, customer, kind string, opts tokenstore.ListOptions) (tokenstore.Page, error) {
+	page, err := s.Store.List(ctx, customer, kind, opts)
+	if kind == "fleet.customer" && opts.After == "" && opts.Limit == 200 {
+		s.mu.Lock()
+		s.plans++
+		s.mu.Unlock()
+	}
+	return page, err
+}
+
+// count returns how many plans listed the registry so far.
+func (s *planCounter) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.plans
+}
+
+// waitPlans waits until n more plans than now have run.
+func (s *planCounter) waitPlans(t *testing.T, n int) {
+	t.Helper()
+	want := s.count() + n
+	eventually(t, fmt.Sprintf("%d more plans", n), func() bool { return s.count() >= want })
+}

@@ -25,8 +25,11 @@ type route struct {
 	// request and response name schemas of the OpenAPI document ("" for
 	// none); status is the success status.
 	request, response string
-	status            int
-	query             []queryParam
+	// requestCSV, when set, describes a text/csv body the route takes
+	// besides its JSON request.
+	requestCSV string
+	status     int
+	query      []queryParam
 	// bodyCustomer: the customer is named by the request body's
 	// "customer" field (POST /customers), not by the path.
 	bodyCustomer bool
@@ -73,7 +76,7 @@ func newAdmin(cfg Config) (*admin, error) {
 		return nil, err
 	}
 	a := &admin{c: c, mux: http.NewServeMux()}
-	a.routes = append(append(a.table(), a.qoeRoutes()...), a.voiceRoutes()...)
+	a.routes = append(append(append(a.table(), a.qoeRoutes()...), a.voiceRoutes()...), a.voicePlanRoutes()...)
 	for _, rt := range a.routes {
 		a.mux.Handle(rt.method+" "+rt.path, a.guard(rt))
 	}
@@ -282,8 +285,8 @@ func (a *admin) table() []route {
 			response: "WizardLink", status: 201, handle: a.refreshToken},
 		{method: "POST", path: c + "/m365/switch-to-token", op: OpSwitchMode, summary: "Switch to token authentication: the sign-in link whose completion flips the mode (open it in this browser)",
 			response: "SignInLink", status: 200, handle: a.switchToToken},
-		{method: "POST", path: c + "/m365/consent", op: OpConsent, summary: "Grant consent: the admin consent link for the customer's tenant (open it in this browser)",
-			response: "SignInLink", status: 200, handle: a.consent},
+		{method: "POST", path: c + "/m365/consent", op: OpConsent, summary: "Grant consent: the admin consent links of the app the customer's connection uses (its own app registration in appRegistration mode, else the provider's app): url for this browser, shareUrl for the customer's administrator",
+			response: "ConsentLink", status: 200, handle: a.consent},
 		{method: "GET", path: c + "/m365/status", op: OpReadStatus, summary: "The authentication status and its expiry forecasts",
 			response: "Status", status: 200, handle: a.status},
 		{method: "GET", path: c + "/m365/qoe", op: OpReadQoE, summary: "Read the QoE integration settings",
@@ -314,24 +317,40 @@ func (a *admin) table() []route {
 		{method: "GET", path: c + "/users/scope-preview", op: OpReadUsers, summary: "Preview a new sync scope: how many synced users the next sync would remove if userFilter were saved; changes nothing",
 			response: "ScopePreview", status: 200, handle: a.previewScope,
 			query: []queryParam{{"userFilter", "string", "the sync scope to preview (Get-CsOnlineUser syntax; empty: everyone)"}}},
-		{method: "GET", path: "/audit", op: OpReadAudit, summary: "The audit trail of every customer: who changed what, newest first, paged",
-			response: "AuditPage", status: 200, list: true, handle: a.listAudit,
-			query: []queryParam{{"limit", "integer", "page size, 1 to 500 (default 50)"}, {"after", "string", "the next cursor of the previous page"}}},
+		{method: "GET", path: "/audit", op: OpReadAudit, summary: "The audit trail of every customer (or of the customer asked for): who changed what, newest first, paged",
+			response: "AuditPage", status: 200, list: true, queryCustomer: true, handle: a.listAudit,
+			query: append([]queryParam{{"customer", "string", "only this customer's entries"}}, auditParams...)},
 		{method: "GET", path: c + "/audit", op: OpReadAudit, summary: "The customer's audit trail, newest first, paged (kept after offboarding)",
-			response: "AuditPage", status: 200, handle: a.listAudit,
-			query: []queryParam{{"limit", "integer", "page size, 1 to 500 (default 50)"}, {"after", "string", "the next cursor of the previous page"}}},
+			response: "AuditPage", status: 200, handle: a.listAudit, query: auditParams},
 		{method: "GET", path: c + "/audit/verify", op: OpReadAudit, summary: "Verify the hash chain of the customer's audit trail: intact, or the first entry changed, removed or inserted behind the trail's back",
 			response: "AuditChainReport", status: 200, handle: a.verifyAudit},
-		{method: "GET", path: c + "/events", op: OpReadEvents, summary: "The customer's recent lifecycle events (the webhook payloads), newest first",
-			response: "EventList", status: 200, handle: a.listEvents,
-			query: []queryParam{{"limit", "integer", "how many, 1 to 500 (default 50)"}}},
-		{method: "GET", path: "/webhooks/deliveries", op: OpReadEvents, summary: "The webhook delivery log: each event's delivery to each endpoint, its state and attempts, newest first",
+		{method: "GET", path: c + "/events", op: OpReadEvents, summary: "The customer's lifecycle events (the webhook payloads), newest first, paged",
+			response: "EventList", status: 200, handle: a.listEvents, query: eventParams},
+		{method: "GET", path: "/events", op: OpReadEvents, summary: "The lifecycle events of every customer (or of the customer asked for), newest first, paged",
+			response: "EventList", status: 200, list: true, queryCustomer: true, handle: a.listEvents,
+			query: append([]queryParam{{"customer", "string", "only this customer's events"}}, eventParams...)},
+		{method: "GET", path: "/webhooks/deliveries", op: OpReadEvents, summary: "The webhook delivery log: each event's delivery to each endpoint, its state and attempts, newest first, paged",
 			response: "DeliveryList", status: 200, list: true, queryCustomer: true, handle: a.listDeliveries,
-			query: []queryParam{{"customer", "string", "only this customer's deliveries"}, {"limit", "integer", "how many, 1 to 500 (default 50)"}}},
+			query: append([]queryParam{{"customer", "string", "only this customer's deliveries"},
+				{"state", "string", "only deliveries in this state: pending, queued, retrying, delivered, failed"}}, eventParams...)},
+		{method: "POST", path: c + "/webhooks/deliveries/{event}/{endpoint}/replay", op: OpReplayWebhook,
+			summary:  "Send a failed webhook delivery again: the same event (same webhook-id and body) to the same endpoint, with a fresh set of attempts; 409 unless it failed",
+			response: "Delivery", status: 200, handle: a.replayDelivery},
 		{method: "GET", path: "/openapi.json", op: OpReadAPIDocs, summary: "This OpenAPI document",
 			status: 200, handle: a.openAPI},
 	}
 }
+
+// The filters and paging of the audit, events and deliveries listings.
+var (
+	pageParams = []queryParam{{"limit", "integer", "page size, 1 to 500 (default 50)"},
+		{"after", "string", "the next cursor of the previous page of the same query (another query's cursor is refused)"},
+		{"from", "string", "only items at or after this time (RFC 3339, or YYYY-MM-DD for midnight UTC)"},
+		{"to", "string", "only items before this time (RFC 3339, or YYYY-MM-DD for midnight UTC)"}}
+	auditParams = append([]queryParam{{"action", "string", "only entries of this action (an Operation, such as settings.write)"},
+		{"outcome", "string", "only entries with this outcome: succeeded, failed, denied, attempted"}}, pageParams...)
+	eventParams = append([]queryParam{{"type", "string", "only events of this type"}}, pageParams...)
+)
 
 // unknownQuery refuses query parameters the route does not take (GET
 // /audit?customer=x must not quietly answer every customer's rows).

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"github.com/tenantgate/tenantgate/audit"
 	"github.com/tenantgate/tenantgate/events"
-	"github.com/tenantgate/tenantgate/fleet"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/usersync/sqlsink"
 )
@@ -23,32 +23,43 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 		name string
 		mod  func(*Config)
 		want string
+		deps func(*deps) // substitutes the Manager or the invite Service
 	}{
-		{"no authorizer", func(c *Config) { c.Authorizer = nil }, "no Authorizer"},
-		{"no access", func(c *Config) { c.Access = nil }, "Access"},
-		{"no invitations", func(c *Config) { c.Invitations = nil }, "Invitations"},
-		{"no store", func(c *Config) { c.Store = nil }, "Store"},
-		{"nil AuthorizerFunc authorizer", func(c *Config) { c.Authorizer = AuthorizerFunc(nil) }, "no Authorizer"},
-		{"nil *sqlsink.Sink", func(c *Config) { c.Users = (*sqlsink.Sink)(nil) }, "the Users field holds a nil pointer"},
-		{"nil *fleet.Fleet", func(c *Config) { c.Fleet = (*fleet.Fleet)(nil) }, "the Fleet field holds a nil pointer"},
-		{"nil *audit.Log", func(c *Config) { c.Audit = (*audit.Log)(nil) }, "the Audit field holds a nil pointer"},
-		{"nil *events.Bus", func(c *Config) { c.Events = (*events.Bus)(nil) }, "the Events field holds a nil pointer"},
-		{"no public URL", func(c *Config) { c.Access = urlsAccess{c.Access, m365access.PublicURLs{}} }, "set m365access.ProviderConfig.PublicBaseURL"},
-		{"relative public URL", func(c *Config) {
-			c.Access = urlsAccess{c.Access, m365access.PublicURLs{BaseURL: "/m365", RedirectURI: "/m365/auth/callback", ConsentRedirectURI: "/m365/consent/callback"}}
-		}, `"/m365" must be an absolute http(s) URL`},
-		{"invite base differs", func(c *Config) { c.Invitations = baseInvites{c.Invitations, "https://other.example/m365"} },
-			`PublicBaseURL "https://other.example/m365" differs from the Manager's ProviderConfig.PublicBaseURL "https://portal.example/m365"`},
-		{"redirect URI elsewhere", func(c *Config) {
-			c.Access = urlsAccess{c.Access, m365access.PublicURLs{BaseURL: testPublic, RedirectURI: "https://portal.example/cb", ConsentRedirectURI: testPublic + "/consent/callback"}}
-		}, `RedirectURI "https://portal.example/cb" is not where the wizard serves it, "https://portal.example/m365/auth/callback"`},
-		{"consent redirect URI elsewhere", func(c *Config) {
-			c.Access = urlsAccess{c.Access, m365access.PublicURLs{BaseURL: testPublic, RedirectURI: testPublic + "/auth/callback", ConsentRedirectURI: "https://portal.example/consent"}}
-		}, `ConsentRedirectURI "https://portal.example/consent" is not where the wizard serves it, "https://portal.example/m365/consent/callback"`},
-		{"bad sign-in origin", func(c *Config) { c.SignInOrigins = []string{"login.example"} }, "SignInOrigins"},
+		{"no authorizer", func(c *Config) { c.Authorizer = nil }, "no Authorizer", nil},
+		{"no access", func(c *Config) { c.Access = nil }, "Access", nil},
+		{"no invitations", func(c *Config) { c.Invitations = nil }, "Invitations", nil},
+		{"no store", func(c *Config) { c.Store = nil }, "Store", nil},
+		{"nil AuthorizerFunc authorizer", func(c *Config) { c.Authorizer = AuthorizerFunc(nil) }, "no Authorizer", nil},
+		{"nil *sqlsink.Sink", func(c *Config) { c.Users = (*sqlsink.Sink)(nil) }, "the Users field holds a nil pointer", nil},
+		{"nil *audit.Log", func(c *Config) { c.Audit = (*audit.Log)(nil) }, "the Audit field holds a nil pointer", nil},
+		{"nil *events.Bus", func(c *Config) { c.Events = (*events.Bus)(nil) }, "the Events field holds a nil pointer", nil},
+		{"no public URL", nil, "set m365access.ProviderConfig.PublicBaseURL", func(d *deps) { d.access = urlsAccess{d.access, m365access.PublicURLs{}} }},
+		{"relative public URL", nil, `"/m365" must be an absolute http(s) URL`, func(d *deps) {
+			d.access = urlsAccess{d.access, m365access.PublicURLs{BaseURL: "/m365", RedirectURI: "/m365/auth/callback", ConsentRedirectURI: "/m365/consent/callback"}}
+		}},
+		{"invite base differs", nil, `PublicBaseURL "https://other.example/m365" differs from the Manager's ProviderConfig.PublicBaseURL "https://portal.example/m365"`,
+			func(d *deps) { d.invitations = baseInvites{d.invitations, "https://other.example/m365"} }},
+		{"redirect URI elsewhere", nil, `RedirectURI "https://portal.example/cb" is not where the wizard serves it, "https://portal.example/m365/auth/callback"`, func(d *deps) {
+			d.access = urlsAccess{d.access, m365access.PublicURLs{BaseURL: testPublic, RedirectURI: "https://portal.example/cb", ConsentRedirectURI: testPublic + "/consent/callback"}}
+		}},
+		{"consent redirect URI elsewhere", nil, `ConsentRedirectURI "https://portal.example/consent" is not where the wizard serves it, "https://portal.example/m365/consent/callback"`, func(d *deps) {
+			d.access = urlsAccess{d.access, m365access.PublicURLs{BaseURL: testPublic, RedirectURI: testPublic + "/auth/callback", ConsentRedirectURI: "https://portal.example/consent"}}
+		}},
+		{"bad sign-in origin", func(c *Config) { c.SignInOrigins = []string{"login.example"} }, "SignInOrigins", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := good
+			if tc.deps != nil {
+				d := depsOf(cfg)
+				tc.deps(&d)
+				for _, admin := range []bool{false, true} {
+					c, err := cfg.checkWith(admin, d)
+					assert.Nil(t, c)
+					require.Error(t, err)
+					assert.Contains(t, err.Error(), tc.want, "admin %v", admin)
+				}
+				return
+			}
 			tc.mod(&cfg)
 			for name, newFn := range map[string]func(Config) (*Handler, error){"New": New, "NewAdmin": NewAdmin, "NewWizard": NewWizard} {
 				if strings.Contains(tc.name, "authorizer") && name == "NewWizard" {
@@ -71,24 +82,23 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 		t.Error("NewAdmin without authorizer: no error")
 	}
 	// A trailing slash on either side is no disagreement.
-	cfg = good
-	cfg.Invitations = baseInvites{cfg.Invitations, testPublic + "/"}
-	if _, err := New(cfg); err != nil {
-		t.Errorf("invite base with trailing slash: %v", err)
-	}
+	d := depsOf(good)
+	d.invitations = baseInvites{d.invitations, testPublic + "/"}
+	_, err := good.checkWith(true, d)
+	assert.NoError(t, err, "invite base with trailing slash")
 }
 
-// urlsAccess is an Access reporting other public URLs.
+// urlsAccess is a Manager reporting other public URLs.
 type urlsAccess struct {
-	Access
+	accessAPI
 	urls m365access.PublicURLs
 }
 
 func (a urlsAccess) PublicURLs() m365access.PublicURLs { return a.urls }
 
-// baseInvites is an Invitations reporting another base URL.
+// baseInvites is an invite Service reporting another base URL.
 type baseInvites struct {
-	Invitations
+	invitationsAPI
 	base string
 }
 
@@ -179,7 +189,7 @@ func TestEveryRouteAsksTheAuthorizer(t *testing.T) {
 // listingRoute reports the listings of every customer, which a refusal of
 // customer "" filters instead of refusing.
 func listingRoute(pattern string) bool {
-	return pattern == "GET /customers" || pattern == "GET /audit" || pattern == "GET /webhooks/deliveries"
+	return pattern == "GET /customers" || pattern == "GET /audit" || pattern == "GET /webhooks/deliveries" || pattern == "GET /events"
 }
 
 func TestAuthorizerSeesCustomerAndAction(t *testing.T) {
@@ -208,7 +218,7 @@ func TestAuthorizerSeesCustomerAndAction(t *testing.T) {
 			}
 		}
 		wantCustomer := "a"
-		if rc.path == "/openapi.json" || rc.path == "/customers" || rc.path == "/audit" || rc.path == "/webhooks/deliveries" {
+		if rc.path == "/openapi.json" || rc.path == "/customers" || rc.path == "/audit" || rc.path == "/webhooks/deliveries" || rc.path == "/events" {
 			wantCustomer = ""
 		}
 		if len(got) != 1 || got[0] != (call{wantCustomer, want}) {
@@ -397,7 +407,7 @@ func TestOpenAPIMatchesMux(t *testing.T) {
 		for method, op := range ops {
 			pattern := strings.ToUpper(method) + " " + path
 			documented[pattern] = true
-			concrete := strings.NewReplacer("{customer}", "c1", "{id}", "i1", "{user}", "u1").Replace(path)
+			concrete := strings.NewReplacer("{customer}", "c1", "{id}", "i1", "{user}", "u1", "{event}", "e1", "{endpoint}", "p1", "{profile}", "p1").Replace(path)
 			_, got := a.mux.Handler(httptest.NewRequest(strings.ToUpper(method), concrete, nil))
 			if got != pattern {
 				t.Errorf("documented %s is served by %q", pattern, got)
@@ -414,9 +424,11 @@ func TestOpenAPIMatchesMux(t *testing.T) {
 		"/customers/c1/m365/consent", "/customers/c1/m365/status", "/customers/c1/m365/qoe", "/customers/c1/users/sync",
 		"/customers/c1/users", "/customers/c1/users/scope-preview", "/openapi.json", "/customers", "/customers/c1", "/customers/c1/m365/invitations/i1/x",
 		"/customers/c1/qoe/summary", "/customers/c1/qoe/calls", "/customers/c1/qoe/pstn", "/customers/c1/m365/qoe/validate",
-		"/audit", "/customers/c1/audit", "/customers/c1/audit/verify", "/customers/c1/events", "/webhooks/deliveries",
+		"/audit", "/customers/c1/audit", "/customers/c1/audit/verify", "/customers/c1/events", "/webhooks/deliveries", "/events",
+		"/customers/c1/webhooks/deliveries/e1/p1/replay",
 		"/customers/c1/voice/numbers", "/customers/c1/voice/numbers/refresh", "/customers/c1/voice/ranges", "/customers/c1/users/u1/voice",
-		"/customers/c1/voice/operations", "/customers/c1/voice/operations/i1", "/customers/c1/voice/operations/i1/cancel"}
+		"/customers/c1/voice/operations", "/customers/c1/voice/operations/i1", "/customers/c1/voice/operations/i1/cancel",
+		"/customers/c1/voice/profiles", "/customers/c1/voice/profiles/p1", "/customers/c1/voice/plans", "/customers/c1/voice/plans/i1", "/customers/c1/voice/plans/i1/apply"}
 	served := 0
 	for _, p := range probe {
 		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {

@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tenantgate/tenantgate/audit"
@@ -21,21 +23,27 @@ type AuditTrail interface {
 	List(ctx context.Context, q audit.Query) (audit.Page, error)
 }
 
-// EventLog records events and lists them and their webhook deliveries;
-// an *events.Bus satisfies it.
+// EventLog records events and lists them and their webhook deliveries,
+// a page at a time; an *events.Bus satisfies it.
 type EventLog interface {
 	Emit(ctx context.Context, e events.Event) error
-	Recent(ctx context.Context, q events.Query) ([]events.Event, error)
-	Deliveries(ctx context.Context, q events.Query) ([]events.Delivery, error)
+	ListEvents(ctx context.Context, q events.Query) (events.EventPage, error)
+	ListDeliveries(ctx context.Context, q events.Query) (events.DeliveryPage, error)
 }
 
-// RequestIDHeader carries a request's ID: taken from the request when it
-// is 1 to 64 letters, digits, '-', '_' or '.' that the audit keeps as
-// they are (up to 23 characters, or up to 32 hex digits, or a GUID;
-// longer runs look like a pasted token, which the audit would redact),
-// generated (24 hex digits) otherwise, and echoed in the response. Audit
-// entries and logs carry it, so the ID a client got is the one the audit
-// trail holds.
+// WebhookReplayer sends a customer's failed webhook delivery again; an
+// *events.Bus satisfies it. An EventLog that is one serves POST
+// /customers/{customer}/webhooks/deliveries/{event}/{endpoint}/replay.
+type WebhookReplayer interface {
+	Replay(ctx context.Context, customer, eventID, endpoint string) (events.Delivery, error)
+}
+
+// RequestIDHeader carries a request's ID, echoed in every admin API
+// response; audit entries and logs keep it as the client got it. A
+// request's own ID is taken when it is 1 to 64 letters, digits, '-', '_'
+// or '.' and not shaped like a token (the audit trail would have to
+// redact it: 24 or more characters other than up to 32 hex digits or a
+// GUID); otherwise one is generated (24 hex digits).
 const RequestIDHeader = "X-Request-Id"
 
 // requestID returns the request's ID (see RequestIDHeader).
@@ -146,13 +154,13 @@ func (a *admin) verifyAudit(w http.ResponseWriter, r *http.Request, customer str
 
 // auditEntryJSON is the AuditEntry resource.
 type auditEntryJSON struct {
-	At        time.Time `json:"at"`
-	Actor     string    `json:"actor"`
-	Action    string    `json:"action"`
-	Customer  string    `json:"customer"`
-	Outcome   string    `json:"outcome"`
-	RequestID string    `json:"requestId,omitempty"`
-	Detail    string    `json:"detail,omitempty"`
+	OccurredAt time.Time `json:"occurredAt"`
+	Actor      string    `json:"actor"`
+	Action     string    `json:"action"`
+	Customer   string    `json:"customer"`
+	Outcome    string    `json:"outcome"`
+	RequestID  string    `json:"requestId,omitempty"`
+	Detail     string    `json:"detail,omitempty"`
 }
 
 // auditPageJSON is the AuditPage resource.
@@ -171,9 +179,18 @@ func (a *admin) listAudit(w http.ResponseWriter, r *http.Request, customer strin
 	if !ok {
 		return
 	}
-	page, err := a.c.Audit.List(r.Context(), audit.Query{Customer: customer, Limit: limit, After: q.Get("after")})
+	from, to, ok := timeRange(w, q)
+	if !ok {
+		return
+	}
+	aq := audit.Query{Customer: customer, Action: q.Get("action"), Outcome: audit.Outcome(q.Get("outcome")), From: from, To: to,
+		Limit: limit, After: q.Get("after")}
+	if !oneOf(w, "outcome", string(aq.Outcome), string(audit.Attempted), string(audit.Succeeded), string(audit.Failed), string(audit.Denied)) {
+		return
+	}
+	page, err := a.c.Audit.List(r.Context(), aq)
 	if errors.Is(err, audit.ErrBadCursor) {
-		writeProblem(w, Problem{Status: http.StatusBadRequest, Code: codeBadCursor, Detail: "after must be the next cursor of a previous page"})
+		badCursor(w)
 		return
 	}
 	if err != nil {
@@ -185,20 +202,74 @@ func (a *admin) listAudit(w http.ResponseWriter, r *http.Request, customer strin
 		if customer == "" && !a.visible(r, e.Customer, OpReadAudit) {
 			continue
 		}
-		out.Entries = append(out.Entries, auditEntryJSON{At: e.At, Actor: e.Actor, Action: e.Action, Customer: e.Customer,
+		out.Entries = append(out.Entries, auditEntryJSON{OccurredAt: e.At, Actor: e.Actor, Action: e.Action, Customer: e.Customer,
 			Outcome: string(e.Outcome), RequestID: e.RequestID, Detail: e.Detail})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
+// badCursor answers 400 for an after that is not the next cursor of the
+// same query.
+func badCursor(w http.ResponseWriter) {
+	writeProblem(w, Problem{Status: http.StatusBadRequest, Code: codeBadCursor,
+		Detail: "after must be the next cursor of a previous page of the same query (same filters)",
+		Fields: []FieldError{{Field: "after", Code: "invalid", Message: "not a cursor this listing returned for these filters"}}})
+}
+
+// timeRange reads the from and to query parameters (RFC 3339, or
+// YYYY-MM-DD for midnight UTC); zero when absent.
+func timeRange(w http.ResponseWriter, q url.Values) (from, to time.Time, ok bool) {
+	for _, p := range []struct {
+		name string
+		t    *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		v := q.Get(p.name)
+		if v == "" {
+			continue
+		}
+		t, ok := parseDay(v, false)
+		if !ok {
+			badQuery(w, p.name, p.name+" must be an RFC 3339 time or YYYY-MM-DD")
+			return time.Time{}, time.Time{}, false
+		}
+		*p.t = t
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		badQuery(w, "from", "from must be before to")
+		return time.Time{}, time.Time{}, false
+	}
+	return from, to, true
+}
+
+// oneOf answers 400 unless v is empty or one of vals.
+func oneOf(w http.ResponseWriter, field, v string, vals ...string) bool {
+	if v == "" || slices.Contains(vals, v) {
+		return true
+	}
+	badQuery(w, field, field+" must be one of "+strings.Join(vals, ", "))
+	return false
+}
+
 // eventListJSON is the EventList resource.
 type eventListJSON struct {
-	Events []events.Event `json:"events"`
+	Events []eventJSON `json:"events"`
+	Next   string      `json:"next"`
+}
+
+// eventJSON is the Event resource: the webhook payload's type and data
+// with the event's ID, its time named as every time of the API is
+// (occurredAt; the webhook body keeps Standard Webhooks' "timestamp").
+type eventJSON struct {
+	ID         string      `json:"id"`
+	Type       events.Type `json:"type"`
+	OccurredAt time.Time   `json:"occurredAt"`
+	Data       events.Data `json:"data"`
 }
 
 // deliveryListJSON is the DeliveryList resource.
 type deliveryListJSON struct {
 	Deliveries []events.Delivery `json:"deliveries"`
+	Next       string            `json:"next"`
 }
 
 func (a *admin) noEvents(w http.ResponseWriter) bool {
@@ -209,44 +280,105 @@ func (a *admin) noEvents(w http.ResponseWriter) bool {
 	return false
 }
 
+// eventQuery reads the filters and paging of the events and deliveries
+// listings.
+func eventQuery(w http.ResponseWriter, r *http.Request, customer string) (events.Query, bool) {
+	q := r.URL.Query()
+	limit, ok := pageLimit(w, q.Get("limit"), 500, 50)
+	if !ok {
+		return events.Query{}, false
+	}
+	from, to, ok := timeRange(w, q)
+	if !ok {
+		return events.Query{}, false
+	}
+	eq := events.Query{Customer: customer, Type: events.Type(q.Get("type")), State: events.DeliveryState(q.Get("state")),
+		From: from, To: to, Limit: limit, After: q.Get("after")}
+	if !oneOf(w, "type", string(eq.Type), eventTypes()...) ||
+		!oneOf(w, "state", string(eq.State), string(events.DeliveryPending), string(events.DeliveryQueued), string(events.DeliveryRetrying),
+			string(events.DeliveryDelivered), string(events.DeliveryFailed)) {
+		return events.Query{}, false
+	}
+	return eq, true
+}
+
 func (a *admin) listEvents(w http.ResponseWriter, r *http.Request, customer string) {
 	if a.noEvents(w) {
 		return
 	}
-	limit, ok := pageLimit(w, r.URL.Query().Get("limit"), 500, 50)
+	q, ok := eventQuery(w, r, customer)
 	if !ok {
 		return
 	}
-	evs, err := a.c.Events.Recent(r.Context(), events.Query{Customer: customer, Limit: limit})
+	page, err := a.c.Events.ListEvents(r.Context(), q)
+	if errors.Is(err, events.ErrBadCursor) {
+		badCursor(w)
+		return
+	}
 	if err != nil {
 		a.c.fail(w, r, "list events", err)
 		return
 	}
-	if evs == nil {
-		evs = []events.Event{}
+	out := eventListJSON{Events: make([]eventJSON, 0, len(page.Events)), Next: page.Next}
+	for _, e := range page.Events {
+		if customer == "" && !a.visible(r, e.Data.Customer, OpReadEvents) {
+			continue
+		}
+		out.Events = append(out.Events, eventJSON{ID: e.ID, Type: e.Type, OccurredAt: e.Time.UTC(), Data: e.Data})
 	}
-	writeJSON(w, http.StatusOK, eventListJSON{Events: evs})
+	writeJSON(w, http.StatusOK, out)
 }
 
-func (a *admin) listDeliveries(w http.ResponseWriter, r *http.Request, _ string) {
+func (a *admin) listDeliveries(w http.ResponseWriter, r *http.Request, customer string) {
 	if a.noEvents(w) {
 		return
 	}
-	q := r.URL.Query()
-	limit, ok := pageLimit(w, q.Get("limit"), 500, 50)
+	q, ok := eventQuery(w, r, customer)
 	if !ok {
 		return
 	}
-	ds, err := a.c.Events.Deliveries(r.Context(), events.Query{Customer: q.Get("customer"), Limit: limit})
+	page, err := a.c.Events.ListDeliveries(r.Context(), q)
+	if errors.Is(err, events.ErrBadCursor) {
+		badCursor(w)
+		return
+	}
 	if err != nil {
 		a.c.fail(w, r, "list webhook deliveries", err)
 		return
 	}
-	ds = slices.DeleteFunc(ds, func(d events.Delivery) bool { return !a.visible(r, d.Customer, OpReadEvents) })
+	ds := slices.DeleteFunc(page.Deliveries, func(d events.Delivery) bool { return customer == "" && !a.visible(r, d.Customer, OpReadEvents) })
 	if ds == nil {
 		ds = []events.Delivery{}
 	}
-	writeJSON(w, http.StatusOK, deliveryListJSON{Deliveries: ds})
+	writeJSON(w, http.StatusOK, deliveryListJSON{Deliveries: ds, Next: page.Next})
+}
+
+func (a *admin) replayDelivery(w http.ResponseWriter, r *http.Request, customer string) {
+	if a.noEvents(w) {
+		return
+	}
+	rp, ok := a.c.Events.(WebhookReplayer)
+	if !ok {
+		writeProblem(w, Problem{Status: http.StatusNotImplemented, Code: codeNotImplemented, Detail: "webhook deliveries cannot be replayed"})
+		return
+	}
+	d, err := rp.Replay(r.Context(), customer, r.PathValue("event"), r.PathValue("endpoint"))
+	switch {
+	case errors.Is(err, events.ErrNoDelivery):
+		writeProblem(w, Problem{Status: http.StatusNotFound, Code: codeNotFound, Detail: "the customer has no delivery of that event to that endpoint"})
+	case errors.Is(err, events.ErrNotFailed):
+		writeProblem(w, Problem{Status: http.StatusConflict, Code: codeDeliveryNotFailed,
+			Detail: "only a failed delivery is replayed; this one is " + string(d.State)})
+	case errors.Is(err, events.ErrEndpointGone):
+		writeProblem(w, Problem{Status: http.StatusConflict, Code: codeEndpointGone,
+			Detail: "the delivery's webhook endpoint is no longer configured", Action: "configure the endpoint again, then replay"})
+	case errors.Is(err, events.ErrNoRunner):
+		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Code: codeNotImplemented, Detail: "no job runner sends webhook deliveries in this process"})
+	case err != nil:
+		a.c.fail(w, r, "replay a webhook delivery", err)
+	default:
+		writeJSON(w, http.StatusOK, d)
+	}
 }
 
 // pageLimit parses a limit query parameter, answering 400 when it is not

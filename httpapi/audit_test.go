@@ -61,7 +61,7 @@ func TestAdminChangesAreAuditedWithTheActor(t *testing.T) {
 	for _, en := range page.Entries {
 		got = append(got, en.Actor+" "+en.Action+" "+en.Outcome)
 		assert.Equal(t, "a", en.Customer)
-		assert.False(t, en.At.IsZero())
+		assert.False(t, en.OccurredAt.IsZero())
 		assert.NotEmpty(t, en.RequestID)
 	}
 	assert.Equal(t, []string{

@@ -39,6 +39,9 @@ const (
 	// /customers/{customer}/events) and the webhook delivery log (GET
 	// /webhooks/deliveries, customer "" or the customer asked for).
 	OpReadEvents Operation = "events.read"
+	// OpReplayWebhook sends a customer's failed webhook delivery again:
+	// POST /customers/{customer}/webhooks/deliveries/{event}/{endpoint}/replay.
+	OpReplayWebhook Operation = "webhooks.replay"
 )
 
 // ActorNamer is implemented by an Authorizer that can name the principal

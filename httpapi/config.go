@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/httpapi/clientip"
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/m365access"
@@ -18,44 +19,6 @@ import (
 	"github.com/tenantgate/tenantgate/usersync"
 	"github.com/tenantgate/tenantgate/usersync/sqlsink"
 )
-
-// Access is what the handlers use of an *m365access.Manager, which
-// satisfies it.
-type Access interface {
-	GetSettings(ctx context.Context, customer string) (m365access.Settings, error)
-	SaveSettings(ctx context.Context, customer string, u m365access.SettingsUpdate) (m365access.Settings, error)
-	Validate(ctx context.Context, customer string) (*m365access.Report, error)
-	Status(ctx context.Context, customer string) (m365access.Status, error)
-	Begin(ctx context.Context, customer string, opts m365access.BeginOptions) (m365access.BeginResult, error)
-	SwitchToToken(ctx context.Context, customer string, opts m365access.BeginOptions) (m365access.BeginResult, error)
-	CompleteWith(ctx context.Context, state, code, browserBinding string, opts m365access.CompleteOptions) (*m365access.Connection, error)
-	// CompleteCallback is called with a sign-in redirect that carries an
-	// error: it spends the transaction and records the error in Status.
-	CompleteCallback(ctx context.Context, q url.Values, browserBinding string) (*m365access.Connection, error)
-	ConsentURL(ctx context.Context, customer, browserBinding string) (m365access.BeginResult, error)
-	CompleteConsent(ctx context.Context, cb m365access.ConsentCallback, browserBinding string) (*m365access.Consent, error)
-	// UserFilter gives a customer's saved user filter.
-	UserFilter(ctx context.Context, customer string) (string, error)
-	// PublicURLs gives the public base URL the handlers are served under
-	// and the redirect URIs the wizard receives.
-	PublicURLs() m365access.PublicURLs
-}
-
-// Invitations is what the handlers use of an *invite.Service, which
-// satisfies it.
-type Invitations interface {
-	Send(ctx context.Context, req invite.SendRequest) (invite.Invitation, error)
-	Create(ctx context.Context, req invite.SendRequest) (invite.Invitation, string, error)
-	List(ctx context.Context, customer string) ([]invite.Invitation, error)
-	Revoke(ctx context.Context, customer, id, revokedBy string) (invite.Invitation, error)
-	Redeem(ctx context.Context, token, clientKey string) (invite.Invitation, error)
-	Start(ctx context.Context, token, clientKey string) (invite.Invitation, error)
-	Live(ctx context.Context, customer, id string) error
-	Complete(ctx context.Context, customer, id string) (invite.Invitation, error)
-	// PublicBaseURL gives the base of the invitation links; it must be
-	// the Manager's public base URL.
-	PublicBaseURL() string
-}
 
 // UserStore lists a customer's synced users; an *sqlsink.Sink satisfies it.
 type UserStore interface {
@@ -80,9 +43,9 @@ type Config struct {
 	Authorizer Authorizer
 
 	// Access is the m365access Manager.
-	Access Access
+	Access *m365access.Manager
 	// Invitations is the invite Service.
-	Invitations Invitations
+	Invitations *invite.Service
 	// Store keeps the handlers' own records: sync runs and the
 	// invitation a sign-in started from. Use the Store the Manager uses.
 	Store tokenstore.Store
@@ -90,7 +53,7 @@ type Config struct {
 	// Fleet runs the background jobs (user syncs, offboarding) and lists
 	// the customers: the *fleet.Fleet. Nil answers the sync, fleet and
 	// offboarding routes with 501.
-	Fleet Fleet
+	Fleet *fleet.Fleet
 	// Users lists the synced users (GET /customers/{customer}/users),
 	// normally the *sqlsink.Sink the fleet's Syncer writes. Nil answers
 	// 501.
@@ -165,30 +128,58 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// checked is a validated Config with defaults applied.
+// checked is a validated Config with defaults applied. Its Access,
+// Invitations and Fleet shadow Config's: the handlers reach the Manager,
+// the invite Service and the Fleet through what they use of them (tests
+// substitute one with a wrapper).
 type checked struct {
 	Config
-	publicURL  *url.URL
-	cookiePath string
-	secure     bool
+	Access      accessAPI
+	Invitations invitationsAPI
+	Fleet       fleetAPI // nil without a Config.Fleet
+	publicURL   *url.URL
+	cookiePath  string
+	secure      bool
 }
 
-func (cfg Config) check(admin bool) (*checked, error) {
+// deps are the services a Config names, as the handlers use them.
+type deps struct {
+	access      accessAPI
+	invitations invitationsAPI
+	fleet       fleetAPI
+}
+
+// depsOf returns cfg's services; a nil pointer stays a nil interface.
+func depsOf(cfg Config) deps {
+	var d deps
+	if cfg.Access != nil {
+		d.access = cfg.Access
+	}
+	if cfg.Invitations != nil {
+		d.invitations = cfg.Invitations
+	}
+	if cfg.Fleet != nil {
+		d.fleet = cfg.Fleet
+	}
+	return d
+}
+
+func (cfg Config) check(admin bool) (*checked, error) { return cfg.checkWith(admin, depsOf(cfg)) }
+
+// checkWith validates cfg with d as its services.
+func (cfg Config) checkWith(admin bool, d deps) (*checked, error) {
 	var errs []error
 	if admin && typednil.Is(cfg.Authorizer) { // a nil AuthorizerFunc is a real typed nil
 		errs = append(errs, errors.New("no Authorizer (nil or a nil func or pointer): the admin API never runs open; set Config.Authorizer"))
 	}
-	if cfg.Access == nil {
+	if d.access == nil {
 		errs = append(errs, errors.New("no Access: set Config.Access to the *m365access.Manager"))
 	}
-	if cfg.Invitations == nil {
+	if d.invitations == nil {
 		errs = append(errs, errors.New("no Invitations: set Config.Invitations to the *invite.Service"))
 	}
 	if cfg.Store == nil {
 		errs = append(errs, errors.New("no Store: set Config.Store to the tokenstore the Manager uses"))
-	}
-	if cfg.Fleet != nil && typednil.Is(cfg.Fleet) {
-		errs = append(errs, errors.New("the Fleet field holds a nil pointer: set Config.Fleet to the *fleet.Fleet or leave it nil"))
 	}
 	if cfg.Audit != nil && typednil.Is(cfg.Audit) {
 		errs = append(errs, errors.New("the Audit field holds a nil pointer: set Config.Audit to the *audit.Log or leave it nil"))
@@ -206,12 +197,12 @@ func (cfg Config) check(admin bool) (*checked, error) {
 		errs = append(errs, errors.New("the Voice service is a typed nil"))
 	}
 	var u *url.URL
-	if cfg.Access != nil {
+	if d.access != nil {
 		var err error
-		if u, err = checkPublicURLs(cfg.Access.PublicURLs()); err != nil {
+		if u, err = checkPublicURLs(d.access.PublicURLs()); err != nil {
 			errs = append(errs, err)
-		} else if cfg.Invitations != nil {
-			if got, want := strings.TrimSuffix(cfg.Invitations.PublicBaseURL(), "/"), u.String(); got != want {
+		} else if d.invitations != nil {
+			if got, want := strings.TrimSuffix(d.invitations.PublicBaseURL(), "/"), u.String(); got != want {
 				errs = append(errs, fmt.Errorf("the invite Service's PublicBaseURL %q differs from the Manager's ProviderConfig.PublicBaseURL %q: invitation links would miss the wizard; give invite.Options the Manager's PublicURLs().BaseURL", got, want))
 			}
 		}
@@ -224,7 +215,7 @@ func (cfg Config) check(admin bool) (*checked, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("httpapi: invalid config: %w", errors.Join(errs...))
 	}
-	c := &checked{Config: cfg, publicURL: u, secure: u.Scheme == "https"}
+	c := &checked{Config: cfg, Access: d.access, Invitations: d.invitations, Fleet: d.fleet, publicURL: u, secure: u.Scheme == "https"}
 	c.cookiePath = c.publicURL.Path
 	if c.cookiePath == "" {
 		c.cookiePath = "/"

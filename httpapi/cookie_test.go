@@ -27,9 +27,10 @@ func TestCookiePrefixes(t *testing.T) {
 	for _, tc := range tests {
 		cfg := e.cfg
 		base := strings.TrimSuffix(tc.public, "/")
-		cfg.Access = urlsAccess{cfg.Access, m365access.PublicURLs{BaseURL: base, RedirectURI: base + "/auth/callback", ConsentRedirectURI: base + "/consent/callback"}}
-		cfg.Invitations = baseInvites{cfg.Invitations, tc.public}
-		c, err := cfg.check(false)
+		d := depsOf(cfg)
+		d.access = urlsAccess{d.access, m365access.PublicURLs{BaseURL: base, RedirectURI: base + "/auth/callback", ConsentRedirectURI: base + "/consent/callback"}}
+		d.invitations = baseInvites{d.invitations, tc.public}
+		c, err := cfg.checkWith(false, d)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,19 +16,6 @@ import (
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
-// Fleet is what the handlers use of a *fleet.Fleet, which satisfies it.
-type Fleet interface {
-	Enroll(ctx context.Context, customer, name string) error
-	Customers(ctx context.Context, opts fleet.ListOptions) (fleet.Page, error)
-	Customer(ctx context.Context, customer string) (fleet.Customer, error)
-	Offboard(ctx context.Context, customer string) (fleet.Job, error)
-	SyncNow(ctx context.Context, customer string) (fleet.SyncRun, error)
-	LatestSync(ctx context.Context, customer string) (fleet.SyncRun, bool, error)
-	CancelSync(ctx context.Context, customer string) (fleet.SyncRun, error)
-	Offboarded(ctx context.Context, customer string) (bool, error)
-	OffboardReport(ctx context.Context, customer string) (fleet.OffboardReport, bool, error)
-}
-
 // customerPageJSON is the CustomerPage resource.
 type customerPageJSON struct {
 	Customers []fleet.Customer `json:"customers"`

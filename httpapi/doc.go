@@ -71,7 +71,7 @@
 //	DELETE /customers/{customer}/m365/invitations/{id}   -                 200 Invitation
 //	POST   /customers/{customer}/m365/refresh-token      -                 201 WizardLink
 //	POST   /customers/{customer}/m365/switch-to-token    -                 200 SignInLink
-//	POST   /customers/{customer}/m365/consent            -                 200 SignInLink
+//	POST   /customers/{customer}/m365/consent            -                 200 ConsentLink
 //	GET    /customers/{customer}/m365/status             -                 200 Status
 //	GET    /customers/{customer}/m365/qoe                -                 200 QoE
 //	PUT    /customers/{customer}/m365/qoe                QoEUpdate         200 QoE
@@ -92,7 +92,9 @@
 //	GET    /customers/{customer}/audit                   -                 200 AuditPage
 //	GET    /customers/{customer}/audit/verify            -                 200 AuditChainReport
 //	GET    /customers/{customer}/events                  -                 200 EventList
+//	GET    /events                                       -                 200 EventList
 //	GET    /webhooks/deliveries                          -                 200 DeliveryList
+//	POST   /customers/{customer}/webhooks/deliveries/{event}/{endpoint}/replay -                 200 Delivery
 //	GET    /customers/{customer}/voice/numbers           -                 200 VoiceNumberPage
 //	POST   /customers/{customer}/voice/numbers/refresh   -                 200 VoiceRefresh
 //	GET    /customers/{customer}/voice/ranges            -                 200 VoiceRanges
@@ -103,6 +105,13 @@
 //	GET    /customers/{customer}/voice/operations        -                 200 VoiceOperationPage
 //	GET    /customers/{customer}/voice/operations/{id}   -                 200 VoiceOperation
 //	POST   /customers/{customer}/voice/operations/{id}/cancel -                 200 VoiceOperation
+//	GET    /customers/{customer}/voice/profiles          -                 200 VoiceProfiles
+//	GET    /customers/{customer}/voice/profiles/{profile} -                 200 VoiceProfile
+//	PUT    /customers/{customer}/voice/profiles/{profile} VoiceProfilePut   200 VoiceProfile
+//	DELETE /customers/{customer}/voice/profiles/{profile} -                 204 -
+//	POST   /customers/{customer}/voice/plans             VoicePlanRequest  201 VoicePlan
+//	GET    /customers/{customer}/voice/plans/{id}        -                 200 VoicePlan
+//	POST   /customers/{customer}/voice/plans/{id}/apply  -                 202 VoiceOperation
 //	GET    /openapi.json                                 -                 200 the OpenAPI document
 //
 // GET /customers/{customer}/users takes limit (1 to 1000, default 100),
@@ -127,13 +136,13 @@
 // names; * marks the ones always present in responses):
 //
 //   - AuditChainReport: customer*, entries*, firstBroken, intact*, unchained*
-//   - AuditEntry: action*, actor*, at*, customer*, detail, outcome*, requestId
+//   - AuditEntry: action*, actor*, customer*, detail, occurredAt*, outcome*, requestId
 //   - AuditPage: entries*, next*
-//   - Delivery: attempts*, created*, customer*, endpoint*, eventId*, lastError, lastStatus, state*, type*, updated*
-//   - DeliveryList: deliveries*
-//   - Event: data*, id*, timestamp*, type*
+//   - Delivery: attempts*, createdAt*, customer*, endpoint*, eventId*, lastError, lastStatus, replays*, state*, type*, updatedAt*
+//   - DeliveryList: deliveries*, next*
+//   - Event: data*, id*, occurredAt*, type*
 //   - EventData: action, added, changed, credential, customer*, daysLeft, durationMs, error, expiresAt, from, number, operation, removed, roles, state, subscription, to, user, users
-//   - EventList: events*
+//   - EventList: events*, next*
 //   - Invitation: completedAt, createdAt, expiresAt*, failedAt, id*, openedAt, revokedAt, sentAt, sentBy, status*, to
 //   - InvitationList: invitations*
 //   - Customer: action*, addedAt, authMode*, checks*, customer*, lastSyncAt, lastValidatedAt, name*, nextCheckAt, nextSyncAt, secretExpiresAt, state*, syncs*
@@ -146,29 +155,51 @@
 //   - QoEUpdate: appId, clientSecret, clientSecretExpiresAt
 //   - QoECallPage: calls*, next
 //   - QoEPSTN: callingPlan*, pulledAt, trunks*
-//   - QoESubscription: expiresAt, lastCallStart, lastError, rejected*, renewedAt, state*, subscriptionId
+//   - QoESubscription: expiresAt, lastCallAt, lastError, rejected*, renewedAt, state*, subscriptionId
 //   - QoESummary: calls*, days*, poorByReason*, poorCalls*, poorRate*, subscription*
 //   - QoEValidationReport: checks*, ok*, subscription*
 //   - Settings: authMode*, certificateExpiresAt, certificateSet, certificateSha256, clientId*, clientSecretExpiresAt, clientSecretSet*, cloud, customer*, passwordSet, serviceAccount*, tenant*, tenantId, updatedAt, userFilter*, version*
 //   - ScopePreview: addedKnown*, confirmRemoval*, keep*, remove*, removeSample*, total*, userFilter*
 //   - SettingsUpdate: authMode, certificatePem, clientId, clientSecret, clientSecretExpiresAt, cloud, password, serviceAccount, tenant, userFilter
 //   - SignInLink: expiresAt*, url*
-//   - Status: account, authMode*, capabilities, certificateExpiresAt, connectedAt, consentGrantedAt, consentReportedAt, grantedRoles, lastError, lastRefresh, lastValidation, lastValidationOk, qoeSecretExpiresAt, qoeSubscription, refreshTokenDeadline, secretExpiresAt, state*, tenantId
-//   - SyncRun: added*, attempt, changed*, error, finishedAt, heartbeat, id*, job, progress*, removed*, requests, round, roundReason, startedAt, state*, total*, trigger, unchanged
+//   - ConsentLink: clientId*, customerApp*, expiresAt*, redirectUri*, shareExpiresAt*, shareUrl*, url*
+//   - Status: account, authMode*, capabilities, certificateExpiresAt, connectedAt, consentGrantedAt, consentReportedAt, grantedRoles, lastError, lastRefreshAt, lastValidatedAt, lastValidationOk, qoeSecretExpiresAt, qoeSubscription, refreshTokenExpiresAt, secretExpiresAt, state*, tenantId
+//   - SyncRun: added*, attempt, changed*, error, finishedAt, heartbeatAt, id*, job, progress*, removed*, requests, round, roundReason, startedAt, state*, total*, trigger, unchanged
 //   - User: accountEnabled, accountType*, city, companyName, country, department, displayName, enterpriseVoiceEnabled*, featureTypes*, givenName, id*, jobTitle, lineUri*, mail, mailNickname, mobilePhone, officeLocation, policies*, postalCode, preferredLanguage, proxyAddresses, state, streetAddress, surname, telephoneNumbers*, usageLocation, userPrincipalName*
 //   - UserPage: next, total*, users*
-//   - ValidationReport: at, authMode, capabilities, checks*, ok*, tenantId
+//   - ValidationReport: authMode, capabilities, checks*, ok*, tenantId, validatedAt
 //   - WizardLink: expiresAt, invitation*, link*
 //   - UserVoice: accountEnabled, checks*, enterpriseVoiceEnabled*, licenses*, numbers*, policies*, ready*, usageLocation, user*
 //   - UserVoiceSet: category, licenses, locationId, number, numberType, policies, range
 //   - VoiceNumberPage: next, numbers*, total*
-//   - VoiceOperation: actor, created*, customer, failed*, finished, id*, items*, kind*, progress*, state*, succeeded*, total*, updated
+//   - VoiceOperation: actor, created*, createdAt*, customer, failed*, finished, finishedAt, id*, items*, kind*, progress*, state*, succeeded*, total*, updatedAt*
 //   - VoiceOperationPage: next, operations*
 //   - VoiceRanges: ranges*
 //   - VoiceRangesPut: ranges*
-//   - VoiceRefresh: numbers*, refreshed*
+//   - VoiceRefresh: numbers*, refreshedAt*
+//   - VoicePlan: actor, changes*, customer, errors*, expiresAt*, filter, id*, items*, licenses, next, operation, profile, readAt*, source*, unchanged*, users*
+//   - VoicePlanRequest: filter, profile*
+//   - VoiceProfile: dryRun*, filter, joiners*, leavers*, licenses, locationId, name*, numberType, policies, range, updatedAt
+//   - VoiceProfilePut: dryRun, filter, joiners, leavers, licenses, locationId, numberType, policies, range
+//   - VoiceProfiles: profiles*
 //
-// Timestamps are RFC 3339 strings; responses omit absent optional fields
+// The audit trail, events and webhook deliveries are listed newest
+// first, a page at a time: limit (1 to 500, default 50) and after (the
+// next of the previous page). Cursors are opaque and bound to the query:
+// one edited, or from another listing or from the same listing with other
+// filters, is refused with 400 invalid_cursor. Filters: from and to (a
+// time range, RFC 3339 or YYYY-MM-DD), customer (on the listings of every
+// customer), action and outcome (audit), type (events, deliveries) and
+// state (deliveries). A failed delivery is sent again with POST
+// .../webhooks/deliveries/{event}/{endpoint}/replay (audited as
+// webhooks.replay).
+//
+// Timestamps are RFC 3339 strings named for what they time, ending in At
+// (occurredAt for when an audited action or an event happened, createdAt,
+// updatedAt, expiresAt, ...). The exceptions are names design.md fixes as
+// a contract: a voice operation's created and finished (which repeat
+// createdAt and finishedAt) and a number's quarantinedUntil; and the
+// webhook body keeps Standard Webhooks' timestamp. Responses omit absent optional fields
 // (never null, except User.lineUri). In SettingsUpdate and QoEUpdate an absent or null field
 // keeps the stored value and "" clears it; unknown fields are refused
 // (malformed_json). Secrets (clientSecret, certificatePem, password) are write-only:
@@ -180,7 +211,8 @@
 //	GET  /invite/{token}        landing page
 //	POST /invite/{token}/start  redirects to Microsoft sign-in
 //	GET  /auth/callback         completes the token connection
-//	GET  /consent/callback      completes admin consent
+//	GET  /consent/callback      takes admin consent at once, confirms it in the background
+//	GET  /consent/progress      follows that confirmation (refreshes itself)
 //
 // The voice routes (Config.Voice, a *voice.Service) provision Teams
 // Phone: {user} is a user principal name or an object ID; PUT and DELETE
@@ -193,6 +225,16 @@
 // operation_in_progress, permission_missing with action grantConsent,
 // ...) and the offending field as a JSON pointer (/number,
 // /policies/TenantDialPlan, /ranges/1/to); nothing was changed.
+//
+// Voice profiles and plans (Config.Voice when it is also a VoicePlans):
+// POST voice/plans takes {"profile", "filter"} as application/json, or a
+// text/csv body of at most 8 MiB (a header row, one user a row), and
+// answers 201 with the plan and Location; it changes nothing at
+// Microsoft. A CSV that cannot be read is 400 malformed_csv naming the
+// line; each row's problem is its item's error. GET voice/plans/{id}
+// pages the items (status, limit, after). POST voice/plans/{id}/apply
+// answers 202 with Location naming the operation (kind apply, an item
+// per user); applying again returns the same operation.
 //
 // Problems carry one of these codes: unauthenticated (401), forbidden and
 // cross_origin (403), invalid_customer, malformed_json, invalid_field,

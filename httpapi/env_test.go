@@ -69,6 +69,7 @@ func (l *logBuffer) String() string {
 // reading the fake's Graph through msgraph-sdk-go's pipeline, and the
 // handlers mounted under /m365 of https://portal.example.
 type env struct {
+	handler  *Handler // the handler e.h serves
 	srv      *m365test.Server
 	contoso  *m365test.Tenant
 	fabrikam *m365test.Tenant
@@ -268,6 +269,7 @@ func newEnvAt(t testing.TB, public string, mod func(*Config), extraPerms ...stri
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.handler = h
 	e.h = http.StripPrefix("/m365", h)
 	return e
 }

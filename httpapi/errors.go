@@ -44,6 +44,12 @@ const (
 	codeAuditUnavailable = "audit_unavailable"
 	codeCustomerExists   = "customer_exists"
 	codeStorageFull      = "storage_full"
+	// codeDeliveryNotFailed: a replay of a webhook delivery that has
+	// not failed.
+	codeDeliveryNotFailed = "delivery_not_failed"
+	// codeEndpointGone: a replay to a webhook endpoint no longer
+	// configured.
+	codeEndpointGone = "endpoint_gone"
 )
 
 // fieldNames maps m365access's field paths to the API's JSON names.

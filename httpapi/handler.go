@@ -14,6 +14,7 @@ import (
 type Handler struct {
 	h     http.Handler
 	admin *admin
+	wz    *wizard
 }
 
 // ServeHTTP serves r.
@@ -28,9 +29,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the restart, their run records saying so), then close the Store.
 // Requests other than starting a sync are still served; Close is safe to
 // call more than once and returns nil.
-func (h *Handler) Close(context.Context) error {
-	if h.admin != nil { // a wizard has no background work
+//
+// The wizard confirms admin consents in the background (each bounded to
+// two minutes); Close stops starting them and waits for those running
+// until ctx ends (an unconfirmed consent is confirmed by the next
+// Validate, the fleet's health check).
+func (h *Handler) Close(ctx context.Context) error {
+	if h.admin != nil {
 		h.admin.closed.Store(true)
+	}
+	if h.wz != nil {
+		h.wz.closing.Store(true)
+		done := make(chan struct{})
+		go func() { h.wz.bg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
 	}
 	return nil
 }
@@ -57,13 +72,14 @@ func New(cfg Config) (*Handler, error) {
 		mux.Handle("POST /qoe/notifications", cfg.QoE.Handler())
 	}
 	mux.Handle("/audit", a)
+	mux.Handle("/events", a)
 	mux.Handle("/webhooks/", a)
 	mux.Handle("/", wz)
-	return &Handler{h: mux, admin: a}, nil
+	return &Handler{h: mux, admin: a, wz: wz}, nil
 }
 
 // NewAdmin returns the JSON admin API for the provider's admins: the routes
-// under /customers, /audit and /webhooks/, and GET /openapi.json. Every request is
+// under /customers, /audit, /events and /webhooks/, and GET /openapi.json. Every request is
 // first checked by http.CrossOriginProtection, then by cfg.Authorizer.
 // It returns an error when cfg.Authorizer is nil. Call its Close at
 // shutdown.
@@ -80,11 +96,12 @@ func NewAdmin(cfg Config) (*Handler, error) {
 // /consent/callback. It needs no Authorizer: the invitation token, the
 // sign-in state and a browser-binding cookie guard it. Mount it where the
 // Manager's public base URL (m365access.ProviderConfig.PublicBaseURL)
-// points. It runs no background work; its Close returns at once.
+// points. It confirms admin consents in the background: call its Close
+// at shutdown.
 func NewWizard(cfg Config) (*Handler, error) {
 	w, err := newWizard(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{h: w}, nil
+	return &Handler{h: w, wz: w}, nil
 }

@@ -11,10 +11,10 @@ import (
 )
 
 // offboardingFleet reports customer "a" as being offboarded.
-type offboardingFleet struct{ Fleet }
+type offboardingFleet struct{ fleetAPI }
 
 func (f offboardingFleet) Customer(ctx context.Context, customer string) (fleet.Customer, error) {
-	c, err := f.Fleet.Customer(ctx, customer)
+	c, err := f.fleetAPI.Customer(ctx, customer)
 	if customer == "a" {
 		c.Customer, c.State, err = "a", fleet.StateOffboarding, nil
 	}
@@ -25,7 +25,8 @@ func (f offboardingFleet) Customer(ctx context.Context, customer string) (fleet.
 // saving its QoE settings, inviting, and the other changes answer 409
 // offboarding: nothing is added behind the erase.
 func TestNoChangesWhileOffboarding(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.Fleet = offboardingFleet{c.Fleet} })
+	e := newEnv(t, nil)
+	e.handler.admin.c.Fleet = offboardingFleet{e.handler.admin.c.Fleet}
 	for _, c := range []struct{ method, path string }{
 		{"PUT", "/customers/a/m365/qoe"},
 		{"POST", "/customers/a/m365/invitations"},

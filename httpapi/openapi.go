@@ -32,11 +32,15 @@ func (a *admin) openAPIDocument() map[string]any {
 		if rt.request != "" {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
 				"application/json": map[string]any{"schema": ref(rt.request)}}}
+			if rt.requestCSV != "" {
+				op["requestBody"].(map[string]any)["content"].(map[string]any)["text/csv"] = map[string]any{
+					"schema": map[string]any{"type": "string", "description": rt.requestCSV}}
+			}
 		}
 		ok := map[string]any{"description": "success"}
 		if rt.response != "" {
 			ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref(rt.response)}}
-		} else {
+		} else if rt.status != http.StatusNoContent {
 			ok["content"] = map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}
 		}
 		problem := map[string]any{"description": "error", "content": map[string]any{"application/problem+json": map[string]any{"schema": ref("Problem")}}}
@@ -93,6 +97,11 @@ func errorStatuses(rt route) []int {
 	}
 	if rt.request != "" || rt.method != http.MethodGet {
 		out = append(out, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity)
+	} else if strings.Contains(rt.path, "{customer}") && rt.op != OpReadAudit && rt.op != OpReadEvents {
+		// A customer's reads reach Microsoft 365 or the library's checks:
+		// a refused connection is 409, a filter or value that does not
+		// hold 422 (see problemFor).
+		out = append(out, http.StatusConflict, http.StatusUnprocessableEntity)
 	}
 	if rt.method == http.MethodPut {
 		out = append(out, http.StatusPreconditionFailed)
@@ -196,7 +205,7 @@ var schemas = map[string]any{
 		"removeSample": map[string]any{"type": "array", "items": str}, "confirmRemoval": boolean, "addedKnown": boolean,
 	}, "userFilter", "total", "keep", "remove", "removeSample", "confirmRemoval", "addedKnown"),
 	"ValidationReport": obj(map[string]any{
-		"ok": boolean, "authMode": str, "tenantId": str, "at": when,
+		"ok": boolean, "authMode": str, "tenantId": str, "validatedAt": when,
 		"checks":       map[string]any{"type": "array", "items": obj(map[string]any{"name": str, "ok": boolean, "detail": str, "action": str})},
 		"capabilities": map[string]any{"type": "array", "items": obj(map[string]any{"name": str, "permission": str, "granted": boolean, "detail": str, "action": str}, "name", "permission", "granted", "detail")},
 	}, "ok", "checks"),
@@ -208,11 +217,13 @@ var schemas = map[string]any{
 	"InvitationList": obj(map[string]any{"invitations": map[string]any{"type": "array", "items": ref("Invitation")}}, "invitations"),
 	"WizardLink":     obj(map[string]any{"invitation": ref("Invitation"), "link": str, "expiresAt": when}, "invitation", "link"),
 	"SignInLink":     obj(map[string]any{"url": str, "expiresAt": when}, "url", "expiresAt"),
+	"ConsentLink": obj(map[string]any{"url": str, "expiresAt": when, "shareUrl": str, "shareExpiresAt": when,
+		"clientId": str, "customerApp": boolean, "redirectUri": str}, "url", "expiresAt", "shareUrl", "shareExpiresAt", "clientId", "customerApp", "redirectUri"),
 	"Status": obj(map[string]any{
 		"state":    enum("notConnected", "connected", "degraded", "reauthorizationRequired", "consentRequired", "credentialExpired", "consentPropagating", "accountBlocked"),
-		"authMode": str, "account": str, "tenantId": str, "connectedAt": when, "lastRefresh": when, "lastValidation": when,
-		"lastValidationOk": boolean, "lastError": obj(map[string]any{"at": when, "op": str, "codes": map[string]any{"type": "array", "items": integer}, "graphCode": str, "action": str, "message": str}),
-		"consentGrantedAt": when, "consentReportedAt": when, "grantedRoles": map[string]any{"type": "array", "items": str}, "refreshTokenDeadline": when,
+		"authMode": str, "account": str, "tenantId": str, "connectedAt": when, "lastRefreshAt": when, "lastValidatedAt": when,
+		"lastValidationOk": boolean, "lastError": obj(map[string]any{"occurredAt": when, "op": str, "codes": map[string]any{"type": "array", "items": integer}, "graphCode": str, "action": str, "message": str}),
+		"consentGrantedAt": when, "consentReportedAt": when, "grantedRoles": map[string]any{"type": "array", "items": str}, "refreshTokenExpiresAt": when,
 		"capabilities":    map[string]any{"type": "array", "items": obj(map[string]any{"name": str, "permission": str, "granted": boolean, "detail": str, "action": str}, "name", "permission", "granted", "detail")},
 		"secretExpiresAt": when, "certificateExpiresAt": when, "qoeSecretExpiresAt": when, "qoeSubscription": ref("QoESubscription"),
 	}, "state", "authMode"),
@@ -220,7 +231,7 @@ var schemas = map[string]any{
 	"QoEUpdate": obj(map[string]any{"appId": str, "clientSecret": writeOnly("the QoE app's client secret"), "clientSecretExpiresAt": when}),
 	"SyncRun": obj(map[string]any{
 		"id": str, "state": enum("queued", "running", "succeeded", "failed", "retrying", "cancelled", "interrupted"), "startedAt": when, "finishedAt": when,
-		"added": integer, "changed": integer, "removed": integer, "unchanged": integer, "total": integer, "heartbeat": when,
+		"added": integer, "changed": integer, "removed": integer, "unchanged": integer, "total": integer, "heartbeatAt": when,
 		"job": integer, "attempt": integer, "trigger": str,
 		"round": enum("full", "delta"), "roundReason": str, "requests": integer,
 		"progress": obj(map[string]any{"pages": integer, "read": integer, "matched": integer, "estimate": integer, "percent": integer}),
@@ -256,16 +267,16 @@ var schemas = map[string]any{
 			"description": "effective Teams policy type to policy name; an absent type is on the Global policy"},
 	}, "id", "userPrincipalName", "lineUri", "enterpriseVoiceEnabled", "accountType", "featureTypes", "telephoneNumbers", "policies"),
 	"AuditEntry": obj(map[string]any{
-		"at": when, "actor": str, "action": str, "customer": str,
+		"occurredAt": when, "actor": str, "action": str, "customer": str,
 		"outcome": enum("attempted", "succeeded", "failed", "denied"), "requestId": str, "detail": str,
-	}, "at", "actor", "action", "customer", "outcome"),
+	}, "occurredAt", "actor", "action", "customer", "outcome"),
 	"AuditPage": obj(map[string]any{"entries": map[string]any{"type": "array", "items": ref("AuditEntry")}, "next": str}, "entries", "next"),
 	"AuditChainReport": obj(map[string]any{"customer": str, "entries": integer, "unchained": integer, "intact": boolean,
-		"firstBroken": obj(map[string]any{"position": integer, "at": when, "action": str, "reason": enum("hash", "link", "unchained", "unkeyed")}, "position", "at", "action", "reason"),
+		"firstBroken": obj(map[string]any{"position": integer, "occurredAt": when, "action": str, "reason": enum("hash", "link", "unchained", "unkeyed")}, "position", "occurredAt", "action", "reason"),
 	}, "customer", "entries", "unchained", "intact"),
 	"Event": obj(map[string]any{
-		"id": str, "type": enum(eventTypes()...), "timestamp": when, "data": ref("EventData"),
-	}, "id", "type", "timestamp", "data"),
+		"id": str, "type": enum(eventTypes()...), "occurredAt": when, "data": ref("EventData"),
+	}, "id", "type", "occurredAt", "data"),
 	"EventData": obj(map[string]any{
 		"customer": str, "from": str, "to": str, "action": str, "error": str,
 		"credential": enum("appSecret", "appCertificate", "qoeSecret", "refreshToken"), "expiresAt": when, "daysLeft": integer,
@@ -273,13 +284,13 @@ var schemas = map[string]any{
 		"users": integer, "added": integer, "changed": integer, "removed": integer, "durationMs": integer, "subscription": str,
 		"operation": str, "user": str, "number": str, "state": str,
 	}, "customer"),
-	"EventList": obj(map[string]any{"events": map[string]any{"type": "array", "items": ref("Event")}}, "events"),
+	"EventList": obj(map[string]any{"events": map[string]any{"type": "array", "items": ref("Event")}, "next": str}, "events", "next"),
 	"Delivery": obj(map[string]any{
 		"eventId": str, "endpoint": str, "customer": str, "type": str,
 		"state": enum("pending", "queued", "retrying", "delivered", "failed"), "attempts": integer,
-		"lastStatus": integer, "lastError": str, "created": when, "updated": when,
-	}, "eventId", "endpoint", "customer", "type", "state", "attempts", "created", "updated"),
-	"DeliveryList": obj(map[string]any{"deliveries": map[string]any{"type": "array", "items": ref("Delivery")}}, "deliveries"),
+		"lastStatus": integer, "lastError": str, "replays": integer, "createdAt": when, "updatedAt": when,
+	}, "eventId", "endpoint", "customer", "type", "state", "attempts", "replays", "createdAt", "updatedAt"),
+	"DeliveryList": obj(map[string]any{"deliveries": map[string]any{"type": "array", "items": ref("Delivery")}, "next": str}, "deliveries", "next"),
 }
 
 func eventTypes() []string {

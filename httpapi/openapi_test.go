@@ -35,6 +35,7 @@ var schemaTypes = map[string]reflect.Type{
 	}](),
 	"WizardLink":       reflect.TypeFor[wizardLinkJSON](),
 	"SignInLink":       reflect.TypeFor[signInLinkJSON](),
+	"ConsentLink":      reflect.TypeFor[consentLinkJSON](),
 	"Status":           reflect.TypeFor[statusJSON](),
 	"QoE":              reflect.TypeFor[qoeJSON](),
 	"QoEUpdate":        reflect.TypeFor[qoeUpdateJSON](),
@@ -47,7 +48,7 @@ var schemaTypes = map[string]reflect.Type{
 	"AuditEntry":       reflect.TypeFor[auditEntryJSON](),
 	"AuditPage":        reflect.TypeFor[auditPageJSON](),
 	"AuditChainReport": reflect.TypeFor[audit.ChainReport](),
-	"Event":            reflect.TypeFor[events.Event](),
+	"Event":            reflect.TypeFor[eventJSON](),
 	"EventData":        reflect.TypeFor[events.Data](),
 	"EventList":        reflect.TypeFor[eventListJSON](),
 	"Delivery":         reflect.TypeFor[events.Delivery](),
@@ -61,6 +62,11 @@ var schemaTypes = map[string]reflect.Type{
 	"UserVoiceSet":       reflect.TypeFor[voice.SetRequest](),
 	"VoiceOperation":     reflect.TypeFor[operationJSON](),
 	"VoiceOperationPage": reflect.TypeFor[operationPageJSON](),
+	"VoiceProfile":       reflect.TypeFor[voice.Profile](),
+	"VoiceProfilePut":    reflect.TypeFor[profilePutJSON](),
+	"VoiceProfiles":      reflect.TypeFor[profilesJSON](),
+	"VoicePlanRequest":   reflect.TypeFor[voice.PlanRequest](),
+	"VoicePlan":          reflect.TypeFor[voice.Plan](),
 	"CustomerCreate":     reflect.TypeFor[customerCreateJSON](),
 	"ScopePreview":       reflect.TypeFor[scopePreviewJSON](),
 }
@@ -243,6 +249,9 @@ func TestResponsesConformToTheDocument(t *testing.T) {
 		{"GET", "/customers/a/audit?after=forged", "/customers/{customer}/audit", nil}, // a problem
 		{"GET", "/customers/a/events", "/customers/{customer}/events", nil},
 		{"GET", "/webhooks/deliveries?customer=a", "/webhooks/deliveries", nil},
+		{"GET", "/events?customer=a&type=sync.failed", "/events", nil},
+		{"GET", "/events?type=sync.sideways", "/events", nil},                                                                                            // a problem
+		{"POST", "/customers/a/webhooks/deliveries/msg_none/default/replay", "/customers/{customer}/webhooks/deliveries/{event}/{endpoint}/replay", nil}, // a problem
 		{"POST", "/customers/a/voice/numbers/refresh", "/customers/{customer}/voice/numbers/refresh", nil},
 		{"GET", "/customers/a/voice/numbers?status=unassigned&prefix=%2B3902", "/customers/{customer}/voice/numbers", nil},
 		{"GET", "/customers/a/voice/numbers?status=maybe", "/customers/{customer}/voice/numbers", nil}, // a problem
@@ -259,6 +268,15 @@ func TestResponsesConformToTheDocument(t *testing.T) {
 		{"GET", "/customers/a/voice/operations", "/customers/{customer}/voice/operations", nil},
 		{"GET", "/customers/a/voice/operations/vop_unknown", "/customers/{customer}/voice/operations/{id}", nil},                // a problem
 		{"POST", "/customers/a/voice/operations/vop_unknown/cancel", "/customers/{customer}/voice/operations/{id}/cancel", nil}, // a problem
+		{"PUT", "/customers/a/voice/profiles/Two", "/customers/{customer}/voice/profiles/{profile}", map[string]any{"policies": map[string]string{"TenantDialPlan": "DP-IT"}}},
+		{"PUT", "/customers/a/voice/profiles/Two", "/customers/{customer}/voice/profiles/{profile}", map[string]any{"range": "Nowhere"}}, // a problem
+		{"GET", "/customers/a/voice/profiles", "/customers/{customer}/voice/profiles", nil},
+		{"GET", "/customers/a/voice/profiles/Two", "/customers/{customer}/voice/profiles/{profile}", nil},
+		{"POST", "/customers/a/voice/plans", "/customers/{customer}/voice/plans", map[string]any{"profile": "Two", "filter": "UserPrincipalName -eq 'user00024@contoso.onmicrosoft.com'"}},
+		{"POST", "/customers/a/voice/plans", "/customers/{customer}/voice/plans", map[string]any{"profile": "Nobody"}}, // a problem
+		{"GET", "/customers/a/voice/plans/vpl_unknown", "/customers/{customer}/voice/plans/{id}", nil},
+		{"POST", "/customers/a/voice/plans/vpl_unknown/apply", "/customers/{customer}/voice/plans/{id}/apply", nil}, // a problem
+		{"DELETE", "/customers/a/voice/profiles/Two", "/customers/{customer}/voice/profiles/{profile}", nil},
 	}
 	seen := map[string]bool{}
 	for _, c := range calls {
@@ -270,6 +288,9 @@ func TestResponsesConformToTheDocument(t *testing.T) {
 		seen[c.method+" "+c.pattern] = true
 		resp, documented := op.Responses[itoa(w.Code)]
 		if w.Code >= 400 {
+			if w.Code < 500 {
+				assert.True(t, documented, "%s %s answered %d, which the operation does not list", c.method, c.path, w.Code)
+			}
 			resp, documented = op.Responses["default"], true
 		}
 		if !assert.True(t, documented, "%s %s answered %d, not documented: %s", c.method, c.path, w.Code, w.Body) {
@@ -328,6 +349,12 @@ func conform(t *testing.T, at string, s map[string]any, v any) {
 			return
 		}
 		props, _ := s["properties"].(map[string]any)
+		if extra, ok := s["additionalProperties"].(map[string]any); ok && props == nil {
+			for k, fv := range m {
+				conform(t, at+"."+k, extra, fv)
+			}
+			return
+		}
 		for k, fv := range m {
 			ps, ok := props[k].(map[string]any)
 			if assert.True(t, ok, "%s: field %q is not in the schema", at, k) {
@@ -381,6 +408,9 @@ func TestDocListsEveryRouteAndSchema(t *testing.T) {
 		}
 		if resp == "" {
 			resp = "the OpenAPI document"
+			if rt.status == http.StatusNoContent {
+				resp = "-"
+			}
 		}
 		line := fmt.Sprintf("//\t%-6s %-45s %-17s %d %s\n", rt.method, rt.path, req, rt.status, resp)
 		assert.Contains(t, doc, line, "doc.go's admin route table lacks this line")
@@ -419,4 +449,33 @@ func schemaType(s map[string]any) (string, bool) {
 		return typ, null
 	}
 	return "", false
+}
+
+// TestTimestampNaming: every time of the document is named <what>At,
+// but for the names design.md fixes as a contract.
+func TestTimestampNaming(t *testing.T) {
+	t.Parallel()
+	contract := map[string]bool{
+		"VoiceOperation.created": true, "VoiceOperation.finished": true, // design.md's operation shape
+		"VoiceNumberPage.numbers[].quarantinedUntil": true, // design.md's numbers
+	}
+	var walk func(at string, s map[string]any)
+	walk = func(at string, s map[string]any) {
+		if s["format"] == "date-time" {
+			name := at[strings.LastIndex(at, ".")+1:]
+			assert.True(t, strings.HasSuffix(name, "At") || contract[at], "%s: a time is named <what>At", at)
+		}
+		if items, ok := s["items"].(map[string]any); ok {
+			walk(at+"[]", items)
+		}
+		props, _ := s["properties"].(map[string]any)
+		for name, p := range props {
+			if ps, ok := p.(map[string]any); ok {
+				walk(at+"."+name, ps)
+			}
+		}
+	}
+	for name, s := range schemas {
+		walk(name, s.(map[string]any))
+	}
 }

@@ -59,13 +59,13 @@ type qoeSubscriptionJSON struct {
 	ExpiresAt      *time.Time `json:"expiresAt,omitempty"`
 	RenewedAt      *time.Time `json:"renewedAt,omitempty"`
 	LastError      string     `json:"lastError,omitempty"`
-	LastCallStart  *time.Time `json:"lastCallStart,omitempty"`
+	LastCallAt     *time.Time `json:"lastCallAt,omitempty"`
 	Rejected       int64      `json:"rejected"`
 }
 
 func subscriptionJSON(st qoe.SubscriptionStatus) qoeSubscriptionJSON {
 	return qoeSubscriptionJSON{State: string(st.State), SubscriptionID: st.SubscriptionID, ExpiresAt: st.ExpiresAt,
-		RenewedAt: st.RenewedAt, LastError: safeText(st.LastError, 300), LastCallStart: st.LastCallStart, Rejected: st.Rejected}
+		RenewedAt: st.RenewedAt, LastError: safeText(st.LastError, 300), LastCallAt: st.LastCallStart, Rejected: st.Rejected}
 }
 
 // qoeCallPageJSON is GET qoe/calls.
@@ -75,13 +75,13 @@ type qoeCallPageJSON struct {
 }
 
 type qoeCallJSON struct {
-	ID            string    `json:"id"`
-	StartDateTime time.Time `json:"startDateTime"`
-	EndDateTime   time.Time `json:"endDateTime"`
-	Quality       string    `json:"quality"`
-	PoorReasons   []string  `json:"poorReasons"`
-	Caller        string    `json:"caller"`
-	Callee        string    `json:"callee"`
+	ID          string    `json:"id"`
+	StartedAt   time.Time `json:"startedAt"`
+	EndedAt     time.Time `json:"endedAt"`
+	Quality     string    `json:"quality"`
+	PoorReasons []string  `json:"poorReasons"`
+	Caller      string    `json:"caller"`
+	Callee      string    `json:"callee"`
 }
 
 // qoePSTNJSON is GET qoe/pstn.
@@ -129,15 +129,15 @@ var number = map[string]any{"type": "number"}
 func init() {
 	maps.Copy(schemas, map[string]any{
 		"QoESubscription": obj(map[string]any{"state": enum("none", "active", "expiring", "expired", "failed"), "subscriptionId": str,
-			"expiresAt": when, "renewedAt": when, "lastError": str, "lastCallStart": when, "rejected": integer}, "state", "rejected"),
+			"expiresAt": when, "renewedAt": when, "lastError": str, "lastCallAt": when, "rejected": integer}, "state", "rejected"),
 		"QoESummary": obj(map[string]any{"calls": integer, "poorCalls": integer, "poorRate": number,
 			"poorByReason": obj(map[string]any{"jitter": integer, "packetLoss": integer, "roundTrip": integer}, "jitter", "packetLoss", "roundTrip"),
 			"days":         map[string]any{"type": "array", "items": obj(map[string]any{"date": str, "calls": integer, "poorCalls": integer}, "date", "calls", "poorCalls")},
 			"subscription": ref("QoESubscription")}, "calls", "poorCalls", "poorRate", "poorByReason", "days", "subscription"),
 		"QoECallPage": obj(map[string]any{"calls": map[string]any{"type": "array", "items": obj(map[string]any{
-			"id": str, "startDateTime": when, "endDateTime": when, "quality": enum("good", "poor", "unclassified"),
+			"id": str, "startedAt": when, "endedAt": when, "quality": enum("good", "poor", "unclassified"),
 			"poorReasons": map[string]any{"type": "array", "items": enum("jitter", "packetLoss", "roundTrip")}, "caller": str, "callee": str,
-		}, "id", "startDateTime", "endDateTime", "quality", "poorReasons", "caller", "callee")}, "next": str}, "calls"),
+		}, "id", "startedAt", "endedAt", "quality", "poorReasons", "caller", "callee")}, "next": str}, "calls"),
 		"QoEPSTN": obj(map[string]any{"trunks": map[string]any{"type": "array", "items": obj(map[string]any{
 			"fqdn": str, "attempts": integer, "successes": integer, "minutes": number,
 			"sipCodes": map[string]any{"type": "array", "items": obj(map[string]any{"code": integer, "count": integer}, "code", "count")},
@@ -313,7 +313,7 @@ func (a *admin) qoeCalls(w http.ResponseWriter, r *http.Request, customer string
 		for j, r := range c.PoorReasons {
 			rs[j] = string(r)
 		}
-		out.Calls[i] = qoeCallJSON{ID: c.ID, StartDateTime: c.StartDateTime, EndDateTime: c.EndDateTime, Quality: string(c.Quality),
+		out.Calls[i] = qoeCallJSON{ID: c.ID, StartedAt: c.StartDateTime, EndedAt: c.EndDateTime, Quality: string(c.Quality),
 			PoorReasons: rs, Caller: c.Caller, Callee: c.Callee}
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -3,12 +3,39 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/tenantgate/tenantgate/fleet"
 )
 
-// syncRunJSON is the SyncRun resource: the fleet's run record.
-type syncRunJSON = fleet.SyncRun
+// syncRunJSON is the SyncRun resource: the fleet's run record, its times
+// named as every time of the API is (the record keeps its stored names).
+type syncRunJSON struct {
+	ID          string          `json:"id"`
+	State       string          `json:"state"`
+	StartedAt   time.Time       `json:"startedAt"`
+	FinishedAt  *time.Time      `json:"finishedAt,omitempty"`
+	Added       int             `json:"added"`
+	Changed     int             `json:"changed"`
+	Removed     int             `json:"removed"`
+	Unchanged   int             `json:"unchanged"`
+	Total       int             `json:"total"`
+	Round       string          `json:"round,omitempty"`
+	RoundReason string          `json:"roundReason,omitempty"`
+	Requests    int             `json:"requests,omitempty"`
+	Progress    fleet.Progress  `json:"progress"`
+	Error       *fleet.RunError `json:"error,omitempty"`
+	HeartbeatAt time.Time       `json:"heartbeatAt"`
+	Job         int64           `json:"job,omitempty"`
+	Attempt     int             `json:"attempt,omitempty"`
+	Trigger     string          `json:"trigger,omitempty"`
+}
+
+func syncRunOf(r fleet.SyncRun) syncRunJSON {
+	return syncRunJSON{ID: r.ID, State: r.State, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, Added: r.Added, Changed: r.Changed,
+		Removed: r.Removed, Unchanged: r.Unchanged, Total: r.Total, Round: r.Round, RoundReason: r.RoundReason, Requests: r.Requests,
+		Progress: r.Progress, Error: r.Error, HeartbeatAt: r.Heartbeat, Job: r.Job, Attempt: r.Attempt, Trigger: r.Trigger}
+}
 
 // The states of a sync run.
 const (
@@ -49,7 +76,7 @@ func (a *admin) startSync(w http.ResponseWriter, r *http.Request, customer strin
 		a.c.fail(w, r, "start sync", err)
 	default:
 		w.Header().Set("Location", customerLocation(r, customer)+"/users/sync")
-		writeJSON(w, http.StatusAccepted, run)
+		writeJSON(w, http.StatusAccepted, syncRunOf(run))
 	}
 }
 
@@ -67,7 +94,7 @@ func (a *admin) getSync(w http.ResponseWriter, r *http.Request, customer string)
 		writeProblem(w, Problem{Status: http.StatusNotFound, Code: codeNotFound, Detail: "this customer's users were never synced"})
 		return
 	}
-	writeJSON(w, http.StatusOK, run)
+	writeJSON(w, http.StatusOK, syncRunOf(run))
 }
 
 func (a *admin) cancelSync(w http.ResponseWriter, r *http.Request, customer string) {
@@ -85,5 +112,5 @@ func (a *admin) cancelSync(w http.ResponseWriter, r *http.Request, customer stri
 		return
 	}
 	w.Header().Set("Location", customerLocation(r, customer)+"/users/sync")
-	writeJSON(w, http.StatusAccepted, run)
+	writeJSON(w, http.StatusAccepted, syncRunOf(run))
 }

@@ -44,9 +44,9 @@ func init() {
 		"VoiceNumberPage": obj(map[string]any{"numbers": arr(obj(map[string]any{
 			"number": str, "type": numberType, "status": enum("assigned", "unassigned"), "assignmentStatus": str, "activationState": str,
 			"user": userRef, "category": str, "city": str, "country": str,
-			"locationId": str, "range": str, "reserved": boolean, "quarantinedUntil": when, "refreshed": when,
+			"locationId": str, "range": str, "reserved": boolean, "quarantinedUntil": when, "refreshedAt": when,
 		}, "number", "type", "status", "reserved")), "next": str, "total": integer}, "numbers", "total"),
-		"VoiceRefresh":   obj(map[string]any{"numbers": integer, "refreshed": when}, "numbers", "refreshed"),
+		"VoiceRefresh":   obj(map[string]any{"numbers": integer, "refreshedAt": when}, "numbers", "refreshedAt"),
 		"VoiceRanges":    obj(map[string]any{"ranges": arr(obj(statsProps, "name", "from", "to", "type", "quarantineDays"))}, "ranges"),
 		"VoiceRangesPut": obj(map[string]any{"ranges": arr(obj(rangeProps, "name", "from", "to", "type"))}, "ranges"),
 		"UserVoice": obj(map[string]any{"user": userRef, "accountEnabled": boolean, "usageLocation": str, "licenses": arr(str),
@@ -60,15 +60,17 @@ func init() {
 			"range": str, "numberType": numberType, "category": enum("primary", "private", "alternate"), "locationId": str,
 			"policies": map[string]any{"type": "object", "additionalProperties": str, "description": `policy type -> policy name; "Global" removes the direct assignment`},
 			"licenses": enum("auto")}),
-		"VoiceOperation": obj(map[string]any{"id": str, "kind": enum("set", "release"),
+		"VoiceOperation": obj(map[string]any{"id": str, "kind": enum("set", "release", "apply"),
 			"state": enum("queued", "running", "succeeded", "failed", "partial", "canceled"), "actor": str,
 			"total": integer, "succeeded": integer, "failed": integer, "progress": map[string]any{"type": "number"},
-			"customer": str, "created": when, "updated": when, "finished": when,
+			"customer": str, "createdAt": when, "updatedAt": when, "finishedAt": when,
+			"created":  map[string]any{"type": "string", "format": "date-time", "description": "createdAt under the name design.md fixes for the operation shape"},
+			"finished": map[string]any{"type": "string", "format": "date-time", "description": "finishedAt under the name design.md fixes for the operation shape"},
 			"items": arr(obj(map[string]any{"user": str, "userId": str, "state": str, "steps": arr(obj(map[string]any{
 				"step":   map[string]any{"type": "string", "description": "license, number or policy:<type>"},
 				"status": enum("pending", "running", "succeeded", "failed", "unchanged", "canceled", "skipped"), "detail": str, "number": str,
 			}, "step", "status"))}, "user", "userId", "state", "steps")),
-		}, "id", "kind", "state", "total", "succeeded", "failed", "progress", "created", "items"),
+		}, "id", "kind", "state", "total", "succeeded", "failed", "progress", "createdAt", "created", "updatedAt", "items"),
 		"VoiceOperationPage": obj(map[string]any{"operations": arr(ref("VoiceOperation")), "next": str}, "operations"),
 	})
 }
@@ -210,13 +212,13 @@ func (a *admin) voiceRefresh(w http.ResponseWriter, r *http.Request, customer st
 		a.voiceFail(w, r, "voice refresh", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, refreshJSON{Numbers: n, Refreshed: time.Now().UTC()})
+	writeJSON(w, http.StatusOK, refreshJSON{Numbers: n, RefreshedAt: time.Now().UTC()})
 }
 
 // refreshJSON is POST voice/numbers/refresh.
 type refreshJSON struct {
-	Numbers   int       `json:"numbers"`
-	Refreshed time.Time `json:"refreshed"`
+	Numbers     int       `json:"numbers"`
+	RefreshedAt time.Time `json:"refreshedAt"`
 }
 
 // rangesJSON is GET and PUT voice/ranges.
@@ -314,25 +316,29 @@ func (a *admin) userVoice(w http.ResponseWriter, r *http.Request, customer strin
 
 // operationJSON is an operation with its progress (0 to 1).
 type operationJSON struct {
-	ID        string              `json:"id"`
-	Customer  string              `json:"customer"`
-	Kind      voice.OperationKind `json:"kind"`
-	State     voice.State         `json:"state"`
-	Actor     string              `json:"actor,omitempty"`
-	Total     int                 `json:"total"`
-	Succeeded int                 `json:"succeeded"`
-	Failed    int                 `json:"failed"`
-	Progress  float64             `json:"progress"`
-	Created   time.Time           `json:"created"`
-	Updated   time.Time           `json:"updated"`
-	Finished  *time.Time          `json:"finished"`
-	Items     []voice.Item        `json:"items"`
+	ID         string              `json:"id"`
+	Customer   string              `json:"customer"`
+	Kind       voice.OperationKind `json:"kind"`
+	State      voice.State         `json:"state"`
+	Actor      string              `json:"actor,omitempty"`
+	Total      int                 `json:"total"`
+	Succeeded  int                 `json:"succeeded"`
+	Failed     int                 `json:"failed"`
+	Progress   float64             `json:"progress"`
+	CreatedAt  time.Time           `json:"createdAt"`
+	UpdatedAt  time.Time           `json:"updatedAt"`
+	FinishedAt *time.Time          `json:"finishedAt,omitempty"`
+	// Created and Finished repeat CreatedAt and FinishedAt under the
+	// names design.md fixes for the operation shape.
+	Created  time.Time    `json:"created"`
+	Finished *time.Time   `json:"finished"`
+	Items    []voice.Item `json:"items"`
 }
 
 func operationOf(op *voice.Operation) operationJSON {
 	return operationJSON{ID: op.ID, Customer: op.Customer, Kind: op.Kind, State: op.State, Actor: op.Actor, Total: op.Total,
-		Succeeded: op.Succeeded, Failed: op.Failed, Progress: op.Progress(), Created: op.Created, Updated: op.Updated,
-		Finished: op.Finished, Items: op.Items}
+		Succeeded: op.Succeeded, Failed: op.Failed, Progress: op.Progress(), CreatedAt: op.Created, UpdatedAt: op.Updated,
+		FinishedAt: op.Finished, Created: op.Created, Finished: op.Finished, Items: op.Items}
 }
 
 // operationPageJSON is GET voice/operations.

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tenantgate/tenantgate/audit"
@@ -54,6 +57,11 @@ type pageData struct {
 	// RetryURL, when set, is where a "Sign in with Microsoft" form posts
 	// to start again.
 	RetryURL string
+	// Refresh, when set, is the page's meta refresh ("3;url=...").
+	Refresh string
+	// Progress is the consent progress page's state (confirming,
+	// confirmed, failed), for scripts and tests.
+	Progress string
 }
 
 // wizard serves the customer-facing pages.
@@ -64,6 +72,9 @@ type wizard struct {
 	// formActions are the CSP form-action sources; csp the whole policy.
 	formActions []string
 	csp         string
+	// bg counts background consent confirmations; closing stops new ones.
+	bg      sync.WaitGroup
+	closing atomic.Bool
 }
 
 func newWizard(cfg Config) (*wizard, error) {
@@ -92,6 +103,7 @@ func newWizard(cfg Config) (*wizard, error) {
 	wz.mux.HandleFunc("POST /invite/{token}/start", wz.start)
 	wz.mux.HandleFunc("GET /auth/callback", wz.authCallback)
 	wz.mux.HandleFunc("GET /consent/callback", wz.consentCallback)
+	wz.mux.HandleFunc("GET /consent/progress", wz.consentProgress)
 	wz.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		wz.fail(w, http.StatusNotFound, failure{heading: "Page not found",
 			message: "There is no page at this address.", todo: "Open the link from your invitation email again."})
@@ -397,21 +409,15 @@ func (wz *wizard) signInRefusal(e *m365access.Error, retry string) failure {
 		todo: "Try again. If it fails again, contact " + prov + ".", retry: retry}
 }
 
-// consentCallback completes admin consent.
+// consentCallback takes the admin consent callback at once: the
+// transaction is checked and the grant recorded as reported (Entra ID's
+// word), the page answers, and the grant is confirmed through Graph in the
+// background (ConfirmConsent waits up to the Manager's ConsentWait for it
+// to replicate). The page then follows the confirmation
+// (/consent/progress).
 func (wz *wizard) consentCallback(w http.ResponseWriter, r *http.Request) {
 	cb := m365access.ConsentCallbackFromQuery(r.URL.Query())
-	consent, err := wz.c.Access.CompleteConsent(r.Context(), cb, bindingOf(wz.c.cookie(r, bindingCookie)))
-	if consent != nil && (err == nil || errors.Is(err, m365access.ErrConsentPropagating)) {
-		wz.consentGranted(r, consent)
-	}
-	if errors.Is(err, m365access.ErrConsentPropagating) {
-		// Granted; Entra ID has not replicated it to app tokens yet.
-		wz.c.clearCookie(w, bindingCookie)
-		wz.render(w, http.StatusOK, pageSuccess, pageData{Title: "Consent granted", Heading: "Consent granted, still propagating",
-			Message:  "Admin consent for " + wz.c.ProviderName + " was granted in your tenant. Microsoft is still propagating it, which can take several minutes.",
-			WhatToDo: "You can close this page; there is nothing more to do. " + wz.c.ProviderName + " finishes the check once Microsoft has propagated the consent."})
-		return
-	}
+	acc, err := wz.c.Access.AcceptConsent(r.Context(), cb, bindingOf(wz.c.cookie(r, bindingCookie)))
 	if err != nil {
 		wz.c.Logger.WarnContext(r.Context(), "httpapi: completing admin consent failed", "err", err.Error())
 		f := wz.failureOf(err)
@@ -423,9 +429,91 @@ func (wz *wizard) consentCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wz.c.clearCookie(w, bindingCookie)
-	wz.render(w, http.StatusOK, pageSuccess, pageData{Title: "Consent granted", Heading: "Consent granted",
-		Message:  "Admin consent for " + wz.c.ProviderName + " was granted in your tenant.",
-		WhatToDo: "You can close this page."})
+	wz.audit(r, acc.Customer, "", "consent.grant")
+	wz.confirmLater(r, acc)
+	wz.renderProgress(w, cb.State, m365access.ConsentProgress{Customer: acc.Customer, ClientID: acc.ClientID, Pending: true})
+}
+
+// consentConfirmBudget bounds one background confirmation (the Manager's
+// ConsentWait bounds its waiting; this bounds a stuck Graph).
+const consentConfirmBudget = 2 * time.Minute
+
+// confirmLater confirms an accepted consent through Graph apart from the
+// request, and emits consent.granted once confirmed. Close waits for it.
+func (wz *wizard) confirmLater(r *http.Request, acc *m365access.AcceptedConsent) {
+	if wz.closing.Load() {
+		return // the fleet's next check (Validate) confirms it
+	}
+	ctx := context.WithoutCancel(r.Context())
+	wz.bg.Add(1)
+	go func() {
+		defer wz.bg.Done()
+		ctx, cancel := context.WithTimeout(ctx, consentConfirmBudget)
+		defer cancel()
+		c, err := wz.c.Access.ConfirmConsent(ctx, acc.Customer)
+		if err != nil {
+			wz.c.Logger.InfoContext(ctx, "httpapi: admin consent not confirmed yet", "customer", acc.Customer, "err", err.Error())
+			return
+		}
+		wz.consentGranted(ctx, c)
+	}()
+}
+
+// consentProgress serves GET /consent/progress?state=: how the
+// confirmation of the consent the callback accepted goes. It reads the
+// stored status only; while the confirmation goes on the page refreshes
+// itself.
+func (wz *wizard) consentProgress(w http.ResponseWriter, r *http.Request) {
+	state := r.URL.Query().Get("state")
+	pr, err := wz.c.Access.ConsentProgress(r.Context(), state)
+	if err != nil {
+		wz.fail(w, http.StatusNotFound, failure{heading: "Nothing to show",
+			message: "This page follows an admin consent just granted, and there is none under this address (or it was a while ago).",
+			todo:    "If you granted consent, " + wz.c.ProviderName + " confirms it on its side; you can close this page."})
+		return
+	}
+	wz.renderProgress(w, state, pr)
+}
+
+// renderProgress writes the consent progress page.
+func (wz *wizard) renderProgress(w http.ResponseWriter, state string, pr m365access.ConsentProgress) {
+	d := pageData{Title: "Admin consent"}
+	app := "the app"
+	if pr.ClientID != "" {
+		app = "the app " + pr.ClientID
+	}
+	switch {
+	case pr.Confirmed:
+		d.Heading = "Consent granted and confirmed"
+		d.Message = "Admin consent for " + app + " is in place in your tenant: Microsoft Graph shows its permissions granted" +
+			rolesText(pr.Roles) + "."
+		d.WhatToDo = "You can close this page; there is nothing more to do."
+		d.Progress = "confirmed"
+	case pr.Pending:
+		d.Heading = "Consent received, confirming with Microsoft…"
+		d.Message = "Microsoft reported admin consent for " + app + " as granted. " + wz.c.ProviderName +
+			" is now checking through Microsoft Graph that the permissions are in place; Microsoft can take a few minutes to propagate a new consent."
+		d.WhatToDo = "This page updates itself. You can also close it: " + wz.c.ProviderName + " finishes the check on its own."
+		d.Refresh = "3;url=progress?state=" + url.QueryEscape(state)
+		d.Progress = "confirming"
+	default:
+		d.Heading = "Consent not confirmed"
+		d.Message = "Microsoft reported admin consent for " + app + ", but Microsoft Graph still refuses its permissions."
+		if pr.LastError != nil {
+			d.Message += " Last answer: " + safeText(pr.LastError.Message, 300)
+		}
+		d.WhatToDo = "Open the consent link again as a Global Administrator of the tenant, or grant admin consent to the app in the Entra admin center (App registrations or Enterprise applications, the app, API permissions, Grant admin consent). Then ask " +
+			wz.c.ProviderName + " to validate the connection."
+		d.Progress = "failed"
+	}
+	wz.render(w, http.StatusOK, pageSuccess, d)
+}
+
+func rolesText(roles []string) string {
+	if len(roles) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(roles, ", ") + ")"
 }
 
 // audit records a change the customer's admin made through the wizard.
@@ -443,18 +531,16 @@ func (wz *wizard) audit(r *http.Request, customer, account, action string) {
 	}
 }
 
-// consentGranted audits a granted admin consent and emits
-// consent.granted.
-func (wz *wizard) consentGranted(r *http.Request, c *m365access.Consent) {
-	wz.audit(r, c.Customer, "", "consent.grant")
+// consentGranted emits consent.granted for a confirmed admin consent.
+func (wz *wizard) consentGranted(ctx context.Context, c *m365access.Consent) {
 	if wz.c.Events == nil || c.Customer == "" {
 		return
 	}
 	e := events.Event{Type: events.ConsentGranted, Time: c.GrantedAt,
 		Key:  "consent/" + strconv.FormatInt(c.GrantedAt.UnixNano(), 10),
 		Data: events.Data{Customer: c.Customer, Roles: c.Roles}}
-	if err := wz.c.Events.Emit(r.Context(), e); err != nil {
-		wz.c.Logger.WarnContext(r.Context(), "httpapi: emitting consent.granted failed", "customer", c.Customer, "err", err.Error())
+	if err := wz.c.Events.Emit(ctx, e); err != nil {
+		wz.c.Logger.WarnContext(ctx, "httpapi: emitting consent.granted failed", "customer", c.Customer, "err", err.Error())
 	}
 }
 

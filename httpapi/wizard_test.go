@@ -268,7 +268,7 @@ func TestWizardCookiesOnPlainHTTP(t *testing.T) {
 	e := newEnvAt(t, "http://127.0.0.1:8080/", nil)
 	e.saveToken(t, "a", e.contoso)
 	w := e.do(t, "POST", "/customers/a/m365/consent", tokenA, nil)
-	link := decode[signInLinkJSON](t, w, 200)
+	link := decode[consentLinkJSON](t, w, 200)
 	if !strings.Contains(link.URL, "adminconsent") {
 		t.Errorf("consent URL %q", link.URL)
 	}
@@ -285,22 +285,33 @@ func TestConsentCallback(t *testing.T) {
 	// The admin asks for the consent link through the API (same browser:
 	// the binding cookie lands in its jar).
 	w := e.do(t, "POST", "/customers/a/m365/consent", tokenA, nil)
-	link := decode[signInLinkJSON](t, w, 200)
+	link := decode[consentLinkJSON](t, w, 200)
 	u, _ := url.Parse(testPublic)
 	b.jar.SetCookies(u, w.Result().Cookies())
+	// A token customer consents the provider's app.
+	if link.CustomerApp || link.ClientID == "" || link.ShareURL == "" || link.ShareURL == link.URL ||
+		!strings.Contains(link.URL, "client_id="+link.ClientID) || !strings.Contains(link.ShareURL, "client_id="+link.ClientID) {
+		t.Errorf("consent link %+v", link)
+	}
 
 	e.srv.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{})
 	defer e.srv.SetAuthorizeAnswer(nil)
 	resp, page := b.open(t, "GET", link.URL)
 	// Entra ID replicates a new grant for a while (a minute in the fake):
-	// the page says granted, still propagating.
-	if resp.StatusCode != 200 || !strings.Contains(page, "Consent granted, still propagating") {
+	// the callback answers at once and the page follows the confirmation.
+	if resp.StatusCode != 200 || !strings.Contains(page, `data-progress="confirming"`) ||
+		!strings.Contains(page, `http-equiv="refresh" content="3;url=progress?state=`) {
 		t.Fatalf("consent: %d %s", resp.StatusCode, page)
 	}
 	checkPageHeaders(t, resp)
 	st := decode[statusJSON](t, e.do(t, "GET", "/customers/a/m365/status", tokenA, nil), 200)
 	if st.State != "consentPropagating" || st.ConsentReportedAt == nil || st.ConsentGrantedAt != nil {
 		t.Errorf("status right after consent: %+v", st)
+	}
+	state := consentState(t, link.URL)
+	resp, page = b.open(t, "GET", testPublic+"/consent/progress?state="+url.QueryEscape(state))
+	if resp.StatusCode != 200 || !strings.Contains(page, `data-progress="confirming"`) {
+		t.Errorf("progress while propagating: %d %s", resp.StatusCode, page)
 	}
 	// Once replicated, Validate finishes the confirmation.
 	e.srv.Advance(m365test.DefaultConsentReplicationDelay)
@@ -312,10 +323,18 @@ func TestConsentCallback(t *testing.T) {
 	if st.ConsentGrantedAt == nil || st.State == "consentPropagating" {
 		t.Errorf("status after consent: %+v", st)
 	}
+	resp, page = b.open(t, "GET", testPublic+"/consent/progress?state="+url.QueryEscape(state))
+	if resp.StatusCode != 200 || !strings.Contains(page, `data-progress="confirmed"`) || strings.Contains(page, "http-equiv") {
+		t.Errorf("progress once confirmed: %d %s", resp.StatusCode, page)
+	}
+	resp, _ = b.open(t, "GET", testPublic+"/consent/progress?state=nosuchstate")
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("progress of an unknown state: %d", resp.StatusCode)
+	}
 
 	// Without the cookie (another browser) the callback explains it.
 	w = e.do(t, "POST", "/customers/a/m365/consent", tokenA, nil)
-	link = decode[signInLinkJSON](t, w, 200)
+	link = decode[consentLinkJSON](t, w, 200)
 	resp, page = e.newBrowser(t).open(t, "GET", link.URL)
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "same browser") {
 		t.Errorf("consent in another browser: %d %s", resp.StatusCode, page)
@@ -324,7 +343,7 @@ func TestConsentCallback(t *testing.T) {
 	// Declined consent.
 	e.srv.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{Decline: true})
 	w = e.do(t, "POST", "/customers/a/m365/consent", tokenA, nil)
-	link = decode[signInLinkJSON](t, w, 200)
+	link = decode[consentLinkJSON](t, w, 200)
 	b.jar.SetCookies(u, w.Result().Cookies())
 	resp, page = b.open(t, "GET", link.URL)
 	if resp.StatusCode == 200 || !strings.Contains(page, "not granted") {
@@ -475,5 +494,29 @@ func TestWizardRefusalsSayWhatTheyAre(t *testing.T) {
 				t.Errorf("LastError %+v does not name the account", st.LastError)
 			}
 		})
+	}
+}
+
+// consentState is the state parameter of an admin consent link.
+func consentState(t *testing.T, link string) string {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query().Get("state")
+}
+
+// TestConsentLinkNamesTheCustomersApp: an app registration customer is
+// given the admin consent link of its own app, not the provider's.
+func TestConsentLinkNamesTheCustomersApp(t *testing.T) {
+	e := newEnv(t, nil)
+	const app = "11111111-2222-3333-4444-555555555555"
+	e.do(t, "PUT", "/customers/a/m365", tokenA, map[string]any{
+		"tenant": e.contoso.Domain(), "authMode": "appRegistration", "clientId": app, "clientSecret": "Sup3r-Secret-Client-Value~0123456789"})
+	link := decode[consentLinkJSON](t, e.do(t, "POST", "/customers/a/m365/consent", tokenA, nil), 200)
+	if !link.CustomerApp || link.ClientID != app || !strings.Contains(link.ShareURL, "client_id="+app) ||
+		!strings.Contains(link.URL, "client_id="+app) || link.RedirectURI != testPublic+"/consent/callback" {
+		t.Errorf("consent link of an app registration customer: %+v", link)
 	}
 }

@@ -43,6 +43,11 @@ const (
 	// administrator of the customer's tenant must fix the account in
 	// Entra ID. Retrying does not help. Error.Hint says what to fix.
 	ActionFixAccount Action = "fixAccount"
+	// ActionConfirmConsent: admin consent was reported granted and is not
+	// confirmed through Graph yet (StateConsentPropagating); Validate once
+	// Microsoft has propagated it. Past ConsentPropagationWindow the
+	// customer needs ActionGrantConsent again.
+	ActionConfirmConsent Action = "confirmConsent"
 	// ActionEnableApp: the app is disabled in the customer's tenant; an
 	// administrator must enable its enterprise application in Entra ID.
 	ActionEnableApp Action = "enableApp"

@@ -63,6 +63,12 @@ type pending struct {
 	Used        bool      `json:"used,omitempty"`
 	SwitchMode  bool      `json:"switchMode,omitempty"`
 	Invitation  string    `json:"invitation,omitempty"`
+	// App is the client ID an admin consent transaction consents.
+	App string `json:"app,omitempty"`
+	// Shareable: a consent transaction bound to no browser.
+	Shareable bool `json:"shareable,omitempty"`
+	// TakenAt is when the callback used the transaction.
+	TakenAt *time.Time `json:"takenAt,omitempty"`
 }
 
 const (
@@ -128,10 +134,12 @@ func (m *Manager) takePending(ctx context.Context, flow, state, binding string) 
 		}
 		return p, &FlowError{Reason: ReasonStateExpired, Customer: p.Customer}
 	}
-	if subtle.ConstantTimeCompare([]byte(hashBinding(binding)), []byte(p.BindingHash)) != 1 {
+	if !(p.Shareable && p.BindingHash == "") && subtle.ConstantTimeCompare([]byte(hashBinding(binding)), []byte(p.BindingHash)) != 1 {
 		return p, &FlowError{Reason: ReasonBindingMismatch, Customer: p.Customer}
 	}
 	p.Used = true
+	taken := m.now().UTC()
+	p.TakenAt = &taken
 	data, err := json.Marshal(&p)
 	if err != nil {
 		return p, err

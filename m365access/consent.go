@@ -2,6 +2,7 @@ package m365access
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -48,36 +49,110 @@ type Consent struct {
 	GrantedAt time.Time
 }
 
-// ConsentURL returns the admin consent link for the provider app and the
-// customer's tenant. The transaction is stored single-use, expiring and
-// bound to browserBinding, like Begin's.
+// ConsentLink is an admin consent link and the app it grants.
+type ConsentLink struct {
+	// URL is the admin consent link for the customer's tenant.
+	URL string
+	// ExpiresAt is when the link's transaction lapses.
+	ExpiresAt time.Time
+	// ClientID is the app the consent is for: the customer's own app
+	// registration (appRegistration mode; CustomerApp is true) or the
+	// provider's app (token and password modes).
+	ClientID    string
+	CustomerApp bool
+	// RedirectURI is where Entra ID sends the administrator back. The
+	// customer's own app registration must list it as a Web redirect URI
+	// (Entra ID refuses the link with AADSTS50011 otherwise); without it
+	// an administrator grants consent in the Entra admin center instead
+	// (App registrations, the app, API permissions, Grant admin consent)
+	// and Validate confirms it.
+	RedirectURI string
+	// Shareable reports a link bound to no browser: it may be given to
+	// the customer's administrator to open in their own browser.
+	Shareable bool
+}
+
+// ConsentOptions tune AdminConsentLink.
+type ConsentOptions struct {
+	// BrowserBinding binds the link to the browser that asked for it,
+	// like Begin's. Empty makes a shareable link, for the customer's
+	// administrator to open in their own browser: its callback reports
+	// only an outcome, which is confirmed through Graph before anything
+	// is recorded as granted, so it needs no binding.
+	BrowserBinding string
+	// TTL is how long the link works; zero means the provider's
+	// TransactionTTL for a bound link and ShareableConsentTTL for a
+	// shareable one.
+	TTL time.Duration
+}
+
+// ShareableConsentTTL is how long a shareable admin consent link works
+// unless ConsentOptions.TTL says otherwise.
+const ShareableConsentTTL = 7 * 24 * time.Hour
+
+// ConsentURL returns the admin consent link for the customer's tenant,
+// bound to browserBinding (see AdminConsentLink, which names the app).
 func (m *Manager) ConsentURL(ctx context.Context, customer, browserBinding string) (BeginResult, error) {
-	if m.provider.ClientID == "" {
-		return BeginResult{}, errNoProviderApp(customer)
-	}
 	if browserBinding == "" {
 		return BeginResult{}, &FlowError{Reason: ReasonNotConfigured, Customer: customer, Detail: "a browser binding is required"}
 	}
-	s, _, err := m.loadSettings(ctx, customer)
+	l, err := m.AdminConsentLink(ctx, customer, ConsentOptions{BrowserBinding: browserBinding})
 	if err != nil {
 		return BeginResult{}, err
+	}
+	return BeginResult{AuthorizeURL: l.URL, ExpiresAt: l.ExpiresAt}, nil
+}
+
+// AdminConsentLink returns the admin consent link of the app the
+// customer's connection uses: for an appRegistration customer its own app
+// registration (consenting the provider's app would not help it), else
+// the provider app. The transaction is stored single-use and expiring,
+// bound to opts.BrowserBinding when set.
+func (m *Manager) AdminConsentLink(ctx context.Context, customer string, opts ConsentOptions) (ConsentLink, error) {
+	s, _, err := m.loadSettings(ctx, customer)
+	if err != nil {
+		return ConsentLink{}, err
+	}
+	clientID, customerApp := m.provider.ClientID, s.Mode == ModeAppRegistration
+	if customerApp {
+		if s.AppClientID == "" {
+			return ConsentLink{}, &FlowError{Reason: ReasonNotConfigured, Customer: customer, Detail: "no app registration client ID: save the customer's app first"}
+		}
+		clientID = s.AppClientID
+	} else if clientID == "" {
+		return ConsentLink{}, errNoProviderApp(customer)
+	}
+	redirect := m.provider.consentRedirectURI()
+	if redirect == "" || strings.HasPrefix(redirect, "/") {
+		return ConsentLink{}, &FlowError{Reason: ReasonNotConfigured, Customer: customer, Detail: "no public base URL for the consent callback"}
 	}
 	ep, err := m.clouds.Lookup(s.Cloud)
 	if err != nil {
-		return BeginResult{}, err
+		return ConsentLink{}, err
 	}
-	expires := time.Now().Add(m.provider.ttl()).UTC()
-	state, err := m.newPending(ctx, pending{Flow: flowConsent, Customer: customer, BindingHash: hashBinding(browserBinding), ExpiresAt: expires})
+	ttl := opts.TTL
+	if ttl <= 0 {
+		ttl = m.provider.ttl()
+		if opts.BrowserBinding == "" {
+			ttl = ShareableConsentTTL
+		}
+	}
+	expires := time.Now().Add(ttl).UTC()
+	p := pending{Flow: flowConsent, Customer: customer, ExpiresAt: expires, App: clientID, Shareable: opts.BrowserBinding == ""}
+	if !p.Shareable {
+		p.BindingHash = hashBinding(opts.BrowserBinding)
+	}
+	state, err := m.newPending(ctx, p)
 	if err != nil {
-		return BeginResult{}, err
+		return ConsentLink{}, err
 	}
 	q := url.Values{}
-	q.Set("client_id", m.provider.ClientID)
+	q.Set("client_id", clientID)
 	q.Set("scope", ep.GraphScope())
-	q.Set("redirect_uri", m.provider.consentRedirectURI())
+	q.Set("redirect_uri", redirect)
 	q.Set("state", state)
 	u := ep.AuthorityHost + "/" + url.PathEscape(s.tenant()) + "/v2.0/adminconsent?" + q.Encode()
-	return BeginResult{AuthorizeURL: u, ExpiresAt: expires}, nil
+	return ConsentLink{URL: u, ExpiresAt: expires, ClientID: clientID, CustomerApp: customerApp, RedirectURI: redirect, Shareable: p.Shareable}, nil
 }
 
 // CompleteConsent handles the admin consent callback: it checks the error
@@ -132,6 +207,13 @@ func (m *Manager) completeConsent(ctx context.Context, cb ConsentCallback, brows
 func (m *Manager) ConfirmConsent(ctx context.Context, customer string) (*Consent, error) {
 	c, err := m.confirmConsent(ctx, customer, false)
 	if err != nil {
+		if errors.Is(err, ErrConsentPropagating) {
+			// Another confirmation (a Validate) may have succeeded
+			// meanwhile: it cleared ConsentReportedAt.
+			if st, _, lerr := m.loadStatus(ctx, customer); lerr == nil && st.ConsentReportedAt == nil {
+				return nil, err
+			}
+		}
 		m.recordFailure(ctx, customer, "confirm admin consent", err)
 	}
 	return c, err
@@ -180,11 +262,11 @@ func (m *Manager) confirmConsent(ctx context.Context, customer string, reported 
 	delay := min(max(m.consentWait/16, consentBackoffMin), consentBackoffMax)
 	var perms appPermissions
 	for attempt := 1; ; attempt++ {
-		tok, err := m.freshAppOnlyToken(ctx, customer, ep, tenant)
+		tok, clientID, err := m.consentToken(ctx, customer, s, ep, tenant)
 		if err != nil {
 			return nil, err
 		}
-		perms, err = m.readAppPermissions(ctx, "confirm admin consent", customer, tok, ep, m.provider.ClientID, m.provider.AppPermissions)
+		perms, err = m.readAppPermissions(ctx, "confirm admin consent", customer, tok, ep, clientID, m.provider.AppPermissions)
 		if err != nil {
 			return nil, err
 		}
@@ -233,6 +315,24 @@ func (m *Manager) confirmConsent(ctx context.Context, customer string, reported 
 	m.log.InfoContext(ctx, "m365access: admin consent confirmed", "customer", customer, "tenant", tenant, "roles", roles,
 		"source", string(perms.Source), "unverifiable", perms.Unverifiable)
 	return &Consent{Customer: customer, TenantID: tenant, Roles: roles, GrantedAt: now}, nil
+}
+
+// consentToken gets a fresh app-only token of the app whose consent is
+// confirmed: the customer's own app registration in appRegistration mode,
+// else the provider app. It returns the app's client ID too.
+func (m *Manager) consentToken(ctx context.Context, customer string, s *settings, ep CloudEndpoints, tenant string) (azcore.AccessToken, string, error) {
+	if s.Mode == ModeAppRegistration {
+		res, err := m.freshAppToken(ctx, customer, s, ep)
+		if err != nil {
+			return azcore.AccessToken{}, "", err
+		}
+		return azcore.AccessToken{Token: res.AccessToken, ExpiresOn: res.ExpiresOn}, s.AppClientID, nil
+	}
+	if m.provider.ClientID == "" {
+		return azcore.AccessToken{}, "", errNoProviderApp(customer)
+	}
+	tok, err := m.freshAppOnlyToken(ctx, customer, ep, tenant)
+	return tok, m.provider.ClientID, err
 }
 
 // freshAppOnlyToken gets a new app-only token of the provider app for

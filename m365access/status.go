@@ -37,8 +37,12 @@ const (
 
 // ConsentPropagationWindow is how long after Entra ID reported admin
 // consent as granted a token without the new roles is taken for a grant
-// still replicating rather than a missing one.
-const ConsentPropagationWindow = time.Hour
+// still replicating rather than a missing one: the bounded wait of
+// StateConsentPropagating. Entra ID replicates a grant in minutes; a
+// grant not confirmed through Graph within the window is not taken for
+// one, and the customer reads StateConsentRequired again (Status derives
+// it; the next Validate records it).
+const ConsentPropagationWindow = 15 * time.Minute
 
 // RefreshTokenInactivity is how long Entra ID keeps an unused refresh
 // token alive.
@@ -166,6 +170,17 @@ func (m *Manager) Status(ctx context.Context, customer string) (Status, error) {
 	if out.TenantID == "" {
 		out.TenantID = s.TenantID
 	}
+	if out.State == StateConsentPropagating && !st.propagating(time.Now()) {
+		// The bounded wait is over: the grant was never confirmed.
+		out.State = StateConsentRequired
+		msg := "admin consent was reported but not confirmed through Graph"
+		at := time.Now().UTC()
+		if st.ConsentReportedAt != nil {
+			at = st.ConsentReportedAt.Add(ConsentPropagationWindow).UTC()
+			msg = fmt.Sprintf("admin consent reported at %s was not confirmed through Graph within %s", st.ConsentReportedAt.UTC().Format(time.RFC3339), ConsentPropagationWindow)
+		}
+		out.LastError = &ErrorInfo{At: at, Op: "confirm admin consent", Action: ActionGrantConsent, Message: msg + ": grant admin consent again"}
+	}
 	switch s.Mode {
 	case ModeToken:
 		if st.LastRefresh != nil {
@@ -258,6 +273,20 @@ func (m *Manager) recordFailure(ctx context.Context, customer, op string, err er
 			state = StateNotConnected
 		}
 	}
+	m.writeFailure(ctx, customer, info, state)
+}
+
+// recordFailureState stores err as the customer's last error with state.
+func (m *Manager) recordFailureState(ctx context.Context, customer, op string, err error, state State) {
+	info := &ErrorInfo{At: time.Now().UTC(), Op: op, Message: err.Error(), Action: ActionOf(err)}
+	var e *Error
+	if errors.As(err, &e) {
+		info.Codes, info.GraphCode = e.Codes, e.GraphCode
+	}
+	m.writeFailure(ctx, customer, info, state)
+}
+
+func (m *Manager) writeFailure(ctx context.Context, customer string, info *ErrorInfo, state State) {
 	if uerr := m.updateStatus(ctx, customer, func(st *statusRecord) {
 		st.LastError = info
 		st.State = state
@@ -283,19 +312,21 @@ func (m *Manager) recordAttempt(ctx context.Context, customer, op string, err er
 // recordSuccess marks a successful token acquisition; refreshed says the
 // refresh token was redeemed (which restarts its inactivity window).
 //
-// A token proves only what the token endpoint had refused: a state that
-// Microsoft Graph or a validation check proved (consent missing, a
-// disabled service account) stays until a validation proves otherwise,
-// because Entra ID issues a token without the roles Graph then refuses.
+// A token proves that Entra ID accepts the credential, not that Graph
+// answers: Entra ID issues tokens to an app without consent. So a token
+// moves the state back to connected only from a failure of getting one
+// (a refused credential or sign-in recorded by a token request) after a
+// validation had passed; it never makes a customer connected that Graph
+// or a validation has not shown working, and never clears a state that
+// Graph or a validation set (consentRequired from a 403, a failed check).
 func (m *Manager) recordSuccess(ctx context.Context, customer string, refreshed bool) {
-	if !refreshed {
-		if st, _, err := m.loadStatus(ctx, customer); err == nil && (st.State == StateConnected || st.LastError.provenBeyondToken()) {
-			return // nothing changes: spare the write
-		}
+	st, _, err := m.loadStatus(ctx, customer)
+	if err == nil && !refreshed && !tokenCures(&st) {
+		return // nothing changes: spare the write
 	}
 	now := time.Now().UTC()
 	if err := m.updateStatus(ctx, customer, func(st *statusRecord) {
-		if !st.LastError.provenBeyondToken() {
+		if tokenCures(st) {
 			st.State, st.LastError = StateConnected, nil
 		}
 		if refreshed {
@@ -304,6 +335,19 @@ func (m *Manager) recordSuccess(ctx context.Context, customer string, refreshed 
 	}); err != nil {
 		m.log.WarnContext(ctx, "m365access: recording a refresh failed", "customer", customer, "err", err)
 	}
+}
+
+// tokenOps are the ErrorInfo.Op values of failures to get a token.
+var tokenOps = map[string]bool{"get a token": true, "keep the token connection alive": true}
+
+// tokenCures reports whether a successful token acquisition disproves the
+// recorded failure: the state was set by a failed token request, and the
+// last validation had passed (Graph answered then).
+func tokenCures(st *statusRecord) bool {
+	if st.State == StateConnected || st.State == "" || st.State == StateNotConnected || !st.LastValidationOK {
+		return false
+	}
+	return st.LastError != nil && tokenOps[st.LastError.Op] && !st.LastError.provenBeyondToken()
 }
 
 func (m *Manager) emit(ctx context.Context, ev Event) {

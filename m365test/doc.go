@@ -72,10 +72,17 @@
 //   - accountEnabled: false when i % 20 == 19, else true
 //   - companyName: the tenant's display name; id: a stable UUID derived
 //     from the tenant and i
+//   - createdDateTime: 2024-01-02T00:00:00Z plus i seconds
+//   - identities: the userPrincipalName identity (issuer the UPN's
+//     domain, issuerAssignedId the UPN) only
 //
 // The Global Admin admin@{domain} has usageLocation US, country United
 // States, city Seattle, department Administration, jobTitle Global
-// Administrator and accountEnabled true. With 50,000 users (the demo tenant
+// Administrator, accountEnabled true and createdDateTime
+// 2024-01-01T00:00:00Z. Users added later ([Tenant.AddUsers],
+// [Server.AddGuest]) were created at the fake's time ([Server.Now]), never
+// before the user listed before them, so ascending createdDateTime is
+// listing order; [Tenant.UpdateUser] gives a user more identities. With 50,000 users (the demo tenant
 // of examples/server, contoso.onmicrosoft.com, "Contoso Ltd") the filter
 // UsageLocation -eq 'IT' selects exactly 5,000.
 //

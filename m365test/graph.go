@@ -369,6 +369,12 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, c *call) {
 		}
 		q.Top = n
 	}
+	if q.Top > maxSignInActivityTop && selects(q.Select, "signInActivity") {
+		// User list reference, example 11: with $select=signInActivity
+		// "the maximum page size for $top is 120. Requests with $top set
+		// higher than 120 will return pages with up to 120 users."
+		q.Top = maxSignInActivityTop
+	}
 	switch strings.ToLower(qv.Get("$count")) {
 	case "", "false":
 	case "true":
@@ -489,4 +495,17 @@ func readJSONBody(r *http.Request, v any) error {
 func appendJSONString(out []byte, s string) []byte {
 	b, _ := json.Marshal(s)
 	return append(out, b...)
+}
+
+// maxSignInActivityTop is the largest page of users with signInActivity.
+const maxSignInActivityTop = 120
+
+// selects reports whether sel names prop (case-insensitive).
+func selects(sel []string, prop string) bool {
+	for _, s := range sel {
+		if strings.EqualFold(s, prop) {
+			return true
+		}
+	}
+	return false
 }

@@ -203,7 +203,8 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, c *call, f
 			}
 			rows = append(rows, map[string]any{
 				"id": dc.ID, "correlationId": dc.ID, "userPrincipalName": dc.UserPrincipalName, "userId": p.tenant.UserID(dc.UserPrincipalName),
-				"startDateTime": graphTime(dc.Start), "inviteDateTime": graphTime(dc.Start), "failureDateTime": failure,
+				"userDisplayName": p.tenant.userDisplayName(dc.UserPrincipalName),
+				"startDateTime":   graphTime(dc.Start), "inviteDateTime": graphTime(dc.Start), "failureDateTime": failure,
 				"endDateTime": graphTime(dc.End), "duration": int(dc.Duration / time.Second), "callType": dc.CallType,
 				"successfulCall": dc.Successful, "callerNumber": dc.CallerNumber, "calleeNumber": dc.CalleeNumber,
 				"mediaPathLocation": "USWE", "signalingLocation": "USWE", "finalSipCode": dc.FinalSIPCode,
@@ -216,11 +217,19 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, c *call, f
 			if pc.Start.Before(from) || !pc.Start.Before(to) {
 				continue
 			}
+			usage := p.tenant.usageLocation(pc.UserPrincipalName)
 			rows = append(rows, map[string]any{
 				"id": pc.ID, "callId": pc.ID, "userPrincipalName": pc.UserPrincipalName, "userId": p.tenant.UserID(pc.UserPrincipalName),
 				"startDateTime": graphTime(pc.Start), "endDateTime": graphTime(pc.End), "duration": int(pc.End.Sub(pc.Start) / time.Second),
 				"callType": pc.CallType, "callerNumber": pc.CallerNumber, "calleeNumber": pc.CalleeNumber,
 				"charge": 0, "currency": "USD", "licenseCapability": "MCOPSTNU", "operator": "Microsoft",
+				// The rest of pstnCallLogRow (v1.0 CSDL; the getPstnCalls
+				// reference's example row): a Calling Plan user's call,
+				// counted in the user's country, Microsoft's duration.
+				"userDisplayName": p.tenant.userDisplayName(pc.UserPrincipalName), "connectionCharge": 0,
+				"usageCountryCode": usage, "tenantCountryCode": "US", "destinationContext": nil,
+				"destinationName": countryName(usage), "conferenceId": nil, "inventoryType": "Subscriber",
+				"callDurationSource": "microsoft",
 			})
 		}
 	}
@@ -230,10 +239,44 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, c *call, f
 	if skip < end {
 		page = rows[skip:end]
 	}
-	body := map[string]any{"@odata.context": graphContext + "Collection(microsoft.graph.callRecords." + strings.TrimPrefix(fn, "get") + ")",
+	// The row types the functions return (getPstnCalls reference:
+	// "#Collection(microsoft.graph.callRecords.pstnCallLogRow)").
+	rowType := "pstnCallLogRow"
+	if fn == "getDirectRoutingCalls" {
+		rowType = "directRoutingLogRow"
+	}
+	body := map[string]any{"@odata.context": graphContext + "Collection(microsoft.graph.callRecords." + rowType + ")",
 		"@odata.count": len(rows), "value": page}
 	if end < len(rows) {
 		body["@odata.nextLink"] = "https://" + GraphHost + "/v1.0/communications/callRecords/" + url.PathEscape(r.PathValue("id")) + "?$skip=" + strconv.Itoa(end)
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// userDisplayName is the displayName of the tenant's user upn, or nil.
+func (t *Tenant) userDisplayName(upn string) any {
+	if u, ok := t.dir.User(upn); ok && u.DisplayName != "" {
+		return u.DisplayName
+	}
+	return nil
+}
+
+// usageLocation is the usageLocation of the tenant's user upn ("US"
+// when it has none).
+func (t *Tenant) usageLocation(upn string) string {
+	if u, ok := t.dir.User(upn); ok && u.UsageLocation != "" {
+		return u.UsageLocation
+	}
+	return "US"
+}
+
+// countryName names the demo data's usage locations in English, as
+// pstnCallLogRow.destinationName does.
+func countryName(code string) string {
+	names := map[string]string{"US": "United States", "GB": "United Kingdom", "DE": "Germany", "FR": "France",
+		"IT": "Italy", "ES": "Spain", "NL": "Netherlands", "SE": "Sweden", "PL": "Poland", "JP": "Japan"}
+	if n, ok := names[code]; ok {
+		return n
+	}
+	return code
 }

@@ -20,10 +20,14 @@ func TestSelectDeclaredProperties(t *testing.T) {
 		if len(u) < 6 {
 			t.Fatalf("user %v lacks selected properties", u)
 		}
-		for _, name := range []string{"createdDateTime", "employeeHireDate", "onPremisesSyncEnabled"} {
+		for _, name := range []string{"employeeHireDate", "onPremisesSyncEnabled"} {
 			if v, ok := u[name]; !ok || v != nil {
 				t.Errorf("%s = %v (present %v), want null", name, v, ok)
 			}
+		}
+		// createdDateTime is modelled: the demo rule's time.
+		if v, _ := u["createdDateTime"].(string); !strings.HasPrefix(v, "2024-01-0") {
+			t.Errorf("createdDateTime = %v, want the demo data's", u["createdDateTime"])
 		}
 		if v, ok := u["imAddresses"].([]any); !ok || len(v) != 0 {
 			t.Errorf("imAddresses = %v, want []", u["imAddresses"])

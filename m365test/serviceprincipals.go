@@ -2,6 +2,7 @@ package m365test
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -223,9 +224,74 @@ func (s *Server) serveServicePrincipal(w http.ResponseWriter, r *http.Request, c
 		s.writeGraphError(w, r, spNotFound(key))
 		return
 	}
-	out := selectKeys(obj, r.URL.Query().Get("$select"))
-	out["@odata.context"] = graphContext + "servicePrincipals/$entity"
+	completeServicePrincipal(obj)
+	sel := r.URL.Query().Get("$select")
+	ctx := graphContext + "servicePrincipals/$entity"
+	if strings.TrimSpace(sel) != "" {
+		names, ge := checkSelect(sel, servicePrincipalProps, "servicePrincipal")
+		if ge != nil {
+			s.writeGraphError(w, r, ge)
+			return
+		}
+		ctx = graphContext + "servicePrincipals(" + strings.Join(names, ",") + ")/$entity"
+	}
+	out := selectKeys(obj, sel)
+	out["@odata.context"] = ctx
 	writeJSON(w, http.StatusOK, out)
+}
+
+// servicePrincipalProps are the properties of the v1.0 servicePrincipal
+// (msgraph-metadata v1.0 CSDL, with directoryObject's deletedDateTime
+// and the key), each of which $select may name.
+var servicePrincipalProps = []string{"id", "deletedDateTime", "accountEnabled", "addIns", "alternativeNames",
+	"appDescription", "appDisplayName", "appId", "applicationTemplateId", "appOwnerOrganizationId",
+	"appRoleAssignmentRequired", "appRoles", "createdByAppId", "customSecurityAttributes", "description",
+	"disabledByMicrosoftStatus", "displayName", "homepage", "info", "isDisabled", "keyCredentials", "loginUrl",
+	"logoutUrl", "notes", "notificationEmailAddresses", "oauth2PermissionScopes", "passwordCredentials",
+	"preferredSingleSignOnMode", "preferredTokenSigningKeyThumbprint", "replyUrls",
+	"resourceSpecificApplicationPermissions", "samlSingleSignOnSettings", "servicePrincipalNames",
+	"servicePrincipalType", "signInAudience", "tags", "tokenEncryptionKeyId", "verifiedPublisher"}
+
+// completeServicePrincipal fills in the v1.0 properties the fake keeps no
+// value for, as the servicePrincipal get reference's example shows them
+// (null, [] for collections, the informationalUrl and verifiedPublisher
+// objects with null members). customSecurityAttributes is left out: Graph
+// returns it only when selected, with its own permission.
+func completeServicePrincipal(obj map[string]any) {
+	defaults := map[string]any{
+		"deletedDateTime": nil, "addIns": []any{}, "alternativeNames": []any{}, "appDescription": nil,
+		"appDisplayName": obj["displayName"], "applicationTemplateId": nil, "appRoleAssignmentRequired": false,
+		"createdByAppId": nil, "description": nil, "disabledByMicrosoftStatus": nil, "homepage": nil,
+		"info":       map[string]any{"logoUrl": nil, "marketingUrl": nil, "privacyStatementUrl": nil, "supportUrl": nil, "termsOfServiceUrl": nil},
+		"isDisabled": nil, "keyCredentials": []any{}, "loginUrl": nil, "logoutUrl": nil, "notes": nil,
+		"notificationEmailAddresses": []any{}, "passwordCredentials": []any{}, "preferredSingleSignOnMode": nil,
+		"preferredTokenSigningKeyThumbprint": nil, "replyUrls": []any{}, "resourceSpecificApplicationPermissions": []any{},
+		"samlSingleSignOnSettings": nil, "servicePrincipalNames": []any{obj["appId"]}, "signInAudience": "AzureADMultipleOrgs",
+		"tags": []any{}, "tokenEncryptionKeyId": nil,
+		"verifiedPublisher": map[string]any{"addedDateTime": nil, "displayName": nil, "verifiedPublisherId": nil},
+	}
+	for k, v := range defaults {
+		if _, ok := obj[k]; !ok {
+			obj[k] = v
+		}
+	}
+}
+
+// checkSelect resolves $select sel against props (case-insensitive),
+// returning the names as the type spells them, or Graph's 400 for a
+// property typ does not have.
+func checkSelect(sel string, props []string, typ string) ([]string, *graphError) {
+	var names []string
+	for _, raw := range strings.Split(sel, ",") {
+		name := strings.TrimSpace(raw)
+		i := slices.IndexFunc(props, func(p string) bool { return strings.EqualFold(p, name) })
+		if i < 0 {
+			return nil, &graphError{status: http.StatusBadRequest, code: "BadRequest",
+				msg: fmt.Sprintf("Parsing OData Select and Expand failed: Could not find a property named '%s' on type 'microsoft.graph.%s'.", name, typ)}
+		}
+		names = append(names, props[i])
+	}
+	return names, nil
 }
 
 // handleAppRoleAssignments is GET /v1.0/servicePrincipals/{id}/appRoleAssignments.

@@ -45,6 +45,12 @@ func (sub *Subscription) json() map[string]any {
 		"latestSupportedTlsVersion": "v1_2",
 		"notificationContentType":   "application/json",
 		"includeResourceData":       false,
+		// The rest of the v1.0 subscription (CSDL): no encryption, no
+		// query options, no app ID of the notification URL.
+		"encryptionCertificate":    nil,
+		"encryptionCertificateId":  nil,
+		"notificationQueryOptions": nil,
+		"notificationUrlAppId":     nil,
 	}
 }
 

@@ -147,6 +147,7 @@ func (s *Server) AddTenant(opts TenantOptions) (*Tenant, error) {
 	t.voice, t.now = newVoiceState(id, opts.Users), s.Now
 	t.voice.propDelay = s.opts.TeamsPropagationDelay
 	t.dir.SetLicenses(tenantLicenses{t})
+	t.dir.SetClock(s.Now) // users added later were created at the fake's time
 	for _, u := range opts.MFAUsers {
 		t.mfa[strings.ToLower(u)] = true
 	}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/tenantgate/tenantgate/m365test"
@@ -16,77 +17,82 @@ import (
 // seconds, another tenant keeps its own budget, and the app-wide budget
 // limits the sum; a new window admits again.
 func TestThrottle(t *testing.T) {
-	// 10 s and 20 s of Graph time are 0.5 s and 1 s of real time.
-	throttle := &m365test.Throttle{TenantUnits: 5, TenantWindow: 10 * time.Second, AppUnits: 8, AppWindow: 20 * time.Second, TimeScale: 20}
-	srv := m365test.NewServer(&m365test.Options{InMemory: true, ConsentReplicationDelay: -1, Throttle: throttle})
-	defer srv.Close()
-	get := func(t *testing.T, tenant *m365test.Tenant, tok string) *http.Response {
-		t.Helper()
-		req, _ := http.NewRequestWithContext(context.Background(), "GET", "https://"+m365test.GraphHost+"/v1.0/users?$select=id&$top=1", nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
-	}
-	var toks []string
-	var tenants []*m365test.Tenant
-	for _, d := range []string{"a.onmicrosoft.com", "b.onmicrosoft.com"} {
-		tn, err := srv.AddTenant(m365test.TenantOptions{Domains: []string{d}, Users: 3})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tenants = append(tenants, tn)
-	}
-	const app, secret = "0a0a0a0a-1111-2222-3333-444444444444", "throttle-test-secret-0123456789"
-	if _, err := srv.AddApp(m365test.AppOptions{ClientID: app, Secrets: []m365test.Secret{{Value: secret}}, ApplicationPermissions: []string{"User.Read.All"}}); err != nil {
-		t.Fatal(err)
-	}
-	for _, tn := range tenants {
-		if err := srv.GrantAdminConsentNow(tn.ID, app); err != nil {
-			t.Fatal(err)
-		}
-		toks = append(toks, throttleAppToken(t, srv, tn.ID, app, secret))
-	}
-	// Fresh windows from now (the setup's token requests are no Graph
-	// calls, but the windows started with the server).
-	srv.SetThrottle(throttle)
-	codes := func(tenant int, n int) (ok, throttled int, retryAfter string) {
-		for range n {
-			resp := get(t, tenants[tenant], toks[tenant])
-			switch resp.StatusCode {
-			case 200:
-				ok++
-			case 429:
-				throttled++
-				retryAfter = resp.Header.Get("Retry-After")
-			default:
-				t.Fatalf("status %d", resp.StatusCode)
+	t.Parallel()
+	// The throttle judges its windows by the process clock: in a synctest
+	// bubble, sleeping past a window takes no real time.
+	synctest.Test(t, func(t *testing.T) {
+		// 10 s and 20 s of Graph time are 0.5 s and 1 s of real time.
+		throttle := &m365test.Throttle{TenantUnits: 5, TenantWindow: 10 * time.Second, AppUnits: 8, AppWindow: 20 * time.Second, TimeScale: 20}
+		srv := m365test.NewServer(&m365test.Options{InMemory: true, ConsentReplicationDelay: -1, Throttle: throttle})
+		defer srv.Close()
+		get := func(t *testing.T, tenant *m365test.Tenant, tok string) *http.Response {
+			t.Helper()
+			req, _ := http.NewRequestWithContext(context.Background(), "GET", "https://"+m365test.GraphHost+"/v1.0/users?$select=id&$top=1", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
 			}
+			resp.Body.Close()
+			return resp
 		}
-		return
-	}
-	ok, thr, ra := codes(0, 7)
-	if ok != 5 || thr != 2 {
-		t.Fatalf("tenant a: %d ok, %d throttled; want 5 and 2", ok, thr)
-	}
-	if n, err := strconv.Atoi(ra); err != nil || n < 1 || n > 10 {
-		t.Errorf("Retry-After %q, want 1 to 10 Graph seconds", ra)
-	}
-	// Tenant b has its own budget, but the app-wide one has 3 units left.
-	if ok, thr, _ := codes(1, 5); ok != 3 || thr != 2 {
-		t.Fatalf("tenant b: %d ok, %d throttled; want 3 (the app budget) and 2", ok, thr)
-	}
-	st := srv.ThrottleStats()
-	if st.Requests != 12 || st.TenantThrottled != 2 || st.AppThrottled != 2 {
-		t.Errorf("stats %+v", st)
-	}
-	time.Sleep(time.Second + 50*time.Millisecond) // both windows roll over
-	if ok, thr, _ := codes(0, 1); ok != 1 || thr != 0 {
-		t.Errorf("after the window: %d ok, %d throttled", ok, thr)
-	}
+		var toks []string
+		var tenants []*m365test.Tenant
+		for _, d := range []string{"a.onmicrosoft.com", "b.onmicrosoft.com"} {
+			tn, err := srv.AddTenant(m365test.TenantOptions{Domains: []string{d}, Users: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tenants = append(tenants, tn)
+		}
+		const app, secret = "0a0a0a0a-1111-2222-3333-444444444444", "throttle-test-secret-0123456789"
+		if _, err := srv.AddApp(m365test.AppOptions{ClientID: app, Secrets: []m365test.Secret{{Value: secret}}, ApplicationPermissions: []string{"User.Read.All"}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tn := range tenants {
+			if err := srv.GrantAdminConsentNow(tn.ID, app); err != nil {
+				t.Fatal(err)
+			}
+			toks = append(toks, throttleAppToken(t, srv, tn.ID, app, secret))
+		}
+		// Fresh windows from now (the setup's token requests are no Graph
+		// calls, but the windows started with the server).
+		srv.SetThrottle(throttle)
+		codes := func(tenant int, n int) (ok, throttled int, retryAfter string) {
+			for range n {
+				resp := get(t, tenants[tenant], toks[tenant])
+				switch resp.StatusCode {
+				case 200:
+					ok++
+				case 429:
+					throttled++
+					retryAfter = resp.Header.Get("Retry-After")
+				default:
+					t.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+			return
+		}
+		ok, thr, ra := codes(0, 7)
+		if ok != 5 || thr != 2 {
+			t.Fatalf("tenant a: %d ok, %d throttled; want 5 and 2", ok, thr)
+		}
+		if n, err := strconv.Atoi(ra); err != nil || n < 1 || n > 10 {
+			t.Errorf("Retry-After %q, want 1 to 10 Graph seconds", ra)
+		}
+		// Tenant b has its own budget, but the app-wide one has 3 units left.
+		if ok, thr, _ := codes(1, 5); ok != 3 || thr != 2 {
+			t.Fatalf("tenant b: %d ok, %d throttled; want 3 (the app budget) and 2", ok, thr)
+		}
+		st := srv.ThrottleStats()
+		if st.Requests != 12 || st.TenantThrottled != 2 || st.AppThrottled != 2 {
+			t.Errorf("stats %+v", st)
+		}
+		time.Sleep(time.Second + 50*time.Millisecond) // both windows roll over (on the bubble's clock: no real wait)
+		if ok, thr, _ := codes(0, 1); ok != 1 || thr != 0 {
+			t.Errorf("after the window: %d ok, %d throttled", ok, thr)
+		}
+	})
 }
 
 // throttleAppToken gets an app-only Graph token by client credentials.

@@ -2,17 +2,41 @@ package m365test
 
 import (
 	"fmt"
+	"maps"
+
+	"github.com/tenantgate/tenantgate/m365test/internal/directory"
 )
+
+// ObjectIdentity is one of a user's sign-in identities (Graph's
+// objectIdentity), for [Tenant.UpdateUser]'s "identities": those besides
+// the userPrincipalName identity, which Graph derives from the user's
+// userPrincipalName (the directory lists it first). A B2C-style local
+// account is SignInType "emailAddress" or "userName" with the tenant's
+// domain as Issuer; a social or federated one is "federated" with the
+// provider as Issuer ("facebook.com").
+type ObjectIdentity struct {
+	SignInType       string
+	Issuer           string
+	IssuerAssignedID string // "" is null
+}
 
 // UpdateUser changes properties of the tenant's user idOrUPN (object ID or
 // userPrincipalName), as an admin's PATCH /users/{id} would: the change
 // shows in /users, /users/{id} and the next /users/delta round. props
 // maps Graph property names to values: a string or nil (null) for string
 // properties, a bool for accountEnabled, a []string for businessPhones
-// and otherMails. id, userPrincipalName, displayName, mail, mailNickname
-// and proxyAddresses cannot change: they name the user and fix the
-// listing order.
+// and otherMails, a []ObjectIdentity for identities. id,
+// userPrincipalName, displayName, mail, mailNickname and proxyAddresses
+// cannot change: they name the user and fix the listing order.
 func (t *Tenant) UpdateUser(idOrUPN string, props map[string]any) error {
+	if ids, ok := props["identities"].([]ObjectIdentity); ok {
+		conv := make([]directory.Identity, len(ids))
+		for i, id := range ids {
+			conv[i] = directory.Identity{SignInType: id.SignInType, Issuer: id.Issuer, IssuerAssignedID: id.IssuerAssignedID}
+		}
+		props = maps.Clone(props)
+		props["identities"] = conv
+	}
 	if err := t.dir.Update(idOrUPN, props); err != nil {
 		return fmt.Errorf("m365test: UpdateUser: %w", err)
 	}

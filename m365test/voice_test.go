@@ -154,13 +154,17 @@ func TestAssignedLicensesOnUsers(t *testing.T) {
 	assert.Contains(t, gr.body["assignedPlans"], map[string]any{"assignedDateTime": "2024-01-15T09:00:00Z", "capabilityStatus": "Enabled",
 		"service": "MicrosoftCommunicationsOnline", "servicePlanId": "4828c8ec-dc2e-4779-b502-87ac9ce28ab7"})
 
-	// assignedLicenses/any is an advanced query: 1,000 Teams Phone users.
+	// assignedLicenses/any works by default (user list reference, example
+	// 9; the filter table) and in advanced queries: 1,000 Teams Phone users.
 	filter := url.QueryEscape("assignedLicenses/any(x:x/skuId eq " + m365test.SkuTeamsPhone + ")")
 	gr = graphDo(t, f, "GET", "/users?$count=true&$select=id&$top=999&$filter="+filter, tok, nil, "ConsistencyLevel", "eventual")
 	require.Equal(t, 200, gr.status, "%v", gr.body)
 	assert.Equal(t, float64(1_000), gr.body["@odata.count"])
-	gr = graphDo(t, f, "GET", "/users?$filter="+filter, tok, nil)
-	assert.Equal(t, 400, gr.status)
+	gr = graphDo(t, f, "GET", "/users?$select=id,mail,assignedLicenses&$top=999&$filter="+filter, tok, nil)
+	require.Equal(t, 200, gr.status, "%v", gr.body)
+	assert.Len(t, gr.body["value"], 999)
+	gr = graphDo(t, f, "GET", "/users?$filter=not("+filter+")", tok, nil)
+	assert.Equal(t, 400, gr.status, "not needs the advanced parameters")
 	assert.Equal(t, "Request_UnsupportedQuery", graphErr(t, gr))
 	for _, bad := range []string{"assignedLicenses/any(x:x/skuId eq '" + m365test.SkuE3 + "')", "assignedLicenses/any(x:x/skuId eq nope)",
 		"assignedLicenses/any(x:x/disabledPlans eq 1)", "assignedLicenses eq 1"} {

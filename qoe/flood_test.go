@@ -57,6 +57,7 @@ func flood(t testing.TB, e *env, admin *sql.DB, body []byte, conc int) floodResu
 	res := floodResult{status: map[int]int{}}
 	require.NoError(t, admin.QueryRowContext(ctx, `SELECT current_setting('max_connections')::int`).Scan(&res.maxConnections))
 	var maxConns atomic.Int64
+	var connSamples, readSamples atomic.Int64 // rounds of each sampler
 	done := make(chan struct{})
 	var bg sync.WaitGroup
 	bg.Go(func() {
@@ -66,6 +67,7 @@ func flood(t testing.TB, e *env, admin *sql.DB, body []byte, conc int) floodResu
 				for cur := maxConns.Load(); n > cur && !maxConns.CompareAndSwap(cur, n); cur = maxConns.Load() {
 				}
 			}
+			connSamples.Add(1)
 			select {
 			case <-done:
 				return
@@ -84,6 +86,7 @@ func flood(t testing.TB, e *env, admin *sql.DB, body []byte, conc int) floodResu
 				t.Errorf("admin read during the flood: %v %v", err1, err2)
 				return
 			}
+			readSamples.Add(1)
 			select {
 			case <-done:
 				return
@@ -110,7 +113,9 @@ func flood(t testing.TB, e *env, admin *sql.DB, body []byte, conc int) floodResu
 	}
 	wg.Wait()
 	res.took = time.Since(start)
-	time.Sleep(50 * time.Millisecond) // one more sample of each after the flood
+	// One more sample of each after the flood.
+	c0, r0 := connSamples.Load(), readSamples.Load()
+	waitFor(t, "a sample of each after the flood", func() bool { return connSamples.Load() > c0 && readSamples.Load() > r0 })
 	close(done)
 	bg.Wait()
 	res.maxConns = int(maxConns.Load())

@@ -353,6 +353,21 @@ func (e *env) jobs(t testing.TB, kind string) int {
 	return len(res.Jobs)
 }
 
+// waitIdle waits until no job of kind is in flight (available, pending,
+// retryable, running or scheduled): the work queued so far is done.
+func (e *env) waitIdle(t testing.TB, kind string) {
+	t.Helper()
+	waitFor(t, kind+" jobs done", func() bool {
+		res, err := e.rc.JobList(t.Context(), river.NewJobListParams().Kinds(kind).First(1).States(
+			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+			rivertype.JobStateRunning, rivertype.JobStateScheduled))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(res.Jobs) == 0
+	})
+}
+
 func today() time.Time { return time.Now().UTC() }
 
 func m365accessQoE(appID, secret *string) m365access.SettingsUpdate {

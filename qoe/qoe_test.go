@@ -231,7 +231,9 @@ func TestSameRecordTwiceAndNewerVersion(t *testing.T) {
 					t.Fatalf("duplicate answered %d", status)
 				}
 			}
-			time.Sleep(300 * time.Millisecond)
+			// The receiver answered after queuing: once no fetch is in
+			// flight, the duplicates were fetched (or merged at insert).
+			e.waitIdle(t, qoe.KindFetchCall)
 			if st := e.svc.Stats(); st.Stored != 1 {
 				t.Errorf("stored %d times", st.Stored)
 			}

@@ -113,6 +113,8 @@ func (e *Error) HTTPStatus() int {
 	switch e.Code {
 	case CodeNotFound:
 		return http.StatusNotFound
+	case CodeMalformedCSV:
+		return http.StatusBadRequest
 	case CodeNumberTaken, CodeNumberHeld, CodeRangeExhausted, CodeNoFreeLicense, CodeUserNotLicensed,
 		CodeOperationInProgress, CodeOperationFinished, CodePermissionMissing:
 		return http.StatusConflict

@@ -80,6 +80,7 @@ func (s *Service) AddWorkers(w *river.Workers) error {
 		river.AddWorkerSafely(w, river.WorkFunc(s.workOperation)),
 		river.AddWorkerSafely(w, river.WorkFunc(s.workRefresh)),
 		river.AddWorkerSafely(w, river.WorkFunc(s.workRefreshAll)),
+		river.AddWorkerSafely(w, river.WorkFunc(s.workApply)),
 	} {
 		if err != nil {
 			return fmt.Errorf("voice: %w", err)

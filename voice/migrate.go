@@ -69,6 +69,49 @@ var migrations = [][]string{
 		// starts them.
 		`CREATE UNIQUE INDEX tenantgate_voice_operations_one_per_user ON tenantgate_voice_operations (customer, user_id) WHERE state IN ('queued', 'running')`,
 	},
+	// 2: voice profiles, plans (their items apart, so a 50,000-user plan
+	// is never one value), and the per-user items of an apply.
+	{
+		`CREATE TABLE tenantgate_voice_profiles (
+			customer   TEXT   NOT NULL,
+			name       TEXT   NOT NULL,
+			body       TEXT   NOT NULL,  -- JSON: the Profile
+			updated_at BIGINT NOT NULL,
+			PRIMARY KEY (customer, name)
+		)`,
+		`CREATE TABLE tenantgate_voice_plans (
+			id         TEXT   NOT NULL PRIMARY KEY,
+			customer   TEXT   NOT NULL,
+			body       TEXT   NOT NULL,  -- JSON: the Plan without its items, and what it was made from
+			read_at    BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL,
+			operation  TEXT   NOT NULL,  -- the apply's operation, once applied ('' before)
+			created_at BIGINT NOT NULL
+		)`,
+		`CREATE INDEX tenantgate_voice_plans_by_customer ON tenantgate_voice_plans (customer, created_at)`,
+		`CREATE TABLE tenantgate_voice_plan_items (
+			plan_id TEXT    NOT NULL,
+			idx     INTEGER NOT NULL,
+			status  TEXT    NOT NULL,  -- change, unchanged, error
+			body    TEXT    NOT NULL,  -- JSON: the PlanItem
+			PRIMARY KEY (plan_id, idx)
+		)`,
+		// One row per user of an apply: the primary key keeps a user from
+		// being worked twice by one apply, whichever replica runs it.
+		`CREATE TABLE tenantgate_voice_apply_items (
+			operation  TEXT    NOT NULL,
+			user_id    TEXT    NOT NULL,
+			customer   TEXT    NOT NULL,
+			idx        INTEGER NOT NULL,
+			lane       INTEGER NOT NULL,
+			state      TEXT    NOT NULL,
+			body       TEXT    NOT NULL,  -- JSON: the Item and its per-user plan
+			updated_at BIGINT  NOT NULL,
+			PRIMARY KEY (operation, user_id)
+		)`,
+		`CREATE INDEX tenantgate_voice_apply_items_lane ON tenantgate_voice_apply_items (operation, lane, state)`,
+		`CREATE INDEX tenantgate_voice_apply_items_idx ON tenantgate_voice_apply_items (operation, idx)`,
+	},
 }
 
 // Migrations is the package's schema history, for migrate.Up (the

@@ -70,6 +70,9 @@ type Operation struct {
 	Updated   time.Time     `json:"updated"`
 	Finished  *time.Time    `json:"finished"`
 	Items     []Item        `json:"items"`
+
+	// done counts an apply's finished items.
+	done int
 }
 
 // Item is one user's part of an operation.
@@ -93,6 +96,12 @@ type Step struct {
 
 // Progress is the share of steps finished, 0 to 1.
 func (o *Operation) Progress() float64 {
+	if o.Kind == KindApply {
+		if o.Total == 0 {
+			return 1
+		}
+		return float64(o.done) / float64(o.Total)
+	}
 	var n, done int
 	for _, it := range o.Items {
 		for _, s := range it.Steps {
@@ -235,6 +244,9 @@ func (s *Store) operation(ctx context.Context, customer, id string) (*Operation,
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && customer != "" && op.Customer != customer) {
 		return nil, nil, &Error{Code: CodeNotFound, Detail: "no operation " + id}
 	}
+	if err == nil && op.Kind == KindApply {
+		err = s.fillApply(ctx, op, true)
+	}
 	return op, p, err
 }
 
@@ -292,6 +304,14 @@ func (s *Store) operations(ctx context.Context, customer string, q OperationQuer
 	}
 	if err := rows.Err(); err != nil {
 		return OperationPage{}, err
+	}
+	rows.Close()
+	for _, op := range page.Operations {
+		if op.Kind == KindApply {
+			if err := s.fillApply(ctx, op, false); err != nil {
+				return OperationPage{}, err
+			}
+		}
 	}
 	if len(page.Operations) > limit {
 		page.Operations = page.Operations[:limit]

@@ -21,6 +21,7 @@ import (
 	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/internal/graphhttp"
 	"github.com/tenantgate/tenantgate/m365access"
+	"github.com/tenantgate/tenantgate/usersync"
 )
 
 // Access is what the Service uses of an *m365access.Manager, which
@@ -82,6 +83,22 @@ type Config struct {
 	// MaxAttempts bounds a job's attempts after transient failures
 	// (throttling, Graph 5xx); zero means 8.
 	MaxAttempts int
+	// Users reads the users a profile's plan selects, with the user
+	// sync's filter pushdown; nil means a usersync.GraphSource over
+	// HTTPClient's transport (and the fleet's Budget).
+	Users usersync.Source
+	// PlanTTL is how long a plan keeps; zero means 24 hours.
+	PlanTTL time.Duration
+	// PlanFreshness is how old a plan's read of Microsoft may be when it
+	// is applied before it is read again; zero means 15 minutes.
+	PlanFreshness time.Duration
+	// ApplyLanes bounds the jobs one apply runs at once (each a share of
+	// its users), so one customer's big plan holds only that many of the
+	// fleet's job slots; zero means 2.
+	ApplyLanes int
+	// ApplyConcurrency is how many users one lane works at once; zero
+	// means 16.
+	ApplyConcurrency int
 	// Logger receives the package's logs; nil means slog.Default().
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -100,6 +117,8 @@ type Service struct {
 
 	mu       sync.Mutex
 	policies map[string]policyEntry // customer \x00 type \x00 lower(name)
+	sources  map[string]usersync.Source
+	parent   atomic.Pointer[http.RoundTripper] // under Graph's pipeline
 
 	stats struct{ requests, writes, polls atomic.Int64 }
 }
@@ -143,6 +162,14 @@ func New(cfg Config) (*Service, error) {
 	def(&cfg.PollTimeout, 10*time.Minute)
 	def(&cfg.ReservationTTL, 24*time.Hour)
 	def(&cfg.PolicyCacheTTL, time.Hour)
+	def(&cfg.PlanTTL, 24*time.Hour)
+	def(&cfg.PlanFreshness, 15*time.Minute)
+	if cfg.ApplyLanes <= 0 {
+		cfg.ApplyLanes = 2
+	}
+	if cfg.ApplyConcurrency <= 0 {
+		cfg.ApplyConcurrency = 16
+	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 8
 	}
@@ -169,7 +196,23 @@ func (s *Service) setTransport(t http.RoundTripper) error {
 		return fmt.Errorf("voice: %w", err)
 	}
 	s.http.Store(gc)
+	if t == nil {
+		t = http.DefaultTransport
+	}
+	s.parent.Store(&t)
+	s.mu.Lock()
+	s.sources = nil // built again over the new transport
+	s.mu.Unlock()
 	return nil
+}
+
+// parentTransport is the transport under Graph's pipeline (the Budget's,
+// once UseBudget ran).
+func (s *Service) parentTransport() http.RoundTripper {
+	if t := s.parent.Load(); t != nil {
+		return *t
+	}
+	return http.DefaultTransport
 }
 
 // Stats are the Service's counters since it started.

@@ -245,7 +245,8 @@ type Number struct {
 	Range            string     `json:"range,omitempty"`
 	Reserved         bool       `json:"reserved"`
 	QuarantinedUntil *time.Time `json:"quarantinedUntil"`
-	Refreshed        time.Time  `json:"refreshed"`
+	// RefreshedAt is when the inventory was last read from Microsoft.
+	RefreshedAt time.Time `json:"refreshedAt"`
 }
 
 // UserRef names a user.
@@ -356,7 +357,7 @@ func (s *Store) numbers(ctx context.Context, customer string, q NumberQuery, now
 		}
 		n := Number{Number: r.Number, Type: NumberType(r.Type), Status: "unassigned", AssignmentStatus: r.Status,
 			ActivationState: r.Activation, Category: r.Category, City: r.City, Country: r.Country, LocationID: r.LocationID,
-			Refreshed: fromNanos(refreshed), Reserved: kind == holdReserved}
+			RefreshedAt: fromNanos(refreshed), Reserved: kind == holdReserved}
 		if r.Status != "unassigned" {
 			n.Status = "assigned"
 			n.User = &UserRef{ID: r.TargetID, UserPrincipalName: r.TargetUPN}
@@ -530,7 +531,10 @@ func (s *Store) holdOf(ctx context.Context, customer, number string, now time.Ti
 
 // DeleteCustomer erases everything stored for customer.
 func (s *Store) DeleteCustomer(ctx context.Context, customer string) error {
-	for _, t := range []string{"tenantgate_voice_numbers", "tenantgate_voice_ranges", "tenantgate_voice_holds", "tenantgate_voice_operations"} {
+	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM tenantgate_voice_plan_items WHERE plan_id IN (SELECT id FROM tenantgate_voice_plans WHERE customer = ?)`), customer); err != nil {
+		return err
+	}
+	for _, t := range []string{"tenantgate_voice_profiles", "tenantgate_voice_plans", "tenantgate_voice_apply_items", "tenantgate_voice_numbers", "tenantgate_voice_ranges", "tenantgate_voice_holds", "tenantgate_voice_operations"} {
 		if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM `+t+` WHERE customer = ?`), customer); err != nil {
 			return err
 		}

@@ -98,10 +98,12 @@ type app struct {
 	signIn          *entraSignIn
 	demoTechnicians []demoTechnician
 
-	ln    net.Listener
-	srv   *http.Server
-	api   *httpapi.Handler // closed first: refuses new sync runs
-	fleet *fleet.Fleet     // stopped before the store: drains jobs
+	ln  net.Listener
+	srv *http.Server
+	api *httpapi.Handler // closed first: refuses new sync runs
+	// wizard confirms admin consents in the background; closed with api.
+	wizard *httpapi.Handler
+	fleet  *fleet.Fleet // stopped before the store: drains jobs
 	// jobsPool is River's PostgreSQL pool (production mode).
 	jobsPool *pgxpool.Pool
 	// recordsDB holds the event log, the webhook delivery log and the
@@ -450,6 +452,11 @@ const syncDrainTimeout = 10 * time.Second
 func (a *app) closeAll() {
 	if a.imds != nil {
 		_ = a.imds.Close()
+	}
+	if a.wizard != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = a.wizard.Close(ctx)
+		cancel()
 	}
 	if a.api != nil {
 		_ = a.api.Close(context.Background())

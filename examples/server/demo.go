@@ -116,13 +116,15 @@ func (a *app) demoConsentLinks(api http.Handler) http.Handler {
 		if rec.Code == http.StatusOK {
 			var link map[string]any
 			if err := json.Unmarshal(body, &link); err == nil {
-				if s, ok := link["url"].(string); ok {
-					if u, err := url.Parse(s); err == nil && u.Host == authority.Host {
-						u.Scheme, u.Host = browser.Scheme, browser.Host
-						link["url"] = u.String()
-						body, _ = json.Marshal(link)
+				for _, k := range []string{"url", "shareUrl"} {
+					if s, ok := link[k].(string); ok {
+						if u, err := url.Parse(s); err == nil && u.Host == authority.Host {
+							u.Scheme, u.Host = browser.Scheme, browser.Host
+							link[k] = u.String()
+						}
 					}
 				}
+				body, _ = json.Marshal(link)
 			}
 		}
 		for k, v := range rec.Header() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tenantgate/tenantgate/fleet"
@@ -52,7 +53,11 @@ func (a *app) addDemoFleet() error {
 		if c.appID == "" {
 			continue
 		}
+		// The customer registered the provider's consent callback as a
+		// Web redirect URI of its app, so the admin consent link of the
+		// app (Grant admin consent) comes back to the portal.
 		if _, err := a.fake.AddApp(m365test.AppOptions{ClientID: c.appID, DisplayName: c.name + " tenantgate app", HomeTenant: t.ID, SingleTenant: true,
+			RedirectURIs:           []string{strings.TrimSuffix(a.publicURL, "/") + m365access.ConsentCallbackPath},
 			Secrets:                []m365test.Secret{{Value: c.appSecret, Expires: time.Now().AddDate(0, 0, c.secretDays)}},
 			ApplicationPermissions: []string{"User.Read.All", "Organization.Read.All", "TeamsUserConfiguration.Read.All"}}); err != nil {
 			return fmt.Errorf("demo app of %s: %w", c.domain, err)

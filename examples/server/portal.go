@@ -46,6 +46,7 @@ func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, erro
 	if err != nil {
 		return nil, err
 	}
+	a.wizard = wizard // closed by closeAll
 	var apiHandler http.Handler = api
 	if a.fake != nil {
 		apiHandler = a.demoConsentLinks(api)
@@ -59,6 +60,7 @@ func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, erro
 	mux.Handle("/invite/", wizard)
 	mux.Handle("/auth/callback", wizard)
 	mux.Handle("/consent/callback", wizard)
+	mux.Handle("/consent/progress", wizard)
 	// Microsoft's call records notifications (no admin token: each
 	// notification's clientState is checked).
 	mux.Handle("POST "+notificationPath, a.qoe.Handler())
@@ -67,6 +69,9 @@ func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, erro
 	mux.HandleFunc("GET /customers", p.customersPage)
 	mux.HandleFunc("GET /voice", p.voiceNumbersPage)
 	mux.HandleFunc("GET /voice/user", p.voiceUserPage)
+	mux.HandleFunc("GET /activity/audit", p.activityPage("audit"))
+	mux.HandleFunc("GET /activity/events", p.activityPage("events"))
+	mux.HandleFunc("GET /activity/deliveries", p.activityPage("deliveries"))
 	mux.HandleFunc("GET /login", p.loginPage)
 	mux.Handle("POST /login", cop.Handler(http.HandlerFunc(p.login)))
 	mux.Handle("POST /logout", cop.Handler(http.HandlerFunc(p.logout)))
@@ -140,6 +145,8 @@ type pageData struct {
 	DemoTechnicians []demoTechnician
 	// Tokens is the API tokens page.
 	Tokens *tokensView
+	// View is the activity page's view: audit, events or deliveries.
+	View string
 }
 
 func (p *portal) data(r *http.Request) pageData {
@@ -248,7 +255,7 @@ func (p *portal) loginPage(w http.ResponseWriter, r *http.Request) {
 // safeNext keeps a post-login redirect on the portal's own pages.
 func safeNext(next string) string {
 	switch next {
-	case "/outbox", "/customers", "/voice", "/tokens":
+	case "/outbox", "/customers", "/voice", "/tokens", "/activity/audit", "/activity/events", "/activity/deliveries":
 		return next
 	}
 	return "/"

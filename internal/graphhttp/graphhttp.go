@@ -76,6 +76,7 @@ func NewClient(opts Options) (*http.Client, error) {
 	}
 	mw := []khttp.Middleware{
 		traced{},
+		refusals{},
 		reauth{},
 		msgraphgocore.NewGraphTelemetryHandler(&msgraphgocore.GraphClientOptions{}),
 		khttp.NewUrlReplaceHandler(true, msgraphgocore.ReplacementPairs),

@@ -185,4 +185,3 @@ type writerWaitErr struct{}
 
 func (*writerWaitErr) Error() string { return "x" }
 func (*writerWaitErr) Unwrap() error { return ErrWriterWait }
-

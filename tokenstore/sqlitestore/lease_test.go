@@ -8,6 +8,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/internal/sqlbackend"
 )
@@ -61,35 +63,29 @@ func TestLeaseLapseFakeClock(t *testing.T) {
 }
 
 // TestLockWaiterSeesClose checks that a Lock waiting for a held lease
-// gives up with ErrClosed when its Store is closed.
+// gives up with ErrClosed when its Store is closed. In a synctest bubble,
+// synctest.Wait returns once the waiting Lock sleeps between polls.
 func TestLockWaiterSeesClose(t *testing.T) {
-	a, path := openTemp(t)
-	b, err := Open(t.Context(), path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	held, err := a.Lock(t.Context(), "refresh/c1", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		_, err := b.Lock(t.Context(), "refresh/c1", time.Minute)
-		done <- err
-	}()
-	time.Sleep(50 * time.Millisecond) // let it wait
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if !errors.Is(err, tokenstore.ErrClosed) {
-			t.Fatalf("waiting Lock after Close: got %v, want ErrClosed", err)
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		a, path := openTemp(t)
+		b, err := Open(t.Context(), path, Options{})
+		require.NoError(t, err)
+		held, err := a.Lock(t.Context(), "refresh/c1", time.Minute)
+		require.NoError(t, err)
+		done := make(chan error, 1)
+		go func() {
+			_, err := b.Lock(t.Context(), "refresh/c1", time.Minute)
+			done <- err
+		}()
+		synctest.Wait() // b's Lock found the lease held and waits to poll again
+		select {
+		case err := <-done:
+			t.Fatalf("Lock returned %v while the lease is held", err)
+		default:
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("waiting Lock did not return after Close")
-	}
-	if err := held.Release(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+		require.NoError(t, b.Close())
+		require.ErrorIs(t, <-done, tokenstore.ErrClosed, "waiting Lock after Close")
+		require.NoError(t, held.Release(t.Context()))
+	})
 }

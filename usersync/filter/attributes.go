@@ -3,6 +3,8 @@ package filter
 import (
 	"slices"
 	"strings"
+
+	"github.com/tenantgate/tenantgate/usersync/filter/internal/syntax"
 )
 
 // Support says whether Microsoft Graph can evaluate an operator on a property.
@@ -189,7 +191,7 @@ func resolveAttribute(src, name string, pos int) (*Attribute, error) {
 	if at, ok := attributeIndex[strings.ToLower(name)]; ok {
 		return at, nil
 	}
-	line, col := position(src, pos)
+	line, col := syntax.Position(src, pos)
 	e := &AttributeError{Attribute: name, Offset: pos, Line: line, Column: col}
 	lower := strings.ToLower(name)
 	if teamsOnly[lower] || strings.HasSuffix(lower, "policy") {

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/tenantgate/tenantgate/usersync/filter"
+	"github.com/tenantgate/tenantgate/usersync/filter/internal/syntax"
 )
 
 const typicalFilter = "UsageLocation -eq 'IT' -and (Department -eq 'Sales' -or Department -eq 'Support') -and City -like '*ila*' -and -not (Title -like 'Intern*')"
@@ -38,7 +39,7 @@ func (u *structUser) Value(p string) filter.Value {
 func BenchmarkParse(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := filter.Parse(typicalFilter); err != nil {
+		if _, err := syntax.Parse(typicalFilter); err != nil {
 			b.Fatal(err)
 		}
 	}

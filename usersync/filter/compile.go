@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/tenantgate/tenantgate/usersync/filter/internal/syntax"
 )
 
 // Default limits of Microsoft Graph's $filter on users.
@@ -11,6 +13,10 @@ const (
 	DefaultMaxInValues = 15 // values in one `in (...)`
 	DefaultMaxDepth    = 3  // nested parenthesized levels
 )
+
+// MaxFilterLength is the longest filter, in bytes, that Compile accepts;
+// a longer one is a *SyntaxError.
+const MaxFilterLength = syntax.MaxLength
 
 // Options tunes Compile. The zero value follows Graph's documented limits
 // and allows advanced queries.
@@ -47,8 +53,6 @@ type Options struct {
 type Plan struct {
 	// Filter is the filter as given.
 	Filter string
-	// Expr is the parsed filter; nil for a blank filter (all users).
-	Expr Expr
 	// GraphFilter is the $filter value (not yet URL-encoded); empty when
 	// Graph cannot narrow the users at all. It may be past Graph's query
 	// limits: read the users with Queries.
@@ -178,9 +182,9 @@ func Compile(filter string) (*Plan, error) {
 // Compile parses and compiles a filter. Syntax errors are *SyntaxError;
 // unknown, Teams-only or misused attributes are *AttributeError.
 func (o Options) Compile(filter string) (*Plan, error) {
-	e, err := parse(filter)
+	e, err := syntax.ParseOrBlank(filter)
 	if err != nil {
-		return nil, err
+		return nil, syntaxError(err)
 	}
 	if o.MaxInValues <= 0 {
 		o.MaxInValues = DefaultMaxInValues
@@ -194,7 +198,7 @@ func (o Options) Compile(filter string) (*Plan, error) {
 	if o.MaxQueries <= 0 {
 		o.MaxQueries = DefaultMaxQueries
 	}
-	plan := &Plan{Filter: filter, Expr: e, Queries: []Query{{}}}
+	plan := &Plan{Filter: filter, Queries: []Query{{}}}
 	if e == nil {
 		return plan, nil
 	}
@@ -308,12 +312,12 @@ type compiler struct {
 
 // build turns the parsed tree into nodes, pushing -not down to the
 // comparisons (De Morgan) and flattening nested -and / -or.
-func (c *compiler) build(e Expr, neg bool) (node, error) {
+func (c *compiler) build(e syntax.Expr, neg bool) (node, error) {
 	switch e := e.(type) {
-	case *NotExpr:
+	case *syntax.NotExpr:
 		return c.build(e.X, !neg)
-	case *BinaryExpr:
-		isAnd := (e.Op == And) != neg
+	case *syntax.BinaryExpr:
+		isAnd := (e.Op == syntax.And) != neg
 		kids, err := c.gather(nil, e, e.Op, neg, isAnd)
 		if err != nil {
 			return nil, err
@@ -322,7 +326,7 @@ func (c *compiler) build(e Expr, neg bool) (node, error) {
 			return andNode(kids), nil
 		}
 		return orNode(kids), nil
-	case *Comparison:
+	case *syntax.Comparison:
 		return c.leaf(e, neg)
 	}
 	return nil, fmt.Errorf("filter: unexpected node %T", e)
@@ -330,8 +334,8 @@ func (c *compiler) build(e Expr, neg bool) (node, error) {
 
 // gather appends the operands of a chain of op (as -and or -or chains nest)
 // to dst, flattening without copying, so long chains compile in linear time.
-func (c *compiler) gather(dst []node, e Expr, op LogicalOp, neg, isAnd bool) ([]node, error) {
-	if b, ok := e.(*BinaryExpr); ok && b.Op == op {
+func (c *compiler) gather(dst []node, e syntax.Expr, op syntax.LogicalOp, neg, isAnd bool) ([]node, error) {
+	if b, ok := e.(*syntax.BinaryExpr); ok && b.Op == op {
 		dst, err := c.gather(dst, b.X, op, neg, isAnd)
 		if err != nil {
 			return nil, err
@@ -352,37 +356,37 @@ func (c *compiler) gather(dst []node, e Expr, op LogicalOp, neg, isAnd bool) ([]
 }
 
 // leaf checks one comparison against its attribute and compiles it.
-func (c *compiler) leaf(cmp *Comparison, neg bool) (node, error) {
+func (c *compiler) leaf(cmp *syntax.Comparison, neg bool) (node, error) {
 	at, err := resolveAttribute(c.src, cmp.Attr, cmp.AttrPos)
 	if err != nil {
 		return nil, err
 	}
 	bad := func(format string, args ...any) error {
-		line, col := position(c.src, cmp.AttrPos)
+		line, col := syntax.Position(c.src, cmp.AttrPos)
 		return &AttributeError{Attribute: cmp.Attr, Kind: InvalidComparison, Offset: cmp.AttrPos, Line: line, Column: col,
 			Detail: fmt.Sprintf(format, args...)}
 	}
-	val := clip(cmp.Value.String())
+	val := syntax.Clip(cmp.Value.String())
 	l := &leaf{attr: at, name: cmp.Attr, lit: cmp.Value}
 	op := cmp.Op
-	l.like = op == OpLike || op == OpNotLike
-	l.neg = neg != (op == OpNe || op == OpNotLike || op == OpNotContains)
-	isBool := cmp.Value.Kind == LitTrue || cmp.Value.Kind == LitFalse
+	l.like = op == syntax.OpLike || op == syntax.OpNotLike
+	l.neg = neg != (op == syntax.OpNe || op == syntax.OpNotLike || op == syntax.OpNotContains)
+	isBool := cmp.Value.Kind == syntax.LitTrue || cmp.Value.Kind == syntax.LitFalse
 	switch at.Type {
 	case TypeString:
 		if isBool {
 			return nil, bad("%s is text; compare it with a quoted string or $null, not %s", cmp.Attr, val)
 		}
 	case TypeBool:
-		if l.like || op == OpContains || op == OpNotContains {
+		if l.like || op == syntax.OpContains || op == syntax.OpNotContains {
 			return nil, bad("%s is $true or $false; compare it with -eq or -ne, not %s", cmp.Attr, op)
 		}
-		if cmp.Value.Kind == LitString {
+		if cmp.Value.Kind == syntax.LitString {
 			switch strings.ToLower(cmp.Value.Str) {
 			case "true":
-				l.lit = Literal{Kind: LitTrue}
+				l.lit = syntax.Literal{Kind: syntax.LitTrue}
 			case "false":
-				l.lit = Literal{Kind: LitFalse}
+				l.lit = syntax.Literal{Kind: syntax.LitFalse}
 			default:
 				return nil, bad("%s takes $true or $false, not %s", cmp.Attr, val)
 			}
@@ -391,16 +395,16 @@ func (c *compiler) leaf(cmp *Comparison, neg bool) (node, error) {
 		switch {
 		case isBool:
 			return nil, bad("%s is a list of text values; compare it with a quoted string, not %s", cmp.Attr, val)
-		case op == OpNe && cmp.Value.Kind == LitString:
+		case op == syntax.OpNe && cmp.Value.Kind == syntax.LitString:
 			return nil, bad("%s is a list; to exclude a value write %s -notcontains %s", cmp.Attr, cmp.Attr, val)
-		case op == OpNotLike:
+		case op == syntax.OpNotLike:
 			return nil, bad("%s is a list; to exclude matching values write -not (%s -like %s)", cmp.Attr, cmp.Attr, val)
-		case (op == OpContains || op == OpNotContains) && cmp.Value.Kind == LitNull:
+		case (op == syntax.OpContains || op == syntax.OpNotContains) && cmp.Value.Kind == syntax.LitNull:
 			return nil, bad("%s is a list; test for an empty list with -eq $null", cmp.Attr)
 		}
 	}
 	if l.like {
-		if cmp.Value.Kind != LitString {
+		if cmp.Value.Kind != syntax.LitString {
 			return nil, bad("%s needs a quoted wildcard pattern, not %s", op, val)
 		}
 		if l.pat, err = compilePattern(cmp.Value.Str); err != nil {

@@ -264,7 +264,7 @@ func TestCompileLargeFilter(t *testing.T) {
 		t.Errorf("plan of %d values: %q, %d queries, client side %+v", strings.Count(b.String(), "-or")+1,
 			plan.GraphFilter, len(plan.Queries), plan.ClientSide)
 	}
-	if plan.Expr.String() == "" || !plan.Match(filter.MapUser{"city": "C17"}) {
+	if !plan.Match(filter.MapUser{"city": "C17"}) {
 		t.Error("the large filter does not match c17")
 	}
 }

@@ -1,8 +1,10 @@
 package filter
 
 import (
+	"errors"
 	"fmt"
-	"unicode/utf8"
+
+	"github.com/tenantgate/tenantgate/usersync/filter/internal/syntax"
 )
 
 // SyntaxError reports a filter that does not parse. Offset is the byte offset
@@ -28,6 +30,16 @@ func (e *SyntaxError) Error() string {
 		msg += ": " + e.Hint
 	}
 	return msg
+}
+
+// syntaxError converts the parser's error into a *SyntaxError; other
+// errors pass through.
+func syntaxError(err error) error {
+	var se *syntax.Error
+	if errors.As(err, &se) {
+		return &SyntaxError{Offset: se.Offset, Line: se.Line, Column: se.Column, Expected: se.Expected, Found: se.Found, Hint: se.Hint}
+	}
+	return err
 }
 
 // AttributeErrorKind says why an attribute cannot be used.
@@ -59,7 +71,7 @@ type AttributeError struct {
 
 // Error names the attribute, where it is, and what to do about it.
 func (e *AttributeError) Error() string {
-	name := clip(e.Attribute)
+	name := syntax.Clip(e.Attribute)
 	var what string
 	switch e.Kind {
 	case TeamsOnlyAttribute:
@@ -70,32 +82,4 @@ func (e *AttributeError) Error() string {
 		what = fmt.Sprintf("invalid comparison on %s", name)
 	}
 	return fmt.Sprintf("filter: %s at %d (line %d, column %d): %s", what, e.Offset, e.Line, e.Column, e.Detail)
-}
-
-// clip shortens s to at most 40 characters for an error message.
-func clip(s string) string {
-	if utf8.RuneCountInString(s) <= 40 {
-		return s
-	}
-	return string([]rune(s)[:37]) + "..."
-}
-
-// position converts a byte offset in s into a 1-based line and column
-// (columns count characters, not bytes).
-func position(s string, offset int) (line, col int) {
-	if offset > len(s) {
-		offset = len(s)
-	}
-	line, col = 1, 1
-	for i := 0; i < offset; {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		i += n
-		if r == '\n' {
-			line++
-			col = 1
-		} else {
-			col++
-		}
-	}
-	return line, col
 }

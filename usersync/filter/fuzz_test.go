@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tenantgate/tenantgate/usersync/filter"
+	"github.com/tenantgate/tenantgate/usersync/filter/internal/syntax"
 )
 
 var fuzzSeeds = []string{
@@ -27,34 +28,34 @@ var fuzzSeeds = []string{
 }
 
 // sameTree compares two parsed filters, ignoring positions.
-func sameTree(x, y filter.Expr) bool {
+func sameTree(x, y syntax.Expr) bool {
 	switch x := x.(type) {
-	case *filter.Comparison:
-		y, ok := y.(*filter.Comparison)
+	case *syntax.Comparison:
+		y, ok := y.(*syntax.Comparison)
 		return ok && x.Attr == y.Attr && x.Op == y.Op && x.Value == y.Value
-	case *filter.NotExpr:
-		y, ok := y.(*filter.NotExpr)
+	case *syntax.NotExpr:
+		y, ok := y.(*syntax.NotExpr)
 		return ok && sameTree(x.X, y.X)
-	case *filter.BinaryExpr:
-		y, ok := y.(*filter.BinaryExpr)
+	case *syntax.BinaryExpr:
+		y, ok := y.(*syntax.BinaryExpr)
 		return ok && x.Op == y.Op && sameTree(x.X, y.X) && sameTree(x.Y, y.Y)
 	}
 	return false
 }
 
 // FuzzParse checks that Parse never panics, that its errors are
-// *SyntaxError with a position inside the input, and that rendering a
+// *syntax.Error with a position inside the input, and that rendering a
 // parsed filter and parsing it again gives the same tree.
 func FuzzParse(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		e, err := filter.Parse(s)
+		e, err := syntax.Parse(s)
 		if err != nil {
-			var se *filter.SyntaxError
+			var se *syntax.Error
 			if !errors.As(err, &se) {
-				t.Fatalf("Parse(%q) error %T %v, want *SyntaxError", s, err, err)
+				t.Fatalf("Parse(%q) error %T %v, want *syntax.Error", s, err, err)
 			}
 			if se.Offset < 0 || se.Offset > len(s) || se.Line < 1 || se.Column < 1 {
 				t.Fatalf("Parse(%q): position %d/%d:%d out of range", s, se.Offset, se.Line, se.Column)
@@ -65,7 +66,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		text := e.String()
-		e2, err := filter.Parse(text)
+		e2, err := syntax.Parse(text)
 		if err != nil {
 			t.Fatalf("Parse(%q) = %s, which does not parse: %v", s, text, err)
 		}
@@ -93,13 +94,13 @@ func unescapeWildcards(p string) string {
 	return b.String()
 }
 
-func walk(e filter.Expr, fn func(*filter.Comparison)) {
+func walk(e syntax.Expr, fn func(*syntax.Comparison)) {
 	switch e := e.(type) {
-	case *filter.Comparison:
+	case *syntax.Comparison:
 		fn(e)
-	case *filter.NotExpr:
+	case *syntax.NotExpr:
 		walk(e.X, fn)
-	case *filter.BinaryExpr:
+	case *syntax.BinaryExpr:
 		walk(e.X, fn)
 		walk(e.Y, fn)
 	}
@@ -131,8 +132,12 @@ func FuzzCompile(f *testing.F) {
 		}
 		var values []string
 		hasClass := false
-		if plan.Expr != nil {
-			walk(plan.Expr, func(c *filter.Comparison) {
+		expr, err := syntax.ParseOrBlank(s)
+		if err != nil {
+			t.Fatalf("Compile(%q) compiled, but it does not parse: %v", s, err)
+		}
+		if expr != nil {
+			walk(expr, func(c *syntax.Comparison) {
 				values = append(values, c.Value.Str, unescapeWildcards(c.Value.Str))
 				hasClass = hasClass || strings.Contains(c.Value.Str, "[")
 			})
@@ -171,8 +176,8 @@ func FuzzCompile(f *testing.F) {
 			if got := graphSays && plan.MatchClientSide(filter.MapUser(u)); got != m {
 				t.Fatalf("Compile(%q): Graph+client = %v, Match = %v on %v\n%s", s, got, m, u, plan)
 			}
-			if plan.Expr != nil && !hasClass {
-				if want := o.eval(plan.Expr, u); m != want {
+			if expr != nil && !hasClass {
+				if want := o.eval(expr, u); m != want {
 					t.Fatalf("Compile(%q): Match = %v, reference = %v on %v", s, m, want, u)
 				}
 			}

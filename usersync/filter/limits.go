@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tenantgate/tenantgate/usersync/filter/internal/syntax"
 )
 
 // Graph's query-size limits on /users ("Known issues with Microsoft
@@ -317,6 +319,6 @@ func (c *compiler) split(parts []*pushedPart, target *pushedPart, why string) ([
 		target.reason = fmt.Sprintf("the query would exceed Graph's query limits (%s), and splitting it would take %d queries, over Options.MaxQueries (%d)", why, len(queries), c.opts.MaxQueries)
 		return nil, ""
 	}
-	how := fmt.Sprintf("split into %d queries merged by user ID, because the one query would exceed Graph's query limits (%s): each query holds a share of %s", len(queries), why, clip(target.n.source()))
+	how := fmt.Sprintf("split into %d queries merged by user ID, because the one query would exceed Graph's query limits (%s): each query holds a share of %s", len(queries), why, syntax.Clip(target.n.source()))
 	return queries, how
 }

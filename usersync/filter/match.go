@@ -2,6 +2,8 @@ package filter
 
 import (
 	"strings"
+
+	"github.com/tenantgate/tenantgate/usersync/filter/internal/syntax"
 )
 
 // node is the compiled form of a filter the matcher evaluates: the parsed
@@ -24,7 +26,7 @@ type leaf struct {
 	name string // the attribute as written
 	like bool
 	neg  bool
-	lit  Literal
+	lit  syntax.Literal
 	pat  *pattern
 }
 
@@ -61,14 +63,14 @@ func joinSource(kids []node, sep string) string {
 }
 
 func (l *leaf) source() string {
-	op := OpEq
+	op := syntax.OpEq
 	switch {
 	case l.attr.Type == TypeList && l.like && l.neg:
 		return "-not (" + l.name + " -like " + l.lit.String() + ")"
-	case l.attr.Type == TypeList && l.lit.Kind == LitString:
-		op = OpContains
+	case l.attr.Type == TypeList && l.lit.Kind == syntax.LitString:
+		op = syntax.OpContains
 	case l.like:
-		op = OpLike
+		op = syntax.OpLike
 	}
 	if l.neg {
 		op++ // each negated operator follows its positive one
@@ -93,7 +95,7 @@ func (l *leaf) test(v Value) bool {
 		default:
 			list = nil
 		}
-		if l.lit.Kind == LitNull {
+		if l.lit.Kind == syntax.LitNull {
 			return len(list) == 0
 		}
 		for _, s := range list {
@@ -108,9 +110,9 @@ func (l *leaf) test(v Value) bool {
 			isBool, b = strings.EqualFold(v.Str, "true") || strings.EqualFold(v.Str, "false"), strings.EqualFold(v.Str, "true")
 		}
 		switch l.lit.Kind {
-		case LitNull:
+		case syntax.LitNull:
 			return !isBool
-		case LitTrue:
+		case syntax.LitTrue:
 			return isBool && b
 		default:
 			return isBool && !b
@@ -132,7 +134,7 @@ func (l *leaf) test(v Value) bool {
 	if l.like {
 		return l.pat.match(s)
 	}
-	if l.lit.Kind == LitNull {
+	if l.lit.Kind == syntax.LitNull {
 		return isNull
 	}
 	return !isNull && strings.EqualFold(s, l.lit.Str)

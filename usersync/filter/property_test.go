@@ -13,6 +13,7 @@ import (
 
 	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/usersync/filter"
+	"github.com/tenantgate/tenantgate/usersync/filter/internal/syntax"
 )
 
 // The demo tenant's data domain (package m365test's documentation, "Demo
@@ -185,38 +186,38 @@ func (g *generator) pattern(p string) string {
 	return escapeWild(string(v[:i])) + "*" + escapeWild(string(v[j:]))
 }
 
-func (g *generator) comparison() *filter.Comparison {
+func (g *generator) comparison() *syntax.Comparison {
 	at := g.attrs[g.r.IntN(len(g.attrs))]
 	name := at.Name
 	if len(at.Aliases) > 0 && g.r.IntN(3) == 0 {
 		name = g.pick(at.Aliases)
 	}
-	c := &filter.Comparison{Attr: g.recase(name)}
-	str := func(s string) filter.Literal { return filter.Literal{Kind: filter.LitString, Str: s} }
+	c := &syntax.Comparison{Attr: g.recase(name)}
+	str := func(s string) syntax.Literal { return syntax.Literal{Kind: syntax.LitString, Str: s} }
 	switch at.Type {
 	case filter.TypeBool:
-		c.Op = []filter.Operator{filter.OpEq, filter.OpNe}[g.r.IntN(2)]
-		c.Value = []filter.Literal{{Kind: filter.LitTrue}, {Kind: filter.LitFalse}, {Kind: filter.LitNull}, str("true"), str("False")}[g.r.IntN(5)]
+		c.Op = []syntax.Operator{syntax.OpEq, syntax.OpNe}[g.r.IntN(2)]
+		c.Value = []syntax.Literal{{Kind: syntax.LitTrue}, {Kind: syntax.LitFalse}, {Kind: syntax.LitNull}, str("true"), str("False")}[g.r.IntN(5)]
 	case filter.TypeList:
 		switch g.r.IntN(5) {
 		case 0:
-			c.Op, c.Value = filter.OpContains, str(g.value(at.Graph))
+			c.Op, c.Value = syntax.OpContains, str(g.value(at.Graph))
 		case 1:
-			c.Op, c.Value = filter.OpNotContains, str(g.value(at.Graph))
+			c.Op, c.Value = syntax.OpNotContains, str(g.value(at.Graph))
 		case 2:
-			c.Op, c.Value = filter.OpEq, str(g.value(at.Graph))
+			c.Op, c.Value = syntax.OpEq, str(g.value(at.Graph))
 		case 3:
-			c.Op, c.Value = filter.OpLike, str(g.pattern(at.Graph))
+			c.Op, c.Value = syntax.OpLike, str(g.pattern(at.Graph))
 		default:
-			c.Op, c.Value = []filter.Operator{filter.OpEq, filter.OpNe}[g.r.IntN(2)], filter.Literal{Kind: filter.LitNull}
+			c.Op, c.Value = []syntax.Operator{syntax.OpEq, syntax.OpNe}[g.r.IntN(2)], syntax.Literal{Kind: syntax.LitNull}
 		}
 	default:
-		c.Op = filter.Operator(1 + g.r.IntN(6))
+		c.Op = syntax.Operator(1 + g.r.IntN(6))
 		switch {
-		case c.Op == filter.OpLike || c.Op == filter.OpNotLike:
+		case c.Op == syntax.OpLike || c.Op == syntax.OpNotLike:
 			c.Value = str(g.pattern(at.Graph))
 		case g.r.IntN(8) == 0:
-			c.Value = filter.Literal{Kind: filter.LitNull}
+			c.Value = syntax.Literal{Kind: syntax.LitNull}
 		default:
 			c.Value = str(g.value(at.Graph))
 		}
@@ -226,7 +227,7 @@ func (g *generator) comparison() *filter.Comparison {
 
 // inChain returns an -or of -eq on one attribute, which the compiler may
 // turn into `in` lists.
-func (g *generator) inChain() filter.Expr {
+func (g *generator) inChain() syntax.Expr {
 	var candidates []filter.Attribute
 	for _, at := range g.attrs {
 		if at.In != filter.Unsupported && at.Type == filter.TypeString {
@@ -234,22 +235,22 @@ func (g *generator) inChain() filter.Expr {
 		}
 	}
 	at := candidates[g.r.IntN(len(candidates))]
-	var e filter.Expr
+	var e syntax.Expr
 	for range 2 + g.r.IntN(25) {
-		c := &filter.Comparison{Attr: at.Name, Op: filter.OpEq, Value: filter.Literal{Kind: filter.LitString, Str: g.value(at.Graph)}}
+		c := &syntax.Comparison{Attr: at.Name, Op: syntax.OpEq, Value: syntax.Literal{Kind: syntax.LitString, Str: g.value(at.Graph)}}
 		if g.r.IntN(6) == 0 {
-			c.Op, c.Value.Str = filter.OpLike, escapeWild(c.Value.Str)
+			c.Op, c.Value.Str = syntax.OpLike, escapeWild(c.Value.Str)
 		}
 		if e == nil {
 			e = c
 		} else {
-			e = &filter.BinaryExpr{Op: filter.Or, X: e, Y: c}
+			e = &syntax.BinaryExpr{Op: syntax.Or, X: e, Y: c}
 		}
 	}
 	return e
 }
 
-func (g *generator) expr(depth int) filter.Expr {
+func (g *generator) expr(depth int) syntax.Expr {
 	n := g.r.IntN(20)
 	switch {
 	case depth <= 0 || n < 7:
@@ -257,18 +258,18 @@ func (g *generator) expr(depth int) filter.Expr {
 	case n < 9:
 		return g.inChain()
 	case n < 12:
-		return &filter.NotExpr{X: g.expr(depth - 1)}
+		return &syntax.NotExpr{X: g.expr(depth - 1)}
 	}
-	op := filter.And
+	op := syntax.And
 	if g.r.IntN(2) == 0 {
-		op = filter.Or
+		op = syntax.Or
 	}
-	return &filter.BinaryExpr{Op: op, X: g.expr(depth - 1), Y: g.expr(depth - 1)}
+	return &syntax.BinaryExpr{Op: op, X: g.expr(depth - 1), Y: g.expr(depth - 1)}
 }
 
 // render writes e in filter syntax with random spelling: quoting styles,
 // escapes, operator case, $_. prefixes, ! for -not, spacing and braces.
-func (g *generator) render(e filter.Expr) string {
+func (g *generator) render(e syntax.Expr) string {
 	var b strings.Builder
 	braces := g.r.IntN(5) == 0
 	if braces {
@@ -285,9 +286,9 @@ func (g *generator) space() string {
 	return []string{" ", " ", " ", "  ", "\t", "\n", "\u00a0"}[g.r.IntN(7)]
 }
 
-func (g *generator) renderTo(b *strings.Builder, e filter.Expr) {
+func (g *generator) renderTo(b *strings.Builder, e syntax.Expr) {
 	switch e := e.(type) {
-	case *filter.Comparison:
+	case *syntax.Comparison:
 		if g.r.IntN(6) == 0 {
 			b.WriteString([]string{"$_.", "$PSItem.", "$_."}[g.r.IntN(3)])
 		}
@@ -303,9 +304,9 @@ func (g *generator) renderTo(b *strings.Builder, e filter.Expr) {
 		}
 		b.WriteString(op + g.space())
 		b.WriteString(g.literal(e.Value))
-	case *filter.NotExpr:
+	case *syntax.NotExpr:
 		b.WriteString([]string{"-not", "-NOT", "!"}[g.r.IntN(3)])
-		_, isCmp := e.X.(*filter.Comparison)
+		_, isCmp := e.X.(*syntax.Comparison)
 		if isCmp && g.r.IntN(2) == 0 {
 			b.WriteString(g.space())
 			g.renderTo(b, e.X)
@@ -314,8 +315,8 @@ func (g *generator) renderTo(b *strings.Builder, e filter.Expr) {
 		b.WriteString(g.space() + "(")
 		g.renderTo(b, e.X)
 		b.WriteString(")")
-	case *filter.BinaryExpr:
-		x, xBin := e.X.(*filter.BinaryExpr)
+	case *syntax.BinaryExpr:
+		x, xBin := e.X.(*syntax.BinaryExpr)
 		if xBin && (x.Op != e.Op || g.r.IntN(3) == 0) {
 			b.WriteString("(")
 			g.renderTo(b, e.X)
@@ -328,7 +329,7 @@ func (g *generator) renderTo(b *strings.Builder, e filter.Expr) {
 			op = strings.ToUpper(op)
 		}
 		b.WriteString(g.space() + op + g.space())
-		if _, yBin := e.Y.(*filter.BinaryExpr); yBin || g.r.IntN(4) == 0 {
+		if _, yBin := e.Y.(*syntax.BinaryExpr); yBin || g.r.IntN(4) == 0 {
 			b.WriteString("(")
 			g.renderTo(b, e.Y)
 			b.WriteString(")")
@@ -338,13 +339,13 @@ func (g *generator) renderTo(b *strings.Builder, e filter.Expr) {
 	}
 }
 
-func (g *generator) literal(l filter.Literal) string {
+func (g *generator) literal(l syntax.Literal) string {
 	switch l.Kind {
-	case filter.LitNull:
+	case syntax.LitNull:
 		return []string{"$null", "$NULL", "$Null"}[g.r.IntN(3)]
-	case filter.LitTrue:
+	case syntax.LitTrue:
 		return []string{"$true", "$TRUE"}[g.r.IntN(2)]
-	case filter.LitFalse:
+	case syntax.LitFalse:
 		return []string{"$false", "$False"}[g.r.IntN(2)]
 	}
 	s := l.Str
@@ -443,39 +444,39 @@ func (o *oracle) like(s, p string) bool {
 	return re.MatchString(s)
 }
 
-func (o *oracle) eval(e filter.Expr, u map[string]any) bool {
+func (o *oracle) eval(e syntax.Expr, u map[string]any) bool {
 	switch e := e.(type) {
-	case *filter.NotExpr:
+	case *syntax.NotExpr:
 		return !o.eval(e.X, u)
-	case *filter.BinaryExpr:
-		if e.Op == filter.And {
+	case *syntax.BinaryExpr:
+		if e.Op == syntax.And {
 			return o.eval(e.X, u) && o.eval(e.Y, u)
 		}
 		return o.eval(e.X, u) || o.eval(e.Y, u)
 	}
-	c := e.(*filter.Comparison)
+	c := e.(*syntax.Comparison)
 	at, ok := filter.LookupAttribute(c.Attr)
 	if !ok {
 		panic("oracle: unknown attribute " + c.Attr)
 	}
 	v := u[at.Graph]
-	neg := c.Op == filter.OpNe || c.Op == filter.OpNotLike || c.Op == filter.OpNotContains
-	like := c.Op == filter.OpLike || c.Op == filter.OpNotLike
+	neg := c.Op == syntax.OpNe || c.Op == syntax.OpNotLike || c.Op == syntax.OpNotContains
+	like := c.Op == syntax.OpLike || c.Op == syntax.OpNotLike
 	var res bool
 	switch at.Type {
 	case filter.TypeBool:
 		b, isBool := v.(bool)
 		switch {
-		case c.Value.Kind == filter.LitNull:
+		case c.Value.Kind == syntax.LitNull:
 			res = v == nil
-		case c.Value.Kind == filter.LitTrue || c.Value.Kind == filter.LitString && strings.EqualFold(c.Value.Str, "true"):
+		case c.Value.Kind == syntax.LitTrue || c.Value.Kind == syntax.LitString && strings.EqualFold(c.Value.Str, "true"):
 			res = isBool && b
 		default:
 			res = isBool && !b
 		}
 	case filter.TypeList:
 		list, _ := v.([]any)
-		if c.Value.Kind == filter.LitNull {
+		if c.Value.Kind == syntax.LitNull {
 			res = len(list) == 0
 			break
 		}
@@ -490,7 +491,7 @@ func (o *oracle) eval(e filter.Expr, u map[string]any) bool {
 		switch {
 		case like:
 			res = o.like(s, c.Value.Str) // $null -like 'x' compares ""
-		case c.Value.Kind == filter.LitNull:
+		case c.Value.Kind == syntax.LitNull:
 			res = !isStr
 		default:
 			res = isStr && strings.EqualFold(s, c.Value.Str)
@@ -514,7 +515,7 @@ func checkAgreement(t *testing.T, eval graphEvaluator, seed uint64, filters, use
 	for range filters {
 		e := g.expr(4)
 		text := g.render(e)
-		parsed, err := filter.Parse(text)
+		parsed, err := syntax.Parse(text)
 		if err != nil {
 			t.Fatalf("Parse(%q): %v", text, err)
 		}

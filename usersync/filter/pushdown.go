@@ -3,6 +3,8 @@ package filter
 import (
 	"fmt"
 	"strings"
+
+	"github.com/tenantgate/tenantgate/usersync/filter/internal/syntax"
 )
 
 type fragKind uint8
@@ -185,7 +187,7 @@ func (c *compiler) pushLeaf(l *leaf) (frag, string) {
 		if lit == "" {
 			return frag{}, "an empty -like pattern matches only empty or missing values, which Graph cannot express"
 		}
-		return c.pushEquality(l, Literal{Kind: LitString, Str: lit})
+		return c.pushEquality(l, syntax.Literal{Kind: syntax.LitString, Str: lit})
 	case shapePrefix:
 		if at.StartsWith == Unsupported {
 			return frag{}, fmt.Sprintf("Graph cannot use startsWith on %s", p)
@@ -205,10 +207,10 @@ func (c *compiler) pushLeaf(l *leaf) (frag, string) {
 }
 
 // pushEquality compiles -eq / -ne of a string attribute with lit.
-func (c *compiler) pushEquality(l *leaf, lit Literal) (frag, string) {
+func (c *compiler) pushEquality(l *leaf, lit syntax.Literal) (frag, string) {
 	at := l.attr
 	p := at.Graph
-	if lit.Kind == LitNull {
+	if lit.Kind == syntax.LitNull {
 		if at.Null == Unsupported {
 			return frag{}, fmt.Sprintf("Graph cannot filter %s on null", p)
 		}
@@ -256,7 +258,7 @@ func (c *compiler) negatable(l *leaf, call string, adv bool) (frag, string) {
 func (c *compiler) pushBool(l *leaf) (frag, string) {
 	at := l.attr
 	p := at.Graph
-	if l.lit.Kind == LitNull {
+	if l.lit.Kind == syntax.LitNull {
 		if at.Null == Unsupported {
 			return frag{}, fmt.Sprintf("Graph cannot filter %s on null", p)
 		}
@@ -265,7 +267,7 @@ func (c *compiler) pushBool(l *leaf) (frag, string) {
 		}
 		return frag{s: p + " eq null", adv: at.Null == Advanced}, ""
 	}
-	want := l.lit.Kind == LitTrue
+	want := l.lit.Kind == syntax.LitTrue
 	if l.neg {
 		if at.Nullable {
 			return frag{s: fmt.Sprintf("%s ne %t", p, want), adv: true}, ""
@@ -278,7 +280,7 @@ func (c *compiler) pushBool(l *leaf) (frag, string) {
 func (c *compiler) pushList(l *leaf) (frag, string) {
 	at := l.attr
 	p := at.Graph
-	if l.lit.Kind == LitNull {
+	if l.lit.Kind == syntax.LitNull {
 		return frag{}, fmt.Sprintf("Graph cannot filter %s on an empty collection without $count", p)
 	}
 	var call string

@@ -3,6 +3,8 @@ package filter
 import (
 	"fmt"
 	"strings"
+
+	"github.com/tenantgate/tenantgate/usersync/filter/internal/syntax"
 )
 
 // sides says which endpoints a node's attributes come from.
@@ -89,15 +91,15 @@ func pushTeamsLeaf(l *leaf) (string, string) {
 		if l.pat.shape != shapeExact && l.pat.shape != shapePrefix {
 			return "", fmt.Sprintf("the pattern %s has no userConfigurations $filter form", l.lit)
 		}
-		lit = Literal{Kind: LitString, Str: l.pat.lit}
+		lit = syntax.Literal{Kind: syntax.LitString, Str: l.pat.lit}
 	}
-	if lit.Kind == LitNull {
+	if lit.Kind == syntax.LitNull {
 		return "", "a $null test has no userConfigurations $filter form"
 	}
 	prefix := l.like && l.pat.shape == shapePrefix
 	switch p := l.attr.Graph; {
 	case p == TeamsEnterpriseVoiceEnabled:
-		return fmt.Sprintf("isEnterpriseVoiceEnabled eq %t", lit.Kind == LitTrue), ""
+		return fmt.Sprintf("isEnterpriseVoiceEnabled eq %t", lit.Kind == syntax.LitTrue), ""
 	case p == TeamsAccountType:
 		v, ok := teamsAccountTypes[strings.ToLower(lit.Str)]
 		if !ok || prefix {

@@ -14,8 +14,9 @@
   let pendingScope = null; // the previewed scope awaiting Save
 
   const actions = {
-    reInvite: "Send a new invitation (Send Invitation or Refresh Token Now).",
-    grantConsent: "Grant consent (Grant Consent) as a Global Administrator of the tenant.",
+    reInvite: "Send a new invitation (Send Invitation, or New sign-in link).",
+    grantConsent: "A Global Administrator of the tenant must grant admin consent (Grant admin consent gives the link).",
+    confirmConsent: "Admin consent was reported and is being confirmed with Microsoft; Validate Authentication once it has propagated.",
     fixSettings: "Correct the settings and save them.",
     fixFilter: "Correct the user filter.",
     fixTenant: "Correct the tenant.",
@@ -23,22 +24,34 @@
     rotateCertificate: "Upload a new certificate and save it.",
     fixCredentials: "Correct the username, password or client credentials and save them.",
     restartConnection: "Start the connection again: Send Invitation.",
-    completeMFAOrSwitchToToken: "The account needs MFA: switch to the auth token (Switch to auth token).",
+    completeMFAOrSwitchToToken: "The account needs MFA: switch to the auth token (Sign in to switch to auth token).",
+    fixAccount: "An administrator of the customer's tenant must fix the service account in Entra ID.",
+    enableApp: "An administrator of the customer's tenant must enable the app in Entra ID.",
     waitAndRetry: "Wait a little and try again.",
   };
 
+  // fmtTime writes every time of the portal one way, in UTC, saying so.
   function fmtTime(s) {
     if (!s) return "";
     const d = new Date(s);
-    return isNaN(d) ? s : d.toLocaleString();
+    return isNaN(d) ? s : d.toISOString().slice(0, 16).replace("T", " ") + " UTC";
   }
+
+  const stateText = {
+    connected: "Connected", degraded: "Degraded", notConnected: "Not connected", consentRequired: "Consent required",
+    consentPropagating: "Confirming consent", reauthorizationRequired: "Reauthorization required",
+    credentialExpired: "Credential expired", accountBlocked: "Account blocked",
+  };
+  let savedMode = "token";
 
   function fmtNumber(n) {
     return Number(n).toLocaleString("en-US");
   }
 
-  function show(kind, text, extra) {
-    const m = $("message");
+  // show writes a message in the area of the card where the action
+  // happened (where: its id; the page's area by default).
+  function show(kind, text, extra, where) {
+    const m = $(where || "message");
     m.hidden = false;
     m.className = "message " + kind;
     m.replaceChildren();
@@ -50,21 +63,61 @@
 
   // problemText turns an RFC 9457 problem into a message and a list of
   // field errors.
-  function showProblem(what, status, p) {
+  // fieldInputs maps the API's field names to the inputs they came from.
+  const fieldInputs = {
+    tenant: "tenant", authMode: "auth-mode", serviceAccount: "username", clientId: "client-id",
+    clientSecret: "client-secret", password: "password", appId: "qoe-app-id", userFilter: "user-filter", to: "username",
+  };
+
+  // clearFieldErrors removes the errors shown under the inputs of form.
+  function clearFieldErrors(form) {
+    for (const input of form.querySelectorAll("[aria-invalid]")) {
+      const p = $(input.id + "-error");
+      if (p && p.dataset.generated) p.remove();
+      else if (p) p.hidden = true;
+      input.removeAttribute("aria-invalid");
+      input.removeAttribute("aria-describedby");
+    }
+  }
+
+  // markField shows a field's error under its input, tied to it.
+  function markField(inputId, text) {
+    const input = $(inputId);
+    if (!input) return false;
+    let p = $(inputId + "-error");
+    if (!p) {
+      p = document.createElement("p");
+      p.id = inputId + "-error";
+      p.className = "field-error";
+      p.dataset.generated = "true";
+      input.insertAdjacentElement("afterend", p);
+    }
+    p.textContent = text;
+    p.hidden = false;
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", p.id);
+    return true;
+  }
+
+  function showProblem(what, status, p, where) {
     let text = what + " failed";
     if (p && (p.detail || p.title)) text += ": " + (p.detail || p.title);
     else text += " (HTTP " + status + ")";
+    if (!/[.!?]$/.test(text)) text += ".";
     if (p && p.action && actions[p.action]) text += " " + actions[p.action];
     let list = null;
     if (p && Array.isArray(p.fields) && p.fields.length) {
       list = document.createElement("ul");
       for (const f of p.fields) {
+        // Under its input when the field has one on this page.
+        if (fieldInputs[f.field] && markField(fieldInputs[f.field], f.message)) continue;
         const li = document.createElement("li");
         li.textContent = f.field + ": " + f.message;
         list.append(li);
       }
+      if (!list.childElementCount) list = null;
     }
-    show("error", text, list);
+    show("error", text, list, where);
   }
 
   class APIError extends Error {
@@ -94,15 +147,16 @@
     return { data, resp };
   }
 
-  // run performs an action, reporting failures in the message area.
-  async function run(what, fn) {
+  // run performs an action, reporting failures in the message area
+  // where (the page's by default).
+  async function run(what, fn, where) {
     try {
       return await fn();
     } catch (e) {
       if (e instanceof APIError) {
-        if (e.status !== 401) showProblem(what, e.status, e.problem);
+        if (e.status !== 401) showProblem(what, e.status, e.problem, where);
       } else {
-        show("error", what + " failed: " + e.message);
+        show("error", what + " failed: " + e.message, null, where);
       }
       return undefined;
     }
@@ -127,7 +181,20 @@
     $("client-secret-hint").textContent = s.clientSecretExpiresAt ? "Expires " + fmtTime(s.clientSecretExpiresAt) : "";
     savedFilter = s.userFilter || "";
     if (document.activeElement !== $("user-filter") && pendingScope === null) $("user-filter").value = savedFilter;
+    savedMode = s.authMode || "token";
     showMode();
+    showModeActions();
+  }
+
+  // showModeActions shows the buttons that apply to the saved mode.
+  function showModeActions() {
+    for (const b of $("mode-actions").querySelectorAll("[data-modes]")) {
+      b.hidden = !b.dataset.modes.split(" ").includes(savedMode);
+    }
+    $("grant-consent").textContent = savedMode === "appRegistration" ? "Grant admin consent to the customer's app" : "Grant admin consent";
+    $("grant-consent").title = savedMode === "appRegistration"
+      ? "The admin consent link of the customer's own app registration (its client ID), for a Global Administrator of the tenant"
+      : "The admin consent link of the provider's app, for a Global Administrator of the tenant";
   }
 
   function showMode() {
@@ -145,6 +212,7 @@
     ev.preventDefault();
     const button = $("save-settings");
     busy(button, true);
+    clearFieldErrors($("settings-form"));
     await run("Saving the settings", async () => {
       const body = {
         tenant: $("tenant").value.trim(),
@@ -156,9 +224,9 @@
       if ($("client-secret").value) body.clientSecret = $("client-secret").value;
       const r = await call("PUT", "/m365", body, settingsVersion ? { "If-Match": '"' + settingsVersion + '"' } : {});
       fillSettings(r.data);
-      show("ok", "Microsoft 365 settings saved.");
+      show("ok", "Microsoft 365 settings saved.", null, "settings-message");
       loadStatus();
-    });
+    }, "settings-message");
     busy(button, false);
   }
 
@@ -188,7 +256,7 @@
       }
       box.append(ul);
       loadStatus();
-    });
+    }, "settings-message");
     busy(button, false);
   }
 
@@ -204,33 +272,74 @@
         a.textContent = "Open the Outbox to follow the link.";
         extra.append(a);
       }
-      show("ok", "Invitation sent to " + r.data.to + "; the link works until " + fmtTime(r.data.expiresAt) + ".", extra);
+      show("ok", "Invitation sent to " + r.data.to + "; the link works until " + fmtTime(r.data.expiresAt) + ".", extra, "settings-message");
       loadInvitations();
-    });
+    }, "settings-message");
     busy(button, false);
   }
 
   async function refreshToken() {
     const button = $("refresh-token");
     busy(button, true);
-    await run("Refresh Token Now", async () => {
+    await run("New sign-in link", async () => {
       const r = await call("POST", "/m365/refresh-token");
       $("wizard-link").hidden = false;
       $("wizard-link-url").value = r.data.link;
-      show("ok", "A new sign-in link was created (below). Give it to the service account; it works once, until " + fmtTime(r.data.expiresAt) + ".");
+      show("ok", "A new sign-in link was created (below). Give it to the service account; it works once, until " + fmtTime(r.data.expiresAt) +
+        ". The token is renewed when the service account signs in with it.", null, "settings-message");
       loadInvitations();
-    });
+    }, "settings-message");
     busy(button, false);
   }
 
-  // Switching and consent return a Microsoft link bound to this browser.
+  // Switching returns a Microsoft link bound to this browser.
   async function goTo(what, path, button) {
     busy(button, true);
     await run(what, async () => {
       const r = await call("POST", path);
       window.location.assign(r.data.url);
-    });
+    }, "settings-message");
     busy(button, false);
+  }
+
+  // grantConsent shows the admin consent link of the app the customer's
+  // connection uses, to copy for the tenant's Global Administrator or to
+  // open here.
+  async function grantConsent() {
+    const button = $("grant-consent");
+    busy(button, true);
+    await run("Grant admin consent", async () => {
+      const l = (await call("POST", "/m365/consent")).data;
+      const panel = $("consent-panel");
+      panel.hidden = false;
+      panel.dataset.clientId = l.clientId;
+      panel.dataset.customerApp = String(l.customerApp);
+      $("consent-about").textContent = l.customerApp
+        ? "Admin consent for the customer's own app registration " + l.clientId + " (the app this customer connects with; not the provider's app)."
+        : "Admin consent for the provider's app " + l.clientId + " in the customer's tenant.";
+      $("consent-share-url").value = l.shareUrl;
+      $("consent-expires").textContent = "(works until " + fmtTime(l.shareExpiresAt) + ")";
+      $("consent-redirect").textContent = l.customerApp
+        ? "The app registration must list " + l.redirectUri + " as a Web redirect URI for the link to come back here."
+        : "";
+      $("consent-portal").textContent = l.customerApp
+        ? "Without the link: in the Entra admin center, App registrations, application " + l.clientId +
+          ", API permissions, Grant admin consent; then Validate Authentication."
+        : "";
+      $("consent-open").href = l.url;
+    }, "settings-message");
+    busy(button, false);
+  }
+
+  async function copyConsentLink() {
+    const input = $("consent-share-url");
+    input.select();
+    try {
+      await navigator.clipboard.writeText(input.value);
+      show("ok", "Admin consent link copied.", null, "settings-message");
+    } catch (e) {
+      show("ok", "Select the link and copy it (Ctrl+C).", null, "settings-message");
+    }
   }
 
   async function loadInvitations() {
@@ -250,13 +359,61 @@
     });
   }
 
+  // The customer's display name, and the switcher's list (searchable by
+  // name or ID; the fleet is read once, up to 500 a page).
+  let customerIndex = [];
+  async function loadCustomerNames() {
+    try {
+      const all = [];
+      let after = "";
+      for (let i = 0; i < 20; i++) {
+        const r = (await call("GET", "/api/customers?limit=500" + (after ? "&after=" + encodeURIComponent(after) : ""))).data;
+        all.push(...r.customers);
+        if (!r.next) break;
+        after = r.next;
+      }
+      customerIndex = all;
+      const me = all.find((c) => c.customer === customer);
+      if (me && me.name) {
+        $("customer-name").textContent = me.name;
+        document.title = me.name + " - Microsoft 365 settings - tenantgate portal";
+      }
+      const list = $("customer-list");
+      list.replaceChildren();
+      for (const c of all) {
+        if (c.customer === customer) continue;
+        const o = document.createElement("option");
+        o.value = c.name && c.name !== c.customer ? c.name + " (" + c.customer + ")" : c.customer;
+        list.append(o);
+      }
+    } catch (e) {
+      if (!(e instanceof APIError)) throw e;
+    }
+  }
+
+  function switchCustomer(ev) {
+    ev.preventDefault();
+    const v = $("switch-customer").value.trim();
+    if (!v) return;
+    const m = v.match(/\(([^()]+)\)$/);
+    const lower = v.toLowerCase();
+    const hit = customerIndex.find((c) => (m && c.customer === m[1]) || c.customer === v) ||
+      customerIndex.find((c) => (c.name || "").toLowerCase() === lower) ||
+      customerIndex.find((c) => (c.name || "").toLowerCase().includes(lower) || c.customer.toLowerCase().includes(lower));
+    if (!hit) {
+      markField("switch-customer", "No customer matches \u201c" + v + "\u201d.");
+      return;
+    }
+    window.location.assign("/?customer=" + encodeURIComponent(hit.customer));
+  }
+
   // Status.
   async function loadStatus() {
     await run("Reading the status", async () => {
       const r = await call("GET", "/m365/status");
       const s = r.data;
       const badge = $("status-state");
-      badge.textContent = s.state;
+      badge.textContent = stateText[s.state] || s.state;
       badge.dataset.state = s.state;
       const dl = $("status-list");
       dl.replaceChildren();
@@ -272,17 +429,21 @@
       row("Signed in as", s.account);
       row("Tenant ID", s.tenantId);
       row("Connected", fmtTime(s.connectedAt));
-      row("Last token refresh", fmtTime(s.lastRefresh));
-      row("Last validation", s.lastValidation ? fmtTime(s.lastValidation) + (s.lastValidationOk ? " (ok)" : " (failed)") : "");
-      row("Refresh token good until", fmtTime(s.refreshTokenDeadline));
+      row("Last token refresh", fmtTime(s.lastRefreshAt));
+      row("Last validation", s.lastValidatedAt ? fmtTime(s.lastValidatedAt) + (s.lastValidationOk ? " (ok)" : " (failed)") : "");
+      row("Refresh token good until", fmtTime(s.refreshTokenExpiresAt));
       row("Admin consent", fmtTime(s.consentGrantedAt));
       row("Application permissions", (s.grantedRoles || []).join(", "));
       row("Client secret expires", fmtTime(s.secretExpiresAt));
       row("Certificate expires", fmtTime(s.certificateExpiresAt));
       row("QoE secret expires", fmtTime(s.qoeSecretExpiresAt));
-      if (s.lastError) {
-        row("Last error", fmtTime(s.lastError.at) + ": " + s.lastError.message);
+      // An error is shown while it stands: a connected customer's
+      // older failures are history (see Activity).
+      if (s.lastError && s.state !== "connected") {
+        row("Last error", fmtTime(s.lastError.occurredAt) + ": " + s.lastError.message);
         if (actions[s.lastError.action]) row("What to do", actions[s.lastError.action]);
+      } else if (s.state === "consentPropagating") {
+        row("What to do", actions.confirmConsent);
       }
       // The fleet's schedule for this customer (River jobs).
       try {
@@ -312,12 +473,13 @@
     ev.preventDefault();
     const button = $("save-qoe");
     busy(button, true);
+    clearFieldErrors($("qoe-form"));
     await run("Save QOE Integration Settings", async () => {
       const body = { appId: $("qoe-app-id").value.trim() };
       if ($("qoe-password").value) body.clientSecret = $("qoe-password").value;
       fillQoE((await call("PUT", "/m365/qoe", body)).data);
-      show("ok", "QoE integration settings saved.");
-    });
+      show("ok", "QoE integration settings saved.", null, "qoe-message");
+    }, "qoe-message");
     busy(button, false);
   }
 
@@ -580,7 +742,7 @@
     b.textContent = { none: "no subscription", active: "subscribed", expiring: "renewal due", expired: "subscription expired", failed: "subscription failed" }[sub.state] || sub.state;
     const parts = [];
     if (sub.expiresAt) parts.push("call records subscription until " + fmtTime(sub.expiresAt));
-    if (sub.lastCallStart) parts.push("newest call " + fmtTime(sub.lastCallStart));
+    if (sub.lastCallAt) parts.push("newest call " + fmtTime(sub.lastCallAt));
     if (sub.rejected) parts.push(sub.rejected + " forged notification" + (sub.rejected === 1 ? "" : "s") + " refused");
     if (sub.lastError) parts.push(sub.lastError);
     $("qoe-sub-detail").textContent = parts.join(" \u00b7 ");
@@ -619,10 +781,10 @@
       for (const c of page.calls) {
         const tr = body.insertRow();
         tr.dataset.id = c.id;
-        tr.insertCell().textContent = fmtTime(c.startDateTime);
+        tr.insertCell().textContent = fmtTime(c.startedAt);
         tr.insertCell().textContent = c.caller;
         tr.insertCell().textContent = c.callee;
-        tr.insertCell().textContent = fmtDuration(c.startDateTime, c.endDateTime);
+        tr.insertCell().textContent = fmtDuration(c.startedAt, c.endedAt);
         const why = tr.insertCell();
         for (const r of c.poorReasons) {
           const span = document.createElement("span");
@@ -775,7 +937,7 @@
         tr.dataset.type = e.type;
         const d = delivery[e.id];
         const hook = d ? d.state + (d.attempts > 1 ? " (" + d.attempts + " attempts)" : "") : "\u2014";
-        for (const v of [fmtTime(e.timestamp), eventText[e.type] || e.type, eventDetail(e.data), hook]) {
+        for (const v of [fmtTime(e.occurredAt), eventText[e.type] || e.type, eventDetail(e.data), hook]) {
           tr.insertCell().textContent = v;
         }
       }
@@ -788,7 +950,7 @@
       for (const a of r.data.entries) {
         const tr = body.insertRow();
         tr.dataset.outcome = a.outcome;
-        for (const v of [fmtTime(a.at), a.actor, a.action, a.outcome]) {
+        for (const v of [fmtTime(a.occurredAt), a.actor, a.action, a.outcome]) {
           tr.insertCell().textContent = v;
         }
       }
@@ -802,8 +964,12 @@
     $("validate").addEventListener("click", validate);
     $("send-invitation").addEventListener("click", sendInvitation);
     $("refresh-token").addEventListener("click", refreshToken);
-    $("switch-to-token").addEventListener("click", (ev) => goTo("Switch to auth token", "/m365/switch-to-token", ev.currentTarget));
-    $("grant-consent").addEventListener("click", (ev) => goTo("Grant Consent", "/m365/consent", ev.currentTarget));
+    $("switch-to-token").addEventListener("click", (ev) => goTo("Sign in to switch to auth token", "/m365/switch-to-token", ev.currentTarget));
+    $("grant-consent").addEventListener("click", grantConsent);
+    $("consent-copy").addEventListener("click", copyConsentLink);
+    $("consent-share-url").addEventListener("focus", (ev) => ev.target.select());
+    $("switcher").addEventListener("submit", switchCustomer);
+    loadCustomerNames();
     $("status-refresh").addEventListener("click", loadStatus);
     $("qoe-form").addEventListener("submit", saveQoE);
     $("scope-form").addEventListener("submit", previewScope);

@@ -17,17 +17,22 @@
     configure: "Configure Microsoft 365",
     completeMFAOrSwitchToToken: "Switch to the auth token",
     restartConnection: "Send the invitation again",
+    confirmConsent: "Confirm the consent",
+    fixAccount: "Fix the service account",
+    enableApp: "Enable the app",
   };
   const stateText = {
     connected: "Connected", degraded: "Degraded", notConnected: "Not connected", consentRequired: "Consent required",
     reauthorizationRequired: "Reauthorization required", credentialExpired: "Credential expired",
+    consentPropagating: "Confirming consent", accountBlocked: "Account blocked",
     notConfigured: "Not configured", offboarding: "Offboarding",
   };
 
+  // fmtTime writes every time of the portal one way, in UTC, saying so.
   function fmtTime(s) {
     if (!s) return "";
     const d = new Date(s);
-    return isNaN(d) ? s : d.toLocaleString();
+    return isNaN(d) ? s : d.toISOString().slice(0, 16).replace("T", " ") + " UTC";
   }
 
   function show(kind, text) {

@@ -29,10 +29,11 @@
   };
   const stepNames = { license: "Licenses", number: "Number" };
 
+  // fmtTime writes every time of the portal one way, in UTC, saying so.
   function fmtTime(s) {
     if (!s) return "";
     const d = new Date(s);
-    return isNaN(d) ? s : d.toLocaleString();
+    return isNaN(d) ? s : d.toISOString().slice(0, 16).replace("T", " ") + " UTC";
   }
   function fmtNumber(n) {
     return Number(n).toLocaleString("en-US");
@@ -150,7 +151,7 @@
     st.dataset.state = op.state;
     $("op-summary").textContent = (op.kind === "release" ? "Release" : "Set voice") + ": " + pct + "% \u2014 " +
       op.succeeded + " of " + op.total + " users succeeded" + (op.failed ? ", " + op.failed + " failed" : "") +
-      (op.finished ? ", finished " + fmtTime(op.finished) : "");
+      (op.finishedAt ? ", finished " + fmtTime(op.finishedAt) : "");
     const body = $("op-steps").tBodies[0];
     body.replaceChildren();
     for (const it of op.items || []) {
@@ -209,7 +210,7 @@
         const tr = body.insertRow();
         tr.dataset.state = op.state;
         const pct = Math.round((op.progress || 0) * 100) + "%";
-        cells(tr, [fmtTime(op.created), op.kind === "release" ? "Release" : "Set voice", users.join(", "), op.state, pct, op.actor]);
+        cells(tr, [fmtTime(op.createdAt), op.kind === "release" ? "Release" : "Set voice", users.join(", "), op.state, pct, op.actor]);
         const b = document.createElement("button");
         b.type = "button";
         b.textContent = "Details";
@@ -356,7 +357,7 @@
         }
         cells(tr, [n.city, n.range, held]);
         if (held) tr.cells[6].className = "held";
-        if (n.refreshed && n.refreshed > refreshed) refreshed = n.refreshed;
+        if (n.refreshedAt && n.refreshedAt > refreshed) refreshed = n.refreshedAt;
       }
       if (refreshed) $("refreshed").textContent = "read from Microsoft " + fmtTime(refreshed);
       numbersCursor = page.next || "";
@@ -379,7 +380,7 @@
       show("ok", "Reading every number from Microsoft\u2026");
       await run("Reading the numbers from Microsoft", async () => {
         const r = (await call("POST", "/voice/numbers/refresh")).data;
-        show("ok", "Read " + fmtNumber(r.numbers) + " numbers from Microsoft at " + fmtTime(r.refreshed) + ".");
+        show("ok", "Read " + fmtNumber(r.numbers) + " numbers from Microsoft at " + fmtTime(r.refreshedAt) + ".");
         await showRanges();
         await loadNumbers(numbersAfter);
       });

@@ -9,6 +9,9 @@ import "strings"
 type declaredProp struct {
 	name       string
 	collection bool
+	// single marks the SharePoint profile properties Graph returns only
+	// for a single user: on a list, $select of one answers 501.
+	single bool
 }
 
 // firstDeclared is the prop number of declared[0]; the props of declared
@@ -16,29 +19,34 @@ type declaredProp struct {
 const firstDeclared prop = 64
 
 // declared lists the v1.0 user properties (Microsoft Graph "user
-// resource type", v1.0) that are not modelled and that Graph returns on a
-// list with User.Read.All. Left out, so still refused: navigation
-// properties (manager, memberOf, ...), the SharePoint profile properties
-// Graph returns only for a single user (aboutMe, birthday, hireDate,
-// interests, mySite, pastProjects, preferredName, responsibilities,
-// schools, skills), and those needing another permission or licence
-// (mailboxSettings, customSecurityAttributes, print). signInActivity is
+// resource type", v1.0) that are not modelled, and the SharePoint profile
+// properties Graph returns only for a single user (single). Left out, so
+// still refused: navigation properties (manager, memberOf, ...), and those
+// needing another permission or licence (mailboxSettings,
+// customSecurityAttributes, print). signInActivity is
 // declared here (null: the fake records no sign-ins); the Graph handler
 // refuses it without AuditLog.Read.All, as Graph does.
 var declared = []declaredProp{
-	{"ageGroup", false}, {"assignedLicenses", true}, {"assignedPlans", true},
-	{"authorizationInfo", false}, {"consentProvidedForMinor", false},
-	{"createdDateTime", false}, {"creationType", false}, {"deletedDateTime", false}, {"employeeHireDate", false}, {"employeeLeaveDateTime", false},
-	{"employeeOrgData", false}, {"employeeType", false}, {"externalUserState", false},
-	{"externalUserStateChangeDateTime", false}, {"faxNumber", false}, {"identities", true}, {"imAddresses", true}, {"isManagementRestricted", false},
-	{"isResourceAccount", false}, {"lastPasswordChangeDateTime", false}, {"legalAgeGroupClassification", false},
-	{"licenseAssignmentStates", true}, {"onPremisesDistinguishedName", false}, {"onPremisesDomainName", false},
-	{"onPremisesExtensionAttributes", false}, {"onPremisesImmutableId", false},
-	{"onPremisesLastSyncDateTime", false}, {"onPremisesProvisioningErrors", true},
-	{"onPremisesSamAccountName", false}, {"onPremisesSecurityIdentifier", false},
-	{"onPremisesSyncEnabled", false}, {"onPremisesUserPrincipalName", false},
-	{"passwordPolicies", false}, {"passwordProfile", false}, {"preferredDataLocation", false}, {"provisionedPlans", true}, {"securityIdentifier", false}, {"serviceProvisioningErrors", true}, {"showInAddressList", false},
-	{"signInActivity", false}, {"signInSessionsValidFromDateTime", false}}
+	{"ageGroup", false, false}, {"assignedLicenses", true, false}, {"assignedPlans", true, false},
+	{"authorizationInfo", false, false}, {"consentProvidedForMinor", false, false},
+	{"createdDateTime", false, false}, {"creationType", false, false}, {"deletedDateTime", false, false}, {"employeeHireDate", false, false}, {"employeeLeaveDateTime", false, false},
+	{"employeeOrgData", false, false}, {"employeeType", false, false}, {"externalUserState", false, false},
+	{"externalUserStateChangeDateTime", false, false}, {"faxNumber", false, false}, {"identities", true, false}, {"imAddresses", true, false}, {"isManagementRestricted", false, false},
+	{"isResourceAccount", false, false}, {"lastPasswordChangeDateTime", false, false}, {"legalAgeGroupClassification", false, false},
+	{"licenseAssignmentStates", true, false}, {"onPremisesDistinguishedName", false, false}, {"onPremisesDomainName", false, false},
+	{"onPremisesExtensionAttributes", false, false}, {"onPremisesImmutableId", false, false},
+	{"onPremisesLastSyncDateTime", false, false}, {"onPremisesProvisioningErrors", true, false},
+	{"onPremisesSamAccountName", false, false}, {"onPremisesSecurityIdentifier", false, false},
+	{"onPremisesSyncEnabled", false, false}, {"onPremisesUserPrincipalName", false, false},
+	{"passwordPolicies", false, false}, {"passwordProfile", false, false}, {"preferredDataLocation", false, false}, {"provisionedPlans", true, false}, {"securityIdentifier", false, false}, {"serviceProvisioningErrors", true, false}, {"showInAddressList", false, false},
+	{"signInActivity", false, false}, {"signInSessionsValidFromDateTime", false, false},
+	// Single user only (user list reference: "only supported when
+	// retrieving a single user"; on a list "returns a 501 Not
+	// Implemented error code"). The fake keeps no SharePoint profile.
+	{"aboutMe", false, true}, {"birthday", false, true}, {"hireDate", false, true},
+	{"interests", true, true}, {"mySite", false, true}, {"pastProjects", true, true},
+	{"preferredName", false, true}, {"responsibilities", true, true}, {"schools", true, true},
+	{"skills", true, true}}
 
 // lookupDeclared finds an unmodelled declared property by name
 // (case-insensitive).

@@ -202,7 +202,7 @@ func (d *Directory) Delta(q DeltaQuery) (DeltaResult, error) {
 // page says "the id property is always returned", so id is added when the
 // $select leaves it out.
 func parseDeltaSelect(names []string) ([]prop, error) {
-	sel, err := parseSelectOf(names, false)
+	sel, err := parseSelectOf(names, false, true)
 	if err != nil || len(names) == 0 || slices.Contains(sel, pID) {
 		return sel, err
 	}

@@ -3,6 +3,7 @@ package directory
 import (
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,6 +61,9 @@ type Directory struct {
 	hist     []histEntry
 	histNow  func() time.Time // nil: no history kept
 	histKeep time.Duration
+	// clock stamps the createdDateTime of users added after New (nil:
+	// one second after the previous user's); set by SetClock.
+	clock func() time.Time
 }
 
 // New returns the directory of the tenant tenantID (its GUID) with verified
@@ -111,6 +115,7 @@ func New(tenantID, domain, displayName string, n int) *Directory {
 		UsageLocation:     loc.usage,
 		UserPrincipalName: upn,
 		UserType:          "Member",
+		CreatedDateTime:   AdminCreated,
 	}
 	return d
 }
@@ -315,6 +320,7 @@ func (d *Directory) generate(i int) User {
 		UsageLocation:     loc.usage,
 		UserPrincipalName: upn,
 		UserType:          "Member",
+		CreatedDateTime:   GeneratedCreated(i),
 	}
 }
 
@@ -324,6 +330,7 @@ func (u User) clone() User {
 	u.BusinessPhones = append([]string{}, u.BusinessPhones...)
 	u.OtherMails = append([]string{}, u.OtherMails...)
 	u.ProxyAddresses = append([]string{}, u.ProxyAddresses...)
+	u.Identities = slices.Clone(u.Identities)
 	return u
 }
 

@@ -34,9 +34,10 @@
 //
 // # What is not modelled
 //
-// The operators ge, le, gt and lt, functions other than startsWith and
-// endsWith, and `all` lambdas are refused with Request_UnsupportedQuery,
-// though Graph supports ge and le on some properties; `/$count` inside a
+// The operators ge and le (but on createdDateTime), gt and lt, functions
+// other than startsWith and endsWith, and `all` lambdas are refused with
+// Request_UnsupportedQuery, though Graph supports ge and le on some string
+// properties; `/$count` inside a
 // filter is a syntax error. $search and $expand are not [Query] options (the
 // server answers them). Properties outside [Properties] are unknown (400
 // BadRequest), like any misspelt property. Graph's limit on filter nesting
@@ -71,13 +72,16 @@
 //	businessPhones     []          otherMails: []
 //	proxyAddresses     ["SMTP:usernnnnn@{domain}"]
 //	state, employeeId, mobilePhone, postalCode, preferredLanguage, streetAddress: null
+//	createdDateTime    2024-01-02T00:00:00Z + i seconds ([GeneratedCreated])
+//	identities         [{signInType userPrincipalName, issuer {domain}, issuerAssignedId the UPN}]
 //
 // The Global Admin has id UUIDv5(NAMESPACE_URL, "urn:tenantgate:m365test:" +
 // lower(tenantID) + ":user:admin"), userPrincipalName and mail admin@{domain},
 // mailNickname admin, displayName "Global Admin" (givenName Global, surname
 // Admin), usageLocation US, country United States, city Seattle,
 // officeLocation "Seattle Office", department Administration, jobTitle Global
-// Administrator, accountEnabled true and the other properties as above.
+// Administrator, accountEnabled true, createdDateTime [AdminCreated] and the
+// other properties as above.
 // NAMESPACE_URL is the RFC 9562 namespace 6ba7b811-9dad-11d1-80b4-00c04fd430c8;
 // in Python the id of user 42 is
 // uuid.uuid5(uuid.NAMESPACE_URL, "urn:tenantgate:m365test:" + tenant.lower() + ":user:42").

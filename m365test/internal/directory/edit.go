@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
+	"time"
 )
 
 // overlay is what changed in a directory after [New]: users added,
@@ -18,6 +20,9 @@ type overlay struct {
 	epoch   uint64             // bumped by ResetDelta: older delta tokens are refused
 	upns    map[string]int     // lower-case userPrincipalName -> index of the custom users (AddCustom)
 	custom  []int              // indexes of the custom users; their changed entry stays after Delete
+	// lastCreated is the createdDateTime of the newest added user (zero:
+	// none added), so creation times keep listing order.
+	lastCreated time.Time
 }
 
 func (o *overlay) addedUsers() int {
@@ -93,7 +98,8 @@ var fixed = map[prop]bool{pID: true, pUserPrincipalName: true, pDisplayName: tru
 // Update changes properties of the user idOrUPN (object ID or
 // userPrincipalName), as PATCH /users/{id} does. props maps Graph property
 // names to values: a string or nil (null) for string properties, a bool
-// for accountEnabled, a []string for businessPhones and otherMails. id,
+// for accountEnabled, a []string for businessPhones and otherMails, a
+// []Identity for identities (those besides the userPrincipalName one). id,
 // userPrincipalName, displayName, mail, mailNickname and proxyAddresses
 // cannot change (they fix the listing order). Every change, even one
 // that sets a property to its current value, counts for delta rounds.
@@ -124,6 +130,19 @@ func (d *Directory) Update(idOrUPN string, props map[string]any) error {
 
 // set sets the Graph property name of u to v.
 func (u *User) set(name string, v any) error {
+	if strings.EqualFold(name, "identities") {
+		ids, ok := v.([]Identity)
+		if !ok {
+			return fmt.Errorf("directory: identities needs a []Identity, not %T", v)
+		}
+		for _, id := range ids {
+			if id.SignInType == "" || strings.EqualFold(id.SignInType, "userPrincipalName") || id.Issuer == "" {
+				return fmt.Errorf("directory: identity %+v: needs a signInType other than userPrincipalName (derived from the UPN) and an issuer", id)
+			}
+		}
+		u.Identities = slices.Clone(ids)
+		return nil
+	}
 	p, ok := lookupProp(name)
 	if !ok {
 		return fmt.Errorf("directory: %s", unknownProperty(name))
@@ -217,7 +236,12 @@ func (d *Directory) Add(k int) ([]User, error) {
 			o.added++
 			o.ids[d.uuid(i)] = int32(i)
 			o.log = append(o.log, i)
-			out = append(out, d.generate(i))
+			u := d.generate(i)
+			// An added user keeps the time it was created: it lives in
+			// changed, as a generated user's time is the demo rule's.
+			u.CreatedDateTime = d.nextCreated(o)
+			o.changed[i] = &u
+			out = append(out, u.clone())
 		}
 		return nil
 	})

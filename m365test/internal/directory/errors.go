@@ -17,6 +17,10 @@ const (
 	// support, or supports only as an advanced query (ConsistencyLevel:
 	// eventual and $count=true).
 	CodeUnsupportedQuery = "Request_UnsupportedQuery"
+	// CodeNotImplemented answers (501) a $select, on a list, of a
+	// property Graph returns for a single user only. Graph documents the
+	// status, not the code: this one is assumed.
+	CodeNotImplemented = "NotImplemented"
 )
 
 // QueryError is a request Graph would refuse. Status is the HTTP status

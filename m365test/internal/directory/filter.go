@@ -2,6 +2,7 @@ package directory
 
 import (
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -45,6 +46,8 @@ type record interface {
 	boolean(p prop) bool
 	list(p prop) []string
 	licensed(sku [16]byte) bool // assignedLicenses/any(x:x/skuId eq sku)
+	createdAt() time.Time       // createdDateTime; zero when null
+	identityList() []Identity   // identities besides the userPrincipalName one
 }
 
 // Operator precedence for printing, loosest first.

@@ -31,6 +31,7 @@ func (d *Directory) AddCustom(u User) (User, error) {
 		i := d.n + o.added
 		o.added++
 		u.Index = i
+		u.CreatedDateTime = d.nextCreated(o)
 		o.ids[id] = int32(i)
 		o.changed[i] = &u
 		if o.upns == nil {

@@ -80,6 +80,13 @@ func (st *limitStats) walk(n node) {
 		}
 	case *funcNode:
 		st.exprs++
+	case *dateNode:
+		st.exprs += len(n.ts)
+		st.in = st.in || n.op == dateIn
+	case *identityNode:
+		st.exprs++
+		st.value(literal{kind: litString, s: n.issuer})
+		st.value(literal{kind: litString, s: n.assignedID})
 	case *anyNode:
 		st.walk(n.body)
 	}

@@ -294,6 +294,15 @@ func (p *parser) parsePrimary() (node, error) {
 	if strings.EqualFold(name.text, "assignedLicenses") && p.tok.kind == tokSlash {
 		return p.parseLicenseLambda()
 	}
+	if strings.EqualFold(name.text, "identities") && p.lambdaVar == "" {
+		if p.tok.kind != tokSlash {
+			return nil, mismatch("Collection(microsoft.graph.objectIdentity)", "Edm.String", "Equal")
+		}
+		return p.parseIdentityLambda()
+	}
+	if strings.EqualFold(name.text, "createdDateTime") && p.lambdaVar == "" {
+		return p.parseCreated()
+	}
 	o, err := p.resolve(name)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -38,7 +39,8 @@ type Query struct {
 	// Graph's $search on directory objects does.
 	Search string
 	// OrderBy is $orderby: "", or "displayName" or "userPrincipalName",
-	// optionally followed by " asc" or " desc".
+	// or in an advanced query "createdDateTime", optionally followed by
+	// " asc" or " desc".
 	OrderBy string
 	// Now is the time of the request and SkipTokenLifetime how long a
 	// skip token works after its page was served; a zero Now or a
@@ -121,11 +123,11 @@ func (d *Directory) Query(q Query) (Result, error) {
 			return Result{}, err
 		}
 	}
-	sel, err := parseSelect(q.Select)
+	sel, err := parseSelectOf(q.Select, true, true)
 	if err != nil {
 		return Result{}, err
 	}
-	sortKey, desc, err := parseOrderBy(q.OrderBy)
+	sortKey, desc, err := parseOrderBy(q.OrderBy, advanced)
 	if err != nil {
 		return Result{}, err
 	}
@@ -136,7 +138,8 @@ func (d *Directory) Query(q Query) (Result, error) {
 	var srch *search
 	if q.Search != "" {
 		if !q.ConsistencyEventual {
-			return Result{}, badRequest(CodeRequestBadRequest, "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'")
+			// The advanced query page's error example: Request_UnsupportedQuery.
+			return Result{}, badRequest(CodeUnsupportedQuery, "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'")
 		}
 		if srch, err = parseSearch(q.Search); err != nil {
 			return Result{}, err
@@ -263,11 +266,12 @@ func (d *Directory) Count(expr Expr) int { return d.count(d.ov.Load(), expr) }
 // parseSelect resolves $select into properties. Graph returns exactly the
 // selected properties of a user, so id is not added (a client that needs
 // the id must select it; see msgraph-sdk-powershell issue 1091).
-func parseSelect(names []string) ([]prop, error) { return parseSelectOf(names, true) }
+func parseSelect(names []string) ([]prop, error) { return parseSelectOf(names, true, false) }
 
 // parseSelectOf is parseSelect; withDeclared accepts the declared
-// properties that are not modelled (written as null or []).
-func parseSelectOf(names []string, withDeclared bool) ([]prop, error) {
+// properties that are not modelled (written as null or []); list refuses
+// those Graph returns for a single user only, with its 501.
+func parseSelectOf(names []string, withDeclared, list bool) ([]prop, error) {
 	if len(names) == 0 {
 		return defaultSelect, nil
 	}
@@ -289,6 +293,10 @@ func parseSelectOf(names []string, withDeclared bool) ([]prop, error) {
 		if !ok {
 			return nil, badRequest(CodeBadRequest, "Parsing OData Select and Expand failed: %s", unknownProperty(name))
 		}
+		if list && p >= firstDeclared && declared[p-firstDeclared].single {
+			return nil, &QueryError{Status: 501, Code: CodeNotImplemented,
+				Message: fmt.Sprintf("The property '%s' is only returned for a single user: GET /users/{id}?$select=%s.", declared[p-firstDeclared].name, declared[p-firstDeclared].name)}
+		}
 		if !seen[p] {
 			seen[p] = true
 			sel = append(sel, p)
@@ -297,9 +305,10 @@ func parseSelectOf(names []string, withDeclared bool) ([]prop, error) {
 	return sel, nil
 }
 
-// parseOrderBy parses $orderby; only displayName and userPrincipalName
-// sort by default on users, and both follow listing order.
-func parseOrderBy(s string) (key string, desc bool, err error) {
+// parseOrderBy parses $orderby: displayName and userPrincipalName sort
+// by default on users, createdDateTime in advanced queries only, and all
+// three follow listing order. Another declared property does not sort.
+func parseOrderBy(s string, advanced bool) (key string, desc bool, err error) {
 	fields := strings.Fields(s)
 	if len(fields) == 0 {
 		return "", false, nil
@@ -316,8 +325,19 @@ func parseOrderBy(s string) (key string, desc bool, err error) {
 			return "", false, badRequest(CodeBadRequest, "Syntax error: '%s' is not a valid sort direction in $orderby '%s'.", fields[1], s)
 		}
 	}
+	if strings.EqualFold(fields[0], "createdDateTime") {
+		// Sorts in advanced queries only (the $orderby table of the
+		// advanced query page); creation times follow listing order.
+		if !advanced {
+			return "", false, badRequest(CodeUnsupportedQuery, "Sorting not supported for current query.")
+		}
+		return "createdDateTime", desc, nil
+	}
 	p, ok := lookupProp(fields[0])
 	if !ok {
+		if _, declared := lookupDeclared(fields[0]); declared {
+			return "", false, badRequest(CodeUnsupportedQuery, "Sorting not supported for current query.")
+		}
 		return "", false, badRequest(CodeBadRequest, "%s", unknownProperty(fields[0]))
 	}
 	if p != pDisplayName && p != pUserPrincipalName {

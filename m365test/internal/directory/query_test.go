@@ -332,7 +332,7 @@ func TestSelect(t *testing.T) {
 	// A declared property the directory keeps no value for is null ([] for
 	// a collection).
 	res, _ := d.Query(Query{Select: []string{"id", "createdDateTime", "AssignedLicenses"}, Top: 1})
-	if got, want := string(res.Value()), fmt.Sprintf(`[{"id":"%s","createdDateTime":null,"assignedLicenses":[]}]`, d.Admin().ID); got != want || !slices.Equal(res.Select, []string{"id", "createdDateTime", "assignedLicenses"}) {
+	if got, want := string(res.Value()), fmt.Sprintf(`[{"id":"%s","createdDateTime":"2024-01-01T00:00:00Z","assignedLicenses":[]}]`, d.Admin().ID); got != want || !slices.Equal(res.Select, []string{"id", "createdDateTime", "assignedLicenses"}) {
 		t.Errorf("declared: value = %s (select %v), want %s", got, res.Select, want)
 	}
 	res, _ = d.Query(Query{Select: []string{"accountEnabled", "state", "proxyAddresses", "ID"}, Top: 1})

@@ -38,6 +38,9 @@ func validate(n node, advanced bool, coll prop) error {
 			}
 		}
 	case *notNode:
+		if _, ok := n.x.(*identityNode); ok { // the filter table: eq only
+			return unsupportedIdentities()
+		}
 		if !advanced {
 			return unsupportedOperator("not")
 		}
@@ -71,10 +74,17 @@ func validate(n node, advanced bool, coll prop) error {
 		return need(props[p].startsWith, p, advanced)
 	case *anyNode:
 		return validate(n.body, advanced, n.p)
-	case *licenseNode:
-		if !advanced { // Graph filters by license in advanced queries only
-			return badRequest(CodeUnsupportedQuery, "Unsupported or invalid query filter clause specified for property 'assignedLicenses' of resource 'User'.")
+	case *dateNode:
+		switch {
+		case n.op == dateNe && !advanced:
+			return unsupportedOperator("ne")
+		case n.op == dateIn && !advanced:
+			return badRequest(CodeUnsupportedQuery, "Unsupported or invalid query filter clause specified for property 'createdDateTime' of resource 'User'.")
 		}
+	case *licenseNode:
+		// By default: the filter table lists eq on assignedLicenses as
+		// default (not as advanced), and the user list reference's
+		// example 9 sends it without the advanced parameters.
 	}
 	return nil
 }

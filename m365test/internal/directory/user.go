@@ -3,6 +3,7 @@ package directory
 import (
 	"encoding/json"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -39,6 +40,16 @@ type User struct {
 	UsageLocation     string
 	UserPrincipalName string
 	UserType          string
+
+	// CreatedDateTime is when the user was created: by the demo data
+	// rules for generated users and the Global Admin, the directory's
+	// clock for users added later (see [Directory.SetClock]). The zero
+	// time is null.
+	CreatedDateTime time.Time
+	// Identities are the user's sign-in identities besides the
+	// userPrincipalName one, which Graph derives from userPrincipalName
+	// and the directory always lists first.
+	Identities []Identity
 }
 
 // str returns a string property; ok is false when it is null.
@@ -157,8 +168,12 @@ func (u *User) appendJSONLic(dst []byte, ps []prop, lic Licenses) []byte {
 			if dst, ok = appendLicenseProp(dst, u, p, lic); ok {
 				continue
 			}
-			if propName(p) == "identities" {
+			switch p {
+			case pIdentities:
 				dst = u.appendIdentities(dst)
+				continue
+			case pCreatedDateTime:
+				dst = appendDateTime(dst, u.CreatedDateTime)
 				continue
 			}
 			if declared[p-firstDeclared].collection {
@@ -245,19 +260,30 @@ func (u User) appendSelected(dst []byte, names []string, lic Licenses) ([]byte, 
 }
 
 // appendIdentities appends the user's identities (objectIdentity
-// collection): a member signs in with its userPrincipalName, issued by
-// its UPN's domain; a B2B guest (#EXT#) federates from its home tenant
-// ("ExternalAzureAD"). Graph's user resource: "identities ... Supports
-// $filter"; every cloud user has at least the userPrincipalName one.
+// collection): first the userPrincipalName identity, issued by the UPN's
+// domain (for a B2B guest, whose UPN is name_home#EXT#@{tenant domain},
+// the tenant's domain: the user list reference, example 8), then
+// [User.Identities].
 func (u *User) appendIdentities(dst []byte) []byte {
 	upn := u.UserPrincipalName
-	if strings.Contains(upn, "#EXT#") {
-		return append(dst, `[{"signInType":"federated","issuer":"ExternalAzureAD","issuerAssignedId":null}]`...)
-	}
 	_, domain, _ := strings.Cut(upn, "@")
 	dst = append(dst, `[{"signInType":"userPrincipalName","issuer":`...)
 	dst = appendJSONString(dst, domain)
 	dst = append(dst, `,"issuerAssignedId":`...)
 	dst = appendJSONString(dst, upn)
-	return append(dst, "}]"...)
+	dst = append(dst, '}')
+	for _, id := range u.Identities {
+		dst = append(dst, `,{"signInType":`...)
+		dst = appendJSONString(dst, id.SignInType)
+		dst = append(dst, `,"issuer":`...)
+		dst = appendJSONString(dst, id.Issuer)
+		dst = append(dst, `,"issuerAssignedId":`...)
+		if id.IssuerAssignedID == "" {
+			dst = append(dst, "null"...)
+		} else {
+			dst = appendJSONString(dst, id.IssuerAssignedID)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
 }

@@ -1,4 +1,4 @@
-package filter
+package syntax
 
 import (
 	"strconv"
@@ -60,9 +60,9 @@ func isDash(r rune) bool {
 func isIdentStart(r rune) bool { return r == '_' || unicode.IsLetter(r) }
 func isIdentPart(r rune) bool  { return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) }
 
-func (l *lexer) errorf(pos int, expected, found, hint string) *SyntaxError {
-	line, col := position(l.src, pos)
-	return &SyntaxError{Offset: pos, Line: line, Column: col, Expected: expected, Found: found, Hint: hint}
+func (l *lexer) errorf(pos int, expected, found, hint string) *Error {
+	line, col := Position(l.src, pos)
+	return &Error{Offset: pos, Line: line, Column: col, Expected: expected, Found: found, Hint: hint}
 }
 
 func (l *lexer) peekRune(at int) (rune, int) {
@@ -283,7 +283,7 @@ func (l *lexer) variable() (token, error) {
 		attrStart := l.pos
 		r, n := l.peekRune(l.pos)
 		if n == 0 || !isIdentStart(r) {
-			return token{}, l.errorf(l.pos, "an attribute name after $"+clip(name)+".", describeAt(l.src, l.pos), "")
+			return token{}, l.errorf(l.pos, "an attribute name after $"+Clip(name)+".", describeAt(l.src, l.pos), "")
 		}
 		for {
 			r, n := l.peekRune(l.pos)
@@ -294,7 +294,7 @@ func (l *lexer) variable() (token, error) {
 		}
 		return token{kind: tokIdent, pos: start, end: l.pos, val: l.src[attrStart:l.pos]}, nil
 	}
-	return token{}, l.errorf(start, "$null, $true, $false or $_.Attribute", "$"+clip(name), "variables are not expanded in a stored filter")
+	return token{}, l.errorf(start, "$null, $true, $false or $_.Attribute", "$"+Clip(name), "variables are not expanded in a stored filter")
 }
 
 // operator lexes -eq, -and, -not, ... (case-insensitive; -i forms accepted).
@@ -328,7 +328,7 @@ func (l *lexer) operator() (token, error) {
 			case 'i':
 				return token{kind: tokCmp, pos: start, end: l.pos, op: op}, nil
 			case 'c':
-				return token{}, l.errorf(start, "a case-insensitive operator", "-"+clip(word),
+				return token{}, l.errorf(start, "a case-insensitive operator", "-"+Clip(word),
 					"Microsoft Graph compares strings case-insensitively; use "+op.String())
 			}
 		}
@@ -337,7 +337,7 @@ func (l *lexer) operator() (token, error) {
 		return token{}, l.errorf(start, "an operator after '-'", describeAt(l.src, l.pos), "")
 	}
 	return token{}, l.errorf(start, "one of -eq, -ne, -like, -notlike, -contains, -notcontains, -and, -or, -not",
-		"-"+clip(word), "that operator is not supported in a user sync filter")
+		"-"+Clip(word), "that operator is not supported in a user sync filter")
 }
 
 // number lexes a decimal integer; it stands for its text, as PowerShell

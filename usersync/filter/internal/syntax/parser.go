@@ -1,11 +1,11 @@
-package filter
+package syntax
 
 import (
 	"strconv"
 )
 
-// MaxFilterLength is the longest filter, in bytes, that Parse accepts.
-const MaxFilterLength = 64 << 10
+// MaxLength is the longest filter, in bytes, that Parse accepts.
+const MaxLength = 64 << 10
 
 // maxNesting bounds parentheses and -not nesting, so a hostile filter cannot
 // exhaust the stack.
@@ -16,25 +16,27 @@ const maxNesting = 100
 //	UsageLocation -eq 'IT' -and Department -like 'Sales*'
 //
 // into an expression tree. It checks syntax only; Compile checks the
-// attributes. A filter that does not parse returns a *SyntaxError. A blank
-// filter (or "{ }") is a syntax error here; Compile treats it as "all users".
+// attributes. A filter that does not parse returns a *Error. A blank
+// filter (or "{ }") is a syntax error here; ParseOrBlank, which Compile
+// uses, reads it as "all users".
 func Parse(filter string) (Expr, error) {
-	e, err := parse(filter)
+	e, err := ParseOrBlank(filter)
 	if err != nil {
 		return nil, err
 	}
 	if e == nil {
-		line, col := position(filter, len(filter))
-		return nil, &SyntaxError{Offset: len(filter), Line: line, Column: col, Expected: "a filter expression", Found: "end of filter"}
+		line, col := Position(filter, len(filter))
+		return nil, &Error{Offset: len(filter), Line: line, Column: col, Expected: "a filter expression", Found: "end of filter"}
 	}
 	return e, nil
 }
 
-// parse parses filter; a blank filter returns (nil, nil).
-func parse(filter string) (Expr, error) {
+// ParseOrBlank parses filter as Parse does, except that a blank filter (or
+// "{ }") returns (nil, nil).
+func ParseOrBlank(filter string) (Expr, error) {
 	p := &parser{lex: lexer{src: filter}}
-	if len(filter) > MaxFilterLength {
-		return nil, p.lex.errorf(MaxFilterLength, "a filter of at most "+strconv.Itoa(MaxFilterLength)+" bytes", "a longer filter", "")
+	if len(filter) > MaxLength {
+		return nil, p.lex.errorf(MaxLength, "a filter of at most "+strconv.Itoa(MaxLength)+" bytes", "a longer filter", "")
 	}
 	if err := p.advance(); err != nil {
 		return nil, err
@@ -102,10 +104,10 @@ func (p *parser) describe() string {
 	if t.kind == tokEOF {
 		return "end of filter"
 	}
-	return clip(p.lex.src[t.pos:t.end])
+	return Clip(p.lex.src[t.pos:t.end])
 }
 
-func (p *parser) unexpected(expected string) *SyntaxError {
+func (p *parser) unexpected(expected string) *Error {
 	return p.lex.errorf(p.tok.pos, expected, p.describe(), "")
 }
 
@@ -191,7 +193,7 @@ func (p *parser) comparison() (Expr, error) {
 		return nil, err
 	}
 	if p.tok.kind != tokCmp {
-		return nil, p.unexpected("an operator (-eq, -ne, -like, -notlike, -contains, -notcontains) after " + clip(c.Attr))
+		return nil, p.unexpected("an operator (-eq, -ne, -like, -notlike, -contains, -notcontains) after " + Clip(c.Attr))
 	}
 	c.Op, c.OpPos = p.tok.op, p.tok.pos
 	if err := p.advance(); err != nil {
@@ -211,7 +213,7 @@ func (p *parser) comparison() (Expr, error) {
 		e := p.unexpected("a value after " + c.Op.String())
 		if p.tok.kind == tokIdent {
 			e.Expected = "a value (a quoted string, a number, $null, $true or $false) after " + c.Op.String()
-			e.Hint = "quote the value: '" + clip(p.tok.val) + "'"
+			e.Hint = "quote the value: '" + Clip(p.tok.val) + "'"
 		}
 		return nil, e
 	}

@@ -1,11 +1,11 @@
-package filter_test
+package syntax_test
 
 import (
 	"errors"
 	"strings"
 	"testing"
 
-	"github.com/tenantgate/tenantgate/usersync/filter"
+	"github.com/tenantgate/tenantgate/usersync/filter/internal/syntax"
 )
 
 func TestParse(t *testing.T) {
@@ -49,7 +49,7 @@ func TestParse(t *testing.T) {
 		{"City\n\t-eq\u00a0'Milan'", "City -eq 'Milan'"},
 	}
 	for _, tt := range tests {
-		e, err := filter.Parse(tt.in)
+		e, err := syntax.Parse(tt.in)
 		if err != nil {
 			t.Errorf("Parse(%q): %v", tt.in, err)
 			continue
@@ -61,14 +61,14 @@ func TestParse(t *testing.T) {
 }
 
 func TestParsePositions(t *testing.T) {
-	e, err := filter.Parse("City -eq 'x' -and -not (Title -like 'M*')")
+	e, err := syntax.Parse("City -eq 'x' -and -not (Title -like 'M*')")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := e.(*filter.BinaryExpr)
-	c := b.X.(*filter.Comparison)
-	n := b.Y.(*filter.NotExpr)
-	c2 := n.X.(*filter.Comparison)
+	b := e.(*syntax.BinaryExpr)
+	c := b.X.(*syntax.Comparison)
+	n := b.Y.(*syntax.NotExpr)
+	c2 := n.X.(*syntax.Comparison)
 	got := []int{c.AttrPos, c.OpPos, c.ValuePos, b.OpPos, n.NotPos, c2.AttrPos, c2.OpPos, c2.ValuePos, b.Pos()}
 	want := []int{0, 5, 9, 13, 18, 24, 30, 36, 0}
 	for i := range want {
@@ -116,8 +116,8 @@ func TestParseErrors(t *testing.T) {
 		{in: strings.Repeat("(", 200) + "City -eq 'x'" + strings.Repeat(")", 200), offset: 100, line: 1, column: 101, expected: "at most 100 nested"},
 	}
 	for _, tt := range tests {
-		_, err := filter.Parse(tt.in)
-		var se *filter.SyntaxError
+		_, err := syntax.Parse(tt.in)
+		var se *syntax.Error
 		if !errors.As(err, &se) {
 			t.Errorf("Parse(%q) error = %v, want a *SyntaxError", tt.in, err)
 			continue
@@ -133,9 +133,9 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParseTooLong(t *testing.T) {
-	long := "City -eq '" + strings.Repeat("x", filter.MaxFilterLength) + "'"
-	_, err := filter.Parse(long)
-	var se *filter.SyntaxError
+	long := "City -eq '" + strings.Repeat("x", syntax.MaxLength) + "'"
+	_, err := syntax.Parse(long)
+	var se *syntax.Error
 	if !errors.As(err, &se) || !strings.Contains(se.Expected, "at most") {
 		t.Fatalf("Parse(long) error = %v, want a *SyntaxError about the length", err)
 	}
