@@ -110,7 +110,7 @@ func TestWebhooksAuditAndMetrics(t *testing.T) {
 	// The audit trail names the admin.
 	var trail struct {
 		Entries []struct {
-			At                               time.Time
+			OccurredAt                       time.Time
 			Actor, Action, Customer, Outcome string
 		} `json:"entries"`
 		Next *string `json:"next"`
@@ -118,7 +118,7 @@ func TestWebhooksAuditAndMetrics(t *testing.T) {
 	d.api(t, "GET", "/api/customers/contoso/audit", "", http.StatusOK, &trail)
 	want := map[string]bool{"settings.write": false, "invitations.write": false}
 	for _, e := range trail.Entries {
-		if _, ok := want[e.Action]; ok && e.Actor == "Provider admin (break-glass admin token)" && e.Outcome == "succeeded" && e.Customer == "contoso" && !e.At.IsZero() {
+		if _, ok := want[e.Action]; ok && e.Actor == "Provider admin (break-glass admin token)" && e.Outcome == "succeeded" && e.Customer == "contoso" && !e.OccurredAt.IsZero() {
 			want[e.Action] = true
 		}
 	}
