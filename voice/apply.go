@@ -381,7 +381,7 @@ func (la *laneRun) number(ctx context.Context, ai *applyItem, i int) error {
 	for {
 		body := map[string]any{"telephoneNumber": p.Number, "assignmentTargetId": p.UserID, "numberType": p.NumberType,
 			"assignmentCategory": p.Category, "locationId": optional(p.LocationID)}
-		err := s.numberStepOf(ctx, la.g, la.op, p, st, i, "assignNumber", body, func() error { return s.saveItem(ctx, la.op.ID, ai) })
+		err := s.numberStepOf(ctx, la.g, p, st, i, "assignNumber", body, func() error { return s.saveItem(ctx, la.op.ID, ai) }, nil)
 		if e, ok := AsError(err); ok && e.Code == CodeNumberTaken {
 			gn, found, gerr := la.g.number(ctx, p.Number)
 			if gerr == nil && found && gn.AssignmentTargetID == p.UserID {

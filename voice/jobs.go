@@ -343,9 +343,22 @@ func optional(s string) any {
 }
 
 // numberStep submits a number action (unless step i already did) and
-// follows its operation to the end: with backoff, bounded by PollTimeout.
+// follows its operation to the end: with backoff, bounded by PollTimeout,
+// stopping when the operation is cancelled meanwhile.
 func (s *Service) numberStep(ctx context.Context, g *graph, op *Operation, p *plan, i int, action string, body map[string]any) error {
-	st := &op.Items[0].Steps[i]
+	canceled := func() bool {
+		cur, _, err := s.cfg.Store.operation(ctx, op.Customer, op.ID)
+		return err == nil && cur.State == StateCanceled
+	}
+	return s.numberStepOf(ctx, g, p, &op.Items[0].Steps[i], i, action, body, func() error { return s.save(ctx, op, p) }, canceled)
+}
+
+// numberStepOf submits a number action for step st (index i of p)
+// unless it already did (the Location is kept in p), and follows
+// Microsoft's operation to its end, with backoff bounded by PollTimeout.
+// save persists the step after the submission; canceled, when not nil, is
+// asked between polls whether to stop.
+func (s *Service) numberStepOf(ctx context.Context, g *graph, p *plan, st *Step, i int, action string, body map[string]any, save func() error, canceled func() bool) error {
 	if body["locationId"] == nil {
 		delete(body, "locationId")
 	}
@@ -368,7 +381,7 @@ func (s *Service) numberStep(ctx context.Context, g *graph, op *Operation, p *pl
 		}
 		p.Locations[i], p.Submitted[i] = loc, start
 		st.Status, st.Detail = StepRunning, "submitted to Microsoft"
-		if err := s.save(ctx, op, p); err != nil {
+		if err := save(); err != nil {
 			return err
 		}
 	}
@@ -383,7 +396,7 @@ func (s *Service) numberStep(ctx context.Context, g *graph, op *Operation, p *pl
 			// The operation is gone (kept for a while only): submit again;
 			// Microsoft answers at once when the number is already there.
 			delete(p.Locations, i)
-			return s.numberStep(ctx, g, op, p, i, action, body)
+			return s.numberStepOf(ctx, g, p, st, i, action, body, save, canceled)
 		}
 		if err != nil {
 			return err
@@ -403,8 +416,7 @@ func (s *Service) numberStep(ctx context.Context, g *graph, op *Operation, p *pl
 			s.recordOperation(ctx, action, "timeout", start)
 			return &Error{Code: "operationTimeout", Detail: "Microsoft's " + action + " operation did not finish within " + s.cfg.PollTimeout.String() + "; it may still complete: refresh the inventory"}
 		}
-		// Cancelled meanwhile?
-		if cur, _, err := s.cfg.Store.operation(ctx, op.Customer, op.ID); err == nil && cur.State == StateCanceled {
+		if canceled != nil && canceled() {
 			return errCanceled
 		}
 		wait = min(wait*2, s.cfg.PollMaxInterval)
