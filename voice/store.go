@@ -443,24 +443,7 @@ const (
 // unassigned and user-assignable, and that no live hold covers, lowest
 // first.
 func (s *Store) candidates(ctx context.Context, customer string, r Range, now time.Time, n int) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT n.number FROM tenantgate_voice_numbers n
-		WHERE n.customer = ? AND n.assignment_status = 'unassigned' AND (n.capabilities = '' OR n.capabilities LIKE '%userAssignment%')
-		AND length(n.number) = ? AND n.number >= ? AND n.number <= ?
-		AND NOT EXISTS (SELECT 1 FROM tenantgate_voice_holds h WHERE h.customer = n.customer AND h.number = n.number AND h.until > ?)
-		ORDER BY n.number LIMIT ?`), customer, len(r.From), r.From, r.To, nanos(now), n)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var num string
-		if err := rows.Scan(&num); err != nil {
-			return nil, err
-		}
-		out = append(out, num)
-	}
-	return out, rows.Err()
+	return s.candidatesAfter(ctx, customer, r, "", now, n) // every stored number sorts after ""
 }
 
 // reserveNext holds for holder the lowest number of r that the inventory
