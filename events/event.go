@@ -48,13 +48,19 @@ const (
 	// VoiceFailed: a voice operation ended failed or partial (Data.State,
 	// Data.Error).
 	VoiceFailed Type = "voice.failed"
+	// VoiceRangeLow: a number range fell to its low threshold of free
+	// numbers (Data.Range, Data.Free, Data.Numbers), once per crossing.
+	VoiceRangeLow Type = "voice.range.low"
+	// VoiceRangeExhausted: a number range has no free number left
+	// (Data.Range, Data.Numbers), once per crossing.
+	VoiceRangeExhausted Type = "voice.range.exhausted"
 )
 
 // Types lists every event type.
 var Types = []Type{
 	ConnectionConnected, ConnectionFailed, ConnectionRecovered, ConsentGranted, ConsentMissing,
 	SecretExpiring, SecretExpired, SyncSucceeded, SyncFailed, QoESubscriptionFailed, CustomerOffboarded,
-	VoiceAssigned, VoiceReleased, VoiceFailed,
+	VoiceAssigned, VoiceReleased, VoiceFailed, VoiceRangeLow, VoiceRangeExhausted,
 }
 
 // Valid reports whether t is one of Types.
@@ -122,6 +128,11 @@ type Data struct {
 	User      string `json:"user,omitempty"`
 	Number    string `json:"number,omitempty"`
 	State     string `json:"state,omitempty"`
+	// Range names a number range; Free is how many of its numbers are
+	// free and Numbers how many the tenant holds in it (voice.range.*).
+	Range   string `json:"range,omitempty"`
+	Free    *int   `json:"free,omitempty"`
+	Numbers *int   `json:"numbers,omitempty"`
 }
 
 // Event is one thing that happened to a customer.

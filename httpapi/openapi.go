@@ -282,7 +282,7 @@ var schemas = map[string]any{
 		"credential": enum("appSecret", "appCertificate", "qoeSecret", "refreshToken"), "expiresAt": when, "daysLeft": integer,
 		"roles": map[string]any{"type": "array", "items": str},
 		"users": integer, "added": integer, "changed": integer, "removed": integer, "durationMs": integer, "subscription": str,
-		"operation": str, "user": str, "number": str, "state": str,
+		"operation": str, "user": str, "number": str, "state": str, "range": str, "free": integer, "numbers": integer,
 	}, "customer"),
 	"EventList": obj(map[string]any{"events": map[string]any{"type": "array", "items": ref("Event")}, "next": str}, "events", "next"),
 	"Delivery": obj(map[string]any{

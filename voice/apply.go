@@ -299,6 +299,7 @@ func (la *laneRun) user(ctx context.Context, ai *applyItem) error {
 			err = la.license(ctx, ai, st)
 		case "number":
 			err = la.number(ctx, ai, i)
+			s.checkRangeLevelsSoon(ctx, la.op.Customer)
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -645,6 +646,7 @@ func (s *Service) maybeFinishApply(ctx context.Context, op *Operation) error {
 	}
 	op.State, op.Finished = state, &now
 	countOperation(ctx, op)
+	s.checkRangeLevels(ctx, op.Customer)
 	s.audit(ctx, op, op.Actor, "voice.apply", map[bool]audit.Outcome{true: audit.Succeeded, false: audit.Failed}[state == StateSucceeded],
 		fmt.Sprintf("apply %s %s: %d succeeded, %d failed", op.ID, state, c.succeeded, c.failed))
 	return nil

@@ -514,6 +514,7 @@ func (s *Service) finish(ctx context.Context, op *Operation, p *plan) error {
 // ended emits the operation's event and counts it.
 func (s *Service) ended(ctx context.Context, op *Operation, p *plan, detail string) {
 	countOperation(ctx, op)
+	s.checkRangeLevels(ctx, op.Customer) // before the operation's event: who waits for it sees the range's
 	if s.cfg.Events == nil {
 		return
 	}

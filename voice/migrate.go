@@ -112,6 +112,18 @@ var migrations = [][]string{
 		`CREATE INDEX tenantgate_voice_apply_items_lane ON tenantgate_voice_apply_items (operation, lane, state)`,
 		`CREATE INDEX tenantgate_voice_apply_items_idx ON tenantgate_voice_apply_items (operation, idx)`,
 	},
+	// 3: each range's last seen level (ok, low, exhausted), so a range
+	// running low is reported once per crossing, by one replica.
+	{
+		`CREATE TABLE tenantgate_voice_range_levels (
+			customer   TEXT    NOT NULL,
+			name       TEXT    NOT NULL,
+			level      TEXT    NOT NULL,  -- ok, low, exhausted
+			crossings  INTEGER NOT NULL,  -- how many times the level changed
+			updated_at BIGINT  NOT NULL,
+			PRIMARY KEY (customer, name)
+		)`,
+	},
 }
 
 // Migrations is the package's schema history, for migrate.Up (the

@@ -53,8 +53,8 @@ type Config struct {
 	// middleware pipeline; put the fleet's Budget under it (or call
 	// UseBudget). Nil means http.DefaultClient.
 	HTTPClient *http.Client
-	// Events receives voice.assigned, voice.released and voice.failed;
-	// nil emits nothing.
+	// Events receives voice.assigned, voice.released, voice.failed,
+	// voice.range.low and voice.range.exhausted; nil emits nothing.
 	Events Emitter
 	// Audit records every step of every operation with its actor; nil
 	// records nothing.
@@ -99,6 +99,14 @@ type Config struct {
 	// ApplyConcurrency is how many users one lane works at once; zero
 	// means 16.
 	ApplyConcurrency int
+	// RangeLowPercent and RangeLowFree say when a range is running low
+	// (voice.range.low, once per crossing): when its free numbers are at
+	// most the larger of RangeLowPercent percent of the range's numbers
+	// the tenant holds and RangeLowFree. Zero means 10 percent and 5
+	// numbers; a negative value leaves that part out (both negative: only
+	// an exhausted range is reported).
+	RangeLowPercent int
+	RangeLowFree    int
 	// Logger receives the package's logs; nil means slog.Default().
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -118,7 +126,10 @@ type Service struct {
 	mu       sync.Mutex
 	policies map[string]policyEntry // customer \x00 type \x00 lower(name)
 	sources  map[string]usersync.Source
-	parent   atomic.Pointer[http.RoundTripper] // under Graph's pipeline
+	// rangeChecks is when each customer's range levels were last
+	// checked by checkRangeLevelsSoon.
+	rangeChecks map[string]time.Time
+	parent      atomic.Pointer[http.RoundTripper] // under Graph's pipeline
 
 	stats struct{ requests, writes, polls atomic.Int64 }
 }
@@ -164,6 +175,12 @@ func New(cfg Config) (*Service, error) {
 	def(&cfg.PolicyCacheTTL, time.Hour)
 	def(&cfg.PlanTTL, 24*time.Hour)
 	def(&cfg.PlanFreshness, 15*time.Minute)
+	if cfg.RangeLowPercent == 0 {
+		cfg.RangeLowPercent = 10
+	}
+	if cfg.RangeLowFree == 0 {
+		cfg.RangeLowFree = 5
+	}
 	if cfg.ApplyLanes <= 0 {
 		cfg.ApplyLanes = 2
 	}
@@ -300,6 +317,7 @@ func (s *Service) Refresh(ctx context.Context, customer string) (int, error) {
 	if err := s.cfg.Store.replaceNumbers(ctx, customer, rows, at); err != nil {
 		return 0, fmt.Errorf("voice: store the inventory of customer %q: %w", customer, err)
 	}
+	s.checkRangeLevels(ctx, customer)
 	return len(rows), nil
 }
 
