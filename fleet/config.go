@@ -125,6 +125,11 @@ type Config struct {
 	// discarded) are kept before River's cleaner deletes them: their
 	// rows carry customer IDs and call IDs. Default: 24 hours.
 	JobRetention time.Duration
+	// TombstoneRetention is how long an offboarded customer's tombstone
+	// (the offboarding report, which names the service account and the
+	// app IDs the customer's admin must remove at Microsoft) is kept; an
+	// hourly job deletes older ones. Default: 30 days.
+	TombstoneRetention time.Duration
 	// SyncHeartbeat is how often a running sync records its progress.
 	// Default: 10 s.
 	SyncHeartbeat time.Duration
@@ -170,6 +175,10 @@ type Config struct {
 // DefaultSyncInterval is a customer's user sync interval unless
 // Config.SyncInterval says otherwise.
 const DefaultSyncInterval = 24 * time.Hour
+
+// DefaultTombstoneRetention is how long an offboarding tombstone is kept
+// unless Config.TombstoneRetention says otherwise.
+const DefaultTombstoneRetention = 30 * 24 * time.Hour
 
 func (cfg Config) check() (Config, error) {
 	var errs []error
@@ -237,6 +246,9 @@ func (cfg Config) check() (Config, error) {
 	}
 	if cfg.JobRetention <= 0 {
 		cfg.JobRetention = 24 * time.Hour
+	}
+	if cfg.TombstoneRetention <= 0 {
+		cfg.TombstoneRetention = DefaultTombstoneRetention
 	}
 	if cfg.ReplicaHeartbeat <= 0 {
 		cfg.ReplicaHeartbeat = 10 * time.Second

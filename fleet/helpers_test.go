@@ -31,6 +31,8 @@ type fakeAccess struct {
 	// notConnected customers are in token mode with no connection yet.
 	notConnected map[string]bool
 	validate     func(customer string) (*m365access.Report, error)
+	// validateCtx, when set, replaces validate and sees the job's context.
+	validateCtx func(ctx context.Context, customer string) (*m365access.Report, error)
 }
 
 func newFakeAccess(customers ...string) *fakeAccess {
@@ -52,14 +54,17 @@ func (a *fakeAccess) GetSettings(_ context.Context, c string) (m365access.Settin
 	return s, nil
 }
 
-func (a *fakeAccess) Validate(_ context.Context, c string) (*m365access.Report, error) {
+func (a *fakeAccess) Validate(ctx context.Context, c string) (*m365access.Report, error) {
 	a.mu.Lock()
 	_, ok := a.settings[c]
 	a.validates[c]++
-	fn := a.validate
+	fn, fnCtx := a.validate, a.validateCtx
 	a.mu.Unlock()
 	if !ok {
 		return nil, tokenstore.ErrNotFound
+	}
+	if fnCtx != nil {
+		return fnCtx(ctx, c)
 	}
 	if fn != nil {
 		return fn(c)

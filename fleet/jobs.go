@@ -17,6 +17,9 @@ const (
 	KindKeepAlive = "fleet.keepalive"
 	KindOffboard  = "fleet.offboard"
 	KindPlan      = "fleet.plan"
+	// KindTombstones deletes the tombstones older than
+	// Config.TombstoneRetention, hourly.
+	KindTombstones = "fleet.tombstones"
 )
 
 // CheckArgs is a health check of one customer (m365access Validate).
@@ -51,6 +54,13 @@ type PlanArgs struct{}
 
 // Kind is the job kind.
 func (PlanArgs) Kind() string { return KindPlan }
+
+// TombstonesArgs is the hourly job that deletes expired offboarding
+// tombstones.
+type TombstonesArgs struct{}
+
+// Kind is the job kind.
+func (TombstonesArgs) Kind() string { return KindTombstones }
 
 // inFlight are the states in which a job holds its unique slot: one per
 // customer and kind across replicas until it completes, is cancelled or is
@@ -111,6 +121,7 @@ func (f *Fleet) register(w *river.Workers) error {
 		river.AddWorkerSafely(w, river.WorkFunc(f.workKeepAlive)),
 		river.AddWorkerSafely(w, river.WorkFunc(f.workPlan)),
 		river.AddWorkerSafely(w, river.WorkFunc(f.workOffboard)),
+		river.AddWorkerSafely(w, river.WorkFunc(f.workTombstones)),
 	} {
 		if err != nil {
 			return fmt.Errorf("fleet: register workers: %w", err)
@@ -136,12 +147,16 @@ func graphJob[T river.JobArgs](f *Fleet, work func(context.Context, *river.Job[T
 	}
 }
 
-// periodicJobs are the fleet's own periodic jobs: the planner.
+// periodicJobs are the fleet's own periodic jobs: the planner and the
+// hourly tombstone cleanup.
 func (f *Fleet) periodicJobs() []*river.PeriodicJob {
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(f.cfg.PlanInterval), func() (river.JobArgs, *river.InsertOpts) {
 			return PlanArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByState: inFlight}}
 		}, &river.PeriodicJobOpts{ID: KindPlan, RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
+			return TombstonesArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByState: inFlight}}
+		}, &river.PeriodicJobOpts{ID: KindTombstones, RunOnStart: true}),
 	}
 }
 

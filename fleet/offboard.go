@@ -289,22 +289,46 @@ func offboardEraseInvitations(ctx context.Context, o *offboarding) error {
 		Detail: fmt.Sprintf("%d invitation record(s) (recipient, tenant, sender) and their link index are deleted", n)})
 }
 
-// offboardJobRows deletes the customer's job rows that are not running
-// (queued, scheduled, retrying, finished): their arguments name the
-// customer and, for call records, calls. Rows of jobs running now (this
-// offboarding's among them) go with River's retention (JobRetention)
-// once they finish.
+// offboardJobRows cancels the customer's running jobs (a check, a
+// keep-alive, a call fetch, a voice operation: their context is cancelled
+// and they stop), waits until none runs, and deletes every job row that
+// names the customer (queued, scheduled, retrying, finished): their
+// arguments name the customer and, for call records, calls. Only the
+// offboarding's own row stays; it goes with River's retention
+// (JobRetention) once it finishes.
 func offboardJobRows(ctx context.Context, o *offboarding) error {
+	running, err := o.f.customerJobs(ctx, o.customer, o.job, true)
+	if err != nil {
+		return err
+	}
+	for _, id := range running {
+		if _, err := o.f.client.JobCancel(ctx, id); err != nil && !errors.Is(err, river.ErrNotFound) {
+			return fmt.Errorf("cancel job %d: %w", id, err)
+		}
+	}
+	if len(running) > 0 {
+		o.f.cfg.Logger.InfoContext(ctx, "fleet: offboarding cancelled the customer's running jobs", "customer", o.customer, "jobs", len(running))
+	}
+	for len(running) > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if running, err = o.f.customerJobs(ctx, o.customer, o.job, true); err != nil {
+			return err
+		}
+	}
 	var n int64
 	switch {
 	case o.f.cfg.Postgres != nil:
-		tag, err := o.f.cfg.Postgres.Exec(ctx, `DELETE FROM river_job WHERE args->>'customer' = $1 AND state <> 'running'`, o.customer)
+		tag, err := o.f.cfg.Postgres.Exec(ctx, `DELETE FROM river_job WHERE args->>'customer' = $1 AND id <> $2 AND state <> 'running'`, o.customer, o.job)
 		if err != nil {
 			return err
 		}
 		n = tag.RowsAffected()
 	case o.f.sqlite != nil:
-		res, err := o.f.sqlite.ExecContext(ctx, `DELETE FROM river_job WHERE json_extract(args, '$.customer') = ? AND state <> 'running'`, o.customer)
+		res, err := o.f.sqlite.ExecContext(ctx, `DELETE FROM river_job WHERE json_extract(args, '$.customer') = ? AND id <> ? AND state <> 'running'`, o.customer, o.job)
 		if err != nil {
 			return err
 		}
@@ -312,7 +336,33 @@ func offboardJobRows(ctx context.Context, o *offboarding) error {
 	}
 	o.rep.counts["jobRows"] += int(n)
 	return o.note(ctx, OffboardItem{Item: "jobRows", Result: OffboardDeleted,
-		Detail: fmt.Sprintf("%d job row(s) naming the customer are deleted; the rows of jobs still running go %s after they finish", o.rep.counts["jobRows"], o.f.cfg.JobRetention)})
+		Detail: fmt.Sprintf("the customer's running jobs are cancelled and %d job row(s) naming the customer are deleted; the offboarding job's own row goes %s after it finishes", o.rep.counts["jobRows"], o.f.cfg.JobRetention)})
+}
+
+// customerJobs lists the IDs of the jobs whose arguments name customer,
+// but job; only the running ones when running.
+func (f *Fleet) customerJobs(ctx context.Context, customer string, job int64, running bool) ([]int64, error) {
+	state := ""
+	if running {
+		state = ` AND state = 'running'`
+	}
+	switch {
+	case f.cfg.Postgres != nil:
+		rows, err := f.cfg.Postgres.Query(ctx, `SELECT id FROM river_job WHERE args->>'customer' = $1 AND id <> $2`+state, customer, job)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		return scanIDs(rows)
+	case f.sqlite != nil:
+		rows, err := f.sqlite.QueryContext(ctx, `SELECT id FROM river_job WHERE json_extract(args, '$.customer') = ? AND id <> ?`+state, customer, job)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		return scanIDs(rows)
+	}
+	return nil, nil
 }
 
 // offboardSyncedUsers purges the customer's synced users when the
@@ -480,4 +530,24 @@ func (f *Fleet) stopSync(ctx context.Context, customer string) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// idRows is what scanIDs reads of pgx.Rows and *sql.Rows.
+type idRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// scanIDs reads a column of job IDs.
+func scanIDs(rows idRows) ([]int64, error) {
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 
 	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/invite"
+	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/usersync"
 )
 
@@ -82,4 +85,105 @@ func TestOffboardErasesJobRowsAndInvitations(t *testing.T) {
 			assert.False(t, inv.purged["c2"])
 		})
 	}
+}
+
+// TestOffboardCancelsRunningJobs: a health check running when the
+// customer is offboarded is cancelled (it could write back after the
+// erase), and its row goes with the others.
+func TestOffboardCancelsRunningJobs(t *testing.T) {
+	for name, db := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			access := newFakeAccess("c1")
+			started, stopped := make(chan struct{}), make(chan error, 1)
+			var once sync.Once
+			access.validateCtx = func(ctx context.Context, c string) (*m365access.Report, error) {
+				once.Do(func() { close(started) })
+				<-ctx.Done()
+				stopped <- ctx.Err()
+				return nil, ctx.Err()
+			}
+			cfg := fleet.Config{Access: access, Store: newStore(t), PlanInterval: time.Hour}
+			db(&cfg)
+			f := startFleet(t, cfg)
+			ctx := context.Background()
+			require.NoError(t, f.Enroll(ctx, "c1", ""))
+			_, err := f.CheckNow(ctx, "c1")
+			require.NoError(t, err)
+			<-started
+			_, err = f.Offboard(ctx, "c1")
+			require.NoError(t, err)
+			eventually(t, "c1 to be offboarded", func() bool {
+				ok, err := f.Offboarded(ctx, "c1")
+				return err == nil && ok
+			})
+			select {
+			case err := <-stopped:
+				assert.ErrorIs(t, err, context.Canceled)
+			default:
+				t.Fatal("the running check was not cancelled by the offboarding")
+			}
+			assert.Zero(t, jobRows(t, cfg, "c1"), "no job row names the offboarded customer")
+		})
+	}
+}
+
+// TestTombstoneRetention: the tombstone (the offboarding report naming
+// the service account) is kept TombstoneRetention, then the hourly job
+// deletes it.
+func TestTombstoneRetention(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
+	cfg := fleet.Config{Access: newFakeAccess("c1", "c2"), Store: newStore(t), PlanInterval: time.Hour, Now: clock,
+		SQLitePath: filepath.Join(t.TempDir(), "river.db"), Logger: quiet}
+	f := startFleet(t, cfg)
+	ctx := context.Background()
+	for _, c := range []string{"c1", "c2"} {
+		require.NoError(t, f.Enroll(ctx, c, ""))
+	}
+	_, err := f.Offboard(ctx, "c1")
+	require.NoError(t, err)
+	eventually(t, "c1 to be offboarded", func() bool {
+		ok, err := f.Offboarded(ctx, "c1")
+		return err == nil && ok
+	})
+	advance(10 * 24 * time.Hour)
+	_, err = f.Offboard(ctx, "c2")
+	require.NoError(t, err)
+	eventually(t, "c2 to be offboarded", func() bool {
+		ok, err := f.Offboarded(ctx, "c2")
+		return err == nil && ok
+	})
+
+	advance(19*24*time.Hour + 23*time.Hour) // c1's tombstone is 29 days 23 hours old
+	n, err := f.ExpireTombstones(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	_, ok, err := f.OffboardReport(ctx, "c1")
+	require.NoError(t, err)
+	assert.True(t, ok, "kept within the retention")
+
+	advance(2 * time.Hour) // 30 days and an hour
+	n, err = f.ExpireTombstones(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	_, ok, err = f.OffboardReport(ctx, "c1")
+	require.NoError(t, err)
+	assert.False(t, ok, "c1's tombstone expired")
+	_, err = f.Offboard(ctx, "c1")
+	assert.ErrorIs(t, err, fleet.ErrNotEnrolled, "the fleet no longer knows c1")
+	_, ok, err = f.OffboardReport(ctx, "c2")
+	require.NoError(t, err)
+	assert.True(t, ok, "c2's tombstone is 20 days old")
+
+	// The cleanup is an hourly periodic job (run at start too).
+	rdb, err := sql.Open("sqlite", cfg.SQLitePath)
+	require.NoError(t, err)
+	defer rdb.Close()
+	eventually(t, "the tombstone job", func() bool {
+		var jobs int
+		return rdb.QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE kind = ?`, fleet.KindTombstones).Scan(&jobs) == nil && jobs > 0
+	})
 }
