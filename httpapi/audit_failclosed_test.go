@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/audit"
+	"github.com/tenantgate/tenantgate/m365test"
 )
 
 // breakableTrail is an audit trail whose database refuses writes once
@@ -69,4 +71,57 @@ func TestLongCustomerIDsAreAudited(t *testing.T) {
 			assert.Equal(t, http.StatusBadRequest, rec.Code, "%s %.20s", m, bad)
 		}
 	}
+}
+
+// TestWizardNoChangeWithoutAuditEntry: the wizard records a sign-in's and
+// a consent's attempt before storing anything; when the trail cannot
+// record it, no connection is stored, no consent is recorded, and the
+// page answers 500 saying nothing was changed.
+func TestWizardNoChangeWithoutAuditEntry(t *testing.T) {
+	trail := &breakableTrail{}
+	e := newEnv(t, func(c *Config) { trail.AuditTrail = c.Audit; c.Audit = trail })
+	e.saveToken(t, "a", e.contoso)
+	require.Equal(t, http.StatusCreated, e.do(t, "POST", "/customers/a/m365/invitations", tokenA, map[string]string{}).Code)
+	link := e.linkFrom(t, e.contoso.AdminUPN())
+	token := strings.TrimPrefix(link, testPublic+"/invite/")
+	w := e.do(t, "POST", "/customers/a/m365/consent", tokenA, nil)
+	consent := decode[consentLinkJSON](t, w, http.StatusOK)
+
+	e.srv.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{AdminConsent: true})
+	defer e.srv.SetAuthorizeAnswer(nil)
+	trail.broken.Store(true)
+	b := e.newBrowser(t)
+	resp, page := b.open(t, "POST", testPublic+"/invite/"+token+"/start")
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode, page)
+	assert.Contains(t, page, "Nothing was connected")
+	trail.broken.Store(false)
+	st := decode[statusJSON](t, e.do(t, "GET", "/customers/a/m365/status", tokenA, nil), http.StatusOK)
+	assert.NotEqual(t, "connected", st.State, "no connection was stored without its audit entry")
+
+	// Consent: the callback records nothing without its entry.
+	trail.broken.Store(true)
+	u, _ := url.Parse(testPublic)
+	b.jar.SetCookies(u, w.Result().Cookies())
+	resp, page = b.open(t, "GET", consent.URL)
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode, page)
+	assert.Contains(t, page, "Your consent was not recorded")
+	trail.broken.Store(false)
+	st = decode[statusJSON](t, e.do(t, "GET", "/customers/a/m365/status", tokenA, nil), http.StatusOK)
+	assert.NotEqual(t, "consentPropagating", st.State)
+	assert.Nil(t, st.ConsentReportedAt, "no consent was recorded without its audit entry")
+
+	// With a working trail, the sign-in is audited before and after.
+	require.Equal(t, http.StatusCreated, e.do(t, "POST", "/customers/a/m365/invitations", tokenA, map[string]string{}).Code)
+	link = e.linkFrom(t, e.contoso.AdminUPN())
+	resp, page = e.newBrowser(t).open(t, "POST", link+"/start")
+	require.Equal(t, http.StatusOK, resp.StatusCode, page)
+	got, err := trail.List(t.Context(), audit.Query{Customer: "a", Attempts: true})
+	require.NoError(t, err)
+	var outcomes []audit.Outcome
+	for _, en := range got.Entries {
+		if en.Action == "connection.complete" {
+			outcomes = append(outcomes, en.Outcome)
+		}
+	}
+	assert.Equal(t, []audit.Outcome{audit.Succeeded, audit.Attempted}, outcomes, "newest first: the attempt, then the outcome")
 }

@@ -25,10 +25,10 @@ type accessAPI interface {
 	// customer's connection uses (its own app registration, or the
 	// provider's app).
 	AdminConsentLink(ctx context.Context, customer string, opts m365access.ConsentOptions) (m365access.ConsentLink, error)
-	// AcceptConsent takes a consent callback at once; ConfirmConsent
+	// AcceptConsentWith takes a consent callback at once; ConfirmConsent
 	// confirms it (the wizard runs it in the background) and
 	// ConsentProgress follows it.
-	AcceptConsent(ctx context.Context, cb m365access.ConsentCallback, browserBinding string) (*m365access.AcceptedConsent, error)
+	AcceptConsentWith(ctx context.Context, cb m365access.ConsentCallback, browserBinding string, opts m365access.AcceptOptions) (*m365access.AcceptedConsent, error)
 	ConfirmConsent(ctx context.Context, customer string) (*m365access.Consent, error)
 	ConsentProgress(ctx context.Context, state string) (m365access.ConsentProgress, error)
 	UserFilter(ctx context.Context, customer string) (string, error)

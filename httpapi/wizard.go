@@ -326,8 +326,18 @@ func (wz *wizard) authCallback(w http.ResponseWriter, r *http.Request) {
 		wz.fail(w, http.StatusBadRequest, wz.signInRefusal(cbErr, retry))
 		return
 	}
+	// The attempt is audited once every check passed, before the
+	// connection is stored: a trail that cannot record it stops the
+	// change (fail closed).
 	conn, err := wz.c.Access.CompleteWith(r.Context(), q.Get("state"), q.Get("code"), bindingOf(wz.c.cookie(r, bindingCookie)),
-		m365access.CompleteOptions{InvitationLive: wz.c.Invitations.Live})
+		m365access.CompleteOptions{InvitationLive: wz.c.Invitations.Live,
+			BeforeStore: func(ctx context.Context, customer, account string) error {
+				return wz.appendAudit(r.WithContext(ctx), customer, account, actionConnect, audit.Attempted)
+			}})
+	if errors.Is(err, errAuditUnavailable) {
+		wz.auditFailure(w, "Nothing was connected")
+		return
+	}
 	if err != nil {
 		wz.c.Logger.WarnContext(r.Context(), "httpapi: completing the token connection failed", "err", err.Error())
 		f := wz.failureOf(err)
@@ -346,7 +356,7 @@ func (wz *wizard) authCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	wz.c.clearCookie(w, bindingCookie)
 	wz.c.clearCookie(w, inviteCookie)
-	wz.audit(r, conn.Customer, conn.Account, "connection.complete")
+	wz.audit(r, conn.Customer, conn.Account, actionConnect)
 	msg := "Your Microsoft 365 tenant is now connected to " + wz.c.ProviderName + "."
 	if conn.Account != "" {
 		msg = "You signed in as " + conn.Account + ". Your Microsoft 365 tenant is now connected to " + wz.c.ProviderName + "."
@@ -417,7 +427,14 @@ func (wz *wizard) signInRefusal(e *m365access.Error, retry string) failure {
 // (/consent/progress).
 func (wz *wizard) consentCallback(w http.ResponseWriter, r *http.Request) {
 	cb := m365access.ConsentCallbackFromQuery(r.URL.Query())
-	acc, err := wz.c.Access.AcceptConsent(r.Context(), cb, bindingOf(wz.c.cookie(r, bindingCookie)))
+	acc, err := wz.c.Access.AcceptConsentWith(r.Context(), cb, bindingOf(wz.c.cookie(r, bindingCookie)), m365access.AcceptOptions{
+		BeforeRecord: func(ctx context.Context, customer string) error {
+			return wz.appendAudit(r.WithContext(ctx), customer, "", actionConsent, audit.Attempted)
+		}})
+	if errors.Is(err, errAuditUnavailable) {
+		wz.auditFailure(w, "Your consent was not recorded")
+		return
+	}
 	if err != nil {
 		wz.c.Logger.WarnContext(r.Context(), "httpapi: completing admin consent failed", "err", err.Error())
 		f := wz.failureOf(err)
@@ -429,7 +446,7 @@ func (wz *wizard) consentCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wz.c.clearCookie(w, bindingCookie)
-	wz.audit(r, acc.Customer, "", "consent.grant")
+	wz.audit(r, acc.Customer, "", actionConsent)
 	wz.confirmLater(r, acc)
 	wz.renderProgress(w, cb.State, m365access.ConsentProgress{Customer: acc.Customer, ClientID: acc.ClientID, Pending: true})
 }
@@ -516,19 +533,50 @@ func rolesText(roles []string) string {
 	return " (" + strings.Join(roles, ", ") + ")"
 }
 
-// audit records a change the customer's admin made through the wizard.
-// The actor is the account that signed in, as Microsoft named it.
+// The wizard's audited actions.
+const (
+	actionConnect = "connection.complete"
+	actionConsent = "consent.grant"
+)
+
+// errAuditUnavailable is the error of a wizard change whose audit entry
+// could not be recorded: the change is not made.
+var errAuditUnavailable = errors.New("httpapi: the audit trail could not record the change")
+
+// audit records the outcome of a change the customer's admin made
+// through the wizard, after its attempt (appendAudit) was recorded.
 func (wz *wizard) audit(r *http.Request, customer, account, action string) {
+	if err := wz.appendAudit(r, customer, account, action, audit.Succeeded); err != nil {
+		wz.c.Logger.ErrorContext(r.Context(), "httpapi: the audit trail refused an entry", "customer", customer, "action", action, "err", err.Error())
+	}
+}
+
+// appendAudit appends one entry of a wizard change. The actor is the
+// account that signed in, as Microsoft named it. An error wraps
+// errAuditUnavailable; nil without an audit trail.
+func (wz *wizard) appendAudit(r *http.Request, customer, account, action string, outcome audit.Outcome) error {
 	if wz.c.Audit == nil || customer == "" {
-		return
+		return nil
 	}
 	if account == "" {
 		account = "the customer's administrator"
 	}
-	e := audit.Entry{Actor: account + " (customer)", Action: action, Customer: customer, Outcome: audit.Succeeded, RequestID: requestID(r)}
+	e := audit.Entry{Actor: account + " (customer)", Action: action, Customer: customer, Outcome: outcome, RequestID: requestID(r)}
 	if err := wz.c.Audit.Append(r.Context(), e); err != nil {
-		wz.c.Logger.ErrorContext(r.Context(), "httpapi: the audit trail refused an entry", "customer", customer, "action", action, "err", err.Error())
+		if outcome == audit.Attempted {
+			wz.c.Logger.ErrorContext(r.Context(), "httpapi: the audit trail refused an entry; the change is not made", "customer", customer, "action", action, "err", err.Error())
+		}
+		return fmt.Errorf("%w: %w", errAuditUnavailable, err)
 	}
+	return nil
+}
+
+// auditFailure answers a wizard change stopped because its audit entry
+// could not be recorded.
+func (wz *wizard) auditFailure(w http.ResponseWriter, heading string) {
+	wz.fail(w, http.StatusInternalServerError, failure{heading: heading,
+		message: wz.c.ProviderName + " could not record the change just now, so it did not make it.",
+		todo:    "Try again in a few minutes. If it persists, contact " + wz.c.ProviderName + "."})
 }
 
 // consentGranted emits consent.granted for a confirmed admin consent.

@@ -265,6 +265,13 @@ type CompleteOptions struct {
 	// invitation is refused with ErrInvitationGone when it is nil or
 	// returns an error.
 	InvitationLive func(ctx context.Context, customer, invitation string) error
+	// BeforeStore, when set, is called once every check passed, just
+	// before the connection is stored, with the customer and the account
+	// that signed in: a host records the change there (its audit entry)
+	// and an error stops it, so that no connection is stored without its
+	// record. The error is returned wrapped; the sign-in's tokens are
+	// removed and nothing is stored.
+	BeforeStore func(ctx context.Context, customer, account string) error
 }
 
 // Complete finishes the token connection from the redirect's state and
@@ -398,6 +405,12 @@ func (m *Manager) complete(ctx context.Context, p pending, code string, opts Com
 	// The invitation may have been revoked while the user signed in.
 	if err := m.invitationLive(ctx, p, opts); err != nil {
 		return reject(err)
+	}
+	if opts.BeforeStore != nil {
+		if err := opts.BeforeStore(ctx, customer, user); err != nil {
+			m.removeRejected(ctx, customer, res.Account)
+			return nil, fmt.Errorf("m365access: the connection of %q was not stored: %w", customer, err)
+		}
 	}
 	now := time.Now().UTC()
 	c := connection{TenantID: strings.ToLower(claims.TenantID), ObjectID: strings.ToLower(claims.ObjectID), Account: user,

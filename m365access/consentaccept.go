@@ -31,6 +31,21 @@ type AcceptedConsent struct {
 // ConsentProgress. A grant that stays unconfirmed reads
 // StateConsentRequired again once ConsentPropagationWindow has passed.
 func (m *Manager) AcceptConsent(ctx context.Context, cb ConsentCallback, browserBinding string) (*AcceptedConsent, error) {
+	return m.AcceptConsentWith(ctx, cb, browserBinding, AcceptOptions{})
+}
+
+// AcceptOptions tune AcceptConsentWith.
+type AcceptOptions struct {
+	// BeforeRecord, when set, is called once the callback's transaction
+	// checked out, just before the grant is recorded, with the customer:
+	// a host records the change there (its audit entry) and an error
+	// stops it (returned wrapped; nothing is recorded, the transaction is
+	// spent).
+	BeforeRecord func(ctx context.Context, customer string) error
+}
+
+// AcceptConsentWith is AcceptConsent with options.
+func (m *Manager) AcceptConsentWith(ctx context.Context, cb ConsentCallback, browserBinding string, opts AcceptOptions) (*AcceptedConsent, error) {
 	if cb.Error != "" {
 		p, perr := m.takePending(ctx, flowConsent, cb.State, browserBinding)
 		err := &FlowError{Reason: ReasonDenied, Customer: p.Customer, Detail: "Entra ID answered " + clip(safeToken(cb.Error))}
@@ -42,6 +57,11 @@ func (m *Manager) AcceptConsent(ctx context.Context, cb ConsentCallback, browser
 	p, err := m.takePending(ctx, flowConsent, cb.State, browserBinding)
 	if err != nil {
 		return nil, err
+	}
+	if opts.BeforeRecord != nil {
+		if err := opts.BeforeRecord(ctx, p.Customer); err != nil {
+			return nil, fmt.Errorf("m365access: the admin consent of %q was not recorded: %w", p.Customer, err)
+		}
 	}
 	now := time.Now().UTC()
 	if err := m.updateStatus(ctx, p.Customer, func(st *statusRecord) {
