@@ -96,7 +96,7 @@
 //	GET    /webhooks/deliveries                          -                 200 DeliveryList
 //	POST   /customers/{customer}/webhooks/deliveries/{event}/{endpoint}/replay -                 200 Delivery
 //	GET    /customers/{customer}/voice/numbers           -                 200 VoiceNumberPage
-//	POST   /customers/{customer}/voice/numbers/refresh   -                 200 VoiceRefresh
+//	POST   /customers/{customer}/voice/numbers/refresh   -                 202 VoiceOperation
 //	GET    /customers/{customer}/voice/ranges            -                 200 VoiceRanges
 //	PUT    /customers/{customer}/voice/ranges            VoiceRangesPut    200 VoiceRanges
 //	GET    /customers/{customer}/users/{user}/voice      -                 200 UserVoice

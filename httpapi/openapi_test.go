@@ -55,7 +55,6 @@ var schemaTypes = map[string]reflect.Type{
 	"DeliveryList":     reflect.TypeFor[deliveryListJSON](),
 
 	"VoiceNumberPage":    reflect.TypeFor[voice.NumberPage](),
-	"VoiceRefresh":       reflect.TypeFor[refreshJSON](),
 	"VoiceRanges":        reflect.TypeFor[rangesJSON](),
 	"VoiceRangesPut":     reflect.TypeFor[rangesPutJSON](),
 	"UserVoice":          reflect.TypeFor[voice.UserVoice](),

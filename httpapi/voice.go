@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -16,7 +17,7 @@ import (
 // Voice is what the handlers use of a *voice.Service, which satisfies it.
 type Voice interface {
 	Numbers(ctx context.Context, customer string, q voice.NumberQuery) (voice.NumberPage, error)
-	Refresh(ctx context.Context, customer string) (int, error)
+	StartRefresh(ctx context.Context, customer, actor string) (*voice.Operation, error)
 	RangeStats(ctx context.Context, customer string) ([]voice.RangeStats, error)
 	PutRanges(ctx context.Context, customer string, rs []voice.Range) ([]voice.Range, error)
 	Voice(ctx context.Context, customer, user string) (voice.UserVoice, error)
@@ -46,7 +47,6 @@ func init() {
 			"user": userRef, "category": str, "city": str, "country": str,
 			"locationId": str, "range": str, "reserved": boolean, "quarantinedUntil": when, "refreshedAt": when,
 		}, "number", "type", "status", "reserved")), "next": str, "total": integer}, "numbers", "total"),
-		"VoiceRefresh":   obj(map[string]any{"numbers": integer, "refreshedAt": when}, "numbers", "refreshedAt"),
 		"VoiceRanges":    obj(map[string]any{"ranges": arr(obj(statsProps, "name", "from", "to", "type", "quarantineDays"))}, "ranges"),
 		"VoiceRangesPut": obj(map[string]any{"ranges": arr(obj(rangeProps, "name", "from", "to", "type"))}, "ranges"),
 		"UserVoice": obj(map[string]any{"user": userRef, "accountEnabled": boolean, "usageLocation": str, "licenses": arr(str),
@@ -60,7 +60,7 @@ func init() {
 			"range": str, "numberType": numberType, "category": enum("primary", "private", "alternate"), "locationId": str,
 			"policies": map[string]any{"type": "object", "additionalProperties": str, "description": `policy type -> policy name; "Global" removes the direct assignment`},
 			"licenses": enum("auto")}),
-		"VoiceOperation": obj(map[string]any{"id": str, "kind": enum("set", "release", "apply"),
+		"VoiceOperation": obj(map[string]any{"id": str, "kind": enum("set", "release", "apply", "refresh"),
 			"state": enum("queued", "running", "succeeded", "failed", "partial", "canceled"), "actor": str,
 			"total": integer, "succeeded": integer, "failed": integer, "progress": map[string]any{"type": "number"},
 			"customer": str, "createdAt": when, "updatedAt": when, "finishedAt": when,
@@ -85,8 +85,8 @@ func (a *admin) voiceRoutes() []route {
 			query: append([]queryParam{{"status", "string", "assigned or unassigned"}, {"type", "string", "directRouting, callingPlan or operatorConnect"},
 				{"prefix", "string", "numbers starting with it (+3902)"}, {"range", "string", "numbers of this range"},
 				{"user", "string", "numbers assigned to this user (object ID or UPN)"}}, page...)},
-		{method: "POST", path: c + "/voice/numbers/refresh", op: OpWriteVoice, summary: "Read the inventory from Microsoft again (the fleet also does it on a schedule)",
-			response: "VoiceRefresh", status: 200, handle: a.voiceRefresh},
+		{method: "POST", path: c + "/voice/numbers/refresh", op: OpWriteVoice, summary: "Read the inventory from Microsoft again as an operation (kind refresh; its inventory step says how many numbers were read): 202 with Location; a refresh already queued or running is answered instead of a second (the fleet also reads every inventory on a schedule)",
+			response: "VoiceOperation", status: 202, handle: a.voiceRefresh},
 		{method: "GET", path: c + "/voice/ranges", op: OpReadVoice, summary: "The provider's number ranges for the customer, with free, assigned, reserved and quarantined counts",
 			response: "VoiceRanges", status: 200, handle: a.voiceRanges},
 		{method: "PUT", path: c + "/voice/ranges", op: OpWriteVoice, summary: "Replace the customer's number ranges (overlapping ranges are refused)",
@@ -207,18 +207,12 @@ func (a *admin) voiceRefresh(w http.ResponseWriter, r *http.Request, customer st
 		writeProblem(w, *p)
 		return
 	}
-	n, err := a.c.Voice.Refresh(r.Context(), customer)
+	op, err := a.c.Voice.StartRefresh(r.Context(), customer, a.c.actor(r))
 	if err != nil {
 		a.voiceFail(w, r, "voice refresh", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, refreshJSON{Numbers: n, RefreshedAt: time.Now().UTC()})
-}
-
-// refreshJSON is POST voice/numbers/refresh.
-type refreshJSON struct {
-	Numbers     int       `json:"numbers"`
-	RefreshedAt time.Time `json:"refreshedAt"`
+	a.writeOperation(w, r, op, http.StatusAccepted)
 }
 
 // rangesJSON is GET and PUT voice/ranges.
@@ -351,7 +345,7 @@ type operationPageJSON struct {
 // queued, else status.
 func (a *admin) writeOperation(w http.ResponseWriter, r *http.Request, op *voice.Operation, status int) {
 	if !op.State.Done() && status == http.StatusAccepted {
-		w.Header().Set("Location", strings.TrimSuffix(r.URL.Path[:strings.Index(r.URL.Path, "/users/")], "/")+"/voice/operations/"+op.ID)
+		w.Header().Set("Location", customerLocation(r, op.Customer)+"/voice/operations/"+url.PathEscape(op.ID))
 	} else if status == http.StatusAccepted {
 		status = http.StatusOK
 	}

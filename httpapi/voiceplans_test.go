@@ -30,7 +30,7 @@ func (e *env) doCSV(t *testing.T, path, body string) *httptest.ResponseRecorder 
 func TestVoicePlansAPI(t *testing.T) {
 	e := newVoiceEnv(t)
 	e.connect(t, "a", e.contoso)
-	decode[refreshJSON](t, e.do(t, "POST", "/customers/a/voice/numbers/refresh", tokenA, nil), http.StatusOK)
+	e.refreshVoice(t, "a")
 	decode[rangesJSON](t, e.do(t, "PUT", "/customers/a/voice/ranges", tokenA, map[string]any{"ranges": []map[string]any{
 		{"name": "Milan", "from": "+39020000000", "to": "+39020009999", "type": "directRouting", "quarantineDays": 30}}}), http.StatusOK)
 

@@ -11,8 +11,9 @@
 //     1,000 by @odata.nextLink or $skip; single numbers and a user's
 //     numbers by $filter), stored in a Store (SQLite or PostgreSQL) with
 //     the provider's own data beside Microsoft's: range, reservation,
-//     quarantine. Refresh reads it again; a periodic job does it for
-//     every customer.
+//     quarantine. Refresh reads it again; StartRefresh does it as an
+//     operation (the API's 202); a periodic job does it for every
+//     customer.
 //   - Ranges: per customer, named E.164 ranges with a number type, an
 //     emergency location and quarantine days; overlapping ranges are
 //     refused. "next" takes a range's lowest number that is free at

@@ -47,9 +47,11 @@ func (OperationArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: inFlight}}
 }
 
-// RefreshArgs reads one customer's inventory from Microsoft.
+// RefreshArgs reads one customer's inventory from Microsoft: the
+// periodic read, or the refresh operation Operation (StartRefresh).
 type RefreshArgs struct {
-	Customer string `json:"customer" river:"unique"`
+	Customer  string `json:"customer" river:"unique"`
+	Operation string `json:"operation,omitempty" river:"unique"`
 }
 
 // Kind is the job kind.
@@ -125,19 +127,6 @@ func (s *Service) UseBudget(b *fleet.Budget) {
 		t = b.Transport(base.Transport)
 	}
 	_ = s.setTransport(t)
-}
-
-func (s *Service) workRefresh(ctx context.Context, job *river.Job[RefreshArgs]) error {
-	n, err := s.Refresh(ctx, job.Args.Customer)
-	if err != nil {
-		if e, ok := AsError(err); ok && (e.Code == CodePermissionMissing || e.Code == CodeUnsupportedCloud) {
-			s.log.InfoContext(ctx, "voice: inventory not readable", "customer", job.Args.Customer, "err", err)
-			return nil
-		}
-		return err
-	}
-	s.log.InfoContext(ctx, "voice: inventory refreshed", "customer", job.Args.Customer, "numbers", n)
-	return nil
 }
 
 func (s *Service) workRefreshAll(ctx context.Context, _ *river.Job[RefreshAllArgs]) error {

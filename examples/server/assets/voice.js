@@ -379,8 +379,15 @@
       busy(ev.target, true);
       show("ok", "Reading every number from Microsoft\u2026");
       await run("Reading the numbers from Microsoft", async () => {
-        const r = (await call("POST", "/voice/numbers/refresh")).data;
-        show("ok", "Read " + fmtNumber(r.numbers) + " numbers from Microsoft at " + fmtTime(r.refreshedAt) + ".");
+        // The read is an operation (202): follow it to its end.
+        let op = (await call("POST", "/voice/numbers/refresh")).data;
+        while (op.state === "queued" || op.state === "running") {
+          await new Promise((done) => setTimeout(done, 1000));
+          op = (await call("GET", "/voice/operations/" + encodeURIComponent(op.id))).data;
+        }
+        const step = op.items[0].steps[0];
+        if (op.state !== "succeeded") throw new Error(step.detail || "the read ended " + op.state);
+        show("ok", "Read " + step.detail.replace(" read", "") + " from Microsoft at " + fmtTime(op.finishedAt) + ".");
         await showRanges();
         await loadNumbers(numbersAfter);
       });
