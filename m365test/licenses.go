@@ -253,6 +253,17 @@ func (l tenantLicenses) HasSku(i int, sku [16]byte) bool {
 	return false
 }
 
+func (l tenantLicenses) LicenseCount(i int) int {
+	u := l.user(i)
+	n := 0
+	for k := range numSkus {
+		if u.skus.has(k) {
+			n++
+		}
+	}
+	return n
+}
+
 // consumedLocked counts the units of each SKU assigned to the tenant's
 // users (deleted users' licenses are released). vs.mu is held.
 func (t *Tenant) consumedLocked() (out [numSkus]int) {

@@ -34,11 +34,12 @@
 //
 // # What is not modelled
 //
-// The operators ge and le (but on createdDateTime), gt and lt, functions
-// other than startsWith and endsWith, and `all` lambdas are refused with
-// Request_UnsupportedQuery, though Graph supports ge and le on some string
-// properties; `/$count` inside a
-// filter is a syntax error. $search and $expand are not [Query] options (the
+// The operators gt and lt (the filter table has no column for them),
+// functions other than startsWith and endsWith, and `all` lambdas are
+// refused with Request_UnsupportedQuery. ge and le work where the filter
+// table lists them, column by column; `collection/$count eq|ne N` works in
+// advanced queries on businessPhones, otherMails, proxyAddresses and
+// assignedLicenses. $search and $expand are not [Query] options (the
 // server answers them). Properties outside [Properties] are unknown (400
 // BadRequest), like any misspelt property. Graph's limit on filter nesting
 // is not enforced beyond a recursion limit of 64.

@@ -48,6 +48,7 @@ type record interface {
 	licensed(sku [16]byte) bool // assignedLicenses/any(x:x/skuId eq sku)
 	createdAt() time.Time       // createdDateTime; zero when null
 	identityList() []Identity   // identities besides the userPrincipalName one
+	licenseCount() int          // assignedLicenses/$count
 }
 
 // Operator precedence for printing, loosest first.

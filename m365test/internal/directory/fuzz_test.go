@@ -26,6 +26,13 @@ func FuzzParseFilter(f *testing.F) {
 		"not(assignedLicenses/any(s: s/skuId eq 05E9A617-0261-4cee-bb44-138d3ef5d965))",
 		"assignedLicenses/any(x:x/skuId eq 'e43b5b99-8dfb-405f-9987-dc307f34bcbd')",
 		"assignedLicenses/any(x:x/disabledPlans eq 1)",
+		"surname ge '00010' and surname le '00012'",
+		"otherMails/any(m:m le 'b') or accountEnabled ge true",
+		"city ge null",
+		"assignedLicenses/$count eq 0 and businessPhones/$COUNT ne 1",
+		"proxyAddresses/$count eq -1",
+		"city/$count eq 0",
+		"$count eq 0",
 	} {
 		f.Add(s)
 	}

@@ -19,6 +19,9 @@ type Licenses interface {
 	AppendAssignedPlans(dst []byte, i int) []byte
 	// HasSku reports whether user i has the SKU sku assigned.
 	HasSku(i int, sku [16]byte) bool
+	// LicenseCount is how many SKUs user i has assigned (the filter
+	// `assignedLicenses/$count eq N`).
+	LicenseCount(i int) int
 }
 
 // SetLicenses makes l the source of the directory's license properties.
@@ -57,6 +60,24 @@ func (g *gen) licensed(sku [16]byte) bool { return g.d.lic != nil && g.d.lic.Has
 
 // licensed is false for a bare User: only the directory knows licenses.
 func (u *User) licensed([16]byte) bool { return false }
+
+// licenseCount is the number of SKUs a record has assigned.
+func (g *gen) licenseCount() int {
+	if g.d.lic == nil {
+		return 0
+	}
+	return g.d.lic.LicenseCount(g.i)
+}
+
+// licenseCount is 0 for a bare User: only the directory knows licenses.
+func (u *User) licenseCount() int { return 0 }
+
+func (u dirUser) licenseCount() int {
+	if u.d.lic == nil {
+		return 0
+	}
+	return u.d.lic.LicenseCount(u.Index)
+}
 
 // dirUser is a materialized user of directory d, for the evaluator.
 type dirUser struct {

@@ -78,7 +78,7 @@ func (st *limitStats) walk(n node) {
 		for _, l := range n.lits {
 			st.value(l)
 		}
-	case *funcNode:
+	case *funcNode, *rangeNode, *countNode:
 		st.exprs++
 	case *dateNode:
 		st.exprs += len(n.ts)

@@ -12,7 +12,8 @@ const maxDepth = 64
 // ParseFilter parses a Graph $filter over users (already URL-decoded).
 //
 // The grammar is the subset of OData v4 Graph supports on users: eq, ne,
-// `in (...)`, startsWith(p,'x'), endsWith(p,'x'), and, or, not, parentheses,
+// `in (...)`, ge, le, startsWith(p,'x'), endsWith(p,'x'), and, or, not,
+// parentheses, `collection/$count eq N` (and ne),
 // the literals 'string' (” escapes a quote), true, false and null, and
 // `collection/any(x: ...)` on businessPhones, otherMails and proxyAddresses.
 // Keywords, function and property names are case-insensitive. Blanks
@@ -145,7 +146,8 @@ func (p *parser) next() error {
 		}
 		p.off = i + 1
 		p.tok = token{kind: tokString, pos: start, text: b.String()}
-	case isIdentStart(c):
+	case isIdentStart(c) || c == '$' && start+1 < len(s) && isIdentStart(s[start+1]):
+		// $ starts only a system segment such as $count.
 		i := start + 1
 		for i < len(s) && isIdentPart(s[i]) {
 			i++
@@ -292,6 +294,9 @@ func (p *parser) parsePrimary() (node, error) {
 		return nil, p.syntax(name.pos, fmt.Sprintf("expected a property or function, found '%s'", name.text))
 	}
 	if strings.EqualFold(name.text, "assignedLicenses") && p.tok.kind == tokSlash {
+		if p.peekCount() {
+			return p.parseCount(pAssignedLicenses, name)
+		}
 		return p.parseLicenseLambda()
 	}
 	if strings.EqualFold(name.text, "identities") && p.lambdaVar == "" {
@@ -308,6 +313,9 @@ func (p *parser) parsePrimary() (node, error) {
 		return nil, err
 	}
 	if p.tok.kind == tokSlash {
+		if p.peekCount() {
+			return p.parseCount(o.p, name)
+		}
 		return p.parseLambda(o, name)
 	}
 	if o.p != pVar && props[o.p].kind == kindCollection {
@@ -346,10 +354,12 @@ func (p *parser) parsePrimary() (node, error) {
 			}
 		}
 		return n, p.expect(tokRParen, "',' or ')' in the 'in' list")
-	case op.is("gt"), op.is("ge"), op.is("lt"), op.is("le"), op.is("has"):
-		return nil, badRequest(CodeUnsupportedQuery, "Operator '%s' is not supported by this fake directory; use eq, ne, in, startsWith or endsWith.", strings.ToLower(op.text))
+	case op.is("ge"), op.is("le"):
+		return p.parseCompare(o, op)
+	case op.is("gt"), op.is("lt"), op.is("has"):
+		return nil, badRequest(CodeUnsupportedQuery, "Operator '%s' is not supported on resource 'User'; directory objects support eq, ne, in, ge, le, startsWith and endsWith.", strings.ToLower(op.text))
 	}
-	return nil, p.syntax(op.pos, fmt.Sprintf("expected an operator (eq, ne, in) after '%s', found %s", name.text, op.describe()))
+	return nil, p.syntax(op.pos, fmt.Sprintf("expected an operator (eq, ne, in, ge, le) after '%s', found %s", name.text, op.describe()))
 }
 
 // resolve turns an identifier into the lambda variable or a property.
@@ -368,12 +378,17 @@ func mismatch(left, right, op string) error {
 	return badRequest(CodeBadRequest, "A binary operator with incompatible types was detected. Found operand types '%s' and '%s' for operator kind '%s'.", left, right, op)
 }
 
-// parseLiteral parses the right operand of eq, ne or in and checks its type
+// parseLiteral parses the right operand of eq, ne, in, ge or le and checks its type
 // against o.
 func (p *parser) parseLiteral(o operand, op token) (literal, error) {
 	opKind := "Equal"
-	if op.is("ne") {
+	switch {
+	case op.is("ne"):
 		opKind = "NotEqual"
+	case op.is("ge"):
+		opKind = "GreaterThanOrEqual"
+	case op.is("le"):
+		opKind = "LessThanOrEqual"
 	}
 	left := "Edm.String"
 	if o.p != pVar && props[o.p].kind == kindBool {

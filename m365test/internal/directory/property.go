@@ -59,7 +59,10 @@ const (
 // propInfo is what Graph's documentation ("Advanced query capabilities on
 // Microsoft Entra ID objects", the directory-objects filter table) says about
 // filtering on one user property. ne and not are supported (advanced only)
-// wherever eq is; in is supported wherever eq is.
+// wherever eq is; in is supported wherever eq is. ge and le follow the
+// table's own columns, which differ for a few properties (city has ge but
+// not le, userPrincipalName and employeeId le but not ge): the fake refuses
+// what the table leaves blank.
 type propInfo struct {
 	name       string
 	kind       valueKind
@@ -67,33 +70,34 @@ type propInfo struct {
 	startsWith support
 	null       support // eq null / ne null
 	endsWith   bool    // endsWith, always advanced only
+	ge, le     support // ge and le (the table's columns, one by one)
 }
 
 var props = [numProps]propInfo{
 	pID:                {name: "id", eq: byDefault},
-	pAccountEnabled:    {name: "accountEnabled", kind: kindBool, eq: byDefault},
+	pAccountEnabled:    {name: "accountEnabled", kind: kindBool, eq: byDefault, ge: advancedOnly, le: advancedOnly},
 	pBusinessPhones:    {name: "businessPhones", kind: kindCollection, eq: byDefault},
-	pCity:              {name: "city", eq: byDefault, startsWith: byDefault, null: advancedOnly},
-	pCompanyName:       {name: "companyName", eq: advancedOnly, startsWith: advancedOnly, null: advancedOnly},
-	pCountry:           {name: "country", eq: byDefault, startsWith: byDefault, null: advancedOnly},
-	pDepartment:        {name: "department", eq: byDefault, startsWith: byDefault, null: advancedOnly},
+	pCity:              {name: "city", eq: byDefault, startsWith: byDefault, null: advancedOnly, ge: byDefault},
+	pCompanyName:       {name: "companyName", eq: advancedOnly, startsWith: advancedOnly, null: advancedOnly, ge: advancedOnly, le: advancedOnly},
+	pCountry:           {name: "country", eq: byDefault, startsWith: byDefault, null: advancedOnly, ge: byDefault, le: byDefault},
+	pDepartment:        {name: "department", eq: byDefault, startsWith: byDefault, null: advancedOnly, ge: byDefault, le: byDefault},
 	pDisplayName:       {name: "displayName", eq: byDefault, startsWith: byDefault, null: advancedOnly},
-	pEmployeeID:        {name: "employeeId", eq: byDefault, startsWith: byDefault, null: advancedOnly},
-	pGivenName:         {name: "givenName", eq: byDefault, startsWith: byDefault, null: advancedOnly},
-	pJobTitle:          {name: "jobTitle", eq: byDefault, startsWith: byDefault, null: advancedOnly},
-	pMail:              {name: "mail", eq: byDefault, startsWith: byDefault, null: advancedOnly, endsWith: true},
-	pMailNickname:      {name: "mailNickname", eq: byDefault, startsWith: byDefault, null: advancedOnly},
-	pMobilePhone:       {name: "mobilePhone", eq: advancedOnly, startsWith: advancedOnly, null: advancedOnly},
-	pOfficeLocation:    {name: "officeLocation", eq: advancedOnly, startsWith: advancedOnly, null: advancedOnly},
-	pOtherMails:        {name: "otherMails", kind: kindCollection, eq: byDefault, startsWith: byDefault, endsWith: true},
-	pPostalCode:        {name: "postalCode", eq: advancedOnly, startsWith: advancedOnly, null: advancedOnly},
-	pPreferredLanguage: {name: "preferredLanguage", eq: advancedOnly, startsWith: advancedOnly, null: advancedOnly},
-	pProxyAddresses:    {name: "proxyAddresses", kind: kindCollection, eq: byDefault, startsWith: byDefault, endsWith: true},
-	pState:             {name: "state", eq: byDefault, startsWith: byDefault, null: advancedOnly},
-	pStreetAddress:     {name: "streetAddress", eq: advancedOnly, startsWith: advancedOnly, null: advancedOnly},
-	pSurname:           {name: "surname", eq: byDefault, startsWith: byDefault, null: advancedOnly},
-	pUsageLocation:     {name: "usageLocation", eq: byDefault, startsWith: byDefault},
-	pUserPrincipalName: {name: "userPrincipalName", eq: byDefault, startsWith: byDefault, endsWith: true},
+	pEmployeeID:        {name: "employeeId", eq: byDefault, startsWith: byDefault, null: advancedOnly, le: advancedOnly},
+	pGivenName:         {name: "givenName", eq: byDefault, startsWith: byDefault, null: advancedOnly, ge: byDefault, le: byDefault},
+	pJobTitle:          {name: "jobTitle", eq: byDefault, startsWith: byDefault, null: advancedOnly, ge: byDefault, le: byDefault},
+	pMail:              {name: "mail", eq: byDefault, startsWith: byDefault, null: advancedOnly, endsWith: true, ge: byDefault, le: byDefault},
+	pMailNickname:      {name: "mailNickname", eq: byDefault, startsWith: byDefault, null: advancedOnly, ge: byDefault, le: byDefault},
+	pMobilePhone:       {name: "mobilePhone", eq: advancedOnly, startsWith: advancedOnly, null: advancedOnly, ge: advancedOnly, le: advancedOnly},
+	pOfficeLocation:    {name: "officeLocation", eq: advancedOnly, startsWith: advancedOnly, null: advancedOnly, ge: advancedOnly, le: advancedOnly},
+	pOtherMails:        {name: "otherMails", kind: kindCollection, eq: byDefault, startsWith: byDefault, endsWith: true, ge: byDefault, le: byDefault},
+	pPostalCode:        {name: "postalCode", eq: advancedOnly, startsWith: advancedOnly, null: advancedOnly, ge: advancedOnly, le: advancedOnly},
+	pPreferredLanguage: {name: "preferredLanguage", eq: advancedOnly, startsWith: advancedOnly, null: advancedOnly, ge: advancedOnly, le: advancedOnly},
+	pProxyAddresses:    {name: "proxyAddresses", kind: kindCollection, eq: byDefault, startsWith: byDefault, endsWith: true, ge: byDefault, le: byDefault},
+	pState:             {name: "state", eq: byDefault, startsWith: byDefault, null: advancedOnly, ge: byDefault, le: byDefault},
+	pStreetAddress:     {name: "streetAddress", eq: advancedOnly, startsWith: advancedOnly, null: advancedOnly, ge: advancedOnly, le: advancedOnly},
+	pSurname:           {name: "surname", eq: byDefault, startsWith: byDefault, null: advancedOnly, ge: byDefault, le: byDefault},
+	pUsageLocation:     {name: "usageLocation", eq: byDefault, startsWith: byDefault, ge: byDefault, le: byDefault},
+	pUserPrincipalName: {name: "userPrincipalName", eq: byDefault, startsWith: byDefault, endsWith: true, le: byDefault},
 	pUserType:          {name: "userType", eq: byDefault, null: advancedOnly},
 }
 

@@ -16,7 +16,9 @@ const MaxInValues = 15
 //     queries; comparisons with null too, and not on id, accountEnabled,
 //     usageLocation or userPrincipalName;
 //   - accountEnabled, userType and id support eq and in, not startsWith;
-//   - an `in` list holds at most [MaxInValues] values.
+//   - an `in` list holds at most [MaxInValues] values;
+//   - ge and le only where the table has them (per operator);
+//   - `collection/$count eq|ne N` only in advanced queries.
 //
 // The rules follow Microsoft's table "Advanced query capabilities on Microsoft
 // Entra ID objects" (filter-directory-objects).
@@ -72,6 +74,12 @@ func validate(n node, advanced bool, coll prop) error {
 			return nil
 		}
 		return need(props[p].startsWith, p, advanced)
+	case *rangeNode:
+		return checkRange(n, coll, advanced)
+	case *countNode:
+		if !advanced {
+			return badRequest(CodeUnsupportedQuery, "Unsupported or invalid query filter clause specified for property '%s' of resource 'User'. $count in a filter needs the ConsistencyLevel: eventual header and $count=true.", propName(n.p))
+		}
 	case *anyNode:
 		return validate(n.body, advanced, n.p)
 	case *dateNode:
