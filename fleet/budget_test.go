@@ -131,7 +131,7 @@ func TestBudgetThrottledCustomerWaitsAlone(t *testing.T) {
 			}
 			done <- time.Since(begin)
 		}()
-		time.Sleep(50 * time.Millisecond) // the slow customer is paused now
+		synctest.Wait() // the slow customer is paused in its Retry-After now
 		begin := time.Now()
 		for range 20 {
 			if resp := get(t, rt, "fast"); resp.StatusCode != 200 {
@@ -192,7 +192,7 @@ func TestBudgetScope(t *testing.T) {
 			}
 			done <- time.Since(begin)
 		}()
-		time.Sleep(50 * time.Millisecond)
+		synctest.Wait() // the slow customer is paused in its Retry-After now
 		begin := time.Now()
 		for range 10 {
 			if code := send("fast", "https://graph.example/beta/organization"); code != 200 {

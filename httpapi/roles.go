@@ -21,11 +21,13 @@ const (
 	// RoleOperator also runs the day's work: validates, syncs users
 	// (and cancels a sync), sends and revokes invitations, hands out
 	// sign-in and consent links (Refresh Token Now, Grant Consent),
-	// validates QoE, applies voice changes (numbers, policies, plans).
+	// validates QoE, applies voice changes (numbers, policies, plans),
+	// replays a failed webhook delivery (the event as it was first sent,
+	// to the endpoint it failed at).
 	RoleOperator Role = "operator"
 	// RoleAdmin also changes settings (Microsoft 365 and QoE, creating
 	// customers, switching the auth mode), offboards customers and
-	// manages API tokens and webhooks: every operation, including ones
+	// manages API tokens and webhook endpoints: every operation, including ones
 	// this version does not know.
 	RoleAdmin Role = "admin"
 )
@@ -48,13 +50,14 @@ var operationRoles = map[Operation]Role{
 	OpReadEvents:    RoleViewer,
 	OpReadVoice:     RoleViewer,
 
-	OpValidate:     RoleOperator,
-	OpInvite:       RoleOperator,
-	OpRefreshToken: RoleOperator,
-	OpConsent:      RoleOperator,
-	OpSync:         RoleOperator,
-	OpValidateQoE:  RoleOperator,
-	OpWriteVoice:   RoleOperator,
+	OpValidate:      RoleOperator,
+	OpInvite:        RoleOperator,
+	OpRefreshToken:  RoleOperator,
+	OpConsent:       RoleOperator,
+	OpSync:          RoleOperator,
+	OpValidateQoE:   RoleOperator,
+	OpWriteVoice:    RoleOperator,
+	OpReplayWebhook: RoleOperator,
 
 	OpWriteSettings: RoleAdmin,
 	OpSwitchMode:    RoleAdmin,

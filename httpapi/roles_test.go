@@ -46,7 +46,8 @@ func TestRoleAllows(t *testing.T) {
 		{OpWriteQoE, false, false, true},
 		{OpSwitchMode, false, false, true},
 		{OpOffboard, false, false, true},
-		{Operation("webhooks.replay"), false, false, true}, // unknown: admin only
+		{OpReplayWebhook, false, true, true},
+		{Operation("webhooks.endpoints.write"), false, false, true}, // unknown: admin only
 	}
 	for _, c := range cases {
 		t.Run(string(c.op), func(t *testing.T) {

@@ -111,4 +111,45 @@ func TestBrowserSignInAndTokens(t *testing.T) {
 	)
 	assert.Zero(t, viewerLinks)
 	assert.Contains(t, text, "needs the admin role")
+
+	// Buttons the API would refuse are not shown: the fleet page's bulk
+	// actions and row invitations need an operator, adding and
+	// offboarding customers an admin.
+	visible := func(sel string, n *int) chromedp.Action[chromedp.Void] {
+		return into(n, chromedp.Evaluate[int](`[...document.querySelectorAll('`+sel+`')].filter(e => e.offsetParent !== null).length`))
+	}
+	const operatorOnly, adminOnly = `#bulk-invite, #bulk-validate, #bulk-sync, #fleet .row-action[data-needs]`, `#add-card, #fleet details.menu`
+	var viewerOps, viewerAdmin, rows, labels int
+	step("a viewer's fleet page has no bulk actions, invitations, offboarding or Add customer",
+		chromedp.Navigate(d.base+"/customers"),
+		chromedp.WaitVisible(css(`#fleet tbody tr`)),
+		visible(`#fleet tbody tr`, &rows),
+		visible(operatorOnly, &viewerOps),
+		visible(adminOnly, &viewerAdmin),
+		visible(`#fleet .action-label`, &labels),
+		screenshot("fleet-viewer"),
+	)
+	assert.Equal(t, 4, labels, "each customer's action named as text: invitations (2), consent, secret")
+	require.Positive(t, rows)
+	assert.Zero(t, viewerOps, "operator buttons shown to a viewer")
+	assert.Zero(t, viewerAdmin, "admin controls shown to a viewer")
+
+	var opBulk, opAdmin, opActions, opLabels int
+	step("an operator's fleet page has the bulk actions but no offboarding or Add customer",
+		chromedp.Click(css(`#logout`)),
+		heading("Sign in"),
+		d.signInAs("oscar.operator@"+demoProviderDomain),
+		chromedp.WaitVisible(css(`#who`)),
+		chromedp.Navigate(d.base+"/customers"),
+		chromedp.WaitVisible(css(`#fleet tbody tr`)),
+		visible(`#bulk-invite, #bulk-validate, #bulk-sync`, &opBulk),
+		visible(adminOnly, &opAdmin),
+		visible(`#fleet .row-action`, &opActions),
+		visible(`#fleet .action-label`, &opLabels),
+		screenshot("fleet-operator"),
+	)
+	assert.Equal(t, 3, opBulk)
+	assert.Equal(t, 3, opActions, "the invitations and the consent link are the operator's")
+	assert.Equal(t, 1, opLabels, "rotating the secret is the admin's: named as text")
+	assert.Zero(t, opAdmin, "admin controls shown to an operator")
 }

@@ -169,6 +169,7 @@
             action = document.createElement("button");
             action.type = "button";
             action.className = "replay";
+            action.dataset.needs = "operator";
             action.textContent = "Replay\u2026";
             action.setAttribute("aria-label", "Replay event " + d.eventId + " to " + d.endpoint);
             action.addEventListener("click", () => askReplay(d));

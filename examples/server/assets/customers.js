@@ -161,23 +161,39 @@
     $("needs-action-count").textContent = "(" + na + ")";
   }
 
+  // actionNeeds is the least role that can carry an action out through the
+  // portal (invitations and consent links: operator; settings and the auth
+  // mode: admin). A role below it sees the action as text, not a button.
+  const actionNeeds = {
+    sendInvitation: "operator", reInvite: "operator", restartConnection: "operator",
+    grantConsent: "operator", confirmConsent: "operator",
+  };
+
   function actionButton(c) {
     if (!actionable(c)) return document.createTextNode("");
+    const text = actionText[c.action] || c.action;
     const b = document.createElement("button");
     b.type = "button";
     b.className = "row-action";
-    b.textContent = actionText[c.action] || c.action;
+    b.textContent = text;
+    b.dataset.needs = actionNeeds[c.action] || "admin";
+    const label = document.createElement("span");
+    label.className = "action-label";
+    label.textContent = text;
+    const both = document.createDocumentFragment();
+    both.append(b, label);
     if (["sendInvitation", "reInvite", "restartConnection"].includes(c.action)) {
       b.addEventListener("click", () => bulk("invite", [c.customer]));
     } else {
       b.addEventListener("click", () => { window.location = "/?customer=" + encodeURIComponent(c.customer); });
     }
-    return b;
+    return both;
   }
 
   function rowMenu(c) {
     const d = document.createElement("details");
     d.className = "menu";
+    d.dataset.needs = "admin"; // offboarding is the menu's one action
     const s = document.createElement("summary");
     s.textContent = "More";
     s.setAttribute("aria-label", "More actions for " + (c.name || c.customer));
