@@ -54,6 +54,14 @@ const (
 	// VoiceRangeExhausted: a number range has no free number left
 	// (Data.Range, Data.Numbers), once per crossing.
 	VoiceRangeExhausted Type = "voice.range.exhausted"
+	// VoiceJoiners: after a user sync, a voice profile's joiners were
+	// provisioned (Data.Profile, Data.Users, Data.Operation: the apply),
+	// or, with Data.DryRun, would have been.
+	VoiceJoiners Type = "voice.joiners"
+	// VoiceLeavers: after a user sync, the users holding numbers of a
+	// voice profile who were disabled or deleted were released
+	// (Data.Profile, Data.Users), or, with Data.DryRun, would have been.
+	VoiceLeavers Type = "voice.leavers"
 )
 
 // Types lists every event type.
@@ -61,6 +69,7 @@ var Types = []Type{
 	ConnectionConnected, ConnectionFailed, ConnectionRecovered, ConsentGranted, ConsentMissing,
 	SecretExpiring, SecretExpired, SyncSucceeded, SyncFailed, QoESubscriptionFailed, CustomerOffboarded,
 	VoiceAssigned, VoiceReleased, VoiceFailed, VoiceRangeLow, VoiceRangeExhausted,
+	VoiceJoiners, VoiceLeavers,
 }
 
 // Valid reports whether t is one of Types.
@@ -133,6 +142,10 @@ type Data struct {
 	Range   string `json:"range,omitempty"`
 	Free    *int   `json:"free,omitempty"`
 	Numbers *int   `json:"numbers,omitempty"`
+	// Profile names a voice profile and DryRun says nothing was changed
+	// (voice.joiners, voice.leavers).
+	Profile string `json:"profile,omitempty"`
+	DryRun  bool   `json:"dryRun,omitempty"`
 }
 
 // Event is one thing that happened to a customer.

@@ -25,6 +25,12 @@ import (
 //  5. PluginInserter: UseInserter(ctx, Inserter) error, once the River
 //     client exists and before Start, to enqueue the plugin's jobs.
 //
+// and while the fleet runs:
+//
+//   - PluginAfterSync: AfterSync(ctx, customer, SyncRun) error, after each
+//     successful user sync of a customer, on the replica that ran it
+//     (to enqueue the plugin's follow-up job, keyed by the run).
+//
 // A plugin that needs a step implements its interface; a compile-time
 // assertion such as
 //

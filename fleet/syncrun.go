@@ -305,6 +305,7 @@ func (f *Fleet) workSync(ctx context.Context, job *river.Job[SyncArgs]) error {
 		return errors.Join(jobErr, err)
 	}
 	f.emitSync(sctx, customer, run, res)
+	f.afterSync(sctx, customer, run)
 	if run.State == RunSucceeded || run.State == RunFailed {
 		err := update(sctx, f.cfg.Store, stateKey(customer), func(st *state, _ bool) error {
 			if st.SyncJob == job.ID {

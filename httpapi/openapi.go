@@ -283,6 +283,7 @@ var schemas = map[string]any{
 		"roles": map[string]any{"type": "array", "items": str},
 		"users": integer, "added": integer, "changed": integer, "removed": integer, "durationMs": integer, "subscription": str,
 		"operation": str, "user": str, "number": str, "state": str, "range": str, "free": integer, "numbers": integer,
+		"profile": str, "dryRun": boolean,
 	}, "customer"),
 	"EventList": obj(map[string]any{"events": map[string]any{"type": "array", "items": ref("Event")}, "next": str}, "events", "next"),
 	"Delivery": obj(map[string]any{

@@ -56,6 +56,12 @@
 // Enterprise Voice (assigning a number turns it on): voice does not
 // pretend otherwise.
 //
+// Joiners and leavers: after each successful user sync the fleet calls
+// AfterSync, which queues a job keyed by the customer and the sync (so
+// two replicas never both act); Lifecycle then provisions each
+// profile's joiners through a plan and its apply, and releases its
+// leavers (numbers to quarantine), or in dry-run mode only reports.
+//
 // A Service plugs into the fleet as a plugin: AddWorkers, PeriodicJobs,
-// UseInserter, OffboardHooks and UseBudget.
+// UseInserter, OffboardHooks, UseBudget and AfterSync.
 package voice

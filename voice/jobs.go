@@ -83,6 +83,7 @@ func (s *Service) AddWorkers(w *river.Workers) error {
 		river.AddWorkerSafely(w, river.WorkFunc(s.workRefresh)),
 		river.AddWorkerSafely(w, river.WorkFunc(s.workRefreshAll)),
 		river.AddWorkerSafely(w, river.WorkFunc(s.workApply)),
+		river.AddWorkerSafely(w, river.WorkFunc(s.workLifecycle)),
 	} {
 		if err != nil {
 			return fmt.Errorf("voice: %w", err)

@@ -10,7 +10,8 @@
   const pageSize = 100;
   const types = ["connection.connected", "connection.failed", "connection.recovered", "consent.granted", "consent.missing",
     "secret.expiring", "secret.expired", "sync.succeeded", "sync.failed", "qoe.subscription.failed", "customer.offboarded",
-    "voice.assigned", "voice.released", "voice.failed", "voice.range.low", "voice.range.exhausted"];
+    "voice.assigned", "voice.released", "voice.failed", "voice.range.low", "voice.range.exhausted",
+    "voice.joiners", "voice.leavers"];
 
   // One date format: UTC, with its zone.
   function fmtTime(s) {

@@ -912,6 +912,8 @@
     "customer.offboarded": "Offboarded",
     "voice.range.low": "Number range running low",
     "voice.range.exhausted": "Number range exhausted",
+    "voice.joiners": "Voice joiners provisioned",
+    "voice.leavers": "Voice leavers released",
   };
 
   function eventDetail(d) {
@@ -919,6 +921,7 @@
     if (d.from && d.to) parts.push(d.from + " \u2192 " + d.to);
     if (d.credential) parts.push(d.credential + (d.daysLeft ? " in " + d.daysLeft + " days" : ""));
     if (d.users !== undefined) parts.push(fmtNumber(d.users) + " users");
+    if (d.profile) parts.push("profile " + d.profile + (d.dryRun ? " (dry run: nothing changed)" : ""));
     if (d.range) parts.push("range " + d.range + ": " + fmtNumber(d.free || 0) + " of " + fmtNumber(d.numbers || 0) + " numbers free");
     if (d.error) parts.push(d.error);
     if (d.action) parts.push(actions[d.action] || d.action);
