@@ -59,21 +59,15 @@ func (p principal) actor() string {
 	return p.Name + " (break-glass admin token)"
 }
 
-// session is a signed-in browser.
-type session struct {
-	who      principal
-	expires  time.Time // absolute
-	lastSeen time.Time
-}
-
 // adminAuth authenticates the provider's people and scripts: technicians
 // signed in with Microsoft Entra ID (a session cookie), named API tokens
 // (Authorization: Bearer tgk_...), and the shared admin token, kept for
 // the demo and for break-glass (bearer, or traded for a session in the
 // login form), which has the admin role. Sessions are HttpOnly,
 // SameSite=Strict cookies (Secure and __Host- under https) whose value is
-// kept only hashed; each ends sessionTTL after sign-in or sessionIdle
-// after its last request. Authorize checks the principal's role
+// kept only hashed, in the portal's database (sessionStore: every replica
+// knows them); each ends sessionTTL after sign-in or sessionIdle after its
+// last request (to the minute). Authorize checks the principal's role
 // (httpapi.Role) against the operation.
 type adminAuth struct {
 	name      string // the admin token's name (-admin-name)
@@ -81,15 +75,15 @@ type adminAuth struct {
 	secure    bool // cookies get Secure and the __Host- prefix
 	now       func() time.Time
 	tokens    *apiTokenStore // nil: no named API tokens
+	sessions  *sessionStore  // set before the portal serves
 	ttl, idle time.Duration
 
-	mu       sync.Mutex
-	sessions map[[sha256.Size]byte]*session // hash of the cookie value
+	mu sync.Mutex // guards now (tests move it)
 }
 
 func newAdminAuth(name, token string, secure bool) *adminAuth {
 	return &adminAuth{name: name, tokenHash: sha256.Sum256([]byte(token)), secure: secure, now: time.Now,
-		ttl: sessionTTL, idle: sessionIdle, sessions: map[[sha256.Size]byte]*session{}}
+		ttl: sessionTTL, idle: sessionIdle}
 }
 
 // clock is the sessions' current time (now is guarded by mu: tests move
@@ -149,20 +143,17 @@ func (a *adminAuth) who(r *http.Request) (principal, error) {
 	if err != nil || c.Value == "" {
 		return principal{}, errNotSignedIn
 	}
-	key := sha256.Sum256([]byte(c.Value))
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	now := a.now()
-	s, ok := a.sessions[key]
+	if len(c.Value) > 128 {
+		return principal{}, errNotSignedIn
+	}
+	who, ok, err := a.sessions.get(r.Context(), c.Value, a.clock(), a.idle)
+	if err != nil {
+		return principal{}, err
+	}
 	if !ok {
 		return principal{}, errNotSignedIn
 	}
-	if !now.Before(s.expires) || now.Sub(s.lastSeen) >= a.idle {
-		delete(a.sessions, key)
-		return principal{}, errNotSignedIn
-	}
-	s.lastSeen = now
-	return s.who, nil
+	return who, nil
 }
 
 // authenticated reports whether r carries a valid token or a live session.
@@ -195,40 +186,34 @@ func (a *adminAuth) Authorize(_ context.Context, r *http.Request, _ string, op h
 	return httpapi.CheckRole(p.Role, op)
 }
 
-// startSession signs the browser in as who.
-func (a *adminAuth) startSession(w http.ResponseWriter, who principal) {
+// startSession signs the browser in as who; an error (the database) sets
+// no cookie.
+func (a *adminAuth) startSession(ctx context.Context, w http.ResponseWriter, who principal) error {
 	var b [32]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	value := base64.RawURLEncoding.EncodeToString(b[:])
-	who.Session = true
-	a.mu.Lock()
-	now := a.now()
-	for k, s := range a.sessions {
-		if !now.Before(s.expires) || now.Sub(s.lastSeen) >= a.idle {
-			delete(a.sessions, k)
-		}
+	if err := a.sessions.put(ctx, value, who, a.clock(), a.ttl, a.idle); err != nil {
+		return err
 	}
-	a.sessions[sha256.Sum256([]byte(value))] = &session{who: who, expires: now.Add(a.ttl), lastSeen: now}
-	a.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: a.cookieName(), Value: value, Path: "/", MaxAge: int(a.ttl.Seconds()),
 		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteStrictMode})
+	return nil
 }
 
-// login starts a break-glass session when token is the admin token.
-func (a *adminAuth) login(w http.ResponseWriter, token string) bool {
+// login starts a break-glass session when token is the admin token; ok
+// is false for any other token.
+func (a *adminAuth) login(ctx context.Context, w http.ResponseWriter, token string) (ok bool, err error) {
 	if !a.tokenOK(token) {
-		return false
+		return false, nil
 	}
-	a.startSession(w, a.breakGlass())
-	return true
+	return true, a.startSession(ctx, w, a.breakGlass())
 }
 
-// logout ends r's session.
+// logout ends r's session (the cookie is cleared even when the database
+// cannot be reached; the session then ends at its idle limit).
 func (a *adminAuth) logout(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(a.cookieName()); err == nil {
-		a.mu.Lock()
-		delete(a.sessions, sha256.Sum256([]byte(c.Value)))
-		a.mu.Unlock()
+	if c, err := r.Cookie(a.cookieName()); err == nil && len(c.Value) <= 128 {
+		_ = a.sessions.remove(r.Context(), c.Value)
 	}
 	http.SetCookie(w, &http.Cookie{Name: a.cookieName(), Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteStrictMode})

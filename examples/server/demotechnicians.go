@@ -81,6 +81,9 @@ func (a *app) openSignIn(ctx context.Context, auth *adminAuth, hc *http.Client) 
 		return err
 	}
 	auth.tokens = a.apiTokens
+	if auth.sessions, err = openSessionStore(ctx, a.recordsDB, dialect, a.cfg.NoMigrate); err != nil {
+		return err
+	}
 	tenant, clientID, secret := a.cfg.SignInTenant, a.cfg.SignInClientID, a.cfg.SignInClientSecret
 	if a.fake != nil && tenant == "" {
 		if secret, err = a.addDemoTechnicians(); err != nil {
@@ -92,6 +95,6 @@ func (a *app) openSignIn(ctx context.Context, auth *adminAuth, hc *http.Client) 
 		return nil
 	}
 	ep, _ := m365access.DefaultClouds.Lookup(m365access.Cloud(a.cfg.Cloud)) // checked by parseConfig
-	a.signIn = newEntraSignIn(ep.AuthorityHost, tenant, clientID, secret, a.publicURL+"/login/callback", hc, auth.clock)
+	a.signIn = newEntraSignIn(ep.AuthorityHost, tenant, clientID, secret, a.publicURL+"/login/callback", hc, auth.clock, auth.sessions)
 	return nil
 }

@@ -41,7 +41,7 @@ func portalLines(d migrate.Dialect) []migrate.Line {
 	if d == migrate.Postgres {
 		tokens = pgstore.Migrations("")
 	}
-	lines := []migrate.Line{tokens, sqlsink.Migrations(), qoe.Migrations(), events.Migrations(), audit.Migrations(d), voice.Migrations(), apiTokenMigrations()}
+	lines := []migrate.Line{tokens, sqlsink.Migrations(), qoe.Migrations(), events.Migrations(), audit.Migrations(d), voice.Migrations(), apiTokenMigrations(), sessionMigrations()}
 	if d == migrate.Postgres {
 		lines = append(lines, fleet.ReplicaMigrations())
 	}

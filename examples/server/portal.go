@@ -270,7 +270,16 @@ func (p *portal) login(w http.ResponseWriter, r *http.Request) {
 	client := p.a.clientIP.Key(r)
 	// The right token always signs in (see limitBearer): only wrong ones
 	// meet the limit.
-	if p.auth.login(w, strings.TrimSpace(r.PostForm.Get("token"))) {
+	ok, err := p.auth.login(r.Context(), w, strings.TrimSpace(r.PostForm.Get("token")))
+	if err != nil {
+		p.a.log.Error("storing a portal session failed", "err", err)
+		d := p.data(r)
+		d.Next = safeNext(r.PostForm.Get("next"))
+		d.Error = "The session could not be stored: the portal's database did not answer. Try again in a minute."
+		p.render(w, http.StatusServiceUnavailable, "login.html", d)
+		return
+	}
+	if ok {
 		p.limit.succeed(client)
 		// Break-glass use is audited as such.
 		if err := p.auditPortal(r.Context(), p.auth.breakGlass(), actionSignIn, audit.Succeeded, newRequestID(), "break-glass admin token"); err != nil {

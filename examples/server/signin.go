@@ -41,19 +41,21 @@ type entraSignIn struct {
 	http      *http.Client
 	now       func() time.Time
 
-	mu      sync.Mutex
-	meta    *oidcMetadata
-	keys    map[string]*rsa.PublicKey
-	keysAt  time.Time
-	pending map[string]signInFlow // by state
+	flows *sessionStore // the sign-ins under way, shared by the replicas
+
+	mu     sync.Mutex
+	meta   *oidcMetadata
+	keys   map[string]*rsa.PublicKey
+	keysAt time.Time
 }
 
-// signInFlow is a started sign-in.
+// signInFlow is a started sign-in. Its PKCE verifier is not kept: it is
+// pkceVerifier of the browser's flow cookie.
 type signInFlow struct {
-	verifier, nonce string
-	binding         [sha256.Size]byte // hash of the browser's flow cookie
-	next            string
-	expires         time.Time
+	nonce   string
+	binding [sha256.Size]byte // hash of the browser's flow cookie
+	next    string
+	expires time.Time
 }
 
 // oidcMetadata is what the portal reads of the tenant's OpenID
@@ -78,9 +80,9 @@ type signInError struct{ msg string }
 
 func (e *signInError) Error() string { return e.msg }
 
-func newEntraSignIn(authority, tenant, clientID, secret, redirect string, hc *http.Client, now func() time.Time) *entraSignIn {
+func newEntraSignIn(authority, tenant, clientID, secret, redirect string, hc *http.Client, now func() time.Time, flows *sessionStore) *entraSignIn {
 	return &entraSignIn{authority: strings.TrimSuffix(authority, "/"), tenant: tenant, clientID: clientID, secret: secret,
-		redirect: redirect, http: hc, now: now, pending: map[string]signInFlow{}}
+		redirect: redirect, http: hc, now: now, flows: flows}
 }
 
 // metadata reads (once, then cached) the tenant's OpenID configuration.
@@ -127,21 +129,12 @@ func (s *entraSignIn) begin(ctx context.Context, binding, next string) (string, 
 	if err != nil {
 		return "", err
 	}
-	state, verifier, nonce := randomToken(24), randomToken(32), randomToken(24)
-	now := s.now()
-	s.mu.Lock()
-	for k, f := range s.pending {
-		if now.After(f.expires) {
-			delete(s.pending, k)
-		}
+	state, nonce := randomToken(24), randomToken(24)
+	f := signInFlow{nonce: nonce, binding: sha256.Sum256([]byte(binding)), next: next, expires: s.now().Add(signInFlowTTL)}
+	if err := s.flows.putSignIn(ctx, state, f); err != nil {
+		return "", err
 	}
-	if len(s.pending) >= 10000 {
-		s.mu.Unlock()
-		return "", errors.New("too many sign-ins under way; try again in a few minutes")
-	}
-	s.pending[state] = signInFlow{verifier: verifier, nonce: nonce, binding: sha256.Sum256([]byte(binding)), next: next, expires: now.Add(signInFlowTTL)}
-	s.mu.Unlock()
-	challenge := sha256.Sum256([]byte(verifier))
+	challenge := sha256.Sum256([]byte(pkceVerifier(binding)))
 	q := url.Values{
 		"client_id":             {s.clientID},
 		"response_type":         {"code"},
@@ -163,10 +156,14 @@ func (s *entraSignIn) begin(ctx context.Context, binding, next string) (string, 
 // id_token must verify. It returns the technician and where to go next.
 func (s *entraSignIn) complete(ctx context.Context, q url.Values, binding string) (technician, string, error) {
 	state := q.Get("state")
-	s.mu.Lock()
-	f, ok := s.pending[state]
-	delete(s.pending, state)
-	s.mu.Unlock()
+	var f signInFlow
+	ok := false
+	if state != "" && len(state) <= 128 {
+		var err error
+		if f, ok, err = s.flows.takeSignIn(ctx, state); err != nil {
+			return technician{}, "", err
+		}
+	}
 	b := sha256.Sum256([]byte(binding))
 	if !ok || state == "" || s.now().After(f.expires) || subtle.ConstantTimeCompare(b[:], f.binding[:]) != 1 {
 		return technician{}, "", &signInError{"This sign-in was not started here, was already used or took longer than 10 minutes. Sign in again."}
@@ -196,7 +193,7 @@ func (s *entraSignIn) complete(ctx context.Context, q url.Values, binding string
 		return technician{}, "", err
 	}
 	form := url.Values{"grant_type": {"authorization_code"}, "client_id": {s.clientID}, "code": {code},
-		"redirect_uri": {s.redirect}, "code_verifier": {f.verifier}, "scope": {"openid profile"}}
+		"redirect_uri": {s.redirect}, "code_verifier": {pkceVerifier(binding)}, "scope": {"openid profile"}}
 	if s.secret != "" {
 		form.Set("client_secret", s.secret)
 	}

@@ -70,7 +70,13 @@ func (p *portal) signInCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	who := principal{Kind: kindTechnician, ID: tech.ObjectID, Name: tech.Name, Username: tech.Username, Role: tech.Role}
-	p.auth.startSession(w, who)
+	if err := p.auth.startSession(r.Context(), w, who); err != nil {
+		p.a.log.Error("storing a portal session failed", "err", err)
+		d := p.data(r)
+		d.Error = "You were signed in at Microsoft, but the session could not be stored: the portal's database did not answer. Sign in again in a minute."
+		p.render(w, http.StatusServiceUnavailable, "login.html", d)
+		return
+	}
 	p.a.log.Info("technician signed in", "oid", tech.ObjectID, "role", string(tech.Role))
 	if err := p.auditPortal(r.Context(), who, actionSignIn, audit.Succeeded, newRequestID(), "Microsoft Entra ID, role "+string(tech.Role)); err != nil {
 		p.a.log.Warn("auditing a sign-in failed", "err", err)
