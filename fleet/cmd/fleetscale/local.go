@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tenantgate/tenantgate/fleet"
+	"github.com/tenantgate/tenantgate/internal/scaletest"
 	"github.com/tenantgate/tenantgate/usersync"
 )
 
@@ -28,7 +29,7 @@ const (
 func localFloor(ctx context.Context) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("replica", "local")
 	if dir := os.Getenv(envProfile); dir != "" {
-		stop, err := startProfile(dir + "/local.cpu")
+		stop, err := scaletest.StartProfile(dir + "/local.cpu")
 		if err != nil {
 			return err
 		}

@@ -25,48 +25,31 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime/pprof"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/tenantgate/tenantgate/fleet"
+	"github.com/tenantgate/tenantgate/internal/scaletest"
 	"github.com/tenantgate/tenantgate/m365access"
-	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/tokenstore"
-	"github.com/tenantgate/tenantgate/tokenstore/pgstore"
 	"github.com/tenantgate/tenantgate/usersync"
 	"github.com/tenantgate/tenantgate/usersync/sqlsink"
 )
 
-// Environment of a replica process.
+// Environment of a replica process, besides scaletest's.
 const (
-	envWorker   = "FLEETSCALE_WORKER" // replica ID; set only in replicas
-	envDSN      = "FLEETSCALE_DSN"
-	envFakeAddr = "FLEETSCALE_FAKE_ADDR"
-	envCAFile   = "FLEETSCALE_CA_FILE"
-	envClientID = "FLEETSCALE_CLIENT_ID"
-	envSecret   = "FLEETSCALE_CLIENT_SECRET"
 	envScale    = "FLEETSCALE_TIME_SCALE"
 	envAppUnits = "FLEETSCALE_APP_UNITS"
 	// envTenantUnits is the per-tenant budget.
 	envTenantUnits = "FLEETSCALE_TENANT_UNITS"
-	envKeys        = "TENANTGATE_SEALING_KEYS"
 	// envProfile is a directory each replica writes its CPU profile to.
 	envProfile = "FLEETSCALE_PROFILE_DIR"
 )
@@ -79,7 +62,7 @@ func main() {
 	var err error
 	if os.Getenv(envLocalWorkers) != "" {
 		err = localFloor(ctx)
-	} else if id := os.Getenv(envWorker); id != "" {
+	} else if id := os.Getenv(scaletest.EnvReplica); id != "" {
 		err = replica(ctx, id)
 	} else {
 		err = orchestrate(ctx, os.Args[1:], os.Stdout)
@@ -104,7 +87,7 @@ const (
 func replica(ctx context.Context, id string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("replica", id)
 	if dir := os.Getenv(envProfile); dir != "" {
-		stop, err := startProfile(filepath.Join(dir, id+".cpu"))
+		stop, err := scaletest.StartProfile(filepath.Join(dir, id+".cpu"))
 		if err != nil {
 			return err
 		}
@@ -133,13 +116,7 @@ func replica(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := f.Start(ctx); err != nil {
-		return err
-	}
-	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	return f.Stop(sctx)
+	return scaletest.RunFleet(ctx, f)
 }
 
 // wiring is what a replica and the local floor share: the store, the
@@ -163,38 +140,29 @@ func (w *wiring) close() {
 
 // wire builds a process's wiring from the environment.
 func wire(ctx context.Context, log *slog.Logger) (_ *wiring, err error) {
-	w := &wiring{dsn: os.Getenv(envDSN)}
+	r, err := scaletest.OpenReplica(ctx, log)
+	if err != nil {
+		return nil, err
+	}
+	w := &wiring{dsn: r.DSN, store: r.Store, closes: []func(){r.Close}}
 	defer func() {
 		if err != nil {
 			w.close()
 		}
 	}()
 	scale, _ := strconv.ParseFloat(os.Getenv(envScale), 64)
-	kr, err := tokenstore.ParseKeyring(os.Getenv(envKeys))
-	if err != nil {
-		return nil, err
-	}
-	backend, err := pgstore.Open(ctx, w.dsn, pgstore.Options{})
-	if err != nil {
-		return nil, err
-	}
-	w.closes = append(w.closes, func() { backend.Close() })
-	w.store = tokenstore.New(backend, kr, tokenstore.WithLogger(log))
 	if w.sink, err = sqlsink.OpenPostgres(ctx, w.dsn, sqlsink.PostgresOptions{}); err != nil {
 		return nil, err
 	}
 	w.closes = append(w.closes, func() { w.sink.Close() })
-	tr, err := fakeTransport(os.Getenv(envFakeAddr), os.Getenv(envCAFile))
-	if err != nil {
-		return nil, err
-	}
+	tr := r.Transport
 	// One budget under all of the app's Graph traffic: the Manager's own
 	// calls (Validate) and the user sync's.
 	appUnits, _ := strconv.Atoi(os.Getenv(envAppUnits))
 	tenantUnits, _ := strconv.Atoi(os.Getenv(envTenantUnits))
 	w.budget = &fleet.Budget{TimeScale: scale, AppUnits: appUnits, TenantUnits: tenantUnits}
 	if w.access, err = m365access.New(m365access.Config{
-		Provider: m365access.ProviderConfig{ClientID: os.Getenv(envClientID), ClientSecret: os.Getenv(envSecret),
+		Provider: m365access.ProviderConfig{ClientID: r.ClientID, ClientSecret: r.Secret,
 			PublicBaseURL: publicURL, AppPermissions: []string{"User.Read.All"}},
 		Store: w.store, Locker: w.store, HTTPClient: &http.Client{Transport: w.budget.Transport(tr), Timeout: time.Minute}, Logger: log,
 	}); err != nil {
@@ -204,100 +172,6 @@ func wire(ctx context.Context, log *slog.Logger) (_ *wiring, err error) {
 		return nil, err
 	}
 	return w, nil
-}
-
-// fakeTransport dials Entra ID and Graph to the fake's TLS listener and
-// trusts its CA.
-func fakeTransport(addr, caFile string) (*http.Transport, error) {
-	pemData, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pemData) {
-		return nil, errors.New("no CA certificate in " + caFile)
-	}
-	d := &net.Dialer{Timeout: 10 * time.Second}
-	return &http.Transport{
-		DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
-			host, port, _ := net.SplitHostPort(a)
-			if port == "443" && (strings.EqualFold(host, m365test.LoginHost) || strings.EqualFold(host, m365test.GraphHost)) {
-				a = addr
-			}
-			return d.DialContext(ctx, network, a)
-		},
-		TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-		MaxIdleConnsPerHost: 64,
-	}, nil
-}
-
-// writeCA writes the fake's CA certificate as PEM.
-func writeCA(path string, srv *m365test.Server) error {
-	var b []byte
-	for _, c := range srv.CACertificates() {
-		b = append(b, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
-	}
-	return os.WriteFile(path, b, 0o600)
-}
-
-// withSearchPath returns dsn with the schema as its search_path.
-func withSearchPath(dsn, schema string) string {
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + schema
-}
-
-// resetSchema (re)creates schema in the database of dsn; the returned
-// func drops it.
-func resetSchema(ctx context.Context, dsn, schema string) (func(), error) {
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE; CREATE SCHEMA "+schema); err != nil {
-		return nil, err
-	}
-	return func() {
-		c, err := pgx.Connect(context.Background(), dsn)
-		if err != nil {
-			return
-		}
-		defer c.Close(context.Background())
-		_, _ = c.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
-	}, nil
-}
-
-// startReplica starts one replica process.
-func startReplica(id string, env []string, logDir string) (*exec.Cmd, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(self)
-	cmd.Env = append(append(os.Environ(), env...), envWorker+"="+id)
-	logf, err := os.Create(filepath.Join(logDir, id+".log"))
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	return cmd, cmd.Start()
-}
-
-// startProfile writes a CPU profile to path until the returned func is
-// called.
-func startProfile(path string) (func(), error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func pgxPool(ctx context.Context, dsn string) (*pgxpool.Pool, error) { return pgxpool.New(ctx, dsn) }

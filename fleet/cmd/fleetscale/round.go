@@ -18,10 +18,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/tenantgate/tenantgate/fleet"
+	"github.com/tenantgate/tenantgate/internal/scaletest"
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/m365test"
-	"github.com/tenantgate/tenantgate/tokenstore"
-	"github.com/tenantgate/tenantgate/tokenstore/pgstore"
 )
 
 // options of a round.
@@ -77,52 +76,15 @@ func orchestrate(ctx context.Context, args []string, out io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	schema := "fleetscale_" + strconv.Itoa(os.Getpid())
-	drop, err := resetSchema(ctx, o.dsn, schema)
-	if err != nil {
-		return err
-	}
-	defer drop()
-	dsn := withSearchPath(o.dsn, schema)
-	tmp, err := os.MkdirTemp("", "fleetscale")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-
 	// The fake cloud: one tenant and one app registration per customer.
-	fake := m365test.NewServer(&m365test.Options{ConsentReplicationDelay: -1, Throttle: &m365test.Throttle{TimeScale: o.scale,
-		AppUnits: o.appUnits, TenantUnits: o.tenUnits}})
-	defer fake.Close()
-	caFile := tmp + "/ca.pem"
-	if err := writeCA(caFile, fake); err != nil {
-		return err
-	}
-	prov, err := fake.AddProvider(m365test.ProviderOptions{PublicBaseURL: publicURL})
+	p, err := scaletest.NewParent(ctx, o.dsn, "fleetscale", &m365test.Options{ConsentReplicationDelay: -1, Throttle: &m365test.Throttle{TimeScale: o.scale,
+		AppUnits: o.appUnits, TenantUnits: o.tenUnits}}, publicURL)
 	if err != nil {
 		return err
 	}
-	key, err := tokenstore.GenerateKey("fleetscale")
-	if err != nil {
-		return err
-	}
-	keys := key.Encode()
-	kr, err := tokenstore.ParseKeyring(keys)
-	if err != nil {
-		return err
-	}
-	backend, err := pgstore.Open(ctx, dsn, pgstore.Options{})
-	if err != nil {
-		return err
-	}
-	defer backend.Close()
-	store := tokenstore.New(backend, kr)
+	defer p.Close()
+	dsn, tmp, fake, store, m := p.DSN, p.Dir, p.Fake, p.Store, p.Access
 	quiet := slog.New(slog.DiscardHandler)
-	m, err := m365access.New(m365access.Config{Provider: m365access.ProviderConfig{ClientID: prov.ClientID, ClientSecret: prov.ClientSecret,
-		PublicBaseURL: publicURL}, Store: store, HTTPClient: prov.HTTPClient, Logger: quiet})
-	if err != nil {
-		return err
-	}
 	// A fleet handle for enrolling and reading; it never starts.
 	pool, err := pgxPool(ctx, dsn)
 	if err != nil {
@@ -172,15 +134,14 @@ func orchestrate(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "seeded %d customers x %d users in %v\n", o.customers, o.users, time.Since(begin).Round(time.Millisecond))
 
 	// The replicas.
-	env := []string{envDSN + "=" + dsn, envFakeAddr + "=" + strings.TrimPrefix(fake.URL(), "https://"), envCAFile + "=" + caFile,
-		envClientID + "=" + prov.ClientID, envSecret + "=" + prov.ClientSecret, envKeys + "=" + keys,
+	env := []string{
 		envScale + "=" + strconv.FormatFloat(o.scale, 'f', -1, 64),
 		// The app's whole budget: each replica paces to its share of the
 		// live replicas (fleet.Config.Budget).
 		envAppUnits + "=" + strconv.Itoa(o.appUnits), envTenantUnits + "=" + strconv.Itoa(o.tenUnits)}
 	if o.profile != "" {
 		env = append(env, envProfile+"="+o.profile)
-		stop, err := startProfile(filepath.Join(o.profile, "orchestrator.cpu"))
+		stop, err := scaletest.StartProfile(filepath.Join(o.profile, "orchestrator.cpu"))
 		if err != nil {
 			return err
 		}
@@ -188,14 +149,14 @@ func orchestrate(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if o.local > 0 {
 		fake.SetThrottle(&m365test.Throttle{TimeScale: o.scale, AppUnits: o.appUnits, TenantUnits: o.tenUnits})
-		return runLocal(ctx, out, o, env, dsn, domains)
+		return runLocal(ctx, out, o, append(p.ReplicaEnv(), env...), dsn, domains)
 	}
 	// Count the round's Graph requests only (seeding sent some).
 	fake.SetThrottle(&m365test.Throttle{TimeScale: o.scale, AppUnits: o.appUnits, TenantUnits: o.tenUnits})
 	procs := make([]*exec.Cmd, o.replicas)
 	roundStart := time.Now()
 	for i := range procs {
-		if procs[i], err = startReplica("replica-"+strconv.Itoa(i), env, tmp); err != nil {
+		if procs[i], err = p.StartReplica("replica-"+strconv.Itoa(i), env); err != nil {
 			return err
 		}
 	}
@@ -213,14 +174,14 @@ func orchestrate(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer pconn.Close(context.Background())
-	pgCPU0 := postgresCPU()
+	pgCPU0 := scaletest.PostgresCPU()
 	killed, runningAtKill := -1, 0
 	var killedAt time.Time
 	restarted, syncedAtRestart := time.Time{}, 0
 	var roundTime time.Duration
 	for {
 		if err := ctx.Err(); err != nil {
-			dumpLogs(tmp, o.replicas, out)
+			scaletest.DumpLogs(out, tmp, replicaIDs(o.replicas))
 			return fmt.Errorf("the round did not finish: %w", err)
 		}
 		checked, synced, err := progress(ctx, pconn)
@@ -250,14 +211,14 @@ func orchestrate(ctx context.Context, args []string, out io.Writer) error {
 			fmt.Fprintf(out, "the round went on %v after PostgreSQL's restart (the next sync finished)\n", time.Since(restarted).Round(time.Millisecond))
 			syncedAtRestart = -1
 		}
-		if killed == 0 && runningAtKill > 0 && runningJobs(ctx, dsn, "replica-0") == 0 {
+		if killed == 0 && runningAtKill > 0 && scaletest.RunningJobs(ctx, dsn, "replica-0", "") == 0 {
 			fmt.Fprintf(out, "replica-0's %d running jobs were given back %v after the kill (River's RescueAfter: %v)\n",
 				runningAtKill, time.Since(killedAt).Round(time.Millisecond), rescueAfter)
 			killed = 1
 		}
 		if o.kill && killed < 0 && synced >= o.customers/4 {
 			killed = 0
-			runningAtKill = runningJobs(ctx, dsn, "replica-0")
+			runningAtKill = scaletest.RunningJobs(ctx, dsn, "replica-0", "")
 			if err := procs[0].Process.Signal(syscall.SIGKILL); err != nil {
 				return err
 			}
@@ -268,7 +229,7 @@ func orchestrate(ctx context.Context, args []string, out io.Writer) error {
 		}
 		if checked == o.customers && synced == o.customers {
 			roundTime = time.Since(roundStart)
-			if pg := postgresCPU(); pg >= 0 && pgCPU0 >= 0 {
+			if pg := scaletest.PostgresCPU(); pg >= 0 && pgCPU0 >= 0 {
 				fmt.Fprintf(out, "PostgreSQL CPU during the round: %v (all its processes on this machine)\n", (pg - pgCPU0).Round(10*time.Millisecond))
 			}
 			break
@@ -299,28 +260,6 @@ func progress(ctx context.Context, conn *pgx.Conn) (checked, synced int, err err
 		FROM river_job WHERE kind IN ($1, $2) AND state IN ('completed', 'discarded', 'cancelled')`,
 		fleet.KindCheck, fleet.KindSync).Scan(&checked, &synced)
 	return checked, synced, err
-}
-
-// runningJobs counts the River jobs a replica is running.
-func runningJobs(ctx context.Context, dsn, id string) int {
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return -1
-	}
-	defer conn.Close(ctx)
-	var n int
-	_ = conn.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE state = 'running' AND attempted_by[array_length(attempted_by, 1)] = $1`, id).Scan(&n)
-	return n
-}
-
-func dumpLogs(dir string, n int, out io.Writer) {
-	for i := range n {
-		b, _ := os.ReadFile(fmt.Sprintf("%s/replica-%d.log", dir, i))
-		if len(b) > 4000 {
-			b = b[len(b)-4000:]
-		}
-		fmt.Fprintf(out, "--- replica-%d log (tail)\n%s\n", i, b)
-	}
 }
 
 // verify checks the round and prints its figures.
@@ -449,14 +388,14 @@ func runLocal(ctx context.Context, out io.Writer, o options, env []string, dsn s
 	cmd := exec.CommandContext(ctx, self)
 	cmd.Env = append(append(os.Environ(), env...), envLocalWorkers+"="+strconv.Itoa(o.local), envLocalCustomers+"="+strconv.Itoa(o.customers))
 	cmd.Stderr = os.Stderr
-	pg0 := postgresCPU()
+	pg0 := scaletest.PostgresCPU()
 	start := time.Now()
 	b, err := cmd.Output()
 	wall := time.Since(start)
 	if err != nil {
 		return fmt.Errorf("local floor: %w", err)
 	}
-	fmt.Fprintf(out, "%slocal floor process: %v from start to exit; PostgreSQL CPU %v\n", b, wall.Round(time.Millisecond), (postgresCPU() - pg0).Round(10*time.Millisecond))
+	fmt.Fprintf(out, "%slocal floor process: %v from start to exit; PostgreSQL CPU %v\n", b, wall.Round(time.Millisecond), (scaletest.PostgresCPU() - pg0).Round(10*time.Millisecond))
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		return err
@@ -479,4 +418,13 @@ func runLocal(ctx context.Context, out io.Writer, o options, env []string, dsn s
 	}
 	fmt.Fprintln(out, "ok: every customer synced with its own users")
 	return nil
+}
+
+// replicaIDs names n replicas.
+func replicaIDs(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = "replica-" + strconv.Itoa(i)
+	}
+	return ids
 }
