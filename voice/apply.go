@@ -160,7 +160,7 @@ func (s *Service) ApplyPlan(ctx context.Context, customer, id, actor string) (*O
 
 func (s *Service) workApply(ctx context.Context, job *river.Job[ApplyArgs]) error {
 	last := job.Attempt >= min(job.MaxAttempts, s.cfg.MaxAttempts)
-	err := s.runLane(ctx, job.Args.Customer, job.Args.Operation, job.Args.Lane, last)
+	err := s.runLane(ctx, job.Args.Customer, job.Args.Operation, job.Args.Lane, job.Attempt > 1, last)
 	if err != nil && ctx.Err() == nil && !retryable(err) {
 		return river.JobCancel(err)
 	}
@@ -169,8 +169,11 @@ func (s *Service) workApply(ctx context.Context, job *river.Job[ApplyArgs]) erro
 
 // runLane works the lane's users that are not finished: a resumed user
 // goes on from its last step (a submitted number operation is followed,
-// not submitted again).
-func (s *Service) runLane(ctx context.Context, customer, opID string, lane int, last bool) error {
+// not submitted again). On a retry every user not finished is resumed,
+// the queued ones too: a replica that died may have sent a user's first
+// step before it saved anything (the voicescale test caught a license
+// assigned twice that way).
+func (s *Service) runLane(ctx context.Context, customer, opID string, lane int, retry, last bool) error {
 	op, _, err := s.cfg.Store.operation(ctx, customer, opID)
 	if err != nil {
 		if e, ok := AsError(err); ok && e.Code == CodeNotFound {
@@ -181,6 +184,9 @@ func (s *Service) runLane(ctx context.Context, customer, opID string, lane int, 
 	items, err := s.cfg.Store.laneItems(ctx, opID, lane)
 	if err != nil {
 		return err
+	}
+	for i := range items {
+		items[i].resumed = items[i].resumed || retry
 	}
 	if op.State == StateCanceled {
 		return s.cancelItems(ctx, op, items)
