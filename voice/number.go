@@ -3,6 +3,7 @@ package voice
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // ParseNumber checks that s is an E.164 telephone number ("+" and 2 to
@@ -38,12 +39,17 @@ func ParseNumber(s string) (string, error) {
 	return n, nil
 }
 
-// clipInput bounds how much of a caller's input an error quotes.
+// clipInput bounds how much of a caller's input an error quotes, cutting
+// between characters (a detail goes out as JSON text).
 func clipInput(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
+	if len(s) <= 40 {
+		return s
 	}
-	return s
+	cut := 40
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 // NumberType is a telephone number's type, as Graph names it.

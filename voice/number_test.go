@@ -3,6 +3,7 @@ package voice
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -93,5 +94,24 @@ func TestCheckRanges(t *testing.T) {
 		var fe *FieldError
 		require.ErrorAs(t, err, &fe, c.name)
 		assert.Contains(t, err.Error(), c.field, c.name)
+	}
+}
+
+// TestClipInput: a quoted input is cut between characters, so an error's
+// detail stays UTF-8 (the CSV fuzz test checks the parser's errors; a
+// plan item's detail quotes the row's user the same way).
+func TestClipInput(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("a", 39) + "é" + "rest"
+	for _, tc := range []struct{ in, want string }{
+		{"short", "short"},
+		{strings.Repeat("b", 40), strings.Repeat("b", 40)},
+		{strings.Repeat("b", 41), strings.Repeat("b", 40) + "..."},
+		{long, strings.Repeat("a", 39) + "..."},
+		{"é" + strings.Repeat("x", 40), "é" + strings.Repeat("x", 38) + "..."},
+	} {
+		got := clipInput(tc.in)
+		assert.Equal(t, tc.want, got, tc.in)
+		assert.True(t, utf8.ValidString(got), tc.in)
 	}
 }

@@ -3,6 +3,7 @@ package voice
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -49,6 +50,10 @@ func FuzzParseCSV(f *testing.F) {
 			e, ok := AsError(err)
 			if !ok || e.Code != CodeMalformedCSV || e.Detail == "" {
 				t.Fatalf("%q: %v", in, err)
+			}
+			// The detail quotes the input (clipped): it goes out in JSON.
+			if !utf8.ValidString(e.Detail) || !utf8.ValidString(e.Field) {
+				t.Fatalf("%q: the error is not UTF-8: %q", in, e.Detail)
 			}
 			return
 		}
