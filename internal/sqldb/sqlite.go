@@ -46,8 +46,19 @@ func OpenSQLite(path, dsn string) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: open %s: %w", path, err)
 	}
-	return sql.OpenDB(&gatedConnector{dsn: dsn, gate: gateFor(filepath.Clean(abs))}), nil
+	db := sql.OpenDB(&gatedConnector{dsn: dsn, gate: gateFor(filepath.Clean(abs))})
+	// Keep connections for the next statement: database/sql keeps two
+	// idle by default, and each new SQLite connection runs the DSN's
+	// pragmas and parses the schema again. A voice apply of 64 users at
+	// a time opened and closed connections all along (a quarter of its
+	// CPU; docs/benchmarks.md, issue 24).
+	db.SetMaxIdleConns(SQLiteMaxIdleConns)
+	return db, nil
 }
+
+// SQLiteMaxIdleConns is how many idle connections a pool opened by
+// OpenSQLite keeps.
+const SQLiteMaxIdleConns = 16
 
 var (
 	gatesMu sync.Mutex
