@@ -19,8 +19,8 @@ import (
 // a user sync.
 const KindLifecycle = "tenantgate.voice.lifecycle"
 
-// LifecycleArgs handles customer's joiners and leavers after its user
-// sync Sync (the fleet's run ID). Unique by its arguments in every state
+// LifecycleArgs is customer's after-sync job: its voice summary, then its
+// joiners and leavers, after its user sync Sync (the fleet's run ID). Unique by its arguments in every state
 // River keeps, so two replicas, or a sync job's retry, never handle one
 // sync twice.
 type LifecycleArgs struct {
@@ -38,21 +38,13 @@ func (LifecycleArgs) InsertOpts() river.InsertOpts {
 
 var _ fleet.PluginAfterSync = (*Service)(nil)
 
-// AfterSync queues the customer's joiners and leavers (a LifecycleArgs
-// job keyed by the sync) when one of its profiles has joiners or leavers
-// on; the fleet calls it after each successful user sync.
+// AfterSync queues the customer's after-sync job (a LifecycleArgs job
+// keyed by the sync): the voice summary of the fleet view (Summarize),
+// then the joiners and leavers of its profiles. The fleet calls it after
+// each successful user sync.
 func (s *Service) AfterSync(ctx context.Context, customer string, run fleet.SyncRun) error {
-	ps, err := s.cfg.Store.profiles(ctx, customer)
-	if err != nil {
-		return err
-	}
-	for _, p := range ps {
-		if p.Joiners || p.Leavers {
-			_, err := s.insert(ctx, LifecycleArgs{Customer: customer, Sync: run.ID}, nil)
-			return err
-		}
-	}
-	return nil
+	_, err := s.insert(ctx, LifecycleArgs{Customer: customer, Sync: run.ID}, nil)
+	return err
 }
 
 // LifecycleReport is what one run of joiners and leavers did (or, for a
@@ -78,6 +70,12 @@ type ProfileLifecycle struct {
 }
 
 func (s *Service) workLifecycle(ctx context.Context, job *river.Job[LifecycleArgs]) error {
+	if job.Attempt == 1 {
+		// Once per sync: a retry is for the joiners and leavers.
+		if _, err := s.Summarize(ctx, job.Args.Customer); err != nil && ctx.Err() == nil {
+			s.log.InfoContext(ctx, "voice: summary not made", "customer", job.Args.Customer, "err", err)
+		}
+	}
 	_, err := s.Lifecycle(ctx, job.Args.Customer, job.Args.Sync)
 	if err != nil && ctx.Err() == nil && !retryable(err) {
 		if e, ok := AsError(err); ok && (e.Code == CodePermissionMissing || e.Code == CodeUnsupportedCloud) {

@@ -124,6 +124,17 @@ var migrations = [][]string{
 			PRIMARY KEY (customer, name)
 		)`,
 	},
+	// 4: each customer's voice at a glance for the fleet view: its users
+	// (after each sync) and its ranges' free numbers (after each check).
+	{
+		`CREATE TABLE tenantgate_voice_summaries (
+			customer  TEXT   NOT NULL PRIMARY KEY,
+			users     TEXT   NOT NULL,  -- JSON: voice users, ready, not ready by first failed check ('' before the first)
+			users_at  BIGINT NOT NULL,
+			ranges    TEXT   NOT NULL,  -- JSON: each range's free numbers and level ('' before the first)
+			ranges_at BIGINT NOT NULL
+		)`,
+	},
 }
 
 // Migrations is the package's schema history, for migrate.Up (the

@@ -66,6 +66,13 @@ func (s *Service) checkRangeLevels(ctx context.Context, customer string) {
 		s.log.WarnContext(ctx, "voice: range levels not checked", "customer", customer, "err", err)
 		return
 	}
+	rf := make([]RangeFree, len(stats))
+	for i, st := range stats {
+		rf[i] = s.rangeFreeOf(st)
+	}
+	if err := s.cfg.Store.putRangeSummary(ctx, customer, rf, s.now()); err != nil {
+		s.log.WarnContext(ctx, "voice: range summary not stored", "customer", customer, "err", err)
+	}
 	for _, st := range stats {
 		lvl := s.Level(st)
 		if lvl == "" {

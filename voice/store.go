@@ -517,7 +517,7 @@ func (s *Store) DeleteCustomer(ctx context.Context, customer string) error {
 	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM tenantgate_voice_plan_items WHERE plan_id IN (SELECT id FROM tenantgate_voice_plans WHERE customer = ?)`), customer); err != nil {
 		return err
 	}
-	for _, t := range []string{"tenantgate_voice_profiles", "tenantgate_voice_plans", "tenantgate_voice_apply_items", "tenantgate_voice_numbers", "tenantgate_voice_ranges", "tenantgate_voice_holds", "tenantgate_voice_operations", "tenantgate_voice_range_levels"} {
+	for _, t := range []string{"tenantgate_voice_profiles", "tenantgate_voice_plans", "tenantgate_voice_apply_items", "tenantgate_voice_numbers", "tenantgate_voice_ranges", "tenantgate_voice_holds", "tenantgate_voice_operations", "tenantgate_voice_range_levels", "tenantgate_voice_summaries"} {
 		if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM `+t+` WHERE customer = ?`), customer); err != nil {
 			return err
 		}
