@@ -76,7 +76,7 @@ func newAdmin(cfg Config) (*admin, error) {
 		return nil, err
 	}
 	a := &admin{c: c, mux: http.NewServeMux()}
-	a.routes = append(append(append(a.table(), a.qoeRoutes()...), a.voiceRoutes()...), a.voicePlanRoutes()...)
+	a.routes = append(append(append(append(a.table(), a.qoeRoutes()...), a.voiceRoutes()...), a.voicePlanRoutes()...), a.voiceFleetRoutes()...)
 	for _, rt := range a.routes {
 		a.mux.Handle(rt.method+" "+rt.path, a.guard(rt))
 	}

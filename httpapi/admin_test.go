@@ -428,7 +428,8 @@ func TestOpenAPIMatchesMux(t *testing.T) {
 		"/customers/c1/webhooks/deliveries/e1/p1/replay",
 		"/customers/c1/voice/numbers", "/customers/c1/voice/numbers/refresh", "/customers/c1/voice/ranges", "/customers/c1/users/u1/voice",
 		"/customers/c1/voice/operations", "/customers/c1/voice/operations/i1", "/customers/c1/voice/operations/i1/cancel",
-		"/customers/c1/voice/profiles", "/customers/c1/voice/profiles/p1", "/customers/c1/voice/plans", "/customers/c1/voice/plans/i1", "/customers/c1/voice/plans/i1/apply"}
+		"/customers/c1/voice/profiles", "/customers/c1/voice/profiles/p1", "/customers/c1/voice/plans", "/customers/c1/voice/plans/i1", "/customers/c1/voice/plans/i1/apply",
+		"/voice"}
 	served := 0
 	for _, p := range probe {
 		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {

@@ -112,6 +112,7 @@
 //	POST   /customers/{customer}/voice/plans             VoicePlanRequest  201 VoicePlan
 //	GET    /customers/{customer}/voice/plans/{id}        -                 200 VoicePlan
 //	POST   /customers/{customer}/voice/plans/{id}/apply  -                 202 VoiceOperation
+//	GET    /voice                                        -                 200 VoiceFleetPage
 //	GET    /openapi.json                                 -                 200 the OpenAPI document
 //
 // GET /customers/{customer}/users takes limit (1 to 1000, default 100),

@@ -73,13 +73,14 @@ func New(cfg Config) (*Handler, error) {
 	}
 	mux.Handle("/audit", a)
 	mux.Handle("/events", a)
+	mux.Handle("/voice", a)
 	mux.Handle("/webhooks/", a)
 	mux.Handle("/", wz)
 	return &Handler{h: mux, admin: a, wz: wz}, nil
 }
 
 // NewAdmin returns the JSON admin API for the provider's admins: the routes
-// under /customers, /audit, /events and /webhooks/, and GET /openapi.json. Every request is
+// under /customers, /audit, /events, /voice and /webhooks/, and GET /openapi.json. Every request is
 // first checked by http.CrossOriginProtection, then by cfg.Authorizer.
 // It returns an error when cfg.Authorizer is nil. Call its Close at
 // shutdown.

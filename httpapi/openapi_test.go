@@ -61,6 +61,7 @@ var schemaTypes = map[string]reflect.Type{
 	"UserVoiceSet":       reflect.TypeFor[voice.SetRequest](),
 	"VoiceOperation":     reflect.TypeFor[operationJSON](),
 	"VoiceOperationPage": reflect.TypeFor[operationPageJSON](),
+	"VoiceFleetPage":     reflect.TypeFor[voice.FleetPage](),
 	"VoiceProfile":       reflect.TypeFor[voice.Profile](),
 	"VoiceProfilePut":    reflect.TypeFor[profilePutJSON](),
 	"VoiceProfiles":      reflect.TypeFor[profilesJSON](),
