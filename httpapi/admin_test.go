@@ -189,7 +189,7 @@ func TestEveryRouteAsksTheAuthorizer(t *testing.T) {
 // listingRoute reports the listings of every customer, which a refusal of
 // customer "" filters instead of refusing.
 func listingRoute(pattern string) bool {
-	return pattern == "GET /customers" || pattern == "GET /audit" || pattern == "GET /webhooks/deliveries" || pattern == "GET /events"
+	return pattern == "GET /customers" || pattern == "GET /audit" || pattern == "GET /webhooks/deliveries" || pattern == "GET /events" || pattern == "GET /voice"
 }
 
 func TestAuthorizerSeesCustomerAndAction(t *testing.T) {
@@ -218,7 +218,7 @@ func TestAuthorizerSeesCustomerAndAction(t *testing.T) {
 			}
 		}
 		wantCustomer := "a"
-		if rc.path == "/openapi.json" || rc.path == "/customers" || rc.path == "/audit" || rc.path == "/webhooks/deliveries" || rc.path == "/events" {
+		if rc.path == "/openapi.json" || rc.path == "/customers" || rc.path == "/audit" || rc.path == "/webhooks/deliveries" || rc.path == "/events" || rc.path == "/voice" {
 			wantCustomer = ""
 		}
 		if len(got) != 1 || got[0] != (call{wantCustomer, want}) {

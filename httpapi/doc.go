@@ -142,7 +142,7 @@
 //   - Delivery: attempts*, createdAt*, customer*, endpoint*, eventId*, lastError, lastStatus, replays*, state*, type*, updatedAt*
 //   - DeliveryList: deliveries*, next*
 //   - Event: data*, id*, occurredAt*, type*
-//   - EventData: action, added, changed, credential, customer*, daysLeft, durationMs, error, expiresAt, from, number, operation, removed, roles, state, subscription, to, user, users
+//   - EventData: action, added, changed, credential, customer*, daysLeft, dryRun, durationMs, error, expiresAt, free, from, number, numbers, operation, profile, range, removed, roles, state, subscription, to, user, users
 //   - EventList: events*, next*
 //   - Invitation: completedAt, createdAt, expiresAt*, failedAt, id*, openedAt, revokedAt, sentAt, sentBy, status*, to
 //   - InvitationList: invitations*
@@ -177,12 +177,12 @@
 //   - VoiceOperationPage: next, operations*
 //   - VoiceRanges: ranges*
 //   - VoiceRangesPut: ranges*
-//   - VoiceRefresh: numbers*, refreshedAt*
 //   - VoicePlan: actor, changes*, customer, errors*, expiresAt*, filter, id*, items*, licenses, next, operation, profile, readAt*, source*, unchanged*, users*
 //   - VoicePlanRequest: filter, profile*
 //   - VoiceProfile: dryRun*, filter, joiners*, leavers*, licenses, locationId, name*, numberType, policies, range, updatedAt
 //   - VoiceProfilePut: dryRun, filter, joiners, leavers, licenses, locationId, numberType, policies, range
 //   - VoiceProfiles: profiles*
+//   - VoiceFleetPage: customers*, next, total*
 //
 // The audit trail, events and webhook deliveries are listed newest
 // first, a page at a time: limit (1 to 500, default 50) and after (the

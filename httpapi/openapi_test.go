@@ -272,6 +272,8 @@ func TestResponsesConformToTheDocument(t *testing.T) {
 		{"PUT", "/customers/a/voice/profiles/Two", "/customers/{customer}/voice/profiles/{profile}", map[string]any{"range": "Nowhere"}}, // a problem
 		{"GET", "/customers/a/voice/profiles", "/customers/{customer}/voice/profiles", nil},
 		{"GET", "/customers/a/voice/profiles/Two", "/customers/{customer}/voice/profiles/{profile}", nil},
+		{"GET", "/voice?sort=free", "/voice", nil},
+		{"GET", "/voice?sort=sideways", "/voice", nil}, // a problem
 		{"POST", "/customers/a/voice/plans", "/customers/{customer}/voice/plans", map[string]any{"profile": "Two", "filter": "UserPrincipalName -eq 'user00024@contoso.onmicrosoft.com'"}},
 		{"POST", "/customers/a/voice/plans", "/customers/{customer}/voice/plans", map[string]any{"profile": "Nobody"}}, // a problem
 		{"GET", "/customers/a/voice/plans/vpl_unknown", "/customers/{customer}/voice/plans/{id}", nil},

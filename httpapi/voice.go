@@ -325,7 +325,7 @@ type operationJSON struct {
 	// Created and Finished repeat CreatedAt and FinishedAt under the
 	// names design.md fixes for the operation shape.
 	Created  time.Time    `json:"created"`
-	Finished *time.Time   `json:"finished"`
+	Finished *time.Time   `json:"finished,omitempty"`
 	Items    []voice.Item `json:"items"`
 }
 

@@ -20,7 +20,7 @@ func init() {
 	arr := func(items any) map[string]any { return map[string]any{"type": "array", "items": items} }
 	maps.Copy(schemas, map[string]any{
 		"VoiceFleetPage": obj(map[string]any{"customers": arr(obj(map[string]any{
-			"customer": str, "users": integer, "ready": integer, "notReadyTotal": integer,
+			"customer": str, "name": str, "users": integer, "ready": integer, "notReadyTotal": integer,
 			"notReady": map[string]any{"type": "object", "additionalProperties": integer,
 				"description": "users not ready by their first failed check (accountEnabled, usageLocation, teamsPhoneLicense, enterpriseVoice, primaryNumber, voiceRoutingPolicy, callingPlanLicense, emergencyLocation)"},
 			"summarizedAt": map[string]any{"type": []any{"string", "null"}, "format": "date-time", "description": "when the users were counted (after a user sync); null before"},
@@ -40,7 +40,7 @@ func (a *admin) voiceFleetRoutes() []route {
 	return []route{
 		{method: "GET", path: "/voice", op: OpReadVoice, list: true, response: "VoiceFleetPage", status: 200, handle: a.voiceFleet,
 			summary: "Across the fleet: per customer, voice users, ready and not ready by first failed check (as of its last user sync), free numbers per range and their level, running operations; searched, filtered, sorted and paged",
-			query: []queryParam{{"search", "string", "customers whose ID contains it, in any case"},
+			query: []queryParam{{"search", "string", "customers whose ID or name contains it, in any case"},
 				{"notReady", "boolean", "true: only customers with users not ready"}, {"low", "boolean", "true: only customers with a range low or exhausted"},
 				{"running", "boolean", "true: only customers with operations queued or running"},
 				{"sort", "string", "customer (default), notReady (most first), free (fewest free numbers in a range first), users (most first) or running (most first)"},
@@ -63,7 +63,8 @@ func (a *admin) voiceFleet(w http.ResponseWriter, r *http.Request, _ string) {
 		return
 	}
 	fq := voice.FleetQuery{Search: q.Get("search"), Sort: q.Get("sort"), Limit: limit, After: q.Get("after"),
-		Visible: func(c string) bool { return a.visible(r, c, OpReadVoice) }}
+		Visible: func(c string) bool { return a.visible(r, c, OpReadVoice) },
+		Name:    func(c string) string { return a.c.CustomerName(r.Context(), c) }}
 	for name, dst := range map[string]*bool{"notReady": &fq.NotReady, "low": &fq.Low, "running": &fq.Running} {
 		switch q.Get(name) {
 		case "", "false":

@@ -20,6 +20,8 @@ import (
 // operation's end), the running operations counted when read.
 type CustomerVoice struct {
 	Customer string `json:"customer"`
+	// Name is the customer's display name, when FleetQuery.Name gives one.
+	Name string `json:"name,omitempty"`
 	// Users counts the voice users (a Teams Phone license or Enterprise
 	// Voice) at the last summary; Ready those ready to call the PSTN;
 	// NotReady the others by their first failed check (CheckAccountEnabled,
@@ -63,8 +65,11 @@ const (
 
 // FleetQuery pages the fleet view.
 type FleetQuery struct {
-	// Search keeps customers whose ID contains it, in any case.
+	// Search keeps customers whose ID or name contains it, in any case.
 	Search string
+	// Name, when set, gives a customer's display name (searched, sorted
+	// with the ID, and returned).
+	Name func(customer string) string
 	// NotReady keeps customers with users not ready; Low those with a
 	// range low or exhausted; Running those with operations queued or
 	// running.
@@ -149,12 +154,17 @@ func (s *Service) Fleet(ctx context.Context, q FleetQuery) (FleetPage, error) {
 	kept := make([]CustomerVoice, 0, len(all))
 	for _, c := range all {
 		c.Running = running[c.Customer]
+		if q.Name != nil {
+			if n := q.Name(c.Customer); n != c.Customer {
+				c.Name = n
+			}
+		}
 		low := false
 		for _, r := range c.Ranges {
 			low = low || r.Level == RangeLow || r.Level == RangeExhausted
 		}
 		switch {
-		case search != "" && !strings.Contains(strings.ToLower(c.Customer), search),
+		case search != "" && !strings.Contains(strings.ToLower(c.Customer), search) && !strings.Contains(strings.ToLower(c.Name), search),
 			q.NotReady && c.NotReadyTotal == 0, q.Low && !low, q.Running && c.Running == 0,
 			q.Visible != nil && !q.Visible(c.Customer):
 			continue

@@ -57,6 +57,11 @@ func TestFleetView(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, page.Customers, 1)
 			assert.Equal(t, "fabrikam", page.Customers[0].Customer)
+			names := func(c string) string { return map[string]string{"contoso": "Contoso Ltd"}[c] }
+			page, err = e.svc.Fleet(ctx, voice.FleetQuery{Search: "ltd", Name: names})
+			require.NoError(t, err)
+			require.Len(t, page.Customers, 1, "a name matches too")
+			assert.Equal(t, "Contoso Ltd", page.Customers[0].Name)
 			page, err = e.svc.Fleet(ctx, voice.FleetQuery{Low: true})
 			require.NoError(t, err)
 			assert.Empty(t, page.Customers, "no range is low")
