@@ -71,166 +71,281 @@ func (m *Manager) validateNow(ctx context.Context, customer string) (*Report, er
 	return m.validate(ctx, customer, s, s.Mode)
 }
 
+// validation is what the checks of one validation share: the settings
+// checked, the report being written and what earlier checks learned.
+type validation struct {
+	m        *Manager
+	customer string
+	s        *settings
+	mode     AuthMode
+	ep       CloudEndpoints
+	r        *Report
+	// res and tok are the token the token check acquired.
+	res confidential.AuthResult
+	tok azcore.AccessToken
+}
+
+// add appends a check to the report.
+func (v *validation) add(c Check) { v.r.Checks = append(v.r.Checks, c) }
+
+// validationCheck is one named step of a validation. run adds the
+// step's lines to the report; an error ends the validation there, as a
+// token that cannot be acquired does (the report is still recorded).
+type validationCheck struct {
+	name string
+	run  func(v *validation, ctx context.Context) error
+}
+
+// validationChecks are the checks of Validate, in order; a new check is
+// one more line. Their names are the report's check names.
+var validationChecks = []validationCheck{
+	{"settings", (*validation).checkSettings},
+	{"consent", (*validation).checkConsent},
+	{"token", (*validation).checkToken},
+	{"tenant", (*validation).checkTenant},
+	{"permissions", (*validation).checkPermissions},
+	{"teams", (*validation).checkTeams},
+	{"serviceAccount", (*validation).checkServiceAccount},
+}
+
 func (m *Manager) validate(ctx context.Context, customer string, s *settings, mode AuthMode) (*Report, error) {
-	r := &Report{Customer: customer, Mode: mode, At: time.Now().UTC()}
-	add := func(name string, ok bool, action Action, format string, args ...any) {
-		c := Check{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)}
-		if !ok {
-			c.Action = action
-		}
-		r.Checks = append(r.Checks, c)
-	}
-	fail := func(name string, err error) {
-		a := ActionOf(err)
-		if a == ActionNone {
-			a = ActionWaitAndRetry
-		}
-		add(name, false, a, "%v", err)
-	}
 	ep, err := m.clouds.Lookup(s.Cloud)
 	if err != nil {
 		return nil, err
 	}
-	add("settings", true, ActionNone, "mode %s, tenant %s", mode, s.Tenant)
-
-	// Admin consent Entra ID reported that was still propagating: finish
-	// its confirmation (a fresh app-only token of the provider app).
-	if st, _, err := m.loadStatus(ctx, customer); err == nil && st.propagating(time.Now()) {
-		if c, err := m.confirmConsent(ctx, customer, false); err != nil {
-			fail("consent", err)
-		} else {
-			add("consent", true, ActionNone, "admin consent confirmed: %s", strings.Join(c.Roles, ", "))
+	v := &validation{m: m, customer: customer, s: s, mode: mode, ep: ep,
+		r: &Report{Customer: customer, Mode: mode, At: time.Now().UTC()}}
+	for _, c := range validationChecks {
+		if err := c.run(v, ctx); err != nil {
+			return m.finishReport(ctx, v.r, err), nil
 		}
 	}
+	return m.finishReport(ctx, v.r, nil), nil
+}
 
-	var res confidential.AuthResult
-	if mode == ModeAppRegistration {
-		// A token from MSAL's cache may predate a grant by an hour.
-		res, err = m.freshAppToken(ctx, customer, s, ep)
+// passed is a check that passed.
+func passed(name, format string, args ...any) Check {
+	return Check{Name: name, OK: true, Detail: fmt.Sprintf(format, args...)}
+}
+
+// failed is a check that failed, with what a person must do.
+func failed(name string, action Action, format string, args ...any) Check {
+	return Check{Name: name, Action: action, Detail: fmt.Sprintf(format, args...)}
+}
+
+// failedWith is a check that failed on err, with err's action (waiting
+// and retrying when err names none).
+func failedWith(name string, err error) Check {
+	a := ActionOf(err)
+	if a == ActionNone {
+		a = ActionWaitAndRetry
+	}
+	return failed(name, a, "%v", err)
+}
+
+// checkSettings reports the mode and tenant checked.
+func (v *validation) checkSettings(context.Context) error {
+	v.add(passed("settings", "mode %s, tenant %s", v.mode, v.s.Tenant))
+	return nil
+}
+
+// checkConsent finishes the confirmation of an admin consent Entra ID
+// reported that was still propagating (a fresh app-only token of the
+// provider app); nothing is reported otherwise.
+func (v *validation) checkConsent(ctx context.Context) error {
+	st, _, err := v.m.loadStatus(ctx, v.customer)
+	if err != nil || !st.propagating(time.Now()) {
+		return nil
+	}
+	if c, err := v.m.confirmConsent(ctx, v.customer, false); err != nil {
+		v.add(failedWith("consent", err))
 	} else {
-		res, err = m.acquire(ctx, customer, s, mode, nil)
+		v.add(passed("consent", "admin consent confirmed: %s", strings.Join(c.Roles, ", ")))
+	}
+	return nil
+}
+
+// checkToken acquires a token in the mode; without one the validation
+// ends.
+func (v *validation) checkToken(ctx context.Context) error {
+	var err error
+	if v.mode == ModeAppRegistration {
+		// A token from MSAL's cache may predate a grant by an hour.
+		v.res, err = v.m.freshAppToken(ctx, v.customer, v.s, v.ep)
+	} else {
+		v.res, err = v.m.acquire(ctx, v.customer, v.s, v.mode, nil)
 	}
 	if err != nil {
-		fail("token", err)
-		return m.finishReport(ctx, r, err), nil
+		v.add(failedWith("token", err))
+		return err
 	}
-	add("token", true, ActionNone, "token valid until %s", res.ExpiresOn.UTC().Format(time.RFC3339))
-	tok := azcore.AccessToken{Token: res.AccessToken, ExpiresOn: res.ExpiresOn}
+	v.add(passed("token", "token valid until %s", v.res.ExpiresOn.UTC().Format(time.RFC3339)))
+	v.tok = azcore.AccessToken{Token: v.res.AccessToken, ExpiresOn: v.res.ExpiresOn}
+	return nil
+}
 
-	// Tenant: Graph's own answer, compared with the tenant the settings
-	// (or the token connection's id_token) name. The access token is
-	// opaque: its tid is never read.
-	want := s.TenantID
+// organization is Graph's /organization entry.
+type organization struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+}
+
+// checkTenant compares Graph's own answer with the tenant the settings
+// (or the token connection's id_token) name. The access token is opaque:
+// its tid is never read.
+func (v *validation) checkTenant(ctx context.Context) error {
+	want := v.s.TenantID
 	if want == "" {
-		if want, err = m.resolveTenant(ctx, ep, s.tenant()); err != nil {
-			want = ""
+		if resolved, err := v.m.resolveTenant(ctx, v.ep, v.s.tenant()); err == nil {
+			want = resolved
 		}
 	}
-	r.TenantID = want
 	var orgs struct {
-		Value []struct {
-			ID          string `json:"id"`
-			DisplayName string `json:"displayName"`
-		} `json:"value"`
+		Value []organization `json:"value"`
 	}
-	err = m.graphGet(ctx, "read the organization", customer, tok, ep, "/organization?$select=id,displayName", &orgs)
+	err := v.m.graphGet(ctx, "read the organization", v.customer, v.tok, v.ep, "/organization?$select=id,displayName", &orgs)
+	c, tenantID := tenantCheck(orgs.Value, want, err)
+	v.r.TenantID = tenantID
+	v.add(c)
+	return nil
+}
+
+// tenantCheck judges Graph's organizations (or the error reading them)
+// against the tenant ID wanted ("" when unknown); it returns the check
+// and the report's tenant ID.
+func tenantCheck(orgs []organization, want string, err error) (Check, string) {
 	switch {
 	case err != nil:
-		fail("tenant", err)
-	case len(orgs.Value) == 0 || orgs.Value[0].ID == "":
-		add("tenant", false, ActionFixTenant, "Graph returned no organization")
+		return failedWith("tenant", err), want
+	case len(orgs) == 0 || orgs[0].ID == "":
+		return failed("tenant", ActionFixTenant, "Graph returned no organization"), want
 	case want == "":
-		r.TenantID = strings.ToLower(orgs.Value[0].ID)
-		add("tenant", true, ActionNone, "organization %q (%s)", orgs.Value[0].DisplayName, orgs.Value[0].ID)
+		return passed("tenant", "organization %q (%s)", orgs[0].DisplayName, orgs[0].ID), strings.ToLower(orgs[0].ID)
+	case strings.EqualFold(orgs[0].ID, want):
+		return passed("tenant", "organization %q (%s)", orgs[0].DisplayName, orgs[0].ID), want
 	default:
-		org := orgs.Value[0]
-		if strings.EqualFold(org.ID, want) {
-			add("tenant", true, ActionNone, "organization %q (%s)", org.DisplayName, org.ID)
-		} else {
-			add("tenant", false, ActionFixTenant, "Graph answered for tenant %s, expected %s", org.ID, want)
-		}
+		return failed("tenant", ActionFixTenant, "Graph answered for tenant %s, expected %s", orgs[0].ID, want), want
 	}
+}
 
-	// Permissions, read through Graph (app registration) or from the
-	// token endpoint's granted set (delegated): never from the token.
-	switch mode {
-	case ModeAppRegistration:
-		perms, err := m.readAppPermissions(ctx, "read the granted permissions", customer, tok, ep, s.AppClientID, m.provider.AppPermissions)
-		switch {
-		case err != nil:
-			fail("permissions", err)
-		case len(perms.Missing) > 0:
-			add("permissions", false, ActionGrantConsent, "%s", perms.detail())
-		default:
-			add("permissions", true, ActionNone, "%s", perms.detail())
-		}
-		if err == nil && perms.Source == PermissionsFromDirectory {
-			r.Capabilities = capabilitiesOf(perms.Granted, mode)
-		}
+// checkPermissions reads the permissions through Graph (app
+// registration) or from the token endpoint's granted set (delegated):
+// never from the token.
+func (v *validation) checkPermissions(ctx context.Context) error {
+	if v.mode != ModeAppRegistration {
+		v.add(delegatedPermissionsCheck(v.m.provider.delegatedScopes(), v.res.GrantedScopes))
+		v.r.Capabilities = capabilitiesOf(v.res.GrantedScopes, v.mode)
+		return nil
+	}
+	perms, err := v.m.readAppPermissions(ctx, "read the granted permissions", v.customer, v.tok, v.ep, v.s.AppClientID, v.m.provider.AppPermissions)
+	v.add(appPermissionsCheck(perms, err))
+	if err == nil && perms.Source == PermissionsFromDirectory {
+		v.r.Capabilities = capabilitiesOf(perms.Granted, v.mode)
+	}
+	return nil
+}
+
+// appPermissionsCheck judges an app registration's permissions.
+func appPermissionsCheck(perms appPermissions, err error) Check {
+	switch {
+	case err != nil:
+		return failedWith("permissions", err)
+	case len(perms.Missing) > 0:
+		return failed("permissions", ActionGrantConsent, "%s", perms.detail())
 	default:
-		src := PermissionsFromGrantedScopes.describe()
-		if missing := missingScopes(m.provider.delegatedScopes(), res.GrantedScopes); len(missing) > 0 {
-			add("permissions", false, ActionGrantConsent, "delegated permissions %s: not granted: %s", src, strings.Join(missing, ", "))
-		} else {
-			add("permissions", true, ActionNone, "delegated permissions %s: %s", src, strings.Join(res.GrantedScopes, " "))
-		}
-		r.Capabilities = capabilitiesOf(res.GrantedScopes, mode)
+		return passed("permissions", "%s", perms.detail())
 	}
+}
 
-	// Teams Phone System configuration, which user sync joins to users.
+// delegatedPermissionsCheck judges a token connection's granted scopes
+// against the required ones.
+func delegatedPermissionsCheck(required, granted []string) Check {
+	src := PermissionsFromGrantedScopes.describe()
+	if missing := missingScopes(required, granted); len(missing) > 0 {
+		return failed("permissions", ActionGrantConsent, "delegated permissions %s: not granted: %s", src, strings.Join(missing, ", "))
+	}
+	return passed("permissions", "delegated permissions %s: %s", src, strings.Join(granted, " "))
+}
+
+// checkTeams reads the Teams Phone System configuration, which user sync
+// joins to users.
+func (v *validation) checkTeams(ctx context.Context) error {
 	var teams struct {
 		Value []struct {
 			ID string `json:"id"`
 		} `json:"value"`
 	}
-	err = m.graphGet(ctx, "read Teams user configurations", customer, tok, ep, "/admin/teams/userConfigurations?$top=1&$select=id", &teams)
+	err := v.m.graphGet(ctx, "read Teams user configurations", v.customer, v.tok, v.ep, "/admin/teams/userConfigurations?$top=1&$select=id", &teams)
+	v.add(teamsCheck(v.mode, err))
+	return nil
+}
+
+// teamsCheck judges the read of Teams user configurations: a refusal
+// says which permission to add in the mode.
+func teamsCheck(mode AuthMode, err error) Check {
 	var tge *Error
 	switch {
 	case err == nil:
-		add("teams", true, ActionNone, "Teams Phone System configuration is readable")
+		return passed("teams", "Teams Phone System configuration is readable")
 	case errors.As(err, &tge) && (tge.HTTPStatus == 401 || tge.HTTPStatus == 403):
 		kind := "the delegated permission " + TeamsPermission + " to the token connection, then send a new invitation"
 		if mode == ModeAppRegistration {
 			kind = "the application permission " + TeamsPermission + " to the app registration, then grant admin consent"
 		}
-		add("teams", false, ActionGrantConsent, "Teams Phone System configuration cannot be read (HTTP %d %s): add %s", tge.HTTPStatus, tge.GraphCode, kind)
+		return failed("teams", ActionGrantConsent, "Teams Phone System configuration cannot be read (HTTP %d %s): add %s", tge.HTTPStatus, tge.GraphCode, kind)
 	default:
-		fail("teams", err)
+		return failedWith("teams", err)
 	}
+}
 
-	// Service account.
+// checkServiceAccount checks the service account: that it exists and is
+// enabled (app registration) or is the signed-in account (Graph's /me).
+func (v *validation) checkServiceAccount(ctx context.Context) error {
+	account := v.s.ServiceAccount
 	switch {
-	case s.ServiceAccount == "":
-		add("serviceAccount", true, ActionNone, "no service account configured")
-	case mode == ModeAppRegistration:
+	case account == "":
+		v.add(passed("serviceAccount", "no service account configured"))
+	case v.mode == ModeAppRegistration:
 		var u struct {
 			AccountEnabled *bool `json:"accountEnabled"`
 		}
-		err := m.graphGet(ctx, "read the service account", customer, tok, ep, "/users/"+url.PathEscape(s.ServiceAccount)+"?$select=id,accountEnabled", &u)
-		var ge *Error
-		switch {
-		case errors.As(err, &ge) && ge.GraphCode == "Request_ResourceNotFound":
-			add("serviceAccount", false, ActionFixSettings, "the service account %s does not exist in the tenant", s.ServiceAccount)
-		case err != nil:
-			fail("serviceAccount", err)
-		case u.AccountEnabled != nil && !*u.AccountEnabled:
-			add("serviceAccount", false, ActionFixSettings, "the service account %s is disabled", s.ServiceAccount)
-		default:
-			add("serviceAccount", true, ActionNone, "the service account %s exists", s.ServiceAccount)
-		}
+		err := v.m.graphGet(ctx, "read the service account", v.customer, v.tok, v.ep, "/users/"+url.PathEscape(account)+"?$select=id,accountEnabled", &u)
+		v.add(accountCheck(account, u.AccountEnabled, err))
 	default:
-		// The signed-in account, from Graph's /me.
-		me, err := m.readMe(ctx, "read the signed-in account", customer, tok, ep)
-		switch {
-		case err != nil:
-			fail("serviceAccount", err)
-		case (s.ServiceAccountID != "" && strings.EqualFold(me.ID, s.ServiceAccountID)) || me.matches(s.ServiceAccount):
-			add("serviceAccount", true, ActionNone, "signed in as %s", me.UserPrincipalName)
-		default:
-			add("serviceAccount", false, ActionReInvite, "signed in as %s, expected %s", me.UserPrincipalName, s.ServiceAccount)
-		}
+		u, err := v.m.readMe(ctx, "read the signed-in account", v.customer, v.tok, v.ep)
+		v.add(signedInCheck(v.s, u, err))
 	}
-	return m.finishReport(ctx, r, nil), nil
+	return nil
+}
+
+// accountCheck judges the read of the service account by an app
+// registration: enabled is its accountEnabled (nil when not read).
+func accountCheck(account string, enabled *bool, err error) Check {
+	var ge *Error
+	switch {
+	case errors.As(err, &ge) && ge.GraphCode == "Request_ResourceNotFound":
+		return failed("serviceAccount", ActionFixSettings, "the service account %s does not exist in the tenant", account)
+	case err != nil:
+		return failedWith("serviceAccount", err)
+	case enabled != nil && !*enabled:
+		return failed("serviceAccount", ActionFixSettings, "the service account %s is disabled", account)
+	default:
+		return passed("serviceAccount", "the service account %s exists", account)
+	}
+}
+
+// signedInCheck judges the signed-in account u (Graph's /me, or the error
+// reading it) against the settings' service account: its pinned object
+// ID, else its name.
+func signedInCheck(s *settings, u me, err error) Check {
+	switch {
+	case err != nil:
+		return failedWith("serviceAccount", err)
+	case (s.ServiceAccountID != "" && strings.EqualFold(u.ID, s.ServiceAccountID)) || u.matches(s.ServiceAccount):
+		return passed("serviceAccount", "signed in as %s", u.UserPrincipalName)
+	default:
+		return failed("serviceAccount", ActionReInvite, "signed in as %s, expected %s", u.UserPrincipalName, s.ServiceAccount)
+	}
 }
 
 // finishReport sets OK and records the validation in the status.
