@@ -294,39 +294,141 @@ func (m *Manager) updateSettings(ctx context.Context, customer string, expect in
 	}
 }
 
-// apply validates u against s and applies it, reporting every problem.
+// apply validates u against s and applies it, reporting every problem:
+// each section applies its fields in turn, then each checks its part of
+// the whole record, so the problems come in the sections' order.
 func (m *Manager) apply(s *settings, u SettingsUpdate, exists bool) error {
-	now := time.Now()
-	var fe fieldErrors
-	oldAccount, oldTenant := s.ServiceAccount, s.Tenant
-	set := func(dst *string, src *string) {
-		if src != nil {
-			*dst = strings.TrimSpace(*src)
+	c := &settingsChange{m: m, s: s, u: u, exists: exists, old: *s, now: time.Now()}
+	for _, sec := range settingsSections {
+		if sec.apply != nil {
+			sec.apply(c)
 		}
 	}
-	set(&s.Tenant, u.Tenant)
-	if u.Tenant != nil {
-		s.TenantID = ""
-		if isGUID(s.Tenant) {
-			s.TenantID = strings.ToLower(s.Tenant)
+	for _, sec := range settingsSections {
+		if sec.check != nil {
+			sec.check(c)
 		}
 	}
-	if u.Mode != nil {
-		s.Mode = *u.Mode
+	return c.fe.err()
+}
+
+// settingsChange is one update being applied: the settings changed in
+// place, the update, the settings as they were and the problems found.
+type settingsChange struct {
+	m      *Manager
+	s      *settings
+	u      SettingsUpdate
+	exists bool
+	old    settings
+	now    time.Time
+	fe     fieldErrors
+}
+
+// settingsSection is one section of a customer's settings. apply copies
+// the update's fields of the section (reporting what only the value given
+// shows, such as an expiry already past); check checks the section in the
+// whole record. Either may be nil.
+type settingsSection struct {
+	name  string
+	apply func(c *settingsChange)
+	check func(c *settingsChange)
+}
+
+// settingsSections are the sections in order; a new setting is a new
+// section or a line in one.
+var settingsSections = []settingsSection{
+	{"tenant", applyTenant, checkTenant},
+	{"mode", applyMode, checkMode},
+	{"serviceAccount", applyServiceAccount, checkServiceAccount},
+	{"cloud", applyCloud, checkCloud},
+	{"appRegistration", applyAppRegistration, checkAppRegistration},
+	{"password", applyPassword, checkPassword},
+	{"qoe", applyQoE, checkQoE},
+	{"userFilter", applyUserFilter, checkUserFilter},
+}
+
+// setTrimmed sets *dst to src without surrounding spaces when src is given.
+func setTrimmed(dst *string, src *string) {
+	if src != nil {
+		*dst = strings.TrimSpace(*src)
 	}
-	if s.Mode == "" && !exists {
-		s.Mode = ModeToken
+}
+
+func applyTenant(c *settingsChange) {
+	if c.u.Tenant == nil {
+		return
 	}
-	set(&s.ServiceAccount, u.ServiceAccount)
-	if !strings.EqualFold(oldAccount, s.ServiceAccount) || !strings.EqualFold(oldTenant, s.Tenant) {
-		s.ServiceAccountID = "" // another account (or tenant): learn its ID again
+	setTrimmed(&c.s.Tenant, c.u.Tenant)
+	c.s.TenantID = ""
+	if isGUID(c.s.Tenant) {
+		c.s.TenantID = strings.ToLower(c.s.Tenant)
 	}
-	if u.Cloud != nil {
-		s.Cloud = *u.Cloud
+}
+
+func checkTenant(c *settingsChange) {
+	switch {
+	case c.s.Tenant == "":
+		c.fe.add("tenant", CodeRequired, "the tenant (GUID or verified domain) is required")
+	case !isTenant(c.s.Tenant):
+		c.fe.add("tenant", CodeInvalid, "the tenant must be a GUID or a domain such as contoso.onmicrosoft.com")
 	}
-	set(&s.AppClientID, u.AppClientID)
+}
+
+// applyMode sets the mode; new settings without one are a token
+// connection.
+func applyMode(c *settingsChange) {
+	if c.u.Mode != nil {
+		c.s.Mode = *c.u.Mode
+	}
+	if c.s.Mode == "" && !c.exists {
+		c.s.Mode = ModeToken
+	}
+}
+
+func checkMode(c *settingsChange) {
+	if !c.s.Mode.known() {
+		c.fe.add("mode", CodeUnknown, "the mode must be token, appRegistration or password")
+	}
+}
+
+// applyServiceAccount sets the service account; another account (or
+// tenant) forgets the pinned object ID, learnt again at the next sign-in.
+func applyServiceAccount(c *settingsChange) {
+	setTrimmed(&c.s.ServiceAccount, c.u.ServiceAccount)
+	if !strings.EqualFold(c.old.ServiceAccount, c.s.ServiceAccount) || !strings.EqualFold(c.old.Tenant, c.s.Tenant) {
+		c.s.ServiceAccountID = ""
+	}
+}
+
+func checkServiceAccount(c *settingsChange) {
+	switch {
+	case c.s.ServiceAccount == "" && c.s.Mode == ModePassword:
+		c.fe.add("serviceAccount", CodeRequired, "the password mode needs the service account")
+	case c.s.ServiceAccount != "" && !isUPN(c.s.ServiceAccount):
+		c.fe.add("serviceAccount", CodeInvalid, "the service account must be a user principal name such as admin@contoso.com")
+	}
+}
+
+func applyCloud(c *settingsChange) {
+	if c.u.Cloud != nil {
+		c.s.Cloud = *c.u.Cloud
+	}
+}
+
+func checkCloud(c *settingsChange) {
+	if _, err := c.m.clouds.Lookup(c.s.Cloud); err != nil {
+		c.fe.add("cloud", CodeUnknown, "the cloud must be global, usGovL4, usGovL5 or china")
+	}
+}
+
+// applyAppRegistration sets the app registration's client ID and
+// credentials (a secret with its expiry, a certificate). Secrets are kept
+// verbatim; removing one forgets its expiry.
+func applyAppRegistration(c *settingsChange) {
+	s, u := c.s, c.u
+	setTrimmed(&s.AppClientID, u.AppClientID)
 	if u.AppClientSecret != nil {
-		s.AppSecret = *u.AppClientSecret // secrets are kept verbatim
+		s.AppSecret = *u.AppClientSecret
 		if s.AppSecret == "" {
 			s.AppSecretExpiresAt = nil
 		}
@@ -334,29 +436,68 @@ func (m *Manager) apply(s *settings, u SettingsUpdate, exists bool) error {
 	if u.AppClientSecretExpiresAt != nil {
 		t := u.AppClientSecretExpiresAt.UTC()
 		s.AppSecretExpiresAt = &t
-		if t.Before(now) {
-			fe.add("appRegistration.clientSecretExpiresAt", CodeExpired, "the client secret expired on %s", t.Format(time.RFC3339))
+		if t.Before(c.now) {
+			c.fe.add("appRegistration.clientSecretExpiresAt", CodeExpired, "the client secret expired on %s", t.Format(time.RFC3339))
 		}
 	}
 	if u.AppCertificatePEM != nil {
-		s.AppCertPEM, s.AppCertThumbprint, s.AppCertExpiresAt = *u.AppCertificatePEM, "", nil
-		if s.AppCertPEM != "" {
-			_, _, info, err := parseCertificatePEM([]byte(s.AppCertPEM))
-			switch {
-			case err != nil:
-				fe.add("appRegistration.certificate", CodeUnparseable, "%v", err)
-			case info.NotAfter.Before(now):
-				fe.add("appRegistration.certificate", CodeExpired, "the certificate expired on %s", info.NotAfter.UTC().Format(time.RFC3339))
-			default:
-				exp := info.NotAfter.UTC()
-				s.AppCertThumbprint, s.AppCertExpiresAt = info.Thumbprint, &exp
-			}
-		}
+		applyAppCertificate(c, *u.AppCertificatePEM)
 	}
-	if u.Password != nil {
-		s.Password = *u.Password
+}
+
+// applyAppCertificate sets the app registration's certificate (PEM,
+// empty to remove it) with its thumbprint and expiry.
+func applyAppCertificate(c *settingsChange, pem string) {
+	s := c.s
+	s.AppCertPEM, s.AppCertThumbprint, s.AppCertExpiresAt = pem, "", nil
+	if pem == "" {
+		return
 	}
-	set(&s.QoEAppID, u.QoEAppID)
+	_, _, info, err := parseCertificatePEM([]byte(pem))
+	switch {
+	case err != nil:
+		c.fe.add("appRegistration.certificate", CodeUnparseable, "%v", err)
+	case info.NotAfter.Before(c.now):
+		c.fe.add("appRegistration.certificate", CodeExpired, "the certificate expired on %s", info.NotAfter.UTC().Format(time.RFC3339))
+	default:
+		exp := info.NotAfter.UTC()
+		s.AppCertThumbprint, s.AppCertExpiresAt = info.Thumbprint, &exp
+	}
+}
+
+func checkAppRegistration(c *settingsChange) {
+	s := c.s
+	switch {
+	case s.AppClientID == "" && s.Mode == ModeAppRegistration:
+		c.fe.add("appRegistration.clientId", CodeRequired, "the app registration's client ID is required")
+	case s.AppClientID != "" && !isGUID(s.AppClientID):
+		c.fe.add("appRegistration.clientId", CodeInvalid, "the client ID must be a GUID")
+	}
+	switch {
+	case s.AppSecret == "" && s.AppCertPEM == "" && s.Mode == ModeAppRegistration:
+		c.fe.add("appRegistration.clientSecret", CodeRequired, "a client secret or a certificate is required")
+	case s.AppSecret != "" && len(s.AppSecret) < minSecretLen:
+		c.fe.add("appRegistration.clientSecret", CodeTooShort, "the client secret must have at least %d characters", minSecretLen)
+	}
+}
+
+func applyPassword(c *settingsChange) {
+	if c.u.Password != nil {
+		c.s.Password = *c.u.Password
+	}
+}
+
+func checkPassword(c *settingsChange) {
+	if c.s.Password == "" && c.s.Mode == ModePassword {
+		c.fe.add("password", CodeRequired, "the password mode needs the service account's password")
+	}
+}
+
+// applyQoE sets the call quality app and its secret (kept verbatim;
+// removing it forgets its expiry).
+func applyQoE(c *settingsChange) {
+	s, u := c.s, c.u
+	setTrimmed(&s.QoEAppID, u.QoEAppID)
 	if u.QoEClientSecret != nil {
 		s.QoESecret = *u.QoEClientSecret
 		if s.QoESecret == "" {
@@ -366,68 +507,44 @@ func (m *Manager) apply(s *settings, u SettingsUpdate, exists bool) error {
 	if u.QoEClientSecretExpiresAt != nil {
 		t := u.QoEClientSecretExpiresAt.UTC()
 		s.QoESecretExpiresAt = &t
-		if t.Before(now) {
-			fe.add("qoe.clientSecretExpiresAt", CodeExpired, "the QoE client secret expired on %s", t.Format(time.RFC3339))
+		if t.Before(c.now) {
+			c.fe.add("qoe.clientSecretExpiresAt", CodeExpired, "the QoE client secret expired on %s", t.Format(time.RFC3339))
 		}
 	}
-	if u.UserFilter != nil {
-		s.UserFilter = strings.TrimSpace(*u.UserFilter)
-	}
+}
 
-	// Whole-record checks.
-	switch {
-	case s.Tenant == "":
-		fe.add("tenant", CodeRequired, "the tenant (GUID or verified domain) is required")
-	case !isTenant(s.Tenant):
-		fe.add("tenant", CodeInvalid, "the tenant must be a GUID or a domain such as contoso.onmicrosoft.com")
-	}
-	if !s.Mode.known() {
-		fe.add("mode", CodeUnknown, "the mode must be token, appRegistration or password")
+// checkQoE checks the call quality app: both its ID and secret, or
+// neither.
+func checkQoE(c *settingsChange) {
+	s := c.s
+	if s.QoEAppID == "" && s.QoESecret == "" {
+		return
 	}
 	switch {
-	case s.ServiceAccount == "" && s.Mode == ModePassword:
-		fe.add("serviceAccount", CodeRequired, "the password mode needs the service account")
-	case s.ServiceAccount != "" && !isUPN(s.ServiceAccount):
-		fe.add("serviceAccount", CodeInvalid, "the service account must be a user principal name such as admin@contoso.com")
-	}
-	if _, err := m.clouds.Lookup(s.Cloud); err != nil {
-		fe.add("cloud", CodeUnknown, "the cloud must be global, usGovL4, usGovL5 or china")
+	case s.QoEAppID == "":
+		c.fe.add("qoe.appId", CodeRequired, "the QoE app ID is required with its secret")
+	case !isGUID(s.QoEAppID):
+		c.fe.add("qoe.appId", CodeInvalid, "the QoE app ID must be a GUID")
 	}
 	switch {
-	case s.AppClientID == "" && s.Mode == ModeAppRegistration:
-		fe.add("appRegistration.clientId", CodeRequired, "the app registration's client ID is required")
-	case s.AppClientID != "" && !isGUID(s.AppClientID):
-		fe.add("appRegistration.clientId", CodeInvalid, "the client ID must be a GUID")
+	case s.QoESecret == "":
+		c.fe.add("qoe.clientSecret", CodeRequired, "the QoE app's client secret is required")
+	case len(s.QoESecret) < minSecretLen:
+		c.fe.add("qoe.clientSecret", CodeTooShort, "the QoE client secret must have at least %d characters", minSecretLen)
 	}
-	switch {
-	case s.AppSecret == "" && s.AppCertPEM == "" && s.Mode == ModeAppRegistration:
-		fe.add("appRegistration.clientSecret", CodeRequired, "a client secret or a certificate is required")
-	case s.AppSecret != "" && len(s.AppSecret) < minSecretLen:
-		fe.add("appRegistration.clientSecret", CodeTooShort, "the client secret must have at least %d characters", minSecretLen)
+}
+
+func applyUserFilter(c *settingsChange) { setTrimmed(&c.s.UserFilter, c.u.UserFilter) }
+
+// checkUserFilter checks a filter given in this update with the
+// Manager's filter validator, when it has one.
+func checkUserFilter(c *settingsChange) {
+	if c.u.UserFilter == nil || c.s.UserFilter == "" || c.m.validateFilter == nil {
+		return
 	}
-	if s.Password == "" && s.Mode == ModePassword {
-		fe.add("password", CodeRequired, "the password mode needs the service account's password")
+	if err := c.m.validateFilter(c.s.UserFilter); err != nil {
+		c.fe.add("userFilter", CodeInvalid, "%v", err)
 	}
-	if s.QoEAppID != "" || s.QoESecret != "" {
-		switch {
-		case s.QoEAppID == "":
-			fe.add("qoe.appId", CodeRequired, "the QoE app ID is required with its secret")
-		case !isGUID(s.QoEAppID):
-			fe.add("qoe.appId", CodeInvalid, "the QoE app ID must be a GUID")
-		}
-		switch {
-		case s.QoESecret == "":
-			fe.add("qoe.clientSecret", CodeRequired, "the QoE app's client secret is required")
-		case len(s.QoESecret) < minSecretLen:
-			fe.add("qoe.clientSecret", CodeTooShort, "the QoE client secret must have at least %d characters", minSecretLen)
-		}
-	}
-	if u.UserFilter != nil && s.UserFilter != "" && m.validateFilter != nil {
-		if err := m.validateFilter(s.UserFilter); err != nil {
-			fe.add("userFilter", CodeInvalid, "%v", err)
-		}
-	}
-	return fe.err()
 }
 
 func checkCustomer(customer string) error {
