@@ -16,6 +16,7 @@ import (
 // policy, app disabled) is an action a person must take, not a degraded
 // connection to retry.
 func TestPermanentAccountFailures(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		break_ func(e *env) error

@@ -16,6 +16,7 @@ const (
 )
 
 func TestAppRegistrationSecretAndCertificate(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	e.saveAppRegistration(t, "secret", custAppID, custAppSecret, "", []string{"User.Read.All", "Organization.Read.All"})
@@ -43,6 +44,7 @@ func TestAppRegistrationSecretAndCertificate(t *testing.T) {
 }
 
 func TestAppRegistrationBadAndExpiredSecrets(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	e.saveAppRegistration(t, "c1", custAppID, custAppSecret, "", []string{"User.Read.All"})
@@ -87,6 +89,7 @@ func TestAppRegistrationBadAndExpiredSecrets(t *testing.T) {
 // day-two credential see the roles, although MSAL cached a roles-less
 // token an hour long.
 func TestValidateAfterConsentGetsFreshToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	e.saveAppRegistration(t, "c1", custAppID, custAppSecret, "", []string{"User.Read.All", "Organization.Read.All", TeamsPermission})

@@ -14,6 +14,7 @@ import (
 )
 
 func TestTokenConnection(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr("contoso.com"), ServiceAccount: ptr("ADMIN@contoso.onmicrosoft.com")}); err != nil {
@@ -81,6 +82,7 @@ func TestTokenConnection(t *testing.T) {
 }
 
 func TestCompleteRejections(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr(e.contoso.ID), ServiceAccount: ptr(e.contoso.AdminUPN())}); err != nil {
@@ -187,6 +189,7 @@ func TestCompleteRejections(t *testing.T) {
 }
 
 func TestCheckSignIn(t *testing.T) {
+	t.Parallel()
 	const oid = "11111111-0000-0000-0000-00000000000a"
 	admin := idClaims{TenantID: testTenant, ObjectID: oid, PreferredUsername: "Admin@Contoso.com",
 		Roles: []string{RoleGlobalAdministrator}, HasRoles: true}
@@ -233,6 +236,7 @@ func TestCheckSignIn(t *testing.T) {
 }
 
 func TestCompleteCallbackErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr(e.contoso.ID)}); err != nil {

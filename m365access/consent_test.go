@@ -24,6 +24,7 @@ func (e *env) consentCallback(t *testing.T, customer string, ans m365test.Author
 }
 
 func TestAdminConsent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr("fabrikam.onmicrosoft.com")}); err != nil {
@@ -80,6 +81,7 @@ func TestAdminConsent(t *testing.T) {
 }
 
 func TestAdminConsentForgedTenant(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	// contoso consented; the customer's tenant, fabrikam, did not.
@@ -107,6 +109,7 @@ func TestAdminConsentForgedTenant(t *testing.T) {
 }
 
 func TestConsentNeedsProviderApp(t *testing.T) {
+	t.Parallel()
 	m, _, _ := newTestManager(t, func(c *Config) { c.Provider = ProviderConfig{}; c.AppRegistrationOnly = true })
 	ctx := context.Background()
 	if _, err := m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr("contoso.com")}); err != nil {
@@ -124,6 +127,7 @@ func TestConsentNeedsProviderApp(t *testing.T) {
 // Config.ConsentWait is confirmed by the callback itself, after retries
 // with fresh tokens.
 func TestConsentWaitsForReplication(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{replication: 400 * time.Millisecond, consentWait: 10 * time.Second})
 	ctx := context.Background()
 	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr("fabrikam.onmicrosoft.com")}); err != nil {
@@ -155,6 +159,7 @@ func TestConsentWaitsForReplication(t *testing.T) {
 // TestConfirmConsentIgnoresCachedToken: a check before consent must not
 // leave a roles-less token that later checks trust.
 func TestConfirmConsentIgnoresCachedToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr("fabrikam.onmicrosoft.com")}); err != nil {

@@ -15,6 +15,7 @@ import (
 var refreshes = m365test.Match{Endpoint: m365test.EndpointToken, GrantType: "refresh_token", Status: 200}
 
 func TestSilentRefreshAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	// Access tokens live 4 minutes: MSAL renews any it finds in the cache.
 	e := newEnv(t, envOptions{atLifetime: 4 * time.Minute})
 	ctx := context.Background()
@@ -48,6 +49,7 @@ func TestSilentRefreshAcrossReplicas(t *testing.T) {
 }
 
 func TestThousandConcurrentRequestsRefreshOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{atLifetime: 4 * time.Minute})
 	ctx := context.Background()
 	e.connect(t, "c1")
@@ -89,6 +91,7 @@ func TestThousandConcurrentRequestsRefreshOnce(t *testing.T) {
 }
 
 func TestRevocationNeedsReinvite(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{atLifetime: 4 * time.Minute})
 	ctx := context.Background()
 	e.connect(t, "c1")
@@ -117,6 +120,7 @@ func TestRevocationNeedsReinvite(t *testing.T) {
 }
 
 func TestKeepAlive(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{atLifetime: 4 * time.Minute})
 	ctx := context.Background()
 	e.connect(t, "c1")
@@ -167,6 +171,7 @@ func TestKeepAlive(t *testing.T) {
 }
 
 func TestPasswordMode(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	if err := e.srv.GrantAdminConsent(e.contoso.ID, testProviderID); err != nil {

@@ -60,6 +60,7 @@ func callErr(status int, body string, header http.Header) error {
 }
 
 func TestFromMSALEveryFactsCode(t *testing.T) {
+	t.Parallel()
 	for _, tc := range factsCodes {
 		t.Run(fmt.Sprint(tc.code), func(t *testing.T) {
 			body := fmt.Sprintf(`{"error":"invalid_grant","error_description":"AADSTS%d: text that must not matter. Trace ID: x","error_codes":[%d],"trace_id":"t"}`, tc.code, tc.code)
@@ -85,6 +86,7 @@ func TestFromMSALEveryFactsCode(t *testing.T) {
 }
 
 func TestActionDecidedByCodesNotText(t *testing.T) {
+	t.Parallel()
 	// The description claims a consent problem; the code says re-invite.
 	body := `{"error":"invalid_grant","error_description":"AADSTS65001: consent required","error_codes":[70008]}`
 	if a := ActionOf(fromMSAL("op", "", callErr(400, body, nil))); a != ActionReInvite {
@@ -93,6 +95,7 @@ func TestActionDecidedByCodesNotText(t *testing.T) {
 }
 
 func TestFromMSALFallbacks(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		err       error
@@ -134,6 +137,7 @@ func TestFromMSALFallbacks(t *testing.T) {
 }
 
 func TestParseGraphError(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		code      string
 		status    int
@@ -161,6 +165,7 @@ func TestParseGraphError(t *testing.T) {
 // TestFromRealMSAL drives real MSAL against a TLS server answering with an
 // Entra error, so the parse works on what MSAL really returns.
 func TestFromRealMSAL(t *testing.T) {
+	t.Parallel()
 	const tenant = "11111111-2222-3333-4444-555555555555"
 	var srv *httptest.Server
 	srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -34,6 +34,7 @@ func (e *env) federatedManager(t *testing.T, assert func(context.Context) (strin
 // token of another issuer, subject or audience, or an expired one, is
 // refused with Entra's AADSTS code, and the error never shows the token.
 func TestFederatedProviderCredential(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	const issuerURL = "https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/v2.0"
 	const subject = "6a1c0e2b-8f3d-4a5e-9b7c-0d1e2f3a4b5c" // the managed identity's object ID
@@ -92,6 +93,7 @@ func TestFederatedProviderCredential(t *testing.T) {
 // TestProviderCredentialOneOf: a client assertion excludes a secret and a
 // certificate.
 func TestProviderCredentialOneOf(t *testing.T) {
+	t.Parallel()
 	p := ProviderConfig{ClientID: testProviderID, ClientSecret: testProviderSecret, PublicBaseURL: "https://portal.example/m365",
 		ClientAssertion: TokenFileAssertion("/nonexistent")}
 	err := p.Validate(DefaultClouds)
@@ -104,6 +106,7 @@ func TestProviderCredentialOneOf(t *testing.T) {
 // TestProviderCredentialExpiry: the provider app's certificate expiry and
 // its secret's (when configured) are known; a client assertion has none.
 func TestProviderCredentialExpiry(t *testing.T) {
+	t.Parallel()
 	notAfter := time.Now().Add(20 * 24 * time.Hour).UTC().Truncate(time.Second)
 	certPEM, _ := selfSignedPEM(t, notAfter)
 	secretExp := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)

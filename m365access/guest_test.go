@@ -16,6 +16,7 @@ import (
 // connection refreshes at the customer's tenant although MSAL's home
 // account is the guest's home tenant, and Validate reports it.
 func TestGuestServiceAccount(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{atLifetime: 4 * time.Minute, opaque: true})
 	ctx := context.Background()
 	g, err := e.srv.AddGuest(e.contoso.ID, m365test.GuestOptions{Email: "alice@fabrikam.com", DisplayName: "Alice (Fabrikam)"})

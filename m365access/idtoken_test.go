@@ -75,6 +75,7 @@ func (v *verifierEnv) sign(t testing.TB, key *rsa.PrivateKey, method jwt.Signing
 }
 
 func TestVerifyIDToken(t *testing.T) {
+	t.Parallel()
 	v := newVerifierEnv(t)
 	set := func(k string, val any) func(jwt.MapClaims) { return func(c jwt.MapClaims) { c[k] = val } }
 	del := func(k string) func(jwt.MapClaims) { return func(c jwt.MapClaims) { delete(c, k) } }
@@ -135,6 +136,7 @@ func TestVerifyIDToken(t *testing.T) {
 }
 
 func TestParseJWKS(t *testing.T) {
+	t.Parallel()
 	for _, doc := range []string{`{}`, `{"keys":[]}`, `not json`, `{"keys":[{"kty":"EC","kid":"a"}]}`, `{"keys":[{"kty":"RSA","kid":"a","n":"AQAB","e":"AQAB"}]}`} {
 		if _, err := parseJWKS(strings.NewReader(doc)); err == nil {
 			t.Errorf("parseJWKS(%s) accepted", doc)
@@ -145,6 +147,7 @@ func TestParseJWKS(t *testing.T) {
 // Concurrent sign-ins share one fetch of the tenant's keys; an unknown
 // kid re-reads them (Entra publishes new keys before signing with them).
 func TestJWKSFetchedOnceAndOnKeyRollover(t *testing.T) {
+	t.Parallel()
 	var fetches atomic.Int32
 	var mu sync.Mutex
 	published := map[string]*rsa.PublicKey{"k1": &testSigningKey.PublicKey}

@@ -12,6 +12,7 @@ import (
 // TestNewRefusesMisconfiguration: every required piece is checked in New,
 // with an error that says what to set.
 func TestNewRefusesMisconfiguration(t *testing.T) {
+	t.Parallel()
 	store, backend := sealedStore(t)
 	provider := ProviderConfig{ClientID: testProviderID, ClientSecret: testProviderSecret, PublicBaseURL: "https://portal.example/m365"}
 	for _, tc := range []struct {
@@ -45,6 +46,7 @@ func TestNewRefusesMisconfiguration(t *testing.T) {
 }
 
 func TestPublicURLs(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		p    ProviderConfig
 		want PublicURLs
@@ -60,6 +62,7 @@ func TestPublicURLs(t *testing.T) {
 }
 
 func TestUserFilter(t *testing.T) {
+	t.Parallel()
 	store, _ := sealedStore(t)
 	m, err := New(Config{Store: store, AppRegistrationOnly: true})
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 // whose access tokens are not JWTs: the library learns what is granted
 // from Graph and the token endpoint, never by decoding a token.
 func TestPermissionsWithOpaqueAccessTokens(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{opaque: true, appPermissions: []string{"User.Read.All", "Organization.Read.All", "Mail.Send"}})
 	ctx := context.Background()
 
@@ -95,6 +96,7 @@ func TestPermissionsWithOpaqueAccessTokens(t *testing.T) {
 // confirms consent from its service principal's app role assignments,
 // which lag behind a fresh grant as tokens do.
 func TestConsentReadsAssignments(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{opaque: true, consentWait: 200 * time.Millisecond})
 	ctx := context.Background()
 	const provider = "0e0e0e0e-1111-2222-3333-444444444444"
@@ -129,6 +131,7 @@ func TestConsentReadsAssignments(t *testing.T) {
 }
 
 func TestAccountMatches(t *testing.T) {
+	t.Parallel()
 	member := me{ID: "1", UserPrincipalName: "admin@contoso.onmicrosoft.com", Mail: "admin@contoso.onmicrosoft.com"}
 	guest := me{ID: "2", UserPrincipalName: "alice_fabrikam.com#EXT#@contoso.onmicrosoft.com", Mail: "alice@fabrikam.com",
 		OtherMails: []string{"alice.other@fabrikam.com"}, UserType: "Guest"}

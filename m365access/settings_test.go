@@ -4,16 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
 func TestSaveSettingsReportsEveryFieldError(t *testing.T) {
+	t.Parallel()
 	m, store, _ := newTestManager(t, func(c *Config) {
 		c.ValidateFilter = func(f string) error {
 			if strings.Contains(f, "-bogus") {
@@ -37,9 +40,7 @@ func TestSaveSettingsReportsEveryFieldError(t *testing.T) {
 		UserFilter:        ptr("Department -bogus 'x'"),
 	})
 	var ve *ValidationError
-	if !errors.As(err, &ve) {
-		t.Fatalf("want *ValidationError, got %v", err)
-	}
+	require.ErrorAs(t, err, &ve)
 	want := map[string]string{
 		"tenant":                       CodeInvalid,
 		"mode":                         CodeUnknown,
@@ -54,23 +55,18 @@ func TestSaveSettingsReportsEveryFieldError(t *testing.T) {
 	}
 	for field, code := range want {
 		fe, ok := ve.Field(field)
-		if !ok || fe.Code != code {
-			t.Errorf("field %s: got %+v, want code %s", field, fe, code)
-		}
+		assert.True(t, ok, "field %s", field)
+		assert.Equal(t, code, fe.Code, "field %s", field)
 	}
-	if len(ve.Errors) != len(want) {
-		t.Errorf("got %d errors, want %d: %v", len(ve.Errors), len(want), ve.Errors)
-	}
-	if strings.Contains(err.Error(), "short") && strings.Contains(err.Error(), "tiny") {
-		t.Errorf("the error quotes secrets: %v", err)
-	}
+	assert.Len(t, ve.Errors, len(want), "%v", ve.Errors)
+	assert.False(t, strings.Contains(err.Error(), "short") && strings.Contains(err.Error(), "tiny"), "the error quotes secrets: %v", err)
 	// Nothing was stored.
-	if _, err := store.Get(ctx, settingsKey("c1")); !errors.Is(err, tokenstore.ErrNotFound) {
-		t.Errorf("a rejected save stored something: %v", err)
-	}
+	_, err = store.Get(ctx, settingsKey("c1"))
+	assert.ErrorIs(t, err, tokenstore.ErrNotFound, "a rejected save stored something")
 }
 
 func TestSaveSettingsPerModeRequirements(t *testing.T) {
+	t.Parallel()
 	m, _, _ := newTestManager(t, nil)
 	ctx := context.Background()
 	tests := []struct {
@@ -95,24 +91,18 @@ func TestSaveSettingsPerModeRequirements(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := m.SaveSettings(ctx, fmt.Sprintf("mode-%d", i), tc.u)
 			var ve *ValidationError
-			if !errors.As(err, &ve) {
-				t.Fatalf("want *ValidationError, got %v", err)
-			}
+			require.ErrorAs(t, err, &ve)
 			var got []string
 			for _, f := range ve.Errors {
 				got = append(got, f.Field)
 			}
-			slices.Sort(got)
-			want := slices.Clone(tc.fields)
-			slices.Sort(want)
-			if !slices.Equal(got, want) {
-				t.Errorf("fields %v, want %v", got, want)
-			}
+			assert.ElementsMatch(t, tc.fields, got)
 		})
 	}
 }
 
 func TestSettingsSecretsAreSealedAndNeverRead(t *testing.T) {
+	t.Parallel()
 	m, store, logs := newTestManager(t, nil)
 	ctx := context.Background()
 	certPEM, cert := selfSignedPEM(t, time.Now().Add(90*24*time.Hour))
@@ -125,47 +115,39 @@ func TestSettingsSecretsAreSealedAndNeverRead(t *testing.T) {
 		AppClientSecret: ptr(appSecret), AppClientSecretExpiresAt: &secretExp, AppCertificatePEM: ptr(certPEM),
 		QoEAppID: ptr("bbbbbbbb-bbbb-cccc-dddd-eeeeeeeeeeee"), QoEClientSecret: ptr(qoeSecret),
 	})
-	if err != nil {
-		t.Fatal(err)
+	require.NoError(t, err)
+	assert.True(t, got.AppSecretSet && got.AppCertificateSet && got.QoESecretSet && !got.PasswordSet, "set flags wrong: %+v", got)
+	if assert.NotNil(t, got.AppSecretExpiresAt) {
+		assert.True(t, got.AppSecretExpiresAt.Equal(secretExp), "secret expiry %v", got.AppSecretExpiresAt)
 	}
-	if !got.AppSecretSet || !got.AppCertificateSet || !got.QoESecretSet || got.PasswordSet {
-		t.Errorf("set flags wrong: %+v", got)
+	if assert.NotNil(t, got.AppCertificateExpires) {
+		assert.True(t, got.AppCertificateExpires.Equal(cert.NotAfter.UTC()), "certificate expiry %v, want %v", got.AppCertificateExpires, cert.NotAfter)
 	}
-	if got.AppSecretExpiresAt == nil || !got.AppSecretExpiresAt.Equal(secretExp) {
-		t.Errorf("secret expiry %v", got.AppSecretExpiresAt)
-	}
-	if got.AppCertificateExpires == nil || !got.AppCertificateExpires.Equal(cert.NotAfter.UTC()) {
-		t.Errorf("certificate expiry %v, want %v", got.AppCertificateExpires, cert.NotAfter)
-	}
-	if got.TenantID != "11111111-2222-3333-4444-555555555555" || got.Version != 1 {
-		t.Errorf("tenant %q version %d", got.TenantID, got.Version)
-	}
+	assert.Equal(t, "11111111-2222-3333-4444-555555555555", got.TenantID)
+	assert.Equal(t, int64(1), got.Version)
 	rec, err := store.Get(ctx, settingsKey("c1"))
-	if err != nil || !rec.Sealed || strings.Contains(string(rec.Data), appSecret) {
-		t.Fatalf("the settings record must be sealed at rest: %v %v", rec.Sealed, err)
-	}
+	require.NoError(t, err)
+	require.True(t, rec.Sealed, "the settings record must be sealed at rest")
+	require.NotContains(t, string(rec.Data), appSecret)
 	view := fmt.Sprintf("%+v", got)
 	for _, secret := range []string{appSecret, qoeSecret, "PRIVATE KEY"} {
-		if strings.Contains(view, secret) || strings.Contains(logs(), secret) {
-			t.Errorf("a read or a log shows %q", secret)
-		}
+		assert.NotContains(t, view, secret, "a read shows it")
+		assert.NotContains(t, logs(), secret, "a log shows it")
 	}
 	// A nil field keeps the stored secret; an empty one clears it.
 	got, err = m.SaveSettings(ctx, "c1", SettingsUpdate{QoEAppID: ptr(""), QoEClientSecret: ptr("")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !got.AppSecretSet || got.QoESecretSet || got.Version != 2 {
-		t.Errorf("after clearing QoE: %+v", got)
-	}
+	require.NoError(t, err)
+	assert.True(t, got.AppSecretSet, "after clearing QoE: %+v", got)
+	assert.False(t, got.QoESecretSet, "after clearing QoE: %+v", got)
+	assert.Equal(t, int64(2), got.Version)
 }
 
 func TestConcurrentSavesLoseNothing(t *testing.T) {
+	t.Parallel()
 	m, _, _ := newTestManager(t, nil)
 	ctx := context.Background()
-	if _, err := m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr("contoso.com")}); err != nil {
-		t.Fatal(err)
-	}
+	_, err := m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr("contoso.com")})
+	require.NoError(t, err)
 	// Each writer changes a different field; all must survive.
 	updates := []SettingsUpdate{
 		{ServiceAccount: ptr("admin@contoso.com")},
@@ -178,61 +160,51 @@ func TestConcurrentSavesLoseNothing(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, u := range updates {
 		wg.Go(func() {
-			if _, err := m.SaveSettings(ctx, "c1", u); err != nil {
-				t.Error(err)
-			}
+			_, err := m.SaveSettings(ctx, "c1", u)
+			assert.NoError(t, err)
 		})
 	}
 	wg.Wait()
 	got, err := m.GetSettings(ctx, "c1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.ServiceAccount != "admin@contoso.com" || got.AppClientID == "" || got.UserFilter == "" ||
-		!got.QoESecretSet || got.Cloud != CloudGlobal || !got.AppSecretSet || got.Version != int64(1+len(updates)) {
-		t.Errorf("lost an update: %+v", got)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "admin@contoso.com", got.ServiceAccount)
+	assert.NotEmpty(t, got.AppClientID)
+	assert.NotEmpty(t, got.UserFilter)
+	assert.True(t, got.QoESecretSet)
+	assert.Equal(t, CloudGlobal, got.Cloud)
+	assert.True(t, got.AppSecretSet)
+	assert.Equal(t, int64(1+len(updates)), got.Version, "lost an update: %+v", got)
 	// A pinned version conflicts instead of merging.
 	_, err = m.SaveSettings(ctx, "c1", SettingsUpdate{UserFilter: ptr("x"), ExpectVersion: 1})
-	if !errors.Is(err, tokenstore.ErrConflict) {
-		t.Errorf("stale ExpectVersion: got %v, want a conflict", err)
-	}
+	assert.ErrorIs(t, err, tokenstore.ErrConflict, "stale ExpectVersion")
 }
 
 func TestProviderConfigValidate(t *testing.T) {
+	t.Parallel()
 	bad := ProviderConfig{ClientID: "x", ClientSecret: "short", PublicBaseURL: "http://portal.example/?q", Scopes: []string{"a b"}, Cloud: "mars"}
 	var ve *ValidationError
-	if err := bad.Validate(DefaultClouds); !errors.As(err, &ve) {
-		t.Fatalf("got %v", err)
-	}
+	require.ErrorAs(t, bad.Validate(DefaultClouds), &ve)
 	for _, f := range []string{"clientId", "clientSecret", "publicBaseUrl", "scopes", "cloud"} {
-		if _, ok := ve.Field(f); !ok {
-			t.Errorf("no error for %s: %v", f, ve)
-		}
+		_, ok := ve.Field(f)
+		assert.True(t, ok, "no error for %s: %v", f, ve)
 	}
 	good := ProviderConfig{ClientID: testProviderID, ClientSecret: testProviderSecret, PublicBaseURL: "https://portal.example"}
-	if err := good.Validate(DefaultClouds); err != nil {
-		t.Fatal(err)
-	}
-	if got := good.redirectURI(); got != "https://portal.example/auth/callback" {
-		t.Errorf("redirect URI %q", got)
-	}
-	if err := (ProviderConfig{}).Validate(DefaultClouds); err != nil {
-		t.Errorf("no provider app must be valid (app registration only): %v", err)
-	}
+	require.NoError(t, good.Validate(DefaultClouds))
+	assert.Equal(t, "https://portal.example/auth/callback", good.redirectURI())
+	assert.NoError(t, (ProviderConfig{}).Validate(DefaultClouds), "no provider app must be valid (app registration only)")
 }
 
 func TestCloudTable(t *testing.T) {
+	t.Parallel()
 	for c, host := range map[Cloud]string{CloudGlobal: "graph.microsoft.com", CloudUSGovL4: "graph.microsoft.us", CloudUSGovL5: "dod-graph.microsoft.us", CloudChina: "microsoftgraph.chinacloudapi.cn"} {
 		ep, err := DefaultClouds.Lookup(c)
-		if err != nil || ep.GraphHost() != host || ep.GraphScope() != "https://"+host+"/.default" || !strings.HasPrefix(ep.AuthorityHost, "https://login.") {
-			t.Errorf("%s: %+v %v", c, ep, err)
-		}
+		require.NoError(t, err, "%s", c)
+		assert.Equal(t, host, ep.GraphHost(), "%s", c)
+		assert.Equal(t, "https://"+host+"/.default", ep.GraphScope(), "%s", c)
+		assert.True(t, strings.HasPrefix(ep.AuthorityHost, "https://login."), "%s: %+v", c, ep)
 	}
-	if ep, _ := DefaultClouds.Lookup(""); ep.GraphHost() != "graph.microsoft.com" {
-		t.Error("the zero cloud must be global")
-	}
-	if _, err := DefaultClouds.Lookup("mars"); err == nil {
-		t.Error("unknown cloud accepted")
-	}
+	ep, _ := DefaultClouds.Lookup("")
+	assert.Equal(t, "graph.microsoft.com", ep.GraphHost(), "the zero cloud must be global")
+	_, err := DefaultClouds.Lookup("mars")
+	assert.Error(t, err, "unknown cloud accepted")
 }

@@ -1,10 +1,12 @@
 package m365access
 
 import (
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // fields lists the fields of the problems found.
@@ -82,4 +84,30 @@ func TestSettingsSections(t *testing.T) {
 			assert.Equal(t, tc.fields, fields(c.fe))
 		})
 	}
+}
+
+// TestApplyKeepsProblemOrder: the problems come as they did before apply
+// was split by section: what an applied value shows (expiries, the
+// certificate), then each section's check in order.
+func TestApplyKeepsProblemOrder(t *testing.T) {
+	t.Parallel()
+	m, _, _ := newTestManager(t, func(c *Config) {
+		c.ValidateFilter = func(string) error { return errors.New("bad filter") }
+	})
+	past := time.Now().Add(-time.Hour)
+	var s settings
+	err := m.apply(&s, SettingsUpdate{
+		Tenant: ptr("not a tenant!"), Mode: ptr(AuthMode("magic")), ServiceAccount: ptr("admin-at-nowhere"),
+		Cloud: ptr(Cloud("mars")), AppClientID: ptr("123"), AppClientSecret: ptr("short"), AppClientSecretExpiresAt: &past,
+		AppCertificatePEM: ptr("junk"), QoEAppID: ptr("nope"), QoEClientSecret: ptr("tiny"), QoEClientSecretExpiresAt: &past,
+		UserFilter: ptr("x"),
+	}, false)
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, []string{
+		"appRegistration.clientSecretExpiresAt:expired", "appRegistration.certificate:unparseable", "qoe.clientSecretExpiresAt:expired",
+		"tenant:invalid", "mode:unknown", "serviceAccount:invalid", "cloud:unknown",
+		"appRegistration.clientId:invalid", "appRegistration.clientSecret:tooShort",
+		"qoe.appId:invalid", "qoe.clientSecret:tooShort", "userFilter:invalid",
+	}, fields(ve.Errors))
 }

@@ -15,6 +15,7 @@ import (
 // Graph; from then on the account is that object in that tenant, never
 // whoever carries its name.
 func TestServiceAccountIdentifiedByObjectID(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	e.connect(t, "c1")
@@ -47,6 +48,7 @@ func TestServiceAccountIdentifiedByObjectID(t *testing.T) {
 // an ordinary user (or guest) of the tenant who got the link cannot
 // connect or replace the connection.
 func TestNoServiceAccountNeedsAdminRole(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr(e.contoso.ID)}); err != nil {
@@ -73,6 +75,7 @@ func TestNoServiceAccountNeedsAdminRole(t *testing.T) {
 // the nonce does not match) leaves the connection's tokens alone; the
 // connection keeps working, also from a fresh process.
 func TestRejectedSignInKeepsTheConnectionsTokens(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	e.connect(t, "c1")
@@ -95,6 +98,7 @@ func TestRejectedSignInKeepsTheConnectionsTokens(t *testing.T) {
 // A sign-in started from an invitation completes only while the
 // invitation works: revoking it cancels sign-ins already under way.
 func TestSignInBoundToInvitation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr(e.contoso.ID), ServiceAccount: ptr(e.contoso.AdminUPN())}); err != nil {
@@ -144,6 +148,7 @@ func TestSignInBoundToInvitation(t *testing.T) {
 // A rejected sign-in by another account of the tenant leaves no tokens
 // behind in the customer's cache, and the connection's stay.
 func TestRejectedOtherAccountTokensRemoved(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	e.connect(t, "c1")

@@ -12,6 +12,7 @@ import (
 // Used and expired transactions are deleted; live ones stay and still
 // complete.
 func TestSweepTransactions(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	store, backend := sealedStore(t)
 	m, _, _ := newTestManager(t, func(c *Config) { c.Store, c.Locker = store, store })

@@ -50,6 +50,7 @@ func hammer(t *testing.T, e *env, customer string, stop <-chan struct{}) (wait f
 }
 
 func TestSwitchBothWaysWithoutOutage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	e.saveAppRegistration(t, "c1", custAppID, custAppSecret, "", []string{"User.Read.All", "Organization.Read.All"})

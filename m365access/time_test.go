@@ -9,6 +9,7 @@ import (
 )
 
 func TestCachedTokenRenewalTimes(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		m, _, _ := newTestManager(t, nil)
 		long := tokenKey{customer: "c1", mode: ModeToken, scopes: "a"}
@@ -31,6 +32,7 @@ func TestCachedTokenRenewalTimes(t *testing.T) {
 }
 
 func TestPendingTransactionExpires(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		m, _, _ := newTestManager(t, nil)
 		ctx := context.Background()

@@ -12,6 +12,7 @@ import (
 // TestErrorsKeepTheTransportCause: a DNS failure reaching Entra ID is
 // reported with its action and stays reachable with errors.As.
 func TestErrorsKeepTheTransportCause(t *testing.T) {
+	t.Parallel()
 	tr := &http.Transport{DialContext: func(_ context.Context, _, addr string) (net.Conn, error) {
 		host, _, _ := net.SplitHostPort(addr)
 		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}

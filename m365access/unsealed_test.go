@@ -17,6 +17,7 @@ import (
 // (their own app registration). The Manager refuses the row instead of
 // using it, and saving on top of it fails too.
 func TestUnsealedSettingsRowRefused(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "tg.db")
 	b, err := sqlitestore.Open(ctx, path, sqlitestore.Options{})
@@ -68,6 +69,7 @@ func TestUnsealedSettingsRowRefused(t *testing.T) {
 // A planted unsealed sign-in transaction (whose verifier and nonce the
 // writer knows) is refused like an unknown one would be.
 func TestUnsealedPendingRefused(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	store, backend := sealedStore(t)
 	m, _, _ := newTestManager(t, func(c *Config) { c.Store, c.Locker = store, store })

@@ -2,7 +2,6 @@ package m365access
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -11,73 +10,65 @@ import (
 )
 
 func TestValidateReports(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 
 	e.connect(t, "token")
 	r, err := e.m.Validate(ctx, "token")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !r.OK || r.TenantID != e.contoso.ID || len(r.Checks) != 6 {
-		t.Fatalf("token report %+v", r)
-	}
+	require.NoError(t, err)
+	require.True(t, r.OK, "token report %+v", r)
+	require.Equal(t, e.contoso.ID, r.TenantID)
+	require.Len(t, r.Checks, 6)
 	for _, name := range []string{"settings", "token", "tenant", "permissions", "teams", "serviceAccount"} {
-		if c, ok := r.Check(name); !ok || !c.OK || c.Detail == "" {
-			t.Errorf("check %s: %+v", name, c)
+		c, ok := r.Check(name)
+		if assert.True(t, ok, "check %s", name) {
+			assert.True(t, c.OK, "check %s: %+v", name, c)
+			assert.NotEmpty(t, c.Detail, "check %s", name)
 		}
 	}
 
 	e.saveAppRegistration(t, "app", custAppID, custAppSecret, "", []string{"User.Read.All", "Organization.Read.All", TeamsPermission})
 	r, err = e.m.Validate(ctx, "app")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !r.OK {
-		t.Fatalf("app report %+v", r)
-	}
+	require.NoError(t, err)
+	require.True(t, r.OK, "app report %+v", r)
 	st, _ := e.m.Status(ctx, "app")
-	if st.LastValidation == nil || !st.LastValidationOK || st.State != StateConnected {
-		t.Errorf("status %+v", st)
-	}
+	assert.NotNil(t, st.LastValidation)
+	assert.True(t, st.LastValidationOK)
+	assert.Equal(t, StateConnected, st.State)
 
 	// An app registration without the required roles: the permissions
 	// check fails with grant consent; a missing service account is reported.
 	e.saveAppRegistration(t, "short", "c2c2c2c2-1111-2222-3333-444444444444", custAppSecret+"2", "", []string{"Organization.Read.All"})
-	if _, err := e.m.SaveSettings(ctx, "short", SettingsUpdate{ServiceAccount: ptr("nobody@contoso.onmicrosoft.com")}); err != nil {
-		t.Fatal(err)
-	}
+	_, err = e.m.SaveSettings(ctx, "short", SettingsUpdate{ServiceAccount: ptr("nobody@contoso.onmicrosoft.com")})
+	require.NoError(t, err)
 	r, err = e.m.Validate(ctx, "short")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c, _ := r.Check("permissions"); r.OK || c.OK || c.Action != ActionGrantConsent {
-		t.Errorf("permissions check %+v", c)
-	}
-	if c, _ := r.Check("serviceAccount"); c.OK {
-		t.Errorf("service account check %+v", c)
-	}
+	require.NoError(t, err)
+	assert.False(t, r.OK)
+	c, _ := r.Check("permissions")
+	assert.False(t, c.OK, "permissions check %+v", c)
+	assert.Equal(t, ActionGrantConsent, c.Action)
+	c, _ = r.Check("serviceAccount")
+	assert.False(t, c.OK, "service account check %+v", c)
 	// Without TeamsUserConfiguration.Read.All, the teams check says what
 	// to grant.
-	if c, _ := r.Check("teams"); c.OK || c.Action != ActionGrantConsent ||
-		!strings.Contains(c.Detail, "add the application permission TeamsUserConfiguration.Read.All to the app registration") {
-		t.Errorf("teams check %+v", c)
-	}
-	if st, _ := e.m.Status(ctx, "short"); st.State != StateConsentRequired || st.LastValidationOK {
-		t.Errorf("status %+v", st)
-	}
+	c, _ = r.Check("teams")
+	assert.False(t, c.OK, "teams check %+v", c)
+	assert.Equal(t, ActionGrantConsent, c.Action)
+	assert.Contains(t, c.Detail, "add the application permission TeamsUserConfiguration.Read.All to the app registration")
+	st, _ = e.m.Status(ctx, "short")
+	assert.Equal(t, StateConsentRequired, st.State)
+	assert.False(t, st.LastValidationOK)
 
 	// A wrong secret fails the token check with its action.
-	if _, err := e.m.SaveSettings(ctx, "app", SettingsUpdate{AppClientSecret: ptr("not-the-secret-0123456789")}); err != nil {
-		t.Fatal(err)
-	}
+	_, err = e.m.SaveSettings(ctx, "app", SettingsUpdate{AppClientSecret: ptr("not-the-secret-0123456789")})
+	require.NoError(t, err)
 	r, err = e.m.Validate(ctx, "app")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c, _ := r.Check("token"); r.OK || c.OK || c.Action != ActionRotateSecret {
-		t.Errorf("token check %+v", c)
-	}
+	require.NoError(t, err)
+	assert.False(t, r.OK)
+	c, _ = r.Check("token")
+	assert.False(t, c.OK, "token check %+v", c)
+	assert.Equal(t, ActionRotateSecret, c.Action)
 }
 
 // A token proves only what the token endpoint refused: Entra ID issues an

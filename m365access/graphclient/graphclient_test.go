@@ -13,6 +13,7 @@ import (
 )
 
 func TestClientServesTheCustomersTenant(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := m365test.NewServer(nil)
 	t.Cleanup(srv.Close)
