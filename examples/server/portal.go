@@ -69,6 +69,7 @@ func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, erro
 	mux.HandleFunc("GET /customers", p.customersPage)
 	mux.HandleFunc("GET /voice", p.voiceNumbersPage)
 	mux.HandleFunc("GET /voice/user", p.voiceUserPage)
+	mux.HandleFunc("GET /voice/fleet", p.voiceFleetPage)
 	mux.HandleFunc("GET /activity/audit", p.activityPage("audit"))
 	mux.HandleFunc("GET /activity/events", p.activityPage("events"))
 	mux.HandleFunc("GET /activity/deliveries", p.activityPage("deliveries"))
