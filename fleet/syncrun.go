@@ -204,51 +204,90 @@ func (f *Fleet) workSync(ctx context.Context, job *river.Job[SyncArgs]) error {
 	}
 	ctx = WithCustomer(ctx, customer)
 	now := f.now()
-	live := SyncRun{ID: runID(job.ID), State: RunRunning, StartedAt: now, Heartbeat: now, Job: job.ID,
-		Attempt: job.Attempt, Trigger: job.Args.Trigger, Progress: Progress{Estimate: -1, Percent: -1}}
-	if err := f.saveRun(ctx, customer, live); err != nil {
+	live := &liveRun{run: SyncRun{ID: runID(job.ID), State: RunRunning, StartedAt: now, Heartbeat: now, Job: job.ID,
+		Attempt: job.Attempt, Trigger: job.Args.Trigger, Progress: Progress{Estimate: -1, Percent: -1}}}
+	if err := f.saveRun(ctx, customer, live.run); err != nil {
 		return err
 	}
-	var mu sync.Mutex
+	res := f.runSync(ctx, customer, job.Args.Trigger, live)
+	run := f.finishedRun(ctx, customer, live.snapshot(), res)
+	var jobErr error
+	run.State, run.Error, jobErr = syncOutcome(ctx, customer, res, job.Attempt >= job.MaxAttempts)
+	if res.Err != nil {
+		f.cfg.Logger.WarnContext(ctx, "fleet: user sync failed", "customer", customer, "run", run.ID, "attempt", job.Attempt, "state", run.State, "err", res.Err.Error())
+	}
+	// The result must be recorded even when ctx ended (shutdown, cancel).
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := f.recordSync(sctx, customer, job.ID, run, res); err != nil {
+		return errors.Join(jobErr, err)
+	}
+	return jobErr
+}
+
+// liveRun is the run record of a sync under way, which the sync's
+// progress and the heartbeat both update.
+type liveRun struct {
+	mu  sync.Mutex
+	run SyncRun
+}
+
+func (l *liveRun) snapshot() SyncRun {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.run
+}
+
+// runSync runs the customer's sync through the Syncer, recording its
+// progress in live and saving live every Config.SyncHeartbeat until it
+// returns.
+func (f *Fleet) runSync(ctx context.Context, customer, trigger string, live *liveRun) usersync.Result {
 	opts := []usersync.SyncOption{usersync.WithProgress(func(p usersync.Progress) {
-		mu.Lock()
-		live.Progress = progressOf(p.Pages, p.Read, p.Matched, p.Estimate, false)
-		mu.Unlock()
+		live.mu.Lock()
+		live.run.Progress = progressOf(p.Pages, p.Read, p.Matched, p.Estimate, false)
+		live.mu.Unlock()
 	})}
 	if f.cfg.Syncer.Filters == nil {
 		opts = append(opts, usersync.WithFilters(usersync.FilterFunc(f.savedFilters)))
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(f.cfg.SyncHeartbeat)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				mu.Lock()
-				live.Heartbeat = f.now()
-				snap := live
-				mu.Unlock()
-				if err := f.saveRun(ctx, customer, snap); err != nil && ctx.Err() == nil {
-					f.cfg.Logger.WarnContext(ctx, "fleet: recording sync progress failed", "customer", customer, "err", err.Error())
-				}
-			}
-		}
-	})
-	if job.Args.Trigger == "api" {
+	if trigger == "api" {
 		// A sync a person asks for reads every user: a delta round sees
 		// only what changed in Entra ID, not Teams Phone changes (a number
 		// or policy assigned since), which a person syncing expects to see.
 		opts = append(opts, usersync.WithRound(usersync.RoundFull))
 	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { f.heartbeat(ctx, customer, live, done) })
 	res := f.cfg.Syncer.SyncCustomer(ctx, customer, opts...)
 	close(done)
 	wg.Wait()
+	return res
+}
 
-	run := live
+// heartbeat saves live every Config.SyncHeartbeat until done is closed.
+func (f *Fleet) heartbeat(ctx context.Context, customer string, live *liveRun, done <-chan struct{}) {
+	t := time.NewTicker(f.cfg.SyncHeartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			live.mu.Lock()
+			live.run.Heartbeat = f.now()
+			snap := live.run
+			live.mu.Unlock()
+			if err := f.saveRun(ctx, customer, snap); err != nil && ctx.Err() == nil {
+				f.cfg.Logger.WarnContext(ctx, "fleet: recording sync progress failed", "customer", customer, "err", err.Error())
+			}
+		}
+	}
+}
+
+// finishedRun is run with the sync's result: its end, counts and
+// progress, and the customer's user count when Config.Users can tell.
+func (f *Fleet) finishedRun(ctx context.Context, customer string, run SyncRun, res usersync.Result) SyncRun {
 	fin := f.now()
 	run.FinishedAt, run.Heartbeat = &fin, fin
 	run.Added, run.Changed, run.Removed, run.Unchanged = res.Added, res.Changed, res.Removed, res.Unchanged
@@ -260,68 +299,65 @@ func (f *Fleet) workSync(ctx context.Context, job *river.Job[SyncArgs]) error {
 			run.Total = n
 		}
 	}
-	var jobErr error
-	final := job.Attempt >= job.MaxAttempts
+	return run
+}
+
+// syncOutcome decides how a sync that returned res ended: the run's state
+// and error, and what the job returns to River (nil, an error to retry,
+// a snooze or a cancel). final is the job's last attempt.
+func syncOutcome(ctx context.Context, customer string, res usersync.Result, final bool) (string, *RunError, error) {
 	switch {
 	case res.Err == nil:
-		run.State = RunSucceeded
+		return RunSucceeded, nil, nil
 	case errors.Is(context.Cause(ctx), river.ErrJobCancelledRemotely):
-		run.State, run.Error = RunCancelled, &RunError{Code: "cancelled", Message: "the sync was cancelled"}
-		jobErr = res.Err
+		return RunCancelled, &RunError{Code: "cancelled", Message: "the sync was cancelled"}, res.Err
 	case errors.Is(res.Err, context.Canceled) || errors.Is(res.Err, context.DeadlineExceeded):
-		run.State, run.Error = RunRetrying, &RunError{Code: "interrupted", Action: string(m365access.ActionWaitAndRetry),
-			Message: "the sync was interrupted (cancelled, timed out or the server stopped); it is retried unless it was cancelled"}
+		state := RunRetrying
 		if final {
-			run.State = RunFailed
+			state = RunFailed
 		}
-		jobErr = res.Err
+		return state, &RunError{Code: "interrupted", Action: string(m365access.ActionWaitAndRetry),
+			Message: "the sync was interrupted (cancelled, timed out or the server stopped); it is retried unless it was cancelled"}, res.Err
 	case errors.Is(res.Err, usersync.ErrInProgress):
 		// The host's own sync of the customer (same Syncer) is running:
 		// run after it, without spending an attempt.
-		run.State, run.Error = RunRetrying, &RunError{Code: "inProgress", Action: string(m365access.ActionWaitAndRetry),
-			Message: "another sync of this customer is running in this process; this one runs after it"}
-		jobErr = river.JobSnooze(inProgressSnooze)
+		return RunRetrying, &RunError{Code: "inProgress", Action: string(m365access.ActionWaitAndRetry),
+			Message: "another sync of this customer is running in this process; this one runs after it"}, river.JobSnooze(inProgressSnooze)
 	case sqldb.IsStorageFull(res.Err):
 		// Not "retrying": nothing can be stored (River's own job rows
 		// included) until someone frees space; River retries the job
 		// when it can record that.
-		run.State, run.Error = RunFailed, &RunError{Code: "storage_full",
-			Message: "the database's storage is full; nothing was removed: free space on its disk, then sync again"}
-		jobErr = fmt.Errorf("fleet: sync of %q: %w", customer, res.Err)
+		return RunFailed, &RunError{Code: "storage_full",
+			Message: "the database's storage is full; nothing was removed: free space on its disk, then sync again"}, fmt.Errorf("fleet: sync of %q: %w", customer, res.Err)
 	case retryable(res.Err) && !final:
-		run.State, run.Error = RunRetrying, runErrorOf(res)
-		jobErr = fmt.Errorf("fleet: sync of %q: %w", customer, res.Err)
+		return RunRetrying, runErrorOf(res), fmt.Errorf("fleet: sync of %q: %w", customer, res.Err)
 	default:
-		run.State, run.Error = RunFailed, runErrorOf(res)
-		jobErr = river.JobCancel(fmt.Errorf("fleet: sync of %q: %w", customer, res.Err))
+		return RunFailed, runErrorOf(res), river.JobCancel(fmt.Errorf("fleet: sync of %q: %w", customer, res.Err))
 	}
-	if res.Err != nil {
-		f.cfg.Logger.WarnContext(ctx, "fleet: user sync failed", "customer", customer, "run", run.ID, "attempt", job.Attempt, "state", run.State, "err", res.Err.Error())
+}
+
+// recordSync saves the run that ended, reports it (events, plugins'
+// AfterSync) and, once it succeeded or failed, records it in the
+// customer's state (once per job, whichever attempt ended it).
+func (f *Fleet) recordSync(ctx context.Context, customer string, job int64, run SyncRun, res usersync.Result) error {
+	if err := f.saveRun(ctx, customer, run); err != nil {
+		return err
 	}
-	// The result must be recorded even when ctx ended (shutdown, cancel).
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := f.saveRun(sctx, customer, run); err != nil {
-		return errors.Join(jobErr, err)
+	f.emitSync(ctx, customer, run, res)
+	f.afterSync(ctx, customer, run)
+	if run.State != RunSucceeded && run.State != RunFailed {
+		return nil
 	}
-	f.emitSync(sctx, customer, run, res)
-	f.afterSync(sctx, customer, run)
-	if run.State == RunSucceeded || run.State == RunFailed {
-		err := update(sctx, f.cfg.Store, stateKey(customer), func(st *state, _ bool) error {
-			if st.SyncJob == job.ID {
-				return errSkip
-			}
-			st.LastSyncAt, st.LastSyncOK, st.SyncJob = &fin, run.State == RunSucceeded, job.ID
-			if run.State == RunSucceeded {
-				st.Syncs++
-			}
-			return nil
-		})
-		if err != nil {
-			return errors.Join(jobErr, err)
+	return update(ctx, f.cfg.Store, stateKey(customer), func(st *state, _ bool) error {
+		if st.SyncJob == job {
+			return errSkip
 		}
-	}
-	return jobErr
+		st.LastSyncAt, st.LastSyncOK, st.SyncJob = run.FinishedAt, run.State == RunSucceeded, job
+		if run.State == RunSucceeded {
+			st.Syncs++
+		}
+		return nil
+	})
 }
 
 // emitSync reports a run that ended, once per run whichever replica ran
