@@ -51,3 +51,40 @@ func (f *Fleet) workTombstones(ctx context.Context, _ *river.Job[TombstonesArgs]
 	}
 	return err
 }
+
+// Unfencer lifts a customer's fence: the stores that fence an erased
+// customer (tokenstore backends, the user sink, the qoe, voice and
+// events stores, and the services over them) satisfy it.
+type Unfencer interface {
+	Unfence(ctx context.Context, customer string) error
+}
+
+// Unfence lifts the fences that offboarding put on the customer, so that
+// it can be stored for again: call it when the customer is explicitly
+// created again (httpapi's POST /customers does). It asks the Store, the
+// Syncer's Sink and every Plugin that is an Unfencer. A customer being
+// offboarded gives ErrOffboarding.
+func (f *Fleet) Unfence(ctx context.Context, customer string) error {
+	var e entry
+	if _, ok, err := getJSON(ctx, f.cfg.Store, registryKey(customer), &e); err != nil {
+		return err
+	} else if ok && e.OffboardingSince != nil {
+		return fmt.Errorf("fleet: unfence %q: %w", customer, ErrOffboarding)
+	}
+	var all []any
+	all = append(all, f.cfg.Store)
+	if f.cfg.Syncer != nil {
+		all = append(all, f.cfg.Syncer.Sink)
+	}
+	for _, p := range f.cfg.Plugins {
+		all = append(all, p)
+	}
+	for _, v := range all {
+		if u, ok := v.(Unfencer); ok {
+			if err := u.Unfence(ctx, customer); err != nil {
+				return fmt.Errorf("fleet: unfence %q: %w", customer, err)
+			}
+		}
+	}
+	return nil
+}

@@ -208,6 +208,14 @@ func (a *admin) createCustomer(w http.ResponseWriter, r *http.Request, customer 
 			Fields: []FieldError{{Field: "customer", Code: "taken", Message: "this customer ID is taken"}}})
 		return
 	}
+	// An offboarded customer created again: its stores accept it again
+	// (offboarding fenced it, so nothing racing the erase came back).
+	if a.c.Fleet != nil {
+		if err := a.c.Fleet.Unfence(r.Context(), customer); err != nil {
+			a.c.fail(w, r, "create the customer again", err)
+			return
+		}
+	}
 	a.saveSettings(w, r, customer, in.settingsUpdateJSON, 0, in.Name, http.StatusCreated)
 }
 

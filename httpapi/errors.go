@@ -41,6 +41,7 @@ const (
 	codeMethodNotAllowed = "method_not_allowed"
 	codeShuttingDown     = "shutting_down"
 	codeOffboarding      = "offboarding"
+	codeErased           = "customer_erased"
 	codeAuditUnavailable = "audit_unavailable"
 	codeCustomerExists   = "customer_exists"
 	codeStorageFull      = "storage_full"
@@ -114,6 +115,9 @@ func problemFor(err error) Problem {
 			retryAfter: rl.RetryAfter}
 	case errors.Is(err, invite.ErrNotFound), errors.Is(err, tokenstore.ErrNotFound):
 		return Problem{Status: http.StatusNotFound, Code: codeNotFound, Detail: "no such resource for this customer"}
+	case errors.Is(err, tokenstore.ErrErased):
+		return Problem{Status: http.StatusConflict, Code: codeErased,
+			Detail: "the customer was offboarded: nothing is stored for it until it is created again (POST /customers)"}
 	case errors.Is(err, invite.ErrCompleted):
 		return Problem{Status: http.StatusConflict, Code: codeCompleted,
 			Detail: "the invitation was already used to connect"}

@@ -60,4 +60,5 @@ type fleetAPI interface {
 	CancelSync(ctx context.Context, customer string) (fleet.SyncRun, error)
 	Offboarded(ctx context.Context, customer string) (bool, error)
 	OffboardReport(ctx context.Context, customer string) (fleet.OffboardReport, bool, error)
+	Unfence(ctx context.Context, customer string) error
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tenantgate/tenantgate/internal/sqldb"
@@ -32,7 +33,9 @@ type Line struct {
 	Name string
 	// Steps are the schema steps in order: step i brings the line to
 	// version i+1. Append new steps; never edit shipped ones. Each step's
-	// statements run in one transaction with the others Up applies.
+	// statements run in one transaction with the others Up applies. Both
+	// dialects run a statement, unless SQLiteOnly or PostgresOnly marks
+	// it (triggers, whose syntax differs).
 	Steps [][]string
 	// Legacy is the table an earlier release recorded this line's versions
 	// in (columns version and applied_at), adopted the first time Up sees
@@ -130,6 +133,10 @@ func up(ctx context.Context, tx *sql.Tx, d Dialect, l Line) error {
 	}
 	for v := current + 1; v <= len(l.Steps); v++ {
 		for _, stmt := range l.Steps[v-1] {
+			stmt, ok := forDialect(stmt, d)
+			if !ok {
+				continue
+			}
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("migrate: %s schema migration %d: %w", l.Name, v, err)
 			}
@@ -294,4 +301,27 @@ func Apply(ctx context.Context, db *sql.DB, d Dialect, noMigrate bool, lines ...
 		return Check(ctx, db, d, lines...)
 	}
 	return Up(ctx, db, d, lines...)
+}
+
+// The markers SQLiteOnly and PostgresOnly put before a statement.
+const (
+	sqliteOnly   = "-- tenantgate: sqlite only\n"
+	postgresOnly = "-- tenantgate: postgres only\n"
+)
+
+// SQLiteOnly marks a step's statement that only SQLite runs.
+func SQLiteOnly(stmt string) string { return sqliteOnly + stmt }
+
+// PostgresOnly marks a step's statement that only PostgreSQL runs.
+func PostgresOnly(stmt string) string { return postgresOnly + stmt }
+
+// forDialect is stmt as d runs it, and false when d skips it.
+func forDialect(stmt string, d Dialect) (string, bool) {
+	if rest, ok := strings.CutPrefix(stmt, sqliteOnly); ok {
+		return rest, d == SQLite
+	}
+	if rest, ok := strings.CutPrefix(stmt, postgresOnly); ok {
+		return rest, d == Postgres
+	}
+	return stmt, true
 }

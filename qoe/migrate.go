@@ -1,6 +1,7 @@
 package qoe
 
 import (
+	"github.com/tenantgate/tenantgate/internal/fence"
 	"github.com/tenantgate/tenantgate/migrate"
 )
 
@@ -80,10 +81,16 @@ var migrations = [][]string{
 			PRIMARY KEY (customer, day, kind, fqdn)
 		)`,
 	},
+	// 2: the fence (internal/fence): a customer erased by offboarding is
+	// recorded in the transaction that erases it, and triggers refuse
+	// every later insert or update of its rows, so a call fetch or a
+	// renewal that raced the erase leaves nothing behind.
+	fence.Steps("", "tenantgate_qoe_erased", "tenantgate_qoe_subscriptions", "tenantgate_qoe_calls",
+		"tenantgate_qoe_streams", "tenantgate_qoe_daily", "tenantgate_qoe_pstn"),
 }
 
 // SchemaVersion is the schema version this package migrates a database to.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Migrations is the package's schema history, for migrate.Up (the
 // portal's migrate command applies it with every other package's).

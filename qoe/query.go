@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tenantgate/tenantgate/internal/fence"
 )
 
 // Summary is a customer's call quality over a range of days.
@@ -272,12 +274,15 @@ type pstnDay struct {
 }
 
 // putPSTNDay replaces one day's PSTN aggregates of customer.
-func (s *Store) putPSTNDay(ctx context.Context, customer, day string, rows []pstnDay, pulledAt time.Time) error {
+func (s *Store) putPSTNDay(ctx context.Context, customer, day string, rows []pstnDay, pulledAt time.Time) (err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = tx.Rollback() }()
+	defer func() {
+		_ = tx.Rollback()
+		err = fence.Wrap(err, "qoe: store the PSTN calls of "+strconv.Quote(customer))
+	}()
 	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM tenantgate_qoe_pstn WHERE customer = ? AND day = ?`), customer, day); err != nil {
 		return err
 	}

@@ -239,6 +239,12 @@ func (s *Service) PluginName() string { return "qoe" }
 // deletes its subscription at Microsoft and its calls (OffboardItems).
 func (s *Service) OffboardHooks() []fleet.OffboardHook { return []fleet.OffboardHook{s} }
 
+// Unfence lifts the fence offboarding put on the customer's call data
+// (fleet.Unfencer): it was created again.
+func (s *Service) Unfence(ctx context.Context, customer string) error {
+	return s.cfg.Store.Unfence(ctx, customer)
+}
+
 // UseInserter sets the job inserter, the River client built after
 // AddWorkers registered the workers (a fleet gives it its client). Until
 // then the receiver answers 503, so Graph retries. It may be called once

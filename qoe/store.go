@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"github.com/tenantgate/tenantgate/migrate"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tenantgate/tenantgate/internal/fence"
 	"github.com/tenantgate/tenantgate/internal/sqldb"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -160,7 +162,7 @@ func (s *Store) putSubscription(ctx context.Context, r subRow) error {
 			created_at = excluded.created_at,
 			last_seen_start = CASE WHEN excluded.last_seen_start > t.last_seen_start THEN excluded.last_seen_start ELSE t.last_seen_start END`),
 		r.Customer, r.ID, r.ClientStateHash, r.AppID, r.State, nanos(r.ExpiresAt), r.LastError, nanos(r.LastSeenStart), nanos(r.CreatedAt), nanos(r.RenewedAt))
-	return err
+	return fence.Wrap(err, "qoe: store the subscription of "+strconv.Quote(r.Customer))
 }
 
 func (s *Store) deleteSubscription(ctx context.Context, customer string) error {
@@ -276,6 +278,7 @@ func (s *Store) PutCall(ctx context.Context, c Call) (stored bool, err error) {
 		if err != nil || !stored {
 			_ = tx.Rollback()
 		}
+		err = fence.Wrap(err, "qoe: store call "+c.ID+" of "+strconv.Quote(c.Customer))
 	}()
 	if s.d == Postgres {
 		// One writer per customer at a time keeps the daily aggregates
@@ -359,7 +362,7 @@ func (s *Store) recomputeDay(ctx context.Context, tx *sql.Tx, customer, day stri
 func (s *Store) bumpLastSeen(ctx context.Context, customer string, start time.Time) error {
 	_, err := s.db.ExecContext(ctx, s.q(`UPDATE tenantgate_qoe_subscriptions SET last_seen_start = ?
 		WHERE customer = ? AND last_seen_start < ?`), start.UnixNano(), customer, start.UnixNano())
-	return err
+	return fence.Wrap(err, "qoe: record the newest call of "+strconv.Quote(customer))
 }
 
 // Purge deletes the calls (with their streams) that started before
@@ -411,17 +414,39 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 	return n, tx.Commit()
 }
 
-// DeleteCustomer deletes everything stored for customer.
+// ErrErased is the error of a write for a customer that was erased
+// (DeleteCustomer) and not created again (Unfence): errors.Is matches it
+// (it is tokenstore.ErrErased and every other store's too).
+var ErrErased = fence.ErrErased
+
+// fenceTable records the erased customers.
+const fenceTable = "tenantgate_qoe_erased"
+
+// DeleteCustomer deletes everything stored for customer and fences it:
+// from then on every write of its rows fails with ErrErased, whatever
+// raced the erase, until Unfence.
 func (s *Store) DeleteCustomer(ctx context.Context, customer string) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }()
+	if err := fence.Lock(ctx, tx, s.d, customer); err != nil {
+		return err
+	}
+	if err := fence.Set(ctx, tx, s.d, fenceTable, customer, time.Now()); err != nil {
+		return err
+	}
 	for _, t := range []string{"tenantgate_qoe_streams", "tenantgate_qoe_calls", "tenantgate_qoe_daily", "tenantgate_qoe_pstn", "tenantgate_qoe_subscriptions"} {
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+t+` WHERE customer = ?`), customer); err != nil {
 			return err
 		}
 	}
 	return tx.Commit()
+}
+
+// Unfence lifts the customer's fence: it was created again, and may be
+// stored for again.
+func (s *Store) Unfence(ctx context.Context, customer string) error {
+	return fence.Lift(ctx, s.db, s.d, fenceTable, customer)
 }

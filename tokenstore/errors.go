@@ -8,6 +8,14 @@ import (
 // ErrNotFound is matched (errors.Is) by errors for missing records.
 var ErrNotFound = errors.New("tokenstore: record not found")
 
+// ErrErased is matched (errors.Is) by the error of a write for a
+// customer that offboarding erased and fenced (Fencer), until the
+// customer is created again (Unfence). Every store that fences (the user
+// sink, the qoe, voice and events stores) returns this same value under
+// its own name, so one errors.Is covers them all. A caller that gets it
+// stops: retrying cannot succeed.
+var ErrErased = errors.New("tokenstore: the customer was erased (offboarded); create it again to store anything for it")
+
 // ErrConflict is matched (errors.Is) by *ConflictError.
 var ErrConflict = errors.New("tokenstore: version conflict")
 

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
+	"github.com/tenantgate/tenantgate/internal/fence"
 	"github.com/tenantgate/tenantgate/usersync"
 )
 
@@ -95,6 +97,7 @@ func (p *deltaPass) Put(ctx context.Context, users []usersync.User) (usersync.Co
 // Remove marks the customer's users with these IDs for deletion at
 // Commit and reports how many of them are stored.
 func (p *deltaPass) Remove(ctx context.Context, ids []string) (c usersync.Counts, err error) {
+	defer func() { err = fence.Wrap(err, "sqlsink: customer "+strconv.Quote(p.customer)) }()
 	if p.done {
 		return c, errors.New("sqlsink: remove after the pass ended")
 	}
@@ -133,6 +136,7 @@ func (p *deltaPass) Remove(ctx context.Context, ids []string) (c usersync.Counts
 // Commit ends the delta pass: every user it did not change stays, and the
 // checkpoint is stored.
 func (p *deltaPass) Commit(ctx context.Context) (c usersync.Counts, err error) {
+	defer func() { err = fence.Wrap(err, "sqlsink: customer "+strconv.Quote(p.customer)) }()
 	if p.done {
 		return c, errors.New("sqlsink: commit after the pass ended")
 	}

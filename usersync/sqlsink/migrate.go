@@ -3,6 +3,8 @@ package sqlsink
 import (
 	"context"
 	"database/sql"
+
+	"github.com/tenantgate/tenantgate/internal/fence"
 	"github.com/tenantgate/tenantgate/migrate"
 )
 
@@ -64,10 +66,16 @@ var migrations = [][]string{
 			updated_at     BIGINT NOT NULL  -- Unix nanoseconds
 		)`,
 	},
+	// 4: the fence (internal/fence): a customer erased by offboarding
+	// (Purge) is recorded in the same transaction, and triggers refuse
+	// every later insert or update of its rows, so a sync racing the
+	// erase leaves nothing behind.
+	fence.Steps("", "tenantgate_synced_users_erased", "tenantgate_synced_users", "tenantgate_user_sync_passes",
+		"tenantgate_user_sync_checkpoints"),
 }
 
 // SchemaVersion is the schema version this package migrates a database to.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // Migrations is the package's schema history, for migrate.Up (the
 // portal's migrate command applies it with every other package's).

@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"github.com/tenantgate/tenantgate/migrate"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
 
+	"github.com/tenantgate/tenantgate/internal/fence"
 	"github.com/tenantgate/tenantgate/internal/sqldb"
 	"github.com/tenantgate/tenantgate/usersync"
 )
@@ -129,7 +131,7 @@ func (s *Sink) Begin(ctx context.Context, customer string) (usersync.Pass, error
 			generation = p.generation + 1, state = 'running', started_at = excluded.started_at, finished_at = 0
 		RETURNING generation`), customer, now).Scan(&gen)
 	if err != nil {
-		return nil, fmt.Errorf("sqlsink: begin pass of customer %q: %w", customer, err)
+		return nil, fence.Wrap(fmt.Errorf("sqlsink: begin pass of customer %q: %w", customer, err), "sqlsink: begin pass of customer "+strconv.Quote(customer))
 	}
 	return &pass{sink: s, customer: customer, gen: gen}, nil
 }
@@ -153,6 +155,7 @@ type row struct {
 }
 
 func (p *pass) Put(ctx context.Context, users []usersync.User) (c usersync.Counts, err error) {
+	defer func() { err = fence.Wrap(err, "sqlsink: customer "+strconv.Quote(p.customer)) }()
 	if p.done {
 		return c, errors.New("sqlsink: put after the pass ended")
 	}
@@ -289,6 +292,7 @@ func (p *pass) checkCurrent(ctx context.Context, tx *sql.Tx) error {
 }
 
 func (p *pass) Commit(ctx context.Context) (c usersync.Counts, err error) {
+	defer func() { err = fence.Wrap(err, "sqlsink: customer "+strconv.Quote(p.customer)) }()
 	if p.done {
 		return c, errors.New("sqlsink: commit after the pass ended")
 	}
