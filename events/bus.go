@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/internal/fence"
 	"github.com/tenantgate/tenantgate/migrate"
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -207,7 +209,7 @@ func (b *Bus) Emit(ctx context.Context, e Event) error {
 	ctx = context.WithoutCancel(ctx)
 	fresh, err := b.st.insertEvent(ctx, e, body, b.names)
 	if err != nil {
-		return fmt.Errorf("events: record %s of customer %q: %w", e.Type, e.Data.Customer, err)
+		return fence.Wrap(fmt.Errorf("events: record %s of customer %q: %w", e.Type, e.Data.Customer, err), "events: record "+string(e.Type)+" of customer "+strconv.Quote(e.Data.Customer))
 	}
 	if !fresh {
 		b.log.DebugContext(ctx, "events: duplicate dropped", "type", string(e.Type), "customer", e.Data.Customer)

@@ -1,6 +1,8 @@
 package events_test
 
 import (
+	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -8,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/events"
+	"github.com/tenantgate/tenantgate/internal/fence/fencetest"
 	"github.com/tenantgate/tenantgate/internal/testdb"
 )
 
@@ -69,4 +72,30 @@ func TestCheckProviderExpiry(t *testing.T) {
 	require.Len(t, evs, 2)
 	assert.Equal(t, events.SecretExpired, evs[0].Type)
 	assert.Equal(t, events.CredentialProviderSecret, evs[0].Data.Credential)
+}
+
+// TestFence: an offboarded customer's events cannot be written again (an
+// event of a job racing the offboarding leaves nothing behind) until
+// Unfence; customer.offboarded still can.
+func TestFence(t *testing.T) {
+	for _, db := range testdb.All(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			b := newBus(t, db, events.Options{})
+			fencetest.Run(t, "events", fencetest.Subject{
+				Write: func(ctx context.Context, c string, i int) error {
+					return b.Emit(ctx, events.Event{Type: events.SyncSucceeded, Key: fmt.Sprintf("sync/%d", i), Data: events.Data{Customer: c}})
+				},
+				Erase:   b.Offboard,
+				Unfence: b.Unfence,
+				Count: func(ctx context.Context, c string) (int, error) {
+					evs, err := b.Recent(ctx, events.Query{Customer: c})
+					return len(evs), err
+				},
+			})
+			require.NoError(t, b.Offboard(t.Context(), "gone"))
+			assert.ErrorIs(t, b.Emit(t.Context(), events.Event{Type: events.SyncFailed, Key: "sync/9", Data: events.Data{Customer: "gone"}}), events.ErrErased)
+			require.NoError(t, b.Emit(t.Context(), events.Event{Type: events.CustomerOffboarded, Key: "offboarded/2", Data: events.Data{Customer: "gone"}}),
+				"customer.offboarded is kept on purpose")
+		})
+	}
 }

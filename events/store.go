@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/internal/fence"
 	"strconv"
 	"time"
 
@@ -62,6 +63,13 @@ var migrations = [][]string{
 		// a new job.
 		`ALTER TABLE tenantgate_webhook_deliveries ADD COLUMN replays INTEGER NOT NULL DEFAULT 0`,
 	},
+	// 3: the fence (internal/fence): a customer erased by offboarding
+	// (Bus.Offboard) is recorded in the same transaction, and triggers
+	// refuse every later event or delivery row of it but
+	// customer.offboarded's (kept on purpose, and delivered), so an event
+	// emitted by a job racing the erase leaves nothing behind.
+	fence.StepsExcept("", "tenantgate_events_erased", "NEW.type = 'customer.offboarded'",
+		"tenantgate_events", "tenantgate_webhook_deliveries"),
 }
 
 // Migrations is the package's schema history, for migrate.Up (the

@@ -8,6 +8,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+	"github.com/tenantgate/tenantgate/internal/fence"
 )
 
 // The fleet's job kinds.
@@ -116,9 +117,11 @@ func (f *Fleet) nextSync(customer string, st state, added time.Time) time.Time {
 // register adds the fleet's workers.
 func (f *Fleet) register(w *river.Workers) error {
 	for _, err := range []error{
-		river.AddWorkerSafely(w, river.WorkFunc(graphJob(f, f.workCheck))),
-		river.AddWorkerSafely(w, river.WorkFunc(graphJob(f, f.workSync))),
-		river.AddWorkerSafely(w, river.WorkFunc(f.workKeepAlive)),
+		// A customer erased while its job ran (a fenced store refused a
+		// write): the job stops, once.
+		river.AddWorkerSafely(w, river.WorkFunc(fence.StopJob(f.cfg.Logger, graphJob(f, f.workCheck)))),
+		river.AddWorkerSafely(w, river.WorkFunc(fence.StopJob(f.cfg.Logger, graphJob(f, f.workSync)))),
+		river.AddWorkerSafely(w, river.WorkFunc(fence.StopJob(f.cfg.Logger, f.workKeepAlive))),
 		river.AddWorkerSafely(w, river.WorkFunc(f.workPlan)),
 		river.AddWorkerSafely(w, river.WorkFunc(f.workOffboard)),
 		river.AddWorkerSafely(w, river.WorkFunc(f.workTombstones)),

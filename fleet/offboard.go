@@ -187,7 +187,8 @@ func (o *offboarding) note(ctx context.Context, it OffboardItem) error {
 }
 
 // offboardSteps are the steps of offboarding, in order: the customer's
-// running sync is cancelled first, then the hooks that report
+// running sync and every other running job of it are cancelled first
+// (they could write back after the erase), then the hooks that report
 // (OffboardReporter) run while the customer's credentials still exist
 // (QoE deletes its subscription at Microsoft with its app's token), then
 // the Manager forgets it (settings, secrets, token cache), its
@@ -197,6 +198,7 @@ func (o *offboarding) note(ctx context.Context, it OffboardItem) error {
 // needs the customer's credentials.
 var offboardSteps = []offboardStep{
 	{"stop the running sync", func(ctx context.Context, o *offboarding) error { return o.f.stopSync(ctx, o.customer) }},
+	{"stop the running jobs", offboardStopJobs},
 	{"reporting hooks", offboardReportingHooks},
 	{"forget the connection", offboardForget},
 	{"revoke invitations", offboardInvitations},
@@ -297,27 +299,8 @@ func offboardEraseInvitations(ctx context.Context, o *offboarding) error {
 // offboarding's own row stays; it goes with River's retention
 // (JobRetention) once it finishes.
 func offboardJobRows(ctx context.Context, o *offboarding) error {
-	running, err := o.f.customerJobs(ctx, o.customer, o.job, true)
-	if err != nil {
+	if err := offboardStopJobs(ctx, o); err != nil {
 		return err
-	}
-	for _, id := range running {
-		if _, err := o.f.client.JobCancel(ctx, id); err != nil && !errors.Is(err, river.ErrNotFound) {
-			return fmt.Errorf("cancel job %d: %w", id, err)
-		}
-	}
-	if len(running) > 0 {
-		o.f.cfg.Logger.InfoContext(ctx, "fleet: offboarding cancelled the customer's running jobs", "customer", o.customer, "jobs", len(running))
-	}
-	for len(running) > 0 {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if running, err = o.f.customerJobs(ctx, o.customer, o.job, true); err != nil {
-			return err
-		}
 	}
 	var n int64
 	switch {
@@ -363,6 +346,37 @@ func (f *Fleet) customerJobs(ctx context.Context, customer string, job int64, ru
 		return scanIDs(rows)
 	}
 	return nil, nil
+}
+
+// offboardStopJobs cancels the customer's running jobs (a sync, a
+// check, a keep-alive, a call fetch, a voice operation: their context is
+// cancelled and they stop) and waits until none runs, so that none
+// writes back after the erase. No new job starts for a customer being
+// offboarded.
+func offboardStopJobs(ctx context.Context, o *offboarding) error {
+	running, err := o.f.customerJobs(ctx, o.customer, o.job, true)
+	if err != nil {
+		return err
+	}
+	for _, id := range running {
+		if _, err := o.f.client.JobCancel(ctx, id); err != nil && !errors.Is(err, river.ErrNotFound) {
+			return fmt.Errorf("cancel job %d: %w", id, err)
+		}
+	}
+	if len(running) > 0 {
+		o.f.cfg.Logger.InfoContext(ctx, "fleet: offboarding cancelled the customer's running jobs", "customer", o.customer, "jobs", len(running))
+	}
+	for len(running) > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if running, err = o.f.customerJobs(ctx, o.customer, o.job, true); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // offboardSyncedUsers purges the customer's synced users when the

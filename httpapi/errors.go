@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"github.com/tenantgate/tenantgate/internal/fence"
 	"log/slog"
 	"math"
 	"net/http"
@@ -115,7 +116,7 @@ func problemFor(err error) Problem {
 			retryAfter: rl.RetryAfter}
 	case errors.Is(err, invite.ErrNotFound), errors.Is(err, tokenstore.ErrNotFound):
 		return Problem{Status: http.StatusNotFound, Code: codeNotFound, Detail: "no such resource for this customer"}
-	case errors.Is(err, tokenstore.ErrErased):
+	case fence.Is(err):
 		return Problem{Status: http.StatusConflict, Code: codeErased,
 			Detail: "the customer was offboarded: nothing is stored for it until it is created again (POST /customers)"}
 	case errors.Is(err, invite.ErrCompleted):

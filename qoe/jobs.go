@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/internal/fence"
 	"net/http"
 	"strconv"
 	"time"
@@ -154,34 +155,20 @@ func (PurgeArgs) InsertOpts() river.InsertOpts {
 // fleet.Config.Workers.
 func (s *Service) AddWorkers(w *river.Workers) error {
 	for _, err := range []error{
-		river.AddWorkerSafely(w, river.WorkFunc(stopWhenErased(s, s.workFetch))),
-		river.AddWorkerSafely(w, river.WorkFunc(stopWhenErased(s, s.workLifecycle))),
-		river.AddWorkerSafely(w, river.WorkFunc(stopWhenErased(s, s.workSubscribe))),
-		river.AddWorkerSafely(w, river.WorkFunc(stopWhenErased(s, s.workRenewAll))),
-		river.AddWorkerSafely(w, river.WorkFunc(stopWhenErased(s, s.workBackfill))),
-		river.AddWorkerSafely(w, river.WorkFunc(stopWhenErased(s, s.workPSTN))),
-		river.AddWorkerSafely(w, river.WorkFunc(stopWhenErased(s, s.workPSTNAll))),
-		river.AddWorkerSafely(w, river.WorkFunc(stopWhenErased(s, s.workPurge))),
+		river.AddWorkerSafely(w, river.WorkFunc(fence.StopJob(s.log, s.workFetch))),
+		river.AddWorkerSafely(w, river.WorkFunc(fence.StopJob(s.log, s.workLifecycle))),
+		river.AddWorkerSafely(w, river.WorkFunc(fence.StopJob(s.log, s.workSubscribe))),
+		river.AddWorkerSafely(w, river.WorkFunc(fence.StopJob(s.log, s.workRenewAll))),
+		river.AddWorkerSafely(w, river.WorkFunc(fence.StopJob(s.log, s.workBackfill))),
+		river.AddWorkerSafely(w, river.WorkFunc(fence.StopJob(s.log, s.workPSTN))),
+		river.AddWorkerSafely(w, river.WorkFunc(fence.StopJob(s.log, s.workPSTNAll))),
+		river.AddWorkerSafely(w, river.WorkFunc(fence.StopJob(s.log, s.workPurge))),
 	} {
 		if err != nil {
 			return fmt.Errorf("qoe: %w", err)
 		}
 	}
 	return nil
-}
-
-// stopWhenErased cancels a job whose customer was erased while it ran
-// (its write was refused with ErrErased): retrying cannot succeed, so it
-// stops at once with one log line.
-func stopWhenErased[T river.JobArgs](s *Service, work func(context.Context, *river.Job[T]) error) func(context.Context, *river.Job[T]) error {
-	return func(ctx context.Context, job *river.Job[T]) error {
-		err := work(ctx, job)
-		if errors.Is(err, ErrErased) {
-			s.log.InfoContext(ctx, "qoe: the customer was erased while the job ran; it stops", "kind", job.Kind, "job", job.ID, "err", err.Error())
-			return river.JobCancel(err)
-		}
-		return err
-	}
 }
 
 // PeriodicJobs returns the periodic jobs for the host's River client:

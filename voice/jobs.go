@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/internal/fence"
 	"strings"
 	"time"
 
@@ -79,11 +80,11 @@ func (s *Service) PluginName() string { return "voice" }
 // AddWorkers registers the package's workers on w.
 func (s *Service) AddWorkers(w *river.Workers) error {
 	for _, err := range []error{
-		river.AddWorkerSafely(w, river.WorkFunc(s.workOperation)),
-		river.AddWorkerSafely(w, river.WorkFunc(s.workRefresh)),
-		river.AddWorkerSafely(w, river.WorkFunc(s.workRefreshAll)),
-		river.AddWorkerSafely(w, river.WorkFunc(s.workApply)),
-		river.AddWorkerSafely(w, river.WorkFunc(s.workLifecycle)),
+		river.AddWorkerSafely(w, river.WorkFunc(fence.StopJob(s.log, s.workOperation))),
+		river.AddWorkerSafely(w, river.WorkFunc(fence.StopJob(s.log, s.workRefresh))),
+		river.AddWorkerSafely(w, river.WorkFunc(fence.StopJob(s.log, s.workRefreshAll))),
+		river.AddWorkerSafely(w, river.WorkFunc(fence.StopJob(s.log, s.workApply))),
+		river.AddWorkerSafely(w, river.WorkFunc(fence.StopJob(s.log, s.workLifecycle))),
 	} {
 		if err != nil {
 			return fmt.Errorf("voice: %w", err)

@@ -1,6 +1,7 @@
 package voice
 
 import (
+	"github.com/tenantgate/tenantgate/internal/fence"
 	"github.com/tenantgate/tenantgate/migrate"
 )
 
@@ -135,6 +136,14 @@ var migrations = [][]string{
 			ranges_at BIGINT NOT NULL
 		)`,
 	},
+	// 5: the fence (internal/fence): a customer erased by offboarding is
+	// recorded in the transaction that erases it, and triggers refuse
+	// every later insert or update of its rows, so an operation, refresh
+	// or apply racing the erase leaves nothing behind. (Plan items carry
+	// no customer: they are written with their plan, which is fenced.)
+	fence.Steps("", "tenantgate_voice_erased", "tenantgate_voice_numbers", "tenantgate_voice_ranges",
+		"tenantgate_voice_holds", "tenantgate_voice_operations", "tenantgate_voice_profiles", "tenantgate_voice_plans",
+		"tenantgate_voice_apply_items", "tenantgate_voice_range_levels", "tenantgate_voice_summaries"),
 }
 
 // Migrations is the package's schema history, for migrate.Up (the

@@ -380,6 +380,12 @@ func (s *Service) Cancel(ctx context.Context, customer, id, actor string) (*Oper
 	return op, nil
 }
 
+// Unfence lifts the fence offboarding put on the customer's voice data
+// (fleet.Unfencer): it was created again.
+func (s *Service) Unfence(ctx context.Context, customer string) error {
+	return s.cfg.Store.Unfence(ctx, customer)
+}
+
 // Offboard erases customer's inventory, ranges, holds and operations. It
 // changes nothing at Microsoft.
 func (s *Service) Offboard(ctx context.Context, customer string) error {

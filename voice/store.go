@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/internal/fence"
 	"github.com/tenantgate/tenantgate/migrate"
 	"strings"
 	"time"
@@ -512,17 +513,45 @@ func (s *Store) holdOf(ctx context.Context, customer, number string, now time.Ti
 	return kind, holder, fromNanos(u), err == nil, err
 }
 
-// DeleteCustomer erases everything stored for customer.
+// ErrErased is the error of a write for a customer that DeleteCustomer
+// erased and that was not created again (Unfence); it is
+// tokenstore.ErrErased. Writes refused by the fence match it through
+// fence-aware callers (the jobs stop; the API answers 409).
+var ErrErased = fence.ErrErased
+
+// fenceTable records the erased customers.
+const fenceTable = "tenantgate_voice_erased"
+
+// DeleteCustomer erases everything stored for customer and fences it, in
+// one transaction: from then on every write of its rows is refused (an
+// operation racing the offboarding leaves nothing behind) until Unfence.
 func (s *Store) DeleteCustomer(ctx context.Context, customer string) error {
-	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM tenantgate_voice_plan_items WHERE plan_id IN (SELECT id FROM tenantgate_voice_plans WHERE customer = ?)`), customer); err != nil {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fence.Lock(ctx, tx, s.d, customer); err != nil {
+		return err
+	}
+	if err := fence.Set(ctx, tx, s.d, fenceTable, customer, time.Now()); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM tenantgate_voice_plan_items WHERE plan_id IN (SELECT id FROM tenantgate_voice_plans WHERE customer = ?)`), customer); err != nil {
 		return err
 	}
 	for _, t := range []string{"tenantgate_voice_profiles", "tenantgate_voice_plans", "tenantgate_voice_apply_items", "tenantgate_voice_numbers", "tenantgate_voice_ranges", "tenantgate_voice_holds", "tenantgate_voice_operations", "tenantgate_voice_range_levels", "tenantgate_voice_summaries"} {
-		if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM `+t+` WHERE customer = ?`), customer); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+t+` WHERE customer = ?`), customer); err != nil {
 			return err
 		}
 	}
-	return nil
+	return tx.Commit()
+}
+
+// Unfence lifts the fence DeleteCustomer put on the customer: it was
+// created again.
+func (s *Store) Unfence(ctx context.Context, customer string) error {
+	return fence.Lift(ctx, s.db, s.d, fenceTable, customer)
 }
 
 // deleteNumber drops one number from customer's inventory.

@@ -16,10 +16,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/riverqueue/river"
 	"github.com/tenantgate/tenantgate/internal/sqldb"
 	"github.com/tenantgate/tenantgate/migrate"
 	"github.com/tenantgate/tenantgate/tokenstore"
@@ -46,6 +48,18 @@ const lockClass = 0x74676663
 // schema and a dot, or ""); name is the fence table's name and the stem
 // of the triggers' names.
 func Steps(prefix, name string, tables ...string) []string {
+	return StepsExcept(prefix, name, "", tables...)
+}
+
+// StepsExcept is Steps whose triggers let through the rows for which
+// except, a condition on NEW, holds (rows an erase keeps on purpose);
+// "" lets none through.
+func StepsExcept(prefix, name, except string, tables ...string) []string {
+	pgCond, liteCond := "", ""
+	if except != "" {
+		pgCond = " AND NOT (" + except + ")"
+		liteCond = " AND NOT (" + except + ")"
+	}
 	out := []string{
 		`CREATE TABLE ` + prefix + name + ` (
 			customer  TEXT   NOT NULL PRIMARY KEY,
@@ -54,7 +68,7 @@ func Steps(prefix, name string, tables ...string) []string {
 		migrate.PostgresOnly(`CREATE FUNCTION ` + prefix + name + `_refuse() RETURNS trigger LANGUAGE plpgsql AS $fence$
 BEGIN
 	PERFORM pg_advisory_xact_lock_shared(` + fmt.Sprint(lockClass) + `, hashtext(NEW.customer));
-	IF EXISTS (SELECT 1 FROM ` + prefix + name + ` WHERE customer = NEW.customer) THEN
+	IF EXISTS (SELECT 1 FROM ` + prefix + name + ` WHERE customer = NEW.customer)` + pgCond + ` THEN
 		RAISE EXCEPTION USING ERRCODE = '` + code + `', MESSAGE = '` + message + `';
 	END IF;
 	RETURN NEW;
@@ -66,10 +80,10 @@ $fence$`),
 			migrate.PostgresOnly(`CREATE TRIGGER `+t+`_fence BEFORE INSERT OR UPDATE ON `+prefix+t+
 				` FOR EACH ROW EXECUTE FUNCTION `+prefix+name+`_refuse()`),
 			migrate.SQLiteOnly(`CREATE TRIGGER `+t+`_fence_insert BEFORE INSERT ON `+t+
-				` WHEN EXISTS (SELECT 1 FROM `+name+` WHERE customer = NEW.customer)
+				` WHEN EXISTS (SELECT 1 FROM `+name+` WHERE customer = NEW.customer)`+liteCond+`
 				BEGIN SELECT RAISE(ABORT, '`+message+`'); END`),
 			migrate.SQLiteOnly(`CREATE TRIGGER `+t+`_fence_update BEFORE UPDATE ON `+t+
-				` WHEN EXISTS (SELECT 1 FROM `+name+` WHERE customer = NEW.customer)
+				` WHEN EXISTS (SELECT 1 FROM `+name+` WHERE customer = NEW.customer)`+liteCond+`
 				BEGIN SELECT RAISE(ABORT, '`+message+`'); END`))
 	}
 	return out
@@ -128,4 +142,19 @@ func Set(ctx context.Context, tx Execer, d sqldb.Dialect, table, customer string
 func Lift(ctx context.Context, db Execer, d sqldb.Dialect, table, customer string) error {
 	_, err := db.ExecContext(ctx, d.Rebind(`DELETE FROM `+table+` WHERE customer = ?`), customer)
 	return err
+}
+
+// StopJob wraps a River worker function: a job whose customer was erased
+// while it ran (a write refused by the fence) is cancelled, since
+// retrying cannot succeed, with one log line instead of a storm of
+// retries.
+func StopJob[T river.JobArgs](log *slog.Logger, work func(context.Context, *river.Job[T]) error) func(context.Context, *river.Job[T]) error {
+	return func(ctx context.Context, job *river.Job[T]) error {
+		err := work(ctx, job)
+		if Is(err) {
+			log.InfoContext(ctx, "the customer was erased (offboarded) while the job ran; it stops", "kind", job.Kind, "job", job.ID, "err", err.Error())
+			return river.JobCancel(Wrap(err, job.Kind))
+		}
+		return err
+	}
 }

@@ -282,6 +282,9 @@ func (p *pass) checkCurrent(ctx context.Context, tx *sql.Tx) error {
 	var gen int64
 	err := tx.QueryRowContext(ctx, p.sink.dialect.Rebind(
 		`SELECT generation FROM tenantgate_user_sync_passes WHERE customer = ?`), p.customer).Scan(&gen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrSuperseded // purged since it began
+	}
 	if err != nil {
 		return fmt.Errorf("sqlsink: check pass: %w", err)
 	}
