@@ -207,6 +207,7 @@ var offboardSteps = []offboardStep{
 	{"hooks", offboardHooks},
 	{"delete the fleet records", offboardFleetRecords},
 	{"erase job rows", offboardJobRows},
+	{"fence the store", offboardFenceStore},
 	{"tombstone", offboardTombstone},
 }
 
@@ -417,6 +418,22 @@ func offboardFleetRecords(ctx context.Context, o *offboarding) error {
 		}
 	}
 	o.rep.set(OffboardItem{Item: "fleetRecords", Result: OffboardDeleted, Detail: "the customer's checks, sync runs and schedule are deleted; its audit trail is kept"})
+	return nil
+}
+
+// offboardFenceStore deletes whatever is left of the customer in the
+// Store (a record a racing writer put after its owner's erase) and fences
+// it there: later writes of its records fail with tokenstore.ErrErased
+// until it is created again (Unfence). A backend that cannot fence is
+// skipped.
+func offboardFenceStore(ctx context.Context, o *offboarding) error {
+	f, ok := o.f.cfg.Store.(tokenstore.Fencer)
+	if !ok {
+		return nil
+	}
+	if err := f.Fence(ctx, o.customer); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		return err
+	}
 	return nil
 }
 

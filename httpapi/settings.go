@@ -140,7 +140,21 @@ func (a *admin) putSettings(w http.ResponseWriter, r *http.Request, customer str
 		return
 	}
 	// PUT on a customer never created creates it (documented, for the
-	// clients written before POST /customers), answering 200 as before.
+	// clients written before POST /customers), answering 200 as before;
+	// on an offboarded one it creates it again, lifting the fence
+	// offboarding left (after the tombstone's retention, only POST
+	// /customers does).
+	if a.c.Fleet != nil {
+		if gone, err := a.c.Fleet.Offboarded(r.Context(), customer); err != nil {
+			a.c.fail(w, r, "read the customer", err)
+			return
+		} else if gone {
+			if err := a.c.Fleet.Unfence(r.Context(), customer); err != nil {
+				a.c.fail(w, r, "create the customer again", err)
+				return
+			}
+		}
+	}
 	a.saveSettings(w, r, customer, body.settingsUpdateJSON, expect, "", http.StatusOK)
 }
 

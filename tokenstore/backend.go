@@ -29,6 +29,20 @@ type Backend interface {
 	Close() error
 }
 
+// Fencer is a Backend (and a Store) that erases a customer and keeps it
+// erased: the SQL backends and memstore are. Offboarding fences the
+// customer last, so that a check, keep-alive or sign-in racing the erase
+// leaves nothing behind.
+type Fencer interface {
+	// Fence deletes every record of the customer and records it as
+	// erased, in one transaction: from then on a Put of one of its
+	// records fails with an error matching ErrErased (and writes
+	// nothing), until Unfence. Fencing a fenced customer succeeds.
+	Fence(ctx context.Context, customer string) error
+	// Unfence lifts the customer's fence: it was created again.
+	Unfence(ctx context.Context, customer string) error
+}
+
 // Locker grants named leases: at most one holder of a name at a time among
 // all processes sharing the backend. Token refresh uses it so that only one
 // replica refreshes a customer's token at once.

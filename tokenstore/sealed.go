@@ -3,6 +3,7 @@ package tokenstore
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -24,6 +25,7 @@ type SealedStore struct {
 var (
 	_ Store  = (*SealedStore)(nil)
 	_ Locker = (*SealedStore)(nil)
+	_ Fencer = (*SealedStore)(nil)
 )
 
 // Option configures New.
@@ -153,6 +155,26 @@ func (s *SealedStore) List(ctx context.Context, customer, kind string, opts List
 // Lock takes a lease from the backend; see Locker.
 func (s *SealedStore) Lock(ctx context.Context, name string, ttl time.Duration) (Lease, error) {
 	return s.b.Lock(ctx, name, ttl)
+}
+
+// Fence erases the customer and keeps it erased (Fencer) when the
+// backend is a Fencer; with another backend it deletes nothing and
+// returns an error matching errors.ErrUnsupported.
+func (s *SealedStore) Fence(ctx context.Context, customer string) error {
+	f, ok := s.b.(Fencer)
+	if !ok {
+		return fmt.Errorf("tokenstore: fence: the backend %T cannot: %w", s.b, errors.ErrUnsupported)
+	}
+	return f.Fence(ctx, customer)
+}
+
+// Unfence lifts the customer's fence when the backend is a Fencer; with
+// another backend there is none, and it returns nil.
+func (s *SealedStore) Unfence(ctx context.Context, customer string) error {
+	if f, ok := s.b.(Fencer); ok {
+		return f.Unfence(ctx, customer)
+	}
+	return nil
 }
 
 // Close closes the backend.

@@ -19,6 +19,9 @@ type Store struct {
 	// recs holds records by customer and kind, then by name.
 	recs map[bucket]map[string]tokenstore.Record
 
+	// erased are the fenced customers (Fence).
+	erased map[string]bool
+
 	// Lease state, see lock.go.
 	leases  map[string]leaseState
 	leaseID uint64
@@ -27,7 +30,39 @@ type Store struct {
 
 type bucket struct{ customer, kind string }
 
-var _ tokenstore.Backend = (*Store)(nil)
+var (
+	_ tokenstore.Backend = (*Store)(nil)
+	_ tokenstore.Fencer  = (*Store)(nil)
+)
+
+// Fence implements tokenstore.Fencer: it deletes the customer's records,
+// and its later Puts fail with tokenstore.ErrErased until Unfence.
+func (s *Store) Fence(ctx context.Context, customer string) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if s.erased == nil {
+		s.erased = map[string]bool{}
+	}
+	s.erased[customer] = true
+	for bk := range s.recs {
+		if bk.customer == customer {
+			delete(s.recs, bk)
+		}
+	}
+	return nil
+}
+
+// Unfence implements tokenstore.Fencer.
+func (s *Store) Unfence(ctx context.Context, customer string) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	delete(s.erased, customer)
+	return nil
+}
 
 // New returns an empty store.
 func New() *Store {
@@ -87,6 +122,9 @@ func (s *Store) Put(ctx context.Context, rec tokenstore.Record, expectVersion in
 		return tokenstore.Record{}, err
 	}
 	defer s.mu.Unlock()
+	if s.erased[rec.Customer] {
+		return tokenstore.Record{}, fmt.Errorf("memstore: put %s: %w", rec.Key, tokenstore.ErrErased)
+	}
 	bk := bucket{rec.Customer, rec.Kind}
 	names := s.recs[bk]
 	old, exists := names[rec.Name]

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/internal/fence"
+	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
 // mapErr makes an ended context visible: pgx reports a statement cut short
@@ -15,6 +17,9 @@ func mapErr(ctx context.Context, err error) error {
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 		return fmt.Errorf("%w (%w)", ctxErr, err)
+	}
+	if fence.Is(err) {
+		return fmt.Errorf("%w: %w", tokenstore.ErrErased, err)
 	}
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/tenantgate/tenantgate/internal/fence"
 	"github.com/tenantgate/tenantgate/migrate"
 
 	"github.com/jackc/pgx/v5"
@@ -13,7 +14,9 @@ import (
 )
 
 // SchemaVersion is the schema version this package migrates a database to.
-const SchemaVersion = 1
+// Migration 2 is the fence (internal/fence) of erased customers
+// (Store.Fence) and the trigger refusing their records.
+const SchemaVersion = 2
 
 // migrations are the schema steps, applied in order; migration i brings the
 // schema to version i+1. Append new steps, never edit shipped ones. %[1]s
@@ -53,6 +56,7 @@ func Migrations(schema string) migrate.Line {
 	for i, m := range migrations {
 		steps[i] = []string{fmt.Sprintf(m, prefix)}
 	}
+	steps = append(steps, fence.Steps(prefix, "tokenstore_erased", "tokenstore_records"))
 	return migrate.Line{Name: "tokenstore", Steps: steps, Legacy: prefix + "tokenstore_migrations", VersionTable: prefix + migrate.Table}
 }
 

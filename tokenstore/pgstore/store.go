@@ -3,9 +3,13 @@ package pgstore
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/internal/fence"
+	"github.com/tenantgate/tenantgate/internal/sqldb"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -23,10 +27,56 @@ type Store struct {
 	closed   atomic.Bool
 
 	// Table names, schema-qualified and quoted.
-	records, leases string
+	records, leases, erased string
 }
 
-var _ tokenstore.Backend = (*Store)(nil)
+var (
+	_ tokenstore.Backend = (*Store)(nil)
+	_ tokenstore.Fencer  = (*Store)(nil)
+)
+
+// pgExec runs fence's statements in a pgx transaction.
+type pgExec struct{ pgx.Tx }
+
+func (e pgExec) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	_, err := e.Exec(ctx, query, args...)
+	return nil, err
+}
+
+// Fence deletes every record of the customer and records it as erased,
+// in one transaction under the customer's fence lock: a Put racing it
+// either commits first (and is deleted) or fails with
+// tokenstore.ErrErased (a trigger refuses it), until Unfence.
+func (s *Store) Fence(ctx context.Context, customer string) error {
+	if err := s.checkOpen("fence"); err != nil {
+		return err
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := fence.Lock(ctx, pgExec{tx}, sqldb.Postgres, customer); err != nil {
+			return err
+		}
+		if err := fence.Set(ctx, pgExec{tx}, sqldb.Postgres, s.erased, customer, time.Now()); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM `+s.records+` WHERE customer = $1`, customer)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("pgstore: fence %q: %w", customer, mapErr(ctx, err))
+	}
+	return nil
+}
+
+// Unfence lifts the customer's fence: it was created again.
+func (s *Store) Unfence(ctx context.Context, customer string) error {
+	if err := s.checkOpen("unfence"); err != nil {
+		return err
+	}
+	if _, err := s.pool.Exec(ctx, `DELETE FROM `+s.erased+` WHERE customer = $1`, customer); err != nil {
+		return fmt.Errorf("pgstore: unfence %q: %w", customer, mapErr(ctx, err))
+	}
+	return nil
+}
 
 // Open connects to the database named by dsn (a postgres:// URL or a
 // key=value string, see pgxpool.ParseConfig), and migrates the schema to
@@ -72,6 +122,7 @@ func open(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error)
 		pool:    pool,
 		records: prefix + "tokenstore_records",
 		leases:  prefix + "tokenstore_leases",
+		erased:  prefix + "tokenstore_erased",
 	}, nil
 }
 

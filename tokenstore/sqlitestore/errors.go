@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/internal/fence"
+	"github.com/tenantgate/tenantgate/tokenstore"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -27,6 +29,9 @@ func mapErr(ctx context.Context, err error) error {
 	}
 	if isBusy(err) {
 		return fmt.Errorf("%w: %w", ErrBusy, err)
+	}
+	if fence.Is(err) {
+		return fmt.Errorf("%w: %w", tokenstore.ErrErased, err)
 	}
 	return err
 }

@@ -1,6 +1,9 @@
 package sqlitestore
 
-import "github.com/tenantgate/tenantgate/migrate"
+import (
+	"github.com/tenantgate/tenantgate/internal/fence"
+	"github.com/tenantgate/tenantgate/migrate"
+)
 
 // migrations are the schema steps, applied in order; migration i brings the
 // schema to version i+1. Append new steps, never edit shipped ones.
@@ -24,8 +27,12 @@ var migrations = []string{
 	) WITHOUT ROWID;`,
 }
 
+// fenceSteps are migration 2: the fence (internal/fence) of erased
+// customers (Store.Fence), and the trigger refusing their records.
+var fenceSteps = fence.Steps("", "tokenstore_erased", "tokenstore_records")
+
 // SchemaVersion is the schema version this package migrates a database to.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Migrations is the package's schema history, for migrate.Up (the
 // portal's migrate command applies it with every other package's). Its
@@ -36,5 +43,6 @@ func Migrations() migrate.Line {
 	for i, m := range migrations {
 		steps[i] = []string{m}
 	}
+	steps = append(steps, fenceSteps)
 	return migrate.Line{Name: "tokenstore", Steps: steps, Legacy: "tokenstore_migrations"}
 }

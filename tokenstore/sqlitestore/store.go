@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/internal/fence"
 	"github.com/tenantgate/tenantgate/internal/sqldb"
 	"github.com/tenantgate/tenantgate/migrate"
 	"net/url"
@@ -29,7 +30,45 @@ type Store struct {
 	closed atomic.Bool
 }
 
-var _ tokenstore.Backend = (*Store)(nil)
+var (
+	_ tokenstore.Backend = (*Store)(nil)
+	_ tokenstore.Fencer  = (*Store)(nil)
+)
+
+// Fence deletes every record of the customer and records it as erased,
+// in one transaction: later Puts of its records fail with
+// tokenstore.ErrErased (a trigger refuses them) until Unfence.
+func (s *Store) Fence(ctx context.Context, customer string) error {
+	if err := s.checkOpen("fence"); err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: fence %q: %w", customer, mapErr(ctx, err))
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fence.Set(ctx, tx, sqldb.SQLite, "tokenstore_erased", customer, time.Now()); err != nil {
+		return fmt.Errorf("sqlitestore: fence %q: %w", customer, mapErr(ctx, err))
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM tokenstore_records WHERE customer = ?`, customer); err != nil {
+		return fmt.Errorf("sqlitestore: fence %q: %w", customer, mapErr(ctx, err))
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlitestore: fence %q: %w", customer, mapErr(ctx, err))
+	}
+	return nil
+}
+
+// Unfence lifts the customer's fence: it was created again.
+func (s *Store) Unfence(ctx context.Context, customer string) error {
+	if err := s.checkOpen("unfence"); err != nil {
+		return err
+	}
+	if err := fence.Lift(ctx, s.db, sqldb.SQLite, "tokenstore_erased", customer); err != nil {
+		return fmt.Errorf("sqlitestore: unfence %q: %w", customer, mapErr(ctx, err))
+	}
+	return nil
+}
 
 // Open opens (creating if needed) the SQLite database at path, switches it
 // to WAL, and migrates its schema to SchemaVersion. Migrating is

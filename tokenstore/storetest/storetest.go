@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenantgate/tenantgate/internal/fence/fencetest"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
@@ -46,6 +47,8 @@ func Run(t *testing.T, newBackend func(t *testing.T) tokenstore.Backend) {
 		{"SealedBlobSwap", testSealedBlobSwap},
 		{"SealedTampered", testSealedTampered},
 		{"KeyRotation", testRotation},
+		{"Fence", testFence},
+		{"FenceRace", testFenceRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -769,4 +772,54 @@ func testLockCancel(t *testing.T, b tokenstore.Backend) {
 	if err := held.Release(ctx); err != nil {
 		t.Errorf("Release: %v", err)
 	}
+}
+
+// fencer returns b as a tokenstore.Fencer, skipping the test when it is
+// none.
+func fencer(t *testing.T, b tokenstore.Backend) tokenstore.Fencer {
+	f, ok := b.(tokenstore.Fencer)
+	if !ok {
+		t.Skipf("%T is not a tokenstore.Fencer", b)
+	}
+	return f
+}
+
+// fenceSubject is the fence suite's view of b: one record per i.
+func fenceSubject(b tokenstore.Backend) fencetest.Subject {
+	f := b.(tokenstore.Fencer)
+	return fencetest.Subject{
+		Write: func(ctx context.Context, c string, i int) error {
+			_, err := b.Put(ctx, tokenstore.Record{Key: tokenstore.Key{Customer: c, Kind: "fence", Name: fmt.Sprint(i)}, Data: []byte("x")}, 0)
+			return err
+		},
+		Erase:   f.Fence,
+		Unfence: f.Unfence,
+		Count: func(ctx context.Context, c string) (int, error) {
+			n, after := 0, ""
+			for {
+				p, err := b.List(ctx, c, "fence", tokenstore.ListOptions{After: after})
+				if err != nil {
+					return n, err
+				}
+				n += len(p.Records)
+				if p.Next == "" {
+					return n, nil
+				}
+				after = p.Next
+			}
+		},
+	}
+}
+
+// testFence: after Fence a customer's records are gone and every Put of
+// one fails with ErrErased, until Unfence; other customers are untouched.
+func testFence(t *testing.T, b tokenstore.Backend) {
+	fencer(t, b)
+	fencetest.Fence(t, uniq(t, "c"), fenceSubject(b))
+}
+
+// testFenceRace: Puts racing Fence never leave a record behind.
+func testFenceRace(t *testing.T, b tokenstore.Backend) {
+	fencer(t, b)
+	fencetest.FenceRace(t, uniq(t, "c"), fenceSubject(b))
 }
