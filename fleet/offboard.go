@@ -9,6 +9,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+	"github.com/tenantgate/tenantgate/events"
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
@@ -297,8 +298,8 @@ func offboardEraseInvitations(ctx context.Context, o *offboarding) error {
 // and they stop), waits until none runs, and deletes every job row that
 // names the customer (queued, scheduled, retrying, finished): their
 // arguments name the customer and, for call records, calls. Only the
-// offboarding's own row stays; it goes with River's retention
-// (JobRetention) once it finishes.
+// offboarding's own row and the webhook delivery of customer.offboarded
+// stay; they go with River's retention (JobRetention) once they finish.
 func offboardJobRows(ctx context.Context, o *offboarding) error {
 	if err := offboardStopJobs(ctx, o); err != nil {
 		return err
@@ -306,13 +307,15 @@ func offboardJobRows(ctx context.Context, o *offboarding) error {
 	var n int64
 	switch {
 	case o.f.cfg.Postgres != nil:
-		tag, err := o.f.cfg.Postgres.Exec(ctx, `DELETE FROM river_job WHERE args->>'customer' = $1 AND id <> $2 AND state <> 'running'`, o.customer, o.job)
+		tag, err := o.f.cfg.Postgres.Exec(ctx, `DELETE FROM river_job WHERE args->>'customer' = $1 AND id <> $2 AND state <> 'running'
+			AND coalesce(args->>'type', '') <> $3`, o.customer, o.job, string(events.CustomerOffboarded))
 		if err != nil {
 			return err
 		}
 		n = tag.RowsAffected()
 	case o.f.sqlite != nil:
-		res, err := o.f.sqlite.ExecContext(ctx, `DELETE FROM river_job WHERE json_extract(args, '$.customer') = ? AND id <> ? AND state <> 'running'`, o.customer, o.job)
+		res, err := o.f.sqlite.ExecContext(ctx, `DELETE FROM river_job WHERE json_extract(args, '$.customer') = ? AND id <> ? AND state <> 'running'
+			AND coalesce(json_extract(args, '$.type'), '') <> ?`, o.customer, o.job, string(events.CustomerOffboarded))
 		if err != nil {
 			return err
 		}
@@ -324,7 +327,8 @@ func offboardJobRows(ctx context.Context, o *offboarding) error {
 }
 
 // customerJobs lists the IDs of the jobs whose arguments name customer,
-// but job; only the running ones when running.
+// but job and the delivery of customer.offboarded (kept: it must reach
+// the host); only the running ones when running.
 func (f *Fleet) customerJobs(ctx context.Context, customer string, job int64, running bool) ([]int64, error) {
 	state := ""
 	if running {
@@ -332,14 +336,16 @@ func (f *Fleet) customerJobs(ctx context.Context, customer string, job int64, ru
 	}
 	switch {
 	case f.cfg.Postgres != nil:
-		rows, err := f.cfg.Postgres.Query(ctx, `SELECT id FROM river_job WHERE args->>'customer' = $1 AND id <> $2`+state, customer, job)
+		rows, err := f.cfg.Postgres.Query(ctx, `SELECT id FROM river_job WHERE args->>'customer' = $1 AND id <> $2
+			AND coalesce(args->>'type', '') <> $3`+state, customer, job, string(events.CustomerOffboarded))
 		if err != nil {
 			return nil, err
 		}
 		defer rows.Close()
 		return scanIDs(rows)
 	case f.sqlite != nil:
-		rows, err := f.sqlite.QueryContext(ctx, `SELECT id FROM river_job WHERE json_extract(args, '$.customer') = ? AND id <> ?`+state, customer, job)
+		rows, err := f.sqlite.QueryContext(ctx, `SELECT id FROM river_job WHERE json_extract(args, '$.customer') = ? AND id <> ?
+			AND coalesce(json_extract(args, '$.type'), '') <> ?`+state, customer, job, string(events.CustomerOffboarded))
 		if err != nil {
 			return nil, err
 		}

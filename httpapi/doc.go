@@ -241,7 +241,9 @@
 // cross_origin (403), invalid_customer, malformed_json, invalid_field,
 // empty_body, invalid_query and invalid_cursor (400), not_found (404),
 // method_not_allowed (405), conflict, connection_rejected,
-// invitation_completed, sync_running, offboarding and customer_exists (409), version_mismatch (412),
+// invitation_completed, sync_running, offboarding, customer_exists and
+// customer_erased (409: a write for a customer offboarding erased and
+// fenced; POST /customers creates it again), version_mismatch (412),
 // body_too_large (413), unsupported_media_type (415), validation_failed
 // (422, with fields), rate_limited (429, with Retry-After), internal and
 // audit_unavailable (500: a change not made because its audit entry

@@ -274,6 +274,11 @@ func TestOffboardItemsSayWhatMicrosoftDid(t *testing.T) {
 			for _, credsGone := range []bool{false, true} {
 				e := newEnv(t, b, envOptions{})
 				ctx := t.Context()
+				// The second round uses the customer the first offboarded:
+				// created again.
+				if err := e.svc.Unfence(ctx, customer); err != nil {
+					t.Fatal(err)
+				}
 				if err := e.svc.EnsureSubscription(ctx, customer); err != nil {
 					t.Fatal(err)
 				}
