@@ -125,3 +125,13 @@ func TestWizardNoChangeWithoutAuditEntry(t *testing.T) {
 	}
 	assert.Equal(t, []audit.Outcome{audit.Succeeded, audit.Attempted}, outcomes, "newest first: the attempt, then the outcome")
 }
+
+// TestLongInvitationIDIsNot500: an invitation ID longer than a record
+// name may be (600 characters) is a client's mistake, never a 500.
+func TestLongInvitationIDIsNot500(t *testing.T) {
+	e := newEnv(t, nil)
+	e.saveToken(t, "a", e.contoso)
+	long := strings.Repeat("i", 600)
+	rec := e.do(t, "DELETE", "/customers/a/m365/invitations/"+long, tokenAll, nil)
+	assert.Contains(t, []int{http.StatusBadRequest, http.StatusNotFound}, rec.Code, rec.Body.String())
+}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"github.com/tenantgate/tenantgate/tokenstore"
 	"net/http"
 	"net/url"
 	"time"
@@ -107,7 +108,13 @@ func (a *admin) listInvitations(w http.ResponseWriter, r *http.Request, customer
 }
 
 func (a *admin) revokeInvitation(w http.ResponseWriter, r *http.Request, customer string) {
-	inv, err := a.c.Invitations.Revoke(r.Context(), customer, r.PathValue("id"), a.c.Actor(r))
+	id := r.PathValue("id")
+	if (tokenstore.Key{Customer: customer, Kind: "invite", Name: id}).Validate() != nil {
+		// An ID no invitation can have (too long, control characters).
+		writeProblem(w, Problem{Status: http.StatusNotFound, Code: codeNotFound, Detail: "no such invitation for this customer"})
+		return
+	}
+	inv, err := a.c.Invitations.Revoke(r.Context(), customer, id, a.c.Actor(r))
 	if err != nil {
 		a.c.fail(w, r, "revoke invitation", err)
 		return

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -122,5 +124,38 @@ func TestProbeCustomerOffboarded(t *testing.T) {
 	decode[customerPageJSON](t, e.do(t, "GET", "/customers?state=notConnected", tokenAll, nil), 200)
 	if c := e.do(t, "GET", "/customers/probe", tokenAll, nil); c.Code != 200 {
 		t.Errorf("re-onboarded customer: %d", c.Code)
+	}
+}
+
+// TestCreatedAgainLiftsTheFence: after offboarding, the customer's
+// records are fenced (a writer racing the erase is refused with
+// tokenstore.ErrErased, and the API answers 409 customer_erased);
+// POST /customers creates it again and lifts the fence.
+func TestCreatedAgainLiftsTheFence(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	e.saveToken(t, "gone", e.contoso)
+	decode[offboardingJSON](t, e.do(t, "DELETE", "/customers/gone", tokenAll, nil), http.StatusAccepted)
+	deadline := time.Now().Add(20 * time.Second)
+	for e.do(t, "GET", "/customers/gone", tokenAll, nil).Code != http.StatusNotFound {
+		if time.Now().After(deadline) {
+			t.Fatal("the customer is still listed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	late := tokenstore.Record{Key: tokenstore.Key{Customer: "gone", Kind: "m365.status", Name: "status"}, Data: []byte(`{}`)}
+	if _, err := e.store.Put(ctx, late, 0); !errors.Is(err, tokenstore.ErrErased) {
+		t.Fatalf("a late write after the erase: %v, want ErrErased", err)
+	}
+	if p := problemOf(t, e.do(t, "GET", "/customers/gone/m365", tokenAll, nil), http.StatusNotFound); p.Code != codeNotFound {
+		t.Errorf("GET after offboarding: %s", p.Code)
+	}
+	if p := problemFor(fmt.Errorf("save: %w", tokenstore.ErrErased)); p.Status != http.StatusConflict || p.Code != codeErased {
+		t.Errorf("a refused write's problem: %+v", p)
+	}
+	decode[settingsJSON](t, e.do(t, "POST", "/customers", tokenAll, map[string]string{
+		"customer": "gone", "tenant": e.contoso.Domain(), "authMode": "token", "serviceAccount": e.contoso.AdminUPN()}), http.StatusCreated)
+	if _, err := e.store.Put(ctx, tokenstore.Record{Key: tokenstore.Key{Customer: "gone", Kind: "test", Name: "after"}, Data: []byte(`{}`)}, 0); err != nil {
+		t.Errorf("a write after the customer was created again: %v", err)
 	}
 }
