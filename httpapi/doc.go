@@ -225,7 +225,22 @@
 // user_not_licensed, unknown_user, unknown_policy, unknown_range,
 // operation_in_progress, permission_missing with action grantConsent,
 // ...) and the offending field as a JSON pointer (/number,
-// /policies/TenantDialPlan, /ranges/1/to); nothing was changed.
+// /policies/TenantDialPlan, /ranges/1/to); nothing was changed. POST
+// voice/numbers/refresh answers 202 with Location naming a refresh
+// operation (kind refresh; its inventory step says how many numbers were
+// read); while one is queued or running, that one is answered.
+//
+// GET /voice (Config.Voice when it is also a VoiceFleet) is the fleet's
+// voice at a glance, served filtered to the customers the Authorizer
+// allows: per customer its voice users, ready and not ready by first
+// failed check (counted after each user sync), each range's free numbers
+// and level (ok, low, exhausted: after each inventory read or
+// operation), and its operations queued or running. It takes search (a
+// customer ID or name containing it), notReady, low and running
+// (true: only customers with users not ready, a range low or exhausted,
+// operations running), sort (customer, notReady, free, users, running),
+// limit (1 to 500, default 50) and after (a cursor bound to the filters
+// and order).
 //
 // Voice profiles and plans (Config.Voice when it is also a VoicePlans):
 // POST voice/plans takes {"profile", "filter"} as application/json, or a

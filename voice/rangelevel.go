@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tenantgate/tenantgate/events"
@@ -72,6 +73,13 @@ func (s *Service) checkRangeLevels(ctx context.Context, customer string) {
 	}
 	if err := s.cfg.Store.putRangeSummary(ctx, customer, rf, s.now()); err != nil {
 		s.log.WarnContext(ctx, "voice: range summary not stored", "customer", customer, "err", err)
+	}
+	names := make([]string, len(stats))
+	for i, st := range stats {
+		names[i] = st.Name
+	}
+	if err := s.cfg.Store.dropRangeLevels(ctx, customer, names); err != nil {
+		s.log.WarnContext(ctx, "voice: levels of removed ranges not dropped", "customer", customer, "err", err)
 	}
 	for _, st := range stats {
 		lvl := s.Level(st)
@@ -154,4 +162,19 @@ func (s *Store) setRangeLevel(ctx context.Context, customer, name string, lvl Ra
 	}
 	n, err := res.RowsAffected()
 	return RangeLevel(cur), crossing + 1, n == 1, err
+}
+
+// dropRangeLevels forgets the levels of customer's ranges not in keep
+// (removed ones): a range added again under the name starts afresh.
+func (s *Store) dropRangeLevels(ctx context.Context, customer string, keep []string) error {
+	q := `DELETE FROM tenantgate_voice_range_levels WHERE customer = ?`
+	args := []any{customer}
+	if len(keep) > 0 {
+		q += ` AND name NOT IN (?` + strings.Repeat(", ?", len(keep)-1) + `)`
+		for _, n := range keep {
+			args = append(args, n)
+		}
+	}
+	_, err := s.db.ExecContext(ctx, s.q(q), args...)
+	return err
 }

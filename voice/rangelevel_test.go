@@ -131,6 +131,21 @@ func TestRangeRunningLow(t *testing.T) {
 			evs = e.setNext(t, users[6])
 			require.Len(t, evs, 1, "a new crossing")
 			assert.Equal(t, events.VoiceRangeExhausted, evs[0].Type)
+
+			// A range removed and added again starts afresh: its fall is
+			// reported again.
+			tinyRange := voice.Range{Name: "Tiny", From: "+39020000000", To: "+39020000099", Type: voice.DirectRouting}
+			_, err = e.svc.PutRanges(ctx, "contoso", []voice.Range{{Name: "Milan", From: "+39020000100", To: "+39029999999", Type: voice.DirectRouting}})
+			require.NoError(t, err)
+			_, err = e.svc.Refresh(ctx, "contoso")
+			require.NoError(t, err)
+			_, err = e.svc.PutRanges(ctx, "contoso", []voice.Range{tinyRange})
+			require.NoError(t, err)
+			_, err = e.svc.Refresh(ctx, "contoso")
+			require.NoError(t, err)
+			evs = e.rangeEvents()
+			require.Len(t, evs, 1, "%+v", evs)
+			assert.Equal(t, events.VoiceRangeExhausted, evs[0].Type)
 		})
 	}
 }
