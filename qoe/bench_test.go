@@ -150,6 +150,7 @@ func BenchmarkNotificationBurst(b *testing.B) {
 // budget on a loaded machine, and Graph delivers again), every call is
 // stored, none twice.
 func TestNotificationBurst(t *testing.T) {
+	// Not parallel: it measures answer latency.
 	if testing.Short() {
 		t.Skip("the burst takes seconds")
 	}

@@ -9,6 +9,7 @@ import (
 )
 
 func TestClassify(t *testing.T) {
+	t.Parallel()
 	d := func(ms int) *time.Duration { v := time.Duration(ms) * time.Millisecond; return &v }
 	f := func(v float64) *float64 { return &v }
 	n := func(v int64) *int64 { return &v }
@@ -41,6 +42,7 @@ func TestClassify(t *testing.T) {
 }
 
 func TestParseDuration(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]time.Duration{
 		"PT0.045S": 45 * time.Millisecond, "PT0S": 0, "PT1M2.5S": 62500 * time.Millisecond, "P1DT2H": 26 * time.Hour,
 		"PT0.6S": 600 * time.Millisecond, "PT10S": 10 * time.Second,

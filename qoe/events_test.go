@@ -26,6 +26,7 @@ func (r *eventRecorder) Emit(_ context.Context, e events.Event) error {
 // cannot subscribe; the first failure emits qoe.subscription.failed with
 // the action, the retries that fail the same way do not.
 func TestSubscriptionFailedEvent(t *testing.T) {
+	t.Parallel()
 	rec := &eventRecorder{}
 	e := newEnv(t, backends(t)[0], envOptions{cfg: func(c *qoe.Config) { c.Events = rec }})
 	noRoles := e.addQoEApp(t, e.tenant)

@@ -14,6 +14,7 @@ import (
 // written again (a call fetch or renewal racing the offboarding leaves
 // nothing behind) until Unfence.
 func TestStoreFence(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			st, _ := b.open(t, nil, nil, nil)

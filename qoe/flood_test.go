@@ -150,6 +150,7 @@ func postgresFloodEnv(t testing.TB) (*env, *sql.DB) {
 // subscription with a wrong clientState, leave PostgreSQL far under its
 // connection limit, queue nothing, and admin reads stay fast.
 func TestReceiverFlood(t *testing.T) {
+	// Not parallel: it measures connections and read latency.
 	if testing.Short() {
 		t.Skip("the flood takes seconds")
 	}

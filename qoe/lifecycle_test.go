@@ -17,6 +17,7 @@ import (
 )
 
 func TestLifecycleNotifications(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, backends(t)[0], envOptions{})
 	ctx := t.Context()
 	if err := e.svc.EnsureSubscription(ctx, customer); err != nil {
@@ -106,6 +107,7 @@ func TestLifecycleNotifications(t *testing.T) {
 }
 
 func TestRenewalAndRemoval(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, backends(t)[0], envOptions{cfg: func(c *qoe.Config) {
 		c.SubscriptionLifetime = time.Hour
 		c.RenewBefore = 30 * time.Minute
@@ -158,6 +160,7 @@ func TestRenewalAndRemoval(t *testing.T) {
 }
 
 func TestOffboardDeletesEverything(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b, envOptions{})
@@ -196,6 +199,7 @@ func TestOffboardDeletesEverything(t *testing.T) {
 }
 
 func TestPSTNPull(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b, envOptions{})
@@ -239,6 +243,7 @@ func TestPSTNPull(t *testing.T) {
 }
 
 func TestRetentionPurge(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b, envOptions{cfg: func(c *qoe.Config) { c.Retention = 48 * time.Hour }})
@@ -269,6 +274,7 @@ func TestRetentionPurge(t *testing.T) {
 // it; when the QoE credentials are already gone it says the deletion was
 // not done, when the subscription expires, and keeps no secret.
 func TestOffboardItemsSayWhatMicrosoftDid(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			for _, credsGone := range []bool{false, true} {

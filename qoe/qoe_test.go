@@ -15,6 +15,7 @@ import (
 // TestHundredDemoCalls: after 100 demo calls the summary reads 100
 // calls, 24 poor (10 jitter, 10 packet loss, 4 round trip).
 func TestHundredDemoCalls(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b, envOptions{})
@@ -79,6 +80,7 @@ func TestHundredDemoCalls(t *testing.T) {
 // TestWrongClientStateRefused: a notification with a wrong clientState
 // is refused, counted, and stored nowhere (no job, no call).
 func TestWrongClientStateRefused(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b, envOptions{})
@@ -135,6 +137,7 @@ func TestWrongClientStateRefused(t *testing.T) {
 }
 
 func TestValidationHandshake(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, backends(t)[0], envOptions{})
 	tok := "Validation: Testing client application reachability <script>"
 	resp, err := http.Post(e.recv.URL+"/qoe/notifications?validationToken="+strings.ReplaceAll(strings.ReplaceAll(tok, " ", "%20"), "<", "%3C"), "text/plain", nil)
@@ -171,6 +174,7 @@ func readBody(resp *http.Response) string {
 // nothing working the jobs, the process goes away, and a new process on
 // the same database processes the call.
 func TestCrashBetweenAckAndProcessing(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b, envOptions{noStart: true})
@@ -208,6 +212,7 @@ func TestCrashBetweenAckAndProcessing(t *testing.T) {
 // TestSameRecordTwiceAndNewerVersion: a record notified twice is stored
 // once; a higher version replaces it.
 func TestSameRecordTwiceAndNewerVersion(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b, envOptions{})
@@ -253,6 +258,7 @@ func TestSameRecordTwiceAndNewerVersion(t *testing.T) {
 }
 
 func TestThrottlingSlowsOnlyThatCustomer(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, backends(t)[0], envOptions{})
 	ctx := t.Context()
 	fab, err := e.srv.AddTenant(m365test.TenantOptions{Domains: []string{"fabrikam.onmicrosoft.com"}, DisplayName: "Fabrikam", Users: 10})

@@ -163,6 +163,7 @@ func (le *limitsEnv) serve(remote, b string) *httptest.ResponseRecorder {
 // TestReceiverBoundsWork: what one POST may cost the database and the
 // log is bounded whatever it carries.
 func TestReceiverBoundsWork(t *testing.T) {
+	t.Parallel()
 	t.Run("more than MaxNotifications is refused whole", func(t *testing.T) {
 		le := newLimitsEnv(t, qoe.ReceiverLimits{PerClient: -1})
 		before := le.jobs(t, qoe.KindFetchCall)
@@ -217,6 +218,7 @@ func TestReceiverBoundsWork(t *testing.T) {
 // Retry-After before its body is read; another client is not affected;
 // the bucket refills with time.
 func TestReceiverClientLimit(t *testing.T) {
+	t.Parallel()
 	le := newLimitsEnv(t, qoe.ReceiverLimits{PerClient: 1})
 	b := body(1, constant("6e2d0c3a-0000-4000-8000-000000000009"), constant("guess"), callN)
 	for range 2 { // a burst of twice the rate
@@ -235,6 +237,7 @@ func TestReceiverClientLimit(t *testing.T) {
 // (new ID and clientState in the shared Store) is seen by this replica
 // once its cache entry expires, and the old one is refused then.
 func TestReceiverCacheLifetime(t *testing.T) {
+	t.Parallel()
 	le := newLimitsEnv(t, qoe.ReceiverLimits{PerClient: -1})
 	ok := body(1, constant(le.subID), constant(le.state), callN)
 	assert.Equal(t, http.StatusAccepted, le.serve("192.0.2.1", ok).Code)
@@ -249,6 +252,7 @@ func TestReceiverCacheLifetime(t *testing.T) {
 // (a forged call ID under a leaked clientState) is dropped after three
 // tries, not retried twelve times.
 func TestFetchNotFoundIsFinal(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, backends(t)[0], envOptions{retrySoon: true})
 	require.NoError(t, e.svc.EnsureSubscription(t.Context(), customer))
 	sub := e.srv.Subscriptions()[0]

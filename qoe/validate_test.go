@@ -21,6 +21,7 @@ func checkOf(t *testing.T, r *qoe.Report, name string) qoe.Check {
 }
 
 func TestValidate(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, backends(t)[0], envOptions{})
 	ctx := t.Context()
 	// Before the subscription exists: the token and role pass, the
@@ -65,6 +66,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestNewChecksConfig(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, backends(t)[0], envOptions{noStart: true})
 	for name, cfg := range map[string]qoe.Config{
 		"no access":        {Store: e.store, NotificationURL: "https://x.example/n"},
@@ -84,6 +86,7 @@ func TestNewChecksConfig(t *testing.T) {
 // TestValidateOpaqueTokens: the roles are checked by what Graph allows,
 // so Validate works with access tokens that are not JWTs.
 func TestValidateOpaqueTokens(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, backends(t)[0], envOptions{opaque: true, noStart: true})
 	ctx := t.Context()
 	r, err := e.svc.Validate(ctx, customer)
