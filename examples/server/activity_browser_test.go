@@ -64,7 +64,7 @@ func TestBrowserActivity(t *testing.T) {
 		chromedp.WaitVisible(css(`#records tbody tr[data-type="connection.connected"]`)),
 		into(&eventsText, chromedp.Text(css(`#records`))),
 		screenshot("34-activity-events"),
-		chromedp.Navigate(d.base+"/?customer=contoso"),
+		chromedp.Navigate(d.base+"/?customer=contoso&tab=activity"),
 		chromedp.WaitVisible(css(`#more-audit`)),
 		into(&moreAudit, chromedp.AttributeValue(css(`#more-audit`), "href")),
 	)

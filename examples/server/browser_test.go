@@ -335,6 +335,7 @@ func TestBrowser(t *testing.T) {
 	)
 	step("sync Italy",
 		// The scope is previewed, then saved, then synced: three steps.
+		chromedp.Click(css(`#tab-users`)),
 		chromedp.SetValue(css(`#user-filter`), "UsageLocation -eq 'IT'"),
 		chromedp.Click(css(`#scope-preview`)),
 		chromedp.WaitVisible(css(`#scope-review`)),
@@ -352,7 +353,7 @@ func TestBrowser(t *testing.T) {
 	}
 	var auditRows, eventRows string
 	step("activity: events and audit trail",
-		chromedp.Navigate(d.base+"/"),
+		chromedp.Navigate(d.base+"/?tab=activity"),
 		chromedp.WaitVisible(css(`#events tbody tr[data-type="connection.connected"]`)),
 		chromedp.WaitVisible(css(`#audit tbody tr[data-outcome="succeeded"]`)),
 		into(&auditRows, chromedp.Text(css(`#audit tbody`))),
@@ -368,6 +369,8 @@ func TestBrowser(t *testing.T) {
 	}
 	var firstRow string
 	step("read the users table",
+		chromedp.Click(css(`#tab-users`)),
+		chromedp.WaitVisible(css(`#users tbody tr`)),
 		into(&firstRow, chromedp.Text(css(`#users tbody tr`))),
 		chromedp.Navigate(d.base+"/outbox"),
 		chromedp.WaitVisible(css(`a.invite-link`)),
@@ -428,6 +431,7 @@ func TestBrowser(t *testing.T) {
 	step("a filter that cannot be used is refused under its field",
 		chromedp.Navigate(d.base+"/"),
 		chromedp.WaitVisible(css(`#status-state[data-state="connected"]`)),
+		chromedp.Click(css(`#tab-users`)),
 		chromedp.SetValue(css(`#user-filter`), "UsageLocation -eq"),
 		chromedp.Click(css(`#scope-preview`)),
 		chromedp.WaitVisible(css(`#user-filter-error`)),
@@ -438,6 +442,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("bad filter: message %q, aria-invalid %q", msg, filterInvalid.Value)
 	}
 	step("save QoE settings",
+		chromedp.Click(css(`#tab-quality`)),
 		chromedp.SetValue(css(`#qoe-app-id`), "3f2e1d0c-0000-4000-8000-000000000e01"),
 		chromedp.SetValue(css(`#qoe-password`), "qoe-app-password-0123456789"),
 		chromedp.Click(css(`#save-qoe`)),
@@ -456,6 +461,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("QoE after save = %+v", qoe)
 	}
 	step("refresh token now",
+		chromedp.Click(css(`#tab-connection`)),
 		chromedp.Click(css(`#refresh-token`)),
 		chromedp.WaitVisible(css(`#wizard-link-url`)),
 		into(&wizardLink, chromedp.Value(css(`#wizard-link-url`))),
@@ -538,6 +544,7 @@ func TestBrowser(t *testing.T) {
 	step("sync Italian voice users",
 		chromedp.Navigate(d.base+"/"),
 		chromedp.WaitVisible(css(`#status-state[data-state="connected"]`)),
+		chromedp.Click(css(`#tab-users`)),
 		chromedp.SetValue(css(`#user-filter`), "UsageLocation -eq 'IT' -and EnterpriseVoiceEnabled -eq $true"),
 		chromedp.Click(css(`#scope-preview`)),
 		// 3,334 of the 5,000 synced users would go: more than a tenth,

@@ -70,6 +70,8 @@ func (a *app) routes(apiCfg httpapi.Config, auth *adminAuth) (http.Handler, erro
 	mux.HandleFunc("GET /voice", p.voiceNumbersPage)
 	mux.HandleFunc("GET /voice/user", p.voiceUserPage)
 	mux.HandleFunc("GET /voice/fleet", p.voiceFleetPage)
+	mux.HandleFunc("GET /voice/plan", p.voicePlanPage)
+	mux.HandleFunc("GET /voice/operation", p.voiceOperationPage)
 	mux.HandleFunc("GET /activity/audit", p.activityPage("audit"))
 	mux.HandleFunc("GET /activity/events", p.activityPage("events"))
 	mux.HandleFunc("GET /activity/deliveries", p.activityPage("deliveries"))
@@ -148,6 +150,11 @@ type pageData struct {
 	Tokens *tokensView
 	// View is the activity page's view: audit, events or deliveries.
 	View string
+	// Tab is the customer page's tab, Tabs all of them (customertabs.go);
+	// Voice is a Teams Phone page's plan or operation (voicepages.go).
+	Tab   string
+	Tabs  []customerTab
+	Voice voiceView
 }
 
 func (p *portal) data(r *http.Request) pageData {
@@ -219,6 +226,7 @@ func (p *portal) index(w http.ResponseWriter, r *http.Request) {
 		p.render(w, http.StatusNotFound, "notfound.html", d)
 		return
 	}
+	d.Tab, d.Tabs = customerTabs(r.URL.Query().Get("tab"))
 	p.render(w, http.StatusOK, "index.html", d)
 }
 

@@ -48,10 +48,12 @@ func TestBrowserQoE(t *testing.T) {
 	}
 	var poor, jitter, loss, rtt, rate, rows, reasons, bar string
 	step("log in",
-		chromedp.Navigate(d.base+"/"),
+		chromedp.Navigate(d.base+"/login"),
 		chromedp.WaitVisible(css(`#token`)),
 		chromedp.SetValue(css(`#token`), d.token),
 		chromedp.Click(css(`#login`)),
+		chromedp.WaitVisible(css(`#status-state:not([data-state=""])`)),
+		chromedp.Click(css(`#tab-quality`)),
 		// The script has loaded the panel (and bound the button).
 		chromedp.WaitVisible(css(`#qoe-calls[data-value="0"]`)),
 		chromedp.WaitVisible(css(`#qoe-poor-calls tbody tr`)),

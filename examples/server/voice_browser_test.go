@@ -258,6 +258,7 @@ func TestBrowserVoice(t *testing.T) {
 	step("whole-tenant sync, then user 4 from the Users list",
 		chromedp.Navigate(d.base+"/?customer=contoso"),
 		chromedp.WaitVisible(css(`#status-state[data-state="connected"]`)),
+		chromedp.Click(css(`#tab-users`)),
 		syncIdle(d),
 		chromedp.Click(css(`#sync`)),
 		chromedp.WaitVisible(chromedp.Search(`//div[@id="message"][contains(., "Sync finished")]`)),

@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // The portal's Teams Phone pages: a Numbers page per customer and a Voice
@@ -34,4 +35,42 @@ func (p *portal) voiceUserPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.render(w, http.StatusOK, "voice-user.html", d)
+}
+
+// voiceView is what the plan and operation pages name: the plan or the
+// operation they show (voice.js reads it from the API).
+type voiceView struct {
+	Plan, Operation string
+}
+
+// voiceID accepts the plan and operation IDs the portal links to.
+func voiceID(id string) bool {
+	return id != "" && len(id) <= 100 && strings.Trim(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") == ""
+}
+
+// voicePlanPage is one plan: per user the current state, the target, the
+// steps or the error, the counts, and Apply after a confirmation.
+func (p *portal) voicePlanPage(w http.ResponseWriter, r *http.Request) {
+	p.voiceIDPage(w, r, "voice-plan.html", func(d *pageData, id string) { d.Voice.Plan = id })
+}
+
+// voiceOperationPage follows an operation (a plan's apply): a progress
+// bar, per-user results, and Cancel after a confirmation.
+func (p *portal) voiceOperationPage(w http.ResponseWriter, r *http.Request) {
+	p.voiceIDPage(w, r, "voice-apply.html", func(d *pageData, id string) { d.Voice.Operation = id })
+}
+
+func (p *portal) voiceIDPage(w http.ResponseWriter, r *http.Request, page string, set func(*pageData, string)) {
+	d := p.data(r)
+	if !d.LoggedIn {
+		http.Redirect(w, r, "/login?next=/voice", http.StatusSeeOther)
+		return
+	}
+	id := r.URL.Query().Get("id")
+	if !voiceID(id) {
+		http.Redirect(w, r, "/?customer="+url.QueryEscape(d.Customer)+"&tab=voice", http.StatusSeeOther)
+		return
+	}
+	set(&d, id)
+	p.render(w, http.StatusOK, page, d)
 }

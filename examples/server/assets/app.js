@@ -928,16 +928,23 @@
     return parts.join("; ");
   }
 
-  async function loadActivity() {
+  // The activity tables page back by cursor ("Older"); the automatic
+  // refresh only reloads a table still showing its newest page.
+  const activityCursor = { events: "", audit: "" };
+  const activityPaged = { events: false, audit: false };
+
+  async function loadEvents(after) {
     await run("Reading the events", async () => {
+      const q = new URLSearchParams({ limit: "10" });
+      if (after) q.set("after", after);
       const [ev, dl] = await Promise.all([
-        call("GET", "/events?limit=10"),
+        call("GET", "/events?" + q),
         call("GET", "/api/webhooks/deliveries?limit=50&customer=" + encodeURIComponent(customer)),
       ]);
       const delivery = {};
       for (const d of dl.data.deliveries) delivery[d.eventId] = d;
       const body = $("events").tBodies[0];
-      body.replaceChildren();
+      if (!after) body.replaceChildren();
       for (const e of ev.data.events) {
         const tr = body.insertRow();
         tr.dataset.type = e.type;
@@ -947,12 +954,20 @@
           tr.insertCell().textContent = v;
         }
       }
-      if (!ev.data.events.length) body.insertRow().insertCell().textContent = "No events yet.";
+      if (!body.rows.length) body.insertRow().insertCell().textContent = "No events yet.";
+      activityCursor.events = ev.data.next || "";
+      activityPaged.events = !!after;
+      $("events-older").hidden = !activityCursor.events;
     });
+  }
+
+  async function loadAudit(after) {
     await run("Reading the audit trail", async () => {
-      const r = await call("GET", "/audit?limit=10");
+      const q = new URLSearchParams({ limit: "10" });
+      if (after) q.set("after", after);
+      const r = await call("GET", "/audit?" + q);
       const body = $("audit").tBodies[0];
-      body.replaceChildren();
+      if (!after) body.replaceChildren();
       for (const a of r.data.entries) {
         const tr = body.insertRow();
         tr.dataset.outcome = a.outcome;
@@ -960,8 +975,57 @@
           tr.insertCell().textContent = v;
         }
       }
-      if (!r.data.entries.length) body.insertRow().insertCell().textContent = "Nothing recorded yet.";
+      if (!body.rows.length) body.insertRow().insertCell().textContent = "Nothing recorded yet.";
+      activityCursor.audit = r.data.next || "";
+      activityPaged.audit = !!after;
+      $("audit-older").hidden = !activityCursor.audit;
     });
+  }
+
+  async function loadActivity() {
+    await loadEvents("");
+    await loadAudit("");
+  }
+
+  // refreshActivity is the automatic refresh: it leaves alone a table the
+  // reader paged back in.
+  function refreshActivity() {
+    if (!activityPaged.events) loadEvents("");
+    if (!activityPaged.audit) loadAudit("");
+  }
+
+  // Tabs: each tab is a link (/?customer=...&tab=...) the server renders
+  // on its own; here a click switches without a reload and keeps the URL,
+  // and the arrow, Home and End keys move between tabs (WAI-ARIA tabs).
+  function selectTab(a, focus) {
+    for (const t of document.querySelectorAll('#customer-tabs [role="tab"]')) {
+      const on = t === a;
+      t.setAttribute("aria-selected", String(on));
+      if (on) t.removeAttribute("tabindex");
+      else t.setAttribute("tabindex", "-1");
+      $(t.getAttribute("aria-controls")).hidden = !on;
+    }
+    if (focus) a.focus();
+    history.replaceState(null, "", a.href);
+    document.dispatchEvent(new CustomEvent("tenantgate:tab", { detail: a.id.slice(4) }));
+  }
+
+  function initTabs() {
+    const tabs = [...document.querySelectorAll('#customer-tabs [role="tab"]')];
+    for (const a of tabs) {
+      a.addEventListener("click", (ev) => {
+        if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
+        ev.preventDefault();
+        selectTab(a, false);
+      });
+      a.addEventListener("keydown", (ev) => {
+        const i = tabs.indexOf(a);
+        const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[ev.key];
+        if (to === undefined) return;
+        ev.preventDefault();
+        selectTab(tabs[(to + tabs.length) % tabs.length], true);
+      });
+    }
   }
 
   document.addEventListener("DOMContentLoaded", () => {
@@ -999,10 +1063,13 @@
     loadInvitations();
     loadUsers("");
     run("Reading the last sync", pollSync);
+    initTabs();
     loadActivity();
     $("activity-refresh").addEventListener("click", loadActivity);
+    $("events-older").addEventListener("click", () => loadEvents(activityCursor.events));
+    $("audit-older").addEventListener("click", () => loadAudit(activityCursor.audit));
     loadCallQuality();
-    setInterval(() => { if (!document.hidden) { loadStatus(); loadActivity(); } }, 10000);
+    setInterval(() => { if (!document.hidden) { loadStatus(); refreshActivity(); } }, 10000);
     setInterval(() => { if (!document.hidden) loadQoESummary(); }, 15000);
   });
 })();

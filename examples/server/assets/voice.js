@@ -44,14 +44,16 @@
     return s;
   }
 
+  // show writes a message in the Voice tab's own area on the customer
+  // page (near the action), the page's message area elsewhere.
   function show(kind, text) {
-    const m = $("message");
+    const m = $("voice-message") || $("message");
     m.hidden = false;
     m.className = "message " + kind;
     m.textContent = text;
   }
   function hideMessage() {
-    $("message").hidden = true;
+    ($("voice-message") || $("message")).hidden = true;
   }
 
   class APIError extends Error {
@@ -62,11 +64,12 @@
     }
   }
 
-  async function call(method, path, body) {
+  // call sends body as JSON, or as it is with contentType (a CSV).
+  async function call(method, path, body, contentType) {
     const init = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
     if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
+      init.headers["Content-Type"] = contentType || "application/json";
+      init.body = contentType ? body : JSON.stringify(body);
     }
     const resp = await fetch(path.startsWith("/api/") ? path : api + path, init);
     if (resp.status === 401) {
@@ -113,6 +116,7 @@
     const msg = $(id + "-error");
     if (!input || !msg) return false;
     input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", msg.id);
     msg.textContent = text;
     msg.hidden = false;
     input.focus();
@@ -494,27 +498,28 @@
     "/policies/OnlineVoiceRoutingPolicy": "as-vrp", "/policies/TenantDialPlan": "as-dp", "/policies/TeamsCallingPolicy": "as-cp",
   };
 
-  function showFormProblem(form, boxID, what, e) {
+  // placeProblem shows a problem's field errors under their inputs (ids:
+  // the API's field name -> input ID; fallback: the input of any other
+  // field) and the problem in the box boxID.
+  function placeProblem(ids, boxID, what, e, fallback) {
     let placed = false;
     if (e instanceof APIError && e.problem && Array.isArray(e.problem.fields)) {
       for (const f of e.problem.fields) {
-        let id = fieldIDs[f.field];
-        if (id === "as-number" && $("as-mode-next").checked) id = "as-range";
-        if (id === "as-licenses") {
-          const msg = $("as-licenses-error");
-          msg.textContent = f.message;
-          msg.hidden = false;
-          $("as-licenses").setAttribute("aria-invalid", "true");
-          $("as-licenses").setAttribute("aria-describedby", "as-licenses-error");
-          placed = true;
-          continue;
-        }
+        const id = ids(f.field) || fallback;
         if (id && setFieldError(id, f.message)) placed = true;
       }
     }
     const box = $(boxID);
     box.hidden = false;
+    if (box.classList.contains("message")) box.className = "message error";
     box.textContent = e instanceof APIError ? problemText(what, e) + (placed ? " Nothing was changed." : "") : what + " failed: " + e.message;
+  }
+
+  function showFormProblem(form, boxID, what, e) {
+    placeProblem((field) => {
+      const id = fieldIDs[field];
+      return id === "as-number" && $("as-mode-next").checked ? "as-range" : id;
+    }, boxID, what, e);
   }
 
   async function assign(ev) {
@@ -627,7 +632,549 @@
     await loadUser();
   }
 
+  // ---- Voice tab of the customer page: numbers, ranges, profiles, plans ----
+
+  const profileFieldIDs = {
+    "/name": "pf-name", "/range": "pf-range", "/numberType": "pf-type", "/licenses": "pf-licenses", "/locationId": "pf-location",
+    "/filter": "pf-filter", "/policies": "pf-vrp", "/policies/OnlineVoiceRoutingPolicy": "pf-vrp",
+    "/policies/TenantDialPlan": "pf-dp", "/policies/TeamsCallingPolicy": "pf-tcp",
+  };
+  const policyInputs = [["OnlineVoiceRoutingPolicy", "pf-vrp"], ["TenantDialPlan", "pf-dp"], ["TeamsCallingPolicy", "pf-tcp"]];
+  let profiles = [];
+  let editing = ""; // the profile the form edits, "" for a new one
+  let deleting = "";
+
+  function planURL(id) {
+    return "/voice/plan?" + new URLSearchParams({ customer, id });
+  }
+
+  function policiesText(pol) {
+    const parts = Object.entries(pol || {}).map(([t, n]) => t + " " + n);
+    return parts.length ? parts.join(", ") : "\u2014";
+  }
+  function profileNumbers(p) {
+    if (p.range) return "Next free of range " + p.range;
+    if (p.numberType) return "Next free " + (typeNames[p.numberType] || p.numberType);
+    return "No number";
+  }
+  function automationText(p) {
+    const on = [];
+    if (p.joiners) on.push("joiners");
+    if (p.leavers) on.push("leavers");
+    if (!on.length) return "Off";
+    return on.join(" and ") + (p.dryRun ? " (dry run: report only)" : "");
+  }
+
+  async function loadVoiceSummary() {
+    const count = async (status) => {
+      const q = new URLSearchParams({ limit: "1" });
+      if (status) q.set("status", status);
+      return (await call("GET", "/voice/numbers?" + q)).data.total;
+    };
+    const [total, assigned, free, rs] = await Promise.all([count(""), count("assigned"), count("unassigned"), loadRanges()]);
+    for (const [id, v] of [["vt-total", total], ["vt-assigned", assigned], ["vt-free", free]]) {
+      $(id).textContent = fmtNumber(v);
+      $(id).dataset.value = String(v);
+    }
+    const body = $("vt-ranges").tBodies[0];
+    body.replaceChildren();
+    for (const r of rs) {
+      const tr = body.insertRow();
+      tr.dataset.range = r.name;
+      cells(tr, [r.name, rangeText(r), typeNames[r.type] || r.type]);
+      for (const [k, v] of [["free", r.free], ["assigned", r.assigned], ["quarantined", r.quarantined]]) {
+        const td = tr.insertCell();
+        td.className = "num";
+        td.dataset[k] = String(v);
+        td.textContent = fmtNumber(v);
+      }
+    }
+    $("vt-ranges-empty").hidden = rs.length > 0;
+    const sel = $("pf-range");
+    const keep = sel.value;
+    sel.replaceChildren(...rs.map((r) => new Option(r.name + " (" + (typeNames[r.type] || r.type) + ", " + fmtNumber(r.free) + " free)", r.name)));
+    if (keep) sel.value = keep;
+  }
+
+  function rowButton(text, label, onClick) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = text;
+    b.setAttribute("aria-label", label);
+    b.dataset.needs = "operator";
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  async function loadProfiles() {
+    profiles = (await call("GET", "/voice/profiles")).data.profiles || [];
+    const body = $("profiles").tBodies[0];
+    body.replaceChildren();
+    for (const p of profiles) {
+      const tr = body.insertRow();
+      tr.dataset.profile = p.name;
+      cells(tr, [p.name, profileNumbers(p), p.licenses === "auto" ? "auto" : "none", policiesText(p.policies)]);
+      const f = tr.insertCell();
+      if (p.filter) {
+        const c = document.createElement("code");
+        c.textContent = p.filter;
+        f.append(c);
+      } else f.textContent = "Named by each plan";
+      cells(tr, [automationText(p), fmtTime(p.updatedAt)]);
+      const act = tr.insertCell();
+      act.className = "actions";
+      act.append(
+        rowButton("Plan", "Plan profile " + p.name + " (changes nothing)", (ev) => planProfile(p.name, "", ev.currentTarget)),
+        rowButton("Edit", "Edit profile " + p.name, () => openProfileForm(p)),
+        rowButton("Delete\u2026", "Delete profile " + p.name, () => askDeleteProfile(p)),
+      );
+    }
+    $("profiles-empty").hidden = profiles.length > 0;
+    const sel = $("pl-profile");
+    const keep = sel.value;
+    sel.replaceChildren(...profiles.map((p) => new Option(p.name, p.name)));
+    if (!profiles.length) sel.append(new Option("No profile yet: create one below", ""));
+    if (keep) sel.value = keep;
+  }
+
+  function syncProfileMode() {
+    $("pf-range").disabled = !$("pf-mode-range").checked;
+    $("pf-type").disabled = !$("pf-mode-type").checked;
+  }
+
+  function openProfileForm(p) {
+    const form = $("profile-form");
+    clearErrors(form);
+    editing = p ? p.name : "";
+    $("profile-form-title").textContent = p ? "Edit profile " + p.name : "New profile";
+    $("pf-name").value = p ? p.name : "";
+    $("pf-name").readOnly = !!p;
+    $("pf-mode-range").checked = !p || !!p.range || (!p.numberType && !p.range && false);
+    $("pf-mode-type").checked = !!p && !p.range && !!p.numberType;
+    $("pf-mode-none").checked = !!p && !p.range && !p.numberType;
+    if (p && p.range) $("pf-range").value = p.range;
+    if (p && p.numberType) $("pf-type").value = p.numberType;
+    $("pf-licenses").checked = !p || p.licenses === "auto";
+    $("pf-location").value = p ? p.locationId || "" : "";
+    for (const [t, id] of policyInputs) $(id).value = (p && p.policies && p.policies[t]) || "";
+    $("pf-filter").value = p ? p.filter || "" : "";
+    $("pf-joiners").checked = !!p && p.joiners;
+    $("pf-leavers").checked = !!p && p.leavers;
+    $("pf-dryrun").checked = !!p && p.dryRun;
+    syncProfileMode();
+    form.hidden = false;
+    form.scrollIntoView({ block: "start" });
+    $(p ? "pf-mode-range" : "pf-name").focus();
+  }
+
+  async function saveProfile(ev) {
+    ev.preventDefault();
+    const form = $("profile-form");
+    clearErrors(form);
+    const name = $("pf-name").value.trim();
+    if (!name) {
+      setFieldError("pf-name", "A profile needs a name (letters, digits, spaces, - _ .).");
+      return;
+    }
+    const body = { locationId: $("pf-location").value.trim(), filter: $("pf-filter").value.trim(),
+      joiners: $("pf-joiners").checked, leavers: $("pf-leavers").checked, dryRun: $("pf-dryrun").checked };
+    if ($("pf-mode-range").checked) body.range = $("pf-range").value;
+    if ($("pf-mode-type").checked) body.numberType = $("pf-type").value;
+    if ($("pf-licenses").checked) body.licenses = "auto";
+    const policies = {};
+    for (const [t, id] of policyInputs) if ($(id).value.trim()) policies[t] = $(id).value.trim();
+    if (Object.keys(policies).length) body.policies = policies;
+    const button = $("profile-save");
+    busy(button, true);
+    try {
+      await call("PUT", "/voice/profiles/" + encodeURIComponent(name), body);
+      form.hidden = true;
+      show("ok", "Profile " + name + (editing ? " saved." : " created.") + " Plan it to see what it would change; nothing changes until you apply a plan.");
+      await run("Reading the profiles", loadProfiles);
+      $("pl-profile").value = name;
+    } catch (e) {
+      if (!(e instanceof APIError && e.status === 401)) placeProblem((f) => profileFieldIDs[f], "profile-form-error", "Saving profile " + name, e);
+    } finally {
+      busy(button, false);
+    }
+  }
+
+  function askDeleteProfile(p) {
+    deleting = p.name;
+    $("profile-delete-what").textContent = "Delete profile " + p.name + "? tenantgate forgets its settings" +
+      (p.joiners || p.leavers ? " and stops its " + automationText(p).replace(" (dry run: report only)", "") + " after each sync" : "") +
+      ". Nothing changes at Microsoft: its users keep their numbers, licenses and policies.";
+    $("profile-delete-yes").textContent = "Delete profile " + p.name;
+    $("profile-delete-confirm").hidden = false;
+    $("profile-delete-no").focus();
+  }
+
+  async function deleteProfile(ev) {
+    const name = deleting;
+    const button = ev.currentTarget;
+    busy(button, true);
+    await run("Deleting profile " + name, async () => {
+      await call("DELETE", "/voice/profiles/" + encodeURIComponent(name));
+      $("profile-delete-confirm").hidden = true;
+      if (editing === name) $("profile-form").hidden = true;
+      show("ok", "Profile " + name + " deleted. Nothing changed at Microsoft.");
+      await loadProfiles();
+    });
+    busy(button, false);
+  }
+
+  // makePlan posts a plan (JSON from a profile, or a CSV) and opens it.
+  async function makePlan(body, contentType, button, ids, boxID, fallback) {
+    boxID = $(boxID) ? boxID : "message";
+    busy(button, true);
+    try {
+      const plan = (await call("POST", "/voice/plans", body, contentType)).data;
+      window.location.assign(planURL(plan.id));
+    } catch (e) {
+      if (!(e instanceof APIError && e.status === 401)) placeProblem(ids, boxID, "Planning", e, fallback);
+      busy(button, false);
+    }
+  }
+
+  function planProfile(name, filter, button) {
+    const form = $("plan-form");
+    clearErrors(form);
+    hideMessage();
+    const body = { profile: name };
+    if (filter) body.filter = filter;
+    return makePlan(body, "", button, (f) => ({ "/profile": "pl-profile", "/filter": "pl-filter" })[f], "voice-message");
+  }
+
+  async function planCSV(ev) {
+    ev.preventDefault();
+    clearErrors($("csv-form"));
+    hideMessage();
+    const file = $("csv-file").files[0];
+    if (!file) {
+      setFieldError("csv-file", "Choose a CSV file first.");
+      return;
+    }
+    makePlan(await file.text(), "text/csv", $("plan-csv"), () => "", "voice-message", "csv-file");
+  }
+
+  async function initVoiceTab() {
+    if (!$("profiles")) return;
+    $("profile-new").addEventListener("click", () => openProfileForm(null));
+    $("profile-cancel").addEventListener("click", () => { $("profile-form").hidden = true; });
+    $("profile-form").addEventListener("submit", saveProfile);
+    for (const id of ["pf-mode-range", "pf-mode-type", "pf-mode-none"]) $(id).addEventListener("change", syncProfileMode);
+    $("profile-delete-yes").addEventListener("click", deleteProfile);
+    $("profile-delete-no").addEventListener("click", () => { $("profile-delete-confirm").hidden = true; });
+    $("plan-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const name = $("pl-profile").value;
+      if (!name) {
+        clearErrors($("plan-form"));
+        setFieldError("pl-profile", "Create a profile first: a plan applies a profile to users.");
+        return;
+      }
+      planProfile(name, $("pl-filter").value.trim(), $("plan"));
+    });
+    $("csv-form").addEventListener("submit", planCSV);
+    await run("Reading the numbers", loadVoiceSummary);
+    await run("Reading the profiles", loadProfiles);
+  }
+
+  // ---- Plan page ----
+
+  const planStatusText = { change: "To change", unchanged: "Unchanged", error: "Error" };
+  let planShown = null;
+  let planFilter = "";
+  let planCursor = "";
+
+  function plural(n, one, many) {
+    return fmtNumber(n) + " " + (n === 1 ? one : many || one + "s");
+  }
+
+  function currentText(c) {
+    if (!c) return "\u2014";
+    const parts = [];
+    if (!c.accountEnabled) parts.push("account disabled");
+    if (c.usageLocation) parts.push(c.usageLocation);
+    parts.push(c.enterpriseVoiceEnabled ? "voice on" : "voice off");
+    parts.push((c.numbers && c.numbers.length) ? c.numbers.join(", ") : "no number");
+    if (c.licenses && c.licenses.length) parts.push(c.licenses.join(" "));
+    const pol = policiesText(c.policies);
+    if (pol !== "\u2014") parts.push(pol);
+    return parts.join("; ");
+  }
+
+  function targetText(t) {
+    const parts = [];
+    if (t.number) parts.push(t.number + (t.range ? " (" + t.range + ")" : ""));
+    else if (t.range) parts.push("next of " + t.range);
+    if (t.licenses && t.licenses.length) parts.push(t.licenses.join(" "));
+    const pol = policiesText(t.policies);
+    if (pol !== "\u2014") parts.push(pol);
+    return parts.length ? parts.join("; ") : "\u2014";
+  }
+
+  function stepsText(it) {
+    if (it.error) return it.error.detail; // it says what to do in the plan's terms
+    if (it.status === "unchanged") return "Already in the target state";
+    return (it.steps || []).map((s) => stepName(s.step) + (s.number ? " " + s.number : "")).join(", ");
+  }
+
+  function renderPlanSummary(p) {
+    planShown = p;
+    const from = p.source === "csv" ? "From a CSV" : "From profile " + p.profile + (p.filter ? ", for users matching " + p.filter : "");
+    $("plan-what").textContent = from + (p.actor ? "; planned by " + p.actor : "") + ".";
+    $("plan-read").textContent = "Read from Microsoft at " + fmtTime(p.readAt) + "; kept until " + fmtTime(p.expiresAt) +
+      ". Applying reads the users again first when the plan is older than a few minutes.";
+    for (const [id, v] of [["pc-users", p.users], ["pc-changes", p.changes], ["pc-unchanged", p.unchanged], ["pc-errors", p.errors]]) {
+      $(id).textContent = fmtNumber(v);
+      $(id).dataset.value = String(v);
+    }
+    const lic = $("plan-licenses");
+    lic.tBodies[0].replaceChildren();
+    for (const l of p.licenses || []) {
+      const tr = lic.tBodies[0].insertRow();
+      tr.dataset.sku = l.sku;
+      cells(tr, [l.sku]);
+      for (const v of [l.needed, l.free]) {
+        const td = tr.insertCell();
+        td.className = "num";
+        td.textContent = fmtNumber(v);
+      }
+    }
+    lic.hidden = !(p.licenses && p.licenses.length);
+    const applied = !!p.operation;
+    $("plan-apply").hidden = applied || p.changes === 0;
+    $("plan-apply").textContent = "Apply " + plural(p.changes, "user") + "\u2026";
+    $("plan-nothing").hidden = p.changes > 0;
+    $("plan-nothing").textContent = p.users === 0 ? "Nothing to change: no user matches." :
+      "Nothing to change: every user is already in the target state" + (p.errors ? " or has an error." : ".");
+    $("plan-items").classList.toggle("no-rows", p.source !== "csv");
+    $("plan-again").hidden = p.source !== "profile";
+    const op = $("plan-operation");
+    op.hidden = !applied;
+    if (applied) op.href = "/voice/operation?" + new URLSearchParams({ customer, id: p.operation, plan: p.id });
+  }
+
+  async function loadPlan(after) {
+    const id = document.body.dataset.plan;
+    await run("Reading the plan", async () => {
+      const q = new URLSearchParams({ limit: "50" });
+      if (planFilter) q.set("status", planFilter);
+      if (after) q.set("after", after);
+      const p = (await call("GET", "/voice/plans/" + encodeURIComponent(id) + "?" + q)).data;
+      renderPlanSummary(p);
+      const body = $("plan-items").tBodies[0];
+      if (!after) body.replaceChildren();
+      for (const it of p.items || []) {
+        const tr = body.insertRow();
+        tr.dataset.status = it.status;
+        tr.dataset.user = it.user;
+        if (it.error) tr.dataset.code = it.error.code;
+        cells(tr, [it.row || ""]);
+        const u = tr.insertCell();
+        if (it.userId || it.status !== "error") {
+          const a = document.createElement("a");
+          a.href = "/voice/user?" + new URLSearchParams({ customer, user: it.user });
+          a.textContent = it.user;
+          u.append(a);
+        } else u.textContent = it.user || "(empty)";
+        const st = tr.insertCell();
+        const b = document.createElement("span");
+        b.className = "badge";
+        b.dataset.state = it.status;
+        b.textContent = planStatusText[it.status] || it.status;
+        st.append(b);
+        cells(tr, [currentText(it.current), it.status === "error" && !it.target.number && !it.target.range ? "\u2014" : targetText(it.target)]);
+        const last = tr.insertCell();
+        last.textContent = stepsText(it);
+        if (it.error) last.className = "error";
+      }
+      planCursor = p.next || "";
+      $("plan-more").hidden = !planCursor;
+      $("plan-items-empty").hidden = body.rows.length > 0;
+    });
+  }
+
+  // applyEffects sums up what applying does, from every item to change.
+  async function applyEffects(id) {
+    const counts = new Map();
+    let after = "";
+    for (let page = 0; page < 50; page++) {
+      const q = new URLSearchParams({ status: "change", limit: "1000" });
+      if (after) q.set("after", after);
+      const p = (await call("GET", "/voice/plans/" + encodeURIComponent(id) + "?" + q)).data;
+      for (const it of p.items || []) {
+        for (const s of it.steps || []) {
+          let what = stepName(s.step);
+          if (s.step === "number") what = "Assign a number" + (it.target.range ? " from range " + it.target.range : "");
+          else if (s.step === "license") what = "Assign licenses (" + (it.target.licenses || []).join(" ") + ")";
+          else if (s.step.startsWith("policy:")) what = "Set " + s.step.slice(7) + " to " + ((it.target.policies || {})[s.step.slice(7)] || "");
+          counts.set(what, (counts.get(what) || 0) + 1);
+        }
+      }
+      after = p.next || "";
+      if (!after) break;
+    }
+    return counts;
+  }
+
+  async function askApply(ev) {
+    const p = planShown;
+    const button = ev.currentTarget;
+    busy(button, true);
+    await run("Reading the plan", async () => {
+      const effects = await applyEffects(p.id);
+      $("apply-what").textContent = "Applying this plan changes " + plural(p.changes, "user") + " of " + customer + " at Microsoft, starting at once:";
+      const list = $("apply-list");
+      list.replaceChildren();
+      for (const [what, n] of effects) {
+        const li = document.createElement("li");
+        li.textContent = what + ": " + plural(n, "user");
+        list.append(li);
+      }
+      if (p.errors) {
+        const li = document.createElement("li");
+        li.textContent = plural(p.errors, "row") + " with an error " + (p.errors === 1 ? "is" : "are") + " skipped; " + plural(p.unchanged, "user") + " already in the target state " + (p.unchanged === 1 ? "is" : "are") + " left alone.";
+        list.append(li);
+      }
+      $("apply-yes").textContent = "Apply to " + plural(p.changes, "user");
+      $("apply-confirm").hidden = false;
+      $("apply-no").focus();
+    });
+    busy(button, false);
+  }
+
+  async function applyPlan(ev) {
+    const p = planShown;
+    const button = ev.currentTarget;
+    busy(button, true);
+    const op = await run("Applying the plan", async () => (await call("POST", "/voice/plans/" + encodeURIComponent(p.id) + "/apply")).data);
+    if (op) window.location.assign("/voice/operation?" + new URLSearchParams({ customer, id: op.id, plan: p.id }));
+    else busy(button, false);
+  }
+
+  function initPlanPage() {
+    if (!$("plan-items")) return;
+    for (const b of document.querySelectorAll("#plan-items-card .seg button")) {
+      b.addEventListener("click", () => {
+        for (const o of document.querySelectorAll("#plan-items-card .seg button")) o.setAttribute("aria-pressed", String(o === b));
+        planFilter = b.dataset.status;
+        loadPlan("");
+      });
+    }
+    $("plan-more").addEventListener("click", () => loadPlan(planCursor));
+    $("plan-apply").addEventListener("click", askApply);
+    $("apply-no").addEventListener("click", () => { $("apply-confirm").hidden = true; });
+    $("apply-yes").addEventListener("click", applyPlan);
+    $("plan-again").addEventListener("click", async (ev) => {
+      const p = planShown;
+      const body = { profile: p.profile };
+      if (p.filter) body.filter = p.filter;
+      makePlan(body, "", ev.currentTarget, () => "", "message");
+    });
+    loadPlan("");
+  }
+
+  // ---- Operation page: an apply's progress, per-user results, cancel ----
+
+  const itemOrder = { failed: 0, partial: 0, running: 1, queued: 2, canceled: 3, succeeded: 4 };
+  let apTimer = 0;
+  let apAll = false;
+  let apShown = null;
+
+  function renderApply(op) {
+    apShown = op;
+    const done = op.succeeded, failed = op.failed, total = op.total;
+    const remaining = Math.max(0, total - done - failed);
+    const st = $("ap-state");
+    st.textContent = op.state;
+    st.dataset.state = op.state;
+    $("ap-kind").textContent = { apply: "Apply a plan", set: "Set voice", release: "Release" }[op.kind] || op.kind;
+    for (const [id, v] of [["ap-done", done], ["ap-failed", failed], ["ap-remaining", remaining], ["ap-total", total]]) {
+      $(id).textContent = fmtNumber(v);
+      $(id).dataset.value = String(v);
+    }
+    const pct = (n) => (total ? (100 * n) / total : 0);
+    $("ap-bar-done").style.width = pct(done) + "%";
+    $("ap-bar-failed").style.width = pct(failed) + "%";
+    const bar = $("ap-bar");
+    bar.setAttribute("aria-valuenow", String(Math.round(pct(done + failed))));
+    bar.setAttribute("aria-valuetext", done + " done, " + failed + " failed, " + remaining + " remaining of " + total);
+    $("ap-summary").textContent = "Started " + fmtTime(op.createdAt) + (op.actor ? " by " + op.actor : "") + "; " +
+      (op.finishedAt ? "finished " + fmtTime(op.finishedAt) + "." : remaining + " of " + total + " users remaining; this page follows it.");
+    const running = op.state === "queued" || op.state === "running";
+    $("ap-cancel").hidden = !running;
+    if (!running) $("ap-cancel-confirm").hidden = true;
+    const items = (op.items || []).slice().sort((a, b) => (itemOrder[a.state] ?? 5) - (itemOrder[b.state] ?? 5));
+    const body = $("ap-users").tBodies[0];
+    body.replaceChildren();
+    for (const it of apAll ? items : items.slice(0, 50)) {
+      const tr = body.insertRow();
+      tr.dataset.state = it.state;
+      tr.dataset.user = it.user;
+      const number = (it.steps || []).find((s) => s.step === "number");
+      const failedStep = (it.steps || []).find((s) => s.status === "failed");
+      cells(tr, [it.user, it.state, number ? number.number : "",
+        (it.steps || []).map((s) => stepName(s.step) + " " + s.status).join(", "),
+        failedStep ? failedStep.detail : ((it.steps || []).find((s) => s.detail) || {}).detail]);
+    }
+    $("ap-more").hidden = apAll || items.length <= 50;
+    $("ap-more").textContent = "Show all " + fmtNumber(items.length) + " users";
+  }
+
+  async function pollApply() {
+    clearTimeout(apTimer);
+    const id = document.body.dataset.operation;
+    let op;
+    try {
+      op = (await call("GET", "/voice/operations/" + encodeURIComponent(id))).data;
+    } catch (e) {
+      if (!(e instanceof APIError && e.status === 401)) show("error", "Reading the operation failed: " + e.message);
+      apTimer = setTimeout(pollApply, 5000);
+      return;
+    }
+    renderApply(op);
+    if (op.state === "queued" || op.state === "running") apTimer = setTimeout(pollApply, 1000);
+    else if (op.state === "succeeded") show("ok", "Done: every user succeeded.");
+    else show("error", "The operation ended " + op.state + ": the failed users are listed first with Microsoft's detail; applying the plan again resumes and skips what is done.");
+  }
+
+  function initApplyPage() {
+    if (!$("ap-users")) return;
+    const plan = new URLSearchParams(window.location.search).get("plan");
+    if (plan) {
+      $("ap-plan").href = planURL(plan);
+      $("ap-plan").hidden = false;
+    }
+    $("ap-more").addEventListener("click", () => { apAll = true; renderApply(apShown); });
+    $("ap-cancel").addEventListener("click", () => {
+      const op = apShown;
+      const remaining = Math.max(0, op.total - op.succeeded - op.failed);
+      $("ap-cancel-what").textContent = "Cancel operation " + op.id + "? The users not started yet (up to " + plural(remaining, "user") +
+        ") are left as they are. A step already sent to Microsoft runs to its end, and users already done keep their changes.";
+      $("ap-cancel-confirm").hidden = false;
+      $("ap-cancel-no").focus();
+    });
+    $("ap-cancel-no").addEventListener("click", () => { $("ap-cancel-confirm").hidden = true; });
+    $("ap-cancel-yes").addEventListener("click", async (ev) => {
+      const button = ev.currentTarget;
+      busy(button, true);
+      await run("Cancelling the operation", async () => {
+        const op = (await call("POST", "/voice/operations/" + encodeURIComponent(apShown.id) + "/cancel")).data;
+        $("ap-cancel-confirm").hidden = true;
+        renderApply(op);
+      });
+      busy(button, false);
+      pollApply();
+    });
+    pollApply();
+  }
+
   initNumbers();
   initUser();
   initOperations();
+  initVoiceTab();
+  initPlanPage();
+  initApplyPage();
 })();
