@@ -58,7 +58,6 @@ func TestBrowserQoE(t *testing.T) {
 		chromedp.WaitVisible(css(`#qoe-calls[data-value="0"]`)),
 		chromedp.WaitVisible(css(`#qoe-poor-calls tbody tr`)),
 		chromedp.WaitVisible(css(`#qoe-pstn tbody tr`)),
-		chromedp.WaitVisible(css(`#status-state:not([data-state=""])`)),
 		chromedp.ScrollIntoView(css(`#qoe-place`)),
 	)
 	step("place 100 calls",
