@@ -325,6 +325,48 @@ func (pl *planner) decide(ctx context.Context, row int, u planUser, req SetReque
 	if p.Category == "" {
 		p.Category = "primary"
 	}
+	// The policies first: a row they refuse takes no number and no
+	// license units from the rest of the plan.
+	types := make([]string, 0, len(req.Policies))
+	for t := range req.Policies {
+		types = append(types, t)
+	}
+	slices.Sort(types)
+	var policySteps []Step
+	if len(types) > 0 {
+		it.Target.Policies = map[string]string{}
+	}
+	for _, t := range types {
+		name := strings.TrimSpace(req.Policies[t])
+		it.Target.Policies[t] = name
+		cur := u.Policies[t]
+		step := Step{Step: "policy:" + t, Status: StepPending}
+		switch {
+		case strings.EqualFold(name, "Global"):
+			if cur == "" {
+				step.Status, step.Detail = StepUnchanged, "Global already applies"
+			} else {
+				p.Unassign = append(p.Unassign, policyRef{Type: t, Name: cur})
+				step.Detail = "remove " + cur
+			}
+		case strings.EqualFold(name, cur):
+			step.Status, step.Detail = StepUnchanged, cur+" already applies"
+		default:
+			id, ok, err := pl.policyID(ctx, t, name)
+			if e, refused := AsError(err); refused {
+				return itemError(it, e.Code, "policies/"+t, e.Detail, ActionAssignPolicy), nil, nil
+			}
+			if err != nil {
+				return it, nil, err
+			}
+			if !ok {
+				return itemError(it, CodeUnknownPolicy, "policies/"+t, "the tenant has no "+t+" named "+clipInput(name)+": create it in the Teams admin center or fix the name", ActionAssignPolicy), nil, nil
+			}
+			p.Assign = append(p.Assign, policyRef{Type: t, Name: name, ID: id})
+			step.Detail = "assign " + name
+		}
+		policySteps = append(policySteps, step)
+	}
 	// The number.
 	numberType := ""
 	var numberStep *Step
@@ -489,47 +531,6 @@ func (pl *planner) decide(ctx context.Context, row int, u planUser, req SetReque
 			it.Target.Licenses = append(it.Target.Licenses, k.SkuPartNumber)
 		}
 		licenseStep = &Step{Step: "license", Status: StepPending, Detail: "add " + skuNames(p.AddSKUs)}
-	}
-	// The policies.
-	types := make([]string, 0, len(req.Policies))
-	for t := range req.Policies {
-		types = append(types, t)
-	}
-	slices.Sort(types)
-	var policySteps []Step
-	if len(types) > 0 {
-		it.Target.Policies = map[string]string{}
-	}
-	for _, t := range types {
-		name := strings.TrimSpace(req.Policies[t])
-		it.Target.Policies[t] = name
-		cur := u.Policies[t]
-		step := Step{Step: "policy:" + t, Status: StepPending}
-		switch {
-		case strings.EqualFold(name, "Global"):
-			if cur == "" {
-				step.Status, step.Detail = StepUnchanged, "Global already applies"
-			} else {
-				p.Unassign = append(p.Unassign, policyRef{Type: t, Name: cur})
-				step.Detail = "remove " + cur
-			}
-		case strings.EqualFold(name, cur):
-			step.Status, step.Detail = StepUnchanged, cur+" already applies"
-		default:
-			id, ok, err := pl.policyID(ctx, t, name)
-			if e, refused := AsError(err); refused {
-				return itemError(it, e.Code, "policies/"+t, e.Detail, ActionAssignPolicy), nil, nil
-			}
-			if err != nil {
-				return it, nil, err
-			}
-			if !ok {
-				return itemError(it, CodeUnknownPolicy, "policies/"+t, "the tenant has no "+t+" named "+clipInput(name)+": create it in the Teams admin center or fix the name", ActionAssignPolicy), nil, nil
-			}
-			p.Assign = append(p.Assign, policyRef{Type: t, Name: name, ID: id})
-			step.Detail = "assign " + name
-		}
-		policySteps = append(policySteps, step)
 	}
 	if licenseStep != nil {
 		it.Steps = append(it.Steps, *licenseStep)

@@ -309,6 +309,11 @@ func TestPlanCSVRows(t *testing.T) {
 		}
 	}
 	assert.Equal(t, "+39020000044", byRow[10].Target.Number)
+	// The rows refused (row 6 for its policy, after its number and
+	// license were known) take no license units: rows 2 and 10 need them.
+	require.Len(t, plan.Licenses, 1)
+	assert.Equal(t, "MCOEV", plan.Licenses[0].SKU)
+	assert.Equal(t, 2, plan.Licenses[0].Needed, "license units for the rows that change")
 
 	// Too few license units for the whole plan: the rows past them say so.
 	require.NoError(t, e.tenant.SetLicenseUnits(m365test.SkuTeamsPhone, 67+1)) // 67 voice users of 200, one unit free
