@@ -260,49 +260,8 @@ func TestRunRestart(t *testing.T) {
 // schema of its own) with a real provider configuration: it serves the
 // admin API, keeps secrets sealed in the database and has no demo routes.
 func TestProductionModeOnPostgres(t *testing.T) {
-	dsn := os.Getenv("TENANTGATE_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("set TENANTGATE_TEST_POSTGRES=postgres://... to run the production mode test")
-	}
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	schema := "tg_examples_server_" + strings.ToLower(randomToken(6))
-	schema = strings.NewReplacer("-", "_").Replace(schema)
-	if _, err := db.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-
-	e := prodEnv()
-	e["TENANTGATE_POSTGRES_DSN"] = u.String()
-	e["TENANTGATE_SMTP_HOST"] = "127.0.0.1"
-	e["TENANTGATE_SMTP_SECURITY"] = "insecure"
-	e["TENANTGATE_ADDR"] = "127.0.0.1:0"
-	cfg, err := parseConfig(nil, env(e), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := start(t.Context(), cfg, hooks{logger: discardLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := a.shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-	}()
+	a, db, schema := startOnPostgres(t)
+	cfg := a.cfg
 	base := "http://" + a.ln.Addr().String()
 	c := noRedirect()
 	auth := map[string]string{"Authorization": "Bearer " + cfg.AdminToken, "Content-Type": "application/json"}
@@ -333,6 +292,57 @@ func TestProductionModeOnPostgres(t *testing.T) {
 	if ck := resp.Cookies(); len(ck) != 1 || !ck[0].Secure || ck[0].Name != "__Host-tenantgate_admin" {
 		t.Errorf("production session cookie = %+v", ck)
 	}
+}
+
+// startOnPostgres starts production mode on PostgreSQL in a schema of its
+// own (skipping without TENANTGATE_TEST_POSTGRES); it returns the app, a
+// database handle whose search_path is that schema, and the schema.
+func startOnPostgres(t *testing.T) (*app, *sql.DB, string) {
+	t.Helper()
+	dsn := os.Getenv("TENANTGATE_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("set TENANTGATE_TEST_POSTGRES=postgres://... to run the production mode test")
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	schema := "tg_examples_server_" + strings.ToLower(randomToken(6))
+	schema = strings.NewReplacer("-", "_").Replace(schema)
+	if _, err := db.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE") })
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+
+	e := prodEnv()
+	e["TENANTGATE_POSTGRES_DSN"] = u.String()
+	e["TENANTGATE_SMTP_HOST"] = "127.0.0.1"
+	e["TENANTGATE_SMTP_SECURITY"] = "insecure"
+	e["TENANTGATE_ADDR"] = "127.0.0.1:0"
+	cfg, err := parseConfig(nil, env(e), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := start(t.Context(), cfg, hooks{logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	return a, db, schema
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
