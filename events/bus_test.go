@@ -133,6 +133,7 @@ func waitDelivery(t *testing.T, b *events.Bus, customer string, state events.Del
 }
 
 func TestWebhookDeliveredSignedDuringRotation(t *testing.T) {
+	t.Parallel()
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			oldSecret, newSecret := events.GenerateSecret(), events.GenerateSecret()
@@ -229,6 +230,7 @@ func mustJSON(t *testing.T, v any) string {
 }
 
 func TestWebhookRetriedAfterFailure(t *testing.T) {
+	t.Parallel()
 	db := testdb.SQLite(t)
 	secret := events.GenerateSecret()
 	rcv := newReceiver(t, secret)
@@ -261,6 +263,7 @@ func TestWebhookRetriedAfterFailure(t *testing.T) {
 }
 
 func TestWebhookFailsAfterMaxAttempts(t *testing.T) {
+	t.Parallel()
 	db := testdb.SQLite(t)
 	secret := events.GenerateSecret()
 	rcv := newReceiver(t, secret)
@@ -282,6 +285,7 @@ func TestWebhookFailsAfterMaxAttempts(t *testing.T) {
 // Two replicas sharing one database both observe the same transition:
 // it is recorded, delivered and handed to subscribers once.
 func TestEmitOncePerKeyAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			secret := events.GenerateSecret()
@@ -342,6 +346,7 @@ func TestEmitOncePerKeyAcrossReplicas(t *testing.T) {
 // Deliveries recorded before the job runner exists are enqueued by
 // UseInserter: the event table is the outbox.
 func TestPendingDeliveriesFlushed(t *testing.T) {
+	t.Parallel()
 	db := testdb.SQLite(t)
 	secret := events.GenerateSecret()
 	rcv := newReceiver(t, secret)
@@ -360,6 +365,7 @@ func TestPendingDeliveriesFlushed(t *testing.T) {
 }
 
 func TestEmitRefusesBadEvents(t *testing.T) {
+	t.Parallel()
 	b := newBus(t, testdb.SQLite(t), events.Options{})
 	for name, e := range map[string]events.Event{
 		"unknown type": {Type: "connection.exploded", Data: events.Data{Customer: "c"}},
@@ -372,6 +378,7 @@ func TestEmitRefusesBadEvents(t *testing.T) {
 }
 
 func TestNewChecksOptions(t *testing.T) {
+	t.Parallel()
 	db := testdb.SQLite(t)
 	good := events.GenerateSecret()
 	cases := map[string]struct {

@@ -12,6 +12,7 @@ import (
 )
 
 func TestOnConnection(t *testing.T) {
+	t.Parallel()
 	b := newBus(t, testdb.SQLite(t), events.Options{})
 	var got []events.Event
 	b.Subscribe(func(_ context.Context, e events.Event) { got = append(got, e) })
@@ -66,6 +67,7 @@ func TestOnConnection(t *testing.T) {
 }
 
 func TestCheckExpiry(t *testing.T) {
+	t.Parallel()
 	b := newBus(t, testdb.SQLite(t), events.Options{})
 	var got []events.Event
 	b.Subscribe(func(_ context.Context, e events.Event) { got = append(got, e) })

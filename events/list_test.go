@@ -17,6 +17,7 @@ import (
 // a cursor of another query or listing, or an edited one, is
 // ErrBadCursor.
 func TestListEventsAndDeliveriesPaged(t *testing.T) {
+	t.Parallel()
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			rcv := newReceiver(t, events.GenerateSecret())
@@ -116,6 +117,7 @@ func uniq(s []string) map[string]bool {
 // ends delivered; a delivered one, another customer's and an unknown
 // one are refused.
 func TestReplayFailedDelivery(t *testing.T) {
+	t.Parallel()
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			secret := events.GenerateSecret()

@@ -18,6 +18,7 @@ import (
 // webhook delivery rows except customer.offboarded; other customers keep
 // theirs.
 func TestOffboardErasesEvents(t *testing.T) {
+	t.Parallel()
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			secret := events.GenerateSecret()
@@ -50,6 +51,7 @@ func TestOffboardErasesEvents(t *testing.T) {
 // ProviderCustomer, once however often it is checked; expired gives
 // secret.expired.
 func TestCheckProviderExpiry(t *testing.T) {
+	t.Parallel()
 	b := newBus(t, testdb.SQLite(t), events.Options{})
 	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 	exp := now.Add(5 * 24 * time.Hour)
@@ -78,6 +80,7 @@ func TestCheckProviderExpiry(t *testing.T) {
 // event of a job racing the offboarding leaves nothing behind) until
 // Unfence; customer.offboarded still can.
 func TestFence(t *testing.T) {
+	t.Parallel()
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			b := newBus(t, db, events.Options{})

@@ -9,6 +9,7 @@ import (
 )
 
 func TestScrub(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ in, want string }{
 		{"Graph answered 503 Service Unavailable", "Graph answered 503 Service Unavailable"},
 		{"see https://login.microsoftonline.com/error?code=50076 for help", "see [link] for help"},
