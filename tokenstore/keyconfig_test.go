@@ -12,6 +12,7 @@ import (
 )
 
 func TestParseKeyring(t *testing.T) {
+	t.Parallel()
 	k1, k2 := mustKey(t, "k1"), mustKey(t, "k2")
 	urlRaw := "k3:" + base64.RawURLEncoding.EncodeToString(mustKey(t, "x").Secret)
 	for _, tc := range []struct {
@@ -46,6 +47,7 @@ func TestParseKeyring(t *testing.T) {
 }
 
 func TestParseKeyringErrors(t *testing.T) {
+	t.Parallel()
 	k1 := mustKey(t, "k1")
 	secretB64 := k1.Encode()[3:]
 	short := base64.StdEncoding.EncodeToString(make([]byte, 16))
@@ -75,6 +77,7 @@ func TestParseKeyringErrors(t *testing.T) {
 }
 
 func TestLoadKeyringFile(t *testing.T) {
+	t.Parallel()
 	k1 := mustKey(t, "k1")
 	path := filepath.Join(t.TempDir(), "keys")
 	if err := os.WriteFile(path, []byte("# sealing keys\n"+k1.Encode()+"\n"), 0o600); err != nil {

@@ -32,6 +32,7 @@ func mustKeyring(t testing.TB, keys ...tokenstore.SealKey) *tokenstore.Keyring {
 var recKey = tokenstore.Key{Customer: "cust", Kind: "msal.cache", Name: "acct"}
 
 func TestSealOpenRoundTrip(t *testing.T) {
+	t.Parallel()
 	kr := mustKeyring(t, mustKey(t, "k1"))
 	for _, pt := range [][]byte{nil, {}, []byte("x"), bytes.Repeat([]byte{0, 1, 2, 255}, 4096)} {
 		blob, err := kr.Seal(recKey, pt)
@@ -61,6 +62,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 }
 
 func TestKeyringNewestSealsAllOpen(t *testing.T) {
+	t.Parallel()
 	k1, k2, k3 := mustKey(t, "k1"), mustKey(t, "k2"), mustKey(t, "2026-01.b")
 	old := mustKeyring(t, k1)
 	blob1, _ := old.Seal(recKey, []byte("one"))
@@ -89,6 +91,7 @@ func TestKeyringNewestSealsAllOpen(t *testing.T) {
 }
 
 func TestOpenRejects(t *testing.T) {
+	t.Parallel()
 	kr := mustKeyring(t, mustKey(t, "k1"))
 	pt := []byte("refresh-token-value")
 	blob, _ := kr.Seal(recKey, pt)
@@ -137,6 +140,7 @@ func TestOpenRejects(t *testing.T) {
 }
 
 func TestNewKeyringErrors(t *testing.T) {
+	t.Parallel()
 	good := mustKey(t, "k1")
 	for _, tc := range []struct {
 		name string
@@ -161,6 +165,7 @@ func TestNewKeyringErrors(t *testing.T) {
 }
 
 func TestSealKeyRedacted(t *testing.T) {
+	t.Parallel()
 	k := mustKey(t, "k1")
 	enc := k.Encode()
 	secretB64 := enc[len("k1:"):]

@@ -11,6 +11,7 @@ import (
 )
 
 func TestGetSealed(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	k, err := tokenstore.GenerateKey("k1")
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 )
 
 func TestSealedStoreRejectsBadInput(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	s := tokenstore.New(memstore.New(), mustKeyring(t, mustKey(t, "k1")))
 	defer s.Close()
@@ -52,6 +53,7 @@ func TestSealedStoreRejectsBadInput(t *testing.T) {
 }
 
 func TestSealedStoreWithoutKeyring(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	s := tokenstore.New(memstore.New(), nil)
 	if _, err := s.Put(ctx, tokenstore.Record{Key: recKey, Data: []byte("x"), Sealed: true}, 0); !errors.Is(err, tokenstore.ErrNoKeyring) {
@@ -84,6 +86,7 @@ func (b *interferingBackend) Put(ctx context.Context, rec tokenstore.Record, exp
 }
 
 func TestRotateConflictLosesNothing(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		// what the other writer does to the target meanwhile
@@ -152,6 +155,7 @@ func TestRotateConflictLosesNothing(t *testing.T) {
 }
 
 func TestRotateResume(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	k1, k2 := mustKey(t, "k1"), mustKey(t, "k2")
 	mem := memstore.New()

@@ -12,6 +12,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) tokenstore.Backend {
 		s := memstore.New()
 		t.Cleanup(func() { s.Close() })
@@ -22,6 +23,7 @@ func TestConformance(t *testing.T) {
 // TestConformanceShared runs the suite on one store shared by every test,
 // as the PostgreSQL backend's tests share a database.
 func TestConformanceShared(t *testing.T) {
+	t.Parallel()
 	s := memstore.New()
 	t.Cleanup(func() { s.Close() })
 	storetest.Run(t, func(*testing.T) tokenstore.Backend { return s })
@@ -38,6 +40,7 @@ func BenchmarkMemstore(b *testing.B) {
 // TestLeaseLapseSynctest checks the lease ttl in fake time: the waiter
 // gets the lease exactly when the crashed holder's ttl runs out.
 func TestLeaseLapseSynctest(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		ctx := t.Context()
 		s := memstore.New()
@@ -83,6 +86,7 @@ func TestLeaseLapseSynctest(t *testing.T) {
 }
 
 func TestClosed(t *testing.T) {
+	t.Parallel()
 	s := memstore.New()
 	s.Close()
 	ctx := t.Context()

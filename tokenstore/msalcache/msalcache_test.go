@@ -113,6 +113,7 @@ func rawContains(t *testing.T, b tokenstore.Backend, s string) bool {
 }
 
 func TestAppTokensSurviveRestart(t *testing.T) {
+	t.Parallel()
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) { testAppTokensSurviveRestart(t, newProcess(t, be.new(t))) })
 	}
@@ -150,6 +151,7 @@ func testAppTokensSurviveRestart(t *testing.T, p process) {
 }
 
 func TestPartitionsStaySeparate(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	fa := newFakeAuthority(t)
 	p := newProcess(t, backends[0].new(t))
@@ -186,6 +188,7 @@ func TestPartitionsStaySeparate(t *testing.T) {
 }
 
 func TestUserTokensSurviveRestart(t *testing.T) {
+	t.Parallel()
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) { testUserTokensSurviveRestart(t, newProcess(t, be.new(t))) })
 	}
@@ -287,6 +290,7 @@ func newSealed(t *testing.T) (*tokenstore.SealedStore, *memstore.Store) {
 }
 
 func TestReplaceMissUnmarshalsEmptyCache(t *testing.T) {
+	t.Parallel()
 	store, _ := newSealed(t)
 	c, err := msalcache.New(store, customer, msalcache.Options{})
 	if err != nil {
@@ -302,6 +306,7 @@ func TestReplaceMissUnmarshalsEmptyCache(t *testing.T) {
 }
 
 func TestExportConflictKeepsNewest(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	store, _ := newSealed(t)
 	hints := cache.ReplaceHints{PartitionKey: "p"}
@@ -339,6 +344,7 @@ func TestExportConflictKeepsNewest(t *testing.T) {
 }
 
 func TestReplaceUnreadableBlob(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	store, backend := newSealed(t)
 	c, _ := msalcache.New(store, customer, msalcache.Options{})
@@ -375,6 +381,7 @@ func TestReplaceUnreadableBlob(t *testing.T) {
 }
 
 func TestNewRefusesUnsealedStores(t *testing.T) {
+	t.Parallel()
 	b := memstore.New()
 	if _, err := msalcache.New(b, customer, msalcache.Options{}); err == nil {
 		t.Error("New accepted a raw backend")
@@ -401,6 +408,7 @@ func (d *deadlineStore) Get(ctx context.Context, k tokenstore.Key) (tokenstore.R
 }
 
 func TestDefaultTimeout(t *testing.T) {
+	t.Parallel()
 	store, _ := newSealed(t)
 	ds := &deadlineStore{Store: store}
 	c, _ := msalcache.New(ds, customer, msalcache.Options{})
@@ -415,6 +423,7 @@ func TestDefaultTimeout(t *testing.T) {
 // A partition row written unsealed (plaintext tokens planted past the
 // keyring) is refused, and the in-memory cache is emptied.
 func TestReplaceUnsealedRowRefused(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	store, backend := newSealed(t)
 	c, _ := msalcache.New(store, customer, msalcache.Options{})

@@ -20,6 +20,7 @@ import (
 // whose default collation is ICU en-US, not C: List and Scan must still
 // order byte-wise, as tokenstore.Key.Compare does.
 func TestLinguisticDefaultCollation(t *testing.T) {
+	t.Parallel()
 	dsn := testDSN(t)
 	ctx := t.Context()
 	admin, err := pgx.Connect(ctx, dsn)

@@ -13,6 +13,7 @@ import (
 // reads back every table of the schema, as raw column bytes and as each
 // row's text form (what psql or a dump shows), looking for them.
 func TestNoPlaintextInRows(t *testing.T) {
+	t.Parallel()
 	schema := freshSchema(t)
 	s := openTest(t, schema)
 	w := plaintexttest.WriteSecrets(t, s)

@@ -19,6 +19,7 @@ import (
 // TestConformance runs the tokenstore conformance suite through two Stores
 // (two pools) on one schema, alternating, as two replicas would.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	schema := freshSchema(t)
 	a, b := openTest(t, schema), openTest(t, schema)
 	n := 0
@@ -34,6 +35,7 @@ func TestConformance(t *testing.T) {
 // TestLeasesAcrossStores runs the lease tests on two Stores on one
 // database, as two replicas would have.
 func TestLeasesAcrossStores(t *testing.T) {
+	t.Parallel()
 	leasetest.Run(t, func(t *testing.T) (tokenstore.Locker, tokenstore.Locker) {
 		schema := freshSchema(t)
 		return openTest(t, schema), openTest(t, schema)
@@ -47,6 +49,7 @@ func key(name string) tokenstore.Key {
 // TestConcurrentOpen opens one fresh schema from several pools at once, as
 // replicas starting together would: all succeed, each migration runs once.
 func TestConcurrentOpen(t *testing.T) {
+	t.Parallel()
 	schema := freshSchema(t)
 	dsn := testDSN(t)
 	const n = 6
@@ -82,6 +85,7 @@ func TestConcurrentOpen(t *testing.T) {
 }
 
 func TestReopenKeepsDataAndNewerSchemaRefused(t *testing.T) {
+	t.Parallel()
 	schema := freshSchema(t)
 	s := openTest(t, schema)
 	if _, err := s.Put(t.Context(), tokenstore.Record{Key: key("kept"), Data: []byte("x")}, 0); err != nil {
@@ -105,6 +109,7 @@ func TestReopenKeepsDataAndNewerSchemaRefused(t *testing.T) {
 
 // TestSchemasIsolate checks that stores on different schemas share nothing.
 func TestSchemasIsolate(t *testing.T) {
+	t.Parallel()
 	a, b := openTest(t, freshSchema(t)), openTest(t, freshSchema(t))
 	if _, err := a.Put(t.Context(), tokenstore.Record{Key: key("same"), Data: []byte("a")}, 0); err != nil {
 		t.Fatal(err)
@@ -132,6 +137,7 @@ func TestSchemasIsolate(t *testing.T) {
 // TestOpenPool uses a host's pool: the Store works on it and leaves it
 // open on Close.
 func TestOpenPool(t *testing.T) {
+	t.Parallel()
 	schema := freshSchema(t)
 	pool, err := pgxpool.New(t.Context(), testDSN(t))
 	if err != nil {
@@ -163,6 +169,7 @@ func TestOpenPool(t *testing.T) {
 // TestOpenErrorsHidePassword checks that a failed connection says what
 // failed without echoing the DSN's password.
 func TestOpenErrorsHidePassword(t *testing.T) {
+	t.Parallel()
 	const password = "Sup3r-Secret-Pa55"
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
@@ -183,6 +190,7 @@ func TestOpenErrorsHidePassword(t *testing.T) {
 }
 
 func TestBadArgumentsAndClose(t *testing.T) {
+	t.Parallel()
 	s := openTest(t, freshSchema(t))
 	ctx := t.Context()
 	for _, k := range []tokenstore.Key{
@@ -227,6 +235,7 @@ func TestBadArgumentsAndClose(t *testing.T) {
 
 // TestQuotedSchemaName uses a schema name that only works quoted.
 func TestQuotedSchemaName(t *testing.T) {
+	t.Parallel()
 	schema := freshSchemaNamed(t, `Tenant Gate-"Test" `)
 	s := openTest(t, schema)
 	if _, err := s.Put(t.Context(), tokenstore.Record{Key: key("a"), Data: []byte("x")}, 0); err != nil {

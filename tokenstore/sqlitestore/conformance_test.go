@@ -10,6 +10,7 @@ import (
 // TestConformance runs the tokenstore conformance suite, each test on a
 // fresh database file.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) tokenstore.Backend {
 		s, _ := openTemp(t)
 		return s
@@ -19,6 +20,7 @@ func TestConformance(t *testing.T) {
 // TestConformanceSharedFile runs the suite through two Stores on one file,
 // alternating, as two processes sharing it would.
 func TestConformanceSharedFile(t *testing.T) {
+	t.Parallel()
 	a, path := openTemp(t)
 	b, err := Open(t.Context(), path, Options{})
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 // the test asserts exact times and waits for nothing real. (Waiters poll
 // the database every 200 ms at most, so the ttl stays modest.)
 func TestLeaseLapseFakeClock(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	synctest.Test(t, func(t *testing.T) {
 		path := filepath.Join(dir, "tokens.db")

@@ -32,6 +32,7 @@ const (
 // and update another record inside a lease without any retry: with the
 // lease excluding the other processes, that update never conflicts.
 func TestMultiProcess(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts processes")
 	}

@@ -13,6 +13,7 @@ import (
 // them, while the store is open and again after Close has checkpointed the
 // WAL into the database.
 func TestNoPlaintextOnDisk(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tokens.db")
 	s, err := Open(t.Context(), path, Options{})

@@ -36,6 +36,7 @@ func key(name string) tokenstore.Key {
 }
 
 func TestCRUD(t *testing.T) {
+	t.Parallel()
 	s, _ := openTemp(t)
 	ctx := t.Context()
 	k := key("a")
@@ -117,6 +118,7 @@ func TestCRUD(t *testing.T) {
 }
 
 func TestBadArguments(t *testing.T) {
+	t.Parallel()
 	s, _ := openTemp(t)
 	ctx := t.Context()
 	for _, k := range []tokenstore.Key{
@@ -152,6 +154,7 @@ func TestBadArguments(t *testing.T) {
 // TestRacingReplace has 50 goroutines replace the same version at once:
 // exactly one wins, every other one gets a conflict naming the new version.
 func TestRacingReplace(t *testing.T) {
+	t.Parallel()
 	s, _ := openTemp(t)
 	ctx := t.Context()
 	k := key("raced")
@@ -191,6 +194,7 @@ func TestRacingReplace(t *testing.T) {
 }
 
 func TestListAndScan(t *testing.T) {
+	t.Parallel()
 	s, _ := openTemp(t)
 	ctx := t.Context()
 	var want []string
@@ -273,6 +277,7 @@ func TestListAndScan(t *testing.T) {
 // TestOrderIsBytewise checks names sort as Go strings do (byte order), so
 // paging agrees with every other backend.
 func TestOrderIsBytewise(t *testing.T) {
+	t.Parallel()
 	s, _ := openTemp(t)
 	ctx := t.Context()
 	names := []string{"B", "a", "_", "é", "Z", "z", "0", "ä"}
@@ -293,6 +298,7 @@ func TestOrderIsBytewise(t *testing.T) {
 }
 
 func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "tokens.db")
 	ctx := t.Context()
 	s, err := Open(ctx, path, Options{})
@@ -333,6 +339,7 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 // processes starting together would: all succeed, the schema is migrated
 // once.
 func TestConcurrentOpen(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "tokens.db")
 	const n = 8
 	stores := make([]*Store, n)
@@ -360,6 +367,7 @@ func TestConcurrentOpen(t *testing.T) {
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
+	t.Parallel()
 	s, path := openTemp(t)
 	if _, err := s.db.ExecContext(t.Context(), `INSERT INTO tenantgate_migrations (line, version, applied_at) VALUES ('tokenstore', ?, 0)`, SchemaVersion+1); err != nil {
 		t.Fatal(err)
@@ -373,6 +381,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 // TestBusy holds the write lock from another connection: a write gives up
 // after the busy timeout with ErrBusy and changes nothing.
 func TestBusy(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "tokens.db")
 	s, err := Open(t.Context(), path, Options{BusyTimeout: 50 * time.Millisecond})
 	if err != nil {
@@ -421,6 +430,7 @@ func TestBusy(t *testing.T) {
 }
 
 func TestCancelledContext(t *testing.T) {
+	t.Parallel()
 	s, _ := openTemp(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -439,6 +449,7 @@ func TestCancelledContext(t *testing.T) {
 }
 
 func TestPathWithURICharacters(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "odd?name#x%20.db")
 	s, err := Open(t.Context(), path, Options{})
 	if err != nil {
@@ -461,6 +472,7 @@ func TestPathWithURICharacters(t *testing.T) {
 // TestLeasesAcrossStores runs the lease tests on two Stores sharing one
 // file, as two processes would.
 func TestLeasesAcrossStores(t *testing.T) {
+	t.Parallel()
 	leasetest.Run(t, func(t *testing.T) (tokenstore.Locker, tokenstore.Locker) {
 		a, path := openTemp(t)
 		b, err := Open(t.Context(), path, Options{})

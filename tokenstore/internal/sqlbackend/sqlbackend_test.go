@@ -12,6 +12,7 @@ import (
 )
 
 func TestWaitForBacksOff(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		var at []time.Duration
 		start := time.Now()
@@ -37,6 +38,7 @@ func TestWaitForBacksOff(t *testing.T) {
 }
 
 func TestWaitForStopsWithContext(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 		defer cancel()
@@ -57,6 +59,7 @@ func TestWaitForStopsWithContext(t *testing.T) {
 }
 
 func TestWaitForErrors(t *testing.T) {
+	t.Parallel()
 	boom := errors.New("boom")
 	err := WaitFor(t.Context(), func(context.Context) (bool, error) { return false, boom })
 	if !errors.Is(err, boom) {
@@ -72,6 +75,7 @@ func TestWaitForErrors(t *testing.T) {
 }
 
 func TestChecks(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		err  error
