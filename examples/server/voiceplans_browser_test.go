@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantgate/tenantgate/httpapi"
 	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/voice"
 )
@@ -311,4 +313,55 @@ func TestBrowserVoicePlans(t *testing.T) {
 		assert.Contains(t, errRows, want)
 	}
 	t.Logf("CSV errors:\n%s", errRows)
+
+	// The tabs move with the arrow keys (WAI-ARIA tabs).
+	var quality, voiceSel string
+	step("tabs by keyboard",
+		chromedp.Navigate(voiceTab),
+		chromedp.WaitVisible(css(`#profiles tr[data-profile="Italy Sales"]`)),
+		chromedp.SendKeys(css(`#tab-voice`), kb.ArrowRight),
+		chromedp.WaitVisible(css(`#panel-quality`)),
+		chromedp.WaitNotVisible(css(`#panel-voice`)),
+		attrInto(&quality, `#tab-quality`, "aria-selected"),
+		attrInto(&voiceSel, `#tab-voice`, "aria-selected"),
+	)
+	assert.Equal(t, "true", quality)
+	assert.Equal(t, "false", voiceSel)
+
+	// Activity pages back past the newest ten.
+	var audit struct {
+		Entries []struct{} `json:"entries"`
+	}
+	d.api(t, "GET", "/api/customers/contoso/audit?limit=11", "", http.StatusOK, &audit)
+	require.Len(t, audit.Entries, 11, "more than a page of audit entries")
+	var rows int
+	step("activity: older entries",
+		chromedp.Navigate(d.base+"/?customer=contoso&tab=activity"),
+		chromedp.WaitVisible(css(`#audit tbody tr:nth-child(10)`)),
+		chromedp.Click(css(`#audit-older`)),
+		chromedp.WaitVisible(css(`#audit tbody tr:nth-child(11)`)),
+		into(&rows, chromedp.Evaluate[int](`document.querySelectorAll("#audit tbody tr").length`)),
+		chromedp.ScrollIntoView(css(`#audit-older`)),
+		screenshot("plans-11-activity-older"),
+	)
+	assert.Greater(t, rows, 10)
+
+	// A viewer reads the Voice tab without the buttons it cannot use.
+	_, viewer, err := d.a.apiTokens.create(ctx, "portal-viewer", httpapi.RoleViewer, time.Now().Add(time.Hour), "test")
+	require.NoError(t, err)
+	var role string
+	var offered int
+	step("a viewer is offered no change",
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			return t.Call(ctx, "Network.setExtraHTTPHeaders", map[string]any{"headers": map[string]string{"Authorization": "Bearer " + viewer}}, nil)
+		}),
+		chromedp.Navigate(voiceTab),
+		chromedp.WaitVisible(css(`#profiles tr[data-profile="Italy Sales"]`)),
+		into(&role, chromedp.Evaluate[string](`document.querySelector("nav[data-role]").dataset.role`)),
+		into(&offered, chromedp.Evaluate[int](`[...document.querySelectorAll("button[data-needs]")].filter((b) => b.offsetParent !== null).length`)),
+		chromedp.WaitVisible(css(`#plan-viewer-note`)),
+		screenshot("plans-12-viewer"),
+	)
+	assert.Equal(t, "viewer", role)
+	assert.Zero(t, offered, "buttons a viewer cannot use are not shown")
 }

@@ -910,6 +910,13 @@
     "sync.failed": "Sync failed",
     "qoe.subscription.failed": "QoE subscription failed",
     "customer.offboarded": "Offboarded",
+    "voice.assigned": "Voice assigned",
+    "voice.released": "Voice released",
+    "voice.failed": "Voice change failed",
+    "voice.range.low": "Range running low",
+    "voice.range.exhausted": "Range exhausted",
+    "voice.joiners": "Joiners provisioned",
+    "voice.leavers": "Leavers released",
     "voice.range.low": "Number range running low",
     "voice.range.exhausted": "Number range exhausted",
     "voice.joiners": "Voice joiners provisioned",
@@ -921,6 +928,8 @@
     if (d.from && d.to) parts.push(d.from + " \u2192 " + d.to);
     if (d.credential) parts.push(d.credential + (d.daysLeft ? " in " + d.daysLeft + " days" : ""));
     if (d.users !== undefined) parts.push(fmtNumber(d.users) + " users");
+    if (d.user) parts.push(d.user + (d.number ? " " + d.number : ""));
+    else if (d.number) parts.push(d.number);
     if (d.profile) parts.push("profile " + d.profile + (d.dryRun ? " (dry run: nothing changed)" : ""));
     if (d.range) parts.push("range " + d.range + ": " + fmtNumber(d.free || 0) + " of " + fmtNumber(d.numbers || 0) + " numbers free");
     if (d.error) parts.push(d.error);
