@@ -9,6 +9,7 @@ import (
 // The limiter remembers at most maxKeys keys however many clients guess:
 // a spray of addresses cannot grow the process's memory without bound.
 func TestLimiterBounded(t *testing.T) {
+	t.Parallel()
 	l := newLimiter(100)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	lim := Limit{Count: 3, Per: time.Hour}

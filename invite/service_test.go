@@ -22,6 +22,7 @@ import (
 )
 
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t, nil)
 		ctx := t.Context()
@@ -76,6 +77,7 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestCompleteWithoutOpening(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	inv, token := e.send(t, request("c1", "admin@contoso.example"))
 	if _, err := e.svc.Complete(t.Context(), "c1", inv.ID); err != nil {
@@ -86,6 +88,7 @@ func TestCompleteWithoutOpening(t *testing.T) {
 }
 
 func TestRevoke(t *testing.T) {
+	t.Parallel()
 	for _, opened := range []bool{false, true} {
 		t.Run(map[bool]string{false: "pending", true: "opened"}[opened], func(t *testing.T) {
 			e := newEnv(t, nil)
@@ -117,6 +120,7 @@ func TestRevoke(t *testing.T) {
 }
 
 func TestRevokeUnknown(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	_, err := e.svc.Revoke(t.Context(), "c1", "nope", "Bob")
 	wantErr(t, err, invite.ErrNotFound)
@@ -130,6 +134,7 @@ func TestRevokeUnknown(t *testing.T) {
 }
 
 func TestExpiry(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t, func(o *invite.Options) { o.TTL = time.Hour })
 		ctx := t.Context()
@@ -168,6 +173,7 @@ func TestExpiry(t *testing.T) {
 }
 
 func TestResendRevokesEarlierLink(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t, nil)
 		ctx := t.Context()
@@ -223,6 +229,7 @@ func TestResendRevokesEarlierLink(t *testing.T) {
 }
 
 func TestRedeemInvalidTokens(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	_, valid := e.send(t, request("c1", "admin@contoso.example"))
 	var raw [32]byte
@@ -271,6 +278,7 @@ func hexHash(token string) string {
 }
 
 func TestRedeemGuessLimit(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t, func(o *invite.Options) {
 			o.RateLimits.RedeemFailures = invite.Limit{Count: 3, Per: 10 * time.Minute}
@@ -312,6 +320,7 @@ func TestRedeemGuessLimit(t *testing.T) {
 
 // Starts from one link are bounded: each stores a pending sign-in.
 func TestStartPerInvitationLimit(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t, func(o *invite.Options) {
 			o.RateLimits.StartsPerInvitation = invite.Limit{Count: 3, Per: 10 * time.Minute}
@@ -349,6 +358,7 @@ func TestStartPerInvitationLimit(t *testing.T) {
 }
 
 func TestLive(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t, nil)
 		ctx := t.Context()
@@ -377,6 +387,7 @@ func TestLive(t *testing.T) {
 }
 
 func TestSendRateLimits(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t, func(o *invite.Options) {
 			o.RateLimits.PerCustomer = invite.Limit{Count: 2, Per: time.Hour}
@@ -419,6 +430,7 @@ func TestSendRateLimits(t *testing.T) {
 }
 
 func TestUnlimited(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(o *invite.Options) {
 		o.RateLimits = invite.RateLimits{PerCustomer: invite.Limit{Count: -1}, PerRecipient: invite.Limit{Count: -1}}
 	})
@@ -428,6 +440,7 @@ func TestUnlimited(t *testing.T) {
 }
 
 func TestHeaderInjectionAndBadInput(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name  string
 		mod   func(*invite.SendRequest)
@@ -476,6 +489,7 @@ func TestHeaderInjectionAndBadInput(t *testing.T) {
 }
 
 func TestValidationReportsEveryField(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	_, err := e.svc.Send(t.Context(), invite.SendRequest{CustomerName: "a\nb", Recipient: "x"})
 	var ve *invite.ValidationError
@@ -492,6 +506,7 @@ func TestValidationReportsEveryField(t *testing.T) {
 }
 
 func TestFailingMailer(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		boom := errors.New("smtp: 451 mailbox unavailable")
 		fm := &failingMailer{}
@@ -531,6 +546,7 @@ func TestFailingMailer(t *testing.T) {
 }
 
 func TestSendWithoutMailer(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(o *invite.Options) { o.Mailer = nil })
 	if _, err := e.svc.Send(t.Context(), request("c1", "a@contoso.example")); err == nil || !strings.Contains(err.Error(), "Options.Mailer") {
 		t.Fatalf("Send without mailer: %v", err)
@@ -538,6 +554,7 @@ func TestSendWithoutMailer(t *testing.T) {
 }
 
 func TestCreate(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := t.Context()
 	first, _ := e.send(t, request("c1", "a@contoso.example"))
@@ -570,6 +587,7 @@ func TestCreate(t *testing.T) {
 }
 
 func TestNewOptions(t *testing.T) {
+	t.Parallel()
 	store := newEnv(t, nil).store
 	for _, c := range []struct {
 		name  string
@@ -615,6 +633,7 @@ func TestNewOptions(t *testing.T) {
 // TestNoSecretsAtRest checks that neither the token nor the link is stored
 // and that the index is the SHA-256 of the token's bytes.
 func TestNoSecretsAtRest(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	inv, token := e.send(t, request("c1", "a@contoso.example"))
 	raw, _ := base64.RawURLEncoding.DecodeString(token)
@@ -650,6 +669,7 @@ func TestNoSecretsAtRest(t *testing.T) {
 // TestLogsCarryNoSecrets runs every path that logs and checks that neither
 // token nor link reaches the log.
 func TestLogsCarryNoSecrets(t *testing.T) {
+	t.Parallel()
 	var buf syncBuffer
 	fm := &failingMailer{}
 	e := newEnv(t, func(o *invite.Options) {
@@ -706,6 +726,7 @@ func (s *syncBuffer) String() string {
 
 // TestConcurrentComplete: of many racing Completes exactly one wins.
 func TestConcurrentComplete(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	inv, token := e.send(t, request("c1", "a@contoso.example"))
 	var wg sync.WaitGroup
@@ -736,6 +757,7 @@ func TestConcurrentComplete(t *testing.T) {
 }
 
 func TestPurge(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t, func(o *invite.Options) { o.TTL = time.Hour })
 		ctx := t.Context()

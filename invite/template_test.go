@@ -52,6 +52,7 @@ func golden(t *testing.T, name, got string) {
 }
 
 func TestDefaultTemplatesGolden(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name string
 		mod  func(*invite.EmailData)
@@ -80,6 +81,7 @@ func TestDefaultTemplatesGolden(t *testing.T) {
 // TestEmailSaysWhatMatters checks the facts the email must carry, in both
 // parts, independent of wording details pinned by the golden files.
 func TestEmailSaysWhatMatters(t *testing.T) {
+	t.Parallel()
 	d := goldenData()
 	_, text, html, err := invite.DefaultTemplates().Render(d)
 	if err != nil {
@@ -102,6 +104,7 @@ func TestEmailSaysWhatMatters(t *testing.T) {
 }
 
 func TestHTMLEscapesInput(t *testing.T) {
+	t.Parallel()
 	d := goldenData()
 	d.CustomerName = `<script>alert("x")</script>`
 	d.Inviter = `<img src=x onerror=alert(1)>`
@@ -118,6 +121,7 @@ func TestHTMLEscapesInput(t *testing.T) {
 }
 
 func TestCustomTemplates(t *testing.T) {
+	t.Parallel()
 	fsys := fstest.MapFS{
 		"templates/subject.tmpl":    {Data: []byte("Einladung von {{.Branding.ProviderName}}")},
 		"templates/body.txt.tmpl":   {Data: []byte("Link: {{.Link}} bis {{.Expires}}")},

@@ -10,6 +10,7 @@ import (
 )
 
 func TestNewTokenRoundTrip(t *testing.T) {
+	t.Parallel()
 	seen := map[string]bool{}
 	for range 100 {
 		tok, h := newToken()
@@ -50,6 +51,7 @@ func FuzzParseToken(f *testing.F) {
 }
 
 func TestIDsSortByCreation(t *testing.T) {
+	t.Parallel()
 	var g idGen
 	prev := g.next(time.UnixMilli(5000))
 	for i := range 1000 {

@@ -17,6 +17,7 @@ import (
 // throttling is retried (here MaxRetries 0, so each code costs one call;
 // retries are tested in retry_internal_test.go).
 func TestSendMailFaults(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		code      string
 		status    int
@@ -71,6 +72,7 @@ func TestSendMailFaults(t *testing.T) {
 // TestSendMailThrottledThenSent: a throttled mailbox (one 429 without
 // Retry-After, one with) is retried and the invitation goes out once.
 func TestSendMailThrottledThenSent(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, []string{"Mail.Send"}, sender)
 	m, err := graphmail.New(graphmail.Config{Credential: f.cred, Sender: sender, Transport: f.srv.Transport(), RetryDelay: time.Second})
 	if err != nil {
@@ -90,6 +92,7 @@ func TestSendMailThrottledThenSent(t *testing.T) {
 }
 
 func TestSetMailFaultRefuses(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, []string{"Mail.Send"}, sender)
 	for _, mf := range []m365test.MailFault{
 		{Code: "ErrorNoSuchThing"},

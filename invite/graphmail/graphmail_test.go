@@ -84,6 +84,7 @@ var req = invite.SendRequest{Customer: "c1", CustomerName: "Contoso Ltd", Tenant
 	Recipient: "admin@contoso.example", SentBy: "Alice Admin"}
 
 func TestSendThroughGraph(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, []string{"Mail.Send"}, sender)
 	svc := newService(t, f.mailer)
 	inv, err := svc.Send(t.Context(), req)
@@ -111,6 +112,7 @@ func TestSendThroughGraph(t *testing.T) {
 }
 
 func TestGraphRefusals(t *testing.T) {
+	t.Parallel()
 	t.Run("no Mail.Send", func(t *testing.T) {
 		f := newFixture(t, []string{"User.Read.All"}, sender)
 		svc := newService(t, f.mailer)
@@ -152,6 +154,7 @@ func TestGraphRefusals(t *testing.T) {
 }
 
 func TestNewRefuses(t *testing.T) {
+	t.Parallel()
 	if _, err := graphmail.New(graphmail.Config{Sender: sender}); err == nil {
 		t.Error("nil client accepted")
 	}

@@ -27,6 +27,7 @@ func (staticCred) GetToken(context.Context, policy.TokenRequestOptions) (azcore.
 // doubling RetryDelay without it, up to MaxRetries; other refusals are
 // not retried. The waits are recorded, not slept.
 func TestRetryBackoff(t *testing.T) {
+	t.Parallel()
 	type answer struct {
 		status     int
 		code       string
@@ -89,6 +90,7 @@ func TestRetryBackoff(t *testing.T) {
 }
 
 func TestRetryAfterHeader(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for v, want := range map[string]time.Duration{
 		"": 0, "0": 0, "-3": 0, "12": 12 * time.Second, "soon": 0,

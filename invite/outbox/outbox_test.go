@@ -12,6 +12,7 @@ import (
 )
 
 func TestOutbox(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	box := outbox.New(outbox.Options{Capacity: 3, Now: func() time.Time { return at }})
 	for i := range 5 {
@@ -35,6 +36,7 @@ func TestOutbox(t *testing.T) {
 }
 
 func TestOutboxRefuses(t *testing.T) {
+	t.Parallel()
 	box := outbox.New(outbox.Options{})
 	for name, msg := range map[string]*invite.Message{
 		"nil":          nil,
@@ -58,6 +60,7 @@ func TestOutboxRefuses(t *testing.T) {
 }
 
 func TestOutboxConcurrent(t *testing.T) {
+	t.Parallel()
 	box := outbox.New(outbox.Options{})
 	var wg sync.WaitGroup
 	for i := range 8 {

@@ -117,6 +117,7 @@ func parse(t *testing.T, data []byte) parsed {
 }
 
 func TestDeliveryOverSMTP(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name    string
 		mode    serverMode
@@ -200,6 +201,7 @@ func TestDeliveryOverSMTP(t *testing.T) {
 }
 
 func TestAuthFailure(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, modeStartTLS, "mailer", "right")
 	cfg := config(ts, smtpmail.StartTLS)
 	cfg.Password = "wrong-Password-123"
@@ -222,6 +224,7 @@ func TestAuthFailure(t *testing.T) {
 }
 
 func TestConnectionFailures(t *testing.T) {
+	t.Parallel()
 	msg := &invite.Message{To: "admin@contoso.example", Subject: "s", Text: "t", HTML: "<p>h</p>"}
 	t.Run("STARTTLS required", func(t *testing.T) {
 		ts := startServer(t, modePlain, "", "") // offers no STARTTLS
@@ -286,6 +289,7 @@ func TestConnectionFailures(t *testing.T) {
 }
 
 func TestHeaderInjectionRefused(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, modeStartTLS, "", "")
 	m, err := smtpmail.New(config(ts, smtpmail.StartTLS))
 	if err != nil {
@@ -313,6 +317,7 @@ func TestHeaderInjectionRefused(t *testing.T) {
 }
 
 func TestNewRefuses(t *testing.T) {
+	t.Parallel()
 	ok := smtpmail.Config{Host: "smtp.example.com", From: "invites@fabrikam.example"}
 	if _, err := smtpmail.New(ok); err != nil {
 		t.Fatalf("valid config: %v", err)
