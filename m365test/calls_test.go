@@ -18,6 +18,7 @@ import (
 // jitter, 10 packet loss and 4 round trip degradations on the caller's
 // stream, none overlapping.
 func TestDemoCallsCQD(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 10)
 	var jitter, loss, rtt, poor int
 	for k := range 100 {
@@ -52,6 +53,7 @@ func TestDemoCallsCQD(t *testing.T) {
 }
 
 func TestCallRecordEndpoints(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 10)
 	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
 		t.Fatal(err)
@@ -155,6 +157,7 @@ func TestCallRecordEndpoints(t *testing.T) {
 }
 
 func TestNotificationRetriesThenMissed(t *testing.T) {
+	t.Parallel()
 	srv := m365test.NewServer(&m365test.Options{SigningKey: sharedKey(t), NotificationRetries: 2, NotificationRetryDelay: 10 * time.Millisecond})
 	t.Cleanup(srv.Close)
 	tn, err := srv.AddTenant(m365test.TenantOptions{Domains: []string{"contoso.onmicrosoft.com"}, Users: 10})

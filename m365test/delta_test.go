@@ -42,6 +42,7 @@ func deltaRound(t *testing.T, f *fixture, tok, link string, hdr ...string) (user
 }
 
 func TestUsersDelta(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 450)
 	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
 		t.Fatal(err)
@@ -161,6 +162,7 @@ func TestUsersDelta(t *testing.T) {
 }
 
 func TestUserEditsRefused(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 5)
 	for _, props := range []map[string]any{
 		{"userPrincipalName": "x@y"}, {"displayName": "X"}, {"id": "1"}, {"nope": "x"},

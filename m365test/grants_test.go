@@ -13,6 +13,7 @@ import (
 // only with DelegatedPermissionGrant.ReadWrite.All (403 otherwise), and
 // once deleted it is gone (a second delete 404).
 func TestPermissionGrants(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 3)
 	const client, admin, reader, weak = "c1c1c1c1-1111-2222-3333-444444444444", "a1a1a1a1-1111-2222-3333-444444444444",
 		"b1b1b1b1-1111-2222-3333-444444444444", "d1d1d1d1-1111-2222-3333-444444444444"

@@ -104,6 +104,7 @@ func graphErr(t testing.TB, gr graphResp) string {
 }
 
 func TestGraphAuthorization(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 10)
 	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
 		t.Fatal(err)
@@ -162,6 +163,7 @@ func TestGraphAuthorization(t *testing.T) {
 }
 
 func TestGraphUsersPaging(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 50_000)
 	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
 		t.Fatal(err)
@@ -212,6 +214,7 @@ func TestGraphUsersPaging(t *testing.T) {
 }
 
 func TestSendMail(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 10)
 	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
 		t.Fatal(err)
@@ -235,6 +238,7 @@ func TestSendMail(t *testing.T) {
 }
 
 func TestSubscriptionsAndCallRecords(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 10)
 	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
 		t.Fatal(err)
@@ -313,6 +317,7 @@ func TestSubscriptionsAndCallRecords(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 10)
 	for _, tn := range []string{f.contoso.ID, f.fabrikam.ID} {
 		if err := f.srv.GrantAdminConsent(tn, f.provider.ClientID); err != nil {
@@ -377,6 +382,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestConcurrentRequestsAndCounters(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 1000)
 	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestGuestUsers(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 20)
 	before := graphDo(t, f, "GET", "/users?$filter=userType%20eq%20'Member'&$top=999&$select=id", appTokenWithConsent(t, f), nil)
 	// A guest from outside the server, and one whose home is fabrikam.

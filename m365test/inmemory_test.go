@@ -19,6 +19,7 @@ import (
 // the real authority and Graph at its real URL reach it through its
 // client, the browser pages too, and every other host is refused.
 func TestInMemory(t *testing.T) {
+	t.Parallel()
 	srv := m365test.NewServer(&m365test.Options{InMemory: true})
 	defer srv.Close()
 	assert.Equal(t, "https://m365test.invalid:443", srv.URL())
@@ -63,6 +64,7 @@ func TestInMemory(t *testing.T) {
 }
 
 func TestAddProvider(t *testing.T) {
+	t.Parallel()
 	srv := m365test.NewServer(&m365test.Options{InMemory: true})
 	defer srv.Close()
 	p, err := srv.AddProvider(m365test.ProviderOptions{PublicBaseURL: "https://portal.example/m365/"})

@@ -11,6 +11,7 @@ import (
 // changed or deleted within the lag are not seen by queries with
 // ConsistencyLevel: eventual, while plain reads see them at once.
 func TestAdvancedQueryLag(t *testing.T) {
+	t.Parallel()
 	const lag = 30 * time.Second
 	srv := m365test.NewServer(&m365test.Options{AdvancedQueryLag: lag, InMemory: true})
 	t.Cleanup(srv.Close)

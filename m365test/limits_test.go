@@ -14,6 +14,7 @@ import (
 // TestGraphQueryLimits: GET /users refuses what Graph's query-size limits
 // refuse, with Graph's error body, and accepts what stays within them.
 func TestGraphQueryLimits(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 100)
 	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
 		t.Fatal(err)
@@ -70,6 +71,7 @@ func TestGraphQueryLimits(t *testing.T) {
 // skip token stops working an hour (DefaultSkipTokenLifetime) after its
 // page was served.
 func TestUsersPagingRealism(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 300)
 	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
 		t.Fatal(err)
@@ -100,6 +102,7 @@ func TestUsersPagingRealism(t *testing.T) {
 // against Entra ID: an app registration cannot require it, and a token
 // request naming it gets AADSTS650053.
 func TestUnknownPermissions(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 10)
 	if _, err := f.srv.AddApp(m365test.AppOptions{DisplayName: "typo", ApplicationPermissions: []string{"User.Raed.All"}}); err == nil ||
 		!strings.Contains(err.Error(), "User.Raed.All") {

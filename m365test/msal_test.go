@@ -50,6 +50,7 @@ func secretCred(t testing.TB, secret string) confidential.Credential {
 }
 
 func TestClientCredentials(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 10)
 	ctx := context.Background()
 	certCred, err := confidential.NewCredFromCert([]*x509Cert{f.cert}, f.certKey)
@@ -123,6 +124,7 @@ func authCodeFlow(t testing.TB, f *fixture, cc confidential.Client, tenant strin
 }
 
 func TestAuthCodePKCEAndSilentRefresh(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 10)
 	ctx := context.Background()
 	cc := newConfidential(t, f, secretCred(t, providerSecret))
@@ -192,6 +194,7 @@ func TestAuthCodePKCEAndSilentRefresh(t *testing.T) {
 }
 
 func TestRevokeAndWithdraw(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 10)
 	ctx := context.Background()
 	cc := newConfidential(t, f, secretCred(t, providerSecret))
@@ -229,6 +232,7 @@ func TestRevokeAndWithdraw(t *testing.T) {
 }
 
 func TestAuthorizeErrors(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 10)
 	ctx := context.Background()
 	cc := newConfidential(t, f, secretCred(t, providerSecret))
@@ -314,6 +318,7 @@ func TestAuthorizeErrors(t *testing.T) {
 }
 
 func TestPublicClient(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 10)
 	ctx := context.Background()
 	pc, err := public.New(f.native.ClientID, public.WithAuthority(f.srv.AuthorityURL("organizations")),
@@ -379,6 +384,7 @@ func TestPublicClient(t *testing.T) {
 }
 
 func TestAdminConsent(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 10)
 	ctx := context.Background()
 	cc := newConfidential(t, f, secretCred(t, providerSecret))
@@ -442,6 +448,7 @@ type tokenCase struct {
 }
 
 func TestTokenErrorCodes(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 10)
 	ctx := context.Background()
 	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {

@@ -43,6 +43,7 @@ func submitPage(t *testing.T, f *fixture, pageURL string, form url.Values) (*htt
 }
 
 func TestSignInPage(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 10)
 	_, challenge := pkce()
 	authz := f.srv.BrowserURL() + "/organizations/oauth2/v2.0/authorize?" + url.Values{
@@ -87,6 +88,7 @@ func TestSignInPage(t *testing.T) {
 }
 
 func TestAdminConsentPage(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 10)
 	link := f.srv.AdminConsentURL(f.contoso.Domain(), f.provider.ClientID, consentURI, "st8")
 	resp, page := submitPage(t, f, link, url.Values{"username": {f.contoso.AdminUPN()}, "password": {f.contoso.Password()}, "action": {"accept"}})

@@ -9,6 +9,7 @@ import (
 // property the fake keeps no value for with null ([] for a collection),
 // and refuses an undeclared name with its own 400.
 func TestSelectDeclaredProperties(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 10)
 	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
 		t.Fatal(err)

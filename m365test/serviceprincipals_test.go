@@ -66,6 +66,7 @@ func grantedRoles(t *testing.T, f *fixture, tok, clientID string) []string {
 }
 
 func TestServicePrincipalAppRoleAssignments(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 5)
 	const reader, other = "aaaaaaaa-1111-2222-3333-444444444444", "bbbbbbbb-1111-2222-3333-444444444444"
 	addReaderApp(t, f, reader, "Application.Read.All", "User.Read.All")
@@ -115,6 +116,7 @@ func TestServicePrincipalAppRoleAssignments(t *testing.T) {
 }
 
 func TestOpaqueAccessTokens(t *testing.T) {
+	t.Parallel()
 	srv := m365test.NewServer(&m365test.Options{OpaqueAccessTokens: true, InMemory: true})
 	t.Cleanup(srv.Close)
 	f := &fixture{srv: srv}

@@ -55,6 +55,7 @@ func listTeams(t *testing.T, f *fixture, tok, q string) (map[string]map[string]a
 }
 
 func TestTeamsUserConfigurations(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 50_000)
 	tok := teamsToken(t, f)
 
@@ -162,6 +163,7 @@ func TestTeamsUserConfigurations(t *testing.T) {
 }
 
 func TestSetTeamsUserConfiguration(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 30)
 	tok := teamsToken(t, f)
 	upn := "user00025@contoso.onmicrosoft.com"
@@ -194,6 +196,7 @@ func TestSetTeamsUserConfiguration(t *testing.T) {
 }
 
 func TestBatch(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 100)
 	tok := teamsToken(t, f)
 	id24 := f.contoso.UserID("user00024@contoso.onmicrosoft.com")
@@ -253,6 +256,7 @@ func TestBatch(t *testing.T) {
 // (ConsistencyLevel for an advanced query), and the responses do not come
 // in request order.
 func TestBatchStrict(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 100)
 	tok := teamsToken(t, f)
 	remove := f.srv.InjectFault(m365test.Fault{Tenant: f.contoso.ID, Endpoint: m365test.EndpointTeamsUserConfigurations,

@@ -7,6 +7,7 @@ import (
 )
 
 func TestGeneratedUsersFollowSpec(t *testing.T) {
+	t.Parallel()
 	d := New(specTenant, specDomain, specCompany, specN)
 	spec := specUsers(specDomain, specN)
 	check := func(u User, s specUser) {
@@ -32,6 +33,7 @@ func TestGeneratedUsersFollowSpec(t *testing.T) {
 }
 
 func TestNewPanicsOnBadSize(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{-1, MaxUsers + 1} {
 		func() {
 			defer func() {
@@ -45,6 +47,7 @@ func TestNewPanicsOnBadSize(t *testing.T) {
 }
 
 func TestUserLookup(t *testing.T) {
+	t.Parallel()
 	d := New(specTenant, specDomain, specCompany, 1000)
 	for _, tc := range []struct {
 		key   string
@@ -75,6 +78,7 @@ func TestUserLookup(t *testing.T) {
 }
 
 func TestAdminIsACopy(t *testing.T) {
+	t.Parallel()
 	d := New(specTenant, specDomain, specCompany, 1)
 	a := d.Admin()
 	a.ProxyAddresses[0] = "changed"
@@ -84,6 +88,7 @@ func TestAdminIsACopy(t *testing.T) {
 }
 
 func TestUserJSON(t *testing.T) {
+	t.Parallel()
 	d := New(specTenant, specDomain, `Contoso "Ltd" <&>`, 1)
 	b, err := json.Marshal(d.UserAt(0))
 	if err != nil {
@@ -125,6 +130,7 @@ func mustJSON(v any) string {
 }
 
 func TestMarshalSelected(t *testing.T) {
+	t.Parallel()
 	d := New(specTenant, specDomain, specCompany, 1)
 	b, err := d.UserAt(0).MarshalSelected([]string{"userPrincipalName", "ACCOUNTENABLED"})
 	if want := `{"userPrincipalName":"user00000@` + specDomain + `","accountEnabled":true}`; err != nil || string(b) != want {

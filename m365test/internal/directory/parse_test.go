@@ -7,6 +7,7 @@ import (
 )
 
 func TestParseFilterCanonical(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ in, want string }{
 		{"City EQ 'Milan'", "city eq 'Milan'"},
 		{"city eq'Milan'", "city eq 'Milan'"},
@@ -48,6 +49,7 @@ func TestParseFilterCanonical(t *testing.T) {
 }
 
 func TestParseFilterSyntaxErrors(t *testing.T) {
+	t.Parallel()
 	deep := strings.Repeat("(", maxDepth+1) + "city eq 'a'" + strings.Repeat(")", maxDepth+1)
 	for _, tc := range []struct {
 		in   string
@@ -109,6 +111,7 @@ func TestParseFilterSyntaxErrors(t *testing.T) {
 }
 
 func TestMatchCaseInsensitive(t *testing.T) {
+	t.Parallel()
 	u := User{DisplayName: "Straße Ǆemal", City: "İstanbul", Mail: "A@K.example"}
 	for _, tc := range []struct {
 		filter string

@@ -50,6 +50,7 @@ func listAll(t *testing.T, d *Directory, q Query) (upns []string, counts []int, 
 }
 
 func TestPagingAllUsers(t *testing.T) {
+	t.Parallel()
 	d := demoDir()
 	upns, counts, pages := listAll(t, d, Query{})
 	spec := specUsers(specDomain, specN)
@@ -74,6 +75,7 @@ func TestPagingAllUsers(t *testing.T) {
 // TestFilterCounts evaluates filters against the demo tenant and compares
 // the full, paged answer with the spec model of the test.
 func TestFilterCounts(t *testing.T) {
+	t.Parallel()
 	d := demoDir()
 	spec := specUsers(specDomain, specN)
 	type pred func(s specUser) bool
@@ -178,6 +180,7 @@ func queryErr(t *testing.T, err error) *QueryError {
 // TestGraphRules checks which filters Graph accepts by default, only in
 // advanced queries, or never.
 func TestGraphRules(t *testing.T) {
+	t.Parallel()
 	d := New(specTenant, specDomain, specCompany, 100)
 	ids := make([]string, 16)
 	for i := range ids {
@@ -271,6 +274,7 @@ func TestGraphRules(t *testing.T) {
 }
 
 func TestTop(t *testing.T) {
+	t.Parallel()
 	d := New(specTenant, specDomain, specCompany, 500)
 	for _, tc := range []struct {
 		top, want int
@@ -289,6 +293,7 @@ func TestTop(t *testing.T) {
 }
 
 func TestSelect(t *testing.T) {
+	t.Parallel()
 	d := New(specTenant, specDomain, specCompany, 10)
 	keys := func(sel []string) []string {
 		t.Helper()
@@ -342,6 +347,7 @@ func TestSelect(t *testing.T) {
 }
 
 func TestCount(t *testing.T) {
+	t.Parallel()
 	d := New(specTenant, specDomain, specCompany, 3000)
 	res, err := d.Query(Query{Count: true, ConsistencyEventual: true, Filter: "usageLocation eq 'IT'", Top: 10})
 	if err != nil || res.Count != 300 {
@@ -359,6 +365,7 @@ func TestCount(t *testing.T) {
 }
 
 func TestOrderBy(t *testing.T) {
+	t.Parallel()
 	d := New(specTenant, specDomain, specCompany, 2500)
 	spec := specUsers(specDomain, 2500)
 	var asc []string
@@ -399,6 +406,7 @@ func TestOrderBy(t *testing.T) {
 }
 
 func TestSkipTokenValidation(t *testing.T) {
+	t.Parallel()
 	d := New(specTenant, specDomain, specCompany, 300)
 	first, err := d.Query(Query{Filter: "usageLocation eq 'IT'", Top: 5})
 	if err != nil || first.NextSkipToken == "" {
@@ -439,6 +447,7 @@ func TestSkipTokenValidation(t *testing.T) {
 }
 
 func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
 	d := New(specTenant, specDomain, specCompany, 5000)
 	id := d.UserAt(4321).ID
 	var wg sync.WaitGroup
@@ -463,6 +472,7 @@ func TestConcurrentUse(t *testing.T) {
 }
 
 func TestFilterByID(t *testing.T) {
+	t.Parallel()
 	d := New(specTenant, specDomain, specCompany, 1000)
 	for _, tc := range []struct {
 		filter string

@@ -3,6 +3,7 @@ package directory
 import "testing"
 
 func TestUUIDv5KnownVector(t *testing.T) {
+	t.Parallel()
 	// RFC 9562 name space ID for DNS; Python's
 	// uuid.uuid5(uuid.NAMESPACE_DNS, "python.org").
 	dns := [16]byte{0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8}
@@ -15,6 +16,7 @@ func TestUUIDv5KnownVector(t *testing.T) {
 // Python's uuid module:
 // uuid.uuid5(uuid.NAMESPACE_URL, "urn:tenantgate:m365test:" + tenant.lower() + ":user:" + i).
 func TestIDsMatchPython(t *testing.T) {
+	t.Parallel()
 	d := New(specTenant, specDomain, specCompany, specN)
 	for i, want := range map[int]string{
 		0:     "7aca9b49-65d1-5fe0-aa47-295c37aaa09f",
@@ -31,6 +33,7 @@ func TestIDsMatchPython(t *testing.T) {
 }
 
 func TestParseUUID(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in string
 		ok bool
