@@ -12,6 +12,7 @@ import (
 )
 
 func TestCompile(t *testing.T) {
+	t.Parallel()
 	in16 := make([]string, 16)
 	want16 := make([]string, 16)
 	for i := range in16 {
@@ -143,6 +144,7 @@ func TestCompile(t *testing.T) {
 }
 
 func TestCompileOptions(t *testing.T) {
+	t.Parallel()
 	plan, err := filter.Options{NoAdvanced: true}.Compile("UsageLocation -eq 'IT' -and City -ne 'Milan' -and Company -eq 'Contoso Ltd'")
 	if err != nil {
 		t.Fatal(err)
@@ -172,6 +174,7 @@ func TestCompileOptions(t *testing.T) {
 }
 
 func TestCompileErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in     string
 		kind   filter.AttributeErrorKind
@@ -215,6 +218,7 @@ func TestCompileErrors(t *testing.T) {
 }
 
 func TestAttributes(t *testing.T) {
+	t.Parallel()
 	want := map[string]string{
 		"UserPrincipalName": "userPrincipalName", "DisplayName": "displayName", "GivenName": "givenName",
 		"LastName": "surname", "Title": "jobTitle", "Department": "department", "Company": "companyName",
@@ -246,6 +250,7 @@ func TestAttributes(t *testing.T) {
 // TestCompileLargeFilter compiles the longest accepted filter, a long -or
 // chain, to check nothing in parsing, compiling or rendering is quadratic.
 func TestCompileLargeFilter(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	for i := 0; b.Len() < filter.MaxFilterLength-40; i++ {
 		if i > 0 {
@@ -273,6 +278,7 @@ func TestCompileLargeFilter(t *testing.T) {
 // past Graph's query limits as one request; the plan splits them into
 // queries of at most 15 values each, and says so.
 func TestCompileSplitsPastGraphLimits(t *testing.T) {
+	t.Parallel()
 	var terms []string
 	for i := range 60 {
 		terms = append(terms, fmt.Sprintf("UserPrincipalName -eq 'user%05d@contoso.onmicrosoft.com'", i))

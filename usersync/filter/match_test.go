@@ -7,6 +7,7 @@ import (
 )
 
 func TestMatch(t *testing.T) {
+	t.Parallel()
 	milan := filter.MapUser{
 		"userPrincipalName": "giulia@contoso.com", "displayName": "Giulia Rossi", "city": "Milan",
 		"usageLocation": "IT", "department": "Sales", "jobTitle": "Manager", "accountEnabled": true,
@@ -68,6 +69,7 @@ func TestMatch(t *testing.T) {
 }
 
 func TestMatchValueKinds(t *testing.T) {
+	t.Parallel()
 	plan, err := filter.Compile("AccountEnabled -eq $true -and ProxyAddresses -contains 'a' -and City -eq 'True'")
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +105,7 @@ func TestMatchValueKinds(t *testing.T) {
 }
 
 func TestMatchClientSide(t *testing.T) {
+	t.Parallel()
 	plan, err := filter.Compile("UsageLocation -eq 'IT' -and City -like '*ila*'")
 	if err != nil {
 		t.Fatal(err)
@@ -121,6 +124,7 @@ func TestMatchClientSide(t *testing.T) {
 }
 
 func TestMatchUnicodeFolding(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		filter, city string
 		want         bool
@@ -151,6 +155,7 @@ func TestMatchUnicodeFolding(t *testing.T) {
 // TestPlanConcurrentUse runs one Plan from several goroutines (run with
 // -race): the sync engine shares a customer's plan between workers.
 func TestPlanConcurrentUse(t *testing.T) {
+	t.Parallel()
 	plan, err := filter.Compile("UsageLocation -eq 'IT' -and City -like '*ila*' -and -not (Title -like 'Dir?ctor')")
 	if err != nil {
 		t.Fatal(err)

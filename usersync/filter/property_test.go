@@ -591,6 +591,7 @@ var graphEvaluators = map[string]graphEvaluator{
 }
 
 func TestPushdownAgreesWithGraph(t *testing.T) {
+	t.Parallel()
 	filters := 3000
 	if testing.Short() {
 		filters = 300
@@ -614,6 +615,7 @@ func TestPushdownAgreesWithGraph(t *testing.T) {
 // TestDemoUserPredictions checks the Italy filter on the demo tenant's
 // generated users: exactly a tenth of them are in Italy.
 func TestDemoUserPredictions(t *testing.T) {
+	t.Parallel()
 	plan, err := filter.Compile("UsageLocation -eq 'IT'")
 	if err != nil {
 		t.Fatal(err)

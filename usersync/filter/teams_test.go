@@ -9,6 +9,7 @@ import (
 )
 
 func TestCompileTeams(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      string
 		graph   string   // /users $filter
@@ -74,6 +75,7 @@ var user25 = filter.MapUser{
 }
 
 func TestMatchTeams(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in         string
 		u24, u25   bool
@@ -121,6 +123,7 @@ func TestMatchTeams(t *testing.T) {
 }
 
 func TestCompileTeamsSyntaxErrors(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		in     string
 		offset int

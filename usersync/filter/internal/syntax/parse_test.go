@@ -9,6 +9,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in, want string
 	}{
@@ -61,6 +62,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestParsePositions(t *testing.T) {
+	t.Parallel()
 	e, err := syntax.Parse("City -eq 'x' -and -not (Title -like 'M*')")
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +81,7 @@ func TestParsePositions(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in       string
 		offset   int
@@ -133,6 +136,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParseTooLong(t *testing.T) {
+	t.Parallel()
 	long := "City -eq '" + strings.Repeat("x", syntax.MaxLength) + "'"
 	_, err := syntax.Parse(long)
 	var se *syntax.Error
