@@ -123,6 +123,24 @@ func TestOffboardErasesUsage(t *testing.T) {
 			p, err := l.List(t.Context(), audit.Query{Customer: "contoso"})
 			require.NoError(t, err)
 			assert.Len(t, p.Entries, 1, "the audit trail is kept")
+
+			// A use that raced the offboarding (counted after the erase)
+			// is refused by the fence and dropped, not retried forever.
+			l.CountUse("contoso")
+			require.NoError(t, l.Flush(t.Context()))
+			require.NoError(t, l.Flush(t.Context()))
+			use, err = l.CredentialUse(t.Context(), "contoso", since, time.Now().Add(time.Hour))
+			require.NoError(t, err)
+			assert.Empty(t, use, "a late use leaves nothing behind")
+			require.NoError(t, l.Append(t.Context(), audit.Entry{Actor: "a", Action: "customer.offboard", Customer: "contoso", Outcome: audit.Succeeded}),
+				"the trail itself is not fenced")
+			// Created again: counted again.
+			require.NoError(t, l.Unfence(t.Context(), "contoso"))
+			l.CountUse("contoso")
+			require.NoError(t, l.Flush(t.Context()))
+			use, err = l.CredentialUse(t.Context(), "contoso", since, time.Now().Add(time.Hour))
+			require.NoError(t, err)
+			assert.NotEmpty(t, use)
 		})
 	}
 }

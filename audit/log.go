@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/tenantgate/tenantgate/internal/fence"
 	"github.com/tenantgate/tenantgate/migrate"
 	"log/slog"
 	"strconv"
@@ -103,7 +104,7 @@ func migrations(d Dialect) [][]string {
 			`CREATE TRIGGER tenantgate_audit_no_truncate BEFORE TRUNCATE ON tenantgate_audit
 				FOR EACH STATEMENT EXECUTE FUNCTION tenantgate_audit_append_only()`,
 			useTable,
-		}, chainColumns}
+		}, chainColumns, useFence}
 	}
 	return [][]string{{
 		`CREATE TABLE tenantgate_audit (
@@ -122,8 +123,15 @@ func migrations(d Dialect) [][]string {
 		`CREATE TRIGGER tenantgate_audit_no_delete BEFORE DELETE ON tenantgate_audit
 			BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END`,
 		useTable,
-	}, chainColumns}
+	}, chainColumns, useFence}
 }
+
+// useFence (version 3) fences an offboarded customer's credential-use
+// counts (internal/fence): Offboard records it in the transaction that
+// erases them, and a trigger refuses later counts (a Graph request that
+// raced the offboarding), which Flush then drops. The audit trail itself
+// is not fenced: it records the offboarding, and outlives the customer.
+var useFence = fence.Steps("", "tenantgate_credential_use_erased", "tenantgate_credential_use")
 
 // chainColumns add the hash chain (version 2): entries written before it
 // have empty hashes and are reported as unchained by Verify.

@@ -8,6 +8,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
+	"github.com/tenantgate/tenantgate/internal/fence"
 	"github.com/tenantgate/tenantgate/internal/graphhttp"
 )
 
@@ -71,6 +72,11 @@ func (l *Log) Flush(ctx context.Context) error {
 	for k, n := range pending {
 		_, err := l.db.ExecContext(ctx, l.d.Rebind(`INSERT INTO tenantgate_credential_use (customer, hour, uses) VALUES (?, ?, ?)
 			ON CONFLICT (customer, hour) DO UPDATE SET uses = tenantgate_credential_use.uses + excluded.uses`), k.customer, k.hour, n)
+		if fence.Is(err) {
+			// The customer was offboarded after these uses: dropped.
+			l.log.InfoContext(ctx, "audit: credential uses of an offboarded customer dropped", "customer", k.customer, "uses", n)
+			continue
+		}
 		if err != nil {
 			l.mu.Lock()
 			l.uses[k] += n
@@ -143,8 +149,28 @@ func (l *Log) Offboard(ctx context.Context, customer string) error {
 		}
 	}
 	l.mu.Unlock()
-	if _, err := l.db.ExecContext(ctx, l.d.Rebind(`DELETE FROM tenantgate_credential_use WHERE customer = ?`), customer); err != nil {
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("audit: erase the credential use of %q: %w", customer, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fence.Lock(ctx, tx, l.d, customer); err != nil {
+		return fmt.Errorf("audit: erase the credential use of %q: %w", customer, err)
+	}
+	if err := fence.Set(ctx, tx, l.d, "tenantgate_credential_use_erased", customer, time.Now()); err != nil {
+		return fmt.Errorf("audit: erase the credential use of %q: %w", customer, err)
+	}
+	if _, err := tx.ExecContext(ctx, l.d.Rebind(`DELETE FROM tenantgate_credential_use WHERE customer = ?`), customer); err != nil {
+		return fmt.Errorf("audit: erase the credential use of %q: %w", customer, err)
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("audit: erase the credential use of %q: %w", customer, err)
 	}
 	return nil
+}
+
+// Unfence lifts the fence Offboard put on the customer's credential-use
+// counts (fleet.Unfencer): it was created again.
+func (l *Log) Unfence(ctx context.Context, customer string) error {
+	return fence.Lift(ctx, l.db, l.d, "tenantgate_credential_use_erased", customer)
 }

@@ -62,7 +62,8 @@ type Unfencer interface {
 // Unfence lifts the fences that offboarding put on the customer, so that
 // it can be stored for again: call it when the customer is explicitly
 // created again (httpapi's POST /customers does). It asks the Store, the
-// Syncer's Sink and every Plugin that is an Unfencer. A customer being
+// Syncer's Sink, every Plugin and every offboarding hook that is an
+// Unfencer (one asked twice lifts nothing twice). A customer being
 // offboarded gives ErrOffboarding.
 func (f *Fleet) Unfence(ctx context.Context, customer string) error {
 	var e entry
@@ -78,6 +79,9 @@ func (f *Fleet) Unfence(ctx context.Context, customer string) error {
 	}
 	for _, p := range f.cfg.Plugins {
 		all = append(all, p)
+	}
+	for _, h := range f.cfg.Offboard { // the audit trail's counts, say
+		all = append(all, h)
 	}
 	for _, v := range all {
 		if u, ok := v.(Unfencer); ok {
