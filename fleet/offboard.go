@@ -208,6 +208,12 @@ var offboardSteps = []offboardStep{
 	{"hooks", offboardHooks},
 	{"delete the fleet records", offboardFleetRecords},
 	{"erase job rows", offboardJobRows},
+	// Again, just before the fence: an invitation a request made while
+	// offboarding began (it passed the offboarding check first) is
+	// revoked and erased with its link index, which the fence (deleting
+	// the customer's records only) would not reach.
+	{"revoke late invitations", offboardInvitations},
+	{"erase late invitations", offboardEraseInvitations},
 	{"fence the store", offboardFenceStore},
 	{"tombstone", offboardTombstone},
 }
@@ -256,9 +262,9 @@ func offboardInvitations(ctx context.Context, o *offboarding) error {
 	if err != nil {
 		return err
 	}
-	if n == 0 {
-		n = o.rep.counts["invitations"] // a retry after an attempt revoked them
-	}
+	// Added up: a retry after an attempt revoked them revokes none, and
+	// the late pass adds what was made meanwhile.
+	n += o.rep.counts["invitations"]
 	it := OffboardItem{Item: "invitations", Result: OffboardNothing, Detail: "no live invitation"}
 	if n > 0 {
 		it = OffboardItem{Item: "invitations", Result: OffboardRevoked, Detail: fmt.Sprintf("%d live invitation(s) revoked; their links no longer work", n)}
@@ -285,9 +291,7 @@ func offboardEraseInvitations(ctx context.Context, o *offboarding) error {
 	if err != nil {
 		return err
 	}
-	if n == 0 {
-		n = o.rep.counts["invitationRecords"]
-	}
+	n += o.rep.counts["invitationRecords"] // added up, as the revocations
 	o.rep.counts["invitationRecords"] = n
 	return o.note(ctx, OffboardItem{Item: "invitationRecords", Result: OffboardDeleted,
 		Detail: fmt.Sprintf("%d invitation record(s) (recipient, tenant, sender) and their link index are deleted", n)})

@@ -187,3 +187,69 @@ func TestTombstoneRetention(t *testing.T) {
 		return rdb.QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE kind = ?`, fleet.KindTombstones).Scan(&jobs) == nil && jobs > 0
 	})
 }
+
+// lateInvitations has a live invitation appear after offboarding's first
+// revocation (a request that passed the offboarding check as it began).
+type lateInvitations struct {
+	mu              sync.Mutex
+	lists           int
+	revoked, purged []string
+}
+
+func (l *lateInvitations) List(context.Context, string) ([]invite.Invitation, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lists++
+	if l.lists == 1 {
+		return []invite.Invitation{{ID: "early", Status: invite.StatusPending}}, nil
+	}
+	return []invite.Invitation{{ID: "late", Status: invite.StatusPending}}, nil
+}
+
+func (l *lateInvitations) Revoke(_ context.Context, _, id, _ string) (invite.Invitation, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.revoked = append(l.revoked, id)
+	return invite.Invitation{ID: id, Status: invite.StatusRevoked}, nil
+}
+
+func (l *lateInvitations) Purge(_ context.Context, customer string, _ time.Time) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.purged = append(l.purged, customer)
+	return 1, nil
+}
+
+// TestOffboardRevokesLateInvitations: an invitation made while
+// offboarding began is revoked and erased just before the fence, and the
+// report adds it to the others.
+func TestOffboardRevokesLateInvitations(t *testing.T) {
+	t.Parallel()
+	inv := &lateInvitations{}
+	cfg := fleet.Config{Access: newFakeAccess("c1"), Store: newStore(t), PlanInterval: time.Hour, Invitations: inv,
+		SQLitePath: filepath.Join(t.TempDir(), "river.db"), Logger: quiet}
+	f := startFleet(t, cfg)
+	ctx := context.Background()
+	require.NoError(t, f.Enroll(ctx, "c1", ""))
+	_, err := f.Offboard(ctx, "c1")
+	require.NoError(t, err)
+	eventually(t, "c1 to be offboarded", func() bool {
+		ok, err := f.Offboarded(ctx, "c1")
+		return err == nil && ok
+	})
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	assert.Equal(t, []string{"early", "late"}, inv.revoked)
+	assert.Len(t, inv.purged, 2, "erased after each revocation")
+	rep, ok, err := f.OffboardReport(ctx, "c1")
+	require.NoError(t, err)
+	require.True(t, ok)
+	for _, it := range rep.Items {
+		switch it.Item {
+		case "invitations":
+			assert.Contains(t, it.Detail, "2 live invitation(s) revoked")
+		case "invitationRecords":
+			assert.Contains(t, it.Detail, "2 invitation record(s)")
+		}
+	}
+}
