@@ -240,6 +240,16 @@ func TestBrowserVoicePlans(t *testing.T) {
 		screenshot("plans-08-apply-done"),
 	)
 	assert.Contains(t, mid, "remaining")
+	var opRow, opHref string
+	step("the apply among the customer's operations",
+		chromedp.Navigate(d.base+"/voice?customer=contoso"),
+		chromedp.WaitVisible(css(`#ops tbody tr[data-state="succeeded"] a`)),
+		into(&opRow, chromedp.Text(css(`#ops tbody tr`))),
+		attrInto(&opHref, `#ops tbody tr a`, "href"),
+	)
+	assert.Contains(t, opRow, "Apply a plan")
+	assert.Contains(t, opRow, n+" users")
+	assert.Equal(t, "/voice/operation?customer=contoso&id="+opID, opHref)
 
 	// Microsoft holds what the profile says: each user its own Milan
 	// number, VRP-IT and DP-IT.
@@ -270,6 +280,8 @@ func TestBrowserVoicePlans(t *testing.T) {
 	// now, so the profile's filter matches none of them.
 	var nothing string
 	step("plan again: nothing to change",
+		chromedp.Navigate(d.base+"/voice/operation?customer=contoso&id="+opID+"&plan="+planID),
+		chromedp.WaitVisible(css(`#ap-state[data-state="succeeded"]`)),
 		chromedp.Click(css(`#ap-plan`)),
 		chromedp.WaitVisible(css(`#plan-again`)),
 		chromedp.WaitVisible(css(`#plan-operation`)),

@@ -28,6 +28,8 @@
     grantConsent: "Grant the Teams Phone permissions: send a new invitation (Microsoft 365 settings) and accept them.",
   };
   const stepNames = { license: "Licenses", number: "Number" };
+  const kindNames = { set: "Set voice", release: "Release", apply: "Apply a plan", refresh: "Read numbers" };
+  const kindName = (k) => kindNames[k] || k;
 
   // fmtTime writes every time of the portal one way, in UTC, saying so.
   function fmtTime(s) {
@@ -153,7 +155,7 @@
     const st = $("op-state");
     st.textContent = op.state;
     st.dataset.state = op.state;
-    $("op-summary").textContent = (op.kind === "release" ? "Release" : "Set voice") + ": " + pct + "% \u2014 " +
+    $("op-summary").textContent = kindName(op.kind) + ": " + pct + "% \u2014 " +
       op.succeeded + " of " + op.total + " users succeeded" + (op.failed ? ", " + op.failed + " failed" : "") +
       (op.finishedAt ? ", finished " + fmtTime(op.finishedAt) : "");
     const body = $("op-steps").tBodies[0];
@@ -168,6 +170,7 @@
     }
     $("op-cancel").hidden = op.state !== "queued" && op.state !== "running";
     $("op-cancel-hint").hidden = $("op-cancel").hidden;
+    if ($("op-cancel").hidden) $("op-cancel-confirm").hidden = true;
   }
 
   async function pollOperation(id) {
@@ -214,7 +217,17 @@
         const tr = body.insertRow();
         tr.dataset.state = op.state;
         const pct = Math.round((op.progress || 0) * 100) + "%";
-        cells(tr, [fmtTime(op.createdAt), op.kind === "release" ? "Release" : "Set voice", users.join(", "), op.state, pct, op.actor]);
+        cells(tr, [fmtTime(op.createdAt), kindName(op.kind), users.length && users.length <= 3 ? users.join(", ") : plural(op.total, "user"), op.state, pct, op.actor]);
+        if (op.kind === "apply") {
+          // A plan's apply has its own page: progress and per-user results.
+          const a = document.createElement("a");
+          a.className = "button";
+          a.href = "/voice/operation?" + new URLSearchParams({ customer, id: op.id });
+          a.textContent = "Details";
+          a.setAttribute("aria-label", "Details of operation " + op.id);
+          tr.insertCell().append(a);
+          continue;
+        }
         const b = document.createElement("button");
         b.type = "button";
         b.textContent = "Details";
@@ -240,15 +253,23 @@
       u.searchParams.delete("operation");
       history.replaceState(null, "", u);
     });
-    $("op-cancel").addEventListener("click", async (ev) => {
+    $("op-cancel").addEventListener("click", () => {
+      $("op-cancel-what").textContent = "Cancel operation " + opShown + "? Its steps not started yet will not run; a step already sent to Microsoft runs to its end, and what is done stays done.";
+      $("op-cancel-confirm").hidden = false;
+      $("op-cancel-no").focus();
+    });
+    $("op-cancel-no").addEventListener("click", () => { $("op-cancel-confirm").hidden = true; });
+    $("op-cancel-yes").addEventListener("click", async (ev) => {
       const id = opShown;
-      busy(ev.target, true);
+      const button = ev.currentTarget;
+      busy(button, true);
       await run("Cancelling the operation", async () => {
         const op = (await call("POST", "/voice/operations/" + encodeURIComponent(id) + "/cancel")).data;
+        $("op-cancel-confirm").hidden = true;
         renderOperation(op);
         show("ok", "Operation " + id + " is " + op.state + ": steps not started will not run.");
       });
-      busy(ev.target, false);
+      busy(button, false);
       pollOperation(id);
     });
     loadOperations("");
@@ -1090,7 +1111,7 @@
     const st = $("ap-state");
     st.textContent = op.state;
     st.dataset.state = op.state;
-    $("ap-kind").textContent = { apply: "Apply a plan", set: "Set voice", release: "Release" }[op.kind] || op.kind;
+    $("ap-kind").textContent = kindName(op.kind);
     for (const [id, v] of [["ap-done", done], ["ap-failed", failed], ["ap-remaining", remaining], ["ap-total", total]]) {
       $(id).textContent = fmtNumber(v);
       $(id).dataset.value = String(v);
