@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/tenantgate/tenantgate/fleet"
@@ -20,73 +21,76 @@ import (
 // few requests per window none draws a 429; token requests are not
 // counted as Graph's.
 func TestBudgetCoversManagerGraphCalls(t *testing.T) {
-	// 6 units per 10 Graph seconds per tenant, 20 times faster: a half-second
-	// window, wide enough that scheduling jitter under -race on a loaded
-	// machine cannot bunch paced requests into one window of the fake (at
-	// 100 times faster, 0.1 s windows, it did once in CI).
-	limits := &m365test.Throttle{TenantUnits: 6, TimeScale: 20}
-	fake := m365test.NewServer(&m365test.Options{InMemory: true, ConsentReplicationDelay: -1, Throttle: limits})
-	defer fake.Close()
-	prov, err := fake.AddProvider(m365test.ProviderOptions{PublicBaseURL: "https://portal.example/m365"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	budget := &fleet.Budget{TenantUnits: 6, TimeScale: 20}
-	store := newStore(t)
-	m, err := m365access.New(m365access.Config{Store: store, Logger: quiet,
-		HTTPClient: &http.Client{Transport: budget.Transport(prov.HTTPClient.Transport), Timeout: time.Minute},
-		Provider:   m365access.ProviderConfig{ClientID: prov.ClientID, ClientSecret: prov.ClientSecret, PublicBaseURL: prov.PublicBaseURL}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	customers := []string{"alpha", "bravo"}
-	for i, c := range customers {
-		tenant, err := fake.AddTenant(m365test.TenantOptions{Domains: []string{c + ".onmicrosoft.com"}, DisplayName: c, Users: 3})
+	// In a synctest bubble the clock is virtual: the Budget's pacing and
+	// the fake's throttle windows share it, so no scheduling jitter of a
+	// loaded machine can bunch paced requests into one window.
+	synctest.Test(t, func(t *testing.T) {
+		// 6 units per 10 Graph seconds per tenant, 20 times faster: a
+		// half-second window.
+		limits := &m365test.Throttle{TenantUnits: 6, TimeScale: 20}
+		fake := m365test.NewServer(&m365test.Options{InMemory: true, ConsentReplicationDelay: -1, Throttle: limits})
+		defer fake.Close()
+		prov, err := fake.AddProvider(m365test.ProviderOptions{PublicBaseURL: "https://portal.example/m365"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		appID := fmt.Sprintf("e0e0e0e0-1111-2222-3333-%012d", i)
-		secret := fmt.Sprintf("%s-app-secret-test-value-0123456789", c)
-		if _, err := fake.AddApp(m365test.AppOptions{ClientID: appID, HomeTenant: tenant.ID, SingleTenant: true,
-			Secrets: []m365test.Secret{{Value: secret}}, ApplicationPermissions: []string{"User.Read.All", "Organization.Read.All", "TeamsUserConfiguration.Read.All"}}); err != nil {
+		budget := &fleet.Budget{TenantUnits: 6, TimeScale: 20}
+		store := newStore(t)
+		m, err := m365access.New(m365access.Config{Store: store, Logger: quiet,
+			HTTPClient: &http.Client{Transport: budget.Transport(prov.HTTPClient.Transport), Timeout: time.Minute},
+			Provider:   m365access.ProviderConfig{ClientID: prov.ClientID, ClientSecret: prov.ClientSecret, PublicBaseURL: prov.PublicBaseURL}})
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := fake.GrantAdminConsent(tenant.ID, appID); err != nil {
-			t.Fatal(err)
+		ctx := context.Background()
+		customers := []string{"alpha", "bravo"}
+		for i, c := range customers {
+			tenant, err := fake.AddTenant(m365test.TenantOptions{Domains: []string{c + ".onmicrosoft.com"}, DisplayName: c, Users: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			appID := fmt.Sprintf("e0e0e0e0-1111-2222-3333-%012d", i)
+			secret := fmt.Sprintf("%s-app-secret-test-value-0123456789", c)
+			if _, err := fake.AddApp(m365test.AppOptions{ClientID: appID, HomeTenant: tenant.ID, SingleTenant: true,
+				Secrets: []m365test.Secret{{Value: secret}}, ApplicationPermissions: []string{"User.Read.All", "Organization.Read.All", "TeamsUserConfiguration.Read.All"}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := fake.GrantAdminConsent(tenant.ID, appID); err != nil {
+				t.Fatal(err)
+			}
+			mode, tid := m365access.ModeAppRegistration, tenant.ID
+			if _, err := m.SaveSettings(ctx, c, m365access.SettingsUpdate{Tenant: &tid, Mode: &mode, AppClientID: &appID, AppClientSecret: &secret}); err != nil {
+				t.Fatal(err)
+			}
 		}
-		mode, tid := m365access.ModeAppRegistration, tenant.ID
-		if _, err := m.SaveSettings(ctx, c, m365access.SettingsUpdate{Tenant: &tid, Mode: &mode, AppClientID: &appID, AppClientSecret: &secret}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	fake.SetThrottle(limits) // count from here
-	var wg sync.WaitGroup
-	for _, c := range customers {
-		for range 3 {
-			wg.Go(func() {
-				for range 3 {
-					rep, err := m.Validate(fleet.WithCustomer(ctx, c), c)
-					if err != nil {
-						t.Errorf("validate %s: %v", c, err)
-						return
+		fake.SetThrottle(limits) // count from here
+		var wg sync.WaitGroup
+		for _, c := range customers {
+			for range 3 {
+				wg.Go(func() {
+					for range 3 {
+						rep, err := m.Validate(fleet.WithCustomer(ctx, c), c)
+						if err != nil {
+							t.Errorf("validate %s: %v", c, err)
+							return
+						}
+						if !rep.OK {
+							t.Errorf("validate %s: %+v", c, rep)
+						}
 					}
-					if !rep.OK {
-						t.Errorf("validate %s: %+v", c, rep)
-					}
-				}
-			})
+				})
+			}
 		}
-	}
-	wg.Wait()
-	fs, bs := fake.ThrottleStats(), budget.Stats()
-	if fs.Requests < 18 {
-		t.Fatalf("the fake judged %d Graph requests for 18 validations", fs.Requests)
-	}
-	if fs.Throttled != 0 || bs.Throttled != 0 {
-		t.Errorf("throttled: fake %+v, budget %+v; want none", fs, bs)
-	}
-	if bs.Requests != fs.Requests {
-		t.Errorf("the budget sent %d Graph requests, the fake judged %d: some bypassed it or tokens were counted", bs.Requests, fs.Requests)
-	}
+		wg.Wait()
+		fs, bs := fake.ThrottleStats(), budget.Stats()
+		if fs.Requests < 18 {
+			t.Fatalf("the fake judged %d Graph requests for 18 validations", fs.Requests)
+		}
+		if fs.Throttled != 0 || bs.Throttled != 0 {
+			t.Errorf("throttled: fake %+v, budget %+v; want none", fs, bs)
+		}
+		if bs.Requests != fs.Requests {
+			t.Errorf("the budget sent %d Graph requests, the fake judged %d: some bypassed it or tokens were counted", bs.Requests, fs.Requests)
+		}
+	})
 }
