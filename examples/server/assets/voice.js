@@ -919,7 +919,8 @@
     if (c.usageLocation) parts.push(c.usageLocation);
     parts.push(c.enterpriseVoiceEnabled ? "voice on" : "voice off");
     parts.push((c.numbers && c.numbers.length) ? c.numbers.join(", ") : "no number");
-    if (c.licenses && c.licenses.length) parts.push(c.licenses.join(" "));
+    // The plan reads the voice licenses only (Teams Phone, Calling Plan).
+    parts.push(c.licenses && c.licenses.length ? c.licenses.join(" ") : "no voice license");
     const pol = policiesText(c.policies);
     if (pol !== "\u2014") parts.push(pol);
     return parts.join("; ");
