@@ -2,11 +2,11 @@ package m365access
 
 import (
 	"context"
-	"errors"
-	"slices"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/m365test"
 )
@@ -59,25 +59,22 @@ func TestPermanentAccountFailures(t *testing.T) {
 			e := newEnv(t, envOptions{atLifetime: time.Minute})
 			ctx := context.Background()
 			e.connect(t, "c1")
-			if err := tc.break_(e); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, tc.break_(e))
 			m, _ := e.manager(t) // nothing cached in memory
 			_, err := m.Credential("c1").GetToken(ctx, graphScope())
 			var me *Error
-			if !errors.As(err, &me) || !me.HasCode(tc.code) {
-				t.Fatalf("GetToken: %v, want AADSTS%d", err, tc.code)
-			}
-			if me.Action != tc.action || me.Retryable || !strings.Contains(me.Hint, tc.hint) {
-				t.Errorf("action %q, retryable %v, hint %q; want %q, not retryable, a hint about %q", me.Action, me.Retryable, me.Hint, tc.action, tc.hint)
-			}
+			require.ErrorAs(t, err, &me)
+			require.True(t, me.HasCode(tc.code), "GetToken: %v, want AADSTS%d", err, tc.code)
+			assert.Equal(t, tc.action, me.Action)
+			assert.False(t, me.Retryable)
+			assert.Contains(t, me.Hint, tc.hint)
 			st, err := m.Status(ctx, "c1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if st.State != tc.state || st.LastError == nil || !slices.Contains(st.LastError.Codes, tc.code) ||
-				st.LastError.Action != tc.action || !strings.Contains(st.LastError.Message, tc.hint) {
-				t.Errorf("status %s, last error %+v; want %s with AADSTS%d and the hint", st.State, st.LastError, tc.state, tc.code)
+			require.NoError(t, err)
+			assert.Equal(t, tc.state, st.State)
+			if assert.NotNil(t, st.LastError) {
+				assert.Contains(t, st.LastError.Codes, tc.code)
+				assert.Equal(t, tc.action, st.LastError.Action)
+				assert.Contains(t, st.LastError.Message, tc.hint)
 			}
 		})
 	}

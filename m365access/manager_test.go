@@ -2,8 +2,10 @@ package m365access
 
 import (
 	"context"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/memstore"
@@ -29,20 +31,17 @@ func TestNewRefusesMisconfiguration(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := New(tc.cfg)
-			if err == nil || !strings.Contains(err.Error(), tc.want) || m != nil {
-				t.Errorf("New = (%v, %v), want an error containing %q", m, err, tc.want)
-			}
+			assert.ErrorContains(t, err, tc.want)
+			assert.Nil(t, m)
 		})
 	}
 	// An app-registration-only Manager says so.
-	if _, err := New(Config{Store: store, AppRegistrationOnly: true}); err != nil {
-		t.Errorf("AppRegistrationOnly: %v", err)
-	}
+	_, err := New(Config{Store: store, AppRegistrationOnly: true})
+	assert.NoError(t, err, "AppRegistrationOnly")
 	// A typed-nil Locker means no Locker.
 	m, err := New(Config{Store: store, Provider: provider, Locker: (*tokenstore.SealedStore)(nil)})
-	if err != nil || m.locker != nil {
-		t.Errorf("typed-nil Locker: %v, locker %v", err, m.locker)
-	}
+	require.NoError(t, err, "typed-nil Locker")
+	assert.Nil(t, m.locker, "typed-nil Locker")
 }
 
 func TestPublicURLs(t *testing.T) {
@@ -55,9 +54,7 @@ func TestPublicURLs(t *testing.T) {
 		{ProviderConfig{PublicBaseURL: "https://p.example", RedirectURI: "https://p.example/cb"}, PublicURLs{"https://p.example", "https://p.example/cb", "https://p.example/consent/callback"}},
 		{ProviderConfig{}, PublicURLs{}},
 	} {
-		if got := tc.p.PublicURLs(); got != tc.want {
-			t.Errorf("%+v.PublicURLs() = %+v, want %+v", tc.p, got, tc.want)
-		}
+		assert.Equal(t, tc.want, tc.p.PublicURLs(), "%+v", tc.p)
 	}
 }
 
@@ -65,21 +62,17 @@ func TestUserFilter(t *testing.T) {
 	t.Parallel()
 	store, _ := sealedStore(t)
 	m, err := New(Config{Store: store, AppRegistrationOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ctx := context.Background()
-	if f, err := m.UserFilter(ctx, "nobody"); err != nil || f != "" {
-		t.Errorf("UserFilter of a customer without settings = %q, %v", f, err)
-	}
+	got, err := m.UserFilter(ctx, "nobody")
+	assert.NoError(t, err)
+	assert.Empty(t, got, "UserFilter of a customer without settings")
 	f := "UsageLocation -eq 'IT'"
-	if _, err := m.SaveSettings(ctx, "a", SettingsUpdate{Tenant: ptr("contoso.onmicrosoft.com"), UserFilter: &f}); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := m.UserFilter(ctx, "a"); err != nil || got != f {
-		t.Errorf("UserFilter = %q, %v; want %q", got, err, f)
-	}
-	if _, err := m.UserFilter(ctx, ""); err == nil {
-		t.Error("UserFilter of an empty customer ID: no error")
-	}
+	_, err = m.SaveSettings(ctx, "a", SettingsUpdate{Tenant: ptr("contoso.onmicrosoft.com"), UserFilter: &f})
+	require.NoError(t, err)
+	got, err = m.UserFilter(ctx, "a")
+	assert.NoError(t, err)
+	assert.Equal(t, f, got)
+	_, err = m.UserFilter(ctx, "")
+	assert.Error(t, err, "UserFilter of an empty customer ID")
 }

@@ -2,11 +2,12 @@ package m365access
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestErrorsKeepTheTransportCause: a DNS failure reaching Entra ID is
@@ -19,19 +20,14 @@ func TestErrorsKeepTheTransportCause(t *testing.T) {
 	}}
 	m, _, _ := newTestManager(t, func(c *Config) { c.HTTPClient = &http.Client{Transport: tr} })
 	ctx := context.Background()
-	if _, err := m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr("contoso.onmicrosoft.com"), Mode: ptr(ModeAppRegistration),
-		AppClientID: ptr(custAppID), AppClientSecret: ptr(custAppSecret)}); err != nil {
-		t.Fatal(err)
-	}
-	_, err := m.Credential("c1").GetToken(ctx, graphScope())
+	_, err := m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr("contoso.onmicrosoft.com"), Mode: ptr(ModeAppRegistration),
+		AppClientID: ptr(custAppID), AppClientSecret: ptr(custAppSecret)})
+	require.NoError(t, err)
+	_, err = m.Credential("c1").GetToken(ctx, graphScope())
 	var dns *net.DNSError
-	if !errors.As(err, &dns) || !dns.IsNotFound {
-		t.Fatalf("GetToken: %v (%T); errors.As(*net.DNSError) = false", err, err)
-	}
-	if !IsRetryable(err) || ActionOf(err) != ActionWaitAndRetry {
-		t.Errorf("a DNS failure: retryable %v, action %q", IsRetryable(err), ActionOf(err))
-	}
-	if strings.Contains(err.Error(), custAppSecret) {
-		t.Error("the secret is in the error")
-	}
+	require.ErrorAs(t, err, &dns)
+	require.True(t, dns.IsNotFound)
+	assert.True(t, IsRetryable(err), "a DNS failure is retryable")
+	assert.Equal(t, ActionWaitAndRetry, ActionOf(err))
+	assert.NotContains(t, err.Error(), custAppSecret, "the secret is in the error")
 }
