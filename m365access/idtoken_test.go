@@ -5,7 +5,6 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 const testTenant = "aaaaaaaa-0000-0000-0000-000000000001"
@@ -68,9 +69,7 @@ func (v *verifierEnv) sign(t testing.TB, key *rsa.PrivateKey, method jwt.Signing
 		signKey = jwt.UnsafeAllowNoneSignatureType
 	}
 	s, err := tok.SignedString(signKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return s
 }
 
@@ -117,12 +116,15 @@ func TestVerifyIDToken(t *testing.T) {
 		}
 		raw := v.sign(t, key, method, tc.mod)
 		c, err := v.m.verifyIDToken(t.Context(), v.ep, raw, testTenant, "n1")
-		if (tc.want == nil && err != nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
-			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
+		if tc.want != nil {
+			assert.ErrorIs(t, err, tc.want, tc.name)
 			continue
 		}
-		if tc.want == nil && (c.ObjectID == "" || c.TenantID != testTenant || !c.HasRoles || len(c.Roles) != 1) {
-			t.Errorf("%s: claims %+v", tc.name, c)
+		if assert.NoError(t, err, tc.name) {
+			assert.NotEmpty(t, c.ObjectID, tc.name)
+			assert.Equal(t, testTenant, c.TenantID, tc.name)
+			assert.True(t, c.HasRoles, tc.name)
+			assert.Len(t, c.Roles, 1, tc.name)
 		}
 	}
 	// A key id the tenant does not publish (the cache was just filled, so
@@ -130,17 +132,15 @@ func TestVerifyIDToken(t *testing.T) {
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"aud": testProviderID, "exp": v.now.Add(time.Hour).Unix(), "iat": v.now.Unix()})
 	tok.Header["kid"] = "unknown"
 	raw, _ := tok.SignedString(v.key)
-	if _, err := v.m.verifyIDToken(t.Context(), v.ep, raw, testTenant, "n1"); !errors.Is(err, ErrIDTokenInvalid) {
-		t.Errorf("unknown kid: %v", err)
-	}
+	_, err := v.m.verifyIDToken(t.Context(), v.ep, raw, testTenant, "n1")
+	assert.ErrorIs(t, err, ErrIDTokenInvalid, "unknown kid")
 }
 
 func TestParseJWKS(t *testing.T) {
 	t.Parallel()
 	for _, doc := range []string{`{}`, `{"keys":[]}`, `not json`, `{"keys":[{"kty":"EC","kid":"a"}]}`, `{"keys":[{"kty":"RSA","kid":"a","n":"AQAB","e":"AQAB"}]}`} {
-		if _, err := parseJWKS(strings.NewReader(doc)); err == nil {
-			t.Errorf("parseJWKS(%s) accepted", doc)
-		}
+		_, err := parseJWKS(strings.NewReader(doc))
+		assert.Error(t, err, "parseJWKS(%s) accepted", doc)
 	}
 }
 
@@ -170,15 +170,12 @@ func TestJWKSFetchedOnceAndOnKeyRollover(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
-			if _, err := v.m.verifyIDToken(t.Context(), v.ep, raw, testTenant, "n1"); err != nil {
-				t.Error(err)
-			}
+			_, err := v.m.verifyIDToken(t.Context(), v.ep, raw, testTenant, "n1")
+			assert.NoError(t, err)
 		})
 	}
 	wg.Wait()
-	if n := fetches.Load(); n != 1 {
-		t.Errorf("%d key fetches for 20 concurrent verifications, want 1", n)
-	}
+	assert.Equal(t, int32(1), fetches.Load(), "key fetches for 20 concurrent verifications")
 	// Key rollover: a token signed with a newly published key.
 	mu.Lock()
 	published["k2"] = &otherSigningKey.PublicKey
@@ -189,18 +186,18 @@ func TestJWKSFetchedOnceAndOnKeyRollover(t *testing.T) {
 	raw2, _ := tok.SignedString(otherSigningKey)
 	// Within jwksMinRefetch of the last fetch the unknown kid is refused
 	// without a fetch...
-	if _, err := v.m.verifyIDToken(t.Context(), v.ep, raw2, testTenant, "n1"); !errors.Is(err, ErrIDTokenInvalid) || fetches.Load() != 1 {
-		t.Fatalf("unknown kid right after a fetch: %v, %d fetches", err, fetches.Load())
-	}
+	_, err := v.m.verifyIDToken(t.Context(), v.ep, raw2, testTenant, "n1")
+	require.ErrorIs(t, err, ErrIDTokenInvalid, "unknown kid right after a fetch")
+	require.Equal(t, int32(1), fetches.Load(), "no fetch for an unknown kid right after a fetch")
 	// ...and later it triggers one.
 	v.m.jwks.mu.Lock()
 	for _, s := range v.m.jwks.sets {
 		s.fetched = s.fetched.Add(-jwksMinRefetch)
 	}
 	v.m.jwks.mu.Unlock()
-	if _, err := v.m.verifyIDToken(t.Context(), v.ep, raw2, testTenant, "n1"); err != nil || fetches.Load() != 2 {
-		t.Fatalf("rolled-over key: %v, %d fetches", err, fetches.Load())
-	}
+	_, err = v.m.verifyIDToken(t.Context(), v.ep, raw2, testTenant, "n1")
+	require.NoError(t, err, "rolled-over key")
+	require.Equal(t, int32(2), fetches.Load(), "the rolled-over key is fetched")
 }
 
 // BenchmarkVerifyIDToken: one id_token check with the tenant's keys
