@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/m365test"
 )
@@ -24,43 +26,35 @@ func TestPermissionsWithOpaqueAccessTokens(t *testing.T) {
 	// Token mode: the granted set comes from the token response's scope.
 	e.connect(t, "token")
 	r, err := e.m.Validate(ctx, "token")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !r.OK || r.TenantID != e.contoso.ID {
-		t.Fatalf("token report %+v", r.Checks)
-	}
-	if c, _ := r.Check("permissions"); !strings.Contains(c.Detail, "granted scopes") || !strings.Contains(c.Detail, TeamsPermission) {
-		t.Errorf("token mode permissions: %+v", c)
-	}
-	if c, _ := r.Check("serviceAccount"); !c.OK || !strings.Contains(c.Detail, e.contoso.AdminUPN()) {
-		t.Errorf("service account: %+v", c)
-	}
+	require.NoError(t, err)
+	require.True(t, r.OK, "token report %+v", r.Checks)
+	require.Equal(t, e.contoso.ID, r.TenantID)
+	c, _ := r.Check("permissions")
+	assert.Contains(t, c.Detail, "granted scopes", "token mode permissions")
+	assert.Contains(t, c.Detail, TeamsPermission, "token mode permissions")
+	c, _ = r.Check("serviceAccount")
+	assert.True(t, c.OK, "service account: %+v", c)
+	assert.Contains(t, c.Detail, e.contoso.AdminUPN())
 
 	// App registration without Application.Read.All: probes; Mail.Send
 	// has no safe probe and is reported, not guessed.
 	e.saveAppRegistration(t, "probe", custAppID, custAppSecret, "", []string{"User.Read.All", "Organization.Read.All", TeamsPermission})
 	r, err = e.m.Validate(ctx, "probe")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := r.Check("permissions")
-	if !r.OK || !c.OK || !strings.Contains(c.Detail, "a Graph request per permission") ||
-		!strings.Contains(c.Detail, "not verifiable without Application.Read.All: Mail.Send") {
-		t.Fatalf("probe report %+v", r.Checks)
-	}
+	require.NoError(t, err)
+	c, _ = r.Check("permissions")
+	require.True(t, r.OK && c.OK, "probe report %+v", r.Checks)
+	require.Contains(t, c.Detail, "a Graph request per permission")
+	require.Contains(t, c.Detail, "not verifiable without Application.Read.All: Mail.Send")
 
 	// With Application.Read.All: the exact assignments.
 	e.saveAppRegistration(t, "exact", "c3c3c3c3-1111-2222-3333-444444444444", custAppSecret, "",
 		[]string{"User.Read.All", "Organization.Read.All", "Mail.Send", TeamsPermission, ApplicationReadPermission})
 	r, err = e.m.Validate(ctx, "exact")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c, _ := r.Check("permissions"); !r.OK || !strings.Contains(c.Detail, "app role assignments") ||
-		!strings.Contains(c.Detail, "granted Application.Read.All, Mail.Send, Organization.Read.All, TeamsUserConfiguration.Read.All, User.Read.All") {
-		t.Fatalf("exact report %+v", r.Checks)
-	}
+	require.NoError(t, err)
+	require.True(t, r.OK, "exact report %+v", r.Checks)
+	c, _ = r.Check("permissions")
+	require.Contains(t, c.Detail, "app role assignments")
+	require.Contains(t, c.Detail, "granted Application.Read.All, Mail.Send, Organization.Read.All, TeamsUserConfiguration.Read.All, User.Read.All")
 
 	// Missing roles, both ways: named, and grant consent is the action.
 	for _, tc := range []struct {
@@ -73,23 +67,20 @@ func TestPermissionsWithOpaqueAccessTokens(t *testing.T) {
 	} {
 		e.saveAppRegistration(t, tc.customer, tc.clientID, custAppSecret, "", tc.roles)
 		r, err := e.m.Validate(ctx, tc.customer)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		c, _ := r.Check("permissions")
-		if r.OK || c.OK || c.Action != ActionGrantConsent || !strings.Contains(c.Detail, "not granted: User.Read.All") || !strings.Contains(c.Detail, tc.source) {
-			t.Errorf("%s: %+v", tc.customer, c)
-		}
+		assert.False(t, r.OK, tc.customer)
+		assert.False(t, c.OK, "%s: %+v", tc.customer, c)
+		assert.Equal(t, ActionGrantConsent, c.Action, tc.customer)
+		assert.Contains(t, c.Detail, "not granted: User.Read.All", tc.customer)
+		assert.Contains(t, c.Detail, tc.source, tc.customer)
 	}
 
 	// The day-two credential's opaque token works against Graph.
 	tok, err := e.m.Credential("exact").GetToken(ctx, graphScope())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Count(tok.Token, ".") == 2 || e.graphStatus(t, tok.Token, "/users?$top=1&$select=id") != 200 {
-		t.Errorf("credential token: JWT-shaped or refused")
-	}
+	require.NoError(t, err)
+	assert.NotEqual(t, 2, strings.Count(tok.Token, "."), "credential token: JWT-shaped")
+	assert.Equal(t, 200, e.graphStatus(t, tok.Token, "/users?$top=1&$select=id"), "credential token refused")
 }
 
 // TestConsentReadsAssignments: a provider app holding Application.Read.All
@@ -100,34 +91,23 @@ func TestConsentReadsAssignments(t *testing.T) {
 	e := newEnv(t, envOptions{opaque: true, consentWait: 200 * time.Millisecond})
 	ctx := context.Background()
 	const provider = "0e0e0e0e-1111-2222-3333-444444444444"
-	if _, err := e.srv.AddApp(m365test.AppOptions{ClientID: provider, Secrets: []m365test.Secret{{Value: testProviderSecret}},
-		ApplicationPermissions: []string{"User.Read.All", "Organization.Read.All", ApplicationReadPermission}}); err != nil {
-		t.Fatal(err)
-	}
+	_, err := e.srv.AddApp(m365test.AppOptions{ClientID: provider, Secrets: []m365test.Secret{{Value: testProviderSecret}},
+		ApplicationPermissions: []string{"User.Read.All", "Organization.Read.All", ApplicationReadPermission}})
+	require.NoError(t, err)
 	m, err := New(Config{Provider: ProviderConfig{ClientID: provider, ClientSecret: testProviderSecret, PublicBaseURL: "https://portal.example/m365",
 		AppPermissions: []string{"User.Read.All", "Organization.Read.All"}},
 		Store: e.store, Locker: e.store, HTTPClient: e.srv.Client(), ConsentWait: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr(e.fabrikam.ID), Mode: ptr(ModeToken)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.srv.GrantAdminConsentNow(e.fabrikam.ID, provider); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.ConfirmConsent(ctx, "c1"); err == nil {
-		t.Fatal("consent confirmed before it replicated")
-	}
+	require.NoError(t, err)
+	_, err = m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr(e.fabrikam.ID), Mode: ptr(ModeToken)})
+	require.NoError(t, err)
+	require.NoError(t, e.srv.GrantAdminConsentNow(e.fabrikam.ID, provider))
+	_, err = m.ConfirmConsent(ctx, "c1")
+	require.Error(t, err, "consent confirmed before it replicated")
 	e.srv.Advance(m365test.DefaultConsentReplicationDelay)
 	c, err := m.ConfirmConsent(ctx, "c1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// Every assigned role, the optional one included: an exact report.
-	if want := []string{ApplicationReadPermission, "Organization.Read.All", "User.Read.All"}; !slices.Equal(c.Roles, want) {
-		t.Errorf("roles %v, want %v", c.Roles, want)
-	}
+	assert.Equal(t, []string{ApplicationReadPermission, "Organization.Read.All", "User.Read.All"}, c.Roles)
 }
 
 func TestAccountMatches(t *testing.T) {
@@ -154,9 +134,7 @@ func TestAccountMatches(t *testing.T) {
 		{noMail, "alice@evil.com", false},
 		{noMail, "alice_fabrikam.com", false},
 	} {
-		if got := tc.u.matches(tc.account); got != tc.want {
-			t.Errorf("%s matches %q = %v, want %v", tc.u.UserPrincipalName, tc.account, got, tc.want)
-		}
+		assert.Equal(t, tc.want, tc.u.matches(tc.account), "%s matches %q", tc.u.UserPrincipalName, tc.account)
 	}
 }
 
