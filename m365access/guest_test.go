@@ -2,10 +2,11 @@ package m365access
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/m365test"
 )
@@ -20,28 +21,20 @@ func TestGuestServiceAccount(t *testing.T) {
 	e := newEnv(t, envOptions{atLifetime: 4 * time.Minute, opaque: true})
 	ctx := context.Background()
 	g, err := e.srv.AddGuest(e.contoso.ID, m365test.GuestOptions{Email: "alice@fabrikam.com", DisplayName: "Alice (Fabrikam)"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.srv.GrantAdminConsent(e.contoso.ID, testProviderID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.m.SaveSettings(ctx, "g", SettingsUpdate{Tenant: ptr("contoso.com"), Mode: ptr(ModeToken),
-		ServiceAccount: ptr("Alice@Fabrikam.com")}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, e.srv.GrantAdminConsent(e.contoso.ID, testProviderID))
+	_, err = e.m.SaveSettings(ctx, "g", SettingsUpdate{Tenant: ptr("contoso.com"), Mode: ptr(ModeToken),
+		ServiceAccount: ptr("Alice@Fabrikam.com")})
+	require.NoError(t, err)
 	q := e.signIn(t, e.m, "g", m365test.AuthorizeAnswer{User: "alice@fabrikam.com"}, nil)
 	conn, err := e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding)
-	if err != nil {
-		t.Fatalf("guest sign-in: %v", err)
-	}
-	if conn.TenantID != e.contoso.ID || conn.ObjectID != g.ID || conn.Account != g.UserPrincipalName ||
-		conn.HomeAccountID != g.HomeObjectID+"."+g.HomeTenantID {
-		t.Errorf("connection %+v, guest %+v", conn, g)
-	}
-	if s, _ := e.m.GetSettings(ctx, "g"); s.ServiceAccountID != g.ID {
-		t.Errorf("the guest's object ID was not pinned: %+v", s)
-	}
+	require.NoError(t, err, "guest sign-in")
+	assert.Equal(t, e.contoso.ID, conn.TenantID)
+	assert.Equal(t, g.ID, conn.ObjectID)
+	assert.Equal(t, g.UserPrincipalName, conn.Account)
+	assert.Equal(t, g.HomeObjectID+"."+g.HomeTenantID, conn.HomeAccountID)
+	s, _ := e.m.GetSettings(ctx, "g")
+	assert.Equal(t, g.ID, s.ServiceAccountID, "the guest's object ID was not pinned")
 
 	// Another replica (nothing in memory) refreshes at contoso.
 	m2, _ := e.manager(t)
@@ -50,32 +43,25 @@ func TestGuestServiceAccount(t *testing.T) {
 	}
 	before := refreshes()
 	tok, err := m2.Credential("g").GetToken(ctx, graphScope())
-	if err != nil {
-		t.Fatalf("refresh: %v", err)
-	}
-	if refreshes() != before+1 || e.graphStatus(t, tok.Token, "/me?$select=id") != 200 {
-		t.Errorf("refresh at the resource tenant: %d -> %d", before, refreshes())
-	}
+	require.NoError(t, err, "refresh")
+	assert.Equal(t, before+1, refreshes(), "refresh at the resource tenant")
+	assert.Equal(t, 200, e.graphStatus(t, tok.Token, "/me?$select=id"))
 	r, err := m2.Validate(ctx, "g")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c, _ := r.Check("serviceAccount"); !r.OK || !c.OK || !strings.Contains(c.Detail, g.UserPrincipalName) {
-		t.Errorf("validate %+v", r.Checks)
-	}
+	require.NoError(t, err)
+	c, _ := r.Check("serviceAccount")
+	assert.True(t, r.OK && c.OK, "validate %+v", r.Checks)
+	assert.Contains(t, c.Detail, g.UserPrincipalName)
 
 	// A guest that is not the configured account is refused.
-	if _, err := e.srv.AddGuest(e.contoso.ID, m365test.GuestOptions{Email: "bob@fabrikam.com"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.m.SaveSettings(ctx, "h", SettingsUpdate{Tenant: ptr("contoso.com"), Mode: ptr(ModeToken),
-		ServiceAccount: ptr("alice@fabrikam.com")}); err != nil {
-		t.Fatal(err)
-	}
+	_, err = e.srv.AddGuest(e.contoso.ID, m365test.GuestOptions{Email: "bob@fabrikam.com"})
+	require.NoError(t, err)
+	_, err = e.m.SaveSettings(ctx, "h", SettingsUpdate{Tenant: ptr("contoso.com"), Mode: ptr(ModeToken),
+		ServiceAccount: ptr("alice@fabrikam.com")})
+	require.NoError(t, err)
 	q = e.signIn(t, e.m, "h", m365test.AuthorizeAnswer{User: "bob@fabrikam.com"}, nil)
 	_, err = e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding)
 	var fe *FlowError
-	if !errors.As(err, &fe) || fe.Reason != ReasonWrongAccount {
-		t.Errorf("bob for alice: %v", err)
+	if assert.ErrorAs(t, err, &fe, "bob for alice") {
+		assert.Equal(t, ReasonWrongAccount, fe.Reason, "bob for alice")
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 )
 
@@ -18,9 +21,7 @@ func hammer(t *testing.T, e *env, customer string, stop <-chan struct{}) (wait f
 	ctx := context.Background()
 	cred := e.m.Credential(customer)
 	ep, err := e.m.Endpoints(ctx, customer)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	readOrg := func() error {
 		tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{ep.GraphScope()}})
 		if err != nil {
@@ -61,54 +62,35 @@ func TestSwitchBothWaysWithoutOutage(t *testing.T) {
 	// To token: app registration keeps serving until the connection
 	// completes, then the mode flips.
 	res, err := e.m.SwitchToToken(ctx, "c1", BeginOptions{BrowserBinding: binding})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s, _ := e.m.GetSettings(ctx, "c1"); s.Mode != ModeAppRegistration {
-		t.Fatalf("mode flipped before completion: %s", s.Mode)
-	}
+	require.NoError(t, err)
+	s, _ := e.m.GetSettings(ctx, "c1")
+	require.Equal(t, ModeAppRegistration, s.Mode, "mode flipped before completion")
 	e.srv.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{AdminConsent: true})
 	q := e.follow(t, res.AuthorizeURL, testRedirect).Query()
 	e.srv.SetAuthorizeAnswer(nil)
-	if _, err := e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding); err != nil {
-		t.Fatal(err)
-	}
-	if s, _ := e.m.GetSettings(ctx, "c1"); s.Mode != ModeToken || !s.AppSecretSet {
-		t.Fatalf("after completion: mode %s, app secret kept %v", s.Mode, s.AppSecretSet)
-	}
+	_, err = e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding)
+	require.NoError(t, err)
+	s, _ = e.m.GetSettings(ctx, "c1")
+	require.Equal(t, ModeToken, s.Mode, "after completion")
+	require.True(t, s.AppSecretSet, "after completion the app secret is kept")
 	tok, err := e.m.Credential("c1").GetToken(ctx, graphScope())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st := e.graphStatus(t, tok.Token, "/me?$select=id"); st != 200 {
-		t.Errorf("after switching to token the credential serves an app-only token: GET /me answers %d", st)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, 200, e.graphStatus(t, tok.Token, "/me?$select=id"), "after switching to token the credential serves an app-only token")
 
 	// And back to app registration: proven first, then flipped.
-	if err := e.m.SwitchMode(ctx, "c1", ModeAppRegistration); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, e.m.SwitchMode(ctx, "c1", ModeAppRegistration))
 	tok, err = e.m.Credential("c1").GetToken(ctx, graphScope())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st := e.graphStatus(t, tok.Token, "/me?$select=id"); st == 200 {
-		t.Errorf("after switching back the credential serves a delegated token: GET /me answers %d", st)
-	}
+	require.NoError(t, err)
+	assert.NotEqual(t, 200, e.graphStatus(t, tok.Token, "/me?$select=id"), "after switching back the credential serves a delegated token")
 	close(stop)
 	ok, failed := wait()
-	if failed != 0 || ok == 0 {
-		t.Errorf("during the switches: %d requests ok, %d failed; want none failed", ok, failed)
-	}
+	assert.Zero(t, failed, "requests failed during the switches")
+	assert.NotZero(t, ok, "requests ok during the switches")
 
 	// A switch to a mode that does not work changes nothing.
-	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{ServiceAccount: ptr("user00001@contoso.onmicrosoft.com"), Password: ptr("wrong-password")}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.m.SwitchMode(ctx, "c1", ModePassword); err == nil {
-		t.Fatal("switched to a failing mode")
-	}
-	if s, _ := e.m.GetSettings(ctx, "c1"); s.Mode != ModeAppRegistration {
-		t.Errorf("mode %s after a failed switch", s.Mode)
-	}
+	_, err = e.m.SaveSettings(ctx, "c1", SettingsUpdate{ServiceAccount: ptr("user00001@contoso.onmicrosoft.com"), Password: ptr("wrong-password")})
+	require.NoError(t, err)
+	require.Error(t, e.m.SwitchMode(ctx, "c1", ModePassword), "switched to a failing mode")
+	s, _ = e.m.GetSettings(ctx, "c1")
+	assert.Equal(t, ModeAppRegistration, s.Mode, "mode after a failed switch")
 }
