@@ -1,7 +1,6 @@
 package m365access
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // factsCodes is every Entra code on the facts page with what it must mean.
@@ -66,21 +67,17 @@ func TestFromMSALEveryFactsCode(t *testing.T) {
 			body := fmt.Sprintf(`{"error":"invalid_grant","error_description":"AADSTS%d: text that must not matter. Trace ID: x","error_codes":[%d],"trace_id":"t"}`, tc.code, tc.code)
 			err := fromMSAL("refresh token", "cust-1", fmt.Errorf("wrapped: %w", callErr(400, body, nil)))
 			var e *Error
-			if !errors.As(err, &e) {
-				t.Fatalf("fromMSAL returned %T, want *Error", err)
-			}
-			if !e.HasCode(tc.code) || e.Action != tc.action || e.Retryable != tc.retryable || e.State() != tc.state {
-				t.Errorf("code %d: got action %q retryable %v state %q; want %q %v %q", tc.code, e.Action, e.Retryable, e.State(), tc.action, tc.retryable, tc.state)
-			}
-			if ActionOf(err) != tc.action || IsRetryable(err) != tc.retryable {
-				t.Errorf("ActionOf/IsRetryable disagree with the error")
-			}
-			if e.OAuthError != "invalid_grant" || e.HTTPStatus != 400 {
-				t.Errorf("OAuthError %q status %d", e.OAuthError, e.HTTPStatus)
-			}
-			if !strings.Contains(e.Error(), fmt.Sprintf("AADSTS%d", tc.code)) || strings.Contains(e.Error(), "must not matter") {
-				t.Errorf("message %q: want the code, not the server text", e.Error())
-			}
+			require.ErrorAs(t, err, &e)
+			assert.True(t, e.HasCode(tc.code))
+			assert.Equal(t, tc.action, e.Action)
+			assert.Equal(t, tc.retryable, e.Retryable)
+			assert.Equal(t, tc.state, e.State())
+			assert.Equal(t, tc.action, ActionOf(err), "ActionOf disagrees with the error")
+			assert.Equal(t, tc.retryable, IsRetryable(err), "IsRetryable disagrees with the error")
+			assert.Equal(t, "invalid_grant", e.OAuthError)
+			assert.Equal(t, 400, e.HTTPStatus)
+			assert.Contains(t, e.Error(), fmt.Sprintf("AADSTS%d", tc.code), "the message has the code")
+			assert.NotContains(t, e.Error(), "must not matter", "the message has no server text")
 		})
 	}
 }
@@ -89,9 +86,7 @@ func TestActionDecidedByCodesNotText(t *testing.T) {
 	t.Parallel()
 	// The description claims a consent problem; the code says re-invite.
 	body := `{"error":"invalid_grant","error_description":"AADSTS65001: consent required","error_codes":[70008]}`
-	if a := ActionOf(fromMSAL("op", "", callErr(400, body, nil))); a != ActionReInvite {
-		t.Fatalf("action %q, want reInvite", a)
-	}
+	assert.Equal(t, ActionReInvite, ActionOf(fromMSAL("op", "", callErr(400, body, nil))))
 }
 
 func TestFromMSALFallbacks(t *testing.T) {
@@ -113,27 +108,16 @@ func TestFromMSALFallbacks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			err := fromMSAL("op", "c", tc.err)
 			var e *Error
-			if !errors.As(err, &e) {
-				t.Fatalf("got %T", err)
-			}
-			if e.Action != tc.action || e.Retryable != tc.retryable {
-				t.Errorf("action %q retryable %v, want %q %v", e.Action, e.Retryable, tc.action, tc.retryable)
-			}
-			if strings.Contains(e.Error(), "x=1") {
-				t.Errorf("message leaks the URL query: %q", e.Error())
-			}
+			require.ErrorAs(t, err, &e)
+			assert.Equal(t, tc.action, e.Action)
+			assert.Equal(t, tc.retryable, e.Retryable)
+			assert.NotContains(t, e.Error(), "x=1", "message leaks the URL query")
 		})
 	}
 	e := fromMSAL("op", "c", callErr(429, `{}`, http.Header{"Retry-After": {"7"}})).(*Error)
-	if e.RetryAfter != 7*time.Second {
-		t.Errorf("RetryAfter %v", e.RetryAfter)
-	}
-	if !errors.Is(fromMSAL("op", "c", context.Canceled), context.Canceled) {
-		t.Error("cancellation must stay matchable")
-	}
-	if fromMSAL("op", "c", nil) != nil {
-		t.Error("nil must stay nil")
-	}
+	assert.Equal(t, 7*time.Second, e.RetryAfter)
+	assert.ErrorIs(t, fromMSAL("op", "c", context.Canceled), context.Canceled, "cancellation must stay matchable")
+	assert.NoError(t, fromMSAL("op", "c", nil), "nil must stay nil")
 }
 
 func TestParseGraphError(t *testing.T) {
@@ -153,13 +137,12 @@ func TestParseGraphError(t *testing.T) {
 	for _, tc := range tests {
 		body := fmt.Sprintf(`{"error":{"code":%q,"message":"m","innerError":{"date":"2026-01-01T00:00:00","request-id":"r","client-request-id":"c"}}}`, tc.code)
 		e := ParseGraphError("list users", "c", tc.status, nil, []byte(body))
-		if e.GraphCode != tc.code || e.Action != tc.action || e.Retryable != tc.retryable {
-			t.Errorf("%s/%d: got %q %q %v", tc.code, tc.status, e.GraphCode, e.Action, e.Retryable)
-		}
+		assert.Equal(t, tc.code, e.GraphCode, "%s/%d", tc.code, tc.status)
+		assert.Equal(t, tc.action, e.Action, "%s/%d", tc.code, tc.status)
+		assert.Equal(t, tc.retryable, e.Retryable, "%s/%d", tc.code, tc.status)
 	}
-	if e := ParseGraphError("op", "", 429, http.Header{"Retry-After": {"3"}}, []byte(`{}`)); e.RetryAfter != 3*time.Second {
-		t.Errorf("RetryAfter %v", e.RetryAfter)
-	}
+	e := ParseGraphError("op", "", 429, http.Header{"Retry-After": {"3"}}, []byte(`{}`))
+	assert.Equal(t, 3*time.Second, e.RetryAfter)
 }
 
 // TestFromRealMSAL drives real MSAL against a TLS server answering with an
@@ -188,26 +171,20 @@ func TestFromRealMSAL(t *testing.T) {
 	cred, _ := confidential.NewCredFromSecret("a-secret-that-must-not-leak-123")
 	cl, err := confidential.New(srv.URL+"/organizations", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", cred,
 		confidential.WithHTTPClient(srv.Client()), confidential.WithInstanceDiscovery(false))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	_, err = cl.AcquireTokenByCredential(context.Background(), []string{"https://graph.microsoft.com/.default"}, confidential.WithTenantID(tenant))
-	if err == nil {
-		t.Fatal("want an error")
-	}
+	require.Error(t, err)
 	e, ok := fromMSAL("get an app-only token", "c", err).(*Error)
-	if !ok || !e.HasCode(7000222) || e.Action != ActionRotateSecret || e.HTTPStatus != 401 {
-		t.Fatalf("got %#v", e)
-	}
-	if strings.Contains(e.Error(), "must-not-leak") || strings.Contains(e.Error(), srv.URL) {
-		t.Errorf("message leaks: %q", e.Error())
-	}
+	require.True(t, ok, "got %#v", e)
+	require.True(t, e.HasCode(7000222), "got %#v", e)
+	require.Equal(t, ActionRotateSecret, e.Action)
+	require.Equal(t, 401, e.HTTPStatus)
+	assert.NotContains(t, e.Error(), "must-not-leak", "message leaks")
+	assert.NotContains(t, e.Error(), srv.URL, "message leaks")
 	// The body stays readable for a second parse.
 	var ce msalerrors.CallErr
 	if errors.As(err, &ce) {
 		b, _ := io.ReadAll(ce.Resp.Body)
-		if !bytes.Contains(b, []byte("7000222")) {
-			t.Error("the response body was consumed")
-		}
+		assert.Contains(t, string(b), "7000222", "the response body was consumed")
 	}
 }

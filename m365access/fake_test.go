@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/memstore"
@@ -85,22 +87,19 @@ func newEnv(t testing.TB, o envOptions) *env {
 	}
 	e.store, e.backend = sealedStore(t)
 	var err error
-	if e.contoso, err = srv.AddTenant(m365test.TenantOptions{Domains: []string{"contoso.onmicrosoft.com", "contoso.com"},
-		DisplayName: "Contoso Ltd", Users: 20, MFAUsers: []string{"user00001@contoso.onmicrosoft.com"}}); err != nil {
-		t.Fatal(err)
-	}
-	if e.fabrikam, err = srv.AddTenant(m365test.TenantOptions{Domains: []string{"fabrikam.onmicrosoft.com"}, DisplayName: "Fabrikam", Users: 5}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err = srv.AddApp(m365test.AppOptions{
+	e.contoso, err = srv.AddTenant(m365test.TenantOptions{Domains: []string{"contoso.onmicrosoft.com", "contoso.com"},
+		DisplayName: "Contoso Ltd", Users: 20, MFAUsers: []string{"user00001@contoso.onmicrosoft.com"}})
+	require.NoError(t, err)
+	e.fabrikam, err = srv.AddTenant(m365test.TenantOptions{Domains: []string{"fabrikam.onmicrosoft.com"}, DisplayName: "Fabrikam", Users: 5})
+	require.NoError(t, err)
+	_, err = srv.AddApp(m365test.AppOptions{
 		ClientID: testProviderID, DisplayName: "Provider Portal",
 		Secrets:      []m365test.Secret{{Value: testProviderSecret}},
 		RedirectURIs: []string{testRedirect, testConsent}, RequirePKCE: true, PublicClient: true,
 		DelegatedPermissions:   []string{"User.Read", "User.Read.All", "TeamsUserConfiguration.Read.All"},
 		ApplicationPermissions: []string{"User.Read.All", "Organization.Read.All", "TeamsUserConfiguration.Read.All"},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
+	require.NoError(t, err)
 	e.m, e.logs = e.manager(t)
 	return e
 }
@@ -116,9 +115,7 @@ func (e *env) manager(t testing.TB) (*Manager, func() string) {
 		Store: e.store, Locker: e.store, HTTPClient: e.srv.Client(), Logger: log, OnEvent: e.events.add,
 		ConsentWait: e.consentWait,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return m, logs
 }
 
@@ -134,17 +131,11 @@ func (e *env) follow(t testing.TB, u, prefix string) *url.URL {
 		return nil
 	}
 	resp, err := c.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("GET authorize: status %d, want a redirect", resp.StatusCode)
-	}
+	require.Equal(t, http.StatusFound, resp.StatusCode, "GET authorize: want a redirect")
 	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return loc
 }
 
@@ -152,9 +143,7 @@ func (e *env) follow(t testing.TB, u, prefix string) *url.URL {
 func (e *env) signIn(t testing.TB, m *Manager, customer string, ans m365test.AuthorizeAnswer, tamper func(string) string) url.Values {
 	t.Helper()
 	res, err := m.Begin(context.Background(), customer, BeginOptions{BrowserBinding: binding})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	u := res.AuthorizeURL
 	if tamper != nil {
 		u = tamper(u)
@@ -169,15 +158,12 @@ func (e *env) signIn(t testing.TB, m *Manager, customer string, ans m365test.Aut
 func (e *env) connect(t testing.TB, customer string) *Connection {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := e.m.SaveSettings(ctx, customer, SettingsUpdate{Tenant: ptr("contoso.com"), Mode: ptr(ModeToken),
-		ServiceAccount: ptr(e.contoso.AdminUPN())}); err != nil {
-		t.Fatal(err)
-	}
+	_, err := e.m.SaveSettings(ctx, customer, SettingsUpdate{Tenant: ptr("contoso.com"), Mode: ptr(ModeToken),
+		ServiceAccount: ptr(e.contoso.AdminUPN())})
+	require.NoError(t, err)
 	q := e.signIn(t, e.m, customer, m365test.AuthorizeAnswer{AdminConsent: true}, nil)
 	conn, err := e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return conn
 }
 
@@ -193,17 +179,12 @@ func (e *env) saveAppRegistration(t testing.TB, customer, clientID string, secre
 	if certPEM != "" {
 		block, _ := pem.Decode([]byte(certPEM))
 		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		opts.Certificates = []*x509.Certificate{cert}
 	}
-	if _, err := e.srv.AddApp(opts); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.srv.GrantAdminConsent(e.contoso.ID, clientID); err != nil {
-		t.Fatal(err)
-	}
+	_, err := e.srv.AddApp(opts)
+	require.NoError(t, err)
+	require.NoError(t, e.srv.GrantAdminConsent(e.contoso.ID, clientID))
 	u := SettingsUpdate{Tenant: ptr(e.contoso.ID), Mode: ptr(ModeAppRegistration), AppClientID: ptr(clientID),
 		ServiceAccount: ptr(e.contoso.AdminUPN())}
 	if secret != "" {
@@ -212,9 +193,8 @@ func (e *env) saveAppRegistration(t testing.TB, customer, clientID string, secre
 	if certPEM != "" {
 		u.AppCertificatePEM = ptr(certPEM)
 	}
-	if _, err := e.m.SaveSettings(context.Background(), customer, u); err != nil {
-		t.Fatal(err)
-	}
+	_, err = e.m.SaveSettings(context.Background(), customer, u)
+	require.NoError(t, err)
 }
 
 func graphScope() policy.TokenRequestOptions {
@@ -226,14 +206,10 @@ func graphScope() policy.TokenRequestOptions {
 func (e *env) graphStatus(t testing.TB, tok, path string) int {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, "https://graph.microsoft.com/v1.0"+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := e.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	resp.Body.Close()
 	return resp.StatusCode
 }

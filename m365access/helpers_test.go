@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/memstore"
 )
@@ -23,13 +25,9 @@ import (
 func sealedStore(t testing.TB) (*tokenstore.SealedStore, *memstore.Store) {
 	t.Helper()
 	key, err := tokenstore.GenerateKey("k1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	kr, err := tokenstore.NewKeyring(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	b := memstore.New()
 	return tokenstore.New(b, kr), b
 }
@@ -79,9 +77,7 @@ func newTestManager(t testing.TB, mod func(*Config)) (*Manager, *memstore.Store,
 		mod(&cfg)
 	}
 	m, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return m, backend, logs
 }
 
@@ -89,9 +85,7 @@ func newTestManager(t testing.TB, mod func(*Config)) (*Manager, *memstore.Store,
 func selfSignedPEM(t testing.TB, notAfter time.Time) (string, *x509.Certificate) {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()),
 		Subject:      pkix.Name{CommonName: "tenantgate test"},
@@ -99,9 +93,7 @@ func selfSignedPEM(t testing.TB, notAfter time.Time) (string, *x509.Certificate)
 		NotAfter:     notAfter,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cert, _ := x509.ParseCertificate(der)
 	pk, _ := x509.MarshalPKCS8PrivateKey(key)
 	var b bytes.Buffer

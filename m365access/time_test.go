@@ -2,10 +2,12 @@ package m365access
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestCachedTokenRenewalTimes(t *testing.T) {
@@ -18,16 +20,13 @@ func TestCachedTokenRenewalTimes(t *testing.T) {
 		m.cacheToken(short, "tok-short", time.Now().Add(4*time.Minute))
 
 		time.Sleep(54 * time.Minute)
-		if _, ok := m.cachedToken(long); !ok {
-			t.Error("an hour-long token must serve until 5 minutes before expiry")
-		}
-		if _, ok := m.cachedToken(short); ok {
-			t.Error("a 4-minute token must be renewed at half its life")
-		}
+		_, ok := m.cachedToken(long)
+		assert.True(t, ok, "an hour-long token must serve until 5 minutes before expiry")
+		_, ok = m.cachedToken(short)
+		assert.False(t, ok, "a 4-minute token must be renewed at half its life")
 		time.Sleep(time.Minute)
-		if _, ok := m.cachedToken(long); ok {
-			t.Error("the token must be renewed 5 minutes before expiry")
-		}
+		_, ok = m.cachedToken(long)
+		assert.False(t, ok, "the token must be renewed 5 minutes before expiry")
 	})
 }
 
@@ -39,28 +38,22 @@ func TestPendingTransactionExpires(t *testing.T) {
 		ttl := m.provider.ttl()
 		newState := func() string {
 			s, err := m.newPending(ctx, pending{Flow: flowSignIn, Customer: "c1", BindingHash: hashBinding(binding), ExpiresAt: time.Now().Add(ttl)})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			return s
 		}
 		fresh, stale := newState(), newState()
 		time.Sleep(ttl - time.Second)
-		if _, err := m.takePending(ctx, flowSignIn, fresh, binding); err != nil {
-			t.Errorf("just inside the lifetime: %v", err)
-		}
+		_, err := m.takePending(ctx, flowSignIn, fresh, binding)
+		assert.NoError(t, err, "just inside the lifetime")
 		time.Sleep(2 * time.Second)
-		if _, err := m.takePending(ctx, flowSignIn, stale, binding); !errors.Is(err, ErrStateExpired) {
-			t.Errorf("after the lifetime: %v", err)
-		}
+		_, err = m.takePending(ctx, flowSignIn, stale, binding)
+		assert.ErrorIs(t, err, ErrStateExpired, "after the lifetime")
 		// The expired transaction is gone: it cannot be retried.
-		if _, err := m.takePending(ctx, flowSignIn, stale, binding); !errors.Is(err, ErrStateUnknown) {
-			t.Errorf("an expired transaction was kept: %v", err)
-		}
+		_, err = m.takePending(ctx, flowSignIn, stale, binding)
+		assert.ErrorIs(t, err, ErrStateUnknown, "an expired transaction was kept")
 		// A consent state does not complete a sign-in.
 		c, _ := m.newPending(ctx, pending{Flow: flowConsent, Customer: "c1", BindingHash: hashBinding(binding), ExpiresAt: time.Now().Add(ttl)})
-		if _, err := m.takePending(ctx, flowSignIn, c, binding); !errors.Is(err, ErrStateUnknown) {
-			t.Errorf("a consent state completed a sign-in: %v", err)
-		}
+		_, err = m.takePending(ctx, flowSignIn, c, binding)
+		assert.ErrorIs(t, err, ErrStateUnknown, "a consent state completed a sign-in")
 	})
 }
