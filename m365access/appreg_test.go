@@ -2,10 +2,11 @@ package m365access
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/m365test"
 )
@@ -21,26 +22,21 @@ func TestAppRegistrationSecretAndCertificate(t *testing.T) {
 	ctx := context.Background()
 	e.saveAppRegistration(t, "secret", custAppID, custAppSecret, "", []string{"User.Read.All", "Organization.Read.All"})
 	tok, err := e.m.Credential("secret").GetToken(ctx, graphScope())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st := e.graphStatus(t, tok.Token, "/organization?$select=id"); st != 200 {
-		t.Errorf("the app-only token cannot read contoso's organization: %d", st)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, 200, e.graphStatus(t, tok.Token, "/organization?$select=id"), "the app-only token cannot read contoso's organization")
 
 	certPEM, _ := selfSignedPEM(t, time.Now().Add(30*24*time.Hour))
 	e.saveAppRegistration(t, "cert", "c1c1c1c1-1111-2222-3333-444444444444", "", certPEM, []string{"User.Read.All", "Organization.Read.All"})
-	if _, err := e.m.Credential("cert").GetToken(ctx, graphScope()); err != nil {
-		t.Fatal(err)
-	}
+	_, err = e.m.Credential("cert").GetToken(ctx, graphScope())
+	require.NoError(t, err)
 	st, _ := e.m.Status(ctx, "cert")
 	// A token is no proof that Graph answers: the state waits for Validate.
-	if st.State != StateNotConnected || st.CertificateExpiresAt == nil || time.Until(*st.CertificateExpiresAt) < 29*24*time.Hour {
-		t.Errorf("status %+v", st)
+	assert.Equal(t, StateNotConnected, st.State)
+	if assert.NotNil(t, st.CertificateExpiresAt) {
+		assert.GreaterOrEqual(t, time.Until(*st.CertificateExpiresAt), 29*24*time.Hour)
 	}
-	if strings.Contains(e.logs(), custAppSecret) || strings.Contains(e.logs(), "PRIVATE KEY") {
-		t.Error("a credential reached the logs")
-	}
+	assert.NotContains(t, e.logs(), custAppSecret, "a credential reached the logs")
+	assert.NotContains(t, e.logs(), "PRIVATE KEY", "a credential reached the logs")
 }
 
 func TestAppRegistrationBadAndExpiredSecrets(t *testing.T) {
@@ -51,37 +47,31 @@ func TestAppRegistrationBadAndExpiredSecrets(t *testing.T) {
 
 	// A wrong secret: 7000215, rotate the secret.
 	const wrong = "wrong-secret-value-0123456789"
-	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{AppClientSecret: ptr(wrong)}); err != nil {
-		t.Fatal(err)
-	}
-	_, err := e.m.Credential("c1").GetToken(ctx, graphScope())
+	_, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{AppClientSecret: ptr(wrong)})
+	require.NoError(t, err)
+	_, err = e.m.Credential("c1").GetToken(ctx, graphScope())
 	var ae *Error
-	if !errors.As(err, &ae) || !ae.HasCode(7000215) || ae.Action != ActionRotateSecret {
-		t.Fatalf("wrong secret: %v", err)
-	}
-	if strings.Contains(err.Error(), wrong) {
-		t.Error("the error holds the secret")
-	}
+	require.ErrorAs(t, err, &ae, "wrong secret")
+	require.True(t, ae.HasCode(7000215), "wrong secret: %v", err)
+	require.Equal(t, ActionRotateSecret, ae.Action)
+	assert.NotContains(t, err.Error(), wrong, "the error holds the secret")
 	st, _ := e.m.Status(ctx, "c1")
-	if st.State != StateCredentialExpired || st.LastError == nil || st.LastError.Action != ActionRotateSecret {
-		t.Errorf("status %+v", st)
+	assert.Equal(t, StateCredentialExpired, st.State)
+	if assert.NotNil(t, st.LastError) {
+		assert.Equal(t, ActionRotateSecret, st.LastError.Action)
 	}
 
 	// The right secret, then it expires at the fake: 7000222.
-	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{AppClientSecret: ptr(custAppSecret)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.m.Credential("c1").GetToken(ctx, graphScope()); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.srv.ExpireSecrets(custAppID); err != nil {
-		t.Fatal(err)
-	}
+	_, err = e.m.SaveSettings(ctx, "c1", SettingsUpdate{AppClientSecret: ptr(custAppSecret)})
+	require.NoError(t, err)
+	_, err = e.m.Credential("c1").GetToken(ctx, graphScope())
+	require.NoError(t, err)
+	require.NoError(t, e.srv.ExpireSecrets(custAppID))
 	m2, _ := e.manager(t) // no token in memory
 	_, err = m2.Credential("c1").GetToken(ctx, graphScope())
-	if !errors.As(err, &ae) || !ae.HasCode(7000222) || ae.Action != ActionRotateSecret {
-		t.Fatalf("expired secret: %v", err)
-	}
+	require.ErrorAs(t, err, &ae, "expired secret")
+	require.True(t, ae.HasCode(7000222), "expired secret: %v", err)
+	require.Equal(t, ActionRotateSecret, ae.Action)
 }
 
 // TestValidateAfterConsentGetsFreshToken: Validate, grant consent,
@@ -93,39 +83,24 @@ func TestValidateAfterConsentGetsFreshToken(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	e.saveAppRegistration(t, "c1", custAppID, custAppSecret, "", []string{"User.Read.All", "Organization.Read.All", TeamsPermission})
-	if err := e.srv.WithdrawConsent(e.contoso.ID, custAppID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, e.srv.WithdrawConsent(e.contoso.ID, custAppID))
 	r, err := e.m.Validate(ctx, "c1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c, _ := r.Check("permissions"); r.OK || c.OK || c.Action != ActionGrantConsent {
-		t.Fatalf("before consent: %+v", r)
-	}
+	require.NoError(t, err)
+	c, _ := r.Check("permissions")
+	require.False(t, r.OK, "before consent: %+v", r)
+	require.False(t, c.OK, "before consent: %+v", r)
+	require.Equal(t, ActionGrantConsent, c.Action)
 	// The day-two credential caches a roles-less token too.
-	if _, err := e.m.Credential("c1").GetToken(ctx, graphScope()); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.srv.GrantAdminConsentNow(e.contoso.ID, custAppID); err != nil {
-		t.Fatal(err)
-	}
+	_, err = e.m.Credential("c1").GetToken(ctx, graphScope())
+	require.NoError(t, err)
+	require.NoError(t, e.srv.GrantAdminConsentNow(e.contoso.ID, custAppID))
 	e.srv.Advance(m365test.DefaultConsentReplicationDelay)
 	r, err = e.m.Validate(ctx, "c1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !r.OK {
-		t.Fatalf("after consent replicated, Validate still fails (a cached token?): %+v", r.Checks)
-	}
+	require.NoError(t, err)
+	require.True(t, r.OK, "after consent replicated, Validate still fails (a cached token?): %+v", r.Checks)
 	tok, err := e.m.Credential("c1").GetToken(ctx, graphScope())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st := e.graphStatus(t, tok.Token, "/users?$top=1&$select=id"); st != 200 {
-		t.Errorf("the credential still serves the roles-less token: GET /users answers %d", st)
-	}
-	if st, _ := e.m.Status(ctx, "c1"); st.State != StateConnected {
-		t.Errorf("status %+v", st)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, 200, e.graphStatus(t, tok.Token, "/users?$top=1&$select=id"), "the credential still serves the roles-less token")
+	st, _ := e.m.Status(ctx, "c1")
+	assert.Equal(t, StateConnected, st.State)
 }

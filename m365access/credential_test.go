@@ -2,13 +2,14 @@ package m365access
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 )
 
@@ -22,30 +23,23 @@ func TestSilentRefreshAcrossReplicas(t *testing.T) {
 	e.connect(t, "c1")
 	cred := e.m.Credential("c1")
 	first, err := cred.GetToken(ctx, graphScope())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// Served from memory: no refresh.
-	if n := e.srv.Count(refreshes); n != 0 {
-		t.Fatalf("refreshes after connect = %d", n)
-	}
+	require.Zero(t, e.srv.Count(refreshes), "refreshes after connect")
 	// Another replica (nothing in memory) reads the sealed cache and
 	// renews the expiring token with the refresh token.
 	m2, logs := e.manager(t)
 	second, err := m2.Credential("c1").GetToken(ctx, graphScope())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if second.Token == first.Token || e.srv.Count(refreshes) != 1 {
-		t.Fatalf("want one refresh and a new token; refreshes = %d", e.srv.Count(refreshes))
-	}
+	require.NoError(t, err)
+	require.NotEqual(t, first.Token, second.Token, "want a new token")
+	require.Equal(t, 1, e.srv.Count(refreshes), "want one refresh")
 	st, _ := m2.Status(ctx, "c1")
-	if st.State != StateConnected || st.LastRefresh == nil || time.Since(*st.LastRefresh) > time.Minute {
-		t.Errorf("status after refresh: %+v", st)
+	assert.Equal(t, StateConnected, st.State, "status after refresh")
+	if assert.NotNil(t, st.LastRefresh, "status after refresh") {
+		assert.LessOrEqual(t, time.Since(*st.LastRefresh), time.Minute, "status after refresh")
 	}
-	if strings.Contains(logs(), second.Token) || strings.Contains(logs(), first.Token) {
-		t.Error("a token reached the logs")
-	}
+	assert.NotContains(t, logs(), second.Token, "a token reached the logs")
+	assert.NotContains(t, logs(), first.Token, "a token reached the logs")
 }
 
 func TestThousandConcurrentRequestsRefreshOnce(t *testing.T) {
@@ -76,18 +70,14 @@ func TestThousandConcurrentRequestsRefreshOnce(t *testing.T) {
 	close(errs)
 	close(tokens)
 	for err := range errs {
-		t.Fatal(err)
+		require.NoError(t, err)
 	}
 	distinct := map[string]bool{}
 	for tok := range tokens {
 		distinct[tok] = true
 	}
-	if n := e.srv.Count(refreshes) - before; n != 1 {
-		t.Errorf("the fake saw %d refreshes for 1,000 concurrent requests, want exactly 1", n)
-	}
-	if len(distinct) != 1 {
-		t.Errorf("%d distinct tokens, want 1", len(distinct))
-	}
+	assert.Equal(t, 1, e.srv.Count(refreshes)-before, "refreshes the fake saw for 1,000 concurrent requests")
+	assert.Len(t, distinct, 1, "distinct tokens")
 }
 
 func TestRevocationNeedsReinvite(t *testing.T) {
@@ -95,28 +85,27 @@ func TestRevocationNeedsReinvite(t *testing.T) {
 	e := newEnv(t, envOptions{atLifetime: 4 * time.Minute})
 	ctx := context.Background()
 	e.connect(t, "c1")
-	if err := e.srv.RevokeSignInSessions(e.contoso.ID, e.contoso.AdminUPN()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, e.srv.RevokeSignInSessions(e.contoso.ID, e.contoso.AdminUPN()))
 	m2, logs := e.manager(t)
 	_, err := m2.Credential("c1").GetToken(ctx, graphScope())
 	var ae *Error
-	if !errors.As(err, &ae) || !ae.HasCode(50173) || ae.Action != ActionReInvite || ae.Retryable {
-		t.Fatalf("after revocation: %v", err)
-	}
+	require.ErrorAs(t, err, &ae, "after revocation")
+	require.True(t, ae.HasCode(50173), "after revocation: %v", err)
+	require.Equal(t, ActionReInvite, ae.Action)
+	require.False(t, ae.Retryable)
 	st, _ := m2.Status(ctx, "c1")
-	if st.State != StateReauthorizationRequired || st.LastError == nil || st.LastError.Action != ActionReInvite {
-		t.Errorf("status %+v", st)
+	assert.Equal(t, StateReauthorizationRequired, st.State)
+	if assert.NotNil(t, st.LastError) {
+		assert.Equal(t, ActionReInvite, st.LastError.Action)
 	}
-	if ev, ok := e.events.last(); !ok || ev.To != StateReauthorizationRequired || ev.Action != ActionReInvite {
-		t.Errorf("event %+v", ev)
+	ev, ok := e.events.last()
+	if assert.True(t, ok, "an event") {
+		assert.Equal(t, StateReauthorizationRequired, ev.To)
+		assert.Equal(t, ActionReInvite, ev.Action)
 	}
-	if !strings.Contains(logs(), "reauthorizationRequired") {
-		t.Error("the state change was not logged")
-	}
-	if strings.Contains(err.Error(), testProviderSecret) || strings.Contains(logs(), testProviderSecret) {
-		t.Error("the provider secret leaked")
-	}
+	assert.Contains(t, logs(), "reauthorizationRequired", "the state change was not logged")
+	assert.NotContains(t, err.Error(), testProviderSecret, "the provider secret leaked")
+	assert.NotContains(t, logs(), testProviderSecret, "the provider secret leaked")
 }
 
 func TestKeepAlive(t *testing.T) {
@@ -127,9 +116,9 @@ func TestKeepAlive(t *testing.T) {
 	e.connect(t, "c2")
 	before := e.srv.Count(refreshes)
 	// Just connected: nothing is due.
-	if n, err := e.m.RefreshDue(ctx, time.Hour); err != nil || n != 0 {
-		t.Fatalf("RefreshDue = %d, %v", n, err)
-	}
+	n, err := e.m.RefreshDue(ctx, time.Hour)
+	require.NoError(t, err)
+	require.Zero(t, n, "RefreshDue just after connecting")
 	// Everything is due; a second replica running at once finds the work
 	// done (the lease and the re-read keep it single).
 	m2, _ := e.manager(t)
@@ -139,9 +128,7 @@ func TestKeepAlive(t *testing.T) {
 	for _, m := range []*Manager{e.m, m2} {
 		wg.Go(func() {
 			n, err := m.RefreshDue(ctx, time.Nanosecond)
-			if err != nil {
-				t.Error(err)
-			}
+			assert.NoError(t, err)
 			mu.Lock()
 			total += n
 			mu.Unlock()
@@ -151,50 +138,38 @@ func TestKeepAlive(t *testing.T) {
 	// Each replica may renew a customer once, since "due" is a nanosecond;
 	// what matters is that every connection was renewed with a refresh
 	// token and is recorded.
-	if got := e.srv.Count(refreshes) - before; got < 2 || total < 2 {
-		t.Errorf("renewed %d (fake saw %d refreshes), want both customers", total, got)
-	}
+	assert.GreaterOrEqual(t, e.srv.Count(refreshes)-before, 2, "refreshes the fake saw: want both customers")
+	assert.GreaterOrEqual(t, total, 2, "renewed: want both customers")
 	for _, c := range []string{"c1", "c2"} {
 		st, _ := e.m.Status(ctx, c)
-		if st.State != StateConnected || st.LastRefresh == nil {
-			t.Errorf("%s: %+v", c, st)
-		}
+		assert.Equal(t, StateConnected, st.State, c)
+		assert.NotNil(t, st.LastRefresh, c)
 	}
 	// Run stops with its context.
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- e.m.Run(rctx, RefresherOptions{Interval: time.Hour}) }()
 	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("Run returned %v", err)
-	}
+	assert.ErrorIs(t, <-done, context.Canceled, "Run")
 }
 
 func TestPasswordMode(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
-	if err := e.srv.GrantAdminConsent(e.contoso.ID, testProviderID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, e.srv.GrantAdminConsent(e.contoso.ID, testProviderID))
 	pw := e.contoso.Password()
-	if _, err := e.m.SaveSettings(ctx, "pw", SettingsUpdate{Tenant: ptr(e.contoso.ID), Mode: ptr(ModePassword),
-		ServiceAccount: ptr(e.contoso.AdminUPN()), Password: ptr(pw)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.m.Credential("pw").GetToken(ctx, graphScope()); err != nil {
-		t.Fatal(err)
-	}
+	_, err := e.m.SaveSettings(ctx, "pw", SettingsUpdate{Tenant: ptr(e.contoso.ID), Mode: ptr(ModePassword),
+		ServiceAccount: ptr(e.contoso.AdminUPN()), Password: ptr(pw)})
+	require.NoError(t, err)
+	_, err = e.m.Credential("pw").GetToken(ctx, graphScope())
+	require.NoError(t, err)
 	// An MFA-protected account cannot use the password grant.
-	if _, err := e.m.SaveSettings(ctx, "mfa", SettingsUpdate{Tenant: ptr(e.contoso.ID), Mode: ptr(ModePassword),
-		ServiceAccount: ptr("user00001@contoso.onmicrosoft.com"), Password: ptr(pw)}); err != nil {
-		t.Fatal(err)
-	}
-	_, err := e.m.Credential("mfa").GetToken(ctx, policy.TokenRequestOptions{})
-	if a := ActionOf(err); a != ActionCompleteMFAOrSwitchToToken {
-		t.Fatalf("MFA account: action %q (%v)", a, err)
-	}
-	if strings.Contains(err.Error(), pw) || strings.Contains(e.logs(), pw) {
-		t.Error("the password leaked")
-	}
+	_, err = e.m.SaveSettings(ctx, "mfa", SettingsUpdate{Tenant: ptr(e.contoso.ID), Mode: ptr(ModePassword),
+		ServiceAccount: ptr("user00001@contoso.onmicrosoft.com"), Password: ptr(pw)})
+	require.NoError(t, err)
+	_, err = e.m.Credential("mfa").GetToken(ctx, policy.TokenRequestOptions{})
+	require.Equal(t, ActionCompleteMFAOrSwitchToToken, ActionOf(err), "MFA account: %v", err)
+	assert.NotContains(t, err.Error(), pw, "the password leaked")
+	assert.NotContains(t, e.logs(), pw, "the password leaked")
 }
