@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/msalcache"
@@ -17,67 +20,64 @@ func TestTokenConnection(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
-	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr("contoso.com"), ServiceAccount: ptr("ADMIN@contoso.onmicrosoft.com")}); err != nil {
-		t.Fatal(err)
-	}
+	_, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr("contoso.com"), ServiceAccount: ptr("ADMIN@contoso.onmicrosoft.com")})
+	require.NoError(t, err)
 	res, err := e.m.Begin(ctx, "c1", BeginOptions{BrowserBinding: binding})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	u, _ := url.Parse(res.AuthorizeURL)
 	q := u.Query()
-	if q.Get("client_id") != testProviderID || q.Get("redirect_uri") != testRedirect || q.Get("code_challenge_method") != "S256" ||
-		len(q.Get("code_challenge")) != 43 || len(q.Get("state")) < 43 || len(q.Get("nonce")) < 43 ||
-		q.Get("login_hint") != "ADMIN@contoso.onmicrosoft.com" || !strings.Contains(q.Get("scope"), "offline_access") ||
-		!strings.Contains(u.Path, e.contoso.ID) {
-		t.Fatalf("authorize URL lacks something: %s", res.AuthorizeURL)
-	}
-	if d := time.Until(res.ExpiresAt); d < 9*time.Minute || d > 10*time.Minute {
-		t.Errorf("transaction expires in %v, want 10 minutes", d)
-	}
+	require.Equal(t, testProviderID, q.Get("client_id"), res.AuthorizeURL)
+	require.Equal(t, testRedirect, q.Get("redirect_uri"), res.AuthorizeURL)
+	require.Equal(t, "S256", q.Get("code_challenge_method"), res.AuthorizeURL)
+	require.Len(t, q.Get("code_challenge"), 43, res.AuthorizeURL)
+	require.GreaterOrEqual(t, len(q.Get("state")), 43, res.AuthorizeURL)
+	require.GreaterOrEqual(t, len(q.Get("nonce")), 43, res.AuthorizeURL)
+	require.Equal(t, "ADMIN@contoso.onmicrosoft.com", q.Get("login_hint"), res.AuthorizeURL)
+	require.Contains(t, q.Get("scope"), "offline_access", res.AuthorizeURL)
+	require.Contains(t, u.Path, e.contoso.ID, res.AuthorizeURL)
+	d := time.Until(res.ExpiresAt)
+	assert.True(t, d >= 9*time.Minute && d <= 10*time.Minute, "transaction expires in %v, want 10 minutes", d)
 
 	e.srv.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{AdminConsent: true})
 	cb := e.follow(t, res.AuthorizeURL, testRedirect).Query()
 	e.srv.SetAuthorizeAnswer(nil)
 	conn, err := e.m.Complete(ctx, cb.Get("state"), cb.Get("code"), binding)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	adminID := e.contoso.UserID(e.contoso.AdminUPN())
-	if conn.TenantID != e.contoso.ID || conn.HomeAccountID != adminID+"."+e.contoso.ID || !strings.EqualFold(conn.Account, e.contoso.AdminUPN()) {
-		t.Errorf("connection %+v", conn)
-	}
+	assert.Equal(t, e.contoso.ID, conn.TenantID)
+	assert.Equal(t, adminID+"."+e.contoso.ID, conn.HomeAccountID)
+	assert.True(t, strings.EqualFold(conn.Account, e.contoso.AdminUPN()), "connection %+v", conn)
 	// The domain was resolved to the GUID and stored.
 	s, _ := e.m.GetSettings(ctx, "c1")
-	if s.TenantID != e.contoso.ID || s.Mode != ModeToken {
-		t.Errorf("settings after connect: %+v", s)
-	}
+	assert.Equal(t, e.contoso.ID, s.TenantID, "settings after connect")
+	assert.Equal(t, ModeToken, s.Mode, "settings after connect")
 	// The MSAL cache is stored sealed: the store opens it to MSAL's JSON
 	// with the refresh token, the backend holds only ciphertext.
 	page, err := e.store.List(ctx, "c1", msalcache.DefaultKind, tokenstore.ListOptions{})
-	if err != nil || len(page.Records) == 0 {
-		t.Fatalf("no MSAL cache record: %v", err)
-	}
+	require.NoError(t, err)
+	require.NotEmpty(t, page.Records, "no MSAL cache record")
 	for _, rec := range page.Records {
 		raw, err := e.backend.Get(ctx, rec.Key)
-		if err != nil || !rec.Sealed || !strings.Contains(string(rec.Data), "RefreshToken") || strings.Contains(string(raw.Data), "RefreshToken") {
-			t.Errorf("MSAL cache record %s: sealed=%v err=%v", rec.Key, rec.Sealed, err)
-		}
+		require.NoError(t, err)
+		assert.True(t, rec.Sealed, "MSAL cache record %s is sealed", rec.Key)
+		assert.Contains(t, string(rec.Data), "RefreshToken", "the store opens %s", rec.Key)
+		assert.NotContains(t, string(raw.Data), "RefreshToken", "the backend holds only ciphertext of %s", rec.Key)
 	}
 	st, err := e.m.Status(ctx, "c1")
-	if err != nil || st.State != StateConnected || st.RefreshTokenDeadline == nil ||
-		time.Until(*st.RefreshTokenDeadline) < 89*24*time.Hour {
-		t.Errorf("status %+v %v", st, err)
+	require.NoError(t, err)
+	assert.Equal(t, StateConnected, st.State)
+	if assert.NotNil(t, st.RefreshTokenDeadline) {
+		assert.GreaterOrEqual(t, time.Until(*st.RefreshTokenDeadline), 89*24*time.Hour)
 	}
-	if ev, ok := e.events.last(); !ok || ev.To != StateConnected || ev.From != StateNotConnected {
-		t.Errorf("event %+v", ev)
+	ev, ok := e.events.last()
+	if assert.True(t, ok, "an event") {
+		assert.Equal(t, StateNotConnected, ev.From)
+		assert.Equal(t, StateConnected, ev.To)
 	}
 	// Secrets never reached the logs.
 	logs := e.logs()
 	for _, s := range []string{testProviderSecret, cb.Get("code"), cb.Get("state"), q.Get("nonce")} {
-		if strings.Contains(logs, s) {
-			t.Errorf("logs hold a secret value")
-		}
+		assert.False(t, strings.Contains(logs, s), "logs hold a secret value")
 	}
 }
 
@@ -85,12 +85,9 @@ func TestCompleteRejections(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
-	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr(e.contoso.ID), ServiceAccount: ptr(e.contoso.AdminUPN())}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.srv.GrantAdminConsent(e.contoso.ID, testProviderID); err != nil {
-		t.Fatal(err)
-	}
+	_, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr(e.contoso.ID), ServiceAccount: ptr(e.contoso.AdminUPN())})
+	require.NoError(t, err)
+	require.NoError(t, e.srv.GrantAdminConsent(e.contoso.ID, testProviderID))
 	admin := m365test.AuthorizeAnswer{}
 	setQuery := func(key, val string) func(string) string {
 		return func(raw string) string {
@@ -124,10 +121,9 @@ func TestCompleteRejections(t *testing.T) {
 		}, ErrStateExpired},
 		{"reused state", func(t *testing.T) error {
 			q := e.signIn(t, e.m, "c1", admin, nil)
-			if _, err := e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding); err != nil {
-				t.Fatal(err)
-			}
 			_, err := e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding)
+			require.NoError(t, err)
+			_, err = e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding)
 			return err
 		}, ErrStateReused},
 		{"other browser", func(t *testing.T) error {
@@ -155,9 +151,7 @@ func TestCompleteRejections(t *testing.T) {
 			// names, so only a tenant that consented to less gets less:
 			// no admin consent, and the admin consents for themself to
 			// the one scope the tampered request names.
-			if err := e.srv.WithdrawConsent(e.contoso.ID, testProviderID); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, e.srv.WithdrawConsent(e.contoso.ID, testProviderID))
 			q := e.signIn(t, e.m, "c1", m365test.AuthorizeAnswer{}, setQuery("scope", "User.Read openid profile offline_access"))
 			_, err := e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding)
 			return err
@@ -166,26 +160,22 @@ func TestCompleteRejections(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.run(t)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("got %v, want %v", err, tc.want)
-			}
+			require.ErrorIs(t, err, tc.want)
 			var fe *FlowError
-			if errors.As(err, &fe) && fe.Action() == ActionNone {
-				t.Errorf("rejection without an action")
+			if errors.As(err, &fe) {
+				assert.NotEqual(t, ActionNone, fe.Action(), "rejection without an action")
 			}
 		})
 	}
 	// A PKCE verifier that does not match is Entra's rejection (tampered
 	// challenge): the code exchange fails with an *Error.
 	q := e.signIn(t, e.m, "c1", admin, setQuery("code_challenge", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"))
-	_, err := e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding)
+	_, err = e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding)
 	var ee *Error
-	if !errors.As(err, &ee) || len(ee.Codes) == 0 {
-		t.Errorf("tampered challenge: %v", err)
+	if assert.ErrorAs(t, err, &ee, "tampered challenge") {
+		assert.NotEmpty(t, ee.Codes, "tampered challenge: %v", err)
 	}
-	if strings.Contains(err.Error(), q.Get("code")) {
-		t.Error("the error holds the code")
-	}
+	assert.NotContains(t, err.Error(), q.Get("code"), "the error holds the code")
 }
 
 func TestCheckSignIn(t *testing.T) {
@@ -221,27 +211,24 @@ func TestCheckSignIn(t *testing.T) {
 	}
 	for _, tc := range tests {
 		err := checkSignIn(tc.claims, tc.s, DefaultAdminRoles, req, tc.gr)
-		if (tc.want == nil && err != nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
-			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
+		if tc.want == nil {
+			assert.NoError(t, err, tc.name)
+		} else {
+			assert.ErrorIs(t, err, tc.want, tc.name)
 		}
 	}
 	err := checkSignIn(user, none, DefaultAdminRoles, req, granted)
-	if err == nil || !strings.Contains(err.Error(), "Global Administrator (62e90394-69f5-4237-9190-012177145e10)") {
-		t.Errorf("the refusal does not name the role: %v", err)
-	}
+	assert.ErrorContains(t, err, "Global Administrator (62e90394-69f5-4237-9190-012177145e10)", "the refusal does not name the role")
 	err = checkSignIn(noWids, none, DefaultAdminRoles, req, granted)
-	if err == nil || !strings.Contains(err.Error(), "groupMembershipClaims") {
-		t.Errorf("the refusal without wids does not say how to get them: %v", err)
-	}
+	assert.ErrorContains(t, err, "groupMembershipClaims", "the refusal without wids does not say how to get them")
 }
 
 func TestCompleteCallbackErrors(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
-	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr(e.contoso.ID)}); err != nil {
-		t.Fatal(err)
-	}
+	_, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr(e.contoso.ID)})
+	require.NoError(t, err)
 	tests := []struct {
 		ans  m365test.AuthorizeAnswer
 		code int
@@ -255,20 +242,17 @@ func TestCompleteCallbackErrors(t *testing.T) {
 		q := e.signIn(t, e.m, "c1", tc.ans, nil)
 		_, err := e.m.CompleteCallback(ctx, q, binding)
 		var ae *Error
-		if !errors.As(err, &ae) || !ae.HasCode(tc.code) || ae.Action != tc.want {
-			t.Errorf("%+v: got %v, want AADSTS%d with %s", tc.ans, err, tc.code, tc.want)
+		if assert.ErrorAs(t, err, &ae, "%+v", tc.ans) {
+			assert.True(t, ae.HasCode(tc.code), "%+v: got %v, want AADSTS%d", tc.ans, err, tc.code)
+			assert.Equal(t, tc.want, ae.Action, "%+v", tc.ans)
 		}
 		// The transaction is spent.
-		if _, err := e.m.Complete(ctx, q.Get("state"), "x", binding); !errors.Is(err, ErrStateReused) {
-			t.Errorf("state after an error callback: %v", err)
-		}
+		_, err = e.m.Complete(ctx, q.Get("state"), "x", binding)
+		assert.ErrorIs(t, err, ErrStateReused, "state after an error callback")
 	}
 	// A good callback completes.
-	if err := e.srv.GrantAdminConsent(e.contoso.ID, testProviderID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, e.srv.GrantAdminConsent(e.contoso.ID, testProviderID))
 	q := e.signIn(t, e.m, "c1", m365test.AuthorizeAnswer{}, nil)
-	if _, err := e.m.CompleteCallback(ctx, q, binding); err != nil {
-		t.Fatal(err)
-	}
+	_, err = e.m.CompleteCallback(ctx, q, binding)
+	require.NoError(t, err)
 }
