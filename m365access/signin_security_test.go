@@ -6,6 +6,9 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/msalcache"
@@ -20,12 +23,10 @@ func TestServiceAccountIdentifiedByObjectID(t *testing.T) {
 	ctx := context.Background()
 	e.connect(t, "c1")
 	s, err := e.m.GetSettings(ctx, "c1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := e.contoso.UserID(e.contoso.AdminUPN()); s.ServiceAccountID == "" || s.ServiceAccountID != want {
-		t.Fatalf("ServiceAccountID = %q, want the admin's object ID %q", s.ServiceAccountID, want)
-	}
+	require.NoError(t, err)
+	want := e.contoso.UserID(e.contoso.AdminUPN())
+	require.NotEmpty(t, s.ServiceAccountID)
+	require.Equal(t, want, s.ServiceAccountID, "the admin's object ID")
 	// Another account of the tenant is refused, by object ID.
 	q := e.signIn(t, e.m, "c1", m365test.AuthorizeAnswer{User: "user00003@contoso.onmicrosoft.com"}, func(raw string) string {
 		u, _ := url.Parse(raw)
@@ -34,14 +35,12 @@ func TestServiceAccountIdentifiedByObjectID(t *testing.T) {
 		u.RawQuery = v.Encode()
 		return u.String()
 	})
-	if _, err := e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding); !errors.Is(err, ErrWrongAccount) {
-		t.Fatalf("another user after the ID is known: %v, want ErrWrongAccount", err)
-	}
+	_, err = e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding)
+	require.ErrorIs(t, err, ErrWrongAccount, "another user after the ID is known")
 	// Naming another service account forgets the ID.
 	s, err = e.m.SaveSettings(ctx, "c1", SettingsUpdate{ServiceAccount: ptr("user00003@contoso.onmicrosoft.com")})
-	if err != nil || s.ServiceAccountID != "" {
-		t.Fatalf("after changing the service account: ID %q, %v", s.ServiceAccountID, err)
-	}
+	require.NoError(t, err)
+	require.Empty(t, s.ServiceAccountID, "after changing the service account")
 }
 
 // Without a service account only a holder of an admin role can connect:
@@ -51,24 +50,17 @@ func TestNoServiceAccountNeedsAdminRole(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
-	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr(e.contoso.ID)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.srv.GrantAdminConsent(e.contoso.ID, testProviderID); err != nil {
-		t.Fatal(err)
-	}
+	_, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr(e.contoso.ID)})
+	require.NoError(t, err)
+	require.NoError(t, e.srv.GrantAdminConsent(e.contoso.ID, testProviderID))
 	q := e.signIn(t, e.m, "c1", m365test.AuthorizeAnswer{User: "user00002@contoso.onmicrosoft.com"}, nil)
-	_, err := e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding)
-	if !errors.Is(err, ErrNotAdmin) {
-		t.Fatalf("ordinary user without a service account: %v, want ErrNotAdmin", err)
-	}
-	if st, _ := e.m.Status(ctx, "c1"); st.State == StateConnected {
-		t.Fatal("the ordinary user's sign-in connected the customer")
-	}
+	_, err = e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding)
+	require.ErrorIs(t, err, ErrNotAdmin, "ordinary user without a service account")
+	st, _ := e.m.Status(ctx, "c1")
+	require.NotEqual(t, StateConnected, st.State, "the ordinary user's sign-in connected the customer")
 	q = e.signIn(t, e.m, "c1", m365test.AuthorizeAnswer{}, nil) // the Global Admin
-	if _, err := e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding); err != nil {
-		t.Fatalf("Global Admin without a service account: %v", err)
-	}
+	_, err = e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding)
+	require.NoError(t, err, "Global Admin without a service account")
 }
 
 // A rejected sign-in by the account the working connection uses (here:
@@ -86,13 +78,11 @@ func TestRejectedSignInKeepsTheConnectionsTokens(t *testing.T) {
 		u.RawQuery = v.Encode()
 		return u.String()
 	})
-	if _, err := e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding); !errors.Is(err, ErrNonceMismatch) {
-		t.Fatalf("tampered nonce: %v", err)
-	}
+	_, err := e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding)
+	require.ErrorIs(t, err, ErrNonceMismatch, "tampered nonce")
 	m2, _ := e.manager(t) // nothing in memory: the tokens come from the store
-	if _, err := m2.Credential("c1").GetToken(ctx, graphScope()); err != nil {
-		t.Fatalf("the connection after a rejected sign-in by its own account: %v", err)
-	}
+	_, err = m2.Credential("c1").GetToken(ctx, graphScope())
+	require.NoError(t, err, "the connection after a rejected sign-in by its own account")
 }
 
 // A sign-in started from an invitation completes only while the
@@ -101,17 +91,12 @@ func TestSignInBoundToInvitation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
-	if _, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr(e.contoso.ID), ServiceAccount: ptr(e.contoso.AdminUPN())}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.srv.GrantAdminConsent(e.contoso.ID, testProviderID); err != nil {
-		t.Fatal(err)
-	}
+	_, err := e.m.SaveSettings(ctx, "c1", SettingsUpdate{Tenant: ptr(e.contoso.ID), ServiceAccount: ptr(e.contoso.AdminUPN())})
+	require.NoError(t, err)
+	require.NoError(t, e.srv.GrantAdminConsent(e.contoso.ID, testProviderID))
 	begin := func() url.Values {
 		res, err := e.m.Begin(ctx, "c1", BeginOptions{BrowserBinding: binding, Invitation: "inv-1"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		e.srv.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{})
 		defer e.srv.SetAuthorizeAnswer(nil)
 		return e.follow(t, res.AuthorizeURL, testRedirect).Query()
@@ -125,23 +110,21 @@ func TestSignInBoundToInvitation(t *testing.T) {
 		}}
 	}
 	q := begin()
-	if _, err := e.m.CompleteWith(ctx, q.Get("state"), q.Get("code"), binding, live(revoked)); !errors.Is(err, ErrInvitationGone) {
-		t.Fatalf("revoked invitation: %v, want ErrInvitationGone", err)
-	}
-	if st, _ := e.m.Status(ctx, "c1"); st.State == StateConnected {
-		t.Fatal("a sign-in from a revoked invitation connected")
-	}
+	_, err = e.m.CompleteWith(ctx, q.Get("state"), q.Get("code"), binding, live(revoked))
+	require.ErrorIs(t, err, ErrInvitationGone, "revoked invitation")
+	st, _ := e.m.Status(ctx, "c1")
+	require.NotEqual(t, StateConnected, st.State, "a sign-in from a revoked invitation connected")
 	q = begin()
-	if _, err := e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding); !errors.Is(err, ErrInvitationGone) {
-		t.Fatalf("invitation sign-in completed without a check: %v", err)
-	}
+	_, err = e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding)
+	require.ErrorIs(t, err, ErrInvitationGone, "invitation sign-in completed without a check")
 	q = begin()
 	conn, err := e.m.CompleteWith(ctx, q.Get("state"), q.Get("code"), binding, live(nil))
-	if err != nil || conn.Invitation != "inv-1" {
-		t.Fatalf("live invitation: %+v, %v", conn, err)
-	}
-	if len(asked) != 3 || asked[0] != "c1/inv-1" { // once for the revoked one, twice (before and after the exchange) for the live one
-		t.Errorf("InvitationLive asked %v", asked)
+	require.NoError(t, err, "live invitation")
+	require.Equal(t, "inv-1", conn.Invitation, "live invitation")
+	// Once for the revoked one, twice (before and after the exchange) for
+	// the live one.
+	if assert.Len(t, asked, 3, "InvitationLive asked %v", asked) {
+		assert.Equal(t, "c1/inv-1", asked[0], "InvitationLive asked %v", asked)
 	}
 }
 
@@ -154,15 +137,11 @@ func TestRejectedOtherAccountTokensRemoved(t *testing.T) {
 	e.connect(t, "c1")
 	partitions := func() int {
 		page, err := e.store.List(ctx, "c1", msalcache.DefaultKind, tokenstore.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return len(page.Records)
 	}
 	before := partitions()
-	if before != 1 {
-		t.Fatalf("%d cache partitions after connecting, want 1", before)
-	}
+	require.Equal(t, 1, before, "cache partitions after connecting")
 	q := e.signIn(t, e.m, "c1", m365test.AuthorizeAnswer{User: "user00004@contoso.onmicrosoft.com"}, func(raw string) string {
 		u, _ := url.Parse(raw)
 		v := u.Query()
@@ -170,14 +149,10 @@ func TestRejectedOtherAccountTokensRemoved(t *testing.T) {
 		u.RawQuery = v.Encode()
 		return u.String()
 	})
-	if _, err := e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding); !errors.Is(err, ErrWrongAccount) {
-		t.Fatalf("other account: %v", err)
-	}
-	if n := partitions(); n != 1 {
-		t.Errorf("%d cache partitions after the rejected sign-in, want 1 (the rejected account's refresh token stayed)", n)
-	}
+	_, err := e.m.Complete(ctx, q.Get("state"), q.Get("code"), binding)
+	require.ErrorIs(t, err, ErrWrongAccount, "other account")
+	assert.Equal(t, 1, partitions(), "cache partitions after the rejected sign-in (the rejected account's refresh token stayed?)")
 	m2, _ := e.manager(t)
-	if _, err := m2.Credential("c1").GetToken(ctx, graphScope()); err != nil {
-		t.Fatalf("the connection after the rejected sign-in: %v", err)
-	}
+	_, err = m2.Credential("c1").GetToken(ctx, graphScope())
+	require.NoError(t, err, "the connection after the rejected sign-in")
 }
