@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/events"
 	"github.com/tenantgate/tenantgate/internal/testdb"
@@ -41,9 +43,7 @@ type delivery struct {
 func newReceiver(t *testing.T, secret string) *receiver {
 	t.Helper()
 	v, err := whverify.New(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	r := &receiver{t: t, v: v, called: make(chan struct{}, 100)}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
@@ -79,7 +79,7 @@ func (r *receiver) wait(n int) []delivery {
 		select {
 		case <-r.called:
 		case <-deadline:
-			r.t.Fatalf("waited 30 s for %d deliveries", n)
+			require.FailNowf(r.t, "no delivery", "waited 30 s for %d deliveries", n)
 		}
 	}
 }
@@ -95,9 +95,7 @@ func newBus(t *testing.T, db testdb.DB, opts events.Options) *events.Bus {
 		opts.Backoff = func(int) time.Duration { return 10 * time.Millisecond }
 	}
 	b, err := events.New(t.Context(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return b
 }
 
@@ -106,12 +104,8 @@ func newBus(t *testing.T, db testdb.DB, opts events.Options) *events.Bus {
 func withRiver(t *testing.T, db testdb.DB, b *events.Bus) {
 	t.Helper()
 	workers := river.NewWorkers()
-	if err := b.AddWorkers(workers); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.UseInserter(t.Context(), testdb.River(t, db, workers)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, b.AddWorkers(workers))
+	require.NoError(t, b.UseInserter(t.Context(), testdb.River(t, db, workers)))
 }
 
 func waitDelivery(t *testing.T, b *events.Bus, customer string, state events.DeliveryState) events.Delivery {
@@ -119,14 +113,12 @@ func waitDelivery(t *testing.T, b *events.Bus, customer string, state events.Del
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ds, err := b.Deliveries(t.Context(), events.Query{Customer: customer})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		if len(ds) > 0 && ds[0].State == state {
 			return ds[0]
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("delivery log of %s never reached %s: %+v", customer, state, ds)
+			require.FailNowf(t, "no delivery", "delivery log of %s never reached %s: %+v", customer, state, ds)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -142,48 +134,29 @@ func TestWebhookDeliveredSignedDuringRotation(t *testing.T) {
 			withRiver(t, db, b)
 
 			at := time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
-			if err := b.Emit(t.Context(), events.Event{Type: events.ConnectionConnected, Time: at,
-				Data: events.Data{Customer: "contoso", From: "notConnected", To: "connected"}}); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, b.Emit(t.Context(), events.Event{Type: events.ConnectionConnected, Time: at,
+				Data: events.Data{Customer: "contoso", From: "notConnected", To: "connected"}}))
 			got := rcv.wait(1)[0]
-			if got.err != nil {
-				t.Fatalf("the verifier refused the delivery: %v", got.err)
-			}
-			if sigs := strings.Fields(got.header.Get("webhook-signature")); len(sigs) != 2 {
-				t.Errorf("webhook-signature = %q, want one signature per secret", got.header.Get("webhook-signature"))
-			}
-			if !strings.HasPrefix(got.header.Get("webhook-id"), "msg_") {
-				t.Errorf("webhook-id = %q", got.header.Get("webhook-id"))
-			}
-			if ct := got.header.Get("Content-Type"); ct != "application/json" {
-				t.Errorf("Content-Type = %q", ct)
-			}
+			require.NoError(t, got.err, "the verifier refused the delivery")
+			assert.Len(t, strings.Fields(got.header.Get("webhook-signature")), 2, "webhook-signature: want one signature per secret")
+			assert.True(t, strings.HasPrefix(got.header.Get("webhook-id"), "msg_"), "webhook-id = %q", got.header.Get("webhook-id"))
+			assert.Equal(t, "application/json", got.header.Get("Content-Type"))
 			var body map[string]any
-			if err := json.Unmarshal(got.body, &body); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, json.Unmarshal(got.body, &body))
 			want := map[string]any{"type": "connection.connected", "timestamp": "2026-12-01T09:30:00Z",
 				"data": map[string]any{"customer": "contoso", "from": "notConnected", "to": "connected"}}
-			if g, w := mustJSON(t, body), mustJSON(t, want); g != w {
-				t.Errorf("body = %s, want %s", g, w)
-			}
+			assert.Equal(t, mustJSON(t, want), mustJSON(t, body))
 			d := waitDelivery(t, b, "contoso", events.DeliveryDelivered)
-			if d.Attempts != 1 || d.LastStatus != 204 || d.Endpoint != "default" || d.Type != events.ConnectionConnected {
-				t.Errorf("delivery log = %+v", d)
-			}
-			if d.EventID != got.header.Get("webhook-id") {
-				t.Errorf("delivery log event %q, webhook-id %q", d.EventID, got.header.Get("webhook-id"))
-			}
+			assert.Equal(t, 1, d.Attempts, "delivery log = %+v", d)
+			assert.Equal(t, 204, d.LastStatus, "delivery log = %+v", d)
+			assert.Equal(t, "default", d.Endpoint, "delivery log = %+v", d)
+			assert.Equal(t, events.ConnectionConnected, d.Type, "delivery log = %+v", d)
+			assert.Equal(t, got.header.Get("webhook-id"), d.EventID, "the delivery log's event is the webhook-id")
 			// A replay of the same delivery is refused by the receiver.
-			if err := rcv.v.Verify(got.header, got.body); err == nil {
-				t.Error("the verifier accepted a replay")
-			}
+			assert.Error(t, rcv.v.Verify(got.header, got.body), "the verifier accepted a replay")
 			// A tampered body is refused.
 			v2, _ := whverify.New(oldSecret)
-			if err := v2.Verify(got.header, append(got.body, ' ')); err == nil {
-				t.Error("the verifier accepted a tampered body")
-			}
+			assert.Error(t, v2.Verify(got.header, append(got.body, ' ')), "the verifier accepted a tampered body")
 			// Job args in River's table hold neither secret.
 			assertNoSecretInJobs(t, db, oldSecret, newSecret)
 		})
@@ -193,39 +166,28 @@ func TestWebhookDeliveredSignedDuringRotation(t *testing.T) {
 func assertNoSecretInJobs(t *testing.T, db testdb.DB, secrets ...string) {
 	t.Helper()
 	rows, err := db.DB.QueryContext(t.Context(), `SELECT CAST(args AS TEXT) FROM river_job`)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer rows.Close()
 	n := 0
 	for rows.Next() {
 		var args string
-		if err := rows.Scan(&args); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, rows.Scan(&args))
 		n++
 		for _, s := range secrets {
 			raw := strings.TrimPrefix(s, events.SecretPrefix)
 			key, _ := base64.StdEncoding.DecodeString(raw)
-			if strings.Contains(args, raw) || strings.Contains(args, "whsec_") || strings.Contains(args, string(key)) {
-				t.Errorf("a River job holds a signing secret: %s", args)
-			}
+			assert.False(t, strings.Contains(args, raw) || strings.Contains(args, "whsec_") || strings.Contains(args, string(key)),
+				"a River job holds a signing secret: %s", args)
 		}
-		if strings.Contains(args, "127.0.0.1") {
-			t.Errorf("a River job holds the endpoint URL: %s", args)
-		}
+		assert.NotContains(t, args, "127.0.0.1", "a River job holds the endpoint URL")
 	}
-	if n == 0 {
-		t.Error("no River job found")
-	}
+	assert.NotZero(t, n, "no River job found")
 }
 
 func mustJSON(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return string(b)
 }
 
@@ -237,29 +199,20 @@ func TestWebhookRetriedAfterFailure(t *testing.T) {
 	rcv.fail = 1
 	b := newBus(t, db, events.Options{Endpoints: []events.Endpoint{{Name: "ops", URL: rcv.srv.URL, Secrets: []string{secret}}}})
 	withRiver(t, db, b)
-	if err := b.Emit(t.Context(), events.Event{Type: events.SyncFailed, Data: events.Data{Customer: "fabrikam", Error: "Graph answered 503"}}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, b.Emit(t.Context(), events.Event{Type: events.SyncFailed, Data: events.Data{Customer: "fabrikam", Error: "Graph answered 503"}}))
 	got := rcv.wait(2)
-	if got[0].header.Get("webhook-id") != got[1].header.Get("webhook-id") {
-		t.Error("a retry changed webhook-id")
-	}
-	if string(got[0].body) != string(got[1].body) {
-		t.Error("a retry changed the body")
-	}
+	assert.Equal(t, got[0].header.Get("webhook-id"), got[1].header.Get("webhook-id"), "a retry changed webhook-id")
+	assert.Equal(t, string(got[0].body), string(got[1].body), "a retry changed the body")
 	for i, g := range got {
 		if g.err != nil && i == 1 { // the first was verified too; a replay check refuses the second id
-			if !strings.Contains(g.err.Error(), "replayed") {
-				t.Errorf("attempt %d: %v", i+1, g.err)
-			}
-		} else if g.err != nil {
-			t.Errorf("attempt %d: %v", i+1, g.err)
+			assert.ErrorContains(t, g.err, "replayed", "attempt %d", i+1)
+		} else {
+			assert.NoError(t, g.err, "attempt %d", i+1)
 		}
 	}
 	d := waitDelivery(t, b, "fabrikam", events.DeliveryDelivered)
-	if d.Attempts != 2 || d.Endpoint != "ops" {
-		t.Errorf("delivery log = %+v, want delivered on attempt 2", d)
-	}
+	assert.Equal(t, 2, d.Attempts, "delivery log = %+v, want delivered on attempt 2", d)
+	assert.Equal(t, "ops", d.Endpoint, "delivery log = %+v", d)
 }
 
 func TestWebhookFailsAfterMaxAttempts(t *testing.T) {
@@ -270,16 +223,12 @@ func TestWebhookFailsAfterMaxAttempts(t *testing.T) {
 	rcv.fail = 100
 	b := newBus(t, db, events.Options{MaxAttempts: 1, Endpoints: []events.Endpoint{{URL: rcv.srv.URL, Secrets: []string{secret}}}})
 	withRiver(t, db, b)
-	if err := b.Emit(t.Context(), events.Event{Type: events.SyncFailed, Data: events.Data{Customer: "litware"}}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, b.Emit(t.Context(), events.Event{Type: events.SyncFailed, Data: events.Data{Customer: "litware"}}))
 	d := waitDelivery(t, b, "litware", events.DeliveryFailed)
-	if d.Attempts != 1 || d.LastStatus != 500 || !strings.Contains(d.LastError, "HTTP 500") {
-		t.Errorf("delivery log = %+v", d)
-	}
-	if strings.Contains(d.LastError, "127.0.0.1") {
-		t.Errorf("the delivery log names the URL: %q", d.LastError)
-	}
+	assert.Equal(t, 1, d.Attempts, "delivery log = %+v", d)
+	assert.Equal(t, 500, d.LastStatus, "delivery log = %+v", d)
+	assert.Contains(t, d.LastError, "HTTP 500")
+	assert.NotContains(t, d.LastError, "127.0.0.1", "the delivery log names the URL")
 }
 
 // Two replicas sharing one database both observe the same transition:
@@ -306,10 +255,8 @@ func TestEmitOncePerKeyAcrossReplicas(t *testing.T) {
 					bus = b
 				}
 				wg.Go(func() {
-					if err := bus.Emit(t.Context(), events.Event{Type: events.ConnectionFailed, Key: "state/1/7",
-						Data: events.Data{Customer: "contoso", Action: "reInvite"}}); err != nil {
-						t.Error(err)
-					}
+					assert.NoError(t, bus.Emit(t.Context(), events.Event{Type: events.ConnectionFailed, Key: "state/1/7",
+						Data: events.Data{Customer: "contoso", Action: "reInvite"}}))
 				})
 			}
 			wg.Wait()
@@ -319,26 +266,18 @@ func TestEmitOncePerKeyAcrossReplicas(t *testing.T) {
 			// delivery, delivered at the first attempt, means no second
 			// one can follow (no waiting for one that should not come).
 			ds, err := a.Deliveries(t.Context(), events.Query{Customer: "contoso"})
-			if err != nil || len(ds) != 1 || ds[0].Attempts != 1 {
-				t.Fatalf("deliveries = %+v, %v; want one, delivered at the first attempt", ds, err)
-			}
-			if n := len(rcv.wait(1)); n != 1 {
-				t.Errorf("%d deliveries, want 1", n)
-			}
-			if seen != 1 {
-				t.Errorf("subscribers called %d times, want 1", seen)
-			}
+			require.NoError(t, err)
+			require.Len(t, ds, 1, "deliveries = %+v; want one, delivered at the first attempt", ds)
+			require.Equal(t, 1, ds[0].Attempts, "deliveries = %+v; want one, delivered at the first attempt", ds)
+			assert.Len(t, rcv.wait(1), 1, "deliveries")
+			assert.Equal(t, 1, seen, "subscribers called")
 			evs, err := a.Recent(t.Context(), events.Query{Customer: "contoso"})
-			if err != nil || len(evs) != 1 {
-				t.Fatalf("Recent = %v, %v; want one event", evs, err)
-			}
+			require.NoError(t, err)
+			require.Len(t, evs, 1, "Recent: want one event")
 			// The same key for another customer is another event.
-			if err := a.Emit(t.Context(), events.Event{Type: events.ConnectionFailed, Key: "state/1/7", Data: events.Data{Customer: "fabrikam"}}); err != nil {
-				t.Fatal(err)
-			}
-			if evs, _ := a.Recent(t.Context(), events.Query{}); len(evs) != 2 {
-				t.Errorf("%d events in all, want 2", len(evs))
-			}
+			require.NoError(t, a.Emit(t.Context(), events.Event{Type: events.ConnectionFailed, Key: "state/1/7", Data: events.Data{Customer: "fabrikam"}}))
+			evs, _ = a.Recent(t.Context(), events.Query{})
+			assert.Len(t, evs, 2, "events in all")
 		})
 	}
 }
@@ -351,17 +290,12 @@ func TestPendingDeliveriesFlushed(t *testing.T) {
 	secret := events.GenerateSecret()
 	rcv := newReceiver(t, secret)
 	b := newBus(t, db, events.Options{Endpoints: []events.Endpoint{{URL: rcv.srv.URL, Secrets: []string{secret}}}})
-	if err := b.Emit(t.Context(), events.Event{Type: events.CustomerOffboarded, Data: events.Data{Customer: "contoso"}}); err != nil {
-		t.Fatal(err)
-	}
-	if d := waitDelivery(t, b, "contoso", events.DeliveryPending); d.Attempts != 0 {
-		t.Errorf("pending delivery = %+v", d)
-	}
+	require.NoError(t, b.Emit(t.Context(), events.Event{Type: events.CustomerOffboarded, Data: events.Data{Customer: "contoso"}}))
+	d := waitDelivery(t, b, "contoso", events.DeliveryPending)
+	assert.Zero(t, d.Attempts, "pending delivery = %+v", d)
 	withRiver(t, db, b)
 	waitDelivery(t, b, "contoso", events.DeliveryDelivered)
-	if got := rcv.wait(1); got[0].err != nil {
-		t.Error(got[0].err)
-	}
+	assert.NoError(t, rcv.wait(1)[0].err)
 }
 
 func TestEmitRefusesBadEvents(t *testing.T) {
@@ -371,9 +305,7 @@ func TestEmitRefusesBadEvents(t *testing.T) {
 		"unknown type": {Type: "connection.exploded", Data: events.Data{Customer: "c"}},
 		"no customer":  {Type: events.SyncFailed},
 	} {
-		if err := b.Emit(t.Context(), e); err == nil {
-			t.Errorf("%s: Emit accepted %+v", name, e)
-		}
+		assert.Error(t, b.Emit(t.Context(), e), "%s: Emit accepted %+v", name, e)
 	}
 }
 
@@ -397,15 +329,12 @@ func TestNewChecksOptions(t *testing.T) {
 	}
 	for name, c := range cases {
 		_, err := events.New(t.Context(), c.opts)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: err = %v, want it to mention %q", name, err, c.want)
-		}
-		if err != nil && strings.Contains(err.Error(), good) {
-			t.Errorf("%s: the error shows the secret", name)
+		assert.ErrorContains(t, err, c.want, name)
+		if err != nil {
+			assert.False(t, strings.Contains(err.Error(), good), "%s: the error shows the secret", name)
 		}
 	}
-	if _, err := events.New(t.Context(), events.Options{DB: db.DB, Dialect: events.SQLite, AllowLoopbackHTTP: true,
-		Endpoints: []events.Endpoint{{URL: "http://localhost:8080/h", Secrets: []string{good}}}}); err != nil {
-		t.Errorf("loopback http in demo mode: %v", err)
-	}
+	_, err := events.New(t.Context(), events.Options{DB: db.DB, Dialect: events.SQLite, AllowLoopbackHTTP: true,
+		Endpoints: []events.Endpoint{{URL: "http://localhost:8080/h", Secrets: []string{good}}}})
+	assert.NoError(t, err, "loopback http in demo mode")
 }

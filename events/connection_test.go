@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/events"
 	"github.com/tenantgate/tenantgate/internal/testdb"
 	"github.com/tenantgate/tenantgate/m365access"
@@ -36,34 +39,24 @@ func TestOnConnection(t *testing.T) {
 		s.ev.Customer, s.ev.At = "contoso", at.Add(time.Duration(i)*time.Minute)
 		b.OnConnection(s.ev)
 		if s.want == "" {
-			if len(got) != before {
-				t.Errorf("step %d: emitted %s, want nothing", i, got[len(got)-1].Type)
-			}
+			assert.Len(t, got, before, "step %d: want no event", i)
 			continue
 		}
-		if len(got) != before+1 {
-			t.Fatalf("step %d: no event, want %s", i, s.want)
-		}
+		require.Len(t, got, before+1, "step %d: want %s", i, s.want)
 		e := got[len(got)-1]
-		if e.Type != s.want || e.Data.Action != s.wantAction || e.Data.Customer != "contoso" || !e.Time.Equal(s.ev.At) {
-			t.Errorf("step %d: got %+v, want %s with action %q", i, e, s.want, s.wantAction)
-		}
-		if e.Data.From != string(s.ev.From) || e.Data.To != string(s.ev.To) {
-			t.Errorf("step %d: from/to = %s/%s", i, e.Data.From, e.Data.To)
-		}
+		assert.Equal(t, s.want, e.Type, "step %d", i)
+		assert.Equal(t, s.wantAction, e.Data.Action, "step %d", i)
+		assert.Equal(t, "contoso", e.Data.Customer, "step %d", i)
+		assert.True(t, e.Time.Equal(s.ev.At), "step %d: time %v, want %v", i, e.Time, s.ev.At)
+		assert.Equal(t, string(s.ev.From), e.Data.From, "step %d", i)
+		assert.Equal(t, string(s.ev.To), e.Data.To, "step %d", i)
 	}
-	if e := got[1]; e.Data.Error != "AADSTS700082: the refresh token has expired due to inactivity. Trace ID: [redacted]" {
-		t.Errorf("failure message = %q", e.Data.Error)
-	}
+	assert.Equal(t, "AADSTS700082: the refresh token has expired due to inactivity. Trace ID: [redacted]", got[1].Data.Error, "failure message")
 	// After an offboarding, the next connection is a first one again.
-	if err := b.Emit(t.Context(), events.Event{Type: events.CustomerOffboarded, Time: at.Add(time.Hour), Data: events.Data{Customer: "contoso"}}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, b.Emit(t.Context(), events.Event{Type: events.CustomerOffboarded, Time: at.Add(time.Hour), Data: events.Data{Customer: "contoso"}}))
 	b.OnConnection(m365access.Event{Customer: "contoso", From: m365access.StateNotConnected, To: m365access.StateConnected,
 		At: at.Add(2 * time.Hour), Transition: "2/1"})
-	if last := got[len(got)-1]; last.Type != events.ConnectionConnected {
-		t.Errorf("after offboarding: %s, want connection.connected", last.Type)
-	}
+	assert.Equal(t, events.ConnectionConnected, got[len(got)-1].Type, "after offboarding")
 }
 
 func TestCheckExpiry(t *testing.T) {
@@ -91,9 +84,7 @@ func TestCheckExpiry(t *testing.T) {
 	}
 	for i, s := range steps {
 		before := len(got)
-		if err := b.CheckExpiry(t.Context(), st, s.at); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, b.CheckExpiry(t.Context(), st, s.at))
 		var names []string
 		for _, e := range got[before:] {
 			d := 0
@@ -101,22 +92,19 @@ func TestCheckExpiry(t *testing.T) {
 				d = *e.Data.DaysLeft
 			}
 			names = append(names, fmt.Sprintf("%s/%s/%d", e.Type, e.Data.Credential, d))
-			if e.Data.ExpiresAt == nil || e.Data.Action == "" {
-				t.Errorf("step %d: %+v lacks expiresAt or action", i, e.Data)
-			}
+			assert.NotNil(t, e.Data.ExpiresAt, "step %d: %+v lacks expiresAt", i, e.Data)
+			assert.NotEmpty(t, e.Data.Action, "step %d: %+v lacks an action", i, e.Data)
 		}
-		if len(names) != len(s.want) || (len(names) > 0 && names[0] != s.want[0]) {
-			t.Errorf("step %d: %v, want %v", i, names, s.want)
+		if assert.Len(t, names, len(s.want), "step %d: %v, want %v", i, names, s.want) && len(names) > 0 {
+			assert.Equal(t, s.want[0], names[0], "step %d: %v, want %v", i, names, s.want)
 		}
 	}
 	// A rotated secret (new expiry) warns again.
 	rotated := now.Add(days(60))
 	st.SecretExpiresAt = &rotated
 	before := len(got)
-	if err := b.CheckExpiry(t.Context(), st, now.Add(days(31))); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != before+1 || *got[before].Data.DaysLeft != 30 {
-		t.Errorf("after rotation: %d new events, want the 30-day warning", len(got)-before)
+	require.NoError(t, b.CheckExpiry(t.Context(), st, now.Add(days(31))))
+	if assert.Len(t, got, before+1, "after rotation: want the 30-day warning") {
+		assert.Equal(t, 30, *got[before].Data.DaysLeft, "after rotation: want the 30-day warning")
 	}
 }

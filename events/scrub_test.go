@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+
 	"github.com/tenantgate/tenantgate/events"
 )
 
@@ -21,9 +23,7 @@ func TestScrub(t *testing.T) {
 		{strings.Repeat("é", 400), strings.Repeat("é", 150) + "…"},
 	}
 	for _, c := range cases {
-		if got := events.Scrub(c.in); got != c.want {
-			t.Errorf("Scrub(%q) = %q, want %q", c.in, got, c.want)
-		}
+		assert.Equal(t, c.want, events.Scrub(c.in), "Scrub(%q)", c.in)
 	}
 }
 
