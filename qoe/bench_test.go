@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/qoe"
 )
@@ -68,9 +71,7 @@ func burst(t testing.TB, e *env, ids []string, conc int) ([]time.Duration, int) 
 	}
 	close(next)
 	wg.Wait()
-	if len(errs) > 0 {
-		t.Fatalf("%d notifications not acknowledged, first: %s", len(errs), errs[0])
-	}
+	require.Empty(t, errs, "notifications not acknowledged")
 	return lat, busy
 }
 
@@ -85,9 +86,7 @@ func storeCalls(t testing.TB, e *env, k0, n int) []string {
 	ids := make([]string, n)
 	for i := range n {
 		id, err := e.srv.StoreCallRecord(e.tenant.ID, m365test.DemoCall(e.tenant, k0+i, time.Now()))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		ids[i] = id
 	}
 	return ids
@@ -155,22 +154,18 @@ func TestNotificationBurst(t *testing.T) {
 		t.Skip("the burst takes seconds")
 	}
 	e := newEnv(t, backends(t)[0], envOptions{})
-	if err := e.svc.EnsureSubscription(t.Context(), customer); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, e.svc.EnsureSubscription(t.Context(), customer))
 	n := 1000
 	if raceEnabled {
 		n = 300 // the race detector slows every step several times
 	}
 	ids := storeCalls(t, e, 0, n)
 	lat, busy := burst(t, e, ids, 50)
-	if worst := slices.Max(lat); worst > 3*time.Second {
-		t.Errorf("slowest answer %v", worst)
-	}
+	assert.LessOrEqual(t, slices.Max(lat), 3*time.Second, "slowest answer")
 	deadline := time.Now().Add(2 * time.Minute)
 	for e.svc.Stats().Stored < int64(n) {
 		if time.Now().After(deadline) {
-			t.Fatalf("stored %d of %d", e.svc.Stats().Stored, n)
+			require.FailNowf(t, "timed out", "stored %d of %d", e.svc.Stats().Stored, n)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -179,12 +174,10 @@ func TestNotificationBurst(t *testing.T) {
 	// Every repeat was queued before its answer: once no fetch is in
 	// flight, each was fetched (or merged at insert) and dropped.
 	e.waitIdle(t, qoe.KindFetchCall)
-	if st := e.svc.Stats(); st.Stored != int64(n) {
-		t.Errorf("stored %d after the repeats, want %d", st.Stored, n)
-	}
+	assert.Equal(t, int64(n), e.svc.Stats().Stored, "stored after the repeats")
 	sum, err := e.svc.Summary(t.Context(), customer, today(), today())
-	if err != nil || sum.Calls != n || sum.PoorCalls != n*24/100 {
-		t.Errorf("summary %+v %v", sum, err)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, n, sum.Calls, "summary %+v", sum)
+	assert.Equal(t, n*24/100, sum.PoorCalls, "summary %+v", sum)
 	t.Logf("p50 %v, p99 %v, max %v, %d answered 503 and delivered again", quantile(lat, 0.5), quantile(lat, 0.99), slices.Max(lat), busy)
 }

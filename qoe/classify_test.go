@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+
 	"github.com/tenantgate/tenantgate/qoe"
 )
 
@@ -34,9 +36,8 @@ func TestClassify(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q, rs := qoe.Classify(tc.m)
-			if q != tc.want || !slices.Equal(rs, tc.reasons) {
-				t.Errorf("Classify = %s %v, want %s %v", q, rs, tc.want, tc.reasons)
-			}
+			assert.Equal(t, tc.want, q)
+			assert.True(t, slices.Equal(rs, tc.reasons), "reasons %v, want %v", rs, tc.reasons)
 		})
 	}
 }
@@ -47,14 +48,16 @@ func TestParseDuration(t *testing.T) {
 		"PT0.045S": 45 * time.Millisecond, "PT0S": 0, "PT1M2.5S": 62500 * time.Millisecond, "P1DT2H": 26 * time.Hour,
 		"PT0.6S": 600 * time.Millisecond, "PT10S": 10 * time.Second,
 	} {
-		if got, err := qoe.ParseDuration(in); err != nil || got != want {
-			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
-		}
+		got, err := qoe.ParseDuration(in)
+		assert.NoError(t, err, in)
+		assert.Equal(t, want, got, "ParseDuration(%q)", in)
 	}
 	for _, in := range []string{"", "P", "PT", "0.045", "PT.S", "PTS", "P1Y", "PT1D", "-PT1S", "PT1S2", "PT1.2.3S", "P1DT", "PT1H1H"} {
-		if _, err := qoe.ParseDuration(in); err == nil && in != "PT1H1H" {
-			t.Errorf("ParseDuration(%q) accepted", in)
+		if in == "PT1H1H" {
+			continue
 		}
+		_, err := qoe.ParseDuration(in)
+		assert.Error(t, err, "ParseDuration(%q) accepted", in)
 	}
 }
 

@@ -6,6 +6,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/events"
 	"github.com/tenantgate/tenantgate/qoe"
 )
@@ -32,9 +35,7 @@ func TestSubscriptionFailedEvent(t *testing.T) {
 	noRoles := e.addQoEApp(t, e.tenant)
 	e.saveQoE(t, "fabrikam", e.tenant, noRoles.ClientID)
 	for range 2 {
-		if err := e.svc.EnsureSubscription(t.Context(), "fabrikam"); err == nil {
-			t.Fatal("EnsureSubscription succeeded without CallRecords.Read.All")
-		}
+		require.Error(t, e.svc.EnsureSubscription(t.Context(), "fabrikam"), "EnsureSubscription succeeded without CallRecords.Read.All")
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
@@ -44,10 +45,10 @@ func TestSubscriptionFailedEvent(t *testing.T) {
 			failed = append(failed, ev)
 		}
 	}
-	if len(failed) != 1 {
-		t.Fatalf("qoe.subscription.failed emitted %d times, want 1: %+v", len(failed), rec.got)
-	}
-	if ev := failed[0]; ev.Data.Customer != "fabrikam" || ev.Data.Error == "" || ev.Key == "" || strings.Contains(ev.Data.Error, qoeAppPW) {
-		t.Errorf("event = %+v", ev)
-	}
+	require.Len(t, failed, 1, "qoe.subscription.failed emitted: %+v", rec.got)
+	ev := failed[0]
+	assert.Equal(t, "fabrikam", ev.Data.Customer)
+	assert.NotEmpty(t, ev.Data.Error)
+	assert.NotEmpty(t, ev.Key)
+	assert.False(t, strings.Contains(ev.Data.Error, qoeAppPW), "the event holds the secret")
 }

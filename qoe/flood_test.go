@@ -82,8 +82,7 @@ func flood(t testing.TB, e *env, admin *sql.DB, body []byte, conc int) floodResu
 			_, err1 := e.svc.Status(ctx, customer)
 			_, err2 := e.svc.Summary(ctx, customer, today(), today())
 			lat = append(lat, time.Since(start))
-			if err1 != nil || err2 != nil {
-				t.Errorf("admin read during the flood: %v %v", err1, err2)
+			if !assert.NoError(t, err1, "admin read during the flood") || !assert.NoError(t, err2, "admin read during the flood") {
 				return
 			}
 			readSamples.Add(1)

@@ -24,6 +24,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/m365access"
@@ -96,28 +97,19 @@ func backends(t testing.TB) []backend {
 	out := []backend{{name: "sqlite", path: filepath.Join(dir, "qoe.db"), open: func(t testing.TB, w *river.Workers, p []*river.PeriodicJob, retry river.ClientRetryPolicy) (*qoe.Store, riverClient) {
 		path := filepath.Join(dir, "qoe.db")
 		st, err := qoe.OpenSQLite(t.Context(), path)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		t.Cleanup(func() { _ = st.Close() })
 		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		db.SetMaxOpenConns(1)
 		t.Cleanup(func() { _ = db.Close() })
 		drv := riversqlite.New(db)
 		mig, err := rivermigrate.New(drv, &rivermigrate.Config{Logger: discard})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := mig.Migrate(t.Context(), rivermigrate.DirectionUp, nil); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
+		_, err = mig.Migrate(t.Context(), rivermigrate.DirectionUp, nil)
+		require.NoError(t, err)
 		rc, err := river.NewClient(drv, riverConfig(w, p, retry))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return st, rc
 	}}}
 	dsn := os.Getenv("TENANTGATE_TEST_POSTGRES")
@@ -126,12 +118,9 @@ func backends(t testing.TB) []backend {
 	}
 	schema := fmt.Sprintf("tgqoe_%d", time.Now().UnixNano())
 	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	_, err = admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema)
+	require.NoError(t, err)
 	t.Cleanup(func() {
 		_, _ = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
 		_ = admin.Close()
@@ -144,30 +133,21 @@ func backends(t testing.TB) []backend {
 	migrated := false
 	out = append(out, backend{name: "postgres", open: func(t testing.TB, w *river.Workers, p []*river.PeriodicJob, retry river.ClientRetryPolicy) (*qoe.Store, riverClient) {
 		st, err := qoe.OpenPostgres(t.Context(), sdsn, qoe.PostgresOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		t.Cleanup(func() { _ = st.Close() })
 		pool, err := pgxpool.New(t.Context(), sdsn)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		t.Cleanup(pool.Close)
 		drv := riverpgxv5.New(pool)
 		if !migrated {
 			mig, err := rivermigrate.New(drv, &rivermigrate.Config{Logger: discard})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := mig.Migrate(t.Context(), rivermigrate.DirectionUp, nil); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
+			_, err = mig.Migrate(t.Context(), rivermigrate.DirectionUp, nil)
+			require.NoError(t, err)
 			migrated = true
 		}
 		rc, err := river.NewClient(drv, riverConfig(w, p, retry))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return st, rc
 	}})
 	return out
@@ -216,23 +196,20 @@ func newEnv(t testing.TB, b backend, o envOptions) *env {
 		e.retry = retrySoon{}
 	}
 	var err error
-	if e.tenant, err = srv.AddTenant(m365test.TenantOptions{Domains: []string{"contoso.onmicrosoft.com"}, DisplayName: "Contoso Ltd", Users: 100}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := srv.AddApp(m365test.AppOptions{ClientID: providerID, Secrets: []m365test.Secret{{Value: providerPW}},
-		RedirectURIs: []string{"https://portal.example/m365/auth/callback"}, DelegatedPermissions: []string{"User.Read"}}); err != nil {
-		t.Fatal(err)
-	}
+	e.tenant, err = srv.AddTenant(m365test.TenantOptions{Domains: []string{"contoso.onmicrosoft.com"}, DisplayName: "Contoso Ltd", Users: 100})
+	require.NoError(t, err)
+	_, err = srv.AddApp(m365test.AppOptions{ClientID: providerID, Secrets: []m365test.Secret{{Value: providerPW}},
+		RedirectURIs: []string{"https://portal.example/m365/auth/callback"}, DelegatedPermissions: []string{"User.Read"}})
+	require.NoError(t, err)
 	e.qoeApp = e.addQoEApp(t, e.tenant, qoe.RoleCallRecords, qoe.RolePstnCalls)
 	key, _ := tokenstore.GenerateKey("k1")
 	kr, _ := tokenstore.NewKeyring(key)
 	store := tokenstore.New(memstore.New(), kr)
-	if e.m, err = m365access.New(m365access.Config{
+	e.m, err = m365access.New(m365access.Config{
 		Provider: m365access.ProviderConfig{ClientID: providerID, ClientSecret: providerPW, PublicBaseURL: "https://portal.example/m365"},
 		Store:    store, HTTPClient: srv.Client(), Logger: discard,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
+	require.NoError(t, err)
 	e.saveQoE(t, customer, e.tenant, e.qoeApp.ClientID)
 	e.recv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if e.down.Load() && r.URL.Query().Get("validationToken") == "" && strings.HasSuffix(r.URL.Path, "/notifications") {
@@ -266,26 +243,18 @@ func (e *env) start(t testing.TB, work bool) {
 	st, rc := e.b.open(t, workers, nil, e.retry)
 	cfg.Store = st
 	svc, err := qoe.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if work {
-		if err := svc.AddWorkers(workers); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, svc.AddWorkers(workers))
 	}
-	if err := svc.UseInserter(t.Context(), rc); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, svc.UseInserter(t.Context(), rc))
 	e.svc, e.store, e.rc = svc, st, rc
 	mux := http.NewServeMux()
 	mux.Handle("POST /qoe/notifications", svc.Handler())
 	mux.Handle("POST /qoe/lifecycle", svc.Handler())
 	e.mux.Store(mux)
 	if work {
-		if err := rc.Start(t.Context()); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, rc.Start(t.Context()))
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -299,22 +268,17 @@ func (e *env) addQoEApp(t testing.TB, tn *m365test.Tenant, roles ...string) *m36
 	t.Helper()
 	a, err := e.srv.AddApp(m365test.AppOptions{HomeTenant: tn.ID, DisplayName: "QoE " + tn.DisplayName,
 		Secrets: []m365test.Secret{{Value: qoeAppPW}}, ApplicationPermissions: roles})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.srv.GrantAdminConsent(tn.ID, a.ClientID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, e.srv.GrantAdminConsent(tn.ID, a.ClientID))
 	return a
 }
 
 func (e *env) saveQoE(t testing.TB, cust string, tn *m365test.Tenant, appID string) {
 	t.Helper()
 	tenant, mode, admin, secret := tn.Domain(), m365access.ModeToken, tn.AdminUPN(), qoeAppPW
-	if _, err := e.m.SaveSettings(t.Context(), cust, m365access.SettingsUpdate{Tenant: &tenant, Mode: &mode,
-		ServiceAccount: &admin, QoEAppID: &appID, QoEClientSecret: &secret}); err != nil {
-		t.Fatal(err)
-	}
+	_, err := e.m.SaveSettings(t.Context(), cust, m365access.SettingsUpdate{Tenant: &tenant, Mode: &mode,
+		ServiceAccount: &admin, QoEAppID: &appID, QoEClientSecret: &secret})
+	require.NoError(t, err)
 }
 
 // waitFor polls cond for up to 20 s.
@@ -323,7 +287,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 20 s", what)
+			require.FailNowf(t, "timed out", "%s: not within 20 s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -333,9 +297,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 func (e *env) post(t testing.TB, path, body string) (int, string) {
 	t.Helper()
 	resp, err := http.Post(e.recv.URL+path, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
@@ -347,9 +309,7 @@ func (e *env) jobs(t testing.TB, kind string) int {
 	res, err := e.rc.JobList(t.Context(), river.NewJobListParams().Kinds(kind).First(10000).States(
 		rivertype.JobStateAvailable, rivertype.JobStateCompleted, rivertype.JobStateRunning, rivertype.JobStateRetryable,
 		rivertype.JobStateScheduled, rivertype.JobStateCancelled, rivertype.JobStateDiscarded, rivertype.JobStatePending))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return len(res.Jobs)
 }
 
@@ -361,9 +321,7 @@ func (e *env) waitIdle(t testing.TB, kind string) {
 		res, err := e.rc.JobList(t.Context(), river.NewJobListParams().Kinds(kind).First(1).States(
 			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
 			rivertype.JobStateRunning, rivertype.JobStateScheduled))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return len(res.Jobs) == 0
 	})
 }

@@ -1,6 +1,9 @@
 package qoe_test
 
 import (
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/events"
 	"strings"
 	"testing"
@@ -16,7 +19,7 @@ func checkOf(t *testing.T, r *qoe.Report, name string) qoe.Check {
 			return c
 		}
 	}
-	t.Fatalf("no check %q in %+v", name, r.Checks)
+	require.FailNowf(t, "no check", "no check %q in %+v", name, r.Checks)
 	return qoe.Check{}
 }
 
@@ -27,41 +30,42 @@ func TestValidate(t *testing.T) {
 	// Before the subscription exists: the token and role pass, the
 	// subscription check says what to do.
 	r, err := e.svc.Validate(ctx, customer)
-	if err != nil {
-		t.Fatal(err)
+	require.NoError(t, err)
+	assert.False(t, r.OK, "before subscribing: %+v", r)
+	for _, name := range []string{"token", "callRecordsRole", "pstnRole"} {
+		assert.True(t, checkOf(t, r, name).OK, "before subscribing: %s", name)
 	}
-	if r.OK || !checkOf(t, r, "token").OK || !checkOf(t, r, "callRecordsRole").OK || !checkOf(t, r, "pstnRole").OK ||
-		checkOf(t, r, "subscription").OK || checkOf(t, r, "subscription").Action == "" {
-		t.Errorf("before subscribing: %+v", r)
-	}
-	if err := e.svc.EnsureSubscription(ctx, customer); err != nil {
-		t.Fatal(err)
-	}
-	if r, _ := e.svc.Validate(ctx, customer); !r.OK {
-		t.Errorf("healthy: %+v", r)
-	}
+	sub := checkOf(t, r, "subscription")
+	assert.False(t, sub.OK, "before subscribing: %+v", sub)
+	assert.NotEmpty(t, sub.Action, "before subscribing: %+v", sub)
+	require.NoError(t, e.svc.EnsureSubscription(ctx, customer))
+	healthy, _ := e.svc.Validate(ctx, customer)
+	assert.True(t, healthy.OK, "healthy: %+v", healthy)
 	// A QoE app without the role.
 	weak := e.addQoEApp(t, e.tenant, "User.Read.All")
 	e.saveQoE(t, "weak", e.tenant, weak.ClientID)
 	r, _ = e.svc.Validate(ctx, "weak")
-	if c := checkOf(t, r, "callRecordsRole"); r.OK || c.OK || !strings.Contains(c.Action, "CallRecords.Read.All") {
-		t.Errorf("without the role: %+v", r)
-	}
+	c := checkOf(t, r, "callRecordsRole")
+	assert.False(t, r.OK, "without the role: %+v", r)
+	assert.False(t, c.OK, "without the role: %+v", c)
+	assert.Contains(t, c.Action, "CallRecords.Read.All")
 	// A wrong secret: the token check fails with an action, and the secret
 	// appears nowhere in the report.
 	bad := "wrong-secret-value-1234567890"
-	if _, err := e.m.SaveSettings(ctx, "weak", m365accessQoE(nil, &bad)); err != nil {
-		t.Fatal(err)
-	}
+	_, err = e.m.SaveSettings(ctx, "weak", m365accessQoE(nil, &bad))
+	require.NoError(t, err)
 	r, _ = e.svc.Validate(ctx, "weak")
-	if c := checkOf(t, r, "token"); r.OK || c.OK || c.Action == "" || strings.Contains(c.Detail, bad) {
-		t.Errorf("wrong secret: %+v", c)
-	}
+	c = checkOf(t, r, "token")
+	assert.False(t, r.OK, "wrong secret: %+v", c)
+	assert.False(t, c.OK, "wrong secret: %+v", c)
+	assert.NotEmpty(t, c.Action, "wrong secret: %+v", c)
+	assert.False(t, strings.Contains(c.Detail, bad), "the detail holds the secret")
 	// No QoE settings at all.
 	r, _ = e.svc.Validate(ctx, "nobody")
-	if c := checkOf(t, r, "settings"); r.OK || c.OK || c.Action == "" {
-		t.Errorf("no settings: %+v", r)
-	}
+	c = checkOf(t, r, "settings")
+	assert.False(t, r.OK, "no settings: %+v", r)
+	assert.False(t, c.OK, "no settings: %+v", r)
+	assert.NotEmpty(t, c.Action, "no settings: %+v", r)
 	_ = m365test.LifecycleMissed
 }
 
@@ -77,9 +81,8 @@ func TestNewChecksConfig(t *testing.T) {
 		"long lifetime":    {Access: e.m, Store: e.store, NotificationURL: "https://x.example/n", SubscriptionLifetime: 4231 * 60e9},
 		"bad lifecycle":    {Access: e.m, Store: e.store, NotificationURL: "https://x.example/n", LifecycleURL: "ftp://x"},
 	} {
-		if _, err := qoe.New(cfg); err == nil {
-			t.Errorf("%s: accepted", name)
-		}
+		_, err := qoe.New(cfg)
+		assert.Error(t, err, "%s: accepted", name)
 	}
 }
 
@@ -90,16 +93,16 @@ func TestValidateOpaqueTokens(t *testing.T) {
 	e := newEnv(t, backends(t)[0], envOptions{opaque: true, noStart: true})
 	ctx := t.Context()
 	r, err := e.svc.Validate(ctx, customer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !checkOf(t, r, "token").OK || !checkOf(t, r, "callRecordsRole").OK || !checkOf(t, r, "pstnRole").OK {
-		t.Errorf("with opaque tokens: %+v", r.Checks)
+	require.NoError(t, err)
+	for _, name := range []string{"token", "callRecordsRole", "pstnRole"} {
+		assert.True(t, checkOf(t, r, name).OK, "with opaque tokens: %s in %+v", name, r.Checks)
 	}
 	weak := e.addQoEApp(t, e.tenant, "User.Read.All")
 	e.saveQoE(t, "weak", e.tenant, weak.ClientID)
 	r, _ = e.svc.Validate(ctx, "weak")
-	if c, p := checkOf(t, r, "callRecordsRole"), checkOf(t, r, "pstnRole"); c.OK || p.OK || !strings.Contains(c.Action, "CallRecords.Read.All") || !strings.Contains(p.Action, "PstnCalls") {
-		t.Errorf("without the roles: %+v", r.Checks)
-	}
+	c, p := checkOf(t, r, "callRecordsRole"), checkOf(t, r, "pstnRole")
+	assert.False(t, c.OK, "without the roles: %+v", r.Checks)
+	assert.False(t, p.OK, "without the roles: %+v", r.Checks)
+	assert.Contains(t, c.Action, "CallRecords.Read.All")
+	assert.Contains(t, p.Action, "PstnCalls")
 }
