@@ -2,7 +2,6 @@ package qoe_test
 
 import (
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,9 +19,7 @@ func TestLifecycleNotifications(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, backends(t)[0], envOptions{})
 	ctx := t.Context()
-	if err := e.svc.EnsureSubscription(ctx, customer); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, e.svc.EnsureSubscription(ctx, customer))
 	first := e.srv.Subscriptions()[0]
 
 	t.Run("a forged subscriptionRemoved is confirmed with Graph and ignored", func(t *testing.T) {
@@ -45,9 +42,7 @@ func TestLifecycleNotifications(t *testing.T) {
 	})
 
 	t.Run("reauthorizationRequired replaces the subscription under a new clientState", func(t *testing.T) {
-		if err := e.srv.SendLifecycleNotification(ctx, first.ID, m365test.LifecycleReauthorizationRequired); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, e.srv.SendLifecycleNotification(ctx, first.ID, m365test.LifecycleReauthorizationRequired))
 		waitFor(t, "replaced", func() bool {
 			st, _ := e.svc.Status(ctx, customer)
 			return st.SubscriptionID != first.ID && st.State == qoe.StateActive
@@ -71,13 +66,10 @@ func TestLifecycleNotifications(t *testing.T) {
 		e.down.Store(true)
 		_, _ = e.srv.PlaceCalls(ctx, e.tenant.ID, 4)
 		waitFor(t, "fake gave up", func() bool { return e.srv.PendingNotifications() == 0 })
-		if e.srv.MissedNotifications(first.ID) != 4 {
-			t.Fatalf("missed = %d", e.srv.MissedNotifications(first.ID))
-		}
+		require.Equal(t, 4, e.srv.MissedNotifications(first.ID), "missed notifications")
 		e.down.Store(false)
-		if _, err := e.rc.Insert(ctx, qoe.RenewAllArgs{}, nil); err != nil {
-			t.Fatal(err)
-		}
+		_, err := e.rc.Insert(ctx, qoe.RenewAllArgs{}, nil)
+		require.NoError(t, err)
 		waitFor(t, "backfilled", func() bool {
 			s, _ := e.svc.Summary(ctx, customer, today(), today())
 			return s.Calls == 4
@@ -85,9 +77,7 @@ func TestLifecycleNotifications(t *testing.T) {
 	})
 
 	t.Run("subscriptionRemoved recreates", func(t *testing.T) {
-		if err := e.srv.RemoveSubscription(ctx, first.ID); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, e.srv.RemoveSubscription(ctx, first.ID))
 		waitFor(t, "recreated", func() bool {
 			subs := e.srv.Subscriptions()
 			return len(subs) == 1 && subs[0].ID != first.ID
@@ -96,9 +86,8 @@ func TestLifecycleNotifications(t *testing.T) {
 			st, _ := e.svc.Status(ctx, customer)
 			return st.State == qoe.StateActive && st.SubscriptionID != first.ID
 		})
-		if _, err := e.srv.PlaceCalls(ctx, e.tenant.ID, 1); err != nil {
-			t.Fatal(err)
-		}
+		_, err := e.srv.PlaceCalls(ctx, e.tenant.ID, 1)
+		require.NoError(t, err)
 		waitFor(t, "new subscription delivers", func() bool {
 			s, _ := e.svc.Summary(ctx, customer, today(), today())
 			return s.Calls == 5
@@ -117,46 +106,34 @@ func TestRenewalAndRemoval(t *testing.T) {
 	// The Service and the fake share a clock that tests move.
 	e.cfg.Now = func() time.Time { return time.Now().Add(offset) }
 	e.start(t, true)
-	if err := e.svc.EnsureSubscription(ctx, customer); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, e.svc.EnsureSubscription(ctx, customer))
 	st, _ := e.svc.Status(ctx, customer)
-	if err := e.svc.EnsureSubscription(ctx, customer); err != nil {
-		t.Fatal(err)
-	}
-	if st2, _ := e.svc.Status(ctx, customer); !st2.RenewedAt.Equal(*st.RenewedAt) {
-		t.Error("renewed a fresh subscription")
-	}
+	require.NoError(t, e.svc.EnsureSubscription(ctx, customer))
+	st2, _ := e.svc.Status(ctx, customer)
+	assert.True(t, st2.RenewedAt.Equal(*st.RenewedAt), "renewed a fresh subscription")
 	offset = 40 * time.Minute
 	e.srv.Advance(offset)
-	if st, _ := e.svc.Status(ctx, customer); st.State != qoe.StateExpiring {
-		t.Errorf("state after 40 of 60 minutes: %s", st.State)
-	}
-	if err := e.svc.EnsureSubscription(ctx, customer); err != nil {
-		t.Fatal(err)
-	}
+	expiring, _ := e.svc.Status(ctx, customer)
+	assert.Equal(t, qoe.StateExpiring, expiring.State, "state after 40 of 60 minutes")
+	require.NoError(t, e.svc.EnsureSubscription(ctx, customer))
 	st3, _ := e.svc.Status(ctx, customer)
 	fakeExp := e.srv.Subscriptions()[0].ExpirationDateTime
-	if st3.State != qoe.StateActive || !st3.ExpiresAt.Equal(fakeExp) || fakeExp.Sub(st.ExpiresAt.Add(0)) < 39*time.Minute {
-		t.Errorf("after renewal: %+v, fake expiry %v", st3, fakeExp)
-	}
+	assert.Equal(t, qoe.StateActive, st3.State, "after renewal")
+	assert.True(t, st3.ExpiresAt.Equal(fakeExp), "after renewal: expires %v, fake expiry %v", st3.ExpiresAt, fakeExp)
+	assert.GreaterOrEqual(t, fakeExp.Sub(*st.ExpiresAt), 39*time.Minute, "the renewal moved the expiry")
 	// Removing the QoE settings deletes the subscription.
 	empty := ""
-	if _, err := e.m.SaveSettings(ctx, customer, m365accessQoE(&empty, &empty)); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.svc.EnsureSubscription(ctx, customer); err != nil {
-		t.Fatal(err)
-	}
+	_, err := e.m.SaveSettings(ctx, customer, m365accessQoE(&empty, &empty))
+	require.NoError(t, err)
+	require.NoError(t, e.svc.EnsureSubscription(ctx, customer))
 	if len(e.srv.Subscriptions()) != 1 {
 		// The QoE credentials are gone, so Microsoft's copy cannot be
 		// deleted with them; it expires by itself and its notifications
 		// are refused.
 		t.Logf("fake subscriptions: %d", len(e.srv.Subscriptions()))
 	}
-	if st, _ := e.svc.Status(ctx, customer); st.State != qoe.StateNone {
-		t.Errorf("after removing the settings: %s", st.State)
-	}
+	removed, _ := e.svc.Status(ctx, customer)
+	assert.Equal(t, qoe.StateNone, removed.State, "after removing the settings")
 }
 
 func TestOffboardDeletesEverything(t *testing.T) {
@@ -165,35 +142,23 @@ func TestOffboardDeletesEverything(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b, envOptions{})
 			ctx := t.Context()
-			if err := e.svc.EnsureSubscription(ctx, customer); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := e.srv.PlaceCalls(ctx, e.tenant.ID, 10); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, e.svc.EnsureSubscription(ctx, customer))
+			_, err := e.srv.PlaceCalls(ctx, e.tenant.ID, 10)
+			require.NoError(t, err)
 			waitFor(t, "stored", func() bool { return e.svc.Stats().Stored == 10 })
-			if err := e.srv.PlaceDirectRoutingCalls(e.tenant.ID, 4); err != nil {
-				t.Fatal(err)
-			}
-			if err := e.svc.PullPSTN(ctx, customer, today()); err != nil {
-				t.Fatal(err)
-			}
-			if err := e.svc.Offboard(ctx, customer); err != nil {
-				t.Fatal(err)
-			}
-			if n := len(e.srv.Subscriptions()); n != 0 {
-				t.Errorf("%d subscriptions left at Microsoft", n)
-			}
+			require.NoError(t, e.srv.PlaceDirectRoutingCalls(e.tenant.ID, 4))
+			require.NoError(t, e.svc.PullPSTN(ctx, customer, today()))
+			require.NoError(t, e.svc.Offboard(ctx, customer))
+			assert.Empty(t, e.srv.Subscriptions(), "subscriptions left at Microsoft")
 			sum, _ := e.svc.Summary(ctx, customer, today(), today())
 			page, _ := e.svc.Calls(ctx, customer, qoe.CallQuery{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)})
 			pstn, _ := e.svc.PSTN(ctx, customer, today(), today())
 			st, _ := e.svc.Status(ctx, customer)
-			if sum.Calls != 0 || len(page.Calls) != 0 || len(pstn.Trunks) != 0 || st.State != qoe.StateNone {
-				t.Errorf("after offboarding: %+v %+v %+v %+v", sum, page, pstn, st)
-			}
-			if err := e.svc.Offboard(ctx, customer); err != nil {
-				t.Errorf("offboarding twice: %v", err)
-			}
+			assert.Zero(t, sum.Calls, "after offboarding: %+v", sum)
+			assert.Empty(t, page.Calls, "after offboarding")
+			assert.Empty(t, pstn.Trunks, "after offboarding")
+			assert.Equal(t, qoe.StateNone, st.State, "after offboarding")
+			assert.NoError(t, e.svc.Offboard(ctx, customer), "offboarding twice")
 		})
 	}
 }
@@ -204,40 +169,32 @@ func TestPSTNPull(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b, envOptions{})
 			ctx := t.Context()
-			if err := e.srv.PlaceDirectRoutingCalls(e.tenant.ID, 20); err != nil {
-				t.Fatal(err)
-			}
-			if err := e.srv.AddPstnCalls(e.tenant.ID, m365test.PstnCall{UserPrincipalName: "user00001@contoso.onmicrosoft.com",
-				Start: time.Now().Add(-10 * time.Minute), End: time.Now().Add(-7 * time.Minute), CallType: "user_out"}); err != nil {
-				t.Fatal(err)
-			}
-			if err := e.svc.PullPSTN(ctx, customer, today()); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, e.srv.PlaceDirectRoutingCalls(e.tenant.ID, 20))
+			require.NoError(t, e.srv.AddPstnCalls(e.tenant.ID, m365test.PstnCall{UserPrincipalName: "user00001@contoso.onmicrosoft.com",
+				Start: time.Now().Add(-10 * time.Minute), End: time.Now().Add(-7 * time.Minute), CallType: "user_out"}))
+			require.NoError(t, e.svc.PullPSTN(ctx, customer, today()))
 			rep, err := e.svc.PSTN(ctx, customer, today(), today())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(rep.Trunks) != 2 {
-				t.Fatalf("trunks %+v", rep.Trunks)
-			}
+			require.NoError(t, err)
+			require.Len(t, rep.Trunks, 2, "trunks %+v", rep.Trunks)
 			s1, s2 := rep.Trunks[0], rep.Trunks[1]
-			if s1.FQDN != "sbc1.contoso.onmicrosoft.com" || s1.Attempts != 10 || s1.Successes != 10 || s1.Minutes != 11.5 || s1.SIPCodes["200"] != 10 {
-				t.Errorf("sbc1 %+v", s1)
-			}
-			if s2.Attempts != 10 || s2.Successes != 7 || s2.SIPCodes["486"] != 2 || s2.SIPCodes["503"] != 1 || s2.SIPCodes["200"] != 7 {
-				t.Errorf("sbc2 %+v", s2)
-			}
-			if rep.CallingPlan.Calls != 1 || rep.CallingPlan.Minutes != 3 || rep.PulledAt == nil {
-				t.Errorf("calling plan %+v", rep)
-			}
+			assert.Equal(t, "sbc1.contoso.onmicrosoft.com", s1.FQDN)
+			assert.Equal(t, 10, s1.Attempts, "sbc1 %+v", s1)
+			assert.Equal(t, 10, s1.Successes, "sbc1 %+v", s1)
+			assert.Equal(t, 11.5, s1.Minutes, "sbc1 %+v", s1)
+			assert.Equal(t, 10, s1.SIPCodes["200"], "sbc1 %+v", s1)
+			assert.Equal(t, 10, s2.Attempts, "sbc2 %+v", s2)
+			assert.Equal(t, 7, s2.Successes, "sbc2 %+v", s2)
+			assert.Equal(t, 2, s2.SIPCodes["486"], "sbc2 %+v", s2)
+			assert.Equal(t, 1, s2.SIPCodes["503"], "sbc2 %+v", s2)
+			assert.Equal(t, 7, s2.SIPCodes["200"], "sbc2 %+v", s2)
+			assert.Equal(t, 1, rep.CallingPlan.Calls, "calling plan %+v", rep)
+			assert.Equal(t, 3.0, rep.CallingPlan.Minutes, "calling plan %+v", rep)
+			assert.NotNil(t, rep.PulledAt, "calling plan %+v", rep)
 			// Pulling the day again replaces it.
-			if err := e.svc.PullPSTN(ctx, customer, today()); err != nil {
-				t.Fatal(err)
-			}
-			if rep2, _ := e.svc.PSTN(ctx, customer, today(), today()); rep2.Trunks[0].Attempts != 10 {
-				t.Errorf("second pull doubled: %+v", rep2.Trunks[0])
-			}
+			require.NoError(t, e.svc.PullPSTN(ctx, customer, today()))
+			rep2, _ := e.svc.PSTN(ctx, customer, today(), today())
+			require.NotEmpty(t, rep2.Trunks)
+			assert.Equal(t, 10, rep2.Trunks[0].Attempts, "second pull doubled: %+v", rep2.Trunks[0])
 		})
 	}
 }
@@ -248,23 +205,18 @@ func TestRetentionPurge(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b, envOptions{cfg: func(c *qoe.Config) { c.Retention = 48 * time.Hour }})
 			ctx := t.Context()
-			if err := e.svc.EnsureSubscription(ctx, customer); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, e.svc.EnsureSubscription(ctx, customer))
 			for _, age := range []time.Duration{0, 24 * time.Hour, 72 * time.Hour, 100 * 24 * time.Hour} {
-				if _, err := e.srv.AddCallRecord(ctx, e.tenant.ID, m365test.DemoCall(e.tenant, 3, time.Now().Add(-age))); err != nil {
-					t.Fatal(err)
-				}
+				_, err := e.srv.AddCallRecord(ctx, e.tenant.ID, m365test.DemoCall(e.tenant, 3, time.Now().Add(-age)))
+				require.NoError(t, err)
 			}
 			waitFor(t, "stored", func() bool { return e.svc.Stats().Stored == 4 })
 			n, err := e.svc.Purge(ctx)
-			if err != nil || n != 2 {
-				t.Fatalf("purged %d, %v", n, err)
-			}
+			require.NoError(t, err)
+			require.Equal(t, int64(2), n, "purged")
 			sum, _ := e.svc.Summary(ctx, customer, today().AddDate(0, 0, -200), today())
-			if sum.Calls != 2 || sum.PoorCalls != 2 {
-				t.Errorf("after purge: %d calls %d poor", sum.Calls, sum.PoorCalls)
-			}
+			assert.Equal(t, 2, sum.Calls, "after purge")
+			assert.Equal(t, 2, sum.PoorCalls, "after purge")
 		})
 	}
 }
@@ -282,43 +234,37 @@ func TestOffboardItemsSayWhatMicrosoftDid(t *testing.T) {
 				ctx := t.Context()
 				// The second round uses the customer the first offboarded:
 				// created again.
-				if err := e.svc.Unfence(ctx, customer); err != nil {
-					t.Fatal(err)
-				}
-				if err := e.svc.EnsureSubscription(ctx, customer); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, e.svc.Unfence(ctx, customer))
+				require.NoError(t, e.svc.EnsureSubscription(ctx, customer))
 				if credsGone {
 					// The QoE app's secret no longer works (rotated at
 					// Microsoft, say): no token, no deletion.
 					wrong := "a-rotated-away-qoe-secret-0123456789"
-					if _, err := e.m.SaveSettings(ctx, customer, m365accessQoE(nil, &wrong)); err != nil {
-						t.Fatal(err)
-					}
+					_, err := e.m.SaveSettings(ctx, customer, m365accessQoE(nil, &wrong))
+					require.NoError(t, err)
 				}
 				items, err := e.svc.OffboardItems(ctx, customer)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				got := map[string]fleet.OffboardItem{}
 				for _, it := range items {
 					got[it.Item] = it
 				}
 				left := len(e.srv.Subscriptions())
 				sub := got["qoeSubscription"]
-				switch {
-				case !credsGone && (left != 0 || sub.Result != fleet.OffboardDeleted):
-					t.Errorf("with credentials: %d subscriptions left at the fake, item %+v", left, sub)
-				case credsGone && (left != 1 || sub.Result != fleet.OffboardNotDone || !strings.Contains(sub.Detail, "expires by itself")):
-					t.Errorf("without credentials: %d subscriptions left at the fake, item %+v", left, sub)
+				if credsGone {
+					assert.Equal(t, 1, left, "without credentials: subscriptions left at the fake")
+					assert.Equal(t, fleet.OffboardNotDone, sub.Result, "without credentials: %+v", sub)
+					assert.Contains(t, sub.Detail, "expires by itself")
+				} else {
+					assert.Zero(t, left, "with credentials: subscriptions left at the fake")
+					assert.Equal(t, fleet.OffboardDeleted, sub.Result, "with credentials: %+v", sub)
 				}
-				if got["callData"].Result != fleet.OffboardDeleted {
-					t.Errorf("callData %+v", got["callData"])
-				}
+				assert.Equal(t, fleet.OffboardDeleted, got["callData"].Result, "callData %+v", got["callData"])
 				// Again: nothing more to say about the subscription.
 				again, err := e.svc.OffboardItems(ctx, customer)
-				if err != nil || len(again) != 1 || again[0].Item != "callData" {
-					t.Errorf("second call: %+v, %v", again, err)
+				require.NoError(t, err)
+				if assert.Len(t, again, 1, "second call: %+v", again) {
+					assert.Equal(t, "callData", again[0].Item, "second call: %+v", again)
 				}
 			}
 		})
