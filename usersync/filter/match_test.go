@@ -3,6 +3,9 @@ package filter_test
 import (
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/usersync/filter"
 )
 
@@ -55,25 +58,18 @@ func TestMatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		plan, err := filter.Compile(tt.filter)
-		if err != nil {
-			t.Errorf("Compile(%q): %v", tt.filter, err)
+		if !assert.NoError(t, err, "Compile(%q)", tt.filter) {
 			continue
 		}
-		if got := plan.Match(milan); got != tt.milan {
-			t.Errorf("%q on the Milan user = %v, want %v", tt.filter, got, tt.milan)
-		}
-		if got := plan.Match(bare); got != tt.bare {
-			t.Errorf("%q on the bare user = %v, want %v", tt.filter, got, tt.bare)
-		}
+		assert.Equal(t, tt.milan, plan.Match(milan), "%q on the Milan user", tt.filter)
+		assert.Equal(t, tt.bare, plan.Match(bare), "%q on the bare user", tt.filter)
 	}
 }
 
 func TestMatchValueKinds(t *testing.T) {
 	t.Parallel()
 	plan, err := filter.Compile("AccountEnabled -eq $true -and ProxyAddresses -contains 'a' -and City -eq 'True'")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// Types other than the property's are read the way PowerShell would.
 	u := filter.UserFunc(func(p string) filter.Value {
 		switch p {
@@ -86,41 +82,26 @@ func TestMatchValueKinds(t *testing.T) {
 		}
 		return filter.Value{}
 	})
-	if !plan.Match(u) {
-		t.Error("Match with string/bool stand-ins = false, want true")
-	}
+	assert.True(t, plan.Match(u), "Match with string/bool stand-ins")
 	plan, err = filter.Compile("City -like 'a b*'")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !plan.Match(filter.UserFunc(func(string) filter.Value { return filter.ListValue([]string{"a", "b"}) })) {
-		t.Error("a list compared as text is not joined with spaces")
-	}
-	if v := (filter.MapUser{"proxyAddresses": []string{"a"}}).Value("proxyAddresses"); v.Kind != filter.KindList || len(v.List) != 1 || v.List[0] != "a" {
-		t.Error("MapUser does not read []string")
-	}
-	if v := (filter.MapUser{"city": 3.5}).Value("city"); v.Kind != filter.KindNull {
-		t.Errorf("MapUser reads a number as %v, want null", v.Kind)
-	}
+	require.NoError(t, err)
+	assert.True(t, plan.Match(filter.UserFunc(func(string) filter.Value { return filter.ListValue([]string{"a", "b"}) })),
+		"a list compared as text is not joined with spaces")
+	v := (filter.MapUser{"proxyAddresses": []string{"a"}}).Value("proxyAddresses")
+	assert.Equal(t, filter.KindList, v.Kind, "MapUser does not read []string")
+	assert.Equal(t, []string{"a"}, v.List, "MapUser does not read []string")
+	assert.Equal(t, filter.KindNull, (filter.MapUser{"city": 3.5}).Value("city").Kind, "MapUser reads a number")
 }
 
 func TestMatchClientSide(t *testing.T) {
 	t.Parallel()
 	plan, err := filter.Compile("UsageLocation -eq 'IT' -and City -like '*ila*'")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// Graph already checked usageLocation; the client side checks only the rest.
-	if !plan.MatchClientSide(filter.MapUser{"city": "Milan"}) {
-		t.Error("MatchClientSide(Milan) = false")
-	}
-	if plan.MatchClientSide(filter.MapUser{"city": "Rome"}) {
-		t.Error("MatchClientSide(Rome) = true")
-	}
+	assert.True(t, plan.MatchClientSide(filter.MapUser{"city": "Milan"}), "MatchClientSide(Milan)")
+	assert.False(t, plan.MatchClientSide(filter.MapUser{"city": "Rome"}), "MatchClientSide(Rome)")
 	all, _ := filter.Compile("UsageLocation -eq 'IT'")
-	if !all.MatchClientSide(filter.MapUser{}) {
-		t.Error("MatchClientSide with nothing client-side = false")
-	}
+	assert.True(t, all.MatchClientSide(filter.MapUser{}), "MatchClientSide with nothing client-side")
 }
 
 func TestMatchUnicodeFolding(t *testing.T) {
@@ -143,12 +124,8 @@ func TestMatchUnicodeFolding(t *testing.T) {
 	}
 	for _, tt := range tests {
 		plan, err := filter.Compile(tt.filter)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := plan.Match(filter.MapUser{"city": tt.city}); got != tt.want {
-			t.Errorf("%s on %q = %v, want %v", tt.filter, tt.city, got, tt.want)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, tt.want, plan.Match(filter.MapUser{"city": tt.city}), "%s on %q", tt.filter, tt.city)
 	}
 }
 
@@ -157,18 +134,14 @@ func TestMatchUnicodeFolding(t *testing.T) {
 func TestPlanConcurrentUse(t *testing.T) {
 	t.Parallel()
 	plan, err := filter.Compile("UsageLocation -eq 'IT' -and City -like '*ila*' -and -not (Title -like 'Dir?ctor')")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	done := make(chan int)
 	for w := range 4 {
 		go func() {
 			n := 0
 			for i := range 2000 {
 				u := filter.MapUser(demoUser(i + w))
-				if plan.Match(u) != (plan.MatchClientSide(u) && u["usageLocation"] == "IT") {
-					t.Errorf("user %d: Match disagrees with its parts", i+w)
-				}
+				assert.Equal(t, plan.MatchClientSide(u) && u["usageLocation"] == "IT", plan.Match(u), "user %d: Match disagrees with its parts", i+w)
 				if plan.Match(u) {
 					n++
 				}
@@ -177,8 +150,7 @@ func TestPlanConcurrentUse(t *testing.T) {
 		}()
 	}
 	for range 4 {
-		if n := <-done; n == 0 || n > 200 {
-			t.Errorf("a worker matched %d of 2000 users, want some of the 200 in Italy", n)
-		}
+		n := <-done
+		assert.True(t, n > 0 && n <= 200, "a worker matched %d of 2000 users, want some of the 200 in Italy", n)
 	}
 }

@@ -1,9 +1,12 @@
 package filter_test
 
 import (
-	"errors"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/usersync/filter"
 )
@@ -38,22 +41,19 @@ func TestCompileTeams(t *testing.T) {
 	}
 	for _, tt := range tests {
 		p, err := filter.Compile(tt.in)
-		if err != nil {
-			t.Errorf("Compile(%q): %v", tt.in, err)
+		if !assert.NoError(t, err, "Compile(%q)", tt.in) {
 			continue
 		}
 		var client []string
 		for _, pt := range p.ClientSide {
 			client = append(client, pt.Filter)
 		}
-		if p.GraphFilter != tt.graph || p.TeamsFilter != tt.teams || !slices.Equal(client, tt.client) || p.Teams == tt.noTeams {
-			t.Errorf("Compile(%q):\n got /users %q, teams %q, client %q, Teams %v\nwant /users %q, teams %q, client %q, Teams %v",
-				tt.in, p.GraphFilter, p.TeamsFilter, client, p.Teams, tt.graph, tt.teams, tt.client, !tt.noTeams)
-		}
+		assert.Equal(t, tt.graph, p.GraphFilter, "Compile(%q): /users", tt.in)
+		assert.Equal(t, tt.teams, p.TeamsFilter, "Compile(%q): teams", tt.in)
+		assert.True(t, slices.Equal(client, tt.client), "Compile(%q): client %q, want %q", tt.in, client, tt.client)
+		assert.Equal(t, !tt.noTeams, p.Teams, "Compile(%q): Teams", tt.in)
 		for _, prop := range p.Select {
-			if prop[:min(len(prop), 6)] == "teams:" {
-				t.Errorf("Compile(%q).Select holds %q", tt.in, prop)
-			}
+			assert.False(t, strings.HasPrefix(prop, "teams:"), "Compile(%q).Select holds %q", tt.in, prop)
 		}
 	}
 }
@@ -100,23 +100,17 @@ func TestMatchTeams(t *testing.T) {
 	none := filter.MapUser{"usageLocation": "IT", "department": "Support", "accountEnabled": true}
 	for _, tt := range tests {
 		p, err := filter.Compile(tt.in)
-		if err != nil {
-			t.Fatalf("Compile(%q): %v", tt.in, err)
-		}
+		require.NoError(t, err, "Compile(%q)", tt.in)
 		for _, c := range []struct {
 			name string
 			u    filter.MapUser
 			want bool
 		}{{"user 24", user24, tt.u24}, {"user 25", user25, tt.u25}, {"no configuration", none, tt.noConfig}} {
-			if got := p.Match(c.u); got != c.want {
-				t.Errorf("Compile(%q).Match(%s) = %v, want %v", tt.in, c.name, got, c.want)
-			}
+			assert.Equal(t, c.want, p.Match(c.u), "Compile(%q).Match(%s)", tt.in, c.name)
 			// Every Teams part runs client-side after the join, so for a
 			// user that passes the /users $filter, MatchClientSide is Match.
 			if p.GraphFilter == "" {
-				if got := p.MatchClientSide(c.u); got != c.want {
-					t.Errorf("Compile(%q).MatchClientSide(%s) = %v, want %v", tt.in, c.name, got, c.want)
-				}
+				assert.Equal(t, c.want, p.MatchClientSide(c.u), "Compile(%q).MatchClientSide(%s)", tt.in, c.name)
 			}
 		}
 	}
@@ -135,8 +129,8 @@ func TestCompileTeamsSyntaxErrors(t *testing.T) {
 	} {
 		_, err := filter.Compile(tt.in)
 		var se *filter.SyntaxError
-		if !errors.As(err, &se) || se.Offset != tt.offset {
-			t.Errorf("Compile(%q) = %v, want a *SyntaxError at %d", tt.in, err, tt.offset)
+		if assert.ErrorAs(t, err, &se, "Compile(%q)", tt.in) {
+			assert.Equal(t, tt.offset, se.Offset, "Compile(%q): %v", tt.in, err)
 		}
 	}
 }

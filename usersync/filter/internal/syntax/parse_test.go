@@ -1,9 +1,11 @@
 package syntax_test
 
 import (
-	"errors"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/usersync/filter/internal/syntax"
 )
@@ -51,33 +53,24 @@ func TestParse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		e, err := syntax.Parse(tt.in)
-		if err != nil {
-			t.Errorf("Parse(%q): %v", tt.in, err)
+		if !assert.NoError(t, err, "Parse(%q)", tt.in) {
 			continue
 		}
-		if got := e.String(); got != tt.want {
-			t.Errorf("Parse(%q) = %s, want %s", tt.in, got, tt.want)
-		}
+		assert.Equal(t, tt.want, e.String(), "Parse(%q)", tt.in)
 	}
 }
 
 func TestParsePositions(t *testing.T) {
 	t.Parallel()
 	e, err := syntax.Parse("City -eq 'x' -and -not (Title -like 'M*')")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	b := e.(*syntax.BinaryExpr)
 	c := b.X.(*syntax.Comparison)
 	n := b.Y.(*syntax.NotExpr)
 	c2 := n.X.(*syntax.Comparison)
 	got := []int{c.AttrPos, c.OpPos, c.ValuePos, b.OpPos, n.NotPos, c2.AttrPos, c2.OpPos, c2.ValuePos, b.Pos()}
 	want := []int{0, 5, 9, 13, 18, 24, 30, 36, 0}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("positions = %v, want %v", got, want)
-		}
-	}
+	require.Equal(t, want, got, "positions")
 }
 
 func TestParseErrors(t *testing.T) {
@@ -121,16 +114,15 @@ func TestParseErrors(t *testing.T) {
 	for _, tt := range tests {
 		_, err := syntax.Parse(tt.in)
 		var se *syntax.Error
-		if !errors.As(err, &se) {
-			t.Errorf("Parse(%q) error = %v, want a *SyntaxError", tt.in, err)
+		if !assert.ErrorAs(t, err, &se, "Parse(%q)", tt.in) {
 			continue
 		}
-		if se.Offset != tt.offset || se.Line != tt.line || se.Column != tt.column || !strings.Contains(se.Expected, tt.expected) {
-			t.Errorf("Parse(%q) = offset %d line %d column %d expected %q; want offset %d line %d column %d expected ~%q",
-				tt.in, se.Offset, se.Line, se.Column, se.Expected, tt.offset, tt.line, tt.column, tt.expected)
-		}
-		if tt.msg != "" && err.Error() != tt.msg {
-			t.Errorf("Parse(%q) error:\n got %s\nwant %s", tt.in, err, tt.msg)
+		assert.Equal(t, tt.offset, se.Offset, "Parse(%q) offset", tt.in)
+		assert.Equal(t, tt.line, se.Line, "Parse(%q) line", tt.in)
+		assert.Equal(t, tt.column, se.Column, "Parse(%q) column", tt.in)
+		assert.Contains(t, se.Expected, tt.expected, "Parse(%q) expected", tt.in)
+		if tt.msg != "" {
+			assert.EqualError(t, err, tt.msg, "Parse(%q)", tt.in)
 		}
 	}
 }
@@ -140,7 +132,6 @@ func TestParseTooLong(t *testing.T) {
 	long := "City -eq '" + strings.Repeat("x", syntax.MaxLength) + "'"
 	_, err := syntax.Parse(long)
 	var se *syntax.Error
-	if !errors.As(err, &se) || !strings.Contains(se.Expected, "at most") {
-		t.Fatalf("Parse(long) error = %v, want a *SyntaxError about the length", err)
-	}
+	require.ErrorAs(t, err, &se, "Parse(long)")
+	require.Contains(t, se.Expected, "at most", "Parse(long): want a *SyntaxError about the length")
 }
