@@ -2,12 +2,13 @@ package invite_test
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"regexp"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/invite/outbox"
@@ -39,9 +40,7 @@ func newEnv(t testing.TB, mod func(*invite.Options)) *env {
 		mod(&opts)
 	}
 	svc, err := invite.New(opts)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
+	require.NoError(t, err, "New")
 	e.svc = svc
 	return e
 }
@@ -60,13 +59,9 @@ func request(customer, recipient string) invite.SendRequest {
 func (e *env) send(t *testing.T, req invite.SendRequest) (invite.Invitation, string) {
 	t.Helper()
 	inv, err := e.svc.Send(t.Context(), req)
-	if err != nil {
-		t.Fatalf("Send: %v", err)
-	}
+	require.NoError(t, err, "Send")
 	msgs := e.box.List()
-	if len(msgs) == 0 {
-		t.Fatal("Send returned no error but the outbox is empty")
-	}
+	require.NotEmpty(t, msgs, "Send returned no error but the outbox is empty")
 	return inv, tokenOf(t, msgs[0].Message)
 }
 
@@ -76,20 +71,15 @@ func tokenOf(t *testing.T, msg invite.Message) string {
 	t.Helper()
 	mt := linkRE.FindStringSubmatch(msg.Text)
 	mh := linkRE.FindStringSubmatch(msg.HTML)
-	if mt == nil || mh == nil {
-		t.Fatalf("no invitation link in the message parts:\n%s\n%s", msg.Text, msg.HTML)
-	}
-	if mt[1] != mh[1] {
-		t.Fatalf("text and HTML parts carry different links: %s vs %s", mt[0], mh[0])
-	}
+	require.NotNil(t, mt, "no invitation link in the text part:\n%s", msg.Text)
+	require.NotNil(t, mh, "no invitation link in the HTML part:\n%s", msg.HTML)
+	require.Equal(t, mt[1], mh[1], "text and HTML parts carry different links")
 	return mt[1]
 }
 
 func wantErr(t *testing.T, err, target error) {
 	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("err = %v, want %v", err, target)
-	}
+	require.ErrorIs(t, err, target)
 }
 
 // failingMailer records each message and then fails.

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The limiter remembers at most maxKeys keys however many clients guess:
@@ -16,15 +19,12 @@ func TestLimiterBounded(t *testing.T) {
 	for i := range 1000 {
 		l.add(now.Add(time.Duration(i)*time.Millisecond), limitReq{scope: ScopeRedeem, key: fmt.Sprint("client-", i), limit: lim})
 	}
-	if n := l.size(); n > 100 {
-		t.Fatalf("the limiter holds %d keys, bound 100", n)
-	}
+	require.LessOrEqual(t, l.size(), 100, "the limiter's keys")
 	// The newest keys are the ones kept.
 	l.mu.Lock()
 	_, newest := l.events[limitKey{ScopeRedeem, "client-999"}]
 	_, oldest := l.events[limitKey{ScopeRedeem, "client-0"}]
 	l.mu.Unlock()
-	if !newest || oldest {
-		t.Errorf("newest kept %v, oldest kept %v", newest, oldest)
-	}
+	assert.True(t, newest, "the newest key is kept")
+	assert.False(t, oldest, "the oldest key is dropped")
 }

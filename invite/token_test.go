@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 func TestNewTokenRoundTrip(t *testing.T) {
@@ -14,14 +16,12 @@ func TestNewTokenRoundTrip(t *testing.T) {
 	seen := map[string]bool{}
 	for range 100 {
 		tok, h := newToken()
-		if len(tok) != TokenLen || seen[tok] {
-			t.Fatalf("token %q: wrong length or repeated", tok)
-		}
+		require.Len(t, tok, TokenLen)
+		require.False(t, seen[tok], "token %q repeated", tok)
 		seen[tok] = true
 		got, err := parseToken(tok)
-		if err != nil || got != h {
-			t.Fatalf("parseToken(newToken()) = %x, %v; want %x", got, err, h)
-		}
+		require.NoError(t, err)
+		require.Equal(t, h, got, "parseToken(newToken())")
 	}
 }
 
@@ -61,9 +61,8 @@ func TestIDsSortByCreation(t *testing.T) {
 			at = time.UnixMilli(1000)
 		}
 		id := g.next(at)
-		if len(id) != 26 || id <= prev {
-			t.Fatalf("ID %d: %s after %s: wrong length or order", i, id, prev)
-		}
+		require.Len(t, id, 26, "ID %d", i)
+		require.Greater(t, id, prev, "ID %d: %s after %s: out of order", i, id, prev)
 		prev = id
 	}
 }

@@ -2,7 +2,6 @@ package graphmail
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/invite"
 )
@@ -69,22 +70,20 @@ func TestRetryBackoff(t *testing.T) {
 			defer srv.Close()
 			m, err := New(Config{Credential: staticCred{}, Sender: "s@x.example", GraphURL: srv.URL + "/v1.0",
 				Transport: srv.Client().Transport, MaxRetries: tc.retries})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			var waits []time.Duration
 			m.sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
 			err = m.Send(t.Context(), &invite.Message{To: "a@contoso.example", Subject: "s", HTML: "h"})
 			var se *SendError
-			switch {
-			case tc.wantErr == "" && err != nil:
-				t.Fatalf("Send: %v", err)
-			case tc.wantErr != "" && (!errors.As(err, &se) || se.Reason != tc.wantErr || se.Attempts != tc.calls):
-				t.Fatalf("Send: %v (%+v), want reason %s after %d attempts", err, se, tc.wantErr, tc.calls)
+			if tc.wantErr == "" {
+				require.NoError(t, err, "Send")
+			} else {
+				require.ErrorAs(t, err, &se, "Send")
+				require.Equal(t, tc.wantErr, se.Reason, "Send: %v", err)
+				require.Equal(t, tc.calls, se.Attempts, "Send: %v", err)
 			}
-			if !slices.Equal(waits, tc.wantWait) || int(calls.Load()) != tc.calls {
-				t.Errorf("waits %v, calls %d; want %v, %d", waits, calls.Load(), tc.wantWait, tc.calls)
-			}
+			assert.True(t, slices.Equal(waits, tc.wantWait), "waits %v, want %v", waits, tc.wantWait)
+			assert.Equal(t, tc.calls, int(calls.Load()), "calls")
 		})
 	}
 }
@@ -97,8 +96,6 @@ func TestRetryAfterHeader(t *testing.T) {
 		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
 		now.Add(-time.Minute).Format(http.TimeFormat):     0,
 	} {
-		if got := retryAfter(v, now); got != want {
-			t.Errorf("retryAfter(%q) = %s, want %s", v, got, want)
-		}
+		assert.Equal(t, want, retryAfter(v, now), "retryAfter(%q)", v)
 	}
 }

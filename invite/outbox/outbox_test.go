@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/invite/outbox"
 )
@@ -17,22 +20,20 @@ func TestOutbox(t *testing.T) {
 	box := outbox.New(outbox.Options{Capacity: 3, Now: func() time.Time { return at }})
 	for i := range 5 {
 		msg := &invite.Message{To: fmt.Sprintf("u%d@x.example", i%2), Subject: fmt.Sprint("s", i), Text: "t", HTML: "h"}
-		if err := box.Send(t.Context(), msg); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, box.Send(t.Context(), msg))
 		msg.Subject = "changed after Send" // the outbox keeps its own copy
 	}
 	got := box.List()
-	if len(got) != 3 || got[0].Seq != 5 || got[2].Seq != 3 || got[0].Message.Subject != "s4" || !got[0].At.Equal(at) {
-		t.Fatalf("List = %+v", got)
-	}
-	if to := box.To("U1@X.example"); len(to) != 1 || to[0].Seq != 4 {
-		t.Fatalf("To = %+v", to)
-	}
+	require.Len(t, got, 3, "List = %+v", got)
+	require.Equal(t, int64(5), got[0].Seq, "List = %+v", got)
+	require.Equal(t, int64(3), got[2].Seq, "List = %+v", got)
+	require.Equal(t, "s4", got[0].Message.Subject, "List = %+v", got)
+	require.True(t, got[0].At.Equal(at), "List = %+v", got)
+	to := box.To("U1@X.example")
+	require.Len(t, to, 1, "To = %+v", to)
+	require.Equal(t, int64(4), to[0].Seq, "To = %+v", to)
 	box.Clear()
-	if len(box.List()) != 0 {
-		t.Fatal("Clear kept messages")
-	}
+	require.Empty(t, box.List(), "Clear kept messages")
 }
 
 func TestOutboxRefuses(t *testing.T) {
@@ -45,18 +46,12 @@ func TestOutboxRefuses(t *testing.T) {
 		"LF to":        {To: "a@x.example\nBcc: e@x.example"},
 		"CR reply-to":  {To: "a@x.example", ReplyTo: "r@x.example\r"},
 	} {
-		if err := box.Send(t.Context(), msg); err == nil {
-			t.Errorf("%s: accepted", name)
-		}
+		assert.Error(t, box.Send(t.Context(), msg), "%s: accepted", name)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := box.Send(ctx, &invite.Message{To: "a@x.example"}); err == nil {
-		t.Error("cancelled context: accepted")
-	}
-	if n := len(box.List()); n != 0 {
-		t.Fatalf("refused messages kept: %d", n)
-	}
+	assert.Error(t, box.Send(ctx, &invite.Message{To: "a@x.example"}), "cancelled context: accepted")
+	require.Empty(t, box.List(), "refused messages kept")
 }
 
 func TestOutboxConcurrent(t *testing.T) {
@@ -72,9 +67,7 @@ func TestOutboxConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := len(box.List()); n != 400 {
-		t.Fatalf("%d messages, want 400", n)
-	}
+	require.Len(t, box.List(), 400, "messages")
 }
 
 func ExampleOutbox() {
