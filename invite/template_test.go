@@ -9,6 +9,9 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/invite"
 )
 
@@ -38,17 +41,11 @@ func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
 	}
 	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the rendered output (run go test -run Golden -update if the change is intended):\n--- got\n%s", path, got)
-	}
+	require.NoError(t, err, "run go test -update to create it")
+	assert.Equal(t, string(want), got, "%s differs from the rendered output (run go test -run Golden -update if the change is intended)", path)
 }
 
 func TestDefaultTemplatesGolden(t *testing.T) {
@@ -68,9 +65,7 @@ func TestDefaultTemplatesGolden(t *testing.T) {
 			d := goldenData()
 			c.mod(&d)
 			subject, text, html, err := invite.DefaultTemplates().Render(d)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			golden(t, c.name+".subject.golden", subject+"\n")
 			golden(t, c.name+".txt.golden", text)
 			golden(t, c.name+".html.golden", html)
@@ -84,9 +79,7 @@ func TestEmailSaysWhatMatters(t *testing.T) {
 	t.Parallel()
 	d := goldenData()
 	_, text, html, err := invite.DefaultTemplates().Render(d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, part := range []struct{ name, body string }{{"text", text}, {"html", html}} {
 		for _, want := range []string{
 			"Alice Admin", "Fabrikam IT", // who invites
@@ -96,9 +89,7 @@ func TestEmailSaysWhatMatters(t *testing.T) {
 			"Did not expect this email?", "help@fabrikam.example", // what to do if unexpected
 			d.Link,
 		} {
-			if !strings.Contains(part.body, want) {
-				t.Errorf("%s part lacks %q", part.name, want)
-			}
+			assert.Contains(t, part.body, want, "%s part", part.name)
 		}
 	}
 }
@@ -109,15 +100,10 @@ func TestHTMLEscapesInput(t *testing.T) {
 	d.CustomerName = `<script>alert("x")</script>`
 	d.Inviter = `<img src=x onerror=alert(1)>`
 	_, _, html, err := invite.DefaultTemplates().Render(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(html, "<script>") || strings.Contains(html, "<img src=x") {
-		t.Fatalf("HTML part does not escape names:\n%s", html)
-	}
-	if !strings.Contains(html, "&lt;script&gt;") {
-		t.Fatalf("escaped name missing:\n%s", html)
-	}
+	require.NoError(t, err)
+	require.NotContains(t, html, "<script>", "HTML part does not escape names")
+	require.NotContains(t, html, "<img src=x", "HTML part does not escape names")
+	require.Contains(t, html, "&lt;script&gt;", "escaped name missing")
 }
 
 func TestCustomTemplates(t *testing.T) {
@@ -129,45 +115,36 @@ func TestCustomTemplates(t *testing.T) {
 		"templates/unrelated.other": {Data: []byte("x")},
 	}
 	tpl, err := invite.ParseTemplates(fsys)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	e := newEnv(t, func(o *invite.Options) {
 		o.Templates = tpl
 		o.Branding.Language = "de"
 	})
 	e.send(t, request("c1", "a@contoso.example"))
 	msg := e.box.List()[0].Message
-	if msg.Subject != "Einladung von Fabrikam IT" || msg.Language != "de" || !strings.HasPrefix(msg.HTML, `<html lang="de">`) {
-		t.Fatalf("custom templates not used: %+v", msg)
-	}
-	if msg.ReplyTo != "help@fabrikam.example" || msg.To != "a@contoso.example" {
-		t.Fatalf("headers: %+v", msg)
-	}
+	require.Equal(t, "Einladung von Fabrikam IT", msg.Subject, "custom templates not used")
+	require.Equal(t, "de", msg.Language, "custom templates not used")
+	require.True(t, strings.HasPrefix(msg.HTML, `<html lang="de">`), "custom templates not used: %+v", msg)
+	require.Equal(t, "help@fabrikam.example", msg.ReplyTo, "headers")
+	require.Equal(t, "a@contoso.example", msg.To, "headers")
 
 	// Errors: a missing file, a broken template, a multi-line subject.
-	if _, err := invite.ParseTemplates(fstest.MapFS{"subject.tmpl": {Data: []byte("x")}}); err == nil {
-		t.Error("ParseTemplates accepted a set without body templates")
-	}
-	if _, err := invite.ParseTemplates(fstest.MapFS{
+	_, err = invite.ParseTemplates(fstest.MapFS{"subject.tmpl": {Data: []byte("x")}})
+	assert.Error(t, err, "ParseTemplates accepted a set without body templates")
+	_, err = invite.ParseTemplates(fstest.MapFS{
 		"subject.tmpl": {Data: []byte("{{.Nope")}, "body.txt.tmpl": {}, "body.html.tmpl": {},
-	}); err == nil {
-		t.Error("ParseTemplates accepted a broken template")
-	}
+	})
+	assert.Error(t, err, "ParseTemplates accepted a broken template")
 	bad, err := invite.ParseTemplates(fstest.MapFS{
 		"subject.tmpl": {Data: []byte("line one\nBcc: eve@evil.example")}, "body.txt.tmpl": {}, "body.html.tmpl": {},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, _, err := bad.Render(goldenData()); err == nil {
-		t.Error("a subject template rendering two lines was accepted")
-	}
+	require.NoError(t, err)
+	_, _, _, err = bad.Render(goldenData())
+	assert.Error(t, err, "a subject template rendering two lines was accepted")
 	e = newEnv(t, func(o *invite.Options) { o.Templates = bad })
-	if _, err := e.svc.Send(t.Context(), request("c1", "a@contoso.example")); err == nil || len(e.box.List()) != 0 {
-		t.Errorf("Send with a broken subject: %v, %d sent", err, len(e.box.List()))
-	}
-	if list, _ := e.svc.List(t.Context(), "c1"); len(list) != 0 {
-		t.Errorf("a message that could not be rendered left %d invitations", len(list))
-	}
+	_, err = e.svc.Send(t.Context(), request("c1", "a@contoso.example"))
+	assert.Error(t, err, "Send with a broken subject")
+	assert.Empty(t, e.box.List(), "Send with a broken subject sent a message")
+	list, _ := e.svc.List(t.Context(), "c1")
+	assert.Empty(t, list, "a message that could not be rendered left invitations")
 }
