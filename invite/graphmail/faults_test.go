@@ -1,10 +1,11 @@
 package graphmail_test
 
 import (
-	"errors"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/invite/graphmail"
@@ -36,35 +37,27 @@ func TestSendMailFaults(t *testing.T) {
 		t.Run(tc.code, func(t *testing.T) {
 			f := newFixture(t, []string{"Mail.Send"}, sender)
 			m, err := graphmail.New(graphmail.Config{Credential: f.cred, Sender: sender, Transport: f.srv.Transport(), MaxRetries: -1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := f.srv.SetMailFault(f.tenant.ID, sender, m365test.MailFault{Code: tc.code}); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
+			require.NoError(t, f.srv.SetMailFault(f.tenant.ID, sender, m365test.MailFault{Code: tc.code}))
 			svc := newService(t, m)
 			inv, err := svc.Send(t.Context(), req)
 			var se *graphmail.SendError
 			var de *invite.DeliveryError
-			if !errors.As(err, &de) || !errors.As(err, &se) {
-				t.Fatalf("err = %v, want a DeliveryError wrapping a SendError", err)
-			}
-			if se.StatusCode != tc.status || se.Code != tc.code || se.Reason != tc.reason || se.Retryable != tc.retryable || se.Attempts != 1 {
-				t.Errorf("SendError %+v", se)
-			}
-			if tc.retryable != (se.Action == "") || !strings.Contains(se.Error(), tc.action) {
-				t.Errorf("action %q, error %q: want %q", se.Action, se.Error(), tc.action)
-			}
+			require.ErrorAs(t, err, &de)
+			require.ErrorAs(t, err, &se)
+			assert.Equal(t, tc.status, se.StatusCode, "SendError %+v", se)
+			assert.Equal(t, tc.code, se.Code, "SendError %+v", se)
+			assert.Equal(t, tc.reason, se.Reason, "SendError %+v", se)
+			assert.Equal(t, tc.retryable, se.Retryable, "SendError %+v", se)
+			assert.Equal(t, 1, se.Attempts, "SendError %+v", se)
+			assert.Equal(t, tc.retryable, se.Action == "", "action %q: a retryable error has none", se.Action)
+			assert.Contains(t, se.Error(), tc.action)
 			got, err := svc.Get(t.Context(), req.Customer, inv.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Status != invite.StatusFailed || !strings.Contains(got.Failure, tc.code) || !strings.Contains(got.Failure, tc.action) {
-				t.Errorf("stored invitation: status %s, failure %q", got.Status, got.Failure)
-			}
-			if n := len(f.srv.SentMail()); n != 0 {
-				t.Errorf("%d messages sent", n)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, invite.StatusFailed, got.Status, "stored invitation")
+			assert.Contains(t, got.Failure, tc.code, "stored invitation")
+			assert.Contains(t, got.Failure, tc.action, "stored invitation")
+			assert.Empty(t, f.srv.SentMail(), "messages sent")
 		})
 	}
 }
@@ -75,20 +68,14 @@ func TestSendMailThrottledThenSent(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, []string{"Mail.Send"}, sender)
 	m, err := graphmail.New(graphmail.Config{Credential: f.cred, Sender: sender, Transport: f.srv.Transport(), RetryDelay: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.srv.SetMailFault(f.tenant.ID, sender, m365test.MailFault{Code: m365test.MailFaultThrottled, Times: 1}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, f.srv.SetMailFault(f.tenant.ID, sender, m365test.MailFault{Code: m365test.MailFaultThrottled, Times: 1}))
 	svc := newService(t, m)
 	inv, err := svc.Send(t.Context(), req)
-	if err != nil || inv.Status != invite.StatusPending || len(f.srv.SentMail()) != 1 {
-		t.Fatalf("Send after one throttled call: %+v, %v, %d sent", inv, err, len(f.srv.SentMail()))
-	}
-	if n := f.srv.Count(m365test.Match{Endpoint: m365test.EndpointSendMail}); n != 2 {
-		t.Errorf("%d sendMail calls, want 2", n)
-	}
+	require.NoError(t, err, "Send after one throttled call")
+	require.Equal(t, invite.StatusPending, inv.Status, "Send after one throttled call")
+	require.Len(t, f.srv.SentMail(), 1, "Send after one throttled call")
+	assert.Equal(t, 2, f.srv.Count(m365test.Match{Endpoint: m365test.EndpointSendMail}), "sendMail calls")
 }
 
 func TestSetMailFaultRefuses(t *testing.T) {
@@ -99,11 +86,8 @@ func TestSetMailFaultRefuses(t *testing.T) {
 		{Code: m365test.MailFaultQuotaExceeded, RetryAfter: time.Second},
 		{Code: m365test.MailFaultThrottled, Times: -1},
 	} {
-		if err := f.srv.SetMailFault(f.tenant.ID, sender, mf); err == nil {
-			t.Errorf("%+v accepted", mf)
-		}
+		assert.Error(t, f.srv.SetMailFault(f.tenant.ID, sender, mf), "%+v accepted", mf)
 	}
-	if err := f.srv.SetMailFault(f.tenant.ID, "nobody@fabrikam.onmicrosoft.com", m365test.MailFault{Code: m365test.MailFaultThrottled}); err == nil {
-		t.Error("unknown mailbox accepted")
-	}
+	assert.Error(t, f.srv.SetMailFault(f.tenant.ID, "nobody@fabrikam.onmicrosoft.com", m365test.MailFault{Code: m365test.MailFaultThrottled}),
+		"unknown mailbox accepted")
 }

@@ -1,14 +1,14 @@
 package graphmail_test
 
 import (
-	"errors"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"log/slog"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/invite/graphmail"
@@ -37,31 +37,19 @@ func newFixture(t *testing.T, appPermissions []string, from string) *fixture {
 	srv := m365test.NewServer(nil)
 	t.Cleanup(srv.Close)
 	tenant, err := srv.AddTenant(m365test.TenantOptions{Domains: []string{"fabrikam.onmicrosoft.com"}, DisplayName: "Fabrikam IT"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	app, err := srv.AddApp(m365test.AppOptions{DisplayName: "Fabrikam portal", HomeTenant: tenant.ID,
 		Secrets: []m365test.Secret{{Value: secret}}, ApplicationPermissions: appPermissions})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.GrantAdminConsent(tenant.ID, app.ClientID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, srv.GrantAdminConsent(tenant.ID, app.ClientID))
 	cred, err := confidential.NewCredFromSecret(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cc, err := confidential.New(srv.AuthorityURL("organizations"), app.ClientID, cred,
 		confidential.WithHTTPClient(srv.Client()), confidential.WithInstanceDiscovery(false))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	appCred := m365test.AppCredential(cc, tenant.ID)
 	m, err := graphmail.New(graphmail.Config{Credential: appCred, Sender: from, Transport: srv.Transport()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return &fixture{srv: srv, tenant: tenant, cred: appCred, mailer: m}
 }
 
@@ -74,9 +62,7 @@ func newService(t *testing.T, m invite.Mailer) *invite.Service {
 		Branding:      invite.Branding{ProviderName: "Fabrikam IT", SupportEmail: "help@fabrikam.example"},
 		Logger:        slog.New(slog.DiscardHandler),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return svc
 }
 
@@ -88,27 +74,24 @@ func TestSendThroughGraph(t *testing.T) {
 	f := newFixture(t, []string{"Mail.Send"}, sender)
 	svc := newService(t, f.mailer)
 	inv, err := svc.Send(t.Context(), req)
-	if err != nil {
-		t.Fatalf("Send: %v", err)
-	}
+	require.NoError(t, err, "Send")
 	sent := f.srv.SentMail()
-	if len(sent) != 1 {
-		t.Fatalf("Graph recorded %d messages", len(sent))
-	}
+	require.Len(t, sent, 1, "messages Graph recorded")
 	m := sent[0]
-	if m.Tenant != f.tenant.ID || m.From != sender || len(m.To) != 1 || m.To[0] != "admin@contoso.example" || len(m.Cc)+len(m.Bcc) != 0 {
-		t.Errorf("sent mail: %+v", m)
-	}
-	if m.Subject != "Fabrikam IT asks you to connect Contoso Ltd's Microsoft 365 tenant" || m.ContentType != "html" || m.SaveToSentItems {
-		t.Errorf("subject %q, content type %q, saveToSentItems %v", m.Subject, m.ContentType, m.SaveToSentItems)
-	}
+	assert.Equal(t, f.tenant.ID, m.Tenant, "sent mail: %+v", m)
+	assert.Equal(t, sender, m.From, "sent mail: %+v", m)
+	assert.Equal(t, []string{"admin@contoso.example"}, m.To, "sent mail: %+v", m)
+	assert.Empty(t, m.Cc, "sent mail: %+v", m)
+	assert.Empty(t, m.Bcc, "sent mail: %+v", m)
+	assert.Equal(t, "Fabrikam IT asks you to connect Contoso Ltd's Microsoft 365 tenant", m.Subject)
+	assert.Equal(t, "html", m.ContentType)
+	assert.False(t, m.SaveToSentItems, "saveToSentItems")
 	match := linkRE.FindStringSubmatch(m.Body)
-	if match == nil || !strings.Contains(m.Body, "<strong>Alice Admin</strong>") {
-		t.Fatalf("body lacks the link or the inviter:\n%s", m.Body)
-	}
-	if got, err := svc.Redeem(t.Context(), match[1], "ip"); err != nil || got.ID != inv.ID {
-		t.Fatalf("Redeem of the link sent through Graph: %+v, %v", got, err)
-	}
+	require.NotNil(t, match, "body lacks the link:\n%s", m.Body)
+	require.Contains(t, m.Body, "<strong>Alice Admin</strong>", "body lacks the inviter")
+	got, err := svc.Redeem(t.Context(), match[1], "ip")
+	require.NoError(t, err, "Redeem of the link sent through Graph")
+	require.Equal(t, inv.ID, got.ID, "Redeem of the link sent through Graph")
 }
 
 func TestGraphRefusals(t *testing.T) {
@@ -119,20 +102,21 @@ func TestGraphRefusals(t *testing.T) {
 		inv, err := svc.Send(t.Context(), req)
 		var se *graphmail.SendError
 		var de *invite.DeliveryError
-		if !errors.As(err, &de) || !errors.As(err, &se) || se.StatusCode != 403 || !strings.Contains(se.Action, "Mail.Send") {
-			t.Fatalf("err = %v, want a DeliveryError wrapping a 403 SendError that names Mail.Send", err)
-		}
-		if inv.Status != invite.StatusFailed || len(f.srv.SentMail()) != 0 {
-			t.Fatalf("status %s, %d sent", inv.Status, len(f.srv.SentMail()))
-		}
+		require.ErrorAs(t, err, &de)
+		require.ErrorAs(t, err, &se)
+		require.Equal(t, 403, se.StatusCode, "err = %v", err)
+		require.Contains(t, se.Action, "Mail.Send")
+		require.Equal(t, invite.StatusFailed, inv.Status)
+		require.Empty(t, f.srv.SentMail(), "messages sent")
 	})
 	t.Run("unknown sender", func(t *testing.T) {
 		f := newFixture(t, []string{"Mail.Send"}, "nobody@fabrikam.onmicrosoft.com")
 		err := f.mailer.Send(t.Context(), &invite.Message{To: "a@contoso.example", Subject: "s", HTML: "<p>h</p>"})
 		var se *graphmail.SendError
-		if !errors.As(err, &se) || se.StatusCode != 404 || se.Code != "ErrorInvalidUser" || !strings.Contains(se.Action, "Config.Sender") {
-			t.Fatalf("err = %v (%+v), want a 404 ErrorInvalidUser SendError", err, se)
-		}
+		require.ErrorAs(t, err, &se)
+		require.Equal(t, 404, se.StatusCode, "err = %v", err)
+		require.Equal(t, "ErrorInvalidUser", se.Code)
+		require.Contains(t, se.Action, "Config.Sender")
 	})
 	t.Run("header injection", func(t *testing.T) {
 		f := newFixture(t, []string{"Mail.Send"}, sender)
@@ -143,25 +127,19 @@ func TestGraphRefusals(t *testing.T) {
 			"reply-to":     {To: "a@contoso.example", ReplyTo: "r\n@x.example", Subject: "s", HTML: "h"},
 			"nil":          nil,
 		} {
-			if err := f.mailer.Send(t.Context(), msg); err == nil {
-				t.Errorf("%s: accepted", name)
-			}
+			assert.Error(t, f.mailer.Send(t.Context(), msg), "%s: accepted", name)
 		}
-		if n := len(f.srv.SentMail()); n != 0 {
-			t.Fatalf("%d messages reached Graph", n)
-		}
+		require.Empty(t, f.srv.SentMail(), "messages reached Graph")
 	})
 }
 
 func TestNewRefuses(t *testing.T) {
 	t.Parallel()
-	if _, err := graphmail.New(graphmail.Config{Sender: sender}); err == nil {
-		t.Error("nil client accepted")
-	}
+	_, err := graphmail.New(graphmail.Config{Sender: sender})
+	assert.Error(t, err, "nil client accepted")
 	f := newFixture(t, []string{"Mail.Send"}, sender)
 	for _, s := range []string{"", "a b@x.example", "../me", "x?y", "a@x.example\r\n"} {
-		if _, err := graphmail.New(graphmail.Config{Credential: f.cred, Sender: s}); err == nil {
-			t.Errorf("sender %q accepted", s)
-		}
+		_, err := graphmail.New(graphmail.Config{Credential: f.cred, Sender: s})
+		assert.Error(t, err, "sender %q accepted", s)
 	}
 }
