@@ -130,6 +130,25 @@ func Lock(ctx context.Context, tx Execer, d sqldb.Dialect, customer string) erro
 	return err
 }
 
+// LockShared takes the customer's fence lock in shared mode for the rest
+// of tx (PostgreSQL; nothing on SQLite). The triggers take it row by row;
+// a writer whose transaction locks rows of the customer (a DELETE, an
+// UPDATE, an upsert's conflict) before its first fenced write must take it
+// first, before those row locks: otherwise it can hold a row the erase
+// waits for while it waits for the erase's lock, and PostgreSQL aborts one
+// of the two as a deadlock.
+func LockShared(ctx context.Context, tx Execer, d sqldb.Dialect, customer string) error {
+	if d != sqldb.Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, SharedLockQuery, customer)
+	return err
+}
+
+// SharedLockQuery is LockShared's statement, the customer as $1, for a
+// PostgreSQL transaction outside database/sql (pgx's own).
+var SharedLockQuery = fmt.Sprintf(`SELECT pg_advisory_xact_lock_shared(%d, hashtext($1))`, lockClass)
+
 // Set records the customer in the fence table name (with its prefix)
 // in tx, the transaction that erases it, after Lock.
 func Set(ctx context.Context, tx Execer, d sqldb.Dialect, table, customer string, at time.Time) error {

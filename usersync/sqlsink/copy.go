@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/tenantgate/tenantgate/internal/fence"
 	"github.com/tenantgate/tenantgate/usersync"
 )
 
@@ -64,7 +65,14 @@ func (p *pass) putCopyTx(ctx context.Context, conn *pgx.Conn, ids []string, rows
 		}
 	}()
 	var gen int64
-	if err := tx.QueryRow(ctx, `SELECT generation FROM tenantgate_user_sync_passes WHERE customer = $1`, p.customer).Scan(&gen); err != nil {
+	if _, err := tx.Exec(ctx, fence.SharedLockQuery, p.customer); err != nil { // as checkCurrent
+		return c, fmt.Errorf("sqlsink: check pass: %w", err)
+	}
+	err = tx.QueryRow(ctx, `SELECT generation FROM tenantgate_user_sync_passes WHERE customer = $1`, p.customer).Scan(&gen)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, ErrSuperseded // purged since it began, as checkCurrent says
+	}
+	if err != nil {
 		return c, fmt.Errorf("sqlsink: check pass: %w", err)
 	}
 	if gen != p.gen {

@@ -123,13 +123,26 @@ func (s *Sink) Begin(ctx context.Context, customer string) (usersync.Pass, error
 	}
 	now := s.now().UnixNano()
 	var gen int64
-	err := s.db.QueryRowContext(ctx, s.dialect.Rebind(`
+	// The upsert locks the customer's pass row before its trigger takes
+	// the fence lock: take that first (fence.LockShared).
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sqlsink: begin pass of customer %q: %w", customer, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fence.LockShared(ctx, tx, s.dialect, customer); err != nil {
+		return nil, fmt.Errorf("sqlsink: begin pass of customer %q: %w", customer, err)
+	}
+	err = tx.QueryRowContext(ctx, s.dialect.Rebind(`
 		INSERT INTO tenantgate_user_sync_passes AS p
 			(customer, generation, state, started_at, finished_at, added, changed, unchanged, removed, committed_at)
 		VALUES (?, 1, 'running', ?, 0, 0, 0, 0, 0, 0)
 		ON CONFLICT (customer) DO UPDATE SET
 			generation = p.generation + 1, state = 'running', started_at = excluded.started_at, finished_at = 0
 		RETURNING generation`), customer, now).Scan(&gen)
+	if err == nil {
+		err = tx.Commit()
+	}
 	if err != nil {
 		return nil, fence.Wrap(fmt.Errorf("sqlsink: begin pass of customer %q: %w", customer, err), "sqlsink: begin pass of customer "+strconv.Quote(customer))
 	}
@@ -277,8 +290,14 @@ func (p *pass) Put(ctx context.Context, users []usersync.User) (c usersync.Count
 }
 
 // checkCurrent fails with ErrSuperseded unless this pass's generation is
-// still the customer's latest.
+// still the customer's latest. It is the first statement of every write
+// transaction of a pass, so it takes the fence lock first
+// (fence.LockShared): the transaction then deletes and updates rows of the
+// customer before its fenced inserts.
 func (p *pass) checkCurrent(ctx context.Context, tx *sql.Tx) error {
+	if err := fence.LockShared(ctx, tx, p.sink.dialect, p.customer); err != nil {
+		return fmt.Errorf("sqlsink: check pass: %w", err)
+	}
 	var gen int64
 	err := tx.QueryRowContext(ctx, p.sink.dialect.Rebind(
 		`SELECT generation FROM tenantgate_user_sync_passes WHERE customer = ?`), p.customer).Scan(&gen)
