@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
-	"errors"
 	"io"
 	"log/slog"
 	"mime"
@@ -16,6 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/invite/smtpmail"
@@ -47,9 +49,7 @@ func newService(t *testing.T, m invite.Mailer) *invite.Service {
 		Branding:      invite.Branding{ProviderName: "Fabrikam IT", SupportEmail: "help@fabrikam.example", Language: "en"},
 		Logger:        slog.New(slog.DiscardHandler),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return svc
 }
 
@@ -71,13 +71,10 @@ type parsed struct {
 func parse(t *testing.T, data []byte) parsed {
 	t.Helper()
 	msg, err := mail.ReadMessage(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("delivered message does not parse: %v\n%s", err, data)
-	}
+	require.NoError(t, err, "delivered message does not parse:\n%s", data)
 	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/alternative" {
-		t.Fatalf("Content-Type %q (%v), want multipart/alternative", msg.Header.Get("Content-Type"), err)
-	}
+	require.NoError(t, err, "Content-Type %q", msg.Header.Get("Content-Type"))
+	require.Equal(t, "multipart/alternative", mt)
 	p := parsed{header: msg.Header}
 	mr := multipart.NewReader(msg.Body, params["boundary"])
 	var order []string
@@ -86,21 +83,15 @@ func parse(t *testing.T, data []byte) parsed {
 		if err == io.EOF {
 			break
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var body io.Reader = part // quoted-printable is decoded by NextPart
 		if strings.EqualFold(part.Header.Get("Content-Transfer-Encoding"), "base64") {
 			body = base64.NewDecoder(base64.StdEncoding, part)
 		}
 		b, err := io.ReadAll(body)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		ct, cparams, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
-		if cparams["charset"] != "UTF-8" && cparams["charset"] != "utf-8" {
-			t.Errorf("part %s has charset %q, want UTF-8", ct, cparams["charset"])
-		}
+		assert.Contains(t, []string{"UTF-8", "utf-8"}, cparams["charset"], "part %s's charset", ct)
 		order = append(order, ct)
 		switch ct {
 		case "text/plain":
@@ -110,9 +101,7 @@ func parse(t *testing.T, data []byte) parsed {
 		}
 	}
 	// RFC 2046: the preferred (richest) alternative comes last.
-	if strings.Join(order, ",") != "text/plain,text/html" {
-		t.Fatalf("parts %v, want text/plain then text/html", order)
-	}
+	require.Equal(t, []string{"text/plain", "text/html"}, order, "parts")
 	return p
 }
 
@@ -133,69 +122,54 @@ func TestDeliveryOverSMTP(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			ts := startServer(t, c.mode, c.user, "s3cret pass")
 			m, err := smtpmail.New(config(ts, c.sec))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			svc := newService(t, m)
 			inv, err := svc.Send(t.Context(), req)
-			if err != nil {
-				t.Fatalf("Send: %v", err)
-			}
+			require.NoError(t, err, "Send")
 			msgs := ts.messages()
-			if len(msgs) != 1 {
-				t.Fatalf("server received %d messages", len(msgs))
-			}
+			require.Len(t, msgs, 1, "messages the server received")
 			d := msgs[0]
-			if d.TLS != c.wantTLS || d.User != c.user {
-				t.Errorf("TLS=%v user=%q, want %v %q", d.TLS, d.User, c.wantTLS, c.user)
-			}
-			if d.From != "invites@fabrikam.example" || len(d.To) != 1 || d.To[0] != "admin@contoso.example" {
-				t.Errorf("envelope from %q to %v", d.From, d.To)
-			}
+			assert.Equal(t, c.wantTLS, d.TLS, "TLS")
+			assert.Equal(t, c.user, d.User, "user")
+			assert.Equal(t, "invites@fabrikam.example", d.From, "envelope from")
+			assert.Equal(t, []string{"admin@contoso.example"}, d.To, "envelope to")
 			p := parse(t, d.Data)
 			h := p.header
 			subject, err := new(mime.WordDecoder).DecodeHeader(h.Get("Subject"))
-			if err != nil || subject != "Fabrikam IT asks you to connect Contoso Ltd's Microsoft 365 tenant" {
-				t.Errorf("Subject %q (%v)", subject, err)
-			}
+			assert.NoError(t, err, "Subject")
+			assert.Equal(t, "Fabrikam IT asks you to connect Contoso Ltd's Microsoft 365 tenant", subject)
 			from, err := h.AddressList("From")
-			if err != nil || len(from) != 1 || from[0].Name != "Fabrikam IT" || from[0].Address != "invites@fabrikam.example" {
-				t.Errorf("From %q (%v)", h.Get("From"), err)
+			if assert.NoError(t, err, "From") && assert.Len(t, from, 1, "From %q", h.Get("From")) {
+				assert.Equal(t, "Fabrikam IT", from[0].Name)
+				assert.Equal(t, "invites@fabrikam.example", from[0].Address)
 			}
 			to, err := h.AddressList("To")
-			if err != nil || len(to) != 1 || to[0].Address != "admin@contoso.example" {
-				t.Errorf("To %q (%v)", h.Get("To"), err)
+			if assert.NoError(t, err, "To") && assert.Len(t, to, 1, "To %q", h.Get("To")) {
+				assert.Equal(t, "admin@contoso.example", to[0].Address)
 			}
 			replyTo, err := h.AddressList("Reply-To")
-			if err != nil || len(replyTo) != 1 || replyTo[0].Address != "help@fabrikam.example" {
-				t.Errorf("Reply-To %q (%v)", h.Get("Reply-To"), err)
+			if assert.NoError(t, err, "Reply-To") && assert.Len(t, replyTo, 1, "Reply-To %q", h.Get("Reply-To")) {
+				assert.Equal(t, "help@fabrikam.example", replyTo[0].Address)
 			}
 			for k, want := range map[string]string{"Content-Language": "en", "Auto-Submitted": "auto-generated", "Mime-Version": "1.0"} {
-				if got := h.Get(k); got != want {
-					t.Errorf("%s: %q, want %q", k, got, want)
-				}
+				assert.Equal(t, want, h.Get(k), k)
 			}
-			if h.Get("Message-Id") == "" || h.Get("Bcc") != "" || h.Get("Cc") != "" {
-				t.Errorf("headers: %v", h)
-			}
-			if _, err := h.Date(); err != nil {
-				t.Errorf("Date: %v", err)
-			}
+			assert.NotEmpty(t, h.Get("Message-Id"), "headers: %v", h)
+			assert.Empty(t, h.Get("Bcc"), "headers: %v", h)
+			assert.Empty(t, h.Get("Cc"), "headers: %v", h)
+			_, err = h.Date()
+			assert.NoError(t, err, "Date")
 			mt, mh := linkRE.FindStringSubmatch(p.text), linkRE.FindStringSubmatch(p.html)
-			if mt == nil || mh == nil || mt[1] != mh[1] {
-				t.Fatalf("link missing or different in the parts:\n%s\n---\n%s", p.text, p.html)
-			}
-			if !strings.Contains(p.text, "Alice Admin at Fabrikam IT invites you") || !strings.Contains(p.html, "<strong>Contoso Ltd</strong>") {
-				t.Errorf("bodies lack the invitation text:\n%s\n---\n%s", p.text, p.html)
-			}
-			if !strings.Contains(p.html, `<a href="`+mh[0]+`"`) {
-				t.Errorf("the HTML link is not an intact href")
-			}
+			require.NotNil(t, mt, "link missing in the text part:\n%s", p.text)
+			require.NotNil(t, mh, "link missing in the HTML part:\n%s", p.html)
+			require.Equal(t, mt[1], mh[1], "the parts carry different links")
+			assert.Contains(t, p.text, "Alice Admin at Fabrikam IT invites you", "the text body lacks the invitation text")
+			assert.Contains(t, p.html, "<strong>Contoso Ltd</strong>", "the HTML body lacks the invitation text")
+			assert.Contains(t, p.html, `<a href="`+mh[0]+`"`, "the HTML link is not an intact href")
 			// The delivered link redeems the invitation.
 			got, err := svc.Redeem(t.Context(), mt[1], "ip")
-			if err != nil || got.ID != inv.ID {
-				t.Fatalf("Redeem of the delivered link: %+v, %v", got, err)
-			}
+			require.NoError(t, err, "Redeem of the delivered link")
+			require.Equal(t, inv.ID, got.ID, "Redeem of the delivered link")
 		})
 	}
 }
@@ -206,21 +180,16 @@ func TestAuthFailure(t *testing.T) {
 	cfg := config(ts, smtpmail.StartTLS)
 	cfg.Password = "wrong-Password-123"
 	m, err := smtpmail.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	svc := newService(t, m)
 	inv, err := svc.Send(t.Context(), req)
 	var de *invite.DeliveryError
-	if !errors.As(err, &de) || inv.Status != invite.StatusFailed {
-		t.Fatalf("Send with a wrong password: %+v, %v", inv, err)
-	}
-	if !strings.Contains(err.Error(), "535") || strings.Contains(err.Error(), cfg.Password) || strings.Contains(inv.Failure, cfg.Password) {
-		t.Fatalf("error %q: want the server's 535, never the password", err)
-	}
-	if n := len(ts.messages()); n != 0 {
-		t.Fatalf("server received %d messages", n)
-	}
+	require.ErrorAs(t, err, &de, "Send with a wrong password")
+	require.Equal(t, invite.StatusFailed, inv.Status, "Send with a wrong password")
+	require.ErrorContains(t, err, "535", "want the server's 535")
+	require.False(t, strings.Contains(err.Error(), cfg.Password), "the error shows the password")
+	require.False(t, strings.Contains(inv.Failure, cfg.Password), "the stored failure shows the password")
+	require.Empty(t, ts.messages(), "messages the server received")
 }
 
 func TestConnectionFailures(t *testing.T) {
@@ -229,12 +198,8 @@ func TestConnectionFailures(t *testing.T) {
 	t.Run("STARTTLS required", func(t *testing.T) {
 		ts := startServer(t, modePlain, "", "") // offers no STARTTLS
 		m, _ := smtpmail.New(config(ts, smtpmail.StartTLS))
-		if err := m.Send(t.Context(), msg); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
-			t.Fatalf("err = %v, want a refusal to send without STARTTLS", err)
-		}
-		if n := len(ts.messages()); n != 0 {
-			t.Fatalf("sent in plain text: %d", n)
-		}
+		require.ErrorContains(t, m.Send(t.Context(), msg), "STARTTLS", "want a refusal to send without STARTTLS")
+		require.Empty(t, ts.messages(), "sent in plain text")
 	})
 	t.Run("untrusted certificate", func(t *testing.T) {
 		ts := startServer(t, modeStartTLS, "", "")
@@ -243,24 +208,18 @@ func TestConnectionFailures(t *testing.T) {
 		m, _ := smtpmail.New(cfg)
 		err := m.Send(t.Context(), msg)
 		var uae x509UnknownAuthority
-		if err == nil || !errors.As(err, &uae) {
-			t.Fatalf("err = %v, want an unknown-authority certificate error", err)
-		}
+		require.ErrorAs(t, err, &uae, "want an unknown-authority certificate error")
 	})
 	t.Run("rejected recipient", func(t *testing.T) {
 		ts := startServer(t, modeStartTLS, "", "")
 		m, _ := smtpmail.New(config(ts, smtpmail.StartTLS))
 		err := m.Send(t.Context(), &invite.Message{To: "reject@contoso.example", Subject: "s", Text: "t", HTML: "h"})
-		if err == nil || !strings.Contains(err.Error(), "550") {
-			t.Fatalf("err = %v, want the server's 550", err)
-		}
+		require.ErrorContains(t, err, "550", "want the server's 550")
 	})
 	t.Run("timeout", func(t *testing.T) {
 		// A server that accepts connections and never greets.
 		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer l.Close()
 		go func() {
 			for {
@@ -273,18 +232,14 @@ func TestConnectionFailures(t *testing.T) {
 		}()
 		m, _ := smtpmail.New(smtpmail.Config{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, Security: smtpmail.Insecure,
 			From: "invites@fabrikam.example", Timeout: 200 * time.Millisecond})
-		if err := m.Send(t.Context(), msg); err == nil {
-			t.Fatal("Send to a silent server returned no error")
-		}
+		require.Error(t, m.Send(t.Context(), msg), "Send to a silent server returned no error")
 	})
 	t.Run("cancelled context", func(t *testing.T) {
 		ts := startServer(t, modeStartTLS, "", "")
 		m, _ := smtpmail.New(config(ts, smtpmail.StartTLS))
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		if err := m.Send(ctx, msg); !errors.Is(err, context.Canceled) {
-			t.Fatalf("err = %v, want context.Canceled", err)
-		}
+		require.ErrorIs(t, m.Send(ctx, msg), context.Canceled)
 	})
 }
 
@@ -292,9 +247,7 @@ func TestHeaderInjectionRefused(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, modeStartTLS, "", "")
 	m, err := smtpmail.New(config(ts, smtpmail.StartTLS))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for name, msg := range map[string]*invite.Message{
 		"subject CRLF":   {To: "a@contoso.example", Subject: "hi\r\nBcc: eve@evil.example"},
 		"subject LF":     {To: "a@contoso.example", Subject: "hi\nBcc: eve@evil.example"},
@@ -307,21 +260,16 @@ func TestHeaderInjectionRefused(t *testing.T) {
 		"nil message":    nil,
 		"invalid domain": {To: "a@", Subject: "s"},
 	} {
-		if err := m.Send(t.Context(), msg); err == nil {
-			t.Errorf("%s: accepted", name)
-		}
+		assert.Error(t, m.Send(t.Context(), msg), "%s: accepted", name)
 	}
-	if n := len(ts.messages()); n != 0 {
-		t.Fatalf("server received %d messages", n)
-	}
+	require.Empty(t, ts.messages(), "messages the server received")
 }
 
 func TestNewRefuses(t *testing.T) {
 	t.Parallel()
 	ok := smtpmail.Config{Host: "smtp.example.com", From: "invites@fabrikam.example"}
-	if _, err := smtpmail.New(ok); err != nil {
-		t.Fatalf("valid config: %v", err)
-	}
+	_, err := smtpmail.New(ok)
+	require.NoError(t, err, "valid config")
 	for name, mod := range map[string]func(*smtpmail.Config){
 		"no host":              func(c *smtpmail.Config) { c.Host = "" },
 		"no from":              func(c *smtpmail.Config) { c.From = "" },
@@ -336,13 +284,11 @@ func TestNewRefuses(t *testing.T) {
 	} {
 		cfg := ok
 		mod(&cfg)
-		if _, err := smtpmail.New(cfg); err == nil {
-			t.Errorf("%s: accepted", name)
-		}
+		_, err := smtpmail.New(cfg)
+		assert.Error(t, err, "%s: accepted", name)
 	}
 	for _, host := range []string{"localhost", "127.0.0.1", "::1"} {
-		if _, err := smtpmail.New(smtpmail.Config{Host: host, Security: smtpmail.Insecure, From: "a@b.example"}); err != nil {
-			t.Errorf("Insecure to %s: %v", host, err)
-		}
+		_, err := smtpmail.New(smtpmail.Config{Host: host, Security: smtpmail.Insecure, From: "a@b.example"})
+		assert.NoError(t, err, "Insecure to %s", host)
 	}
 }
