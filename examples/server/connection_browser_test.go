@@ -92,6 +92,7 @@ func TestBrowserNorthwindConsent(t *testing.T) {
 	var clientID, shareURL, about string
 	step("grant admin consent names the customer's app",
 		chromedp.Navigate(d.base+"/?customer=northwind"),
+		chromedp.WaitVisible(css(`#status-state:not([data-state=""])`)), // the page's script is running
 		chromedp.WaitVisible(css(`#grant-consent`)),
 		chromedp.Click(css(`#grant-consent`)),
 		chromedp.WaitVisible(css(`#consent-panel[data-customer-app="true"]`)),
@@ -124,6 +125,7 @@ func TestBrowserNorthwindConsent(t *testing.T) {
 	d.a.fake.Advance(m365test.DefaultConsentReplicationDelay)
 	step("validate proves the connection",
 		chromedp.Navigate(d.base+"/?customer=northwind"),
+		chromedp.WaitVisible(css(`#status-state:not([data-state=""])`)), // the page's script is running
 		chromedp.WaitVisible(css(`#validate`)),
 		chromedp.Click(css(`#validate`)),
 		chromedp.WaitVisible(css(`#validate-result[data-ok="true"]`)),

@@ -105,8 +105,10 @@ func TestBrowserVoiceFleet(t *testing.T) {
 	step("ranges running low, fewest free first",
 		chromedp.Navigate(d.base+"/voice/fleet"),
 		chromedp.WaitVisible(css(`#fleet-voice tr[data-customer="t000"]`)),
-		chromedp.SetValue(css(`#f-sort`), "free"),
-		chromedp.SetValue(css(`#f-show`), "low"),
+		// Both choices, then Apply: one navigation. (Changing a select
+		// alone submits the form, so two SetValues would navigate twice
+		// and the second could meet a page that is being replaced.)
+		into(new(bool), chromedp.Evaluate[bool](`document.getElementById("f-sort").value = "free"; document.getElementById("f-show").value = "low"; true`)),
 		chromedp.Click(css(`#apply`)),
 		chromedp.WaitVisible(css(`#fleet-voice tbody tr:first-child .badge.level[data-level="exhausted"]`)),
 		into(&rows, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#fleet-voice tbody tr")).map(r => r.dataset.customer)`)),
@@ -142,7 +144,9 @@ func TestBrowserVoiceFleet(t *testing.T) {
 	var msg string
 	step("read the numbers again",
 		chromedp.Navigate(d.base+"/voice?customer=contoso"),
-		chromedp.WaitVisible(css(`#numbers-refresh`)),
+		// The ranges are drawn by the page's script after it bound the
+		// button: a click before that would be lost.
+		chromedp.WaitVisible(css(`#ranges tbody tr[data-range="Milan"]`)),
 		chromedp.Click(css(`#numbers-refresh`)),
 		chromedp.Poll[chromedp.Void](`document.getElementById("message").textContent.startsWith("Read 1000 numbers")`, chromedp.WithPollingTimeout(60*time.Second)),
 		into(&msg, chromedp.Text(css(`#message`))),
