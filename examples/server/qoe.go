@@ -196,8 +196,16 @@ func (p *portal) devCalls(w http.ResponseWriter, r *http.Request) {
 			problem(http.StatusInternalServerError, "internal", "placing the PSTN calls failed")
 			return
 		}
-		if _, err := a.fleet.Inserter().Insert(ctx, qoe.PSTNArgs{Customer: a.cfg.Customer, Day: time.Now().UTC().Format(time.DateOnly)}, nil); err != nil {
-			a.log.Warn("queueing the PSTN pull failed", "err", err.Error())
+		// Read today's report at once: a queued pull would be dropped as
+		// a duplicate of the daily pull's job for today when that one is
+		// running, and that one may have read the report before these
+		// calls were placed. A failed read is left to a queued pull.
+		today := time.Now().UTC()
+		if err := a.qoe.PullPSTN(ctx, a.cfg.Customer, today); err != nil {
+			a.log.Warn("reading the PSTN report failed; a queued pull tries again", "err", err.Error())
+			if _, err := a.fleet.Inserter().Insert(ctx, qoe.PSTNArgs{Customer: a.cfg.Customer, Day: today.Format(time.DateOnly)}, nil); err != nil {
+				a.log.Warn("queueing the PSTN pull failed", "err", err.Error())
+			}
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
