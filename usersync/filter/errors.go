@@ -21,23 +21,14 @@ type SyntaxError struct {
 
 // Error says what was expected where, e.g. "filter: expected a value after
 // -eq at 17 (line 1, column 18), found end of filter".
-func (e *SyntaxError) Error() string {
-	msg := fmt.Sprintf("filter: expected %s at %d (line %d, column %d)", e.Expected, e.Offset, e.Line, e.Column)
-	if e.Found != "" {
-		msg += ", found " + e.Found
-	}
-	if e.Hint != "" {
-		msg += ": " + e.Hint
-	}
-	return msg
-}
+func (e *SyntaxError) Error() string { return (*syntax.Error)(e).Error() }
 
 // syntaxError converts the parser's error into a *SyntaxError; other
 // errors pass through.
 func syntaxError(err error) error {
 	var se *syntax.Error
 	if errors.As(err, &se) {
-		return &SyntaxError{Offset: se.Offset, Line: se.Line, Column: se.Column, Expected: se.Expected, Found: se.Found, Hint: se.Hint}
+		return (*SyntaxError)(se)
 	}
 	return err
 }
