@@ -1,6 +1,10 @@
 package directory
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
 
 func BenchmarkNew50000(b *testing.B) {
 	for b.Loop() {
@@ -16,17 +20,15 @@ func benchPage(b *testing.B, q Query) {
 	// Walk to the third page once to get its skip token.
 	for range 2 {
 		res, err := d.Query(q)
-		if err != nil || res.NextSkipToken == "" {
-			b.Fatal("no third page", err)
-		}
+		require.NoError(b, err)
+		require.NotEmpty(b, res.NextSkipToken, "no third page")
 		q.SkipToken = res.NextSkipToken
 	}
 	b.ReportAllocs()
 	for b.Loop() {
 		res, err := d.Query(q)
-		if err != nil || len(res.Users) != MaxTop {
-			b.Fatal(err, len(res.Users))
-		}
+		require.NoError(b, err)
+		require.Len(b, res.Users, MaxTop)
 		_ = res.Value()
 	}
 }
@@ -47,18 +49,16 @@ func BenchmarkPageNoMatch(b *testing.B) {
 	d := New(specTenant, specDomain, specCompany, specN)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := d.Query(Query{Filter: "startsWith(displayName,'nobody')", Top: MaxTop}); err != nil {
-			b.Fatal(err)
-		}
+		_, err := d.Query(Query{Filter: "startsWith(displayName,'nobody')", Top: MaxTop})
+		require.NoError(b, err)
 	}
 }
 
 func BenchmarkParseFilter(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ParseFilter("(usageLocation eq 'IT' or usageLocation in ('ES','FR')) and startsWith(displayName,'User 1') and accountEnabled eq true"); err != nil {
-			b.Fatal(err)
-		}
+		_, err := ParseFilter("(usageLocation eq 'IT' or usageLocation in ('ES','FR')) and startsWith(displayName,'User 1') and accountEnabled eq true")
+		require.NoError(b, err)
 	}
 }
 
@@ -68,18 +68,16 @@ func BenchmarkUserByID(b *testing.B) {
 	d.User(id) // builds the index
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, ok := d.User(id); !ok {
-			b.Fatal("not found")
-		}
+		_, ok := d.User(id)
+		require.True(b, ok, "not found")
 	}
 }
 
 func BenchmarkFirstLookupByID(b *testing.B) {
 	for b.Loop() {
 		d := New(specTenant, specDomain, specCompany, specN)
-		if _, ok := d.User(d.UserAt(1).ID); !ok {
-			b.Fatal("not found")
-		}
+		_, ok := d.User(d.UserAt(1).ID)
+		require.True(b, ok, "not found")
 	}
 }
 
@@ -90,8 +88,8 @@ func BenchmarkFilterByID(b *testing.B) {
 	q := Query{Filter: "id eq '" + d.UserAt(specN-1).ID + "'"}
 	b.ReportAllocs()
 	for b.Loop() {
-		if res, err := d.Query(q); err != nil || len(res.Users) != 1 {
-			b.Fatal(err)
-		}
+		res, err := d.Query(q)
+		require.NoError(b, err)
+		require.Len(b, res.Users, 1)
 	}
 }

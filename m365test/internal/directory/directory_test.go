@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestGeneratedUsersFollowSpec(t *testing.T) {
@@ -12,37 +15,36 @@ func TestGeneratedUsersFollowSpec(t *testing.T) {
 	spec := specUsers(specDomain, specN)
 	check := func(u User, s specUser) {
 		t.Helper()
-		if u.UserPrincipalName != s.upn || u.Mail != s.upn || u.DisplayName != s.display ||
-			u.UsageLocation != s.usage || u.Country != s.country || u.City != s.city ||
-			u.OfficeLocation != s.city+" Office" || u.Department != s.dept || u.JobTitle != s.title ||
-			u.AccountEnabled != s.enabled || u.CompanyName != specCompany || u.UserType != "Member" {
-			t.Errorf("user %d = %+v, want %+v", u.Index, u, s)
-		}
-		if len(u.ProxyAddresses) != 1 || u.ProxyAddresses[0] != "SMTP:"+s.upn {
-			t.Errorf("user %d proxyAddresses = %v", u.Index, u.ProxyAddresses)
-		}
+		assert.Equal(t, s.upn, u.UserPrincipalName, "user %d userPrincipalName", u.Index)
+		assert.Equal(t, s.upn, u.Mail, "user %d mail", u.Index)
+		assert.Equal(t, s.display, u.DisplayName, "user %d displayName", u.Index)
+		assert.Equal(t, s.usage, u.UsageLocation, "user %d usageLocation", u.Index)
+		assert.Equal(t, s.country, u.Country, "user %d country", u.Index)
+		assert.Equal(t, s.city, u.City, "user %d city", u.Index)
+		assert.Equal(t, s.city+" Office", u.OfficeLocation, "user %d officeLocation", u.Index)
+		assert.Equal(t, s.dept, u.Department, "user %d department", u.Index)
+		assert.Equal(t, s.title, u.JobTitle, "user %d jobTitle", u.Index)
+		assert.Equal(t, s.enabled, u.AccountEnabled, "user %d accountEnabled", u.Index)
+		assert.Equal(t, specCompany, u.CompanyName, "user %d companyName", u.Index)
+		assert.Equal(t, "Member", u.UserType, "user %d userType", u.Index)
+		assert.Equal(t, []string{"SMTP:" + s.upn}, u.ProxyAddresses, "user %d proxyAddresses", u.Index)
 	}
 	check(d.Admin(), spec[0])
 	for i := 0; i < specN; i++ {
 		check(d.UserAt(i), spec[i+1])
 	}
 	u := d.UserAt(42)
-	if u.GivenName != "User" || u.Surname != "00042" || u.MailNickname != "user00042" || u.State != "" || u.Index != 42 {
-		t.Errorf("UserAt(42) = %+v", u)
-	}
+	assert.Equal(t, "User", u.GivenName, "UserAt(42).GivenName")
+	assert.Equal(t, "00042", u.Surname, "UserAt(42).Surname")
+	assert.Equal(t, "user00042", u.MailNickname, "UserAt(42).MailNickname")
+	assert.Empty(t, u.State, "UserAt(42).State")
+	assert.Equal(t, 42, u.Index, "UserAt(42).Index")
 }
 
 func TestNewPanicsOnBadSize(t *testing.T) {
 	t.Parallel()
 	for _, n := range []int{-1, MaxUsers + 1} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("New(n=%d) did not panic", n)
-				}
-			}()
-			New(specTenant, specDomain, specCompany, n)
-		}()
+		assert.Panics(t, func() { New(specTenant, specDomain, specCompany, n) }, "New(n=%d)", n)
 	}
 }
 
@@ -68,11 +70,12 @@ func TestUserLookup(t *testing.T) {
 		{"", -2},
 	} {
 		u, ok := d.User(tc.key)
-		switch {
-		case tc.index == -2 && ok:
-			t.Errorf("User(%q) found %s, want not found", tc.key, u.UserPrincipalName)
-		case tc.index != -2 && (!ok || u.Index != tc.index):
-			t.Errorf("User(%q) = %d, %v; want %d", tc.key, u.Index, ok, tc.index)
+		if tc.index == -2 {
+			assert.False(t, ok, "User(%q) found %s, want not found", tc.key, u.UserPrincipalName)
+			continue
+		}
+		if assert.True(t, ok, "User(%q) not found", tc.key) {
+			assert.Equal(t, tc.index, u.Index, "User(%q).Index", tc.key)
 		}
 	}
 }
@@ -82,43 +85,33 @@ func TestAdminIsACopy(t *testing.T) {
 	d := New(specTenant, specDomain, specCompany, 1)
 	a := d.Admin()
 	a.ProxyAddresses[0] = "changed"
-	if d.Admin().ProxyAddresses[0] != "SMTP:admin@"+specDomain {
-		t.Fatal("changing a returned user changed the directory")
-	}
+	require.Equal(t, "SMTP:admin@"+specDomain, d.Admin().ProxyAddresses[0], "changing a returned user changed the directory")
 }
 
 func TestUserJSON(t *testing.T) {
 	t.Parallel()
 	d := New(specTenant, specDomain, `Contoso "Ltd" <&>`, 1)
 	b, err := json.Marshal(d.UserAt(0))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("%s: %v", b, err)
-	}
-	if len(m) != len(Properties()) {
-		t.Errorf("got %d properties, want %d: %s", len(m), len(Properties()), b)
-	}
+	require.NoError(t, json.Unmarshal(b, &m), "%s", b)
+	assert.Len(t, m, len(Properties()), "%s", b)
 	want := map[string]any{
 		"companyName": `Contoso "Ltd" <&>`, "state": nil, "accountEnabled": true,
 		"businessPhones": []any{}, "userPrincipalName": "user00000@" + specDomain,
 	}
 	for k, v := range want {
-		if got, _ := json.Marshal(m[k]); string(got) != mustJSON(v) {
-			t.Errorf("%s = %s, want %s", k, got, mustJSON(v))
-		}
+		got, _ := json.Marshal(m[k])
+		assert.Equal(t, mustJSON(v), string(got), k)
 	}
-	if v, ok := d.UserAt(0).Get("USAGELOCATION"); !ok || v != "US" {
-		t.Errorf("Get(USAGELOCATION) = %v, %v", v, ok)
-	}
-	if v, ok := d.UserAt(0).Get("state"); !ok || v != nil {
-		t.Errorf("Get(state) = %v, %v", v, ok)
-	}
-	if _, ok := d.UserAt(0).Get("nope"); ok {
-		t.Error("Get(nope) found a property")
-	}
+	v, ok := d.UserAt(0).Get("USAGELOCATION")
+	assert.True(t, ok, "Get(USAGELOCATION) found")
+	assert.Equal(t, "US", v, "Get(USAGELOCATION)")
+	v, ok = d.UserAt(0).Get("state")
+	assert.True(t, ok, "Get(state) found")
+	assert.Nil(t, v, "Get(state)")
+	_, ok = d.UserAt(0).Get("nope")
+	assert.False(t, ok, "Get(nope) found a property")
 }
 
 func mustJSON(v any) string {
@@ -133,15 +126,15 @@ func TestMarshalSelected(t *testing.T) {
 	t.Parallel()
 	d := New(specTenant, specDomain, specCompany, 1)
 	b, err := d.UserAt(0).MarshalSelected([]string{"userPrincipalName", "ACCOUNTENABLED"})
-	if want := `{"userPrincipalName":"user00000@` + specDomain + `","accountEnabled":true}`; err != nil || string(b) != want {
-		t.Errorf("MarshalSelected = %s, %v; want %s", b, err, want)
-	}
+	assert.NoError(t, err, "MarshalSelected")
+	assert.Equal(t, `{"userPrincipalName":"user00000@`+specDomain+`","accountEnabled":true}`, string(b), "MarshalSelected")
 	b, err = d.Admin().MarshalSelected(nil)
+	require.NoError(t, err, "default MarshalSelected")
 	var m map[string]any
-	if err != nil || json.Unmarshal(b, &m) != nil || len(m) != 11 || m["id"] != d.Admin().ID || m["mobilePhone"] != nil {
-		t.Errorf("default MarshalSelected = %s, %v", b, err)
-	}
-	if _, err := d.Admin().MarshalSelected([]string{"manager"}); err == nil {
-		t.Error("unknown property accepted")
-	}
+	require.NoError(t, json.Unmarshal(b, &m), "default MarshalSelected = %s", b)
+	assert.Len(t, m, 11, "default MarshalSelected = %s", b)
+	assert.Equal(t, d.Admin().ID, m["id"], "default MarshalSelected id")
+	assert.Nil(t, m["mobilePhone"], "default MarshalSelected mobilePhone")
+	_, err = d.Admin().MarshalSelected([]string{"manager"})
+	assert.Error(t, err, "unknown property accepted")
 }

@@ -1,8 +1,9 @@
 package directory
 
 import (
-	"errors"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 func FuzzParseFilter(f *testing.F) {
@@ -43,37 +44,27 @@ func FuzzParseFilter(f *testing.F) {
 		e, err := ParseFilter(filter)
 		if err != nil {
 			var qe *QueryError
-			if !errors.As(err, &qe) || qe.Status != 400 || qe.Code == "" || qe.Message == "" {
-				t.Fatalf("ParseFilter(%q) error %#v is not a 400 QueryError", filter, err)
-			}
+			require.ErrorAs(t, err, &qe, "ParseFilter(%q) error is not a QueryError", filter)
+			require.Equal(t, 400, qe.Status, "ParseFilter(%q) error %#v", filter, err)
+			require.NotEmpty(t, qe.Code, "ParseFilter(%q) error %#v", filter, err)
+			require.NotEmpty(t, qe.Message, "ParseFilter(%q) error %#v", filter, err)
 			return
 		}
-		if e.IsZero() {
-			t.Fatalf("ParseFilter(%q) returned the empty filter without error", filter)
-		}
+		require.False(t, e.IsZero(), "ParseFilter(%q) returned the empty filter without error", filter)
 		s := e.String()
 		e2, err := ParseFilter(s)
-		if err != nil {
-			t.Fatalf("ParseFilter(%q) ok, but its String %q does not parse: %v", filter, s, err)
-		}
-		if s2 := e2.String(); s2 != s {
-			t.Fatalf("unstable: %q -> %q -> %q", filter, s, s2)
-		}
+		require.NoError(t, err, "ParseFilter(%q) ok, but its String %q does not parse", filter, s)
+		require.Equal(t, s, e2.String(), "unstable: %q -> %q -> String", filter, s)
 		for _, u := range samples {
-			if e.Match(u) != e2.Match(u) {
-				t.Fatalf("%q and %q disagree on user %d", filter, s, u.Index)
-			}
+			require.Equal(t, e.Match(u), e2.Match(u), "%q and %q disagree on user %d", filter, s, u.Index)
 		}
 		for _, adv := range []bool{false, true} {
 			if err := e.Validate(adv); err != nil {
 				var qe *QueryError
-				if !errors.As(err, &qe) || qe.Code != CodeUnsupportedQuery {
-					t.Fatalf("Validate(%q, %v) = %#v", filter, adv, err)
-				}
+				require.ErrorAs(t, err, &qe, "Validate(%q, %v)", filter, adv)
+				require.Equal(t, CodeUnsupportedQuery, qe.Code, "Validate(%q, %v) = %#v", filter, adv, err)
 			}
-			if (e.Validate(adv) == nil) != (e2.Validate(adv) == nil) {
-				t.Fatalf("%q and %q validate differently", filter, s)
-			}
+			require.Equal(t, e.Validate(adv) == nil, e2.Validate(adv) == nil, "%q and %q validate differently", filter, s)
 		}
 		_, _ = d.Query(Query{Filter: filter, Top: 3, Count: true, ConsistencyEventual: true})
 	})
@@ -82,9 +73,7 @@ func FuzzParseFilter(f *testing.F) {
 func FuzzSkipToken(f *testing.F) {
 	d := New(specTenant, specDomain, specCompany, 100)
 	res, err := d.Query(Query{Top: 7})
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	f.Add(res.NextSkipToken)
 	res, _ = d.Query(Query{Top: 7, SkipToken: res.NextSkipToken})
 	f.Add(res.NextSkipToken)
@@ -98,15 +87,13 @@ func FuzzSkipToken(f *testing.F) {
 		res, err := d.Query(Query{Top: 7, SkipToken: tok})
 		if err != nil {
 			var qe *QueryError
-			if !errors.As(err, &qe) || qe.Status != 400 || qe.Code != CodeRequestBadRequest {
-				t.Fatalf("token %q: %#v", tok, err)
-			}
+			require.ErrorAs(t, err, &qe, "token %q", tok)
+			require.Equal(t, 400, qe.Status, "token %q: %#v", tok, err)
+			require.Equal(t, CodeRequestBadRequest, qe.Code, "token %q: %#v", tok, err)
 			return
 		}
 		// Only a token this directory issued can get here: it starts a
 		// page at a position the directory handed out.
-		if len(res.Users) == 0 {
-			t.Fatalf("token %q accepted but the page is empty", tok)
-		}
+		require.NotEmpty(t, res.Users, "token %q accepted but the page is empty", tok)
 	})
 }

@@ -1,9 +1,11 @@
 package directory
 
 import (
-	"errors"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestParseFilterCanonical(t *testing.T) {
@@ -34,17 +36,13 @@ func TestParseFilterCanonical(t *testing.T) {
 		{"displayName eq 'Zoë ünïcode'", "displayName eq 'Zoë ünïcode'"},
 	} {
 		e, err := ParseFilter(tc.in)
-		if err != nil {
-			t.Errorf("ParseFilter(%q): %v", tc.in, err)
+		if !assert.NoError(t, err, "ParseFilter(%q)", tc.in) {
 			continue
 		}
-		if got := e.String(); got != tc.want {
-			t.Errorf("ParseFilter(%q).String() = %q, want %q", tc.in, got, tc.want)
-		}
+		assert.Equal(t, tc.want, e.String(), "ParseFilter(%q).String()", tc.in)
 		again, err := ParseFilter(e.String())
-		if err != nil || again.String() != tc.want {
-			t.Errorf("reparse of %q: %q, %v", tc.want, again.String(), err)
-		}
+		assert.NoError(t, err, "reparse of %q", tc.want)
+		assert.Equal(t, tc.want, again.String(), "reparse of %q", tc.want)
 	}
 }
 
@@ -91,22 +89,19 @@ func TestParseFilterSyntaxErrors(t *testing.T) {
 		{strings.Repeat("not ", maxDepth+1) + "city eq 'a'", 4 * maxDepth, "recursion limit"},
 	} {
 		_, err := ParseFilter(tc.in)
-		if err == nil {
-			t.Errorf("ParseFilter(%q) succeeded", tc.in)
+		if !assert.Error(t, err, "ParseFilter(%q) succeeded", tc.in) {
 			continue
 		}
 		var qe *QueryError
 		var se *SyntaxError
-		if !errors.As(err, &qe) || qe.Code != CodeBadRequest || qe.Status != 400 || !errors.As(err, &se) {
-			t.Errorf("ParseFilter(%q) error %#v is not a 400 BadRequest with a SyntaxError", tc.in, err)
+		if !assert.ErrorAs(t, err, &qe, "ParseFilter(%q)", tc.in) || !assert.ErrorAs(t, err, &se, "ParseFilter(%q)", tc.in) {
 			continue
 		}
-		if se.Pos != tc.pos || !strings.Contains(se.Msg, tc.frag) {
-			t.Errorf("ParseFilter(%q) = pos %d %q, want pos %d containing %q", tc.in, se.Pos, se.Msg, tc.pos, tc.frag)
-		}
-		if !strings.HasPrefix(qe.Message, "Invalid filter clause: ") {
-			t.Errorf("message %q", qe.Message)
-		}
+		assert.Equal(t, CodeBadRequest, qe.Code, "ParseFilter(%q) code", tc.in)
+		assert.Equal(t, 400, qe.Status, "ParseFilter(%q) status", tc.in)
+		assert.Equal(t, tc.pos, se.Pos, "ParseFilter(%q) position of %q", tc.in, se.Msg)
+		assert.Contains(t, se.Msg, tc.frag, "ParseFilter(%q) message", tc.in)
+		assert.True(t, strings.HasPrefix(qe.Message, "Invalid filter clause: "), "message %q", qe.Message)
 	}
 }
 
@@ -132,14 +127,10 @@ func TestMatchCaseInsensitive(t *testing.T) {
 		{"accountEnabled eq false", true},
 	} {
 		e, err := ParseFilter(tc.filter)
-		if err != nil {
-			t.Fatalf("%q: %v", tc.filter, err)
-		}
-		if got := e.Match(u); got != tc.want {
-			t.Errorf("%q.Match = %v, want %v", tc.filter, got, tc.want)
-		}
+		require.NoError(t, err, "%q", tc.filter)
+		assert.Equal(t, tc.want, e.Match(u), "%q.Match", tc.filter)
 	}
-	if !(Expr{}).Match(u) || (Expr{}).String() != "" || !(Expr{}).IsZero() {
-		t.Error("the zero Expr must match everything and print as empty")
-	}
+	assert.True(t, (Expr{}).Match(u), "the zero Expr must match everything")
+	assert.Empty(t, (Expr{}).String(), "the zero Expr must print as empty")
+	assert.True(t, (Expr{}).IsZero(), "the zero Expr IsZero")
 }

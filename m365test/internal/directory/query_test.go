@@ -2,12 +2,14 @@ package directory
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var (
@@ -28,15 +30,11 @@ func listAll(t *testing.T, d *Directory, q Query) (upns []string, counts []int, 
 	q.Top = MaxTop
 	for {
 		res, err := d.Query(q)
-		if err != nil {
-			t.Fatalf("Query(%+v) page %d: %v", q, pages, err)
-		}
+		require.NoError(t, err, "Query(%+v) page %d", q, pages)
 		pages++
-		if len(res.Users) > MaxTop {
-			t.Fatalf("page of %d users", len(res.Users))
-		}
-		if res.NextSkipToken != "" && len(res.Users) != MaxTop {
-			t.Fatalf("page %d has %d users and a next link", pages, len(res.Users))
+		require.LessOrEqual(t, len(res.Users), MaxTop, "users on page %d", pages)
+		if res.NextSkipToken != "" {
+			require.Len(t, res.Users, MaxTop, "page %d has a next link", pages)
 		}
 		for _, u := range res.Users {
 			upns = append(upns, u.UserPrincipalName)
@@ -54,21 +52,13 @@ func TestPagingAllUsers(t *testing.T) {
 	d := demoDir()
 	upns, counts, pages := listAll(t, d, Query{})
 	spec := specUsers(specDomain, specN)
-	if len(upns) != len(spec) {
-		t.Fatalf("listed %d users, want %d", len(upns), len(spec))
-	}
+	require.Len(t, upns, len(spec), "users listed")
 	for i, s := range spec {
-		if upns[i] != s.upn {
-			t.Fatalf("position %d = %s, want %s", i, upns[i], s.upn)
-		}
+		require.Equal(t, s.upn, upns[i], "position %d", i)
 	}
-	if want := (specN + 1 + MaxTop - 1) / MaxTop; pages != want {
-		t.Errorf("pages = %d, want %d", pages, want)
-	}
+	assert.Equal(t, (specN+1+MaxTop-1)/MaxTop, pages, "pages")
 	for _, c := range counts {
-		if c != -1 {
-			t.Fatalf("count = %d without $count", c)
-		}
+		require.Equal(t, -1, c, "count without $count")
 	}
 }
 
@@ -120,24 +110,23 @@ func TestFilterCounts(t *testing.T) {
 					want = append(want, s.upn)
 				}
 			}
-			if tc.want >= 0 && len(want) != tc.want {
-				t.Fatalf("the test's model selects %d users, the spec says %d", len(want), tc.want)
+			if tc.want >= 0 {
+				require.Len(t, want, tc.want, "the test's model against the spec")
 			}
 			q := Query{Filter: tc.filter, Count: tc.advanced, ConsistencyEventual: tc.advanced}
 			got, counts, _ := listAll(t, d, q)
-			if !slices.Equal(got, want) {
-				t.Fatalf("got %d users, want %d (first got %v, first want %v)", len(got), len(want), head(got), head(want))
+			// slices.Equal, not require.Equal: a diff of 50,000 UPNs says less than the heads.
+			require.True(t, slices.Equal(got, want), "got %d users, want %d (first got %v, first want %v)", len(got), len(want), head(got), head(want))
+			wantCount := -1
+			if tc.advanced {
+				wantCount = len(want)
 			}
 			for _, c := range counts {
-				if tc.advanced && c != len(want) || !tc.advanced && c != -1 {
-					t.Fatalf("counts = %v, want %d on every page", counts, len(want))
-				}
+				require.Equal(t, wantCount, c, "counts = %v", counts)
 			}
 			// Expr.Match on materialized users agrees with the lazy evaluator.
 			e, err := ParseFilter(tc.filter)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			n := 0
 			for i := range 2000 {
 				if e.Match(d.UserAt(i)) {
@@ -150,15 +139,9 @@ func TestFilterCounts(t *testing.T) {
 					wantN++
 				}
 			}
-			if n != wantN {
-				t.Errorf("Match on users 0..1999: %d, want %d", n, wantN)
-			}
-			if e.Match(d.Admin()) != tc.pred(spec[0]) {
-				t.Errorf("Match(admin) = %v", !tc.pred(spec[0]))
-			}
-			if c := d.Count(e); c != len(want) {
-				t.Errorf("Count = %d, want %d", c, len(want))
-			}
+			assert.Equal(t, wantN, n, "Match on users 0..1999")
+			assert.Equal(t, tc.pred(spec[0]), e.Match(d.Admin()), "Match(admin)")
+			assert.Equal(t, len(want), d.Count(e), "Count")
 		})
 	}
 }
@@ -168,13 +151,18 @@ func head(s []string) []string { return s[:min(3, len(s))] }
 func queryErr(t *testing.T, err error) *QueryError {
 	t.Helper()
 	var qe *QueryError
-	if !errors.As(err, &qe) {
-		t.Fatalf("error %v (%T) is not a *QueryError", err, err)
-	}
-	if qe.Status != 400 {
-		t.Errorf("status = %d, want 400", qe.Status)
-	}
+	require.ErrorAs(t, err, &qe)
+	assert.Equal(t, 400, qe.Status, "status")
 	return qe
+}
+
+// assertQueryCode checks that err is a 400 *QueryError with the given code.
+func assertQueryCode(t *testing.T, err error, code string, msgAndArgs ...any) bool {
+	t.Helper()
+	if !assert.Error(t, err, msgAndArgs...) {
+		return false
+	}
+	return assert.Equal(t, code, queryErr(t, err).Code, msgAndArgs...)
 }
 
 // TestGraphRules checks which filters Graph accepts by default, only in
@@ -239,18 +227,14 @@ func TestGraphRules(t *testing.T) {
 			}
 			_, err := d.Query(Query{Filter: tc.filter, Count: advanced, ConsistencyEventual: advanced})
 			if want == ok {
-				if err != nil {
-					t.Errorf("%q advanced=%v: %v", tc.filter, advanced, err)
-				}
+				assert.NoError(t, err, "%q advanced=%v", tc.filter, advanced)
 				continue
 			}
-			if err == nil {
-				t.Errorf("%q advanced=%v: accepted, want %s", tc.filter, advanced, want)
+			if !assert.Error(t, err, "%q advanced=%v: accepted, want %s", tc.filter, advanced, want) {
 				continue
 			}
-			if qe := queryErr(t, err); qe.Code != want {
-				t.Errorf("%q advanced=%v: code %s (%s), want %s", tc.filter, advanced, qe.Code, qe.Message, want)
-			}
+			qe := queryErr(t, err)
+			assert.Equal(t, want, qe.Code, "%q advanced=%v: code (%s)", tc.filter, advanced, qe.Message)
 		}
 	}
 	// Advanced means both the header and $count=true.
@@ -258,19 +242,14 @@ func TestGraphRules(t *testing.T) {
 		{Filter: "accountEnabled ne true", Count: true},
 		{Filter: "accountEnabled ne true", ConsistencyEventual: true},
 	} {
-		if _, err := d.Query(q); err == nil || queryErr(t, err).Code != uq {
-			t.Errorf("%+v: err = %v, want %s", q, err, uq)
-		}
+		_, err := d.Query(q)
+		assertQueryCode(t, err, uq, "%+v", q)
 	}
 	// Graph's message says what to add.
 	_, err := d.Query(Query{Filter: "accountEnabled ne true"})
-	if msg := queryErr(t, err).Message; !strings.Contains(msg, "ConsistencyLevel:eventual") {
-		t.Errorf("message %q does not name the header", msg)
-	}
+	assert.Contains(t, queryErr(t, err).Message, "ConsistencyLevel:eventual", "the message names the header")
 	_, err = d.Query(Query{Filter: "foo eq 'x'"})
-	if msg := queryErr(t, err).Message; msg != "Could not find a property named 'foo' on type 'microsoft.graph.user'." {
-		t.Errorf("unknown property message %q", msg)
-	}
+	assert.Equal(t, "Could not find a property named 'foo' on type 'microsoft.graph.user'.", queryErr(t, err).Message, "unknown property message")
 }
 
 func TestTop(t *testing.T) {
@@ -281,14 +260,11 @@ func TestTop(t *testing.T) {
 	}{{0, 100}, {1, 1}, {999, 501}, {1000, -1}, {-1, -1}} {
 		res, err := d.Query(Query{Top: tc.top})
 		if tc.want < 0 {
-			if err == nil || queryErr(t, err).Code != CodeRequestBadRequest {
-				t.Errorf("top %d: err = %v, want %s", tc.top, err, CodeRequestBadRequest)
-			}
+			assertQueryCode(t, err, CodeRequestBadRequest, "top %d", tc.top)
 			continue
 		}
-		if err != nil || len(res.Users) != tc.want {
-			t.Errorf("top %d: %d users, %v; want %d", tc.top, len(res.Users), err, tc.want)
-		}
+		assert.NoError(t, err, "top %d", tc.top)
+		assert.Len(t, res.Users, tc.want, "top %d", tc.top)
 	}
 }
 
@@ -298,16 +274,10 @@ func TestSelect(t *testing.T) {
 	keys := func(sel []string) []string {
 		t.Helper()
 		res, err := d.Query(Query{Select: sel, Top: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var objs []map[string]json.RawMessage
-		if err := json.Unmarshal(res.Value(), &objs); err != nil {
-			t.Fatalf("%s: %v", res.Value(), err)
-		}
-		if len(objs) != 2 {
-			t.Fatalf("value has %d users", len(objs))
-		}
+		require.NoError(t, json.Unmarshal(res.Value(), &objs), "%s", res.Value())
+		require.Len(t, objs, 2, "users in value")
 		var ks []string
 		for k := range objs[1] {
 			ks = append(ks, k)
@@ -315,53 +285,37 @@ func TestSelect(t *testing.T) {
 		slices.Sort(ks)
 		want := slices.Clone(res.Select)
 		slices.Sort(want)
-		if !slices.Equal(ks, want) {
-			t.Errorf("JSON keys %v, Result.Select %v", ks, res.Select)
-		}
+		assert.Equal(t, want, ks, "JSON keys against Result.Select")
 		return ks
 	}
-	if got := keys([]string{"displayName", " UsageLocation", "displayName"}); !slices.Equal(got, []string{"displayName", "usageLocation"}) {
-		t.Errorf("select displayName,usageLocation: %v", got)
-	}
-	if got := keys(nil); !slices.Equal(got, []string{"businessPhones", "displayName", "givenName", "id", "jobTitle", "mail",
-		"mobilePhone", "officeLocation", "preferredLanguage", "surname", "userPrincipalName"}) {
-		t.Errorf("default select: %v", got)
-	}
-	if got := keys([]string{"*"}); len(got) != len(Properties()) {
-		t.Errorf("select *: %v", got)
-	}
+	assert.Equal(t, []string{"displayName", "usageLocation"}, keys([]string{"displayName", " UsageLocation", "displayName"}), "select displayName,usageLocation")
+	assert.Equal(t, []string{"businessPhones", "displayName", "givenName", "id", "jobTitle", "mail",
+		"mobilePhone", "officeLocation", "preferredLanguage", "surname", "userPrincipalName"}, keys(nil), "default select")
+	assert.Len(t, keys([]string{"*"}), len(Properties()), "select *")
 	_, err := d.Query(Query{Select: []string{"displayName", "notAProperty"}})
-	if err == nil || queryErr(t, err).Code != CodeBadRequest {
-		t.Errorf("unknown $select property: %v", err)
-	}
+	assertQueryCode(t, err, CodeBadRequest, "unknown $select property")
 	// A declared property the directory keeps no value for is null ([] for
 	// a collection).
 	res, _ := d.Query(Query{Select: []string{"id", "createdDateTime", "AssignedLicenses"}, Top: 1})
-	if got, want := string(res.Value()), fmt.Sprintf(`[{"id":"%s","createdDateTime":"2024-01-01T00:00:00Z","assignedLicenses":[]}]`, d.Admin().ID); got != want || !slices.Equal(res.Select, []string{"id", "createdDateTime", "assignedLicenses"}) {
-		t.Errorf("declared: value = %s (select %v), want %s", got, res.Select, want)
-	}
+	assert.Equal(t, fmt.Sprintf(`[{"id":"%s","createdDateTime":"2024-01-01T00:00:00Z","assignedLicenses":[]}]`, d.Admin().ID), string(res.Value()), "declared: value")
+	assert.Equal(t, []string{"id", "createdDateTime", "assignedLicenses"}, res.Select, "declared: select")
 	res, _ = d.Query(Query{Select: []string{"accountEnabled", "state", "proxyAddresses", "ID"}, Top: 1})
-	if got, want := string(res.Value()), fmt.Sprintf(`[{"accountEnabled":true,"state":null,"proxyAddresses":["SMTP:admin@%s"],"id":"%s"}]`, specDomain, d.Admin().ID); got != want {
-		t.Errorf("value = %s, want %s", got, want)
-	}
+	assert.Equal(t, fmt.Sprintf(`[{"accountEnabled":true,"state":null,"proxyAddresses":["SMTP:admin@%s"],"id":"%s"}]`, specDomain, d.Admin().ID), string(res.Value()), "value")
 }
 
 func TestCount(t *testing.T) {
 	t.Parallel()
 	d := New(specTenant, specDomain, specCompany, 3000)
 	res, err := d.Query(Query{Count: true, ConsistencyEventual: true, Filter: "usageLocation eq 'IT'", Top: 10})
-	if err != nil || res.Count != 300 {
-		t.Fatalf("count = %d, %v; want 300", res.Count, err)
-	}
+	require.NoError(t, err)
+	require.Equal(t, 300, res.Count, "count")
 	res, err = d.Query(Query{Count: true, ConsistencyEventual: true})
-	if err != nil || res.Count != 3001 {
-		t.Fatalf("unfiltered count = %d, %v; want 3001", res.Count, err)
-	}
+	require.NoError(t, err)
+	require.Equal(t, 3001, res.Count, "unfiltered count")
 	// Graph ignores $count=true without the header.
 	res, err = d.Query(Query{Count: true, Filter: "usageLocation eq 'IT'"})
-	if err != nil || res.Count != -1 {
-		t.Fatalf("count without header = %d, %v; want -1", res.Count, err)
-	}
+	require.NoError(t, err)
+	require.Equal(t, -1, res.Count, "count without header")
 }
 
 func TestOrderBy(t *testing.T) {
@@ -372,22 +326,16 @@ func TestOrderBy(t *testing.T) {
 	for _, s := range spec {
 		asc = append(asc, s.upn)
 	}
-	if !slices.IsSorted(asc) {
-		t.Fatal("listing order is not userPrincipalName order")
-	}
+	require.True(t, slices.IsSorted(asc), "listing order is not userPrincipalName order")
 	got, _, _ := listAll(t, d, Query{OrderBy: "userPrincipalName"})
-	if !slices.Equal(got, asc) {
-		t.Error("$orderby=userPrincipalName is not ascending")
-	}
+	assert.True(t, slices.Equal(got, asc), "$orderby=userPrincipalName is not ascending")
 	desc := slices.Clone(asc)
 	slices.Reverse(desc)
 	got, _, _ = listAll(t, d, Query{OrderBy: " displayName  DESC "})
-	if !slices.Equal(got, desc) {
-		t.Error("$orderby=displayName desc is not descending")
-	}
+	assert.True(t, slices.Equal(got, desc), "$orderby=displayName desc is not descending")
 	got, _, _ = listAll(t, d, Query{OrderBy: "displayName desc", Filter: "usageLocation eq 'IT'", Count: true, ConsistencyEventual: true})
-	if len(got) != 250 || got[0] != "user02494@"+specDomain {
-		t.Errorf("filtered desc: %d users, first %v", len(got), head(got))
+	if assert.Len(t, got, 250, "filtered desc, first %v", head(got)) {
+		assert.Equal(t, "user02494@"+specDomain, got[0], "filtered desc: first")
 	}
 	for _, tc := range []struct {
 		q    Query
@@ -399,9 +347,8 @@ func TestOrderBy(t *testing.T) {
 		{Query{OrderBy: "nope"}, CodeBadRequest},
 		{Query{OrderBy: "displayName sideways"}, CodeBadRequest},
 	} {
-		if _, err := d.Query(tc.q); err == nil || queryErr(t, err).Code != tc.code {
-			t.Errorf("%+v: err = %v, want %s", tc.q, err, tc.code)
-		}
+		_, err := d.Query(tc.q)
+		assertQueryCode(t, err, tc.code, "%+v", tc.q)
 	}
 }
 
@@ -409,17 +356,14 @@ func TestSkipTokenValidation(t *testing.T) {
 	t.Parallel()
 	d := New(specTenant, specDomain, specCompany, 300)
 	first, err := d.Query(Query{Filter: "usageLocation eq 'IT'", Top: 5})
-	if err != nil || first.NextSkipToken == "" {
-		t.Fatalf("first page: %v, token %q", err, first.NextSkipToken)
-	}
+	require.NoError(t, err, "first page")
+	require.NotEmpty(t, first.NextSkipToken, "first page: token")
 	tok := first.NextSkipToken
 	flipped := []byte(tok)
 	flipped[len(flipped)/2] ^= 1
 	other := New("another-tenant", specDomain, specCompany, 300)
 	_, otherErr := other.Query(Query{Filter: "usageLocation eq 'IT'", Top: 5, SkipToken: tok})
-	if otherErr == nil || queryErr(t, otherErr).Code != CodeRequestBadRequest {
-		t.Errorf("another tenant accepted the token: %v", otherErr)
-	}
+	assertQueryCode(t, otherErr, CodeRequestBadRequest, "another tenant accepted the token")
 	for name, q := range map[string]Query{
 		"garbage":         {Filter: "usageLocation eq 'IT'", SkipToken: "not a token"},
 		"empty base64":    {Filter: "usageLocation eq 'IT'", SkipToken: "AAAA"},
@@ -430,20 +374,18 @@ func TestSkipTokenValidation(t *testing.T) {
 		"order changed":   {Filter: "usageLocation eq 'IT'", SkipToken: tok, OrderBy: "displayName desc", Count: true, ConsistencyEventual: true},
 		"very long token": {SkipToken: strings.Repeat("A", 10000)},
 	} {
-		if _, err := d.Query(q); err == nil || queryErr(t, err).Code != CodeRequestBadRequest {
-			t.Errorf("%s: err = %v, want %s", name, err, CodeRequestBadRequest)
-		}
+		_, err := d.Query(q)
+		assertQueryCode(t, err, CodeRequestBadRequest, name)
 	}
 	// The same filter in another spelling is the same query.
 	next, err := d.Query(Query{Filter: "USAGELOCATION  eq  'IT'", Top: 5, SkipToken: tok})
-	if err != nil || len(next.Users) != 5 || next.Users[0].Index != 54 {
-		t.Errorf("equivalent filter: %v, %+v", err, next.Users)
+	if assert.NoError(t, err, "equivalent filter") && assert.Len(t, next.Users, 5, "equivalent filter") {
+		assert.Equal(t, 54, next.Users[0].Index, "equivalent filter: first user")
 	}
 	// Tokens survive rebuilding the same tenant.
 	again := New(specTenant, specDomain, specCompany, 300)
-	if _, err := again.Query(Query{Filter: "usageLocation eq 'IT'", Top: 5, SkipToken: tok}); err != nil {
-		t.Errorf("rebuilt directory refused its token: %v", err)
-	}
+	_, err = again.Query(Query{Filter: "usageLocation eq 'IT'", Top: 5, SkipToken: tok})
+	assert.NoError(t, err, "rebuilt directory refused its token")
 }
 
 func TestConcurrentUse(t *testing.T) {
@@ -454,21 +396,22 @@ func TestConcurrentUse(t *testing.T) {
 	for w := range 4 {
 		wg.Go(func() {
 			for range 20 {
-				if u, ok := d.User(id); !ok || u.Index != 4321 {
-					t.Errorf("worker %d: User(id) = %d, %v", w, u.Index, ok)
-				}
+				// Not the test's goroutine: assert only.
+				u, ok := d.User(id)
+				assert.True(t, ok, "worker %d: User(id) found", w)
+				assert.Equal(t, 4321, u.Index, "worker %d: User(id)", w)
 				res, err := d.Query(Query{Filter: "usageLocation eq 'IT' or department eq 'Administration'", Top: 50, Count: true, ConsistencyEventual: true})
-				if err != nil || res.Count != 501 || res.Users[0].Index != -1 {
-					t.Errorf("worker %d: %v count %d", w, err, res.Count)
+				if !assert.NoError(t, err, "worker %d", w) || !assert.NotEmpty(t, res.Users, "worker %d", w) {
+					return
 				}
+				assert.Equal(t, 501, res.Count, "worker %d: count", w)
+				assert.Equal(t, -1, res.Users[0].Index, "worker %d: first user", w)
 				res.Users[0].ProxyAddresses[0] = "scribble" // must not reach the directory
 			}
 		})
 	}
 	wg.Wait()
-	if d.Admin().ProxyAddresses[0] != "SMTP:admin@"+specDomain {
-		t.Fatal("a query result aliased the admin")
-	}
+	require.Equal(t, "SMTP:admin@"+specDomain, d.Admin().ProxyAddresses[0], "a query result aliased the admin")
 }
 
 func TestFilterByID(t *testing.T) {
@@ -484,28 +427,20 @@ func TestFilterByID(t *testing.T) {
 		{"id eq 'not-a-uuid'", nil},
 	} {
 		res, err := d.Query(Query{Filter: tc.filter, Top: 10})
-		if err != nil {
-			t.Fatalf("%q: %v", tc.filter, err)
-		}
+		require.NoError(t, err, "%q", tc.filter)
 		var got []int
 		for _, u := range res.Users {
 			got = append(got, u.Index)
 		}
-		if !slices.Equal(got, tc.want) {
-			t.Errorf("%q = %v, want %v", tc.filter, got, tc.want)
-		}
+		assert.Equal(t, tc.want, got, "%q", tc.filter)
 		e, _ := ParseFilter(tc.filter)
-		if n := d.Count(e); n != len(tc.want) {
-			t.Errorf("%q: Count = %d, want %d", tc.filter, n, len(tc.want))
-		}
+		assert.Equal(t, len(tc.want), d.Count(e), "%q: Count", tc.filter)
 		for _, i := range tc.want {
 			u := d.Admin()
 			if i >= 0 {
 				u = d.UserAt(i)
 			}
-			if !e.Match(u) {
-				t.Errorf("%q does not Match user %d", tc.filter, i)
-			}
+			assert.True(t, e.Match(u), "%q does not Match user %d", tc.filter, i)
 		}
 	}
 }
