@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/invite"
 )
 
@@ -22,9 +23,8 @@ func BenchmarkSend(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		// A fresh customer per send keeps supersede's List at one record.
-		if _, err := e.svc.Send(b.Context(), request(fmt.Sprint("c", i), "admin@contoso.example")); err != nil {
-			b.Fatal(err)
-		}
+		_, err := e.svc.Send(b.Context(), request(fmt.Sprint("c", i), "admin@contoso.example"))
+		require.NoError(b, err)
 		i++
 		if i%1000 == 0 {
 			e.box.Clear()
@@ -37,14 +37,12 @@ func BenchmarkSend(b *testing.B) {
 func BenchmarkRedeem(b *testing.B) {
 	e := newEnv(b, unlimited)
 	inv, err := e.svc.Send(b.Context(), request("c1", "admin@contoso.example"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	token := linkRE.FindStringSubmatch(e.box.List()[0].Message.Text)[1]
 	for b.Loop() {
-		if got, err := e.svc.Redeem(b.Context(), token, "ip"); err != nil || got.ID != inv.ID {
-			b.Fatal(got, err)
-		}
+		got, err := e.svc.Redeem(b.Context(), token, "ip")
+		require.NoError(b, err)
+		require.Equal(b, inv.ID, got.ID, "redeemed invitation")
 	}
 }
 
@@ -52,9 +50,8 @@ func BenchmarkRedeem(b *testing.B) {
 func BenchmarkRedeemUnknown(b *testing.B) {
 	e := newEnv(b, unlimited)
 	for b.Loop() {
-		if _, err := e.svc.Redeem(b.Context(), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "ip"); err == nil {
-			b.Fatal("accepted")
-		}
+		_, err := e.svc.Redeem(b.Context(), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "ip")
+		require.Error(b, err, "accepted")
 	}
 }
 
@@ -62,8 +59,7 @@ func BenchmarkRender(b *testing.B) {
 	tpl := invite.DefaultTemplates()
 	d := goldenData()
 	for b.Loop() {
-		if _, _, _, err := tpl.Render(d); err != nil {
-			b.Fatal(err)
-		}
+		_, _, _, err := tpl.Render(d)
+		require.NoError(b, err)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/invite/outbox"
 	"github.com/tenantgate/tenantgate/tokenstore"
@@ -28,51 +30,47 @@ func TestLifecycle(t *testing.T) {
 		ctx := t.Context()
 		start := time.Now()
 		inv, token := e.send(t, request("c1", "admin@contoso.example"))
-		if inv.Status != invite.StatusPending || inv.SentAt.IsZero() || !inv.OpenedAt.IsZero() {
-			t.Fatalf("after Send: %+v", inv)
-		}
-		if got, want := inv.ExpiresAt, start.Add(invite.DefaultTTL).UTC(); !got.Equal(want) {
-			t.Errorf("ExpiresAt = %v, want %v", got, want)
-		}
-		if inv.Recipient != "admin@contoso.example" || inv.SentBy != "Alice Admin" || inv.Customer != "c1" {
-			t.Errorf("invitation fields: %+v", inv)
-		}
+		require.Equal(t, invite.StatusPending, inv.Status, "after Send: %+v", inv)
+		require.False(t, inv.SentAt.IsZero(), "after Send: SentAt: %+v", inv)
+		require.True(t, inv.OpenedAt.IsZero(), "after Send: OpenedAt: %+v", inv)
+		wantExpiry := start.Add(invite.DefaultTTL).UTC()
+		assert.True(t, inv.ExpiresAt.Equal(wantExpiry), "ExpiresAt = %v, want %v", inv.ExpiresAt, wantExpiry)
+		assert.Equal(t, "admin@contoso.example", inv.Recipient, "invitation fields: %+v", inv)
+		assert.Equal(t, "Alice Admin", inv.SentBy, "invitation fields: %+v", inv)
+		assert.Equal(t, "c1", inv.Customer, "invitation fields: %+v", inv)
 
 		step(time.Minute)
 		opened, err := e.svc.Redeem(ctx, token, "203.0.113.7")
-		if err != nil {
-			t.Fatalf("Redeem: %v", err)
-		}
-		if opened.ID != inv.ID || opened.Status != invite.StatusOpened || !opened.OpenedAt.Equal(start.Add(time.Minute).UTC()) {
-			t.Fatalf("after Redeem: %+v", opened)
-		}
+		require.NoError(t, err, "Redeem")
+		require.Equal(t, inv.ID, opened.ID, "after Redeem: %+v", opened)
+		require.Equal(t, invite.StatusOpened, opened.Status, "after Redeem: %+v", opened)
+		require.True(t, opened.OpenedAt.Equal(start.Add(time.Minute).UTC()), "after Redeem: OpenedAt: %+v", opened)
 
 		step(time.Minute)
 		again, err := e.svc.Redeem(ctx, token, "203.0.113.7")
-		if err != nil || again.Status != invite.StatusOpened || !again.OpenedAt.Equal(opened.OpenedAt) {
-			t.Fatalf("second Redeem: %+v, %v (OpenedAt must stay the first opening)", again, err)
-		}
+		require.NoError(t, err, "second Redeem")
+		require.Equal(t, invite.StatusOpened, again.Status, "second Redeem: %+v", again)
+		require.True(t, again.OpenedAt.Equal(opened.OpenedAt), "second Redeem: %+v (OpenedAt must stay the first opening)", again)
 
 		done, err := e.svc.Complete(ctx, "c1", inv.ID)
-		if err != nil || done.Status != invite.StatusCompleted || !done.CompletedAt.Equal(start.Add(2*time.Minute).UTC()) {
-			t.Fatalf("Complete: %+v, %v", done, err)
-		}
+		require.NoError(t, err, "Complete")
+		require.Equal(t, invite.StatusCompleted, done.Status, "Complete: %+v", done)
+		require.True(t, done.CompletedAt.Equal(start.Add(2*time.Minute).UTC()), "Complete: CompletedAt: %+v", done)
 
 		// Single use: the link opens nothing and cannot complete again.
 		got, err := e.svc.Redeem(ctx, token, "203.0.113.7")
 		wantErr(t, err, invite.ErrCompleted)
-		if got.ID != inv.ID || got.Status != invite.StatusCompleted {
-			t.Errorf("Redeem of a used link returns %+v, want the completed invitation", got)
-		}
+		assert.Equal(t, inv.ID, got.ID, "Redeem of a used link returns %+v, want the completed invitation", got)
+		assert.Equal(t, invite.StatusCompleted, got.Status, "Redeem of a used link returns %+v, want the completed invitation", got)
 		_, err = e.svc.Complete(ctx, "c1", inv.ID)
 		wantErr(t, err, invite.ErrCompleted)
 		_, err = e.svc.Revoke(ctx, "c1", inv.ID, "Bob")
 		wantErr(t, err, invite.ErrCompleted)
 
 		stored, err := e.svc.Get(ctx, "c1", inv.ID)
-		if err != nil || stored.Status != invite.StatusCompleted || !stored.RevokedAt.IsZero() {
-			t.Fatalf("Get: %+v, %v", stored, err)
-		}
+		require.NoError(t, err, "Get")
+		require.Equal(t, invite.StatusCompleted, stored.Status, "Get: %+v", stored)
+		require.True(t, stored.RevokedAt.IsZero(), "Get: RevokedAt: %+v", stored)
 	})
 }
 
@@ -80,10 +78,9 @@ func TestCompleteWithoutOpening(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	inv, token := e.send(t, request("c1", "admin@contoso.example"))
-	if _, err := e.svc.Complete(t.Context(), "c1", inv.ID); err != nil {
-		t.Fatal(err)
-	}
-	_, err := e.svc.Redeem(t.Context(), token, "ip")
+	_, err := e.svc.Complete(t.Context(), "c1", inv.ID)
+	require.NoError(t, err)
+	_, err = e.svc.Redeem(t.Context(), token, "ip")
 	wantErr(t, err, invite.ErrCompleted)
 }
 
@@ -91,30 +88,29 @@ func TestRevoke(t *testing.T) {
 	t.Parallel()
 	for _, opened := range []bool{false, true} {
 		t.Run(map[bool]string{false: "pending", true: "opened"}[opened], func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t, nil)
 			ctx := t.Context()
 			inv, token := e.send(t, request("c1", "admin@contoso.example"))
 			if opened {
-				if _, err := e.svc.Redeem(ctx, token, "ip"); err != nil {
-					t.Fatal(err)
-				}
+				_, err := e.svc.Redeem(ctx, token, "ip")
+				require.NoError(t, err)
 			}
 			rev, err := e.svc.Revoke(ctx, "c1", inv.ID, "Bob Admin")
-			if err != nil || rev.Status != invite.StatusRevoked || rev.RevokedBy != "Bob Admin" || rev.RevokedAt.IsZero() {
-				t.Fatalf("Revoke: %+v, %v", rev, err)
-			}
+			require.NoError(t, err, "Revoke")
+			require.Equal(t, invite.StatusRevoked, rev.Status, "Revoke: %+v", rev)
+			require.Equal(t, "Bob Admin", rev.RevokedBy, "Revoke: %+v", rev)
+			require.False(t, rev.RevokedAt.IsZero(), "Revoke: RevokedAt: %+v", rev)
 			got, err := e.svc.Redeem(ctx, token, "ip")
 			wantErr(t, err, invite.ErrRevoked)
-			if got.ID != inv.ID {
-				t.Errorf("Redeem of a revoked link returns %+v", got)
-			}
+			assert.Equal(t, inv.ID, got.ID, "Redeem of a revoked link returns %+v", got)
 			_, err = e.svc.Complete(ctx, "c1", inv.ID)
 			wantErr(t, err, invite.ErrRevoked)
 			// Revoking again changes nothing.
 			again, err := e.svc.Revoke(ctx, "c1", inv.ID, "Carol")
-			if err != nil || again.RevokedBy != "Bob Admin" || !again.RevokedAt.Equal(rev.RevokedAt) {
-				t.Fatalf("second Revoke: %+v, %v", again, err)
-			}
+			require.NoError(t, err, "second Revoke")
+			require.Equal(t, "Bob Admin", again.RevokedBy, "second Revoke: %+v", again)
+			require.True(t, again.RevokedAt.Equal(rev.RevokedAt), "second Revoke: RevokedAt: %+v", again)
 		})
 	}
 }
@@ -140,34 +136,32 @@ func TestExpiry(t *testing.T) {
 		ctx := t.Context()
 		pending, pendingToken := e.send(t, request("c1", "admin@contoso.example"))
 		opened, openedToken := e.send(t, request("c2", "admin@fabrikam.example"))
-		if _, err := e.svc.Redeem(ctx, openedToken, "ip"); err != nil {
-			t.Fatal(err)
-		}
+		_, err := e.svc.Redeem(ctx, openedToken, "ip")
+		require.NoError(t, err)
 
 		step(time.Hour - time.Second)
-		if inv, err := e.svc.Get(ctx, "c1", pending.ID); err != nil || inv.Status != invite.StatusPending {
-			t.Fatalf("one second before expiry: %+v, %v", inv, err)
-		}
+		inv, err := e.svc.Get(ctx, "c1", pending.ID)
+		require.NoError(t, err, "one second before expiry")
+		require.Equal(t, invite.StatusPending, inv.Status, "one second before expiry: %+v", inv)
 
 		step(time.Second)
 		for _, c := range []struct {
 			customer, id, token string
 		}{{"c1", pending.ID, pendingToken}, {"c2", opened.ID, openedToken}} {
 			inv, err := e.svc.Get(ctx, c.customer, c.id)
-			if err != nil || inv.Status != invite.StatusExpired {
-				t.Fatalf("at expiry: %+v, %v", inv, err)
-			}
+			require.NoError(t, err, "at expiry")
+			require.Equal(t, invite.StatusExpired, inv.Status, "at expiry: %+v", inv)
 			_, err = e.svc.Redeem(ctx, c.token, "ip")
 			wantErr(t, err, invite.ErrExpired)
 			_, err = e.svc.Complete(ctx, c.customer, c.id)
 			wantErr(t, err, invite.ErrExpired)
-			if inv, err := e.svc.Revoke(ctx, c.customer, c.id, "Bob"); err != nil || inv.Status != invite.StatusExpired {
-				t.Fatalf("Revoke of an expired invitation: %+v, %v", inv, err)
-			}
+			inv, err = e.svc.Revoke(ctx, c.customer, c.id, "Bob")
+			require.NoError(t, err, "Revoke of an expired invitation")
+			require.Equal(t, invite.StatusExpired, inv.Status, "Revoke of an expired invitation: %+v", inv)
 			list, err := e.svc.List(ctx, c.customer)
-			if err != nil || len(list) != 1 || list[0].Status != invite.StatusExpired {
-				t.Fatalf("List: %+v, %v", list, err)
-			}
+			require.NoError(t, err, "List")
+			require.Len(t, list, 1, "List: %+v", list)
+			require.Equal(t, invite.StatusExpired, list[0].Status, "List: %+v", list)
 		}
 	})
 }
@@ -180,32 +174,28 @@ func TestResendRevokesEarlierLink(t *testing.T) {
 		first, firstToken := e.send(t, request("c1", "admin@contoso.example"))
 		step(time.Minute)
 		second, err := e.svc.Resend(ctx, "c1", first.ID, "Bob Admin")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		secondToken := tokenOf(t, e.box.List()[0].Message)
-		if secondToken == firstToken || second.ID == first.ID {
-			t.Fatal("Resend reused the token or ID")
-		}
-		if second.Recipient != first.Recipient || second.CustomerName != first.CustomerName || second.Tenant != first.Tenant || second.SentBy != "Bob Admin" {
-			t.Errorf("resent invitation: %+v", second)
-		}
+		require.NotEqual(t, firstToken, secondToken, "Resend reused the token")
+		require.NotEqual(t, first.ID, second.ID, "Resend reused the ID")
+		assert.Equal(t, first.Recipient, second.Recipient, "resent invitation: %+v", second)
+		assert.Equal(t, first.CustomerName, second.CustomerName, "resent invitation: %+v", second)
+		assert.Equal(t, first.Tenant, second.Tenant, "resent invitation: %+v", second)
+		assert.Equal(t, "Bob Admin", second.SentBy, "resent invitation: %+v", second)
 		old, err := e.svc.Get(ctx, "c1", first.ID)
-		if err != nil || old.Status != invite.StatusRevoked || old.SupersededBy != second.ID {
-			t.Fatalf("old invitation after Resend: %+v, %v", old, err)
-		}
+		require.NoError(t, err, "old invitation after Resend")
+		require.Equal(t, invite.StatusRevoked, old.Status, "old invitation after Resend: %+v", old)
+		require.Equal(t, second.ID, old.SupersededBy, "old invitation after Resend: %+v", old)
 		_, err = e.svc.Redeem(ctx, firstToken, "ip")
 		wantErr(t, err, invite.ErrRevoked)
-		if inv, err := e.svc.Redeem(ctx, secondToken, "ip"); err != nil || inv.ID != second.ID {
-			t.Fatalf("new link: %+v, %v", inv, err)
-		}
+		inv, err := e.svc.Redeem(ctx, secondToken, "ip")
+		require.NoError(t, err, "new link")
+		require.Equal(t, second.ID, inv.ID, "new link: %+v", inv)
 
 		// A plain Send supersedes as well: one live link per customer.
 		third, _ := e.send(t, request("c1", "other@contoso.example"))
 		list, err := e.svc.List(ctx, "c1")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var ids []string
 		live := 0
 		for _, inv := range list {
@@ -214,17 +204,14 @@ func TestResendRevokesEarlierLink(t *testing.T) {
 				live++
 			}
 		}
-		if len(list) != 3 || list[0].ID != third.ID || list[1].ID != second.ID || list[2].ID != first.ID {
-			t.Fatalf("List order (newest first) = %v", ids)
-		}
-		if live != 1 || list[1].Status != invite.StatusRevoked || list[1].SupersededBy != third.ID {
-			t.Fatalf("after a third Send: %+v", list)
-		}
+		require.Equal(t, []string{third.ID, second.ID, first.ID}, ids, "List order (newest first)")
+		require.Equal(t, 1, live, "live invitations after a third Send: %+v", list)
+		require.Equal(t, invite.StatusRevoked, list[1].Status, "after a third Send: %+v", list)
+		require.Equal(t, third.ID, list[1].SupersededBy, "after a third Send: %+v", list)
 		// Other customers are untouched.
 		other, _ := e.send(t, request("c2", "admin@fabrikam.example"))
-		if inv, _ := e.svc.Get(ctx, "c1", third.ID); inv.Status != invite.StatusPending {
-			t.Fatalf("a send for c2 touched c1: %+v (c2: %s)", inv, other.ID)
-		}
+		inv, _ = e.svc.Get(ctx, "c1", third.ID)
+		require.Equal(t, invite.StatusPending, inv.Status, "a send for c2 touched c1: %+v (c2: %s)", inv, other.ID)
 	})
 }
 
@@ -261,14 +248,11 @@ func TestRedeemInvalidTokens(t *testing.T) {
 			}
 			inv, err := e.svc.Redeem(t.Context(), tok, "client-"+name)
 			wantErr(t, err, invite.ErrInvalidToken)
-			if inv.ID != "" {
-				t.Errorf("an invalid token returned invitation %+v", inv)
-			}
+			assert.Empty(t, inv.ID, "an invalid token returned invitation %+v", inv)
 		})
 	}
-	if _, err := e.svc.Redeem(t.Context(), valid, "ip"); err != nil {
-		t.Fatalf("the valid token stopped working: %v", err)
-	}
+	_, err := e.svc.Redeem(t.Context(), valid, "ip")
+	require.NoError(t, err, "the valid token stopped working")
 }
 
 func hexHash(token string) string {
@@ -294,27 +278,23 @@ func TestRedeemGuessLimit(t *testing.T) {
 		// At minute 6: the client's guesses are refused...
 		_, err := e.svc.Redeem(ctx, wrong, "198.51.100.1")
 		var rl *invite.RateLimitError
-		if !errors.As(err, &rl) || rl.Scope != invite.ScopeRedeem || rl.RetryAfter != 4*time.Minute {
-			t.Fatalf("4th guess: %v (%+v), want a redeem RateLimitError retrying in 4m", err, rl)
-		}
-		if _, err := e.svc.Redeem(ctx, "short", "198.51.100.1"); !errors.As(err, &rl) {
-			t.Fatalf("malformed guess past the limit: %v, want a RateLimitError", err)
-		}
+		require.ErrorAs(t, err, &rl, "4th guess: want a redeem RateLimitError retrying in 4m")
+		require.Equal(t, invite.ScopeRedeem, rl.Scope, "4th guess: %+v", rl)
+		require.Equal(t, 4*time.Minute, rl.RetryAfter, "4th guess: %+v", rl)
+		_, err = e.svc.Redeem(ctx, "short", "198.51.100.1")
+		require.ErrorAs(t, err, &rl, "malformed guess past the limit: want a RateLimitError")
 		// ...but its real link is never throttled: junk from a shared
 		// address must not lock the customer out.
 		for range 5 {
-			if _, err := e.svc.Redeem(ctx, token, "198.51.100.1"); err != nil {
-				t.Fatalf("valid link from the limited client: %v", err)
-			}
+			_, err := e.svc.Redeem(ctx, token, "198.51.100.1")
+			require.NoError(t, err, "valid link from the limited client")
 		}
 		// Another client is not affected.
-		if _, err := e.svc.Redeem(ctx, wrong, "198.51.100.2"); !errors.Is(err, invite.ErrInvalidToken) {
-			t.Fatalf("other client: %v", err)
-		}
+		_, err = e.svc.Redeem(ctx, wrong, "198.51.100.2")
+		require.ErrorIs(t, err, invite.ErrInvalidToken, "other client")
 		step(rl.RetryAfter)
-		if _, err := e.svc.Redeem(ctx, wrong, "198.51.100.1"); !errors.Is(err, invite.ErrInvalidToken) {
-			t.Fatalf("after RetryAfter: %v, want ErrInvalidToken again", err)
-		}
+		_, err = e.svc.Redeem(ctx, wrong, "198.51.100.1")
+		require.ErrorIs(t, err, invite.ErrInvalidToken, "after RetryAfter: want ErrInvalidToken again")
 	})
 }
 
@@ -329,31 +309,27 @@ func TestStartPerInvitationLimit(t *testing.T) {
 		_, token := e.send(t, request("c1", "admin@contoso.example"))
 		_, other := e.send(t, request("c2", "admin@fabrikam.example"))
 		for i := range 3 {
-			if _, err := e.svc.Start(ctx, token, fmt.Sprint("198.51.100.", i)); err != nil {
-				t.Fatalf("start %d: %v", i, err)
-			}
+			_, err := e.svc.Start(ctx, token, fmt.Sprint("198.51.100.", i))
+			require.NoError(t, err, "start %d", i)
 		}
 		// From any address: the bound is the invitation's.
 		inv, err := e.svc.Start(ctx, token, "203.0.113.9")
 		var rl *invite.RateLimitError
-		if !errors.As(err, &rl) || rl.Scope != invite.ScopeStart || rl.RetryAfter != 10*time.Minute || inv.Customer != "c1" {
-			t.Fatalf("4th start: %+v, %v", inv, err)
-		}
+		require.ErrorAs(t, err, &rl, "4th start: %+v", inv)
+		require.Equal(t, invite.ScopeStart, rl.Scope, "4th start: %+v", rl)
+		require.Equal(t, 10*time.Minute, rl.RetryAfter, "4th start: %+v", rl)
+		require.Equal(t, "c1", inv.Customer, "4th start: %+v", inv)
 		// Landing pages (Redeem) and other invitations still work.
-		if _, err := e.svc.Redeem(ctx, token, "203.0.113.9"); err != nil {
-			t.Fatalf("Redeem past the start limit: %v", err)
-		}
-		if _, err := e.svc.Start(ctx, other, "203.0.113.9"); err != nil {
-			t.Fatalf("other invitation: %v", err)
-		}
+		_, err = e.svc.Redeem(ctx, token, "203.0.113.9")
+		require.NoError(t, err, "Redeem past the start limit")
+		_, err = e.svc.Start(ctx, other, "203.0.113.9")
+		require.NoError(t, err, "other invitation")
 		step(10 * time.Minute)
-		if _, err := e.svc.Start(ctx, token, "203.0.113.9"); err != nil {
-			t.Fatalf("after the window: %v", err)
-		}
+		_, err = e.svc.Start(ctx, token, "203.0.113.9")
+		require.NoError(t, err, "after the window")
 		// Start of an unknown link is a guess like Redeem's.
-		if _, err := e.svc.Start(ctx, strings.Repeat("B", 43), "203.0.113.9"); !errors.Is(err, invite.ErrInvalidToken) {
-			t.Fatalf("unknown link: %v", err)
-		}
+		_, err = e.svc.Start(ctx, strings.Repeat("B", 43), "203.0.113.9")
+		require.ErrorIs(t, err, invite.ErrInvalidToken, "unknown link")
 	})
 }
 
@@ -363,26 +339,15 @@ func TestLive(t *testing.T) {
 		e := newEnv(t, nil)
 		ctx := t.Context()
 		inv, token := e.send(t, request("c1", "admin@contoso.example"))
-		if err := e.svc.Live(ctx, "c1", inv.ID); err != nil {
-			t.Fatalf("pending: %v", err)
-		}
-		if _, err := e.svc.Redeem(ctx, token, "ip"); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.svc.Live(ctx, "c1", inv.ID); err != nil {
-			t.Fatalf("opened: %v", err)
-		}
-		if err := e.svc.Live(ctx, "c2", inv.ID); !errors.Is(err, invite.ErrNotFound) {
-			t.Fatalf("other customer: %v", err)
-		}
+		require.NoError(t, e.svc.Live(ctx, "c1", inv.ID), "pending")
+		_, err := e.svc.Redeem(ctx, token, "ip")
+		require.NoError(t, err)
+		require.NoError(t, e.svc.Live(ctx, "c1", inv.ID), "opened")
+		require.ErrorIs(t, e.svc.Live(ctx, "c2", inv.ID), invite.ErrNotFound, "other customer")
 		inv2, _ := e.send(t, request("c1", "admin@contoso.example")) // supersedes inv
-		if err := e.svc.Live(ctx, "c1", inv.ID); !errors.Is(err, invite.ErrRevoked) {
-			t.Fatalf("superseded: %v", err)
-		}
+		require.ErrorIs(t, e.svc.Live(ctx, "c1", inv.ID), invite.ErrRevoked, "superseded")
 		step(invite.DefaultTTL + time.Second)
-		if err := e.svc.Live(ctx, "c1", inv2.ID); !errors.Is(err, invite.ErrExpired) {
-			t.Fatalf("expired: %v", err)
-		}
+		require.ErrorIs(t, e.svc.Live(ctx, "c1", inv2.ID), invite.ErrExpired, "expired")
 	})
 }
 
@@ -399,27 +364,22 @@ func TestSendRateLimits(t *testing.T) {
 		e.send(t, request("c1", "b@contoso.example"))
 		_, err := e.svc.Send(ctx, request("c1", "c@contoso.example"))
 		var rl *invite.RateLimitError
-		if !errors.As(err, &rl) || rl.Scope != invite.ScopeCustomer || rl.RetryAfter != 50*time.Minute {
-			t.Fatalf("3rd send for c1: %v, want customer RateLimitError retrying in 50m", err)
-		}
+		require.ErrorAs(t, err, &rl, "3rd send for c1: want customer RateLimitError retrying in 50m")
+		require.Equal(t, invite.ScopeCustomer, rl.Scope, "3rd send for c1: %+v", rl)
+		require.Equal(t, 50*time.Minute, rl.RetryAfter, "3rd send for c1: %+v", rl)
 		_, _, err = e.svc.Create(ctx, request("c1", ""))
-		if !errors.As(err, &rl) {
-			t.Fatalf("Create past the customer limit: %v", err)
-		}
-		if n := len(e.box.List()); n != 2 {
-			t.Fatalf("%d messages sent, want 2", n)
-		}
-		if list, _ := e.svc.List(ctx, "c1"); len(list) != 2 {
-			t.Fatalf("refused sends stored invitations: %d", len(list))
-		}
+		require.ErrorAs(t, err, &rl, "Create past the customer limit")
+		require.Len(t, e.box.List(), 2, "messages sent")
+		list, _ := e.svc.List(ctx, "c1")
+		require.Len(t, list, 2, "refused sends stored invitations")
 
 		// Per recipient across customers, case-insensitively.
 		e.send(t, request("c2", "a@contoso.example"))
 		e.send(t, request("c3", "A@Contoso.Example"))
 		_, err = e.svc.Send(ctx, request("c4", "a@contoso.example"))
-		if !errors.As(err, &rl) || rl.Scope != invite.ScopeRecipient || rl.RetryAfter != 60*time.Minute-10*time.Minute {
-			t.Fatalf("4th send to a@: %v", err)
-		}
+		require.ErrorAs(t, err, &rl, "4th send to a@")
+		require.Equal(t, invite.ScopeRecipient, rl.Scope, "4th send to a@: %+v", rl)
+		require.Equal(t, 60*time.Minute-10*time.Minute, rl.RetryAfter, "4th send to a@: %+v", rl)
 		// A refused recipient does not use up the customer's budget.
 		e.send(t, request("c4", "d@contoso.example"))
 		e.send(t, request("c4", "e@contoso.example"))
@@ -470,20 +430,19 @@ func TestHeaderInjectionAndBadInput(t *testing.T) {
 		{"long name", func(r *invite.SendRequest) { r.CustomerName = strings.Repeat("x", 257) }, "CustomerName"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t, nil)
 			req := request("c1", "a@contoso.example")
 			c.mod(&req)
 			_, err := e.svc.Send(t.Context(), req)
 			var ve *invite.ValidationError
-			if !errors.As(err, &ve) || len(ve.Fields) != 1 || ve.Fields[0].Field != c.field {
-				t.Fatalf("err = %v, want a ValidationError on %s only", err, c.field)
-			}
-			if n := len(e.box.List()); n != 0 {
-				t.Fatalf("%d messages sent for invalid input", n)
-			}
-			if list, err := e.svc.List(t.Context(), "c1"); err != nil || len(list) != 0 {
-				t.Fatalf("invalid input stored %d invitations (%v)", len(list), err)
-			}
+			require.ErrorAs(t, err, &ve, "want a ValidationError on %s only", c.field)
+			require.Len(t, ve.Fields, 1, "err = %v, want a ValidationError on %s only", err, c.field)
+			require.Equal(t, c.field, ve.Fields[0].Field, "err = %v, want a ValidationError on %s only", err, c.field)
+			require.Empty(t, e.box.List(), "messages sent for invalid input")
+			list, err := e.svc.List(t.Context(), "c1")
+			require.NoError(t, err, "List")
+			require.Empty(t, list, "invalid input stored invitations")
 		})
 	}
 }
@@ -493,16 +452,12 @@ func TestValidationReportsEveryField(t *testing.T) {
 	e := newEnv(t, nil)
 	_, err := e.svc.Send(t.Context(), invite.SendRequest{CustomerName: "a\nb", Recipient: "x"})
 	var ve *invite.ValidationError
-	if !errors.As(err, &ve) {
-		t.Fatal(err)
-	}
+	require.ErrorAs(t, err, &ve)
 	var fields []string
 	for _, f := range ve.Fields {
 		fields = append(fields, f.Field)
 	}
-	if got := strings.Join(fields, ","); got != "Customer,CustomerName,Recipient,SentBy" {
-		t.Fatalf("fields = %s", got)
-	}
+	require.Equal(t, "Customer,CustomerName,Recipient,SentBy", strings.Join(fields, ","), "fields")
 }
 
 func TestFailingMailer(t *testing.T) {
@@ -515,42 +470,41 @@ func TestFailingMailer(t *testing.T) {
 
 		// A live invitation sent while the mailer worked.
 		good, err := e.svc.Send(ctx, request("c1", "a@contoso.example"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		goodToken := tokenOf(t, fm.msgs[0])
 
 		fm.err = boom
 		step(time.Minute)
 		inv, err := e.svc.Send(ctx, request("c1", "b@contoso.example"))
 		var de *invite.DeliveryError
-		if !errors.As(err, &de) || !errors.Is(err, boom) || de.InvitationID != inv.ID || inv.ID == "" {
-			t.Fatalf("Send with a failing mailer: %+v, %v", inv, err)
-		}
-		if inv.Status != invite.StatusFailed || inv.Failure != boom.Error() || inv.FailedAt.IsZero() || !inv.SentAt.IsZero() {
-			t.Fatalf("failed invitation: %+v", inv)
-		}
-		if got, _ := e.svc.Get(ctx, "c1", inv.ID); got.Status != invite.StatusFailed {
-			t.Fatalf("stored status: %s", got.Status)
-		}
+		require.ErrorAs(t, err, &de, "Send with a failing mailer: %+v", inv)
+		require.ErrorIs(t, err, boom, "Send with a failing mailer: %+v", inv)
+		require.Equal(t, inv.ID, de.InvitationID, "Send with a failing mailer: %+v", inv)
+		require.NotEmpty(t, inv.ID, "Send with a failing mailer: %+v", inv)
+		require.Equal(t, invite.StatusFailed, inv.Status, "failed invitation: %+v", inv)
+		require.Equal(t, boom.Error(), inv.Failure, "failed invitation: %+v", inv)
+		require.False(t, inv.FailedAt.IsZero(), "failed invitation: FailedAt: %+v", inv)
+		require.True(t, inv.SentAt.IsZero(), "failed invitation: SentAt: %+v", inv)
+		got, _ := e.svc.Get(ctx, "c1", inv.ID)
+		require.Equal(t, invite.StatusFailed, got.Status, "stored status")
 		// The link in the message that was never delivered does not work.
 		_, err = e.svc.Redeem(ctx, tokenOf(t, fm.msgs[1]), "ip")
 		wantErr(t, err, invite.ErrRevoked)
 		_, err = e.svc.Complete(ctx, "c1", inv.ID)
 		wantErr(t, err, invite.ErrRevoked)
 		// The earlier invitation stays live: nothing superseded it.
-		if got, err := e.svc.Redeem(ctx, goodToken, "ip"); err != nil || got.ID != good.ID {
-			t.Fatalf("earlier invitation after a failed send: %+v, %v", got, err)
-		}
+		got, err = e.svc.Redeem(ctx, goodToken, "ip")
+		require.NoError(t, err, "earlier invitation after a failed send")
+		require.Equal(t, good.ID, got.ID, "earlier invitation after a failed send: %+v", got)
 	})
 }
 
 func TestSendWithoutMailer(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(o *invite.Options) { o.Mailer = nil })
-	if _, err := e.svc.Send(t.Context(), request("c1", "a@contoso.example")); err == nil || !strings.Contains(err.Error(), "Options.Mailer") {
-		t.Fatalf("Send without mailer: %v", err)
-	}
+	_, err := e.svc.Send(t.Context(), request("c1", "a@contoso.example"))
+	require.Error(t, err, "Send without mailer")
+	require.Contains(t, err.Error(), "Options.Mailer", "Send without mailer")
 }
 
 func TestCreate(t *testing.T) {
@@ -559,31 +513,25 @@ func TestCreate(t *testing.T) {
 	ctx := t.Context()
 	first, _ := e.send(t, request("c1", "a@contoso.example"))
 	inv, link, err := e.svc.Create(ctx, invite.SendRequest{Customer: "c1", SentBy: "Alice"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	m := linkRE.FindStringSubmatch(link)
-	if m == nil || m[0] != link {
-		t.Fatalf("link %q is not %s/invite/{token}", link, baseURL)
-	}
-	if inv.Status != invite.StatusPending || inv.Recipient != "" || !inv.SentAt.IsZero() {
-		t.Fatalf("created: %+v", inv)
-	}
-	if n := len(e.box.List()); n != 1 {
-		t.Fatalf("Create sent mail: %d messages", n)
-	}
-	if got, err := e.svc.Redeem(ctx, m[1], "ip"); err != nil || got.ID != inv.ID {
-		t.Fatalf("Redeem created link: %+v, %v", got, err)
-	}
-	if old, _ := e.svc.Get(ctx, "c1", first.ID); old.Status != invite.StatusRevoked || old.SupersededBy != inv.ID {
-		t.Fatalf("Create did not supersede: %+v", old)
-	}
+	require.NotNil(t, m, "link %q is not %s/invite/{token}", link, baseURL)
+	require.Equal(t, link, m[0], "link %q is not %s/invite/{token}", link, baseURL)
+	require.Equal(t, invite.StatusPending, inv.Status, "created: %+v", inv)
+	require.Empty(t, inv.Recipient, "created: %+v", inv)
+	require.True(t, inv.SentAt.IsZero(), "created: SentAt: %+v", inv)
+	require.Len(t, e.box.List(), 1, "Create sent mail")
+	got, err := e.svc.Redeem(ctx, m[1], "ip")
+	require.NoError(t, err, "Redeem created link")
+	require.Equal(t, inv.ID, got.ID, "Redeem created link: %+v", got)
+	old, _ := e.svc.Get(ctx, "c1", first.ID)
+	require.Equal(t, invite.StatusRevoked, old.Status, "Create did not supersede: %+v", old)
+	require.Equal(t, inv.ID, old.SupersededBy, "Create did not supersede: %+v", old)
 	// An invitation without recipient cannot be resent.
 	_, err = e.svc.Resend(ctx, "c1", inv.ID, "Alice")
 	var ve *invite.ValidationError
-	if !errors.As(err, &ve) || ve.Fields[0].Field != "Recipient" {
-		t.Fatalf("Resend without recipient: %v", err)
-	}
+	require.ErrorAs(t, err, &ve, "Resend without recipient")
+	require.Equal(t, "Recipient", ve.Fields[0].Field, "Resend without recipient: %v", err)
 }
 
 func TestNewOptions(t *testing.T) {
@@ -613,21 +561,17 @@ func TestNewOptions(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			svc, err := invite.New(c.opts)
-			if svc != nil {
-				t.Errorf("a Service despite the error")
-			}
+			assert.Nil(t, svc, "a Service despite the error")
 			var ve *invite.ValidationError
-			if !errors.As(err, &ve) || ve.Fields[0].Field != c.field {
-				t.Fatalf("err = %v, want a ValidationError on %s", err, c.field)
-			}
+			require.ErrorAs(t, err, &ve, "want a ValidationError on %s", c.field)
+			require.Equal(t, c.field, ve.Fields[0].Field, "err = %v, want a ValidationError on %s", err, c.field)
 		})
 	}
 	// Trailing slashes do not double.
 	e := newEnv(t, func(o *invite.Options) { o.PublicBaseURL = baseURL + "/" })
 	_, link, err := e.svc.Create(t.Context(), invite.SendRequest{Customer: "c", SentBy: "A"})
-	if err != nil || !strings.HasPrefix(link, baseURL+"/invite/") {
-		t.Fatalf("link = %q, %v", link, err)
-	}
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(link, baseURL+"/invite/"), "link = %q", link)
 }
 
 // TestNoSecretsAtRest checks that neither the token nor the link is stored
@@ -638,32 +582,23 @@ func TestNoSecretsAtRest(t *testing.T) {
 	inv, token := e.send(t, request("c1", "a@contoso.example"))
 	raw, _ := base64.RawURLEncoding.DecodeString(token)
 	recs, err := e.store.Scan(t.Context(), tokenstore.Key{}, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(recs) != 2 {
-		t.Fatalf("%d records, want the invitation and its index", len(recs))
-	}
+	require.NoError(t, err)
+	require.Len(t, recs, 2, "want the invitation and its index")
 	var sawIndex bool
 	for _, rec := range recs {
-		if bytes.Contains(rec.Data, []byte(token)) || bytes.Contains(rec.Data, raw) || strings.Contains(rec.Name, token) {
-			t.Fatalf("record %s holds the token", rec.Key)
-		}
+		require.False(t, bytes.Contains(rec.Data, []byte(token)), "record %s holds the token", rec.Key)
+		require.False(t, bytes.Contains(rec.Data, raw), "record %s holds the token's bytes", rec.Key)
+		require.NotContains(t, rec.Name, token, "record %s holds the token", rec.Key)
 		if rec.Kind == "invite.token" {
 			sawIndex = true
-			if rec.Name != hexHash(token) {
-				t.Errorf("index name %s, want hex SHA-256 of the token", rec.Name)
-			}
+			assert.Equal(t, hexHash(token), rec.Name, "index name: want hex SHA-256 of the token")
 		}
 	}
-	if !sawIndex {
-		t.Fatal("no token index record")
-	}
+	require.True(t, sawIndex, "no token index record")
 	// The admin view never carries the hash either.
 	b, _ := json.Marshal(inv)
-	if bytes.Contains(b, []byte("tokenHash")) || bytes.Contains(b, []byte(hexHash(token))) {
-		t.Fatalf("Invitation JSON carries the hash: %s", b)
-	}
+	require.NotContains(t, string(b), "tokenHash", "Invitation JSON carries the hash")
+	require.NotContains(t, string(b), hexHash(token), "Invitation JSON carries the hash")
 }
 
 // TestLogsCarryNoSecrets runs every path that logs and checks that neither
@@ -679,9 +614,7 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 	})
 	ctx := t.Context()
 	inv, err := e.svc.Send(ctx, request("c1", "a@contoso.example"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	token := tokenOf(t, fm.msgs[0])
 	e.svc.Redeem(ctx, token, "ip")
 	e.svc.Complete(ctx, "c1", inv.ID)
@@ -696,14 +629,10 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 
 	logs := buf.String()
 	for _, c := range []string{"invitation sent", "invitation opened", "invitation completed", "invitation revoked", "invitation mail failed", "invalid invitation link", "guess limit"} {
-		if !strings.Contains(logs, c) {
-			t.Errorf("log lacks %q", c)
-		}
+		assert.Contains(t, logs, c, "log lacks %q", c)
 	}
 	for _, secret := range []string{token, token3, link, "/invite/", hexHash(token), "a@contoso.example"} {
-		if strings.Contains(logs, secret) {
-			t.Errorf("log contains %q:\n%s", secret, logs)
-		}
+		assert.NotContains(t, logs, secret, "log contains %q", secret)
 	}
 }
 
@@ -734,8 +663,8 @@ func TestConcurrentComplete(t *testing.T) {
 	wins, used := 0, 0
 	for range 16 {
 		wg.Go(func() {
-			if _, err := e.svc.Redeem(t.Context(), token, "ip"); err != nil && !errors.Is(err, invite.ErrCompleted) {
-				t.Error(err)
+			if _, err := e.svc.Redeem(t.Context(), token, "ip"); err != nil {
+				assert.ErrorIs(t, err, invite.ErrCompleted)
 			}
 			_, err := e.svc.Complete(t.Context(), "c1", inv.ID)
 			mu.Lock()
@@ -746,14 +675,13 @@ func TestConcurrentComplete(t *testing.T) {
 			case errors.Is(err, invite.ErrCompleted):
 				used++
 			default:
-				t.Error(err)
+				assert.NoError(t, err)
 			}
 		})
 	}
 	wg.Wait()
-	if wins != 1 || used != 15 {
-		t.Fatalf("wins=%d used=%d, want 1 and 15", wins, used)
-	}
+	require.Equal(t, 1, wins, "wins (used=%d)", used)
+	require.Equal(t, 15, used, "used (wins=%d)", wins)
 }
 
 func TestPurge(t *testing.T) {
@@ -762,9 +690,8 @@ func TestPurge(t *testing.T) {
 		e := newEnv(t, func(o *invite.Options) { o.TTL = time.Hour })
 		ctx := t.Context()
 		done, doneToken := e.send(t, request("c1", "a@contoso.example"))
-		if _, err := e.svc.Complete(ctx, "c1", done.ID); err != nil {
-			t.Fatal(err)
-		}
+		_, err := e.svc.Complete(ctx, "c1", done.ID)
+		require.NoError(t, err)
 		step(time.Minute)
 		_, revokedToken := e.send(t, request("c1", "a@contoso.example")) // pending
 		step(2 * time.Hour)                                              // ... now expired
@@ -772,27 +699,22 @@ func TestPurge(t *testing.T) {
 		e.send(t, request("c2", "a@fabrikam.example"))
 
 		n, err := e.svc.Purge(ctx, "c1", time.Now().Add(time.Hour))
-		if err != nil || n != 2 {
-			t.Fatalf("Purge = %d, %v; want 2 (the completed and the expired one)", n, err)
-		}
+		require.NoError(t, err, "Purge")
+		require.Equal(t, 2, n, "Purge: want 2 (the completed and the expired one)")
 		list, _ := e.svc.List(ctx, "c1")
-		if len(list) != 1 || list[0].ID != live.ID {
-			t.Fatalf("after Purge: %+v", list)
-		}
+		require.Len(t, list, 1, "after Purge: %+v", list)
+		require.Equal(t, live.ID, list[0].ID, "after Purge: %+v", list)
 		for _, tok := range []string{doneToken, revokedToken} {
 			_, err := e.svc.Redeem(ctx, tok, "ip")
 			wantErr(t, err, invite.ErrInvalidToken)
 		}
-		if _, err := e.svc.Redeem(ctx, liveToken, "ip"); err != nil {
-			t.Fatalf("live invitation after Purge: %v", err)
-		}
+		_, err = e.svc.Redeem(ctx, liveToken, "ip")
+		require.NoError(t, err, "live invitation after Purge")
 		recs, _ := e.store.Scan(ctx, tokenstore.Key{}, 100)
-		if len(recs) != 4 { // c1's live one, c2's, and their two index records
-			t.Fatalf("%d records left, want 4", len(recs))
-		}
+		require.Len(t, recs, 4, "records left") // c1's live one, c2's, and their two index records
 		// Only older than the cut-off.
-		if n, err := e.svc.Purge(ctx, "c2", time.Now().Add(-time.Hour)); n != 0 || err != nil {
-			t.Fatalf("Purge of nothing: %d, %v", n, err)
-		}
+		n, err = e.svc.Purge(ctx, "c2", time.Now().Add(-time.Hour))
+		require.Equal(t, 0, n, "Purge of nothing")
+		require.NoError(t, err, "Purge of nothing")
 	})
 }

@@ -3,7 +3,6 @@ package invite
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -34,19 +33,16 @@ func FuzzParseToken(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		h, err := parseToken(s)
 		if err != nil {
-			if !errors.Is(err, ErrInvalidToken) || h != (tokenHash{}) {
-				t.Fatalf("parseToken(%q) = %x, %v", s, h, err)
-			}
+			require.ErrorIs(t, err, ErrInvalidToken, "parseToken(%q)", s)
+			require.Equal(t, tokenHash{}, h, "parseToken(%q) returned a hash with its error", s)
 			return
 		}
 		// Accepted: exactly one canonical spelling of 32 bytes.
 		raw, derr := base64.RawURLEncoding.DecodeString(s)
-		if derr != nil || len(raw) != 32 || base64.RawURLEncoding.EncodeToString(raw) != s {
-			t.Fatalf("parseToken accepted non-canonical %q", s)
-		}
-		if h != sha256.Sum256(raw) {
-			t.Fatalf("hash of %q is not SHA-256 of its bytes", s)
-		}
+		require.NoError(t, derr, "parseToken accepted non-canonical %q", s)
+		require.Len(t, raw, 32, "parseToken accepted non-canonical %q", s)
+		require.Equal(t, s, base64.RawURLEncoding.EncodeToString(raw), "parseToken accepted non-canonical %q", s)
+		require.Equal(t, tokenHash(sha256.Sum256(raw)), h, "hash of %q is not SHA-256 of its bytes", s)
 	})
 }
 
