@@ -32,6 +32,7 @@ func tamper(t *testing.T, db testdb.DB, stmt string) {
 // finds it intact, and reports the first broken link after an entry is
 // changed, removed or inserted behind the library's back.
 func TestChainVerify(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		stmt   string
@@ -78,6 +79,7 @@ func TestChainVerify(t *testing.T) {
 // TestChainKey: with a ChainKey, recomputing the hashes without it does
 // not verify.
 func TestChainKey(t *testing.T) {
+	t.Parallel()
 	db := testdb.All(t)[0]
 	keyed, err := audit.New(t.Context(), audit.Options{DB: db.DB, Dialect: db.Dialect, ChainKey: []byte("kept-outside-the-database")})
 	require.NoError(t, err)
@@ -95,6 +97,7 @@ func TestChainKey(t *testing.T) {
 // TestCustomerIDLimit: every customer ID the tokenstore accepts (512
 // bytes) can be audited; longer is refused.
 func TestCustomerIDLimit(t *testing.T) {
+	t.Parallel()
 	l := newLog(t, testdb.All(t)[0])
 	require.NoError(t, l.Append(t.Context(), audit.Entry{Actor: "a", Action: "x", Customer: strings.Repeat("c", 512), Outcome: audit.Succeeded}))
 	assert.Error(t, l.Append(t.Context(), audit.Entry{Actor: "a", Action: "x", Customer: strings.Repeat("c", 513), Outcome: audit.Succeeded}))
@@ -103,6 +106,7 @@ func TestCustomerIDLimit(t *testing.T) {
 // TestOffboardErasesUsage: offboarding erases the customer's credential
 // use counts (flushed or not) and keeps its audit entries.
 func TestOffboardErasesUsage(t *testing.T) {
+	t.Parallel()
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			l := newLog(t, db)
@@ -150,6 +154,7 @@ func TestOffboardErasesUsage(t *testing.T) {
 // with the key); an entry appended without the key after keyed ones is
 // a broken link.
 func TestChainKeyAddedLater(t *testing.T) {
+	t.Parallel()
 	db := testdb.All(t)[0]
 	plain := newLog(t, db)
 	require.NoError(t, plain.Append(t.Context(), audit.Entry{Actor: "a", Action: "before.key", Customer: "contoso", Outcome: audit.Succeeded}))

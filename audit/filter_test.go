@@ -16,6 +16,7 @@ import (
 // entries together; pages of a filtered query follow its cursor; a
 // cursor of another query, or edited, is ErrBadCursor.
 func TestListFilters(t *testing.T) {
+	t.Parallel()
 	for _, db := range testdb.All(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			l := newLog(t, db)

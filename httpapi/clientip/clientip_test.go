@@ -5,17 +5,17 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestResolverAddr(t *testing.T) {
+	t.Parallel()
 	xff, err := New(Options{TrustedProxies: []string{"10.0.0.0/8", "::1", "2001:db8:ffff::/48"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	fwd, err := New(Options{TrustedProxies: []string{"10.0.0.1"}, Header: "forwarded"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tests := []struct {
 		name    string
 		r       *Resolver
@@ -52,13 +52,12 @@ func TestResolverAddr(t *testing.T) {
 				r.Header.Add(k, v)
 			}
 		}
-		if got := tc.r.Addr(r); got.String() != tc.want {
-			t.Errorf("%s: Addr = %v, want %s", tc.name, got, tc.want)
-		}
+		assert.Equal(t, tc.want, tc.r.Addr(r).String(), "%s: Addr", tc.name)
 	}
 }
 
 func TestKey(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ remote, want string }{
 		{"192.0.2.7:5000", "192.0.2.7"},
 		{"[::ffff:192.0.2.7]:5000", "192.0.2.7"},
@@ -69,31 +68,25 @@ func TestKey(t *testing.T) {
 	} {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.RemoteAddr = tc.remote
-		if got := (*Resolver)(nil).Key(r); got != tc.want {
-			t.Errorf("Key(%q) = %q, want %q", tc.remote, got, tc.want)
-		}
+		assert.Equal(t, tc.want, (*Resolver)(nil).Key(r), "Key(%q)", tc.remote)
 	}
 }
 
 func TestNewErrors(t *testing.T) {
+	t.Parallel()
 	for _, o := range []Options{
 		{TrustedProxies: []string{"10.0.0.0/33"}},
 		{TrustedProxies: []string{"proxy.example.com"}},
 		{TrustedProxies: []string{"::ffff:10.0.0.0/8"}},
 		{Header: "X-Real-IP"},
 	} {
-		if _, err := New(o); err == nil {
-			t.Errorf("New(%+v) accepted", o)
-		}
+		_, err := New(o)
+		assert.Error(t, err, "New(%+v) accepted", o)
 	}
 	r, err := New(Options{TrustedProxies: []string{" 10.0.0.0/8 ", "::ffff:192.0.2.0/120", "fe80::1%eth0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, a := range []string{"10.2.3.4", "192.0.2.9", "fe80::1"} {
-		if !r.Trusted(netip.MustParseAddr(a)) {
-			t.Errorf("%s not trusted", a)
-		}
+		assert.True(t, r.Trusted(netip.MustParseAddr(a)), "%s not trusted", a)
 	}
 }
 
@@ -112,16 +105,12 @@ func FuzzAddr(f *testing.F) {
 			opts.Header, name = HeaderForwarded, HeaderForwarded
 		}
 		res, err := New(opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		r := httptest.NewRequest("GET", "/", nil)
 		r.RemoteAddr = "10.0.0.1:1234"
 		r.Header.Set(name, header)
 		a := res.Addr(r)
-		if !a.IsValid() {
-			t.Fatalf("no address for %q", header)
-		}
+		require.True(t, a.IsValid(), "no address for %q", header)
 		if a != netip.MustParseAddr("10.0.0.1") && !strings.Contains(header, strings.TrimSuffix(a.String(), "")) {
 			// The address may be printed differently than written (IPv6
 			// compression, IPv4-mapped), so re-check through the parser.
@@ -131,9 +120,7 @@ func FuzzAddr(f *testing.F) {
 					found = true
 				}
 			}
-			if !found {
-				t.Fatalf("Addr %v is neither the peer nor in %q", a, header)
-			}
+			require.True(t, found, "Addr %v is neither the peer nor in %q", a, header)
 		}
 		_ = res.Key(r)
 	})
