@@ -1,11 +1,12 @@
 package memstore_test
 
 import (
-	"errors"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/memstore"
 	"github.com/tenantgate/tenantgate/tokenstore/storetest"
@@ -47,24 +48,14 @@ func TestLeaseLapseSynctest(t *testing.T) {
 		defer s.Close()
 		start := time.Now()
 		crashed, err := s.Lock(ctx, "refresh/customer-1", time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		next, err := s.Lock(ctx, "refresh/customer-1", time.Minute)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if waited := time.Since(start); waited != time.Hour {
-			t.Errorf("waited %v for the lapsed lease, want exactly the ttl (1h)", waited)
-		}
-		if err := crashed.Release(ctx); !errors.Is(err, tokenstore.ErrLeaseLost) {
-			t.Errorf("Release after lapse: %v, want ErrLeaseLost", err)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, time.Hour, time.Since(start), "wait for the lapsed lease: want exactly the ttl (1h)")
+		assert.ErrorIs(t, crashed.Release(ctx), tokenstore.ErrLeaseLost, "Release after lapse")
 		// The new holder's own lease lapses too if it holds on too long.
 		time.Sleep(time.Minute)
-		if err := next.Release(ctx); !errors.Is(err, tokenstore.ErrLeaseLost) {
-			t.Errorf("Release after own ttl: %v, want ErrLeaseLost", err)
-		}
+		assert.ErrorIs(t, next.Release(ctx), tokenstore.ErrLeaseLost, "Release after own ttl")
 		// A release wakes a waiter at once.
 		held, _ := s.Lock(ctx, "n", time.Hour)
 		got := make(chan time.Duration)
@@ -79,9 +70,7 @@ func TestLeaseLapseSynctest(t *testing.T) {
 		time.Sleep(time.Second)
 		at := time.Since(start)
 		held.Release(ctx)
-		if d := <-got; d != at {
-			t.Errorf("waiter got the lease at %v, want at the release (%v)", d, at)
-		}
+		assert.Equal(t, at, <-got, "waiter got the lease: want at the release")
 	})
 }
 
@@ -90,13 +79,9 @@ func TestClosed(t *testing.T) {
 	s := memstore.New()
 	s.Close()
 	ctx := t.Context()
-	if _, err := s.Get(ctx, tokenstore.Key{Customer: "c", Kind: "k", Name: "n"}); !errors.Is(err, tokenstore.ErrClosed) {
-		t.Errorf("Get after Close: %v", err)
-	}
-	if _, err := s.Lock(ctx, "n", time.Second); !errors.Is(err, tokenstore.ErrClosed) {
-		t.Errorf("Lock after Close: %v", err)
-	}
-	if err := s.Close(); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
+	_, err := s.Get(ctx, tokenstore.Key{Customer: "c", Kind: "k", Name: "n"})
+	assert.ErrorIs(t, err, tokenstore.ErrClosed, "Get after Close")
+	_, err = s.Lock(ctx, "n", time.Second)
+	assert.ErrorIs(t, err, tokenstore.ErrClosed, "Lock after Close")
+	assert.NoError(t, s.Close(), "second Close")
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
@@ -36,15 +38,14 @@ func benchPutParallel(b *testing.B, s tokenstore.Store, payload []byte) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		k := tokenstore.Key{Customer: "bench", Kind: "parallel", Name: fmt.Sprint(run, "-", next.Add(1))}
+		// Not the benchmark's goroutine: assert, never require.
 		rec, err := s.Put(ctx, tokenstore.Record{Key: k, Data: payload}, 0)
-		if err != nil {
-			b.Error(err)
+		if !assert.NoError(b, err) {
 			return
 		}
 		for pb.Next() {
 			rec, err = s.Put(ctx, tokenstore.Record{Key: k, Data: payload}, rec.Version)
-			if err != nil {
-				b.Error(err)
+			if !assert.NoError(b, err) {
 				return
 			}
 		}
@@ -58,11 +59,7 @@ func benchLock(b *testing.B, l tokenstore.Locker) {
 	b.ReportAllocs()
 	for b.Loop() {
 		lease, err := l.Lock(ctx, name, time.Minute)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := lease.Release(ctx); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
+		require.NoError(b, lease.Release(ctx))
 	}
 }

@@ -11,13 +11,14 @@ package leasetest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
@@ -37,9 +38,7 @@ func lock(t *testing.T, l tokenstore.Locker, name string, ttl time.Duration) tok
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	lease, err := l.Lock(ctx, name, ttl)
-	if err != nil {
-		t.Fatalf("Lock(%q, %v): %v", name, ttl, err)
-	}
+	require.NoError(t, err, "Lock(%q, %v)", name, ttl)
 	return lease
 }
 
@@ -51,11 +50,9 @@ func mustWait(t *testing.T, l tokenstore.Locker, name string, d time.Duration) {
 	lease, err := l.Lock(ctx, name, time.Minute)
 	if err == nil {
 		_ = lease.Release(t.Context())
-		t.Fatalf("Lock(%q) succeeded while another instance held the lease", name)
 	}
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Lock(%q) while held: got %v, want an error matching context.DeadlineExceeded", name, err)
-	}
+	require.Error(t, err, "Lock(%q) succeeded while another instance held the lease", name)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "Lock(%q) while held", name)
 }
 
 func testMutualExclusion(t *testing.T, open func(t *testing.T) (a, b tokenstore.Locker)) {
@@ -63,18 +60,12 @@ func testMutualExclusion(t *testing.T, open func(t *testing.T) (a, b tokenstore.
 	held := lock(t, a, "refresh/c1", time.Minute)
 	mustWait(t, b, "refresh/c1", 300*time.Millisecond)
 	mustWait(t, a, "refresh/c1", 100*time.Millisecond) // also within one instance
-	if err := held.Release(t.Context()); err != nil {
-		t.Fatalf("Release: %v", err)
-	}
+	require.NoError(t, held.Release(t.Context()), "Release")
 	next := lock(t, b, "refresh/c1", time.Minute)
 	mustWait(t, a, "refresh/c1", 100*time.Millisecond)
-	if err := next.Release(t.Context()); err != nil {
-		t.Fatalf("Release by the second instance: %v", err)
-	}
+	require.NoError(t, next.Release(t.Context()), "Release by the second instance")
 	// Releasing again: no longer held.
-	if err := next.Release(t.Context()); !errors.Is(err, tokenstore.ErrLeaseLost) {
-		t.Fatalf("second Release: got %v, want ErrLeaseLost", err)
-	}
+	require.ErrorIs(t, next.Release(t.Context()), tokenstore.ErrLeaseLost, "second Release")
 }
 
 // testContention has goroutines on both instances take the lease in turn
@@ -119,14 +110,10 @@ func testContention(t *testing.T, open func(t *testing.T) (a, b tokenstore.Locke
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Error(err)
+		assert.NoError(t, err)
 	}
-	if got := maxInside.Load(); got != 1 {
-		t.Errorf("at most %d holders at once, want 1", got)
-	}
-	if got := total.Load(); got != workers*rounds {
-		t.Errorf("%d critical sections ran, want %d", got, workers*rounds)
-	}
+	assert.Equal(t, int32(1), maxInside.Load(), "most holders at once")
+	assert.Equal(t, int32(workers*rounds), total.Load(), "critical sections that ran")
 }
 
 func testLapse(t *testing.T, open func(t *testing.T) (a, b tokenstore.Locker)) {
@@ -135,41 +122,28 @@ func testLapse(t *testing.T, open func(t *testing.T) (a, b tokenstore.Locker)) {
 	crashed := lock(t, a, "refresh/c2", ttl) // its holder "crashes": never released in time
 	taken := time.Now()
 	stolen := lock(t, b, "refresh/c2", time.Minute)
-	if waited := time.Since(taken); waited < ttl/2 {
-		// Generous bound: the clocks that measure the ttl (this process's
-		// or the database server's) may differ a little from ours.
-		t.Errorf("second holder got the lease after %v, before the first one's ttl %v lapsed", waited, ttl)
-	}
-	if err := crashed.Release(t.Context()); !errors.Is(err, tokenstore.ErrLeaseLost) {
-		t.Fatalf("Release of a lapsed and retaken lease: got %v, want ErrLeaseLost", err)
-	}
+	// Generous bound: the clocks that measure the ttl (this process's or the
+	// database server's) may differ a little from ours.
+	waited := time.Since(taken)
+	assert.GreaterOrEqual(t, waited, ttl/2, "second holder got the lease after %v, before the first one's ttl %v lapsed", waited, ttl)
+	require.ErrorIs(t, crashed.Release(t.Context()), tokenstore.ErrLeaseLost, "Release of a lapsed and retaken lease")
 	// The failed Release must have left the new holder's lease alone.
 	mustWait(t, a, "refresh/c2", 300*time.Millisecond)
-	if err := stolen.Release(t.Context()); err != nil {
-		t.Fatalf("Release by the new holder: %v", err)
-	}
+	require.NoError(t, stolen.Release(t.Context()), "Release by the new holder")
 	final := lock(t, a, "refresh/c2", time.Minute)
-	if err := final.Release(t.Context()); err != nil {
-		t.Fatalf("Release: %v", err)
-	}
+	require.NoError(t, final.Release(t.Context()), "Release")
 }
 
 func testLapsedNotTaken(t *testing.T, open func(t *testing.T) (a, b tokenstore.Locker)) {
 	a, b := open(t)
 	held := lock(t, a, "refresh/c3", 50*time.Millisecond)
 	time.Sleep(200 * time.Millisecond)
-	if err := held.Release(t.Context()); !errors.Is(err, tokenstore.ErrLeaseLost) {
-		t.Fatalf("Release of a lapsed lease: got %v, want ErrLeaseLost", err)
-	}
+	require.ErrorIs(t, held.Release(t.Context()), tokenstore.ErrLeaseLost, "Release of a lapsed lease")
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	next, err := b.Lock(ctx, "refresh/c3", time.Minute)
-	if err != nil {
-		t.Fatalf("Lock after a lapsed release: %v", err)
-	}
-	if err := next.Release(t.Context()); err != nil {
-		t.Fatalf("Release: %v", err)
-	}
+	require.NoError(t, err, "Lock after a lapsed release")
+	require.NoError(t, next.Release(t.Context()), "Release")
 }
 
 func testNamesIndependent(t *testing.T, open func(t *testing.T) (a, b tokenstore.Locker)) {
@@ -178,13 +152,9 @@ func testNamesIndependent(t *testing.T, open func(t *testing.T) (a, b tokenstore
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	y, err := b.Lock(ctx, "refresh/y", time.Minute)
-	if err != nil {
-		t.Fatalf("Lock of another name while one is held: %v", err)
-	}
+	require.NoError(t, err, "Lock of another name while one is held")
 	for _, l := range []tokenstore.Lease{x, y} {
-		if err := l.Release(t.Context()); err != nil {
-			t.Fatalf("Release: %v", err)
-		}
+		require.NoError(t, l.Release(t.Context()), "Release")
 	}
 }
 
@@ -198,27 +168,24 @@ func testBadArguments(t *testing.T, open func(t *testing.T) (a, b tokenstore.Loc
 		{"refresh/c4", -time.Second},
 		{"", time.Minute},
 	} {
-		if lease, err := a.Lock(t.Context(), tc.name, tc.ttl); err == nil {
+		lease, err := a.Lock(t.Context(), tc.name, tc.ttl)
+		if err == nil {
 			_ = lease.Release(t.Context())
-			t.Errorf("Lock(%q, %v) succeeded, want an error", tc.name, tc.ttl)
 		}
+		assert.Error(t, err, "Lock(%q, %v) succeeded, want an error", tc.name, tc.ttl)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if lease, err := a.Lock(ctx, "refresh/c4", time.Minute); err == nil {
+	lease, err := a.Lock(ctx, "refresh/c4", time.Minute)
+	if err == nil {
 		_ = lease.Release(t.Context())
-		t.Errorf("Lock with a cancelled context succeeded")
-	} else if !errors.Is(err, context.Canceled) {
-		t.Errorf("Lock with a cancelled context: got %v, want an error matching context.Canceled", err)
 	}
+	assert.ErrorIs(t, err, context.Canceled, "Lock with a cancelled context")
 	// A held lease makes Lock wait until ctx ends, then report it.
 	held := lock(t, a, "refresh/c4", time.Minute)
 	ctx, cancel = context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
-	if _, err := a.Lock(ctx, "refresh/c4", time.Minute); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Lock past its deadline: got %v, want an error matching context.DeadlineExceeded", err)
-	}
-	if err := held.Release(t.Context()); err != nil {
-		t.Fatalf("Release: %v", err)
-	}
+	_, err = a.Lock(ctx, "refresh/c4", time.Minute)
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "Lock past its deadline")
+	require.NoError(t, held.Release(t.Context()), "Release")
 }

@@ -14,6 +14,8 @@ import (
 	"encoding/hex"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
@@ -31,13 +33,9 @@ func WriteSecrets(t *testing.T, b tokenstore.Backend) Written {
 	t.Helper()
 	ctx := t.Context()
 	k, err := tokenstore.GenerateKey("plaintext-check")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	kr, err := tokenstore.NewKeyring(k)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	s := tokenstore.New(b, kr)
 	var w Written
 	secret := func(what string) []byte {
@@ -48,37 +46,30 @@ func WriteSecrets(t *testing.T, b tokenstore.Backend) Written {
 		first, replaced := secret(name+"-v1"), secret(name+"-v2")
 		w.Secrets = append(w.Secrets, first, replaced)
 		rec, err := s.Put(ctx, tokenstore.Record{Key: key, Data: first, Sealed: true}, 0)
-		if err != nil {
-			t.Fatalf("Put sealed %s: %v", name, err)
-		}
-		if _, err := s.Put(ctx, tokenstore.Record{Key: key, Data: replaced, Sealed: true}, rec.Version); err != nil {
-			t.Fatalf("replace sealed %s: %v", name, err)
-		}
+		require.NoError(t, err, "Put sealed %s", name)
+		_, err = s.Put(ctx, tokenstore.Record{Key: key, Data: replaced, Sealed: true}, rec.Version)
+		require.NoError(t, err, "replace sealed %s", name)
 		got, err := s.Get(ctx, key)
-		if err != nil || !bytes.Equal(got.Data, replaced) {
-			t.Fatalf("Get sealed %s: %q, %v; want the secret back", name, got.Data, err)
-		}
+		require.NoError(t, err, "Get sealed %s", name)
+		require.Equal(t, replaced, got.Data, "Get sealed %s: want the secret back", name)
 		if i == 0 {
 			// An MSAL-cache-sized blob: big payloads go to overflow pages.
 			inBig := secret("big-cache")
 			w.Secrets = append(w.Secrets, inBig)
 			big := append(bytes.Clone(inBig), bytes.Repeat([]byte("x"), 16<<10)...)
 			bigKey := tokenstore.Key{Customer: "cust-plaintext", Kind: "msal.cache", Name: "partition"}
-			if _, err := s.Put(ctx, tokenstore.Record{Key: bigKey, Data: big, Sealed: true}, 0); err != nil {
-				t.Fatalf("Put sealed cache blob: %v", err)
-			}
+			_, err := s.Put(ctx, tokenstore.Record{Key: bigKey, Data: big, Sealed: true}, 0)
+			require.NoError(t, err, "Put sealed cache blob")
 		}
 	}
 	w.Canary = []byte("CANARY-unsealed-" + rand.Text())
 	canaryKey := tokenstore.Key{Customer: "cust-plaintext", Kind: "m365.settings", Name: "canary"}
-	if _, err := s.Put(ctx, tokenstore.Record{Key: canaryKey, Data: w.Canary}, 0); err != nil {
-		t.Fatalf("Put canary: %v", err)
-	}
+	_, err = s.Put(ctx, tokenstore.Record{Key: canaryKey, Data: w.Canary}, 0)
+	require.NoError(t, err, "Put canary")
 	// The backend itself holds only blobs for the sealed records.
 	raw, err := b.Get(ctx, tokenstore.Key{Customer: "cust-plaintext", Kind: "m365.secret", Name: "refresh-token"})
-	if err != nil || !raw.Sealed {
-		t.Fatalf("backend Get: sealed=%v, %v", raw.Sealed, err)
-	}
+	require.NoError(t, err, "backend Get")
+	require.True(t, raw.Sealed, "backend Get: sealed")
 	return w
 }
 
@@ -102,9 +93,7 @@ func Check(t *testing.T, where string, dump []byte, w Written) {
 			found = true
 		}
 	}
-	if !found {
-		t.Errorf("%s (%d bytes): the unsealed canary is missing, so this scan cannot see payloads", where, len(dump))
-	}
+	assert.True(t, found, "%s (%d bytes): the unsealed canary is missing, so this scan cannot see payloads", where, len(dump))
 	CheckSecrets(t, where, dump, w)
 }
 
@@ -114,13 +103,9 @@ func CheckSecrets(t *testing.T, where string, dump []byte, w Written) {
 	t.Helper()
 	for _, s := range w.Secrets {
 		for name, enc := range encodings(s) {
-			if n := bytes.Count(dump, enc); n != 0 {
-				t.Errorf("%s: a sealed secret appears %d times in clear (%s)", where, n, name)
-			}
+			assert.Zero(t, bytes.Count(dump, enc), "%s: times a sealed secret appears in clear (%s)", where, name)
 		}
 		// The random tail alone (rand.Text) catches partial leaks too.
-		if bytes.Contains(dump, s[len(s)-26:]) {
-			t.Errorf("%s: the random part of a sealed secret appears in clear", where)
-		}
+		assert.False(t, bytes.Contains(dump, s[len(s)-26:]), "%s: the random part of a sealed secret appears in clear", where)
 	}
 }

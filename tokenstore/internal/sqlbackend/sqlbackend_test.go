@@ -8,6 +8,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
@@ -20,18 +22,14 @@ func TestWaitForBacksOff(t *testing.T) {
 			at = append(at, time.Since(start))
 			return len(at) == 12, nil
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(at) != 12 || at[0] != 0 {
-			t.Fatalf("attempts at %v, want 12 starting at once", at)
-		}
+		require.NoError(t, err)
+		require.Len(t, at, 12, "attempts at %v, want 12 starting at once", at)
+		require.Zero(t, at[0], "attempts at %v, want 12 starting at once", at)
 		wait := MinPoll
 		for i := 1; i < len(at); i++ {
 			gap := at[i] - at[i-1]
-			if gap < wait/2 || gap > wait {
-				t.Errorf("gap %d = %v, want within [%v, %v]", i, gap, wait/2, wait)
-			}
+			assert.GreaterOrEqual(t, gap, wait/2, "gap %d = %v, want within [%v, %v]", i, gap, wait/2, wait)
+			assert.LessOrEqual(t, gap, wait, "gap %d = %v, want within [%v, %v]", i, gap, wait/2, wait)
 			wait = min(2*wait, MaxPoll)
 		}
 	})
@@ -45,16 +43,11 @@ func TestWaitForStopsWithContext(t *testing.T) {
 		start := time.Now()
 		tries := 0
 		err := WaitFor(ctx, func(context.Context) (bool, error) { tries++; return false, nil })
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("got %v, want DeadlineExceeded", err)
-		}
-		if d := time.Since(start); d != time.Second {
-			t.Errorf("returned after %v, want exactly the 1s deadline", d)
-		}
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Equal(t, time.Second, time.Since(start), "returned after, want exactly the 1s deadline")
 		// 5..200 ms backoff: a handful of fast tries, then about 5 a second.
-		if tries < 6 || tries > 20 {
-			t.Errorf("%d attempts in 1s", tries)
-		}
+		assert.GreaterOrEqual(t, tries, 6, "attempts in 1s")
+		assert.LessOrEqual(t, tries, 20, "attempts in 1s")
 	})
 }
 
@@ -62,16 +55,12 @@ func TestWaitForErrors(t *testing.T) {
 	t.Parallel()
 	boom := errors.New("boom")
 	err := WaitFor(t.Context(), func(context.Context) (bool, error) { return false, boom })
-	if !errors.Is(err, boom) {
-		t.Fatalf("got %v, want the try's error", err)
-	}
+	require.ErrorIs(t, err, boom, "want the try's error")
 	// An error caused by the ended context reports the context's error.
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	err = WaitFor(ctx, func(context.Context) (bool, error) { return false, boom })
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("got %v, want context.Canceled", err)
-	}
+	require.ErrorIs(t, err, context.Canceled)
 }
 
 func TestChecks(t *testing.T) {
@@ -99,17 +88,16 @@ func TestChecks(t *testing.T) {
 		{"lease name", CheckLeaseName("refresh/c1"), true},
 		{"lease name empty", CheckLeaseName(""), false},
 	} {
-		if tc.ok && tc.err != nil {
-			t.Errorf("%s: %v", tc.name, tc.err)
+		if tc.ok {
+			assert.NoError(t, tc.err, tc.name)
+		} else {
+			assert.ErrorIs(t, tc.err, tokenstore.ErrInvalid, tc.name)
 		}
-		if !tc.ok && !errors.Is(tc.err, tokenstore.ErrInvalid) {
-			t.Errorf("%s: got %v, want ErrInvalid", tc.name, tc.err)
-		}
 	}
-	if PageLimit(0) != tokenstore.DefaultPageSize || PageLimit(-1) != tokenstore.DefaultPageSize || PageLimit(7) != 7 {
-		t.Error("PageLimit")
-	}
-	if a, b := NewHolder(), NewHolder(); a == b || len(a) < 20 {
-		t.Errorf("NewHolder gave %q and %q", a, b)
-	}
+	assert.Equal(t, tokenstore.DefaultPageSize, PageLimit(0), "PageLimit(0)")
+	assert.Equal(t, tokenstore.DefaultPageSize, PageLimit(-1), "PageLimit(-1)")
+	assert.Equal(t, 7, PageLimit(7), "PageLimit(7)")
+	a, b := NewHolder(), NewHolder()
+	assert.NotEqual(t, a, b, "NewHolder gave the same holder twice")
+	assert.GreaterOrEqual(t, len(a), 20, "NewHolder gave %q", a)
 }
