@@ -62,7 +62,7 @@ func TestPluginAfterSync(t *testing.T) {
 		case got := <-calls:
 			assert.Equal(t, want, got)
 		case <-time.After(time.Minute):
-			t.Fatal("no AfterSync within a minute")
+			require.FailNow(t, "no AfterSync within a minute")
 		}
 	}
 

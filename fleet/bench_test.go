@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/fleet"
 )
 
@@ -20,20 +22,15 @@ func BenchmarkCustomers(b *testing.B) {
 	}
 	f, err := fleet.New(context.Background(), fleet.Config{SQLitePath: filepath.Join(b.TempDir(), "river.db"),
 		Access: newFakeAccess(ids...), Store: newStoreTB(b), Logger: quiet})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	for _, c := range ids {
-		if err := f.Enroll(context.Background(), c, ""); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, f.Enroll(context.Background(), c, ""))
 	}
 	for _, opts := range []fleet.ListOptions{{Limit: 50}, {Limit: 50, NeedsAction: true}} {
 		b.Run(fmt.Sprintf("needsAction=%v", opts.NeedsAction), func(b *testing.B) {
 			for b.Loop() {
-				if _, err := f.Customers(context.Background(), opts); err != nil {
-					b.Fatal(err)
-				}
+				_, err := f.Customers(context.Background(), opts)
+				require.NoError(b, err)
 			}
 		})
 	}
@@ -58,9 +55,7 @@ func BenchmarkBudget(b *testing.B) {
 			rt := bc.budget.Transport(ok)
 			for b.Loop() {
 				resp, err := rt.RoundTrip(req)
-				if err != nil {
-					b.Fatal(err)
-				}
+				require.NoError(b, err)
 				resp.Body.Close()
 			}
 		})
@@ -73,12 +68,9 @@ func BenchmarkBudget(b *testing.B) {
 func BenchmarkCheckNow(b *testing.B) {
 	f, err := fleet.New(context.Background(), fleet.Config{SQLitePath: filepath.Join(b.TempDir(), "river.db"),
 		Access: newFakeAccess("c1"), Store: newStoreTB(b), Logger: quiet, PlanInterval: time.Hour})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	for b.Loop() {
-		if _, err := f.CheckNow(context.Background(), "c1"); err != nil {
-			b.Fatal(err)
-		}
+		_, err := f.CheckNow(context.Background(), "c1")
+		require.NoError(b, err)
 	}
 }

@@ -11,6 +11,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/internal/telemetry"
 )
@@ -19,15 +22,17 @@ type rtFunc func(*http.Request) (*http.Response, error)
 
 func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-func get(t *testing.T, rt http.RoundTripper, customer string) *http.Response {
+// get sends a Graph GET for customer through rt and returns the status,
+// 0 when the round trip failed. It only asserts: workers call it too.
+func get(t *testing.T, rt http.RoundTripper, customer string) int {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(fleet.WithCustomer(context.Background(), customer), "GET", "https://graph.example/v1.0/users", nil)
 	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
+	if !assert.NoError(t, err, "GET for %s", customer) {
+		return 0
 	}
 	resp.Body.Close()
-	return resp
+	return resp.StatusCode
 }
 
 // TestBudgetPacesUnderFixedWindows: against a server that throttles like
@@ -35,6 +40,7 @@ func get(t *testing.T, rt http.RoundTripper, customer string) *http.Response {
 // the same limits and time scale, a burst of requests by two customers
 // draws (almost) no 429 and takes about the floor the app budget sets.
 func TestBudgetPacesUnderFixedWindows(t *testing.T) {
+	t.Parallel()
 	// In a synctest bubble the clock is virtual: the fake server answers
 	// at once and the budget's waits are the only time that passes, so
 	// the durations below are exact, however loaded the machine.
@@ -81,9 +87,7 @@ func TestBudgetPacesUnderFixedWindows(t *testing.T) {
 			for range 4 {
 				wg.Go(func() {
 					for range 30 {
-						if resp := get(t, rt, c); resp.StatusCode != 200 {
-							t.Errorf("status %d", resp.StatusCode)
-						}
+						assert.Equal(t, 200, get(t, rt, c), "status")
 					}
 				})
 			}
@@ -92,15 +96,11 @@ func TestBudgetPacesUnderFixedWindows(t *testing.T) {
 		took := time.Since(begin)
 		// 240 requests at 0.9 * 60 per 0.2 s app-wide: about 0.85 s.
 		floor := time.Duration(float64(240) / 60 * float64(200*time.Millisecond))
-		if n := throttled.Load(); n > 240/100 {
-			t.Errorf("%d of 240 requests throttled, want under 1%%", n)
-		}
-		if took < floor*9/10 || took > floor*2 {
-			t.Errorf("took %v; the app budget's floor is %v", took, floor)
-		}
-		if st := b.Stats(); st.Requests < 240 {
-			t.Errorf("stats %+v", st)
-		}
+		assert.LessOrEqual(t, throttled.Load(), int64(240/100), "requests of 240 throttled, want under 1%")
+		assert.GreaterOrEqual(t, took, floor*9/10, "took; the app budget's floor is %v", floor)
+		assert.LessOrEqual(t, took, floor*2, "took; the app budget's floor is %v", floor)
+		st := b.Stats()
+		assert.GreaterOrEqual(t, st.Requests, int64(240), "stats %+v", st)
 	})
 }
 
@@ -108,6 +108,7 @@ func TestBudgetPacesUnderFixedWindows(t *testing.T) {
 // 429 waits out its Retry-After and retries; another customer's requests
 // meanwhile go through at once.
 func TestBudgetThrottledCustomerWaitsAlone(t *testing.T) {
+	t.Parallel()
 	// In a synctest bubble the clock is virtual: the fake server answers
 	// at once and the budget's waits are the only time that passes, so
 	// the durations below are exact, however loaded the machine.
@@ -126,27 +127,20 @@ func TestBudgetThrottledCustomerWaitsAlone(t *testing.T) {
 		done := make(chan time.Duration)
 		go func() {
 			begin := time.Now()
-			if resp := get(t, rt, "slow"); resp.StatusCode != 200 {
-				t.Errorf("slow customer: status %d", resp.StatusCode)
-			}
+			assert.Equal(t, 200, get(t, rt, "slow"), "slow customer: status")
 			done <- time.Since(begin)
 		}()
 		synctest.Wait() // the slow customer is paused in its Retry-After now
 		begin := time.Now()
 		for range 20 {
-			if resp := get(t, rt, "fast"); resp.StatusCode != 200 {
-				t.Fatalf("fast customer: status %d", resp.StatusCode)
-			}
+			require.Equal(t, 200, get(t, rt, "fast"), "fast customer: status")
 		}
-		if took := time.Since(begin); took > 100*time.Millisecond {
-			t.Errorf("the other customer took %v while one was throttled", took)
-		}
-		if slow := <-done; slow < 550*time.Millisecond || slow > 2*time.Second {
-			t.Errorf("the throttled customer took %v, want its three Retry-Afters (0.6 s)", slow)
-		}
-		if st := b.Stats(); st.Throttled != 3 {
-			t.Errorf("stats %+v", st)
-		}
+		assert.LessOrEqual(t, time.Since(begin), 100*time.Millisecond, "the other customer's time while one was throttled")
+		slow := <-done
+		assert.GreaterOrEqual(t, slow, 550*time.Millisecond, "the throttled customer's time, want its three Retry-Afters (0.6 s)")
+		assert.LessOrEqual(t, slow, 2*time.Second, "the throttled customer's time, want its three Retry-Afters (0.6 s)")
+		st := b.Stats()
+		assert.Equal(t, int64(3), st.Throttled, "stats %+v", st)
 	})
 }
 
@@ -156,6 +150,7 @@ func TestBudgetThrottledCustomerWaitsAlone(t *testing.T) {
 // (m365access's own calls, qoe's) get that customer's pacer, so a
 // throttled customer's Validate does not hold back another's.
 func TestBudgetScope(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		var calls atomic.Int64
 		next := rtFunc(func(r *http.Request) (*http.Response, error) {
@@ -166,54 +161,48 @@ func TestBudgetScope(t *testing.T) {
 		})
 		b := &fleet.Budget{TimeScale: 100}
 		rt := b.Transport(next)
+		// send returns the status, 0 when the round trip failed; it only
+		// asserts, as the slow customer's goroutine calls it too.
 		send := func(customer, url string) int {
 			req, _ := http.NewRequestWithContext(telemetry.WithCustomer(context.Background(), customer), "GET", url, nil)
 			resp, err := rt.RoundTrip(req)
-			if err != nil {
-				t.Fatal(err)
+			if !assert.NoError(t, err, "GET %s for %s", url, customer) {
+				return 0
 			}
 			resp.Body.Close()
 			return resp.StatusCode
 		}
 		for _, u := range []string{"https://login.example/tenant/oauth2/v2.0/token", "https://login.example/common/discovery/instance",
 			"https://graph.example/v1.0x/users"} {
-			if code := send("fast", u); code != 200 {
-				t.Errorf("%s: status %d", u, code)
-			}
+			assert.Equal(t, 200, send("fast", u), "%s: status", u)
 		}
-		if st := b.Stats(); st.Requests != 0 {
-			t.Errorf("requests that are not Graph API calls were counted: %+v", st)
-		}
+		st := b.Stats()
+		assert.Zero(t, st.Requests, "requests that are not Graph API calls were counted: %+v", st)
 		done := make(chan time.Duration)
 		go func() {
 			begin := time.Now()
-			if code := send("slow", "https://graph.example/v1.0/organization"); code != 200 {
-				t.Errorf("slow customer: status %d", code)
-			}
+			assert.Equal(t, 200, send("slow", "https://graph.example/v1.0/organization"), "slow customer: status")
 			done <- time.Since(begin)
 		}()
 		synctest.Wait() // the slow customer is paused in its Retry-After now
 		begin := time.Now()
 		for range 10 {
-			if code := send("fast", "https://graph.example/beta/organization"); code != 200 {
-				t.Fatalf("fast customer: status %d", code)
-			}
+			require.Equal(t, 200, send("fast", "https://graph.example/beta/organization"), "fast customer: status")
 		}
-		if took := time.Since(begin); took > 50*time.Millisecond {
-			t.Errorf("the other customer took %v while one was throttled", took)
-		}
+		assert.LessOrEqual(t, time.Since(begin), 50*time.Millisecond, "the other customer's time while one was throttled")
 		// Two Retry-Afters of 10 Graph seconds at scale 100.
-		if slow := <-done; slow < 200*time.Millisecond || slow > time.Second {
-			t.Errorf("the throttled customer took %v, want its two Retry-Afters (0.2 s)", slow)
-		}
-		if st := b.Stats(); st.Requests != 13 || st.Throttled != 2 {
-			t.Errorf("stats %+v, want 13 requests, 2 throttled", st)
-		}
+		slow := <-done
+		assert.GreaterOrEqual(t, slow, 200*time.Millisecond, "the throttled customer's time, want its two Retry-Afters (0.2 s)")
+		assert.LessOrEqual(t, slow, time.Second, "the throttled customer's time, want its two Retry-Afters (0.2 s)")
+		st = b.Stats()
+		assert.Equal(t, int64(13), st.Requests, "stats %+v: requests", st)
+		assert.Equal(t, int64(2), st.Throttled, "stats %+v: throttled", st)
 	})
 }
 
 // TestBudgetRetryAfterDate: Retry-After as an HTTP date is honoured too.
 func TestBudgetRetryAfterDate(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		var calls atomic.Int64
 		next := rtFunc(func(r *http.Request) (*http.Response, error) {
@@ -225,19 +214,18 @@ func TestBudgetRetryAfterDate(t *testing.T) {
 		})
 		rt := (&fleet.Budget{}).Transport(next)
 		begin := time.Now()
-		if resp := get(t, rt, "c"); resp.StatusCode != 200 {
-			t.Fatalf("status %d", resp.StatusCode)
-		}
+		require.Equal(t, 200, get(t, rt, "c"), "status")
 		// The date has whole seconds: 29 to 30 s.
-		if took := time.Since(begin); took < 29*time.Second || took > 31*time.Second {
-			t.Errorf("waited %v, want the 30 s the date names", took)
-		}
+		took := time.Since(begin)
+		assert.GreaterOrEqual(t, took, 29*time.Second, "waited, want the 30 s the date names")
+		assert.LessOrEqual(t, took, 31*time.Second, "waited, want the 30 s the date names")
 	})
 }
 
 // TestBudgetSplitsTheAppBudget: with the app budget divided among three
 // replicas, a burst takes three times as long as with one.
 func TestBudgetSplitsTheAppBudget(t *testing.T) {
+	t.Parallel()
 	run := func(replicas int) time.Duration {
 		var took time.Duration
 		synctest.Test(t, func(t *testing.T) {
@@ -256,18 +244,18 @@ func TestBudgetSplitsTheAppBudget(t *testing.T) {
 	}
 	one, three := run(1), run(3)
 	// 200 units at 90 per 0.2 s: about 0.43 s alone, 1.3 s as a third.
-	if one < 350*time.Millisecond || one > 500*time.Millisecond {
-		t.Errorf("one replica: %v, want about 0.43 s", one)
-	}
-	if r := float64(three) / float64(one); r < 2.7 || r > 3.3 {
-		t.Errorf("three replicas: %v, %.2fx one replica's %v; want 3x", three, r, one)
-	}
+	assert.GreaterOrEqual(t, one, 350*time.Millisecond, "one replica, want about 0.43 s")
+	assert.LessOrEqual(t, one, 500*time.Millisecond, "one replica, want about 0.43 s")
+	r := float64(three) / float64(one)
+	assert.GreaterOrEqual(t, r, 2.7, "three replicas: %v against one replica's %v; want 3x", three, one)
+	assert.LessOrEqual(t, r, 3.3, "three replicas: %v against one replica's %v; want 3x", three, one)
 }
 
 // TestBudgetCountsBatchRequests: a JSON batch costs one unit per request
 // in it (Graph throttles each as if sent alone), so a batch of 20 waits
 // for 20 units of the tenant's budget.
 func TestBudgetCountsBatchRequests(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		next := rtFunc(func(r *http.Request) (*http.Response, error) {
 			return &http.Response{StatusCode: 200, Body: http.NoBody}, nil
@@ -285,18 +273,12 @@ func TestBudgetCountsBatchRequests(t *testing.T) {
 			begin := time.Now()
 			req, _ := http.NewRequestWithContext(fleet.WithCustomer(context.Background(), "c"), "POST", "https://graph.example/v1.0/$batch", strings.NewReader(batch))
 			resp, err := rt.RoundTrip(req)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			resp.Body.Close()
 			return time.Since(begin)
 		}
 		send() // spends the tenant's 20 units
-		if took := send(); took < 9*time.Second {
-			t.Errorf("a second batch of 20 went after %v; the tenant's 20 units per 10 s were spent", took)
-		}
-		if got := get(t, rt, "other"); got.StatusCode != 200 {
-			t.Errorf("status %d", got.StatusCode)
-		}
+		assert.GreaterOrEqual(t, send(), 9*time.Second, "a second batch of 20 went early; the tenant's 20 units per 10 s were spent")
+		assert.Equal(t, 200, get(t, rt, "other"), "status")
 	})
 }

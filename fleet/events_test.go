@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/events"
 	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/internal/testdb"
@@ -29,11 +32,10 @@ func (a expiringAccess) Status(_ context.Context, c string) (m365access.Status, 
 // nearest secret.expiring warning (events' own tests check that a warning
 // is emitted once).
 func TestSyncAndExpiryEvents(t *testing.T) {
+	t.Parallel()
 	db := testdb.SQLite(t)
 	bus, err := events.New(context.Background(), events.Options{DB: db.DB, Dialect: db.Dialect, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var mu sync.Mutex
 	var got []events.Event
 	bus.Subscribe(func(_ context.Context, e events.Event) { mu.Lock(); got = append(got, e); mu.Unlock() })
@@ -60,37 +62,30 @@ func TestSyncAndExpiryEvents(t *testing.T) {
 		Syncer: &usersync.Syncer{Source: src, Sink: &usersync.MemorySink{}}}
 	backends(t)["sqlite"](&cfg)
 	f, err := fleet.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, c := range []string{"ok", "bad"} {
-		if err := f.Enroll(context.Background(), c, c); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, f.Enroll(context.Background(), c, c))
 	}
 	startFleetNow(t, f)
-	if _, err := f.SyncNow(context.Background(), "ok"); err != nil {
-		t.Fatal(err)
-	}
+	_, err = f.SyncNow(context.Background(), "ok")
+	require.NoError(t, err)
 	eventually(t, "sync.succeeded", func() bool { return len(of(events.SyncSucceeded, "ok")) == 1 })
 	e := of(events.SyncSucceeded, "ok")[0]
-	if e.Data.Added == nil || *e.Data.Added != 25 || e.Data.Users == nil || e.Data.DurationMS == nil {
-		t.Errorf("sync.succeeded data = %+v", e.Data)
+	if assert.NotNil(t, e.Data.Added, "sync.succeeded added") {
+		assert.Equal(t, 25, *e.Data.Added, "sync.succeeded added")
 	}
-	if _, err := f.SyncNow(context.Background(), "bad"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NotNil(t, e.Data.Users, "sync.succeeded users")
+	assert.NotNil(t, e.Data.DurationMS, "sync.succeeded duration")
+	_, err = f.SyncNow(context.Background(), "bad")
+	require.NoError(t, err)
 	eventually(t, "sync.failed", func() bool { return len(of(events.SyncFailed, "bad")) == 1 })
-	if e := of(events.SyncFailed, "bad")[0]; e.Data.Action != string(m365access.ActionGrantConsent) || e.Data.Added != nil {
-		t.Errorf("sync.failed data = %+v", e.Data)
-	}
+	failed := of(events.SyncFailed, "bad")[0]
+	assert.Equal(t, string(m365access.ActionGrantConsent), failed.Data.Action, "sync.failed action")
+	assert.Nil(t, failed.Data.Added, "sync.failed added")
 	before, err := f.Customer(context.Background(), "ok")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.CheckNow(context.Background(), "ok"); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	_, err = f.CheckNow(context.Background(), "ok")
+	require.NoError(t, err)
 	eventually(t, "secret.expiring", func() bool { return len(of(events.SecretExpiring, "ok")) == 1 })
 	// The check records itself after it emitted its events: once it
 	// counts, any second warning would be here (no waiting for one that
@@ -99,7 +94,10 @@ func TestSyncAndExpiryEvents(t *testing.T) {
 		c, err := f.Customer(context.Background(), "ok")
 		return err == nil && c.Checks > before.Checks
 	})
-	if evs := of(events.SecretExpiring, "ok"); len(evs) != 1 || *evs[0].Data.DaysLeft != 7 || evs[0].Data.Credential != events.CredentialAppSecret {
-		t.Errorf("secret.expiring = %+v, want one 7-day warning", evs)
+	evs := of(events.SecretExpiring, "ok")
+	require.Len(t, evs, 1, "secret.expiring: want one warning")
+	if assert.NotNil(t, evs[0].Data.DaysLeft, "secret.expiring days left") {
+		assert.Equal(t, 7, *evs[0].Data.DaysLeft, "secret.expiring days left")
 	}
+	assert.Equal(t, events.CredentialAppSecret, evs[0].Data.Credential, "secret.expiring credential")
 }

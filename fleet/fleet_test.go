@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/tenantgate/tenantgate/events"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,11 +11,15 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tenantgate/tenantgate/events"
 	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/usersync"
 )
 
 func TestNewConfigErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		cfg  fleet.Config
@@ -35,9 +37,7 @@ func TestNewConfigErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := fleet.New(context.Background(), tt.cfg)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("New: err = %v, want one containing %q", err, tt.want)
-			}
+			require.ErrorContains(t, err, tt.want, "New")
 		})
 	}
 }
@@ -45,8 +45,10 @@ func TestNewConfigErrors(t *testing.T) {
 // TestRound: after enrolment, the planner gives every customer exactly one
 // check, one sync and one keep-alive, on either driver.
 func TestRound(t *testing.T) {
+	t.Parallel()
 	for name, db := range backends(t) {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			customers := []string{"c1", "c2", "c3", "c4"}
 			access := newFakeAccess(customers...)
 			sink := &usersync.MemorySink{}
@@ -62,13 +64,9 @@ func TestRound(t *testing.T) {
 				}}
 			db(&cfg)
 			f, err := fleet.New(context.Background(), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			for _, c := range customers {
-				if err := f.Enroll(context.Background(), c, "Customer "+c); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, f.Enroll(context.Background(), c, "Customer "+c))
 			}
 			startFleetNow(t, f)
 			for _, c := range customers {
@@ -80,34 +78,28 @@ func TestRound(t *testing.T) {
 			}
 			plans.waitPlans(t, 3) // further plans must not repeat the round
 			for _, c := range customers {
-				if n := access.count(access.validates, c); n != 1 {
-					t.Errorf("%s validated %d times, want 1", c, n)
-				}
-				if n := access.count(access.keepalive, c); n != 1 {
-					t.Errorf("%s kept alive %d times, want 1", c, n)
-				}
-				if n := sink.Len(c); n != 25 {
-					t.Errorf("%s has %d synced users, want 25", c, n)
-				}
+				assert.Equal(t, 1, access.count(access.validates, c), "%s validated", c)
+				assert.Equal(t, 1, access.count(access.keepalive, c), "%s kept alive", c)
+				assert.Equal(t, 25, sink.Len(c), "%s synced users", c)
 				run, _, _ := f.LatestSync(context.Background(), c)
-				if run.Added != 25 || run.Progress.Percent != 100 || run.Trigger != "schedule" {
-					t.Errorf("%s run = %+v, want 25 added, 100%%, trigger schedule", c, run)
-				}
+				assert.Equal(t, 25, run.Added, "%s run added", c)
+				assert.Equal(t, 100, run.Progress.Percent, "%s run percent", c)
+				assert.Equal(t, "schedule", run.Trigger, "%s run trigger", c)
 				got, err := f.Customer(context.Background(), c)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				interval := 24 * time.Hour
 				if c == "c1" {
 					interval = 2 * time.Hour
 				}
-				if got.Name != "Customer "+c || got.LastSyncAt == nil || got.NextSyncAt == nil || got.NextCheckAt == nil ||
-					got.NextSyncAt.Before(got.LastSyncAt.Add(interval)) || got.NextSyncAt.After(got.LastSyncAt.Add(interval+interval/10)) {
-					t.Errorf("%s = %+v, want its name, a last sync and the next one interval (%v) plus at most a tenth later", c, got, interval)
+				assert.Equal(t, "Customer "+c, got.Name, "%s name", c)
+				assert.NotNil(t, got.NextCheckAt, "%s next check", c)
+				if assert.NotNil(t, got.LastSyncAt, "%s last sync", c) && assert.NotNil(t, got.NextSyncAt, "%s next sync", c) {
+					// The next sync comes the interval after the last, plus at most a tenth.
+					assert.False(t, got.NextSyncAt.Before(got.LastSyncAt.Add(interval)), "%s: next sync %v before last %v + %v", c, got.NextSyncAt, got.LastSyncAt, interval)
+					assert.False(t, got.NextSyncAt.After(got.LastSyncAt.Add(interval+interval/10)), "%s: next sync %v after last %v + %v + a tenth", c, got.NextSyncAt, got.LastSyncAt, interval)
 				}
-				if got.Checks != 1 || got.Syncs != 1 {
-					t.Errorf("%s: %d checks, %d syncs", c, got.Checks, got.Syncs)
-				}
+				assert.Equal(t, 1, got.Checks, "%s checks", c)
+				assert.Equal(t, 1, got.Syncs, "%s syncs", c)
 			}
 		})
 	}
@@ -117,6 +109,7 @@ func TestRound(t *testing.T) {
 // not connected yet is checked (the check says what to do) but neither
 // synced nor kept alive, which could only fail for want of a token.
 func TestRoundWaitsForTheConnection(t *testing.T) {
+	t.Parallel()
 	access := newFakeAccess("ready", "waiting")
 	access.notConnected = map[string]bool{"waiting": true}
 	sink := &usersync.MemorySink{}
@@ -125,13 +118,9 @@ func TestRoundWaitsForTheConnection(t *testing.T) {
 		Syncer: &usersync.Syncer{Source: &fakeSource{n: 5}, Sink: sink}}
 	backends(t)["sqlite"](&cfg)
 	f, err := fleet.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, c := range []string{"ready", "waiting"} {
-		if err := f.Enroll(context.Background(), c, "Customer "+c); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, f.Enroll(context.Background(), c, "Customer "+c))
 	}
 	startFleetNow(t, f)
 	eventually(t, "sync of ready", func() bool {
@@ -140,36 +129,30 @@ func TestRoundWaitsForTheConnection(t *testing.T) {
 	})
 	eventually(t, "check of waiting", func() bool { return access.count(access.validates, "waiting") > 0 })
 	plans.waitPlans(t, 3) // later plans must not sync it either
-	if _, ok, err := f.LatestSync(context.Background(), "waiting"); err != nil || ok {
-		t.Errorf("the unconnected customer has a sync run (%v, %v), want none", ok, err)
-	}
-	if n := access.count(access.keepalive, "waiting"); n != 0 {
-		t.Errorf("the unconnected customer was kept alive %d times, want 0", n)
-	}
-	if n := sink.Len("waiting"); n != 0 {
-		t.Errorf("the unconnected customer has %d synced users", n)
-	}
+	_, ok, err := f.LatestSync(context.Background(), "waiting")
+	assert.NoError(t, err, "the unconnected customer's sync run")
+	assert.False(t, ok, "the unconnected customer has a sync run, want none")
+	assert.Zero(t, access.count(access.keepalive, "waiting"), "the unconnected customer was kept alive")
+	assert.Zero(t, sink.Len("waiting"), "the unconnected customer's synced users")
 }
 
 func startFleetNow(t *testing.T, f *fleet.Fleet) {
 	t.Helper()
-	if err := f.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, f.Start(context.Background()))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := f.Stop(ctx); err != nil {
-			t.Error(err)
-		}
+		assert.NoError(t, f.Stop(ctx), "stop")
 	})
 }
 
 // TestSyncNowUniqueAndCancel: one sync per customer in flight; a second
 // request while it runs is refused; cancelling stops it and records it.
 func TestSyncNowUniqueAndCancel(t *testing.T) {
+	t.Parallel()
 	for name, db := range backends(t) {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			access := newFakeAccess("c1")
 			var pages atomic.Int64
 			src := &fakeSource{n: 1000, gate: func(ctx context.Context, _ string) error {
@@ -187,35 +170,27 @@ func TestSyncNowUniqueAndCancel(t *testing.T) {
 			f := startFleet(t, cfg)
 			ctx := context.Background()
 			run, err := f.SyncNow(ctx, "c1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if run.State != fleet.RunQueued && run.State != fleet.RunRunning {
-				t.Fatalf("SyncNow state = %q", run.State)
-			}
+			require.NoError(t, err)
+			require.Contains(t, []string{fleet.RunQueued, fleet.RunRunning}, run.State, "SyncNow state")
 			eventually(t, "the sync to run", func() bool {
 				r, _, _ := f.LatestSync(ctx, "c1")
 				return r.State == fleet.RunRunning && r.Progress.Read > 0
 			})
-			if _, err := f.SyncNow(ctx, "c1"); !errors.Is(err, fleet.ErrRunning) {
-				t.Fatalf("second SyncNow: err = %v, want ErrRunning", err)
-			}
-			if _, err := f.CancelSync(ctx, "c1"); err != nil {
-				t.Fatal(err)
-			}
+			_, err = f.SyncNow(ctx, "c1")
+			require.ErrorIs(t, err, fleet.ErrRunning, "second SyncNow")
+			_, err = f.CancelSync(ctx, "c1")
+			require.NoError(t, err)
 			eventually(t, "the sync to record its cancellation", func() bool {
 				r, _, _ := f.LatestSync(ctx, "c1")
 				return r.State == fleet.RunCancelled
 			})
-			if n := pages.Load(); n >= 100 {
-				t.Fatalf("read %d pages: the cancel did not stop the sync", n)
-			}
+			require.Less(t, pages.Load(), int64(100), "pages read: the cancel did not stop the sync")
 			// A new sync may start once River has finalized the cancelled
 			// job (its completer is asynchronous).
 			eventually(t, "a new sync after the cancelled one", func() bool {
 				_, err := f.SyncNow(ctx, "c1")
-				if err != nil && !errors.Is(err, fleet.ErrRunning) {
-					t.Fatalf("SyncNow after cancel: %v", err)
+				if !errors.Is(err, fleet.ErrRunning) {
+					require.NoError(t, err, "SyncNow after cancel")
 				}
 				return err == nil
 			})
@@ -226,8 +201,10 @@ func TestSyncNowUniqueAndCancel(t *testing.T) {
 // TestExtraWorkers: another package's job kind runs on the fleet's client,
 // enqueued through Inserter.
 func TestExtraWorkers(t *testing.T) {
+	t.Parallel()
 	for name, db := range backends(t) {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			done := make(chan string, 1)
 			cfg := fleet.Config{Access: newFakeAccess(), Store: newStore(t), PlanInterval: time.Hour,
 				Workers: []fleet.RegisterFunc{func(w *river.Workers) error {
@@ -241,16 +218,13 @@ func TestExtraWorkers(t *testing.T) {
 			var ins interface {
 				Insert(context.Context, river.JobArgs, *river.InsertOpts) (*rivertype.JobInsertResult, error)
 			} = f.Inserter()
-			if _, err := ins.Insert(context.Background(), pingArgs{Msg: "hello"}, nil); err != nil {
-				t.Fatal(err)
-			}
+			_, err := ins.Insert(context.Background(), pingArgs{Msg: "hello"}, nil)
+			require.NoError(t, err)
 			select {
 			case got := <-done:
-				if got != "hello" {
-					t.Fatalf("got %q", got)
-				}
+				require.Equal(t, "hello", got)
 			case <-time.After(20 * time.Second):
-				t.Fatal("the extra worker never ran")
+				require.FailNow(t, "the extra worker never ran")
 			}
 		})
 	}
@@ -265,8 +239,10 @@ func (pingArgs) Kind() string { return "test.ping" }
 // TestOffboard: offboarding erases through every step and hook, the
 // customer leaves the listing, and offboarding again returns the same job.
 func TestOffboard(t *testing.T) {
+	t.Parallel()
 	for name, db := range backends(t) {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			access := newFakeAccess("c1", "c2")
 			sink := &purgingSink{MemorySink: &usersync.MemorySink{}, purged: map[string]bool{}}
 			var hooked atomic.Value
@@ -280,38 +256,30 @@ func TestOffboard(t *testing.T) {
 			f := startFleet(t, cfg)
 			ctx := context.Background()
 			for _, c := range []string{"c1", "c2"} {
-				if err := f.Enroll(ctx, c, ""); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, f.Enroll(ctx, c, ""))
 			}
 			j, err := f.Offboard(ctx, "c1")
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			eventually(t, "c1 to be gone", func() bool {
 				_, err := f.Customer(ctx, "c1")
 				return errors.Is(err, fleet.ErrNotEnrolled)
 			})
-			if !access.forgotten["c1"] || access.forgotten["c2"] || !sink.purged["c1"] || sink.purged["c2"] || hooked.Load() != "c1" {
-				t.Fatalf("forgotten %v, purged %v, hook %v: want c1 only", access.forgotten, sink.purged, hooked.Load())
-			}
+			require.True(t, access.forgotten["c1"], "c1 forgotten")
+			require.False(t, access.forgotten["c2"], "c2 forgotten")
+			require.True(t, sink.purged["c1"], "c1 purged")
+			require.False(t, sink.purged["c2"], "c2 purged")
+			require.Equal(t, "c1", hooked.Load(), "hooked customer")
 			page, err := f.Customers(ctx, fleet.ListOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(page.Customers) != 1 || page.Customers[0].Customer != "c2" {
-				t.Fatalf("customers after offboarding = %+v, want c2 only", page.Customers)
-			}
+			require.NoError(t, err)
+			require.Len(t, page.Customers, 1, "customers after offboarding")
+			require.Equal(t, "c2", page.Customers[0].Customer, "customers after offboarding")
 			again, err := f.Offboard(ctx, "c1")
-			if err != nil || again.ID != j.ID {
-				t.Fatalf("second Offboard = %+v, %v; want job %d", again, err, j.ID)
-			}
-			if _, err := f.SyncNow(ctx, "c1"); err == nil {
-				t.Fatal("SyncNow of an offboarded customer succeeded")
-			}
-			if _, err := f.Offboard(ctx, "never-seen"); !errors.Is(err, fleet.ErrNotEnrolled) {
-				t.Fatalf("Offboard of an unknown customer: %v, want ErrNotEnrolled", err)
-			}
+			require.NoError(t, err, "second Offboard")
+			require.Equal(t, j.ID, again.ID, "second Offboard's job")
+			_, err = f.SyncNow(ctx, "c1")
+			require.Error(t, err, "SyncNow of an offboarded customer succeeded")
+			_, err = f.Offboard(ctx, "never-seen")
+			require.ErrorIs(t, err, fleet.ErrNotEnrolled, "Offboard of an unknown customer")
 		})
 	}
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/tokenstore"
@@ -170,22 +172,15 @@ func testPool(t *testing.T, dsn string) *pgxpool.Pool {
 		schema = schema[:60]
 	}
 	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE; CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
+	_, err = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE; CREATE SCHEMA "+schema)
+	require.NoError(t, err)
 	cfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() {
 		pool.Close()
 		if c, err := pgx.Connect(ctx, dsn); err == nil {
@@ -200,13 +195,9 @@ func newStore(t *testing.T) tokenstore.Store { return newStoreTB(t) }
 
 func newStoreTB(t testing.TB) tokenstore.Store {
 	k, err := tokenstore.GenerateKey("test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	kr, err := tokenstore.NewKeyring(k)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return tokenstore.New(memstore.New(), kr)
 }
 
@@ -214,18 +205,12 @@ func newStoreTB(t testing.TB) tokenstore.Store {
 func startFleet(t *testing.T, cfg fleet.Config) *fleet.Fleet {
 	t.Helper()
 	f, err := fleet.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, f.Start(context.Background()))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := f.Stop(ctx); err != nil {
-			t.Error(err)
-		}
+		assert.NoError(t, f.Stop(ctx), "stop")
 	})
 	return f
 }
@@ -236,7 +221,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			require.FailNow(t, "timed out waiting for "+what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -58,8 +58,10 @@ func (r *recordingInvitations) Purge(_ context.Context, customer string, before 
 // rows that name the customer (another customer's stay) and every
 // invitation record.
 func TestOffboardErasesJobRowsAndInvitations(t *testing.T) {
+	t.Parallel()
 	for name, db := range backends(t) {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			access := newFakeAccess("c1", "c2")
 			inv := &recordingInvitations{purged: map[string]bool{}}
 			cfg := fleet.Config{Access: access, Store: newStore(t), PlanInterval: time.Hour, Invitations: inv,
@@ -91,8 +93,10 @@ func TestOffboardErasesJobRowsAndInvitations(t *testing.T) {
 // customer is offboarded is cancelled (it could write back after the
 // erase), and its row goes with the others.
 func TestOffboardCancelsRunningJobs(t *testing.T) {
+	t.Parallel()
 	for name, db := range backends(t) {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			access := newFakeAccess("c1")
 			started, stopped := make(chan struct{}), make(chan error, 1)
 			var once sync.Once
@@ -120,7 +124,7 @@ func TestOffboardCancelsRunningJobs(t *testing.T) {
 			case err := <-stopped:
 				assert.ErrorIs(t, err, context.Canceled)
 			default:
-				t.Fatal("the running check was not cancelled by the offboarding")
+				require.FailNow(t, "the running check was not cancelled by the offboarding")
 			}
 			assert.Zero(t, jobRows(t, cfg, "c1"), "no job row names the offboarded customer")
 		})

@@ -3,10 +3,12 @@ package fleet_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/fleet"
 	"github.com/tenantgate/tenantgate/m365access"
@@ -35,8 +37,10 @@ func (h *reportingHook) OffboardItems(_ context.Context, customer string) ([]fle
 // its items, and a retried job keeps the steps though the settings are
 // gone by then.
 func TestOffboardReport(t *testing.T) {
+	t.Parallel()
 	for name, db := range backends(t) {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			access := newFakeAccess("tok", "reg")
 			exp := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
 			access.settings["tok"] = m365access.Settings{Customer: "tok", Mode: m365access.ModeToken, Tenant: "tok.onmicrosoft.com", ServiceAccount: "svc@tok.onmicrosoft.com"}
@@ -49,16 +53,13 @@ func TestOffboardReport(t *testing.T) {
 			db(&cfg)
 			f := startFleet(t, cfg)
 			ctx := context.Background()
-			if _, ok, err := f.OffboardReport(ctx, "reg"); err != nil || ok {
-				t.Fatalf("report before offboarding: %v, %v", ok, err)
-			}
+			_, ok, err := f.OffboardReport(ctx, "reg")
+			require.NoError(t, err, "report before offboarding")
+			require.False(t, ok, "report before offboarding")
 			for _, c := range []string{"tok", "reg"} {
-				if err := f.Enroll(ctx, c, ""); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := f.Offboard(ctx, c); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, f.Enroll(ctx, c, ""))
+				_, err := f.Offboard(ctx, c)
+				require.NoError(t, err)
 			}
 			// The hook fails once, so one of the two jobs retries (after
 			// River's backoff of a second or so).
@@ -84,33 +85,28 @@ func TestOffboardReport(t *testing.T) {
 			for c, m := range map[string]map[string]fleet.OffboardItem{"reg": reg, "tok": tok} {
 				for item, want := range map[string]string{"secrets": fleet.OffboardDeleted, "syncedUsers": fleet.OffboardDeleted,
 					"qoeSubscription": fleet.OffboardDeleted, "fleetRecords": fleet.OffboardDeleted} {
-					if got := m[item].Result; got != want {
-						t.Errorf("%s: %s %q, want %q (%+v)", c, item, got, want, reports[c])
-					}
+					assert.Equal(t, want, m[item].Result, "%s: %s (%+v)", c, item, reports[c])
 				}
 			}
-			if it := reg["appCredential"]; it.Result != fleet.OffboardActionRequired || !strings.Contains(it.Action, "a1a1a1a1-0000-4000-8000-000000000002") ||
-				!strings.Contains(it.Action, "Certificates & secrets") || !strings.Contains(it.Action, "2027-03-01") {
-				t.Errorf("reg: appCredential %+v", it)
-			}
-			if it := reg["qoeAppCredential"]; it.Result != fleet.OffboardActionRequired || !strings.Contains(it.Action, "b2b2b2b2-0000-4000-8000-000000000003") {
-				t.Errorf("reg: qoeAppCredential %+v", it)
-			}
-			if _, ok := reg["enterpriseApplication"]; ok {
-				t.Errorf("reg: an app-registration customer has no provider enterprise application to remove: %+v", reg)
-			}
-			if it := tok["enterpriseApplication"]; it.Result != fleet.OffboardActionRequired || !strings.Contains(it.Action, "c3c3c3c3-0000-4000-8000-000000000004") ||
-				!strings.Contains(it.Action, "Enterprise applications") {
-				t.Errorf("tok: enterpriseApplication %+v", it)
-			}
-			if it := tok["refreshToken"]; it.Result != fleet.OffboardActionRequired || !strings.Contains(it.Action, "svc@tok.onmicrosoft.com") {
-				t.Errorf("tok: refreshToken %+v", it)
-			}
+			it := reg["appCredential"]
+			assert.Equal(t, fleet.OffboardActionRequired, it.Result, "reg: appCredential %+v", it)
+			assert.Contains(t, it.Action, "a1a1a1a1-0000-4000-8000-000000000002", "reg: appCredential")
+			assert.Contains(t, it.Action, "Certificates & secrets", "reg: appCredential")
+			assert.Contains(t, it.Action, "2027-03-01", "reg: appCredential")
+			it = reg["qoeAppCredential"]
+			assert.Equal(t, fleet.OffboardActionRequired, it.Result, "reg: qoeAppCredential %+v", it)
+			assert.Contains(t, it.Action, "b2b2b2b2-0000-4000-8000-000000000003", "reg: qoeAppCredential")
+			assert.NotContains(t, reg, "enterpriseApplication", "reg: an app-registration customer has no provider enterprise application to remove")
+			it = tok["enterpriseApplication"]
+			assert.Equal(t, fleet.OffboardActionRequired, it.Result, "tok: enterpriseApplication %+v", it)
+			assert.Contains(t, it.Action, "c3c3c3c3-0000-4000-8000-000000000004", "tok: enterpriseApplication")
+			assert.Contains(t, it.Action, "Enterprise applications", "tok: enterpriseApplication")
+			it = tok["refreshToken"]
+			assert.Equal(t, fleet.OffboardActionRequired, it.Result, "tok: refreshToken %+v", it)
+			assert.Contains(t, it.Action, "svc@tok.onmicrosoft.com", "tok: refreshToken")
 			for c, r := range reports {
 				for _, it := range r.Items {
-					if strings.Contains(it.Detail+it.Action, "secret-value") {
-						t.Errorf("%s: report holds a secret: %+v", c, it)
-					}
+					assert.NotContains(t, it.Detail+it.Action, "secret-value", "%s: report holds a secret: %+v", c, it)
 				}
 			}
 		})

@@ -53,6 +53,7 @@ func deadFleet(t *testing.T, cfg fleet.Config, customer string) fleet.SyncRun {
 // accepted at once, a cancel takes effect at once, and a restarted fleet
 // runs the sync again to the end.
 func TestOrphanedSyncGivenBack(t *testing.T) {
+	t.Parallel()
 	for name, db := range backends(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

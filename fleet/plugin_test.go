@@ -113,7 +113,7 @@ func TestPlugins(t *testing.T) {
 	case got := <-a.ran:
 		assert.Equal(t, "from the plugin", got)
 	case <-time.After(20 * time.Second):
-		t.Fatal("the plugin's worker never ran its job")
+		require.FailNow(t, "the plugin's worker never ran its job")
 	}
 
 	require.NoError(t, f.Enroll(ctx, "c1", ""))

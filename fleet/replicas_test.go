@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/fleet"
 )
 
@@ -15,6 +18,7 @@ import (
 // requests, each spends half of the app's Graph budget; when one goes
 // idle or stops, the other takes all of it.
 func TestReplicasShareTheAppBudget(t *testing.T) {
+	t.Parallel()
 	dsn := os.Getenv("TENANTGATE_TEST_POSTGRES")
 	if dsn == "" {
 		t.Skip("set TENANTGATE_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
@@ -25,20 +29,14 @@ func TestReplicasShareTheAppBudget(t *testing.T) {
 	mk := func(id string, b *fleet.Budget) *fleet.Fleet {
 		f, err := fleet.New(context.Background(), fleet.Config{Postgres: pool, Access: access, Store: store, ID: id,
 			Budget: b, ReplicaHeartbeat: 50 * time.Millisecond, Logger: quiet})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
+		require.NoError(t, f.Start(context.Background()))
 		return f
 	}
 	stop := func(f *fleet.Fleet) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := f.Stop(ctx); err != nil {
-			t.Error(err)
-		}
+		assert.NoError(t, f.Stop(ctx), "stop")
 	}
 	ba, bb := &fleet.Budget{}, &fleet.Budget{}
 	// Graph traffic through a budget until its channel closes.
@@ -62,15 +60,11 @@ func TestReplicasShareTheAppBudget(t *testing.T) {
 	aBusy, bBusy := traffic(ba), traffic(bb)
 	defer close(bBusy)
 	a := mk("replica-a", ba)
-	if got := ba.Stats().Replicas; got != 1 {
-		t.Fatalf("alone: replicas %d, want 1", got)
-	}
+	require.Equal(t, 1, ba.Stats().Replicas, "alone: replicas")
 	b := mk("replica-b", bb)
 	defer stop(b)
 	// b saw a at its first beat; a sees b at its next.
-	if got := bb.Stats().Replicas; got != 2 {
-		t.Errorf("second replica at start: replicas %d, want 2", got)
-	}
+	assert.Equal(t, 2, bb.Stats().Replicas, "second replica at start: replicas")
 	eventually(t, "both replicas counting two", func() bool {
 		return ba.Stats().Replicas == 2 && a.Replicas() == 2 && b.Replicas() == 2
 	})
@@ -89,12 +83,12 @@ func TestReplicasShareTheAppBudget(t *testing.T) {
 
 // TestSQLiteFleetHasTheWholeBudget: a SQLite fleet is one replica.
 func TestSQLiteFleetHasTheWholeBudget(t *testing.T) {
+	t.Parallel()
 	b := &fleet.Budget{}
 	b.SetReplicas(3)
 	cfg := fleet.Config{Access: newFakeAccess(), Store: newStore(t), Budget: b}
 	backends(t)["sqlite"](&cfg)
 	f := startFleet(t, cfg)
-	if got := b.Stats().Replicas; got != 1 || f.Replicas() != 1 {
-		t.Errorf("replicas: budget %d, fleet %d; want 1", got, f.Replicas())
-	}
+	assert.Equal(t, 1, b.Stats().Replicas, "replicas: budget")
+	assert.Equal(t, 1, f.Replicas(), "replicas: fleet")
 }
