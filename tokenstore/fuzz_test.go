@@ -6,6 +6,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
@@ -39,21 +40,16 @@ func FuzzOpen(f *testing.F) {
 		key := tokenstore.Key{Customer: customer, Kind: kind, Name: name}
 		got, err := k.Open(key, blob)
 		if err == nil {
-			if !bytes.Equal(blob, genuine) || key != recKey || !bytes.Equal(got, pt) {
-				t.Fatalf("forged blob opened: blob %x key %v -> %q", blob, key, got)
-			}
+			require.True(t, bytes.Equal(blob, genuine), "forged blob opened: blob %x key %v -> %q", blob, key, got)
+			require.Equal(t, recKey, key, "forged blob opened: blob %x key %v -> %q", blob, key, got)
+			require.True(t, bytes.Equal(got, pt), "forged blob opened: blob %x key %v -> %q", blob, key, got)
 			return
 		}
-		if got != nil {
-			t.Fatalf("Open returned data with error %v", err)
-		}
+		require.Nil(t, got, "Open returned data with error %v", err)
 		var oe *tokenstore.OpenError
-		if !errors.As(err, &oe) {
-			t.Fatalf("Open error %v is not an *OpenError", err)
-		}
-		if !errors.Is(err, tokenstore.ErrMalformedBlob) && !errors.Is(err, tokenstore.ErrUnknownKey) && !errors.Is(err, tokenstore.ErrTampered) {
-			t.Fatalf("Open error %v matches none of the sentinels", err)
-		}
+		require.ErrorAs(t, err, &oe, "Open error is not an *OpenError")
+		require.True(t, errors.Is(err, tokenstore.ErrMalformedBlob) || errors.Is(err, tokenstore.ErrUnknownKey) || errors.Is(err, tokenstore.ErrTampered),
+			"Open error %v matches none of the sentinels", err)
 		_ = err.Error() // must not panic either
 	})
 }

@@ -2,12 +2,13 @@ package tokenstore_test
 
 import (
 	"encoding/base64"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
@@ -28,22 +29,19 @@ func TestParseKeyring(t *testing.T) {
 		{"url-safe unpadded", urlRaw, "k3", "k3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			kr, err := tokenstore.ParseKeyring(tc.text)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := strings.Join(kr.KeyIDs(), ","); got != tc.ids || kr.PrimaryKeyID() != tc.primary {
-				t.Errorf("keys %s primary %s, want %s primary %s", got, kr.PrimaryKeyID(), tc.ids, tc.primary)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.ids, strings.Join(kr.KeyIDs(), ","), "keys")
+			assert.Equal(t, tc.primary, kr.PrimaryKeyID(), "primary")
 		})
 	}
 	// The parsed key is the same key: a blob sealed by one opens with the other.
 	kr1 := mustKeyring(t, k1)
 	kr2, _ := tokenstore.ParseKeyring(k1.Encode())
 	blob, _ := kr1.Seal(recKey, []byte("x"))
-	if _, err := kr2.Open(recKey, blob); err != nil {
-		t.Errorf("parsed key does not open: %v", err)
-	}
+	_, err := kr2.Open(recKey, blob)
+	assert.NoError(t, err, "parsed key does not open")
 }
 
 func TestParseKeyringErrors(t *testing.T) {
@@ -65,13 +63,12 @@ func TestParseKeyringErrors(t *testing.T) {
 		{"second line bad", k1.Encode() + "\nk2:" + short, "line 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := tokenstore.ParseKeyring(tc.text)
-			if !errors.Is(err, tokenstore.ErrKeyConfig) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("ParseKeyring: %v, want ErrKeyConfig mentioning %q", err, tc.want)
-			}
-			if strings.Contains(err.Error(), secretB64) || strings.Contains(err.Error(), short) {
-				t.Errorf("error message contains key material: %v", err)
-			}
+			require.ErrorIs(t, err, tokenstore.ErrKeyConfig, "ParseKeyring")
+			require.Contains(t, err.Error(), tc.want, "ParseKeyring")
+			assert.NotContains(t, err.Error(), secretB64, "error message contains key material")
+			assert.NotContains(t, err.Error(), short, "error message contains key material")
 		})
 	}
 }
@@ -80,21 +77,18 @@ func TestLoadKeyringFile(t *testing.T) {
 	t.Parallel()
 	k1 := mustKey(t, "k1")
 	path := filepath.Join(t.TempDir(), "keys")
-	if err := os.WriteFile(path, []byte("# sealing keys\n"+k1.Encode()+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, []byte("# sealing keys\n"+k1.Encode()+"\n"), 0o600))
 	kr, err := tokenstore.LoadKeyringFile(path)
-	if err != nil || kr.PrimaryKeyID() != "k1" {
-		t.Fatalf("LoadKeyringFile: %v", err)
-	}
+	require.NoError(t, err, "LoadKeyringFile")
+	require.Equal(t, "k1", kr.PrimaryKeyID(), "LoadKeyringFile: primary")
 	_, err = tokenstore.LoadKeyringFile(filepath.Join(t.TempDir(), "missing"))
-	if !errors.Is(err, tokenstore.ErrKeyConfig) || !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("missing file: %v", err)
-	}
+	assert.ErrorIs(t, err, tokenstore.ErrKeyConfig, "missing file")
+	assert.ErrorIs(t, err, os.ErrNotExist, "missing file")
 	bad := filepath.Join(t.TempDir(), "bad")
 	os.WriteFile(bad, []byte("k1:AAAA\n"), 0o600)
-	if _, err := tokenstore.LoadKeyringFile(bad); !errors.Is(err, tokenstore.ErrKeyConfig) || !strings.Contains(err.Error(), bad) {
-		t.Errorf("bad file: %v, want ErrKeyConfig naming the file", err)
+	_, err = tokenstore.LoadKeyringFile(bad)
+	if assert.ErrorIs(t, err, tokenstore.ErrKeyConfig, "bad file") {
+		assert.Contains(t, err.Error(), bad, "bad file: want an error naming the file")
 	}
 }
 
@@ -103,19 +97,21 @@ func TestKeyringFromEnv(t *testing.T) {
 	k1, k2 := mustKey(t, "k1"), mustKey(t, "k2")
 	t.Setenv(name, k1.Encode()+","+k2.Encode())
 	kr, err := tokenstore.KeyringFromEnv(name)
-	if err != nil || kr.PrimaryKeyID() != "k2" {
-		t.Fatalf("KeyringFromEnv: %v", err)
-	}
+	require.NoError(t, err, "KeyringFromEnv")
+	require.Equal(t, "k2", kr.PrimaryKeyID(), "KeyringFromEnv: primary")
 	t.Setenv(name, "  ")
-	if _, err := tokenstore.KeyringFromEnv(name); !errors.Is(err, tokenstore.ErrKeyConfig) || !strings.Contains(err.Error(), name+" is not set") {
-		t.Errorf("empty variable: %v", err)
+	_, err = tokenstore.KeyringFromEnv(name)
+	if assert.ErrorIs(t, err, tokenstore.ErrKeyConfig, "empty variable") {
+		assert.Contains(t, err.Error(), name+" is not set", "empty variable")
 	}
 	os.Unsetenv(name)
-	if _, err := tokenstore.KeyringFromEnv(name); !errors.Is(err, tokenstore.ErrKeyConfig) || !strings.Contains(err.Error(), "openssl rand -base64 32") {
-		t.Errorf("unset variable: %v, want a hint how to generate a key", err)
+	_, err = tokenstore.KeyringFromEnv(name)
+	if assert.ErrorIs(t, err, tokenstore.ErrKeyConfig, "unset variable") {
+		assert.Contains(t, err.Error(), "openssl rand -base64 32", "unset variable: want a hint how to generate a key")
 	}
 	t.Setenv(name, "k1:"+base64.StdEncoding.EncodeToString([]byte("too short")))
-	if _, err := tokenstore.KeyringFromEnv(name); !errors.Is(err, tokenstore.ErrKeyConfig) || !strings.Contains(err.Error(), "environment variable "+name) {
-		t.Errorf("short key: %v", err)
+	_, err = tokenstore.KeyringFromEnv(name)
+	if assert.ErrorIs(t, err, tokenstore.ErrKeyConfig, "short key") {
+		assert.Contains(t, err.Error(), "environment variable "+name, "short key")
 	}
 }

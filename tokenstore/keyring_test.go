@@ -2,30 +2,27 @@ package tokenstore_test
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
 func mustKey(t testing.TB, id string) tokenstore.SealKey {
 	t.Helper()
 	k, err := tokenstore.GenerateKey(id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return k
 }
 
 func mustKeyring(t testing.TB, keys ...tokenstore.SealKey) *tokenstore.Keyring {
 	t.Helper()
 	kr, err := tokenstore.NewKeyring(keys...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return kr
 }
 
@@ -36,29 +33,22 @@ func TestSealOpenRoundTrip(t *testing.T) {
 	kr := mustKeyring(t, mustKey(t, "k1"))
 	for _, pt := range [][]byte{nil, {}, []byte("x"), bytes.Repeat([]byte{0, 1, 2, 255}, 4096)} {
 		blob, err := kr.Seal(recKey, pt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(pt) >= 8 && bytes.Contains(blob, pt) {
-			t.Error("blob contains the plaintext")
+		require.NoError(t, err)
+		if len(pt) >= 8 {
+			assert.False(t, bytes.Contains(blob, pt), "blob contains the plaintext")
 		}
 		got, err := kr.Open(recKey, blob)
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		if !bytes.Equal(got, pt) || got == nil {
-			t.Errorf("Open = %v, want %v (non-nil)", got, pt)
-		}
-		if id, err := tokenstore.BlobKeyID(blob); err != nil || id != "k1" {
-			t.Errorf("BlobKeyID = %q, %v", id, err)
-		}
+		require.NoError(t, err, "Open")
+		assert.True(t, bytes.Equal(got, pt), "Open = %v, want %v", got, pt)
+		assert.NotNil(t, got, "Open returned nil, want non-nil")
+		id, err := tokenstore.BlobKeyID(blob)
+		assert.NoError(t, err, "BlobKeyID")
+		assert.Equal(t, "k1", id, "BlobKeyID")
 	}
 	// Same plaintext, fresh nonce each time.
 	b1, _ := kr.Seal(recKey, []byte("same"))
 	b2, _ := kr.Seal(recKey, []byte("same"))
-	if bytes.Equal(b1, b2) {
-		t.Error("two seals of the same plaintext are identical")
-	}
+	assert.False(t, bytes.Equal(b1, b2), "two seals of the same plaintext are identical")
 }
 
 func TestKeyringNewestSealsAllOpen(t *testing.T) {
@@ -67,26 +57,22 @@ func TestKeyringNewestSealsAllOpen(t *testing.T) {
 	old := mustKeyring(t, k1)
 	blob1, _ := old.Seal(recKey, []byte("one"))
 	kr := mustKeyring(t, k1, k2, k3)
-	if kr.PrimaryKeyID() != "2026-01.b" {
-		t.Errorf("primary %q, want the last key", kr.PrimaryKeyID())
-	}
-	if ids := kr.KeyIDs(); strings.Join(ids, ",") != "k1,k2,2026-01.b" {
-		t.Errorf("KeyIDs = %v", ids)
-	}
-	if !kr.HasKey("k2") || kr.HasKey("k4") {
-		t.Error("HasKey wrong")
-	}
-	if got, err := kr.Open(recKey, blob1); err != nil || string(got) != "one" {
-		t.Errorf("old blob with the new keyring: %q, %v", got, err)
-	}
+	assert.Equal(t, "2026-01.b", kr.PrimaryKeyID(), "primary: want the last key")
+	assert.Equal(t, "k1,k2,2026-01.b", strings.Join(kr.KeyIDs(), ","), "KeyIDs")
+	assert.True(t, kr.HasKey("k2"), "HasKey(k2)")
+	assert.False(t, kr.HasKey("k4"), "HasKey(k4)")
+	got, err := kr.Open(recKey, blob1)
+	assert.NoError(t, err, "old blob with the new keyring")
+	assert.Equal(t, "one", string(got), "old blob with the new keyring")
 	blob3, _ := kr.Seal(recKey, []byte("three"))
-	if id, _ := tokenstore.BlobKeyID(blob3); id != "2026-01.b" {
-		t.Errorf("new blob sealed with %q", id)
-	}
-	_, err := old.Open(recKey, blob3)
+	id, _ := tokenstore.BlobKeyID(blob3)
+	assert.Equal(t, "2026-01.b", id, "new blob sealed with")
+	_, err = old.Open(recKey, blob3)
 	var oe *tokenstore.OpenError
-	if !errors.As(err, &oe) || !errors.Is(err, tokenstore.ErrUnknownKey) || oe.KeyID != "2026-01.b" || oe.Key != recKey {
-		t.Errorf("old keyring opening a new blob: %#v", err)
+	if assert.ErrorAs(t, err, &oe, "old keyring opening a new blob") {
+		assert.ErrorIs(t, err, tokenstore.ErrUnknownKey, "old keyring opening a new blob")
+		assert.Equal(t, "2026-01.b", oe.KeyID, "old keyring opening a new blob: %#v", err)
+		assert.Equal(t, recKey, oe.Key, "old keyring opening a new blob: %#v", err)
 	}
 }
 
@@ -124,17 +110,13 @@ func TestOpenRejects(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			got, err := kr.Open(tc.key, tc.blob)
-			if got != nil {
-				t.Errorf("Open returned data %q alongside error %v", got, err)
-			}
+			assert.Nil(t, got, "Open returned data alongside error %v", err)
 			var oe *tokenstore.OpenError
-			if !errors.As(err, &oe) || !errors.Is(err, tc.want) {
-				t.Fatalf("Open: %v, want *OpenError matching %v", err, tc.want)
-			}
-			if strings.Contains(err.Error(), string(pt)) {
-				t.Error("error contains the plaintext")
-			}
+			require.ErrorAs(t, err, &oe, "Open: want *OpenError")
+			require.ErrorIs(t, err, tc.want, "Open")
+			assert.NotContains(t, err.Error(), string(pt), "error contains the plaintext")
 		})
 	}
 }
@@ -156,9 +138,10 @@ func TestNewKeyringErrors(t *testing.T) {
 		{"duplicate", []tokenstore.SealKey{good, good}, "appears twice"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := tokenstore.NewKeyring(tc.keys...)
-			if !errors.Is(err, tokenstore.ErrKeyConfig) || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("NewKeyring: %v, want ErrKeyConfig mentioning %q", err, tc.want)
+			if assert.ErrorIs(t, err, tokenstore.ErrKeyConfig, "NewKeyring") {
+				assert.Contains(t, err.Error(), tc.want, "NewKeyring")
 			}
 		})
 	}
@@ -174,11 +157,9 @@ func TestSealKeyRedacted(t *testing.T) {
 	for _, s := range []string{
 		fmt.Sprint(k), fmt.Sprintf("%v %+v %#v %s %x %q", k, k, k, k, k, k), fmt.Sprint([]tokenstore.SealKey{k}), logs.String(),
 	} {
-		if strings.Contains(s, secretB64) || strings.Contains(s, fmt.Sprint(k.Secret)) || strings.Contains(s, fmt.Sprintf("%x", k.Secret)) {
-			t.Errorf("formatted key leaks the secret: %s", s)
-		}
-		if !strings.Contains(s, "k1") {
-			t.Errorf("formatted key lacks its ID: %s", s)
-		}
+		assert.NotContains(t, s, secretB64, "formatted key leaks the secret")
+		assert.NotContains(t, s, fmt.Sprint(k.Secret), "formatted key leaks the secret")
+		assert.NotContains(t, s, fmt.Sprintf("%x", k.Secret), "formatted key leaks the secret")
+		assert.Contains(t, s, "k1", "formatted key lacks its ID")
 	}
 }

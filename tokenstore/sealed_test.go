@@ -2,11 +2,12 @@ package tokenstore_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/memstore"
 )
@@ -46,9 +47,7 @@ func TestSealedStoreRejectsBadInput(t *testing.T) {
 			return err
 		}()},
 	} {
-		if !errors.Is(tc.err, tokenstore.ErrInvalid) {
-			t.Errorf("%s: %v, want ErrInvalid", tc.name, tc.err)
-		}
+		assert.ErrorIs(t, tc.err, tokenstore.ErrInvalid, tc.name)
 	}
 }
 
@@ -56,15 +55,12 @@ func TestSealedStoreWithoutKeyring(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	s := tokenstore.New(memstore.New(), nil)
-	if _, err := s.Put(ctx, tokenstore.Record{Key: recKey, Data: []byte("x"), Sealed: true}, 0); !errors.Is(err, tokenstore.ErrNoKeyring) {
-		t.Errorf("sealed Put without keyring: %v", err)
-	}
-	if _, err := s.Put(ctx, tokenstore.Record{Key: recKey, Data: []byte("plain")}, 0); err != nil {
-		t.Errorf("plain Put without keyring: %v", err)
-	}
-	if _, err := s.Rotate(ctx, tokenstore.RotateOptions{}); !errors.Is(err, tokenstore.ErrNoKeyring) {
-		t.Errorf("Rotate without keyring: %v", err)
-	}
+	_, err := s.Put(ctx, tokenstore.Record{Key: recKey, Data: []byte("x"), Sealed: true}, 0)
+	assert.ErrorIs(t, err, tokenstore.ErrNoKeyring, "sealed Put without keyring")
+	_, err = s.Put(ctx, tokenstore.Record{Key: recKey, Data: []byte("plain")}, 0)
+	assert.NoError(t, err, "plain Put without keyring")
+	_, err = s.Rotate(ctx, tokenstore.RotateOptions{})
+	assert.ErrorIs(t, err, tokenstore.ErrNoKeyring, "Rotate without keyring")
 }
 
 // interferingBackend writes to a record through another store just before
@@ -108,6 +104,7 @@ func TestRotateConflictLosesNothing(t *testing.T) {
 		}, "", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := t.Context()
 			k1, k2 := mustKey(t, "k1"), mustKey(t, "k2")
 			mem := memstore.New()
@@ -115,9 +112,8 @@ func TestRotateConflictLosesNothing(t *testing.T) {
 			newStore := tokenstore.New(mem, mustKeyring(t, k1, k2))
 			for i := range 5 {
 				k := tokenstore.Key{Customer: "c", Kind: "secret", Name: fmt.Sprint(i)}
-				if _, err := oldStore.Put(ctx, tokenstore.Record{Key: k, Data: []byte("orig"), Sealed: true}, 0); err != nil {
-					t.Fatal(err)
-				}
+				_, err := oldStore.Put(ctx, tokenstore.Record{Key: k, Data: []byte("orig"), Sealed: true}, 0)
+				require.NoError(t, err)
 			}
 			target := tokenstore.Key{Customer: "c", Kind: "secret", Name: "2"}
 			write := tc.write
@@ -130,26 +126,19 @@ func TestRotateConflictLosesNothing(t *testing.T) {
 			ib := &interferingBackend{Backend: mem, target: target}
 			ib.interfere = func() error { return write(ctx, newStore, target) }
 			res, err := tokenstore.New(ib, mustKeyring(t, k1, k2)).Rotate(ctx, tokenstore.RotateOptions{BatchSize: 2})
-			if err != nil {
-				t.Fatalf("Rotate: %v", err)
-			}
-			if !ib.done.Load() {
-				t.Fatal("the interference did not run")
-			}
-			if res.Scanned != 5-tc.wantVanished && res.Scanned != 5 || res.Vanished != tc.wantVanished || res.Failed != 0 {
-				t.Errorf("result %+v", res)
-			}
+			require.NoError(t, err, "Rotate")
+			require.True(t, ib.done.Load(), "the interference did not run")
+			assert.True(t, res.Scanned == 5-tc.wantVanished || res.Scanned == 5, "result %+v: scanned", res)
+			assert.Equal(t, tc.wantVanished, res.Vanished, "result %+v: vanished", res)
+			assert.Zero(t, res.Failed, "result %+v: failed", res)
 			onlyNew := tokenstore.New(mem, mustKeyring(t, k2))
 			got, err := onlyNew.Get(ctx, target)
 			if tc.wantVanished == 1 {
-				if !errors.Is(err, tokenstore.ErrNotFound) {
-					t.Errorf("deleted record: %v", err)
-				}
+				assert.ErrorIs(t, err, tokenstore.ErrNotFound, "deleted record")
 				return
 			}
-			if err != nil || string(got.Data) != tc.wantData {
-				t.Errorf("target after rotation: %q, %v; want %q under the new key", got.Data, err, tc.wantData)
-			}
+			assert.NoError(t, err, "target after rotation")
+			assert.Equal(t, tc.wantData, string(got.Data), "target after rotation: want the data under the new key")
 		})
 	}
 }
@@ -162,19 +151,18 @@ func TestRotateResume(t *testing.T) {
 	old := tokenstore.New(mem, mustKeyring(t, k1))
 	for i := range 10 {
 		k := tokenstore.Key{Customer: "c", Kind: "secret", Name: fmt.Sprint(i)}
-		if _, err := old.Put(ctx, tokenstore.Record{Key: k, Data: []byte("x"), Sealed: true}, 0); err != nil {
-			t.Fatal(err)
-		}
+		_, err := old.Put(ctx, tokenstore.Record{Key: k, Data: []byte("x"), Sealed: true}, 0)
+		require.NoError(t, err)
 	}
 	s := tokenstore.New(mem, mustKeyring(t, k1, k2))
 	// Stop after the first batch, as if the process were restarted.
 	stopCtx, cancel := context.WithCancel(ctx)
 	res, err := s.Rotate(stopCtx, tokenstore.RotateOptions{BatchSize: 4, Progress: func(tokenstore.RotateResult) { cancel() }})
-	if !errors.Is(err, context.Canceled) || res.Resealed != 4 || res.Last.Name != "3" {
-		t.Fatalf("interrupted run: %+v, %v", res, err)
-	}
+	require.ErrorIs(t, err, context.Canceled, "interrupted run: %+v", res)
+	require.Equal(t, 4, res.Resealed, "interrupted run: %+v", res)
+	require.Equal(t, "3", res.Last.Name, "interrupted run: %+v", res)
 	res2, err := s.Rotate(ctx, tokenstore.RotateOptions{After: res.Last})
-	if err != nil || res2.Resealed != 6 || res2.Scanned != 6 {
-		t.Fatalf("resumed run: %+v, %v", res2, err)
-	}
+	require.NoError(t, err, "resumed run")
+	require.Equal(t, 6, res2.Resealed, "resumed run: %+v", res2)
+	require.Equal(t, 6, res2.Scanned, "resumed run: %+v", res2)
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
 )
 
 const (
@@ -36,7 +38,8 @@ func newFakeAuthority(t *testing.T) *fakeAuthority {
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", f.discovery)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", f.token)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		t.Errorf("fake authority: unexpected request %s %s", r.Method, r.URL)
+		// The server's goroutine, not the test's: assert only.
+		assert.Fail(t, "fake authority: unexpected request", "%s %s", r.Method, r.URL)
 		http.NotFound(w, r)
 	})
 	f.srv = httptest.NewTLSServer(mux)

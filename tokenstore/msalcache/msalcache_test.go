@@ -3,13 +3,14 @@ package msalcache_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/memstore"
@@ -51,9 +52,7 @@ var backends = []struct {
 				prev.Close() // the previous process is gone
 			}
 			b, err := sqlitestore.Open(t.Context(), path, sqlitestore.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			t.Cleanup(func() { b.Close() })
 			prev = b
 			return b
@@ -63,9 +62,7 @@ var backends = []struct {
 
 func newProcess(t *testing.T, open func(t *testing.T) tokenstore.Backend) process {
 	k, err := tokenstore.GenerateKey("k1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return process{open: open, keys: k.Encode()}
 }
 
@@ -74,26 +71,18 @@ func newProcess(t *testing.T, open func(t *testing.T) tokenstore.Backend) proces
 func (p process) start(t *testing.T, fa *fakeAuthority) (confidential.Client, *tokenstore.SealedStore) {
 	t.Helper()
 	kr, err := tokenstore.ParseKeyring(p.keys)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	store := tokenstore.New(p.open(t), kr)
 	c, err := msalcache.New(store, customer, msalcache.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cred, err := confidential.NewCredFromSecret(clientSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	client, err := confidential.New(fa.url()+"/organizations", clientID, cred,
 		confidential.WithCache(c),
 		confidential.WithHTTPClient(fa.srv.Client()),
 		confidential.WithInstanceDiscovery(false),
 	)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return client, store
 }
 
@@ -101,9 +90,7 @@ func (p process) start(t *testing.T, fa *fakeAuthority) (confidential.Client, *t
 func rawContains(t *testing.T, b tokenstore.Backend, s string) bool {
 	t.Helper()
 	recs, err := b.Scan(t.Context(), tokenstore.Key{}, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, r := range recs {
 		if bytes.Contains(r.Data, []byte(s)) {
 			return true
@@ -125,29 +112,18 @@ func testAppTokensSurviveRestart(t *testing.T, p process) {
 
 	client1, _ := p.start(t, fa)
 	first, err := client1.AcquireTokenByCredential(ctx, []string{appScope}, confidential.WithTenantID(tenantA))
-	if err != nil {
-		t.Fatalf("first acquisition: %v", err)
-	}
-	if got := fa.requests("client_credentials"); got != 1 {
-		t.Fatalf("token requests after the first acquisition: %d, want 1", got)
-	}
+	require.NoError(t, err, "first acquisition")
+	require.Equal(t, 1, fa.requests("client_credentials"), "token requests after the first acquisition")
 
 	// Restart: new store, cache adapter and client on the same database
 	// and keys.
 	client2, store := p.start(t, fa)
 	again, err := client2.AcquireTokenByCredential(ctx, []string{appScope}, confidential.WithTenantID(tenantA))
-	if err != nil {
-		t.Fatalf("acquisition after restart: %v", err)
-	}
-	if got := fa.requests("client_credentials"); got != 1 {
-		t.Errorf("token requests after restart: %d, want still 1 (served from the stored cache)", got)
-	}
-	if again.AccessToken != first.AccessToken || again.Metadata.TokenSource != confidential.TokenSourceCache {
-		t.Errorf("after restart got %q from source %v, want %q from the cache", again.AccessToken, again.Metadata.TokenSource, first.AccessToken)
-	}
-	if rawContains(t, store.Backend(), first.AccessToken) {
-		t.Error("the backend holds the access token in clear")
-	}
+	require.NoError(t, err, "acquisition after restart")
+	assert.Equal(t, 1, fa.requests("client_credentials"), "token requests after restart: want still 1 (served from the stored cache)")
+	assert.Equal(t, first.AccessToken, again.AccessToken, "after restart: want the token from the cache")
+	assert.Equal(t, confidential.TokenSourceCache, again.Metadata.TokenSource, "after restart: token source")
+	assert.False(t, rawContains(t, store.Backend(), first.AccessToken), "the backend holds the access token in clear")
 }
 
 func TestPartitionsStaySeparate(t *testing.T) {
@@ -158,32 +134,21 @@ func TestPartitionsStaySeparate(t *testing.T) {
 	client, store := p.start(t, fa)
 
 	a, err := client.AcquireTokenByCredential(ctx, []string{appScope}, confidential.WithTenantID(tenantA))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	b, err := client.AcquireTokenByCredential(ctx, []string{appScope}, confidential.WithTenantID(tenantB))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a.AccessToken == b.AccessToken || fa.requests("client_credentials") != 2 {
-		t.Fatalf("tenants got tokens %q and %q with %d requests", a.AccessToken, b.AccessToken, fa.requests("client_credentials"))
-	}
+	require.NoError(t, err)
+	require.NotEqual(t, a.AccessToken, b.AccessToken, "tenants got the same token")
+	require.Equal(t, 2, fa.requests("client_credentials"), "token requests for two tenants")
 
 	// Each tenant's partition holds its own token and not the other's:
 	// Replace must empty MSAL's in-memory cache on a miss.
 	page, err := store.List(ctx, customer, msalcache.DefaultKind, tokenstore.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(page.Records) != 2 {
-		t.Fatalf("%d partitions stored, want 2", len(page.Records))
-	}
+	require.NoError(t, err)
+	require.Len(t, page.Records, 2, "partitions stored")
 	for _, r := range page.Records {
 		hasA := bytes.Contains(r.Data, []byte(a.AccessToken))
 		hasB := bytes.Contains(r.Data, []byte(b.AccessToken))
-		if hasA == hasB {
-			t.Errorf("partition %s holds tenant A's token: %v, tenant B's: %v; want exactly one", r.Name, hasA, hasB)
-		}
+		assert.NotEqual(t, hasA, hasB, "partition %s holds tenant A's token: %v, tenant B's: %v; want exactly one", r.Name, hasA, hasB)
 	}
 }
 
@@ -201,65 +166,48 @@ func testUserTokensSurviveRestart(t *testing.T, p process) {
 
 	client1, _ := p.start(t, fa)
 	signIn, err := client1.AcquireTokenByAuthCode(ctx, "the-code", "https://portal.example/auth/callback", scopes, confidential.WithTenantID(tenantA))
-	if err != nil {
-		t.Fatalf("code exchange: %v", err)
-	}
+	require.NoError(t, err, "code exchange")
 	homeID := signIn.Account.HomeAccountID
-	if homeID != userOID+"."+tenantA {
-		t.Fatalf("home account ID %q, want %q", homeID, userOID+"."+tenantA)
-	}
+	require.Equal(t, userOID+"."+tenantA, homeID, "home account ID")
 
 	// Restart: the host kept only the home account ID.
 	client2, _ := p.start(t, fa)
 	acct, err := client2.Account(ctx, homeID)
-	if err != nil || acct.HomeAccountID != homeID {
-		t.Fatalf("Account(%q) after restart = %+v, %v", homeID, acct, err)
-	}
+	require.NoError(t, err, "Account(%q) after restart", homeID)
+	require.Equal(t, homeID, acct.HomeAccountID, "Account(%q) after restart = %+v", homeID, acct)
 	silent, err := client2.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(acct), confidential.WithTenantID(tenantA))
-	if err != nil {
-		t.Fatalf("silent acquisition after restart: %v", err)
-	}
-	if silent.AccessToken != signIn.AccessToken || fa.requests("refresh_token") != 0 {
-		t.Errorf("after restart: token %q with %d refreshes, want the cached %q", silent.AccessToken, fa.requests("refresh_token"), signIn.AccessToken)
-	}
+	require.NoError(t, err, "silent acquisition after restart")
+	assert.Equal(t, signIn.AccessToken, silent.AccessToken, "after restart: want the cached token")
+	assert.Zero(t, fa.requests("refresh_token"), "after restart: refreshes")
 
 	// A scope without a cached access token makes MSAL redeem the stored
 	// refresh token, which it never handed out: proof that it survived.
 	other := []string{"https://graph.microsoft.com/Directory.Read.All"}
 	refreshed, err := client2.AcquireTokenSilent(ctx, other, confidential.WithSilentAccount(acct), confidential.WithTenantID(tenantA))
-	if err != nil {
-		t.Fatalf("refresh after restart: %v", err)
-	}
+	require.NoError(t, err, "refresh after restart")
 	fa.mu.Lock()
 	redeemed := append([]string(nil), fa.redeemed...)
 	fa.mu.Unlock()
-	if len(redeemed) != 1 || !strings.HasPrefix(redeemed[0], "RT-"+tenantA) {
-		t.Fatalf("refresh tokens redeemed: %q, want the one from the sign-in", redeemed)
-	}
-	if refreshed.AccessToken == signIn.AccessToken || refreshed.Metadata.TokenSource != confidential.TokenSourceIdentityProvider {
-		t.Errorf("refreshed token %q from %v", refreshed.AccessToken, refreshed.Metadata.TokenSource)
-	}
+	require.Len(t, redeemed, 1, "refresh tokens redeemed: want the one from the sign-in")
+	require.True(t, strings.HasPrefix(redeemed[0], "RT-"+tenantA), "refresh tokens redeemed: %q, want the one from the sign-in", redeemed)
+	assert.NotEqual(t, signIn.AccessToken, refreshed.AccessToken, "refreshed token is the cached one")
+	assert.Equal(t, confidential.TokenSourceIdentityProvider, refreshed.Metadata.TokenSource, "refreshed token's source")
 
 	// Another restart: the rotated refresh token was exported too.
 	client3, store3 := p.start(t, fa)
 	acct3, err := client3.Account(ctx, homeID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	third := []string{"https://graph.microsoft.com/Mail.Send"}
-	if _, err := client3.AcquireTokenSilent(ctx, third, confidential.WithSilentAccount(acct3), confidential.WithTenantID(tenantA)); err != nil {
-		t.Fatalf("second refresh after second restart: %v", err)
-	}
+	_, err = client3.AcquireTokenSilent(ctx, third, confidential.WithSilentAccount(acct3), confidential.WithTenantID(tenantA))
+	require.NoError(t, err, "second refresh after second restart")
 	fa.mu.Lock()
 	redeemed = append([]string(nil), fa.redeemed...)
 	fa.mu.Unlock()
-	if len(redeemed) != 2 || redeemed[1] == redeemed[0] {
-		t.Errorf("refresh tokens redeemed: %q, want the rotated one second", redeemed)
+	if assert.Len(t, redeemed, 2, "refresh tokens redeemed: want the rotated one second") {
+		assert.NotEqual(t, redeemed[0], redeemed[1], "refresh tokens redeemed: want the rotated one second")
 	}
 	for _, s := range append(redeemed, signIn.AccessToken, refreshed.AccessToken) {
-		if rawContains(t, store3.Backend(), s) {
-			t.Errorf("the backend holds %q in clear", s)
-		}
+		assert.False(t, rawContains(t, store3.Backend(), s), "the backend holds %q in clear", s)
 	}
 }
 
@@ -278,13 +226,9 @@ func (f *fakeMSAL) Marshal() ([]byte, error) { return f.data, nil }
 
 func newSealed(t *testing.T) (*tokenstore.SealedStore, *memstore.Store) {
 	k, err := tokenstore.GenerateKey("k1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	kr, err := tokenstore.NewKeyring(k)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	b := memstore.New()
 	return tokenstore.New(b, kr), b
 }
@@ -293,15 +237,11 @@ func TestReplaceMissUnmarshalsEmptyCache(t *testing.T) {
 	t.Parallel()
 	store, _ := newSealed(t)
 	c, err := msalcache.New(store, customer, msalcache.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	m := &fakeMSAL{data: []byte(`{"AccessToken":{"other-partition":{}}}`)}
-	if err := c.Replace(t.Context(), m, cache.ReplaceHints{PartitionKey: "p1"}); err != nil {
-		t.Fatal(err)
-	}
-	if len(m.unmarshaled) != 1 || m.unmarshaled[0] != nil {
-		t.Errorf("Unmarshal calls on a miss: %q, want one with nil", m.unmarshaled)
+	require.NoError(t, c.Replace(t.Context(), m, cache.ReplaceHints{PartitionKey: "p1"}))
+	if assert.Len(t, m.unmarshaled, 1, "Unmarshal calls on a miss: want one with nil") {
+		assert.Nil(t, m.unmarshaled[0], "Unmarshal calls on a miss: want one with nil")
 	}
 }
 
@@ -313,33 +253,22 @@ func TestExportConflictKeepsNewest(t *testing.T) {
 	c1, _ := msalcache.New(store, customer, msalcache.Options{})
 	c2, _ := msalcache.New(store, customer, msalcache.Options{})
 	m1, m2 := &fakeMSAL{}, &fakeMSAL{}
-	if err := c1.Replace(ctx, m1, hints); err != nil {
-		t.Fatal(err)
-	}
-	if err := c2.Replace(ctx, m2, hints); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c1.Replace(ctx, m1, hints))
+	require.NoError(t, c2.Replace(ctx, m2, hints))
 	m2.data = []byte(`{"from":"replica 2"}`)
-	if err := c2.Export(ctx, m2, cache.ExportHints{PartitionKey: "p"}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c2.Export(ctx, m2, cache.ExportHints{PartitionKey: "p"}))
 	// Replica 1 read before replica 2 wrote: its versioned write conflicts,
 	// and it retries on the new version with its newer cache.
 	m1.data = []byte(`{"from":"replica 1"}`)
-	if err := c1.Export(ctx, m1, cache.ExportHints{PartitionKey: "p"}); err != nil {
-		t.Fatalf("Export after a concurrent write: %v", err)
-	}
+	require.NoError(t, c1.Export(ctx, m1, cache.ExportHints{PartitionKey: "p"}), "Export after a concurrent write")
 	m3 := &fakeMSAL{}
 	c3, _ := msalcache.New(store, customer, msalcache.Options{})
-	if err := c3.Replace(ctx, m3, hints); err != nil {
-		t.Fatal(err)
-	}
-	if string(m3.data) != `{"from":"replica 1"}` {
-		t.Errorf("stored cache %q, want replica 1's", m3.data)
-	}
+	require.NoError(t, c3.Replace(ctx, m3, hints))
+	assert.Equal(t, `{"from":"replica 1"}`, string(m3.data), "stored cache: want replica 1's")
 	page, _ := store.List(ctx, customer, msalcache.DefaultKind, tokenstore.ListOptions{})
-	if len(page.Records) != 1 || page.Records[0].Version != 2 || !page.Records[0].Sealed {
-		t.Errorf("records %+v, want one sealed record at version 2", page.Records)
+	if assert.Len(t, page.Records, 1, "records: want one sealed record at version 2") {
+		assert.Equal(t, int64(2), page.Records[0].Version, "records %+v, want one sealed record at version 2", page.Records)
+		assert.True(t, page.Records[0].Sealed, "records %+v, want one sealed record at version 2", page.Records)
 	}
 }
 
@@ -349,50 +278,35 @@ func TestReplaceUnreadableBlob(t *testing.T) {
 	store, backend := newSealed(t)
 	c, _ := msalcache.New(store, customer, msalcache.Options{})
 	m := &fakeMSAL{data: []byte(`{"secret":"s"}`)}
-	if err := c.Export(ctx, m, cache.ExportHints{PartitionKey: "p"}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.Export(ctx, m, cache.ExportHints{PartitionKey: "p"}))
 	// Corrupt the stored blob.
 	recs, _ := backend.Scan(ctx, tokenstore.Key{}, 10)
-	if len(recs) != 1 {
-		t.Fatalf("%d records", len(recs))
-	}
+	require.Len(t, recs, 1, "records")
 	rec := recs[0]
 	rec.Data[len(rec.Data)-1] ^= 1
-	if _, err := backend.Put(ctx, rec, rec.Version); err != nil {
-		t.Fatal(err)
-	}
+	_, err := backend.Put(ctx, rec, rec.Version)
+	require.NoError(t, err)
 
 	m2 := &fakeMSAL{data: []byte(`{"left":"over"}`)}
-	err := c.Replace(ctx, m2, cache.ReplaceHints{PartitionKey: "p"})
+	err = c.Replace(ctx, m2, cache.ReplaceHints{PartitionKey: "p"})
 	var oe *tokenstore.OpenError
-	if !errors.As(err, &oe) || !errors.Is(err, tokenstore.ErrTampered) {
-		t.Fatalf("Replace of a tampered blob: %v, want *tokenstore.OpenError (ErrTampered)", err)
-	}
-	if m2.data != nil {
-		t.Errorf("in-memory cache after a failed Replace: %q, want emptied", m2.data)
-	}
-	if err := c.Delete(ctx, "p"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Replace(ctx, m2, cache.ReplaceHints{PartitionKey: "p"}); err != nil {
-		t.Fatalf("Replace after Delete: %v", err)
-	}
+	require.ErrorAs(t, err, &oe, "Replace of a tampered blob: want *tokenstore.OpenError (ErrTampered)")
+	require.ErrorIs(t, err, tokenstore.ErrTampered, "Replace of a tampered blob")
+	assert.Nil(t, m2.data, "in-memory cache after a failed Replace: want emptied")
+	require.NoError(t, c.Delete(ctx, "p"))
+	require.NoError(t, c.Replace(ctx, m2, cache.ReplaceHints{PartitionKey: "p"}), "Replace after Delete")
 }
 
 func TestNewRefusesUnsealedStores(t *testing.T) {
 	t.Parallel()
 	b := memstore.New()
-	if _, err := msalcache.New(b, customer, msalcache.Options{}); err == nil {
-		t.Error("New accepted a raw backend")
-	}
-	if _, err := msalcache.New(tokenstore.New(b, nil), customer, msalcache.Options{}); !errors.Is(err, tokenstore.ErrNoKeyring) {
-		t.Errorf("New with a keyless store: %v, want ErrNoKeyring", err)
-	}
+	_, err := msalcache.New(b, customer, msalcache.Options{})
+	assert.Error(t, err, "New accepted a raw backend")
+	_, err = msalcache.New(tokenstore.New(b, nil), customer, msalcache.Options{})
+	assert.ErrorIs(t, err, tokenstore.ErrNoKeyring, "New with a keyless store")
 	store, _ := newSealed(t)
-	if _, err := msalcache.New(store, "", msalcache.Options{}); !errors.Is(err, tokenstore.ErrInvalid) {
-		t.Errorf("New with an empty customer: %v, want ErrInvalid", err)
-	}
+	_, err = msalcache.New(store, "", msalcache.Options{})
+	assert.ErrorIs(t, err, tokenstore.ErrInvalid, "New with an empty customer")
 }
 
 // deadlineStore records whether calls carried a deadline.
@@ -412,11 +326,9 @@ func TestDefaultTimeout(t *testing.T) {
 	store, _ := newSealed(t)
 	ds := &deadlineStore{Store: store}
 	c, _ := msalcache.New(ds, customer, msalcache.Options{})
-	if err := c.Replace(context.Background(), &fakeMSAL{}, cache.ReplaceHints{PartitionKey: "p"}); err != nil {
-		t.Fatal(err)
-	}
-	if len(ds.hadDeadline) != 1 || !ds.hadDeadline[0] {
-		t.Errorf("Replace without a deadline reached the store with deadline %v, want one", ds.hadDeadline)
+	require.NoError(t, c.Replace(context.Background(), &fakeMSAL{}, cache.ReplaceHints{PartitionKey: "p"}))
+	if assert.Len(t, ds.hadDeadline, 1, "Replace without a deadline: store calls") {
+		assert.True(t, ds.hadDeadline[0], "Replace without a deadline reached the store without one")
 	}
 }
 
@@ -427,23 +339,14 @@ func TestReplaceUnsealedRowRefused(t *testing.T) {
 	ctx := t.Context()
 	store, backend := newSealed(t)
 	c, _ := msalcache.New(store, customer, msalcache.Options{})
-	if err := c.Export(ctx, &fakeMSAL{data: []byte(`{"secret":"s"}`)}, cache.ExportHints{PartitionKey: "p"}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.Export(ctx, &fakeMSAL{data: []byte(`{"secret":"s"}`)}, cache.ExportHints{PartitionKey: "p"}))
 	recs, _ := backend.Scan(ctx, tokenstore.Key{}, 10)
-	if len(recs) != 1 {
-		t.Fatalf("%d records", len(recs))
-	}
+	require.Len(t, recs, 1, "records")
 	rec := recs[0]
 	rec.Sealed, rec.Data = false, []byte(`{"RefreshToken":{"planted":{}}}`)
-	if _, err := backend.Put(ctx, rec, rec.Version); err != nil {
-		t.Fatal(err)
-	}
+	_, err := backend.Put(ctx, rec, rec.Version)
+	require.NoError(t, err)
 	m := &fakeMSAL{data: []byte(`{"left":"over"}`)}
-	if err := c.Replace(ctx, m, cache.ReplaceHints{PartitionKey: "p"}); !errors.Is(err, tokenstore.ErrNotSealed) {
-		t.Fatalf("Replace of an unsealed row: %v, want ErrNotSealed", err)
-	}
-	if m.data != nil {
-		t.Errorf("in-memory cache after the refusal: %q, want emptied", m.data)
-	}
+	require.ErrorIs(t, c.Replace(ctx, m, cache.ReplaceHints{PartitionKey: "p"}), tokenstore.ErrNotSealed, "Replace of an unsealed row")
+	assert.Nil(t, m.data, "in-memory cache after the refusal: want emptied")
 }

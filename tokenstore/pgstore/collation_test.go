@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/storetest"
@@ -24,14 +26,11 @@ func TestLinguisticDefaultCollation(t *testing.T) {
 	dsn := testDSN(t)
 	ctx := t.Context()
 	admin, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { admin.Close(context.Background()) })
 	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
+	_, err = rand.Read(b[:])
+	require.NoError(t, err)
 	name := "tokenstore_test_icu_" + hex.EncodeToString(b[:])
 	if _, err := admin.Exec(ctx, `CREATE DATABASE `+pgx.Identifier{name}.Sanitize()+
 		` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`); err != nil {
@@ -40,38 +39,26 @@ func TestLinguisticDefaultCollation(t *testing.T) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if _, err := admin.Exec(ctx, `DROP DATABASE `+pgx.Identifier{name}.Sanitize()+` WITH (FORCE)`); err != nil {
-			t.Errorf("dropping test database %s: %v", name, err)
-		}
+		_, err := admin.Exec(ctx, `DROP DATABASE `+pgx.Identifier{name}.Sanitize()+` WITH (FORCE)`)
+		assert.NoError(t, err, "dropping test database %s", name)
 	})
 
 	cfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cfg.ConnConfig.Database = name
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 
 	// The database really sorts linguistically by default.
 	var sorted []string
 	rows, err := pool.Query(ctx, `SELECT x FROM unnest(ARRAY['b', 'B', 'a', '_x']) AS x ORDER BY x`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sorted, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-		t.Fatal(err)
-	}
-	if slices.IsSorted(sorted) {
-		t.Fatalf("default collation sorts byte-wise (%q); the test proves nothing", sorted)
-	}
+	require.NoError(t, err)
+	sorted, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.False(t, slices.IsSorted(sorted), "default collation sorts byte-wise (%q); the test proves nothing", sorted)
 
 	s, err := OpenPool(ctx, pool, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	storetest.Run(t, func(t *testing.T) tokenstore.Backend { return s })
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // envDSN names the environment variable holding the test database's DSN.
@@ -36,22 +38,19 @@ func freshSchemaNamed(t testing.TB, prefix string) string {
 	t.Helper()
 	dsn := testDSN(t)
 	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
+	_, err := rand.Read(b[:])
+	require.NoError(t, err)
 	schema := prefix + hex.EncodeToString(b[:])
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("dropping test schema %s: %v", schema, err)
+		if !assert.NoError(t, err, "dropping test schema %s", schema) {
 			return
 		}
 		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("dropping test schema %s: %v", schema, err)
-		}
+		_, err = conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`)
+		assert.NoError(t, err, "dropping test schema %s", schema)
 	})
 	return schema
 }
@@ -60,9 +59,7 @@ func freshSchemaNamed(t testing.TB, prefix string) string {
 func openTest(t testing.TB, schema string) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), testDSN(t), Options{Schema: schema})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
+	require.NoError(t, err, "Open")
 	t.Cleanup(func() { s.Close() })
 	return s
 }

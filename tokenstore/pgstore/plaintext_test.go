@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/tokenstore/internal/plaintexttest"
 )
@@ -21,31 +23,21 @@ func TestNoPlaintextInRows(t *testing.T) {
 
 	var raw, text []byte
 	rows, err := s.pool.Query(ctx, `SELECT customer, kind, name, data FROM `+s.records)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for rows.Next() {
 		var c, k, n string
 		var data []byte
-		if err := rows.Scan(&c, &k, &n, &data); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, rows.Scan(&c, &k, &n, &data))
 		raw = append(append(raw, c+k+n...), data...)
 	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, rows.Err())
 	plaintexttest.Check(t, "tokenstore_records (raw columns)", raw, w)
 
 	for _, table := range []string{"tokenstore_records", "tokenstore_leases", "tenantgate_migrations"} {
 		rows, err := s.pool.Query(ctx, `SELECT t::text FROM `+tablePrefix(schema)+table+` t`)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		texts, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		dump := []byte(joinLines(texts))
 		if table == "tokenstore_records" {
 			plaintexttest.Check(t, table+" (rows as text)", dump, w)
@@ -54,9 +46,7 @@ func TestNoPlaintextInRows(t *testing.T) {
 			plaintexttest.CheckSecrets(t, table+" (rows as text)", dump, w)
 		}
 	}
-	if !bytes.Contains(text, []byte(`\x`)) {
-		t.Errorf("row text holds no bytea payloads: %.200q", text)
-	}
+	assert.True(t, bytes.Contains(text, []byte(`\x`)), "row text holds no bytea payloads: %.200q", text)
 }
 
 func joinLines(lines []string) string {

@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/internal/leasetest"
@@ -61,76 +62,60 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 	wg.Wait()
 	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("Open %d: %v", i, err)
-		}
+		require.NoError(t, err, "Open %d", i)
 		defer stores[i].Close()
 	}
 	var count, max int
-	if err := stores[0].pool.QueryRow(t.Context(), `SELECT count(*), max(version) FROM `+tablePrefix(schema)+`tenantgate_migrations WHERE line = 'tokenstore'`).Scan(&count, &max); err != nil {
-		t.Fatal(err)
-	}
-	if count != SchemaVersion || max != SchemaVersion {
-		t.Fatalf("migrations table: %d rows up to version %d, want %d rows up to %d", count, max, SchemaVersion, SchemaVersion)
-	}
+	require.NoError(t, stores[0].pool.QueryRow(t.Context(), `SELECT count(*), max(version) FROM `+tablePrefix(schema)+`tenantgate_migrations WHERE line = 'tokenstore'`).Scan(&count, &max))
+	require.Equal(t, SchemaVersion, count, "migrations table: rows")
+	require.Equal(t, SchemaVersion, max, "migrations table: highest version")
 	for i, s := range stores {
-		if _, err := s.Put(t.Context(), tokenstore.Record{Key: key(fmt.Sprint(i))}, 0); err != nil {
-			t.Fatalf("Put through store %d: %v", i, err)
-		}
+		_, err := s.Put(t.Context(), tokenstore.Record{Key: key(fmt.Sprint(i))}, 0)
+		require.NoError(t, err, "Put through store %d", i)
 	}
 	page, err := stores[n-1].List(t.Context(), "cust-1", "msal.cache", tokenstore.ListOptions{})
-	if err != nil || len(page.Records) != n {
-		t.Fatalf("List through the last store: %d records, %v; want %d", len(page.Records), err, n)
-	}
+	require.NoError(t, err, "List through the last store")
+	require.Len(t, page.Records, n, "List through the last store")
 }
 
 func TestReopenKeepsDataAndNewerSchemaRefused(t *testing.T) {
 	t.Parallel()
 	schema := freshSchema(t)
 	s := openTest(t, schema)
-	if _, err := s.Put(t.Context(), tokenstore.Record{Key: key("kept"), Data: []byte("x")}, 0); err != nil {
-		t.Fatal(err)
-	}
+	_, err := s.Put(t.Context(), tokenstore.Record{Key: key("kept"), Data: []byte("x")}, 0)
+	require.NoError(t, err)
 	s.Close()
 	s = openTest(t, schema)
-	if got, err := s.Get(t.Context(), key("kept")); err != nil || string(got.Data) != "x" {
-		t.Fatalf("after reopen: %+v, %v", got, err)
-	}
-	if _, err := s.pool.Exec(t.Context(), `INSERT INTO `+tablePrefix(schema)+`tenantgate_migrations (line, version, applied_at) VALUES ('tokenstore', $1, 0)`, SchemaVersion+1); err != nil {
-		t.Fatal(err)
-	}
-	if s2, err := Open(t.Context(), testDSN(t), Options{Schema: schema}); err == nil {
+	got, err := s.Get(t.Context(), key("kept"))
+	require.NoError(t, err, "after reopen")
+	require.Equal(t, "x", string(got.Data), "after reopen: %+v", got)
+	_, err = s.pool.Exec(t.Context(), `INSERT INTO `+tablePrefix(schema)+`tenantgate_migrations (line, version, applied_at) VALUES ('tokenstore', $1, 0)`, SchemaVersion+1)
+	require.NoError(t, err)
+	s2, err := Open(t.Context(), testDSN(t), Options{Schema: schema})
+	if err == nil {
 		s2.Close()
-		t.Fatal("Open of a schema newer than this build succeeded")
-	} else if !strings.Contains(err.Error(), "newer") {
-		t.Fatalf("Open of a newer schema: %v, want it to say the schema is newer", err)
 	}
+	require.Error(t, err, "Open of a schema newer than this build succeeded")
+	require.Contains(t, err.Error(), "newer", "Open of a newer schema: want it to say the schema is newer")
 }
 
 // TestSchemasIsolate checks that stores on different schemas share nothing.
 func TestSchemasIsolate(t *testing.T) {
 	t.Parallel()
 	a, b := openTest(t, freshSchema(t)), openTest(t, freshSchema(t))
-	if _, err := a.Put(t.Context(), tokenstore.Record{Key: key("same"), Data: []byte("a")}, 0); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Get(t.Context(), key("same")); !errors.Is(err, tokenstore.ErrNotFound) {
-		t.Fatalf("record visible in another schema: %v", err)
-	}
-	if _, err := b.Put(t.Context(), tokenstore.Record{Key: key("same"), Data: []byte("b")}, 0); err != nil {
-		t.Fatalf("create of the same key in another schema: %v", err)
-	}
+	_, err := a.Put(t.Context(), tokenstore.Record{Key: key("same"), Data: []byte("a")}, 0)
+	require.NoError(t, err)
+	_, err = b.Get(t.Context(), key("same"))
+	require.ErrorIs(t, err, tokenstore.ErrNotFound, "record visible in another schema")
+	_, err = b.Put(t.Context(), tokenstore.Record{Key: key("same"), Data: []byte("b")}, 0)
+	require.NoError(t, err, "create of the same key in another schema")
 	la, err := a.Lock(t.Context(), "lease", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer la.Release(t.Context())
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	lb, err := b.Lock(ctx, "lease", time.Minute)
-	if err != nil {
-		t.Fatalf("lease of the same name in another schema: %v", err)
-	}
+	require.NoError(t, err, "lease of the same name in another schema")
 	lb.Release(t.Context())
 }
 
@@ -140,30 +125,20 @@ func TestOpenPool(t *testing.T) {
 	t.Parallel()
 	schema := freshSchema(t)
 	pool, err := pgxpool.New(t.Context(), testDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer pool.Close()
 	s, err := OpenPool(t.Context(), pool, Options{Schema: schema})
-	if err != nil {
-		t.Fatalf("OpenPool: %v", err)
-	}
-	if _, err := s.Put(t.Context(), tokenstore.Record{Key: key("a"), Data: []byte("x")}, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Get(t.Context(), key("a")); !errors.Is(err, tokenstore.ErrClosed) {
-		t.Fatalf("Get after Close: got %v, want ErrClosed", err)
-	}
+	require.NoError(t, err, "OpenPool")
+	_, err = s.Put(t.Context(), tokenstore.Record{Key: key("a"), Data: []byte("x")}, 0)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	_, err = s.Get(t.Context(), key("a"))
+	require.ErrorIs(t, err, tokenstore.ErrClosed, "Get after Close")
 	var n int
-	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM `+tablePrefix(schema)+`tokenstore_records`).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("host pool after Store.Close: %d rows, %v; want the pool open and 1 row", n, err)
-	}
-	if _, err := OpenPool(t.Context(), nil, Options{}); !errors.Is(err, tokenstore.ErrInvalid) {
-		t.Fatalf("OpenPool(nil): got %v, want ErrInvalid", err)
-	}
+	require.NoError(t, pool.QueryRow(t.Context(), `SELECT count(*) FROM `+tablePrefix(schema)+`tokenstore_records`).Scan(&n), "host pool after Store.Close: want the pool open")
+	require.Equal(t, 1, n, "host pool after Store.Close: rows")
+	_, err = OpenPool(t.Context(), nil, Options{})
+	require.ErrorIs(t, err, tokenstore.ErrInvalid, "OpenPool(nil)")
 }
 
 // TestOpenErrorsHidePassword checks that a failed connection says what
@@ -181,11 +156,9 @@ func TestOpenErrorsHidePassword(t *testing.T) {
 		s, err := Open(ctx, dsn, Options{})
 		if err == nil {
 			s.Close()
-			t.Fatalf("Open of an unreachable server succeeded")
 		}
-		if strings.Contains(err.Error(), password) {
-			t.Errorf("Open error reveals the password: %v", err)
-		}
+		require.Error(t, err, "Open of an unreachable server succeeded")
+		assert.NotContains(t, err.Error(), password, "Open error reveals the password")
 	}
 }
 
@@ -199,38 +172,23 @@ func TestBadArgumentsAndClose(t *testing.T) {
 		{Customer: "c", Kind: "k", Name: "\xff"},
 		{Customer: "c", Kind: "k", Name: strings.Repeat("n", tokenstore.MaxKeyPartLen+1)},
 	} {
-		if _, err := s.Put(ctx, tokenstore.Record{Key: k}, 0); !errors.Is(err, tokenstore.ErrInvalid) {
-			t.Errorf("Put(%q): got %v, want ErrInvalid", k, err)
-		}
+		_, err := s.Put(ctx, tokenstore.Record{Key: k}, 0)
+		assert.ErrorIs(t, err, tokenstore.ErrInvalid, "Put(%q)", k)
 	}
-	if _, err := s.Put(ctx, tokenstore.Record{Key: key("a")}, -1); !errors.Is(err, tokenstore.ErrInvalid) {
-		t.Errorf("Put with version -1: got %v, want ErrInvalid", err)
-	}
-	if err := s.Delete(ctx, key("a"), -2); !errors.Is(err, tokenstore.ErrInvalid) {
-		t.Errorf("Delete with version -2: got %v, want ErrInvalid", err)
-	}
-	if _, err := s.List(ctx, "c", "", tokenstore.ListOptions{}); !errors.Is(err, tokenstore.ErrInvalid) {
-		t.Errorf("List without kind: got %v, want ErrInvalid", err)
-	}
+	_, err := s.Put(ctx, tokenstore.Record{Key: key("a")}, -1)
+	assert.ErrorIs(t, err, tokenstore.ErrInvalid, "Put with version -1")
+	assert.ErrorIs(t, s.Delete(ctx, key("a"), -2), tokenstore.ErrInvalid, "Delete with version -2")
+	_, err = s.List(ctx, "c", "", tokenstore.ListOptions{})
+	assert.ErrorIs(t, err, tokenstore.ErrInvalid, "List without kind")
 	lease, err := s.Lock(ctx, "held", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatalf("second Close: %v", err)
-	}
-	if _, err := s.Get(ctx, key("a")); !errors.Is(err, tokenstore.ErrClosed) {
-		t.Errorf("Get after Close: got %v, want ErrClosed", err)
-	}
-	if _, err := s.Lock(ctx, "other", time.Minute); !errors.Is(err, tokenstore.ErrClosed) {
-		t.Errorf("Lock after Close: got %v, want ErrClosed", err)
-	}
-	if err := lease.Release(ctx); !errors.Is(err, tokenstore.ErrClosed) {
-		t.Errorf("Release after Close: got %v, want ErrClosed", err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(), "second Close")
+	_, err = s.Get(ctx, key("a"))
+	assert.ErrorIs(t, err, tokenstore.ErrClosed, "Get after Close")
+	_, err = s.Lock(ctx, "other", time.Minute)
+	assert.ErrorIs(t, err, tokenstore.ErrClosed, "Lock after Close")
+	assert.ErrorIs(t, lease.Release(ctx), tokenstore.ErrClosed, "Release after Close")
 }
 
 // TestQuotedSchemaName uses a schema name that only works quoted.
@@ -238,14 +196,12 @@ func TestQuotedSchemaName(t *testing.T) {
 	t.Parallel()
 	schema := freshSchemaNamed(t, `Tenant Gate-"Test" `)
 	s := openTest(t, schema)
-	if _, err := s.Put(t.Context(), tokenstore.Record{Key: key("a"), Data: []byte("x")}, 0); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := s.Get(t.Context(), key("a")); err != nil || string(got.Data) != "x" {
-		t.Fatalf("Get: %+v, %v", got, err)
-	}
+	_, err := s.Put(t.Context(), tokenstore.Record{Key: key("a"), Data: []byte("x")}, 0)
+	require.NoError(t, err)
+	got, err := s.Get(t.Context(), key("a"))
+	require.NoError(t, err, "Get")
+	require.Equal(t, "x", string(got.Data), "Get: %+v", got)
 	var n int
-	if err := s.pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_namespace WHERE nspname = $1`, schema).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("schema %q exists %d times, %v", schema, n, err)
-	}
+	require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_namespace WHERE nspname = $1`, schema).Scan(&n), "schema %q", schema)
+	require.Equal(t, 1, n, "schema %q: times it exists", schema)
 }

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/internal/backendbench"
 	"github.com/tenantgate/tenantgate/tokenstore/storetest"
@@ -14,9 +15,7 @@ import (
 // a WAL database file in a temporary directory.
 func BenchmarkBackend(b *testing.B) {
 	s, err := Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	defer s.Close()
 	storetest.Benchmark(b, func(*testing.B) tokenstore.Backend { return s })
 	backendbench.Run(b, s)

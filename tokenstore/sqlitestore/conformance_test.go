@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/storetest"
 )
@@ -23,9 +24,7 @@ func TestConformanceSharedFile(t *testing.T) {
 	t.Parallel()
 	a, path := openTemp(t)
 	b, err := Open(t.Context(), path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { b.Close() })
 	n := 0
 	storetest.Run(t, func(t *testing.T) tokenstore.Backend {

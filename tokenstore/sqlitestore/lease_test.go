@@ -2,12 +2,12 @@ package sqlitestore
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/tokenstore"
@@ -24,42 +24,29 @@ func TestLeaseLapseFakeClock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		path := filepath.Join(dir, "tokens.db")
 		a, err := Open(t.Context(), path, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer a.Close()
 		b, err := Open(t.Context(), path, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer b.Close()
 
 		const ttl = 10 * time.Second
 		start := time.Now()
 		crashed, err := a.Lock(t.Context(), "refresh/c1", ttl)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		// Just before the ttl, the lease is still held.
 		ctx, cancel := context.WithTimeout(t.Context(), ttl-time.Second)
-		if _, err := b.Lock(ctx, "refresh/c1", ttl); !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("Lock before the ttl: got %v, want DeadlineExceeded", err)
-		}
+		_, err = b.Lock(ctx, "refresh/c1", ttl)
+		require.ErrorIs(t, err, context.DeadlineExceeded, "Lock before the ttl")
 		cancel()
 		next, err := b.Lock(t.Context(), "refresh/c1", ttl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if waited := time.Since(start); waited < ttl || waited > ttl+sqlbackend.MaxPoll {
-			t.Errorf("second holder got the lease after %v, want just after the ttl %v", waited, ttl)
-		}
-		if err := crashed.Release(t.Context()); !errors.Is(err, tokenstore.ErrLeaseLost) {
-			t.Fatalf("Release of the lapsed lease: got %v, want ErrLeaseLost", err)
-		}
+		require.NoError(t, err)
+		waited := time.Since(start)
+		assert.GreaterOrEqual(t, waited, ttl, "second holder got the lease after %v, want just after the ttl %v", waited, ttl)
+		assert.LessOrEqual(t, waited, ttl+sqlbackend.MaxPoll, "second holder got the lease after %v, want just after the ttl %v", waited, ttl)
+		require.ErrorIs(t, crashed.Release(t.Context()), tokenstore.ErrLeaseLost, "Release of the lapsed lease")
 		time.Sleep(ttl / 2)
-		if err := next.Release(t.Context()); err != nil {
-			t.Fatalf("Release within the ttl: %v", err)
-		}
+		require.NoError(t, next.Release(t.Context()), "Release within the ttl")
 	})
 }
 
@@ -82,7 +69,7 @@ func TestLockWaiterSeesClose(t *testing.T) {
 		synctest.Wait() // b's Lock found the lease held and waits to poll again
 		select {
 		case err := <-done:
-			t.Fatalf("Lock returned %v while the lease is held", err)
+			require.FailNow(t, "Lock returned while the lease is held", "Lock returned %v", err)
 		default:
 		}
 		require.NoError(t, b.Close())

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
@@ -37,9 +39,7 @@ func TestMultiProcess(t *testing.T) {
 		t.Skip("starts processes")
 	}
 	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "shared.db")
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
@@ -52,44 +52,31 @@ func TestMultiProcess(t *testing.T) {
 		cmds[i].Stdout, cmds[i].Stderr = outs[i], outs[i]
 	}
 	for _, c := range cmds {
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, c.Start())
 	}
 	for i, c := range cmds {
-		if err := c.Wait(); err != nil {
-			t.Errorf("process %d: %v\n%s", i, err, outs[i])
-		}
+		assert.NoError(t, c.Wait(), "process %d:\n%s", i, outs[i])
 	}
 	if t.Failed() {
 		return
 	}
 
 	s, err := Open(t.Context(), path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer s.Close()
 	for _, name := range []string{counterName, leasedName} {
 		rec, err := s.Get(t.Context(), key(name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := int64(children*childRounds + 1); rec.Version != want {
-			t.Errorf("%s: version %d, want %d (one per update)", name, rec.Version, want)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, int64(children*childRounds+1), rec.Version, "%s: version (one per update)", name)
 		for i := range children {
 			for r := range childRounds {
-				if n := strings.Count(string(rec.Data), fmt.Sprintf("<%d.%d>", i, r)); n != 1 {
-					t.Errorf("%s: update %d.%d appears %d times, want once", name, i, r, n)
-				}
+				assert.Equal(t, 1, strings.Count(string(rec.Data), fmt.Sprintf("<%d.%d>", i, r)), "%s: times update %d.%d appears", name, i, r)
 			}
 		}
 	}
 	var migrations int
-	if err := s.db.QueryRowContext(t.Context(), `SELECT count(*) FROM tenantgate_migrations WHERE line = 'tokenstore'`).Scan(&migrations); err != nil || migrations != SchemaVersion {
-		t.Errorf("%d migration rows, %v; want %d", migrations, err, SchemaVersion)
-	}
+	assert.NoError(t, s.db.QueryRowContext(t.Context(), `SELECT count(*) FROM tenantgate_migrations WHERE line = 'tokenstore'`).Scan(&migrations), "migration rows")
+	assert.Equal(t, SchemaVersion, migrations, "migration rows")
 }
 
 // TestChildProcess is one process of TestMultiProcess; it does nothing in
@@ -102,13 +89,11 @@ func TestChildProcess(t *testing.T) {
 	id := os.Getenv("TENANTGATE_CHILD_ID")
 	ctx := t.Context()
 	s, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
+	require.NoError(t, err, "Open")
 	defer s.Close()
 	for _, name := range []string{counterName, leasedName} {
-		if _, err := s.Put(ctx, tokenstore.Record{Key: key(name)}, 0); err != nil && !errors.Is(err, tokenstore.ErrConflict) {
-			t.Fatalf("create %s: %v", name, err)
+		if _, err := s.Put(ctx, tokenstore.Record{Key: key(name)}, 0); err != nil {
+			require.ErrorIs(t, err, tokenstore.ErrConflict, "create %s", name)
 		}
 	}
 	for r := range childRounds {
@@ -116,33 +101,22 @@ func TestChildProcess(t *testing.T) {
 		// Optimistic: retry on conflict.
 		for {
 			cur, err := s.Get(ctx, key(counterName))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			_, err = s.Put(ctx, tokenstore.Record{Key: key(counterName), Data: append(cur.Data, mark...)}, cur.Version)
 			if errors.Is(err, tokenstore.ErrConflict) {
 				continue
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			break
 		}
 		// Under the lease: no retry, a conflict means the lease failed.
 		lease, err := s.Lock(ctx, "multiprocess", childLeaseTTL)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		cur, err := s.Get(ctx, key(leasedName))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		time.Sleep(time.Millisecond) // widen the window another process would need
-		if _, err := s.Put(ctx, tokenstore.Record{Key: key(leasedName), Data: append(cur.Data, mark...)}, cur.Version); err != nil {
-			t.Fatalf("update under the lease: %v", err)
-		}
-		if err := lease.Release(ctx); err != nil {
-			t.Fatal(err)
-		}
+		_, err = s.Put(ctx, tokenstore.Record{Key: key(leasedName), Data: append(cur.Data, mark...)}, cur.Version)
+		require.NoError(t, err, "update under the lease")
+		require.NoError(t, lease.Release(ctx))
 	}
 }

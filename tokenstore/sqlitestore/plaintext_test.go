@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/tokenstore/internal/plaintexttest"
 )
 
@@ -17,31 +18,23 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tokens.db")
 	s, err := Open(t.Context(), path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	w := plaintexttest.WriteSecrets(t, s)
 
 	scan := func(when string) {
 		t.Helper()
 		entries, err := os.ReadDir(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var all []byte
 		for _, e := range entries {
 			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			plaintexttest.CheckSecrets(t, when+": "+e.Name(), b, w)
 			all = append(all, b...)
 		}
 		plaintexttest.Check(t, when+": all files", all, w)
 	}
 	scan("open")
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, s.Close())
 	scan("closed")
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/tokenstore"
 	"github.com/tenantgate/tenantgate/tokenstore/internal/leasetest"
 )
@@ -20,13 +22,9 @@ func openTemp(t *testing.T) (*Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "tokens.db")
 	s, err := Open(t.Context(), path, Options{})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
+	require.NoError(t, err, "Open")
 	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
+		assert.NoError(t, s.Close(), "Close")
 	})
 	return s, path
 }
@@ -40,81 +38,66 @@ func TestCRUD(t *testing.T) {
 	s, _ := openTemp(t)
 	ctx := t.Context()
 	k := key("a")
-	if _, err := s.Get(ctx, k); !errors.Is(err, tokenstore.ErrNotFound) {
-		t.Fatalf("Get of a missing record: got %v, want ErrNotFound", err)
-	}
+	_, err := s.Get(ctx, k)
+	require.ErrorIs(t, err, tokenstore.ErrNotFound, "Get of a missing record")
 	before := time.Now()
 	in := []byte("v1")
 	created, err := s.Put(ctx, tokenstore.Record{Key: k, Data: in, Sealed: true}, 0)
-	if err != nil {
-		t.Fatalf("Put create: %v", err)
-	}
-	if created.Version != 1 || !created.Sealed || string(created.Data) != "v1" {
-		t.Fatalf("Put create returned %+v", created)
-	}
-	if &created.Data[0] == &in[0] {
-		t.Fatal("Put returned the caller's slice")
-	}
+	require.NoError(t, err, "Put create")
+	require.Equal(t, int64(1), created.Version, "Put create returned %+v", created)
+	require.True(t, created.Sealed, "Put create returned %+v", created)
+	require.Equal(t, "v1", string(created.Data), "Put create returned %+v", created)
+	require.NotSame(t, &in[0], &created.Data[0], "Put returned the caller's slice")
 
-	if created.CreatedAt.Before(before.Add(-time.Second)) || !created.CreatedAt.Equal(created.UpdatedAt) {
-		t.Fatalf("Put create timestamps: created %v updated %v", created.CreatedAt, created.UpdatedAt)
-	}
+	require.False(t, created.CreatedAt.Before(before.Add(-time.Second)), "Put create timestamps: created %v updated %v", created.CreatedAt, created.UpdatedAt)
+	require.True(t, created.CreatedAt.Equal(created.UpdatedAt), "Put create timestamps: created %v updated %v", created.CreatedAt, created.UpdatedAt)
 	got, err := s.Get(ctx, k)
-	if err != nil {
-		t.Fatalf("Get: %v", err)
-	}
-	if got.Key != k || got.Version != 1 || !got.Sealed || string(got.Data) != "v1" ||
-		!got.CreatedAt.Equal(created.CreatedAt) || !got.UpdatedAt.Equal(created.UpdatedAt) {
-		t.Fatalf("Get = %+v, want %+v", got, created)
-	}
+	require.NoError(t, err, "Get")
+	require.Equal(t, k, got.Key, "Get = %+v, want %+v", got, created)
+	// created is v1, sealed, "v1" (checked above): Get returns the same.
+	require.Equal(t, created.Version, got.Version, "Get = %+v, want %+v", got, created)
+	require.Equal(t, created.Sealed, got.Sealed, "Get = %+v, want %+v", got, created)
+	require.Equal(t, string(created.Data), string(got.Data), "Get = %+v, want %+v", got, created)
+	require.True(t, got.CreatedAt.Equal(created.CreatedAt), "Get = %+v, want %+v", got, created)
+	require.True(t, got.UpdatedAt.Equal(created.UpdatedAt), "Get = %+v, want %+v", got, created)
 
-	if _, err := s.Put(ctx, tokenstore.Record{Key: k, Data: []byte("again")}, 0); !errors.Is(err, tokenstore.ErrConflict) {
-		t.Fatalf("second create: got %v, want ErrConflict", err)
-	}
+	_, err = s.Put(ctx, tokenstore.Record{Key: k, Data: []byte("again")}, 0)
+	require.ErrorIs(t, err, tokenstore.ErrConflict, "second create")
 	updated, err := s.Put(ctx, tokenstore.Record{Key: k, Data: []byte("v2")}, 1)
-	if err != nil {
-		t.Fatalf("Put replace: %v", err)
-	}
-	if updated.Version != 2 || updated.Sealed || string(updated.Data) != "v2" ||
-		!updated.CreatedAt.Equal(created.CreatedAt) || updated.UpdatedAt.Before(created.UpdatedAt) {
-		t.Fatalf("Put replace returned %+v (created %+v)", updated, created)
-	}
+	require.NoError(t, err, "Put replace")
+	require.Equal(t, int64(2), updated.Version, "Put replace returned %+v (created %+v)", updated, created)
+	require.False(t, updated.Sealed, "Put replace returned %+v (created %+v)", updated, created)
+	require.Equal(t, "v2", string(updated.Data), "Put replace returned %+v (created %+v)", updated, created)
+	require.True(t, updated.CreatedAt.Equal(created.CreatedAt), "Put replace returned %+v (created %+v)", updated, created)
+	require.False(t, updated.UpdatedAt.Before(created.UpdatedAt), "Put replace returned %+v (created %+v)", updated, created)
 	_, err = s.Put(ctx, tokenstore.Record{Key: k, Data: []byte("stale")}, 1)
 	var ce *tokenstore.ConflictError
-	if !errors.As(err, &ce) || ce.Expected != 1 || ce.Actual != 2 || ce.Key != k {
-		t.Fatalf("stale Put: got %v, want ConflictError expected 1 actual 2", err)
-	}
+	require.ErrorAs(t, err, &ce, "stale Put: want ConflictError expected 1 actual 2")
+	require.Equal(t, int64(1), ce.Expected, "stale Put: %v", err)
+	require.Equal(t, int64(2), ce.Actual, "stale Put: %v", err)
+	require.Equal(t, k, ce.Key, "stale Put: %v", err)
 	_, err = s.Put(ctx, tokenstore.Record{Key: key("missing"), Data: []byte("x")}, 3)
-	if !errors.As(err, &ce) || ce.Expected != 3 || ce.Actual != 0 {
-		t.Fatalf("Put replace of a missing record: got %v, want ConflictError actual 0", err)
-	}
-	if got, _ := s.Get(ctx, k); string(got.Data) != "v2" {
-		t.Fatalf("failed writes changed the record: %q", got.Data)
-	}
+	require.ErrorAs(t, err, &ce, "Put replace of a missing record: want ConflictError actual 0")
+	require.Equal(t, int64(3), ce.Expected, "Put replace of a missing record: %v", err)
+	require.Equal(t, int64(0), ce.Actual, "Put replace of a missing record: %v", err)
+	got, _ = s.Get(ctx, k)
+	require.Equal(t, "v2", string(got.Data), "failed writes changed the record")
 
-	if err := s.Delete(ctx, k, 1); !errors.As(err, &ce) || ce.Actual != 2 {
-		t.Fatalf("stale Delete: got %v, want ConflictError actual 2", err)
-	}
-	if err := s.Delete(ctx, k, 2); err != nil {
-		t.Fatalf("Delete: %v", err)
-	}
-	if err := s.Delete(ctx, k, tokenstore.AnyVersion); !errors.Is(err, tokenstore.ErrNotFound) {
-		t.Fatalf("Delete of a deleted record: got %v, want ErrNotFound", err)
-	}
-	if err := s.Delete(ctx, k, 2); !errors.Is(err, tokenstore.ErrNotFound) {
-		t.Fatalf("versioned Delete of a deleted record: got %v, want ErrNotFound", err)
-	}
+	err = s.Delete(ctx, k, 1)
+	require.ErrorAs(t, err, &ce, "stale Delete: want ConflictError actual 2")
+	require.Equal(t, int64(2), ce.Actual, "stale Delete: %v", err)
+	require.NoError(t, s.Delete(ctx, k, 2), "Delete")
+	require.ErrorIs(t, s.Delete(ctx, k, tokenstore.AnyVersion), tokenstore.ErrNotFound, "Delete of a deleted record")
+	require.ErrorIs(t, s.Delete(ctx, k, 2), tokenstore.ErrNotFound, "versioned Delete of a deleted record")
 	// Re-creating starts at version 1 again.
 	again, err := s.Put(ctx, tokenstore.Record{Key: k, Data: nil}, 0)
-	if err != nil || again.Version != 1 {
-		t.Fatalf("re-create: %+v, %v", again, err)
-	}
-	if got, err := s.Get(ctx, k); err != nil || got.Data == nil || len(got.Data) != 0 {
-		t.Fatalf("empty payload round trip: %#v, %v", got.Data, err)
-	}
-	if err := s.Delete(ctx, k, tokenstore.AnyVersion); err != nil {
-		t.Fatalf("Delete AnyVersion: %v", err)
-	}
+	require.NoError(t, err, "re-create")
+	require.Equal(t, int64(1), again.Version, "re-create: %+v", again)
+	got, err = s.Get(ctx, k)
+	require.NoError(t, err, "empty payload round trip")
+	require.NotNil(t, got.Data, "empty payload round trip: nil Data, want empty non-nil")
+	require.Empty(t, got.Data, "empty payload round trip")
+	require.NoError(t, s.Delete(ctx, k, tokenstore.AnyVersion), "Delete AnyVersion")
 }
 
 func TestBadArguments(t *testing.T) {
@@ -128,26 +111,19 @@ func TestBadArguments(t *testing.T) {
 		{Customer: "c\x00d", Kind: "k", Name: "n"},
 		{Customer: "c", Kind: "k", Name: "\xff"},
 	} {
-		if _, err := s.Put(ctx, tokenstore.Record{Key: k}, 0); !errors.Is(err, tokenstore.ErrInvalid) {
-			t.Errorf("Put(%q): got %v, want an invalid argument error", k, err)
-		}
-		if _, err := s.Get(ctx, k); !errors.Is(err, tokenstore.ErrInvalid) {
-			t.Errorf("Get(%q): got %v, want an invalid argument error", k, err)
-		}
+		_, err := s.Put(ctx, tokenstore.Record{Key: k}, 0)
+		assert.ErrorIs(t, err, tokenstore.ErrInvalid, "Put(%q): want an invalid argument error", k)
+		_, err = s.Get(ctx, k)
+		assert.ErrorIs(t, err, tokenstore.ErrInvalid, "Get(%q): want an invalid argument error", k)
 	}
-	if _, err := s.Put(ctx, tokenstore.Record{Key: key("a")}, -1); !errors.Is(err, tokenstore.ErrInvalid) {
-		t.Errorf("Put with version -1: got %v", err)
-	}
-	if err := s.Delete(ctx, key("a"), -2); !errors.Is(err, tokenstore.ErrInvalid) {
-		t.Errorf("Delete with version -2: got %v", err)
-	}
-	if _, err := s.List(ctx, "", "k", tokenstore.ListOptions{}); !errors.Is(err, tokenstore.ErrInvalid) {
-		t.Errorf("List without customer: got %v", err)
-	}
+	_, err := s.Put(ctx, tokenstore.Record{Key: key("a")}, -1)
+	assert.ErrorIs(t, err, tokenstore.ErrInvalid, "Put with version -1: got")
+	assert.ErrorIs(t, s.Delete(ctx, key("a"), -2), tokenstore.ErrInvalid, "Delete with version -2: got")
+	_, err = s.List(ctx, "", "k", tokenstore.ListOptions{})
+	assert.ErrorIs(t, err, tokenstore.ErrInvalid, "List without customer: got")
 	for _, p := range []string{"", ":memory:", filepath.Join(t.TempDir(), "missing", "tokens.db")} {
-		if _, err := Open(ctx, p, Options{}); err == nil {
-			t.Errorf("Open(%q) succeeded, want an error", p)
-		}
+		_, err := Open(ctx, p, Options{})
+		assert.Error(t, err, "Open(%q) succeeded, want an error", p)
 	}
 }
 
@@ -158,9 +134,8 @@ func TestRacingReplace(t *testing.T) {
 	s, _ := openTemp(t)
 	ctx := t.Context()
 	k := key("raced")
-	if _, err := s.Put(ctx, tokenstore.Record{Key: k, Data: []byte("v1")}, 0); err != nil {
-		t.Fatal(err)
-	}
+	_, err := s.Put(ctx, tokenstore.Record{Key: k, Data: []byte("v1")}, 0)
+	require.NoError(t, err)
 	const n = 50
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -175,22 +150,18 @@ func TestRacingReplace(t *testing.T) {
 		var ce *tokenstore.ConflictError
 		switch {
 		case err == nil:
-			if winner >= 0 {
-				t.Fatalf("writers %d and %d both won", winner, i)
-			}
+			require.Negative(t, winner, "writers %d and %d both won", winner, i)
 			winner = i
 		case errors.As(err, &ce) && ce.Actual == 2:
 		default:
-			t.Errorf("writer %d: %v", i, err)
+			assert.Fail(t, "writer failed other than with a conflict at version 2", "writer %d: %v", i, err)
 		}
 	}
-	if winner < 0 {
-		t.Fatal("no writer won")
-	}
+	require.GreaterOrEqual(t, winner, 0, "no writer won")
 	got, err := s.Get(ctx, k)
-	if err != nil || got.Version != 2 || string(got.Data) != fmt.Sprintf("writer %d", winner) {
-		t.Fatalf("after the race: %+v, %v; want the winner %d's data at version 2", got, err, winner)
-	}
+	require.NoError(t, err, "after the race")
+	require.Equal(t, int64(2), got.Version, "after the race: %+v; want the winner %d's data at version 2", got, winner)
+	require.Equal(t, fmt.Sprintf("writer %d", winner), string(got.Data), "after the race: %+v; want the winner's data at version 2", got)
 }
 
 func TestListAndScan(t *testing.T) {
@@ -206,9 +177,8 @@ func TestListAndScan(t *testing.T) {
 			{Customer: "c1", Kind: "k2", Name: name},
 			{Customer: "c2", Kind: "k1", Name: name},
 		} {
-			if _, err := s.Put(ctx, tokenstore.Record{Key: k, Data: []byte(k.Customer + k.Kind + k.Name)}, 0); err != nil {
-				t.Fatal(err)
-			}
+			_, err := s.Put(ctx, tokenstore.Record{Key: k, Data: []byte(k.Customer + k.Kind + k.Name)}, 0)
+			require.NoError(t, err)
 		}
 	}
 	var got []string
@@ -216,14 +186,12 @@ func TestListAndScan(t *testing.T) {
 	pages := 0
 	for {
 		page, err := s.List(ctx, "c1", "k1", opts)
-		if err != nil {
-			t.Fatalf("List: %v", err)
-		}
+		require.NoError(t, err, "List")
 		pages++
 		for _, r := range page.Records {
-			if r.Customer != "c1" || r.Kind != "k1" || string(r.Data) != "c1k1"+r.Name {
-				t.Fatalf("List returned a foreign record %+v", r)
-			}
+			require.Equal(t, "c1", r.Customer, "List returned a foreign record %+v", r)
+			require.Equal(t, "k1", r.Kind, "List returned a foreign record %+v", r)
+			require.Equal(t, "c1k1"+r.Name, string(r.Data), "List returned a foreign record %+v", r)
 			got = append(got, r.Name)
 		}
 		if page.Next == "" {
@@ -231,29 +199,26 @@ func TestListAndScan(t *testing.T) {
 		}
 		opts.After = page.Next
 	}
-	if fmt.Sprint(got) != fmt.Sprint(want) || pages != 3 {
-		t.Fatalf("paged List = %v in %d pages, want %v in 3", got, pages, want)
-	}
+	require.Equal(t, fmt.Sprint(want), fmt.Sprint(got), "paged List")
+	require.Equal(t, 3, pages, "paged List: pages")
 	full, err := s.List(ctx, "c1", "k1", tokenstore.ListOptions{})
-	if err != nil || len(full.Records) != 7 || full.Next != "" {
-		t.Fatalf("List with default page: %d records, next %q, %v", len(full.Records), full.Next, err)
-	}
+	require.NoError(t, err, "List with default page")
+	require.Len(t, full.Records, 7, "List with default page")
+	require.Empty(t, full.Next, "List with default page: next")
 	exact, err := s.List(ctx, "c2", "k1", tokenstore.ListOptions{Limit: 7})
-	if err != nil || len(exact.Records) != 7 || exact.Next != "" {
-		t.Fatalf("List with an exact page: %d records, next %q, %v", len(exact.Records), exact.Next, err)
-	}
+	require.NoError(t, err, "List with an exact page")
+	require.Len(t, exact.Records, 7, "List with an exact page")
+	require.Empty(t, exact.Next, "List with an exact page: next")
 	none, err := s.List(ctx, "c3", "k1", tokenstore.ListOptions{})
-	if err != nil || len(none.Records) != 0 || none.Next != "" {
-		t.Fatalf("List of an unknown customer: %+v, %v", none, err)
-	}
+	require.NoError(t, err, "List of an unknown customer")
+	require.Empty(t, none.Records, "List of an unknown customer: %+v", none)
+	require.Empty(t, none.Next, "List of an unknown customer: %+v", none)
 
 	var scanned []tokenstore.Key
 	var after tokenstore.Key
 	for {
 		recs, err := s.Scan(ctx, after, 4)
-		if err != nil {
-			t.Fatalf("Scan: %v", err)
-		}
+		require.NoError(t, err, "Scan")
 		if len(recs) == 0 {
 			break
 		}
@@ -262,15 +227,12 @@ func TestListAndScan(t *testing.T) {
 		}
 		after = recs[len(recs)-1].Key
 	}
-	if len(scanned) != 21 {
-		t.Fatalf("Scan returned %d records, want 21", len(scanned))
-	}
+	require.Len(t, scanned, 21, "Scan returned records")
 	for i := 1; i < len(scanned); i++ {
 		p, c := scanned[i-1], scanned[i]
-		if [3]string{p.Customer, p.Kind, p.Name} == [3]string{c.Customer, c.Kind, c.Name} ||
-			p.Customer > c.Customer || p.Customer == c.Customer && (p.Kind > c.Kind || p.Kind == c.Kind && p.Name >= c.Name) {
-			t.Fatalf("Scan out of order at %d: %v then %v", i, p, c)
-		}
+		require.NotEqual(t, [3]string{p.Customer, p.Kind, p.Name}, [3]string{c.Customer, c.Kind, c.Name}, "Scan returned a key twice at %d", i)
+		outOfOrder := p.Customer > c.Customer || p.Customer == c.Customer && (p.Kind > c.Kind || p.Kind == c.Kind && p.Name >= c.Name)
+		require.False(t, outOfOrder, "Scan out of order at %d: %v then %v", i, p, c)
 	}
 }
 
@@ -282,18 +244,13 @@ func TestOrderIsBytewise(t *testing.T) {
 	ctx := t.Context()
 	names := []string{"B", "a", "_", "é", "Z", "z", "0", "ä"}
 	for _, n := range names {
-		if _, err := s.Put(ctx, tokenstore.Record{Key: key(n)}, 0); err != nil {
-			t.Fatal(err)
-		}
+		_, err := s.Put(ctx, tokenstore.Record{Key: key(n)}, 0)
+		require.NoError(t, err)
 	}
 	page, err := s.List(ctx, "cust-1", "msal.cache", tokenstore.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for i := 1; i < len(page.Records); i++ {
-		if page.Records[i-1].Name >= page.Records[i].Name {
-			t.Fatalf("List order is not byte order: %q before %q", page.Records[i-1].Name, page.Records[i].Name)
-		}
+		require.Less(t, page.Records[i-1].Name, page.Records[i].Name, "List order is not byte order")
 	}
 }
 
@@ -302,37 +259,25 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tokens.db")
 	ctx := t.Context()
 	s, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Put(ctx, tokenstore.Record{Key: key("kept"), Data: []byte("x")}, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	_, err = s.Put(ctx, tokenstore.Record{Key: key("kept"), Data: []byte("x")}, 0)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
 	s, err = Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatalf("second Open: %v", err)
-	}
+	require.NoError(t, err, "second Open")
 	defer s.Close()
-	if got, err := s.Get(ctx, key("kept")); err != nil || string(got.Data) != "x" {
-		t.Fatalf("after reopen: %+v, %v", got, err)
-	}
+	got, err := s.Get(ctx, key("kept"))
+	require.NoError(t, err, "after reopen")
+	require.Equal(t, "x", string(got.Data), "after reopen: %+v", got)
 	var versions, mode string
-	if err := s.db.QueryRowContext(ctx, `SELECT group_concat(version) FROM tenantgate_migrations WHERE line = 'tokenstore'`).Scan(&versions); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, s.db.QueryRowContext(ctx, `SELECT group_concat(version) FROM tenantgate_migrations WHERE line = 'tokenstore'`).Scan(&versions))
 	var want []string
 	for v := 1; v <= SchemaVersion; v++ {
 		want = append(want, fmt.Sprint(v))
 	}
-	if versions != strings.Join(want, ",") {
-		t.Fatalf("migrations table holds %q, want %q: each version once", versions, strings.Join(want, ","))
-	}
-	if err := s.db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
-		t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
-	}
+	require.Equal(t, strings.Join(want, ","), versions, "migrations table: each version once")
+	require.NoError(t, s.db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode), "journal_mode")
+	require.Equal(t, "wal", mode, "journal_mode")
 }
 
 // TestConcurrentOpen opens one fresh file from many goroutines at once, as
@@ -350,32 +295,28 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 	wg.Wait()
 	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("Open %d: %v", i, err)
-		}
+		require.NoError(t, err, "Open %d", i)
 		defer stores[i].Close()
 	}
 	var count int
-	if err := stores[0].db.QueryRowContext(t.Context(), `SELECT count(*) FROM tenantgate_migrations WHERE line = 'tokenstore'`).Scan(&count); err != nil || count != SchemaVersion {
-		t.Fatalf("%d migration rows, %v; want %d", count, err, SchemaVersion)
-	}
+	require.NoError(t, stores[0].db.QueryRowContext(t.Context(), `SELECT count(*) FROM tenantgate_migrations WHERE line = 'tokenstore'`).Scan(&count), "migration rows")
+	require.Equal(t, SchemaVersion, count, "migration rows")
 	for i, s := range stores {
-		if _, err := s.Put(t.Context(), tokenstore.Record{Key: key(fmt.Sprint(i))}, 0); err != nil {
-			t.Fatalf("Put through store %d: %v", i, err)
-		}
+		_, err := s.Put(t.Context(), tokenstore.Record{Key: key(fmt.Sprint(i))}, 0)
+		require.NoError(t, err, "Put through store %d", i)
 	}
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
 	t.Parallel()
 	s, path := openTemp(t)
-	if _, err := s.db.ExecContext(t.Context(), `INSERT INTO tenantgate_migrations (line, version, applied_at) VALUES ('tokenstore', ?, 0)`, SchemaVersion+1); err != nil {
-		t.Fatal(err)
-	}
-	if s2, err := Open(t.Context(), path, Options{}); err == nil {
+	_, err := s.db.ExecContext(t.Context(), `INSERT INTO tenantgate_migrations (line, version, applied_at) VALUES ('tokenstore', ?, 0)`, SchemaVersion+1)
+	require.NoError(t, err)
+	s2, err := Open(t.Context(), path, Options{})
+	if err == nil {
 		s2.Close()
-		t.Fatal("Open of a database with a newer schema succeeded")
 	}
+	require.Error(t, err, "Open of a database with a newer schema succeeded")
 }
 
 // TestBusy holds the write lock from another connection: a write gives up
@@ -384,49 +325,32 @@ func TestBusy(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "tokens.db")
 	s, err := Open(t.Context(), path, Options{BusyTimeout: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer s.Close()
 	other, err := sql.Open("sqlite", dsn(path, Options{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer other.Close()
 	tx, err := other.BeginTx(t.Context(), nil) // immediate: takes the write lock
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(t.Context(), `DELETE FROM tokenstore_leases`); err != nil {
-		t.Fatal(err)
-	}
+	_, err = tx.ExecContext(t.Context(), `DELETE FROM tokenstore_leases`)
+	require.NoError(t, err)
 	_, err = s.Put(t.Context(), tokenstore.Record{Key: key("blocked")}, 0)
-	if !errors.Is(err, ErrBusy) {
-		t.Fatalf("Put while another process writes: got %v, want ErrBusy", err)
-	}
+	require.ErrorIs(t, err, ErrBusy, "Put while another process writes")
 	// A context that ends while waiting wins over the busy timeout.
 	s2, err := Open(t.Context(), path, Options{BusyTimeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer s2.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	_, err = s2.Put(ctx, tokenstore.Record{Key: key("blocked")}, 0)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Put with an expiring context while busy: got %v, want DeadlineExceeded", err)
-	}
-	if waited := time.Since(start); waited > 30*time.Second {
-		t.Fatalf("Put ignored its context for %v", waited)
-	}
-	if err := tx.Rollback(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Get(t.Context(), key("blocked")); !errors.Is(err, tokenstore.ErrNotFound) {
-		t.Fatalf("a failed busy write left a record: %v", err)
-	}
+	require.ErrorIs(t, err, context.DeadlineExceeded, "Put with an expiring context while busy")
+	waited := time.Since(start)
+	require.LessOrEqual(t, waited, 30*time.Second, "Put ignored its context for %v", waited)
+	require.NoError(t, tx.Rollback())
+	_, err = s.Get(t.Context(), key("blocked"))
+	require.ErrorIs(t, err, tokenstore.ErrNotFound, "a failed busy write left a record")
 }
 
 func TestCancelledContext(t *testing.T) {
@@ -434,37 +358,31 @@ func TestCancelledContext(t *testing.T) {
 	s, _ := openTemp(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, err := s.Put(ctx, tokenstore.Record{Key: key("a")}, 0); !errors.Is(err, context.Canceled) {
-		t.Errorf("Put: got %v, want context.Canceled", err)
-	}
-	if _, err := s.Get(ctx, key("a")); !errors.Is(err, context.Canceled) {
-		t.Errorf("Get: got %v, want context.Canceled", err)
-	}
-	if _, err := s.List(ctx, "c", "k", tokenstore.ListOptions{}); !errors.Is(err, context.Canceled) {
-		t.Errorf("List: got %v, want context.Canceled", err)
-	}
-	if _, err := s.Get(t.Context(), key("a")); !errors.Is(err, tokenstore.ErrNotFound) {
-		t.Errorf("a cancelled Put wrote: %v", err)
-	}
+	_, err := s.Put(ctx, tokenstore.Record{Key: key("a")}, 0)
+	assert.ErrorIs(t, err, context.Canceled, "Put")
+	_, err = s.Get(ctx, key("a"))
+	assert.ErrorIs(t, err, context.Canceled, "Get")
+	_, err = s.List(ctx, "c", "k", tokenstore.ListOptions{})
+	assert.ErrorIs(t, err, context.Canceled, "List")
+	_, err = s.Get(t.Context(), key("a"))
+	assert.ErrorIs(t, err, tokenstore.ErrNotFound, "a cancelled Put wrote")
 }
 
 func TestPathWithURICharacters(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "odd?name#x%20.db")
 	s, err := Open(t.Context(), path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer s.Close()
-	if _, err := s.Put(t.Context(), tokenstore.Record{Key: key("a")}, 0); err != nil {
-		t.Fatal(err)
-	}
-	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
-		t.Fatalf("database not created at %q: %v", path, err)
-	}
+	_, err = s.Put(t.Context(), tokenstore.Record{Key: key("a")}, 0)
+	require.NoError(t, err)
+	fi, err := os.Stat(path)
+	require.NoError(t, err, "database not created at %q", path)
+	require.NotZero(t, fi.Size(), "database not created at %q: empty", path)
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
-		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
-			t.Errorf("%s: %v, %v; want mode 0600", filepath.Base(p), fi.Mode(), err)
+		fi, err := os.Stat(p)
+		if assert.NoError(t, err, filepath.Base(p)) {
+			assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "%s: mode", filepath.Base(p))
 		}
 	}
 }
@@ -476,9 +394,7 @@ func TestLeasesAcrossStores(t *testing.T) {
 	leasetest.Run(t, func(t *testing.T) (tokenstore.Locker, tokenstore.Locker) {
 		a, path := openTemp(t)
 		b, err := Open(t.Context(), path, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		t.Cleanup(func() { b.Close() })
 		return a, b
 	})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
@@ -21,14 +22,12 @@ func Benchmark(b *testing.B, newBackend func(b *testing.B) tokenstore.Backend) {
 		b.ReportAllocs()
 		be := newBackend(b)
 		key := tokenstore.Key{Customer: benchID(b), Kind: "bench", Name: "get"}
-		if _, err := be.Put(b.Context(), tokenstore.Record{Key: key, Data: payload}, 0); err != nil {
-			b.Fatal(err)
-		}
+		_, err := be.Put(b.Context(), tokenstore.Record{Key: key, Data: payload}, 0)
+		require.NoError(b, err)
 		b.SetBytes(int64(len(payload)))
 		for b.Loop() {
-			if _, err := be.Get(b.Context(), key); err != nil {
-				b.Fatal(err)
-			}
+			_, err = be.Get(b.Context(), key)
+			require.NoError(b, err)
 		}
 	})
 	b.Run("PutReplace", func(b *testing.B) {
@@ -36,14 +35,11 @@ func Benchmark(b *testing.B, newBackend func(b *testing.B) tokenstore.Backend) {
 		be := newBackend(b)
 		key := tokenstore.Key{Customer: benchID(b), Kind: "bench", Name: "put"}
 		rec, err := be.Put(b.Context(), tokenstore.Record{Key: key, Data: payload}, 0)
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		b.SetBytes(int64(len(payload)))
 		for b.Loop() {
-			if rec, err = be.Put(b.Context(), tokenstore.Record{Key: key, Data: payload}, rec.Version); err != nil {
-				b.Fatal(err)
-			}
+			rec, err = be.Put(b.Context(), tokenstore.Record{Key: key, Data: payload}, rec.Version)
+			require.NoError(b, err)
 		}
 	})
 	b.Run("PutCreate", func(b *testing.B) {
@@ -55,35 +51,26 @@ func Benchmark(b *testing.B, newBackend func(b *testing.B) tokenstore.Backend) {
 		for b.Loop() {
 			i++
 			key := tokenstore.Key{Customer: cust, Kind: "bench", Name: fmt.Sprint(i)}
-			if _, err := be.Put(b.Context(), tokenstore.Record{Key: key, Data: payload}, 0); err != nil {
-				b.Fatal(err)
-			}
+			_, err := be.Put(b.Context(), tokenstore.Record{Key: key, Data: payload}, 0)
+			require.NoError(b, err)
 		}
 	})
 	b.Run("SealedPutGet", func(b *testing.B) {
 		b.ReportAllocs()
 		k, err := tokenstore.GenerateKey("bench")
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		kr, err := tokenstore.NewKeyring(k)
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		s := tokenstore.New(newBackend(b), kr)
 		key := tokenstore.Key{Customer: benchID(b), Kind: "bench", Name: "sealed"}
 		rec, err := s.Put(b.Context(), tokenstore.Record{Key: key, Data: payload, Sealed: true}, 0)
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		b.SetBytes(int64(len(payload)))
 		for b.Loop() {
-			if rec, err = s.Put(b.Context(), tokenstore.Record{Key: key, Data: payload, Sealed: true}, rec.Version); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := s.Get(b.Context(), key); err != nil {
-				b.Fatal(err)
-			}
+			rec, err = s.Put(b.Context(), tokenstore.Record{Key: key, Data: payload, Sealed: true}, rec.Version)
+			require.NoError(b, err)
+			_, err = s.Get(b.Context(), key)
+			require.NoError(b, err)
 		}
 	})
 	b.Run("List100", func(b *testing.B) {
@@ -92,15 +79,13 @@ func Benchmark(b *testing.B, newBackend func(b *testing.B) tokenstore.Backend) {
 		cust := benchID(b)
 		for i := range 100 {
 			key := tokenstore.Key{Customer: cust, Kind: "bench", Name: fmt.Sprintf("%03d", i)}
-			if _, err := be.Put(b.Context(), tokenstore.Record{Key: key, Data: payload[:256]}, 0); err != nil {
-				b.Fatal(err)
-			}
+			_, err := be.Put(b.Context(), tokenstore.Record{Key: key, Data: payload[:256]}, 0)
+			require.NoError(b, err)
 		}
 		for b.Loop() {
 			p, err := be.List(b.Context(), cust, "bench", tokenstore.ListOptions{Limit: 100})
-			if err != nil || len(p.Records) != 100 {
-				b.Fatalf("List: %d records, %v", len(p.Records), err)
-			}
+			require.NoError(b, err, "List")
+			require.Len(b, p.Records, 100, "List")
 		}
 	})
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
 
@@ -17,9 +19,7 @@ import (
 func newKeyring(t *testing.T, keys ...tokenstore.SealKey) *tokenstore.Keyring {
 	t.Helper()
 	kr, err := tokenstore.NewKeyring(keys...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return kr
 }
 
@@ -28,9 +28,7 @@ func newKey(t *testing.T) tokenstore.SealKey {
 	id := uniq(t, "")
 	id = "k" + id[len(id)-16:] // the random part: IDs allow [A-Za-z0-9._-]
 	k, err := tokenstore.GenerateKey(id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return k
 }
 
@@ -50,70 +48,59 @@ func testSealedRoundTrip(t *testing.T, b tokenstore.Backend) {
 	pt := secret(t, "rt")
 
 	put, err := s.Put(ctx, tokenstore.Record{Key: sealedKey, Data: pt, Sealed: true}, 0)
-	if err != nil {
-		t.Fatalf("Put sealed: %v", err)
-	}
-	if !bytes.Equal(put.Data, pt) || !put.Sealed || put.Version != 1 {
-		t.Errorf("Put returned v%d sealed=%v %q, want v1 sealed plaintext", put.Version, put.Sealed, put.Data)
-	}
-	if _, err := s.Put(ctx, tokenstore.Record{Key: plainKey, Data: []byte("plain")}, 0); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Put(ctx, tokenstore.Record{Key: emptyKey, Sealed: true}, 0); err != nil {
-		t.Fatalf("Put sealed empty payload: %v", err)
-	}
+	require.NoError(t, err, "Put sealed")
+	assert.Equal(t, string(pt), string(put.Data), "Put returned data: want the plaintext")
+	assert.True(t, put.Sealed, "Put returned sealed=false")
+	assert.Equal(t, int64(1), put.Version, "Put returned version")
+	_, err = s.Put(ctx, tokenstore.Record{Key: plainKey, Data: []byte("plain")}, 0)
+	require.NoError(t, err)
+	_, err = s.Put(ctx, tokenstore.Record{Key: emptyKey, Sealed: true}, 0)
+	require.NoError(t, err, "Put sealed empty payload")
 
 	got, err := s.Get(ctx, sealedKey)
-	if err != nil {
-		t.Fatalf("Get sealed: %v", err)
-	}
-	if !bytes.Equal(got.Data, pt) || !got.Sealed {
-		t.Errorf("Get sealed = %q sealed=%v, want the plaintext", got.Data, got.Sealed)
-	}
-	if got, err := s.Get(ctx, emptyKey); err != nil || len(got.Data) != 0 {
-		t.Errorf("Get sealed empty payload = %q, %v", got.Data, err)
-	}
+	require.NoError(t, err, "Get sealed")
+	assert.Equal(t, string(pt), string(got.Data), "Get sealed: want the plaintext")
+	assert.True(t, got.Sealed, "Get sealed: sealed=false")
+	gotEmpty, err := s.Get(ctx, emptyKey)
+	assert.NoError(t, err, "Get sealed empty payload")
+	assert.Empty(t, gotEmpty.Data, "Get sealed empty payload")
 	page, err := s.List(ctx, cust, "secret", tokenstore.ListOptions{})
-	if err != nil {
-		t.Fatalf("List: %v", err)
-	}
-	if len(page.Records) != 3 || page.Records[1].Name != "rt" || !bytes.Equal(page.Records[1].Data, pt) || string(page.Records[2].Data) != "plain" {
-		t.Errorf("List did not return the opened payloads: %q", names(page.Records))
+	require.NoError(t, err, "List")
+	if assert.Len(t, page.Records, 3, "List did not return the opened payloads: %q", names(page.Records)) {
+		assert.Equal(t, "rt", page.Records[1].Name, "List did not return the opened payloads: %q", names(page.Records))
+		assert.Equal(t, string(pt), string(page.Records[1].Data), "List did not return the opened payload of rt")
+		assert.Equal(t, "plain", string(page.Records[2].Data), "List did not return the payload of settings")
 	}
 
 	// The backend holds a blob, not the plaintext.
 	raw := mustGet(t, b, sealedKey)
-	if !raw.Sealed || bytes.Contains(raw.Data, pt) || bytes.Contains(raw.Data, pt[len(pt)/2:]) {
-		t.Errorf("backend record sealed=%v contains the plaintext", raw.Sealed)
-	}
-	if id, err := tokenstore.BlobKeyID(raw.Data); err != nil || id != s.Keyring().PrimaryKeyID() {
-		t.Errorf("blob key ID = %q, %v; want the primary %q", id, err, s.Keyring().PrimaryKeyID())
-	}
-	if rawPlain := mustGet(t, b, plainKey); rawPlain.Sealed || string(rawPlain.Data) != "plain" {
-		t.Errorf("unsealed record stored as sealed=%v %q", rawPlain.Sealed, rawPlain.Data)
-	}
+	assert.True(t, raw.Sealed, "backend record sealed=false")
+	assert.False(t, bytes.Contains(raw.Data, pt), "backend record contains the plaintext")
+	assert.False(t, bytes.Contains(raw.Data, pt[len(pt)/2:]), "backend record contains the plaintext's second half")
+	id, err := tokenstore.BlobKeyID(raw.Data)
+	assert.NoError(t, err, "blob key ID")
+	assert.Equal(t, s.Keyring().PrimaryKeyID(), id, "blob key ID: want the primary")
+	rawPlain := mustGet(t, b, plainKey)
+	assert.False(t, rawPlain.Sealed, "unsealed record stored as sealed")
+	assert.Equal(t, "plain", string(rawPlain.Data), "unsealed record's data")
 
 	// Replacing a sealed record seals the new payload with a fresh nonce.
 	pt2 := secret(t, "rt2")
-	if _, err := s.Put(ctx, tokenstore.Record{Key: sealedKey, Data: pt2, Sealed: true}, 1); err != nil {
-		t.Fatal(err)
-	}
+	_, err = s.Put(ctx, tokenstore.Record{Key: sealedKey, Data: pt2, Sealed: true}, 1)
+	require.NoError(t, err)
 	raw2 := mustGet(t, b, sealedKey)
-	if bytes.Contains(raw2.Data, pt2) || bytes.Equal(raw2.Data, raw.Data) {
-		t.Error("replacement blob contains the plaintext or equals the previous blob")
-	}
-	if got, err := s.Get(ctx, sealedKey); err != nil || !bytes.Equal(got.Data, pt2) {
-		t.Errorf("Get after replace = %q, %v", got.Data, err)
-	}
+	assert.False(t, bytes.Contains(raw2.Data, pt2), "replacement blob contains the plaintext")
+	assert.False(t, bytes.Equal(raw2.Data, raw.Data), "replacement blob equals the previous blob")
+	got, err = s.Get(ctx, sealedKey)
+	assert.NoError(t, err, "Get after replace")
+	assert.Equal(t, string(pt2), string(got.Data), "Get after replace")
 
 	// Scan (used by maintenance) sees only blobs as well.
 	recs, err := b.Scan(ctx, tokenstore.Key{Customer: cust}, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, r := range recs {
-		if r.Customer == cust && bytes.Contains(r.Data, []byte("SECRET-")) {
-			t.Errorf("Scan returned plaintext for %s", r.Key)
+		if r.Customer == cust {
+			assert.False(t, bytes.Contains(r.Data, []byte("SECRET-")), "Scan returned plaintext for %s", r.Key)
 		}
 	}
 }
@@ -121,14 +108,10 @@ func testSealedRoundTrip(t *testing.T, b tokenstore.Backend) {
 func wantOpenError(t *testing.T, err error, op string, sentinel error, leaked []byte) {
 	t.Helper()
 	var oe *tokenstore.OpenError
-	if !errors.As(err, &oe) {
-		t.Fatalf("%s: got %v, want *tokenstore.OpenError", op, err)
-	}
-	if !errors.Is(err, sentinel) {
-		t.Errorf("%s: got %v, want it to match %v", op, err, sentinel)
-	}
-	if leaked != nil && strings.Contains(err.Error(), string(leaked)) {
-		t.Errorf("%s: error message contains the plaintext", op)
+	require.ErrorAs(t, err, &oe, "%s: want *tokenstore.OpenError", op)
+	assert.ErrorIs(t, err, sentinel, op)
+	if leaked != nil {
+		assert.NotContains(t, err.Error(), string(leaked), "%s: error message contains the plaintext", op)
 	}
 }
 
@@ -138,9 +121,8 @@ func testSealedBlobSwap(t *testing.T, b tokenstore.Backend) {
 	base := uniq(t, "c")
 	src := tokenstore.Key{Customer: base + "/victim", Kind: "msal.cache", Name: "account"}
 	pt := secret(t, "victim")
-	if _, err := s.Put(ctx, tokenstore.Record{Key: src, Data: pt, Sealed: true}, 0); err != nil {
-		t.Fatal(err)
-	}
+	_, err := s.Put(ctx, tokenstore.Record{Key: src, Data: pt, Sealed: true}, 0)
+	require.NoError(t, err)
 	blob := mustGet(t, b, src).Data
 
 	for _, dst := range []tokenstore.Key{
@@ -153,21 +135,18 @@ func testSealedBlobSwap(t *testing.T, b tokenstore.Backend) {
 		{Customer: src.Customer, Kind: "msal.cacheaccount", Name: "x"},
 	} {
 		// An attacker with write access to the database copies the blob.
-		if _, err := b.Put(ctx, tokenstore.Record{Key: dst, Data: blob, Sealed: true}, 0); err != nil {
-			t.Fatal(err)
-		}
+		_, err := b.Put(ctx, tokenstore.Record{Key: dst, Data: blob, Sealed: true}, 0)
+		require.NoError(t, err)
 		got, err := s.Get(ctx, dst)
 		wantOpenError(t, err, "Get of a blob copied to "+dst.String(), tokenstore.ErrTampered, pt)
-		if got.Data != nil {
-			t.Errorf("Get of a copied blob returned data alongside the error")
-		}
+		assert.Nil(t, got.Data, "Get of a copied blob returned data alongside the error")
 		_, err = s.List(ctx, dst.Customer, dst.Kind, tokenstore.ListOptions{})
 		wantOpenError(t, err, "List over a copied blob at "+dst.String(), tokenstore.ErrTampered, pt)
 	}
 	// The original still opens.
-	if got, err := s.Get(ctx, src); err != nil || !bytes.Equal(got.Data, pt) {
-		t.Errorf("original after the copies: %q, %v", got.Data, err)
-	}
+	got, err := s.Get(ctx, src)
+	assert.NoError(t, err, "original after the copies")
+	assert.Equal(t, string(pt), string(got.Data), "original after the copies")
 }
 
 func testSealedTampered(t *testing.T, b tokenstore.Backend) {
@@ -176,9 +155,8 @@ func testSealedTampered(t *testing.T, b tokenstore.Backend) {
 	cust := uniq(t, "c")
 	key := tokenstore.Key{Customer: cust, Kind: "secret", Name: "rt"}
 	pt := secret(t, "rt")
-	if _, err := s.Put(ctx, tokenstore.Record{Key: key, Data: pt, Sealed: true}, 0); err != nil {
-		t.Fatal(err)
-	}
+	_, err := s.Put(ctx, tokenstore.Record{Key: key, Data: pt, Sealed: true}, 0)
+	require.NoError(t, err)
 	raw := mustGet(t, b, key)
 
 	flip := func(i int) []byte {
@@ -202,39 +180,29 @@ func testSealedTampered(t *testing.T, b tokenstore.Backend) {
 		{"unknown format version", append([]byte{9}, raw.Data[1:]...), tokenstore.ErrMalformedBlob},
 	} {
 		cur := mustGet(t, b, key)
-		if _, err := b.Put(ctx, tokenstore.Record{Key: key, Data: tc.blob, Sealed: true}, cur.Version); err != nil {
-			t.Fatal(err)
-		}
+		_, err := b.Put(ctx, tokenstore.Record{Key: key, Data: tc.blob, Sealed: true}, cur.Version)
+		require.NoError(t, err)
 		got, err := s.Get(ctx, key)
 		wantOpenError(t, err, tc.name, tc.want, pt)
-		if got.Data != nil {
-			t.Errorf("%s: data returned alongside the error", tc.name)
-		}
+		assert.Nil(t, got.Data, "%s: data returned alongside the error", tc.name)
 	}
 
 	// A store whose keyring lacks the key says which key is missing.
 	cur := mustGet(t, b, key)
-	if _, err := b.Put(ctx, tokenstore.Record{Key: key, Data: raw.Data, Sealed: true}, cur.Version); err != nil {
-		t.Fatal(err)
-	}
+	_, err = b.Put(ctx, tokenstore.Record{Key: key, Data: raw.Data, Sealed: true}, cur.Version)
+	require.NoError(t, err)
 	other := tokenstore.New(b, newKeyring(t, newKey(t)))
-	_, err := other.Get(ctx, key)
+	_, err = other.Get(ctx, key)
 	wantOpenError(t, err, "Get with a keyring lacking the key", tokenstore.ErrUnknownKey, pt)
-	if !strings.Contains(err.Error(), s.Keyring().PrimaryKeyID()) {
-		t.Errorf("unknown-key error does not name the key ID: %v", err)
-	}
+	assert.Contains(t, err.Error(), s.Keyring().PrimaryKeyID(), "unknown-key error does not name the key ID")
 	// Same key ID, different secret: authentication fails.
 	impostor, err := tokenstore.GenerateKey(s.Keyring().PrimaryKeyID())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	_, err = tokenstore.New(b, newKeyring(t, impostor)).Get(ctx, key)
 	wantOpenError(t, err, "Get with another secret under the same key ID", tokenstore.ErrTampered, pt)
 	// Without a keyring, sealed records are refused both ways.
 	_, err = tokenstore.New(b, nil).Get(ctx, key)
-	if !errors.Is(err, tokenstore.ErrNoKeyring) {
-		t.Errorf("Get without keyring: %v, want ErrNoKeyring", err)
-	}
+	assert.ErrorIs(t, err, tokenstore.ErrNoKeyring, "Get without keyring")
 }
 
 func testRotation(t *testing.T, b tokenstore.Backend) {
@@ -253,9 +221,8 @@ func testRotation(t *testing.T, b tokenstore.Backend) {
 		for i := range 12 {
 			k := tokenstore.Key{Customer: base + c, Kind: "secret", Name: fmt.Sprintf("r%02d", i)}
 			it := item{key: k, data: secret(t, k.Name), sealed: i%4 != 3}
-			if _, err := s1.Put(ctx, tokenstore.Record{Key: k, Data: it.data, Sealed: it.sealed}, 0); err != nil {
-				t.Fatal(err)
-			}
+			_, err := s1.Put(ctx, tokenstore.Record{Key: k, Data: it.data, Sealed: it.sealed}, 0)
+			require.NoError(t, err)
 			items = append(items, it)
 		}
 	}
@@ -271,9 +238,8 @@ func testRotation(t *testing.T, b tokenstore.Backend) {
 	s2 := tokenstore.New(b, newKeyring(t, old, next))
 	for _, it := range items[:3] {
 		got, err := s2.Get(ctx, it.key)
-		if err != nil || !bytes.Equal(got.Data, it.data) {
-			t.Fatalf("before rotation, new keyring: Get(%s) = %q, %v", it.key, got.Data, err)
-		}
+		require.NoError(t, err, "before rotation, new keyring: Get(%s)", it.key)
+		require.Equal(t, string(it.data), string(got.Data), "before rotation, new keyring: Get(%s)", it.key)
 	}
 
 	// A writer keeps updating one record while the rotation runs: its
@@ -318,18 +284,15 @@ func testRotation(t *testing.T, b tokenstore.Backend) {
 	})
 	close(stop)
 	wg.Wait()
-	if hotErr != nil {
-		t.Fatal(hotErr)
-	}
-	if err != nil {
-		t.Fatalf("Rotate: %v (result %+v)", err, res)
-	}
+	require.NoError(t, hotErr, "the writer updating a record during the rotation")
+	require.NoError(t, err, "Rotate (result %+v)", res)
 	sealedCount := len(items) - len(plainVersions)
-	if res.Scanned != len(items) || res.Failed != 0 || res.Resealed+res.Current+res.Vanished != sealedCount || res.Resealed < sealedCount-1 {
-		t.Errorf("Rotate result %+v; want %d scanned, %d sealed of which at most one (the hot record) not re-sealed by Rotate", res, len(items), sealedCount)
-	}
-	if len(progress) == 0 || progress[len(progress)-1].Scanned != res.Scanned {
-		t.Errorf("Progress called %d times, last %+v", len(progress), progress)
+	assert.Equal(t, len(items), res.Scanned, "Rotate result %+v: scanned", res)
+	assert.Zero(t, res.Failed, "Rotate result %+v: failed", res)
+	assert.Equal(t, sealedCount, res.Resealed+res.Current+res.Vanished, "Rotate result %+v: want %d sealed (Resealed+Current+Vanished)", res, sealedCount)
+	assert.GreaterOrEqual(t, res.Resealed, sealedCount-1, "Rotate result %+v: want at most one (the hot record) of %d sealed not re-sealed by Rotate", res, sealedCount)
+	if assert.NotEmpty(t, progress, "Progress never called") {
+		assert.Equal(t, res.Scanned, progress[len(progress)-1].Scanned, "Progress called %d times, last %+v", len(progress), progress)
 	}
 
 	// The hot record's last successful update survived; every other record
@@ -340,42 +303,40 @@ func testRotation(t *testing.T, b tokenstore.Backend) {
 	s3 := tokenstore.New(b, newKeyring(t, next)) // the old key retired
 	for _, it := range items {
 		got, err := s3.Get(ctx, it.key)
-		if err != nil {
-			t.Errorf("after rotation, without the old key: Get(%s): %v", it.key, err)
+		if !assert.NoError(t, err, "after rotation, without the old key: Get(%s)", it.key) {
 			continue
 		}
-		if !bytes.Equal(got.Data, it.data) {
-			t.Errorf("after rotation: %s = %q, want %q", it.key, got.Data, it.data)
-		}
+		assert.Equal(t, string(it.data), string(got.Data), "after rotation: %s", it.key)
 		raw := mustGet(t, b, it.key)
 		if it.sealed {
-			if id, err := tokenstore.BlobKeyID(raw.Data); err != nil || id != next.ID {
-				t.Errorf("%s sealed under %q (%v), want %q", it.key, id, err, next.ID)
-			}
-		} else if raw.Version != plainVersions[it.key] || raw.Sealed {
-			t.Errorf("plain record %s was rewritten (v%d sealed=%v)", it.key, raw.Version, raw.Sealed)
+			id, err := tokenstore.BlobKeyID(raw.Data)
+			assert.NoError(t, err, "%s: blob key ID", it.key)
+			assert.Equal(t, next.ID, id, "%s sealed under the wrong key", it.key)
+		} else {
+			assert.Equal(t, plainVersions[it.key], raw.Version, "plain record %s was rewritten (version)", it.key)
+			assert.False(t, raw.Sealed, "plain record %s was rewritten (sealed)", it.key)
 		}
 	}
 
 	// A record sealed under a key the keyring lacks is reported, not lost.
 	lost := tokenstore.Key{Customer: base + "/c", Kind: "secret", Name: "foreign"}
-	if _, err := tokenstore.New(b, newKeyring(t, newKey(t))).Put(ctx, tokenstore.Record{Key: lost, Data: []byte("x"), Sealed: true}, 0); err != nil {
-		t.Fatal(err)
-	}
+	_, err = tokenstore.New(b, newKeyring(t, newKey(t))).Put(ctx, tokenstore.Record{Key: lost, Data: []byte("x"), Sealed: true}, 0)
+	require.NoError(t, err)
 	before := mustGet(t, b, lost)
 	res, err = s2.Rotate(ctx, tokenstore.RotateOptions{After: tokenstore.Key{Customer: base}, Filter: inTest})
-	if !errors.Is(err, tokenstore.ErrRotationIncomplete) || res.Failed != 1 || len(res.Failures) != 1 || res.Failures[0].Key != lost ||
-		!errors.Is(res.Failures[0].Err, tokenstore.ErrUnknownKey) {
-		t.Errorf("Rotate over a foreign blob: %+v, %v; want one ErrUnknownKey failure and ErrRotationIncomplete", res, err)
+	assert.ErrorIs(t, err, tokenstore.ErrRotationIncomplete, "Rotate over a foreign blob (result %+v)", res)
+	assert.Equal(t, 1, res.Failed, "Rotate over a foreign blob: %+v; want one ErrUnknownKey failure", res)
+	if assert.Len(t, res.Failures, 1, "Rotate over a foreign blob: %+v; want one ErrUnknownKey failure", res) {
+		assert.Equal(t, lost, res.Failures[0].Key, "Rotate over a foreign blob: failure's key")
+		assert.ErrorIs(t, res.Failures[0].Err, tokenstore.ErrUnknownKey, "Rotate over a foreign blob: failure's error")
 	}
-	if after := mustGet(t, b, lost); after.Version != before.Version || !bytes.Equal(after.Data, before.Data) {
-		t.Error("Rotate changed a record it could not open")
-	}
+	after := mustGet(t, b, lost)
+	assert.Equal(t, before.Version, after.Version, "Rotate changed a record it could not open (version)")
+	assert.Equal(t, string(before.Data), string(after.Data), "Rotate changed a record it could not open (data)")
 
 	// A canceled rotation stops with the context's error.
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := s2.Rotate(canceled, tokenstore.RotateOptions{}); !errors.Is(err, context.Canceled) {
-		t.Errorf("Rotate with a canceled context: %v", err)
-	}
+	_, err = s2.Rotate(canceled, tokenstore.RotateOptions{})
+	assert.ErrorIs(t, err, context.Canceled, "Rotate with a canceled context")
 }

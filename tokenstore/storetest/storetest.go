@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/internal/fence/fencetest"
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
@@ -53,9 +55,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) tokenstore.Backend) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBackend(t)
-			if b == nil {
-				t.Fatal("newBackend returned nil")
-			}
+			require.NotNil(t, b, "newBackend returned nil")
 			tc.fn(t, b)
 		})
 	}
@@ -65,9 +65,8 @@ func Run(t *testing.T, newBackend func(t *testing.T) tokenstore.Backend) {
 // sharing the backend) uses: the test's name plus 64 random bits.
 func uniq(t *testing.T, what string) string {
 	var b [8]byte
-	if _, err := randRead(b[:]); err != nil {
-		t.Fatal(err)
-	}
+	_, err := randRead(b[:])
+	require.NoError(t, err)
 	return fmt.Sprintf("storetest/%s/%s/%s", t.Name(), what, hex.EncodeToString(b[:]))
 }
 
@@ -82,64 +81,46 @@ func ctxFor(t *testing.T) context.Context {
 func mustPut(t *testing.T, s tokenstore.Store, rec tokenstore.Record, expect int64) tokenstore.Record {
 	t.Helper()
 	got, err := s.Put(ctxFor(t), rec, expect)
-	if err != nil {
-		t.Fatalf("Put(%s, expect %d): %v", rec.Key, expect, err)
-	}
+	require.NoError(t, err, "Put(%s, expect %d)", rec.Key, expect)
 	return got
 }
 
 func mustGet(t *testing.T, s tokenstore.Store, key tokenstore.Key) tokenstore.Record {
 	t.Helper()
 	got, err := s.Get(ctxFor(t), key)
-	if err != nil {
-		t.Fatalf("Get(%s): %v", key, err)
-	}
+	require.NoError(t, err, "Get(%s)", key)
 	return got
 }
 
 func wantNotFound(t *testing.T, err error, op string) {
 	t.Helper()
-	if !errors.Is(err, tokenstore.ErrNotFound) {
-		t.Fatalf("%s: got error %v, want one matching tokenstore.ErrNotFound", op, err)
-	}
+	require.ErrorIs(t, err, tokenstore.ErrNotFound, op)
 }
 
 func wantConflict(t *testing.T, err error, op string, key tokenstore.Key, expected, actual int64) {
 	t.Helper()
 	var ce *tokenstore.ConflictError
-	if !errors.As(err, &ce) {
-		t.Fatalf("%s: got error %v, want *tokenstore.ConflictError", op, err)
-	}
-	if !errors.Is(err, tokenstore.ErrConflict) {
-		t.Errorf("%s: errors.Is(%v, ErrConflict) = false", op, err)
-	}
-	if ce.Key != key || ce.Expected != expected || ce.Actual != actual {
-		t.Errorf("%s: conflict = {Key:%s Expected:%d Actual:%d}, want {Key:%s Expected:%d Actual:%d}",
-			op, ce.Key, ce.Expected, ce.Actual, key, expected, actual)
-	}
+	require.ErrorAs(t, err, &ce, "%s: want *tokenstore.ConflictError", op)
+	assert.ErrorIs(t, err, tokenstore.ErrConflict, "%s", op)
+	assert.Equal(t, key, ce.Key, "%s: conflict Key", op)
+	assert.Equal(t, expected, ce.Expected, "%s: conflict Expected (key %s)", op, key)
+	assert.Equal(t, actual, ce.Actual, "%s: conflict Actual (key %s)", op, key)
 }
 
 // timeTolerance absorbs the storage precision of timestamps (PostgreSQL
 // keeps microseconds).
 const timeTolerance = time.Millisecond
 
-func sameTime(a, b time.Time) bool {
-	d := a.Sub(b)
-	return d <= timeTolerance && d >= -timeTolerance
-}
-
 // sameRecord compares everything but timestamps exactly, timestamps within
 // timeTolerance.
 func sameRecord(t *testing.T, op string, got, want tokenstore.Record) {
 	t.Helper()
-	if got.Key != want.Key || got.Version != want.Version || got.Sealed != want.Sealed || !bytes.Equal(got.Data, want.Data) {
-		t.Errorf("%s: got {%s v%d sealed=%v data=%q}, want {%s v%d sealed=%v data=%q}",
-			op, got.Key, got.Version, got.Sealed, got.Data, want.Key, want.Version, want.Sealed, want.Data)
-	}
-	if !sameTime(got.CreatedAt, want.CreatedAt) || !sameTime(got.UpdatedAt, want.UpdatedAt) {
-		t.Errorf("%s: timestamps created=%v updated=%v, want created=%v updated=%v",
-			op, got.CreatedAt, got.UpdatedAt, want.CreatedAt, want.UpdatedAt)
-	}
+	assert.Equal(t, want.Key, got.Key, "%s: key", op)
+	assert.Equal(t, want.Version, got.Version, "%s: version of %s", op, want.Key)
+	assert.Equal(t, want.Sealed, got.Sealed, "%s: sealed flag of %s", op, want.Key)
+	assert.Equal(t, string(want.Data), string(got.Data), "%s: data of %s", op, want.Key)
+	assert.WithinDuration(t, want.CreatedAt, got.CreatedAt, timeTolerance, "%s: CreatedAt of %s", op, want.Key)
+	assert.WithinDuration(t, want.UpdatedAt, got.UpdatedAt, timeTolerance, "%s: UpdatedAt of %s", op, want.Key)
 }
 
 func testCRUD(t *testing.T, b tokenstore.Backend) {
@@ -150,31 +131,24 @@ func testCRUD(t *testing.T, b tokenstore.Backend) {
 	wantNotFound(t, err, "Get before create")
 
 	created := mustPut(t, b, tokenstore.Record{Key: key, Data: []byte("v1")}, 0)
-	if created.Version != 1 || created.Key != key || string(created.Data) != "v1" {
-		t.Fatalf("create returned {%s v%d %q}, want {%s v1 \"v1\"}", created.Key, created.Version, created.Data, key)
-	}
+	require.Equal(t, int64(1), created.Version, "create returned version")
+	require.Equal(t, key, created.Key, "create returned key")
+	require.Equal(t, "v1", string(created.Data), "create returned data")
 	sameRecord(t, "Get after create", mustGet(t, b, key), created)
 
 	replaced := mustPut(t, b, tokenstore.Record{Key: key, Data: []byte("v2")}, 1)
-	if replaced.Version != 2 || string(replaced.Data) != "v2" {
-		t.Fatalf("replace returned v%d %q, want v2 \"v2\"", replaced.Version, replaced.Data)
-	}
-	if !sameTime(replaced.CreatedAt, created.CreatedAt) {
-		t.Errorf("replace changed CreatedAt from %v to %v", created.CreatedAt, replaced.CreatedAt)
-	}
+	require.Equal(t, int64(2), replaced.Version, "replace returned version")
+	require.Equal(t, "v2", string(replaced.Data), "replace returned data")
+	assert.WithinDuration(t, created.CreatedAt, replaced.CreatedAt, timeTolerance, "replace changed CreatedAt")
 	sameRecord(t, "Get after replace", mustGet(t, b, key), replaced)
 
-	if err := b.Delete(ctx, key, 2); err != nil {
-		t.Fatalf("Delete(v2): %v", err)
-	}
+	require.NoError(t, b.Delete(ctx, key, 2), "Delete(v2)")
 	_, err = b.Get(ctx, key)
 	wantNotFound(t, err, "Get after delete")
 
 	// A deleted record can be created again, starting over at version 1.
 	again := mustPut(t, b, tokenstore.Record{Key: key, Data: []byte("again")}, 0)
-	if again.Version != 1 {
-		t.Errorf("re-create after delete: version %d, want 1", again.Version)
-	}
+	assert.Equal(t, int64(1), again.Version, "re-create after delete: version")
 }
 
 func testCreateOnlyConflict(t *testing.T, b tokenstore.Backend) {
@@ -217,9 +191,7 @@ func testDelete(t *testing.T, b tokenstore.Backend) {
 	wantConflict(t, err, "Delete with a stale version", key, 1, 2)
 	sameRecord(t, "Get after refused delete", mustGet(t, b, key), v2)
 
-	if err := b.Delete(ctx, key, tokenstore.AnyVersion); err != nil {
-		t.Fatalf("Delete(AnyVersion): %v", err)
-	}
+	require.NoError(t, b.Delete(ctx, key, tokenstore.AnyVersion), "Delete(AnyVersion)")
 	_, err = b.Get(ctx, key)
 	wantNotFound(t, err, "Get after Delete(AnyVersion)")
 
@@ -229,9 +201,7 @@ func testDelete(t *testing.T, b tokenstore.Backend) {
 	// Deleting one record leaves its neighbours alone.
 	a := mustPut(t, b, tokenstore.Record{Key: tokenstore.Key{Customer: cust, Kind: "kind", Name: "a"}, Data: []byte("a")}, 0)
 	bb := mustPut(t, b, tokenstore.Record{Key: tokenstore.Key{Customer: cust, Kind: "kind", Name: "b"}, Data: []byte("b")}, 0)
-	if err := b.Delete(ctx, a.Key, 1); err != nil {
-		t.Fatalf("Delete(a, v1): %v", err)
-	}
+	require.NoError(t, b.Delete(ctx, a.Key, 1), "Delete(a, v1)")
 	sameRecord(t, "neighbour after delete", mustGet(t, b, bb.Key), bb)
 }
 
@@ -256,9 +226,8 @@ func testDataRoundTrip(t *testing.T, b tokenstore.Backend) {
 		key := tokenstore.Key{Customer: cust, Kind: "kind", Name: tc.name}
 		put := mustPut(t, b, tokenstore.Record{Key: key, Data: tc.data, Sealed: tc.sealed}, 0)
 		got := mustGet(t, b, key)
-		if !bytes.Equal(got.Data, tc.data) || got.Sealed != tc.sealed {
-			t.Errorf("%s: got %d bytes sealed=%v, want %d bytes sealed=%v", tc.name, len(got.Data), got.Sealed, len(tc.data), tc.sealed)
-		}
+		assert.True(t, bytes.Equal(got.Data, tc.data), "%s: got %d bytes, want %d bytes", tc.name, len(got.Data), len(tc.data))
+		assert.Equal(t, tc.sealed, got.Sealed, "%s: sealed", tc.name)
 		sameRecord(t, tc.name, got, put)
 	}
 
@@ -268,13 +237,10 @@ func testDataRoundTrip(t *testing.T, b tokenstore.Backend) {
 	mustPut(t, b, tokenstore.Record{Key: key, Data: data}, 0)
 	copy(data, "MUTATED!")
 	got := mustGet(t, b, key)
-	if string(got.Data) != "original" {
-		t.Errorf("record changed with the caller's slice after Put: %q", got.Data)
-	}
+	assert.Equal(t, "original", string(got.Data), "record changed with the caller's slice after Put")
 	copy(got.Data, "MUTATED!")
-	if again := mustGet(t, b, key); string(again.Data) != "original" {
-		t.Errorf("record changed with a slice returned by Get: %q", again.Data)
-	}
+	again := mustGet(t, b, key)
+	assert.Equal(t, "original", string(again.Data), "record changed with a slice returned by Get")
 }
 
 func testTimestamps(t *testing.T, b tokenstore.Backend) {
@@ -285,21 +251,14 @@ func testTimestamps(t *testing.T, b tokenstore.Backend) {
 	before := time.Now()
 	created := mustPut(t, b, tokenstore.Record{Key: key, Data: []byte("x"), CreatedAt: time.Unix(1, 0), UpdatedAt: time.Unix(1, 0)}, 0)
 	after := time.Now()
-	if created.CreatedAt.Before(before.Add(-skew)) || created.CreatedAt.After(after.Add(skew)) {
-		t.Errorf("CreatedAt %v not within [%v, %v] (caller-supplied timestamps must be ignored)", created.CreatedAt, before, after)
-	}
-	if !sameTime(created.UpdatedAt, created.CreatedAt) {
-		t.Errorf("new record: UpdatedAt %v, want CreatedAt %v", created.UpdatedAt, created.CreatedAt)
-	}
+	assert.False(t, created.CreatedAt.Before(before.Add(-skew)), "CreatedAt %v not within [%v, %v] (caller-supplied timestamps must be ignored)", created.CreatedAt, before, after)
+	assert.False(t, created.CreatedAt.After(after.Add(skew)), "CreatedAt %v not within [%v, %v] (caller-supplied timestamps must be ignored)", created.CreatedAt, before, after)
+	assert.WithinDuration(t, created.CreatedAt, created.UpdatedAt, timeTolerance, "new record: UpdatedAt, want CreatedAt")
 	prev := created
 	for v := int64(1); v <= 3; v++ {
 		next := mustPut(t, b, tokenstore.Record{Key: key, Data: []byte("x"), CreatedAt: time.Unix(1, 0)}, v)
-		if !sameTime(next.CreatedAt, created.CreatedAt) {
-			t.Errorf("v%d: CreatedAt %v, want %v", next.Version, next.CreatedAt, created.CreatedAt)
-		}
-		if next.UpdatedAt.Before(prev.UpdatedAt) {
-			t.Errorf("v%d: UpdatedAt %v went back from %v", next.Version, next.UpdatedAt, prev.UpdatedAt)
-		}
+		assert.WithinDuration(t, created.CreatedAt, next.CreatedAt, timeTolerance, "v%d: CreatedAt", next.Version)
+		assert.False(t, next.UpdatedAt.Before(prev.UpdatedAt), "v%d: UpdatedAt %v went back from %v", next.Version, next.UpdatedAt, prev.UpdatedAt)
 		prev = next
 	}
 	got := mustGet(t, b, key)
@@ -332,22 +291,18 @@ func testRaceSameVersion(t *testing.T, b tokenstore.Backend) {
 	for i, err := range errs {
 		switch {
 		case err == nil:
-			if winner >= 0 {
-				t.Fatalf("writers %d and %d both replaced version 1", winner, i)
-			}
+			require.Negative(t, winner, "writers %d and %d both replaced version 1", winner, i)
 			winner = i
 		default:
 			wantConflict(t, err, fmt.Sprintf("writer %d", i), key, 1, 2)
 		}
 	}
-	if winner < 0 {
-		t.Fatal("no writer replaced version 1")
-	}
+	require.GreaterOrEqual(t, winner, 0, "no writer replaced version 1")
 	got := mustGet(t, b, key)
 	want := fmt.Sprintf("writer %d", winner)
-	if got.Version != 2 || string(got.Data) != want || results[winner].Version != 2 {
-		t.Errorf("after the race: v%d %q, want v2 %q", got.Version, got.Data, want)
-	}
+	assert.Equal(t, int64(2), got.Version, "after the race: version")
+	assert.Equal(t, want, string(got.Data), "after the race: data")
+	assert.Equal(t, int64(2), results[winner].Version, "after the race: version Put returned to %s", want)
 }
 
 func testRaceReadModifyWrite(t *testing.T, b tokenstore.Backend) {
@@ -384,16 +339,12 @@ func testRaceReadModifyWrite(t *testing.T, b tokenstore.Backend) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Fatal(err)
+		require.NoError(t, err)
 	}
 	got := mustGet(t, b, key)
-	if got.Version != racers+1 {
-		t.Errorf("version %d after %d successful updates, want %d", got.Version, racers, racers+1)
-	}
+	assert.Equal(t, int64(racers+1), got.Version, "version after %d successful updates", racers)
 	for i := range racers {
-		if n := strings.Count(string(got.Data), fmt.Sprintf("<%d>", i)); n != 1 {
-			t.Errorf("writer %d's update appears %d times, want once: %q", i, n, got.Data)
-		}
+		assert.Equal(t, 1, strings.Count(string(got.Data), fmt.Sprintf("<%d>", i)), "times writer %d's update appears: %q", i, got.Data)
 	}
 }
 
@@ -423,57 +374,38 @@ func testListPaging(t *testing.T, b tokenstore.Backend) {
 	want := slices.Sorted(slices.Values(trickyNames)) // byte order
 
 	page, err := b.List(ctx, cust, "kind", tokenstore.ListOptions{})
-	if err != nil {
-		t.Fatalf("List: %v", err)
-	}
-	if got := names(page.Records); !slices.Equal(got, want) {
-		t.Fatalf("List order = %q, want byte order %q", got, want)
-	}
-	if page.Next != "" {
-		t.Errorf("single page: Next = %q, want empty", page.Next)
-	}
+	require.NoError(t, err, "List")
+	require.Equal(t, want, names(page.Records), "List order: want byte order")
+	assert.Empty(t, page.Next, "single page: Next")
 	for _, r := range page.Records {
-		if r.Version != 1 || string(r.Data) != cust+"|kind|"+r.Name || r.CreatedAt.IsZero() {
-			t.Errorf("listed record %s: v%d data %q created %v", r.Key, r.Version, r.Data, r.CreatedAt)
-		}
+		assert.Equal(t, int64(1), r.Version, "listed record %s: version", r.Key)
+		assert.Equal(t, cust+"|kind|"+r.Name, string(r.Data), "listed record %s: data", r.Key)
+		assert.False(t, r.CreatedAt.IsZero(), "listed record %s: zero CreatedAt", r.Key)
 	}
 
 	for _, limit := range []int{1, 2, 3, 5, len(want) - 1, len(want), len(want) + 1} {
 		var got []string
 		opts := tokenstore.ListOptions{Limit: limit}
 		for pages := 0; ; pages++ {
-			if pages > len(want)+1 {
-				t.Fatalf("limit %d: paging does not end", limit)
-			}
+			require.LessOrEqual(t, pages, len(want)+1, "limit %d: paging does not end", limit)
 			p, err := b.List(ctx, cust, "kind", opts)
-			if err != nil {
-				t.Fatalf("limit %d: List: %v", limit, err)
-			}
-			if len(p.Records) > limit {
-				t.Fatalf("limit %d: page of %d records", limit, len(p.Records))
-			}
+			require.NoError(t, err, "limit %d: List", limit)
+			require.LessOrEqual(t, len(p.Records), limit, "limit %d: records in a page", limit)
 			got = append(got, names(p.Records)...)
 			if p.Next == "" {
 				break
 			}
-			if len(p.Records) == 0 || p.Next != p.Records[len(p.Records)-1].Name {
-				t.Fatalf("limit %d: Next %q is not the page's last name (page %q)", limit, p.Next, names(p.Records))
-			}
+			require.NotEmpty(t, p.Records, "limit %d: empty page with Next %q", limit, p.Next)
+			require.Equal(t, p.Records[len(p.Records)-1].Name, p.Next, "limit %d: Next is not the page's last name (page %q)", limit, names(p.Records))
 			opts.After = p.Next
 		}
-		if !slices.Equal(got, want) {
-			t.Errorf("limit %d: pages gave %q, want %q", limit, got, want)
-		}
+		assert.Equal(t, want, got, "limit %d: names from the pages", limit)
 	}
 
 	// After a name that is not stored continues with the next one in order.
 	p, err := b.List(ctx, cust, "kind", tokenstore.ListOptions{After: "aa", Limit: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := names(p.Records); !slices.Equal(got, []string{"ab", "b"}) {
-		t.Errorf("List after \"aa\" = %q, want [ab b]", got)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, []string{"ab", "b"}, names(p.Records), "List after \"aa\"")
 }
 
 func testListIsolation(t *testing.T, b tokenstore.Backend) {
@@ -502,16 +434,13 @@ func testListIsolation(t *testing.T, b tokenstore.Backend) {
 		{base + "/nobody", "kind", nil},
 	} {
 		p, err := b.List(ctx, tc.customer, tc.kind, tokenstore.ListOptions{})
-		if err != nil {
-			t.Fatalf("List(%s, %s): %v", tc.customer, tc.kind, err)
-		}
-		if got := names(p.Records); !slices.Equal(got, tc.want) && (len(got) != 0 || len(tc.want) != 0) {
-			t.Errorf("List(%s, %s) = %q, want %q", tc.customer, tc.kind, got, tc.want)
+		require.NoError(t, err, "List(%s, %s)", tc.customer, tc.kind)
+		if got := names(p.Records); len(got) != 0 || len(tc.want) != 0 { // nil and empty are the same here
+			assert.Equal(t, tc.want, got, "List(%s, %s)", tc.customer, tc.kind)
 		}
 		for _, r := range p.Records {
-			if r.Customer != tc.customer || r.Kind != tc.kind {
-				t.Errorf("List(%s, %s) returned %s", tc.customer, tc.kind, r.Key)
-			}
+			assert.Equal(t, tc.customer, r.Customer, "List(%s, %s) returned %s", tc.customer, tc.kind, r.Key)
+			assert.Equal(t, tc.kind, r.Kind, "List(%s, %s) returned %s", tc.customer, tc.kind, r.Key)
 		}
 	}
 	// Same name under different customers and kinds: separate records.
@@ -521,13 +450,10 @@ func testListIsolation(t *testing.T, b tokenstore.Backend) {
 			wantConflict(t, err, "create of an existing record", k, 0, 1)
 			continue
 		}
-		if err != nil {
-			t.Fatalf("create %s: %v", k, err)
-		}
+		require.NoError(t, err, "create %s", k)
 	}
-	if got := mustGet(t, b, tokenstore.Key{Customer: custA, Kind: "kind", Name: "1"}); string(got.Data) != custA+"|kind|1" {
-		t.Errorf("record changed by writes to other customers or kinds: %q", got.Data)
-	}
+	got := mustGet(t, b, tokenstore.Key{Customer: custA, Kind: "kind", Name: "1"})
+	assert.Equal(t, custA+"|kind|1", string(got.Data), "record changed by writes to other customers or kinds")
 }
 
 func testScan(t *testing.T, b tokenstore.Backend) {
@@ -552,36 +478,26 @@ func testScan(t *testing.T, b tokenstore.Backend) {
 		var got []tokenstore.Key
 	scan:
 		for round := 0; ; round++ {
-			if round > len(want)+1 {
-				t.Fatalf("limit %d: scan does not end", limit)
-			}
+			require.LessOrEqual(t, round, len(want)+1, "limit %d: scan does not end", limit)
 			recs, err := b.Scan(ctx, after, limit)
-			if err != nil {
-				t.Fatalf("Scan(after %s, %d): %v", after, limit, err)
-			}
-			if len(recs) > limit {
-				t.Fatalf("Scan(limit %d) returned %d records", limit, len(recs))
-			}
+			require.NoError(t, err, "Scan(after %s, %d)", after, limit)
+			require.LessOrEqual(t, len(recs), limit, "Scan(limit %d): records returned", limit)
 			if len(recs) == 0 {
 				break
 			}
 			for _, r := range recs {
-				if r.Key.Compare(after) <= 0 {
-					t.Fatalf("Scan(after %s) returned %s, not after it", after, r.Key)
-				}
+				require.Positive(t, r.Key.Compare(after), "Scan(after %s) returned %s, not after it", after, r.Key)
 				after = r.Key
 				if !strings.HasPrefix(r.Customer, base+"/") {
 					break scan
 				}
-				if string(r.Data) != r.Key.String() || r.Version != 1 || r.Sealed != (r.Name == "X") {
-					t.Errorf("scanned %s: v%d sealed=%v data %q", r.Key, r.Version, r.Sealed, r.Data)
-				}
+				assert.Equal(t, r.Key.String(), string(r.Data), "scanned %s: data", r.Key)
+				assert.Equal(t, int64(1), r.Version, "scanned %s: version", r.Key)
+				assert.Equal(t, r.Name == "X", r.Sealed, "scanned %s: sealed", r.Key)
 				got = append(got, r.Key)
 			}
 		}
-		if !slices.Equal(got, want) {
-			t.Errorf("limit %d: scan gave %v, want %v", limit, got, want)
-		}
+		assert.Equal(t, want, got, "limit %d: keys the scan gave", limit)
 	}
 }
 
@@ -595,9 +511,7 @@ func testContextCanceled(t *testing.T, b tokenstore.Backend) {
 	cancel()
 	check := func(op string, err error) {
 		t.Helper()
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("%s with a canceled context: got %v, want an error matching context.Canceled", op, err)
-		}
+		assert.ErrorIs(t, err, context.Canceled, "%s with a canceled context", op)
 	}
 	_, err := b.Get(ctx, key)
 	check("Get", err)
@@ -622,9 +536,7 @@ func testContextCanceled(t *testing.T, b tokenstore.Backend) {
 func mustLock(t *testing.T, b tokenstore.Locker, name string, ttl time.Duration) tokenstore.Lease {
 	t.Helper()
 	l, err := b.Lock(ctxFor(t), name, ttl)
-	if err != nil {
-		t.Fatalf("Lock(%q): %v", name, err)
-	}
+	require.NoError(t, err, "Lock(%q)", name)
 	return l
 }
 
@@ -669,14 +581,10 @@ func testLockMutualExclusion(t *testing.T, b tokenstore.Backend) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Fatal(err)
+		require.NoError(t, err)
 	}
-	if overlap != 0 {
-		t.Errorf("%d times two holders held %q at once", overlap, name)
-	}
-	if entries != workers*rounds {
-		t.Errorf("%d critical sections ran, want %d", entries, workers*rounds)
-	}
+	assert.Zero(t, overlap, "times two holders held %q at once", name)
+	assert.Equal(t, workers*rounds, entries, "critical sections that ran")
 }
 
 func testLockIndependentNames(t *testing.T, b tokenstore.Backend) {
@@ -687,23 +595,13 @@ func testLockIndependentNames(t *testing.T, b tokenstore.Backend) {
 	short, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	lb, err := b.Lock(short, bName, time.Minute)
-	if err != nil {
-		t.Fatalf("Lock(%q) while %q is held: %v", bName, a, err)
-	}
-	if err := lb.Release(ctx); err != nil {
-		t.Errorf("Release(%q): %v", bName, err)
-	}
-	if err := la.Release(ctx); err != nil {
-		t.Errorf("Release(%q): %v", a, err)
-	}
+	require.NoError(t, err, "Lock(%q) while %q is held", bName, a)
+	assert.NoError(t, lb.Release(ctx), "Release(%q)", bName)
+	assert.NoError(t, la.Release(ctx), "Release(%q)", a)
 	// A released name can be taken again at once.
 	again, err := b.Lock(short, a, time.Minute)
-	if err != nil {
-		t.Fatalf("Lock(%q) after release: %v", a, err)
-	}
-	if err := again.Release(ctx); err != nil {
-		t.Errorf("second Release(%q): %v", a, err)
-	}
+	require.NoError(t, err, "Lock(%q) after release", a)
+	assert.NoError(t, again.Release(ctx), "second Release(%q)", a)
 }
 
 func testLockLapse(t *testing.T, b tokenstore.Backend) {
@@ -718,34 +616,23 @@ func testLockLapse(t *testing.T, b tokenstore.Backend) {
 	_, err := b.Lock(early, name, time.Minute)
 	cancel()
 	if time.Since(start) < ttl {
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("Lock while another holder's lease is live: got %v, want context.DeadlineExceeded", err)
-		}
+		require.ErrorIs(t, err, context.DeadlineExceeded, "Lock while another holder's lease is live")
 	} else if err == nil {
 		t.Log("machine too slow to check the lease before its ttl")
 	}
 
 	// After the ttl another holder gets it.
 	next, err := b.Lock(ctx, name, time.Minute)
-	if err != nil {
-		t.Fatalf("Lock after the previous lease lapsed: %v", err)
-	}
-	if waited := time.Since(start); waited < ttl {
-		t.Errorf("second holder got the lease after %v, before the first one's ttl %v", waited, ttl)
-	}
-	if err := crashed.Release(ctx); !errors.Is(err, tokenstore.ErrLeaseLost) {
-		t.Errorf("Release of a lapsed lease: got %v, want ErrLeaseLost", err)
-	}
+	require.NoError(t, err, "Lock after the previous lease lapsed")
+	waited := time.Since(start)
+	assert.GreaterOrEqual(t, waited, ttl, "second holder got the lease after %v, before the first one's ttl %v", waited, ttl)
+	assert.ErrorIs(t, crashed.Release(ctx), tokenstore.ErrLeaseLost, "Release of a lapsed lease")
 	// The late release must not have freed the new holder's lease.
 	probe, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	_, err = b.Lock(probe, name, time.Minute)
 	cancel()
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Lock after a stale release: got %v, want the lease still held (context.DeadlineExceeded)", err)
-	}
-	if err := next.Release(ctx); err != nil {
-		t.Errorf("Release of the live lease: %v", err)
-	}
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "Lock after a stale release: want the lease still held")
+	assert.NoError(t, next.Release(ctx), "Release of the live lease")
 }
 
 func testLockCancel(t *testing.T, b tokenstore.Backend) {
@@ -763,15 +650,11 @@ func testLockCancel(t *testing.T, b tokenstore.Backend) {
 	cancel()
 	select {
 	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("Lock canceled while waiting: got %v, want context.Canceled", err)
-		}
+		assert.ErrorIs(t, err, context.Canceled, "Lock canceled while waiting")
 	case <-time.After(10 * time.Second):
-		t.Fatal("Lock did not return after its context was canceled")
+		require.FailNow(t, "Lock did not return after its context was canceled")
 	}
-	if err := held.Release(ctx); err != nil {
-		t.Errorf("Release: %v", err)
-	}
+	assert.NoError(t, held.Release(ctx), "Release")
 }
 
 // fencer returns b as a tokenstore.Fencer, skipping the test when it is
