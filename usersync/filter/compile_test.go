@@ -1,11 +1,13 @@
 package filter_test
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/usersync/filter"
@@ -117,28 +119,24 @@ func TestCompile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		plan, err := filter.Compile(tt.in)
-		if err != nil {
-			t.Errorf("Compile(%q): %v", tt.in, err)
+		if !assert.NoError(t, err, "Compile(%q)", tt.in) {
 			continue
 		}
 		var client []string
 		for _, p := range plan.ClientSide {
 			client = append(client, p.Filter)
-			if p.Reason == "" {
-				t.Errorf("Compile(%q): client-side part %q has no reason", tt.in, p.Filter)
-			}
+			assert.NotEmpty(t, p.Reason, "Compile(%q): client-side part %q has no reason", tt.in, p.Filter)
 		}
-		if plan.GraphFilter != tt.graph || plan.Advanced != tt.advanced || !slices.Equal(client, tt.client) || !slices.Equal(plan.Select, tt.sel) {
-			t.Errorf("Compile(%q):\n got graph %q advanced %v client %q select %q\nwant graph %q advanced %v client %q select %q",
-				tt.in, plan.GraphFilter, plan.Advanced, client, plan.Select, tt.graph, tt.advanced, tt.client, tt.sel)
-		}
-		if (len(plan.Pushed) == 0) != (plan.GraphFilter == "") || len(plan.Pushed) == 1 && plan.Pushed[0].Graph != plan.GraphFilter {
-			t.Errorf("Compile(%q): pushed parts %+v do not make up %q", tt.in, plan.Pushed, plan.GraphFilter)
+		assert.Equal(t, tt.graph, plan.GraphFilter, "Compile(%q): graph filter", tt.in)
+		assert.Equal(t, tt.advanced, plan.Advanced, "Compile(%q): advanced", tt.in)
+		assert.True(t, slices.Equal(tt.client, client), "Compile(%q): client-side parts %q, want %q", tt.in, client, tt.client)
+		assert.True(t, slices.Equal(tt.sel, plan.Select), "Compile(%q): select %q, want %q", tt.in, plan.Select, tt.sel)
+		assert.Equal(t, plan.GraphFilter == "", len(plan.Pushed) == 0, "Compile(%q): pushed parts %+v, graph filter %q", tt.in, plan.Pushed, plan.GraphFilter)
+		if len(plan.Pushed) == 1 {
+			assert.Equal(t, plan.GraphFilter, plan.Pushed[0].Graph, "Compile(%q): the one pushed part is the graph filter", tt.in)
 		}
 		for _, p := range plan.Pushed {
-			if !strings.Contains(plan.GraphFilter, p.Graph) {
-				t.Errorf("Compile(%q): pushed part %q is not in %q", tt.in, p.Graph, plan.GraphFilter)
-			}
+			assert.Contains(t, plan.GraphFilter, p.Graph, "Compile(%q): pushed part is not in the graph filter", tt.in)
 		}
 	}
 }
@@ -146,30 +144,21 @@ func TestCompile(t *testing.T) {
 func TestCompileOptions(t *testing.T) {
 	t.Parallel()
 	plan, err := filter.Options{NoAdvanced: true}.Compile("UsageLocation -eq 'IT' -and City -ne 'Milan' -and Company -eq 'Contoso Ltd'")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if plan.GraphFilter != "usageLocation eq 'IT'" || plan.Advanced || len(plan.ClientSide) != 2 {
-		t.Errorf("NoAdvanced: %s", plan)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "usageLocation eq 'IT'", plan.GraphFilter, "NoAdvanced: %s", plan)
+	assert.False(t, plan.Advanced, "NoAdvanced: %s", plan)
+	assert.Len(t, plan.ClientSide, 2, "NoAdvanced: %s", plan)
 	for _, p := range plan.ClientSide {
-		if !strings.Contains(p.Reason, "NoAdvanced") {
-			t.Errorf("NoAdvanced: reason %q does not name the option", p.Reason)
-		}
+		assert.Contains(t, p.Reason, "NoAdvanced", "NoAdvanced: the reason does not name the option")
 	}
 	plan, err = filter.Options{MaxInValues: 2}.Compile("City -eq 'a' -or City -eq 'b' -or City -eq 'c'")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "city in ('a','b') or city eq 'c'"; plan.GraphFilter != want {
-		t.Errorf("MaxInValues 2: %q, want %q", plan.GraphFilter, want)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "city in ('a','b') or city eq 'c'", plan.GraphFilter, "MaxInValues 2")
 	plan, err = filter.Options{MaxDepth: 1}.Compile("City -eq 'a' -and (City -eq 'b' -or (Title -eq 'c' -and Country -eq 'd'))")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if plan.GraphFilter != "city eq 'a'" || len(plan.ClientSide) != 1 || !strings.Contains(plan.ClientSide[0].Reason, "deeper than 1") {
-		t.Errorf("MaxDepth 1: %s", plan)
+	require.NoError(t, err)
+	assert.Equal(t, "city eq 'a'", plan.GraphFilter, "MaxDepth 1: %s", plan)
+	if assert.Len(t, plan.ClientSide, 1, "MaxDepth 1: %s", plan) {
+		assert.Contains(t, plan.ClientSide[0].Reason, "deeper than 1", "MaxDepth 1: %s", plan)
 	}
 }
 
@@ -204,17 +193,15 @@ func TestCompileErrors(t *testing.T) {
 	for _, tt := range tests {
 		_, err := filter.Compile(tt.in)
 		var ae *filter.AttributeError
-		if !errors.As(err, &ae) {
-			t.Errorf("Compile(%q) error = %v, want an *AttributeError", tt.in, err)
+		if !assert.ErrorAs(t, err, &ae, "Compile(%q)", tt.in) {
 			continue
 		}
-		if ae.Kind != tt.kind || ae.Offset != tt.offset || !strings.Contains(err.Error(), tt.msg) {
-			t.Errorf("Compile(%q) = kind %d offset %d %q; want kind %d offset %d containing %q", tt.in, ae.Kind, ae.Offset, err, tt.kind, tt.offset, tt.msg)
-		}
+		assert.Equal(t, tt.kind, ae.Kind, "Compile(%q): kind", tt.in)
+		assert.Equal(t, tt.offset, ae.Offset, "Compile(%q): offset", tt.in)
+		assert.ErrorContains(t, err, tt.msg, "Compile(%q)", tt.in)
 	}
-	if _, err := filter.Compile("City -eq"); !errors.As(err, new(*filter.SyntaxError)) {
-		t.Errorf("Compile(syntax error) = %v, want a *SyntaxError", err)
-	}
+	_, err := filter.Compile("City -eq")
+	assert.ErrorAs(t, err, new(*filter.SyntaxError), "Compile(syntax error)")
 }
 
 func TestAttributes(t *testing.T) {
@@ -227,24 +214,22 @@ func TestAttributes(t *testing.T) {
 	}
 	for name, graph := range want {
 		at, ok := filter.LookupAttribute(strings.ToUpper(name))
-		if !ok || at.Graph != graph {
-			t.Errorf("LookupAttribute(%q) = %q, %v; want %q", name, at.Graph, ok, graph)
-		}
+		assert.True(t, ok, "LookupAttribute(%q) found", name)
+		assert.Equal(t, graph, at.Graph, "LookupAttribute(%q)", name)
 	}
 	for _, at := range filter.Attributes() {
-		if at.EndsWith != filter.Unsupported && !slices.Contains([]string{"mail", "otherMails", "userPrincipalName", "proxyAddresses"}, at.Graph) {
-			t.Errorf("%s: endsWith on a property that is not mail-like", at.Name)
+		if at.EndsWith != filter.Unsupported {
+			assert.Contains(t, []string{"mail", "otherMails", "userPrincipalName", "proxyAddresses"}, at.Graph, "%s: endsWith on a property that is not mail-like", at.Name)
 		}
-		if at.Eq == filter.Unsupported && !at.Teams {
-			t.Errorf("%s: not filterable by eq", at.Name)
+		if at.Eq == filter.Unsupported {
+			assert.True(t, at.Teams, "%s: not filterable by eq", at.Name)
 		}
 	}
 	// The table is a copy: changing it changes nothing.
 	attrs := filter.Attributes()
 	attrs[0].Graph = "hacked"
-	if at, _ := filter.LookupAttribute(attrs[0].Name); at.Graph == "hacked" {
-		t.Error("Attributes returned the table itself")
-	}
+	at, _ := filter.LookupAttribute(attrs[0].Name)
+	assert.NotEqual(t, "hacked", at.Graph, "Attributes returned the table itself")
 }
 
 // TestCompileLargeFilter compiles the longest accepted filter, a long -or
@@ -259,19 +244,18 @@ func TestCompileLargeFilter(t *testing.T) {
 		fmt.Fprintf(&b, "City -eq 'c%d'", i)
 	}
 	plan, err := filter.Compile(b.String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// Thousands of values would take hundreds of queries: past
 	// Options.MaxQueries the -or runs client-side, and the plan says why.
-	if plan.GraphFilter != "" || len(plan.Queries) != 1 || plan.Queries[0].Filter != "" ||
-		len(plan.ClientSide) != 1 || !strings.Contains(plan.ClientSide[0].Reason, "MaxQueries") {
-		t.Errorf("plan of %d values: %q, %d queries, client side %+v", strings.Count(b.String(), "-or")+1,
-			plan.GraphFilter, len(plan.Queries), plan.ClientSide)
+	values := strings.Count(b.String(), "-or") + 1
+	assert.Empty(t, plan.GraphFilter, "plan of %d values: graph filter", values)
+	if assert.Len(t, plan.Queries, 1, "plan of %d values: queries", values) {
+		assert.Empty(t, plan.Queries[0].Filter, "plan of %d values: the query's filter", values)
 	}
-	if !plan.Match(filter.MapUser{"city": "C17"}) {
-		t.Error("the large filter does not match c17")
+	if assert.Len(t, plan.ClientSide, 1, "plan of %d values: client side", values) {
+		assert.Contains(t, plan.ClientSide[0].Reason, "MaxQueries", "plan of %d values: client side", values)
 	}
+	assert.True(t, plan.Match(filter.MapUser{"city": "C17"}), "the large filter does not match c17")
 }
 
 // TestCompileSplitsPastGraphLimits: 60 UserPrincipalName -eq terms are
@@ -293,28 +277,18 @@ func TestCompileSplitsPastGraphLimits(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			plan, err := filter.Compile(tc.filter)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(plan.Queries) != tc.queries || plan.Split == "" || len(plan.ClientSide) != 0 {
-				t.Fatalf("%d queries (want %d), split %q, client side %v\n%s", len(plan.Queries), tc.queries, plan.Split, plan.ClientSide, plan)
-			}
+			require.NoError(t, err)
+			require.Len(t, plan.Queries, tc.queries, "queries\n%s", plan)
+			require.NotEmpty(t, plan.Split, "split\n%s", plan)
+			require.Empty(t, plan.ClientSide, "client side\n%s", plan)
 			values := 0
 			for _, q := range plan.Queries {
-				if !strings.HasPrefix(q.Filter, tc.each) {
-					t.Errorf("query %q lacks the other parts %q", q.Filter, tc.each)
-				}
+				assert.True(t, strings.HasPrefix(q.Filter, tc.each), "query %q lacks the other parts %q", q.Filter, tc.each)
 				values += strings.Count(q.Filter, "@contoso.onmicrosoft.com")
-				if err := m365test.CheckUserQueryLimits(q.Filter, q.Advanced, 600+len(q.Filter)*2); err != nil {
-					t.Errorf("query %q: %v", q.Filter, err)
-				}
+				assert.NoError(t, m365test.CheckUserQueryLimits(q.Filter, q.Advanced, 600+len(q.Filter)*2), "query %q", q.Filter)
 			}
-			if values != 60 {
-				t.Errorf("the queries name %d values, want 60", values)
-			}
-			if !strings.Contains(plan.String(), "merged by user ID") {
-				t.Errorf("the plan does not say it splits:\n%s", plan)
-			}
+			assert.Equal(t, 60, values, "values the queries name")
+			assert.Contains(t, plan.String(), "merged by user ID", "the plan does not say it splits")
 		})
 	}
 }

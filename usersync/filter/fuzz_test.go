@@ -7,6 +7,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/usersync/filter"
 	"github.com/tenantgate/tenantgate/usersync/filter/internal/syntax"
 )
@@ -54,28 +56,21 @@ func FuzzParse(f *testing.F) {
 		e, err := syntax.Parse(s)
 		if err != nil {
 			var se *syntax.Error
-			if !errors.As(err, &se) {
-				t.Fatalf("Parse(%q) error %T %v, want *syntax.Error", s, err, err)
-			}
-			if se.Offset < 0 || se.Offset > len(s) || se.Line < 1 || se.Column < 1 {
-				t.Fatalf("Parse(%q): position %d/%d:%d out of range", s, se.Offset, se.Line, se.Column)
-			}
-			if msg := err.Error(); !utf8.ValidString(msg) || len(msg) > 600 {
-				t.Fatalf("Parse(%q): error message is not short valid UTF-8: %q", s, msg)
-			}
+			require.ErrorAs(t, err, &se, "Parse(%q) error %T, want *syntax.Error", s, err)
+			require.GreaterOrEqual(t, se.Offset, 0, "Parse(%q): offset", s)
+			require.LessOrEqual(t, se.Offset, len(s), "Parse(%q): offset", s)
+			require.GreaterOrEqual(t, se.Line, 1, "Parse(%q): line", s)
+			require.GreaterOrEqual(t, se.Column, 1, "Parse(%q): column", s)
+			msg := err.Error()
+			require.True(t, utf8.ValidString(msg), "Parse(%q): error message is not valid UTF-8: %q", s, msg)
+			require.LessOrEqual(t, len(msg), 600, "Parse(%q): error message is not short: %q", s, msg)
 			return
 		}
 		text := e.String()
 		e2, err := syntax.Parse(text)
-		if err != nil {
-			t.Fatalf("Parse(%q) = %s, which does not parse: %v", s, text, err)
-		}
-		if !sameTree(e, e2) {
-			t.Fatalf("Parse(%q) = %s, reparsed as %s", s, text, e2)
-		}
-		if e2.String() != text {
-			t.Fatalf("String not stable: %q then %q", text, e2.String())
-		}
+		require.NoError(t, err, "Parse(%q) = %s, which does not parse", s, text)
+		require.True(t, sameTree(e, e2), "Parse(%q) = %s, reparsed as %s", s, text, e2)
+		require.Equal(t, text, e2.String(), "String not stable")
 	})
 }
 
@@ -122,20 +117,17 @@ func FuzzCompile(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		plan, err := filter.Compile(s)
 		if err != nil {
-			if !errors.As(err, new(*filter.SyntaxError)) && !errors.As(err, new(*filter.AttributeError)) {
-				t.Fatalf("Compile(%q) error %T %v, want *SyntaxError or *AttributeError", s, err, err)
-			}
-			if msg := err.Error(); !utf8.ValidString(msg) || len(msg) > 1000 {
-				t.Fatalf("Compile(%q): error message is not short valid UTF-8: %q", s, msg)
-			}
+			require.True(t, errors.As(err, new(*filter.SyntaxError)) || errors.As(err, new(*filter.AttributeError)),
+				"Compile(%q) error %T %v, want *SyntaxError or *AttributeError", s, err, err)
+			msg := err.Error()
+			require.True(t, utf8.ValidString(msg), "Compile(%q): error message is not valid UTF-8: %q", s, msg)
+			require.LessOrEqual(t, len(msg), 1000, "Compile(%q): error message is not short: %q", s, msg)
 			return
 		}
 		var values []string
 		hasClass := false
 		expr, err := syntax.ParseOrBlank(s)
-		if err != nil {
-			t.Fatalf("Compile(%q) compiled, but it does not parse: %v", s, err)
-		}
+		require.NoError(t, err, "Compile(%q) compiled, but it does not parse", s)
 		if expr != nil {
 			walk(expr, func(c *syntax.Comparison) {
 				values = append(values, c.Value.Str, unescapeWildcards(c.Value.Str))
@@ -144,9 +136,7 @@ func FuzzCompile(f *testing.F) {
 		}
 		if plan.GraphFilter != "" {
 			toks, err := lexOData(plan.GraphFilter)
-			if err != nil {
-				t.Fatalf("Compile(%q) = %q, which does not lex: %v", s, plan.GraphFilter, err)
-			}
+			require.NoError(t, err, "Compile(%q) = %q, which does not lex", s, plan.GraphFilter)
 			for _, tok := range toks {
 				if tok.kind != 's' {
 					continue
@@ -158,9 +148,7 @@ func FuzzCompile(f *testing.F) {
 						break
 					}
 				}
-				if !found {
-					t.Fatalf("Compile(%q) = %q: literal %q is no value of the filter", s, plan.GraphFilter, tok.text)
-				}
+				require.True(t, found, "Compile(%q) = %q: literal %q is no value of the filter", s, plan.GraphFilter, tok.text)
 			}
 		}
 		o := &oracle{re: map[string]*regexp.Regexp{}}
@@ -168,18 +156,13 @@ func FuzzCompile(f *testing.F) {
 			graphSays := true
 			if plan.GraphFilter != "" {
 				graphSays, err = odataEval(plan.GraphFilter, plan.Advanced, u)
-				if err != nil {
-					t.Fatalf("Compile(%q) = %q (advanced %v): Graph would reject it: %v", s, plan.GraphFilter, plan.Advanced, err)
-				}
+				require.NoError(t, err, "Compile(%q) = %q (advanced %v): Graph would reject it", s, plan.GraphFilter, plan.Advanced)
 			}
 			m := plan.Match(filter.MapUser(u))
-			if got := graphSays && plan.MatchClientSide(filter.MapUser(u)); got != m {
-				t.Fatalf("Compile(%q): Graph+client = %v, Match = %v on %v\n%s", s, got, m, u, plan)
-			}
+			got := graphSays && plan.MatchClientSide(filter.MapUser(u))
+			require.Equal(t, m, got, "Compile(%q): Graph+client (actual) against Match (expected) on %v\n%s", s, u, plan)
 			if expr != nil && !hasClass {
-				if want := o.eval(expr, u); m != want {
-					t.Fatalf("Compile(%q): Match = %v, reference = %v on %v", s, m, want, u)
-				}
+				require.Equal(t, o.eval(expr, u), m, "Compile(%q): Match against the reference on %v", s, u)
 			}
 		}
 	})
