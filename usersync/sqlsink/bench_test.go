@@ -4,6 +4,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/usersync"
 	"github.com/tenantgate/tenantgate/usersync/sqlsink"
 )
@@ -27,9 +29,7 @@ func BenchmarkFullPassPostgres(b *testing.B) {
 	}{{"copy", false}, {"insert", true}} {
 		b.Run(bc.name, func(b *testing.B) {
 			s, err := sqlsink.OpenPostgres(b.Context(), dsn, sqlsink.PostgresOptions{})
-			if err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, err)
 			defer s.Close()
 			s.SetNoCopy(bc.noCopy)
 			ctx := b.Context()
@@ -38,23 +38,18 @@ func BenchmarkFullPassPostgres(b *testing.B) {
 				c := customer("bench")
 				made = append(made, c)
 				p, err := s.Begin(ctx, c)
-				if err != nil {
-					b.Fatal(err)
-				}
+				require.NoError(b, err)
 				for _, pg := range pages {
-					if _, err := p.Put(ctx, pg); err != nil {
-						b.Fatal(err)
-					}
+					_, err := p.Put(ctx, pg)
+					require.NoError(b, err)
 				}
-				if got, err := p.Commit(ctx); err != nil || got.Added != 5000 {
-					b.Fatalf("commit: %+v, %v", got, err)
-				}
+				got, err := p.Commit(ctx)
+				require.NoError(b, err, "commit")
+				require.Equal(b, 5000, got.Added, "commit: added")
 			}
 			b.StopTimer()
 			for _, c := range made {
-				if err := s.Purge(ctx, c); err != nil {
-					b.Fatal(err)
-				}
+				require.NoError(b, s.Purge(ctx, c))
 			}
 		})
 	}

@@ -12,8 +12,10 @@ import (
 // TestFence: a purged customer's users cannot be written again (a sync
 // racing the offboarding leaves nothing behind) until Unfence.
 func TestFence(t *testing.T) {
+	t.Parallel()
 	for name, s := range sinks(t) {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			fencetest.Run(t, customer("fence"), fencetest.Subject{
 				Write: func(ctx context.Context, c string, i int) error {
 					p, err := s.BeginDelta(ctx, c)

@@ -3,41 +3,38 @@ package sqlsink_test
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"reflect"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantgate/tenantgate/internal/testdb"
 	"github.com/tenantgate/tenantgate/usersync"
 	"github.com/tenantgate/tenantgate/usersync/sqlsink"
 )
 
-// sinks returns the sinks under test: SQLite always, PostgreSQL when
-// TENANTGATE_TEST_POSTGRES holds a connection URL.
+// sinks returns the sinks under test, on storage of the test's own so that
+// tests run in parallel: a SQLite file always and, when
+// TENANTGATE_TEST_POSTGRES holds a connection URL, a fresh PostgreSQL
+// schema (testdb.Postgres) that two of them share.
 func sinks(t *testing.T) map[string]*sqlsink.Sink {
 	t.Helper()
 	out := map[string]*sqlsink.Sink{}
 	s, err := sqlsink.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "tenantgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	out["sqlite"] = s
-	if dsn := os.Getenv("TENANTGATE_TEST_POSTGRES"); dsn != "" {
-		p, err := sqlsink.OpenPostgres(t.Context(), dsn, sqlsink.PostgresOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
+	if pg, ok := testdb.Postgres(t); ok {
+		p, err := sqlsink.OpenPostgres(t.Context(), pg.DSN(), sqlsink.PostgresOptions{})
+		require.NoError(t, err)
 		t.Cleanup(func() { p.Close() })
 		out["postgres"] = p
 		// The same tests on PostgreSQL's multi-row INSERT path, which Put
 		// takes when the database/sql driver is not pgx's.
-		q, err := sqlsink.OpenPostgres(t.Context(), dsn, sqlsink.PostgresOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		q, err := sqlsink.OpenPostgres(t.Context(), pg.DSN(), sqlsink.PostgresOptions{})
+		require.NoError(t, err)
 		t.Cleanup(func() { q.Close() })
 		q.SetNoCopy(true)
 		out["postgres-insert"] = q
@@ -47,8 +44,10 @@ func sinks(t *testing.T) map[string]*sqlsink.Sink {
 	return out
 }
 
-// customer returns a customer ID unique to this run, so that tests sharing
-// a PostgreSQL database do not see each other's rows.
+// customer returns a customer ID unique to this run, so that runs sharing
+// a database (the postgres and postgres-insert subtests share a schema,
+// the benchmark uses TENANTGATE_TEST_POSTGRES's) do not see each other's
+// rows.
 func customer(name string) string {
 	return name + "-" + rand.Text()[:8]
 }
@@ -78,9 +77,7 @@ func all(t *testing.T, s *sqlsink.Sink, c string) []usersync.User {
 	var opts sqlsink.ListOptions
 	for {
 		p, err := s.List(t.Context(), c, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		out = append(out, p.Users...)
 		if p.Next == "" {
 			return out
@@ -92,65 +89,47 @@ func all(t *testing.T, s *sqlsink.Sink, c string) []usersync.User {
 func put(t *testing.T, p usersync.Pass, us []usersync.User) usersync.Counts {
 	t.Helper()
 	c, err := p.Put(t.Context(), us)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return c
 }
 
 func TestPasses(t *testing.T) {
+	t.Parallel()
 	for name, s := range sinks(t) {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			ctx := t.Context()
 			c, other := customer("c"), customer("other")
 
 			// Another customer's rows are never touched.
 			po, err := s.Begin(ctx, other)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			put(t, po, users(0, 5, "Engineer"))
-			if _, err := po.Commit(ctx); err != nil {
-				t.Fatal(err)
-			}
+			_, err = po.Commit(ctx)
+			require.NoError(t, err)
 
 			p, err := s.Begin(ctx, c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := put(t, p, users(0, 600, "Engineer")); got != (usersync.Counts{Added: 600}) {
-				t.Errorf("first batch: %+v", got)
-			}
-			if got := put(t, p, users(600, 1000, "Engineer")); got != (usersync.Counts{Added: 400}) {
-				t.Errorf("second batch: %+v", got)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, usersync.Counts{Added: 600}, put(t, p, users(0, 600, "Engineer")), "first batch")
+			assert.Equal(t, usersync.Counts{Added: 400}, put(t, p, users(600, 1000, "Engineer")), "second batch")
 			got, err := p.Commit(ctx)
-			if err != nil || got != (usersync.Counts{Added: 1000}) {
-				t.Fatalf("commit: %+v, %v", got, err)
-			}
+			require.NoError(t, err, "commit")
+			require.Equal(t, usersync.Counts{Added: 1000}, got, "commit")
 
 			// Second pass: users 0-99 changed, 100-899 unchanged, 900-999
 			// gone, 1000-1049 new.
 			p, err = s.Begin(ctx, c)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			batch := append(users(0, 100, "Manager"), users(100, 900, "Engineer")...)
 			batch = append(batch, users(1000, 1050, "Analyst")...)
-			if got := put(t, p, batch); got != (usersync.Counts{Added: 50, Changed: 100, Unchanged: 800}) {
-				t.Errorf("second pass put: %+v", got)
-			}
-			if n, _ := s.Count(ctx, c); n != 1050 {
-				t.Errorf("before commit: %d users, want 1050 (nothing removed yet)", n)
-			}
+			assert.Equal(t, usersync.Counts{Added: 50, Changed: 100, Unchanged: 800}, put(t, p, batch), "second pass put")
+			n, _ := s.Count(ctx, c)
+			assert.Equal(t, 1050, n, "users before commit (nothing removed yet)")
 			got, err = p.Commit(ctx)
-			if err != nil || got != (usersync.Counts{Added: 50, Changed: 100, Unchanged: 800, Removed: 100}) {
-				t.Fatalf("second commit: %+v, %v", got, err)
-			}
+			require.NoError(t, err, "second commit")
+			require.Equal(t, usersync.Counts{Added: 50, Changed: 100, Unchanged: 800, Removed: 100}, got, "second commit")
 			list := all(t, s, c)
-			if len(list) != 950 {
-				t.Fatalf("listed %d users, want 950", len(list))
-			}
+			require.Len(t, list, 950, "listed users")
 			for i, u := range list {
 				want := i
 				if i >= 900 {
@@ -160,108 +139,93 @@ func TestPasses(t *testing.T) {
 				if want >= 1000 {
 					title = "Analyst"
 				}
-				if !reflect.DeepEqual(u, user(want, title)) {
-					t.Fatalf("user %d = %+v, want %+v", i, u, user(want, title))
-				}
+				require.Equal(t, user(want, title), u, "user %d", i)
 			}
 			pi, err := s.LastPass(ctx, c)
-			if err != nil || pi.State != sqlsink.PassCommitted || pi.Generation != 2 || pi.Counts.Removed != 100 || pi.CommittedAt.IsZero() {
-				t.Errorf("LastPass = %+v, %v", pi, err)
-			}
+			assert.NoError(t, err, "LastPass")
+			assert.Equal(t, sqlsink.PassCommitted, pi.State, "LastPass state")
+			assert.Equal(t, int64(2), pi.Generation, "LastPass generation")
+			assert.Equal(t, 100, pi.Counts.Removed, "LastPass removed")
+			assert.False(t, pi.CommittedAt.IsZero(), "LastPass CommittedAt is zero")
 
 			// An aborted pass removes nothing.
 			p, err = s.Begin(ctx, c)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			put(t, p, users(0, 10, "Director"))
-			if err := p.Abort(context.WithoutCancel(ctx)); err != nil {
-				t.Fatal(err)
-			}
-			if n, _ := s.Count(ctx, c); n != 950 {
-				t.Errorf("after abort: %d users, want 950", n)
-			}
+			require.NoError(t, p.Abort(context.WithoutCancel(ctx)))
+			n, _ = s.Count(ctx, c)
+			assert.Equal(t, 950, n, "users after abort")
 			pi, _ = s.LastPass(ctx, c)
-			if pi.State != sqlsink.PassAborted || pi.Counts.Removed != 100 {
-				t.Errorf("after abort LastPass = %+v", pi)
-			}
-			if n, _ := s.Count(ctx, other); n != 5 {
-				t.Errorf("other customer: %d users, want 5", n)
-			}
+			assert.Equal(t, sqlsink.PassAborted, pi.State, "after abort LastPass state")
+			assert.Equal(t, 100, pi.Counts.Removed, "after abort LastPass removed")
+			n, _ = s.Count(ctx, other)
+			assert.Equal(t, 5, n, "other customer's users")
 		})
 	}
 }
 
 func TestSuperseded(t *testing.T) {
+	t.Parallel()
 	for name, s := range sinks(t) {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			ctx := t.Context()
 			c := customer("c")
 			old, err := s.Begin(ctx, c)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			put(t, old, users(0, 3, "Engineer"))
 			newer, err := s.Begin(ctx, c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := old.Put(ctx, users(3, 4, "Engineer")); !errors.Is(err, sqlsink.ErrSuperseded) {
-				t.Errorf("put on superseded pass: %v", err)
-			}
-			if _, err := old.Commit(ctx); !errors.Is(err, sqlsink.ErrSuperseded) {
-				t.Errorf("commit of superseded pass: %v", err)
-			}
+			require.NoError(t, err)
+			_, err = old.Put(ctx, users(3, 4, "Engineer"))
+			assert.ErrorIs(t, err, sqlsink.ErrSuperseded, "put on superseded pass")
+			_, err = old.Commit(ctx)
+			assert.ErrorIs(t, err, sqlsink.ErrSuperseded, "commit of superseded pass")
 			put(t, newer, users(1, 2, "Engineer"))
 			got, err := newer.Commit(ctx)
-			if err != nil || got != (usersync.Counts{Unchanged: 1, Removed: 2}) {
-				t.Errorf("newer commit: %+v, %v", got, err)
-			}
+			assert.NoError(t, err, "newer commit")
+			assert.Equal(t, usersync.Counts{Unchanged: 1, Removed: 2}, got, "newer commit")
 		})
 	}
 }
 
 func TestListPaging(t *testing.T) {
+	t.Parallel()
 	for name, s := range sinks(t) {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			ctx := t.Context()
 			c := customer("c")
 			p, _ := s.Begin(ctx, c)
 			put(t, p, users(0, 250, "Engineer"))
-			if _, err := p.Commit(ctx); err != nil {
-				t.Fatal(err)
-			}
+			_, err := p.Commit(ctx)
+			require.NoError(t, err)
 			var sizes []int
 			opts := sqlsink.ListOptions{Limit: 100}
 			for {
 				pg, err := s.List(ctx, c, opts)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				sizes = append(sizes, len(pg.Users))
 				if pg.Next == "" {
 					break
 				}
 				opts.After = pg.Next
 			}
-			if fmt.Sprint(sizes) != "[100 100 50]" {
-				t.Errorf("page sizes %v, want [100 100 50]", sizes)
-			}
+			assert.Equal(t, "[100 100 50]", fmt.Sprint(sizes), "page sizes")
 			for _, bad := range []string{"!!", "bm8tc2VwYXJhdG9y"} {
-				if _, err := s.List(ctx, c, sqlsink.ListOptions{After: bad}); !errors.Is(err, sqlsink.ErrBadCursor) {
-					t.Errorf("List(After: %q) err = %v, want ErrBadCursor", bad, err)
-				}
+				_, err := s.List(ctx, c, sqlsink.ListOptions{After: bad})
+				assert.ErrorIs(t, err, sqlsink.ErrBadCursor, "List(After: %q)", bad)
 			}
-			if _, err := s.LastPass(ctx, customer("never")); !errors.Is(err, sqlsink.ErrNoPass) {
-				t.Errorf("LastPass of an unknown customer: %v", err)
-			}
+			_, err = s.LastPass(ctx, customer("never"))
+			assert.ErrorIs(t, err, sqlsink.ErrNoPass, "LastPass of an unknown customer")
 		})
 	}
 }
 
 func TestListMatch(t *testing.T) {
+	t.Parallel()
 	for name, s := range sinks(t) {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			ctx := t.Context()
 			customer := "match-" + rand.Text()
 			var users []usersync.User
@@ -273,40 +237,34 @@ func TestListMatch(t *testing.T) {
 				users = append(users, u)
 			}
 			p, err := s.Begin(ctx, customer)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := p.Put(ctx, users); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := p.Commit(ctx); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
+			_, err = p.Put(ctx, users)
+			require.NoError(t, err)
+			_, err = p.Commit(ctx)
+			require.NoError(t, err)
 			voice := func(u *usersync.User) bool { return u.Teams != nil && u.Teams.EnterpriseVoiceEnabled }
 			var got []string
 			after, pages := "", 0
 			for {
 				page, err := s.List(ctx, customer, sqlsink.ListOptions{After: after, Limit: 300, Match: voice})
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				pages++
 				for _, u := range page.Users {
-					if !voice(&u) {
-						t.Fatalf("listed %s, which does not match", u.ID)
-					}
+					require.True(t, voice(&u), "listed %s, which does not match", u.ID)
 					got = append(got, u.ID)
 				}
 				if after = page.Next; after == "" {
 					break
 				}
 			}
-			if len(got) != 834 || pages != 3 || got[0] != "id-00000" || got[833] != "id-02499" {
-				t.Errorf("listed %d matching users in %d pages (first %s); want 834 in 3", len(got), pages, got[0])
+			assert.Equal(t, 3, pages, "pages of matching users")
+			if assert.Len(t, got, 834, "matching users listed") {
+				assert.Equal(t, "id-00000", got[0], "first matching user")
+				assert.Equal(t, "id-02499", got[833], "last matching user")
 			}
-			if n, err := s.CountMatching(ctx, customer, voice); err != nil || n != 834 {
-				t.Errorf("CountMatching = %d, %v; want 834", n, err)
-			}
+			n, err := s.CountMatching(ctx, customer, voice)
+			assert.NoError(t, err, "CountMatching")
+			assert.Equal(t, 834, n, "CountMatching")
 		})
 	}
 }
