@@ -2,8 +2,6 @@ package graphtest_test
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +12,8 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/m365test/graphtest"
@@ -35,38 +35,26 @@ func newEnv(t testing.TB, users int, realHost bool) *env {
 	srv := m365test.NewServer(nil)
 	t.Cleanup(srv.Close)
 	tenant, err := srv.AddTenant(m365test.TenantOptions{Domains: []string{"contoso.onmicrosoft.com"}, DisplayName: "Contoso Ltd", Users: users})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	app, err := srv.AddApp(m365test.AppOptions{DisplayName: "Provider", Secrets: []m365test.Secret{{Value: secret}},
 		ApplicationPermissions: []string{"User.Read.All", "Mail.Send", "Organization.Read.All"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.GrantAdminConsent(tenant.ID, app.ClientID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, srv.GrantAdminConsent(tenant.ID, app.ClientID))
 	cred, err := confidential.NewCredFromSecret(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	authority, opts := srv.AuthorityURL("organizations"), []confidential.Option{confidential.WithHTTPClient(srv.Client()), confidential.WithInstanceDiscovery(false)}
 	if realHost {
 		authority, opts = "https://"+m365test.LoginHost+"/organizations", []confidential.Option{confidential.WithHTTPClient(srv.Client())}
 	}
 	cc, err := confidential.New(authority, app.ClientID, cred, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return &env{srv: srv, tenant: tenant, app: app, cc: cc}
 }
 
 func (e *env) client(t testing.TB, realHost bool) *msgraph.GraphServiceClient {
 	t.Helper()
 	c, err := graphtest.NewClient(e.srv, graphtest.AppCredential(e.cc, e.tenant.ID), &graphtest.Options{RealHost: realHost})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return c
 }
 
@@ -79,19 +67,15 @@ func ptr[T any](v T) *T { return &v }
 func collect(t testing.TB, c *msgraph.GraphServiceClient, first models.UserCollectionResponseable, hdr *abstractions.RequestHeaders) []models.Userable {
 	t.Helper()
 	it, err := msgraphcore.NewPageIterator[models.Userable](first, c.GetAdapter(), models.CreateUserCollectionResponseFromDiscriminatorValue)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if hdr != nil {
 		it.SetHeaders(hdr)
 	}
 	var out []models.Userable
-	if err := it.Iterate(context.Background(), func(u models.Userable) bool {
+	require.NoError(t, it.Iterate(context.Background(), func(u models.Userable) bool {
 		out = append(out, u)
 		return true
-	}); err != nil {
-		t.Fatal(err)
-	}
+	}))
 	return out
 }
 
@@ -112,20 +96,15 @@ func TestUsersWithFilterAndCount(t *testing.T) {
 			Select: []string{"id", "userPrincipalName", "usageLocation", "city"},
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := first.GetOdataCount(); n == nil || *n != 5000 {
-		t.Fatalf("@odata.count = %v, want 5000", n)
-	}
+	require.NoError(t, err)
+	n := first.GetOdataCount()
+	require.NotNil(t, n, "@odata.count")
+	require.Equal(t, int64(5000), *n, "@odata.count")
 	got := collect(t, c, first, hdr)
-	if len(got) != 5000 {
-		t.Fatalf("users = %d, want 5000", len(got))
-	}
+	require.Equal(t, 5000, len(got), "users")
 	for _, u := range got {
-		if *u.GetUsageLocation() != "IT" || *u.GetCity() != "Milan" {
-			t.Fatalf("user %s: %s %s", *u.GetUserPrincipalName(), *u.GetUsageLocation(), *u.GetCity())
-		}
+		require.Equal(t, "IT", *u.GetUsageLocation(), "user %s: usageLocation", *u.GetUserPrincipalName())
+		require.Equal(t, "Milan", *u.GetCity(), "user %s: city", *u.GetUserPrincipalName())
 	}
 }
 
@@ -135,20 +114,15 @@ func TestPagingAll50000Users(t *testing.T) {
 	first, err := c.Users().Get(context.Background(), &users.UsersRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Top: ptr(int32(999)), Select: []string{"id", "userPrincipalName"}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	got := collect(t, c, first, nil)
 	seen := make(map[string]bool, len(got))
 	for _, u := range got {
 		seen[*u.GetId()] = true
 	}
-	if len(got) != 50_001 || len(seen) != 50_001 {
-		t.Errorf("users = %d (%d distinct), want 50001 including the Global Admin", len(got), len(seen))
-	}
-	if n := e.srv.Count(m365test.Match{Endpoint: m365test.EndpointUsers, Status: 200}); n != 51 {
-		t.Errorf("pages = %d, want 51", n)
-	}
+	assert.Equal(t, 50_001, len(got), "users including the Global Admin")
+	assert.Equal(t, 50_001, len(seen), "distinct users including the Global Admin")
+	assert.Equal(t, 51, e.srv.Count(m365test.Match{Endpoint: m365test.EndpointUsers, Status: 200}), "pages")
 }
 
 func TestRetryAfterHonoured(t *testing.T) {
@@ -157,29 +131,20 @@ func TestRetryAfterHonoured(t *testing.T) {
 	e.srv.InjectFault(m365test.Fault{Endpoint: m365test.EndpointUsers, Status: 429, RetryAfter: time.Second, Times: 2})
 	start := time.Now()
 	res, err := c.Users().Get(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.GetValue()) != 11 {
-		t.Errorf("users = %d, want 11", len(res.GetValue()))
-	}
-	if d := time.Since(start); d < 2*time.Second {
-		t.Errorf("two Retry-After: 1 answers took only %v", d)
-	}
-	if n429, n200 := e.srv.Count(m365test.Match{Endpoint: m365test.EndpointUsers, Status: 429}), e.srv.Count(m365test.Match{Endpoint: m365test.EndpointUsers, Status: 200}); n429 != 2 || n200 != 1 {
-		t.Errorf("429s = %d, 200s = %d; want 2 and 1", n429, n200)
-	}
+	require.NoError(t, err)
+	assert.Len(t, res.GetValue(), 11, "users")
+	assert.GreaterOrEqual(t, time.Since(start), 2*time.Second, "two Retry-After: 1 answers")
+	assert.Equal(t, 2, e.srv.Count(m365test.Match{Endpoint: m365test.EndpointUsers, Status: 429}), "429s")
+	assert.Equal(t, 1, e.srv.Count(m365test.Match{Endpoint: m365test.EndpointUsers, Status: 200}), "200s")
 }
 
 func TestRealHostAndErrors(t *testing.T) {
 	e := newEnv(t, 10, true)
 	c := e.client(t, true)
 	org, err := c.Organization().Get(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v := org.GetValue(); len(v) != 1 || *v[0].GetId() != e.tenant.ID {
-		t.Errorf("organization = %v", v)
+	require.NoError(t, err)
+	if v := org.GetValue(); assert.Len(t, v, 1, "organization") {
+		assert.Equal(t, e.tenant.ID, *v[0].GetId(), "organization id")
 	}
 	// sendMail's body is gzip-compressed by Kiota's middleware.
 	body := users.NewItemSendMailPostRequestBody()
@@ -196,21 +161,20 @@ func TestRealHostAndErrors(t *testing.T) {
 	rcpt.SetEmailAddress(addr)
 	msg.SetToRecipients([]models.Recipientable{rcpt})
 	body.SetMessage(msg)
-	if err := c.Users().ByUserId(e.tenant.AdminUPN()).SendMail().Post(context.Background(), body, nil); err != nil {
-		t.Fatal(err)
-	}
-	if sent := e.srv.SentMail(); len(sent) != 1 || sent[0].Subject != "Hello" || sent[0].To[0] != "someone@example.com" {
-		t.Errorf("sent = %+v", sent)
+	require.NoError(t, c.Users().ByUserId(e.tenant.AdminUPN()).SendMail().Post(context.Background(), body, nil))
+	if sent := e.srv.SentMail(); assert.Len(t, sent, 1, "sent mail") {
+		assert.Equal(t, "Hello", sent[0].Subject, "sent subject")
+		if assert.NotEmpty(t, sent[0].To, "sent recipients") {
+			assert.Equal(t, "someone@example.com", sent[0].To[0], "sent recipient")
+		}
 	}
 	// /me with an app token: Graph's error arrives as an ODataError.
 	_, err = c.Me().Get(context.Background(), nil)
 	var oe *odataerrors.ODataError
-	if !errors.As(err, &oe) || *oe.GetErrorEscaped().GetCode() != "BadRequest" || oe.ResponseStatusCode != 400 {
-		t.Errorf("/me error = %v", err)
-	}
-	if !strings.Contains(*oe.GetErrorEscaped().GetMessage(), "delegated") {
-		t.Errorf("/me message = %q", *oe.GetErrorEscaped().GetMessage())
-	}
+	require.ErrorAs(t, err, &oe, "/me error")
+	assert.Equal(t, "BadRequest", *oe.GetErrorEscaped().GetCode(), "/me error code")
+	assert.Equal(t, 400, oe.ResponseStatusCode, "/me status")
+	assert.Contains(t, *oe.GetErrorEscaped().GetMessage(), "delegated", "/me message")
 }
 
 // BenchmarkSDKUsersPage999 measures one 999-user page through
@@ -223,11 +187,7 @@ func BenchmarkSDKUsersPage999(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		res, err := c.Users().Get(context.Background(), cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(res.GetValue()) != 999 {
-			b.Fatal(len(res.GetValue()))
-		}
+		require.NoError(b, err)
+		require.Len(b, res.GetValue(), 999)
 	}
 }

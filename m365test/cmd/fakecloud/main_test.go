@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestRunPrintsSummaryAndServes(t *testing.T) {
@@ -24,40 +27,26 @@ func TestRunPrintsSummaryAndServes(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(pr.String(), "Press Ctrl-C") {
 		if time.Now().After(deadline) {
-			t.Fatalf("no summary; output %q", pr.String())
+			require.FailNow(t, "no summary", "output %q", pr.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	s := pr.String()
 	for _, want := range []string{"Tenant Contoso Ltd", "admin@contoso.onmicrosoft.com", "100 generated", "fakecloud-secret", "adminconsent?client_id="} {
-		if !strings.Contains(s, want) {
-			t.Errorf("summary lacks %q:\n%s", want, s)
-		}
+		assert.Contains(t, s, want, "summary")
 	}
 	// The printed authority serves discovery over TLS trusted via the CA file.
 	m := regexp.MustCompile(`Authority \(multi-tenant\):\s+(\S+)`).FindStringSubmatch(s)
-	if m == nil {
-		t.Fatalf("no authority in summary:\n%s", s)
-	}
+	require.NotNil(t, m, "no authority in summary:\n%s", s)
 	pemBytes, err := os.ReadFile(caFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pemBytes) {
-		t.Fatal("CA file holds no certificate")
-	}
+	require.True(t, pool.AppendCertsFromPEM(pemBytes), "CA file holds no certificate")
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	resp, err := c.Get(m[1] + "/v2.0/.well-known/openid-configuration")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("discovery: %d", resp.StatusCode)
-	}
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "discovery")
 	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, <-done)
 }
