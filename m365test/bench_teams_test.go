@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 )
 
@@ -17,14 +19,10 @@ func benchGet(b *testing.B, c *http.Client, u, tok string) {
 		req, _ := http.NewRequest(http.MethodGet, u, nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		resp, err := c.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			b.Fatal(resp.StatusCode)
-		}
+		require.Equal(b, 200, resp.StatusCode)
 	}
 }
 
@@ -33,12 +31,8 @@ func benchToken(b *testing.B, fx *fixture, roles ...string) string {
 	app, err := fx.srv.AddApp(m365test.AppOptions{ClientID: "dddddddd-0000-0000-0000-000000000001", DisplayName: "Bench",
 		Secrets:                []m365test.Secret{{Value: providerSecret, Expires: time.Now().Add(time.Hour)}},
 		ApplicationPermissions: roles})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := fx.srv.GrantAdminConsent(fx.contoso.ID, app.ClientID); err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
+	require.NoError(b, fx.srv.GrantAdminConsent(fx.contoso.ID, app.ClientID))
 	return tokenFor(b, fx, fx.contoso.ID, url.Values{"grant_type": {"client_credentials"}, "client_id": {app.ClientID},
 		"client_secret": {providerSecret}, "scope": {"https://graph.microsoft.com/.default"}})
 }

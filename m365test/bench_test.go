@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 )
 
@@ -13,9 +15,7 @@ import (
 // $select of 6 properties over TLS, from a 50,000-user tenant.
 func BenchmarkUsersPage999(b *testing.B) {
 	fx := newFixture(b, 50_000)
-	if err := fx.srv.GrantAdminConsent(fx.contoso.ID, fx.provider.ClientID); err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, fx.srv.GrantAdminConsent(fx.contoso.ID, fx.provider.ClientID))
 	tok := appToken(b, fx, fx.contoso.ID)
 	u := fx.srv.GraphURL() + "/users?" + url.Values{"$top": {"999"}, "$select": {"id,displayName,userPrincipalName,usageLocation,department,accountEnabled"}}.Encode()
 	c := fx.srv.Client()
@@ -24,14 +24,10 @@ func BenchmarkUsersPage999(b *testing.B) {
 		req, _ := http.NewRequest(http.MethodGet, u, nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		resp, err := c.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			b.Fatal(resp.StatusCode)
-		}
+		require.Equal(b, 200, resp.StatusCode)
 	}
 }
 
@@ -39,9 +35,7 @@ func BenchmarkUsersPage999(b *testing.B) {
 // app-only token (secret authentication, RS256 signing).
 func BenchmarkClientCredentialsToken(b *testing.B) {
 	fx := newFixture(b, 10)
-	if err := fx.srv.GrantAdminConsent(fx.contoso.ID, fx.provider.ClientID); err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, fx.srv.GrantAdminConsent(fx.contoso.ID, fx.provider.ClientID))
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {fx.provider.ClientID},
 		"client_secret": {providerSecret}, "scope": {"https://graph.microsoft.com/.default"}}
 	u := fx.srv.AuthorityURL(fx.contoso.ID) + "/oauth2/v2.0/token"
@@ -49,14 +43,10 @@ func BenchmarkClientCredentialsToken(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		resp, err := c.PostForm(u, form)
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			b.Fatal(resp.StatusCode)
-		}
+		require.Equal(b, 200, resp.StatusCode)
 	}
 }
 
@@ -67,9 +57,8 @@ func BenchmarkNewServerWith50000Users(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		srv := m365test.NewServer(&m365test.Options{SigningKey: key})
-		if _, err := srv.AddTenant(m365test.TenantOptions{Domains: []string{"contoso.onmicrosoft.com"}, Users: 50_000}); err != nil {
-			b.Fatal(err)
-		}
+		_, err := srv.AddTenant(m365test.TenantOptions{Domains: []string{"contoso.onmicrosoft.com"}, Users: 50_000})
+		require.NoError(b, err)
 		srv.Close()
 	}
 }

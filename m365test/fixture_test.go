@@ -10,7 +10,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -20,6 +19,8 @@ import (
 	"time"
 
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/m365test"
 )
@@ -62,13 +63,9 @@ func selfSignedCert(t testing.TB, key *rsa.PrivateKey, cn string) *x509.Certific
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return c
 }
 
@@ -81,28 +78,24 @@ func newFixture(t testing.TB, users int) *fixture {
 	t.Cleanup(srv.Close)
 	f := &fixture{srv: srv, certKey: sharedKey(t)}
 	var err error
-	if f.contoso, err = srv.AddTenant(m365test.TenantOptions{Domains: []string{"contoso.onmicrosoft.com", "contoso.com"}, DisplayName: "Contoso Ltd", Users: users, MFAUsers: []string{"user00001@contoso.onmicrosoft.com"}}); err != nil {
-		t.Fatal(err)
-	}
-	if f.fabrikam, err = srv.AddTenant(m365test.TenantOptions{Domains: []string{"fabrikam.onmicrosoft.com"}, DisplayName: "Fabrikam", Users: 10}); err != nil {
-		t.Fatal(err)
-	}
+	f.contoso, err = srv.AddTenant(m365test.TenantOptions{Domains: []string{"contoso.onmicrosoft.com", "contoso.com"}, DisplayName: "Contoso Ltd", Users: users, MFAUsers: []string{"user00001@contoso.onmicrosoft.com"}})
+	require.NoError(t, err)
+	f.fabrikam, err = srv.AddTenant(m365test.TenantOptions{Domains: []string{"fabrikam.onmicrosoft.com"}, DisplayName: "Fabrikam", Users: 10})
+	require.NoError(t, err)
 	f.cert = selfSignedCert(t, f.certKey, "provider")
-	if f.provider, err = srv.AddApp(m365test.AppOptions{
+	f.provider, err = srv.AddApp(m365test.AppOptions{
 		ClientID: "11111111-2222-3333-4444-555555555555", DisplayName: "Provider Portal",
 		Secrets:      []m365test.Secret{{Value: providerSecret, Expires: time.Now().Add(365 * 24 * time.Hour)}},
 		Certificates: []*x509.Certificate{f.cert}, RedirectURIs: []string{redirectURI, consentURI}, RequirePKCE: true,
 		DelegatedPermissions:   []string{"User.Read", "User.Read.All"},
 		ApplicationPermissions: []string{"User.Read.All", "CallRecords.Read.All", "Mail.Send", "Organization.Read.All"},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if f.native, err = srv.AddApp(m365test.AppOptions{
+	})
+	require.NoError(t, err)
+	f.native, err = srv.AddApp(m365test.AppOptions{
 		ClientID: "99999999-8888-7777-6666-555555555555", DisplayName: "Native Tool", PublicClient: true,
 		RedirectURIs: []string{"http://localhost"}, DelegatedPermissions: []string{"User.Read"},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
+	require.NoError(t, err)
 	return f
 }
 
@@ -111,9 +104,7 @@ func newFixture(t testing.TB, users int) *fixture {
 func aadsts(t testing.TB, err error) []int {
 	t.Helper()
 	var ce msalerrors.CallErr
-	if !errors.As(err, &ce) {
-		t.Fatalf("error %v (%T) is not an MSAL CallErr", err, err)
-	}
+	require.ErrorAs(t, err, &ce, "not an MSAL CallErr")
 	var body struct {
 		Error     string `json:"error"`
 		Desc      string `json:"error_description"`
@@ -124,13 +115,13 @@ func aadsts(t testing.TB, err error) []int {
 	}
 	var buf bytes.Buffer
 	_, _ = buf.ReadFrom(ce.Resp.Body)
-	if err := json.Unmarshal(buf.Bytes(), &body); err != nil {
-		t.Fatalf("CallErr body %q: %v", buf.String(), err)
-	}
-	if body.Error == "" || body.TraceID == "" || body.CorrID == "" || body.Timestamp == "" || len(body.Codes) != 1 ||
-		!strings.HasPrefix(body.Desc, "AADSTS") {
-		t.Errorf("error body lacks Entra's fields: %s", buf.String())
-	}
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &body), "CallErr body %q", buf.String())
+	assert.NotEmpty(t, body.Error, "error body lacks Entra's error: %s", buf.String())
+	assert.NotEmpty(t, body.TraceID, "error body lacks Entra's trace_id: %s", buf.String())
+	assert.NotEmpty(t, body.CorrID, "error body lacks Entra's correlation_id: %s", buf.String())
+	assert.NotEmpty(t, body.Timestamp, "error body lacks Entra's timestamp: %s", buf.String())
+	assert.Len(t, body.Codes, 1, "error_codes: %s", buf.String())
+	assert.True(t, strings.HasPrefix(body.Desc, "AADSTS"), "error_description %q does not start with AADSTS", body.Desc)
 	return body.Codes
 }
 
@@ -156,19 +147,15 @@ func follow(t testing.TB, srv *m365test.Server, u, prefix string) *url.URL {
 	}
 	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, u, nil)
 	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusFound {
 		var b bytes.Buffer
 		_, _ = b.ReadFrom(resp.Body)
-		t.Fatalf("GET %s: status %d, want a redirect to %s; body %s", u, resp.StatusCode, prefix, b.String())
+		require.Equal(t, http.StatusFound, resp.StatusCode, "GET %s: want a redirect to %s; body %s", u, prefix, b.String())
 	}
 	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return loc
 }
 
@@ -176,16 +163,10 @@ func follow(t testing.TB, srv *m365test.Server, u, prefix string) *url.URL {
 func jwtClaims(t testing.TB, tok string) map[string]any {
 	t.Helper()
 	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWT: %q", tok)
-	}
+	require.Len(t, parts, 3, "not a JWT: %q", tok)
 	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Unmarshal(b, &m))
 	return m
 }

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // FuzzUsersFilter sends arbitrary $filter, $select and $top values through
@@ -15,9 +17,7 @@ func FuzzUsersFilter(f *testing.F) {
 		f.Add(s, "id,displayName", "10")
 	}
 	fx := newFixture(f, 1000)
-	if err := fx.srv.GrantAdminConsent(fx.contoso.ID, fx.provider.ClientID); err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, fx.srv.GrantAdminConsent(fx.contoso.ID, fx.provider.ClientID))
 	tok := appToken(f, fx, fx.contoso.ID)
 	f.Fuzz(func(t *testing.T, filter, sel, top string) {
 		for _, advanced := range []bool{false, true} {
@@ -31,18 +31,15 @@ func FuzzUsersFilter(f *testing.F) {
 				req.Header.Set("ConsistencyLevel", "eventual")
 			}
 			resp, err := fx.srv.Client().Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			body := readAll(t, resp)
 			switch resp.StatusCode {
 			case http.StatusOK:
 			case http.StatusBadRequest:
-				if gr := (graphResp{status: 400, body: decode(t, body)}); graphErr(t, gr) == "" {
-					t.Fatal("empty code")
-				}
+				gr := graphResp{status: 400, body: decode(t, body)}
+				require.NotEmpty(t, graphErr(t, gr), "empty code")
 			default:
-				t.Fatalf("filter %q select %q top %q: status %d %s", filter, sel, top, resp.StatusCode, body)
+				require.FailNow(t, "unexpected status", "filter %q select %q top %q: status %d %s", filter, sel, top, resp.StatusCode, body)
 			}
 		}
 	})

@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 )
 
@@ -17,39 +20,30 @@ func TestPermissionGrants(t *testing.T) {
 	f := newFixture(t, 3)
 	const client, admin, reader, weak = "c1c1c1c1-1111-2222-3333-444444444444", "a1a1a1a1-1111-2222-3333-444444444444",
 		"b1b1b1b1-1111-2222-3333-444444444444", "d1d1d1d1-1111-2222-3333-444444444444"
-	if _, err := f.srv.AddApp(m365test.AppOptions{ClientID: client, DisplayName: "Provider app",
-		Secrets: []m365test.Secret{{Value: providerSecret}}, DelegatedPermissions: []string{"User.Read", "User.Read.All"}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.srv.GrantAdminConsent(f.contoso.ID, client); err != nil {
-		t.Fatal(err)
-	}
+	_, err := f.srv.AddApp(m365test.AppOptions{ClientID: client, DisplayName: "Provider app",
+		Secrets: []m365test.Secret{{Value: providerSecret}}, DelegatedPermissions: []string{"User.Read", "User.Read.All"}})
+	require.NoError(t, err)
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, client))
 	addReaderApp(t, f, admin, "Application.Read.All", "DelegatedPermissionGrant.ReadWrite.All")
 	addReaderApp(t, f, reader, "DelegatedPermissionGrant.Read.All")
 	addReaderApp(t, f, weak, "Application.Read.All")
 	adminTok, readerTok, weakTok := clientToken(t, f, admin), clientToken(t, f, reader), clientToken(t, f, weak)
 
 	sp := graphDo(t, f, "GET", "/servicePrincipals(appId='"+client+"')?$select=id", adminTok, nil)
-	if sp.status != 200 {
-		t.Fatalf("service principal: %d %v", sp.status, sp.body)
-	}
+	require.Equal(t, 200, sp.status, "service principal: %v", sp.body)
 	spID := sp.body["id"].(string)
 	list := graphDo(t, f, "GET", "/oauth2PermissionGrants?$filter=clientId%20eq%20'"+spID+"'", readerTok, nil)
-	if list.status != 200 {
-		t.Fatalf("list: %d %v", list.status, list.body)
-	}
+	require.Equal(t, 200, list.status, "list: %v", list.body)
 	value := list.body["value"].([]any)
-	if len(value) != 1 {
-		t.Fatalf("grants of the client: %v", value)
-	}
+	require.Len(t, value, 1, "grants of the client")
 	g := value[0].(map[string]any)
-	if g["clientId"] != spID || g["consentType"] != "AllPrincipals" || g["principalId"] != nil || g["scope"] != "User.Read User.Read.All" {
-		t.Errorf("grant %v", g)
-	}
+	assert.Equal(t, spID, g["clientId"], "grant %v", g)
+	assert.Equal(t, "AllPrincipals", g["consentType"], "grant %v", g)
+	assert.Nil(t, g["principalId"], "grant %v", g)
+	assert.Equal(t, "User.Read User.Read.All", g["scope"], "grant %v", g)
 	id := g["id"].(string)
-	if got := f.srv.PermissionGrants(f.contoso.ID, client); strings.Join(got[""], " ") != "User.Read User.Read.All" {
-		t.Errorf("PermissionGrants = %v", got)
-	}
+	got := f.srv.PermissionGrants(f.contoso.ID, client)
+	assert.Equal(t, "User.Read User.Read.All", strings.Join(got[""], " "), "PermissionGrants = %v", got)
 
 	for _, c := range []struct {
 		name, method, path, tok string
@@ -64,18 +58,19 @@ func TestPermissionGrants(t *testing.T) {
 		{"delete again", "DELETE", "/oauth2PermissionGrants/" + id, adminTok, 404, "Request_ResourceNotFound"},
 	} {
 		r := graphDo(t, f, c.method, c.path, c.tok, nil)
-		if r.status != c.status {
-			t.Errorf("%s: status %d %v, want %d", c.name, r.status, r.body, c.status)
+		if !assert.Equal(t, c.status, r.status, "%s: body %v", c.name, r.body) {
 			continue
 		}
 		if c.code != "" {
-			if e, _ := r.body["error"].(map[string]any); e == nil || e["code"] != c.code {
-				t.Errorf("%s: body %v, want code %s", c.name, r.body, c.code)
+			e, _ := r.body["error"].(map[string]any)
+			if assert.NotNil(t, e, "%s: body %v, want code %s", c.name, r.body, c.code) {
+				assert.Equal(t, c.code, e["code"], "%s: body %v", c.name, r.body)
 			}
 		}
 	}
 	after := graphDo(t, f, "GET", "/oauth2PermissionGrants?$filter=clientId%20eq%20'"+spID+"'", adminTok, nil)
-	if after.status != 200 || len(after.body["value"].([]any)) != 0 || len(f.srv.PermissionGrants(f.contoso.ID, client)) != 0 {
-		t.Errorf("after the delete: %d %v", after.status, after.body)
+	if assert.Equal(t, 200, after.status, "after the delete: %v", after.body) {
+		assert.Empty(t, after.body["value"].([]any), "after the delete: grants listed")
 	}
+	assert.Empty(t, f.srv.PermissionGrants(f.contoso.ID, client), "after the delete: PermissionGrants")
 }

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 )
 
@@ -20,19 +23,13 @@ import (
 func tokenFor(t testing.TB, f *fixture, tenant string, form url.Values) string {
 	t.Helper()
 	resp, err := f.srv.Client().PostForm(f.srv.AuthorityURL(tenant)+"/oauth2/v2.0/token", form)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	body := readAll(t, resp)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("token: %d %s", resp.StatusCode, body)
-	}
+	require.Equal(t, http.StatusOK, resp.StatusCode, "token: %s", body)
 	var tr struct {
 		AccessToken string `json:"access_token"`
 	}
-	if err := json.Unmarshal([]byte(body), &tr); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Unmarshal([]byte(body), &tr))
 	return tr.AccessToken
 }
 
@@ -44,9 +41,7 @@ func appToken(t testing.TB, f *fixture, tenant string) string {
 // userToken signs upn in with ROPC through the native app (User.Read only).
 func userToken(t testing.TB, f *fixture, upn, scope string) string {
 	_, domain, _ := strings.Cut(upn, "@")
-	if err := f.srv.GrantAdminConsent(domain, f.native.ClientID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, f.srv.GrantAdminConsent(domain, f.native.ClientID))
 	return tokenFor(t, f, domain, url.Values{"grant_type": {"password"}, "client_id": {f.native.ClientID},
 		"scope": {scope}, "username": {upn}, "password": {m365test.DefaultPassword}})
 }
@@ -79,15 +74,11 @@ func graphDo(t testing.TB, f *fixture, method, path, token string, body any, hdr
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
 	resp, err := f.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	raw := readAll(t, resp)
 	gr := graphResp{status: resp.StatusCode, header: resp.Header}
 	if raw != "" {
-		if err := json.Unmarshal([]byte(raw), &gr.body); err != nil {
-			t.Fatalf("%s %s: body %q: %v", method, path, raw, err)
-		}
+		require.NoError(t, json.Unmarshal([]byte(raw), &gr.body), "%s %s: body %q", method, path, raw)
 	}
 	return gr
 }
@@ -97,18 +88,36 @@ func graphErr(t testing.TB, gr graphResp) string {
 	t.Helper()
 	e, _ := gr.body["error"].(map[string]any)
 	inner, _ := e["innerError"].(map[string]any)
-	if e == nil || e["code"] == "" || e["message"] == "" || inner == nil || inner["request-id"] == "" || inner["date"] == "" {
-		t.Fatalf("status %d: not a Graph error: %v", gr.status, gr.body)
-	}
+	require.NotNil(t, e, "status %d: not a Graph error: %v", gr.status, gr.body)
+	require.NotEqual(t, "", e["code"], "status %d: not a Graph error: %v", gr.status, gr.body)
+	require.NotEqual(t, "", e["message"], "status %d: not a Graph error: %v", gr.status, gr.body)
+	require.NotNil(t, inner, "status %d: not a Graph error: %v", gr.status, gr.body)
+	require.NotEqual(t, "", inner["request-id"], "status %d: not a Graph error: %v", gr.status, gr.body)
+	require.NotEqual(t, "", inner["date"], "status %d: not a Graph error: %v", gr.status, gr.body)
 	return e["code"].(string)
+}
+
+// assertGraphError checks that gr is a Graph error with status and code;
+// what names the request in the messages.
+func assertGraphError(t testing.TB, gr graphResp, status int, code, what string) bool {
+	t.Helper()
+	if !assert.Equal(t, status, gr.status, "%s: body %v", what, gr.body) {
+		return false
+	}
+	return assert.Equal(t, code, graphErr(t, gr), "%s: error code", what)
+}
+
+// requireGraphError is assertGraphError that ends the test on a mismatch.
+func requireGraphError(t testing.TB, gr graphResp, status int, code, what string) {
+	t.Helper()
+	require.Equal(t, status, gr.status, "%s: body %v", what, gr.body)
+	require.Equal(t, code, graphErr(t, gr), "%s: error code", what)
 }
 
 func TestGraphAuthorization(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10)
-	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID))
 	app := appToken(t, f, f.contoso.ID)
 	user := userToken(t, f, "user00002@contoso.onmicrosoft.com", "User.Read")
 
@@ -165,9 +174,7 @@ func TestGraphAuthorization(t *testing.T) {
 func TestGraphUsersPaging(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 50_000)
-	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID))
 	tok := appToken(t, f, f.contoso.ID)
 
 	next := "/users?$top=999&$select=id,userPrincipalName,usageLocation"
@@ -216,9 +223,7 @@ func TestGraphUsersPaging(t *testing.T) {
 func TestSendMail(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10)
-	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID))
 	tok := appToken(t, f, f.contoso.ID)
 	msg := map[string]any{"message": map[string]any{"subject": "Invitation", "body": map[string]any{"contentType": "HTML", "content": "<p>Hi</p>"},
 		"toRecipients": []any{map[string]any{"emailAddress": map[string]any{"address": "it@customer.example"}}}}, "saveToSentItems": false}
@@ -240,9 +245,7 @@ func TestSendMail(t *testing.T) {
 func TestSubscriptionsAndCallRecords(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10)
-	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID))
 	tok := appToken(t, f, f.contoso.ID)
 	var mu sync.Mutex
 	var notes []map[string]any
@@ -292,9 +295,7 @@ func TestSubscriptionsAndCallRecords(t *testing.T) {
 	callID, err := f.srv.AddCallRecord(context.Background(), f.contoso.Domain(), m365test.CallRecord{
 		Start: time.Now().Add(-time.Hour), End: time.Now(), Organizer: f.contoso.AdminUPN(),
 		Participants: []string{"user00001@contoso.onmicrosoft.com"}, Modalities: []string{"audio", "video"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	mu.Lock()
 	if len(notes) != 1 {
 		t.Fatalf("notifications = %v", notes)
@@ -320,9 +321,7 @@ func TestFaults(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10)
 	for _, tn := range []string{f.contoso.ID, f.fabrikam.ID} {
-		if err := f.srv.GrantAdminConsent(tn, f.provider.ClientID); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, f.srv.GrantAdminConsent(tn, f.provider.ClientID))
 	}
 	contoso, fabrikam := appToken(t, f, f.contoso.ID), appToken(t, f, f.fabrikam.ID)
 
@@ -351,9 +350,7 @@ func TestFaults(t *testing.T) {
 	}
 	f.srv.InjectFault(m365test.Fault{Endpoint: m365test.EndpointToken, Status: 429, RetryAfter: time.Second, Times: 1})
 	resp, err := f.srv.Client().PostForm(f.srv.AuthorityURL(f.contoso.ID)+"/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if body := readAll(t, resp); resp.StatusCode != 429 || !strings.Contains(body, `"error_codes":[90055]`) || resp.Header.Get("Retry-After") != "1" {
 		t.Errorf("token 429: %d %s", resp.StatusCode, body)
 	}
@@ -384,9 +381,7 @@ func TestFaults(t *testing.T) {
 func TestConcurrentRequestsAndCounters(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 1000)
-	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID))
 	tok := appToken(t, f, f.contoso.ID)
 	f.srv.ResetLog()
 	var wg sync.WaitGroup

@@ -4,6 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 )
 
@@ -17,9 +20,8 @@ func TestAdvancedQueryLag(t *testing.T) {
 	t.Cleanup(srv.Close)
 	f := &fixture{srv: srv}
 	var err error
-	if f.contoso, err = srv.AddTenant(m365test.TenantOptions{Domains: []string{"contoso.onmicrosoft.com"}, Users: 10}); err != nil {
-		t.Fatal(err)
-	}
+	f.contoso, err = srv.AddTenant(m365test.TenantOptions{Domains: []string{"contoso.onmicrosoft.com"}, Users: 10})
+	require.NoError(t, err)
 	addReaderApp(t, f, "aaaaaaaa-1111-2222-3333-444444444444", "User.Read.All")
 	tok := clientToken(t, f, "aaaaaaaa-1111-2222-3333-444444444444")
 	var lastIDs []string
@@ -32,48 +34,41 @@ func TestAdvancedQueryLag(t *testing.T) {
 			hdr = []string{"ConsistencyLevel", "eventual"}
 		}
 		gr := graphDo(t, f, "GET", path, tok, nil, hdr...)
-		if gr.status != 200 {
-			t.Fatalf("%s: %d %v", path, gr.status, gr.body)
-		}
+		require.Equal(t, 200, gr.status, "%s: %v", path, gr.body)
 		n := len(gr.body["value"].([]any))
 		lastIDs = lastIDs[:0]
 		for _, u := range gr.body["value"].([]any) {
 			lastIDs = append(lastIDs, u.(map[string]any)["id"].(string))
 		}
-		if eventual && int(gr.body["@odata.count"].(float64)) != n {
-			t.Errorf("count %v, %d users", gr.body["@odata.count"], n)
+		if eventual {
+			assert.Equal(t, n, int(gr.body["@odata.count"].(float64)), "@odata.count against the users listed")
 		}
 		return n
 	}
 	const it = "usageLocation%20eq%20'IT'"
-	if p, a := count(it, false), count(it, true); p != 1 || a != 1 {
-		t.Fatalf("before changes: plain %d, advanced %d", p, a)
-	}
-	if _, err := f.contoso.AddUsers(10); err != nil { // user 14 is in Milan
-		t.Fatal(err)
-	}
-	if err := f.contoso.UpdateUser("user00004@contoso.onmicrosoft.com", map[string]any{"usageLocation": "FR"}); err != nil {
-		t.Fatal(err)
-	}
+	p, a := count(it, false), count(it, true)
+	require.Equal(t, 1, p, "before changes: plain")
+	require.Equal(t, 1, a, "before changes: advanced")
+	_, err = f.contoso.AddUsers(10) // user 14 is in Milan
+	require.NoError(t, err)
+	require.NoError(t, f.contoso.UpdateUser("user00004@contoso.onmicrosoft.com", map[string]any{"usageLocation": "FR"}))
 	// Plain reads: user 14 added, user 4 moved to France. Advanced: still
 	// the old directory.
-	p := count(it, false)
+	p = count(it, false)
 	plainIT := append([]string(nil), lastIDs...)
-	a := count(it, true)
-	if p != 1 || a != 1 || plainIT[0] != f.contoso.UserID("user00014@contoso.onmicrosoft.com") || lastIDs[0] != f.contoso.UserID("user00004@contoso.onmicrosoft.com") {
-		t.Errorf("within the lag: plain %v, advanced %v", plainIT, lastIDs)
+	a = count(it, true)
+	if assert.Equal(t, 1, p, "within the lag: plain %v", plainIT) {
+		assert.Equal(t, f.contoso.UserID("user00014@contoso.onmicrosoft.com"), plainIT[0], "within the lag: plain")
 	}
-	if p, a := count("startsWith(displayName,'User')", false), count("startsWith(displayName,'User')", true); p != 20 || a != 10 {
-		t.Errorf("within the lag, all users: plain %d, advanced %d", p, a)
+	if assert.Equal(t, 1, a, "within the lag: advanced %v", lastIDs) {
+		assert.Equal(t, f.contoso.UserID("user00004@contoso.onmicrosoft.com"), lastIDs[0], "within the lag: advanced")
 	}
-	if gr := graphDo(t, f, "GET", "/users/user00014@contoso.onmicrosoft.com?$select=id", tok, nil); gr.status != 200 {
-		t.Errorf("a plain read of the new user: %d", gr.status)
-	}
+	assert.Equal(t, 20, count("startsWith(displayName,'User')", false), "within the lag, all users: plain")
+	assert.Equal(t, 10, count("startsWith(displayName,'User')", true), "within the lag, all users: advanced")
+	gr := graphDo(t, f, "GET", "/users/user00014@contoso.onmicrosoft.com?$select=id", tok, nil)
+	assert.Equal(t, 200, gr.status, "a plain read of the new user")
 	srv.Advance(lag)
-	if p, a := count("startsWith(displayName,'User')", false), count("startsWith(displayName,'User')", true); p != 20 || a != 20 {
-		t.Errorf("after the lag: plain %d, advanced %d", p, a)
-	}
-	if a := count(it, true); a != 1 {
-		t.Errorf("after the lag, IT: %d", a)
-	}
+	assert.Equal(t, 20, count("startsWith(displayName,'User')", false), "after the lag: plain")
+	assert.Equal(t, 20, count("startsWith(displayName,'User')", true), "after the lag: advanced")
+	assert.Equal(t, 1, count(it, true), "after the lag, IT")
 }

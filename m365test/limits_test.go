@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 )
 
@@ -16,9 +19,7 @@ import (
 func TestGraphQueryLimits(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 100)
-	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID))
 	tok := appToken(t, f, f.contoso.ID)
 	upns := func(first, n int) string {
 		var q []string
@@ -55,14 +56,10 @@ func TestGraphQueryLimits(t *testing.T) {
 			}
 			gr := graphDo(t, f, "GET", path, tok, nil, hdr...)
 			if tc.wantOK {
-				if gr.status != 200 {
-					t.Fatalf("status %d %v, want 200", gr.status, gr.body)
-				}
+				require.Equal(t, 200, gr.status, "body %v", gr.body)
 				return
 			}
-			if gr.status != 400 || graphErr(t, gr) != "Request_UnsupportedQuery" {
-				t.Fatalf("status %d %v, want 400 Request_UnsupportedQuery", gr.status, gr.body)
-			}
+			requireGraphError(t, gr, 400, "Request_UnsupportedQuery", path)
 		})
 	}
 }
@@ -73,29 +70,20 @@ func TestGraphQueryLimits(t *testing.T) {
 func TestUsersPagingRealism(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 300)
-	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID))
 	tok := appToken(t, f, f.contoso.ID)
 	gr := graphDo(t, f, "GET", "/users?$select=id&$top=100&$count=true", tok, nil, "ConsistencyLevel", "eventual")
-	if gr.status != 200 || gr.body["@odata.count"] == nil {
-		t.Fatalf("first page: %d, count %v", gr.status, gr.body["@odata.count"])
-	}
+	require.Equal(t, 200, gr.status, "first page: %v", gr.body)
+	require.NotNil(t, gr.body["@odata.count"], "first page: @odata.count")
 	next, _ := gr.body["@odata.nextLink"].(string)
 	gr = graphDo(t, f, "GET", next, tok, nil, "ConsistencyLevel", "eventual")
-	if gr.status != 200 {
-		t.Fatalf("second page: %d %v", gr.status, gr.body)
-	}
-	if c, ok := gr.body["@odata.count"]; ok {
-		t.Errorf("second page carries @odata.count %v; Graph sends it on the first page only", c)
-	}
+	require.Equal(t, 200, gr.status, "second page: %v", gr.body)
+	assert.NotContains(t, gr.body, "@odata.count", "second page carries @odata.count; Graph sends it on the first page only")
 	next, _ = gr.body["@odata.nextLink"].(string)
 	f.srv.Advance(m365test.DefaultSkipTokenLifetime + time.Minute)
 	tok = appToken(t, f, f.contoso.ID) // the old access token expired too
 	gr = graphDo(t, f, "GET", next, tok, nil, "ConsistencyLevel", "eventual")
-	if gr.status != 400 || graphErr(t, gr) != "Directory_ExpiredPageToken" {
-		t.Errorf("page after its skip token expired: %d %v, want 400 Directory_ExpiredPageToken", gr.status, gr.body)
-	}
+	assertGraphError(t, gr, 400, "Directory_ExpiredPageToken", "page after its skip token expired")
 }
 
 // TestUnknownPermissions: a misspelt Graph permission fails as it does
@@ -104,28 +92,20 @@ func TestUsersPagingRealism(t *testing.T) {
 func TestUnknownPermissions(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10)
-	if _, err := f.srv.AddApp(m365test.AppOptions{DisplayName: "typo", ApplicationPermissions: []string{"User.Raed.All"}}); err == nil ||
-		!strings.Contains(err.Error(), "User.Raed.All") {
-		t.Errorf("AddApp with a misspelt permission: %v", err)
-	}
-	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.native.ClientID); err != nil {
-		t.Fatal(err)
-	}
+	_, err := f.srv.AddApp(m365test.AppOptions{DisplayName: "typo", ApplicationPermissions: []string{"User.Raed.All"}})
+	assert.ErrorContains(t, err, "User.Raed.All", "AddApp with a misspelt permission")
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, f.native.ClientID))
 	form := url.Values{"grant_type": {"password"}, "client_id": {f.native.ClientID},
 		"scope": {"https://graph.microsoft.com/User.Raed openid"}, "username": {"user00002@contoso.onmicrosoft.com"}, "password": {m365test.DefaultPassword}}
 	resp, err := f.srv.Client().PostForm(f.srv.AuthorityURL(f.contoso.ID)+"/oauth2/v2.0/token", form)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer resp.Body.Close()
 	var body struct {
 		Error string `json:"error"`
 		Codes []int  `json:"error_codes"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != 400 || body.Error != "invalid_scope" || len(body.Codes) != 1 || body.Codes[0] != m365test.CodeScopeUnknown {
-		t.Errorf("token with a misspelt scope: %d %+v, want 400 invalid_scope AADSTS650053", resp.StatusCode, body)
-	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	assert.Equal(t, 400, resp.StatusCode, "token with a misspelt scope: %+v", body)
+	assert.Equal(t, "invalid_scope", body.Error, "token with a misspelt scope")
+	assert.Equal(t, []int{m365test.CodeScopeUnknown}, body.Codes, "token with a misspelt scope: error_codes")
 }

@@ -7,6 +7,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var (
@@ -21,24 +24,19 @@ func submitPage(t *testing.T, f *fixture, pageURL string, form url.Values) (*htt
 	t.Helper()
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Get(pageURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	page := readAll(t, resp)
-	if resp.StatusCode != 200 || !strings.Contains(page, `id="accept"`) || !strings.Contains(page, `id="cancel"`) {
-		t.Fatalf("page: %d %s", resp.StatusCode, page)
-	}
+	require.Equal(t, 200, resp.StatusCode, "page: %s", page)
+	require.Contains(t, page, `id="accept"`, "page")
+	require.Contains(t, page, `id="cancel"`, "page")
 	q, csrf := hiddenQ.FindStringSubmatch(page), hiddenCSRF.FindStringSubmatch(page)
-	if q == nil || csrf == nil {
-		t.Fatalf("page lacks its hidden fields: %s", page)
-	}
+	require.NotNil(t, q, "page lacks its hidden q field: %s", page)
+	require.NotNil(t, csrf, "page lacks its hidden csrf field: %s", page)
 	form.Set("q", html.UnescapeString(q[1]))
 	form.Set("csrf", csrf[1])
 	u, _ := url.Parse(pageURL)
 	resp, err = c.PostForm(u.Scheme+"://"+u.Host+u.Path, form)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return resp, page
 }
 
@@ -53,38 +51,37 @@ func TestSignInPage(t *testing.T) {
 
 	// Wrong password: the page again, with the error.
 	resp, page := submitPage(t, f, authz, url.Values{"username": {"user00002@contoso.onmicrosoft.com"}, "password": {"nope"}, "action": {"accept"}})
-	if m := userValue.FindStringSubmatch(page); m == nil || m[1] != "user00002@contoso.onmicrosoft.com" {
-		t.Errorf("login_hint not prefilled")
+	if m := userValue.FindStringSubmatch(page); assert.NotNil(t, m, "login_hint not prefilled") {
+		assert.Equal(t, "user00002@contoso.onmicrosoft.com", m[1], "login_hint prefilled")
 	}
-	if body := readAll(t, resp); resp.StatusCode != 200 || !strings.Contains(body, "AADSTS50126") {
-		t.Errorf("wrong password: %d %s", resp.StatusCode, body)
-	}
+	body := readAll(t, resp)
+	assert.Equal(t, 200, resp.StatusCode, "wrong password: %s", body)
+	assert.Contains(t, body, "AADSTS50126", "wrong password")
 	// Cancel: 65004 to the app.
 	resp, _ = submitPage(t, f, authz, url.Values{"action": {"cancel"}})
 	resp.Body.Close()
 	loc, _ := url.Parse(resp.Header.Get("Location"))
-	if resp.StatusCode != http.StatusFound || loc.Query().Get("error") != "access_denied" || !strings.HasPrefix(loc.Query().Get("error_description"), "AADSTS65004:") {
-		t.Errorf("cancel: %d %s", resp.StatusCode, loc)
-	}
+	assert.Equal(t, http.StatusFound, resp.StatusCode, "cancel: %s", loc)
+	assert.Equal(t, "access_denied", loc.Query().Get("error"), "cancel: %s", loc)
+	assert.True(t, strings.HasPrefix(loc.Query().Get("error_description"), "AADSTS65004:"), "cancel: %s", loc)
 	// Accept: a code, and the user's own consent recorded.
 	resp, _ = submitPage(t, f, authz, url.Values{"username": {"user00002@contoso.onmicrosoft.com"}, "password": {f.contoso.Password()}, "action": {"accept"}})
 	resp.Body.Close()
 	loc, _ = url.Parse(resp.Header.Get("Location"))
-	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc.String(), redirectURI) || loc.Query().Get("code") == "" || loc.Query().Get("state") != "s" {
-		t.Errorf("accept: %d %s", resp.StatusCode, loc)
-	}
-	if c, ok := f.srv.Consent(f.contoso.ID, f.provider.ClientID); !ok || c.Admin || c.Users != 1 {
-		t.Errorf("consent = %+v %v", c, ok)
-	}
+	assert.Equal(t, http.StatusFound, resp.StatusCode, "accept: %s", loc)
+	assert.True(t, strings.HasPrefix(loc.String(), redirectURI), "accept: %s", loc)
+	assert.NotEmpty(t, loc.Query().Get("code"), "accept: %s", loc)
+	assert.Equal(t, "s", loc.Query().Get("state"), "accept: %s", loc)
+	c, ok := f.srv.Consent(f.contoso.ID, f.provider.ClientID)
+	assert.True(t, ok, "consent recorded")
+	assert.False(t, c.Admin, "consent = %+v", c)
+	assert.Equal(t, 1, c.Users, "consent = %+v", c)
 	// A form token works once.
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.PostForm(f.srv.BrowserURL()+"/organizations/oauth2/v2.0/authorize", url.Values{"csrf": {"forged"}, "action": {"accept"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body := readAll(t, resp); resp.StatusCode != 400 {
-		t.Errorf("forged form: %d %s", resp.StatusCode, body)
-	}
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := hc.PostForm(f.srv.BrowserURL()+"/organizations/oauth2/v2.0/authorize", url.Values{"csrf": {"forged"}, "action": {"accept"}})
+	require.NoError(t, err)
+	body = readAll(t, resp)
+	assert.Equal(t, 400, resp.StatusCode, "forged form: %s", body)
 }
 
 func TestAdminConsentPage(t *testing.T) {
@@ -93,15 +90,15 @@ func TestAdminConsentPage(t *testing.T) {
 	link := f.srv.AdminConsentURL(f.contoso.Domain(), f.provider.ClientID, consentURI, "st8")
 	resp, page := submitPage(t, f, link, url.Values{"username": {f.contoso.AdminUPN()}, "password": {f.contoso.Password()}, "action": {"accept"}})
 	resp.Body.Close()
-	if !strings.Contains(page, "CallRecords.Read.All (application)") {
-		t.Errorf("page does not list the application permissions: %s", page)
-	}
+	assert.Contains(t, page, "CallRecords.Read.All (application)", "page does not list the application permissions")
 	loc, _ := url.Parse(resp.Header.Get("Location"))
 	q := loc.Query()
-	if resp.StatusCode != http.StatusFound || q.Get("admin_consent") != "True" || q.Get("tenant") != f.contoso.ID || q.Get("state") != "st8" {
-		t.Errorf("accept: %d %s", resp.StatusCode, loc)
-	}
-	if c, ok := f.srv.Consent(f.contoso.ID, f.provider.ClientID); !ok || !c.Admin || len(c.Roles) != 4 {
-		t.Errorf("consent = %+v %v", c, ok)
-	}
+	assert.Equal(t, http.StatusFound, resp.StatusCode, "accept: %s", loc)
+	assert.Equal(t, "True", q.Get("admin_consent"), "accept: %s", loc)
+	assert.Equal(t, f.contoso.ID, q.Get("tenant"), "accept: %s", loc)
+	assert.Equal(t, "st8", q.Get("state"), "accept: %s", loc)
+	c, ok := f.srv.Consent(f.contoso.ID, f.provider.ClientID)
+	assert.True(t, ok, "consent recorded")
+	assert.True(t, c.Admin, "consent = %+v", c)
+	assert.Len(t, c.Roles, 4, "consent = %+v", c)
 }

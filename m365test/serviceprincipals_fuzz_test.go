@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // FuzzServicePrincipalKey sends arbitrary top-level Graph segments (the
@@ -26,20 +28,17 @@ func FuzzServicePrincipalKey(f *testing.F) {
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 		resp, err := fx.srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		body := readAll(t, resp)
 		switch resp.StatusCode {
 		case http.StatusOK, http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
 		case http.StatusBadRequest, http.StatusNotFound:
 			if body != "" && body[0] == '{' {
-				if gr := (graphResp{status: resp.StatusCode, body: decode(t, body)}); graphErr(t, gr) == "" {
-					t.Fatal("empty code")
-				}
+				gr := graphResp{status: resp.StatusCode, body: decode(t, body)}
+				require.NotEmpty(t, graphErr(t, gr), "empty code")
 			}
 		default:
-			t.Fatalf("segment %q select %q: status %d %s", seg, sel, resp.StatusCode, body)
+			require.FailNow(t, "unexpected status", "segment %q select %q: status %d %s", seg, sel, resp.StatusCode, body)
 		}
 	})
 }

@@ -3,6 +3,8 @@ package m365test
 import (
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // FuzzParseTeamsFilter: the userConfigurations $filter parser never
@@ -21,16 +23,14 @@ func FuzzParseTeamsFilter(f *testing.F) {
 	f.Fuzz(func(t *testing.T, filter string) {
 		match, err := parseTeamsFilter(filter)
 		if err != nil {
-			if err.Error() == "" {
-				t.Fatal("empty error")
-			}
+			require.NotEmpty(t, err.Error(), "empty error")
 			return
 		}
 		for i := range configs {
 			_ = match(&configs[i])
 		}
-		if strings.Contains(strings.ToLower(filter), " or ") && !strings.Contains(filter, "'") {
-			t.Fatalf("accepted an or outside a string: %q", filter)
+		if strings.Contains(strings.ToLower(filter), " or ") {
+			require.Contains(t, filter, "'", "accepted an or outside a string: %q", filter)
 		}
 	})
 }

@@ -10,6 +10,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 )
 
@@ -30,9 +33,7 @@ func TestThrottle(t *testing.T) {
 			req, _ := http.NewRequestWithContext(context.Background(), "GET", "https://"+m365test.GraphHost+"/v1.0/users?$select=id&$top=1", nil)
 			req.Header.Set("Authorization", "Bearer "+tok)
 			resp, err := srv.Client().Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			resp.Body.Close()
 			return resp
 		}
@@ -40,19 +41,14 @@ func TestThrottle(t *testing.T) {
 		var tenants []*m365test.Tenant
 		for _, d := range []string{"a.onmicrosoft.com", "b.onmicrosoft.com"} {
 			tn, err := srv.AddTenant(m365test.TenantOptions{Domains: []string{d}, Users: 3})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			tenants = append(tenants, tn)
 		}
 		const app, secret = "0a0a0a0a-1111-2222-3333-444444444444", "throttle-test-secret-0123456789"
-		if _, err := srv.AddApp(m365test.AppOptions{ClientID: app, Secrets: []m365test.Secret{{Value: secret}}, ApplicationPermissions: []string{"User.Read.All"}}); err != nil {
-			t.Fatal(err)
-		}
+		_, err := srv.AddApp(m365test.AppOptions{ClientID: app, Secrets: []m365test.Secret{{Value: secret}}, ApplicationPermissions: []string{"User.Read.All"}})
+		require.NoError(t, err)
 		for _, tn := range tenants {
-			if err := srv.GrantAdminConsentNow(tn.ID, app); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, srv.GrantAdminConsentNow(tn.ID, app))
 			toks = append(toks, throttleAppToken(t, srv, tn.ID, app, secret))
 		}
 		// Fresh windows from now (the setup's token requests are no Graph
@@ -68,30 +64,30 @@ func TestThrottle(t *testing.T) {
 					throttled++
 					retryAfter = resp.Header.Get("Retry-After")
 				default:
-					t.Fatalf("status %d", resp.StatusCode)
+					require.FailNow(t, "unexpected status", "status %d", resp.StatusCode)
 				}
 			}
 			return
 		}
 		ok, thr, ra := codes(0, 7)
-		if ok != 5 || thr != 2 {
-			t.Fatalf("tenant a: %d ok, %d throttled; want 5 and 2", ok, thr)
-		}
-		if n, err := strconv.Atoi(ra); err != nil || n < 1 || n > 10 {
-			t.Errorf("Retry-After %q, want 1 to 10 Graph seconds", ra)
+		require.Equal(t, 5, ok, "tenant a: ok")
+		require.Equal(t, 2, thr, "tenant a: throttled")
+		if n, err := strconv.Atoi(ra); assert.NoError(t, err, "Retry-After %q", ra) {
+			assert.GreaterOrEqual(t, n, 1, "Retry-After in Graph seconds")
+			assert.LessOrEqual(t, n, 10, "Retry-After in Graph seconds")
 		}
 		// Tenant b has its own budget, but the app-wide one has 3 units left.
-		if ok, thr, _ := codes(1, 5); ok != 3 || thr != 2 {
-			t.Fatalf("tenant b: %d ok, %d throttled; want 3 (the app budget) and 2", ok, thr)
-		}
+		ok, thr, _ = codes(1, 5)
+		require.Equal(t, 3, ok, "tenant b: ok (the app budget)")
+		require.Equal(t, 2, thr, "tenant b: throttled")
 		st := srv.ThrottleStats()
-		if st.Requests != 12 || st.TenantThrottled != 2 || st.AppThrottled != 2 {
-			t.Errorf("stats %+v", st)
-		}
+		assert.Equal(t, int64(12), st.Requests, "stats %+v", st)
+		assert.Equal(t, int64(2), st.TenantThrottled, "stats %+v", st)
+		assert.Equal(t, int64(2), st.AppThrottled, "stats %+v", st)
 		time.Sleep(time.Second + 50*time.Millisecond) // both windows roll over (on the bubble's clock: no real wait)
-		if ok, thr, _ := codes(0, 1); ok != 1 || thr != 0 {
-			t.Errorf("after the window: %d ok, %d throttled", ok, thr)
-		}
+		ok, thr, _ = codes(0, 1)
+		assert.Equal(t, 1, ok, "after the window: ok")
+		assert.Equal(t, 0, thr, "after the window: throttled")
 	})
 }
 
@@ -101,15 +97,12 @@ func throttleAppToken(t *testing.T, srv *m365test.Server, tenant, clientID, secr
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {secret},
 		"scope": {"https://graph.microsoft.com/.default"}}
 	resp, err := srv.Client().PostForm("https://"+m365test.LoginHost+"/"+tenant+"/oauth2/v2.0/token", form)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer resp.Body.Close()
 	var out struct {
 		AccessToken string `json:"access_token"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.AccessToken == "" {
-		t.Fatalf("token: %d %v", resp.StatusCode, err)
-	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out), "token: status %d", resp.StatusCode)
+	require.NotEmpty(t, out.AccessToken, "token: status %d", resp.StatusCode)
 	return out.AccessToken
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 type x509Cert = x509.Certificate
@@ -21,9 +23,7 @@ func readAll(t testing.TB, resp *http.Response) string {
 	t.Helper()
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return string(b)
 }
 
@@ -60,8 +60,6 @@ func formPostBrowser(u string) {
 func decode(t testing.TB, body string) map[string]any {
 	t.Helper()
 	var m map[string]any
-	if err := json.Unmarshal([]byte(body), &m); err != nil {
-		t.Fatalf("body %q: %v", body, err)
-	}
+	require.NoError(t, json.Unmarshal([]byte(body), &m), "body %q", body)
 	return m
 }

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"net/http"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/m365test"
 )
@@ -35,18 +36,13 @@ func FuzzVoiceRoutes(f *testing.F) {
 	f.Cleanup(srv.Close)
 	fx := &fixture{srv: srv}
 	var err error
-	if fx.contoso, err = srv.AddTenant(m365test.TenantOptions{Domains: []string{"contoso.onmicrosoft.com"}, Users: 100}); err != nil {
-		f.Fatal(err)
-	}
+	fx.contoso, err = srv.AddTenant(m365test.TenantOptions{Domains: []string{"contoso.onmicrosoft.com"}, Users: 100})
+	require.NoError(f, err)
 	app, err := srv.AddApp(m365test.AppOptions{ClientID: "eeeeeeee-0000-0000-0000-000000000001", DisplayName: "Fuzz",
 		Secrets: []m365test.Secret{{Value: providerSecret, Expires: start.Add(time.Hour)}}, ApplicationPermissions: []string{
 			"TeamsTelephoneNumber.ReadWrite.All", "TeamsPolicyUserAssign.ReadWrite.All", "LicenseAssignment.ReadWrite.All", "User.Read.All"}})
-	if err != nil {
-		f.Fatal(err)
-	}
-	if err := srv.GrantAdminConsent(fx.contoso.ID, app.ClientID); err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
+	require.NoError(f, srv.GrantAdminConsent(fx.contoso.ID, app.ClientID))
 	tok := tokenFor(f, fx, fx.contoso.ID, url.Values{"grant_type": {"client_credentials"}, "client_id": {app.ClientID},
 		"client_secret": {providerSecret}, "scope": {"https://graph.microsoft.com/.default"}})
 	u4 := fx.contoso.UserID("user00004@contoso.onmicrosoft.com")
@@ -76,15 +72,12 @@ func FuzzVoiceRoutes(f *testing.F) {
 			hr.Header.Set("Authorization", "Bearer "+tok)
 			hr.Header.Set("Content-Type", "application/json")
 			resp, err := srv.Client().Do(hr)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			got := readAll(t, resp)
-			if resp.StatusCode >= 500 || resp.StatusCode < 200 {
-				t.Fatalf("%s %s body %q: status %d %s", r.method, r.path, r.body, resp.StatusCode, got)
-			}
-			if resp.StatusCode >= 400 && !strings.Contains(got, `"innerError"`) {
-				t.Fatalf("%s %s: %d without Graph's error shape: %s", r.method, r.path, resp.StatusCode, got)
+			require.GreaterOrEqual(t, resp.StatusCode, 200, "%s %s body %q: status, body %s", r.method, r.path, r.body, got)
+			require.Less(t, resp.StatusCode, 500, "%s %s body %q: status, body %s", r.method, r.path, r.body, got)
+			if resp.StatusCode >= 400 {
+				require.Contains(t, got, `"innerError"`, "%s %s: %d without Graph's error shape", r.method, r.path, resp.StatusCode)
 			}
 		}
 	})
