@@ -3,12 +3,13 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"github.com/tenantgate/tenantgate/audit"
-	"github.com/tenantgate/tenantgate/events"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/tenantgate/tenantgate/audit"
+	"github.com/tenantgate/tenantgate/events"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -66,25 +67,22 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 					continue // the wizard needs no Authorizer
 				}
 				h, err := newFn(cfg)
-				if err == nil || !strings.Contains(err.Error(), tc.want) || h != nil {
-					t.Errorf("%s: (%v, %v), want an error containing %s", name, h, err, tc.want)
-				}
+				assert.ErrorContains(t, err, tc.want, name)
+				assert.Nil(t, h, name)
 			}
 		})
 	}
 	// The wizard alone needs no authorizer; the admin API does.
 	cfg := good
 	cfg.Authorizer = nil
-	if _, err := NewWizard(cfg); err != nil {
-		t.Errorf("NewWizard without authorizer: %v", err)
-	}
-	if _, err := NewAdmin(cfg); err == nil {
-		t.Error("NewAdmin without authorizer: no error")
-	}
+	_, err := NewWizard(cfg)
+	assert.NoError(t, err, "NewWizard without authorizer")
+	_, err = NewAdmin(cfg)
+	assert.Error(t, err, "NewAdmin without authorizer")
 	// A trailing slash on either side is no disagreement.
 	d := depsOf(good)
 	d.invitations = baseInvites{d.invitations, testPublic + "/"}
-	_, err := good.checkWith(true, d)
+	_, err = good.checkWith(true, d)
 	assert.NoError(t, err, "invite base with trailing slash")
 }
 
@@ -118,59 +116,43 @@ func TestEveryRouteAsksTheAuthorizer(t *testing.T) {
 	e := newEnv(t, nil)
 	e.saveToken(t, "a", e.contoso)
 	a, err := newAdmin(e.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(a.routes) < 16 {
-		t.Fatalf("only %d routes", len(a.routes))
-	}
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(a.routes), 16, "routes")
 	for _, rc := range routeCases(a) {
 		t.Run(rc.pattern, func(t *testing.T) {
 			// No credentials: 401. Another customer's admin: 403 (the
 			// OpenAPI document belongs to no customer, so it is allowed).
 			w := e.do(t, rc.method, rc.path, "", "{}")
 			p := problemOf(t, w, http.StatusUnauthorized)
-			if p.Code != codeUnauthenticated {
-				t.Errorf("code %q", p.Code)
-			}
+			assert.Equal(t, codeUnauthenticated, p.Code, "code")
 			switch {
 			case listingRoute(rc.pattern):
 				// Listings of every customer are filtered to the
 				// customers the Authorizer allows: none of a's items.
 				w = e.do(t, rc.method, rc.path, tokenB, "{}")
-				if w.Code != http.StatusOK || strings.Contains(w.Body.String(), `"customer":"a"`) {
-					t.Errorf("listing for another customer's admin: %d %s", w.Code, w.Body)
-				}
+				assert.Equal(t, http.StatusOK, w.Code, "listing for another customer's admin: %s", w.Body)
+				assert.NotContains(t, w.Body.String(), `"customer":"a"`, "listing for another customer's admin")
 			case rc.path != "/openapi.json":
 				w = e.do(t, rc.method, rc.path, tokenB, "{}")
-				if p := problemOf(t, w, http.StatusForbidden); p.Code != codeForbidden {
-					t.Errorf("code %q", p.Code)
-				}
+				assert.Equal(t, codeForbidden, problemOf(t, w, http.StatusForbidden).Code, "code")
 			}
 		})
 	}
 	// The denied requests changed nothing: still one settings version, no
 	// invitation, no sync run.
 	s := decode[settingsJSON](t, e.do(t, "GET", "/customers/a/m365", tokenA, nil), 200)
-	if s.Version != 1 {
-		t.Errorf("settings version %d after denied writes, want 1", s.Version)
-	}
+	assert.Equal(t, int64(1), s.Version, "settings version after denied writes")
 	list, _ := e.inv.List(context.Background(), "a")
-	if len(list) != 0 {
-		t.Errorf("%d invitations after denied requests", len(list))
-	}
-	if _, ok, _ := e.fleet.LatestSync(context.Background(), "a"); ok {
-		t.Error("a sync run was recorded after a denied request")
-	}
+	assert.Empty(t, list, "invitations after denied requests")
+	_, ok, _ := e.fleet.LatestSync(context.Background(), "a")
+	assert.False(t, ok, "a sync run was recorded after a denied request")
 
 	// The zero value of every authorizer decision: an authorizer that
 	// denies everything denies every route with 403.
 	cfg := e.cfg
 	cfg.Authorizer = AuthorizerFunc(func(context.Context, *http.Request, string, Operation) error { return context.Canceled })
 	h, err := NewAdmin(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, rc := range routeCases(a) {
 		r := httptest.NewRequest(rc.method, rc.path, strings.NewReader("{}"))
 		r.Header.Set("Authorization", "Bearer "+tokenAll)
@@ -180,9 +162,8 @@ func TestEveryRouteAsksTheAuthorizer(t *testing.T) {
 		if listingRoute(rc.pattern) {
 			want = http.StatusOK // filtered to nothing
 		}
-		if w.Code != want || strings.Contains(w.Body.String(), `"customer":"a"`) {
-			t.Errorf("%s: status %d, want %d and no item", rc.pattern, w.Code, want)
-		}
+		assert.Equal(t, want, w.Code, "%s: status", rc.pattern)
+		assert.NotContains(t, w.Body.String(), `"customer":"a"`, "%s: want no item", rc.pattern)
 	}
 }
 
@@ -205,9 +186,7 @@ func TestAuthorizerSeesCustomerAndAction(t *testing.T) {
 		return ErrUnauthenticated
 	})
 	a, err := newAdmin(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, rc := range routeCases(a) {
 		got = nil
 		a.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(rc.method, rc.path, nil))
@@ -221,9 +200,7 @@ func TestAuthorizerSeesCustomerAndAction(t *testing.T) {
 		if rc.path == "/openapi.json" || rc.path == "/customers" || rc.path == "/audit" || rc.path == "/webhooks/deliveries" || rc.path == "/events" || rc.path == "/voice" {
 			wantCustomer = ""
 		}
-		if len(got) != 1 || got[0] != (call{wantCustomer, want}) {
-			t.Errorf("%s: authorizer calls %v, want [{%s %s}]", rc.pattern, got, wantCustomer, want)
-		}
+		assert.Equal(t, []call{{wantCustomer, want}}, got, "%s: authorizer calls", rc.pattern)
 	}
 }
 
@@ -236,32 +213,25 @@ func TestCrossCustomerIsolation(t *testing.T) {
 	// Customer b's admin, through b's routes, cannot see or revoke a's
 	// invitation.
 	w := e.do(t, "DELETE", "/customers/b/m365/invitations/"+invA.ID, tokenB, nil)
-	if p := problemOf(t, w, http.StatusNotFound); p.Code != codeNotFound {
-		t.Errorf("code %q", p.Code)
-	}
+	assert.Equal(t, codeNotFound, problemOf(t, w, http.StatusNotFound).Code, "code")
 	listB := decode[struct{ Invitations []invitationJSON }](t, e.do(t, "GET", "/customers/b/m365/invitations", tokenB, nil), 200)
 	for _, inv := range listB.Invitations {
-		if inv.ID == invA.ID {
-			t.Error("a's invitation listed for b")
-		}
+		assert.NotEqual(t, invA.ID, inv.ID, "a's invitation listed for b")
 	}
 	// Not even with an admin of every customer.
 	w = e.do(t, "DELETE", "/customers/b/m365/invitations/"+invA.ID, tokenAll, nil)
 	problemOf(t, w, http.StatusNotFound)
 	got, err := e.inv.Get(context.Background(), "a", invA.ID)
-	if err != nil || got.Status != "pending" {
-		t.Errorf("a's invitation after b's revoke: %v %v", got.Status, err)
+	if assert.NoError(t, err, "a's invitation after b's revoke") {
+		assert.Equal(t, "pending", string(got.Status), "a's invitation after b's revoke")
 	}
 	// b's settings are b's.
 	sb := decode[settingsJSON](t, e.do(t, "GET", "/customers/b/m365", tokenB, nil), 200)
-	if sb.Tenant != e.fabrikam.Domain() || sb.Customer != "b" {
-		t.Errorf("b's settings: %+v", sb)
-	}
+	assert.Equal(t, e.fabrikam.Domain(), sb.Tenant, "b's settings: %+v", sb)
+	assert.Equal(t, "b", sb.Customer, "b's settings: %+v", sb)
 	// a's admin revokes a's invitation through a's route.
 	w = e.do(t, "DELETE", "/customers/a/m365/invitations/"+invA.ID, tokenA, nil)
-	if got := decode[invitationJSON](t, w, 200); got.Status != "revoked" {
-		t.Errorf("status after revoke: %s", got.Status)
-	}
+	assert.Equal(t, "revoked", decode[invitationJSON](t, w, 200).Status, "status after revoke")
 }
 
 func TestBadRequests(t *testing.T) {
@@ -299,11 +269,9 @@ func TestBadRequests(t *testing.T) {
 			w := httptest.NewRecorder()
 			e.h.ServeHTTP(w, r)
 			p := problemOf(t, w, tc.status)
-			if p.Code != tc.code {
-				t.Errorf("code %q, want %q (%s)", p.Code, tc.code, p.Detail)
-			}
-			if tc.status == 405 && w.Header().Get("Allow") == "" {
-				t.Error("405 without Allow")
+			assert.Equal(t, tc.code, p.Code, "code (%s)", p.Detail)
+			if tc.status == 405 {
+				assert.NotEmpty(t, w.Header().Get("Allow"), "405 without Allow")
 			}
 		})
 	}
@@ -326,9 +294,7 @@ func TestFieldErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := problemOf(t, e.do(t, "PUT", "/customers/a/m365", tokenA, tc.body), http.StatusUnprocessableEntity)
-			if p.Code != codeValidation {
-				t.Errorf("code %q", p.Code)
-			}
+			assert.Equal(t, codeValidation, p.Code, "code")
 			for _, f := range tc.fields {
 				found := false
 				for _, fe := range p.Fields {
@@ -336,9 +302,7 @@ func TestFieldErrors(t *testing.T) {
 						found = true
 					}
 				}
-				if !found {
-					t.Errorf("no field error for %s in %+v", f, p.Fields)
-				}
+				assert.True(t, found, "no field error (with a message and a code) for %s in %+v", f, p.Fields)
 			}
 		})
 	}
@@ -350,8 +314,8 @@ func TestFieldErrors(t *testing.T) {
 	// An invitation to an invalid address names "to".
 	e.saveToken(t, "a", e.contoso)
 	p := problemOf(t, e.do(t, "POST", "/customers/a/m365/invitations", tokenA, map[string]string{"to": "not an address\r\nBcc: x@evil.example"}), 422)
-	if len(p.Fields) == 0 || p.Fields[0].Field != "to" {
-		t.Errorf("invitation field errors %+v", p.Fields)
+	if assert.NotEmpty(t, p.Fields, "invitation field errors") {
+		assert.Equal(t, "to", p.Fields[0].Field, "invitation field errors %+v", p.Fields)
 	}
 }
 
@@ -365,14 +329,12 @@ func TestSecretsAreWriteOnly(t *testing.T) {
 		"clientId": "11111111-2222-3333-4444-555555555555", "clientSecret": secret, "password": password,
 	})
 	s := decode[settingsJSON](t, w, 200)
-	if !s.ClientSecretSet || !s.PasswordSet {
-		t.Errorf("secrets not reported set: %+v", s)
-	}
+	assert.True(t, s.ClientSecretSet, "client secret not reported set: %+v", s)
+	assert.True(t, s.PasswordSet, "password not reported set: %+v", s)
 	bodies := []string{w.Body.String()}
 	w = e.do(t, "PUT", "/customers/a/m365/qoe", tokenA, map[string]any{"appId": "22222222-2222-3333-4444-555555555555", "clientSecret": qoeSecret})
-	if q := decode[qoeJSON](t, w, 200); !q.ClientSecretSet {
-		t.Errorf("QoE secret not reported set: %+v", q)
-	}
+	q := decode[qoeJSON](t, w, 200)
+	assert.True(t, q.ClientSecretSet, "QoE secret not reported set: %+v", q)
 	bodies = append(bodies, w.Body.String())
 	for _, path := range []string{"/customers/a/m365", "/customers/a/m365/qoe", "/customers/a/m365/status"} {
 		bodies = append(bodies, e.do(t, "GET", path, tokenA, nil).Body.String())
@@ -380,9 +342,7 @@ func TestSecretsAreWriteOnly(t *testing.T) {
 	bodies = append(bodies, e.do(t, "POST", "/customers/a/m365/validate", tokenA, nil).Body.String())
 	for _, b := range append(bodies, e.logs.String()) {
 		for _, sec := range []string{secret, qoeSecret, password} {
-			if strings.Contains(b, sec) {
-				t.Errorf("secret %q appears in %s", sec[:6], b)
-			}
+			assert.False(t, strings.Contains(b, sec), "secret %q appears in %s", sec[:6], b)
 		}
 	}
 }
@@ -393,13 +353,9 @@ func TestOpenAPIMatchesMux(t *testing.T) {
 		OpenAPI string                               `json:"openapi"`
 		Paths   map[string]map[string]map[string]any `json:"paths"`
 	}](t, e.do(t, "GET", "/openapi.json", tokenA, nil), 200)
-	if !strings.HasPrefix(doc.OpenAPI, "3.") {
-		t.Errorf("openapi %q", doc.OpenAPI)
-	}
+	assert.True(t, strings.HasPrefix(doc.OpenAPI, "3."), "openapi %q", doc.OpenAPI)
 	a, err := newAdmin(e.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// Every documented operation is served by the mux under exactly that
 	// pattern ...
 	documented := map[string]bool{}
@@ -409,12 +365,9 @@ func TestOpenAPIMatchesMux(t *testing.T) {
 			documented[pattern] = true
 			concrete := strings.NewReplacer("{customer}", "c1", "{id}", "i1", "{user}", "u1", "{event}", "e1", "{endpoint}", "p1", "{profile}", "p1").Replace(path)
 			_, got := a.mux.Handler(httptest.NewRequest(strings.ToUpper(method), concrete, nil))
-			if got != pattern {
-				t.Errorf("documented %s is served by %q", pattern, got)
-			}
-			if op["operationId"] == "" || op["responses"] == nil {
-				t.Errorf("%s: incomplete operation %v", pattern, op)
-			}
+			assert.Equal(t, pattern, got, "the mux pattern serving documented %s", pattern)
+			assert.NotEqual(t, "", op["operationId"], "%s: incomplete operation %v", pattern, op)
+			assert.NotNil(t, op["responses"], "%s: incomplete operation %v", pattern, op)
 		}
 	}
 	// ... and every route the mux serves is documented: probe each method
@@ -438,28 +391,20 @@ func TestOpenAPIMatchesMux(t *testing.T) {
 				continue
 			}
 			key := pattern // HEAD is served by GET patterns
-			if !documented[key] {
-				t.Errorf("%s %s is served by %s, which the document lacks", m, p, pattern)
-			}
+			assert.True(t, documented[key], "%s %s is served by %s, which the document lacks", m, p, pattern)
 			if m != "HEAD" {
 				served++
 			}
 		}
 	}
-	if served != len(documented) {
-		t.Errorf("mux serves %d operations, document has %d", served, len(documented))
-	}
+	assert.Equal(t, len(documented), served, "operations the mux serves against those the document has")
 	// The document is valid JSON with schemas for every $ref.
 	raw := e.do(t, "GET", "/openapi.json", tokenA, nil).Body.String()
 	var full map[string]any
-	if err := json.Unmarshal([]byte(raw), &full); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Unmarshal([]byte(raw), &full))
 	for _, part := range strings.Split(raw, `"$ref":"#/components/schemas/`)[1:] {
 		name := part[:strings.IndexByte(part, '"')]
-		if _, ok := schemas[name]; !ok {
-			t.Errorf("$ref to missing schema %s", name)
-		}
+		assert.Contains(t, schemas, name, "$ref to missing schema")
 	}
 }
 
@@ -471,9 +416,7 @@ func TestCrossOriginRefused(t *testing.T) {
 	r.Header.Set("Sec-Fetch-Site", "cross-site")
 	w := httptest.NewRecorder()
 	e.h.ServeHTTP(w, r)
-	if p := problemOf(t, w, http.StatusForbidden); p.Code != codeCrossOrigin {
-		t.Errorf("code %q", p.Code)
-	}
+	assert.Equal(t, codeCrossOrigin, problemOf(t, w, http.StatusForbidden).Code, "code")
 	// The same request from the same origin passes.
 	r.Header.Set("Sec-Fetch-Site", "same-origin")
 	r.Body = http.NoBody

@@ -3,8 +3,9 @@ package httpapi
 import (
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // BenchmarkGetSettings measures an authorized settings read through the
@@ -18,9 +19,7 @@ func BenchmarkGetSettings(b *testing.B) {
 	for b.Loop() {
 		w := httptest.NewRecorder()
 		e.h.ServeHTTP(w, r)
-		if w.Code != http.StatusOK {
-			b.Fatal(w.Code)
-		}
+		require.Equal(b, http.StatusOK, w.Code)
 	}
 }
 
@@ -35,9 +34,8 @@ func BenchmarkLandingPage(b *testing.B) {
 	for b.Loop() {
 		w := httptest.NewRecorder()
 		e.h.ServeHTTP(w, r)
-		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "Sign in with Microsoft") {
-			b.Fatal(w.Code)
-		}
+		require.Equal(b, http.StatusOK, w.Code)
+		require.Contains(b, w.Body.String(), "Sign in with Microsoft")
 	}
 }
 
@@ -46,17 +44,13 @@ func BenchmarkListUsers(b *testing.B) {
 	e := newEnv(b, nil)
 	e.connect(b, "a", e.contoso)
 	decode[syncRunJSON](b, e.do(b, "POST", "/customers/a/users/sync", tokenA, nil), http.StatusAccepted)
-	if run := e.waitSync(b, "a"); run.Total != 121 {
-		b.Fatalf("synced %d", run.Total)
-	}
+	require.Equal(b, 121, e.waitSync(b, "a").Total, "synced users")
 	r := httptest.NewRequest("GET", testPublic+"/customers/a/users?limit=100", nil)
 	r.Header.Set("Authorization", "Bearer "+tokenA)
 	b.ReportAllocs()
 	for b.Loop() {
 		w := httptest.NewRecorder()
 		e.h.ServeHTTP(w, r)
-		if w.Code != http.StatusOK {
-			b.Fatal(w.Code)
-		}
+		require.Equal(b, http.StatusOK, w.Code)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/m365test"
 )
 
@@ -22,39 +24,28 @@ func TestCloseThenStopDrains(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the sync never ran")
+			require.FailNow(t, "the sync never ran")
 		}
 	}
 	hd, err := New(e.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	e.h = http.StripPrefix("/m365", hd)
-	if err := hd.Close(context.Background()); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
+	require.NoError(t, hd.Close(context.Background()), "Close")
 	w := e.do(t, "POST", "/customers/a/users/sync", tokenA, nil)
-	if p := problemOf(t, w, http.StatusServiceUnavailable); p.Code != codeShuttingDown {
-		t.Errorf("sync after Close: %s", p.Code)
-	}
-	if w.Header().Get("Retry-After") == "" {
-		t.Error("no Retry-After")
-	}
+	assert.Equal(t, codeShuttingDown, problemOf(t, w, http.StatusServiceUnavailable).Code, "sync after Close")
+	assert.NotEmpty(t, w.Header().Get("Retry-After"), "no Retry-After")
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
-	if err := e.fleet.Stop(ctx); err != nil {
-		t.Fatalf("fleet Stop: %v", err)
-	}
+	require.NoError(t, e.fleet.Stop(ctx), "fleet Stop")
 	got, ok, err := e.fleet.LatestSync(context.Background(), "a")
-	if err != nil || !ok {
-		t.Fatal(ok, err)
-	}
-	if got.ID != run.ID || got.State != runRetrying || got.FinishedAt == nil || got.Error == nil || got.Error.Code != "interrupted" {
-		t.Fatalf("run after stopping %+v (error %+v)", got, got.Error)
-	}
+	require.NoError(t, err)
+	require.True(t, ok, "no sync run recorded")
+	require.Equal(t, run.ID, got.ID, "run after stopping %+v", got)
+	require.Equal(t, runRetrying, got.State, "run after stopping %+v", got)
+	require.NotNil(t, got.FinishedAt, "run after stopping %+v", got)
+	require.NotNil(t, got.Error, "run after stopping %+v", got)
+	require.Equal(t, "interrupted", got.Error.Code, "run after stopping %+v (error %+v)", got, got.Error)
 	// Close again is harmless; reads still work.
-	if err := hd.Close(context.Background()); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
+	assert.NoError(t, hd.Close(context.Background()), "second Close")
 	decode[syncRunJSON](t, e.do(t, "GET", "/customers/a/users/sync", tokenA, nil), 200)
 }

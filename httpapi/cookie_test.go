@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/m365access"
 )
 
@@ -31,26 +33,22 @@ func TestCookiePrefixes(t *testing.T) {
 		d.access = urlsAccess{d.access, m365access.PublicURLs{BaseURL: base, RedirectURI: base + "/auth/callback", ConsentRedirectURI: base + "/consent/callback"}}
 		d.invitations = baseInvites{d.invitations, tc.public}
 		c, err := cfg.checkWith(false, d)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		w := httptest.NewRecorder()
 		c.setBindingCookie(w, "v", time.Now().Add(time.Hour))
 		c.clearCookie(w, bindingCookie)
 		cookies := (&http.Response{Header: w.Header()}).Cookies()
-		if len(cookies) != 2 {
-			t.Fatalf("%s: %d cookies", tc.public, len(cookies))
-		}
+		require.Len(t, cookies, 2, "%s: cookies", tc.public)
 		for _, ck := range cookies {
-			if ck.Name != tc.name || ck.Path != tc.path || ck.Secure != tc.secure || ck.Domain != "" || !ck.HttpOnly {
-				t.Errorf("%s: cookie %s Path=%q Secure=%v Domain=%q, want %s Path=%q Secure=%v", tc.public, ck.Name, ck.Path, ck.Secure, ck.Domain, tc.name, tc.path, tc.secure)
-			}
+			assert.Equal(t, tc.name, ck.Name, "%s: cookie name", tc.public)
+			assert.Equal(t, tc.path, ck.Path, "%s: cookie %s Path", tc.public, ck.Name)
+			assert.Equal(t, tc.secure, ck.Secure, "%s: cookie %s Secure", tc.public, ck.Name)
+			assert.Empty(t, ck.Domain, "%s: cookie %s Domain", tc.public, ck.Name)
+			assert.True(t, ck.HttpOnly, "%s: cookie %s HttpOnly", tc.public, ck.Name)
 		}
 		r := httptest.NewRequest("GET", "/auth/callback", nil)
 		r.AddCookie(&http.Cookie{Name: tc.name, Value: "v"})
-		if got := c.cookie(r, bindingCookie); got != "v" {
-			t.Errorf("%s: reading the cookie back = %q", tc.public, got)
-		}
+		assert.Equal(t, "v", c.cookie(r, bindingCookie), "%s: reading the cookie back", tc.public)
 	}
 }
 
@@ -69,8 +67,6 @@ func TestSiblingSubdomainRefused(t *testing.T) {
 		r.Header.Set("Origin", "https://evil.portal.example")
 		w := httptest.NewRecorder()
 		e.h.ServeHTTP(w, r)
-		if w.Code != http.StatusForbidden {
-			t.Errorf("%s %s from a sibling subdomain: %d, want 403", tc.method, tc.path, w.Code)
-		}
+		assert.Equal(t, http.StatusForbidden, w.Code, "%s %s from a sibling subdomain", tc.method, tc.path)
 	}
 }

@@ -154,9 +154,7 @@ func TestOpenAPIDocumentIsComplete(t *testing.T) {
 	for path, ops := range doc.Paths {
 		for m, op := range ops {
 			where := m + " " + path
-			if other, dup := seen[op.OperationID]; dup {
-				t.Errorf("operationId %q of %s is also %s's", op.OperationID, where, other)
-			}
+			assert.NotContains(t, seen, op.OperationID, "operationId %q of %s is also %s's", op.OperationID, where, seen[op.OperationID])
 			seen[op.OperationID] = where
 			for _, st := range []string{"400", "401", "403"} {
 				assert.Contains(t, op.Responses, st, where)

@@ -5,10 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/tenantgate/tenantgate/audit"
-	"github.com/tenantgate/tenantgate/events"
-	"github.com/tenantgate/tenantgate/fleet"
-	"github.com/tenantgate/tenantgate/internal/testdb"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,6 +18,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantgate/tenantgate/audit"
+	"github.com/tenantgate/tenantgate/events"
+	"github.com/tenantgate/tenantgate/fleet"
+	"github.com/tenantgate/tenantgate/internal/testdb"
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/invite/outbox"
 	"github.com/tenantgate/tenantgate/m365access"
@@ -137,12 +139,8 @@ func newTestFleet(t testing.TB, e *env, sy *usersync.Syncer, log *slog.Logger) *
 		Syncer: sy, Users: e.sink, Invitations: e.inv, PlanInterval: time.Hour, SyncHeartbeat: 50 * time.Millisecond, Logger: log,
 		Plugins: []fleet.Plugin{e.voice},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, f.Start(context.Background()))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -180,38 +178,29 @@ func newEnvAt(t testing.TB, public string, mod func(*Config), extraPerms ...stri
 	t.Cleanup(srv.Close)
 	e := &env{srv: srv, logs: &logBuffer{}, clock: &testClock{}}
 	var err error
-	if e.contoso, err = srv.AddTenant(m365test.TenantOptions{Domains: []string{"contoso.onmicrosoft.com"}, DisplayName: "Contoso Ltd", Users: 120}); err != nil {
-		t.Fatal(err)
-	}
-	if e.fabrikam, err = srv.AddTenant(m365test.TenantOptions{Domains: []string{"fabrikam.onmicrosoft.com"}, DisplayName: "Fabrikam", Users: 10}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err = srv.AddApp(m365test.AppOptions{
+	e.contoso, err = srv.AddTenant(m365test.TenantOptions{Domains: []string{"contoso.onmicrosoft.com"}, DisplayName: "Contoso Ltd", Users: 120})
+	require.NoError(t, err)
+	e.fabrikam, err = srv.AddTenant(m365test.TenantOptions{Domains: []string{"fabrikam.onmicrosoft.com"}, DisplayName: "Fabrikam", Users: 10})
+	require.NoError(t, err)
+	_, err = srv.AddApp(m365test.AppOptions{
 		ClientID: testProviderID, DisplayName: "Provider Portal",
 		Secrets:      []m365test.Secret{{Value: testProviderSecret}},
 		RedirectURIs: []string{strings.TrimSuffix(public, "/") + "/auth/callback", strings.TrimSuffix(public, "/") + "/consent/callback"}, RequirePKCE: true,
 		DelegatedPermissions:   append([]string{"User.Read", "User.Read.All"}, extraPerms...),
 		ApplicationPermissions: append([]string{"User.Read.All"}, extraPerms...),
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
+	require.NoError(t, err)
 	key, err := tokenstore.GenerateKey("k1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	kr, err := tokenstore.NewKeyring(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	e.store = tokenstore.New(memstore.New(), kr)
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	db := testdb.SQLite(t)
-	if e.audit, err = audit.New(context.Background(), audit.Options{DB: db.DB, Dialect: db.Dialect, Logger: log}); err != nil {
-		t.Fatal(err)
-	}
-	if e.bus, err = events.New(context.Background(), events.Options{DB: db.DB, Dialect: db.Dialect, Logger: log}); err != nil {
-		t.Fatal(err)
-	}
+	e.audit, err = audit.New(context.Background(), audit.Options{DB: db.DB, Dialect: db.Dialect, Logger: log})
+	require.NoError(t, err)
+	e.bus, err = events.New(context.Background(), events.Options{DB: db.DB, Dialect: db.Dialect, Logger: log})
+	require.NoError(t, err)
 	e.m, err = m365access.New(m365access.Config{
 		Provider: m365access.ProviderConfig{ClientID: testProviderID, ClientSecret: testProviderSecret,
 			PublicBaseURL: public, AppPermissions: []string{"User.Read.All"}, Scopes: scopesWith(extraPerms)},
@@ -220,42 +209,27 @@ func newEnvAt(t testing.TB, public string, mod func(*Config), extraPerms ...stri
 		ConsentWait:    200 * time.Millisecond,
 		OnEvent:        e.bus.OnConnection,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	e.outbox = outbox.New(outbox.Options{})
 	e.inv, err = invite.New(invite.Options{Store: e.store, Mailer: e.outbox, PublicBaseURL: public, Now: e.clock.Now, Logger: log,
 		RateLimits: invite.RateLimits{PerCustomer: invite.Limit{Count: -1}, PerRecipient: invite.Limit{Count: -1}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	e.sink, err = sqlsink.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "users.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { e.sink.Close() })
 	src, err := usersync.NewGraphSource(e.m, usersync.GraphOptions{Transport: srv.Transport(), PageSize: 50})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	vstore, err := voice.NewStore(context.Background(), db.DB, db.Dialect)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.voice, err = voice.New(voice.Config{Access: e.m, Store: vstore, HTTPClient: srv.Client(), Audit: e.audit, Events: e.bus, Logger: log,
-		PollInterval: 10 * time.Millisecond}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	e.voice, err = voice.New(voice.Config{Access: e.m, Store: vstore, HTTPClient: srv.Client(), Audit: e.audit, Events: e.bus, Logger: log,
+		PollInterval: 10 * time.Millisecond})
+	require.NoError(t, err)
 	e.fleet = newTestFleet(t, e, &usersync.Syncer{Source: src, Sink: e.sink, Logger: log}, log)
 	qstore, err := qoe.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "qoe.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { qstore.Close() })
 	e.qoe, err = qoe.New(qoe.Config{Access: e.m, Store: qstore, HTTPClient: srv.Client(), NotificationURL: testPublic + "/qoe/notifications", Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	e.cfg = Config{
 		Authorizer: testAuthorizer(), Access: e.m, Invitations: e.inv, Store: e.store, QoE: e.qoe, Voice: e.voice,
 		Fleet: e.fleet, Users: e.sink, Audit: e.audit, Events: e.bus,
@@ -266,9 +240,7 @@ func newEnvAt(t testing.TB, public string, mod func(*Config), extraPerms ...stri
 		mod(&e.cfg)
 	}
 	h, err := New(e.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	e.handler = h
 	e.h = http.StripPrefix("/m365", h)
 	return e
@@ -286,9 +258,7 @@ func (e *env) do(t testing.TB, method, path, tok string, body any) *httptest.Res
 		rd = bytes.NewReader(b)
 	default:
 		data, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		rd = bytes.NewReader(data)
 	}
 	r := httptest.NewRequest(method, testPublic+path, rd)
@@ -307,21 +277,15 @@ func (e *env) do(t testing.TB, method, path, tok string, body any) *httptest.Res
 func decode[T any](t testing.TB, w *httptest.ResponseRecorder, status int) T {
 	t.Helper()
 	var v T
-	if w.Code != status {
-		t.Fatalf("status %d, want %d: %s", w.Code, status, w.Body.String())
-	}
-	if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil {
-		t.Fatalf("decoding %s: %v", w.Body.String(), err)
-	}
+	require.Equal(t, status, w.Code, "status: %s", w.Body.String())
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &v), "decoding %s", w.Body.String())
 	return v
 }
 
 // problemOf decodes a problem response, checking status and content type.
 func problemOf(t testing.TB, w *httptest.ResponseRecorder, status int) Problem {
 	t.Helper()
-	if ct := w.Header().Get("Content-Type"); ct != "application/problem+json" {
-		t.Fatalf("Content-Type %q, want application/problem+json (status %d: %s)", ct, w.Code, w.Body.String())
-	}
+	require.Equal(t, "application/problem+json", w.Header().Get("Content-Type"), "Content-Type (status %d: %s)", w.Code, w.Body.String())
 	return decode[Problem](t, w, status)
 }
 
@@ -346,9 +310,7 @@ type browser struct {
 
 func (e *env) newBrowser(t testing.TB) *browser {
 	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return &browser{e: e, jar: jar}
 }
 
@@ -359,9 +321,7 @@ func (b *browser) open(t testing.TB, method, u string) (*http.Response, string) 
 	b.hops = nil
 	for range 10 {
 		req, err := http.NewRequest(method, u, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		// A same-origin form POST or top-level navigation, as a browser
 		// labels it.
 		req.Header.Set("Sec-Fetch-Site", "same-origin")
@@ -380,9 +340,7 @@ func (b *browser) open(t testing.TB, method, u string) (*http.Response, string) 
 			c := b.e.srv.Client()
 			c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 			resp, err = c.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 		}
 		b.jar.SetCookies(req.URL, resp.Cookies())
 		body, _ := io.ReadAll(resp.Body)
@@ -393,12 +351,10 @@ func (b *browser) open(t testing.TB, method, u string) (*http.Response, string) 
 			return resp, string(body)
 		}
 		next, err := req.URL.Parse(loc)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		u, method = next.String(), "GET"
 	}
-	t.Fatal("too many redirects")
+	require.FailNow(t, "too many redirects")
 	return nil, ""
 }
 
@@ -407,19 +363,14 @@ func (b *browser) open(t testing.TB, method, u string) (*http.Response, string) 
 func (e *env) linkFrom(t testing.TB, addr string) string {
 	t.Helper()
 	msgs := e.outbox.To(addr)
-	if len(msgs) == 0 {
-		t.Fatalf("no mail to %s", addr)
-	}
+	require.NotEmpty(t, msgs, "no mail to %s", addr)
 	i := strings.Index(msgs[0].Message.Text, testPublic+"/invite/")
-	if i < 0 {
-		t.Fatalf("no link in mail: %s", msgs[0].Message.Text)
-	}
+	require.GreaterOrEqual(t, i, 0, "no link in mail: %s", msgs[0].Message.Text)
 	link := msgs[0].Message.Text[i:]
 	if j := strings.IndexAny(link, " \r\n>\""); j >= 0 {
 		link = link[:j]
 	}
-	if _, err := url.Parse(link); err != nil {
-		t.Fatal(err)
-	}
+	_, err := url.Parse(link)
+	require.NoError(t, err)
 	return link
 }

@@ -2,13 +2,14 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/tokenstore"
@@ -23,71 +24,58 @@ func TestProbeCustomerOffboarded(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	const appID, secret = "b0b0b0b0-1111-2222-3333-444444444444", "probe-app-secret-0123456789abcdef"
-	if _, err := e.srv.AddApp(m365test.AppOptions{ClientID: appID, HomeTenant: e.fabrikam.ID, SingleTenant: true,
-		Secrets: []m365test.Secret{{Value: secret}}, ApplicationPermissions: []string{"User.Read.All", "TeamsUserConfiguration.Read.All"}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.srv.GrantAdminConsent(e.fabrikam.ID, appID); err != nil {
-		t.Fatal(err)
-	}
+	_, err := e.srv.AddApp(m365test.AppOptions{ClientID: appID, HomeTenant: e.fabrikam.ID, SingleTenant: true,
+		Secrets: []m365test.Secret{{Value: secret}}, ApplicationPermissions: []string{"User.Read.All", "TeamsUserConfiguration.Read.All"}})
+	require.NoError(t, err)
+	require.NoError(t, e.srv.GrantAdminConsent(e.fabrikam.ID, appID))
 	decode[settingsJSON](t, e.do(t, "PUT", "/customers/probe/m365", tokenAll, map[string]string{
 		"tenant": e.fabrikam.ID, "authMode": "appRegistration", "clientId": appID, "clientSecret": secret}), 200)
 	e.saveToken(t, "other", e.contoso)
 	decode[invitationJSON](t, e.do(t, "POST", "/customers/probe/m365/invitations", tokenAll, map[string]string{"to": "admin@fabrikam.onmicrosoft.com"}), http.StatusCreated)
 	decode[syncRunJSON](t, e.do(t, "POST", "/customers/probe/users/sync", tokenAll, nil), http.StatusAccepted)
-	if run := e.waitSync(t, "probe"); run.State != runSucceeded || run.Total != 11 {
-		t.Fatalf("probe sync %+v", run)
-	}
+	run := e.waitSync(t, "probe")
+	require.Equal(t, runSucceeded, run.State, "probe sync %+v", run)
+	require.Equal(t, 11, run.Total, "probe sync %+v", run)
 	list := decode[customerPageJSON](t, e.do(t, "GET", "/customers", tokenAll, nil), 200)
-	if len(list.Customers) != 2 || list.Customers[1].Customer != "probe" || list.Customers[1].AuthMode != "appRegistration" {
-		t.Fatalf("fleet before %+v", list.Customers)
-	}
+	require.Len(t, list.Customers, 2, "fleet before %+v", list.Customers)
+	require.Equal(t, "probe", list.Customers[1].Customer, "fleet before %+v", list.Customers)
+	require.Equal(t, "appRegistration", list.Customers[1].AuthMode, "fleet before %+v", list.Customers)
 
 	first := decode[offboardingJSON](t, e.do(t, "DELETE", "/customers/probe", tokenAll, nil), http.StatusAccepted)
 	again := decode[offboardingJSON](t, e.do(t, "DELETE", "/customers/probe", tokenAll, nil), http.StatusAccepted)
-	if first.Job == 0 || again.Job != first.Job {
-		t.Errorf("offboarding jobs %d then %d, want one job", first.Job, again.Job)
-	}
+	assert.NotZero(t, first.Job, "offboarding job")
+	assert.Equal(t, first.Job, again.Job, "offboarding again: want one job")
 	deadline := time.Now().Add(20 * time.Second)
 	for e.do(t, "GET", "/customers/probe", tokenAll, nil).Code != http.StatusNotFound {
 		if time.Now().After(deadline) {
-			t.Fatal("the probe customer is still listed")
+			require.FailNow(t, "the probe customer is still listed")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	after := decode[offboardingJSON](t, e.do(t, "DELETE", "/customers/probe", tokenAll, nil), http.StatusAccepted)
-	if after.Job != first.Job || after.State != "completed" {
-		t.Errorf("offboarding after it finished %+v", after)
-	}
+	assert.Equal(t, first.Job, after.Job, "offboarding after it finished %+v", after)
+	assert.Equal(t, "completed", after.State, "offboarding after it finished %+v", after)
 	// The report says what was deleted and what the customer's admin must
 	// do at Microsoft: the client secret of their own app registration.
-	if r := after.Report; r == nil || r.FinishedAt == nil {
-		t.Errorf("offboarding report %+v", r)
-	} else {
+	if r := after.Report; assert.NotNil(t, r, "offboarding report") && assert.NotNil(t, r.FinishedAt, "offboarding report %+v", r) {
 		got := map[string]string{}
 		for _, it := range r.Items {
 			got[it.Item] = it.Result
-			if it.Item == "appCredential" && !strings.Contains(it.Action, appID) {
-				t.Errorf("appCredential step names no app ID: %+v", it)
+			if it.Item == "appCredential" {
+				assert.Contains(t, it.Action, appID, "appCredential step names no app ID: %+v", it)
 			}
-			if strings.Contains(it.Detail+it.Action, secret) {
-				t.Errorf("the report holds the secret: %+v", it)
-			}
+			assert.False(t, strings.Contains(it.Detail+it.Action, secret), "the report holds the secret: %+v", it)
 		}
 		for item, want := range map[string]string{"secrets": "deleted", "syncedUsers": "deleted", "invitations": "revoked", "appCredential": "actionRequired"} {
-			if got[item] != want {
-				t.Errorf("report item %s = %q, want %q (%+v)", item, got[item], want, r.Items)
-			}
+			assert.Equal(t, want, got[item], "report item %s (%+v)", item, r.Items)
 		}
 	}
 	list = decode[customerPageJSON](t, e.do(t, "GET", "/customers", tokenAll, nil), 200)
-	if len(list.Customers) != 1 || list.Customers[0].Customer != "other" {
-		t.Errorf("fleet after %+v", list.Customers)
+	if assert.Len(t, list.Customers, 1, "fleet after %+v", list.Customers) {
+		assert.Equal(t, "other", list.Customers[0].Customer, "fleet after")
 	}
 	for _, path := range []string{"/m365", "/m365/status", "/m365/qoe", "/m365/invitations", "/users", "/users/sync"} {
-		if p := problemOf(t, e.do(t, "GET", "/customers/probe"+path, tokenAll, nil), http.StatusNotFound); p.Code != codeNotFound {
-			t.Errorf("GET %s after offboarding: %s", path, p.Code)
-		}
+		assert.Equal(t, codeNotFound, problemOf(t, e.do(t, "GET", "/customers/probe"+path, tokenAll, nil), http.StatusNotFound).Code, "GET %s after offboarding", path)
 	}
 	// Its audit trail is kept and readable, the offboarding in it.
 	trail := decode[auditPageJSON](t, e.do(t, "GET", "/customers/probe/audit", tokenAll, nil), http.StatusOK)
@@ -95,36 +83,27 @@ func TestProbeCustomerOffboarded(t *testing.T) {
 	for _, en := range trail.Entries {
 		offboarded = offboarded || (en.Action == string(OpOffboard) && en.Outcome == "succeeded")
 	}
-	if !offboarded {
-		t.Errorf("audit trail after offboarding = %+v, want the offboarding", trail.Entries)
-	}
+	assert.True(t, offboarded, "audit trail after offboarding = %+v, want the offboarding", trail.Entries)
 	// Nothing is stored for it but its revoked invitations.
 	for _, kind := range []string{"m365.settings", "m365.connection", "m365.status", "msal.cache", "fleet.state", "httpapi.syncrun"} {
 		page, err := e.store.List(ctx, "probe", kind, tokenstore.ListOptions{})
-		if err != nil || len(page.Records) != 0 {
-			t.Errorf("%s records left: %d (%v)", kind, len(page.Records), err)
-		}
+		assert.NoError(t, err, kind)
+		assert.Empty(t, page.Records, "%s records left", kind)
 	}
 	invs, err := e.inv.List(ctx, "probe")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, i := range invs {
-		if i.Status != invite.StatusRevoked {
-			t.Errorf("invitation %s is %s after offboarding", i.ID, i.Status)
-		}
+		assert.Equal(t, invite.StatusRevoked, i.Status, "invitation %s after offboarding", i.ID)
 	}
-	if n, err := e.sink.Count(ctx, "probe"); err != nil || n != 0 {
-		t.Errorf("%d synced users left (%v)", n, err)
-	}
+	n, err := e.sink.Count(ctx, "probe")
+	assert.NoError(t, err, "synced users left")
+	assert.Zero(t, n, "synced users left")
 	// The other customer is untouched.
 	decode[settingsJSON](t, e.do(t, "GET", "/customers/other/m365", tokenAll, nil), 200)
 	// Saving settings onboards it again.
 	decode[settingsJSON](t, e.do(t, "PUT", "/customers/probe/m365", tokenAll, map[string]string{"tenant": e.fabrikam.ID, "authMode": "token"}), 200)
 	decode[customerPageJSON](t, e.do(t, "GET", "/customers?state=notConnected", tokenAll, nil), 200)
-	if c := e.do(t, "GET", "/customers/probe", tokenAll, nil); c.Code != 200 {
-		t.Errorf("re-onboarded customer: %d", c.Code)
-	}
+	assert.Equal(t, 200, e.do(t, "GET", "/customers/probe", tokenAll, nil).Code, "re-onboarded customer")
 }
 
 // TestCreatedAgainLiftsTheFence: after offboarding, the customer's
@@ -139,23 +118,19 @@ func TestCreatedAgainLiftsTheFence(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for e.do(t, "GET", "/customers/gone", tokenAll, nil).Code != http.StatusNotFound {
 		if time.Now().After(deadline) {
-			t.Fatal("the customer is still listed")
+			require.FailNow(t, "the customer is still listed")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	late := tokenstore.Record{Key: tokenstore.Key{Customer: "gone", Kind: "m365.status", Name: "status"}, Data: []byte(`{}`)}
-	if _, err := e.store.Put(ctx, late, 0); !errors.Is(err, tokenstore.ErrErased) {
-		t.Fatalf("a late write after the erase: %v, want ErrErased", err)
-	}
-	if p := problemOf(t, e.do(t, "GET", "/customers/gone/m365", tokenAll, nil), http.StatusNotFound); p.Code != codeNotFound {
-		t.Errorf("GET after offboarding: %s", p.Code)
-	}
-	if p := problemFor(fmt.Errorf("save: %w", tokenstore.ErrErased)); p.Status != http.StatusConflict || p.Code != codeErased {
-		t.Errorf("a refused write's problem: %+v", p)
-	}
+	_, err := e.store.Put(ctx, late, 0)
+	require.ErrorIs(t, err, tokenstore.ErrErased, "a late write after the erase")
+	assert.Equal(t, codeNotFound, problemOf(t, e.do(t, "GET", "/customers/gone/m365", tokenAll, nil), http.StatusNotFound).Code, "GET after offboarding")
+	p := problemFor(fmt.Errorf("save: %w", tokenstore.ErrErased))
+	assert.Equal(t, http.StatusConflict, p.Status, "a refused write's problem: %+v", p)
+	assert.Equal(t, codeErased, p.Code, "a refused write's problem: %+v", p)
 	decode[settingsJSON](t, e.do(t, "POST", "/customers", tokenAll, map[string]string{
 		"customer": "gone", "tenant": e.contoso.Domain(), "authMode": "token", "serviceAccount": e.contoso.AdminUPN()}), http.StatusCreated)
-	if _, err := e.store.Put(ctx, tokenstore.Record{Key: tokenstore.Key{Customer: "gone", Kind: "test", Name: "after"}, Data: []byte(`{}`)}, 0); err != nil {
-		t.Errorf("a write after the customer was created again: %v", err)
-	}
+	_, err = e.store.Put(ctx, tokenstore.Record{Key: tokenstore.Key{Customer: "gone", Kind: "test", Name: "after"}, Data: []byte(`{}`)}, 0)
+	assert.NoError(t, err, "a write after the customer was created again")
 }

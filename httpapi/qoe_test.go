@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 func init() {
@@ -37,23 +39,24 @@ func TestQoERoutes(t *testing.T) {
 		{"/customers/a/qoe/pstn", 200, ""},
 	} {
 		w := e.do(t, "GET", c.path, tokenA, nil)
-		if w.Code != c.status || (c.code != "" && !contains(w.Body.String(), `"code":"`+c.code+`"`)) {
-			t.Errorf("%s: %d %s", c.path, w.Code, w.Body)
+		assert.Equal(t, c.status, w.Code, "%s: %s", c.path, w.Body)
+		if c.code != "" {
+			assert.True(t, contains(w.Body.String(), `"code":"`+c.code+`"`), "%s: want code %s: %s", c.path, c.code, w.Body)
 		}
 	}
 	// Another customer's admin is refused.
-	if w := e.do(t, "GET", "/customers/a/qoe/summary", tokenB, nil); w.Code != http.StatusForbidden {
-		t.Errorf("admin of b: %d", w.Code)
-	}
+	assert.Equal(t, http.StatusForbidden, e.do(t, "GET", "/customers/a/qoe/summary", tokenB, nil).Code, "admin of b")
 	// The summary lists every day of the range.
 	s := decode[qoeSummaryJSON](t, e.do(t, "GET", "/customers/a/qoe/summary?from=2026-01-01&to=2026-01-31", tokenA, nil), 200)
-	if len(s.Days) != 31 || s.Days[0].Date != "2026-01-01" || s.Subscription.State != "none" {
-		t.Errorf("summary %+v", s)
+	if assert.Len(t, s.Days, 31, "summary days") {
+		assert.Equal(t, "2026-01-01", s.Days[0].Date, "summary's first day")
 	}
+	assert.Equal(t, "none", s.Subscription.State, "summary's subscription")
 	// Validation without QoE settings says what to do.
 	v := decode[qoeReportJSON](t, e.do(t, "POST", "/customers/a/m365/qoe/validate", tokenA, nil), 200)
-	if v.OK || len(v.Checks) != 1 || v.Checks[0].Action == "" {
-		t.Errorf("validate %+v", v)
+	assert.False(t, v.OK, "validate %+v", v)
+	if assert.Len(t, v.Checks, 1, "validate %+v", v) {
+		assert.NotEmpty(t, v.Checks[0].Action, "validate %+v", v)
 	}
 }
 

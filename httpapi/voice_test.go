@@ -26,7 +26,7 @@ func (e *env) waitOperation(t *testing.T, location string) operationJSON {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatal("operation still running after 60 s")
+	require.FailNow(t, "operation still running after 60 s")
 	return operationJSON{}
 }
 

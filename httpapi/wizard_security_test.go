@@ -3,9 +3,9 @@ package httpapi
 import (
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/m365test"
 )
 
@@ -25,27 +25,21 @@ func TestRevokeCancelsStartedSignIn(t *testing.T) {
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	w := httptest.NewRecorder()
 	e.h.ServeHTTP(w, req)
-	if w.Code != http.StatusSeeOther {
-		t.Fatalf("start: %d %s", w.Code, w.Body)
-	}
+	require.Equal(t, http.StatusSeeOther, w.Code, "start: %s", w.Body)
 	b.jar.SetCookies(req.URL, w.Result().Cookies())
 	authorize := w.Header().Get("Location")
 
 	// Meanwhile the provider revokes the invitation.
-	if w := e.do(t, "DELETE", "/customers/a/m365/invitations/"+inv.ID, tokenA, nil); w.Code != http.StatusOK && w.Code != http.StatusNoContent {
-		t.Fatalf("revoke: %d %s", w.Code, w.Body)
-	}
+	rw := e.do(t, "DELETE", "/customers/a/m365/invitations/"+inv.ID, tokenA, nil)
+	require.Contains(t, []int{http.StatusOK, http.StatusNoContent}, rw.Code, "revoke: %s", rw.Body)
 
 	e.srv.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{AdminConsent: true})
 	defer e.srv.SetAuthorizeAnswer(nil)
 	resp, page := b.open(t, "GET", authorize)
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "This invitation is no longer valid") {
-		t.Fatalf("callback after the revoke: %d %s", resp.StatusCode, page)
-	}
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "callback after the revoke: %s", page)
+	require.Contains(t, page, "This invitation is no longer valid", "callback after the revoke")
 	st := decode[statusJSON](t, e.do(t, "GET", "/customers/a/m365/status", tokenA, nil), 200)
-	if st.State == "connected" {
-		t.Fatalf("a sign-in from a revoked invitation connected the customer: %+v", st)
-	}
+	require.NotEqual(t, "connected", st.State, "a sign-in from a revoked invitation connected the customer: %+v", st)
 }
 
 // Sign-in starts from one link are bounded (each stores a pending
@@ -62,7 +56,6 @@ func TestStartsPerInvitationBounded(t *testing.T) {
 		last = httptest.NewRecorder()
 		e.h.ServeHTTP(last, req)
 	}
-	if last.Code != http.StatusTooManyRequests || !strings.Contains(last.Body.String(), "Too many sign-in attempts") {
-		t.Fatalf("11th start: %d %s", last.Code, last.Body)
-	}
+	require.Equal(t, http.StatusTooManyRequests, last.Code, "11th start: %s", last.Body)
+	require.Contains(t, last.Body.String(), "Too many sign-in attempts", "11th start")
 }

@@ -5,13 +5,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/invite"
 	"github.com/tenantgate/tenantgate/m365test"
 )
@@ -22,22 +23,12 @@ func checkPageHeaders(t testing.TB, resp *http.Response) {
 	h := resp.Header
 	csp := h.Get("Content-Security-Policy")
 	for _, want := range []string{"default-src 'none'", "frame-ancestors 'none'", "form-action 'self'", "base-uri 'none'"} {
-		if !strings.Contains(csp, want) {
-			t.Errorf("CSP %q lacks %q", csp, want)
-		}
+		assert.Contains(t, csp, want, "CSP")
 	}
-	if strings.Contains(csp, "script-src") {
-		t.Errorf("CSP allows scripts: %q", csp)
-	}
-	if got := h.Get("Referrer-Policy"); got != "no-referrer" {
-		t.Errorf("Referrer-Policy %q", got)
-	}
-	if got := h.Get("X-Frame-Options"); got != "DENY" {
-		t.Errorf("X-Frame-Options %q", got)
-	}
-	if got := h.Get("Cache-Control"); got != "no-store" {
-		t.Errorf("Cache-Control %q", got)
-	}
+	assert.NotContains(t, csp, "script-src", "CSP allows scripts")
+	assert.Equal(t, "no-referrer", h.Get("Referrer-Policy"), "Referrer-Policy")
+	assert.Equal(t, "DENY", h.Get("X-Frame-Options"), "X-Frame-Options")
+	assert.Equal(t, "no-store", h.Get("Cache-Control"), "Cache-Control")
 }
 
 // formActions returns the sources of the CSP form-action directive.
@@ -55,23 +46,20 @@ func TestWizardEndToEnd(t *testing.T) {
 	e := newEnv(t, nil)
 	e.saveToken(t, "a", e.contoso)
 	inv := decode[invitationJSON](t, e.do(t, "POST", "/customers/a/m365/invitations", tokenA, map[string]string{}), http.StatusCreated)
-	if inv.ID == "" || inv.Status != "pending" || inv.To != e.contoso.AdminUPN() || inv.ExpiresAt.Before(time.Now()) {
-		t.Fatalf("invitation %+v", inv)
-	}
+	require.NotEmpty(t, inv.ID, "invitation %+v", inv)
+	require.Equal(t, "pending", inv.Status, "invitation %+v", inv)
+	require.Equal(t, e.contoso.AdminUPN(), inv.To, "invitation %+v", inv)
+	require.False(t, inv.ExpiresAt.Before(time.Now()), "invitation expired: %+v", inv)
 	link := e.linkFrom(t, e.contoso.AdminUPN())
 	token := strings.TrimPrefix(link, testPublic+"/invite/")
 
 	b := e.newBrowser(t)
 	resp, page := b.open(t, "GET", link)
-	if resp.StatusCode != 200 {
-		t.Fatalf("landing: %d %s", resp.StatusCode, page)
-	}
+	require.Equal(t, 200, resp.StatusCode, "landing: %s", page)
 	checkPageHeaders(t, resp)
 	for _, want := range []string{"Example MSP", "contoso.onmicrosoft.com", e.contoso.AdminUPN(), "User.Read.All",
 		"Sign in with Microsoft", `method="post"`, `action="` + testPublic + "/invite/" + token + `/start"`, "until"} {
-		if !strings.Contains(page, want) {
-			t.Errorf("landing page lacks %q", want)
-		}
+		assert.Contains(t, page, want, "landing page")
 	}
 	landingCSP := resp.Header.Get("Content-Security-Policy")
 
@@ -81,78 +69,64 @@ func TestWizardEndToEnd(t *testing.T) {
 	defer e.srv.SetAuthorizeAnswer(nil)
 	resp, page = b.open(t, "POST", testPublic+"/invite/"+token+"/start")
 	start := b.hops[0]
-	if start.StatusCode != http.StatusSeeOther {
-		t.Fatalf("start: status %d", start.StatusCode)
-	}
+	require.Equal(t, http.StatusSeeOther, start.StatusCode, "start: status")
 	authz, _ := url.Parse(start.Header.Get("Location"))
-	if authz.Query().Get("state") == "" || authz.Query().Get("code_challenge_method") != "S256" {
-		t.Errorf("authorize URL lacks state or PKCE: %s", authz.Redacted())
-	}
+	assert.NotEmpty(t, authz.Query().Get("state"), "authorize URL lacks state: %s", authz.Redacted())
+	assert.Equal(t, "S256", authz.Query().Get("code_challenge_method"), "authorize URL lacks PKCE: %s", authz.Redacted())
 	// The browser enforces form-action on this redirect: its origin must be
 	// allowed by the landing page's CSP.
 	authzOrigin := authz.Scheme + "://" + authz.Host
-	allowed := false
-	for _, src := range formActions(landingCSP) {
-		if src == authzOrigin {
-			allowed = true
-		}
-	}
-	if !allowed {
-		t.Errorf("landing CSP form-action %v does not allow the sign-in origin %s", formActions(landingCSP), authzOrigin)
-	}
+	assert.Contains(t, formActions(landingCSP), authzOrigin, "landing CSP form-action does not allow the sign-in origin")
 	// Cookie flags.
 	cookies := start.Cookies()
-	if len(cookies) != 2 {
-		t.Fatalf("start set %d cookies", len(cookies))
-	}
+	require.Len(t, cookies, 2, "cookies set by start")
 	for _, c := range cookies {
-		if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/m365" || !strings.HasPrefix(c.Name, "__Secure-") {
-			t.Errorf("cookie %s: HttpOnly=%v Secure=%v SameSite=%v Path=%q", c.Name, c.HttpOnly, c.Secure, c.SameSite, c.Path)
-		}
-		if c.Name == "__Secure-"+bindingCookie && len(c.Value) < 40 {
-			t.Errorf("binding cookie value too short: %d", len(c.Value))
+		assert.True(t, c.HttpOnly, "cookie %s: HttpOnly", c.Name)
+		assert.True(t, c.Secure, "cookie %s: Secure", c.Name)
+		assert.Equal(t, http.SameSiteLaxMode, c.SameSite, "cookie %s: SameSite", c.Name)
+		assert.Equal(t, "/m365", c.Path, "cookie %s: Path", c.Name)
+		assert.True(t, strings.HasPrefix(c.Name, "__Secure-"), "cookie %s: want the __Secure- prefix", c.Name)
+		if c.Name == "__Secure-"+bindingCookie {
+			assert.GreaterOrEqual(t, len(c.Value), 40, "binding cookie value too short")
 		}
 	}
-	if resp.StatusCode != 200 || !strings.Contains(page, "Connected") || !strings.Contains(page, e.contoso.AdminUPN()) {
-		t.Fatalf("callback: %d %s", resp.StatusCode, page)
-	}
+	require.Equal(t, 200, resp.StatusCode, "callback: %s", page)
+	require.Contains(t, page, "Connected", "callback")
+	require.Contains(t, page, e.contoso.AdminUPN(), "callback")
 	checkPageHeaders(t, resp)
 
 	// The connection is up and the invitation completed.
 	st := decode[statusJSON](t, e.do(t, "GET", "/customers/a/m365/status", tokenA, nil), 200)
-	if st.State != "connected" || st.Account != e.contoso.AdminUPN() || st.TenantID != e.contoso.ID {
-		t.Errorf("status %+v", st)
-	}
+	assert.Equal(t, "connected", st.State, "status %+v", st)
+	assert.Equal(t, e.contoso.AdminUPN(), st.Account, "status %+v", st)
+	assert.Equal(t, e.contoso.ID, st.TenantID, "status %+v", st)
 	got, err := e.inv.Get(context.Background(), "a", inv.ID)
-	if err != nil || got.Status != invite.StatusCompleted {
-		t.Errorf("invitation after sign-in: %s %v", got.Status, err)
+	if assert.NoError(t, err, "invitation after sign-in") {
+		assert.Equal(t, invite.StatusCompleted, got.Status, "invitation after sign-in")
 	}
 	rep := decode[reportJSON](t, e.do(t, "POST", "/customers/a/m365/validate", tokenA, nil), 200)
-	if !rep.OK || len(rep.Checks) == 0 {
-		t.Errorf("validate: %+v", rep)
-	}
+	assert.True(t, rep.OK, "validate: %+v", rep)
+	assert.NotEmpty(t, rep.Checks, "validate: %+v", rep)
 
 	// Neither the link's token nor the binding cookie is ever logged.
 	for _, secret := range append([]string{token}, cookieValues(cookies)...) {
-		if strings.Contains(e.logs.String(), secret) {
-			t.Errorf("a secret (%.6s...) appears in the logs", secret)
-		}
+		assert.False(t, strings.Contains(e.logs.String(), secret), "a secret (%.6s...) appears in the logs", secret)
 	}
 
 	// The link is used: opening it again says so.
 	resp, page = e.newBrowser(t).open(t, "GET", link)
-	if resp.StatusCode != http.StatusGone || !strings.Contains(page, "already used") || !strings.Contains(page, "What to do") {
-		t.Errorf("reused link: %d %s", resp.StatusCode, page)
-	}
+	assert.Equal(t, http.StatusGone, resp.StatusCode, "reused link: %s", page)
+	assert.Contains(t, page, "already used", "reused link")
+	assert.Contains(t, page, "What to do", "reused link")
 	// Reloading the callback (the state is single-use) shows a page that
 	// says what to do, never a raw error.
 	cb := b.hops[len(b.hops)-1].Request
 	_ = cb
 	final := b.hops[len(b.hops)-2].Header.Get("Location")
 	resp, page = b.open(t, "GET", final)
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "What to do") || strings.Contains(page, "m365access") {
-		t.Errorf("replayed callback: %d %s", resp.StatusCode, page)
-	}
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "replayed callback: %s", page)
+	assert.Contains(t, page, "What to do", "replayed callback")
+	assert.NotContains(t, page, "m365access", "replayed callback")
 }
 
 func TestWizardCancelAtMicrosoft(t *testing.T) {
@@ -163,21 +137,18 @@ func TestWizardCancelAtMicrosoft(t *testing.T) {
 	b := e.newBrowser(t)
 	e.srv.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{Decline: true})
 	resp, page := b.open(t, "POST", link+"/start")
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "You cancelled the sign-in") {
-		t.Fatalf("cancel: %d %s", resp.StatusCode, page)
-	}
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "cancel: %s", page)
+	require.Contains(t, page, "You cancelled the sign-in", "cancel")
 	// The page offers the retry: a form to start again.
-	if !strings.Contains(page, `action="`+link+`/start"`) || !strings.Contains(page, "Sign in with Microsoft") {
-		t.Errorf("cancel page has no retry form: %s", page)
-	}
+	assert.Contains(t, page, `action="`+link+`/start"`, "cancel page has no retry form")
+	assert.Contains(t, page, "Sign in with Microsoft", "cancel page has no retry form")
 	checkPageHeaders(t, resp)
 	// Retrying works and connects.
 	e.srv.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{AdminConsent: true})
 	defer e.srv.SetAuthorizeAnswer(nil)
 	resp, page = b.open(t, "POST", link+"/start")
-	if resp.StatusCode != 200 || !strings.Contains(page, "Connected") {
-		t.Fatalf("retry: %d %s", resp.StatusCode, page)
-	}
+	require.Equal(t, 200, resp.StatusCode, "retry: %s", page)
+	require.Contains(t, page, "Connected", "retry")
 }
 
 func TestWizardLinkStates(t *testing.T) {
@@ -200,25 +171,21 @@ func TestWizardLinkStates(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, page := e.newBrowser(t).open(t, "GET", tc.link)
-			if resp.StatusCode != tc.status || !strings.Contains(page, tc.want) || !strings.Contains(page, "What to do") {
-				t.Errorf("%d %s", resp.StatusCode, page)
-			}
-			if strings.Contains(page, "<script") {
-				t.Error("page reflects markup")
-			}
+			assert.Equal(t, tc.status, resp.StatusCode, page)
+			assert.Contains(t, page, tc.want)
+			assert.Contains(t, page, "What to do")
+			assert.NotContains(t, page, "<script", "page reflects markup")
 			checkPageHeaders(t, resp)
 		})
 	}
 	// Expired: move the invitations' clock past the TTL.
 	e.clock.Advance(invite.DefaultTTL + time.Minute)
 	resp, page := e.newBrowser(t).open(t, "GET", second)
-	if resp.StatusCode != http.StatusGone || !strings.Contains(page, "expired") || !strings.Contains(page, "new invitation") {
-		t.Errorf("expired: %d %s", resp.StatusCode, page)
-	}
+	assert.Equal(t, http.StatusGone, resp.StatusCode, "expired: %s", page)
+	assert.Contains(t, page, "expired", "expired")
+	assert.Contains(t, page, "new invitation", "expired")
 	resp, _ = e.newBrowser(t).open(t, "POST", second+"/start")
-	if resp.StatusCode != http.StatusGone {
-		t.Errorf("start of an expired link: %d", resp.StatusCode)
-	}
+	assert.Equal(t, http.StatusGone, resp.StatusCode, "start of an expired link")
 }
 
 func TestWizardRateLimitsGuesses(t *testing.T) {
@@ -230,17 +197,14 @@ func TestWizardRateLimitsGuesses(t *testing.T) {
 		last = httptest.NewRecorder()
 		e.h.ServeHTTP(last, r)
 	}
-	if last.Code != http.StatusTooManyRequests || !strings.Contains(last.Body.String(), "Too many attempts") {
-		t.Errorf("after 12 guesses: %d", last.Code)
-	}
+	assert.Equal(t, http.StatusTooManyRequests, last.Code, "after 12 guesses")
+	assert.Contains(t, last.Body.String(), "Too many attempts", "after 12 guesses")
 	// Another client is not affected.
 	r := httptest.NewRequest("GET", testPublic+"/invite/guess", nil)
 	r.RemoteAddr = "203.0.113.9:5555"
 	w := httptest.NewRecorder()
 	e.h.ServeHTTP(w, r)
-	if w.Code != http.StatusNotFound {
-		t.Errorf("other client: %d", w.Code)
-	}
+	assert.Equal(t, http.StatusNotFound, w.Code, "other client")
 }
 
 func TestWizardLinksUsePublicURL(t *testing.T) {
@@ -248,9 +212,8 @@ func TestWizardLinksUsePublicURL(t *testing.T) {
 	e.saveToken(t, "a", e.contoso)
 	w := e.do(t, "POST", "/customers/a/m365/refresh-token", tokenA, nil)
 	wl := decode[wizardLinkJSON](t, w, http.StatusCreated)
-	if !strings.HasPrefix(wl.Link, testPublic+"/invite/") || wl.Invitation.ID == "" {
-		t.Fatalf("refresh-token link %q", wl.Link)
-	}
+	require.True(t, strings.HasPrefix(wl.Link, testPublic+"/invite/"), "refresh-token link %q", wl.Link)
+	require.NotEmpty(t, wl.Invitation.ID, "refresh-token link's invitation")
 	// A request arriving with a forged Host still gets links on the
 	// public URL.
 	r := httptest.NewRequest("GET", wl.Link, nil)
@@ -258,10 +221,9 @@ func TestWizardLinksUsePublicURL(t *testing.T) {
 	r.Header.Set("X-Forwarded-Host", "evil.example")
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, r)
-	if rec.Code != 200 || strings.Contains(rec.Body.String(), "evil.example") ||
-		!strings.Contains(rec.Body.String(), `action="`+wl.Link+`/start"`) {
-		t.Errorf("landing under forged host: %d %s", rec.Code, rec.Body.String())
-	}
+	assert.Equal(t, 200, rec.Code, "landing under forged host: %s", rec.Body.String())
+	assert.NotContains(t, rec.Body.String(), "evil.example", "landing under forged host")
+	assert.Contains(t, rec.Body.String(), `action="`+wl.Link+`/start"`, "landing under forged host")
 }
 
 func TestWizardCookiesOnPlainHTTP(t *testing.T) {
@@ -269,12 +231,14 @@ func TestWizardCookiesOnPlainHTTP(t *testing.T) {
 	e.saveToken(t, "a", e.contoso)
 	w := e.do(t, "POST", "/customers/a/m365/consent", tokenA, nil)
 	link := decode[consentLinkJSON](t, w, 200)
-	if !strings.Contains(link.URL, "adminconsent") {
-		t.Errorf("consent URL %q", link.URL)
-	}
+	assert.Contains(t, link.URL, "adminconsent", "consent URL")
 	cs := w.Result().Cookies()
-	if len(cs) != 1 || cs[0].Name != bindingCookie || cs[0].Secure || !cs[0].HttpOnly || cs[0].Path != "/" || cs[0].SameSite != http.SameSiteLaxMode {
-		t.Errorf("cookies on http: %+v", cs)
+	if assert.Len(t, cs, 1, "cookies on http") {
+		assert.Equal(t, bindingCookie, cs[0].Name, "cookie on http: name")
+		assert.False(t, cs[0].Secure, "cookie on http: Secure")
+		assert.True(t, cs[0].HttpOnly, "cookie on http: HttpOnly")
+		assert.Equal(t, "/", cs[0].Path, "cookie on http: Path")
+		assert.Equal(t, http.SameSiteLaxMode, cs[0].SameSite, "cookie on http: SameSite")
 	}
 }
 
@@ -289,56 +253,52 @@ func TestConsentCallback(t *testing.T) {
 	u, _ := url.Parse(testPublic)
 	b.jar.SetCookies(u, w.Result().Cookies())
 	// A token customer consents the provider's app.
-	if link.CustomerApp || link.ClientID == "" || link.ShareURL == "" || link.ShareURL == link.URL ||
-		!strings.Contains(link.URL, "client_id="+link.ClientID) || !strings.Contains(link.ShareURL, "client_id="+link.ClientID) {
-		t.Errorf("consent link %+v", link)
-	}
+	assert.False(t, link.CustomerApp, "consent link %+v", link)
+	assert.NotEmpty(t, link.ClientID, "consent link %+v", link)
+	assert.NotEmpty(t, link.ShareURL, "consent link %+v", link)
+	assert.NotEqual(t, link.URL, link.ShareURL, "consent link: share URL")
+	assert.Contains(t, link.URL, "client_id="+link.ClientID, "consent link URL")
+	assert.Contains(t, link.ShareURL, "client_id="+link.ClientID, "consent link share URL")
 
 	e.srv.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{})
 	defer e.srv.SetAuthorizeAnswer(nil)
 	resp, page := b.open(t, "GET", link.URL)
 	// Entra ID replicates a new grant for a while (a minute in the fake):
 	// the callback answers at once and the page follows the confirmation.
-	if resp.StatusCode != 200 || !strings.Contains(page, `data-progress="confirming"`) ||
-		!strings.Contains(page, `http-equiv="refresh" content="3;url=progress?state=`) {
-		t.Fatalf("consent: %d %s", resp.StatusCode, page)
-	}
+	require.Equal(t, 200, resp.StatusCode, "consent: %s", page)
+	require.Contains(t, page, `data-progress="confirming"`, "consent")
+	require.Contains(t, page, `http-equiv="refresh" content="3;url=progress?state=`, "consent")
 	checkPageHeaders(t, resp)
 	st := decode[statusJSON](t, e.do(t, "GET", "/customers/a/m365/status", tokenA, nil), 200)
-	if st.State != "consentPropagating" || st.ConsentReportedAt == nil || st.ConsentGrantedAt != nil {
-		t.Errorf("status right after consent: %+v", st)
-	}
+	assert.Equal(t, "consentPropagating", st.State, "status right after consent: %+v", st)
+	assert.NotNil(t, st.ConsentReportedAt, "status right after consent: %+v", st)
+	assert.Nil(t, st.ConsentGrantedAt, "status right after consent: %+v", st)
 	state := consentState(t, link.URL)
 	resp, page = b.open(t, "GET", testPublic+"/consent/progress?state="+url.QueryEscape(state))
-	if resp.StatusCode != 200 || !strings.Contains(page, `data-progress="confirming"`) {
-		t.Errorf("progress while propagating: %d %s", resp.StatusCode, page)
-	}
+	assert.Equal(t, 200, resp.StatusCode, "progress while propagating: %s", page)
+	assert.Contains(t, page, `data-progress="confirming"`, "progress while propagating")
 	// Once replicated, Validate finishes the confirmation.
 	e.srv.Advance(m365test.DefaultConsentReplicationDelay)
 	rep := decode[reportJSON](t, e.do(t, "POST", "/customers/a/m365/validate", tokenA, nil), 200)
-	if c := findCheck(rep, "consent"); c == nil || !c.OK {
-		t.Errorf("validate after replication: %+v", rep)
+	if c := findCheck(rep, "consent"); assert.NotNil(t, c, "validate after replication: no consent check: %+v", rep) {
+		assert.True(t, c.OK, "validate after replication: %+v", rep)
 	}
 	st = decode[statusJSON](t, e.do(t, "GET", "/customers/a/m365/status", tokenA, nil), 200)
-	if st.ConsentGrantedAt == nil || st.State == "consentPropagating" {
-		t.Errorf("status after consent: %+v", st)
-	}
+	assert.NotNil(t, st.ConsentGrantedAt, "status after consent: %+v", st)
+	assert.NotEqual(t, "consentPropagating", st.State, "status after consent: %+v", st)
 	resp, page = b.open(t, "GET", testPublic+"/consent/progress?state="+url.QueryEscape(state))
-	if resp.StatusCode != 200 || !strings.Contains(page, `data-progress="confirmed"`) || strings.Contains(page, "http-equiv") {
-		t.Errorf("progress once confirmed: %d %s", resp.StatusCode, page)
-	}
+	assert.Equal(t, 200, resp.StatusCode, "progress once confirmed: %s", page)
+	assert.Contains(t, page, `data-progress="confirmed"`, "progress once confirmed")
+	assert.NotContains(t, page, "http-equiv", "progress once confirmed")
 	resp, _ = b.open(t, "GET", testPublic+"/consent/progress?state=nosuchstate")
-	if resp.StatusCode != http.StatusNotFound {
-		t.Errorf("progress of an unknown state: %d", resp.StatusCode)
-	}
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "progress of an unknown state")
 
 	// Without the cookie (another browser) the callback explains it.
 	w = e.do(t, "POST", "/customers/a/m365/consent", tokenA, nil)
 	link = decode[consentLinkJSON](t, w, 200)
 	resp, page = e.newBrowser(t).open(t, "GET", link.URL)
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "same browser") {
-		t.Errorf("consent in another browser: %d %s", resp.StatusCode, page)
-	}
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "consent in another browser: %s", page)
+	assert.Contains(t, page, "same browser", "consent in another browser")
 
 	// Declined consent.
 	e.srv.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{Decline: true})
@@ -346,9 +306,8 @@ func TestConsentCallback(t *testing.T) {
 	link = decode[consentLinkJSON](t, w, 200)
 	b.jar.SetCookies(u, w.Result().Cookies())
 	resp, page = b.open(t, "GET", link.URL)
-	if resp.StatusCode == 200 || !strings.Contains(page, "not granted") {
-		t.Errorf("declined consent: %d %s", resp.StatusCode, page)
-	}
+	assert.NotEqual(t, 200, resp.StatusCode, "declined consent: %s", page)
+	assert.Contains(t, page, "not granted", "declined consent")
 }
 
 func TestWizardPagesOverridable(t *testing.T) {
@@ -356,50 +315,41 @@ func TestWizardPagesOverridable(t *testing.T) {
 		c.Pages = fstest.MapFS{"failure.html": {Data: []byte(`{{define "content"}}<h1 class="brand">Oops: {{.Heading}}</h1>{{end}}`)}}
 	})
 	resp, page := e.newBrowser(t).open(t, "GET", testPublic+"/invite/nonexistent")
-	if resp.StatusCode != http.StatusNotFound || !strings.Contains(page, `<h1 class="brand">Oops: This link is not valid</h1>`) {
-		t.Errorf("override not used: %s", page)
-	}
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "override: %s", page)
+	assert.Contains(t, page, `<h1 class="brand">Oops: This link is not valid</h1>`, "override not used")
 	// A broken override is refused at New.
 	cfg := e.cfg
 	cfg.Pages = fstest.MapFS{"landing.html": {Data: []byte(`{{define "content"}}{{.Nope`)}}
-	if _, err := New(cfg); err == nil {
-		t.Error("New accepted a broken page template")
-	}
+	_, err := New(cfg)
+	assert.Error(t, err, "New accepted a broken page template")
 }
 
 func TestSwitchToToken(t *testing.T) {
 	e := newEnv(t, nil)
 	w := e.do(t, "PUT", "/customers/a/m365", tokenA, map[string]any{"tenant": e.contoso.Domain(), "authMode": "password",
 		"serviceAccount": e.contoso.AdminUPN(), "password": e.contoso.Password()})
-	if s := decode[settingsJSON](t, w, 200); s.AuthMode != "password" || !s.PasswordSet {
-		t.Fatalf("settings %+v", s)
-	}
+	s := decode[settingsJSON](t, w, 200)
+	require.Equal(t, "password", s.AuthMode, "settings %+v", s)
+	require.True(t, s.PasswordSet, "settings %+v", s)
 	// The admin asks to switch; the sign-in link is bound to the admin's
 	// browser by the cookie set on this response.
 	w = e.do(t, "POST", "/customers/a/m365/switch-to-token", tokenA, nil)
 	link := decode[signInLinkJSON](t, w, 200)
-	if !strings.Contains(link.URL, "state=") || link.ExpiresAt.Before(time.Now()) {
-		t.Fatalf("link %+v", link)
-	}
+	require.Contains(t, link.URL, "state=", "link %+v", link)
+	require.False(t, link.ExpiresAt.Before(time.Now()), "link expired: %+v", link)
 	b := e.newBrowser(t)
 	u, _ := url.Parse(testPublic)
 	b.jar.SetCookies(u, w.Result().Cookies())
 	// Until the sign-in completes, nothing changes.
-	if s := decode[settingsJSON](t, e.do(t, "GET", "/customers/a/m365", tokenA, nil), 200); s.AuthMode != "password" {
-		t.Fatalf("mode before sign-in: %s", s.AuthMode)
-	}
+	require.Equal(t, "password", decode[settingsJSON](t, e.do(t, "GET", "/customers/a/m365", tokenA, nil), 200).AuthMode, "mode before sign-in")
 	e.srv.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{AdminConsent: true})
 	defer e.srv.SetAuthorizeAnswer(nil)
 	resp, page := b.open(t, "GET", link.URL)
-	if resp.StatusCode != 200 || !strings.Contains(page, "Connected") {
-		t.Fatalf("switch sign-in: %d %s", resp.StatusCode, page)
-	}
-	if s := decode[settingsJSON](t, e.do(t, "GET", "/customers/a/m365", tokenA, nil), 200); s.AuthMode != "token" {
-		t.Errorf("mode after sign-in: %s", s.AuthMode)
-	}
-	if st := decode[statusJSON](t, e.do(t, "GET", "/customers/a/m365/status", tokenA, nil), 200); st.State != "connected" {
-		t.Errorf("status %+v", st)
-	}
+	require.Equal(t, 200, resp.StatusCode, "switch sign-in: %s", page)
+	require.Contains(t, page, "Connected", "switch sign-in")
+	assert.Equal(t, "token", decode[settingsJSON](t, e.do(t, "GET", "/customers/a/m365", tokenA, nil), 200).AuthMode, "mode after sign-in")
+	st := decode[statusJSON](t, e.do(t, "GET", "/customers/a/m365/status", tokenA, nil), 200)
+	assert.Equal(t, "connected", st.State, "status %+v", st)
 }
 
 func cookieValues(cs []*http.Cookie) []string {
@@ -422,11 +372,11 @@ func TestCallbackErrorsSayWhatToDo(t *testing.T) {
 		{"", "could not be completed"},
 	} {
 		resp, page := e.newBrowser(t).open(t, "GET", testPublic+"/auth/callback?"+tc.query)
-		if resp.StatusCode < 400 || !strings.Contains(page, tc.want) || !strings.Contains(page, "What to do") {
-			t.Errorf("%s: %d %s", tc.query, resp.StatusCode, page)
-		}
-		if strings.Contains(page, "<script") || strings.Contains(page, "<b>") || strings.Contains(page, "AADSTS") {
-			t.Errorf("%s: page reflects the query: %s", tc.query, page)
+		assert.GreaterOrEqual(t, resp.StatusCode, 400, "%s: %s", tc.query, page)
+		assert.Contains(t, page, tc.want, tc.query)
+		assert.Contains(t, page, "What to do", tc.query)
+		for _, reflected := range []string{"<script", "<b>", "AADSTS"} {
+			assert.NotContains(t, page, reflected, "%s: page reflects the query", tc.query)
 		}
 		checkPageHeaders(t, resp)
 	}
@@ -473,25 +423,21 @@ func TestWizardRefusalsSayWhatTheyAre(t *testing.T) {
 			e.srv.SetAuthorizeAnswer(&tc.ans)
 			defer e.srv.SetAuthorizeAnswer(nil)
 			resp, page := e.newBrowser(t).open(t, "POST", link+"/start")
-			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, tc.heading) || strings.Contains(page, tc.notOnPge) {
-				t.Fatalf("page: %d, want %q without %q: %s", resp.StatusCode, tc.heading, tc.notOnPge, page)
+			require.Equal(t, http.StatusBadRequest, resp.StatusCode, "page: %s", page)
+			require.Contains(t, page, tc.heading, "page")
+			require.NotContains(t, page, tc.notOnPge, "page")
+			if tc.code != 0 {
+				assert.Contains(t, page, "Microsoft error code "+strconv.Itoa(tc.code), "page does not name the code")
 			}
-			if tc.code != 0 && !strings.Contains(page, "Microsoft error code "+strconv.Itoa(tc.code)) {
-				t.Errorf("page does not name code %d: %s", tc.code, page)
-			}
-			if !strings.Contains(page, `action="`+link+`/start"`) {
-				t.Errorf("page offers no retry: %s", page)
-			}
+			assert.Contains(t, page, `action="`+link+`/start"`, "page offers no retry")
 			st := decode[statusJSON](t, e.do(t, "GET", "/customers/a/m365/status", tokenA, nil), 200)
-			if st.LastError == nil {
-				t.Fatalf("Status.LastError not recorded: %+v", st)
-			}
-			if tc.code != 0 && (!slices.Contains(st.LastError.Codes, tc.code) || st.LastError.Action != tc.action ||
-				!strings.Contains(st.LastError.Message, "AADSTS"+strconv.Itoa(tc.code))) {
-				t.Errorf("LastError %+v, want AADSTS%d and %s", st.LastError, tc.code, tc.action)
-			}
-			if tc.code == 0 && !strings.Contains(st.LastError.Message, "admin@contoso.onmicrosoft.com") {
-				t.Errorf("LastError %+v does not name the account", st.LastError)
+			require.NotNil(t, st.LastError, "Status.LastError not recorded: %+v", st)
+			if tc.code != 0 {
+				assert.Contains(t, st.LastError.Codes, tc.code, "LastError %+v", st.LastError)
+				assert.Equal(t, tc.action, st.LastError.Action, "LastError %+v", st.LastError)
+				assert.Contains(t, st.LastError.Message, "AADSTS"+strconv.Itoa(tc.code), "LastError %+v", st.LastError)
+			} else {
+				assert.Contains(t, st.LastError.Message, "admin@contoso.onmicrosoft.com", "LastError does not name the account")
 			}
 		})
 	}
@@ -501,9 +447,7 @@ func TestWizardRefusalsSayWhatTheyAre(t *testing.T) {
 func consentState(t *testing.T, link string) string {
 	t.Helper()
 	u, err := url.Parse(link)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return u.Query().Get("state")
 }
 
@@ -515,8 +459,9 @@ func TestConsentLinkNamesTheCustomersApp(t *testing.T) {
 	e.do(t, "PUT", "/customers/a/m365", tokenA, map[string]any{
 		"tenant": e.contoso.Domain(), "authMode": "appRegistration", "clientId": app, "clientSecret": "Sup3r-Secret-Client-Value~0123456789"})
 	link := decode[consentLinkJSON](t, e.do(t, "POST", "/customers/a/m365/consent", tokenA, nil), 200)
-	if !link.CustomerApp || link.ClientID != app || !strings.Contains(link.ShareURL, "client_id="+app) ||
-		!strings.Contains(link.URL, "client_id="+app) || link.RedirectURI != testPublic+"/consent/callback" {
-		t.Errorf("consent link of an app registration customer: %+v", link)
-	}
+	assert.True(t, link.CustomerApp, "consent link of an app registration customer: %+v", link)
+	assert.Equal(t, app, link.ClientID, "consent link of an app registration customer")
+	assert.Contains(t, link.ShareURL, "client_id="+app, "consent link of an app registration customer")
+	assert.Contains(t, link.URL, "client_id="+app, "consent link of an app registration customer")
+	assert.Equal(t, testPublic+"/consent/callback", link.RedirectURI, "consent link of an app registration customer")
 }
