@@ -277,7 +277,11 @@ func TestConsentCallback(t *testing.T) {
 	resp, page = b.open(t, "GET", testPublic+"/consent/progress?state="+url.QueryEscape(state))
 	assert.Equal(t, 200, resp.StatusCode, "progress while propagating: %s", page)
 	assert.Contains(t, page, `data-progress="confirming"`, "progress while propagating")
-	// Once replicated, Validate finishes the confirmation.
+	// Once replicated, Validate finishes the confirmation. The callback's
+	// background confirmation gives up first (after the Manager's
+	// ConsentWait, the grant not yet replicated): had it retried after
+	// the Advance, it would have confirmed the grant before Validate.
+	e.handler.wz.bg.Wait()
 	e.srv.Advance(m365test.DefaultConsentReplicationDelay)
 	rep := decode[reportJSON](t, e.do(t, "POST", "/customers/a/m365/validate", tokenA, nil), 200)
 	if c := findCheck(rep, "consent"); assert.NotNil(t, c, "validate after replication: no consent check: %+v", rep) {
