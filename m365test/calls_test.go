@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 )
 
@@ -24,9 +27,9 @@ func TestDemoCallsCQD(t *testing.T) {
 	for k := range 100 {
 		c := m365test.DemoCall(f.contoso, k, time.Now())
 		st := c.Sessions[0].Segments[0].Media[0].Streams
-		if len(st) != 2 || *st[0].PacketUtilization != 3000 || *st[1].AverageJitter != 10*time.Millisecond {
-			t.Fatalf("call %d streams %+v", k, st)
-		}
+		require.Len(t, st, 2, "call %d streams", k)
+		require.Equal(t, int64(3000), *st[0].PacketUtilization, "call %d caller packetUtilization", k)
+		require.Equal(t, 10*time.Millisecond, *st[1].AverageJitter, "call %d callee averageJitter", k)
 		bad := 0
 		if *st[0].AverageJitter > 30*time.Millisecond {
 			jitter++
@@ -43,57 +46,51 @@ func TestDemoCallsCQD(t *testing.T) {
 		if bad > 0 {
 			poor++
 		}
-		if got := c.End.Sub(c.Start); got != time.Duration(60+k%240)*time.Second {
-			t.Errorf("call %d lasts %v", k, got)
-		}
+		assert.Equal(t, time.Duration(60+k%240)*time.Second, c.End.Sub(c.Start), "call %d duration", k)
 	}
-	if poor != 24 || jitter != 10 || loss != 10 || rtt != 4 {
-		t.Errorf("poor %d jitter %d loss %d rtt %d, want 24 10 10 4", poor, jitter, loss, rtt)
-	}
+	assert.Equal(t, 24, poor, "poor calls")
+	assert.Equal(t, 10, jitter, "jitter degradations")
+	assert.Equal(t, 10, loss, "packet loss degradations")
+	assert.Equal(t, 4, rtt, "round trip degradations")
 }
 
 func TestCallRecordEndpoints(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10)
-	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID))
 	tok := appToken(t, f, f.contoso.ID)
 	ids, err := f.srv.PlaceCalls(context.Background(), f.contoso.ID, 130)
-	if err != nil || len(ids) != 130 {
-		t.Fatalf("PlaceCalls: %d %v", len(ids), err)
-	}
+	require.NoError(t, err, "PlaceCalls")
+	require.Len(t, ids, 130, "PlaceCalls")
 	// The list pages at 60 (callRecord list reference: "Maximum page
 	// size: 60") and filters on startDateTime.
 	gr := graphDo(t, f, "GET", "/communications/callRecords", tok, nil)
-	if gr.status != 200 || len(gr.body["value"].([]any)) != 60 || gr.body["@odata.nextLink"] == nil {
-		t.Fatalf("list: %d %v", gr.status, gr.body["@odata.nextLink"])
-	}
+	require.Equal(t, 200, gr.status, "list: %v", gr.body)
+	require.Len(t, gr.body["value"].([]any), 60, "list")
+	require.NotNil(t, gr.body["@odata.nextLink"], "list: nextLink")
 	next := graphDo(t, f, "GET", gr.body["@odata.nextLink"].(string), tok, nil)
-	if next.status != 200 || len(next.body["value"].([]any)) != 60 || next.body["@odata.nextLink"] == nil {
-		t.Fatalf("page 2: %d %d", next.status, len(next.body["value"].([]any)))
-	}
+	require.Equal(t, 200, next.status, "page 2: %v", next.body)
+	require.Len(t, next.body["value"].([]any), 60, "page 2")
+	require.NotNil(t, next.body["@odata.nextLink"], "page 2: nextLink")
 	next = graphDo(t, f, "GET", next.body["@odata.nextLink"].(string), tok, nil)
-	if next.status != 200 || len(next.body["value"].([]any)) != 10 || next.body["@odata.nextLink"] != nil {
-		t.Fatalf("page 3: %d %d", next.status, len(next.body["value"].([]any)))
-	}
+	require.Equal(t, 200, next.status, "page 3: %v", next.body)
+	require.Len(t, next.body["value"].([]any), 10, "page 3")
+	require.Nil(t, next.body["@odata.nextLink"], "page 3: nextLink")
 	future := url.QueryEscape("startDateTime ge " + time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
-	if gr := graphDo(t, f, "GET", "/communications/callRecords?$filter="+future, tok, nil); gr.status != 200 || len(gr.body["value"].([]any)) != 0 {
-		t.Errorf("future filter: %d %v", gr.status, gr.body)
+	gr = graphDo(t, f, "GET", "/communications/callRecords?$filter="+future, tok, nil)
+	if assert.Equal(t, 200, gr.status, "future filter: %v", gr.body) {
+		assert.Empty(t, gr.body["value"].([]any), "future filter")
 	}
-	if gr := graphDo(t, f, "GET", "/communications/callRecords?$filter="+url.QueryEscape("endDateTime ge 2020-01-01T00:00:00Z"), tok, nil); gr.status != 400 {
-		t.Errorf("endDateTime filter: %d", gr.status)
-	}
+	gr = graphDo(t, f, "GET", "/communications/callRecords?$filter="+url.QueryEscape("endDateTime ge 2020-01-01T00:00:00Z"), tok, nil)
+	assert.Equal(t, 400, gr.status, "endDateTime filter")
 	// Expanded record: one session, one segment, two streams with ISO durations.
 	rec := graphDo(t, f, "GET", "/communications/callRecords/"+ids[3]+"?$expand="+url.QueryEscape("sessions($expand=segments)"), tok, nil)
-	if rec.status != 200 || rec.body["version"] != float64(1) {
-		t.Fatalf("record: %d %v", rec.status, rec.body)
-	}
+	require.Equal(t, 200, rec.status, "record: %v", rec.body)
+	require.Equal(t, float64(1), rec.body["version"], "record: %v", rec.body)
 	ss := rec.body["sessions"].([]any)
 	st := ss[0].(map[string]any)["segments"].([]any)[0].(map[string]any)["media"].([]any)[0].(map[string]any)["streams"].([]any)
-	if st[0].(map[string]any)["averageJitter"] != "PT0.045S" || st[0].(map[string]any)["packetUtilization"] != float64(3000) {
-		t.Errorf("caller stream of call 3: %v", st[0])
-	}
+	assert.Equal(t, "PT0.045S", st[0].(map[string]any)["averageJitter"], "caller stream of call 3: %v", st[0])
+	assert.Equal(t, float64(3000), st[0].(map[string]any)["packetUtilization"], "caller stream of call 3: %v", st[0])
 	// As Graph: sessions only when expanded, segments only when the
 	// sessions' $expand asks for them, any other $expand refused.
 	for _, tc := range []struct {
@@ -106,29 +103,24 @@ func TestCallRecordEndpoints(t *testing.T) {
 		}
 		gr := graphDo(t, f, "GET", path, tok, nil)
 		ss, has := gr.body["sessions"].([]any)
-		if gr.status != 200 || has != tc.sessions {
-			t.Errorf("$expand=%q: %d, sessions present %v, want %v", tc.expand, gr.status, has, tc.sessions)
+		if !assert.Equal(t, 200, gr.status, "$expand=%q", tc.expand) || !assert.Equal(t, tc.sessions, has, "$expand=%q: sessions present", tc.expand) {
 			continue
 		}
 		if has {
 			_, segs := ss[0].(map[string]any)["segments"]
-			if len(ss) != 1 || segs != tc.segments {
-				t.Errorf("$expand=%q: %d sessions, segments present %v, want %v", tc.expand, len(ss), segs, tc.segments)
-			}
+			assert.Len(t, ss, 1, "$expand=%q: sessions", tc.expand)
+			assert.Equal(t, tc.segments, segs, "$expand=%q: segments present", tc.expand)
 		}
 	}
-	if gr := graphDo(t, f, "GET", "/communications/callRecords/"+ids[3]+"?$expand=participants", tok, nil); gr.status != 400 || graphErr(t, gr) != "BadRequest" {
-		t.Errorf("$expand=participants: %d %v", gr.status, gr.body)
-	}
+	gr = graphDo(t, f, "GET", "/communications/callRecords/"+ids[3]+"?$expand=participants", tok, nil)
+	assertGraphError(t, gr, 400, "BadRequest", "$expand=participants")
 	// Sessions page at 60.
 	big := m365test.CallRecord{Start: time.Now().Add(-time.Hour), End: time.Now()}
 	for range 130 {
 		big.Sessions = append(big.Sessions, m365test.Session{Caller: f.contoso.AdminUPN(), Callee: f.contoso.AdminUPN(), Start: big.Start, End: big.End})
 	}
 	id, err := f.srv.AddCallRecord(context.Background(), f.contoso.ID, big)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	got := 0
 	link := f.srv.GraphURL() + "/communications/callRecords/" + id + "?$expand=" + url.QueryEscape("sessions($expand=segments)")
 	for pages := 0; link != ""; pages++ {
@@ -139,21 +131,14 @@ func TestCallRecordEndpoints(t *testing.T) {
 		}
 		got += len(gr.body[key].([]any))
 		link, _ = gr.body[nextKey].(string)
-		if pages > 5 {
-			t.Fatal("sessions never end")
-		}
+		require.LessOrEqual(t, pages, 5, "sessions never end")
 	}
-	if got != 130 {
-		t.Errorf("sessions = %d", got)
-	}
+	assert.Equal(t, 130, got, "sessions")
 	// PSTN needs its own role.
 	from, to := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	if err := f.srv.PlaceDirectRoutingCalls(f.contoso.ID, 20); err != nil {
-		t.Fatal(err)
-	}
-	if gr := graphDo(t, f, "GET", "/communications/callRecords/getDirectRoutingCalls(fromDateTime="+from+",toDateTime="+to+")", tok, nil); gr.status != 403 {
-		t.Errorf("PSTN without CallRecords.Read.PstnCalls: %d", gr.status)
-	}
+	require.NoError(t, f.srv.PlaceDirectRoutingCalls(f.contoso.ID, 20))
+	gr = graphDo(t, f, "GET", "/communications/callRecords/getDirectRoutingCalls(fromDateTime="+from+",toDateTime="+to+")", tok, nil)
+	assert.Equal(t, 403, gr.status, "PSTN without CallRecords.Read.PstnCalls")
 }
 
 func TestNotificationRetriesThenMissed(t *testing.T) {
@@ -161,17 +146,11 @@ func TestNotificationRetriesThenMissed(t *testing.T) {
 	srv := m365test.NewServer(&m365test.Options{SigningKey: sharedKey(t), NotificationRetries: 2, NotificationRetryDelay: 10 * time.Millisecond})
 	t.Cleanup(srv.Close)
 	tn, err := srv.AddTenant(m365test.TenantOptions{Domains: []string{"contoso.onmicrosoft.com"}, Users: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	app, err := srv.AddApp(m365test.AppOptions{HomeTenant: tn.ID, Secrets: []m365test.Secret{{Value: providerSecret}},
 		ApplicationPermissions: []string{"CallRecords.Read.All"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.GrantAdminConsent(tn.ID, app.ClientID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, srv.GrantAdminConsent(tn.ID, app.ClientID))
 	var mu sync.Mutex
 	down := false
 	var changes int
@@ -208,25 +187,21 @@ func TestNotificationRetriesThenMissed(t *testing.T) {
 	gr := graphDo(t, &fixture{srv: srv}, "POST", "/subscriptions", tok, map[string]any{"changeType": "created,updated",
 		"notificationUrl": hook.URL + "/notify", "lifecycleNotificationUrl": hook.URL + "/lifecycle", "resource": "/communications/callRecords",
 		"expirationDateTime": time.Now().Add(time.Hour).UTC().Format(time.RFC3339), "clientState": "s"})
-	if gr.status != 201 {
-		t.Fatalf("create: %d %v", gr.status, gr.body)
-	}
+	require.Equal(t, 201, gr.status, "create: %v", gr.body)
 	subID := gr.body["id"].(string)
 	// Down for the first attempt, back for the retry: delivered once.
 	mu.Lock()
 	down = true
 	mu.Unlock()
-	if _, err := srv.PlaceCalls(context.Background(), tn.ID, 1); err == nil {
-		t.Error("first attempt against a down receiver succeeded")
-	}
+	_, err = srv.PlaceCalls(context.Background(), tn.ID, 1)
+	assert.Error(t, err, "first attempt against a down receiver succeeded")
 	mu.Lock()
 	down = false
 	mu.Unlock()
 	waitFor(t, func() bool { return srv.PendingNotifications() == 0 })
 	mu.Lock()
-	if changes != 1 || len(lifecycle) != 0 {
-		t.Errorf("after recovery: changes %d lifecycle %v", changes, lifecycle)
-	}
+	assert.Equal(t, 1, changes, "after recovery: changes")
+	assert.Empty(t, lifecycle, "after recovery: lifecycle")
 	down = true
 	mu.Unlock()
 	_, _ = srv.PlaceCalls(context.Background(), tn.ID, 1)
@@ -235,9 +210,8 @@ func TestNotificationRetriesThenMissed(t *testing.T) {
 	defer mu.Unlock()
 	// Dropped, and no "missed" lifecycle notification: Graph sends those
 	// for Outlook resources only (lifecycle notifications page).
-	if len(lifecycle) != 0 || srv.MissedNotifications(subID) != 1 {
-		t.Errorf("after giving up: lifecycle %v missed %d", lifecycle, srv.MissedNotifications(subID))
-	}
+	assert.Empty(t, lifecycle, "after giving up: lifecycle")
+	assert.Equal(t, 1, srv.MissedNotifications(subID), "after giving up: missed")
 }
 
 func waitFor(t *testing.T, cond func() bool) {
@@ -245,7 +219,7 @@ func waitFor(t *testing.T, cond func() bool) {
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10 s")
+			require.FailNow(t, "condition not met within 10 s")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 )
 
@@ -18,9 +21,7 @@ func deltaRound(t *testing.T, f *fixture, tok, link string, hdr ...string) (user
 	users = map[string]map[string]any{}
 	for link != "" {
 		gr := graphDo(t, f, "GET", link, tok, nil, hdr...)
-		if gr.status != http.StatusOK {
-			t.Fatalf("GET %s: %d %v", link, gr.status, gr.body)
-		}
+		require.Equal(t, http.StatusOK, gr.status, "GET %s: %v", link, gr.body)
 		pages++
 		for _, v := range gr.body["value"].([]any) {
 			u := v.(map[string]any)
@@ -33,9 +34,7 @@ func deltaRound(t *testing.T, f *fixture, tok, link string, hdr ...string) (user
 		}
 		next, _ := gr.body["@odata.nextLink"].(string)
 		delta, _ = gr.body["@odata.deltaLink"].(string)
-		if (next == "") == (delta == "") {
-			t.Fatalf("page %d: nextLink %q, deltaLink %q: want exactly one", pages, next, delta)
-		}
+		require.NotEqual(t, next == "", delta == "", "page %d: nextLink %q, deltaLink %q: want exactly one", pages, next, delta)
 		link = next
 	}
 	return users, removed, pages, delta
@@ -44,46 +43,33 @@ func deltaRound(t *testing.T, f *fixture, tok, link string, hdr ...string) (user
 func TestUsersDelta(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 450)
-	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID))
 	tok := appToken(t, f, f.contoso.ID)
 
 	// The first round lists every user (450 + the admin) with the $select,
 	// 200 a page.
 	users, removed, pages, delta := deltaRound(t, f, tok, "/users/delta?$select=id,jobTitle,city")
-	if len(users) != 451 || len(removed) != 0 || pages != 3 {
-		t.Fatalf("first round: %d users, %d removed, %d pages", len(users), len(removed), pages)
-	}
+	require.Len(t, users, 451, "first round: users")
+	require.Empty(t, removed, "first round: removed")
+	require.Equal(t, 3, pages, "first round: pages")
 	for _, u := range users {
-		if len(u) != 3 {
-			t.Fatalf("user %v: want only id, jobTitle, city", u)
-		}
+		require.Len(t, u, 3, "user %v: want only id, jobTitle, city", u)
 	}
 	// Nothing changed: an empty round.
 	users, removed, _, delta2 := deltaRound(t, f, tok, delta)
-	if len(users) != 0 || len(removed) != 0 {
-		t.Fatalf("unchanged tenant: %d users, %d removed", len(users), len(removed))
-	}
+	require.Empty(t, users, "unchanged tenant: users")
+	require.Empty(t, removed, "unchanged tenant: removed")
 
 	// Change two users, add three, delete one: the next round has exactly
 	// those, with the $select of the first request.
 	u7 := f.contoso.UserID("user00007@contoso.onmicrosoft.com")
 	u9 := f.contoso.UserID("user00009@contoso.onmicrosoft.com")
 	u3 := f.contoso.UserID("user00003@contoso.onmicrosoft.com")
-	if err := f.contoso.UpdateUser(u7, map[string]any{"jobTitle": "Promoted", "city": nil}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.contoso.UpdateUser("user00009@contoso.onmicrosoft.com", map[string]any{"accountEnabled": false}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, f.contoso.UpdateUser(u7, map[string]any{"jobTitle": "Promoted", "city": nil}))
+	require.NoError(t, f.contoso.UpdateUser("user00009@contoso.onmicrosoft.com", map[string]any{"accountEnabled": false}))
 	added, err := f.contoso.AddUsers(3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.contoso.DeleteUser(u3); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, f.contoso.DeleteUser(u3))
 	users, removed, _, delta3 := deltaRound(t, f, tok, delta2)
 	want := append([]string{u7, u9}, added...)
 	var got []string
@@ -92,73 +78,55 @@ func TestUsersDelta(t *testing.T) {
 	}
 	slices.Sort(got)
 	slices.Sort(want)
-	if !slices.Equal(got, want) || !slices.Equal(removed, []string{u3}) {
-		t.Fatalf("round after changes: users %v removed %v; want %v and [%s]", got, removed, want, u3)
-	}
-	if users[u7]["jobTitle"] != "Promoted" || users[u7]["city"] != nil || len(users[u9]) != 3 {
-		t.Errorf("changed users: %v, %v", users[u7], users[u9])
-	}
+	require.Equal(t, want, got, "round after changes: users")
+	require.Equal(t, []string{u3}, removed, "round after changes: removed")
+	assert.Equal(t, "Promoted", users[u7]["jobTitle"], "changed user %v", users[u7])
+	assert.Nil(t, users[u7]["city"], "changed user %v", users[u7])
+	assert.Len(t, users[u9], 3, "changed user %v", users[u9])
 	// /users shows the same state.
 	gr := graphDo(t, f, "GET", "/users/"+u3, tok, nil)
-	if gr.status != http.StatusNotFound {
-		t.Errorf("deleted user: %d", gr.status)
-	}
+	assert.Equal(t, http.StatusNotFound, gr.status, "deleted user")
 	gr = graphDo(t, f, "GET", "/users?$filter="+url.QueryEscape("jobTitle eq 'Promoted'")+"&$select=id", tok, nil)
-	if v := gr.body["value"].([]any); len(v) != 1 || v[0].(map[string]any)["id"] != u7 {
-		t.Errorf("/users after the change: %v", gr.body)
+	if v := gr.body["value"].([]any); assert.Len(t, v, 1, "/users after the change: %v", gr.body) {
+		assert.Equal(t, u7, v[0].(map[string]any)["id"], "/users after the change")
 	}
 	gr = graphDo(t, f, "GET", "/users?$top=999&$select=id", tok, nil)
-	if v := gr.body["value"].([]any); len(v) != 451+3-1 {
-		t.Errorf("/users lists %d users, want %d", len(v), 451+3-1)
-	}
+	assert.Len(t, gr.body["value"].([]any), 451+3-1, "/users lists")
 
 	// A smaller page size through Prefer: odata.maxpagesize.
 	_, _, pages, _ = deltaRound(t, f, tok, "/users/delta?$select=id", "Prefer", "odata.maxpagesize=100")
-	if pages != 5 {
-		t.Errorf("maxpagesize=100: %d pages, want 5", pages)
-	}
+	assert.Equal(t, 5, pages, "maxpagesize=100: pages")
 
 	// latest: no users, a deltaLink from now on.
 	users, _, pages, latest := deltaRound(t, f, tok, "/users/delta?$deltatoken=latest&$select=id,city")
-	if len(users) != 0 || pages != 1 || latest == "" {
-		t.Fatalf("latest: %d users, %d pages", len(users), pages)
-	}
-	if err := f.contoso.UpdateUser(u9, map[string]any{"city": "Rome"}); err != nil {
-		t.Fatal(err)
-	}
+	require.Empty(t, users, "latest: users")
+	require.Equal(t, 1, pages, "latest: pages")
+	require.NotEmpty(t, latest, "latest: deltaLink")
+	require.NoError(t, f.contoso.UpdateUser(u9, map[string]any{"city": "Rome"}))
 	users, _, _, _ = deltaRound(t, f, tok, latest)
-	if len(users) != 1 || users[u9]["city"] != "Rome" {
-		t.Errorf("round after latest: %v", users)
-	}
+	assert.Len(t, users, 1, "round after latest: %v", users)
+	assert.Equal(t, "Rome", users[u9]["city"], "round after latest: %v", users)
 
 	// Expiry: a reset, and the seven-day lifetime, answer 400 syncStateNotFound.
 	f.contoso.ExpireDeltaLinks()
 	gr = graphDo(t, f, "GET", delta3, tok, nil)
-	if gr.status != http.StatusBadRequest || graphErr(t, gr) != m365test.CodeSyncStateNotFound {
-		t.Errorf("reset link: %d %v", gr.status, gr.body)
-	}
+	assertGraphError(t, gr, http.StatusBadRequest, m365test.CodeSyncStateNotFound, "reset link")
 	_, _, _, fresh := deltaRound(t, f, tok, "/users/delta?$deltatoken=latest")
 	f.srv.Advance(m365test.DeltaLinkLifetime + time.Minute)
 	tok = appToken(t, f, f.contoso.ID)
 	gr = graphDo(t, f, "GET", fresh, tok, nil)
-	if gr.status != http.StatusBadRequest || graphErr(t, gr) != m365test.CodeSyncStateNotFound {
-		t.Errorf("week-old link: %d %v", gr.status, gr.body)
-	}
+	assertGraphError(t, gr, http.StatusBadRequest, m365test.CodeSyncStateNotFound, "week-old link")
 
 	// Refusals: $filter, $top, a tampered token, another tenant's token.
 	for _, path := range []string{"/users/delta?$filter=" + url.QueryEscape("city eq 'Milan'"), "/users/delta?$top=5",
 		"/users/delta?$deltatoken=AAAA", "/users/delta?$skiptoken=AAAA"} {
-		if gr := graphDo(t, f, "GET", path, tok, nil); gr.status != http.StatusBadRequest {
-			t.Errorf("%s: %d", path, gr.status)
-		}
+		gr := graphDo(t, f, "GET", path, tok, nil)
+		assert.Equal(t, http.StatusBadRequest, gr.status, path)
 	}
-	if err := f.srv.GrantAdminConsent(f.fabrikam.ID, f.provider.ClientID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, f.srv.GrantAdminConsent(f.fabrikam.ID, f.provider.ClientID))
 	_, _, _, fab := deltaRound(t, f, appToken(t, f, f.fabrikam.ID), "/users/delta?$deltatoken=latest")
-	if gr := graphDo(t, f, "GET", fab, tok, nil); gr.status != http.StatusBadRequest {
-		t.Errorf("another tenant's link: %d", gr.status)
-	}
+	gr = graphDo(t, f, "GET", fab, tok, nil)
+	assert.Equal(t, http.StatusBadRequest, gr.status, "another tenant's link")
 }
 
 func TestUserEditsRefused(t *testing.T) {
@@ -168,26 +136,13 @@ func TestUserEditsRefused(t *testing.T) {
 		{"userPrincipalName": "x@y"}, {"displayName": "X"}, {"id": "1"}, {"nope": "x"},
 		{"accountEnabled": "yes"}, {"city": 3}, {"businessPhones": "x"},
 	} {
-		if err := f.contoso.UpdateUser("user00001@contoso.onmicrosoft.com", props); err == nil {
-			t.Errorf("UpdateUser(%v) succeeded", props)
-		}
+		assert.Error(t, f.contoso.UpdateUser("user00001@contoso.onmicrosoft.com", props), "UpdateUser(%v) succeeded", props)
 	}
-	if err := f.contoso.UpdateUser("user00099@contoso.onmicrosoft.com", map[string]any{"city": "x"}); err == nil {
-		t.Error("UpdateUser of a missing user succeeded")
-	}
-	if err := f.contoso.DeleteUser(f.contoso.AdminUPN()); err == nil {
-		t.Error("DeleteUser of the Global Admin succeeded")
-	}
-	if err := f.contoso.DeleteUser("user00002@contoso.onmicrosoft.com"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.contoso.DeleteUser("user00002@contoso.onmicrosoft.com"); err == nil {
-		t.Error("second DeleteUser succeeded")
-	}
-	if f.contoso.UserID("user00002@contoso.onmicrosoft.com") != "" {
-		t.Error("deleted user still found")
-	}
-	if _, err := f.contoso.AddUsers(200_000); err == nil {
-		t.Error("AddUsers beyond the limit succeeded")
-	}
+	assert.Error(t, f.contoso.UpdateUser("user00099@contoso.onmicrosoft.com", map[string]any{"city": "x"}), "UpdateUser of a missing user succeeded")
+	assert.Error(t, f.contoso.DeleteUser(f.contoso.AdminUPN()), "DeleteUser of the Global Admin succeeded")
+	require.NoError(t, f.contoso.DeleteUser("user00002@contoso.onmicrosoft.com"))
+	assert.Error(t, f.contoso.DeleteUser("user00002@contoso.onmicrosoft.com"), "second DeleteUser succeeded")
+	assert.Empty(t, f.contoso.UserID("user00002@contoso.onmicrosoft.com"), "deleted user still found")
+	_, err := f.contoso.AddUsers(200_000)
+	assert.Error(t, err, "AddUsers beyond the limit succeeded")
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -138,11 +139,9 @@ func TestGraphAuthorization(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			gr := graphDo(t, f, tc.method, tc.path, tc.token, nil)
-			if gr.status != tc.status || graphErr(t, gr) != tc.code {
-				t.Errorf("status %d body %v; want %d %s", gr.status, gr.body, tc.status, tc.code)
-			}
-			if tc.status == 401 && gr.header.Get("WWW-Authenticate") == "" {
-				t.Error("401 without WWW-Authenticate")
+			assertGraphError(t, gr, tc.status, tc.code, tc.name)
+			if tc.status == 401 {
+				assert.NotEmpty(t, gr.header.Get("WWW-Authenticate"), "401 without WWW-Authenticate")
 			}
 		})
 	}
@@ -150,25 +149,25 @@ func TestGraphAuthorization(t *testing.T) {
 	// Without $select Graph answers its default set (no city); with it,
 	// exactly the selected properties.
 	me := graphDo(t, f, "GET", "/me", user, nil)
-	if _, hasCity := me.body["city"]; me.status != 200 || me.body["userPrincipalName"] != "user00002@contoso.onmicrosoft.com" || hasCity {
-		t.Errorf("/me = %d %v", me.status, me.body)
-	}
+	assert.Equal(t, 200, me.status, "/me: %v", me.body)
+	assert.Equal(t, "user00002@contoso.onmicrosoft.com", me.body["userPrincipalName"], "/me")
+	assert.NotContains(t, me.body, "city", "/me without $select")
 	me = graphDo(t, f, "GET", "/me?$select=userPrincipalName,city", user, nil)
-	if _, hasID := me.body["id"]; me.status != 200 || me.body["city"] != "Berlin" || hasID {
-		t.Errorf("/me?$select=userPrincipalName,city = %d %v", me.status, me.body)
-	}
-	if u := graphDo(t, f, "GET", "/users/user00003@contoso.onmicrosoft.com?$select=accountEnabled", app, nil); u.status != 200 || u.body["accountEnabled"] != true || len(u.body) != 2 {
-		t.Errorf("/users/{upn}?$select=accountEnabled = %d %v", u.status, u.body)
-	}
+	assert.Equal(t, 200, me.status, "/me?$select=userPrincipalName,city: %v", me.body)
+	assert.Equal(t, "Berlin", me.body["city"], "/me?$select=userPrincipalName,city")
+	assert.NotContains(t, me.body, "id", "/me?$select=userPrincipalName,city")
+	u := graphDo(t, f, "GET", "/users/user00003@contoso.onmicrosoft.com?$select=accountEnabled", app, nil)
+	assert.Equal(t, 200, u.status, "/users/{upn}?$select=accountEnabled: %v", u.body)
+	assert.Equal(t, true, u.body["accountEnabled"], "/users/{upn}?$select=accountEnabled")
+	assert.Len(t, u.body, 2, "/users/{upn}?$select=accountEnabled")
 	org := graphDo(t, f, "GET", "/organization", app, nil)
-	if v, _ := org.body["value"].([]any); org.status != 200 || len(v) != 1 || v[0].(map[string]any)["id"] != f.contoso.ID {
-		t.Errorf("/organization = %d %v", org.status, org.body)
+	v, _ := org.body["value"].([]any)
+	if assert.Equal(t, 200, org.status, "/organization: %v", org.body) && assert.Len(t, v, 1, "/organization") {
+		assert.Equal(t, f.contoso.ID, v[0].(map[string]any)["id"], "/organization id")
 	}
 	// The token expires with the server's clock.
 	f.srv.Advance(5 * time.Minute)
-	if gr := graphDo(t, f, "GET", "/organization", app, nil); gr.status != 401 || graphErr(t, gr) != "InvalidAuthenticationToken" {
-		t.Errorf("expired token: %d %v", gr.status, gr.body)
-	}
+	assertGraphError(t, graphDo(t, f, "GET", "/organization", app, nil), 401, "InvalidAuthenticationToken", "expired token")
 }
 
 func TestGraphUsersPaging(t *testing.T) {
@@ -182,42 +181,34 @@ func TestGraphUsersPaging(t *testing.T) {
 	pages := 0
 	for next != "" {
 		gr := graphDo(t, f, "GET", next, tok, nil)
-		if gr.status != 200 {
-			t.Fatalf("page %d: %d %v", pages, gr.status, gr.body)
-		}
+		require.Equal(t, 200, gr.status, "page %d: %v", pages, gr.body)
 		for _, u := range gr.body["value"].([]any) {
 			seen[u.(map[string]any)["userPrincipalName"].(string)] = true
 		}
 		next, _ = gr.body["@odata.nextLink"].(string)
 		pages++
 	}
-	if len(seen) != 50_001 || pages != 51 {
-		t.Errorf("users = %d in %d pages, want 50001 (with the admin) in 51", len(seen), pages)
-	}
-	if !seen["user49999@contoso.onmicrosoft.com"] || !seen["admin@contoso.onmicrosoft.com"] {
-		t.Error("missing first or last user")
-	}
+	// Equal on the count, not Len: a failure would print 50,000 users.
+	assert.Equal(t, 50_001, len(seen), "users (with the admin)")
+	assert.Equal(t, 51, pages, "pages")
+	assert.True(t, seen["user49999@contoso.onmicrosoft.com"], "missing the last user")
+	assert.True(t, seen["admin@contoso.onmicrosoft.com"], "missing the admin")
 
 	// Italy: 5,000 of the 50,000 generated users, with $count as an advanced query.
 	q := "/users?" + url.Values{"$filter": {"usageLocation eq 'IT'"}, "$count": {"true"}, "$top": {"999"}}.Encode()
 	gr := graphDo(t, f, "GET", q, tok, nil, "ConsistencyLevel", "eventual")
-	if gr.status != 200 || gr.body["@odata.count"] != float64(5000) {
-		t.Errorf("Italy count: %d %v", gr.status, gr.body["@odata.count"])
-	}
+	assert.Equal(t, 200, gr.status, "Italy count")
+	assert.Equal(t, float64(5000), gr.body["@odata.count"], "Italy count")
 	// Advanced operators need the headers.
 	q = "/users?" + url.Values{"$filter": {"usageLocation ne 'IT'"}}.Encode()
-	if gr := graphDo(t, f, "GET", q, tok, nil); gr.status != 400 || graphErr(t, gr) != "Request_UnsupportedQuery" {
-		t.Errorf("ne without advanced query: %d %v", gr.status, gr.body)
-	}
+	assertGraphError(t, graphDo(t, f, "GET", q, tok, nil), 400, "Request_UnsupportedQuery", "ne without advanced query")
 	for _, bad := range []string{"usageLocation eq", "((", "nosuch eq 'x'", "startsWith(displayName,", "'"} {
 		q = "/users?" + url.Values{"$filter": {bad}}.Encode()
-		if gr := graphDo(t, f, "GET", q, tok, nil); gr.status != 400 {
-			t.Errorf("filter %q: %d %v", bad, gr.status, gr.body)
-		}
+		gr := graphDo(t, f, "GET", q, tok, nil)
+		assert.Equal(t, 400, gr.status, "filter %q: %v", bad, gr.body)
 	}
-	if gr := graphDo(t, f, "GET", "/users?$top=1000", tok, nil); gr.status != 400 {
-		t.Errorf("$top=1000: %d", gr.status)
-	}
+	gr = graphDo(t, f, "GET", "/users?$top=1000", tok, nil)
+	assert.Equal(t, 400, gr.status, "$top=1000")
 }
 
 func TestSendMail(t *testing.T) {
@@ -228,18 +219,20 @@ func TestSendMail(t *testing.T) {
 	msg := map[string]any{"message": map[string]any{"subject": "Invitation", "body": map[string]any{"contentType": "HTML", "content": "<p>Hi</p>"},
 		"toRecipients": []any{map[string]any{"emailAddress": map[string]any{"address": "it@customer.example"}}}}, "saveToSentItems": false}
 	gr := graphDo(t, f, "POST", "/users/admin@contoso.onmicrosoft.com/sendMail", tok, msg)
-	if gr.status != http.StatusAccepted {
-		t.Fatalf("sendMail: %d %v", gr.status, gr.body)
-	}
+	require.Equal(t, http.StatusAccepted, gr.status, "sendMail: %v", gr.body)
 	sent := f.srv.SentMail()
-	if len(sent) != 1 || sent[0].From != "admin@contoso.onmicrosoft.com" || sent[0].Subject != "Invitation" || sent[0].ContentType != "html" ||
-		sent[0].Body != "<p>Hi</p>" || len(sent[0].To) != 1 || sent[0].To[0] != "it@customer.example" || sent[0].SaveToSentItems || sent[0].Tenant != f.contoso.ID {
-		t.Errorf("sent = %+v", sent)
+	if assert.Len(t, sent, 1, "sent") {
+		assert.Equal(t, "admin@contoso.onmicrosoft.com", sent[0].From, "sent from")
+		assert.Equal(t, "Invitation", sent[0].Subject, "sent subject")
+		assert.Equal(t, "html", sent[0].ContentType, "sent content type")
+		assert.Equal(t, "<p>Hi</p>", sent[0].Body, "sent body")
+		assert.Equal(t, []string{"it@customer.example"}, sent[0].To, "sent to")
+		assert.False(t, sent[0].SaveToSentItems, "sent saveToSentItems")
+		assert.Equal(t, f.contoso.ID, sent[0].Tenant, "sent tenant")
 	}
 	msg["message"].(map[string]any)["toRecipients"] = []any{}
-	if gr := graphDo(t, f, "POST", "/users/admin@contoso.onmicrosoft.com/sendMail", tok, msg); gr.status != 400 || graphErr(t, gr) != "ErrorInvalidRecipients" {
-		t.Errorf("no recipients: %d %v", gr.status, gr.body)
-	}
+	gr = graphDo(t, f, "POST", "/users/admin@contoso.onmicrosoft.com/sendMail", tok, msg)
+	assertGraphError(t, gr, 400, "ErrorInvalidRecipients", "no recipients")
 }
 
 func TestSubscriptionsAndCallRecords(t *testing.T) {
@@ -272,49 +265,45 @@ func TestSubscriptionsAndCallRecords(t *testing.T) {
 	sub := map[string]any{"changeType": "created", "notificationUrl": hook.URL + "/notify", "resource": "/communications/callRecords",
 		"expirationDateTime": exp(4000 * time.Minute), "clientState": "secret-state"}
 	gr := graphDo(t, f, "POST", "/subscriptions", tok, sub)
-	if gr.status != http.StatusCreated || gr.body["id"] == "" {
-		t.Fatalf("create: %d %v", gr.status, gr.body)
-	}
+	require.Equal(t, http.StatusCreated, gr.status, "create: %v", gr.body)
+	require.NotEmpty(t, gr.body["id"], "create: id")
 	id := gr.body["id"].(string)
 
 	sub["expirationDateTime"] = exp(4231 * time.Minute)
-	if gr := graphDo(t, f, "POST", "/subscriptions", tok, sub); gr.status != 400 {
-		t.Errorf("4231 minutes: %d %v", gr.status, gr.body)
-	}
+	gr = graphDo(t, f, "POST", "/subscriptions", tok, sub)
+	assert.Equal(t, 400, gr.status, "4231 minutes: %v", gr.body)
 	mu.Lock()
 	echo = false
 	mu.Unlock()
 	sub["expirationDateTime"] = exp(time.Hour)
-	if gr := graphDo(t, f, "POST", "/subscriptions", tok, sub); gr.status != 400 || !strings.Contains(fmt.Sprint(gr.body), "validation") {
-		t.Errorf("failed validation: %d %v", gr.status, gr.body)
-	}
-	if gr := graphDo(t, f, "PATCH", "/subscriptions/"+id, tok, map[string]any{"expirationDateTime": exp(4200 * time.Minute)}); gr.status != 200 {
-		t.Errorf("renew: %d %v", gr.status, gr.body)
-	}
+	gr = graphDo(t, f, "POST", "/subscriptions", tok, sub)
+	assert.Equal(t, 400, gr.status, "failed validation: %v", gr.body)
+	assert.Contains(t, fmt.Sprint(gr.body), "validation", "failed validation")
+	gr = graphDo(t, f, "PATCH", "/subscriptions/"+id, tok, map[string]any{"expirationDateTime": exp(4200 * time.Minute)})
+	assert.Equal(t, 200, gr.status, "renew: %v", gr.body)
 
 	callID, err := f.srv.AddCallRecord(context.Background(), f.contoso.Domain(), m365test.CallRecord{
 		Start: time.Now().Add(-time.Hour), End: time.Now(), Organizer: f.contoso.AdminUPN(),
 		Participants: []string{"user00001@contoso.onmicrosoft.com"}, Modalities: []string{"audio", "video"}})
 	require.NoError(t, err)
 	mu.Lock()
-	if len(notes) != 1 {
-		t.Fatalf("notifications = %v", notes)
-	}
-	n := notes[0]["value"].([]any)[0].(map[string]any)
+	got := slices.Clone(notes) // checked outside the lock: a failure must not leave the hook blocked
 	mu.Unlock()
-	if n["clientState"] != "secret-state" || n["subscriptionId"] != id || n["resource"] != "communications/callRecords/"+callID || n["tenantId"] != f.contoso.ID {
-		t.Errorf("notification = %v", n)
-	}
+	require.Len(t, got, 1, "notifications")
+	n := got[0]["value"].([]any)[0].(map[string]any)
+	assert.Equal(t, "secret-state", n["clientState"], "notification = %v", n)
+	assert.Equal(t, id, n["subscriptionId"], "notification = %v", n)
+	assert.Equal(t, "communications/callRecords/"+callID, n["resource"], "notification = %v", n)
+	assert.Equal(t, f.contoso.ID, n["tenantId"], "notification = %v", n)
 	rec := graphDo(t, f, "GET", "/communications/callRecords/"+callID, tok, nil)
-	if rec.status != 200 || rec.body["id"] != callID || len(rec.body["participants"].([]any)) != 1 {
-		t.Errorf("call record: %d %v", rec.status, rec.body)
+	if assert.Equal(t, 200, rec.status, "call record: %v", rec.body) {
+		assert.Equal(t, callID, rec.body["id"], "call record")
+		assert.Len(t, rec.body["participants"].([]any), 1, "call record participants")
 	}
-	if gr := graphDo(t, f, "DELETE", "/subscriptions/"+id, tok, nil); gr.status != http.StatusNoContent {
-		t.Errorf("delete: %d", gr.status)
-	}
-	if gr := graphDo(t, f, "GET", "/subscriptions/"+id, tok, nil); gr.status != 404 {
-		t.Errorf("get deleted: %d", gr.status)
-	}
+	gr = graphDo(t, f, "DELETE", "/subscriptions/"+id, tok, nil)
+	assert.Equal(t, http.StatusNoContent, gr.status, "delete")
+	gr = graphDo(t, f, "GET", "/subscriptions/"+id, tok, nil)
+	assert.Equal(t, 404, gr.status, "get deleted")
 }
 
 func TestFaults(t *testing.T) {
@@ -327,54 +316,44 @@ func TestFaults(t *testing.T) {
 
 	remove := f.srv.InjectFault(m365test.Fault{Tenant: f.contoso.Domain(), Endpoint: m365test.EndpointUsers, Status: 429, RetryAfter: 2 * time.Second})
 	gr := graphDo(t, f, "GET", "/users", contoso, nil)
-	if gr.status != 429 || gr.header.Get("Retry-After") != "2" || graphErr(t, gr) != "TooManyRequests" {
-		t.Errorf("429: %d %v %v", gr.status, gr.header, gr.body)
-	}
-	if gr := graphDo(t, f, "GET", "/users", fabrikam, nil); gr.status != 200 {
-		t.Errorf("other tenant affected: %d", gr.status)
-	}
-	if gr := graphDo(t, f, "GET", "/organization", contoso, nil); gr.status != 200 {
-		t.Errorf("other endpoint affected: %d", gr.status)
-	}
+	assertGraphError(t, gr, 429, "TooManyRequests", "429")
+	assert.Equal(t, "2", gr.header.Get("Retry-After"), "429: Retry-After")
+	gr = graphDo(t, f, "GET", "/users", fabrikam, nil)
+	assert.Equal(t, 200, gr.status, "other tenant affected")
+	gr = graphDo(t, f, "GET", "/organization", contoso, nil)
+	assert.Equal(t, 200, gr.status, "other endpoint affected")
 	remove()
 	f.srv.InjectFault(m365test.Fault{Endpoint: m365test.EndpointUsers, Status: 429, Times: 1})
-	if gr := graphDo(t, f, "GET", "/users", contoso, nil); gr.status != 429 || gr.header.Get("Retry-After") != "" {
-		t.Errorf("429 without Retry-After: %d %v", gr.status, gr.header)
-	}
+	gr = graphDo(t, f, "GET", "/users", contoso, nil)
+	assert.Equal(t, 429, gr.status, "429 without Retry-After")
+	assert.Empty(t, gr.header.Get("Retry-After"), "429 without Retry-After")
 	f.srv.InjectFault(m365test.Fault{Endpoint: m365test.EndpointUsers, Status: 503, Times: 1})
-	if gr := graphDo(t, f, "GET", "/users", contoso, nil); gr.status != 503 || graphErr(t, gr) != "serviceNotAvailable" {
-		t.Errorf("503: %d", gr.status)
-	}
-	if gr := graphDo(t, f, "GET", "/users", contoso, nil); gr.status != 200 {
-		t.Errorf("after Times ran out: %d", gr.status)
-	}
+	assertGraphError(t, graphDo(t, f, "GET", "/users", contoso, nil), 503, "serviceNotAvailable", "503")
+	gr = graphDo(t, f, "GET", "/users", contoso, nil)
+	assert.Equal(t, 200, gr.status, "after Times ran out")
 	f.srv.InjectFault(m365test.Fault{Endpoint: m365test.EndpointToken, Status: 429, RetryAfter: time.Second, Times: 1})
 	resp, err := f.srv.Client().PostForm(f.srv.AuthorityURL(f.contoso.ID)+"/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"}})
 	require.NoError(t, err)
-	if body := readAll(t, resp); resp.StatusCode != 429 || !strings.Contains(body, `"error_codes":[90055]`) || resp.Header.Get("Retry-After") != "1" {
-		t.Errorf("token 429: %d %s", resp.StatusCode, body)
-	}
+	body := readAll(t, resp)
+	assert.Equal(t, 429, resp.StatusCode, "token 429: %s", body)
+	assert.Contains(t, body, `"error_codes":[90055]`, "token 429")
+	assert.Equal(t, "1", resp.Header.Get("Retry-After"), "token 429: Retry-After")
 
 	f.srv.InjectFault(m365test.Fault{Endpoint: m365test.EndpointOrganization, Latency: 150 * time.Millisecond, Times: 1})
 	start := time.Now()
-	if gr := graphDo(t, f, "GET", "/organization", contoso, nil); gr.status != 200 || time.Since(start) < 150*time.Millisecond {
-		t.Errorf("latency: %d after %v", gr.status, time.Since(start))
-	}
+	gr = graphDo(t, f, "GET", "/organization", contoso, nil)
+	assert.Equal(t, 200, gr.status, "latency")
+	assert.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond, "latency")
 	f.srv.InjectFault(m365test.Fault{Endpoint: m365test.EndpointOrganization, Drop: true})
 	req, _ := http.NewRequest("GET", f.srv.GraphURL()+"/organization", nil)
 	req.Header.Set("Authorization", "Bearer "+contoso)
-	if resp, err := f.srv.Client().Do(req); err == nil {
+	if resp, err := f.srv.Client().Do(req); !assert.Error(t, err, "dropped connection answered") {
 		resp.Body.Close()
-		t.Errorf("dropped connection answered %d", resp.StatusCode)
 	}
 	f.srv.ClearFaults()
-	if n := f.srv.Count(m365test.Match{Endpoint: m365test.EndpointUsers, Tenant: f.contoso.ID, Status: 429}); n != 2 {
-		t.Errorf("429s counted for Contoso users = %d, want 2", n)
-	}
+	assert.Equal(t, 2, f.srv.Count(m365test.Match{Endpoint: m365test.EndpointUsers, Tenant: f.contoso.ID, Status: 429}), "429s counted for Contoso users")
 	for _, r := range f.srv.Requests() {
-		if strings.Contains(r.Path, providerSecret) {
-			t.Error("secret in the request log")
-		}
+		assert.NotContains(t, r.Path, providerSecret, "secret in the request log")
 	}
 }
 
@@ -391,8 +370,7 @@ func TestConcurrentRequestsAndCounters(t *testing.T) {
 				req, _ := http.NewRequest("GET", f.srv.GraphURL()+"/users?$top=50", nil)
 				req.Header.Set("Authorization", "Bearer "+tok)
 				resp, err := f.srv.Client().Do(req)
-				if err != nil {
-					t.Error(err)
+				if !assert.NoError(t, err) { // not the test's goroutine: assert only
 					return
 				}
 				resp.Body.Close()
@@ -400,10 +378,6 @@ func TestConcurrentRequestsAndCounters(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := f.srv.Count(m365test.Match{Endpoint: m365test.EndpointUsers, Status: 200}); n != 40 {
-		t.Errorf("count = %d, want 40", n)
-	}
-	if n := len(f.srv.Requests()); n != 40 {
-		t.Errorf("log = %d, want 40", n)
-	}
+	assert.Equal(t, 40, f.srv.Count(m365test.Match{Endpoint: m365test.EndpointUsers, Status: 200}), "count")
+	assert.Len(t, f.srv.Requests(), 40, "log")
 }
