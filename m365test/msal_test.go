@@ -11,6 +11,8 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/m365test"
 )
@@ -35,17 +37,13 @@ func newConfidential(t testing.TB, f *fixture, cred confidential.Credential) con
 	t.Helper()
 	cc, err := confidential.New(f.srv.AuthorityURL("organizations"), f.provider.ClientID, cred,
 		confidential.WithHTTPClient(f.srv.Client()), confidential.WithInstanceDiscovery(false))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return cc
 }
 
 func secretCred(t testing.TB, secret string) confidential.Credential {
 	cred, err := confidential.NewCredFromSecret(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return cred
 }
 
@@ -54,45 +52,34 @@ func TestClientCredentials(t *testing.T) {
 	f := newFixture(t, 10)
 	ctx := context.Background()
 	certCred, err := confidential.NewCredFromCert([]*x509Cert{f.cert}, f.certKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	creds := map[string]confidential.Credential{"secret": secretCred(t, providerSecret), "certificate": certCred}
 	for aname, a := range authorities(f) {
 		for cname, cred := range creds {
 			t.Run(aname+"/"+cname, func(t *testing.T) {
 				cc, err := confidential.New(a.authority, f.provider.ClientID, cred, a.opts...)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				// No service principal in Fabrikam yet: 700016.
 				_, err = cc.AcquireTokenByCredential(ctx, graphDefault, confidential.WithTenantID(f.fabrikam.ID))
-				if codes := aadsts(t, err); !slices.Equal(codes, []int{m365test.CodeAppNotFound}) {
-					t.Fatalf("codes = %v, want [700016]", codes)
-				}
-				if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
-					t.Fatal(err)
-				}
+				require.Equal(t, []int{m365test.CodeAppNotFound}, aadsts(t, err), "AADSTS codes")
+				require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID))
 				res, err := cc.AcquireTokenByCredential(ctx, graphDefault, confidential.WithTenantID(f.contoso.ID))
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				c := jwtClaims(t, res.AccessToken)
 				wantACR := map[string]string{"secret": "1", "certificate": "2"}[cname]
-				if c["tid"] != f.contoso.ID || c["idtyp"] != "app" || c["appid"] != f.provider.ClientID || c["appidacr"] != wantACR ||
-					c["aud"] != "https://graph.microsoft.com" {
-					t.Errorf("claims = %v", c)
-				}
+				assert.Equal(t, f.contoso.ID, c["tid"], "claims = %v", c)
+				assert.Equal(t, "app", c["idtyp"], "claims = %v", c)
+				assert.Equal(t, f.provider.ClientID, c["appid"], "claims = %v", c)
+				assert.Equal(t, wantACR, c["appidacr"], "claims = %v", c)
+				assert.Equal(t, "https://graph.microsoft.com", c["aud"], "claims = %v", c)
 				roles, _ := c["roles"].([]any)
-				if !slices.Contains(roles, any("User.Read.All")) || !slices.Contains(roles, any("CallRecords.Read.All")) {
-					t.Errorf("roles = %v", roles)
-				}
+				assert.Contains(t, roles, "User.Read.All", "roles")
+				assert.Contains(t, roles, "CallRecords.Read.All", "roles")
 			})
 		}
 	}
-	if n := f.srv.Count(m365test.Match{Endpoint: m365test.EndpointToken, GrantType: "client_credentials", Tenant: f.contoso.ID, Status: 200}); n != 4 {
-		t.Errorf("successful client_credentials requests for Contoso = %d, want 4", n)
-	}
+	assert.Equal(t, 4, f.srv.Count(m365test.Match{Endpoint: m365test.EndpointToken, GrantType: "client_credentials", Tenant: f.contoso.ID, Status: 200}),
+		"successful client_credentials requests for Contoso")
 }
 
 // authCodeFlow runs authorize (non-interactive) and returns the code, the
@@ -101,12 +88,8 @@ func authCodeFlow(t testing.TB, f *fixture, cc confidential.Client, tenant strin
 	t.Helper()
 	ctx := context.Background()
 	u, err := cc.AuthCodeURL(ctx, f.provider.ClientID, redirectURI, scopes, confidential.WithTenantID(tenant))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(u, f.srv.BrowserURL()+"/") {
-		t.Fatalf("authorize URL %s is not on the browser listener %s", u, f.srv.BrowserURL())
-	}
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(u, f.srv.BrowserURL()+"/"), "authorize URL %s is not on the browser listener %s", u, f.srv.BrowserURL())
 	verifier, challenge := pkce()
 	nonce = "nonce-" + verifier[:8]
 	u += "&state=st-123&nonce=" + nonce + "&code_challenge=" + challenge + "&code_challenge_method=S256"
@@ -114,12 +97,8 @@ func authCodeFlow(t testing.TB, f *fixture, cc confidential.Client, tenant strin
 	defer f.srv.SetAuthorizeAnswer(nil)
 	loc := follow(t, f.srv, u, redirectURI)
 	q := loc.Query()
-	if q.Get("state") != "st-123" {
-		t.Fatalf("state = %q in %s", q.Get("state"), loc)
-	}
-	if q.Get("code") == "" {
-		t.Fatalf("no code in %s", loc)
-	}
+	require.Equal(t, "st-123", q.Get("state"), "state in %s", loc)
+	require.NotEmpty(t, q.Get("code"), "no code in %s", loc)
 	return q.Get("code"), verifier, nonce
 }
 
@@ -132,65 +111,48 @@ func TestAuthCodePKCEAndSilentRefresh(t *testing.T) {
 	code, verifier, nonce := authCodeFlow(t, f, cc, f.contoso.ID, scopes, m365test.AuthorizeAnswer{User: f.contoso.AdminUPN(), AdminConsent: true})
 
 	res, err := cc.AcquireTokenByAuthCode(ctx, code, redirectURI, scopes, confidential.WithChallenge(verifier), confidential.WithTenantID(f.contoso.ID))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	adminID := f.contoso.UserID(f.contoso.AdminUPN())
-	if res.Account.HomeAccountID != adminID+"."+f.contoso.ID {
-		t.Errorf("HomeAccountID = %q, want %s.%s", res.Account.HomeAccountID, adminID, f.contoso.ID)
-	}
-	if idc := jwtClaims(t, res.IDToken.RawToken); idc["nonce"] != nonce || idc["aud"] != f.provider.ClientID || idc["preferred_username"] != f.contoso.AdminUPN() {
-		t.Errorf("id_token claims = %v", idc)
-	}
+	assert.Equal(t, adminID+"."+f.contoso.ID, res.Account.HomeAccountID, "HomeAccountID")
+	idc := jwtClaims(t, res.IDToken.RawToken)
+	assert.Equal(t, nonce, idc["nonce"], "id_token claims = %v", idc)
+	assert.Equal(t, f.provider.ClientID, idc["aud"], "id_token claims = %v", idc)
+	assert.Equal(t, f.contoso.AdminUPN(), idc["preferred_username"], "id_token claims = %v", idc)
 	at := jwtClaims(t, res.AccessToken)
-	if !strings.Contains(at["scp"].(string), "User.Read.All") || at["upn"] != f.contoso.AdminUPN() || at["oid"] != adminID {
-		t.Errorf("access token claims = %v", at)
-	}
-	if c, ok := f.srv.Consent(f.contoso.ID, f.provider.ClientID); !ok || !c.Admin {
-		t.Errorf("consent = %+v, %v; want admin consent recorded", c, ok)
-	}
+	assert.Contains(t, at["scp"].(string), "User.Read.All", "access token claims = %v", at)
+	assert.Equal(t, f.contoso.AdminUPN(), at["upn"], "access token claims = %v", at)
+	assert.Equal(t, adminID, at["oid"], "access token claims = %v", at)
+	c, ok := f.srv.Consent(f.contoso.ID, f.provider.ClientID)
+	assert.True(t, ok, "admin consent recorded")
+	assert.True(t, c.Admin, "consent = %+v; want admin consent recorded", c)
 
 	// The code is single use.
 	_, err = cc.AcquireTokenByAuthCode(ctx, code, redirectURI, scopes, confidential.WithChallenge(verifier), confidential.WithTenantID(f.contoso.ID))
-	if codes := aadsts(t, err); !slices.Equal(codes, []int{m365test.CodeCodeRedeemed}) {
-		t.Errorf("reused code: codes = %v, want [54005]", codes)
-	}
+	assert.Equal(t, []int{m365test.CodeCodeRedeemed}, aadsts(t, err), "reused code: AADSTS codes")
 
 	// Silent refresh through MSAL's cache (access tokens live 4 minutes,
 	// so MSAL redeems the refresh token).
 	acct, err := cc.Account(ctx, res.Account.HomeAccountID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for i := range 2 {
 		r2, err := cc.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(acct), confidential.WithTenantID(f.contoso.ID))
-		if err != nil {
-			t.Fatalf("silent #%d: %v", i, err)
-		}
-		if r2.AccessToken == res.AccessToken {
-			t.Fatalf("silent #%d returned the old access token", i)
-		}
+		require.NoError(t, err, "silent #%d", i)
+		require.NotEqual(t, res.AccessToken, r2.AccessToken, "silent #%d returned the old access token", i)
 	}
-	if n := f.srv.Count(m365test.Match{GrantType: "refresh_token", Status: 200}); n != 2 {
-		t.Errorf("refresh_token redemptions = %d, want 2", n)
-	}
+	assert.Equal(t, 2, f.srv.Count(m365test.Match{GrantType: "refresh_token", Status: 200}), "refresh_token redemptions")
 
 	// Rotation: each use returns a new refresh token valid for another 90
 	// days; MSAL keeps the newest.
 	f.srv.Advance(89 * 24 * time.Hour)
-	if _, err := cc.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(acct), confidential.WithTenantID(f.contoso.ID)); err != nil {
-		t.Fatalf("after 89 days: %v", err)
-	}
+	_, err = cc.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(acct), confidential.WithTenantID(f.contoso.ID))
+	require.NoError(t, err, "after 89 days")
 	f.srv.Advance(89 * 24 * time.Hour)
-	if _, err := cc.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(acct), confidential.WithTenantID(f.contoso.ID)); err != nil {
-		t.Fatalf("after 2x89 days: %v", err)
-	}
+	_, err = cc.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(acct), confidential.WithTenantID(f.contoso.ID))
+	require.NoError(t, err, "after 2x89 days")
 	// 91 days of inactivity end it.
 	f.srv.Advance(91 * 24 * time.Hour)
 	_, err = cc.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(acct), confidential.WithTenantID(f.contoso.ID))
-	if codes := aadsts(t, err); !slices.Equal(codes, []int{m365test.CodeRefreshInactive}) {
-		t.Errorf("after 91 idle days: codes = %v, want [700082]", codes)
-	}
+	assert.Equal(t, []int{m365test.CodeRefreshInactive}, aadsts(t, err), "after 91 idle days: AADSTS codes")
 }
 
 func TestRevokeAndWithdraw(t *testing.T) {
@@ -202,33 +164,21 @@ func TestRevokeAndWithdraw(t *testing.T) {
 	login := func() confidential.Account {
 		code, verifier, _ := authCodeFlow(t, f, cc, f.contoso.ID, scopes, m365test.AuthorizeAnswer{AdminConsent: true})
 		res, err := cc.AcquireTokenByAuthCode(ctx, code, redirectURI, scopes, confidential.WithChallenge(verifier), confidential.WithTenantID(f.contoso.ID))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return res.Account
 	}
 	acct := login()
-	if err := f.srv.RevokeSignInSessions(f.contoso.ID, f.contoso.AdminUPN()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, f.srv.RevokeSignInSessions(f.contoso.ID, f.contoso.AdminUPN()))
 	_, err := cc.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(acct), confidential.WithTenantID(f.contoso.ID))
-	if codes := aadsts(t, err); !slices.Equal(codes, []int{m365test.CodeGrantRevoked}) {
-		t.Errorf("revoked: codes = %v, want [50173]", codes)
-	}
+	assert.Equal(t, []int{m365test.CodeGrantRevoked}, aadsts(t, err), "revoked: AADSTS codes")
 
 	f.srv.Advance(time.Second) // sessions after the revocation are new
 	acct = login()
-	if err := f.srv.WithdrawConsent(f.contoso.Domain(), f.provider.ClientID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, f.srv.WithdrawConsent(f.contoso.Domain(), f.provider.ClientID))
 	_, err = cc.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(acct), confidential.WithTenantID(f.contoso.ID))
-	if codes := aadsts(t, err); !slices.Equal(codes, []int{m365test.CodeConsentRequired}) {
-		t.Errorf("consent withdrawn: refresh codes = %v, want [65001]", codes)
-	}
+	assert.Equal(t, []int{m365test.CodeConsentRequired}, aadsts(t, err), "consent withdrawn: refresh: AADSTS codes")
 	_, err = cc.AcquireTokenByCredential(ctx, graphDefault, confidential.WithTenantID(f.contoso.ID))
-	if codes := aadsts(t, err); !slices.Equal(codes, []int{m365test.CodeAppNotFound}) {
-		t.Errorf("consent withdrawn: client credentials codes = %v, want [700016]", codes)
-	}
+	assert.Equal(t, []int{m365test.CodeAppNotFound}, aadsts(t, err), "consent withdrawn: client credentials: AADSTS codes")
 }
 
 func TestAuthorizeErrors(t *testing.T) {
@@ -242,17 +192,13 @@ func TestAuthorizeErrors(t *testing.T) {
 		code, _, _ := authCodeFlow(t, f, cc, f.contoso.ID, scopes, m365test.AuthorizeAnswer{})
 		other, _ := pkce()
 		_, err := cc.AcquireTokenByAuthCode(ctx, code, redirectURI, scopes, confidential.WithChallenge(other), confidential.WithTenantID(f.contoso.ID))
-		if codes := aadsts(t, err); !slices.Equal(codes, []int{m365test.CodePKCEMismatch}) {
-			t.Errorf("codes = %v, want [50148]", codes)
-		}
+		assert.Equal(t, []int{m365test.CodePKCEMismatch}, aadsts(t, err), "AADSTS codes")
 	})
 	t.Run("expired code", func(t *testing.T) {
 		code, verifier, _ := authCodeFlow(t, f, cc, f.contoso.ID, scopes, m365test.AuthorizeAnswer{})
 		f.srv.Advance(11 * time.Minute)
 		_, err := cc.AcquireTokenByAuthCode(ctx, code, redirectURI, scopes, confidential.WithChallenge(verifier), confidential.WithTenantID(f.contoso.ID))
-		if codes := aadsts(t, err); !slices.Equal(codes, []int{m365test.CodeCodeExpired}) {
-			t.Errorf("codes = %v, want [70008]", codes)
-		}
+		assert.Equal(t, []int{m365test.CodeCodeExpired}, aadsts(t, err), "AADSTS codes")
 	})
 
 	base := f.srv.BrowserURL() + "/" + f.contoso.ID + "/oauth2/v2.0/authorize?"
@@ -284,9 +230,9 @@ func TestAuthorizeErrors(t *testing.T) {
 			f.srv.SetAuthorizeAnswer(&tc.ans)
 			defer f.srv.SetAuthorizeAnswer(nil)
 			q := follow(t, f.srv, base+v.Encode(), redirectURI).Query()
-			if q.Get("error") != tc.err || !strings.HasPrefix(q.Get("error_description"), "AADSTS"+itoa(tc.code)+":") || q.Get("state") != "s1" {
-				t.Errorf("redirect query = %v, want error %s AADSTS%d", q, tc.err, tc.code)
-			}
+			assert.Equal(t, tc.err, q.Get("error"), "redirect query = %v", q)
+			assert.True(t, strings.HasPrefix(q.Get("error_description"), "AADSTS"+itoa(tc.code)+":"), "redirect query = %v, want AADSTS%d", q, tc.code)
+			assert.Equal(t, "s1", q.Get("state"), "redirect query = %v", q)
 		})
 	}
 
@@ -306,13 +252,10 @@ func TestAuthorizeErrors(t *testing.T) {
 			}
 			tc.edit(v)
 			resp, err := f.srv.Client().Get(base + v.Encode())
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			body := readAll(t, resp)
-			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "AADSTS"+itoa(tc.code)) {
-				t.Errorf("status %d body %s; want 400 page with AADSTS%d", resp.StatusCode, body, tc.code)
-			}
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "body %s", body)
+			assert.Contains(t, body, "AADSTS"+itoa(tc.code), "error page")
 		})
 	}
 }
@@ -323,18 +266,14 @@ func TestPublicClient(t *testing.T) {
 	ctx := context.Background()
 	pc, err := public.New(f.native.ClientID, public.WithAuthority(f.srv.AuthorityURL("organizations")),
 		public.WithHTTPClient(f.srv.Client()), public.WithInstanceDiscovery(false))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	scopes := []string{"User.Read"}
 	admin := f.contoso.AdminUPN()
 
 	// ROPC has no consent UI: 65001 until consent exists.
 	//lint:ignore SA1019 ROPC is deprecated, but the legacy password mode needs it tested.
 	_, err = pc.AcquireTokenByUsernamePassword(ctx, scopes, admin, f.contoso.Password(), public.WithTenantID(f.contoso.ID))
-	if codes := aadsts(t, err); !slices.Equal(codes, []int{m365test.CodeConsentRequired}) {
-		t.Fatalf("ROPC without consent: codes = %v, want [65001]", codes)
-	}
+	require.Equal(t, []int{m365test.CodeConsentRequired}, aadsts(t, err), "ROPC without consent: AADSTS codes")
 
 	// Interactive sign-in (MSAL's own PKCE and loopback redirect server);
 	// the "browser" follows the redirects, the test answers the page.
@@ -344,43 +283,31 @@ func TestPublicClient(t *testing.T) {
 		return nil
 	}))
 	f.srv.SetAuthorizeAnswer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Account.PreferredUsername != admin {
-		t.Errorf("account = %+v", res.Account)
-	}
-	if c, ok := f.srv.Consent(f.contoso.ID, f.native.ClientID); !ok || c.Admin || c.Users != 1 {
-		t.Errorf("consent = %+v, %v; want one user consent", c, ok)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, admin, res.Account.PreferredUsername, "account = %+v", res.Account)
+	c, ok := f.srv.Consent(f.contoso.ID, f.native.ClientID)
+	assert.True(t, ok, "consent recorded")
+	assert.False(t, c.Admin, "consent = %+v; want one user consent", c)
+	assert.Equal(t, 1, c.Users, "consent = %+v; want one user consent", c)
 
 	// Now ROPC works for the admin, fails with 50076 for the MFA user and
 	// with 50126 for a wrong password.
 	//lint:ignore SA1019 ROPC is deprecated, but the legacy password mode needs it tested.
 	r2, err := pc.AcquireTokenByUsernamePassword(ctx, scopes, admin, f.contoso.Password(), public.WithTenantID(f.contoso.ID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c := jwtClaims(t, r2.AccessToken); c["appidacr"] != "0" || c["scp"] != "User.Read" {
-		t.Errorf("ROPC token claims = %v", c)
-	}
-	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.native.ClientID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	claims := jwtClaims(t, r2.AccessToken)
+	assert.Equal(t, "0", claims["appidacr"], "ROPC token claims = %v", claims)
+	assert.Equal(t, "User.Read", claims["scp"], "ROPC token claims = %v", claims)
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, f.native.ClientID))
 	//lint:ignore SA1019 ROPC is deprecated, but the legacy password mode needs it tested.
 	_, err = pc.AcquireTokenByUsernamePassword(ctx, scopes, "user00001@contoso.onmicrosoft.com", f.contoso.Password(), public.WithTenantID(f.contoso.ID))
-	if codes := aadsts(t, err); !slices.Equal(codes, []int{m365test.CodeMFARequired}) {
-		t.Errorf("MFA user: codes = %v, want [50076]", codes)
-	}
+	assert.Equal(t, []int{m365test.CodeMFARequired}, aadsts(t, err), "MFA user: AADSTS codes")
 	//lint:ignore SA1019 ROPC is deprecated, but the legacy password mode needs it tested.
 	_, err = pc.AcquireTokenByUsernamePassword(ctx, scopes, "user00002@contoso.onmicrosoft.com", "wrong", public.WithTenantID(f.contoso.ID))
-	if codes := aadsts(t, err); !slices.Equal(codes, []int{m365test.CodeInvalidCredentials}) {
-		t.Errorf("wrong password: codes = %v, want [50126]", codes)
-	}
+	assert.Equal(t, []int{m365test.CodeInvalidCredentials}, aadsts(t, err), "wrong password: AADSTS codes")
 	//lint:ignore SA1019 ROPC is deprecated, but the legacy password mode needs it tested.
-	if _, err := pc.AcquireTokenByUsernamePassword(ctx, scopes, "user00002@contoso.onmicrosoft.com", f.contoso.Password(), public.WithTenantID(f.contoso.ID)); err != nil {
-		t.Errorf("ROPC for a user after admin consent: %v", err)
-	}
+	_, err = pc.AcquireTokenByUsernamePassword(ctx, scopes, "user00002@contoso.onmicrosoft.com", f.contoso.Password(), public.WithTenantID(f.contoso.ID))
+	assert.NoError(t, err, "ROPC for a user after admin consent")
 }
 
 func TestAdminConsent(t *testing.T) {
@@ -396,44 +323,38 @@ func TestAdminConsent(t *testing.T) {
 
 	f.srv.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{User: "user00003@fabrikam.onmicrosoft.com"})
 	q := follow(t, f.srv, link, consentURI).Query()
-	if q.Get("error") != "access_denied" || q.Get("admin_consent") != "True" || !strings.HasPrefix(q.Get("error_description"), "AADSTS90094:") {
-		t.Errorf("non-admin: %v", q)
-	}
+	assert.Equal(t, "access_denied", q.Get("error"), "non-admin: %v", q)
+	assert.Equal(t, "True", q.Get("admin_consent"), "non-admin: %v", q)
+	assert.True(t, strings.HasPrefix(q.Get("error_description"), "AADSTS90094:"), "non-admin: %v", q)
 	f.srv.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{Decline: true})
 	q = follow(t, f.srv, link, consentURI).Query()
-	if q.Get("error") != "access_denied" || !strings.HasPrefix(q.Get("error_description"), "AADSTS65004:") || q.Get("state") != "xyz" {
-		t.Errorf("declined: %v", q)
-	}
-	if _, ok := f.srv.Consent(f.fabrikam.ID, f.provider.ClientID); ok {
-		t.Fatal("consent recorded after failures")
-	}
+	assert.Equal(t, "access_denied", q.Get("error"), "declined: %v", q)
+	assert.True(t, strings.HasPrefix(q.Get("error_description"), "AADSTS65004:"), "declined: %v", q)
+	assert.Equal(t, "xyz", q.Get("state"), "declined: %v", q)
+	_, ok := f.srv.Consent(f.fabrikam.ID, f.provider.ClientID)
+	require.False(t, ok, "consent recorded after failures")
 	f.srv.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{})
 	q = follow(t, f.srv, link, consentURI).Query()
 	f.srv.SetAuthorizeAnswer(nil)
-	if q.Get("admin_consent") != "True" || q.Get("tenant") != f.fabrikam.ID || q.Get("scope") != "https://graph.microsoft.com/.default" || q.Get("state") != "xyz" || q.Has("error") {
-		t.Errorf("accepted: %v", q)
-	}
+	assert.Equal(t, "True", q.Get("admin_consent"), "accepted: %v", q)
+	assert.Equal(t, f.fabrikam.ID, q.Get("tenant"), "accepted: %v", q)
+	assert.Equal(t, "https://graph.microsoft.com/.default", q.Get("scope"), "accepted: %v", q)
+	assert.Equal(t, "xyz", q.Get("state"), "accepted: %v", q)
+	assert.False(t, q.Has("error"), "accepted: %v", q)
 	// Right after consent the grant is still replicating: the directory
 	// shows it, app-only tokens do not carry the roles yet.
-	if c, _ := f.srv.Consent(f.fabrikam.ID, f.provider.ClientID); len(c.Roles) != 4 || len(c.Propagating) != 4 {
-		t.Errorf("consent right after the page: %+v, want 4 roles, all propagating", c)
-	}
+	c, _ := f.srv.Consent(f.fabrikam.ID, f.provider.ClientID)
+	assert.Len(t, c.Roles, 4, "consent right after the page: %+v", c)
+	assert.Len(t, c.Propagating, 4, "consent right after the page: %+v, want all propagating", c)
 	res, err := cc.AcquireTokenByCredential(ctx, graphDefault, confidential.WithTenantID(f.fabrikam.ID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if roles, ok := jwtClaims(t, res.AccessToken)["roles"]; ok {
-		t.Errorf("token right after consent carries roles %v; replication should hold them back", roles)
-	}
+	require.NoError(t, err)
+	assert.NotContains(t, jwtClaims(t, res.AccessToken), "roles", "token right after consent carries roles; replication should hold them back")
 	f.srv.Advance(m365test.DefaultConsentReplicationDelay)
 	// Once replicated, a new token has them.
 	res, err = newConfidential(t, f, secretCred(t, providerSecret)).AcquireTokenByCredential(ctx, graphDefault, confidential.WithTenantID(f.fabrikam.ID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if roles, _ := jwtClaims(t, res.AccessToken)["roles"].([]any); len(roles) != 4 {
-		t.Errorf("roles = %v, want the 4 application permissions once replicated", roles)
-	}
+	require.NoError(t, err)
+	roles, _ := jwtClaims(t, res.AccessToken)["roles"].([]any)
+	assert.Len(t, roles, 4, "roles, want the 4 application permissions once replicated")
 }
 
 // tokenCase is one client credentials request expected to fail.
@@ -451,25 +372,17 @@ func TestTokenErrorCodes(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 10)
 	ctx := context.Background()
-	if err := f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, f.provider.ClientID))
 	otherKey := sharedKey(t)
 	unregistered := selfSignedCert(t, otherKey, "not registered")
 	badCert, err := confidential.NewCredFromCert([]*x509Cert{unregistered}, otherKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tests := []tokenCase{
 		{name: "bad secret", cred: ptr(secretCred(t, "wrong")), want: m365test.CodeInvalidSecret},
 		{name: "expired secret", setup: func(t *testing.T) func() {
-			if err := f.srv.ExpireSecrets(f.provider.ClientID); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, f.srv.ExpireSecrets(f.provider.ClientID))
 			return func() {
-				if err := f.srv.AddSecret(f.provider.ClientID, m365test.Secret{Value: providerSecret}); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, f.srv.AddSecret(f.provider.ClientID, m365test.Secret{Value: providerSecret}))
 			}
 		}, want: m365test.CodeExpiredSecret},
 		{name: "unknown client", client: "00000000-0000-0000-0000-00000000beef", want: m365test.CodeAppNotFound},
@@ -504,13 +417,9 @@ func TestTokenErrorCodes(t *testing.T) {
 			}
 			cc, err := confidential.New(f.srv.AuthorityURL("organizations"), client, cred,
 				confidential.WithHTTPClient(f.srv.Client()), confidential.WithInstanceDiscovery(false))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			_, err = cc.AcquireTokenByCredential(ctx, scopes, confidential.WithTenantID(tenant))
-			if codes := aadsts(t, err); !slices.Equal(codes, []int{tc.want}) {
-				t.Errorf("codes = %v, want [%d]", codes, tc.want)
-			}
+			assert.Equal(t, []int{tc.want}, aadsts(t, err), "AADSTS codes")
 		})
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 )
 
@@ -20,12 +23,8 @@ func teamsToken(t *testing.T, f *fixture, roles ...string) string {
 	app, err := f.srv.AddApp(m365test.AppOptions{ClientID: "aaaaaaaa-0000-0000-0000-00000000000" + itoa(len(roles)), DisplayName: "Teams Reader",
 		Secrets:                []m365test.Secret{{Value: providerSecret, Expires: time.Now().Add(time.Hour)}},
 		ApplicationPermissions: roles})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.srv.GrantAdminConsent(f.contoso.ID, app.ClientID); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, f.srv.GrantAdminConsent(f.contoso.ID, app.ClientID))
 	return tokenFor(t, f, f.contoso.ID, url.Values{"grant_type": {"client_credentials"}, "client_id": {app.ClientID},
 		"client_secret": {providerSecret}, "scope": {"https://graph.microsoft.com/.default"}})
 }
@@ -37,9 +36,7 @@ func listTeams(t *testing.T, f *fixture, tok, q string) (map[string]map[string]a
 	next, pages := "/admin/teams/userConfigurations?"+q, 0
 	for next != "" {
 		gr := graphDo(t, f, "GET", next, tok, nil)
-		if gr.status != 200 {
-			t.Fatalf("%s: %d %v", next, gr.status, gr.body)
-		}
+		require.Equal(t, 200, gr.status, "%s: %v", next, gr.body)
 		for _, v := range gr.body["value"].([]any) {
 			m := v.(map[string]any)
 			upn, _ := m["userPrincipalName"].(string)
@@ -60,38 +57,37 @@ func TestTeamsUserConfigurations(t *testing.T) {
 	tok := teamsToken(t, f)
 
 	all, pages := listTeams(t, f, tok, "$top=999")
-	if len(all) != 50_001 || pages != 51 {
-		t.Fatalf("configurations = %d in %d pages, want 50001 in 51", len(all), pages)
-	}
+	// Equal on the count, not Len: a failure would print 50,000 configurations.
+	require.Equal(t, 50_001, len(all), "configurations")
+	require.Equal(t, 51, pages, "pages")
 	u24 := all["user00024@contoso.onmicrosoft.com"]
 	nums := u24["telephoneNumbers"].([]any)
-	if u24["isEnterpriseVoiceEnabled"] != true || len(nums) != 1 ||
-		nums[0].(map[string]any)["telephoneNumber"] != "+39020000024" || nums[0].(map[string]any)["assignmentCategory"] != "primary" {
-		t.Errorf("user 24 = %v", u24)
+	assert.Equal(t, true, u24["isEnterpriseVoiceEnabled"], "user 24 = %v", u24)
+	if assert.Len(t, nums, 1, "user 24 telephoneNumbers") {
+		assert.Equal(t, "+39020000024", nums[0].(map[string]any)["telephoneNumber"], "user 24 = %v", u24)
+		assert.Equal(t, "primary", nums[0].(map[string]any)["assignmentCategory"], "user 24 = %v", u24)
 	}
 	policies := map[string]string{}
 	for _, p := range u24["effectivePolicyAssignments"].([]any) {
 		pm := p.(map[string]any)
 		pa := pm["policyAssignment"].(map[string]any)
-		if pa["assignmentType"] != "direct" {
-			t.Errorf("user 24 policy %v not direct", pm)
-		}
+		assert.Equal(t, "direct", pa["assignmentType"], "user 24 policy %v", pm)
 		policies[pm["policyType"].(string)] = pa["displayName"].(string)
 	}
-	if policies["OnlineVoiceRoutingPolicy"] != "VRP-IT" || policies["TenantDialPlan"] != "DP-IT" || policies["TeamsCallingPolicy"] != "AllowCalling" || len(policies) != 3 {
-		t.Errorf("user 24 policies = %v", policies)
-	}
-	if u24["id"] != f.contoso.UserID("user00024@contoso.onmicrosoft.com") || u24["accountType"] != "user" || u24["tenantId"] != f.contoso.ID {
-		t.Errorf("user 24 identity = %v %v %v", u24["id"], u24["accountType"], u24["tenantId"])
-	}
+	assert.Equal(t, map[string]string{"OnlineVoiceRoutingPolicy": "VRP-IT", "TenantDialPlan": "DP-IT", "TeamsCallingPolicy": "AllowCalling"}, policies, "user 24 policies")
+	assert.Equal(t, f.contoso.UserID("user00024@contoso.onmicrosoft.com"), u24["id"], "user 24 id")
+	assert.Equal(t, "user", u24["accountType"], "user 24 accountType")
+	assert.Equal(t, f.contoso.ID, u24["tenantId"], "user 24 tenantId")
 	// Odd voice users have a Calling Plan and no routing policy.
 	u3 := all["user00003@contoso.onmicrosoft.com"]
-	if ft := u3["featureTypes"].([]any); len(ft) != 4 || ft[3] != "CallingPlan" || len(u3["effectivePolicyAssignments"].([]any)) != 2 {
-		t.Errorf("user 3 = %v", u3)
+	if ft := u3["featureTypes"].([]any); assert.Len(t, ft, 4, "user 3 featureTypes") {
+		assert.Equal(t, "CallingPlan", ft[3], "user 3 featureTypes")
 	}
-	if a := all["admin@contoso.onmicrosoft.com"]; a["isEnterpriseVoiceEnabled"] != false || len(a["featureTypes"].([]any)) != 2 || len(a["telephoneNumbers"].([]any)) != 0 {
-		t.Errorf("admin = %v", a)
-	}
+	assert.Len(t, u3["effectivePolicyAssignments"].([]any), 2, "user 3 effectivePolicyAssignments")
+	a := all["admin@contoso.onmicrosoft.com"]
+	assert.Equal(t, false, a["isEnterpriseVoiceEnabled"], "admin = %v", a)
+	assert.Len(t, a["featureTypes"].([]any), 2, "admin featureTypes")
+	assert.Empty(t, a["telephoneNumbers"].([]any), "admin telephoneNumbers")
 	voice, italianNumbers := 0, 0
 	for _, c := range all {
 		if c["isEnterpriseVoiceEnabled"] == true {
@@ -103,9 +99,8 @@ func TestTeamsUserConfigurations(t *testing.T) {
 			}
 		}
 	}
-	if voice != 16_667 || italianNumbers != 1_666 {
-		t.Errorf("voice users = %d, +39 numbers = %d; want 16667, 1666", voice, italianNumbers)
-	}
+	assert.Equal(t, 16_667, voice, "voice users")
+	assert.Equal(t, 1_666, italianNumbers, "+39 numbers")
 
 	// The $filter subset.
 	for _, tt := range []struct {
@@ -118,9 +113,7 @@ func TestTeamsUserConfigurations(t *testing.T) {
 		{"featureTypes/any(f: f eq 'PhoneSystem') and isEnterpriseVoiceEnabled eq true", 16_667},
 	} {
 		got, _ := listTeams(t, f, tok, url.Values{"$filter": {tt.filter}, "$top": {"999"}, "$select": {"id,isEnterpriseVoiceEnabled"}}.Encode())
-		if len(got) != tt.want {
-			t.Errorf("$filter=%s: %d configurations, want %d", tt.filter, len(got), tt.want)
-		}
+		assert.Equal(t, tt.want, len(got), "$filter=%s: configurations", tt.filter)
 	}
 	for _, bad := range []string{
 		"telephoneNumbers/any(t:startsWith(t/telephoneNumber,'+39'))",
@@ -128,38 +121,32 @@ func TestTeamsUserConfigurations(t *testing.T) {
 		"isEnterpriseVoiceEnabled ne true", "accountType eq", "isEnterpriseVoiceEnabled eq 'x'",
 	} {
 		gr := graphDo(t, f, "GET", "/admin/teams/userConfigurations?"+url.Values{"$filter": {bad}}.Encode(), tok, nil)
-		if gr.status != 400 || graphErr(t, gr) != "BadRequest" {
-			t.Errorf("$filter=%s: %d %v, want 400 BadRequest", bad, gr.status, gr.body)
-		}
+		assertGraphError(t, gr, 400, "BadRequest", "$filter="+bad)
 	}
 	for _, q := range []string{"$top=0", "$top=1000", "$select=nosuch", "$orderby=displayName", "$skiptoken=forged"} {
-		if gr := graphDo(t, f, "GET", "/admin/teams/userConfigurations?"+q, tok, nil); gr.status != 400 {
-			t.Errorf("%s: %d, want 400", q, gr.status)
-		}
+		gr := graphDo(t, f, "GET", "/admin/teams/userConfigurations?"+q, tok, nil)
+		assert.Equal(t, 400, gr.status, q)
 	}
 	// $select returns only what is named; default page size 100.
 	gr := graphDo(t, f, "GET", "/admin/teams/userConfigurations?$select=id,lineUri", tok, nil)
-	if gr.status != 400 {
-		t.Errorf("$select of a property the type lacks: %d", gr.status)
-	}
+	assert.Equal(t, 400, gr.status, "$select of a property the type lacks")
 	gr = graphDo(t, f, "GET", "/admin/teams/userConfigurations?$select=id,telephoneNumbers", tok, nil)
-	if v := gr.body["value"].([]any); len(v) != m365test.TeamsDefaultTop || len(v[0].(map[string]any)) != 2 {
-		t.Errorf("default page: %d items, first %v", len(v), v[0])
+	if v := gr.body["value"].([]any); assert.Len(t, v, m365test.TeamsDefaultTop, "default page") {
+		assert.Len(t, v[0].(map[string]any), 2, "default page: first item")
 	}
 
 	// Get by ID (object ID or UPN); permissions.
 	id := f.contoso.UserID("user00024@contoso.onmicrosoft.com")
 	gr = graphDo(t, f, "GET", "/admin/teams/userConfigurations/"+id, tok, nil)
-	if gr.status != 200 || gr.body["id"] != id || gr.body["isEnterpriseVoiceEnabled"] != true {
-		t.Errorf("get by ID: %d %v", gr.status, gr.body)
+	if assert.Equal(t, 200, gr.status, "get by ID: %v", gr.body) {
+		assert.Equal(t, id, gr.body["id"], "get by ID")
+		assert.Equal(t, true, gr.body["isEnterpriseVoiceEnabled"], "get by ID")
 	}
-	if gr := graphDo(t, f, "GET", "/admin/teams/userConfigurations/00000000-0000-0000-0000-000000000000", tok, nil); gr.status != 404 {
-		t.Errorf("unknown user: %d", gr.status)
-	}
+	gr = graphDo(t, f, "GET", "/admin/teams/userConfigurations/00000000-0000-0000-0000-000000000000", tok, nil)
+	assert.Equal(t, 404, gr.status, "unknown user")
 	noTeams := teamsToken(t, f, "User.Read.All")
-	if gr := graphDo(t, f, "GET", "/admin/teams/userConfigurations", noTeams, nil); gr.status != 403 || graphErr(t, gr) != "Authorization_RequestDenied" {
-		t.Errorf("without TeamsUserConfiguration.Read.All: %d %v", gr.status, gr.body)
-	}
+	gr = graphDo(t, f, "GET", "/admin/teams/userConfigurations", noTeams, nil)
+	assertGraphError(t, gr, 403, "Authorization_RequestDenied", "without TeamsUserConfiguration.Read.All")
 }
 
 func TestSetTeamsUserConfiguration(t *testing.T) {
@@ -168,31 +155,21 @@ func TestSetTeamsUserConfiguration(t *testing.T) {
 	tok := teamsToken(t, f)
 	upn := "user00025@contoso.onmicrosoft.com"
 	c, err := f.srv.TeamsUserConfiguration(f.contoso.ID, upn)
-	if err != nil || c.IsEnterpriseVoiceEnabled {
-		t.Fatalf("user 25 = %+v, %v", c, err)
-	}
+	require.NoError(t, err, "user 25")
+	require.False(t, c.IsEnterpriseVoiceEnabled, "user 25 = %+v", c)
 	c.IsEnterpriseVoiceEnabled = true
 	c.TelephoneNumbers = []m365test.TeamsTelephoneNumber{{TelephoneNumber: "+34910000025", AssignmentCategory: "primary"}}
-	if err := f.srv.SetTeamsUserConfiguration("contoso.onmicrosoft.com", upn, &c); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, f.srv.SetTeamsUserConfiguration("contoso.onmicrosoft.com", upn, &c))
 	got, _ := listTeams(t, f, tok, url.Values{"$filter": {"isEnterpriseVoiceEnabled eq true"}}.Encode())
-	if got[upn] == nil || len(got) != 11 {
-		t.Errorf("after the change: %d voice users, user 25 %v", len(got), got[upn])
-	}
-	if err := f.srv.SetTeamsUserConfiguration(f.contoso.ID, upn, nil); err != nil {
-		t.Fatal(err)
-	}
+	assert.NotNil(t, got[upn], "after the change: user 25")
+	assert.Len(t, got, 11, "after the change: voice users")
+	require.NoError(t, f.srv.SetTeamsUserConfiguration(f.contoso.ID, upn, nil))
 	all, _ := listTeams(t, f, tok, "")
-	if len(all) != 30 || all[upn] != nil {
-		t.Errorf("after removal: %d configurations", len(all))
-	}
-	if gr := graphDo(t, f, "GET", "/admin/teams/userConfigurations/"+upn, tok, nil); gr.status != 404 {
-		t.Errorf("removed configuration by UPN: %d", gr.status)
-	}
-	if err := f.srv.SetTeamsUserConfiguration(f.contoso.ID, "nobody@contoso.onmicrosoft.com", &c); err == nil {
-		t.Error("unknown user accepted")
-	}
+	assert.Len(t, all, 30, "after removal: configurations")
+	assert.Nil(t, all[upn], "after removal: user 25")
+	gr := graphDo(t, f, "GET", "/admin/teams/userConfigurations/"+upn, tok, nil)
+	assert.Equal(t, 404, gr.status, "removed configuration by UPN")
+	assert.Error(t, f.srv.SetTeamsUserConfiguration(f.contoso.ID, "nobody@contoso.onmicrosoft.com", &c), "unknown user accepted")
 }
 
 func TestBatch(t *testing.T) {
@@ -207,28 +184,23 @@ func TestBatch(t *testing.T) {
 		{"id": "4", "method": "GET", "url": "/organization"},
 	}
 	gr := graphDo(t, f, "POST", "/$batch", tok, map[string]any{"requests": reqs})
-	if gr.status != 200 {
-		t.Fatalf("batch: %d %v", gr.status, gr.body)
-	}
+	require.Equal(t, 200, gr.status, "batch: %v", gr.body)
 	rs := gr.body["responses"].([]any)
 	status := map[string]float64{}
 	for _, r := range rs {
 		m := r.(map[string]any)
 		status[m["id"].(string)] = m["status"].(float64)
-		if m["id"] == "1" && m["body"].(map[string]any)["id"] != id24 {
-			t.Errorf("response 1 body = %v", m["body"])
+		if m["id"] == "1" {
+			assert.Equal(t, id24, m["body"].(map[string]any)["id"], "response 1 body = %v", m["body"])
 		}
-		if m["id"] == "3" && len(m["body"].(map[string]any)["value"].([]any)) != 5 {
-			t.Errorf("response 3 body = %v", m["body"])
+		if m["id"] == "3" {
+			assert.Len(t, m["body"].(map[string]any)["value"].([]any), 5, "response 3 body = %v", m["body"])
 		}
 	}
 	// The app lacks Organization.Read.All: that request alone is refused.
-	if len(rs) != 4 || status["1"] != 200 || status["2"] != 404 || status["3"] != 200 || status["4"] != 403 {
-		t.Errorf("statuses = %v", status)
-	}
-	if n := f.srv.Count(m365test.Match{Endpoint: m365test.EndpointTeamsUserConfigurations}); n != 2 {
-		t.Errorf("logged %d userConfigurations requests, want 2", n)
-	}
+	assert.Len(t, rs, 4, "responses")
+	assert.Equal(t, map[string]float64{"1": 200, "2": 404, "3": 200, "4": 403}, status, "statuses")
+	assert.Equal(t, 2, f.srv.Count(m365test.Match{Endpoint: m365test.EndpointTeamsUserConfigurations}), "logged userConfigurations requests")
 
 	many := make([]map[string]any, 21)
 	for i := range many {
@@ -240,13 +212,10 @@ func TestBatch(t *testing.T) {
 		"absolute url":  map[string]any{"requests": []any{map[string]any{"id": "1", "method": "GET", "url": f.srv.GraphURL() + "/users"}}},
 		"no requests":   map[string]any{"requests": []any{}},
 	} {
-		if gr := graphDo(t, f, "POST", "/$batch", tok, body); gr.status != 400 || graphErr(t, gr) != "BadRequest" {
-			t.Errorf("%s: %d %v", name, gr.status, gr.body)
-		}
+		assertGraphError(t, graphDo(t, f, "POST", "/$batch", tok, body), 400, "BadRequest", name)
 	}
-	if gr := graphDo(t, f, "POST", "/$batch", "", map[string]any{"requests": reqs}); gr.status != 401 {
-		t.Errorf("no token: %d", gr.status)
-	}
+	gr = graphDo(t, f, "POST", "/$batch", "", map[string]any{"requests": reqs})
+	assert.Equal(t, 401, gr.status, "no token")
 }
 
 // TestBatchStrict: what JSON batching does beyond serving requests: a
@@ -271,9 +240,7 @@ func TestBatchStrict(t *testing.T) {
 		{"id": "e", "method": "POST", "url": "/$batch", "body": map[string]any{"requests": []any{}}},
 	}
 	gr := graphDo(t, f, "POST", "/$batch", tok, map[string]any{"requests": reqs})
-	if gr.status != 200 {
-		t.Fatalf("batch: %d %v", gr.status, gr.body)
-	}
+	require.Equal(t, 200, gr.status, "batch: %v", gr.body)
 	var order []string
 	status := map[string]float64{}
 	for _, r := range gr.body["responses"].([]any) {
@@ -282,30 +249,22 @@ func TestBatchStrict(t *testing.T) {
 		order = append(order, id)
 		status[id] = m["status"].(float64)
 		if id == "a" {
-			if h, _ := m["headers"].(map[string]any); h["Retry-After"] != "7" {
-				t.Errorf("throttled response headers = %v, want Retry-After 7", m["headers"])
-			}
+			h, _ := m["headers"].(map[string]any)
+			assert.Equal(t, "7", h["Retry-After"], "throttled response headers = %v", m["headers"])
 		}
-		if id == "c" && m["body"].(map[string]any)["@odata.count"] == nil {
-			t.Errorf("advanced query in a batch: no @odata.count in %v", m["body"])
+		if id == "c" {
+			assert.NotNil(t, m["body"].(map[string]any)["@odata.count"], "advanced query in a batch: no @odata.count in %v", m["body"])
 		}
 	}
 	want := map[string]float64{"a": 429, "b": 424, "c": 200, "d": 400, "e": 400}
-	if len(status) != len(want) {
-		t.Fatalf("statuses = %v", status)
-	}
+	require.Len(t, status, len(want), "statuses = %v", status)
 	for id, st := range want {
-		if status[id] != st {
-			t.Errorf("request %s: status %v, want %v", id, status[id], st)
-		}
+		assert.Equal(t, st, status[id], "request %s: status", id)
 	}
-	if order[0] == "a" {
-		t.Errorf("responses in request order %v: Graph does not promise it, so the fake does not keep it", order)
-	}
-	if gr := graphDo(t, f, "POST", "/$batch", tok, map[string]any{"requests": []any{
+	assert.NotEqual(t, "a", order[0], "responses in request order %v: Graph does not promise it, so the fake does not keep it", order)
+	gr = graphDo(t, f, "POST", "/$batch", tok, map[string]any{"requests": []any{
 		map[string]any{"id": "1", "method": "GET", "url": "/users", "dependsOn": []string{"2"}},
 		map[string]any{"id": "2", "method": "GET", "url": "/users"},
-	}}); gr.status != 400 || graphErr(t, gr) != "BadRequest" {
-		t.Errorf("dependsOn a later request: %d %v", gr.status, gr.body)
-	}
+	}})
+	assertGraphError(t, gr, 400, "BadRequest", "dependsOn a later request")
 }
