@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/events"
 	"github.com/tenantgate/tenantgate/internal/testdb"
 )
@@ -16,17 +17,14 @@ import (
 func BenchmarkEmit(b *testing.B) {
 	db := testdb.SQLite(b)
 	bus, err := events.New(context.Background(), events.Options{DB: db.DB, Dialect: db.Dialect, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	bus.Subscribe(func(context.Context, events.Event) {})
 	i := 0
 	for b.Loop() {
 		i++
-		if err := bus.Emit(context.Background(), events.Event{Type: events.ConnectionFailed, Key: "state/" + strconv.Itoa(i),
-			Data: events.Data{Customer: "contoso", Action: "reInvite", Error: "AADSTS700082: the refresh token has expired"}}); err != nil {
-			b.Fatal(err)
-		}
+		err := bus.Emit(context.Background(), events.Event{Type: events.ConnectionFailed, Key: "state/" + strconv.Itoa(i),
+			Data: events.Data{Customer: "contoso", Action: "reInvite", Error: "AADSTS700082: the refresh token has expired"}})
+		require.NoError(b, err)
 	}
 }
 

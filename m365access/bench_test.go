@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/m365test"
 )
 
@@ -18,14 +20,12 @@ func BenchmarkCachedToken(b *testing.B) {
 	cred := e.m.Credential("c1")
 	ctx := context.Background()
 	opts := graphScope()
-	if _, err := cred.GetToken(ctx, opts); err != nil {
-		b.Fatal(err)
-	}
+	_, err := cred.GetToken(ctx, opts)
+	require.NoError(b, err)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := cred.GetToken(ctx, opts); err != nil {
-			b.Fatal(err)
-		}
+		_, err := cred.GetToken(ctx, opts)
+		require.NoError(b, err)
 	}
 }
 
@@ -53,16 +53,13 @@ func BenchmarkRefresh100Customers(b *testing.B) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				if _, err := m.Credential(fmt.Sprintf("c%03d", i)).GetToken(ctx, graphScope()); err != nil {
-					b.Error(err)
-				}
+				_, err := m.Credential(fmt.Sprintf("c%03d", i)).GetToken(ctx, graphScope())
+				assert.NoError(b, err)
 			})
 		}
 		wg.Wait()
 		ops++
 	}
-	if got := e.srv.Count(refreshes) - before; got != n*ops {
-		b.Fatalf("%d refreshes for %d ops, want %d", got, ops, n*ops)
-	}
+	require.Equal(b, n*ops, e.srv.Count(refreshes)-before, "refreshes for %d ops", ops)
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(ops), "ms/100-refreshes")
 }

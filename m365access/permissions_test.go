@@ -156,21 +156,17 @@ func BenchmarkReadAppPermissions(b *testing.B) {
 			ctx := context.Background()
 			e.saveAppRegistration(b, "c1", custAppID, custAppSecret, "", bc.roles)
 			s, _, err := e.m.loadSettings(ctx, "c1")
-			if err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, err)
 			ep, _ := e.m.clouds.Lookup(s.Cloud)
 			res, err := e.m.freshAppToken(ctx, "c1", s, ep)
-			if err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, err)
 			tok := azcore.AccessToken{Token: res.AccessToken, ExpiresOn: res.ExpiresOn}
 			b.ReportAllocs()
 			for b.Loop() {
 				p, err := e.m.readAppPermissions(ctx, "bench", "c1", tok, ep, custAppID, required)
-				if err != nil || len(p.Missing) > 0 || string(p.Source) != bc.name {
-					b.Fatalf("%+v %v", p, err)
-				}
+				require.NoError(b, err)
+				require.Empty(b, p.Missing, "missing permissions")
+				require.Equal(b, bc.name, string(p.Source), "permission source")
 			}
 		})
 	}

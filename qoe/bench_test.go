@@ -101,9 +101,7 @@ func BenchmarkNotificationBurst(b *testing.B) {
 	for _, be := range backends(b) {
 		b.Run(be.name, func(b *testing.B) {
 			e := newEnv(b, be, envOptions{})
-			if err := e.svc.EnsureSubscription(b.Context(), customer); err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, e.svc.EnsureSubscription(b.Context(), customer))
 			const n = 1000
 			var p50, p99, worst time.Duration
 			var rate float64
@@ -120,20 +118,17 @@ func BenchmarkNotificationBurst(b *testing.B) {
 				deadline := time.Now().Add(5 * time.Minute)
 				for e.svc.Stats().Stored-before.Stored < n {
 					if time.Now().After(deadline) {
-						b.Fatalf("stored %d of %d", e.svc.Stats().Stored-before.Stored, n)
+						require.FailNowf(b, "timed out", "stored %d of %d", e.svc.Stats().Stored-before.Stored, n)
 					}
 					time.Sleep(5 * time.Millisecond)
 				}
 				took := time.Since(start)
 				after := e.svc.Stats()
-				if after.Stored-before.Stored != n || after.Duplicates != before.Duplicates {
-					b.Fatalf("stored %d, duplicates %d", after.Stored-before.Stored, after.Duplicates-before.Duplicates)
-				}
+				require.EqualValues(b, n, after.Stored-before.Stored, "stored")
+				require.Equal(b, before.Duplicates, after.Duplicates, "duplicates")
 				p50, p99, worst = quantile(lat, 0.5), quantile(lat, 0.99), slices.Max(lat)
 				rate = n / took.Seconds()
-				if worst > 3*time.Second {
-					b.Errorf("slowest acknowledgement %v, over Graph's 3 s", worst)
-				}
+				assert.LessOrEqual(b, worst, 3*time.Second, "slowest acknowledgement, over Graph's 3 s")
 			}
 			b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ack-ms")
 			b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ack-ms")

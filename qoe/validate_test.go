@@ -4,9 +4,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenantgate/tenantgate/events"
 	"strings"
 	"testing"
+
+	"github.com/tenantgate/tenantgate/events"
 
 	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/qoe"

@@ -80,7 +80,7 @@ func applyPlan(tb testing.TB, e *planEnv, customer, plan string) (time.Duration,
 				seen++
 			}
 		case <-deadline:
-			tb.Fatalf("%d of %d users ended within 10 minutes", seen, op.Total)
+			require.FailNowf(tb, "timed out", "%d of %d users ended within 10 minutes", seen, op.Total)
 		}
 	}
 	for !op.State.Done() { // the last lane ends the operation just after its last user

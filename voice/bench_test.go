@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/m365test"
@@ -40,40 +41,28 @@ func BenchmarkSetVoice(b *testing.B) {
 	m, _ := m365access.New(m365access.Config{Store: tokenstore.New(memstore.New(), keyring), HTTPClient: provider.HTTPClient, Logger: discard,
 		Provider: m365access.ProviderConfig{ClientID: provider.ClientID, ClientSecret: provider.ClientSecret, PublicBaseURL: provider.PublicBaseURL}})
 	domain, mode, appID, secret := tenant.Domain(), m365access.ModeAppRegistration, app.ClientID, "customer-app-secret-0123456789"
-	if _, err := m.SaveSettings(ctx, "contoso", m365access.SettingsUpdate{Tenant: &domain, Mode: &mode, AppClientID: &appID, AppClientSecret: &secret}); err != nil {
-		b.Fatal(err)
-	}
+	_, err := m.SaveSettings(ctx, "contoso", m365access.SettingsUpdate{Tenant: &domain, Mode: &mode, AppClientID: &appID, AppClientSecret: &secret})
+	require.NoError(b, err)
 	store, err := voice.OpenSQLite(ctx, filepath.Join(dir, "voice.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	defer store.Close()
 	done := make(emitted, 1)
 	svc, err := voice.New(voice.Config{Access: m, Store: store, HTTPClient: provider.HTTPClient, Events: done, Logger: discard})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	db, _ := sql.Open("sqlite", "file:"+filepath.Join(dir, "jobs.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
 	db.SetMaxOpenConns(1)
 	defer db.Close()
 	driver := riversqlite.New(db)
 	migrator, _ := rivermigrate.New(driver, nil)
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		b.Fatal(err)
-	}
+	_, err = migrator.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	require.NoError(b, err)
 	workers := river.NewWorkers()
-	if err := svc.AddWorkers(workers); err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, svc.AddWorkers(workers))
 	client, err := river.NewClient(driver, &river.Config{Workers: workers,
 		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}}, FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 10 * time.Millisecond, Logger: discard})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	_ = svc.UseInserter(ctx, client)
-	if err := client.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, client.Start(ctx))
 	defer client.Stop(ctx)
 
 	before := svc.Stats()
@@ -88,12 +77,9 @@ func BenchmarkSetVoice(b *testing.B) {
 			Number: fmt.Sprintf("%s%07d", prefixOf(i), i), Licenses: "auto",
 			Policies: map[string]string{voice.PolicyVoiceRouting: "VRP-IT", voice.PolicyDialPlan: "DP-IT"},
 		}, "bench")
-		if err != nil {
-			b.Fatal(err)
-		}
-		if e := <-done; e.Data.State != "succeeded" {
-			b.Fatalf("user %d: %+v", i, e.Data)
-		}
+		require.NoError(b, err)
+		e := <-done
+		require.Equal(b, "succeeded", e.Data.State, "user %d: %+v", i, e.Data)
 		wall += time.Since(start)
 		users++
 	}

@@ -32,7 +32,7 @@ func waitEvent(t *testing.T, c chanEmitter) events.Event {
 			}
 			return e
 		case <-deadline:
-			t.Fatal("no voice event within 60 s")
+			require.FailNow(t, "no voice event within 60 s")
 			return events.Event{}
 		}
 	}

@@ -36,7 +36,7 @@ func (e *planEnv) waitEvents(t *testing.T, want events.Type, n int) []events.Eve
 				out = append(out, ev)
 			}
 		case <-deadline:
-			t.Fatalf("%d of %d %s events within 2 minutes", len(out), n, want)
+			require.FailNowf(t, "timed out", "%d of %d %s events within 2 minutes", len(out), n, want)
 		}
 	}
 	return out

@@ -108,7 +108,7 @@ func (e *planEnv) waitApplied(t *testing.T, op string, n int) []events.Event {
 				out = append(out, ev)
 			}
 		case <-deadline:
-			t.Fatalf("%d of %d users' events within 2 minutes", len(out), n)
+			require.FailNowf(t, "timed out", "%d of %d users' events within 2 minutes", len(out), n)
 		}
 	}
 	return out

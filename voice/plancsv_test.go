@@ -48,22 +48,18 @@ func FuzzParseCSV(f *testing.F) {
 		rows, err := parseCSV(strings.NewReader(in))
 		if err != nil {
 			e, ok := AsError(err)
-			if !ok || e.Code != CodeMalformedCSV || e.Detail == "" {
-				t.Fatalf("%q: %v", in, err)
-			}
+			require.True(t, ok, "%q: not an *Error: %v", in, err)
+			require.Equal(t, CodeMalformedCSV, e.Code, "%q: %v", in, err)
+			require.NotEmpty(t, e.Detail, "%q: %v", in, err)
 			// The detail quotes the input (clipped): it goes out in JSON.
-			if !utf8.ValidString(e.Detail) || !utf8.ValidString(e.Field) {
-				t.Fatalf("%q: the error is not UTF-8: %q", in, e.Detail)
-			}
+			require.True(t, utf8.ValidString(e.Detail), "%q: the detail is not UTF-8: %q", in, e.Detail)
+			require.True(t, utf8.ValidString(e.Field), "%q: the field is not UTF-8: %q", in, e.Field)
 			return
 		}
-		if len(rows) == 0 || len(rows) > MaxPlanCSVRows {
-			t.Fatalf("%q: %d rows", in, len(rows))
-		}
+		require.NotEmpty(t, rows, "%q: no rows and no error", in)
+		require.LessOrEqual(t, len(rows), MaxPlanCSVRows, "%q: rows", in)
 		for _, r := range rows {
-			if r.Line < 2 {
-				t.Fatalf("%q: row line %d", in, r.Line)
-			}
+			require.GreaterOrEqual(t, r.Line, 2, "%q: row line", in)
 			r.request() // never panics
 		}
 	})

@@ -57,7 +57,7 @@ func (e *planEnv) rangeEventsUntil(t *testing.T, op string) ([]events.Event, eve
 				out = append(out, ev)
 			}
 		case <-deadline:
-			t.Fatalf("no event of operation %s within a minute", op)
+			require.FailNowf(t, "timed out", "no event of operation %s within a minute", op)
 		}
 	}
 }

@@ -62,9 +62,8 @@ func TestReserveNextIsExclusive(t *testing.T) {
 						assert.NoError(t, err)
 						assert.True(t, ok)
 						mu.Lock()
-						if prev, dup := got[n]; dup {
-							t.Errorf("%s handed to %s and %s", n, prev, holder)
-						}
+						prev, dup := got[n]
+						assert.False(t, dup, "%s handed to %s and %s", n, prev, holder)
 						got[n] = holder
 						mu.Unlock()
 					}

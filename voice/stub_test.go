@@ -18,6 +18,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/riverqueue/river"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/internal/graphhttp"
 	"github.com/tenantgate/tenantgate/internal/testdb"
@@ -351,24 +352,16 @@ func (a stubAccess) Credential(string) azcore.TokenCredential {
 func newStubService(t *testing.T, db testdb.DB, g *stubGraph, mod func(*Config)) *Service {
 	t.Helper()
 	st, err := NewStore(context.Background(), db.DB, db.Dialect)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cfg := Config{Access: stubAccess{url: g.srv.URL}, Store: st, HTTPClient: g.srv.Client(),
 		PollInterval: 5 * time.Millisecond, PollMaxInterval: 20 * time.Millisecond}
 	if mod != nil {
 		mod(&cfg)
 	}
 	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	w := river.NewWorkers()
-	if err := s.AddWorkers(w); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.UseInserter(context.Background(), testdb.River(t, db, w)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, s.AddWorkers(w))
+	require.NoError(t, s.UseInserter(context.Background(), testdb.River(t, db, w)))
 	return s
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/tokenstore"
 )
@@ -36,15 +38,11 @@ func TestIsAndWrap(t *testing.T) {
 		{"nil", nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := Is(tc.err); got != tc.is {
-				t.Fatalf("Is = %v, want %v", got, tc.is)
-			}
+			require.Equal(t, tc.is, Is(tc.err), "Is")
 			w := Wrap(tc.err, "store")
-			if tc.is != errors.Is(w, tokenstore.ErrErased) {
-				t.Errorf("Wrap = %v", w)
-			}
-			if !tc.is && w != tc.err {
-				t.Errorf("Wrap changed %v", tc.err)
+			assert.Equal(t, tc.is, errors.Is(w, tokenstore.ErrErased), "Wrap = %v is ErrErased", w)
+			if !tc.is {
+				assert.Equal(t, tc.err, w, "Wrap changed the error")
 			}
 		})
 	}
@@ -69,14 +67,10 @@ func TestStopJob(t *testing.T) {
 		logs.Reset()
 		err := StopJob(log, func(context.Context, *river.Job[testArgs]) error { return tc.err })(t.Context(), job)
 		var ce *rivertype.JobCancelError
-		if errors.As(err, &ce) != tc.cancel {
-			t.Errorf("%s: err = %v, cancelled = %v, want %v", tc.name, err, !tc.cancel, tc.cancel)
+		assert.Equal(t, tc.cancel, errors.As(err, &ce), "%s: err = %v cancelled", tc.name, err)
+		if tc.cancel {
+			assert.ErrorIs(t, err, tokenstore.ErrErased, "%s: the cancellation lost ErrErased", tc.name)
 		}
-		if tc.cancel && !errors.Is(err, tokenstore.ErrErased) {
-			t.Errorf("%s: the cancellation lost ErrErased: %v", tc.name, err)
-		}
-		if n := strings.Count(logs.String(), "\n"); (n == 1) != tc.cancel {
-			t.Errorf("%s: %d log lines: %s", tc.name, n, logs.String())
-		}
+		assert.Equal(t, tc.cancel, strings.Count(logs.String(), "\n") == 1, "%s: one log line exactly when cancelled: %s", tc.name, logs.String())
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/internal/fence"
 	"github.com/tenantgate/tenantgate/internal/fence/fencetest"
 	"github.com/tenantgate/tenantgate/internal/sqldb"
@@ -28,9 +29,7 @@ func TestLockClosesTheRace(t *testing.T) {
 	db := tdb.DB
 	steps := append([]string{`CREATE TABLE fenced_rows (customer TEXT NOT NULL, i INT NOT NULL)`},
 		fence.Steps("", "fenced_rows_erased", "fenced_rows")...)
-	if err := migrate.Up(t.Context(), db, migrate.Postgres, migrate.Line{Name: "fence_race", Steps: [][]string{steps}}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, migrate.Up(t.Context(), db, migrate.Postgres, migrate.Line{Name: "fence_race", Steps: [][]string{steps}}))
 	fencetest.FenceRace(t, "race", fencetest.Subject{
 		Write: func(ctx context.Context, c string, i int) error {
 			tx, err := db.BeginTx(ctx, nil)

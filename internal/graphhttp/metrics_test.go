@@ -10,6 +10,8 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/internal/graphhttp"
 	"github.com/tenantgate/tenantgate/internal/telemetry"
 )
@@ -26,21 +28,15 @@ func TestRequestsCountedByStatusAndCustomer(t *testing.T) {
 	}))
 	defer srv.Close()
 	c, err := graphhttp.NewClient(graphhttp.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, path := range []string{"/users", "/users", "/missing"} {
 		req, _ := http.NewRequestWithContext(telemetry.WithCustomer(context.Background(), "contoso"), http.MethodGet, srv.URL+path, nil)
 		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		resp.Body.Close()
 	}
 	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, reader.Collect(context.Background(), &rm))
 	got := map[string]int64{}
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
@@ -54,7 +50,5 @@ func TestRequestsCountedByStatusAndCustomer(t *testing.T) {
 			}
 		}
 	}
-	if got["contoso/200"] != 2 || got["contoso/404"] != 1 || len(got) != 2 {
-		t.Errorf("tenantgate.graph.requests = %v, want contoso/200: 2, contoso/404: 1", got)
-	}
+	assert.Equal(t, map[string]int64{"contoso/200": 2, "contoso/404": 1}, got, "tenantgate.graph.requests by customer/status")
 }

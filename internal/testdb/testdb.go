@@ -22,6 +22,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/tenantgate/tenantgate/internal/sqldb"
@@ -58,9 +59,7 @@ func SQLite(t testing.TB) DB {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "tenantgate.db")
 	db, err := sqldb.OpenSQLite(path, sqldb.SQLiteDSN(path, true))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	return DB{Name: "sqlite", DB: db, Dialect: sqldb.SQLite, path: path}
 }
@@ -74,25 +73,19 @@ func Postgres(t testing.TB) (DB, bool) {
 		return DB{}, false
 	}
 	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	schema := "t_" + strings.ToLower(rand.Text()[:12])
 	if _, err := admin.ExecContext(context.Background(), "CREATE SCHEMA "+schema); err != nil {
 		admin.Close()
-		t.Fatalf("create schema: %v", err)
+		require.NoError(t, err, "create schema")
 	}
 	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	db, err := sql.Open("pgx", u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() {
 		db.Close()
 		_, _ = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
@@ -116,9 +109,7 @@ func (d DB) Open(t testing.TB) *sql.DB {
 	} else {
 		db, err = sql.Open("pgx", d.dsn)
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	return db
 }
@@ -146,31 +137,23 @@ func River(t testing.TB, db DB, workers *river.Workers) Inserter {
 	switch db.Dialect {
 	case sqldb.SQLite:
 		pool, err := sql.Open("sqlite", "file:"+db.path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		pool.SetMaxOpenConns(1)
 		t.Cleanup(func() { pool.Close() })
 		drv := riversqlite.New(pool)
 		migrate(t, drv)
 		c, err := river.NewClient(drv, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		start(t, c)
 		return c
 	default:
 		pool, err := pgxpool.New(ctx, db.dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		t.Cleanup(pool.Close)
 		drv := riverpgxv5.New(pool)
 		migrate(t, drv)
 		c, err := river.NewClient(drv, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		start(t, c)
 		return c
 	}
@@ -181,19 +164,14 @@ func migrate[TTx any](t testing.TB, drv interface {
 }) {
 	t.Helper()
 	m, err := rivermigrate.New(drv, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Migrate(context.Background(), rivermigrate.DirectionUp, nil); err != nil {
-		t.Fatalf("river migrate: %v", err)
-	}
+	require.NoError(t, err)
+	_, err = m.Migrate(context.Background(), rivermigrate.DirectionUp, nil)
+	require.NoError(t, err, "river migrate")
 }
 
 func start[TTx any](t testing.TB, c *river.Client[TTx]) {
 	t.Helper()
-	if err := c.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.Start(context.Background()))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

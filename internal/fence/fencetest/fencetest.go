@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/tenantgate/tenantgate/internal/fence"
 )
 
@@ -43,39 +45,25 @@ func Fence(t *testing.T, prefix string, s Subject) {
 	ctx := t.Context()
 	a, b := prefix+"-a", prefix+"-b"
 	for _, c := range []string{a, b} {
-		if err := s.Write(ctx, c, 0); err != nil {
-			t.Fatalf("write %s: %v", c, err)
-		}
+		require.NoError(t, s.Write(ctx, c, 0), "write %s", c)
 	}
-	if err := s.Erase(ctx, a); err != nil {
-		t.Fatalf("erase: %v", err)
-	}
-	if err := s.Erase(ctx, a); err != nil {
-		t.Fatalf("erase again: %v", err)
-	}
+	require.NoError(t, s.Erase(ctx, a), "erase")
+	require.NoError(t, s.Erase(ctx, a), "erase again")
 	for i := range 2 {
-		if err := s.Write(ctx, a, i); !errors.Is(err, fence.ErrErased) {
-			t.Errorf("write %d after the erase: err = %v, want ErrErased", i, err)
-		}
+		assert.ErrorIs(t, s.Write(ctx, a, i), fence.ErrErased, "write %d after the erase", i)
 	}
-	if n, err := s.Count(ctx, a); err != nil || n != 0 {
-		t.Errorf("erased customer has %d rows (%v)", n, err)
-	}
-	if err := s.Write(ctx, b, 1); err != nil {
-		t.Errorf("another customer's write: %v", err)
-	}
-	if n, err := s.Count(ctx, b); err != nil || n != 2 {
-		t.Errorf("other customer has %d rows (%v), want 2", n, err)
-	}
-	if err := s.Unfence(ctx, a); err != nil {
-		t.Fatalf("unfence: %v", err)
-	}
-	if err := s.Write(ctx, a, 0); err != nil {
-		t.Errorf("write after the customer was created again: %v", err)
-	}
-	if n, err := s.Count(ctx, a); err != nil || n != 1 {
-		t.Errorf("re-created customer has %d rows (%v), want 1", n, err)
-	}
+	n, err := s.Count(ctx, a)
+	assert.NoError(t, err, "count the erased customer's rows")
+	assert.Zero(t, n, "rows of the erased customer")
+	assert.NoError(t, s.Write(ctx, b, 1), "another customer's write")
+	n, err = s.Count(ctx, b)
+	assert.NoError(t, err, "count the other customer's rows")
+	assert.Equal(t, 2, n, "rows of the other customer")
+	require.NoError(t, s.Unfence(ctx, a), "unfence")
+	assert.NoError(t, s.Write(ctx, a, 0), "write after the customer was created again")
+	n, err = s.Count(ctx, a)
+	assert.NoError(t, err, "count the re-created customer's rows")
+	assert.Equal(t, 1, n, "rows of the re-created customer")
 }
 
 // FenceRace: writers racing the erase never leave a row behind: each
@@ -86,9 +74,7 @@ func FenceRace(t *testing.T, prefix string, s Subject) {
 	const writers, each = 4, 10
 	for round := range 3 {
 		c := fmt.Sprintf("%s-%d", prefix, round)
-		if err := s.Write(ctx, c, 0); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, s.Write(ctx, c, 0))
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		errs := make(chan error, writers*each)
@@ -112,10 +98,10 @@ func FenceRace(t *testing.T, prefix string, s Subject) {
 		wg.Wait()
 		close(errs)
 		for err := range errs {
-			t.Errorf("round %d: %v", round, err)
+			assert.NoError(t, err, "round %d", round)
 		}
-		if n, err := s.Count(ctx, c); err != nil || n != 0 {
-			t.Errorf("round %d: %d rows left behind the erase (%v)", round, n, err)
-		}
+		n, err := s.Count(ctx, c)
+		assert.NoError(t, err, "round %d: count", round)
+		assert.Zero(t, n, "round %d: rows left behind the erase", round)
 	}
 }
