@@ -18,6 +18,7 @@ import (
 )
 
 func TestNewRefusesIncompleteConfig(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	good := e.cfg
 	for _, tc := range []struct {
@@ -113,6 +114,7 @@ func routeCases(a *admin) []struct{ method, path, pattern string } {
 }
 
 func TestEveryRouteAsksTheAuthorizer(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.saveToken(t, "a", e.contoso)
 	a, err := newAdmin(e.cfg)
@@ -174,6 +176,7 @@ func listingRoute(pattern string) bool {
 }
 
 func TestAuthorizerSeesCustomerAndAction(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	type call struct {
 		customer string
@@ -205,6 +208,7 @@ func TestAuthorizerSeesCustomerAndAction(t *testing.T) {
 }
 
 func TestCrossCustomerIsolation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.saveToken(t, "a", e.contoso)
 	e.saveToken(t, "b", e.fabrikam)
@@ -235,6 +239,7 @@ func TestCrossCustomerIsolation(t *testing.T) {
 }
 
 func TestBadRequests(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.saveToken(t, "b", e.fabrikam)
 	big := `{"tenant":"` + strings.Repeat("x", maxBodyBytes) + `"}`
@@ -281,6 +286,7 @@ func TestBadRequests(t *testing.T) {
 }
 
 func TestFieldErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	for _, tc := range []struct {
 		name   string
@@ -320,6 +326,7 @@ func TestFieldErrors(t *testing.T) {
 }
 
 func TestSecretsAreWriteOnly(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	const secret = "Sup3r-Secret-Client-Value~0123456789"
 	const qoeSecret = "QoE-Secret-Value~9876543210abcdef"
@@ -348,6 +355,7 @@ func TestSecretsAreWriteOnly(t *testing.T) {
 }
 
 func TestOpenAPIMatchesMux(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	doc := decode[struct {
 		OpenAPI string                               `json:"openapi"`
@@ -409,6 +417,7 @@ func TestOpenAPIMatchesMux(t *testing.T) {
 }
 
 func TestCrossOriginRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	r := httptest.NewRequest("PUT", testPublic+"/customers/a/m365", strings.NewReader(`{"tenant":"contoso.onmicrosoft.com"}`))
 	r.Header.Set("Content-Type", "application/json")

@@ -33,6 +33,7 @@ func (b *breakableTrail) Append(ctx context.Context, e audit.Entry) error {
 // TestNoChangeWithoutAuditEntry: when the trail cannot record a change's
 // attempt, the change is not made and the answer is 500.
 func TestNoChangeWithoutAuditEntry(t *testing.T) {
+	t.Parallel()
 	trail := &breakableTrail{}
 	e := newEnv(t, func(c *Config) { trail.AuditTrail = c.Audit; c.Audit = trail })
 	e.saveToken(t, "a", e.contoso)
@@ -50,6 +51,7 @@ func TestNoChangeWithoutAuditEntry(t *testing.T) {
 // to 512 bytes) is audited; longer ones and internal record names are
 // refused with 400, never 500.
 func TestLongCustomerIDsAreAudited(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	long := strings.Repeat("c", 400)
 	rec := e.do(t, "PUT", "/customers/"+long+"/m365", tokenAll, map[string]any{"tenant": e.contoso.Domain(), "authMode": "token",
@@ -78,6 +80,7 @@ func TestLongCustomerIDsAreAudited(t *testing.T) {
 // record it, no connection is stored, no consent is recorded, and the
 // page answers 500 saying nothing was changed.
 func TestWizardNoChangeWithoutAuditEntry(t *testing.T) {
+	t.Parallel()
 	trail := &breakableTrail{}
 	e := newEnv(t, func(c *Config) { trail.AuditTrail = c.Audit; c.Audit = trail })
 	e.saveToken(t, "a", e.contoso)
@@ -129,6 +132,7 @@ func TestWizardNoChangeWithoutAuditEntry(t *testing.T) {
 // TestLongInvitationIDIsNot500: an invitation ID longer than a record
 // name may be (600 characters) is a client's mistake, never a 500.
 func TestLongInvitationIDIsNot500(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.saveToken(t, "a", e.contoso)
 	long := strings.Repeat("i", 600)

@@ -33,6 +33,7 @@ func (e *env) auditOf(t *testing.T, path string) auditPageJSON {
 }
 
 func TestAdminChangesAreAuditedWithTheActor(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.Authorizer = namingAuthorizer{testAuthorizer()} })
 	const appSecret = "Zq8~app-secret-value-0123456789abcdefXYZ"
 
@@ -103,6 +104,7 @@ func TestAdminChangesAreAuditedWithTheActor(t *testing.T) {
 }
 
 func TestAuditNotConfigured(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.Audit, c.Events = nil, nil })
 	e.saveToken(t, "a", e.contoso)
 	for _, p := range []string{"/audit", "/customers/a/audit", "/customers/a/events", "/webhooks/deliveries"} {
@@ -113,6 +115,7 @@ func TestAuditNotConfigured(t *testing.T) {
 }
 
 func TestEventsListed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	require.NoError(t, e.bus.Emit(context.Background(), events.Event{Type: events.SyncFailed, Data: events.Data{Customer: "a", Error: "Graph answered 503"}}))
 	e.connect(t, "a", e.contoso) // the wizard: connection.connected through the Manager's OnEvent

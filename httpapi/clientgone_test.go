@@ -15,6 +15,7 @@ import (
 // logged as an ERROR 503 microsoft_unavailable; a failure Entra ID
 // answered is logged with its AADSTS codes.
 func TestFailLogging(t *testing.T) {
+	t.Parallel()
 	logs := &logBuffer{}
 	c := &checked{Config: Config{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))}}
 

@@ -15,6 +15,7 @@ import (
 // cancels the running sync, whose run record then says it was interrupted
 // (and will be retried), never left running.
 func TestCloseThenStopDrains(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.connect(t, "a", e.contoso)
 	defer e.srv.InjectFault(m365test.Fault{Endpoint: m365test.EndpointUsers, Latency: time.Minute})()

@@ -16,6 +16,7 @@ import (
 // browsers accept only with Secure, Path=/ and no Domain: a sibling
 // subdomain cannot set or shadow them. Under a path only __Secure- fits.
 func TestCookiePrefixes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	tests := []struct {
 		public, name, path string
@@ -55,6 +56,7 @@ func TestCookiePrefixes(t *testing.T) {
 // A sibling subdomain is same-site but cross-origin: its pages cannot
 // post to the wizard's start form or the admin API.
 func TestSiblingSubdomainRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	for _, tc := range []struct{ method, path string }{
 		{"POST", testPublic + "/invite/" + strings.Repeat("A", 43) + "/start"},

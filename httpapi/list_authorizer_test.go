@@ -12,6 +12,7 @@ import (
 // refused for "" = everything) gets the listings filtered to a; the
 // delivery log of a customer asks about that customer.
 func TestListsAskAboutTheirCustomers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.saveToken(t, "a", e.contoso)
 	e.saveToken(t, "b", e.fabrikam)

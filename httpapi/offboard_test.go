@@ -21,6 +21,7 @@ import (
 // reads answer 404, its invitations are revoked and nothing else is
 // stored for it. Another customer is untouched.
 func TestProbeCustomerOffboarded(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	const appID, secret = "b0b0b0b0-1111-2222-3333-444444444444", "probe-app-secret-0123456789abcdef"
@@ -111,6 +112,7 @@ func TestProbeCustomerOffboarded(t *testing.T) {
 // tokenstore.ErrErased, and the API answers 409 customer_erased);
 // POST /customers creates it again and lifts the fence.
 func TestCreatedAgainLiftsTheFence(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	e.saveToken(t, "gone", e.contoso)

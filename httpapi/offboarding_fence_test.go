@@ -25,6 +25,7 @@ func (f offboardingFleet) Customer(ctx context.Context, customer string) (fleet.
 // saving its QoE settings, inviting, and the other changes answer 409
 // offboarding: nothing is added behind the erase.
 func TestNoChangesWhileOffboarding(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.handler.admin.c.Fleet = offboardingFleet{e.handler.admin.c.Fleet}
 	for _, c := range []struct{ method, path string }{

@@ -75,6 +75,7 @@ var schemaTypes = map[string]reflect.Type{
 // fields of the Go type behind it, with matching JSON types, and what the
 // schema marks required is never omitted.
 func TestOpenAPISchemasMatchTheJSONTypes(t *testing.T) {
+	t.Parallel()
 	for name := range schemas {
 		assert.Contains(t, schemaTypes, name, "schema %s has no Go type in schemaTypes", name)
 	}
@@ -192,6 +193,7 @@ func jsonFields(typ reflect.Type) map[string]reflect.StructField {
 // for it: no field the schema lacks, every required field present, the
 // documented status.
 func TestResponsesConformToTheDocument(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.saveToken(t, "a", e.contoso)
 	doc := e.do(t, "GET", "/openapi.json", tokenA, nil)
@@ -395,6 +397,7 @@ func conform(t *testing.T, at string, s map[string]any, v any) {
 // TestDocListsEveryRouteAndSchema: the package documentation's route
 // table and schema list say what the route table and the document say.
 func TestDocListsEveryRouteAndSchema(t *testing.T) {
+	t.Parallel()
 	src, err := os.ReadFile("doc.go")
 	require.NoError(t, err)
 	doc := string(src)

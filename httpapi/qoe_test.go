@@ -21,6 +21,7 @@ func init() {
 }
 
 func TestQoERoutes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.saveToken(t, "a", e.contoso)
 	for _, c := range []struct {

@@ -90,6 +90,7 @@ func TestParseAndHighestRole(t *testing.T) {
 // role gets past the Authorizer (whatever the route answers then, for a
 // customer that does not exist, it is no 401 or 403).
 func TestRolesOnEveryRoute(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.Authorizer = roleAuthorizer() })
 	a, err := newAdmin(e.cfg)
 	require.NoError(t, err)

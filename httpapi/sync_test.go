@@ -40,6 +40,7 @@ func (e *env) waitSync(t testing.TB, customer string) syncRunJSON {
 }
 
 func TestSyncAndUsers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.connect(t, "a", e.contoso)
 	w := e.do(t, "PUT", "/customers/a/m365", tokenA, map[string]string{"userFilter": "UsageLocation -eq 'IT'"})
@@ -104,6 +105,7 @@ func TestSyncAndUsers(t *testing.T) {
 }
 
 func TestSyncRunningTwiceRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.connect(t, "a", e.contoso)
 	remove := e.srv.InjectFault(m365test.Fault{Endpoint: m365test.EndpointUsers, Latency: 300 * time.Millisecond})
@@ -125,6 +127,7 @@ func TestSyncRunningTwiceRefused(t *testing.T) {
 }
 
 func TestSyncFailureSaysWhatToDo(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	// Customer b has settings but never connected.
 	e.saveToken(t, "b", e.fabrikam)
@@ -141,6 +144,7 @@ func TestSyncFailureSaysWhatToDo(t *testing.T) {
 }
 
 func TestSyncCancel(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.connect(t, "a", e.contoso)
 	defer e.srv.InjectFault(m365test.Fault{Endpoint: m365test.EndpointUsers, Latency: time.Minute})()
@@ -163,6 +167,7 @@ func TestSyncCancel(t *testing.T) {
 }
 
 func TestUsersTeamsFieldsAndFilter(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.connect(t, "a", e.contoso)
 	decode[syncRunJSON](t, e.do(t, "POST", "/customers/a/users/sync", tokenA, nil), http.StatusAccepted)

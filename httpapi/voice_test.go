@@ -37,6 +37,7 @@ func (e *env) waitOperation(t *testing.T, location string) operationJSON {
 // LineUri in a whole-tenant sync, a taken number refused with nothing
 // changed, a released number quarantined and skipped by "next".
 func TestVoiceDoneWhen(t *testing.T) {
+	t.Parallel()
 	e := newVoiceEnv(t)
 	e.connect(t, "a", e.contoso)
 	rep := decode[reportJSON](t, e.do(t, "POST", "/customers/a/m365/validate", tokenA, nil), http.StatusOK)
@@ -138,6 +139,7 @@ func TestVoiceDoneWhen(t *testing.T) {
 // the permission to grant, and voice answers permission_missing with
 // grantConsent, never Graph's 403.
 func TestVoiceWithoutPermissions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.connect(t, "a", e.contoso)
 	rep := decode[reportJSON](t, e.do(t, "POST", "/customers/a/m365/validate", tokenA, nil), http.StatusOK)

@@ -16,6 +16,7 @@ import (
 // users: 4 voice users), to an admin of everything; an admin of a sees
 // a only; filters, sort and paging; bad queries are 400s.
 func TestVoiceFleet(t *testing.T) {
+	t.Parallel()
 	e := newVoiceEnv(t)
 	e.connect(t, "a", e.contoso)
 	e.connect(t, "b", e.fabrikam)

@@ -28,6 +28,7 @@ func (e *env) doCSV(t *testing.T, path, body string) *httptest.ResponseRecorder 
 // through the API (contoso: 120 users; the Italian Sales users without
 // voice are 4 and 104).
 func TestVoicePlansAPI(t *testing.T) {
+	t.Parallel()
 	e := newVoiceEnv(t)
 	e.connect(t, "a", e.contoso)
 	e.refreshVoice(t, "a")

@@ -26,6 +26,7 @@ func (e *env) refreshVoice(t *testing.T, customer string) operationJSON {
 // the inventory and says how many numbers; a customer without the
 // permission gets the operation failed, naming it.
 func TestVoiceRefreshOperation(t *testing.T) {
+	t.Parallel()
 	e := newVoiceEnv(t)
 	e.connect(t, "a", e.contoso)
 	op := e.refreshVoice(t, "a")
@@ -45,6 +46,7 @@ func TestVoiceRefreshOperation(t *testing.T) {
 // TestVoiceRefreshWithoutPermission: the refresh of a customer that did
 // not grant the numbers permission ends failed, saying which.
 func TestVoiceRefreshWithoutPermission(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.connect(t, "a", e.contoso)
 	op := e.refreshVoice(t, "a")

@@ -13,6 +13,7 @@ import (
 // person who opened the link signs in at Microsoft after the revoke, and
 // the callback refuses to connect.
 func TestRevokeCancelsStartedSignIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.saveToken(t, "a", e.contoso)
 	inv := decode[invitationJSON](t, e.do(t, "POST", "/customers/a/m365/invitations", tokenA, map[string]string{}), http.StatusCreated)
@@ -45,6 +46,7 @@ func TestRevokeCancelsStartedSignIn(t *testing.T) {
 // Sign-in starts from one link are bounded (each stores a pending
 // sign-in); past the bound the wizard says so.
 func TestStartsPerInvitationBounded(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.saveToken(t, "a", e.contoso)
 	e.do(t, "POST", "/customers/a/m365/invitations", tokenA, map[string]string{})

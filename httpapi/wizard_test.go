@@ -43,6 +43,7 @@ func formActions(csp string) []string {
 }
 
 func TestWizardEndToEnd(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.saveToken(t, "a", e.contoso)
 	inv := decode[invitationJSON](t, e.do(t, "POST", "/customers/a/m365/invitations", tokenA, map[string]string{}), http.StatusCreated)
@@ -130,6 +131,7 @@ func TestWizardEndToEnd(t *testing.T) {
 }
 
 func TestWizardCancelAtMicrosoft(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.saveToken(t, "a", e.contoso)
 	decode[invitationJSON](t, e.do(t, "POST", "/customers/a/m365/invitations", tokenA, map[string]string{}), http.StatusCreated)
@@ -152,6 +154,7 @@ func TestWizardCancelAtMicrosoft(t *testing.T) {
 }
 
 func TestWizardLinkStates(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.saveToken(t, "a", e.contoso)
 	send := func() string {
@@ -189,6 +192,7 @@ func TestWizardLinkStates(t *testing.T) {
 }
 
 func TestWizardRateLimitsGuesses(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	var last *httptest.ResponseRecorder
 	for i := range 12 {
@@ -208,6 +212,7 @@ func TestWizardRateLimitsGuesses(t *testing.T) {
 }
 
 func TestWizardLinksUsePublicURL(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.saveToken(t, "a", e.contoso)
 	w := e.do(t, "POST", "/customers/a/m365/refresh-token", tokenA, nil)
@@ -227,6 +232,7 @@ func TestWizardLinksUsePublicURL(t *testing.T) {
 }
 
 func TestWizardCookiesOnPlainHTTP(t *testing.T) {
+	t.Parallel()
 	e := newEnvAt(t, "http://127.0.0.1:8080/", nil)
 	e.saveToken(t, "a", e.contoso)
 	w := e.do(t, "POST", "/customers/a/m365/consent", tokenA, nil)
@@ -243,6 +249,7 @@ func TestWizardCookiesOnPlainHTTP(t *testing.T) {
 }
 
 func TestConsentCallback(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.saveToken(t, "a", e.contoso)
 	b := e.newBrowser(t)
@@ -315,6 +322,7 @@ func TestConsentCallback(t *testing.T) {
 }
 
 func TestWizardPagesOverridable(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) {
 		c.Pages = fstest.MapFS{"failure.html": {Data: []byte(`{{define "content"}}<h1 class="brand">Oops: {{.Heading}}</h1>{{end}}`)}}
 	})
@@ -329,6 +337,7 @@ func TestWizardPagesOverridable(t *testing.T) {
 }
 
 func TestSwitchToToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	w := e.do(t, "PUT", "/customers/a/m365", tokenA, map[string]any{"tenant": e.contoso.Domain(), "authMode": "password",
 		"serviceAccount": e.contoso.AdminUPN(), "password": e.contoso.Password()})
@@ -365,6 +374,7 @@ func cookieValues(cs []*http.Cookie) []string {
 }
 
 func TestCallbackErrorsSayWhatToDo(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	for _, tc := range []struct{ query, want string }{
 		{"error=access_denied&error_description=AADSTS65004", "You cancelled the sign-in"},
@@ -399,6 +409,7 @@ func findCheck(r reportJSON, name string) *checkJSON {
 // fake cloud in each way Microsoft refuses: the page names the refusal
 // and the customer's Status records it with its AADSTS code.
 func TestWizardRefusalsSayWhatTheyAre(t *testing.T) {
+	t.Parallel()
 	user := "user00007@contoso.onmicrosoft.com"
 	for _, tc := range []struct {
 		name     string
@@ -458,6 +469,7 @@ func consentState(t *testing.T, link string) string {
 // TestConsentLinkNamesTheCustomersApp: an app registration customer is
 // given the admin consent link of its own app, not the provider's.
 func TestConsentLinkNamesTheCustomersApp(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	const app = "11111111-2222-3333-4444-555555555555"
 	e.do(t, "PUT", "/customers/a/m365", tokenA, map[string]any{
