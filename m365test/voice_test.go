@@ -69,7 +69,9 @@ func TestDemoNumberInventory(t *testing.T) {
 	all := listNumbers(t, f, tok, "", "telephoneNumber")
 	require.Len(t, all, 50_000)
 	for i := 1; i < len(all); i++ {
-		require.Less(t, all[i-1]["telephoneNumber"].(string), all[i]["telephoneNumber"].(string), "not listed by telephoneNumber: %v before %v", all[i-1], all[i])
+		if prev, cur := all[i-1]["telephoneNumber"].(string), all[i]["telephoneNumber"].(string); prev >= cur { // testify only on a mismatch: 50,000 numbers
+			require.Less(t, prev, cur, "not listed by telephoneNumber: %v before %v", all[i-1], all[i])
+		}
 	}
 	assert.Len(t, listNumbers(t, f, tok, "assignmentStatus eq 'userAssigned'", "id"), 16_667)
 	assert.Len(t, listNumbers(t, f, tok, "assignmentStatus eq 'unassigned'", "id"), 33_333)
