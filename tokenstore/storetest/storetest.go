@@ -640,13 +640,22 @@ func testLockCancel(t *testing.T, b tokenstore.Backend) {
 	name := uniq(t, "lease")
 	held := mustLock(t, b, name, time.Minute)
 
+	// The context is canceled once Lock has looked at it (Done or Err),
+	// that is while Lock is under way, not before it began.
 	waitCtx, cancel := context.WithCancel(ctx)
+	observed := &observedContext{Context: waitCtx, seen: make(chan struct{})}
 	done := make(chan error, 1)
 	go func() {
-		_, err := b.Lock(waitCtx, name, time.Minute)
+		_, err := b.Lock(observed, name, time.Minute)
 		done <- err
 	}()
-	time.Sleep(50 * time.Millisecond) // let the waiter block
+	select {
+	case <-observed.seen:
+	case err := <-done:
+		require.FailNowf(t, "Lock returned while another holder's lease is live", "err = %v", err)
+	case <-time.After(10 * time.Second):
+		require.FailNow(t, "Lock did not look at its context within 10 s")
+	}
 	cancel()
 	select {
 	case err := <-done:
@@ -705,4 +714,22 @@ func testFence(t *testing.T, b tokenstore.Backend) {
 func testFenceRace(t *testing.T, b tokenstore.Backend) {
 	fencer(t, b)
 	fencetest.FenceRace(t, uniq(t, "c"), fenceSubject(b))
+}
+
+// observedContext closes seen the first time its Done or Err is called:
+// the moment a Lock under test starts watching for cancellation.
+type observedContext struct {
+	context.Context
+	once sync.Once
+	seen chan struct{}
+}
+
+func (c *observedContext) Done() <-chan struct{} {
+	c.once.Do(func() { close(c.seen) })
+	return c.Context.Done()
+}
+
+func (c *observedContext) Err() error {
+	c.once.Do(func() { close(c.seen) })
+	return c.Context.Err()
 }
