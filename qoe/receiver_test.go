@@ -17,9 +17,7 @@ func FuzzReceiver(f *testing.F) {
 		f.Add(s)
 	}
 	e := newEnv(f, backends(f)[0], envOptions{noStart: true})
-	if err := e.svc.EnsureSubscription(f.Context(), customer); err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, e.svc.EnsureSubscription(f.Context(), customer))
 	sub := e.srv.Subscriptions()[0]
 	h := e.svc.Handler()
 	f.Fuzz(func(t *testing.T, body string) {

@@ -15,19 +15,15 @@ import (
 // one genuine blob under its own key.
 func FuzzOpen(f *testing.F) {
 	k, err := tokenstore.NewKeyring(tokenstore.SealKey{ID: "k1", Secret: bytes.Repeat([]byte{7}, 32)})
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	// A blob sealed once by k for recKey, fixed so that every fuzzing
 	// worker process agrees on the only input that may open.
 	pt := []byte("genuine plaintext")
 	genuine, err := hex.DecodeString(genuineBlobHex)
-	if err != nil {
-		f.Fatal(err)
-	}
-	if got, err := k.Open(recKey, genuine); err != nil || !bytes.Equal(got, pt) {
-		f.Fatalf("the genuine blob does not open: %v", err)
-	}
+	require.NoError(f, err)
+	got, err := k.Open(recKey, genuine)
+	require.NoError(f, err, "the genuine blob does not open")
+	require.Equal(f, string(pt), string(got), "the genuine blob's plaintext")
 	f.Add(genuine, recKey.Customer, recKey.Kind, recKey.Name)
 	f.Add(genuine[:len(genuine)-1], recKey.Customer, recKey.Kind, recKey.Name)
 	f.Add(genuine, "other", recKey.Kind, recKey.Name)
