@@ -98,6 +98,13 @@ func (a *fakeAccess) Forget(_ context.Context, c string) error {
 	return nil
 }
 
+// wasForgotten reports whether Forget was called for c.
+func (a *fakeAccess) wasForgotten(c string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.forgotten[c]
+}
+
 func (a *fakeAccess) count(m map[string]int, c string) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -143,6 +150,13 @@ func (p *purgingSink) Purge(_ context.Context, c string) error {
 	defer p.mu.Unlock()
 	p.purged[c] = true
 	return nil
+}
+
+// wasPurged reports whether Purge was called for c.
+func (p *purgingSink) wasPurged(c string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.purged[c]
 }
 
 // backends are the River drivers under test: SQLite always, PostgreSQL

@@ -38,7 +38,10 @@ func jobRows(t *testing.T, cfg fleet.Config, customer string) int {
 
 // recordingInvitations is an invitation service with one revoked
 // invitation per customer that records what Purge erased.
-type recordingInvitations struct{ purged map[string]bool }
+type recordingInvitations struct {
+	mu     sync.Mutex
+	purged map[string]bool
+}
 
 func (r *recordingInvitations) List(context.Context, string) ([]invite.Invitation, error) {
 	return nil, nil
@@ -50,8 +53,17 @@ func (r *recordingInvitations) Purge(_ context.Context, customer string, before 
 	if !before.After(time.Now()) {
 		return 0, errors.New("a purge at offboarding must reach every invitation")
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.purged[customer] = true
 	return 1, nil
+}
+
+// wasPurged reports whether Purge was called for customer.
+func (r *recordingInvitations) wasPurged(customer string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.purged[customer]
 }
 
 // TestOffboardErasesJobRowsAndInvitations: offboarding deletes the job
@@ -83,8 +95,8 @@ func TestOffboardErasesJobRowsAndInvitations(t *testing.T) {
 			})
 			assert.Zero(t, jobRows(t, cfg, "c1"), "no job row names the offboarded customer")
 			assert.NotZero(t, jobRows(t, cfg, "c2"))
-			assert.True(t, inv.purged["c1"])
-			assert.False(t, inv.purged["c2"])
+			assert.True(t, inv.wasPurged("c1"), "c1's invitations purged")
+			assert.False(t, inv.wasPurged("c2"), "c2's invitations purged")
 		})
 	}
 }

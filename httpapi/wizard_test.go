@@ -121,8 +121,6 @@ func TestWizardEndToEnd(t *testing.T) {
 	assert.Contains(t, page, "What to do", "reused link")
 	// Reloading the callback (the state is single-use) shows a page that
 	// says what to do, never a raw error.
-	cb := b.hops[len(b.hops)-1].Request
-	_ = cb
 	final := b.hops[len(b.hops)-2].Header.Get("Location")
 	resp, page = b.open(t, "GET", final)
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "replayed callback: %s", page)
