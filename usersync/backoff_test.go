@@ -1,7 +1,6 @@
 package usersync_test
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/usersync"
@@ -63,9 +64,7 @@ func TestRetryBackoff(t *testing.T) {
 				src, err := usersync.NewGraphSource(usersync.CredentialFunc(func(string) azcore.TokenCredential {
 					return staticCred{token: "t"}
 				}), usersync.GraphOptions{BaseURL: "https://graph.test/v1.0", Transport: handlerTransport{h}, NoTeams: true})
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				n := 0
 				err = src.Read(t.Context(), "c1", usersync.Query{}, func(p usersync.Page) error {
 					n += len(p.Users)
@@ -73,20 +72,19 @@ func TestRetryBackoff(t *testing.T) {
 				})
 				if tt.wantErr {
 					var me *m365access.Error
-					if !errors.As(err, &me) || me.HTTPStatus != tt.status || me.Action != m365access.ActionWaitAndRetry || !me.Retryable {
-						t.Fatalf("err = %v, want a retryable *m365access.Error %d", err, tt.status)
-					}
-				} else if err != nil || n != 2 {
-					t.Fatalf("read %d users, err %v", n, err)
+					require.ErrorAs(t, err, &me, "want a retryable *m365access.Error")
+					require.Equal(t, tt.status, me.HTTPStatus, "HTTP status")
+					require.Equal(t, m365access.ActionWaitAndRetry, me.Action, "action")
+					require.True(t, me.Retryable, "retryable")
+				} else {
+					require.NoError(t, err)
+					require.Equal(t, 2, n, "users read")
 				}
-				if len(at) != len(tt.min)+1 {
-					t.Fatalf("%d requests, want %d", len(at), len(tt.min)+1)
-				}
+				require.Len(t, at, len(tt.min)+1, "requests")
 				for i := range tt.min {
 					gap := at[i+1].Sub(at[i])
-					if gap < tt.min[i] || gap >= tt.max[i] {
-						t.Errorf("gap %d = %v, want in [%v, %v)", i, gap, tt.min[i], tt.max[i])
-					}
+					assert.GreaterOrEqual(t, gap, tt.min[i], "gap %d", i)
+					assert.Less(t, gap, tt.max[i], "gap %d", i)
 				}
 			})
 		})

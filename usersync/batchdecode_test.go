@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // batchRef decodes a $batch answer with encoding/json, the reference.
@@ -95,14 +97,10 @@ func checkBatch(t *testing.T, data []byte) {
 	if err != nil {
 		return // stricter than encoding/json is fine (a number status it cannot read, no "responses")
 	}
-	if !json.Valid(data) {
-		t.Fatalf("decoded invalid JSON %q", data)
-	}
+	require.True(t, json.Valid(data), "decoded invalid JSON %q", data)
 	want, werr := batchRef(data)
 	if werr != nil {
 		return // encoding/json refuses types the decoder skips or reads differently (e.g. a string where it wants an object)
 	}
-	if !sameParts(got, want) {
-		t.Fatalf("decodeBatch(%q) = %+v, encoding/json %+v", data, got, want)
-	}
+	require.True(t, sameParts(got, want), "decodeBatch(%q) = %+v, encoding/json %+v", data, got, want)
 }

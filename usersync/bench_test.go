@@ -21,6 +21,7 @@ import (
 	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	graphusers "github.com/microsoftgraph/msgraph-sdk-go/users"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/usersync"
 )
@@ -53,14 +54,10 @@ func BenchmarkSync(b *testing.B) {
 	fg.cached = true
 	fg.addTenant("contoso", benchUsers)
 	src, err := fg.source(usersync.GraphOptions{NoCount: true}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	italy := usersync.FilterFunc(func(context.Context, string) (string, error) { return "UsageLocation -eq 'IT'", nil })
 	italyQuery, err := usersync.CompileFilter("UsageLocation -eq 'IT'")
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	// Render and cache every page once, outside the measurements.
 	warm(b, src, "contoso", usersync.Query{})
 	warm(b, src, "contoso", italyQuery)
@@ -69,9 +66,8 @@ func BenchmarkSync(b *testing.B) {
 		s := &usersync.Syncer{Source: src, Sink: sink, Filters: filters, Logger: discardLogger}
 		for b.Loop() {
 			r := s.SyncCustomer(b.Context(), "contoso")
-			if r.Err != nil || r.Matched != want {
-				b.Fatalf("synced %d users, err %v; want %d", r.Matched, r.Err, want)
-			}
+			require.NoError(b, r.Err)
+			require.Equal(b, want, r.Matched, "users synced")
 		}
 	}
 	// wire/all reads the same pages over the same TLS connection and
@@ -89,14 +85,11 @@ func BenchmarkSync(b *testing.B) {
 				req, _ := http.NewRequestWithContext(b.Context(), http.MethodGet, link, nil)
 				req.Header.Set("Authorization", "Bearer tok-contoso")
 				resp, err := hc.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
+				require.NoError(b, err)
 				k, err := io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
-				if err != nil || resp.StatusCode != http.StatusOK {
-					b.Fatalf("status %d, %v", resp.StatusCode, err)
-				}
+				require.NoError(b, err)
+				require.Equal(b, http.StatusOK, resp.StatusCode, "status")
 				n += k
 			}
 		}
@@ -109,9 +102,7 @@ func BenchmarkSync(b *testing.B) {
 	client := pageIteratorClient(b, fg)
 	b.Run("pageiterator/all", func(b *testing.B) {
 		for b.Loop() {
-			if n := len(pageIterate(b, client, nil)); n != benchUsers {
-				b.Fatalf("collected %d users", n)
-			}
+			require.Equal(b, benchUsers, len(pageIterate(b, client, nil)), "users collected")
 		}
 	})
 	b.Run("pageiterator/italy-clientside", func(b *testing.B) {
@@ -120,20 +111,14 @@ func BenchmarkSync(b *testing.B) {
 				l := u.GetUsageLocation()
 				return l != nil && *l == "IT"
 			}
-			if n := len(pageIterate(b, client, keep)); n != italyUsers {
-				b.Fatalf("collected %d users", n)
-			}
+			require.Equal(b, italyUsers, len(pageIterate(b, client, keep)), "users collected")
 		}
 	})
 	b.Run("floor/all", func(b *testing.B) {
 		for b.Loop() {
 			n, err := floorRead(b.Context(), hc, first, "tok-contoso")
-			if err != nil {
-				b.Fatal(err)
-			}
-			if n != benchUsers {
-				b.Fatalf("read %d users", n)
-			}
+			require.NoError(b, err)
+			require.Equal(b, benchUsers, n, "users read")
 		}
 	})
 
@@ -154,9 +139,7 @@ func BenchmarkSync(b *testing.B) {
 		cpu.alias(c, shared)
 	}
 	csrc, err := cpu.source(usersync.GraphOptions{NoCount: true, Transport: pooled(cpu)}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	warm(b, csrc, "t0", usersync.Query{})
 	for _, conc := range []int{10, 50} {
 		name := fmt.Sprintf("many-tenants/cpu/100x5000/concurrency-%d", conc)
@@ -180,9 +163,7 @@ func BenchmarkSync(b *testing.B) {
 		slow.alias(c, small)
 	}
 	ssrc, err := slow.source(usersync.GraphOptions{NoCount: true, PageSize: 20, Transport: pooled(slow)}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	warm(b, ssrc, "s0", usersync.Query{})
 	b.Run("many-tenants/latency/50x100/top-20/latency-100ms/concurrency-50/tenantgate", func(b *testing.B) {
 		manySync(b, ssrc, few, 50, 100, slow.latency)
@@ -202,9 +183,8 @@ func manySync(b *testing.B, src usersync.Source, customers []string, conc, want 
 	for b.Loop() {
 		pages = 0
 		for _, r := range s.Sync(b.Context(), customers...) {
-			if r.Err != nil || r.Matched != want {
-				b.Fatalf("%s: %d users, %v", r.Customer, r.Matched, r.Err)
-			}
+			require.NoError(b, r.Err, r.Customer)
+			require.Equal(b, want, r.Matched, "%s: users", r.Customer)
 			pages += r.Pages
 		}
 	}
@@ -236,13 +216,9 @@ func manyFloor(b *testing.B, fg *fakeGraph, customers []string, conc, want, top 
 		}
 		return g.Wait()
 	}
-	if err := read(); err != nil { // open the connections before timing
-		b.Fatal(err)
-	}
+	require.NoError(b, read()) // open the connections before timing
 	for b.Loop() {
-		if err := read(); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, read())
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "wall-ms")
 }
@@ -292,17 +268,13 @@ func pageLinks(b *testing.B, hc *http.Client, first string) []string {
 		req, _ := http.NewRequestWithContext(b.Context(), http.MethodGet, next, nil)
 		req.Header.Set("Authorization", "Bearer tok-contoso")
 		resp, err := hc.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		var page struct {
 			Next string `json:"@odata.nextLink"`
 		}
 		err = json.NewDecoder(resp.Body).Decode(&page)
 		resp.Body.Close()
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		next = page.Next
 	}
 	return links
@@ -310,9 +282,7 @@ func pageLinks(b *testing.B, hc *http.Client, first string) []string {
 
 // warm reads every page of q once, so that the fake caches them.
 func warm(b *testing.B, src usersync.Source, customer string, q usersync.Query) {
-	if err := src.Read(b.Context(), customer, q, func(usersync.Page) error { return nil }); err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, src.Read(b.Context(), customer, q, func(usersync.Page) error { return nil }))
 }
 
 // pageIteratorClient is the msgraph-sdk-go client a Go developer would
@@ -322,16 +292,12 @@ func pageIteratorClient(b *testing.B, fg *fakeGraph) *msgraphsdk.GraphServiceCli
 	u, _ := url.Parse(fg.srv.URL)
 	auth, err := kauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(
 		staticCred{token: "tok-contoso"}, []string{"https://graph.microsoft.com/.default"}, []string{u.Hostname()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	opts := msgraphgocore.GraphClientOptions{}
 	hc := &http.Client{Transport: khttp.NewCustomTransportWithParentTransport(fg.srv.Client().Transport,
 		msgraphgocore.GetDefaultMiddlewaresWithOptions(&opts)...)}
 	adapter, err := msgraphsdk.NewGraphRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(auth, nil, nil, hc)
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	adapter.SetBaseUrl(fg.srv.URL + "/v1.0")
 	return msgraphsdk.NewGraphServiceClient(adapter)
 }
@@ -343,13 +309,9 @@ func pageIterate(b *testing.B, client *msgraphsdk.GraphServiceClient, keep func(
 	resp, err := client.Users().Get(b.Context(), &graphusers.UsersRequestBuilderGetRequestConfiguration{
 		QueryParameters: &graphusers.UsersRequestBuilderGetQueryParameters{Select: usersync.Properties, Top: &top},
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	it, err := msgraphgocore.NewPageIterator[models.Userable](resp, client.GetAdapter(), models.CreateUserCollectionResponseFromDiscriminatorValue)
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	var out []models.Userable
 	err = it.Iterate(b.Context(), func(u models.Userable) bool {
 		if keep == nil || keep(u) {
@@ -357,8 +319,6 @@ func pageIterate(b *testing.B, client *msgraphsdk.GraphServiceClient, keep func(
 		}
 		return true
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	return out
 }

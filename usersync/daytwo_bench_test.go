@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/usersync"
 )
 
@@ -27,17 +29,13 @@ func BenchmarkDayTwo(b *testing.B) {
 		defer b.StartTimer()
 		title++
 		for _, i := range r.Perm(benchUsers)[:benchUsers/100] {
-			if err := tn.UpdateUser(fmt.Sprintf("user%05d@%s", i, tn.Domain()),
-				map[string]any{"jobTitle": fmt.Sprintf("Title %d", title)}); err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, tn.UpdateUser(fmt.Sprintf("user%05d@%s", i, tn.Domain()),
+				map[string]any{"jobTitle": fmt.Sprintf("Title %d", title)}))
 		}
 	}
 	for _, teams := range []bool{false, true} {
 		src, err := usersync.NewGraphSource(c.m, usersync.GraphOptions{Transport: c.srv.Transport(), NoTeams: !teams})
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		for _, delta := range []bool{false, true} {
 			name := "full"
 			if delta {
@@ -50,19 +48,14 @@ func BenchmarkDayTwo(b *testing.B) {
 				sink := &usersync.MemorySink{}
 				s := &usersync.Syncer{Source: src, Sink: sink, Logger: discardLogger,
 					Delta: usersync.DeltaOptions{Enabled: delta, FullEvery: 1 << 30, FullAfter: 1 << 62}}
-				if r := s.SyncCustomer(b.Context(), "contoso"); r.Err != nil {
-					b.Fatal(r.Err)
-				}
+				require.NoError(b, s.SyncCustomer(b.Context(), "contoso").Err)
 				var requests, teamsRequests, changed int
 				for b.Loop() {
 					change(b)
 					res := s.SyncCustomer(b.Context(), "contoso")
-					if res.Err != nil {
-						b.Fatal(res.Err)
-					}
-					if want := map[bool]usersync.Round{false: usersync.RoundFull, true: usersync.RoundDelta}[delta]; res.Round != want {
-						b.Fatalf("round %s (%s), want %s", res.Round, res.Reason, want)
-					}
+					require.NoError(b, res.Err)
+					require.Equal(b, map[bool]usersync.Round{false: usersync.RoundFull, true: usersync.RoundDelta}[delta], res.Round,
+						"round (%s)", res.Reason)
 					requests += res.Requests
 					teamsRequests += res.Teams.Requests
 					changed += res.Changed

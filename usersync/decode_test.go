@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // decodePage decodes one page with the wire decoder.
@@ -56,23 +58,17 @@ func TestDecodePage(t *testing.T) {
 			users, next, count, err := decodePage(tt.in, make([]User, 5, 10))
 			var ref wirePage
 			refErr := decodePageStd(strings.NewReader(tt.in), &ref)
-			if (err == nil) != (refErr == nil) {
-				t.Fatalf("wire decoder error %v, encoding/json error %v", err, refErr)
-			}
+			require.Equal(t, refErr == nil, err == nil, "wire decoder error %v, encoding/json error %v", err, refErr)
 			if tt.err {
-				if err == nil {
-					t.Fatalf("no error for %s", tt.in)
-				}
+				require.Error(t, err, "no error for %s", tt.in)
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(users) != tt.users || next != tt.next || count != tt.count {
-				t.Errorf("got %d users, next %q, count %d; want %d, %q, %d", len(users), next, count, tt.users, tt.next, tt.count)
-			}
-			if len(users) > 0 && !reflect.DeepEqual(users, ref.users) {
-				t.Errorf("users %+v, encoding/json %+v", users, ref.users)
+			require.NoError(t, err)
+			assert.Len(t, users, tt.users, "users")
+			assert.Equal(t, tt.next, next, "next link")
+			assert.Equal(t, tt.count, count, "count")
+			if len(users) > 0 {
+				assert.Equal(t, ref.users, users, "users against encoding/json's")
 			}
 		})
 	}
@@ -83,25 +79,24 @@ func TestDecodeDeltaPage(t *testing.T) {
 	in := `{"@odata.context":"x","value":[{"id":"1","city":"Milan"},{"id":"2","@removed":{"reason":"deleted"}},{"id":"3","@removed":null}],"@odata.deltaLink":"https://g/delta?$deltatoken=t"}`
 	var d pageDecoder
 	var p wirePage
-	if err := d.decode([]byte(in), &p); err != nil {
-		t.Fatal(err)
+	require.NoError(t, d.decode([]byte(in), &p))
+	if assert.Len(t, p.users, 2, "users") {
+		assert.Equal(t, "Milan", p.users[0].City, "user 0's city")
+		assert.Equal(t, "3", p.users[1].ID, "user 1's ID")
 	}
-	if len(p.users) != 2 || p.users[0].City != "Milan" || p.users[1].ID != "3" || !reflect.DeepEqual(p.removed, []string{"2"}) ||
-		p.delta != "https://g/delta?$deltatoken=t" || p.next != "" {
-		t.Errorf("got %+v", p)
-	}
+	assert.Equal(t, []string{"2"}, p.removed, "removed")
+	assert.Equal(t, "https://g/delta?$deltatoken=t", p.delta, "delta link")
+	assert.Empty(t, p.next, "next link")
 }
 
 func TestDecodePageResetsReusedUsers(t *testing.T) {
 	t.Parallel()
 	buf := []User{{ID: "old", City: "Paris", ProxyAddresses: []string{"x"}}}
 	users, _, _, err := decodePage(`{"value":[{"id":"new"}]}`, buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if users[0].City != "" || users[0].ProxyAddresses != nil || users[0].ID != "new" {
-		t.Errorf("reused user kept old fields: %+v", users[0])
-	}
+	require.NoError(t, err)
+	assert.Empty(t, users[0].City, "reused user kept its city")
+	assert.Nil(t, users[0].ProxyAddresses, "reused user kept its proxy addresses")
+	assert.Equal(t, "new", users[0].ID, "reused user's ID")
 }
 
 // TestDecodeKeepsNoPageBytes checks that decoded strings do not alias the
@@ -110,17 +105,14 @@ func TestDecodeKeepsNoPageBytes(t *testing.T) {
 	t.Parallel()
 	var d pageDecoder
 	var p wirePage
-	if err := d.readPage(strings.NewReader(`{"value":[{"id":"a1","city":"Rome","proxyAddresses":["x"]}]}`), -1, &p); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, d.readPage(strings.NewReader(`{"value":[{"id":"a1","city":"Rome","proxyAddresses":["x"]}]}`), -1, &p))
 	u := p.users[0]
 	var q wirePage
-	if err := d.readPage(strings.NewReader(`{"value":[{"id":"b2","city":"Oslo","proxyAddresses":["y"]}]}`), -1, &q); err != nil {
-		t.Fatal(err)
-	}
-	if u.ID != "a1" || u.City != "Rome" || u.ProxyAddresses[0] != "x" {
-		t.Errorf("first page's user changed after the second page: %+v", u)
-	}
+	require.NoError(t, d.readPage(strings.NewReader(`{"value":[{"id":"b2","city":"Oslo","proxyAddresses":["y"]}]}`), -1, &q))
+	// The first page's user is unchanged after the second page.
+	assert.Equal(t, "a1", u.ID, "first page's user's ID")
+	assert.Equal(t, "Rome", u.City, "first page's user's city")
+	assert.Equal(t, "x", u.ProxyAddresses[0], "first page's user's proxy address")
 }
 
 // TestDecodeDifferential decodes random pages with the wire decoder and
@@ -150,9 +142,7 @@ func compareDecoders(t *testing.T, d *pageDecoder, in string) {
 	var got, want wirePage
 	err := d.decode([]byte(in), &got)
 	refErr := decodePageStd(strings.NewReader(in), &want)
-	if (err == nil) != (refErr == nil) {
-		t.Fatalf("wire decoder error %v, encoding/json error %v, for\n%s", err, refErr, in)
-	}
+	require.Equal(t, refErr == nil, err == nil, "wire decoder error %v, encoding/json error %v, for\n%s", err, refErr, in)
 	if err != nil {
 		return
 	}
@@ -162,9 +152,7 @@ func compareDecoders(t *testing.T, d *pageDecoder, in string) {
 	if len(got.removed) == 0 && len(want.removed) == 0 {
 		got.removed, want.removed = nil, nil
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("decoders disagree on\n%s\nwire:          %+v\nencoding/json: %+v", in, got, want)
-	}
+	require.Equal(t, want, got, "decoders disagree on\n%s\n(expected: encoding/json, actual: wire)", in)
 }
 
 // randomPage returns a random Graph collection page: users with random
@@ -328,21 +316,13 @@ func FuzzDecodePage(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !json.Valid([]byte(in)) {
-			t.Fatalf("accepted invalid JSON %q", in)
-		}
+		require.True(t, json.Valid([]byte(in)), "accepted invalid JSON %q", in)
 		for i := range users {
 			b, err := json.Marshal(&users[i])
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			var back User
-			if err := json.Unmarshal(b, &back); err != nil {
-				t.Fatalf("user %d does not round-trip: %v", i, err)
-			}
-			if !utf8.ValidString(users[i].ID) {
-				t.Fatalf("user %d: ID is not valid UTF-8", i)
-			}
+			require.NoError(t, json.Unmarshal(b, &back), "user %d does not round-trip", i)
+			require.True(t, utf8.ValidString(users[i].ID), "user %d: ID is not valid UTF-8", i)
 		}
 	})
 }
@@ -363,8 +343,6 @@ func FuzzDecodePageWire(f *testing.F) {
 		c := bytes.Clone(in)
 		var p wirePage
 		_ = d.decode(c, &p)
-		if !bytes.Equal(c, in) {
-			t.Fatal("decode changed its input")
-		}
+		require.Equal(t, in, c, "decode changed its input")
 	})
 }

@@ -2,7 +2,6 @@ package usersync_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -10,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/usersync"
@@ -42,9 +44,7 @@ func newDeltaCloud(t *testing.T, users int, opts usersync.DeltaOptions, sink *sq
 			var lo sqlsink.ListOptions
 			for {
 				p, err := sink.List(t.Context(), "acme", lo)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				out = append(out, p.Users...)
 				if p.Next == "" {
 					return out
@@ -58,9 +58,7 @@ func newDeltaCloud(t *testing.T, users int, opts usersync.DeltaOptions, sink *sq
 	}
 	d.tenant = d.c.connect(t, "acme", users, "")
 	src, err := usersync.NewGraphSource(d.c.m, usersync.GraphOptions{Transport: d.c.srv.Transport(), PageSize: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	filters := usersync.FilterFunc(func(context.Context, string) (string, error) { return d.filter, nil })
 	opts.Enabled = true
 	d.delta = &usersync.Syncer{Source: src, Sink: d.sink, Filters: filters, Logger: discardLogger, Delta: opts}
@@ -73,16 +71,14 @@ func newDeltaCloud(t *testing.T, users int, opts usersync.DeltaOptions, sink *sq
 func (d *deltaCloud) round(t *testing.T) usersync.Result {
 	t.Helper()
 	r := d.delta.SyncCustomer(t.Context(), "acme")
-	if r.Err != nil {
-		t.Fatalf("sync (%s, %s) with filter %q: %v", r.Round, r.Reason, d.filter, r.Err)
-	}
-	if f := d.full.SyncCustomer(t.Context(), "acme"); f.Err != nil {
-		t.Fatalf("full read with filter %q: %v", d.filter, f.Err)
-	}
+	require.NoError(t, r.Err, "sync (%s, %s) with filter %q", r.Round, r.Reason, d.filter)
+	require.NoError(t, d.full.SyncCustomer(t.Context(), "acme").Err, "full read with filter %q", d.filter)
 	got, want := normalize(d.stored()), normalize(d.check.Users("acme"))
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("after a %s round (%s) with filter %q: %d users stored, a full read gives %d\n%s",
-			r.Round, r.Reason, d.filter, len(got), len(want), diffUsers(got, want))
+	// diffUsers says more than testify's diff of two user lists; it is
+	// worked out only on a failure.
+	if !assert.ObjectsAreEqual(want, got) {
+		require.FailNow(t, fmt.Sprintf("after a %s round (%s) with filter %q: %d users stored, a full read gives %d\n%s",
+			r.Round, r.Reason, d.filter, len(got), len(want), diffUsers(got, want)))
 	}
 	return r
 }
@@ -130,16 +126,18 @@ func TestDeltaRounds(t *testing.T) {
 	d := newDeltaCloud(t, 120, usersync.DeltaOptions{FullEvery: 3}, nil)
 	d.filter = "UsageLocation -eq 'IT' -or Department -eq 'Sales'"
 	r := d.round(t)
-	if r.Round != usersync.RoundFull || r.Reason != "no delta link stored" || r.Requests != 1+r.Pages || r.Added != r.Matched {
-		t.Fatalf("first sync: %+v", r)
-	}
+	require.Equal(t, usersync.RoundFull, r.Round, "first sync: round")
+	require.Equal(t, "no delta link stored", r.Reason, "first sync: reason")
+	require.Equal(t, 1+r.Pages, r.Requests, "first sync: requests")
+	require.Equal(t, r.Matched, r.Added, "first sync: added")
 	first := r.Matched
 
 	// Nothing changed: one request, nothing stored or removed.
 	r = d.round(t)
-	if r.Round != usersync.RoundDelta || r.Requests != 1 || r.Read != 0 || r.Counts != (usersync.Counts{}) {
-		t.Fatalf("unchanged tenant: %+v", r)
-	}
+	require.Equal(t, usersync.RoundDelta, r.Round, "unchanged tenant: round")
+	require.Equal(t, 1, r.Requests, "unchanged tenant: requests")
+	require.Zero(t, r.Read, "unchanged tenant: read")
+	require.Equal(t, usersync.Counts{}, r.Counts, "unchanged tenant: counts")
 
 	// Into the filter, out of it, a change inside it, an addition, a
 	// deletion, and a change of a user the filter never selected.
@@ -147,9 +145,7 @@ func TestDeltaRounds(t *testing.T) {
 	upn := func(i int) string { return fmt.Sprintf("user%05d@%s", i, tn.Domain()) }
 	must := func(err error) {
 		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 	}
 	must(tn.UpdateUser(upn(15), map[string]any{"usageLocation": "IT"}))  // ES, Engineering: enters
 	must(tn.UpdateUser(upn(14), map[string]any{"usageLocation": "FR"}))  // IT, Engineering: leaves
@@ -160,41 +156,41 @@ func TestDeltaRounds(t *testing.T) {
 	_, err := tn.AddUsers(5)                                             // users 120-124: only 124 (IT) selected
 	must(err)
 	r = d.round(t)
-	if r.Round != usersync.RoundDelta || r.Requests != 1 || r.Read != 11 || r.Matched != 4 ||
-		r.Added != 2 || r.Changed != 2 || r.Removed != 2 {
-		t.Fatalf("round after changes: %+v", r)
-	}
-	if n := len(d.stored()); n != first {
-		t.Errorf("stored %d users, want %d", n, first)
-	}
+	require.Equal(t, usersync.RoundDelta, r.Round, "round after changes: round")
+	require.Equal(t, 1, r.Requests, "round after changes: requests")
+	require.Equal(t, 11, r.Read, "round after changes: read")
+	require.Equal(t, 4, r.Matched, "round after changes: matched")
+	require.Equal(t, 2, r.Added, "round after changes: added")
+	require.Equal(t, 2, r.Changed, "round after changes: changed")
+	require.Equal(t, 2, r.Removed, "round after changes: removed")
+	assert.Len(t, d.stored(), first, "stored users")
 
 	// The third delta round since the full read is followed by a full one.
-	if r = d.round(t); r.Round != usersync.RoundDelta {
-		t.Fatalf("third round: %+v", r)
-	}
-	if r = d.round(t); r.Round != usersync.RoundFull || r.Reason != "periodic full read (delta rounds)" {
-		t.Fatalf("after FullEvery rounds: %+v", r)
-	}
+	r = d.round(t)
+	require.Equal(t, usersync.RoundDelta, r.Round, "third round: %+v", r)
+	r = d.round(t)
+	require.Equal(t, usersync.RoundFull, r.Round, "after FullEvery rounds: round")
+	require.Equal(t, "periodic full read (delta rounds)", r.Reason, "after FullEvery rounds: reason")
 
 	// An expired link: a full read in the same sync.
 	tn.ExpireDeltaLinks()
 	must(tn.UpdateUser(upn(3), map[string]any{"department": "Sales"}))
-	if r = d.round(t); r.Round != usersync.RoundFull || r.Reason != "the delta link expired" {
-		t.Fatalf("expired link: %+v", r)
-	}
-	if r = d.round(t); r.Round != usersync.RoundDelta {
-		t.Fatalf("after the expired link: %+v", r)
-	}
+	r = d.round(t)
+	require.Equal(t, usersync.RoundFull, r.Round, "expired link: round")
+	require.Equal(t, "the delta link expired", r.Reason, "expired link: reason")
+	r = d.round(t)
+	require.Equal(t, usersync.RoundDelta, r.Round, "after the expired link: %+v", r)
 
 	// Another filter: a full read.
 	d.filter = "City -eq 'Lyon'"
-	if r = d.round(t); r.Round != usersync.RoundFull || r.Reason != "the filter changed since the delta link" || r.Matched != 1 {
-		t.Fatalf("new filter: %+v", r)
-	}
+	r = d.round(t)
+	require.Equal(t, usersync.RoundFull, r.Round, "new filter: round")
+	require.Equal(t, "the filter changed since the delta link", r.Reason, "new filter: reason")
+	require.Equal(t, 1, r.Matched, "new filter: matched")
 	// One page: a delta round cannot cost less, so no delta link is taken.
-	if r = d.round(t); r.Round != usersync.RoundFull || r.Requests != 1 {
-		t.Fatalf("cheap filter: %+v", r)
-	}
+	r = d.round(t)
+	require.Equal(t, usersync.RoundFull, r.Round, "cheap filter: round")
+	require.Equal(t, 1, r.Requests, "cheap filter: requests")
 }
 
 // TestDeltaProperty applies random changes to a small fake tenant between
@@ -206,12 +202,16 @@ func TestDeltaProperty(t *testing.T) {
 	if testing.Short() {
 		rounds = 200
 	}
-	t.Run("MemorySink", func(t *testing.T) { deltaProperty(t, rounds, nil) })
+	// Each subtest has its own fake cloud (and SQLite file): they run in
+	// parallel, the longer one (MemorySink) alone no longer the sum.
+	t.Run("MemorySink", func(t *testing.T) {
+		t.Parallel()
+		deltaProperty(t, rounds, nil)
+	})
 	t.Run("sqlsink", func(t *testing.T) {
+		t.Parallel()
 		s, err := sqlsink.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "users.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		t.Cleanup(func() { s.Close() })
 		deltaProperty(t, rounds/5, s)
 	})
@@ -252,8 +252,9 @@ func deltaProperty(t *testing.T, rounds int, sink *sqlsink.Sink) {
 	// rounds it was 43 to 132 in repeated runs, so ask for a tenth. An
 	// expiry shows only when the round after it was to be a delta round:
 	// count on it in long runs.
-	if kinds[usersync.RoundDelta] < rounds/10 || (rounds >= 500 && expired == 0) {
-		t.Errorf("the rounds did not exercise delta rounds and expiry: %v, %d expired", kinds, expired)
+	assert.GreaterOrEqual(t, kinds[usersync.RoundDelta], rounds/10, "the rounds did not exercise delta rounds: %v", kinds)
+	if rounds >= 500 {
+		assert.NotZero(t, expired, "the rounds did not exercise expiry: %v", kinds)
 	}
 }
 
@@ -287,20 +288,15 @@ func applyRandomChange(t *testing.T, r *rand.Rand, tn *m365test.Tenant, live map
 			p := propNames[r.IntN(len(propNames))]
 			props[p] = propValues[p][r.IntN(len(propValues[p]))]
 		}
-		if err := tn.UpdateUser(upn(ids[r.IntN(len(ids))]), props); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, tn.UpdateUser(upn(ids[r.IntN(len(ids))]), props))
 	case k < 9 || len(ids) == 0:
-		if _, err := tn.AddUsers(1); err != nil {
-			t.Fatal(err)
-		}
+		_, err := tn.AddUsers(1)
+		require.NoError(t, err)
 		live[*n] = true
 		*n++
 	default:
 		i := ids[r.IntN(len(ids))]
-		if err := tn.DeleteUser(upn(i)); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, tn.DeleteUser(upn(i)))
 		delete(live, i)
 	}
 }
@@ -355,14 +351,11 @@ func TestDeltaPlannerReasons(t *testing.T) {
 	t.Parallel()
 	src := usersync.SourceFunc(func(context.Context, string, usersync.Query, func(usersync.Page) error) error { return nil })
 	s := &usersync.Syncer{Source: src, Sink: &usersync.MemorySink{}, Logger: discardLogger, Delta: usersync.DeltaOptions{Enabled: true}}
-	if r := s.SyncCustomer(t.Context(), "c"); r.Err != nil || r.Round != usersync.RoundFull || r.Reason != "the source reads no delta" {
-		t.Errorf("plain source: %+v", r)
-	}
+	r := s.SyncCustomer(t.Context(), "c")
+	assert.NoError(t, r.Err, "plain source")
+	assert.Equal(t, usersync.RoundFull, r.Round, "plain source: round")
+	assert.Equal(t, "the source reads no delta", r.Reason, "plain source: reason")
 	s.Delta.Enabled = false
-	if r := s.SyncCustomer(t.Context(), "c"); r.Reason != "delta rounds are off" {
-		t.Errorf("off: %+v", r)
-	}
-	if !errors.Is(fmt.Errorf("x: %w", usersync.ErrDeltaExpired), usersync.ErrDeltaExpired) {
-		t.Fatal("ErrDeltaExpired does not wrap")
-	}
+	assert.Equal(t, "delta rounds are off", s.SyncCustomer(t.Context(), "c").Reason, "off: reason")
+	require.ErrorIs(t, fmt.Errorf("x: %w", usersync.ErrDeltaExpired), usersync.ErrDeltaExpired, "ErrDeltaExpired does not wrap")
 }

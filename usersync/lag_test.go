@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/usersync"
 )
@@ -42,36 +45,33 @@ func TestSyncAdvancedQueryLag(t *testing.T) {
 	after := italy(4, 24, 34, 44, 54, 64, 74, 84, 94, 104)
 
 	sink := &usersync.MemorySink{}
-	if r := c.syncer(t, sink, 0).Sync(t.Context(), "lag")[0]; r.Err != nil || !slices.Equal(upns(sink), before) {
-		t.Fatalf("first sync: %+v %v: %v", r.Counts, r.Err, upns(sink))
-	}
-	// User 104 (Milan) joins, user 14 moves to Paris.
-	if _, err := tn.AddUsers(10); err != nil {
-		t.Fatal(err)
-	}
-	if err := tn.UpdateUser(fmt.Sprintf("user%05d@%s", 14, tn.Domain()), map[string]any{"usageLocation": "FR"}); err != nil {
-		t.Fatal(err)
-	}
 	r := c.syncer(t, sink, 0).Sync(t.Context(), "lag")[0]
-	if r.Err != nil || !slices.Equal(upns(sink), before) || r.Added+r.Removed+r.Changed != 0 {
-		t.Errorf("within the lag: %+v %v: %v; want the index's (older) state, unchanged", r.Counts, r.Err, upns(sink))
-	}
+	require.NoError(t, r.Err, "first sync")
+	require.Equal(t, before, upns(sink), "first sync")
+	// User 104 (Milan) joins, user 14 moves to Paris.
+	_, err := tn.AddUsers(10)
+	require.NoError(t, err)
+	require.NoError(t, tn.UpdateUser(fmt.Sprintf("user%05d@%s", 14, tn.Domain()), map[string]any{"usageLocation": "FR"}))
+	r = c.syncer(t, sink, 0).Sync(t.Context(), "lag")[0]
+	// Within the lag: the index's (older) state, unchanged.
+	assert.NoError(t, r.Err, "within the lag")
+	assert.Equal(t, before, upns(sink), "within the lag")
+	assert.Zero(t, r.Added+r.Removed+r.Changed, "within the lag: added, removed and changed")
 
 	// A plain read without the count sees the directory as it is.
 	src, err := usersync.NewGraphSource(c.m, usersync.GraphOptions{Transport: c.srv.Transport(), NoCount: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	plain := &usersync.MemorySink{}
 	s := &usersync.Syncer{Source: src, Sink: plain, Filters: c.m, Logger: discardLogger}
-	if r := s.Sync(t.Context(), "lag")[0]; r.Err != nil || !slices.Equal(upns(plain), after) {
-		t.Errorf("NoCount within the lag: %+v %v: %v", r.Counts, r.Err, upns(plain))
-	}
+	pr := s.Sync(t.Context(), "lag")[0]
+	assert.NoError(t, pr.Err, "NoCount within the lag")
+	assert.Equal(t, after, upns(plain), "NoCount within the lag")
 
 	// The next round after the lag catches up.
 	c.srv.Advance(lag)
 	r = c.syncer(t, sink, 0).Sync(t.Context(), "lag")[0]
-	if r.Err != nil || !slices.Equal(upns(sink), after) || r.Added != 1 || r.Removed != 1 {
-		t.Errorf("after the lag: %+v %v: %v", r.Counts, r.Err, upns(sink))
-	}
+	assert.NoError(t, r.Err, "after the lag")
+	assert.Equal(t, after, upns(sink), "after the lag")
+	assert.Equal(t, 1, r.Added, "after the lag: added")
+	assert.Equal(t, 1, r.Removed, "after the lag: removed")
 }

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/usersync"
 )
@@ -36,26 +39,19 @@ func TestSyncPastGraphQueryLimits(t *testing.T) {
 	for _, noCount := range []bool{false, true} {
 		t.Run(fmt.Sprintf("noCount=%v", noCount), func(t *testing.T) {
 			src, err := usersync.NewGraphSource(c.m, usersync.GraphOptions{Transport: c.srv.Transport(), NoCount: noCount})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			sink := &usersync.MemorySink{}
 			before := c.srv.Count(m365test.Match{Endpoint: m365test.EndpointUsers})
 			r := (&usersync.Syncer{Source: src, Sink: sink, Filters: c.m, Logger: discardLogger}).SyncCustomer(t.Context(), "sixty")
-			if r.Err != nil {
-				t.Fatal(r.Err)
-			}
+			require.NoError(t, r.Err)
 			var got []string
 			for _, u := range sink.Users("sixty") {
 				got = append(got, u.UserPrincipalName)
 			}
 			slices.Sort(got)
-			if !slices.Equal(got, want) {
-				t.Errorf("stored %d users, want exactly the 60 named:\n got %v\nwant %v", len(got), got, want)
-			}
-			if n := c.srv.Count(m365test.Match{Endpoint: m365test.EndpointUsers}) - before; n < 4 {
-				t.Errorf("%d /users requests; the 60 values need at least 4 queries of 15", n)
-			}
+			assert.Equal(t, want, got, "stored users: want exactly the 60 named")
+			assert.GreaterOrEqual(t, c.srv.Count(m365test.Match{Endpoint: m365test.EndpointUsers})-before, 4,
+				"/users requests: the 60 values need at least 4 queries of 15")
 		})
 	}
 }
@@ -68,12 +64,8 @@ func TestFakeRefusesOneQueryOf60(t *testing.T) {
 	f, _ := upnFilter("refused.onmicrosoft.com", 0, 1, 60)
 	c.connect(t, "refused", 100, "")
 	q, err := usersync.CompileFilter(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(q.Split) < 4 {
-		t.Fatalf("CompileFilter of 60 values: %d subqueries", len(q.Split))
-	}
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(q.Split), 4, "CompileFilter of 60 values: subqueries")
 	var parts []string
 	for _, sq := range q.Split {
 		parts = append(parts, "("+sq.Filter+")")
@@ -81,12 +73,9 @@ func TestFakeRefusesOneQueryOf60(t *testing.T) {
 	one := usersync.Query{Filter: strings.Join(parts, " or ")}
 	for _, noCount := range []bool{false, true} {
 		src, err := usersync.NewGraphSource(c.m, usersync.GraphOptions{Transport: c.srv.Transport(), NoCount: noCount})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		err = src.Read(t.Context(), "refused", one, func(usersync.Page) error { return nil })
-		if err == nil {
-			t.Errorf("noCount=%v: the fake accepted one query of 60 values", noCount)
+		if !assert.Error(t, err, "noCount=%v: the fake accepted one query of 60 values", noCount) {
 			continue
 		}
 		t.Logf("noCount=%v: %v", noCount, err)

@@ -1,13 +1,14 @@
 package usersync_test
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/m365test"
@@ -51,23 +52,18 @@ func newCloudOptions(t testing.TB, opts m365test.Options) *cloud {
 	t.Helper()
 	srv := m365test.NewServer(&opts)
 	t.Cleanup(srv.Close)
-	if _, err := srv.AddApp(m365test.AppOptions{
+	_, err := srv.AddApp(m365test.AppOptions{
 		ClientID: providerID, DisplayName: "Provider Portal",
 		Secrets:      []m365test.Secret{{Value: providerSecret}},
 		RedirectURIs: []string{redirectURI}, RequirePKCE: true,
 		DelegatedPermissions:   m365access.DefaultScopes,
 		ApplicationPermissions: m365access.DefaultAppPermissions,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
+	require.NoError(t, err)
 	key, err := tokenstore.GenerateKey("k1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	kr, err := tokenstore.NewKeyring(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c := &cloud{srv: srv, store: tokenstore.New(memstore.New(), kr)}
 	c.restart(t)
 	return c
@@ -82,9 +78,7 @@ func (c *cloud) restart(t testing.TB) {
 			PublicBaseURL: "https://portal.example/m365"},
 		Store: c.store, Locker: c.store, HTTPClient: c.srv.Client(), Logger: discardLogger,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c.m = m
 }
 
@@ -95,18 +89,13 @@ func (c *cloud) connect(t testing.TB, customer string, n int, filter string) *m3
 	t.Helper()
 	ctx := t.Context()
 	tn, err := c.srv.AddTenant(m365test.TenantOptions{Domains: []string{customer + ".onmicrosoft.com"}, DisplayName: customer, Users: n})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	mode, tenant, admin := m365access.ModeToken, tn.Domain(), tn.AdminUPN()
-	if _, err := c.m.SaveSettings(ctx, customer, m365access.SettingsUpdate{Tenant: &tenant, Mode: &mode,
-		ServiceAccount: &admin, UserFilter: &filter}); err != nil {
-		t.Fatal(err)
-	}
+	_, err = c.m.SaveSettings(ctx, customer, m365access.SettingsUpdate{Tenant: &tenant, Mode: &mode,
+		ServiceAccount: &admin, UserFilter: &filter})
+	require.NoError(t, err)
 	res, err := c.m.Begin(ctx, customer, m365access.BeginOptions{BrowserBinding: browserBinding})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c.srv.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{AdminConsent: true})
 	defer c.srv.SetAuthorizeAnswer(nil)
 	hc := c.srv.Client()
@@ -117,17 +106,13 @@ func (c *cloud) connect(t testing.TB, customer string, n int, filter string) *m3
 		return nil
 	}
 	resp, err := hc.Get(res.AuthorizeURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	resp.Body.Close()
 	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || !strings.HasPrefix(loc.String(), redirectURI) {
-		t.Fatalf("sign-in ended at %q (status %d), want the redirect URI", loc, resp.StatusCode)
-	}
-	if _, err := c.m.Complete(ctx, loc.Query().Get("state"), loc.Query().Get("code"), browserBinding); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err, "sign-in's redirect (status %d)", resp.StatusCode)
+	require.True(t, strings.HasPrefix(loc.String(), redirectURI), "sign-in ended at %q (status %d), want the redirect URI", loc, resp.StatusCode)
+	_, err = c.m.Complete(ctx, loc.Query().Get("state"), loc.Query().Get("code"), browserBinding)
+	require.NoError(t, err)
 	return tn
 }
 
@@ -136,9 +121,7 @@ func (c *cloud) connect(t testing.TB, customer string, n int, filter string) *m3
 func (c *cloud) syncer(t testing.TB, sink usersync.Sink, maxRetries int) *usersync.Syncer {
 	t.Helper()
 	src, err := usersync.NewGraphSource(c.m, usersync.GraphOptions{Transport: c.srv.Transport(), MaxRetries: maxRetries})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return &usersync.Syncer{
 		Source: src, Sink: sink, Concurrency: 3, Logger: discardLogger,
 		Filters: c.m,
@@ -161,26 +144,19 @@ func TestSyncM365(t *testing.T) {
 
 	sink := &usersync.MemorySink{}
 	for _, r := range c.syncer(t, sink, 0).Sync(t.Context(), customers...) {
-		if r.Err != nil {
-			t.Fatalf("first sync of %s: %v", r.Customer, r.Err)
-		}
-		if r.Added != want[r.Customer] || sink.Len(r.Customer) != want[r.Customer] {
-			t.Errorf("first sync of %s: added %d, stored %d; want %d", r.Customer, r.Added, sink.Len(r.Customer), want[r.Customer])
-		}
+		require.NoError(t, r.Err, "first sync of %s", r.Customer)
+		assert.Equal(t, want[r.Customer], r.Added, "first sync of %s: added", r.Customer)
+		assert.Equal(t, want[r.Customer], sink.Len(r.Customer), "first sync of %s: stored", r.Customer)
 	}
 	for _, u := range sink.Users("healthy") {
-		if u.UsageLocation != "IT" && u.UsageLocation != "FR" {
-			t.Fatalf("healthy: stored a user outside the filter: %+v", u)
-		}
+		require.Contains(t, []string{"IT", "FR"}, u.UsageLocation, "healthy: stored a user outside the filter: %+v", u)
 	}
 	before := map[string][]usersync.User{}
 	for _, cu := range customers {
 		before[cu] = sink.Users(cu)
 	}
 
-	if err := c.srv.RevokeSignInSessions(revoked.ID, revoked.AdminUPN()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.srv.RevokeSignInSessions(revoked.ID, revoked.AdminUPN()))
 	// The Manager keeps access tokens in memory for half their life;
 	// a new one has only the MSAL cache, whose one-minute tokens MSAL
 	// renews, so the revoked refresh token is redeemed and refused.
@@ -190,19 +166,22 @@ func TestSyncM365(t *testing.T) {
 	defer remove()
 
 	results := c.syncer(t, sink, 1).Sync(t.Context(), customers...)
-	if r := results[0]; r.Err != nil || r.Unchanged != 500 || r.Added+r.Changed+r.Removed != 0 {
-		t.Errorf("healthy: %+v, err %v; want 500 unchanged", r.Counts, r.Err)
-	}
+	r := results[0]
+	assert.NoError(t, r.Err, "healthy")
+	assert.Equal(t, 500, r.Unchanged, "healthy: unchanged")
+	assert.Zero(t, r.Added+r.Changed+r.Removed, "healthy: added, changed and removed")
 	var me *m365access.Error
-	if r := results[1]; !errors.As(r.Err, &me) || !me.HasCode(50173) || r.Action != m365access.ActionReInvite {
-		t.Errorf("revoked: err %v, action %q; want AADSTS50173 with action %q", r.Err, r.Action, m365access.ActionReInvite)
+	r = results[1]
+	if assert.ErrorAs(t, r.Err, &me, "revoked") {
+		assert.True(t, me.HasCode(50173), "revoked: err %v, want AADSTS50173", r.Err)
 	}
-	if r := results[2]; !errors.As(r.Err, &me) || me.HTTPStatus != http.StatusTooManyRequests || r.Action != m365access.ActionWaitAndRetry {
-		t.Errorf("throttled: err %v, action %q; want 429 with action %q", r.Err, r.Action, m365access.ActionWaitAndRetry)
+	assert.Equal(t, m365access.ActionReInvite, r.Action, "revoked: action")
+	r = results[2]
+	if assert.ErrorAs(t, r.Err, &me, "throttled") {
+		assert.Equal(t, http.StatusTooManyRequests, me.HTTPStatus, "throttled: HTTP status")
 	}
+	assert.Equal(t, m365access.ActionWaitAndRetry, r.Action, "throttled: action")
 	for _, cu := range customers[1:] {
-		if got := sink.Users(cu); !reflect.DeepEqual(got, before[cu]) {
-			t.Errorf("%s: a failed sync changed the stored users (%d -> %d)", cu, len(before[cu]), len(got))
-		}
+		assert.Equal(t, before[cu], sink.Users(cu), "%s: a failed sync changed the stored users", cu)
 	}
 }

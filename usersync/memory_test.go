@@ -5,6 +5,9 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/usersync"
 )
 
@@ -40,24 +43,19 @@ func TestMemoryStaysFlat(t *testing.T) {
 	defer fg.Close()
 	fg.addTenant("big", n)
 	src, err := fg.source(usersync.GraphOptions{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	base := ms.HeapInuse
 	sink := &heapSink{}
 	r := (&usersync.Syncer{Source: src, Sink: sink}).SyncCustomer(t.Context(), "big")
-	if r.Err != nil {
-		t.Fatal(r.Err)
-	}
-	if sink.users != n || r.Added != n || r.Pages != (n+998)/999 {
-		t.Fatalf("synced %d users in %d pages (result %+v), want %d", sink.users, r.Pages, r.Counts, n)
-	}
+	require.NoError(t, r.Err)
+	require.Equal(t, n, sink.users, "users synced")
+	require.Equal(t, n, r.Added, "users added")
+	require.Equal(t, (n+998)/999, r.Pages, "pages")
 	const bound = 64 << 20
 	t.Logf("heap in use: %d MiB before, peak %d MiB during the sync", base>>20, sink.peak>>20)
-	if sink.peak > base+bound {
-		t.Errorf("peak heap %d MiB over the %d MiB baseline, want under %d MiB more: users are being held", sink.peak>>20, base>>20, bound>>20)
-	}
+	assert.LessOrEqual(t, sink.peak, uint64(base+bound),
+		"peak heap %d MiB over the %d MiB baseline, want under %d MiB more: users are being held", sink.peak>>20, base>>20, bound>>20)
 }

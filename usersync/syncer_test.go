@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/usersync"
@@ -31,24 +33,20 @@ func TestSyncThreeCustomersOneRevokedOneThrottled(t *testing.T) {
 
 	sink := &usersync.MemorySink{}
 	src, err := fg.source(usersync.GraphOptions{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	s := &usersync.Syncer{Source: src, Sink: sink, Concurrency: 3, Logger: discardLogger}
 	customers := []string{"healthy", "revoked", "throttled"}
 
 	// First pass: all healthy, everything added.
 	for i, r := range s.Sync(t.Context(), customers...) {
-		if r.Err != nil {
-			t.Fatalf("first pass %s: %v", customers[i], r.Err)
-		}
+		require.NoError(t, r.Err, "first pass %s", customers[i])
 		want := map[string]int{"healthy": 2500, "revoked": 1200, "throttled": 2100}[r.Customer]
-		if r.Added != want || r.Changed != 0 || r.Unchanged != 0 || r.Removed != 0 || r.Estimate != int64(want) {
-			t.Errorf("first pass %s: %+v, want %d added and estimated", r.Customer, r, want)
-		}
-		if got := sink.Len(r.Customer); got != want {
-			t.Errorf("first pass %s: sink holds %d users, want %d", r.Customer, got, want)
-		}
+		assert.Equal(t, want, r.Added, "first pass %s: added", r.Customer)
+		assert.Zero(t, r.Changed, "first pass %s: changed", r.Customer)
+		assert.Zero(t, r.Unchanged, "first pass %s: unchanged", r.Customer)
+		assert.Zero(t, r.Removed, "first pass %s: removed", r.Customer)
+		assert.Equal(t, int64(want), r.Estimate, "first pass %s: estimate", r.Customer)
+		assert.Equal(t, want, sink.Len(r.Customer), "first pass %s: users in the sink", r.Customer)
 	}
 	before := map[string][]usersync.User{}
 	for _, c := range customers {
@@ -64,63 +62,44 @@ func TestSyncThreeCustomersOneRevokedOneThrottled(t *testing.T) {
 	})
 	throttledReqs := throttled.requests.Load()
 	src, err = fg.source(usersync.GraphOptions{MaxRetries: 2}, map[string]error{"revoked": revoked("revoked")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	s = &usersync.Syncer{Source: src, Sink: sink, Concurrency: 3}
 	results := s.Sync(t.Context(), customers...)
 
 	h := results[0]
-	if h.Err != nil {
-		t.Fatalf("healthy: %v", h.Err)
-	}
+	require.NoError(t, h.Err, "healthy")
 	changed := (2000 + 6) / 7 // i % 7 == 0 for i < 2000
-	if h.Added != 0 || h.Changed != changed || h.Unchanged != 2000-changed || h.Removed != 500 || h.Pages != 3 {
-		t.Errorf("healthy: %+v, want 0 added, %d changed, %d unchanged, 500 removed, 3 pages", h.Counts, changed, 2000-changed)
-	}
-	if got := sink.Len("healthy"); got != 2000 {
-		t.Errorf("healthy: sink holds %d users, want 2000", got)
-	}
+	assert.Zero(t, h.Added, "healthy: added")
+	assert.Equal(t, changed, h.Changed, "healthy: changed")
+	assert.Equal(t, 2000-changed, h.Unchanged, "healthy: unchanged")
+	assert.Equal(t, 500, h.Removed, "healthy: removed")
+	assert.Equal(t, 3, h.Pages, "healthy: pages")
+	assert.Equal(t, 2000, sink.Len("healthy"), "healthy: users in the sink")
 
 	r := results[1]
 	var me *m365access.Error
-	if !errors.As(r.Err, &me) || !me.HasCode(50173) {
-		t.Errorf("revoked: err = %v, want the *m365access.Error with AADSTS50173", r.Err)
+	if assert.ErrorAs(t, r.Err, &me, "revoked: want the *m365access.Error") {
+		assert.True(t, me.HasCode(50173), "revoked: err = %v, want AADSTS50173", r.Err)
 	}
-	if r.Action != m365access.ActionReInvite {
-		t.Errorf("revoked: action %q, want %q", r.Action, m365access.ActionReInvite)
-	}
-	if r.Pages != 0 || r.Removed != 0 {
-		t.Errorf("revoked: %+v, want no pages and nothing removed", r)
-	}
+	assert.Equal(t, m365access.ActionReInvite, r.Action, "revoked: action")
+	assert.Zero(t, r.Pages, "revoked: pages")
+	assert.Zero(t, r.Removed, "revoked: removed")
 
 	th := results[2]
-	if !errors.As(th.Err, &me) || me.HTTPStatus != http.StatusTooManyRequests || me.GraphCode != "TooManyRequests" {
-		t.Errorf("throttled: err = %v, want *m365access.Error 429 TooManyRequests", th.Err)
+	if assert.ErrorAs(t, th.Err, &me, "throttled: want *m365access.Error") {
+		assert.Equal(t, http.StatusTooManyRequests, me.HTTPStatus, "throttled: HTTP status")
+		assert.Equal(t, "TooManyRequests", me.GraphCode, "throttled: Graph code")
 	}
-	if th.Action != m365access.ActionWaitAndRetry {
-		t.Errorf("throttled: action %q, want %q", th.Action, m365access.ActionWaitAndRetry)
-	}
-	if th.Pages != 1 || th.Unchanged != 999 || th.Removed != 0 {
-		t.Errorf("throttled: %+v, want 1 page read, 999 unchanged, nothing removed", th)
-	}
+	assert.Equal(t, m365access.ActionWaitAndRetry, th.Action, "throttled: action")
+	assert.Equal(t, 1, th.Pages, "throttled: pages read")
+	assert.Equal(t, 999, th.Unchanged, "throttled: unchanged")
+	assert.Zero(t, th.Removed, "throttled: removed")
 	// 1 good page, then the failing request and its 2 retries.
-	if got := throttled.requests.Load() - throttledReqs; got != 4 {
-		t.Errorf("throttled: %d requests, want 4 (1 page + 1 + 2 retries)", got)
-	}
+	assert.EqualValues(t, 4, throttled.requests.Load()-throttledReqs, "throttled: requests (1 page + 1 + 2 retries)")
 
 	for _, c := range []string{"revoked", "throttled"} {
-		after := sink.Users(c)
-		if len(after) != len(before[c]) {
-			t.Errorf("%s: sink holds %d users after the failed pass, want the previous %d", c, len(after), len(before[c]))
-			continue
-		}
-		for i := range after {
-			if !reflect.DeepEqual(after[i], before[c][i]) {
-				t.Errorf("%s: user %d changed by a failed pass: %+v -> %+v", c, i, before[c][i], after[i])
-				break
-			}
-		}
+		// A failed pass changes no user.
+		assert.Equal(t, before[c], sink.Users(c), "%s: users after the failed pass", c)
 	}
 }
 
@@ -131,18 +110,14 @@ func TestSyncForbiddenNeedsConsent(t *testing.T) {
 	tn := fg.addTenant("c1", 10)
 	tn.set(func(c *tenantConfig) { c.status, c.code = http.StatusForbidden, "Authorization_RequestDenied" })
 	src, err := fg.source(usersync.GraphOptions{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	s := &usersync.Syncer{Source: src, Sink: &usersync.MemorySink{}}
 	r := s.SyncCustomer(t.Context(), "c1")
 	var me *m365access.Error
-	if !errors.As(r.Err, &me) || me.HTTPStatus != 403 || r.Action != m365access.ActionGrantConsent {
-		t.Fatalf("err = %v, action %q; want 403 with action %q", r.Err, r.Action, m365access.ActionGrantConsent)
-	}
-	if got := tn.requests.Load(); got != 1 {
-		t.Errorf("403 sent %d requests, want 1 (not retried)", got)
-	}
+	require.ErrorAs(t, r.Err, &me)
+	require.Equal(t, 403, me.HTTPStatus, "HTTP status")
+	require.Equal(t, m365access.ActionGrantConsent, r.Action, "action")
+	assert.EqualValues(t, 1, tn.requests.Load(), "requests a 403 sent (not retried)")
 }
 
 func TestSyncFilter(t *testing.T) {
@@ -151,9 +126,7 @@ func TestSyncFilter(t *testing.T) {
 	defer fg.Close()
 	fg.addTenant("c1", 3000)
 	src, err := fg.source(usersync.GraphOptions{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tests := []struct {
 		name   string
 		filter string
@@ -182,18 +155,20 @@ func TestSyncFilter(t *testing.T) {
 				},
 			}
 			r := s.SyncCustomer(t.Context(), "c1")
-			if r.Err != nil {
-				t.Fatal(r.Err)
-			}
-			if r.Read != tt.read || r.Matched != tt.want || r.Added != tt.want || sink.Len("c1") != tt.want {
-				t.Errorf("read %d matched %d added %d stored %d; want read %d, %d matched", r.Read, r.Matched, r.Added, sink.Len("c1"), tt.read, tt.want)
-			}
-			if tt.filter != "" && (len(compiled) != 1 || compiled[0] != tt.filter) {
-				t.Errorf("compiled %q, want [%q]", compiled, tt.filter)
+			require.NoError(t, r.Err)
+			assert.Equal(t, tt.read, r.Read, "read")
+			assert.Equal(t, tt.want, r.Matched, "matched")
+			assert.Equal(t, tt.want, r.Added, "added")
+			assert.Equal(t, tt.want, sink.Len("c1"), "stored")
+			if tt.filter != "" {
+				assert.Equal(t, []string{tt.filter}, compiled, "compiled")
 			}
 			for _, u := range sink.Users("c1") {
-				if tt.q.Filter != "" && u.UsageLocation != "IT" || tt.q.Match != nil && !tt.q.Match(&u) {
-					t.Fatalf("stored user outside the filter: %+v", u)
+				if tt.q.Filter != "" {
+					require.Equal(t, "IT", u.UsageLocation, "stored user outside the filter: %+v", u)
+				}
+				if tt.q.Match != nil {
+					require.True(t, tt.q.Match(&u), "stored user outside the filter: %+v", u)
 				}
 			}
 		})
@@ -220,7 +195,7 @@ func userName(i int) string {
 func TestSyncBadFilter(t *testing.T) {
 	t.Parallel()
 	src := usersync.SourceFunc(func(context.Context, string, usersync.Query, func(usersync.Page) error) error {
-		t.Error("source read despite a bad filter")
+		assert.Fail(t, "source read despite a bad filter")
 		return nil
 	})
 	s := &usersync.Syncer{
@@ -232,9 +207,9 @@ func TestSyncBadFilter(t *testing.T) {
 	}
 	r := s.SyncCustomer(t.Context(), "c1")
 	var fe *usersync.FilterError
-	if !errors.As(r.Err, &fe) || fe.Customer != "c1" || r.Action != m365access.ActionFixFilter {
-		t.Fatalf("err = %v, action %q; want *FilterError with %q", r.Err, r.Action, m365access.ActionFixFilter)
-	}
+	require.ErrorAs(t, r.Err, &fe)
+	require.Equal(t, "c1", fe.Customer, "FilterError's customer")
+	require.Equal(t, m365access.ActionFixFilter, r.Action, "action")
 }
 
 func TestSyncCancelKeepsSnapshot(t *testing.T) {
@@ -243,14 +218,10 @@ func TestSyncCancelKeepsSnapshot(t *testing.T) {
 	defer fg.Close()
 	tn := fg.addTenant("c1", 3000)
 	src, err := fg.source(usersync.GraphOptions{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	sink := &usersync.MemorySink{}
 	s := &usersync.Syncer{Source: src, Sink: sink}
-	if r := s.SyncCustomer(t.Context(), "c1"); r.Err != nil {
-		t.Fatal(r.Err)
-	}
+	require.NoError(t, s.SyncCustomer(t.Context(), "c1").Err)
 	before := sink.Users("c1")
 
 	// A complete pass would change 1,000 users and remove 2,000.
@@ -266,20 +237,18 @@ func TestSyncCancelKeepsSnapshot(t *testing.T) {
 		cancel()
 	}}
 	r := s.SyncCustomer(ctx, "c1")
-	if !errors.Is(r.Err, context.Canceled) || r.Action != m365access.ActionNone {
-		t.Fatalf("err = %v, action %q; want context.Canceled, no action", r.Err, r.Action)
-	}
+	require.ErrorIs(t, r.Err, context.Canceled)
+	require.Equal(t, m365access.ActionNone, r.Action, "action")
 	after := sink.Users("c1")
-	if len(after) != len(before) {
-		t.Fatalf("cancelled pass left %d users, want the previous %d", len(after), len(before))
-	}
-	for i := range after {
-		if !reflect.DeepEqual(after[i], before[i]) {
-			t.Fatalf("cancelled pass changed user %d", i)
-		}
-	}
-	if len(events) != 2 || events[0].Pages != 1 || events[0].Read != 999 || events[0].Estimate != 1000 || events[0].Done || !events[1].Done {
-		t.Errorf("progress events %+v, want one page event (999 read, 1000 estimated) then done", events)
+	require.Len(t, after, len(before), "users the cancelled pass left")
+	require.Equal(t, before, after, "users after the cancelled pass")
+	// One page event (999 read, 1000 estimated), then done.
+	if assert.Len(t, events, 2, "progress events") {
+		assert.Equal(t, 1, events[0].Pages, "page event: pages")
+		assert.Equal(t, 999, events[0].Read, "page event: read")
+		assert.EqualValues(t, 1000, events[0].Estimate, "page event: estimate")
+		assert.False(t, events[0].Done, "page event: done")
+		assert.True(t, events[1].Done, "last event: done")
 	}
 }
 
@@ -295,13 +264,11 @@ func TestSyncInProgress(t *testing.T) {
 	done := make(chan usersync.Result)
 	go func() { done <- s.SyncCustomer(t.Context(), "c1") }()
 	<-started
-	if r := s.SyncCustomer(t.Context(), "c1"); !errors.Is(r.Err, usersync.ErrInProgress) {
-		t.Errorf("second concurrent sync: err = %v, want ErrInProgress", r.Err)
-	}
+	assert.ErrorIs(t, s.SyncCustomer(t.Context(), "c1").Err, usersync.ErrInProgress, "second concurrent sync")
 	close(release)
-	if r := <-done; r.Err != nil || r.Added != 1 {
-		t.Errorf("first sync: %+v", r)
-	}
+	r := <-done
+	assert.NoError(t, r.Err, "first sync")
+	assert.Equal(t, 1, r.Added, "first sync: added")
 }
 
 func TestGraphSourceRefusesOtherHosts(t *testing.T) {
@@ -310,13 +277,9 @@ func TestGraphSourceRefusesOtherHosts(t *testing.T) {
 	defer fg.Close()
 	fg.addTenant("c1", 5)
 	src, err := fg.source(usersync.GraphOptions{AllowedHosts: []string{"graph.microsoft.com"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	err = src.Read(t.Context(), "c1", usersync.Query{}, func(usersync.Page) error { return nil })
-	if err == nil || !strings.Contains(err.Error(), "AllowedHosts") {
-		t.Fatalf("err = %v, want the allowed hosts error", err)
-	}
+	require.ErrorContains(t, err, "AllowedHosts", "want the allowed hosts error")
 }
 
 // TestSyncCompiledFilter runs filters through the default compiler
@@ -328,9 +291,7 @@ func TestSyncCompiledFilter(t *testing.T) {
 	defer fg.Close()
 	fg.addTenant("c1", 3000)
 	src, err := fg.source(usersync.GraphOptions{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tests := []struct {
 		filter     string
 		read, want int
@@ -345,19 +306,17 @@ func TestSyncCompiledFilter(t *testing.T) {
 			s := &usersync.Syncer{Source: src, Sink: sink, Logger: discardLogger,
 				Filters: usersync.FilterFunc(func(context.Context, string) (string, error) { return tt.filter, nil })}
 			r := s.SyncCustomer(t.Context(), "c1")
-			if r.Err != nil {
-				t.Fatal(r.Err)
-			}
-			if r.Read != tt.read || r.Matched != tt.want || sink.Len("c1") != tt.want {
-				t.Errorf("read %d, matched %d, stored %d; want %d read, %d matched", r.Read, r.Matched, sink.Len("c1"), tt.read, tt.want)
-			}
+			require.NoError(t, r.Err)
+			assert.Equal(t, tt.read, r.Read, "read")
+			assert.Equal(t, tt.want, r.Matched, "matched")
+			assert.Equal(t, tt.want, sink.Len("c1"), "stored")
 		})
 	}
 	s := &usersync.Syncer{Source: src, Sink: &usersync.MemorySink{}, Logger: discardLogger,
 		Filters: usersync.FilterFunc(func(context.Context, string) (string, error) { return "SipAddress -eq 'sip:a@b'", nil })}
 	r := s.SyncCustomer(t.Context(), "c1")
 	var fe *usersync.FilterError
-	if !errors.As(r.Err, &fe) || r.Action != m365access.ActionFixFilter || r.Pages != 0 {
-		t.Errorf("Teams-only attribute: err %v, action %q, %d pages; want *FilterError, %q, no page", r.Err, r.Action, r.Pages, m365access.ActionFixFilter)
-	}
+	assert.ErrorAs(t, r.Err, &fe, "Teams-only attribute")
+	assert.Equal(t, m365access.ActionFixFilter, r.Action, "Teams-only attribute: action")
+	assert.Zero(t, r.Pages, "Teams-only attribute: pages")
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/m365test"
 	"github.com/tenantgate/tenantgate/usersync"
@@ -65,13 +66,9 @@ func BenchmarkTeamsSync(b *testing.B) {
 	}
 	ct := &countingTransport{rt: c.srv.Transport()}
 	src, err := usersync.NewGraphSource(c.m, usersync.GraphOptions{Transport: ct})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	entraOnly, err := usersync.NewGraphSource(c.m, usersync.GraphOptions{Transport: ct, NoTeams: true})
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	run := func(b *testing.B, src usersync.Source, f string, want int) {
 		s := &usersync.Syncer{Source: src, Sink: &countSink{}, Logger: discardLogger,
 			Filters: usersync.FilterFunc(func(_ context.Context, _ string) (string, error) { return f, nil })}
@@ -80,9 +77,8 @@ func BenchmarkTeamsSync(b *testing.B) {
 		cpu := processCPU()
 		for b.Loop() {
 			r := s.SyncCustomer(b.Context(), "contoso")
-			if r.Err != nil || r.Matched != want {
-				b.Fatalf("matched %d, err %v; want %d", r.Matched, r.Err, want)
-			}
+			require.NoError(b, r.Err)
+			require.Equal(b, want, r.Matched, "matched")
 		}
 		b.ReportMetric(float64(ct.n.Load())/float64(b.N), "http-requests/op")
 		b.ReportMetric(float64(graphRequests()-g0)/float64(b.N), "graph-requests/op")
@@ -91,21 +87,15 @@ func BenchmarkTeamsSync(b *testing.B) {
 	b.Run("italy/tenantgate", func(b *testing.B) { run(b, src, teamsItaly, 1_666) })
 	b.Run("italy/naive", func(b *testing.B) {
 		plan, err := filter.Compile(teamsItaly)
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		client := &http.Client{Transport: ct}
 		ct.n.Store(0)
 		g0 := graphRequests()
 		cpu := processCPU()
 		for b.Loop() {
 			tok, err := c.m.Credential("contoso").GetToken(b.Context(), policy.TokenRequestOptions{Scopes: []string{"https://graph.microsoft.com/.default"}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			if n := naiveJoin(b, client, tok.Token, plan); n != 1_666 {
-				b.Fatalf("naive plan matched %d", n)
-			}
+			require.NoError(b, err)
+			require.Equal(b, 1_666, naiveJoin(b, client, tok.Token, plan), "naive plan matched")
 		}
 		b.ReportMetric(float64(ct.n.Load())/float64(b.N), "http-requests/op")
 		b.ReportMetric(float64(graphRequests()-g0)/float64(b.N), "graph-requests/op")
@@ -122,23 +112,15 @@ func naiveJoin(b *testing.B, client *http.Client, token string, plan *filter.Pla
 		req, _ := http.NewRequestWithContext(b.Context(), http.MethodGet, u, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := client.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		defer resp.Body.Close()
-		if resp.StatusCode != 200 {
-			b.Fatalf("%s: %d", u, resp.StatusCode)
-		}
+		require.Equal(b, 200, resp.StatusCode, u)
 		var page struct {
 			Next  string          `json:"@odata.nextLink"`
 			Value json.RawMessage `json:"value"`
 		}
-		if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
-			b.Fatal(err)
-		}
-		if err := json.Unmarshal(page.Value, v); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, json.NewDecoder(resp.Body).Decode(&page))
+		require.NoError(b, json.Unmarshal(page.Value, v))
 		return page.Next
 	}
 	const graph = "https://graph.microsoft.com/v1.0"

@@ -1,10 +1,12 @@
 package usersync_test
 
 import (
-	"errors"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/m365access"
 	"github.com/tenantgate/tenantgate/m365test"
@@ -15,9 +17,8 @@ import (
 // setFilter changes the customer's user filter.
 func (c *cloud) setFilter(t testing.TB, customer, f string) {
 	t.Helper()
-	if _, err := c.m.SaveSettings(t.Context(), customer, m365access.SettingsUpdate{UserFilter: &f}); err != nil {
-		t.Fatal(err)
-	}
+	_, err := c.m.SaveSettings(t.Context(), customer, m365access.SettingsUpdate{UserFilter: &f})
+	require.NoError(t, err)
 }
 
 func byUPN(users []usersync.User, upn string) *usersync.User {
@@ -50,41 +51,44 @@ func TestSyncTeamsDemo(t *testing.T) {
 		c.setFilter(t, "contoso", tt.filter)
 		sink := &usersync.MemorySink{}
 		r := c.syncer(t, sink, 0).SyncCustomer(t.Context(), "contoso")
-		if r.Err != nil || r.Added != tt.want || sink.Len("contoso") != tt.want || r.Teams.Mode != tt.mode {
-			t.Errorf("%s: added %d, stored %d, mode %q, err %v; want %d, %q", tt.filter, r.Added, sink.Len("contoso"), r.Teams.Mode, r.Err, tt.want, tt.mode)
-		}
+		assert.NoError(t, r.Err, tt.filter)
+		assert.Equal(t, tt.want, r.Added, "%s: added", tt.filter)
+		assert.Equal(t, tt.want, sink.Len("contoso"), "%s: stored", tt.filter)
+		assert.Equal(t, tt.mode, r.Teams.Mode, "%s: Teams mode", tt.filter)
 		p, _ := filter.Compile(tt.filter)
 		for _, u := range sink.Users("contoso") {
-			if !p.Match(&u) {
-				t.Fatalf("%s: stored %s, which does not match", tt.filter, u.UserPrincipalName)
-			}
+			require.True(t, p.Match(&u), "%s: stored %s, which does not match", tt.filter, u.UserPrincipalName)
 		}
 		// Pages count the /users pages read, whatever the join held back.
-		if tt.filter == "EnterpriseVoiceEnabled -eq $true" && r.Pages != 51 {
-			t.Errorf("%s: %d pages, want the 51 /users pages", tt.filter, r.Pages)
+		if tt.filter == "EnterpriseVoiceEnabled -eq $true" {
+			assert.Equal(t, 51, r.Pages, "%s: pages, want the /users pages", tt.filter)
 		}
-		if u := byUPN(sink.Users("contoso"), "user00024@contoso.onmicrosoft.com"); tt.want == 1_666 && u == nil {
-			t.Errorf("%s: user 00024 not synced", tt.filter)
+		if tt.want == 1_666 {
+			assert.NotNil(t, byUPN(sink.Users("contoso"), "user00024@contoso.onmicrosoft.com"), "%s: user 00024 not synced", tt.filter)
 		}
 	}
 
 	c.setFilter(t, "contoso", "")
 	sink := &usersync.MemorySink{}
 	r := c.syncer(t, sink, 0).SyncCustomer(t.Context(), "contoso")
-	if r.Err != nil || r.Added != 50_001 || r.Teams.Mode != usersync.TeamsList || r.Teams.Requests != 51 {
-		t.Fatalf("all users: added %d, teams %+v, err %v", r.Added, r.Teams, r.Err)
-	}
+	require.NoError(t, r.Err, "all users")
+	require.Equal(t, 50_001, r.Added, "all users: added")
+	require.Equal(t, usersync.TeamsList, r.Teams.Mode, "all users: Teams mode")
+	require.Equal(t, 51, r.Teams.Requests, "all users: Teams requests")
 	u := byUPN(sink.Users("contoso"), "user00024@contoso.onmicrosoft.com")
-	if u == nil || u.Teams == nil {
-		t.Fatalf("user 00024 = %+v", u)
-	}
-	if u.Teams.LineURI() != "tel:+39020000024" || u.Teams.Policies["OnlineVoiceRoutingPolicy"] != "VRP-IT" ||
-		u.Teams.Policies["TenantDialPlan"] != "DP-IT" || u.Teams.Policies["TeamsCallingPolicy"] != "AllowCalling" ||
-		!u.Teams.EnterpriseVoiceEnabled || u.Teams.AccountType != "user" || len(u.Teams.FeatureTypes) != 3 {
-		t.Errorf("user 00024 Teams = %+v", *u.Teams)
-	}
-	if a := byUPN(sink.Users("contoso"), "admin@contoso.onmicrosoft.com"); a == nil || a.Teams == nil || a.Teams.EnterpriseVoiceEnabled || a.Teams.LineURI() != "" {
-		t.Errorf("admin = %+v", a)
+	require.NotNil(t, u, "user 00024")
+	require.NotNil(t, u.Teams, "user 00024's Teams")
+	assert.Equal(t, "tel:+39020000024", u.Teams.LineURI(), "user 00024's line URI")
+	assert.Equal(t, "VRP-IT", u.Teams.Policies["OnlineVoiceRoutingPolicy"], "user 00024's OnlineVoiceRoutingPolicy")
+	assert.Equal(t, "DP-IT", u.Teams.Policies["TenantDialPlan"], "user 00024's TenantDialPlan")
+	assert.Equal(t, "AllowCalling", u.Teams.Policies["TeamsCallingPolicy"], "user 00024's TeamsCallingPolicy")
+	assert.True(t, u.Teams.EnterpriseVoiceEnabled, "user 00024's EnterpriseVoiceEnabled")
+	assert.Equal(t, "user", u.Teams.AccountType, "user 00024's AccountType")
+	assert.Len(t, u.Teams.FeatureTypes, 3, "user 00024's FeatureTypes")
+	a := byUPN(sink.Users("contoso"), "admin@contoso.onmicrosoft.com")
+	if assert.NotNil(t, a, "admin") && assert.NotNil(t, a.Teams, "admin's Teams") {
+		assert.False(t, a.Teams.EnterpriseVoiceEnabled, "admin's EnterpriseVoiceEnabled")
+		assert.Empty(t, a.Teams.LineURI(), "admin's line URI")
 	}
 }
 
@@ -100,19 +104,20 @@ func TestSyncTeamsRefusedFilter(t *testing.T) {
 	for round := range 2 {
 		r := s.SyncCustomer(t.Context(), "fab")
 		// i % 3 == 0 and i % 10 == 4 (IT) or 1 (GB): 100 + 100 users.
-		if r.Err != nil || sink.Len("fab") != 200 || r.Teams.Refused == "" || r.Teams.Filter != "" {
-			t.Fatalf("round %d: stored %d, teams %+v, err %v", round, sink.Len("fab"), r.Teams, r.Err)
-		}
+		require.NoError(t, r.Err, "round %d", round)
+		require.Equal(t, 200, sink.Len("fab"), "round %d: stored", round)
+		require.NotEmpty(t, r.Teams.Refused, "round %d: Teams filter refused", round)
+		require.Empty(t, r.Teams.Filter, "round %d: Teams filter", round)
 	}
-	if n := c.srv.Count(m365test.Match{Endpoint: m365test.EndpointTeamsUserConfigurations, Tenant: tn.ID, Status: http.StatusBadRequest}); n != 1 {
-		t.Errorf("the refused filter was sent %d times, want once", n)
-	}
+	assert.Equal(t, 1, c.srv.Count(m365test.Match{Endpoint: m365test.EndpointTeamsUserConfigurations, Tenant: tn.ID, Status: http.StatusBadRequest}),
+		"times the refused filter was sent")
 	// A filter the fake accepts is evaluated by Graph.
 	c.setFilter(t, "fab", "EnterpriseVoiceEnabled -eq $true -and AccountEnabled -eq $true")
 	r := s.SyncCustomer(t.Context(), "fab")
-	if r.Err != nil || r.Teams.Filter != "isEnterpriseVoiceEnabled eq true" || r.Teams.Refused != "" || sink.Len("fab") != 950 {
-		t.Errorf("accepted filter: stored %d, teams %+v, err %v", sink.Len("fab"), r.Teams, r.Err)
-	}
+	assert.NoError(t, r.Err, "accepted filter")
+	assert.Equal(t, "isEnterpriseVoiceEnabled eq true", r.Teams.Filter, "accepted filter: Teams filter")
+	assert.Empty(t, r.Teams.Refused, "accepted filter: refused")
+	assert.Equal(t, 950, sink.Len("fab"), "accepted filter: stored")
 }
 
 // TestSyncTeamsChanges: a change to a user's Teams configuration alone
@@ -123,53 +128,52 @@ func TestSyncTeamsChanges(t *testing.T) {
 	tn := c.connect(t, "nw", 300, "")
 	sink := &usersync.MemorySink{}
 	s := c.syncer(t, sink, 0)
-	if r := s.SyncCustomer(t.Context(), "nw"); r.Err != nil || r.Added != 301 {
-		t.Fatalf("first sync: %+v %v", r.Counts, r.Err)
-	}
+	r := s.SyncCustomer(t.Context(), "nw")
+	require.NoError(t, r.Err, "first sync")
+	require.Equal(t, 301, r.Added, "first sync: added")
 	upn := "user00025@nw.onmicrosoft.com"
 	cfg, err := c.srv.TeamsUserConfiguration(tn.ID, upn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cfg.IsEnterpriseVoiceEnabled = true
 	cfg.TelephoneNumbers = []m365test.TeamsTelephoneNumber{{TelephoneNumber: "+34910000025", AssignmentCategory: "primary"}}
-	if err := c.srv.SetTeamsUserConfiguration(tn.ID, upn, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.srv.SetTeamsUserConfiguration(tn.ID, "user00024@nw.onmicrosoft.com", nil); err != nil {
-		t.Fatal(err)
-	}
-	r := s.SyncCustomer(t.Context(), "nw")
-	if r.Err != nil || r.Changed != 2 || r.Unchanged != 299 || r.Added+r.Removed != 0 {
-		t.Errorf("after two Teams changes: %+v, err %v; want 2 changed", r.Counts, r.Err)
-	}
+	require.NoError(t, c.srv.SetTeamsUserConfiguration(tn.ID, upn, &cfg))
+	require.NoError(t, c.srv.SetTeamsUserConfiguration(tn.ID, "user00024@nw.onmicrosoft.com", nil))
+	r = s.SyncCustomer(t.Context(), "nw")
+	assert.NoError(t, r.Err, "after two Teams changes")
+	assert.Equal(t, 2, r.Changed, "after two Teams changes: changed")
+	assert.Equal(t, 299, r.Unchanged, "after two Teams changes: unchanged")
+	assert.Zero(t, r.Added+r.Removed, "after two Teams changes: added and removed")
 	users := sink.Users("nw")
-	if u := byUPN(users, upn); u == nil || u.Teams.LineURI() != "tel:+34910000025" {
-		t.Errorf("user 25 = %+v", u)
+	if u := byUPN(users, upn); assert.NotNil(t, u, "user 25") {
+		assert.Equal(t, "tel:+34910000025", u.Teams.LineURI(), "user 25's line URI")
 	}
-	if u := byUPN(users, "user00024@nw.onmicrosoft.com"); u == nil || u.Teams != nil {
-		t.Errorf("user 24 without configuration = %+v", u)
+	if u := byUPN(users, "user00024@nw.onmicrosoft.com"); assert.NotNil(t, u, "user 24") {
+		assert.Nil(t, u.Teams, "user 24 without configuration")
 	}
 	// A user whose configuration was removed reads null: with a Teams
 	// filter pushed to Graph it is excluded, as the filter says.
 	c.setFilter(t, "nw", "EnterpriseVoiceEnabled -eq $true")
-	if r := s.SyncCustomer(t.Context(), "nw"); r.Err != nil || sink.Len("nw") != 100 {
-		t.Errorf("voice users: stored %d, err %v; want 100 (user 24 lost voice, user 25 gained it)", sink.Len("nw"), r.Err)
-	}
+	r = s.SyncCustomer(t.Context(), "nw")
+	assert.NoError(t, r.Err, "voice users")
+	assert.Equal(t, 100, sink.Len("nw"), "voice users stored (user 24 lost voice, user 25 gained it)")
 	// Six users in Milan's Sales department. This source listed the
 	// tenant in one page, so it lists again; a new source, which assumes
 	// a large tenant, fetches the six configurations in one JSON batch.
 	c.setFilter(t, "nw", "Department -eq 'Sales' -and City -eq 'Milan'")
 	r = s.SyncCustomer(t.Context(), "nw")
-	if r.Err != nil || sink.Len("nw") != 6 || r.Teams.Mode != usersync.TeamsList || r.Teams.Requests != 1 {
-		t.Fatalf("Milan's Sales: stored %d, teams %+v, err %v; want 6 by listing one page", sink.Len("nw"), r.Teams, r.Err)
-	}
+	require.NoError(t, r.Err, "Milan's Sales")
+	require.Equal(t, 6, sink.Len("nw"), "Milan's Sales: stored")
+	require.Equal(t, usersync.TeamsList, r.Teams.Mode, "Milan's Sales: Teams mode")
+	require.Equal(t, 1, r.Teams.Requests, "Milan's Sales: Teams requests")
 	r = c.syncer(t, sink, 0).SyncCustomer(t.Context(), "nw")
-	if r.Err != nil || sink.Len("nw") != 6 || r.Unchanged != 6 || r.Teams.Mode != usersync.TeamsBatch || r.Teams.Requests != 1 {
-		t.Fatalf("Milan's Sales, new source: stored %d, %+v, teams %+v, err %v; want 6 unchanged by one batch", sink.Len("nw"), r.Counts, r.Teams, r.Err)
-	}
-	if u := byUPN(sink.Users("nw"), "user00054@nw.onmicrosoft.com"); u == nil || u.Teams.LineURI() != "tel:+39020000054" || u.Teams.Policies["OnlineVoiceRoutingPolicy"] != "VRP-IT" {
-		t.Errorf("user 54 by batch = %+v", u)
+	require.NoError(t, r.Err, "Milan's Sales, new source")
+	require.Equal(t, 6, sink.Len("nw"), "Milan's Sales, new source: stored")
+	require.Equal(t, 6, r.Unchanged, "Milan's Sales, new source: unchanged")
+	require.Equal(t, usersync.TeamsBatch, r.Teams.Mode, "Milan's Sales, new source: Teams mode")
+	require.Equal(t, 1, r.Teams.Requests, "Milan's Sales, new source: Teams requests")
+	if u := byUPN(sink.Users("nw"), "user00054@nw.onmicrosoft.com"); assert.NotNil(t, u, "user 54 by batch") {
+		assert.Equal(t, "tel:+39020000054", u.Teams.LineURI(), "user 54's line URI")
+		assert.Equal(t, "VRP-IT", u.Teams.Policies["OnlineVoiceRoutingPolicy"], "user 54's OnlineVoiceRoutingPolicy")
 	}
 }
 
@@ -181,16 +185,15 @@ func TestSyncTeamsPermission(t *testing.T) {
 	tn := c.connect(t, "np", 50, "")
 	sink := &usersync.MemorySink{}
 	s := c.syncer(t, sink, 0)
-	if r := s.SyncCustomer(t.Context(), "np"); r.Err != nil {
-		t.Fatal(r.Err)
-	}
+	require.NoError(t, s.SyncCustomer(t.Context(), "np").Err)
 	remove := c.srv.InjectFault(m365test.Fault{Tenant: tn.ID, Endpoint: m365test.EndpointTeamsUserConfigurations, Status: http.StatusForbidden})
 	defer remove()
 	r := s.SyncCustomer(t.Context(), "np")
 	var me *m365access.Error
-	if !errors.As(r.Err, &me) || me.HTTPStatus != http.StatusForbidden || sink.Len("np") != 51 {
-		t.Errorf("forbidden: err %v, action %q, stored %d", r.Err, r.Action, sink.Len("np"))
+	if assert.ErrorAs(t, r.Err, &me, "forbidden") {
+		assert.Equal(t, http.StatusForbidden, me.HTTPStatus, "forbidden: HTTP status (action %q)", r.Action)
 	}
+	assert.Equal(t, 51, sink.Len("np"), "forbidden: stored")
 }
 
 // pairedCloud is a 5,000-user tenant whose Teams listing the source has
@@ -202,14 +205,13 @@ func pairedCloud(t *testing.T) (*cloud, *m365test.Tenant, *usersync.Syncer, *use
 	c := newCloud(t)
 	tn := c.connect(t, "pc", 5000, "")
 	src, err := usersync.NewGraphSource(c.m, usersync.GraphOptions{Transport: c.srv.Transport(), PageSize: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	sink := &usersync.MemorySink{}
 	s := &usersync.Syncer{Source: src, Sink: sink, Logger: discardLogger, Filters: c.m}
-	if r := s.SyncCustomer(t.Context(), "pc"); r.Err != nil || r.Added != 5001 || r.Teams.Requests != 6 {
-		t.Fatalf("every user: added %d, teams %+v, err %v", r.Added, r.Teams, r.Err)
-	}
+	r := s.SyncCustomer(t.Context(), "pc")
+	require.NoError(t, r.Err, "every user")
+	require.Equal(t, 5001, r.Added, "every user: added")
+	require.Equal(t, 6, r.Teams.Requests, "every user: Teams requests")
 	return c, tn, s, sink
 }
 
@@ -217,17 +219,11 @@ func pairedCloud(t *testing.T) (*cloud, *m365test.Tenant, *usersync.Syncer, *use
 func checkStored(t *testing.T, sink *usersync.MemorySink, customer, f string, want int) {
 	t.Helper()
 	p, err := filter.Compile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	users := sink.Users(customer)
-	if len(users) != want {
-		t.Errorf("%s: stored %d users, want %d", f, len(users), want)
-	}
+	assert.Len(t, users, want, "%s: stored users", f)
 	for _, u := range users {
-		if !p.Match(&u) {
-			t.Fatalf("%s: stored %s, which does not match", f, u.UserPrincipalName)
-		}
+		require.True(t, p.Match(&u), "%s: stored %s, which does not match", f, u.UserPrincipalName)
 	}
 }
 
@@ -244,31 +240,34 @@ func TestSyncTeamsPaired(t *testing.T) {
 	r := s.SyncCustomer(t.Context(), "pc")
 	// 500 Italian users (i % 10 == 4) in 5 pages; 1,667 voice users
 	// (i % 3 == 0) in 2 Teams pages; i % 30 == 24: 166 users.
-	if r.Err != nil || r.Matched != 166 || r.Pages != 5 || r.Teams.Mode != usersync.TeamsList ||
-		r.Teams.Filter != "isEnterpriseVoiceEnabled eq true" || r.Teams.Requests != 2 || r.Teams.Shared != 2 {
-		t.Fatalf("matched %d, pages %d, teams %+v, err %v", r.Matched, r.Pages, r.Teams, r.Err)
-	}
+	require.NoError(t, r.Err)
+	require.Equal(t, 166, r.Matched, "matched")
+	require.Equal(t, 5, r.Pages, "pages")
+	require.Equal(t, usersync.TeamsList, r.Teams.Mode, "Teams mode")
+	require.Equal(t, "isEnterpriseVoiceEnabled eq true", r.Teams.Filter, "Teams filter")
+	require.Equal(t, 2, r.Teams.Requests, "Teams requests")
+	require.Equal(t, 2, r.Teams.Shared, "Teams requests shared")
 	checkStored(t, sink, "pc", f, 166)
-	if n := c.srv.Count(m365test.Match{Endpoint: m365test.EndpointBatch, Tenant: tn.ID}) - batches; n != 2 {
-		t.Errorf("%d batches, want 2 (users pages 2 and 3 with Teams pages 1 and 2)", n)
-	}
-	if u := byUPN(sink.Users("pc"), "user00024@pc.onmicrosoft.com"); u == nil || u.Teams.LineURI() != "tel:+39020000024" ||
-		u.Teams.Policies["OnlineVoiceRoutingPolicy"] != "VRP-IT" {
-		t.Errorf("user 00024 = %+v", u)
+	assert.Equal(t, 2, c.srv.Count(m365test.Match{Endpoint: m365test.EndpointBatch, Tenant: tn.ID})-batches,
+		"batches (users pages 2 and 3 with Teams pages 1 and 2)")
+	if u := byUPN(sink.Users("pc"), "user00024@pc.onmicrosoft.com"); assert.NotNil(t, u, "user 00024") {
+		assert.Equal(t, "tel:+39020000024", u.Teams.LineURI(), "user 00024's line URI")
+		assert.Equal(t, "VRP-IT", u.Teams.Policies["OnlineVoiceRoutingPolicy"], "user 00024's OnlineVoiceRoutingPolicy")
 	}
 	// The query listed: the next sync sends the first /users page (with
 	// its $count) in the first batch, with the first Teams page.
 	batches = c.srv.Count(m365test.Match{Endpoint: m365test.EndpointBatch, Tenant: tn.ID})
 	users := c.srv.Count(m365test.Match{Endpoint: m365test.EndpointUsers, Tenant: tn.ID})
 	r = s.SyncCustomer(t.Context(), "pc")
-	if r.Err != nil || r.Matched != 166 || r.Estimate != 500 || r.Pages != 5 || r.Teams.Requests != 2 || r.Teams.Shared != 2 {
-		t.Fatalf("second sync: matched %d, estimate %d, pages %d, teams %+v, err %v", r.Matched, r.Estimate, r.Pages, r.Teams, r.Err)
-	}
+	require.NoError(t, r.Err, "second sync")
+	require.Equal(t, 166, r.Matched, "second sync: matched")
+	require.EqualValues(t, 500, r.Estimate, "second sync: estimate")
+	require.Equal(t, 5, r.Pages, "second sync: pages")
+	require.Equal(t, 2, r.Teams.Requests, "second sync: Teams requests")
+	require.Equal(t, 2, r.Teams.Shared, "second sync: Teams requests shared")
 	checkStored(t, sink, "pc", f, 166)
-	if nb, nu := c.srv.Count(m365test.Match{Endpoint: m365test.EndpointBatch, Tenant: tn.ID})-batches,
-		c.srv.Count(m365test.Match{Endpoint: m365test.EndpointUsers, Tenant: tn.ID})-users; nb != 2 || nu != 5 {
-		t.Errorf("second sync: %d batches, %d /users requests; want 2 and 5", nb, nu)
-	}
+	assert.Equal(t, 2, c.srv.Count(m365test.Match{Endpoint: m365test.EndpointBatch, Tenant: tn.ID})-batches, "second sync: batches")
+	assert.Equal(t, 5, c.srv.Count(m365test.Match{Endpoint: m365test.EndpointUsers, Tenant: tn.ID})-users, "second sync: /users requests")
 }
 
 // TestSyncTeamsPairedThrottled: a 429 inside a batch is that request's
@@ -281,13 +280,14 @@ func TestSyncTeamsPairedThrottled(t *testing.T) {
 	defer c.srv.InjectFault(m365test.Fault{Tenant: tn.ID, Endpoint: m365test.EndpointTeamsUserConfigurations,
 		Status: http.StatusTooManyRequests, RetryAfter: time.Second, Times: 1})()
 	r := s.SyncCustomer(t.Context(), "pc")
-	if r.Err != nil || r.Matched != 166 || r.Teams.Requests != 3 || r.Teams.Shared != 3 {
-		t.Fatalf("matched %d, teams %+v, err %v; want 166 and 3 Teams requests in batches (one throttled)", r.Matched, r.Teams, r.Err)
-	}
+	require.NoError(t, r.Err)
+	require.Equal(t, 166, r.Matched, "matched")
+	// 3 Teams requests in batches, one throttled.
+	require.Equal(t, 3, r.Teams.Requests, "Teams requests")
+	require.Equal(t, 3, r.Teams.Shared, "Teams requests in batches")
 	checkStored(t, sink, "pc", f, 166)
-	if n := c.srv.Count(m365test.Match{Endpoint: m365test.EndpointTeamsUserConfigurations, Tenant: tn.ID, Status: http.StatusTooManyRequests}); n != 1 {
-		t.Errorf("%d throttled Teams requests, want 1", n)
-	}
+	assert.Equal(t, 1, c.srv.Count(m365test.Match{Endpoint: m365test.EndpointTeamsUserConfigurations, Tenant: tn.ID, Status: http.StatusTooManyRequests}),
+		"throttled Teams requests")
 }
 
 // TestSyncTeamsPairedRefused: Graph refuses the Teams $filter inside a
@@ -300,12 +300,13 @@ func TestSyncTeamsPairedRefused(t *testing.T) {
 	c.setFilter(t, "pc", f)
 	for round := range 2 {
 		r := s.SyncCustomer(t.Context(), "pc")
-		if r.Err != nil || r.Added+r.Unchanged != 166 || r.Teams.Refused == "" || r.Teams.Filter != "" || r.Teams.Mode != usersync.TeamsList {
-			t.Fatalf("round %d: added %d, unchanged %d, teams %+v, err %v", round, r.Added, r.Unchanged, r.Teams, r.Err)
-		}
+		require.NoError(t, r.Err, "round %d", round)
+		require.Equal(t, 166, r.Added+r.Unchanged, "round %d: added and unchanged", round)
+		require.NotEmpty(t, r.Teams.Refused, "round %d: Teams filter refused", round)
+		require.Empty(t, r.Teams.Filter, "round %d: Teams filter", round)
+		require.Equal(t, usersync.TeamsList, r.Teams.Mode, "round %d: Teams mode", round)
 		checkStored(t, sink, "pc", f, 166)
 	}
-	if n := c.srv.Count(m365test.Match{Endpoint: m365test.EndpointTeamsUserConfigurations, Tenant: tn.ID, Status: http.StatusBadRequest}); n != 1 {
-		t.Errorf("the refused filter was sent %d times, want once", n)
-	}
+	assert.Equal(t, 1, c.srv.Count(m365test.Match{Endpoint: m365test.EndpointTeamsUserConfigurations, Tenant: tn.ID, Status: http.StatusBadRequest}),
+		"times the refused filter was sent")
 }

@@ -3,8 +3,10 @@ package usersync
 import (
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // decodeTeamsStd decodes a page with encoding/json, the reference.
@@ -50,20 +52,17 @@ const teamsSample = `{"@odata.context":"https://graph.microsoft.com/v1.0/$metada
 func TestDecodeTeamsPage(t *testing.T) {
 	t.Parallel()
 	want, wantNext, err := decodeTeamsStd([]byte(teamsSample))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	got, next, err := decodeTeamsFast([]byte(teamsSample))
-	if err != nil || next != wantNext || !reflect.DeepEqual(got, want) {
-		t.Fatalf("fast decoder: %v, next %q\n got %#v\nwant %#v", err, next, got, want)
-	}
-	if c := got["u1"]; c.LineURI() != "tel:+39020000024" || c.Policies["OnlineVoiceRoutingPolicy"] != "VRP-IT" {
-		t.Errorf("u1 = %+v", c)
-	}
+	require.NoError(t, err, "fast decoder")
+	require.Equal(t, wantNext, next, "fast decoder: next link")
+	require.Equal(t, want, got, "fast decoder")
+	c := got["u1"]
+	assert.Equal(t, "tel:+39020000024", c.LineURI(), "u1's line URI")
+	assert.Equal(t, "VRP-IT", c.Policies["OnlineVoiceRoutingPolicy"], "u1's OnlineVoiceRoutingPolicy")
 	for _, bad := range []string{``, `{`, `{"value":[{"id":1}]}`, `{"value":{}}`, `{"value":[{"isEnterpriseVoiceEnabled":"yes"}]}`, `{"value":[]} x`, `{"value":[{"featureTypes":[1]}]}`} {
-		if _, _, err := decodeTeamsFast([]byte(bad)); err == nil {
-			t.Errorf("%q decoded without error", bad)
-		}
+		_, _, err := decodeTeamsFast([]byte(bad))
+		assert.Error(t, err, "%q decoded without error", bad)
 	}
 }
 
@@ -77,20 +76,17 @@ func FuzzDecodeTeamsPage(f *testing.F) {
 		want, wantNext, werr := decodeTeamsStd(data)
 		got, next, err := decodeTeamsFast(data)
 		if werr != nil {
-			if err == nil && json.Valid(data) {
+			if json.Valid(data) {
 				// Type mismatches encoding/json reports may be skipped
 				// members here only when the member is unknown; known
 				// members must fail alike.
-				t.Fatalf("encoding/json: %v; fast decoder accepted it", werr)
+				require.Error(t, err, "encoding/json: %v; fast decoder accepted it", werr)
 			}
 			return
 		}
-		if err != nil {
-			t.Fatalf("encoding/json accepted it; fast decoder: %v", err)
-		}
-		if next != wantNext || !reflect.DeepEqual(got, want) {
-			t.Fatalf("next %q vs %q\n got %#v\nwant %#v", next, wantNext, got, want)
-		}
+		require.NoError(t, err, "encoding/json accepted it; fast decoder")
+		require.Equal(t, wantNext, next, "next link")
+		require.Equal(t, want, got)
 	})
 }
 
@@ -131,9 +127,9 @@ func BenchmarkDecodeTeamsPage(b *testing.B) {
 			b.SetBytes(int64(len(page)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if m, _, err := bc.fn(page); err != nil || len(m) != 999 {
-					b.Fatalf("%d configurations, err %v", len(m), err)
-				}
+				m, _, err := bc.fn(page)
+				require.NoError(b, err)
+				require.Len(b, m, 999, "configurations")
 			}
 		})
 	}

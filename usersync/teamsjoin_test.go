@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestTeamsJoin: pages come out whole, in order, each user with its
@@ -52,24 +55,15 @@ func TestTeamsJoin(t *testing.T) {
 			src := make([]User, 0, 10) // the source reuses its page
 			for p := range 3 {
 				src = append(src[:0], page(10*p, 10)...)
-				if err := j.push(src, emit); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, j.push(src, emit))
 				j.add(pairs[10*p*len(pairs)/30 : 10*(p+1)*len(pairs)/30])
-				if err := j.flush(emit); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, j.flush(emit))
 			}
-			if len(got) > 2 {
-				t.Fatalf("%d pages passed on before the listing ended, want at most 2", len(got))
-			}
+			require.LessOrEqual(t, len(got), 2, "pages passed on before the listing ended")
 			j.end(tt.filtered)
-			if err := j.drain(emit); err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != 3 || j.pendingUsers != 0 {
-				t.Fatalf("%d pages passed on, %d users pending", len(got), j.pendingUsers)
-			}
+			require.NoError(t, j.drain(emit))
+			require.Len(t, got, 3, "pages passed on")
+			require.Zero(t, j.pendingUsers, "users pending")
 			for p, ids := range got {
 				var want []string
 				for i := 10 * p; i < 10*p+10; i++ {
@@ -77,9 +71,7 @@ func TestTeamsJoin(t *testing.T) {
 						want = append(want, fmt.Sprint(i))
 					}
 				}
-				if !slices.Equal(ids, want) {
-					t.Errorf("page %d = %v, want %v", p, ids, want)
-				}
+				assert.Equal(t, want, ids, "page %d", p)
 			}
 		})
 	}

@@ -1,9 +1,10 @@
 package usersync_test
 
 import (
-	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -29,12 +30,11 @@ func TestTracesJoinGraphPipeline(t *testing.T) {
 	c.connect(t, "contoso", 120, "")
 
 	sink := &usersync.MemorySink{}
-	if r := c.syncer(t, sink, 0).SyncCustomer(t.Context(), "contoso"); r.Err != nil || sink.Len("contoso") != 121 {
-		t.Fatalf("sync: %v, stored %d", r.Err, sink.Len("contoso"))
-	}
-	if r, err := c.m.Validate(t.Context(), "contoso"); err != nil || !r.OK {
-		t.Fatalf("validate: %v %+v", err, r)
-	}
+	require.NoError(t, c.syncer(t, sink, 0).SyncCustomer(t.Context(), "contoso").Err, "sync")
+	require.Equal(t, 121, sink.Len("contoso"), "sync: stored")
+	v, err := c.m.Validate(t.Context(), "contoso")
+	require.NoError(t, err, "validate")
+	require.True(t, v.OK, "validate: %+v", v)
 
 	spans := rec.Ended()
 	byID := map[trace.SpanID]sdktrace.ReadOnlySpan{}
@@ -76,37 +76,27 @@ func TestTracesJoinGraphPipeline(t *testing.T) {
 				op = s
 			}
 		}
-		if op == nil {
-			t.Errorf("no %s span among %d", tc.op, len(spans))
+		if !assert.NotNil(t, op, "no %s span among %d", tc.op, len(spans)) {
 			continue
 		}
-		if got := attr(op, "tenantgate.customer"); got != "contoso" {
-			t.Errorf("%s: tenantgate.customer = %q", tc.op, got)
-		}
+		assert.Equal(t, "contoso", attr(op, "tenantgate.customer"), "%s: tenantgate.customer", tc.op)
 		found := map[string]int{}
 		for _, s := range spans {
 			if !hasAncestor(s, op.SpanContext().SpanID()) {
 				continue
 			}
-			if s.SpanContext().TraceID() != op.SpanContext().TraceID() {
-				t.Errorf("%s: descendant %s in trace %s, want %s", tc.op, s.Name(), s.SpanContext().TraceID(), op.SpanContext().TraceID())
-			}
+			assert.Equal(t, op.SpanContext().TraceID(), s.SpanContext().TraceID(), "%s: descendant %s's trace", tc.op, s.Name())
 			found[s.Name()]++
 			if s.Name() == "graph GET" {
-				if attr(s, "tenantgate.customer") != "contoso" || attr(s, "http.response.status_code") != "200" ||
-					attr(s, "server.address") != "graph.microsoft.com" {
-					t.Errorf("%s: graph span attributes %v", tc.op, s.Attributes())
-				}
+				assert.Equal(t, "contoso", attr(s, "tenantgate.customer"), "%s: graph span's tenantgate.customer", tc.op)
+				assert.Equal(t, "200", attr(s, "http.response.status_code"), "%s: graph span's http.response.status_code", tc.op)
+				assert.Equal(t, "graph.microsoft.com", attr(s, "server.address"), "%s: graph span's server.address", tc.op)
 			}
 		}
 		for _, name := range tc.children {
-			if found[name] == 0 {
-				t.Errorf("%s: no descendant span %q (descendants: %v)", tc.op, name, found)
-			}
+			assert.NotZero(t, found[name], "%s: no descendant span %q (descendants: %v)", tc.op, name, found)
 		}
-		if p := op.InstrumentationScope().Name; p != "github.com/tenantgate/tenantgate" {
-			t.Errorf("%s: scope %q", tc.op, p)
-		}
+		assert.Equal(t, "github.com/tenantgate/tenantgate", op.InstrumentationScope().Name, "%s: scope", tc.op)
 	}
 	var kiota int
 	for _, s := range spans {
@@ -114,9 +104,7 @@ func TestTracesJoinGraphPipeline(t *testing.T) {
 			kiota++
 		}
 	}
-	if kiota == 0 {
-		t.Error("no kiota-http-go span recorded")
-	}
+	assert.NotZero(t, kiota, "no kiota-http-go span recorded")
 
 	// Nothing secret in names, attribute values, events or statuses: no
 	// client secret, token (JWTs start with eyJ), authorization code or
@@ -135,9 +123,7 @@ func TestTracesJoinGraphPipeline(t *testing.T) {
 		}
 		for _, txt := range texts {
 			for _, f := range forbidden {
-				if strings.Contains(txt, f) {
-					t.Errorf("span %s holds %q: %q", s.Name(), f, txt)
-				}
+				assert.NotContains(t, txt, f, "span %s", s.Name())
 			}
 		}
 	}
