@@ -19,6 +19,7 @@ import (
 
 func TestRunPrintsSummaryAndServes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel) // a failure before the end stops the server too
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	var out bytes.Buffer
 	done := make(chan error, 1)
