@@ -4,8 +4,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Production never takes the admin token as a flag (every local user sees
@@ -15,49 +17,37 @@ func TestProductionAdminTokenNotAFlag(t *testing.T) {
 	noToken := prodEnv()
 	delete(noToken, "TENANTGATE_ADMIN_TOKEN")
 	_, err := parseConfig([]string{"-admin-token", tok}, env(noToken), io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "-admin-token: production does not take the admin token as a flag") {
-		t.Fatalf("production with -admin-token: %v", err)
-	}
-	if strings.Contains(err.Error(), tok) {
-		t.Error("the error shows the token")
-	}
+	require.ErrorContains(t, err, "-admin-token: production does not take the admin token as a flag", "production with -admin-token")
+	assert.NotContains(t, err.Error(), tok, "the error shows the token")
 
 	// From a file.
 	file := filepath.Join(t.TempDir(), "admin-token")
-	if err := os.WriteFile(file, []byte("  file-token-file-token-file-token\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(file, []byte("  file-token-file-token-file-token\n"), 0o600))
 	cfg, err := parseConfig([]string{"-admin-token-file", file}, env(noToken), io.Discard)
-	if err != nil || cfg.AdminToken != "file-token-file-token-file-token" {
-		t.Fatalf("production with -admin-token-file: %q, %v", cfg.AdminToken, err)
-	}
+	require.NoError(t, err, "production with -admin-token-file")
+	require.Equal(t, "file-token-file-token-file-token", cfg.AdminToken, "production with -admin-token-file")
 	withFileEnv := prodEnv()
 	delete(withFileEnv, "TENANTGATE_ADMIN_TOKEN")
 	withFileEnv["TENANTGATE_ADMIN_TOKEN_FILE"] = file
-	if cfg, err := parseConfig(nil, env(withFileEnv), io.Discard); err != nil || cfg.AdminToken != "file-token-file-token-file-token" {
-		t.Fatalf("production with TENANTGATE_ADMIN_TOKEN_FILE: %q, %v", cfg.AdminToken, err)
-	}
+	cfg, err = parseConfig(nil, env(withFileEnv), io.Discard)
+	require.NoError(t, err, "production with TENANTGATE_ADMIN_TOKEN_FILE")
+	require.Equal(t, "file-token-file-token-file-token", cfg.AdminToken, "production with TENANTGATE_ADMIN_TOKEN_FILE")
 	// From the environment (prodEnv) it works as before.
-	if _, err := parseConfig(nil, env(prodEnv()), io.Discard); err != nil {
-		t.Fatal(err)
-	}
+	_, err = parseConfig(nil, env(prodEnv()), io.Discard)
+	require.NoError(t, err)
 	// Both, or an unreadable or empty file, are refused.
-	if _, err := parseConfig([]string{"-admin-token-file", file}, env(prodEnv()), io.Discard); err == nil || !strings.Contains(err.Error(), "not both") {
-		t.Errorf("file and environment: %v", err)
-	}
-	if _, err := parseConfig([]string{"-admin-token-file", file + ".missing"}, env(noToken), io.Discard); err == nil || !strings.Contains(err.Error(), "-admin-token-file") {
-		t.Errorf("missing file: %v", err)
-	}
+	_, err = parseConfig([]string{"-admin-token-file", file}, env(prodEnv()), io.Discard)
+	assert.ErrorContains(t, err, "not both", "file and environment")
+	_, err = parseConfig([]string{"-admin-token-file", file + ".missing"}, env(noToken), io.Discard)
+	assert.ErrorContains(t, err, "-admin-token-file", "missing file")
 	empty := filepath.Join(t.TempDir(), "empty")
-	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := parseConfig([]string{"-admin-token-file", empty}, env(noToken), io.Discard); err == nil || !strings.Contains(err.Error(), "empty") {
-		t.Errorf("empty file: %v", err)
-	}
+	require.NoError(t, os.WriteFile(empty, []byte("\n"), 0o600))
+	_, err = parseConfig([]string{"-admin-token-file", empty}, env(noToken), io.Discard)
+	assert.ErrorContains(t, err, "empty", "empty file")
 	// The demo still takes the flag (the token of a fake, local portal).
-	if cfg, err := parseConfig([]string{"-admin-token", tok}, env(nil), io.Discard); err != nil || cfg.AdminToken != tok {
-		t.Errorf("demo with -admin-token: %v", err)
+	cfg, err = parseConfig([]string{"-admin-token", tok}, env(nil), io.Discard)
+	if assert.NoError(t, err, "demo with -admin-token") {
+		assert.Equal(t, tok, cfg.AdminToken, "demo with -admin-token")
 	}
 }
 
@@ -72,12 +62,9 @@ func TestProductionSecretsNotFlags(t *testing.T) {
 			e := prodEnv()
 			const value = "value-given-as-a-flag-1234567890"
 			_, err := parseConfig([]string{"-" + flagName, value}, env(e), io.Discard)
-			if err == nil || !strings.Contains(err.Error(), "-"+flagName+": production does not take secrets as flags") || !strings.Contains(err.Error(), envName) {
-				t.Fatalf("production with -%s: %v", flagName, err)
-			}
-			if strings.Contains(err.Error(), value) {
-				t.Error("the error shows the secret")
-			}
+			require.ErrorContains(t, err, "-"+flagName+": production does not take secrets as flags", "production with -%s", flagName)
+			require.ErrorContains(t, err, envName, "production with -%s", flagName)
+			assert.NotContains(t, err.Error(), value, "the error shows the secret")
 		})
 	}
 }

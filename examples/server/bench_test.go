@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // BenchmarkSyncItaly measures the whole stack behind the Users panel's
@@ -25,9 +27,8 @@ func BenchmarkSyncItaly(b *testing.B) {
 			time.Sleep(5 * time.Millisecond)
 			d.api(b, "GET", "/api/customers/contoso/users/sync", "", http.StatusOK, &run)
 		}
-		if run.State != "succeeded" || run.Total != 5000 {
-			b.Fatalf("sync run = %+v", run)
-		}
+		require.Equal(b, "succeeded", run.State, "sync run %+v", run)
+		require.Equal(b, 5000, run.Total, "sync run's total")
 	}
 	b.ReportMetric(5000, "users/op")
 }

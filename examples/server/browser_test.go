@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 )
 
@@ -34,7 +37,7 @@ func findBrowser(t *testing.T) string {
 		}
 	}
 	if required {
-		t.Fatal("no Chromium found (TENANTGATE_TEST_BROWSER=required): install it with `apt-get install -y chromium` or set TENANTGATE_BROWSER")
+		require.FailNow(t, "no Chromium found (TENANTGATE_TEST_BROWSER=required): install it with `apt-get install -y chromium` or set TENANTGATE_BROWSER")
 	}
 	t.Skip("no Chromium found: install it with `apt-get install -y chromium` (or set TENANTGATE_BROWSER) to run the browser test")
 	return ""
@@ -82,22 +85,16 @@ func startDemoWith(t testing.TB, dataDir string, h hooks, args ...string) *demo 
 	t.Helper()
 	args = append([]string{"-addr", "127.0.0.1:0", "-data", dataDir, "-admin-token", testAdminToken}, args...)
 	cfg, err := parseConfig(args, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	clock := &testClock{}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	h.inviteNow, h.logger = clock.now, log
 	a, err := start(t.Context(), cfg, h)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		if err := a.shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
+		assert.NoError(t, a.shutdown(ctx), "shutdown")
 	})
 	return &demo{a: a, base: a.publicURL, token: testAdminToken, clock: clock}
 }
@@ -110,26 +107,18 @@ func (d *demo) api(t testing.TB, method, path, body string, want int, out any) {
 		rd = strings.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(t.Context(), method, d.base+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+d.token)
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, b)
-	}
+	require.Equal(t, want, resp.StatusCode, "%s %s: %s", method, path, b)
 	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: %v in %s", method, path, err, b)
-		}
+		require.NoError(t, json.Unmarshal(b, out), "%s %s: in %s", method, path, b)
 	}
 }
 
@@ -141,23 +130,17 @@ func (d *demo) invite(t testing.TB) string {
 		ID, Status, To string
 	}
 	d.api(t, "POST", "/api/customers/contoso/m365/invitations", `{}`, http.StatusCreated, &inv)
-	if inv.Status != "pending" || inv.To != "admin@"+demoDomain {
-		t.Fatalf("invitation = %+v, want pending to admin@%s", inv, demoDomain)
-	}
+	require.Equal(t, "pending", inv.Status, "invitation %+v", inv)
+	require.Equal(t, "admin@"+demoDomain, inv.To, "invitation %+v", inv)
 	var box struct {
 		Emails []outboxEmail `json:"emails"`
 	}
 	d.api(t, "GET", "/dev/outbox", "", http.StatusOK, &box)
-	if len(box.Emails) == 0 || len(box.Emails[0].Links) != 1 {
-		t.Fatalf("outbox = %+v, want the newest email with one link", box)
-	}
-	if box.Emails[0].To != "admin@"+demoDomain {
-		t.Fatalf("newest email to %q", box.Emails[0].To)
-	}
+	require.NotEmpty(t, box.Emails, "outbox")
+	require.Len(t, box.Emails[0].Links, 1, "the newest email's links")
+	require.Equal(t, "admin@"+demoDomain, box.Emails[0].To, "newest email's recipient")
 	link := box.Emails[0].Links[0]
-	if !strings.HasPrefix(link, d.base+"/invite/") {
-		t.Fatalf("link %q is not under %s/invite/", link, d.base)
-	}
+	require.True(t, strings.HasPrefix(link, d.base+"/invite/"), "link %q is not under %s/invite/", link, d.base)
 	return link
 }
 
@@ -239,9 +222,7 @@ func TestBrowser(t *testing.T) {
 	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
 	defer cancelBrowser()
 	// Start the browser now, so its start-up is not charged to a step.
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("starting %s: %v", browser, err)
-	}
+	require.NoError(t, chromedp.Do(bctx), "starting %s", browser)
 	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		sctx, cancel := context.WithTimeout(bctx, 90*time.Second)
@@ -251,7 +232,7 @@ func TestBrowser(t *testing.T) {
 			defer cancel()
 			loc, _ := chromedp.Run(dctx, chromedp.Location())
 			body, _ := chromedp.Run(dctx, chromedp.Text(css("body")))
-			t.Fatalf("%s: %v\nat %s:\n%s", name, err, loc, body)
+			require.NoError(t, err, "%s\nat %s:\n%s", name, loc, body)
 		}
 	}
 
@@ -265,9 +246,7 @@ func TestBrowser(t *testing.T) {
 		screenshot("01-landing"),
 	)
 	for _, want := range []string{"Provider admin", demoDomain, "admin@" + demoDomain, "User.Read.All"} {
-		if !strings.Contains(landing, want) {
-			t.Errorf("landing page does not mention %q:\n%s", want, landing)
-		}
+		assert.Contains(t, landing, want, "landing page")
 	}
 	step("cancel at Microsoft",
 		signInAtMicrosoft("02-microsoft"),
@@ -280,9 +259,7 @@ func TestBrowser(t *testing.T) {
 		Account string `json:"account"`
 	}
 	d.api(t, "GET", "/api/customers/contoso/m365/status", "", http.StatusOK, &st)
-	if st.State == "connected" {
-		t.Fatalf("status after Cancel = %q, want not connected", st.State)
-	}
+	require.NotEqual(t, "connected", st.State, "status after Cancel")
 
 	// The newcomer's walk: a new invitation, Accept, connected.
 	link := d.invite(t)
@@ -295,9 +272,8 @@ func TestBrowser(t *testing.T) {
 		screenshot("05-connected"),
 	)
 	d.api(t, "GET", "/api/customers/contoso/m365/status", "", http.StatusOK, &st)
-	if st.State != "connected" || !strings.EqualFold(st.Account, "admin@"+demoDomain) {
-		t.Fatalf("status = %+v, want connected as admin@%s", st, demoDomain)
-	}
+	require.Equal(t, "connected", st.State, "status after Accept")
+	require.True(t, strings.EqualFold(st.Account, "admin@"+demoDomain), "status account %q, want admin@%s", st.Account, demoDomain)
 
 	// The same link again: used up. The first one: replaced.
 	step("reuse the link",
@@ -348,9 +324,8 @@ func TestBrowser(t *testing.T) {
 		into(&syncState, chromedp.Text(css(`#sync-state`))),
 		screenshot("08-portal"),
 	)
-	if total != "5,000" || !strings.Contains(syncState, "5,000 users") {
-		t.Errorf("portal shows total %q, sync state %q; want 5,000", total, syncState)
-	}
+	assert.Equal(t, "5,000", total, "portal's users total")
+	assert.Contains(t, syncState, "5,000 users", "portal's sync state")
 	var auditRows, eventRows string
 	step("activity: events and audit trail",
 		chromedp.Navigate(d.base+"/?tab=activity"),
@@ -361,12 +336,9 @@ func TestBrowser(t *testing.T) {
 		chromedp.ScrollIntoView(css(`#activity-card`)),
 		screenshot("12-activity"),
 	)
-	if !strings.Contains(auditRows, "users.sync") || !strings.Contains(auditRows, "Provider admin (break-glass admin token, portal session)") {
-		t.Errorf("audit trail on the page = %q, want the sync started by the admin's session", auditRows)
-	}
-	if !strings.Contains(eventRows, "Connected") {
-		t.Errorf("events on the page = %q, want Connected", eventRows)
-	}
+	assert.Contains(t, auditRows, "users.sync", "audit trail on the page")
+	assert.Contains(t, auditRows, "Provider admin (break-glass admin token, portal session)", "audit trail on the page: the sync started by the admin's session")
+	assert.Contains(t, eventRows, "Connected", "events on the page")
 	var firstRow string
 	step("read the users table",
 		chromedp.Click(css(`#tab-users`)),
@@ -376,9 +348,8 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(css(`a.invite-link`)),
 		screenshot("09-outbox"),
 	)
-	if !strings.Contains(firstRow, "Milan") || !strings.Contains(firstRow, "IT") {
-		t.Errorf("first synced user %q is not in Milan, IT", firstRow)
-	}
+	assert.Contains(t, firstRow, "Milan", "first synced user")
+	assert.Contains(t, firstRow, "IT", "first synced user")
 
 	// The fleet: the Customers page shows each demo customer's state and
 	// what to do; the needs-action filter hides the healthy one.
@@ -396,12 +367,10 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitNotPresent(css(`#fleet tr[data-customer="contoso"]`)),
 		into(&needsAction, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#fleet tbody tr")).map(r => r.dataset.customer)`)),
 	)
-	if fabrikamAction != "rotateSecret" || northwindState != "Consent required" || tailspinAction != "sendInvitation" {
-		t.Errorf("fleet shows fabrikam %q, northwind %q, tailspin %q", fabrikamAction, northwindState, tailspinAction)
-	}
-	if strings.Join(needsAction, ",") != "fabrikam,northwind,tailspin" {
-		t.Errorf("needs action: %v", needsAction)
-	}
+	assert.Equal(t, "rotateSecret", fabrikamAction, "fleet: fabrikam's action")
+	assert.Equal(t, "Consent required", northwindState, "fleet: northwind's state")
+	assert.Equal(t, "sendInvitation", tailspinAction, "fleet: tailspin's action")
+	assert.Equal(t, "fabrikam,northwind,tailspin", strings.Join(needsAction, ","), "needs action")
 
 	// Offboarding from the Customers page shows the report: what was
 	// deleted and, for fabrikam's own app registration, the step its admin
@@ -419,9 +388,7 @@ func TestBrowser(t *testing.T) {
 	)
 	report := strings.Join(reportRows, "\n")
 	for _, want := range []string{"secrets | Deleted", "syncedUsers | Deleted", "appCredential | Customer's admin must act", "Certificates & secrets"} {
-		if !strings.Contains(report, want) {
-			t.Errorf("offboarding report lacks %q:\n%s", want, report)
-		}
+		assert.Contains(t, report, want, "offboarding report")
 	}
 
 	// The other controls of the settings screen.
@@ -438,9 +405,8 @@ func TestBrowser(t *testing.T) {
 		into(&msg, chromedp.Text(css(`#user-filter-error`))),
 		into(&filterInvalid, chromedp.AttributeValue(css(`#user-filter`), "aria-invalid")),
 	)
-	if msg == "" || filterInvalid.Value != "true" {
-		t.Errorf("bad filter: message %q, aria-invalid %q", msg, filterInvalid.Value)
-	}
+	assert.NotEmpty(t, msg, "bad filter: message")
+	assert.Equal(t, "true", filterInvalid.Value, "bad filter: aria-invalid")
 	step("save QoE settings",
 		chromedp.Click(css(`#tab-quality`)),
 		chromedp.SetValue(css(`#qoe-app-id`), "3f2e1d0c-0000-4000-8000-000000000e01"),
@@ -449,26 +415,21 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(css(`#qoe-message.ok`)),
 		into(&qoeAttrs, chromedp.Attributes(css(`#qoe-password`))),
 	)
-	if !strings.Contains(qoeAttrs["placeholder"], "set") {
-		t.Errorf("QoE password placeholder after save = %q, want it to say the password is set", qoeAttrs["placeholder"])
-	}
+	assert.Contains(t, qoeAttrs["placeholder"], "set", "QoE password placeholder after save says the password is set")
 	var qoe struct {
 		AppID           string `json:"appId"`
 		ClientSecretSet bool   `json:"clientSecretSet"`
 	}
 	d.api(t, "GET", "/api/customers/contoso/m365/qoe", "", http.StatusOK, &qoe)
-	if qoe.AppID != "3f2e1d0c-0000-4000-8000-000000000e01" || !qoe.ClientSecretSet {
-		t.Errorf("QoE after save = %+v", qoe)
-	}
+	assert.Equal(t, "3f2e1d0c-0000-4000-8000-000000000e01", qoe.AppID, "QoE app ID after save")
+	assert.True(t, qoe.ClientSecretSet, "QoE secret set after save")
 	step("refresh token now",
 		chromedp.Click(css(`#tab-connection`)),
 		chromedp.Click(css(`#refresh-token`)),
 		chromedp.WaitVisible(css(`#wizard-link-url`)),
 		into(&wizardLink, chromedp.Value(css(`#wizard-link-url`))),
 	)
-	if !strings.HasPrefix(wizardLink, d.base+"/invite/") {
-		t.Errorf("Refresh Token Now link = %q", wizardLink)
-	}
+	assert.True(t, strings.HasPrefix(wizardLink, d.base+"/invite/"), "Refresh Token Now link = %q", wizardLink)
 	step("grant consent",
 		chromedp.Click(css(`#grant-consent`)),
 		chromedp.WaitVisible(css(`#consent-panel[data-customer-app="false"]`)),
@@ -490,9 +451,7 @@ func TestBrowser(t *testing.T) {
 	// The callback answered before confirming; the background
 	// confirmation may already have seen the grant (contoso's roles were
 	// granted at its first sign-in).
-	if consented.State != "consentPropagating" && consented.State != "connected" {
-		t.Errorf("status right after Grant Consent = %+v, want consentPropagating or connected", consented)
-	}
+	assert.Contains(t, []string{"consentPropagating", "connected"}, consented.State, "status right after Grant Consent")
 	// Once Entra ID has replicated the grant, Validate confirms it.
 	d.a.fake.Advance(m365test.DefaultConsentReplicationDelay)
 	var confirmed struct {
@@ -500,27 +459,25 @@ func TestBrowser(t *testing.T) {
 	}
 	d.api(t, "POST", "/api/customers/contoso/m365/validate", "", http.StatusOK, &confirmed)
 	d.api(t, "GET", "/api/customers/contoso/m365/status", "", http.StatusOK, &consented)
-	if !confirmed.OK || consented.State != "connected" || len(consented.GrantedRoles) == 0 {
-		t.Errorf("status after the grant replicated = %+v (validate ok %v), want connected with granted roles", consented, confirmed.OK)
-	}
+	assert.True(t, confirmed.OK, "validate after the grant replicated")
+	assert.Equal(t, "connected", consented.State, "status after the grant replicated")
+	assert.NotEmpty(t, consented.GrantedRoles, "granted roles after the grant replicated")
 
 	// The API agrees with the screen.
 	var rep struct {
 		OK bool `json:"ok"`
 	}
 	d.api(t, "POST", "/api/customers/contoso/m365/validate", "", http.StatusOK, &rep)
-	if !rep.OK {
-		t.Error("Validate through the API is not ok")
-	}
+	assert.True(t, rep.OK, "Validate through the API")
 	var run struct {
 		State string `json:"state"`
 		Total int    `json:"total"`
 		Added int    `json:"added"`
 	}
 	d.api(t, "GET", "/api/customers/contoso/users/sync", "", http.StatusOK, &run)
-	if run.State != "succeeded" || run.Total != 5000 || run.Added != 5000 {
-		t.Errorf("sync run = %+v, want succeeded with 5000 users added", run)
-	}
+	assert.Equal(t, "succeeded", run.State, "sync run")
+	assert.Equal(t, 5000, run.Total, "sync run's total")
+	assert.Equal(t, 5000, run.Added, "sync run's added")
 	var page struct {
 		Users []struct {
 			UsageLocation string `json:"usageLocation"`
@@ -528,13 +485,10 @@ func TestBrowser(t *testing.T) {
 		Total int `json:"total"`
 	}
 	d.api(t, "GET", "/api/customers/contoso/users?limit=1000", "", http.StatusOK, &page)
-	if page.Total != 5000 || len(page.Users) != 1000 {
-		t.Fatalf("users page: total %d, %d users; want 5000 and a full page of 1000", page.Total, len(page.Users))
-	}
+	require.Equal(t, 5000, page.Total, "users page's total")
+	require.Len(t, page.Users, 1000, "users page: a full page")
 	for _, u := range page.Users {
-		if u.UsageLocation != "IT" {
-			t.Fatalf("synced a user with usageLocation %q", u.UsageLocation)
-		}
+		require.Equal(t, "IT", u.UsageLocation, "a synced user's usageLocation")
 	}
 
 	// A Teams filter: Italy's voice users, with their line URI and
@@ -563,12 +517,12 @@ func TestBrowser(t *testing.T) {
 		into(&teamsRow, chromedp.Text(css(`#users tbody tr`))),
 		screenshot("08b-teams-sync"),
 	)
-	if !strings.Contains(scopeSummary, "removes 3,334 of the 5,000") || !saveDisabled {
-		t.Errorf("scope preview %q, save disabled before confirming %v", scopeSummary, saveDisabled)
-	}
-	if teamsTotal != "1,666" || !strings.Contains(teamsRow, "tel:+3902") || !strings.Contains(teamsRow, "VRP-IT") || !strings.Contains(teamsRow, "DP-IT") {
-		t.Errorf("Teams sync shows %q, first row %q; want 1,666 users with line URI, VRP-IT and DP-IT", teamsTotal, teamsRow)
-	}
+	assert.Contains(t, scopeSummary, "removes 3,334 of the 5,000", "scope preview")
+	assert.True(t, saveDisabled, "save disabled before confirming")
+	assert.Equal(t, "1,666", teamsTotal, "Teams sync's total")
+	assert.Contains(t, teamsRow, "tel:+3902", "Teams sync's first row: line URI")
+	assert.Contains(t, teamsRow, "VRP-IT", "Teams sync's first row")
+	assert.Contains(t, teamsRow, "DP-IT", "Teams sync's first row")
 	// Searching (filter language or plain text, Enter) narrows the list
 	// and never touches the sync scope.
 	step("search the stored list",
@@ -585,12 +539,11 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(css(`#users-total[data-total="1"]`)),
 		into(&scopeAfter, chromedp.Value(css(`#user-filter`))),
 	)
-	if !strings.Contains(listed, "LineUri") || !strings.Contains(listedRow, "user00024@") || !strings.Contains(listedRow, "tel:+39020000024") {
-		t.Errorf("filtered list %q, row %q; want user 00024 only", listed, listedRow)
-	}
+	assert.Contains(t, listed, "LineUri", "filtered list's label")
+	assert.Contains(t, listedRow, "user00024@", "filtered list's row")
+	assert.Contains(t, listedRow, "tel:+39020000024", "filtered list's row")
 	var saved map[string]any
 	d.api(t, "GET", "/api/customers/contoso/m365", "", http.StatusOK, &saved)
-	if saved["userFilter"] != "UsageLocation -eq 'IT' -and EnterpriseVoiceEnabled -eq $true" || scopeAfter != saved["userFilter"] {
-		t.Errorf("searching changed the sync scope: saved %q, field %q", saved["userFilter"], scopeAfter)
-	}
+	assert.Equal(t, "UsageLocation -eq 'IT' -and EnterpriseVoiceEnabled -eq $true", saved["userFilter"], "searching changed the saved sync scope")
+	assert.Equal(t, saved["userFilter"], scopeAfter, "searching changed the scope field")
 }

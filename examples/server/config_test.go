@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/invite/smtpmail"
 )
 
@@ -33,35 +36,35 @@ func prodEnv() map[string]string {
 
 func TestParseConfigDemoDefaults(t *testing.T) {
 	cfg, err := parseConfig(nil, env(nil), &bytes.Buffer{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Mode != modeDemo || cfg.Addr != "127.0.0.1:8080" || cfg.DataDir != "./tenantgate-data" || cfg.Customer != "contoso" ||
-		cfg.InviteTTL != 7*24*time.Hour || cfg.DemoUsers != 50_000 || cfg.AdminToken != "" || cfg.Cloud != "global" ||
-		cfg.SMTPSecurity != smtpmail.StartTLS || cfg.ProviderName == "" {
-		t.Errorf("demo defaults = %+v", cfg)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, modeDemo, cfg.Mode)
+	assert.Equal(t, "127.0.0.1:8080", cfg.Addr)
+	assert.Equal(t, "./tenantgate-data", cfg.DataDir)
+	assert.Equal(t, "contoso", cfg.Customer)
+	assert.Equal(t, 7*24*time.Hour, cfg.InviteTTL)
+	assert.Equal(t, 50_000, cfg.DemoUsers)
+	assert.Empty(t, cfg.AdminToken)
+	assert.Equal(t, "global", cfg.Cloud)
+	assert.Equal(t, smtpmail.StartTLS, cfg.SMTPSecurity)
+	assert.NotEmpty(t, cfg.ProviderName)
 }
 
 func TestParseConfigFlagsOverrideEnvironment(t *testing.T) {
 	e := env(map[string]string{"TENANTGATE_ADDR": "127.0.0.1:9000", "TENANTGATE_DATA": "/env/data", "TENANTGATE_INVITE_TTL": "1h"})
 	cfg, err := parseConfig([]string{"-addr", "127.0.0.1:9100"}, e, &bytes.Buffer{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Addr != "127.0.0.1:9100" || cfg.DataDir != "/env/data" || cfg.InviteTTL != time.Hour {
-		t.Errorf("got addr %q data %q ttl %v", cfg.Addr, cfg.DataDir, cfg.InviteTTL)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:9100", cfg.Addr)
+	assert.Equal(t, "/env/data", cfg.DataDir)
+	assert.Equal(t, time.Hour, cfg.InviteTTL)
 }
 
 func TestParseConfigProduction(t *testing.T) {
 	cfg, err := parseConfig(nil, env(prodEnv()), &bytes.Buffer{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Mode != modeProduction || cfg.ClientSecret == "" || cfg.SealingKeys == "" || cfg.PostgresDSN == "" {
-		t.Errorf("production config = mode %q", cfg.Mode)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, modeProduction, cfg.Mode)
+	assert.NotEmpty(t, cfg.ClientSecret)
+	assert.NotEmpty(t, cfg.SealingKeys)
+	assert.NotEmpty(t, cfg.PostgresDSN)
 }
 
 func TestParseConfigErrors(t *testing.T) {
@@ -112,23 +115,15 @@ func TestParseConfigErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseConfig(tc.args, env(tc.env), &bytes.Buffer{})
 			var ue *usageError
-			if !errors.As(err, &ue) {
-				t.Fatalf("err = %v, want a *usageError", err)
-			}
+			require.ErrorAs(t, err, &ue)
 			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error does not mention %q:\n%v", w, err)
-				}
+				assert.Contains(t, err.Error(), w)
 			}
 			for _, w := range tc.notWant {
-				if strings.Contains(err.Error(), w) {
-					t.Errorf("error mentions %q:\n%v", w, err)
-				}
+				assert.NotContains(t, err.Error(), w)
 			}
 			for _, secret := range []string{"provider-secret-value", "admin-token-admin-token", "AAAAAAAA"} {
-				if strings.Contains(err.Error(), secret) {
-					t.Errorf("error shows a secret value:\n%v", err)
-				}
+				assert.NotContains(t, err.Error(), secret, "the error shows a secret value")
 			}
 		})
 	}
@@ -137,19 +132,13 @@ func TestParseConfigErrors(t *testing.T) {
 func TestParseConfigHelpHidesSecrets(t *testing.T) {
 	var out bytes.Buffer
 	_, err := parseConfig([]string{"-help"}, env(prodEnv()), &out)
-	if !errors.Is(err, flag.ErrHelp) {
-		t.Fatalf("err = %v, want flag.ErrHelp", err)
-	}
+	require.ErrorIs(t, err, flag.ErrHelp)
 	help := out.String()
 	for _, want := range []string{"-client-secret", "TENANTGATE_CLIENT_SECRET", "-postgres-dsn", "-admin-token", "TENANTGATE_SEALING_KEYS"} {
-		if !strings.Contains(help, want) {
-			t.Errorf("help does not mention %s", want)
-		}
+		assert.Contains(t, help, want, "help")
 	}
 	for _, v := range prodEnv() {
-		if strings.Contains(help, v) {
-			t.Errorf("help shows the environment value %q", v)
-		}
+		assert.NotContains(t, help, v, "help shows an environment value")
 	}
 }
 
@@ -166,19 +155,16 @@ func FuzzParseConfig(f *testing.F) {
 		cfg, err := parseConfig(argv, env(e), io.Discard)
 		if err != nil {
 			var ue *usageError
-			if !errors.As(err, &ue) && !errors.Is(err, flag.ErrHelp) && !strings.Contains(err.Error(), "flag") {
-				t.Fatalf("unexpected error type %T: %v", err, err)
-			}
+			require.True(t, errors.As(err, &ue) || errors.Is(err, flag.ErrHelp) || strings.Contains(err.Error(), "flag"),
+				"unexpected error type %T: %v", err, err)
 			for _, s := range []string{"TENANTGATE_CLIENT_SECRET", "TENANTGATE_SMTP_PASSWORD", "TENANTGATE_ADMIN_TOKEN", "TENANTGATE_SEALING_KEYS", "TENANTGATE_POSTGRES_DSN"} {
-				if key == s && len(value) >= 8 && strings.Contains(err.Error(), value) {
-					t.Fatalf("error repeats the secret %s: %v", s, err)
+				if key == s && len(value) >= 8 {
+					require.NotContains(t, err.Error(), value, "the error repeats the secret %s", s)
 				}
 			}
 			return
 		}
-		if cfg.Mode != modeDemo && cfg.Mode != modeProduction {
-			t.Fatalf("mode %q", cfg.Mode)
-		}
+		require.Contains(t, []string{modeDemo, modeProduction}, cfg.Mode, "mode")
 	})
 }
 
@@ -197,13 +183,11 @@ func TestParseConfigTraceStdout(t *testing.T) {
 	} {
 		cfg, err := parseConfig(tc.args, env(tc.env), &bytes.Buffer{})
 		if tc.bad {
-			if err == nil || !strings.Contains(err.Error(), "-trace-stdout (TENANTGATE_TRACE_STDOUT)") {
-				t.Errorf("%v: err = %v, want a -trace-stdout problem", tc.args, err)
-			}
+			assert.ErrorContains(t, err, "-trace-stdout (TENANTGATE_TRACE_STDOUT)", "%v", tc.args)
 			continue
 		}
-		if err != nil || cfg.TraceStdout != tc.want {
-			t.Errorf("%v %v: TraceStdout = %v, err %v; want %v", tc.args, tc.env, cfg.TraceStdout, err, tc.want)
+		if assert.NoError(t, err, "%v %v", tc.args, tc.env) {
+			assert.Equal(t, tc.want, cfg.TraceStdout, "%v %v: TraceStdout", tc.args, tc.env)
 		}
 	}
 }

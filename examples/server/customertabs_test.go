@@ -5,6 +5,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestCustomerTabs(t *testing.T) {
@@ -14,18 +17,15 @@ func TestCustomerTabs(t *testing.T) {
 		{"activity", "activity"}, {"nosuch", "connection"}, {"Voice", "connection"},
 	} {
 		tab, tabs := customerTabs(tc.asked)
-		if tab != tc.want {
-			t.Errorf("customerTabs(%q) = %q, want %q", tc.asked, tab, tc.want)
-		}
+		assert.Equal(t, tc.want, tab, "customerTabs(%q)", tc.asked)
 		var selected []string
 		for _, x := range tabs {
 			if x.Selected {
 				selected = append(selected, x.Name)
 			}
 		}
-		if len(tabs) != 5 || len(selected) != 1 || selected[0] != tc.want {
-			t.Errorf("customerTabs(%q): %d tabs, selected %v", tc.asked, len(tabs), selected)
-		}
+		assert.Len(t, tabs, 5, "customerTabs(%q)", tc.asked)
+		assert.Equal(t, []string{tc.want}, selected, "customerTabs(%q): selected", tc.asked)
 	}
 }
 
@@ -44,29 +44,19 @@ func TestCustomerPageTabsWithoutScript(t *testing.T) {
 		{"&tab=activity", "activity"}, {"&tab=bogus", "connection"},
 	} {
 		resp, body := do(t, c, "GET", d.base+"/?customer=contoso"+tc.query, "", bearer)
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET /?customer=contoso%s: %d", tc.query, resp.StatusCode)
-		}
+		require.Equal(t, http.StatusOK, resp.StatusCode, "GET /?customer=contoso%s", tc.query)
 		shown := []string{}
 		for _, m := range panel.FindAllStringSubmatch(body, -1) {
 			if !strings.Contains(m[0], " hidden") {
 				shown = append(shown, m[1])
 			}
 		}
-		if len(shown) != 1 || shown[0] != tc.want {
-			t.Errorf("%s: panels shown %v, want only %s", tc.query, shown, tc.want)
-		}
+		assert.Equal(t, []string{tc.want}, shown, "%s: panels shown", tc.query)
 		tabs := tab.FindAllStringSubmatch(body, -1)
-		if len(tabs) != 5 {
-			t.Fatalf("%s: %d tabs, want 5", tc.query, len(tabs))
-		}
+		require.Len(t, tabs, 5, "%s: tabs", tc.query)
 		for _, m := range tabs {
-			if want := "/?customer=contoso&amp;tab=" + m[1]; m[2] != want {
-				t.Errorf("tab %s links to %q, want %q", m[1], m[2], want)
-			}
-			if (m[3] == "true") != (m[1] == tc.want) {
-				t.Errorf("%s: tab %s aria-selected=%s", tc.query, m[1], m[3])
-			}
+			assert.Equal(t, "/?customer=contoso&amp;tab="+m[1], m[2], "tab %s's link", m[1])
+			assert.Equal(t, m[1] == tc.want, m[3] == "true", "%s: tab %s aria-selected=%s", tc.query, m[1], m[3])
 		}
 	}
 	_, body := do(t, c, "GET", d.base+"/?customer=contoso&tab=voice", "", bearer)
@@ -75,19 +65,15 @@ func TestCustomerPageTabsWithoutScript(t *testing.T) {
 		`id="profile-new" data-needs="operator"`, `id="plan" class="primary" data-needs="operator"`, `id="plan-csv" data-needs="operator"`,
 		`id="profile-save" class="primary" data-needs="operator"`,
 	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("the customer page lacks %s", want)
-		}
+		assert.Contains(t, body, want, "the customer page")
 	}
 	for _, page := range []string{"/voice/plan?customer=contoso&id=vpl_x", "/voice/operation?customer=contoso&id=vop_x"} {
 		resp, body := do(t, c, "GET", d.base+page, "", bearer)
-		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-needs="operator"`) {
-			t.Errorf("GET %s: %d", page, resp.StatusCode)
-		}
+		assert.Equal(t, http.StatusOK, resp.StatusCode, "GET %s", page)
+		assert.Contains(t, body, `data-needs="operator"`, "GET %s", page)
 	}
 	// An ID the portal never makes goes back to the Voice tab.
 	resp, _ := do(t, c, "GET", d.base+"/voice/plan?customer=contoso&id=%3Cscript%3E", "", bearer)
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/?customer=contoso&tab=voice" {
-		t.Errorf("a bad plan ID: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
-	}
+	assert.Equal(t, http.StatusSeeOther, resp.StatusCode, "a bad plan ID")
+	assert.Equal(t, "/?customer=contoso&tab=voice", resp.Header.Get("Location"), "a bad plan ID")
 }

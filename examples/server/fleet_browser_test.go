@@ -33,9 +33,7 @@ func browserAt(t *testing.T, timeout time.Duration) (step func(name string, acti
 	t.Cleanup(cancelAlloc)
 	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
 	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("starting %s: %v", browser, err)
-	}
+	require.NoError(t, chromedp.Do(bctx), "starting %s", browser)
 	return func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		sctx, cancel := context.WithTimeout(bctx, 60*time.Second)
@@ -45,7 +43,7 @@ func browserAt(t *testing.T, timeout time.Duration) (step func(name string, acti
 			defer cancel()
 			loc, _ := chromedp.Run(dctx, chromedp.Location())
 			body, _ := chromedp.Run(dctx, chromedp.Text(css("body")))
-			t.Fatalf("%s: %v\nat %s:\n%s", name, err, loc, body)
+			require.NoError(t, err, "%s\nat %s:\n%s", name, loc, body)
 		}
 	}
 }

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestSyncSixtyNamedUsers: a user filter of 60 UserPrincipalName -eq terms
@@ -36,9 +39,8 @@ func TestSyncSixtyNamedUsers(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 		d.api(t, "GET", "/api/customers/contoso/users/sync", "", http.StatusOK, &run)
 	}
-	if run.State != "succeeded" || run.Total != 60 {
-		t.Fatalf("sync run = %+v, want succeeded with 60 users", run)
-	}
+	require.Equal(t, "succeeded", run.State, "sync run %+v", run)
+	require.Equal(t, 60, run.Total, "sync run's total")
 	var page struct {
 		Users []struct {
 			UserPrincipalName string `json:"userPrincipalName"`
@@ -51,7 +53,6 @@ func TestSyncSixtyNamedUsers(t *testing.T) {
 		got = append(got, u.UserPrincipalName)
 	}
 	slices.Sort(got)
-	if page.Total != 60 || !slices.Equal(got, want) {
-		t.Errorf("stored users (%d):\n got %v\nwant %v", page.Total, got, want)
-	}
+	assert.Equal(t, 60, page.Total, "stored users' total")
+	assert.Equal(t, want, got, "stored users")
 }

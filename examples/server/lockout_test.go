@@ -10,7 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tenantgate/tenantgate/m365test"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Twelve junk invitation links from one address (more than the guess
@@ -26,27 +27,16 @@ func TestJunkLinksDoNotLockOutTheCustomer(t *testing.T) {
 	for i := range 12 {
 		resp, _ := do(t, c, "GET", d.base+"/invite/junk-"+fmt.Sprint(i), "", nil)
 		last = resp.StatusCode
-		if i < 10 && resp.StatusCode != http.StatusNotFound {
-			t.Fatalf("junk link %d: %d, want 404", i, resp.StatusCode)
+		if i < 10 {
+			require.Equal(t, http.StatusNotFound, resp.StatusCode, "junk link %d", i)
 		}
 	}
-	if last != http.StatusTooManyRequests {
-		t.Fatalf("12th junk link: %d, want 429 (guesses are limited)", last)
-	}
-	d.a.fake.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{})
-	defer d.a.fake.SetAuthorizeAnswer(nil)
-	if resp, body := do(t, c, "GET", link, "", nil); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Sign in with Microsoft") {
-		t.Fatalf("the real link after junk: %d", resp.StatusCode)
-	}
-	resp, body := do(t, c, "POST", link+"/start", "", nil)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Connected") {
-		t.Fatalf("sign-in after junk: %d %s", resp.StatusCode, body)
-	}
+	require.Equal(t, http.StatusTooManyRequests, last, "12th junk link (guesses are limited)")
+	// The real link after junk, from the same client: it opens and connects.
+	acceptInvitation(t, d, c, link)
 	var st struct{ State string }
 	d.api(t, "GET", "/api/customers/contoso/m365/status", "", http.StatusOK, &st)
-	if st.State != "connected" {
-		t.Fatalf("status after the real link: %q", st.State)
-	}
+	require.Equal(t, "connected", st.State, "status after the real link")
 }
 
 // Behind a trusted reverse proxy the rate limits key on the client the
@@ -77,29 +67,18 @@ func TestLimitsBehindTrustedProxy(t *testing.T) {
 	const attacker, admin = "198.51.100.9", "203.0.113.5"
 	for i := range loginMaxFailures {
 		// The attacker also forges an entry on the left: it is skipped.
-		if w := send("POST", "/login", "token=guess-"+fmt.Sprint(i), "192.0.2.1, "+attacker, nil); w.Code != http.StatusUnauthorized {
-			t.Fatalf("guess %d: %d", i, w.Code)
-		}
+		w := send("POST", "/login", "token=guess-"+fmt.Sprint(i), "192.0.2.1, "+attacker, nil)
+		require.Equal(t, http.StatusUnauthorized, w.Code, "guess %d", i)
 	}
-	if w := send("POST", "/login", "token=guess-x", attacker, nil); w.Code != http.StatusTooManyRequests {
-		t.Errorf("attacker after 10 failures: %d, want 429", w.Code)
-	}
-	if w := send("POST", "/login", "token=guess-y", admin, nil); w.Code != http.StatusUnauthorized {
-		t.Errorf("another client behind the same proxy: %d, want 401", w.Code)
-	}
-	if w := send("POST", "/login", "token=guess-z", "192.0.2.1", nil); w.Code != http.StatusUnauthorized {
-		t.Errorf("the address the attacker forged: %d, want 401", w.Code)
-	}
+	assert.Equal(t, http.StatusTooManyRequests, send("POST", "/login", "token=guess-x", attacker, nil).Code, "attacker after 10 failures")
+	assert.Equal(t, http.StatusUnauthorized, send("POST", "/login", "token=guess-y", admin, nil).Code, "another client behind the same proxy")
+	assert.Equal(t, http.StatusUnauthorized, send("POST", "/login", "token=guess-z", "192.0.2.1", nil).Code, "the address the attacker forged")
 	// Invitation guesses too: the attacker's junk does not count for the admin.
 	for i := range 11 {
 		send("GET", "/invite/junk-"+fmt.Sprint(i), "", attacker, nil)
 	}
-	if w := send("GET", "/invite/junk-x", "", attacker, nil); w.Code != http.StatusTooManyRequests {
-		t.Errorf("attacker's 12th junk link: %d, want 429", w.Code)
-	}
-	if w := send("GET", "/invite/junk-x", "", admin, nil); w.Code != http.StatusNotFound {
-		t.Errorf("another client's junk link: %d, want 404", w.Code)
-	}
+	assert.Equal(t, http.StatusTooManyRequests, send("GET", "/invite/junk-x", "", attacker, nil).Code, "attacker's 12th junk link")
+	assert.Equal(t, http.StatusNotFound, send("GET", "/invite/junk-x", "", admin, nil).Code, "another client's junk link")
 }
 
 // Wrong bearer tokens on /api count in the login limiter: after ten, the
@@ -124,42 +103,31 @@ func TestBearerFailuresShareTheLoginLimit(t *testing.T) {
 	}
 	const attacker, admin = "198.51.100.9:40000", "[2001:db8:1:2::5]:40000"
 	for i := range loginMaxFailures / 2 {
-		if w := send("GET", "/api/customers/contoso/m365/status", "", attacker, map[string]string{"Authorization": "Bearer guess-" + fmt.Sprint(i)}); w.Code != http.StatusUnauthorized {
-			t.Fatalf("API guess %d: %d", i, w.Code)
-		}
-		if w := send("GET", "/dev/outbox", "", attacker, map[string]string{"Authorization": "Bearer guess-" + fmt.Sprint(i)}); w.Code != http.StatusUnauthorized {
-			t.Fatalf("outbox guess %d: %d", i, w.Code)
-		}
+		w := send("GET", "/api/customers/contoso/m365/status", "", attacker, map[string]string{"Authorization": "Bearer guess-" + fmt.Sprint(i)})
+		require.Equal(t, http.StatusUnauthorized, w.Code, "API guess %d", i)
+		w = send("GET", "/dev/outbox", "", attacker, map[string]string{"Authorization": "Bearer guess-" + fmt.Sprint(i)})
+		require.Equal(t, http.StatusUnauthorized, w.Code, "outbox guess %d", i)
 	}
 	w := send("GET", "/api/customers/contoso/m365/status", "", attacker, map[string]string{"Authorization": "Bearer guess-x"})
-	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), `"code":"rate_limited"`) {
-		t.Errorf("API with a wrong token after 10 failures: %d %s", w.Code, w.Body)
-	}
+	assert.Equal(t, http.StatusTooManyRequests, w.Code, "API with a wrong token after 10 failures: %s", w.Body)
+	assert.NotEmpty(t, w.Header().Get("Retry-After"), "API with a wrong token after 10 failures: Retry-After")
+	assert.Contains(t, w.Body.String(), `"code":"rate_limited"`, "API with a wrong token after 10 failures")
 	// The right token is checked before the limiter: whoever shares the
 	// attacker's address is not locked out.
-	if w := send("GET", "/api/customers/contoso/m365/status", "", attacker, map[string]string{"Authorization": "Bearer " + d.token}); w.Code != http.StatusOK {
-		t.Errorf("API with the right token after 10 failures: %d %s", w.Code, w.Body)
-	}
+	w = send("GET", "/api/customers/contoso/m365/status", "", attacker, map[string]string{"Authorization": "Bearer " + d.token})
+	assert.Equal(t, http.StatusOK, w.Code, "API with the right token after 10 failures: %s", w.Body)
 	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
-	if w := send("POST", "/login", "token=guess-y", attacker, form); w.Code != http.StatusTooManyRequests {
-		t.Errorf("login form with a wrong token after 10 API failures: %d, want 429", w.Code)
-	}
-	if w := send("POST", "/login", "token="+url.QueryEscape(d.token), attacker, form); w.Code != http.StatusSeeOther {
-		t.Errorf("login form with the right token after 10 API failures: %d, want 303", w.Code)
-	}
+	assert.Equal(t, http.StatusTooManyRequests, send("POST", "/login", "token=guess-y", attacker, form).Code, "login form with a wrong token after 10 API failures")
+	assert.Equal(t, http.StatusSeeOther, send("POST", "/login", "token="+url.QueryEscape(d.token), attacker, form).Code, "login form with the right token after 10 API failures")
 	// IPv6 clients are one key per /64: another address of the same /64
 	// shares the budget, another /64 does not.
 	for range loginMaxFailures {
 		send("GET", "/api/customers/contoso/m365/status", "", admin, map[string]string{"Authorization": "Bearer wrong"})
 	}
-	if w := send("GET", "/api/customers/contoso/m365/status", "", "[2001:db8:1:2::ffff]:1", map[string]string{"Authorization": "Bearer wrong-again"}); w.Code != http.StatusTooManyRequests {
-		t.Errorf("same /64: %d, want 429", w.Code)
-	}
-	if w := send("GET", "/api/customers/contoso/m365/status", "", "[2001:db8:1:3::5]:1", map[string]string{"Authorization": "Bearer wrong-again"}); w.Code != http.StatusUnauthorized {
-		t.Errorf("another /64: %d, want 401", w.Code)
-	}
+	w = send("GET", "/api/customers/contoso/m365/status", "", "[2001:db8:1:2::ffff]:1", map[string]string{"Authorization": "Bearer wrong-again"})
+	assert.Equal(t, http.StatusTooManyRequests, w.Code, "same /64")
+	w = send("GET", "/api/customers/contoso/m365/status", "", "[2001:db8:1:3::5]:1", map[string]string{"Authorization": "Bearer wrong-again"})
+	assert.Equal(t, http.StatusUnauthorized, w.Code, "another /64")
 	// Requests without a bearer token (the portal's pages) are untouched.
-	if w := send("GET", "/login", "", attacker, nil); w.Code != http.StatusOK {
-		t.Errorf("login page: %d", w.Code)
-	}
+	assert.Equal(t, http.StatusOK, send("GET", "/login", "", attacker, nil).Code, "login page")
 }

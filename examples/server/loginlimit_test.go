@@ -9,39 +9,31 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestLoginLimiterWindow(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	l := newLoginLimiter(func() time.Time { return now })
 	for i := range loginMaxFailures {
-		if w := l.wait("a"); w != 0 {
-			t.Fatalf("failure %d: wait %v before the limit", i, w)
-		}
+		require.Zero(t, l.wait("a"), "failure %d: wait before the limit", i)
 		l.fail("a")
 		now = now.Add(time.Minute)
 	}
 	// 10 failures at minutes 0..9; now is minute 10: blocked until minute 15.
-	if w := l.wait("a"); w != 5*time.Minute {
-		t.Errorf("wait %v, want 5m", w)
-	}
-	if w := l.wait("b"); w != 0 {
-		t.Errorf("another client waits %v", w)
-	}
+	assert.Equal(t, 5*time.Minute, l.wait("a"))
+	assert.Zero(t, l.wait("b"), "another client waits")
 	// The window slides: at minute 15 the first failure has left it.
 	now = now.Add(5 * time.Minute)
-	if w := l.wait("a"); w != 0 {
-		t.Errorf("after the oldest failure left the window: wait %v", w)
-	}
+	assert.Zero(t, l.wait("a"), "after the oldest failure left the window")
 	l.fail("a")
-	if w := l.wait("a"); w != time.Minute {
-		t.Errorf("after one more failure: wait %v, want 1m (until the second leaves)", w)
-	}
+	assert.Equal(t, time.Minute, l.wait("a"), "after one more failure: until the second leaves")
 	// A success forgets the failures.
 	l.succeed("a")
-	if w := l.wait("a"); w != 0 || len(l.fails) != 0 {
-		t.Errorf("after success: wait %v, %d clients remembered", w, len(l.fails))
-	}
+	assert.Zero(t, l.wait("a"), "after success: wait")
+	assert.Empty(t, l.fails, "after success: clients remembered")
 }
 
 func TestLoginLimiterBounded(t *testing.T) {
@@ -55,21 +47,14 @@ func TestLoginLimiterBounded(t *testing.T) {
 		now = now.Add(time.Second)
 	}
 	l.fail("new")
-	if len(l.fails) != 3 {
-		t.Fatalf("%d clients remembered, want 3", len(l.fails))
-	}
-	if _, ok := l.fails["c0"]; ok {
-		t.Error("the client with the oldest last failure was kept")
-	}
-	if l.wait("c1") == 0 || l.wait("c2") == 0 {
-		t.Error("newer blocked clients were forgotten")
-	}
+	require.Len(t, l.fails, 3, "clients remembered")
+	assert.NotContains(t, l.fails, "c0", "the client with the oldest last failure was kept")
+	assert.NotZero(t, l.wait("c1"), "a newer blocked client was forgotten")
+	assert.NotZero(t, l.wait("c2"), "a newer blocked client was forgotten")
 	// Expired entries go first, however many.
 	now = now.Add(loginWindow)
 	l.fail("newer")
-	if len(l.fails) != 1 {
-		t.Errorf("%d clients after all expired, want 1", len(l.fails))
-	}
+	assert.Len(t, l.fails, 1, "clients after all expired")
 }
 
 // TestLoginRateLimited drives the portal's login form: after 10 wrong
@@ -91,41 +76,35 @@ func TestLoginRateLimited(t *testing.T) {
 
 	// Failures before a success do not block it, and the success resets them.
 	for range loginMaxFailures - 1 {
-		if w := login(admin, "wrong"); w.Code != http.StatusUnauthorized {
-			t.Fatalf("wrong token: %d", w.Code)
-		}
+		require.Equal(t, http.StatusUnauthorized, login(admin, "wrong").Code, "wrong token")
 	}
-	if w := login(admin, d.token); w.Code != http.StatusSeeOther || len(w.Result().Cookies()) != 1 {
-		t.Fatalf("right token after 9 failures: %d", w.Code)
-	}
-	if w := login(admin, "wrong"); w.Code != http.StatusUnauthorized {
-		t.Errorf("wrong token after a success: %d, want 401 (failures reset)", w.Code)
-	}
+	w := login(admin, d.token)
+	require.Equal(t, http.StatusSeeOther, w.Code, "right token after 9 failures")
+	require.Len(t, w.Result().Cookies(), 1, "right token after 9 failures: cookies")
+	assert.Equal(t, http.StatusUnauthorized, login(admin, "wrong").Code, "wrong token after a success (failures reset)")
 
 	for i := range loginMaxFailures {
-		if w := login(attacker, fmt.Sprint("guess-", i)); w.Code != http.StatusUnauthorized {
-			t.Fatalf("guess %d: %d, want 401", i, w.Code)
-		}
+		require.Equal(t, http.StatusUnauthorized, login(attacker, fmt.Sprint("guess-", i)).Code, "guess %d", i)
 	}
 	for _, tok := range []string{"guess-x"} {
 		w := login(attacker, tok)
+		assert.Equal(t, http.StatusTooManyRequests, w.Code, "attempt after 10 failures")
 		secs, err := strconv.Atoi(w.Header().Get("Retry-After"))
-		if w.Code != http.StatusTooManyRequests || err != nil || secs < 1 || secs > int(loginWindow.Seconds()) {
-			t.Errorf("attempt after 10 failures: %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
+		if assert.NoError(t, err, "attempt after 10 failures: Retry-After %q", w.Header().Get("Retry-After")) {
+			assert.GreaterOrEqual(t, secs, 1, "Retry-After")
+			assert.LessOrEqual(t, secs, int(loginWindow.Seconds()), "Retry-After")
 		}
 		body := w.Body.String()
-		if !strings.Contains(body, "Too many wrong admin tokens") || !strings.Contains(body, "Try again in 15 minutes") ||
-			!strings.Contains(body, `name="token"`) || len(w.Result().Cookies()) != 0 {
-			t.Errorf("429 page: cookies %v, body %s", w.Result().Cookies(), body)
-		}
+		assert.Contains(t, body, "Too many wrong admin tokens", "429 page")
+		assert.Contains(t, body, "Try again in 15 minutes", "429 page")
+		assert.Contains(t, body, `name="token"`, "429 page")
+		assert.Empty(t, w.Result().Cookies(), "429 page: cookies")
 	}
 	// The right token is checked before the limiter: the admin behind
 	// the attacker's address still signs in.
-	if w := login(attacker, d.token); w.Code != http.StatusSeeOther || len(w.Result().Cookies()) != 1 {
-		t.Errorf("right token after 10 failures: %d, want 303 and a session", w.Code)
-	}
+	w = login(attacker, d.token)
+	assert.Equal(t, http.StatusSeeOther, w.Code, "right token after 10 failures")
+	assert.Len(t, w.Result().Cookies(), 1, "right token after 10 failures: a session")
 	// Another address is unaffected.
-	if w := login(admin, d.token); w.Code != http.StatusSeeOther {
-		t.Errorf("other address, right token: %d", w.Code)
-	}
+	assert.Equal(t, http.StatusSeeOther, login(admin, d.token).Code, "other address, right token")
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestBrowserQoE: in the portal, "Place 100 demo calls" makes the fake
@@ -32,9 +34,7 @@ func TestBrowserQoE(t *testing.T) {
 	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
 	defer cancelBrowser()
 	// Start the browser on bctx, so it outlives each step's context.
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("starting %s: %v", browser, err)
-	}
+	require.NoError(t, chromedp.Do(bctx), "starting %s", browser)
 	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		sctx, cancel := context.WithTimeout(bctx, 40*time.Second)
@@ -43,7 +43,7 @@ func TestBrowserQoE(t *testing.T) {
 			dctx, cancel := context.WithTimeout(bctx, 5*time.Second)
 			defer cancel()
 			body, _ := chromedp.Run(dctx, chromedp.Text(css("body")))
-			t.Fatalf("%s: %v\n%s", name, err, body)
+			require.NoError(t, err, "%s\n%s", name, body)
 		}
 	}
 	var poor, jitter, loss, rtt, rate, rows, reasons, bar string
@@ -76,13 +76,15 @@ func TestBrowserQoE(t *testing.T) {
 		into(&bar, chromedp.Evaluate[string](`(() => { const g = document.querySelector('#qoe-chart svg g.day[data-calls="100"]'); return g ? g.dataset.poor + "/" + g.textContent : ""; })()`)),
 		screenshot("10-qoe"),
 	)
-	if poor != "24" || jitter != "10" || loss != "10" || rtt != "4" || rate != "24%" {
-		t.Errorf("panel: poor %s, jitter %s, loss %s, rtt %s, rate %s", poor, jitter, loss, rtt, rate)
-	}
-	if rows != "24" || strings.Count(reasons, "jitter") != 10 || strings.Count(reasons, "packet loss") != 10 || strings.Count(reasons, "round trip") != 4 {
-		t.Errorf("poor calls table: %s rows, %q", rows, reasons)
-	}
-	if !strings.HasPrefix(bar, "24/") || !strings.Contains(bar, "24%") {
-		t.Errorf("today's bar: %q", bar)
-	}
+	assert.Equal(t, "24", poor, "panel: poor")
+	assert.Equal(t, "10", jitter, "panel: jitter")
+	assert.Equal(t, "10", loss, "panel: packet loss")
+	assert.Equal(t, "4", rtt, "panel: round trip")
+	assert.Equal(t, "24%", rate, "panel: rate")
+	assert.Equal(t, "24", rows, "poor calls table: rows")
+	assert.Equal(t, 10, strings.Count(reasons, "jitter"), "poor calls table: jitter in %q", reasons)
+	assert.Equal(t, 10, strings.Count(reasons, "packet loss"), "poor calls table: packet loss in %q", reasons)
+	assert.Equal(t, 4, strings.Count(reasons, "round trip"), "poor calls table: round trip in %q", reasons)
+	assert.True(t, strings.HasPrefix(bar, "24/"), "today's bar %q: 24 poor", bar)
+	assert.Contains(t, bar, "24%", "today's bar")
 }

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 )
 
@@ -45,7 +48,7 @@ func (d *demo) waitSummary(t *testing.T, what string, cond func(qoeSummary) bool
 			return s
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: summary still %+v", what, s)
+			require.FailNow(t, what+": the summary never got there", "summary still %+v", s)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -57,21 +60,24 @@ func (d *demo) waitSummary(t *testing.T, what string, cond func(qoeSummary) bool
 func TestDemoHundredCalls(t *testing.T) {
 	d := startDemo(t, t.TempDir(), "-demo-users", "1000")
 	c := &http.Client{}
-	if resp, _ := do(t, c, "POST", d.base+"/dev/calls", `{"count": 100}`, map[string]string{"Content-Type": "application/json"}); resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("POST /dev/calls without the admin token: %d", resp.StatusCode)
-	}
+	resp, _ := do(t, c, "POST", d.base+"/dev/calls", `{"count": 100}`, map[string]string{"Content-Type": "application/json"})
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "POST /dev/calls without the admin token")
 	var placed struct {
 		Placed int      `json:"placed"`
 		IDs    []string `json:"ids"`
 	}
 	d.api(t, "POST", "/dev/calls", `{"count": 100, "pstn": 20}`, http.StatusAccepted, &placed)
-	if placed.Placed != 100 {
-		t.Fatalf("placed %+v", placed)
-	}
+	require.Equal(t, 100, placed.Placed, "placed %+v", placed)
 	s := d.waitSummary(t, "100 calls", func(s qoeSummary) bool { return s.Calls == 100 })
-	if s.PoorCalls != 24 || s.PoorByReason.Jitter != 10 || s.PoorByReason.PacketLoss != 10 || s.PoorByReason.RoundTrip != 4 ||
-		s.PoorRate != 0.24 || s.Subscription.State != "active" || len(s.Days) != 30 || s.Days[29].Calls != 100 || s.Days[29].PoorCalls != 24 {
-		t.Errorf("summary %+v", s)
+	assert.Equal(t, 24, s.PoorCalls, "summary's poor calls")
+	assert.Equal(t, 10, s.PoorByReason.Jitter, "summary's poor by jitter")
+	assert.Equal(t, 10, s.PoorByReason.PacketLoss, "summary's poor by packet loss")
+	assert.Equal(t, 4, s.PoorByReason.RoundTrip, "summary's poor by round trip")
+	assert.Equal(t, 0.24, s.PoorRate, "summary's poor rate")
+	assert.Equal(t, "active", s.Subscription.State, "summary's subscription")
+	if assert.Len(t, s.Days, 30, "summary's days") {
+		assert.Equal(t, 100, s.Days[29].Calls, "today's calls")
+		assert.Equal(t, 24, s.Days[29].PoorCalls, "today's poor calls")
 	}
 	var page struct {
 		Calls []struct {
@@ -82,8 +88,10 @@ func TestDemoHundredCalls(t *testing.T) {
 		} `json:"calls"`
 	}
 	d.api(t, "GET", "/api/customers/contoso/qoe/calls?poor=true&limit=100", "", http.StatusOK, &page)
-	if len(page.Calls) != 24 || page.Calls[0].Quality != "poor" || len(page.Calls[0].PoorReasons) != 1 || !strings.HasPrefix(page.Calls[0].Caller, "User ") {
-		t.Errorf("poor calls: %d %+v", len(page.Calls), page.Calls)
+	if assert.Len(t, page.Calls, 24, "poor calls") {
+		assert.Equal(t, "poor", page.Calls[0].Quality, "the first poor call's quality")
+		assert.Len(t, page.Calls[0].PoorReasons, 1, "the first poor call's reasons")
+		assert.True(t, strings.HasPrefix(page.Calls[0].Caller, "User "), "the first poor call's caller %q", page.Calls[0].Caller)
 	}
 	var report struct {
 		OK     bool `json:"ok"`
@@ -93,9 +101,7 @@ func TestDemoHundredCalls(t *testing.T) {
 		} `json:"checks"`
 	}
 	d.api(t, "POST", "/api/customers/contoso/m365/qoe/validate", "", http.StatusOK, &report)
-	if !report.OK {
-		t.Errorf("validate: %+v", report)
-	}
+	assert.True(t, report.OK, "validate: %+v", report)
 	// PSTN: 20 Direct Routing calls over two SBCs.
 	var pstn struct {
 		Trunks []struct {
@@ -112,28 +118,23 @@ func TestDemoHundredCalls(t *testing.T) {
 		d.api(t, "GET", "/api/customers/contoso/qoe/pstn", "", http.StatusOK, &pstn)
 	}
 	t.Logf("the PSTN pull was stored %v after the summary", time.Since(waited).Round(100*time.Millisecond))
-	if len(pstn.Trunks) != 2 || pstn.Trunks[0].Attempts+pstn.Trunks[1].Attempts != 20 {
-		t.Errorf("pstn %+v", pstn)
+	if assert.Len(t, pstn.Trunks, 2, "PSTN trunks") {
+		assert.Equal(t, 20, pstn.Trunks[0].Attempts+pstn.Trunks[1].Attempts, "PSTN attempts: %+v", pstn)
 	}
 
 	// A forged notification: the real subscription's ID, a guessed
 	// clientState, a call that does not exist. Refused, counted, stored
 	// nowhere.
 	subs := d.a.fake.Subscriptions()
-	if len(subs) != 1 {
-		t.Fatalf("subscriptions %+v", subs)
-	}
+	require.Len(t, subs, 1, "subscriptions")
 	forged := "33333333-4444-5555-6666-777777777777"
 	body := fmt.Sprintf(`{"value":[{"subscriptionId":%q,"clientState":"guessed","changeType":"created","resource":"communications/callRecords/%s","resourceData":{"id":%q}}]}`,
 		subs[0].ID, forged, forged)
-	if resp, _ := do(t, c, "POST", d.base+"/qoe/notifications", body, map[string]string{"Content-Type": "application/json"}); resp.StatusCode != http.StatusForbidden {
-		t.Errorf("wrong clientState answered %d", resp.StatusCode)
-	}
+	resp, _ = do(t, c, "POST", d.base+"/qoe/notifications", body, map[string]string{"Content-Type": "application/json"})
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "wrong clientState")
 	// The receiver counts the refusal before it answers 403.
 	s = d.waitSummary(t, "rejection counted", func(s qoeSummary) bool { return s.Subscription.Rejected == 1 })
-	if s.Calls != 100 {
-		t.Errorf("after the forged notification: %d calls", s.Calls)
-	}
+	assert.Equal(t, 100, s.Calls, "calls after the forged notification")
 	var all struct {
 		Calls []struct {
 			ID string `json:"id"`
@@ -141,14 +142,10 @@ func TestDemoHundredCalls(t *testing.T) {
 	}
 	d.api(t, "GET", "/api/customers/contoso/qoe/calls?limit=1000", "", http.StatusOK, &all)
 	for _, c := range all.Calls {
-		if c.ID == forged {
-			t.Error("the forged call was stored")
-		}
+		assert.NotEqual(t, forged, c.ID, "the forged call was stored")
 	}
 	b, _ := json.Marshal(all)
-	if strings.Contains(string(b), "guessed") {
-		t.Error("the forged clientState shows up")
-	}
+	assert.NotContains(t, string(b), "guessed", "the forged clientState shows up")
 }
 
 // TestDemoCrashBetweenAckAndProcessing: the portal acknowledges call
@@ -159,21 +156,15 @@ func TestDemoCrashBetweenAckAndProcessing(t *testing.T) {
 	dir := t.TempDir()
 	cfg, err := parseConfig([]string{"-addr", "127.0.0.1:0", "-data", dir, "-admin-token", testAdminToken, "-demo-users", "100"},
 		func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a, err := start(t.Context(), cfg, hooks{logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	d := &demo{a: a, base: a.publicURL, token: testAdminToken}
 	// Make the subscription; then Graph throttles every call-record read
 	// of this first run (429, Retry-After 3 s), so the acknowledged calls
 	// wait in the queue, snoozed, when the portal goes down.
-	if err := a.qoe.EnsureSubscription(t.Context(), "contoso"); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, a.qoe.EnsureSubscription(t.Context(), "contoso"))
 	a.fake.InjectFault(m365test.Fault{Endpoint: m365test.EndpointCallRecords, Status: http.StatusTooManyRequests, RetryAfter: 3 * time.Second})
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
@@ -182,23 +173,18 @@ func TestDemoCrashBetweenAckAndProcessing(t *testing.T) {
 		Unacknowledged int `json:"unacknowledged"`
 	}
 	d.api(t, "POST", "/dev/calls", `{"count": 10}`, http.StatusAccepted, &placed)
-	if placed.Placed != 10 || placed.Unacknowledged != 0 {
-		t.Fatalf("placed %+v", placed)
-	}
+	require.Equal(t, 10, placed.Placed, "placed")
+	require.Zero(t, placed.Unacknowledged, "unacknowledged")
 	var s qoeSummary
 	d.api(t, "GET", "/api/customers/contoso/qoe/summary", "", http.StatusOK, &s)
-	if s.Calls != 0 {
-		t.Fatalf("processed before the crash: %+v", s)
-	}
-	if err := a.shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
+	require.Zero(t, s.Calls, "processed before the crash: %+v", s)
+	require.NoError(t, a.shutdown(ctx))
 
 	d2 := startDemo(t, dir, "-demo-users", "100")
 	s = d2.waitSummary(t, "calls processed after the restart", func(s qoeSummary) bool { return s.Calls == 10 })
-	if s.PoorCalls != 2 || s.PoorByReason.Jitter != 1 || s.PoorByReason.PacketLoss != 1 {
-		t.Errorf("after the restart: %+v", s)
-	}
+	assert.Equal(t, 2, s.PoorCalls, "poor calls after the restart")
+	assert.Equal(t, 1, s.PoorByReason.Jitter, "poor by jitter after the restart")
+	assert.Equal(t, 1, s.PoorByReason.PacketLoss, "poor by packet loss after the restart")
 	// The restarted portal subscribes again (the fake's earlier
 	// subscription went with it) and keeps receiving calls.
 	d2.api(t, "POST", "/dev/calls", `{"count": 15}`, http.StatusAccepted, nil)

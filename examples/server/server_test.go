@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 )
 
@@ -28,16 +31,12 @@ func do(t testing.TB, c *http.Client, method, u, body string, header map[string]
 		rd = strings.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(t.Context(), method, u, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
 	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp, string(b)
@@ -54,69 +53,64 @@ func TestAdminAuthentication(t *testing.T) {
 	settings := d.base + "/api/customers/contoso/m365"
 
 	for _, h := range []map[string]string{nil, {"Authorization": "Bearer wrong-token-wrong-token-wrong"}, {"Authorization": "Basic " + d.token}} {
-		if resp, _ := do(t, c, "GET", settings, "", h); resp.StatusCode != http.StatusUnauthorized {
-			t.Errorf("GET settings with %v: %d, want 401", h, resp.StatusCode)
-		}
+		resp, _ := do(t, c, "GET", settings, "", h)
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "GET settings with %v", h)
 	}
-	if resp, body := do(t, c, "GET", d.base+"/dev/outbox", "", nil); resp.StatusCode != http.StatusUnauthorized || strings.Contains(body, "/invite/") {
-		t.Errorf("GET /dev/outbox without token: %d %s", resp.StatusCode, body)
-	}
-	if resp, body := do(t, c, "GET", settings, "", map[string]string{"Authorization": "Bearer " + d.token}); resp.StatusCode != http.StatusOK ||
-		!strings.Contains(body, `"serviceAccount":"admin@contoso.onmicrosoft.com"`) || !strings.Contains(body, `"authMode":"token"`) {
-		t.Errorf("GET settings with token: %d %s", resp.StatusCode, body)
-	}
+	resp, body := do(t, c, "GET", d.base+"/dev/outbox", "", nil)
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "GET /dev/outbox without token: %s", body)
+	assert.NotContains(t, body, "/invite/", "GET /dev/outbox without token")
+	resp, body = do(t, c, "GET", settings, "", map[string]string{"Authorization": "Bearer " + d.token})
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "GET settings with token: %s", body)
+	assert.Contains(t, body, `"serviceAccount":"admin@contoso.onmicrosoft.com"`, "GET settings with token")
+	assert.Contains(t, body, `"authMode":"token"`, "GET settings with token")
 
 	// The portal: login page, wrong token, right token, session cookie.
-	resp, _ := do(t, c, "GET", d.base+"/", "", nil)
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login" {
-		t.Fatalf("GET / without session: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
-	}
-	resp, body := do(t, c, "GET", d.base+"/login", "", nil)
+	resp, _ = do(t, c, "GET", d.base+"/", "", nil)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode, "GET / without session")
+	require.Equal(t, "/login", resp.Header.Get("Location"), "GET / without session")
+	resp, body = do(t, c, "GET", d.base+"/login", "", nil)
 	csp := resp.Header.Get("Content-Security-Policy")
-	if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") || !strings.Contains(csp, "frame-ancestors 'none'") ||
-		resp.Header.Get("X-Frame-Options") != "DENY" || resp.Header.Get("Referrer-Policy") != "no-referrer" || !strings.Contains(body, `name="token"`) {
-		t.Errorf("login page headers %v", resp.Header)
-	}
+	assert.Contains(t, csp, "script-src 'self'", "login page CSP")
+	assert.NotContains(t, csp, "unsafe", "login page CSP")
+	assert.Contains(t, csp, "frame-ancestors 'none'", "login page CSP")
+	assert.Equal(t, "DENY", resp.Header.Get("X-Frame-Options"), "login page X-Frame-Options")
+	assert.Equal(t, "no-referrer", resp.Header.Get("Referrer-Policy"), "login page Referrer-Policy")
+	assert.Contains(t, body, `name="token"`, "login page")
 	form := "application/x-www-form-urlencoded"
 	resp, body = do(t, c, "POST", d.base+"/login", "token=nope", map[string]string{"Content-Type": form})
-	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "not the admin token") || len(resp.Cookies()) != 0 {
-		t.Errorf("wrong token: %d, cookies %v", resp.StatusCode, resp.Cookies())
-	}
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "wrong token")
+	assert.Contains(t, body, "not the admin token", "wrong token")
+	assert.Empty(t, resp.Cookies(), "wrong token: cookies")
 	resp, _ = do(t, c, "POST", d.base+"/login", "token="+url.QueryEscape(d.token)+"&next=https://evil.example/", map[string]string{"Content-Type": form})
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
-		t.Fatalf("login: %d to %q, want 303 to / (never an outside next)", resp.StatusCode, resp.Header.Get("Location"))
-	}
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode, "login")
+	require.Equal(t, "/", resp.Header.Get("Location"), "login: never an outside next")
 	ck := resp.Cookies()
-	if len(ck) != 1 || !ck[0].HttpOnly || ck[0].SameSite != http.SameSiteStrictMode || ck[0].Value == d.token || ck[0].Path != "/" {
-		t.Fatalf("session cookie = %+v", ck)
-	}
-	if resp, body := do(t, c, "GET", d.base+"/", "", nil); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Save Microsoft 365 settings") {
-		t.Errorf("GET / with session: %d", resp.StatusCode)
-	}
-	if resp, _ := do(t, c, "GET", settings, "", nil); resp.StatusCode != http.StatusOK {
-		t.Errorf("API with session cookie: %d", resp.StatusCode)
-	}
+	require.Len(t, ck, 1, "session cookie")
+	require.True(t, ck[0].HttpOnly, "session cookie HttpOnly")
+	require.Equal(t, http.SameSiteStrictMode, ck[0].SameSite, "session cookie SameSite")
+	require.NotEqual(t, d.token, ck[0].Value, "session cookie value is not the token")
+	require.Equal(t, "/", ck[0].Path, "session cookie path")
+	resp, body = do(t, c, "GET", d.base+"/", "", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "GET / with session")
+	assert.Contains(t, body, "Save Microsoft 365 settings", "GET / with session")
+	resp, _ = do(t, c, "GET", settings, "", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "API with session cookie")
 	// A cross-site request carrying the cookie is refused.
-	if resp, _ := do(t, c, "POST", settings+"/validate", "", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}); resp.StatusCode != http.StatusForbidden {
-		t.Errorf("cross-site POST with session: %d, want 403", resp.StatusCode)
-	}
-	if resp, _ := do(t, c, "POST", d.base+"/logout", "", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}); resp.StatusCode != http.StatusForbidden {
-		t.Errorf("cross-site logout: %d, want 403", resp.StatusCode)
-	}
+	resp, _ = do(t, c, "POST", settings+"/validate", "", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"})
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "cross-site POST with session")
+	resp, _ = do(t, c, "POST", d.base+"/logout", "", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"})
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "cross-site logout")
 	// Static assets: the script and style sheet only.
-	if resp, _ := do(t, c, "GET", d.base+"/static/app.js", "", nil); resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "javascript") {
-		t.Errorf("app.js: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
-	if resp, _ := do(t, c, "GET", d.base+"/static/index.html", "", nil); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("template served as a file: %d", resp.StatusCode)
-	}
+	resp, _ = do(t, c, "GET", d.base+"/static/app.js", "", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "app.js")
+	assert.Contains(t, resp.Header.Get("Content-Type"), "javascript", "app.js")
+	resp, _ = do(t, c, "GET", d.base+"/static/index.html", "", nil)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "template served as a file")
 	// Logout ends the session.
-	if resp, _ := do(t, c, "POST", d.base+"/logout", "", nil); resp.StatusCode != http.StatusSeeOther {
-		t.Errorf("logout: %d", resp.StatusCode)
-	}
-	if resp, _ := do(t, c, "GET", settings, "", map[string]string{"Cookie": ck[0].Name + "=" + ck[0].Value}); resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("API with an ended session: %d, want 401", resp.StatusCode)
-	}
+	resp, _ = do(t, c, "POST", d.base+"/logout", "", nil)
+	assert.Equal(t, http.StatusSeeOther, resp.StatusCode, "logout")
+	resp, _ = do(t, c, "GET", settings, "", map[string]string{"Cookie": ck[0].Name + "=" + ck[0].Value})
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "API with an ended session")
 }
 
 // syncBuffer is an io.Writer safe for concurrent use.
@@ -161,29 +155,31 @@ func runDemo(t *testing.T, dir string) (base, token string, stop func()) {
 		select {
 		case err := <-done:
 			cancel()
-			t.Fatalf("run ended early: %v\n%s", err, out.String())
+			require.FailNow(t, "run ended early", "%v\n%s", err, out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
 			cancel()
-			t.Fatalf("no banner after 30 s:\n%s", out.String())
+			require.FailNow(t, "no banner after 30 s", out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	m := tokenLine.FindStringSubmatch(out.String())
-	if m == nil || len(m[1]) < minAdminTokenLen {
+	if m == nil {
 		cancel()
-		t.Fatalf("banner has no admin token:\n%s", out.String())
+		require.FailNow(t, "banner has no admin token", out.String())
+	}
+	if len(m[1]) < minAdminTokenLen {
+		cancel()
+		require.FailNow(t, "banner's admin token is too short", "%q\n%s", m[1], out.String())
 	}
 	return base, m[1], func() {
 		cancel()
 		select {
 		case err := <-done:
-			if err != nil {
-				t.Errorf("run after Ctrl-C: %v", err)
-			}
+			assert.NoError(t, err, "run after Ctrl-C")
 		case <-time.After(20 * time.Second):
-			t.Error("run did not stop within 20 s of cancellation")
+			assert.Fail(t, "run did not stop within 20 s of cancellation")
 		}
 	}
 }
@@ -196,63 +192,49 @@ func TestRunRestart(t *testing.T) {
 	base, token, stop := runDemo(t, dir)
 	auth := map[string]string{"Authorization": "Bearer " + token, "Content-Type": "application/json"}
 	c := noRedirect()
-	if resp, body := do(t, c, "PUT", base+"/api/customers/contoso/m365", `{"userFilter":"Department -eq 'Sales'"}`, auth); resp.StatusCode != http.StatusOK {
-		t.Fatalf("PUT settings: %d %s", resp.StatusCode, body)
-	}
+	resp, body := do(t, c, "PUT", base+"/api/customers/contoso/m365", `{"userFilter":"Department -eq 'Sales'"}`, auth)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "PUT settings: %s", body)
 	keyFile := filepath.Join(dir, "sealing-keys")
 	key1, err := os.ReadFile(keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi, _ := os.Stat(keyFile); fi.Mode().Perm() != 0o600 {
-		t.Errorf("sealing key file mode %v, want 0600", fi.Mode().Perm())
-	}
+	require.NoError(t, err)
+	fi, err := os.Stat(keyFile)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "sealing key file mode")
 	stop()
 	// Every file of the data directory (databases, their WAL and shared
 	// memory files, the job database) is readable by its owner only.
 	files, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, f := range files {
-		if fi, err := f.Info(); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm() != 0o600 {
-			t.Errorf("%s has mode %v, want 0600", f.Name(), fi.Mode().Perm())
+		if fi, err := f.Info(); err == nil && fi.Mode().IsRegular() {
+			assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "mode of %s", f.Name())
 		}
 	}
 
 	base2, token2, stop2 := runDemo(t, dir)
 	defer stop2()
-	if token2 == token {
-		t.Error("the random admin token did not change on restart")
-	}
+	assert.NotEqual(t, token, token2, "the random admin token did not change on restart")
 	auth["Authorization"] = "Bearer " + token2
-	resp, body := do(t, c, "GET", base2+"/api/customers/contoso/m365", "", auth)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"userFilter":"Department -eq 'Sales'"`) || !strings.Contains(body, `"version":2`) {
-		t.Errorf("settings after restart: %d %s", resp.StatusCode, body)
-	}
-	if key2, _ := os.ReadFile(keyFile); string(key2) != string(key1) {
-		t.Error("the sealing key changed on restart")
-	}
+	resp, body = do(t, c, "GET", base2+"/api/customers/contoso/m365", "", auth)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "settings after restart: %s", body)
+	assert.Contains(t, body, `"userFilter":"Department -eq 'Sales'"`, "settings after restart")
+	assert.Contains(t, body, `"version":2`, "settings after restart")
+	key2, _ := os.ReadFile(keyFile)
+	assert.Equal(t, string(key1), string(key2), "the sealing key changed on restart")
 	// The old process is gone; the old token does not work on the new one.
-	if resp, _ := do(t, c, "GET", base2+"/api/customers/contoso/m365", "", map[string]string{"Authorization": "Bearer " + token}); resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("old token on the new process: %d", resp.StatusCode)
-	}
+	resp, _ = do(t, c, "GET", base2+"/api/customers/contoso/m365", "", map[string]string{"Authorization": "Bearer " + token})
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "old token on the new process")
 	// The database holds no plaintext secret: save one and look at the file.
-	if resp, body := do(t, c, "PUT", base2+"/api/customers/contoso/m365/qoe",
-		`{"appId":"11111111-2222-3333-4444-555555555555","clientSecret":"qoe-secret-canary-0123456789"}`, auth); resp.StatusCode != http.StatusOK {
-		t.Fatalf("PUT qoe: %d %s", resp.StatusCode, body)
-	}
+	resp, body = do(t, c, "PUT", base2+"/api/customers/contoso/m365/qoe",
+		`{"appId":"11111111-2222-3333-4444-555555555555","clientSecret":"qoe-secret-canary-0123456789"}`, auth)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "PUT qoe: %s", body)
 	for _, name := range []string{"tenantgate.db", "tenantgate.db-wal"} {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if errors.Is(err, os.ErrNotExist) && name != "tenantgate.db" {
 			continue // the WAL was checkpointed away
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(string(b), "qoe-secret-canary") {
-			t.Errorf("%s holds the QoE secret in clear", name)
-		}
+		require.NoError(t, err)
+		assert.NotContains(t, string(b), "qoe-secret-canary", "%s holds the QoE secret in clear", name)
 	}
 }
 
@@ -268,29 +250,26 @@ func TestProductionModeOnPostgres(t *testing.T) {
 	resp, body := do(t, c, "PUT", base+"/api/customers/fabrikam/m365",
 		`{"tenant":"fabrikam.onmicrosoft.com","authMode":"appRegistration","serviceAccount":"admin@fabrikam.onmicrosoft.com",`+
 			`"clientId":"22222222-3333-4444-5555-666666666666","clientSecret":"customer-secret-canary-0123456789"}`, auth)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"clientSecretSet":true`) || strings.Contains(body, "canary") {
-		t.Fatalf("PUT settings: %d %s", resp.StatusCode, body)
-	}
+	require.Equal(t, http.StatusOK, resp.StatusCode, "PUT settings: %s", body)
+	require.Contains(t, body, `"clientSecretSet":true`, "PUT settings")
+	require.NotContains(t, body, "canary", "PUT settings")
 	var n int
-	if err := db.QueryRowContext(t.Context(), "SELECT count(*) FROM "+schema+".tokenstore_records WHERE customer = 'fabrikam'").Scan(&n); err != nil || n == 0 {
-		t.Fatalf("records of fabrikam in PostgreSQL: %d, %v", n, err)
-	}
+	err := db.QueryRowContext(t.Context(), "SELECT count(*) FROM "+schema+".tokenstore_records WHERE customer = 'fabrikam'").Scan(&n)
+	require.NoError(t, err, "records of fabrikam in PostgreSQL")
+	require.NotZero(t, n, "records of fabrikam in PostgreSQL")
 	var leaks int
-	if err := db.QueryRowContext(t.Context(), "SELECT count(*) FROM "+schema+".tokenstore_records WHERE position('canary' in encode(data, 'escape')) > 0").Scan(&leaks); err != nil {
-		t.Fatal(err)
-	}
-	if leaks != 0 {
-		t.Errorf("%d records hold the client secret in clear", leaks)
-	}
+	err = db.QueryRowContext(t.Context(), "SELECT count(*) FROM "+schema+".tokenstore_records WHERE position('canary' in encode(data, 'escape')) > 0").Scan(&leaks)
+	require.NoError(t, err)
+	assert.Zero(t, leaks, "records holding the client secret in clear")
 	for _, path := range []string{"/outbox", "/dev/outbox"} {
-		if resp, _ := do(t, c, "GET", base+path, "", auth); resp.StatusCode != http.StatusNotFound {
-			t.Errorf("GET %s in production: %d, want 404", path, resp.StatusCode)
-		}
+		resp, _ := do(t, c, "GET", base+path, "", auth)
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode, "GET %s in production", path)
 	}
 	// The wizard's cookies and the portal session are Secure: the public URL is https.
 	resp, _ = do(t, c, "POST", base+"/login", "token="+url.QueryEscape(cfg.AdminToken), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
-	if ck := resp.Cookies(); len(ck) != 1 || !ck[0].Secure || ck[0].Name != "__Host-tenantgate_admin" {
-		t.Errorf("production session cookie = %+v", ck)
+	if ck := resp.Cookies(); assert.Len(t, ck, 1, "production session cookie") {
+		assert.True(t, ck[0].Secure, "production session cookie Secure")
+		assert.Equal(t, "__Host-tenantgate_admin", ck[0].Name, "production session cookie name")
 	}
 }
 
@@ -304,20 +283,15 @@ func startOnPostgres(t *testing.T) (*app, *sql.DB, string) {
 		t.Skip("set TENANTGATE_TEST_POSTGRES=postgres://... to run the production mode test")
 	}
 	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	schema := "tg_examples_server_" + strings.ToLower(randomToken(6))
 	schema = strings.NewReplacer("-", "_").Replace(schema)
-	if _, err := db.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
+	_, err = db.ExecContext(t.Context(), "CREATE SCHEMA "+schema)
+	require.NoError(t, err)
 	t.Cleanup(func() { _, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE") })
 	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
@@ -328,19 +302,13 @@ func startOnPostgres(t *testing.T) (*app, *sql.DB, string) {
 	e["TENANTGATE_SMTP_SECURITY"] = "insecure"
 	e["TENANTGATE_ADDR"] = "127.0.0.1:0"
 	cfg, err := parseConfig(nil, env(e), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	a, err := start(t.Context(), cfg, hooks{logger: discardLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := a.shutdown(ctx); err != nil {
-			t.Error(err)
-		}
+		assert.NoError(t, a.shutdown(ctx), "shutdown")
 	})
 	return a, db, schema
 }
@@ -352,18 +320,23 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 func connectWithoutBrowser(t testing.TB, d *demo) string {
 	t.Helper()
 	link := d.invite(t)
+	jar, _ := cookiejar.New(nil)
+	acceptInvitation(t, d, &http.Client{Jar: jar}, link)
+	return link
+}
+
+// acceptInvitation opens the invitation link with c and signs in, the fake
+// answering the sign-in at once with Accept: the customer is connected.
+func acceptInvitation(t testing.TB, d *demo, c *http.Client, link string) {
+	t.Helper()
 	d.a.fake.SetAuthorizeAnswer(&m365test.AuthorizeAnswer{})
 	defer d.a.fake.SetAuthorizeAnswer(nil)
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
-	if resp, body := do(t, c, "GET", link, "", nil); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Sign in with Microsoft") {
-		t.Fatalf("landing: %d", resp.StatusCode)
-	}
-	resp, body := do(t, c, "POST", link+"/start", "", nil)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Connected") {
-		t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
-	}
-	return link
+	resp, body := do(t, c, "GET", link, "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the invitation's landing page")
+	require.Contains(t, body, "Sign in with Microsoft", "the invitation's landing page")
+	resp, body = do(t, c, "POST", link+"/start", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "sign-in: %s", body)
+	require.Contains(t, body, "Connected", "sign-in")
 }
 
 // TestRestartConnected restarts a connected demo on the same data
@@ -383,23 +356,15 @@ func TestRestartConnected(t *testing.T) {
 		} `json:"checks"`
 	}
 	d.api(t, "POST", "/api/customers/contoso/m365/validate", "", http.StatusOK, &rep)
-	if !rep.OK {
-		t.Fatalf("validate before restart: %+v", rep)
-	}
+	require.True(t, rep.OK, "validate before restart: %+v", rep)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := d.a.shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, d.a.shutdown(ctx))
 
 	d2 := startDemo(t, dir, "-demo-users", "20")
 	d2.api(t, "POST", "/api/customers/contoso/m365/validate", "", http.StatusOK, &rep)
-	if !rep.OK {
-		t.Fatalf("validate after restart: %+v", rep)
-	}
+	require.True(t, rep.OK, "validate after restart: %+v", rep)
 	connectWithoutBrowser(t, d2)
 	d2.api(t, "POST", "/api/customers/contoso/m365/validate", "", http.StatusOK, &rep)
-	if !rep.OK {
-		t.Errorf("validate after re-invitation: %+v", rep)
-	}
+	assert.True(t, rep.OK, "validate after re-invitation: %+v", rep)
 }

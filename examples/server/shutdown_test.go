@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenantgate/tenantgate/m365test"
 )
 
@@ -32,7 +35,7 @@ func TestShutdownRecordsRunningSync(t *testing.T) {
 	d.api(t, "POST", "/api/customers/contoso/users/sync", "", http.StatusAccepted, &started)
 	for deadline := time.Now().Add(20 * time.Second); started.State != "running"; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the sync never ran: %+v", started)
+			require.FailNow(t, "the sync never ran", "%+v", started)
 		}
 		d.api(t, "GET", "/api/customers/contoso/users/sync", "", http.StatusOK, &started)
 	}
@@ -43,26 +46,19 @@ func TestShutdownRecordsRunningSync(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
 	begin := time.Now()
-	if err := d.a.shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if waited := time.Since(begin); waited > 40*time.Second {
-		t.Errorf("shutdown took %v: the sync was not cancelled after the %v drain", waited, syncDrainTimeout)
-	}
+	require.NoError(t, d.a.shutdown(ctx))
+	assert.LessOrEqual(t, time.Since(begin), 40*time.Second, "shutdown: the sync was not cancelled after the %v drain", syncDrainTimeout)
 
 	d2 := startDemo(t, dir, "-demo-users", "20")
 	var run syncRun
 	d2.api(t, "GET", "/api/customers/contoso/users/sync", "", http.StatusOK, &run)
-	if run.ID != started.ID || (run.State != "retrying" && run.State != "running" && run.State != "succeeded") {
-		t.Errorf("run after restart %+v (error %+v), want the same run retrying", run, run.Error)
-	}
+	assert.Equal(t, started.ID, run.ID, "run after restart: the same run")
+	assert.Contains(t, []string{"retrying", "running", "succeeded"}, run.State, "run after restart %+v (error %+v), want it retrying", run, run.Error)
 	for deadline := time.Now().Add(60 * time.Second); run.State != "succeeded"; time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the interrupted sync was not retried to success: %+v", run)
+			require.FailNow(t, "the interrupted sync was not retried to success", "%+v", run)
 		}
 		d2.api(t, "GET", "/api/customers/contoso/users/sync", "", http.StatusOK, &run)
 	}
-	if run.ID != started.ID {
-		t.Errorf("retried run %s, want the interrupted one %s", run.ID, started.ID)
-	}
+	assert.Equal(t, started.ID, run.ID, "retried run, want the interrupted one")
 }

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // syncWith saves the demo customer's user filter, syncs through the admin
@@ -21,14 +24,12 @@ func syncWith(t *testing.T, d *demo, filter string) int {
 	deadline := time.Now().Add(6 * time.Minute)
 	for run.State == "running" || run.State == "queued" || run.State == "retrying" {
 		if time.Now().After(deadline) {
-			t.Fatalf("sync with %s still %s", filter, run.State)
+			require.FailNow(t, "the sync did not end", "sync with %s still %s", filter, run.State)
 		}
 		time.Sleep(20 * time.Millisecond)
 		d.api(t, "GET", "/api/customers/contoso/users/sync", "", http.StatusOK, &run)
 	}
-	if run.State != "succeeded" {
-		t.Fatalf("sync with %s: %+v", filter, run)
-	}
+	require.Equal(t, "succeeded", run.State, "sync with %s: %+v", filter, run)
 	return run.Total
 }
 
@@ -48,17 +49,11 @@ func TestDemoTeamsFilters(t *testing.T) {
 	d := startDemo(t, t.TempDir())
 	connectWithoutBrowser(t, d)
 
-	if n := syncWith(t, d, "EnterpriseVoiceEnabled -eq $true"); n != 16_667 {
-		t.Errorf("EnterpriseVoiceEnabled -eq $true: %d users, want 16,667", n)
-	}
-	if n := syncWith(t, d, "UsageLocation -eq 'IT' -and EnterpriseVoiceEnabled -eq $true"); n != 1_666 {
-		t.Errorf("Italy's voice users: %d, want 1,666", n)
-	}
+	assert.Equal(t, 16_667, syncWith(t, d, "EnterpriseVoiceEnabled -eq $true"), "EnterpriseVoiceEnabled -eq $true")
+	assert.Equal(t, 1_666, syncWith(t, d, "UsageLocation -eq 'IT' -and EnterpriseVoiceEnabled -eq $true"), "Italy's voice users")
 	// The fake refuses telephoneNumbers in $filter: the Teams part runs
 	// client-side and the result is the same.
-	if n := syncWith(t, d, "LineUri -like 'tel:+39*'"); n != 1_666 {
-		t.Errorf("LineUri -like 'tel:+39*': %d users, want 1,666", n)
-	}
+	assert.Equal(t, 1_666, syncWith(t, d, "LineUri -like 'tel:+39*'"), "LineUri -like 'tel:+39*'")
 
 	var page struct {
 		Users []struct {
@@ -74,13 +69,17 @@ func TestDemoTeamsFilters(t *testing.T) {
 		Total int `json:"total"`
 	}
 	d.api(t, "GET", "/api/customers/contoso/users?filter="+url.QueryEscape("UserPrincipalName -eq 'user00024@contoso.onmicrosoft.com'"), "", http.StatusOK, &page)
-	if page.Total != 1 || len(page.Users) != 1 {
-		t.Fatalf("user 00024: %+v", page)
-	}
+	require.Equal(t, 1, page.Total, "user 00024: %+v", page)
+	require.Len(t, page.Users, 1, "user 00024")
 	u := page.Users[0]
-	if u.LineURI == nil || *u.LineURI != "tel:+39020000024" || u.Policies["OnlineVoiceRoutingPolicy"] != "VRP-IT" || !u.Voice ||
-		len(u.Numbers) != 1 || u.Numbers[0].Number != "+39020000024" || u.Numbers[0].Category != "primary" {
-		t.Errorf("user 00024 = %+v", u)
+	if assert.NotNil(t, u.LineURI, "user 00024's line URI") {
+		assert.Equal(t, "tel:+39020000024", *u.LineURI, "user 00024's line URI")
+	}
+	assert.Equal(t, "VRP-IT", u.Policies["OnlineVoiceRoutingPolicy"], "user 00024's routing policy")
+	assert.True(t, u.Voice, "user 00024 is voice-enabled")
+	if assert.Len(t, u.Numbers, 1, "user 00024's numbers") {
+		assert.Equal(t, "+39020000024", u.Numbers[0].Number, "user 00024's number")
+		assert.Equal(t, "primary", u.Numbers[0].Category, "user 00024's number's category")
 	}
 
 	for _, bad := range []struct{ filter, where string }{
@@ -95,12 +94,14 @@ func TestDemoTeamsFilters(t *testing.T) {
 			} `json:"fields"`
 		}
 		d.api(t, "PUT", "/api/customers/contoso/m365", `{"userFilter":`+quoteJSON(bad.filter)+`}`, http.StatusUnprocessableEntity, &prob)
-		if len(prob.Fields) != 1 || prob.Fields[0].Field != "userFilter" || !strings.Contains(prob.Fields[0].Message, bad.where) {
-			t.Errorf("%s: %+v, want the userFilter field with %q", bad.filter, prob, bad.where)
+		if assert.Len(t, prob.Fields, 1, "saving %s", bad.filter) {
+			assert.Equal(t, "userFilter", prob.Fields[0].Field, "saving %s", bad.filter)
+			assert.Contains(t, prob.Fields[0].Message, bad.where, "saving %s", bad.filter)
 		}
 		d.api(t, "GET", "/api/customers/contoso/users?filter="+url.QueryEscape(bad.filter), "", http.StatusBadRequest, &prob)
-		if len(prob.Fields) != 1 || prob.Fields[0].Field != "filter" || !strings.Contains(prob.Fields[0].Message, bad.where) {
-			t.Errorf("list with %s: %+v", bad.filter, prob)
+		if assert.Len(t, prob.Fields, 1, "list with %s", bad.filter) {
+			assert.Equal(t, "filter", prob.Fields[0].Field, "list with %s", bad.filter)
+			assert.Contains(t, prob.Fields[0].Message, bad.where, "list with %s", bad.filter)
 		}
 	}
 }

@@ -130,7 +130,7 @@ func TestBrowserVoice(t *testing.T) {
 			defer cancel()
 			loc, _ := chromedp.Run(dctx, chromedp.Location())
 			body, _ := chromedp.Run(dctx, chromedp.Text(css("body")))
-			t.Fatalf("%s: %v\nat %s:\n%s", name, err, loc, body)
+			require.NoError(t, err, "%s\nat %s:\n%s", name, loc, body)
 		}
 	}
 	userPage := func(n string) string {

@@ -32,7 +32,7 @@ func (d *demo) waitVoiceOp(t *testing.T, id string) voiceOp {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("voice operation %s still running after 90 s", id)
+	require.FailNow(t, "voice operation still running after 90 s", id)
 	return voiceOp{}
 }
 

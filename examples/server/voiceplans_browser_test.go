@@ -103,7 +103,7 @@ func TestBrowserVoicePlans(t *testing.T) {
 			defer cancel()
 			loc, _ := chromedp.Run(dctx, chromedp.Location())
 			body, _ := chromedp.Run(dctx, chromedp.Text(css("body")))
-			t.Fatalf("%s: %v\nat %s:\n%s", name, err, loc, body)
+			require.NoError(t, err, "%s\nat %s:\n%s", name, loc, body)
 		}
 	}
 	voiceTab := d.base + "/?customer=contoso&tab=voice"
