@@ -22,6 +22,7 @@ import (
 // action); the events page lists the customer's events; and the customer
 // page's Activity links to these pages.
 func TestBrowserActivity(t *testing.T) {
+	t.Parallel()
 	step := browserAt(t, 240*time.Second)
 	gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusGone) }))
 	t.Cleanup(gone.Close)

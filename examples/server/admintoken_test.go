@@ -13,6 +13,7 @@ import (
 // Production never takes the admin token as a flag (every local user sees
 // process arguments): only TENANTGATE_ADMIN_TOKEN or a token file.
 func TestProductionAdminTokenNotAFlag(t *testing.T) {
+	t.Parallel()
 	const tok = "flag-token-flag-token-flag-token"
 	noToken := prodEnv()
 	delete(noToken, "TENANTGATE_ADMIN_TOKEN")
@@ -56,6 +57,7 @@ func TestProductionAdminTokenNotAFlag(t *testing.T) {
 // -webhook-secret), naming the environment variable to use, and never
 // repeats the value.
 func TestProductionSecretsNotFlags(t *testing.T) {
+	t.Parallel()
 	for flagName, envName := range map[string]string{"client-secret": "TENANTGATE_CLIENT_SECRET", "smtp-password": "TENANTGATE_SMTP_PASSWORD",
 		"postgres-dsn": "TENANTGATE_POSTGRES_DSN", "webhook-secret": "TENANTGATE_WEBHOOK_SECRET"} {
 		t.Run(flagName, func(t *testing.T) {

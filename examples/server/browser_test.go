@@ -193,6 +193,7 @@ func signInAtMicrosoft(shot string) chromedp.Action[chromedp.Void] {
 // certificate checks on: invitation -> sign-in -> connected -> validate ->
 // filtered sync, and the failure paths a person can hit.
 func TestBrowser(t *testing.T) {
+	t.Parallel()
 	browser := findBrowser(t)
 	if testing.Short() && os.Getenv("TENANTGATE_TEST_BROWSER") != "required" {
 		t.Skip("browser test skipped in -short mode")

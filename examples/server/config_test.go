@@ -35,6 +35,7 @@ func prodEnv() map[string]string {
 }
 
 func TestParseConfigDemoDefaults(t *testing.T) {
+	t.Parallel()
 	cfg, err := parseConfig(nil, env(nil), &bytes.Buffer{})
 	require.NoError(t, err)
 	assert.Equal(t, modeDemo, cfg.Mode)
@@ -50,6 +51,7 @@ func TestParseConfigDemoDefaults(t *testing.T) {
 }
 
 func TestParseConfigFlagsOverrideEnvironment(t *testing.T) {
+	t.Parallel()
 	e := env(map[string]string{"TENANTGATE_ADDR": "127.0.0.1:9000", "TENANTGATE_DATA": "/env/data", "TENANTGATE_INVITE_TTL": "1h"})
 	cfg, err := parseConfig([]string{"-addr", "127.0.0.1:9100"}, e, &bytes.Buffer{})
 	require.NoError(t, err)
@@ -59,6 +61,7 @@ func TestParseConfigFlagsOverrideEnvironment(t *testing.T) {
 }
 
 func TestParseConfigProduction(t *testing.T) {
+	t.Parallel()
 	cfg, err := parseConfig(nil, env(prodEnv()), &bytes.Buffer{})
 	require.NoError(t, err)
 	assert.Equal(t, modeProduction, cfg.Mode)
@@ -68,6 +71,7 @@ func TestParseConfigProduction(t *testing.T) {
 }
 
 func TestParseConfigErrors(t *testing.T) {
+	t.Parallel()
 	without := func(keys ...string) map[string]string {
 		m := prodEnv()
 		for _, k := range keys {
@@ -130,6 +134,7 @@ func TestParseConfigErrors(t *testing.T) {
 }
 
 func TestParseConfigHelpHidesSecrets(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	_, err := parseConfig([]string{"-help"}, env(prodEnv()), &out)
 	require.ErrorIs(t, err, flag.ErrHelp)
@@ -169,6 +174,7 @@ func FuzzParseConfig(f *testing.F) {
 }
 
 func TestParseConfigTraceStdout(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args []string
 		env  map[string]string

@@ -24,6 +24,7 @@ import (
 // answers at once and its page follows the confirmation; Validate then
 // proves the connection. Times read in one format, in UTC.
 func TestBrowserNorthwindConsent(t *testing.T) {
+	t.Parallel()
 	step := browserAt(t, 240*time.Second)
 	d := startDemo(t, t.TempDir(), "-consent-wait", "1s")
 	const nwApp = "a9d2e8f1-3c4b-4d5e-9f60-7a8b9c0d1e2f"

@@ -34,6 +34,7 @@ func TestCustomerTabs(t *testing.T) {
 // asked one is aria-selected and only its panel shows; buttons a viewer
 // cannot use say which role they need (data-needs, hidden by style.css).
 func TestCustomerPageTabsWithoutScript(t *testing.T) {
+	t.Parallel()
 	d := startDemo(t, t.TempDir())
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	bearer := map[string]string{"Authorization": "Bearer " + d.token}

@@ -20,6 +20,7 @@ import (
 // fake's provider app), not its secret: a customer connects and
 // validates.
 func TestDemoFederatedProviderCredential(t *testing.T) {
+	t.Parallel()
 	d := startDemo(t, t.TempDir(), "-demo-users", "20", "-client-assertion", "managed-identity")
 	require.NotNil(t, d.a.imdsIssuer)
 	connectWithoutBrowser(t, d)
@@ -35,6 +36,7 @@ func TestDemoFederatedProviderCredential(t *testing.T) {
 // credential instead of the secret, alone, and a token file needs its
 // path.
 func TestParseConfigClientAssertion(t *testing.T) {
+	t.Parallel()
 	noSecret := prodEnv()
 	delete(noSecret, "TENANTGATE_CLIENT_SECRET")
 	cases := []struct {
@@ -67,6 +69,7 @@ func TestParseConfigClientAssertion(t *testing.T) {
 // app's secret expiring (-client-secret-expires-at) as secret.expiring
 // under the customer _tenantgate.provider, once per threshold.
 func TestProviderSecretExpiryEvents(t *testing.T) {
+	t.Parallel()
 	exp := time.Now().Add(6 * 24 * time.Hour).UTC().Truncate(time.Second)
 	d := startDemo(t, t.TempDir(), "-demo-users", "10", "-client-secret-expires-at", exp.Format(time.RFC3339))
 	for range 2 {
@@ -85,6 +88,7 @@ func TestProviderSecretExpiryEvents(t *testing.T) {
 // restart, and a Log without the key (what a database writer can
 // compute) does not verify it.
 func TestAuditChainKeyed(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	d := startDemo(t, dir, "-demo-users", "10")
 	d.api(t, "PUT", "/api/customers/contoso/m365", `{"userFilter":"Department -eq 'Sales'"}`, http.StatusOK, nil)

@@ -64,6 +64,7 @@ func (d *demo) logIn() chromedp.Action[chromedp.Void] {
 // repointed it before); a mistyped customer in the address is a 404 page,
 // not an editable blank one.
 func TestBrowserAddCustomerSafely(t *testing.T) {
+	t.Parallel()
 	step := browserAt(t, 120*time.Second)
 	d := startDemo(t, t.TempDir())
 	var before, after map[string]any
@@ -113,6 +114,7 @@ func TestBrowserAddCustomerSafely(t *testing.T) {
 // by name, sorts by state, counts each state, keeps its view in the URL
 // and sends invitations to a selection with a progress view.
 func TestBrowserFleetAt300(t *testing.T) {
+	t.Parallel()
 	step := browserAt(t, 240*time.Second)
 	d := startDemo(t, t.TempDir())
 	for i := range 300 {

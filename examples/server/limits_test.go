@@ -18,6 +18,7 @@ import (
 // the demo's fake cloud (Graph's query limits on), stores exactly those 60
 // users.
 func TestSyncSixtyNamedUsers(t *testing.T) {
+	t.Parallel()
 	d := startDemo(t, t.TempDir(), "-demo-users", "2000")
 	connectWithoutBrowser(t, d)
 	var terms, want []string

@@ -19,6 +19,7 @@ import (
 // opens and connects the tenant. The guess limit counts only links that
 // belong to no invitation and never refuses one that does.
 func TestJunkLinksDoNotLockOutTheCustomer(t *testing.T) {
+	t.Parallel()
 	d := startDemo(t, t.TempDir(), "-demo-users", "20")
 	link := d.invite(t)
 	jar, _ := cookiejar.New(nil)
@@ -44,6 +45,7 @@ func TestJunkLinksDoNotLockOutTheCustomer(t *testing.T) {
 // the attacker. Without -trusted-proxies the header is ignored, so a
 // client cannot pick its own key.
 func TestLimitsBehindTrustedProxy(t *testing.T) {
+	t.Parallel()
 	d := startDemo(t, t.TempDir(), "-demo-users", "10", "-trusted-proxies", "10.0.0.0/8, ::1")
 	h := d.a.srv.Handler
 	send := func(method, path, body, xff string, header map[string]string) *httptest.ResponseRecorder {
@@ -85,6 +87,7 @@ func TestLimitsBehindTrustedProxy(t *testing.T) {
 // address is refused on the API and on the login form, right token or
 // not; other addresses are not affected.
 func TestBearerFailuresShareTheLoginLimit(t *testing.T) {
+	t.Parallel()
 	d := startDemo(t, t.TempDir(), "-demo-users", "10")
 	h := d.a.srv.Handler
 	send := func(method, path, body, remote string, header map[string]string) *httptest.ResponseRecorder {

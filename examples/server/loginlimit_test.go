@@ -15,6 +15,7 @@ import (
 )
 
 func TestLoginLimiterWindow(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	l := newLoginLimiter(func() time.Time { return now })
 	for i := range loginMaxFailures {
@@ -37,6 +38,7 @@ func TestLoginLimiterWindow(t *testing.T) {
 }
 
 func TestLoginLimiterBounded(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	l := newLoginLimiter(func() time.Time { return now })
 	l.maxClients = 3
@@ -62,6 +64,7 @@ func TestLoginLimiterBounded(t *testing.T) {
 // Retry-After and a message on the login page, even with the right token;
 // other addresses log in normally.
 func TestLoginRateLimited(t *testing.T) {
+	t.Parallel()
 	d := startDemo(t, t.TempDir(), "-demo-users", "10")
 	h := d.a.srv.Handler
 	login := func(remote, token string) *httptest.ResponseRecorder {

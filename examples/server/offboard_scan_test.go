@@ -118,6 +118,7 @@ func leftBehind(t *testing.T, db *sql.DB, d sqldb.Dialect, needles []string) (ou
 // recipient: only what docs/security.md names as kept may remain. A
 // table added later that keeps customer data fails this test.
 func TestOffboardingLeavesNothing(t *testing.T) {
+	t.Parallel()
 	secret := events.GenerateSecret()
 	rcv := newHookReceiver(t, secret)
 	dir := t.TempDir()
@@ -213,6 +214,7 @@ func openSQLiteFiles(t *testing.T, dir string) map[string]*sql.DB {
 // secrets, an invitation, QoE settings, voice ranges and a profile,
 // events, River jobs, its audit trail).
 func TestOffboardingLeavesNothingOnPostgres(t *testing.T) {
+	t.Parallel()
 	a, _, _ := startOnPostgres(t)
 	base := "http://" + a.ln.Addr().String()
 	c := noRedirect()

@@ -17,6 +17,7 @@ import (
 // jitter, 10 packet loss, 4 round trip), draws today's poor rate (24%) in
 // its chart and lists the 24 poor calls with their reasons.
 func TestBrowserQoE(t *testing.T) {
+	t.Parallel()
 	browser := findBrowser(t)
 	if testing.Short() && os.Getenv("TENANTGATE_TEST_BROWSER") != "required" {
 		t.Skip("browser test skipped in -short mode")

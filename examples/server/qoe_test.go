@@ -58,6 +58,7 @@ func (d *demo) waitSummary(t *testing.T, what string, cond func(qoeSummary) bool
 // reads 100 calls, 24 poor (10 jitter, 10 packet loss, 4 round trip), and
 // a notification with a wrong clientState is refused and stored nowhere.
 func TestDemoHundredCalls(t *testing.T) {
+	t.Parallel()
 	d := startDemo(t, t.TempDir(), "-demo-users", "1000")
 	c := &http.Client{}
 	resp, _ := do(t, c, "POST", d.base+"/dev/calls", `{"count": 100}`, map[string]string{"Content-Type": "application/json"})
@@ -153,6 +154,7 @@ func TestDemoHundredCalls(t *testing.T) {
 // goes down, and the portal started again on the same data directory
 // processes those calls from its durable queue.
 func TestDemoCrashBetweenAckAndProcessing(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg, err := parseConfig([]string{"-addr", "127.0.0.1:0", "-data", dir, "-admin-token", testAdminToken, "-demo-users", "100"},
 		func(string) string { return "" }, io.Discard)

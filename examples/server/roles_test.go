@@ -45,6 +45,7 @@ func send(t *testing.T, c *http.Client, method, u, tok, body string) (int, strin
 // names the token and keeps the request ID; revoked and expired tokens
 // are refused; the store holds no token in clear.
 func TestRolesOfAPITokens(t *testing.T) {
+	t.Parallel()
 	d := startDemo(t, t.TempDir(), "-demo-users", "10", "-demo-fleet-users", "5")
 	ctx := t.Context()
 	tokens := map[httpapi.Role]string{}
@@ -179,6 +180,7 @@ func signInClient(t *testing.T) *http.Client {
 // sessions end at sign-out, after the idle time and at the absolute
 // lifetime.
 func TestTechnicianSignIn(t *testing.T) {
+	t.Parallel()
 	d := startDemo(t, t.TempDir(), "-demo-users", "10", "-demo-fleet-users", "5")
 	require.NotNil(t, d.a.signIn)
 	fake := d.a.fake

@@ -48,6 +48,7 @@ func noRedirect() *http.Client {
 }
 
 func TestAdminAuthentication(t *testing.T) {
+	t.Parallel()
 	d := startDemo(t, t.TempDir(), "-demo-users", "10")
 	c := noRedirect()
 	settings := d.base + "/api/customers/contoso/m365"
@@ -242,6 +243,7 @@ func TestRunRestart(t *testing.T) {
 // schema of its own) with a real provider configuration: it serves the
 // admin API, keeps secrets sealed in the database and has no demo routes.
 func TestProductionModeOnPostgres(t *testing.T) {
+	t.Parallel()
 	a, db, schema := startOnPostgres(t)
 	cfg := a.cfg
 	base := "http://" + a.ln.Addr().String()
@@ -344,6 +346,7 @@ func acceptInvitation(t testing.TB, d *demo, c *http.Client, link string) {
 // fake's signing key is kept, the access token still verifies), and a new
 // invitation connects again.
 func TestRestartConnected(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	d := startDemo(t, dir, "-demo-users", "20")
 	connectWithoutBrowser(t, d)

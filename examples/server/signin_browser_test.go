@@ -33,6 +33,7 @@ func (d *demo) signInAs(upn string) chromedp.Action[chromedp.Void] {
 // script, revoking it after saying what that does; a viewer sees no
 // token page and no admin links.
 func TestBrowserSignInAndTokens(t *testing.T) {
+	t.Parallel()
 	step := browserAt(t, 150*time.Second)
 	d := startDemo(t, t.TempDir(), "-demo-users", "10", "-demo-fleet-users", "5")
 	var who, value, text string

@@ -57,6 +57,7 @@ func seedVoiceSummaries(t *testing.T, d *demo) {
 // choice in the URL, the next page, and each row linking to the
 // customer's Teams Phone page.
 func TestBrowserVoiceFleet(t *testing.T) {
+	t.Parallel()
 	step := browserAt(t, 240*time.Second)
 	d := startDemo(t, t.TempDir(), "-demo-users", "1000")
 	connectWithoutBrowser(t, d)

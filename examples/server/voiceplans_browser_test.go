@@ -77,6 +77,7 @@ func settleApply(d *demo, id *string) chromedp.Action[chromedp.Void] {
 // with the profile's policies; planning again finds nothing to change; a
 // CSV with bad rows names each row's error.
 func TestBrowserVoicePlans(t *testing.T) {
+	t.Parallel()
 	browser := findBrowser(t)
 	if testing.Short() && os.Getenv("TENANTGATE_TEST_BROWSER") != "required" {
 		t.Skip("browser test skipped in -short mode")
