@@ -173,11 +173,21 @@ func (f *Fleet) Enroll(ctx context.Context, customer, name string) error {
 // Offboarded reports whether the customer's offboarding finished (and it
 // was not enrolled again since): what was held for it is gone.
 func (f *Fleet) Offboarded(ctx context.Context, customer string) (bool, error) {
-	_, err := f.cfg.Store.Get(ctx, tombstoneKey(customer))
-	if errors.Is(err, tokenstore.ErrNotFound) {
-		return false, nil
+	// The last step writes the tombstone, then deletes the registry entry
+	// and the draft report: finished is the tombstone there and both gone.
+	for _, k := range []struct {
+		key  tokenstore.Key
+		want bool
+	}{{tombstoneKey(customer), true}, {registryKey(customer), false}, {reportKey(customer), false}} {
+		_, err := f.cfg.Store.Get(ctx, k.key)
+		if err != nil && !errors.Is(err, tokenstore.ErrNotFound) {
+			return false, err
+		}
+		if (err == nil) != k.want {
+			return false, nil
+		}
 	}
-	return err == nil, err
+	return true, nil
 }
 
 // offboarded reports whether the customer was offboarded (and not enrolled
