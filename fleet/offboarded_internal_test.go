@@ -2,13 +2,11 @@ package fleet
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantgate/tenantgate/tokenstore"
-	"github.com/tenantgate/tenantgate/tokenstore/memstore"
 )
 
 // TestOffboardedOnlyWhenAllIsGone: the last offboarding step writes the
@@ -17,12 +15,8 @@ import (
 // for it (a scan for what is left) never sees them.
 func TestOffboardedOnlyWhenAllIsGone(t *testing.T) {
 	t.Parallel()
-	k, err := tokenstore.GenerateKey("test")
-	require.NoError(t, err)
-	kr, err := tokenstore.NewKeyring(k)
-	require.NoError(t, err)
-	store := tokenstore.New(memstore.New(), kr)
-	f := &Fleet{cfg: Config{Store: store, Now: time.Now}}
+	f := memFleet(t)
+	store := f.cfg.Store
 	ctx := t.Context()
 	put := func(key tokenstore.Key) {
 		_, err := store.Put(ctx, tokenstore.Record{Key: key, Data: []byte(`{}`)}, 0)

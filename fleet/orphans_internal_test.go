@@ -16,11 +16,7 @@ import (
 // failed. A run that already ended, or another job's, is left alone.
 func TestInterruptRun(t *testing.T) {
 	t.Parallel()
-	k, err := tokenstore.GenerateKey("test")
-	require.NoError(t, err)
-	kr, err := tokenstore.NewKeyring(k)
-	require.NoError(t, err)
-	f := &Fleet{cfg: Config{Store: tokenstore.New(memstore.New(), kr), Now: time.Now}}
+	f := memFleet(t)
 	beat := time.Date(2026, 12, 6, 0, 30, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name      string
@@ -48,4 +44,14 @@ func TestInterruptRun(t *testing.T) {
 		assert.Contains(t, got.Error.Message, "20979 users read of 50001", tc.name)
 		assert.NotNil(t, got.FinishedAt, tc.name)
 	}
+}
+
+// memFleet is a Fleet on an in-memory store, for tests of its records.
+func memFleet(t *testing.T) *Fleet {
+	t.Helper()
+	k, err := tokenstore.GenerateKey("test")
+	require.NoError(t, err)
+	kr, err := tokenstore.NewKeyring(k)
+	require.NoError(t, err)
+	return &Fleet{cfg: Config{Store: tokenstore.New(memstore.New(), kr), Now: time.Now}}
 }
