@@ -43,7 +43,7 @@ func quoteJSON(s string) string {
 // refuses (a $filter on telephoneNumbers) still syncs the right users, and
 // malformed Teams filters are refused with a position.
 func TestDemoTeamsFilters(t *testing.T) {
-	t.Parallel()
+	// Not parallel: a big-demo test (see the note above TestBrowser).
 	if testing.Short() {
 		t.Skip("syncs the 50,000-user demo tenant")
 	}

@@ -99,7 +99,7 @@ func inventoryRead(ctx context.Context, d *demo, n int) error {
 // sent to Microsoft; releasing user 4 quarantines +39020000004, and
 // "next" of the Milan range then skips it.
 func TestBrowserVoice(t *testing.T) {
-	t.Parallel()
+	// Not parallel: a big-demo test (see the note above TestBrowser).
 	browser := findBrowser(t)
 	if testing.Short() && os.Getenv("TENANTGATE_TEST_BROWSER") != "required" {
 		t.Skip("browser test skipped in -short mode")

@@ -50,7 +50,7 @@ func (d *demo) waitVoiceOp(t *testing.T, id string) voiceOp {
 // a taken number refused; a released number quarantined and skipped by
 // "next".
 func TestDemoVoice(t *testing.T) {
-	t.Parallel()
+	// Not parallel: a big-demo test (see the note above TestBrowser).
 	if testing.Short() {
 		t.Skip("the 50,000-user demo tenant")
 	}

@@ -77,12 +77,12 @@ func settleApply(d *demo, id *string) chromedp.Action[chromedp.Void] {
 // with the profile's policies; planning again finds nothing to change; a
 // CSV with bad rows names each row's error.
 func TestBrowserVoicePlans(t *testing.T) {
-	t.Parallel()
+	// Not parallel: a big-demo test (see the note above TestBrowser).
 	browser := findBrowser(t)
 	if testing.Short() && os.Getenv("TENANTGATE_TEST_BROWSER") != "required" {
 		t.Skip("browser test skipped in -short mode")
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 900*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Second)
 	defer cancel()
 	d := startDemoWith(t, t.TempDir(), hooks{voicePoll: 50 * time.Millisecond}, "-consent-wait", "2s")
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
@@ -97,7 +97,7 @@ func TestBrowserVoicePlans(t *testing.T) {
 	require.NoError(t, chromedp.Do(bctx), "starting %s", browser)
 	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(bctx, 360*time.Second)
+		sctx, cancel := context.WithTimeout(bctx, 600*time.Second)
 		defer cancel()
 		if err := chromedp.Do(sctx, actions...); err != nil {
 			dctx, cancel := context.WithTimeout(bctx, 5*time.Second)
