@@ -84,17 +84,25 @@ type tombstone struct {
 	Report *OffboardReport `json:"report,omitempty"`
 }
 
+// offboardedJob returns the job that offboarded the customer, when its
+// tombstone is there.
+func (f *Fleet) offboardedJob(ctx context.Context, customer string) (Job, bool, error) {
+	var ts tombstone
+	_, ok, err := getJSON(ctx, f.cfg.Store, tombstoneKey(customer), &ts)
+	if err != nil || !ok {
+		return Job{}, false, err
+	}
+	return Job{ID: ts.Job, Kind: KindOffboard, Customer: customer, State: rivertype.JobStateCompleted, Duplicate: true}, true, nil
+}
+
 // Offboard starts offboarding the customer: it is marked offboarding at
 // once (no new jobs start for it), and a job erases everything held for
 // it. Offboarding an offboarded customer returns the job that did it;
 // calling it again while the job runs returns that job. A customer the
 // fleet never knew and that has no settings gives ErrNotEnrolled.
 func (f *Fleet) Offboard(ctx context.Context, customer string) (Job, error) {
-	var ts tombstone
-	if _, ok, err := getJSON(ctx, f.cfg.Store, tombstoneKey(customer), &ts); err != nil {
-		return Job{}, err
-	} else if ok {
-		return Job{ID: ts.Job, Kind: KindOffboard, Customer: customer, State: rivertype.JobStateCompleted, Duplicate: true}, nil
+	if j, ok, err := f.offboardedJob(ctx, customer); err != nil || ok {
+		return j, err
 	}
 	var e entry
 	_, enrolled, err := getJSON(ctx, f.cfg.Store, registryKey(customer), &e)
@@ -102,6 +110,12 @@ func (f *Fleet) Offboard(ctx context.Context, customer string) (Job, error) {
 		return Job{}, err
 	}
 	if !enrolled {
+		// The job's last step writes the tombstone and then deletes the
+		// registry entry: a job that ended between the two reads above
+		// left a tombstone to find now.
+		if j, ok, err := f.offboardedJob(ctx, customer); err != nil || ok {
+			return j, err
+		}
 		if _, err := f.cfg.Access.GetSettings(ctx, customer); errors.Is(err, tokenstore.ErrNotFound) {
 			return Job{}, ErrNotEnrolled
 		} else if err != nil {

@@ -1,7 +1,10 @@
 package fleet
 
 import (
+	"context"
+	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -39,4 +42,37 @@ func TestOffboardedOnlyWhenAllIsGone(t *testing.T) {
 	assert.True(t, offboarded(), "every step done")
 	put(registryKey("c1"))
 	assert.False(t, offboarded(), "enrolled again (before its tombstone is deleted)")
+}
+
+// lateTombstone hides the tombstone from the first Get of it, as a store
+// read just before offboarding's last step wrote it.
+type lateTombstone struct {
+	tokenstore.Store
+	hidden bool
+}
+
+func (s *lateTombstone) Get(ctx context.Context, k tokenstore.Key) (tokenstore.Record, error) {
+	if k.Kind == kindOffboarded && !s.hidden {
+		s.hidden = true
+		return tokenstore.Record{}, tokenstore.ErrNotFound
+	}
+	return s.Store.Get(ctx, k)
+}
+
+// TestOffboardRacingTheLastStep: Offboard called again while the job's
+// last step runs (it read no tombstone yet, then no registry entry) still
+// answers the finished job, not "not enrolled".
+func TestOffboardRacingTheLastStep(t *testing.T) {
+	t.Parallel()
+	f := memFleet(t)
+	ctx := t.Context()
+	data, err := json.Marshal(tombstone{At: time.Now(), Job: 42})
+	require.NoError(t, err)
+	_, err = f.cfg.Store.Put(ctx, tokenstore.Record{Key: tombstoneKey("c1"), Data: data}, 0)
+	require.NoError(t, err)
+	f.cfg.Store = &lateTombstone{Store: f.cfg.Store}
+	j, err := f.Offboard(ctx, "c1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(42), j.ID, "the job that offboarded c1")
+	assert.Equal(t, KindOffboard, j.Kind)
 }
